@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian 12 packages that building and testing sallyport need.
+# Skips apt entirely when everything is already there.
+set -eu
+pkgs="build-essential autoconf automake libtool pkg-config
+ libbearssl-dev libev-dev libinih-dev check libjansson-dev clang
+ openssl socat curl redis-server redis-tools nginx-light iperf3
+ postgresql postgresql-client stunnel4 spiped openssh-client openssh-server
+ iproute2 nftables procps psmisc"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Services must not start at install time: the tests start their own.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod +x /usr/sbin/policy-rc.d
+apt-get install -y -qq --no-install-recommends $missing
+rm -f /usr/sbin/policy-rc.d

@@ -1,0 +1,191 @@
+/*
+ * channel: the secure channel that an inlet and an outlet run end to end
+ * over a byte stream (possibly through relays).  A pure state machine:
+ * frames in, frames out, no fds, no libev, no clock reads (callers pass
+ * "now" in seconds).  Wire format: docs/protocol.md.
+ *
+ * Every message on the stream is a frame: a 2-byte big-endian length L,
+ * then L bytes (frame.h).  The handshake is Noise_XX_25519_AESGCM_SHA256:
+ *   msg1 I->R  e
+ *   msg2 R->I  e, ee, s, es   payload: identity payload of R
+ *   msg3 I->R  s, se          payload: identity payload of I, then request
+ * An identity payload is the node's P-256 identity public key and an
+ * attestation: the identity key's ECDSA signature over a context string,
+ * the Noise static public key and an expiry.  The peer identifier is
+ * SHA-256 of the 65-byte uncompressed identity public key.
+ *
+ * A transport record is one frame: L || AEAD(type || data) || tag, with the
+ * two length bytes as associated data.  Records are built in place:
+ *   rec[0..2)   length (written by channel_seal)
+ *   rec[2]      type   (written by channel_seal)
+ *   rec[3..3+n) data   (the caller's bytes, encrypted in place)
+ *   then 16 bytes of tag.
+ */
+#ifndef SALLYPORT_CHANNEL_H
+#define SALLYPORT_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define CHANNEL_ID_LEN 32         /* raw peer identifier: SHA-256(pub) */
+#define CHANNEL_MAX_DATA 16384    /* plaintext bytes per record */
+#define CHANNEL_HDR 3             /* length + type: data starts here */
+#define CHANNEL_OVERHEAD (CHANNEL_HDR + CRYPTO_TAG_LEN)
+#define CHANNEL_MAX_RECORD (CHANNEL_MAX_DATA + CHANNEL_OVERHEAD)
+#define CHANNEL_MAX_HANDSHAKE 1024 /* largest handshake frame, both ways */
+#define CHANNEL_MAX_REQUEST 255   /* request (service name) bytes in msg3 */
+
+enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
+
+/* Record types, inside the encryption. */
+enum channel_type {
+	CHANNEL_DATA = 0, /* application bytes */
+	CHANNEL_EOF = 1,  /* sender will send no more data (half-close) */
+	CHANNEL_PING = 2, /* keepalive; answered by PONG */
+	CHANNEL_PONG = 3
+};
+
+/* Errors, returned negated.  Each names one way a peer can fail. */
+enum channel_error {
+	CHANNEL_OK = 0,
+	CHANNEL_EFRAME = 1,    /* bad length prefix, or frame too large */
+	CHANNEL_ESTATE = 2,    /* message out of turn / replayed handshake */
+	CHANNEL_EHANDSHAKE = 3, /* Noise rejected a handshake message */
+	CHANNEL_EPAYLOAD = 4,  /* malformed identity payload or request */
+	CHANNEL_EATTEST = 5,   /* attestation signature does not verify */
+	CHANNEL_EEXPIRED = 6,  /* attestation expired */
+	CHANNEL_EPEER = 7,     /* peer is not the pinned identity */
+	CHANNEL_EDECRYPT = 8,  /* record failed authentication */
+	CHANNEL_ETYPE = 9,     /* unknown record type */
+	CHANNEL_ENONCE = 10,   /* nonce space exhausted */
+	CHANNEL_ENOMEM = 11,
+	CHANNEL_ERANDOM = 12
+};
+
+/*
+ * This node's credentials, shared by all its channels (borrowed by them):
+ * the identity key pair, a Noise static X25519 key pair made at start-up,
+ * and the attestation binding the second to the first.
+ */
+struct channel_local {
+	uint8_t id_priv[CRYPTO_P256_PRIV_LEN];
+	uint8_t id_pub[CRYPTO_P256_PUB_LEN];
+	uint8_t id[CHANNEL_ID_LEN];
+	uint8_t s[32], s_pub[32];
+	uint64_t expiry;
+	uint8_t sig[CRYPTO_P256_SIG_LEN];
+};
+
+/*
+ * channel_local_init(l, id_priv, now, lifetime):
+ * Make a fresh static key and sign an attestation valid until
+ * ${now} + ${lifetime} seconds.  Return 0 or -1.
+ */
+int channel_local_init(struct channel_local *l,
+    const uint8_t id_priv[CRYPTO_P256_PRIV_LEN], uint64_t now,
+    uint64_t lifetime);
+
+/*
+ * channel_local_fini(l):
+ * Wipe ${l}.
+ */
+void channel_local_fini(struct channel_local *l);
+
+/* Cache of verified attestations, so steady-state handshakes skip ECDSA. */
+struct channel_cache;
+
+/*
+ * channel_cache_new(entries):
+ * A cache holding up to ${entries} verified attestations.  NULL on ENOMEM.
+ */
+struct channel_cache *channel_cache_new(size_t entries);
+void channel_cache_free(struct channel_cache *cache);
+
+struct channel;
+
+/*
+ * channel_new(role, local, cache):
+ * A channel for ${role}; ${local} and ${cache} (which may be NULL) are
+ * borrowed and must outlive it.  NULL on ENOMEM.
+ */
+struct channel *channel_new(enum channel_role role,
+    const struct channel_local *local, struct channel_cache *cache);
+
+/*
+ * channel_free(ch):
+ * Wipe and free ${ch}; NULL does nothing.
+ */
+void channel_free(struct channel *ch);
+
+/*
+ * channel_expect_peer(ch, id):
+ * Initiator: refuse (CHANNEL_EPEER) any responder whose identifier is not
+ * ${id}, before msg3, so nothing (not even the request) reaches it.
+ */
+void channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN]);
+
+/*
+ * channel_set_request(ch, req, len):
+ * Initiator: the request (the service name) sent encrypted in msg3.
+ * Return 0, or -CHANNEL_EPAYLOAD if ${len} > CHANNEL_MAX_REQUEST.
+ */
+int channel_set_request(struct channel *ch, const uint8_t *req, size_t len);
+
+/*
+ * channel_start(ch, out, cap, outlen):
+ * Initiator: write msg1 (a whole frame) to ${out}.  Return 0 or -error.
+ */
+int channel_start(struct channel *ch, uint8_t *out, size_t cap,
+    size_t *outlen);
+
+/*
+ * channel_handshake(ch, frame, len, now, out, cap, outlen):
+ * Process one whole handshake frame (length prefix included) and write the
+ * reply frame, if any, to ${out} (*outlen is 0 when there is none).
+ * Return 0 while the handshake goes on, 1 once it is established (the
+ * initiator after writing msg3, the responder after reading it), or a
+ * negative channel_error; after an error the channel is dead.
+ */
+int channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
+    uint64_t now, uint8_t *out, size_t cap, size_t *outlen);
+
+/*
+ * channel_peer_id(ch):
+ * The verified peer identifier (CHANNEL_ID_LEN bytes), or NULL before it
+ * is known.
+ */
+const uint8_t *channel_peer_id(const struct channel *ch);
+
+/*
+ * channel_request(ch, len):
+ * Responder, once established: the initiator's request and its length.
+ */
+const uint8_t *channel_request(const struct channel *ch, size_t *len);
+
+/*
+ * channel_seal(ch, type, rec, len):
+ * Encrypt the ${len} (<= CHANNEL_MAX_DATA) bytes at rec + CHANNEL_HDR in
+ * place into a record of ${type}; ${rec} has room for
+ * len + CHANNEL_OVERHEAD bytes.  Return the record length, or -error.
+ */
+long channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
+    size_t len);
+
+/*
+ * channel_open(ch, rec, reclen, type, len):
+ * Authenticate and decrypt one whole record in place; on success the data
+ * is at rec + CHANNEL_HDR, ${len} bytes, of ${type}.  Return 0 or -error;
+ * after an error the channel is dead.
+ */
+int channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
+    enum channel_type *type, size_t *len);
+
+/*
+ * channel_strerror(err):
+ * A short text for a (positive or negative) channel_error.
+ */
+const char *channel_strerror(int err);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * config: one INI file per node, parsed with inih into typed structures
+ * and validated as a whole.  Every error names FILE:LINE.  Never opens
+ * sockets; never applies a half-parsed file.  Reference: docs/config.md.
+ */
+#ifndef SALLYPORT_CONFIG_H
+#define SALLYPORT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define CONFIG_NAME_MAX 64 /* peer, outlet, inlet and service names */
+#define CONFIG_ID_LEN 32   /* raw identifier (SHA-256 of the public key) */
+
+struct config_peer {
+	char name[CONFIG_NAME_MAX];
+	uint8_t id[CONFIG_ID_LEN];
+	int line;
+};
+
+struct config_outlet {
+	char name[CONFIG_NAME_MAX]; /* the service name clients ask for */
+	struct addr target;
+	uint8_t (*allow)[CONFIG_ID_LEN]; /* resolved identifiers */
+	size_t nallow;                   /* 0: nobody (deny by default) */
+	int line;
+};
+
+struct config_inlet {
+	char name[CONFIG_NAME_MAX];
+	struct addr listen;
+	uint8_t outlet_id[CONFIG_ID_LEN]; /* pinned outlet node identity */
+	struct addr outlet;               /* the outlet node's address */
+	char service[CONFIG_NAME_MAX];    /* default: the inlet's name */
+	int line;
+};
+
+struct config_node {
+	char identity[4096]; /* private key file */
+	struct addr listen;  /* where secure channels are accepted */
+	int has_listen;
+	/* Limits and timeouts, with defaults; documented in docs/config.md. */
+	unsigned max_connections;   /* default 10000 */
+	unsigned max_handshakes;    /* pending handshakes, default 256 */
+	double handshake_timeout;   /* seconds, default 10 */
+	double connect_timeout;     /* seconds, default 10 */
+	double idle_timeout;        /* seconds, 0 = none; default 0 */
+	double shutdown_grace;      /* seconds, default 10 */
+	double keepalive;           /* seconds, default 30 */
+};
+
+struct config {
+	char path[4096];
+	struct config_node node;
+	struct config_peer *peers;
+	size_t npeers;
+	struct config_outlet *outlets;
+	size_t noutlets;
+	struct config_inlet *inlets;
+	size_t ninlets;
+};
+
+/*
+ * config_load(cfg, path, err, errlen):
+ * Parse and validate ${path} into ${cfg}.  Return 0, or -1 with
+ * "FILE:LINE: message" in ${err} (${cfg} then holds nothing to free).
+ * Key files are not opened here (identity_load does that).
+ */
+int config_load(struct config *cfg, const char *path, char *err,
+    size_t errlen);
+
+/*
+ * config_free(cfg):
+ * Free what config_load allocated in ${cfg}.
+ */
+void config_free(struct config *cfg);
+
+/*
+ * config_outlet_find(cfg, service):
+ * The outlet named ${service}, or NULL.
+ */
+const struct config_outlet *config_outlet_find(const struct config *cfg,
+    const char *service);
+
+#endif

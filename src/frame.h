@@ -1,0 +1,28 @@
+/*
+ * frame: length-prefixed messages on a byte stream (2-byte big-endian
+ * length, then that many bytes).  No allocation.
+ */
+#ifndef SALLYPORT_FRAME_H
+#define SALLYPORT_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_HDR 2
+
+/*
+ * frame_peek(buf, len, max, total):
+ * Look at the ${len} bytes buffered at ${buf}.  Return 1 and the whole
+ * frame's size (prefix included) in ${total} when a frame is complete,
+ * 0 when more bytes are needed, or -1 when the announced body is empty
+ * or longer than ${max}.
+ */
+int frame_peek(const uint8_t *buf, size_t len, size_t max, size_t *total);
+
+/*
+ * frame_put_len(buf, n):
+ * Write the 2-byte prefix for a body of ${n} (<= 65535) bytes.
+ */
+void frame_put_len(uint8_t *buf, size_t n);
+
+#endif
