@@ -1,0 +1,85 @@
+/*
+ * replay: run one fuzz target's LLVMFuzzerTestOneInput over every file of
+ * its corpus (FUZZ_CORPUS, or the directories given as arguments), so
+ * `make check` exercises each corpus without clang.  Exit 0 when every
+ * input returned without crashing.
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+replay_file(const char *path)
+{
+	FILE *f;
+	uint8_t *buf;
+	long n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return (-1);
+	if (fseek(f, 0, SEEK_END) == -1 || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) == -1) {
+		fclose(f);
+		return (-1);
+	}
+	if ((buf = malloc((size_t)n + 1)) == NULL) {
+		fclose(f);
+		return (-1);
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		return (-1);
+	}
+	fclose(f);
+	LLVMFuzzerTestOneInput(buf, (size_t)n);
+	free(buf);
+	return (0);
+}
+
+static int
+replay_dir(const char *dir, unsigned *count)
+{
+	DIR *d;
+	struct dirent *de;
+	char path[4096];
+
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "replay: cannot open %s\n", dir);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (replay_file(path) == -1) {
+			fprintf(stderr, "replay: cannot read %s\n", path);
+			closedir(d);
+			return (-1);
+		}
+		(*count)++;
+	}
+	closedir(d);
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	unsigned count = 0;
+	int i;
+
+	if (argc > 1) {
+		for (i = 1; i < argc; i++)
+			if (replay_dir(argv[i], &count) == -1)
+				return (1);
+	} else if (replay_dir(FUZZ_CORPUS, &count) == -1) {
+		return (1);
+	}
+	printf("%u inputs replayed, 0 crashed\n", count);
+	return (count > 0 ? 0 : 1);
+}
