@@ -45,8 +45,12 @@ drbg_seed(void)
 	return (rc);
 }
 
-int
-crypto_init(void)
+/*
+ * Pick the fastest constant-time implementations once.  Needs no entropy,
+ * so keyed operations (crypto_aead_init) work even when seeding fails.
+ */
+static void
+pick_impls(void)
 {
 
 	if (aes_ctr == NULL) {
@@ -59,6 +63,13 @@ crypto_init(void)
 		if ((poly = br_poly1305_ctmulq_get()) == 0)
 			poly = &br_poly1305_ctmul_run;
 	}
+}
+
+int
+crypto_init(void)
+{
+
+	pick_impls();
 	if (!drbg_ready) {
 		if (drbg_seed() == -1)
 			return (-1);
@@ -71,8 +82,7 @@ const char *
 crypto_aes_impl(void)
 {
 
-	if (crypto_init() == -1)
-		return ("unavailable");
+	pick_impls();
 	if (aes_ctr == &br_aes_ct64_ctr_vtable)
 		return (ghash == &br_ghash_ctmul64 ? "ct64+ctmul64"
 		                                   : "ct64+pclmul");
@@ -217,8 +227,7 @@ crypto_aead_init(struct crypto_aead *a, enum crypto_aead_alg alg,
     const uint8_t *key, size_t keylen)
 {
 
-	if (crypto_init() == -1)
-		return (-1);
+	pick_impls();
 	memset(a, 0, sizeof(*a));
 	a->alg = alg;
 	if (alg == CRYPTO_CHACHAPOLY) {
@@ -245,6 +254,19 @@ crypto_aead_fini(struct crypto_aead *a)
 		wipe(a, sizeof(*a));
 }
 
+/*
+ * The GCM context points at the AES keys inside the same struct.  Point it
+ * there again before each use, so a struct crypto_aead may be copied by
+ * value (noise.c works on copies and commits them): one pointer store, no
+ * key schedule and no H recomputation.
+ */
+static void
+gcm_repoint(struct crypto_aead *a)
+{
+
+	a->gcm.bctx = &a->aes.ni.vtable;
+}
+
 void
 crypto_aead_seal(struct crypto_aead *a, const uint8_t iv[CRYPTO_IV_LEN],
     const void *ad, size_t adlen, uint8_t *buf, size_t len,
@@ -255,6 +277,7 @@ crypto_aead_seal(struct crypto_aead *a, const uint8_t iv[CRYPTO_IV_LEN],
 		poly(a->key, iv, buf, len, ad, adlen, tag, chacha, 1);
 		return;
 	}
+	gcm_repoint(a);
 	br_gcm_reset(&a->gcm, iv, CRYPTO_IV_LEN);
 	br_gcm_aad_inject(&a->gcm, ad, adlen);
 	br_gcm_flip(&a->gcm);
@@ -276,6 +299,7 @@ crypto_aead_open(struct crypto_aead *a, const uint8_t iv[CRYPTO_IV_LEN],
 		ok = ct_eq(want, tag, CRYPTO_TAG_LEN);
 		wipe(want, sizeof(want));
 	} else {
+		gcm_repoint(a);
 		br_gcm_reset(&a->gcm, iv, CRYPTO_IV_LEN);
 		br_gcm_aad_inject(&a->gcm, ad, adlen);
 		br_gcm_flip(&a->gcm);

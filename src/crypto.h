@@ -119,6 +119,10 @@ void crypto_hkdf_sha256(uint8_t *out, size_t outlen, const void *salt,
 
 enum crypto_aead_alg { CRYPTO_AESGCM, CRYPTO_CHACHAPOLY };
 
+/*
+ * An initialised struct crypto_aead may be copied by value: seal and open
+ * re-point its GCM context at the copy's own AES keys before each use.
+ */
 struct crypto_aead {
 	enum crypto_aead_alg alg;
 	union {

@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "identity.h"
 #include "log.h"
+#include "node.h"
 
 struct command {
 	const char *name; /* one or two words: "check", "identity create" */
@@ -33,6 +34,10 @@ struct command {
 static int cmd_identity_create(int, char *[]);
 static int cmd_identity_show(int, char *[]);
 static int cmd_check(int, char *[]);
+static int cmd_run(int, char *[]);
+
+/* Global options the run command needs again (the file's log_level). */
+static int opt_syslog, opt_level_given;
 
 /*
  * The subcommands, in the order "sallyport --help" lists them.  To add
@@ -57,7 +62,14 @@ static const struct command commands[] = {
 	"it names and print a summary.  Every error names FILE:LINE; the\n"
 	"exit status is 78 (EX_CONFIG) when anything is wrong.\n",
 	cmd_check},
-    /* Next: {"run", "FILE", "run the node", "...", run_main}, */
+    {"run", "FILE", "run the node",
+	"Run the node described by the configuration FILE: its inlets and\n"
+	"its outlets, in the foreground, logging to stderr (or syslog).\n"
+	"SIGTERM or SIGINT stops accepting, lets live connections finish\n"
+	"for shutdown_grace seconds, then exits 0.  The exit status is 78\n"
+	"(EX_CONFIG) for a bad FILE or key, 69 (EX_UNAVAILABLE) when a\n"
+	"listener cannot be bound.\n",
+	cmd_run},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -335,6 +347,42 @@ cmd_check(int argc, char *argv[])
 	return (EX_OK);
 }
 
+/* run FILE: load, then hand over to the node (node.c). */
+static int
+cmd_run(int argc, char *argv[])
+{
+	struct config cfg;
+	struct identity idn;
+	char err[1024];
+	int i, rc;
+
+	if ((i = command_args("run", argc, argv, 1, &rc)) == -1)
+		return (rc);
+	/* Before any key is read: no core dumps of this process. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (config_load(&cfg, argv[i], err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (EX_CONFIG);
+	}
+	if (cfg.node.has_log_level && !opt_level_given)
+		log_open(cfg.node.log_level, opt_syslog);
+	if (identity_load(&idn, cfg.node.identity, 0, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg.path,
+		    cfg.node.identity_line, err);
+		config_free(&cfg);
+		return (EX_CONFIG);
+	}
+	if (crypto_init() == -1) {
+		fprintf(stderr, "sallyport: no system entropy\n");
+		rc = EX_OSERR;
+	} else
+		rc = node_run(&cfg, &idn) == 0 ? EX_OK : EX_UNAVAILABLE;
+	identity_fini(&idn);
+	config_free(&cfg);
+	return (rc);
+}
+
 /* help [COMMAND...] */
 static int
 help(int argc, char *argv[])
@@ -381,6 +429,7 @@ main(int argc, char *argv[])
 			printf("%s\n", PACKAGE_STRING);
 			return (EX_OK);
 		case 'l':
+			opt_level_given = 1;
 			if (log_level_parse(optarg, &level) == -1) {
 				fprintf(stderr, "sallyport: --log-level must "
 						"be error, warn, info or "
@@ -389,7 +438,7 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 's':
-			use_syslog = 1;
+			use_syslog = opt_syslog = 1;
 			break;
 		default:
 			fprintf(stderr, "sallyport: bad option or missing "

@@ -1,0 +1,1137 @@
+/*
+ * conn: see conn.h.
+ *
+ * Buffers.  A connection holds no buffer while it is idle: each direction
+ * takes one from a small per-process pool when bytes arrive and gives it
+ * back as soon as everything in it has been written.  Idle, a connection
+ * costs its struct conn and its struct channel, nothing more.
+ *
+ *   tx (plain -> channel): CONN_SLOTS record slots of CHANNEL_MAX_RECORD
+ *   bytes.  One readv() puts the plain bytes straight into the data area
+ *   of each slot (slot + CHANNEL_HDR), channel_seal() encrypts each slot
+ *   in place, one writev() sends the records.  No copy.  While records
+ *   wait to be written the plain socket is not read (backpressure).
+ *
+ *   rx (channel -> plain): one contiguous area of the same size.  read()
+ *   appends at ${have}; each whole record from ${pos} on is opened in
+ *   place and its data (rec + CHANNEL_HDR) queued as an iovec; one
+ *   writev() sends them to the plain socket.  While plaintext waits the
+ *   channel socket is not read.  When all of it is written, a trailing
+ *   partial record is moved to the front only if a whole record would no
+ *   longer fit behind it (at most one record is ever copied).
+ *
+ * During the handshake the same two buffers exist in a small size
+ * (CONN_HS_CAP); bytes that arrived behind the last handshake message are
+ * carried into a full rx buffer by conn_open().
+ *
+ * Half-close and aborts.  EOF from the plain socket becomes a CHANNEL_EOF
+ * record; a CHANNEL_EOF record becomes shutdown(fd_plain, SHUT_WR) once
+ * every byte before it was written.  The connection ends cleanly when both
+ * happened (CONN_R_EOF).  Anything else ends it as an abort: the plain
+ * socket is closed with a reset (SO_LINGER 0) so its peer sees at once
+ * that the stream did not end normally, and the channel socket is closed,
+ * which the far end treats the same way, because a channel that closes
+ * without an EOF record is never mistaken for the end of the data.
+ *
+ * Nothing is freed from inside a callback: conn_drop() stops every watcher
+ * (which also clears pending events), closes the sockets and moves the
+ * struct to ctx->dead; an ev_prepare watcher frees it before the loop
+ * next blocks.  Code after a call that may drop checks for CONN_DEAD.
+ */
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "frame.h"
+#include "identity.h"
+#include "log.h"
+
+/* Records per tx buffer: one readv()/writev() moves up to this many. */
+#define CONN_SLOTS 4
+#define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
+/* Handshake-phase buffers: one handshake frame. */
+#define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+/* Records opened per writev() to the plain socket. */
+#define CONN_IOV 16
+/* Spare full-size buffers kept for reuse, per process. */
+#define CONN_POOL_MAX 16
+
+struct conn_buf {
+	struct conn_buf *next; /* pool link */
+	size_t cap;            /* bytes at data */
+	size_t have;           /* rx: bytes read into data */
+	size_t pos;            /* rx: first byte of the first unopened record */
+	unsigned niov;         /* iovecs queued */
+	unsigned first;        /* first iovec not completely written */
+	unsigned has_eof;      /* tx: the last record queued is our EOF */
+	struct iovec iov[CONN_IOV];
+	uint8_t data[];
+};
+
+static void conn_update(struct conn *c);
+static void tx_kick(struct conn *c);
+static void rx_pump(struct conn *c);
+
+/* Names logged as reason=, indexed by enum conn_reason. */
+static const char *const reason_names[] = {
+	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
+	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
+	"target-refused", "shutdown", "nomem"};
+
+/* Channel errors, indexed by enum channel_error. */
+static const char *const channel_names[] = {
+	"OK", "EFRAME", "ESTATE", "EHANDSHAKE", "EPAYLOAD", "EATTEST",
+	"EEXPIRED", "EPEER", "EDECRYPT", "ETYPE", "ENONCE", "ENOMEM",
+	"ERANDOM"};
+
+/*
+ * conn_reason_name(reason):
+ * The word logged for ${reason}.
+ */
+const char *
+conn_reason_name(enum conn_reason reason)
+{
+	size_t i;
+
+	if ((size_t)reason < CONN_R_CHANNEL_BASE)
+		return (reason_names[reason]);
+	i = (size_t)reason - CONN_R_CHANNEL_BASE;
+	if (i < sizeof(channel_names) / sizeof(channel_names[0]))
+		return (channel_names[i]);
+	return ("channel");
+}
+
+/*
+ * conn_peer_text(c, buf):
+ * The verified peer identifier of ${c} as text into ${buf}, or "-".
+ */
+const char *
+conn_peer_text(const struct conn *c, char buf[66])
+{
+	const uint8_t *id;
+
+	if (c->ch == NULL || (id = channel_peer_id(c->ch)) == NULL)
+		return ("-");
+	return (identity_id_format(id, buf));
+}
+
+/*
+ * conn_set_nodelay(fd):
+ * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
+ *
+ * Every write we make is a whole record (or a batch of them) that the
+ * other side can act on at once; Nagle would hold back the tail of a
+ * request until the previous segment is acknowledged, which costs a round
+ * trip on every small request/response exchange.
+ */
+void
+conn_set_nodelay(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int one = 1;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Take a buffer of ${cap} bytes: full-size ones come from the pool. */
+static struct conn_buf *
+buf_get(struct conn_ctx *ctx, size_t cap)
+{
+	struct conn_buf *b;
+
+	if (cap == CONN_CAP && ctx->pool != NULL) {
+		b = ctx->pool;
+		ctx->pool = b->next;
+		ctx->npool--;
+	} else if ((b = malloc(sizeof(*b) + cap)) == NULL)
+		return (NULL);
+	b->next = NULL;
+	b->cap = cap;
+	b->have = b->pos = 0;
+	b->niov = b->first = 0;
+	b->has_eof = 0;
+	return (b);
+}
+
+/* Give ${b} back: to the pool if it is full-size and the pool has room. */
+static void
+buf_put(struct conn_ctx *ctx, struct conn_buf *b)
+{
+
+	if (b == NULL)
+		return;
+	if (b->cap == CONN_CAP && ctx->npool < CONN_POOL_MAX) {
+		b->next = ctx->pool;
+		ctx->pool = b;
+		ctx->npool++;
+		return;
+	}
+	free(b);
+}
+
+/*
+ * Write the queued iovecs of ${b} to the socket ${fd}; add the bytes
+ * written to ${*count}.  Return 1 when everything is written, 0 when the
+ * socket is full, -1 on error (errno set).
+ */
+static int
+buf_flush(struct conn_buf *b, int fd, uint64_t *count)
+{
+	struct msghdr msg;
+	ssize_t n;
+	size_t left;
+
+	while (b->first < b->niov) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = b->iov + b->first;
+		msg.msg_iovlen = b->niov - b->first;
+		if ((n = sendmsg(fd, &msg, MSG_NOSIGNAL)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (0);
+			return (-1);
+		}
+		*count += (uint64_t)n;
+		/* Skip what was written; trim a partly written iovec. */
+		left = (size_t)n;
+		while (left > 0 && b->first < b->niov) {
+			struct iovec *v = &b->iov[b->first];
+
+			if (left >= v->iov_len) {
+				left -= v->iov_len;
+				b->first++;
+			} else {
+				v->iov_base = (uint8_t *)v->iov_base + left;
+				v->iov_len -= left;
+				left = 0;
+			}
+		}
+	}
+	return (1);
+}
+
+/* Start or stop ${w} on ${fd} (which may have changed since last time). */
+static void
+watch(struct conn *c, ev_io *w, int fd, int on)
+{
+
+	if (on && !ev_is_active(w)) {
+		if (w->fd != fd)
+			ev_io_set(w, fd, w->events & (EV_READ | EV_WRITE));
+		ev_io_start(c->ctx->loop, w);
+	} else if (!on && ev_is_active(w))
+		ev_io_stop(c->ctx->loop, w);
+}
+
+/*
+ * Legal state transitions, one bit per target state (see conn.h).
+ */
+static const unsigned legal[] = {
+	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
+	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
+	[CONN_HANDSHAKE] = 1u << CONN_CONNECT | 1u << CONN_OPEN |
+	    1u << CONN_DEAD,
+	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_DEAD,
+	[CONN_OPEN] = 1u << CONN_DEAD,
+	[CONN_DEAD] = 0,
+};
+
+static int
+is_pending(enum conn_state s)
+{
+
+	return (s == CONN_DIAL || s == CONN_HANDSHAKE || s == CONN_CONNECT);
+}
+
+/* Move ${c} to ${to}: assert the step is legal, keep ctx->npending. */
+static void
+conn_set_state(struct conn *c, enum conn_state to)
+{
+	static const char *const names[] = {"new", "dial", "handshake",
+	    "connect", "open", "dead"};
+
+	assert(legal[c->state] & (1u << to));
+	if (is_pending(c->state))
+		c->ctx->npending--;
+	if (is_pending(to))
+		c->ctx->npending++;
+	log_debug("event=state role=%s conn=%" PRIu64 " from=%s to=%s",
+	    c->role, c->id, names[c->state], names[to]);
+	c->state = to;
+}
+
+/* (Re)arm the timer to fire ${after} seconds from now; 0 stops it. */
+static void
+timer_set(struct conn *c, double after)
+{
+
+	ev_timer_stop(c->ctx->loop, &c->timer);
+	if (after > 0) {
+		ev_timer_set(&c->timer, after, 0.);
+		ev_timer_start(c->ctx->loop, &c->timer);
+	}
+}
+
+/*
+ * Start exactly the watchers the state and the buffers call for
+ * (hitch's clear_read/clear_write, computed in one place).
+ */
+static void
+conn_update(struct conn *c)
+{
+	int tx_busy = c->tx != NULL && c->tx->first < c->tx->niov;
+	int rx_busy = c->rx != NULL && c->rx->first < c->rx->niov;
+
+	switch (c->state) {
+	case CONN_DIAL:
+		watch(c, &c->chan_w, c->fd_chan, 1);
+		break;
+	case CONN_HANDSHAKE:
+		watch(c, &c->chan_r, c->fd_chan, 1);
+		watch(c, &c->chan_w, c->fd_chan, tx_busy);
+		break;
+	case CONN_CONNECT:
+		/* Records wait in the kernel until the target is there. */
+		watch(c, &c->chan_r, c->fd_chan, 0);
+		watch(c, &c->chan_w, c->fd_chan, tx_busy);
+		watch(c, &c->plain_w, c->fd_plain, 1);
+		break;
+	case CONN_OPEN:
+		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy);
+		watch(c, &c->chan_w, c->fd_chan, tx_busy);
+		watch(c, &c->chan_r, c->fd_chan, !rx_busy);
+		watch(c, &c->plain_w, c->fd_plain, rx_busy);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Both directions ended cleanly: the connection is done. */
+static void
+check_done(struct conn *c)
+{
+
+	if (c->state == CONN_OPEN && c->tx_eof_sent && c->rx_done)
+		conn_drop(c, CONN_R_EOF);
+}
+
+/*
+ * Write the queued records of c->tx to the channel socket.  When all are
+ * written give the buffer back and queue what is owed (PONG, EOF).
+ */
+static void
+tx_flush(struct conn *c)
+{
+	uint64_t n = 0;
+	int r;
+
+	if (c->tx == NULL)
+		return;
+	if ((r = buf_flush(c->tx, c->fd_chan, &n)) == -1) {
+		conn_drop(c, CONN_R_CHANNEL_ERROR);
+		return;
+	}
+	if (r == 0)
+		return; /* chan_w will call again */
+	if (c->tx->has_eof)
+		c->tx_eof_sent = 1;
+	buf_put(c->ctx, c->tx);
+	c->tx = NULL;
+	if (c->state != CONN_OPEN)
+		return;
+	tx_kick(c);
+	if (c->state != CONN_DEAD)
+		check_done(c);
+}
+
+/*
+ * With c->tx empty, queue a record that is owed: a PONG, then our EOF
+ * once the plain side ended.  Nothing is sent after our EOF.
+ */
+static void
+tx_kick(struct conn *c)
+{
+	enum channel_type type;
+	long n;
+
+	if (c->tx != NULL || c->tx_eof_sent || c->state != CONN_OPEN)
+		return;
+	if (c->pong_owed)
+		type = CHANNEL_PONG;
+	else if (c->tx_eof_seen)
+		type = CHANNEL_EOF;
+	else
+		return;
+	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	if ((n = channel_seal(c->ch, type, c->tx->data, 0)) < 0) {
+		conn_drop(c, CONN_R_CHANNEL_BASE + (int)-n);
+		return;
+	}
+	if (type == CHANNEL_PONG)
+		c->pong_owed = 0;
+	else
+		c->tx->has_eof = 1;
+	c->tx->iov[0].iov_base = c->tx->data;
+	c->tx->iov[0].iov_len = (size_t)n;
+	c->tx->niov = 1;
+	tx_flush(c);
+}
+
+/*
+ * Plain socket readable (OPEN, c->tx empty): read into the record slots,
+ * seal each in place, write the records.
+ */
+static void
+plain_read(struct conn *c)
+{
+	struct iovec in[CONN_SLOTS];
+	struct conn_buf *b;
+	ssize_t n;
+	size_t left, len;
+	long rl;
+	unsigned i;
+
+	assert(c->tx == NULL);
+	if ((b = c->tx = buf_get(c->ctx, CONN_CAP)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	for (i = 0; i < CONN_SLOTS; i++) {
+		in[i].iov_base = b->data + i * CHANNEL_MAX_RECORD + CHANNEL_HDR;
+		in[i].iov_len = CHANNEL_MAX_DATA;
+	}
+	while ((n = readv(c->fd_plain, in, CONN_SLOTS)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0) {
+		buf_put(c->ctx, b);
+		c->tx = NULL;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			/* A reset: the far end must not see a clean end. */
+			conn_drop(c, CONN_R_RESET);
+			return;
+		}
+		c->tx_eof_seen = 1;
+		tx_kick(c);
+		return;
+	}
+	c->bytes_in += (uint64_t)n;
+	c->t_active = ev_now(c->ctx->loop);
+	/* Seal each filled slot in place and queue it. */
+	for (i = 0, left = (size_t)n; left > 0; i++) {
+		len = left < CHANNEL_MAX_DATA ? left : CHANNEL_MAX_DATA;
+		rl = channel_seal(c->ch, CHANNEL_DATA,
+		    b->data + i * CHANNEL_MAX_RECORD, len);
+		if (rl < 0) {
+			conn_drop(c, CONN_R_CHANNEL_BASE + (int)-rl);
+			return;
+		}
+		b->iov[i].iov_base = b->data + i * CHANNEL_MAX_RECORD;
+		b->iov[i].iov_len = (size_t)rl;
+		left -= len;
+	}
+	b->niov = i;
+	tx_flush(c);
+}
+
+/*
+ * Open the whole records in c->rx from pos on, queueing their data, until
+ * the iovecs are used up, a partial record remains, or EOF.  Return 0, or
+ * -1 after dropping ${c}.
+ */
+static int
+rx_open_records(struct conn *c)
+{
+	struct conn_buf *b = c->rx;
+	enum channel_type type;
+	size_t total, len;
+	uint8_t *rec;
+	int r;
+
+	while (b->niov < CONN_IOV && !c->rx_eof) {
+		r = frame_peek(b->data + b->pos, b->have - b->pos,
+		    CHANNEL_MAX_RECORD - FRAME_HDR, &total);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EFRAME);
+			return (-1);
+		}
+		rec = b->data + b->pos;
+		if ((r = channel_open(c->ch, rec, total, &type, &len)) < 0) {
+			conn_drop(c, CONN_R_CHANNEL_BASE + -r);
+			return (-1);
+		}
+		b->pos += total;
+		switch (type) {
+		case CHANNEL_DATA:
+			if (len == 0)
+				break;
+			b->iov[b->niov].iov_base = rec + CHANNEL_HDR;
+			b->iov[b->niov].iov_len = len;
+			b->niov++;
+			break;
+		case CHANNEL_EOF:
+			c->rx_eof = 1;
+			break;
+		case CHANNEL_PING:
+			c->pong_owed = 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return (0);
+}
+
+/*
+ * Move plaintext from c->rx to the plain socket for as long as it goes:
+ * write what is queued, open more records, repeat.  On the peer's EOF,
+ * once everything before it is written, shut down the plain write side.
+ */
+static void
+rx_pump(struct conn *c)
+{
+	struct conn_buf *b;
+	uint64_t n;
+	int r;
+
+	while ((b = c->rx) != NULL) {
+		/* Write what is queued. */
+		n = 0;
+		r = buf_flush(b, c->fd_plain, &n);
+		c->bytes_out += n;
+		if (r == -1) {
+			conn_drop(c, CONN_R_RESET);
+			return;
+		}
+		if (r == 0)
+			return; /* plain_w will call again */
+		b->niov = b->first = 0;
+		/*
+		 * Make room: drop what was consumed (and anything behind the
+		 * peer's EOF), keep a partial record.
+		 */
+		if (b->pos == b->have || c->rx_eof) {
+			buf_put(c->ctx, b);
+			c->rx = NULL;
+			break;
+		}
+		if (b->cap - b->pos < CHANNEL_MAX_RECORD) {
+			memmove(b->data, b->data + b->pos, b->have - b->pos);
+			b->have -= b->pos;
+			b->pos = 0;
+		}
+		if (rx_open_records(c) == -1)
+			return;
+		if (b->niov == 0)
+			break; /* a partial record: read more */
+	}
+	if (c->rx_eof && c->rx == NULL && !c->rx_done) {
+		/* Everything before the EOF record reached the plain side. */
+		(void)shutdown(c->fd_plain, SHUT_WR);
+		c->rx_done = 1;
+	}
+	if (c->pong_owed)
+		tx_kick(c);
+	if (c->state != CONN_DEAD)
+		check_done(c);
+}
+
+/* Channel socket readable while OPEN: read records, then pump them. */
+static void
+chan_read_open(struct conn *c)
+{
+	struct conn_buf *b;
+	ssize_t n;
+
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_CAP)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	b = c->rx;
+	while ((n = read(c->fd_chan, b->data + b->have, b->cap - b->have)) ==
+	    -1 && errno == EINTR)
+		;
+	if (n <= 0) {
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (b->have == 0) {
+				buf_put(c->ctx, b);
+				c->rx = NULL;
+			}
+			return;
+		}
+		/* Closed or failed without our both EOFs: an abort. */
+		conn_drop(c, n == 0 ? CONN_R_CHANNEL_CLOSED :
+		    CONN_R_CHANNEL_ERROR);
+		return;
+	}
+	if (c->rx_eof) {
+		/* Only a close may follow the peer's EOF; ignore the rest. */
+		b->have = b->pos = 0;
+		buf_put(c->ctx, b);
+		c->rx = NULL;
+		return;
+	}
+	b->have += (size_t)n;
+	c->t_active = ev_now(c->ctx->loop);
+	if (rx_open_records(c) == -1)
+		return;
+	rx_pump(c);
+}
+
+/*
+ * Channel socket readable during the handshake: feed whole frames to the
+ * channel, send its replies, stop at the end of the handshake.
+ */
+static void
+chan_read_handshake(struct conn *c)
+{
+	struct conn_buf *b;
+	size_t total, outlen;
+	ssize_t n;
+	int r;
+
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	b = c->rx;
+	while ((n = read(c->fd_chan, b->data + b->have, b->cap - b->have)) ==
+	    -1 && errno == EINTR)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		conn_drop(c, n == 0 ? CONN_R_CHANNEL_CLOSED :
+		    CONN_R_CHANNEL_ERROR);
+		return;
+	}
+	b->have += (size_t)n;
+	for (;;) {
+		r = frame_peek(b->data + b->pos, b->have - b->pos,
+		    CHANNEL_MAX_HANDSHAKE, &total);
+		if (r == 0)
+			break;
+		if (r < 0 || c->tx != NULL) {
+			/* Oversized, or a message before our reply left. */
+			conn_drop(c, CONN_R_CHANNEL_BASE +
+			    (r < 0 ? CHANNEL_EFRAME : CHANNEL_ESTATE));
+			return;
+		}
+		if ((c->tx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+			conn_drop(c, CONN_R_NOMEM);
+			return;
+		}
+		r = channel_handshake(c->ch, b->data + b->pos, total,
+		    (uint64_t)ev_now(c->ctx->loop), c->tx->data, c->tx->cap,
+		    &outlen);
+		b->pos += total;
+		if (r < 0) {
+			if (c->ops->handshake_failed != NULL)
+				c->ops->handshake_failed(c, -r);
+			conn_drop(c, CONN_R_CHANNEL_BASE + -r);
+			return;
+		}
+		if (outlen > 0) {
+			c->tx->iov[0].iov_base = c->tx->data;
+			c->tx->iov[0].iov_len = outlen;
+			c->tx->niov = 1;
+			tx_flush(c);
+			if (c->state == CONN_DEAD)
+				return;
+		} else {
+			buf_put(c->ctx, c->tx);
+			c->tx = NULL;
+		}
+		if (r == 1) {
+			/* Established: keep what came behind, for conn_open. */
+			if (b->pos == b->have) {
+				buf_put(c->ctx, b);
+				c->rx = NULL;
+			}
+			timer_set(c, 0);
+			c->ops->established(c);
+			return;
+		}
+	}
+	/* Keep a partial frame at the front. */
+	if (b->pos > 0) {
+		memmove(b->data, b->data + b->pos, b->have - b->pos);
+		b->have -= b->pos;
+		b->pos = 0;
+	}
+}
+
+/* A dial finished (writable) or timed out: report to the role. */
+static void
+dial_done(struct conn *c, int fd, int timed_out)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (timed_out)
+		err = ETIMEDOUT;
+	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0)
+		timer_set(c, 0);
+	c->ops->dialed(c, err);
+}
+
+static void
+conn_plain_r_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	plain_read(c);
+	if (c->state != CONN_DEAD)
+		conn_update(c);
+}
+
+static void
+conn_plain_w_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->state == CONN_CONNECT) {
+		watch(c, &c->plain_w, c->fd_plain, 0);
+		dial_done(c, c->fd_plain, 0);
+	} else
+		rx_pump(c);
+	if (c->state != CONN_DEAD)
+		conn_update(c);
+}
+
+static void
+conn_chan_r_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->state == CONN_HANDSHAKE)
+		chan_read_handshake(c);
+	else
+		chan_read_open(c);
+	if (c->state != CONN_DEAD)
+		conn_update(c);
+}
+
+static void
+conn_chan_w_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->state == CONN_DIAL) {
+		watch(c, &c->chan_w, c->fd_chan, 0);
+		dial_done(c, c->fd_chan, 0);
+	} else
+		tx_flush(c);
+	if (c->state != CONN_DEAD)
+		conn_update(c);
+}
+
+/* The phase deadline, or the idle check while OPEN. */
+static void
+conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	double left;
+
+	(void)revents;
+	switch (c->state) {
+	case CONN_DIAL:
+		watch(c, &c->chan_w, c->fd_chan, 0);
+		dial_done(c, c->fd_chan, 1);
+		break;
+	case CONN_CONNECT:
+		watch(c, &c->plain_w, c->fd_plain, 0);
+		dial_done(c, c->fd_plain, 1);
+		break;
+	case CONN_HANDSHAKE:
+		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT);
+		break;
+	case CONN_OPEN:
+		/* Lazy idle timer: reads only stamp t_active. */
+		left = c->t_active + c->ctx->idle_timeout - ev_now(loop);
+		if (left <= 0)
+			conn_drop(c, CONN_R_IDLE_TIMEOUT);
+		else
+			timer_set(c, left);
+		break;
+	default:
+		break;
+	}
+	if (c->state != CONN_DEAD)
+		conn_update(c);
+}
+
+/* Free the dropped connections; tell the node when none is left. */
+static void
+conn_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct conn_ctx *ctx = w->data;
+	struct conn *c;
+
+	(void)revents;
+	while ((c = ctx->dead) != NULL) {
+		ctx->dead = c->next;
+		free(c);
+	}
+	ev_prepare_stop(loop, w);
+	if (ctx->nconns == 0 && ctx->empty_cb != NULL)
+		ctx->empty_cb(ctx);
+}
+
+/*
+ * conn_ctx_init(ctx, loop):
+ * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, none).
+ */
+void
+conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
+{
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->loop = loop;
+	ctx->handshake_timeout = 10;
+	ctx->connect_timeout = 10;
+	ctx->idle_timeout = 0;
+	ev_prepare_init(&ctx->reaper, conn_reaper_cb);
+	ctx->reaper.data = ctx;
+}
+
+/*
+ * conn_ctx_drop_all(ctx, reason):
+ * Drop every live connection of ${ctx} with ${reason}.
+ */
+void
+conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason)
+{
+
+	while (ctx->live != NULL)
+		conn_drop(ctx->live, reason);
+}
+
+/*
+ * conn_ctx_fini(ctx):
+ * Free every dropped connection still waiting for the reaper and stop it.
+ * Live connections must have been dropped first.
+ */
+void
+conn_ctx_fini(struct conn_ctx *ctx)
+{
+	struct conn *c;
+	struct conn_buf *b;
+
+	assert(ctx->live == NULL);
+	ev_prepare_stop(ctx->loop, &ctx->reaper);
+	while ((c = ctx->dead) != NULL) {
+		ctx->dead = c->next;
+		free(c);
+	}
+	while ((b = ctx->pool) != NULL) {
+		ctx->pool = b->next;
+		free(b);
+	}
+	ctx->npool = 0;
+}
+
+/*
+ * conn_new(ctx, ops, fd_plain, fd_chan):
+ * A connection in ${ctx} using ${ops} (borrowed).  It takes ${fd_plain}
+ * and ${fd_chan} (either may be -1: dialed later).  NULL on ENOMEM (the
+ * fds are then still the caller's).
+ */
+struct conn *
+conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
+    int fd_chan)
+{
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->state = CONN_NEW;
+	c->ctx = ctx;
+	c->ops = ops;
+	c->fd_plain = fd_plain;
+	c->fd_chan = fd_chan;
+	ev_io_init(&c->plain_r, conn_plain_r_cb, fd_plain, EV_READ);
+	ev_io_init(&c->plain_w, conn_plain_w_cb, fd_plain, EV_WRITE);
+	ev_io_init(&c->chan_r, conn_chan_r_cb, fd_chan, EV_READ);
+	ev_io_init(&c->chan_w, conn_chan_w_cb, fd_chan, EV_WRITE);
+	ev_init(&c->timer, conn_timer_cb);
+	c->plain_r.data = c->plain_w.data = c;
+	c->chan_r.data = c->chan_w.data = c;
+	c->timer.data = c;
+	c->id = ++ctx->next_id;
+	c->t_start = c->t_active = ev_now(ctx->loop);
+	c->role = c->name = c->service = "-";
+	if (fd_plain != -1)
+		conn_set_nodelay(fd_plain);
+	if (fd_chan != -1)
+		conn_set_nodelay(fd_chan);
+	/* Link into the live set. */
+	c->next = ctx->live;
+	if (ctx->live != NULL)
+		ctx->live->prev = c;
+	ctx->live = c;
+	ctx->nconns++;
+	return (c);
+}
+
+/* Start a non-blocking connect to ${a}; the fd goes to ${*fdp}. */
+static int
+dial(struct conn *c, const struct addr *a, int *fdp)
+{
+	int fd;
+
+	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		goto fail0;
+	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) == -1 &&
+	    errno != EINPROGRESS)
+		goto fail1;
+	conn_set_nodelay(fd);
+	*fdp = fd;
+	/* Writable means connected (or failed): see dial_done. */
+	timer_set(c, c->ctx->connect_timeout);
+	return (0);
+fail1:
+	close(fd);
+fail0:
+	return (-1);
+}
+
+/*
+ * conn_dial_channel(c, a):
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed,
+ * resolved; kept as c->dial_addr for logs) with the connect deadline;
+ * ops->dialed is called when it finishes.  Return 0, or -1 if it failed
+ * at once (the caller then drops ${c}).
+ */
+int
+conn_dial_channel(struct conn *c, const struct addr *a)
+{
+
+	assert(c->state == CONN_NEW && c->fd_chan == -1);
+	c->dial_addr = a;
+	if (dial(c, a, &c->fd_chan) == -1)
+		return (-1);
+	conn_set_state(c, CONN_DIAL);
+	conn_update(c);
+	return (0);
+}
+
+/*
+ * conn_dial_plain(c, a):
+ * Like conn_dial_channel() for the plain socket (the outlet's target),
+ * once the handshake is established.
+ */
+int
+conn_dial_plain(struct conn *c, const struct addr *a)
+{
+
+	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
+	if (dial(c, a, &c->fd_plain) == -1)
+		return (-1);
+	conn_set_state(c, CONN_CONNECT);
+	conn_update(c);
+	return (0);
+}
+
+/*
+ * conn_handshake(c, ch, role):
+ * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
+ * on the channel socket with the handshake deadline; ${role} is the role
+ * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is read here and passed to the channel.
+ * Return 0, or -1 on failure (the caller then drops ${c}).
+ */
+int
+conn_handshake(struct conn *c, struct channel *ch, enum channel_role role)
+{
+	size_t outlen;
+
+	assert(c->state == CONN_NEW || c->state == CONN_DIAL);
+	assert(c->ch == NULL);
+	c->ch = ch;
+	conn_set_state(c, CONN_HANDSHAKE);
+	timer_set(c, c->ctx->handshake_timeout);
+	if (role == CHANNEL_INITIATOR) {
+		/* -> msg1 */
+		if ((c->tx = buf_get(c->ctx, CONN_HS_CAP)) == NULL)
+			return (-1);
+		if (channel_start(ch, c->tx->data, c->tx->cap, &outlen) != 0)
+			return (-1);
+		c->tx->iov[0].iov_base = c->tx->data;
+		c->tx->iov[0].iov_len = outlen;
+		c->tx->niov = 1;
+		tx_flush(c);
+		if (c->state == CONN_DEAD)
+			return (0);
+	}
+	conn_update(c);
+	return (0);
+}
+
+/*
+ * conn_open(c):
+ * Start carrying bytes both ways and log "open".  Records that arrived
+ * behind the handshake are processed now.
+ */
+void
+conn_open(struct conn *c)
+{
+	char peer[IDENTITY_TEXT_SIZE];
+	struct conn_buf *b;
+
+	conn_set_state(c, CONN_OPEN);
+	c->t_active = ev_now(c->ctx->loop);
+	timer_set(c, c->ctx->idle_timeout);
+	c->logged_open = 1;
+	log_info("event=open role=%s conn=%" PRIu64 " name=%s peer=%s "
+	    "service=%s", c->role, c->id, c->name, conn_peer_text(c, peer),
+	    c->service);
+	/* Records that came behind the handshake: move to a full buffer. */
+	if (c->rx != NULL) {
+		if ((b = buf_get(c->ctx, CONN_CAP)) == NULL) {
+			conn_drop(c, CONN_R_NOMEM);
+			return;
+		}
+		b->have = c->rx->have - c->rx->pos;
+		memcpy(b->data, c->rx->data + c->rx->pos, b->have);
+		buf_put(c->ctx, c->rx);
+		c->rx = b;
+		if (rx_open_records(c) == -1)
+			return;
+		rx_pump(c);
+		if (c->state == CONN_DEAD)
+			return;
+	}
+	conn_update(c);
+}
+
+/*
+ * Format the channel peer's address for a "drop" line: the address dialed,
+ * or the accepted socket's peer ("[v6]:port", "v4:port", "unix").
+ */
+static const char *
+chan_addr_text(const struct conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t salen = sizeof(ss);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+
+	if (c->dial_addr != NULL)
+		return (addr_format(c->dial_addr, buf, len));
+	if (c->fd_chan == -1 ||
+	    getpeername(c->fd_chan, (struct sockaddr *)&ss, &salen) == -1)
+		return ("-");
+	if (ss.ss_family == AF_UNIX)
+		return ("unix");
+	if (getnameinfo((struct sockaddr *)&ss, salen, host, sizeof(host),
+	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		return ("-");
+	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+	    host, port);
+	return (buf);
+}
+
+/*
+ * conn_drop(c, reason):
+ * The one teardown: stop every watcher, close both sockets (the plain one
+ * with a reset unless ${reason} is CONN_R_EOF), free the channel and the
+ * buffers, log "close" (if open) or "drop" (unless quiet), and queue ${c}
+ * for freeing after the current callbacks return.  Dropping twice does
+ * nothing.
+ */
+void
+conn_drop(struct conn *c, enum conn_reason reason)
+{
+	struct conn_ctx *ctx = c->ctx;
+	struct linger lg = {1, 0};
+	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
+
+	if (c->state == CONN_DEAD)
+		return;
+	ev_io_stop(ctx->loop, &c->plain_r);
+	ev_io_stop(ctx->loop, &c->plain_w);
+	ev_io_stop(ctx->loop, &c->chan_r);
+	ev_io_stop(ctx->loop, &c->chan_w);
+	ev_timer_stop(ctx->loop, &c->timer);
+
+	if (c->logged_open)
+		log_info("event=close role=%s conn=%" PRIu64 " name=%s "
+		    "peer=%s service=%s bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+		    " duration_ms=%.0f reason=%s", c->role, c->id, c->name,
+		    conn_peer_text(c, peer), c->service, c->bytes_in,
+		    c->bytes_out, (ev_now(ctx->loop) - c->t_start) * 1000.,
+		    conn_reason_name(reason));
+	else if (!c->quiet)
+		log_warn("event=drop role=%s conn=%" PRIu64 " addr=%s "
+		    "reason=%s", c->role, c->id,
+		    chan_addr_text(c, addr, sizeof(addr)),
+		    conn_reason_name(reason));
+
+	/* An abort resets the plain side so its peer learns at once. */
+	if (c->fd_plain != -1) {
+		if (reason != CONN_R_EOF)
+			(void)setsockopt(c->fd_plain, SOL_SOCKET, SO_LINGER, &lg,
+			    sizeof(lg));
+		close(c->fd_plain);
+		c->fd_plain = -1;
+	}
+	if (c->fd_chan != -1) {
+		close(c->fd_chan);
+		c->fd_chan = -1;
+	}
+	channel_free(c->ch);
+	c->ch = NULL;
+	buf_put(ctx, c->tx);
+	buf_put(ctx, c->rx);
+	c->tx = c->rx = NULL;
+	conn_set_state(c, CONN_DEAD);
+
+	/* From the live list to the dead one; the reaper frees it. */
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ctx->live = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = ctx->dead;
+	ctx->dead = c;
+	ctx->nconns--;
+	ev_prepare_start(ctx->loop, &ctx->reaper);
+}

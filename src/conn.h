@@ -1,0 +1,226 @@
+/*
+ * conn: one tunneled TCP connection.  It pairs a plain socket (the client
+ * on an inlet, the target on an outlet) with a channel socket carrying the
+ * secure channel, drives the channel handshake, then shuttles bytes both
+ * ways: plain -> sealed records -> channel, and channel -> opened records
+ * -> plain, with bounded buffers that exist only while data flows.
+ *
+ * conn never knows inlet from outlet: the roles (inlet.c, outlet.c) make
+ * the sockets and the channel and plug in callbacks (struct conn_ops) that
+ * decide what happens when a dial finishes and when the handshake is done.
+ * It never parses configuration and never makes access decisions.
+ *
+ * Life cycle (conn_set_state() asserts each step):
+ *
+ *   NEW --conn_dial_channel--> DIAL --(dialed)--> HANDSHAKE    (initiator)
+ *   NEW --conn_handshake-----------------------> HANDSHAKE    (responder)
+ *   HANDSHAKE --(established)--> CONNECT (conn_dial_plain) --> OPEN
+ *   HANDSHAKE --(established)--> OPEN (conn_open)
+ *   any --conn_drop--> DEAD (watchers stopped, fds closed; freed later)
+ */
+#ifndef SALLYPORT_CONN_H
+#define SALLYPORT_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "addr.h"
+#include "channel.h"
+
+struct conn;
+struct conn_buf;
+
+enum conn_state {
+	CONN_NEW,       /* made, nothing started */
+	CONN_DIAL,      /* connecting the channel socket */
+	CONN_HANDSHAKE, /* channel handshake running */
+	CONN_CONNECT,   /* established; connecting the plain socket */
+	CONN_OPEN,      /* carrying bytes */
+	CONN_DEAD       /* dropped, waiting for the reaper */
+};
+
+/*
+ * Why a connection ended: the word logged as reason= and, later, a metric
+ * label.  The channel errors map one to one onto CHANNEL_E*.
+ */
+enum conn_reason {
+	CONN_R_EOF,               /* both directions ended cleanly */
+	CONN_R_HANDSHAKE_TIMEOUT, /* a handshake missed its deadline */
+	CONN_R_CONNECT_TIMEOUT,   /* a dial missed its deadline */
+	CONN_R_CONNECT_FAILED,    /* a dial failed */
+	CONN_R_IDLE_TIMEOUT,      /* no byte either way for idle_timeout */
+	CONN_R_CHANNEL_CLOSED,    /* channel socket closed without EOF record */
+	CONN_R_CHANNEL_ERROR,     /* channel socket read/write error */
+	CONN_R_RESET,             /* plain side reset or write failed */
+	CONN_R_DENIED,            /* access refused (audited by the role) */
+	CONN_R_TARGET_REFUSED,    /* target dial failed (audited by the role) */
+	CONN_R_SHUTDOWN,          /* node shutdown grace ran out */
+	CONN_R_NOMEM,             /* out of memory */
+	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
+};
+
+/*
+ * Shared by every connection of a process (one per node): the loop,
+ * timeouts, the live set and counters.  Owned by the node; conn.c updates
+ * the counters and the list.
+ */
+struct conn_ctx {
+	struct ev_loop *loop;
+	double handshake_timeout; /* seconds */
+	double connect_timeout;   /* seconds */
+	double idle_timeout;      /* seconds, 0: none */
+	struct conn *live;        /* every connection not yet freed */
+	struct conn *dead;        /* dropped, freed by the reaper */
+	unsigned nconns;          /* connections not yet freed */
+	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT */
+	uint64_t next_id;         /* per-process connection counter */
+	ev_prepare reaper;
+	struct conn_buf *pool; /* spare full-size buffers */
+	unsigned npool;
+	void (*empty_cb)(struct conn_ctx *); /* nconns fell to 0 (or NULL) */
+	void *data;                          /* the node */
+};
+
+/*
+ * What the role plugs in.  Each callback runs from the loop; it may call
+ * conn_drop() on ${c}, after which ${c} must not be touched again (conn.c
+ * checks for it on return).
+ */
+struct conn_ops {
+	/* A conn_dial_*() finished: ${err} is 0 or an errno value. */
+	void (*dialed)(struct conn *c, int err);
+	/* The handshake completed (channel_peer_id() is valid). */
+	void (*established)(struct conn *c);
+	/* The handshake failed with -${err} (a CHANNEL_E*); may be NULL. */
+	void (*handshake_failed)(struct conn *c, int err);
+};
+
+/*
+ * One connection.  The fields marked (role) are the role's to set after
+ * conn_new(); the rest are private to conn.c.
+ */
+struct conn {
+	enum conn_state state;
+	unsigned tx_eof_seen : 1;   /* plain side sent EOF */
+	unsigned tx_eof_sent : 1;   /* our EOF record is fully written */
+	unsigned rx_eof : 1;        /* peer's EOF record received */
+	unsigned rx_done : 1;       /* ... and the plain side shut down */
+	unsigned pong_owed : 1;     /* peer sent PING, PONG not yet sent */
+	unsigned logged_open : 1;   /* "open" was logged: log "close" */
+	unsigned quiet : 1;         /* the role logged why: no "drop" line */
+	int fd_plain;
+	int fd_chan;
+	ev_io plain_r, plain_w, chan_r, chan_w;
+	ev_timer timer; /* the deadline of the current phase, or idle */
+	struct channel *ch;
+	struct conn_buf *tx; /* plain -> channel: sealed records */
+	struct conn_buf *rx; /* channel -> plain: records, opened in place */
+	struct conn_ctx *ctx;
+	const struct conn_ops *ops;
+	struct conn *prev, *next; /* ctx->live, then ctx->dead */
+	uint64_t id;
+	uint64_t bytes_in;  /* plaintext bytes read from the plain socket */
+	uint64_t bytes_out; /* plaintext bytes written to the plain socket */
+	ev_tstamp t_start;  /* when the connection was made */
+	ev_tstamp t_active; /* last byte either way */
+	/* (role) */
+	void *arg;             /* the role's own object, borrowed */
+	const char *role;      /* "inlet" or "outlet", for logs */
+	const char *name;      /* inlet or outlet name, for logs (borrowed) */
+	const char *service;   /* requested service, for logs (borrowed) */
+	const struct addr *dial_addr; /* where the channel dial goes */
+};
+
+/*
+ * conn_ctx_init(ctx, loop):
+ * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, none).
+ */
+void conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop);
+
+/*
+ * conn_ctx_drop_all(ctx, reason):
+ * Drop every live connection of ${ctx} with ${reason}.
+ */
+void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
+
+/*
+ * conn_ctx_fini(ctx):
+ * Free every dropped connection still waiting for the reaper and stop it.
+ * Live connections must have been dropped first.
+ */
+void conn_ctx_fini(struct conn_ctx *ctx);
+
+/*
+ * conn_new(ctx, ops, fd_plain, fd_chan):
+ * A connection in ${ctx} using ${ops} (borrowed).  It takes ${fd_plain}
+ * and ${fd_chan} (either may be -1: dialed later).  NULL on ENOMEM (the
+ * fds are then still the caller's).
+ */
+struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
+    int fd_plain, int fd_chan);
+
+/*
+ * conn_dial_channel(c, a):
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed,
+ * resolved; kept as c->dial_addr for logs) with the connect deadline;
+ * ops->dialed is called when it finishes.  Return 0, or -1 if it failed
+ * at once (the caller then drops ${c}).
+ */
+int conn_dial_channel(struct conn *c, const struct addr *a);
+
+/*
+ * conn_dial_plain(c, a):
+ * Like conn_dial_channel() for the plain socket (the outlet's target),
+ * once the handshake is established.
+ */
+int conn_dial_plain(struct conn *c, const struct addr *a);
+
+/*
+ * conn_handshake(c, ch, role):
+ * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
+ * on the channel socket with the handshake deadline; ${role} is the role
+ * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is read here and passed to the channel.
+ * Return 0, or -1 on failure (the caller then drops ${c}).
+ */
+int conn_handshake(struct conn *c, struct channel *ch,
+    enum channel_role role);
+
+/*
+ * conn_open(c):
+ * Start carrying bytes both ways and log "open".  Records that arrived
+ * behind the handshake are processed now.
+ */
+void conn_open(struct conn *c);
+
+/*
+ * conn_drop(c, reason):
+ * The one teardown: stop every watcher, close both sockets (the plain one
+ * with a reset unless ${reason} is CONN_R_EOF), free the channel and the
+ * buffers, log "close" (if open) or "drop" (unless quiet), and queue ${c}
+ * for freeing after the current callbacks return.  Dropping twice does
+ * nothing.
+ */
+void conn_drop(struct conn *c, enum conn_reason reason);
+
+/*
+ * conn_reason_name(reason):
+ * The word logged for ${reason}.
+ */
+const char *conn_reason_name(enum conn_reason reason);
+
+/*
+ * conn_peer_text(c, buf):
+ * The verified peer identifier of ${c} as text into ${buf}, or "-".
+ */
+const char *conn_peer_text(const struct conn *c, char buf[66]);
+
+/*
+ * conn_set_nodelay(fd):
+ * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
+ */
+void conn_set_nodelay(int fd);
+
+#endif

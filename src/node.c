@@ -1,0 +1,504 @@
+/*
+ * node: see node.h.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "inlet.h"
+#include "log.h"
+#include "node.h"
+#include "outlet.h"
+
+/* Attestation lifetime; re-signed at half of it. */
+#define NODE_LIFETIME (24 * 3600)
+/* Verified attestations remembered (steady-state handshakes skip ECDSA). */
+#define NODE_CACHE_ENTRIES 1024
+/* At most this many "refuse" lines per second; the rest are counted. */
+#define NODE_REFUSE_LINES 10
+
+/*
+ * node_local(n):
+ * The credentials new channels of ${n} use.
+ */
+const struct channel_local *
+node_local(const struct node *n)
+{
+
+	return (&n->local[n->cur]);
+}
+
+/* Find the [peers] name of the raw identifier ${id}, or NULL. */
+static const char *
+peer_name(const struct config *cfg, const uint8_t *id)
+{
+	size_t i;
+
+	for (i = 0; id != NULL && i < cfg->npeers; i++) {
+		if (memcmp(cfg->peers[i].id, id, CONFIG_ID_LEN) == 0)
+			return (cfg->peers[i].name);
+	}
+	return (NULL);
+}
+
+/*
+ * node_audit(n, allow, reason, id, service, role):
+ * Log one access decision ("audit"): ${id} is the raw peer identifier or
+ * NULL, ${service} the service asked for (printed safely).
+ */
+void
+node_audit(const struct node *n, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role)
+{
+	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX];
+	const char *name;
+	size_t i;
+
+	/* A requested name comes from the peer: keep log values one word. */
+	for (i = 0; service[i] != '\0' && i < sizeof(svc) - 1; i++) {
+		unsigned char ch = (unsigned char)service[i];
+
+		svc[i] = (ch > 0x20 && ch < 0x7f && ch != '=') ? (char)ch : '?';
+	}
+	svc[i] = '\0';
+	if (i == 0)
+		strcpy(svc, "-");
+	name = peer_name(n->cfg, id);
+	log_msg(allow ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "event=audit decision=%s reason=%s peer=%s%s%s service=%s role=%s",
+	    allow ? "allow" : "deny", reason,
+	    id != NULL ? identity_id_format(id, peer) : "-",
+	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
+	    role);
+}
+
+/*
+ * node_admit(n, fd, role):
+ * Apply the connection limits of ${n} to a freshly accepted ${fd}: return
+ * 0 to go on, or close ${fd}, log "refuse" and return -1.
+ *
+ * Refusing closes at once and never touches the established connections.
+ * Under a flood the refuse lines are limited to NODE_REFUSE_LINES per
+ * second; the next line logged says how many were left out.
+ */
+int
+node_admit(struct node *n, int fd, const char *role)
+{
+	const char *reason;
+	ev_tstamp now;
+
+	if (n->ctx.nconns >= n->cfg->node.max_connections)
+		reason = "max-connections";
+	else if (n->ctx.npending >= n->cfg->node.max_handshakes)
+		reason = "max-handshakes";
+	else
+		return (0);
+	close(fd);
+	now = ev_now(n->loop);
+	if (now - n->refuse_at >= 1.) {
+		n->refuse_at = now;
+		n->refuse_lines = 0;
+	}
+	if (n->refuse_lines++ < NODE_REFUSE_LINES) {
+		log_warn("event=refuse role=%s reason=%s suppressed=%llu", role,
+		    reason, (unsigned long long)n->refused);
+		n->refused = 0;
+	} else
+		n->refused++;
+	return (-1);
+}
+
+/*
+ * A non-blocking listening socket bound to ${a}, or -1 with a message in
+ * ${err}.
+ *
+ * The unix socket mode: whoever can connect to an inlet speaks with this
+ * node's identity, so the socket starts as the daemon user's alone (bound
+ * under umask 0177: never wider, not even for an instant); widen it on
+ * purpose (a group-owned directory, or chmod after "ready").
+ */
+static int
+listen_fd(const struct addr *a, char *err, size_t errlen)
+{
+	char buf[ADDR_TEXT_MAX + 16];
+	struct stat st;
+	mode_t mask;
+	int fd, one = 1, r;
+
+	if (a->salen == 0) {
+		snprintf(err, errlen, "%s: address not resolved",
+		    addr_format(a, buf, sizeof(buf)));
+		goto fail0;
+	}
+	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail0;
+	}
+	if (a->is_unix) {
+		/* Remove a stale socket left by a previous run, nothing else. */
+		if (lstat(a->host, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				snprintf(err, errlen, "%s: exists and is not a "
+				    "socket", a->host);
+				goto fail1;
+			}
+			(void)unlink(a->host);
+		}
+		mask = umask(0177);
+		r = bind(fd, (const struct sockaddr *)&a->sa, a->salen);
+		(void)umask(mask);
+	} else {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		if (a->sa.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		r = bind(fd, (const struct sockaddr *)&a->sa, a->salen);
+	}
+	if (r == -1) {
+		snprintf(err, errlen, "bind %s: %s",
+		    addr_format(a, buf, sizeof(buf)), strerror(errno));
+		goto fail1;
+	}
+	if (listen(fd, SOMAXCONN) == -1) {
+		snprintf(err, errlen, "listen %s: %s",
+		    addr_format(a, buf, sizeof(buf)), strerror(errno));
+		goto fail1;
+	}
+	return (fd);
+fail1:
+	close(fd);
+fail0:
+	return (-1);
+}
+
+/*
+ * Accept what is waiting (a bounded batch, for fairness), apply the
+ * limits, hand each admitted socket to the role.  Out of descriptors:
+ * pause accepting for a moment instead of spinning on a readable socket.
+ */
+static void
+node_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct node_listener *l = w->data;
+	int fd, i;
+
+	(void)revents;
+	for (i = 0; i < 64 && l->fd != -1; i++) {
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				log_warn("event=accept role=%s error=%s",
+				    l->role, strerror(errno));
+				ev_io_stop(loop, &l->w);
+				ev_timer_set(&l->pause, 0.1, 0.);
+				ev_timer_start(loop, &l->pause);
+			}
+			return; /* EAGAIN, or an aborted connection */
+		}
+		if (node_admit(l->node, fd, l->role) == -1)
+			continue;
+		l->accept_cb(l, fd); /* the role owns fd now */
+	}
+}
+
+/* The back-off is over: accept again. */
+static void
+node_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node_listener *l = w->data;
+
+	(void)revents;
+	if (l->fd != -1)
+		ev_io_start(loop, &l->w);
+}
+
+/*
+ * node_listener_open(l, n, a, role, name, accept_cb, arg, err, errlen):
+ * Bind and listen on ${a} (borrowed; must outlive ${l}), log "listen" with
+ * ${role} and ${name}, and start accepting into ${accept_cb}.  A unix
+ * socket path is created with mode 0600 after removing a stale socket
+ * (never any other kind of file).  Return 0, or -1 with a message in
+ * ${err}.
+ */
+int
+node_listener_open(struct node_listener *l, struct node *n,
+    const struct addr *a, const char *role, const char *name,
+    void (*accept_cb)(struct node_listener *, int), void *arg, char *err,
+    size_t errlen)
+{
+	char buf[ADDR_TEXT_MAX + 16];
+
+	memset(l, 0, sizeof(*l));
+	l->fd = -1;
+	if ((l->fd = listen_fd(a, err, errlen)) == -1)
+		return (-1);
+	l->node = n;
+	l->addr = a;
+	l->role = role;
+	l->accept_cb = accept_cb;
+	l->arg = arg;
+	ev_io_init(&l->w, node_accept_cb, l->fd, EV_READ);
+	l->w.data = l;
+	ev_init(&l->pause, node_pause_cb);
+	l->pause.data = l;
+	ev_io_start(n->loop, &l->w);
+	log_info("event=listen role=%s name=%s addr=%s", role, name,
+	    addr_format(a, buf, sizeof(buf)));
+	return (0);
+}
+
+/*
+ * node_listener_close(l):
+ * Stop accepting and close the socket of ${l} (a unix socket file is
+ * removed).  Closing twice does nothing.
+ */
+void
+node_listener_close(struct node_listener *l)
+{
+
+	if (l->fd == -1)
+		return;
+	ev_io_stop(l->node->loop, &l->w);
+	ev_timer_stop(l->node->loop, &l->pause);
+	close(l->fd);
+	l->fd = -1;
+	if (l->addr->is_unix)
+		(void)unlink(l->addr->host);
+}
+
+/* Raise the open-file limit to the hard limit: one fd per socket. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("event=rlimit error=%s", strerror(errno));
+}
+
+/* Close every listener (stop accepting); live connections go on. */
+static void
+stop_listeners(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->ninlets; i++)
+		inlet_stop(n->inlets[i]);
+	outlet_stop(n->outlet);
+}
+
+/* No connection left while stopping: leave the loop. */
+static void
+node_empty_cb(struct conn_ctx *ctx)
+{
+	struct node *n = ctx->data;
+
+	if (n->stopping)
+		ev_break(n->loop, EVBREAK_ALL);
+}
+
+/* The grace period is over: drop what is left and leave the loop. */
+static void
+node_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node *n = w->data;
+
+	(void)revents;
+	conn_ctx_drop_all(&n->ctx, CONN_R_SHUTDOWN);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/*
+ * SIGTERM/SIGINT: stop accepting, give live connections the grace period.
+ * A second signal ends the grace at once.
+ */
+static void
+node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct node *n = w->data;
+
+	(void)revents;
+	if (n->stopping) {
+		conn_ctx_drop_all(&n->ctx, CONN_R_SHUTDOWN);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	n->stopping = 1;
+	log_info("event=shutdown live=%u grace_s=%g signal=%d", n->ctx.nconns,
+	    n->cfg->node.shutdown_grace, w->signum);
+	stop_listeners(n);
+	ev_timer_stop(loop, &n->resign);
+	if (n->ctx.nconns == 0) {
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	n->ctx.empty_cb = node_empty_cb;
+	ev_timer_set(&n->grace, n->cfg->node.shutdown_grace, 0.);
+	ev_timer_start(loop, &n->grace);
+}
+
+/*
+ * Sign a new attestation (fresh static key) into the spare generation and
+ * make it current; handshakes in flight keep the old one, which is only
+ * overwritten a whole period later.
+ */
+static void
+node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node *n = w->data;
+	unsigned next = !n->cur;
+	struct channel_local tmp;
+
+	(void)revents;
+	if (channel_local_init(&tmp, n->local[n->cur].id_priv,
+	    (uint64_t)ev_now(loop), NODE_LIFETIME) == -1) {
+		log_error("event=resign error=failed");
+		return; /* try again at the next period */
+	}
+	channel_local_fini(&n->local[next]);
+	n->local[next] = tmp;
+	wipe(&tmp, sizeof(tmp));
+	n->cur = next;
+	log_info("event=resign expiry=%llu",
+	    (unsigned long long)n->local[next].expiry);
+}
+
+/* Close everything node_run made. */
+static void
+node_fini(struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->ninlets; i++)
+		inlet_free(n->inlets[i]);
+	free(n->inlets);
+	outlet_free(n->outlet);
+	conn_ctx_drop_all(&n->ctx, CONN_R_SHUTDOWN);
+	conn_ctx_fini(&n->ctx);
+	ev_signal_stop(n->loop, &n->sigterm);
+	ev_signal_stop(n->loop, &n->sigint);
+	ev_timer_stop(n->loop, &n->resign);
+	ev_timer_stop(n->loop, &n->grace);
+	channel_cache_free(n->cache);
+	channel_local_fini(&n->local[0]);
+	channel_local_fini(&n->local[1]);
+}
+
+/*
+ * node_run(cfg, idn):
+ * Run the node described by ${cfg} with the identity ${idn} (both
+ * borrowed; crypto_init() has run): bind every listener, drop the dump
+ * flag, log "ready", serve until SIGTERM/SIGINT and the shutdown grace.
+ * Return 0 after a clean shutdown, -1 if start-up failed (logged).
+ */
+int
+node_run(const struct config *cfg, const struct identity *idn)
+{
+	struct node *n;
+	char err[512], id[IDENTITY_TEXT_SIZE];
+	size_t i;
+
+	if (cfg->ninlets == 0 && !cfg->node.has_listen) {
+		log_error("event=config error=nothing-to-run path=%s",
+		    cfg->path);
+		goto fail0;
+	}
+	if ((n = calloc(1, sizeof(*n))) == NULL) {
+		log_error("event=start error=nomem");
+		goto fail0;
+	}
+	n->cfg = cfg;
+	n->loop = ev_default_loop(0);
+	if (n->loop == NULL) {
+		log_error("event=start error=no-event-loop");
+		goto fail1;
+	}
+	/* Broken sockets are reported by send(), not by a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	conn_ctx_init(&n->ctx, n->loop);
+	n->ctx.data = n;
+	n->ctx.handshake_timeout = cfg->node.handshake_timeout;
+	n->ctx.connect_timeout = cfg->node.connect_timeout;
+	n->ctx.idle_timeout = cfg->node.idle_timeout;
+	ev_init(&n->grace, node_grace_cb);
+	n->grace.data = n;
+	ev_init(&n->resign, node_resign_cb);
+	n->resign.data = n;
+	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
+	ev_signal_init(&n->sigint, node_signal_cb, SIGINT);
+	n->sigterm.data = n->sigint.data = n;
+
+	/* The process-wide credentials and attestation cache. */
+	if (channel_local_init(&n->local[0], idn->priv,
+	    (uint64_t)ev_now(n->loop), NODE_LIFETIME) == -1) {
+		log_error("event=start error=channel-credentials");
+		goto fail2;
+	}
+	if ((n->cache = channel_cache_new(NODE_CACHE_ENTRIES)) == NULL) {
+		log_error("event=start error=nomem");
+		goto fail2;
+	}
+
+	/* Bind every listener; any failure ends the start-up. */
+	if (cfg->node.has_listen &&
+	    (n->outlet = outlet_new(n, err, sizeof(err))) == NULL) {
+		log_error("event=listen role=node error=\"%s\"", err);
+		goto fail2;
+	}
+	if (cfg->ninlets > 0 &&
+	    (n->inlets = calloc(cfg->ninlets, sizeof(*n->inlets))) == NULL) {
+		log_error("event=start error=nomem");
+		goto fail2;
+	}
+	for (i = 0; i < cfg->ninlets; i++) {
+		n->inlets[i] = inlet_new(n, &cfg->inlets[i], err, sizeof(err));
+		if (n->inlets[i] == NULL) {
+			log_error("event=listen role=inlet name=%s error=\"%s\"",
+			    cfg->inlets[i].name, err);
+			goto fail2;
+		}
+		n->ninlets++;
+	}
+
+	/* Keys are in memory from here on: no core dumps, no ptrace. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("event=prctl error=%s", strerror(errno));
+
+	ev_signal_start(n->loop, &n->sigterm);
+	ev_signal_start(n->loop, &n->sigint);
+	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
+	ev_timer_start(n->loop, &n->resign);
+	log_info("event=ready id=%s inlets=%zu outlets=%zu aes=%s",
+	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
+	    crypto_aes_impl());
+	ev_run(n->loop, 0);
+
+	node_fini(n);
+	free(n);
+	log_info("event=exit code=0");
+	return (0);
+fail2:
+	node_fini(n);
+fail1:
+	free(n);
+fail0:
+	return (-1);
+}

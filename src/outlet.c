@@ -1,0 +1,173 @@
+/*
+ * outlet: see outlet.h.
+ *
+ * Per channel: accept -> handshake as responder (handshake deadline) ->
+ * established: the request names a service; unknown service, or a peer
+ * not on that outlet's allow-list: audit "deny", close the channel, no
+ * target connection is ever made -> dial the target (connect deadline);
+ * failure: audit "deny reason=target-refused", close the channel, which
+ * the inlet turns into a prompt reset of its client -> audit "allow",
+ * open.  Records sent right behind msg3 wait in the kernel (the channel
+ * socket is not read) until the target is connected.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "conn.h"
+#include "log.h"
+#include "outlet.h"
+
+struct outlet {
+	struct node *node;
+	struct node_listener l;
+};
+
+static void outlet_dialed(struct conn *c, int err);
+static void outlet_established(struct conn *c);
+
+static const struct conn_ops outlet_ops = {
+	.dialed = outlet_dialed,
+	.established = outlet_established,
+	.handshake_failed = NULL,
+};
+
+/* The target answered (or not). */
+static void
+outlet_dialed(struct conn *c, int err)
+{
+	struct outlet *o = c->arg;
+
+	if (err != 0) {
+		node_audit(o->node, 0, "target-refused", channel_peer_id(c->ch),
+		    c->service, "outlet");
+		c->quiet = 1;
+		conn_drop(c, CONN_R_TARGET_REFUSED);
+		return;
+	}
+	node_audit(o->node, 1, "allowed", channel_peer_id(c->ch), c->service,
+	    "outlet");
+	conn_open(c);
+}
+
+/* The initiator is authenticated: decide, then dial the target. */
+static void
+outlet_established(struct conn *c)
+{
+	struct outlet *o = c->arg;
+	const struct config_outlet *co;
+	const uint8_t *req, *peer = channel_peer_id(c->ch);
+	char svc[CONFIG_NAME_MAX];
+	size_t len = 0;
+
+	/* The request is the service name: text, no NUL, short. */
+	req = channel_request(c->ch, &len);
+	if (req == NULL)
+		len = 0;
+	if (len >= sizeof(svc))
+		len = sizeof(svc) - 1; /* too long: cannot match any name */
+	if (len > 0)
+		memcpy(svc, req, len);
+	svc[len] = '\0';
+	co = NULL;
+	if (req != NULL && len > 0 && memchr(req, '\0', len) == NULL)
+		co = config_outlet_find(o->node->cfg, svc);
+	if (co == NULL) {
+		node_audit(o->node, 0, "unknown-service", peer, svc, "outlet");
+		c->quiet = 1;
+		conn_drop(c, CONN_R_DENIED);
+		return;
+	}
+	c->name = co->name;
+	c->service = co->name;
+	if (!acl_allows(co, peer)) {
+		node_audit(o->node, 0, "not-allowed", peer, co->name, "outlet");
+		c->quiet = 1;
+		conn_drop(c, CONN_R_DENIED);
+		return;
+	}
+	if (conn_dial_plain(c, &co->target) == -1) {
+		node_audit(o->node, 0, "target-refused", peer, co->name,
+		    "outlet");
+		c->quiet = 1;
+		conn_drop(c, CONN_R_TARGET_REFUSED);
+	}
+}
+
+/* A channel connected: run the handshake as responder. */
+static void
+outlet_accept(struct node_listener *l, int fd)
+{
+	struct outlet *o = l->arg;
+	struct channel *ch;
+	struct conn *c;
+
+	if ((c = conn_new(&o->node->ctx, &outlet_ops, -1, fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	/* c owns fd now. */
+	c->arg = o;
+	c->role = "outlet";
+	if ((ch = channel_new(CHANNEL_RESPONDER, node_local(o->node),
+	    o->node->cache)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	if (conn_handshake(c, ch, CHANNEL_RESPONDER) == -1) /* c owns ch */
+		conn_drop(c, CONN_R_NOMEM);
+}
+
+/*
+ * outlet_new(n, err, errlen):
+ * Bind the [node] listen address of ${n} and start accepting channels.
+ * NULL with a message in ${err} on failure.
+ */
+struct outlet *
+outlet_new(struct node *n, char *err, size_t errlen)
+{
+	struct outlet *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail0;
+	}
+	o->node = n;
+	if (node_listener_open(&o->l, n, &n->cfg->node.listen, "node", "node",
+	    outlet_accept, o, err, errlen) == -1)
+		goto fail1;
+	return (o);
+fail1:
+	free(o);
+fail0:
+	return (NULL);
+}
+
+/*
+ * outlet_stop(o):
+ * Stop accepting (close the listener); NULL does nothing.
+ */
+void
+outlet_stop(struct outlet *o)
+{
+
+	if (o != NULL)
+		node_listener_close(&o->l);
+}
+
+/*
+ * outlet_free(o):
+ * Stop and free ${o}; NULL does nothing.
+ */
+void
+outlet_free(struct outlet *o)
+{
+
+	if (o == NULL)
+		return;
+	outlet_stop(o);
+	free(o);
+}

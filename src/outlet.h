@@ -1,0 +1,37 @@
+/*
+ * outlet: the service side of a portal.  Accepts secure channels on the
+ * node's [node] listen address as responder; once a channel is
+ * established it looks up the requested service, checks the initiator's
+ * identity against that outlet's allow-list (acl.c), writes the audit
+ * line, and only then connects to the target and carries bytes (conn.c).
+ * Never reads a record, never touches the target, before that decision.
+ */
+#ifndef SALLYPORT_OUTLET_H
+#define SALLYPORT_OUTLET_H
+
+#include <stddef.h>
+
+#include "node.h"
+
+struct outlet;
+
+/*
+ * outlet_new(n, err, errlen):
+ * Bind the [node] listen address of ${n} and start accepting channels.
+ * NULL with a message in ${err} on failure.
+ */
+struct outlet *outlet_new(struct node *n, char *err, size_t errlen);
+
+/*
+ * outlet_stop(o):
+ * Stop accepting (close the listener); NULL does nothing.
+ */
+void outlet_stop(struct outlet *o);
+
+/*
+ * outlet_free(o):
+ * Stop and free ${o}; NULL does nothing.
+ */
+void outlet_free(struct outlet *o);
+
+#endif
