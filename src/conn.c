@@ -59,7 +59,9 @@
 #include "log.h"
 
 /* Records per tx buffer: one readv()/writev() moves up to this many. */
+#ifndef CONN_SLOTS
 #define CONN_SLOTS 4
+#endif
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
@@ -127,6 +129,18 @@ conn_peer_text(const struct conn *c, char buf[66])
 	return (identity_id_format(id, buf));
 }
 
+/* The address family of the socket ${fd}, or -1. */
+static int
+sock_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (-1);
+	return (ss.ss_family);
+}
+
 /*
  * conn_set_nodelay(fd):
  * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
@@ -139,15 +153,39 @@ conn_peer_text(const struct conn *c, char buf[66])
 void
 conn_set_nodelay(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	int one = 1;
+	int fam = sock_family(fd);
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return;
-	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+	if (fam != AF_INET && fam != AF_INET6)
 		return;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * conn_set_keepalive(fd, secs):
+ * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
+ * (then every secs / 3, 3 probes), if it is a TCP socket and ${secs} > 0.
+ *
+ * The channel socket of an idle tunnel may sit behind NAT or a firewall
+ * that forgets quiet flows, and its peer may vanish without a FIN.  Kernel
+ * keepalives cover both at no cost to the loop (no timer, no buffer per
+ * connection); a dead peer then surfaces as a read error, i.e. an abort.
+ */
+void
+conn_set_keepalive(int fd, double secs)
+{
+	int one = 1, idle, intvl, cnt = 3;
+	int fam = sock_family(fd);
+
+	if (secs <= 0 || (fam != AF_INET && fam != AF_INET6))
+		return;
+	idle = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
+	intvl = idle / 3 > 0 ? idle / 3 : 1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 /* Take a buffer of ${cap} bytes: full-size ones come from the pool. */
@@ -816,7 +854,8 @@ conn_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 /*
  * conn_ctx_init(ctx, loop):
- * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, none).
+ * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
+ * timeout, keepalive 30 s).
  */
 void
 conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
@@ -827,6 +866,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->handshake_timeout = 10;
 	ctx->connect_timeout = 10;
 	ctx->idle_timeout = 0;
+	ctx->keepalive = 30;
 	ev_prepare_init(&ctx->reaper, conn_reaper_cb);
 	ctx->reaper.data = ctx;
 }
@@ -899,8 +939,10 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 	c->role = c->name = c->service = "-";
 	if (fd_plain != -1)
 		conn_set_nodelay(fd_plain);
-	if (fd_chan != -1)
+	if (fd_chan != -1) {
 		conn_set_nodelay(fd_chan);
+		conn_set_keepalive(fd_chan, ctx->keepalive);
+	}
 	/* Link into the live set. */
 	c->next = ctx->live;
 	if (ctx->live != NULL)
@@ -948,6 +990,7 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 	c->dial_addr = a;
 	if (dial(c, a, &c->fd_chan) == -1)
 		return (-1);
+	conn_set_keepalive(c->fd_chan, c->ctx->keepalive);
 	conn_set_state(c, CONN_DIAL);
 	conn_update(c);
 	return (0);

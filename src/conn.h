@@ -72,6 +72,7 @@ struct conn_ctx {
 	double handshake_timeout; /* seconds */
 	double connect_timeout;   /* seconds */
 	double idle_timeout;      /* seconds, 0: none */
+	double keepalive;         /* seconds, 0: off (TCP keepalive) */
 	struct conn *live;        /* every connection not yet freed */
 	struct conn *dead;        /* dropped, freed by the reaper */
 	unsigned nconns;          /* connections not yet freed */
@@ -136,7 +137,8 @@ struct conn {
 
 /*
  * conn_ctx_init(ctx, loop):
- * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, none).
+ * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
+ * timeout, keepalive 30 s).
  */
 void conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop);
 
@@ -222,5 +224,12 @@ const char *conn_peer_text(const struct conn *c, char buf[66]);
  * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
  */
 void conn_set_nodelay(int fd);
+
+/*
+ * conn_set_keepalive(fd, secs):
+ * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
+ * (then every secs / 3, 3 probes), if it is a TCP socket and ${secs} > 0.
+ */
+void conn_set_keepalive(int fd, double secs);
 
 #endif

@@ -438,6 +438,7 @@ node_run(const struct config *cfg, const struct identity *idn)
 	n->ctx.handshake_timeout = cfg->node.handshake_timeout;
 	n->ctx.connect_timeout = cfg->node.connect_timeout;
 	n->ctx.idle_timeout = cfg->node.idle_timeout;
+	n->ctx.keepalive = cfg->node.keepalive;
 	ev_init(&n->grace, node_grace_cb);
 	n->grace.data = n;
 	ev_init(&n->resign, node_resign_cb);
