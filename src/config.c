@@ -356,8 +356,12 @@ section_line(struct parse *p, const char *line, size_t len)
 			return;
 		}
 	}
-	n = (size_t)(close - line) - 1;
-	memcpy(buf, line + 1, n); /* n < len < sizeof(buf) */
+	if ((n = (size_t)(close - line) - 1) >= sizeof(buf)) {
+		perr(p, p->line, "section header too long");
+		p->sec = SEC_BAD;
+		return;
+	}
+	memcpy(buf, line + 1, n);
 	buf[n] = '\0';
 	section_begin(p, buf);
 }
