@@ -104,6 +104,38 @@ START_TEST(test_full_handshake)
 }
 END_TEST
 
+/* A fresh initialised state copied as a template gives fresh handshakes. */
+START_TEST(test_template)
+{
+	struct noise_handshake ti, tr, hi, hr, hi2, hr2;
+
+	start(&ti, &tr, NOISE_XX, NOISE_AESGCM);
+	memcpy(&hi, &ti, sizeof(hi));
+	memcpy(&hr, &tr, sizeof(hr));
+	memcpy(&hi2, &ti, sizeof(hi2));
+	memcpy(&hr2, &tr, sizeof(hr2));
+	pass(&hi, &hr);
+	pass(&hr, &hi);
+	pass(&hi, &hr);
+	pass(&hi2, &hr2);
+	pass(&hr2, &hi2);
+	pass(&hi2, &hr2);
+	ck_assert(hi.done && hr.done && hi2.done && hr2.done);
+	ck_assert_mem_eq(hi.ss.h, hr.ss.h, NOISE_HASHLEN);
+	ck_assert_mem_eq(hi2.ss.h, hr2.ss.h, NOISE_HASHLEN);
+	/* Different ephemerals, so different transcripts. */
+	ck_assert(memcmp(hi.e_pub, hi2.e_pub, 32) != 0);
+	ck_assert(memcmp(hi.ss.h, hi2.ss.h, NOISE_HASHLEN) != 0);
+	ck_assert(!ti.has_e && !tr.has_e && ti.msg == 0);
+	noise_handshake_fini(&ti);
+	noise_handshake_fini(&tr);
+	noise_handshake_fini(&hi);
+	noise_handshake_fini(&hr);
+	noise_handshake_fini(&hi2);
+	noise_handshake_fini(&hr2);
+}
+END_TEST
+
 /* Protocol names: ours accepted, anything else refused. */
 START_TEST(test_protocol_parse)
 {
@@ -485,6 +517,7 @@ noise_suite(void)
 	tcase_add_checked_fixture(tc, setup_keys, NULL);
 	tcase_add_loop_test(tc, test_full_handshake, 0, 6);
 	tcase_add_test(tc, test_protocol_parse);
+	tcase_add_test(tc, test_template);
 	tcase_add_test(tc, test_out_of_turn);
 	tcase_add_test(tc, test_low_order);
 	tcase_add_loop_test(tc, test_bad_handshake_message, 0, 2);
