@@ -834,8 +834,8 @@ validate(struct parse *p)
 		for (j = 0; j < i; j++) {
 			if (memcmp(cfg->peers[i].id, cfg->peers[j].id,
 				CONFIG_ID_LEN) == 0) {
-				perr(p, cfg->peers[i].line, "peer \"%s\" has the "
-				    "same identifier as \"%s\" (line %d)",
+				perr(p, cfg->peers[i].line, "peer \"%s\" has "
+				    "the same identifier as \"%s\" (line %d)",
 				    cfg->peers[i].name, cfg->peers[j].name,
 				    cfg->peers[j].line);
 				return;
