@@ -39,7 +39,7 @@ now_s(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
-static void
+static _Noreturn void
 die(const char *what)
 {
 
