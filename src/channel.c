@@ -780,7 +780,7 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 		return (fail(ch, CHANNEL_ESTATE));
 	if ((unsigned)type > CHANNEL_PONG)
 		return (fail(ch, CHANNEL_ETYPE));
-	if (len > CHANNEL_MAX_DATA)
+	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0))
 		return (fail(ch, CHANNEL_EFRAME));
 	/* Nothing but keepalives after our own EOF. */
 	if (ch->tx_eof && (type == CHANNEL_DATA || type == CHANNEL_EOF))
@@ -842,6 +842,11 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 	if (ch->rx_eof && (t == CHANNEL_DATA || t == CHANNEL_EOF)) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ESTATE));
+	}
+	/* EOF carries nothing: data there would be silently lost. */
+	if (t == CHANNEL_EOF && n != 0) {
+		wipe(rec, reclen);
+		return (fail(ch, CHANNEL_EFRAME));
 	}
 	if (t == CHANNEL_EOF)
 		ch->rx_eof = 1;

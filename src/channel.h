@@ -48,7 +48,7 @@ enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
 /* Record types, inside the encryption. */
 enum channel_type {
 	CHANNEL_DATA = 0, /* application bytes */
-	CHANNEL_EOF = 1,  /* sender will send no more data (half-close) */
+	CHANNEL_EOF = 1,  /* sender will send no more data (half-close); empty */
 	CHANNEL_PING = 2, /* keepalive; answered by PONG */
 	CHANNEL_PONG = 3
 };
