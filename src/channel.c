@@ -684,7 +684,10 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
  * reply frame, if any, to ${out} (*outlen is 0 when there is none).
  * Return 0 while the handshake goes on, 1 once it is established (the
  * initiator after writing msg3, the responder after reading it), or a
- * negative channel_error; after an error the channel is dead.
+ * negative channel_error; after an error the channel is dead and
+ * *outlen is 0 (an initiator whose peer is not the expected one returns
+ * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * epoch) is checked against the peer's attestation expiry.
  */
 int
 channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
@@ -739,7 +742,8 @@ channel_peer_id(const struct channel *ch)
 
 /*
  * channel_request(ch, len):
- * Responder, once established: the initiator's request and its length.
+ * Once established: the request (received by a responder, sent by an
+ * initiator) and its length in ${len}; NULL and 0 before.
  */
 const uint8_t *
 channel_request(const struct channel *ch, size_t *len)
