@@ -198,7 +198,8 @@ raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
 	    sizeof(pl), &plen), 0);
 	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN);
 	payload_of(pl, &li);
-	memcpy(pl + CHANNEL_PAYLOAD_LEN, extra, xlen);
+	if (xlen > 0)
+		memcpy(pl + CHANNEL_PAYLOAD_LEN, extra, xlen);
 	ck_assert_int_eq(noise_handshake_write(&hs, pl,
 	    CHANNEL_PAYLOAD_LEN + xlen, a + 2, sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
@@ -217,7 +218,8 @@ raw_seal(struct noise_cipherstate *tx, uint8_t *rec, uint8_t type,
 
 	frame_put_len(rec, 1 + n + CRYPTO_TAG_LEN);
 	rec[2] = type;
-	memcpy(rec + 3, data, n);
+	if (n > 0)
+		memcpy(rec + 3, data, n);
 	ck_assert_int_eq(noise_cs_encrypt(tx, rec, 2, rec + 2, 1 + n,
 	    rec + 3 + n), 0);
 	return (n + CHANNEL_OVERHEAD);
@@ -869,6 +871,10 @@ START_TEST(test_types)
 	ck_assert_int_eq(channel_seal(ci, (enum channel_type)4, rec, 0),
 	    -CHANNEL_ETYPE);
 	pair_free(ci, cr);
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_EOF, rec, 1),
+	    -CHANNEL_EFRAME);
+	pair_free(ci, cr);
 
 	/* An authentic record of an unknown type. */
 	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
@@ -878,6 +884,15 @@ START_TEST(test_types)
 	n = raw_seal(&tx, rec, 0x80, data, 4);
 	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_ETYPE);
 	ck_assert_mem_ne(rec + CHANNEL_HDR, data, 4); /* wiped */
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+
+	/* An EOF with data in it. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = raw_seal(&tx, rec, CHANNEL_EOF, data, 1);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_EFRAME);
 	channel_free(cr);
 	noise_cs_fini(&tx);
 	noise_cs_fini(&rx);
