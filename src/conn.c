@@ -164,7 +164,7 @@ conn_set_nodelay(int fd)
 /*
  * conn_set_keepalive(fd, secs):
  * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
- * (then every secs / 3, 3 probes), if it is a TCP socket and ${secs} > 0.
+ * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
  *
  * The channel socket of an idle tunnel may sit behind NAT or a firewall
  * that forgets quiet flows, and its peer may vanish without a FIN.  Kernel
@@ -174,17 +174,15 @@ conn_set_nodelay(int fd)
 void
 conn_set_keepalive(int fd, double secs)
 {
-	int one = 1, idle, intvl, cnt = 3;
+	int one = 1, idle, cnt = 3;
 	int fam = sock_family(fd);
 
 	if (secs <= 0 || (fam != AF_INET && fam != AF_INET6))
 		return;
 	idle = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
-	intvl = idle / 3 > 0 ? idle / 3 : 1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-	    sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 

@@ -228,7 +228,7 @@ void conn_set_nodelay(int fd);
 /*
  * conn_set_keepalive(fd, secs):
  * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
- * (then every secs / 3, 3 probes), if it is a TCP socket and ${secs} > 0.
+ * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
  */
 void conn_set_keepalive(int fd, double secs);
 
