@@ -554,6 +554,7 @@ rx_pump(struct conn *c)
 {
 	struct conn_buf *b;
 	uint64_t n;
+	size_t pos;
 	int r;
 
 	while ((b = c->rx) != NULL) {
@@ -582,10 +583,12 @@ rx_pump(struct conn *c)
 			b->have -= b->pos;
 			b->pos = 0;
 		}
+		pos = b->pos;
 		if (rx_open_records(c) == -1)
 			return;
-		if (b->niov == 0)
+		if (b->niov == 0 && b->pos == pos)
 			break; /* a partial record: read more */
+		/* Only control records: go round to free or make room. */
 	}
 	if (c->rx_eof && c->rx == NULL && !c->rx_done) {
 		/* Everything before the EOF record reached the plain side. */

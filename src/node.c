@@ -413,6 +413,7 @@ node_run(const struct config *cfg, const struct identity *idn)
 {
 	struct node *n;
 	char err[512], id[IDENTITY_TEXT_SIZE];
+	uint64_t hits, misses;
 	size_t i;
 
 	if (cfg->ninlets == 0 && !cfg->node.has_listen) {
@@ -492,9 +493,12 @@ node_run(const struct config *cfg, const struct identity *idn)
 	    crypto_aes_impl());
 	ev_run(n->loop, 0);
 
+	channel_cache_stats(n->cache, &hits, &misses);
 	node_fini(n);
 	free(n);
-	log_info("event=exit code=0");
+	log_info("event=exit code=0 attest_cache_hits=%llu "
+	    "attest_cache_misses=%llu", (unsigned long long)hits,
+	    (unsigned long long)misses);
 	return (0);
 fail2:
 	node_fini(n);
