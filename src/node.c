@@ -89,6 +89,8 @@ node_audit(const struct node *n, int allow, const char *reason,
  * 0 to go on, or close ${fd}, log "refuse" and return -1.
  *
  * Refusing closes at once and never touches the established connections.
+ * At the pending-handshake limit, a source holding most pending handshakes
+ * loses its oldest one to a newcomer from elsewhere (conn_ctx_evict).
  * Under a flood the refuse lines are limited to NODE_REFUSE_LINES per
  * second; the next line logged says how many were left out.
  */
@@ -100,10 +102,12 @@ node_admit(struct node *n, int fd, const char *role)
 
 	if (n->ctx.nconns >= n->cfg->node.max_connections)
 		reason = "max-connections";
-	else if (n->ctx.npending >= n->cfg->node.max_handshakes)
-		reason = "max-handshakes";
-	else
+	else if (n->ctx.npending < n->cfg->node.max_handshakes)
 		return (0);
+	else if (conn_ctx_evict(&n->ctx, conn_source_key(fd)) == 0)
+		return (0); /* a flooding source made room */
+	else
+		reason = "max-handshakes";
 	close(fd);
 	now = ev_now(n->loop);
 	if (now - n->refuse_at >= 1.) {

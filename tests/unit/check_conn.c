@@ -322,6 +322,51 @@ START_TEST(test_wrong_pin)
 }
 END_TEST
 
+/* A responder conn waiting for msg1 on a socketpair: pending. */
+static struct conn *
+pending_conn(uint64_t src)
+{
+	struct channel *ch;
+	struct conn *c;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	ck_assert_ptr_nonnull(c = conn_new(&ctx, &ops, -1, sv[0]));
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb, NULL));
+	ck_assert_int_eq(conn_handshake(c, ch, CHANNEL_RESPONDER), 0);
+	close(sv[1]); /* never read: the conn stays pending until dropped */
+	c->src = src;
+	return (c);
+}
+
+/* A source holding most pending handshakes loses its oldest to others. */
+START_TEST(test_evict)
+{
+	struct conn *a1, *a2, *a3, *b1;
+
+	a1 = pending_conn(0xa);
+	a2 = pending_conn(0xa);
+	b1 = pending_conn(0xb);
+	a3 = pending_conn(0xa);
+	ck_assert_uint_eq(ctx.npending, 4);
+	/* The majority source itself cannot push others out. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xa), -1);
+	/* Another source can: the oldest of the majority goes. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xc), 0);
+	ck_assert_int_eq(a1->state, CONN_DEAD);
+	ck_assert_int_ne(a2->state, CONN_DEAD);
+	ck_assert_uint_eq(ctx.npending, 3);
+	/* 2 of 3 is still most: a2 goes next. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xb), 0);
+	ck_assert_int_eq(a2->state, CONN_DEAD);
+	/* 1 of 2 is not most: refuse instead. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xc), -1);
+	ck_assert_int_ne(a3->state, CONN_DEAD);
+	ck_assert_int_ne(b1->state, CONN_DEAD);
+}
+END_TEST
+
 static Suite *
 conn_suite(void)
 {
@@ -339,6 +384,10 @@ conn_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_reset_propagates);
 	tcase_add_test(tc, test_wrong_pin);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_evict);
 	suite_add_tcase(s, tc);
 	return (s);
 }
