@@ -21,8 +21,10 @@
 #include "node.h"
 #include "outlet.h"
 
-/* Attestation lifetime; re-signed at half of it. */
+/* Attestation lifetime (seconds); re-signed at half of it. */
+#ifndef NODE_LIFETIME
 #define NODE_LIFETIME (24 * 3600)
+#endif
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
 /* At most this many "refuse" lines per second; the rest are counted. */
