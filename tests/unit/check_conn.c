@@ -285,7 +285,7 @@ START_TEST(test_backpressure)
 	/* The writer stopped: kernel buffers plus at most one buffer per
 	 * direction and conn, not everything that was offered. */
 	ck_assert_int_ge(stalled, 200);
-	ck_assert_uint_lt(sent, 64u << 20);
+	ck_assert_uint_lt(sent, 256u << 20); /* kernel buffers: tens of MB */
 	ck_assert_uint_le(ctx.npool, 16);
 	/* Once the reader reads again, everything flows. */
 	ck_assert_int_eq(shutdown(cli, SHUT_WR), 0);
