@@ -153,7 +153,7 @@ listen_fd(const struct addr *a, char *err, size_t errlen)
 		goto fail0;
 	}
 	if (a->is_unix) {
-		/* Remove a stale socket left by a previous run, nothing else. */
+		/* Remove a stale socket of a previous run, nothing else. */
 		if (lstat(a->host, &st) == 0) {
 			if (!S_ISSOCK(st.st_mode)) {
 				snprintf(err, errlen, "%s: exists and is not a "
@@ -436,13 +436,13 @@ resolve_all(struct config *cfg)
 
 	if (cfg->node.has_listen &&
 	    addr_resolve(&cfg->node.listen, err, sizeof(err)) == -1) {
-		log_error("event=resolve role=node error=\"%s\"", err);
+		log_error("event=resolve-failed role=node error=\"%s\"", err);
 		rc = -1;
 	}
 	for (i = 0; i < cfg->noutlets; i++) {
 		if (addr_resolve(&cfg->outlets[i].target, err, sizeof(err)) ==
 		    -1) {
-			log_error("event=resolve role=outlet name=%s "
+			log_error("event=resolve-failed role=outlet name=%s "
 			    "error=\"%s\"", cfg->outlets[i].name, err);
 			rc = -1;
 		}
@@ -451,7 +451,7 @@ resolve_all(struct config *cfg)
 		if (addr_resolve(&cfg->inlets[i].listen, err, sizeof(err)) ==
 		    -1 || addr_resolve(&cfg->inlets[i].outlet, err,
 		    sizeof(err)) == -1) {
-			log_error("event=resolve role=inlet name=%s "
+			log_error("event=resolve-failed role=inlet name=%s "
 			    "error=\"%s\"", cfg->inlets[i].name, err);
 			rc = -1;
 		}
@@ -524,7 +524,8 @@ node_run(struct config *cfg, const struct identity *idn)
 	/* Bind every listener; any failure ends the start-up. */
 	if (cfg->node.has_listen &&
 	    (n->outlet = outlet_new(n, err, sizeof(err))) == NULL) {
-		log_error("event=listen role=node error=\"%s\"", err);
+		log_error("event=listen-failed role=node name=node "
+		    "error=\"%s\"", err);
 		goto fail2;
 	}
 	if (cfg->ninlets > 0 &&
@@ -535,7 +536,8 @@ node_run(struct config *cfg, const struct identity *idn)
 	for (i = 0; i < cfg->ninlets; i++) {
 		n->inlets[i] = inlet_new(n, &cfg->inlets[i], err, sizeof(err));
 		if (n->inlets[i] == NULL) {
-			log_error("event=listen role=inlet name=%s error=\"%s\"",
+			log_error("event=listen-failed role=inlet name=%s "
+			    "error=\"%s\"",
 			    cfg->inlets[i].name, err);
 			goto fail2;
 		}
