@@ -1171,8 +1171,9 @@ conn_open(struct conn *c)
 	timer_set(c, c->ctx->idle_timeout);
 	c->logged_open = 1;
 	log_info("event=open role=%s conn=%" PRIu64 " name=%s peer=%s "
-	    "service=%s", c->role, c->id, c->name, conn_peer_text(c, peer),
-	    c->service);
+	    "service=%s setup_ms=%.2f", c->role, c->id, c->name,
+	    conn_peer_text(c, peer), c->service,
+	    (ev_time() - c->t_start) * 1000.);
 	/* Records that came behind the handshake: move to a full buffer. */
 	if (c->rx != NULL) {
 		if ((b = buf_get(c->ctx, CONN_CAP)) == NULL) {
