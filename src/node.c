@@ -41,19 +41,6 @@ node_local(const struct node *n)
 	return (&n->local[n->cur]);
 }
 
-/* Find the [peers] name of the raw identifier ${id}, or NULL. */
-static const char *
-peer_name(const struct config *cfg, const uint8_t *id)
-{
-	size_t i;
-
-	for (i = 0; id != NULL && i < cfg->npeers; i++) {
-		if (memcmp(cfg->peers[i].id, id, CONFIG_ID_LEN) == 0)
-			return (cfg->peers[i].name);
-	}
-	return (NULL);
-}
-
 /*
  * node_audit(n, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
@@ -76,7 +63,7 @@ node_audit(const struct node *n, int allow, const char *reason,
 	svc[i] = '\0';
 	if (i == 0)
 		strcpy(svc, "-");
-	name = peer_name(n->cfg, id);
+	name = id != NULL ? config_peer_name(n->cfg, id) : NULL;
 	log_msg(allow ? LOG_LVL_INFO : LOG_LVL_WARN,
 	    "event=audit decision=%s reason=%s peer=%s%s%s service=%s role=%s",
 	    allow ? "allow" : "deny", reason,
