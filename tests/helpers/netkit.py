@@ -300,13 +300,19 @@ async def echo_one(addr, i, size, seed, pace, timeout):
 
     st = asyncio.ensure_future(send())
     got = bytearray()
-    while True:
-        d = await reader.read(65536)
-        if not d:
-            break
-        got += d
-    await st
-    writer.close()
+    try:
+        while True:
+            d = await reader.read(65536)
+            if not d:
+                break
+            got += d
+        await st
+    finally:
+        if not st.done():
+            st.cancel()
+        elif not st.cancelled():
+            st.exception()      # retrieved: the reader's error is reported
+        writer.close()
     return bytes(got) == data, len(got)
 
 
@@ -384,15 +390,15 @@ def cmd_probe(args):
     return 0
 
 
-async def hold_one(addr, source, partial, echo, timeout):
+async def hold_one(addr, source, send, echo, timeout):
     fam, sa = parse_addr(addr)
     if fam == socket.AF_UNIX:
         r, w = await asyncio.wait_for(asyncio.open_unix_connection(sa), timeout)
     else:
         r, w = await asyncio.wait_for(asyncio.open_connection(
             sa[0], sa[1], local_addr=(source, 0) if source else None), timeout)
-    if partial:
-        w.write(os.urandom(partial))
+    if send:
+        w.write(send)
         await w.drain()
     if echo:
         w.write(b"x")
@@ -407,7 +413,8 @@ async def hold_main(args):
 
     async def one():
         async with sem:
-            return await hold_one(args.connect, args.source, args.partial,
+            return await hold_one(args.connect, args.source,
+                                  bytes.fromhex(args.send_hex or ""),
                                   args.echo, args.timeout)
 
     t0 = time.monotonic()
@@ -439,7 +446,7 @@ async def hold_main(args):
 
 def cmd_hold(args):
     """Open ${count} connections (optionally from ${source}, optionally
-    sending ${partial} random bytes or checking one echoed byte) and hold
+    sending the bytes ${send_hex} or checking one echoed byte) and hold
     them; write the ready file once all are up; exit on SIGTERM."""
     raise_nofile()
     return asyncio.run(hold_main(args))
@@ -528,7 +535,7 @@ def main():
     def hold_opts(q):
         q.add_argument("--count", type=int, required=True)
         q.add_argument("--source")
-        q.add_argument("--partial", type=int, default=0)
+        q.add_argument("--send-hex")
         q.add_argument("--echo", action="store_true")
         q.add_argument("--parallel", type=int, default=200)
         q.add_argument("--hold", type=float, default=60.0)
