@@ -52,7 +52,7 @@ struct noise_handshake {
 	struct noise_symmetricstate ss;
 	enum noise_pattern pattern;
 	enum noise_role role;
-	int msg;  /* index of the next message pattern */
+	int msg;  /* index of the next message pattern; -1 once dead */
 	int done; /* set when every message pattern is processed */
 	uint8_t s[NOISE_DHLEN], s_pub[NOISE_DHLEN];
 	uint8_t e[NOISE_DHLEN], e_pub[NOISE_DHLEN];
@@ -68,9 +68,20 @@ struct noise_handshake {
 int noise_protocol_parse(const char *name, enum noise_pattern *pattern,
     enum noise_cipher *cipher);
 
-/* CipherState (section 5.1). */
+/* CipherState (section 5.1).  A struct may be copied by value. */
+
+/*
+ * noise_cs_init(cs, cipher, k):
+ * InitializeKey(k) with n = 0; ${k} NULL leaves the state without a key.
+ * The key is copied (into the AEAD's key schedule).
+ */
 void noise_cs_init(struct noise_cipherstate *cs, enum noise_cipher cipher,
     const uint8_t k[32]);
+
+/*
+ * noise_cs_fini(cs):
+ * Wipe the key schedule and counter.
+ */
 void noise_cs_fini(struct noise_cipherstate *cs);
 /*
  * noise_cs_encrypt(cs, ad, adlen, buf, len, tag):
@@ -98,7 +109,10 @@ void noise_cs_rekey(struct noise_cipherstate *cs);
  * Initialize with the optional local static private key ${s}, the remote
  * static public key ${rs} (IK initiator) and a fixed ephemeral private key
  * ${e} (test vectors only; NULL makes a random one when needed).  Keys are
- * copied.  Return 0 or a negative noise_error.
+ * copied.  Computing s.pub costs one X25519 operation: a state initialised
+ * without ${e} that has processed no message may be copied by value as a
+ * template for further handshakes with the same keys and prologue.
+ * Return 0 or a negative noise_error.
  */
 int noise_handshake_init(struct noise_handshake *hs,
     enum noise_pattern pattern, enum noise_cipher cipher, enum noise_role role,
@@ -108,15 +122,18 @@ int noise_handshake_init(struct noise_handshake *hs,
 /*
  * noise_handshake_write(hs, payload, plen, out, cap, outlen):
  * WriteMessage: the next message with ${payload} into ${out} (at most
- * ${cap} bytes), its length in ${outlen}.  Return 0 or a negative error.
+ * ${cap} bytes), its length in ${outlen}.  ${payload} must not overlap
+ * ${out}.  On any error the handshake is unusable.  Return 0 or a negative
+ * error.
  */
 int noise_handshake_write(struct noise_handshake *hs, const uint8_t *payload,
     size_t plen, uint8_t *out, size_t cap, size_t *outlen);
 
 /*
  * noise_handshake_read(hs, msg, len, payload, cap, plen):
- * ReadMessage: process ${msg}, write the payload to ${payload}.  On any
- * error the handshake is unusable.  Return 0 or a negative error.
+ * ReadMessage: process ${msg}, write the payload to ${payload}, which may
+ * overlap ${msg}.  The state changes only if the whole message verifies;
+ * on any error the handshake is unusable.  Return 0 or a negative error.
  */
 int noise_handshake_read(struct noise_handshake *hs, const uint8_t *msg,
     size_t len, uint8_t *payload, size_t cap, size_t *plen);
@@ -131,7 +148,7 @@ int noise_handshake_split(struct noise_handshake *hs,
 
 /*
  * noise_handshake_fini(hs):
- * Wipe every key and the chaining key.
+ * Wipe every key and the chaining key; the handshake is then unusable.
  */
 void noise_handshake_fini(struct noise_handshake *hs);
 

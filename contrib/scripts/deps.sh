@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
  libbearssl-dev libev-dev libinih-dev check libjansson-dev clang
  openssl socat curl redis-server redis-tools nginx-light iperf3
- postgresql postgresql-client stunnel4 spiped openssh-client openssh-server
+ stunnel4 spiped openssh-client openssh-server
  iproute2 nftables procps psmisc python3"
 missing=
 for p in $pkgs; do
