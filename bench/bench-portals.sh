@@ -16,7 +16,9 @@
 # Usage: bench/bench-portals.sh            (from the source tree; finds the
 #        sallyport binary via $SALLYPORT, ./src/sallyport or /tmp/build-*)
 # Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport"
-#        BENCH_SECS=4 (iperf3 -t and connection-rate seconds)
+#        BENCH_SECS=3 (iperf3 -t, after a 1 s omitted warm-up, and
+#        connection-rate seconds)
+#        BENCH_HOLD_SECS=45 (most time spent opening the held connections)
 #        BENCH_PINGS=20000 (redis-benchmark -n)
 #        BENCH_MEM="1000 10000" (held connections; fork-per-connection
 #        socat rows stop at 1000)
@@ -27,7 +29,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport}
-SECS=${BENCH_SECS:-4}
+SECS=${BENCH_SECS:-3}
+HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
 MEM=${BENCH_MEM:-1000 10000}
 
@@ -429,18 +432,21 @@ bench_memory()
 		direct) record "$tool" "mem_$k" n/a; continue ;;
 		esac
 		before=$(pss_kib)
-		"$NB" hold "$FRONT" "$n" >"$WORK/hold.out" 2>&1 &
+		"$NB" hold "$FRONT" "$n" "$HOLD_SECS" >"$WORK/hold.out" 2>&1 &
 		pid=$!
-		for i in $(seq 2400); do
+		for i in $(seq $((HOLD_SECS * 20 + 400))); do
 			grep -q held= "$WORK/hold.out" && break
 			sleep 0.05
 		done
 		held=$(sed -n 's/.*held=\([0-9]*\).*/\1/p' "$WORK/hold.out")
 		after=$(pss_kib)
 		kill_pids "$pid"
-		if [ "${held:-0}" -ge "$n" ]; then
-			v=$(awk -v a="$after" -v b="$before" -v n="$n" \
+		# Per connection actually held; marked with * when some of the
+		# N failed (a tunnel's own limits), failed below 90%.
+		if [ "${held:-0}" -ge $((n * 9 / 10)) ] && [ "${held:-0}" -gt 0 ]; then
+			v=$(awk -v a="$after" -v b="$before" -v n="$held" \
 				'BEGIN { printf "%.1f", (a - b) / n }')
+			[ "$held" -ge "$n" ] || v="$v*"
 		else
 			v="fail(${held:-0})"
 		fi
@@ -502,7 +508,7 @@ cols = [("tput_1_fwd", "1s Gb/s"), ("tput_1_rev", "1s -R"),
 
 def num(v):
     try:
-        return float(v)
+        return float(v.rstrip("*"))
     except (TypeError, ValueError):
         return None
 
@@ -561,7 +567,8 @@ if sp:
             print("  implementation fields logged by sallyport: " + " ".join(lines))
     except OSError:
         pass
-print("\nrun took %s s" % elapsed)
+print("\n* = per connection actually held: the tunnel refused some of the N")
+print("run took %s s" % elapsed)
 EOF
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

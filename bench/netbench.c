@@ -6,9 +6,9 @@
  *   netbench connrate PORT SECS C new connections per second: C threads
  *                                 each connect, send 1 byte, read it back,
  *                                 close, for SECS seconds
- *   netbench hold PORT N          open N connections (each checked with a
- *                                 1-byte echo), print "held N", then hold
- *                                 them until SIGTERM
+ *   netbench hold PORT N SECS     open N connections (each checked with a
+ *                                 1-byte echo; stop trying after SECS),
+ *                                 print "held=N", hold them until SIGTERM
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -182,7 +182,7 @@ hold_thread(void *arg)
 	long k = (long)(intptr_t)arg;
 	long each = hold_total / 8 + (k < hold_total % 8);
 
-	for (long i = 0; i < each; i++) {
+	for (long i = 0; i < each && now() < deadline; i++) {
 		if (dial_echo() == -1)
 			atomic_fetch_add(&nerr, 1);
 		else
@@ -192,7 +192,7 @@ hold_thread(void *arg)
 }
 
 static int
-hold_main(long n)
+hold_main(long n, double secs)
 {
 	pthread_t t[8];
 	sigset_t set;
@@ -204,6 +204,7 @@ hold_main(long n)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	hold_total = n;
+	deadline = now() + secs;
 	for (int i = 0; i < 8; i++)
 		pthread_create(&t[i], NULL, hold_thread, (void *)(intptr_t)i);
 	for (int i = 0; i < 8; i++)
@@ -224,9 +225,9 @@ main(int argc, char *argv[])
 		return (echo_main());
 	if (argc == 5 && strcmp(argv[1], "connrate") == 0)
 		return (connrate_main(atof(argv[3]), atoi(argv[4])));
-	if (argc == 4 && strcmp(argv[1], "hold") == 0)
-		return (hold_main(atol(argv[3])));
+	if (argc == 5 && strcmp(argv[1], "hold") == 0)
+		return (hold_main(atol(argv[3]), atof(argv[4])));
 	fprintf(stderr, "usage: netbench echo PORT | connrate PORT SECS C | "
-	    "hold PORT N\n");
+	    "hold PORT N SECS\n");
 	return (2);
 }
