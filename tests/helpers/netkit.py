@@ -49,7 +49,10 @@ def connect(addr, timeout=10.0, source=None):
         s.bind((source, 0))
     s.connect(sa)
     if fam != socket.AF_UNIX:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass        # already reset by the peer: the caller sees it
     return s
 
 
@@ -344,6 +347,10 @@ def cmd_probe(args):
     t0 = time.monotonic()
     try:
         s = connect(args.connect, args.timeout, args.source)
+    except ConnectionResetError:
+        # Accepted, then reset before connect() returned: a close.
+        print("bytes=0 end=reset secs=%.3f" % (time.monotonic() - t0))
+        return 0
     except OSError as e:
         print("bytes=0 end=connect-error errno=%s secs=%.3f" % (
             e.errno, time.monotonic() - t0))
@@ -361,7 +368,9 @@ def cmd_probe(args):
             s.sendall(payload)
         if args.shut:
             s.shutdown(socket.SHUT_WR)
-    except OSError as e:
+    except (ConnectionResetError, BrokenPipeError):
+        end = "reset"           # the peer closed before we finished
+    except OSError:
         end = "send-error"
     n = 0
     t0 = time.monotonic()
