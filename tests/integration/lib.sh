@@ -91,6 +91,15 @@ cleanup()
 	for _p in $PIDS; do
 		stop_pid "$_p"
 	done
+	# A sanitizer report in a node log (--enable-sanitizers builds; leaks
+	# are reported when a node exits on SIGTERM) fails the test.
+	for _f in $NODE_LOGS; do
+		if grep -qE 'Sanitizer|runtime error:' "$_f" 2>/dev/null; then
+			echo "FAIL: $TEST_NAME: sanitizer report in $(basename "$_f"):" >&2
+			grep -E -A30 'Sanitizer|runtime error:' "$_f" | head -n 60 >&2
+			[ "$_rc" != 0 ] && [ "$_rc" != 77 ] || _rc=1
+		fi
+	done
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		if [ "$_rc" != 0 ] && [ "$_rc" != 77 ] && [ -n "${KEEP_WORK:-}" ]; then
 			echo "work directory kept: $WORK" >&2
