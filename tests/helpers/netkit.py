@@ -496,6 +496,136 @@ def cmd_connrate(args):
     return 0
 
 
+def wait_closed(sock, timeout):
+    """Read until EOF or reset; return (end, bytes, seconds)."""
+    t0 = time.monotonic()
+    n = 0
+    sock.settimeout(0.05)
+    while time.monotonic() - t0 < timeout:
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return "reset", n, time.monotonic() - t0
+        if not d:
+            return "eof", n, time.monotonic() - t0
+        n += len(d)
+    return "timeout", n, time.monotonic() - t0
+
+
+def abort(sock):
+    """Close with a TCP reset (SO_LINGER 0)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    (1).to_bytes(4, "little") + (0).to_bytes(4, "little"))
+    sock.close()
+
+
+def cmd_reset_server(args):
+    """server-resets: read 5 bytes, then reset the connection.
+    client-resets: read 5 bytes, answer "ok", then time how long the
+    client's reset takes to arrive as EOF or reset."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    ls.settimeout(args.timeout)
+    s, _ = ls.accept()
+    s.settimeout(args.timeout)
+    got = b""
+    while len(got) < 5:
+        d = s.recv(5 - len(got))
+        if not d:
+            break
+        got += d
+    if args.mode == "server-resets":
+        abort(s)
+        print("reset-server mode=%s got=%d" % (args.mode, len(got)))
+        return 0 if len(got) == 5 else 1
+    s.sendall(b"ok")
+    end, n, secs = wait_closed(s, args.timeout)
+    s.close()
+    print("reset-server mode=%s end=%s bytes=%d secs=%.3f" % (args.mode, end,
+                                                            n, secs))
+    return 0
+
+
+def cmd_reset_client(args):
+    s = connect(args.connect, args.timeout)
+    s.sendall(b"hello")
+    if args.mode == "server-resets":
+        end, n, secs = wait_closed(s, args.timeout)
+        s.close()
+        print("reset-client mode=%s end=%s bytes=%d secs=%.3f" % (
+            args.mode, end, n, secs))
+        return 0
+    got = b""
+    s.settimeout(args.timeout)
+    while len(got) < 2:
+        d = s.recv(2 - len(got))
+        if not d:
+            break
+        got += d
+    abort(s)
+    print("reset-client mode=%s got=%r" % (args.mode, got))
+    return 0 if got == b"ok" else 1
+
+
+def cmd_slow_sink(args):
+    """Accept one connection and read nothing until ${go} exists; then
+    read to EOF and print what came."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    ls.settimeout(args.timeout)
+    s, _ = ls.accept()
+    t0 = time.monotonic()
+    while not os.path.exists(args.go):
+        if time.monotonic() - t0 > args.timeout:
+            print("slow-sink: no go file")
+            return 1
+        time.sleep(0.05)
+    s.settimeout(args.timeout)
+    h, n = recv_all(s)
+    s.close()
+    print("recv=%s recv_bytes=%d" % (h, n))
+    return 0
+
+
+def cmd_push(args):
+    """Send ${size} bytes of stream ${seed}; once sending has made no
+    progress for ${quiet} seconds, write "stalled=BYTES" to ${stalled};
+    then go on (blocking) until everything is sent and print its hash."""
+    s = connect(args.connect, args.timeout)
+    s.setblocking(False)
+    h = hashlib.sha256()
+    sent = 0
+    last = time.monotonic()
+    flagged = False
+    t0 = time.monotonic()
+    for c in Stream(args.seed, args.size).chunks():
+        h.update(c)
+        off = 0
+        while off < len(c):
+            try:
+                k = s.send(c[off:])
+                off += k
+                sent += k
+                last = time.monotonic()
+            except BlockingIOError:
+                if not flagged and time.monotonic() - last >= args.quiet:
+                    mark_ready(args.stalled, "stalled=%d" % sent)
+                    flagged = True
+                if time.monotonic() - t0 > args.timeout:
+                    print("push: timed out at %d bytes" % sent)
+                    return 1
+                select.select([], [s], [], 0.05)
+    s.setblocking(True)
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(args.timeout)
+    recv_all(s)
+    s.close()
+    print("sent=%s sent_bytes=%d stalled=%d" % (h.hexdigest(), sent, flagged))
+    return 0 if flagged else 1
+
+
 def main():
     p = argparse.ArgumentParser(prog="netkit")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -551,6 +681,18 @@ def main():
         q.add_argument("--timeout", type=float, default=20.0)
 
     add("hold", cmd_hold, con, ready, hold_opts)
+
+    def rmode(q):
+        q.add_argument("--mode", choices=["server-resets", "client-resets"],
+                       required=True)
+
+    add("reset-server", cmd_reset_server, lis, ready, tmo, rmode)
+    add("reset-client", cmd_reset_client, con, tmo, rmode)
+    add("slow-sink", cmd_slow_sink, lis, ready, tmo,
+        lambda q: q.add_argument("--go", required=True))
+    add("push", cmd_push, con, tmo, size, seed,
+        lambda q: q.add_argument("--stalled", required=True),
+        lambda q: q.add_argument("--quiet", type=float, default=1.0))
     add("connrate", cmd_connrate, con,
         lambda q: q.add_argument("--seconds", type=float, default=5.0),
         lambda q: q.add_argument("--concurrency", type=int, default=1))
