@@ -626,6 +626,27 @@ def cmd_push(args):
     return 0 if flagged else 1
 
 
+def cmd_blackhole(args):
+    """A listener whose accept queue is full and never drained: further
+    connects get no SYN-ACK and hang (for connect timeouts)."""
+    ls = listen(args.listen, backlog=0)
+    fam, sa = parse_addr(args.listen)
+    filler = socket.socket(fam, socket.SOCK_STREAM)
+    filler.connect(ls.getsockname())
+    probe = socket.socket(fam, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(ls.getsockname())
+        print("blackhole: the queue did not fill")
+        return 1
+    except OSError:
+        pass
+    probe.close()
+    mark_ready(args.ready)
+    signal.sigwait([signal.SIGTERM, signal.SIGINT])
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(prog="netkit")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -686,6 +707,7 @@ def main():
         q.add_argument("--mode", choices=["server-resets", "client-resets"],
                        required=True)
 
+    add("blackhole", cmd_blackhole, lis, ready)
     add("reset-server", cmd_reset_server, lis, ready, tmo, rmode)
     add("reset-client", cmd_reset_client, con, tmo, rmode)
     add("slow-sink", cmd_slow_sink, lis, ready, tmo,
