@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """netkit: the test-side network endpoints of sallyport's integration tests
-and benchmark.  Each subcommand is one small client or server; they print one
-`key=value ...` result line on stdout and exit 0 when what they checked holds.
+(tests/integration/*.sh call it through lib.sh's `netkit`).  Each
+subcommand is one small client or server; clients print one `key=value ...`
+result line on stdout and exit 0 when what they checked holds.
+
+Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
+slow-sink, blackhole.  Clients: echo-check, bulk-client, halfclose-client,
+reset-client, push, probe, hold.  `netkit.py SUBCOMMAND -h` tells more.
 
 Addresses: "host:port", "[v6]:port" or "unix:/path".  Data is generated from
 a seed (random.Random over a pool, sliced at seeded offsets) so both ends can
@@ -461,41 +466,6 @@ def cmd_hold(args):
     return asyncio.run(hold_main(args))
 
 
-def cmd_connrate(args):
-    """New connections per second: connect, send one byte, read it back,
-    close; ${concurrency} threads for ${seconds} seconds."""
-    stop = time.monotonic() + args.seconds
-    counts = [0] * args.concurrency
-    errors = [0] * args.concurrency
-    fam, sa = parse_addr(args.connect)
-
-    def worker(k):
-        while time.monotonic() < stop:
-            try:
-                s = socket.socket(fam, socket.SOCK_STREAM)
-                s.settimeout(5)
-                s.connect(sa)
-                s.sendall(b"x")
-                if s.recv(1) != b"x":
-                    raise OSError("no echo")
-                s.close()
-                counts[k] += 1
-            except OSError:
-                errors[k] += 1
-                s.close()
-
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(args.concurrency)]
-    t0 = time.monotonic()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    secs = time.monotonic() - t0
-    print("conns_per_s=%.0f conns=%d errors=%d" % (sum(counts) / secs,
-                                                   sum(counts), sum(errors)))
-    return 0
-
-
 def wait_closed(sock, timeout):
     """Read until EOF or reset; return (end, bytes, seconds)."""
     t0 = time.monotonic()
@@ -715,9 +685,6 @@ def main():
     add("push", cmd_push, con, tmo, size, seed,
         lambda q: q.add_argument("--stalled", required=True),
         lambda q: q.add_argument("--quiet", type=float, default=1.0))
-    add("connrate", cmd_connrate, con,
-        lambda q: q.add_argument("--seconds", type=float, default=5.0),
-        lambda q: q.add_argument("--concurrency", type=int, default=1))
     args = p.parse_args()
     sys.exit(args.fn(args) or 0)
 
