@@ -16,7 +16,7 @@
 # Usage: bench/bench-portals.sh            (from the source tree; finds the
 #        sallyport binary via $SALLYPORT, ./src/sallyport or /tmp/build-*)
 # Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport"
-#        BENCH_SECS=3 (iperf3 -t, after a 1 s omitted warm-up, and
+#        BENCH_SECS=4 (iperf3 -t, after a 1 s omitted warm-up, and
 #        connection-rate seconds)
 #        BENCH_HOLD_SECS=45 (most time spent opening the held connections)
 #        BENCH_PINGS=20000 (redis-benchmark -n)
@@ -29,7 +29,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport}
-SECS=${BENCH_SECS:-3}
+SECS=${BENCH_SECS:-4}
 HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
 MEM=${BENCH_MEM:-1000 10000}
