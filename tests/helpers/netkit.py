@@ -612,6 +612,7 @@ def cmd_blackhole(args):
     except OSError:
         pass
     probe.close()
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM, signal.SIGINT])
     mark_ready(args.ready)
     signal.sigwait([signal.SIGTERM, signal.SIGINT])
     return 0

@@ -129,12 +129,19 @@ need()
 [ -x "$SALLYPORT" ] || skip "no sallyport binary at $SALLYPORT"
 need python3
 
-# spawn(logfile, cmd...): start cmd in the background, output to logfile;
-# remember its PID (in $LAST_PID and for the EXIT trap).
+# spawn(logfile, cmd...): start cmd (a program, or netkit) in the
+# background, output to logfile; remember its PID (in $LAST_PID and for the
+# EXIT trap).  Never a shell function: its PID would be a subshell's.
 spawn()
 {
 	_log=$1
 	shift
+	# Run netkit as python3 itself, not through the shell function, so
+	# that $! is the process we will have to stop.
+	if [ "$1" = netkit ]; then
+		shift
+		set -- python3 "$NETKIT" "$@"
+	fi
 	"$@" >"$_log" 2>&1 &
 	LAST_PID=$!
 	PIDS="$PIDS $LAST_PID"
