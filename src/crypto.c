@@ -208,18 +208,22 @@ crypto_hmac_sha256(uint8_t out[CRYPTO_HASH_LEN], const void *key,
 	wipe(&hc, sizeof(hc));
 }
 
-void
+int
 crypto_hkdf_sha256(uint8_t *out, size_t outlen, const void *salt,
     size_t saltlen, const void *ikm, size_t ikmlen, const void *info,
     size_t infolen)
 {
 	br_hkdf_context hc;
 
+	/* RFC 5869 caps L at 255 * HashLen; BearSSL would stop short. */
+	if (outlen > 255 * CRYPTO_HASH_LEN)
+		return (-1);
 	br_hkdf_init(&hc, &br_sha256_vtable, salt, saltlen);
 	br_hkdf_inject(&hc, ikm, ikmlen);
 	br_hkdf_flip(&hc);
 	br_hkdf_produce(&hc, info, infolen, out, outlen);
 	wipe(&hc, sizeof(hc));
+	return (0);
 }
 
 int
@@ -366,29 +370,89 @@ crypto_p256_sign(uint8_t sig[CRYPTO_P256_SIG_LEN],
 	return (rc);
 }
 
+/*
+ * Read one DER INTEGER at ${p} (at most ${end}) as a 32-byte big-endian
+ * value into ${v}; advance ${p}.  Strict DER only: short-form length, no
+ * superfluous leading zero, not negative, at most 32 significant bytes.
+ * BearSSL's own parser is laxer (Wycheproof tcIds 6, 8, 84, 128).
+ */
+static int
+der_uint32b(const uint8_t **p, const uint8_t *end, uint8_t v[32])
+{
+	const uint8_t *q = *p;
+	size_t len;
+
+	if (end - q < 2 || q[0] != 0x02 || q[1] >= 0x80)
+		return (-1);
+	len = q[1];
+	q += 2;
+	if (len == 0 || len > (size_t)(end - q))
+		return (-1);
+	/* Negative, or a leading zero that is not needed for the sign. */
+	if ((q[0] & 0x80) != 0 || (len > 1 && q[0] == 0 && (q[1] & 0x80) == 0))
+		return (-1);
+	if (q[0] == 0) {
+		q++;
+		len--;
+	}
+	if (len > 32)
+		return (-1);
+	memset(v, 0, 32 - len);
+	memcpy(v + 32 - len, q, len);
+	*p = q + len;
+	return (0);
+}
+
+/*
+ * Convert the strict DER signature SEQUENCE { r INTEGER, s INTEGER } at
+ * ${sig} into raw r || s.  Return 0, or -1 if it is not exactly that.
+ */
+static int
+der_to_raw(uint8_t raw[CRYPTO_P256_SIG_LEN], const uint8_t *sig,
+    size_t siglen)
+{
+	const uint8_t *p = sig, *end = sig + siglen;
+
+	/* P-256 signatures are under 128 bytes: short-form length only. */
+	if (siglen < 2 || p[0] != 0x30 || p[1] >= 0x80 ||
+	    (size_t)p[1] != siglen - 2)
+		return (-1);
+	p += 2;
+	if (der_uint32b(&p, end, raw) == -1 ||
+	    der_uint32b(&p, end, raw + 32) == -1 || p != end)
+		return (-1);
+	return (0);
+}
+
 /* Shared front half of the two verifiers. */
 static int
 p256_verify(const uint8_t *pub, size_t publen, const void *msg, size_t len,
     const uint8_t *sig, size_t siglen, int der)
 {
-	uint8_t hash[CRYPTO_HASH_LEN];
+	uint8_t hash[CRYPTO_HASH_LEN], raw[CRYPTO_P256_SIG_LEN];
 	br_ec_public_key pk;
 	uint32_t ok;
 
-	if (publen != CRYPTO_P256_PUB_LEN || pub[0] != 0x04 || siglen == 0)
+	if (publen != CRYPTO_P256_PUB_LEN || pub[0] != 0x04)
 		return (-1);
+	/*
+	 * Only exact encodings: strict DER, or exactly 64 raw bytes
+	 * (br_ecdsa_i31_vrfy_raw accepts shorter r || s as well).
+	 */
+	if (der) {
+		if (der_to_raw(raw, sig, siglen) == -1)
+			return (-1);
+	} else {
+		if (siglen != CRYPTO_P256_SIG_LEN)
+			return (-1);
+		memcpy(raw, sig, CRYPTO_P256_SIG_LEN);
+	}
 	crypto_sha256(hash, msg, len);
 	pk.curve = BR_EC_secp256r1;
 	pk.q = (unsigned char *)(uintptr_t)pub;
 	pk.qlen = publen;
-	if (der)
-		ok = br_ecdsa_i31_vrfy_asn1(p256, hash, sizeof(hash), &pk, sig,
-		    siglen);
-	else if (siglen != CRYPTO_P256_SIG_LEN)
-		ok = 0;
-	else
-		ok = br_ecdsa_i31_vrfy_raw(p256, hash, sizeof(hash), &pk, sig,
-		    siglen);
+	ok = br_ecdsa_i31_vrfy_raw(p256, hash, sizeof(hash), &pk, raw,
+	    sizeof(raw));
 	return (ok ? 0 : -1);
 }
 

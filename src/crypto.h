@@ -109,9 +109,10 @@ void crypto_hmac_sha256(uint8_t out[CRYPTO_HASH_LEN], const void *key,
 
 /*
  * crypto_hkdf_sha256(out, outlen, salt, saltlen, ikm, ikmlen, info, infolen):
- * RFC 5869 HKDF with SHA-256.  ${outlen} is at most 255 * 32.
+ * RFC 5869 HKDF with SHA-256 into ${out}.  Return 0, or -1 (nothing
+ * written) if ${outlen} is over 255 * 32.
  */
-void crypto_hkdf_sha256(uint8_t *out, size_t outlen, const void *salt,
+int crypto_hkdf_sha256(uint8_t *out, size_t outlen, const void *salt,
     size_t saltlen, const void *ikm, size_t ikmlen, const void *info,
     size_t infolen);
 
@@ -192,15 +193,16 @@ int crypto_p256_sign(uint8_t sig[CRYPTO_P256_SIG_LEN],
 
 /*
  * crypto_p256_verify(pub, msg, len, sig, siglen):
- * Verify a raw (r || s) signature over SHA-256(${msg}).  Return 0 if it is
- * valid, -1 otherwise.
+ * Verify a raw (r || s, exactly 64 bytes) signature over SHA-256(${msg}).
+ * Return 0 if it is valid, -1 otherwise.
  */
 int crypto_p256_verify(const uint8_t *pub, size_t publen, const void *msg,
     size_t len, const uint8_t *sig, size_t siglen);
 
 /*
  * crypto_p256_verify_der(pub, publen, msg, len, sig, siglen):
- * As crypto_p256_verify, for an ASN.1 DER signature.
+ * As crypto_p256_verify, for an ASN.1 DER signature; BER and other
+ * non-canonical encodings are rejected.
  */
 int crypto_p256_verify_der(const uint8_t *pub, size_t publen, const void *msg,
     size_t len, const uint8_t *sig, size_t siglen);

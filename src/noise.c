@@ -326,48 +326,42 @@ mix_dh(struct noise_symmetricstate *ss, const uint8_t *priv,
 }
 
 /*
- * Process one DH token (ee, es, se, ss) for ${hs}'s role: the first letter
- * names the initiator's key, the second the responder's.
+ * Process one DH token (ee, es, se, ss) for ${hs}'s role.  The token's first
+ * letter names the initiator's key, the second the responder's: a side uses
+ * its own private key for its letter and the peer's public key for the other.
  */
 static int
 dh_token(struct noise_handshake *hs, enum noise_token tok)
 {
 	int init = (hs->role == NOISE_INITIATOR);
-	const uint8_t *priv, *pub;
-	int ok;
+	int my_e, peer_e; /* ephemeral (1) or static (0) key on each side */
 
 	switch (tok) {
 	case TOK_EE:
 		/* ee */
-		priv = hs->e, pub = hs->re;
-		ok = hs->has_e && hs->has_re;
+		my_e = 1, peer_e = 1;
 		break;
 	case TOK_ES:
 		/* es: initiator DH(e, rs), responder DH(s, re) */
-		if (init)
-			priv = hs->e, pub = hs->rs, ok = hs->has_e && hs->has_rs;
-		else
-			priv = hs->s, pub = hs->re, ok = hs->has_s && hs->has_re;
+		my_e = init, peer_e = !init;
 		break;
 	case TOK_SE:
 		/* se: initiator DH(s, re), responder DH(e, rs) */
-		if (init)
-			priv = hs->s, pub = hs->re, ok = hs->has_s && hs->has_re;
-		else
-			priv = hs->e, pub = hs->rs, ok = hs->has_e && hs->has_rs;
+		my_e = !init, peer_e = init;
 		break;
 	case TOK_SS:
 		/* ss */
-		priv = hs->s, pub = hs->rs;
-		ok = hs->has_s && hs->has_rs;
+		my_e = 0, peer_e = 0;
 		break;
 	default:
 		assert(0 && "not a DH token");
 		return (-NOISE_ESTATE);
 	}
-	if (!ok)
+	if (!(my_e ? hs->has_e : hs->has_s) ||
+	    !(peer_e ? hs->has_re : hs->has_rs))
 		return (-NOISE_EKEY);
-	return (mix_dh(&hs->ss, priv, pub));
+	return (mix_dh(&hs->ss, my_e ? hs->e : hs->s,
+	    peer_e ? hs->re : hs->rs));
 }
 
 /*
@@ -375,7 +369,10 @@ dh_token(struct noise_handshake *hs, enum noise_token tok)
  * Initialize with the optional local static private key ${s}, the remote
  * static public key ${rs} (IK initiator) and a fixed ephemeral private key
  * ${e} (test vectors only; NULL makes a random one when needed).  Keys are
- * copied.  Return 0 or a negative noise_error.
+ * copied.  Computing s.pub costs one X25519 operation: a state initialised
+ * without ${e} that has processed no message may be copied by value as a
+ * template for further handshakes with the same keys and prologue.
+ * Return 0 or a negative noise_error.
  */
 int
 noise_handshake_init(struct noise_handshake *hs,
@@ -522,11 +519,11 @@ noise_handshake_write(struct noise_handshake *hs, const uint8_t *payload,
 				goto out;
 			}
 			memcpy(out + off, t.s_pub, NOISE_DHLEN);
-			len = NOISE_DHLEN + (t.ss.cs.has_key ? NOISE_TAGLEN : 0);
+			len = t.ss.cs.has_key ? NOISE_TAGLEN : 0;
 			if ((rc = encrypt_and_hash(&t.ss, out + off,
 			    NOISE_DHLEN)) != 0)
 				goto out;
-			off += len;
+			off += NOISE_DHLEN + len;
 			break;
 		default:
 			/* ee, es, se, ss */
@@ -606,8 +603,8 @@ noise_handshake_read(struct noise_handshake *hs, const uint8_t *msg,
 				rc = -NOISE_ESHORT;
 				goto out;
 			}
-			if ((rc = decrypt_and_hash(&t.ss, msg + off, n, t.rs)) !=
-			    0)
+			rc = decrypt_and_hash(&t.ss, msg + off, n, t.rs);
+			if (rc != 0)
 				goto out;
 			t.has_rs = 1;
 			off += n;
@@ -663,7 +660,7 @@ noise_handshake_split(struct noise_handshake *hs,
 	if (hs->msg == HS_DEAD || !hs->done)
 		return (-NOISE_ESTATE);
 
-	/* temp_k1, temp_k2 = HKDF(ck, zerolen, 2): k1 sends for the initiator */
+	/* temp_k1, temp_k2 = HKDF(ck, zerolen, 2); initiator sends with k1 */
 	crypto_hkdf_sha256(k, sizeof(k), hs->ss.ck, NOISE_HASHLEN, "", 0, "",
 	    0);
 	if (hs->role == NOISE_INITIATOR) {

@@ -109,7 +109,10 @@ void noise_cs_rekey(struct noise_cipherstate *cs);
  * Initialize with the optional local static private key ${s}, the remote
  * static public key ${rs} (IK initiator) and a fixed ephemeral private key
  * ${e} (test vectors only; NULL makes a random one when needed).  Keys are
- * copied.  Return 0 or a negative noise_error.
+ * copied.  Computing s.pub costs one X25519 operation: a state initialised
+ * without ${e} that has processed no message may be copied by value as a
+ * template for further handshakes with the same keys and prologue.
+ * Return 0 or a negative noise_error.
  */
 int noise_handshake_init(struct noise_handshake *hs,
     enum noise_pattern pattern, enum noise_cipher cipher, enum noise_role role,
