@@ -119,6 +119,22 @@ payload_put(uint8_t *out, const struct channel_local *l)
 }
 
 /*
+ * Initialize ${hs} for Noise_XX_25519_AESGCM_SHA256 in ${role} with our
+ * prologue, static key ${s} and ephemeral ${e} (NULL: random, made when
+ * msg1 or msg2 is written).  Return 0 or a negative noise_error.
+ */
+static int
+hs_template(struct noise_handshake *hs, enum channel_role role,
+    const uint8_t s[32], const uint8_t *e)
+{
+
+	return (noise_handshake_init(hs, NOISE_XX, NOISE_AESGCM,
+	    role == CHANNEL_INITIATOR ? NOISE_INITIATOR : NOISE_RESPONDER,
+	    (const uint8_t *)CHANNEL_PROLOGUE, sizeof(CHANNEL_PROLOGUE) - 1, s,
+	    NULL, e));
+}
+
+/*
  * channel_local_init_static(l, id_priv, s, expiry):
  * As channel_local_init, with the given X25519 static private key ${s}
  * and absolute ${expiry} (seconds): deterministic, for tests and fuzzing,
@@ -144,6 +160,12 @@ channel_local_init_static(struct channel_local *l,
 	/* The identity key vouches for the static key until expiry. */
 	attest_msg(m, l->s_pub, l->expiry, l->id_pub);
 	if (crypto_p256_sign(l->sig, l->id_priv, m, sizeof(m)) == -1)
+		goto fail;
+
+	/* The Noise states every channel of this node starts from. */
+	if (hs_template(&l->hs[CHANNEL_INITIATOR], CHANNEL_INITIATOR, l->s,
+	    NULL) != 0 || hs_template(&l->hs[CHANNEL_RESPONDER],
+	    CHANNEL_RESPONDER, l->s, NULL) != 0)
 		goto fail;
 	return (0);
 fail:
@@ -182,8 +204,11 @@ void
 channel_local_fini(struct channel_local *l)
 {
 
-	if (l != NULL)
-		wipe(l, sizeof(*l));
+	if (l == NULL)
+		return;
+	noise_handshake_fini(&l->hs[CHANNEL_INITIATOR]);
+	noise_handshake_fini(&l->hs[CHANNEL_RESPONDER]);
+	wipe(l, sizeof(*l));
 }
 
 /*
@@ -488,14 +513,18 @@ static int
 hs_init(struct channel *ch)
 {
 	struct channel_hs *hs = ch->hs;
-	int rc;
+	int rc = 0;
 
-	rc = noise_handshake_init(&hs->hs, NOISE_XX, NOISE_AESGCM,
-	    ch->role == CHANNEL_INITIATOR ? NOISE_INITIATOR : NOISE_RESPONDER,
-	    (const uint8_t *)CHANNEL_PROLOGUE, sizeof(CHANNEL_PROLOGUE) - 1,
-	    ch->local->s, NULL, hs->has_e ? hs->e : NULL);
-	/* The fixed ephemeral, if any, now lives in the Noise state only. */
-	wipe(hs->e, sizeof(hs->e));
+	/*
+	 * Copy the node's ready state (a struct noise_handshake may be
+	 * copied by value); only a fixed test ephemeral needs a fresh one.
+	 */
+	if (hs->has_e) {
+		rc = hs_template(&hs->hs, ch->role, ch->local->s, hs->e);
+		wipe(hs->e, sizeof(hs->e));
+	} else {
+		memcpy(&hs->hs, &ch->local->hs[ch->role], sizeof(hs->hs));
+	}
 	return (rc == 0 ? 0 : -noise_err(rc));
 }
 

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "noise.h"
 
 #define CHANNEL_ID_LEN 32         /* raw peer identifier: SHA-256(pub) */
 #define CHANNEL_MAX_DATA 16384    /* plaintext bytes per record */
@@ -72,7 +73,10 @@ enum channel_error {
 /*
  * This node's credentials, shared by all its channels (borrowed by them):
  * the identity key pair, a Noise static X25519 key pair made at start-up,
- * and the attestation binding the second to the first.
+ * and the attestation binding the second to the first.  ${hs} holds a
+ * freshly initialized Noise XX state per role (indexed by enum
+ * channel_role) that each channel copies, so no handshake pays for
+ * deriving s_pub from s again.
  */
 struct channel_local {
 	uint8_t id_priv[CRYPTO_P256_PRIV_LEN];
@@ -81,6 +85,7 @@ struct channel_local {
 	uint8_t s[32], s_pub[32];
 	uint64_t expiry;
 	uint8_t sig[CRYPTO_P256_SIG_LEN];
+	struct noise_handshake hs[2];
 };
 
 /*

@@ -198,7 +198,8 @@ raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
 	    sizeof(pl), &plen), 0);
 	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN);
 	payload_of(pl, &li);
-	memcpy(pl + CHANNEL_PAYLOAD_LEN, extra, xlen);
+	if (xlen > 0)
+		memcpy(pl + CHANNEL_PAYLOAD_LEN, extra, xlen);
 	ck_assert_int_eq(noise_handshake_write(&hs, pl,
 	    CHANNEL_PAYLOAD_LEN + xlen, a + 2, sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
@@ -217,7 +218,8 @@ raw_seal(struct noise_cipherstate *tx, uint8_t *rec, uint8_t type,
 
 	frame_put_len(rec, 1 + n + CRYPTO_TAG_LEN);
 	rec[2] = type;
-	memcpy(rec + 3, data, n);
+	if (n > 0)
+		memcpy(rec + 3, data, n);
 	ck_assert_int_eq(noise_cs_encrypt(tx, rec, 2, rec + 2, 1 + n,
 	    rec + 3 + n), 0);
 	return (n + CHANNEL_OVERHEAD);
