@@ -20,6 +20,7 @@
 #include "log.h"
 #include "node.h"
 #include "outlet.h"
+#include "relay.h"
 
 /* Attestation lifetime; re-signed at half of it. */
 #define NODE_LIFETIME (24 * 3600)
@@ -302,6 +303,7 @@ stop_listeners(struct node *n)
 	for (i = 0; i < n->ninlets; i++)
 		inlet_stop(n->inlets[i]);
 	outlet_stop(n->outlet);
+	relay_stop(n->relay);
 }
 
 /* No connection left while stopping: leave the loop. */
@@ -389,6 +391,7 @@ node_fini(struct node *n)
 	for (i = 0; i < n->ninlets; i++)
 		inlet_free(n->inlets[i]);
 	free(n->inlets);
+	relay_free(n->relay);
 	outlet_free(n->outlet);
 	conn_ctx_drop_all(&n->ctx, CONN_R_SHUTDOWN);
 	conn_ctx_fini(&n->ctx);
@@ -414,8 +417,12 @@ node_run(const struct config *cfg, const struct identity *idn)
 	struct node *n;
 	char err[512], id[IDENTITY_TEXT_SIZE];
 	size_t i;
+	int dials = 0;
 
-	if (cfg->ninlets == 0 && !cfg->node.has_listen) {
+	for (i = 0; i < cfg->noutlets; i++)
+		if (cfg->outlets[i].has_relay)
+			dials = 1;
+	if (cfg->ninlets == 0 && !cfg->node.has_listen && !dials) {
 		log_error("event=config error=nothing-to-run path=%s",
 		    cfg->path);
 		goto fail0;
@@ -458,9 +465,14 @@ node_run(const struct config *cfg, const struct identity *idn)
 	}
 
 	/* Bind every listener; any failure ends the start-up. */
-	if (cfg->node.has_listen &&
+	if ((cfg->node.has_listen || dials) &&
 	    (n->outlet = outlet_new(n, err, sizeof(err))) == NULL) {
 		log_error("event=listen role=node error=\"%s\"", err);
+		goto fail2;
+	}
+	if (cfg->nrelays > 0 &&
+	    (n->relay = relay_new(n, err, sizeof(err))) == NULL) {
+		log_error("event=start role=relay error=\"%s\"", err);
 		goto fail2;
 	}
 	if (cfg->ninlets > 0 &&
@@ -486,9 +498,9 @@ node_run(const struct config *cfg, const struct identity *idn)
 	ev_signal_start(n->loop, &n->sigint);
 	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
 	ev_timer_start(n->loop, &n->resign);
-	log_info("event=ready id=%s inlets=%zu outlets=%zu aes=%s",
+	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
 	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
-	    crypto_aes_impl());
+	    cfg->nrelays, crypto_aes_impl());
 	ev_run(n->loop, 0);
 
 	node_fini(n);

@@ -20,6 +20,7 @@
 
 struct inlet;
 struct outlet;
+struct relay;
 struct node;
 
 /*
@@ -52,6 +53,7 @@ struct node {
 	struct inlet **inlets;
 	size_t ninlets;
 	struct outlet *outlet; /* the [node] listen side, or NULL */
+	struct relay *relay;   /* the [relay NAME] sections, or NULL */
 	ev_signal sigterm, sigint;
 	ev_timer resign, grace;
 	int stopping;

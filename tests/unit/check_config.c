@@ -41,14 +41,15 @@ static const struct {
 	"[node] has no identity = KEYFILE"},
     {"identity = k\n" NODE, 1, "key \"identity\" outside any section"},
     {NODE "[bogus]\n", 3, "unknown section [bogus] (expected [node], "
-			  "[peers], [outlet NAME] or [inlet NAME])"},
+			  "[peers], [outlet NAME], [inlet NAME] or [relay NAME])"},
     {NODE "[Node]\n", 3, "unknown section [Node] (expected [node], [peers], "
-			 "[outlet NAME] or [inlet NAME])"},
+			 "[outlet NAME], [inlet NAME] or [relay NAME])"},
     {NODE "[node]\n", 3, "duplicate [node] section (first on line 1)"},
     {NODE "[peers]\n[peers]\n", 4,
 	"duplicate [peers] section (first on line 3)"},
     {"[node x]\nidentity = k\n", 1, "[node] takes no name"},
-    {NODE "[relay r1]\n", 3, "[relay] sections are not supported yet"},
+    {NODE "[relay r1]\n", 3, "[relay r1] needs listen = HOST:PORT in [node] "
+			      "(where nodes reach this relay)"},
     /* 10 */
     {NODE "[outlet]\n", 3, "[outlet] needs a name: [outlet NAME]"},
     {NODE "[inlet]\n", 3, "[inlet] needs a name: [inlet NAME]"},
