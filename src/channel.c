@@ -684,7 +684,10 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
  * reply frame, if any, to ${out} (*outlen is 0 when there is none).
  * Return 0 while the handshake goes on, 1 once it is established (the
  * initiator after writing msg3, the responder after reading it), or a
- * negative channel_error; after an error the channel is dead.
+ * negative channel_error; after an error the channel is dead and
+ * *outlen is 0 (an initiator whose peer is not the expected one returns
+ * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * epoch) is checked against the peer's attestation expiry.
  */
 int
 channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
@@ -739,7 +742,8 @@ channel_peer_id(const struct channel *ch)
 
 /*
  * channel_request(ch, len):
- * Responder, once established: the initiator's request and its length.
+ * Once established: the request (received by a responder, sent by an
+ * initiator) and its length in ${len}; NULL and 0 before.
  */
 const uint8_t *
 channel_request(const struct channel *ch, size_t *len)
@@ -780,7 +784,7 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 		return (fail(ch, CHANNEL_ESTATE));
 	if ((unsigned)type > CHANNEL_PONG)
 		return (fail(ch, CHANNEL_ETYPE));
-	if (len > CHANNEL_MAX_DATA)
+	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0))
 		return (fail(ch, CHANNEL_EFRAME));
 	/* Nothing but keepalives after our own EOF. */
 	if (ch->tx_eof && (type == CHANNEL_DATA || type == CHANNEL_EOF))
@@ -842,6 +846,11 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 	if (ch->rx_eof && (t == CHANNEL_DATA || t == CHANNEL_EOF)) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ESTATE));
+	}
+	/* EOF carries nothing: data there would be silently lost. */
+	if (t == CHANNEL_EOF && n != 0) {
+		wipe(rec, reclen);
+		return (fail(ch, CHANNEL_EFRAME));
 	}
 	if (t == CHANNEL_EOF)
 		ch->rx_eof = 1;

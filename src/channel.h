@@ -48,7 +48,7 @@ enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
 /* Record types, inside the encryption. */
 enum channel_type {
 	CHANNEL_DATA = 0, /* application bytes */
-	CHANNEL_EOF = 1,  /* sender will send no more data (half-close) */
+	CHANNEL_EOF = 1,  /* sender will send no more data (half-close); empty */
 	CHANNEL_PING = 2, /* keepalive; answered by PONG */
 	CHANNEL_PONG = 3
 };
@@ -214,7 +214,10 @@ int channel_start(struct channel *ch, uint8_t *out, size_t cap,
  * reply frame, if any, to ${out} (*outlen is 0 when there is none).
  * Return 0 while the handshake goes on, 1 once it is established (the
  * initiator after writing msg3, the responder after reading it), or a
- * negative channel_error; after an error the channel is dead.
+ * negative channel_error; after an error the channel is dead and
+ * *outlen is 0 (an initiator whose peer is not the expected one returns
+ * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * epoch) is checked against the peer's attestation expiry.
  */
 int channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
     uint64_t now, uint8_t *out, size_t cap, size_t *outlen);
@@ -228,7 +231,8 @@ const uint8_t *channel_peer_id(const struct channel *ch);
 
 /*
  * channel_request(ch, len):
- * Responder, once established: the initiator's request and its length.
+ * Once established: the request (received by a responder, sent by an
+ * initiator) and its length in ${len}; NULL and 0 before.
  */
 const uint8_t *channel_request(const struct channel *ch, size_t *len);
 

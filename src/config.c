@@ -418,8 +418,12 @@ section_line(struct parse *p, const char *line, size_t len)
 			return;
 		}
 	}
-	n = (size_t)(close - line) - 1;
-	memcpy(buf, line + 1, n); /* n < len < sizeof(buf) */
+	if ((n = (size_t)(close - line) - 1) >= sizeof(buf)) {
+		perr(p, p->line, "section header too long");
+		p->sec = SEC_BAD;
+		return;
+	}
+	memcpy(buf, line + 1, n);
 	buf[n] = '\0';
 	section_begin(p, buf);
 }
@@ -975,8 +979,8 @@ validate(struct parse *p)
 		for (j = 0; j < i; j++) {
 			if (memcmp(cfg->peers[i].id, cfg->peers[j].id,
 				CONFIG_ID_LEN) == 0) {
-				perr(p, cfg->peers[i].line, "peer \"%s\" has the "
-				    "same identifier as \"%s\" (line %d)",
+				perr(p, cfg->peers[i].line, "peer \"%s\" has "
+				    "the same identifier as \"%s\" (line %d)",
 				    cfg->peers[i].name, cfg->peers[j].name,
 				    cfg->peers[j].line);
 				return;

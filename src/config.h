@@ -61,7 +61,7 @@ struct config_relay {
 };
 
 struct config_node {
-	char identity[4096]; /* private key file (relative: to the config's dir) */
+	char identity[4096]; /* key file; relative: to the config's dir */
 	int identity_line;   /* line of "identity =", for key file errors */
 	struct addr listen;  /* where secure channels are accepted */
 	int has_listen;

@@ -871,6 +871,10 @@ START_TEST(test_types)
 	ck_assert_int_eq(channel_seal(ci, (enum channel_type)4, rec, 0),
 	    -CHANNEL_ETYPE);
 	pair_free(ci, cr);
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_EOF, rec, 1),
+	    -CHANNEL_EFRAME);
+	pair_free(ci, cr);
 
 	/* An authentic record of an unknown type. */
 	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
@@ -880,6 +884,15 @@ START_TEST(test_types)
 	n = raw_seal(&tx, rec, 0x80, data, 4);
 	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_ETYPE);
 	ck_assert_mem_ne(rec + CHANNEL_HDR, data, 4); /* wiped */
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+
+	/* An EOF with data in it. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = raw_seal(&tx, rec, CHANNEL_EOF, data, 1);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_EFRAME);
 	channel_free(cr);
 	noise_cs_fini(&tx);
 	noise_cs_fini(&rx);

@@ -22,7 +22,8 @@
 /* NODEL plus one peer "app" (line 5) and "db" (line 6). */
 #define PEERS NODEL "[peers]\napp = " ID_A "\ndb = " ID_B "\n"
 
-#define NAME_ERR "(letters, digits, '.', '_' and '-', starting with a letter or digit)"
+#define NAME_ERR                                                               \
+	"(letters, digits, '.', '_' and '-', starting with a letter or digit)"
 #define SECS(k, m) k " must be a number of seconds up to " m " (like 10 or 2.5)"
 #define PSECS(k, m)                                                            \
 	k " must be a positive number of seconds up to " m " (like 10 or 2.5)"
@@ -101,7 +102,8 @@ static const struct {
 	"hex digits, as sallyport identity show prints)"},
     {NODE "[peers]\napp = " ID_A "\napp = " ID_B "\n", 5,
 	"duplicate peer \"app\" (first on line 4)"},
-    {NODE "[peers]\na b = " ID_A "\n", 4, "invalid peer name \"a b\" " NAME_ERR},
+    {NODE "[peers]\na b = " ID_A "\n", 4,
+	"invalid peer name \"a b\" " NAME_ERR},
     {NODE "[peers]\na = " ID_A "\nb = " ID_A "\n", 5,
 	"peer \"b\" has the same identifier as \"a\" (line 4)"},
     /* [outlet NAME] */
@@ -180,7 +182,8 @@ static const struct {
 	10, "duplicate [inlet pg] (first on line 7)"},
     /* Lines inih would mangle. */
     {NODE "; a very long comment "
-	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "x"
 	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
 	3, "line too long (at most 198 characters)"},
