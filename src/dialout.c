@@ -65,6 +65,7 @@ struct dialout {
 	struct dpool *pooled;
 	unsigned npooled;
 	int stopping;
+	int failed; /* the last attempt failed (until the next one starts) */
 };
 
 static void start(struct dialout *d);
@@ -252,7 +253,7 @@ dialout_message(struct session *s, const uint8_t *data, size_t len)
 	ticket_init(&d->t, data + 1, data + 1 + TICKET_ID_LEN);
 	d->has_ticket = 1;
 	d->backoff = DIALOUT_BACKOFF_MIN;
-	log_info("event=session role=%s state=up kind=%s relay=%s peer=%s "
+	log_info("event=session-open role=%s kind=%s relay=%s peer=%s "
 	    "service=%s", d->role, d->kind == DIALOUT_REGISTER ? "register" :
 	    "client", addr_format(d->relay, addr, sizeof(addr)),
 	    identity_id_format(d->relay_id, peer), d->name);
@@ -264,12 +265,13 @@ static void
 dialout_dead(struct session *s, const char *reason)
 {
 	struct dialout *d = session_arg(s);
-	char addr[ADDR_TEXT_MAX + 16];
+	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
 
-	log_warn("event=session role=%s state=down kind=%s relay=%s "
+	log_warn("event=session-close role=%s kind=%s relay=%s peer=%s "
 	    "service=%s reason=%s", d->role, d->kind == DIALOUT_REGISTER ?
 	    "register" : "client", addr_format(d->relay, addr, sizeof(addr)),
-	    d->name, reason);
+	    identity_id_format(d->relay_id, peer), d->name, reason);
+	d->failed = 1;
 	session_free(s);
 	d->s = NULL;
 	if (d->has_ticket) {
@@ -344,12 +346,15 @@ dialout_established(struct conn *c)
 
 	d->hs = NULL; /* the conn goes away in conn_detach */
 	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
+		d->failed = 1;
 		schedule(d);
 		return;
 	}
 	if ((d->s = session_new(d->n->loop, fd, ch, d->n->cfg->node.keepalive,
-	    &dialout_sops, d, rest, restlen)) == NULL)
+	    &dialout_sops, d, rest, restlen)) == NULL) {
+		d->failed = 1;
 		schedule(d);
+	}
 }
 
 /* The handshake failed (the conn logged why): try again later. */
@@ -362,6 +367,7 @@ dialout_dropped(struct conn *c, enum conn_reason reason)
 	if (d->hs != c)
 		return;
 	d->hs = NULL;
+	d->failed = 1;
 	schedule(d);
 }
 
@@ -382,6 +388,7 @@ start(struct dialout *d)
 	c->name = d->name;
 	c->service = d->name;
 	d->hs = c;
+	d->failed = 0;
 	if (conn_dial_channel(c, d->relay) == -1)
 		conn_drop(c, CONN_R_CONNECT_FAILED); /* dropped: schedules */
 }
@@ -481,6 +488,18 @@ dialout_is_up(const struct dialout *d)
 {
 
 	return (d->s != NULL && d->has_ticket);
+}
+
+/*
+ * dialout_is_down(d):
+ * Return 1 if the last attempt failed and the next has not started yet
+ * (clients should not wait), 0 while up or trying.
+ */
+int
+dialout_is_down(const struct dialout *d)
+{
+
+	return (!dialout_is_up(d) && d->failed);
 }
 
 /*

@@ -61,6 +61,13 @@ void dialout_stop(struct dialout *d);
 int dialout_is_up(const struct dialout *d);
 
 /*
+ * dialout_is_down(d):
+ * Return 1 if the last attempt failed and the next has not started yet
+ * (clients should not wait), 0 while up or trying.
+ */
+int dialout_is_down(const struct dialout *d);
+
+/*
  * dialout_preamble(d, name, out):
  * Write the preamble of a new client (C) data connection for the service
  * ${name} to ${out}.  Return 0, or -1 if the session is not up.

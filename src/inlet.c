@@ -14,7 +14,9 @@
  * relay (dialout.c) and each client's channel goes to the relay instead,
  * behind a ticket preamble naming the service; the handshake is the
  * same, end to end with the pinned outlet.  Clients that arrive while the
- * session is not up wait for it (connect_timeout at most).
+ * session is being set up wait for it (connect_timeout at most); while
+ * the last attempt has failed, and as soon as an attempt fails, they are
+ * closed at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -143,13 +145,13 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct inlet *il = w->data;
 	unsigned i, k = 0;
-	int up = dialout_is_up(il->via);
+	int up = dialout_is_up(il->via), down = dialout_is_down(il->via);
 
 	(void)revents;
 	for (i = 0; i < il->nwait; i++) {
 		if (up)
 			inlet_start(il, il->wait_fd[i]);
-		else if (il->wait_until[i] <= ev_now(loop)) {
+		else if (down || il->wait_until[i] <= ev_now(loop)) {
 			log_warn("event=drop role=inlet conn=0 addr=- "
 			    "reason=relay-session-down name=%s", il->ci->name);
 			close(il->wait_fd[i]);
@@ -173,8 +175,10 @@ inlet_accept(struct node_listener *l, int fd)
 		inlet_start(il, fd);
 		return;
 	}
-	if (il->nwait >= INLET_WAIT_MAX) {
-		log_warn("event=refuse role=inlet reason=relay-session-down");
+	if (dialout_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
+		/* The last attempt failed: do not keep the client waiting. */
+		log_warn("event=drop role=inlet conn=0 addr=- "
+		    "reason=relay-session-down name=%s", il->ci->name);
 		close(fd);
 		return;
 	}

@@ -43,6 +43,7 @@
 #define RELAY_SPLICE (1 << 16)  /* bytes asked of one splice(2) */
 #define RELAY_WAIT_TICK 0.05    /* how often waiting clients are checked */
 #define RELAY_MSG_TICKET 'T'    /* session message: T || id || key */
+#define RELAY_PENDING_MAX 4096  /* connections whose first bytes are due */
 
 struct relay;
 struct rsess;
@@ -605,7 +606,7 @@ rsess_free(struct rsess *rs, const char *reason)
 		close(pc->fd);
 		free(pc);
 	}
-	log_info("event=session role=relay state=down kind=%s peer=%s "
+	log_info("event=session-close role=relay kind=%s peer=%s "
 	    "service=%s reason=%s", rs->kind == 'R' ? "register" : "client",
 	    identity_id_format(rs->peer, peer),
 	    svc != NULL ? svc->cr->name : "-", reason);
@@ -736,7 +737,7 @@ relay_claim(struct relay *r, struct conn *c)
 		svc->regs[svc->nregs++] = rs;
 		node_audit(r->node, 1, "registered", peer, name, "relay");
 	}
-	log_info("event=session role=relay state=up kind=%s peer=%s "
+	log_info("event=session-open role=relay kind=%s peer=%s "
 	    "service=%s", rs->kind == 'R' ? "register" : "client",
 	    identity_id_format(peer, pid), svc != NULL ? name : "-");
 	/* The ticket, inside the channel. */
@@ -838,6 +839,10 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 		    "relay");
 		goto refuse;
 	}
+	if (r->npairs + r->nwait >= r->node->cfg->node.max_connections) {
+		log_warn("event=refuse role=relay reason=max-connections");
+		goto refuse;
+	}
 	node_audit(r->node, 1, "allowed", rs->peer, name, "relay");
 	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer) == -1)
 		wait_add(r, svc, fd, rs->peer);
@@ -916,8 +921,8 @@ relay_accept(struct relay *r, int fd)
 {
 	struct pend *pd;
 
-	if (r->npends >= r->node->cfg->node.max_handshakes) {
-		log_warn("event=refuse role=relay reason=max-handshakes");
+	if (r->npends >= RELAY_PENDING_MAX) {
+		log_warn("event=refuse role=relay reason=max-pending");
 		close(fd);
 		return;
 	}

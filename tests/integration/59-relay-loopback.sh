@@ -13,7 +13,7 @@ set -eu
 : "${SALLYPORT:?SALLYPORT must name the sallyport binary}"
 for t in redis-server redis-cli ss sha256sum; do
 	if ! command -v "$t" >/dev/null 2>&1; then
-		echo "30-relay-loopback: $t not installed, skipping"
+		echo "59-relay-loopback: $t not installed, skipping"
 		exit 77
 	fi
 done
@@ -33,7 +33,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 fail() {
-	echo "30-relay-loopback: FAIL: $*" >&2
+	echo "59-relay-loopback: FAIL: $*" >&2
 	for f in "$tmp"/*.log; do
 		echo "--- $f" >&2
 		tail -n 30 "$f" >&2 || true
@@ -175,9 +175,9 @@ EOF
 for n in hub hub2 db app; do
 	start "$n"
 done
-wait_log "$tmp/db.log" "event=session role=outlet state=up kind=register"
-wait_log "$tmp/hub2.log" "event=session role=relay state=up kind=client relay="
-wait_log "$tmp/app.log" "event=session role=inlet state=up" 2
+wait_log "$tmp/db.log" "event=session-open role=outlet kind=register"
+wait_log "$tmp/hub2.log" "event=session-open role=relay kind=client relay="
+wait_log "$tmp/app.log" "event=session-open role=inlet" 2
 
 # 1. Through one relay, back through two.
 [ "$(redis-cli -p "$in1" set k1 through-one-relay)" = OK ] ||
@@ -210,7 +210,7 @@ fi
 start rogue
 wait_log "$tmp/hub.log" \
     "event=audit decision=deny reason=not-registrant peer=$id_rogue"
-grep -q "kind=register peer=$id_rogue" "$tmp/hub.log" &&
+grep -q "event=session-open role=relay kind=register peer=$id_rogue" "$tmp/hub.log" &&
 	fail "the rogue registrant got a session"
 for i in 1 2 3 4 5 6; do
 	[ "$(redis-cli -p "$in1" get k1)" = through-one-relay ] ||
@@ -221,8 +221,8 @@ done
 # works within 5 s of the relay's return.
 kill "$pid_hub"
 wait "$pid_hub" 2>/dev/null || true
-wait_log "$tmp/db.log" "event=session role=outlet state=down"
-ups=$(grep -c "event=session role=outlet state=up" "$tmp/db.log")
+wait_log "$tmp/db.log" "event=session-close role=outlet"
+ups=$(grep -c "event=session-open role=outlet" "$tmp/db.log")
 start hub
 wait_log "$tmp/hub.log" "event=ready" 2
 t0=$(date +%s%N)
@@ -241,5 +241,5 @@ t1=$(date +%s%N)
 [ $ok = 1 ] || fail "no connection through the restarted relay"
 ms=$(( (t1 - t0) / 1000000 ))
 [ "$ms" -le 5000 ] || fail "first connection after restart took ${ms} ms"
-wait_log "$tmp/db.log" "event=session role=outlet state=up" $((ups + 1))
-echo "30-relay-loopback: one relay, two relays, refusals, restart (${ms} ms): ok"
+wait_log "$tmp/db.log" "event=session-open role=outlet" $((ups + 1))
+echo "59-relay-loopback: one relay, two relays, refusals, restart (${ms} ms): ok"
