@@ -172,7 +172,7 @@ dpool_cb(struct ev_loop *loop, ev_io *w, int revents)
 	/* A client's handshake: the outlet role takes the socket. */
 	fd = dp->fd;
 	dpool_free(dp, 0);
-	outlet_adopt(d->n->outlet, fd);
+	outlet_adopt(d->n->outlet, fd, d->relay);
 	pool_fill(d);
 }
 
@@ -266,6 +266,7 @@ dialout_dead(struct session *s, const char *reason)
 {
 	struct dialout *d = session_arg(s);
 	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
+	struct conn *c, *next;
 
 	log_warn("event=session-close role=%s kind=%s relay=%s peer=%s "
 	    "service=%s reason=%s", d->role, d->kind == DIALOUT_REGISTER ?
@@ -274,6 +275,16 @@ dialout_dead(struct session *s, const char *reason)
 	d->failed = 1;
 	session_free(s);
 	d->s = NULL;
+	/*
+	 * Tunneled connections through this relay end too: the session died
+	 * of silence or the relay went away, so theirs is gone as well (the
+	 * relay, if alive, ends its side of them likewise).
+	 */
+	for (c = d->n->ctx.live; c != NULL; c = next) {
+		next = c->next;
+		if (c->dial_addr == d->relay && c != d->hs)
+			conn_drop(c, CONN_R_CHANNEL_ERROR);
+	}
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;

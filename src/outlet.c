@@ -105,13 +105,14 @@ outlet_established(struct conn *c)
 }
 
 /*
- * outlet_adopt(o, fd):
+ * outlet_adopt(o, fd, via):
  * Run a responder handshake on the connected socket ${fd} (taken): an
- * accepted channel, or a pooled relay connection a client's msg1 arrived
- * on.
+ * accepted channel, or a pooled connection to the relay at ${via}
+ * (borrowed, kept as c->dial_addr; NULL for an accepted one) that a
+ * client's msg1 arrived on.
  */
 void
-outlet_adopt(struct outlet *o, int fd)
+outlet_adopt(struct outlet *o, int fd, const struct addr *via)
 {
 	struct channel *ch;
 	struct conn *c;
@@ -123,6 +124,7 @@ outlet_adopt(struct outlet *o, int fd)
 	/* c owns fd now. */
 	c->arg = o;
 	c->role = "outlet";
+	c->dial_addr = via;
 	if ((ch = channel_new(CHANNEL_RESPONDER, node_local(o->node),
 	    o->node->cache)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
@@ -142,7 +144,7 @@ outlet_accept(struct node_listener *l, int fd)
 	if (o->node->relay != NULL)
 		relay_accept(o->node->relay, fd); /* relay owns fd now */
 	else
-		outlet_adopt(o, fd);
+		outlet_adopt(o, fd, NULL);
 }
 
 /*

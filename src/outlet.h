@@ -24,12 +24,13 @@ struct outlet;
 struct outlet *outlet_new(struct node *n, char *err, size_t errlen);
 
 /*
- * outlet_adopt(o, fd):
+ * outlet_adopt(o, fd, via):
  * Run a responder handshake on the connected socket ${fd} (taken): an
- * accepted channel, or a pooled relay connection a client's msg1 arrived
- * on.
+ * accepted channel, or a pooled connection to the relay at ${via}
+ * (borrowed, kept as c->dial_addr; NULL for an accepted one) that a
+ * client's msg1 arrived on.
  */
-void outlet_adopt(struct outlet *o, int fd);
+void outlet_adopt(struct outlet *o, int fd, const struct addr *via);
 
 /*
  * outlet_stop(o):

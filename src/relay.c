@@ -89,6 +89,7 @@ struct rsess {
 
 struct cwait {
 	int fd;
+	struct rsess *sess; /* the client's session (NULL once it died) */
 	ev_tstamp deadline;
 	uint8_t peer[CHANNEL_ID_LEN];
 	struct cwait *next;
@@ -110,6 +111,7 @@ struct pair {
 	ev_tstamp t_start;
 	const char *name;
 	uint8_t peer[CHANNEL_ID_LEN];
+	struct rsess *sess[2]; /* the sessions behind each side, or NULL */
 	struct pair *prev, *next;
 };
 
@@ -340,12 +342,15 @@ pair_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * Join the client socket ${fa} and the outlet-side socket ${fb} (both
- * taken); ${pre} (${prelen} bytes, may be 0) goes to ${fb} first and,
- * if given, ${fb} is still connecting (deadline: connect_timeout).
+ * taken), made through the sessions ${sa} and ${sb} (either may be NULL;
+ * the pair ends with them); ${pre} (${prelen} bytes, may be 0) goes to
+ * ${fb} first and, if given, ${fb} is still connecting (deadline:
+ * connect_timeout).
  */
 static void
 pair_new(struct relay *r, int fa, int fb, const char *name,
-    const uint8_t *peer, const uint8_t *pre, size_t prelen)
+    const uint8_t *peer, struct rsess *sa, struct rsess *sb,
+    const uint8_t *pre, size_t prelen)
 {
 	char pid[IDENTITY_TEXT_SIZE];
 	struct pair *p;
@@ -366,6 +371,8 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	p->id = ++r->next_id;
 	p->t_start = ev_now(r->node->loop);
 	p->name = name;
+	p->sess[0] = sa;
+	p->sess[1] = sb;
 	memcpy(p->peer, peer, CHANNEL_ID_LEN);
 	for (d = 0; d < 2; d++) {
 		ev_io_init(&p->rd[d], pair_rd_cb, p->fd[d], EV_READ);
@@ -435,10 +442,10 @@ pooled_cb(struct ev_loop *loop, ev_io *w, int revents)
 /*
  * Take a pooled connection of a live registrant of ${svc}, round robin
  * from svc->rr, skipping registrants with an empty pool.  Return its fd
- * or -1.
+ * (its session in ${owner}) or -1.
  */
 static int
-pooled_take(struct rsvc *svc)
+pooled_take(struct rsvc *svc, struct rsess **owner)
 {
 	struct pooled *pc;
 	struct rsess *rs;
@@ -453,6 +460,7 @@ pooled_take(struct rsvc *svc)
 		svc->rr = k + 1;
 		pooled_unlink(pc);
 		fd = pc->fd;
+		*owner = rs;
 		free(pc);
 		return (fd);
 	}
@@ -461,7 +469,8 @@ pooled_take(struct rsvc *svc)
 
 /* Queue the allowed client ${fd} of ${svc} (taken). */
 static void
-wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer)
+wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
+    struct rsess *cs)
 {
 	struct cwait *cw;
 
@@ -470,6 +479,7 @@ wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer)
 		return;
 	}
 	cw->fd = fd;
+	cw->sess = cs;
 	cw->deadline = ev_now(r->node->loop) + r->node->cfg->node.connect_timeout;
 	memcpy(cw->peer, peer, CHANNEL_ID_LEN);
 	*svc->wait_tail = cw;
@@ -519,9 +529,11 @@ dial_next(struct rsvc *svc)
  * is then still the caller's).
  */
 static int
-route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer)
+route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
+    struct rsess *cs)
 {
 	uint8_t pre[TICKET_PREAMBLE_LEN];
+	struct rsess *owner = NULL;
 	int other;
 
 	if (svc->via != NULL) {
@@ -531,12 +543,13 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer)
 			close_reset(fd);
 			return (0);
 		}
-		pair_new(r, fd, other, svc->cr->name, peer, pre, sizeof(pre));
+		pair_new(r, fd, other, svc->cr->name, peer, cs, NULL, pre,
+		    sizeof(pre));
 		return (0);
 	}
-	if ((other = pooled_take(svc)) == -1)
+	if ((other = pooled_take(svc, &owner)) == -1)
 		return (-1);
-	pair_new(r, fd, other, svc->cr->name, peer, NULL, 0);
+	pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0);
 	return (0);
 }
 
@@ -547,7 +560,7 @@ serve(struct relay *r, struct rsvc *svc)
 	struct cwait *cw;
 
 	while ((cw = svc->wait_head) != NULL) {
-		if (route(r, svc, cw->fd, cw->peer) == -1)
+		if (route(r, svc, cw->fd, cw->peer, cw->sess) == -1)
 			break;
 		(void)wait_pop(r, svc);
 		free(cw);
@@ -588,6 +601,8 @@ rsess_free(struct rsess *rs, const char *reason)
 	struct relay *r = rs->r;
 	struct rsvc *svc = rs->svc;
 	struct pooled *pc;
+	struct pair *p, *pn;
+	struct cwait *cw;
 	char peer[IDENTITY_TEXT_SIZE];
 	size_t i;
 
@@ -606,6 +621,19 @@ rsess_free(struct rsess *rs, const char *reason)
 		close(pc->fd);
 		free(pc);
 	}
+	/*
+	 * Connections made through it end too: a session that died of
+	 * silence means the path is gone, and its peer cannot tell.
+	 */
+	for (p = r->pairs; p != NULL; p = pn) {
+		pn = p->next;
+		if (p->sess[0] == rs || p->sess[1] == rs)
+			pair_close(p, "session-closed", 1);
+	}
+	for (i = 0; i < r->nsvcs; i++)
+		for (cw = r->svcs[i].wait_head; cw != NULL; cw = cw->next)
+			if (cw->sess == rs)
+				cw->sess = NULL;
 	log_info("event=session-close role=relay kind=%s peer=%s "
 	    "service=%s reason=%s", rs->kind == 'R' ? "register" : "client",
 	    identity_id_format(rs->peer, peer),
@@ -844,8 +872,8 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 		goto refuse;
 	}
 	node_audit(r->node, 1, "allowed", rs->peer, name, "relay");
-	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer) == -1)
-		wait_add(r, svc, fd, rs->peer);
+	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1)
+		wait_add(r, svc, fd, rs->peer, rs);
 	return;
 refuse:
 	close_reset(fd);
@@ -878,7 +906,7 @@ pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			fd = pd->fd;
 			pd->fd = -1; /* the outlet role owns fd now */
 			pend_free(pd, 0);
-			outlet_adopt(r->node->outlet, fd);
+			outlet_adopt(r->node->outlet, fd, NULL);
 			return;
 		}
 	}

@@ -29,6 +29,7 @@ struct session {
 	ev_timer timer;     /* keepalive ticks, or an immediate failure */
 	double keepalive;   /* seconds, 0: off */
 	ev_tstamp last_rx;  /* last record received */
+	ev_tstamp last_ping; /* last PING sent */
 	const char *failed; /* ended for this reason, dead not yet called */
 	unsigned busy;      /* callbacks running */
 	unsigned want_free; /* session_free called while busy */
@@ -210,8 +211,10 @@ session_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /*
- * Keepalive tick: nothing heard for two intervals means the peer or the
- * path is gone; otherwise PING.  Also delivers a deferred failure.
+ * Keepalive tick, four per interval: nothing heard for two intervals
+ * means the peer or the path is gone (noticed at most a quarter interval
+ * late); a PING goes out once per interval.  Also delivers a deferred
+ * failure.
  */
 static void
 session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -224,8 +227,11 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		die(s, s->failed);
 	else if (ev_now(loop) - s->last_rx > 2 * s->keepalive)
 		die(s, "keepalive-timeout");
-	else if (send_record(s, CHANNEL_PING, NULL, 0) == -1)
-		die(s, "write-error");
+	else if (ev_now(loop) - s->last_ping >= s->keepalive * 0.99) {
+		s->last_ping = ev_now(loop);
+		if (send_record(s, CHANNEL_PING, NULL, 0) == -1)
+			die(s, "write-error");
+	}
 	s->busy--;
 	release(s);
 }
@@ -258,7 +264,7 @@ session_new(struct ev_loop *loop, int fd, struct channel *ch,
 	s->ops = ops;
 	s->arg = arg;
 	s->keepalive = keepalive;
-	s->last_rx = ev_now(loop);
+	s->last_rx = s->last_ping = ev_now(loop);
 	if (restlen > 0)
 		memcpy(s->rx, rest, restlen);
 	s->rx_have = restlen;
@@ -268,7 +274,7 @@ session_new(struct ev_loop *loop, int fd, struct channel *ch,
 	s->r.data = s->w.data = s->timer.data = s;
 	ev_io_start(loop, &s->r);
 	if (keepalive > 0) {
-		ev_timer_set(&s->timer, keepalive, keepalive);
+		ev_timer_set(&s->timer, keepalive / 4, keepalive / 4);
 		ev_timer_start(loop, &s->timer);
 	}
 	/* Records that came behind the handshake are read with the next. */

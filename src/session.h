@@ -3,8 +3,9 @@
  * handshake (docs/relay.md).  It carries a few small messages (the
  * ticket) as DATA records and keeps itself alive with PING/PONG: each end
  * sends a PING every ${keepalive} seconds and declares the session dead
- * when nothing arrived for two intervals, so a dead peer or a cut link is
- * noticed within two to three intervals.  Used by both ends (relay.c,
+ * when nothing arrived for two intervals (checked four times per
+ * interval), so a dead peer or a cut link is noticed within two to three
+ * intervals of its last sign of life.  Used by both ends (relay.c,
  * dialout.c); never makes access decisions and never logs.
  *
  * Memory is fixed: one small receive and one small send buffer.
