@@ -36,6 +36,8 @@
 #define DIALOUT_BACKOFF_MAX 5.0
 #define DIALOUT_REFILL 1.0   /* after a pooled connection failed */
 #define DIALOUT_MSG_TICKET 'T'
+#define DIALOUT_MSG_MORE 'M'
+#define DIALOUT_EXTRA_MAX 64 /* pooled connections beyond ${pool} */
 
 struct dpool {
 	struct dialout *d;
@@ -247,6 +249,13 @@ dialout_message(struct session *s, const uint8_t *data, size_t len)
 	struct dialout *d = session_arg(s);
 	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
 
+	if (len == 1 && data[0] == DIALOUT_MSG_MORE) {
+		/* A client waits at the relay: one more, within bounds. */
+		if (d->kind == DIALOUT_REGISTER && d->has_ticket &&
+		    !d->stopping && d->npooled < d->pool + DIALOUT_EXTRA_MAX)
+			(void)dpool_open(d);
+		return;
+	}
 	if (len != 1 + TICKET_ID_LEN + TICKET_KEY_LEN ||
 	    data[0] != DIALOUT_MSG_TICKET || d->has_ticket)
 		return;

@@ -43,6 +43,7 @@
 #define RELAY_SPLICE (1 << 16)  /* bytes asked of one splice(2) */
 #define RELAY_WAIT_TICK 0.05    /* how often waiting clients are checked */
 #define RELAY_MSG_TICKET 'T'    /* session message: T || id || key */
+#define RELAY_MSG_MORE 'M'      /* session message: a client waits */
 #define RELAY_PENDING_MAX 4096  /* connections whose first bytes are due */
 
 struct relay;
@@ -70,6 +71,7 @@ struct rsvc {
 	struct rsess **regs; /* live registrants */
 	size_t nregs, capregs;
 	size_t rr;               /* next registrant to try */
+	size_t more;             /* last registrant asked for more */
 	struct dialout *via;     /* session with the next relay, or NULL */
 	struct cwait *wait_head; /* allowed clients waiting, oldest first */
 	struct cwait **wait_tail;
@@ -553,6 +555,22 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 	return (0);
 }
 
+/*
+ * A client of ${svc} waits for a pooled connection: ask a registrant
+ * (round robin) for one more, so a burst is served by parallel dials
+ * rather than one refill at a time.  Best effort.
+ */
+static void
+want_more(struct rsvc *svc)
+{
+	static const uint8_t more = RELAY_MSG_MORE;
+
+	if (svc->via != NULL || svc->nregs == 0)
+		return;
+	svc->more = (svc->more + 1) % svc->nregs;
+	(void)session_send(svc->regs[svc->more]->s, &more, 1);
+}
+
 /* Pair waiting clients of ${svc} while the other sides are there. */
 static void
 serve(struct relay *r, struct rsvc *svc)
@@ -872,8 +890,10 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 		goto refuse;
 	}
 	node_audit(r->node, 1, "allowed", rs->peer, name, "relay");
-	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1)
+	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1) {
 		wait_add(r, svc, fd, rs->peer, rs);
+		want_more(svc);
+	}
 	return;
 refuse:
 	close_reset(fd);

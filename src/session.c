@@ -308,13 +308,17 @@ session_peer_id(const struct session *s)
 /*
  * session_send(s, data, len):
  * Send the message ${data} of ${len} (<= SESSION_MAX_DATA) bytes.  Return
- * 0, or -1 if the send buffer is full or the channel failed (the session
- * is then ended: ops->dead runs later from the loop).
+ * 0, or -1 if the send buffer is full (the message is dropped) or the
+ * channel failed (the session is then ended: ops->dead runs later from
+ * the loop).
  */
 int
 session_send(struct session *s, const uint8_t *data, size_t len)
 {
 
+	if (s->fd == -1 || s->failed != NULL || len > SESSION_MAX_DATA ||
+	    SESSION_TX_CAP - s->tx_have < len + CHANNEL_OVERHEAD)
+		return (-1); /* full: the message is not sent, nothing more */
 	if (send_record(s, CHANNEL_DATA, data, len) == -1) {
 		die_later(s, "write-error");
 		return (-1);

@@ -62,8 +62,9 @@ const uint8_t *session_peer_id(const struct session *s);
 /*
  * session_send(s, data, len):
  * Send the message ${data} of ${len} (<= SESSION_MAX_DATA) bytes.  Return
- * 0, or -1 if the send buffer is full or the channel failed (the session
- * is then ended: ops->dead runs later from the loop).
+ * 0, or -1 if the send buffer is full (the message is dropped) or the
+ * channel failed (the session is then ended: ops->dead runs later from
+ * the loop).
  */
 int session_send(struct session *s, const uint8_t *data, size_t len);
 
