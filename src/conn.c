@@ -59,7 +59,9 @@
 #include "log.h"
 
 /* Records per tx buffer: one readv()/writev() moves up to this many. */
+#ifndef CONN_SLOTS
 #define CONN_SLOTS 4
+#endif
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
@@ -88,7 +90,7 @@ static void rx_pump(struct conn *c);
 static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
-	"target-refused", "shutdown", "nomem"};
+	"target-refused", "shutdown", "nomem", "handshake-evicted"};
 
 /* Channel errors, indexed by enum channel_error. */
 static const char *const channel_names[] = {
@@ -127,6 +129,18 @@ conn_peer_text(const struct conn *c, char buf[66])
 	return (identity_id_format(id, buf));
 }
 
+/* The address family of the socket ${fd}, or -1. */
+static int
+sock_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (-1);
+	return (ss.ss_family);
+}
+
 /*
  * conn_set_nodelay(fd):
  * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
@@ -139,15 +153,37 @@ conn_peer_text(const struct conn *c, char buf[66])
 void
 conn_set_nodelay(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	int one = 1;
+	int fam = sock_family(fd);
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return;
-	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+	if (fam != AF_INET && fam != AF_INET6)
 		return;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * conn_set_keepalive(fd, secs):
+ * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
+ * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
+ *
+ * The channel socket of an idle tunnel may sit behind NAT or a firewall
+ * that forgets quiet flows, and its peer may vanish without a FIN.  Kernel
+ * keepalives cover both at no cost to the loop (no timer, no buffer per
+ * connection); a dead peer then surfaces as a read error, i.e. an abort.
+ */
+void
+conn_set_keepalive(int fd, double secs)
+{
+	int one = 1, idle, cnt = 3;
+	int fam = sock_family(fd);
+
+	if (secs <= 0 || (fam != AF_INET && fam != AF_INET6))
+		return;
+	idle = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 /* Take a buffer of ${cap} bytes: full-size ones come from the pool. */
@@ -268,11 +304,31 @@ conn_set_state(struct conn *c, enum conn_state to)
 	static const char *const names[] = {"new", "dial", "handshake",
 	    "connect", "open", "dead"};
 
+	struct conn_ctx *ctx = c->ctx;
+
 	assert(legal[c->state] & (1u << to));
-	if (is_pending(c->state))
-		c->ctx->npending--;
-	if (is_pending(to))
-		c->ctx->npending++;
+	if (is_pending(c->state) && !is_pending(to)) {
+		/* Leave the pending list. */
+		ctx->npending--;
+		if (c->pprev != NULL)
+			c->pprev->pnext = c->pnext;
+		else
+			ctx->pend_head = c->pnext;
+		if (c->pnext != NULL)
+			c->pnext->pprev = c->pprev;
+		else
+			ctx->pend_tail = c->pprev;
+		c->pprev = c->pnext = NULL;
+	} else if (!is_pending(c->state) && is_pending(to)) {
+		/* Join it at the tail: the list stays oldest first. */
+		ctx->npending++;
+		c->pprev = ctx->pend_tail;
+		if (ctx->pend_tail != NULL)
+			ctx->pend_tail->pnext = c;
+		else
+			ctx->pend_head = c;
+		ctx->pend_tail = c;
+	}
 	log_debug("event=state role=%s conn=%" PRIu64 " from=%s to=%s",
 	    c->role, c->id, names[c->state], names[to]);
 	c->state = to;
@@ -518,6 +574,7 @@ rx_pump(struct conn *c)
 {
 	struct conn_buf *b;
 	uint64_t n;
+	size_t pos;
 	int r;
 
 	while ((b = c->rx) != NULL) {
@@ -546,10 +603,12 @@ rx_pump(struct conn *c)
 			b->have -= b->pos;
 			b->pos = 0;
 		}
+		pos = b->pos;
 		if (rx_open_records(c) == -1)
 			return;
-		if (b->niov == 0)
+		if (b->niov == 0 && b->pos == pos)
 			break; /* a partial record: read more */
+		/* Only control records: go round to free or make room. */
 	}
 	if (c->rx_eof && c->rx == NULL && !c->rx_done) {
 		/* Everything before the EOF record reached the plain side. */
@@ -816,7 +875,8 @@ conn_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 /*
  * conn_ctx_init(ctx, loop):
- * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, none).
+ * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
+ * timeout, keepalive 30 s).
  */
 void
 conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
@@ -827,6 +887,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->handshake_timeout = 10;
 	ctx->connect_timeout = 10;
 	ctx->idle_timeout = 0;
+	ctx->keepalive = 30;
 	ev_prepare_init(&ctx->reaper, conn_reaper_cb);
 	ctx->reaper.data = ctx;
 }
@@ -868,6 +929,84 @@ conn_ctx_fini(struct conn_ctx *ctx)
 }
 
 /*
+ * conn_ctx_evict(ctx, src):
+ * Make room for one more pending connection from source ${src} when the
+ * pending limit is reached: if one source holds more than half of the
+ * pending connections and it is not ${src}, drop its oldest one
+ * (CONN_R_EVICTED) and return 0; otherwise return -1 (refuse the new one).
+ * So a flood from one address (or one IPv6 /64) cannot lock others out,
+ * while nobody can push out a spread of handshakes it does not dominate.
+ *
+ * The majority source is found with one Boyer-Moore vote over the pending
+ * list and one counting pass: O(pending), no memory, only when at the limit.
+ */
+int
+conn_ctx_evict(struct conn_ctx *ctx, uint64_t src)
+{
+	struct conn *c;
+	uint64_t cand = 0;
+	unsigned votes = 0, count = 0;
+
+	for (c = ctx->pend_head; c != NULL; c = c->pnext) {
+		if (votes == 0) {
+			cand = c->src;
+			votes = 1;
+		} else if (c->src == cand)
+			votes++;
+		else
+			votes--;
+	}
+	if (votes == 0 || cand == src)
+		return (-1);
+	for (c = ctx->pend_head; c != NULL; c = c->pnext)
+		count += c->src == cand;
+	if (count * 2 <= ctx->npending)
+		return (-1);
+	/* The oldest of the dominant source goes. */
+	for (c = ctx->pend_head; c != NULL; c = c->pnext) {
+		if (c->src == cand) {
+			conn_drop(c, CONN_R_EVICTED);
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/*
+ * conn_source_key(fd):
+ * The source of the connected socket ${fd} as a key: an IPv4 address, an
+ * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
+ * socket or on error.
+ */
+uint64_t
+conn_source_key(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const uint8_t *p;
+	uint64_t k = 0;
+	int i;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (0);
+	if (ss.ss_family == AF_INET) {
+		p = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
+		k = (uint64_t)1 << 32; /* never equal to a v6 prefix of 0 */
+		for (i = 0; i < 4; i++)
+			k |= (uint64_t)p[i] << (8 * (3 - i));
+	} else if (ss.ss_family == AF_INET6) {
+		p = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+		for (i = 0; i < 8; i++)
+			k = k << 8 | p[i];
+		/* v4-mapped addresses count by their IPv4 address. */
+		if (IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+			k = (uint64_t)1 << 32 | (uint64_t)p[12] << 24 |
+			    (uint64_t)p[13] << 16 | (uint64_t)p[14] << 8 | p[15];
+	}
+	return (k);
+}
+
+/*
  * conn_new(ctx, ops, fd_plain, fd_chan):
  * A connection in ${ctx} using ${ops} (borrowed).  It takes ${fd_plain}
  * and ${fd_chan} (either may be -1: dialed later).  NULL on ENOMEM (the
@@ -897,10 +1036,14 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 	c->id = ++ctx->next_id;
 	c->t_start = c->t_active = ev_now(ctx->loop);
 	c->role = c->name = c->service = "-";
+	/* The accepted socket names the source (for conn_ctx_evict). */
+	c->src = conn_source_key(fd_chan != -1 ? fd_chan : fd_plain);
 	if (fd_plain != -1)
 		conn_set_nodelay(fd_plain);
-	if (fd_chan != -1)
+	if (fd_chan != -1) {
 		conn_set_nodelay(fd_chan);
+		conn_set_keepalive(fd_chan, ctx->keepalive);
+	}
 	/* Link into the live set. */
 	c->next = ctx->live;
 	if (ctx->live != NULL)
@@ -948,6 +1091,7 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 	c->dial_addr = a;
 	if (dial(c, a, &c->fd_chan) == -1)
 		return (-1);
+	conn_set_keepalive(c->fd_chan, c->ctx->keepalive);
 	conn_set_state(c, CONN_DIAL);
 	conn_update(c);
 	return (0);

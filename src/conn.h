@@ -59,6 +59,7 @@ enum conn_reason {
 	CONN_R_TARGET_REFUSED,    /* target dial failed (audited by the role) */
 	CONN_R_SHUTDOWN,          /* node shutdown grace ran out */
 	CONN_R_NOMEM,             /* out of memory */
+	CONN_R_EVICTED,           /* pending handshake evicted (see conn_ctx_evict) */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -72,10 +73,13 @@ struct conn_ctx {
 	double handshake_timeout; /* seconds */
 	double connect_timeout;   /* seconds */
 	double idle_timeout;      /* seconds, 0: none */
+	double keepalive;         /* seconds, 0: off (TCP keepalive) */
 	struct conn *live;        /* every connection not yet freed */
 	struct conn *dead;        /* dropped, freed by the reaper */
 	unsigned nconns;          /* connections not yet freed */
 	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT */
+	struct conn *pend_head;   /* those, oldest first */
+	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
 	ev_prepare reaper;
 	struct conn_buf *pool; /* spare full-size buffers */
@@ -127,6 +131,8 @@ struct conn {
 	struct conn_ctx *ctx;
 	const struct conn_ops *ops;
 	struct conn *prev, *next; /* ctx->live, then ctx->dead */
+	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
+	uint64_t src; /* source key of the accepted socket (conn_source_key) */
 	uint64_t id;
 	uint64_t bytes_in;  /* plaintext bytes read from the plain socket */
 	uint64_t bytes_out; /* plaintext bytes written to the plain socket */
@@ -142,7 +148,8 @@ struct conn {
 
 /*
  * conn_ctx_init(ctx, loop):
- * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, none).
+ * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
+ * timeout, keepalive 30 s).
  */
 void conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop);
 
@@ -158,6 +165,25 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
  * Live connections must have been dropped first.
  */
 void conn_ctx_fini(struct conn_ctx *ctx);
+
+/*
+ * conn_ctx_evict(ctx, src):
+ * Make room for one more pending connection from source ${src} when the
+ * pending limit is reached: if one source holds more than half of the
+ * pending connections and it is not ${src}, drop its oldest one
+ * (CONN_R_EVICTED) and return 0; otherwise return -1 (refuse the new one).
+ * So a flood from one address (or one IPv6 /64) cannot lock others out,
+ * while nobody can push out a spread of handshakes it does not dominate.
+ */
+int conn_ctx_evict(struct conn_ctx *ctx, uint64_t src);
+
+/*
+ * conn_source_key(fd):
+ * The source of the connected socket ${fd} as a key: an IPv4 address, an
+ * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
+ * socket or on error.
+ */
+uint64_t conn_source_key(int fd);
 
 /*
  * conn_new(ctx, ops, fd_plain, fd_chan):
@@ -251,5 +277,12 @@ const char *conn_peer_text(const struct conn *c, char buf[66]);
  * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
  */
 void conn_set_nodelay(int fd);
+
+/*
+ * conn_set_keepalive(fd, secs):
+ * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
+ * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
+ */
+void conn_set_keepalive(int fd, double secs);
 
 #endif

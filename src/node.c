@@ -90,6 +90,8 @@ node_audit(const struct node *n, int allow, const char *reason,
  * 0 to go on, or close ${fd}, log "refuse" and return -1.
  *
  * Refusing closes at once and never touches the established connections.
+ * At the pending-handshake limit, a source holding most pending handshakes
+ * loses its oldest one to a newcomer from elsewhere (conn_ctx_evict).
  * Under a flood the refuse lines are limited to NODE_REFUSE_LINES per
  * second; the next line logged says how many were left out.
  */
@@ -101,10 +103,12 @@ node_admit(struct node *n, int fd, const char *role)
 
 	if (n->ctx.nconns >= n->cfg->node.max_connections)
 		reason = "max-connections";
-	else if (n->ctx.npending >= n->cfg->node.max_handshakes)
-		reason = "max-handshakes";
-	else
+	else if (n->ctx.npending < n->cfg->node.max_handshakes)
 		return (0);
+	else if (conn_ctx_evict(&n->ctx, conn_source_key(fd)) == 0)
+		return (0); /* a flooding source made room */
+	else
+		reason = "max-handshakes";
 	close(fd);
 	now = ev_now(n->loop);
 	if (now - n->refuse_at >= 1.) {
@@ -416,6 +420,7 @@ node_run(const struct config *cfg, const struct identity *idn)
 {
 	struct node *n;
 	char err[512], id[IDENTITY_TEXT_SIZE];
+	uint64_t hits, misses;
 	size_t i;
 	int dials = 0;
 
@@ -445,6 +450,7 @@ node_run(const struct config *cfg, const struct identity *idn)
 	n->ctx.handshake_timeout = cfg->node.handshake_timeout;
 	n->ctx.connect_timeout = cfg->node.connect_timeout;
 	n->ctx.idle_timeout = cfg->node.idle_timeout;
+	n->ctx.keepalive = cfg->node.keepalive;
 	ev_init(&n->grace, node_grace_cb);
 	n->grace.data = n;
 	ev_init(&n->resign, node_resign_cb);
@@ -503,9 +509,12 @@ node_run(const struct config *cfg, const struct identity *idn)
 	    cfg->nrelays, crypto_aes_impl());
 	ev_run(n->loop, 0);
 
+	channel_cache_stats(n->cache, &hits, &misses);
 	node_fini(n);
 	free(n);
-	log_info("event=exit code=0");
+	log_info("event=exit code=0 attest_cache_hits=%llu "
+	    "attest_cache_misses=%llu", (unsigned long long)hits,
+	    (unsigned long long)misses);
 	return (0);
 fail2:
 	node_fini(n);

@@ -1,0 +1,405 @@
+/*
+ * check_conn: one tunneled connection end to end inside one process and
+ * one loop.  Two conns play the inlet and the outlet over a loopback TCP
+ * channel socket; the test holds the far ends of both plain sockets:
+ *
+ *   cli <-> [A: initiator conn] <-- channel --> [B: responder conn] <-> srv
+ *
+ * Behaviours: bytes arrive intact both ways with half-close carried; a
+ * reset of one plain side reaches the other promptly as a reset; a reader
+ * that stops reading stalls the writer without the buffers growing; a
+ * wrong pinned identity never opens.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <ev.h>
+
+#include "conn.h"
+#include "crypto.h"
+#include "identity.h"
+#include "log.h"
+
+static struct ev_loop *loop;
+static struct conn_ctx ctx;
+static struct channel_local la, lb;
+static struct conn *ca, *cb;
+static int cli = -1, srv = -1;
+static int opened;
+
+/* Both roles open as soon as the handshake is done. */
+static void
+t_dialed(struct conn *c, int err)
+{
+
+	(void)err;
+	conn_drop(c, CONN_R_CONNECT_FAILED);
+}
+
+static void
+t_established(struct conn *c)
+{
+
+	opened++;
+	conn_open(c);
+}
+
+static const struct conn_ops ops = {
+	.dialed = t_dialed,
+	.established = t_established,
+	.handshake_failed = NULL,
+};
+
+/* A connected loopback TCP pair, both ends non-blocking. */
+static void
+tcp_pair(int fds[2])
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int l;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(l = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_ne(fds[0] = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(fds[0], (struct sockaddr *)&sin, len), 0);
+	ck_assert_int_ne(fds[1] = accept(l, NULL, NULL), -1);
+	close(l);
+	ck_assert_int_ne(fcntl(fds[0], F_SETFL, O_NONBLOCK), -1);
+	ck_assert_int_ne(fcntl(fds[1], F_SETFL, O_NONBLOCK), -1);
+}
+
+/* Run the loop for a moment (bounded: one non-blocking iteration). */
+static void
+spin(void)
+{
+
+	ev_run(loop, EVRUN_NOWAIT);
+	usleep(200);
+}
+
+/*
+ * Make the pair of conns; ${pin} is the identity A expects (B's, or a
+ * wrong one).  Spin until both opened or 2 s passed.
+ */
+static void
+setup_pair(const uint8_t *pin)
+{
+	struct identity ia, ib;
+	struct channel *ch;
+	int plain_a[2], plain_b[2], chan[2];
+	int i;
+
+	ck_assert_int_eq(crypto_init(), 0);
+	log_open(LOG_LVL_ERROR, 0);
+	loop = ev_default_loop(0);
+	conn_ctx_init(&ctx, loop);
+	ck_assert_int_eq(identity_generate(&ia), 0);
+	ck_assert_int_eq(identity_generate(&ib), 0);
+	ck_assert_int_eq(channel_local_init(&la, ia.priv, (uint64_t)time(NULL), 86400), 0);
+	ck_assert_int_eq(channel_local_init(&lb, ib.priv, (uint64_t)time(NULL), 86400), 0);
+	identity_fini(&ia);
+	identity_fini(&ib);
+
+	tcp_pair(plain_a);
+	tcp_pair(plain_b);
+	tcp_pair(chan);
+	cli = plain_a[0];
+	srv = plain_b[0];
+	ck_assert_ptr_nonnull(ca = conn_new(&ctx, &ops, plain_a[1], chan[0]));
+	ck_assert_ptr_nonnull(cb = conn_new(&ctx, &ops, plain_b[1], chan[1]));
+	ca->role = "inlet";
+	cb->role = "outlet";
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb, NULL));
+	ck_assert_int_eq(conn_handshake(cb, ch, CHANNEL_RESPONDER), 0);
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_INITIATOR, &la, NULL));
+	channel_expect_peer(ch, pin != NULL ? pin : lb.id);
+	ck_assert_int_eq(channel_set_request(ch, (const uint8_t *)"svc", 3),
+	    0);
+	ck_assert_int_eq(conn_handshake(ca, ch, CHANNEL_INITIATOR), 0);
+	for (i = 0; i < 10000 && opened < 2 && ctx.nconns == 2; i++)
+		spin();
+}
+
+static void
+setup(void)
+{
+
+	setup_pair(NULL);
+	ck_assert_int_eq(opened, 2);
+}
+
+static void
+teardown(void)
+{
+
+	conn_ctx_drop_all(&ctx, CONN_R_SHUTDOWN);
+	conn_ctx_fini(&ctx);
+	channel_local_fini(&la);
+	channel_local_fini(&lb);
+	if (cli != -1)
+		close(cli);
+	if (srv != -1)
+		close(srv);
+	cli = srv = -1;
+	opened = 0;
+}
+
+/*
+ * Send ${len} bytes of ${out} on ${wfd} (then shut it down) while reading
+ * ${rfd} into ${in} until EOF, spinning the loop.  Return the bytes read,
+ * or -1 on a read error (errno kept) or after about 10 s.
+ */
+static long
+transfer(int wfd, const uint8_t *out, size_t len, int rfd, uint8_t *in,
+    size_t cap)
+{
+	size_t sent = 0, got = 0;
+	ssize_t n;
+	int i, shut = 0;
+
+	for (i = 0; i < 50000; i++) {
+		if (sent < len) {
+			n = write(wfd, out + sent, len - sent);
+			if (n > 0)
+				sent += (size_t)n;
+		} else if (!shut) {
+			ck_assert_int_eq(shutdown(wfd, SHUT_WR), 0);
+			shut = 1;
+		}
+		n = read(rfd, in + got, cap - got);
+		if (n == 0)
+			return ((long)got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EAGAIN)
+			return (-1);
+		spin();
+	}
+	return (-1);
+}
+
+/* Read ${fd} until EOF or error; return 0 at EOF, errno on error. */
+static int
+drain(int fd)
+{
+	uint8_t buf[4096];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0)
+			return (0);
+		if (n < 0 && errno != EAGAIN)
+			return (errno);
+		spin();
+	}
+	return (-1);
+}
+
+/* A megabyte each way, each direction half-closed in turn. */
+START_TEST(test_both_ways_half_close)
+{
+	size_t len = 1 << 20;
+	uint8_t *out = malloc(len), *in = malloc(len + 1);
+	int i;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(in);
+	ck_assert_int_eq(crypto_random(out, len), 0);
+	/* Request: client -> server, then the client's FIN. */
+	ck_assert_int_eq(transfer(cli, out, len, srv, in, len + 1),
+	    (long)len);
+	ck_assert_mem_eq(in, out, len);
+	/* Answer after the half-close: server -> client, then its FIN. */
+	out[0] ^= 1;
+	ck_assert_int_eq(transfer(srv, out, len, cli, in, len + 1),
+	    (long)len);
+	ck_assert_mem_eq(in, out, len);
+	/* Both directions done: both conns end cleanly. */
+	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
+		spin();
+	ck_assert_uint_eq(ctx.nconns, 0);
+	free(out);
+	free(in);
+}
+END_TEST
+
+/* A reset of the server's socket reaches the client as a reset. */
+START_TEST(test_reset_propagates)
+{
+	struct linger lg = {1, 0};
+	uint8_t b = 'x';
+	int r, i;
+
+	ck_assert_int_eq(write(cli, &b, 1), 1);
+	for (i = 0; i < 5000 && read(srv, &b, 1) != 1; i++)
+		spin();
+	ck_assert_int_eq(b, 'x');
+	ck_assert_int_eq(setsockopt(srv, SOL_SOCKET, SO_LINGER, &lg,
+	    sizeof(lg)), 0);
+	close(srv);
+	srv = -1;
+	r = drain(cli);
+	/* Never a clean EOF: the stream did not end normally. */
+	ck_assert_int_eq(r, ECONNRESET);
+	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
+		spin();
+	ck_assert_uint_eq(ctx.nconns, 0);
+}
+END_TEST
+
+/* A reader that stops: the writer stalls; buffers stay bounded. */
+START_TEST(test_backpressure)
+{
+	static uint8_t chunk[65536];
+	size_t sent = 0;
+	ssize_t n;
+	int i, stalled = 0;
+
+	for (i = 0; i < 20000 && stalled < 200; i++) {
+		n = write(cli, chunk, sizeof(chunk));
+		if (n > 0) {
+			sent += (size_t)n;
+			stalled = 0;
+		} else
+			stalled++;
+		spin();
+	}
+	/* The writer stopped: kernel buffers plus at most one buffer per
+	 * direction and conn, not everything that was offered. */
+	ck_assert_int_ge(stalled, 200);
+	ck_assert_uint_lt(sent, 64u << 20);
+	ck_assert_uint_le(ctx.npool, 16);
+	/* Once the reader reads again, everything flows. */
+	ck_assert_int_eq(shutdown(cli, SHUT_WR), 0);
+	{
+		size_t got = 0;
+		uint8_t buf[65536];
+
+		for (i = 0; i < 50000 && got < sent; i++) {
+			n = read(srv, buf, sizeof(buf));
+			if (n > 0)
+				got += (size_t)n;
+			spin();
+		}
+		ck_assert_uint_eq(got, sent);
+	}
+}
+END_TEST
+
+/* An initiator pinned to another identity never opens. */
+START_TEST(test_wrong_pin)
+{
+	uint8_t other[CHANNEL_ID_LEN];
+	int i;
+
+	teardown();
+	memset(other, 0x42, sizeof(other));
+	setup_pair(other);
+	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
+		spin();
+	ck_assert_int_eq(opened, 0);
+	ck_assert_uint_eq(ctx.nconns, 0);
+	/* The client is closed without any data. */
+	ck_assert_int_ne(drain(cli), -1);
+}
+END_TEST
+
+/* A responder conn waiting for msg1 on a socketpair: pending. */
+static struct conn *
+pending_conn(uint64_t src)
+{
+	struct channel *ch;
+	struct conn *c;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	ck_assert_ptr_nonnull(c = conn_new(&ctx, &ops, -1, sv[0]));
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb, NULL));
+	ck_assert_int_eq(conn_handshake(c, ch, CHANNEL_RESPONDER), 0);
+	close(sv[1]); /* never read: the conn stays pending until dropped */
+	c->src = src;
+	return (c);
+}
+
+/* A source holding most pending handshakes loses its oldest to others. */
+START_TEST(test_evict)
+{
+	struct conn *a1, *a2, *a3, *b1;
+
+	a1 = pending_conn(0xa);
+	a2 = pending_conn(0xa);
+	b1 = pending_conn(0xb);
+	a3 = pending_conn(0xa);
+	ck_assert_uint_eq(ctx.npending, 4);
+	/* The majority source itself cannot push others out. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xa), -1);
+	/* Another source can: the oldest of the majority goes. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xc), 0);
+	ck_assert_int_eq(a1->state, CONN_DEAD);
+	ck_assert_int_ne(a2->state, CONN_DEAD);
+	ck_assert_uint_eq(ctx.npending, 3);
+	/* 2 of 3 is still most: a2 goes next. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xb), 0);
+	ck_assert_int_eq(a2->state, CONN_DEAD);
+	/* 1 of 2 is not most: refuse instead. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xc), -1);
+	ck_assert_int_ne(a3->state, CONN_DEAD);
+	ck_assert_int_ne(b1->state, CONN_DEAD);
+}
+END_TEST
+
+static Suite *
+conn_suite(void)
+{
+	Suite *s = suite_create("conn");
+	TCase *tc;
+
+	tc = tcase_create("stream");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_both_ways_half_close);
+	tcase_add_test(tc, test_backpressure);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("abort");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_reset_propagates);
+	tcase_add_test(tc, test_wrong_pin);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_evict);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conn_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
