@@ -484,7 +484,9 @@ dialout_free(struct dialout *d)
 /*
  * dialout_stop(d):
  * Make no new attempt (node shutdown): a handshake in progress is
- * dropped; an established session and its ticket stay usable.
+ * dropped.  A registration is closed with its pool (the relay then sends
+ * new clients elsewhere); a client session and its ticket stay usable
+ * for connections still being set up.
  */
 void
 dialout_stop(struct dialout *d)
@@ -497,6 +499,20 @@ dialout_stop(struct dialout *d)
 	ev_timer_stop(d->n->loop, &d->refill);
 	if (d->hs != NULL)
 		conn_drop(d->hs, CONN_R_SHUTDOWN);
+	if (d->kind != DIALOUT_REGISTER)
+		return;
+	/*
+	 * A registration ends at once: the relay sends new clients to the
+	 * other registrants; connections already carried drain as usual.
+	 */
+	while (d->pooled != NULL)
+		dpool_free(d->pooled, 1);
+	session_free(d->s);
+	d->s = NULL;
+	if (d->has_ticket) {
+		ticket_fini(&d->t);
+		d->has_ticket = 0;
+	}
 }
 
 /*

@@ -50,7 +50,9 @@ void dialout_free(struct dialout *d);
 /*
  * dialout_stop(d):
  * Make no new attempt (node shutdown): a handshake in progress is
- * dropped; an established session and its ticket stay usable.
+ * dropped.  A registration is closed with its pool (the relay then sends
+ * new clients elsewhere); a client session and its ticket stay usable
+ * for connections still being set up.
  */
 void dialout_stop(struct dialout *d);
 

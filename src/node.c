@@ -310,14 +310,25 @@ stop_listeners(struct node *n)
 	relay_stop(n->relay);
 }
 
+/*
+ * node_check_empty(n):
+ * While shutting down, leave the loop once no connection is left (the
+ * relay calls it when its last pair ends).
+ */
+void
+node_check_empty(struct node *n)
+{
+
+	if (n->stopping && n->ctx.nconns == 0 && relay_live(n->relay) == 0)
+		ev_break(n->loop, EVBREAK_ALL);
+}
+
 /* No connection left while stopping: leave the loop. */
 static void
 node_empty_cb(struct conn_ctx *ctx)
 {
-	struct node *n = ctx->data;
 
-	if (n->stopping)
-		ev_break(n->loop, EVBREAK_ALL);
+	node_check_empty(ctx->data);
 }
 
 /* The grace period is over: drop what is left and leave the loop. */
@@ -347,11 +358,12 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	n->stopping = 1;
-	log_info("event=shutdown live=%u grace_s=%g signal=%d", n->ctx.nconns,
-	    n->cfg->node.shutdown_grace, w->signum);
+	log_info("event=shutdown live=%u grace_s=%g signal=%d",
+	    n->ctx.nconns + relay_live(n->relay), n->cfg->node.shutdown_grace,
+	    w->signum);
 	stop_listeners(n);
 	ev_timer_stop(loop, &n->resign);
-	if (n->ctx.nconns == 0) {
+	if (n->ctx.nconns == 0 && relay_live(n->relay) == 0) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}

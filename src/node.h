@@ -105,6 +105,13 @@ int node_listener_open(struct node_listener *l, struct node *n,
 void node_listener_close(struct node_listener *l);
 
 /*
+ * node_check_empty(n):
+ * While shutting down, leave the loop once no connection is left (the
+ * relay calls it when its last pair ends).
+ */
+void node_check_empty(struct node *n);
+
+/*
  * node_audit(n, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
  * NULL, ${service} the service asked for (printed safely).

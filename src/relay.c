@@ -124,6 +124,7 @@ struct relay {
 	struct pend *pends;
 	unsigned npends;
 	struct rsess *sessions;
+	unsigned nsessions;
 	struct pair *pairs;
 	unsigned npairs;
 	uint64_t next_id;
@@ -217,6 +218,8 @@ pair_close(struct pair *p, const char *reason, int reset)
 	LIST_UNLINK(&r->pairs, p);
 	r->npairs--;
 	free(p);
+	if (r->npairs == 0)
+		node_check_empty(r->node);
 }
 
 /* Start exactly the watchers the pipes call for. */
@@ -607,6 +610,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			free(cw);
 		}
 	}
+	node_check_empty(r->node);
 }
 
 /* ------------------------------------------------------------------ */
@@ -659,6 +663,7 @@ rsess_free(struct rsess *rs, const char *reason)
 	session_free(rs->s);
 	ticket_fini(&rs->t);
 	LIST_UNLINK(&r->sessions, rs);
+	r->nsessions--;
 	free(rs);
 }
 
@@ -740,6 +745,10 @@ relay_claim(struct relay *r, struct conn *c)
 		node_audit(r->node, 0, "not-allowed", peer, "", "relay");
 		goto deny;
 	}
+	if (r->nsessions >= r->node->cfg->node.max_connections) {
+		log_warn("event=refuse role=relay reason=max-connections");
+		goto deny;
+	}
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		c->quiet = 1;
 		conn_drop(c, CONN_R_NOMEM);
@@ -778,6 +787,7 @@ relay_claim(struct relay *r, struct conn *c)
 		return (1);
 	}
 	LIST_PUSH(&r->sessions, rs);
+	r->nsessions++;
 	if (svc != NULL) {
 		rs->svc = svc;
 		svc->regs[svc->nregs++] = rs;
@@ -1030,8 +1040,20 @@ nomem:
 }
 
 /*
+ * relay_live(r):
+ * How many client connections ${r} carries or holds (0 for NULL).
+ */
+unsigned
+relay_live(const struct relay *r)
+{
+
+	return (r != NULL ? r->npairs + r->nwait : 0);
+}
+
+/*
  * relay_stop(r):
- * Node shutdown: stop re-dialing next relays.  Pairs go on.
+ * Node shutdown: stop re-dialing next relays.  Pairs go on (they count
+ * in relay_live) until they end or the grace period does.
  */
 void
 relay_stop(struct relay *r)

@@ -28,9 +28,16 @@ struct relay *relay_new(struct node *n, char *err, size_t errlen);
 
 /*
  * relay_stop(r):
- * Node shutdown: stop re-dialing next relays.  Pairs go on.
+ * Node shutdown: stop re-dialing next relays.  Pairs go on (they count
+ * in relay_live) until they end or the grace period does.
  */
 void relay_stop(struct relay *r);
+
+/*
+ * relay_live(r):
+ * How many client connections ${r} carries or holds (0 for NULL).
+ */
+unsigned relay_live(const struct relay *r);
 
 /*
  * relay_free(r):
