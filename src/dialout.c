@@ -68,6 +68,8 @@ struct dialout {
 	unsigned npooled;
 	int stopping;
 	int failed; /* the last attempt failed (until the next one starts) */
+	void (*down_cb)(void *); /* the session ended after it was up */
+	void *down_arg;
 };
 
 static void start(struct dialout *d);
@@ -297,6 +299,8 @@ dialout_dead(struct session *s, const char *reason)
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;
+		if (d->down_cb != NULL)
+			d->down_cb(d->down_arg);
 	}
 	while (d->pooled != NULL)
 		dpool_free(d->pooled, 1);
@@ -513,6 +517,19 @@ dialout_stop(struct dialout *d)
 		ticket_fini(&d->t);
 		d->has_ticket = 0;
 	}
+}
+
+/*
+ * dialout_on_down(d, cb, arg):
+ * Call ${cb}(${arg}) whenever the session of ${d} ends after it was up
+ * (relay.c ends the pairs it made through it).
+ */
+void
+dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg)
+{
+
+	d->down_cb = cb;
+	d->down_arg = arg;
 }
 
 /*

@@ -57,6 +57,13 @@ void dialout_free(struct dialout *d);
 void dialout_stop(struct dialout *d);
 
 /*
+ * dialout_on_down(d, cb, arg):
+ * Call ${cb}(${arg}) whenever the session of ${d} ends after it was up
+ * (relay.c ends the pairs it made through it).
+ */
+void dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg);
+
+/*
  * dialout_is_up(d):
  * Return 1 if the session is up and holds a ticket.
  */

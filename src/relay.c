@@ -73,6 +73,7 @@ struct rsvc {
 	size_t rr;               /* next registrant to try */
 	size_t more;             /* last registrant asked for more */
 	struct dialout *via;     /* session with the next relay, or NULL */
+	struct relay *r;
 	struct cwait *wait_head; /* allowed clients waiting, oldest first */
 	struct cwait **wait_tail;
 };
@@ -114,6 +115,7 @@ struct pair {
 	const char *name;
 	uint8_t peer[CHANNEL_ID_LEN];
 	struct rsess *sess[2]; /* the sessions behind each side, or NULL */
+	struct rsvc *via;      /* made through this service's next relay */
 	struct pair *prev, *next;
 };
 
@@ -350,9 +352,9 @@ pair_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * taken), made through the sessions ${sa} and ${sb} (either may be NULL;
  * the pair ends with them); ${pre} (${prelen} bytes, may be 0) goes to
  * ${fb} first and, if given, ${fb} is still connecting (deadline:
- * connect_timeout).
+ * connect_timeout).  Return the pair, or NULL (both sockets closed).
  */
-static void
+static struct pair *
 pair_new(struct relay *r, int fa, int fb, const char *name,
     const uint8_t *peer, struct rsess *sa, struct rsess *sb,
     const uint8_t *pre, size_t prelen)
@@ -396,7 +398,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	log_info("event=open role=relay conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s", p->id, name, identity_id_format(peer, pid), name);
 	pair_update(p);
-	return;
+	return (p);
 fail3:
 	close(p->pipe[1][0]);
 	close(p->pipe[1][1]);
@@ -409,6 +411,7 @@ fail0:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
 	close_reset(fa);
 	close_reset(fb);
+	return (NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -539,6 +542,7 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 {
 	uint8_t pre[TICKET_PREAMBLE_LEN];
 	struct rsess *owner = NULL;
+	struct pair *p;
 	int other;
 
 	if (svc->via != NULL) {
@@ -548,13 +552,14 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 			close_reset(fd);
 			return (0);
 		}
-		pair_new(r, fd, other, svc->cr->name, peer, cs, NULL, pre,
-		    sizeof(pre));
+		if ((p = pair_new(r, fd, other, svc->cr->name, peer, cs, NULL,
+		    pre, sizeof(pre))) != NULL)
+			p->via = svc; /* it ends with that session */
 		return (0);
 	}
 	if ((other = pooled_take(svc, &owner)) == -1)
 		return (-1);
-	pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0);
+	(void)pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0);
 	return (0);
 }
 
@@ -1001,6 +1006,22 @@ relay_accept(struct relay *r, int fd)
 	r->npends++;
 }
 
+/* The session with the next relay of ${arg} (an rsvc) ended: so do the
+ * pairs made through it. */
+static void
+via_down(void *arg)
+{
+	struct rsvc *svc = arg;
+	struct relay *r = svc->r;
+	struct pair *p, *pn;
+
+	for (p = r->pairs; p != NULL; p = pn) {
+		pn = p->next;
+		if (p->via == svc)
+			pair_close(p, "session-closed", 1);
+	}
+}
+
 /*
  * relay_new(n, err, errlen):
  * The relay role of ${n} for its [relay NAME] sections (sessions to next
@@ -1025,12 +1046,15 @@ relay_new(struct node *n, char *err, size_t errlen)
 		struct rsvc *svc = &r->svcs[i];
 
 		svc->cr = &cfg->relays[i];
+		svc->r = r;
 		svc->wait_tail = &svc->wait_head;
 		r->nsvcs++;
 		if (svc->cr->has_via &&
 		    (svc->via = dialout_new(n, DIALOUT_CLIENT, svc->cr->name,
 		    svc->cr->via_id, &svc->cr->via, 0, "relay")) == NULL)
 			goto nomem;
+		if (svc->via != NULL)
+			dialout_on_down(svc->via, via_down, svc);
 	}
 	return (r);
 nomem:
