@@ -67,6 +67,8 @@
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
 /* Records opened per writev() to the plain socket. */
 #define CONN_IOV 16
+/* At most this many "drop" lines per second; the rest are counted. */
+#define CONN_DROP_LINES 20
 /* Spare full-size buffers kept for reuse, per process. */
 #define CONN_POOL_MAX 16
 
@@ -1267,6 +1269,20 @@ chan_addr_text(const struct conn *c, char *buf, size_t len)
 	return (buf);
 }
 
+/* " suppressed=N" if drop lines were left out since the last one. */
+static const char *
+suppressed(struct conn_ctx *ctx)
+{
+	static char buf[40];
+
+	if (ctx->drop_suppressed == 0)
+		return ("");
+	snprintf(buf, sizeof(buf), " suppressed=%" PRIu64,
+	    ctx->drop_suppressed);
+	ctx->drop_suppressed = 0;
+	return (buf);
+}
+
 /*
  * conn_drop(c, reason):
  * The one teardown: stop every watcher, close both sockets (the plain one
@@ -1297,11 +1313,20 @@ conn_drop(struct conn *c, enum conn_reason reason)
 		    conn_peer_text(c, peer), c->service, c->bytes_in,
 		    c->bytes_out, (ev_now(ctx->loop) - c->t_start) * 1000.,
 		    conn_reason_name(reason));
-	else if (!c->quiet)
-		log_warn("event=drop role=%s conn=%" PRIu64 " addr=%s "
-		    "reason=%s", c->role, c->id,
-		    chan_addr_text(c, addr, sizeof(addr)),
-		    conn_reason_name(reason));
+	else if (!c->quiet) {
+		/* Bad peers are logged, but a flood of them is summarized. */
+		if (ev_now(ctx->loop) - ctx->drop_at >= 1.) {
+			ctx->drop_at = ev_now(ctx->loop);
+			ctx->drop_lines = 0;
+		}
+		if (ctx->drop_lines++ < CONN_DROP_LINES) {
+			log_warn("event=drop role=%s conn=%" PRIu64 " addr=%s "
+			    "reason=%s%s", c->role, c->id,
+			    chan_addr_text(c, addr, sizeof(addr)),
+			    conn_reason_name(reason), suppressed(ctx));
+		} else
+			ctx->drop_suppressed++;
+	}
 
 	/* An abort resets the plain side so its peer learns at once. */
 	if (c->fd_plain != -1) {

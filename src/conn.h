@@ -82,6 +82,9 @@ struct conn_ctx {
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
 	ev_prepare reaper;
+	ev_tstamp drop_at;       /* start of the current "drop"-log second */
+	unsigned drop_lines;     /* "drop" lines logged in that second */
+	uint64_t drop_suppressed; /* "drop" lines left out since the last */
 	struct conn_buf *pool; /* spare full-size buffers */
 	unsigned npool;
 	void (*empty_cb)(struct conn_ctx *); /* nconns fell to 0 (or NULL) */

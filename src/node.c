@@ -22,8 +22,10 @@
 #include "outlet.h"
 #include "relay.h"
 
-/* Attestation lifetime; re-signed at half of it. */
+/* Attestation lifetime (seconds); re-signed at half of it. */
+#ifndef NODE_LIFETIME
 #define NODE_LIFETIME (24 * 3600)
+#endif
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
 /* At most this many "refuse" lines per second; the rest are counted. */
@@ -373,6 +375,20 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /*
+ * SIGHUP: configuration reload is not implemented yet; say so instead of
+ * dying (the default action) when a terminal or a supervisor sends it.
+ */
+static void
+node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	log_warn("event=reload status=unsupported hint=restart-to-apply");
+}
+
+/*
  * Sign a new attestation (fresh static key) into the spare generation and
  * make it current; handshakes in flight keep the old one, which is only
  * overwritten a whole period later.
@@ -413,6 +429,7 @@ node_fini(struct node *n)
 	conn_ctx_fini(&n->ctx);
 	ev_signal_stop(n->loop, &n->sigterm);
 	ev_signal_stop(n->loop, &n->sigint);
+	ev_signal_stop(n->loop, &n->sighup);
 	ev_timer_stop(n->loop, &n->resign);
 	ev_timer_stop(n->loop, &n->grace);
 	channel_cache_free(n->cache);
@@ -421,14 +438,63 @@ node_fini(struct node *n)
 }
 
 /*
+ * Resolve every host name of ${cfg} (numeric addresses already are).  The
+ * loop never blocks on DNS, so names are looked up once, here: a target
+ * that moves to another address needs a restart.  Return 0 or -1 (logged).
+ */
+static int
+resolve_all(struct config *cfg)
+{
+	char err[512];
+	size_t i;
+	int rc = 0;
+
+	if (cfg->node.has_listen &&
+	    addr_resolve(&cfg->node.listen, err, sizeof(err)) == -1) {
+		log_error("event=resolve role=node error=\"%s\"", err);
+		rc = -1;
+	}
+	for (i = 0; i < cfg->noutlets; i++) {
+		if (addr_resolve(&cfg->outlets[i].target, err, sizeof(err)) ==
+		    -1 || (cfg->outlets[i].has_relay &&
+		    addr_resolve(&cfg->outlets[i].relay, err, sizeof(err)) ==
+		    -1)) {
+			log_error("event=resolve role=outlet name=%s "
+			    "error=\"%s\"", cfg->outlets[i].name, err);
+			rc = -1;
+		}
+	}
+	for (i = 0; i < cfg->ninlets; i++) {
+		if (addr_resolve(&cfg->inlets[i].listen, err, sizeof(err)) ==
+		    -1 || addr_resolve(cfg->inlets[i].has_via ?
+		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, err,
+		    sizeof(err)) == -1) {
+			log_error("event=resolve role=inlet name=%s "
+			    "error=\"%s\"", cfg->inlets[i].name, err);
+			rc = -1;
+		}
+	}
+	for (i = 0; i < cfg->nrelays; i++) {
+		if (cfg->relays[i].has_via && addr_resolve(&cfg->relays[i].via,
+		    err, sizeof(err)) == -1) {
+			log_error("event=resolve role=relay name=%s "
+			    "error=\"%s\"", cfg->relays[i].name, err);
+			rc = -1;
+		}
+	}
+	return (rc);
+}
+
+/*
  * node_run(cfg, idn):
  * Run the node described by ${cfg} with the identity ${idn} (both
- * borrowed; crypto_init() has run): bind every listener, drop the dump
- * flag, log "ready", serve until SIGTERM/SIGINT and the shutdown grace.
- * Return 0 after a clean shutdown, -1 if start-up failed (logged).
+ * borrowed; crypto_init() has run): resolve the host names in ${cfg}
+ * (once, blocking), bind every listener, drop the dump flag, log "ready",
+ * serve until SIGTERM/SIGINT and the shutdown grace.  Return 0 after a
+ * clean shutdown, -1 if start-up failed (logged).
  */
 int
-node_run(const struct config *cfg, const struct identity *idn)
+node_run(struct config *cfg, const struct identity *idn)
 {
 	struct node *n;
 	char err[512], id[IDENTITY_TEXT_SIZE];
@@ -444,6 +510,8 @@ node_run(const struct config *cfg, const struct identity *idn)
 		    cfg->path);
 		goto fail0;
 	}
+	if (resolve_all(cfg) == -1)
+		goto fail0;
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail0;
@@ -469,7 +537,8 @@ node_run(const struct config *cfg, const struct identity *idn)
 	n->resign.data = n;
 	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
 	ev_signal_init(&n->sigint, node_signal_cb, SIGINT);
-	n->sigterm.data = n->sigint.data = n;
+	ev_signal_init(&n->sighup, node_sighup_cb, SIGHUP);
+	n->sigterm.data = n->sigint.data = n->sighup.data = n;
 
 	/* The process-wide credentials and attestation cache. */
 	if (channel_local_init(&n->local[0], idn->priv,
@@ -514,6 +583,7 @@ node_run(const struct config *cfg, const struct identity *idn)
 
 	ev_signal_start(n->loop, &n->sigterm);
 	ev_signal_start(n->loop, &n->sigint);
+	ev_signal_start(n->loop, &n->sighup);
 	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
 	ev_timer_start(n->loop, &n->resign);
 	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",

@@ -54,7 +54,7 @@ struct node {
 	size_t ninlets;
 	struct outlet *outlet; /* the [node] listen side, or NULL */
 	struct relay *relay;   /* the [relay NAME] sections, or NULL */
-	ev_signal sigterm, sigint;
+	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace;
 	int stopping;
 	uint64_t refused;       /* refuse lines suppressed by rate limit */
@@ -65,11 +65,12 @@ struct node {
 /*
  * node_run(cfg, idn):
  * Run the node described by ${cfg} with the identity ${idn} (both
- * borrowed; crypto_init() has run): bind every listener, drop the dump
- * flag, log "ready", serve until SIGTERM/SIGINT and the shutdown grace.
- * Return 0 after a clean shutdown, -1 if start-up failed (logged).
+ * borrowed; crypto_init() has run): resolve the host names in ${cfg}
+ * (once, blocking), bind every listener, drop the dump flag, log "ready",
+ * serve until SIGTERM/SIGINT and the shutdown grace.  Return 0 after a
+ * clean shutdown, -1 if start-up failed (logged).
  */
-int node_run(const struct config *cfg, const struct identity *idn);
+int node_run(struct config *cfg, const struct identity *idn);
 
 /*
  * node_local(n):
