@@ -458,19 +458,28 @@ pooled_take(struct rsvc *svc, struct rsess **owner)
 	struct pooled *pc;
 	struct rsess *rs;
 	size_t i, k;
+	uint8_t b;
 	int fd;
 
 	for (i = 0; i < svc->nregs; i++) {
 		k = (svc->rr + i) % svc->nregs;
 		rs = svc->regs[k];
-		if ((pc = rs->pool) == NULL)
-			continue;
-		svc->rr = k + 1;
-		pooled_unlink(pc);
-		fd = pc->fd;
-		*owner = rs;
-		free(pc);
-		return (fd);
+		while ((pc = rs->pool) != NULL) {
+			pooled_unlink(pc);
+			fd = pc->fd;
+			free(pc);
+			/*
+			 * Still open and silent?  An outlet that just died
+			 * may have closed it before we read the news.
+			 */
+			if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == -1 &&
+			    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				svc->rr = k + 1;
+				*owner = rs;
+				return (fd);
+			}
+			close(fd);
+		}
 	}
 	return (-1);
 }
