@@ -386,8 +386,8 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 		ev_io_init(&p->wr[d], pair_wr_cb, p->fd[d], EV_WRITE);
 		p->rd[d].data = p->wr[d].data = p;
 	}
-	ev_timer_init(&p->timer, pair_timer_cb, r->node->cfg->node.connect_timeout,
-	    0.);
+	ev_timer_init(&p->timer, pair_timer_cb,
+	    r->node->cfg->node.connect_timeout, 0.);
 	p->timer.data = p;
 	if (prelen > 0)
 		ev_timer_start(r->node->loop, &p->timer);
@@ -497,7 +497,8 @@ wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 	}
 	cw->fd = fd;
 	cw->sess = cs;
-	cw->deadline = ev_now(r->node->loop) + r->node->cfg->node.connect_timeout;
+	cw->deadline = ev_now(r->node->loop) +
+	    r->node->cfg->node.connect_timeout;
 	memcpy(cw->peer, peer, CHANNEL_ID_LEN);
 	*svc->wait_tail = cw;
 	svc->wait_tail = &cw->next;
@@ -946,7 +947,8 @@ pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			pend_free(pd, 1);
 			return;
 		}
-		if (pd->buf[0] != TICKET_CLIENT && pd->buf[0] != TICKET_POOLED) {
+		if (pd->buf[0] != TICKET_CLIENT &&
+		    pd->buf[0] != TICKET_POOLED) {
 			fd = pd->fd;
 			pd->fd = -1; /* the outlet role owns fd now */
 			pend_free(pd, 0);
@@ -978,7 +980,8 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	log_warn("event=drop role=relay conn=0 addr=- reason=handshake-timeout");
+	log_warn("event=drop role=relay conn=0 addr=- "
+	    "reason=handshake-timeout");
 	pend_free(pd, 1);
 }
 

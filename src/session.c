@@ -159,8 +159,8 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	s->rx_have += (size_t)n;
 	for (;;) {
-		r = frame_peek(s->rx, s->rx_have, SESSION_MAX_RECORD - FRAME_HDR,
-		    &total);
+		r = frame_peek(s->rx, s->rx_have,
+		    SESSION_MAX_RECORD - FRAME_HDR, &total);
 		if (r == 0)
 			break;
 		if (r < 0) {
