@@ -985,6 +985,7 @@ conn_source_key(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	const struct in6_addr *a6;
 	const uint8_t *p;
 	uint64_t k = 0;
 	int i;
@@ -997,13 +998,16 @@ conn_source_key(int fd)
 		for (i = 0; i < 4; i++)
 			k |= (uint64_t)p[i] << (8 * (3 - i));
 	} else if (ss.ss_family == AF_INET6) {
-		p = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+		a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		p = a6->s6_addr;
 		for (i = 0; i < 8; i++)
 			k = k << 8 | p[i];
 		/* v4-mapped addresses count by their IPv4 address. */
-		if (IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
-			k = (uint64_t)1 << 32 | (uint64_t)p[12] << 24 |
-			    (uint64_t)p[13] << 16 | (uint64_t)p[14] << 8 | p[15];
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			k = (uint64_t)1 << 32;
+			for (i = 12; i < 16; i++)
+				k |= (uint64_t)p[i] << (8 * (15 - i));
+		}
 	}
 	return (k);
 }
@@ -1120,7 +1124,8 @@ conn_dial_plain(struct conn *c, const struct addr *a)
  * conn_handshake(c, ch, role):
  * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
  * on the channel socket with the handshake deadline; ${role} is the role
- * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is read here and passed to the channel.
+ * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is
+ * read here (ev_now) and passed to the channel as "now".
  * Return 0, or -1 on failure (the caller then drops ${c}).
  */
 int
@@ -1222,8 +1227,9 @@ conn_open(struct conn *c)
 	timer_set(c, c->ctx->idle_timeout);
 	c->logged_open = 1;
 	log_info("event=open role=%s conn=%" PRIu64 " name=%s peer=%s "
-	    "service=%s", c->role, c->id, c->name, conn_peer_text(c, peer),
-	    c->service);
+	    "service=%s setup_ms=%.2f", c->role, c->id, c->name,
+	    conn_peer_text(c, peer), c->service,
+	    (ev_time() - c->t_start) * 1000.);
 	/* Records that came behind the handshake: move to a full buffer. */
 	if (c->rx != NULL) {
 		if ((b = buf_get(c->ctx, CONN_CAP)) == NULL) {
@@ -1331,8 +1337,8 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	/* An abort resets the plain side so its peer learns at once. */
 	if (c->fd_plain != -1) {
 		if (reason != CONN_R_EOF)
-			(void)setsockopt(c->fd_plain, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));
+			(void)setsockopt(c->fd_plain, SOL_SOCKET, SO_LINGER,
+			    &lg, sizeof(lg));
 		close(c->fd_plain);
 		c->fd_plain = -1;
 	}

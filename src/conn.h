@@ -59,7 +59,7 @@ enum conn_reason {
 	CONN_R_TARGET_REFUSED,    /* target dial failed (audited by the role) */
 	CONN_R_SHUTDOWN,          /* node shutdown grace ran out */
 	CONN_R_NOMEM,             /* out of memory */
-	CONN_R_EVICTED,           /* pending handshake evicted (see conn_ctx_evict) */
+	CONN_R_EVICTED,           /* pending handshake made room (evict) */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -217,7 +217,8 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
  * conn_handshake(c, ch, role):
  * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
  * on the channel socket with the handshake deadline; ${role} is the role
- * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is read here and passed to the channel.
+ * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is
+ * read here (ev_now) and passed to the channel as "now".
  * Return 0, or -1 on failure (the caller then drops ${c}).
  */
 int conn_handshake(struct conn *c, struct channel *ch,

@@ -42,19 +42,6 @@ node_local(const struct node *n)
 	return (&n->local[n->cur]);
 }
 
-/* Find the [peers] name of the raw identifier ${id}, or NULL. */
-static const char *
-peer_name(const struct config *cfg, const uint8_t *id)
-{
-	size_t i;
-
-	for (i = 0; id != NULL && i < cfg->npeers; i++) {
-		if (memcmp(cfg->peers[i].id, id, CONFIG_ID_LEN) == 0)
-			return (cfg->peers[i].name);
-	}
-	return (NULL);
-}
-
 /*
  * node_audit(n, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
@@ -77,7 +64,7 @@ node_audit(const struct node *n, int allow, const char *reason,
 	svc[i] = '\0';
 	if (i == 0)
 		strcpy(svc, "-");
-	name = peer_name(n->cfg, id);
+	name = id != NULL ? config_peer_name(n->cfg, id) : NULL;
 	log_msg(allow ? LOG_LVL_INFO : LOG_LVL_WARN,
 	    "event=audit decision=%s reason=%s peer=%s%s%s service=%s role=%s",
 	    allow ? "allow" : "deny", reason,
@@ -154,7 +141,7 @@ listen_fd(const struct addr *a, char *err, size_t errlen)
 		goto fail0;
 	}
 	if (a->is_unix) {
-		/* Remove a stale socket left by a previous run, nothing else. */
+		/* Remove a stale socket of a previous run, nothing else. */
 		if (lstat(a->host, &st) == 0) {
 			if (!S_ISSOCK(st.st_mode)) {
 				snprintf(err, errlen, "%s: exists and is not a "
@@ -451,7 +438,7 @@ resolve_all(struct config *cfg)
 
 	if (cfg->node.has_listen &&
 	    addr_resolve(&cfg->node.listen, err, sizeof(err)) == -1) {
-		log_error("event=resolve role=node error=\"%s\"", err);
+		log_error("event=resolve-failed role=node error=\"%s\"", err);
 		rc = -1;
 	}
 	for (i = 0; i < cfg->noutlets; i++) {
@@ -459,7 +446,7 @@ resolve_all(struct config *cfg)
 		    -1 || (cfg->outlets[i].has_relay &&
 		    addr_resolve(&cfg->outlets[i].relay, err, sizeof(err)) ==
 		    -1)) {
-			log_error("event=resolve role=outlet name=%s "
+			log_error("event=resolve-failed role=outlet name=%s "
 			    "error=\"%s\"", cfg->outlets[i].name, err);
 			rc = -1;
 		}
@@ -469,7 +456,7 @@ resolve_all(struct config *cfg)
 		    -1 || addr_resolve(cfg->inlets[i].has_via ?
 		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, err,
 		    sizeof(err)) == -1) {
-			log_error("event=resolve role=inlet name=%s "
+			log_error("event=resolve-failed role=inlet name=%s "
 			    "error=\"%s\"", cfg->inlets[i].name, err);
 			rc = -1;
 		}
@@ -477,7 +464,7 @@ resolve_all(struct config *cfg)
 	for (i = 0; i < cfg->nrelays; i++) {
 		if (cfg->relays[i].has_via && addr_resolve(&cfg->relays[i].via,
 		    err, sizeof(err)) == -1) {
-			log_error("event=resolve role=relay name=%s "
+			log_error("event=resolve-failed role=relay name=%s "
 			    "error=\"%s\"", cfg->relays[i].name, err);
 			rc = -1;
 		}
@@ -554,7 +541,8 @@ node_run(struct config *cfg, const struct identity *idn)
 	/* Bind every listener; any failure ends the start-up. */
 	if ((cfg->node.has_listen || dials) &&
 	    (n->outlet = outlet_new(n, err, sizeof(err))) == NULL) {
-		log_error("event=listen role=node error=\"%s\"", err);
+		log_error("event=listen-failed role=node name=node "
+		    "error=\"%s\"", err);
 		goto fail2;
 	}
 	if (cfg->nrelays > 0 &&
@@ -570,7 +558,8 @@ node_run(struct config *cfg, const struct identity *idn)
 	for (i = 0; i < cfg->ninlets; i++) {
 		n->inlets[i] = inlet_new(n, &cfg->inlets[i], err, sizeof(err));
 		if (n->inlets[i] == NULL) {
-			log_error("event=listen role=inlet name=%s error=\"%s\"",
+			log_error("event=listen-failed role=inlet name=%s "
+			    "error=\"%s\"",
 			    cfg->inlets[i].name, err);
 			goto fail2;
 		}

@@ -102,6 +102,7 @@ setup_pair(const uint8_t *pin)
 {
 	struct identity ia, ib;
 	struct channel *ch;
+	uint64_t now;
 	int plain_a[2], plain_b[2], chan[2];
 	int i;
 
@@ -111,8 +112,9 @@ setup_pair(const uint8_t *pin)
 	conn_ctx_init(&ctx, loop);
 	ck_assert_int_eq(identity_generate(&ia), 0);
 	ck_assert_int_eq(identity_generate(&ib), 0);
-	ck_assert_int_eq(channel_local_init(&la, ia.priv, (uint64_t)time(NULL), 86400), 0);
-	ck_assert_int_eq(channel_local_init(&lb, ib.priv, (uint64_t)time(NULL), 86400), 0);
+	now = (uint64_t)time(NULL);
+	ck_assert_int_eq(channel_local_init(&la, ia.priv, now, 86400), 0);
+	ck_assert_int_eq(channel_local_init(&lb, ib.priv, now, 86400), 0);
 	identity_fini(&ia);
 	identity_fini(&ib);
 
@@ -285,7 +287,7 @@ START_TEST(test_backpressure)
 	/* The writer stopped: kernel buffers plus at most one buffer per
 	 * direction and conn, not everything that was offered. */
 	ck_assert_int_ge(stalled, 200);
-	ck_assert_uint_lt(sent, 64u << 20);
+	ck_assert_uint_lt(sent, 256u << 20); /* kernel buffers: tens of MB */
 	ck_assert_uint_le(ctx.npool, 16);
 	/* Once the reader reads again, everything flows. */
 	ck_assert_int_eq(shutdown(cli, SHUT_WR), 0);
