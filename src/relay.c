@@ -45,6 +45,7 @@
 #define RELAY_MSG_TICKET 'T'    /* session message: T || id || key */
 #define RELAY_MSG_MORE 'M'      /* session message: a client waits */
 #define RELAY_PENDING_MAX 4096  /* connections whose first bytes are due */
+#define RELAY_BAD_LINES 10      /* unknown-session lines per second */
 
 struct relay;
 struct rsess;
@@ -132,6 +133,9 @@ struct relay {
 	uint64_t next_id;
 	unsigned nwait;
 	ev_timer wait_timer;
+	ev_tstamp bad_at;        /* start of the current bad-ticket second */
+	unsigned bad_lines;      /* bad-ticket lines logged in it */
+	uint64_t bad_suppressed; /* bad-ticket lines left out */
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
@@ -866,7 +870,20 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 
 	if (ticket_preamble_id(pre, &type, id) == -1 ||
 	    (rs = rsess_find(r, id)) == NULL) {
-		node_audit(r->node, 0, "bad-ticket", NULL, "", "relay");
+		/* Anyone can send this: at most a few lines per second. */
+		if (ev_now(r->node->loop) - r->bad_at >= 1.) {
+			r->bad_at = ev_now(r->node->loop);
+			r->bad_lines = 0;
+		}
+		if (r->bad_lines++ < RELAY_BAD_LINES) {
+			if (r->bad_suppressed > 0)
+				log_warn("event=relay-suppressed "
+				    "reason=bad-ticket suppressed=%llu",
+				    (unsigned long long)r->bad_suppressed);
+			r->bad_suppressed = 0;
+			node_audit(r->node, 0, "bad-ticket", NULL, "", "relay");
+		} else
+			r->bad_suppressed++;
 		goto refuse;
 	}
 	if ((e = ticket_preamble_check(&rs->t, pre, &type, name)) != 0) {
