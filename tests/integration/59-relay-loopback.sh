@@ -5,8 +5,10 @@
 # Asserts the data through one and two relays, a client the relay does not
 # allow (refused and audited, nothing reaches the outlet), a registrant the
 # relay does not list (refused and audited; the real one keeps the name),
-# and that after a relay restart the outlet registers again on its own so a
-# new connection works within 5 s of the relay's return.
+# that after a relay restart the outlet registers again on its own so a
+# new connection works within 5 s of the relay's return, and that with two
+# registrants of one name new connections are spread and one's death is
+# skipped.
 # Needs redis-server, redis-cli and ss; skips (77) without them.
 set -eu
 
@@ -242,4 +244,26 @@ t1=$(date +%s%N)
 ms=$(( (t1 - t0) / 1000000 ))
 [ "$ms" -le 5000 ] || fail "first connection after restart took ${ms} ms"
 wait_log "$tmp/db.log" "event=session-open role=outlet" $((ups + 1))
-echo "59-relay-loopback: one relay, two relays, refusals, restart (${ms} ms): ok"
+
+# 5. Two registrants of one name (the same identity on two outlet nodes):
+# the relay spreads new connections; with one killed, the other serves.
+cp "$tmp/db.ini" "$tmp/db2.ini"
+start db2
+wait_log "$tmp/db2.log" "event=session-open role=outlet kind=register"
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$(redis-cli -p "$in1" get k1)" = through-one-relay ] ||
+		fail "GET with two registrants ($i)"
+done
+grep -q "event=open role=outlet" "$tmp/db2.log" ||
+	fail "the second registrant got no connection (no spreading)"
+closes=$(grep -c "event=session-close role=relay kind=register" \
+    "$tmp/hub.log" || true)
+kill -9 "$pid_db"
+wait "$pid_db" 2>/dev/null || true
+wait_log "$tmp/hub.log" "event=session-close role=relay kind=register" \
+    $((closes + 1))
+for i in 1 2 3 4 5 6; do
+	[ "$(redis-cli -p "$in1" get k1)" = through-one-relay ] ||
+		fail "GET after one registrant died ($i)"
+done
+echo "59-relay-loopback: one relay, two relays, refusals, restart (${ms} ms), two registrants: ok"
