@@ -299,9 +299,14 @@ pair_fill(struct pair *p, int d)
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK)) == -1 && errno == EINTR)
 		;
 	if (n == -1 && errno == EAGAIN) {
-		/* Nothing to read, or the pipe has no free slot. */
-		if (p->inpipe[d] > 0)
+		/*
+		 * Nothing to read, or the pipe has no free slot (it counts
+		 * pages, not bytes): stop reading until it drains.
+		 */
+		if (p->inpipe[d] > 0) {
 			p->full[d] = 1;
+			pair_update(p);
+		}
 		return;
 	}
 	if (n == -1) {
