@@ -39,14 +39,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port: a TCP port nobody listens on at 127.0.0.1 (bounded tries).
+# free_port: a TCP port no socket uses (bounded tries), drawn below the
+# kernel's ephemeral range so that no outgoing connection can take it.
 used=
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$low" -gt 12000 ] || low=32768
 free_port() {
 	i=0
 	while [ $i -lt 200 ]; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
+		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % (low - 11000)) + 10000 ))
 		case " $used " in *" $p "*) i=$((i + 1)); continue ;; esac
-		if ! ss -Htln "sport = :$p" | grep -q .; then
+		if ! ss -Htan "sport = :$p" | grep -q .; then
 			used="$used $p"
 			echo "$p"
 			return 0
