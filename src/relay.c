@@ -130,7 +130,6 @@ struct relay {
 	unsigned nsessions;
 	struct pair *pairs;
 	unsigned npairs;
-	uint64_t next_id;
 	unsigned nwait;
 	ev_timer wait_timer;
 	ev_tstamp bad_at;        /* start of the current bad-ticket second */
@@ -384,7 +383,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	p->fd[0] = fa; /* p owns both sockets now */
 	p->fd[1] = fb;
 	p->inpipe[0] = prelen;
-	p->id = ++r->next_id;
+	p->id = ++r->node->ctx.next_id; /* one conn= counter per process */
 	p->t_start = ev_now(r->node->loop);
 	p->name = name;
 	p->sess[0] = sa;
