@@ -849,6 +849,31 @@ pend_free(struct pend *pd, int close_fd)
 	free(pd);
 }
 
+/*
+ * Lines anyone can cause (unknown sessions, silent connections): return 1
+ * if one may be logged now, at most RELAY_BAD_LINES per second; the first
+ * line after a quiet spell says how many were left out.
+ */
+static int
+may_log(struct relay *r)
+{
+	ev_tstamp now = ev_now(r->node->loop);
+
+	if (now - r->bad_at >= 1.) {
+		r->bad_at = now;
+		r->bad_lines = 0;
+	}
+	if (r->bad_lines++ >= RELAY_BAD_LINES) {
+		r->bad_suppressed++;
+		return (0);
+	}
+	if (r->bad_suppressed > 0)
+		log_warn("event=relay-suppressed suppressed=%llu",
+		    (unsigned long long)r->bad_suppressed);
+	r->bad_suppressed = 0;
+	return (1);
+}
+
 /* The session holding the ticket ${id}, or NULL. */
 static struct rsess *
 rsess_find(struct relay *r, const uint8_t *id)
@@ -875,19 +900,8 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	if (ticket_preamble_id(pre, &type, id) == -1 ||
 	    (rs = rsess_find(r, id)) == NULL) {
 		/* Anyone can send this: at most a few lines per second. */
-		if (ev_now(r->node->loop) - r->bad_at >= 1.) {
-			r->bad_at = ev_now(r->node->loop);
-			r->bad_lines = 0;
-		}
-		if (r->bad_lines++ < RELAY_BAD_LINES) {
-			if (r->bad_suppressed > 0)
-				log_warn("event=relay-suppressed "
-				    "reason=bad-ticket suppressed=%llu",
-				    (unsigned long long)r->bad_suppressed);
-			r->bad_suppressed = 0;
+		if (may_log(r))
 			node_audit(r->node, 0, "bad-ticket", NULL, "", "relay");
-		} else
-			r->bad_suppressed++;
 		goto refuse;
 	}
 	if ((e = ticket_preamble_check(&rs->t, pre, &type, name)) != 0) {
@@ -1001,8 +1015,9 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	log_warn("event=drop role=relay conn=0 addr=- "
-	    "reason=handshake-timeout");
+	if (may_log(pd->r))
+		log_warn("event=drop role=relay conn=0 addr=- "
+		    "reason=handshake-timeout");
 	pend_free(pd, 1);
 }
 
