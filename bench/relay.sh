@@ -3,9 +3,9 @@
 # ways, a direct sallyport tunnel, through one relay, through two relays,
 # and one row each with throughput (iperf3), request latency p50 (redis
 # PING, one client), new connections per second and time to first byte
-# (connect, PING, +PONG, close; one at a time), the CPU per
-# new connection, and its memory per idle carried connection (RSS growth
-# over 1000 connections held open).  Not a test: prints a table.
+# (connect, PING, +PONG, close; one at a time), and for the relay the
+# client reaches first its CPU per new connection and its memory per idle
+# carried connection (RSS growth over 1000 connections held open).  Not a test: prints a table.
 #
 #   bench/relay.sh [BUILD_DIR]      (default: ./build; needs src/sallyport)
 #
