@@ -22,6 +22,9 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1031,6 +1034,7 @@ void
 relay_accept(struct relay *r, int fd)
 {
 	struct pend *pd;
+	int one = 1;
 
 	if (r->npends >= RELAY_PENDING_MAX) {
 		log_warn("event=refuse role=relay reason=max-pending");
@@ -1043,7 +1047,9 @@ relay_accept(struct relay *r, int fd)
 	}
 	pd->r = r;
 	pd->fd = fd; /* pd owns fd now */
-	conn_set_nodelay(fd);
+	/* Every write is a relayed segment: no Nagle (fails harmlessly on a
+	 * unix socket; one system call less than conn_set_nodelay). */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev_io_init(&pd->w, pend_read_cb, fd, EV_READ);
 	ev_timer_init(&pd->t, pend_timer_cb,
 	    r->node->cfg->node.handshake_timeout, 0.);
