@@ -38,7 +38,15 @@
 #define CONFIG_ITEMS_MAX 1024 /* peers, outlets, inlets, allow per outlet */
 #define REF_MAX 80            /* a peer name or identifier, with room */
 
-enum section { SEC_NONE, SEC_NODE, SEC_PEERS, SEC_OUTLET, SEC_INLET, SEC_BAD };
+enum section {
+	SEC_NONE,
+	SEC_NODE,
+	SEC_PEERS,
+	SEC_OUTLET,
+	SEC_INLET,
+	SEC_RELAY,
+	SEC_BAD
+};
 
 /* [node] keys; the order is that of node_keys[]. */
 enum node_key {
@@ -71,6 +79,9 @@ struct outlet_p {
 	int target_line;
 	struct ref *allow;
 	size_t nallow;
+	int relay_line;
+	int pool_line;
+	struct ref relay_ref;
 };
 
 /* Parse-time state of one [inlet NAME]. */
@@ -78,7 +89,20 @@ struct inlet_p {
 	int listen_line;
 	int outlet_line;
 	int service_line;
+	int via_line;
+	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
 	struct ref outlet_ref;
+	struct ref via_ref;
+};
+
+/* Parse-time state of one [relay NAME]. */
+struct relay_p {
+	struct ref *reg;
+	size_t nreg;
+	struct ref *allow;
+	size_t nallow;
+	int via_line;
+	struct ref via_ref;
 };
 
 struct parse {
@@ -96,6 +120,7 @@ struct parse {
 	int node_seen[NK_COUNT]; /* line of each [node] key, for duplicates */
 	struct outlet_p *op;     /* parallel to cfg->outlets */
 	struct inlet_p *ip;      /* parallel to cfg->inlets */
+	struct relay_p *rp;      /* parallel to cfg->relays */
 	int err_line;            /* first error: line and message */
 	char err[384];
 };
@@ -227,6 +252,42 @@ ref_resolve(struct parse *p, const struct ref *r, uint8_t id[CONFIG_ID_LEN])
 	return (-1);
 }
 
+/* Start a [relay NAME] section. */
+static void
+relay_begin(struct parse *p, const char *name)
+{
+	struct config *cfg = p->cfg;
+	size_t i;
+
+	if (*name == '\0') {
+		perr(p, p->line, "[relay] needs a name: [relay NAME]");
+		return;
+	}
+	if (check_name(p, name, "relay name") == -1)
+		return;
+	for (i = 0; i < cfg->nrelays; i++) {
+		if (strcmp(cfg->relays[i].name, name) == 0) {
+			perr(p, p->line, "duplicate [relay %s] (first on line "
+			    "%d)", name, cfg->relays[i].line);
+			return;
+		}
+	}
+	if (cfg->nrelays >= CONFIG_ITEMS_MAX) {
+		perr(p, p->line, "too many relays (at most %d)",
+		    CONFIG_ITEMS_MAX);
+		return;
+	}
+	if (grow(&cfg->relays, cfg->nrelays, sizeof(*cfg->relays)) == -1 ||
+	    grow(&p->rp, cfg->nrelays, sizeof(*p->rp)) == -1) {
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	strcpy(cfg->relays[cfg->nrelays].name, name);
+	cfg->relays[cfg->nrelays].line = p->line;
+	p->idx = cfg->nrelays++;
+	p->sec = SEC_RELAY;
+}
+
 /* Start the section named ${s} (the text inside the brackets). */
 static void
 section_begin(struct parse *p, char *s)
@@ -265,12 +326,13 @@ section_begin(struct parse *p, char *s)
 		return;
 	}
 	if (strcmp(kind, "relay") == 0) {
-		perr(p, p->line, "[relay] sections are not supported yet");
+		relay_begin(p, name);
 		return;
 	}
 	if (strcmp(kind, "outlet") != 0 && strcmp(kind, "inlet") != 0) {
 		perr(p, p->line, "unknown section [%.60s] (expected [node], "
-		    "[peers], [outlet NAME] or [inlet NAME])", kind);
+		    "[peers], [outlet NAME], [inlet NAME] or [relay NAME])",
+		    kind);
 		return;
 	}
 	if (*name == '\0') {
@@ -624,23 +686,26 @@ peer_key(struct parse *p, const char *key, const char *value)
 	cfg->npeers++;
 }
 
-/* Add the comma-separated entries of one "allow =" line to outlet ${op}. */
+/*
+ * Add the comma-separated entries of one "allow =" (or "register =") line
+ * to the list *${list} of *${n} references.
+ */
 static void
-allow_add(struct parse *p, struct outlet_p *op, const char *value)
+allow_add(struct parse *p, struct ref **list, size_t *n, const char *value)
 {
 	char entry[REF_MAX + 1];
 	const char *s = value, *comma;
-	size_t n, b, e;
+	size_t len, b, e;
 
 	/* An empty value adds nobody (it says so explicitly). */
 	if (value[0] == '\0')
 		return;
 	for (;;) {
 		comma = strchr(s, ',');
-		n = comma != NULL ? (size_t)(comma - s) : strlen(s);
-		for (b = 0; b < n && (s[b] == ' ' || s[b] == '\t'); b++)
+		len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		for (b = 0; b < len && (s[b] == ' ' || s[b] == '\t'); b++)
 			;
-		for (e = n; e > b && (s[e - 1] == ' ' || s[e - 1] == '\t');
+		for (e = len; e > b && (s[e - 1] == ' ' || s[e - 1] == '\t');
 		     e--)
 			;
 		if (e == b) {
@@ -651,23 +716,26 @@ allow_add(struct parse *p, struct outlet_p *op, const char *value)
 			e = b + sizeof(entry) - 1; /* ref_set reports it */
 		memcpy(entry, s + b, e - b);
 		entry[e - b] = '\0';
-		if (op->nallow >= CONFIG_ITEMS_MAX) {
+		if (*n >= CONFIG_ITEMS_MAX) {
 			perr(p, p->line, "too many allow entries (at most %d)",
 			    CONFIG_ITEMS_MAX);
 			return;
 		}
-		if (grow(&op->allow, op->nallow, sizeof(*op->allow)) == -1) {
+		if (grow(list, *n, sizeof(**list)) == -1) {
 			perr(p, p->line, "out of memory");
 			return;
 		}
-		if (ref_set(p, &op->allow[op->nallow], entry) == -1)
+		if (ref_set(p, &(*list)[*n], entry) == -1)
 			return;
-		op->nallow++;
+		(*n)++;
 		if (comma == NULL)
 			break;
 		s = comma + 1;
 	}
 }
+
+static int peer_at(struct parse *p, const char *key, const char *value,
+    struct ref *r, struct addr *a);
 
 /* One key of [outlet NAME]. */
 static void
@@ -677,7 +745,26 @@ outlet_key(struct parse *p, const char *key, const char *value)
 	struct outlet_p *op = &p->op[p->idx];
 
 	if (strcmp(key, "allow") == 0) {
-		allow_add(p, op, value);
+		allow_add(p, &op->allow, &op->nallow, value);
+		return;
+	}
+	if (strcmp(key, "relay") == 0 || strcmp(key, "pool") == 0) {
+		int *seen = key[0] == 'r' ? &op->relay_line : &op->pool_line;
+
+		if (*seen != 0) {
+			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
+			    "(first on line %d)", key, o->name, *seen);
+			return;
+		}
+		*seen = p->line;
+		if (key[0] == 'p')
+			parse_uint(p, key, value, 1, 64, &o->pool);
+		else if (peer_at(p, key, value, &op->relay_ref, &o->relay) ==
+		    1)
+			o->has_relay = 1;
+		else
+			perr(p, p->line, "relay must be PEER@HOST:PORT (the "
+			    "relay's pinned identity, then its address)");
 		return;
 	}
 	if (strcmp(key, "target") != 0) {
@@ -694,32 +781,46 @@ outlet_key(struct parse *p, const char *key, const char *value)
 	parse_addr(p, "target", value, &o->target);
 }
 
-/* "outlet = PEER@ADDRESS" of [inlet NAME]. */
-static void
-inlet_outlet(struct parse *p, struct config_inlet *in, struct inlet_p *ip,
-    const char *value)
+/*
+ * A "PEER@ADDRESS" value of ${key}: record PEER in ${r} and parse ADDRESS
+ * into ${a}.  Return 1, 0 if there is no '@' (then the whole value is
+ * recorded as PEER), or -1 with the error recorded.
+ */
+static int
+peer_at(struct parse *p, const char *key, const char *value, struct ref *r,
+    struct addr *a)
 {
 	char ref[REF_MAX + 1];
 	const char *at;
 	size_t n;
 
-	if ((at = strchr(value, '@')) == NULL) {
-		perr(p, p->line, "outlet must be PEER@HOST:PORT (the outlet "
-		    "node's pinned identity, then its address)");
-		return;
-	}
+	if ((at = strchr(value, '@')) == NULL)
+		return (ref_set(p, r, value) == -1 ? -1 : 0);
 	if ((n = (size_t)(at - value)) == 0) {
-		perr(p, p->line, "outlet has no pinned identity before '@' "
-		    "(a peer name or identifier)");
-		return;
+		perr(p, p->line, "%s has no pinned identity before '@' "
+		    "(a peer name or identifier)", key);
+		return (-1);
 	}
 	if (n >= sizeof(ref))
 		n = sizeof(ref) - 1; /* ref_set reports it */
 	memcpy(ref, value, n);
 	ref[n] = '\0';
-	if (ref_set(p, &ip->outlet_ref, ref) == -1)
-		return;
-	parse_addr(p, "outlet", at + 1, &in->outlet);
+	if (ref_set(p, r, ref) == -1)
+		return (-1);
+	return (parse_addr(p, key, at + 1, a) == -1 ? -1 : 1);
+}
+
+/*
+ * "outlet = PEER@ADDRESS" of [inlet NAME], or just "outlet = PEER" with
+ * via = (checked once the whole section is read).
+ */
+static void
+inlet_outlet(struct parse *p, struct config_inlet *in, struct inlet_p *ip,
+    const char *value)
+{
+
+	if (peer_at(p, "outlet", value, &ip->outlet_ref, &in->outlet) == 1)
+		ip->outlet_has_addr = 1;
 }
 
 /* One key of [inlet NAME]. */
@@ -736,6 +837,8 @@ inlet_key(struct parse *p, const char *key, const char *value)
 		seen = &ip->outlet_line;
 	else if (strcmp(key, "service") == 0)
 		seen = &ip->service_line;
+	else if (strcmp(key, "via") == 0)
+		seen = &ip->via_line;
 	else {
 		perr(p, p->line, "unknown key \"%.60s\" in [inlet %s]", key,
 		    in->name);
@@ -747,12 +850,51 @@ inlet_key(struct parse *p, const char *key, const char *value)
 		return;
 	}
 	*seen = p->line;
-	if (seen == &ip->listen_line)
+	if (seen == &ip->via_line) {
+		if (peer_at(p, key, value, &ip->via_ref, &in->via) == 1)
+			in->has_via = 1;
+		else
+			perr(p, p->line, "via must be PEER@HOST:PORT (the "
+			    "relay's pinned identity, then its address)");
+	} else if (seen == &ip->listen_line)
 		parse_addr(p, "listen", value, &in->listen);
 	else if (seen == &ip->outlet_line)
 		inlet_outlet(p, in, ip, value);
 	else if (check_name(p, value, "service name") == 0)
 		strcpy(in->service, value);
+}
+
+/* One key of [relay NAME]. */
+static void
+relay_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_relay *r = &p->cfg->relays[p->idx];
+	struct relay_p *rp = &p->rp[p->idx];
+
+	if (strcmp(key, "allow") == 0) {
+		allow_add(p, &rp->allow, &rp->nallow, value);
+		return;
+	}
+	if (strcmp(key, "register") == 0) {
+		allow_add(p, &rp->reg, &rp->nreg, value);
+		return;
+	}
+	if (strcmp(key, "via") != 0) {
+		perr(p, p->line, "unknown key \"%.60s\" in [relay %s]", key,
+		    r->name);
+		return;
+	}
+	if (rp->via_line != 0) {
+		perr(p, p->line, "duplicate key \"via\" in [relay %s] (first "
+		    "on line %d)", r->name, rp->via_line);
+		return;
+	}
+	rp->via_line = p->line;
+	if (peer_at(p, key, value, &rp->via_ref, &r->via) == 1)
+		r->has_via = 1;
+	else
+		perr(p, p->line, "via must be PEER@HOST:PORT (the next "
+		    "relay's pinned identity, then its address)");
 }
 
 /* inih handler: dispatch one key = value line by the current section. */
@@ -779,6 +921,9 @@ handler(void *user, const char *section, const char *key, const char *value)
 		break;
 	case SEC_INLET:
 		inlet_key(p, key, value);
+		break;
+	case SEC_RELAY:
+		relay_key(p, key, value);
 		break;
 	case SEC_BAD:
 		break;
@@ -849,12 +994,17 @@ validate(struct parse *p)
 			    "HOST:PORT", o->name);
 			return;
 		}
-		if (!cfg->node.has_listen) {
+		if (!cfg->node.has_listen && !o->has_relay) {
 			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
 			    "in [node] (where inlets reach this node)",
 			    o->name);
 			return;
 		}
+		if (o->has_relay &&
+		    ref_resolve(p, &p->op[i].relay_ref, o->relay_id) == -1)
+			return;
+		if (o->pool == 0)
+			o->pool = 4;
 		if (p->op[i].nallow > 0 &&
 		    (o->allow = calloc(p->op[i].nallow, sizeof(*o->allow))) ==
 			NULL) {
@@ -891,7 +1041,21 @@ validate(struct parse *p)
 			    "identity and address)", in->name);
 			return;
 		}
+		if (in->has_via && p->ip[i].outlet_has_addr) {
+			perr(p, p->ip[i].outlet_line, "with via, outlet is just "
+			    "the outlet's pinned identity (no @address)");
+			return;
+		}
+		if (!in->has_via && !p->ip[i].outlet_has_addr) {
+			perr(p, p->ip[i].outlet_line, "outlet must be "
+			    "PEER@HOST:PORT (the outlet node's pinned "
+			    "identity, then its address)");
+			return;
+		}
 		if (ref_resolve(p, &p->ip[i].outlet_ref, in->outlet_id) == -1)
+			return;
+		if (in->has_via &&
+		    ref_resolve(p, &p->ip[i].via_ref, in->via_id) == -1)
 			return;
 		if (cfg->node.has_listen &&
 		    addr_clash(&in->listen, &cfg->node.listen)) {
@@ -914,6 +1078,67 @@ validate(struct parse *p)
 	}
 }
 
+/*
+ * Resolve the ${n} references of ${refs} into the array *${ids} (made
+ * here) and their count *${nids}; refuse duplicates.  Return 0 or -1.
+ */
+static int
+resolve_list(struct parse *p, const struct ref *refs, size_t n,
+    uint8_t (**ids)[CONFIG_ID_LEN], size_t *nids, const char *what,
+    const char *name)
+{
+	size_t j, k;
+
+	if (n == 0)
+		return (0);
+	if ((*ids = calloc(n, sizeof(**ids))) == NULL) {
+		perr(p, refs[0].line, "out of memory");
+		return (-1);
+	}
+	for (j = 0; j < n; j++) {
+		if (ref_resolve(p, &refs[j], (*ids)[*nids]) == -1)
+			return (-1);
+		for (k = 0; k < *nids; k++) {
+			if (memcmp((*ids)[k], (*ids)[*nids], CONFIG_ID_LEN) ==
+			    0) {
+				perr(p, refs[j].line, "\"%s\" is listed twice "
+				    "in %s of [relay %s]", refs[j].text, what,
+				    name);
+				return (-1);
+			}
+		}
+		(*nids)++;
+	}
+	return (0);
+}
+
+/* The [relay NAME] checks; the first error is recorded. */
+static void
+validate_relays(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_relay *r;
+	size_t i;
+
+	for (i = 0; i < cfg->nrelays; i++) {
+		r = &cfg->relays[i];
+		if (!cfg->node.has_listen) {
+			perr(p, r->line, "[relay %s] needs listen = HOST:PORT "
+			    "in [node] (where nodes reach this relay)",
+			    r->name);
+			return;
+		}
+		if (resolve_list(p, p->rp[i].reg, p->rp[i].nreg, &r->reg,
+		    &r->nreg, "register", r->name) == -1 ||
+		    resolve_list(p, p->rp[i].allow, p->rp[i].nallow,
+		    &r->allow, &r->nallow, "allow", r->name) == -1)
+			return;
+		if (r->has_via &&
+		    ref_resolve(p, &p->rp[i].via_ref, r->via_id) == -1)
+			return;
+	}
+}
+
 /* Free the parse-time side arrays. */
 static void
 parse_fini(struct parse *p)
@@ -923,10 +1148,17 @@ parse_fini(struct parse *p)
 	if (p->op != NULL)
 		for (i = 0; i < p->cfg->noutlets; i++)
 			free(p->op[i].allow);
+	if (p->rp != NULL)
+		for (i = 0; i < p->cfg->nrelays; i++) {
+			free(p->rp[i].reg);
+			free(p->rp[i].allow);
+		}
 	free(p->op);
 	free(p->ip);
+	free(p->rp);
 	p->op = NULL;
 	p->ip = NULL;
+	p->rp = NULL;
 }
 
 /*
@@ -968,6 +1200,8 @@ config_parse(struct config *cfg, const char *path, const char *text,
 	}
 	if (p.err_line == 0)
 		validate(&p);
+	if (p.err_line == 0)
+		validate_relays(&p);
 	parse_fini(&p);
 	if (p.err_line != 0) {
 		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.err);
@@ -1049,6 +1283,11 @@ config_free(struct config *cfg)
 		free(cfg->outlets[i].allow);
 	free(cfg->outlets);
 	free(cfg->inlets);
+	for (i = 0; i < cfg->nrelays; i++) {
+		free(cfg->relays[i].reg);
+		free(cfg->relays[i].allow);
+	}
+	free(cfg->relays);
 	free(cfg->peers);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -1065,6 +1304,21 @@ config_outlet_find(const struct config *cfg, const char *service)
 	for (i = 0; i < cfg->noutlets; i++)
 		if (strcmp(cfg->outlets[i].name, service) == 0)
 			return (&cfg->outlets[i]);
+	return (NULL);
+}
+
+/*
+ * config_relay_find(cfg, name):
+ * The [relay NAME] section named ${name}, or NULL.
+ */
+const struct config_relay *
+config_relay_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nrelays; i++)
+		if (strcmp(cfg->relays[i].name, name) == 0)
+			return (&cfg->relays[i]);
 	return (NULL);
 }
 

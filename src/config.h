@@ -27,6 +27,11 @@ struct config_outlet {
 	uint8_t (*allow)[CONFIG_ID_LEN]; /* resolved identifiers */
 	size_t nallow;                   /* 0: nobody (deny by default) */
 	int line;
+	/* relay = PEER@HOST:PORT: register at that relay (docs/relay.md). */
+	int has_relay;
+	uint8_t relay_id[CONFIG_ID_LEN]; /* the relay's pinned identity */
+	struct addr relay;
+	unsigned pool; /* ready connections kept at the relay, default 4 */
 };
 
 struct config_inlet {
@@ -35,6 +40,23 @@ struct config_inlet {
 	uint8_t outlet_id[CONFIG_ID_LEN]; /* pinned outlet node identity */
 	struct addr outlet;               /* the outlet node's address */
 	char service[CONFIG_NAME_MAX];    /* default: the inlet's name */
+	int line;
+	/* via = PEER@HOST:PORT: reach the outlet through that relay. */
+	int has_via;                   /* then ${outlet} is not used */
+	uint8_t via_id[CONFIG_ID_LEN]; /* the relay's pinned identity */
+	struct addr via;
+};
+
+/* [relay NAME]: this node relays the service NAME (docs/relay.md). */
+struct config_relay {
+	char name[CONFIG_NAME_MAX];
+	uint8_t (*reg)[CONFIG_ID_LEN];   /* who may register NAME */
+	size_t nreg;                     /* 0: nobody */
+	uint8_t (*allow)[CONFIG_ID_LEN]; /* who may reach NAME */
+	size_t nallow;                   /* 0: nobody */
+	int has_via;                     /* forward to the next relay */
+	uint8_t via_id[CONFIG_ID_LEN];
+	struct addr via;
 	int line;
 };
 
@@ -64,6 +86,8 @@ struct config {
 	size_t noutlets;
 	struct config_inlet *inlets;
 	size_t ninlets;
+	struct config_relay *relays;
+	size_t nrelays;
 };
 
 /*
@@ -95,6 +119,13 @@ void config_free(struct config *cfg);
  */
 const struct config_outlet *config_outlet_find(const struct config *cfg,
     const char *service);
+
+/*
+ * config_relay_find(cfg, name):
+ * The [relay NAME] section named ${name}, or NULL.
+ */
+const struct config_relay *config_relay_find(const struct config *cfg,
+    const char *name);
 
 /*
  * config_peer_name(cfg, id):

@@ -1131,27 +1131,83 @@ conn_dial_plain(struct conn *c, const struct addr *a)
 int
 conn_handshake(struct conn *c, struct channel *ch, enum channel_role role)
 {
-	size_t outlen;
+
+	return (conn_handshake_pre(c, ch, role, NULL, 0));
+}
+
+/*
+ * conn_handshake_pre(c, ch, role, pre, prelen):
+ * As conn_handshake(), but first send the ${prelen} (at most 256) bytes
+ * at ${pre} (copied) on the channel socket, ahead of the handshake: a
+ * relay's data-connection preamble.
+ */
+int
+conn_handshake_pre(struct conn *c, struct channel *ch,
+    enum channel_role role, const uint8_t *pre, size_t prelen)
+{
+	size_t outlen = 0;
 
 	assert(c->state == CONN_NEW || c->state == CONN_DIAL);
 	assert(c->ch == NULL);
+	assert(prelen <= 256);
 	c->ch = ch;
 	conn_set_state(c, CONN_HANDSHAKE);
 	timer_set(c, c->ctx->handshake_timeout);
-	if (role == CHANNEL_INITIATOR) {
-		/* -> msg1 */
+	if (role == CHANNEL_INITIATOR || prelen > 0) {
+		/* The preamble, then -> msg1 (initiator) in one write. */
 		if ((c->tx = buf_get(c->ctx, CONN_HS_CAP)) == NULL)
 			return (-1);
-		if (channel_start(ch, c->tx->data, c->tx->cap, &outlen) != 0)
+		if (prelen > 0)
+			memcpy(c->tx->data, pre, prelen);
+		if (role == CHANNEL_INITIATOR &&
+		    channel_start(ch, c->tx->data + prelen,
+		    c->tx->cap - prelen, &outlen) != 0)
 			return (-1);
 		c->tx->iov[0].iov_base = c->tx->data;
-		c->tx->iov[0].iov_len = outlen;
+		c->tx->iov[0].iov_len = prelen + outlen;
 		c->tx->niov = 1;
 		tx_flush(c);
 		if (c->state == CONN_DEAD)
 			return (0);
 	}
 	conn_update(c);
+	return (0);
+}
+
+/*
+ * conn_detach(c, fd, ch, rest, cap, restlen):
+ * Take the channel socket and the established channel out of ${c}, which
+ * must be in HANDSHAKE (called from ops->established, before conn_open)
+ * and have no plain socket: store them in ${fd} and ${ch} (the caller's
+ * now), copy bytes that arrived behind the handshake (at most ${cap}) to
+ * ${rest} with their count in ${restlen}, then drop ${c} silently.
+ * Return 0, or -1 if more than ${cap} bytes were waiting (${c} is then
+ * dropped with everything in it).  For sessions that carry their own
+ * messages over the channel (relay.c).
+ */
+int
+conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
+    size_t cap, size_t *restlen)
+{
+	size_t n = 0;
+
+	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
+	c->quiet = 1;
+	if (c->rx != NULL)
+		n = c->rx->have - c->rx->pos;
+	if (n > cap || c->tx != NULL) {
+		/* Too much behind the handshake, or our msg3 not yet out. */
+		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_ESTATE);
+		return (-1);
+	}
+	if (n > 0)
+		memcpy(rest, c->rx->data + c->rx->pos, n);
+	*restlen = n;
+	*fd = c->fd_chan;
+	*ch = c->ch;
+	c->fd_chan = -1; /* the caller owns the socket and channel now */
+	c->ch = NULL;
+	conn_drop(c, CONN_R_EOF);
 	return (0);
 }
 
@@ -1309,4 +1365,6 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	ctx->dead = c;
 	ctx->nconns--;
 	ev_prepare_start(ctx->loop, &ctx->reaper);
+	if (c->ops->dropped != NULL)
+		c->ops->dropped(c, reason);
 }

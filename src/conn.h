@@ -103,6 +103,12 @@ struct conn_ops {
 	void (*established)(struct conn *c);
 	/* The handshake failed with -${err} (a CHANNEL_E*); may be NULL. */
 	void (*handshake_failed)(struct conn *c, int err);
+	/*
+	 * ${c} was dropped (conn_drop; also after conn_detach) with
+	 * ${reason}; may be NULL.  Only c->arg may be read; ${c} is freed
+	 * after the current callbacks return.
+	 */
+	void (*dropped)(struct conn *c, enum conn_reason reason);
 };
 
 /*
@@ -217,6 +223,29 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
  */
 int conn_handshake(struct conn *c, struct channel *ch,
     enum channel_role role);
+
+/*
+ * conn_handshake_pre(c, ch, role, pre, prelen):
+ * As conn_handshake(), but first send the ${prelen} (at most 256) bytes
+ * at ${pre} (copied) on the channel socket, ahead of the handshake: a
+ * relay's data-connection preamble.
+ */
+int conn_handshake_pre(struct conn *c, struct channel *ch,
+    enum channel_role role, const uint8_t *pre, size_t prelen);
+
+/*
+ * conn_detach(c, fd, ch, rest, cap, restlen):
+ * Take the channel socket and the established channel out of ${c}, which
+ * must be in HANDSHAKE (called from ops->established, before conn_open)
+ * and have no plain socket: store them in ${fd} and ${ch} (the caller's
+ * now), copy bytes that arrived behind the handshake (at most ${cap}) to
+ * ${rest} with their count in ${restlen}, then drop ${c} silently.
+ * Return 0, or -1 if more than ${cap} bytes were waiting (${c} is then
+ * dropped with everything in it).  For sessions that carry their own
+ * messages over the channel (relay.c).
+ */
+int conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
+    size_t cap, size_t *restlen);
 
 /*
  * conn_open(c):

@@ -9,6 +9,14 @@
  * reply).  A wrong outlet identity fails the handshake before msg3, so
  * that outlet learns nothing, not even the service name; the client is
  * then closed without any data.
+ *
+ * With via (docs/relay.md) the inlet keeps a client session with the
+ * relay (dialout.c) and each client's channel goes to the relay instead,
+ * behind a ticket preamble naming the service; the handshake is the
+ * same, end to end with the pinned outlet.  Clients that arrive while the
+ * session is being set up wait for it (connect_timeout at most); while
+ * the last attempt has failed, and as soon as an attempt fails, they are
+ * closed at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,13 +25,22 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "dialout.h"
 #include "inlet.h"
 #include "log.h"
+
+#define INLET_WAIT_MAX 64    /* clients waiting for the relay session */
+#define INLET_WAIT_TICK 0.05 /* how often they are looked at */
 
 struct inlet {
 	struct node *node;
 	const struct config_inlet *ci;
 	struct node_listener l;
+	struct dialout *via; /* the relay session, or NULL */
+	int wait_fd[INLET_WAIT_MAX];
+	ev_tstamp wait_until[INLET_WAIT_MAX];
+	unsigned nwait;
+	ev_timer wait_timer;
 };
 
 static void inlet_dialed(struct conn *c, int err);
@@ -60,6 +77,20 @@ inlet_dialed(struct conn *c, int err)
 		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
 		return;
 	}
+	if (il->via != NULL) {
+		/* Through the relay: the ticket preamble goes first. */
+		uint8_t pre[TICKET_PREAMBLE_LEN];
+
+		if (dialout_preamble(il->via, il->ci->service, pre) == -1) {
+			channel_free(ch);
+			conn_drop(c, CONN_R_CONNECT_FAILED);
+			return;
+		}
+		if (conn_handshake_pre(c, ch, CHANNEL_INITIATOR, pre,
+		    sizeof(pre)) == -1) /* c owns ch */
+			conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
 	if (conn_handshake(c, ch, CHANNEL_INITIATOR) == -1) /* c owns ch */
 		conn_drop(c, CONN_R_NOMEM);
 }
@@ -88,11 +119,10 @@ inlet_handshake_failed(struct conn *c, int err)
 	c->quiet = 1;
 }
 
-/* A client connected: dial the outlet node for it. */
+/* Carry the client ${fd} (taken): dial the outlet node or the relay. */
 static void
-inlet_accept(struct node_listener *l, int fd)
+inlet_start(struct inlet *il, int fd)
 {
-	struct inlet *il = l->arg;
 	struct conn *c;
 
 	if ((c = conn_new(&il->node->ctx, &inlet_ops, fd, -1)) == NULL) {
@@ -104,8 +134,59 @@ inlet_accept(struct node_listener *l, int fd)
 	c->role = "inlet";
 	c->name = il->ci->name;
 	c->service = il->ci->service;
-	if (conn_dial_channel(c, &il->ci->outlet) == -1)
+	if (conn_dial_channel(c, il->via != NULL ? &il->ci->via :
+	    &il->ci->outlet) == -1)
 		conn_drop(c, CONN_R_CONNECT_FAILED);
+}
+
+/* Start waiting clients once the relay session is up; drop late ones. */
+static void
+inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct inlet *il = w->data;
+	unsigned i, k = 0;
+	int up = dialout_is_up(il->via), down = dialout_is_down(il->via);
+
+	(void)revents;
+	for (i = 0; i < il->nwait; i++) {
+		if (up)
+			inlet_start(il, il->wait_fd[i]);
+		else if (down || il->wait_until[i] <= ev_now(loop)) {
+			log_warn("event=drop role=inlet conn=0 addr=- "
+			    "reason=relay-session-down name=%s", il->ci->name);
+			close(il->wait_fd[i]);
+		} else {
+			il->wait_fd[k] = il->wait_fd[i];
+			il->wait_until[k++] = il->wait_until[i];
+		}
+	}
+	il->nwait = k;
+	if (k == 0)
+		ev_timer_stop(loop, w);
+}
+
+/* A client connected: dial the outlet node (or the relay) for it. */
+static void
+inlet_accept(struct node_listener *l, int fd)
+{
+	struct inlet *il = l->arg;
+
+	if (il->via == NULL || dialout_is_up(il->via)) {
+		inlet_start(il, fd);
+		return;
+	}
+	if (dialout_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
+		/* The last attempt failed: do not keep the client waiting. */
+		log_warn("event=drop role=inlet conn=0 addr=- "
+		    "reason=relay-session-down name=%s", il->ci->name);
+		close(fd);
+		return;
+	}
+	il->wait_fd[il->nwait] = fd; /* waits for the session */
+	il->wait_until[il->nwait++] = ev_now(il->node->loop) +
+	    il->node->cfg->node.connect_timeout;
+	if (!ev_is_active(&il->wait_timer))
+		ev_timer_again(il->node->loop, &il->wait_timer);
 }
 
 /*
@@ -126,10 +207,20 @@ inlet_new(struct node *n, const struct config_inlet *ci, char *err,
 	}
 	il->node = n;
 	il->ci = ci;
+	ev_init(&il->wait_timer, inlet_wait_cb);
+	il->wait_timer.repeat = INLET_WAIT_TICK;
+	il->wait_timer.data = il;
 	if (node_listener_open(&il->l, n, &ci->listen, "inlet", ci->name,
 	    inlet_accept, il, err, errlen) == -1)
 		goto fail1;
+	if (ci->has_via && (il->via = dialout_new(n, DIALOUT_CLIENT,
+	    ci->service, ci->via_id, &ci->via, 0, "inlet")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail2;
+	}
 	return (il);
+fail2:
+	node_listener_close(&il->l);
 fail1:
 	free(il);
 fail0:
@@ -143,9 +234,16 @@ fail0:
 void
 inlet_stop(struct inlet *il)
 {
+	unsigned i;
 
-	if (il != NULL)
-		node_listener_close(&il->l);
+	if (il == NULL)
+		return;
+	node_listener_close(&il->l);
+	dialout_stop(il->via);
+	for (i = 0; i < il->nwait; i++)
+		close(il->wait_fd[i]);
+	il->nwait = 0;
+	ev_timer_stop(il->node->loop, &il->wait_timer);
 }
 
 /*
@@ -159,5 +257,6 @@ inlet_free(struct inlet *il)
 	if (il == NULL)
 		return;
 	inlet_stop(il);
+	dialout_free(il->via);
 	free(il);
 }

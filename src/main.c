@@ -277,6 +277,22 @@ print_peer(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 		printf("%s", text);
 }
 
+/* Print ${n} peers of ${list} separated by commas, or "nobody". */
+static void
+print_peers(const struct config *cfg, const uint8_t (*list)[CONFIG_ID_LEN],
+    size_t n)
+{
+	size_t j;
+
+	if (n == 0)
+		printf("nobody");
+	for (j = 0; j < n; j++) {
+		if (j > 0)
+			printf(", ");
+		print_peer(cfg, list[j]);
+	}
+}
+
 /* Print the summary of a valid configuration ${cfg} for node ${idn}. */
 static void
 check_summary(const struct config *cfg, const struct identity *idn)
@@ -305,14 +321,40 @@ check_summary(const struct config *cfg, const struct identity *idn)
 				printf(", ");
 			print_peer(cfg, o->allow[j]);
 		}
+		if (o->has_relay) {
+			printf(", registered at %s, relay ",
+			    addr_format(&o->relay, a, sizeof(a)));
+			print_peer(cfg, o->relay_id);
+			printf(", pool %u", o->pool);
+		}
 		printf("\n");
 	}
 	for (i = 0; i < cfg->ninlets; i++) {
 		in = &cfg->inlets[i];
-		printf("inlet    %s %s -> %s at %s, outlet node ", in->name,
+		printf("inlet    %s %s -> %s %s %s, outlet node ", in->name,
 		    addr_format(&in->listen, a, sizeof(a)), in->service,
-		    addr_format(&in->outlet, b, sizeof(b)));
+		    in->has_via ? "via relay at" : "at",
+		    addr_format(in->has_via ? &in->via : &in->outlet, b,
+		    sizeof(b)));
 		print_peer(cfg, in->outlet_id);
+		if (in->has_via) {
+			printf(", relay ");
+			print_peer(cfg, in->via_id);
+		}
+		printf("\n");
+	}
+	for (i = 0; i < cfg->nrelays; i++) {
+		const struct config_relay *r = &cfg->relays[i];
+
+		printf("relay    %s, register: ", r->name);
+		print_peers(cfg, r->reg, r->nreg);
+		printf("; allow: ");
+		print_peers(cfg, r->allow, r->nallow);
+		if (r->has_via) {
+			printf("; via %s, relay ",
+			    addr_format(&r->via, a, sizeof(a)));
+			print_peer(cfg, r->via_id);
+		}
 		printf("\n");
 	}
 }

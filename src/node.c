@@ -20,6 +20,7 @@
 #include "log.h"
 #include "node.h"
 #include "outlet.h"
+#include "relay.h"
 
 /* Attestation lifetime (seconds); re-signed at half of it. */
 #ifndef NODE_LIFETIME
@@ -295,16 +296,28 @@ stop_listeners(struct node *n)
 	for (i = 0; i < n->ninlets; i++)
 		inlet_stop(n->inlets[i]);
 	outlet_stop(n->outlet);
+	relay_stop(n->relay);
+}
+
+/*
+ * node_check_empty(n):
+ * While shutting down, leave the loop once no connection is left (the
+ * relay calls it when its last pair ends).
+ */
+void
+node_check_empty(struct node *n)
+{
+
+	if (n->stopping && n->ctx.nconns == 0 && relay_live(n->relay) == 0)
+		ev_break(n->loop, EVBREAK_ALL);
 }
 
 /* No connection left while stopping: leave the loop. */
 static void
 node_empty_cb(struct conn_ctx *ctx)
 {
-	struct node *n = ctx->data;
 
-	if (n->stopping)
-		ev_break(n->loop, EVBREAK_ALL);
+	node_check_empty(ctx->data);
 }
 
 /* The grace period is over: drop what is left and leave the loop. */
@@ -334,11 +347,12 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	n->stopping = 1;
-	log_info("event=shutdown live=%u grace_s=%g signal=%d", n->ctx.nconns,
-	    n->cfg->node.shutdown_grace, w->signum);
+	log_info("event=shutdown live=%u grace_s=%g signal=%d",
+	    n->ctx.nconns + relay_live(n->relay), n->cfg->node.shutdown_grace,
+	    w->signum);
 	stop_listeners(n);
 	ev_timer_stop(loop, &n->resign);
-	if (n->ctx.nconns == 0) {
+	if (n->ctx.nconns == 0 && relay_live(n->relay) == 0) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
@@ -396,6 +410,7 @@ node_fini(struct node *n)
 	for (i = 0; i < n->ninlets; i++)
 		inlet_free(n->inlets[i]);
 	free(n->inlets);
+	relay_free(n->relay);
 	outlet_free(n->outlet);
 	conn_ctx_drop_all(&n->ctx, CONN_R_SHUTDOWN);
 	conn_ctx_fini(&n->ctx);
@@ -428,7 +443,9 @@ resolve_all(struct config *cfg)
 	}
 	for (i = 0; i < cfg->noutlets; i++) {
 		if (addr_resolve(&cfg->outlets[i].target, err, sizeof(err)) ==
-		    -1) {
+		    -1 || (cfg->outlets[i].has_relay &&
+		    addr_resolve(&cfg->outlets[i].relay, err, sizeof(err)) ==
+		    -1)) {
 			log_error("event=resolve-failed role=outlet name=%s "
 			    "error=\"%s\"", cfg->outlets[i].name, err);
 			rc = -1;
@@ -436,10 +453,19 @@ resolve_all(struct config *cfg)
 	}
 	for (i = 0; i < cfg->ninlets; i++) {
 		if (addr_resolve(&cfg->inlets[i].listen, err, sizeof(err)) ==
-		    -1 || addr_resolve(&cfg->inlets[i].outlet, err,
+		    -1 || addr_resolve(cfg->inlets[i].has_via ?
+		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, err,
 		    sizeof(err)) == -1) {
 			log_error("event=resolve-failed role=inlet name=%s "
 			    "error=\"%s\"", cfg->inlets[i].name, err);
+			rc = -1;
+		}
+	}
+	for (i = 0; i < cfg->nrelays; i++) {
+		if (cfg->relays[i].has_via && addr_resolve(&cfg->relays[i].via,
+		    err, sizeof(err)) == -1) {
+			log_error("event=resolve-failed role=relay name=%s "
+			    "error=\"%s\"", cfg->relays[i].name, err);
 			rc = -1;
 		}
 	}
@@ -461,8 +487,12 @@ node_run(struct config *cfg, const struct identity *idn)
 	char err[512], id[IDENTITY_TEXT_SIZE];
 	uint64_t hits, misses;
 	size_t i;
+	int dials = 0;
 
-	if (cfg->ninlets == 0 && !cfg->node.has_listen) {
+	for (i = 0; i < cfg->noutlets; i++)
+		if (cfg->outlets[i].has_relay)
+			dials = 1;
+	if (cfg->ninlets == 0 && !cfg->node.has_listen && !dials) {
 		log_error("event=config error=nothing-to-run path=%s",
 		    cfg->path);
 		goto fail0;
@@ -509,10 +539,15 @@ node_run(struct config *cfg, const struct identity *idn)
 	}
 
 	/* Bind every listener; any failure ends the start-up. */
-	if (cfg->node.has_listen &&
+	if ((cfg->node.has_listen || dials) &&
 	    (n->outlet = outlet_new(n, err, sizeof(err))) == NULL) {
 		log_error("event=listen-failed role=node name=node "
 		    "error=\"%s\"", err);
+		goto fail2;
+	}
+	if (cfg->nrelays > 0 &&
+	    (n->relay = relay_new(n, err, sizeof(err))) == NULL) {
+		log_error("event=start role=relay error=\"%s\"", err);
 		goto fail2;
 	}
 	if (cfg->ninlets > 0 &&
@@ -540,9 +575,9 @@ node_run(struct config *cfg, const struct identity *idn)
 	ev_signal_start(n->loop, &n->sighup);
 	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
 	ev_timer_start(n->loop, &n->resign);
-	log_info("event=ready id=%s inlets=%zu outlets=%zu aes=%s",
+	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
 	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
-	    crypto_aes_impl());
+	    cfg->nrelays, crypto_aes_impl());
 	ev_run(n->loop, 0);
 
 	channel_cache_stats(n->cache, &hits, &misses);

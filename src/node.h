@@ -20,6 +20,7 @@
 
 struct inlet;
 struct outlet;
+struct relay;
 struct node;
 
 /*
@@ -52,6 +53,7 @@ struct node {
 	struct inlet **inlets;
 	size_t ninlets;
 	struct outlet *outlet; /* the [node] listen side, or NULL */
+	struct relay *relay;   /* the [relay NAME] sections, or NULL */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace;
 	int stopping;
@@ -102,6 +104,13 @@ int node_listener_open(struct node_listener *l, struct node *n,
  * removed).  Closing twice does nothing.
  */
 void node_listener_close(struct node_listener *l);
+
+/*
+ * node_check_empty(n):
+ * While shutting down, leave the loop once no connection is left (the
+ * relay calls it when its last pair ends).
+ */
+void node_check_empty(struct node *n);
 
 /*
  * node_audit(n, allow, reason, id, service, role):

@@ -18,12 +18,16 @@
 
 #include "acl.h"
 #include "conn.h"
+#include "dialout.h"
 #include "log.h"
 #include "outlet.h"
+#include "relay.h"
 
 struct outlet {
 	struct node *node;
 	struct node_listener l;
+	struct dialout **dialouts; /* per [outlet] with relay =, or NULL */
+	size_t ndialouts;
 };
 
 static void outlet_dialed(struct conn *c, int err);
@@ -63,6 +67,9 @@ outlet_established(struct conn *c)
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
 
+	/* A relay session ("@S", "@R" + name) is the relay role's. */
+	if (o->node->relay != NULL && relay_claim(o->node->relay, c))
+		return;
 	/* The request is the service name: text, no NUL, short. */
 	req = channel_request(c->ch, &len);
 	if (req == NULL)
@@ -97,11 +104,16 @@ outlet_established(struct conn *c)
 	}
 }
 
-/* A channel connected: run the handshake as responder. */
-static void
-outlet_accept(struct node_listener *l, int fd)
+/*
+ * outlet_adopt(o, fd, via):
+ * Run a responder handshake on the connected socket ${fd} (taken): an
+ * accepted channel, or a pooled connection to the relay at ${via}
+ * (borrowed, kept as c->dial_addr; NULL for an accepted one) that a
+ * client's msg1 arrived on.
+ */
+void
+outlet_adopt(struct outlet *o, int fd, const struct addr *via)
 {
-	struct outlet *o = l->arg;
 	struct channel *ch;
 	struct conn *c;
 
@@ -112,6 +124,7 @@ outlet_accept(struct node_listener *l, int fd)
 	/* c owns fd now. */
 	c->arg = o;
 	c->role = "outlet";
+	c->dial_addr = via;
 	if ((ch = channel_new(CHANNEL_RESPONDER, node_local(o->node),
 	    o->node->cache)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
@@ -121,25 +134,62 @@ outlet_accept(struct node_listener *l, int fd)
 		conn_drop(c, CONN_R_NOMEM);
 }
 
+/* A connection on the node's listen address: a channel, or (on a relay)
+ * maybe a relay data connection. */
+static void
+outlet_accept(struct node_listener *l, int fd)
+{
+	struct outlet *o = l->arg;
+
+	if (o->node->relay != NULL)
+		relay_accept(o->node->relay, fd); /* relay owns fd now */
+	else
+		outlet_adopt(o, fd, NULL);
+}
+
 /*
  * outlet_new(n, err, errlen):
- * Bind the [node] listen address of ${n} and start accepting channels.
- * NULL with a message in ${err} on failure.
+ * Bind the [node] listen address of ${n} (if it has one) and start
+ * accepting channels; start registering each outlet that has relay = at
+ * its relay.  NULL with a message in ${err} on failure.
  */
 struct outlet *
 outlet_new(struct node *n, char *err, size_t errlen)
 {
+	const struct config *cfg = n->cfg;
 	struct outlet *o;
+	size_t i;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail0;
 	}
 	o->node = n;
-	if (node_listener_open(&o->l, n, &n->cfg->node.listen, "node", "node",
+	o->l.fd = -1;
+	if (cfg->node.has_listen &&
+	    node_listener_open(&o->l, n, &cfg->node.listen, "node", "node",
 	    outlet_accept, o, err, errlen) == -1)
 		goto fail1;
+	if (cfg->noutlets > 0 &&
+	    (o->dialouts = calloc(cfg->noutlets, sizeof(*o->dialouts))) ==
+	    NULL)
+		goto fail2;
+	for (i = 0; i < cfg->noutlets; i++) {
+		const struct config_outlet *co = &cfg->outlets[i];
+
+		if (!co->has_relay)
+			continue;
+		if ((o->dialouts[o->ndialouts] = dialout_new(n,
+		    DIALOUT_REGISTER, co->name, co->relay_id, &co->relay,
+		    co->pool, "outlet")) == NULL)
+			goto fail2;
+		o->ndialouts++;
+	}
 	return (o);
+fail2:
+	snprintf(err, errlen, "out of memory");
+	outlet_free(o);
+	return (NULL);
 fail1:
 	free(o);
 fail0:
@@ -153,9 +203,13 @@ fail0:
 void
 outlet_stop(struct outlet *o)
 {
+	size_t i;
 
-	if (o != NULL)
-		node_listener_close(&o->l);
+	if (o == NULL)
+		return;
+	node_listener_close(&o->l);
+	for (i = 0; i < o->ndialouts; i++)
+		dialout_stop(o->dialouts[i]);
 }
 
 /*
@@ -166,8 +220,13 @@ void
 outlet_free(struct outlet *o)
 {
 
+	size_t i;
+
 	if (o == NULL)
 		return;
 	outlet_stop(o);
+	for (i = 0; i < o->ndialouts; i++)
+		dialout_free(o->dialouts[i]);
+	free(o->dialouts);
 	free(o);
 }

@@ -17,10 +17,20 @@ struct outlet;
 
 /*
  * outlet_new(n, err, errlen):
- * Bind the [node] listen address of ${n} and start accepting channels.
- * NULL with a message in ${err} on failure.
+ * Bind the [node] listen address of ${n} (if it has one) and start
+ * accepting channels; start registering each outlet that has relay = at
+ * its relay.  NULL with a message in ${err} on failure.
  */
 struct outlet *outlet_new(struct node *n, char *err, size_t errlen);
+
+/*
+ * outlet_adopt(o, fd, via):
+ * Run a responder handshake on the connected socket ${fd} (taken): an
+ * accepted channel, or a pooled connection to the relay at ${via}
+ * (borrowed, kept as c->dial_addr; NULL for an accepted one) that a
+ * client's msg1 arrived on.
+ */
+void outlet_adopt(struct outlet *o, int fd, const struct addr *via);
 
 /*
  * outlet_stop(o):

@@ -42,14 +42,15 @@ static const struct {
 	"[node] has no identity = KEYFILE"},
     {"identity = k\n" NODE, 1, "key \"identity\" outside any section"},
     {NODE "[bogus]\n", 3, "unknown section [bogus] (expected [node], "
-			  "[peers], [outlet NAME] or [inlet NAME])"},
+			  "[peers], [outlet NAME], [inlet NAME] or [relay NAME])"},
     {NODE "[Node]\n", 3, "unknown section [Node] (expected [node], [peers], "
-			 "[outlet NAME] or [inlet NAME])"},
+			 "[outlet NAME], [inlet NAME] or [relay NAME])"},
     {NODE "[node]\n", 3, "duplicate [node] section (first on line 1)"},
     {NODE "[peers]\n[peers]\n", 4,
 	"duplicate [peers] section (first on line 3)"},
     {"[node x]\nidentity = k\n", 1, "[node] takes no name"},
-    {NODE "[relay r1]\n", 3, "[relay] sections are not supported yet"},
+    {NODE "[relay r1]\n", 3, "[relay r1] needs listen = HOST:PORT in [node] "
+			      "(where nodes reach this relay)"},
     /* 10 */
     {NODE "[outlet]\n", 3, "[outlet] needs a name: [outlet NAME]"},
     {NODE "[inlet]\n", 3, "[inlet] needs a name: [inlet NAME]"},
@@ -190,6 +191,36 @@ static const struct {
     {NODE "junk\ncolour = blue\n", 3,
 	"syntax error (expected [section], key = value or a ; comment)"},
     {NODE "colour = blue\njunk\n", 3, "unknown key \"colour\" in [node]"},
+    /* Relays (docs/relay.md). */
+    {PEERS "[relay pg]\nregister = db\nfrom = app\n", 9,
+	"unknown key \"from\" in [relay pg]"},
+    {PEERS "[relay pg]\n[relay pg]\n", 8,
+	"duplicate [relay pg] (first on line 7)"},
+    {PEERS "[relay]\n", 7, "[relay] needs a name: [relay NAME]"},
+    {PEERS "[relay pg]\nregister = db, db\n", 8,
+	"\"db\" is listed twice in register of [relay pg]"},
+    {PEERS "[relay pg]\nallow = bob\n", 8,
+	"unknown peer \"bob\" (not in [peers]; or give its identifier)"},
+    {PEERS "[relay pg]\nvia = 10.0.0.1:7400\n", 8,
+	"via must be PEER@HOST:PORT (the next relay's pinned identity, then "
+	"its address)"},
+    {PEERS "[relay pg]\nvia = db@10.0.0.1:7400\nvia = db@10.0.0.1:7400\n",
+	9, "duplicate key \"via\" in [relay pg] (first on line 8)"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nrelay = db\n", 9,
+	"relay must be PEER@HOST:PORT (the relay's pinned identity, then its "
+	"address)"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\npool = 65\n", 9,
+	"pool must be a whole number from 1 to 64"},
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db@10.0.0.1:7400"
+	   "\nvia = app@10.0.0.9:7400\n",
+	9, "with via, outlet is just the outlet's pinned identity (no "
+	   "@address)"},
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db\nvia = app\n",
+	10, "via must be PEER@HOST:PORT (the relay's pinned identity, then its "
+	    "address)"},
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db\n"
+	   "via = hub@10.0.0.9:7400\n",
+	10, "unknown peer \"hub\" (not in [peers]; or give its identifier)"},
 };
 
 #define NBAD (sizeof(bad) / sizeof(bad[0]))
@@ -303,6 +334,69 @@ START_TEST(test_full)
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.peers);
 	config_free(NULL);
+}
+END_TEST
+
+/* A relay, an outlet that registers there, an inlet that goes through it. */
+START_TEST(test_relay)
+{
+	static const char text[] = "[node]\nidentity = k\n"
+				   "listen = 127.0.0.1:7400\n"
+				   "[peers]\napp = " ID_A "\ndb = " ID_B "\n"
+				   "[relay pg]\nregister = db\nallow = app\n"
+				   "[relay next]\nallow = app\n"
+				   "via = db@10.0.0.2:7400\n";
+	static const char outlet[] = "[node]\nidentity = k\n"
+				     "[peers]\nhub = " ID_A "\n"
+				     "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+				     "allow = hub\nrelay = hub@10.0.0.1:7400\n"
+				     "pool = 8\n"
+				     "[outlet other]\ntarget = 127.0.0.1:1\n"
+				     "relay = hub@10.0.0.1:7400\n"
+				     "[inlet pg]\nlisten = 127.0.0.1:15432\n"
+				     "outlet = hub\nvia = hub@10.0.0.1:7400\n";
+	const struct config_relay *r;
+	struct config cfg;
+	uint8_t a[32], b[32];
+	char err[256], buf[300];
+
+	ck_assert_int_eq(identity_id_parse(ID_A, a), 0);
+	ck_assert_int_eq(identity_id_parse(ID_B, b), 0);
+	ck_assert_msg(config_parse(&cfg, "r.ini", text, strlen(text), err,
+			  sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nrelays, 2);
+	r = config_relay_find(&cfg, "pg");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_null(config_relay_find(&cfg, "p"));
+	ck_assert_uint_eq(r->nreg, 1);
+	ck_assert_mem_eq(r->reg[0], b, 32);
+	ck_assert_uint_eq(r->nallow, 1);
+	ck_assert_mem_eq(r->allow[0], a, 32);
+	ck_assert_int_eq(r->has_via, 0);
+	r = config_relay_find(&cfg, "next");
+	ck_assert_uint_eq(r->nreg, 0);
+	ck_assert_int_eq(r->has_via, 1);
+	ck_assert_mem_eq(r->via_id, b, 32);
+	ck_assert_str_eq(addr_format(&r->via, buf, sizeof(buf)),
+	    "10.0.0.2:7400");
+	config_free(&cfg);
+	ck_assert_ptr_null(cfg.relays);
+
+	/* No listen: fine for an outlet that registers at a relay. */
+	ck_assert_msg(config_parse(&cfg, "o.ini", outlet, strlen(outlet), err,
+			  sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(cfg.node.has_listen, 0);
+	ck_assert_int_eq(cfg.outlets[0].has_relay, 1);
+	ck_assert_mem_eq(cfg.outlets[0].relay_id, a, 32);
+	ck_assert_uint_eq(cfg.outlets[0].pool, 8);
+	ck_assert_uint_eq(cfg.outlets[1].pool, 4);
+	ck_assert_uint_eq(cfg.outlets[1].nallow, 0);
+	ck_assert_int_eq(cfg.inlets[0].has_via, 1);
+	ck_assert_mem_eq(cfg.inlets[0].via_id, a, 32);
+	ck_assert_mem_eq(cfg.inlets[0].outlet_id, a, 32);
+	ck_assert_str_eq(addr_format(&cfg.inlets[0].via, buf, sizeof(buf)),
+	    "10.0.0.1:7400");
+	config_free(&cfg);
 }
 END_TEST
 
@@ -430,6 +524,7 @@ config_suite(void)
 	tc = tcase_create("valid");
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_variants);
+	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_load_file);
 	suite_add_tcase(s, tc);

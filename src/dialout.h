@@ -1,0 +1,93 @@
+/*
+ * dialout: a node's side of a relay (docs/relay.md).  Keeps one session
+ * open to a relay (Noise XX as initiator, pinned to the relay identity),
+ * re-established after any failure with exponential backoff (0.1 s
+ * doubling to 5 s, with jitter), and holds the ticket the relay sent over
+ * it, from which data-connection preambles are made.
+ *
+ * Two kinds: a client session (request "@S": an inlet with via, or a
+ * relay forwarding to the next one) and a registration (request "@R" +
+ * service name: an outlet with relay =), which also keeps a pool of ready
+ * "P" connections at the relay and hands each one to the outlet as soon
+ * as a client's handshake arrives on it.  Never makes access decisions.
+ */
+#ifndef SALLYPORT_DIALOUT_H
+#define SALLYPORT_DIALOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "ticket.h"
+
+struct node;
+struct dialout;
+
+enum dialout_kind {
+	DIALOUT_CLIENT,  /* "@S": data connections of type C */
+	DIALOUT_REGISTER /* "@R" + name: registration and P pool */
+};
+
+/*
+ * dialout_new(n, kind, name, relay_id, relay, pool, role):
+ * Start keeping a session of ${kind} with the relay ${relay_id} at
+ * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
+ * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
+ * ${role} ("inlet", "outlet", "relay") is for logs.  Every pointer is
+ * borrowed and must outlive the dialout.  NULL on ENOMEM.
+ */
+struct dialout *dialout_new(struct node *n, enum dialout_kind kind,
+    const char *name, const uint8_t *relay_id, const struct addr *relay,
+    unsigned pool, const char *role);
+
+/*
+ * dialout_free(d):
+ * Close the session and the pooled connections and free ${d}; NULL does
+ * nothing.
+ */
+void dialout_free(struct dialout *d);
+
+/*
+ * dialout_stop(d):
+ * Make no new attempt (node shutdown): a handshake in progress is
+ * dropped.  A registration is closed with its pool (the relay then sends
+ * new clients elsewhere); a client session and its ticket stay usable
+ * for connections still being set up.
+ */
+void dialout_stop(struct dialout *d);
+
+/*
+ * dialout_on_down(d, cb, arg):
+ * Call ${cb}(${arg}) whenever the session of ${d} ends after it was up
+ * (relay.c ends the pairs it made through it).
+ */
+void dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg);
+
+/*
+ * dialout_is_up(d):
+ * Return 1 if the session is up and holds a ticket.
+ */
+int dialout_is_up(const struct dialout *d);
+
+/*
+ * dialout_is_down(d):
+ * Return 1 if the last attempt failed and the next has not started yet
+ * (clients should not wait), 0 while up or trying.
+ */
+int dialout_is_down(const struct dialout *d);
+
+/*
+ * dialout_preamble(d, name, out):
+ * Write the preamble of a new client (C) data connection for the service
+ * ${name} to ${out}.  Return 0, or -1 if the session is not up.
+ */
+int dialout_preamble(struct dialout *d, const char *name,
+    uint8_t out[TICKET_PREAMBLE_LEN]);
+
+/*
+ * dialout_addr(d):
+ * The relay's address (for data connections).
+ */
+const struct addr *dialout_addr(const struct dialout *d);
+
+#endif

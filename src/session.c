@@ -1,0 +1,343 @@
+/*
+ * session: see session.h.
+ *
+ * Reading: whole frames are opened in place in ${rx}; a frame announcing
+ * more than a session message can hold ends the session (EFRAME).
+ * Writing: records are sealed at the end of ${tx} and written at once;
+ * what the socket does not take waits there (the write watcher runs only
+ * then).  Freeing from inside a callback is deferred with ${busy}.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "session.h"
+
+#define SESSION_MAX_RECORD (SESSION_MAX_DATA + CHANNEL_OVERHEAD)
+#define SESSION_TX_CAP (4 * SESSION_MAX_RECORD)
+
+struct session {
+	struct ev_loop *loop;
+	int fd;
+	struct channel *ch;
+	const struct session_ops *ops;
+	void *arg;
+	ev_io r, w;
+	ev_timer timer;     /* keepalive ticks, or an immediate failure */
+	double keepalive;   /* seconds, 0: off */
+	ev_tstamp last_rx;  /* last record received */
+	ev_tstamp last_ping; /* last PING sent */
+	const char *failed; /* ended for this reason, dead not yet called */
+	unsigned busy;      /* callbacks running */
+	unsigned want_free; /* session_free called while busy */
+	size_t rx_have;
+	size_t tx_have;
+	uint8_t peer[CHANNEL_ID_LEN];
+	uint8_t rx[SESSION_MAX_RECORD];
+	uint8_t tx[SESSION_TX_CAP];
+};
+
+/* Close the socket and the channel; nothing more will happen. */
+static void
+shut(struct session *s)
+{
+
+	ev_io_stop(s->loop, &s->r);
+	ev_io_stop(s->loop, &s->w);
+	ev_timer_stop(s->loop, &s->timer);
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	channel_free(s->ch);
+	s->ch = NULL;
+}
+
+/* End the session now and tell the owner (last thing the caller does). */
+static void
+die(struct session *s, const char *reason)
+{
+
+	if (s->fd == -1)
+		return;
+	shut(s);
+	s->ops->dead(s, reason);
+}
+
+/* End the session from the loop, soon (from a non-callback path). */
+static void
+die_later(struct session *s, const char *reason)
+{
+
+	if (s->failed != NULL)
+		return;
+	s->failed = reason;
+	ev_io_stop(s->loop, &s->r);
+	ev_io_stop(s->loop, &s->w);
+	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_set(&s->timer, 0., 0.);
+	ev_timer_start(s->loop, &s->timer);
+}
+
+/* Release ${s} if nothing is running and its owner let it go. */
+static void
+release(struct session *s)
+{
+
+	if (s->busy == 0 && s->want_free) {
+		shut(s);
+		wipe(s->rx, sizeof(s->rx));
+		free(s);
+	}
+}
+
+/* Write what waits in tx.  Return 0, or -1 on a socket error. */
+static int
+flush(struct session *s)
+{
+	ssize_t n;
+
+	while (s->tx_have > 0) {
+		n = send(s->fd, s->tx, s->tx_have, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return (-1);
+		memmove(s->tx, s->tx + n, s->tx_have - (size_t)n);
+		s->tx_have -= (size_t)n;
+	}
+	if (s->tx_have > 0)
+		ev_io_start(s->loop, &s->w);
+	else
+		ev_io_stop(s->loop, &s->w);
+	return (0);
+}
+
+/* Seal a record of ${type} with ${len} bytes of ${data} into tx, send. */
+static int
+send_record(struct session *s, enum channel_type type, const uint8_t *data,
+    size_t len)
+{
+	uint8_t *rec;
+	long n;
+
+	if (s->fd == -1 || s->failed != NULL || len > SESSION_MAX_DATA ||
+	    SESSION_TX_CAP - s->tx_have < len + CHANNEL_OVERHEAD)
+		return (-1);
+	rec = s->tx + s->tx_have;
+	if (len > 0)
+		memcpy(rec + CHANNEL_HDR, data, len);
+	if ((n = channel_seal(s->ch, type, rec, len)) < 0)
+		return (-1);
+	s->tx_have += (size_t)n;
+	return (flush(s));
+}
+
+/* Socket readable: open each whole record, act on it. */
+static void
+session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+	enum channel_type type;
+	size_t total, len;
+	ssize_t n;
+	int r;
+
+	(void)revents;
+	s->busy++;
+	n = read(s->fd, s->rx + s->rx_have, sizeof(s->rx) - s->rx_have);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		goto out;
+	if (n <= 0) {
+		die(s, n == 0 ? "closed" : "read-error");
+		goto out;
+	}
+	s->rx_have += (size_t)n;
+	for (;;) {
+		r = frame_peek(s->rx, s->rx_have,
+		    SESSION_MAX_RECORD - FRAME_HDR, &total);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			die(s, "EFRAME");
+			goto out;
+		}
+		if ((r = channel_open(s->ch, s->rx, total, &type, &len)) < 0) {
+			die(s, channel_strerror(r));
+			goto out;
+		}
+		s->last_rx = ev_now(loop);
+		if (type == CHANNEL_PING &&
+		    send_record(s, CHANNEL_PONG, s->rx + CHANNEL_HDR, len) ==
+		    -1) {
+			die(s, "write-error");
+			goto out;
+		}
+		if (type == CHANNEL_DATA) {
+			s->ops->message(s, s->rx + CHANNEL_HDR, len);
+			if (s->fd == -1 || s->want_free)
+				goto out;
+		}
+		if (type == CHANNEL_EOF) {
+			die(s, "closed");
+			goto out;
+		}
+		memmove(s->rx, s->rx + total, s->rx_have - total);
+		s->rx_have -= total;
+	}
+out:
+	s->busy--;
+	release(s);
+}
+
+/* Socket writable: write what waits. */
+static void
+session_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	s->busy++;
+	if (flush(s) == -1)
+		die(s, "write-error");
+	s->busy--;
+	release(s);
+}
+
+/*
+ * Keepalive tick, four per interval: nothing heard for two intervals
+ * means the peer or the path is gone (noticed at most a quarter interval
+ * late); a PING goes out once per interval.  Also delivers a deferred
+ * failure.
+ */
+static void
+session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	(void)revents;
+	s->busy++;
+	if (s->failed != NULL)
+		die(s, s->failed);
+	else if (ev_now(loop) - s->last_rx > 2 * s->keepalive)
+		die(s, "keepalive-timeout");
+	else if (ev_now(loop) - s->last_ping >= s->keepalive * 0.99) {
+		s->last_ping = ev_now(loop);
+		if (send_record(s, CHANNEL_PING, NULL, 0) == -1)
+			die(s, "write-error");
+	}
+	s->busy--;
+	release(s);
+}
+
+/*
+ * session_new(loop, fd, ch, keepalive, ops, arg, rest, restlen):
+ * Run a session on the connected socket ${fd} with the established channel
+ * ${ch} (both taken, even on failure), PING every ${keepalive} seconds (0:
+ * never, and no dead-peer detection).  ${rest} holds ${restlen} bytes that
+ * arrived behind the handshake (copied).  ${ops} is borrowed; ${arg} is
+ * the owner's.  NULL on ENOMEM or if ${rest} is too long.
+ */
+struct session *
+session_new(struct ev_loop *loop, int fd, struct channel *ch,
+    double keepalive, const struct session_ops *ops, void *arg,
+    const uint8_t *rest, size_t restlen)
+{
+	struct session *s;
+
+	if (restlen > SESSION_MAX_RECORD || (s = calloc(1, sizeof(*s))) ==
+	    NULL) {
+		close(fd);
+		channel_free(ch);
+		return (NULL);
+	}
+	s->loop = loop;
+	s->fd = fd; /* s owns fd and ch now */
+	s->ch = ch;
+	memcpy(s->peer, channel_peer_id(ch), CHANNEL_ID_LEN);
+	s->ops = ops;
+	s->arg = arg;
+	s->keepalive = keepalive;
+	s->last_rx = s->last_ping = ev_now(loop);
+	if (restlen > 0)
+		memcpy(s->rx, rest, restlen);
+	s->rx_have = restlen;
+	ev_io_init(&s->r, session_read_cb, fd, EV_READ);
+	ev_io_init(&s->w, session_write_cb, fd, EV_WRITE);
+	ev_init(&s->timer, session_timer_cb);
+	s->r.data = s->w.data = s->timer.data = s;
+	ev_io_start(loop, &s->r);
+	if (keepalive > 0) {
+		ev_timer_set(&s->timer, keepalive / 4, keepalive / 4);
+		ev_timer_start(loop, &s->timer);
+	}
+	/* Records that came behind the handshake are read with the next. */
+	if (restlen > 0)
+		ev_feed_event(loop, &s->r, EV_READ);
+	return (s);
+}
+
+/*
+ * session_arg(s):
+ * The owner's ${arg} given to session_new.
+ */
+void *
+session_arg(const struct session *s)
+{
+
+	return (s->arg);
+}
+
+/*
+ * session_peer_id(s):
+ * The peer's verified identifier (CHANNEL_ID_LEN bytes).
+ */
+const uint8_t *
+session_peer_id(const struct session *s)
+{
+
+	return (s->peer);
+}
+
+/*
+ * session_send(s, data, len):
+ * Send the message ${data} of ${len} (<= SESSION_MAX_DATA) bytes.  Return
+ * 0, or -1 if the send buffer is full (the message is dropped) or the
+ * channel failed (the session is then ended: ops->dead runs later from
+ * the loop).
+ */
+int
+session_send(struct session *s, const uint8_t *data, size_t len)
+{
+
+	if (s->fd == -1 || s->failed != NULL || len > SESSION_MAX_DATA ||
+	    SESSION_TX_CAP - s->tx_have < len + CHANNEL_OVERHEAD)
+		return (-1); /* full: the message is not sent, nothing more */
+	if (send_record(s, CHANNEL_DATA, data, len) == -1) {
+		die_later(s, "write-error");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * session_free(s):
+ * Close and free ${s}; NULL does nothing.  Safe from inside its callbacks
+ * (the memory is released when they return).  ops->dead is not called.
+ */
+void
+session_free(struct session *s)
+{
+
+	if (s == NULL)
+		return;
+	shut(s);
+	s->want_free = 1;
+	release(s);
+}

@@ -1,0 +1,269 @@
+#!/bin/sh
+# Relays on loopback (docs/relay.md): redis through
+#   inlet -> relay hub -> outlet (an outlet node with no listen address)
+#   inlet -> relay hub2 -> relay hub -> outlet (a chain)
+# Asserts the data through one and two relays, a client the relay does not
+# allow (refused and audited, nothing reaches the outlet), a registrant the
+# relay does not list (refused and audited; the real one keeps the name),
+# that after a relay restart the outlet registers again on its own so a
+# new connection works within 5 s of the relay's return, and that with two
+# registrants of one name new connections are spread and one's death is
+# skipped.
+# Needs redis-server, redis-cli and ss; skips (77) without them.
+set -eu
+
+: "${SALLYPORT:?SALLYPORT must name the sallyport binary}"
+for t in redis-server redis-cli ss sha256sum; do
+	if ! command -v "$t" >/dev/null 2>&1; then
+		echo "59-relay-loopback: $t not installed, skipping"
+		exit 77
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sp-relay.XXXXXX")
+pids=
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "59-relay-loopback: FAIL: $*" >&2
+	for f in "$tmp"/*.log; do
+		echo "--- $f" >&2
+		tail -n 30 "$f" >&2 || true
+	done
+	exit 1
+}
+
+# free_port: a TCP port nobody listens on at 127.0.0.1 (bounded tries).
+used=
+free_port() {
+	i=0
+	while [ $i -lt 200 ]; do
+		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 12000) + 20000 ))
+		i=$((i + 1))
+		case " $used " in *" $p "*) continue ;; esac
+		if ! ss -Htan "sport = :$p" | grep -q .; then
+			used="$used $p"
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "no free port" >&2
+	exit 1
+}
+
+# wait_log FILE PATTERN [COUNT]: poll until FILE has COUNT lines matching
+# PATTERN (default 1), at most 10 s.
+wait_log() {
+	n=${3:-1}
+	i=0
+	while [ $i -lt 100 ]; do
+		c=$(grep -c -- "$2" "$1" 2>/dev/null || true)
+		[ "${c:-0}" -ge "$n" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "timed out waiting for '$2' in $1"
+}
+
+# start NAME: run the node NAME.ini in the background, log in NAME.log.
+start() {
+	"$SALLYPORT" run "$tmp/$1.ini" 2>>"$tmp/$1.log" &
+	eval "pid_$1=$!"
+	pids="$pids $!"
+}
+
+redis_port=$(free_port)
+hub_port=$(free_port)
+hub2_port=$(free_port)
+in1=$(free_port)
+in2=$(free_port)
+in3=$(free_port)
+
+for k in app db hub hub2 intruder rogue; do
+	"$SALLYPORT" identity create "$tmp/$k.key" >/dev/null
+	eval "id_$k=\$(\"\$SALLYPORT\" identity show \"\$tmp/\$k.key\")"
+done
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
+    --appendonly no >"$tmp/redis.log" 2>&1 &
+pids="$pids $!"
+
+cat >"$tmp/hub.ini" <<EOF
+[node]
+identity = hub.key
+listen = 127.0.0.1:$hub_port
+keepalive = 2
+[peers]
+db = $id_db
+app = $id_app
+hub2 = $id_hub2
+[relay redis]
+register = db
+allow = app, hub2
+EOF
+cat >"$tmp/hub2.ini" <<EOF
+[node]
+identity = hub2.key
+listen = 127.0.0.1:$hub2_port
+[peers]
+hub = $id_hub
+app = $id_app
+[relay redis]
+allow = app
+via = hub@127.0.0.1:$hub_port
+EOF
+cat >"$tmp/db.ini" <<EOF
+[node]
+identity = db.key
+keepalive = 2
+[peers]
+hub = $id_hub
+app = $id_app
+[outlet redis]
+target = 127.0.0.1:$redis_port
+allow = app
+relay = hub@127.0.0.1:$hub_port
+EOF
+cat >"$tmp/app.ini" <<EOF
+[node]
+identity = app.key
+[peers]
+hub = $id_hub
+hub2 = $id_hub2
+db = $id_db
+[inlet one]
+listen = 127.0.0.1:$in1
+outlet = db
+service = redis
+via = hub@127.0.0.1:$hub_port
+[inlet two]
+listen = 127.0.0.1:$in2
+outlet = db
+service = redis
+via = hub2@127.0.0.1:$hub2_port
+EOF
+cat >"$tmp/intruder.ini" <<EOF
+[node]
+identity = intruder.key
+[peers]
+hub = $id_hub
+db = $id_db
+[inlet redis]
+listen = 127.0.0.1:$in3
+outlet = db
+via = hub@127.0.0.1:$hub_port
+EOF
+cat >"$tmp/rogue.ini" <<EOF
+[node]
+identity = rogue.key
+[peers]
+hub = $id_hub
+[outlet redis]
+target = 127.0.0.1:1
+allow = $id_intruder
+relay = hub@127.0.0.1:$hub_port
+EOF
+
+for n in hub hub2 db app; do
+	start "$n"
+done
+wait_log "$tmp/db.log" "event=session-open role=outlet kind=register"
+wait_log "$tmp/hub2.log" "event=session-open role=relay kind=client relay="
+wait_log "$tmp/app.log" "event=session-open role=inlet" 2
+
+# 1. Through one relay, back through two.
+[ "$(redis-cli -p "$in1" set k1 through-one-relay)" = OK ] ||
+	fail "SET through one relay"
+[ "$(redis-cli -p "$in2" get k1)" = through-one-relay ] ||
+	fail "GET through two relays"
+head -c 1000000 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/big"
+redis-cli -p "$in2" -x set big <"$tmp/big" >/dev/null ||
+	fail "large SET through two relays"
+a=$(sha256sum <"$tmp/big" | cut -d' ' -f1)
+b=$(redis-cli -p "$in1" --raw get big | head -c 2000000 | sha256sum |
+    cut -d' ' -f1)
+[ "$a" = "$b" ] || fail "large value differs after one/two relays"
+grep -q "event=open role=relay" "$tmp/hub2.log" || fail "hub2 carried nothing"
+grep -q "event=audit decision=allow reason=allowed peer=$id_hub2" \
+    "$tmp/hub.log" || fail "hub did not audit hub2's hop"
+
+# 2. A client the relay does not allow: refused at its session, audited.
+start intruder
+wait_log "$tmp/hub.log" \
+    "event=audit decision=deny reason=not-allowed peer=$id_intruder"
+if out=$(redis-cli -p "$in3" ping 2>&1) && [ "$out" = PONG ]; then
+	fail "an unlisted client got through the relay"
+fi
+if grep -q "peer=$id_intruder" "$tmp/db.log"; then
+	fail "the outlet heard of the unlisted client"
+fi
+
+# 3. A registrant the relay does not list: refused; the name stays db's.
+start rogue
+wait_log "$tmp/hub.log" \
+    "event=audit decision=deny reason=not-registrant peer=$id_rogue"
+grep -q "event=session-open role=relay kind=register peer=$id_rogue" "$tmp/hub.log" &&
+	fail "the rogue registrant got a session"
+for i in 1 2 3 4 5 6; do
+	[ "$(redis-cli -p "$in1" get k1)" = through-one-relay ] ||
+		fail "legitimate path broken after the rogue registrant ($i)"
+done
+
+# 4. Relay restart: the outlet registers again by itself; a new connection
+# works within 5 s of the relay's return.
+kill "$pid_hub"
+wait "$pid_hub" 2>/dev/null || true
+wait_log "$tmp/db.log" "event=session-close role=outlet"
+ups=$(grep -c "event=session-open role=outlet" "$tmp/db.log")
+start hub
+wait_log "$tmp/hub.log" "event=ready" 2
+t0=$(date +%s%N)
+ok=0
+i=0
+while [ $i -lt 60 ]; do
+	if [ "$(redis-cli -p "$in1" get k1 2>/dev/null)" = through-one-relay ]
+	then
+		ok=1
+		break
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+t1=$(date +%s%N)
+[ $ok = 1 ] || fail "no connection through the restarted relay"
+ms=$(( (t1 - t0) / 1000000 ))
+[ "$ms" -le 5000 ] || fail "first connection after restart took ${ms} ms"
+wait_log "$tmp/db.log" "event=session-open role=outlet" $((ups + 1))
+
+# 5. Two registrants of one name (the same identity on two outlet nodes):
+# the relay spreads new connections; with one killed, the other serves.
+cp "$tmp/db.ini" "$tmp/db2.ini"
+start db2
+wait_log "$tmp/db2.log" "event=session-open role=outlet kind=register"
+for i in 1 2 3 4 5 6 7 8; do
+	[ "$(redis-cli -p "$in1" get k1)" = through-one-relay ] ||
+		fail "GET with two registrants ($i)"
+done
+grep -q "event=open role=outlet" "$tmp/db2.log" ||
+	fail "the second registrant got no connection (no spreading)"
+closes=$(grep -c "event=session-close role=relay kind=register" \
+    "$tmp/hub.log" || true)
+kill -9 "$pid_db"
+wait "$pid_db" 2>/dev/null || true
+wait_log "$tmp/hub.log" "event=session-close role=relay kind=register" \
+    $((closes + 1))
+for i in 1 2 3 4 5 6; do
+	[ "$(redis-cli -p "$in1" get k1)" = through-one-relay ] ||
+		fail "GET after one registrant died ($i)"
+done
+echo "59-relay-loopback: one relay, two relays, refusals, restart (${ms} ms), two registrants: ok"

@@ -1,0 +1,242 @@
+/*
+ * check_session: a relay session over a socketpair, in one loop: messages
+ * arrive intact, PINGs are answered so a quiet but live peer keeps the
+ * session, a silent peer is declared dead within 2 to 2.25 keepalive
+ * intervals, a closed peer at once.
+ */
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <ev.h>
+
+#include "channel.h"
+#include "crypto.h"
+#include "session.h"
+
+static struct ev_loop *loop;
+static struct channel_local la, lb;
+static struct channel *ca, *cb; /* established: a initiator, b responder */
+static int fa = -1, fb = -1;
+static struct session *sa, *sb;
+static uint8_t got[SESSION_MAX_DATA];
+static size_t ngot;
+static int nmsg;
+static const char *dead_a, *dead_b;
+static ev_tstamp dead_at;
+
+static void
+on_message(struct session *s, const uint8_t *data, size_t len)
+{
+
+	(void)s;
+	memcpy(got, data, len);
+	ngot = len;
+	nmsg++;
+}
+
+static void
+on_dead(struct session *s, const char *reason)
+{
+
+	if (s == sa) {
+		dead_a = reason;
+		sa = NULL;
+	} else {
+		dead_b = reason;
+		sb = NULL;
+	}
+	dead_at = ev_now(loop);
+	session_free(s);
+}
+
+static const struct session_ops ops = {
+	.message = on_message,
+	.dead = on_dead,
+};
+
+/* Run a whole handshake between two fresh channels in memory. */
+static void
+establish(void)
+{
+	uint8_t m1[CHANNEL_MAX_HANDSHAKE], m2[CHANNEL_MAX_HANDSHAKE],
+	    m3[CHANNEL_MAX_HANDSHAKE], none[CHANNEL_MAX_HANDSHAKE];
+	size_t n1, n2, n3, n4;
+	uint64_t now = (uint64_t)time(NULL);
+
+	ca = channel_new(CHANNEL_INITIATOR, &la, NULL);
+	cb = channel_new(CHANNEL_RESPONDER, &lb, NULL);
+	ck_assert_ptr_nonnull(ca);
+	ck_assert_ptr_nonnull(cb);
+	channel_expect_peer(ca, lb.id);
+	ck_assert_int_eq(channel_set_request(ca, (const uint8_t *)"@S", 2), 0);
+	ck_assert_int_eq(channel_start(ca, m1, sizeof(m1), &n1), 0);
+	ck_assert_int_eq(channel_handshake(cb, m1, n1, now, m2, sizeof(m2),
+	    &n2), 0);
+	ck_assert_int_eq(channel_handshake(ca, m2, n2, now, m3, sizeof(m3),
+	    &n3), 1);
+	ck_assert_int_eq(channel_handshake(cb, m3, n3, now, none,
+	    sizeof(none), &n4), 1);
+}
+
+static void
+setup(void)
+{
+	uint8_t pa[32], pb[32], pub[65];
+	int sv[2];
+
+	ck_assert_int_eq(crypto_init(), 0);
+	loop = ev_default_loop(0);
+	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
+	ck_assert_int_eq(crypto_p256_keypair(pb, pub), 0);
+	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL),
+	    3600), 0);
+	ck_assert_int_eq(channel_local_init(&lb, pb, (uint64_t)time(NULL),
+	    3600), 0);
+	establish();
+	ev_now_update(loop);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0, sv), 0);
+	fa = sv[0];
+	fb = sv[1];
+	ngot = 0;
+	nmsg = 0;
+	dead_a = dead_b = NULL;
+}
+
+static void
+teardown(void)
+{
+
+	session_free(sa);
+	session_free(sb);
+	sa = sb = NULL;
+	if (fb != -1)
+		close(fb);
+	fb = -1;
+	channel_free(cb);
+	cb = NULL;
+	channel_local_fini(&la);
+	channel_local_fini(&lb);
+}
+
+/* Run the loop for ${secs} seconds or until ${*stop} is set. */
+static void
+run_for(double secs, const void *volatile *stop)
+{
+	ev_tstamp end;
+
+	ev_now_update(loop);
+	end = ev_now(loop) + secs;
+	while (ev_now(loop) < end && (stop == NULL || *stop == NULL)) {
+		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
+		usleep(2000);
+		ev_now_update(loop);
+	}
+}
+
+/* A message goes through both ways, with the peer identity known. */
+START_TEST(test_message)
+{
+	static const uint8_t hello[] = "T0123456789abcdef";
+
+	sa = session_new(loop, fa, ca, 0, &ops, NULL, NULL, 0);
+	sb = session_new(loop, fb, cb, 0, &ops, NULL, NULL, 0);
+	fa = fb = -1; /* the sessions own them */
+	ca = cb = NULL;
+	ck_assert_ptr_nonnull(sa);
+	ck_assert_ptr_nonnull(sb);
+	ck_assert_mem_eq(session_peer_id(sa), lb.id, CHANNEL_ID_LEN);
+	ck_assert_mem_eq(session_peer_id(sb), la.id, CHANNEL_ID_LEN);
+	ck_assert_int_eq(session_send(sb, hello, sizeof(hello)), 0);
+	run_for(1, NULL);
+	ck_assert_int_eq(nmsg, 1);
+	ck_assert_uint_eq(ngot, sizeof(hello));
+	ck_assert_mem_eq(got, hello, sizeof(hello));
+	/* Too big for a session message. */
+	ck_assert_int_eq(session_send(sa, got, SESSION_MAX_DATA + 1), -1);
+	ck_assert_ptr_null(dead_a);
+	ck_assert_ptr_null(dead_b);
+}
+END_TEST
+
+/* A quiet peer that answers PINGs keeps the session for many intervals. */
+START_TEST(test_pong_keeps_alive)
+{
+
+	sa = session_new(loop, fa, ca, 0.1, &ops, NULL, NULL, 0);
+	sb = session_new(loop, fb, cb, 0, &ops, NULL, NULL, 0);
+	fa = fb = -1;
+	ca = cb = NULL;
+	run_for(0.8, (const void *volatile *)&dead_a);
+	ck_assert_ptr_null(dead_a);
+	ck_assert_ptr_null(dead_b);
+}
+END_TEST
+
+/* A silent peer (its socket never read): dead after 2 to 2.25 intervals. */
+START_TEST(test_silent_peer)
+{
+	ev_tstamp t0;
+
+	channel_free(cb); /* b never runs: its socket is never read */
+	cb = NULL;
+	ev_now_update(loop);
+	t0 = ev_now(loop);
+	sa = session_new(loop, fa, ca, 0.2, &ops, NULL, NULL, 0);
+	fa = -1;
+	ca = NULL;
+	run_for(2, (const void *volatile *)&dead_a);
+	ck_assert_ptr_nonnull(dead_a);
+	ck_assert_str_eq(dead_a, "keepalive-timeout");
+	ck_assert(dead_at - t0 >= 0.39);
+	ck_assert(dead_at - t0 <= 0.6 + 0.2); /* 3 intervals, some slack */
+}
+END_TEST
+
+/* The peer closes: the session ends at once, as "closed". */
+START_TEST(test_closed_peer)
+{
+
+	sa = session_new(loop, fa, ca, 5, &ops, NULL, NULL, 0);
+	fa = -1;
+	ca = NULL;
+	close(fb);
+	fb = -1;
+	run_for(1, (const void *volatile *)&dead_a);
+	ck_assert_ptr_nonnull(dead_a);
+	ck_assert_str_eq(dead_a, "closed");
+}
+END_TEST
+
+static Suite *
+session_suite(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("session");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_message);
+	tcase_add_test(tc, test_pong_keeps_alive);
+	tcase_add_test(tc, test_silent_peer);
+	tcase_add_test(tc, test_closed_peer);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(session_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
