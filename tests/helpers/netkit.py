@@ -1,0 +1,546 @@
+#!/usr/bin/env python3
+"""netkit: the test-side network endpoints of sallyport's integration tests
+and benchmark.  Each subcommand is one small client or server; they print one
+`key=value ...` result line on stdout and exit 0 when what they checked holds.
+
+Addresses: "host:port", "[v6]:port" or "unix:/path".  Data is generated from
+a seed (random.Random over a pool, sliced at seeded offsets) so both ends can
+know what they should see without storing it.
+"""
+import argparse
+import asyncio
+import hashlib
+import os
+import random
+import resource
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+CHUNK = 256 * 1024
+
+
+def raise_nofile():
+    """Raise the soft fd limit to the hard one (many connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def parse_addr(s):
+    """(family, sockaddr) for "host:port", "[v6]:port" or "unix:/path"."""
+    if s.startswith("unix:"):
+        return socket.AF_UNIX, s[5:]
+    if s.startswith("["):
+        host, _, port = s[1:].partition("]:")
+        return socket.AF_INET6, (host, int(port))
+    host, _, port = s.rpartition(":")
+    return socket.AF_INET, (host, int(port))
+
+
+def connect(addr, timeout=10.0, source=None):
+    fam, sa = parse_addr(addr)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    if source is not None:
+        s.bind((source, 0))
+    s.connect(sa)
+    if fam != socket.AF_UNIX:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def listen(addr, backlog=4096):
+    fam, sa = parse_addr(addr)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    if fam == socket.AF_UNIX:
+        try:
+            os.unlink(sa)
+        except FileNotFoundError:
+            pass
+    else:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(sa)
+    s.listen(backlog)
+    return s
+
+
+def mark_ready(path, text="ready"):
+    """Write ${path} atomically so a poller never sees it half written."""
+    if path:
+        with open(path + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.rename(path + ".tmp", path)
+
+
+class Stream:
+    """A deterministic byte stream of ${size} bytes from ${seed}."""
+
+    def __init__(self, seed, size):
+        rng = random.Random(seed)
+        self.pool = memoryview(rng.randbytes(8 * 1024 * 1024 + CHUNK))
+        self.rng = rng
+        self.left = size
+
+    def chunks(self):
+        while self.left > 0:
+            n = min(CHUNK, self.left)
+            off = self.rng.randrange(len(self.pool) - CHUNK)
+            self.left -= n
+            yield self.pool[off:off + n]
+
+
+def stream_digest(seed, size):
+    h = hashlib.sha256()
+    for c in Stream(seed, size).chunks():
+        h.update(c)
+    return h.hexdigest()
+
+
+def send_stream(sock, seed, size, pace=0.0, shut=True):
+    """Send the stream; spread it over ${pace} seconds if given."""
+    h = hashlib.sha256()
+    nchunks = max(1, (size + CHUNK - 1) // CHUNK)
+    t0 = time.monotonic()
+    for i, c in enumerate(Stream(seed, size).chunks()):
+        if pace:
+            delay = t0 + pace * i / nchunks - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        sock.sendall(c)
+        h.update(c)
+    if shut:
+        sock.shutdown(socket.SHUT_WR)
+    return h.hexdigest()
+
+
+def recv_all(sock):
+    """Read until EOF; return (sha256 hex, byte count)."""
+    h = hashlib.sha256()
+    n = 0
+    buf = bytearray(CHUNK)
+    while True:
+        k = sock.recv_into(buf)
+        if k == 0:
+            break
+        h.update(memoryview(buf)[:k])
+        n += k
+    return h.hexdigest(), n
+
+
+def duplex(sock, seed, size):
+    """Send ${size} bytes of stream ${seed} and read until EOF, both at once."""
+    out = {}
+
+    def sender():
+        try:
+            out["sent"] = send_stream(sock, seed, size)
+        except OSError as e:
+            out["send_error"] = str(e)
+
+    t = threading.Thread(target=sender)
+    t.start()
+    out["recv"], out["recv_bytes"] = recv_all(sock)
+    t.join()
+    return out
+
+
+# ---------------------------------------------------------------- servers
+
+
+async def echo_handler(reader, writer, log):
+    if log:
+        log.write("accept\n")
+        log.flush()
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+        await writer.drain()
+        # Keep the socket until the peer closes its side too.
+        await reader.read(1)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def echo_main(args):
+    log = open(args.log, "a") if args.log else None
+    fam, sa = parse_addr(args.listen)
+    handler = lambda r, w: echo_handler(r, w, log)
+    if fam == socket.AF_UNIX:
+        server = await asyncio.start_unix_server(handler, sock=listen(args.listen))
+    else:
+        server = await asyncio.start_server(handler, sock=listen(args.listen))
+    mark_ready(args.ready)
+    async with server:
+        await server.serve_forever()
+
+
+def cmd_echo(args):
+    """Echo server: echoes each connection, carries EOF back as a FIN."""
+    raise_nofile()
+    try:
+        asyncio.run(echo_main(args))
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_bulk_server(args):
+    """Accept one connection; send ${size} bytes and read to EOF at once."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    ls.settimeout(args.timeout)
+    s, _ = ls.accept()
+    s.settimeout(args.timeout)
+    r = duplex(s, args.seed, args.size)
+    s.close()
+    print("sent=%s recv=%s recv_bytes=%d" % (r.get("sent"), r["recv"],
+                                             r["recv_bytes"]))
+    return 0 if "sent" in r else 1
+
+
+def cmd_halfclose_server(args):
+    """client-first: read to EOF, check, then answer and close.
+    server-first: send and shut down the write side, then read to EOF."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    ls.settimeout(args.timeout)
+    s, _ = ls.accept()
+    s.settimeout(args.timeout)
+    want = stream_digest(args.expect_seed, args.size)
+    if args.mode == "client-first":
+        got, n = recv_all(s)
+        send_stream(s, args.send_seed, args.size)
+    else:
+        send_stream(s, args.send_seed, args.size)
+        got, n = recv_all(s)
+    s.close()
+    ok = got == want and n == args.size
+    print("halfclose-server mode=%s recv_bytes=%d ok=%d" % (args.mode, n, ok))
+    return 0 if ok else 1
+
+
+def cmd_accept_log(args):
+    """Accept connections, log each one, read and discard, never answer."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    conns = [ls]
+    with open(args.log, "a") as log:
+        while True:
+            r, _, _ = select.select(conns, [], [])
+            for s in r:
+                if s is ls:
+                    c, _ = ls.accept()
+                    log.write("accept\n")
+                    log.flush()
+                    conns.append(c)
+                else:
+                    try:
+                        d = s.recv(65536)
+                    except OSError:
+                        d = b""
+                    if not d:
+                        conns.remove(s)
+                        s.close()
+
+
+# ---------------------------------------------------------------- clients
+
+
+def cmd_bulk_client(args):
+    s = connect(args.connect, args.timeout)
+    r = duplex(s, args.seed, args.size)
+    s.close()
+    print("sent=%s recv=%s recv_bytes=%d" % (r.get("sent"), r["recv"],
+                                             r["recv_bytes"]))
+    return 0 if "sent" in r else 1
+
+
+def cmd_halfclose_client(args):
+    s = connect(args.connect, args.timeout)
+    want = stream_digest(args.expect_seed, args.size)
+    if args.mode == "client-first":
+        send_stream(s, args.send_seed, args.size)
+        got, n = recv_all(s)
+    else:
+        got, n = recv_all(s)
+        send_stream(s, args.send_seed, args.size)
+    s.close()
+    ok = got == want and n == args.size
+    print("halfclose-client mode=%s recv_bytes=%d ok=%d" % (args.mode, n, ok))
+    return 0 if ok else 1
+
+
+async def echo_one(addr, i, size, seed, pace, timeout):
+    fam, sa = parse_addr(addr)
+    if fam == socket.AF_UNIX:
+        reader, writer = await asyncio.open_unix_connection(sa)
+    else:
+        reader, writer = await asyncio.open_connection(sa[0], sa[1])
+    data = random.Random(seed * 1000003 + i).randbytes(size)
+
+    async def send():
+        step = max(1, size // 64)
+        for off in range(0, size, step):
+            writer.write(data[off:off + step])
+            await writer.drain()
+            if pace:
+                await asyncio.sleep(pace / 64)
+        writer.write_eof()
+
+    st = asyncio.ensure_future(send())
+    got = bytearray()
+    while True:
+        d = await reader.read(65536)
+        if not d:
+            break
+        got += d
+    await st
+    writer.close()
+    return bytes(got) == data, len(got)
+
+
+async def echo_check_main(args):
+    tasks = [asyncio.wait_for(echo_one(args.connect, i, args.size, args.seed,
+                                       args.pace, args.timeout), args.timeout)
+             for i in range(args.count)]
+    res = await asyncio.gather(*tasks, return_exceptions=True)
+    good = sum(1 for r in res if r is not None and not isinstance(r, BaseException)
+               and r[0])
+    errs = [r for r in res if isinstance(r, BaseException)]
+    bad = [r for r in res if not isinstance(r, BaseException) and not r[0]]
+    print("echo-check count=%d ok=%d mismatched=%d errors=%d%s" % (
+        args.count, good, len(bad), len(errs),
+        (" first_error=%s" % type(errs[0]).__name__) if errs else ""))
+    return 0 if good == args.count else 1
+
+
+def cmd_echo_check(args):
+    """${count} concurrent connections, each sending distinct data to an echo
+    target, shutting down its write side, and checking the echo."""
+    raise_nofile()
+    return asyncio.run(echo_check_main(args))
+
+
+def cmd_probe(args):
+    """Connect, send some bytes, optionally shut down the write side, then
+    read until EOF, reset or ${timeout}; report what came back and when."""
+    t0 = time.monotonic()
+    try:
+        s = connect(args.connect, args.timeout, args.source)
+    except OSError as e:
+        print("bytes=0 end=connect-error errno=%s secs=%.3f" % (
+            e.errno, time.monotonic() - t0))
+        return 0
+    payload = b""
+    if args.send_hex:
+        payload += bytes.fromhex(args.send_hex)
+    if args.send_random:
+        payload += random.Random(args.seed).randbytes(args.send_random)
+    if args.send_zero:
+        payload += bytes(args.send_zero)
+    end = None
+    try:
+        if payload:
+            s.sendall(payload)
+        if args.shut:
+            s.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        end = "send-error"
+    n = 0
+    t0 = time.monotonic()
+    s.settimeout(0.1)
+    while end is None:
+        if time.monotonic() - t0 > args.timeout:
+            end = "timeout"
+            break
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            end = "reset"
+            break
+        except OSError:
+            end = "error"
+            break
+        if not d:
+            end = "eof"
+            break
+        n += len(d)
+    secs = time.monotonic() - t0
+    s.close()
+    print("bytes=%d end=%s secs=%.3f" % (n, end, secs))
+    return 0
+
+
+async def hold_one(addr, source, partial, echo, timeout):
+    fam, sa = parse_addr(addr)
+    if fam == socket.AF_UNIX:
+        r, w = await asyncio.wait_for(asyncio.open_unix_connection(sa), timeout)
+    else:
+        r, w = await asyncio.wait_for(asyncio.open_connection(
+            sa[0], sa[1], local_addr=(source, 0) if source else None), timeout)
+    if partial:
+        w.write(os.urandom(partial))
+        await w.drain()
+    if echo:
+        w.write(b"x")
+        await w.drain()
+        d = await asyncio.wait_for(r.readexactly(1), timeout)
+        assert d == b"x"
+    return r, w
+
+
+async def hold_main(args):
+    sem = asyncio.Semaphore(args.parallel)
+
+    async def one():
+        async with sem:
+            return await hold_one(args.connect, args.source, args.partial,
+                                  args.echo, args.timeout)
+
+    t0 = time.monotonic()
+    res = await asyncio.gather(*[one() for _ in range(args.count)],
+                               return_exceptions=True)
+    conns = [r for r in res if not isinstance(r, BaseException)]
+    errs = [r for r in res if isinstance(r, BaseException)]
+    text = "held=%d errors=%d secs=%.2f%s" % (
+        len(conns), len(errs), time.monotonic() - t0,
+        (" first_error=%r" % errs[0]) if errs else "")
+    print(text, flush=True)
+    mark_ready(args.ready, text)
+    # Hold until killed or ${hold} seconds; count the ones the peer closed.
+    stop = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: stop.done() or stop.set_result(None))
+    try:
+        await asyncio.wait_for(stop, args.hold)
+    except asyncio.TimeoutError:
+        pass
+    closed = 0
+    for r, w in conns:
+        if r.at_eof() or w.is_closing():
+            closed += 1
+        w.close()
+    print("closed_by_peer=%d" % closed, flush=True)
+    return 0
+
+
+def cmd_hold(args):
+    """Open ${count} connections (optionally from ${source}, optionally
+    sending ${partial} random bytes or checking one echoed byte) and hold
+    them; write the ready file once all are up; exit on SIGTERM."""
+    raise_nofile()
+    return asyncio.run(hold_main(args))
+
+
+def cmd_connrate(args):
+    """New connections per second: connect, send one byte, read it back,
+    close; ${concurrency} threads for ${seconds} seconds."""
+    stop = time.monotonic() + args.seconds
+    counts = [0] * args.concurrency
+    errors = [0] * args.concurrency
+    fam, sa = parse_addr(args.connect)
+
+    def worker(k):
+        while time.monotonic() < stop:
+            try:
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.settimeout(5)
+                s.connect(sa)
+                s.sendall(b"x")
+                if s.recv(1) != b"x":
+                    raise OSError("no echo")
+                s.close()
+                counts[k] += 1
+            except OSError:
+                errors[k] += 1
+                s.close()
+
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(args.concurrency)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    secs = time.monotonic() - t0
+    print("conns_per_s=%.0f conns=%d errors=%d" % (sum(counts) / secs,
+                                                   sum(counts), sum(errors)))
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(prog="netkit")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def add(name, fn, *opts):
+        q = sub.add_parser(name)
+        q.set_defaults(fn=fn)
+        for o in opts:
+            o(q)
+        return q
+
+    lis = lambda q: q.add_argument("listen")
+    con = lambda q: q.add_argument("connect")
+    ready = lambda q: q.add_argument("--ready")
+    tmo = lambda q: q.add_argument("--timeout", type=float, default=30.0)
+    size = lambda q: q.add_argument("--size", type=int, default=1 << 20)
+    seed = lambda q: q.add_argument("--seed", type=int, default=1)
+
+    def hc(q):
+        q.add_argument("--mode", choices=["client-first", "server-first"],
+                       required=True)
+        q.add_argument("--send-seed", type=int, required=True)
+        q.add_argument("--expect-seed", type=int, required=True)
+
+    add("echo", cmd_echo, lis, ready, lambda q: q.add_argument("--log"))
+    add("accept-log", cmd_accept_log, lis, ready,
+        lambda q: q.add_argument("--log", required=True))
+    add("bulk-server", cmd_bulk_server, lis, ready, tmo, size, seed)
+    add("bulk-client", cmd_bulk_client, con, tmo, size, seed)
+    add("halfclose-server", cmd_halfclose_server, lis, ready, tmo, size, hc)
+    add("halfclose-client", cmd_halfclose_client, con, tmo, size, hc)
+    add("echo-check", cmd_echo_check, con, tmo, size, seed,
+        lambda q: q.add_argument("--count", type=int, default=1),
+        lambda q: q.add_argument("--pace", type=float, default=0.0))
+
+    def probe_opts(q):
+        q.add_argument("--send-hex")
+        q.add_argument("--send-random", type=int, default=0)
+        q.add_argument("--send-zero", type=int, default=0)
+        q.add_argument("--shut", action="store_true")
+        q.add_argument("--source")
+        q.add_argument("--timeout", type=float, default=5.0)
+
+    add("probe", cmd_probe, con, seed, probe_opts)
+
+    def hold_opts(q):
+        q.add_argument("--count", type=int, required=True)
+        q.add_argument("--source")
+        q.add_argument("--partial", type=int, default=0)
+        q.add_argument("--echo", action="store_true")
+        q.add_argument("--parallel", type=int, default=200)
+        q.add_argument("--hold", type=float, default=60.0)
+        q.add_argument("--timeout", type=float, default=20.0)
+
+    add("hold", cmd_hold, con, ready, hold_opts)
+    add("connrate", cmd_connrate, con,
+        lambda q: q.add_argument("--seconds", type=float, default=5.0),
+        lambda q: q.add_argument("--concurrency", type=int, default=1))
+    args = p.parse_args()
+    sys.exit(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Deny: a client allowed on one outlet ("a") asks for another outlet ("b")
+# of the same node that allows someone else.  Asserts: the outlet logs
+# `event=audit decision=deny reason=not-allowed service=b` with the client's
+# identifier and peer name, the client receives zero bytes and is closed,
+# target b sees no connection; the same client does reach target a.
+. "$(dirname "$0")/lib.sh"
+
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+for t in a b; do
+	eval "port=\$PORT_$(echo $t | tr a-z A-Z)"
+	spawn "$WORK/target-$t.out" netkit accept-log "127.0.0.1:$port" \
+		--log "$WORK/accepts-$t.log" --ready "$WORK/target-$t.ready"
+	wait_for_file "$WORK/target-$t.ready" 10
+done
+
+OUT_ID=$(make_identity out)
+IN_ID=$(make_identity in)
+OTHER_ID=$(make_identity other)
+NODE_PORT=$(free_port)
+INLET_A=$(free_port)
+INLET_B=$(free_port)
+{
+	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
+	ini_peers client "$IN_ID" other "$OTHER_ID"
+	ini_outlet a "127.0.0.1:$PORT_A" client
+	ini_outlet b "127.0.0.1:$PORT_B" other
+} >"$WORK/out.ini"
+{
+	ini_node "$WORK/in.key"
+	ini_peers server "$OUT_ID"
+	ini_inlet a "127.0.0.1:$INLET_A" "server@127.0.0.1:$NODE_PORT"
+	ini_inlet b "127.0.0.1:$INLET_B" "server@127.0.0.1:$NODE_PORT"
+} >"$WORK/in.ini"
+start_node out "$WORK/out.ini"
+start_node in "$WORK/in.ini"
+
+probe_denied "127.0.0.1:$INLET_B"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=not-allowed \
+	"peer=$IN_ID" peer_name=client service=b role=outlet
+probe_denied "127.0.0.1:$INLET_B" "$WORK/accepts-b.log"
+
+# Control: outlet a lets the same client through.
+netkit probe "127.0.0.1:$INLET_A" --send-hex 00 --timeout 0.5 >/dev/null
+wait_until 5 test -s "$WORK/accepts-a.log" || die "the client did not reach target a"
+log_has "$WORK/out.log" event=audit decision=allow "peer=$IN_ID" service=a ||
+	die "no allow audit line for service a"
+[ ! -s "$WORK/accepts-b.log" ] || die "target b saw a connection"
+say "ok"

@@ -1,0 +1,426 @@
+# lib.sh: shared helpers of the integration tests, sourced by every
+# tests/integration/NN-name.sh (POSIX sh; dash and bash).
+#
+# Each test gets its own work directory ($WORK, removed on exit), starts its
+# processes with spawn/start_node (their PIDs are remembered and only those
+# are killed on exit), picks free ports with free_port, and waits for
+# readiness with bounded polls (wait_for_log, wait_for_port, wait_for_file,
+# wait_exit).  die fails the test and dumps the node logs; skip exits 77.
+#
+# Environment (set by `make check`): SALLYPORT (the binary), top_srcdir,
+# top_builddir.  Standalone: SALLYPORT=src/sallyport sh tests/integration/X.sh
+
+set -eu
+umask 077
+
+TEST_NAME=$(basename "$0" .sh)
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=.}"
+: "${SALLYPORT:=$top_builddir/src/sallyport}"
+NETKIT="$top_srcdir/tests/helpers/netkit.py"
+
+PIDS=""		# every process this test started, by PID
+NODE_LOGS=""	# node logs, dumped on failure
+WORK=""
+
+# say(msg...): progress on stderr (automake keeps it in NN-name.log).
+say()
+{
+	echo "$TEST_NAME: $*" >&2
+}
+
+# die(msg...): fail the test; the EXIT trap dumps the logs and cleans up.
+die()
+{
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+# skip(msg...): the test cannot run here (exit 77).
+skip()
+{
+	echo "SKIP: $TEST_NAME: $*" >&2
+	exit 77
+}
+
+# proc_alive(pid): true while ${pid} runs (a zombie counts as gone).
+proc_alive()
+{
+	[ -r "/proc/$1/stat" ] || return 1
+	# Field 3 of /proc/PID/stat is the state; the command name (field 2)
+	# is in parentheses and may contain spaces, so cut after the last ')'.
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) ||
+		return 1
+	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
+}
+
+# stop_pid(pid [signal]): signal ${pid} (TERM), wait up to 5 s, then KILL;
+# reap it.  Only for PIDs this test started.
+stop_pid()
+{
+	_p=$1
+	kill "-${2:-TERM}" "$_p" 2>/dev/null || true
+	_i=0
+	while proc_alive "$_p" && [ $_i -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	if proc_alive "$_p"; then
+		kill -KILL "$_p" 2>/dev/null || true
+	fi
+	wait "$_p" 2>/dev/null || true
+}
+
+dump_logs()
+{
+	for _f in $NODE_LOGS; do
+		[ -f "$_f" ] || continue
+		echo "----- $(basename "$_f") (last 60 lines) -----" >&2
+		tail -n 60 "$_f" >&2
+	done
+}
+
+cleanup()
+{
+	_rc=$?
+	trap - EXIT INT TERM
+	set +e
+	if [ "$_rc" != 0 ] && [ "$_rc" != 77 ]; then
+		dump_logs
+	fi
+	for _p in $PIDS; do
+		stop_pid "$_p"
+	done
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if [ "$_rc" != 0 ] && [ "$_rc" != 77 ] && [ -n "${KEEP_WORK:-}" ]; then
+			echo "work directory kept: $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$_rc"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sallyport-$TEST_NAME.XXXXXX") ||
+	die "mktemp -d failed"
+
+# need(cmd...): skip unless every command is installed.
+need()
+{
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null 2>&1 ||
+			skip "$_c is not installed (contrib/scripts/deps.sh)"
+	done
+}
+
+[ -x "$SALLYPORT" ] || skip "no sallyport binary at $SALLYPORT"
+need python3
+
+# spawn(logfile, cmd...): start cmd in the background, output to logfile;
+# remember its PID (in $LAST_PID and for the EXIT trap).
+spawn()
+{
+	_log=$1
+	shift
+	"$@" >"$_log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+}
+
+# forget_pid(pid): the test reaped ${pid} itself.
+forget_pid()
+{
+	_new=""
+	for _p in $PIDS; do
+		[ "$_p" = "$1" ] || _new="$_new $_p"
+	done
+	PIDS=$_new
+}
+
+# netkit(args...): run the Python endpoint helper.
+netkit()
+{
+	python3 "$NETKIT" "$@"
+}
+
+# free_port: print a TCP port of 127.0.0.1 nobody listens on, never the
+# same one twice in a test (the kernel picks it; we release it at once).
+free_port()
+{
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+		if ! grep -qx "$_port" "$WORK/.ports" 2>/dev/null; then
+			echo "$_port" >>"$WORK/.ports"
+			echo "$_port"
+			return 0
+		fi
+		_i=$((_i + 1))
+	done
+	die "no free port found"
+}
+
+# wait_until(timeout_s, cmd...): poll cmd every 50 ms for at most
+# ${timeout_s} seconds (integer); return 0 once it succeeds, 1 otherwise.
+wait_until()
+{
+	_n=$(($1 * 20))
+	shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	"$@"
+}
+
+# log_has(file, key=value...): some line of ${file} carries every given
+# key=value as a whole space-separated field (order does not matter).
+log_has()
+{
+	_f=$1
+	shift
+	[ -f "$_f" ] || return 1
+	awk -v want="$*" '
+	BEGIN { n = split(want, w, " ") }
+	{
+		delete have
+		for (i = 1; i <= NF; i++) have[$i] = 1
+		ok = 1
+		for (i = 1; i <= n; i++) if (!(w[i] in have)) { ok = 0; break }
+		if (ok) { found = 1; exit }
+	}
+	END { exit found ? 0 : 1 }' "$_f"
+}
+
+# log_count(file, key=value...): how many lines carry every given field.
+log_count()
+{
+	_f=$1
+	shift
+	[ -f "$_f" ] || { echo 0; return 0; }
+	awk -v want="$*" '
+	BEGIN { n = split(want, w, " "); c = 0 }
+	{
+		delete have
+		for (i = 1; i <= NF; i++) have[$i] = 1
+		ok = 1
+		for (i = 1; i <= n; i++) if (!(w[i] in have)) { ok = 0; break }
+		c += ok
+	}
+	END { print c }' "$_f"
+}
+
+# wait_for_log(file, pattern, timeout_s): wait until an extended regular
+# expression matches a line of ${file}.
+wait_for_log()
+{
+	wait_until "$3" grep -Eq -- "$2" "$1" 2>/dev/null ||
+		die "timed out after $3 s waiting for /$2/ in $(basename "$1")"
+}
+
+# wait_for_event(file, timeout_s, key=value...): wait for a log line that
+# carries every given field (see log_has).
+wait_for_event()
+{
+	_wf=$1
+	_wt=$2
+	shift 2
+	wait_until "$_wt" log_has "$_wf" "$@" ||
+		die "timed out after $_wt s waiting for '$*' in $(basename "$_wf")"
+}
+
+# port_listening(port [host]): something listens on TCP ${port}.  Looks at
+# the socket table (ss) so it never connects to what it probes.
+port_listening()
+{
+	ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# wait_for_port(port, timeout_s): wait until TCP ${port} listens.
+wait_for_port()
+{
+	need ss
+	wait_until "$2" port_listening "$1" ||
+		die "timed out after $2 s waiting for port $1"
+}
+
+# wait_for_file(path, timeout_s): wait until ${path} exists.
+wait_for_file()
+{
+	wait_until "$2" test -e "$1" ||
+		die "timed out after $2 s waiting for $1"
+}
+
+# wait_exit(pid, timeout_s): wait for ${pid} (a child) to exit, then reap
+# it; prints nothing, sets $EXIT_CODE; returns 1 on timeout.
+wait_exit()
+{
+	if wait_until "$2" eval "! proc_alive $1"; then
+		EXIT_CODE=0
+		wait "$1" || EXIT_CODE=$?
+		forget_pid "$1"
+		return 0
+	fi
+	return 1
+}
+
+# make_identity(name): create $WORK/name.key and print its identifier.
+make_identity()
+{
+	_out=$("$SALLYPORT" identity create "$WORK/$1.key") ||
+		die "identity create $1 failed"
+	_id=$(printf '%s\n' "$_out" | grep -Eo 'I[0-9a-f]{64}' | tail -n 1)
+	[ -n "$_id" ] || die "identity create $1 printed no identifier: $_out"
+	echo "$_id"
+}
+
+# start_node(name, config): run `sallyport run config` logging to
+# $WORK/name.log and wait (10 s) for event=ready.  Sets $LAST_PID and
+# PID_<name>.
+start_node()
+{
+	_name=$1
+	_log="$WORK/$1.log"
+	NODE_LOGS="$NODE_LOGS $_log"
+	spawn "$_log" "$SALLYPORT" run "$2"
+	eval "PID_$_name=$LAST_PID"
+	_n=200
+	while [ $_n -gt 0 ]; do
+		grep -q 'event=ready' "$_log" 2>/dev/null && return 0
+		proc_alive "$LAST_PID" || die "node $_name exited before event=ready"
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	die "node $_name: no event=ready within 10 s"
+}
+
+# start_echo(listen_addr [accept_log]): start the echo target and wait
+# until it listens.
+start_echo()
+{
+	_r="$WORK/.echo-ready.$$.$(date +%s%N)"
+	spawn "$WORK/echo.out" netkit echo "$1" --ready "$_r" ${2:+--log "$2"}
+	wait_for_file "$_r" 10
+}
+
+# --- config writers (docs/config.md) ---
+
+# ini_node(keyfile [listen] [extra "key = value" lines...])
+ini_node()
+{
+	echo "[node]"
+	echo "identity = $1"
+	[ -z "${2:-}" ] || echo "listen = $2"
+	[ $# -le 2 ] || { shift 2; for _l in "$@"; do echo "$_l"; done; }
+	echo
+}
+
+# ini_peers(name id [name id ...])
+ini_peers()
+{
+	echo "[peers]"
+	while [ $# -ge 2 ]; do
+		echo "$1 = $2"
+		shift 2
+	done
+	echo
+}
+
+# ini_outlet(name target allowed...): one allow line per entry.
+ini_outlet()
+{
+	echo "[outlet $1]"
+	echo "target = $2"
+	shift 2
+	for _a in "$@"; do
+		echo "allow = $_a"
+	done
+	echo
+}
+
+# ini_inlet(name listen peer@host:port [service])
+ini_inlet()
+{
+	echo "[inlet $1]"
+	echo "listen = $2"
+	echo "outlet = $3"
+	[ -z "${4:-}" ] || echo "service = $4"
+	echo
+}
+
+# tunnel(service target [node-extra-lines...]): the common set-up.  An
+# outlet node "out" exposing ${service} (target ${target}) to the inlet
+# node "in", whose inlet listens on 127.0.0.1:$INLET_PORT.  Both started.
+# Sets OUT_ID IN_ID NODE_PORT INLET_PORT INLET.
+tunnel()
+{
+	_svc=$1
+	_tgt=$2
+	shift 2
+	OUT_ID=$(make_identity out)
+	IN_ID=$(make_identity in)
+	NODE_PORT=$(free_port)
+	INLET_PORT=$(free_port)
+	INLET="127.0.0.1:$INLET_PORT"
+	{
+		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" "$@"
+		ini_peers client "$IN_ID"
+		ini_outlet "$_svc" "$_tgt" client
+	} >"$WORK/out.ini"
+	{
+		ini_node "$WORK/in.key" "" "$@"
+		ini_peers server "$OUT_ID"
+		ini_inlet "$_svc" "$INLET" "server@127.0.0.1:$NODE_PORT"
+	} >"$WORK/in.ini"
+	start_node out "$WORK/out.ini"
+	start_node in "$WORK/in.ini"
+}
+
+# field(line, key): the value of key=value in ${line}.
+field()
+{
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# probe_denied(addr [accept_log]): connect to ${addr}, send a request, and
+# assert the connection was closed (EOF or reset within 5 s) with zero bytes
+# received; if ${accept_log} is given, assert the target saw no connection.
+probe_denied()
+{
+	_r=$(netkit probe "$1" --send-hex 50494e470d0a --timeout 5)
+	say "denied client: $_r"
+	[ "$(field "$_r" bytes)" = 0 ] || die "denied client received data: $_r"
+	case $(field "$_r" end) in
+	eof|reset) ;;
+	*) die "denied client not closed promptly: $_r" ;;
+	esac
+	if [ -n "${2:-}" ] && [ -s "$2" ]; then
+		die "the target saw a connection: $(wc -l <"$2") in $(basename "$2")"
+	fi
+}
+
+# fd_count(pid): open file descriptors of ${pid}.
+fd_count()
+{
+	ls "/proc/$1/fd" 2>/dev/null | wc -l
+}
+
+# fds_back_to(pid, n, timeout_s): wait until ${pid} holds at most ${n} fds.
+fds_back_to()
+{
+	wait_until "$3" eval "[ \$(fd_count $1) -le $2 ]"
+}
+
+# secs_between(value, low, high): low <= value <= high (decimals).
+secs_between()
+{
+	awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'
+}
