@@ -33,15 +33,15 @@ wait_for_log "$WORK/tcpdump-relay.log" 'listening on' 10
 wait_for_log "$WORK/tcpdump-lo.log" 'listening on' 10
 
 relay3_start
-# No echo target here: wait until the inlet's port is up, then the first
-# marker exchange itself is retried for a while (registration, pool).
+# No echo target here: wait until the inlet's port is up, then retry the
+# first marker exchange a few times (registration, pool: at most ~35 s).
 wait_until 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." ||
 	die "the inlet does not listen"
 ok=""
 i=0
-while [ $i -lt 20 ]; do
+while [ $i -lt 10 ]; do
 	if r=$(ns_exec client python3 "$RELAYKIT" marker-client "$INLET" \
-	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 10); then
+	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 3); then
 		ok=1
 		break
 	fi

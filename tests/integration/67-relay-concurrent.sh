@@ -11,7 +11,7 @@ relay3_configs
 start_echo_in server "$TARGET_PORT" "$WORK/target.log"
 relay3_start
 wait_tunnel 10
-before=$(grep -c . "$WORK/target.log" || true)
+before=$(lines_in "$WORK/target.log")
 
 r=$(ns_exec client python3 "$NETKIT" echo-check "$INLET" --count "$N" \
     --size 65536 --seed 11 --timeout 60) || {
@@ -21,7 +21,7 @@ r=$(ns_exec client python3 "$NETKIT" echo-check "$INLET" --count "$N" \
 say "echo-check: $r"
 [ "$(field "$r" ok)" = "$N" ] || die "ok=$(field "$r" ok) of $N"
 [ "$(field "$r" mismatched)" = 0 ] || die "mismatched data: $r"
-after=$(grep -c . "$WORK/target.log" || true)
+after=$(lines_in "$WORK/target.log")
 [ $((after - before)) = "$N" ] ||
 	die "the target saw $((after - before)) connections, not $N"
 # The relay logged no refusal while doing it.
