@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "noise.h"
 
 #define CHANNEL_ID_LEN 32         /* raw peer identifier: SHA-256(pub) */
 #define CHANNEL_MAX_DATA 16384    /* plaintext bytes per record */
@@ -36,13 +37,18 @@
 #define CHANNEL_MAX_RECORD (CHANNEL_MAX_DATA + CHANNEL_OVERHEAD)
 #define CHANNEL_MAX_HANDSHAKE 1024 /* largest handshake frame, both ways */
 #define CHANNEL_MAX_REQUEST 255   /* request (service name) bytes in msg3 */
+#define CHANNEL_PAYLOAD_LEN 138   /* identity payload: 1 + 65 + 8 + 64 */
+#define CHANNEL_PAYLOAD_VERSION 1
+#define CHANNEL_PROLOGUE "sallyport/1"                /* Noise prologue */
+#define CHANNEL_ATTEST_CONTEXT "sallyport attestation v1" /* signed first */
+#define CHANNEL_REKEY_INTERVAL 65536 /* records per direction per key */
 
 enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
 
 /* Record types, inside the encryption. */
 enum channel_type {
 	CHANNEL_DATA = 0, /* application bytes */
-	CHANNEL_EOF = 1,  /* sender will send no more data (half-close) */
+	CHANNEL_EOF = 1,  /* sender will send no more data (half-close); empty */
 	CHANNEL_PING = 2, /* keepalive; answered by PONG */
 	CHANNEL_PONG = 3
 };
@@ -67,7 +73,10 @@ enum channel_error {
 /*
  * This node's credentials, shared by all its channels (borrowed by them):
  * the identity key pair, a Noise static X25519 key pair made at start-up,
- * and the attestation binding the second to the first.
+ * and the attestation binding the second to the first.  ${hs} holds a
+ * freshly initialized Noise XX state per role (indexed by enum
+ * channel_role) that each channel copies, so no handshake pays for
+ * deriving s_pub from s again.
  */
 struct channel_local {
 	uint8_t id_priv[CRYPTO_P256_PRIV_LEN];
@@ -76,6 +85,7 @@ struct channel_local {
 	uint8_t s[32], s_pub[32];
 	uint64_t expiry;
 	uint8_t sig[CRYPTO_P256_SIG_LEN];
+	struct noise_handshake hs[2];
 };
 
 /*
@@ -88,6 +98,16 @@ int channel_local_init(struct channel_local *l,
     uint64_t lifetime);
 
 /*
+ * channel_local_init_static(l, id_priv, s, expiry):
+ * As channel_local_init, with the given X25519 static private key ${s}
+ * and absolute ${expiry} (seconds): deterministic, for tests and fuzzing,
+ * or to reuse a stored static key.  Return 0 or -1.
+ */
+int channel_local_init_static(struct channel_local *l,
+    const uint8_t id_priv[CRYPTO_P256_PRIV_LEN], const uint8_t s[32],
+    uint64_t expiry);
+
+/*
  * channel_local_fini(l):
  * Wipe ${l}.
  */
@@ -98,10 +118,39 @@ struct channel_cache;
 
 /*
  * channel_cache_new(entries):
- * A cache holding up to ${entries} verified attestations.  NULL on ENOMEM.
+ * A cache holding up to ${entries} verified attestations (rounded up to a
+ * multiple of 4, at least 4; at most 1 << 20).  NULL on ENOMEM or a size
+ * out of range.
  */
 struct channel_cache *channel_cache_new(size_t entries);
+
+/*
+ * channel_cache_free(cache):
+ * Free ${cache}; NULL does nothing.  No channel may still borrow it.
+ */
 void channel_cache_free(struct channel_cache *cache);
+
+/*
+ * channel_cache_stats(cache, hits, misses):
+ * Store how many attestation checks ${cache} answered (${hits}) and how
+ * many needed an ECDSA verification (${misses}).
+ */
+void channel_cache_stats(const struct channel_cache *cache, uint64_t *hits,
+    uint64_t *misses);
+
+/*
+ * channel_payload_check(buf, len, rs, now, expect, cache, id):
+ * Parse the identity payload at ${buf} (exactly CHANNEL_PAYLOAD_LEN bytes)
+ * received with the Noise remote static key ${rs}; refuse it if its
+ * identifier is not ${expect} (unless NULL), if it expired at ${now}, or
+ * if its attestation does not verify over ${rs}.  ${cache} (may be NULL)
+ * answers repeated checks without ECDSA.  On success store the identifier
+ * in ${id}.  Return 0, or -CHANNEL_EPAYLOAD, -CHANNEL_EPEER,
+ * -CHANNEL_EEXPIRED or -CHANNEL_EATTEST.
+ */
+int channel_payload_check(const uint8_t *buf, size_t len,
+    const uint8_t rs[32], uint64_t now, const uint8_t *expect,
+    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN]);
 
 struct channel;
 
@@ -122,20 +171,39 @@ void channel_free(struct channel *ch);
 /*
  * channel_expect_peer(ch, id):
  * Initiator: refuse (CHANNEL_EPEER) any responder whose identifier is not
- * ${id}, before msg3, so nothing (not even the request) reaches it.
+ * ${id}, before msg3, so nothing (not even the request) reaches it.  An
+ * initiator with no expected peer refuses to start (deny by default).
+ * Call before channel_start.
  */
 void channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN]);
 
 /*
  * channel_set_request(ch, req, len):
- * Initiator: the request (the service name) sent encrypted in msg3.
- * Return 0, or -CHANNEL_EPAYLOAD if ${len} > CHANNEL_MAX_REQUEST.
+ * Initiator, before channel_start: the request (the service name) sent
+ * encrypted in msg3.  Return 0, -CHANNEL_EPAYLOAD if ${len} >
+ * CHANNEL_MAX_REQUEST, or -CHANNEL_ESTATE if too late or not an initiator.
  */
 int channel_set_request(struct channel *ch, const uint8_t *req, size_t len);
 
 /*
+ * channel_set_ephemeral(ch, e):
+ * Tests and fuzzing only: use the X25519 private key ${e} as the
+ * handshake's ephemeral key instead of a random one, so runs repeat.
+ * Call before the first handshake message.  Never in the daemon.
+ */
+void channel_set_ephemeral(struct channel *ch, const uint8_t e[32]);
+
+/*
+ * channel_set_rekey_interval(ch, n):
+ * Tests only: rekey each direction every ${n} (>= 1) records instead of
+ * every CHANNEL_REKEY_INTERVAL.  Both ends must use the same ${n}.
+ */
+void channel_set_rekey_interval(struct channel *ch, uint64_t n);
+
+/*
  * channel_start(ch, out, cap, outlen):
- * Initiator: write msg1 (a whole frame) to ${out}.  Return 0 or -error.
+ * Initiator: write msg1 (a whole frame) to ${out}.  Return 0 or -error
+ * (-CHANNEL_EPEER when no peer is expected).
  */
 int channel_start(struct channel *ch, uint8_t *out, size_t cap,
     size_t *outlen);
@@ -146,7 +214,10 @@ int channel_start(struct channel *ch, uint8_t *out, size_t cap,
  * reply frame, if any, to ${out} (*outlen is 0 when there is none).
  * Return 0 while the handshake goes on, 1 once it is established (the
  * initiator after writing msg3, the responder after reading it), or a
- * negative channel_error; after an error the channel is dead.
+ * negative channel_error; after an error the channel is dead and
+ * *outlen is 0 (an initiator whose peer is not the expected one returns
+ * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * epoch) is checked against the peer's attestation expiry.
  */
 int channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
     uint64_t now, uint8_t *out, size_t cap, size_t *outlen);
@@ -160,7 +231,8 @@ const uint8_t *channel_peer_id(const struct channel *ch);
 
 /*
  * channel_request(ch, len):
- * Responder, once established: the initiator's request and its length.
+ * Once established: the request (received by a responder, sent by an
+ * initiator) and its length in ${len}; NULL and 0 before.
  */
 const uint8_t *channel_request(const struct channel *ch, size_t *len);
 

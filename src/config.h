@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "log.h"
 
 #define CONFIG_NAME_MAX 64 /* peer, outlet, inlet and service names */
 #define CONFIG_ID_LEN 32   /* raw identifier (SHA-256 of the public key) */
@@ -38,7 +39,8 @@ struct config_inlet {
 };
 
 struct config_node {
-	char identity[4096]; /* private key file */
+	char identity[4096]; /* key file; relative: to the config's dir */
+	int identity_line;   /* line of "identity =", for key file errors */
 	struct addr listen;  /* where secure channels are accepted */
 	int has_listen;
 	/* Limits and timeouts, with defaults; documented in docs/config.md. */
@@ -48,7 +50,9 @@ struct config_node {
 	double connect_timeout;     /* seconds, default 10 */
 	double idle_timeout;        /* seconds, 0 = none; default 0 */
 	double shutdown_grace;      /* seconds, default 10 */
-	double keepalive;           /* seconds, default 30 */
+	double keepalive;           /* seconds, 0 = off; default 30 */
+	int has_log_level;          /* log_level was set in the file */
+	enum log_level log_level;   /* default: the command line's */
 };
 
 struct config {
@@ -72,6 +76,14 @@ int config_load(struct config *cfg, const char *path, char *err,
     size_t errlen);
 
 /*
+ * config_parse(cfg, path, text, len, err, errlen):
+ * As config_load, for the ${len} bytes of INI text at ${text} (borrowed);
+ * ${path} names the file in messages and anchors relative key paths.
+ */
+int config_parse(struct config *cfg, const char *path, const char *text,
+    size_t len, char *err, size_t errlen);
+
+/*
  * config_free(cfg):
  * Free what config_load allocated in ${cfg}.
  */
@@ -83,5 +95,12 @@ void config_free(struct config *cfg);
  */
 const struct config_outlet *config_outlet_find(const struct config *cfg,
     const char *service);
+
+/*
+ * config_peer_name(cfg, id):
+ * The name [peers] gives the identifier ${id}, or NULL.
+ */
+const char *config_peer_name(const struct config *cfg,
+    const uint8_t id[CONFIG_ID_LEN]);
 
 #endif

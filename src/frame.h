@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_HDR 2
+#define FRAME_HDR 2          /* length prefix bytes */
+#define FRAME_MAX_BODY 65535 /* largest body a prefix can announce */
 
 /*
  * frame_peek(buf, len, max, total):

@@ -1,16 +1,425 @@
 /*
  * main: subcommands, argv, start-up order, signals, the loop.
+ *
+ * "sallyport [GLOBAL OPTIONS] COMMAND [ARGS]": global options are parsed
+ * here, then the command is looked up in commands[] and run.  A command is
+ * a function taking its own argc/argv (argv[0] is the command's last word)
+ * and returning an exit status from <sysexits.h>.  Errors go to stderr as
+ * "sallyport: ...".  The daemon lives in its own file; this one only
+ * dispatches to it.
  */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sysexits.h>
 
+#include "addr.h"
 #include "config.h"
+#include "crypto.h"
+#include "identity.h"
+#include "log.h"
+
+struct command {
+	const char *name; /* one or two words: "check", "identity create" */
+	const char *args; /* synopsis of the arguments */
+	const char *summary;
+	const char *help; /* shown by "help COMMAND" and "COMMAND --help" */
+	int (*fn)(int argc, char *argv[]);
+};
+
+static int cmd_identity_create(int, char *[]);
+static int cmd_identity_show(int, char *[]);
+static int cmd_check(int, char *[]);
+
+/*
+ * The subcommands, in the order "sallyport --help" lists them.  To add
+ * one, declare its function in its own module's header (e.g. run.h for
+ * "run FILE") and add a line here.
+ */
+static const struct command commands[] = {
+    {"identity create", "FILE", "make a new P-256 identity key",
+	"Make a new ECDSA P-256 key pair from system entropy, write the\n"
+	"private key to FILE (PKCS#8 PEM, mode 0600; an existing FILE is\n"
+	"never overwritten) and print the identifier that allow-lists name.\n",
+	cmd_identity_create},
+    {"identity show", "FILE", "print the identifier of a key file",
+	"Print the identifier of the private key (or public key) in FILE:\n"
+	"I followed by the 64 lowercase hex digits of SHA-256 over the\n"
+	"uncompressed public key.  PKCS#8, SEC1 (\"EC PRIVATE KEY\") and\n"
+	"\"PUBLIC KEY\" PEM files are read; a private key file others could\n"
+	"read is refused.\n",
+	cmd_identity_show},
+    {"check", "FILE", "validate a configuration file and its key",
+	"Parse and validate the configuration FILE, load the identity key\n"
+	"it names and print a summary.  Every error names FILE:LINE; the\n"
+	"exit status is 78 (EX_CONFIG) when anything is wrong.\n",
+	cmd_check},
+    /* Next: {"run", "FILE", "run the node", "...", run_main}, */
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Print the general usage to ${f}. */
+static void
+usage(FILE *f)
+{
+	size_t i;
+	char synopsis[64];
+
+	fprintf(f, "usage: sallyport [--log-level LEVEL] [--syslog] COMMAND "
+		   "[ARGS]\n"
+		   "       sallyport help COMMAND | --help | --version\n\n"
+		   "commands:\n");
+	for (i = 0; i < NCOMMANDS; i++) {
+		snprintf(synopsis, sizeof(synopsis), "%s %s", commands[i].name,
+		    commands[i].args);
+		fprintf(f, "  %-22s %s\n", synopsis, commands[i].summary);
+	}
+	fprintf(f, "\noptions:\n"
+		   "  --log-level LEVEL      error, warn, info (default) or "
+		   "debug\n"
+		   "  --syslog               log to syslog instead of stderr\n"
+		   "  -h, --help             show this help\n"
+		   "  -V, --version          show the version\n");
+}
+
+/* Print the help of one command to ${f}. */
+static void
+command_help(const struct command *c, FILE *f)
+{
+
+	fprintf(f, "usage: sallyport %s %s\n\n%s", c->name, c->args, c->help);
+}
+
+/*
+ * Find the command named by the first words of ${argv}; store how many
+ * words its name took in *${nwords}.  Return NULL if none matches.
+ */
+static const struct command *
+command_find(int argc, char *argv[], int *nwords)
+{
+	const char *sp;
+	size_t i, n1;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		sp = strchr(commands[i].name, ' ');
+		n1 = sp != NULL ? (size_t)(sp - commands[i].name) :
+				  strlen(commands[i].name);
+		if (strlen(argv[0]) != n1 ||
+		    strncmp(commands[i].name, argv[0], n1) != 0)
+			continue;
+		if (sp == NULL) {
+			*nwords = 1;
+			return (&commands[i]);
+		}
+		if (argc > 1 && strcmp(sp + 1, argv[1]) == 0) {
+			*nwords = 2;
+			return (&commands[i]);
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * If ${word} is the first word of two-word commands ("identity"), list
+ * them on ${f} and return 1; otherwise return 0.
+ */
+static int
+group_list(const char *word, FILE *f)
+{
+	size_t i, n = strlen(word);
+	int found = 0;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strncmp(commands[i].name, word, n) != 0 ||
+		    commands[i].name[n] != ' ')
+			continue;
+		if (!found)
+			fprintf(f, "%s commands:\n", word);
+		fprintf(f, "  sallyport %s %s\n", commands[i].name,
+		    commands[i].args);
+		found = 1;
+	}
+	return (found);
+}
+
+/*
+ * Parse the arguments of a command that takes no options but --help and
+ * exactly ${want} operands.  Return the index of the first operand, or -1
+ * after printing usage (*${rc} then holds the exit status).
+ */
+static int
+command_args(const char *name, int argc, char *argv[], int want, int *rc)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	const struct command *c = NULL;
+	size_t i;
+	int ch;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			c = &commands[i];
+	optind = 0; /* glibc: start afresh */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			command_help(c, stdout);
+			*rc = EX_OK;
+			return (-1);
+		}
+		fprintf(stderr, "sallyport: %s: unknown option %s\n", name,
+		    argv[optind - 1]);
+		goto usage;
+	}
+	if (argc - optind != want) {
+		fprintf(stderr, "sallyport: %s: expected %d argument%s\n",
+		    name, want, want == 1 ? "" : "s");
+		goto usage;
+	}
+	return (optind);
+usage:
+	fprintf(stderr, "usage: sallyport %s %s\n", c->name, c->args);
+	*rc = EX_USAGE;
+	return (-1);
+}
+
+/* Exit status for an identity_load() failure, from its errno. */
+static int
+load_status(int e)
+{
+
+	if (e == EPERM)
+		return (EX_NOPERM);
+	if (e == EINVAL)
+		return (EX_DATAERR);
+	return (EX_NOINPUT);
+}
+
+/* identity create FILE */
+static int
+cmd_identity_create(int argc, char *argv[])
+{
+	struct identity idn;
+	char err[512], text[IDENTITY_TEXT_SIZE];
+	int i, rc;
+
+	if ((i = command_args("identity create", argc, argv, 1, &rc)) == -1)
+		return (rc);
+	/* A key holder should not leave core dumps behind. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (crypto_init() == -1) {
+		fprintf(stderr, "sallyport: no system entropy\n");
+		return (EX_OSERR);
+	}
+	if (identity_generate(&idn) == -1) {
+		fprintf(stderr, "sallyport: key generation failed\n");
+		return (EX_SOFTWARE);
+	}
+	if (identity_save(&idn, argv[i], err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		identity_fini(&idn);
+		return (EX_CANTCREAT);
+	}
+	printf("%s\n", identity_id_format(idn.id, text));
+	identity_fini(&idn);
+	return (EX_OK);
+}
+
+/* identity show FILE */
+static int
+cmd_identity_show(int argc, char *argv[])
+{
+	struct identity idn;
+	char err[512], text[IDENTITY_TEXT_SIZE];
+	int i, rc;
+
+	if ((i = command_args("identity show", argc, argv, 1, &rc)) == -1)
+		return (rc);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (identity_load(&idn, argv[i], IDENTITY_PUBLIC_OK, err,
+		sizeof(err)) == -1) {
+		rc = load_status(errno);
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (rc);
+	}
+	printf("%s\n", identity_id_format(idn.id, text));
+	identity_fini(&idn);
+	return (EX_OK);
+}
+
+/* Print a peer as its [peers] name and identifier, or the identifier. */
+static void
+print_peer(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
+{
+	char text[IDENTITY_TEXT_SIZE];
+	const char *name;
+
+	identity_id_format(id, text);
+	if ((name = config_peer_name(cfg, id)) != NULL)
+		printf("%s (%s)", name, text);
+	else
+		printf("%s", text);
+}
+
+/* Print the summary of a valid configuration ${cfg} for node ${idn}. */
+static void
+check_summary(const struct config *cfg, const struct identity *idn)
+{
+	const struct config_outlet *o;
+	const struct config_inlet *in;
+	char text[IDENTITY_TEXT_SIZE], a[ADDR_TEXT_MAX + 8],
+	    b[ADDR_TEXT_MAX + 8];
+	size_t i, j;
+
+	printf("%s: OK\n", cfg->path);
+	printf("node     %s\n", identity_id_format(idn->id, text));
+	printf("key      %s\n", cfg->node.identity);
+	if (cfg->node.has_listen)
+		printf("listen   %s\n",
+		    addr_format(&cfg->node.listen, a, sizeof(a)));
+	printf("peers    %zu\n", cfg->npeers);
+	for (i = 0; i < cfg->noutlets; i++) {
+		o = &cfg->outlets[i];
+		printf("outlet   %s -> %s, allow: ", o->name,
+		    addr_format(&o->target, a, sizeof(a)));
+		if (o->nallow == 0)
+			printf("nobody");
+		for (j = 0; j < o->nallow; j++) {
+			if (j > 0)
+				printf(", ");
+			print_peer(cfg, o->allow[j]);
+		}
+		printf("\n");
+	}
+	for (i = 0; i < cfg->ninlets; i++) {
+		in = &cfg->inlets[i];
+		printf("inlet    %s %s -> %s at %s, outlet node ", in->name,
+		    addr_format(&in->listen, a, sizeof(a)), in->service,
+		    addr_format(&in->outlet, b, sizeof(b)));
+		print_peer(cfg, in->outlet_id);
+		printf("\n");
+	}
+}
+
+/* check FILE */
+static int
+cmd_check(int argc, char *argv[])
+{
+	struct config cfg;
+	struct identity idn;
+	char err[1024];
+	int i, rc;
+
+	if ((i = command_args("check", argc, argv, 1, &rc)) == -1)
+		return (rc);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (config_load(&cfg, argv[i], err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (EX_CONFIG);
+	}
+	/* Key problems are reported at the line naming the key. */
+	if (identity_load(&idn, cfg.node.identity, 0, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg.path,
+		    cfg.node.identity_line, err);
+		config_free(&cfg);
+		return (EX_CONFIG);
+	}
+	check_summary(&cfg, &idn);
+	identity_fini(&idn);
+	config_free(&cfg);
+	return (EX_OK);
+}
+
+/* help [COMMAND...] */
+static int
+help(int argc, char *argv[])
+{
+	const struct command *c;
+	int nwords;
+
+	if (argc == 0) {
+		usage(stdout);
+		return (EX_OK);
+	}
+	if ((c = command_find(argc, argv, &nwords)) != NULL &&
+	    nwords == argc) {
+		command_help(c, stdout);
+		return (EX_OK);
+	}
+	if (argc == 1 && group_list(argv[0], stdout))
+		return (EX_OK);
+	fprintf(stderr, "sallyport: help: unknown command \"%s\"\n", argv[0]);
+	return (EX_USAGE);
+}
 
 int
 main(int argc, char *argv[])
 {
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0}};
+	const struct command *c;
+	enum log_level level = LOG_LVL_INFO;
+	int ch, use_syslog = 0, nwords;
 
-	(void)argc;
-	(void)argv;
-	printf("%s\n", PACKAGE_STRING);
-	return (0);
+	/* '+': options end at the command name. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return (EX_OK);
+		case 'V':
+			printf("%s\n", PACKAGE_STRING);
+			return (EX_OK);
+		case 'l':
+			if (log_level_parse(optarg, &level) == -1) {
+				fprintf(stderr, "sallyport: --log-level must "
+						"be error, warn, info or "
+						"debug\n");
+				return (EX_USAGE);
+			}
+			break;
+		case 's':
+			use_syslog = 1;
+			break;
+		default:
+			fprintf(stderr, "sallyport: bad option or missing "
+					"argument: %s\n",
+			    argv[optind - 1]);
+			usage(stderr);
+			return (EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		usage(stderr);
+		return (EX_USAGE);
+	}
+	log_open(level, use_syslog);
+	if (strcmp(argv[0], "help") == 0)
+		return (help(argc - 1, argv + 1));
+	if ((c = command_find(argc, argv, &nwords)) == NULL) {
+		if (group_list(argv[0], stderr)) {
+			if (argc > 1)
+				fprintf(stderr, "sallyport: %s: unknown "
+						"command \"%s\"\n",
+				    argv[0], argv[1]);
+			return (EX_USAGE);
+		}
+		fprintf(stderr, "sallyport: unknown command \"%s\" (see "
+				"sallyport --help)\n",
+		    argv[0]);
+		return (EX_USAGE);
+	}
+	return (c->fn(argc - nwords + 1, argv + nwords - 1));
 }

@@ -19,9 +19,11 @@ run_suite() {
 	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" &&
 	    make -s -j"$jobs" check) || status=1
 	echo "== $dir: summaries"
-	find "$dir/tests" -name '*.log' ! -name 'test-suite.log' -exec \
-	    grep -hE '^[0-9]+%: Checks:|[0-9]+ passed, [0-9]+ failed|^(PASS|FAIL|SKIP|ERROR|XFAIL):' {} + \
-	    2>/dev/null | sort | uniq -c | sort -rn | head -100 || true
+	(cd "$dir" && find tests -name '*.log' ! -name 'test-suite.log' | sort |
+	    while read -r f; do
+		grep -hE '^[0-9]+%: Checks:|[0-9]+ passed, [0-9]+ failed|inputs replayed' \
+		    "$f" 2>/dev/null | sed "s|^|  ${f%.log}: |"
+	    done) || true
 	if [ -f "$dir/test-suite.log" ]; then
 		grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' \
 		    "$dir/test-suite.log" || true

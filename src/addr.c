@@ -1,0 +1,293 @@
+/*
+ * addr: see addr.h.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "addr.h"
+
+/* Format a message into ${err}, if there is room for one. */
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Parse a port: 1 to 5 decimal digits, no sign, no leading zero, value 1
+ * to 65535.  Return the value or -1.
+ */
+static long
+parse_port(const char *s)
+{
+	long v = 0;
+	size_t i;
+
+	if (s[0] < '1' || s[0] > '9')
+		return (-1);
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= 5 || s[i] < '0' || s[i] > '9')
+			return (-1);
+		v = v * 10 + (s[i] - '0');
+	}
+	return (v <= 65535 ? v : -1);
+}
+
+/*
+ * Return 1 if ${h} is a plausible DNS host name: labels of letters,
+ * digits and '-' (not at either end), 1 to 63 characters, joined by dots,
+ * at most 253 in all, and not made only of digits and dots (that would be
+ * a malformed IPv4 address).
+ */
+static int
+is_hostname(const char *h)
+{
+	size_t i, label = 0, len = strlen(h);
+	int alpha = 0;
+	char c;
+
+	if (len == 0 || len > 253)
+		return (0);
+	for (i = 0; i <= len; i++) {
+		c = h[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || h[i - 1] == '-')
+				return (0);
+			label = 0;
+			continue;
+		}
+		if (c == '-') {
+			if (label == 0)
+				return (0);
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			alpha = 1;
+		} else if (c < '0' || c > '9') {
+			return (0);
+		}
+		if (++label > 63)
+			return (0);
+	}
+	return (alpha);
+}
+
+/* Store a resolved IPv4 or IPv6 address and port in ${a}. */
+static void
+set_inet(struct addr *a, int family, const void *ip, long port)
+{
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+
+	memset(&a->sa, 0, sizeof(a->sa));
+	if (family == AF_INET) {
+		sin = (struct sockaddr_in *)&a->sa;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		memcpy(&sin->sin_addr, ip, sizeof(sin->sin_addr));
+		a->salen = sizeof(*sin);
+	} else {
+		sin6 = (struct sockaddr_in6 *)&a->sa;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		memcpy(&sin6->sin6_addr, ip, sizeof(sin6->sin6_addr));
+		a->salen = sizeof(*sin6);
+	}
+}
+
+/* Parse "unix:/path" (the prefix already skipped: ${path}) into ${a}. */
+static int
+parse_unix(const char *path, struct addr *a, char *err, size_t errlen)
+{
+	struct sockaddr_un *sun;
+	size_t len = strlen(path);
+
+	if (path[0] != '/') {
+		seterr(err, errlen, "unix socket path must be absolute: "
+		    "unix:/path");
+		return (-1);
+	}
+	sun = (struct sockaddr_un *)&a->sa;
+	if (len >= sizeof(sun->sun_path)) {
+		seterr(err, errlen, "unix socket path too long (at most %zu "
+		    "characters)", sizeof(sun->sun_path) - 1);
+		return (-1);
+	}
+	memcpy(a->host, path, len + 1);
+	a->is_unix = 1;
+	memset(&a->sa, 0, sizeof(a->sa));
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len + 1);
+	a->salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len +
+	    1);
+	return (0);
+}
+
+/*
+ * addr_parse(s, a, err, errlen):
+ * Parse ${s} into ${a}; numeric IPv4/IPv6 and unix paths are resolved at
+ * once.  Return 0, or -1 with a message in ${err}.
+ */
+int
+addr_parse(const char *s, struct addr *a, char *err, size_t errlen)
+{
+	char host[ADDR_TEXT_MAX];
+	const char *colon, *port, *close;
+	size_t len = strlen(s), hlen, i;
+	uint8_t ip[16];
+	long pv;
+
+	memset(a, 0, sizeof(*a));
+	if (len == 0) {
+		seterr(err, errlen, "empty address");
+		goto fail;
+	}
+	if (len >= ADDR_TEXT_MAX) {
+		seterr(err, errlen, "address too long (at most %d characters)",
+		    ADDR_TEXT_MAX - 1);
+		goto fail;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f) {
+			seterr(err, errlen, "address contains a space or "
+			    "control character");
+			goto fail;
+		}
+	}
+	if (strncmp(s, "unix:", 5) == 0) {
+		if (parse_unix(s + 5, a, err, errlen) == -1)
+			goto fail;
+		return (0);
+	}
+
+	/* "[v6]:port" or "host:port": split host and port. */
+	if (s[0] == '[') {
+		if ((close = strchr(s, ']')) == NULL) {
+			seterr(err, errlen, "missing ']' after IPv6 address");
+			goto fail;
+		}
+		if (close[1] != ':') {
+			seterr(err, errlen, "expected ':PORT' after ']'");
+			goto fail;
+		}
+		hlen = (size_t)(close - s - 1);
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		port = close + 2;
+		if (inet_pton(AF_INET6, host, ip) != 1) {
+			seterr(err, errlen, "invalid IPv6 address \"%s\"",
+			    host);
+			goto fail;
+		}
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			seterr(err, errlen, "missing port: expected host:port, "
+			    "[v6]:port or unix:/path");
+			goto fail;
+		}
+		hlen = (size_t)(colon - s);
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		port = colon + 1;
+		if (hlen == 0) {
+			seterr(err, errlen, "missing host before ':'");
+			goto fail;
+		}
+		if (memchr(host, ':', hlen) != NULL) {
+			seterr(err, errlen, "IPv6 addresses need brackets: "
+			    "[%s]:PORT", host);
+			goto fail;
+		}
+	}
+	if (port[0] == '\0') {
+		seterr(err, errlen, "missing port after ':'");
+		goto fail;
+	}
+	if ((pv = parse_port(port)) == -1) {
+		seterr(err, errlen, "invalid port \"%s\" (a number from 1 to "
+		    "65535)", port);
+		goto fail;
+	}
+	memcpy(a->host, host, hlen + 1);
+	memcpy(a->port, port, strlen(port) + 1);
+
+	/* Numeric addresses are resolved now; names wait for addr_resolve. */
+	if (s[0] == '[') {
+		set_inet(a, AF_INET6, ip, pv);
+	} else if (inet_pton(AF_INET, host, ip) == 1) {
+		set_inet(a, AF_INET, ip, pv);
+	} else if (!is_hostname(host)) {
+		seterr(err, errlen, "invalid host \"%s\" (an IPv4 address, a "
+		    "[v6] address or a DNS name)", host);
+		goto fail;
+	}
+	return (0);
+fail:
+	memset(a, 0, sizeof(*a));
+	return (-1);
+}
+
+/*
+ * addr_resolve(a, err, errlen):
+ * Resolve a host name with getaddrinfo (first result).  Return 0 or -1.
+ */
+int
+addr_resolve(struct addr *a, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res;
+	int e;
+
+	if (a->salen > 0)
+		return (0);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	if ((e = getaddrinfo(a->host, a->port, &hints, &res)) != 0) {
+		seterr(err, errlen, "cannot resolve %s: %s", a->host,
+		    gai_strerror(e));
+		return (-1);
+	}
+	if (res->ai_addrlen > sizeof(a->sa)) {
+		freeaddrinfo(res);
+		seterr(err, errlen, "cannot resolve %s: address too long",
+		    a->host);
+		return (-1);
+	}
+	memset(&a->sa, 0, sizeof(a->sa));
+	memcpy(&a->sa, res->ai_addr, res->ai_addrlen);
+	a->salen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (0);
+}
+
+/*
+ * addr_format(a, buf, len):
+ * Print ${a} as it would be written in a config ("[::1]:80").
+ */
+const char *
+addr_format(const struct addr *a, char *buf, size_t len)
+{
+
+	if (a->is_unix)
+		snprintf(buf, len, "unix:%s", a->host);
+	else if (strchr(a->host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%s", a->host, a->port);
+	else
+		snprintf(buf, len, "%s:%s", a->host, a->port);
+	return (buf);
+}

@@ -1,0 +1,902 @@
+/*
+ * channel: Noise XX with identity binding, then transport records.  A pure
+ * state machine: no fds, no libev, no clock.  See channel.h and
+ * docs/protocol.md.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channel.h"
+#include "frame.h"
+#include "noise.h"
+
+/* Offsets inside an identity payload (docs/protocol.md). */
+#define PL_VERSION 0
+#define PL_PUB 1
+#define PL_EXPIRY (PL_PUB + CRYPTO_P256_PUB_LEN)
+#define PL_SIG (PL_EXPIRY + 8)
+
+/* The attestation's signed bytes: context || s_pub || expiry || id_pub. */
+#define ATTEST_CTX_LEN (sizeof(CHANNEL_ATTEST_CONTEXT) - 1)
+#define ATTEST_LEN (ATTEST_CTX_LEN + 32 + 8 + CRYPTO_P256_PUB_LEN)
+
+/* Largest handshake frame body: the whole frame fits the limit. */
+#define HS_MAX_BODY (CHANNEL_MAX_HANDSHAKE - FRAME_HDR)
+
+/* Cache geometry: sets of CACHE_WAYS entries, least recently used out. */
+#define CACHE_WAYS 4
+#define CACHE_MAX_ENTRIES ((size_t)1 << 20)
+
+struct cache_entry {
+	uint8_t key[CRYPTO_HASH_LEN]; /* SHA-256(payload || rs) */
+	uint64_t used;                /* 0: empty, else last use tick */
+};
+
+struct channel_cache {
+	size_t nsets;
+	uint64_t tick;
+	uint64_t hits, misses;
+	struct cache_entry e[];
+};
+
+/* Where a channel is in its life. */
+enum channel_state {
+	ST_INIT,        /* nothing sent or received */
+	ST_WAIT_MSG2,   /* initiator sent msg1 */
+	ST_WAIT_MSG3,   /* responder sent msg2 */
+	ST_ESTABLISHED, /* transport keys in place */
+	ST_DEAD         /* an error happened: refuse everything */
+};
+
+/* Handshake-only state, freed (wiped) once the channel is established. */
+struct channel_hs {
+	struct noise_handshake hs;
+	uint8_t e[32];
+	uint8_t expect[CHANNEL_ID_LEN];
+	int has_e, has_expect;
+};
+
+struct channel {
+	enum channel_role role;
+	enum channel_state state;
+	const struct channel_local *local; /* borrowed */
+	struct channel_cache *cache;       /* borrowed, may be NULL */
+	struct channel_hs *hs;             /* NULL once established */
+	struct noise_cipherstate tx, rx;
+	uint64_t rekey; /* records per key in each direction */
+	uint8_t peer[CHANNEL_ID_LEN];
+	uint8_t req[CHANNEL_MAX_REQUEST];
+	uint8_t reqlen;
+	uint8_t has_peer, tx_eof, rx_eof;
+};
+
+/* Read a big-endian u64 (the caller checked the bounds). */
+static uint64_t
+get_u64be(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return (v);
+}
+
+/* Write ${v} big-endian into 8 bytes at ${p}. */
+static void
+put_u64be(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* Build the attestation's signed bytes for ${s_pub}, ${expiry}, ${pub}. */
+static void
+attest_msg(uint8_t m[ATTEST_LEN], const uint8_t s_pub[32], uint64_t expiry,
+    const uint8_t pub[CRYPTO_P256_PUB_LEN])
+{
+
+	memcpy(m, CHANNEL_ATTEST_CONTEXT, ATTEST_CTX_LEN);
+	memcpy(m + ATTEST_CTX_LEN, s_pub, 32);
+	put_u64be(m + ATTEST_CTX_LEN + 32, expiry);
+	memcpy(m + ATTEST_CTX_LEN + 40, pub, CRYPTO_P256_PUB_LEN);
+}
+
+/* Write ${l}'s identity payload (CHANNEL_PAYLOAD_LEN bytes) to ${out}. */
+static void
+payload_put(uint8_t *out, const struct channel_local *l)
+{
+
+	out[PL_VERSION] = CHANNEL_PAYLOAD_VERSION;
+	memcpy(out + PL_PUB, l->id_pub, CRYPTO_P256_PUB_LEN);
+	put_u64be(out + PL_EXPIRY, l->expiry);
+	memcpy(out + PL_SIG, l->sig, CRYPTO_P256_SIG_LEN);
+}
+
+/*
+ * Initialize ${hs} for Noise_XX_25519_AESGCM_SHA256 in ${role} with our
+ * prologue, static key ${s} and ephemeral ${e} (NULL: random, made when
+ * msg1 or msg2 is written).  Return 0 or a negative noise_error.
+ */
+static int
+hs_template(struct noise_handshake *hs, enum channel_role role,
+    const uint8_t s[32], const uint8_t *e)
+{
+
+	return (noise_handshake_init(hs, NOISE_XX, NOISE_AESGCM,
+	    role == CHANNEL_INITIATOR ? NOISE_INITIATOR : NOISE_RESPONDER,
+	    (const uint8_t *)CHANNEL_PROLOGUE, sizeof(CHANNEL_PROLOGUE) - 1, s,
+	    NULL, e));
+}
+
+/*
+ * channel_local_init_static(l, id_priv, s, expiry):
+ * As channel_local_init, with the given X25519 static private key ${s}
+ * and absolute ${expiry} (seconds): deterministic, for tests and fuzzing,
+ * or to reuse a stored static key.  Return 0 or -1.
+ */
+int
+channel_local_init_static(struct channel_local *l,
+    const uint8_t id_priv[CRYPTO_P256_PRIV_LEN], const uint8_t s[32],
+    uint64_t expiry)
+{
+	uint8_t m[ATTEST_LEN];
+
+	memset(l, 0, sizeof(*l));
+	memcpy(l->id_priv, id_priv, CRYPTO_P256_PRIV_LEN);
+	if (crypto_p256_pub(l->id_pub, l->id_priv) == -1)
+		goto fail;
+	crypto_sha256(l->id, l->id_pub, CRYPTO_P256_PUB_LEN);
+	memcpy(l->s, s, 32);
+	if (crypto_x25519_pub(l->s_pub, l->s) == -1)
+		goto fail;
+	l->expiry = expiry;
+
+	/* The identity key vouches for the static key until expiry. */
+	attest_msg(m, l->s_pub, l->expiry, l->id_pub);
+	if (crypto_p256_sign(l->sig, l->id_priv, m, sizeof(m)) == -1)
+		goto fail;
+
+	/* The Noise states every channel of this node starts from. */
+	if (hs_template(&l->hs[CHANNEL_INITIATOR], CHANNEL_INITIATOR, l->s,
+	    NULL) != 0 || hs_template(&l->hs[CHANNEL_RESPONDER],
+	    CHANNEL_RESPONDER, l->s, NULL) != 0)
+		goto fail;
+	return (0);
+fail:
+	wipe(l, sizeof(*l));
+	return (-1);
+}
+
+/*
+ * channel_local_init(l, id_priv, now, lifetime):
+ * Make a fresh static key and sign an attestation valid until
+ * ${now} + ${lifetime} seconds.  Return 0 or -1.
+ */
+int
+channel_local_init(struct channel_local *l,
+    const uint8_t id_priv[CRYPTO_P256_PRIV_LEN], uint64_t now,
+    uint64_t lifetime)
+{
+	uint8_t s[32], s_pub[32];
+	int rc = -1;
+
+	if (lifetime > UINT64_MAX - now)
+		goto out;
+	if (crypto_x25519_keypair(s, s_pub) == -1)
+		goto out;
+	rc = channel_local_init_static(l, id_priv, s, now + lifetime);
+out:
+	wipe(s, sizeof(s));
+	return (rc);
+}
+
+/*
+ * channel_local_fini(l):
+ * Wipe ${l}.
+ */
+void
+channel_local_fini(struct channel_local *l)
+{
+
+	if (l == NULL)
+		return;
+	noise_handshake_fini(&l->hs[CHANNEL_INITIATOR]);
+	noise_handshake_fini(&l->hs[CHANNEL_RESPONDER]);
+	wipe(l, sizeof(*l));
+}
+
+/*
+ * channel_cache_new(entries):
+ * A cache holding up to ${entries} verified attestations (rounded up to a
+ * multiple of 4, at least 4; at most 1 << 20).  NULL on ENOMEM or a size
+ * out of range.
+ */
+struct channel_cache *
+channel_cache_new(size_t entries)
+{
+	struct channel_cache *cache;
+	size_t nsets;
+
+	if (entries > CACHE_MAX_ENTRIES)
+		return (NULL);
+	nsets = (entries + CACHE_WAYS - 1) / CACHE_WAYS;
+	if (nsets == 0)
+		nsets = 1;
+	if ((cache = calloc(1, sizeof(*cache) + nsets * CACHE_WAYS *
+	    sizeof(struct cache_entry))) == NULL)
+		return (NULL);
+	cache->nsets = nsets;
+	return (cache);
+}
+
+/*
+ * channel_cache_free(cache):
+ * Free ${cache}; NULL does nothing.  No channel may still borrow it.
+ */
+void
+channel_cache_free(struct channel_cache *cache)
+{
+
+	free(cache);
+}
+
+/*
+ * channel_cache_stats(cache, hits, misses):
+ * Store how many attestation checks ${cache} answered (${hits}) and how
+ * many needed an ECDSA verification (${misses}).
+ */
+void
+channel_cache_stats(const struct channel_cache *cache, uint64_t *hits,
+    uint64_t *misses)
+{
+
+	*hits = cache->hits;
+	*misses = cache->misses;
+}
+
+/* The set of ${cache} that ${key} belongs to. */
+static struct cache_entry *
+cache_set(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
+{
+	uint32_t h;
+
+	/* The key is a SHA-256 output: any four bytes spread evenly. */
+	h = ((uint32_t)key[0] << 24) | ((uint32_t)key[1] << 16) |
+	    ((uint32_t)key[2] << 8) | key[3];
+	return (&cache->e[(h % cache->nsets) * CACHE_WAYS]);
+}
+
+/* Return 1 (and refresh it) if ${key} is in ${cache}, else 0. */
+static int
+cache_lookup(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
+{
+	struct cache_entry *set = cache_set(cache, key);
+	int i;
+
+	for (i = 0; i < CACHE_WAYS; i++) {
+		if (set[i].used != 0 &&
+		    ct_eq(set[i].key, key, CRYPTO_HASH_LEN)) {
+			set[i].used = ++cache->tick;
+			return (1);
+		}
+	}
+	return (0);
+}
+
+/* Remember ${key}, replacing an empty or the least recently used entry. */
+static void
+cache_insert(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
+{
+	struct cache_entry *set = cache_set(cache, key);
+	struct cache_entry *victim = &set[0];
+	int i;
+
+	for (i = 1; i < CACHE_WAYS; i++)
+		if (set[i].used < victim->used)
+			victim = &set[i];
+	memcpy(victim->key, key, CRYPTO_HASH_LEN);
+	victim->used = ++cache->tick;
+}
+
+/*
+ * channel_payload_check(buf, len, rs, now, expect, cache, id):
+ * Parse the identity payload at ${buf} (exactly CHANNEL_PAYLOAD_LEN bytes)
+ * received with the Noise remote static key ${rs}; refuse it if its
+ * identifier is not ${expect} (unless NULL), if it expired at ${now}, or
+ * if its attestation does not verify over ${rs}.  ${cache} (may be NULL)
+ * answers repeated checks without ECDSA.  On success store the identifier
+ * in ${id}.  Return 0, or -CHANNEL_EPAYLOAD, -CHANNEL_EPEER,
+ * -CHANNEL_EEXPIRED or -CHANNEL_EATTEST.
+ */
+int
+channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
+    uint64_t now, const uint8_t *expect, struct channel_cache *cache,
+    uint8_t id[CHANNEL_ID_LEN])
+{
+	uint8_t pid[CHANNEL_ID_LEN], key[CRYPTO_HASH_LEN], m[ATTEST_LEN];
+	uint64_t expiry;
+
+	/* Layout: exact length, known version, uncompressed point. */
+	if (len != CHANNEL_PAYLOAD_LEN || buf[PL_VERSION] !=
+	    CHANNEL_PAYLOAD_VERSION || buf[PL_PUB] != 0x04)
+		return (-CHANNEL_EPAYLOAD);
+
+	/* The cheap refusals first: wrong peer, then stale attestation. */
+	crypto_sha256(pid, buf + PL_PUB, CRYPTO_P256_PUB_LEN);
+	if (expect != NULL && !ct_eq(pid, expect, CHANNEL_ID_LEN))
+		return (-CHANNEL_EPEER);
+	expiry = get_u64be(buf + PL_EXPIRY);
+	if (expiry <= now)
+		return (-CHANNEL_EEXPIRED);
+
+	/*
+	 * The signature covers rs, so a hit needs the same payload bytes
+	 * checked against the same rs: key the cache on both.
+	 */
+	crypto_sha256_2(key, buf, len, rs, 32);
+	if (cache != NULL && cache_lookup(cache, key)) {
+		cache->hits++;
+	} else {
+		if (cache != NULL)
+			cache->misses++;
+		attest_msg(m, rs, expiry, buf + PL_PUB);
+		if (crypto_p256_verify(buf + PL_PUB, CRYPTO_P256_PUB_LEN, m,
+		    sizeof(m), buf + PL_SIG, CRYPTO_P256_SIG_LEN) == -1)
+			return (-CHANNEL_EATTEST);
+		if (cache != NULL)
+			cache_insert(cache, key);
+	}
+	memcpy(id, pid, CHANNEL_ID_LEN);
+	return (0);
+}
+
+/* Wipe and free the handshake state of ${ch}, if any. */
+static void
+hs_free(struct channel *ch)
+{
+
+	if (ch->hs == NULL)
+		return;
+	noise_handshake_fini(&ch->hs->hs);
+	wipe(ch->hs, sizeof(*ch->hs));
+	free(ch->hs);
+	ch->hs = NULL;
+}
+
+/* Kill ${ch} after an error: wipe every key; return -${err}. */
+static int
+fail(struct channel *ch, int err)
+{
+
+	hs_free(ch);
+	noise_cs_fini(&ch->tx);
+	noise_cs_fini(&ch->rx);
+	ch->state = ST_DEAD;
+	return (-err);
+}
+
+/* Map a negative noise_error to a channel_error (positive). */
+static int
+noise_err(int rc)
+{
+
+	switch (-rc) {
+	case NOISE_ESTATE:
+		return (CHANNEL_ESTATE);
+	case NOISE_ESPACE:
+		return (CHANNEL_EFRAME);
+	case NOISE_ENONCE:
+		return (CHANNEL_ENONCE);
+	case NOISE_ERANDOM:
+		return (CHANNEL_ERANDOM);
+	default:
+		return (CHANNEL_EHANDSHAKE);
+	}
+}
+
+/*
+ * channel_new(role, local, cache):
+ * A channel for ${role}; ${local} and ${cache} (which may be NULL) are
+ * borrowed and must outlive it.  NULL on ENOMEM.
+ */
+struct channel *
+channel_new(enum channel_role role, const struct channel_local *local,
+    struct channel_cache *cache)
+{
+	struct channel *ch;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		goto fail0;
+	if ((ch->hs = calloc(1, sizeof(*ch->hs))) == NULL)
+		goto fail1;
+	ch->role = role;
+	ch->state = ST_INIT;
+	ch->local = local;
+	ch->cache = cache;
+	ch->rekey = CHANNEL_REKEY_INTERVAL;
+	return (ch);
+fail1:
+	free(ch);
+fail0:
+	return (NULL);
+}
+
+/*
+ * channel_free(ch):
+ * Wipe and free ${ch}; NULL does nothing.
+ */
+void
+channel_free(struct channel *ch)
+{
+
+	if (ch == NULL)
+		return;
+	(void)fail(ch, 0);
+	wipe(ch, sizeof(*ch));
+	free(ch);
+}
+
+/*
+ * channel_expect_peer(ch, id):
+ * Initiator: refuse (CHANNEL_EPEER) any responder whose identifier is not
+ * ${id}, before msg3, so nothing (not even the request) reaches it.  An
+ * initiator with no expected peer refuses to start (deny by default).
+ * Call before channel_start.
+ */
+void
+channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN])
+{
+
+	if (ch->hs == NULL || ch->state != ST_INIT)
+		return;
+	memcpy(ch->hs->expect, id, CHANNEL_ID_LEN);
+	ch->hs->has_expect = 1;
+}
+
+/*
+ * channel_set_request(ch, req, len):
+ * Initiator, before channel_start: the request (the service name) sent
+ * encrypted in msg3.  Return 0, -CHANNEL_EPAYLOAD if ${len} >
+ * CHANNEL_MAX_REQUEST, or -CHANNEL_ESTATE if too late or not an initiator.
+ */
+int
+channel_set_request(struct channel *ch, const uint8_t *req, size_t len)
+{
+
+	if (ch->role != CHANNEL_INITIATOR || ch->state != ST_INIT)
+		return (-CHANNEL_ESTATE);
+	if (len > CHANNEL_MAX_REQUEST)
+		return (-CHANNEL_EPAYLOAD);
+	if (len > 0)
+		memcpy(ch->req, req, len);
+	ch->reqlen = (uint8_t)len;
+	return (0);
+}
+
+/*
+ * channel_set_ephemeral(ch, e):
+ * Tests and fuzzing only: use the X25519 private key ${e} as the
+ * handshake's ephemeral key instead of a random one, so runs repeat.
+ * Call before the first handshake message.  Never in the daemon.
+ */
+void
+channel_set_ephemeral(struct channel *ch, const uint8_t e[32])
+{
+
+	if (ch->hs == NULL || ch->state != ST_INIT)
+		return;
+	memcpy(ch->hs->e, e, 32);
+	ch->hs->has_e = 1;
+}
+
+/*
+ * channel_set_rekey_interval(ch, n):
+ * Tests only: rekey each direction every ${n} (>= 1) records instead of
+ * every CHANNEL_REKEY_INTERVAL.  Both ends must use the same ${n}.
+ */
+void
+channel_set_rekey_interval(struct channel *ch, uint64_t n)
+{
+
+	assert(n >= 1);
+	ch->rekey = n;
+}
+
+/* Start the Noise handshake state of ${ch}.  Return 0 or -error. */
+static int
+hs_init(struct channel *ch)
+{
+	struct channel_hs *hs = ch->hs;
+	int rc = 0;
+
+	/*
+	 * Copy the node's ready state (a struct noise_handshake may be
+	 * copied by value); only a fixed test ephemeral needs a fresh one.
+	 */
+	if (hs->has_e) {
+		rc = hs_template(&hs->hs, ch->role, ch->local->s, hs->e);
+		wipe(hs->e, sizeof(hs->e));
+	} else {
+		memcpy(&hs->hs, &ch->local->hs[ch->role], sizeof(hs->hs));
+	}
+	return (rc == 0 ? 0 : -noise_err(rc));
+}
+
+/*
+ * Write the next handshake message with ${payload} as a frame into ${out}
+ * (${cap} bytes), its size in ${outlen}.  Return 0 or -error.
+ */
+static int
+hs_write(struct channel *ch, const uint8_t *payload, size_t plen,
+    uint8_t *out, size_t cap, size_t *outlen)
+{
+	size_t n;
+	int rc;
+
+	if (cap < FRAME_HDR)
+		return (-CHANNEL_EFRAME);
+	if (cap - FRAME_HDR > HS_MAX_BODY)
+		cap = FRAME_HDR + HS_MAX_BODY;
+	if ((rc = noise_handshake_write(&ch->hs->hs, payload, plen,
+	    out + FRAME_HDR, cap - FRAME_HDR, &n)) != 0)
+		return (-noise_err(rc));
+	if (n == 0 || n > HS_MAX_BODY)
+		return (-CHANNEL_EFRAME);
+	frame_put_len(out, n);
+	*outlen = FRAME_HDR + n;
+	return (0);
+}
+
+/* Split the finished handshake into transport keys; drop its state. */
+static int
+hs_finish(struct channel *ch)
+{
+	int rc;
+
+	if ((rc = noise_handshake_split(&ch->hs->hs, &ch->tx, &ch->rx)) != 0)
+		return (-noise_err(rc));
+	hs_free(ch);
+	ch->state = ST_ESTABLISHED;
+	return (0);
+}
+
+/*
+ * channel_start(ch, out, cap, outlen):
+ * Initiator: write msg1 (a whole frame) to ${out}.  Return 0 or -error
+ * (-CHANNEL_EPEER when no peer is expected).
+ */
+int
+channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
+{
+	int rc;
+
+	*outlen = 0;
+	if (ch->state == ST_DEAD)
+		return (-CHANNEL_ESTATE);
+	if (ch->role != CHANNEL_INITIATOR || ch->state != ST_INIT)
+		return (fail(ch, CHANNEL_ESTATE));
+
+	/* Deny by default: an initiator must know whom it wants. */
+	if (!ch->hs->has_expect)
+		return (fail(ch, CHANNEL_EPEER));
+
+	/* -> e (no payload) */
+	if ((rc = hs_init(ch)) != 0 ||
+	    (rc = hs_write(ch, NULL, 0, out, cap, outlen)) != 0) {
+		*outlen = 0;
+		return (fail(ch, -rc));
+	}
+	ch->state = ST_WAIT_MSG2;
+	return (0);
+}
+
+/* Responder: read msg1 (-> e), write msg2 (<- e, ee, s, es + identity). */
+static int
+hs_responder_msg1(struct channel *ch, const uint8_t *msg, size_t len,
+    uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
+{
+	size_t plen;
+	int rc;
+
+	if ((rc = hs_init(ch)) != 0)
+		return (rc);
+	if ((rc = noise_handshake_read(&ch->hs->hs, msg, len, pl, HS_MAX_BODY,
+	    &plen)) != 0)
+		return (-noise_err(rc));
+	/* msg1 carries no payload in this version. */
+	if (plen != 0)
+		return (-CHANNEL_EPAYLOAD);
+	payload_put(pl, ch->local);
+	if ((rc = hs_write(ch, pl, CHANNEL_PAYLOAD_LEN, out, cap, outlen)) != 0)
+		return (rc);
+	ch->state = ST_WAIT_MSG3;
+	return (0);
+}
+
+/*
+ * Initiator: read msg2, check the responder against the expected peer
+ * before anything else is written, then write msg3 (-> s, se + identity
+ * and request) and split.
+ */
+static int
+hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
+    uint64_t now, uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
+{
+	struct channel_hs *hs = ch->hs;
+	size_t plen;
+	int rc;
+
+	/* <- e, ee, s, es */
+	if ((rc = noise_handshake_read(&hs->hs, msg, len, pl, HS_MAX_BODY,
+	    &plen)) != 0)
+		return (-noise_err(rc));
+	if (!hs->hs.has_rs)
+		return (-CHANNEL_EHANDSHAKE);
+	if ((rc = channel_payload_check(pl, plen, hs->hs.rs, now, hs->expect,
+	    ch->cache, ch->peer)) != 0)
+		return (rc);
+	ch->has_peer = 1;
+
+	/* -> s, se: our identity, then the request, all encrypted. */
+	payload_put(pl, ch->local);
+	memcpy(pl + CHANNEL_PAYLOAD_LEN, ch->req, ch->reqlen);
+	if ((rc = hs_write(ch, pl, CHANNEL_PAYLOAD_LEN + ch->reqlen, out, cap,
+	    outlen)) != 0)
+		return (rc);
+	return (hs_finish(ch));
+}
+
+/* Responder: read msg3 (-> s, se), check the initiator, keep the request. */
+static int
+hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
+    uint64_t now, uint8_t *pl)
+{
+	struct channel_hs *hs = ch->hs;
+	size_t plen;
+	int rc;
+
+	if ((rc = noise_handshake_read(&hs->hs, msg, len, pl, HS_MAX_BODY,
+	    &plen)) != 0)
+		return (-noise_err(rc));
+	if (!hs->hs.has_rs)
+		return (-CHANNEL_EHANDSHAKE);
+	if (plen < CHANNEL_PAYLOAD_LEN ||
+	    plen - CHANNEL_PAYLOAD_LEN > CHANNEL_MAX_REQUEST)
+		return (-CHANNEL_EPAYLOAD);
+	if ((rc = channel_payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs,
+	    now, NULL, ch->cache, ch->peer)) != 0)
+		return (rc);
+	ch->has_peer = 1;
+	ch->reqlen = (uint8_t)(plen - CHANNEL_PAYLOAD_LEN);
+	memcpy(ch->req, pl + CHANNEL_PAYLOAD_LEN, ch->reqlen);
+	return (hs_finish(ch));
+}
+
+/*
+ * channel_handshake(ch, frame, len, now, out, cap, outlen):
+ * Process one whole handshake frame (length prefix included) and write the
+ * reply frame, if any, to ${out} (*outlen is 0 when there is none).
+ * Return 0 while the handshake goes on, 1 once it is established (the
+ * initiator after writing msg3, the responder after reading it), or a
+ * negative channel_error; after an error the channel is dead and
+ * *outlen is 0 (an initiator whose peer is not the expected one returns
+ * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * epoch) is checked against the peer's attestation expiry.
+ */
+int
+channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
+    uint64_t now, uint8_t *out, size_t cap, size_t *outlen)
+{
+	uint8_t pl[HS_MAX_BODY];
+	const uint8_t *msg;
+	size_t total, mlen;
+	int rc;
+
+	*outlen = 0;
+	if (ch->state == ST_DEAD)
+		return (-CHANNEL_ESTATE);
+
+	/* Exactly one whole frame within the handshake limit. */
+	if (frame_peek(frame, len, HS_MAX_BODY, &total) != 1 || total != len) {
+		rc = -CHANNEL_EFRAME;
+		goto out;
+	}
+	msg = frame + FRAME_HDR;
+	mlen = len - FRAME_HDR;
+
+	if (ch->role == CHANNEL_RESPONDER && ch->state == ST_INIT)
+		rc = hs_responder_msg1(ch, msg, mlen, pl, out, cap, outlen);
+	else if (ch->role == CHANNEL_INITIATOR && ch->state == ST_WAIT_MSG2)
+		rc = hs_initiator_msg2(ch, msg, mlen, now, pl, out, cap,
+		    outlen);
+	else if (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_MSG3)
+		rc = hs_responder_msg3(ch, msg, mlen, now, pl);
+	else
+		rc = -CHANNEL_ESTATE;
+out:
+	wipe(pl, sizeof(pl));
+	if (rc != 0) {
+		*outlen = 0;
+		return (fail(ch, -rc));
+	}
+	return (ch->state == ST_ESTABLISHED ? 1 : 0);
+}
+
+/*
+ * channel_peer_id(ch):
+ * The verified peer identifier (CHANNEL_ID_LEN bytes), or NULL before it
+ * is known.
+ */
+const uint8_t *
+channel_peer_id(const struct channel *ch)
+{
+
+	return (ch->has_peer ? ch->peer : NULL);
+}
+
+/*
+ * channel_request(ch, len):
+ * Once established: the request (received by a responder, sent by an
+ * initiator) and its length in ${len}; NULL and 0 before.
+ */
+const uint8_t *
+channel_request(const struct channel *ch, size_t *len)
+{
+
+	if (ch->state != ST_ESTABLISHED) {
+		*len = 0;
+		return (NULL);
+	}
+	*len = ch->reqlen;
+	return (ch->req);
+}
+
+/* After a record on ${cs}: rekey when ${ch}'s interval is reached. */
+static void
+rekey_maybe(struct channel *ch, struct noise_cipherstate *cs)
+{
+
+	if (cs->n % ch->rekey == 0)
+		noise_cs_rekey(cs);
+}
+
+/*
+ * channel_seal(ch, type, rec, len):
+ * Encrypt the ${len} (<= CHANNEL_MAX_DATA) bytes at rec + CHANNEL_HDR in
+ * place into a record of ${type}; ${rec} has room for
+ * len + CHANNEL_OVERHEAD bytes.  Return the record length, or -error.
+ */
+long
+channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
+    size_t len)
+{
+	int rc;
+
+	if (ch->state == ST_DEAD)
+		return (-CHANNEL_ESTATE);
+	if (ch->state != ST_ESTABLISHED)
+		return (fail(ch, CHANNEL_ESTATE));
+	if ((unsigned)type > CHANNEL_PONG)
+		return (fail(ch, CHANNEL_ETYPE));
+	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0))
+		return (fail(ch, CHANNEL_EFRAME));
+	/* Nothing but keepalives after our own EOF. */
+	if (ch->tx_eof && (type == CHANNEL_DATA || type == CHANNEL_EOF))
+		return (fail(ch, CHANNEL_ESTATE));
+
+	/* len || AEAD(type || data) || tag, the length as associated data. */
+	frame_put_len(rec, 1 + len + CRYPTO_TAG_LEN);
+	rec[FRAME_HDR] = (uint8_t)type;
+	if ((rc = noise_cs_encrypt(&ch->tx, rec, FRAME_HDR, rec + FRAME_HDR,
+	    1 + len, rec + CHANNEL_HDR + len)) != 0)
+		return (fail(ch, noise_err(rc)));
+	if (type == CHANNEL_EOF)
+		ch->tx_eof = 1;
+	rekey_maybe(ch, &ch->tx);
+	return ((long)(len + CHANNEL_OVERHEAD));
+}
+
+/*
+ * channel_open(ch, rec, reclen, type, len):
+ * Authenticate and decrypt one whole record in place; on success the data
+ * is at rec + CHANNEL_HDR, ${len} bytes, of ${type}.  Return 0 or -error;
+ * after an error the channel is dead.
+ */
+int
+channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
+    enum channel_type *type, size_t *len)
+{
+	size_t n;
+	uint8_t t;
+	int rc;
+
+	if (ch->state == ST_DEAD)
+		return (-CHANNEL_ESTATE);
+	if (ch->state != ST_ESTABLISHED)
+		return (fail(ch, CHANNEL_ESTATE));
+
+	/* One whole record: the prefix must announce exactly the rest. */
+	if (reclen < CHANNEL_OVERHEAD || reclen > CHANNEL_MAX_RECORD ||
+	    (((size_t)rec[0] << 8) | rec[1]) != reclen - FRAME_HDR)
+		return (fail(ch, CHANNEL_EFRAME));
+
+	/*
+	 * The nonce is implicit (a counter): a replayed, reordered or
+	 * dropped record fails authentication here like a tampered one.
+	 */
+	n = reclen - CHANNEL_OVERHEAD;
+	if ((rc = noise_cs_decrypt(&ch->rx, rec, FRAME_HDR, rec + FRAME_HDR,
+	    1 + n, rec + CHANNEL_HDR + n)) != 0)
+		return (fail(ch, rc == -NOISE_ENONCE ? CHANNEL_ENONCE
+		                                     : CHANNEL_EDECRYPT));
+	rekey_maybe(ch, &ch->rx);
+
+	/* Authentic; now the type must be one we know, in order. */
+	t = rec[FRAME_HDR];
+	if (t > CHANNEL_PONG) {
+		wipe(rec, reclen);
+		return (fail(ch, CHANNEL_ETYPE));
+	}
+	if (ch->rx_eof && (t == CHANNEL_DATA || t == CHANNEL_EOF)) {
+		wipe(rec, reclen);
+		return (fail(ch, CHANNEL_ESTATE));
+	}
+	/* EOF carries nothing: data there would be silently lost. */
+	if (t == CHANNEL_EOF && n != 0) {
+		wipe(rec, reclen);
+		return (fail(ch, CHANNEL_EFRAME));
+	}
+	if (t == CHANNEL_EOF)
+		ch->rx_eof = 1;
+	*type = (enum channel_type)t;
+	*len = n;
+	return (0);
+}
+
+/*
+ * channel_strerror(err):
+ * A short text for a (positive or negative) channel_error.
+ */
+const char *
+channel_strerror(int err)
+{
+
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case CHANNEL_OK:
+		return ("success");
+	case CHANNEL_EFRAME:
+		return ("bad frame length or frame too large");
+	case CHANNEL_ESTATE:
+		return ("message out of turn or channel closed");
+	case CHANNEL_EHANDSHAKE:
+		return ("handshake message rejected");
+	case CHANNEL_EPAYLOAD:
+		return ("malformed identity payload or request");
+	case CHANNEL_EATTEST:
+		return ("attestation does not verify");
+	case CHANNEL_EEXPIRED:
+		return ("attestation expired");
+	case CHANNEL_EPEER:
+		return ("peer is not the expected identity");
+	case CHANNEL_EDECRYPT:
+		return ("record failed authentication");
+	case CHANNEL_ETYPE:
+		return ("unknown record type");
+	case CHANNEL_ENONCE:
+		return ("nonce space exhausted");
+	case CHANNEL_ENOMEM:
+		return ("out of memory");
+	case CHANNEL_ERANDOM:
+		return ("no randomness");
+	default:
+		return ("unknown channel error");
+	}
+}

@@ -1,0 +1,1084 @@
+/*
+ * config: see config.h; the reference is docs/config.md.
+ *
+ * How inih is used.  inih (as Debian builds it) gives the handler no line
+ * number, cuts long lines, treats indented lines as continuations of the
+ * previous value and truncates section names to 49 characters.  So the
+ * text is fed to ini_parse_stream() through our own reader, which:
+ *   - counts lines (inih calls it once per line and then calls the
+ *     handler for that line, so the count is the line being handled);
+ *   - refuses lines longer than inih's buffer and NUL bytes;
+ *   - strips leading blanks, so no line is ever a continuation line;
+ *   - parses "[section]" headers itself (inih's copy is ignored).
+ * The handler records the first error with its line and returns 0;
+ * ini_parse_stream() returns the first line inih itself found wrong
+ * (a line that is neither a section, a comment nor key = value); the
+ * earlier of the two is reported.  Everything needing the whole file
+ * (peer names, required keys, listen clashes) is checked afterwards from
+ * the line numbers recorded while parsing.  On any error everything
+ * parsed is freed: a half-parsed file is never returned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "addr.h"
+#include "config.h"
+#include "identity.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024) /* largest config file read */
+#define CONFIG_ITEMS_MAX 1024 /* peers, outlets, inlets, allow per outlet */
+#define REF_MAX 80            /* a peer name or identifier, with room */
+
+enum section { SEC_NONE, SEC_NODE, SEC_PEERS, SEC_OUTLET, SEC_INLET, SEC_BAD };
+
+/* [node] keys; the order is that of node_keys[]. */
+enum node_key {
+	NK_IDENTITY,
+	NK_LISTEN,
+	NK_MAX_CONNECTIONS,
+	NK_MAX_HANDSHAKES,
+	NK_HANDSHAKE_TIMEOUT,
+	NK_CONNECT_TIMEOUT,
+	NK_IDLE_TIMEOUT,
+	NK_SHUTDOWN_GRACE,
+	NK_KEEPALIVE,
+	NK_LOG_LEVEL,
+	NK_COUNT
+};
+
+static const char *const node_keys[NK_COUNT] = {"identity", "listen",
+    "max_connections", "max_handshakes", "handshake_timeout",
+    "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
+    "log_level"};
+
+/* A peer reference (name or identifier) to resolve once [peers] is read. */
+struct ref {
+	char text[REF_MAX];
+	int line;
+};
+
+/* Parse-time state of one [outlet NAME]. */
+struct outlet_p {
+	int target_line;
+	struct ref *allow;
+	size_t nallow;
+};
+
+/* Parse-time state of one [inlet NAME]. */
+struct inlet_p {
+	int listen_line;
+	int outlet_line;
+	int service_line;
+	struct ref outlet_ref;
+};
+
+struct parse {
+	struct config *cfg;
+	const char *path;
+	const char *text; /* the file, and the reader's position in it */
+	size_t len;
+	size_t pos;
+	int line;         /* line being handled */
+	const char *raw;  /* that line as read (leading blanks stripped) */
+	enum section sec; /* current section, and its index if outlet/inlet */
+	size_t idx;
+	int node_line; /* line of [node], [peers]: 0 if absent */
+	int peers_line;
+	int node_seen[NK_COUNT]; /* line of each [node] key, for duplicates */
+	struct outlet_p *op;     /* parallel to cfg->outlets */
+	struct inlet_p *ip;      /* parallel to cfg->inlets */
+	int err_line;            /* first error: line and message */
+	char err[384];
+};
+
+/* Record the first error, at line ${line}.  Later ones are dropped. */
+static void
+perr(struct parse *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parse *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err_line != 0)
+		return;
+	p->err_line = line > 0 ? line : 1;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Names of peers, outlets, inlets and services: 1 to CONFIG_NAME_MAX - 1
+ * letters, digits, '.', '_' or '-', starting with a letter or digit.
+ */
+static int
+name_is_valid(const char *s)
+{
+	size_t i;
+	char c;
+
+	for (i = 0; (c = s[i]) != '\0'; i++) {
+		if (i >= CONFIG_NAME_MAX - 1)
+			return (0);
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (i > 0 && (c == '.' || c == '_' || c == '-'))
+			continue;
+		return (0);
+	}
+	return (i > 0);
+}
+
+/* Check a name and report what is wrong with it, as ${what}. */
+static int
+check_name(struct parse *p, const char *s, const char *what)
+{
+
+	if (name_is_valid(s))
+		return (0);
+	if (s[0] == '\0')
+		perr(p, p->line, "empty %s", what);
+	else if (strlen(s) >= CONFIG_NAME_MAX)
+		perr(p, p->line, "%s \"%.70s\" is too long (at most %d "
+		    "characters)", what, s, CONFIG_NAME_MAX - 1);
+	else
+		perr(p, p->line, "invalid %s \"%s\" (letters, digits, '.', '_' "
+		    "and '-', starting with a letter or digit)", what, s);
+	return (-1);
+}
+
+/* Grow the array *${arr} of *${n} elements of ${size} bytes by one zeroed
+ * element.  Return 0 or -1 (out of memory; the array is unchanged). */
+static int
+grow(void *arr, size_t n, size_t size)
+{
+	void **ap = arr;
+	void *q;
+
+	if ((q = realloc(*ap, (n + 1) * size)) == NULL)
+		return (-1);
+	memset((char *)q + n * size, 0, size);
+	*ap = q;
+	return (0);
+}
+
+/* Record a peer reference ${s} (name or identifier) for later resolution. */
+static int
+ref_set(struct parse *p, struct ref *r, const char *s)
+{
+
+	if (s[0] == '\0') {
+		perr(p, p->line, "empty peer name or identifier");
+		return (-1);
+	}
+	if (strlen(s) >= sizeof(r->text)) {
+		perr(p, p->line, "\"%.40s...\" is neither a peer name nor an "
+		    "identifier", s);
+		return (-1);
+	}
+	strcpy(r->text, s);
+	r->line = p->line;
+	return (0);
+}
+
+/*
+ * Resolve ${r}: an identifier ("I" + 64 lowercase hex digits) as is, or
+ * a name from [peers].  Return 0 or -1 with the error recorded.
+ */
+static int
+ref_resolve(struct parse *p, const struct ref *r, uint8_t id[CONFIG_ID_LEN])
+{
+	struct config *cfg = p->cfg;
+	size_t i;
+
+	if (identity_id_parse(r->text, id) == 0)
+		return (0);
+	/* Names are at most 63 characters: longer is a bad identifier. */
+	if (strlen(r->text) >= CONFIG_NAME_MAX) {
+		perr(p, r->line, "malformed identifier \"%s\" (expected I and "
+		    "64 lowercase hex digits)", r->text);
+		return (-1);
+	}
+	if (!name_is_valid(r->text)) {
+		perr(p, r->line, "invalid peer name or identifier \"%s\"",
+		    r->text);
+		return (-1);
+	}
+	for (i = 0; i < cfg->npeers; i++) {
+		if (strcmp(cfg->peers[i].name, r->text) == 0) {
+			memcpy(id, cfg->peers[i].id, CONFIG_ID_LEN);
+			return (0);
+		}
+	}
+	perr(p, r->line, "unknown peer \"%s\" (not in [peers]; or give its "
+	    "identifier)", r->text);
+	return (-1);
+}
+
+/* Start the section named ${s} (the text inside the brackets). */
+static void
+section_begin(struct parse *p, char *s)
+{
+	struct config *cfg = p->cfg;
+	char *kind, *name, *end;
+	size_t i;
+
+	p->sec = SEC_BAD;
+	/* Split "kind name" at blanks; trim both ends. */
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	kind = s;
+	name = s + strcspn(s, " \t");
+	if (*name != '\0') {
+		*name++ = '\0';
+		name += strspn(name, " \t");
+	}
+	if (strcmp(kind, "node") == 0 || strcmp(kind, "peers") == 0) {
+		int *seen = kind[0] == 'n' ? &p->node_line : &p->peers_line;
+
+		if (*name != '\0') {
+			perr(p, p->line, "[%s] takes no name", kind);
+			return;
+		}
+		if (*seen != 0) {
+			perr(p, p->line, "duplicate [%s] section (first on "
+			    "line %d)", kind, *seen);
+			return;
+		}
+		*seen = p->line;
+		p->sec = kind[0] == 'n' ? SEC_NODE : SEC_PEERS;
+		return;
+	}
+	if (strcmp(kind, "relay") == 0) {
+		perr(p, p->line, "[relay] sections are not supported yet");
+		return;
+	}
+	if (strcmp(kind, "outlet") != 0 && strcmp(kind, "inlet") != 0) {
+		perr(p, p->line, "unknown section [%.60s] (expected [node], "
+		    "[peers], [outlet NAME] or [inlet NAME])", kind);
+		return;
+	}
+	if (*name == '\0') {
+		perr(p, p->line, "[%s] needs a name: [%s NAME]", kind, kind);
+		return;
+	}
+	if (check_name(p, name, kind[0] == 'o' ? "outlet name" :
+						 "inlet name") == -1)
+		return;
+	if (kind[0] == 'o') {
+		for (i = 0; i < cfg->noutlets; i++) {
+			if (strcmp(cfg->outlets[i].name, name) == 0) {
+				perr(p, p->line, "duplicate [outlet %s] (first "
+				    "on line %d)", name, cfg->outlets[i].line);
+				return;
+			}
+		}
+		if (cfg->noutlets >= CONFIG_ITEMS_MAX) {
+			perr(p, p->line, "too many outlets (at most %d)",
+			    CONFIG_ITEMS_MAX);
+			return;
+		}
+		if (grow(&cfg->outlets, cfg->noutlets,
+			sizeof(*cfg->outlets)) == -1 ||
+		    grow(&p->op, cfg->noutlets, sizeof(*p->op)) == -1) {
+			perr(p, p->line, "out of memory");
+			return;
+		}
+		strcpy(cfg->outlets[cfg->noutlets].name, name);
+		cfg->outlets[cfg->noutlets].line = p->line;
+		p->idx = cfg->noutlets++;
+		p->sec = SEC_OUTLET;
+	} else {
+		for (i = 0; i < cfg->ninlets; i++) {
+			if (strcmp(cfg->inlets[i].name, name) == 0) {
+				perr(p, p->line, "duplicate [inlet %s] (first "
+				    "on line %d)", name, cfg->inlets[i].line);
+				return;
+			}
+		}
+		if (cfg->ninlets >= CONFIG_ITEMS_MAX) {
+			perr(p, p->line, "too many inlets (at most %d)",
+			    CONFIG_ITEMS_MAX);
+			return;
+		}
+		if (grow(&cfg->inlets, cfg->ninlets, sizeof(*cfg->inlets)) ==
+			-1 ||
+		    grow(&p->ip, cfg->ninlets, sizeof(*p->ip)) == -1) {
+			perr(p, p->line, "out of memory");
+			return;
+		}
+		strcpy(cfg->inlets[cfg->ninlets].name, name);
+		strcpy(cfg->inlets[cfg->ninlets].service, name);
+		cfg->inlets[cfg->ninlets].line = p->line;
+		p->idx = cfg->ninlets++;
+		p->sec = SEC_INLET;
+	}
+}
+
+/*
+ * A section header line "[...]" (blanks stripped before it): check that
+ * nothing but a comment follows the ']' and start the section.
+ */
+static void
+section_line(struct parse *p, const char *line, size_t len)
+{
+	char buf[256];
+	const char *close;
+	size_t i, n;
+
+	if ((close = memchr(line, ']', len)) == NULL) {
+		perr(p, p->line, "malformed section header (missing ']')");
+		p->sec = SEC_BAD;
+		return;
+	}
+	for (i = (size_t)(close - line) + 1; i < len; i++) {
+		if (line[i] == ';' || line[i] == '#')
+			break;
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+			perr(p, p->line, "unexpected text after section "
+			    "header");
+			p->sec = SEC_BAD;
+			return;
+		}
+	}
+	if ((n = (size_t)(close - line) - 1) >= sizeof(buf)) {
+		perr(p, p->line, "section header too long");
+		p->sec = SEC_BAD;
+		return;
+	}
+	memcpy(buf, line + 1, n);
+	buf[n] = '\0';
+	section_begin(p, buf);
+}
+
+/*
+ * inih reader: hand inih the next line of the text, leading blanks
+ * stripped, after counting it and checking its length.  Section headers
+ * are parsed here.  Return NULL at the end or on an error.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	const char *line, *nl;
+	size_t len;
+
+	if (p->pos >= p->len || num < 3)
+		return (NULL);
+	line = p->text + p->pos;
+	if ((nl = memchr(line, '\n', p->len - p->pos)) != NULL) {
+		len = (size_t)(nl - line);
+		p->pos += len + 1;
+	} else {
+		len = p->len - p->pos;
+		p->pos = p->len;
+	}
+	p->line++;
+	/* A UTF-8 byte order mark may open the file. */
+	if (p->line == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		perr(p, p->line, "NUL byte in line");
+		return (NULL);
+	}
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	if (len > (size_t)num - 2) {
+		perr(p, p->line, "line too long (at most %d characters)",
+		    num - 2);
+		return (NULL);
+	}
+	memcpy(str, line, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	p->raw = str;
+	if (len > 0 && line[0] == '[')
+		section_line(p, line, len);
+	return (str);
+}
+
+/*
+ * Parse a whole number of at most 9 digits in [${min}, ${max}] into *${v}.
+ * Return 0 or -1 with the error recorded.
+ */
+static int
+parse_uint(struct parse *p, const char *key, const char *s, unsigned min,
+    unsigned max, unsigned *v)
+{
+	unsigned long x = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 9)
+			goto bad;
+		x = x * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (i == 0 || x < min || x > max)
+		goto bad;
+	*v = (unsigned)x;
+	return (0);
+bad:
+	perr(p, p->line, "%s must be a whole number from %u to %u", key, min,
+	    max);
+	return (-1);
+}
+
+/*
+ * Parse seconds ("10", "2.5": digits, optionally a dot and up to 3
+ * digits) in [${min}, ${max}] into *${v}; with ${positive}, 0 is refused.
+ * Return 0 or -1 with the error recorded.
+ */
+static int
+parse_seconds(struct parse *p, const char *key, const char *s, double max,
+    int positive, double *v)
+{
+	size_t i = 0, ni = 0, nf = 0;
+	double x;
+
+	while (s[i] >= '0' && s[i] <= '9' && ni < 7) {
+		i++;
+		ni++;
+	}
+	if (s[i] == '.') {
+		i++;
+		while (s[i] >= '0' && s[i] <= '9' && nf < 4) {
+			i++;
+			nf++;
+		}
+		if (nf == 0 || nf > 3)
+			goto bad;
+	}
+	if (ni == 0 || s[i] != '\0')
+		goto bad;
+	x = strtod(s, NULL);
+	if (x > max || (positive && x <= 0))
+		goto bad;
+	*v = x;
+	return (0);
+bad:
+	perr(p, p->line, "%s must be %s seconds up to %g (like 10 or 2.5)",
+	    key, positive ? "a positive number of" : "a number of", max);
+	return (-1);
+}
+
+/* Parse an address value, recording the error with ${key}. */
+static int
+parse_addr(struct parse *p, const char *key, const char *s, struct addr *a)
+{
+	char msg[160];
+
+	if (addr_parse(s, a, msg, sizeof(msg)) == -1) {
+		perr(p, p->line, "%s: %s", key, msg);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Join a relative key path to the directory of the config file. */
+static int
+set_identity_path(struct parse *p, const char *value)
+{
+	char *dst = p->cfg->node.identity;
+	size_t cap = sizeof(p->cfg->node.identity), dirlen = 0;
+	const char *slash;
+	int n;
+
+	if (value[0] != '/' && (slash = strrchr(p->path, '/')) != NULL)
+		dirlen = (size_t)(slash - p->path) + 1;
+	if (dirlen >= cap) {
+		perr(p, p->line, "identity path too long");
+		return (-1);
+	}
+	n = snprintf(dst, cap, "%.*s%s", (int)dirlen, p->path, value);
+	if (n < 0 || (size_t)n >= cap) {
+		perr(p, p->line, "identity path too long");
+		return (-1);
+	}
+	return (0);
+}
+
+/* One key of [node]. */
+static void
+node_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_node *node = &p->cfg->node;
+	enum log_level lvl;
+	size_t k;
+
+	for (k = 0; k < NK_COUNT; k++)
+		if (strcmp(key, node_keys[k]) == 0)
+			break;
+	if (k == NK_COUNT) {
+		perr(p, p->line, "unknown key \"%.60s\" in [node]", key);
+		return;
+	}
+	if (p->node_seen[k] != 0) {
+		perr(p, p->line, "duplicate key \"%s\" in [node] (first on "
+		    "line %d)", key, p->node_seen[k]);
+		return;
+	}
+	p->node_seen[k] = p->line;
+	if (value[0] == '\0') {
+		perr(p, p->line, "empty value for \"%s\"", key);
+		return;
+	}
+	switch ((enum node_key)k) {
+	case NK_IDENTITY:
+		node->identity_line = p->line;
+		set_identity_path(p, value);
+		break;
+	case NK_LISTEN:
+		if (parse_addr(p, key, value, &node->listen) == 0)
+			node->has_listen = 1;
+		break;
+	case NK_MAX_CONNECTIONS:
+		parse_uint(p, key, value, 1, 1000000, &node->max_connections);
+		break;
+	case NK_MAX_HANDSHAKES:
+		parse_uint(p, key, value, 1, 100000, &node->max_handshakes);
+		break;
+	case NK_HANDSHAKE_TIMEOUT:
+		parse_seconds(p, key, value, 3600, 1,
+		    &node->handshake_timeout);
+		break;
+	case NK_CONNECT_TIMEOUT:
+		parse_seconds(p, key, value, 3600, 1, &node->connect_timeout);
+		break;
+	case NK_IDLE_TIMEOUT:
+		parse_seconds(p, key, value, 604800, 0, &node->idle_timeout);
+		break;
+	case NK_SHUTDOWN_GRACE:
+		parse_seconds(p, key, value, 3600, 0, &node->shutdown_grace);
+		break;
+	case NK_KEEPALIVE:
+		parse_seconds(p, key, value, 3600, 0, &node->keepalive);
+		break;
+	case NK_LOG_LEVEL:
+		if (log_level_parse(value, &lvl) == -1) {
+			perr(p, p->line, "log_level must be error, warn, info "
+			    "or debug");
+			break;
+		}
+		node->log_level = lvl;
+		node->has_log_level = 1;
+		break;
+	case NK_COUNT:
+		break;
+	}
+}
+
+/* One "name = identifier" line of [peers]. */
+static void
+peer_key(struct parse *p, const char *key, const char *value)
+{
+	struct config *cfg = p->cfg;
+	struct config_peer *peer;
+	size_t i;
+
+	if (check_name(p, key, "peer name") == -1)
+		return;
+	for (i = 0; i < cfg->npeers; i++) {
+		if (strcmp(cfg->peers[i].name, key) == 0) {
+			perr(p, p->line, "duplicate peer \"%s\" (first on line "
+			    "%d)", key, cfg->peers[i].line);
+			return;
+		}
+	}
+	if (cfg->npeers >= CONFIG_ITEMS_MAX) {
+		perr(p, p->line, "too many peers (at most %d)",
+		    CONFIG_ITEMS_MAX);
+		return;
+	}
+	if (grow(&cfg->peers, cfg->npeers, sizeof(*cfg->peers)) == -1) {
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	peer = &cfg->peers[cfg->npeers];
+	if (identity_id_parse(value, peer->id) == -1) {
+		perr(p, p->line, "malformed identifier for peer \"%s\" "
+		    "(expected I and 64 lowercase hex digits, as sallyport "
+		    "identity show prints)", key);
+		return;
+	}
+	strcpy(peer->name, key);
+	peer->line = p->line;
+	cfg->npeers++;
+}
+
+/* Add the comma-separated entries of one "allow =" line to outlet ${op}. */
+static void
+allow_add(struct parse *p, struct outlet_p *op, const char *value)
+{
+	char entry[REF_MAX + 1];
+	const char *s = value, *comma;
+	size_t n, b, e;
+
+	/* An empty value adds nobody (it says so explicitly). */
+	if (value[0] == '\0')
+		return;
+	for (;;) {
+		comma = strchr(s, ',');
+		n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		for (b = 0; b < n && (s[b] == ' ' || s[b] == '\t'); b++)
+			;
+		for (e = n; e > b && (s[e - 1] == ' ' || s[e - 1] == '\t');
+		     e--)
+			;
+		if (e == b) {
+			perr(p, p->line, "empty entry in allow list");
+			return;
+		}
+		if (e - b >= sizeof(entry))
+			e = b + sizeof(entry) - 1; /* ref_set reports it */
+		memcpy(entry, s + b, e - b);
+		entry[e - b] = '\0';
+		if (op->nallow >= CONFIG_ITEMS_MAX) {
+			perr(p, p->line, "too many allow entries (at most %d)",
+			    CONFIG_ITEMS_MAX);
+			return;
+		}
+		if (grow(&op->allow, op->nallow, sizeof(*op->allow)) == -1) {
+			perr(p, p->line, "out of memory");
+			return;
+		}
+		if (ref_set(p, &op->allow[op->nallow], entry) == -1)
+			return;
+		op->nallow++;
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+}
+
+/* One key of [outlet NAME]. */
+static void
+outlet_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_outlet *o = &p->cfg->outlets[p->idx];
+	struct outlet_p *op = &p->op[p->idx];
+
+	if (strcmp(key, "allow") == 0) {
+		allow_add(p, op, value);
+		return;
+	}
+	if (strcmp(key, "target") != 0) {
+		perr(p, p->line, "unknown key \"%.60s\" in [outlet %s]", key,
+		    o->name);
+		return;
+	}
+	if (op->target_line != 0) {
+		perr(p, p->line, "duplicate key \"target\" in [outlet %s] "
+		    "(first on line %d)", o->name, op->target_line);
+		return;
+	}
+	op->target_line = p->line;
+	parse_addr(p, "target", value, &o->target);
+}
+
+/* "outlet = PEER@ADDRESS" of [inlet NAME]. */
+static void
+inlet_outlet(struct parse *p, struct config_inlet *in, struct inlet_p *ip,
+    const char *value)
+{
+	char ref[REF_MAX + 1];
+	const char *at;
+	size_t n;
+
+	if ((at = strchr(value, '@')) == NULL) {
+		perr(p, p->line, "outlet must be PEER@HOST:PORT (the outlet "
+		    "node's pinned identity, then its address)");
+		return;
+	}
+	if ((n = (size_t)(at - value)) == 0) {
+		perr(p, p->line, "outlet has no pinned identity before '@' "
+		    "(a peer name or identifier)");
+		return;
+	}
+	if (n >= sizeof(ref))
+		n = sizeof(ref) - 1; /* ref_set reports it */
+	memcpy(ref, value, n);
+	ref[n] = '\0';
+	if (ref_set(p, &ip->outlet_ref, ref) == -1)
+		return;
+	parse_addr(p, "outlet", at + 1, &in->outlet);
+}
+
+/* One key of [inlet NAME]. */
+static void
+inlet_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_inlet *in = &p->cfg->inlets[p->idx];
+	struct inlet_p *ip = &p->ip[p->idx];
+	int *seen;
+
+	if (strcmp(key, "listen") == 0)
+		seen = &ip->listen_line;
+	else if (strcmp(key, "outlet") == 0)
+		seen = &ip->outlet_line;
+	else if (strcmp(key, "service") == 0)
+		seen = &ip->service_line;
+	else {
+		perr(p, p->line, "unknown key \"%.60s\" in [inlet %s]", key,
+		    in->name);
+		return;
+	}
+	if (*seen != 0) {
+		perr(p, p->line, "duplicate key \"%s\" in [inlet %s] (first on "
+		    "line %d)", key, in->name, *seen);
+		return;
+	}
+	*seen = p->line;
+	if (seen == &ip->listen_line)
+		parse_addr(p, "listen", value, &in->listen);
+	else if (seen == &ip->outlet_line)
+		inlet_outlet(p, in, ip, value);
+	else if (check_name(p, value, "service name") == 0)
+		strcpy(in->service, value);
+}
+
+/* inih handler: dispatch one key = value line by the current section. */
+static int
+handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse *p = user;
+
+	(void)section; /* inih truncates it; the reader tracks sections */
+	if (p->err_line != 0)
+		return (0);
+	switch (p->sec) {
+	case SEC_NONE:
+		perr(p, p->line, "key \"%.60s\" outside any section", key);
+		break;
+	case SEC_NODE:
+		node_key(p, key, value);
+		break;
+	case SEC_PEERS:
+		peer_key(p, key, value);
+		break;
+	case SEC_OUTLET:
+		outlet_key(p, key, value);
+		break;
+	case SEC_INLET:
+		inlet_key(p, key, value);
+		break;
+	case SEC_BAD:
+		break;
+	}
+	return (p->err_line == 0);
+}
+
+/* Return 1 if ${h} is a wildcard address (0.0.0.0 or ::). */
+static int
+is_wildcard(const struct addr *a)
+{
+
+	return (!a->is_unix &&
+	    (strcmp(a->host, "0.0.0.0") == 0 || strcmp(a->host, "::") == 0));
+}
+
+/* Return 1 if listening on ${a} and on ${b} would clash. */
+static int
+addr_clash(const struct addr *a, const struct addr *b)
+{
+
+	if (a->is_unix || b->is_unix)
+		return (a->is_unix && b->is_unix &&
+		    strcmp(a->host, b->host) == 0);
+	if (strcmp(a->port, b->port) != 0)
+		return (0);
+	if (strcasecmp(a->host, b->host) == 0 || is_wildcard(a) ||
+	    is_wildcard(b))
+		return (1);
+	return (a->salen != 0 && a->salen == b->salen &&
+	    memcmp(&a->sa, &b->sa, a->salen) == 0);
+}
+
+/* Checks that need the whole file; the first error is recorded. */
+static void
+validate(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_outlet *o;
+	struct config_inlet *in;
+	char buf[ADDR_TEXT_MAX + 8];
+	size_t i, j, k;
+
+	if (p->node_line == 0) {
+		perr(p, 1, "missing [node] section (with identity = KEYFILE)");
+		return;
+	}
+	if (p->node_seen[NK_IDENTITY] == 0) {
+		perr(p, p->node_line, "[node] has no identity = KEYFILE");
+		return;
+	}
+	for (i = 0; i < cfg->npeers; i++) {
+		for (j = 0; j < i; j++) {
+			if (memcmp(cfg->peers[i].id, cfg->peers[j].id,
+				CONFIG_ID_LEN) == 0) {
+				perr(p, cfg->peers[i].line, "peer \"%s\" has "
+				    "the same identifier as \"%s\" (line %d)",
+				    cfg->peers[i].name, cfg->peers[j].name,
+				    cfg->peers[j].line);
+				return;
+			}
+		}
+	}
+	for (i = 0; i < cfg->noutlets; i++) {
+		o = &cfg->outlets[i];
+		if (p->op[i].target_line == 0) {
+			perr(p, o->line, "[outlet %s] has no target = "
+			    "HOST:PORT", o->name);
+			return;
+		}
+		if (!cfg->node.has_listen) {
+			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
+			    "in [node] (where inlets reach this node)",
+			    o->name);
+			return;
+		}
+		if (p->op[i].nallow > 0 &&
+		    (o->allow = calloc(p->op[i].nallow, sizeof(*o->allow))) ==
+			NULL) {
+			perr(p, o->line, "out of memory");
+			return;
+		}
+		for (j = 0; j < p->op[i].nallow; j++) {
+			if (ref_resolve(p, &p->op[i].allow[j],
+				o->allow[o->nallow]) == -1)
+				return;
+			for (k = 0; k < o->nallow; k++) {
+				if (memcmp(o->allow[k], o->allow[o->nallow],
+					CONFIG_ID_LEN) == 0) {
+					perr(p, p->op[i].allow[j].line,
+					    "\"%s\" is allowed twice in "
+					    "[outlet %s]",
+					    p->op[i].allow[j].text, o->name);
+					return;
+				}
+			}
+			o->nallow++;
+		}
+	}
+	for (i = 0; i < cfg->ninlets; i++) {
+		in = &cfg->inlets[i];
+		if (p->ip[i].listen_line == 0) {
+			perr(p, in->line, "[inlet %s] has no listen = "
+			    "HOST:PORT", in->name);
+			return;
+		}
+		if (p->ip[i].outlet_line == 0) {
+			perr(p, in->line, "[inlet %s] has no outlet = "
+			    "PEER@HOST:PORT (the outlet node's pinned "
+			    "identity and address)", in->name);
+			return;
+		}
+		if (ref_resolve(p, &p->ip[i].outlet_ref, in->outlet_id) == -1)
+			return;
+		if (cfg->node.has_listen &&
+		    addr_clash(&in->listen, &cfg->node.listen)) {
+			perr(p, p->ip[i].listen_line, "listen address %s is "
+			    "also [node] listen (line %d)",
+			    addr_format(&in->listen, buf, sizeof(buf)),
+			    p->node_seen[NK_LISTEN]);
+			return;
+		}
+		for (j = 0; j < i; j++) {
+			if (addr_clash(&in->listen, &cfg->inlets[j].listen)) {
+				perr(p, p->ip[i].listen_line, "listen address "
+				    "%s clashes with [inlet %s] (line %d)",
+				    addr_format(&in->listen, buf, sizeof(buf)),
+				    cfg->inlets[j].name,
+				    p->ip[j].listen_line);
+				return;
+			}
+		}
+	}
+}
+
+/* Free the parse-time side arrays. */
+static void
+parse_fini(struct parse *p)
+{
+	size_t i;
+
+	if (p->op != NULL)
+		for (i = 0; i < p->cfg->noutlets; i++)
+			free(p->op[i].allow);
+	free(p->op);
+	free(p->ip);
+	p->op = NULL;
+	p->ip = NULL;
+}
+
+/*
+ * config_parse(cfg, path, text, len, err, errlen):
+ * As config_load, for the ${len} bytes of INI text at ${text} (borrowed);
+ * ${path} names the file in messages and anchors relative key paths.
+ */
+int
+config_parse(struct config *cfg, const char *path, const char *text,
+    size_t len, char *err, size_t errlen)
+{
+	struct parse p;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.path = path;
+	p.text = text;
+	p.len = len;
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	/* Defaults, as documented in docs/config.md. */
+	cfg->node.max_connections = 10000;
+	cfg->node.max_handshakes = 256;
+	cfg->node.handshake_timeout = 10;
+	cfg->node.connect_timeout = 10;
+	cfg->node.idle_timeout = 0;
+	cfg->node.shutdown_grace = 10;
+	cfg->node.keepalive = 30;
+	cfg->node.log_level = LOG_LVL_INFO;
+
+	r = ini_parse_stream(reader, &p, handler, &p);
+	if (r > 0 && (p.err_line == 0 || r < p.err_line)) {
+		p.err_line = 0;
+		perr(&p, r, "syntax error (expected [section], key = value or "
+		    "a ; comment)");
+	} else if (r < 0) {
+		perr(&p, p.line, "out of memory");
+	}
+	if (p.err_line == 0)
+		validate(&p);
+	parse_fini(&p);
+	if (p.err_line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.err);
+		config_free(cfg);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * config_load(cfg, path, err, errlen):
+ * Parse and validate ${path} into ${cfg}.  Return 0, or -1 with
+ * "FILE:LINE: message" in ${err} (${cfg} then holds nothing to free).
+ * Key files are not opened here (identity_load does that).
+ */
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		goto fail0;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto fail1;
+	}
+	if ((text = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail1;
+	}
+	/* Read one byte more than allowed, to detect a big file. */
+	while (len < CONFIG_FILE_MAX + 1) {
+		if ((n = read(fd, text + len, CONFIG_FILE_MAX + 1 - len)) ==
+		    -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: read: %s", path,
+			    strerror(errno));
+			goto fail2;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: too large (over %d bytes)", path,
+		    CONFIG_FILE_MAX);
+		goto fail2;
+	}
+	rc = config_parse(cfg, path, text, len, err, errlen);
+fail2:
+	free(text);
+fail1:
+	close(fd);
+fail0:
+	return (rc);
+}
+
+/*
+ * config_free(cfg):
+ * Free what config_load allocated in ${cfg}.
+ */
+void
+config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->noutlets; i++)
+		free(cfg->outlets[i].allow);
+	free(cfg->outlets);
+	free(cfg->inlets);
+	free(cfg->peers);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/*
+ * config_outlet_find(cfg, service):
+ * The outlet named ${service}, or NULL.
+ */
+const struct config_outlet *
+config_outlet_find(const struct config *cfg, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->noutlets; i++)
+		if (strcmp(cfg->outlets[i].name, service) == 0)
+			return (&cfg->outlets[i]);
+	return (NULL);
+}
+
+/*
+ * config_peer_name(cfg, id):
+ * The name [peers] gives the identifier ${id}, or NULL.
+ */
+const char *
+config_peer_name(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < cfg->npeers; i++)
+		if (memcmp(cfg->peers[i].id, id, CONFIG_ID_LEN) == 0)
+			return (cfg->peers[i].name);
+	return (NULL);
+}

@@ -1,0 +1,123 @@
+/*
+ * fuzz_channel: shared set-up for the channel fuzz targets.  See
+ * fuzz_channel.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "frame.h"
+#include "fuzz_channel.h"
+
+struct channel_local fz_li, fz_lr;
+static struct channel_cache *cache_i, *cache_r;
+static int ready;
+
+static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
+static const uint8_t E_R[32] = {0xe2, 7, 6, 5, 4, 3, 2, 1};
+
+/* Credentials whose every key derives from ${seed}. */
+static void
+local_fixed(struct channel_local *l, uint8_t seed)
+{
+	uint8_t priv[CRYPTO_P256_PRIV_LEN], s[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(priv); i++) {
+		priv[i] = (uint8_t)(seed + i);
+		s[i] = (uint8_t)(seed * 5 + i);
+	}
+	if (channel_local_init_static(l, priv, s, FZ_EXPIRY) == -1)
+		abort();
+}
+
+void
+fz_setup(void)
+{
+
+	if (ready)
+		return;
+	if (crypto_init() == -1)
+		abort();
+	local_fixed(&fz_li, 1);
+	local_fixed(&fz_lr, 2);
+	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
+	if ((cache_i = channel_cache_new(64)) == NULL ||
+	    (cache_r = channel_cache_new(64)) == NULL)
+		abort();
+	ready = 1;
+}
+
+struct channel *
+fz_initiator(void)
+{
+	struct channel *ch;
+
+	if ((ch = channel_new(CHANNEL_INITIATOR, &fz_li, cache_i)) == NULL)
+		abort();
+	channel_set_ephemeral(ch, E_I);
+	channel_expect_peer(ch, fz_lr.id);
+	if (channel_set_request(ch, (const uint8_t *)FZ_REQUEST,
+	    strlen(FZ_REQUEST)) != 0)
+		abort();
+	return (ch);
+}
+
+struct channel *
+fz_responder(void)
+{
+	struct channel *ch;
+
+	if ((ch = channel_new(CHANNEL_RESPONDER, &fz_lr, cache_r)) == NULL)
+		abort();
+	channel_set_ephemeral(ch, E_R);
+	return (ch);
+}
+
+void
+fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
+    size_t *l1, uint8_t *m2, size_t *l2, uint8_t *m3, size_t *l3)
+{
+	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
+	uint8_t c[CHANNEL_MAX_HANDSHAKE], d[CHANNEL_MAX_HANDSHAKE];
+	size_t al, bl, cl, dl;
+
+	*ci = fz_initiator();
+	*cr = fz_responder();
+	if (channel_start(*ci, a, sizeof(a), &al) != 0 ||
+	    channel_handshake(*cr, a, al, FZ_NOW, b, sizeof(b), &bl) != 0 ||
+	    channel_handshake(*ci, b, bl, FZ_NOW, c, sizeof(c), &cl) != 1 ||
+	    channel_handshake(*cr, c, cl, FZ_NOW, d, sizeof(d), &dl) != 1)
+		abort();
+	if (m1 != NULL) {
+		memcpy(m1, a, al);
+		*l1 = al;
+	}
+	if (m2 != NULL) {
+		memcpy(m2, b, bl);
+		*l2 = bl;
+	}
+	if (m3 != NULL) {
+		memcpy(m3, c, cl);
+		*l3 = cl;
+	}
+}
+
+void
+fz_frames(const uint8_t *data, size_t size,
+    int (*fn)(void *, uint8_t *, size_t), void *arg)
+{
+	static uint8_t buf[FRAME_HDR + FRAME_MAX_BODY];
+	size_t total;
+
+	while (size > 0) {
+		/* A whole frame, or else everything left as one bad piece. */
+		if (frame_peek(data, size, FRAME_MAX_BODY, &total) != 1)
+			total = size;
+		memcpy(buf, data, total);
+		if (fn(arg, buf, total) != 0)
+			return;
+		data += total;
+		size -= total;
+	}
+}

@@ -1,0 +1,54 @@
+/*
+ * fuzz_channel: shared set-up for the channel fuzz targets and their seed
+ * generator.  Every key is fixed (identities, static and ephemeral keys),
+ * so a given input always takes the same path and seeds stay valid.
+ */
+#ifndef SALLYPORT_FUZZ_CHANNEL_H
+#define SALLYPORT_FUZZ_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channel.h"
+
+#define FZ_NOW 1700000000ULL                        /* "now" everywhere */
+#define FZ_EXPIRY (FZ_NOW + 10ULL * 365 * 24 * 3600) /* both attestations */
+#define FZ_REQUEST "fuzz"
+
+/* The initiator's and the responder's node credentials. */
+extern struct channel_local fz_li, fz_lr;
+
+/*
+ * fz_setup(void):
+ * Make both nodes' credentials (once) and the attestation caches; abort
+ * on failure.
+ */
+void fz_setup(void);
+
+/*
+ * fz_initiator(void), fz_responder(void):
+ * A new channel with fixed ephemeral key; the initiator expects fz_lr and
+ * asks for FZ_REQUEST.  Abort on ENOMEM.
+ */
+struct channel *fz_initiator(void);
+struct channel *fz_responder(void);
+
+/*
+ * fz_establish(ci, cr, m1, l1, m2, l2, m3, l3):
+ * Run the whole (fixed) handshake between two new channels; store the
+ * three frames if the pointers are not NULL (CHANNEL_MAX_HANDSHAKE bytes
+ * each).  Abort if it fails.
+ */
+void fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
+    size_t *l1, uint8_t *m2, size_t *l2, uint8_t *m3, size_t *l3);
+
+/*
+ * fz_frames(data, size, fn, arg):
+ * Cut ${data} into frames as an I/O layer would and call ${fn} on a
+ * writable copy of each; a bad prefix or a short tail is handed over as
+ * is (the channel must refuse it).  Stop when ${fn} returns non-zero.
+ */
+void fz_frames(const uint8_t *data, size_t size,
+    int (*fn)(void *, uint8_t *, size_t), void *arg);
+
+#endif

@@ -1,0 +1,167 @@
+#!/bin/sh
+# 01-cli: the sallyport command line: help, version, exit codes (sysexits),
+# identity create/show, check, and key interoperability with openssl.
+set -eu
+
+: "${SALLYPORT:?run from make check}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# expect STATUS CMD...: run CMD, stdout in $T/out, stderr in $T/err.
+expect() {
+	want=$1
+	shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	set -e
+	if [ "$rc" -ne "$want" ]; then
+		cat "$T/out" "$T/err" >&2
+		fail "$* exited $rc, expected $want"
+	fi
+}
+
+# has FILE PATTERN: FILE has a line matching the extended regex PATTERN.
+has() {
+	grep -Eq -- "$2" "$1" || { cat "$1" >&2; fail "no /$2/ in $1"; }
+}
+
+# Help, version, usage errors (EX_USAGE = 64).
+expect 0 "$SALLYPORT" --help
+has "$T/out" '^usage: sallyport '
+has "$T/out" 'identity create FILE'
+expect 0 "$SALLYPORT" -h
+expect 0 "$SALLYPORT" --version
+has "$T/out" '^sallyport [0-9]+\.[0-9]+\.[0-9]+$'
+expect 64 "$SALLYPORT"
+has "$T/err" '^usage: '
+expect 64 "$SALLYPORT" frobnicate
+has "$T/err" '^sallyport: unknown command "frobnicate"'
+expect 64 "$SALLYPORT" --frobnicate check x
+has "$T/err" '^sallyport: bad option'
+expect 64 "$SALLYPORT" --log-level loud check x
+has "$T/err" '^sallyport: --log-level must be'
+expect 0 "$SALLYPORT" help check
+has "$T/out" '^usage: sallyport check FILE'
+expect 0 "$SALLYPORT" check --help
+has "$T/out" '^usage: sallyport check FILE'
+expect 0 "$SALLYPORT" help identity create
+has "$T/out" '^usage: sallyport identity create FILE'
+expect 0 "$SALLYPORT" identity show -h
+has "$T/out" '^usage: sallyport identity show FILE'
+expect 0 "$SALLYPORT" help identity
+has "$T/out" 'sallyport identity show FILE'
+expect 64 "$SALLYPORT" help nothing
+expect 64 "$SALLYPORT" identity
+has "$T/err" 'sallyport identity create FILE'
+expect 64 "$SALLYPORT" identity destroy x
+has "$T/err" 'unknown command "destroy"'
+expect 64 "$SALLYPORT" identity create
+has "$T/err" 'expected 1 argument'
+expect 64 "$SALLYPORT" identity create a b
+expect 64 "$SALLYPORT" check --verbose x
+has "$T/err" 'unknown option --verbose'
+
+# identity create: mode 0600, identifier printed, never overwrites
+# (EX_CANTCREAT = 73).
+expect 0 "$SALLYPORT" identity create "$T/a.key"
+has "$T/out" '^I[0-9a-f]{64}$'
+id_a=$(cat "$T/out")
+[ "$(stat -c %a "$T/a.key")" = 600 ] || fail "mode of a.key"
+has "$T/a.key" '^-----BEGIN PRIVATE KEY-----$'
+expect 0 "$SALLYPORT" identity show "$T/a.key"
+[ "$(cat "$T/out")" = "$id_a" ] || fail "show differs from create"
+cp "$T/a.key" "$T/a.copy"
+expect 73 "$SALLYPORT" identity create "$T/a.key"
+has "$T/err" '^sallyport: .*/a.key: already exists'
+cmp "$T/a.key" "$T/a.copy" || fail "a.key was overwritten"
+
+# identity show errors: missing (EX_NOINPUT = 66), garbage (EX_DATAERR =
+# 65), readable by others (EX_NOPERM = 77).
+expect 66 "$SALLYPORT" identity show "$T/missing.key"
+has "$T/err" 'cannot open'
+printf 'garbage\n' >"$T/junk.key"
+chmod 600 "$T/junk.key"
+expect 65 "$SALLYPORT" identity show "$T/junk.key"
+has "$T/err" 'no key found'
+chmod 644 "$T/a.key"
+expect 77 "$SALLYPORT" identity show "$T/a.key"
+has "$T/err" "fix: chmod 600 $T/a.key"
+chmod 600 "$T/a.key"
+
+# check: a valid file, then errors (EX_CONFIG = 78) named FILE:LINE.
+cat >"$T/node.ini" <<EOT
+[node]
+identity = a.key
+listen = 127.0.0.1:7400
+
+[peers]
+me = $id_a
+
+[outlet echo]
+target = 127.0.0.1:7
+allow = me
+EOT
+expect 0 "$SALLYPORT" check "$T/node.ini"
+has "$T/out" ': OK$'
+has "$T/out" "^node +$id_a\$"
+has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: me'
+sed 's/^allow = me/allow = you/' "$T/node.ini" >"$T/bad.ini"
+expect 78 "$SALLYPORT" check "$T/bad.ini"
+has "$T/err" "^sallyport: $T/bad.ini:10: unknown peer \"you\""
+sed 's/^identity = a.key/identity = none.key/' "$T/node.ini" >"$T/nokey.ini"
+expect 78 "$SALLYPORT" check "$T/nokey.ini"
+has "$T/err" "^sallyport: $T/nokey.ini:2: $T/none.key: cannot open"
+chmod 640 "$T/a.key"
+if [ "$(id -u)" -ne 0 ]; then
+	expect 78 "$SALLYPORT" check "$T/node.ini"
+	has "$T/err" "^sallyport: $T/node.ini:2: .*fix: chmod 600"
+fi
+chmod 604 "$T/a.key"
+expect 78 "$SALLYPORT" check "$T/node.ini"
+has "$T/err" "^sallyport: $T/node.ini:2: .*fix: chmod 600 $T/a.key"
+chmod 600 "$T/a.key"
+expect 78 "$SALLYPORT" check "$T/missing.ini"
+expect 0 "$SALLYPORT" --log-level debug check "$T/node.ini"
+
+# Interoperability with openssl, when it is installed.
+if ! command -v openssl >/dev/null 2>&1; then
+	echo "openssl not found: interop part skipped"
+	exit 0
+fi
+# Identifier as openssl derives it: SHA-256 of the 65-byte public point.
+openssl_id() {
+	printf 'I%s\n' "$(openssl pkey -in "$1" -pubout -outform DER |
+		tail -c 65 | sha256sum | cut -c1-64)"
+}
+openssl pkey -in "$T/a.key" -noout || fail "openssl cannot read our key"
+[ "$(openssl_id "$T/a.key")" = "$id_a" ] || fail "identifier differs from openssl's"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-out "$T/o.key" 2>/dev/null
+chmod 600 "$T/o.key"
+expect 0 "$SALLYPORT" identity show "$T/o.key"
+[ "$(cat "$T/out")" = "$(openssl_id "$T/o.key")" ] || fail "PKCS#8 id"
+openssl ec -in "$T/o.key" -out "$T/o-sec1.key" 2>/dev/null
+chmod 600 "$T/o-sec1.key"
+has "$T/o-sec1.key" '^-----BEGIN EC PRIVATE KEY-----$'
+expect 0 "$SALLYPORT" identity show "$T/o-sec1.key"
+[ "$(cat "$T/out")" = "$(openssl_id "$T/o.key")" ] || fail "SEC1 id"
+openssl pkey -in "$T/o.key" -pubout -out "$T/o.pub"
+chmod 644 "$T/o.pub"
+expect 0 "$SALLYPORT" identity show "$T/o.pub"
+[ "$(cat "$T/out")" = "$(openssl_id "$T/o.key")" ] || fail "public key id"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 \
+	-out "$T/p384.key" 2>/dev/null
+chmod 600 "$T/p384.key"
+expect 65 "$SALLYPORT" identity show "$T/p384.key"
+has "$T/err" 'key is on P-384, not P-256'
+openssl genpkey -algorithm ed25519 -out "$T/ed.key" 2>/dev/null
+chmod 600 "$T/ed.key"
+expect 65 "$SALLYPORT" identity show "$T/ed.key"
+has "$T/err" 'unsupported key algorithm'
+echo "01-cli: all passed"

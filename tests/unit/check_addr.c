@@ -1,0 +1,235 @@
+/*
+ * check_addr: parsing, formatting and resolving endpoint addresses.
+ */
+#include <check.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "addr.h"
+
+/* Valid addresses: text, expected host, port, family once parsed (0:
+ * not resolved yet), and the canonical text addr_format prints. */
+static const struct {
+	const char *in;
+	const char *host;
+	const char *port;
+	int family;
+	const char *out;
+} good[] = {
+    {"127.0.0.1:5432", "127.0.0.1", "5432", AF_INET, "127.0.0.1:5432"},
+    {"0.0.0.0:7400", "0.0.0.0", "7400", AF_INET, "0.0.0.0:7400"},
+    {"[::1]:443", "::1", "443", AF_INET6, "[::1]:443"},
+    {"[::]:1", "::", "1", AF_INET6, "[::]:1"},
+    {"[2001:db8::5]:65535", "2001:db8::5", "65535", AF_INET6,
+	"[2001:db8::5]:65535"},
+    {"localhost:80", "localhost", "80", 0, "localhost:80"},
+    {"db.example.com:5432", "db.example.com", "5432", 0,
+	"db.example.com:5432"},
+    {"a-b.c9:9", "a-b.c9", "9", 0, "a-b.c9:9"},
+    {"unix:/run/pg.sock", "/run/pg.sock", "", AF_UNIX, "unix:/run/pg.sock"},
+};
+
+START_TEST(test_good)
+{
+	struct addr a;
+	char err[128], buf[ADDR_TEXT_MAX + 8];
+
+	err[0] = '\0';
+	ck_assert_msg(addr_parse(good[_i].in, &a, err, sizeof(err)) == 0,
+	    "%s: %s", good[_i].in, err);
+	ck_assert_str_eq(a.host, good[_i].host);
+	ck_assert_str_eq(a.port, good[_i].port);
+	ck_assert_int_eq(a.is_unix, good[_i].family == AF_UNIX);
+	if (good[_i].family == 0) {
+		ck_assert_int_eq(a.salen, 0);
+	} else {
+		ck_assert_int_gt(a.salen, 0);
+		ck_assert_int_eq(a.sa.ss_family, good[_i].family);
+	}
+	ck_assert_str_eq(addr_format(&a, buf, sizeof(buf)), good[_i].out);
+}
+END_TEST
+
+START_TEST(test_sockaddr)
+{
+	struct addr a;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	struct sockaddr_un *sun;
+	char err[128];
+
+	ck_assert_int_eq(addr_parse("10.1.2.3:5432", &a, err, sizeof(err)), 0);
+	sin = (struct sockaddr_in *)&a.sa;
+	ck_assert_int_eq(ntohs(sin->sin_port), 5432);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x0a010203);
+	ck_assert_int_eq(a.salen, sizeof(*sin));
+
+	ck_assert_int_eq(addr_parse("[::1]:65535", &a, err, sizeof(err)), 0);
+	sin6 = (struct sockaddr_in6 *)&a.sa;
+	ck_assert_int_eq(ntohs(sin6->sin6_port), 65535);
+	ck_assert_int_eq(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr), 1);
+
+	ck_assert_int_eq(addr_parse("unix:/tmp/x", &a, err, sizeof(err)), 0);
+	sun = (struct sockaddr_un *)&a.sa;
+	ck_assert_str_eq(sun->sun_path, "/tmp/x");
+	ck_assert_int_eq(a.salen,
+	    offsetof(struct sockaddr_un, sun_path) + strlen("/tmp/x") + 1);
+}
+END_TEST
+
+/* Invalid addresses and the exact message each gets. */
+static const struct {
+	const char *in;
+	const char *msg;
+} bad[] = {
+    {"", "empty address"},
+    {"127.0.0.1", "missing port: expected host:port, [v6]:port or "
+		  "unix:/path"},
+    {"127.0.0.1:", "missing port after ':'"},
+    {":80", "missing host before ':'"},
+    {"127.0.0.1:0", "invalid port \"0\" (a number from 1 to 65535)"},
+    {"127.0.0.1:65536", "invalid port \"65536\" (a number from 1 to 65535)"},
+    {"127.0.0.1:080", "invalid port \"080\" (a number from 1 to 65535)"},
+    {"127.0.0.1:+80", "invalid port \"+80\" (a number from 1 to 65535)"},
+    {"127.0.0.1:8o", "invalid port \"8o\" (a number from 1 to 65535)"},
+    {"127.0.0.1:123456", "invalid port \"123456\" (a number from 1 to "
+			 "65535)"},
+    {"::1:80", "IPv6 addresses need brackets: [::1]:PORT"},
+    {"[::1]", "expected ':PORT' after ']'"},
+    {"[::1]80", "expected ':PORT' after ']'"},
+    {"[::1:80", "missing ']' after IPv6 address"},
+    {"[zz::1]:80", "invalid IPv6 address \"zz::1\""},
+    {"[127.0.0.1]:80", "invalid IPv6 address \"127.0.0.1\""},
+    {"[]:80", "invalid IPv6 address \"\""},
+    {"1.2.3:80", "invalid host \"1.2.3\" (an IPv4 address, a [v6] address "
+		 "or a DNS name)"},
+    {"256.1.1.1:80", "invalid host \"256.1.1.1\" (an IPv4 address, a [v6] "
+		     "address or a DNS name)"},
+    {"bad_host:80", "invalid host \"bad_host\" (an IPv4 address, a [v6] "
+		    "address or a DNS name)"},
+    {"-a.example:80", "invalid host \"-a.example\" (an IPv4 address, a "
+		      "[v6] address or a DNS name)"},
+    {"a..b:80", "invalid host \"a..b\" (an IPv4 address, a [v6] address or "
+		"a DNS name)"},
+    {"a b:80", "address contains a space or control character"},
+    {"a\tb:80", "address contains a space or control character"},
+    {"unix:", "unix socket path must be absolute: unix:/path"},
+    {"unix:run/x.sock", "unix socket path must be absolute: unix:/path"},
+};
+
+START_TEST(test_bad)
+{
+	struct addr a;
+	char err[128];
+
+	ck_assert_msg(addr_parse(bad[_i].in, &a, err, sizeof(err)) == -1,
+	    "\"%s\" accepted", bad[_i].in);
+	ck_assert_str_eq(err, bad[_i].msg);
+	ck_assert_int_eq(a.salen, 0);
+}
+END_TEST
+
+START_TEST(test_lengths)
+{
+	struct addr a;
+	char s[ADDR_TEXT_MAX + 16], err[128];
+	struct sockaddr_un sun;
+
+	/* The longest unix path that fits, then one more character. */
+	memset(s, 'a', sizeof(s));
+	memcpy(s, "unix:/", 6);
+	s[5 + sizeof(sun.sun_path) - 1] = '\0';
+	ck_assert_int_eq(addr_parse(s, &a, err, sizeof(err)), 0);
+	s[5 + sizeof(sun.sun_path) - 1] = 'a';
+	s[5 + sizeof(sun.sun_path)] = '\0';
+	ck_assert_int_eq(addr_parse(s, &a, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "unix socket path too long (at most 107 "
+			      "characters)");
+	/* Whole address too long. */
+	memset(s, 'a', sizeof(s));
+	strcpy(s + ADDR_TEXT_MAX - 3, ":80");
+	ck_assert_int_eq(addr_parse(s, &a, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "address too long (at most 255 characters)");
+	/* A 64-character DNS label is too long, 63 is fine. */
+	memset(s, 'a', 63);
+	strcpy(s + 63, ".example:1");
+	ck_assert_int_eq(addr_parse(s, &a, err, sizeof(err)), 0);
+	memset(s, 'a', 64);
+	strcpy(s + 64, ".example:1");
+	ck_assert_int_eq(addr_parse(s, &a, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+	struct addr a, b;
+	char err[128], buf[ADDR_TEXT_MAX + 8];
+
+	/* Whatever parses, formats to text that parses to the same. */
+	ck_assert_int_eq(addr_parse(good[_i].in, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(addr_parse(addr_format(&a, buf, sizeof(buf)), &b, err,
+			     sizeof(err)),
+	    0);
+	ck_assert_mem_eq(&a, &b, sizeof(a));
+}
+END_TEST
+
+START_TEST(test_resolve)
+{
+	struct addr a;
+	char err[160];
+
+	/* Numeric: already resolved, addr_resolve is a no-op. */
+	ck_assert_int_eq(addr_parse("127.0.0.1:9", &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(addr_resolve(&a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.sa.ss_family, AF_INET);
+	/* A name that cannot exist (RFC 6761 .invalid). */
+	ck_assert_int_eq(addr_parse("nope.invalid:9", &a, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(a.salen, 0);
+	ck_assert_int_eq(addr_resolve(&a, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot resolve nope.invalid"));
+	ck_assert_int_eq(a.salen, 0);
+}
+END_TEST
+
+static Suite *
+addr_suite(void)
+{
+	Suite *s = suite_create("addr");
+	TCase *tc;
+
+	tc = tcase_create("parse");
+	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
+	tcase_add_test(tc, test_sockaddr);
+	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_lengths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("format");
+	tcase_add_loop_test(tc, test_round_trip, 0,
+	    sizeof(good) / sizeof(good[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resolve");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_resolve);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(addr_suite());
+	int nfailed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfailed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}

@@ -1,0 +1,1237 @@
+/*
+ * check_channel: the secure channel end to end between two instances:
+ * handshake with real identities, pinning, attestations, tampering of
+ * every byte, truncation, replay, size limits, rekeying, the cache.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include "channel.h"
+#include "crypto.h"
+#include "frame.h"
+#include "noise.h"
+
+#define NOW 1700000000ULL
+#define LIFETIME 3600ULL
+#define HS CHANNEL_MAX_HANDSHAKE
+
+static const uint8_t E_I[32] = {0x11, 0x22, 0x33};
+static const uint8_t E_R[32] = {0x44, 0x55, 0x66};
+static const char REQ[] = "postgres";
+
+/* Two nodes: i (initiator side) and r (responder side). */
+static struct channel_local li, lr;
+
+/* The three handshake frames of one run. */
+struct msgs {
+	uint8_t m1[HS], m2[HS], m3[HS];
+	size_t l1, l2, l3;
+};
+
+/* A node with a fresh random identity and attestation valid from NOW. */
+static void
+local_random(struct channel_local *l)
+{
+	uint8_t priv[CRYPTO_P256_PRIV_LEN], pub[CRYPTO_P256_PUB_LEN];
+
+	ck_assert_int_eq(crypto_p256_keypair(priv, pub), 0);
+	ck_assert_int_eq(channel_local_init(l, priv, NOW, LIFETIME), 0);
+	ck_assert_mem_eq(l->id_pub, pub, sizeof(pub));
+	wipe(priv, sizeof(priv));
+}
+
+/* A node whose keys all derive from ${seed}: runs repeat byte for byte. */
+static void
+local_fixed(struct channel_local *l, uint8_t seed, uint64_t expiry)
+{
+	uint8_t priv[CRYPTO_P256_PRIV_LEN], s[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(priv); i++) {
+		priv[i] = (uint8_t)(seed + i);
+		s[i] = (uint8_t)(seed * 7 + i * 3 + 1);
+	}
+	ck_assert_int_eq(channel_local_init_static(l, priv, s, expiry), 0);
+}
+
+static void
+setup_random(void)
+{
+
+	ck_assert_int_eq(crypto_init(), 0);
+	local_random(&li);
+	local_random(&lr);
+}
+
+static void
+setup_fixed(void)
+{
+
+	ck_assert_int_eq(crypto_init(), 0);
+	local_fixed(&li, 1, NOW + LIFETIME);
+	local_fixed(&lr, 101, NOW + LIFETIME);
+}
+
+static void
+teardown(void)
+{
+
+	channel_local_fini(&li);
+	channel_local_fini(&lr);
+}
+
+/* A channel pair i -> r expecting r, asking for REQ; fixed ephemerals. */
+static void
+pair_new(struct channel **ci, struct channel **cr, struct channel_cache *kci,
+    struct channel_cache *kcr, int fixed)
+{
+
+	ck_assert_ptr_nonnull(*ci = channel_new(CHANNEL_INITIATOR, &li, kci));
+	ck_assert_ptr_nonnull(*cr = channel_new(CHANNEL_RESPONDER, &lr, kcr));
+	channel_expect_peer(*ci, lr.id);
+	ck_assert_int_eq(channel_set_request(*ci, (const uint8_t *)REQ,
+	    strlen(REQ)), 0);
+	if (fixed) {
+		channel_set_ephemeral(*ci, E_I);
+		channel_set_ephemeral(*cr, E_R);
+	}
+}
+
+static void
+pair_free(struct channel *ci, struct channel *cr)
+{
+
+	channel_free(ci);
+	channel_free(cr);
+}
+
+/* Run a whole handshake; assert every step succeeds. */
+static void
+handshake_ok(struct channel *ci, struct channel *cr, uint64_t now,
+    struct msgs *m)
+{
+	uint8_t out[HS];
+	size_t olen = 1;
+
+	ck_assert_int_eq(channel_start(ci, m->m1, sizeof(m->m1), &m->l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m->m1, m->l1, now, m->m2,
+	    sizeof(m->m2), &m->l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m->m2, m->l2, now, m->m3,
+	    sizeof(m->m3), &m->l3), 1);
+	ck_assert_int_eq(channel_handshake(cr, m->m3, m->l3, now, out,
+	    sizeof(out), &olen), 1);
+	ck_assert_uint_eq(olen, 0);
+}
+
+/* An established pair with fixed keys (the reference run's transcript). */
+static void
+pair_established(struct channel **ci, struct channel **cr, struct msgs *m,
+    struct channel_cache *kci, struct channel_cache *kcr)
+{
+	struct msgs tmp;
+
+	pair_new(ci, cr, kci, kcr, 1);
+	handshake_ok(*ci, *cr, NOW, m != NULL ? m : &tmp);
+}
+
+/* Seal ${n} bytes of ${type} on ${a}, open on ${b}, check they arrive. */
+static void
+send_ok(struct channel *a, struct channel *b, enum channel_type type,
+    const uint8_t *data, size_t n)
+{
+	static uint8_t rec[CHANNEL_MAX_RECORD];
+	enum channel_type t;
+	size_t len;
+	long rl;
+
+	memcpy(rec + CHANNEL_HDR, data, n);
+	rl = channel_seal(a, type, rec, n);
+	ck_assert_int_eq(rl, (long)(n + CHANNEL_OVERHEAD));
+	ck_assert_int_eq(channel_open(b, rec, (size_t)rl, &t, &len), 0);
+	ck_assert_int_eq(t, type);
+	ck_assert_uint_eq(len, n);
+	if (n > 0)
+		ck_assert_mem_eq(rec + CHANNEL_HDR, data, n);
+}
+
+/* The identity payload of ${l}, built here from docs/protocol.md. */
+static void
+payload_of(uint8_t out[CHANNEL_PAYLOAD_LEN], const struct channel_local *l)
+{
+	int i;
+
+	out[0] = 1;
+	memcpy(out + 1, l->id_pub, 65);
+	for (i = 0; i < 8; i++)
+		out[66 + i] = (uint8_t)(l->expiry >> (56 - 8 * i));
+	memcpy(out + 74, l->sig, 64);
+}
+
+/*
+ * A test-side initiator driven through noise.h directly (as
+ * docs/protocol.md describes the wire), so records a correct peer would
+ * never seal can be made: msg3 carries ${extra} (${xlen} bytes) after the
+ * identity payload.  Returns the responder's last handshake result and,
+ * when established, the raw sending cipher state in ${tx}.
+ */
+static int
+raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
+    struct noise_cipherstate *tx, struct noise_cipherstate *rx)
+{
+	struct noise_handshake hs;
+	uint8_t a[HS], b[HS], pl[HS];
+	size_t n, bl, plen;
+	int rc;
+
+	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
+	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
+	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
+	ck_assert_int_eq(noise_handshake_write(&hs, NULL, 0, a + 2,
+	    sizeof(a) - 2, &n), 0);
+	frame_put_len(a, n);
+	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
+	    &bl), 0);
+	ck_assert_int_eq(noise_handshake_read(&hs, b + 2, bl - 2, pl,
+	    sizeof(pl), &plen), 0);
+	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN);
+	payload_of(pl, &li);
+	if (xlen > 0)
+		memcpy(pl + CHANNEL_PAYLOAD_LEN, extra, xlen);
+	ck_assert_int_eq(noise_handshake_write(&hs, pl,
+	    CHANNEL_PAYLOAD_LEN + xlen, a + 2, sizeof(a) - 2, &n), 0);
+	frame_put_len(a, n);
+	rc = channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl);
+	if (rc == 1)
+		ck_assert_int_eq(noise_handshake_split(&hs, tx, rx), 0);
+	noise_handshake_fini(&hs);
+	return (rc);
+}
+
+/* Seal a raw record of any type byte with the test-side cipher state. */
+static size_t
+raw_seal(struct noise_cipherstate *tx, uint8_t *rec, uint8_t type,
+    const uint8_t *data, size_t n)
+{
+
+	frame_put_len(rec, 1 + n + CRYPTO_TAG_LEN);
+	rec[2] = type;
+	if (n > 0)
+		memcpy(rec + 3, data, n);
+	ck_assert_int_eq(noise_cs_encrypt(tx, rec, 2, rec + 2, 1 + n,
+	    rec + 3 + n), 0);
+	return (n + CHANNEL_OVERHEAD);
+}
+
+/* Full handshake with real identities both ways, then data both ways. */
+START_TEST(test_handshake_full)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	const uint8_t *req;
+	uint8_t data[CHANNEL_MAX_DATA];
+	size_t i, len;
+	int round;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 131 + 7);
+	for (round = 0; round < 2; round++) {
+		pair_new(&ci, &cr, NULL, NULL, 0);
+		ck_assert_ptr_null(channel_peer_id(ci));
+		ck_assert_ptr_null(channel_peer_id(cr));
+		handshake_ok(ci, cr, NOW, &m);
+
+		/* Sizes as docs/protocol.md states them. */
+		ck_assert_uint_eq(m.l1, 2 + 32);
+		ck_assert_uint_eq(m.l2, 2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 16);
+		ck_assert_uint_eq(m.l3,
+		    2 + 48 + CHANNEL_PAYLOAD_LEN + strlen(REQ) + 16);
+		/* The request is never in clear on the wire. */
+		ck_assert_ptr_null(memmem(m.m3, m.l3, REQ, strlen(REQ)));
+
+		ck_assert_mem_eq(channel_peer_id(ci), lr.id, CHANNEL_ID_LEN);
+		ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
+		req = channel_request(cr, &len);
+		ck_assert_uint_eq(len, strlen(REQ));
+		ck_assert_mem_eq(req, REQ, len);
+
+		send_ok(ci, cr, CHANNEL_DATA, data, 100);
+		send_ok(cr, ci, CHANNEL_DATA, data + 5, 200);
+		send_ok(ci, cr, CHANNEL_DATA, data, CHANNEL_MAX_DATA);
+		send_ok(cr, ci, CHANNEL_DATA, data, CHANNEL_MAX_DATA);
+		send_ok(ci, cr, CHANNEL_DATA, data, 0);
+		send_ok(ci, cr, CHANNEL_PING, data, 8);
+		send_ok(cr, ci, CHANNEL_PONG, data, 8);
+		send_ok(cr, ci, CHANNEL_EOF, data, 0);
+		send_ok(ci, cr, CHANNEL_DATA, data, 10);
+		send_ok(ci, cr, CHANNEL_EOF, data, 0);
+		pair_free(ci, cr);
+
+		/* The other way round: the nodes swap roles. */
+		{
+			struct channel_local t = li;
+			li = lr;
+			lr = t;
+		}
+	}
+}
+END_TEST
+
+/* A responder other than the pinned one never sees msg3 (or the request). */
+START_TEST(test_wrong_peer)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t other[CHANNEL_ID_LEN];
+	size_t i;
+
+	memcpy(other, lr.id, sizeof(other));
+	other[7] ^= 1;
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	channel_expect_peer(ci, other);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	memset(m.m3, 0xa5, sizeof(m.m3));
+	m.l3 = 99;
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+	    sizeof(m.m3), &m.l3), -CHANNEL_EPEER);
+	ck_assert_uint_eq(m.l3, 0);
+	for (i = 0; i < sizeof(m.m3); i++)
+		ck_assert_uint_eq(m.m3[i], 0xa5);
+	ck_assert_ptr_null(channel_peer_id(ci));
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* No expected peer: the initiator refuses to start at all. */
+START_TEST(test_no_pin)
+{
+	struct channel *ci;
+	uint8_t out[HS];
+	size_t olen = 7;
+
+	ck_assert_ptr_nonnull(ci = channel_new(CHANNEL_INITIATOR, &li, NULL));
+	ck_assert_int_eq(channel_start(ci, out, sizeof(out), &olen),
+	    -CHANNEL_EPEER);
+	ck_assert_uint_eq(olen, 0);
+	channel_free(ci);
+}
+END_TEST
+
+/* Expired attestations, on either side, at and after the expiry second. */
+START_TEST(test_expired)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t out[HS];
+	size_t olen;
+
+	/* The responder's attestation expired: initiator refuses msg2. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW + LIFETIME,
+	    m.m2, sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW + LIFETIME,
+	    m.m3, sizeof(m.m3), &m.l3), -CHANNEL_EEXPIRED);
+	ck_assert_uint_eq(m.l3, 0);
+	pair_free(ci, cr);
+
+	/* The initiator's expired (the responder's is still good). */
+	channel_local_fini(&li);
+	local_fixed(&li, 9, NOW - 1);
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+	    sizeof(m.m3), &m.l3), 1);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_EEXPIRED);
+	ck_assert_ptr_null(channel_peer_id(cr));
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* An attestation made for another static key does not transfer. */
+START_TEST(test_other_static)
+{
+	struct channel *ci, *cr;
+	struct channel_local other;
+	struct msgs m;
+	uint8_t out[HS];
+	size_t olen;
+
+	uint8_t s2[32];
+
+	/* r presents a signature its identity made over a different s. */
+	memset(s2, 0x77, sizeof(s2));
+	ck_assert_int_eq(channel_local_init_static(&other, lr.id_priv, s2,
+	    lr.expiry), 0);
+	ck_assert_mem_ne(other.s_pub, lr.s_pub, 32);
+	memcpy(lr.sig, other.sig, sizeof(lr.sig));
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+	    sizeof(m.m3), &m.l3), -CHANNEL_EATTEST);
+	pair_free(ci, cr);
+
+	/* Same for the initiator's attestation, checked by the responder. */
+	local_fixed(&lr, 101, NOW + LIFETIME);
+	ck_assert_int_eq(channel_local_init_static(&other, li.id_priv, s2,
+	    li.expiry), 0);
+	memcpy(li.sig, other.sig, sizeof(li.sig));
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+	    sizeof(m.m3), &m.l3), 1);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_EATTEST);
+	pair_free(ci, cr);
+	channel_local_fini(&other);
+}
+END_TEST
+
+/* The payload checker on its own: each rule with its own error. */
+START_TEST(test_payload_check)
+{
+	struct channel_cache *cache;
+	uint8_t p[CHANNEL_PAYLOAD_LEN + 1], q[CHANNEL_PAYLOAD_LEN];
+	uint8_t id[CHANNEL_ID_LEN], rs[32];
+	uint64_t hits, misses;
+
+	payload_of(p, &lr);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, NOW, lr.id, NULL, id), 0);
+	ck_assert_mem_eq(id, lr.id, CHANNEL_ID_LEN);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, NOW, NULL, NULL, id), 0);
+
+	/* Layout. */
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN - 1,
+	    lr.s_pub, NOW, NULL, NULL, id), -CHANNEL_EPAYLOAD);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN + 1,
+	    lr.s_pub, NOW, NULL, NULL, id), -CHANNEL_EPAYLOAD);
+	memcpy(q, p, sizeof(q));
+	q[0] = 2;
+	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
+	    NULL, NULL, id), -CHANNEL_EPAYLOAD);
+	memcpy(q, p, sizeof(q));
+	q[1] = 0x02;
+	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
+	    NULL, NULL, id), -CHANNEL_EPAYLOAD);
+
+	/* Pin, expiry, rs binding, signature, key. */
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, NOW, li.id, NULL, id), -CHANNEL_EPEER);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, lr.expiry, NULL, NULL, id), -CHANNEL_EEXPIRED);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, lr.expiry - 1, NULL, NULL, id), 0);
+	memcpy(rs, lr.s_pub, sizeof(rs));
+	rs[31] ^= 0x40;
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN, rs,
+	    NOW, NULL, NULL, id), -CHANNEL_EATTEST);
+	memcpy(q, p, sizeof(q));
+	q[100] ^= 1;
+	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
+	    NULL, NULL, id), -CHANNEL_EATTEST);
+	memcpy(q, p, sizeof(q));
+	q[10] ^= 1;
+	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
+	    NULL, NULL, id), -CHANNEL_EATTEST);
+	memcpy(q, p, sizeof(q));
+	q[73] ^= 1; /* expiry moved: the signature covers it */
+	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
+	    NULL, NULL, id), -CHANNEL_EATTEST);
+
+	/* Through a cache: a hit still needs the same rs and a live expiry. */
+	ck_assert_ptr_nonnull(cache = channel_cache_new(16));
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, NOW, NULL, cache, id), 0);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, NOW, NULL, cache, id), 0);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN, rs,
+	    NOW, NULL, cache, id), -CHANNEL_EATTEST);
+	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
+	    lr.s_pub, lr.expiry, NULL, cache, id), -CHANNEL_EEXPIRED);
+	channel_cache_stats(cache, &hits, &misses);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(misses, 2);
+	channel_cache_free(cache);
+}
+END_TEST
+
+/* Handshake frames of the fixed-key reference run. */
+static void
+reference(struct msgs *m)
+{
+	struct channel *ci, *cr;
+
+	pair_established(&ci, &cr, m, NULL, NULL);
+	pair_free(ci, cr);
+}
+
+/* Flip one bit in every byte of msg1: the handshake never completes. */
+START_TEST(test_flip_msg1)
+{
+	struct channel *ci, *cr;
+	struct msgs ref, m;
+	size_t i;
+	int rc;
+
+	reference(&ref);
+	for (i = 0; i < ref.l1; i++) {
+		pair_new(&ci, &cr, NULL, NULL, 1);
+		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1),
+		    0);
+		ck_assert_mem_eq(m.m1, ref.m1, ref.l1);
+		m.m1[i] ^= (uint8_t)(1 << (i % 8));
+		rc = channel_handshake(cr, m.m1, m.l1, NOW, m.m2, sizeof(m.m2),
+		    &m.l2);
+		if (i < FRAME_HDR) {
+			ck_assert_int_eq(rc, -CHANNEL_EFRAME);
+		} else {
+			/* e is not authenticated until msg2 is read. */
+			ck_assert_int_eq(rc, 0);
+			ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW,
+			    m.m3, sizeof(m.m3), &m.l3), -CHANNEL_EHANDSHAKE);
+			ck_assert_uint_eq(m.l3, 0);
+		}
+		pair_free(ci, cr);
+	}
+}
+END_TEST
+
+/* Flip one bit in every byte of msg2: the initiator refuses it. */
+START_TEST(test_flip_msg2)
+{
+	struct channel *ci, *cr;
+	struct msgs ref, m;
+	size_t i;
+	int rc;
+
+	reference(&ref);
+	for (i = 0; i < ref.l2; i++) {
+		pair_new(&ci, &cr, NULL, NULL, 1);
+		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1),
+		    0);
+		memcpy(m.m2, ref.m2, ref.l2);
+		m.m2[i] ^= (uint8_t)(1 << (i % 8));
+		rc = channel_handshake(ci, m.m2, ref.l2, NOW, m.m3,
+		    sizeof(m.m3), &m.l3);
+		ck_assert_int_eq(rc, i < FRAME_HDR ? -CHANNEL_EFRAME
+		                                   : -CHANNEL_EHANDSHAKE);
+		ck_assert_uint_eq(m.l3, 0);
+		pair_free(ci, cr);
+	}
+}
+END_TEST
+
+/* Flip one bit in every byte of msg3: the responder refuses it. */
+START_TEST(test_flip_msg3)
+{
+	struct channel *ci, *cr;
+	struct msgs ref, m;
+	uint8_t out[HS];
+	size_t i, olen;
+	int rc;
+
+	reference(&ref);
+	for (i = 0; i < ref.l3; i++) {
+		pair_new(&ci, &cr, NULL, NULL, 1);
+		ck_assert_int_eq(channel_handshake(cr, ref.m1, ref.l1, NOW,
+		    m.m2, sizeof(m.m2), &m.l2), 0);
+		ck_assert_mem_eq(m.m2, ref.m2, ref.l2);
+		memcpy(m.m3, ref.m3, ref.l3);
+		m.m3[i] ^= (uint8_t)(1 << (i % 8));
+		rc = channel_handshake(cr, m.m3, ref.l3, NOW, out, sizeof(out),
+		    &olen);
+		ck_assert_int_eq(rc, i < FRAME_HDR ? -CHANNEL_EFRAME
+		                                   : -CHANNEL_EHANDSHAKE);
+		ck_assert_ptr_null(channel_peer_id(cr));
+		ck_assert_ptr_null(channel_request(cr, &olen));
+		pair_free(ci, cr);
+	}
+}
+END_TEST
+
+/* Flip one bit in every byte of a transport record. */
+START_TEST(test_flip_record)
+{
+	struct channel_cache *kci, *kcr;
+	struct channel *ci, *cr;
+	uint8_t rec[CHANNEL_MAX_RECORD], ref[CHANNEL_MAX_RECORD];
+	enum channel_type t;
+	size_t i, len;
+	long rl;
+
+	ck_assert_ptr_nonnull(kci = channel_cache_new(8));
+	ck_assert_ptr_nonnull(kcr = channel_cache_new(8));
+	pair_established(&ci, &cr, NULL, kci, kcr);
+	memset(ref + CHANNEL_HDR, 'x', 40);
+	ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, ref, 40), 0);
+	pair_free(ci, cr);
+	for (i = 0; i < (size_t)rl; i++) {
+		pair_established(&ci, &cr, NULL, kci, kcr);
+		memcpy(rec, ref, (size_t)rl);
+		rec[i] ^= (uint8_t)(1 << (i % 8));
+		ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len),
+		    i < FRAME_HDR ? -CHANNEL_EFRAME : -CHANNEL_EDECRYPT);
+		/* Dead now: even the genuine record is refused. */
+		memcpy(rec, ref, (size_t)rl);
+		ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len),
+		    -CHANNEL_ESTATE);
+		pair_free(ci, cr);
+	}
+	/* The untouched record opens in a fresh pair (keys repeat). */
+	pair_established(&ci, &cr, NULL, kci, kcr);
+	memcpy(rec, ref, (size_t)rl);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len), 0);
+	ck_assert_uint_eq(len, 40);
+	pair_free(ci, cr);
+	channel_cache_free(kci);
+	channel_cache_free(kcr);
+}
+END_TEST
+
+/* Truncated handshake frames: "need more" from frame_peek; EFRAME inside. */
+START_TEST(test_truncate_handshake)
+{
+	struct channel *ci, *cr;
+	struct msgs ref, m;
+	uint8_t out[HS];
+	size_t i, total, olen;
+	int which;
+
+	reference(&ref);
+	for (which = 1; which <= 3; which++) {
+		const uint8_t *f = which == 1 ? ref.m1
+		    : which == 2 ? ref.m2 : ref.m3;
+		size_t fl = which == 1 ? ref.l1 : which == 2 ? ref.l2 : ref.l3;
+
+		for (i = 0; i < fl; i++) {
+			ck_assert_int_eq(frame_peek(f, i, HS, &total), 0);
+			pair_new(&ci, &cr, NULL, NULL, 1);
+			if (which == 1) {
+				ck_assert_int_eq(channel_handshake(cr, f, i,
+				    NOW, out, sizeof(out), &olen),
+				    -CHANNEL_EFRAME);
+			} else if (which == 2) {
+				ck_assert_int_eq(channel_start(ci, m.m1,
+				    sizeof(m.m1), &m.l1), 0);
+				ck_assert_int_eq(channel_handshake(ci, f, i,
+				    NOW, out, sizeof(out), &olen),
+				    -CHANNEL_EFRAME);
+			} else {
+				ck_assert_int_eq(channel_handshake(cr, ref.m1,
+				    ref.l1, NOW, m.m2, sizeof(m.m2), &m.l2), 0);
+				ck_assert_int_eq(channel_handshake(cr, f, i,
+				    NOW, out, sizeof(out), &olen),
+				    -CHANNEL_EFRAME);
+			}
+			ck_assert_uint_eq(olen, 0);
+			pair_free(ci, cr);
+		}
+	}
+
+	/* A body cut short under a prefix rewritten to match: still no. */
+	for (i = FRAME_HDR + 1; i < ref.l2; i += 7) {
+		pair_new(&ci, &cr, NULL, NULL, 1);
+		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1),
+		    0);
+		memcpy(m.m2, ref.m2, i);
+		frame_put_len(m.m2, i - FRAME_HDR);
+		ck_assert_int_lt(channel_handshake(ci, m.m2, i, NOW, out,
+		    sizeof(out), &olen), 0);
+		pair_free(ci, cr);
+	}
+}
+END_TEST
+
+/* Truncated records at every length fail; so does a re-prefixed one. */
+START_TEST(test_truncate_record)
+{
+	struct channel_cache *kci, *kcr;
+	struct channel *ci, *cr;
+	uint8_t rec[CHANNEL_MAX_RECORD], ref[CHANNEL_MAX_RECORD];
+	enum channel_type t;
+	size_t i, len, total;
+	long rl;
+
+	ck_assert_ptr_nonnull(kci = channel_cache_new(8));
+	ck_assert_ptr_nonnull(kcr = channel_cache_new(8));
+	pair_established(&ci, &cr, NULL, kci, kcr);
+	memset(ref + CHANNEL_HDR, 'y', 30);
+	ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, ref, 30), 0);
+	pair_free(ci, cr);
+	for (i = 0; i < (size_t)rl; i++) {
+		ck_assert_int_eq(frame_peek(ref, i, CHANNEL_MAX_RECORD, &total),
+		    0);
+		pair_established(&ci, &cr, NULL, kci, kcr);
+		memcpy(rec, ref, (size_t)rl);
+		ck_assert_int_eq(channel_open(cr, rec, i, &t, &len),
+		    -CHANNEL_EFRAME);
+		pair_free(ci, cr);
+		if (i < CHANNEL_OVERHEAD)
+			continue;
+		pair_established(&ci, &cr, NULL, kci, kcr);
+		memcpy(rec, ref, (size_t)rl);
+		frame_put_len(rec, i - FRAME_HDR);
+		ck_assert_int_eq(channel_open(cr, rec, i, &t, &len),
+		    -CHANNEL_EDECRYPT);
+		pair_free(ci, cr);
+	}
+	channel_cache_free(kci);
+	channel_cache_free(kcr);
+}
+END_TEST
+
+/* Replayed handshake messages fail, in every state they can reach. */
+START_TEST(test_replay_handshake)
+{
+	struct channel *ci, *cr, *cr2;
+	struct msgs m;
+	uint8_t out[HS];
+	size_t olen;
+
+	/* msg1 again to a responder waiting for msg3. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_EHANDSHAKE);
+	/* The initiator's own msg1 reflected back to it. */
+	ck_assert_int_eq(channel_handshake(ci, m.m1, m.l1, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_EHANDSHAKE);
+	pair_free(ci, cr);
+
+	/* msg2 and msg3 again once established. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_ESTATE);
+	ck_assert_uint_eq(olen, 0);
+
+	/* A recorded msg1 + msg3 replayed to a new responder session. */
+	ck_assert_ptr_nonnull(cr2 = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(channel_handshake(cr2, m.m1, m.l1, NOW, out,
+	    sizeof(out), &olen), 0);
+	ck_assert_int_eq(channel_handshake(cr2, m.m3, m.l3, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_EHANDSHAKE);
+	ck_assert_ptr_null(channel_peer_id(cr2));
+	channel_free(cr2);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* Replayed, reordered and dropped records fail authentication. */
+START_TEST(test_replay_record)
+{
+	struct channel *ci, *cr;
+	uint8_t r1[64], r2[64], c1[64];
+	enum channel_type t;
+	size_t len;
+	long l1, l2;
+
+	/* Replay. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	memset(r1 + CHANNEL_HDR, 'a', 10);
+	ck_assert_int_gt(l1 = channel_seal(ci, CHANNEL_DATA, r1, 10), 0);
+	memcpy(c1, r1, (size_t)l1);
+	ck_assert_int_eq(channel_open(cr, r1, (size_t)l1, &t, &len), 0);
+	ck_assert_int_eq(channel_open(cr, c1, (size_t)l1, &t, &len),
+	    -CHANNEL_EDECRYPT);
+	pair_free(ci, cr);
+
+	/* Reorder (and, the same thing, a dropped record). */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	memset(r1 + CHANNEL_HDR, 'a', 10);
+	memset(r2 + CHANNEL_HDR, 'b', 10);
+	ck_assert_int_gt(l1 = channel_seal(ci, CHANNEL_DATA, r1, 10), 0);
+	ck_assert_int_gt(l2 = channel_seal(ci, CHANNEL_DATA, r2, 10), 0);
+	ck_assert_int_eq(channel_open(cr, r2, (size_t)l2, &t, &len),
+	    -CHANNEL_EDECRYPT);
+	ck_assert_int_eq(channel_open(cr, r1, (size_t)l1, &t, &len),
+	    -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* A record reflected back to its sender. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	memset(r1 + CHANNEL_HDR, 'a', 10);
+	ck_assert_int_gt(l1 = channel_seal(ci, CHANNEL_DATA, r1, 10), 0);
+	ck_assert_int_eq(channel_open(ci, r1, (size_t)l1, &t, &len),
+	    -CHANNEL_EDECRYPT);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* Messages over the limits. */
+START_TEST(test_size_limits)
+{
+	struct channel *ci, *cr;
+	static uint8_t rec[CHANNEL_MAX_RECORD + 16], big[HS + 16];
+	uint8_t out[HS];
+	enum channel_type t;
+	size_t olen, len;
+	long rl;
+
+	/* A handshake frame over CHANNEL_MAX_HANDSHAKE. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	frame_put_len(big, HS - FRAME_HDR + 1);
+	ck_assert_int_eq(channel_handshake(cr, big, HS + 1, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_EFRAME);
+	channel_free(cr);
+	/* At the limit it is framed fine, but msg1 carries no payload. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	frame_put_len(big, HS - FRAME_HDR);
+	ck_assert_int_eq(channel_handshake(cr, big, HS, NOW, out, sizeof(out),
+	    &olen), -CHANNEL_EPAYLOAD);
+	channel_free(cr);
+
+	/* Records: one byte too much to seal, or announced to open. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_DATA, rec,
+	    CHANNEL_MAX_DATA + 1), -CHANNEL_EFRAME);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_DATA, rec, 1),
+	    -CHANNEL_ESTATE);
+	frame_put_len(rec, CHANNEL_MAX_RECORD + 1 - FRAME_HDR);
+	ck_assert_int_eq(channel_open(cr, rec, CHANNEL_MAX_RECORD + 1, &t,
+	    &len), -CHANNEL_EFRAME);
+	pair_free(ci, cr);
+
+	/* Exactly CHANNEL_MAX_DATA is fine. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	memset(rec + CHANNEL_HDR, 'z', CHANNEL_MAX_DATA);
+	rl = channel_seal(ci, CHANNEL_DATA, rec, CHANNEL_MAX_DATA);
+	ck_assert_int_eq(rl, CHANNEL_MAX_RECORD);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len), 0);
+	ck_assert_uint_eq(len, CHANNEL_MAX_DATA);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* Requests: 0 and 255 bytes arrive; 256 is refused at both ends. */
+START_TEST(test_request)
+{
+	struct channel *ci, *cr;
+	struct noise_cipherstate tx, rx;
+	struct msgs m;
+	uint8_t req[CHANNEL_MAX_REQUEST + 1];
+	const uint8_t *got;
+	size_t len;
+
+	memset(req, 'q', sizeof(req));
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_set_request(ci, req, sizeof(req)),
+	    -CHANNEL_EPAYLOAD);
+	ck_assert_int_eq(channel_set_request(ci, req, CHANNEL_MAX_REQUEST), 0);
+	ck_assert_int_eq(channel_set_request(cr, req, 1), -CHANNEL_ESTATE);
+	handshake_ok(ci, cr, NOW, &m);
+	got = channel_request(cr, &len);
+	ck_assert_uint_eq(len, CHANNEL_MAX_REQUEST);
+	ck_assert_mem_eq(got, req, len);
+	ck_assert_int_eq(channel_set_request(ci, req, 1), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_set_request(ci, NULL, 0), 0);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_ptr_nonnull(channel_request(cr, &len));
+	ck_assert_uint_eq(len, 0);
+	pair_free(ci, cr);
+
+	/* A peer that sends 256 request bytes anyway. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, req, sizeof(req), &tx, &rx),
+	    -CHANNEL_EPAYLOAD);
+	channel_free(cr);
+}
+END_TEST
+
+/* Record types: unknown ones refused both ways; order after EOF. */
+START_TEST(test_types)
+{
+	struct channel *ci, *cr;
+	struct noise_cipherstate tx, rx;
+	uint8_t rec[64], data[4] = {1, 2, 3, 4};
+	enum channel_type t;
+	size_t n, len;
+
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_int_eq(channel_seal(ci, (enum channel_type)4, rec, 0),
+	    -CHANNEL_ETYPE);
+	pair_free(ci, cr);
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_EOF, rec, 1),
+	    -CHANNEL_EFRAME);
+	pair_free(ci, cr);
+
+	/* An authentic record of an unknown type. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = raw_seal(&tx, rec, CHANNEL_DATA, data, 4);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), 0);
+	n = raw_seal(&tx, rec, 0x80, data, 4);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_ETYPE);
+	ck_assert_mem_ne(rec + CHANNEL_HDR, data, 4); /* wiped */
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+
+	/* An EOF with data in it. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = raw_seal(&tx, rec, CHANNEL_EOF, data, 1);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_EFRAME);
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+
+	/* DATA after EOF: the peer broke the half-close. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = raw_seal(&tx, rec, CHANNEL_EOF, NULL, 0);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_EOF);
+	n = raw_seal(&tx, rec, CHANNEL_PING, data, 4);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_PING);
+	n = raw_seal(&tx, rec, CHANNEL_DATA, data, 4);
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len), -CHANNEL_ESTATE);
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+
+	/* Our own side: no DATA after our EOF, keepalives still go. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	send_ok(ci, cr, CHANNEL_EOF, data, 0);
+	send_ok(ci, cr, CHANNEL_PING, data, 4);
+	send_ok(cr, ci, CHANNEL_DATA, data, 4);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_DATA, rec, 1),
+	    -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* Calls out of turn, and a dead channel refuses everything. */
+START_TEST(test_state)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t out[HS], rec[64];
+	enum channel_type t;
+	size_t olen, len;
+
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(cr, out, sizeof(out), &olen),
+	    -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_DATA, rec, 1),
+	    -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_start(ci, out, sizeof(out), &olen),
+	    -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* Before its msg1 the initiator has nothing to read. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1),
+	    0);
+	channel_free(ci);
+	ck_assert_ptr_nonnull(ci = channel_new(CHANNEL_INITIATOR, &li, NULL));
+	channel_expect_peer(ci, lr.id);
+	ck_assert_int_eq(channel_handshake(ci, m.m1, m.l1, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* Starting twice. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_start(ci, out, sizeof(out), &olen),
+	    -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* Open before established. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_open(cr, m.m1, m.l1, &t, &len),
+	    -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, out,
+	    sizeof(out), &olen), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* Output buffer too small for msg2. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_lt(channel_handshake(cr, m.m1, m.l1, NOW, m.m2, 100,
+	    &m.l2), 0);
+	ck_assert_uint_eq(m.l2, 0);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* Rekeying: a small interval crossed many times with data flowing. */
+START_TEST(test_rekey_small)
+{
+	struct channel *ci, *cr;
+	uint8_t data[100];
+	enum channel_type t;
+	uint8_t rec[200];
+	size_t i, len;
+	long rl;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)i;
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	channel_set_rekey_interval(ci, 3);
+	channel_set_rekey_interval(cr, 3);
+	for (i = 0; i < 20; i++) {
+		send_ok(ci, cr, CHANNEL_DATA, data, i + 1);
+		send_ok(cr, ci, CHANNEL_DATA, data, 2 * i + 1);
+		if (i % 2 == 0)
+			send_ok(ci, cr, CHANNEL_DATA, data, 3);
+	}
+	pair_free(ci, cr);
+
+	/* Proof that keys changed: a receiver that does not rekey fails. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	channel_set_rekey_interval(ci, 3);
+	for (i = 0; i < 3; i++)
+		send_ok(ci, cr, CHANNEL_DATA, data, 5);
+	memcpy(rec + CHANNEL_HDR, data, 5);
+	ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, rec, 5), 0);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len),
+	    -CHANNEL_EDECRYPT);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/* The default schedule: the key changes after record 65536. */
+START_TEST(test_rekey_default)
+{
+	struct channel *ci, *cr, *cx, *cy;
+	uint8_t rec[64];
+	enum channel_type t;
+	size_t i, len;
+	long rl;
+
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	pair_established(&cx, &cy, NULL, NULL, NULL);
+	/* cy never rekeys in time: it must fail exactly at 65537. */
+	channel_set_rekey_interval(cy, (uint64_t)1 << 40);
+	for (i = 0; i < CHANNEL_REKEY_INTERVAL + 10; i++) {
+		rec[CHANNEL_HDR] = (uint8_t)i;
+		ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, rec, 1),
+		    0);
+		ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len),
+		    0);
+		ck_assert_uint_eq(rec[CHANNEL_HDR], (uint8_t)i);
+		rec[CHANNEL_HDR] = (uint8_t)i;
+		ck_assert_int_gt(rl = channel_seal(cx, CHANNEL_DATA, rec, 1),
+		    0);
+		ck_assert_int_eq(channel_open(cy, rec, (size_t)rl, &t, &len),
+		    i < CHANNEL_REKEY_INTERVAL ? 0 : -CHANNEL_EDECRYPT);
+		if (i == CHANNEL_REKEY_INTERVAL)
+			break;
+	}
+	ck_assert_uint_eq(i, CHANNEL_REKEY_INTERVAL);
+	/* And the genuine pair goes on both ways past the boundary. */
+	for (i = 0; i < 5; i++) {
+		send_ok(ci, cr, CHANNEL_DATA, rec, 1);
+		send_ok(cr, ci, CHANNEL_DATA, rec, 1);
+	}
+	pair_free(ci, cr);
+	pair_free(cx, cy);
+}
+END_TEST
+
+/* The second handshake between the same nodes skips ECDSA entirely. */
+START_TEST(test_cache)
+{
+	struct channel_cache *kci, *kcr;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint64_t hits, misses;
+	int k;
+
+	ck_assert_ptr_null(channel_cache_new(((size_t)1 << 20) + 1));
+	ck_assert_ptr_nonnull(kci = channel_cache_new(64));
+	ck_assert_ptr_nonnull(kcr = channel_cache_new(64));
+	for (k = 0; k < 3; k++) {
+		pair_new(&ci, &cr, kci, kcr, 0);
+		handshake_ok(ci, cr, NOW + (uint64_t)k, &m);
+		ck_assert_mem_eq(channel_peer_id(ci), lr.id, CHANNEL_ID_LEN);
+		ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
+		pair_free(ci, cr);
+		channel_cache_stats(kci, &hits, &misses);
+		ck_assert_uint_eq(misses, 1);
+		ck_assert_uint_eq(hits, (uint64_t)k);
+		channel_cache_stats(kcr, &hits, &misses);
+		ck_assert_uint_eq(misses, 1);
+		ck_assert_uint_eq(hits, (uint64_t)k);
+	}
+
+	/* Cached, but expired now: refused all the same. */
+	pair_new(&ci, &cr, kci, kcr, 0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, lr.expiry, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, lr.expiry, m.m3,
+	    sizeof(m.m3), &m.l3), -CHANNEL_EEXPIRED);
+	pair_free(ci, cr);
+	channel_cache_free(kci);
+	channel_cache_free(kcr);
+	channel_cache_free(NULL);
+}
+END_TEST
+
+/* A full set evicts its least recently used entry. */
+START_TEST(test_cache_evict)
+{
+	struct channel_cache *cache;
+	struct channel_local l[5];
+	uint8_t p[5][CHANNEL_PAYLOAD_LEN], id[CHANNEL_ID_LEN];
+	uint64_t hits, misses;
+	int k;
+
+	ck_assert_ptr_nonnull(cache = channel_cache_new(4)); /* one set */
+	for (k = 0; k < 5; k++) {
+		local_fixed(&l[k], (uint8_t)(30 + k), NOW + 10);
+		payload_of(p[k], &l[k]);
+	}
+	for (k = 0; k < 4; k++)
+		ck_assert_int_eq(channel_payload_check(p[k], sizeof(p[k]),
+		    l[k].s_pub, NOW, NULL, cache, id), 0);
+	/* Touch 0: 1 is now the oldest and goes when 4 comes in. */
+	ck_assert_int_eq(channel_payload_check(p[0], sizeof(p[0]), l[0].s_pub,
+	    NOW, NULL, cache, id), 0);
+	ck_assert_int_eq(channel_payload_check(p[4], sizeof(p[4]), l[4].s_pub,
+	    NOW, NULL, cache, id), 0);
+	channel_cache_stats(cache, &hits, &misses);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(misses, 5);
+	ck_assert_int_eq(channel_payload_check(p[0], sizeof(p[0]), l[0].s_pub,
+	    NOW, NULL, cache, id), 0);
+	ck_assert_int_eq(channel_payload_check(p[1], sizeof(p[1]), l[1].s_pub,
+	    NOW, NULL, cache, id), 0);
+	channel_cache_stats(cache, &hits, &misses);
+	ck_assert_uint_eq(hits, 2);
+	ck_assert_uint_eq(misses, 6);
+	for (k = 0; k < 5; k++)
+		channel_local_fini(&l[k]);
+	channel_cache_free(cache);
+}
+END_TEST
+
+/* Every error has its own text. */
+START_TEST(test_strerror)
+{
+	int i, j;
+
+	for (i = CHANNEL_OK; i <= CHANNEL_ERANDOM; i++) {
+		ck_assert_str_ne(channel_strerror(i), "unknown channel error");
+		ck_assert_str_eq(channel_strerror(i), channel_strerror(-i));
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(channel_strerror(i),
+			    channel_strerror(j));
+	}
+	ck_assert_str_eq(channel_strerror(99), "unknown channel error");
+}
+END_TEST
+
+/* channel_local_init: the attestation verifies; silly lifetimes fail. */
+START_TEST(test_local)
+{
+	struct channel_local l;
+	uint8_t priv[CRYPTO_P256_PRIV_LEN], pub[CRYPTO_P256_PUB_LEN];
+	uint8_t p[CHANNEL_PAYLOAD_LEN], id[CHANNEL_ID_LEN], want[32];
+
+	ck_assert_int_eq(crypto_p256_keypair(priv, pub), 0);
+	ck_assert_int_eq(channel_local_init(&l, priv, NOW, 10), 0);
+	ck_assert_uint_eq(l.expiry, NOW + 10);
+	crypto_sha256(want, pub, sizeof(pub));
+	ck_assert_mem_eq(l.id, want, 32);
+	payload_of(p, &l);
+	ck_assert_int_eq(channel_payload_check(p, sizeof(p), l.s_pub, NOW,
+	    want, NULL, id), 0);
+	ck_assert_int_eq(channel_local_init(&l, priv, NOW, UINT64_MAX), -1);
+	memset(priv, 0, sizeof(priv));
+	ck_assert_int_eq(channel_local_init(&l, priv, NOW, 10), -1);
+	channel_local_fini(&l);
+}
+END_TEST
+
+static Suite *
+channel_suite(void)
+{
+	Suite *s = suite_create("channel");
+	TCase *tc;
+
+	tc = tcase_create("handshake");
+	tcase_add_checked_fixture(tc, setup_random, teardown);
+	tcase_add_test(tc, test_handshake_full);
+	tcase_add_test(tc, test_wrong_peer);
+	tcase_add_test(tc, test_no_pin);
+	tcase_add_test(tc, test_replay_handshake);
+	tcase_add_test(tc, test_request);
+	tcase_add_test(tc, test_state);
+	tcase_add_test(tc, test_local);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("attestation");
+	tcase_add_checked_fixture(tc, setup_fixed, teardown);
+	tcase_add_test(tc, test_expired);
+	tcase_add_test(tc, test_other_static);
+	tcase_add_test(tc, test_payload_check);
+	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_cache_evict);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tamper");
+	tcase_add_checked_fixture(tc, setup_fixed, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_flip_msg1);
+	tcase_add_test(tc, test_flip_msg2);
+	tcase_add_test(tc, test_flip_msg3);
+	tcase_add_test(tc, test_flip_record);
+	tcase_add_test(tc, test_truncate_handshake);
+	tcase_add_test(tc, test_truncate_record);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transport");
+	tcase_add_checked_fixture(tc, setup_fixed, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_replay_record);
+	tcase_add_test(tc, test_size_limits);
+	tcase_add_test(tc, test_types);
+	tcase_add_test(tc, test_rekey_small);
+	tcase_add_test(tc, test_rekey_default);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("misc");
+	tcase_add_test(tc, test_strerror);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(channel_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
