@@ -69,6 +69,20 @@ ini_inlet_via()
 	echo
 }
 
+# relay_supported: skip (77) while this sallyport rejects [relay] sections
+# as "not supported yet" (a build from before the relay landed); any other
+# outcome, including another error, lets the test run (and fail loudly).
+relay_supported()
+{
+	printf '[node]\nidentity = %s\nlisten = 127.0.0.1:1\n\n[relay x]\n' \
+	    "$WORK/.probe.key" >"$WORK/.probe.ini"
+	if "$SALLYPORT" check "$WORK/.probe.ini" 2>&1 | grep -q 'not supported yet'
+	then
+		skip "this sallyport has no relay support yet ([relay] rejected)"
+	fi
+}
+relay_supported
+
 # --- topologies ---
 
 # relay3_net: the three hosts and their links; sets CLIENT_IP RELAY_IP
