@@ -30,9 +30,15 @@ start_echo_in server "$TARGET_PORT" "$WORK/db-target.log"
 start_echo_in server "$ECHO_PORT2" "$WORK/rogue-target.log"
 relay3_start
 wait_tunnel 10
-log_has "$WORK/hub.log" event=audit decision=allow role=relay "peer=$DB_ID" \
-    service=postgres ||
+log_has "$WORK/hub.log" event=audit decision=allow reason=registered \
+    role=relay "peer=$DB_ID" service=postgres ||
 	die "the relay did not audit db's registration of postgres (allow)"
+
+# deny_line(id): the relay's first deny audit line about ${id}.
+deny_line()
+{
+	grep 'event=audit decision=deny' "$WORK/hub.log" | grep -m1 -- "peer=$1"
+}
 
 # Rogue registrants, on the server host, dialing out like db does.  Their
 # outlets would let app in, so only the relay stands in the way.
@@ -50,11 +56,11 @@ for who in eve mallory; do
 	ns_start_node server "$who" "$WORK/$who.ini"
 done
 wait_for_event "$WORK/hub.log" 10 event=audit decision=deny role=relay \
-    "peer=$EVE_ID" service=other
-say "unlisted registrant refused: $(grep -m1 "peer=$EVE_ID" "$WORK/hub.log")"
+    reason=not-registrant "peer=$EVE_ID" service=other
+say "unlisted registrant refused: $(deny_line "$EVE_ID")"
 wait_for_event "$WORK/hub.log" 10 event=audit decision=deny role=relay \
-    "peer=$MALLORY_ID" service=postgres
-say "take-over refused: $(grep -m1 "peer=$MALLORY_ID" "$WORK/hub.log")"
+    reason=not-registrant "peer=$MALLORY_ID" service=postgres
+say "take-over refused: $(deny_line "$MALLORY_ID")"
 log_has "$WORK/hub.log" event=audit decision=allow "peer=$EVE_ID" &&
 	die "the relay allowed eve something"
 log_has "$WORK/hub.log" event=audit decision=allow "peer=$MALLORY_ID" &&
@@ -82,17 +88,18 @@ for p in $P_STRANGER $P_APP2; do
 	    --send-hex 50494e470d0a --timeout 5)
 	say "denied client on port $p: $r"
 	[ "$(field "$r" bytes)" = 0 ] || die "a denied client received data: $r"
+	# send-error: the inlet had already reset it when the probe wrote.
 	case $(field "$r" end) in
-	eof|reset|connect-error) ;;
+	eof|reset|send-error|connect-error) ;;
 	*) die "a denied client was not closed promptly: $r" ;;
 	esac
 done
 wait_for_event "$WORK/hub.log" 10 event=audit decision=deny role=relay \
-    "peer=$STRANGER_ID"
-say "unlisted client refused: $(grep -m1 "peer=$STRANGER_ID" "$WORK/hub.log")"
+    reason=not-allowed "peer=$STRANGER_ID"
+say "unlisted client refused: $(deny_line "$STRANGER_ID")"
 wait_for_event "$WORK/hub.log" 10 event=audit decision=deny role=relay \
-    "peer=$APP2_ID" service=postgres
-say "client of another name refused: $(grep -m1 "peer=$APP2_ID" "$WORK/hub.log")"
+    reason=not-allowed "peer=$APP2_ID" service=postgres
+say "client of another name refused: $(deny_line "$APP2_ID")"
 log_has "$WORK/hub.log" event=audit decision=allow "peer=$STRANGER_ID" \
     service=postgres && die "the relay allowed the stranger to postgres"
 log_has "$WORK/hub.log" event=audit decision=allow "peer=$APP2_ID" \

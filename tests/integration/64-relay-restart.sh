@@ -22,7 +22,7 @@ ns_spawn client "$WORK/prefix.out" python3 "$RELAYKIT" echo-prefix "$INLET" \
     --size 67108864 --seed 7 --pace 10 --progress 4194304 --timeout 30
 CLIENT=$LAST_PID
 wait_for_log "$WORK/prefix.out" '^progress' 15
-regs=$(log_count "$WORK/hub.log" event=audit decision=allow role=relay \
+regs=$(log_count "$WORK/hub.log" event=audit decision=allow reason=registered \
     "peer=$DB_ID" service=postgres)
 say "killing the relay mid-transfer ($(cat "$WORK/prefix.out"))"
 t_kill=$(now_ms)
@@ -60,7 +60,7 @@ t_ok=$(now_ms)
 	die "no working connection within 5 s of the relay's return ($i tries)"
 say "a new connection worked $((t_ok - t_back)) ms after the relay's return"
 [ $((t_ok - t_back)) -le 5000 ] || die "took more than 5 s"
-regs2=$(log_count "$WORK/hub.log" event=audit decision=allow role=relay \
+regs2=$(log_count "$WORK/hub.log" event=audit decision=allow reason=registered \
     "peer=$DB_ID" service=postgres)
 [ "$regs2" -gt "$regs" ] ||
 	die "no new allow audit of db at the restarted relay (re-registration)"
