@@ -64,8 +64,14 @@ regs2=$(log_count "$WORK/hub.log" event=audit decision=allow reason=registered \
     "peer=$DB_ID" service=postgres)
 [ "$regs2" -gt "$regs" ] ||
 	die "no new allow audit of db at the restarted relay (re-registration)"
-# The outlet process itself never restarted.
+# The outlet process itself never restarted; it saw its session die and
+# opened a new one.
 proc_alive "$PID_db" || die "the outlet died"
+[ "$(log_count "$WORK/db.log" event=session-open role=outlet kind=register \
+    "peer=$HUB_ID" service=postgres)" -ge 2 ] ||
+	die "the outlet logged no second session-open (re-registration)"
+log_has "$WORK/db.log" event=session-close role=outlet kind=register \
+    "peer=$HUB_ID" || die "the outlet logged no session-close for the dead relay"
 r=$(ns_exec client python3 "$NETKIT" echo-check "$INLET" --count 8 \
     --size 65536 --timeout 15) || die "echo after the restart failed: $r"
 say "ok: $r"

@@ -1,7 +1,7 @@
 # relaylib.sh: the common set-up of the relay integration tests (6x-*.sh),
 # sourced by each of them; it sources lib.sh and netns.sh.
 #
-# relay3 builds three hosts, each a network namespace:
+# relay3_net builds three hosts, each a network namespace:
 #
 #   client (app) --seg0-- relay (hub) --seg1-- server (db)
 #
@@ -22,12 +22,6 @@ INLET_PORT=15432
 TARGET_PORT=5432
 INLET="127.0.0.1:$INLET_PORT"
 RELAYKIT="$top_srcdir/tests/helpers/relaykit.py"
-
-# relaykit(args...): the relay tests' own endpoints (tests/helpers).
-relaykit()
-{
-	python3 "$RELAYKIT" "$@"
-}
 
 # --- config writers (docs/relay.md) ---
 
