@@ -12,10 +12,10 @@ relay3_configs
 relay3_start
 
 export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
-wait_until 10 ns_exec client pg_isready -q -h 127.0.0.1 -p "$INLET_PORT" ||
+wait_secs 10 ns_exec client pg_isready -q -t 2 -h 127.0.0.1 -p "$INLET_PORT" ||
 	die "PostgreSQL not reachable through the relay within 10 s"
 
-out=$(ns_exec client psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres -X -At \
+out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres -X -At \
     -c 'select 1') || die "psql through the relay failed"
 say "psql: select 1 -> $out"
 [ "$out" = 1 ] || die "select 1 returned '$out'"
@@ -24,10 +24,10 @@ say "psql: select 1 -> $out"
 log_has "$WORK/db.log" event=open role=outlet service=postgres ||
 	die "the outlet logged no event=open role=outlet service=postgres"
 
-ns_exec client pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -i -q \
+ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -i -q \
     -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 	{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i through the relay failed"; }
-ns_exec client pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -T 5 -c 4 \
+ns_exec client timeout 15 pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -T 5 -c 4 \
     -j 2 postgres >"$WORK/pgbench.out" 2>&1 ||
 	{ cat "$WORK/pgbench.out" >&2; die "pgbench -T 5 -c 4 through the relay failed"; }
 sed 's/^/pgbench: /' "$WORK/pgbench.out" >&2

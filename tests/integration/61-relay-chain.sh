@@ -57,17 +57,17 @@ ns_start_node server db "$WORK/db.ini"
 ns_start_node client app "$WORK/app.ini"
 
 export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
-wait_until 15 ns_exec client pg_isready -q -h 127.0.0.1 -p "$INLET_PORT" ||
+wait_secs 15 ns_exec client pg_isready -q -t 2 -h 127.0.0.1 -p "$INLET_PORT" ||
 	die "PostgreSQL not reachable through two relays within 15 s"
-out=$(ns_exec client psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres -X -At \
+out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres -X -At \
     -c 'select 1') || die "psql through two relays failed"
 say "psql: select 1 -> $out"
 [ "$out" = 1 ] || die "select 1 returned '$out'"
 
-ns_exec client pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -i -q \
+ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -i -q \
     -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 	{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i through two relays failed"; }
-ns_exec client pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -T 5 -c 4 \
+ns_exec client timeout 15 pgbench -h 127.0.0.1 -p "$INLET_PORT" -U postgres -T 5 -c 4 \
     -j 2 postgres >"$WORK/pgbench.out" 2>&1 ||
 	{ cat "$WORK/pgbench.out" >&2; die "pgbench -T 5 -c 4 through two relays failed"; }
 sed 's/^/pgbench: /' "$WORK/pgbench.out" >&2

@@ -12,11 +12,6 @@ start_echo_in server "$TARGET_PORT"
 relay3_start
 wait_tunnel 10
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # 64 MiB echoed, paced over 10 s; the relay dies once 4 MiB came back.
 ns_spawn client "$WORK/prefix.out" python3 "$RELAYKIT" echo-prefix "$INLET" \
     --size 67108864 --seed 7 --pace 10 --progress 4194304 --timeout 30

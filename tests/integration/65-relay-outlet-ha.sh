@@ -48,10 +48,11 @@ ns_start_node server2 db2 "$WORK/db2.ini"
 ns_start_node client app "$WORK/app.ini"
 wait_tunnel 10
 
-# Spread: keep opening connections (at most 40, one at a time) until both
-# outlets' targets have seen some.
+# Spread: keep opening connections (one at a time, at most 40 or 15 s)
+# until both outlets' targets have seen some.
 i=0
-while [ $i -lt 40 ]; do
+dl=$(($(now_ms) + 15000))
+while [ $i -lt 40 ] && [ "$(now_ms)" -lt "$dl" ]; do
 	[ "$(lines_in "$WORK/target1.log")" -gt 0 ] &&
 		[ "$(lines_in "$WORK/target2.log")" -gt 0 ] && break
 	echo_ok client "$INLET" || die "an echo through the relay failed"
@@ -64,10 +65,6 @@ say "spread over two outlets: $a1 and $a2 connections"
 	die "new connections were not spread over both registered outlets"
 
 # A live connection (one echoed request, then held open).
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
 ns_spawn client "$WORK/held.out" python3 "$NETKIT" probe "$INLET" \
     --send-hex 68656c6c6f0a --timeout 20
 HELD=$LAST_PID
@@ -114,6 +111,6 @@ say "after the death: the live outlet took $((after - before)) of 10"
 [ "$(lines_in "$WORK/target$dead.log")" = "$dead_before" ] ||
 	die "the dead outlet's target saw new connections"
 dead_ip=$(ns_ip "$dead" 2)
-wait_until 5 eval "[ \$(ns_socket_count relay 'dst $dead_ip') = 0 ]" ||
+wait_secs 5 eval "[ \$(ns_socket_count relay 'dst $dead_ip') = 0 ]" ||
 	die "the relay still holds sockets to the dead outlet after 5 s"
 say "ok"

@@ -16,11 +16,6 @@ start_echo_in server "$TARGET_PORT"
 relay3_start
 wait_tunnel 10
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # session_dead(log, skip, key=value...): a line after the first ${skip}
 # lines of ${log} is a session-close with every given field.
 session_dead()
@@ -45,12 +40,12 @@ regs=$(log_count "$WORK/hub.log" event=audit decision=allow reason=registered \
 t_cut=$(now_ms)
 ns_cut server
 
-wait_until "$limit" session_dead "$WORK/hub.log" "$hub_before" role=relay \
+wait_secs "$limit" session_dead "$WORK/hub.log" "$hub_before" role=relay \
     kind=register "peer=$DB_ID" service=postgres reason=keepalive-timeout ||
 	die "the relay did not log the outlet's session dead (keepalive-timeout) within $limit s"
 say "relay noticed after $(($(now_ms) - t_cut)) ms:" \
     "$(grep 'event=session-close' "$WORK/hub.log.tail" | head -n 1)"
-wait_until "$limit" session_dead "$WORK/db.log" "$db_before" role=outlet \
+wait_secs "$limit" session_dead "$WORK/db.log" "$db_before" role=outlet \
     kind=register "peer=$HUB_ID" service=postgres reason=keepalive-timeout ||
 	die "the outlet did not log its relay session dead (keepalive-timeout) within $limit s"
 say "outlet noticed after $(($(now_ms) - t_cut)) ms:" \

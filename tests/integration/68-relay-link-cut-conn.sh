@@ -12,17 +12,12 @@ start_echo_in server "$TARGET_PORT"
 relay3_start
 wait_tunnel 10
 
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # An idle tunneled connection: one echoed request, then nothing.
 opens=$(log_count "$WORK/db.log" event=open role=outlet)
 ns_spawn client "$WORK/held.out" python3 "$NETKIT" probe "$INLET" \
     --send-hex 68656c6c6f0a --timeout 30
 HELD=$LAST_PID
-wait_until 5 eval "[ \$(log_count '$WORK/db.log' event=open role=outlet) -gt $opens ]" ||
+wait_secs 5 eval "[ \$(log_count '$WORK/db.log' event=open role=outlet) -gt $opens ]" ||
 	die "the held connection did not reach the outlet"
 limit=$((KEEPALIVE * 3))
 t_cut=$(now_ms)

@@ -168,7 +168,7 @@ echo_ok()
 # outlet has registered and its pool is up).
 wait_tunnel()
 {
-	wait_until "$1" echo_ok client "$INLET" ||
+	wait_secs "$1" echo_ok client "$INLET" ||
 		die "no echo through the relay within $1 s"
 }
 
