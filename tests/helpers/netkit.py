@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """netkit: the test-side network endpoints of sallyport's integration tests
-and benchmark.  Each subcommand is one small client or server; they print one
-`key=value ...` result line on stdout and exit 0 when what they checked holds.
+(tests/integration/*.sh call it through lib.sh's `netkit`).  Each
+subcommand is one small client or server; clients print one `key=value ...`
+result line on stdout and exit 0 when what they checked holds.
+
+Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
+slow-sink, blackhole.  Clients: echo-check, bulk-client, halfclose-client,
+reset-client, push, probe, hold.  `netkit.py SUBCOMMAND -h` tells more.
 
 Addresses: "host:port", "[v6]:port" or "unix:/path".  Data is generated from
 a seed (random.Random over a pool, sliced at seeded offsets) so both ends can
@@ -49,7 +54,10 @@ def connect(addr, timeout=10.0, source=None):
         s.bind((source, 0))
     s.connect(sa)
     if fam != socket.AF_UNIX:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass        # already reset by the peer: the caller sees it
     return s
 
 
@@ -300,13 +308,19 @@ async def echo_one(addr, i, size, seed, pace, timeout):
 
     st = asyncio.ensure_future(send())
     got = bytearray()
-    while True:
-        d = await reader.read(65536)
-        if not d:
-            break
-        got += d
-    await st
-    writer.close()
+    try:
+        while True:
+            d = await reader.read(65536)
+            if not d:
+                break
+            got += d
+        await st
+    finally:
+        if not st.done():
+            st.cancel()
+        elif not st.cancelled():
+            st.exception()      # retrieved: the reader's error is reported
+        writer.close()
     return bytes(got) == data, len(got)
 
 
@@ -338,6 +352,10 @@ def cmd_probe(args):
     t0 = time.monotonic()
     try:
         s = connect(args.connect, args.timeout, args.source)
+    except ConnectionResetError:
+        # Accepted, then reset before connect() returned: a close.
+        print("bytes=0 end=reset secs=%.3f" % (time.monotonic() - t0))
+        return 0
     except OSError as e:
         print("bytes=0 end=connect-error errno=%s secs=%.3f" % (
             e.errno, time.monotonic() - t0))
@@ -355,7 +373,9 @@ def cmd_probe(args):
             s.sendall(payload)
         if args.shut:
             s.shutdown(socket.SHUT_WR)
-    except OSError as e:
+    except (ConnectionResetError, BrokenPipeError):
+        end = "reset"           # the peer closed before we finished
+    except OSError:
         end = "send-error"
     n = 0
     t0 = time.monotonic()
@@ -384,15 +404,15 @@ def cmd_probe(args):
     return 0
 
 
-async def hold_one(addr, source, partial, echo, timeout):
+async def hold_one(addr, source, send, echo, timeout):
     fam, sa = parse_addr(addr)
     if fam == socket.AF_UNIX:
         r, w = await asyncio.wait_for(asyncio.open_unix_connection(sa), timeout)
     else:
         r, w = await asyncio.wait_for(asyncio.open_connection(
             sa[0], sa[1], local_addr=(source, 0) if source else None), timeout)
-    if partial:
-        w.write(os.urandom(partial))
+    if send:
+        w.write(send)
         await w.drain()
     if echo:
         w.write(b"x")
@@ -407,7 +427,8 @@ async def hold_main(args):
 
     async def one():
         async with sem:
-            return await hold_one(args.connect, args.source, args.partial,
+            return await hold_one(args.connect, args.source,
+                                  bytes.fromhex(args.send_hex or ""),
                                   args.echo, args.timeout)
 
     t0 = time.monotonic()
@@ -439,44 +460,160 @@ async def hold_main(args):
 
 def cmd_hold(args):
     """Open ${count} connections (optionally from ${source}, optionally
-    sending ${partial} random bytes or checking one echoed byte) and hold
+    sending the bytes ${send_hex} or checking one echoed byte) and hold
     them; write the ready file once all are up; exit on SIGTERM."""
     raise_nofile()
     return asyncio.run(hold_main(args))
 
 
-def cmd_connrate(args):
-    """New connections per second: connect, send one byte, read it back,
-    close; ${concurrency} threads for ${seconds} seconds."""
-    stop = time.monotonic() + args.seconds
-    counts = [0] * args.concurrency
-    errors = [0] * args.concurrency
-    fam, sa = parse_addr(args.connect)
-
-    def worker(k):
-        while time.monotonic() < stop:
-            try:
-                s = socket.socket(fam, socket.SOCK_STREAM)
-                s.settimeout(5)
-                s.connect(sa)
-                s.sendall(b"x")
-                if s.recv(1) != b"x":
-                    raise OSError("no echo")
-                s.close()
-                counts[k] += 1
-            except OSError:
-                errors[k] += 1
-                s.close()
-
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(args.concurrency)]
+def wait_closed(sock, timeout):
+    """Read until EOF or reset; return (end, bytes, seconds)."""
     t0 = time.monotonic()
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    secs = time.monotonic() - t0
-    print("conns_per_s=%.0f conns=%d errors=%d" % (sum(counts) / secs,
-                                                   sum(counts), sum(errors)))
+    n = 0
+    sock.settimeout(0.05)
+    while time.monotonic() - t0 < timeout:
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return "reset", n, time.monotonic() - t0
+        if not d:
+            return "eof", n, time.monotonic() - t0
+        n += len(d)
+    return "timeout", n, time.monotonic() - t0
+
+
+def abort(sock):
+    """Close with a TCP reset (SO_LINGER 0)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    (1).to_bytes(4, "little") + (0).to_bytes(4, "little"))
+    sock.close()
+
+
+def cmd_reset_server(args):
+    """server-resets: read 5 bytes, then reset the connection.
+    client-resets: read 5 bytes, answer "ok", then time how long the
+    client's reset takes to arrive as EOF or reset."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    ls.settimeout(args.timeout)
+    s, _ = ls.accept()
+    s.settimeout(args.timeout)
+    got = b""
+    while len(got) < 5:
+        d = s.recv(5 - len(got))
+        if not d:
+            break
+        got += d
+    if args.mode == "server-resets":
+        abort(s)
+        print("reset-server mode=%s got=%d" % (args.mode, len(got)))
+        return 0 if len(got) == 5 else 1
+    s.sendall(b"ok")
+    end, n, secs = wait_closed(s, args.timeout)
+    s.close()
+    print("reset-server mode=%s end=%s bytes=%d secs=%.3f" % (args.mode, end,
+                                                            n, secs))
+    return 0
+
+
+def cmd_reset_client(args):
+    s = connect(args.connect, args.timeout)
+    s.sendall(b"hello")
+    if args.mode == "server-resets":
+        end, n, secs = wait_closed(s, args.timeout)
+        s.close()
+        print("reset-client mode=%s end=%s bytes=%d secs=%.3f" % (
+            args.mode, end, n, secs))
+        return 0
+    got = b""
+    s.settimeout(args.timeout)
+    while len(got) < 2:
+        d = s.recv(2 - len(got))
+        if not d:
+            break
+        got += d
+    abort(s)
+    print("reset-client mode=%s got=%r" % (args.mode, got))
+    return 0 if got == b"ok" else 1
+
+
+def cmd_slow_sink(args):
+    """Accept one connection and read nothing until ${go} exists; then
+    read to EOF and print what came."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+    ls.settimeout(args.timeout)
+    s, _ = ls.accept()
+    t0 = time.monotonic()
+    while not os.path.exists(args.go):
+        if time.monotonic() - t0 > args.timeout:
+            print("slow-sink: no go file")
+            return 1
+        time.sleep(0.05)
+    s.settimeout(args.timeout)
+    h, n = recv_all(s)
+    s.close()
+    print("recv=%s recv_bytes=%d" % (h, n))
+    return 0
+
+
+def cmd_push(args):
+    """Send ${size} bytes of stream ${seed}; once sending has made no
+    progress for ${quiet} seconds, write "stalled=BYTES" to ${stalled};
+    then go on (blocking) until everything is sent and print its hash."""
+    s = connect(args.connect, args.timeout)
+    s.setblocking(False)
+    h = hashlib.sha256()
+    sent = 0
+    last = time.monotonic()
+    flagged = False
+    t0 = time.monotonic()
+    for c in Stream(args.seed, args.size).chunks():
+        h.update(c)
+        off = 0
+        while off < len(c):
+            try:
+                k = s.send(c[off:])
+                off += k
+                sent += k
+                last = time.monotonic()
+            except BlockingIOError:
+                if not flagged and time.monotonic() - last >= args.quiet:
+                    mark_ready(args.stalled, "stalled=%d" % sent)
+                    flagged = True
+                if time.monotonic() - t0 > args.timeout:
+                    print("push: timed out at %d bytes" % sent)
+                    return 1
+                select.select([], [s], [], 0.05)
+    s.setblocking(True)
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(args.timeout)
+    recv_all(s)
+    s.close()
+    print("sent=%s sent_bytes=%d stalled=%d" % (h.hexdigest(), sent, flagged))
+    return 0 if flagged else 1
+
+
+def cmd_blackhole(args):
+    """A listener whose accept queue is full and never drained: further
+    connects get no SYN-ACK and hang (for connect timeouts)."""
+    ls = listen(args.listen, backlog=0)
+    fam, sa = parse_addr(args.listen)
+    filler = socket.socket(fam, socket.SOCK_STREAM)
+    filler.connect(ls.getsockname())
+    probe = socket.socket(fam, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(ls.getsockname())
+        print("blackhole: the queue did not fill")
+        return 1
+    except OSError:
+        pass
+    probe.close()
+    mark_ready(args.ready)
+    signal.sigwait([signal.SIGTERM, signal.SIGINT])
     return 0
 
 
@@ -528,16 +665,26 @@ def main():
     def hold_opts(q):
         q.add_argument("--count", type=int, required=True)
         q.add_argument("--source")
-        q.add_argument("--partial", type=int, default=0)
+        q.add_argument("--send-hex")
         q.add_argument("--echo", action="store_true")
         q.add_argument("--parallel", type=int, default=200)
         q.add_argument("--hold", type=float, default=60.0)
         q.add_argument("--timeout", type=float, default=20.0)
 
     add("hold", cmd_hold, con, ready, hold_opts)
-    add("connrate", cmd_connrate, con,
-        lambda q: q.add_argument("--seconds", type=float, default=5.0),
-        lambda q: q.add_argument("--concurrency", type=int, default=1))
+
+    def rmode(q):
+        q.add_argument("--mode", choices=["server-resets", "client-resets"],
+                       required=True)
+
+    add("blackhole", cmd_blackhole, lis, ready)
+    add("reset-server", cmd_reset_server, lis, ready, tmo, rmode)
+    add("reset-client", cmd_reset_client, con, tmo, rmode)
+    add("slow-sink", cmd_slow_sink, lis, ready, tmo,
+        lambda q: q.add_argument("--go", required=True))
+    add("push", cmd_push, con, tmo, size, seed,
+        lambda q: q.add_argument("--stalled", required=True),
+        lambda q: q.add_argument("--quiet", type=float, default=1.0))
     args = p.parse_args()
     sys.exit(args.fn(args) or 0)
 

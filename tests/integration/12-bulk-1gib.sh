@@ -1,7 +1,8 @@
 #!/bin/sh
 # 1 GiB of random data each way, at the same time, through one tunneled
 # connection.  Both ends hash what they send and what they receive; asserts
-# that each side received exactly what the other sent (SHA-256 and length).
+# that each side received exactly what the other sent (SHA-256 and length)
+# and that both nodes' close events count the bytes of both directions.
 # SP_BULK_BYTES overrides the size (default 1 GiB).
 . "$(dirname "$0")/lib.sh"
 
@@ -33,4 +34,9 @@ say "server: $server"
 	die "client-to-server stream differs (SHA-256)"
 [ "$(field "$server" sent)" = "$(field "$client" recv)" ] ||
 	die "server-to-client stream differs (SHA-256)"
+# Both directions carried SIZE bytes, so each node's close event must
+# count SIZE in and SIZE out, whichever way it names them.
+for n in out in; do
+	wait_for_event "$WORK/$n.log" 5 event=close "bytes_in=$SIZE" "bytes_out=$SIZE"
+done
 say "ok: $SIZE bytes each way in ${secs}s"

@@ -33,6 +33,7 @@ start_node in "$WORK/in.ini"
 probe_denied "127.0.0.1:$INLET_PORT"
 wait_for_event "$WORK/in.log" 5 event=audit decision=deny reason=peer-mismatch \
 	role=inlet
+say "$(grep 'reason=peer-mismatch' "$WORK/in.log" | head -n 1)"
 log_has "$WORK/in.log" event=audit reason=peer-mismatch "peer=$ROGUE_ID" ||
 	say "note: the peer-mismatch line does not name the rogue's identifier"
 probe_denied "127.0.0.1:$INLET_PORT" "$WORK/accepts.log"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Bad peers that stall mid-handshake (handshake_timeout = 2):
 #  - a client connecting to the outlet node and sending nothing;
-#  - one sending the first 3 bytes of a handshake message, then nothing;
+#  - one sending the start of a handshake message (a 2-byte frame length
+#    announcing 32 bytes, then 10 of them), then nothing;
 #  - a fake "outlet" that accepts the inlet's channel and never answers
 #    (the inlet must give up and close its client).
 # Asserts: each is closed between 1.5 s and 6 s after it stalled, the
@@ -29,7 +30,7 @@ check_stalled()
 # Both stalls at once, so the test waits for one timeout, not two.
 spawn "$WORK/silent.out" netkit probe "$NODE" --timeout 10
 silent=$LAST_PID
-r=$(netkit probe "$NODE" --send-hex 000102 --timeout 10)
+r=$(netkit probe "$NODE" --send-hex 00200a0b0c0d0e0f10111213 --timeout 10)
 check_stalled "partial handshake" "$r"
 wait_exit "$silent" 10 || die "silent probe did not finish"
 check_stalled "silent client" "$(cat "$WORK/silent.out")"

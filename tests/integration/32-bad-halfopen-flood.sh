@@ -1,6 +1,7 @@
 #!/bin/sh
 # Bad peers: 1,000 idle half-open handshakes against the outlet node (from
-# 127.0.0.2; 500 send nothing, 500 send 5 bytes of a handshake message)
+# 127.0.0.2; 500 send nothing, 500 send the start of a handshake message:
+# a frame length announcing 32 bytes and 3 of them)
 # held open while a real client (from 127.0.0.1) uses the tunnel.
 # Asserts: the real client's 5 connections get through intact within 15 s
 # while the flood is held, the node stays up, and still serves after the
@@ -18,7 +19,7 @@ spawn "$WORK/flood1.out" netkit hold "$NODE" --count 500 --source 127.0.0.2 \
 	--timeout 20 --hold 60 --ready "$WORK/flood1.ready"
 flood1=$LAST_PID
 spawn "$WORK/flood2.out" netkit hold "$NODE" --count 500 --source 127.0.0.2 \
-	--partial 5 --timeout 20 --hold 60 --ready "$WORK/flood2.ready"
+	--send-hex 0020010203 --timeout 20 --hold 60 --ready "$WORK/flood2.ready"
 flood2=$LAST_PID
 wait_for_file "$WORK/flood1.ready" 30
 wait_for_file "$WORK/flood2.ready" 30

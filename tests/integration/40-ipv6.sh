@@ -9,17 +9,9 @@ python3 -c 'import socket
 s = socket.socket(socket.AF_INET6)
 s.bind(("::1", 0))' 2>/dev/null || skip "::1 is not available"
 
-free_port6()
-{
-	python3 -c 'import socket
-s = socket.socket(socket.AF_INET6)
-s.bind(("::1", 0))
-print(s.getsockname()[1])'
-}
-
-TARGET_PORT=$(free_port6)
-NODE_PORT=$(free_port6)
-INLET_PORT=$(free_port6)
+TARGET_PORT=$(free_port ::1)
+NODE_PORT=$(free_port ::1)
+INLET_PORT=$(free_port ::1)
 start_echo "[::1]:$TARGET_PORT"
 OUT_ID=$(make_identity out)
 IN_ID=$(make_identity in)

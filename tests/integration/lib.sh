@@ -91,6 +91,15 @@ cleanup()
 	for _p in $PIDS; do
 		stop_pid "$_p"
 	done
+	# A sanitizer report in a node log (--enable-sanitizers builds; leaks
+	# are reported when a node exits on SIGTERM) fails the test.
+	for _f in $NODE_LOGS; do
+		if grep -qE 'Sanitizer|runtime error:' "$_f" 2>/dev/null; then
+			echo "FAIL: $TEST_NAME: sanitizer report in $(basename "$_f"):" >&2
+			grep -E -A30 'Sanitizer|runtime error:' "$_f" | head -n 60 >&2
+			[ "$_rc" != 0 ] && [ "$_rc" != 77 ] || _rc=1
+		fi
+	done
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		if [ "$_rc" != 0 ] && [ "$_rc" != 77 ] && [ -n "${KEEP_WORK:-}" ]; then
 			echo "work directory kept: $WORK" >&2
@@ -147,24 +156,46 @@ netkit()
 	python3 "$NETKIT" "$@"
 }
 
-# free_port: print a TCP port of 127.0.0.1 nobody listens on, never the
-# same one twice in a test (the kernel picks it; we release it at once).
+# free_port [host]: print a TCP port of ${host} (127.0.0.1) that nobody
+# uses, never the same one twice in a test.  Ports are drawn below the
+# kernel's ephemeral range, so that the outgoing connections of tests
+# running in parallel (make -j check) cannot take them before our servers
+# bind them; the kernel's choice is the fallback when that range is small.
 free_port()
 {
-	_i=0
-	while [ $_i -lt 50 ]; do
-		_port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-		if ! grep -qx "$_port" "$WORK/.ports" 2>/dev/null; then
-			echo "$_port" >>"$WORK/.ports"
-			echo "$_port"
-			return 0
-		fi
-		_i=$((_i + 1))
-	done
-	die "no free port found"
+	_port=$(python3 - "${1:-127.0.0.1}" "$WORK/.ports" <<'PY'
+import os, random, socket, sys
+host, used_file = sys.argv[1], sys.argv[2]
+try:
+    used = set(open(used_file).read().split())
+except OSError:
+    used = set()
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    low = 32768
+def bindable(port):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+        return s.getsockname()[1]
+    except OSError:
+        return None
+    finally:
+        s.close()
+rng = random.SystemRandom()
+for _ in range(200):
+    p = rng.randrange(10000, low) if low > 12000 else 0
+    got = bindable(p)
+    if got and str(got) not in used:
+        print(got)
+        sys.exit(0)
+sys.exit(1)
+PY
+) || die "no free port found"
+	echo "$_port" >>"$WORK/.ports"
+	echo "$_port"
 }
 
 # wait_until(timeout_s, cmd...): poll cmd every 50 ms for at most

@@ -342,16 +342,6 @@ ns_cleanup()
 		stop_pid "$_p"
 	done
 	PIDS=""
-	# A sanitizer build reports at exit too (leaks): any report fails the
-	# test, even one that passed so far.
-	for _f in $NODE_LOGS; do
-		if [ -f "$_f" ] && grep -q -E \
-		    'ERROR: (Address|Leak)Sanitizer|runtime error:' "$_f"; then
-			echo "FAIL: $TEST_NAME: sanitizer report in $(basename "$_f")" >&2
-			grep -E -A 12 'Sanitizer|runtime error:' "$_f" | head -n 40 >&2
-			[ "$_nsrc" != 0 ] || _nsrc=1
-		fi
-	done
 	for _n in $NS_LIST; do
 		ip netns del "$_n" 2>/dev/null ||
 			echo "$TEST_NAME: could not delete netns $_n" >&2
