@@ -6,7 +6,8 @@ pkgs="build-essential autoconf automake libtool pkg-config
  libbearssl-dev libev-dev libinih-dev check libjansson-dev clang
  openssl socat curl redis-server redis-tools nginx-light iperf3
  stunnel4 spiped openssh-client openssh-server
- iproute2 nftables procps psmisc python3"
+ iproute2 nftables procps psmisc python3
+ postgresql postgresql-client tcpdump"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -1,0 +1,183 @@
+# relaylib.sh: the common set-up of the relay integration tests (6x-*.sh),
+# sourced by each of them; it sources lib.sh and netns.sh.
+#
+# relay3_net builds three hosts, each a network namespace:
+#
+#   client (app) --seg0-- relay (hub) --seg1-- server (db)
+#
+# The relay host also routes IP between the segments, so the client could
+# reach the server directly, but the server drops every inbound TCP SYN: the
+# only way in is the connection its outlet dials out to the relay.  The
+# inlet on the client host (127.0.0.1:$INLET_PORT there) reaches the outlet
+# through the relay; the outlet's target is 127.0.0.1:$TARGET_PORT on the
+# server host.  Config schema: docs/relay.md; log events: docs/logging.md.
+
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/netns.sh"
+
+# Ports inside the namespaces (each test has its own, so fixed ports are
+# free).
+RELAY_PORT=7400
+INLET_PORT=15432
+TARGET_PORT=5432
+INLET="127.0.0.1:$INLET_PORT"
+RELAYKIT="$top_srcdir/tests/helpers/relaykit.py"
+
+# --- config writers (docs/relay.md) ---
+
+# ini_relay(name key=value...): a [relay NAME] section; one line per pair
+# (e.g. register=db allow=app via=hub2@198.18.1.2:7400).
+ini_relay()
+{
+	echo "[relay $1]"
+	shift
+	for _kv in "$@"; do
+		echo "${_kv%%=*} = ${_kv#*=}"
+	done
+	echo
+}
+
+# ini_outlet_relay(name target relay allowed...): an outlet that registers
+# ${name} at ${relay} (PEER@host:port) and lets ${allowed} in.
+ini_outlet_relay()
+{
+	echo "[outlet $1]"
+	echo "target = $2"
+	echo "relay = $3"
+	shift 3
+	for _a in "$@"; do
+		echo "allow = $_a"
+	done
+	echo
+}
+
+# ini_inlet_via(name listen outlet via [service]): an inlet that reaches
+# the outlet identity ${outlet} through the relay ${via} (PEER@host:port).
+ini_inlet_via()
+{
+	echo "[inlet $1]"
+	echo "listen = $2"
+	echo "outlet = $3"
+	echo "via = $4"
+	[ -z "${5:-}" ] || echo "service = $5"
+	echo
+}
+
+# relay_supported: skip (77) while this sallyport rejects [relay] sections
+# as "not supported yet" (a build from before the relay landed); any other
+# outcome, including another error, lets the test run (and fail loudly).
+relay_supported()
+{
+	printf '[node]\nidentity = %s\nlisten = 127.0.0.1:1\n\n[relay x]\n' \
+	    "$WORK/.probe.key" >"$WORK/.probe.ini"
+	if "$SALLYPORT" check "$WORK/.probe.ini" 2>&1 | grep -q 'not supported yet'
+	then
+		skip "this sallyport has no relay support yet ([relay] rejected)"
+	fi
+}
+relay_supported
+
+# --- topologies ---
+
+# relay3_net: the three hosts and their links; sets CLIENT_IP RELAY_IP
+# (the relay as the client sees it) RELAY_IP_S (as the server sees it) and
+# SERVER_IP.  The server drops inbound SYNs.
+relay3_net()
+{
+	ns_require
+	ns_add client relay server
+	ns_link client relay 0
+	ns_link relay server 1
+	ns_forward relay
+	CLIENT_IP=$(ns_ip 0 1)
+	RELAY_IP=$(ns_ip 0 2)
+	RELAY_IP_S=$(ns_ip 1 1)
+	SERVER_IP=$(ns_ip 1 2)
+	ns_route client default "$RELAY_IP"
+	ns_route server default "$RELAY_IP_S"
+	ns_drop_syn server
+}
+
+# relay3_configs([node-extra-lines...]): identities app, hub, db and the
+# configs $WORK/{hub,db,app}.ini for service "postgres" (target
+# 127.0.0.1:$TARGET_PORT on the server).  Sets APP_ID HUB_ID DB_ID.
+relay3_configs()
+{
+	APP_ID=$(make_identity app)
+	HUB_ID=$(make_identity hub)
+	DB_ID=$(make_identity db)
+	{
+		ini_node "$WORK/hub.key" "0.0.0.0:$RELAY_PORT" "$@"
+		ini_peers db "$DB_ID" app "$APP_ID"
+		ini_relay postgres register=db allow=app
+	} >"$WORK/hub.ini"
+	{
+		ini_node "$WORK/db.key" "" "$@"
+		ini_peers hub "$HUB_ID" app "$APP_ID"
+		ini_outlet_relay postgres "127.0.0.1:$TARGET_PORT" \
+		    "hub@$RELAY_IP_S:$RELAY_PORT" app
+	} >"$WORK/db.ini"
+	{
+		ini_node "$WORK/app.key" "" "$@"
+		ini_peers hub "$HUB_ID" db "$DB_ID"
+		ini_inlet_via postgres "$INLET" db "hub@$RELAY_IP:$RELAY_PORT"
+	} >"$WORK/app.ini"
+}
+
+# relay3_start: start hub (relay host), db (server host), app (client
+# host), in that order, each waited for (event=ready).
+relay3_start()
+{
+	ns_start_node relay hub "$WORK/hub.ini"
+	ns_start_node server db "$WORK/db.ini"
+	ns_start_node client app "$WORK/app.ini"
+}
+
+# assert_no_direct_path: a plain TCP connect from the client host to the
+# server host fails, and it is the server's SYN rule that stopped it (its
+# counter went up), not a missing route.
+assert_no_direct_path()
+{
+	_d0=$(ns_syn_drops server)
+	_r=$(ns_connect_fails client "$SERVER_IP:$TARGET_PORT" 2) ||
+		die "a direct connect from the client host to the server worked"
+	_d1=$(ns_syn_drops server)
+	say "direct connect to $SERVER_IP:$TARGET_PORT: $_r (SYNs dropped: $_d0 -> $_d1)"
+	[ "$_d1" -gt "$_d0" ] ||
+		die "the direct SYN never reached the server (routing broken?)"
+}
+
+# lines_in(file): how many lines ${file} has (0 if it does not exist).
+lines_in()
+{
+	if [ -f "$1" ]; then
+		grep -c . "$1" || true
+	else
+		echo 0
+	fi
+}
+
+# echo_ok(host addr): one short echo through ${addr} from ${host} works.
+echo_ok()
+{
+	ns_exec "$1" python3 "$NETKIT" echo-check "$2" --count 1 --size 64 \
+	    --timeout 3 >/dev/null 2>&1
+}
+
+# wait_tunnel(secs): wait until an echo through the inlet works (the
+# outlet has registered and its pool is up).
+wait_tunnel()
+{
+	wait_secs "$1" echo_ok client "$INLET" ||
+		die "no echo through the relay within $1 s"
+}
+
+# start_echo_in(host, port, [accept_log]): netkit's echo target on
+# 127.0.0.1:${port} inside ${host}; waits until it listens.
+start_echo_in()
+{
+	_r="$WORK/.echo-ready.$1.$2"
+	ns_spawn "$1" "$WORK/echo-$1-$2.out" python3 "$NETKIT" echo \
+	    "127.0.0.1:$2" --ready "$_r" ${3:+--log "$3"}
+	wait_for_file "$_r" 10
+}
