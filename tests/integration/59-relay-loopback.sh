@@ -12,53 +12,13 @@
 # Needs redis-server, redis-cli and ss; skips (77) without them.
 set -eu
 
-: "${SALLYPORT:?SALLYPORT must name the sallyport binary}"
-for t in redis-server redis-cli ss sha256sum; do
-	if ! command -v "$t" >/dev/null 2>&1; then
-		echo "59-relay-loopback: $t not installed, skipping"
-		exit 77
-	fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sp-relay.XXXXXX")
-pids=
-cleanup() {
-	for p in $pids; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=lib.sh
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+need redis-server redis-cli ss sha256sum
+tmp=$WORK
 
 fail() {
-	echo "59-relay-loopback: FAIL: $*" >&2
-	for f in "$tmp"/*.log; do
-		echo "--- $f" >&2
-		tail -n 30 "$f" >&2 || true
-	done
-	exit 1
-}
-
-# free_port: a TCP port nobody listens on at 127.0.0.1 (bounded tries).
-used=
-free_port() {
-	i=0
-	while [ $i -lt 200 ]; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 12000) + 20000 ))
-		i=$((i + 1))
-		case " $used " in *" $p "*) continue ;; esac
-		if ! ss -Htan "sport = :$p" | grep -q .; then
-			used="$used $p"
-			echo "$p"
-			return 0
-		fi
-	done
-	echo "no free port" >&2
-	exit 1
+	die "$@"
 }
 
 # wait_log FILE PATTERN [COUNT]: poll until FILE has COUNT lines matching
@@ -79,7 +39,8 @@ wait_log() {
 start() {
 	"$SALLYPORT" run "$tmp/$1.ini" 2>>"$tmp/$1.log" &
 	eval "pid_$1=$!"
-	pids="$pids $!"
+	PIDS="$PIDS $!"
+	NODE_LOGS="$NODE_LOGS $tmp/$1.log"
 }
 
 redis_port=$(free_port)
@@ -96,7 +57,7 @@ done
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
     --appendonly no >"$tmp/redis.log" 2>&1 &
-pids="$pids $!"
+PIDS="$PIDS $!"
 
 cat >"$tmp/hub.ini" <<EOF
 [node]
@@ -223,6 +184,7 @@ done
 # works within 5 s of the relay's return.
 kill "$pid_hub"
 wait "$pid_hub" 2>/dev/null || true
+forget_pid "$pid_hub"
 wait_log "$tmp/db.log" "event=session-close role=outlet"
 ups=$(grep -c "event=session-open role=outlet" "$tmp/db.log")
 start hub
@@ -260,6 +222,7 @@ closes=$(grep -c "event=session-close role=relay kind=register" \
     "$tmp/hub.log" || true)
 kill -9 "$pid_db"
 wait "$pid_db" 2>/dev/null || true
+forget_pid "$pid_db"
 wait_log "$tmp/hub.log" "event=session-close role=relay kind=register" \
     $((closes + 1))
 for i in 1 2 3 4 5 6; do
