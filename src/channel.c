@@ -54,6 +54,8 @@ struct channel_hs {
 	struct noise_handshake hs;
 	uint8_t e[32];
 	uint8_t expect[CHANNEL_ID_LEN];
+	uint8_t prologue[CHANNEL_MAX_PROLOGUE];
+	size_t prologue_len; /* 0: the plain CHANNEL_PROLOGUE */
 	int has_e, has_expect;
 };
 
@@ -480,6 +482,32 @@ channel_set_request(struct channel *ch, const uint8_t *req, size_t len)
 }
 
 /*
+ * channel_bind_service(ch, name, len):
+ * Before the first handshake message, either role: mix the service name
+ * ${name} (1 to CHANNEL_MAX_BOUND bytes, no NUL) into the Noise prologue,
+ * which becomes CHANNEL_PROLOGUE || 0x00 || name.  Both ends of a relayed
+ * channel bind the name the relay paired them for, so a handshake spliced
+ * onto a connection made for another name fails (CHANNEL_EHANDSHAKE).
+ * Return 0, -CHANNEL_EPAYLOAD for a bad name, or -CHANNEL_ESTATE if too
+ * late.
+ */
+int
+channel_bind_service(struct channel *ch, const uint8_t *name, size_t len)
+{
+	const size_t base = sizeof(CHANNEL_PROLOGUE) - 1;
+
+	if (ch->state != ST_INIT || ch->hs == NULL)
+		return (-CHANNEL_ESTATE);
+	if (len == 0 || len > CHANNEL_MAX_BOUND || memchr(name, 0, len) != NULL)
+		return (-CHANNEL_EPAYLOAD);
+	memcpy(ch->hs->prologue, CHANNEL_PROLOGUE, base);
+	ch->hs->prologue[base] = 0x00;
+	memcpy(ch->hs->prologue + base + 1, name, len);
+	ch->hs->prologue_len = base + 1 + len;
+	return (0);
+}
+
+/*
  * channel_set_ephemeral(ch, e):
  * Tests and fuzzing only: use the X25519 private key ${e} as the
  * handshake's ephemeral key instead of a random one, so runs repeat.
@@ -525,6 +553,10 @@ hs_init(struct channel *ch)
 	} else {
 		memcpy(&hs->hs, &ch->local->hs[ch->role], sizeof(hs->hs));
 	}
+	/* A relay path: the template with the bound prologue instead. */
+	if (rc == 0 && hs->prologue_len > 0)
+		rc = noise_handshake_set_prologue(&hs->hs, hs->prologue,
+		    hs->prologue_len);
 	return (rc == 0 ? 0 : -noise_err(rc));
 }
 

@@ -40,6 +40,8 @@
 #define CHANNEL_PAYLOAD_LEN 138   /* identity payload: 1 + 65 + 8 + 64 */
 #define CHANNEL_PAYLOAD_VERSION 1
 #define CHANNEL_PROLOGUE "sallyport/1"                /* Noise prologue */
+#define CHANNEL_MAX_BOUND 63 /* service name bound into a relayed prologue */
+#define CHANNEL_MAX_PROLOGUE (sizeof(CHANNEL_PROLOGUE) + CHANNEL_MAX_BOUND)
 #define CHANNEL_ATTEST_CONTEXT "sallyport attestation v1" /* signed first */
 #define CHANNEL_REKEY_INTERVAL 65536 /* records per direction per key */
 
@@ -184,6 +186,18 @@ void channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN]);
  * CHANNEL_MAX_REQUEST, or -CHANNEL_ESTATE if too late or not an initiator.
  */
 int channel_set_request(struct channel *ch, const uint8_t *req, size_t len);
+
+/*
+ * channel_bind_service(ch, name, len):
+ * Before the first handshake message, either role: mix the service name
+ * ${name} (1 to CHANNEL_MAX_BOUND bytes, no NUL) into the Noise prologue,
+ * which becomes CHANNEL_PROLOGUE || 0x00 || name.  Both ends of a relayed
+ * channel bind the name the relay paired them for, so a handshake spliced
+ * onto a connection made for another name fails (CHANNEL_EHANDSHAKE).
+ * Return 0, -CHANNEL_EPAYLOAD for a bad name, or -CHANNEL_ESTATE if too
+ * late.
+ */
+int channel_bind_service(struct channel *ch, const uint8_t *name, size_t len);
 
 /*
  * channel_set_ephemeral(ch, e):

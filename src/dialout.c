@@ -176,7 +176,7 @@ dpool_cb(struct ev_loop *loop, ev_io *w, int revents)
 	/* A client's handshake: the outlet role takes the socket. */
 	fd = dp->fd;
 	dpool_free(dp, 0);
-	outlet_adopt(d->n->outlet, fd, d->relay);
+	outlet_adopt(d->n->outlet, fd, d->relay, d->name);
 	pool_fill(d);
 }
 

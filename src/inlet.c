@@ -81,7 +81,10 @@ inlet_dialed(struct conn *c, int err)
 		/* Through the relay: the ticket preamble goes first. */
 		uint8_t pre[TICKET_PREAMBLE_LEN];
 
-		if (dialout_preamble(il->via, il->ci->service, pre) == -1) {
+		/* The outlet binds the name it registered: so do we. */
+		if (channel_bind_service(ch, (const uint8_t *)il->ci->service,
+		    strlen(il->ci->service)) != 0 ||
+		    dialout_preamble(il->via, il->ci->service, pre) == -1) {
 			channel_free(ch);
 			conn_drop(c, CONN_R_CONNECT_FAILED);
 			return;

@@ -365,6 +365,35 @@ dh_token(struct noise_handshake *hs, enum noise_token tok)
 }
 
 /*
+ * noise_handshake_set_prologue(hs, prologue, plen):
+ * Restart the symmetric state of ${hs}, which has processed no message,
+ * with another prologue: InitializeSymmetric(protocol_name),
+ * MixHash(prologue), then the pre-messages, keeping every key.  Costs two
+ * hashes, no DH: a template copy can be given a per-connection prologue.
+ * Return 0 or -NOISE_ESTATE.
+ */
+int
+noise_handshake_set_prologue(struct noise_handshake *hs,
+    const uint8_t *prologue, size_t plen)
+{
+	char name[64];
+	enum noise_cipher cipher = hs->ss.cs.cipher;
+
+	if (hs->msg != 0)
+		return (-NOISE_ESTATE);
+	/* InitializeSymmetric(protocol_name); MixHash(prologue). */
+	protocol_name(name, sizeof(name), hs->pattern, cipher);
+	ss_init(&hs->ss, name, cipher);
+	mix_hash(&hs->ss, prologue, prologue != NULL ? plen : 0);
+
+	/* <- s (pre-message): both sides hash the responder's static key. */
+	if (patterns[hs->pattern].pre_resp_s)
+		mix_hash(&hs->ss, hs->role == NOISE_INITIATOR ? hs->rs :
+		    hs->s_pub, NOISE_DHLEN);
+	return (0);
+}
+
+/*
  * noise_handshake_init(hs, pattern, cipher, role, prologue, plen, s, rs, e):
  * Initialize with the optional local static private key ${s}, the remote
  * static public key ${rs} (IK initiator) and a fixed ephemeral private key
@@ -380,7 +409,6 @@ noise_handshake_init(struct noise_handshake *hs,
     const uint8_t *prologue, size_t plen, const uint8_t *s, const uint8_t *rs,
     const uint8_t *e)
 {
-	char name[64];
 	int init = (role == NOISE_INITIATOR);
 	int rc;
 
@@ -423,18 +451,10 @@ noise_handshake_init(struct noise_handshake *hs,
 		hs->has_e = 1;
 	}
 
-	/* InitializeSymmetric(protocol_name); MixHash(prologue). */
-	protocol_name(name, sizeof(name), pattern, cipher);
-	ss_init(&hs->ss, name, cipher);
-	mix_hash(&hs->ss, prologue, prologue != NULL ? plen : 0);
-
-	/* <- s (pre-message): both sides hash the responder's static key. */
-	if (patterns[pattern].pre_resp_s)
-		mix_hash(&hs->ss, init ? hs->rs : hs->s_pub, NOISE_DHLEN);
-
+	hs->ss.cs.cipher = cipher;
 	hs->msg = 0;
 	hs->done = 0;
-	return (0);
+	return (noise_handshake_set_prologue(hs, prologue, plen));
 fail:
 	noise_handshake_fini(hs);
 	return (rc);

@@ -120,6 +120,17 @@ int noise_handshake_init(struct noise_handshake *hs,
     const uint8_t *e);
 
 /*
+ * noise_handshake_set_prologue(hs, prologue, plen):
+ * Restart the symmetric state of ${hs}, which has processed no message,
+ * with another prologue: InitializeSymmetric(protocol_name),
+ * MixHash(prologue), then the pre-messages, keeping every key.  Costs two
+ * hashes, no DH: a template copy can be given a per-connection prologue.
+ * Return 0 or -NOISE_ESTATE.
+ */
+int noise_handshake_set_prologue(struct noise_handshake *hs,
+    const uint8_t *prologue, size_t plen);
+
+/*
  * noise_handshake_write(hs, payload, plen, out, cap, outlen):
  * WriteMessage: the next message with ${payload} into ${out} (at most
  * ${cap} bytes), its length in ${outlen}.  ${payload} must not overlap

@@ -10,6 +10,7 @@
  * open.  Records sent right behind msg3 wait in the kernel (the channel
  * socket is not read) until the target is connected.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,19 @@ outlet_dialed(struct conn *c, int err)
 	conn_open(c);
 }
 
+/* The request ${req} (${len} bytes) as text for logs and lookups: cut at
+ * CONFIG_NAME_MAX - 1 bytes (too long: cannot match any name). */
+static void
+copy_name(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
+{
+
+	if (len >= CONFIG_NAME_MAX)
+		len = CONFIG_NAME_MAX - 1;
+	if (len > 0)
+		memcpy(svc, req, len);
+	svc[len] = '\0';
+}
+
 /* The initiator is authenticated: decide, then dial the target. */
 static void
 outlet_established(struct conn *c)
@@ -67,18 +81,28 @@ outlet_established(struct conn *c)
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
 
-	/* A relay session ("@S", "@R" + name) is the relay role's. */
-	if (o->node->relay != NULL && relay_claim(o->node->relay, c))
-		return;
 	/* The request is the service name: text, no NUL, short. */
 	req = channel_request(c->ch, &len);
 	if (req == NULL)
 		len = 0;
-	if (len >= sizeof(svc))
-		len = sizeof(svc) - 1; /* too long: cannot match any name */
-	if (len > 0)
-		memcpy(svc, req, len);
-	svc[len] = '\0';
+	/*
+	 * A pooled connection serves the name it was registered for and
+	 * nothing else (not even a relay session request): the relay
+	 * authorized the client for that name only.
+	 */
+	if (c->dial_addr != NULL && (len != strlen(c->name) ||
+	    memcmp(req, c->name, len) != 0)) {
+		copy_name(svc, req, len);
+		node_audit(o->node, 0, "registration-mismatch", peer, svc,
+		    "outlet");
+		c->quiet = 1;
+		conn_drop(c, CONN_R_DENIED);
+		return;
+	}
+	/* A relay session ("@S", "@R" + name) is the relay role's. */
+	if (o->node->relay != NULL && relay_claim(o->node->relay, c))
+		return;
+	copy_name(svc, req, len);
 	co = NULL;
 	if (req != NULL && len > 0 && memchr(req, '\0', len) == NULL)
 		co = config_outlet_find(o->node->cfg, svc);
@@ -105,14 +129,17 @@ outlet_established(struct conn *c)
 }
 
 /*
- * outlet_adopt(o, fd, via):
+ * outlet_adopt(o, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel, or a pooled connection to the relay at ${via}
- * (borrowed, kept as c->dial_addr; NULL for an accepted one) that a
- * client's msg1 arrived on.
+ * (borrowed, kept as c->dial_addr; NULL for an accepted one) registered
+ * for the service ${reg} (borrowed; NULL for an accepted one) that a
+ * client's msg1 arrived on.  A pooled connection binds ${reg} into the
+ * handshake (channel_bind_service) and serves no other request.
  */
 void
-outlet_adopt(struct outlet *o, int fd, const struct addr *via)
+outlet_adopt(struct outlet *o, int fd, const struct addr *via,
+    const char *reg)
 {
 	struct channel *ch;
 	struct conn *c;
@@ -124,10 +151,20 @@ outlet_adopt(struct outlet *o, int fd, const struct addr *via)
 	/* c owns fd now. */
 	c->arg = o;
 	c->role = "outlet";
+	/* Pooled (dial_addr set): c->name is the registration it serves. */
+	assert((via == NULL) == (reg == NULL));
 	c->dial_addr = via;
+	if (reg != NULL)
+		c->name = reg;
 	if ((ch = channel_new(CHANNEL_RESPONDER, node_local(o->node),
 	    o->node->cache)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	if (reg != NULL && channel_bind_service(ch, (const uint8_t *)reg,
+	    strlen(reg)) != 0) {
+		channel_free(ch);
+		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
 		return;
 	}
 	if (conn_handshake(c, ch, CHANNEL_RESPONDER) == -1) /* c owns ch */
@@ -144,7 +181,7 @@ outlet_accept(struct node_listener *l, int fd)
 	if (o->node->relay != NULL)
 		relay_accept(o->node->relay, fd); /* relay owns fd now */
 	else
-		outlet_adopt(o, fd, NULL);
+		outlet_adopt(o, fd, NULL, NULL);
 }
 
 /*

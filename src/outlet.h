@@ -24,13 +24,16 @@ struct outlet;
 struct outlet *outlet_new(struct node *n, char *err, size_t errlen);
 
 /*
- * outlet_adopt(o, fd, via):
+ * outlet_adopt(o, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel, or a pooled connection to the relay at ${via}
- * (borrowed, kept as c->dial_addr; NULL for an accepted one) that a
- * client's msg1 arrived on.
+ * (borrowed, kept as c->dial_addr; NULL for an accepted one) registered
+ * for the service ${reg} (borrowed; NULL for an accepted one) that a
+ * client's msg1 arrived on.  A pooled connection binds ${reg} into the
+ * handshake (channel_bind_service) and serves no other request.
  */
-void outlet_adopt(struct outlet *o, int fd, const struct addr *via);
+void outlet_adopt(struct outlet *o, int fd, const struct addr *via,
+    const char *reg);
 
 /*
  * outlet_stop(o):

@@ -990,7 +990,7 @@ pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			fd = pd->fd;
 			pd->fd = -1; /* the outlet role owns fd now */
 			pend_free(pd, 0);
-			outlet_adopt(r->node->outlet, fd, NULL);
+			outlet_adopt(r->node->outlet, fd, NULL, NULL);
 			return;
 		}
 	}

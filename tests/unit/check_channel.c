@@ -306,6 +306,64 @@ START_TEST(test_wrong_peer)
 }
 END_TEST
 
+/*
+ * Relayed channels bind the service name into the prologue: the same
+ * name on both ends completes; another name (a connection spliced onto
+ * another registration) or a name on one end only fails at msg2, before
+ * the initiator reveals anything; bad names and late calls are refused.
+ */
+START_TEST(test_bind_service)
+{
+	static const char *const names[][2] = {
+		{"pub", "secret"}, {"pub", NULL}, {NULL, "pub"}};
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t big[CHANNEL_MAX_BOUND + 1];
+	size_t i;
+
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_bind_service(ci, (const uint8_t *)"pub", 3),
+	    0);
+	ck_assert_int_eq(channel_bind_service(cr, (const uint8_t *)"pub", 3),
+	    0);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_bind_service(ci, (const uint8_t *)"pub", 3),
+	    -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		pair_new(&ci, &cr, NULL, NULL, 0);
+		if (names[i][0] != NULL)
+			ck_assert_int_eq(channel_bind_service(ci,
+			    (const uint8_t *)names[i][0], strlen(names[i][0])),
+			    0);
+		if (names[i][1] != NULL)
+			ck_assert_int_eq(channel_bind_service(cr,
+			    (const uint8_t *)names[i][1], strlen(names[i][1])),
+			    0);
+		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1),
+		    0);
+		ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+		    sizeof(m.m2), &m.l2), 0);
+		ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+		    sizeof(m.m3), &m.l3), -CHANNEL_EHANDSHAKE);
+		ck_assert_uint_eq(m.l3, 0);
+		ck_assert_ptr_null(channel_peer_id(ci));
+		pair_free(ci, cr);
+	}
+
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(channel_bind_service(ci, big, 0), -CHANNEL_EPAYLOAD);
+	ck_assert_int_eq(channel_bind_service(ci, big, sizeof(big)),
+	    -CHANNEL_EPAYLOAD);
+	ck_assert_int_eq(channel_bind_service(ci, big, sizeof(big) - 1), 0);
+	big[3] = 0;
+	ck_assert_int_eq(channel_bind_service(cr, big, 5), -CHANNEL_EPAYLOAD);
+	pair_free(ci, cr);
+}
+END_TEST
+
 /* No expected peer: the initiator refuses to start at all. */
 START_TEST(test_no_pin)
 {
@@ -1182,6 +1240,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_handshake_full);
 	tcase_add_test(tc, test_wrong_peer);
 	tcase_add_test(tc, test_no_pin);
+	tcase_add_test(tc, test_bind_service);
 	tcase_add_test(tc, test_replay_handshake);
 	tcase_add_test(tc, test_request);
 	tcase_add_test(tc, test_state);
