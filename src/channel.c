@@ -891,6 +891,28 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 	return (0);
 }
 
+/* Channel error names, indexed by enum channel_error. */
+static const char *const error_names[] = {
+	"OK", "EFRAME", "ESTATE", "EHANDSHAKE", "EPAYLOAD", "EATTEST",
+	"EEXPIRED", "EPEER", "EDECRYPT", "ETYPE", "ENONCE", "ENOMEM",
+	"ERANDOM"};
+
+/*
+ * channel_error_name(err):
+ * The one word that names the (positive or negative) channel_error ${err}
+ * in logs (reason=EDECRYPT) and metrics labels; "channel" if unknown.
+ */
+const char *
+channel_error_name(int err)
+{
+
+	if (err < 0)
+		err = -err;
+	if ((size_t)err < sizeof(error_names) / sizeof(error_names[0]))
+		return (error_names[err]);
+	return ("channel");
+}
+
 /*
  * channel_strerror(err):
  * A short text for a (positive or negative) channel_error.

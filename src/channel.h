@@ -269,6 +269,13 @@ int channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
     enum channel_type *type, size_t *len);
 
 /*
+ * channel_error_name(err):
+ * The one word that names the (positive or negative) channel_error ${err}
+ * in logs (reason=EDECRYPT) and metrics labels; "channel" if unknown.
+ */
+const char *channel_error_name(int err);
+
+/*
  * channel_strerror(err):
  * A short text for a (positive or negative) channel_error.
  */

@@ -57,6 +57,7 @@
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
+#include "sock.h"
 
 /* Records per tx buffer: one readv()/writev() moves up to this many. */
 #ifndef CONN_SLOTS
@@ -94,12 +95,6 @@ static const char *const reason_names[] = {
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
 	"target-refused", "shutdown", "nomem", "handshake-evicted"};
 
-/* Channel errors, indexed by enum channel_error. */
-static const char *const channel_names[] = {
-	"OK", "EFRAME", "ESTATE", "EHANDSHAKE", "EPAYLOAD", "EATTEST",
-	"EEXPIRED", "EPEER", "EDECRYPT", "ETYPE", "ENONCE", "ENOMEM",
-	"ERANDOM"};
-
 /*
  * conn_reason_name(reason):
  * The word logged for ${reason}.
@@ -107,14 +102,10 @@ static const char *const channel_names[] = {
 const char *
 conn_reason_name(enum conn_reason reason)
 {
-	size_t i;
 
 	if ((size_t)reason < CONN_R_CHANNEL_BASE)
 		return (reason_names[reason]);
-	i = (size_t)reason - CONN_R_CHANNEL_BASE;
-	if (i < sizeof(channel_names) / sizeof(channel_names[0]))
-		return (channel_names[i]);
-	return ("channel");
+	return (channel_error_name((int)(reason - CONN_R_CHANNEL_BASE)));
 }
 
 /*
@@ -129,63 +120,6 @@ conn_peer_text(const struct conn *c, char buf[66])
 	if (c->ch == NULL || (id = channel_peer_id(c->ch)) == NULL)
 		return ("-");
 	return (identity_id_format(id, buf));
-}
-
-/* The address family of the socket ${fd}, or -1. */
-static int
-sock_family(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return (-1);
-	return (ss.ss_family);
-}
-
-/*
- * conn_set_nodelay(fd):
- * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
- *
- * Every write we make is a whole record (or a batch of them) that the
- * other side can act on at once; Nagle would hold back the tail of a
- * request until the previous segment is acknowledged, which costs a round
- * trip on every small request/response exchange.
- */
-void
-conn_set_nodelay(int fd)
-{
-	int one = 1;
-	int fam = sock_family(fd);
-
-	if (fam != AF_INET && fam != AF_INET6)
-		return;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/*
- * conn_set_keepalive(fd, secs):
- * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
- * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
- *
- * The channel socket of an idle tunnel may sit behind NAT or a firewall
- * that forgets quiet flows, and its peer may vanish without a FIN.  Kernel
- * keepalives cover both at no cost to the loop (no timer, no buffer per
- * connection); a dead peer then surfaces as a read error, i.e. an abort.
- */
-void
-conn_set_keepalive(int fd, double secs)
-{
-	int one = 1, idle, cnt = 3;
-	int fam = sock_family(fd);
-
-	if (secs <= 0 || (fam != AF_INET && fam != AF_INET6))
-		return;
-	idle = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 }
 
 /* Take a buffer of ${cap} bytes: full-size ones come from the pool. */
@@ -890,6 +824,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->connect_timeout = 10;
 	ctx->idle_timeout = 0;
 	ctx->keepalive = 30;
+	log_limit_init(&ctx->drop_log, CONN_DROP_LINES);
 	ev_prepare_init(&ctx->reaper, conn_reaper_cb);
 	ctx->reaper.data = ctx;
 }
@@ -975,44 +910,6 @@ conn_ctx_evict(struct conn_ctx *ctx, uint64_t src)
 }
 
 /*
- * conn_source_key(fd):
- * The source of the connected socket ${fd} as a key: an IPv4 address, an
- * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
- * socket or on error.
- */
-uint64_t
-conn_source_key(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	const struct in6_addr *a6;
-	const uint8_t *p;
-	uint64_t k = 0;
-	int i;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
-		return (0);
-	if (ss.ss_family == AF_INET) {
-		p = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
-		k = (uint64_t)1 << 32; /* never equal to a v6 prefix of 0 */
-		for (i = 0; i < 4; i++)
-			k |= (uint64_t)p[i] << (8 * (3 - i));
-	} else if (ss.ss_family == AF_INET6) {
-		a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		p = a6->s6_addr;
-		for (i = 0; i < 8; i++)
-			k = k << 8 | p[i];
-		/* v4-mapped addresses count by their IPv4 address. */
-		if (IN6_IS_ADDR_V4MAPPED(a6)) {
-			k = (uint64_t)1 << 32;
-			for (i = 12; i < 16; i++)
-				k |= (uint64_t)p[i] << (8 * (15 - i));
-		}
-	}
-	return (k);
-}
-
-/*
  * conn_new(ctx, ops, fd_plain, fd_chan):
  * A connection in ${ctx} using ${ops} (borrowed).  It takes ${fd_plain}
  * and ${fd_chan} (either may be -1: dialed later).  NULL on ENOMEM (the
@@ -1043,12 +940,12 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 	c->t_start = c->t_active = ev_now(ctx->loop);
 	c->role = c->name = c->service = "-";
 	/* The accepted socket names the source (for conn_ctx_evict). */
-	c->src = conn_source_key(fd_chan != -1 ? fd_chan : fd_plain);
+	c->src = sock_source_key(fd_chan != -1 ? fd_chan : fd_plain);
 	if (fd_plain != -1)
-		conn_set_nodelay(fd_plain);
+		sock_nodelay(fd_plain);
 	if (fd_chan != -1) {
-		conn_set_nodelay(fd_chan);
-		conn_set_keepalive(fd_chan, ctx->keepalive);
+		sock_nodelay(fd_chan);
+		sock_keepalive(fd_chan, ctx->keepalive);
 	}
 	/* Link into the live set. */
 	c->next = ctx->live;
@@ -1065,21 +962,12 @@ dial(struct conn *c, const struct addr *a, int *fdp)
 {
 	int fd;
 
-	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		goto fail0;
-	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) == -1 &&
-	    errno != EINPROGRESS)
-		goto fail1;
-	conn_set_nodelay(fd);
+	if ((fd = sock_dial(a)) == -1)
+		return (-1);
 	*fdp = fd;
 	/* Writable means connected (or failed): see dial_done. */
 	timer_set(c, c->ctx->connect_timeout);
 	return (0);
-fail1:
-	close(fd);
-fail0:
-	return (-1);
 }
 
 /*
@@ -1097,7 +985,7 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 	c->dial_addr = a;
 	if (dial(c, a, &c->fd_chan) == -1)
 		return (-1);
-	conn_set_keepalive(c->fd_chan, c->ctx->keepalive);
+	sock_keepalive(c->fd_chan, c->ctx->keepalive);
 	conn_set_state(c, CONN_DIAL);
 	conn_update(c);
 	return (0);
@@ -1275,20 +1163,6 @@ chan_addr_text(const struct conn *c, char *buf, size_t len)
 	return (buf);
 }
 
-/* " suppressed=N" if drop lines were left out since the last one. */
-static const char *
-suppressed(struct conn_ctx *ctx)
-{
-	static char buf[40];
-
-	if (ctx->drop_suppressed == 0)
-		return ("");
-	snprintf(buf, sizeof(buf), " suppressed=%" PRIu64,
-	    ctx->drop_suppressed);
-	ctx->drop_suppressed = 0;
-	return (buf);
-}
-
 /*
  * conn_drop(c, reason):
  * The one teardown: stop every watcher, close both sockets (the plain one
@@ -1301,7 +1175,6 @@ void
 conn_drop(struct conn *c, enum conn_reason reason)
 {
 	struct conn_ctx *ctx = c->ctx;
-	struct linger lg = {1, 0};
 	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
 
 	if (c->state == CONN_DEAD)
@@ -1321,25 +1194,19 @@ conn_drop(struct conn *c, enum conn_reason reason)
 		    conn_reason_name(reason));
 	else if (!c->quiet) {
 		/* Bad peers are logged, but a flood of them is summarized. */
-		if (ev_now(ctx->loop) - ctx->drop_at >= 1.) {
-			ctx->drop_at = ev_now(ctx->loop);
-			ctx->drop_lines = 0;
-		}
-		if (ctx->drop_lines++ < CONN_DROP_LINES) {
-			log_warn("event=drop role=%s conn=%" PRIu64 " addr=%s "
-			    "reason=%s%s", c->role, c->id,
-			    chan_addr_text(c, addr, sizeof(addr)),
-			    conn_reason_name(reason), suppressed(ctx));
-		} else
-			ctx->drop_suppressed++;
+		(void)log_limited(&ctx->drop_log, ev_now(ctx->loop),
+		    LOG_LVL_WARN, "event=drop role=%s conn=%" PRIu64 " addr=%s "
+		    "reason=%s", c->role, c->id,
+		    chan_addr_text(c, addr, sizeof(addr)),
+		    conn_reason_name(reason));
 	}
 
 	/* An abort resets the plain side so its peer learns at once. */
 	if (c->fd_plain != -1) {
 		if (reason != CONN_R_EOF)
-			(void)setsockopt(c->fd_plain, SOL_SOCKET, SO_LINGER,
-			    &lg, sizeof(lg));
-		close(c->fd_plain);
+			sock_close_reset(c->fd_plain);
+		else
+			close(c->fd_plain);
 		c->fd_plain = -1;
 	}
 	if (c->fd_chan != -1) {

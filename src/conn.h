@@ -29,6 +29,7 @@
 
 #include "addr.h"
 #include "channel.h"
+#include "log.h"
 
 struct conn;
 struct conn_buf;
@@ -82,9 +83,7 @@ struct conn_ctx {
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
 	ev_prepare reaper;
-	ev_tstamp drop_at;       /* start of the current "drop"-log second */
-	unsigned drop_lines;     /* "drop" lines logged in that second */
-	uint64_t drop_suppressed; /* "drop" lines left out since the last */
+	struct log_limit drop_log; /* "drop" lines: at most 20 per second */
 	struct conn_buf *pool; /* spare full-size buffers */
 	unsigned npool;
 	void (*empty_cb)(struct conn_ctx *); /* nconns fell to 0 (or NULL) */
@@ -135,7 +134,7 @@ struct conn {
 	const struct conn_ops *ops;
 	struct conn *prev, *next; /* ctx->live, then ctx->dead */
 	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
-	uint64_t src; /* source key of the accepted socket (conn_source_key) */
+	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
 	uint64_t bytes_in;  /* plaintext bytes read from the plain socket */
 	uint64_t bytes_out; /* plaintext bytes written to the plain socket */
@@ -179,14 +178,6 @@ void conn_ctx_fini(struct conn_ctx *ctx);
  * while nobody can push out a spread of handshakes it does not dominate.
  */
 int conn_ctx_evict(struct conn_ctx *ctx, uint64_t src);
-
-/*
- * conn_source_key(fd):
- * The source of the connected socket ${fd} as a key: an IPv4 address, an
- * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
- * socket or on error.
- */
-uint64_t conn_source_key(int fd);
 
 /*
  * conn_new(ctx, ops, fd_plain, fd_chan):
@@ -275,18 +266,5 @@ const char *conn_reason_name(enum conn_reason reason);
  * The verified peer identifier of ${c} as text into ${buf}, or "-".
  */
 const char *conn_peer_text(const struct conn *c, char buf[66]);
-
-/*
- * conn_set_nodelay(fd):
- * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
- */
-void conn_set_nodelay(int fd);
-
-/*
- * conn_set_keepalive(fd, secs):
- * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
- * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
- */
-void conn_set_keepalive(int fd, double secs);
 
 #endif

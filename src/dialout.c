@@ -31,6 +31,7 @@
 #include "node.h"
 #include "outlet.h"
 #include "session.h"
+#include "sock.h"
 
 #define DIALOUT_BACKOFF_MIN 0.1
 #define DIALOUT_BACKOFF_MAX 5.0
@@ -191,13 +192,8 @@ dpool_open(struct dialout *d)
 	if (ticket_preamble_build(&d->t, TICKET_POOLED, d->name, dp->pre) ==
 	    -1)
 		goto fail1;
-	if ((dp->fd = socket(d->relay->sa.ss_family, SOCK_STREAM |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+	if ((dp->fd = sock_dial(d->relay)) == -1)
 		goto fail1;
-	if (connect(dp->fd, (const struct sockaddr *)&d->relay->sa,
-	    d->relay->salen) == -1 && errno != EINPROGRESS)
-		goto fail2;
-	conn_set_nodelay(dp->fd);
 	dp->d = d;
 	ev_io_init(&dp->w, dpool_cb, dp->fd, EV_WRITE);
 	dp->w.data = dp;
@@ -208,8 +204,6 @@ dpool_open(struct dialout *d)
 	d->pooled = dp;
 	d->npooled++;
 	return (0);
-fail2:
-	close(dp->fd);
 fail1:
 	wipe(dp->pre, sizeof(dp->pre));
 	free(dp);

@@ -44,20 +44,74 @@ log_enabled(enum log_level level)
 	return (level <= min_level);
 }
 
-void
-log_msg(enum log_level level, const char *fmt, ...)
+/* Print one line of ${level} from ${fmt} and ${ap}, then ${tail}. */
+static void
+vlog(enum log_level level, const char *tail, const char *fmt, va_list ap)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 	char line[1024];
-	va_list ap;
 
 	if (!log_enabled(level))
 		return;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (to_syslog)
-		syslog(prio[level], "level=%s %s", names[level], line);
+		syslog(prio[level], "level=%s %s%s", names[level], line, tail);
 	else
-		fprintf(stderr, "sallyport: level=%s %s\n", names[level], line);
+		fprintf(stderr, "sallyport: level=%s %s%s\n", names[level], line,
+		    tail);
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_limit_init(struct log_limit *l, unsigned per_sec)
+{
+	struct log_limit tmp = LOG_LIMIT_INIT(per_sec);
+
+	*l = tmp;
+}
+
+int
+log_limited(struct log_limit *l, double now, enum log_level level,
+    const char *fmt, ...)
+{
+	char tail[40] = "";
+	va_list ap;
+
+	if (now - l->start >= 1.) {
+		l->start = now;
+		l->lines = 0;
+	}
+	if (l->lines >= l->per_sec) {
+		l->suppressed++;
+		return (0);
+	}
+	l->lines++;
+	if (l->suppressed > 0)
+		snprintf(tail, sizeof(tail), " suppressed=%llu",
+		    (unsigned long long)l->suppressed);
+	l->suppressed = 0;
+	va_start(ap, fmt);
+	vlog(level, tail, fmt, ap);
+	va_end(ap);
+	return (1);
+}
+
+void
+log_limit_flush(struct log_limit *l, enum log_level level, const char *kind)
+{
+
+	if (l->suppressed == 0)
+		return;
+	log_msg(level, "event=suppressed kind=%s suppressed=%llu", kind,
+	    (unsigned long long)l->suppressed);
+	l->suppressed = 0;
 }

@@ -21,6 +21,7 @@
 #include "node.h"
 #include "outlet.h"
 #include "relay.h"
+#include "sock.h"
 
 /* Attestation lifetime (seconds); re-signed at half of it. */
 #ifndef NODE_LIFETIME
@@ -43,15 +44,18 @@ node_local(const struct node *n)
 }
 
 /*
- * node_audit(n, allow, reason, id, service, role):
+ * node_audit_limited(n, lim, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
- * NULL, ${service} the service asked for (printed safely).
+ * NULL, ${service} the service asked for (printed safely); under the
+ * rate limit ${lim} (NULL: always logged) for decisions anyone can cause.
  */
 void
-node_audit(const struct node *n, int allow, const char *reason,
-    const uint8_t *id, const char *service, const char *role)
+node_audit_limited(const struct node *n, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role)
 {
-	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX];
+	enum log_level level = allow ? LOG_LVL_INFO : LOG_LVL_WARN;
+	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[512];
 	const char *name;
 	size_t i;
 
@@ -65,12 +69,27 @@ node_audit(const struct node *n, int allow, const char *reason,
 	if (i == 0)
 		strcpy(svc, "-");
 	name = id != NULL ? config_peer_name(n->cfg, id) : NULL;
-	log_msg(allow ? LOG_LVL_INFO : LOG_LVL_WARN,
-	    "event=audit decision=%s reason=%s peer=%s%s%s service=%s role=%s",
-	    allow ? "allow" : "deny", reason,
+	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
+	    "peer=%s%s%s service=%s role=%s", allow ? "allow" : "deny", reason,
 	    id != NULL ? identity_id_format(id, peer) : "-",
 	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
 	    role);
+	if (lim != NULL)
+		(void)log_limited(lim, ev_now(n->loop), level, "%s", line);
+	else
+		log_msg(level, "%s", line);
+}
+
+/*
+ * node_audit(n, allow, reason, id, service, role):
+ * node_audit_limited() without a limit.
+ */
+void
+node_audit(const struct node *n, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role)
+{
+
+	node_audit_limited(n, NULL, allow, reason, id, service, role);
 }
 
 /*
@@ -88,93 +107,18 @@ int
 node_admit(struct node *n, int fd, const char *role)
 {
 	const char *reason;
-	ev_tstamp now;
 
 	if (n->ctx.nconns >= n->cfg->node.max_connections)
 		reason = "max-connections";
 	else if (n->ctx.npending < n->cfg->node.max_handshakes)
 		return (0);
-	else if (conn_ctx_evict(&n->ctx, conn_source_key(fd)) == 0)
+	else if (conn_ctx_evict(&n->ctx, sock_source_key(fd)) == 0)
 		return (0); /* a flooding source made room */
 	else
 		reason = "max-handshakes";
 	close(fd);
-	now = ev_now(n->loop);
-	if (now - n->refuse_at >= 1.) {
-		n->refuse_at = now;
-		n->refuse_lines = 0;
-	}
-	if (n->refuse_lines++ < NODE_REFUSE_LINES) {
-		log_warn("event=refuse role=%s reason=%s suppressed=%llu", role,
-		    reason, (unsigned long long)n->refused);
-		n->refused = 0;
-	} else
-		n->refused++;
-	return (-1);
-}
-
-/*
- * A non-blocking listening socket bound to ${a}, or -1 with a message in
- * ${err}.
- *
- * The unix socket mode: whoever can connect to an inlet speaks with this
- * node's identity, so the socket starts as the daemon user's alone (bound
- * under umask 0177: never wider, not even for an instant); widen it on
- * purpose (a group-owned directory, or chmod after "ready").
- */
-static int
-listen_fd(const struct addr *a, char *err, size_t errlen)
-{
-	char buf[ADDR_TEXT_MAX + 16];
-	struct stat st;
-	mode_t mask;
-	int fd, one = 1, r;
-
-	if (a->salen == 0) {
-		snprintf(err, errlen, "%s: address not resolved",
-		    addr_format(a, buf, sizeof(buf)));
-		goto fail0;
-	}
-	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		goto fail0;
-	}
-	if (a->is_unix) {
-		/* Remove a stale socket of a previous run, nothing else. */
-		if (lstat(a->host, &st) == 0) {
-			if (!S_ISSOCK(st.st_mode)) {
-				snprintf(err, errlen, "%s: exists and is not a "
-				    "socket", a->host);
-				goto fail1;
-			}
-			(void)unlink(a->host);
-		}
-		mask = umask(0177);
-		r = bind(fd, (const struct sockaddr *)&a->sa, a->salen);
-		(void)umask(mask);
-	} else {
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one));
-		if (a->sa.ss_family == AF_INET6)
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
-		r = bind(fd, (const struct sockaddr *)&a->sa, a->salen);
-	}
-	if (r == -1) {
-		snprintf(err, errlen, "bind %s: %s",
-		    addr_format(a, buf, sizeof(buf)), strerror(errno));
-		goto fail1;
-	}
-	if (listen(fd, SOMAXCONN) == -1) {
-		snprintf(err, errlen, "listen %s: %s",
-		    addr_format(a, buf, sizeof(buf)), strerror(errno));
-		goto fail1;
-	}
-	return (fd);
-fail1:
-	close(fd);
-fail0:
+	(void)log_limited(&n->refuse_log, ev_now(n->loop), LOG_LVL_WARN,
+	    "event=refuse role=%s reason=%s", role, reason);
 	return (-1);
 }
 
@@ -238,7 +182,7 @@ node_listener_open(struct node_listener *l, struct node *n,
 
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
-	if ((l->fd = listen_fd(a, err, errlen)) == -1)
+	if ((l->fd = sock_listen(a, SOMAXCONN, err, errlen)) == -1)
 		return (-1);
 	l->node = n;
 	l->addr = a;
@@ -518,6 +462,7 @@ node_run(struct config *cfg, const struct identity *idn)
 	n->ctx.connect_timeout = cfg->node.connect_timeout;
 	n->ctx.idle_timeout = cfg->node.idle_timeout;
 	n->ctx.keepalive = cfg->node.keepalive;
+	log_limit_init(&n->refuse_log, NODE_REFUSE_LINES);
 	ev_init(&n->grace, node_grace_cb);
 	n->grace.data = n;
 	ev_init(&n->resign, node_resign_cb);

@@ -57,9 +57,7 @@ struct node {
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace;
 	int stopping;
-	uint64_t refused;       /* refuse lines suppressed by rate limit */
-	ev_tstamp refuse_at;    /* start of the current refuse-log second */
-	unsigned refuse_lines;  /* refuse lines logged in that second */
+	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 };
 
 /*
@@ -119,5 +117,14 @@ void node_check_empty(struct node *n);
  */
 void node_audit(const struct node *n, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);
+
+/*
+ * node_audit_limited(n, lim, allow, reason, id, service, role):
+ * node_audit() under the rate limit ${lim} (NULL: always logged), for
+ * decisions anyone can cause.
+ */
+void node_audit_limited(const struct node *n, struct log_limit *lim,
+    int allow, const char *reason, const uint8_t *id, const char *service,
+    const char *role);
 
 #endif

@@ -40,6 +40,7 @@
 #include "outlet.h"
 #include "relay.h"
 #include "session.h"
+#include "sock.h"
 #include "ticket.h"
 
 #define RELAY_POOL_MAX 64       /* pooled connections kept per session */
@@ -135,9 +136,7 @@ struct relay {
 	unsigned npairs;
 	unsigned nwait;
 	ev_timer wait_timer;
-	ev_tstamp bad_at;        /* start of the current bad-ticket second */
-	unsigned bad_lines;      /* bad-ticket lines logged in it */
-	uint64_t bad_suppressed; /* bad-ticket lines left out */
+	struct log_limit bad_log; /* lines anyone can cause: 10 per second */
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
@@ -160,16 +159,6 @@ static void serve(struct relay *r, struct rsvc *svc);
 		if ((e)->next != NULL)                                         \
 			(e)->next->prev = (e)->prev;                           \
 	} while (0)
-
-/* Close ${fd} with a reset, so the peer learns at once it was refused. */
-static void
-close_reset(int fd)
-{
-	struct linger lg = {1, 0};
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
 
 /* Return 1 if ${id} is one of the ${n} identifiers at ${list}. */
 static int
@@ -210,7 +199,7 @@ pair_close(struct pair *p, const char *reason, int reset)
 		ev_io_stop(r->node->loop, &p->rd[d]);
 		ev_io_stop(r->node->loop, &p->wr[d]);
 		if (reset)
-			close_reset(p->fd[d]);
+			sock_close_reset(p->fd[d]);
 		else
 			close(p->fd[d]);
 		close(p->pipe[d][0]);
@@ -420,8 +409,8 @@ fail1:
 	free(p);
 fail0:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
-	close_reset(fa);
-	close_reset(fb);
+	sock_close_reset(fa);
+	sock_close_reset(fb);
 	return (NULL);
 }
 
@@ -503,7 +492,7 @@ wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 	struct cwait *cw;
 
 	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
-		close_reset(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	cw->fd = fd;
@@ -536,19 +525,8 @@ wait_pop(struct relay *r, struct rsvc *svc)
 static int
 dial_next(struct rsvc *svc)
 {
-	const struct addr *a = dialout_addr(svc->via);
-	int fd;
 
-	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		return (-1);
-	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) == -1 &&
-	    errno != EINPROGRESS) {
-		close(fd);
-		return (-1);
-	}
-	conn_set_nodelay(fd);
-	return (fd);
+	return (sock_dial(dialout_addr(svc->via)));
 }
 
 /*
@@ -570,7 +548,7 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 		if (dialout_preamble(svc->via, svc->cr->name, pre) == -1)
 			return (-1);
 		if ((other = dial_next(svc)) == -1) {
-			close_reset(fd);
+			sock_close_reset(fd);
 			return (0);
 		}
 		if ((p = pair_new(r, fd, other, svc->cr->name, peer, cs, NULL,
@@ -632,7 +610,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			(void)wait_pop(r, svc);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
-			close_reset(cw->fd);
+			sock_close_reset(cw->fd);
 			free(cw);
 		}
 	}
@@ -846,35 +824,10 @@ pend_free(struct pend *pd, int close_fd)
 	ev_io_stop(r->node->loop, &pd->w);
 	ev_timer_stop(r->node->loop, &pd->t);
 	if (close_fd && pd->fd != -1)
-		close_reset(pd->fd);
+		sock_close_reset(pd->fd);
 	LIST_UNLINK(&r->pends, pd);
 	r->npends--;
 	free(pd);
-}
-
-/*
- * Lines anyone can cause (unknown sessions, silent connections): return 1
- * if one may be logged now, at most RELAY_BAD_LINES per second; the first
- * line after a quiet spell says how many were left out.
- */
-static int
-may_log(struct relay *r)
-{
-	ev_tstamp now = ev_now(r->node->loop);
-
-	if (now - r->bad_at >= 1.) {
-		r->bad_at = now;
-		r->bad_lines = 0;
-	}
-	if (r->bad_lines++ >= RELAY_BAD_LINES) {
-		r->bad_suppressed++;
-		return (0);
-	}
-	if (r->bad_suppressed > 0)
-		log_warn("event=relay-suppressed suppressed=%llu",
-		    (unsigned long long)r->bad_suppressed);
-	r->bad_suppressed = 0;
-	return (1);
 }
 
 /* The session holding the ticket ${id}, or NULL. */
@@ -903,13 +856,17 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	if (ticket_preamble_id(pre, &type, id) == -1 ||
 	    (rs = rsess_find(r, id)) == NULL) {
 		/* Anyone can send this: at most a few lines per second. */
-		if (may_log(r))
-			node_audit(r->node, 0, "bad-ticket", NULL, "", "relay");
+		node_audit_limited(r->node, &r->bad_log, 0, "bad-ticket", NULL,
+		    "", "relay");
 		goto refuse;
 	}
 	if ((e = ticket_preamble_check(&rs->t, pre, &type, name)) != 0) {
-		node_audit(r->node, 0, ticket_strerror(e), rs->peer, "",
-		    "relay");
+		/*
+		 * Anyone who saw a session id can send this too: limited,
+		 * and the session's identity is not the sender's (peer=-).
+		 */
+		node_audit_limited(r->node, &r->bad_log, 0, ticket_strerror(e),
+		    NULL, "", "relay");
 		goto refuse;
 	}
 	if (type == TICKET_POOLED) {
@@ -959,7 +916,7 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	}
 	return;
 refuse:
-	close_reset(fd);
+	sock_close_reset(fd);
 }
 
 /*
@@ -1016,11 +973,9 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pend *pd = w->data;
 
-	(void)loop;
 	(void)revents;
-	if (may_log(pd->r))
-		log_warn("event=drop role=relay conn=0 addr=- "
-		    "reason=handshake-timeout");
+	(void)log_limited(&pd->r->bad_log, ev_now(loop), LOG_LVL_WARN,
+	    "event=drop role=relay conn=0 addr=- reason=handshake-timeout");
 	pend_free(pd, 1);
 }
 
@@ -1034,7 +989,6 @@ void
 relay_accept(struct relay *r, int fd)
 {
 	struct pend *pd;
-	int one = 1;
 
 	if (r->npends >= RELAY_PENDING_MAX) {
 		log_warn("event=refuse role=relay reason=max-pending");
@@ -1047,9 +1001,8 @@ relay_accept(struct relay *r, int fd)
 	}
 	pd->r = r;
 	pd->fd = fd; /* pd owns fd now */
-	/* Every write is a relayed segment: no Nagle (fails harmlessly on a
-	 * unix socket; one system call less than conn_set_nodelay). */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Every write is a relayed segment: no Nagle. */
+	sock_nodelay(fd);
 	ev_io_init(&pd->w, pend_read_cb, fd, EV_READ);
 	ev_timer_init(&pd->t, pend_timer_cb,
 	    r->node->cfg->node.handshake_timeout, 0.);
@@ -1091,6 +1044,7 @@ relay_new(struct node *n, char *err, size_t errlen)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto nomem;
 	r->node = n;
+	log_limit_init(&r->bad_log, RELAY_BAD_LINES);
 	ev_init(&r->wait_timer, relay_wait_cb);
 	r->wait_timer.repeat = RELAY_WAIT_TICK;
 	r->wait_timer.data = r;
@@ -1165,7 +1119,7 @@ relay_free(struct relay *r)
 		rsess_free(r->sessions, "shutdown");
 	for (i = 0; i < r->nsvcs; i++) {
 		while ((cw = wait_pop(r, &r->svcs[i])) != NULL) {
-			close_reset(cw->fd);
+			sock_close_reset(cw->fd);
 			free(cw);
 		}
 		dialout_free(r->svcs[i].via);

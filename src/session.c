@@ -168,7 +168,7 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			goto out;
 		}
 		if ((r = channel_open(s->ch, s->rx, total, &type, &len)) < 0) {
-			die(s, channel_strerror(r));
+			die(s, channel_error_name(r));
 			goto out;
 		}
 		s->last_rx = ev_now(loop);

@@ -1199,11 +1199,19 @@ START_TEST(test_strerror)
 	for (i = CHANNEL_OK; i <= CHANNEL_ERANDOM; i++) {
 		ck_assert_str_ne(channel_strerror(i), "unknown channel error");
 		ck_assert_str_eq(channel_strerror(i), channel_strerror(-i));
-		for (j = 0; j < i; j++)
+		for (j = 0; j < i; j++) {
 			ck_assert_str_ne(channel_strerror(i),
 			    channel_strerror(j));
+			ck_assert_str_ne(channel_error_name(i),
+			    channel_error_name(j));
+		}
+		/* One word: a log value (key=value) and a metrics label. */
+		ck_assert_ptr_null(strchr(channel_error_name(i), ' '));
+		ck_assert_str_eq(channel_error_name(i), channel_error_name(-i));
 	}
 	ck_assert_str_eq(channel_strerror(99), "unknown channel error");
+	ck_assert_str_eq(channel_error_name(99), "channel");
+	ck_assert_str_eq(channel_error_name(-CHANNEL_EDECRYPT), "EDECRYPT");
 }
 END_TEST
 

@@ -1,0 +1,218 @@
+/*
+ * sock: see sock.h.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sock.h"
+
+/* The address family of the socket ${fd}, or -1. */
+static int
+sock_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (-1);
+	return (ss.ss_family);
+}
+
+/*
+ * sock_nodelay(fd):
+ * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
+ *
+ * Every write we make is a whole record (or a batch of them) that the
+ * other side can act on at once; Nagle would hold back the tail of a
+ * request until the previous segment is acknowledged, which costs a round
+ * trip on every small request/response exchange.
+ */
+void
+sock_nodelay(int fd)
+{
+	int one = 1;
+	int fam = sock_family(fd);
+
+	if (fam != AF_INET && fam != AF_INET6)
+		return;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/*
+ * sock_keepalive(fd, secs):
+ * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
+ * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
+ *
+ * The channel socket of an idle tunnel may sit behind NAT or a firewall
+ * that forgets quiet flows, and its peer may vanish without a FIN.  Kernel
+ * keepalives cover both at no cost to the loop (no timer, no buffer per
+ * connection); a dead peer then surfaces as a read error, i.e. an abort.
+ */
+void
+sock_keepalive(int fd, double secs)
+{
+	int one = 1, idle, cnt = 3;
+	int fam = sock_family(fd);
+
+	if (secs <= 0 || (fam != AF_INET && fam != AF_INET6))
+		return;
+	idle = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+/*
+ * sock_dial(a):
+ * A non-blocking, close-on-exec TCP (or unix) socket with a connect to
+ * ${a} (resolved) started and TCP_NODELAY on; writable means connected
+ * or failed (SO_ERROR).  Return the fd, or -1 with errno set.
+ */
+int
+sock_dial(const struct addr *a)
+{
+	int fd, e;
+
+	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (connect(fd, (const struct sockaddr *)&a->sa, a->salen) == -1 &&
+	    errno != EINPROGRESS) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return (-1);
+	}
+	sock_nodelay(fd);
+	return (fd);
+}
+
+/*
+ * sock_close_reset(fd):
+ * Close ${fd} with a reset (SO_LINGER 0), so its peer learns at once that
+ * the stream was aborted, never mistaking it for the end of the data.
+ */
+void
+sock_close_reset(int fd)
+{
+	struct linger lg = {1, 0};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * sock_source_key(fd):
+ * The source of the connected socket ${fd} as a key: an IPv4 address, an
+ * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
+ * socket or on error.
+ */
+uint64_t
+sock_source_key(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const struct in6_addr *a6;
+	const uint8_t *p;
+	uint64_t k = 0;
+	int i;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return (0);
+	if (ss.ss_family == AF_INET) {
+		p = (const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
+		k = (uint64_t)1 << 32; /* never equal to a v6 prefix of 0 */
+		for (i = 0; i < 4; i++)
+			k |= (uint64_t)p[i] << (8 * (3 - i));
+	} else if (ss.ss_family == AF_INET6) {
+		a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		p = a6->s6_addr;
+		for (i = 0; i < 8; i++)
+			k = k << 8 | p[i];
+		/* v4-mapped addresses count by their IPv4 address. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			k = (uint64_t)1 << 32;
+			for (i = 12; i < 16; i++)
+				k |= (uint64_t)p[i] << (8 * (15 - i));
+		}
+	}
+	return (k);
+}
+
+/*
+ * sock_listen(a, backlog, err, errlen):
+ * A non-blocking, close-on-exec listening socket bound to ${a} (resolved)
+ * with a queue of ${backlog}, or -1 with a message in ${err}.  A unix
+ * socket path replaces a stale socket (never any other kind of file).
+ *
+ * The unix socket mode: whoever can connect to an inlet speaks with this
+ * node's identity, so the socket starts as the daemon user's alone (bound
+ * under umask 0177: never wider, not even for an instant); widen it on
+ * purpose (a group-owned directory, or chmod after "ready").
+ */
+int
+sock_listen(const struct addr *a, int backlog, char *err, size_t errlen)
+{
+	char buf[ADDR_TEXT_MAX + 16];
+	struct stat st;
+	mode_t mask;
+	int fd, one = 1, r;
+
+	if (a->salen == 0) {
+		snprintf(err, errlen, "%s: address not resolved",
+		    addr_format(a, buf, sizeof(buf)));
+		goto fail0;
+	}
+	if ((fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail0;
+	}
+	if (a->is_unix) {
+		/* Remove a stale socket of a previous run, nothing else. */
+		if (lstat(a->host, &st) == 0) {
+			if (!S_ISSOCK(st.st_mode)) {
+				snprintf(err, errlen, "%s: exists and is not a "
+				    "socket", a->host);
+				goto fail1;
+			}
+			(void)unlink(a->host);
+		}
+		mask = umask(0177);
+		r = bind(fd, (const struct sockaddr *)&a->sa, a->salen);
+		(void)umask(mask);
+	} else {
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		if (a->sa.ss_family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		r = bind(fd, (const struct sockaddr *)&a->sa, a->salen);
+	}
+	if (r == -1) {
+		snprintf(err, errlen, "bind %s: %s",
+		    addr_format(a, buf, sizeof(buf)), strerror(errno));
+		goto fail1;
+	}
+	if (listen(fd, backlog) == -1) {
+		snprintf(err, errlen, "listen %s: %s",
+		    addr_format(a, buf, sizeof(buf)), strerror(errno));
+		goto fail1;
+	}
+	return (fd);
+fail1:
+	close(fd);
+fail0:
+	return (-1);
+}
+

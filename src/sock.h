@@ -1,0 +1,59 @@
+/*
+ * sock: the one place that makes and tunes sockets.  Listening sockets,
+ * non-blocking dials, reset-closes, TCP options and the source key of an
+ * accepted connection; every other module calls these instead of
+ * socket(2), connect(2) or setsockopt(2).  No libev, no policy, no logs.
+ */
+#ifndef SALLYPORT_SOCK_H
+#define SALLYPORT_SOCK_H
+
+#include <stdint.h>
+
+#include "addr.h"
+
+/*
+ * sock_listen(a, backlog, err, errlen):
+ * A non-blocking, close-on-exec listening socket bound to ${a} (resolved)
+ * with a queue of ${backlog}, or -1 with a message in ${err}.  A unix
+ * socket path replaces a stale socket (never any other kind of file) and
+ * is created with mode 0600.
+ */
+int sock_listen(const struct addr *a, int backlog, char *err, size_t errlen);
+
+/*
+ * sock_dial(a):
+ * A non-blocking, close-on-exec TCP (or unix) socket with a connect to
+ * ${a} (resolved) started and TCP_NODELAY on; writable means connected
+ * or failed (SO_ERROR).  Return the fd, or -1 with errno set.
+ */
+int sock_dial(const struct addr *a);
+
+/*
+ * sock_close_reset(fd):
+ * Close ${fd} with a reset (SO_LINGER 0), so its peer learns at once that
+ * the stream was aborted, never mistaking it for the end of the data.
+ */
+void sock_close_reset(int fd);
+
+/*
+ * sock_nodelay(fd):
+ * Turn on TCP_NODELAY if ${fd} is a TCP socket; errors are ignored.
+ */
+void sock_nodelay(int fd);
+
+/*
+ * sock_keepalive(fd, secs):
+ * Turn on TCP keepalive probes on ${fd} after ${secs} seconds of silence
+ * (then every ${secs}, 3 probes), if it is a TCP socket and ${secs} > 0.
+ */
+void sock_keepalive(int fd, double secs);
+
+/*
+ * sock_source_key(fd):
+ * The source of the connected socket ${fd} as a key: an IPv4 address, an
+ * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
+ * socket or on error.
+ */
+uint64_t sock_source_key(int fd);
+
+#endif
