@@ -910,6 +910,52 @@ conn_ctx_evict(struct conn_ctx *ctx, uint64_t src)
 }
 
 /*
+ * conn_ctx_next_id(ctx):
+ * The next number of the process-wide conn= counter (for relayed pairs,
+ * which are no struct conn but are logged alike).
+ */
+uint64_t
+conn_ctx_next_id(struct conn_ctx *ctx)
+{
+
+	return (++ctx->next_id);
+}
+
+/*
+ * conn_ctx_drop_via(ctx, a, keep, reason):
+ * Drop with ${reason} every live connection of ${ctx} whose channel was
+ * dialed to (or pooled at) the address ${a} (the same pointer), except
+ * ${keep} (may be NULL): the relay at ${a} is gone.
+ */
+void
+conn_ctx_drop_via(struct conn_ctx *ctx, const struct addr *a,
+    const struct conn *keep, enum conn_reason reason)
+{
+	struct conn *c, *next;
+
+	for (c = ctx->live; c != NULL; c = next) {
+		next = c->next;
+		if (c->dial_addr == a && c != keep)
+			conn_drop(c, reason);
+	}
+}
+
+/*
+ * conn_set_ops(c, ops, arg):
+ * Hand ${c} over to another owner: from now on ${ops} (borrowed) and
+ * ${arg} serve it.  For a dispatcher that runs the handshake and then
+ * gives the connection to the role that serves its request (called from
+ * ops->established).
+ */
+void
+conn_set_ops(struct conn *c, const struct conn_ops *ops, void *arg)
+{
+
+	c->ops = ops;
+	c->arg = arg;
+}
+
+/*
  * conn_new(ctx, ops, fd_plain, fd_chan):
  * A connection in ${ctx} using ${ops} (borrowed).  It takes ${fd_plain}
  * and ${fd_chan} (either may be -1: dialed later).  NULL on ENOMEM (the

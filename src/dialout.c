@@ -12,7 +12,7 @@
  *
  * Pool (registrations): ${pool} connections, each dialed, given its P
  * preamble, then left waiting.  The first byte that arrives on one is a
- * client's msg1: the socket goes to the outlet role (outlet_adopt) and a
+ * client's msg1: the socket goes to the owner (dialout_on_pooled) and a
  * new one is dialed at once.  A pooled connection the relay closes is
  * replaced after a second; all of them are closed with the session.
  */
@@ -26,10 +26,9 @@
 
 #include "conn.h"
 #include "dialout.h"
+#include "env.h"
 #include "identity.h"
 #include "log.h"
-#include "node.h"
-#include "outlet.h"
 #include "session.h"
 #include "sock.h"
 
@@ -51,7 +50,7 @@ struct dpool {
 };
 
 struct dialout {
-	struct node *n;
+	struct env *env;
 	enum dialout_kind kind;
 	const char *name;
 	const char *role;
@@ -71,6 +70,9 @@ struct dialout {
 	int failed; /* the last attempt failed (until the next one starts) */
 	void (*down_cb)(void *); /* the session ended after it was up */
 	void *down_arg;
+	/* a client's msg1 arrived on a pooled connection */
+	void (*pooled_cb)(void *, int, const struct addr *, const char *);
+	void *pooled_arg;
 };
 
 static void start(struct dialout *d);
@@ -90,9 +92,9 @@ schedule(struct dialout *d)
 	d->backoff *= 2;
 	if (d->backoff > DIALOUT_BACKOFF_MAX)
 		d->backoff = DIALOUT_BACKOFF_MAX;
-	ev_timer_stop(d->n->loop, &d->retry);
+	ev_timer_stop(d->env->loop, &d->retry);
 	ev_timer_set(&d->retry, delay, 0.);
-	ev_timer_start(d->n->loop, &d->retry);
+	ev_timer_start(d->env->loop, &d->retry);
 }
 
 /* Close and forget one pooled connection. */
@@ -101,7 +103,7 @@ dpool_free(struct dpool *dp, int close_fd)
 {
 	struct dialout *d = dp->d;
 
-	ev_io_stop(d->n->loop, &dp->w);
+	ev_io_stop(d->env->loop, &dp->w);
 	if (close_fd)
 		close(dp->fd);
 	if (dp->prev != NULL)
@@ -124,7 +126,7 @@ dpool_lost(struct dpool *dp)
 	dpool_free(dp, 1);
 	if (!ev_is_active(&d->refill)) {
 		ev_timer_set(&d->refill, DIALOUT_REFILL, 0.);
-		ev_timer_start(d->n->loop, &d->refill);
+		ev_timer_start(d->env->loop, &d->refill);
 	}
 }
 
@@ -174,10 +176,13 @@ dpool_cb(struct ev_loop *loop, ev_io *w, int revents)
 		dpool_lost(dp);
 		return;
 	}
-	/* A client's handshake: the outlet role takes the socket. */
+	/* A client's handshake: the owner takes the socket. */
 	fd = dp->fd;
 	dpool_free(dp, 0);
-	outlet_adopt(d->n->outlet, fd, d->relay, d->name);
+	if (d->pooled_cb != NULL)
+		d->pooled_cb(d->pooled_arg, fd, d->relay, d->name);
+	else
+		close(fd);
 	pool_fill(d);
 }
 
@@ -197,7 +202,7 @@ dpool_open(struct dialout *d)
 	dp->d = d;
 	ev_io_init(&dp->w, dpool_cb, dp->fd, EV_WRITE);
 	dp->w.data = dp;
-	ev_io_start(d->n->loop, &dp->w);
+	ev_io_start(d->env->loop, &dp->w);
 	dp->prev = NULL;
 	if ((dp->next = d->pooled) != NULL)
 		d->pooled->prev = dp;
@@ -222,7 +227,7 @@ pool_fill(struct dialout *d)
 		if (dpool_open(d) == -1) {
 			if (!ev_is_active(&d->refill)) {
 				ev_timer_set(&d->refill, DIALOUT_REFILL, 0.);
-				ev_timer_start(d->n->loop, &d->refill);
+				ev_timer_start(d->env->loop, &d->refill);
 			}
 			return;
 		}
@@ -271,8 +276,6 @@ dialout_dead(struct session *s, const char *reason)
 {
 	struct dialout *d = session_arg(s);
 	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
-	struct conn *c, *next;
-
 	log_warn("event=session-close role=%s kind=%s relay=%s peer=%s "
 	    "service=%s reason=%s", d->role, d->kind == DIALOUT_REGISTER ?
 	    "register" : "client", addr_format(d->relay, addr, sizeof(addr)),
@@ -285,11 +288,7 @@ dialout_dead(struct session *s, const char *reason)
 	 * of silence or the relay went away, so theirs is gone as well (the
 	 * relay, if alive, ends its side of them likewise).
 	 */
-	for (c = d->n->ctx.live; c != NULL; c = next) {
-		next = c->next;
-		if (c->dial_addr == d->relay && c != d->hs)
-			conn_drop(c, CONN_R_CHANNEL_ERROR);
-	}
+	conn_ctx_drop_via(&d->env->ctx, d->relay, d->hs, CONN_R_CHANNEL_ERROR);
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;
@@ -331,8 +330,8 @@ dialout_dialed(struct conn *c, int err)
 		    CONN_R_CONNECT_FAILED);
 		return;
 	}
-	if ((ch = channel_new(CHANNEL_INITIATOR, node_local(d->n),
-	    d->n->cache)) == NULL) {
+	if ((ch = channel_new(CHANNEL_INITIATOR, env_local(d->env),
+	    d->env->cache)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
@@ -368,7 +367,8 @@ dialout_established(struct conn *c)
 		schedule(d);
 		return;
 	}
-	if ((d->s = session_new(d->n->loop, fd, ch, d->n->cfg->node.keepalive,
+	if ((d->s = session_new(d->env->loop, fd, ch,
+	    d->env->cfg->node.keepalive,
 	    &dialout_sops, d, rest, restlen)) == NULL) {
 		d->failed = 1;
 		schedule(d);
@@ -397,7 +397,7 @@ start(struct dialout *d)
 
 	if (d->stopping || d->hs != NULL || d->s != NULL)
 		return;
-	if ((c = conn_new(&d->n->ctx, &dialout_ops, -1, -1)) == NULL) {
+	if ((c = conn_new(&d->env->ctx, &dialout_ops, -1, -1)) == NULL) {
 		schedule(d);
 		return;
 	}
@@ -421,7 +421,7 @@ dialout_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * dialout_new(n, kind, name, relay_id, relay, pool, role):
+ * dialout_new(e, kind, name, relay_id, relay, pool, role):
  * Start keeping a session of ${kind} with the relay ${relay_id} at
  * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
  * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
@@ -429,7 +429,7 @@ dialout_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * borrowed and must outlive the dialout.  NULL on ENOMEM.
  */
 struct dialout *
-dialout_new(struct node *n, enum dialout_kind kind, const char *name,
+dialout_new(struct env *e, enum dialout_kind kind, const char *name,
     const uint8_t *relay_id, const struct addr *relay, unsigned pool,
     const char *role)
 {
@@ -437,7 +437,7 @@ dialout_new(struct node *n, enum dialout_kind kind, const char *name,
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return (NULL);
-	d->n = n;
+	d->env = e;
 	d->kind = kind;
 	d->name = name;
 	d->role = role;
@@ -451,7 +451,7 @@ dialout_new(struct node *n, enum dialout_kind kind, const char *name,
 	d->refill.data = d;
 	/* The first attempt from the loop, once everything is set up. */
 	ev_timer_set(&d->retry, 0., 0.);
-	ev_timer_start(n->loop, &d->retry);
+	ev_timer_start(e->loop, &d->retry);
 	return (d);
 }
 
@@ -467,8 +467,8 @@ dialout_free(struct dialout *d)
 	if (d == NULL)
 		return;
 	d->stopping = 1;
-	ev_timer_stop(d->n->loop, &d->retry);
-	ev_timer_stop(d->n->loop, &d->refill);
+	ev_timer_stop(d->env->loop, &d->retry);
+	ev_timer_stop(d->env->loop, &d->refill);
 	if (d->hs != NULL)
 		conn_drop(d->hs, CONN_R_SHUTDOWN);
 	session_free(d->s);
@@ -493,8 +493,8 @@ dialout_stop(struct dialout *d)
 	if (d == NULL)
 		return;
 	d->stopping = 1;
-	ev_timer_stop(d->n->loop, &d->retry);
-	ev_timer_stop(d->n->loop, &d->refill);
+	ev_timer_stop(d->env->loop, &d->retry);
+	ev_timer_stop(d->env->loop, &d->refill);
 	if (d->hs != NULL)
 		conn_drop(d->hs, CONN_R_SHUTDOWN);
 	if (d->kind != DIALOUT_REGISTER)
@@ -524,6 +524,22 @@ dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg)
 
 	d->down_cb = cb;
 	d->down_arg = arg;
+}
+
+/*
+ * dialout_on_pooled(d, cb, arg):
+ * Registrations: call ${cb}(${arg}, fd, relay, name) when a client's
+ * first bytes arrive on a pooled connection ${fd} (taken), made to
+ * ${relay} for the registered ${name} (both borrowed from ${d}).
+ * Without it such a connection is closed.
+ */
+void
+dialout_on_pooled(struct dialout *d,
+    void (*cb)(void *, int, const struct addr *, const char *), void *arg)
+{
+
+	d->pooled_cb = cb;
+	d->pooled_arg = arg;
 }
 
 /*

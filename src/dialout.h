@@ -8,8 +8,9 @@
  * Two kinds: a client session (request "@S": an inlet with via, or a
  * relay forwarding to the next one) and a registration (request "@R" +
  * service name: an outlet with relay =), which also keeps a pool of ready
- * "P" connections at the relay and hands each one to the outlet as soon
- * as a client's handshake arrives on it.  Never makes access decisions.
+ * "P" connections at the relay and hands each one to its owner as soon
+ * as a client's handshake arrives on it (dialout_on_pooled).  Never makes
+ * access decisions.
  */
 #ifndef SALLYPORT_DIALOUT_H
 #define SALLYPORT_DIALOUT_H
@@ -20,7 +21,7 @@
 #include "addr.h"
 #include "ticket.h"
 
-struct node;
+struct env;
 struct dialout;
 
 enum dialout_kind {
@@ -29,14 +30,14 @@ enum dialout_kind {
 };
 
 /*
- * dialout_new(n, kind, name, relay_id, relay, pool, role):
+ * dialout_new(e, kind, name, relay_id, relay, pool, role):
  * Start keeping a session of ${kind} with the relay ${relay_id} at
  * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
  * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
  * ${role} ("inlet", "outlet", "relay") is for logs.  Every pointer is
  * borrowed and must outlive the dialout.  NULL on ENOMEM.
  */
-struct dialout *dialout_new(struct node *n, enum dialout_kind kind,
+struct dialout *dialout_new(struct env *e, enum dialout_kind kind,
     const char *name, const uint8_t *relay_id, const struct addr *relay,
     unsigned pool, const char *role);
 
@@ -62,6 +63,16 @@ void dialout_stop(struct dialout *d);
  * (relay.c ends the pairs it made through it).
  */
 void dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg);
+
+/*
+ * dialout_on_pooled(d, cb, arg):
+ * Registrations: call ${cb}(${arg}, fd, relay, name) when a client's
+ * first bytes arrive on a pooled connection ${fd} (taken), made to
+ * ${relay} for the registered ${name} (both borrowed from ${d}).
+ * Without it such a connection is closed.
+ */
+void dialout_on_pooled(struct dialout *d,
+    void (*cb)(void *, int, const struct addr *, const char *), void *arg);
 
 /*
  * dialout_is_up(d):

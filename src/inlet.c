@@ -27,15 +27,16 @@
 #include "conn.h"
 #include "dialout.h"
 #include "inlet.h"
+#include "listener.h"
 #include "log.h"
 
 #define INLET_WAIT_MAX 64    /* clients waiting for the relay session */
 #define INLET_WAIT_TICK 0.05 /* how often they are looked at */
 
 struct inlet {
-	struct node *node;
+	struct env *env;
 	const struct config_inlet *ci;
-	struct node_listener l;
+	struct listener l;
 	struct dialout *via; /* the relay session, or NULL */
 	int wait_fd[INLET_WAIT_MAX];
 	ev_tstamp wait_until[INLET_WAIT_MAX];
@@ -65,8 +66,8 @@ inlet_dialed(struct conn *c, int err)
 		    CONN_R_CONNECT_FAILED);
 		return;
 	}
-	if ((ch = channel_new(CHANNEL_INITIATOR, node_local(il->node),
-	    il->node->cache)) == NULL) {
+	if ((ch = channel_new(CHANNEL_INITIATOR, env_local(il->env),
+	    il->env->cache)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
@@ -104,7 +105,7 @@ inlet_established(struct conn *c)
 {
 	struct inlet *il = c->arg;
 
-	node_audit(il->node, 1, "allowed", channel_peer_id(c->ch),
+	env_audit(il->env, 1, "allowed", channel_peer_id(c->ch),
 	    il->ci->service, "inlet");
 	conn_open(c);
 }
@@ -117,7 +118,7 @@ inlet_handshake_failed(struct conn *c, int err)
 
 	if (err != CHANNEL_EPEER)
 		return; /* conn_drop logs the channel error */
-	node_audit(il->node, 0, "peer-mismatch", channel_peer_id(c->ch),
+	env_audit(il->env, 0, "peer-mismatch", channel_peer_id(c->ch),
 	    il->ci->service, "inlet");
 	c->quiet = 1;
 }
@@ -128,7 +129,7 @@ inlet_start(struct inlet *il, int fd)
 {
 	struct conn *c;
 
-	if ((c = conn_new(&il->node->ctx, &inlet_ops, fd, -1)) == NULL) {
+	if ((c = conn_new(&il->env->ctx, &inlet_ops, fd, -1)) == NULL) {
 		close(fd);
 		return;
 	}
@@ -170,7 +171,7 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* A client connected: dial the outlet node (or the relay) for it. */
 static void
-inlet_accept(struct node_listener *l, int fd)
+inlet_accept(struct listener *l, int fd)
 {
 	struct inlet *il = l->arg;
 
@@ -186,20 +187,20 @@ inlet_accept(struct node_listener *l, int fd)
 		return;
 	}
 	il->wait_fd[il->nwait] = fd; /* waits for the session */
-	il->wait_until[il->nwait++] = ev_now(il->node->loop) +
-	    il->node->cfg->node.connect_timeout;
+	il->wait_until[il->nwait++] = ev_now(il->env->loop) +
+	    il->env->cfg->node.connect_timeout;
 	if (!ev_is_active(&il->wait_timer))
-		ev_timer_again(il->node->loop, &il->wait_timer);
+		ev_timer_again(il->env->loop, &il->wait_timer);
 }
 
 /*
- * inlet_new(n, ci, err, errlen):
+ * inlet_new(e, ci, err, errlen):
  * Bind the listener of the inlet ${ci} (borrowed; lives as long as the
- * config) in the node ${n} and start accepting.  NULL with a message in
+ * config) in the node ${e} and start accepting.  NULL with a message in
  * ${err} on failure.
  */
 struct inlet *
-inlet_new(struct node *n, const struct config_inlet *ci, char *err,
+inlet_new(struct env *e, const struct config_inlet *ci, char *err,
     size_t errlen)
 {
 	struct inlet *il;
@@ -208,22 +209,22 @@ inlet_new(struct node *n, const struct config_inlet *ci, char *err,
 		snprintf(err, errlen, "out of memory");
 		goto fail0;
 	}
-	il->node = n;
+	il->env = e;
 	il->ci = ci;
 	ev_init(&il->wait_timer, inlet_wait_cb);
 	il->wait_timer.repeat = INLET_WAIT_TICK;
 	il->wait_timer.data = il;
-	if (node_listener_open(&il->l, n, &ci->listen, "inlet", ci->name,
+	if (listener_open(&il->l, e, &ci->listen, "inlet", ci->name,
 	    inlet_accept, il, err, errlen) == -1)
 		goto fail1;
-	if (ci->has_via && (il->via = dialout_new(n, DIALOUT_CLIENT,
+	if (ci->has_via && (il->via = dialout_new(e, DIALOUT_CLIENT,
 	    ci->service, ci->via_id, &ci->via, 0, "inlet")) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail2;
 	}
 	return (il);
 fail2:
-	node_listener_close(&il->l);
+	listener_close(&il->l);
 fail1:
 	free(il);
 fail0:
@@ -241,12 +242,12 @@ inlet_stop(struct inlet *il)
 
 	if (il == NULL)
 		return;
-	node_listener_close(&il->l);
+	listener_close(&il->l);
 	dialout_stop(il->via);
 	for (i = 0; i < il->nwait; i++)
 		close(il->wait_fd[i]);
 	il->nwait = 0;
-	ev_timer_stop(il->node->loop, &il->wait_timer);
+	ev_timer_stop(il->env->loop, &il->wait_timer);
 }
 
 /*

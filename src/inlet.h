@@ -11,17 +11,17 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "node.h"
+#include "env.h"
 
 struct inlet;
 
 /*
  * inlet_new(n, ci, err, errlen):
  * Bind the listener of the inlet ${ci} (borrowed; lives as long as the
- * config) in the node ${n} and start accepting.  NULL with a message in
+ * config) in the node ${e} and start accepting.  NULL with a message in
  * ${err} on failure.
  */
-struct inlet *inlet_new(struct node *n, const struct config_inlet *ci,
+struct inlet *inlet_new(struct env *e, const struct config_inlet *ci,
     char *err, size_t errlen);
 
 /*

@@ -36,8 +36,8 @@
 #include "dialout.h"
 #include "identity.h"
 #include "log.h"
-#include "node.h"
-#include "outlet.h"
+#include "env.h"
+#include "front.h"
 #include "relay.h"
 #include "session.h"
 #include "sock.h"
@@ -48,21 +48,9 @@
 #define RELAY_WAIT_TICK 0.05    /* how often waiting clients are checked */
 #define RELAY_MSG_TICKET 'T'    /* session message: T || id || key */
 #define RELAY_MSG_MORE 'M'      /* session message: a client waits */
-#define RELAY_PENDING_MAX 4096  /* connections whose first bytes are due */
-#define RELAY_BAD_LINES 10      /* unknown-session lines per second */
 
 struct relay;
 struct rsess;
-
-struct pend {
-	struct relay *r;
-	int fd;
-	ev_io w;
-	ev_timer t;
-	size_t have;
-	uint8_t buf[TICKET_PREAMBLE_LEN];
-	struct pend *prev, *next;
-};
 
 struct pooled {
 	struct rsess *sess;
@@ -125,18 +113,15 @@ struct pair {
 };
 
 struct relay {
-	struct node *node;
+	struct env *env;
 	struct rsvc *svcs;
 	size_t nsvcs;
-	struct pend *pends;
-	unsigned npends;
 	struct rsess *sessions;
 	unsigned nsessions;
 	struct pair *pairs;
 	unsigned npairs;
 	unsigned nwait;
 	ev_timer wait_timer;
-	struct log_limit bad_log; /* lines anyone can cause: 10 per second */
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
@@ -196,8 +181,8 @@ pair_close(struct pair *p, const char *reason, int reset)
 	int d;
 
 	for (d = 0; d < 2; d++) {
-		ev_io_stop(r->node->loop, &p->rd[d]);
-		ev_io_stop(r->node->loop, &p->wr[d]);
+		ev_io_stop(r->env->loop, &p->rd[d]);
+		ev_io_stop(r->env->loop, &p->wr[d]);
 		if (reset)
 			sock_close_reset(p->fd[d]);
 		else
@@ -205,25 +190,25 @@ pair_close(struct pair *p, const char *reason, int reset)
 		close(p->pipe[d][0]);
 		close(p->pipe[d][1]);
 	}
-	ev_timer_stop(r->node->loop, &p->timer);
+	ev_timer_stop(r->env->loop, &p->timer);
 	log_info("event=close role=relay conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 	    " duration_ms=%.0f reason=%s", p->id, p->name,
 	    identity_id_format(p->peer, peer), p->name, p->bytes[0],
-	    p->bytes[1], (ev_now(r->node->loop) - p->t_start) * 1000.,
+	    p->bytes[1], (ev_now(r->env->loop) - p->t_start) * 1000.,
 	    reason);
 	LIST_UNLINK(&r->pairs, p);
 	r->npairs--;
 	free(p);
 	if (r->npairs == 0)
-		node_check_empty(r->node);
+		env_idle(r->env);
 }
 
 /* Start exactly the watchers the pipes call for. */
 static void
 pair_update(struct pair *p)
 {
-	struct ev_loop *loop = p->r->node->loop;
+	struct ev_loop *loop = p->r->env->loop;
 	int d, on;
 
 	for (d = 0; d < 2; d++) {
@@ -266,7 +251,7 @@ pair_drain(struct pair *p, int d)
 		p->full[d] = 0;
 		if (d == 0 && !p->started) {
 			p->started = 1;
-			ev_timer_stop(p->r->node->loop, &p->timer);
+			ev_timer_stop(p->r->env->loop, &p->timer);
 		}
 	}
 	if (p->eof[d] && !p->shut[d]) {
@@ -375,8 +360,8 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	p->fd[0] = fa; /* p owns both sockets now */
 	p->fd[1] = fb;
 	p->inpipe[0] = prelen;
-	p->id = ++r->node->ctx.next_id; /* one conn= counter per process */
-	p->t_start = ev_now(r->node->loop);
+	p->id = conn_ctx_next_id(&r->env->ctx); /* one counter per process */
+	p->t_start = ev_now(r->env->loop);
 	p->name = name;
 	p->sess[0] = sa;
 	p->sess[1] = sb;
@@ -387,10 +372,10 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 		p->rd[d].data = p->wr[d].data = p;
 	}
 	ev_timer_init(&p->timer, pair_timer_cb,
-	    r->node->cfg->node.connect_timeout, 0.);
+	    r->env->cfg->node.connect_timeout, 0.);
 	p->timer.data = p;
 	if (prelen > 0)
-		ev_timer_start(r->node->loop, &p->timer);
+		ev_timer_start(r->env->loop, &p->timer);
 	else
 		p->started = 1;
 	LIST_PUSH(&r->pairs, p);
@@ -431,7 +416,7 @@ pooled_unlink(struct pooled *pc)
 			break;
 		}
 	}
-	ev_io_stop(rs->r->node->loop, &pc->w);
+	ev_io_stop(rs->r->env->loop, &pc->w);
 }
 
 /* A pooled connection became readable: its outlet closed it. */
@@ -497,13 +482,13 @@ wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 	}
 	cw->fd = fd;
 	cw->sess = cs;
-	cw->deadline = ev_now(r->node->loop) +
-	    r->node->cfg->node.connect_timeout;
+	cw->deadline = ev_now(r->env->loop) +
+	    r->env->cfg->node.connect_timeout;
 	memcpy(cw->peer, peer, CHANNEL_ID_LEN);
 	*svc->wait_tail = cw;
 	svc->wait_tail = &cw->next;
 	if (r->nwait++ == 0)
-		ev_timer_again(r->node->loop, &r->wait_timer);
+		ev_timer_again(r->env->loop, &r->wait_timer);
 }
 
 /* Pop the oldest waiting client of ${svc}. */
@@ -517,7 +502,7 @@ wait_pop(struct relay *r, struct rsvc *svc)
 	if ((svc->wait_head = cw->next) == NULL)
 		svc->wait_tail = &svc->wait_head;
 	if (--r->nwait == 0)
-		ev_timer_stop(r->node->loop, &r->wait_timer);
+		ev_timer_stop(r->env->loop, &r->wait_timer);
 	return (cw);
 }
 
@@ -614,7 +599,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			free(cw);
 		}
 	}
-	node_check_empty(r->node);
+	env_idle(r->env);
 }
 
 /* ------------------------------------------------------------------ */
@@ -706,14 +691,15 @@ allowed_anywhere(const struct relay *r, const uint8_t *id)
 }
 
 /*
- * relay_claim(r, c):
- * ${c} completed a responder handshake: if its request is a session
+ * ${c} completed a responder handshake and its request starts with '@'
+ * (the front's session callback; ${arg} is the relay): if it is a session
  * request ("@S" or "@R" + name), take it over (authorize, send the
  * ticket) and return 1 (${c} is gone); otherwise return 0.
  */
-int
-relay_claim(struct relay *r, struct conn *c)
+static int
+relay_session(void *arg, struct conn *c)
 {
+	struct relay *r = arg;
 	const uint8_t *req, *peer = channel_peer_id(c->ch);
 	uint8_t rest[256], msg[1 + TICKET_ID_LEN + TICKET_KEY_LEN];
 	char name[CONFIG_NAME_MAX], pid[IDENTITY_TEXT_SIZE];
@@ -736,20 +722,20 @@ relay_claim(struct relay *r, struct conn *c)
 		memcpy(name, req + 2, len - 2);
 		name[len - 2] = '\0';
 		if ((svc = svc_find(r, name)) == NULL) {
-			node_audit(r->node, 0, "unknown-service", peer, name,
+			env_audit(r->env, 0, "unknown-service", peer, name,
 			    "relay");
 			goto deny;
 		}
 		if (!id_listed(svc->cr->reg, svc->cr->nreg, peer)) {
-			node_audit(r->node, 0, "not-registrant", peer, name,
+			env_audit(r->env, 0, "not-registrant", peer, name,
 			    "relay");
 			goto deny;
 		}
 	} else if (!allowed_anywhere(r, peer)) {
-		node_audit(r->node, 0, "not-allowed", peer, "", "relay");
+		env_audit(r->env, 0, "not-allowed", peer, "", "relay");
 		goto deny;
 	}
-	if (r->nsessions >= r->node->cfg->node.max_connections) {
+	if (r->nsessions >= r->env->cfg->node.max_connections) {
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto deny;
 	}
@@ -783,8 +769,8 @@ relay_claim(struct relay *r, struct conn *c)
 		free(rs);
 		return (1);
 	}
-	if ((rs->s = session_new(r->node->loop, fd, ch,
-	    r->node->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
+	if ((rs->s = session_new(r->env->loop, fd, ch,
+	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
 	    NULL) {
 		ticket_fini(&rs->t);
 		free(rs);
@@ -795,7 +781,7 @@ relay_claim(struct relay *r, struct conn *c)
 	if (svc != NULL) {
 		rs->svc = svc;
 		svc->regs[svc->nregs++] = rs;
-		node_audit(r->node, 1, "registered", peer, name, "relay");
+		env_audit(r->env, 1, "registered", peer, name, "relay");
 	}
 	log_info("event=session-open role=relay kind=%s peer=%s "
 	    "service=%s", rs->kind == 'R' ? "register" : "client",
@@ -816,20 +802,6 @@ deny:
 /* ------------------------------------------------------------------ */
 /* Data connections: the preamble.                                     */
 
-static void
-pend_free(struct pend *pd, int close_fd)
-{
-	struct relay *r = pd->r;
-
-	ev_io_stop(r->node->loop, &pd->w);
-	ev_timer_stop(r->node->loop, &pd->t);
-	if (close_fd && pd->fd != -1)
-		sock_close_reset(pd->fd);
-	LIST_UNLINK(&r->pends, pd);
-	r->npends--;
-	free(pd);
-}
-
 /* The session holding the ticket ${id}, or NULL. */
 static struct rsess *
 rsess_find(struct relay *r, const uint8_t *id)
@@ -842,10 +814,12 @@ rsess_find(struct relay *r, const uint8_t *id)
 	return (NULL);
 }
 
-/* A whole preamble arrived on ${fd} (taken): decide and act. */
+/* A whole preamble arrived on ${fd} (taken; the front's preamble
+ * callback, ${arg} is the relay): decide and act. */
 static void
-preamble(struct relay *r, int fd, const uint8_t *pre)
+relay_preamble(void *arg, int fd, const uint8_t *pre)
 {
+	struct relay *r = arg;
 	uint8_t type, id[TICKET_ID_LEN];
 	char name[TICKET_NAME_LEN];
 	struct rsess *rs;
@@ -856,7 +830,7 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	if (ticket_preamble_id(pre, &type, id) == -1 ||
 	    (rs = rsess_find(r, id)) == NULL) {
 		/* Anyone can send this: at most a few lines per second. */
-		node_audit_limited(r->node, &r->bad_log, 0, "bad-ticket", NULL,
+		env_audit_limited(r->env, &r->env->anyone_log, 0, "bad-ticket", NULL,
 		    "", "relay");
 		goto refuse;
 	}
@@ -865,14 +839,14 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 		 * Anyone who saw a session id can send this too: limited,
 		 * and the session's identity is not the sender's (peer=-).
 		 */
-		node_audit_limited(r->node, &r->bad_log, 0, ticket_strerror(e),
+		env_audit_limited(r->env, &r->env->anyone_log, 0, ticket_strerror(e),
 		    NULL, "", "relay");
 		goto refuse;
 	}
 	if (type == TICKET_POOLED) {
 		/* A ready connection of the registrant, for its own name. */
 		if (rs->kind != 'R' || strcmp(name, rs->svc->cr->name) != 0) {
-			node_audit(r->node, 0, "not-registrant", rs->peer, name,
+			env_audit(r->env, 0, "not-registrant", rs->peer, name,
 			    "relay");
 			goto refuse;
 		}
@@ -883,7 +857,7 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 		pc->fd = fd;
 		ev_io_init(&pc->w, pooled_cb, fd, EV_READ);
 		pc->w.data = pc;
-		ev_io_start(r->node->loop, &pc->w);
+		ev_io_start(r->env->loop, &pc->w);
 		pc->next = rs->pool;
 		rs->pool = pc;
 		rs->npool++;
@@ -892,24 +866,24 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	}
 	/* A client: allowed for this name, and someone to take it. */
 	if ((svc = svc_find(r, name)) == NULL) {
-		node_audit(r->node, 0, "unknown-service", rs->peer, name,
+		env_audit(r->env, 0, "unknown-service", rs->peer, name,
 		    "relay");
 		goto refuse;
 	}
 	if (!id_listed(svc->cr->allow, svc->cr->nallow, rs->peer)) {
-		node_audit(r->node, 0, "not-allowed", rs->peer, name, "relay");
+		env_audit(r->env, 0, "not-allowed", rs->peer, name, "relay");
 		goto refuse;
 	}
 	if (svc->via == NULL && svc->nregs == 0) {
-		node_audit(r->node, 0, "no-registrant", rs->peer, name,
+		env_audit(r->env, 0, "no-registrant", rs->peer, name,
 		    "relay");
 		goto refuse;
 	}
-	if (r->npairs + r->nwait >= r->node->cfg->node.max_connections) {
+	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
-	node_audit(r->node, 1, "allowed", rs->peer, name, "relay");
+	env_audit(r->env, 1, "allowed", rs->peer, name, "relay");
 	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1) {
 		wait_add(r, svc, fd, rs->peer, rs);
 		want_more(svc);
@@ -917,100 +891,6 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	return;
 refuse:
 	sock_close_reset(fd);
-}
-
-/*
- * The first bytes of an accepted connection: a handshake frame (its
- * length prefix starts with a byte below 4) goes to the outlet role; a
- * preamble is read whole (and no further: what follows is the channel).
- */
-static void
-pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct pend *pd = w->data;
-	struct relay *r = pd->r;
-	ssize_t n;
-	int fd;
-
-	(void)loop;
-	(void)revents;
-	if (pd->have == 0) {
-		n = recv(pd->fd, pd->buf, 1, MSG_PEEK);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			pend_free(pd, 1);
-			return;
-		}
-		if (pd->buf[0] != TICKET_CLIENT &&
-		    pd->buf[0] != TICKET_POOLED) {
-			fd = pd->fd;
-			pd->fd = -1; /* the outlet role owns fd now */
-			pend_free(pd, 0);
-			outlet_adopt(r->node->outlet, fd, NULL, NULL);
-			return;
-		}
-	}
-	n = read(pd->fd, pd->buf + pd->have, sizeof(pd->buf) - pd->have);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		pend_free(pd, 1);
-		return;
-	}
-	pd->have += (size_t)n;
-	if (pd->have < sizeof(pd->buf))
-		return;
-	fd = pd->fd;
-	pd->fd = -1;
-	preamble(r, fd, pd->buf); /* fd taken */
-	pend_free(pd, 0);
-}
-
-/* The first bytes did not come in time. */
-static void
-pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct pend *pd = w->data;
-
-	(void)revents;
-	(void)log_limited(&pd->r->bad_log, ev_now(loop), LOG_LVL_WARN,
-	    "event=drop role=relay conn=0 addr=- reason=handshake-timeout");
-	pend_free(pd, 1);
-}
-
-/*
- * relay_accept(r, fd):
- * A connection accepted on the node's listen address (${fd} taken): wait
- * for its first byte; a handshake goes to the outlet role
- * (outlet_adopt), a preamble is checked here.
- */
-void
-relay_accept(struct relay *r, int fd)
-{
-	struct pend *pd;
-
-	if (r->npends >= RELAY_PENDING_MAX) {
-		log_warn("event=refuse role=relay reason=max-pending");
-		close(fd);
-		return;
-	}
-	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
-		close(fd);
-		return;
-	}
-	pd->r = r;
-	pd->fd = fd; /* pd owns fd now */
-	/* Every write is a relayed segment: no Nagle. */
-	sock_nodelay(fd);
-	ev_io_init(&pd->w, pend_read_cb, fd, EV_READ);
-	ev_timer_init(&pd->t, pend_timer_cb,
-	    r->node->cfg->node.handshake_timeout, 0.);
-	pd->w.data = pd->t.data = pd;
-	ev_io_start(r->node->loop, &pd->w);
-	ev_timer_start(r->node->loop, &pd->t);
-	LIST_PUSH(&r->pends, pd);
-	r->npends++;
 }
 
 /* The session with the next relay of ${arg} (an rsvc) ended: so do the
@@ -1030,21 +910,22 @@ via_down(void *arg)
 }
 
 /*
- * relay_new(n, err, errlen):
- * The relay role of ${n} for its [relay NAME] sections (sessions to next
- * relays are started).  NULL with a message in ${err} on failure.
+ * relay_new(e, f, err, errlen):
+ * The relay role of ${e} for its [relay NAME] sections, serving the
+ * sessions and data connections the front ${f} (borrowed) hands over
+ * (sessions to next relays are started).  NULL with a message in ${err}
+ * on failure.
  */
 struct relay *
-relay_new(struct node *n, char *err, size_t errlen)
+relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 {
-	const struct config *cfg = n->cfg;
+	const struct config *cfg = e->cfg;
 	struct relay *r;
 	size_t i;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto nomem;
-	r->node = n;
-	log_limit_init(&r->bad_log, RELAY_BAD_LINES);
+	r->env = e;
 	ev_init(&r->wait_timer, relay_wait_cb);
 	r->wait_timer.repeat = RELAY_WAIT_TICK;
 	r->wait_timer.data = r;
@@ -1058,12 +939,13 @@ relay_new(struct node *n, char *err, size_t errlen)
 		svc->wait_tail = &svc->wait_head;
 		r->nsvcs++;
 		if (svc->cr->has_via &&
-		    (svc->via = dialout_new(n, DIALOUT_CLIENT, svc->cr->name,
+		    (svc->via = dialout_new(e, DIALOUT_CLIENT, svc->cr->name,
 		    svc->cr->via_id, &svc->cr->via, 0, "relay")) == NULL)
 			goto nomem;
 		if (svc->via != NULL)
 			dialout_on_down(svc->via, via_down, svc);
 	}
+	front_serve_relay(f, relay_preamble, relay_session, r);
 	return (r);
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -1111,8 +993,6 @@ relay_free(struct relay *r)
 
 	if (r == NULL)
 		return;
-	while (r->pends != NULL)
-		pend_free(r->pends, 1);
 	while (r->pairs != NULL)
 		pair_close(r->pairs, "shutdown", 1);
 	while (r->sessions != NULL)
@@ -1125,7 +1005,7 @@ relay_free(struct relay *r)
 		dialout_free(r->svcs[i].via);
 		free(r->svcs[i].regs);
 	}
-	ev_timer_stop(r->node->loop, &r->wait_timer);
+	ev_timer_stop(r->env->loop, &r->wait_timer);
 	free(r->svcs);
 	free(r);
 }

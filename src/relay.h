@@ -1,7 +1,8 @@
 /*
- * relay: the relay role (docs/relay.md).  On the node's listen address it
- * tells a session handshake (a frame) from a data connection (a preamble
- * starting with 'C' or 'P'); it authorizes sessions ("@S", "@R" + name)
+ * relay: the relay role (docs/relay.md).  The front (front.c) hands it
+ * the session handshakes and the data connections (a preamble starting
+ * with 'C' or 'P') that reach the node's listen address; it authorizes
+ * sessions ("@S", "@R" + name)
  * against the [relay NAME] sections, hands each session a ticket, keeps
  * the outlets' pooled connections, pairs each allowed client connection
  * with a pooled connection of a live registrant (round robin) or with a
@@ -14,17 +15,20 @@
 
 #include <stddef.h>
 
-#include "conn.h"
+#include "env.h"
+#include "front.h"
 
-struct node;
 struct relay;
 
 /*
- * relay_new(n, err, errlen):
- * The relay role of ${n} for its [relay NAME] sections (sessions to next
- * relays are started).  NULL with a message in ${err} on failure.
+ * relay_new(e, f, err, errlen):
+ * The relay role of ${e} for its [relay NAME] sections, serving the
+ * sessions and data connections the front ${f} (borrowed) hands over
+ * (sessions to next relays are started).  NULL with a message in ${err}
+ * on failure.
  */
-struct relay *relay_new(struct node *n, char *err, size_t errlen);
+struct relay *relay_new(struct env *e, struct front *f, char *err,
+    size_t errlen);
 
 /*
  * relay_stop(r):
@@ -45,21 +49,5 @@ unsigned relay_live(const struct relay *r);
  * nothing.
  */
 void relay_free(struct relay *r);
-
-/*
- * relay_accept(r, fd):
- * A connection accepted on the node's listen address (${fd} taken): wait
- * for its first byte; a handshake goes to the outlet role
- * (outlet_adopt), a preamble is checked here.
- */
-void relay_accept(struct relay *r, int fd);
-
-/*
- * relay_claim(r, c):
- * ${c} completed a responder handshake: if its request is a session
- * request ("@S" or "@R" + name), take it over (authorize, send the
- * ticket) and return 1 (${c} is gone); otherwise return 0.
- */
-int relay_claim(struct relay *r, struct conn *c);
 
 #endif

@@ -1,0 +1,81 @@
+/*
+ * env: see env.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "env.h"
+#include "identity.h"
+
+/*
+ * env_local(e):
+ * The credentials new channels of ${e} use.
+ */
+const struct channel_local *
+env_local(const struct env *e)
+{
+
+	return (&e->local[e->cur]);
+}
+
+/*
+ * env_audit_limited(e, lim, allow, reason, id, service, role):
+ * Log one access decision ("audit"): ${id} is the raw peer identifier or
+ * NULL, ${service} the service asked for (printed safely); under the
+ * rate limit ${lim} (NULL: always logged) for decisions anyone can cause.
+ */
+void
+env_audit_limited(const struct env *e, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role)
+{
+	enum log_level level = allow ? LOG_LVL_INFO : LOG_LVL_WARN;
+	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[512];
+	const char *name;
+	size_t i;
+
+	/* A requested name comes from the peer: keep log values one word. */
+	for (i = 0; service[i] != '\0' && i < sizeof(svc) - 1; i++) {
+		unsigned char ch = (unsigned char)service[i];
+
+		svc[i] = (ch > 0x20 && ch < 0x7f && ch != '=') ? (char)ch : '?';
+	}
+	svc[i] = '\0';
+	if (i == 0)
+		strcpy(svc, "-");
+	name = id != NULL ? config_peer_name(e->cfg, id) : NULL;
+	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
+	    "peer=%s%s%s service=%s role=%s", allow ? "allow" : "deny", reason,
+	    id != NULL ? identity_id_format(id, peer) : "-",
+	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
+	    role);
+	if (lim != NULL)
+		(void)log_limited(lim, ev_now(e->loop), level, "%s", line);
+	else
+		log_msg(level, "%s", line);
+}
+
+/*
+ * env_audit(e, allow, reason, id, service, role):
+ * env_audit_limited() without a limit.
+ */
+void
+env_audit(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role)
+{
+
+	env_audit_limited(e, NULL, allow, reason, id, service, role);
+}
+
+/*
+ * env_idle(e):
+ * A role tells the runtime that one of its live objects (a relayed pair,
+ * a waiting client) ended: while shutting down, the runtime may be done.
+ */
+void
+env_idle(struct env *e)
+{
+
+	if (e->idle_cb != NULL)
+		e->idle_cb(e);
+}

@@ -1,0 +1,72 @@
+/*
+ * env: what the node runtime lends every role and node service: the
+ * loop, the configuration, the connection context (limits, timeouts, the
+ * live set), the channel credentials and attestation cache, and the one
+ * audit line for access decisions.  Owned by the runtime (node.c); roles
+ * borrow it and never see each other through it.
+ */
+#ifndef SALLYPORT_ENV_H
+#define SALLYPORT_ENV_H
+
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "channel.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+
+struct env {
+	struct ev_loop *loop;
+	const struct config *cfg;
+	struct conn_ctx ctx;
+	/*
+	 * Two generations of credentials: new channels use local[cur]; the
+	 * other one stays valid for handshakes still running when a new
+	 * attestation was signed (the runtime re-signs periodically).
+	 */
+	struct channel_local local[2];
+	unsigned cur;
+	struct channel_cache *cache;
+	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
+	/* Lines anyone can cause at the node listener (unknown relay
+	 * sessions, silent connections): 10 per second together. */
+	struct log_limit anyone_log;
+	int stopping;                /* shutting down: accept nothing new */
+	/* A role's last live object ended (shutdown waits for it). */
+	void (*idle_cb)(struct env *e);
+	void *data; /* the runtime's */
+};
+
+/*
+ * env_local(e):
+ * The credentials new channels of ${e} use.
+ */
+const struct channel_local *env_local(const struct env *e);
+
+/*
+ * env_idle(e):
+ * A role tells the runtime that one of its live objects (a relayed pair,
+ * a waiting client) ended: while shutting down, the runtime may be done.
+ */
+void env_idle(struct env *e);
+
+/*
+ * env_audit(e, allow, reason, id, service, role):
+ * Log one access decision ("audit"): ${id} is the raw peer identifier or
+ * NULL, ${service} the service asked for (printed safely).
+ */
+void env_audit(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role);
+
+/*
+ * env_audit_limited(e, lim, allow, reason, id, service, role):
+ * env_audit() under the rate limit ${lim} (NULL: always logged), for
+ * decisions anyone can cause.
+ */
+void env_audit_limited(const struct env *e, struct log_limit *lim,
+    int allow, const char *reason, const uint8_t *id, const char *service,
+    const char *role);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * front: see front.h.
+ *
+ * Objects: the listener, and one struct pend per accepted socket whose
+ * first bytes are still due (only while a relay role is plugged in; at
+ * most FRONT_PENDING_MAX at once, each with the handshake deadline).
+ * Channels run in struct conn (conn.c) with the front's callbacks until
+ * the request is known; then the role that serves it takes them over.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "front.h"
+#include "listener.h"
+#include "log.h"
+#include "sock.h"
+
+#define FRONT_PENDING_MAX 4096 /* connections whose first bytes are due */
+
+struct front;
+
+struct pend {
+	struct front *f;
+	int fd;
+	ev_io w;
+	ev_timer t;
+	size_t have;
+	uint8_t buf[TICKET_PREAMBLE_LEN];
+	struct pend *prev, *next;
+};
+
+struct front {
+	struct env *env;
+	struct listener l;
+	struct pend *pends;
+	unsigned npends;
+	void (*preamble)(void *, int, const uint8_t *);
+	int (*session)(void *, struct conn *);
+	void *relay_arg;
+	void (*service)(void *, struct conn *, const char *);
+	void *service_arg;
+};
+
+static void front_established(struct conn *c);
+
+static const struct conn_ops front_ops = {
+	.established = front_established,
+};
+
+/* The request ${req} (${len} bytes) as text for logs and lookups: cut at
+ * CONFIG_NAME_MAX - 1 bytes (too long: cannot match any name). */
+static void
+copy_name(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
+{
+
+	if (len >= CONFIG_NAME_MAX)
+		len = CONFIG_NAME_MAX - 1;
+	if (len > 0)
+		memcpy(svc, req, len);
+	svc[len] = '\0';
+}
+
+/* Refuse ${c} with the audit ${reason} for the request ${svc}. */
+static void
+refuse(struct front *f, struct conn *c, const char *reason, const char *svc)
+{
+
+	env_audit(f->env, 0, reason, channel_peer_id(c->ch), svc, "outlet");
+	c->quiet = 1;
+	conn_drop(c, CONN_R_DENIED);
+}
+
+/* The initiator is authenticated: hand ${c} to the role for its request. */
+static void
+front_established(struct conn *c)
+{
+	struct front *f = c->arg;
+	const uint8_t *req;
+	char svc[CONFIG_NAME_MAX];
+	size_t len = 0;
+
+	req = channel_request(c->ch, &len);
+	if (req == NULL)
+		len = 0;
+	copy_name(svc, req, len);
+	/*
+	 * A pooled connection serves the name it was registered for and
+	 * nothing else (not even a relay session request): the relay
+	 * authorized the client for that name only.
+	 */
+	if (c->dial_addr != NULL && (len != strlen(c->name) ||
+	    memcmp(req, c->name, len) != 0)) {
+		refuse(f, c, "registration-mismatch", svc);
+		return;
+	}
+	/* A relay session ("@S", "@R" + name) is the relay role's. */
+	if (len > 0 && req[0] == '@' && f->session != NULL &&
+	    f->session(f->relay_arg, c))
+		return;
+	/* The request is a service name: text, no NUL, short. */
+	if (f->service == NULL || len == 0 || memchr(req, '\0', len) != NULL) {
+		refuse(f, c, "unknown-service", svc);
+		return;
+	}
+	f->service(f->service_arg, c, svc);
+}
+
+/*
+ * front_adopt(f, fd, via, reg):
+ * Run a responder handshake on the connected socket ${fd} (taken): an
+ * accepted channel (${via} and ${reg} NULL), or a pooled connection to
+ * the relay at ${via} registered for the service ${reg} (both borrowed;
+ * kept as c->dial_addr and c->name) that a client's msg1 arrived on.
+ */
+void
+front_adopt(struct front *f, int fd, const struct addr *via,
+    const char *reg)
+{
+	struct channel *ch;
+	struct conn *c;
+
+	if ((c = conn_new(&f->env->ctx, &front_ops, -1, fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	/* c owns fd now. */
+	c->arg = f;
+	c->role = "outlet";
+	/* Pooled (dial_addr set): c->name is the registration it serves. */
+	if (via != NULL && reg != NULL) {
+		c->dial_addr = via;
+		c->name = reg;
+	}
+	if ((ch = channel_new(CHANNEL_RESPONDER, env_local(f->env),
+	    f->env->cache)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	if (c->dial_addr != NULL && channel_bind_service(ch,
+	    (const uint8_t *)reg, strlen(reg)) != 0) {
+		channel_free(ch);
+		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
+		return;
+	}
+	if (conn_handshake(c, ch, CHANNEL_RESPONDER) == -1) /* c owns ch */
+		conn_drop(c, CONN_R_NOMEM);
+}
+
+/* ------------------------------------------------------------------ */
+/* The first bytes: a handshake frame or a relay preamble.             */
+
+static void
+pend_free(struct pend *pd, int close_fd)
+{
+	struct front *f = pd->f;
+
+	ev_io_stop(f->env->loop, &pd->w);
+	ev_timer_stop(f->env->loop, &pd->t);
+	if (close_fd && pd->fd != -1)
+		sock_close_reset(pd->fd);
+	if (pd->prev != NULL)
+		pd->prev->next = pd->next;
+	else
+		f->pends = pd->next;
+	if (pd->next != NULL)
+		pd->next->prev = pd->prev;
+	f->npends--;
+	free(pd);
+}
+
+/*
+ * The first bytes of an accepted connection: a handshake frame (its
+ * length prefix starts with a byte below 4) is a channel; a preamble is
+ * read whole (and no further: what follows is the channel) and goes to
+ * the relay role.
+ */
+static void
+pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct pend *pd = w->data;
+	struct front *f = pd->f;
+	ssize_t n;
+	int fd;
+
+	(void)loop;
+	(void)revents;
+	if (pd->have == 0) {
+		n = recv(pd->fd, pd->buf, 1, MSG_PEEK);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			pend_free(pd, 1);
+			return;
+		}
+		if (pd->buf[0] != TICKET_CLIENT &&
+		    pd->buf[0] != TICKET_POOLED) {
+			fd = pd->fd;
+			pd->fd = -1; /* front_adopt owns fd now */
+			pend_free(pd, 0);
+			front_adopt(f, fd, NULL, NULL);
+			return;
+		}
+	}
+	n = read(pd->fd, pd->buf + pd->have, sizeof(pd->buf) - pd->have);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		pend_free(pd, 1);
+		return;
+	}
+	pd->have += (size_t)n;
+	if (pd->have < sizeof(pd->buf))
+		return;
+	fd = pd->fd;
+	pd->fd = -1; /* the relay role owns fd now */
+	f->preamble(f->relay_arg, fd, pd->buf);
+	pend_free(pd, 0);
+}
+
+/* The first bytes did not come in time. */
+static void
+pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pend *pd = w->data;
+
+	(void)revents;
+	(void)log_limited(&pd->f->env->anyone_log, ev_now(loop), LOG_LVL_WARN,
+	    "event=drop role=relay conn=0 addr=- reason=handshake-timeout");
+	pend_free(pd, 1);
+}
+
+/* Wait for the first bytes of ${fd} (taken). */
+static void
+pend_new(struct front *f, int fd)
+{
+	struct pend *pd;
+
+	if (f->npends >= FRONT_PENDING_MAX) {
+		log_warn("event=refuse role=relay reason=max-pending");
+		close(fd);
+		return;
+	}
+	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
+		close(fd);
+		return;
+	}
+	pd->f = f;
+	pd->fd = fd; /* pd owns fd now */
+	ev_io_init(&pd->w, pend_read_cb, fd, EV_READ);
+	ev_timer_init(&pd->t, pend_timer_cb,
+	    f->env->cfg->node.handshake_timeout, 0.);
+	pd->w.data = pd->t.data = pd;
+	ev_io_start(f->env->loop, &pd->w);
+	ev_timer_start(f->env->loop, &pd->t);
+	pd->prev = NULL;
+	if ((pd->next = f->pends) != NULL)
+		f->pends->prev = pd;
+	f->pends = pd;
+	f->npends++;
+}
+
+/* A connection on the node's listen address (${fd} taken). */
+static void
+front_accept(struct listener *l, int fd)
+{
+	struct front *f = l->arg;
+
+	if (f->preamble == NULL) {
+		front_adopt(f, fd, NULL, NULL);
+		return;
+	}
+	/* A relay: maybe a data connection, where every write is a relayed
+	 * segment (conn_new sets it for a channel). */
+	sock_nodelay(fd);
+	pend_new(f, fd);
+}
+
+/*
+ * front_new(e, err, errlen):
+ * The front of the node ${e}; binds [node] listen if the configuration
+ * has one.  No role is plugged in yet.  NULL with a message in ${err} on
+ * failure.
+ */
+struct front *
+front_new(struct env *e, char *err, size_t errlen)
+{
+	struct front *f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	f->env = e;
+	f->l.fd = -1;
+	if (e->cfg->node.has_listen && listener_open(&f->l, e,
+	    &e->cfg->node.listen, "node", "node", front_accept, f, err,
+	    errlen) == -1) {
+		free(f);
+		return (NULL);
+	}
+	return (f);
+}
+
+/*
+ * front_serve_relay(f, preamble, session, arg):
+ * The relay role: ${preamble}(${arg}, fd, pre) gets each relay data
+ * connection ${fd} (taken) with its whole preamble; ${session}(${arg}, c)
+ * each established channel whose request starts with '@' and returns 1
+ * if it took ${c}, 0 to let the front refuse it.
+ */
+void
+front_serve_relay(struct front *f,
+    void (*preamble)(void *, int, const uint8_t *),
+    int (*session)(void *, struct conn *), void *arg)
+{
+
+	f->preamble = preamble;
+	f->session = session;
+	f->relay_arg = arg;
+}
+
+/*
+ * front_serve_outlet(f, service, arg):
+ * The outlet role: ${service}(${arg}, c, svc) gets each established
+ * channel asking for the service ${svc} (text, at most CONFIG_NAME_MAX - 1
+ * bytes); it owns ${c} from then on and plugs in its own callbacks with
+ * conn_set_ops().
+ */
+void
+front_serve_outlet(struct front *f,
+    void (*service)(void *, struct conn *, const char *), void *arg)
+{
+
+	f->service = service;
+	f->service_arg = arg;
+}
+
+/*
+ * front_stop(f):
+ * Stop accepting (close the listen socket); connections whose first
+ * bytes are on their way are still served.  NULL does nothing.
+ */
+void
+front_stop(struct front *f)
+{
+
+	if (f != NULL)
+		listener_close(&f->l);
+}
+
+/*
+ * front_free(f):
+ * Stop and free ${f}; NULL does nothing.
+ */
+void
+front_free(struct front *f)
+{
+
+	if (f == NULL)
+		return;
+	front_stop(f);
+	while (f->pends != NULL)
+		pend_free(f->pends, 1);
+	free(f);
+}
