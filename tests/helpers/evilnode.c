@@ -42,23 +42,23 @@
 #include "identity.h"
 #include "ticket.h"
 
-#define EVIL_LIFETIME 3600     /* attestation lifetime, seconds */
-#define EVIL_MAX_PAYLOAD 1024  /* payload bytes sent in one record */
-#define EVIL_MAX_KEEP 4096     /* data bytes kept (and printed) */
+#define EVIL_LIFETIME 3600    /* attestation lifetime, seconds */
+#define EVIL_MAX_PAYLOAD 1024 /* payload bytes sent in one record */
+#define EVIL_MAX_KEEP 4096    /* data bytes kept (and printed) */
 #define EVIL_TICKET_MSG (1 + TICKET_ID_LEN + TICKET_KEY_LEN)
 
 /* Options. */
 struct opts {
-	const char *relay;      /* host:port */
-	const char *relay_id;   /* I... */
-	const char *outlet_id;  /* I... */
-	const char *key;        /* PEM key file */
-	const char *preamble;   /* P: the name in the C preamble */
-	const char *request;    /* R: the request in msg3 */
-	const char *bind;       /* B: bound into the prologue; NULL: none */
-	const char *send;       /* payload text ("\n" appended) */
-	double timeout;         /* per phase, seconds */
-	double quiet;           /* end of data after this much silence */
+	const char *relay;     /* host:port */
+	const char *relay_id;  /* I... */
+	const char *outlet_id; /* I... */
+	const char *key;       /* PEM key file */
+	const char *preamble;  /* P: the name in the C preamble */
+	const char *request;   /* R: the request in msg3 */
+	const char *bind;      /* B: bound into the prologue; NULL: none */
+	const char *send;      /* payload text ("\n" appended) */
+	double timeout;        /* per phase, seconds */
+	double quiet;          /* end of data after this much silence */
 };
 
 /* A blocking byte stream with a receive buffer. */

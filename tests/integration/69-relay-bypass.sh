@@ -148,6 +148,12 @@ mismatch_count()
 	    reason=registration-mismatch role=outlet "peer=$APP_ID" "$@"
 }
 
+# outlet_drops: handshakes the outlet dropped (docs/logging.md).
+outlet_drops()
+{
+	log_count "$WORK/db.log" event=drop role=outlet
+}
+
 # attacks(label relay_ip relay_id): cases (a) to (c) and the control (e)
 # through the given first relay.
 attacks()
@@ -169,6 +175,7 @@ attacks()
 		die "$_via (a): expected one more registration-mismatch"
 
 	# (b) the secret name bound: the pub registration's msg2 fails.
+	_d0=$(outlet_drops)
 	evil "$_ip" "$_rid" --preamble pub --bind secret --request secret \
 	    --send 'GET secret'
 	expect handshake-failed error=EHANDSHAKE
@@ -177,6 +184,10 @@ attacks()
 	evil "$_ip" "$_rid" --preamble pub --no-bind --request secret \
 	    --send 'GET secret'
 	expect handshake-failed error=EHANDSHAKE
+	# The outlet saw both handshakes die after its msg2 (the client
+	# hangs up; the line says reason=channel-error).
+	wait_secs 10 eval '[ "$(outlet_drops)" -ge $((_d0 + 2)) ]' ||
+		die "$_via: the outlet logged no drop for (b) and (c)"
 
 	# Nothing reached redis: only our own INFO queries (this one too).
 	[ "$(redis_conns)" = $((_r0 + 1)) ] ||
