@@ -7,22 +7,7 @@
 . "$top_srcdir/tests/integration/relaylib.sh"
 
 pg_require
-ns_require
-ns_add client edge hub server
-ns_link client edge 0
-ns_link edge hub 1
-ns_link hub server 2
-ns_forward edge
-ns_forward hub
-EDGE_IP=$(ns_ip 0 2)
-HUB_IP_E=$(ns_ip 1 2)
-HUB_IP_S=$(ns_ip 2 1)
-SERVER_IP=$(ns_ip 2 2)
-ns_route client default "$EDGE_IP"
-ns_route edge "$(ns_ip 2 0)/24" "$HUB_IP_E"
-ns_route hub "$(ns_ip 0 0)/24" "$(ns_ip 1 1)"
-ns_route server default "$HUB_IP_S"
-ns_drop_syn server
+relay4_net
 assert_no_direct_path
 pg_start server "$TARGET_PORT"
 

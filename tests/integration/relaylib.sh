@@ -98,6 +98,33 @@ relay3_net()
 	ns_drop_syn server
 }
 
+# relay4_net: four hosts for a chain of two relays,
+#
+#   client --seg0-- edge --seg1-- hub --seg2-- server
+#
+# edge and hub route between the segments; the server drops inbound SYNs.
+# Sets EDGE_IP (edge as the client sees it), HUB_IP_E (hub as the edge and
+# the client see it), HUB_IP_S (hub as the server sees it) and SERVER_IP.
+relay4_net()
+{
+	ns_require
+	ns_add client edge hub server
+	ns_link client edge 0
+	ns_link edge hub 1
+	ns_link hub server 2
+	ns_forward edge
+	ns_forward hub
+	EDGE_IP=$(ns_ip 0 2)
+	HUB_IP_E=$(ns_ip 1 2)
+	HUB_IP_S=$(ns_ip 2 1)
+	SERVER_IP=$(ns_ip 2 2)
+	ns_route client default "$EDGE_IP"
+	ns_route edge "$(ns_ip 2 0)/24" "$HUB_IP_E"
+	ns_route hub "$(ns_ip 0 0)/24" "$(ns_ip 1 1)"
+	ns_route server default "$HUB_IP_S"
+	ns_drop_syn server
+}
+
 # relay3_configs([node-extra-lines...]): identities app, hub, db and the
 # configs $WORK/{hub,db,app}.ini for service "postgres" (target
 # 127.0.0.1:$TARGET_PORT on the server).  Sets APP_ID HUB_ID DB_ID.
