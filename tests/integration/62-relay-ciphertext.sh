@@ -17,7 +17,7 @@ MARK_A="SALLYPORT-PLAINTEXT-CLIENT-$rnd;"
 MARK_B="SALLYPORT-PLAINTEXT-SERVER-$rnd;"
 COUNT=2000	# 2000 copies each way (about 90 KB)
 
-ns_spawn server "$WORK/marker-server.out" python3 "$RELAYKIT" marker-server \
+ns_spawn server "$WORK/marker-server.out" python3 "$NETKIT" marker-server \
     "127.0.0.1:$TARGET_PORT" --expect "$MARK_A" --reply "$MARK_B" \
     --count "$COUNT" --result "$WORK/marker-result" --ready "$WORK/ms.ready"
 wait_for_file "$WORK/ms.ready" 10
@@ -40,7 +40,7 @@ wait_secs 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." |
 ok=""
 i=0
 while [ $i -lt 10 ]; do
-	if r=$(ns_exec client python3 "$RELAYKIT" marker-client "$INLET" \
+	if r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
 	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 3); then
 		ok=1
 		break
@@ -51,7 +51,7 @@ done
 say "marker exchange: ${r:-none} (after $i failed tries)"
 [ -n "$ok" ] || die "the markers did not make it through the relay"
 # And once more on a fresh connection, the path now warm.
-r=$(ns_exec client python3 "$RELAYKIT" marker-client "$INLET" \
+r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
     --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 10) ||
 	die "second marker exchange failed: $r"
 

@@ -13,7 +13,7 @@ relay3_start
 wait_tunnel 10
 
 # 64 MiB echoed, paced over 10 s; the relay dies once 4 MiB came back.
-ns_spawn client "$WORK/prefix.out" python3 "$RELAYKIT" echo-prefix "$INLET" \
+ns_spawn client "$WORK/prefix.out" python3 "$NETKIT" echo-prefix "$INLET" \
     --size 67108864 --seed 7 --pace 10 --progress 4194304 --timeout 30
 CLIENT=$LAST_PID
 wait_for_log "$WORK/prefix.out" '^progress' 15

@@ -21,7 +21,6 @@ RELAY_PORT=7400
 INLET_PORT=15432
 TARGET_PORT=5432
 INLET="127.0.0.1:$INLET_PORT"
-RELAYKIT="$top_srcdir/tests/helpers/relaykit.py"
 
 # --- config writers (docs/relay.md) ---
 
