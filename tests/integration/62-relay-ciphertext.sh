@@ -35,7 +35,7 @@ wait_for_log "$WORK/tcpdump-lo.log" 'listening on' 10
 relay3_start
 # No echo target here: wait until the inlet's port is up, then retry the
 # first marker exchange a few times (registration, pool: at most ~35 s).
-wait_secs 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." ||
+wait_until 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." ||
 	die "the inlet does not listen"
 ok=""
 i=0

@@ -111,6 +111,6 @@ say "after the death: the live outlet took $((after - before)) of 10"
 [ "$(lines_in "$WORK/target$dead.log")" = "$dead_before" ] ||
 	die "the dead outlet's target saw new connections"
 dead_ip=$(ns_ip "$dead" 2)
-wait_secs 5 eval "[ \$(ns_socket_count relay 'dst $dead_ip') = 0 ]" ||
+wait_until 5 eval "[ \$(ns_socket_count relay 'dst $dead_ip') = 0 ]" ||
 	die "the relay still holds sockets to the dead outlet after 5 s"
 say "ok"
