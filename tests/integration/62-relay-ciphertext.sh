@@ -37,19 +37,16 @@ relay3_start
 # first marker exchange a few times (registration, pool: at most ~35 s).
 wait_until 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." ||
 	die "the inlet does not listen"
-ok=""
-i=0
-while [ $i -lt 10 ]; do
-	if r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
-	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 3); then
-		ok=1
-		break
-	fi
-	sleep 0.5
-	i=$((i + 1))
-done
-say "marker exchange: ${r:-none} (after $i failed tries)"
-[ -n "$ok" ] || die "the markers did not make it through the relay"
+# marker_try: one exchange of ${COUNT} markers each way; its result in $r.
+marker_try()
+{
+	r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
+	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 3)
+}
+r=""
+wait_until 35 marker_try ||
+	die "the markers did not make it through the relay: ${r:-none}"
+say "marker exchange: $r"
 # And once more on a fresh connection, the path now warm.
 r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
     --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 10) ||
