@@ -11,8 +11,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sallyport-layering.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fails=0
 
-# tree(name, file:include...): a fake src dir $T/name whose files carry the
-# given #include lines ("x.h" or <x.h>); "file:" alone makes an empty file.
+# tree(name, file:header...): a fake src dir $T/name; "f.c:x.h" adds
+# `#include "x.h"` to f.c, "f.c:@sys/x.h" adds `#include <sys/x.h>`, and
+# "f.h:" alone makes an empty f.h.
 tree()
 {
 	_d="$T/$1"
@@ -22,7 +23,11 @@ tree()
 		_f=${_fi%%:*}
 		_i=${_fi#*:}
 		: >>"$_d/$_f"
-		[ -z "$_i" ] || echo "#include $_i" >>"$_d/$_f"
+		case $_i in
+		"") ;;
+		@*) echo "#include <${_i#@}>" >>"$_d/$_f" ;;
+		*) echo "#include \"$_i\"" >>"$_d/$_f" ;;
+		esac
 	done
 }
 
@@ -42,16 +47,16 @@ expect()
 	fi
 }
 
-CLEAN="crypto.h: crypto.c:\"crypto.h\" conn.h:<ev.h> conn.c:\"crypto.h\"
-inlet.c:\"conn.h\" node.c:\"inlet.h\" main.c:\"node.h\" inlet.h:"
+CLEAN="crypto.h: crypto.c:crypto.h conn.h:@ev.h conn.c:crypto.h
+inlet.c:conn.h node.c:inlet.h main.c:node.h inlet.h:"
 # shellcheck disable=SC2086 # word splitting of the file lists is wanted
 {
 	tree clean $CLEAN
-	tree cycle $CLEAN frame.h:'"crypto.h"' crypto.h:'"frame.h"'
-	tree upward $CLEAN crypto.c:'"conn.h"'
-	tree pure $CLEAN frame.c:'<sys/socket.h>' noise.c:'<netinet/tcp.h>'
-	tree roles $CLEAN outlet.h: inlet.c:'"outlet.h"'
-	tree unlisted $CLEAN extra.c:'"crypto.h"'
+	tree cycle $CLEAN frame.h:crypto.h crypto.h:frame.h
+	tree upward $CLEAN crypto.c:conn.h
+	tree pure $CLEAN frame.c:@sys/socket.h noise.c:@netinet/tcp.h
+	tree roles $CLEAN outlet.h: inlet.c:outlet.h
+	tree unlisted $CLEAN extra.c:crypto.h
 }
 expect clean 0 '^layering: ok: '
 expect cycle 1 'frame.h:1: include "crypto.h" closes a cycle (crypto -> frame -> crypto)'
@@ -63,7 +68,8 @@ expect unlisted 1 'extra.c: module "extra" is not in'
 
 # A `forbid` rule catches an edge the layer order allows.
 sed 's/^forbid acl -> conn$/forbid acl -> crypto/' "$MAP" >"$T/map"
-tree forbid $CLEAN acl.c:'"crypto.h"'
+# shellcheck disable=SC2086
+tree forbid $CLEAN acl.c:crypto.h
 expect forbid 1 \
     'acl.c:1: forbidden include "crypto.h" (acl -> crypto: "forbid acl -> crypto")' \
     "$T/map"

@@ -50,9 +50,12 @@ in2=$(free_port)
 in3=$(free_port)
 HUB="hub@127.0.0.1:$hub_port"
 
-for k in app db hub hub2 intruder rogue; do
-	eval "id_$k=\$(make_identity $k)"
-done
+id_app=$(make_identity app)
+id_db=$(make_identity db)
+id_hub=$(make_identity hub)
+id_hub2=$(make_identity hub2)
+id_intruder=$(make_identity intruder)
+id_rogue=$(make_identity rogue)
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
     --appendonly no >"$tmp/redis.log" 2>&1 &
