@@ -5,8 +5,9 @@ subcommand is one small client or server; clients print one `key=value ...`
 result line on stdout and exit 0 when what they checked holds.
 
 Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
-slow-sink, blackhole.  Clients: echo-check, bulk-client, halfclose-client,
-reset-client, push, probe, hold.  `netkit.py SUBCOMMAND -h` tells more.
+slow-sink, blackhole, marker-server.  Clients: echo-check, bulk-client,
+halfclose-client, reset-client, push, probe, hold, marker-client,
+echo-prefix.  `netkit.py SUBCOMMAND -h` tells more.
 
 Addresses: "host:port", "[v6]:port" or "unix:/path".  Data is generated from
 a seed (random.Random over a pool, sliced at seeded offsets) so both ends can
@@ -137,6 +138,41 @@ def recv_all(sock):
         h.update(memoryview(buf)[:k])
         n += k
     return h.hexdigest(), n
+
+
+def recv_exact(sock, n):
+    """Read ${n} bytes, or fewer if EOF comes first."""
+    buf = bytearray()
+    while len(buf) < n:
+        d = sock.recv(min(65536, n - len(buf)))
+        if not d:
+            break
+        buf += d
+    return bytes(buf)
+
+
+def read_chunks(sock, timeout, tick, out):
+    """Yield what ${sock} receives (polling every ${tick} s) until EOF, a
+    reset, an error or ${timeout} seconds; then out["end"] is "eof",
+    "reset", "error-NAME" or "timeout"."""
+    deadline = time.monotonic() + timeout
+    sock.settimeout(tick)
+    while time.monotonic() <= deadline:
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            out["end"] = "reset"
+            return
+        except OSError as e:
+            out["end"] = "error-" + type(e).__name__
+            return
+        if not d:
+            out["end"] = "eof"
+            return
+        yield d
+    out["end"] = "timeout"
 
 
 def duplex(sock, seed, size):
@@ -379,25 +415,11 @@ def cmd_probe(args):
         end = "send-error"
     n = 0
     t0 = time.monotonic()
-    s.settimeout(0.1)
-    while end is None:
-        if time.monotonic() - t0 > args.timeout:
-            end = "timeout"
-            break
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            end = "reset"
-            break
-        except OSError:
-            end = "error"
-            break
-        if not d:
-            end = "eof"
-            break
-        n += len(d)
+    if end is None:
+        r = {}
+        for d in read_chunks(s, args.timeout, 0.1, r):
+            n += len(d)
+        end = "error" if r["end"].startswith("error-") else r["end"]
     secs = time.monotonic() - t0
     s.close()
     print("bytes=%d end=%s secs=%.3f" % (n, end, secs))
@@ -618,6 +640,114 @@ def cmd_blackhole(args):
     return 0
 
 
+# ------------------------------------------- relay tests (6x-relay-*.sh)
+
+
+def marker_conn(c, args):
+    a = args.expect.encode()
+    b = args.reply.encode()
+    try:
+        c.settimeout(args.timeout)
+        got = recv_exact(c, len(a) * args.count)
+        k = got.count(a)
+        with open(args.result, "a") as f:
+            f.write("got_a=%d bytes=%d\n" % (k, len(got)))
+        if k == args.count:
+            c.sendall(b * args.count)
+            # Wait for the client to close first (it has read everything).
+            c.recv(1)
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def cmd_marker_server(args):
+    """Per connection: read until ${count} copies of marker ${expect}
+    arrived (exactly count*len(expect) bytes), then answer ${count} copies
+    of marker ${reply}; append "got_a=K bytes=M" to ${result}."""
+    ls = listen(args.listen, backlog=64)
+    mark_ready(args.ready)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=marker_conn, args=(c, args),
+                         daemon=True).start()
+
+
+def cmd_marker_client(args):
+    """Send ${count} copies of ${send}, then read count*len(${expect})
+    bytes and check they are ${expect} * ${count}."""
+    a = args.send.encode()
+    b = args.expect.encode()
+    s = connect(args.connect, args.timeout)
+    try:
+        s.sendall(a * args.count)
+        got = recv_exact(s, len(b) * args.count)
+    except OSError as e:
+        print("sent=%d got_b=0 error=%s" % (args.count, type(e).__name__))
+        return 1
+    finally:
+        s.close()
+    k = got.count(b)
+    ok = got == b * args.count
+    print("sent=%d got_b=%d bytes=%d ok=%d" % (args.count, k, len(got), ok))
+    return 0 if ok else 1
+
+
+def cmd_echo_prefix(args):
+    """Send ${size} bytes of a seeded stream (spread over ${pace} seconds)
+    to an echo target while reading the echo; at the end (all echoed, EOF,
+    error or ${timeout}) report how many bytes came back and whether they
+    are an exact prefix of what was sent (prefix_ok=1): never altered
+    bytes.  Prints "progress recv=N" (flushed) once N >= ${progress}."""
+    data = random.Random(args.seed).randbytes(args.size)
+    s = connect(args.connect, args.timeout)
+    state = {"sent": 0, "send_end": None}
+    step = 64 * 1024
+
+    def sender():
+        t0 = time.monotonic()
+        nsteps = max(1, args.size // step)
+        try:
+            for i, off in enumerate(range(0, args.size, step)):
+                if args.pace:
+                    delay = t0 + args.pace * i / nsteps - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                s.sendall(data[off:off + step])
+                state["sent"] = off + len(data[off:off + step])
+            state["send_end"] = "complete"
+        except OSError as e:
+            state["send_end"] = type(e).__name__
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray()
+    r = {}
+    said = False
+    for d in read_chunks(s, args.timeout, 0.2, r):
+        got += d
+        if not said and args.progress and len(got) >= args.progress:
+            print("progress recv=%d" % len(got), flush=True)
+            said = True
+        if len(got) == args.size:
+            r["end"] = "complete"
+            break
+    end = r["end"]
+    s.close()
+    ok = bytes(got) == data[:len(got)]
+    # The first altered byte, if any (for the report).
+    bad = -1
+    if not ok:
+        for i in range(len(got)):
+            if got[i] != data[i]:
+                bad = i
+                break
+    print("sent=%d recv=%d prefix_ok=%d first_bad=%d end=%s send_end=%s" % (
+        state["sent"], len(got), ok, bad, end, state["send_end"]), flush=True)
+    return 0 if ok else 1
+
+
 def main():
     p = argparse.ArgumentParser(prog="netkit")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -686,6 +816,27 @@ def main():
     add("push", cmd_push, con, tmo, size, seed,
         lambda q: q.add_argument("--stalled", required=True),
         lambda q: q.add_argument("--quiet", type=float, default=1.0))
+
+    tmo20 = lambda q: q.add_argument("--timeout", type=float, default=20.0)
+    count = lambda q: q.add_argument("--count", type=int, required=True)
+
+    def marker_opts(q):
+        q.add_argument("--expect", required=True)
+        q.add_argument("--reply", required=True)
+        q.add_argument("--result", required=True)
+
+    add("marker-server", cmd_marker_server, lis, ready, tmo20, count,
+        marker_opts)
+    add("marker-client", cmd_marker_client, con, tmo20, count,
+        lambda q: q.add_argument("--send", required=True),
+        lambda q: q.add_argument("--expect", required=True))
+
+    def prefix_opts(q):
+        q.add_argument("--size", type=int, required=True)
+        q.add_argument("--pace", type=float, default=0.0)
+        q.add_argument("--progress", type=int, default=0)
+
+    add("echo-prefix", cmd_echo_prefix, con, tmo, seed, prefix_opts)
     args = p.parse_args()
     sys.exit(args.fn(args) or 0)
 

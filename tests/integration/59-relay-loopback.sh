@@ -12,8 +12,10 @@
 # Needs redis-server, redis-cli and ss; skips (77) without them.
 set -eu
 
-# shellcheck source=lib.sh
-. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+# Loopback only: relaylib.sh for its config writers; no namespace is made.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+# shellcheck source=relaylib.sh
+. "$top_srcdir/tests/integration/relaylib.sh"
 need redis-server redis-cli ss sha256sum
 tmp=$WORK
 
@@ -21,18 +23,15 @@ fail() {
 	die "$@"
 }
 
-# wait_log FILE PATTERN [COUNT]: poll until FILE has COUNT lines matching
-# PATTERN (default 1), at most 10 s.
+# wait_log FILE PATTERN [COUNT]: wait (10 s) until FILE has COUNT lines
+# matching PATTERN (default 1).
 wait_log() {
-	n=${3:-1}
-	i=0
-	while [ $i -lt 100 ]; do
-		c=$(grep -c -- "$2" "$1" 2>/dev/null || true)
-		[ "${c:-0}" -ge "$n" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "timed out waiting for '$2' in $1"
+	wait_for_log "$1" "$2" 10 "${3:-1}"
+}
+
+# k1_ok PORT: GET k1 through the inlet on PORT gives the value set in 1.
+k1_ok() {
+	[ "$(redis-cli -p "$1" get k1 2>/dev/null)" = through-one-relay ]
 }
 
 # start NAME: run the node NAME.ini in the background, log in NAME.log.
@@ -49,91 +48,50 @@ hub2_port=$(free_port)
 in1=$(free_port)
 in2=$(free_port)
 in3=$(free_port)
+HUB="hub@127.0.0.1:$hub_port"
 
-for k in app db hub hub2 intruder rogue; do
-	"$SALLYPORT" identity create "$tmp/$k.key" >/dev/null
-	eval "id_$k=\$(\"\$SALLYPORT\" identity show \"\$tmp/\$k.key\")"
-done
+id_app=$(make_identity app)
+id_db=$(make_identity db)
+id_hub=$(make_identity hub)
+id_hub2=$(make_identity hub2)
+id_intruder=$(make_identity intruder)
+id_rogue=$(make_identity rogue)
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
     --appendonly no >"$tmp/redis.log" 2>&1 &
 PIDS="$PIDS $!"
 
-cat >"$tmp/hub.ini" <<EOF
-[node]
-identity = hub.key
-listen = 127.0.0.1:$hub_port
-keepalive = 2
-[peers]
-db = $id_db
-app = $id_app
-hub2 = $id_hub2
-[relay redis]
-register = db
-allow = app, hub2
-EOF
-cat >"$tmp/hub2.ini" <<EOF
-[node]
-identity = hub2.key
-listen = 127.0.0.1:$hub2_port
-[peers]
-hub = $id_hub
-app = $id_app
-[relay redis]
-allow = app
-via = hub@127.0.0.1:$hub_port
-EOF
-cat >"$tmp/db.ini" <<EOF
-[node]
-identity = db.key
-keepalive = 2
-[peers]
-hub = $id_hub
-app = $id_app
-[outlet redis]
-target = 127.0.0.1:$redis_port
-allow = app
-relay = hub@127.0.0.1:$hub_port
-EOF
-cat >"$tmp/app.ini" <<EOF
-[node]
-identity = app.key
-[peers]
-hub = $id_hub
-hub2 = $id_hub2
-db = $id_db
-[inlet one]
-listen = 127.0.0.1:$in1
-outlet = db
-service = redis
-via = hub@127.0.0.1:$hub_port
-[inlet two]
-listen = 127.0.0.1:$in2
-outlet = db
-service = redis
-via = hub2@127.0.0.1:$hub2_port
-EOF
-cat >"$tmp/intruder.ini" <<EOF
-[node]
-identity = intruder.key
-[peers]
-hub = $id_hub
-db = $id_db
-[inlet redis]
-listen = 127.0.0.1:$in3
-outlet = db
-via = hub@127.0.0.1:$hub_port
-EOF
-cat >"$tmp/rogue.ini" <<EOF
-[node]
-identity = rogue.key
-[peers]
-hub = $id_hub
-[outlet redis]
-target = 127.0.0.1:1
-allow = $id_intruder
-relay = hub@127.0.0.1:$hub_port
-EOF
+{
+	ini_node "$tmp/hub.key" "127.0.0.1:$hub_port" "keepalive = 2"
+	ini_peers db "$id_db" app "$id_app" hub2 "$id_hub2"
+	ini_relay redis register=db "allow=app, hub2"
+} >"$tmp/hub.ini"
+{
+	ini_node "$tmp/hub2.key" "127.0.0.1:$hub2_port"
+	ini_peers hub "$id_hub" app "$id_app"
+	ini_relay redis allow=app "via=$HUB"
+} >"$tmp/hub2.ini"
+{
+	ini_node "$tmp/db.key" "" "keepalive = 2"
+	ini_peers hub "$id_hub" app "$id_app"
+	ini_outlet_relay redis "127.0.0.1:$redis_port" "$HUB" app
+} >"$tmp/db.ini"
+{
+	ini_node "$tmp/app.key" ""
+	ini_peers hub "$id_hub" hub2 "$id_hub2" db "$id_db"
+	ini_inlet_via one "127.0.0.1:$in1" db "$HUB" redis
+	ini_inlet_via two "127.0.0.1:$in2" db "hub2@127.0.0.1:$hub2_port" redis
+} >"$tmp/app.ini"
+{
+	ini_node "$tmp/intruder.key" ""
+	ini_peers hub "$id_hub" db "$id_db"
+	ini_inlet_via redis "127.0.0.1:$in3" db "$HUB"
+} >"$tmp/intruder.ini"
+{
+	ini_node "$tmp/rogue.key" ""
+	ini_peers hub "$id_hub"
+	ini_outlet_relay redis 127.0.0.1:1 "$HUB" "$id_intruder"
+} >"$tmp/rogue.ini"
 
 for n in hub hub2 db app; do
 	start "$n"
@@ -189,21 +147,9 @@ wait_log "$tmp/db.log" "event=session-close role=outlet"
 ups=$(grep -c "event=session-open role=outlet" "$tmp/db.log")
 start hub
 wait_log "$tmp/hub.log" "event=ready" 2
-t0=$(date +%s%N)
-ok=0
-i=0
-while [ $i -lt 60 ]; do
-	if [ "$(redis-cli -p "$in1" get k1 2>/dev/null)" = through-one-relay ]
-	then
-		ok=1
-		break
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-t1=$(date +%s%N)
-[ $ok = 1 ] || fail "no connection through the restarted relay"
-ms=$(( (t1 - t0) / 1000000 ))
+t0=$(now_ms)
+wait_until 6 k1_ok "$in1" || fail "no connection through the restarted relay"
+ms=$(($(now_ms) - t0))
 [ "$ms" -le 5000 ] || fail "first connection after restart took ${ms} ms"
 wait_log "$tmp/db.log" "event=session-open role=outlet" $((ups + 1))
 

@@ -17,7 +17,7 @@ MARK_A="SALLYPORT-PLAINTEXT-CLIENT-$rnd;"
 MARK_B="SALLYPORT-PLAINTEXT-SERVER-$rnd;"
 COUNT=2000	# 2000 copies each way (about 90 KB)
 
-ns_spawn server "$WORK/marker-server.out" python3 "$RELAYKIT" marker-server \
+ns_spawn server "$WORK/marker-server.out" python3 "$NETKIT" marker-server \
     "127.0.0.1:$TARGET_PORT" --expect "$MARK_A" --reply "$MARK_B" \
     --count "$COUNT" --result "$WORK/marker-result" --ready "$WORK/ms.ready"
 wait_for_file "$WORK/ms.ready" 10
@@ -35,23 +35,20 @@ wait_for_log "$WORK/tcpdump-lo.log" 'listening on' 10
 relay3_start
 # No echo target here: wait until the inlet's port is up, then retry the
 # first marker exchange a few times (registration, pool: at most ~35 s).
-wait_secs 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." ||
+wait_until 10 eval "ns_exec client ss -Hltn 'sport = :$INLET_PORT' | grep -q ." ||
 	die "the inlet does not listen"
-ok=""
-i=0
-while [ $i -lt 10 ]; do
-	if r=$(ns_exec client python3 "$RELAYKIT" marker-client "$INLET" \
-	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 3); then
-		ok=1
-		break
-	fi
-	sleep 0.5
-	i=$((i + 1))
-done
-say "marker exchange: ${r:-none} (after $i failed tries)"
-[ -n "$ok" ] || die "the markers did not make it through the relay"
+# marker_try: one exchange of ${COUNT} markers each way; its result in $r.
+marker_try()
+{
+	r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
+	    --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 3)
+}
+r=""
+wait_until 35 marker_try ||
+	die "the markers did not make it through the relay: ${r:-none}"
+say "marker exchange: $r"
 # And once more on a fresh connection, the path now warm.
-r=$(ns_exec client python3 "$RELAYKIT" marker-client "$INLET" \
+r=$(ns_exec client python3 "$NETKIT" marker-client "$INLET" \
     --send "$MARK_A" --expect "$MARK_B" --count "$COUNT" --timeout 10) ||
 	die "second marker exchange failed: $r"
 

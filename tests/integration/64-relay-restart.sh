@@ -13,7 +13,7 @@ relay3_start
 wait_tunnel 10
 
 # 64 MiB echoed, paced over 10 s; the relay dies once 4 MiB came back.
-ns_spawn client "$WORK/prefix.out" python3 "$RELAYKIT" echo-prefix "$INLET" \
+ns_spawn client "$WORK/prefix.out" python3 "$NETKIT" echo-prefix "$INLET" \
     --size 67108864 --seed 7 --pace 10 --progress 4194304 --timeout 30
 CLIENT=$LAST_PID
 wait_for_log "$WORK/prefix.out" '^progress' 15
@@ -40,19 +40,9 @@ esac
 # The relay returns; new connections must work within 5 s.
 ns_start_node relay hub "$WORK/hub.ini"
 t_back=$(now_ms)
-ok=""
-i=0
-while [ $i -lt 100 ] && [ $(($(now_ms) - t_back)) -lt 5000 ]; do
-	if echo_ok client "$INLET"; then
-		ok=1
-		break
-	fi
-	sleep 0.05
-	i=$((i + 1))
-done
+wait_until 5 echo_ok client "$INLET" ||
+	die "no working connection within 5 s of the relay's return"
 t_ok=$(now_ms)
-[ -n "$ok" ] ||
-	die "no working connection within 5 s of the relay's return ($i tries)"
 say "a new connection worked $((t_ok - t_back)) ms after the relay's return"
 [ $((t_ok - t_back)) -le 5000 ] || die "took more than 5 s"
 regs2=$(log_count "$WORK/hub.log" event=audit decision=allow reason=registered \

@@ -48,16 +48,16 @@ ns_start_node server2 db2 "$WORK/db2.ini"
 ns_start_node client app "$WORK/app.ini"
 wait_tunnel 10
 
-# Spread: keep opening connections (one at a time, at most 40 or 15 s)
-# until both outlets' targets have seen some.
-i=0
-dl=$(($(now_ms) + 15000))
-while [ $i -lt 40 ] && [ "$(now_ms)" -lt "$dl" ]; do
+# Spread: keep opening connections (one at a time, at most 15 s) until
+# both outlets' targets have seen some.
+spread()
+{
 	[ "$(lines_in "$WORK/target1.log")" -gt 0 ] &&
-		[ "$(lines_in "$WORK/target2.log")" -gt 0 ] && break
+		[ "$(lines_in "$WORK/target2.log")" -gt 0 ] && return 0
 	echo_ok client "$INLET" || die "an echo through the relay failed"
-	i=$((i + 1))
-done
+	return 1
+}
+wait_until 15 spread || true
 a1=$(lines_in "$WORK/target1.log")
 a2=$(lines_in "$WORK/target2.log")
 say "spread over two outlets: $a1 and $a2 connections"
@@ -111,6 +111,6 @@ say "after the death: the live outlet took $((after - before)) of 10"
 [ "$(lines_in "$WORK/target$dead.log")" = "$dead_before" ] ||
 	die "the dead outlet's target saw new connections"
 dead_ip=$(ns_ip "$dead" 2)
-wait_secs 5 eval "[ \$(ns_socket_count relay 'dst $dead_ip') = 0 ]" ||
+wait_until 5 eval "[ \$(ns_socket_count relay 'dst $dead_ip') = 0 ]" ||
 	die "the relay still holds sockets to the dead outlet after 5 s"
 say "ok"

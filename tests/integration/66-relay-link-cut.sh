@@ -40,12 +40,12 @@ regs=$(log_count "$WORK/hub.log" event=audit decision=allow reason=registered \
 t_cut=$(now_ms)
 ns_cut server
 
-wait_secs "$limit" session_dead "$WORK/hub.log" "$hub_before" role=relay \
+wait_until "$limit" session_dead "$WORK/hub.log" "$hub_before" role=relay \
     kind=register "peer=$DB_ID" service=postgres reason=keepalive-timeout ||
 	die "the relay did not log the outlet's session dead (keepalive-timeout) within $limit s"
 say "relay noticed after $(($(now_ms) - t_cut)) ms:" \
     "$(grep 'event=session-close' "$WORK/hub.log.tail" | head -n 1)"
-wait_secs "$limit" session_dead "$WORK/db.log" "$db_before" role=outlet \
+wait_until "$limit" session_dead "$WORK/db.log" "$db_before" role=outlet \
     kind=register "peer=$HUB_ID" service=postgres reason=keepalive-timeout ||
 	die "the outlet did not log its relay session dead (keepalive-timeout) within $limit s"
 say "outlet noticed after $(($(now_ms) - t_cut)) ms:" \

@@ -17,7 +17,7 @@ opens=$(log_count "$WORK/db.log" event=open role=outlet)
 ns_spawn client "$WORK/held.out" python3 "$NETKIT" probe "$INLET" \
     --send-hex 68656c6c6f0a --timeout 30
 HELD=$LAST_PID
-wait_secs 5 eval "[ \$(log_count '$WORK/db.log' event=open role=outlet) -gt $opens ]" ||
+wait_until 5 eval "[ \$(log_count '$WORK/db.log' event=open role=outlet) -gt $opens ]" ||
 	die "the held connection did not reach the outlet"
 limit=$((KEEPALIVE * 3))
 t_cut=$(now_ms)

@@ -5,7 +5,8 @@
 # processes with spawn/start_node (their PIDs are remembered and only those
 # are killed on exit), picks free ports with free_port, and waits for
 # readiness with bounded polls (wait_for_log, wait_for_port, wait_for_file,
-# wait_exit).  die fails the test and dumps the node logs; skip exits 77.
+# wait_exit: all through the one poller, wait_until).  die fails the test
+# and dumps the node logs; skip exits 77.
 #
 # Environment (set by `make check`): SALLYPORT (the binary), top_srcdir,
 # top_builddir.  Standalone: SALLYPORT=src/sallyport sh tests/integration/X.sh
@@ -54,18 +55,19 @@ proc_alive()
 	[ -n "$_st" ] && [ "$_st" != Z ] && [ "$_st" != X ]
 }
 
+# proc_gone(pid): ${pid} has exited (the negation of proc_alive).
+proc_gone()
+{
+	! proc_alive "$1"
+}
+
 # stop_pid(pid [signal]): signal ${pid} (TERM), wait up to 5 s, then KILL;
 # reap it.  Only for PIDs this test started.
 stop_pid()
 {
 	_p=$1
 	kill "-${2:-TERM}" "$_p" 2>/dev/null || true
-	_i=0
-	while proc_alive "$_p" && [ $_i -lt 100 ]; do
-		sleep 0.05
-		_i=$((_i + 1))
-	done
-	if proc_alive "$_p"; then
+	if ! wait_until 5 proc_gone "$_p"; then
 		kill -KILL "$_p" 2>/dev/null || true
 	fi
 	wait "$_p" 2>/dev/null || true
@@ -205,18 +207,30 @@ PY
 	echo "$_port"
 }
 
-# wait_until(timeout_s, cmd...): poll cmd every 50 ms for at most
-# ${timeout_s} seconds (integer); return 0 once it succeeds, 1 otherwise.
+# now_ms: milliseconds of the real-time clock.
+now_ms()
+{
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# wait_until(timeout_s, cmd...): THE bounded poller; every wait of the
+# integration tests goes through it.  Runs cmd, then every 50 ms, until it
+# succeeds (return 0) or ${timeout_s} seconds (an integer) have passed on
+# the clock or timeout_s*20+1 tries were made, whichever comes first
+# (return 1).  So a slow cmd (a probe through a tunnel, a command in a
+# namespace) cannot stretch the wait, and a stuck clock cannot make it
+# endless.  cmd may call die to give up early.
 wait_until()
 {
-	_n=$(($1 * 20))
+	_wdl=$(($(now_ms) + $1 * 1000))
+	_wn=$(($1 * 20 + 1))
 	shift
-	while [ "$_n" -gt 0 ]; do
+	while :; do
 		"$@" && return 0
+		_wn=$((_wn - 1))
+		[ "$_wn" -gt 0 ] && [ "$(now_ms)" -lt "$_wdl" ] || return 1
 		sleep 0.05
-		_n=$((_n - 1))
 	done
-	"$@"
 }
 
 # log_has(file, key=value...): some line of ${file} carries every given
@@ -256,11 +270,19 @@ log_count()
 	END { print c }' "$_f"
 }
 
-# wait_for_log(file, pattern, timeout_s): wait until an extended regular
-# expression matches a line of ${file}.
+# lines_match(file, pattern, n): at least ${n} lines of ${file} match the
+# extended regular expression ${pattern}.
+lines_match()
+{
+	_c=$(grep -Ec -- "$2" "$1" 2>/dev/null || true)
+	[ "${_c:-0}" -ge "$3" ]
+}
+
+# wait_for_log(file, pattern, timeout_s [count]): wait until an extended
+# regular expression matches a line (${count} lines) of ${file}.
 wait_for_log()
 {
-	wait_until "$3" grep -Eq -- "$2" "$1" 2>/dev/null ||
+	wait_until "$3" lines_match "$1" "$2" "${4:-1}" ||
 		die "timed out after $3 s waiting for /$2/ in $(basename "$1")"
 }
 
@@ -301,7 +323,7 @@ wait_for_file()
 # it; prints nothing, sets $EXIT_CODE; returns 1 on timeout.
 wait_exit()
 {
-	if wait_until "$2" eval "! proc_alive $1"; then
+	if wait_until "$2" proc_gone "$1"; then
 		EXIT_CODE=0
 		wait "$1" || EXIT_CODE=$?
 		forget_pid "$1"
@@ -330,14 +352,18 @@ start_node()
 	NODE_LOGS="$NODE_LOGS $_log"
 	spawn "$_log" "$SALLYPORT" run "$2"
 	eval "PID_$_name=$LAST_PID"
-	_n=200
-	while [ $_n -gt 0 ]; do
-		grep -q 'event=ready' "$_log" 2>/dev/null && return 0
-		proc_alive "$LAST_PID" || die "node $_name exited before event=ready"
-		sleep 0.05
-		_n=$((_n - 1))
-	done
-	die "node $_name: no event=ready within 10 s"
+	wait_until 10 node_ready "$_log" "$LAST_PID" "$_name" 0 ||
+		die "node $_name: no event=ready within 10 s"
+}
+
+# node_ready(log, pid, name, before): ${log} has more than ${before}
+# event=ready lines; dies if ${pid} exited first (for wait_until).
+node_ready()
+{
+	_now=$(grep -c 'event=ready' "$1" 2>/dev/null || true)
+	[ "${_now:-0}" -gt "$4" ] && return 0
+	proc_alive "$2" || die "node $3 exited before event=ready"
+	return 1
 }
 
 # start_echo(listen_addr [accept_log]): start the echo target and wait

@@ -24,7 +24,6 @@
 #   ns_cut HOST / ns_uncut HOST      drop / restore all non-lo traffic
 #   ns_link_down HOST SEG / ns_link_up HOST SEG
 #   ns_connect_fails HOST ADDR:PORT SECS   a direct TCP connect fails
-#   wait_secs SECS cmd...      poll cmd until it succeeds, bounded by the clock
 #   pg_start HOST PORT / pg_stop     a private PostgreSQL cluster
 
 NS_PREFIX="sp$$"
@@ -33,30 +32,6 @@ PG_PID=""
 
 # Each test gets 4 consecutive /24s of 198.18.0.0/15 (512 in all).
 NS_NET_BASE=$((($$ % 128) * 4))
-
-# now_ms: milliseconds of the real-time clock.
-now_ms()
-{
-	echo $(($(date +%s%N) / 1000000))
-}
-
-# wait_secs(secs, cmd...): like lib.sh's wait_until, but bounded by the
-# clock as well as by count (at most 1000 tries): for checks that take
-# time themselves (a probe through the tunnel, a command in a namespace).
-# Return 0 once cmd succeeds, 1 after ${secs} seconds.
-wait_secs()
-{
-	_wdl=$(($(now_ms) + $1 * 1000))
-	_wn=1000
-	shift
-	while [ "$_wn" -gt 0 ]; do
-		"$@" && return 0
-		[ "$(now_ms)" -lt "$_wdl" ] || return 1
-		sleep 0.05
-		_wn=$((_wn - 1))
-	done
-	return 1
-}
 
 # ns_full(host): the namespace name of ${host}.
 ns_full()
@@ -165,16 +140,8 @@ ns_start_node()
 	LAST_PID=$!
 	PIDS="$PIDS $LAST_PID"
 	eval "PID_$_name=$LAST_PID"
-	_n=200
-	while [ $_n -gt 0 ]; do
-		_now=$(grep -c 'event=ready' "$_log" 2>/dev/null || true)
-		[ "${_now:-0}" -gt "$_before" ] && return 0
-		proc_alive "$LAST_PID" ||
-			die "node $_name exited before event=ready"
-		sleep 0.05
-		_n=$((_n - 1))
-	done
-	die "node $_name: no event=ready within 10 s"
+	wait_until 10 node_ready "$_log" "$LAST_PID" "$_name" "$_before" ||
+		die "node $_name: no event=ready within 10 s"
 }
 
 # ns_drop_syn(host): ${host} drops (and counts) every inbound TCP SYN that
@@ -314,7 +281,7 @@ pg_start()
 	    -c listen_addresses=127.0.0.1 -c fsync=off \
 	    -c synchronous_commit=off -c full_page_writes=off
 	PG_PID=$LAST_PID
-	wait_secs 20 ns_exec "$1" pg_isready -q -t 2 -h 127.0.0.1 -p "$2" ||
+	wait_until 20 ns_exec "$1" pg_isready -q -t 2 -h 127.0.0.1 -p "$2" ||
 		die "PostgreSQL did not become ready within 20 s"
 }
 
@@ -324,7 +291,7 @@ pg_stop()
 {
 	[ -n "$PG_PID" ] || return 0
 	kill -INT "$PG_PID" 2>/dev/null || true
-	wait_until 10 eval "! proc_alive $PG_PID" || true
+	wait_until 10 proc_gone "$PG_PID" || true
 	stop_pid "$PG_PID" QUIT
 	forget_pid "$PG_PID"
 	PG_PID=""

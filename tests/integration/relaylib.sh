@@ -1,5 +1,6 @@
-# relaylib.sh: the common set-up of the relay integration tests (6x-*.sh),
-# sourced by each of them; it sources lib.sh and netns.sh.
+# relaylib.sh: the common set-up of the relay integration tests (59 and
+# 6x-*.sh), sourced by each of them; it sources lib.sh and netns.sh.  59
+# (loopback) uses only its config writers.
 #
 # relay3_net builds three hosts, each a network namespace:
 #
@@ -21,7 +22,6 @@ RELAY_PORT=7400
 INLET_PORT=15432
 TARGET_PORT=5432
 INLET="127.0.0.1:$INLET_PORT"
-RELAYKIT="$top_srcdir/tests/helpers/relaykit.py"
 
 # --- config writers (docs/relay.md) ---
 
@@ -195,7 +195,7 @@ echo_ok()
 # outlet has registered and its pool is up).
 wait_tunnel()
 {
-	wait_secs "$1" echo_ok client "$INLET" ||
+	wait_until "$1" echo_ok client "$INLET" ||
 		die "no echo through the relay within $1 s"
 }
 
@@ -207,4 +207,27 @@ start_echo_in()
 	ns_spawn "$1" "$WORK/echo-$1-$2.out" python3 "$NETKIT" echo \
 	    "127.0.0.1:$2" --ready "$_r" ${3:+--log "$3"}
 	wait_for_file "$_r" 10
+}
+
+# pgbench_run(what): from the client host, through the inlet
+# (127.0.0.1:$INLET_PORT), initialise pgbench's tables (scale 1), then run
+# it for 5 s with 4 clients; fail unless some transactions went through and
+# none failed.  ${what} ("through the relay") goes into the messages.
+# Sets $tx (transactions processed).
+pgbench_run()
+{
+	ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+	    -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
+		{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i $1 failed"; }
+	ns_exec client timeout 15 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+	    -U postgres -T 5 -c 4 -j 2 postgres >"$WORK/pgbench.out" 2>&1 ||
+		{ cat "$WORK/pgbench.out" >&2; die "pgbench -T 5 -c 4 $1 failed"; }
+	sed 's/^/pgbench: /' "$WORK/pgbench.out" >&2
+	tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+	    "$WORK/pgbench.out")
+	[ -n "$tx" ] && [ "$tx" -gt 0 ] || die "pgbench processed no transaction"
+	_failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' \
+	    "$WORK/pgbench.out")
+	[ -z "$_failed" ] || [ "$_failed" = 0 ] ||
+		die "pgbench: $_failed failed transactions"
 }
