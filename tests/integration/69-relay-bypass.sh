@@ -42,7 +42,7 @@ rcli()
 {
 	ns_exec server redis-cli -p "$REDIS_PORT" "$@"
 }
-wait_secs 10 eval '[ "$(rcli PING 2>/dev/null)" = PONG ]' ||
+wait_until 10 eval '[ "$(rcli PING 2>/dev/null)" = PONG ]' ||
 	die "redis did not answer within 10 s"
 [ "$(rcli SET secret "$MARKER")" = OK ] || die "redis SET failed"
 start_echo_in server "$TARGET_PORT" "$WORK/pub-target.log"
@@ -107,11 +107,11 @@ bob_reads_secret()
 	[ "$(ns_exec client timeout 5 redis-cli -p "$P_SECRET" GET secret \
 	    2>/dev/null)" = "$MARKER" ]
 }
-wait_secs 15 echo_ok client "127.0.0.1:$P_PUB" ||
+wait_until 15 echo_ok client "127.0.0.1:$P_PUB" ||
 	die "no echo through hub for app within 15 s"
-wait_secs 15 echo_ok client "127.0.0.1:$P_PUB_CHAIN" ||
+wait_until 15 echo_ok client "127.0.0.1:$P_PUB_CHAIN" ||
 	die "no echo through edge and hub for app within 15 s"
-wait_secs 15 bob_reads_secret || die "bob cannot read secret within 15 s"
+wait_until 15 bob_reads_secret || die "bob cannot read secret within 15 s"
 
 # evil(relay_ip relay_id args...): run the malicious client on the client
 # host with app's key; its result line is in $R.
@@ -186,7 +186,7 @@ attacks()
 	expect handshake-failed error=EHANDSHAKE
 	# The outlet saw both handshakes die after its msg2 (the client
 	# hangs up; the line says reason=channel-error).
-	wait_secs 10 eval '[ "$(outlet_drops)" -ge $((_d0 + 2)) ]' ||
+	wait_until 10 eval '[ "$(outlet_drops)" -ge $((_d0 + 2)) ]' ||
 		die "$_via: the outlet logged no drop for (b) and (c)"
 
 	# Nothing reached redis: only our own INFO queries (this one too).
