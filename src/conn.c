@@ -34,9 +34,9 @@
  * without an EOF record is never mistaken for the end of the data.
  *
  * Nothing is freed from inside a callback: conn_drop() stops every watcher
- * (which also clears pending events), closes the sockets and moves the
- * struct to ctx->dead; an ev_prepare watcher frees it before the loop
- * next blocks.  Code after a call that may drop checks for CONN_DEAD.
+ * (which also clears pending events), closes the sockets and hands the
+ * struct to the reaper (reap.c), which frees it before the loop next
+ * blocks.  Code after a call that may drop checks for CONN_DEAD.
  */
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -792,19 +792,12 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_update(c);
 }
 
-/* Free the dropped connections; tell the node when none is left. */
+/* After the reaper freed what was dropped: tell the node if none is left. */
 static void
-conn_reaper_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+conn_reaped(void *arg)
 {
-	struct conn_ctx *ctx = w->data;
-	struct conn *c;
+	struct conn_ctx *ctx = arg;
 
-	(void)revents;
-	while ((c = ctx->dead) != NULL) {
-		ctx->dead = c->next;
-		free(c);
-	}
-	ev_prepare_stop(loop, w);
 	if (ctx->nconns == 0 && ctx->empty_cb != NULL)
 		ctx->empty_cb(ctx);
 }
@@ -825,8 +818,9 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->idle_timeout = 0;
 	ctx->keepalive = 30;
 	log_limit_init(&ctx->drop_log, CONN_DROP_LINES);
-	ev_prepare_init(&ctx->reaper, conn_reaper_cb);
-	ctx->reaper.data = ctx;
+	reaper_init(&ctx->reaper, loop);
+	ctx->reaper.after = conn_reaped;
+	ctx->reaper.after_arg = ctx;
 }
 
 /*
@@ -849,15 +843,10 @@ conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason)
 void
 conn_ctx_fini(struct conn_ctx *ctx)
 {
-	struct conn *c;
 	struct conn_buf *b;
 
 	assert(ctx->live == NULL);
-	ev_prepare_stop(ctx->loop, &ctx->reaper);
-	while ((c = ctx->dead) != NULL) {
-		ctx->dead = c->next;
-		free(c);
-	}
+	reaper_fini(&ctx->reaper);
 	while ((b = ctx->pool) != NULL) {
 		ctx->pool = b->next;
 		free(b);
@@ -907,6 +896,18 @@ conn_ctx_evict(struct conn_ctx *ctx, uint64_t src)
 		}
 	}
 	return (-1);
+}
+
+/*
+ * conn_ctx_reaper(ctx):
+ * The reaper of ${ctx} (reap.h), which frees every event-loop object of
+ * the process: connections, sessions, pairs.
+ */
+struct reaper *
+conn_ctx_reaper(struct conn_ctx *ctx)
+{
+
+	return (&ctx->reaper);
 }
 
 /*
@@ -1266,18 +1267,16 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	c->tx = c->rx = NULL;
 	conn_set_state(c, CONN_DEAD);
 
-	/* From the live list to the dead one; the reaper frees it. */
+	/* Off the live list; the reaper frees it. */
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
 		ctx->live = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	c->prev = NULL;
-	c->next = ctx->dead;
-	ctx->dead = c;
+	c->prev = c->next = NULL;
 	ctx->nconns--;
-	ev_prepare_start(ctx->loop, &ctx->reaper);
+	reaper_defer(&ctx->reaper, &c->reap, free, c);
 	if (c->ops->dropped != NULL)
 		c->ops->dropped(c, reason);
 }

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "channel.h"
 #include "log.h"
+#include "reap.h"
 
 struct conn;
 struct conn_buf;
@@ -76,13 +77,12 @@ struct conn_ctx {
 	double idle_timeout;      /* seconds, 0: none */
 	double keepalive;         /* seconds, 0: off (TCP keepalive) */
 	struct conn *live;        /* every connection not yet freed */
-	struct conn *dead;        /* dropped, freed by the reaper */
 	unsigned nconns;          /* connections not yet freed */
 	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT */
 	struct conn *pend_head;   /* those, oldest first */
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
-	ev_prepare reaper;
+	struct reaper reaper;     /* frees dropped connections (and more) */
 	struct log_limit drop_log; /* "drop" lines: at most 20 per second */
 	struct conn_buf *pool; /* spare full-size buffers */
 	unsigned npool;
@@ -132,7 +132,8 @@ struct conn {
 	struct conn_buf *rx; /* channel -> plain: records, opened in place */
 	struct conn_ctx *ctx;
 	const struct conn_ops *ops;
-	struct conn *prev, *next; /* ctx->live, then ctx->dead */
+	struct conn *prev, *next; /* ctx->live */
+	struct reap_entry reap;   /* queued for freeing once dropped */
 	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
@@ -163,7 +164,7 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
 
 /*
  * conn_ctx_fini(ctx):
- * Free every dropped connection still waiting for the reaper and stop it.
+ * Free everything still waiting for the reaper and stop it.
  * Live connections must have been dropped first.
  */
 void conn_ctx_fini(struct conn_ctx *ctx);
@@ -178,6 +179,13 @@ void conn_ctx_fini(struct conn_ctx *ctx);
  * while nobody can push out a spread of handshakes it does not dominate.
  */
 int conn_ctx_evict(struct conn_ctx *ctx, uint64_t src);
+
+/*
+ * conn_ctx_reaper(ctx):
+ * The reaper of ${ctx} (reap.h), which frees every event-loop object of
+ * the process: connections, sessions, pairs.
+ */
+struct reaper *conn_ctx_reaper(struct conn_ctx *ctx);
 
 /*
  * conn_ctx_next_id(ctx):

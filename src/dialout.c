@@ -46,6 +46,7 @@ struct dpool {
 	size_t sent;
 	uint8_t pre[TICKET_PREAMBLE_LEN];
 	ev_io w;
+	struct reap_entry reap;
 	struct dpool *prev, *next;
 };
 
@@ -114,7 +115,7 @@ dpool_free(struct dpool *dp, int close_fd)
 		dp->next->prev = dp->prev;
 	d->npooled--;
 	wipe(dp->pre, sizeof(dp->pre));
-	free(dp);
+	reaper_defer(conn_ctx_reaper(&d->env->ctx), &dp->reap, free, dp);
 }
 
 /* A pooled connection failed or was closed: replace it later. */
@@ -367,7 +368,7 @@ dialout_established(struct conn *c)
 		schedule(d);
 		return;
 	}
-	if ((d->s = session_new(d->env->loop, fd, ch,
+	if ((d->s = session_new(conn_ctx_reaper(&d->env->ctx), fd, ch,
 	    d->env->cfg->node.keepalive,
 	    &dialout_sops, d, rest, restlen)) == NULL) {
 		d->failed = 1;

@@ -31,6 +31,7 @@ struct pend {
 	ev_timer t;
 	size_t have;
 	uint8_t buf[TICKET_PREAMBLE_LEN];
+	struct reap_entry reap;
 	struct pend *prev, *next;
 };
 
@@ -170,7 +171,7 @@ pend_free(struct pend *pd, int close_fd)
 	if (pd->next != NULL)
 		pd->next->prev = pd->prev;
 	f->npends--;
-	free(pd);
+	reaper_defer(conn_ctx_reaper(&f->env->ctx), &pd->reap, free, pd);
 }
 
 /*

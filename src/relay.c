@@ -1,20 +1,20 @@
 /*
  * relay: see relay.h and docs/relay.md.
  *
- * Objects, all owned by struct relay and linked in its lists:
- *   pend    an accepted socket whose first bytes are not known yet
- *           (handshake deadline; at most max_handshakes at once);
+ * Objects, all owned by struct relay and linked in its lists (the
+ * front, front.c, reads the first bytes of each connection and hands
+ * over sessions and preambles):
  *   rsess   a session: the node's identity, its kind (client or
  *           registrant of one name), its ticket, and for a registrant
  *           the pooled P connections it keeps here;
  *   pooled  one ready P connection (watched only for its close);
  *   cwait   an allowed C connection waiting (connect_timeout at most)
  *           for a pooled connection or for the next relay's session;
- *   pair    two sockets joined: one pipe per direction, splice(2) moves
- *           bytes socket -> pipe -> socket without copying them to user
- *           space.  A pair costs its struct (a few hundred bytes), four
- *           pipe descriptors and the kernel's pipe pages (at most 64 KiB
- *           per direction): bounded, whatever the peers do.
+ *   pair    a client joined to its other side, the bytes moved by the
+ *           pair engine (splice.c: splice(2) through two pipes, bounded
+ *           memory); the pair adds who, what and through which
+ *           sessions, for logs and for ending it with its sessions.
+ * Ended pairs and sessions are freed by the reaper (reap.c).
  *
  * Time: sessions keep themselves alive (session.c); every C connection
  * costs one AES-GCM open of 64 bytes (the preamble) and no public-key
@@ -41,10 +41,10 @@
 #include "relay.h"
 #include "session.h"
 #include "sock.h"
+#include "splice.h"
 #include "ticket.h"
 
 #define RELAY_POOL_MAX 64       /* pooled connections kept per session */
-#define RELAY_SPLICE (1 << 16)  /* bytes asked of one splice(2) */
 #define RELAY_WAIT_TICK 0.05    /* how often waiting clients are checked */
 #define RELAY_MSG_TICKET 'T'    /* session message: T || id || key */
 #define RELAY_MSG_MORE 'M'      /* session message: a client waits */
@@ -80,6 +80,7 @@ struct rsess {
 	struct rsvc *svc;  /* 'R': the name registered */
 	struct pooled *pool;
 	unsigned npool;
+	struct reap_entry reap;
 	struct rsess *prev, *next;
 };
 
@@ -93,22 +94,14 @@ struct cwait {
 
 struct pair {
 	struct relay *r;
-	int fd[2];         /* 0: the client side, 1: the outlet side */
-	int pipe[2][2];    /* pipe[d] carries fd[d] -> fd[!d] */
-	size_t inpipe[2];  /* bytes waiting in pipe[d] */
-	unsigned eof[2];   /* fd[d] said EOF */
-	unsigned full[2];  /* pipe[d] took nothing: wait for a drain */
-	unsigned shut[2];  /* fd[!d] shut down for writing */
-	unsigned started;  /* a byte reached fd[1] (connect deadline off) */
-	ev_io rd[2], wr[2];
-	ev_timer timer;
-	uint64_t bytes[2];
+	struct splice *sp;     /* 0: the client side, 1: the outlet side */
 	uint64_t id;
 	ev_tstamp t_start;
 	const char *name;
 	uint8_t peer[CHANNEL_ID_LEN];
 	struct rsess *sess[2]; /* the sessions behind each side, or NULL */
 	struct rsvc *via;      /* made through this service's next relay */
+	struct reap_entry reap;
 	struct pair *prev, *next;
 };
 
@@ -172,164 +165,41 @@ svc_find(struct relay *r, const char *name)
 /* ------------------------------------------------------------------ */
 /* Pairs: splice both ways.                                            */
 
-/* Free ${p}: stop, close everything (${reset}: with a reset), log. */
+/* Log the end of ${p}, unlink it and hand it to the reaper. */
 static void
-pair_close(struct pair *p, const char *reason, int reset)
+pair_ended(struct pair *p, const char *reason, const uint64_t bytes[2])
 {
 	struct relay *r = p->r;
 	char peer[IDENTITY_TEXT_SIZE];
-	int d;
 
-	for (d = 0; d < 2; d++) {
-		ev_io_stop(r->env->loop, &p->rd[d]);
-		ev_io_stop(r->env->loop, &p->wr[d]);
-		if (reset)
-			sock_close_reset(p->fd[d]);
-		else
-			close(p->fd[d]);
-		close(p->pipe[d][0]);
-		close(p->pipe[d][1]);
-	}
-	ev_timer_stop(r->env->loop, &p->timer);
 	log_info("event=close role=relay conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 	    " duration_ms=%.0f reason=%s", p->id, p->name,
-	    identity_id_format(p->peer, peer), p->name, p->bytes[0],
-	    p->bytes[1], (ev_now(r->env->loop) - p->t_start) * 1000.,
-	    reason);
+	    identity_id_format(p->peer, peer), p->name, bytes[0], bytes[1],
+	    (ev_now(r->env->loop) - p->t_start) * 1000., reason);
 	LIST_UNLINK(&r->pairs, p);
 	r->npairs--;
-	free(p);
+	reaper_defer(conn_ctx_reaper(&r->env->ctx), &p->reap, free, p);
 	if (r->npairs == 0)
 		env_idle(r->env);
 }
 
-/* Start exactly the watchers the pipes call for. */
+/* The splice of ${arg} (a pair) ended by itself. */
 static void
-pair_update(struct pair *p)
+pair_done(void *arg, const char *reason, const uint64_t bytes[2])
 {
-	struct ev_loop *loop = p->r->env->loop;
-	int d, on;
 
-	for (d = 0; d < 2; d++) {
-		on = !p->eof[d] && !p->full[d];
-		if (on && !ev_is_active(&p->rd[d]))
-			ev_io_start(loop, &p->rd[d]);
-		else if (!on && ev_is_active(&p->rd[d]))
-			ev_io_stop(loop, &p->rd[d]);
-		/* wr[!d] drains pipe[d] into fd[!d]. */
-		on = p->inpipe[d] > 0;
-		if (on && !ev_is_active(&p->wr[!d]))
-			ev_io_start(loop, &p->wr[!d]);
-		else if (!on && ev_is_active(&p->wr[!d]))
-			ev_io_stop(loop, &p->wr[!d]);
-	}
+	pair_ended(arg, reason, bytes);
 }
 
-/*
- * Drain pipe[d] into fd[!d]; pass an EOF on once the pipe is empty.
- * Return 0, or -1 after closing ${p}.
- */
-static int
-pair_drain(struct pair *p, int d)
-{
-	ssize_t n;
-
-	while (p->inpipe[d] > 0) {
-		n = splice(p->pipe[d][0], NULL, p->fd[!d], NULL, p->inpipe[d],
-		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return (0);
-		if (n <= 0) {
-			pair_close(p, "reset", 1);
-			return (-1);
-		}
-		p->inpipe[d] -= (size_t)n;
-		p->bytes[d] += (uint64_t)n;
-		p->full[d] = 0;
-		if (d == 0 && !p->started) {
-			p->started = 1;
-			ev_timer_stop(p->r->env->loop, &p->timer);
-		}
-	}
-	if (p->eof[d] && !p->shut[d]) {
-		(void)shutdown(p->fd[!d], SHUT_WR);
-		p->shut[d] = 1;
-		if (p->shut[!d]) {
-			pair_close(p, "eof", 0);
-			return (-1);
-		}
-	}
-	return (0);
-}
-
-/* fd[d] readable: move what it has into pipe[d], then on. */
+/* End ${p} now (${reset}: with a reset both ways) for ${reason}. */
 static void
-pair_fill(struct pair *p, int d)
+pair_close(struct pair *p, const char *reason, int reset)
 {
-	ssize_t n;
+	uint64_t bytes[2];
 
-	while ((n = splice(p->fd[d], NULL, p->pipe[d][1], NULL, RELAY_SPLICE,
-	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK)) == -1 && errno == EINTR)
-		;
-	if (n == -1 && errno == EAGAIN) {
-		/*
-		 * Nothing to read, or the pipe has no free slot (it counts
-		 * pages, not bytes): stop reading until it drains.
-		 */
-		if (p->inpipe[d] > 0) {
-			p->full[d] = 1;
-			pair_update(p);
-		}
-		return;
-	}
-	if (n == -1) {
-		pair_close(p, "reset", 1);
-		return;
-	}
-	if (n == 0)
-		p->eof[d] = 1;
-	else
-		p->inpipe[d] += (size_t)n;
-	if (pair_drain(p, d) == -1)
-		return;
-	pair_update(p);
-}
-
-static void
-pair_rd_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct pair *p = w->data;
-
-	(void)loop;
-	(void)revents;
-	pair_fill(p, w == &p->rd[0] ? 0 : 1);
-}
-
-static void
-pair_wr_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct pair *p = w->data;
-	int d = w == &p->wr[0] ? 1 : 0; /* wr[x] drains pipe[!x] */
-
-	(void)loop;
-	(void)revents;
-	if (pair_drain(p, d) == -1)
-		return;
-	pair_update(p);
-}
-
-/* The next relay did not answer in time. */
-static void
-pair_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct pair *p = w->data;
-
-	(void)loop;
-	(void)revents;
-	pair_close(p, "connect-timeout", 1);
+	splice_close(p->sp, reset, bytes);
+	pair_ended(p, reason, bytes);
 }
 
 /*
@@ -346,56 +216,31 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 {
 	char pid[IDENTITY_TEXT_SIZE];
 	struct pair *p;
-	int d;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		goto fail0;
-	if (pipe2(p->pipe[0], O_NONBLOCK | O_CLOEXEC) == -1)
-		goto fail1;
-	if (pipe2(p->pipe[1], O_NONBLOCK | O_CLOEXEC) == -1)
-		goto fail2;
-	if (prelen > 0 && write(p->pipe[0][1], pre, prelen) != (ssize_t)prelen)
-		goto fail3;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		sock_close_reset(fa);
+		sock_close_reset(fb);
+		goto fail;
+	}
+	if ((p->sp = splice_new(conn_ctx_reaper(&r->env->ctx), fa, fb, pre, prelen,
+	    r->env->cfg->node.connect_timeout, pair_done, p)) == NULL) {
+		free(p); /* the sockets are closed */
+		goto fail;
+	}
 	p->r = r;
-	p->fd[0] = fa; /* p owns both sockets now */
-	p->fd[1] = fb;
-	p->inpipe[0] = prelen;
 	p->id = conn_ctx_next_id(&r->env->ctx); /* one counter per process */
 	p->t_start = ev_now(r->env->loop);
 	p->name = name;
 	p->sess[0] = sa;
 	p->sess[1] = sb;
 	memcpy(p->peer, peer, CHANNEL_ID_LEN);
-	for (d = 0; d < 2; d++) {
-		ev_io_init(&p->rd[d], pair_rd_cb, p->fd[d], EV_READ);
-		ev_io_init(&p->wr[d], pair_wr_cb, p->fd[d], EV_WRITE);
-		p->rd[d].data = p->wr[d].data = p;
-	}
-	ev_timer_init(&p->timer, pair_timer_cb,
-	    r->env->cfg->node.connect_timeout, 0.);
-	p->timer.data = p;
-	if (prelen > 0)
-		ev_timer_start(r->env->loop, &p->timer);
-	else
-		p->started = 1;
 	LIST_PUSH(&r->pairs, p);
 	r->npairs++;
 	log_info("event=open role=relay conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s", p->id, name, identity_id_format(peer, pid), name);
-	pair_update(p);
 	return (p);
-fail3:
-	close(p->pipe[1][0]);
-	close(p->pipe[1][1]);
-fail2:
-	close(p->pipe[0][0]);
-	close(p->pipe[0][1]);
-fail1:
-	free(p);
-fail0:
+fail:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
-	sock_close_reset(fa);
-	sock_close_reset(fb);
 	return (NULL);
 }
 
@@ -653,7 +498,7 @@ rsess_free(struct rsess *rs, const char *reason)
 	ticket_fini(&rs->t);
 	LIST_UNLINK(&r->sessions, rs);
 	r->nsessions--;
-	free(rs);
+	reaper_defer(conn_ctx_reaper(&r->env->ctx), &rs->reap, free, rs);
 }
 
 static void
@@ -769,7 +614,7 @@ relay_session(void *arg, struct conn *c)
 		free(rs);
 		return (1);
 	}
-	if ((rs->s = session_new(r->env->loop, fd, ch,
+	if ((rs->s = session_new(conn_ctx_reaper(&r->env->ctx), fd, ch,
 	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
 	    NULL) {
 		ticket_fini(&rs->t);

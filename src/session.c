@@ -5,7 +5,8 @@
  * more than a session message can hold ends the session (EFRAME).
  * Writing: records are sealed at the end of ${tx} and written at once;
  * what the socket does not take waits there (the write watcher runs only
- * then).  Freeing from inside a callback is deferred with ${busy}.
+ * then).  session_free() shuts everything at once and hands the struct
+ * to the reaper (reap.c), so freeing from inside a callback is safe.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,8 +32,9 @@ struct session {
 	ev_tstamp last_rx;  /* last record received */
 	ev_tstamp last_ping; /* last PING sent */
 	const char *failed; /* ended for this reason, dead not yet called */
-	unsigned busy;      /* callbacks running */
-	unsigned want_free; /* session_free called while busy */
+	struct reaper *reaper; /* frees it, after session_free */
+	struct reap_entry reap;
+	unsigned freed;        /* session_free was called */
 	size_t rx_have;
 	size_t tx_have;
 	uint8_t peer[CHANNEL_ID_LEN];
@@ -82,16 +84,15 @@ die_later(struct session *s, const char *reason)
 	ev_timer_start(s->loop, &s->timer);
 }
 
-/* Release ${s} if nothing is running and its owner let it go. */
+/* Free ${arg} (a session handed to the reaper). */
 static void
-release(struct session *s)
+release(void *arg)
 {
+	struct session *s = arg;
 
-	if (s->busy == 0 && s->want_free) {
-		shut(s);
-		wipe(s->rx, sizeof(s->rx));
-		free(s);
-	}
+	wipe(s->rx, sizeof(s->rx));
+	wipe(s->tx, sizeof(s->tx));
+	free(s);
 }
 
 /* Write what waits in tx.  Return 0, or -1 on a socket error. */
@@ -149,7 +150,6 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int r;
 
 	(void)revents;
-	s->busy++;
 	n = read(s->fd, s->rx + s->rx_have, sizeof(s->rx) - s->rx_have);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		goto out;
@@ -180,7 +180,7 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		if (type == CHANNEL_DATA) {
 			s->ops->message(s, s->rx + CHANNEL_HDR, len);
-			if (s->fd == -1 || s->want_free)
+			if (s->fd == -1 || s->freed)
 				goto out;
 		}
 		if (type == CHANNEL_EOF) {
@@ -191,8 +191,7 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		s->rx_have -= total;
 	}
 out:
-	s->busy--;
-	release(s);
+	return;
 }
 
 /* Socket writable: write what waits. */
@@ -203,11 +202,8 @@ session_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	s->busy++;
 	if (flush(s) == -1)
 		die(s, "write-error");
-	s->busy--;
-	release(s);
 }
 
 /*
@@ -222,7 +218,6 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 
 	(void)revents;
-	s->busy++;
 	if (s->failed != NULL)
 		die(s, s->failed);
 	else if (ev_now(loop) - s->last_rx > 2 * s->keepalive)
@@ -232,23 +227,23 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (send_record(s, CHANNEL_PING, NULL, 0) == -1)
 			die(s, "write-error");
 	}
-	s->busy--;
-	release(s);
 }
 
 /*
- * session_new(loop, fd, ch, keepalive, ops, arg, rest, restlen):
- * Run a session on the connected socket ${fd} with the established channel
+ * session_new(reaper, fd, ch, keepalive, ops, arg, rest, restlen):
+ * Run a session, on the loop of ${reaper} (borrowed: it frees the session
+ * after session_free), on the connected socket ${fd} with the established channel
  * ${ch} (both taken, even on failure), PING every ${keepalive} seconds (0:
  * never, and no dead-peer detection).  ${rest} holds ${restlen} bytes that
  * arrived behind the handshake (copied).  ${ops} is borrowed; ${arg} is
  * the owner's.  NULL on ENOMEM or if ${rest} is too long.
  */
 struct session *
-session_new(struct ev_loop *loop, int fd, struct channel *ch,
+session_new(struct reaper *reaper, int fd, struct channel *ch,
     double keepalive, const struct session_ops *ops, void *arg,
     const uint8_t *rest, size_t restlen)
 {
+	struct ev_loop *loop = reaper->loop;
 	struct session *s;
 
 	if (restlen > SESSION_MAX_RECORD || (s = calloc(1, sizeof(*s))) ==
@@ -257,6 +252,7 @@ session_new(struct ev_loop *loop, int fd, struct channel *ch,
 		channel_free(ch);
 		return (NULL);
 	}
+	s->reaper = reaper;
 	s->loop = loop;
 	s->fd = fd; /* s owns fd and ch now */
 	s->ch = ch;
@@ -335,9 +331,9 @@ void
 session_free(struct session *s)
 {
 
-	if (s == NULL)
+	if (s == NULL || s->freed)
 		return;
 	shut(s);
-	s->want_free = 1;
-	release(s);
+	s->freed = 1;
+	reaper_defer(s->reaper, &s->reap, release, s);
 }

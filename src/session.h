@@ -19,6 +19,7 @@
 #include <ev.h>
 
 #include "channel.h"
+#include "reap.h"
 
 #define SESSION_MAX_DATA 256 /* largest message, either way */
 
@@ -36,14 +37,16 @@ struct session_ops {
 };
 
 /*
- * session_new(loop, fd, ch, keepalive, ops, arg, rest, restlen):
- * Run a session on the connected socket ${fd} with the established channel
+ * session_new(reaper, fd, ch, keepalive, ops, arg, rest, restlen):
+ * Run a session, on the loop of ${reaper} (borrowed: it frees the session
+ * after session_free), on the connected socket ${fd} with the established channel
  * ${ch} (both taken, even on failure), PING every ${keepalive} seconds (0:
  * never, and no dead-peer detection).  ${rest} holds ${restlen} bytes that
  * arrived behind the handshake (copied).  ${ops} is borrowed; ${arg} is
  * the owner's.  NULL on ENOMEM or if ${rest} is too long.
  */
-struct session *session_new(struct ev_loop *loop, int fd, struct channel *ch,
+struct session *session_new(struct reaper *reaper, int fd,
+    struct channel *ch,
     double keepalive, const struct session_ops *ops, void *arg,
     const uint8_t *rest, size_t restlen);
 

@@ -20,6 +20,7 @@
 #include "session.h"
 
 static struct ev_loop *loop;
+static struct reaper reaper; /* frees freed sessions */
 static struct channel_local la, lb;
 static struct channel *ca, *cb; /* established: a initiator, b responder */
 static int fa = -1, fb = -1;
@@ -92,6 +93,7 @@ setup(void)
 
 	ck_assert_int_eq(crypto_init(), 0);
 	loop = ev_default_loop(0);
+	reaper_init(&reaper, loop);
 	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
 	ck_assert_int_eq(crypto_p256_keypair(pb, pub), 0);
 	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL),
@@ -116,6 +118,7 @@ teardown(void)
 	session_free(sa);
 	session_free(sb);
 	sa = sb = NULL;
+	reaper_fini(&reaper);
 	if (fb != -1)
 		close(fb);
 	fb = -1;
@@ -145,8 +148,8 @@ START_TEST(test_message)
 {
 	static const uint8_t hello[] = "T0123456789abcdef";
 
-	sa = session_new(loop, fa, ca, 0, &ops, NULL, NULL, 0);
-	sb = session_new(loop, fb, cb, 0, &ops, NULL, NULL, 0);
+	sa = session_new(&reaper, fa, ca, 0, &ops, NULL, NULL, 0);
+	sb = session_new(&reaper, fb, cb, 0, &ops, NULL, NULL, 0);
 	fa = fb = -1; /* the sessions own them */
 	ca = cb = NULL;
 	ck_assert_ptr_nonnull(sa);
@@ -169,8 +172,8 @@ END_TEST
 START_TEST(test_pong_keeps_alive)
 {
 
-	sa = session_new(loop, fa, ca, 0.1, &ops, NULL, NULL, 0);
-	sb = session_new(loop, fb, cb, 0, &ops, NULL, NULL, 0);
+	sa = session_new(&reaper, fa, ca, 0.1, &ops, NULL, NULL, 0);
+	sb = session_new(&reaper, fb, cb, 0, &ops, NULL, NULL, 0);
 	fa = fb = -1;
 	ca = cb = NULL;
 	run_for(0.8, (const void *volatile *)&dead_a);
@@ -188,7 +191,7 @@ START_TEST(test_silent_peer)
 	cb = NULL;
 	ev_now_update(loop);
 	t0 = ev_now(loop);
-	sa = session_new(loop, fa, ca, 0.2, &ops, NULL, NULL, 0);
+	sa = session_new(&reaper, fa, ca, 0.2, &ops, NULL, NULL, 0);
 	fa = -1;
 	ca = NULL;
 	run_for(2, (const void *volatile *)&dead_a);
@@ -203,7 +206,7 @@ END_TEST
 START_TEST(test_closed_peer)
 {
 
-	sa = session_new(loop, fa, ca, 5, &ops, NULL, NULL, 0);
+	sa = session_new(&reaper, fa, ca, 5, &ops, NULL, NULL, 0);
 	fa = -1;
 	ca = NULL;
 	close(fb);

@@ -1,0 +1,268 @@
+/*
+ * check_splice: the relay's pair engine on its own, inside one process
+ * and one loop.  The test holds both far ends:
+ *
+ *   cli <-> [a  splice  b] <-> srv
+ *
+ * Behaviours: bytes cross intact both ways, the preamble first; EOF in
+ * one direction is passed on as a half-close and the pair ends "eof"
+ * when both ended, with the byte counts; a write to a vanished side ends
+ * it "reset"; a second side that takes nothing ends it
+ * "connect-timeout"; ending it from outside calls nobody.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <ev.h>
+
+#include "reap.h"
+#include "splice.h"
+
+static struct ev_loop *loop;
+static struct reaper reaper;
+static int cli = -1, srv = -1;
+static const char *reason; /* set by done */
+static uint64_t got[2];
+
+static void
+done(void *arg, const char *why, const uint64_t bytes[2])
+{
+
+	ck_assert_ptr_null(reason); /* once */
+	ck_assert_ptr_eq(arg, &reaper);
+	reason = why;
+	got[0] = bytes[0];
+	got[1] = bytes[1];
+}
+
+/* A pair cli <-> [a b] <-> srv; ${pre} goes to srv first. */
+static struct splice *
+pair(const char *pre, double timeout)
+{
+	struct splice *sp;
+	int s1[2], s2[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    s1), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    s2), 0);
+	cli = s1[0];
+	srv = s2[1];
+	sp = splice_new(&reaper, s1[1], s2[0], (const uint8_t *)pre,
+	    pre != NULL ? strlen(pre) : 0, timeout, done, &reaper);
+	ck_assert_ptr_nonnull(sp);
+	return (sp);
+}
+
+/* Run the loop until ${cond}() holds or 5 s passed; return cond(). */
+static int
+run_until(int (*cond)(void))
+{
+	ev_tstamp end;
+
+	ev_now_update(loop);
+	end = ev_now(loop) + 5;
+	while (!cond() && ev_now(loop) < end) {
+		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
+		ev_now_update(loop);
+	}
+	return (cond());
+}
+
+static int
+ended(void)
+{
+
+	return (reason != NULL);
+}
+
+/* Read exactly ${n} bytes from ${fd} (non-blocking) while the loop runs. */
+static void
+read_exact(int fd, char *buf, size_t n)
+{
+	size_t have = 0;
+	ssize_t r;
+	ev_tstamp end;
+
+	ev_now_update(loop);
+	end = ev_now(loop) + 5;
+	while (have < n && ev_now(loop) < end) {
+		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
+		if ((r = read(fd, buf + have, n - have)) > 0)
+			have += (size_t)r;
+		ev_now_update(loop);
+	}
+	ck_assert_uint_eq(have, n);
+}
+
+/* Return 1 once ${fd} reads EOF (nothing else may arrive). */
+static int
+eof_on(int fd)
+{
+	char b;
+	ev_tstamp end;
+	ssize_t r;
+
+	ev_now_update(loop);
+	end = ev_now(loop) + 5;
+	while (ev_now(loop) < end) {
+		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
+		r = read(fd, &b, 1);
+		if (r == 0)
+			return (1);
+		ck_assert_int_eq((int)r, -1);
+		ev_now_update(loop);
+	}
+	return (0);
+}
+
+static void
+setup(void)
+{
+
+	/* As in the daemon: a broken socket is an error, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(0);
+	reaper_init(&reaper, loop);
+	reason = NULL;
+	got[0] = got[1] = 0;
+}
+
+static void
+teardown(void)
+{
+
+	reaper_fini(&reaper);
+	if (cli != -1)
+		close(cli);
+	if (srv != -1)
+		close(srv);
+	cli = srv = -1;
+}
+
+/* Both ways, preamble first, half-close each way, then "eof". */
+START_TEST(test_both_ways)
+{
+	char buf[32];
+
+	(void)pair("PRE", 5);
+	ck_assert_int_eq(write(cli, "hello", 5), 5);
+	read_exact(srv, buf, 8);
+	ck_assert_int_eq(memcmp(buf, "PREhello", 8), 0);
+	ck_assert_int_eq(write(srv, "world!", 6), 6);
+	read_exact(cli, buf, 6);
+	ck_assert_int_eq(memcmp(buf, "world!", 6), 0);
+
+	/* cli's EOF reaches srv; srv can still answer. */
+	ck_assert_int_eq(shutdown(cli, SHUT_WR), 0);
+	ck_assert(eof_on(srv));
+	ck_assert_ptr_null(reason);
+	ck_assert_int_eq(write(srv, "late", 4), 4);
+	read_exact(cli, buf, 4);
+	ck_assert_int_eq(memcmp(buf, "late", 4), 0);
+	ck_assert_int_eq(shutdown(srv, SHUT_WR), 0);
+	ck_assert(eof_on(cli));
+	ck_assert(run_until(ended));
+	ck_assert_str_eq(reason, "eof");
+	ck_assert_uint_eq(got[0], 8);
+	ck_assert_uint_eq(got[1], 10);
+}
+END_TEST
+
+/* A side that vanished: the next write through the pair resets it. */
+START_TEST(test_reset)
+{
+
+	(void)pair(NULL, 5);
+	close(srv);
+	srv = -1;
+	ck_assert_int_eq(write(cli, "x", 1), 1);
+	ck_assert(run_until(ended));
+	/* srv's close reads as EOF first; the write to it then fails. */
+	ck_assert_str_eq(reason, "reset");
+}
+END_TEST
+
+/* The second side takes nothing: the preamble's deadline ends the pair. */
+START_TEST(test_connect_timeout)
+{
+	char fill[4096];
+	ssize_t n;
+
+	{
+		int s1[2], s2[2];
+
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM |
+		    SOCK_NONBLOCK, 0, s1), 0);
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM |
+		    SOCK_NONBLOCK, 0, s2), 0);
+		cli = s1[0];
+		srv = s2[1];
+		/* b's way to srv is full: nothing more goes in. */
+		memset(fill, 'f', sizeof(fill));
+		do
+			n = write(s2[0], fill, sizeof(fill));
+		while (n > 0);
+		ck_assert_int_eq(errno, EAGAIN);
+		ck_assert_ptr_nonnull(splice_new(&reaper, s1[1], s2[0],
+		    (const uint8_t *)"PRE", 3, 0.2, done, &reaper));
+	}
+	ck_assert(run_until(ended));
+	ck_assert_str_eq(reason, "connect-timeout");
+	ck_assert_uint_eq(got[0], 0);
+}
+END_TEST
+
+/* Ended from outside: no callback, the far ends see the close. */
+START_TEST(test_close_outside)
+{
+	struct splice *sp;
+	uint64_t bytes[2];
+	char buf[8];
+
+	sp = pair(NULL, 5);
+	ck_assert_int_eq(write(cli, "abc", 3), 3);
+	read_exact(srv, buf, 3);
+	splice_close(sp, 0, bytes);
+	ck_assert_uint_eq(bytes[0], 3);
+	ck_assert_uint_eq(bytes[1], 0);
+	ck_assert(eof_on(cli));
+	ck_assert(eof_on(srv));
+	ck_assert_ptr_null(reason);
+}
+END_TEST
+
+static Suite *
+splice_suite(void)
+{
+	Suite *s = suite_create("splice");
+	TCase *tc = tcase_create("splice");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_both_ways);
+	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_connect_timeout);
+	tcase_add_test(tc, test_close_outside);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(splice_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
