@@ -28,8 +28,15 @@
 #endif
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
-/* At most this many "refuse" lines per second; the rest are counted. */
+/* At most this many "backlog" lines per second; the rest are counted. */
 #define NODE_REFUSE_LINES 10
+/*
+ * A responder handshake with not one whole message in after this many
+ * seconds may be evicted for a newcomer at a limit (conn_ctx_evict).  A
+ * real peer's first message comes right behind its connect; one second
+ * leaves room for a busy loop and a slow path.
+ */
+#define NODE_EVICT_AGE 1.0
 
 /*
  * node_local(n):
@@ -74,43 +81,120 @@ node_audit(const struct node *n, int allow, const char *reason,
 }
 
 /*
- * node_admit(n, fd, role):
- * Apply the connection limits of ${n} to a freshly accepted ${fd}: return
- * 0 to go on, or close ${fd}, log "refuse" and return -1.
+ * Room for one more connection on ${l}: return 0 to accept, -1 to leave
+ * the next client in the listen backlog.
  *
- * Refusing closes at once and never touches the established connections.
- * At the pending-handshake limit, a source holding most pending handshakes
- * loses its oldest one to a newcomer from elsewhere (conn_ctx_evict).
- * Under a flood the refuse lines are limited to NODE_REFUSE_LINES per
- * second; the next line logged says how many were left out.
+ * Below both limits there is room.  At a limit, the node listener (peers
+ * from anywhere) first evicts a handshake that makes no progress
+ * (conn_ctx_evict): a flood of idle connections cannot hold the slots,
+ * and the kernel's backlog is worked through.  An inlet never evicts: its
+ * clients are the node's own users, and they wait.
  */
-int
-node_admit(struct node *n, int fd, const char *role)
+static int
+node_room(struct node_listener *l)
 {
-	const char *reason;
+	struct node *n = l->node;
+
+	if (n->ctx.nconns < n->cfg->node.max_connections &&
+	    n->ctx.npending < n->cfg->node.max_handshakes)
+		return (0);
+	if (!l->is_inlet && conn_ctx_evict(&n->ctx, NODE_EVICT_AGE) == 0)
+		return (0);
+	return (-1);
+}
+
+/*
+ * Stop accepting on ${l} until a slot frees (node_slot_cb): new clients
+ * wait in the listen backlog.  The node listener also looks again after
+ * NODE_EVICT_AGE, when the handshakes that made no progress since have
+ * become evictable.  Log "backlog" (at most NODE_REFUSE_LINES a second;
+ * the next line logged says how many were left out).
+ */
+static void
+node_pause_full(struct node_listener *l)
+{
+	struct node *n = l->node;
 	ev_tstamp now;
 
-	if (n->ctx.nconns >= n->cfg->node.max_connections)
-		reason = "max-connections";
-	else if (n->ctx.npending < n->cfg->node.max_handshakes)
-		return (0);
-	else if (conn_ctx_evict(&n->ctx, conn_source_key(fd)) == 0)
-		return (0); /* a flooding source made room */
-	else
-		reason = "max-handshakes";
-	close(fd);
+	ev_io_stop(n->loop, &l->w);
+	l->full = 1;
+	l->next_full = n->full;
+	n->full = l;
+	if (!l->is_inlet) {
+		ev_timer_set(&l->pause, NODE_EVICT_AGE, 0.);
+		ev_timer_start(n->loop, &l->pause);
+	}
 	now = ev_now(n->loop);
 	if (now - n->refuse_at >= 1.) {
 		n->refuse_at = now;
 		n->refuse_lines = 0;
 	}
 	if (n->refuse_lines++ < NODE_REFUSE_LINES) {
-		log_warn("event=refuse role=%s reason=%s suppressed=%llu", role,
-		    reason, (unsigned long long)n->refused);
+		log_warn("event=backlog role=%s reason=%s connections=%u "
+		    "handshakes=%u suppressed=%llu", l->role,
+		    n->ctx.nconns >= n->cfg->node.max_connections ?
+		    "max-connections" : "max-handshakes", n->ctx.nconns,
+		    n->ctx.npending, (unsigned long long)n->refused);
 		n->refused = 0;
 	} else
 		n->refused++;
-	return (-1);
+}
+
+/*
+ * A connection or a handshake slot was given back: let every paused
+ * listener accept again (each one checks the limits for itself, and
+ * pauses again if they are still reached).  Runs inside conn callbacks,
+ * so it only starts watchers.
+ */
+static void
+node_slot_cb(struct conn_ctx *ctx)
+{
+	struct node *n = ctx->data;
+	struct node_listener *l;
+
+	while ((l = n->full) != NULL) {
+		n->full = l->next_full;
+		l->next_full = NULL;
+		l->full = 0;
+		ev_timer_stop(n->loop, &l->pause); /* a look-again timer */
+		if (l->fd != -1)
+			ev_io_start(n->loop, &l->w);
+	}
+}
+
+/* Take ${l} off the list of listeners paused at a limit. */
+static void
+node_unpause(struct node_listener *l)
+{
+	struct node_listener **lp;
+
+	for (lp = &l->node->full; *lp != NULL; lp = &(*lp)->next_full) {
+		if (*lp == l) {
+			*lp = l->next_full;
+			break;
+		}
+	}
+	l->next_full = NULL;
+	l->full = 0;
+}
+
+/*
+ * The backlog of a listening socket: the kernel's own cap
+ * (net.core.somaxconn), so that a burst of clients waits there while the
+ * node is at a limit; SOMAXCONN if it cannot be read.
+ */
+static int
+listen_backlog(void)
+{
+	FILE *f;
+	int v;
+
+	if ((f = fopen("/proc/sys/net/core/somaxconn", "re")) == NULL)
+		return (SOMAXCONN);
+	if (fscanf(f, "%d", &v) != 1 || v <= 0)
+		v = SOMAXCONN;
+	fclose(f);
+	return (v);
 }
 
 /*
@@ -166,7 +250,7 @@ listen_fd(const struct addr *a, char *err, size_t errlen)
 		    addr_format(a, buf, sizeof(buf)), strerror(errno));
 		goto fail1;
 	}
-	if (listen(fd, SOMAXCONN) == -1) {
+	if (listen(fd, listen_backlog()) == -1) {
 		snprintf(err, errlen, "listen %s: %s",
 		    addr_format(a, buf, sizeof(buf)), strerror(errno));
 		goto fail1;
@@ -179,9 +263,11 @@ fail0:
 }
 
 /*
- * Accept what is waiting (a bounded batch, for fairness), apply the
- * limits, hand each admitted socket to the role.  Out of descriptors:
- * pause accepting for a moment instead of spinning on a readable socket.
+ * Accept what is waiting (a bounded batch, for fairness) while there is
+ * room (node_room), hand each socket to the role.  At a limit, stop
+ * accepting until a slot frees: the client waits in the backlog, it is
+ * never accepted and then dropped.  Out of descriptors: pause accepting
+ * for a moment instead of spinning on a readable socket.
  */
 static void
 node_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -191,6 +277,10 @@ node_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (i = 0; i < 64 && l->fd != -1; i++) {
+		if (node_room(l) == -1) {
+			node_pause_full(l);
+			return;
+		}
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
@@ -203,19 +293,20 @@ node_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return; /* EAGAIN, or an aborted connection */
 		}
-		if (node_admit(l->node, fd, l->role) == -1)
-			continue;
 		l->accept_cb(l, fd); /* the role owns fd now */
 	}
 }
 
-/* The back-off is over: accept again. */
+/* The back-off, or the wait for evictable handshakes, is over: accept
+ * again (node_accept_cb checks the limits). */
 static void
 node_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node_listener *l = w->data;
 
 	(void)revents;
+	if (l->full)
+		node_unpause(l);
 	if (l->fd != -1)
 		ev_io_start(loop, &l->w);
 }
@@ -243,6 +334,7 @@ node_listener_open(struct node_listener *l, struct node *n,
 	l->node = n;
 	l->addr = a;
 	l->role = role;
+	l->is_inlet = strcmp(role, "inlet") == 0;
 	l->accept_cb = accept_cb;
 	l->arg = arg;
 	ev_io_init(&l->w, node_accept_cb, l->fd, EV_READ);
@@ -268,6 +360,8 @@ node_listener_close(struct node_listener *l)
 		return;
 	ev_io_stop(l->node->loop, &l->w);
 	ev_timer_stop(l->node->loop, &l->pause);
+	if (l->full)
+		node_unpause(l);
 	close(l->fd);
 	l->fd = -1;
 	if (l->addr->is_unix)
@@ -514,6 +608,7 @@ node_run(struct config *cfg, const struct identity *idn)
 	raise_nofile();
 	conn_ctx_init(&n->ctx, n->loop);
 	n->ctx.data = n;
+	n->ctx.slot_cb = node_slot_cb;
 	n->ctx.handshake_timeout = cfg->node.handshake_timeout;
 	n->ctx.connect_timeout = cfg->node.connect_timeout;
 	n->ctx.idle_timeout = cfg->node.idle_timeout;

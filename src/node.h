@@ -34,6 +34,9 @@ struct node_listener {
 	const char *role;        /* "inlet" or "node" */
 	ev_io w;
 	ev_timer pause; /* back-off while out of file descriptors */
+	int is_inlet;   /* local clients: never evicted, they wait */
+	int full;       /* paused at a limit, on node->full */
+	struct node_listener *next_full;
 	void (*accept_cb)(struct node_listener *l, int fd);
 	void *arg; /* the role's object */
 };
@@ -57,9 +60,10 @@ struct node {
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace;
 	int stopping;
-	uint64_t refused;       /* refuse lines suppressed by rate limit */
-	ev_tstamp refuse_at;    /* start of the current refuse-log second */
-	unsigned refuse_lines;  /* refuse lines logged in that second */
+	struct node_listener *full; /* listeners paused at a limit */
+	uint64_t refused;       /* limit lines suppressed by rate limit */
+	ev_tstamp refuse_at;    /* start of the current limit-log second */
+	unsigned refuse_lines;  /* limit lines logged in that second */
 };
 
 /*
@@ -77,13 +81,6 @@ int node_run(struct config *cfg, const struct identity *idn);
  * The credentials new channels of ${n} use.
  */
 const struct channel_local *node_local(const struct node *n);
-
-/*
- * node_admit(n, fd, role):
- * Apply the connection limits of ${n} to a freshly accepted ${fd}: return
- * 0 to go on, or close ${fd}, log "refuse" and return -1.
- */
-int node_admit(struct node *n, int fd, const char *role);
 
 /*
  * node_listener_open(l, n, a, role, name, accept_cb, arg, err, errlen):

@@ -49,6 +49,7 @@
 #define RELAY_MSG_MORE 'M'      /* session message: a client waits */
 #define RELAY_PENDING_MAX 4096  /* connections whose first bytes are due */
 #define RELAY_BAD_LINES 10      /* unknown-session lines per second */
+#define RELAY_EVICT_AGE 1.0     /* seconds before a silent pend may go */
 
 struct relay;
 struct rsess;
@@ -59,8 +60,9 @@ struct pend {
 	ev_io w;
 	ev_timer t;
 	size_t have;
+	ev_tstamp t_start; /* when it was accepted */
 	uint8_t buf[TICKET_PREAMBLE_LEN];
-	struct pend *prev, *next;
+	struct pend *prev, *next; /* r->pends, newest first */
 };
 
 struct pooled {
@@ -161,16 +163,6 @@ static void serve(struct relay *r, struct rsvc *svc);
 			(e)->next->prev = (e)->prev;                           \
 	} while (0)
 
-/* Close ${fd} with a reset, so the peer learns at once it was refused. */
-static void
-close_reset(int fd)
-{
-	struct linger lg = {1, 0};
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
-}
-
 /* Return 1 if ${id} is one of the ${n} identifiers at ${list}. */
 static int
 id_listed(const uint8_t (*list)[CONFIG_ID_LEN], size_t n, const uint8_t *id)
@@ -210,7 +202,7 @@ pair_close(struct pair *p, const char *reason, int reset)
 		ev_io_stop(r->node->loop, &p->rd[d]);
 		ev_io_stop(r->node->loop, &p->wr[d]);
 		if (reset)
-			close_reset(p->fd[d]);
+			conn_close_reset(p->fd[d]);
 		else
 			close(p->fd[d]);
 		close(p->pipe[d][0]);
@@ -420,8 +412,8 @@ fail1:
 	free(p);
 fail0:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
-	close_reset(fa);
-	close_reset(fb);
+	conn_close_reset(fa);
+	conn_close_reset(fb);
 	return (NULL);
 }
 
@@ -503,7 +495,7 @@ wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 	struct cwait *cw;
 
 	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
-		close_reset(fd);
+		conn_close_reset(fd);
 		return;
 	}
 	cw->fd = fd;
@@ -570,7 +562,7 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 		if (dialout_preamble(svc->via, svc->cr->name, pre) == -1)
 			return (-1);
 		if ((other = dial_next(svc)) == -1) {
-			close_reset(fd);
+			conn_close_reset(fd);
 			return (0);
 		}
 		if ((p = pair_new(r, fd, other, svc->cr->name, peer, cs, NULL,
@@ -632,7 +624,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			(void)wait_pop(r, svc);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
-			close_reset(cw->fd);
+			conn_close_reset(cw->fd);
 			free(cw);
 		}
 	}
@@ -846,7 +838,7 @@ pend_free(struct pend *pd, int close_fd)
 	ev_io_stop(r->node->loop, &pd->w);
 	ev_timer_stop(r->node->loop, &pd->t);
 	if (close_fd && pd->fd != -1)
-		close_reset(pd->fd);
+		conn_close_reset(pd->fd);
 	LIST_UNLINK(&r->pends, pd);
 	r->npends--;
 	free(pd);
@@ -959,7 +951,7 @@ preamble(struct relay *r, int fd, const uint8_t *pre)
 	}
 	return;
 refuse:
-	close_reset(fd);
+	conn_close_reset(fd);
 }
 
 /*
@@ -1025,6 +1017,27 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
+ * At RELAY_PENDING_MAX: reset the oldest pending connection if it has been
+ * waiting RELAY_EVICT_AGE seconds or more (a live peer sends its first
+ * bytes right behind its connect).  Return 0 if one went, else -1.
+ */
+static int
+pend_evict(struct relay *r)
+{
+	struct pend *pd, *old = NULL;
+
+	for (pd = r->pends; pd != NULL; pd = pd->next)
+		old = pd; /* the list is newest first */
+	if (old == NULL ||
+	    ev_now(r->node->loop) - old->t_start < RELAY_EVICT_AGE)
+		return (-1);
+	if (may_log(r))
+		log_warn("event=drop role=relay conn=0 addr=- reason=evicted");
+	pend_free(old, 1);
+	return (0);
+}
+
+/*
  * relay_accept(r, fd):
  * A connection accepted on the node's listen address (${fd} taken): wait
  * for its first byte; a handshake goes to the outlet role
@@ -1036,13 +1049,13 @@ relay_accept(struct relay *r, int fd)
 	struct pend *pd;
 	int one = 1;
 
-	if (r->npends >= RELAY_PENDING_MAX) {
+	if (r->npends >= RELAY_PENDING_MAX && pend_evict(r) == -1) {
 		log_warn("event=refuse role=relay reason=max-pending");
-		close(fd);
+		conn_close_reset(fd);
 		return;
 	}
 	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
-		close(fd);
+		conn_close_reset(fd);
 		return;
 	}
 	pd->r = r;
@@ -1054,6 +1067,7 @@ relay_accept(struct relay *r, int fd)
 	ev_timer_init(&pd->t, pend_timer_cb,
 	    r->node->cfg->node.handshake_timeout, 0.);
 	pd->w.data = pd->t.data = pd;
+	pd->t_start = ev_now(r->node->loop);
 	ev_io_start(r->node->loop, &pd->w);
 	ev_timer_start(r->node->loop, &pd->t);
 	LIST_PUSH(&r->pends, pd);
@@ -1165,7 +1179,7 @@ relay_free(struct relay *r)
 		rsess_free(r->sessions, "shutdown");
 	for (i = 0; i < r->nsvcs; i++) {
 		while ((cw = wait_pop(r, &r->svcs[i])) != NULL) {
-			close_reset(cw->fd);
+			conn_close_reset(cw->fd);
 			free(cw);
 		}
 		dialout_free(r->svcs[i].via);
