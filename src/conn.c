@@ -233,6 +233,15 @@ is_pending(enum conn_state s)
 	return (s == CONN_DIAL || s == CONN_HANDSHAKE || s == CONN_CONNECT);
 }
 
+/* A connection or a pending slot was given back: tell the node. */
+static void
+slot_freed(struct conn_ctx *ctx)
+{
+
+	if (ctx->slot_cb != NULL)
+		ctx->slot_cb(ctx);
+}
+
 /* Move ${c} to ${to}: assert the step is legal, keep ctx->npending. */
 static void
 conn_set_state(struct conn *c, enum conn_state to)
@@ -255,6 +264,7 @@ conn_set_state(struct conn *c, enum conn_state to)
 		else
 			ctx->pend_tail = c->pprev;
 		c->pprev = c->pnext = NULL;
+		slot_freed(ctx);
 	} else if (!is_pending(c->state) && is_pending(to)) {
 		/* Join it at the tail: the list stays oldest first. */
 		ctx->npending++;
@@ -646,6 +656,7 @@ chan_read_handshake(struct conn *c)
 		    (uint64_t)ev_now(c->ctx->loop), c->tx->data, c->tx->cap,
 		    &outlen);
 		b->pos += total;
+		c->hs_progress = 1;
 		if (r < 0) {
 			if (c->ops->handshake_failed != NULL)
 				c->ops->handshake_failed(c, -r);
@@ -855,21 +866,24 @@ conn_ctx_fini(struct conn_ctx *ctx)
 }
 
 /*
- * conn_ctx_evict(ctx, src):
- * Make room for one more pending connection from source ${src} when the
- * pending limit is reached: if one source holds more than half of the
- * pending connections and it is not ${src}, drop its oldest one
- * (CONN_R_EVICTED) and return 0; otherwise return -1 (refuse the new one).
- * So a flood from one address (or one IPv6 /64) cannot lock others out,
- * while nobody can push out a spread of handshakes it does not dominate.
+ * conn_ctx_evict(ctx, min_age):
+ * Make room for one more connection when a limit is reached: drop
+ * (CONN_R_EVICTED) a responder handshake that has made no progress (not
+ * one whole handshake message in) for ${min_age} seconds or more: the
+ * oldest such one of the source holding more than half of the pending
+ * connections if there is one, else the oldest such one.  Return 0 if
+ * one was dropped, -1 if none qualifies.  So idle or trickling
+ * connections cannot hold slots while real peers, whose first message
+ * comes right behind their connect, are never pushed out.
  *
  * The majority source is found with one Boyer-Moore vote over the pending
- * list and one counting pass: O(pending), no memory, only when at the limit.
+ * list and one counting pass: O(pending), no memory, only at a limit.
  */
 int
-conn_ctx_evict(struct conn_ctx *ctx, uint64_t src)
+conn_ctx_evict(struct conn_ctx *ctx, double min_age)
 {
-	struct conn *c;
+	struct conn *c, *oldest = NULL, *victim = NULL;
+	ev_tstamp before = ev_now(ctx->loop) - min_age;
 	uint64_t cand = 0;
 	unsigned votes = 0, count = 0;
 
@@ -882,20 +896,26 @@ conn_ctx_evict(struct conn_ctx *ctx, uint64_t src)
 		else
 			votes--;
 	}
-	if (votes == 0 || cand == src)
-		return (-1);
 	for (c = ctx->pend_head; c != NULL; c = c->pnext)
 		count += c->src == cand;
 	if (count * 2 <= ctx->npending)
-		return (-1);
-	/* The oldest of the dominant source goes. */
-	for (c = ctx->pend_head; c != NULL; c = c->pnext) {
-		if (c->src == cand) {
-			conn_drop(c, CONN_R_EVICTED);
-			return (0);
-		}
+		votes = 0; /* no source holds most */
+	/* Oldest first: the first that qualifies is the oldest. */
+	for (c = ctx->pend_head; c != NULL && victim == NULL; c = c->pnext) {
+		if (c->state != CONN_HANDSHAKE || !c->hs_responder ||
+		    c->hs_progress || c->t_start > before)
+			continue;
+		if (oldest == NULL)
+			oldest = c;
+		if (votes == 0 || c->src == cand)
+			victim = c;
 	}
-	return (-1);
+	if (victim == NULL)
+		victim = oldest;
+	if (victim == NULL)
+		return (-1);
+	conn_drop(victim, CONN_R_EVICTED);
+	return (0);
 }
 
 /*
@@ -1086,6 +1106,7 @@ conn_handshake_pre(struct conn *c, struct channel *ch,
 	assert(c->ch == NULL);
 	assert(prelen <= 256);
 	c->ch = ch;
+	c->hs_responder = role == CHANNEL_RESPONDER;
 	conn_set_state(c, CONN_HANDSHAKE);
 	timer_set(c, c->ctx->handshake_timeout);
 	if (role == CHANNEL_INITIATOR || prelen > 0) {
@@ -1279,4 +1300,5 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	reaper_defer(&ctx->reaper, &c->reap, free, c);
 	if (c->ops->dropped != NULL)
 		c->ops->dropped(c, reason);
+	slot_freed(ctx);
 }

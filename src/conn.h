@@ -87,6 +87,9 @@ struct conn_ctx {
 	struct conn_buf *pool; /* spare full-size buffers */
 	unsigned npool;
 	void (*empty_cb)(struct conn_ctx *); /* nconns fell to 0 (or NULL) */
+	/* nconns or npending went down: a slot is free (or NULL).  It may
+	 * run inside any conn callback: it must not make connections. */
+	void (*slot_cb)(struct conn_ctx *);
 	void *data;                          /* the node */
 };
 
@@ -123,6 +126,8 @@ struct conn {
 	unsigned pong_owed : 1;     /* peer sent PING, PONG not yet sent */
 	unsigned logged_open : 1;   /* "open" was logged: log "close" */
 	unsigned quiet : 1;         /* the role logged why: no "drop" line */
+	unsigned hs_responder : 1;  /* the handshake runs as responder */
+	unsigned hs_progress : 1;   /* a whole handshake message came in */
 	int fd_plain;
 	int fd_chan;
 	ev_io plain_r, plain_w, chan_r, chan_w;
@@ -170,15 +175,17 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
 void conn_ctx_fini(struct conn_ctx *ctx);
 
 /*
- * conn_ctx_evict(ctx, src):
- * Make room for one more pending connection from source ${src} when the
- * pending limit is reached: if one source holds more than half of the
- * pending connections and it is not ${src}, drop its oldest one
- * (CONN_R_EVICTED) and return 0; otherwise return -1 (refuse the new one).
- * So a flood from one address (or one IPv6 /64) cannot lock others out,
- * while nobody can push out a spread of handshakes it does not dominate.
+ * conn_ctx_evict(ctx, min_age):
+ * Make room for one more connection when a limit is reached: drop
+ * (CONN_R_EVICTED) a responder handshake that has made no progress (not
+ * one whole handshake message in) for ${min_age} seconds or more: the
+ * oldest such one of the source holding more than half of the pending
+ * connections if there is one, else the oldest such one.  Return 0 if
+ * one was dropped, -1 if none qualifies.  So idle or trickling
+ * connections cannot hold slots while real peers, whose first message
+ * comes right behind their connect, are never pushed out.
  */
-int conn_ctx_evict(struct conn_ctx *ctx, uint64_t src);
+int conn_ctx_evict(struct conn_ctx *ctx, double min_age);
 
 /*
  * conn_ctx_reaper(ctx):

@@ -17,6 +17,8 @@
 #include "conn.h"
 #include "log.h"
 
+struct listener;
+
 struct env {
 	struct ev_loop *loop;
 	const struct config *cfg;
@@ -34,6 +36,7 @@ struct env {
 	 * sessions, silent connections): 10 per second together. */
 	struct log_limit anyone_log;
 	int stopping;                /* shutting down: accept nothing new */
+	struct listener *full;       /* listeners paused at a limit */
 	/* A role's last live object ended (shutdown waits for it). */
 	void (*idle_cb)(struct env *e);
 	void *data; /* the runtime's */

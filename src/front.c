@@ -21,6 +21,7 @@
 #include "sock.h"
 
 #define FRONT_PENDING_MAX 4096 /* connections whose first bytes are due */
+#define FRONT_EVICT_AGE 1.0    /* seconds before a silent one may go */
 
 struct front;
 
@@ -30,9 +31,10 @@ struct pend {
 	ev_io w;
 	ev_timer t;
 	size_t have;
+	ev_tstamp t_start; /* when it was accepted */
 	uint8_t buf[TICKET_PREAMBLE_LEN];
 	struct reap_entry reap;
-	struct pend *prev, *next;
+	struct pend *prev, *next; /* f->pends, newest first */
 };
 
 struct front {
@@ -126,7 +128,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	struct conn *c;
 
 	if ((c = conn_new(&f->env->ctx, &front_ops, -1, fd)) == NULL) {
-		close(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	/* c owns fd now. */
@@ -235,19 +237,40 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	pend_free(pd, 1);
 }
 
+/*
+ * At FRONT_PENDING_MAX: reset the oldest pending connection if it has
+ * been waiting FRONT_EVICT_AGE seconds or more (a live peer sends its
+ * first bytes right behind its connect).  Return 0 if one went, else -1.
+ */
+static int
+pend_evict(struct front *f)
+{
+	struct pend *pd, *old = NULL;
+
+	for (pd = f->pends; pd != NULL; pd = pd->next)
+		old = pd; /* the list is newest first */
+	if (old == NULL ||
+	    ev_now(f->env->loop) - old->t_start < FRONT_EVICT_AGE)
+		return (-1);
+	(void)log_limited(&f->env->anyone_log, ev_now(f->env->loop),
+	    LOG_LVL_WARN, "event=drop role=relay conn=0 addr=- reason=evicted");
+	pend_free(old, 1);
+	return (0);
+}
+
 /* Wait for the first bytes of ${fd} (taken). */
 static void
 pend_new(struct front *f, int fd)
 {
 	struct pend *pd;
 
-	if (f->npends >= FRONT_PENDING_MAX) {
+	if (f->npends >= FRONT_PENDING_MAX && pend_evict(f) == -1) {
 		log_warn("event=refuse role=relay reason=max-pending");
-		close(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
-		close(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	pd->f = f;
@@ -256,6 +279,7 @@ pend_new(struct front *f, int fd)
 	ev_timer_init(&pd->t, pend_timer_cb,
 	    f->env->cfg->node.handshake_timeout, 0.);
 	pd->w.data = pd->t.data = pd;
+	pd->t_start = ev_now(f->env->loop);
 	ev_io_start(f->env->loop, &pd->w);
 	ev_timer_start(f->env->loop, &pd->t);
 	pd->prev = NULL;

@@ -8,7 +8,7 @@
  * bytes flow at once (the first records follow msg3 without waiting for a
  * reply).  A wrong outlet identity fails the handshake before msg3, so
  * that outlet learns nothing, not even the service name; the client is
- * then closed without any data.
+ * then reset without any data.
  *
  * With via (docs/relay.md) the inlet keeps a client session with the
  * relay (dialout.c) and each client's channel goes to the relay instead,
@@ -16,7 +16,11 @@
  * same, end to end with the pinned outlet.  Clients that arrive while the
  * session is being set up wait for it (connect_timeout at most); while
  * the last attempt has failed, and as soon as an attempt fails, they are
- * closed at once.
+ * reset at once.
+ *
+ * Whenever the inlet gives up on a client (unreachable or refusing
+ * outlet, dead channel, failed authentication, shutdown) the client sees a
+ * reset, never a clean end of stream (docs/protocol.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +33,7 @@
 #include "inlet.h"
 #include "listener.h"
 #include "log.h"
+#include "sock.h"
 
 #define INLET_WAIT_MAX 64    /* clients waiting for the relay session */
 #define INLET_WAIT_TICK 0.05 /* how often they are looked at */
@@ -130,7 +135,7 @@ inlet_start(struct inlet *il, int fd)
 	struct conn *c;
 
 	if ((c = conn_new(&il->env->ctx, &inlet_ops, fd, -1)) == NULL) {
-		close(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	/* c owns fd now. */
@@ -158,7 +163,7 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		else if (down || il->wait_until[i] <= ev_now(loop)) {
 			log_warn("event=drop role=inlet conn=0 addr=- "
 			    "reason=relay-session-down name=%s", il->ci->name);
-			close(il->wait_fd[i]);
+			sock_close_reset(il->wait_fd[i]);
 		} else {
 			il->wait_fd[k] = il->wait_fd[i];
 			il->wait_until[k++] = il->wait_until[i];
@@ -183,7 +188,7 @@ inlet_accept(struct listener *l, int fd)
 		/* The last attempt failed: do not keep the client waiting. */
 		log_warn("event=drop role=inlet conn=0 addr=- "
 		    "reason=relay-session-down name=%s", il->ci->name);
-		close(fd);
+		sock_close_reset(fd);
 		return;
 	}
 	il->wait_fd[il->nwait] = fd; /* waits for the session */
@@ -245,7 +250,7 @@ inlet_stop(struct inlet *il)
 	listener_close(&il->l);
 	dialout_stop(il->via);
 	for (i = 0; i < il->nwait; i++)
-		close(il->wait_fd[i]);
+		sock_close_reset(il->wait_fd[i]);
 	il->nwait = 0;
 	ev_timer_stop(il->env->loop, &il->wait_timer);
 }

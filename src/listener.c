@@ -13,38 +13,125 @@
 #include "sock.h"
 
 /*
- * Apply the connection limits of ${e} to a freshly accepted ${fd}: return
- * 0 to go on, or close ${fd}, log "refuse" and return -1.
+ * A responder handshake with not one whole message in after this many
+ * seconds may be evicted for a newcomer at a limit (conn_ctx_evict).  A
+ * real peer's first message comes right behind its connect; one second
+ * leaves room for a busy loop and a slow path.
+ */
+#define LISTENER_EVICT_AGE 1.0
+
+/*
+ * Room for one more connection on ${l}: return 0 to accept, -1 to leave
+ * the next client in the listen backlog.
  *
- * Refusing closes at once and never touches the established connections.
- * At the pending-handshake limit, a source holding most pending handshakes
- * loses its oldest one to a newcomer from elsewhere (conn_ctx_evict).
- * Under a flood the refuse lines are limited to NODE_REFUSE_LINES per
- * second; the next line logged says how many were left out.
+ * Below both limits there is room.  At a limit, the node listener (peers
+ * from anywhere) first evicts a handshake that makes no progress
+ * (conn_ctx_evict): a flood of idle connections cannot hold the slots,
+ * and the kernel's backlog is worked through.  An inlet never evicts: its
+ * clients are the node's own users, and they wait.
  */
 static int
-admit(struct env *e, int fd, const char *role)
+room(struct listener *l)
 {
-	const char *reason;
+	struct env *e = l->env;
 
-	if (e->ctx.nconns >= e->cfg->node.max_connections)
-		reason = "max-connections";
-	else if (e->ctx.npending < e->cfg->node.max_handshakes)
+	if (e->ctx.nconns < e->cfg->node.max_connections &&
+	    e->ctx.npending < e->cfg->node.max_handshakes)
 		return (0);
-	else if (conn_ctx_evict(&e->ctx, sock_source_key(fd)) == 0)
-		return (0); /* a flooding source made room */
-	else
-		reason = "max-handshakes";
-	close(fd);
-	(void)log_limited(&e->refuse_log, ev_now(e->loop), LOG_LVL_WARN,
-	    "event=refuse role=%s reason=%s", role, reason);
+	if (!l->is_inlet && conn_ctx_evict(&e->ctx, LISTENER_EVICT_AGE) == 0)
+		return (0);
 	return (-1);
 }
 
 /*
- * Accept what is waiting (a bounded batch, for fairness), apply the
- * limits, hand each admitted socket to the role.  Out of descriptors:
- * pause accepting for a moment instead of spinning on a readable socket.
+ * Stop accepting on ${l} until a slot frees (listener_slot_freed): new
+ * clients wait in the listen backlog.  The node listener also looks again
+ * after LISTENER_EVICT_AGE, when the handshakes that made no progress
+ * since have become evictable.  Log "backlog" (rate limited).
+ */
+static void
+pause_full(struct listener *l)
+{
+	struct env *e = l->env;
+
+	ev_io_stop(e->loop, &l->w);
+	l->full = 1;
+	l->next_full = e->full;
+	e->full = l;
+	if (!l->is_inlet) {
+		ev_timer_set(&l->pause, LISTENER_EVICT_AGE, 0.);
+		ev_timer_start(e->loop, &l->pause);
+	}
+	(void)log_limited(&e->refuse_log, ev_now(e->loop), LOG_LVL_WARN,
+	    "event=backlog role=%s reason=%s connections=%u handshakes=%u",
+	    l->role, e->ctx.nconns >= e->cfg->node.max_connections ?
+	    "max-connections" : "max-handshakes", e->ctx.nconns,
+	    e->ctx.npending);
+}
+
+/* Take ${l} off the list of listeners paused at a limit. */
+static void
+unpause(struct listener *l)
+{
+	struct listener **lp;
+
+	for (lp = &l->env->full; *lp != NULL; lp = &(*lp)->next_full) {
+		if (*lp == l) {
+			*lp = l->next_full;
+			break;
+		}
+	}
+	l->next_full = NULL;
+	l->full = 0;
+}
+
+/*
+ * listener_slot_freed(e):
+ * A connection or a handshake slot of ${e} was given back: let every
+ * listener paused at a limit accept again (each one checks the limits
+ * for itself, and pauses again if they are still reached).  Runs inside
+ * conn callbacks, so it only starts watchers.
+ */
+void
+listener_slot_freed(struct env *e)
+{
+	struct listener *l;
+
+	while ((l = e->full) != NULL) {
+		e->full = l->next_full;
+		l->next_full = NULL;
+		l->full = 0;
+		ev_timer_stop(e->loop, &l->pause); /* a look-again timer */
+		if (l->fd != -1)
+			ev_io_start(e->loop, &l->w);
+	}
+}
+
+/*
+ * The backlog of a listening socket: the kernel's own cap
+ * (net.core.somaxconn), so that a burst of clients waits there while the
+ * node is at a limit; SOMAXCONN if it cannot be read.
+ */
+static int
+listen_backlog(void)
+{
+	FILE *f;
+	int v;
+
+	if ((f = fopen("/proc/sys/net/core/somaxconn", "re")) == NULL)
+		return (SOMAXCONN);
+	if (fscanf(f, "%d", &v) != 1 || v <= 0)
+		v = SOMAXCONN;
+	fclose(f);
+	return (v);
+}
+
+/*
+ * Accept what is waiting (a bounded batch, for fairness) while there is
+ * room, hand each socket to the owner.  At a limit, stop accepting until
+ * a slot frees: the client waits in the backlog, it is never accepted and
+ * then dropped.  Out of descriptors: pause accepting for a moment instead
+ * of spinning on a readable socket.
  */
 static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
@@ -54,6 +141,10 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	for (i = 0; i < 64 && l->fd != -1; i++) {
+		if (room(l) == -1) {
+			pause_full(l);
+			return;
+		}
 		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
@@ -66,19 +157,20 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return; /* EAGAIN, or an aborted connection */
 		}
-		if (admit(l->env, fd, l->role) == -1)
-			continue;
-		l->accept_cb(l, fd); /* the role owns fd now */
+		l->accept_cb(l, fd); /* the owner owns fd now */
 	}
 }
 
-/* The back-off is over: accept again. */
+/* The back-off, or the wait for evictable handshakes, is over: accept
+ * again (on_accept checks the limits). */
 static void
 on_pause(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct listener *l = w->data;
 
 	(void)revents;
+	if (l->full)
+		unpause(l);
 	if (l->fd != -1)
 		ev_io_start(loop, &l->w);
 }
@@ -101,11 +193,12 @@ listener_open(struct listener *l, struct env *e,
 
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
-	if ((l->fd = sock_listen(a, SOMAXCONN, err, errlen)) == -1)
+	if ((l->fd = sock_listen(a, listen_backlog(), err, errlen)) == -1)
 		return (-1);
 	l->env = e;
 	l->addr = a;
 	l->role = role;
+	l->is_inlet = strcmp(role, "inlet") == 0;
 	l->accept_cb = accept_cb;
 	l->arg = arg;
 	ev_io_init(&l->w, on_accept, l->fd, EV_READ);
@@ -131,6 +224,8 @@ listener_close(struct listener *l)
 		return;
 	ev_io_stop(l->env->loop, &l->w);
 	ev_timer_stop(l->env->loop, &l->pause);
+	if (l->full)
+		unpause(l);
 	close(l->fd);
 	l->fd = -1;
 	if (l->addr->is_unix)

@@ -1,9 +1,11 @@
 /*
  * listener: a listening socket of the node and the admission of what it
  * accepts.  Accepts in bounded batches, applies the node's connection
- * limits (max_connections, max_handshakes with source eviction) and logs
- * "refuse" (rate limited) for what it turns away, then hands each
- * admitted socket to its owner's callback.  Out of descriptors, it pauses
+ * limits: at max_connections or max_handshakes it stops accepting and
+ * lets the kernel's listen backlog (sized from net.core.somaxconn) hold
+ * new clients until a slot frees, logging "backlog" (rate limited); the
+ * node listener first evicts a handshake that made no progress.  Each
+ * accepted socket goes to its owner's callback.  Out of descriptors, it pauses
  * instead of spinning.  Knows no role.
  */
 #ifndef SALLYPORT_LISTENER_H
@@ -24,7 +26,10 @@ struct listener {
 	const struct addr *addr; /* borrowed from the config */
 	const char *role;        /* "inlet" or "node" */
 	ev_io w;
-	ev_timer pause; /* back-off while out of file descriptors */
+	ev_timer pause; /* back-off while out of descriptors, or look-again */
+	int is_inlet;   /* local clients: never evicted, they wait */
+	int full;       /* paused at a limit, on env->full */
+	struct listener *next_full;
 	void (*accept_cb)(struct listener *l, int fd);
 	void *arg; /* the owner's object */
 };
@@ -41,6 +46,15 @@ int listener_open(struct listener *l, struct env *e, const struct addr *a,
     const char *role, const char *name,
     void (*accept_cb)(struct listener *, int), void *arg, char *err,
     size_t errlen);
+
+/*
+ * listener_slot_freed(e):
+ * A connection or a handshake slot of ${e} was given back: let every
+ * listener paused at a limit accept again (each one checks the limits
+ * for itself, and pauses again if they are still reached).  Runs inside
+ * conn callbacks, so it only starts watchers.
+ */
+void listener_slot_freed(struct env *e);
 
 /*
  * listener_close(l):

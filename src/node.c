@@ -18,6 +18,7 @@
 
 #include "front.h"
 #include "inlet.h"
+#include "listener.h"
 #include "log.h"
 #include "node.h"
 #include "outlet.h"
@@ -29,7 +30,7 @@
 #endif
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
-/* At most this many "refuse" lines per second; the rest are counted. */
+/* At most this many "backlog" lines per second; the rest are counted. */
 #define NODE_REFUSE_LINES 10
 /* Lines anyone can cause at the node listener, per second. */
 #define NODE_ANYONE_LINES 10
@@ -75,6 +76,15 @@ node_empty_cb(struct conn_ctx *ctx)
 {
 
 	check_empty(ctx->data);
+}
+
+/* A connection or a handshake slot was given back: paused listeners go on. */
+static void
+node_slot_cb(struct conn_ctx *ctx)
+{
+	struct node *n = ctx->data;
+
+	listener_slot_freed(&n->env);
 }
 
 /* A role's live object ended (a relayed pair, a waiting client). */
@@ -280,6 +290,7 @@ node_run(struct config *cfg, const struct identity *idn)
 	raise_nofile();
 	conn_ctx_init(&n->env.ctx, n->env.loop);
 	n->env.ctx.data = n;
+	n->env.ctx.slot_cb = node_slot_cb;
 	n->env.data = n;
 	n->env.idle_cb = node_idle_cb;
 	log_limit_init(&n->env.anyone_log, NODE_ANYONE_LINES);

@@ -165,35 +165,43 @@ ticket_preamble_id(const uint8_t pre[TICKET_PREAMBLE_LEN], uint8_t *type,
 	return (0);
 }
 
+/* The word and bit of counter ${ctr} in the ring bitmap. */
+#define SEEN_WORD(t, ctr) ((t)->seen[((ctr) % TICKET_WINDOW) / 64])
+#define SEEN_BIT(ctr) ((uint64_t)1 << ((ctr) % 64))
+
 /* Return 1 if ${ctr} may be accepted by ${t} (new, inside the window). */
 static int
 window_allows(const struct ticket *t, uint64_t ctr)
 {
-	uint64_t back;
 
 	if (ctr == 0)
 		return (0);
 	if (ctr > t->top)
 		return (1);
-	back = t->top - ctr;
-	if (back >= TICKET_WINDOW)
+	if (t->top - ctr >= TICKET_WINDOW)
 		return (0);
-	return ((t->seen & ((uint64_t)1 << back)) == 0);
+	return ((SEEN_WORD(t, ctr) & SEEN_BIT(ctr)) == 0);
 }
 
-/* Record ${ctr} (window_allows said yes) as accepted. */
+/*
+ * Record ${ctr} (window_allows said yes) as accepted.  Moving the top up
+ * forgets the counters that fall out of the window: their bits are the
+ * ones the new counters reuse.
+ */
 static void
 window_add(struct ticket *t, uint64_t ctr)
 {
-	uint64_t shift;
+	uint64_t c;
 
 	if (ctr > t->top) {
-		shift = ctr - t->top;
-		t->seen = shift >= TICKET_WINDOW ? 0 : t->seen << shift;
-		t->seen |= 1;
+		if (ctr - t->top >= TICKET_WINDOW)
+			memset(t->seen, 0, sizeof(t->seen));
+		else
+			for (c = t->top + 1; c <= ctr; c++)
+				SEEN_WORD(t, c) &= ~SEEN_BIT(c);
 		t->top = ctr;
-	} else
-		t->seen |= (uint64_t)1 << (t->top - ctr);
+	}
+	SEEN_WORD(t, ctr) |= SEEN_BIT(ctr);
 }
 
 /*

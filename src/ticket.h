@@ -28,14 +28,18 @@
 #define TICKET_NAME_LEN 64 /* service name, zero padded */
 #define TICKET_AD_LEN (1 + TICKET_ID_LEN + 8)
 #define TICKET_PREAMBLE_LEN (TICKET_AD_LEN + TICKET_NAME_LEN + CRYPTO_TAG_LEN)
-#define TICKET_WINDOW 64 /* counters accepted below the largest seen */
+/* Counters accepted below the largest seen: at least the handshakes one
+ * node may have in flight at once (their connections reach the relay in
+ * any order), a multiple of 64. */
+#define TICKET_WINDOW 4096
 #define TICKET_CLIENT 'C' /* a client connection (inlet or relay) */
 #define TICKET_POOLED 'P' /* an outlet's pooled, ready connection */
 
 /*
  * One ticket, at either end.  The sender uses ${next}; the receiver keeps
  * the largest counter seen (${top}, 0: none yet) and a bitmap of the
- * TICKET_WINDOW counters below and including it (${seen}).
+ * TICKET_WINDOW counters below and including it (${seen}), a ring: the
+ * bit of counter c is c % TICKET_WINDOW.
  */
 struct ticket {
 	uint8_t id[TICKET_ID_LEN];
@@ -43,7 +47,7 @@ struct ticket {
 	struct crypto_aead aead;
 	uint64_t next; /* sender: the next counter to use (starts at 1) */
 	uint64_t top;  /* receiver: largest counter accepted */
-	uint64_t seen; /* receiver: bit i set: counter top - i accepted */
+	uint64_t seen[TICKET_WINDOW / 64]; /* receiver: accepted counters */
 };
 
 /*

@@ -7,7 +7,7 @@ result line on stdout and exit 0 when what they checked holds.
 Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
 slow-sink, blackhole, marker-server.  Clients: echo-check, bulk-client,
 halfclose-client, reset-client, push, probe, hold, marker-client,
-echo-prefix.  `netkit.py SUBCOMMAND -h` tells more.
+echo-prefix, send-close, burst.  `netkit.py SUBCOMMAND -h` tells more.
 
 Addresses: "host:port", "[v6]:port" or "unix:/path".  Data is generated from
 a seed (random.Random over a pool, sliced at seeded offsets) so both ends can
@@ -747,6 +747,123 @@ def cmd_echo_prefix(args):
         state["sent"], len(got), ok, bad, end, state["send_end"]), flush=True)
     return 0 if ok else 1
 
+def send_close_one(addr, payload, timeout):
+    """Connect, send ${payload}, close (a FIN, like a shell redirection to
+    /dev/tcp); return None or the error's name."""
+    try:
+        s = connect(addr, timeout)
+    except OSError as e:
+        return type(e).__name__
+    try:
+        s.sendall(payload)
+    except OSError as e:
+        return type(e).__name__
+    finally:
+        s.close()
+    return None
+
+
+def cmd_send_close(args):
+    """${count} connections, ${parallel} at a time (each thread walks its
+    own share in order), each sending ${format} % i and closing at once
+    without reading: a client that sends and hangs up."""
+    raise_nofile()
+    fmt = args.format.encode().decode("unicode_escape")
+    errs = []
+    lock = threading.Lock()
+
+    def worker(k):
+        for i in range(k + 1, args.count + 1, args.parallel):
+            e = send_close_one(args.connect, (fmt % i).encode(), args.timeout)
+            if e is not None:
+                with lock:
+                    errs.append(e)
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=worker, args=(k,))
+          for k in range(args.parallel)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("sent=%d errors=%d secs=%.2f%s" % (
+        args.count - len(errs), len(errs), time.monotonic() - t0,
+        (" first_error=%s" % errs[0]) if errs else ""))
+    return 1 if errs else 0
+
+
+def cmd_burst(args):
+    """Open ${count} connections at once (non-blocking connects, all in
+    flight together), send ${send_hex} on each as soon as it is connected
+    and read until ${expect_hex} came back whole, then close it.  Report how
+    many were answered and how the others ended (reset, eof, error,
+    timeout); exit 0 only if every one was answered."""
+    import selectors
+    raise_nofile()
+    fam, sa = parse_addr(args.connect)
+    req = bytes.fromhex(args.send_hex)
+    want = bytes.fromhex(args.expect_hex)
+    sel = selectors.DefaultSelector()
+    got = {}
+    ends = {"answered": 0, "reset": 0, "eof": 0, "error": 0, "timeout": 0}
+    t0 = time.monotonic()
+    for _ in range(args.count):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(sa)
+        except BlockingIOError:
+            pass
+        except OSError:
+            ends["error"] += 1
+            s.close()
+            continue
+        got[s] = None           # None: not yet connected
+        sel.register(s, selectors.EVENT_WRITE)
+
+    def end(s, how):
+        ends[how] += 1
+        sel.unregister(s)
+        del got[s]
+        s.close()
+
+    while got and time.monotonic() - t0 < args.timeout:
+        for key, _ in sel.select(0.2):
+            s = key.fileobj
+            if got[s] is None:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err != 0:
+                    end(s, "reset" if err == 104 else "error")
+                    continue
+                try:
+                    s.send(req)  # small: fits the empty send buffer
+                except OSError:
+                    end(s, "reset")
+                    continue
+                got[s] = b""
+                sel.modify(s, selectors.EVENT_READ)
+                continue
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                end(s, "reset")
+                continue
+            except OSError:
+                end(s, "error")
+                continue
+            if not d:
+                end(s, "eof")
+                continue
+            got[s] += d
+            if len(got[s]) >= len(want):
+                end(s, "answered" if got[s][:len(want)] == want else "error")
+    for s in list(got):
+        end(s, "timeout")
+    print("count=%d %s secs=%.2f" % (
+        args.count, " ".join("%s=%d" % kv for kv in ends.items()),
+        time.monotonic() - t0))
+    return 0 if ends["answered"] == args.count else 1
+
 
 def main():
     p = argparse.ArgumentParser(prog="netkit")
@@ -803,6 +920,16 @@ def main():
         q.add_argument("--timeout", type=float, default=20.0)
 
     add("hold", cmd_hold, con, ready, hold_opts)
+    add("send-close", cmd_send_close, con,
+        lambda q: q.add_argument("--count", type=int, required=True),
+        lambda q: q.add_argument("--parallel", type=int, default=1),
+        lambda q: q.add_argument("--format", required=True),
+        lambda q: q.add_argument("--timeout", type=float, default=30.0))
+    add("burst", cmd_burst, con,
+        lambda q: q.add_argument("--count", type=int, required=True),
+        lambda q: q.add_argument("--send-hex", required=True),
+        lambda q: q.add_argument("--expect-hex", required=True),
+        lambda q: q.add_argument("--timeout", type=float, default=60.0))
 
     def rmode(q):
         q.add_argument("--mode", choices=["server-resets", "client-resets"],

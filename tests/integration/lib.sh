@@ -488,3 +488,56 @@ secs_between()
 {
 	awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v >= lo && v <= hi) }'
 }
+
+# on_host(host, cmd...): run cmd here ("-") or inside the network
+# namespace ${host} (netns.sh).
+on_host()
+{
+	_h=$1
+	shift
+	if [ "$_h" = - ]; then
+		"$@"
+	else
+		ns_exec "$_h" "$@"
+	fi
+}
+
+# redis_has(host, port, n): the redis on ${port} of ${host} holds ${n} keys
+# or more.
+redis_has()
+{
+	[ "$(on_host "$1" redis-cli -p "$2" DBSIZE)" -ge "$3" ]
+}
+
+# redis_bursts(n, inlet, redis_port, client_host, redis_host): the burst
+# checks of issue 14 against a redis-server on 127.0.0.1:${redis_port} of
+# ${redis_host}, through ${inlet} from ${client_host} (on_host names):
+# ${n} clients that each send one SET and hang up at once, one at a time
+# and then 8 at a time, leave ${n} keys each time (redis-cli DBSIZE, polled
+# at most 30 s for the last ones in flight); ${n} connections opened at
+# once each get +PONG to one PING.  Any miss fails the test.
+redis_bursts()
+{
+	_bn=$1
+	_bi=$2
+	_bp=$3
+	_bc=$4
+	_bs=$5
+	for _par in 1 8; do
+		on_host "$_bs" redis-cli -p "$_bp" FLUSHALL >/dev/null ||
+			die "redis FLUSHALL failed"
+		_r=$(on_host "$_bc" python3 "$NETKIT" send-close "$_bi" \
+		    --count "$_bn" --parallel "$_par" \
+		    --format "SET k$_par:%d v\r\n" --timeout 30) ||
+			die "send-close ($_par at a time): $_r"
+		wait_until 30 redis_has "$_bs" "$_bp" "$_bn" || true
+		_got=$(on_host "$_bs" redis-cli -p "$_bp" DBSIZE)
+		say "send-and-close, $_par at a time: $_r keys=$_got"
+		[ "$_got" = "$_bn" ] ||
+			die "$_got of $_bn keys arrived ($_par at a time)"
+	done
+	_r=$(on_host "$_bc" python3 "$NETKIT" burst "$_bi" --count "$_bn" \
+	    --send-hex 50494e470d0a --expect-hex 2b504f4e470d0a \
+	    --timeout 120) || die "PING burst: $_r"
+	say "PING burst: $_r"
+}

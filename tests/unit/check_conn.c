@@ -342,30 +342,42 @@ pending_conn(uint64_t src)
 	return (c);
 }
 
-/* A source holding most pending handshakes loses its oldest to others. */
+/*
+ * At a limit, a handshake with no progress goes: the oldest of a source
+ * holding most pending handshakes, else the oldest; never a young one.
+ */
 START_TEST(test_evict)
 {
-	struct conn *a1, *a2, *a3, *b1;
+	struct conn *a1, *a2, *a3, *b1, *b2;
 
 	a1 = pending_conn(0xa);
 	a2 = pending_conn(0xa);
 	b1 = pending_conn(0xb);
 	a3 = pending_conn(0xa);
 	ck_assert_uint_eq(ctx.npending, 4);
-	/* The majority source itself cannot push others out. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xa), -1);
-	/* Another source can: the oldest of the majority goes. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xc), 0);
+	/* Nothing is old enough yet. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600.), -1);
+	ck_assert_uint_eq(ctx.npending, 4);
+	/* The oldest of the majority source goes. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
 	ck_assert_int_eq(a1->state, CONN_DEAD);
 	ck_assert_int_ne(a2->state, CONN_DEAD);
 	ck_assert_uint_eq(ctx.npending, 3);
-	/* 2 of 3 is still most: a2 goes next. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xb), 0);
+	/* 2 of 3 is still most: a2 goes next, not the older b1. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
 	ck_assert_int_eq(a2->state, CONN_DEAD);
-	/* 1 of 2 is not most: refuse instead. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0xc), -1);
-	ck_assert_int_ne(a3->state, CONN_DEAD);
 	ck_assert_int_ne(b1->state, CONN_DEAD);
+	/* 0xb holds 2 of 3: its oldest without progress goes. */
+	b2 = pending_conn(0xb);
+	b2->hs_progress = 1; /* a real peer's first message came in */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
+	ck_assert_int_eq(b1->state, CONN_DEAD);
+	/* 1 of 2 is not most: the oldest without progress goes. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
+	ck_assert_int_eq(a3->state, CONN_DEAD);
+	/* A handshake making progress is never evicted. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), -1);
+	ck_assert_int_ne(b2->state, CONN_DEAD);
 }
 END_TEST
 
