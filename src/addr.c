@@ -291,3 +291,17 @@ addr_format(const struct addr *a, char *buf, size_t len)
 		snprintf(buf, len, "%s:%s", a->host, a->port);
 	return (buf);
 }
+
+/*
+ * addr_same(a, b):
+ * Return 1 if ${a} and ${b} were written alike (host or path, and port)
+ * and resolved to the same address (or neither is resolved yet).
+ */
+int
+addr_same(const struct addr *a, const struct addr *b)
+{
+
+	return (a->is_unix == b->is_unix && strcmp(a->host, b->host) == 0 &&
+	    strcmp(a->port, b->port) == 0 && a->salen == b->salen &&
+	    memcmp(&a->sa, &b->sa, a->salen) == 0);
+}

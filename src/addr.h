@@ -37,4 +37,11 @@ int addr_resolve(struct addr *a, char *err, size_t errlen);
  */
 const char *addr_format(const struct addr *a, char *buf, size_t len);
 
+/*
+ * addr_same(a, b):
+ * Return 1 if ${a} and ${b} were written alike (host or path, and port)
+ * and resolved to the same address (or neither is resolved yet).
+ */
+int addr_same(const struct addr *a, const struct addr *b);
+
 #endif

@@ -60,13 +60,15 @@ enum node_key {
 	NK_SHUTDOWN_GRACE,
 	NK_KEEPALIVE,
 	NK_LOG_LEVEL,
+	NK_RELOAD,
+	NK_RELOAD_INTERVAL,
 	NK_COUNT
 };
 
 static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "max_connections", "max_handshakes", "handshake_timeout",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
-    "log_level"};
+    "log_level", "reload", "reload_interval"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -643,6 +645,17 @@ node_key(struct parse *p, const char *key, const char *value)
 		node->log_level = lvl;
 		node->has_log_level = 1;
 		break;
+	case NK_RELOAD:
+		if (strcmp(value, "watch") == 0)
+			node->reload_watch = 1;
+		else if (strcmp(value, "off") == 0)
+			node->reload_watch = 0;
+		else
+			perr(p, p->line, "reload must be off or watch");
+		break;
+	case NK_RELOAD_INTERVAL:
+		parse_seconds(p, key, value, 3600, 1, &node->reload_interval);
+		break;
 	case NK_COUNT:
 		break;
 	}
@@ -1188,6 +1201,7 @@ config_parse(struct config *cfg, const char *path, const char *text,
 	cfg->node.idle_timeout = 0;
 	cfg->node.shutdown_grace = 10;
 	cfg->node.keepalive = 30;
+	cfg->node.reload_interval = 2;
 	cfg->node.log_level = LOG_LVL_INFO;
 
 	r = ini_parse_stream(reader, &p, handler, &p);

@@ -75,6 +75,8 @@ struct config_node {
 	double keepalive;           /* seconds, 0 = off; default 30 */
 	int has_log_level;          /* log_level was set in the file */
 	enum log_level log_level;   /* default: the command line's */
+	int reload_watch;           /* reload = watch: poll the files */
+	double reload_interval;     /* seconds between polls, default 2 */
 };
 
 struct config {

@@ -93,7 +93,7 @@ static void rx_pump(struct conn *c);
 static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
-	"target-refused", "shutdown", "nomem", "handshake-evicted"};
+	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked"};
 
 /*
  * conn_reason_name(reason):
@@ -803,6 +803,18 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_update(c);
 }
 
+/* Free the dropped connection ${arg}; its epoch may go with it. */
+static void
+conn_free(void *arg)
+{
+	struct conn *c = arg;
+	struct conn_ctx *ctx = c->ctx;
+
+	if (c->epoch != NULL && ctx->epoch_ref != NULL)
+		ctx->epoch_ref(c->epoch, -1);
+	free(c);
+}
+
 /* After the reaper freed what was dropped: tell the node if none is left. */
 static void
 conn_reaped(void *arg)
@@ -919,6 +931,23 @@ conn_ctx_evict(struct conn_ctx *ctx, double min_age)
 }
 
 /*
+ * conn_ctx_each(ctx, fn, arg):
+ * Call ${fn}(${c}, ${arg}) for every live connection ${c} of ${ctx}; ${fn}
+ * may drop ${c} (and no other connection).
+ */
+void
+conn_ctx_each(struct conn_ctx *ctx, void (*fn)(struct conn *, void *),
+    void *arg)
+{
+	struct conn *c, *next;
+
+	for (c = ctx->live; c != NULL; c = next) {
+		next = c->next;
+		fn(c, arg);
+	}
+}
+
+/*
  * conn_ctx_reaper(ctx):
  * The reaper of ${ctx} (reap.h), which frees every event-loop object of
  * the process: connections, sessions, pairs.
@@ -943,22 +972,39 @@ conn_ctx_next_id(struct conn_ctx *ctx)
 }
 
 /*
- * conn_ctx_drop_via(ctx, a, keep, reason):
- * Drop with ${reason} every live connection of ${ctx} whose channel was
- * dialed to (or pooled at) the address ${a} (the same pointer), except
- * ${keep} (may be NULL): the relay at ${a} is gone.
+ * conn_ctx_drop_via(ctx, via, keep, reason):
+ * Drop with ${reason} every live connection of ${ctx} whose c->via is
+ * ${via} (a relay session), except ${keep} (may be NULL): the session
+ * is gone.  With ${via} NULL nothing is dropped.
  */
 void
-conn_ctx_drop_via(struct conn_ctx *ctx, const struct addr *a,
+conn_ctx_drop_via(struct conn_ctx *ctx, const void *via,
     const struct conn *keep, enum conn_reason reason)
 {
 	struct conn *c, *next;
 
+	if (via == NULL)
+		return;
 	for (c = ctx->live; c != NULL; c = next) {
 		next = c->next;
-		if (c->dial_addr == a && c != keep)
+		if (c->via == via && c != keep)
 			conn_drop(c, reason);
 	}
+}
+
+/*
+ * conn_ctx_forget_via(ctx, via):
+ * The relay session ${via} is freed: no live connection refers to it any
+ * more (c->via set to NULL where it was ${via}).
+ */
+void
+conn_ctx_forget_via(struct conn_ctx *ctx, const void *via)
+{
+	struct conn *c;
+
+	for (c = ctx->live; c != NULL; c = c->next)
+		if (c->via == via)
+			c->via = NULL;
 }
 
 /*
@@ -1004,6 +1050,8 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 	c->chan_r.data = c->chan_w.data = c;
 	c->timer.data = c;
 	c->id = ++ctx->next_id;
+	if ((c->epoch = ctx->epoch) != NULL && ctx->epoch_ref != NULL)
+		ctx->epoch_ref(c->epoch, +1);
 	c->t_start = c->t_active = ev_now(ctx->loop);
 	c->role = c->name = c->service = "-";
 	/* The accepted socket names the source (for conn_ctx_evict). */
@@ -1297,7 +1345,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	ctx->nconns--;
-	reaper_defer(&ctx->reaper, &c->reap, free, c);
+	reaper_defer(&ctx->reaper, &c->reap, conn_free, c);
 	if (c->ops->dropped != NULL)
 		c->ops->dropped(c, reason);
 	slot_freed(ctx);

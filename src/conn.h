@@ -62,6 +62,7 @@ enum conn_reason {
 	CONN_R_SHUTDOWN,          /* node shutdown grace ran out */
 	CONN_R_NOMEM,             /* out of memory */
 	CONN_R_EVICTED,           /* pending handshake made room (evict) */
+	CONN_R_REVOKED,           /* a reload took its access away */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -91,6 +92,13 @@ struct conn_ctx {
 	 * run inside any conn callback: it must not make connections. */
 	void (*slot_cb)(struct conn_ctx *);
 	void *data;                          /* the node */
+	/*
+	 * The configuration epoch (opaque): every new connection holds the
+	 * current one, ${epoch_ref}(epoch, +1) when made and (epoch, -1)
+	 * once freed, so what it borrows from that epoch outlives it.
+	 */
+	void *epoch;
+	void (*epoch_ref)(void *epoch, int delta);
 };
 
 /*
@@ -139,6 +147,7 @@ struct conn {
 	const struct conn_ops *ops;
 	struct conn *prev, *next; /* ctx->live */
 	struct reap_entry reap;   /* queued for freeing once dropped */
+	void *epoch;              /* the ctx->epoch it was made in */
 	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
@@ -152,6 +161,7 @@ struct conn {
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
 	const char *service;   /* requested service, for logs (borrowed) */
 	const struct addr *dial_addr; /* where the channel dial goes */
+	const void *via; /* the relay session it goes through (compared only) */
 };
 
 /*
@@ -188,6 +198,14 @@ void conn_ctx_fini(struct conn_ctx *ctx);
 int conn_ctx_evict(struct conn_ctx *ctx, double min_age);
 
 /*
+ * conn_ctx_each(ctx, fn, arg):
+ * Call ${fn}(${c}, ${arg}) for every live connection ${c} of ${ctx}; ${fn}
+ * may drop ${c} (and no other connection).
+ */
+void conn_ctx_each(struct conn_ctx *ctx, void (*fn)(struct conn *, void *),
+    void *arg);
+
+/*
  * conn_ctx_reaper(ctx):
  * The reaper of ${ctx} (reap.h), which frees every event-loop object of
  * the process: connections, sessions, pairs.
@@ -202,13 +220,20 @@ struct reaper *conn_ctx_reaper(struct conn_ctx *ctx);
 uint64_t conn_ctx_next_id(struct conn_ctx *ctx);
 
 /*
- * conn_ctx_drop_via(ctx, a, keep, reason):
- * Drop with ${reason} every live connection of ${ctx} whose channel was
- * dialed to (or pooled at) the address ${a} (the same pointer), except
- * ${keep} (may be NULL): the relay at ${a} is gone.
+ * conn_ctx_drop_via(ctx, via, keep, reason):
+ * Drop with ${reason} every live connection of ${ctx} whose c->via is
+ * ${via} (a relay session), except ${keep} (may be NULL): the session
+ * is gone.  With ${via} NULL nothing is dropped.
  */
-void conn_ctx_drop_via(struct conn_ctx *ctx, const struct addr *a,
+void conn_ctx_drop_via(struct conn_ctx *ctx, const void *via,
     const struct conn *keep, enum conn_reason reason);
+
+/*
+ * conn_ctx_forget_via(ctx, via):
+ * The relay session ${via} is freed: no live connection refers to it any
+ * more (c->via set to NULL where it was ${via}).
+ */
+void conn_ctx_forget_via(struct conn_ctx *ctx, const void *via);
 
 /*
  * conn_set_ops(c, ops, arg):

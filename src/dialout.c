@@ -26,6 +26,7 @@
 
 #include "conn.h"
 #include "dialout.h"
+#include "config.h"
 #include "env.h"
 #include "identity.h"
 #include "log.h"
@@ -72,7 +73,7 @@ struct dialout {
 	void (*down_cb)(void *); /* the session ended after it was up */
 	void *down_arg;
 	/* a client's msg1 arrived on a pooled connection */
-	void (*pooled_cb)(void *, int, const struct addr *, const char *);
+	void (*pooled_cb)(void *, int, struct dialout *);
 	void *pooled_arg;
 };
 
@@ -181,7 +182,7 @@ dpool_cb(struct ev_loop *loop, ev_io *w, int revents)
 	fd = dp->fd;
 	dpool_free(dp, 0);
 	if (d->pooled_cb != NULL)
-		d->pooled_cb(d->pooled_arg, fd, d->relay, d->name);
+		d->pooled_cb(d->pooled_arg, fd, d);
 	else
 		close(fd);
 	pool_fill(d);
@@ -289,7 +290,7 @@ dialout_dead(struct session *s, const char *reason)
 	 * of silence or the relay went away, so theirs is gone as well (the
 	 * relay, if alive, ends its side of them likewise).
 	 */
-	conn_ctx_drop_via(&d->env->ctx, d->relay, d->hs, CONN_R_CHANNEL_ERROR);
+	conn_ctx_drop_via(&d->env->ctx, d, d->hs, CONN_R_CHANNEL_ERROR);
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;
@@ -427,7 +428,8 @@ dialout_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
  * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
  * ${role} ("inlet", "outlet", "relay") is for logs.  Every pointer is
- * borrowed and must outlive the dialout.  NULL on ENOMEM.
+ * borrowed and must outlive the dialout (or be replaced by
+ * dialout_rebind).  NULL on ENOMEM.
  */
 struct dialout *
 dialout_new(struct env *e, enum dialout_kind kind, const char *name,
@@ -467,6 +469,7 @@ dialout_free(struct dialout *d)
 
 	if (d == NULL)
 		return;
+	conn_ctx_forget_via(&d->env->ctx, d);
 	d->stopping = 1;
 	ev_timer_stop(d->env->loop, &d->retry);
 	ev_timer_stop(d->env->loop, &d->refill);
@@ -515,6 +518,66 @@ dialout_stop(struct dialout *d)
 }
 
 /*
+ * dialout_same(d, kind, name, relay_id, relay, pool):
+ * Return 1 if ${d} was made with these very arguments (the relay address
+ * by its text and resolved address), so that a reload can keep it.
+ */
+int
+dialout_same(const struct dialout *d, enum dialout_kind kind,
+    const char *name, const uint8_t *relay_id, const struct addr *relay,
+    unsigned pool)
+{
+
+	return (d->kind == kind && strcmp(d->name, name) == 0 &&
+	    memcmp(d->relay_id, relay_id, CONFIG_ID_LEN) == 0 &&
+	    addr_same(d->relay, relay) && d->pool == pool);
+}
+
+/*
+ * dialout_rebind(d, name, relay_id, relay):
+ * A reload keeps ${d} (dialout_same held): borrow these equal values of
+ * the new configuration from now on.  Connections made before keep what
+ * they borrowed (the old configuration lives as long as they do).
+ */
+void
+dialout_rebind(struct dialout *d, const char *name, const uint8_t *relay_id,
+    const struct addr *relay)
+{
+
+	d->name = name;
+	d->relay_id = relay_id;
+	d->relay = relay;
+}
+
+/*
+ * dialout_restart(d):
+ * The node's identity changed: end the session (and the pool) now and
+ * make a new one at once, under the new credentials.  Connections made
+ * through the old session go on.
+ */
+void
+dialout_restart(struct dialout *d)
+{
+
+	if (d == NULL || d->stopping)
+		return;
+	if (d->hs != NULL)
+		conn_drop(d->hs, CONN_R_SHUTDOWN); /* dropped: schedules */
+	while (d->pooled != NULL)
+		dpool_free(d->pooled, 1);
+	session_free(d->s);
+	d->s = NULL;
+	if (d->has_ticket) {
+		ticket_fini(&d->t);
+		d->has_ticket = 0;
+	}
+	d->backoff = DIALOUT_BACKOFF_MIN;
+	ev_timer_stop(d->env->loop, &d->retry);
+	ev_timer_set(&d->retry, 0., 0.);
+	ev_timer_start(d->env->loop, &d->retry);
+}
+
+/*
  * dialout_on_down(d, cb, arg):
  * Call ${cb}(${arg}) whenever the session of ${d} ends after it was up
  * (relay.c ends the pairs it made through it).
@@ -529,14 +592,14 @@ dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg)
 
 /*
  * dialout_on_pooled(d, cb, arg):
- * Registrations: call ${cb}(${arg}, fd, relay, name) when a client's
- * first bytes arrive on a pooled connection ${fd} (taken), made to
- * ${relay} for the registered ${name} (both borrowed from ${d}).
- * Without it such a connection is closed.
+ * Registrations: call ${cb}(${arg}, fd, d) when a client's first bytes
+ * arrive on a pooled connection ${fd} (taken) of ${d} (dialout_addr and
+ * dialout_name say where and for what).  Without it such a connection is
+ * closed.
  */
 void
 dialout_on_pooled(struct dialout *d,
-    void (*cb)(void *, int, const struct addr *, const char *), void *arg)
+    void (*cb)(void *, int, struct dialout *), void *arg)
 {
 
 	d->pooled_cb = cb;
@@ -579,6 +642,17 @@ dialout_preamble(struct dialout *d, const char *name,
 	if (!dialout_is_up(d))
 		return (-1);
 	return (ticket_preamble_build(&d->t, TICKET_CLIENT, name, out));
+}
+
+/*
+ * dialout_name(d):
+ * The service registered (or the label) of ${d}.
+ */
+const char *
+dialout_name(const struct dialout *d)
+{
+
+	return (d->name);
 }
 
 /*

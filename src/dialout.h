@@ -35,7 +35,8 @@ enum dialout_kind {
  * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
  * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
  * ${role} ("inlet", "outlet", "relay") is for logs.  Every pointer is
- * borrowed and must outlive the dialout.  NULL on ENOMEM.
+ * borrowed and must outlive the dialout (or be replaced by
+ * dialout_rebind).  NULL on ENOMEM.
  */
 struct dialout *dialout_new(struct env *e, enum dialout_kind kind,
     const char *name, const uint8_t *relay_id, const struct addr *relay,
@@ -58,6 +59,32 @@ void dialout_free(struct dialout *d);
 void dialout_stop(struct dialout *d);
 
 /*
+ * dialout_same(d, kind, name, relay_id, relay, pool):
+ * Return 1 if ${d} was made with these very arguments (the relay address
+ * by its text and resolved address), so that a reload can keep it.
+ */
+int dialout_same(const struct dialout *d, enum dialout_kind kind,
+    const char *name, const uint8_t *relay_id, const struct addr *relay,
+    unsigned pool);
+
+/*
+ * dialout_rebind(d, name, relay_id, relay):
+ * A reload keeps ${d} (dialout_same held): borrow these equal values of
+ * the new configuration from now on.  Connections made before keep what
+ * they borrowed (the old configuration lives as long as they do).
+ */
+void dialout_rebind(struct dialout *d, const char *name,
+    const uint8_t *relay_id, const struct addr *relay);
+
+/*
+ * dialout_restart(d):
+ * The node's identity changed: end the session (and the pool) now and
+ * make a new one at once, under the new credentials.  Connections made
+ * through the old session go on.
+ */
+void dialout_restart(struct dialout *d);
+
+/*
  * dialout_on_down(d, cb, arg):
  * Call ${cb}(${arg}) whenever the session of ${d} ends after it was up
  * (relay.c ends the pairs it made through it).
@@ -66,13 +93,13 @@ void dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg);
 
 /*
  * dialout_on_pooled(d, cb, arg):
- * Registrations: call ${cb}(${arg}, fd, relay, name) when a client's
- * first bytes arrive on a pooled connection ${fd} (taken), made to
- * ${relay} for the registered ${name} (both borrowed from ${d}).
- * Without it such a connection is closed.
+ * Registrations: call ${cb}(${arg}, fd, d) when a client's first bytes
+ * arrive on a pooled connection ${fd} (taken) of ${d} (dialout_addr and
+ * dialout_name say where and for what).  Without it such a connection is
+ * closed.
  */
 void dialout_on_pooled(struct dialout *d,
-    void (*cb)(void *, int, const struct addr *, const char *), void *arg);
+    void (*cb)(void *, int, struct dialout *), void *arg);
 
 /*
  * dialout_is_up(d):
@@ -94,6 +121,12 @@ int dialout_is_down(const struct dialout *d);
  */
 int dialout_preamble(struct dialout *d, const char *name,
     uint8_t out[TICKET_PREAMBLE_LEN]);
+
+/*
+ * dialout_name(d):
+ * The service registered (or the label) of ${d}.
+ */
+const char *dialout_name(const struct dialout *d);
 
 /*
  * dialout_addr(d):

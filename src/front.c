@@ -118,11 +118,12 @@ front_established(struct conn *c)
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
  * the relay at ${via} registered for the service ${reg} (both borrowed;
- * kept as c->dial_addr and c->name) that a client's msg1 arrived on.
+ * kept as c->dial_addr and c->name) that a client's msg1 arrived on; the
+ * connection ends with the relay session ${tag} (c->via).
  */
 void
 front_adopt(struct front *f, int fd, const struct addr *via,
-    const char *reg)
+    const char *reg, const void *tag)
 {
 	struct channel *ch;
 	struct conn *c;
@@ -138,6 +139,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	if (via != NULL && reg != NULL) {
 		c->dial_addr = via;
 		c->name = reg;
+		c->via = tag;
 	}
 	if ((ch = channel_new(CHANNEL_RESPONDER, env_local(f->env),
 	    f->env->cache)) == NULL) {
@@ -205,7 +207,7 @@ pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			fd = pd->fd;
 			pd->fd = -1; /* front_adopt owns fd now */
 			pend_free(pd, 0);
-			front_adopt(f, fd, NULL, NULL);
+			front_adopt(f, fd, NULL, NULL, NULL);
 			return;
 		}
 	}
@@ -296,7 +298,7 @@ front_accept(struct listener *l, int fd)
 	struct front *f = l->arg;
 
 	if (f->preamble == NULL) {
-		front_adopt(f, fd, NULL, NULL);
+		front_adopt(f, fd, NULL, NULL, NULL);
 		return;
 	}
 	/* A relay: maybe a data connection, where every write is a relayed
@@ -329,6 +331,34 @@ front_new(struct env *e, char *err, size_t errlen)
 		return (NULL);
 	}
 	return (f);
+}
+
+/*
+ * front_detach(f):
+ * Reload: stop accepting and hand the listening socket over (return it,
+ * or -1 if there is none); nothing is closed.
+ */
+int
+front_detach(struct front *f)
+{
+
+	return (listener_detach(&f->l));
+}
+
+/*
+ * front_listen(f, fd):
+ * Reload: accept on ${fd} (taken; -1: no listen socket any more), bound
+ * to [node] listen of the environment's configuration; the socket held
+ * so far, if any, is closed.
+ */
+void
+front_listen(struct front *f, int fd)
+{
+
+	listener_close(&f->l);
+	if (fd != -1)
+		listener_attach(&f->l, f->env, fd, &f->env->cfg->node.listen,
+		    "node", "node", front_accept, f);
 }
 
 /*

@@ -63,10 +63,26 @@ void front_serve_outlet(struct front *f,
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
  * the relay at ${via} registered for the service ${reg} (both borrowed;
- * kept as c->dial_addr and c->name) that a client's msg1 arrived on.
+ * kept as c->dial_addr and c->name) that a client's msg1 arrived on; the
+ * connection ends with the relay session ${tag} (c->via).
  */
 void front_adopt(struct front *f, int fd, const struct addr *via,
-    const char *reg);
+    const char *reg, const void *tag);
+
+/*
+ * front_detach(f):
+ * Reload: stop accepting and hand the listening socket over (return it,
+ * or -1 if there is none); nothing is closed.
+ */
+int front_detach(struct front *f);
+
+/*
+ * front_listen(f, fd):
+ * Reload: accept on ${fd} (taken; -1: no listen socket any more), bound
+ * to [node] listen of the environment's configuration; the socket held
+ * so far, if any, is closed.
+ */
+void front_listen(struct front *f, int fd);
 
 /*
  * front_stop(f):

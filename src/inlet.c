@@ -23,6 +23,7 @@
  * reset, never a clean end of stream (docs/protocol.md).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct inlet {
 	const struct config_inlet *ci;
 	struct listener l;
 	struct dialout *via; /* the relay session, or NULL */
+	struct inlet *old;   /* during take_over only */
 	int wait_fd[INLET_WAIT_MAX];
 	ev_tstamp wait_until[INLET_WAIT_MAX];
 	unsigned nwait;
@@ -143,6 +145,7 @@ inlet_start(struct inlet *il, int fd)
 	c->role = "inlet";
 	c->name = il->ci->name;
 	c->service = il->ci->service;
+	c->via = il->via; /* NULL without via */
 	if (conn_dial_channel(c, il->via != NULL ? &il->ci->via :
 	    &il->ci->outlet) == -1)
 		conn_drop(c, CONN_R_CONNECT_FAILED);
@@ -198,15 +201,57 @@ inlet_accept(struct listener *l, int fd)
 		ev_timer_again(il->env->loop, &il->wait_timer);
 }
 
+/* Reload: ${c}, a connection of ${arg}'s old inlet, is the new one's. */
+static void
+take_conn(struct conn *c, void *arg)
+{
+	struct inlet *il = arg;
+
+	if (c->ops == &inlet_ops && c->arg == il->old)
+		conn_set_ops(c, &inlet_ops, il);
+}
+
 /*
- * inlet_new(e, ci, err, errlen):
- * Bind the listener of the inlet ${ci} (borrowed; lives as long as the
- * config) in the node ${e} and start accepting.  NULL with a message in
- * ${err} on failure.
+ * Reload: take over from ${old} (same name, previous configuration) its
+ * relay session if nothing about it changed, its waiting clients and its
+ * connections.
+ */
+static void
+take_over(struct inlet *il, struct inlet *old)
+{
+	const struct config_inlet *ci = il->ci;
+	unsigned i;
+
+	if (old->via != NULL && ci->has_via && dialout_same(old->via,
+	    DIALOUT_CLIENT, ci->service, ci->via_id, &ci->via, 0)) {
+		il->via = old->via; /* il owns it now */
+		old->via = NULL;
+		dialout_rebind(il->via, ci->service, ci->via_id, &ci->via);
+	}
+	for (i = 0; i < old->nwait && il->nwait < INLET_WAIT_MAX; i++) {
+		il->wait_fd[il->nwait] = old->wait_fd[i];
+		il->wait_until[il->nwait++] = old->wait_until[i];
+	}
+	old->nwait = 0;
+	if (il->nwait > 0)
+		ev_timer_again(il->env->loop, &il->wait_timer);
+	il->old = old;
+	conn_ctx_each(&il->env->ctx, take_conn, il);
+	il->old = NULL;
+}
+
+/*
+ * inlet_new(e, ci, fd, old, err, errlen):
+ * The inlet ${ci} (borrowed; lives as long as the config) of the node
+ * ${e}: accept on the listening socket ${fd} (taken; -1: bind
+ * ci->listen now).  ${old} (may be NULL) is the inlet of that name in the
+ * previous configuration: its relay session is kept if unchanged, and its
+ * waiting clients and connections become this inlet's (free ${old}
+ * afterwards).  NULL with a message in ${err} on failure (${fd} closed).
  */
 struct inlet *
-inlet_new(struct env *e, const struct config_inlet *ci, char *err,
-    size_t errlen)
+inlet_new(struct env *e, const struct config_inlet *ci, int fd,
+    struct inlet *old, char *err, size_t errlen)
 {
 	struct inlet *il;
 
@@ -219,11 +264,18 @@ inlet_new(struct env *e, const struct config_inlet *ci, char *err,
 	ev_init(&il->wait_timer, inlet_wait_cb);
 	il->wait_timer.repeat = INLET_WAIT_TICK;
 	il->wait_timer.data = il;
-	if (listener_open(&il->l, e, &ci->listen, "inlet", ci->name,
+	if (fd != -1) {
+		listener_attach(&il->l, e, fd, &ci->listen, "inlet", ci->name,
+		    inlet_accept, il);
+		fd = -1; /* il->l owns it now */
+	} else if (listener_open(&il->l, e, &ci->listen, "inlet", ci->name,
 	    inlet_accept, il, err, errlen) == -1)
 		goto fail1;
-	if (ci->has_via && (il->via = dialout_new(e, DIALOUT_CLIENT,
-	    ci->service, ci->via_id, &ci->via, 0, "inlet")) == NULL) {
+	if (old != NULL)
+		take_over(il, old);
+	if (ci->has_via && il->via == NULL && (il->via = dialout_new(e,
+	    DIALOUT_CLIENT, ci->service, ci->via_id, &ci->via, 0, "inlet")) ==
+	    NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail2;
 	}
@@ -233,7 +285,86 @@ fail2:
 fail1:
 	free(il);
 fail0:
+	if (fd != -1)
+		close(fd);
 	return (NULL);
+}
+
+/*
+ * inlet_detach_listener(il, ci):
+ * Reload: if ${il} listens where ${ci} wants to, hand its listening
+ * socket over (return it; ${il} stops accepting); else return -1.
+ */
+int
+inlet_detach_listener(struct inlet *il, const struct config_inlet *ci)
+{
+
+	if (!addr_same(&il->ci->listen, &ci->listen))
+		return (-1);
+	return (listener_detach(&il->l));
+}
+
+/*
+ * inlet_restart(il):
+ * The node's identity changed: renew the relay session.
+ */
+void
+inlet_restart(struct inlet *il)
+{
+
+	if (il->via != NULL)
+		dialout_restart(il->via);
+}
+
+/* A reload's revocation pass: the environment and how many ended. */
+struct revoking {
+	struct env *e;
+	unsigned n;
+};
+
+/* Reload: end ${c} if its inlet now pins another outlet or service. */
+static void
+revoke_conn(struct conn *c, void *arg)
+{
+	struct revoking *rv = arg;
+	struct env *e = rv->e;
+	const struct config_inlet *ci, *was;
+	const uint8_t *peer;
+	size_t i;
+
+	if (c->ops != &inlet_ops)
+		return;
+	/* c->name is the name field of the config_inlet it was made for. */
+	was = (const struct config_inlet *)(const void *)(c->name -
+	    offsetof(struct config_inlet, name));
+	for (i = 0, ci = NULL; i < e->cfg->ninlets; i++)
+		if (strcmp(e->cfg->inlets[i].name, c->name) == 0)
+			ci = &e->cfg->inlets[i];
+	if (ci == NULL)
+		return; /* the inlet is gone: its connections drain */
+	peer = c->ch != NULL ? channel_peer_id(c->ch) : NULL;
+	if (memcmp(was->outlet_id, ci->outlet_id, CONFIG_ID_LEN) == 0 &&
+	    strcmp(was->service, ci->service) == 0)
+		return;
+	env_audit(e, 0, "revoked", peer, c->service, "inlet");
+	c->quiet = 1;
+	conn_drop(c, CONN_R_REVOKED);
+	rv->n++;
+}
+
+/*
+ * inlet_revoke_all(e):
+ * Reload: end every inlet connection of ${e} whose inlet (by name) now
+ * pins another outlet identity or asks for another service (audit
+ * reason=revoked); those of removed inlets drain.  Return how many.
+ */
+unsigned
+inlet_revoke_all(struct env *e)
+{
+	struct revoking rv = {e, 0};
+
+	conn_ctx_each(&e->ctx, revoke_conn, &rv);
+	return (rv.n);
 }
 
 /*

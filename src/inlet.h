@@ -16,13 +16,37 @@
 struct inlet;
 
 /*
- * inlet_new(n, ci, err, errlen):
- * Bind the listener of the inlet ${ci} (borrowed; lives as long as the
- * config) in the node ${e} and start accepting.  NULL with a message in
- * ${err} on failure.
+ * inlet_new(e, ci, fd, old, err, errlen):
+ * The inlet ${ci} (borrowed; lives as long as the config) of the node
+ * ${e}: accept on the listening socket ${fd} (taken; -1: bind
+ * ci->listen now).  ${old} (may be NULL) is the inlet of that name in the
+ * previous configuration: its relay session is kept if unchanged, and its
+ * waiting clients and connections become this inlet's (free ${old}
+ * afterwards).  NULL with a message in ${err} on failure (${fd} closed).
  */
 struct inlet *inlet_new(struct env *e, const struct config_inlet *ci,
-    char *err, size_t errlen);
+    int fd, struct inlet *old, char *err, size_t errlen);
+
+/*
+ * inlet_detach_listener(il, ci):
+ * Reload: if ${il} listens where ${ci} wants to, hand its listening
+ * socket over (return it; ${il} stops accepting); else return -1.
+ */
+int inlet_detach_listener(struct inlet *il, const struct config_inlet *ci);
+
+/*
+ * inlet_restart(il):
+ * The node's identity changed: renew the relay session.
+ */
+void inlet_restart(struct inlet *il);
+
+/*
+ * inlet_revoke_all(e):
+ * Reload: end every inlet connection of ${e} whose inlet (by name) now
+ * pins another outlet identity or asks for another service (audit
+ * reason=revoked); those of removed inlets drain.  Return how many.
+ */
+unsigned inlet_revoke_all(struct env *e);
 
 /*
  * inlet_stop(il):

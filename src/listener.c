@@ -176,25 +176,20 @@ on_pause(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
- * listener_open(l, e, a, role, name, accept_cb, arg, err, errlen):
- * Bind and listen on ${a} (borrowed; must outlive ${l}), log "listen" with
- * ${role} and ${name}, and start accepting into ${accept_cb}.  A unix
- * socket path is created with mode 0600 after removing a stale socket
- * (never any other kind of file).  Return 0, or -1 with a message in
- * ${err}.
+ * listener_attach(l, e, fd, a, role, name, accept_cb, arg):
+ * Start accepting on the listening socket ${fd} (taken), bound to ${a}
+ * (borrowed; must outlive ${l}), into ${accept_cb}; log "listen" with
+ * ${role} and ${name}.
  */
-int
-listener_open(struct listener *l, struct env *e,
+void
+listener_attach(struct listener *l, struct env *e, int fd,
     const struct addr *a, const char *role, const char *name,
-    void (*accept_cb)(struct listener *, int), void *arg, char *err,
-    size_t errlen)
+    void (*accept_cb)(struct listener *, int), void *arg)
 {
 	char buf[ADDR_TEXT_MAX + 16];
 
 	memset(l, 0, sizeof(*l));
-	l->fd = -1;
-	if ((l->fd = sock_listen(a, listen_backlog(), err, errlen)) == -1)
-		return (-1);
+	l->fd = fd; /* l owns fd now */
 	l->env = e;
 	l->addr = a;
 	l->role = role;
@@ -208,7 +203,62 @@ listener_open(struct listener *l, struct env *e,
 	ev_io_start(e->loop, &l->w);
 	log_info("event=listen role=%s name=%s addr=%s", role, name,
 	    addr_format(a, buf, sizeof(buf)));
+}
+
+/*
+ * listener_bind(a, err, errlen):
+ * A listening socket bound to ${a} with the backlog of every listener,
+ * for listener_attach; -1 with a message in ${err}.
+ */
+int
+listener_bind(const struct addr *a, char *err, size_t errlen)
+{
+
+	return (sock_listen(a, listen_backlog(), err, errlen));
+}
+
+/*
+ * listener_open(l, e, a, role, name, accept_cb, arg, err, errlen):
+ * Bind and listen on ${a} (borrowed; must outlive ${l}), log "listen" with
+ * ${role} and ${name}, and start accepting into ${accept_cb}.  A unix
+ * socket path is created with mode 0600 after removing a stale socket
+ * (never any other kind of file).  Return 0, or -1 with a message in
+ * ${err}.
+ */
+int
+listener_open(struct listener *l, struct env *e,
+    const struct addr *a, const char *role, const char *name,
+    void (*accept_cb)(struct listener *, int), void *arg, char *err,
+    size_t errlen)
+{
+	int fd;
+
+	l->fd = -1;
+	if ((fd = listener_bind(a, err, errlen)) == -1)
+		return (-1);
+	listener_attach(l, e, fd, a, role, name, accept_cb, arg);
 	return (0);
+}
+
+/*
+ * listener_detach(l):
+ * Stop accepting on ${l} and hand its socket to the caller (a reload
+ * keeps a listener whose address did not change): return it, or -1 if
+ * ${l} has none.  Nothing is closed or removed.
+ */
+int
+listener_detach(struct listener *l)
+{
+	int fd = l->fd;
+
+	if (fd == -1)
+		return (-1);
+	ev_io_stop(l->env->loop, &l->w);
+	ev_timer_stop(l->env->loop, &l->pause);
+	if (l->full)
+		unpause(l);
+	l->fd = -1; /* the caller owns fd now */
+	return (fd);
 }
 
 /*

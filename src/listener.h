@@ -48,6 +48,31 @@ int listener_open(struct listener *l, struct env *e, const struct addr *a,
     size_t errlen);
 
 /*
+ * listener_bind(a, err, errlen):
+ * A listening socket bound to ${a} with the backlog of every listener,
+ * for listener_attach; -1 with a message in ${err}.
+ */
+int listener_bind(const struct addr *a, char *err, size_t errlen);
+
+/*
+ * listener_attach(l, e, fd, a, role, name, accept_cb, arg):
+ * Start accepting on the listening socket ${fd} (taken), bound to ${a}
+ * (borrowed; must outlive ${l}), into ${accept_cb}; log "listen" with
+ * ${role} and ${name}.
+ */
+void listener_attach(struct listener *l, struct env *e, int fd,
+    const struct addr *a, const char *role, const char *name,
+    void (*accept_cb)(struct listener *, int), void *arg);
+
+/*
+ * listener_detach(l):
+ * Stop accepting on ${l} and hand its socket to the caller (a reload
+ * keeps a listener whose address did not change): return it, or -1 if
+ * ${l} has none.  Nothing is closed or removed.
+ */
+int listener_detach(struct listener *l);
+
+/*
  * listener_slot_freed(e):
  * A connection or a handshake slot of ${e} was given back: let every
  * listener paused at a limit accept again (each one checks the limits

@@ -23,6 +23,13 @@ log_open(enum log_level level, int use_syslog)
 		openlog("sallyport", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void
+log_set_level(enum log_level level)
+{
+
+	min_level = level;
+}
+
 int
 log_level_parse(const char *s, enum log_level *level)
 {

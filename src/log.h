@@ -37,6 +37,12 @@ void log_limit_init(struct log_limit *l, unsigned per_sec);
 void log_open(enum log_level level, int use_syslog);
 
 /*
+ * log_set_level(level):
+ * Change the lowest level printed (a reload), keeping the destination.
+ */
+void log_set_level(enum log_level level);
+
+/*
  * log_level_parse(s, level):
  * Parse "error", "warn", "info" or "debug".  Return 0 or -1.
  */

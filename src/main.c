@@ -419,7 +419,8 @@ cmd_run(int argc, char *argv[])
 		fprintf(stderr, "sallyport: no system entropy\n");
 		rc = EX_OSERR;
 	} else
-		rc = node_run(&cfg, &idn) == 0 ? EX_OK : EX_UNAVAILABLE;
+		rc = node_run(&cfg, &idn, opt_level_given) == 0 ? EX_OK :
+		    EX_UNAVAILABLE;
 	identity_fini(&idn);
 	config_free(&cfg);
 	return (rc);

@@ -35,6 +35,66 @@
 /* Lines anyone can cause at the node listener, per second. */
 #define NODE_ANYONE_LINES 10
 
+/*
+ * Generations.  Each load of the file (start-up, then every reload) is a
+ * generation: the configuration and the inlets that borrow from it.
+ * Connections borrow from the generation they were made in (names,
+ * addresses), so each one holds it (the conn context's epoch) and a
+ * generation is freed once it is no longer current and its last
+ * connection is gone.  A reload builds the next generation from the
+ * current one: listeners whose address did not change, unchanged relay
+ * sessions and registrations, waiting clients and live connections move
+ * over; what is left of the old one is its removed inlets, whose
+ * connections drain.
+ */
+struct gen {
+	struct node *node;
+	struct config *cfg;
+	int cfg_owned;         /* on the heap, freed with the generation */
+	struct inlet **inlets; /* current: one per cfg->inlets[i]; retired:
+				  the removed ones that drain */
+	size_t ninlets;
+	unsigned refs;         /* connections made under it; +1 if current */
+	unsigned id;
+	struct gen *next;      /* on node->retired */
+};
+
+static void node_reload(struct node *n, const char *why);
+
+/* Free ${g}: its inlets, its configuration. */
+static void
+gen_free(struct gen *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->ninlets; i++)
+		inlet_free(g->inlets[i]);
+	free(g->inlets);
+	if (g->cfg_owned) {
+		config_free(g->cfg);
+		free(g->cfg);
+	}
+	free(g);
+}
+
+/* The conn context's epoch hook: a connection holds its generation. */
+static void
+gen_ref(void *epoch, int delta)
+{
+	struct gen *g = epoch, **gp;
+
+	g->refs += (unsigned)delta;
+	if (g->refs != 0)
+		return;
+	for (gp = &g->node->retired; *gp != NULL; gp = &(*gp)->next) {
+		if (*gp == g) {
+			*gp = g->next;
+			break;
+		}
+	}
+	gen_free(g);
+}
+
 /* Raise the open-file limit to the hard limit: one fd per socket. */
 static void
 raise_nofile(void)
@@ -54,11 +114,12 @@ stop_listeners(struct node *n)
 {
 	size_t i;
 
-	for (i = 0; i < n->ninlets; i++)
-		inlet_stop(n->inlets[i]);
+	for (i = 0; i < n->cur->ninlets; i++)
+		inlet_stop(n->cur->inlets[i]);
 	front_stop(n->front);
 	outlet_stop(n->outlet);
 	relay_stop(n->relay);
+	ev_timer_stop(n->env.loop, &n->watch);
 }
 
 /* While shutting down, leave the loop once no connection is left. */
@@ -66,7 +127,8 @@ static void
 check_empty(struct node *n)
 {
 
-	if (n->env.stopping && n->env.ctx.nconns == 0 && relay_live(n->relay) == 0)
+	if (n->env.stopping && n->env.ctx.nconns == 0 &&
+	    relay_live(n->relay) == 0)
 		ev_break(n->env.loop, EVBREAK_ALL);
 }
 
@@ -123,8 +185,8 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	}
 	n->env.stopping = 1;
 	log_info("event=shutdown live=%u grace_s=%g signal=%d",
-	    n->env.ctx.nconns + relay_live(n->relay), n->env.cfg->node.shutdown_grace,
-	    w->signum);
+	    n->env.ctx.nconns + relay_live(n->relay),
+	    n->env.cfg->node.shutdown_grace, w->signum);
 	stop_listeners(n);
 	ev_timer_stop(loop, &n->resign);
 	if (n->env.ctx.nconns == 0 && relay_live(n->relay) == 0) {
@@ -136,18 +198,67 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_start(loop, &n->grace);
 }
 
-/*
- * SIGHUP: configuration reload is not implemented yet; say so instead of
- * dying (the default action) when a terminal or a supervisor sends it.
- */
+/* SIGHUP: reload the file. */
 static void
 node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 
 	(void)loop;
-	(void)w;
 	(void)revents;
-	log_warn("event=reload status=unsupported hint=restart-to-apply");
+	node_reload(w->data, "signal");
+}
+
+/* Where ${path} is now (stat(2), following links), for reload = watch. */
+static void
+file_stamp(const char *path, struct node_stamp *st)
+{
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	if (stat(path, &sb) == -1)
+		return;
+	st->dev = (uint64_t)sb.st_dev;
+	st->ino = (uint64_t)sb.st_ino;
+	st->size = (uint64_t)sb.st_size;
+	st->mtime_s = (int64_t)sb.st_mtim.tv_sec;
+	st->mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
+}
+
+/* Remember where the files of the current configuration are now. */
+static void
+stamp_files(struct node *n)
+{
+
+	file_stamp(n->env.cfg->path, &n->stamp[0]);
+	file_stamp(n->env.cfg->node.identity, &n->stamp[1]);
+}
+
+/* reload = watch: reload when the file or the key file changed. */
+static void
+node_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node *n = w->data;
+	struct node_stamp now[2];
+
+	(void)loop;
+	(void)revents;
+	file_stamp(n->env.cfg->path, &now[0]);
+	file_stamp(n->env.cfg->node.identity, &now[1]);
+	if (memcmp(now, n->stamp, sizeof(now)) != 0)
+		node_reload(n, "watch");
+}
+
+/* Start, restart or stop the watch timer as the configuration says. */
+static void
+watch_set(struct node *n)
+{
+	const struct config_node *cn = &n->env.cfg->node;
+
+	ev_timer_stop(n->env.loop, &n->watch);
+	if (!cn->reload_watch || n->env.stopping)
+		return;
+	ev_timer_set(&n->watch, cn->reload_interval, cn->reload_interval);
+	ev_timer_start(n->env.loop, &n->watch);
 }
 
 /*
@@ -180,106 +291,495 @@ node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 node_fini(struct node *n)
 {
+	struct gen *g;
 	size_t i;
 
-	for (i = 0; i < n->ninlets; i++)
-		inlet_free(n->inlets[i]);
-	free(n->inlets);
+	/* The roles first (their connections stay, without callbacks)... */
+	if (n->cur != NULL) {
+		for (i = 0; i < n->cur->ninlets; i++)
+			inlet_free(n->cur->inlets[i]);
+		n->cur->ninlets = 0;
+	}
 	relay_free(n->relay);
 	outlet_free(n->outlet);
 	front_free(n->front);
+	/* ...then the connections, which free the retired generations... */
 	conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
 	conn_ctx_fini(&n->env.ctx);
+	/* ...then the configurations. */
+	while ((g = n->retired) != NULL) {
+		n->retired = g->next;
+		gen_free(g);
+	}
+	if (n->cur != NULL)
+		gen_free(n->cur);
 	ev_signal_stop(n->env.loop, &n->sigterm);
 	ev_signal_stop(n->env.loop, &n->sigint);
 	ev_signal_stop(n->env.loop, &n->sighup);
 	ev_timer_stop(n->env.loop, &n->resign);
 	ev_timer_stop(n->env.loop, &n->grace);
+	ev_timer_stop(n->env.loop, &n->watch);
 	channel_cache_free(n->env.cache);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
 }
 
 /*
- * Resolve every host name of ${cfg} (numeric addresses already are).  The
- * loop never blocks on DNS, so names are looked up once, here: a target
- * that moves to another address needs a restart.  Return 0 or -1 (logged).
+ * Resolve every host name of ${cfg} (numeric addresses already are).
+ * The loop blocks while names are looked up (once per load).  Return 0,
+ * or -1 with the first failure in ${err} ("role=R name=N: message");
+ * with ${log} set, every failure is logged too.
  */
 static int
-resolve_all(struct config *cfg)
+resolve_all(struct config *cfg, int log, char *err, size_t errlen)
 {
-	char err[512];
+	char e[512];
 	size_t i;
 	int rc = 0;
 
+#define FAILED(r, nm)                                                          \
+	do {                                                                   \
+		if (log)                                                       \
+			log_error("event=resolve-failed role=%s%s%s "          \
+			    "error=\"%s\"", r, nm != NULL ? " name=" : "",     \
+			    nm != NULL ? nm : "", e);                          \
+		if (rc == 0)                                                   \
+			snprintf(err, errlen, "role=%s name=%s: %s", r,        \
+			    nm != NULL ? nm : "node", e);                      \
+		rc = -1;                                                       \
+	} while (0)
 	if (cfg->node.has_listen &&
-	    addr_resolve(&cfg->node.listen, err, sizeof(err)) == -1) {
-		log_error("event=resolve-failed role=node error=\"%s\"", err);
-		rc = -1;
-	}
+	    addr_resolve(&cfg->node.listen, e, sizeof(e)) == -1)
+		FAILED("node", (const char *)NULL);
 	for (i = 0; i < cfg->noutlets; i++) {
-		if (addr_resolve(&cfg->outlets[i].target, err, sizeof(err)) ==
+		if (addr_resolve(&cfg->outlets[i].target, e, sizeof(e)) ==
 		    -1 || (cfg->outlets[i].has_relay &&
-		    addr_resolve(&cfg->outlets[i].relay, err, sizeof(err)) ==
-		    -1)) {
-			log_error("event=resolve-failed role=outlet name=%s "
-			    "error=\"%s\"", cfg->outlets[i].name, err);
-			rc = -1;
-		}
+		    addr_resolve(&cfg->outlets[i].relay, e, sizeof(e)) == -1))
+			FAILED("outlet", cfg->outlets[i].name);
 	}
 	for (i = 0; i < cfg->ninlets; i++) {
-		if (addr_resolve(&cfg->inlets[i].listen, err, sizeof(err)) ==
+		if (addr_resolve(&cfg->inlets[i].listen, e, sizeof(e)) ==
 		    -1 || addr_resolve(cfg->inlets[i].has_via ?
-		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, err,
-		    sizeof(err)) == -1) {
-			log_error("event=resolve-failed role=inlet name=%s "
-			    "error=\"%s\"", cfg->inlets[i].name, err);
-			rc = -1;
-		}
+		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, e,
+		    sizeof(e)) == -1)
+			FAILED("inlet", cfg->inlets[i].name);
 	}
 	for (i = 0; i < cfg->nrelays; i++) {
 		if (cfg->relays[i].has_via && addr_resolve(&cfg->relays[i].via,
-		    err, sizeof(err)) == -1) {
-			log_error("event=resolve-failed role=relay name=%s "
-			    "error=\"%s\"", cfg->relays[i].name, err);
-			rc = -1;
-		}
+		    e, sizeof(e)) == -1)
+			FAILED("relay", cfg->relays[i].name);
 	}
+#undef FAILED
 	return (rc);
 }
 
+/* Return 1 if ${cfg} has something to run. */
+static int
+runnable(const struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->noutlets; i++)
+		if (cfg->outlets[i].has_relay)
+			return (1);
+	return (cfg->ninlets > 0 || cfg->node.has_listen || cfg->nrelays > 0);
+}
+
+/* Identifier lists ${a} (${na}) and ${b} (${nb}) are the same. */
+static int
+ids_same(const uint8_t (*a)[CONFIG_ID_LEN], size_t na,
+    const uint8_t (*b)[CONFIG_ID_LEN], size_t nb)
+{
+
+	return (na == nb && (na == 0 || memcmp(a, b, na * CONFIG_ID_LEN) ==
+	    0));
+}
+
+/* What a reload changed, per kind of section. */
+struct changes {
+	unsigned added, removed, changed;
+};
+
+/* Log one change and count it. */
+static void
+change(struct changes *ch, const char *kind, const char *name, int what)
+{
+	static const char *const words[] = {"added", "removed", "changed"};
+
+	log_info("event=reload-change kind=%s name=%s change=%s", kind, name,
+	    words[what]);
+	if (what == 0)
+		ch->added++;
+	else if (what == 1)
+		ch->removed++;
+	else
+		ch->changed++;
+}
+
+/* Log what differs between ${o} and ${c}. */
+static void
+diff_configs(const struct config *o, const struct config *c,
+    struct changes *ch)
+{
+	const struct config_node *a = &o->node, *b = &c->node;
+	size_t i, j;
+
+	if (a->has_listen != b->has_listen ||
+	    (a->has_listen && !addr_same(&a->listen, &b->listen)) ||
+	    a->max_connections != b->max_connections ||
+	    a->max_handshakes != b->max_handshakes ||
+	    a->handshake_timeout != b->handshake_timeout ||
+	    a->connect_timeout != b->connect_timeout ||
+	    a->idle_timeout != b->idle_timeout ||
+	    a->shutdown_grace != b->shutdown_grace ||
+	    a->keepalive != b->keepalive ||
+	    a->has_log_level != b->has_log_level ||
+	    a->log_level != b->log_level ||
+	    a->reload_watch != b->reload_watch ||
+	    a->reload_interval != b->reload_interval ||
+	    strcmp(a->identity, b->identity) != 0 || o->npeers != c->npeers)
+		change(ch, "node", "node", 2);
+	for (i = 0; i < c->noutlets; i++) {
+		const struct config_outlet *y = &c->outlets[i], *x;
+
+		if ((x = config_outlet_find(o, y->name)) == NULL)
+			change(ch, "outlet", y->name, 0);
+		else if (!addr_same(&x->target, &y->target) ||
+		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
+		    x->has_relay != y->has_relay || x->pool != y->pool ||
+		    (y->has_relay && (memcmp(x->relay_id, y->relay_id,
+		    CONFIG_ID_LEN) != 0 || !addr_same(&x->relay, &y->relay))))
+			change(ch, "outlet", y->name, 2);
+	}
+	for (i = 0; i < o->noutlets; i++)
+		if (config_outlet_find(c, o->outlets[i].name) == NULL)
+			change(ch, "outlet", o->outlets[i].name, 1);
+	for (i = 0; i < c->ninlets; i++) {
+		const struct config_inlet *y = &c->inlets[i], *x = NULL;
+
+		for (j = 0; j < o->ninlets; j++)
+			if (strcmp(o->inlets[j].name, y->name) == 0)
+				x = &o->inlets[j];
+		if (x == NULL)
+			change(ch, "inlet", y->name, 0);
+		else if (!addr_same(&x->listen, &y->listen) ||
+		    memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) != 0 ||
+		    strcmp(x->service, y->service) != 0 ||
+		    x->has_via != y->has_via || (y->has_via ? (memcmp(
+		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
+		    !addr_same(&x->via, &y->via)) :
+		    !addr_same(&x->outlet, &y->outlet)))
+			change(ch, "inlet", y->name, 2);
+	}
+	for (i = 0; i < o->ninlets; i++) {
+		for (j = 0; j < c->ninlets; j++)
+			if (strcmp(o->inlets[i].name, c->inlets[j].name) == 0)
+				break;
+		if (j == c->ninlets)
+			change(ch, "inlet", o->inlets[i].name, 1);
+	}
+	for (i = 0; i < c->nrelays; i++) {
+		const struct config_relay *y = &c->relays[i], *x = NULL;
+
+		for (j = 0; j < o->nrelays; j++)
+			if (strcmp(o->relays[j].name, y->name) == 0)
+				x = &o->relays[j];
+		if (x == NULL)
+			change(ch, "relay", y->name, 0);
+		else if (!ids_same(x->reg, x->nreg, y->reg, y->nreg) ||
+		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
+		    x->has_via != y->has_via || (y->has_via && (memcmp(
+		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
+		    !addr_same(&x->via, &y->via))))
+			change(ch, "relay", y->name, 2);
+	}
+	for (i = 0; i < o->nrelays; i++) {
+		for (j = 0; j < c->nrelays; j++)
+			if (strcmp(o->relays[i].name, c->relays[j].name) == 0)
+				break;
+		if (j == c->nrelays)
+			change(ch, "relay", o->relays[i].name, 1);
+	}
+}
+
+/* Apply the limits, timeouts and log level of the current configuration. */
+static void
+apply_node(struct node *n)
+{
+	const struct config_node *cn = &n->env.cfg->node;
+
+	n->env.ctx.handshake_timeout = cn->handshake_timeout;
+	n->env.ctx.connect_timeout = cn->connect_timeout;
+	n->env.ctx.idle_timeout = cn->idle_timeout;
+	n->env.ctx.keepalive = cn->keepalive;
+	if (cn->has_log_level && !n->level_fixed)
+		log_set_level(cn->log_level);
+}
+
 /*
- * node_run(cfg, idn):
+ * Make the inlets of ${g} (the current generation, whose configuration
+ * the environment holds) from ${fds} (a listening socket per inlet, or -1
+ * to bind now), taking over from the inlets of ${old} (may be NULL) by
+ * name.  The old inlets taken over are freed; the others (removed) stop
+ * and stay in ${old} to drain.  Return 0, or -1 with a message in ${err}.
+ */
+static int
+make_inlets(struct node *n, struct gen *g, struct gen *old, int *fds,
+    char *err, size_t errlen)
+{
+	const struct config *cfg = g->cfg;
+	struct inlet *prev;
+	size_t i, j, k;
+
+	if (cfg->ninlets > 0 &&
+	    (g->inlets = calloc(cfg->ninlets, sizeof(*g->inlets))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	for (i = 0; i < cfg->ninlets; i++) {
+		prev = NULL;
+		for (j = 0; old != NULL && j < old->ninlets; j++) {
+			if (old->inlets[j] != NULL && strcmp(old->cfg->inlets[j].name,
+			    cfg->inlets[i].name) == 0) {
+				prev = old->inlets[j];
+				old->inlets[j] = NULL;
+				break;
+			}
+		}
+		g->inlets[i] = inlet_new(&n->env, &cfg->inlets[i], fds[i], prev,
+		    err, errlen);
+		fds[i] = -1; /* inlet_new took it */
+		inlet_free(prev); /* everything of it moved over */
+		if (g->inlets[i] == NULL) {
+			log_error("event=listen-failed role=inlet name=%s "
+			    "error=\"%s\"", cfg->inlets[i].name, err);
+			return (-1);
+		}
+		g->ninlets++;
+	}
+	/* The removed inlets stop; their connections drain. */
+	for (j = 0, k = 0; old != NULL && j < old->ninlets; j++) {
+		if (old->inlets[j] == NULL)
+			continue;
+		inlet_stop(old->inlets[j]);
+		old->inlets[k++] = old->inlets[j];
+	}
+	if (old != NULL)
+		old->ninlets = k;
+	return (0);
+}
+
+/*
+ * Reload: load, check and resolve the file again; bind what is new; then
+ * switch to it all at once, or change nothing (logged either way).
+ */
+static void
+node_reload(struct node *n, const char *why)
+{
+	struct gen *old = n->cur, *g = NULL;
+	struct config *cfg = NULL;
+	struct identity idn;
+	struct channel_local creds;
+	struct changes ch = {0, 0, 0};
+	char err[8192], msg[1024];
+	int *fds = NULL, front_fd = -1, have_idn = 0, have_creds = 0;
+	unsigned nrevoked = 0;
+	int rotated;
+	size_t i, j;
+
+	if (n->env.stopping)
+		return;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	if (config_load(cfg, n->env.cfg->path, err, sizeof(err)) == -1) {
+		free(cfg);
+		cfg = NULL;
+		goto fail;
+	}
+	if (identity_load(&idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
+	    -1) {
+		snprintf(err, sizeof(err), "%s:%d: %s", cfg->path,
+		    cfg->node.identity_line, msg);
+		goto fail;
+	}
+	have_idn = 1;
+	if (!runnable(cfg)) {
+		snprintf(err, sizeof(err), "%s: nothing to run (no inlet, no "
+		    "listen, no relay)", cfg->path);
+		goto fail;
+	}
+	if (resolve_all(cfg, 0, msg, sizeof(msg)) == -1) {
+		snprintf(err, sizeof(err), "%s: resolve-failed %s", cfg->path,
+		    msg);
+		goto fail;
+	}
+	rotated = memcmp(idn.id, n->env.local[n->env.cur].id,
+	    IDENTITY_ID_LEN) != 0;
+	if (rotated) {
+		if (channel_local_init(&creds, idn.priv,
+		    (uint64_t)ev_now(n->env.loop), NODE_LIFETIME) == -1) {
+			snprintf(err, sizeof(err), "channel credentials");
+			goto fail;
+		}
+		have_creds = 1;
+	}
+	/* Every new listening socket is bound before anything changes. */
+	if (cfg->ninlets > 0 &&
+	    (fds = calloc(cfg->ninlets, sizeof(*fds))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < cfg->ninlets; i++)
+		fds[i] = -1;
+	for (i = 0; i < cfg->ninlets; i++) {
+		for (j = 0; j < old->ninlets; j++)
+			if (addr_same(&old->cfg->inlets[j].listen,
+			    &cfg->inlets[i].listen))
+				break;
+		if (j < old->ninlets)
+			continue; /* kept: taken over below */
+		if ((fds[i] = listener_bind(&cfg->inlets[i].listen, msg,
+		    sizeof(msg))) == -1) {
+			snprintf(err, sizeof(err), "%s:%d: inlet %s: %s",
+			    cfg->path, cfg->inlets[i].line,
+			    cfg->inlets[i].name, msg);
+			goto fail;
+		}
+	}
+	if (cfg->node.has_listen && (!n->env.cfg->node.has_listen ||
+	    !addr_same(&n->env.cfg->node.listen, &cfg->node.listen)) &&
+	    (front_fd = listener_bind(&cfg->node.listen, msg, sizeof(msg))) ==
+	    -1) {
+		snprintf(err, sizeof(err), "%s: listen: %s", cfg->path, msg);
+		goto fail;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+
+	/* From here on the new configuration is the node's. */
+	diff_configs(n->env.cfg, cfg, &ch);
+	g->node = n;
+	g->cfg = cfg;
+	g->cfg_owned = 1;
+	g->refs = 1;
+	g->id = old->id + 1;
+	for (i = 0; i < cfg->ninlets; i++) {
+		if (fds[i] != -1)
+			continue;
+		for (j = 0; j < old->ninlets; j++)
+			if (old->inlets[j] != NULL && addr_same(
+			    &old->cfg->inlets[j].listen, &cfg->inlets[i].listen))
+				fds[i] = inlet_detach_listener(old->inlets[j],
+				    &cfg->inlets[i]);
+	}
+	if (front_fd == -1 && cfg->node.has_listen)
+		front_fd = front_detach(n->front);
+	n->env.cfg = cfg;
+	n->env.ctx.epoch = g;
+	n->cur = g;
+	apply_node(n);
+	if (have_creds) {
+		channel_local_fini(&n->env.local[!n->env.cur]);
+		n->env.local[!n->env.cur] = creds;
+		wipe(&creds, sizeof(creds));
+		n->env.cur = !n->env.cur;
+		have_creds = 0;
+	}
+	front_listen(n->front, front_fd); /* closes the old one if replaced */
+	front_fd = -1;
+	{
+		struct outlet *o = outlet_new(&n->env, n->front, n->outlet,
+		    msg, sizeof(msg));
+
+		if (o == NULL)
+			log_error("event=reload role=outlet error=\"%s\"", msg);
+		else {
+			outlet_free(n->outlet);
+			n->outlet = o;
+		}
+	}
+	if (n->relay == NULL && cfg->nrelays > 0)
+		n->relay = relay_new(&n->env, n->front, msg, sizeof(msg));
+	else if (n->relay != NULL &&
+	    relay_reconfigure(n->relay, &nrevoked, msg, sizeof(msg)) == -1)
+		log_error("event=reload role=relay error=\"%s\"", msg);
+	(void)make_inlets(n, g, old, fds, msg, sizeof(msg));
+	if (rotated) {
+		for (i = 0; i < g->ninlets; i++)
+			inlet_restart(g->inlets[i]);
+		outlet_restart(n->outlet);
+		relay_restart(n->relay);
+	}
+	nrevoked += outlet_revoke_all(&n->env);
+	nrevoked += inlet_revoke_all(&n->env);
+	old->next = n->retired;
+	n->retired = old;
+	gen_ref(old, -1); /* no longer current: freed with its last conn */
+	free(fds);
+	identity_fini(&idn);
+	stamp_files(n);
+	watch_set(n);
+	log_info("event=reload status=ok generation=%u added=%u removed=%u "
+	    "changed=%u identity=%s revoked=%u trigger=%s", g->id, ch.added,
+	    ch.removed, ch.changed, rotated ? "rotated" : "kept", nrevoked,
+	    why);
+	return;
+fail:
+	if (fds != NULL)
+		for (i = 0; cfg != NULL && i < cfg->ninlets; i++)
+			if (fds[i] != -1)
+				close(fds[i]);
+	free(fds);
+	if (front_fd != -1)
+		close(front_fd);
+	if (have_creds)
+		channel_local_fini(&creds);
+	if (have_idn)
+		identity_fini(&idn);
+	if (cfg != NULL) {
+		config_free(cfg);
+		free(cfg);
+	}
+	free(g);
+	stamp_files(n); /* look again at the next change */
+	log_warn("event=reload status=failed trigger=%s error=\"%s\"", why,
+	    err);
+}
+
+/*
+ * node_run(cfg, idn, level_fixed):
  * Run the node described by ${cfg} with the identity ${idn} (both
- * borrowed; crypto_init() has run): resolve the host names in ${cfg}
- * (once, blocking), bind every listener, drop the dump flag, log "ready",
- * serve until SIGTERM/SIGINT and the shutdown grace.  Return 0 after a
- * clean shutdown, -1 if start-up failed (logged).
+ * borrowed; crypto_init() has run): resolve the host names in ${cfg},
+ * bind every listener, drop the dump flag, log "ready", serve until
+ * SIGTERM/SIGINT and the shutdown grace, reloading on SIGHUP (and with
+ * reload = watch); ${level_fixed}: the command line set the log level, a
+ * reload does not change it.  Return 0 after a clean shutdown, -1 if
+ * start-up failed (logged).
  */
 int
-node_run(struct config *cfg, const struct identity *idn)
+node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 {
 	struct node *n;
 	char err[512], id[IDENTITY_TEXT_SIZE];
 	uint64_t hits, misses;
-	size_t i;
-	int dials = 0;
 
-	for (i = 0; i < cfg->noutlets; i++)
-		if (cfg->outlets[i].has_relay)
-			dials = 1;
-	if (cfg->ninlets == 0 && !cfg->node.has_listen && !dials) {
+	if (!runnable(cfg)) {
 		log_error("event=config error=nothing-to-run path=%s",
 		    cfg->path);
 		goto fail0;
 	}
-	if (resolve_all(cfg) == -1)
+	if (resolve_all(cfg, 1, err, sizeof(err)) == -1)
 		goto fail0;
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail0;
 	}
 	n->env.cfg = cfg;
+	n->level_fixed = level_fixed;
 	n->env.loop = ev_default_loop(0);
 	if (n->env.loop == NULL) {
 		log_error("event=start error=no-event-loop");
@@ -289,20 +789,28 @@ node_run(struct config *cfg, const struct identity *idn)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	conn_ctx_init(&n->env.ctx, n->env.loop);
+	if ((n->cur = calloc(1, sizeof(*n->cur))) == NULL) {
+		log_error("event=start error=nomem");
+		goto fail1;
+	}
+	n->cur->node = n;
+	n->cur->cfg = cfg; /* main's */
+	n->cur->refs = 1;
+	n->env.ctx.epoch = n->cur;
+	n->env.ctx.epoch_ref = gen_ref;
 	n->env.ctx.data = n;
 	n->env.ctx.slot_cb = node_slot_cb;
 	n->env.data = n;
 	n->env.idle_cb = node_idle_cb;
 	log_limit_init(&n->env.anyone_log, NODE_ANYONE_LINES);
-	n->env.ctx.handshake_timeout = cfg->node.handshake_timeout;
-	n->env.ctx.connect_timeout = cfg->node.connect_timeout;
-	n->env.ctx.idle_timeout = cfg->node.idle_timeout;
-	n->env.ctx.keepalive = cfg->node.keepalive;
 	log_limit_init(&n->env.refuse_log, NODE_REFUSE_LINES);
+	apply_node(n);
 	ev_init(&n->grace, node_grace_cb);
 	n->grace.data = n;
 	ev_init(&n->resign, node_resign_cb);
 	n->resign.data = n;
+	ev_init(&n->watch, node_watch_cb);
+	n->watch.data = n;
 	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
 	ev_signal_init(&n->sigint, node_signal_cb, SIGINT);
 	ev_signal_init(&n->sighup, node_sighup_cb, SIGHUP);
@@ -321,15 +829,13 @@ node_run(struct config *cfg, const struct identity *idn)
 
 	/* Bind every listener; any failure ends the start-up.  The front
 	 * owns the [node] listen socket; the roles plug into it. */
-	if ((cfg->node.has_listen || dials || cfg->nrelays > 0) &&
-	    (n->front = front_new(&n->env, err, sizeof(err))) == NULL) {
+	if ((n->front = front_new(&n->env, err, sizeof(err))) == NULL) {
 		log_error("event=listen-failed role=node name=node "
 		    "error=\"%s\"", err);
 		goto fail2;
 	}
-	if ((cfg->node.has_listen || dials) &&
-	    (n->outlet = outlet_new(&n->env, n->front, err, sizeof(err))) ==
-	    NULL) {
+	if ((n->outlet = outlet_new(&n->env, n->front, NULL, err,
+	    sizeof(err))) == NULL) {
 		log_error("event=start role=outlet error=\"%s\"", err);
 		goto fail2;
 	}
@@ -338,20 +844,20 @@ node_run(struct config *cfg, const struct identity *idn)
 		log_error("event=start role=relay error=\"%s\"", err);
 		goto fail2;
 	}
-	if (cfg->ninlets > 0 &&
-	    (n->inlets = calloc(cfg->ninlets, sizeof(*n->inlets))) == NULL) {
-		log_error("event=start error=nomem");
-		goto fail2;
-	}
-	for (i = 0; i < cfg->ninlets; i++) {
-		n->inlets[i] = inlet_new(&n->env, &cfg->inlets[i], err, sizeof(err));
-		if (n->inlets[i] == NULL) {
-			log_error("event=listen-failed role=inlet name=%s "
-			    "error=\"%s\"",
-			    cfg->inlets[i].name, err);
+	{
+		int *fds = calloc(cfg->ninlets + 1, sizeof(*fds));
+		size_t i;
+
+		if (fds == NULL) {
+			log_error("event=start error=nomem");
 			goto fail2;
 		}
-		n->ninlets++;
+		for (i = 0; i < cfg->ninlets; i++)
+			fds[i] = -1;
+		i = make_inlets(n, n->cur, NULL, fds, err, sizeof(err)) == 0;
+		free(fds);
+		if (!i)
+			goto fail2;
 	}
 
 	/* Keys are in memory from here on: no core dumps, no ptrace. */
@@ -363,6 +869,8 @@ node_run(struct config *cfg, const struct identity *idn)
 	ev_signal_start(n->env.loop, &n->sighup);
 	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
 	ev_timer_start(n->env.loop, &n->resign);
+	stamp_files(n);
+	watch_set(n);
 	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
 	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
 	    cfg->nrelays, crypto_aes_impl());

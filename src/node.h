@@ -3,13 +3,15 @@
  * process, one ev_default_loop, single-threaded.  It owns the process's
  * life: start-up order (the environment every role borrows, the front
  * that owns the [node] listen socket, then the outlet, relay and inlet
- * roles), signals (SIGTERM/SIGINT with the shutdown grace, SIGHUP), the
- * periodic re-signing of the channel credentials, and the end.  Never
- * parses the config (config.c), never touches key files (identity.c),
- * never calls exit() (main.c does).
+ * roles), signals (SIGTERM/SIGINT with the shutdown grace, SIGHUP
+ * reload), reload = watch, the periodic re-signing of the channel
+ * credentials, and the end.  Never parses the config (config.c), never
+ * calls exit() (main.c does).
  */
 #ifndef SALLYPORT_NODE_H
 #define SALLYPORT_NODE_H
+
+#include <stdint.h>
 
 #include <ev.h>
 
@@ -18,29 +20,40 @@
 #include "identity.h"
 
 struct front;
-struct inlet;
+struct gen;
 struct outlet;
 struct relay;
 
+/* Where a file was (reload = watch). */
+struct node_stamp {
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns;
+};
+
 struct node {
 	struct env env; /* lent to every role */
-	struct front *front;   /* the [node] listen socket, or NULL */
-	struct outlet *outlet; /* the [outlet NAME] sections, or NULL */
+	struct front *front;   /* the [node] listen socket */
+	struct outlet *outlet; /* the [outlet NAME] sections */
 	struct relay *relay;   /* the [relay NAME] sections, or NULL */
-	struct inlet **inlets;
-	size_t ninlets;
+	struct gen *cur;       /* the configuration in force and its inlets */
+	struct gen *retired;   /* older ones, until their connections end */
+	int level_fixed;       /* the command line set the log level */
+	struct node_stamp stamp[2]; /* the file and the key file */
 	ev_signal sigterm, sigint, sighup;
-	ev_timer resign, grace;
+	ev_timer resign, grace, watch;
 };
 
 /*
- * node_run(cfg, idn):
+ * node_run(cfg, idn, level_fixed):
  * Run the node described by ${cfg} with the identity ${idn} (both
- * borrowed; crypto_init() has run): resolve the host names in ${cfg}
- * (once, blocking), bind every listener, drop the dump flag, log "ready",
- * serve until SIGTERM/SIGINT and the shutdown grace.  Return 0 after a
- * clean shutdown, -1 if start-up failed (logged).
+ * borrowed; crypto_init() has run): resolve the host names in ${cfg},
+ * bind every listener, drop the dump flag, log "ready", serve until
+ * SIGTERM/SIGINT and the shutdown grace, reloading on SIGHUP (and with
+ * reload = watch); ${level_fixed}: the command line set the log level, a
+ * reload does not change it.  Return 0 after a clean shutdown, -1 if
+ * start-up failed (logged).
  */
-int node_run(struct config *cfg, const struct identity *idn);
+int node_run(struct config *cfg, const struct identity *idn,
+    int level_fixed);
 
 #endif

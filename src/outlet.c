@@ -23,6 +23,7 @@ struct outlet {
 	struct front *front;
 	struct dialout **dialouts; /* per [outlet] with relay =, or NULL */
 	size_t ndialouts;
+	struct outlet *old; /* during outlet_new only */
 };
 
 static void outlet_dialed(struct conn *c, int err);
@@ -83,21 +84,55 @@ outlet_service(void *arg, struct conn *c, const char *svc)
 
 /* A client's msg1 arrived on a pooled connection: the front runs it. */
 static void
-outlet_pooled(void *arg, int fd, const struct addr *via, const char *reg)
+outlet_pooled(void *arg, int fd, struct dialout *d)
 {
 	struct outlet *o = arg;
 
-	front_adopt(o->front, fd, via, reg); /* the front owns fd now */
+	/* the front owns fd now */
+	front_adopt(o->front, fd, dialout_addr(d), dialout_name(d), d);
+}
+
+/* Reload: ${c}, a connection of the old outlet ${o->old}, is ${o}'s. */
+static void
+take_conn(struct conn *c, void *arg)
+{
+	struct outlet *o = arg;
+
+	if (c->ops == &outlet_ops && c->arg == o->old)
+		conn_set_ops(c, &outlet_ops, o);
+}
+
+/* Reload: the registration of ${co} kept from ${old} if unchanged. */
+static struct dialout *
+take_dialout(struct outlet *old, const struct config_outlet *co)
+{
+	struct dialout *d;
+	size_t i;
+
+	for (i = 0; old != NULL && i < old->ndialouts; i++) {
+		d = old->dialouts[i];
+		if (d != NULL && dialout_same(d, DIALOUT_REGISTER, co->name,
+		    co->relay_id, &co->relay, co->pool)) {
+			old->dialouts[i] = NULL; /* the new outlet owns it */
+			dialout_rebind(d, co->name, co->relay_id, &co->relay);
+			return (d);
+		}
+	}
+	return (NULL);
 }
 
 /*
- * outlet_new(e, f, err, errlen):
+ * outlet_new(e, f, old, err, errlen):
  * The outlet role of ${e}: serve the channels the front ${f} (borrowed)
  * hands over, and register each outlet that has relay = at its relay.
- * NULL with a message in ${err} on failure.
+ * ${old} (may be NULL) is the outlet role of the previous configuration:
+ * its unchanged registrations and its connections become this one's
+ * (free ${old} afterwards: what is left of it ends).  NULL with a
+ * message in ${err} on failure.
  */
 struct outlet *
-outlet_new(struct env *e, struct front *f, char *err, size_t errlen)
+outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
+    size_t errlen)
 {
 	const struct config *cfg = e->cfg;
 	struct outlet *o;
@@ -113,15 +148,21 @@ outlet_new(struct env *e, struct front *f, char *err, size_t errlen)
 		goto nomem;
 	for (i = 0; i < cfg->noutlets; i++) {
 		const struct config_outlet *co = &cfg->outlets[i];
+		struct dialout *d;
 
 		if (!co->has_relay)
 			continue;
-		if ((o->dialouts[o->ndialouts] = dialout_new(e,
+		if ((d = take_dialout(old, co)) == NULL && (d = dialout_new(e,
 		    DIALOUT_REGISTER, co->name, co->relay_id, &co->relay,
 		    co->pool, "outlet")) == NULL)
 			goto nomem;
-		dialout_on_pooled(o->dialouts[o->ndialouts++], outlet_pooled,
-		    o);
+		dialout_on_pooled(d, outlet_pooled, o);
+		o->dialouts[o->ndialouts++] = d;
+	}
+	if (old != NULL) {
+		o->old = old;
+		conn_ctx_each(&e->ctx, take_conn, o);
+		o->old = NULL;
 	}
 	front_serve_outlet(f, outlet_service, o);
 	return (o);
@@ -129,6 +170,61 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	outlet_free(o);
 	return (NULL);
+}
+
+/*
+ * outlet_restart(o):
+ * The node's identity changed: renew every registration.
+ */
+void
+outlet_restart(struct outlet *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->ndialouts; i++)
+		dialout_restart(o->dialouts[i]);
+}
+
+/* A reload's revocation pass: the environment and how many ended. */
+struct revoking {
+	struct env *e;
+	unsigned n;
+};
+
+/* Reload: end ${c} if its service is gone or its peer no longer allowed. */
+static void
+revoke_conn(struct conn *c, void *arg)
+{
+	struct revoking *rv = arg;
+	struct env *e = rv->e;
+	const struct config_outlet *co;
+	const uint8_t *peer;
+
+	if (c->ops != &outlet_ops)
+		return;
+	peer = channel_peer_id(c->ch);
+	co = config_outlet_find(e->cfg, c->service);
+	if (co != NULL && acl_allows(co, peer))
+		return;
+	env_audit(e, 0, "revoked", peer, c->service, "outlet");
+	c->quiet = 1;
+	conn_drop(c, CONN_R_REVOKED);
+	rv->n++;
+}
+
+/*
+ * outlet_revoke_all(e):
+ * Reload: end every outlet connection of ${e} whose service is gone or
+ * whose peer its allow-list no longer names (audit reason=revoked).
+ * Return how many.
+ */
+unsigned
+outlet_revoke_all(struct env *e)
+{
+	struct revoking rv = {e, 0};
+
+	conn_ctx_each(&e->ctx, revoke_conn, &rv);
+	return (rv.n);
 }
 
 /*
@@ -159,7 +255,7 @@ outlet_free(struct outlet *o)
 		return;
 	outlet_stop(o);
 	for (i = 0; i < o->ndialouts; i++)
-		dialout_free(o->dialouts[i]);
+		dialout_free(o->dialouts[i]); /* NULL if taken over */
 	free(o->dialouts);
 	free(o);
 }

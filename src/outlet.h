@@ -20,13 +20,30 @@
 struct outlet;
 
 /*
- * outlet_new(e, f, err, errlen):
+ * outlet_new(e, f, old, err, errlen):
  * The outlet role of ${e}: serve the channels the front ${f} (borrowed)
  * hands over, and register each outlet that has relay = at its relay.
- * NULL with a message in ${err} on failure.
+ * ${old} (may be NULL) is the outlet role of the previous configuration:
+ * its unchanged registrations and its connections become this one's
+ * (free ${old} afterwards: what is left of it ends).  NULL with a
+ * message in ${err} on failure.
  */
-struct outlet *outlet_new(struct env *e, struct front *f, char *err,
-    size_t errlen);
+struct outlet *outlet_new(struct env *e, struct front *f, struct outlet *old,
+    char *err, size_t errlen);
+
+/*
+ * outlet_restart(o):
+ * The node's identity changed: renew every registration.
+ */
+void outlet_restart(struct outlet *o);
+
+/*
+ * outlet_revoke_all(e):
+ * Reload: end every outlet connection of ${e} whose service is gone or
+ * whose peer its allow-list no longer names (audit reason=revoked).
+ * Return how many.
+ */
+unsigned outlet_revoke_all(struct env *e);
 
 /*
  * outlet_stop(o):

@@ -97,7 +97,7 @@ struct pair {
 	struct splice *sp;     /* 0: the client side, 1: the outlet side */
 	uint64_t id;
 	ev_tstamp t_start;
-	const char *name;
+	char name[CONFIG_NAME_MAX]; /* a copy: pairs outlive a reload */
 	uint8_t peer[CHANNEL_ID_LEN];
 	struct rsess *sess[2]; /* the sessions behind each side, or NULL */
 	struct rsvc *via;      /* made through this service's next relay */
@@ -230,7 +230,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	p->r = r;
 	p->id = conn_ctx_next_id(&r->env->ctx); /* one counter per process */
 	p->t_start = ev_now(r->env->loop);
-	p->name = name;
+	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->sess[0] = sa;
 	p->sess[1] = sb;
 	memcpy(p->peer, peer, CHANNEL_ID_LEN);
@@ -796,6 +796,160 @@ nomem:
 	snprintf(err, errlen, "out of memory");
 	relay_free(r);
 	return (NULL);
+}
+
+/* The service of ${name} in ${svcs} (${n} of them), or NULL. */
+static struct rsvc *
+svc_in(struct rsvc *svcs, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(svcs[i].cr->name, name) == 0)
+			return (&svcs[i]);
+	return (NULL);
+}
+
+/* Move what ${from} (old) holds into ${to} (new, same name). */
+static void
+svc_move(struct rsvc *to, struct rsvc *from)
+{
+	const struct config_relay *cr = to->cr;
+
+	to->regs = from->regs;
+	to->nregs = from->nregs;
+	to->capregs = from->capregs;
+	to->rr = from->rr;
+	to->more = from->more;
+	from->regs = NULL;
+	from->nregs = from->capregs = 0;
+	if ((to->wait_head = from->wait_head) != NULL)
+		to->wait_tail = from->wait_tail;
+	from->wait_head = NULL;
+	from->wait_tail = &from->wait_head;
+	if (from->via != NULL && cr->has_via && dialout_same(from->via,
+	    DIALOUT_CLIENT, cr->name, cr->via_id, &cr->via, 0)) {
+		to->via = from->via; /* to owns it now */
+		from->via = NULL;
+		dialout_rebind(to->via, cr->name, cr->via_id, &cr->via);
+		dialout_on_down(to->via, via_down, to);
+	}
+}
+
+/* Reload: refuse ${rs} now (audit reason=revoked). */
+static void
+revoke_session(struct relay *r, struct rsess *rs)
+{
+
+	env_audit(r->env, 0, "revoked", rs->peer,
+	    rs->svc != NULL ? rs->svc->cr->name : "", "relay");
+	rsess_free(rs, "revoked");
+}
+
+/*
+ * relay_reconfigure(r, err, errlen):
+ * Reload: the environment of ${r} holds a new configuration.  Rebuild the
+ * services from it, keeping by name the registrants, waiting clients and
+ * unchanged next-relay sessions; then end (audit reason=revoked) every
+ * session, pair and waiting client whose identity lost its right, and
+ * every registration of a name that is gone, adding their count to
+ * ${revoked}.  Return 0, or -1 on ENOMEM (${r} unchanged).
+ */
+int
+relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
+    size_t errlen)
+{
+	const struct config *cfg = r->env->cfg;
+	struct rsvc *svcs, *old = r->svcs, *svc;
+	size_t nold = r->nsvcs, i;
+	struct rsess *rs, *rsn;
+	struct pair *p, *pn;
+	struct cwait *cw;
+
+	if ((svcs = calloc(cfg->nrelays + 1, sizeof(*svcs))) == NULL)
+		goto nomem;
+	for (i = 0; i < cfg->nrelays; i++) {
+		svcs[i].cr = &cfg->relays[i];
+		svcs[i].r = r;
+		svcs[i].wait_tail = &svcs[i].wait_head;
+		if (cfg->relays[i].has_via && (svc = svc_in(old, nold,
+		    cfg->relays[i].name)) != NULL && svc->via != NULL &&
+		    dialout_same(svc->via, DIALOUT_CLIENT, cfg->relays[i].name,
+		    cfg->relays[i].via_id, &cfg->relays[i].via, 0))
+			continue; /* kept in svc_move */
+		if (cfg->relays[i].has_via && (svcs[i].via = dialout_new(r->env,
+		    DIALOUT_CLIENT, cfg->relays[i].name, cfg->relays[i].via_id,
+		    &cfg->relays[i].via, 0, "relay")) == NULL)
+			goto fail;
+		if (svcs[i].via != NULL)
+			dialout_on_down(svcs[i].via, via_down, &svcs[i]);
+	}
+	/* From here on nothing fails. */
+	for (i = 0; i < cfg->nrelays; i++)
+		if ((svc = svc_in(old, nold, svcs[i].cr->name)) != NULL)
+			svc_move(&svcs[i], svc);
+	for (rs = r->sessions; rs != NULL; rs = rs->next)
+		if (rs->svc != NULL)
+			rs->svc = svc_in(svcs, cfg->nrelays, rs->svc->cr->name);
+	/* A pair made through a next relay follows its session, if kept
+	 * (svc_move took it: the old service has none left). */
+	for (p = r->pairs; p != NULL; p = p->next)
+		if (p->via != NULL)
+			p->via = p->via->via == NULL ? svc_in(svcs,
+			    cfg->nrelays, p->name) : NULL;
+	/* What is left of the old services goes. */
+	for (i = 0; i < nold; i++) {
+		while ((cw = wait_pop(r, &old[i])) != NULL) {
+			sock_close_reset(cw->fd);
+			free(cw);
+		}
+		dialout_free(old[i].via);
+		free(old[i].regs);
+	}
+	free(old);
+	r->svcs = svcs;
+	r->nsvcs = cfg->nrelays;
+	/* Revoke what lost its right. */
+	for (rs = r->sessions; rs != NULL; rs = rsn) {
+		rsn = rs->next;
+		if (rs->kind == 'R' ? rs->svc == NULL ||
+		    !id_listed(rs->svc->cr->reg, rs->svc->cr->nreg, rs->peer) :
+		    !allowed_anywhere(r, rs->peer)) {
+			revoke_session(r, rs);
+			(*revoked)++;
+		}
+	}
+	for (p = r->pairs; p != NULL; p = pn) {
+		pn = p->next;
+		svc = svc_in(r->svcs, r->nsvcs, p->name);
+		if (svc != NULL && id_listed(svc->cr->allow, svc->cr->nallow,
+		    p->peer))
+			continue;
+		env_audit(r->env, 0, "revoked", p->peer, p->name, "relay");
+		pair_close(p, "revoked", 1);
+		(*revoked)++;
+	}
+	return (0);
+fail:
+	for (i = 0; i < cfg->nrelays; i++)
+		dialout_free(svcs[i].via);
+	free(svcs);
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return (-1);
+}
+
+/*
+ * relay_restart(r):
+ * The node's identity changed: renew the sessions with next relays.
+ */
+void
+relay_restart(struct relay *r)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && i < r->nsvcs; i++)
+		dialout_restart(r->svcs[i].via);
 }
 
 /*

@@ -38,6 +38,24 @@ struct relay *relay_new(struct env *e, struct front *f, char *err,
 void relay_stop(struct relay *r);
 
 /*
+ * relay_reconfigure(r, err, errlen):
+ * Reload: the environment of ${r} holds a new configuration.  Rebuild the
+ * services from it, keeping by name the registrants, waiting clients and
+ * unchanged next-relay sessions; then end (audit reason=revoked) every
+ * session, pair and waiting client whose identity lost its right, and
+ * every registration of a name that is gone, adding their count to
+ * ${revoked}.  Return 0, or -1 on ENOMEM (${r} unchanged).
+ */
+int relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
+    size_t errlen);
+
+/*
+ * relay_restart(r):
+ * The node's identity changed: renew the sessions with next relays.
+ */
+void relay_restart(struct relay *r);
+
+/*
  * relay_live(r):
  * How many client connections ${r} carries or holds (0 for NULL).
  */
