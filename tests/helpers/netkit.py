@@ -7,7 +7,8 @@ result line on stdout and exit 0 when what they checked holds.
 Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
 slow-sink, blackhole, marker-server.  Clients: echo-check, bulk-client,
 halfclose-client, reset-client, push, probe, hold, marker-client,
-echo-prefix, send-close, burst.  `netkit.py SUBCOMMAND -h` tells more.
+echo-prefix, send-close, burst,
+connect-loop.  `netkit.py SUBCOMMAND -h` tells more.
 
 Addresses: "host:port", "[v6]:port" or "unix:/path".  Data is generated from
 a seed (random.Random over a pool, sliced at seeded offsets) so both ends can
@@ -865,6 +866,56 @@ def cmd_burst(args):
     return 0 if ends["answered"] == args.count else 1
 
 
+def cmd_connect_loop(args):
+    """One connection after the other to an echo target (through a tunnel):
+    connect, send 16 bytes, shut down the write side, read the echo back;
+    until the file ${stop} exists, ${count} connections were made or
+    ${timeout} seconds passed.  Counts refused connects (ECONNREFUSED or a
+    reset before any byte) and other failures; exits 0 only if every
+    connection round-tripped and at least one was made."""
+    t0 = time.monotonic()
+    ok = refused = failed = 0
+    first = ""
+    i = 0
+    while i < args.count and time.monotonic() - t0 < args.timeout:
+        if args.stop and os.path.exists(args.stop) and ok + refused + failed:
+            break
+        i += 1
+        payload = ("%015d\n" % i).encode()
+        try:
+            s = connect(args.connect, args.io_timeout)
+        except ConnectionRefusedError as e:
+            refused += 1
+            first = first or "refused:%s" % e.errno
+            continue
+        except OSError as e:
+            failed += 1
+            first = first or "connect:%s" % type(e).__name__
+            continue
+        try:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+        except OSError as e:
+            got = b"<%s>" % type(e).__name__.encode()
+        finally:
+            s.close()
+        if got == payload:
+            ok += 1
+        else:
+            failed += 1
+            first = first or "echo:%r" % got[:40]
+    print("connect-loop count=%d ok=%d refused=%d failed=%d secs=%.2f%s" % (
+        i, ok, refused, failed, time.monotonic() - t0,
+        (" first_error=%s" % first) if first else ""), flush=True)
+    return 0 if ok and not refused and not failed else 1
+
+
 def main():
     p = argparse.ArgumentParser(prog="netkit")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -964,6 +1015,11 @@ def main():
         q.add_argument("--progress", type=int, default=0)
 
     add("echo-prefix", cmd_echo_prefix, con, tmo, seed, prefix_opts)
+    add("connect-loop", cmd_connect_loop, con,
+        lambda q: q.add_argument("--stop"),
+        lambda q: q.add_argument("--count", type=int, default=100000),
+        lambda q: q.add_argument("--io-timeout", type=float, default=10.0),
+        lambda q: q.add_argument("--timeout", type=float, default=120.0))
     args = p.parse_args()
     sys.exit(args.fn(args) or 0)
 

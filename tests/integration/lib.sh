@@ -541,3 +541,63 @@ redis_bursts()
 	    --timeout 120) || die "PING burst: $_r"
 	say "PING burst: $_r"
 }
+
+# --- configuration reload (SIGHUP, [node] reload = watch) ---
+
+# reload_total(log): how many reload result lines (`event=reload`, any
+# status; not the `event=reload-change` lines) ${log} has.
+reload_total()
+{
+	log_count "$1" event=reload
+}
+
+# reload_total_ge(log, n): ${log} has ${n} reload result lines or more.
+reload_total_ge()
+{
+	[ "$(reload_total "$1")" -ge "$2" ]
+}
+
+# wait_reload(name, n, status [timeout_s]): wait (10 s) until node
+# ${name}'s log ($WORK/name.log) has ${n} reload result lines; the ${n}th
+# must carry status=${status}.  Sets RELOAD_LINE to it.
+wait_reload()
+{
+	_wr_log="$WORK/$1.log"
+	wait_until "${4:-10}" reload_total_ge "$_wr_log" "$2" ||
+		die "node $1: no reload result line #$2 within ${4:-10} s"
+	RELOAD_LINE=$(awk -v n="$2" '{
+		for (i = 1; i <= NF; i++)
+			if ($i == "event=reload" && ++c == n) { print; exit }
+	}' "$_wr_log")
+	case " $RELOAD_LINE " in
+	*" status=$3 "*) ;;
+	*) die "node $1: reload #$2 is not status=$3: $RELOAD_LINE" ;;
+	esac
+}
+
+# reload_node(name [status [timeout_s]]): send SIGHUP to node ${name}
+# (PID_name) and wait for its next reload result line, which must carry
+# status=${status} (default ok).  Sets RELOAD_LINE.
+reload_node()
+{
+	_rn_log="$WORK/$1.log"
+	eval "_rn_pid=\${PID_$1}"
+	_rn_before=$(reload_total "$_rn_log")
+	kill -HUP "$_rn_pid" || die "cannot send SIGHUP to node $1"
+	wait_reload "$1" $((_rn_before + 1)) "${2:-ok}" "${3:-10}"
+}
+
+# put_file(src, dst): replace ${dst} by a copy of ${src} atomically (a
+# rename), as a configuration manager would.
+put_file()
+{
+	cp "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2" ||
+		die "cannot install $2"
+}
+
+# listen_inode(port): the socket inode of the TCP listener on ${port}
+# (ss -e), empty when nothing listens there.
+listen_inode()
+{
+	ss -Hltne "sport = :$1" 2>/dev/null | grep -o 'ino:[0-9]*' | head -n 1
+}
