@@ -478,13 +478,24 @@ rsess_free(struct rsess *rs, const char *reason)
 		free(pc);
 	}
 	/*
-	 * Connections made through it end too: a session that died of
-	 * silence means the path is gone, and its peer cannot tell.
+	 * Connections made through it end too when it died of silence or an
+	 * error (the path is gone, and its peer cannot tell) or by policy.
+	 * A session its node closed on purpose (reason "closed": a new
+	 * identity, a registration renewed) leaves its pairs alone: they end
+	 * with their own sockets.
 	 */
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
-		if (p->sess[0] == rs || p->sess[1] == rs)
+		if (p->sess[0] != rs && p->sess[1] != rs)
+			continue;
+		if (strcmp(reason, "closed") != 0) {
 			pair_close(p, "session-closed", 1);
+			continue;
+		}
+		if (p->sess[0] == rs)
+			p->sess[0] = NULL;
+		if (p->sess[1] == rs)
+			p->sess[1] = NULL;
 	}
 	for (i = 0; i < r->nsvcs; i++)
 		for (cw = r->svcs[i].wait_head; cw != NULL; cw = cw->next)
