@@ -75,6 +75,9 @@ struct config_node {
 	double keepalive;           /* seconds, 0 = off; default 30 */
 	int has_log_level;          /* log_level was set in the file */
 	enum log_level log_level;   /* default: the command line's */
+	struct addr admin;          /* the admin endpoint (admin.c) */
+	int has_admin;
+	int admin_public;           /* admin may be non-loopback */
 };
 
 struct config {

@@ -16,11 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "front.h"
 #include "inlet.h"
 #include "listener.h"
 #include "log.h"
 #include "node.h"
+#include "notify.h"
 #include "outlet.h"
 #include "relay.h"
 
@@ -122,6 +124,7 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	n->env.stopping = 1;
+	notify_stopping();
 	log_info("event=shutdown live=%u grace_s=%g signal=%d",
 	    n->env.ctx.nconns + relay_live(n->relay), n->env.cfg->node.shutdown_grace,
 	    w->signum);
@@ -182,6 +185,8 @@ node_fini(struct node *n)
 {
 	size_t i;
 
+	admin_free(n->admin);
+	notify_stop(n->env.loop);
 	for (i = 0; i < n->ninlets; i++)
 		inlet_free(n->inlets[i]);
 	free(n->inlets);
@@ -354,6 +359,14 @@ node_run(struct config *cfg, const struct identity *idn)
 		n->ninlets++;
 	}
 
+	/* Every listener is bound: the admin endpoint goes last. */
+	if (cfg->node.has_admin && (n->admin = admin_new(&n->env,
+	    &cfg->node.admin, err, sizeof(err))) == NULL) {
+		log_error("event=listen-failed role=admin name=admin "
+		    "error=\"%s\"", err);
+		goto fail2;
+	}
+
 	/* Keys are in memory from here on: no core dumps, no ptrace. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("event=prctl error=%s", strerror(errno));
@@ -366,6 +379,8 @@ node_run(struct config *cfg, const struct identity *idn)
 	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
 	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
 	    cfg->nrelays, crypto_aes_impl());
+	notify_start(n->env.loop);
+	notify_ready();
 	ev_run(n->env.loop, 0);
 
 	channel_cache_stats(n->env.cache, &hits, &misses);

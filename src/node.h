@@ -17,6 +17,7 @@
 #include "env.h"
 #include "identity.h"
 
+struct admin;
 struct front;
 struct inlet;
 struct outlet;
@@ -29,6 +30,7 @@ struct node {
 	struct relay *relay;   /* the [relay NAME] sections, or NULL */
 	struct inlet **inlets;
 	size_t ninlets;
+	struct admin *admin;   /* [node] admin =, or NULL */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace;
 };
