@@ -2,6 +2,8 @@
  * addr: see addr.h.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
+#include <strings.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -304,4 +306,30 @@ addr_same(const struct addr *a, const struct addr *b)
 	return (a->is_unix == b->is_unix && strcmp(a->host, b->host) == 0 &&
 	    strcmp(a->port, b->port) == 0 && a->salen == b->salen &&
 	    memcmp(&a->sa, &b->sa, a->salen) == 0);
+}
+
+/*
+ * addr_is_loopback(a):
+ * Return 1 if ${a} stays on this host: a unix socket, an address in
+ * 127.0.0.0/8 or ::1 (or ::ffff:127.0.0.0/104), or the name "localhost".
+ */
+int
+addr_is_loopback(const struct addr *a)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->sa;
+	const uint8_t *b;
+
+	if (a->is_unix || strcasecmp(a->host, "localhost") == 0)
+		return (1);
+	if (a->salen == 0)
+		return (0); /* a name: unknown until resolved */
+	if (a->sa.ss_family == AF_INET)
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	if (a->sa.ss_family != AF_INET6)
+		return (0);
+	if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+		return (1);
+	b = sin6->sin6_addr.s6_addr;
+	return (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127);
 }

@@ -44,4 +44,11 @@ const char *addr_format(const struct addr *a, char *buf, size_t len);
  */
 int addr_same(const struct addr *a, const struct addr *b);
 
+/*
+ * addr_is_loopback(a):
+ * Return 1 if ${a} stays on this host: a unix socket, an address in
+ * 127.0.0.0/8 or ::1 (or ::ffff:127.0.0.0/104), or the name "localhost".
+ */
+int addr_is_loopback(const struct addr *a);
+
 #endif

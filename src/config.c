@@ -62,13 +62,15 @@ enum node_key {
 	NK_LOG_LEVEL,
 	NK_RELOAD,
 	NK_RELOAD_INTERVAL,
+	NK_ADMIN,
+	NK_ADMIN_PUBLIC,
 	NK_COUNT
 };
 
 static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "max_connections", "max_handshakes", "handshake_timeout",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
-    "log_level", "reload", "reload_interval"};
+    "log_level", "reload", "reload_interval", "admin", "admin_public"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -656,6 +658,17 @@ node_key(struct parse *p, const char *key, const char *value)
 	case NK_RELOAD_INTERVAL:
 		parse_seconds(p, key, value, 3600, 1, &node->reload_interval);
 		break;
+	case NK_ADMIN:
+		if (parse_addr(p, key, value, &node->admin) == 0)
+			node->has_admin = 1;
+		break;
+	case NK_ADMIN_PUBLIC:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			perr(p, p->line, "admin_public must be yes or no");
+			break;
+		}
+		node->admin_public = strcmp(value, "yes") == 0;
+		break;
 	case NK_COUNT:
 		break;
 	}
@@ -986,6 +999,14 @@ validate(struct parse *p)
 	}
 	if (p->node_seen[NK_IDENTITY] == 0) {
 		perr(p, p->node_line, "[node] has no identity = KEYFILE");
+		return;
+	}
+	if (cfg->node.has_admin && !cfg->node.admin_public &&
+	    !addr_is_loopback(&cfg->node.admin)) {
+		perr(p, p->node_seen[NK_ADMIN], "admin address %s is not "
+		    "loopback (127.0.0.0/8, ::1, localhost) or unix: set "
+		    "admin_public = yes to serve it beyond this host",
+		    addr_format(&cfg->node.admin, buf, sizeof(buf)));
 		return;
 	}
 	for (i = 0; i < cfg->npeers; i++) {

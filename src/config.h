@@ -77,6 +77,9 @@ struct config_node {
 	enum log_level log_level;   /* default: the command line's */
 	int reload_watch;           /* reload = watch: poll the files */
 	double reload_interval;     /* seconds between polls, default 2 */
+	struct addr admin;          /* the admin endpoint (admin.c) */
+	int has_admin;
+	int admin_public;           /* admin may be non-loopback */
 };
 
 struct config {

@@ -57,6 +57,7 @@
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "sock.h"
 
 /* Records per tx buffer: one readv()/writev() moves up to this many. */
@@ -442,6 +443,7 @@ plain_read(struct conn *c)
 		return;
 	}
 	c->bytes_in += (uint64_t)n;
+	metrics_add(METRICS_BYTES_RECEIVED, (double)n, c->role, NULL, NULL);
 	c->t_active = ev_now(c->ctx->loop);
 	/* Seal each filled slot in place and queue it. */
 	for (i = 0, left = (size_t)n; left > 0; i++) {
@@ -528,6 +530,9 @@ rx_pump(struct conn *c)
 		n = 0;
 		r = buf_flush(b, c->fd_plain, &n);
 		c->bytes_out += n;
+		if (n > 0)
+			metrics_add(METRICS_BYTES_SENT, (double)n, c->role,
+			    NULL, NULL);
 		if (r == -1) {
 			conn_drop(c, CONN_R_RESET);
 			return;
@@ -1230,6 +1235,10 @@ conn_open(struct conn *c)
 	c->t_active = ev_now(c->ctx->loop);
 	timer_set(c, c->ctx->idle_timeout);
 	c->logged_open = 1;
+	metrics_add(METRICS_CONN_OPENED, 1, c->role, c->name, NULL);
+	metrics_add(METRICS_CONN_ACTIVE, 1, c->role, NULL, NULL);
+	metrics_observe(METRICS_HANDSHAKE_SECONDS, ev_time() - c->t_start,
+	    c->role);
 	log_info("event=open role=%s conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s setup_ms=%.2f", c->role, c->id, c->name,
 	    conn_peer_text(c, peer), c->service,
@@ -1300,6 +1309,16 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	ev_io_stop(ctx->loop, &c->chan_r);
 	ev_io_stop(ctx->loop, &c->chan_w);
 	ev_timer_stop(ctx->loop, &c->timer);
+
+	/* Metrics: an opened one closes; one that never opened failed
+	 * (a detached session's handshake ends with EOF: not a failure). */
+	if (c->logged_open) {
+		metrics_add(METRICS_CONN_CLOSED, 1, c->role,
+		    conn_reason_name(reason), NULL);
+		metrics_add(METRICS_CONN_ACTIVE, -1, c->role, NULL, NULL);
+	} else if (reason != CONN_R_EOF)
+		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, c->role,
+		    conn_reason_name(reason), NULL);
 
 	if (c->logged_open)
 		log_info("event=close role=%s conn=%" PRIu64 " name=%s "

@@ -75,9 +75,18 @@ struct dialout {
 	/* a client's msg1 arrived on a pooled connection */
 	void (*pooled_cb)(void *, int, struct dialout *);
 	void *pooled_arg;
+	struct ready_item ready; /* on env->ready: up or not (/readyz) */
 };
 
 static void start(struct dialout *d);
+
+/* The readiness predicate of a dialout (ready.h): dialout_is_up(). */
+static int
+ready_is_up(const void *arg)
+{
+
+	return (dialout_is_up(arg));
+}
 static void pool_fill(struct dialout *d);
 
 /* Schedule the next attempt: [b/2, b], then double b (at most 5 s). */
@@ -455,6 +464,9 @@ dialout_new(struct env *e, enum dialout_kind kind, const char *name,
 	/* The first attempt from the loop, once everything is set up. */
 	ev_timer_set(&d->retry, 0., 0.);
 	ev_timer_start(e->loop, &d->retry);
+	ready_add(&e->ready, &d->ready, role, name,
+	    kind == DIALOUT_REGISTER ? "not registered at its relay" :
+	    "no relay session", ready_is_up, d);
 	return (d);
 }
 
@@ -471,6 +483,7 @@ dialout_free(struct dialout *d)
 		return;
 	conn_ctx_forget_via(&d->env->ctx, d);
 	d->stopping = 1;
+	ready_remove(&d->ready);
 	ev_timer_stop(d->env->loop, &d->retry);
 	ev_timer_stop(d->env->loop, &d->refill);
 	if (d->hs != NULL)
@@ -497,6 +510,7 @@ dialout_stop(struct dialout *d)
 	if (d == NULL)
 		return;
 	d->stopping = 1;
+	ready_remove(&d->ready);
 	ev_timer_stop(d->env->loop, &d->retry);
 	ev_timer_stop(d->env->loop, &d->refill);
 	if (d->hs != NULL)
@@ -547,6 +561,7 @@ dialout_rebind(struct dialout *d, const char *name, const uint8_t *relay_id,
 	d->name = name;
 	d->relay_id = relay_id;
 	d->relay = relay;
+	d->ready.name = name; /* /readyz names it */
 }
 
 /*

@@ -6,6 +6,7 @@
 
 #include "env.h"
 #include "identity.h"
+#include "metrics.h"
 
 /*
  * env_local(e):
@@ -43,6 +44,8 @@ env_audit_limited(const struct env *e, struct log_limit *lim, int allow,
 	svc[i] = '\0';
 	if (i == 0)
 		strcpy(svc, "-");
+	metrics_add(METRICS_ACCESS_DECISIONS, 1, role, allow ? "allow" : "deny",
+	    reason);
 	name = id != NULL ? config_peer_name(e->cfg, id) : NULL;
 	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
 	    "peer=%s%s%s service=%s role=%s", allow ? "allow" : "deny", reason,

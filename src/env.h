@@ -16,6 +16,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "ready.h"
 
 struct listener;
 
@@ -39,6 +40,9 @@ struct env {
 	struct listener *full;       /* listeners paused at a limit */
 	/* A role's last live object ended (shutdown waits for it). */
 	void (*idle_cb)(struct env *e);
+	/* What must be up before the node is ready (/readyz): dialout.c
+	 * adds each relay session and registration. */
+	struct ready_item *ready;
 	void *data; /* the runtime's */
 };
 

@@ -5,11 +5,32 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
 static enum log_level min_level = LOG_LVL_INFO;
 static int to_syslog;
+static int journal; /* stderr is the journal: "<N>" priority prefixes */
+
+/*
+ * Return 1 if stderr is the stream systemd named in $JOURNAL_STREAM
+ * ("DEV:INODE"), as sd-daemon(3) says to check before using prefixes.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(2, &st) == -1)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
 
@@ -19,6 +40,7 @@ log_open(enum log_level level, int use_syslog)
 
 	min_level = level;
 	to_syslog = use_syslog;
+	journal = stderr_is_journal();
 	if (to_syslog)
 		openlog("sallyport", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -63,6 +85,9 @@ vlog(enum log_level level, const char *tail, const char *fmt, va_list ap)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (to_syslog)
 		syslog(prio[level], "level=%s %s%s", names[level], line, tail);
+	else if (journal)
+		fprintf(stderr, "<%d>sallyport: level=%s %s%s\n", prio[level],
+		    names[level], line, tail);
 	else
 		fprintf(stderr, "sallyport: level=%s %s%s\n", names[level], line,
 		    tail);

@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "log.h"
 #include "node.h"
+#include "probe.h"
 
 struct command {
 	const char *name; /* one or two words: "check", "identity create" */
@@ -35,6 +36,7 @@ static int cmd_identity_create(int, char *[]);
 static int cmd_identity_show(int, char *[]);
 static int cmd_check(int, char *[]);
 static int cmd_run(int, char *[]);
+static int cmd_probe(int, char *[]);
 
 /* Global options the run command needs again (the file's log_level). */
 static int opt_syslog, opt_level_given;
@@ -70,6 +72,13 @@ static const struct command commands[] = {
 	"(EX_CONFIG) for a bad FILE or key, 69 (EX_UNAVAILABLE) when a\n"
 	"listener cannot be bound.\n",
 	cmd_run},
+    {"probe", "TARGET", "check a node's admin endpoint or an address",
+	"Exit 0 if TARGET is healthy, 1 if not, in at most 2 seconds; for\n"
+	"Docker HEALTHCHECK and exec probes without curl.  TARGET is an\n"
+	"admin URL, http://HOST:PORT/PATH or http://unix:/SOCKET:/PATH\n"
+	"(healthy: the answer is 200; PATH defaults to /readyz), or an\n"
+	"address HOST:PORT or unix:/PATH (healthy: a connect succeeds).\n",
+	cmd_probe},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -424,6 +433,23 @@ cmd_run(int argc, char *argv[])
 	identity_fini(&idn);
 	config_free(&cfg);
 	return (rc);
+}
+
+/* probe TARGET */
+static int
+cmd_probe(int argc, char *argv[])
+{
+	char msg[256];
+	int i, rc;
+
+	if ((i = command_args("probe", argc, argv, 1, &rc)) == -1)
+		return (rc);
+	if (probe_run(argv[i], msg, sizeof(msg)) == 0) {
+		printf("%s\n", msg);
+		return (0);
+	}
+	fprintf(stderr, "sallyport: probe %s: %s\n", argv[i], msg);
+	return (1);
 }
 
 /* help [COMMAND...] */

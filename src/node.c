@@ -16,11 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "front.h"
 #include "inlet.h"
 #include "listener.h"
 #include "log.h"
 #include "node.h"
+#include "metrics.h"
+#include "notify.h"
 #include "outlet.h"
 #include "relay.h"
 
@@ -38,10 +41,10 @@
 /*
  * Generations.  Each load of the file (start-up, then every reload) is a
  * generation: the configuration and the inlets that borrow from it.
- * Connections borrow from the generation they were made in (names,
- * addresses), so each one holds it (the conn context's epoch) and a
- * generation is freed once it is no longer current and its last
- * connection is gone.  A reload builds the next generation from the
+ * Connections borrow from the generation they were made in, or a newer
+ * one (names, addresses), so each one holds the one it was made in (the
+ * conn context's epoch), and a retired generation is freed once neither
+ * it nor an older one is held.  A reload builds the next generation from the
  * current one: listeners whose address did not change, unchanged relay
  * sessions and registrations, waiting clients and live connections move
  * over; what is left of the old one is its removed inlets, whose
@@ -77,22 +80,37 @@ gen_free(struct gen *g)
 	free(g);
 }
 
+/*
+ * Free the retired generations that nothing holds, oldest first, and stop
+ * at the oldest one still held: a connection made under generation N may
+ * later borrow from a newer one (an outlet connection learns its service
+ * after a reload), so generations newer than a held one stay too.
+ */
+static void
+gen_collect(struct node *n)
+{
+	struct gen **gp, **oldest;
+
+	while (n->retired != NULL) {
+		oldest = &n->retired; /* the list is newest first */
+		for (gp = &n->retired; *gp != NULL; gp = &(*gp)->next)
+			oldest = gp;
+		if ((*oldest)->refs != 0)
+			return;
+		gen_free(*oldest);
+		*oldest = NULL;
+	}
+}
+
 /* The conn context's epoch hook: a connection holds its generation. */
 static void
 gen_ref(void *epoch, int delta)
 {
-	struct gen *g = epoch, **gp;
+	struct gen *g = epoch;
 
 	g->refs += (unsigned)delta;
-	if (g->refs != 0)
-		return;
-	for (gp = &g->node->retired; *gp != NULL; gp = &(*gp)->next) {
-		if (*gp == g) {
-			*gp = g->next;
-			break;
-		}
-	}
-	gen_free(g);
+	if (g->refs == 0)
+		gen_collect(g->node);
 }
 
 /* Raise the open-file limit to the hard limit: one fd per socket. */
@@ -184,6 +202,7 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	n->env.stopping = 1;
+	notify_stopping();
 	log_info("event=shutdown live=%u grace_s=%g signal=%d",
 	    n->env.ctx.nconns + relay_live(n->relay),
 	    n->env.cfg->node.shutdown_grace, w->signum);
@@ -294,6 +313,8 @@ node_fini(struct node *n)
 	struct gen *g;
 	size_t i;
 
+	admin_free(n->admin);
+	notify_stop(n->env.loop);
 	/* The roles first (their connections stay, without callbacks)... */
 	if (n->cur != NULL) {
 		for (i = 0; i < n->cur->ninlets; i++)
@@ -583,12 +604,14 @@ node_reload(struct node *n, const char *why)
 	struct changes ch = {0, 0, 0};
 	char err[8192], msg[1024];
 	int *fds = NULL, front_fd = -1, have_idn = 0, have_creds = 0;
+	struct admin *admin = NULL;
 	unsigned nrevoked = 0;
-	int rotated;
+	int rotated, admin_new_one = 0;
 	size_t i, j;
 
 	if (n->env.stopping)
 		return;
+	notify_reloading();
 	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
@@ -655,6 +678,17 @@ node_reload(struct node *n, const char *why)
 		snprintf(err, sizeof(err), "%s: listen: %s", cfg->path, msg);
 		goto fail;
 	}
+	if (cfg->node.has_admin != n->env.cfg->node.has_admin ||
+	    (cfg->node.has_admin && !addr_same(&cfg->node.admin,
+	    &n->env.cfg->node.admin))) {
+		admin_new_one = 1;
+		if (cfg->node.has_admin && (admin = admin_new(&n->env,
+		    &cfg->node.admin, msg, sizeof(msg))) == NULL) {
+			snprintf(err, sizeof(err), "%s: admin: %s", cfg->path,
+			    msg);
+			goto fail;
+		}
+	}
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
@@ -688,6 +722,11 @@ node_reload(struct node *n, const char *why)
 		wipe(&creds, sizeof(creds));
 		n->env.cur = !n->env.cur;
 		have_creds = 0;
+	}
+	if (admin_new_one) {
+		admin_free(n->admin);
+		n->admin = admin;
+		admin = NULL;
 	}
 	front_listen(n->front, front_fd); /* closes the old one if replaced */
 	front_fd = -1;
@@ -723,6 +762,8 @@ node_reload(struct node *n, const char *why)
 	identity_fini(&idn);
 	stamp_files(n);
 	watch_set(n);
+	metrics_add(METRICS_RELOADS, 1, "ok", NULL, NULL);
+	notify_ready();
 	log_info("event=reload status=ok generation=%u added=%u removed=%u "
 	    "changed=%u identity=%s revoked=%u trigger=%s", g->id, ch.added,
 	    ch.removed, ch.changed, rotated ? "rotated" : "kept", nrevoked,
@@ -745,7 +786,10 @@ fail:
 		free(cfg);
 	}
 	free(g);
+	admin_free(admin);
 	stamp_files(n); /* look again at the next change */
+	metrics_add(METRICS_RELOADS, 1, "failed", NULL, NULL);
+	notify_ready();
 	log_warn("event=reload status=failed trigger=%s error=\"%s\"", why,
 	    err);
 }
@@ -860,6 +904,14 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 			goto fail2;
 	}
 
+	/* Every listener is bound: the admin endpoint goes last. */
+	if (cfg->node.has_admin && (n->admin = admin_new(&n->env,
+	    &cfg->node.admin, err, sizeof(err))) == NULL) {
+		log_error("event=listen-failed role=admin name=admin "
+		    "error=\"%s\"", err);
+		goto fail2;
+	}
+
 	/* Keys are in memory from here on: no core dumps, no ptrace. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("event=prctl error=%s", strerror(errno));
@@ -874,6 +926,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
 	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
 	    cfg->nrelays, crypto_aes_impl());
+	notify_start(n->env.loop);
+	notify_ready();
 	ev_run(n->env.loop, 0);
 
 	channel_cache_stats(n->env.cache, &hits, &misses);

@@ -19,6 +19,7 @@
 #include "env.h"
 #include "identity.h"
 
+struct admin;
 struct front;
 struct gen;
 struct outlet;
@@ -39,6 +40,7 @@ struct node {
 	struct gen *retired;   /* older ones, until their connections end */
 	int level_fixed;       /* the command line set the log level */
 	struct node_stamp stamp[2]; /* the file and the key file */
+	struct admin *admin;   /* [node] admin =, or NULL */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace, watch;
 };

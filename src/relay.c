@@ -36,6 +36,7 @@
 #include "dialout.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "env.h"
 #include "front.h"
 #include "relay.h"
@@ -115,9 +116,11 @@ struct relay {
 	unsigned npairs;
 	unsigned nwait;
 	ev_timer wait_timer;
+	struct metrics_collector gauges; /* relay_gauges() at each scrape */
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
+static void relay_gauges(void *arg);
 
 /* Link ${e} at the head of the list *${head} (prev/next fields). */
 #define LIST_PUSH(head, e)                                                     \
@@ -802,6 +805,7 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 			dialout_on_down(svc->via, via_down, svc);
 	}
 	front_serve_relay(f, relay_preamble, relay_session, r);
+	metrics_collector_add(&r->gauges, relay_gauges, r);
 	return (r);
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -963,6 +967,34 @@ relay_restart(struct relay *r)
 		dialout_restart(r->svcs[i].via);
 }
 
+/* Set the relay's gauges (a metrics collector: runs at each scrape). */
+static void
+relay_gauges(void *arg)
+{
+	const struct relay *r = arg;
+	const struct rsess *rs;
+	unsigned n[2] = {0, 0}, pooled;
+	size_t i, k;
+
+	for (rs = r->sessions; rs != NULL; rs = rs->next)
+		n[rs->kind == 'R']++;
+	metrics_set(METRICS_RELAY_SESSIONS, n[0], "client", NULL, NULL);
+	metrics_set(METRICS_RELAY_SESSIONS, n[1], "registrant", NULL, NULL);
+	metrics_set(METRICS_RELAY_PAIRS, r->npairs, NULL, NULL, NULL);
+	metrics_reset(METRICS_RELAY_REGISTRANTS);
+	metrics_reset(METRICS_RELAY_POOLED);
+	for (i = 0; i < r->nsvcs; i++) {
+		const struct rsvc *svc = &r->svcs[i];
+
+		for (k = 0, pooled = 0; k < svc->nregs; k++)
+			pooled += svc->regs[k]->npool;
+		metrics_set(METRICS_RELAY_REGISTRANTS, (double)svc->nregs,
+		    svc->cr->name, NULL, NULL);
+		metrics_set(METRICS_RELAY_POOLED, pooled, svc->cr->name, NULL,
+		    NULL);
+	}
+}
+
 /*
  * relay_live(r):
  * How many client connections ${r} carries or holds (0 for NULL).
@@ -1003,6 +1035,7 @@ relay_free(struct relay *r)
 
 	if (r == NULL)
 		return;
+	metrics_collector_remove(&r->gauges);
 	while (r->pairs != NULL)
 		pair_close(r->pairs, "shutdown", 1);
 	while (r->sessions != NULL)

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -216,3 +217,45 @@ fail0:
 	return (-1);
 }
 
+
+/*
+ * sock_dgram_send(path, buf, len):
+ * Send the ${len} bytes at ${buf} as one datagram to the unix datagram
+ * socket ${path} ("@name": the abstract namespace), from a fresh socket
+ * closed at once.  Return 0, or -1 with errno set.
+ */
+int
+sock_dgram_send(const char *path, const void *buf, size_t len)
+{
+	struct sockaddr_un sun;
+	size_t plen = strlen(path);
+	socklen_t salen;
+	ssize_t n;
+	int fd, saved;
+
+	if (plen < 2 || plen >= sizeof(sun.sun_path) ||
+	    (path[0] != '/' && path[0] != '@')) {
+		errno = EINVAL;
+		goto fail0;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, plen);
+	if (path[0] == '@')
+		sun.sun_path[0] = '\0'; /* abstract: no NUL at the end */
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen +
+	    (path[0] == '@' ? 0 : 1));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		goto fail0;
+	n = sendto(fd, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&sun, salen);
+	if (n == -1 || (size_t)n != len)
+		goto fail1;
+	close(fd);
+	return (0);
+fail1:
+	saved = errno;
+	close(fd);
+	errno = saved;
+fail0:
+	return (-1);
+}

@@ -7,6 +7,7 @@
 #ifndef SALLYPORT_SOCK_H
 #define SALLYPORT_SOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -55,5 +56,13 @@ void sock_keepalive(int fd, double secs);
  * socket or on error.
  */
 uint64_t sock_source_key(int fd);
+
+/*
+ * sock_dgram_send(path, buf, len):
+ * Send the ${len} bytes at ${buf} as one datagram to the unix datagram
+ * socket ${path} ("@name": the abstract namespace), from a fresh socket
+ * closed at once.  Return 0, or -1 with errno set.
+ */
+int sock_dgram_send(const char *path, const void *buf, size_t len);
 
 #endif

@@ -7,7 +7,7 @@ pkgs="build-essential autoconf automake libtool pkg-config
  openssl socat curl redis-server redis-tools nginx-light iperf3
  stunnel4 spiped openssh-client openssh-server
  iproute2 nftables procps psmisc python3
- postgresql postgresql-client tcpdump"
+ postgresql postgresql-client tcpdump prometheus"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

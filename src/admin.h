@@ -1,0 +1,40 @@
+/*
+ * admin: the node's admin endpoint ([node] admin =): a tiny HTTP/1.x
+ * server on the node's loop for /metrics (Prometheus text, metrics.c),
+ * /healthz (200 while the loop turns) and /readyz (200 once every item
+ * of the readiness list of env is ready, else 503 with one line per
+ * missing piece).  GET only, one request per connection, bounded: at
+ * most ADMIN_CLIENTS connections at once (more wait in the listen
+ * backlog), a head of at most HTTP_HEAD_MAX bytes, ADMIN_TIMEOUT seconds
+ * per connection from accept to close.  Never on a non-loopback address
+ * unless the config says admin_public = yes (config.c enforces it).
+ */
+#ifndef SALLYPORT_ADMIN_H
+#define SALLYPORT_ADMIN_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "env.h"
+
+#define ADMIN_CLIENTS 4     /* connections served at once */
+#define ADMIN_TIMEOUT 2.    /* seconds per connection, all phases */
+
+struct admin;
+
+/*
+ * admin_new(e, a, err, errlen):
+ * Bind ${a} (copied; a name is resolved, blocking) and
+ * serve on the loop of ${e} (borrowed).  NULL with a message in ${err} on failure.
+ */
+struct admin *admin_new(struct env *e, const struct addr *a, char *err,
+    size_t errlen);
+
+/*
+ * admin_free(a):
+ * Close the listener (a unix socket file is removed) and every client
+ * connection; free ${a}.  NULL does nothing.
+ */
+void admin_free(struct admin *a);
+
+#endif

@@ -1,0 +1,392 @@
+/*
+ * metrics: see metrics.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+
+enum mtype { T_COUNTER, T_GAUGE, T_HISTOGRAM };
+
+struct series {
+	char lv[3][METRICS_LABEL_MAX];
+	double v;                           /* counter, gauge */
+	unsigned long long b[METRICS_BUCKETS]; /* histogram: per bucket */
+	unsigned long long count;
+	double sum;
+};
+
+struct family {
+	const char *name;
+	const char *help;
+	enum mtype type;
+	const char *labels[3]; /* label names, NULL-terminated early */
+	size_t n;
+	struct series s[METRICS_SERIES_MAX];
+};
+
+/* Handshake durations: 1 ms to 10 s (the default handshake timeout). */
+static const double buckets[METRICS_BUCKETS] = {0.001, 0.0025, 0.005,
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1., 2.5, 10.};
+
+/* A family: designated fields, its series start empty. */
+#define FAM(nm, hl, ty, l1, l2, l3)                                           \
+	{.name = (nm), .help = (hl), .type = (ty), .labels = {l1, l2, l3}}
+
+/* The registry, in enum metrics_id order. */
+static struct family fam[METRICS_COUNT] = {
+    FAM("sallyport_build_info", "Version and AES implementation; always 1.",
+	T_GAUGE, "version", "aes", NULL),
+    FAM("sallyport_connections_opened_total",
+	"Tunneled connections that opened (handshake done, bytes flow).",
+	T_COUNTER, "role", "name", NULL),
+    FAM("sallyport_connections_closed_total",
+	"Opened connections that closed, by reason.", T_COUNTER,
+	"role", "reason", NULL),
+    FAM("sallyport_connections_active", "Open tunneled connections.", T_GAUGE,
+	"role", NULL, NULL),
+    FAM("sallyport_received_bytes_total",
+	"Plaintext bytes read from local plain sockets.", T_COUNTER,
+	"role", NULL, NULL),
+    FAM("sallyport_sent_bytes_total",
+	"Plaintext bytes written to local plain sockets.", T_COUNTER,
+	"role", NULL, NULL),
+    FAM("sallyport_handshake_duration_seconds",
+	"From accept or dial to open: dial, handshake, access decision, "
+	"target connect.", T_HISTOGRAM, "role", NULL, NULL),
+    FAM("sallyport_handshake_failures_total",
+	"Connections that ended before they opened, by reason.", T_COUNTER,
+	"role", "reason", NULL),
+    FAM("sallyport_access_decisions_total",
+	"Access decisions (audit lines) by decision and reason.", T_COUNTER,
+	"role", "decision", "reason"),
+    FAM("sallyport_relay_sessions", "Sessions held by the relay, by kind.",
+	T_GAUGE, "kind", NULL, NULL),
+    FAM("sallyport_relay_registrants",
+	"Live registrations at the relay, by service.", T_GAUGE,
+	"service", NULL, NULL),
+    FAM("sallyport_relay_pooled_connections",
+	"Ready pooled connections at the relay, by service.", T_GAUGE,
+	"service", NULL, NULL),
+    FAM("sallyport_relay_pairs", "Client connections the relay splices.",
+	T_GAUGE, NULL, NULL, NULL),
+    FAM("sallyport_reloads_total", "Configuration reloads, by status.",
+	T_COUNTER, "status", NULL, NULL),
+    FAM("sallyport_attestation_cache_hits_total",
+	"Peer attestations answered by the cache (no ECDSA).", T_COUNTER,
+	NULL, NULL, NULL),
+    FAM("sallyport_attestation_cache_misses_total",
+	"Peer attestations that needed an ECDSA verification.", T_COUNTER,
+	NULL, NULL, NULL),
+    FAM("sallyport_metrics_series_dropped_total",
+	"Metric updates lost because a family had no room for a new "
+	"series.", T_COUNTER, NULL, NULL, NULL),
+};
+
+static struct metrics_collector *collectors;
+
+/* How many labels ${f} has. */
+static size_t
+nlabels(const struct family *f)
+{
+	size_t k = 0;
+
+	while (k < 3 && f->labels[k] != NULL)
+		k++;
+	return (k);
+}
+
+/* Copy the label value ${v} into ${dst}: printable ASCII, cut short. */
+static void
+label_copy(char *dst, const char *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		v = "-";
+	for (i = 0; v[i] != '\0' && i < METRICS_LABEL_MAX - 1; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		dst[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	dst[i] = '\0';
+}
+
+/* The series of ${id} with these labels, made if new; NULL if full. */
+static struct series *
+lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3)
+{
+	struct family *f = &fam[id];
+	const char *in[3] = {l1, l2, l3};
+	char want[3][METRICS_LABEL_MAX];
+	size_t i, k, nl = nlabels(f);
+
+	for (k = 0; k < nl; k++)
+		label_copy(want[k], in[k]);
+	for (i = 0; i < f->n; i++) {
+		for (k = 0; k < nl; k++)
+			if (strcmp(f->s[i].lv[k], want[k]) != 0)
+				break;
+		if (k == nl)
+			return (&f->s[i]);
+	}
+	if (f->n == METRICS_SERIES_MAX) {
+		if (id != METRICS_SERIES_DROPPED)
+			metrics_add(METRICS_SERIES_DROPPED, 1, NULL, NULL, NULL);
+		return (NULL);
+	}
+	memset(&f->s[f->n], 0, sizeof(f->s[f->n]));
+	for (k = 0; k < nl; k++)
+		memcpy(f->s[f->n].lv[k], want[k], METRICS_LABEL_MAX);
+	return (&f->s[f->n++]);
+}
+
+/*
+ * metrics_add(id, by, l1, l2, l3):
+ * Add ${by} to the series of ${id} with the label values ${l1}, ${l2},
+ * ${l3} (as many as the family has; the rest NULL; a NULL value is
+ * written "-").  Values are copied, cut at METRICS_LABEL_MAX - 1 bytes.
+ */
+void
+metrics_add(enum metrics_id id, double by, const char *l1, const char *l2,
+    const char *l3)
+{
+	struct series *s;
+
+	if ((s = lookup(id, l1, l2, l3)) != NULL)
+		s->v += by;
+}
+
+/*
+ * metrics_set(id, v, l1, l2, l3):
+ * As metrics_add(), but set the series to ${v}.
+ */
+void
+metrics_set(enum metrics_id id, double v, const char *l1, const char *l2,
+    const char *l3)
+{
+	struct series *s;
+
+	if ((s = lookup(id, l1, l2, l3)) != NULL)
+		s->v = v;
+}
+
+/*
+ * metrics_observe(id, v, l1):
+ * Count the observation ${v} in the histogram ${id} labelled ${l1}.
+ */
+void
+metrics_observe(enum metrics_id id, double v, const char *l1)
+{
+	struct series *s;
+	size_t i;
+
+	if ((s = lookup(id, l1, NULL, NULL)) == NULL)
+		return;
+	for (i = 0; i < METRICS_BUCKETS; i++)
+		if (v <= buckets[i]) {
+			s->b[i]++;
+			break;
+		}
+	s->count++;
+	s->sum += v;
+}
+
+/*
+ * metrics_reset(id):
+ * Forget every series of ${id} (a collector starts over).
+ */
+void
+metrics_reset(enum metrics_id id)
+{
+
+	fam[id].n = 0;
+}
+
+/*
+ * metrics_get(id, l1, l2, l3):
+ * The value of a series (a histogram: its count), 0 if absent.  Tests.
+ */
+double
+metrics_get(enum metrics_id id, const char *l1, const char *l2,
+    const char *l3)
+{
+	struct series *s;
+
+	if ((s = lookup(id, l1, l2, l3)) == NULL)
+		return (0);
+	return (fam[id].type == T_HISTOGRAM ? (double)s->count : s->v);
+}
+
+/*
+ * metrics_collector_add(c, fn, arg):
+ * Register ${c} (borrowed until metrics_collector_remove) to run
+ * ${fn}(${arg}) before every scrape.
+ */
+void
+metrics_collector_add(struct metrics_collector *c, void (*fn)(void *),
+    void *arg)
+{
+
+	c->fn = fn;
+	c->arg = arg;
+	c->next = collectors;
+	collectors = c;
+}
+
+/*
+ * metrics_collector_remove(c):
+ * Unregister ${c}; one not registered is ignored.
+ */
+void
+metrics_collector_remove(struct metrics_collector *c)
+{
+	struct metrics_collector **pp;
+
+	for (pp = &collectors; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->next = NULL;
+}
+
+/* A bounded text sink with snprintf's "length needed" semantics. */
+struct out {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static void out_printf(struct out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
+	    o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+}
+
+/* Write the label value ${v} escaped (\\, \", \n: the format's rule). */
+static void
+out_label_value(struct out *o, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			out_printf(o, "\\%c", *v);
+		else
+			out_printf(o, "%c", *v);
+	}
+}
+
+/*
+ * Write the labels of ${s} in ${f} as {a="x",b="y"}, with ${extra} (a
+ * le="..." text) last; nothing at all when there is neither.
+ */
+static void
+out_labels(struct out *o, const struct family *f, const struct series *s,
+    const char *extra)
+{
+	size_t k, nl = nlabels(f);
+
+	if (nl == 0 && extra == NULL)
+		return;
+	out_printf(o, "{");
+	for (k = 0; k < nl; k++) {
+		out_printf(o, "%s%s=\"", k > 0 ? "," : "", f->labels[k]);
+		out_label_value(o, s->lv[k]);
+		out_printf(o, "\"");
+	}
+	if (extra != NULL)
+		out_printf(o, "%s%s", nl > 0 ? "," : "", extra);
+	out_printf(o, "}");
+}
+
+/* Write one family: HELP, TYPE, its series (a bare 0 if it has none). */
+static void
+out_family(struct out *o, const struct family *f)
+{
+	static const char *const types[] = {"counter", "gauge", "histogram"};
+	const struct series *s;
+	unsigned long long cum;
+	char le[40];
+	size_t i, j;
+
+	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
+	    f->name, types[f->type]);
+	/* A family without labels always has its one series. */
+	if (f->n == 0 && nlabels(f) == 0) {
+		out_printf(o, "%s 0\n", f->name);
+		return;
+	}
+	for (i = 0; i < f->n; i++) {
+		s = &f->s[i];
+		if (f->type != T_HISTOGRAM) {
+			out_printf(o, "%s", f->name);
+			out_labels(o, f, s, NULL);
+			out_printf(o, " %.17g\n", s->v);
+			continue;
+		}
+		cum = 0;
+		for (j = 0; j < METRICS_BUCKETS; j++) {
+			cum += s->b[j];
+			snprintf(le, sizeof(le), "le=\"%g\"", buckets[j]);
+			out_printf(o, "%s_bucket", f->name);
+			out_labels(o, f, s, le);
+			out_printf(o, " %llu\n", cum);
+		}
+		out_printf(o, "%s_bucket", f->name);
+		out_labels(o, f, s, "le=\"+Inf\"");
+		out_printf(o, " %llu\n%s_sum", s->count, f->name);
+		out_labels(o, f, s, NULL);
+		out_printf(o, " %.17g\n%s_count", s->sum, f->name);
+		out_labels(o, f, s, NULL);
+		out_printf(o, " %llu\n", s->count);
+	}
+}
+
+/*
+ * metrics_text(buf, cap):
+ * Run the collectors, then write every family in the Prometheus text
+ * format into ${buf} (at most ${cap} bytes, NUL-terminated if ${cap} >
+ * 0).  Return the length the whole text needs, without the NUL (as
+ * snprintf): call with a NULL ${buf} and 0 to size the buffer.
+ */
+size_t
+metrics_text(char *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0};
+	struct metrics_collector *c;
+	size_t i;
+
+	for (c = collectors; c != NULL; c = c->next)
+		c->fn(c->arg);
+	if (cap > 0)
+		buf[0] = '\0';
+	for (i = 0; i < METRICS_COUNT; i++)
+		out_family(&o, &fam[i]);
+	return (o.len);
+}
+
+/*
+ * metrics_clear():
+ * Zero the whole registry and drop the collectors (tests).
+ */
+void
+metrics_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < METRICS_COUNT; i++)
+		fam[i].n = 0;
+	collectors = NULL;
+}

@@ -1,0 +1,118 @@
+/*
+ * metrics: the process's counters, gauges and histograms in plain fixed
+ * structs, and the Prometheus text writer (exposition format 0.0.4).  One
+ * registry per process (a static table here): events bump it where they
+ * happen (conn.c, env.c), objects that hold a count (the relay) register
+ * a collector that sets their gauges just before a scrape.  Bounded: a
+ * fixed set of families, at most METRICS_SERIES_MAX label combinations
+ * each (more are counted in sallyport_metrics_series_dropped_total, never
+ * stored).  Labels have low cardinality by contract: role, name, service,
+ * reason, decision, status; never a peer identifier or an address.  No
+ * sockets, no libev, no clock reads.
+ */
+#ifndef SALLYPORT_METRICS_H
+#define SALLYPORT_METRICS_H
+
+#include <stddef.h>
+
+#define METRICS_SERIES_MAX 64 /* label combinations per family */
+#define METRICS_LABEL_MAX 32  /* bytes of a label value, with the NUL */
+#define METRICS_BUCKETS 12    /* histogram buckets, +Inf apart */
+
+/* The families; docs/logging.md lists their names, labels and meaning. */
+enum metrics_id {
+	METRICS_BUILD_INFO,         /* gauge {version, aes} = 1 */
+	METRICS_CONN_OPENED,        /* counter {role, name} */
+	METRICS_CONN_CLOSED,        /* counter {role, reason} (opened ones) */
+	METRICS_CONN_ACTIVE,        /* gauge {role} */
+	METRICS_BYTES_RECEIVED,     /* counter {role}: from plain sockets */
+	METRICS_BYTES_SENT,         /* counter {role}: to plain sockets */
+	METRICS_HANDSHAKE_SECONDS,  /* histogram {role} */
+	METRICS_HANDSHAKE_FAILURES, /* counter {role, reason} */
+	METRICS_ACCESS_DECISIONS,   /* counter {role, decision, reason} */
+	METRICS_RELAY_SESSIONS,     /* gauge {kind} */
+	METRICS_RELAY_REGISTRANTS,  /* gauge {service} */
+	METRICS_RELAY_POOLED,       /* gauge {service} */
+	METRICS_RELAY_PAIRS,        /* gauge */
+	METRICS_RELOADS,            /* counter {status} */
+	METRICS_ATTEST_HITS,        /* counter */
+	METRICS_ATTEST_MISSES,      /* counter */
+	METRICS_SERIES_DROPPED,     /* counter: series that did not fit */
+	METRICS_COUNT
+};
+
+/*
+ * A collector: ${fn}(${arg}) runs before every scrape and sets gauges
+ * with metrics_reset()/metrics_set().  Embedded by value in its owner.
+ */
+struct metrics_collector {
+	void (*fn)(void *arg);
+	void *arg;
+	struct metrics_collector *next;
+};
+
+/*
+ * metrics_add(id, by, l1, l2, l3):
+ * Add ${by} to the series of ${id} with the label values ${l1}, ${l2},
+ * ${l3} (as many as the family has; the rest NULL; a NULL value is
+ * written "-").  Values are copied, cut at METRICS_LABEL_MAX - 1 bytes.
+ */
+void metrics_add(enum metrics_id id, double by, const char *l1,
+    const char *l2, const char *l3);
+
+/*
+ * metrics_set(id, v, l1, l2, l3):
+ * As metrics_add(), but set the series to ${v}.
+ */
+void metrics_set(enum metrics_id id, double v, const char *l1,
+    const char *l2, const char *l3);
+
+/*
+ * metrics_observe(id, v, l1):
+ * Count the observation ${v} in the histogram ${id} labelled ${l1}.
+ */
+void metrics_observe(enum metrics_id id, double v, const char *l1);
+
+/*
+ * metrics_reset(id):
+ * Forget every series of ${id} (a collector starts over).
+ */
+void metrics_reset(enum metrics_id id);
+
+/*
+ * metrics_get(id, l1, l2, l3):
+ * The value of a series (a histogram: its count), 0 if absent.  Tests.
+ */
+double metrics_get(enum metrics_id id, const char *l1, const char *l2,
+    const char *l3);
+
+/*
+ * metrics_collector_add(c, fn, arg):
+ * Register ${c} (borrowed until metrics_collector_remove) to run
+ * ${fn}(${arg}) before every scrape.
+ */
+void metrics_collector_add(struct metrics_collector *c, void (*fn)(void *),
+    void *arg);
+
+/*
+ * metrics_collector_remove(c):
+ * Unregister ${c}; one not registered is ignored.
+ */
+void metrics_collector_remove(struct metrics_collector *c);
+
+/*
+ * metrics_text(buf, cap):
+ * Run the collectors, then write every family in the Prometheus text
+ * format into ${buf} (at most ${cap} bytes, NUL-terminated if ${cap} >
+ * 0).  Return the length the whole text needs, without the NUL (as
+ * snprintf): call with a NULL ${buf} and 0 to size the buffer.
+ */
+size_t metrics_text(char *buf, size_t cap);
+
+/*
+ * metrics_clear():
+ * Zero the whole registry and drop the collectors (tests).
+ */
+void metrics_clear(void);
+
+#endif
