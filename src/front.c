@@ -21,7 +21,13 @@
 #include "sock.h"
 
 #define FRONT_PENDING_MAX 4096 /* connections whose first bytes are due */
-#define FRONT_EVICT_AGE 1.0    /* seconds before a silent one may go */
+/*
+ * Seconds before a connection whose first bytes are not all in may be
+ * reset for a newcomer at FRONT_PENDING_MAX (the listener's rule for
+ * handshakes, listener.c: a live peer's first bytes come right behind its
+ * connect, and the listener runs after every pending socket's events).
+ */
+#define FRONT_EVICT_AGE 0.05
 
 struct front;
 
@@ -40,7 +46,8 @@ struct pend {
 struct front {
 	struct env *env;
 	struct listener l;
-	struct pend *pends;
+	struct pend *pends;     /* newest first */
+	struct pend *pend_tail; /* the oldest */
 	unsigned npends;
 	void (*preamble)(void *, int, const uint8_t *);
 	int (*session)(void *, struct conn *);
@@ -172,6 +179,8 @@ pend_free(struct pend *pd, int close_fd)
 		f->pends = pd->next;
 	if (pd->next != NULL)
 		pd->next->prev = pd->prev;
+	else
+		f->pend_tail = pd->prev;
 	f->npends--;
 	reaper_defer(conn_ctx_reaper(&f->env->ctx), &pd->reap, free, pd);
 }
@@ -245,10 +254,8 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static int
 pend_evict(struct front *f)
 {
-	struct pend *pd, *old = NULL;
+	struct pend *old = f->pend_tail;
 
-	for (pd = f->pends; pd != NULL; pd = pd->next)
-		old = pd; /* the list is newest first */
 	if (old == NULL ||
 	    ev_now(f->env->loop) - old->t_start < FRONT_EVICT_AGE)
 		return (-1);
@@ -285,6 +292,8 @@ pend_new(struct front *f, int fd)
 	pd->prev = NULL;
 	if ((pd->next = f->pends) != NULL)
 		f->pends->prev = pd;
+	else
+		f->pend_tail = pd;
 	f->pends = pd;
 	f->npends++;
 }
