@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "front.h"
 #include "listener.h"
 #include "log.h"
@@ -121,6 +122,39 @@ front_established(struct conn *c)
 }
 
 /*
+ * The peer filter of every responder channel (${arg} is the front): an
+ * identity no allow list of the node names is refused before its
+ * attestation signature is verified.
+ */
+static int
+front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
+    const uint8_t *req, size_t len)
+{
+	struct front *f = arg;
+	char svc[CONFIG_NAME_MAX];
+	int relay = len > 0 && req[0] == '@';
+
+	if (acl_known(f->env->cfg, id))
+		return (1);
+	/*
+	 * Audited as the role would have, plus verified=no (docs/logging.md):
+	 * the identifier is the one claimed, its signature never checked.
+	 * Anyone can cause this line: rate limited.
+	 */
+	if (relay && len >= 2 && req[1] == 'R')
+		copy_name(svc, req + 2, len - 2);
+	else if (relay)
+		svc[0] = '\0';
+	else
+		copy_name(svc, req, len);
+	env_audit_limited(f->env, &f->env->anyone_log, 0,
+	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
+	    "not-allowed", id, svc,
+	    relay ? "relay verified=no" : "outlet verified=no");
+	return (0);
+}
+
+/*
  * front_adopt(f, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
@@ -151,6 +185,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
+	channel_set_peer_filter(ch, front_peer_known, f);
 	if (c->dial_addr != NULL && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);
