@@ -20,4 +20,13 @@
 bool acl_allows(const struct config_outlet *o,
     const uint8_t id[CONFIG_ID_LEN]);
 
+/*
+ * acl_known(cfg, id):
+ * Whether any allow list of ${cfg} names ${id}: an outlet's allow, a
+ * relay name's allow or register.  The cheap first look at an identity
+ * a peer claims, before its attestation is verified (channel peer
+ * filter); the real decision is acl_allows (or the relay's) afterwards.
+ */
+bool acl_known(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
+
 #endif

@@ -71,6 +71,8 @@ struct channel {
 	uint8_t req[CHANNEL_MAX_REQUEST];
 	uint8_t reqlen;
 	uint8_t has_peer, tx_eof, rx_eof;
+	channel_peer_filter *filter; /* responder: may be NULL */
+	void *filter_arg;
 };
 
 /* Read a big-endian u64 (the caller checked the bounds). */
@@ -306,6 +308,10 @@ cache_insert(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
 	victim->used = ++cache->tick;
 }
 
+static int payload_check(const uint8_t *, size_t, const uint8_t[32],
+    uint64_t, const uint8_t *, const struct channel *,
+    struct channel_cache *, uint8_t[CHANNEL_ID_LEN]);
+
 /*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
  * Parse the identity payload at ${buf} (exactly CHANNEL_PAYLOAD_LEN bytes)
@@ -320,6 +326,19 @@ int
 channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
     uint64_t now, const uint8_t *expect, struct channel_cache *cache,
     uint8_t id[CHANNEL_ID_LEN])
+{
+
+	return (payload_check(buf, len, rs, now, expect, NULL, cache, id));
+}
+
+/*
+ * channel_payload_check, and before the signature (and the cache) the
+ * filter of ${ch} (NULL: none) with the claimed identifier.
+ */
+static int
+payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
+    uint64_t now, const uint8_t *expect, const struct channel *ch,
+    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN])
 {
 	uint8_t pid[CHANNEL_ID_LEN], key[CRYPTO_HASH_LEN], m[ATTEST_LEN];
 	uint64_t expiry;
@@ -336,6 +355,10 @@ channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	expiry = get_u64be(buf + PL_EXPIRY);
 	if (expiry <= now)
 		return (-CHANNEL_EEXPIRED);
+	/* Is this identity named anywhere?  Throwaway ones stop here. */
+	if (ch != NULL && ch->filter != NULL &&
+	    !ch->filter(ch->filter_arg, pid, ch->req, ch->reqlen))
+		return (-CHANNEL_EDENIED);
 
 	/*
 	 * The signature covers rs, so a hit needs the same payload bytes
@@ -459,6 +482,23 @@ channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN])
 		return;
 	memcpy(ch->hs->expect, id, CHANNEL_ID_LEN);
 	ch->hs->has_expect = 1;
+}
+
+/*
+ * channel_set_peer_filter(ch, fn, arg):
+ * Responder: call ${fn}(${arg}, ...) with the identifier the initiator
+ * claims in msg3 before its attestation signature is verified (and before
+ * the attestation cache is consulted or filled), so identities no allow
+ * list names cost no ECDSA verification and cannot evict cached ones.
+ * The final decision is still the caller's, on the verified identity.
+ */
+void
+channel_set_peer_filter(struct channel *ch, channel_peer_filter *fn,
+    void *arg)
+{
+
+	ch->filter = fn;
+	ch->filter_arg = arg;
 }
 
 /*
@@ -701,12 +741,13 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
 	if (plen < CHANNEL_PAYLOAD_LEN ||
 	    plen - CHANNEL_PAYLOAD_LEN > CHANNEL_MAX_REQUEST)
 		return (-CHANNEL_EPAYLOAD);
-	if ((rc = channel_payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs,
-	    now, NULL, ch->cache, ch->peer)) != 0)
-		return (rc);
-	ch->has_peer = 1;
+	/* The request first: the peer filter may look at it. */
 	ch->reqlen = (uint8_t)(plen - CHANNEL_PAYLOAD_LEN);
 	memcpy(ch->req, pl + CHANNEL_PAYLOAD_LEN, ch->reqlen);
+	if ((rc = payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs, now, NULL,
+	    ch, ch->cache, ch->peer)) != 0)
+		return (rc);
+	ch->has_peer = 1;
 	return (hs_finish(ch));
 }
 
@@ -895,7 +936,7 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 static const char *const error_names[] = {
 	"OK", "EFRAME", "ESTATE", "EHANDSHAKE", "EPAYLOAD", "EATTEST",
 	"EEXPIRED", "EPEER", "EDECRYPT", "ETYPE", "ENONCE", "ENOMEM",
-	"ERANDOM"};
+	"ERANDOM", "EDENIED"};
 
 /*
  * channel_error_name(err):
@@ -950,6 +991,8 @@ channel_strerror(int err)
 		return ("out of memory");
 	case CHANNEL_ERANDOM:
 		return ("no randomness");
+	case CHANNEL_EDENIED:
+		return ("peer identity not named by any allow list");
 	default:
 		return ("unknown channel error");
 	}

@@ -69,7 +69,8 @@ enum channel_error {
 	CHANNEL_ETYPE = 9,     /* unknown record type */
 	CHANNEL_ENONCE = 10,   /* nonce space exhausted */
 	CHANNEL_ENOMEM = 11,
-	CHANNEL_ERANDOM = 12
+	CHANNEL_ERANDOM = 12,
+	CHANNEL_EDENIED = 13   /* peer filter refused the claimed identity */
 };
 
 /*
@@ -178,6 +179,26 @@ void channel_free(struct channel *ch);
  * Call before channel_start.
  */
 void channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN]);
+
+/*
+ * A responder's first look at the initiator (channel_set_peer_filter):
+ * ${arg}, the identifier ${id} the initiator claims (not yet verified) and
+ * its ${req}uest (${len} bytes).  Return 1 to go on (verify the
+ * attestation), 0 to refuse (CHANNEL_EDENIED).
+ */
+typedef int channel_peer_filter(void *arg, const uint8_t id[CHANNEL_ID_LEN],
+    const uint8_t *req, size_t len);
+
+/*
+ * channel_set_peer_filter(ch, fn, arg):
+ * Responder: call ${fn}(${arg}, ...) with the identifier the initiator
+ * claims in msg3 before its attestation signature is verified (and before
+ * the attestation cache is consulted or filled), so identities no allow
+ * list names cost no ECDSA verification and cannot evict cached ones.
+ * The final decision is still the caller's, on the verified identity.
+ */
+void channel_set_peer_filter(struct channel *ch, channel_peer_filter *fn,
+    void *arg);
 
 /*
  * channel_set_request(ch, req, len):

@@ -86,6 +86,9 @@ struct conn_buf {
 	uint8_t data[];
 };
 
+/* The first handshake message as a frame: length (2) || e (32). */
+#define CONN_MSG1_LEN (FRAME_HDR + 32)
+
 static void conn_update(struct conn *c);
 static void tx_kick(struct conn *c);
 static void rx_pump(struct conn *c);
@@ -883,24 +886,26 @@ conn_ctx_fini(struct conn_ctx *ctx)
 }
 
 /*
- * conn_ctx_evict(ctx, min_age):
+ * conn_ctx_evict(ctx, idle_age, busy_age):
  * Make room for one more connection when a limit is reached: drop
- * (CONN_R_EVICTED) a responder handshake that has made no progress (not
- * one whole handshake message in) for ${min_age} seconds or more: the
- * oldest such one of the source holding more than half of the pending
- * connections if there is one, else the oldest such one.  Return 0 if
- * one was dropped, -1 if none qualifies.  So idle or trickling
- * connections cannot hold slots while real peers, whose first message
- * comes right behind their connect, are never pushed out.
+ * (CONN_R_EVICTED) one responder handshake.  First choice: one that has
+ * made no progress (not one whole handshake message in) for ${idle_age}
+ * seconds or more: the oldest such one of the source holding more than
+ * half of the pending connections if there is one, else the oldest such
+ * one.  Only when there is none: the oldest one with progress that has
+ * been running for ${busy_age} seconds or more.  Return 0 if one was
+ * dropped, -1 if none qualifies.  So idle, trickling or garbage
+ * connections cannot hold slots, and a real peer in the middle of its
+ * handshake is never pushed out while any of them is there.
  *
  * The majority source is found with one Boyer-Moore vote over the pending
  * list and one counting pass: O(pending), no memory, only at a limit.
  */
 int
-conn_ctx_evict(struct conn_ctx *ctx, double min_age)
+conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 {
-	struct conn *c, *oldest = NULL, *victim = NULL;
-	ev_tstamp before = ev_now(ctx->loop) - min_age;
+	struct conn *c, *oldest = NULL, *victim = NULL, *busy = NULL;
+	ev_tstamp now = ev_now(ctx->loop);
 	uint64_t cand = 0;
 	unsigned votes = 0, count = 0;
 
@@ -919,8 +924,20 @@ conn_ctx_evict(struct conn_ctx *ctx, double min_age)
 		votes = 0; /* no source holds most */
 	/* Oldest first: the first that qualifies is the oldest. */
 	for (c = ctx->pend_head; c != NULL && victim == NULL; c = c->pnext) {
-		if (c->state != CONN_HANDSHAKE || !c->hs_responder ||
-		    c->hs_progress || c->t_start > before)
+		if (c->state != CONN_HANDSHAKE || !c->hs_responder)
+			continue;
+		if (c->hs_progress) {
+			if (busy == NULL && now - c->t_start >= busy_age)
+				busy = c;
+			continue;
+		}
+		if (now - c->t_start < idle_age)
+			continue;
+		/*
+		 * A whole first message waiting unread is progress the loop
+		 * has not got to yet (a burst keeps it busy): not idle.
+		 */
+		if (sock_pending(c->fd_chan) >= CONN_MSG1_LEN)
 			continue;
 		if (oldest == NULL)
 			oldest = c;
@@ -929,6 +946,8 @@ conn_ctx_evict(struct conn_ctx *ctx, double min_age)
 	}
 	if (victim == NULL)
 		victim = oldest;
+	if (victim == NULL)
+		victim = busy;
 	if (victim == NULL)
 		return (-1);
 	conn_drop(victim, CONN_R_EVICTED);

@@ -185,17 +185,19 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
 void conn_ctx_fini(struct conn_ctx *ctx);
 
 /*
- * conn_ctx_evict(ctx, min_age):
+ * conn_ctx_evict(ctx, idle_age, busy_age):
  * Make room for one more connection when a limit is reached: drop
- * (CONN_R_EVICTED) a responder handshake that has made no progress (not
- * one whole handshake message in) for ${min_age} seconds or more: the
- * oldest such one of the source holding more than half of the pending
- * connections if there is one, else the oldest such one.  Return 0 if
- * one was dropped, -1 if none qualifies.  So idle or trickling
- * connections cannot hold slots while real peers, whose first message
- * comes right behind their connect, are never pushed out.
+ * (CONN_R_EVICTED) one responder handshake.  First choice: one that has
+ * made no progress (not one whole handshake message in) for ${idle_age}
+ * seconds or more: the oldest such one of the source holding more than
+ * half of the pending connections if there is one, else the oldest such
+ * one.  Only when there is none: the oldest one with progress that has
+ * been running for ${busy_age} seconds or more.  Return 0 if one was
+ * dropped, -1 if none qualifies.  So idle, trickling or garbage
+ * connections cannot hold slots, and a real peer in the middle of its
+ * handshake is never pushed out while any of them is there.
  */
-int conn_ctx_evict(struct conn_ctx *ctx, double min_age);
+int conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age);
 
 /*
  * conn_ctx_each(ctx, fn, arg):

@@ -19,16 +19,11 @@ env_local(const struct env *e)
 	return (&e->local[e->cur]);
 }
 
-/*
- * env_audit_limited(e, lim, allow, reason, id, service, role):
- * Log one access decision ("audit"): ${id} is the raw peer identifier or
- * NULL, ${service} the service asked for (printed safely); under the
- * rate limit ${lim} (NULL: always logged) for decisions anyone can cause.
- */
-void
-env_audit_limited(const struct env *e, struct log_limit *lim, int allow,
+/* The audit line and its count; ${tail} ends the line (may be ""). */
+static void
+audit(const struct env *e, struct log_limit *lim, int allow,
     const char *reason, const uint8_t *id, const char *service,
-    const char *role)
+    const char *role, const char *tail)
 {
 	enum log_level level = allow ? LOG_LVL_INFO : LOG_LVL_WARN;
 	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[512];
@@ -48,14 +43,43 @@ env_audit_limited(const struct env *e, struct log_limit *lim, int allow,
 	    reason);
 	name = id != NULL ? config_peer_name(e->cfg, id) : NULL;
 	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
-	    "peer=%s%s%s service=%s role=%s", allow ? "allow" : "deny", reason,
-	    id != NULL ? identity_id_format(id, peer) : "-",
+	    "peer=%s%s%s service=%s role=%s%s", allow ? "allow" : "deny",
+	    reason, id != NULL ? identity_id_format(id, peer) : "-",
 	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
-	    role);
+	    role, tail);
 	if (lim != NULL)
 		(void)log_limited(lim, ev_now(e->loop), level, "%s", line);
 	else
 		log_msg(level, "%s", line);
+}
+
+/*
+ * env_audit_limited(e, lim, allow, reason, id, service, role):
+ * Log one access decision ("audit"): ${id} is the raw peer identifier or
+ * NULL, ${service} the service asked for (printed safely); under the
+ * rate limit ${lim} (NULL: always logged) for decisions anyone can cause.
+ */
+void
+env_audit_limited(const struct env *e, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role)
+{
+
+	audit(e, lim, allow, reason, id, service, role, "");
+}
+
+/*
+ * env_audit_claimed(e, lim, reason, id, service, role):
+ * A deny decided on the identifier ${id} a peer claims, before its proof
+ * was checked: as env_audit_limited(), with verified=no.
+ */
+void
+env_audit_claimed(const struct env *e, struct log_limit *lim,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role)
+{
+
+	audit(e, lim, 0, reason, id, service, role, " verified=no");
 }
 
 /*

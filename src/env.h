@@ -68,6 +68,15 @@ void env_audit(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);
 
 /*
+ * env_audit_claimed(e, lim, reason, id, service, role):
+ * A deny decided on the identifier ${id} a peer claims, before its proof
+ * was checked: as env_audit_limited(), with verified=no.
+ */
+void env_audit_claimed(const struct env *e, struct log_limit *lim,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role);
+
+/*
  * env_audit_limited(e, lim, allow, reason, id, service, role):
  * env_audit() under the rate limit ${lim} (NULL: always logged), for
  * decisions anyone can cause.

@@ -15,13 +15,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "front.h"
 #include "listener.h"
 #include "log.h"
 #include "sock.h"
 
 #define FRONT_PENDING_MAX 4096 /* connections whose first bytes are due */
-#define FRONT_EVICT_AGE 1.0    /* seconds before a silent one may go */
+/*
+ * Seconds before a connection whose first bytes are not all in may be
+ * reset for a newcomer at FRONT_PENDING_MAX (the listener's rule for
+ * handshakes, listener.c: a live peer's first bytes come right behind its
+ * connect, and the listener runs after every pending socket's events).
+ */
+#define FRONT_EVICT_AGE 0.05
 
 struct front;
 
@@ -40,7 +47,8 @@ struct pend {
 struct front {
 	struct env *env;
 	struct listener l;
-	struct pend *pends;
+	struct pend *pends;     /* newest first */
+	struct pend *pend_tail; /* the oldest */
 	unsigned npends;
 	void (*preamble)(void *, int, const uint8_t *);
 	int (*session)(void *, struct conn *);
@@ -114,6 +122,38 @@ front_established(struct conn *c)
 }
 
 /*
+ * The peer filter of every responder channel (${arg} is the front): an
+ * identity no allow list of the node names is refused before its
+ * attestation signature is verified.
+ */
+static int
+front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
+    const uint8_t *req, size_t len)
+{
+	struct front *f = arg;
+	char svc[CONFIG_NAME_MAX];
+	int relay = len > 0 && req[0] == '@';
+
+	if (acl_known(f->env->cfg, id))
+		return (1);
+	/*
+	 * Audited as the role would have, plus verified=no (docs/logging.md):
+	 * the identifier is the one claimed, its signature never checked.
+	 * Anyone can cause this line: rate limited.
+	 */
+	if (relay && len >= 2 && req[1] == 'R')
+		copy_name(svc, req + 2, len - 2);
+	else if (relay)
+		svc[0] = '\0';
+	else
+		copy_name(svc, req, len);
+	env_audit_claimed(f->env, &f->env->anyone_log,
+	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
+	    "not-allowed", id, svc, relay ? "relay" : "outlet");
+	return (0);
+}
+
+/*
  * front_adopt(f, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
@@ -146,6 +186,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
+	channel_set_peer_filter(ch, front_peer_known, f);
 	if (c->dial_addr != NULL && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);
@@ -174,6 +215,8 @@ pend_free(struct pend *pd, int close_fd)
 		f->pends = pd->next;
 	if (pd->next != NULL)
 		pd->next->prev = pd->prev;
+	else
+		f->pend_tail = pd->prev;
 	f->npends--;
 	reaper_defer(conn_ctx_reaper(&f->env->ctx), &pd->reap, free, pd);
 }
@@ -247,10 +290,8 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static int
 pend_evict(struct front *f)
 {
-	struct pend *pd, *old = NULL;
+	struct pend *old = f->pend_tail;
 
-	for (pd = f->pends; pd != NULL; pd = pd->next)
-		old = pd; /* the list is newest first */
 	if (old == NULL ||
 	    ev_now(f->env->loop) - old->t_start < FRONT_EVICT_AGE)
 		return (-1);
@@ -287,6 +328,8 @@ pend_new(struct front *f, int fd)
 	pd->prev = NULL;
 	if ((pd->next = f->pends) != NULL)
 		f->pends->prev = pd;
+	else
+		f->pend_tail = pd;
 	f->pends = pd;
 	f->npends++;
 }

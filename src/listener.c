@@ -13,12 +13,23 @@
 #include "sock.h"
 
 /*
- * A responder handshake with not one whole message in after this many
- * seconds may be evicted for a newcomer at a limit (conn_ctx_evict).  A
- * real peer's first message comes right behind its connect; one second
- * leaves room for a busy loop and a slow path.
+ * At a limit, the node listener makes room by evicting a responder
+ * handshake (conn_ctx_evict).  First one with not one whole message in
+ * after LISTENER_EVICT_IDLE seconds: a real peer sends its first message
+ * right behind its connect, and one that waited in the listen backlog
+ * has it there before it is even accepted.  The listener watcher runs at
+ * the lowest priority, so every connection's readable event of a loop
+ * iteration is processed before the listener looks for a victim: a peer
+ * whose message is in is never taken for an idle one.  Only when no idle
+ * one is left: the oldest handshake still running after
+ * LISTENER_EVICT_BUSY seconds (a peer that sent a first message and then
+ * stalls).  The idle age bounds how long a flood of idle connections
+ * ahead of a real client in the backlog holds it: the backlog is worked
+ * through max_handshakes connections per LISTENER_EVICT_IDLE
+ * (docs/security.md, tests/integration/34-flood-same-address.sh).
  */
-#define LISTENER_EVICT_AGE 1.0
+#define LISTENER_EVICT_IDLE 0.05
+#define LISTENER_EVICT_BUSY 1.0
 
 /*
  * Room for one more connection on ${l}: return 0 to accept, -1 to leave
@@ -38,7 +49,8 @@ room(struct listener *l)
 	if (e->ctx.nconns < e->cfg->node.max_connections &&
 	    e->ctx.npending < e->cfg->node.max_handshakes)
 		return (0);
-	if (!l->is_inlet && conn_ctx_evict(&e->ctx, LISTENER_EVICT_AGE) == 0)
+	if (!l->is_inlet && conn_ctx_evict(&e->ctx, LISTENER_EVICT_IDLE,
+	    LISTENER_EVICT_BUSY) == 0)
 		return (0);
 	return (-1);
 }
@@ -46,7 +58,7 @@ room(struct listener *l)
 /*
  * Stop accepting on ${l} until a slot frees (listener_slot_freed): new
  * clients wait in the listen backlog.  The node listener also looks again
- * after LISTENER_EVICT_AGE, when the handshakes that made no progress
+ * after LISTENER_EVICT_IDLE, when the handshakes that made no progress
  * since have become evictable.  Log "backlog" (rate limited).
  */
 static void
@@ -59,7 +71,7 @@ pause_full(struct listener *l)
 	l->next_full = e->full;
 	e->full = l;
 	if (!l->is_inlet) {
-		ev_timer_set(&l->pause, LISTENER_EVICT_AGE, 0.);
+		ev_timer_set(&l->pause, LISTENER_EVICT_IDLE, 0.);
 		ev_timer_start(e->loop, &l->pause);
 	}
 	(void)log_limited(&e->refuse_log, ev_now(e->loop), LOG_LVL_WARN,
@@ -197,6 +209,8 @@ listener_attach(struct listener *l, struct env *e, int fd,
 	l->accept_cb = accept_cb;
 	l->arg = arg;
 	ev_io_init(&l->w, on_accept, l->fd, EV_READ);
+	/* After every connection's events of an iteration (see above). */
+	ev_set_priority(&l->w, EV_MINPRI);
 	l->w.data = l;
 	ev_init(&l->pause, on_pause);
 	l->pause.data = l;

@@ -1,6 +1,7 @@
 /*
  * node: see node.h.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -538,6 +539,42 @@ apply_node(struct node *n)
 }
 
 /*
+ * Keep key material out of core dumps and swap (docs/security.md): no
+ * core file at all (RLIMIT_CORE 0, on top of PR_SET_DUMPABLE); the pages
+ * of the node's credentials (identity key, static keys) locked and marked
+ * MADV_DONTDUMP; and, when RLIMIT_MEMLOCK is unlimited (LimitMEMLOCK=
+ * infinity or CAP_IPC_LOCK), every page, now and later (mlockall), so the
+ * per-connection keys never reach swap either.  With a finite limit
+ * mlockall is not tried (later allocations would fail at the limit): the
+ * fallback is logged.
+ */
+static void
+protect_keys(struct node *n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)&n->env.local, b = a + sizeof(n->env.local);
+	struct rlimit rl = {0, 0};
+	const char *keys = "locked";
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (pg <= 0)
+		pg = 4096;
+	a &= ~((uintptr_t)pg - 1);
+	b = (b + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	if (madvise((void *)a, b - a, MADV_DONTDUMP) == -1 ||
+	    mlock((void *)a, b - a) == -1)
+		keys = "unlocked";
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY &&
+	    mlockall(MCL_CURRENT | MCL_FUTURE) == 0) {
+		log_info("event=memlock scope=all credentials=%s", keys);
+		return;
+	}
+	log_warn("event=memlock scope=credentials credentials=%s error=%s "
+	    "fallback=\"connection keys may be swapped: set LimitMEMLOCK=infinity\"",
+	    keys, strcmp(keys, "locked") == 0 ? "memlock-limit" : strerror(errno));
+}
+
+/*
  * Make the inlets of ${g} (the current generation, whose configuration
  * the environment holds) from ${fds} (a listening socket per inlet, or -1
  * to bind now), taking over from the inlets of ${old} (may be NULL) by
@@ -915,6 +952,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	/* Keys are in memory from here on: no core dumps, no ptrace. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		log_warn("event=prctl error=%s", strerror(errno));
+	protect_keys(n);
 
 	ev_signal_start(n->env.loop, &n->sigterm);
 	ev_signal_start(n->env.loop, &n->sigint);

@@ -561,6 +561,7 @@ relay_session(void *arg, struct conn *c)
 	struct relay *r = arg;
 	const uint8_t *req, *peer = channel_peer_id(c->ch);
 	uint8_t rest[256], msg[1 + TICKET_ID_LEN + TICKET_KEY_LEN];
+	uint8_t *key = msg + 1 + TICKET_ID_LEN; /* K: sent once, then wiped */
 	char name[CONFIG_NAME_MAX], pid[IDENTITY_TEXT_SIZE];
 	struct channel *ch;
 	struct rsess *rs, **regs;
@@ -617,13 +618,14 @@ relay_session(void *arg, struct conn *c)
 		svc->regs = regs;
 		svc->capregs = svc->capregs * 2 + 4;
 	}
-	if (ticket_make(&rs->t) == -1) {
+	if (ticket_make(&rs->t, key) == -1) {
 		free(rs);
 		c->quiet = 1;
 		conn_drop(c, CONN_R_NOMEM);
 		return (1);
 	}
 	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
+		wipe(msg, sizeof(msg));
 		ticket_fini(&rs->t);
 		free(rs);
 		return (1);
@@ -631,6 +633,7 @@ relay_session(void *arg, struct conn *c)
 	if ((rs->s = session_new(conn_ctx_reaper(&r->env->ctx), fd, ch,
 	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
 	    NULL) {
+		wipe(msg, sizeof(msg));
 		ticket_fini(&rs->t);
 		free(rs);
 		return (1);
@@ -647,8 +650,7 @@ relay_session(void *arg, struct conn *c)
 	    identity_id_format(peer, pid), svc != NULL ? name : "-");
 	/* The ticket, inside the channel. */
 	msg[0] = RELAY_MSG_TICKET;
-	memcpy(msg + 1, rs->t.id, TICKET_ID_LEN);
-	memcpy(msg + 1 + TICKET_ID_LEN, rs->t.key, TICKET_KEY_LEN);
+	memcpy(msg + 1, rs->t.id, TICKET_ID_LEN); /* K is already there */
 	(void)session_send(rs->s, msg, sizeof(msg));
 	wipe(msg, sizeof(msg));
 	return (1);

@@ -189,6 +189,8 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		memmove(s->rx, s->rx + total, s->rx_have - total);
 		s->rx_have -= total;
+		/* No stale plaintext (a ticket's K) behind the data. */
+		wipe(s->rx + s->rx_have, total);
 	}
 out:
 	return;

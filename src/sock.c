@@ -1,6 +1,7 @@
 /*
  * sock: see sock.h.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -96,6 +97,20 @@ sock_dial(const struct addr *a)
 	}
 	sock_nodelay(fd);
 	return (fd);
+}
+
+/*
+ * sock_pending(fd):
+ * How many bytes wait unread on the connected socket ${fd} (0 on error).
+ */
+size_t
+sock_pending(int fd)
+{
+	int n = 0;
+
+	if (ioctl(fd, FIONREAD, &n) == -1 || n < 0)
+		return (0);
+	return ((size_t)n);
 }
 
 /*

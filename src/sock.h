@@ -8,6 +8,7 @@
 #define SALLYPORT_SOCK_H
 
 #include <stddef.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -28,6 +29,12 @@ int sock_listen(const struct addr *a, int backlog, char *err, size_t errlen);
  * or failed (SO_ERROR).  Return the fd, or -1 with errno set.
  */
 int sock_dial(const struct addr *a);
+
+/*
+ * sock_pending(fd):
+ * How many bytes wait unread on the connected socket ${fd} (0 on error).
+ */
+size_t sock_pending(int fd);
 
 /*
  * sock_close_reset(fd):

@@ -46,29 +46,30 @@ make_iv(uint8_t iv[CRYPTO_IV_LEN], uint64_t counter)
 }
 
 /*
- * ticket_make(t):
- * Fill ${t} with a fresh random id and key (the relay's side).  Return 0,
- * or -1 if no randomness.
+ * ticket_make(t, key):
+ * Fill ${t} with a fresh random id and key (the relay's side); the key K
+ * is written to ${key} once, for the ticket message: the caller sends it
+ * and wipes it (${t} keeps only its key schedule).  Return 0, or -1 if no
+ * randomness.
  */
 int
-ticket_make(struct ticket *t)
+ticket_make(struct ticket *t, uint8_t key[TICKET_KEY_LEN])
 {
-	uint8_t id[TICKET_ID_LEN], key[TICKET_KEY_LEN];
-	int rc = -1;
+	uint8_t id[TICKET_ID_LEN];
 
 	if (crypto_random(id, sizeof(id)) == -1 ||
-	    crypto_random(key, sizeof(key)) == -1)
-		goto out;
+	    crypto_random(key, TICKET_KEY_LEN) == -1) {
+		wipe(key, TICKET_KEY_LEN);
+		return (-1);
+	}
 	ticket_init(t, id, key);
-	rc = 0;
-out:
-	wipe(key, sizeof(key));
-	return (rc);
+	return (0);
 }
 
 /*
  * ticket_init(t, id, key):
- * Set ${t} up from a received ${id} and ${key} (the node's side).
+ * Set ${t} up from a received ${id} and ${key} (the node's side; ${key}
+ * is borrowed: the caller wipes it, ${t} keeps only its key schedule).
  */
 void
 ticket_init(struct ticket *t, const uint8_t id[TICKET_ID_LEN],
@@ -77,7 +78,6 @@ ticket_init(struct ticket *t, const uint8_t id[TICKET_ID_LEN],
 
 	memset(t, 0, sizeof(*t));
 	memcpy(t->id, id, TICKET_ID_LEN);
-	memcpy(t->key, key, TICKET_KEY_LEN);
 	(void)crypto_aead_init(&t->aead, CRYPTO_AESGCM, key, TICKET_KEY_LEN);
 	t->next = 1;
 }

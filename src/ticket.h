@@ -43,23 +43,25 @@
  */
 struct ticket {
 	uint8_t id[TICKET_ID_LEN];
-	uint8_t key[TICKET_KEY_LEN];
-	struct crypto_aead aead;
+	struct crypto_aead aead; /* the key schedule only: K is not kept */
 	uint64_t next; /* sender: the next counter to use (starts at 1) */
 	uint64_t top;  /* receiver: largest counter accepted */
 	uint64_t seen[TICKET_WINDOW / 64]; /* receiver: accepted counters */
 };
 
 /*
- * ticket_make(t):
- * Fill ${t} with a fresh random id and key (the relay's side).  Return 0,
- * or -1 if no randomness.
+ * ticket_make(t, key):
+ * Fill ${t} with a fresh random id and key (the relay's side); the key K
+ * is written to ${key} once, for the ticket message: the caller sends it
+ * and wipes it (${t} keeps only its key schedule).  Return 0, or -1 if no
+ * randomness.
  */
-int ticket_make(struct ticket *t);
+int ticket_make(struct ticket *t, uint8_t key[TICKET_KEY_LEN]);
 
 /*
  * ticket_init(t, id, key):
- * Set ${t} up from a received ${id} and ${key} (the node's side).
+ * Set ${t} up from a received ${id} and ${key} (the node's side; ${key}
+ * is borrowed: the caller wipes it, ${t} keeps only its key schedule).
  */
 void ticket_init(struct ticket *t, const uint8_t id[TICKET_ID_LEN],
     const uint8_t key[TICKET_KEY_LEN]);

@@ -445,7 +445,69 @@ async def hold_one(addr, source, send, echo, timeout):
     return r, w
 
 
+async def refill_slot(args, send, first, stop, counts):
+    """One slot of a refilled flood: open, send, wait until the peer closes
+    it, open again, until ${stop}; ${first} is set once the first opening
+    is done (or failed)."""
+    while not stop.done():
+        try:
+            r, w = await hold_one(args.connect, args.source, send, False,
+                                  args.timeout)
+        except (OSError, asyncio.TimeoutError):
+            counts["errors"] += 1
+            if not first.done():
+                first.set_result(None)
+            await asyncio.sleep(0.01)
+            continue
+        if not first.done():
+            first.set_result(None)
+        try:
+            rd = asyncio.ensure_future(r.read(65536))
+            while not stop.done():
+                done, _ = await asyncio.wait({rd, stop},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if rd in done:
+                    if not rd.exception() and rd.result():
+                        rd = asyncio.ensure_future(r.read(65536))
+                        continue
+                    break
+            if not rd.done():
+                rd.cancel()
+        except OSError:
+            pass
+        counts["closed"] += 1
+        w.close()
+
+
+async def refill_main(args):
+    """hold --refill: keep ${count} connections open, reopening each one the
+    peer closes, until SIGTERM or ${hold} seconds."""
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
+    loop.add_signal_handler(signal.SIGTERM,
+                            lambda: stop.done() or stop.set_result(None))
+    loop.call_later(args.hold, lambda: stop.done() or stop.set_result(None))
+    send = bytes.fromhex(args.send_hex or "")
+    counts = {"closed": 0, "errors": 0}
+    firsts = [loop.create_future() for _ in range(args.count)]
+    t0 = time.monotonic()
+    tasks = [asyncio.ensure_future(refill_slot(args, send, f, stop, counts))
+             for f in firsts]
+    await asyncio.gather(*firsts)
+    text = "held=%d errors=%d secs=%.2f refill=1" % (
+        args.count, counts["errors"], time.monotonic() - t0)
+    print(text, flush=True)
+    mark_ready(args.ready, text)
+    await stop
+    await asyncio.gather(*tasks, return_exceptions=True)
+    print("closed_by_peer=%d connect_errors=%d" % (
+        counts["closed"], counts["errors"]), flush=True)
+    return 0
+
+
 async def hold_main(args):
+    if args.refill:
+        return await refill_main(args)
     sem = asyncio.Semaphore(args.parallel)
 
     async def one():
@@ -484,7 +546,9 @@ async def hold_main(args):
 def cmd_hold(args):
     """Open ${count} connections (optionally from ${source}, optionally
     sending the bytes ${send_hex} or checking one echoed byte) and hold
-    them; write the ready file once all are up; exit on SIGTERM."""
+    them; write the ready file once all are up; exit on SIGTERM.  With
+    --refill each one the peer closes is opened again at once (a flood
+    that keeps its connections open whatever the node does)."""
     raise_nofile()
     return asyncio.run(hold_main(args))
 
@@ -966,6 +1030,7 @@ def main():
         q.add_argument("--source")
         q.add_argument("--send-hex")
         q.add_argument("--echo", action="store_true")
+        q.add_argument("--refill", action="store_true")
         q.add_argument("--parallel", type=int, default=200)
         q.add_argument("--hold", type=float, default=60.0)
         q.add_argument("--timeout", type=float, default=20.0)

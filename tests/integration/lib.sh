@@ -601,3 +601,34 @@ listen_inode()
 {
 	ss -Hltne "sport = :$1" 2>/dev/null | grep -o 'ino:[0-9]*' | head -n 1
 }
+
+# timed_clients(n, inlet, inlet_log, pid, rss_max_kb): ${n} tunneled
+# connections through ${inlet}, one after another (4 KiB echoed each); each
+# must complete with the inlet's setup_ms (its "open" line in ${inlet_log}:
+# from the client's connect to the open tunnel) under 1000, and the VmRSS
+# of ${pid} must stay under ${rss_max_kb} kB after each.  For the flood
+# tests (34, 35).
+timed_clients()
+{
+	_tn0=$(log_count "$3" event=open)
+	_ti=0
+	while [ "$_ti" -lt "$1" ]; do
+		_ti=$((_ti + 1))
+		_tt0=$(now_ms)
+		_tres=$(netkit echo-check "$2" --count 1 --size 4096 \
+			--timeout 10) || die "client $_ti under the flood: $_tres"
+		_tk=$((_tn0 + _ti))
+		wait_until 5 eval "[ \$(log_count \"$3\" event=open) -ge $_tk ]" ||
+			die "client $_ti: no open line at the inlet"
+		_tms=$(grep 'event=open' "$3" | sed -n "${_tk}p" |
+			sed 's/.*setup_ms=\([0-9.]*\).*/\1/')
+		say "client $_ti: $_tres setup_ms=$_tms (client saw" \
+			"$(($(now_ms) - _tt0)) ms)"
+		awk -v m="$_tms" 'BEGIN { exit !(m + 0 < 1000) }' ||
+			die "client $_ti: setup took $_tms ms under the flood (limit 1000)"
+		_trss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$4/status")
+		say "VmRSS of $4 under the flood: $_trss kB"
+		[ "$_trss" -lt "$5" ] ||
+			die "VmRSS $_trss kB over the bound of $5 kB"
+	done
+}

@@ -1153,6 +1153,66 @@ START_TEST(test_cache)
 }
 END_TEST
 
+/* A peer filter: saw the claimed id and request; says ${filter_ok}. */
+static int filter_ok, filter_calls;
+static uint8_t filter_id[CHANNEL_ID_LEN];
+
+static int
+filter(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *req,
+    size_t len)
+{
+
+	ck_assert_ptr_eq(arg, &filter_ok);
+	ck_assert_uint_eq(len, strlen(REQ));
+	ck_assert_mem_eq(req, REQ, len);
+	memcpy(filter_id, id, CHANNEL_ID_LEN);
+	filter_calls++;
+	return (filter_ok);
+}
+
+/*
+ * The responder's peer filter sees the claimed identifier before the
+ * signature: a refused one costs no ECDSA (no cache miss) and leaves the
+ * cache alone; an accepted one goes on to the normal check.
+ */
+START_TEST(test_peer_filter)
+{
+	struct channel_cache *kcr;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint64_t hits, misses;
+
+	ck_assert_ptr_nonnull(kcr = channel_cache_new(64));
+	pair_new(&ci, &cr, NULL, kcr, 0);
+	channel_set_peer_filter(cr, filter, &filter_ok);
+	filter_ok = 0;
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+	    sizeof(m.m3), &m.l3), 1);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EDENIED);
+	ck_assert_int_eq(filter_calls, 1);
+	ck_assert_mem_eq(filter_id, li.id, CHANNEL_ID_LEN);
+	ck_assert_ptr_null(channel_peer_id(cr));
+	channel_cache_stats(kcr, &hits, &misses);
+	ck_assert_uint_eq(hits + misses, 0);
+	pair_free(ci, cr);
+
+	pair_new(&ci, &cr, NULL, kcr, 0);
+	channel_set_peer_filter(cr, filter, &filter_ok);
+	filter_ok = 1;
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(filter_calls, 2);
+	channel_cache_stats(kcr, &hits, &misses);
+	ck_assert_uint_eq(misses, 1);
+	ck_assert_str_eq(channel_error_name(CHANNEL_EDENIED), "EDENIED");
+	pair_free(ci, cr);
+	channel_cache_free(kcr);
+}
+END_TEST
+
 /* A full set evicts its least recently used entry. */
 START_TEST(test_cache_evict)
 {
@@ -1196,7 +1256,7 @@ START_TEST(test_strerror)
 {
 	int i, j;
 
-	for (i = CHANNEL_OK; i <= CHANNEL_ERANDOM; i++) {
+	for (i = CHANNEL_OK; i <= CHANNEL_EDENIED; i++) {
 		ck_assert_str_ne(channel_strerror(i), "unknown channel error");
 		ck_assert_str_eq(channel_strerror(i), channel_strerror(-i));
 		for (j = 0; j < i; j++) {
@@ -1261,6 +1321,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_other_static);
 	tcase_add_test(tc, test_payload_check);
 	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_peer_filter);
 	tcase_add_test(tc, test_cache_evict);
 	suite_add_tcase(s, tc);
 

@@ -345,6 +345,7 @@ pending_conn(uint64_t src)
 /*
  * At a limit, a handshake with no progress goes: the oldest of a source
  * holding most pending handshakes, else the oldest; never a young one.
+ * One with progress goes only when no idle one is left, and only old.
  */
 START_TEST(test_evict)
 {
@@ -356,28 +357,32 @@ START_TEST(test_evict)
 	a3 = pending_conn(0xa);
 	ck_assert_uint_eq(ctx.npending, 4);
 	/* Nothing is old enough yet. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600.), -1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600., 3600.), -1);
 	ck_assert_uint_eq(ctx.npending, 4);
 	/* The oldest of the majority source goes. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
 	ck_assert_int_eq(a1->state, CONN_DEAD);
 	ck_assert_int_ne(a2->state, CONN_DEAD);
 	ck_assert_uint_eq(ctx.npending, 3);
 	/* 2 of 3 is still most: a2 goes next, not the older b1. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
 	ck_assert_int_eq(a2->state, CONN_DEAD);
 	ck_assert_int_ne(b1->state, CONN_DEAD);
 	/* 0xb holds 2 of 3: its oldest without progress goes. */
 	b2 = pending_conn(0xb);
 	b2->hs_progress = 1; /* a real peer's first message came in */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
 	ck_assert_int_eq(b1->state, CONN_DEAD);
 	/* 1 of 2 is not most: the oldest without progress goes. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
 	ck_assert_int_eq(a3->state, CONN_DEAD);
-	/* A handshake making progress is never evicted. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0.), -1);
+	/* A handshake making progress is not evicted before its age. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), -1);
 	ck_assert_int_ne(b2->state, CONN_DEAD);
+	/* ... and goes last, once nothing idle is left and it is old. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 0.), 0);
+	ck_assert_int_eq(b2->state, CONN_DEAD);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 0.), -1);
 }
 END_TEST
 

@@ -17,10 +17,12 @@ static struct ticket relay_t, node_t;
 static void
 setup(void)
 {
+	uint8_t key[TICKET_KEY_LEN];
 
 	ck_assert_int_eq(crypto_init(), 0);
-	ck_assert_int_eq(ticket_make(&relay_t), 0);
-	ticket_init(&node_t, relay_t.id, relay_t.key);
+	ck_assert_int_eq(ticket_make(&relay_t, key), 0);
+	ticket_init(&node_t, relay_t.id, key);
+	wipe(key, sizeof(key));
 }
 
 static void
