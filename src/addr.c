@@ -276,6 +276,36 @@ addr_resolve(struct addr *a, char *err, size_t errlen)
 }
 
 /*
+ * addr_is_local(a):
+ * Return 1 if only this host can reach a listener on ${a}: a unix socket,
+ * an IPv4 loopback address (127.0.0.0/8, also IPv4-mapped), [::1] or the
+ * name "localhost"; else 0 (any other name: it is not resolved here).
+ */
+int
+addr_is_local(const struct addr *a)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+
+	if (a->is_unix || strcmp(a->host, "localhost") == 0)
+		return (1);
+	if (a->salen == 0)
+		return (0);
+	if (a->sa.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&a->sa;
+		return ((ntohl(sin->sin_addr.s_addr) >> 24) == 127);
+	}
+	if (a->sa.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)&a->sa;
+		if (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr))
+			return (1);
+		return (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+		    sin6->sin6_addr.s6_addr[12] == 127);
+	}
+	return (0);
+}
+
+/*
  * addr_format(a, buf, len):
  * Print ${a} as it would be written in a config ("[::1]:80").
  */

@@ -32,6 +32,14 @@ int addr_parse(const char *s, struct addr *a, char *err, size_t errlen);
 int addr_resolve(struct addr *a, char *err, size_t errlen);
 
 /*
+ * addr_is_local(a):
+ * Return 1 if only this host can reach a listener on ${a}: a unix socket,
+ * an IPv4 loopback address (127.0.0.0/8, also IPv4-mapped), [::1] or the
+ * name "localhost"; else 0 (any other name: it is not resolved here).
+ */
+int addr_is_local(const struct addr *a);
+
+/*
  * addr_format(a, buf, len):
  * Print ${a} as it would be written in a config ("[::1]:80").
  */
