@@ -43,6 +43,12 @@ static int cmd_run(int, char *[]);
 static enum log_level opt_level = LOG_LVL_INFO;
 static int opt_syslog, opt_level_given;
 
+/* Their help, in "sallyport --help" and each command's. */
+static const char global_help[] =
+    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "  --syslog               log to syslog instead of stderr\n"
+    "  -h, --help             show this help\n";
+
 /* The options every command takes, before or after its name. */
 #define GLOBAL_OPTIONS                                                       \
 	{"help", no_argument, NULL, 'h'},                                    \
@@ -103,14 +109,11 @@ usage(FILE *f)
 		    commands[i].args);
 		fprintf(f, "  %-22s %s\n", synopsis, commands[i].summary);
 	}
-	fprintf(f, "\noptions:\n"
-		   "  --log-level LEVEL      error, warn, info (default) or "
-		   "debug\n"
-		   "  --syslog               log to syslog instead of stderr\n"
-		   "  -h, --help             show this help\n"
+	fprintf(f, "\noptions:\n%s"
 		   "  -V, --version          show the version\n"
 		   "\n--log-level, --syslog and --help may also follow the "
-		   "command.\n");
+		   "command.\n",
+	    global_help);
 }
 
 /* Print the help of one command to ${f}. */
@@ -119,12 +122,8 @@ command_help(const struct command *c, FILE *f)
 {
 
 	fprintf(f, "usage: sallyport %s %s\n\n%s\n"
-		   "options (also accepted before the command):\n"
-		   "  --log-level LEVEL      error, warn, info (default) or "
-		   "debug\n"
-		   "  --syslog               log to syslog instead of stderr\n"
-		   "  -h, --help             show this help\n",
-	    c->name, c->args, c->help);
+		   "options (also accepted before the command):\n%s",
+	    c->name, c->args, c->help, global_help);
 }
 
 /*
