@@ -10,13 +10,22 @@
  *   - refuses lines longer than inih's buffer and NUL bytes;
  *   - strips leading blanks, so no line is ever a continuation line;
  *   - parses "[section]" headers itself (inih's copy is ignored).
- * The handler records the first error with its line and returns 0;
- * ini_parse_stream() returns the first line inih itself found wrong
- * (a line that is neither a section, a comment nor key = value); the
- * earlier of the two is reported.  Everything needing the whole file
- * (peer names, required keys, listen clashes) is checked afterwards from
- * the line numbers recorded while parsing.  On any error everything
- * parsed is freed: a half-parsed file is never returned.
+ * Errors are collected, not fatal: each is recorded with its line
+ * (perr(), at most one per line, since a second one on the same line
+ * follows from the first) and parsing goes on with the next line; a key
+ * whose value is bad is left out, and the keys of a bad section header are
+ * skipped.  The reader also flags lines inih would call syntax errors (a
+ * line that is neither a section, a comment nor key = value), in line
+ * order; ini_parse_stream()'s return (the first such line) is a backstop.
+ * Only a NUL byte or an over-long line stops the reading (the rest could
+ * not be trusted to be what was written), and then the whole-file checks
+ * are skipped too, since everything after would look missing.
+ * Everything needing the whole file (peer names, required keys, listen
+ * clashes) is checked afterwards from the line numbers recorded while
+ * parsing, each check going on to the next item after an error.  The
+ * first error recorded is the one config_load() reports; "check" prints
+ * them all.  On any error everything parsed is freed: a half-parsed file
+ * is never returned.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,6 +104,7 @@ struct inlet_p {
 	int service_line;
 	int via_line;
 	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
+	int listen_ok;       /* listen parsed: may be checked for clashes */
 	struct ref outlet_ref;
 	struct ref via_ref;
 };
@@ -125,11 +135,17 @@ struct parse {
 	struct outlet_p *op;     /* parallel to cfg->outlets */
 	struct inlet_p *ip;      /* parallel to cfg->inlets */
 	struct relay_p *rp;      /* parallel to cfg->relays */
-	int err_line;            /* first error: line and message */
-	char err[384];
+	struct config_errors *errs; /* what perr() records */
+	int err_lines[CONFIG_ERRORS_MAX]; /* line of each errs->msg[] */
+	int last_err_line;                /* line of the last error found */
+	size_t nerr;                      /* errors found, kept or not */
+	int stopped; /* the reader gave up: skip the whole-file checks */
 };
 
-/* Record the first error, at line ${line}.  Later ones are dropped. */
+/*
+ * Record an error at line ${line} as "FILE:LINE: message", unless that
+ * line has one already; past CONFIG_ERRORS_MAX only count it.
+ */
 static void
 perr(struct parse *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -137,14 +153,30 @@ perr(struct parse *p, int line, const char *fmt, ...)
 static void
 perr(struct parse *p, int line, const char *fmt, ...)
 {
+	struct config_errors *e = p->errs;
+	char msg[384];
 	va_list ap;
+	size_t i;
 
-	if (p->err_line != 0)
+	if (line <= 0)
+		line = 1;
+	if (line == p->last_err_line)
 		return;
-	p->err_line = line > 0 ? line : 1;
+	for (i = 0; i < e->n; i++)
+		if (p->err_lines[i] == line)
+			return;
+	p->last_err_line = line;
+	p->nerr++;
+	if (e->n == CONFIG_ERRORS_MAX) {
+		e->more++;
+		return;
+	}
 	va_start(ap, fmt);
-	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s:%d: %s", p->path, line,
+	    msg);
+	p->err_lines[e->n++] = line;
 }
 
 /*
@@ -432,6 +464,35 @@ section_line(struct parse *p, const char *line, size_t len)
 	section_begin(p, buf);
 }
 
+#define SYNTAX_ERROR "syntax error (expected [section], key = value or a ; comment)"
+
+/*
+ * Return 1 unless the ${len} bytes at ${line} (leading blanks stripped, not
+ * a section header) are what inih calls a syntax error: a line that is not
+ * blank, not a comment (';' or '#' first), and has no '=' or ':' before any
+ * inline comment (a ';' after a blank).
+ */
+static int
+line_is_pair(const char *line, size_t len)
+{
+	size_t i;
+
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+			      line[len - 1] == '\r' || line[len - 1] == '\v' ||
+			      line[len - 1] == '\f'))
+		len--;
+	if (len == 0 || line[0] == ';' || line[0] == '#')
+		return (1);
+	for (i = 0; i < len; i++) {
+		if (line[i] == '=' || line[i] == ':')
+			return (1);
+		if (line[i] == ';' && i > 0 &&
+		    (line[i - 1] == ' ' || line[i - 1] == '\t'))
+			return (0);
+	}
+	return (0);
+}
+
 /*
  * inih reader: hand inih the next line of the text, leading blanks
  * stripped, after counting it and checking its length.  Section headers
@@ -462,6 +523,7 @@ reader(char *str, int num, void *stream)
 	}
 	if (memchr(line, '\0', len) != NULL) {
 		perr(p, p->line, "NUL byte in line");
+		p->stopped = 1;
 		return (NULL);
 	}
 	while (len > 0 && (*line == ' ' || *line == '\t')) {
@@ -471,6 +533,7 @@ reader(char *str, int num, void *stream)
 	if (len > (size_t)num - 2) {
 		perr(p, p->line, "line too long (at most %d characters)",
 		    num - 2);
+		p->stopped = 1;
 		return (NULL);
 	}
 	memcpy(str, line, len);
@@ -479,6 +542,8 @@ reader(char *str, int num, void *stream)
 	p->raw = str;
 	if (len > 0 && line[0] == '[')
 		section_line(p, line, len);
+	else if (!line_is_pair(line, len))
+		perr(p, p->line, SYNTAX_ERROR);
 	return (str);
 }
 
@@ -883,7 +948,7 @@ inlet_key(struct parse *p, const char *key, const char *value)
 			perr(p, p->line, "via must be PEER@HOST:PORT (the "
 			    "relay's pinned identity, then its address)");
 	} else if (seen == &ip->listen_line)
-		parse_addr(p, "listen", value, &in->listen);
+		ip->listen_ok = parse_addr(p, "listen", value, &in->listen) == 0;
 	else if (seen == &ip->outlet_line)
 		inlet_outlet(p, in, ip, value);
 	else if (check_name(p, value, "service name") == 0)
@@ -930,8 +995,6 @@ handler(void *user, const char *section, const char *key, const char *value)
 	struct parse *p = user;
 
 	(void)section; /* inih truncates it; the reader tracks sections */
-	if (p->err_line != 0)
-		return (0);
 	switch (p->sec) {
 	case SEC_NONE:
 		perr(p, p->line, "key \"%.60s\" outside any section", key);
@@ -954,7 +1017,7 @@ handler(void *user, const char *section, const char *key, const char *value)
 	case SEC_BAD:
 		break;
 	}
-	return (p->err_line == 0);
+	return (1); /* errors are recorded, never inih's to report */
 }
 
 /* Return 1 if ${h} is a wildcard address (0.0.0.0 or ::). */
@@ -983,138 +1046,12 @@ addr_clash(const struct addr *a, const struct addr *b)
 	    memcmp(&a->sa, &b->sa, a->salen) == 0);
 }
 
-/* Checks that need the whole file; the first error is recorded. */
-static void
-validate(struct parse *p)
-{
-	struct config *cfg = p->cfg;
-	struct config_outlet *o;
-	struct config_inlet *in;
-	char buf[ADDR_TEXT_MAX + 8];
-	size_t i, j, k;
-
-	if (p->node_line == 0) {
-		perr(p, 1, "missing [node] section (with identity = KEYFILE)");
-		return;
-	}
-	if (p->node_seen[NK_IDENTITY] == 0) {
-		perr(p, p->node_line, "[node] has no identity = KEYFILE");
-		return;
-	}
-	if (cfg->node.has_admin && !cfg->node.admin_public &&
-	    !addr_is_loopback(&cfg->node.admin)) {
-		perr(p, p->node_seen[NK_ADMIN], "admin address %s is not "
-		    "loopback (127.0.0.0/8, ::1, localhost) or unix: set "
-		    "admin_public = yes to serve it beyond this host",
-		    addr_format(&cfg->node.admin, buf, sizeof(buf)));
-		return;
-	}
-	for (i = 0; i < cfg->npeers; i++) {
-		for (j = 0; j < i; j++) {
-			if (memcmp(cfg->peers[i].id, cfg->peers[j].id,
-				CONFIG_ID_LEN) == 0) {
-				perr(p, cfg->peers[i].line, "peer \"%s\" has "
-				    "the same identifier as \"%s\" (line %d)",
-				    cfg->peers[i].name, cfg->peers[j].name,
-				    cfg->peers[j].line);
-				return;
-			}
-		}
-	}
-	for (i = 0; i < cfg->noutlets; i++) {
-		o = &cfg->outlets[i];
-		if (p->op[i].target_line == 0) {
-			perr(p, o->line, "[outlet %s] has no target = "
-			    "HOST:PORT", o->name);
-			return;
-		}
-		if (!cfg->node.has_listen && !o->has_relay) {
-			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
-			    "in [node] (where inlets reach this node)",
-			    o->name);
-			return;
-		}
-		if (o->has_relay &&
-		    ref_resolve(p, &p->op[i].relay_ref, o->relay_id) == -1)
-			return;
-		if (o->pool == 0)
-			o->pool = 4;
-		if (p->op[i].nallow > 0 &&
-		    (o->allow = calloc(p->op[i].nallow, sizeof(*o->allow))) ==
-			NULL) {
-			perr(p, o->line, "out of memory");
-			return;
-		}
-		for (j = 0; j < p->op[i].nallow; j++) {
-			if (ref_resolve(p, &p->op[i].allow[j],
-				o->allow[o->nallow]) == -1)
-				return;
-			for (k = 0; k < o->nallow; k++) {
-				if (memcmp(o->allow[k], o->allow[o->nallow],
-					CONFIG_ID_LEN) == 0) {
-					perr(p, p->op[i].allow[j].line,
-					    "\"%s\" is allowed twice in "
-					    "[outlet %s]",
-					    p->op[i].allow[j].text, o->name);
-					return;
-				}
-			}
-			o->nallow++;
-		}
-	}
-	for (i = 0; i < cfg->ninlets; i++) {
-		in = &cfg->inlets[i];
-		if (p->ip[i].listen_line == 0) {
-			perr(p, in->line, "[inlet %s] has no listen = "
-			    "HOST:PORT", in->name);
-			return;
-		}
-		if (p->ip[i].outlet_line == 0) {
-			perr(p, in->line, "[inlet %s] has no outlet = "
-			    "PEER@HOST:PORT (the outlet node's pinned "
-			    "identity and address)", in->name);
-			return;
-		}
-		if (in->has_via && p->ip[i].outlet_has_addr) {
-			perr(p, p->ip[i].outlet_line, "with via, outlet is just "
-			    "the outlet's pinned identity (no @address)");
-			return;
-		}
-		if (!in->has_via && !p->ip[i].outlet_has_addr) {
-			perr(p, p->ip[i].outlet_line, "outlet must be "
-			    "PEER@HOST:PORT (the outlet node's pinned "
-			    "identity, then its address)");
-			return;
-		}
-		if (ref_resolve(p, &p->ip[i].outlet_ref, in->outlet_id) == -1)
-			return;
-		if (in->has_via &&
-		    ref_resolve(p, &p->ip[i].via_ref, in->via_id) == -1)
-			return;
-		if (cfg->node.has_listen &&
-		    addr_clash(&in->listen, &cfg->node.listen)) {
-			perr(p, p->ip[i].listen_line, "listen address %s is "
-			    "also [node] listen (line %d)",
-			    addr_format(&in->listen, buf, sizeof(buf)),
-			    p->node_seen[NK_LISTEN]);
-			return;
-		}
-		for (j = 0; j < i; j++) {
-			if (addr_clash(&in->listen, &cfg->inlets[j].listen)) {
-				perr(p, p->ip[i].listen_line, "listen address "
-				    "%s clashes with [inlet %s] (line %d)",
-				    addr_format(&in->listen, buf, sizeof(buf)),
-				    cfg->inlets[j].name,
-				    p->ip[j].listen_line);
-				return;
-			}
-		}
-	}
-}
-
 /*
  * Resolve the ${n} references of ${refs} into the array *${ids} (made
- * here) and their count *${nids}; refuse duplicates.  Return 0 or -1.
+ * here) and their count *${nids}; a reference that does not resolve is
+ * left out, one listed twice is refused.  ${what} names the list of
+ * [relay ${name}] ("register", "allow"), or is NULL for the allow list of
+ * [outlet ${name}].  Return 0, or -1 if any error was recorded.
  */
 static int
 resolve_list(struct parse *p, const struct ref *refs, size_t n,
@@ -1122,6 +1059,7 @@ resolve_list(struct parse *p, const struct ref *refs, size_t n,
     const char *name)
 {
 	size_t j, k;
+	int rc = 0;
 
 	if (n == 0)
 		return (0);
@@ -1130,23 +1068,159 @@ resolve_list(struct parse *p, const struct ref *refs, size_t n,
 		return (-1);
 	}
 	for (j = 0; j < n; j++) {
-		if (ref_resolve(p, &refs[j], (*ids)[*nids]) == -1)
-			return (-1);
-		for (k = 0; k < *nids; k++) {
+		if (ref_resolve(p, &refs[j], (*ids)[*nids]) == -1) {
+			rc = -1;
+			continue;
+		}
+		for (k = 0; k < *nids; k++)
 			if (memcmp((*ids)[k], (*ids)[*nids], CONFIG_ID_LEN) ==
-			    0) {
+			    0)
+				break;
+		if (k < *nids) {
+			if (what == NULL)
+				perr(p, refs[j].line, "\"%s\" is allowed twice "
+				    "in [outlet %s]", refs[j].text, name);
+			else
 				perr(p, refs[j].line, "\"%s\" is listed twice "
 				    "in %s of [relay %s]", refs[j].text, what,
 				    name);
-				return (-1);
-			}
+			rc = -1;
+			continue;
 		}
 		(*nids)++;
 	}
-	return (0);
+	return (rc);
 }
 
-/* The [relay NAME] checks; the first error is recorded. */
+/*
+ * Return 1 if the node can accept connections: [node] listen is set, or
+ * was given and is already reported as bad (no second error for it).
+ */
+static int
+has_listen(const struct parse *p)
+{
+
+	return (p->cfg->node.has_listen || p->node_seen[NK_LISTEN] != 0);
+}
+
+/* The [outlet NAME] checks; each error is recorded, the next one looked at. */
+static void
+validate_outlets(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_outlet *o;
+	size_t i;
+
+	for (i = 0; i < cfg->noutlets; i++) {
+		o = &cfg->outlets[i];
+		if (p->op[i].target_line == 0)
+			perr(p, o->line, "[outlet %s] has no target = "
+			    "HOST:PORT", o->name);
+		else if (p->node_line != 0 && !has_listen(p) && !o->has_relay &&
+		    p->op[i].relay_line == 0)
+			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
+			    "in [node] (where inlets reach this node)",
+			    o->name);
+		if (o->has_relay)
+			(void)ref_resolve(p, &p->op[i].relay_ref, o->relay_id);
+		if (o->pool == 0)
+			o->pool = 4;
+		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
+		    &o->allow, &o->nallow, NULL, o->name);
+	}
+}
+
+/* The [inlet NAME] checks; each error is recorded, the next one looked at. */
+static void
+validate_inlets(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_inlet *in;
+	struct inlet_p *ip;
+	char buf[ADDR_TEXT_MAX + 8];
+	size_t i, j;
+
+	for (i = 0; i < cfg->ninlets; i++) {
+		in = &cfg->inlets[i];
+		ip = &p->ip[i];
+		if (ip->listen_line == 0)
+			perr(p, in->line, "[inlet %s] has no listen = "
+			    "HOST:PORT", in->name);
+		if (ip->outlet_line == 0)
+			perr(p, in->line, "[inlet %s] has no outlet = "
+			    "PEER@HOST:PORT (the outlet node's pinned "
+			    "identity and address)", in->name);
+		else if (in->has_via && ip->outlet_has_addr)
+			perr(p, ip->outlet_line, "with via, outlet is just "
+			    "the outlet's pinned identity (no @address)");
+		else if (!in->has_via && !ip->outlet_has_addr &&
+		    ip->via_line == 0)
+			perr(p, ip->outlet_line, "outlet must be "
+			    "PEER@HOST:PORT (the outlet node's pinned "
+			    "identity, then its address)");
+		else if (ip->outlet_ref.line != 0)
+			(void)ref_resolve(p, &ip->outlet_ref, in->outlet_id);
+		if (in->has_via)
+			(void)ref_resolve(p, &ip->via_ref, in->via_id);
+		/* Clashes, only between addresses that parsed. */
+		if (!ip->listen_ok)
+			continue;
+		if (cfg->node.has_listen &&
+		    addr_clash(&in->listen, &cfg->node.listen)) {
+			perr(p, ip->listen_line, "listen address %s is "
+			    "also [node] listen (line %d)",
+			    addr_format(&in->listen, buf, sizeof(buf)),
+			    p->node_seen[NK_LISTEN]);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			if (!p->ip[j].listen_ok ||
+			    !addr_clash(&in->listen, &cfg->inlets[j].listen))
+				continue;
+			perr(p, ip->listen_line, "listen address %s clashes "
+			    "with [inlet %s] (line %d)",
+			    addr_format(&in->listen, buf, sizeof(buf)),
+			    cfg->inlets[j].name, p->ip[j].listen_line);
+			break;
+		}
+	}
+}
+
+/* Checks that need the whole file; each error is recorded. */
+static void
+validate(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	char buf[ADDR_TEXT_MAX + 8];
+	size_t i, j;
+
+	if (p->node_line == 0)
+		perr(p, 1, "missing [node] section (with identity = KEYFILE)");
+	else if (p->node_seen[NK_IDENTITY] == 0)
+		perr(p, p->node_line, "[node] has no identity = KEYFILE");
+	if (cfg->node.has_admin && !cfg->node.admin_public &&
+	    !addr_is_loopback(&cfg->node.admin))
+		perr(p, p->node_seen[NK_ADMIN], "admin address %s is not "
+		    "loopback (127.0.0.0/8, ::1, localhost) or unix: set "
+		    "admin_public = yes to serve it beyond this host",
+		    addr_format(&cfg->node.admin, buf, sizeof(buf)));
+	for (i = 0; i < cfg->npeers; i++) {
+		for (j = 0; j < i; j++) {
+			if (memcmp(cfg->peers[i].id, cfg->peers[j].id,
+				CONFIG_ID_LEN) == 0) {
+				perr(p, cfg->peers[i].line, "peer \"%s\" has "
+				    "the same identifier as \"%s\" (line %d)",
+				    cfg->peers[i].name, cfg->peers[j].name,
+				    cfg->peers[j].line);
+				break;
+			}
+		}
+	}
+	validate_outlets(p);
+	validate_inlets(p);
+}
+
+/* The [relay NAME] checks; each error is recorded. */
 static void
 validate_relays(struct parse *p)
 {
@@ -1156,20 +1230,16 @@ validate_relays(struct parse *p)
 
 	for (i = 0; i < cfg->nrelays; i++) {
 		r = &cfg->relays[i];
-		if (!cfg->node.has_listen) {
+		if (p->node_line != 0 && !has_listen(p))
 			perr(p, r->line, "[relay %s] needs listen = HOST:PORT "
 			    "in [node] (where nodes reach this relay)",
 			    r->name);
-			return;
-		}
-		if (resolve_list(p, p->rp[i].reg, p->rp[i].nreg, &r->reg,
-		    &r->nreg, "register", r->name) == -1 ||
-		    resolve_list(p, p->rp[i].allow, p->rp[i].nallow,
-		    &r->allow, &r->nallow, "allow", r->name) == -1)
-			return;
-		if (r->has_via &&
-		    ref_resolve(p, &p->rp[i].via_ref, r->via_id) == -1)
-			return;
+		(void)resolve_list(p, p->rp[i].reg, p->rp[i].nreg, &r->reg,
+		    &r->nreg, "register", r->name);
+		(void)resolve_list(p, p->rp[i].allow, p->rp[i].nallow,
+		    &r->allow, &r->nallow, "allow", r->name);
+		if (r->has_via)
+			(void)ref_resolve(p, &p->rp[i].via_ref, r->via_id);
 	}
 }
 
@@ -1196,23 +1266,24 @@ parse_fini(struct parse *p)
 }
 
 /*
- * config_parse(cfg, path, text, len, err, errlen):
- * As config_load, for the ${len} bytes of INI text at ${text} (borrowed);
- * ${path} names the file in messages and anchors relative key paths.
+ * config_parse_all(cfg, path, text, len, errs):
+ * As config_parse, recording every error in ${errs} (config_load_all).
  */
 int
-config_parse(struct config *cfg, const char *path, const char *text,
-    size_t len, char *err, size_t errlen)
+config_parse_all(struct config *cfg, const char *path, const char *text,
+    size_t len, struct config_errors *errs)
 {
 	struct parse p;
 	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&p, 0, sizeof(p));
+	errs->n = errs->more = 0;
 	p.cfg = cfg;
 	p.path = path;
 	p.text = text;
 	p.len = len;
+	p.errs = errs;
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	/* Defaults, as documented in docs/config.md. */
 	cfg->node.max_connections = 10000;
@@ -1225,21 +1296,18 @@ config_parse(struct config *cfg, const char *path, const char *text,
 	cfg->node.reload_interval = 2;
 	cfg->node.log_level = LOG_LVL_INFO;
 
+	/* The reader flags syntax errors itself; inih's first is a backstop. */
 	r = ini_parse_stream(reader, &p, handler, &p);
-	if (r > 0 && (p.err_line == 0 || r < p.err_line)) {
-		p.err_line = 0;
-		perr(&p, r, "syntax error (expected [section], key = value or "
-		    "a ; comment)");
-	} else if (r < 0) {
+	if (r > 0)
+		perr(&p, r, SYNTAX_ERROR);
+	else if (r < 0)
 		perr(&p, p.line, "out of memory");
-	}
-	if (p.err_line == 0)
+	if (!p.stopped) {
 		validate(&p);
-	if (p.err_line == 0)
 		validate_relays(&p);
+	}
 	parse_fini(&p);
-	if (p.err_line != 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.err);
+	if (p.nerr != 0) {
 		config_free(cfg);
 		return (-1);
 	}
@@ -1247,13 +1315,56 @@ config_parse(struct config *cfg, const char *path, const char *text,
 }
 
 /*
- * config_load(cfg, path, err, errlen):
- * Parse and validate ${path} into ${cfg}.  Return 0, or -1 with
- * "FILE:LINE: message" in ${err} (${cfg} then holds nothing to free).
- * Key files are not opened here (identity_load does that).
+ * config_parse(cfg, path, text, len, err, errlen):
+ * As config_load, for the ${len} bytes of INI text at ${text} (borrowed);
+ * ${path} names the file in messages and anchors relative key paths.
  */
 int
-config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+config_parse(struct config *cfg, const char *path, const char *text,
+    size_t len, char *err, size_t errlen)
+{
+	struct config_errors *errs;
+
+	if ((errs = malloc(sizeof(*errs))) == NULL) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (-1);
+	}
+	if (config_parse_all(cfg, path, text, len, errs) == -1) {
+		snprintf(err, errlen, "%s", errs->msg[0]);
+		free(errs);
+		return (-1);
+	}
+	free(errs);
+	return (0);
+}
+
+/* Record a file-level error (no line) as the only one in ${errs}. */
+static void
+ferr(struct config_errors *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+ferr(struct config_errors *errs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errs->msg[0], sizeof(errs->msg[0]), fmt, ap);
+	va_end(ap);
+	errs->n = 1;
+	errs->more = 0;
+}
+
+/*
+ * config_load_all(cfg, path, errs):
+ * As config_load, but record every error (up to CONFIG_ERRORS_MAX, the
+ * rest counted) in ${errs}; its first is the one config_load reports.
+ * Return 0 (${errs}->n is 0), or -1 (${cfg} then holds nothing to free).
+ */
+int
+config_load_all(struct config *cfg, const char *path,
+    struct config_errors *errs)
 {
 	struct stat st;
 	char *text = NULL;
@@ -1263,16 +1374,16 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 	memset(cfg, 0, sizeof(*cfg));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
+		ferr(errs, "%s: cannot open: %s", path,
 		    strerror(errno));
 		goto fail0;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		ferr(errs, "%s: not a regular file", path);
 		goto fail1;
 	}
 	if ((text = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		ferr(errs, "%s: out of memory", path);
 		goto fail1;
 	}
 	/* Read one byte more than allowed, to detect a big file. */
@@ -1281,7 +1392,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		    -1) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, errlen, "%s: read: %s", path,
+			ferr(errs, "%s: read: %s", path,
 			    strerror(errno));
 			goto fail2;
 		}
@@ -1290,17 +1401,43 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		len += (size_t)n;
 	}
 	if (len > CONFIG_FILE_MAX) {
-		snprintf(err, errlen, "%s: too large (over %d bytes)", path,
+		ferr(errs, "%s: too large (over %d bytes)", path,
 		    CONFIG_FILE_MAX);
 		goto fail2;
 	}
-	rc = config_parse(cfg, path, text, len, err, errlen);
+	rc = config_parse_all(cfg, path, text, len, errs);
 fail2:
 	free(text);
 fail1:
 	close(fd);
 fail0:
 	return (rc);
+}
+
+/*
+ * config_load(cfg, path, err, errlen):
+ * Parse and validate ${path} into ${cfg}.  Return 0, or -1 with
+ * "FILE:LINE: message" in ${err} (${cfg} then holds nothing to free).
+ * Key files are not opened here (identity_load does that).  The message
+ * is the first of those config_load_all() would record.
+ */
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct config_errors *errs;
+
+	if ((errs = malloc(sizeof(*errs))) == NULL) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (-1);
+	}
+	if (config_load_all(cfg, path, errs) == -1) {
+		snprintf(err, errlen, "%s", errs->msg[0]);
+		free(errs);
+		return (-1);
+	}
+	free(errs);
+	return (0);
 }
 
 /*

@@ -96,6 +96,18 @@ struct config {
 };
 
 /*
+ * Every error found in one file, in the order found (line by line, then
+ * the checks that need the whole file); at most one per line.  For
+ * "sallyport check", which reports them all.
+ */
+#define CONFIG_ERRORS_MAX 50
+struct config_errors {
+	size_t n;    /* messages in msg[], at most CONFIG_ERRORS_MAX */
+	size_t more; /* errors found beyond those (counted, not kept) */
+	char msg[CONFIG_ERRORS_MAX][512]; /* "FILE:LINE: message" */
+};
+
+/*
  * config_load(cfg, path, err, errlen):
  * Parse and validate ${path} into ${cfg}.  Return 0, or -1 with
  * "FILE:LINE: message" in ${err} (${cfg} then holds nothing to free).
@@ -111,6 +123,22 @@ int config_load(struct config *cfg, const char *path, char *err,
  */
 int config_parse(struct config *cfg, const char *path, const char *text,
     size_t len, char *err, size_t errlen);
+
+/*
+ * config_load_all(cfg, path, errs):
+ * As config_load, but record every error (up to CONFIG_ERRORS_MAX, the
+ * rest counted) in ${errs}; its first is the one config_load reports.
+ * Return 0 (${errs}->n is 0), or -1 (${cfg} then holds nothing to free).
+ */
+int config_load_all(struct config *cfg, const char *path,
+    struct config_errors *errs);
+
+/*
+ * config_parse_all(cfg, path, text, len, errs):
+ * As config_parse, recording every error in ${errs} (config_load_all).
+ */
+int config_parse_all(struct config *cfg, const char *path, const char *text,
+    size_t len, struct config_errors *errs);
 
 /*
  * config_free(cfg):

@@ -1,8 +1,11 @@
 /*
  * main: subcommands, argv, start-up order, signals, the loop.
  *
- * "sallyport [GLOBAL OPTIONS] COMMAND [ARGS]": global options are parsed
- * here, then the command is looked up in commands[] and run.  A command is
+ * "sallyport [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]": global options are
+ * parsed here, then the command is looked up in commands[] and run.  The
+ * global options --log-level, --syslog and --help are also accepted after
+ * the command, anywhere among its arguments ("check --log-level debug
+ * FILE"); "--" ends them.  A command is
  * a function taking its own argc/argv (argv[0] is the command's last word)
  * and returning an exit status from <sysexits.h>.  Errors go to stderr as
  * "sallyport: ...".  The daemon lives in its own file; this one only
@@ -38,8 +41,21 @@ static int cmd_check(int, char *[]);
 static int cmd_run(int, char *[]);
 static int cmd_probe(int, char *[]);
 
-/* Global options the run command needs again (the file's log_level). */
+/* Global options; run needs them again (the file's log_level). */
+static enum log_level opt_level = LOG_LVL_INFO;
 static int opt_syslog, opt_level_given;
+
+/* Their help, in "sallyport --help" and each command's. */
+static const char global_help[] =
+    "  --log-level LEVEL      error, warn, info (default) or debug\n"
+    "  --syslog               log to syslog instead of stderr\n"
+    "  -h, --help             show this help\n";
+
+/* The options every command takes, before or after its name. */
+#define GLOBAL_OPTIONS                                                       \
+	{"help", no_argument, NULL, 'h'},                                    \
+	    {"log-level", required_argument, NULL, 'l'},                     \
+	    {"syslog", no_argument, NULL, 's'}
 
 /*
  * The subcommands, in the order "sallyport --help" lists them.  To add
@@ -61,16 +77,19 @@ static const struct command commands[] = {
 	cmd_identity_show},
     {"check", "FILE", "validate a configuration file and its key",
 	"Parse and validate the configuration FILE, load the identity key\n"
-	"it names and print a summary.  Every error names FILE:LINE; the\n"
-	"exit status is 78 (EX_CONFIG) when anything is wrong.\n",
+	"it names and print a summary.  Every error found is printed (up to\n"
+	"50), each naming FILE:LINE; the exit status is 78 (EX_CONFIG) when\n"
+	"anything is wrong.  An inlet listening on anything but loopback or\n"
+	"a unix socket is warned about (the status stays 0).\n",
 	cmd_check},
     {"run", "FILE", "run the node",
 	"Run the node described by the configuration FILE: its inlets and\n"
 	"its outlets, in the foreground, logging to stderr (or syslog).\n"
 	"SIGTERM or SIGINT stops accepting, lets live connections finish\n"
 	"for shutdown_grace seconds, then exits 0.  The exit status is 78\n"
-	"(EX_CONFIG) for a bad FILE or key, 69 (EX_UNAVAILABLE) when a\n"
-	"listener cannot be bound.\n",
+	"(EX_CONFIG) for a bad FILE (its first error is printed: check\n"
+	"prints them all) or key, 69 (EX_UNAVAILABLE) when a listener\n"
+	"cannot be bound.\n",
 	cmd_run},
     {"probe", "TARGET", "check a node's admin endpoint or an address",
 	"Exit 0 if TARGET is healthy, 1 if not, in at most 2 seconds; for\n"
@@ -92,19 +111,18 @@ usage(FILE *f)
 
 	fprintf(f, "usage: sallyport [--log-level LEVEL] [--syslog] COMMAND "
 		   "[ARGS]\n"
-		   "       sallyport help COMMAND | --help | --version\n\n"
+		   "       sallyport help [COMMAND] | --help | --version\n\n"
 		   "commands:\n");
 	for (i = 0; i < NCOMMANDS; i++) {
 		snprintf(synopsis, sizeof(synopsis), "%s %s", commands[i].name,
 		    commands[i].args);
 		fprintf(f, "  %-22s %s\n", synopsis, commands[i].summary);
 	}
-	fprintf(f, "\noptions:\n"
-		   "  --log-level LEVEL      error, warn, info (default) or "
-		   "debug\n"
-		   "  --syslog               log to syslog instead of stderr\n"
-		   "  -h, --help             show this help\n"
-		   "  -V, --version          show the version\n");
+	fprintf(f, "\noptions:\n%s"
+		   "  -V, --version          show the version\n"
+		   "\n--log-level, --syslog and --help may also follow the "
+		   "command.\n",
+	    global_help);
 }
 
 /* Print the help of one command to ${f}. */
@@ -112,7 +130,30 @@ static void
 command_help(const struct command *c, FILE *f)
 {
 
-	fprintf(f, "usage: sallyport %s %s\n\n%s", c->name, c->args, c->help);
+	fprintf(f, "usage: sallyport %s %s\n\n%s\n"
+		   "options (also accepted before the command):\n%s",
+	    c->name, c->args, c->help, global_help);
+}
+
+/*
+ * Apply the global option ${ch} (from getopt_long, argument ${arg}):
+ * --log-level or --syslog.  Return 0, or -1 after printing why not.
+ */
+static int
+global_option(int ch, const char *arg)
+{
+
+	if (ch == 's') {
+		opt_syslog = 1;
+		return (0);
+	}
+	opt_level_given = 1;
+	if (log_level_parse(arg, &opt_level) == -1) {
+		fprintf(stderr, "sallyport: --log-level must be error, warn, "
+				"info or debug\n");
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -168,15 +209,17 @@ group_list(const char *word, FILE *f)
 }
 
 /*
- * Parse the arguments of a command that takes no options but --help and
- * exactly ${want} operands.  Return the index of the first operand, or -1
+ * Parse the arguments of a command that takes the global options (--help,
+ * --log-level, --syslog; anywhere among its arguments, GNU style) and
+ * exactly ${want} operands; reopen the log if they changed it.  Return the
+ * index of the first operand (getopt_long moved the operands last), or -1
  * after printing usage (*${rc} then holds the exit status).
  */
 static int
 command_args(const char *name, int argc, char *argv[], int want, int *rc)
 {
 	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	const struct command *c = NULL;
 	size_t i;
 	int ch;
@@ -186,16 +229,26 @@ command_args(const char *name, int argc, char *argv[], int want, int *rc)
 			c = &commands[i];
 	optind = 0; /* glibc: start afresh */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			command_help(c, stdout);
 			*rc = EX_OK;
 			return (-1);
 		}
-		fprintf(stderr, "sallyport: %s: unknown option %s\n", name,
-		    argv[optind - 1]);
+		if (ch == 'l' || ch == 's') {
+			if (global_option(ch, optarg) == -1)
+				goto usage;
+			continue;
+		}
+		if (ch == ':')
+			fprintf(stderr, "sallyport: %s: %s needs an argument\n",
+			    name, argv[optind - 1]);
+		else
+			fprintf(stderr, "sallyport: %s: unknown option %s\n",
+			    name, argv[optind - 1]);
 		goto usage;
 	}
+	log_open(opt_level, opt_syslog);
 	if (argc - optind != want) {
 		fprintf(stderr, "sallyport: %s: expected %d argument%s\n",
 		    name, want, want == 1 ? "" : "s");
@@ -368,22 +421,59 @@ check_summary(const struct config *cfg, const struct identity *idn)
 	}
 }
 
-/* check FILE */
+/*
+ * Warn about what ${cfg} allows but should rarely mean: an inlet that
+ * hosts other than this one can reach (whoever connects to it speaks with
+ * this node's identity).
+ */
+static void
+check_warnings(const struct config *cfg)
+{
+	const struct config_inlet *in;
+	char a[ADDR_TEXT_MAX + 8];
+	size_t i;
+
+	for (i = 0; i < cfg->ninlets; i++) {
+		in = &cfg->inlets[i];
+		if (addr_is_loopback(&in->listen))
+			continue;
+		fprintf(stderr, "sallyport: %s:%d: warning: [inlet %s] listens "
+				"on %s, not on loopback: whoever reaches it "
+				"speaks with this node's identity\n",
+		    cfg->path, in->line, in->name,
+		    addr_format(&in->listen, a, sizeof(a)));
+	}
+}
+
+/* check FILE: every error in FILE (up to CONFIG_ERRORS_MAX), or a summary. */
 static int
 cmd_check(int argc, char *argv[])
 {
 	struct config cfg;
+	struct config_errors *errs;
 	struct identity idn;
 	char err[1024];
+	size_t j;
 	int i, rc;
 
 	if ((i = command_args("check", argc, argv, 1, &rc)) == -1)
 		return (rc);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (config_load(&cfg, argv[i], err, sizeof(err)) == -1) {
-		fprintf(stderr, "sallyport: %s\n", err);
+	if ((errs = malloc(sizeof(*errs))) == NULL) {
+		fprintf(stderr, "sallyport: out of memory\n");
+		return (EX_OSERR);
+	}
+	if (config_load_all(&cfg, argv[i], errs) == -1) {
+		for (j = 0; j < errs->n; j++)
+			fprintf(stderr, "sallyport: %s\n", errs->msg[j]);
+		if (errs->more > 0)
+			fprintf(stderr, "sallyport: %s: %zu more error%s not "
+					"shown\n",
+			    argv[i], errs->more, errs->more == 1 ? "" : "s");
+		free(errs);
 		return (EX_CONFIG);
 	}
+	free(errs);
 	/* Key problems are reported at the line naming the key. */
 	if (identity_load(&idn, cfg.node.identity, 0, err, sizeof(err)) ==
 	    -1) {
@@ -392,6 +482,7 @@ cmd_check(int argc, char *argv[])
 		config_free(&cfg);
 		return (EX_CONFIG);
 	}
+	check_warnings(&cfg);
 	check_summary(&cfg, &idn);
 	identity_fini(&idn);
 	config_free(&cfg);
@@ -463,6 +554,11 @@ help(int argc, char *argv[])
 		usage(stdout);
 		return (EX_OK);
 	}
+	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+		printf("usage: sallyport help [COMMAND]\n\n"
+		       "Show the usage of sallyport, or of COMMAND.\n");
+		return (EX_OK);
+	}
 	if ((c = command_find(argc, argv, &nwords)) != NULL &&
 	    nwords == argc) {
 		command_help(c, stdout);
@@ -477,15 +573,10 @@ help(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"syslog", no_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {GLOBAL_OPTIONS,
+	    {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
 	const struct command *c;
-	enum log_level level = LOG_LVL_INFO;
-	int ch, use_syslog = 0, nwords;
+	int ch, nwords;
 
 	/* '+': options end at the command name. */
 	opterr = 0;
@@ -498,16 +589,9 @@ main(int argc, char *argv[])
 			printf("%s\n", PACKAGE_STRING);
 			return (EX_OK);
 		case 'l':
-			opt_level_given = 1;
-			if (log_level_parse(optarg, &level) == -1) {
-				fprintf(stderr, "sallyport: --log-level must "
-						"be error, warn, info or "
-						"debug\n");
-				return (EX_USAGE);
-			}
-			break;
 		case 's':
-			use_syslog = opt_syslog = 1;
+			if (global_option(ch, optarg) == -1)
+				return (EX_USAGE);
 			break;
 		default:
 			fprintf(stderr, "sallyport: bad option or missing "
@@ -523,10 +607,14 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return (EX_USAGE);
 	}
-	log_open(level, use_syslog);
+	log_open(opt_level, opt_syslog);
 	if (strcmp(argv[0], "help") == 0)
 		return (help(argc - 1, argv + 1));
 	if ((c = command_find(argc, argv, &nwords)) == NULL) {
+		if (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+				     strcmp(argv[1], "-h") == 0) &&
+		    group_list(argv[0], stdout))
+			return (EX_OK);
 		if (group_list(argv[0], stderr)) {
 			if (argc > 1)
 				fprintf(stderr, "sallyport: %s: unknown "

@@ -66,6 +66,25 @@ has "$T/err" 'expected 1 argument'
 expect 64 "$SALLYPORT" identity create a b
 expect 64 "$SALLYPORT" check --verbose x
 has "$T/err" 'unknown option --verbose'
+# Every command answers --help (and -h) with its usage, exit 0.
+for c in run check "identity create" "identity show"; do
+	# shellcheck disable=SC2086 # two-word commands split on purpose
+	expect 0 "$SALLYPORT" $c --help
+	has "$T/out" "^usage: sallyport $c FILE"
+	has "$T/out" '--log-level LEVEL'
+	# shellcheck disable=SC2086
+	expect 0 "$SALLYPORT" $c -h
+done
+expect 0 "$SALLYPORT" identity --help
+has "$T/out" 'sallyport identity create FILE'
+expect 0 "$SALLYPORT" help --help
+has "$T/out" '^usage: sallyport help'
+expect 0 "$SALLYPORT" --log-level debug run --help
+# Global options after the command: bad values and missing arguments.
+expect 64 "$SALLYPORT" check --log-level loud x
+has "$T/err" '^sallyport: --log-level must be'
+expect 64 "$SALLYPORT" check x --log-level
+has "$T/err" '^sallyport: check: --log-level needs an argument'
 
 # identity create: mode 0600, identifier printed, never overwrites
 # (EX_CANTCREAT = 73).
@@ -128,6 +147,73 @@ has "$T/err" "^sallyport: $T/node.ini:2: .*fix: chmod 600 $T/a.key"
 chmod 600 "$T/a.key"
 expect 78 "$SALLYPORT" check "$T/missing.ini"
 expect 0 "$SALLYPORT" --log-level debug check "$T/node.ini"
+# ... and after it, before or after the file.
+expect 0 "$SALLYPORT" check --log-level debug "$T/node.ini"
+has "$T/out" ': OK$'
+expect 0 "$SALLYPORT" check "$T/node.ini" --syslog --log-level error
+has "$T/out" ': OK$'
+expect 0 "$SALLYPORT" identity show --log-level warn "$T/a.key"
+[ "$(cat "$T/out")" = "$id_a" ] || fail "show with an option after it"
+
+# check reports every error, in the order found, and exits 78 once.
+cat >"$T/many.ini" <<EOT
+[node]
+identity = a.key
+listen = 127.0.0.1:0
+colour = blue
+[peers]
+me = $id_a
+[outlet echo]
+target = 127.0.0.1:7
+allow = you
+junk
+EOT
+expect 78 "$SALLYPORT" check "$T/many.ini"
+[ "$(wc -l <"$T/err")" -eq 4 ] || { cat "$T/err" >&2; fail "expected 4 errors"; }
+has "$T/err" "^sallyport: $T/many.ini:3: listen: invalid port"
+has "$T/err" "^sallyport: $T/many.ini:4: unknown key \"colour\""
+has "$T/err" "^sallyport: $T/many.ini:10: syntax error"
+has "$T/err" "^sallyport: $T/many.ini:9: unknown peer \"you\""
+# At most 50 are printed, then how many more there were.
+{
+	printf '[node]\nidentity = a.key\n'
+	i=0
+	while [ $i -lt 60 ]; do
+		echo "bad$i = 1"
+		i=$((i + 1))
+	done
+} >"$T/sixty.ini"
+expect 78 "$SALLYPORT" check "$T/sixty.ini"
+[ "$(grep -c 'unknown key' "$T/err")" -eq 50 ] || fail "expected 50 errors"
+has "$T/err" "^sallyport: $T/sixty.ini: 10 more errors not shown$"
+# run reports the first error only.
+expect 78 "$SALLYPORT" run "$T/many.ini"
+[ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "run: one error"; }
+has "$T/err" "^sallyport: $T/many.ini:3: listen: invalid port"
+
+# check warns (exit 0) about an inlet reachable from other hosts.
+cat >"$T/inlets.ini" <<EOT
+[node]
+identity = a.key
+[peers]
+me = $id_a
+[inlet wide]
+listen = 0.0.0.0:15432
+outlet = me@127.0.0.1:7400
+[inlet local]
+listen = 127.0.0.2:15433
+outlet = me@127.0.0.1:7400
+[inlet six]
+listen = [::1]:15434
+outlet = me@127.0.0.1:7400
+[inlet sock]
+listen = unix:$T/pg.sock
+outlet = me@127.0.0.1:7400
+EOT
+expect 0 "$SALLYPORT" check "$T/inlets.ini"
+has "$T/out" ': OK$'
+has "$T/err" "^sallyport: $T/inlets.ini:5: warning: \[inlet wide\] listens on 0.0.0.0:15432, not on loopback"
+[ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "one warning only"; }
 
 # Interoperability with openssl, when it is installed.
 if ! command -v openssl >/dev/null 2>&1; then

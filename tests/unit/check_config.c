@@ -243,6 +243,154 @@ START_TEST(test_bad)
 }
 END_TEST
 
+/* Each malformed config: the first of all its errors is config_parse's. */
+START_TEST(test_bad_all_first)
+{
+	static struct config_errors errs;
+	struct config cfg;
+	char want[512];
+
+	ck_assert_int_eq(config_parse_all(&cfg, "t.ini", bad[_i].text,
+			     strlen(bad[_i].text), &errs),
+	    -1);
+	ck_assert_uint_ge(errs.n, 1);
+	snprintf(want, sizeof(want), "t.ini:%d: %s", bad[_i].line, bad[_i].msg);
+	ck_assert_str_eq(errs.msg[0], want);
+	ck_assert_ptr_null(cfg.outlets);
+}
+END_TEST
+
+/* Errors of every kind in one file: all reported, in the order found. */
+START_TEST(test_all_errors)
+{
+	static const char text[] =
+	    "[node]\n"                              /* 1 */
+	    "identity = k\n"                        /* 2 */
+	    "listen = 127.0.0.1:0\n"                /* 3: bad port */
+	    "colour = blue\n"                       /* 4: unknown key */
+	    "[peers]\n"                             /* 5 */
+	    "app = I123\n"                          /* 6: bad identifier */
+	    "[outlet pg]\n"                         /* 7 */
+	    "target = bad_host:1\n"                 /* 8: bad host */
+	    "allow = bob, app\n"                    /* 9: unknown peers */
+	    "junk\n"                                /* 10: syntax */
+	    "[inlet x]\n"                           /* 11: no outlet */
+	    "listen = 127.0.0.1:15432\n"            /* 12 */
+	    "[frob]\n"                              /* 13: unknown section */
+	    "key = skipped\n"                       /* 14: in a bad section */
+	    "[outlet q]\n";                         /* 15: no target */
+	static const char *const want[] = {
+	    "t.ini:3: listen: invalid port \"0\" (a number from 1 to 65535)",
+	    "t.ini:4: unknown key \"colour\" in [node]",
+	    "t.ini:6: malformed identifier for peer \"app\" (expected I and "
+	    "64 lowercase hex digits, as sallyport identity show prints)",
+	    "t.ini:8: target: invalid host \"bad_host\" " HOST_ERR,
+	    "t.ini:10: syntax error (expected [section], key = value or a ; "
+	    "comment)",
+	    "t.ini:13: unknown section [frob] (expected [node], [peers], "
+	    "[outlet NAME], [inlet NAME] or [relay NAME])",
+	    "t.ini:9: unknown peer \"bob\" (not in [peers]; or give its "
+	    "identifier)",
+	    "t.ini:15: [outlet q] has no target = HOST:PORT",
+	    "t.ini:11: [inlet x] has no outlet = PEER@HOST:PORT (the outlet "
+	    "node's pinned identity and address)",
+	};
+	static struct config_errors errs;
+	struct config cfg;
+	size_t i;
+
+	ck_assert_int_eq(config_parse_all(&cfg, "t.ini", text,
+			     sizeof(text) - 1, &errs),
+	    -1);
+	for (i = 0; i < errs.n && i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_str_eq(errs.msg[i], want[i]);
+	ck_assert_uint_eq(errs.n, sizeof(want) / sizeof(want[0]));
+	ck_assert_uint_eq(errs.more, 0);
+	ck_assert_ptr_null(cfg.outlets);
+	ck_assert_ptr_null(cfg.peers);
+}
+END_TEST
+
+/* CONFIG_ERRORS_MAX messages are kept, the rest counted. */
+START_TEST(test_all_max)
+{
+	static struct config_errors errs;
+	struct config cfg;
+	char text[4096];
+	size_t len;
+	int i;
+
+	len = (size_t)snprintf(text, sizeof(text), NODE);
+	for (i = 0; i < 60; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "k%d = v\n", i);
+	ck_assert_int_eq(config_parse_all(&cfg, "t.ini", text, len, &errs),
+	    -1);
+	ck_assert_uint_eq(errs.n, CONFIG_ERRORS_MAX);
+	ck_assert_uint_eq(errs.more, 10);
+	ck_assert_str_eq(errs.msg[0], "t.ini:3: unknown key \"k0\" in [node]");
+	ck_assert_str_eq(errs.msg[49], "t.ini:52: unknown key \"k49\" in [node]");
+}
+END_TEST
+
+/* A bad line gives one error, never a second one that follows from it. */
+START_TEST(test_all_no_cascade)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} one[] = {
+	    /* The outlet's address is bad: no "outlet must be ...". */
+	    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = "
+		   "@10.0.0.1:7400\n",
+		"t.ini:9: outlet has no pinned identity before '@' (a peer "
+		"name or identifier)"},
+	    /* A bad listen: no "[outlet pg] needs listen". */
+	    {NODE "listen = 127.0.0.1:0\n[outlet pg]\ntarget = 127.0.0.1:1\n",
+		"t.ini:3: listen: invalid port \"0\" (a number from 1 to "
+		"65535)"},
+	    /* A bad via: no "outlet must be PEER@HOST:PORT". */
+	    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db\nvia = "
+		   "app\n",
+		"t.ini:10: via must be PEER@HOST:PORT (the relay's pinned "
+		"identity, then its address)"},
+	    /* A NUL byte stops the reading: nothing looks missing after it. */
+	    {"[node]\nidentity = k\n[outlet pg]\n\0target = 127.0.0.1:1\n",
+		"t.ini:4: NUL byte in line"},
+	    /* The keys of a bad section header are skipped. */
+	    {NODE "[outlet a/b]\ntarget = x\nbogus = 1\n",
+		"t.ini:3: invalid outlet name \"a/b\" " NAME_ERR},
+	};
+	static struct config_errors errs;
+	struct config cfg;
+	size_t len;
+
+	len = strlen(one[_i].text);
+	if (_i == 3) /* the text goes on past its NUL byte */
+		len += 1 + strlen(one[_i].text + len + 1);
+	ck_assert_int_eq(config_parse_all(&cfg, "t.ini", one[_i].text, len,
+			     &errs),
+	    -1);
+	ck_assert_str_eq(errs.msg[0], one[_i].msg);
+	ck_assert_uint_eq(errs.n, 1);
+}
+END_TEST
+
+/* A valid file: no error recorded. */
+START_TEST(test_all_none)
+{
+	static struct config_errors errs;
+	struct config cfg;
+
+	ck_assert_int_eq(config_parse_all(&cfg, "t.ini", PEERS,
+			     strlen(PEERS), &errs),
+	    0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_uint_eq(errs.more, 0);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_bad_count)
 {
 
@@ -519,6 +667,14 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad, 0, (int)NBAD);
 	tcase_add_test(tc, test_bad_count);
 	tcase_add_test(tc, test_nul_byte);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("all errors");
+	tcase_add_loop_test(tc, test_bad_all_first, 0, (int)NBAD);
+	tcase_add_test(tc, test_all_errors);
+	tcase_add_test(tc, test_all_max);
+	tcase_add_loop_test(tc, test_all_no_cascade, 0, 5);
+	tcase_add_test(tc, test_all_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("valid");
