@@ -22,6 +22,7 @@
 #include "identity.h"
 #include "log.h"
 #include "node.h"
+#include "sandbox.h"
 
 struct command {
 	const char *name; /* one or two words: "check", "identity create" */
@@ -62,13 +63,20 @@ static const struct command commands[] = {
 	"it names and print a summary.  Every error names FILE:LINE; the\n"
 	"exit status is 78 (EX_CONFIG) when anything is wrong.\n",
 	cmd_check},
-    {"run", "FILE", "run the node",
+    {"run", "[--no-sandbox] FILE", "run the node",
 	"Run the node described by the configuration FILE: its inlets and\n"
 	"its outlets, in the foreground, logging to stderr (or syslog).\n"
 	"SIGTERM or SIGINT stops accepting, lets live connections finish\n"
 	"for shutdown_grace seconds, then exits 0.  The exit status is 78\n"
 	"(EX_CONFIG) for a bad FILE or key, 69 (EX_UNAVAILABLE) when a\n"
-	"listener cannot be bound.\n",
+	"listener cannot be bound or the sandbox cannot be entered.\n\n"
+	"Once started, the node switches to [node] user when run as root\n"
+	"(it refuses to stay root unless allow_root = yes), drops every\n"
+	"capability, sets no_new_privs and confines itself with Landlock and\n"
+	"a seccomp allow-list (a forbidden call kills it with SIGSYS; see\n"
+	"docs/security.md).\n\n"
+	"  --no-sandbox   for debugging: no seccomp filter, no Landlock\n"
+	"                 (the user switch and capability drop still apply)\n",
 	cmd_run},
 };
 
@@ -159,15 +167,18 @@ group_list(const char *word, FILE *f)
 }
 
 /*
- * Parse the arguments of a command that takes no options but --help and
- * exactly ${want} operands.  Return the index of the first operand, or -1
- * after printing usage (*${rc} then holds the exit status).
+ * Parse the arguments of a command that takes no options but --help (and
+ * --no-sandbox when ${no_sandbox} is not NULL: *${no_sandbox} is set to 1
+ * if given) and exactly ${want} operands.  Return the index of the first
+ * operand, or -1 after printing usage (*${rc} then holds the exit status).
  */
 static int
-command_args(const char *name, int argc, char *argv[], int want, int *rc)
+command_args(const char *name, int argc, char *argv[], int want, int *rc,
+    int *no_sandbox)
 {
 	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"help", no_argument, NULL, 'h'},
+	    {"no-sandbox", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0}};
 	const struct command *c = NULL;
 	size_t i;
 	int ch;
@@ -182,6 +193,10 @@ command_args(const char *name, int argc, char *argv[], int want, int *rc)
 			command_help(c, stdout);
 			*rc = EX_OK;
 			return (-1);
+		}
+		if (ch == 'S' && no_sandbox != NULL) {
+			*no_sandbox = 1;
+			continue;
 		}
 		fprintf(stderr, "sallyport: %s: unknown option %s\n", name,
 		    argv[optind - 1]);
@@ -219,7 +234,8 @@ cmd_identity_create(int argc, char *argv[])
 	char err[512], text[IDENTITY_TEXT_SIZE];
 	int i, rc;
 
-	if ((i = command_args("identity create", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("identity create", argc, argv, 1, &rc,
+	    NULL)) == -1)
 		return (rc);
 	/* A key holder should not leave core dumps behind. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -249,7 +265,8 @@ cmd_identity_show(int argc, char *argv[])
 	char err[512], text[IDENTITY_TEXT_SIZE];
 	int i, rc;
 
-	if ((i = command_args("identity show", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("identity show", argc, argv, 1, &rc,
+	    NULL)) == -1)
 		return (rc);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (identity_load(&idn, argv[i], IDENTITY_PUBLIC_OK, err,
@@ -368,7 +385,8 @@ cmd_check(int argc, char *argv[])
 	char err[1024];
 	int i, rc;
 
-	if ((i = command_args("check", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("check", argc, argv, 1, &rc,
+	    NULL)) == -1)
 		return (rc);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (config_load(&cfg, argv[i], err, sizeof(err)) == -1) {
@@ -396,9 +414,10 @@ cmd_run(int argc, char *argv[])
 	struct config cfg;
 	struct identity idn;
 	char err[1024];
-	int i, rc;
+	int i, rc, no_sandbox = 0;
 
-	if ((i = command_args("run", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("run", argc, argv, 1, &rc,
+	    &no_sandbox)) == -1)
 		return (rc);
 	/* Before any key is read: no core dumps of this process. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -415,6 +434,8 @@ cmd_run(int argc, char *argv[])
 		config_free(&cfg);
 		return (EX_CONFIG);
 	}
+	if (no_sandbox)
+		sandbox_disable();
 	if (crypto_init() == -1) {
 		fprintf(stderr, "sallyport: no system entropy\n");
 		rc = EX_OSERR;

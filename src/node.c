@@ -22,6 +22,7 @@
 #include "node.h"
 #include "outlet.h"
 #include "relay.h"
+#include "sandbox.h"
 
 /* Attestation lifetime (seconds); re-signed at half of it. */
 #ifndef NODE_LIFETIME
@@ -352,9 +353,11 @@ node_run(struct config *cfg, const struct identity *idn)
 	ev_signal_start(n->env.loop, &n->sighup);
 	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
 	ev_timer_start(n->env.loop, &n->resign);
-	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
-	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
-	    cfg->nrelays, crypto_aes_impl());
+	if (sandbox_enter(cfg) == -1) /* user, caps, landlock, seccomp */
+		goto fail2;
+	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s "
+	    "%s", identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
+	    cfg->nrelays, crypto_aes_impl(), sandbox_status());
 	ev_run(n->env.loop, 0);
 
 	channel_cache_stats(n->env.cache, &hits, &misses);
