@@ -27,6 +27,7 @@
  * them all.  On any error everything parsed is freed: a half-parsed file
  * is never returned.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -73,13 +74,17 @@ enum node_key {
 	NK_RELOAD_INTERVAL,
 	NK_ADMIN,
 	NK_ADMIN_PUBLIC,
+	NK_USER,
+	NK_GROUP,
+	NK_ALLOW_ROOT,
 	NK_COUNT
 };
 
 static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "max_connections", "max_handshakes", "handshake_timeout",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
-    "log_level", "reload", "reload_interval", "admin", "admin_public"};
+    "log_level", "reload", "reload_interval", "admin", "admin_public",
+    "user", "group", "allow_root"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -647,6 +652,30 @@ set_identity_path(struct parse *p, const char *value)
 	return (0);
 }
 
+/*
+ * Copy the user or group name ${value} into ${dst} (CONFIG_USER_MAX
+ * bytes): 1 to 32 of letters, digits, '.', '_' and '-', not starting
+ * with '-' (the portable names of POSIX and Debian's adduser).
+ */
+static void
+set_account(struct parse *p, const char *key, const char *value, char *dst)
+{
+	size_t i, n = strlen(value);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)value[i]) && value[i] != '.' &&
+		    value[i] != '_' && value[i] != '-')
+			break;
+	if (i < n || n >= CONFIG_USER_MAX || value[0] == '-') {
+		perr(p, p->line, "%s must be a %s name of at most %d letters, "
+		    "digits, '.', '_' and '-', not starting with '-'", key,
+		    strcmp(key, "user") == 0 ? "user" : "group",
+		    CONFIG_USER_MAX - 1);
+		return;
+	}
+	memcpy(dst, value, n + 1);
+}
+
 /* One key of [node]. */
 static void
 node_key(struct parse *p, const char *key, const char *value)
@@ -733,6 +762,20 @@ node_key(struct parse *p, const char *key, const char *value)
 			break;
 		}
 		node->admin_public = strcmp(value, "yes") == 0;
+		break;
+	case NK_USER:
+		node->user_line = p->line;
+		set_account(p, key, value, node->user);
+		break;
+	case NK_GROUP:
+		node->group_line = p->line;
+		set_account(p, key, value, node->group);
+		break;
+	case NK_ALLOW_ROOT:
+		if (strcmp(value, "yes") == 0)
+			node->allow_root = 1;
+		else if (strcmp(value, "no") != 0)
+			perr(p, p->line, "allow_root must be yes or no");
 		break;
 	case NK_COUNT:
 		break;

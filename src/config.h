@@ -14,6 +14,7 @@
 
 #define CONFIG_NAME_MAX 64 /* peer, outlet, inlet and service names */
 #define CONFIG_ID_LEN 32   /* raw identifier (SHA-256 of the public key) */
+#define CONFIG_USER_MAX 33 /* [node] user and group: at most 32 characters */
 
 struct config_peer {
 	char name[CONFIG_NAME_MAX];
@@ -80,6 +81,11 @@ struct config_node {
 	struct addr admin;          /* the admin endpoint (admin.c) */
 	int has_admin;
 	int admin_public;           /* admin may be non-loopback */
+	/* Privileges after start-up (sandbox.c; docs/security.md). */
+	char user[CONFIG_USER_MAX];  /* switch to it if root; "" = none */
+	char group[CONFIG_USER_MAX]; /* "" = the user's primary group */
+	int user_line, group_line;   /* for lookup errors */
+	int allow_root;              /* allow_root = yes: may stay root */
 };
 
 struct config {

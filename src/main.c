@@ -26,6 +26,7 @@
 #include "log.h"
 #include "node.h"
 #include "probe.h"
+#include "sandbox.h"
 
 struct command {
 	const char *name; /* one or two words: "check", "identity create" */
@@ -82,14 +83,21 @@ static const struct command commands[] = {
 	"anything is wrong.  An inlet listening on anything but loopback or\n"
 	"a unix socket is warned about (the status stays 0).\n",
 	cmd_check},
-    {"run", "FILE", "run the node",
+    {"run", "[--no-sandbox] FILE", "run the node",
 	"Run the node described by the configuration FILE: its inlets and\n"
 	"its outlets, in the foreground, logging to stderr (or syslog).\n"
 	"SIGTERM or SIGINT stops accepting, lets live connections finish\n"
 	"for shutdown_grace seconds, then exits 0.  The exit status is 78\n"
 	"(EX_CONFIG) for a bad FILE (its first error is printed: check\n"
 	"prints them all) or key, 69 (EX_UNAVAILABLE) when a listener\n"
-	"cannot be bound.\n",
+	"cannot be bound or the sandbox cannot be entered.\n\n"
+	"Once started, the node switches to [node] user when run as root\n"
+	"(it refuses to stay root unless allow_root = yes), drops every\n"
+	"capability, sets no_new_privs and confines itself with Landlock and\n"
+	"a seccomp allow-list (a forbidden call kills it with SIGSYS; see\n"
+	"docs/security.md).\n\n"
+	"  --no-sandbox   for debugging: no seccomp filter, no Landlock\n"
+	"                 (the user switch and capability drop still apply)\n",
 	cmd_run},
     {"probe", "TARGET", "check a node's admin endpoint or an address",
 	"Exit 0 if TARGET is healthy, 1 if not, in at most 2 seconds; for\n"
@@ -210,16 +218,20 @@ group_list(const char *word, FILE *f)
 
 /*
  * Parse the arguments of a command that takes the global options (--help,
- * --log-level, --syslog; anywhere among its arguments, GNU style) and
- * exactly ${want} operands; reopen the log if they changed it.  Return the
- * index of the first operand (getopt_long moved the operands last), or -1
- * after printing usage (*${rc} then holds the exit status).
+ * --log-level, --syslog; anywhere among its arguments, GNU style), and
+ * --no-sandbox when ${no_sandbox} is not NULL (*${no_sandbox} is then set
+ * to 1 if given), and exactly ${want} operands; reopen the log if they
+ * changed it.  Return the index of the first operand (getopt_long moved
+ * the operands last), or -1 after printing usage (*${rc} then holds the
+ * exit status).
  */
 static int
-command_args(const char *name, int argc, char *argv[], int want, int *rc)
+command_args(const char *name, int argc, char *argv[], int want, int *rc,
+    int *no_sandbox)
 {
 	static const struct option opts[] = {
-	    GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
+	    GLOBAL_OPTIONS, {"no-sandbox", no_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0}};
 	const struct command *c = NULL;
 	size_t i;
 	int ch;
@@ -234,6 +246,10 @@ command_args(const char *name, int argc, char *argv[], int want, int *rc)
 			command_help(c, stdout);
 			*rc = EX_OK;
 			return (-1);
+		}
+		if (ch == 'S' && no_sandbox != NULL) {
+			*no_sandbox = 1;
+			continue;
 		}
 		if (ch == 'l' || ch == 's') {
 			if (global_option(ch, optarg) == -1)
@@ -281,7 +297,8 @@ cmd_identity_create(int argc, char *argv[])
 	char err[512], text[IDENTITY_TEXT_SIZE];
 	int i, rc;
 
-	if ((i = command_args("identity create", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("identity create", argc, argv, 1, &rc,
+	    NULL)) == -1)
 		return (rc);
 	/* A key holder should not leave core dumps behind. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -311,7 +328,8 @@ cmd_identity_show(int argc, char *argv[])
 	char err[512], text[IDENTITY_TEXT_SIZE];
 	int i, rc;
 
-	if ((i = command_args("identity show", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("identity show", argc, argv, 1, &rc,
+	    NULL)) == -1)
 		return (rc);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (identity_load(&idn, argv[i], IDENTITY_PUBLIC_OK, err,
@@ -456,7 +474,8 @@ cmd_check(int argc, char *argv[])
 	size_t j;
 	int i, rc;
 
-	if ((i = command_args("check", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("check", argc, argv, 1, &rc,
+	    NULL)) == -1)
 		return (rc);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((errs = malloc(sizeof(*errs))) == NULL) {
@@ -496,9 +515,10 @@ cmd_run(int argc, char *argv[])
 	struct config cfg;
 	struct identity idn;
 	char err[1024];
-	int i, rc;
+	int i, rc, no_sandbox = 0;
 
-	if ((i = command_args("run", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("run", argc, argv, 1, &rc,
+	    &no_sandbox)) == -1)
 		return (rc);
 	/* Before any key is read: no core dumps of this process. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -515,6 +535,8 @@ cmd_run(int argc, char *argv[])
 		config_free(&cfg);
 		return (EX_CONFIG);
 	}
+	if (no_sandbox)
+		sandbox_disable();
 	if (crypto_init() == -1) {
 		fprintf(stderr, "sallyport: no system entropy\n");
 		rc = EX_OSERR;
@@ -533,7 +555,7 @@ cmd_probe(int argc, char *argv[])
 	char msg[256];
 	int i, rc;
 
-	if ((i = command_args("probe", argc, argv, 1, &rc)) == -1)
+	if ((i = command_args("probe", argc, argv, 1, &rc, NULL)) == -1)
 		return (rc);
 	if (probe_run(argv[i], msg, sizeof(msg)) == 0) {
 		printf("%s\n", msg);

@@ -27,6 +27,7 @@
 #include "notify.h"
 #include "outlet.h"
 #include "relay.h"
+#include "sandbox.h"
 
 /* Attestation lifetime (seconds); re-signed at half of it. */
 #ifndef NODE_LIFETIME
@@ -961,9 +962,11 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_timer_start(n->env.loop, &n->resign);
 	stamp_files(n);
 	watch_set(n);
-	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s",
-	    identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
-	    cfg->nrelays, crypto_aes_impl());
+	if (sandbox_enter(cfg) == -1) /* user, caps, landlock, seccomp */
+		goto fail2;
+	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s "
+	    "%s", identity_id_format(idn->id, id), cfg->ninlets, cfg->noutlets,
+	    cfg->nrelays, crypto_aes_impl(), sandbox_status());
 	notify_start(n->env.loop);
 	notify_ready();
 	ev_run(n->env.loop, 0);

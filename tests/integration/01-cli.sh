@@ -70,7 +70,7 @@ has "$T/err" 'unknown option --verbose'
 for c in run check "identity create" "identity show"; do
 	# shellcheck disable=SC2086 # two-word commands split on purpose
 	expect 0 "$SALLYPORT" $c --help
-	has "$T/out" "^usage: sallyport $c FILE"
+	has "$T/out" "^usage: sallyport $c .*FILE"
 	has "$T/out" '--log-level LEVEL'
 	# shellcheck disable=SC2086
 	expect 0 "$SALLYPORT" $c -h

@@ -18,7 +18,8 @@ conf "admin = 0.0.0.0:9400" >"$WORK/public.ini"
 rc=0
 "$SALLYPORT" check "$WORK/public.ini" >"$WORK/check.out" 2>&1 || rc=$?
 [ "$rc" = 78 ] || die "non-loopback admin: exit $rc, want 78"
-grep -q "public.ini:3: admin address 0.0.0.0:9400 is not loopback" \
+line=$(grep -n '^admin = ' "$WORK/public.ini" | cut -d: -f1)
+grep -q "public.ini:$line: admin address 0.0.0.0:9400 is not loopback" \
 	"$WORK/check.out" || die "no FILE:LINE error: $(cat "$WORK/check.out")"
 conf "admin = [::]:9400" >"$WORK/public6.ini"
 "$SALLYPORT" check "$WORK/public6.ini" >/dev/null 2>&1 &&

@@ -378,11 +378,15 @@ start_echo()
 # --- config writers (docs/config.md) ---
 
 # ini_node(keyfile [listen] [extra "key = value" lines...])
+# Run as root (as CI does), the node stays root, without capabilities and
+# in its sandbox (allow_root = yes): the tests' files and unix sockets
+# are root's.  70-sandbox.sh covers the switch to [node] user.
 ini_node()
 {
 	echo "[node]"
 	echo "identity = $1"
 	[ -z "${2:-}" ] || echo "listen = $2"
+	[ "$(id -u)" != 0 ] || echo "allow_root = yes"
 	[ $# -le 2 ] || { shift 2; for _l in "$@"; do echo "$_l"; done; }
 	echo
 }

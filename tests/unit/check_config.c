@@ -93,6 +93,19 @@ static const struct {
     {NODE "keepalive = .5\n", 3, SECS("keepalive", "3600")},
     {NODE "log_level = loud\n", 3,
 	"log_level must be error, warn, info or debug"},
+    {NODE "user = no body\n", 3,
+	"user must be a user name of at most 32 letters, digits, '.', '_' "
+	"and '-', not starting with '-'"},
+    {NODE "user = -root\n", 3,
+	"user must be a user name of at most 32 letters, digits, '.', '_' "
+	"and '-', not starting with '-'"},
+    {NODE "group = a123456789b123456789c123456789d12\n", 3,
+	"group must be a group name of at most 32 letters, digits, '.', '_' "
+	"and '-', not starting with '-'"},
+    {NODE "user = nobody\nuser = daemon\n", 4,
+	"duplicate key \"user\" in [node] (first on line 3)"},
+    {NODE "allow_root = true\n", 3, "allow_root must be yes or no"},
+    {NODE "allow_root =\n", 3, "empty value for \"allow_root\""},
     /* [peers] */
     {NODE "[peers]\napp = I123\n", 4,
 	"malformed identifier for peer \"app\" (expected I and 64 lowercase "
@@ -479,6 +492,8 @@ START_TEST(test_full)
 	ck_assert(cfg.node.shutdown_grace == 10);
 	ck_assert(cfg.node.keepalive == 30);
 	ck_assert_int_eq(cfg.node.has_log_level, 0);
+	ck_assert_str_eq(cfg.node.user, "");
+	ck_assert_int_eq(cfg.node.allow_root, 0);
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.peers);
 	config_free(NULL);
@@ -563,6 +578,9 @@ START_TEST(test_variants)
 	    "shutdown_grace = 0\n"
 	    "keepalive = 0\n"
 	    "log_level = debug\n"
+	    "user = sallyport\n"
+	    "group = ssl-cert\n"
+	    "allow_root = no\n"
 	    "[ peers ]\n"
 	    "app = " ID_A "\n"
 	    "[outlet web]\n"
@@ -595,6 +613,9 @@ START_TEST(test_variants)
 	ck_assert(cfg.node.keepalive == 0);
 	ck_assert_int_eq(cfg.node.has_log_level, 1);
 	ck_assert_int_eq(cfg.node.log_level, LOG_LVL_DEBUG);
+	ck_assert_str_eq(cfg.node.user, "sallyport");
+	ck_assert_str_eq(cfg.node.group, "ssl-cert");
+	ck_assert_int_eq(cfg.node.allow_root, 0);
 	ck_assert_uint_eq(cfg.outlets[0].nallow, 2);
 	ck_assert_uint_eq(cfg.outlets[1].nallow, 0);
 	ck_assert_int_eq(cfg.outlets[0].target.is_unix, 1);

@@ -1,0 +1,564 @@
+/*
+ * sandbox: see sandbox.h.
+ */
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <linux/capability.h>
+#include <linux/landlock.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "log.h"
+#include "sandbox.h"
+
+/* Landlock ABI 3 right, newer than Debian 12's <linux/landlock.h>. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+/* At most this many unix listen sockets get a Landlock rule each. */
+#define SANDBOX_DIRS_MAX 64
+
+/*
+ * The run-time allow-list: the system calls the node makes once "ready"
+ * is logged, measured with strace over the whole integration suite and
+ * confirmed by a SANDBOX_AUDIT build (SCMP_ACT_LOG: nothing logged);
+ * docs/security.md says how to redo it.  Not here, on purpose: getrandom
+ * (the DRBG is seeded before), execve, ptrace, fork/clone, kill, open for
+ * writing, setuid and friends.  Anything else kills the process (SIGSYS).
+ * 35 entries, plus read-only openat and ioctl(FIONREAD) below: 37.
+ */
+struct allowed {
+	int nr;
+	const char *why; /* documentation only: the reason it is here */
+};
+
+static const struct allowed allowed[] = {
+    /* The event loop (libev's epoll backend). */
+    {SCMP_SYS(epoll_wait), "libev waits for events"},
+    {SCMP_SYS(epoll_ctl), "libev adds, changes, removes watched fds"},
+    /* Signals: libev's ev_signal (SIGTERM, SIGINT, SIGHUP). */
+    {SCMP_SYS(rt_sigaction), "libev (re)installs signal handlers"},
+    {SCMP_SYS(rt_sigreturn), "return from the libev signal handler"},
+    /* Clocks: libev's timers; log time stamps. */
+    {SCMP_SYS(clock_gettime), "ev_now/ev_time (usually the vDSO)"},
+    /* Sockets: accepting, dialing (sock.c), shutting down. */
+    {SCMP_SYS(accept4), "listener.c accepts clients and peers"},
+    {SCMP_SYS(socket), "sock.c dials outlets, relays, targets; syslog"},
+    {SCMP_SYS(connect), "sock.c dials (non-blocking); syslog reconnect"},
+    {SCMP_SYS(getsockopt), "SO_ERROR after a non-blocking connect"},
+    {SCMP_SYS(setsockopt), "TCP_NODELAY, keepalive on new sockets"},
+    {SCMP_SYS(getsockname), "conn.c names local ends in logs"},
+    {SCMP_SYS(getpeername), "conn.c names peers in logs"},
+    {SCMP_SYS(shutdown), "half-close (EOF passed on)"},
+    {SCMP_SYS(close), "every fd ends here"},
+    /* Data: conn.c, the relay, channel records, the log. */
+    {SCMP_SYS(read), "sockets, the pipes of splice; libev's wakeups"},
+    {SCMP_SYS(write), "sockets; the stderr log; libev's wakeups"},
+    {SCMP_SYS(readv), "conn.c reads into its ring buffers"},
+    {SCMP_SYS(writev), "conn.c writes from its ring buffers"},
+    {SCMP_SYS(recvfrom), "recv(2) is recvfrom on x86-64"},
+    {SCMP_SYS(sendto), "send(2) is sendto; syslog datagrams"},
+    {SCMP_SYS(sendmsg), "sock.c sends with MSG_NOSIGNAL"},
+    {SCMP_SYS(splice), "the relay moves ciphertext in the kernel"},
+    {SCMP_SYS(pipe2), "the relay's pipe for each direction"},
+    /* Memory (malloc, BearSSL contexts). */
+    {SCMP_SYS(brk), "malloc grows the heap"},
+    {SCMP_SYS(mmap), "malloc for large blocks"},
+    {SCMP_SYS(munmap), "free of large blocks"},
+    {SCMP_SYS(mremap), "realloc of large blocks"},
+    /* The end: unix sockets removed, exit status. */
+    {SCMP_SYS(unlink), "listener.c removes its unix socket at exit"},
+    /* Reload (node.c): new listeners, the files read again. */
+    {SCMP_SYS(bind), "a reload binds the listeners it adds"},
+    {SCMP_SYS(listen), "a reload's new listeners"},
+    {SCMP_SYS(umask), "sock.c binds unix sockets under umask 0177"},
+    {SCMP_SYS(fstat), "identity.c checks the key file's mode and owner"},
+    {SCMP_SYS(newfstatat), "reload = watch stats the files (stat(2))"},
+    {SCMP_SYS(geteuid), "identity.c: the key file must be ours"},
+    {SCMP_SYS(exit_group), "exit"},
+};
+
+static int disabled;
+static char status[128] = "sandbox=none";
+
+void
+sandbox_disable(void)
+{
+
+	disabled = 1;
+}
+
+const char *
+sandbox_status(void)
+{
+
+	return (status);
+}
+
+/*
+ * sandbox_seccomp_load(err, errlen):
+ * Load the allow-list; see sandbox.h.
+ */
+int
+sandbox_seccomp_load(char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int r;
+
+#ifdef SANDBOX_AUDIT
+	/* Measuring build: log what the list lacks instead of killing. */
+	if ((ctx = seccomp_init(SCMP_ACT_LOG)) == NULL) {
+#else
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+#endif
+		snprintf(err, errlen, "seccomp_init failed");
+		goto fail0;
+	}
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i].nr,
+		    0)) != 0) {
+			snprintf(err, errlen, "seccomp_rule_add %d: %s",
+			    allowed[i].nr, strerror(-r));
+			goto fail1;
+		}
+	}
+	/*
+	 * openat, read-only only: a reload (SIGHUP) rereads the config and
+	 * key files; Landlock says which.  Any flag that writes, creates or
+	 * truncates kills.
+	 */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
+	    O_APPEND, O_RDONLY))) != 0) {
+		snprintf(err, errlen, "seccomp_rule_add openat: %s",
+		    strerror(-r));
+		goto fail1;
+	}
+	/* ioctl, FIONREAD only: is a whole first message waiting (conn.c)? */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, FIONREAD))) != 0) {
+		snprintf(err, errlen, "seccomp_rule_add ioctl: %s",
+		    strerror(-r));
+		goto fail1;
+	}
+	if ((r = seccomp_load(ctx)) != 0) {
+		snprintf(err, errlen, "seccomp_load: %s", strerror(-r));
+		goto fail1;
+	}
+	seccomp_release(ctx);
+	return (0);
+fail1:
+	seccomp_release(ctx);
+fail0:
+	return (-1);
+}
+
+/* Add a path-beneath rule for ${path} with ${access}; 0 or -1 (${err}). */
+static int
+landlock_add(int rs, const char *path, __u64 access, char *err,
+    size_t errlen)
+{
+	struct landlock_path_beneath_attr pb;
+	int fd;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "landlock: %s: %s", path,
+		    strerror(errno));
+		goto fail0;
+	}
+	memset(&pb, 0, sizeof(pb));
+	pb.allowed_access = access;
+	pb.parent_fd = fd;
+	if (syscall(SYS_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH,
+	    &pb, 0) == -1) {
+		snprintf(err, errlen, "landlock_add_rule %s: %s", path,
+		    strerror(errno));
+		goto fail1;
+	}
+	close(fd);
+	return (0);
+fail1:
+	close(fd);
+fail0:
+	return (-1);
+}
+
+/* The directory of ${path} into ${buf} ("." for a bare name). */
+static const char *
+dir_of(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(buf, len, ".");
+	else if (slash == path)
+		snprintf(buf, len, "/");
+	else
+		snprintf(buf, len, "%.*s", (int)(slash - path), path);
+	return (buf);
+}
+
+/*
+ * Make a Landlock ruleset for sandbox_landlock_load (see sandbox.h), not
+ * yet in force: opening the paths may need the privileges about to be
+ * dropped.  Store its fd in *${rs} (-1: no Landlock in this kernel) and
+ * return the ABI (0: none), or -1 with a message in ${err}.
+ */
+static int
+landlock_prepare(const char *const *files, size_t nfiles,
+    const char *const *dirs, size_t ndirs, int *rs, char *err, size_t errlen)
+{
+	struct landlock_ruleset_attr ra;
+	long abi;
+	size_t i;
+
+	*rs = -1;
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return (0); /* ENOSYS, EOPNOTSUPP: not built or not enabled */
+	memset(&ra, 0, sizeof(ra));
+	/* Every file system right this ABI knows is handled (denied). */
+	ra.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+	    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+	    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+	    LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+	if (abi >= 2)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if ((*rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
+	    0)) == -1) {
+		snprintf(err, errlen, "landlock_create_ruleset: %s",
+		    strerror(errno));
+		goto fail0;
+	}
+	for (i = 0; i < nfiles; i++)
+		if (landlock_add(*rs, files[i], LANDLOCK_ACCESS_FS_READ_FILE,
+		    err, errlen) == -1)
+			goto fail1;
+	for (i = 0; i < ndirs; i++)
+		if (landlock_add(*rs, dirs[i], LANDLOCK_ACCESS_FS_MAKE_SOCK |
+		    LANDLOCK_ACCESS_FS_REMOVE_FILE, err, errlen) == -1)
+			goto fail1;
+	return ((int)abi);
+fail1:
+	close(*rs);
+	*rs = -1;
+fail0:
+	return (-1);
+}
+
+/* Put the ruleset ${rs} in force and close it.  0 or -1 (${err}). */
+static int
+landlock_restrict(int rs, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
+		snprintf(err, errlen, "landlock_restrict_self: %s",
+		    strerror(errno));
+		rc = -1;
+	}
+	close(rs);
+	return (rc);
+}
+
+/*
+ * sandbox_landlock_load(files, nfiles, dirs, ndirs, err, errlen):
+ * See sandbox.h.
+ */
+int
+sandbox_landlock_load(const char *const *files, size_t nfiles,
+    const char *const *dirs, size_t ndirs, char *err, size_t errlen)
+{
+	int abi, rs;
+
+	if ((abi = landlock_prepare(files, nfiles, dirs, ndirs, &rs, err,
+	    errlen)) <= 0)
+		return (abi);
+	if (landlock_restrict(rs, err, errlen) == -1)
+		return (-1);
+	return (abi);
+}
+
+/* The directory part of the unix socket path ${a} into ${buf}. */
+static void
+unix_dir(const struct addr *a, char *buf, size_t len)
+{
+	const char *slash = strrchr(a->host, '/');
+	size_t n = slash != NULL ? (size_t)(slash - a->host) : 0;
+
+	snprintf(buf, len, "%.*s", n == 0 ? 1 : (int)n,
+	    n == 0 ? "/" : a->host);
+}
+
+/*
+ * Collect the files and directories Landlock lets through for ${cfg}:
+ * the config and key files, the directory of each unix listen socket.
+ * ${dirbuf} holds the directory names; ${dirs} points into it.  Return
+ * the number of directories.
+ */
+static size_t
+landlock_paths(const struct config *cfg, char dirbuf[][ADDR_TEXT_MAX],
+    const char **dirs)
+{
+	size_t i, n = 0;
+
+	if (cfg->node.has_listen && cfg->node.listen.is_unix)
+		unix_dir(&cfg->node.listen, dirbuf[n++], ADDR_TEXT_MAX);
+	for (i = 0; i < cfg->ninlets && n < SANDBOX_DIRS_MAX; i++)
+		if (cfg->inlets[i].listen.is_unix)
+			unix_dir(&cfg->inlets[i].listen, dirbuf[n++],
+			    ADDR_TEXT_MAX);
+	for (i = 0; i < n; i++)
+		dirs[i] = dirbuf[i];
+	return (n);
+}
+
+/* Give the unix socket ${path} to ${uid}:${gid}; a failure is logged. */
+static void
+chown_socket(const char *path, uid_t uid, gid_t gid)
+{
+
+	if (lchown(path, uid, gid) == -1)
+		log_warn("event=sandbox warning=chown path=%s error=\"%s\"",
+		    path, strerror(errno));
+}
+
+/*
+ * Give the unix socket files of ${cfg} to ${uid}:${gid}: the socket
+ * stays the daemon user's alone, and it can still remove them at exit
+ * (when the directory lets it).
+ */
+static void
+chown_sockets(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	size_t i;
+
+	if (cfg->node.has_listen && cfg->node.listen.is_unix)
+		chown_socket(cfg->node.listen.host, uid, gid);
+	for (i = 0; i < cfg->ninlets; i++)
+		if (cfg->inlets[i].listen.is_unix)
+			chown_socket(cfg->inlets[i].listen.host, uid, gid);
+}
+
+/*
+ * Resolve [node] user and group of ${cfg} into ${uid} and ${gid}
+ * (before any filter: NSS may open files and sockets).  0 or -1 (logged).
+ */
+static int
+lookup_user(const struct config *cfg, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	if ((pw = getpwnam(cfg->node.user)) == NULL) {
+		log_error("event=sandbox error=unknown-user user=%s path=%s:%d",
+		    cfg->node.user, cfg->path, cfg->node.user_line);
+		return (-1);
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (cfg->node.group[0] == '\0')
+		return (0);
+	if ((gr = getgrnam(cfg->node.group)) == NULL) {
+		log_error("event=sandbox error=unknown-group group=%s "
+		    "path=%s:%d", cfg->node.group, cfg->path,
+		    cfg->node.group_line);
+		return (-1);
+	}
+	*gid = gr->gr_gid;
+	return (0);
+}
+
+/* Switch to ${uid}:${gid} for good.  0 or -1 (logged). */
+static int
+switch_user(uid_t uid, gid_t gid)
+{
+
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		log_error("event=sandbox error=switch-user uid=%u gid=%u "
+		    "errno=\"%s\"", (unsigned)uid, (unsigned)gid,
+		    strerror(errno));
+		return (-1);
+	}
+	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		log_error("event=sandbox error=root-regained");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Drop every capability: the bounding set (if we may), then effective,
+ * permitted and inheritable, then ambient.  Return the number of
+ * effective capabilities left (0), or -1 (logged).
+ */
+static int
+drop_caps(void)
+{
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct d[2];
+	int c, n = 0;
+
+	/* EPERM without CAP_SETPCAP (not root); it goes last. */
+	for (c = 0; prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++)
+		if (c != CAP_SETPCAP)
+			(void)prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	(void)prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0);
+	memset(&h, 0, sizeof(h));
+	memset(d, 0, sizeof(d));
+	h.version = _LINUX_CAPABILITY_VERSION_3;
+	/* None to drop (a non-root start): capset may be filtered (systemd). */
+	if (syscall(SYS_capget, &h, d) == 0 && (d[0].effective |
+	    d[0].permitted | d[0].inheritable | d[1].effective |
+	    d[1].permitted | d[1].inheritable) == 0)
+		goto ambient;
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) == -1) {
+		log_error("event=sandbox error=capset errno=\"%s\"",
+		    strerror(errno));
+		return (-1);
+	}
+ambient:
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (syscall(SYS_capget, &h, d) == -1) {
+		log_error("event=sandbox error=capget errno=\"%s\"",
+		    strerror(errno));
+		return (-1);
+	}
+	for (c = 0; c < 32; c++)
+		n += ((d[0].effective >> c) & 1) + ((d[1].effective >> c) & 1);
+	if (n != 0) {
+		log_error("event=sandbox error=capabilities-left caps=%d", n);
+		return (-1);
+	}
+	return (n);
+}
+
+/*
+ * sandbox_enter(cfg):
+ * See sandbox.h.
+ */
+int
+sandbox_enter(const struct config *cfg)
+{
+	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
+	char filedir[2][4096];
+	const char *dirs[SANDBOX_DIRS_MAX], *files[2];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int root, abi = 0, rs = -1;
+
+	root = getuid() == 0 || geteuid() == 0;
+	if (root && cfg->node.user[0] == '\0' && !cfg->node.allow_root) {
+		log_error("event=sandbox error=refusing-root path=%s "
+		    "hint=\"set [node] user = NAME (or allow_root = yes)\"",
+		    cfg->path);
+		goto fail0;
+	}
+	if (root && cfg->node.user[0] != '\0') {
+		if (lookup_user(cfg, &uid, &gid) == -1)
+			goto fail0;
+		if (uid == 0 && !cfg->node.allow_root) {
+			log_error("event=sandbox error=refusing-root user=%s "
+			    "hint=\"a user other than root, or allow_root = "
+			    "yes\"", cfg->node.user);
+			goto fail0;
+		}
+	}
+	/*
+	 * The rules open their paths while we may still read them.  Read
+	 * access covers the directories of the file and of the key file, not
+	 * the files alone: a reload must read the new file that a rename or
+	 * a Kubernetes volume's link swap put there (another inode).
+	 */
+	files[0] = dir_of(cfg->path, filedir[0], sizeof(filedir[0]));
+	files[1] = dir_of(cfg->node.identity, filedir[1], sizeof(filedir[1]));
+	if (!disabled && (abi = landlock_prepare(files, 2, dirs,
+	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
+		log_error("event=sandbox error=landlock detail=\"%s\"", err);
+		goto fail0;
+	}
+	if (root && cfg->node.user[0] != '\0') {
+		chown_sockets(cfg, uid, gid);
+		if (switch_user(uid, gid) == -1)
+			goto fail1;
+	} else if (!root && cfg->node.user[0] != '\0')
+		log_info("event=sandbox user=%s note=not-root-nothing-to-switch",
+		    cfg->node.user);
+	if (drop_caps() == -1)
+		goto fail1;
+	/* setresuid reset it to the default; keys are in memory. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_error("event=sandbox error=no-new-privs errno=\"%s\"",
+		    strerror(errno));
+		goto fail1;
+	}
+	uid = getuid();
+	gid = getgid();
+	if (disabled) {
+		log_warn("event=sandbox status=disabled hint=--no-sandbox");
+		snprintf(status, sizeof(status), "sandbox=none uid=%u gid=%u "
+		    "caps=0", (unsigned)uid, (unsigned)gid);
+		return (0);
+	}
+	if (abi == 0)
+		log_warn("event=sandbox landlock=unavailable "
+		    "note=\"Linux 5.13 or later with lsm=landlock\"");
+	else {
+		if (landlock_restrict(rs, err, sizeof(err)) == -1) {
+			rs = -1; /* closed */
+			log_error("event=sandbox error=landlock detail=\"%s\"",
+			    err);
+			goto fail0;
+		}
+		rs = -1; /* closed */
+	}
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * An ASan build's run time needs calls no allow-list of the daemon
+	 * should grant (ptrace and clone for the leak check at exit): such a
+	 * build runs without the filter and says so.
+	 */
+	log_warn("event=sandbox seccomp=off reason=sanitizer-build");
+	snprintf(status, sizeof(status), "sandbox=%s uid=%u gid=%u caps=0",
+	    abi > 0 ? "landlock" : "none", (unsigned)uid, (unsigned)gid);
+	return (0);
+#else
+	if (sandbox_seccomp_load(err, sizeof(err)) == -1) {
+		log_error("event=sandbox error=seccomp detail=\"%s\"", err);
+		goto fail0;
+	}
+	snprintf(status, sizeof(status), "sandbox=seccomp%s uid=%u gid=%u "
+	    "caps=0", abi > 0 ? ",landlock" : "", (unsigned)uid,
+	    (unsigned)gid);
+	return (0);
+#endif
+fail1:
+	if (rs != -1)
+		close(rs);
+fail0:
+	return (-1);
+}

@@ -1,0 +1,67 @@
+/*
+ * sandbox: least privilege for `sallyport run`, enforced by the kernel,
+ * entered once after start-up (keys read, listeners bound) and never
+ * left.  In order: switch from root to [node] user/group (refusing to
+ * stay root unless allow_root = yes), drop every capability (bounding,
+ * effective, permitted, inheritable, ambient), PR_SET_NO_NEW_PRIVS, a
+ * Landlock ruleset (read: the config and key files; make/remove sockets:
+ * the directories of unix listen sockets; nothing else) and a seccomp-bpf
+ * allow-list that kills the process (SIGSYS) on any other system call.
+ * docs/security.md explains each step and how to debug a violation.
+ * Owns no memory after return; knows no role.
+ */
+#ifndef SALLYPORT_SANDBOX_H
+#define SALLYPORT_SANDBOX_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/*
+ * sandbox_disable():
+ * --no-sandbox: the next sandbox_enter loads neither the seccomp filter
+ * nor Landlock (the user switch, the root refusal, NO_NEW_PRIVS and the
+ * capability drop still happen: they are privilege, not debugging aids).
+ */
+void sandbox_disable(void);
+
+/*
+ * sandbox_enter(cfg):
+ * Drop privileges and confine the process as ${cfg} (borrowed) says; see
+ * the top of this file.  Return 0, or -1 (logged) when the process must
+ * not go on: started as root without [node] user or allow_root = yes, an
+ * unknown user or group, a failed switch, capabilities left, or a filter
+ * that could not be loaded.  A kernel without Landlock is logged, not an
+ * error.
+ */
+int sandbox_enter(const struct config *cfg);
+
+/*
+ * sandbox_status():
+ * What sandbox_enter put in force, as fields for the "ready" line:
+ * "sandbox=seccomp,landlock uid=N gid=N caps=N" ("sandbox=none" when
+ * disabled).  Static storage; "sandbox=none" before sandbox_enter.
+ */
+const char *sandbox_status(void);
+
+/*
+ * sandbox_seccomp_load(err, errlen):
+ * Load the run-time allow-list into this process (the very filter
+ * sandbox_enter loads; exported for tests/unit/check_sandbox.c).  Needs
+ * NO_NEW_PRIVS (or CAP_SYS_ADMIN).  Return 0, or -1 with a message in
+ * ${err}.
+ */
+int sandbox_seccomp_load(char *err, size_t errlen);
+
+/*
+ * sandbox_landlock_load(files, nfiles, dirs, ndirs, err, errlen):
+ * Restrict this process's file system access to reading the ${nfiles}
+ * regular files ${files} and making or removing sockets in the ${ndirs}
+ * directories ${dirs} (all borrowed).  Needs NO_NEW_PRIVS.  Return the
+ * Landlock ABI now in force, 0 when the kernel has no Landlock (nothing
+ * done), or -1 with a message in ${err}.
+ */
+int sandbox_landlock_load(const char *const *files, size_t nfiles,
+    const char *const *dirs, size_t ndirs, char *err, size_t errlen);
+
+#endif
