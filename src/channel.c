@@ -71,6 +71,7 @@ struct channel {
 	uint8_t req[CHANNEL_MAX_REQUEST];
 	uint8_t reqlen;
 	uint8_t has_peer, tx_eof, rx_eof;
+	uint8_t has_claimed; /* peer[] is an unverified claim (EPEER) */
 	channel_peer_filter *filter; /* responder: may be NULL */
 	void *filter_arg;
 };
@@ -711,8 +712,15 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	if (!hs->hs.has_rs)
 		return (-CHANNEL_EHANDSHAKE);
 	if ((rc = channel_payload_check(pl, plen, hs->hs.rs, now, hs->expect,
-	    ch->cache, ch->peer)) != 0)
+	    ch->cache, ch->peer)) != 0) {
+		/* Not the pinned identity: keep what it claims, for logs. */
+		if (rc == -CHANNEL_EPEER) {
+			crypto_sha256(ch->peer, pl + PL_PUB,
+			    CRYPTO_P256_PUB_LEN);
+			ch->has_claimed = 1;
+		}
 		return (rc);
+	}
 	ch->has_peer = 1;
 
 	/* -> s, se: our identity, then the request, all encrypted. */
@@ -814,6 +822,39 @@ channel_peer_id(const struct channel *ch)
 }
 
 /*
+ * channel_claimed_id(ch):
+ * Initiator, after -CHANNEL_EPEER: the identifier the responder presented
+ * instead of the expected one (unverified: its attestation was never
+ * checked), or NULL.
+ */
+const uint8_t *
+channel_claimed_id(const struct channel *ch)
+{
+
+	return (ch->has_claimed ? ch->peer : NULL);
+}
+
+/* Refusal words, indexed by enum channel_refusal. */
+static const char *const refusal_names[] = {NULL, "not-allowed",
+    "unknown-service", "target-failed", "registration-mismatch",
+    "not-registrant", "no-registrant"};
+
+/*
+ * channel_refusal_name(code):
+ * The word for the enum channel_refusal ${code} ("not-allowed", ...), or
+ * "refused" for a code this build does not know.
+ */
+const char *
+channel_refusal_name(unsigned code)
+{
+
+	if (code == 0 || code >= sizeof(refusal_names) /
+	    sizeof(refusal_names[0]))
+		return ("refused");
+	return (refusal_names[code]);
+}
+
+/*
  * channel_request(ch, len):
  * Once established: the request (received by a responder, sent by an
  * initiator) and its length in ${len}; NULL and 0 before.
@@ -855,9 +896,10 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 		return (-CHANNEL_ESTATE);
 	if (ch->state != ST_ESTABLISHED)
 		return (fail(ch, CHANNEL_ESTATE));
-	if ((unsigned)type > CHANNEL_PONG)
+	if ((unsigned)type > CHANNEL_REFUSE)
 		return (fail(ch, CHANNEL_ETYPE));
-	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0))
+	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0) ||
+	    (type == CHANNEL_REFUSE && len == 0))
 		return (fail(ch, CHANNEL_EFRAME));
 	/* Nothing but keepalives after our own EOF. */
 	if (ch->tx_eof && (type == CHANNEL_DATA || type == CHANNEL_EOF))
@@ -912,7 +954,7 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 
 	/* Authentic; now the type must be one we know, in order. */
 	t = rec[FRAME_HDR];
-	if (t > CHANNEL_PONG) {
+	if (t > CHANNEL_REFUSE) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ETYPE));
 	}
@@ -920,8 +962,9 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ESTATE));
 	}
-	/* EOF carries nothing: data there would be silently lost. */
-	if (t == CHANNEL_EOF && n != 0) {
+	/* EOF carries nothing: data there would be silently lost; REFUSE
+	 * carries at least its reason byte. */
+	if ((t == CHANNEL_EOF && n != 0) || (t == CHANNEL_REFUSE && n == 0)) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_EFRAME));
 	}

@@ -52,7 +52,22 @@ enum channel_type {
 	CHANNEL_DATA = 0, /* application bytes */
 	CHANNEL_EOF = 1,  /* sender will send no more data (half-close); empty */
 	CHANNEL_PING = 2, /* keepalive; answered by PONG */
-	CHANNEL_PONG = 3
+	CHANNEL_PONG = 3,
+	CHANNEL_REFUSE = 4 /* why the responder refuses; then it closes */
+};
+
+/*
+ * The first data byte of a CHANNEL_REFUSE record: why a responder that
+ * authenticated the initiator will not serve it (docs/protocol.md 3.4).
+ * Bytes after the first are reserved (sent as none, ignored).
+ */
+enum channel_refusal {
+	CHANNEL_REFUSAL_NOT_ALLOWED = 1,     /* not on the allow-list */
+	CHANNEL_REFUSAL_UNKNOWN_SERVICE = 2, /* no such service */
+	CHANNEL_REFUSAL_TARGET_FAILED = 3,   /* allowed; the target is down */
+	CHANNEL_REFUSAL_REGISTRATION_MISMATCH = 4, /* pooled for another name */
+	CHANNEL_REFUSAL_NOT_REGISTRANT = 5,  /* relay: may not register it */
+	CHANNEL_REFUSAL_NO_REGISTRANT = 6    /* relay: nobody serves it now */
 };
 
 /* Errors, returned negated.  Each names one way a peer can fail. */
@@ -263,6 +278,21 @@ int channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
  * is known.
  */
 const uint8_t *channel_peer_id(const struct channel *ch);
+
+/*
+ * channel_claimed_id(ch):
+ * Initiator, after -CHANNEL_EPEER: the identifier the responder presented
+ * instead of the expected one (unverified: its attestation was never
+ * checked), or NULL.
+ */
+const uint8_t *channel_claimed_id(const struct channel *ch);
+
+/*
+ * channel_refusal_name(code):
+ * The word for the enum channel_refusal ${code} ("not-allowed", ...), or
+ * "refused" for a code this build does not know.
+ */
+const char *channel_refusal_name(unsigned code);
 
 /*
  * channel_request(ch, len):

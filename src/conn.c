@@ -97,7 +97,8 @@ static void rx_pump(struct conn *c);
 static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
-	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked"};
+	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked",
+	"refused"};
 
 /*
  * conn_reason_name(reason):
@@ -508,6 +509,13 @@ rx_open_records(struct conn *c)
 		case CHANNEL_PING:
 			c->pong_owed = 1;
 			break;
+		case CHANNEL_REFUSE:
+			/* The responder says why, then closes: so do we. */
+			if (c->ops->refused != NULL)
+				c->ops->refused(c, rec[CHANNEL_HDR]);
+			c->quiet = 1;
+			conn_drop(c, CONN_R_REFUSED);
+			return (-1);
 		default:
 			break;
 		}
@@ -1282,21 +1290,16 @@ conn_open(struct conn *c)
 	conn_update(c);
 }
 
-/*
- * Format the channel peer's address for a "drop" line: the address dialed,
- * or the accepted socket's peer ("[v6]:port", "v4:port", "unix").
- */
+/* The peer of the socket ${fd} ("[v6]:port", "v4:port", "unix"), or "-". */
 static const char *
-chan_addr_text(const struct conn *c, char *buf, size_t len)
+peer_text(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t salen = sizeof(ss);
 	char host[NI_MAXHOST], port[NI_MAXSERV];
 
-	if (c->dial_addr != NULL)
-		return (addr_format(c->dial_addr, buf, len));
-	if (c->fd_chan == -1 ||
-	    getpeername(c->fd_chan, (struct sockaddr *)&ss, &salen) == -1)
+	if (fd == -1 ||
+	    getpeername(fd, (struct sockaddr *)&ss, &salen) == -1)
 		return ("-");
 	if (ss.ss_family == AF_UNIX)
 		return ("unix");
@@ -1306,6 +1309,71 @@ chan_addr_text(const struct conn *c, char *buf, size_t len)
 	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
 	    host, port);
 	return (buf);
+}
+
+/*
+ * Format the channel peer's address for a "drop" line: the address dialed,
+ * or the accepted socket's peer.
+ */
+static const char *
+chan_addr_text(const struct conn *c, char *buf, size_t len)
+{
+
+	if (c->dial_addr != NULL)
+		return (addr_format(c->dial_addr, buf, len));
+	return (peer_text(c->fd_chan, buf, len));
+}
+
+/*
+ * conn_src_text(c, buf, len):
+ * The address of the peer of ${c}'s accepted socket ("v4:port",
+ * "[v6]:port", "unix") into ${buf}, or "-": the client of an inlet, the
+ * node or relay that connected to an outlet.
+ */
+const char *
+conn_src_text(const struct conn *c, char *buf, size_t len)
+{
+
+	/* A responder accepted (or was handed) its channel socket; an
+	 * initiator dialed it and accepted its plain one. */
+	return (peer_text(c->hs_responder ? c->fd_chan : c->fd_plain, buf,
+	    len));
+}
+
+/*
+ * conn_refuse(c, code, reason):
+ * Responder, once established (HANDSHAKE or CONNECT, before conn_open):
+ * tell the authenticated initiator why it is not served (one REFUSE
+ * record with the enum channel_refusal ${code}, best effort: never
+ * waits), then close the channel socket cleanly and drop ${c} quietly
+ * with ${reason} (the role logged why).
+ *
+ * The record is 20 bytes on a socket that has sent nothing since msg2,
+ * so it fits the send buffer.  What the initiator sent behind msg3 is
+ * read and discarded first (a bounded amount), so the close is a FIN
+ * behind the record rather than a reset that could overtake it.
+ */
+void
+conn_refuse(struct conn *c, unsigned code, enum conn_reason reason)
+{
+	uint8_t rec[CHANNEL_OVERHEAD + 1], junk[4096];
+	size_t total = 0;
+	ssize_t n;
+	long rl;
+
+	assert(c->state == CONN_HANDSHAKE || c->state == CONN_CONNECT);
+	rec[CHANNEL_HDR] = (uint8_t)code;
+	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
+	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0) {
+		(void)send(c->fd_chan, rec, (size_t)rl,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)shutdown(c->fd_chan, SHUT_WR);
+		while (total < 16 * sizeof(junk) && (n = recv(c->fd_chan,
+		    junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+			total += (size_t)n;
+	}
+	c->quiet = 1;
+	conn_drop(c, reason);
 }
 
 /*

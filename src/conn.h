@@ -63,6 +63,7 @@ enum conn_reason {
 	CONN_R_NOMEM,             /* out of memory */
 	CONN_R_EVICTED,           /* pending handshake made room (evict) */
 	CONN_R_REVOKED,           /* a reload took its access away */
+	CONN_R_REFUSED,           /* the peer sent a REFUSE record */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -119,6 +120,12 @@ struct conn_ops {
 	 * after the current callbacks return.
 	 */
 	void (*dropped)(struct conn *c, enum conn_reason reason);
+	/*
+	 * The peer refused us with a REFUSE record (enum channel_refusal
+	 * ${code}); ${c} is dropped (CONN_R_REFUSED) right after.  May be
+	 * NULL.
+	 */
+	void (*refused)(struct conn *c, unsigned code);
 };
 
 /*
@@ -321,6 +328,24 @@ void conn_open(struct conn *c);
  * nothing.
  */
 void conn_drop(struct conn *c, enum conn_reason reason);
+
+/*
+ * conn_refuse(c, code, reason):
+ * Responder, once established (HANDSHAKE or CONNECT, before conn_open):
+ * tell the authenticated initiator why it is not served (one REFUSE
+ * record with the enum channel_refusal ${code}, best effort: never
+ * waits), then close the channel socket cleanly and drop ${c} quietly
+ * with ${reason} (the role logged why).
+ */
+void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
+
+/*
+ * conn_src_text(c, buf, len):
+ * The address of the peer of ${c}'s accepted socket ("v4:port",
+ * "[v6]:port", "unix") into ${buf}, or "-": the client of an inlet, the
+ * node or relay that connected to an outlet.
+ */
+const char *conn_src_text(const struct conn *c, char *buf, size_t len);
 
 /*
  * conn_reason_name(reason):

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #define DIALOUT_MSG_TICKET 'T'
 #define DIALOUT_MSG_MORE 'M'
 #define DIALOUT_EXTRA_MAX 64 /* pooled connections beyond ${pool} */
+#define DIALOUT_TRACK 64     /* recent data connections, for refusals */
 
 struct dpool {
 	struct dialout *d;
@@ -76,6 +78,9 @@ struct dialout {
 	void (*pooled_cb)(void *, int, struct dialout *);
 	void *pooled_arg;
 	struct ready_item ready; /* on env->ready: up or not (/readyz) */
+	/* The last DIALOUT_TRACK client data connections: their preamble
+	 * counter and conn= (a relay's refusal names the counter). */
+	uint64_t track_ctr[DIALOUT_TRACK], track_id[DIALOUT_TRACK];
 };
 
 static void start(struct dialout *d);
@@ -93,6 +98,7 @@ static void pool_fill(struct dialout *d);
 static void
 schedule(struct dialout *d)
 {
+	char addr[ADDR_TEXT_MAX + 16];
 	uint32_t rnd = 0;
 	double delay;
 
@@ -106,6 +112,10 @@ schedule(struct dialout *d)
 	ev_timer_stop(d->env->loop, &d->retry);
 	ev_timer_set(&d->retry, delay, 0.);
 	ev_timer_start(d->env->loop, &d->retry);
+	log_info("event=relay-retry role=%s kind=%s relay=%s service=%s "
+	    "delay_s=%.2f", d->role, d->kind == DIALOUT_REGISTER ? "register" :
+	    "client", addr_format(d->relay, addr, sizeof(addr)), d->name,
+	    delay);
 }
 
 /* Close and forget one pooled connection. */
@@ -254,13 +264,62 @@ dialout_refill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	pool_fill(w->data);
 }
 
-/* The session delivered a message: the ticket. */
+/*
+ * The relay refused one of our data connections (${code}, enum
+ * channel_refusal; its preamble counter ${ctr}): an access decision of
+ * the relay's, logged with the relay's identity and, if it was a client
+ * connection of ours, its conn=.
+ */
+static void
+refused_data(struct dialout *d, unsigned code, uint64_t ctr)
+{
+	char addr[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 96], id[24];
+	char reason[64];
+	size_t i;
+
+	snprintf(id, sizeof(id), "-");
+	for (i = 0; ctr != 0 && i < DIALOUT_TRACK; i++)
+		if (d->track_ctr[i] == ctr)
+			snprintf(id, sizeof(id), "%" PRIu64, d->track_id[i]);
+	snprintf(reason, sizeof(reason), "relay-%s",
+	    channel_refusal_name(code));
+	snprintf(tail, sizeof(tail), " conn=%s relay=%s counter=%" PRIu64, id,
+	    addr_format(d->relay, addr, sizeof(addr)), ctr);
+	env_audit_tail(d->env, 0, reason, d->relay_id, d->name, d->role,
+	    tail);
+}
+
+/* The relay refused the session itself (a REFUSE record): say why. */
+static void
+dialout_refused(struct session *s, unsigned code)
+{
+	struct dialout *d = session_arg(s);
+	char addr[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 64];
+	char reason[64];
+
+	snprintf(reason, sizeof(reason), "relay-%s",
+	    channel_refusal_name(code));
+	snprintf(tail, sizeof(tail), " kind=%s relay=%s",
+	    d->kind == DIALOUT_REGISTER ? "register" : "client",
+	    addr_format(d->relay, addr, sizeof(addr)));
+	env_audit_tail(d->env, 0, reason, d->relay_id, d->name, d->role,
+	    tail);
+}
+
+/* The session delivered a message: the ticket, a request for one more
+ * pooled connection, or a refusal of a data connection. */
 static void
 dialout_message(struct session *s, const uint8_t *data, size_t len)
 {
 	struct dialout *d = session_arg(s);
 	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
+	uint64_t ctr;
+	uint8_t code;
 
+	if (ticket_refusal_decode(data, len, &code, &ctr) == 0) {
+		refused_data(d, code, ctr);
+		return;
+	}
 	if (len == 1 && data[0] == DIALOUT_MSG_MORE) {
 		/* A client waits at the relay: one more, within bounds. */
 		if (d->kind == DIALOUT_REGISTER && d->has_ticket &&
@@ -314,6 +373,7 @@ dialout_dead(struct session *s, const char *reason)
 static const struct session_ops dialout_sops = {
 	.message = dialout_message,
 	.dead = dialout_dead,
+	.refused = dialout_refused,
 };
 
 static void dialout_dialed(struct conn *c, int err);
@@ -657,6 +717,23 @@ dialout_preamble(struct dialout *d, const char *name,
 	if (!dialout_is_up(d))
 		return (-1);
 	return (ticket_preamble_build(&d->t, TICKET_CLIENT, name, out));
+}
+
+/*
+ * dialout_track(d, pre, id):
+ * The client data connection conn=${id} starts with the preamble ${pre}
+ * (from dialout_preamble): if the relay refuses it, its refusal line
+ * names that conn= (the last few connections are remembered).
+ */
+void
+dialout_track(struct dialout *d, const uint8_t pre[TICKET_PREAMBLE_LEN],
+    uint64_t id)
+{
+	uint64_t ctr = ticket_preamble_counter(pre);
+	size_t i = ctr % DIALOUT_TRACK;
+
+	d->track_ctr[i] = ctr;
+	d->track_id[i] = id;
 }
 
 /*

@@ -123,6 +123,15 @@ int dialout_preamble(struct dialout *d, const char *name,
     uint8_t out[TICKET_PREAMBLE_LEN]);
 
 /*
+ * dialout_track(d, pre, id):
+ * The client data connection conn=${id} starts with the preamble ${pre}
+ * (from dialout_preamble): if the relay refuses it, its refusal line
+ * names that conn= (the last few connections are remembered).
+ */
+void dialout_track(struct dialout *d,
+    const uint8_t pre[TICKET_PREAMBLE_LEN], uint64_t id);
+
+/*
  * dialout_name(d):
  * The service registered (or the label) of ${d}.
  */

@@ -1,6 +1,7 @@
 /*
  * env: see env.h.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,7 +27,7 @@ audit(const struct env *e, struct log_limit *lim, int allow,
     const char *role, const char *tail)
 {
 	enum log_level level = allow ? LOG_LVL_INFO : LOG_LVL_WARN;
-	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[512];
+	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[1024];
 	const char *name;
 	size_t i;
 
@@ -92,6 +93,37 @@ env_audit(const struct env *e, int allow, const char *reason,
 {
 
 	env_audit_limited(e, NULL, allow, reason, id, service, role);
+}
+
+/*
+ * env_audit_conn(e, c, allow, reason, service, role):
+ * env_audit() for the connection ${c}: its verified peer (or none), and
+ * conn= (to join the line with open and close) and src= (the address of
+ * its accepted socket's peer) at the end.
+ */
+void
+env_audit_conn(const struct env *e, const struct conn *c, int allow,
+    const char *reason, const char *service, const char *role)
+{
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 64];
+
+	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s", c->id,
+	    conn_src_text(c, src, sizeof(src)));
+	audit(e, NULL, allow, reason, c->ch != NULL ? channel_peer_id(c->ch) :
+	    NULL, service, role, tail);
+}
+
+/*
+ * env_audit_tail(e, allow, reason, id, service, role, tail):
+ * env_audit() with ${tail} (" key=value ...", or "") at the end.
+ */
+void
+env_audit_tail(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role,
+    const char *tail)
+{
+
+	audit(e, NULL, allow, reason, id, service, role, tail);
 }
 
 /*

@@ -77,6 +77,23 @@ void env_audit_claimed(const struct env *e, struct log_limit *lim,
     const char *role);
 
 /*
+ * env_audit_conn(e, c, allow, reason, service, role):
+ * env_audit() for the connection ${c}: its verified peer (or none), and
+ * conn= (to join the line with open and close) and src= (the address of
+ * its accepted socket's peer) at the end.
+ */
+void env_audit_conn(const struct env *e, const struct conn *c, int allow,
+    const char *reason, const char *service, const char *role);
+
+/*
+ * env_audit_tail(e, allow, reason, id, service, role, tail):
+ * env_audit() with ${tail} (" key=value ...", or "") at the end.
+ */
+void env_audit_tail(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role,
+    const char *tail);
+
+/*
  * env_audit_limited(e, lim, allow, reason, id, service, role):
  * env_audit() under the rate limit ${lim} (NULL: always logged), for
  * decisions anyone can cause.

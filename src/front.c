@@ -76,14 +76,17 @@ copy_name(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
 	svc[len] = '\0';
 }
 
-/* Refuse ${c} with the audit ${reason} for the request ${svc}. */
+/*
+ * Refuse ${c} with the audit ${reason} for the request ${svc}; the
+ * authenticated peer is told why (${code}, enum channel_refusal).
+ */
 static void
-refuse(struct front *f, struct conn *c, const char *reason, const char *svc)
+refuse(struct front *f, struct conn *c, const char *reason, unsigned code,
+    const char *svc)
 {
 
-	env_audit(f->env, 0, reason, channel_peer_id(c->ch), svc, "outlet");
-	c->quiet = 1;
-	conn_drop(c, CONN_R_DENIED);
+	env_audit_conn(f->env, c, 0, reason, svc, "outlet");
+	conn_refuse(c, code, CONN_R_DENIED);
 }
 
 /* The initiator is authenticated: hand ${c} to the role for its request. */
@@ -106,7 +109,8 @@ front_established(struct conn *c)
 	 */
 	if (c->dial_addr != NULL && (len != strlen(c->name) ||
 	    memcmp(req, c->name, len) != 0)) {
-		refuse(f, c, "registration-mismatch", svc);
+		refuse(f, c, "registration-mismatch",
+		    CHANNEL_REFUSAL_REGISTRATION_MISMATCH, svc);
 		return;
 	}
 	/* A relay session ("@S", "@R" + name) is the relay role's. */
@@ -115,7 +119,8 @@ front_established(struct conn *c)
 		return;
 	/* The request is a service name: text, no NUL, short. */
 	if (f->service == NULL || len == 0 || memchr(req, '\0', len) != NULL) {
-		refuse(f, c, "unknown-service", svc);
+		refuse(f, c, "unknown-service",
+		    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
 		return;
 	}
 	f->service(f->service_arg, c, svc);

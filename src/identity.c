@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <bearssl.h>
@@ -563,6 +564,25 @@ out:
 }
 
 /*
+ * A key file on a read-only file system (a Kubernetes secret volume) cannot
+ * be chmod'ed: the fix is the volume's defaultMode (and fsGroup).  Append
+ * that hint to ${err} if the file ${fd} is on one.
+ */
+static void
+ro_hint(int fd, char *err, size_t errlen)
+{
+	struct statvfs sv;
+	size_t n = strlen(err);
+
+	if (fd == -1 || fstatvfs(fd, &sv) == -1 || !(sv.f_flag & ST_RDONLY))
+		return;
+	snprintf(err + n, errlen - n, " (the file is on a read-only volume, "
+	    "e.g. a Kubernetes secret: set the volume's defaultMode: 0440 "
+	    "with the pod's securityContext fsGroup as the group sallyport "
+	    "runs with, or defaultMode: 0400 and runAsUser the owner)");
+}
+
+/*
  * Check the owner and mode of an open private key file (PostgreSQL's
  * rule).  Return 0, or -1 with "PATH: ..." and how to fix it.
  */
@@ -643,7 +663,8 @@ identity_load(struct identity *idn, const char *path, int flags, char *err,
 		seterr(err, errlen, "%s: not a regular file", path);
 		goto out1;
 	}
-	unsafe = mode_check(&st, path, err, errlen) == -1;
+	if ((unsafe = mode_check(&st, path, err, errlen) == -1))
+		ro_hint(fd, err, errlen);
 	/* A private key is required: refuse before reading anything. */
 	if (unsafe && !(flags & IDENTITY_PUBLIC_OK)) {
 		saved = EPERM;
@@ -676,6 +697,7 @@ identity_load(struct identity *idn, const char *path, int flags, char *err,
 	/* Public key files may be world-readable; private ones may not. */
 	if (idn->has_priv && unsafe) {
 		mode_check(&st, path, err, errlen);
+		ro_hint(fd, err, errlen);
 		identity_fini(idn);
 		saved = EPERM;
 		goto out1;

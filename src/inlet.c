@@ -23,6 +23,7 @@
  * reset, never a clean end of stream (docs/protocol.md).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 
 #include "conn.h"
 #include "dialout.h"
+#include "identity.h"
 #include "inlet.h"
 #include "listener.h"
 #include "log.h"
@@ -54,11 +56,13 @@ struct inlet {
 static void inlet_dialed(struct conn *c, int err);
 static void inlet_established(struct conn *c);
 static void inlet_handshake_failed(struct conn *c, int err);
+static void inlet_refused(struct conn *c, unsigned code);
 
 static const struct conn_ops inlet_ops = {
 	.dialed = inlet_dialed,
 	.established = inlet_established,
 	.handshake_failed = inlet_handshake_failed,
+	.refused = inlet_refused,
 };
 
 /* The outlet node answered (or not): start the handshake. */
@@ -97,6 +101,7 @@ inlet_dialed(struct conn *c, int err)
 			conn_drop(c, CONN_R_CONNECT_FAILED);
 			return;
 		}
+		dialout_track(il->via, pre, c->id);
 		if (conn_handshake_pre(c, ch, CHANNEL_INITIATOR, pre,
 		    sizeof(pre)) == -1) /* c owns ch */
 			conn_drop(c, CONN_R_NOMEM);
@@ -106,27 +111,65 @@ inlet_dialed(struct conn *c, int err)
 		conn_drop(c, CONN_R_NOMEM);
 }
 
-/* The pinned outlet answered and the request is sent: carry bytes. */
+/*
+ * The pinned outlet answered and the request is sent: carry bytes.  The
+ * allow is the inlet's own decision (the pin held); the outlet's verdict
+ * comes later, as a REFUSE record (inlet_refused) or as bytes.
+ */
 static void
 inlet_established(struct conn *c)
 {
 	struct inlet *il = c->arg;
 
-	env_audit(il->env, 1, "allowed", channel_peer_id(c->ch),
-	    il->ci->service, "inlet");
+	env_audit_conn(il->env, c, 1, "allowed", il->ci->service, "inlet");
 	conn_open(c);
 }
 
-/* A handshake failed: a wrong outlet identity is an access decision. */
+/*
+ * The outlet (authenticated: the record opened under the channel's keys)
+ * refused us and said why.  An access decision there is one here too,
+ * logged with the outlet's identity; a target that is down is not.
+ */
+static void
+inlet_refused(struct conn *c, unsigned code)
+{
+	struct inlet *il = c->arg;
+	char peer[IDENTITY_TEXT_SIZE], reason[64];
+
+	if (code == CHANNEL_REFUSAL_TARGET_FAILED) {
+		log_warn("event=target-failed role=inlet conn=%" PRIu64
+		    " name=%s peer=%s service=%s side=remote", c->id, c->name,
+		    conn_peer_text(c, peer), c->service);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "remote-%s",
+	    channel_refusal_name(code));
+	env_audit_conn(il->env, c, 0, reason, il->ci->service, "inlet");
+}
+
+/*
+ * A handshake failed: a wrong outlet identity is an access decision,
+ * logged with the identifier pinned and the one presented (unverified:
+ * its attestation was never checked).
+ */
 static void
 inlet_handshake_failed(struct conn *c, int err)
 {
 	struct inlet *il = c->arg;
+	char want[IDENTITY_TEXT_SIZE], got[IDENTITY_TEXT_SIZE];
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 240];
+	const uint8_t *claimed;
 
 	if (err != CHANNEL_EPEER)
 		return; /* conn_drop logs the channel error */
-	env_audit(il->env, 0, "peer-mismatch", channel_peer_id(c->ch),
-	    il->ci->service, "inlet");
+	claimed = c->ch != NULL ? channel_claimed_id(c->ch) : NULL;
+	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s expected=%s "
+	    "presented=%s verified=no", c->id,
+	    conn_src_text(c, src, sizeof(src)),
+	    identity_id_format(il->ci->outlet_id, want),
+	    claimed != NULL ? identity_id_format(claimed, got) : "-");
+	env_audit_tail(il->env, 0, "peer-mismatch", NULL, il->ci->service,
+	    "inlet", tail);
 	c->quiet = 1;
 }
 
@@ -329,7 +372,6 @@ revoke_conn(struct conn *c, void *arg)
 	struct revoking *rv = arg;
 	struct env *e = rv->e;
 	const struct config_inlet *ci, *was;
-	const uint8_t *peer;
 	size_t i;
 
 	if (c->ops != &inlet_ops)
@@ -342,11 +384,10 @@ revoke_conn(struct conn *c, void *arg)
 			ci = &e->cfg->inlets[i];
 	if (ci == NULL)
 		return; /* the inlet is gone: its connections drain */
-	peer = c->ch != NULL ? channel_peer_id(c->ch) : NULL;
 	if (memcmp(was->outlet_id, ci->outlet_id, CONFIG_ID_LEN) == 0 &&
 	    strcmp(was->service, ci->service) == 0)
 		return;
-	env_audit(e, 0, "revoked", peer, c->service, "inlet");
+	env_audit_conn(e, c, 0, "revoked", c->service, "inlet");
 	c->quiet = 1;
 	conn_drop(c, CONN_R_REVOKED);
 	rv->n++;

@@ -5,17 +5,24 @@
  * the request names a service): unknown service, or a peer not on that
  * outlet's allow-list: audit "deny", close the channel, no target
  * connection is ever made -> dial the target (connect deadline);
- * failure: audit "deny reason=target-refused", close the channel, which
- * the inlet turns into a prompt reset of its client -> audit "allow",
- * open.  Records sent right behind msg3 wait in the kernel (the channel
- * socket is not read) until the target is connected.
+ * failure: "target-failed" (not an access decision: the peer was
+ * allowed), close the channel, which the inlet turns into a prompt reset
+ * of its client -> audit "allow", open.  Records sent right behind msg3
+ * wait in the kernel (the channel socket is not read) until the target
+ * is connected.  Every refusal of the authenticated peer is said to it
+ * first in one REFUSE record (conn_refuse, docs/protocol.md 3.4).
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "acl.h"
 #include "conn.h"
 #include "dialout.h"
+#include "identity.h"
+#include "log.h"
 #include "outlet.h"
 
 struct outlet {
@@ -32,21 +39,40 @@ static const struct conn_ops outlet_ops = {
 	.dialed = outlet_dialed,
 };
 
+/*
+ * The target ${a} of ${c} could not be reached (${err}, an errno value):
+ * not an access decision (the peer was allowed) but the target's state:
+ * log it, tell the peer, end ${c}.
+ */
+static void
+target_failed(struct conn *c, const struct addr *a, int err)
+{
+	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
+	const char *en = strerrorname_np(err);
+
+	log_warn("event=target-failed role=outlet conn=%" PRIu64 " name=%s "
+	    "peer=%s service=%s addr=%s errno=%s error=\"%s\"", c->id,
+	    c->name, conn_peer_text(c, peer), c->service,
+	    a != NULL ? addr_format(a, addr, sizeof(addr)) : "-",
+	    en != NULL ? en : "-",
+	    strerror(err));
+	conn_refuse(c, CHANNEL_REFUSAL_TARGET_FAILED, CONN_R_TARGET_REFUSED);
+}
+
 /* The target answered (or not). */
 static void
 outlet_dialed(struct conn *c, int err)
 {
 	struct outlet *o = c->arg;
+	const struct config_outlet *co;
 
 	if (err != 0) {
-		env_audit(o->env, 0, "target-refused", channel_peer_id(c->ch),
-		    c->service, "outlet");
-		c->quiet = 1;
-		conn_drop(c, CONN_R_TARGET_REFUSED);
+		/* c->service is the outlet's name (the config it came from). */
+		co = config_outlet_find(o->env->cfg, c->service);
+		target_failed(c, co != NULL ? &co->target : NULL, err);
 		return;
 	}
-	env_audit(o->env, 1, "allowed", channel_peer_id(c->ch), c->service,
-	    "outlet");
+	env_audit_conn(o->env, c, 1, "allowed", c->service, "outlet");
 	conn_open(c);
 }
 
@@ -61,25 +87,20 @@ outlet_service(void *arg, struct conn *c, const char *svc)
 
 	conn_set_ops(c, &outlet_ops, o);
 	if ((co = config_outlet_find(o->env->cfg, svc)) == NULL) {
-		env_audit(o->env, 0, "unknown-service", peer, svc, "outlet");
-		c->quiet = 1;
-		conn_drop(c, CONN_R_DENIED);
+		env_audit_conn(o->env, c, 0, "unknown-service", svc, "outlet");
+		conn_refuse(c, CHANNEL_REFUSAL_UNKNOWN_SERVICE, CONN_R_DENIED);
 		return;
 	}
 	c->name = co->name;
 	c->service = co->name;
 	if (!acl_allows(co, peer)) {
-		env_audit(o->env, 0, "not-allowed", peer, co->name, "outlet");
-		c->quiet = 1;
-		conn_drop(c, CONN_R_DENIED);
+		env_audit_conn(o->env, c, 0, "not-allowed", co->name,
+		    "outlet");
+		conn_refuse(c, CHANNEL_REFUSAL_NOT_ALLOWED, CONN_R_DENIED);
 		return;
 	}
-	if (conn_dial_plain(c, &co->target) == -1) {
-		env_audit(o->env, 0, "target-refused", peer, co->name,
-		    "outlet");
-		c->quiet = 1;
-		conn_drop(c, CONN_R_TARGET_REFUSED);
-	}
+	if (conn_dial_plain(c, &co->target) == -1)
+		target_failed(c, &co->target, errno != 0 ? errno : EIO);
 }
 
 /* A client's msg1 arrived on a pooled connection: the front runs it. */
@@ -206,7 +227,7 @@ revoke_conn(struct conn *c, void *arg)
 	co = config_outlet_find(e->cfg, c->service);
 	if (co != NULL && acl_allows(co, peer))
 		return;
-	env_audit(e, 0, "revoked", peer, c->service, "outlet");
+	env_audit_conn(e, c, 0, "revoked", c->service, "outlet");
 	c->quiet = 1;
 	conn_drop(c, CONN_R_REVOKED);
 	rv->n++;

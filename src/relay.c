@@ -567,6 +567,7 @@ relay_session(void *arg, struct conn *c)
 	struct rsess *rs, **regs;
 	struct rsvc *svc = NULL;
 	size_t len = 0, restlen;
+	unsigned code;
 	int fd;
 
 	req = channel_request(c->ch, &len);
@@ -582,22 +583,27 @@ relay_session(void *arg, struct conn *c)
 		memcpy(name, req + 2, len - 2);
 		name[len - 2] = '\0';
 		if ((svc = svc_find(r, name)) == NULL) {
-			env_audit(r->env, 0, "unknown-service", peer, name,
+			env_audit_conn(r->env, c, 0, "unknown-service", name,
 			    "relay");
+			code = CHANNEL_REFUSAL_UNKNOWN_SERVICE;
 			goto deny;
 		}
 		if (!id_listed(svc->cr->reg, svc->cr->nreg, peer)) {
-			env_audit(r->env, 0, "not-registrant", peer, name,
+			env_audit_conn(r->env, c, 0, "not-registrant", name,
 			    "relay");
+			code = CHANNEL_REFUSAL_NOT_REGISTRANT;
 			goto deny;
 		}
 	} else if (!allowed_anywhere(r, peer)) {
-		env_audit(r->env, 0, "not-allowed", peer, "", "relay");
+		env_audit_conn(r->env, c, 0, "not-allowed", "", "relay");
+		code = CHANNEL_REFUSAL_NOT_ALLOWED;
 		goto deny;
 	}
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
 		log_warn("event=refuse role=relay reason=max-connections");
-		goto deny;
+		c->quiet = 1;
+		conn_drop(c, CONN_R_DENIED);
+		return (1);
 	}
 	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
 		c->quiet = 1;
@@ -655,8 +661,8 @@ relay_session(void *arg, struct conn *c)
 	wipe(msg, sizeof(msg));
 	return (1);
 deny:
-	c->quiet = 1;
-	conn_drop(c, CONN_R_DENIED);
+	/* The node is authenticated: it is told why (docs/relay.md). */
+	conn_refuse(c, code, CONN_R_DENIED);
 	return (1);
 }
 
@@ -673,6 +679,21 @@ rsess_find(struct relay *r, const uint8_t *id)
 		if (memcmp(rs->t.id, id, TICKET_ID_LEN) == 0)
 			return (rs);
 	return (NULL);
+}
+
+/*
+ * Tell the node of ${rs} why its data connection with the preamble ${pre}
+ * was refused (${code}, enum channel_refusal), over its session: the
+ * data connection itself carries no channel of ours.  Best effort.
+ */
+static void
+tell_refused(struct rsess *rs, unsigned code, const uint8_t *pre)
+{
+	uint8_t msg[TICKET_REFUSAL_LEN];
+
+	ticket_refusal_encode((uint8_t)code, ticket_preamble_counter(pre),
+	    msg);
+	(void)session_send(rs->s, msg, sizeof(msg));
 }
 
 /* A whole preamble arrived on ${fd} (taken; the front's preamble
@@ -709,6 +730,7 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		if (rs->kind != 'R' || strcmp(name, rs->svc->cr->name) != 0) {
 			env_audit(r->env, 0, "not-registrant", rs->peer, name,
 			    "relay");
+			tell_refused(rs, CHANNEL_REFUSAL_NOT_REGISTRANT, pre);
 			goto refuse;
 		}
 		if (rs->npool >= RELAY_POOL_MAX ||
@@ -729,15 +751,18 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 	if ((svc = svc_find(r, name)) == NULL) {
 		env_audit(r->env, 0, "unknown-service", rs->peer, name,
 		    "relay");
+		tell_refused(rs, CHANNEL_REFUSAL_UNKNOWN_SERVICE, pre);
 		goto refuse;
 	}
 	if (!id_listed(svc->cr->allow, svc->cr->nallow, rs->peer)) {
 		env_audit(r->env, 0, "not-allowed", rs->peer, name, "relay");
+		tell_refused(rs, CHANNEL_REFUSAL_NOT_ALLOWED, pre);
 		goto refuse;
 	}
 	if (svc->via == NULL && svc->nregs == 0) {
 		env_audit(r->env, 0, "no-registrant", rs->peer, name,
 		    "relay");
+		tell_refused(rs, CHANNEL_REFUSAL_NO_REGISTRANT, pre);
 		goto refuse;
 	}
 	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {

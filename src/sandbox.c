@@ -88,6 +88,7 @@ static const struct allowed allowed[] = {
     {SCMP_SYS(fstat), "identity.c checks the key file's mode and owner"},
     {SCMP_SYS(newfstatat), "reload = watch stats the files (stat(2))"},
     {SCMP_SYS(geteuid), "identity.c: the key file must be ours"},
+    {SCMP_SYS(fstatfs), "identity.c: a refused key on a read-only volume"},
     {SCMP_SYS(exit_group), "exit"},
 };
 

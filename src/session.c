@@ -187,6 +187,13 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 			die(s, "closed");
 			goto out;
 		}
+		if (type == CHANNEL_REFUSE) {
+			if (s->ops->refused != NULL)
+				s->ops->refused(s, s->rx[CHANNEL_HDR]);
+			if (s->fd != -1 && !s->freed)
+				die(s, "refused");
+			goto out;
+		}
 		memmove(s->rx, s->rx + total, s->rx_have - total);
 		s->rx_have -= total;
 		/* No stale plaintext (a ticket's K) behind the data. */

@@ -34,6 +34,12 @@ struct session_ops {
 	 * session_free(); nothing else may be called on ${s}.
 	 */
 	void (*dead)(struct session *s, const char *reason);
+	/*
+	 * The peer refused the session with a REFUSE record (enum
+	 * channel_refusal ${code}); ops->dead follows with "refused".  May
+	 * be NULL.
+	 */
+	void (*refused)(struct session *s, unsigned code);
 };
 
 /*

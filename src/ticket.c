@@ -257,6 +257,50 @@ out:
 }
 
 /*
+ * ticket_preamble_counter(pre):
+ * The counter in the clear part of the preamble ${pre} (unauthenticated
+ * until ticket_preamble_check accepted it).
+ */
+uint64_t
+ticket_preamble_counter(const uint8_t pre[TICKET_PREAMBLE_LEN])
+{
+
+	return (get_u64be(pre + 1 + TICKET_ID_LEN));
+}
+
+/*
+ * ticket_refusal_encode(code, counter, out):
+ * Write the refusal message for the data connection with the preamble
+ * counter ${counter}, refused for ${code}, to ${out}.
+ */
+void
+ticket_refusal_encode(uint8_t code, uint64_t counter,
+    uint8_t out[TICKET_REFUSAL_LEN])
+{
+
+	out[0] = TICKET_MSG_REFUSAL;
+	out[1] = code;
+	put_u64be(out + 2, counter);
+}
+
+/*
+ * ticket_refusal_decode(msg, len, code, counter):
+ * If the session message ${msg} (${len} bytes) is a refusal, store its
+ * reason in ${code} and counter in ${counter} and return 0; else -1.
+ */
+int
+ticket_refusal_decode(const uint8_t *msg, size_t len, uint8_t *code,
+    uint64_t *counter)
+{
+
+	if (len != TICKET_REFUSAL_LEN || msg[0] != TICKET_MSG_REFUSAL)
+		return (-1);
+	*code = msg[1];
+	*counter = get_u64be(msg + 2);
+	return (0);
+}
+
+/*
  * ticket_strerror(err):
  * A short word for a (positive or negative) ticket_error.
  */

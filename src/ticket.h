@@ -114,6 +114,38 @@ int ticket_preamble_check(struct ticket *t,
     char name[TICKET_NAME_LEN]);
 
 /*
+ * Why the relay refused a data connection, told to the node over its
+ * session (docs/relay.md): 'E' || reason (1, enum channel_refusal) ||
+ * the preamble's counter (8, BE), so the node can tell which of its data
+ * connections it was.
+ */
+#define TICKET_MSG_REFUSAL 'E'
+#define TICKET_REFUSAL_LEN 10
+
+/*
+ * ticket_preamble_counter(pre):
+ * The counter in the clear part of the preamble ${pre} (unauthenticated
+ * until ticket_preamble_check accepted it).
+ */
+uint64_t ticket_preamble_counter(const uint8_t pre[TICKET_PREAMBLE_LEN]);
+
+/*
+ * ticket_refusal_encode(code, counter, out):
+ * Write the refusal message for the data connection with the preamble
+ * counter ${counter}, refused for ${code}, to ${out}.
+ */
+void ticket_refusal_encode(uint8_t code, uint64_t counter,
+    uint8_t out[TICKET_REFUSAL_LEN]);
+
+/*
+ * ticket_refusal_decode(msg, len, code, counter):
+ * If the session message ${msg} (${len} bytes) is a refusal, store its
+ * reason in ${code} and counter in ${counter} and return 0; else -1.
+ */
+int ticket_refusal_decode(const uint8_t *msg, size_t len, uint8_t *code,
+    uint64_t *counter);
+
+/*
  * ticket_strerror(err):
  * A short word for a (positive or negative) ticket_error.
  */

@@ -4,7 +4,9 @@
 # serve the client).  Asserts: the inlet logs `event=audit decision=deny
 # reason=peer-mismatch role=inlet`, the client receives zero bytes and is
 # closed, the rogue's target sees no connection and the rogue logs no
-# allow decision (the inlet never authenticated itself to it).
+# allow decision (the inlet never authenticated itself to it); the line
+# names the pinned identifier (expected=) and the one presented
+# (presented=, verified=no), with conn= and the client's src=.
 . "$(dirname "$0")/lib.sh"
 
 TARGET_PORT=$(free_port)
@@ -34,8 +36,21 @@ probe_denied "127.0.0.1:$INLET_PORT"
 wait_for_event "$WORK/in.log" 5 event=audit decision=deny reason=peer-mismatch \
 	role=inlet
 say "$(grep 'reason=peer-mismatch' "$WORK/in.log" | head -n 1)"
-log_has "$WORK/in.log" event=audit reason=peer-mismatch "peer=$ROGUE_ID" ||
-	say "note: the peer-mismatch line does not name the rogue's identifier"
+# The pinned identifier and the one presented (unverified), never as peer=.
+log_has "$WORK/in.log" event=audit reason=peer-mismatch peer=- \
+	"expected=$OUT_ID" "presented=$ROGUE_ID" verified=no ||
+	die "the peer-mismatch line does not name the expected and presented ids"
+log_has "$WORK/in.log" event=audit reason=peer-mismatch "peer=$ROGUE_ID" &&
+	die "the unverified identifier was logged as the peer"
+line=$(grep 'reason=peer-mismatch' "$WORK/in.log" | head -n 1)
+case $(field "$line" conn) in
+[1-9]*) ;;
+*) die "no conn= in the peer-mismatch line: $line" ;;
+esac
+case $(field "$line" src) in
+127.0.0.1:[0-9]*) ;;
+*) die "no client source address in the peer-mismatch line: $line" ;;
+esac
 probe_denied "127.0.0.1:$INLET_PORT" "$WORK/accepts.log"
 [ "$(log_count "$WORK/rogue.log" event=audit decision=allow)" = 0 ] ||
 	die "the rogue outlet authorized the client"

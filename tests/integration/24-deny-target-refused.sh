@@ -1,8 +1,12 @@
 #!/bin/sh
 # The client is allowed but the target refuses the connection (nothing
-# listens on its port).  Asserts: the outlet logs an `event=audit
-# reason=target-refused` line for the client, and the client receives zero
-# bytes and sees its connection closed promptly (under 2 s).
+# listens on its port).  Asserts: the client receives zero bytes and sees
+# its connection closed promptly (under 2 s); the outlet logs
+# `event=target-failed` with the target's address and the errno text, and
+# no access decision other than none at all (a target that is down is not
+# a denial: issue 9); the inlet learns it from the outlet's REFUSE record
+# (`event=target-failed role=inlet side=remote`, joined by conn= with its
+# open and close, close reason=refused).
 . "$(dirname "$0")/lib.sh"
 
 DEAD_PORT=$(free_port)		# nobody listens here
@@ -18,9 +22,22 @@ eof|reset) ;;
 esac
 awk -v s="$(field "$r" secs)" 'BEGIN { exit !(s < 2.0) }' ||
 	die "the client was closed only after $(field "$r" secs) s"
-wait_for_event "$WORK/out.log" 5 event=audit reason=target-refused \
-	"peer=$IN_ID" service=db role=outlet
-say "$(grep 'reason=target-refused' "$WORK/out.log" | head -n 1)"
-log_has "$WORK/out.log" event=audit decision=deny reason=target-refused ||
-	die "the target-refused audit line is not decision=deny"
+wait_for_event "$WORK/out.log" 5 event=target-failed role=outlet \
+	"peer=$IN_ID" service=db "addr=127.0.0.1:$DEAD_PORT" \
+	errno=ECONNREFUSED 'error="Connection'
+say "$(grep 'event=target-failed' "$WORK/out.log" | head -n 1)"
+log_has "$WORK/out.log" event=audit reason=target-refused &&
+	die "the outlet still logs a target failure as an access decision"
+log_has "$WORK/out.log" event=audit decision=deny &&
+	die "the outlet logged a deny for an allowed client"
+# The inlet: told by the outlet, on the same conn= as its open and close.
+wait_for_event "$WORK/in.log" 5 event=target-failed role=inlet side=remote \
+	"peer=$OUT_ID" service=db
+line=$(grep 'event=target-failed' "$WORK/in.log" | head -n 1)
+conn=$(field "$line" conn)
+[ -n "$conn" ] || die "no conn= in the inlet's target-failed line: $line"
+wait_for_event "$WORK/in.log" 5 event=close role=inlet "conn=$conn" \
+	reason=refused
+log_has "$WORK/in.log" event=audit decision=deny &&
+	die "the inlet logged a deny for a target that is down"
 say "ok"

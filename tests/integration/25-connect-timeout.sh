@@ -3,7 +3,7 @@
 # full never answers the outlet's SYN, and an outlet node address that
 # never answers the inlet's.  Asserts: in both cases the client sees its
 # connection closed with zero bytes between 0.5 s and 5 s; the outlet logs
-# `event=audit reason=target-refused` for the silent target.
+# `event=target-failed errno=ETIMEDOUT` (not an audit line) for the silent target.
 . "$(dirname "$0")/lib.sh"
 
 HOLE_PORT=$(free_port)
@@ -25,8 +25,8 @@ closed_in_time()
 
 r=$(netkit probe "$INLET" --send-hex 50494e470d0a --timeout 10)
 closed_in_time "silent target" "$r"
-wait_for_event "$WORK/out.log" 5 event=audit reason=target-refused "peer=$IN_ID" service=db
-say "$(grep 'reason=target-refused' "$WORK/out.log" | head -n 1)"
+wait_for_event "$WORK/out.log" 5 event=target-failed role=outlet "peer=$IN_ID" service=db errno=ETIMEDOUT
+say "$(grep 'event=target-failed' "$WORK/out.log" | head -n 1)"
 
 # The inlet's own connect to a silent outlet node address.
 LOST_INLET=$(free_port)

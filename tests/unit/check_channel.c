@@ -302,6 +302,9 @@ START_TEST(test_wrong_peer)
 	for (i = 0; i < sizeof(m.m3); i++)
 		ck_assert_uint_eq(m.m3[i], 0xa5);
 	ck_assert_ptr_null(channel_peer_id(ci));
+	/* What the responder presented instead, for the log (unverified). */
+	ck_assert_ptr_nonnull(channel_claimed_id(ci));
+	ck_assert_mem_eq(channel_claimed_id(ci), lr.id, CHANNEL_ID_LEN);
 	pair_free(ci, cr);
 }
 END_TEST
@@ -926,7 +929,7 @@ START_TEST(test_types)
 	size_t n, len;
 
 	pair_established(&ci, &cr, NULL, NULL, NULL);
-	ck_assert_int_eq(channel_seal(ci, (enum channel_type)4, rec, 0),
+	ck_assert_int_eq(channel_seal(ci, (enum channel_type)5, rec, 0),
 	    -CHANNEL_ETYPE);
 	pair_free(ci, cr);
 	pair_established(&ci, &cr, NULL, NULL, NULL);
@@ -978,6 +981,67 @@ START_TEST(test_types)
 	ck_assert_int_eq(channel_seal(ci, CHANNEL_DATA, rec, 1),
 	    -CHANNEL_ESTATE);
 	pair_free(ci, cr);
+}
+END_TEST
+
+/*
+ * REFUSE: the responder's one record saying why it will not serve an
+ * authenticated initiator.  It carries its reason byte (an empty one is
+ * EFRAME both ways), bytes after it are reserved, and the reason words
+ * are the audit words; unknown codes read as "refused".
+ */
+START_TEST(test_refuse)
+{
+	struct channel *ci, *cr;
+	struct noise_cipherstate tx, rx;
+	uint8_t rec[64], data[3] = {CHANNEL_REFUSAL_NOT_ALLOWED, 9, 9};
+	enum channel_type t;
+	size_t len;
+	long n;
+
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	rec[CHANNEL_HDR] = CHANNEL_REFUSAL_TARGET_FAILED;
+	n = channel_seal(cr, CHANNEL_REFUSE, rec, 1);
+	ck_assert_int_eq(n, 1 + CHANNEL_OVERHEAD);
+	ck_assert_int_eq(rec[0], 0);
+	ck_assert_int_eq(rec[1], 1 + 1 + 16);
+	ck_assert_int_eq(channel_open(ci, rec, (size_t)n, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_REFUSE);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_int_eq(rec[CHANNEL_HDR], CHANNEL_REFUSAL_TARGET_FAILED);
+	ck_assert_int_eq(channel_seal(cr, CHANNEL_REFUSE, rec, 0),
+	    -CHANNEL_EFRAME);
+	pair_free(ci, cr);
+
+	/* Received: empty is EFRAME; reserved bytes behind are fine. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = (long)raw_seal(&tx, rec, CHANNEL_REFUSE, data, 3);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)n, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_REFUSE);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(rec[CHANNEL_HDR], CHANNEL_REFUSAL_NOT_ALLOWED);
+	n = (long)raw_seal(&tx, rec, CHANNEL_REFUSE, NULL, 0);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)n, &t, &len),
+	    -CHANNEL_EFRAME);
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+
+	ck_assert_str_eq(channel_refusal_name(CHANNEL_REFUSAL_NOT_ALLOWED),
+	    "not-allowed");
+	ck_assert_str_eq(channel_refusal_name(
+	    CHANNEL_REFUSAL_UNKNOWN_SERVICE), "unknown-service");
+	ck_assert_str_eq(channel_refusal_name(CHANNEL_REFUSAL_TARGET_FAILED),
+	    "target-failed");
+	ck_assert_str_eq(channel_refusal_name(
+	    CHANNEL_REFUSAL_REGISTRATION_MISMATCH), "registration-mismatch");
+	ck_assert_str_eq(channel_refusal_name(
+	    CHANNEL_REFUSAL_NOT_REGISTRANT), "not-registrant");
+	ck_assert_str_eq(channel_refusal_name(CHANNEL_REFUSAL_NO_REGISTRANT),
+	    "no-registrant");
+	ck_assert_str_eq(channel_refusal_name(0), "refused");
+	ck_assert_str_eq(channel_refusal_name(200), "refused");
 }
 END_TEST
 
@@ -1342,6 +1406,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_replay_record);
 	tcase_add_test(tc, test_size_limits);
 	tcase_add_test(tc, test_types);
+	tcase_add_test(tc, test_refuse);
 	tcase_add_test(tc, test_rekey_small);
 	tcase_add_test(tc, test_rekey_default);
 	suite_add_tcase(s, tc);

@@ -187,6 +187,44 @@ START_TEST(test_type)
 }
 END_TEST
 
+/* The relay's refusal message: layout, round trip, and the counter it
+ * names is the one of the refused preamble. */
+START_TEST(test_refusal)
+{
+	static const uint8_t want[TICKET_REFUSAL_LEN] = {'E', 6, 0, 0, 0, 0,
+	    0x01, 0x02, 0x03, 0x04};
+	uint8_t msg[TICKET_REFUSAL_LEN + 1], pre[TICKET_PREAMBLE_LEN], code;
+	uint8_t key[TICKET_KEY_LEN];
+	struct ticket t;
+	uint64_t ctr;
+
+	ticket_refusal_encode(6, 0x01020304, msg);
+	ck_assert_mem_eq(msg, want, sizeof(want));
+	ck_assert_int_eq(ticket_refusal_decode(msg, TICKET_REFUSAL_LEN, &code,
+	    &ctr), 0);
+	ck_assert_uint_eq(code, 6);
+	ck_assert_uint_eq(ctr, 0x01020304);
+	/* Wrong length or kind: not a refusal (the ticket, 'M'). */
+	ck_assert_int_eq(ticket_refusal_decode(msg, TICKET_REFUSAL_LEN - 1,
+	    &code, &ctr), -1);
+	ck_assert_int_eq(ticket_refusal_decode(msg, TICKET_REFUSAL_LEN + 1,
+	    &code, &ctr), -1);
+	msg[0] = 'M';
+	ck_assert_int_eq(ticket_refusal_decode(msg, TICKET_REFUSAL_LEN, &code,
+	    &ctr), -1);
+
+	/* The counter of a preamble, as the relay reads it. */
+	ck_assert_int_eq(ticket_make(&t, key), 0);
+	ck_assert_int_eq(ticket_preamble_build(&t, TICKET_CLIENT, "db", pre),
+	    0);
+	ck_assert_uint_eq(ticket_preamble_counter(pre), 1);
+	ck_assert_int_eq(ticket_preamble_build(&t, TICKET_CLIENT, "db", pre),
+	    0);
+	ck_assert_uint_eq(ticket_preamble_counter(pre), 2);
+	ticket_fini(&t);
+}
+END_TEST
+
 static Suite *
 ticket_suite(void)
 {
@@ -201,6 +239,7 @@ ticket_suite(void)
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_type);
+	tcase_add_test(tc, test_refusal);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("replay");
 	tcase_add_checked_fixture(tc, setup, teardown);

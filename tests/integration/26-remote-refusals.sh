@@ -1,0 +1,83 @@
+#!/bin/sh
+# The outlet tells an authenticated inlet why it is refused (one REFUSE
+# record, docs/protocol.md 3.4) and the inlet logs it as the outlet's
+# verdict (docs/logging.md), direct:
+#   - a client allowed on outlet "a" asks for "b" (allows someone else):
+#     outlet `audit deny reason=not-allowed`, inlet `audit deny
+#     reason=remote-not-allowed peer=<outlet>`;
+#   - a client asks for a service the outlet does not have: outlet
+#     `reason=unknown-service`, inlet `reason=remote-unknown-service`.
+# Asserts each audit line carries conn= (the same as the inlet's open and
+# close lines, close reason=refused) and src= (the client's address at the
+# inlet, the inlet node's at the outlet), and that the client gets no byte.
+. "$(dirname "$0")/lib.sh"
+
+PORT_A=$(free_port)
+PORT_B=$(free_port)
+for t in a b; do
+	eval "port=\$PORT_$(echo $t | tr a-z A-Z)"
+	spawn "$WORK/target-$t.out" netkit accept-log "127.0.0.1:$port" \
+		--log "$WORK/accepts-$t.log" --ready "$WORK/target-$t.ready"
+	wait_for_file "$WORK/target-$t.ready" 10
+done
+
+OUT_ID=$(make_identity out)
+IN_ID=$(make_identity in)
+OTHER_ID=$(make_identity other)
+NODE_PORT=$(free_port)
+INLET_B=$(free_port)
+INLET_X=$(free_port)
+{
+	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
+	ini_peers client "$IN_ID" other "$OTHER_ID"
+	ini_outlet a "127.0.0.1:$PORT_A" client
+	ini_outlet b "127.0.0.1:$PORT_B" other
+} >"$WORK/out.ini"
+{
+	ini_node "$WORK/in.key"
+	ini_peers server "$OUT_ID"
+	ini_inlet b "127.0.0.1:$INLET_B" "server@127.0.0.1:$NODE_PORT"
+	ini_inlet x "127.0.0.1:$INLET_X" "server@127.0.0.1:$NODE_PORT" nosuch
+} >"$WORK/in.ini"
+start_node out "$WORK/out.ini"
+start_node in "$WORK/in.ini"
+
+# check(port, service, outlet_reason): one refused client, both sides.
+check()
+{
+	probe_denied "127.0.0.1:$1"
+	wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
+		"reason=$3" "peer=$IN_ID" "service=$2" role=outlet
+	wait_for_event "$WORK/in.log" 5 event=audit decision=deny \
+		"reason=remote-$3" "peer=$OUT_ID" peer_name=server \
+		"service=$2" role=inlet
+	line=$(grep "reason=remote-$3" "$WORK/in.log" | head -n 1)
+	say "inlet: $line"
+	conn=$(field "$line" conn)
+	[ -n "$conn" ] || die "no conn= in the inlet's audit line"
+	case $(field "$line" src) in
+	127.0.0.1:[0-9]*) ;;
+	*) die "no client address (src=) in the inlet's audit line" ;;
+	esac
+	log_has "$WORK/in.log" event=open role=inlet "conn=$conn" ||
+		die "no open line for conn=$conn"
+	wait_for_event "$WORK/in.log" 5 event=close role=inlet "conn=$conn" \
+		reason=refused
+	oline=$(grep "event=audit decision=deny reason=$3 " "$WORK/out.log" |
+		head -n 1)
+	say "outlet: $oline"
+	[ -n "$(field "$oline" conn)" ] || die "no conn= in the outlet's line"
+	case $(field "$oline" src) in
+	127.0.0.1:[0-9]*) ;;
+	*) die "no source address (src=) in the outlet's audit line" ;;
+	esac
+}
+
+check "$INLET_B" b not-allowed
+check "$INLET_X" nosuch unknown-service
+[ ! -s "$WORK/accepts-b.log" ] || die "target b saw a connection"
+[ "$(log_count "$WORK/out.log" event=audit decision=allow)" = 0 ] ||
+	die "the outlet logged an allow decision"
+log_has "$WORK/in.log" reason=channel-closed &&
+	die "a refusal still ends as channel-closed at the inlet"
+say "ok"
