@@ -299,7 +299,9 @@ dialout_dead(struct session *s, const char *reason)
 	 * of silence or the relay went away, so theirs is gone as well (the
 	 * relay, if alive, ends its side of them likewise).
 	 */
-	conn_ctx_drop_via(&d->env->ctx, d, d->hs, CONN_R_CHANNEL_ERROR);
+	if (strcmp(reason, "expired") != 0) /* a planned end: the path lives */
+		conn_ctx_drop_via(&d->env->ctx, d, d->hs,
+		    CONN_R_CHANNEL_ERROR);
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;
