@@ -21,6 +21,8 @@
 #define SESSION_TX_CAP (4 * SESSION_MAX_RECORD)
 /* How often the channel's age is looked at (rekey by time, its end). */
 #define SESSION_LIFE_TICK 30.
+/* A peer that closes this close to the deadline (seconds) expired. */
+#define SESSION_EXPIRY_SLACK 2
 
 struct session {
 	struct ev_loop *loop;
@@ -163,7 +165,15 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		goto out;
 	if (n <= 0) {
-		die(s, n == 0 ? "closed" : "read-error");
+		/*
+		 * The peer's timer for the same deadline may fire first (the
+		 * clocks differ by a little): its close then is the expiry.
+		 */
+		if (channel_deadline(s->ch) <= (uint64_t)ev_now(loop) +
+		    SESSION_EXPIRY_SLACK)
+			die(s, "expired");
+		else
+			die(s, n == 0 ? "closed" : "read-error");
 		goto out;
 	}
 	s->rx_have += (size_t)n;
