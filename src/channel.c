@@ -67,6 +67,10 @@ struct channel {
 	struct channel_hs *hs;             /* NULL once established */
 	struct noise_cipherstate tx, rx;
 	uint64_t rekey; /* records per key in each direction */
+	uint64_t peer_expiry; /* the peer's attestation, from the handshake */
+	uint64_t deadline;    /* end of life (channel_deadline), 0: not yet */
+	uint64_t tx_since;    /* when the sending key was made (by time) */
+	uint64_t tx_used;     /* records sealed under the sending key */
 	uint8_t peer[CHANNEL_ID_LEN];
 	uint8_t req[CHANNEL_MAX_REQUEST];
 	uint8_t reqlen;
@@ -311,7 +315,7 @@ cache_insert(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
 
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],
     uint64_t, const uint8_t *, const struct channel *,
-    struct channel_cache *, uint8_t[CHANNEL_ID_LEN]);
+    struct channel_cache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
 
 /*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
@@ -329,17 +333,19 @@ channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
     uint8_t id[CHANNEL_ID_LEN])
 {
 
-	return (payload_check(buf, len, rs, now, expect, NULL, cache, id));
+	return (payload_check(buf, len, rs, now, expect, NULL, cache, id,
+	    NULL));
 }
 
 /*
  * channel_payload_check, and before the signature (and the cache) the
- * filter of ${ch} (NULL: none) with the claimed identifier.
+ * filter of ${ch} (NULL: none) with the claimed identifier; on success
+ * the attestation's expiry goes to *${exp} (unless NULL).
  */
 static int
 payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
     uint64_t now, const uint8_t *expect, const struct channel *ch,
-    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN])
+    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN], uint64_t *exp)
 {
 	uint8_t pid[CHANNEL_ID_LEN], key[CRYPTO_HASH_LEN], m[ATTEST_LEN];
 	uint64_t expiry;
@@ -379,6 +385,8 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 			cache_insert(cache, key);
 	}
 	memcpy(id, pid, CHANNEL_ID_LEN);
+	if (exp != NULL)
+		*exp = expiry;
 	return (0);
 }
 
@@ -626,15 +634,30 @@ hs_write(struct channel *ch, const uint8_t *payload, size_t plen,
 	return (0);
 }
 
-/* Split the finished handshake into transport keys; drop its state. */
+/*
+ * Split the finished handshake into transport keys; drop its state.
+ * The channel lives until the earliest of the two attestations it was
+ * authenticated with and ${now} + CHANNEL_MAX_AGE: the same moment at
+ * both ends, which both saw both expiries.
+ */
 static int
-hs_finish(struct channel *ch)
+hs_finish(struct channel *ch, uint64_t now)
 {
+	uint64_t end;
 	int rc;
 
 	if ((rc = noise_handshake_split(&ch->hs->hs, &ch->tx, &ch->rx)) != 0)
 		return (-noise_err(rc));
 	hs_free(ch);
+	end = now > UINT64_MAX - CHANNEL_MAX_AGE ? UINT64_MAX :
+	    now + CHANNEL_MAX_AGE;
+	if (ch->peer_expiry < end)
+		end = ch->peer_expiry;
+	if (ch->local->expiry < end)
+		end = ch->local->expiry;
+	ch->deadline = end;
+	ch->tx_since = now;
+	ch->tx_used = 0;
 	ch->state = ST_ESTABLISHED;
 	return (0);
 }
@@ -711,8 +734,8 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 		return (-noise_err(rc));
 	if (!hs->hs.has_rs)
 		return (-CHANNEL_EHANDSHAKE);
-	if ((rc = channel_payload_check(pl, plen, hs->hs.rs, now, hs->expect,
-	    ch->cache, ch->peer)) != 0) {
+	if ((rc = payload_check(pl, plen, hs->hs.rs, now, hs->expect, NULL,
+	    ch->cache, ch->peer, &ch->peer_expiry)) != 0) {
 		/* Not the pinned identity: keep what it claims, for logs. */
 		if (rc == -CHANNEL_EPEER) {
 			crypto_sha256(ch->peer, pl + PL_PUB,
@@ -729,7 +752,7 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	if ((rc = hs_write(ch, pl, CHANNEL_PAYLOAD_LEN + ch->reqlen, out, cap,
 	    outlen)) != 0)
 		return (rc);
-	return (hs_finish(ch));
+	return (hs_finish(ch, now));
 }
 
 /* Responder: read msg3 (-> s, se), check the initiator, keep the request. */
@@ -753,10 +776,10 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
 	ch->reqlen = (uint8_t)(plen - CHANNEL_PAYLOAD_LEN);
 	memcpy(ch->req, pl + CHANNEL_PAYLOAD_LEN, ch->reqlen);
 	if ((rc = payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs, now, NULL,
-	    ch, ch->cache, ch->peer)) != 0)
+	    ch, ch->cache, ch->peer, &ch->peer_expiry)) != 0)
 		return (rc);
 	ch->has_peer = 1;
-	return (hs_finish(ch));
+	return (hs_finish(ch, now));
 }
 
 /*
@@ -871,13 +894,18 @@ channel_request(const struct channel *ch, size_t *len)
 	return (ch->req);
 }
 
-/* After a record on ${cs}: rekey when ${ch}'s interval is reached. */
-static void
+/*
+ * After a record on ${cs}: rekey when ${ch}'s interval is reached.
+ * Return 1 if it did.
+ */
+static int
 rekey_maybe(struct channel *ch, struct noise_cipherstate *cs)
 {
 
-	if (cs->n % ch->rekey == 0)
-		noise_cs_rekey(cs);
+	if (cs->n % ch->rekey != 0)
+		return (0);
+	noise_cs_rekey(cs);
+	return (1);
 }
 
 /*
@@ -897,7 +925,7 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 	if (ch->state != ST_ESTABLISHED)
 		return (fail(ch, CHANNEL_ESTATE));
 	if ((unsigned)type > CHANNEL_REFUSE)
-		return (fail(ch, CHANNEL_ETYPE));
+		return (fail(ch, CHANNEL_ETYPE)); /* REKEY: channel_seal_rekey */
 	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0) ||
 	    (type == CHANNEL_REFUSE && len == 0))
 		return (fail(ch, CHANNEL_EFRAME));
@@ -913,8 +941,103 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 		return (fail(ch, noise_err(rc)));
 	if (type == CHANNEL_EOF)
 		ch->tx_eof = 1;
-	rekey_maybe(ch, &ch->tx);
+	ch->tx_used++;
+	if (rekey_maybe(ch, &ch->tx))
+		ch->tx_used = 0;
 	return ((long)(len + CHANNEL_OVERHEAD));
+}
+
+/*
+ * channel_deadline(ch):
+ * Once established: the time (seconds since the epoch) at which ${ch}
+ * must end: the earliest of the peer's attestation expiry, our own
+ * attestation's expiry as sent in the handshake, and the handshake's
+ * time plus CHANNEL_MAX_AGE.  Both ends compute the same value.  0 before.
+ */
+uint64_t
+channel_deadline(const struct channel *ch)
+{
+
+	return (ch->state == ST_ESTABLISHED ? ch->deadline : 0);
+}
+
+/*
+ * channel_check_time(ch, now):
+ * Return 0 if ${ch} may still be used at ${now}, else kill it (its keys
+ * are wiped) and return -CHANNEL_EEXPIRED.  Callers check before they
+ * seal or open at a later time, and when a timer set for
+ * channel_deadline() fires.
+ */
+int
+channel_check_time(struct channel *ch, uint64_t now)
+{
+
+	if (ch->state == ST_DEAD)
+		return (-CHANNEL_ESTATE);
+	if (ch->state == ST_ESTABLISHED && now >= ch->deadline)
+		return (fail(ch, CHANNEL_EEXPIRED));
+	return (0);
+}
+
+/*
+ * channel_rekey_due(ch, now):
+ * Return 1 if the sending key has protected a record and is at least
+ * CHANNEL_REKEY_TIME seconds old at ${now}: the caller then sends a
+ * CHANNEL_REKEY record (channel_seal_rekey).  0 otherwise.
+ */
+int
+channel_rekey_due(const struct channel *ch, uint64_t now)
+{
+
+	if (ch->state != ST_ESTABLISHED || ch->tx_used == 0)
+		return (0);
+	return (now >= ch->tx_since + CHANNEL_REKEY_TIME);
+}
+
+/*
+ * channel_rekey_at(ch):
+ * When channel_rekey_due() becomes 1 if records are sealed before then
+ * (seconds since the epoch); 0 before the channel is established.
+ */
+uint64_t
+channel_rekey_at(const struct channel *ch)
+{
+
+	if (ch->state != ST_ESTABLISHED)
+		return (0);
+	return (ch->tx_since + CHANNEL_REKEY_TIME);
+}
+
+/*
+ * channel_seal_rekey(ch, rec, now):
+ * Seal an empty CHANNEL_REKEY record into ${rec} (CHANNEL_OVERHEAD
+ * bytes), then replace the sending key by Noise's REKEY() of it; the
+ * receiver does the same after opening that record.  ${now} is when the
+ * new key starts.  Return the record length, or -error.
+ */
+long
+channel_seal_rekey(struct channel *ch, uint8_t *rec, uint64_t now)
+{
+	int rc;
+
+	if (ch->state == ST_DEAD)
+		return (-CHANNEL_ESTATE);
+	if (ch->state != ST_ESTABLISHED)
+		return (fail(ch, CHANNEL_ESTATE));
+	frame_put_len(rec, 1 + CRYPTO_TAG_LEN);
+	rec[FRAME_HDR] = (uint8_t)CHANNEL_REKEY;
+	if ((rc = noise_cs_encrypt(&ch->tx, rec, FRAME_HDR, rec + FRAME_HDR,
+	    1, rec + CHANNEL_HDR)) != 0)
+		return (fail(ch, noise_err(rc)));
+	/*
+	 * The count rule first, as for any record (the receiver runs it
+	 * after opening this one too), then REKEY() for this record.
+	 */
+	(void)rekey_maybe(ch, &ch->tx);
+	noise_cs_rekey(&ch->tx);
+	ch->tx_since = now;
+	ch->tx_used = 0;
+	return ((long)CHANNEL_OVERHEAD);
 }
 
 /*
@@ -950,11 +1073,11 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 	    1 + n, rec + CHANNEL_HDR + n)) != 0)
 		return (fail(ch, rc == -NOISE_ENONCE ? CHANNEL_ENONCE
 		                                     : CHANNEL_EDECRYPT));
-	rekey_maybe(ch, &ch->rx);
+	(void)rekey_maybe(ch, &ch->rx);
 
 	/* Authentic; now the type must be one we know, in order. */
 	t = rec[FRAME_HDR];
-	if (t > CHANNEL_REFUSE) {
+	if (t > CHANNEL_REKEY) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ETYPE));
 	}
@@ -962,12 +1085,16 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ESTATE));
 	}
-	/* EOF carries nothing: data there would be silently lost; REFUSE
+	/* EOF and REKEY carry nothing: data there would be lost; REFUSE
 	 * carries at least its reason byte. */
-	if ((t == CHANNEL_EOF && n != 0) || (t == CHANNEL_REFUSE && n == 0)) {
+	if (((t == CHANNEL_EOF || t == CHANNEL_REKEY) && n != 0) ||
+	    (t == CHANNEL_REFUSE && n == 0)) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_EFRAME));
 	}
+	/* The peer's key ends with this record: REKEY() as it did. */
+	if (t == CHANNEL_REKEY)
+		noise_cs_rekey(&ch->rx);
 	if (t == CHANNEL_EOF)
 		ch->rx_eof = 1;
 	*type = (enum channel_type)t;

@@ -39,11 +39,13 @@
 #define CHANNEL_MAX_REQUEST 255   /* request (service name) bytes in msg3 */
 #define CHANNEL_PAYLOAD_LEN 138   /* identity payload: 1 + 65 + 8 + 64 */
 #define CHANNEL_PAYLOAD_VERSION 1
-#define CHANNEL_PROLOGUE "sallyport/1"                /* Noise prologue */
+#define CHANNEL_PROLOGUE "sallyport/2"                /* Noise prologue */
 #define CHANNEL_MAX_BOUND 63 /* service name bound into a relayed prologue */
 #define CHANNEL_MAX_PROLOGUE (sizeof(CHANNEL_PROLOGUE) + CHANNEL_MAX_BOUND)
 #define CHANNEL_ATTEST_CONTEXT "sallyport attestation v1" /* signed first */
 #define CHANNEL_REKEY_INTERVAL 65536 /* records per direction per key */
+#define CHANNEL_REKEY_TIME 120 /* seconds a used sending key may live */
+#define CHANNEL_MAX_AGE (24 * 3600) /* seconds from handshake to the end */
 
 enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
 
@@ -53,7 +55,8 @@ enum channel_type {
 	CHANNEL_EOF = 1,  /* sender will send no more data (half-close); empty */
 	CHANNEL_PING = 2, /* keepalive; answered by PONG */
 	CHANNEL_PONG = 3,
-	CHANNEL_REFUSE = 4 /* why the responder refuses; then it closes */
+	CHANNEL_REFUSE = 4, /* why the responder refuses; then it closes */
+	CHANNEL_REKEY = 5   /* last record under the sender's key; empty */
 };
 
 /*
@@ -251,6 +254,48 @@ void channel_set_ephemeral(struct channel *ch, const uint8_t e[32]);
 void channel_set_rekey_interval(struct channel *ch, uint64_t n);
 
 /*
+ * channel_deadline(ch):
+ * Once established: the time (seconds since the epoch) at which ${ch}
+ * must end: the earliest of the peer's attestation expiry, our own
+ * attestation's expiry as sent in the handshake, and the handshake's
+ * time plus CHANNEL_MAX_AGE.  Both ends compute the same value.  0 before.
+ */
+uint64_t channel_deadline(const struct channel *ch);
+
+/*
+ * channel_check_time(ch, now):
+ * Return 0 if ${ch} may still be used at ${now}, else kill it (its keys
+ * are wiped) and return -CHANNEL_EEXPIRED.  Callers check before they
+ * seal or open at a later time, and when a timer set for
+ * channel_deadline() fires.
+ */
+int channel_check_time(struct channel *ch, uint64_t now);
+
+/*
+ * channel_rekey_due(ch, now):
+ * Return 1 if the sending key has protected a record and is at least
+ * CHANNEL_REKEY_TIME seconds old at ${now}: the caller then sends a
+ * CHANNEL_REKEY record (channel_seal_rekey).  0 otherwise.
+ */
+int channel_rekey_due(const struct channel *ch, uint64_t now);
+
+/*
+ * channel_rekey_at(ch):
+ * When channel_rekey_due() becomes 1 if records are sealed before then
+ * (seconds since the epoch); 0 before the channel is established.
+ */
+uint64_t channel_rekey_at(const struct channel *ch);
+
+/*
+ * channel_seal_rekey(ch, rec, now):
+ * Seal an empty CHANNEL_REKEY record into ${rec} (CHANNEL_OVERHEAD
+ * bytes), then replace the sending key by Noise's REKEY() of it; the
+ * receiver does the same after opening that record.  ${now} is when the
+ * new key starts.  Return the record length, or -error.
+ */
+long channel_seal_rekey(struct channel *ch, uint8_t *rec, uint64_t now);
+
+/*
  * channel_start(ch, out, cap, outlen):
  * Initiator: write msg1 (a whole frame) to ${out}.  Return 0 or -error
  * (-CHANNEL_EPEER when no peer is expected).
@@ -304,8 +349,9 @@ const uint8_t *channel_request(const struct channel *ch, size_t *len);
 /*
  * channel_seal(ch, type, rec, len):
  * Encrypt the ${len} (<= CHANNEL_MAX_DATA) bytes at rec + CHANNEL_HDR in
- * place into a record of ${type}; ${rec} has room for
- * len + CHANNEL_OVERHEAD bytes.  Return the record length, or -error.
+ * place into a record of ${type} (not CHANNEL_REKEY: channel_seal_rekey);
+ * ${rec} has room for len + CHANNEL_OVERHEAD bytes.  Return the record
+ * length, or -error.
  */
 long channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
     size_t len);
@@ -313,7 +359,9 @@ long channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 /*
  * channel_open(ch, rec, reclen, type, len):
  * Authenticate and decrypt one whole record in place; on success the data
- * is at rec + CHANNEL_HDR, ${len} bytes, of ${type}.  Return 0 or -error;
+ * is at rec + CHANNEL_HDR, ${len} bytes, of ${type}.  A CHANNEL_REKEY
+ * record (empty) has already replaced the receiving key when this
+ * returns; the caller has nothing to do for it.  Return 0 or -error;
  * after an error the channel is dead.
  */
 int channel_open(struct channel *ch, uint8_t *rec, size_t reclen,

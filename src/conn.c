@@ -71,6 +71,8 @@
 #define CONN_IOV 16
 /* At most this many "drop" lines per second; the rest are counted. */
 #define CONN_DROP_LINES 20
+/* While OPEN, the channel's age is looked at this often (rekey, end). */
+#define CONN_LIFE_TICK 30.
 /* Spare full-size buffers kept for reuse, per process. */
 #define CONN_POOL_MAX 16
 
@@ -384,6 +386,8 @@ tx_kick(struct conn *c)
 		return;
 	if (c->pong_owed)
 		type = CHANNEL_PONG;
+	else if (c->rekey_owed)
+		type = CHANNEL_REKEY;
 	else if (c->tx_eof_seen)
 		type = CHANNEL_EOF;
 	else
@@ -392,12 +396,19 @@ tx_kick(struct conn *c)
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
-	if ((n = channel_seal(c->ch, type, c->tx->data, 0)) < 0) {
+	if (type == CHANNEL_REKEY)
+		n = channel_seal_rekey(c->ch, c->tx->data,
+		    (uint64_t)ev_now(c->ctx->loop));
+	else
+		n = channel_seal(c->ch, type, c->tx->data, 0);
+	if (n < 0) {
 		conn_drop(c, CONN_R_CHANNEL_BASE + (int)-n);
 		return;
 	}
 	if (type == CHANNEL_PONG)
 		c->pong_owed = 0;
+	else if (type == CHANNEL_REKEY)
+		c->rekey_owed = 0;
 	else
 		c->tx->has_eof = 1;
 	c->tx->iov[0].iov_base = c->tx->data;
@@ -784,12 +795,64 @@ conn_chan_w_cb(struct ev_loop *loop, ev_io *w, int revents)
 		conn_update(c);
 }
 
-/* The phase deadline, or the idle check while OPEN. */
+/*
+ * While OPEN: arm the timer for the earliest of the idle deadline, the
+ * channel's end and the next look at its sending key's age.
+ */
+static void
+open_timer(struct conn *c)
+{
+	double now = ev_now(c->ctx->loop), left = CONN_LIFE_TICK, t;
+
+	t = c->ch != NULL ? (double)channel_deadline(c->ch) - now : left;
+	if (t < left)
+		left = t;
+	if (c->ctx->idle_timeout > 0) {
+		t = c->t_active + c->ctx->idle_timeout - now;
+		if (t < left)
+			left = t;
+	}
+	/* timer_set(0) would stop it: fire at once instead. */
+	timer_set(c, left > 0.001 ? left : 0.001);
+}
+
+/*
+ * While OPEN: end the connection when its channel must end (the earlier
+ * attestation expiry or CHANNEL_MAX_AGE: the next use would need a new
+ * handshake, so the tunneled connection ends, with a reset) or when it
+ * was idle too long; send a REKEY record when the sending key is old.
+ */
+static void
+open_tick(struct conn *c)
+{
+	ev_tstamp now = ev_now(c->ctx->loop);
+	int r;
+
+	if (c->ch != NULL &&
+	    (r = channel_check_time(c->ch, (uint64_t)now)) != 0) {
+		conn_drop(c, CONN_R_CHANNEL_BASE + -r);
+		return;
+	}
+	if (c->ctx->idle_timeout > 0 &&
+	    c->t_active + c->ctx->idle_timeout - now <= 0) {
+		conn_drop(c, CONN_R_IDLE_TIMEOUT);
+		return;
+	}
+	if (c->ch != NULL && channel_rekey_due(c->ch, (uint64_t)now) &&
+	    !c->tx_eof_sent) {
+		c->rekey_owed = 1;
+		tx_kick(c);
+		if (c->state == CONN_DEAD)
+			return;
+	}
+	open_timer(c);
+}
+
+/* The phase deadline, or the idle, age and rekey checks while OPEN. */
 static void
 conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct conn *c = w->data;
-	double left;
 
 	(void)revents;
 	switch (c->state) {
@@ -806,11 +869,8 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case CONN_OPEN:
 		/* Lazy idle timer: reads only stamp t_active. */
-		left = c->t_active + c->ctx->idle_timeout - ev_now(loop);
-		if (left <= 0)
-			conn_drop(c, CONN_R_IDLE_TIMEOUT);
-		else
-			timer_set(c, left);
+		(void)loop;
+		open_tick(c);
 		break;
 	default:
 		break;
@@ -1261,7 +1321,7 @@ conn_open(struct conn *c)
 
 	conn_set_state(c, CONN_OPEN);
 	c->t_active = ev_now(c->ctx->loop);
-	timer_set(c, c->ctx->idle_timeout);
+	open_timer(c);
 	c->logged_open = 1;
 	metrics_add(METRICS_CONN_OPENED, 1, c->role, c->name, NULL);
 	metrics_add(METRICS_CONN_ACTIVE, 1, c->role, NULL, NULL);

@@ -139,6 +139,7 @@ struct conn {
 	unsigned rx_eof : 1;        /* peer's EOF record received */
 	unsigned rx_done : 1;       /* ... and the plain side shut down */
 	unsigned pong_owed : 1;     /* peer sent PING, PONG not yet sent */
+	unsigned rekey_owed : 1;    /* our sending key is old: REKEY owed */
 	unsigned logged_open : 1;   /* "open" was logged: log "close" */
 	unsigned quiet : 1;         /* the role logged why: no "drop" line */
 	unsigned hs_responder : 1;  /* the handshake runs as responder */

@@ -358,7 +358,9 @@ dialout_dead(struct session *s, const char *reason)
 	 * of silence or the relay went away, so theirs is gone as well (the
 	 * relay, if alive, ends its side of them likewise).
 	 */
-	conn_ctx_drop_via(&d->env->ctx, d, d->hs, CONN_R_CHANNEL_ERROR);
+	if (strcmp(reason, "expired") != 0) /* a planned end: the path lives */
+		conn_ctx_drop_via(&d->env->ctx, d, d->hs,
+		    CONN_R_CHANNEL_ERROR);
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;
@@ -729,9 +731,10 @@ void
 dialout_track(struct dialout *d, const uint8_t pre[TICKET_PREAMBLE_LEN],
     uint64_t id)
 {
-	uint64_t ctr = ticket_preamble_counter(pre);
+	uint64_t ctr = ticket_last_counter(&d->t);
 	size_t i = ctr % DIALOUT_TRACK;
 
+	(void)pre; /* made by the last dialout_preamble: its counter */
 	d->track_ctr[i] = ctr;
 	d->track_id[i] = id;
 }

@@ -5,7 +5,7 @@
  * relay.  It tells each connection apart and hands it, through the
  * narrow callbacks below, to the role that serves it:
  *
- *   first byte 'C' or 'P'  -> a relay data connection: the whole preamble
+ *   first byte 'c' or 'p'  -> a relay data connection: the whole preamble
  *                             is read, then ops.preamble (the relay role)
  *   anything else          -> a channel handshake as responder; once
  *                             established, the request decides:

@@ -33,6 +33,35 @@
 #ifndef NODE_LIFETIME
 #define NODE_LIFETIME (24 * 3600)
 #endif
+/*
+ * Tests only: SALLYPORT_TEST_LIFETIME=N (seconds, 10 to NODE_LIFETIME)
+ * shortens the attestation lifetime, so sessions and channels reach their
+ * end within a test.  It can only shorten it (which costs re-signing and
+ * reconnects, never safety); anything else in it is ignored.
+ */
+static uint64_t
+node_lifetime(void)
+{
+	static uint64_t lifetime;
+	const char *v;
+	char *end;
+	unsigned long long n;
+
+	if (lifetime != 0)
+		return (lifetime);
+	lifetime = NODE_LIFETIME;
+	if ((v = getenv("SALLYPORT_TEST_LIFETIME")) != NULL) {
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (errno == 0 && end != v && *end == '\0' && n >= 10 &&
+		    n < NODE_LIFETIME) {
+			lifetime = n;
+			log_warn("event=start test_lifetime=%llu", n);
+		}
+	}
+	return (lifetime);
+}
+
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
 /* At most this many "backlog" lines per second; the rest are counted. */
@@ -296,7 +325,7 @@ node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	if (channel_local_init(&tmp, n->env.local[n->env.cur].id_priv,
-	    (uint64_t)ev_now(loop), NODE_LIFETIME) == -1) {
+	    (uint64_t)ev_now(loop), node_lifetime()) == -1) {
 		log_error("event=resign error=failed");
 		return; /* try again at the next period */
 	}
@@ -680,7 +709,7 @@ node_reload(struct node *n, const char *why)
 	    IDENTITY_ID_LEN) != 0;
 	if (rotated) {
 		if (channel_local_init(&creds, idn.priv,
-		    (uint64_t)ev_now(n->env.loop), NODE_LIFETIME) == -1) {
+		    (uint64_t)ev_now(n->env.loop), node_lifetime()) == -1) {
 			snprintf(err, sizeof(err), "channel credentials");
 			goto fail;
 		}
@@ -900,7 +929,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 
 	/* The process-wide credentials and attestation cache. */
 	if (channel_local_init(&n->env.local[0], idn->priv,
-	    (uint64_t)ev_now(n->env.loop), NODE_LIFETIME) == -1) {
+	    (uint64_t)ev_now(n->env.loop), node_lifetime()) == -1) {
 		log_error("event=start error=channel-credentials");
 		goto fail2;
 	}
@@ -958,7 +987,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_signal_start(n->env.loop, &n->sigterm);
 	ev_signal_start(n->env.loop, &n->sigint);
 	ev_signal_start(n->env.loop, &n->sighup);
-	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
+	ev_timer_set(&n->resign, (double)node_lifetime() / 2,
+	    (double)node_lifetime() / 2);
 	ev_timer_start(n->env.loop, &n->resign);
 	stamp_files(n);
 	watch_set(n);

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,9 @@
 #define RELAY_WAIT_TICK 0.05    /* how often waiting clients are checked */
 #define RELAY_MSG_TICKET 'T'    /* session message: T || id || key */
 #define RELAY_MSG_MORE 'M'      /* session message: a client waits */
+/* Buckets of the map from preamble cid to session: sessions expect
+ * TICKET_AHEAD to TICKET_WINDOW cids each. */
+#define RELAY_MAP_BUCKETS ((size_t)1 << 16)
 
 struct relay;
 struct rsess;
@@ -76,6 +80,7 @@ struct rsess {
 	struct relay *r;
 	struct session *s;
 	struct ticket t;
+	struct ticket_window win; /* the cids t expects, linked in r->map */
 	uint8_t peer[CHANNEL_ID_LEN];
 	char kind;         /* 'S' or 'R' */
 	struct rsvc *svc;  /* 'R': the name registered */
@@ -115,6 +120,8 @@ struct relay {
 	struct pair *pairs;
 	unsigned npairs;
 	unsigned nwait;
+	struct ticket_map map;       /* preamble cid -> session, counter */
+	struct ticket_slot **buckets; /* of map */
 	ev_timer wait_timer;
 	struct metrics_collector gauges; /* relay_gauges() at each scrape */
 };
@@ -484,14 +491,16 @@ rsess_free(struct rsess *rs, const char *reason)
 	 * Connections made through it end too when it died of silence or an
 	 * error (the path is gone, and its peer cannot tell) or by policy.
 	 * A session its node closed on purpose (reason "closed": a new
-	 * identity, a registration renewed) leaves its pairs alone: they end
-	 * with their own sockets.
+	 * identity, a registration renewed) or that reached its attestation
+	 * expiry ("expired": the node makes a new one at once) leaves its
+	 * pairs alone: they end with their own sockets.
 	 */
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
 		if (p->sess[0] != rs && p->sess[1] != rs)
 			continue;
-		if (strcmp(reason, "closed") != 0) {
+		if (strcmp(reason, "closed") != 0 &&
+		    strcmp(reason, "expired") != 0) {
 			pair_close(p, "session-closed", 1);
 			continue;
 		}
@@ -630,6 +639,8 @@ relay_session(void *arg, struct conn *c)
 		conn_drop(c, CONN_R_NOMEM);
 		return (1);
 	}
+	/* The cids of its next data connections, findable from now on. */
+	ticket_expect(&rs->t, &r->map, &rs->win);
 	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
 		wipe(msg, sizeof(msg));
 		ticket_fini(&rs->t);
@@ -669,30 +680,18 @@ deny:
 /* ------------------------------------------------------------------ */
 /* Data connections: the preamble.                                     */
 
-/* The session holding the ticket ${id}, or NULL. */
-static struct rsess *
-rsess_find(struct relay *r, const uint8_t *id)
-{
-	struct rsess *rs;
-
-	for (rs = r->sessions; rs != NULL; rs = rs->next)
-		if (memcmp(rs->t.id, id, TICKET_ID_LEN) == 0)
-			return (rs);
-	return (NULL);
-}
-
 /*
- * Tell the node of ${rs} why its data connection with the preamble ${pre}
- * was refused (${code}, enum channel_refusal), over its session: the
- * data connection itself carries no channel of ours.  Best effort.
+ * Tell the node of ${rs} why its data connection with the preamble
+ * counter ${ctr} was refused (${code}, enum channel_refusal), over its
+ * session: the data connection itself carries no channel of ours.  Best
+ * effort.
  */
 static void
-tell_refused(struct rsess *rs, unsigned code, const uint8_t *pre)
+tell_refused(struct rsess *rs, unsigned code, uint64_t ctr)
 {
 	uint8_t msg[TICKET_REFUSAL_LEN];
 
-	ticket_refusal_encode((uint8_t)code, ticket_preamble_counter(pre),
-	    msg);
+	ticket_refusal_encode((uint8_t)code, ctr, msg);
 	(void)session_send(rs->s, msg, sizeof(msg));
 }
 
@@ -702,23 +701,30 @@ static void
 relay_preamble(void *arg, int fd, const uint8_t *pre)
 {
 	struct relay *r = arg;
-	uint8_t type, id[TICKET_ID_LEN];
+	uint8_t type;
 	char name[TICKET_NAME_LEN];
+	struct ticket *t;
 	struct rsess *rs;
 	struct rsvc *svc;
 	struct pooled *pc;
+	uint64_t ctr;
 	int e;
 
-	if (ticket_preamble_id(pre, &type, id) == -1 ||
-	    (rs = rsess_find(r, id)) == NULL) {
+	/*
+	 * The cid names the session and the counter: one bucket of the
+	 * map, whatever the number of sessions.  Unknown, replayed, too old
+	 * and version 1 preambles are all not found.
+	 */
+	if ((t = ticket_lookup(&r->map, pre, &ctr)) == NULL) {
 		/* Anyone can send this: at most a few lines per second. */
 		env_audit_limited(r->env, &r->env->anyone_log, 0, "bad-ticket", NULL,
 		    "", "relay");
 		goto refuse;
 	}
-	if ((e = ticket_preamble_check(&rs->t, pre, &type, name)) != 0) {
+	rs = (struct rsess *)(void *)((char *)t - offsetof(struct rsess, t));
+	if ((e = ticket_preamble_check(&rs->t, pre, ctr, &type, name)) != 0) {
 		/*
-		 * Anyone who saw a session id can send this too: limited,
+		 * Anyone who saw a preamble can send this too: limited,
 		 * and the session's identity is not the sender's (peer=-).
 		 */
 		env_audit_limited(r->env, &r->env->anyone_log, 0, ticket_strerror(e),
@@ -730,7 +736,7 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		if (rs->kind != 'R' || strcmp(name, rs->svc->cr->name) != 0) {
 			env_audit(r->env, 0, "not-registrant", rs->peer, name,
 			    "relay");
-			tell_refused(rs, CHANNEL_REFUSAL_NOT_REGISTRANT, pre);
+			tell_refused(rs, CHANNEL_REFUSAL_NOT_REGISTRANT, ctr);
 			goto refuse;
 		}
 		if (rs->npool >= RELAY_POOL_MAX ||
@@ -751,18 +757,18 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 	if ((svc = svc_find(r, name)) == NULL) {
 		env_audit(r->env, 0, "unknown-service", rs->peer, name,
 		    "relay");
-		tell_refused(rs, CHANNEL_REFUSAL_UNKNOWN_SERVICE, pre);
+		tell_refused(rs, CHANNEL_REFUSAL_UNKNOWN_SERVICE, ctr);
 		goto refuse;
 	}
 	if (!id_listed(svc->cr->allow, svc->cr->nallow, rs->peer)) {
 		env_audit(r->env, 0, "not-allowed", rs->peer, name, "relay");
-		tell_refused(rs, CHANNEL_REFUSAL_NOT_ALLOWED, pre);
+		tell_refused(rs, CHANNEL_REFUSAL_NOT_ALLOWED, ctr);
 		goto refuse;
 	}
 	if (svc->via == NULL && svc->nregs == 0) {
 		env_audit(r->env, 0, "no-registrant", rs->peer, name,
 		    "relay");
-		tell_refused(rs, CHANNEL_REFUSAL_NO_REGISTRANT, pre);
+		tell_refused(rs, CHANNEL_REFUSAL_NO_REGISTRANT, ctr);
 		goto refuse;
 	}
 	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {
@@ -812,6 +818,10 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto nomem;
 	r->env = e;
+	if ((r->buckets = calloc(RELAY_MAP_BUCKETS, sizeof(*r->buckets))) ==
+	    NULL)
+		goto nomem;
+	ticket_map_init(&r->map, r->buckets, RELAY_MAP_BUCKETS);
 	ev_init(&r->wait_timer, relay_wait_cb);
 	r->wait_timer.repeat = RELAY_WAIT_TICK;
 	r->wait_timer.data = r;
@@ -1077,5 +1087,6 @@ relay_free(struct relay *r)
 	}
 	ev_timer_stop(r->env->loop, &r->wait_timer);
 	free(r->svcs);
+	free(r->buckets);
 	free(r);
 }

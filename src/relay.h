@@ -1,7 +1,7 @@
 /*
  * relay: the relay role (docs/relay.md).  The front (front.c) hands it
  * the session handshakes and the data connections (a preamble starting
- * with 'C' or 'P') that reach the node's listen address; it authorizes
+ * with 'c' or 'p') that reach the node's listen address; it authorizes
  * sessions ("@S", "@R" + name)
  * against the [relay NAME] sections, hands each session a ticket, keeps
  * the outlets' pooled connections, pairs each allowed client connection

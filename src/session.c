@@ -19,6 +19,10 @@
 
 #define SESSION_MAX_RECORD (SESSION_MAX_DATA + CHANNEL_OVERHEAD)
 #define SESSION_TX_CAP (4 * SESSION_MAX_RECORD)
+/* How often the channel's age is looked at (rekey by time, its end). */
+#define SESSION_LIFE_TICK 30.
+/* A peer that closes this close to the deadline (seconds) expired. */
+#define SESSION_EXPIRY_SLACK 2
 
 struct session {
 	struct ev_loop *loop;
@@ -28,6 +32,7 @@ struct session {
 	void *arg;
 	ev_io r, w;
 	ev_timer timer;     /* keepalive ticks, or an immediate failure */
+	ev_timer life;      /* the channel's rekey by time and its end */
 	double keepalive;   /* seconds, 0: off */
 	ev_tstamp last_rx;  /* last record received */
 	ev_tstamp last_ping; /* last PING sent */
@@ -50,6 +55,7 @@ shut(struct session *s)
 	ev_io_stop(s->loop, &s->r);
 	ev_io_stop(s->loop, &s->w);
 	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_stop(s->loop, &s->life);
 	if (s->fd != -1) {
 		close(s->fd);
 		s->fd = -1;
@@ -80,6 +86,7 @@ die_later(struct session *s, const char *reason)
 	ev_io_stop(s->loop, &s->r);
 	ev_io_stop(s->loop, &s->w);
 	ev_timer_stop(s->loop, &s->timer);
+	ev_timer_stop(s->loop, &s->life);
 	ev_timer_set(&s->timer, 0., 0.);
 	ev_timer_start(s->loop, &s->timer);
 }
@@ -133,7 +140,11 @@ send_record(struct session *s, enum channel_type type, const uint8_t *data,
 	rec = s->tx + s->tx_have;
 	if (len > 0)
 		memcpy(rec + CHANNEL_HDR, data, len);
-	if ((n = channel_seal(s->ch, type, rec, len)) < 0)
+	if (type == CHANNEL_REKEY)
+		n = channel_seal_rekey(s->ch, rec, (uint64_t)ev_now(s->loop));
+	else
+		n = channel_seal(s->ch, type, rec, len);
+	if (n < 0)
 		return (-1);
 	s->tx_have += (size_t)n;
 	return (flush(s));
@@ -154,7 +165,15 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		goto out;
 	if (n <= 0) {
-		die(s, n == 0 ? "closed" : "read-error");
+		/*
+		 * The peer's timer for the same deadline may fire first (the
+		 * clocks differ by a little): its close then is the expiry.
+		 */
+		if (channel_deadline(s->ch) <= (uint64_t)ev_now(loop) +
+		    SESSION_EXPIRY_SLACK)
+			die(s, "expired");
+		else
+			die(s, n == 0 ? "closed" : "read-error");
 		goto out;
 	}
 	s->rx_have += (size_t)n;
@@ -238,6 +257,48 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
+/* Arm the life timer: at the channel's end, or a tick from now. */
+static void
+life_arm(struct session *s)
+{
+	double left;
+
+	left = (double)channel_deadline(s->ch) - ev_now(s->loop);
+	if (left > SESSION_LIFE_TICK)
+		left = SESSION_LIFE_TICK;
+	if (left < 0.)
+		left = 0.;
+	ev_timer_set(&s->life, left, 0.);
+	ev_timer_start(s->loop, &s->life);
+}
+
+/*
+ * Life tick: the session ends with its channel, at the earlier of the two
+ * attestations it was authenticated with (or CHANNEL_MAX_AGE): then the
+ * node makes a new one, under the attestation it holds by then.  A
+ * sending key used for CHANNEL_REKEY_TIME is replaced (a REKEY record).
+ */
+static void
+session_life_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	uint64_t now = (uint64_t)ev_now(loop);
+
+	(void)revents;
+	if (s->fd == -1 || s->failed != NULL)
+		return;
+	if (channel_check_time(s->ch, now) != 0) {
+		die(s, "expired");
+		return;
+	}
+	if (channel_rekey_due(s->ch, now) &&
+	    send_record(s, CHANNEL_REKEY, NULL, 0) == -1) {
+		die(s, "write-error");
+		return;
+	}
+	life_arm(s);
+}
+
 /*
  * session_new(reaper, fd, ch, keepalive, ops, arg, rest, restlen):
  * Run a session, on the loop of ${reaper} (borrowed: it frees the session
@@ -276,12 +337,14 @@ session_new(struct reaper *reaper, int fd, struct channel *ch,
 	ev_io_init(&s->r, session_read_cb, fd, EV_READ);
 	ev_io_init(&s->w, session_write_cb, fd, EV_WRITE);
 	ev_init(&s->timer, session_timer_cb);
-	s->r.data = s->w.data = s->timer.data = s;
+	ev_init(&s->life, session_life_cb);
+	s->r.data = s->w.data = s->timer.data = s->life.data = s;
 	ev_io_start(loop, &s->r);
 	if (keepalive > 0) {
 		ev_timer_set(&s->timer, keepalive / 4, keepalive / 4);
 		ev_timer_start(loop, &s->timer);
 	}
+	life_arm(s);
 	/* Records that came behind the handshake are read with the next. */
 	if (restlen > 0)
 		ev_feed_event(loop, &s->r, EV_READ);

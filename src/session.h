@@ -5,7 +5,10 @@
  * sends a PING every ${keepalive} seconds and declares the session dead
  * when nothing arrived for two intervals (checked four times per
  * interval), so a dead peer or a cut link is noticed within two to three
- * intervals of its last sign of life.  Used by both ends (relay.c,
+ * intervals of its last sign of life.  It ends ("expired") when its
+ * channel must (channel_deadline: the earlier of the two attestations it
+ * was authenticated with), and replaces a sending key used for
+ * CHANNEL_REKEY_TIME with a REKEY record.  Used by both ends (relay.c,
  * dialout.c); never makes access decisions and never logs.
  *
  * Memory is fixed: one small receive and one small send buffer.
@@ -29,7 +32,8 @@ struct session_ops {
 	/* A message (one DATA record) of ${len} bytes arrived. */
 	void (*message)(struct session *s, const uint8_t *data, size_t len);
 	/*
-	 * The session ended (${reason}: "closed", "keepalive-timeout",
+	 * The session ended (${reason}: "closed", "expired",
+	 * "keepalive-timeout",
 	 * "EDECRYPT", ...); its socket is closed.  The callee may call
 	 * session_free(); nothing else may be called on ${s}.
 	 */

@@ -8,7 +8,7 @@
  *   1. a client session with a relay: TCP, Noise XX as initiator pinned to
  *      the relay identity, request "@S"; read records until the ticket
  *      message (T || id || K) arrives; answer nothing (no PONG).
- *   2. one data connection: a `C` preamble naming service P (the relay
+ *   2. one data connection: a `c` preamble naming service P (the relay
  *      authorizes that name), then Noise XX as initiator pinned to the
  *      outlet identity with the request R and, unless --no-bind, the name B
  *      bound into the prologue (channel_bind_service); then one DATA record

@@ -1177,6 +1177,120 @@ START_TEST(test_rekey_default)
 }
 END_TEST
 
+/*
+ * Rekey by time: a used sending key is due after CHANNEL_REKEY_TIME, a
+ * REKEY record changes it at both ends at the same record, also when it
+ * lands on a count boundary; an unused key is never due.
+ */
+START_TEST(test_rekey_time)
+{
+	struct channel *ci, *cr;
+	uint8_t rec[64], data[3] = {7, 8, 9};
+	enum channel_type t;
+	size_t i, len;
+	long rl;
+
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_uint_eq(channel_rekey_at(ci), NOW + CHANNEL_REKEY_TIME);
+	ck_assert_int_eq(channel_rekey_due(ci, NOW + 10000), 0); /* unused */
+	send_ok(ci, cr, CHANNEL_DATA, data, 3);
+	ck_assert_int_eq(channel_rekey_due(ci, NOW + CHANNEL_REKEY_TIME - 1),
+	    0);
+	ck_assert_int_eq(channel_rekey_due(ci, NOW + CHANNEL_REKEY_TIME), 1);
+	ck_assert_int_eq(channel_rekey_due(cr, NOW + CHANNEL_REKEY_TIME), 0);
+	rl = channel_seal_rekey(ci, rec, NOW + CHANNEL_REKEY_TIME);
+	ck_assert_int_eq(rl, CHANNEL_OVERHEAD);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_REKEY);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(channel_rekey_due(ci, NOW + 2 * CHANNEL_REKEY_TIME),
+	    0);
+	ck_assert_uint_eq(channel_rekey_at(ci), NOW + 2 * CHANNEL_REKEY_TIME);
+	for (i = 0; i < 4; i++) {
+		send_ok(ci, cr, CHANNEL_DATA, data, 3);
+		send_ok(cr, ci, CHANNEL_DATA, data, 2);
+	}
+	/* A receiver that misses the REKEY (here: reads it as lost) fails. */
+	ck_assert_int_gt(rl = channel_seal_rekey(ci, rec, NOW + 300), 0);
+	memcpy(rec + CHANNEL_HDR, data, 3);
+	ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, rec, 3), 0);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len),
+	    -CHANNEL_EDECRYPT);
+	pair_free(ci, cr);
+
+	/* On a count boundary (every 3 records): REKEY is the 3rd, 6th... */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	channel_set_rekey_interval(ci, 3);
+	channel_set_rekey_interval(cr, 3);
+	for (i = 0; i < 12; i++) {
+		if (i % 3 == 2) {
+			rl = channel_seal_rekey(ci, rec, NOW + i);
+			ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t,
+			    &len), 0);
+			ck_assert_int_eq(t, CHANNEL_REKEY);
+		} else {
+			send_ok(ci, cr, CHANNEL_DATA, data, 3);
+		}
+		send_ok(cr, ci, CHANNEL_PING, data, 1);
+	}
+	/* REKEY records carry nothing; after our EOF they still go. */
+	send_ok(ci, cr, CHANNEL_EOF, data, 0);
+	rl = channel_seal_rekey(ci, rec, NOW + 50);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len), 0);
+	send_ok(ci, cr, CHANNEL_PING, data, 1);
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_REKEY, rec, 0),
+	    -CHANNEL_ETYPE);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/*
+ * Maximum age: a channel ends at the earlier attestation expiry of its
+ * two ends, or CHANNEL_MAX_AGE after its handshake, at both ends alike.
+ */
+START_TEST(test_max_age)
+{
+	struct channel *ci, *cr;
+	uint8_t rec[64], data[1] = {1};
+
+	/* Long attestations: the fixed cap. */
+	channel_local_fini(&li);
+	channel_local_fini(&lr);
+	local_fixed(&li, 1, NOW + 10 * CHANNEL_MAX_AGE);
+	local_fixed(&lr, 101, NOW + 10 * CHANNEL_MAX_AGE);
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_uint_eq(channel_deadline(ci), NOW + CHANNEL_MAX_AGE);
+	ck_assert_uint_eq(channel_deadline(cr), NOW + CHANNEL_MAX_AGE);
+	pair_free(ci, cr);
+
+	/* The initiator's attestation ends first: both ends use it. */
+	channel_local_fini(&li);
+	local_fixed(&li, 1, NOW + 100);
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_uint_eq(channel_deadline(ci), NOW + 100);
+	ck_assert_uint_eq(channel_deadline(cr), NOW + 100);
+	ck_assert_int_eq(channel_check_time(ci, NOW + 99), 0);
+	send_ok(ci, cr, CHANNEL_DATA, data, 1);
+	ck_assert_int_eq(channel_check_time(cr, NOW + 100),
+	    -CHANNEL_EEXPIRED);
+	/* Dead: nothing more, whatever the time. */
+	ck_assert_int_eq(channel_check_time(cr, NOW), -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_seal(cr, CHANNEL_DATA, rec, 1),
+	    -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_check_time(ci, NOW + 101),
+	    -CHANNEL_EEXPIRED);
+	pair_free(ci, cr);
+
+	/* The responder's: the same. */
+	channel_local_fini(&lr);
+	local_fixed(&lr, 101, NOW + 50);
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_uint_eq(channel_deadline(ci), NOW + 50);
+	ck_assert_uint_eq(channel_deadline(cr), NOW + 50);
+	pair_free(ci, cr);
+}
+END_TEST
+
 /* The second handshake between the same nodes skips ECDSA entirely. */
 START_TEST(test_cache)
 {
@@ -1409,6 +1523,8 @@ channel_suite(void)
 	tcase_add_test(tc, test_refuse);
 	tcase_add_test(tc, test_rekey_small);
 	tcase_add_test(tc, test_rekey_default);
+	tcase_add_test(tc, test_rekey_time);
+	tcase_add_test(tc, test_max_age);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("misc");

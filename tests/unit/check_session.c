@@ -217,6 +217,41 @@ START_TEST(test_closed_peer)
 }
 END_TEST
 
+/*
+ * The session ends at the attestation expiry (here a's: 2 s), at both
+ * ends, as "expired", though keepalives flow.
+ */
+START_TEST(test_expiry)
+{
+	uint8_t pa[32], pub[65];
+	ev_tstamp t0;
+
+	channel_free(ca);
+	channel_free(cb);
+	channel_local_fini(&la);
+	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
+	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL), 2),
+	    0);
+	establish();
+	ck_assert_uint_eq(channel_deadline(ca), la.expiry);
+	ck_assert_uint_eq(channel_deadline(cb), la.expiry);
+	ev_now_update(loop);
+	t0 = ev_now(loop);
+	sa = session_new(&reaper, fa, ca, 0.2, &ops, NULL, NULL, 0);
+	sb = session_new(&reaper, fb, cb, 0.2, &ops, NULL, NULL, 0);
+	fa = fb = -1;
+	ca = cb = NULL;
+	run_for(4, (const void *volatile *)&dead_b);
+	ck_assert_ptr_nonnull(dead_b);
+	ck_assert_str_eq(dead_b, "expired");
+	run_for(1, (const void *volatile *)&dead_a);
+	ck_assert_ptr_nonnull(dead_a);
+	ck_assert_str_eq(dead_a, "expired");
+	ck_assert(dead_at <= (double)la.expiry + 0.5);
+	ck_assert(dead_at - t0 <= 2.5);
+}
+END_TEST
+
 static Suite *
 session_suite(void)
 {
@@ -228,6 +263,7 @@ session_suite(void)
 	tcase_add_test(tc, test_pong_keeps_alive);
 	tcase_add_test(tc, test_silent_peer);
 	tcase_add_test(tc, test_closed_peer);
+	tcase_add_test(tc, test_expiry);
 	suite_add_tcase(s, tc);
 	return (s);
 }
