@@ -39,10 +39,12 @@ outlet_dialed(struct conn *c, int err)
 	struct outlet *o = c->arg;
 
 	if (err != 0) {
-		env_audit(o->env, 0, "target-refused", channel_peer_id(c->ch),
-		    c->service, "outlet");
+		env_audit(o->env, 0, err == CONN_ERESOLVE ? "resolve-failed" :
+		    "target-refused", channel_peer_id(c->ch), c->service,
+		    "outlet");
 		c->quiet = 1;
-		conn_drop(c, CONN_R_TARGET_REFUSED);
+		conn_drop(c, err == CONN_ERESOLVE ? CONN_R_RESOLVE_FAILED :
+		    CONN_R_TARGET_REFUSED);
 		return;
 	}
 	env_audit(o->env, 1, "allowed", channel_peer_id(c->ch), c->service,
