@@ -886,6 +886,9 @@ dial_done(struct conn *c, int timed_out)
 	else if (getsockopt(*fdp, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0 && c->addrs != NULL && c->next_addr < c->addrs->n) {
+		log_debug("event=dial-next role=%s conn=%" PRIu64 " tried=%zu "
+		    "error=\"%s\"", c->role, c->id, c->next_addr,
+		    strerror(err));
 		close(*fdp);
 		*fdp = -1;
 		c->dial_err = err;
