@@ -758,7 +758,16 @@ static void
 dial_set_fd(struct conn *c, int fd, double after)
 {
 
+	ev_io *w = c->state == CONN_DIAL ? &c->chan_w : &c->plain_w;
+
 	*dial_fdp(c) = fd;
+	/*
+	 * A new socket may get the number of the one just closed: tell
+	 * libev it is another file (watch() only does when the number
+	 * differs), or the stopped-and-started watcher is never polled.
+	 */
+	assert(!ev_is_active(w));
+	ev_io_set(w, fd, EV_WRITE);
 	if (c->state == CONN_DIAL)
 		sock_keepalive(fd, c->ctx->keepalive);
 	timer_set(c, after > 0.001 ? after : 0.001);

@@ -17,6 +17,7 @@ NSDIR=""
 dns_cleanup()
 {
 	_drc=$?
+	set +e
 	[ -z "$NSDIR" ] || rm -rf "$NSDIR"
 	(exit "$_drc")
 	ns_cleanup
