@@ -1118,7 +1118,8 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		if (c->state != CONN_HANDSHAKE || !c->hs_responder)
 			continue;
 		if (c->hs_progress) {
-			if (busy == NULL && now - c->t_start >= busy_age)
+			if (busy == NULL && now - c->t_start >= busy_age &&
+			    sock_pending(c->fd_chan) == 0)
 				busy = c;
 			continue;
 		}

@@ -22,14 +22,15 @@
  * iteration is processed before the listener looks for a victim: a peer
  * whose message is in is never taken for an idle one.  Only when no idle
  * one is left: the oldest handshake still running after
- * LISTENER_EVICT_BUSY seconds (a peer that sent a first message and then
- * stalls).  The idle age bounds how long a flood of idle connections
+ * LISTENER_EVICT_BUSY seconds with nothing waiting unread (a peer that sent
+ * a first message and then stalls; a real peer under a burst, whose next
+ * message is slow because its own node is busy, gets a few seconds).  The idle age bounds how long a flood of idle connections
  * ahead of a real client in the backlog holds it: the backlog is worked
  * through max_handshakes connections per LISTENER_EVICT_IDLE
  * (docs/security.md, tests/integration/34-flood-same-address.sh).
  */
 #define LISTENER_EVICT_IDLE 0.05
-#define LISTENER_EVICT_BUSY 1.0
+#define LISTENER_EVICT_BUSY 3.0
 
 /*
  * Room for one more connection on ${l}: return 0 to accept, -1 to leave

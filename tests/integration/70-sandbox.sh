@@ -21,6 +21,8 @@ status_is()
 ECHO_PORT=$(free_port)
 start_echo "127.0.0.1:$ECHO_PORT"
 tunnel echo "127.0.0.1:$ECHO_PORT" "user = nobody"
+log_has "$WORK/out.log" event=ready sandbox=off &&
+	skip "an ASan build runs without the sandbox (docs/security.md)"
 for n in out in; do
 	eval "pid=\$PID_$n"
 	status_is "$pid" Uid "$NOBODY	$NOBODY	$NOBODY	$NOBODY"
