@@ -100,7 +100,7 @@ static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
 	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked",
-	"refused"};
+	"refused", "resolve-failed"};
 
 /*
  * conn_reason_name(reason):
@@ -113,6 +113,22 @@ conn_reason_name(enum conn_reason reason)
 	if ((size_t)reason < CONN_R_CHANNEL_BASE)
 		return (reason_names[reason]);
 	return (channel_error_name((int)(reason - CONN_R_CHANNEL_BASE)));
+}
+
+/*
+ * conn_dial_reason(err):
+ * The reason to drop with after ops->dialed reported ${err} (not 0):
+ * connect-timeout, resolve-failed or connect-failed.
+ */
+enum conn_reason
+conn_dial_reason(int err)
+{
+
+	if (err == ETIMEDOUT)
+		return (CONN_R_CONNECT_TIMEOUT);
+	if (err == CONN_ERESOLVE)
+		return (CONN_R_RESOLVE_FAILED);
+	return (CONN_R_CONNECT_FAILED);
 }
 
 /*
@@ -311,7 +327,8 @@ conn_update(struct conn *c)
 
 	switch (c->state) {
 	case CONN_DIAL:
-		watch(c, &c->chan_w, c->fd_chan, 1);
+		/* No socket yet while the name is looked up. */
+		watch(c, &c->chan_w, c->fd_chan, c->fd_chan != -1);
 		break;
 	case CONN_HANDSHAKE:
 		watch(c, &c->chan_r, c->fd_chan, 1);
@@ -321,7 +338,7 @@ conn_update(struct conn *c)
 		/* Records wait in the kernel until the target is there. */
 		watch(c, &c->chan_r, c->fd_chan, 0);
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
-		watch(c, &c->plain_w, c->fd_plain, 1);
+		watch(c, &c->plain_w, c->fd_plain, c->fd_plain != -1);
 		break;
 	case CONN_OPEN:
 		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy);
@@ -720,20 +737,193 @@ chan_read_handshake(struct conn *c)
 	}
 }
 
-/* A dial finished (writable) or timed out: report to the role. */
-static void
-dial_done(struct conn *c, int fd, int timed_out)
+/* The socket of the dial in progress (DIAL: channel; CONNECT: plain). */
+static int *
+dial_fdp(struct conn *c)
 {
-	socklen_t len = sizeof(int);
-	int err = 0;
 
-	if (timed_out)
-		err = ETIMEDOUT;
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
+	return (c->state == CONN_DIAL ? &c->fd_chan : &c->fd_plain);
+}
+
+/* The dial is over with ${err} (0: connected): tell the role. */
+static void
+dial_finish(struct conn *c, int err)
+{
+
+	resolve_addrs_free(c->addrs);
+	c->addrs = NULL;
 	if (err == 0)
 		timer_set(c, 0);
 	c->ops->dialed(c, err);
+}
+
+/*
+ * The dial failed before any socket was connecting (a name that does not
+ * resolve, every address refused at once): report ${err} from the loop,
+ * through the timer, never from inside conn_dial_*().
+ */
+static void
+dial_fail_later(struct conn *c, int err)
+{
+
+	c->dial_err = err;
+	timer_set(c, 0);
+	ev_feed_event(c->ctx->loop, &c->timer, EV_TIMER);
+}
+
+/* The socket ${fd} is connecting: its deadline is ${after} seconds. */
+static void
+dial_set_fd(struct conn *c, int fd, double after)
+{
+
+	ev_io *w = c->state == CONN_DIAL ? &c->chan_w : &c->plain_w;
+
+	*dial_fdp(c) = fd;
+	/*
+	 * A new socket may get the number of the one just closed: tell
+	 * libev it is another file (watch() only does when the number
+	 * differs), or the stopped-and-started watcher is never polled.
+	 */
+	assert(!ev_is_active(w));
+	ev_io_set(w, fd, EV_WRITE);
+	if (c->state == CONN_DIAL)
+		sock_keepalive(fd, c->ctx->keepalive);
+	timer_set(c, after > 0.001 ? after : 0.001);
+}
+
+/*
+ * Start a connect to the next address of c->addrs that takes one (with
+ * the port of c->dial_to); each attempt gets an even share of the time
+ * left.  Return 0 if one started, -1 (c->dial_err set) if none is left.
+ */
+static int
+dial_next(struct conn *c)
+{
+	struct addr one;
+	size_t left;
+	long port = strtol(c->dial_to->port, NULL, 10);
+	int fd;
+
+	while (c->addrs != NULL && c->next_addr < c->addrs->n) {
+		one = *c->dial_to;
+		memcpy(&one.sa, &c->addrs->sa[c->next_addr], sizeof(one.sa));
+		if (one.sa.ss_family == AF_INET) {
+			((struct sockaddr_in *)&one.sa)->sin_port =
+			    htons((uint16_t)port);
+			one.salen = sizeof(struct sockaddr_in);
+		} else {
+			((struct sockaddr_in6 *)&one.sa)->sin6_port =
+			    htons((uint16_t)port);
+			one.salen = sizeof(struct sockaddr_in6);
+		}
+		left = c->addrs->n - c->next_addr++;
+		if ((fd = sock_dial(&one)) == -1) {
+			c->dial_err = errno;
+			continue;
+		}
+		dial_set_fd(c, fd, (c->dial_deadline - ev_now(c->ctx->loop)) /
+		    (double)left);
+		return (0);
+	}
+	return (-1);
+}
+
+/* The lookup of the name to dial finished (resolve_cb). */
+static void
+conn_resolved(struct resolve_wait *w, struct resolve_addrs *a,
+    const char *err)
+{
+	struct conn *c = w->arg;
+
+	(void)err; /* resolve.c's note callback logs the name's failure */
+	if (a == NULL)
+		dial_finish(c, CONN_ERESOLVE);
+	else {
+		c->addrs = a; /* c holds the reference */
+		c->next_addr = 0;
+		if (dial_next(c) == -1)
+			dial_finish(c, c->dial_err);
+	}
+	if (c->state != CONN_DEAD)
+		conn_update(c);
+}
+
+/*
+ * Start the dial of the current state to ${a}: at once if numeric (or a
+ * unix socket), else after the lookup of its name.  Return -1 only when a
+ * numeric dial fails at once.
+ */
+static int
+dial_start(struct conn *c, const struct addr *a)
+{
+	const char *err = NULL;
+	int fd, rc;
+
+	c->dial_to = a;
+	c->dial_err = 0;
+	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	if (a->salen > 0) {
+		if ((fd = sock_dial(a)) == -1)
+			return (-1);
+		dial_set_fd(c, fd, c->ctx->connect_timeout);
+		return (0);
+	}
+	if (c->ctx->resolver == NULL) {
+		dial_fail_later(c, CONN_ERESOLVE);
+		return (0);
+	}
+	rc = resolve_get(c->ctx->resolver, a->host, &c->addrs, &err, &c->rw,
+	    conn_resolved, c);
+	if (rc == 1) {
+		timer_set(c, c->ctx->connect_timeout); /* waiting */
+		return (0);
+	}
+	if (rc == -1)
+		dial_fail_later(c, CONN_ERESOLVE);
+	else if ((c->next_addr = 0, dial_next(c)) == -1)
+		dial_fail_later(c, c->dial_err);
+	return (0);
+}
+
+/*
+ * The socket of the dial is writable (connected or failed: SO_ERROR) or
+ * its share of time ran out (${timed_out}); its watcher is stopped.  On a
+ * failure the next address is tried, if any; else the role is told.
+ */
+static void
+dial_done(struct conn *c, int timed_out)
+{
+	socklen_t len = sizeof(int);
+	int *fdp = dial_fdp(c);
+	int err = 0;
+
+	if (*fdp == -1) {
+		/* The timer, with no socket: a lookup still out or a
+		 * failure reported later (dial_fail_later). */
+		if (c->rw.e != NULL) {
+			resolve_cancel(&c->rw);
+			err = CONN_ERESOLVE;
+		} else if ((err = c->dial_err) == 0)
+			err = ETIMEDOUT;
+		dial_finish(c, err);
+		return;
+	}
+	if (timed_out)
+		err = ETIMEDOUT;
+	else if (getsockopt(*fdp, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0 && c->addrs != NULL && c->next_addr < c->addrs->n) {
+		log_debug("event=dial-next role=%s conn=%" PRIu64 " tried=%zu "
+		    "error=\"%s\"", c->role, c->id, c->next_addr,
+		    strerror(err));
+		close(*fdp);
+		*fdp = -1;
+		c->dial_err = err;
+		if (dial_next(c) == 0)
+			return;
+		err = c->dial_err;
+	}
+	dial_finish(c, err);
 }
 
 static void
@@ -757,7 +947,7 @@ conn_plain_w_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (c->state == CONN_CONNECT) {
 		watch(c, &c->plain_w, c->fd_plain, 0);
-		dial_done(c, c->fd_plain, 0);
+		dial_done(c, 0);
 	} else
 		rx_pump(c);
 	if (c->state != CONN_DEAD)
@@ -788,7 +978,7 @@ conn_chan_w_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (c->state == CONN_DIAL) {
 		watch(c, &c->chan_w, c->fd_chan, 0);
-		dial_done(c, c->fd_chan, 0);
+		dial_done(c, 0);
 	} else
 		tx_flush(c);
 	if (c->state != CONN_DEAD)
@@ -858,11 +1048,11 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	switch (c->state) {
 	case CONN_DIAL:
 		watch(c, &c->chan_w, c->fd_chan, 0);
-		dial_done(c, c->fd_chan, 1);
+		dial_done(c, 1);
 		break;
 	case CONN_CONNECT:
 		watch(c, &c->plain_w, c->fd_plain, 0);
-		dial_done(c, c->fd_plain, 1);
+		dial_done(c, 1);
 		break;
 	case CONN_HANDSHAKE:
 		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT);
@@ -1164,26 +1354,18 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 	return (c);
 }
 
-/* Start a non-blocking connect to ${a}; the fd goes to ${*fdp}. */
-static int
-dial(struct conn *c, const struct addr *a, int *fdp)
-{
-	int fd;
-
-	if ((fd = sock_dial(a)) == -1)
-		return (-1);
-	*fdp = fd;
-	/* Writable means connected (or failed): see dial_done. */
-	timer_set(c, c->ctx->connect_timeout);
-	return (0);
-}
-
 /*
  * conn_dial_channel(c, a):
- * Start a non-blocking connect of the channel socket to ${a} (borrowed,
- * resolved; kept as c->dial_addr for logs) with the connect deadline;
- * ops->dialed is called when it finishes.  Return 0, or -1 if it failed
- * at once (the caller then drops ${c}).
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed;
+ * kept as c->dial_addr for logs) with the connect deadline; ops->dialed
+ * is called when it finishes.  A numeric address or a unix socket is
+ * dialed at once.  A name is looked up (ctx->resolver, without blocking)
+ * and its addresses are tried in order, the next one when one refuses,
+ * fails or misses its share of the time: connect_timeout covers the
+ * lookup and every attempt, each address getting an even share of what
+ * is left when its attempt starts.  Return 0, or -1 if a numeric dial
+ * failed at once (the caller then drops ${c}); a name that fails at once
+ * is reported through ops->dialed from the loop, never from here.
  */
 int
 conn_dial_channel(struct conn *c, const struct addr *a)
@@ -1191,10 +1373,9 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 
 	assert(c->state == CONN_NEW && c->fd_chan == -1);
 	c->dial_addr = a;
-	if (dial(c, a, &c->fd_chan) == -1)
-		return (-1);
-	sock_keepalive(c->fd_chan, c->ctx->keepalive);
 	conn_set_state(c, CONN_DIAL);
+	if (dial_start(c, a) == -1)
+		return (-1);
 	conn_update(c);
 	return (0);
 }
@@ -1202,16 +1383,16 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 /*
  * conn_dial_plain(c, a):
  * Like conn_dial_channel() for the plain socket (the outlet's target),
- * once the handshake is established.
+ * once the handshake is established (names too).
  */
 int
 conn_dial_plain(struct conn *c, const struct addr *a)
 {
 
 	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
-	if (dial(c, a, &c->fd_plain) == -1)
-		return (-1);
 	conn_set_state(c, CONN_CONNECT);
+	if (dial_start(c, a) == -1)
+		return (-1);
 	conn_update(c);
 	return (0);
 }
@@ -1457,6 +1638,9 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	ev_io_stop(ctx->loop, &c->chan_r);
 	ev_io_stop(ctx->loop, &c->chan_w);
 	ev_timer_stop(ctx->loop, &c->timer);
+	resolve_cancel(&c->rw);
+	resolve_addrs_free(c->addrs);
+	c->addrs = NULL;
 
 	/* Metrics: an opened one closes; one that never opened failed
 	 * (a detached session's handshake ends with EOF: not a failure). */

@@ -31,9 +31,13 @@
 #include "channel.h"
 #include "log.h"
 #include "reap.h"
+#include "resolve.h"
 
 struct conn;
 struct conn_buf;
+
+/* ops->dialed's error when the name to dial did not resolve. */
+#define CONN_ERESOLVE (-1)
 
 enum conn_state {
 	CONN_NEW,       /* made, nothing started */
@@ -64,6 +68,7 @@ enum conn_reason {
 	CONN_R_EVICTED,           /* pending handshake made room (evict) */
 	CONN_R_REVOKED,           /* a reload took its access away */
 	CONN_R_REFUSED,           /* the peer sent a REFUSE record */
+	CONN_R_RESOLVE_FAILED,    /* the name to dial did not resolve */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -84,6 +89,7 @@ struct conn_ctx {
 	struct conn *pend_head;   /* those, oldest first */
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
+	struct resolve *resolver; /* names to dial (NULL: numeric only) */
 	struct reaper reaper;     /* frees dropped connections (and more) */
 	struct log_limit drop_log; /* "drop" lines: at most 20 per second */
 	struct conn_buf *pool; /* spare full-size buffers */
@@ -108,7 +114,8 @@ struct conn_ctx {
  * checks for it on return).
  */
 struct conn_ops {
-	/* A conn_dial_*() finished: ${err} is 0 or an errno value. */
+	/* A conn_dial_*() finished: ${err} is 0, an errno value (of the
+	 * last address tried) or CONN_ERESOLVE (the name did not resolve). */
 	void (*dialed)(struct conn *c, int err);
 	/* The handshake completed (channel_peer_id() is valid). */
 	void (*established)(struct conn *c);
@@ -157,6 +164,15 @@ struct conn {
 	struct reap_entry reap;   /* queued for freeing once dropped */
 	void *epoch;              /* the ctx->epoch it was made in */
 	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
+	/* The dial in progress (DIAL: the channel socket; CONNECT: the
+	 * plain one): its address, the lookup of its name, the addresses
+	 * left to try, the overall deadline, the last error. */
+	const struct addr *dial_to;
+	struct resolve_wait rw;
+	struct resolve_addrs *addrs;
+	size_t next_addr;
+	ev_tstamp dial_deadline;
+	int dial_err;
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
 	uint64_t bytes_in;  /* plaintext bytes read from the plain socket */
@@ -265,17 +281,23 @@ struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
 
 /*
  * conn_dial_channel(c, a):
- * Start a non-blocking connect of the channel socket to ${a} (borrowed,
- * resolved; kept as c->dial_addr for logs) with the connect deadline;
- * ops->dialed is called when it finishes.  Return 0, or -1 if it failed
- * at once (the caller then drops ${c}).
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed;
+ * kept as c->dial_addr for logs) with the connect deadline; ops->dialed
+ * is called when it finishes.  A numeric address or a unix socket is
+ * dialed at once.  A name is looked up (ctx->resolver, without blocking)
+ * and its addresses are tried in order, the next one when one refuses,
+ * fails or misses its share of the time: connect_timeout covers the
+ * lookup and every attempt, each address getting an even share of what
+ * is left when its attempt starts.  Return 0, or -1 if a numeric dial
+ * failed at once (the caller then drops ${c}); a name that fails at once
+ * is reported through ops->dialed from the loop, never from here.
  */
 int conn_dial_channel(struct conn *c, const struct addr *a);
 
 /*
  * conn_dial_plain(c, a):
  * Like conn_dial_channel() for the plain socket (the outlet's target),
- * once the handshake is established.
+ * once the handshake is established (names too).
  */
 int conn_dial_plain(struct conn *c, const struct addr *a);
 
@@ -347,6 +369,13 @@ void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
  * node or relay that connected to an outlet.
  */
 const char *conn_src_text(const struct conn *c, char *buf, size_t len);
+
+/*
+ * conn_dial_reason(err):
+ * The reason to drop with after ops->dialed reported ${err} (not 0):
+ * connect-timeout, resolve-failed or connect-failed.
+ */
+enum conn_reason conn_dial_reason(int err);
 
 /*
  * conn_reason_name(reason):

@@ -60,6 +60,10 @@ struct dialout {
 	const char *role;
 	const uint8_t *relay_id;
 	const struct addr *relay;
+	/* ${relay} with the address its last session connected to (a name
+	 * resolves to several): the pooled and relayed connections go
+	 * there, to the same relay, without a lookup of their own. */
+	struct addr peer;
 	unsigned pool;
 	struct conn *hs;    /* the handshake in progress, or NULL */
 	struct session *s;  /* the session, or NULL */
@@ -218,7 +222,7 @@ dpool_open(struct dialout *d)
 	if (ticket_preamble_build(&d->t, TICKET_POOLED, d->name, dp->pre) ==
 	    -1)
 		goto fail1;
-	if ((dp->fd = sock_dial(d->relay)) == -1)
+	if ((dp->fd = sock_dial(dialout_addr(d))) == -1)
 		goto fail1;
 	dp->d = d;
 	ev_io_init(&dp->w, dpool_cb, dp->fd, EV_WRITE);
@@ -399,9 +403,17 @@ dialout_dialed(struct conn *c, int err)
 	size_t len = 2;
 
 	if (err != 0) {
-		conn_drop(c, err == ETIMEDOUT ? CONN_R_CONNECT_TIMEOUT :
-		    CONN_R_CONNECT_FAILED);
+		conn_drop(c, conn_dial_reason(err));
 		return;
+	}
+	if (d->relay->salen == 0) {
+		/* A name: remember which of its addresses answered. */
+		socklen_t sl = sizeof(d->peer.sa);
+
+		d->peer = *d->relay;
+		if (getpeername(c->fd_chan, (struct sockaddr *)&d->peer.sa,
+		    &sl) == 0)
+			d->peer.salen = sl;
 	}
 	if ((ch = channel_new(CHANNEL_INITIATOR, env_local(d->env),
 	    d->env->cache)) == NULL) {
@@ -752,11 +764,12 @@ dialout_name(const struct dialout *d)
 
 /*
  * dialout_addr(d):
- * The relay's address (for data connections).
+ * The relay's address (for data connections): a name comes with the
+ * address its last session connected to (salen 0 before the first one).
  */
 const struct addr *
 dialout_addr(const struct dialout *d)
 {
 
-	return (d->relay);
+	return (d->relay->salen == 0 ? &d->peer : d->relay);
 }

@@ -139,7 +139,8 @@ const char *dialout_name(const struct dialout *d);
 
 /*
  * dialout_addr(d):
- * The relay's address (for data connections).
+ * The relay's address (for data connections): a name comes with the
+ * address its last session connected to (salen 0 before the first one).
  */
 const struct addr *dialout_addr(const struct dialout *d);
 

@@ -73,8 +73,7 @@ inlet_dialed(struct conn *c, int err)
 	struct channel *ch;
 
 	if (err != 0) {
-		conn_drop(c, err == ETIMEDOUT ? CONN_R_CONNECT_TIMEOUT :
-		    CONN_R_CONNECT_FAILED);
+		conn_drop(c, conn_dial_reason(err));
 		return;
 	}
 	if ((ch = channel_new(CHANNEL_INITIATOR, env_local(il->env),

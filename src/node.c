@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -27,6 +28,7 @@
 #include "notify.h"
 #include "outlet.h"
 #include "relay.h"
+#include "resolve.h"
 #include "sandbox.h"
 
 /* Attestation lifetime (seconds); re-signed at half of it. */
@@ -357,6 +359,8 @@ node_fini(struct node *n)
 	front_free(n->front);
 	/* ...then the connections, which free the retired generations... */
 	conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
+	resolve_free(n->env.ctx.resolver); /* nothing waits for it now */
+	n->env.ctx.resolver = NULL;
 	conn_ctx_fini(&n->env.ctx);
 	/* ...then the configurations. */
 	while ((g = n->retired) != NULL) {
@@ -377,10 +381,14 @@ node_fini(struct node *n)
 }
 
 /*
- * Resolve every host name of ${cfg} (numeric addresses already are).
- * The loop blocks while names are looked up (once per load).  Return 0,
- * or -1 with the first failure in ${err} ("role=R name=N: message");
- * with ${log} set, every failure is logged too.
+ * Resolve the listening addresses of ${cfg} given as names (numeric ones
+ * already are): a listener binds one address, once per load, so the loop
+ * blocks while they are looked up and one that does not resolve fails
+ * the load.  The names dialed (outlets, targets, relays, via) are not
+ * resolved here: resolve.c looks them up on the loop when a connection
+ * needs them (see watch_names).  Return 0, or -1 with the first failure
+ * in ${err} ("role=R name=N: message"); with ${log} set, every failure is
+ * logged too.
  */
 static int
 resolve_all(struct config *cfg, int log, char *err, size_t errlen)
@@ -403,26 +411,101 @@ resolve_all(struct config *cfg, int log, char *err, size_t errlen)
 	if (cfg->node.has_listen &&
 	    addr_resolve(&cfg->node.listen, e, sizeof(e)) == -1)
 		FAILED("node", (const char *)NULL);
-	for (i = 0; i < cfg->noutlets; i++) {
-		if (addr_resolve(&cfg->outlets[i].target, e, sizeof(e)) ==
-		    -1 || (cfg->outlets[i].has_relay &&
-		    addr_resolve(&cfg->outlets[i].relay, e, sizeof(e)) == -1))
-			FAILED("outlet", cfg->outlets[i].name);
-	}
 	for (i = 0; i < cfg->ninlets; i++) {
-		if (addr_resolve(&cfg->inlets[i].listen, e, sizeof(e)) ==
-		    -1 || addr_resolve(cfg->inlets[i].has_via ?
-		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, e,
-		    sizeof(e)) == -1)
+		if (addr_resolve(&cfg->inlets[i].listen, e, sizeof(e)) == -1)
 			FAILED("inlet", cfg->inlets[i].name);
-	}
-	for (i = 0; i < cfg->nrelays; i++) {
-		if (cfg->relays[i].has_via && addr_resolve(&cfg->relays[i].via,
-		    e, sizeof(e)) == -1)
-			FAILED("relay", cfg->relays[i].name);
 	}
 #undef FAILED
 	return (rc);
+}
+
+/* Call ${fn}(role, name, addr, arg) for every address ${cfg} dials. */
+static void
+each_dialed(const struct config *cfg, void (*fn)(const char *, const char *,
+    const struct addr *, void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->noutlets; i++) {
+		fn("outlet", cfg->outlets[i].name, &cfg->outlets[i].target, arg);
+		if (cfg->outlets[i].has_relay)
+			fn("outlet", cfg->outlets[i].name,
+			    &cfg->outlets[i].relay, arg);
+	}
+	for (i = 0; i < cfg->ninlets; i++)
+		fn("inlet", cfg->inlets[i].name, cfg->inlets[i].has_via ?
+		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, arg);
+	for (i = 0; i < cfg->nrelays; i++)
+		if (cfg->relays[i].has_via)
+			fn("relay", cfg->relays[i].name, &cfg->relays[i].via,
+			    arg);
+}
+
+/* each_dialed: a name is watched by the resolver. */
+static void
+watch_one(const char *role, const char *name, const struct addr *a,
+    void *arg)
+{
+
+	(void)role;
+	(void)name;
+	if (a->salen == 0 && !a->is_unix)
+		resolve_watch(arg, a->host);
+}
+
+/*
+ * The names the configuration in force dials are looked up now (without
+ * blocking) and, while they fail, again and again (resolve.c): the
+ * failure is logged at once, not at the first connection.
+ */
+static void
+watch_names(struct node *n)
+{
+
+	resolve_unwatch_all(n->env.ctx.resolver);
+	each_dialed(n->env.cfg, watch_one, n->env.ctx.resolver);
+}
+
+/* What node_resolve_note tells each user of a name. */
+struct note {
+	const char *host, *err;
+	size_t naddrs;
+	int told;
+};
+
+/* each_dialed: log the news of a name for one section that uses it. */
+static void
+note_one(const char *role, const char *name, const struct addr *a,
+    void *arg)
+{
+	struct note *nt = arg;
+
+	if (a->salen != 0 || a->is_unix || strcasecmp(a->host, nt->host) != 0)
+		return;
+	nt->told = 1;
+	if (nt->err != NULL)
+		log_error("event=resolve-failed role=%s name=%s host=%s "
+		    "error=\"%s\"", role, name, nt->host, nt->err);
+	else
+		log_info("event=resolved role=%s name=%s host=%s addrs=%zu",
+		    role, name, nt->host, nt->naddrs);
+}
+
+/* The resolver's news (resolve_note_cb): one line per section. */
+static void
+node_resolve_note(void *arg, const char *host, const char *err, size_t n)
+{
+	struct node *nd = arg;
+	struct note nt = {host, err, n, 0};
+
+	each_dialed(nd->env.cfg, note_one, &nt);
+	if (nt.told)
+		return;
+	if (err != NULL)
+		log_warn("event=resolve-failed host=%s error=\"%s\"", host,
+		    err);
+	else
+		log_info("event=resolved host=%s addrs=%zu", host, n);
 }
 
 /* Return 1 if ${cfg} has something to run. */
@@ -829,6 +912,7 @@ node_reload(struct node *n, const char *why)
 	identity_fini(&idn);
 	stamp_files(n);
 	watch_set(n);
+	watch_names(n);
 	metrics_add(METRICS_RELOADS, 1, "ok", NULL, NULL);
 	notify_ready();
 	log_info("event=reload status=ok generation=%u added=%u removed=%u "
@@ -900,6 +984,12 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	conn_ctx_init(&n->env.ctx, n->env.loop);
+	/* c-ares reads /etc/resolv.conf here, before the sandbox. */
+	if ((n->env.ctx.resolver = resolve_new(n->env.loop, node_resolve_note,
+	    n, err, sizeof(err))) == NULL) {
+		log_error("event=start error=resolver detail=\"%s\"", err);
+		goto fail1;
+	}
 	if ((n->cur = calloc(1, sizeof(*n->cur))) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail1;
@@ -992,6 +1082,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_timer_start(n->env.loop, &n->resign);
 	stamp_files(n);
 	watch_set(n);
+	watch_names(n); /* lookups start; their answers come from the loop */
 	if (sandbox_enter(cfg) == -1) /* user, caps, landlock, seccomp */
 		goto fail2;
 	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s "
@@ -1011,6 +1102,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 fail2:
 	node_fini(n);
 fail1:
+	resolve_free(n->env.ctx.resolver);
 	free(n);
 fail0:
 	return (-1);

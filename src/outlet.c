@@ -48,15 +48,17 @@ static void
 target_failed(struct conn *c, const struct addr *a, int err)
 {
 	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
-	const char *en = strerrorname_np(err);
+	const char *en = err == CONN_ERESOLVE ? "resolve-failed" :
+	    strerrorname_np(err);
 
 	log_warn("event=target-failed role=outlet conn=%" PRIu64 " name=%s "
 	    "peer=%s service=%s addr=%s errno=%s error=\"%s\"", c->id,
 	    c->name, conn_peer_text(c, peer), c->service,
 	    a != NULL ? addr_format(a, addr, sizeof(addr)) : "-",
-	    en != NULL ? en : "-",
-	    strerror(err));
-	conn_refuse(c, CHANNEL_REFUSAL_TARGET_FAILED, CONN_R_TARGET_REFUSED);
+	    en != NULL ? en : "-", err == CONN_ERESOLVE ?
+	    "the name does not resolve" : strerror(err));
+	conn_refuse(c, CHANNEL_REFUSAL_TARGET_FAILED, err == CONN_ERESOLVE ?
+	    CONN_R_RESOLVE_FAILED : CONN_R_TARGET_REFUSED);
 }
 
 /* The target answered (or not). */

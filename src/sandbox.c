@@ -38,7 +38,8 @@
  * docs/security.md says how to redo it.  Not here, on purpose: getrandom
  * (the DRBG is seeded before), execve, ptrace, fork/clone, kill, open for
  * writing, setuid and friends.  Anything else kills the process (SIGSYS).
- * 35 entries, plus read-only openat and ioctl(FIONREAD) below: 37.
+ * 35 entries, plus read-only openat, ioctl(FIONREAD) and four fcntl
+ * commands (the resolver's sockets) below: 38 system calls.
  */
 struct allowed {
 	int nr;
@@ -116,6 +117,7 @@ sandbox_status(void)
 int
 sandbox_seccomp_load(char *err, size_t errlen)
 {
+	static const int fcntl_cmds[] = {F_GETFL, F_SETFL, F_GETFD, F_SETFD};
 	scmp_filter_ctx ctx;
 	size_t i;
 	int r;
@@ -148,6 +150,20 @@ sandbox_seccomp_load(char *err, size_t errlen)
 		snprintf(err, errlen, "seccomp_rule_add openat: %s",
 		    strerror(-r));
 		goto fail1;
+	}
+	/*
+	 * fcntl, four commands only: c-ares (resolve.c) makes each resolver
+	 * socket (UDP, or TCP for long answers) non-blocking and
+	 * close-on-exec with F_GETFL/F_SETFL and F_GETFD/F_SETFD.
+	 */
+	for (i = 0; i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]); i++) {
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl),
+		    1, SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)fcntl_cmds[i]))) !=
+		    0) {
+			snprintf(err, errlen, "seccomp_rule_add fcntl: %s",
+			    strerror(-r));
+			goto fail1;
+		}
 	}
 	/* ioctl, FIONREAD only: is a whole first message waiting (conn.c)? */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
@@ -466,7 +482,10 @@ sandbox_enter(const struct config *cfg)
 {
 	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
 	char filedir[2][4096];
-	const char *dirs[SANDBOX_DIRS_MAX], *files[2];
+	const char *dirs[SANDBOX_DIRS_MAX], *files[2 + 3];
+	static const char *const resolver_files[] = {"/etc/hosts",
+	    "/etc/resolv.conf", "/etc/nsswitch.conf"};
+	size_t nfiles = 2, i;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	int root, abi = 0, rs = -1;
@@ -516,7 +535,18 @@ sandbox_enter(const struct config *cfg)
 	 */
 	files[0] = dir_of(cfg->path, filedir[0], sizeof(filedir[0]));
 	files[1] = dir_of(cfg->node.identity, filedir[1], sizeof(filedir[1]));
-	if (!disabled && (abi = landlock_prepare(files, 2, dirs,
+	/*
+	 * The resolver (resolve.c) reads /etc/hosts at every lookup it does
+	 * not answer from its cache; resolv.conf and nsswitch.conf are
+	 * read only at start-up today, and allowed for a later re-read.
+	 * Those that exist, read-only (a netns hosts file is a bind mount:
+	 * the rule holds its inode, rewritten in place).
+	 */
+	for (i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]);
+	    i++)
+		if (access(resolver_files[i], R_OK) == 0)
+			files[nfiles++] = resolver_files[i];
+	if (!disabled && (abi = landlock_prepare(files, nfiles, dirs,
 	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
 		log_error("event=sandbox error=landlock detail=\"%s\"", err);
 		goto fail0;
