@@ -456,6 +456,7 @@ diff_configs(const struct config *o, const struct config *c,
 	    a->idle_timeout != b->idle_timeout ||
 	    a->shutdown_grace != b->shutdown_grace ||
 	    a->keepalive != b->keepalive ||
+	    a->tcp_keepalive != b->tcp_keepalive ||
 	    a->has_log_level != b->has_log_level ||
 	    a->log_level != b->log_level ||
 	    a->reload_watch != b->reload_watch ||
@@ -534,7 +535,7 @@ apply_node(struct node *n)
 	n->env.ctx.handshake_timeout = cn->handshake_timeout;
 	n->env.ctx.connect_timeout = cn->connect_timeout;
 	n->env.ctx.idle_timeout = cn->idle_timeout;
-	n->env.ctx.keepalive = cn->keepalive;
+	n->env.ctx.keepalive = cn->tcp_keepalive;
 	if (cn->has_log_level && !n->level_fixed)
 		log_set_level(cn->log_level);
 }

@@ -230,6 +230,10 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 		free(p); /* the sockets are closed */
 		goto fail;
 	}
+	/* A peer gone for good (no FIN, no RST) must not hold a slot for
+	 * ever now that pairs outlive their sessions. */
+	sock_keepalive(fa, r->env->ctx.keepalive);
+	sock_keepalive(fb, r->env->ctx.keepalive);
 	p->r = r;
 	p->id = conn_ctx_next_id(&r->env->ctx); /* one counter per process */
 	p->t_start = ev_now(r->env->loop);
@@ -481,17 +485,19 @@ rsess_free(struct rsess *rs, const char *reason)
 		free(pc);
 	}
 	/*
-	 * Connections made through it end too when it died of silence or an
-	 * error (the path is gone, and its peer cannot tell) or by policy.
-	 * A session its node closed on purpose (reason "closed": a new
-	 * identity, a registration renewed) leaves its pairs alone: they end
-	 * with their own sockets.
+	 * A pair needs its sessions only to be made: once paired it ends
+	 * with its own TCP connections, as plain TCP would, whether the
+	 * session was closed, died of silence (a link cut for a while) or of
+	 * a read error (docs/relay.md, "Outages").  Only a session ended by
+	 * policy (a reload took its right away) takes its pairs with it.
+	 * Orphaned pairs still count against max_connections and end by
+	 * TCP keepalive (tcp_keepalive) if their peer is gone for good.
 	 */
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
 		if (p->sess[0] != rs && p->sess[1] != rs)
 			continue;
-		if (strcmp(reason, "closed") != 0) {
+		if (strcmp(reason, "revoked") == 0) {
 			pair_close(p, "session-closed", 1);
 			continue;
 		}
@@ -754,20 +760,18 @@ refuse:
 	sock_close_reset(fd);
 }
 
-/* The session with the next relay of ${arg} (an rsvc) ended: so do the
- * pairs made through it. */
+/* The session with the next relay of ${arg} (an rsvc) ended: the pairs
+ * made through it go on (they end with their own connections, as in
+ * rsess_free) and no longer follow it. */
 static void
 via_down(void *arg)
 {
 	struct rsvc *svc = arg;
-	struct relay *r = svc->r;
-	struct pair *p, *pn;
+	struct pair *p;
 
-	for (p = r->pairs; p != NULL; p = pn) {
-		pn = p->next;
+	for (p = svc->r->pairs; p != NULL; p = p->next)
 		if (p->via == svc)
-			pair_close(p, "session-closed", 1);
-	}
+			p->via = NULL;
 }
 
 /*
