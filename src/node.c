@@ -308,6 +308,29 @@ node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    (unsigned long long)n->env.local[next].expiry);
 }
 
+/*
+ * Report what the rate limits left out: a line says how many were left
+ * out before it, so without this the tail of a burst (nothing logged
+ * after it) would never be reported.  Every second, and at exit.
+ */
+static void
+flush_limits(struct node *n)
+{
+
+	log_limit_flush(&n->env.refuse_log, LOG_LVL_WARN, "backlog");
+	log_limit_flush(&n->env.anyone_log, LOG_LVL_WARN, "anyone");
+	log_limit_flush(&n->env.ctx.drop_log, LOG_LVL_WARN, "drop");
+}
+
+static void
+node_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	flush_limits(w->data);
+}
+
 /* Close everything node_run made. */
 static void
 node_fini(struct node *n)
@@ -342,6 +365,8 @@ node_fini(struct node *n)
 	ev_timer_stop(n->env.loop, &n->resign);
 	ev_timer_stop(n->env.loop, &n->grace);
 	ev_timer_stop(n->env.loop, &n->watch);
+	ev_timer_stop(n->env.loop, &n->flush);
+	flush_limits(n);
 	channel_cache_free(n->env.cache);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
@@ -892,6 +917,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	n->grace.data = n;
 	ev_init(&n->resign, node_resign_cb);
 	n->resign.data = n;
+	ev_init(&n->flush, node_flush_cb);
+	n->flush.data = n;
 	ev_init(&n->watch, node_watch_cb);
 	n->watch.data = n;
 	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
@@ -961,6 +988,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_signal_start(n->env.loop, &n->sighup);
 	ev_timer_set(&n->resign, NODE_LIFETIME / 2, NODE_LIFETIME / 2);
 	ev_timer_start(n->env.loop, &n->resign);
+	ev_timer_set(&n->flush, 1., 1.);
+	ev_timer_start(n->env.loop, &n->flush);
 	stamp_files(n);
 	watch_set(n);
 	if (sandbox_enter(cfg) == -1) /* user, caps, landlock, seccomp */

@@ -445,6 +445,8 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		while ((cw = svc->wait_head) != NULL &&
 		    cw->deadline <= ev_now(loop)) {
 			(void)wait_pop(r, svc);
+			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay",
+			    "no-ready-connection", NULL);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
 			sock_close_reset(cw->fd);
@@ -602,6 +604,8 @@ relay_session(void *arg, struct conn *c)
 		goto deny;
 	}
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
+		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
+		    NULL);
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto deny;
 	}
@@ -747,6 +751,8 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		goto refuse;
 	}
 	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {
+		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
+		    NULL);
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
