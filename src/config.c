@@ -77,6 +77,7 @@ enum node_key {
 	NK_USER,
 	NK_GROUP,
 	NK_ALLOW_ROOT,
+	NK_TCP_KEEPALIVE,
 	NK_COUNT
 };
 
@@ -84,7 +85,7 @@ static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "max_connections", "max_handshakes", "handshake_timeout",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
     "log_level", "reload", "reload_interval", "admin", "admin_public",
-    "user", "group", "allow_root"};
+    "user", "group", "allow_root", "tcp_keepalive"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -732,6 +733,9 @@ node_key(struct parse *p, const char *key, const char *value)
 	case NK_KEEPALIVE:
 		parse_seconds(p, key, value, 3600, 0, &node->keepalive);
 		break;
+	case NK_TCP_KEEPALIVE:
+		parse_seconds(p, key, value, 86400, 0, &node->tcp_keepalive);
+		break;
 	case NK_LOG_LEVEL:
 		if (log_level_parse(value, &lvl) == -1) {
 			perr(p, p->line, "log_level must be error, warn, info "
@@ -1336,6 +1340,7 @@ config_parse_all(struct config *cfg, const char *path, const char *text,
 	cfg->node.idle_timeout = 0;
 	cfg->node.shutdown_grace = 10;
 	cfg->node.keepalive = 30;
+	cfg->node.tcp_keepalive = 120;
 	cfg->node.reload_interval = 2;
 	cfg->node.log_level = LOG_LVL_INFO;
 

@@ -74,6 +74,7 @@ struct config_node {
 	double idle_timeout;        /* seconds, 0 = none; default 0 */
 	double shutdown_grace;      /* seconds, default 10 */
 	double keepalive;           /* seconds, 0 = off; default 30 */
+	double tcp_keepalive;       /* seconds, 0 = off; default 120 */
 	int has_log_level;          /* log_level was set in the file */
 	enum log_level log_level;   /* default: the command line's */
 	int reload_watch;           /* reload = watch: poll the files */

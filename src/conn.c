@@ -1094,7 +1094,7 @@ conn_reaped(void *arg)
 /*
  * conn_ctx_init(ctx, loop):
  * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
- * timeout, keepalive 30 s).
+ * timeout, TCP keepalive 120 s).
  */
 void
 conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
@@ -1105,7 +1105,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->handshake_timeout = 10;
 	ctx->connect_timeout = 10;
 	ctx->idle_timeout = 0;
-	ctx->keepalive = 30;
+	ctx->keepalive = 120;
 	log_limit_init(&ctx->drop_log, CONN_DROP_LINES);
 	reaper_init(&ctx->reaper, loop);
 	ctx->reaper.after = conn_reaped;

@@ -82,7 +82,7 @@ struct conn_ctx {
 	double handshake_timeout; /* seconds */
 	double connect_timeout;   /* seconds */
 	double idle_timeout;      /* seconds, 0: none */
-	double keepalive;         /* seconds, 0: off (TCP keepalive) */
+	double keepalive;         /* seconds, 0: off (TCP keepalive idle) */
 	struct conn *live;        /* every connection not yet freed */
 	unsigned nconns;          /* connections not yet freed */
 	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT */
@@ -191,7 +191,7 @@ struct conn {
 /*
  * conn_ctx_init(ctx, loop):
  * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
- * timeout, keepalive 30 s).
+ * timeout, TCP keepalive 120 s).
  */
 void conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop);
 

@@ -358,13 +358,10 @@ dialout_dead(struct session *s, const char *reason)
 	session_free(s);
 	d->s = NULL;
 	/*
-	 * Tunneled connections through this relay end too: the session died
-	 * of silence or the relay went away, so theirs is gone as well (the
-	 * relay, if alive, ends its side of them likewise).
+	 * Tunneled connections through this relay go on: once paired they
+	 * need the session no more, and end with their own connections
+	 * (docs/relay.md, "Outages"); the relay keeps its side of them.
 	 */
-	if (strcmp(reason, "expired") != 0) /* a planned end: the path lives */
-		conn_ctx_drop_via(&d->env->ctx, d, d->hs,
-		    CONN_R_CHANNEL_ERROR);
 	if (d->has_ticket) {
 		ticket_fini(&d->t);
 		d->has_ticket = 0;

@@ -19,6 +19,7 @@
 #include "front.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "sock.h"
 
 #define FRONT_PENDING_MAX 4096 /* connections whose first bytes are due */
@@ -282,6 +283,8 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct pend *pd = w->data;
 
 	(void)revents;
+	metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay", "handshake-timeout",
+	    NULL);
 	(void)log_limited(&pd->f->env->anyone_log, ev_now(loop), LOG_LVL_WARN,
 	    "event=drop role=relay conn=0 addr=- reason=handshake-timeout");
 	pend_free(pd, 1);
@@ -300,6 +303,7 @@ pend_evict(struct front *f)
 	if (old == NULL ||
 	    ev_now(f->env->loop) - old->t_start < FRONT_EVICT_AGE)
 		return (-1);
+	metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay", "evicted", NULL);
 	(void)log_limited(&f->env->anyone_log, ev_now(f->env->loop),
 	    LOG_LVL_WARN, "event=drop role=relay conn=0 addr=- reason=evicted");
 	pend_free(old, 1);
@@ -313,6 +317,7 @@ pend_new(struct front *f, int fd)
 	struct pend *pd;
 
 	if (f->npends >= FRONT_PENDING_MAX && pend_evict(f) == -1) {
+		metrics_add(METRICS_REFUSED, 1, "relay", "max-pending", NULL);
 		log_warn("event=refuse role=relay reason=max-pending");
 		sock_close_reset(fd);
 		return;

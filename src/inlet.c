@@ -36,6 +36,7 @@
 #include "inlet.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "sock.h"
 
 #define INLET_WAIT_MAX 64    /* clients waiting for the relay session */
@@ -206,6 +207,8 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (up)
 			inlet_start(il, il->wait_fd[i]);
 		else if (down || il->wait_until[i] <= ev_now(loop)) {
+			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
+			    "relay-session-down", NULL);
 			log_warn("event=drop role=inlet conn=0 addr=- "
 			    "reason=relay-session-down name=%s", il->ci->name);
 			sock_close_reset(il->wait_fd[i]);
@@ -231,6 +234,8 @@ inlet_accept(struct listener *l, int fd)
 	}
 	if (dialout_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
 		/* The last attempt failed: do not keep the client waiting. */
+		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
+		    "relay-session-down", NULL);
 		log_warn("event=drop role=inlet conn=0 addr=- "
 		    "reason=relay-session-down name=%s", il->ci->name);
 		sock_close_reset(fd);

@@ -10,6 +10,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "sock.h"
 
 /*
@@ -66,6 +67,7 @@ static void
 pause_full(struct listener *l)
 {
 	struct env *e = l->env;
+	const char *why;
 
 	ev_io_stop(e->loop, &l->w);
 	l->full = 1;
@@ -75,11 +77,12 @@ pause_full(struct listener *l)
 		ev_timer_set(&l->pause, LISTENER_EVICT_IDLE, 0.);
 		ev_timer_start(e->loop, &l->pause);
 	}
+	why = e->ctx.nconns >= e->cfg->node.max_connections ?
+	    "max-connections" : "max-handshakes";
+	metrics_add(METRICS_REFUSED, 1, l->role, why, NULL);
 	(void)log_limited(&e->refuse_log, ev_now(e->loop), LOG_LVL_WARN,
 	    "event=backlog role=%s reason=%s connections=%u handshakes=%u",
-	    l->role, e->ctx.nconns >= e->cfg->node.max_connections ?
-	    "max-connections" : "max-handshakes", e->ctx.nconns,
-	    e->ctx.npending);
+	    l->role, why, e->ctx.nconns, e->ctx.npending);
 }
 
 /* Take ${l} off the list of listeners paused at a limit. */

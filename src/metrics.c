@@ -82,6 +82,10 @@ static struct family fam[METRICS_COUNT] = {
     FAM("sallyport_metrics_series_dropped_total",
 	"Metric updates lost because a family had no room for a new "
 	"series.", T_COUNTER, NULL, NULL, NULL),
+    FAM("sallyport_refused_total",
+	"Connections a limit refused, reset or kept waiting in the listen "
+	"backlog (refuse, backlog lines), by reason.", T_COUNTER,
+	"role", "reason", NULL),
 };
 
 static struct metrics_collector *collectors;

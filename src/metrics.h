@@ -38,6 +38,7 @@ enum metrics_id {
 	METRICS_ATTEST_HITS,        /* counter */
 	METRICS_ATTEST_MISSES,      /* counter */
 	METRICS_SERIES_DROPPED,     /* counter: series that did not fit */
+	METRICS_REFUSED,            /* counter {role, reason}: limits */
 	METRICS_COUNT
 };
 

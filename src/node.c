@@ -339,6 +339,29 @@ node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	    (unsigned long long)n->env.local[next].expiry);
 }
 
+/*
+ * Report what the rate limits left out: a line says how many were left
+ * out before it, so without this the tail of a burst (nothing logged
+ * after it) would never be reported.  Every second, and at exit.
+ */
+static void
+flush_limits(struct node *n)
+{
+
+	log_limit_flush(&n->env.refuse_log, LOG_LVL_WARN, "backlog");
+	log_limit_flush(&n->env.anyone_log, LOG_LVL_WARN, "anyone");
+	log_limit_flush(&n->env.ctx.drop_log, LOG_LVL_WARN, "drop");
+}
+
+static void
+node_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	flush_limits(w->data);
+}
+
 /* Close everything node_run made. */
 static void
 node_fini(struct node *n)
@@ -375,6 +398,8 @@ node_fini(struct node *n)
 	ev_timer_stop(n->env.loop, &n->resign);
 	ev_timer_stop(n->env.loop, &n->grace);
 	ev_timer_stop(n->env.loop, &n->watch);
+	ev_timer_stop(n->env.loop, &n->flush);
+	flush_limits(n);
 	channel_cache_free(n->env.cache);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
@@ -568,6 +593,7 @@ diff_configs(const struct config *o, const struct config *c,
 	    a->idle_timeout != b->idle_timeout ||
 	    a->shutdown_grace != b->shutdown_grace ||
 	    a->keepalive != b->keepalive ||
+	    a->tcp_keepalive != b->tcp_keepalive ||
 	    a->has_log_level != b->has_log_level ||
 	    a->log_level != b->log_level ||
 	    a->reload_watch != b->reload_watch ||
@@ -646,7 +672,7 @@ apply_node(struct node *n)
 	n->env.ctx.handshake_timeout = cn->handshake_timeout;
 	n->env.ctx.connect_timeout = cn->connect_timeout;
 	n->env.ctx.idle_timeout = cn->idle_timeout;
-	n->env.ctx.keepalive = cn->keepalive;
+	n->env.ctx.keepalive = cn->tcp_keepalive;
 	if (cn->has_log_level && !n->level_fixed)
 		log_set_level(cn->log_level);
 }
@@ -1010,6 +1036,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	n->grace.data = n;
 	ev_init(&n->resign, node_resign_cb);
 	n->resign.data = n;
+	ev_init(&n->flush, node_flush_cb);
+	n->flush.data = n;
 	ev_init(&n->watch, node_watch_cb);
 	n->watch.data = n;
 	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
@@ -1080,6 +1108,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_timer_set(&n->resign, (double)node_lifetime() / 2,
 	    (double)node_lifetime() / 2);
 	ev_timer_start(n->env.loop, &n->resign);
+	ev_timer_set(&n->flush, 1., 1.);
+	ev_timer_start(n->env.loop, &n->flush);
 	stamp_files(n);
 	watch_set(n);
 	watch_names(n); /* lookups start; their answers come from the loop */

@@ -43,6 +43,7 @@ struct node {
 	struct admin *admin;   /* [node] admin =, or NULL */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace, watch;
+	ev_timer flush; /* reports lines the rate limits left out */
 };
 
 /*

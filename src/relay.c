@@ -237,6 +237,10 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 		free(p); /* the sockets are closed */
 		goto fail;
 	}
+	/* A peer gone for good (no FIN, no RST) must not hold a slot for
+	 * ever now that pairs outlive their sessions. */
+	sock_keepalive(fa, r->env->ctx.keepalive);
+	sock_keepalive(fb, r->env->ctx.keepalive);
 	p->r = r;
 	p->id = conn_ctx_next_id(&r->env->ctx); /* one counter per process */
 	p->t_start = ev_now(r->env->loop);
@@ -448,6 +452,8 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		while ((cw = svc->wait_head) != NULL &&
 		    cw->deadline <= ev_now(loop)) {
 			(void)wait_pop(r, svc);
+			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay",
+			    "no-ready-connection", NULL);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
 			sock_close_reset(cw->fd);
@@ -488,19 +494,19 @@ rsess_free(struct rsess *rs, const char *reason)
 		free(pc);
 	}
 	/*
-	 * Connections made through it end too when it died of silence or an
-	 * error (the path is gone, and its peer cannot tell) or by policy.
-	 * A session its node closed on purpose (reason "closed": a new
-	 * identity, a registration renewed) or that reached its attestation
-	 * expiry ("expired": the node makes a new one at once) leaves its
-	 * pairs alone: they end with their own sockets.
+	 * A pair needs its sessions only to be made: once paired it ends
+	 * with its own TCP connections, as plain TCP would, whether the
+	 * session was closed, died of silence (a link cut for a while) or of
+	 * a read error (docs/relay.md, "Outages").  Only a session ended by
+	 * policy (a reload took its right away) takes its pairs with it.
+	 * Orphaned pairs still count against max_connections and end by
+	 * TCP keepalive (tcp_keepalive) if their peer is gone for good.
 	 */
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
 		if (p->sess[0] != rs && p->sess[1] != rs)
 			continue;
-		if (strcmp(reason, "closed") != 0 &&
-		    strcmp(reason, "expired") != 0) {
+		if (strcmp(reason, "revoked") == 0) {
 			pair_close(p, "session-closed", 1);
 			continue;
 		}
@@ -609,6 +615,8 @@ relay_session(void *arg, struct conn *c)
 		goto deny;
 	}
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
+		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
+		    NULL);
 		log_warn("event=refuse role=relay reason=max-connections");
 		c->quiet = 1;
 		conn_drop(c, CONN_R_DENIED);
@@ -772,6 +780,8 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		goto refuse;
 	}
 	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {
+		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
+		    NULL);
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
@@ -785,20 +795,18 @@ refuse:
 	sock_close_reset(fd);
 }
 
-/* The session with the next relay of ${arg} (an rsvc) ended: so do the
- * pairs made through it. */
+/* The session with the next relay of ${arg} (an rsvc) ended: the pairs
+ * made through it go on (they end with their own connections, as in
+ * rsess_free) and no longer follow it. */
 static void
 via_down(void *arg)
 {
 	struct rsvc *svc = arg;
-	struct relay *r = svc->r;
-	struct pair *p, *pn;
+	struct pair *p;
 
-	for (p = r->pairs; p != NULL; p = pn) {
-		pn = p->next;
+	for (p = svc->r->pairs; p != NULL; p = p->next)
 		if (p->via == svc)
-			pair_close(p, "session-closed", 1);
-	}
+			p->via = NULL;
 }
 
 /*

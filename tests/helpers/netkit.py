@@ -980,6 +980,50 @@ def cmd_connect_loop(args):
     return 0 if ok and not refused and not failed else 1
 
 
+def cmd_echo_twice(args):
+    """A long-lived connection to an echo target: send a line and read it
+    back, write the file ${ready}, wait (at most ${timeout} s) until the
+    file ${go} exists, then send a second line and read it back.  Report
+    how each round ended (ok, reset, eof, error, timeout)."""
+    rounds = []
+    try:
+        s = connect(args.connect, args.timeout)
+    except OSError as e:
+        print("first=connect-error errno=%s second=-" % e.errno)
+        return 1
+
+    def round_trip(payload):
+        try:
+            s.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                d = s.recv(4096)
+                if not d:
+                    return "eof"
+                got += d
+            return "ok" if got == payload else "error"
+        except ConnectionResetError:
+            return "reset"
+        except socket.timeout:
+            return "timeout"
+        except OSError:
+            return "error"
+
+    s.settimeout(args.timeout)
+    rounds.append(round_trip(b"first\n"))
+    mark_ready(args.ready)
+    t0 = time.monotonic()
+    while not os.path.exists(args.go) and time.monotonic() - t0 < args.timeout:
+        time.sleep(0.05)
+    t1 = time.monotonic()
+    rounds.append(round_trip(b"second\n") if rounds[0] == "ok" else "-")
+    s.close()
+    print("first=%s second=%s held=%.1f secs=%.3f" % (
+        rounds[0], rounds[1], time.monotonic() - t0, time.monotonic() - t1),
+        flush=True)
+    return 0 if rounds == ["ok", "ok"] else 1
+
+
 def main():
     p = argparse.ArgumentParser(prog="netkit")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -1085,6 +1129,10 @@ def main():
         lambda q: q.add_argument("--count", type=int, default=100000),
         lambda q: q.add_argument("--io-timeout", type=float, default=10.0),
         lambda q: q.add_argument("--timeout", type=float, default=120.0))
+    add("echo-twice", cmd_echo_twice, con,
+        lambda q: q.add_argument("--ready", required=True),
+        lambda q: q.add_argument("--go", required=True),
+        lambda q: q.add_argument("--timeout", type=float, default=60.0))
     args = p.parse_args()
     sys.exit(args.fn(args) or 0)
 
