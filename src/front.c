@@ -53,7 +53,8 @@ struct front {
 	void (*preamble)(void *, int, const uint8_t *);
 	int (*session)(void *, struct conn *);
 	void *relay_arg;
-	void (*service)(void *, struct conn *, const char *);
+	void (*service)(void *, struct conn *, const char *,
+	    const struct channel_req *);
 	void *service_arg;
 };
 
@@ -91,6 +92,7 @@ static void
 front_established(struct conn *c)
 {
 	struct front *f = c->arg;
+	struct channel_req r;
 	const uint8_t *req;
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
@@ -99,26 +101,30 @@ front_established(struct conn *c)
 	if (req == NULL)
 		len = 0;
 	copy_name(svc, req, len);
+	/* A relay session ("@S", "@R" + name) is the relay role's. */
+	if (len > 0 && req[0] == '@' && c->dial_addr == NULL &&
+	    f->session != NULL && f->session(f->relay_arg, c))
+		return;
+	/* The request names a service (a bare name, or version 2). */
+	if (channel_req_parse(req, len, &r) != 0) {
+		refuse(f, c, len > 0 && req[0] == '@' && c->dial_addr == NULL ?
+		    "unknown-service" : "bad-request", svc);
+		return;
+	}
 	/*
 	 * A pooled connection serves the name it was registered for and
 	 * nothing else (not even a relay session request): the relay
 	 * authorized the client for that name only.
 	 */
-	if (c->dial_addr != NULL && (len != strlen(c->name) ||
-	    memcmp(req, c->name, len) != 0)) {
-		refuse(f, c, "registration-mismatch", svc);
+	if (c->dial_addr != NULL && strcmp(r.service, c->name) != 0) {
+		refuse(f, c, "registration-mismatch", r.service);
 		return;
 	}
-	/* A relay session ("@S", "@R" + name) is the relay role's. */
-	if (len > 0 && req[0] == '@' && f->session != NULL &&
-	    f->session(f->relay_arg, c))
-		return;
-	/* The request is a service name: text, no NUL, short. */
-	if (f->service == NULL || len == 0 || memchr(req, '\0', len) != NULL) {
-		refuse(f, c, "unknown-service", svc);
+	if (f->service == NULL || r.service[0] == '@') {
+		refuse(f, c, "unknown-service", r.service);
 		return;
 	}
-	f->service(f->service_arg, c, svc);
+	f->service(f->service_arg, c, r.service, &r);
 }
 
 /*
@@ -131,6 +137,7 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
     const uint8_t *req, size_t len)
 {
 	struct front *f = arg;
+	struct channel_req r;
 	char svc[CONFIG_NAME_MAX];
 	int relay = len > 0 && req[0] == '@';
 
@@ -145,6 +152,8 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		copy_name(svc, req + 2, len - 2);
 	else if (relay)
 		svc[0] = '\0';
+	else if (channel_req_parse(req, len, &r) == 0)
+		snprintf(svc, sizeof(svc), "%s", r.service);
 	else
 		copy_name(svc, req, len);
 	env_audit_claimed(f->env, &f->env->anyone_log,
@@ -424,14 +433,16 @@ front_serve_relay(struct front *f,
 
 /*
  * front_serve_outlet(f, service, arg):
- * The outlet role: ${service}(${arg}, c, svc) gets each established
+ * The outlet role: ${service}(${arg}, c, svc, req) gets each established
  * channel asking for the service ${svc} (text, at most CONFIG_NAME_MAX - 1
- * bytes); it owns ${c} from then on and plugs in its own callbacks with
+ * bytes) with its whole request ${req} (both borrowed for the call); it
+ * owns ${c} from then on and plugs in its own callbacks with
  * conn_set_ops().
  */
 void
 front_serve_outlet(struct front *f,
-    void (*service)(void *, struct conn *, const char *), void *arg)
+    void (*service)(void *, struct conn *, const char *,
+    const struct channel_req *), void *arg)
 {
 
 	f->service = service;
