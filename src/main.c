@@ -115,7 +115,8 @@ static const struct command commands[] = {
 	"of FILE to the [node] intercept listener of its family, in the\n"
 	"output hook, except the connections of [node] user (meta skuid):\n"
 	"the node's own dials to outlets and relays are never looped back.\n"
-	"FILE must name that user; host names are resolved now.  Load the\n"
+	"FILE must name that user (a name, or a uid such as a pod's\n"
+	"runAsUser); host names are resolved now.  Load the\n"
 	"rules where CAP_NET_ADMIN is allowed (an init container), never in\n"
 	"the node itself.\n",
 	cmd_intercept_rules},
@@ -567,6 +568,7 @@ cmd_intercept_rules(int argc, char *argv[])
 {
 	struct config cfg;
 	struct passwd *pw;
+	unsigned long uid;
 	char err[1024];
 	size_t i, k;
 	int a, rc = EX_OK;
@@ -585,7 +587,12 @@ cmd_intercept_rules(int argc, char *argv[])
 		rc = EX_CONFIG;
 		goto out;
 	}
-	if ((pw = getpwnam(cfg.node.user)) == NULL) {
+	/* A number is a uid (a pod's runAsUser, unknown to /etc/passwd). */
+	if ((pw = getpwnam(cfg.node.user)) != NULL)
+		uid = (unsigned long)pw->pw_uid;
+	else if (cfg.node.user[strspn(cfg.node.user, "0123456789")] == '\0')
+		uid = strtoul(cfg.node.user, NULL, 10);
+	else {
 		fprintf(stderr, "sallyport: %s:%d: no user \"%s\"\n",
 		    cfg.path, cfg.node.user_line, cfg.node.user);
 		rc = EX_CONFIG;
@@ -601,7 +608,7 @@ cmd_intercept_rules(int argc, char *argv[])
 				rc = EX_UNAVAILABLE;
 				goto out;
 			}
-	if (intercept_rules(&cfg, (unsigned long)pw->pw_uid, stdout) == -1)
+	if (intercept_rules(&cfg, uid, stdout) == -1)
 		rc = EX_CONFIG;
 out:
 	config_free(&cfg);
