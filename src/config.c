@@ -78,6 +78,7 @@ enum node_key {
 	NK_GROUP,
 	NK_ALLOW_ROOT,
 	NK_TCP_KEEPALIVE,
+	NK_INTERCEPT,
 	NK_COUNT
 };
 
@@ -85,7 +86,7 @@ static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "max_connections", "max_handshakes", "handshake_timeout",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
     "log_level", "reload", "reload_interval", "admin", "admin_public",
-    "user", "group", "allow_root", "tcp_keepalive"};
+    "user", "group", "allow_root", "tcp_keepalive", "intercept"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -100,6 +101,7 @@ struct outlet_p {
 	size_t nallow;
 	int relay_line;
 	int pool_line;
+	int proxy_line;
 	struct ref relay_ref;
 };
 
@@ -109,6 +111,7 @@ struct inlet_p {
 	int outlet_line;
 	int service_line;
 	int via_line;
+	int intercept_line; /* the first intercept line */
 	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
 	int listen_ok;       /* listen parsed: may be checked for clashes */
 	struct ref outlet_ref;
@@ -677,6 +680,93 @@ set_account(struct parse *p, const char *key, const char *value, char *dst)
 	memcpy(dst, value, n + 1);
 }
 
+/*
+ * Call ${fn}(p, entry, arg) for each comma-separated entry of ${value},
+ * blanks trimmed; an empty entry is an error.  Stop at the first error
+ * ${fn} reports (-1).
+ */
+static void
+each_entry(struct parse *p, const char *value, const char *what,
+    int (*fn)(struct parse *, const char *, void *), void *arg)
+{
+	char entry[ADDR_TEXT_MAX + 16];
+	const char *s = value, *comma;
+	size_t len, b, e;
+
+	for (;;) {
+		comma = strchr(s, ',');
+		len = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		for (b = 0; b < len && (s[b] == ' ' || s[b] == '\t'); b++)
+			;
+		for (e = len; e > b && (s[e - 1] == ' ' || s[e - 1] == '\t');
+		     e--)
+			;
+		if (e == b) {
+			perr(p, p->line, "empty entry in %s", what);
+			return;
+		}
+		if (e - b >= sizeof(entry))
+			e = b + sizeof(entry) - 1; /* addr_parse reports it */
+		memcpy(entry, s + b, e - b);
+		entry[e - b] = '\0';
+		if (fn(p, entry, arg) == -1 || comma == NULL)
+			return;
+		s = comma + 1;
+	}
+}
+
+/* Parse an intercept address ${s} into ${a}: IP (or name) and port. */
+static int
+intercept_addr(struct parse *p, const char *s, struct addr *a)
+{
+
+	if (parse_addr(p, "intercept", s, a) == -1)
+		return (-1);
+	if (a->is_unix) {
+		perr(p, p->line, "intercept: %s is a unix socket (an IP "
+		    "address and port are needed)", s);
+		return (-1);
+	}
+	return (0);
+}
+
+/* One entry of [node] intercept. */
+static int
+node_intercept_one(struct parse *p, const char *s, void *arg)
+{
+	struct config_node *node = &p->cfg->node;
+	struct addr a;
+	size_t i;
+
+	(void)arg;
+	if (intercept_addr(p, s, &a) == -1)
+		return (-1);
+	if (!addr_is_loopback(&a) || a.salen == 0) {
+		perr(p, p->line, "intercept address %s is not loopback "
+		    "(127.0.0.0/8 or ::1): the interception listener must "
+		    "stay on this host", s);
+		return (-1);
+	}
+	for (i = 0; i < node->nintercept; i++)
+		if (node->intercept[i].sa.ss_family == a.sa.ss_family)
+			break;
+	if (i < node->nintercept || node->nintercept == 2) {
+		perr(p, p->line, "intercept: at most one IPv4 and one IPv6 "
+		    "address");
+		return (-1);
+	}
+	node->intercept[node->nintercept++] = a;
+	return (0);
+}
+
+/* [node] intercept = ADDR[, ADDR]. */
+static void
+node_intercept(struct parse *p, const char *value)
+{
+
+	each_entry(p, value, "intercept", node_intercept_one, NULL);
+}
+
 /* One key of [node]. */
 static void
 node_key(struct parse *p, const char *key, const char *value)
@@ -781,6 +871,9 @@ node_key(struct parse *p, const char *key, const char *value)
 		else if (strcmp(value, "no") != 0)
 			perr(p, p->line, "allow_root must be yes or no");
 		break;
+	case NK_INTERCEPT:
+		node_intercept(p, value);
+		break;
 	case NK_COUNT:
 		break;
 	}
@@ -824,6 +917,33 @@ peer_key(struct parse *p, const char *key, const char *value)
 	cfg->npeers++;
 }
 
+/* Where allow_one() adds: a list of references and its length. */
+struct ref_list {
+	struct ref **list;
+	size_t *n;
+};
+
+/* One entry of an allow (or register) list. */
+static int
+allow_one(struct parse *p, const char *entry, void *arg)
+{
+	struct ref_list *rl = arg;
+
+	if (*rl->n >= CONFIG_ITEMS_MAX) {
+		perr(p, p->line, "too many allow entries (at most %d)",
+		    CONFIG_ITEMS_MAX);
+		return (-1);
+	}
+	if (grow(rl->list, *rl->n, sizeof(**rl->list)) == -1) {
+		perr(p, p->line, "out of memory");
+		return (-1);
+	}
+	if (ref_set(p, &(*rl->list)[*rl->n], entry) == -1)
+		return (-1);
+	(*rl->n)++;
+	return (0);
+}
+
 /*
  * Add the comma-separated entries of one "allow =" (or "register =") line
  * to the list *${list} of *${n} references.
@@ -831,45 +951,12 @@ peer_key(struct parse *p, const char *key, const char *value)
 static void
 allow_add(struct parse *p, struct ref **list, size_t *n, const char *value)
 {
-	char entry[REF_MAX + 1];
-	const char *s = value, *comma;
-	size_t len, b, e;
+	struct ref_list rl = {list, n};
 
 	/* An empty value adds nobody (it says so explicitly). */
 	if (value[0] == '\0')
 		return;
-	for (;;) {
-		comma = strchr(s, ',');
-		len = comma != NULL ? (size_t)(comma - s) : strlen(s);
-		for (b = 0; b < len && (s[b] == ' ' || s[b] == '\t'); b++)
-			;
-		for (e = len; e > b && (s[e - 1] == ' ' || s[e - 1] == '\t');
-		     e--)
-			;
-		if (e == b) {
-			perr(p, p->line, "empty entry in allow list");
-			return;
-		}
-		if (e - b >= sizeof(entry))
-			e = b + sizeof(entry) - 1; /* ref_set reports it */
-		memcpy(entry, s + b, e - b);
-		entry[e - b] = '\0';
-		if (*n >= CONFIG_ITEMS_MAX) {
-			perr(p, p->line, "too many allow entries (at most %d)",
-			    CONFIG_ITEMS_MAX);
-			return;
-		}
-		if (grow(list, *n, sizeof(**list)) == -1) {
-			perr(p, p->line, "out of memory");
-			return;
-		}
-		if (ref_set(p, &(*list)[*n], entry) == -1)
-			return;
-		(*n)++;
-		if (comma == NULL)
-			break;
-		s = comma + 1;
-	}
+	each_entry(p, value, "allow list", allow_one, &rl);
 }
 
 static int peer_at(struct parse *p, const char *key, const char *value,
@@ -903,6 +990,19 @@ outlet_key(struct parse *p, const char *key, const char *value)
 		else
 			perr(p, p->line, "relay must be PEER@HOST:PORT (the "
 			    "relay's pinned identity, then its address)");
+		return;
+	}
+	if (strcmp(key, "proxy_protocol") == 0) {
+		if (op->proxy_line != 0) {
+			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
+			    "(first on line %d)", key, o->name, op->proxy_line);
+			return;
+		}
+		op->proxy_line = p->line;
+		if (strcmp(value, "v2") == 0)
+			o->proxy_v2 = 1;
+		else if (strcmp(value, "off") != 0)
+			perr(p, p->line, "proxy_protocol must be off or v2");
 		return;
 	}
 	if (strcmp(key, "target") != 0) {
@@ -961,6 +1061,29 @@ inlet_outlet(struct parse *p, struct config_inlet *in, struct inlet_p *ip,
 		ip->outlet_has_addr = 1;
 }
 
+/* One entry of [inlet NAME] intercept. */
+static int
+inlet_intercept_one(struct parse *p, const char *s, void *arg)
+{
+	struct config_inlet *in = arg;
+	struct addr a;
+
+	if (intercept_addr(p, s, &a) == -1)
+		return (-1);
+	if (in->nintercept >= CONFIG_INTERCEPT_MAX) {
+		perr(p, p->line, "too many intercept addresses in [inlet %s] "
+		    "(at most %d)", in->name, CONFIG_INTERCEPT_MAX);
+		return (-1);
+	}
+	if (grow(&in->intercept, in->nintercept, sizeof(*in->intercept)) ==
+	    -1) {
+		perr(p, p->line, "out of memory");
+		return (-1);
+	}
+	in->intercept[in->nintercept++] = a;
+	return (0);
+}
+
 /* One key of [inlet NAME]. */
 static void
 inlet_key(struct parse *p, const char *key, const char *value)
@@ -969,6 +1092,12 @@ inlet_key(struct parse *p, const char *key, const char *value)
 	struct inlet_p *ip = &p->ip[p->idx];
 	int *seen;
 
+	if (strcmp(key, "intercept") == 0) {
+		if (ip->intercept_line == 0)
+			ip->intercept_line = p->line;
+		each_entry(p, value, "intercept", inlet_intercept_one, in);
+		return;
+	}
 	if (strcmp(key, "listen") == 0)
 		seen = &ip->listen_line;
 	else if (strcmp(key, "outlet") == 0)
@@ -994,8 +1123,10 @@ inlet_key(struct parse *p, const char *key, const char *value)
 		else
 			perr(p, p->line, "via must be PEER@HOST:PORT (the "
 			    "relay's pinned identity, then its address)");
-	} else if (seen == &ip->listen_line)
+	} else if (seen == &ip->listen_line) {
 		ip->listen_ok = parse_addr(p, "listen", value, &in->listen) == 0;
+		in->has_listen = ip->listen_ok;
+	}
 	else if (seen == &ip->outlet_line)
 		inlet_outlet(p, in, ip, value);
 	else if (check_name(p, value, "service name") == 0)
@@ -1177,6 +1308,30 @@ validate_outlets(struct parse *p)
 	}
 }
 
+/* Report an intercept address of inlet ${i} that an earlier one has. */
+static void
+intercept_clashes(struct parse *p, size_t i)
+{
+	const struct config_inlet *in = &p->cfg->inlets[i], *o;
+	char buf[ADDR_TEXT_MAX + 8];
+	size_t j, k, m;
+
+	for (k = 0; k < in->nintercept; k++)
+		for (j = 0; j <= i; j++) {
+			o = &p->cfg->inlets[j];
+			for (m = 0; m < (j == i ? k : o->nintercept); m++) {
+				if (!addr_same(&in->intercept[k],
+				    &o->intercept[m]))
+					continue;
+				perr(p, p->ip[i].intercept_line, "intercept "
+				    "address %s is declared twice ([inlet "
+				    "%s])", addr_format(&in->intercept[k],
+				    buf, sizeof(buf)), o->name);
+				return;
+			}
+		}
+}
+
 /* The [inlet NAME] checks; each error is recorded, the next one looked at. */
 static void
 validate_inlets(struct parse *p)
@@ -1190,9 +1345,14 @@ validate_inlets(struct parse *p)
 	for (i = 0; i < cfg->ninlets; i++) {
 		in = &cfg->inlets[i];
 		ip = &p->ip[i];
-		if (ip->listen_line == 0)
+		if (ip->listen_line == 0 && ip->intercept_line == 0)
 			perr(p, in->line, "[inlet %s] has no listen = "
-			    "HOST:PORT", in->name);
+			    "HOST:PORT (or intercept = HOST:PORT)", in->name);
+		if (ip->intercept_line != 0 && p->node_seen[NK_INTERCEPT] == 0)
+			perr(p, ip->intercept_line, "[inlet %s] intercept "
+			    "needs intercept = HOST:PORT in [node] (the "
+			    "interception listener)", in->name);
+		intercept_clashes(p, i);
 		if (ip->outlet_line == 0)
 			perr(p, in->line, "[inlet %s] has no outlet = "
 			    "PEER@HOST:PORT (the outlet node's pinned "
@@ -1502,6 +1662,8 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->noutlets; i++)
 		free(cfg->outlets[i].allow);
 	free(cfg->outlets);
+	for (i = 0; i < cfg->ninlets; i++)
+		free(cfg->inlets[i].intercept);
 	free(cfg->inlets);
 	for (i = 0; i < cfg->nrelays; i++) {
 		free(cfg->relays[i].reg);

@@ -15,6 +15,7 @@
 #define CONFIG_NAME_MAX 64 /* peer, outlet, inlet and service names */
 #define CONFIG_ID_LEN 32   /* raw identifier (SHA-256 of the public key) */
 #define CONFIG_USER_MAX 33 /* [node] user and group: at most 32 characters */
+#define CONFIG_INTERCEPT_MAX 64 /* intercept addresses per inlet */
 
 struct config_peer {
 	char name[CONFIG_NAME_MAX];
@@ -33,6 +34,7 @@ struct config_outlet {
 	uint8_t relay_id[CONFIG_ID_LEN]; /* the relay's pinned identity */
 	struct addr relay;
 	unsigned pool; /* ready connections kept at the relay, default 4 */
+	int proxy_v2; /* proxy_protocol = v2: a PROXY header to the target */
 };
 
 struct config_inlet {
@@ -46,6 +48,10 @@ struct config_inlet {
 	int has_via;                   /* then ${outlet} is not used */
 	uint8_t via_id[CONFIG_ID_LEN]; /* the relay's pinned identity */
 	struct addr via;
+	int has_listen; /* listen is optional with intercept */
+	/* intercept = HOST:PORT, ...: original destinations it serves. */
+	struct addr *intercept;
+	size_t nintercept;
 };
 
 /* [relay NAME]: this node relays the service NAME (docs/relay.md). */
@@ -87,6 +93,10 @@ struct config_node {
 	char group[CONFIG_USER_MAX]; /* "" = the user's primary group */
 	int user_line, group_line;   /* for lookup errors */
 	int allow_root;              /* allow_root = yes: may stay root */
+	/* intercept = ADDR[, ADDR]: the interception listener, loopback,
+	 * at most one IPv4 and one IPv6 address. */
+	struct addr intercept[2];
+	size_t nintercept;
 };
 
 struct config {

@@ -323,7 +323,8 @@ static void
 conn_update(struct conn *c)
 {
 	int tx_busy = c->tx != NULL && c->tx->first < c->tx->niov;
-	int rx_busy = c->rx != NULL && c->rx->first < c->rx->niov;
+	int rx_busy = (c->rx != NULL && c->rx->first < c->rx->niov) ||
+	    c->pfx != NULL;
 
 	switch (c->state) {
 	case CONN_DIAL:
@@ -552,6 +553,30 @@ rx_open_records(struct conn *c)
 }
 
 /*
+ * Write the plain prefix; free it once it is all out.  Return 1 when it
+ * is, 0 when the socket is full, -1 on error.
+ */
+static int
+pfx_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->pfx_off < c->pfx_len) {
+		n = send(c->fd_plain, c->pfx + c->pfx_off,
+		    c->pfx_len - c->pfx_off, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return (errno == EAGAIN || errno == EWOULDBLOCK ? 0 :
+			    -1);
+		c->pfx_off += (size_t)n;
+	}
+	free(c->pfx);
+	c->pfx = NULL;
+	return (1);
+}
+
+/*
  * Move plaintext from c->rx to the plain socket for as long as it goes:
  * write what is queued, open more records, repeat.  On the peer's EOF,
  * once everything before it is written, shut down the plain write side.
@@ -564,6 +589,12 @@ rx_pump(struct conn *c)
 	size_t pos;
 	int r;
 
+	/* The plain prefix goes before anything else. */
+	if (c->pfx != NULL && (r = pfx_flush(c)) != 1) {
+		if (r == -1)
+			conn_drop(c, CONN_R_RESET);
+		return; /* plain_w will call again */
+	}
 	while ((b = c->rx) != NULL) {
 		/* Write what is queued. */
 		n = 0;
@@ -1398,6 +1429,27 @@ conn_dial_plain(struct conn *c, const struct addr *a)
 }
 
 /*
+ * conn_plain_prefix(c, p, len):
+ * Before conn_open: the ${len} (1 to CONN_PREFIX_MAX) bytes at ${p}
+ * (copied) go to the plain socket ahead of every byte from the channel,
+ * once it is connected (an outlet's PROXY header).  Return 0, or -1 on
+ * ENOMEM.
+ */
+int
+conn_plain_prefix(struct conn *c, const uint8_t *p, size_t len)
+{
+
+	assert(c->state != CONN_OPEN && c->state != CONN_DEAD);
+	assert(c->pfx == NULL && len > 0 && len <= CONN_PREFIX_MAX);
+	if ((c->pfx = malloc(len)) == NULL)
+		return (-1);
+	memcpy(c->pfx, p, len);
+	c->pfx_len = len;
+	c->pfx_off = 0;
+	return (0);
+}
+
+/*
  * conn_handshake(c, ch, role):
  * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
  * on the channel socket with the handshake deadline; ${role} is the role
@@ -1524,6 +1576,8 @@ conn_open(struct conn *c)
 		c->rx = b;
 		if (rx_open_records(c) == -1)
 			return;
+	}
+	if (c->rx != NULL || c->pfx != NULL) {
 		rx_pump(c);
 		if (c->state == CONN_DEAD)
 			return;
@@ -1685,6 +1739,8 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	buf_put(ctx, c->tx);
 	buf_put(ctx, c->rx);
 	c->tx = c->rx = NULL;
+	free(c->pfx);
+	c->pfx = NULL;
 	conn_set_state(c, CONN_DEAD);
 
 	/* Off the live list; the reaper frees it. */

@@ -173,6 +173,8 @@ struct conn {
 	size_t next_addr;
 	ev_tstamp dial_deadline;
 	int dial_err;
+	uint8_t *pfx;      /* bytes owed to the plain side first, or NULL */
+	size_t pfx_len, pfx_off;
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
 	uint64_t bytes_in;  /* plaintext bytes read from the plain socket */
@@ -300,6 +302,16 @@ int conn_dial_channel(struct conn *c, const struct addr *a);
  * once the handshake is established (names too).
  */
 int conn_dial_plain(struct conn *c, const struct addr *a);
+
+/*
+ * conn_plain_prefix(c, p, len):
+ * Before conn_open: the ${len} (1 to CONN_PREFIX_MAX) bytes at ${p}
+ * (copied) go to the plain socket ahead of every byte from the channel,
+ * once it is connected (an outlet's PROXY header).  Return 0, or -1 on
+ * ENOMEM.
+ */
+#define CONN_PREFIX_MAX 1024
+int conn_plain_prefix(struct conn *c, const uint8_t *p, size_t len);
 
 /*
  * conn_handshake(c, ch, role):

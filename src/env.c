@@ -70,6 +70,20 @@ env_audit_limited(const struct env *e, struct log_limit *lim, int allow,
 }
 
 /*
+ * env_audit_note(e, lim, allow, reason, id, service, role, note):
+ * env_audit_limited() with ${note} (" key=value...", printed as is, our
+ * own text) at the end of the line.
+ */
+void
+env_audit_note(const struct env *e, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role, const char *note)
+{
+
+	audit(e, lim, allow, reason, id, service, role, note);
+}
+
+/*
  * env_audit_claimed(e, lim, reason, id, service, role):
  * A deny decided on the identifier ${id} a peer claims, before its proof
  * was checked: as env_audit_limited(), with verified=no.

@@ -102,4 +102,13 @@ void env_audit_limited(const struct env *e, struct log_limit *lim,
     int allow, const char *reason, const uint8_t *id, const char *service,
     const char *role);
 
+/*
+ * env_audit_note(e, lim, allow, reason, id, service, role, note):
+ * env_audit_limited() with ${note} (" key=value...", printed as is, our
+ * own text) at the end of the line.
+ */
+void env_audit_note(const struct env *e, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role, const char *note);
+
 #endif

@@ -54,7 +54,8 @@ struct front {
 	void (*preamble)(void *, int, const uint8_t *);
 	int (*session)(void *, struct conn *);
 	void *relay_arg;
-	void (*service)(void *, struct conn *, const char *);
+	void (*service)(void *, struct conn *, const char *,
+	    const struct channel_req *);
 	void *service_arg;
 };
 
@@ -95,6 +96,7 @@ static void
 front_established(struct conn *c)
 {
 	struct front *f = c->arg;
+	struct channel_req r;
 	const uint8_t *req;
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
@@ -103,28 +105,33 @@ front_established(struct conn *c)
 	if (req == NULL)
 		len = 0;
 	copy_name(svc, req, len);
+	/* A relay session ("@S", "@R" + name) is the relay role's. */
+	if (len > 0 && req[0] == '@' && c->dial_addr == NULL &&
+	    f->session != NULL && f->session(f->relay_arg, c))
+		return;
+	/* The request names a service (a bare name, or version 2). */
+	if (channel_req_parse(req, len, &r) != 0) {
+		refuse(f, c, len > 0 && req[0] == '@' && c->dial_addr == NULL ?
+		    "unknown-service" : "bad-request",
+		    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
+		return;
+	}
 	/*
 	 * A pooled connection serves the name it was registered for and
 	 * nothing else (not even a relay session request): the relay
 	 * authorized the client for that name only.
 	 */
-	if (c->dial_addr != NULL && (len != strlen(c->name) ||
-	    memcmp(req, c->name, len) != 0)) {
+	if (c->dial_addr != NULL && strcmp(r.service, c->name) != 0) {
 		refuse(f, c, "registration-mismatch",
-		    CHANNEL_REFUSAL_REGISTRATION_MISMATCH, svc);
+		    CHANNEL_REFUSAL_REGISTRATION_MISMATCH, r.service);
 		return;
 	}
-	/* A relay session ("@S", "@R" + name) is the relay role's. */
-	if (len > 0 && req[0] == '@' && f->session != NULL &&
-	    f->session(f->relay_arg, c))
-		return;
-	/* The request is a service name: text, no NUL, short. */
-	if (f->service == NULL || len == 0 || memchr(req, '\0', len) != NULL) {
+	if (f->service == NULL || r.service[0] == '@') {
 		refuse(f, c, "unknown-service",
-		    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
+		    CHANNEL_REFUSAL_UNKNOWN_SERVICE, r.service);
 		return;
 	}
-	f->service(f->service_arg, c, svc);
+	f->service(f->service_arg, c, r.service, &r);
 }
 
 /*
@@ -137,6 +144,7 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
     const uint8_t *req, size_t len)
 {
 	struct front *f = arg;
+	struct channel_req r;
 	char svc[CONFIG_NAME_MAX];
 	int relay = len > 0 && req[0] == '@';
 
@@ -151,6 +159,8 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		copy_name(svc, req + 2, len - 2);
 	else if (relay)
 		svc[0] = '\0';
+	else if (channel_req_parse(req, len, &r) == 0)
+		snprintf(svc, sizeof(svc), "%s", r.service);
 	else
 		copy_name(svc, req, len);
 	env_audit_claimed(f->env, &f->env->anyone_log,
@@ -434,14 +444,16 @@ front_serve_relay(struct front *f,
 
 /*
  * front_serve_outlet(f, service, arg):
- * The outlet role: ${service}(${arg}, c, svc) gets each established
+ * The outlet role: ${service}(${arg}, c, svc, req) gets each established
  * channel asking for the service ${svc} (text, at most CONFIG_NAME_MAX - 1
- * bytes); it owns ${c} from then on and plugs in its own callbacks with
+ * bytes) with its whole request ${req} (both borrowed for the call); it
+ * owns ${c} from then on and plugs in its own callbacks with
  * conn_set_ops().
  */
 void
 front_serve_outlet(struct front *f,
-    void (*service)(void *, struct conn *, const char *), void *arg)
+    void (*service)(void *, struct conn *, const char *,
+    const struct channel_req *), void *arg)
 {
 
 	f->service = service;

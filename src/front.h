@@ -50,13 +50,15 @@ void front_serve_relay(struct front *f,
 
 /*
  * front_serve_outlet(f, service, arg):
- * The outlet role: ${service}(${arg}, c, svc) gets each established
+ * The outlet role: ${service}(${arg}, c, svc, req) gets each established
  * channel asking for the service ${svc} (text, at most CONFIG_NAME_MAX - 1
- * bytes); it owns ${c} from then on and plugs in its own callbacks with
+ * bytes) with its whole request ${req} (both borrowed for the call); it
+ * owns ${c} from then on and plugs in its own callbacks with
  * conn_set_ops().
  */
 void front_serve_outlet(struct front *f,
-    void (*service)(void *, struct conn *, const char *), void *arg);
+    void (*service)(void *, struct conn *, const char *,
+    const struct channel_req *), void *arg);
 
 /*
  * front_adopt(f, fd, via, reg):

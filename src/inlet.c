@@ -22,6 +22,8 @@
  * outlet, dead channel, failed authentication, shutdown) the client sees a
  * reset, never a clean end of stream (docs/protocol.md).
  */
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -66,12 +68,60 @@ static const struct conn_ops inlet_ops = {
 	.refused = inlet_refused,
 };
 
+/* The socket address ${ss} as a request endpoint (family 0 if neither
+ * IPv4 nor IPv6). */
+static void
+endpoint_of(const struct sockaddr_storage *ss, struct channel_endpoint *e)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+
+	memset(e, 0, sizeof(*e));
+	if (ss->ss_family == AF_INET) {
+		e->family = 4;
+		memcpy(e->ip, &s4->sin_addr, 4);
+		e->port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		e->family = 6;
+		memcpy(e->ip, &s6->sin6_addr, 16);
+		e->port = ntohs(s6->sin6_port);
+	}
+}
+
+/*
+ * The request of ${c} into ${out}: the service, and the client's two ends
+ * as it sees them (its address; the address it connected to, or the
+ * original destination of an intercepted connection), which the outlet
+ * may pass on to its target (proxy_protocol).  Return its length, or -1.
+ */
+static long
+make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
+{
+	struct channel_req r;
+	struct sockaddr_storage src, dst;
+	socklen_t slen = sizeof(src), dlen = sizeof(dst);
+	size_t len;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.service, sizeof(r.service), "%s", il->ci->service);
+	/* A unix socket client has no addresses: none are sent. */
+	if (sock_client_ends(c->fd_plain, &src, &slen, &dst, &dlen) == 0) {
+		endpoint_of(&src, &r.src);
+		endpoint_of(&dst, &r.dst);
+	}
+	if (channel_req_encode(&r, out, cap, &len) != 0)
+		return (-1);
+	return ((long)len);
+}
+
 /* The outlet node answered (or not): start the handshake. */
 static void
 inlet_dialed(struct conn *c, int err)
 {
 	struct inlet *il = c->arg;
 	struct channel *ch;
+	uint8_t req[CHANNEL_MAX_REQUEST];
+	long reqlen;
 
 	if (err != 0) {
 		conn_drop(c, conn_dial_reason(err));
@@ -83,8 +133,8 @@ inlet_dialed(struct conn *c, int err)
 		return;
 	}
 	channel_expect_peer(ch, il->ci->outlet_id);
-	if (channel_set_request(ch, (const uint8_t *)il->ci->service,
-	    strlen(il->ci->service)) != 0) {
+	if ((reqlen = make_request(il, c, req, sizeof(req))) == -1 ||
+	    channel_set_request(ch, req, (size_t)reqlen) != 0) {
 		channel_free(ch);
 		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
 		return;
@@ -226,7 +276,19 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 inlet_accept(struct listener *l, int fd)
 {
-	struct inlet *il = l->arg;
+
+	inlet_serve(l->arg, fd);
+}
+
+/*
+ * inlet_serve(il, fd):
+ * Carry the client ${fd} (taken), accepted on the inlet's listen address
+ * or redirected to the interception listener for one of its intercept
+ * addresses, as if it had connected to the inlet.
+ */
+void
+inlet_serve(struct inlet *il, int fd)
+{
 
 	if (il->via == NULL || dialout_is_up(il->via)) {
 		inlet_start(il, fd);
@@ -311,12 +373,13 @@ inlet_new(struct env *e, const struct config_inlet *ci, int fd,
 	ev_init(&il->wait_timer, inlet_wait_cb);
 	il->wait_timer.repeat = INLET_WAIT_TICK;
 	il->wait_timer.data = il;
+	il->l.fd = -1;
 	if (fd != -1) {
 		listener_attach(&il->l, e, fd, &ci->listen, "inlet", ci->name,
 		    inlet_accept, il);
 		fd = -1; /* il->l owns it now */
-	} else if (listener_open(&il->l, e, &ci->listen, "inlet", ci->name,
-	    inlet_accept, il, err, errlen) == -1)
+	} else if (ci->has_listen && listener_open(&il->l, e, &ci->listen,
+	    "inlet", ci->name, inlet_accept, il, err, errlen) == -1)
 		goto fail1;
 	if (old != NULL)
 		take_over(il, old);
@@ -346,7 +409,8 @@ int
 inlet_detach_listener(struct inlet *il, const struct config_inlet *ci)
 {
 
-	if (!addr_same(&il->ci->listen, &ci->listen))
+	if (!il->ci->has_listen || !ci->has_listen ||
+	    !addr_same(&il->ci->listen, &ci->listen))
 		return (-1);
 	return (listener_detach(&il->l));
 }

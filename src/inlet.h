@@ -60,4 +60,12 @@ void inlet_stop(struct inlet *il);
  */
 void inlet_free(struct inlet *il);
 
+/*
+ * inlet_serve(il, fd):
+ * Carry the client ${fd} (taken), accepted on the inlet's listen address
+ * or redirected to the interception listener for one of its intercept
+ * addresses, as if it had connected to the inlet.
+ */
+void inlet_serve(struct inlet *il, int fd);
+
 #endif

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "identity.h"
+#include "intercept.h"
 #include "log.h"
 #include "node.h"
 #include "probe.h"
@@ -41,6 +43,7 @@ static int cmd_identity_show(int, char *[]);
 static int cmd_check(int, char *[]);
 static int cmd_run(int, char *[]);
 static int cmd_probe(int, char *[]);
+static int cmd_intercept_rules(int, char *[]);
 
 /* Global options; run needs them again (the file's log_level). */
 static enum log_level opt_level = LOG_LVL_INFO;
@@ -106,6 +109,17 @@ static const struct command commands[] = {
 	"(healthy: the answer is 200; PATH defaults to /readyz), or an\n"
 	"address HOST:PORT or unix:/PATH (healthy: a connect succeeds).\n",
 	cmd_probe},
+    {"intercept-rules", "FILE", "print the nftables rules for intercept",
+	"Print an nftables ruleset (input for \"nft -f -\") that redirects\n"
+	"locally made TCP connections to every [inlet] intercept address\n"
+	"of FILE to the [node] intercept listener of its family, in the\n"
+	"output hook, except the connections of [node] user (meta skuid):\n"
+	"the node's own dials to outlets and relays are never looped back.\n"
+	"FILE must name that user (a name, or a uid such as a pod's\n"
+	"runAsUser); host names are resolved now.  Load the\n"
+	"rules where CAP_NET_ADMIN is allowed (an init container), never in\n"
+	"the node itself.\n",
+	cmd_intercept_rules},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -544,6 +558,59 @@ cmd_run(int argc, char *argv[])
 		rc = node_run(&cfg, &idn, opt_level_given) == 0 ? EX_OK :
 		    EX_UNAVAILABLE;
 	identity_fini(&idn);
+	config_free(&cfg);
+	return (rc);
+}
+
+/* intercept-rules FILE: the nftables ruleset for [inlet] intercept. */
+static int
+cmd_intercept_rules(int argc, char *argv[])
+{
+	struct config cfg;
+	struct passwd *pw;
+	unsigned long uid;
+	char err[1024];
+	size_t i, k;
+	int a, rc = EX_OK;
+
+	if ((a = command_args("intercept-rules", argc, argv, 1, &rc,
+	    NULL)) == -1)
+		return (rc);
+	if (config_load(&cfg, argv[a], err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (EX_CONFIG);
+	}
+	if (cfg.node.user[0] == '\0') {
+		fprintf(stderr, "sallyport: %s: intercept-rules needs [node] "
+		    "user (the dedicated user the node runs as, whose own "
+		    "connections are not redirected)\n", cfg.path);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	/* A number is a uid (a pod's runAsUser, unknown to /etc/passwd). */
+	if ((pw = getpwnam(cfg.node.user)) != NULL)
+		uid = (unsigned long)pw->pw_uid;
+	else if (cfg.node.user[strspn(cfg.node.user, "0123456789")] == '\0')
+		uid = strtoul(cfg.node.user, NULL, 10);
+	else {
+		fprintf(stderr, "sallyport: %s:%d: no user \"%s\"\n",
+		    cfg.path, cfg.node.user_line, cfg.node.user);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	for (i = 0; i < cfg.ninlets; i++)
+		for (k = 0; k < cfg.inlets[i].nintercept; k++)
+			if (addr_resolve(&cfg.inlets[i].intercept[k], err,
+			    sizeof(err)) == -1) {
+				fprintf(stderr, "sallyport: %s: [inlet %s] "
+				    "intercept: %s\n", cfg.path,
+				    cfg.inlets[i].name, err);
+				rc = EX_UNAVAILABLE;
+				goto out;
+			}
+	if (intercept_rules(&cfg, uid, stdout) == -1)
+		rc = EX_CONFIG;
+out:
 	config_free(&cfg);
 	return (rc);
 }

@@ -21,6 +21,7 @@
 #include "admin.h"
 #include "front.h"
 #include "inlet.h"
+#include "intercept.h"
 #include "listener.h"
 #include "log.h"
 #include "node.h"
@@ -167,6 +168,8 @@ stop_listeners(struct node *n)
 
 	for (i = 0; i < n->cur->ninlets; i++)
 		inlet_stop(n->cur->inlets[i]);
+	intercept_free(n->ix);
+	n->ix = NULL;
 	front_stop(n->front);
 	outlet_stop(n->outlet);
 	relay_stop(n->relay);
@@ -370,6 +373,8 @@ node_fini(struct node *n)
 	size_t i;
 
 	admin_free(n->admin);
+	intercept_free(n->ix);
+	n->ix = NULL;
 	notify_stop(n->env.loop);
 	/* The roles first (their connections stay, without callbacks)... */
 	if (n->cur != NULL) {
@@ -437,8 +442,15 @@ resolve_all(struct config *cfg, int log, char *err, size_t errlen)
 	    addr_resolve(&cfg->node.listen, e, sizeof(e)) == -1)
 		FAILED("node", (const char *)NULL);
 	for (i = 0; i < cfg->ninlets; i++) {
-		if (addr_resolve(&cfg->inlets[i].listen, e, sizeof(e)) == -1)
+		size_t k;
+
+		if (cfg->inlets[i].has_listen &&
+		    addr_resolve(&cfg->inlets[i].listen, e, sizeof(e)) == -1)
 			FAILED("inlet", cfg->inlets[i].name);
+		for (k = 0; k < cfg->inlets[i].nintercept; k++)
+			if (addr_resolve(&cfg->inlets[i].intercept[k], e,
+			    sizeof(e)) == -1)
+				FAILED("inlet", cfg->inlets[i].name);
 	}
 #undef FAILED
 	return (rc);
@@ -767,6 +779,24 @@ make_inlets(struct node *n, struct gen *g, struct gen *old, int *fds,
 }
 
 /*
+ * A connection redirected to the interception listener for an intercept
+ * address of the inlet ${idx} of the configuration in force: that inlet
+ * carries ${fd} (taken).
+ */
+static void
+node_intercepted(void *arg, int fd, size_t idx)
+{
+	struct node *n = arg;
+	struct gen *g = n->cur;
+
+	if (idx >= g->ninlets || g->inlets[idx] == NULL) {
+		close(fd); /* that inlet failed to start at the last reload */
+		return;
+	}
+	inlet_serve(g->inlets[idx], fd);
+}
+
+/*
  * Reload: load, check and resolve the file again; bind what is new; then
  * switch to it all at once, or change nothing (logged either way).
  */
@@ -780,6 +810,7 @@ node_reload(struct node *n, const char *why)
 	struct changes ch = {0, 0, 0};
 	char err[8192], msg[1024];
 	int *fds = NULL, front_fd = -1, have_idn = 0, have_creds = 0;
+	int ix_fds[2] = {-1, -1};
 	struct admin *admin = NULL;
 	unsigned nrevoked = 0;
 	int rotated, admin_new_one = 0;
@@ -833,8 +864,11 @@ node_reload(struct node *n, const char *why)
 	for (i = 0; i < cfg->ninlets; i++)
 		fds[i] = -1;
 	for (i = 0; i < cfg->ninlets; i++) {
+		if (!cfg->inlets[i].has_listen)
+			continue; /* intercept only */
 		for (j = 0; j < old->ninlets; j++)
-			if (addr_same(&old->cfg->inlets[j].listen,
+			if (old->cfg->inlets[j].has_listen &&
+			    addr_same(&old->cfg->inlets[j].listen,
 			    &cfg->inlets[i].listen))
 				break;
 		if (j < old->ninlets)
@@ -853,6 +887,20 @@ node_reload(struct node *n, const char *why)
 	    -1) {
 		snprintf(err, sizeof(err), "%s: listen: %s", cfg->path, msg);
 		goto fail;
+	}
+	for (i = 0; i < cfg->node.nintercept; i++) {
+		for (j = 0; j < n->env.cfg->node.nintercept; j++)
+			if (addr_same(&n->env.cfg->node.intercept[j],
+			    &cfg->node.intercept[i]))
+				break;
+		if (j < n->env.cfg->node.nintercept)
+			continue; /* kept: taken over below */
+		if ((ix_fds[i] = listener_bind(&cfg->node.intercept[i], msg,
+		    sizeof(msg))) == -1) {
+			snprintf(err, sizeof(err), "%s: intercept: %s",
+			    cfg->path, msg);
+			goto fail;
+		}
 	}
 	if (cfg->node.has_admin != n->env.cfg->node.has_admin ||
 	    (cfg->node.has_admin && !addr_same(&cfg->node.admin,
@@ -878,7 +926,7 @@ node_reload(struct node *n, const char *why)
 	g->refs = 1;
 	g->id = old->id + 1;
 	for (i = 0; i < cfg->ninlets; i++) {
-		if (fds[i] != -1)
+		if (fds[i] != -1 || !cfg->inlets[i].has_listen)
 			continue;
 		for (j = 0; j < old->ninlets; j++)
 			if (old->inlets[j] != NULL && addr_same(
@@ -888,6 +936,10 @@ node_reload(struct node *n, const char *why)
 	}
 	if (front_fd == -1 && cfg->node.has_listen)
 		front_fd = front_detach(n->front);
+	for (i = 0; i < cfg->node.nintercept; i++)
+		if (ix_fds[i] == -1)
+			ix_fds[i] = intercept_detach(n->ix,
+			    &cfg->node.intercept[i]);
 	n->env.cfg = cfg;
 	n->env.ctx.epoch = g;
 	n->cur = g;
@@ -906,6 +958,11 @@ node_reload(struct node *n, const char *why)
 	}
 	front_listen(n->front, front_fd); /* closes the old one if replaced */
 	front_fd = -1;
+	intercept_free(n->ix); /* what it still holds is no longer wanted */
+	n->ix = NULL;
+	if (cfg->node.nintercept > 0 && (n->ix = intercept_new(&n->env,
+	    ix_fds, node_intercepted, n, msg, sizeof(msg))) == NULL)
+		log_error("event=reload role=intercept error=\"%s\"", msg);
 	{
 		struct outlet *o = outlet_new(&n->env, n->front, n->outlet,
 		    msg, sizeof(msg));
@@ -947,6 +1004,9 @@ node_reload(struct node *n, const char *why)
 	    why);
 	return;
 fail:
+	for (i = 0; i < 2; i++)
+		if (ix_fds[i] != -1)
+			close(ix_fds[i]);
 	if (fds != NULL)
 		for (i = 0; cfg != NULL && i < cfg->ninlets; i++)
 			if (fds[i] != -1)
@@ -1087,6 +1147,17 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		free(fds);
 		if (!i)
 			goto fail2;
+	}
+
+	if (cfg->node.nintercept > 0) {
+		int ixf[2] = {-1, -1};
+
+		if ((n->ix = intercept_new(&n->env, ixf, node_intercepted, n,
+		    err, sizeof(err))) == NULL) {
+			log_error("event=listen-failed role=inlet "
+			    "name=intercept error=\"%s\"", err);
+			goto fail2;
+		}
 	}
 
 	/* Every listener is bound: the admin endpoint goes last. */

@@ -41,6 +41,7 @@ struct node {
 	int level_fixed;       /* the command line set the log level */
 	struct node_stamp stamp[2]; /* the file and the key file */
 	struct admin *admin;   /* [node] admin =, or NULL */
+	struct intercept *ix;  /* [node] intercept =, or NULL */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace, watch;
 	ev_timer flush; /* reports lines the rate limits left out */

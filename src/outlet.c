@@ -24,6 +24,7 @@
 #include "identity.h"
 #include "log.h"
 #include "outlet.h"
+#include "proxyproto.h"
 
 struct outlet {
 	struct env *env;
@@ -78,10 +79,35 @@ outlet_dialed(struct conn *c, int err)
 	conn_open(c);
 }
 
-/* The front hands over ${c}, authenticated, asking for ${svc}: decide,
- * then dial the target. */
+/*
+ * proxy_protocol = v2: the PROXY header for ${c} (the client's ends from
+ * the request ${r}, which the peer's identity vouches for) goes to the
+ * target ahead of everything.  Return 0, or -1 on ENOMEM.
+ */
+static int
+proxy_header(struct conn *c, const struct config_outlet *co,
+    const struct channel_req *r)
+{
+	struct proxyproto_info pi;
+	char peer[IDENTITY_TEXT_SIZE];
+	uint8_t hdr[PROXYPROTO_MAX];
+	long n;
+
+	pi.src = &r->src;
+	pi.dst = &r->dst;
+	pi.peer = identity_id_format(channel_peer_id(c->ch), peer);
+	pi.authority = co->name;
+	pi.unique_id = c->id;
+	if ((n = proxyproto_build(&pi, hdr, sizeof(hdr))) < 0)
+		return (-1); /* cannot happen: every value is bounded */
+	return (conn_plain_prefix(c, hdr, (size_t)n));
+}
+
+/* The front hands over ${c}, authenticated, asking for ${svc} (the
+ * request ${r}): decide, then dial the target. */
 static void
-outlet_service(void *arg, struct conn *c, const char *svc)
+outlet_service(void *arg, struct conn *c, const char *svc,
+    const struct channel_req *r)
 {
 	struct outlet *o = arg;
 	const struct config_outlet *co;
@@ -99,6 +125,16 @@ outlet_service(void *arg, struct conn *c, const char *svc)
 		env_audit_conn(o->env, c, 0, "not-allowed", co->name,
 		    "outlet");
 		conn_refuse(c, CHANNEL_REFUSAL_NOT_ALLOWED, CONN_R_DENIED);
+		return;
+	}
+	/* The client's addresses come from a version 2 request only. */
+	if (co->proxy_v2 && r->version < 2) {
+		env_audit_conn(o->env, c, 0, "old-request", co->name, "outlet");
+		conn_refuse(c, CHANNEL_REFUSAL_UNKNOWN_SERVICE, CONN_R_DENIED);
+		return;
+	}
+	if (co->proxy_v2 && proxy_header(c, co, r) == -1) {
+		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
 	if (conn_dial_plain(c, &co->target) == -1)

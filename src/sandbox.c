@@ -59,10 +59,13 @@ static const struct allowed allowed[] = {
     {SCMP_SYS(accept4), "listener.c accepts clients and peers"},
     {SCMP_SYS(socket), "sock.c dials outlets, relays, targets; syslog"},
     {SCMP_SYS(connect), "sock.c dials (non-blocking); syslog reconnect"},
-    {SCMP_SYS(getsockopt), "SO_ERROR after a non-blocking connect"},
+    {SCMP_SYS(getsockopt), "SO_ERROR after a non-blocking connect; "
+	"SO_ORIGINAL_DST of an intercepted connection (sock.c)"},
     {SCMP_SYS(setsockopt), "TCP_NODELAY, keepalive on new sockets"},
-    {SCMP_SYS(getsockname), "conn.c names local ends in logs"},
-    {SCMP_SYS(getpeername), "conn.c names peers in logs"},
+    {SCMP_SYS(getsockname), "conn.c names local ends in logs; the "
+	"inlet puts its client's ends in the request"},
+    {SCMP_SYS(getpeername), "conn.c names peers in logs; the inlet "
+	"puts its client's ends in the request"},
     {SCMP_SYS(shutdown), "half-close (EOF passed on)"},
     {SCMP_SYS(close), "every fd ends here"},
     /* Data: conn.c, the relay, channel records, the log. */

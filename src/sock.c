@@ -17,6 +17,15 @@
 
 #include "sock.h"
 
+/* linux/netfilter_ipv4.h and linux/netfilter_ipv6/ip6_tables.h define
+ * these (both 80); their headers clash with the libc ones. */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
 /* The address family of the socket ${fd}, or -1. */
 static int
 sock_family(int fd)
@@ -273,4 +282,55 @@ fail1:
 	errno = saved;
 fail0:
 	return (-1);
+}
+
+/*
+ * sock_original_dst(fd, ss, len):
+ * The destination the client of the accepted TCP socket ${fd} connected
+ * to before netfilter redirected it (SO_ORIGINAL_DST, or
+ * IP6T_SO_ORIGINAL_DST on IPv6) into ${ss} and ${len} (in: its size).
+ * Return 0, or -1 with errno set (ENOENT: no conntrack entry).
+ */
+int
+sock_original_dst(int fd, struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fam = sock_family(fd);
+
+	memset(ss, 0, sizeof(*ss));
+	if (fam == AF_INET)
+		return (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, ss, len));
+	if (fam == AF_INET6)
+		return (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, ss,
+		    len));
+	errno = EAFNOSUPPORT;
+	return (-1);
+}
+
+/*
+ * sock_client_ends(fd, src, srclen, dst, dstlen):
+ * The two ends of the accepted socket ${fd} as its client sees them: its
+ * own address (getpeername) into ${src}, and the address it connected to
+ * into ${dst}: the original destination when netfilter redirected it,
+ * else the local address.  Lengths in/out as for getpeername.  Return 0,
+ * or -1 (a unix socket has no such ends: EAFNOSUPPORT).
+ */
+int
+sock_client_ends(int fd, struct sockaddr_storage *src, socklen_t *srclen,
+    struct sockaddr_storage *dst, socklen_t *dstlen)
+{
+	socklen_t cap = *dstlen;
+
+	if (getpeername(fd, (struct sockaddr *)src, srclen) == -1)
+		return (-1);
+	if (src->ss_family != AF_INET && src->ss_family != AF_INET6) {
+		errno = EAFNOSUPPORT;
+		return (-1);
+	}
+	/* Without a redirect the conntrack entry's original destination is
+	 * the local address; without conntrack there is none (ENOENT). */
+	if (sock_original_dst(fd, dst, dstlen) == 0 &&
+	    dst->ss_family == src->ss_family)
+		return (0);
+	*dstlen = cap;
+	return (getsockname(fd, (struct sockaddr *)dst, dstlen));
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 
@@ -71,5 +72,25 @@ uint64_t sock_source_key(int fd);
  * closed at once.  Return 0, or -1 with errno set.
  */
 int sock_dgram_send(const char *path, const void *buf, size_t len);
+
+/*
+ * sock_original_dst(fd, ss, len):
+ * The destination the client of the accepted TCP socket ${fd} connected
+ * to before netfilter redirected it (SO_ORIGINAL_DST, or
+ * IP6T_SO_ORIGINAL_DST on IPv6) into ${ss} and ${len} (in: its size).
+ * Return 0, or -1 with errno set (ENOENT: no conntrack entry).
+ */
+int sock_original_dst(int fd, struct sockaddr_storage *ss, socklen_t *len);
+
+/*
+ * sock_client_ends(fd, src, srclen, dst, dstlen):
+ * The two ends of the accepted socket ${fd} as its client sees them: its
+ * own address (getpeername) into ${src}, and the address it connected to
+ * into ${dst}: the original destination when netfilter redirected it,
+ * else the local address.  Lengths in/out as for getpeername.  Return 0,
+ * or -1 (a unix socket has no such ends: EAFNOSUPPORT).
+ */
+int sock_client_ends(int fd, struct sockaddr_storage *src, socklen_t *srclen,
+    struct sockaddr_storage *dst, socklen_t *dstlen);
 
 #endif

@@ -153,9 +153,27 @@ static const struct {
 	"unknown key \"allowed\" in [outlet pg]"},
     {NODEL "[outlet pg]\ntarget = 127.0.0.1:5432\n[outlet pg]\n", 6,
 	"duplicate [outlet pg] (first on line 4)"},
+    /* intercept (transparent inlets) and proxy_protocol */
+    {NODE "intercept = 10.0.0.1:15001\n", 3,
+	"intercept address 10.0.0.1:15001 is not loopback (127.0.0.0/8 or "
+	"::1): the interception listener must stay on this host"},
+    {NODE "intercept = 127.0.0.1:15001, 127.0.0.2:15001\n", 3,
+	"intercept: at most one IPv4 and one IPv6 address"},
+    {NODE "intercept = unix:/x\n", 3,
+	"intercept: unix:/x is a unix socket (an IP address and port are "
+	"needed)"},
+    {PEERS "[inlet pg]\nintercept = 10.0.0.5:5432\noutlet = db@10.0.0.1:7400"
+	   "\n", 8, "[inlet pg] intercept needs intercept = HOST:PORT in "
+		    "[node] (the interception listener)"},
+    {NODEL "intercept = 127.0.0.1:15001\n[peers]\ndb = " ID_B "\n[inlet a]\n"
+	   "intercept = 10.0.0.5:5432\noutlet = db@10.0.0.1:7400\n[inlet b]\n"
+	   "intercept = 10.0.0.6:1, 10.0.0.5:5432\noutlet = db@10.0.0.1:7400\n",
+	11, "intercept address 10.0.0.5:5432 is declared twice ([inlet a])"},
+    {NODEL "[outlet pg]\ntarget = 127.0.0.1:5432\nproxy_protocol = v1\n", 6,
+	"proxy_protocol must be off or v2"},
     /* [inlet NAME] */
     {PEERS "[inlet pg]\noutlet = db@10.0.0.1:7400\n", 7,
-	"[inlet pg] has no listen = HOST:PORT"},
+	"[inlet pg] has no listen = HOST:PORT (or intercept = HOST:PORT)"},
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\n", 7,
 	"[inlet pg] has no outlet = PEER@HOST:PORT (the outlet node's pinned "
 	"identity and address)"},
@@ -627,6 +645,32 @@ START_TEST(test_variants)
 }
 END_TEST
 
+/* intercept = addresses parse; listen becomes optional; proxy_protocol. */
+START_TEST(test_intercept)
+{
+	static const char text[] = NODEL
+	    "intercept = 127.0.0.1:15001, [::1]:15001\n"
+	    "[peers]\ndb = " ID_B "\n"
+	    "[inlet pg]\nintercept = 10.20.0.5:5432\n"
+	    "intercept = [fd00::5]:5432, 10.20.0.6:5432\n"
+	    "outlet = db@10.0.0.1:7400\n"
+	    "[outlet web]\ntarget = 127.0.0.1:80\nproxy_protocol = v2\n";
+	struct config cfg;
+	char err[256], buf[ADDR_TEXT_MAX];
+
+	ck_assert_msg(config_parse(&cfg, "t.ini", text, strlen(text), err,
+			  sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.node.nintercept, 2);
+	ck_assert_uint_eq(cfg.ninlets, 1);
+	ck_assert_int_eq(cfg.inlets[0].has_listen, 0);
+	ck_assert_uint_eq(cfg.inlets[0].nintercept, 3);
+	ck_assert_str_eq(addr_format(&cfg.inlets[0].intercept[1], buf,
+			     sizeof(buf)), "[fd00::5]:5432");
+	ck_assert_int_eq(cfg.outlets[0].proxy_v2, 1);
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_relative_paths)
 {
 	static const char text[] = "[node]\nidentity = k.pem\n";
@@ -703,6 +747,7 @@ config_suite(void)
 	tcase_add_test(tc, test_variants);
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_relative_paths);
+	tcase_add_test(tc, test_intercept);
 	tcase_add_test(tc, test_load_file);
 	suite_add_tcase(s, tc);
 	return (s);
