@@ -1,9 +1,13 @@
 /*
  * cred: see cred.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cred.h"
 #include "identity.h"
@@ -632,4 +636,284 @@ cred_revoked_has_serial(const struct cred_revoked *rv, uint64_t serial)
 	return (rv != NULL && rv->nserials > 0 && bsearch(&serial,
 	    rv->serials, rv->nserials, sizeof(*rv->serials), u64_cmp) !=
 	    NULL);
+}
+
+/*
+ * Read at most ${cap} bytes of ${path} into ${buf} (a bigger file is an
+ * error); the size in ${len}.  Return 0, or -1 with errno set.
+ */
+static int
+read_small(const char *path, char *buf, size_t cap, size_t *len)
+{
+	size_t have = 0;
+	ssize_t n;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return (-1);
+	for (;;) {
+		n = read(fd, buf + have, cap - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		if (have == cap) {
+			n = -1;
+			errno = EFBIG;
+			break;
+		}
+	}
+	e = errno;
+	close(fd);
+	if (n == -1) {
+		errno = e;
+		return (-1);
+	}
+	*len = have;
+	return (0);
+}
+
+/*
+ * cred_load(path, out, cap, len, c, err, errlen):
+ * Read the credential file ${path} (PEM; not secret, so no mode check),
+ * store its bytes in ${out} (${cap} bytes; their size in ${len}) and
+ * decode them into ${c}.  The signature is not checked here.  Return 0,
+ * or -1 with "PATH: message" in ${err} and errno set (as open(2) or
+ * read(2) left it, EINVAL for a bad content).
+ */
+int
+cred_load(const char *path, uint8_t *out, size_t cap, size_t *len,
+    struct cred *c, char *err, size_t errlen)
+{
+	char text[CRED_PEM_MAX];
+	const char *why;
+	size_t tlen;
+
+	if (read_small(path, text, sizeof(text), &tlen) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (cred_pem_decode((const uint8_t *)text, tlen, out, cap, len,
+	    &why) == -1 || cred_decode(c, out, *len, &why) == -1) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		errno = EINVAL;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * cred_save(path, buf, len, err, errlen):
+ * Write the credential ${buf} as PEM to ${path}, replacing it at once
+ * (a temporary file in the same directory, mode 0644, then rename(2)),
+ * so a node that watches the file never reads half of it.  Return 0, or
+ * -1 with a message in ${err}.
+ */
+int
+cred_save(const char *path, const uint8_t *buf, size_t len, char *err,
+    size_t errlen)
+{
+	char text[CRED_PEM_MAX], tmp[4096 + 16];
+	size_t tlen, off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((tlen = cred_pem_encode(buf, len, text, sizeof(text))) == 0 ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
+	    sizeof(tmp)) {
+		snprintf(err, errlen, "%s: too long", path);
+		return (-1);
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return (-1);
+	}
+	while (off < tlen) {
+		if ((n = write(fd, text + off, tlen - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off < tlen || fsync(fd) == -1 || close(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (off < tlen)
+			close(fd);
+		unlink(tmp);
+		return (-1);
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * cred_block_load(paths, n, subject, block, cap, len, err, errlen):
+ * Load the ${n} credential files ${paths} into one block (${block},
+ * ${cap} bytes, its size in ${len}; 0 when ${n} is 0): each must decode,
+ * carry a valid signature, name ${subject} (the node's own identifier)
+ * and come from an issuer no other file names.  Return 0, or -1 with
+ * "PATH: message" in ${err}.
+ */
+int
+cred_block_load(const char (*paths)[4096], size_t n,
+    const uint8_t subject[CRED_ID_LEN], uint8_t *block, size_t cap,
+    size_t *len, char *err, size_t errlen)
+{
+	uint8_t buf[CRED_MAX_LEN], issuers[CRED_MAX_BLOCK][CRED_ID_LEN];
+	struct cred c;
+	size_t i, j, blen;
+
+	*len = 0;
+	for (i = 0; i < n && i < CRED_MAX_BLOCK; i++) {
+		if (cred_load(paths[i], buf, sizeof(buf), &blen, &c, err,
+		    errlen) == -1)
+			return (-1);
+		if (cred_verify_sig(buf, blen) == -1) {
+			snprintf(err, errlen, "%s: bad signature", paths[i]);
+			return (-1);
+		}
+		if (memcmp(c.subject, subject, CRED_ID_LEN) != 0) {
+			snprintf(err, errlen, "%s: issued to another identity "
+			    "(its subject is not this node's identifier)",
+			    paths[i]);
+			return (-1);
+		}
+		for (j = 0; j < i; j++)
+			if (memcmp(issuers[j], c.issuer, CRED_ID_LEN) == 0) {
+				snprintf(err, errlen, "%s: a second credential "
+				    "of the same authority (one per "
+				    "authority)", paths[i]);
+				return (-1);
+			}
+		memcpy(issuers[i], c.issuer, CRED_ID_LEN);
+		if (cred_block_add(block, cap, len, buf, blen) == -1) {
+			snprintf(err, errlen, "%s: too many credentials",
+			    paths[i]);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * cred_parse_duration(s, secs):
+ * "90", "90s", "15m", "12h", "7d" into seconds (1 to 10 years).  Return
+ * 0, or -1.
+ */
+int
+cred_parse_duration(const char *s, uint64_t *secs)
+{
+	uint64_t v = 0, mul = 1;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (v > 1000000000000ULL)
+			return (-1);
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0)
+		return (-1);
+	switch (s[i]) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mul = 60;
+		break;
+	case 'h':
+		mul = 3600;
+		break;
+	case 'd':
+		mul = 86400;
+		break;
+	default:
+		return (-1);
+	}
+	if (s[i] != '\0' && s[i + 1] != '\0')
+		return (-1);
+	v *= mul;
+	if (v == 0 || v > 10ULL * 366 * 86400)
+		return (-1);
+	*secs = v;
+	return (0);
+}
+
+/*
+ * cred_parse_time(s, now, t):
+ * A point in time: seconds since the epoch, "now", "now+DURATION",
+ * "now-DURATION" (relative to ${now}), or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+ * Return 0, or -1.
+ */
+int
+cred_parse_time(const char *s, uint64_t now, uint64_t *t)
+{
+	struct tm tm;
+	const char *end;
+	uint64_t v = 0, d;
+	time_t tt;
+	size_t i;
+
+	if (strncmp(s, "now", 3) == 0) {
+		if (s[3] == '\0') {
+			*t = now;
+			return (0);
+		}
+		if ((s[3] != '+' && s[3] != '-') ||
+		    cred_parse_duration(s + 4, &d) == -1)
+			return (-1);
+		if (s[3] == '-' && d > now)
+			return (-1);
+		*t = s[3] == '+' ? now + d : now - d;
+		return (0);
+	}
+	if (strchr(s, 'T') != NULL) {
+		memset(&tm, 0, sizeof(tm));
+		if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+		    *end != '\0' || (tt = timegm(&tm)) == (time_t)-1 ||
+		    tt < 0)
+			return (-1);
+		*t = (uint64_t)tt;
+		return (0);
+	}
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 12; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	if (i == 0 || s[i] != '\0')
+		return (-1);
+	*t = v;
+	return (0);
+}
+
+/*
+ * cred_revoked_load(rv, path, err, errlen):
+ * Read and parse the revocation list file ${path} (cred_revoked_parse).
+ * Return 0, or -1 with "PATH:LINE: message" or "PATH: message".
+ */
+int
+cred_revoked_load(struct cred_revoked *rv, const char *path, char *err,
+    size_t errlen)
+{
+	char *text, msg[256];
+	size_t len;
+	int rc = -1;
+
+	memset(rv, 0, sizeof(*rv));
+	if ((text = malloc(8 * 1024 * 1024)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return (-1);
+	}
+	if (read_small(path, text, 8 * 1024 * 1024, &len) == -1)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	else if (cred_revoked_parse(rv, text, len, msg, sizeof(msg)) == -1)
+		snprintf(err, errlen, "%s:%s", path, msg);
+	else
+		rc = 0;
+	free(text);
+	return (rc);
 }

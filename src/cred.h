@@ -148,6 +148,64 @@ int cred_block_add(uint8_t *block, size_t cap, size_t *len,
 char *cred_serial_format(uint64_t serial, char buf[CRED_SERIAL_TEXT]);
 int cred_serial_parse(const char *s, uint64_t *serial);
 
+struct cred_revoked;
+
+/*
+ * cred_load(path, out, cap, len, c, err, errlen):
+ * Read the credential file ${path} (PEM; not secret, so no mode check),
+ * store its bytes in ${out} (${cap} bytes; their size in ${len}) and
+ * decode them into ${c}.  The signature is not checked here.  Return 0,
+ * or -1 with "PATH: message" in ${err} and errno set (as open(2) or
+ * read(2) left it, EINVAL for a bad content).
+ */
+int cred_load(const char *path, uint8_t *out, size_t cap, size_t *len,
+    struct cred *c, char *err, size_t errlen);
+
+/*
+ * cred_save(path, buf, len, err, errlen):
+ * Write the credential ${buf} as PEM to ${path}, replacing it at once
+ * (a temporary file in the same directory, mode 0644, then rename(2)),
+ * so a node that watches the file never reads half of it.  Return 0, or
+ * -1 with a message in ${err}.
+ */
+int cred_save(const char *path, const uint8_t *buf, size_t len, char *err,
+    size_t errlen);
+
+/*
+ * cred_block_load(paths, n, subject, block, cap, len, err, errlen):
+ * Load the ${n} credential files ${paths} into one block (${block},
+ * ${cap} bytes, its size in ${len}; 0 when ${n} is 0): each must decode,
+ * carry a valid signature, name ${subject} (the node's own identifier)
+ * and come from an issuer no other file names.  Return 0, or -1 with
+ * "PATH: message" in ${err}.
+ */
+int cred_block_load(const char (*paths)[4096], size_t n,
+    const uint8_t subject[CRED_ID_LEN], uint8_t *block, size_t cap,
+    size_t *len, char *err, size_t errlen);
+
+/*
+ * cred_parse_duration(s, secs):
+ * "90", "90s", "15m", "12h", "7d" into seconds (1 to 10 years).  Return
+ * 0, or -1.
+ */
+int cred_parse_duration(const char *s, uint64_t *secs);
+
+/*
+ * cred_parse_time(s, now, t):
+ * A point in time: seconds since the epoch, "now", "now+DURATION",
+ * "now-DURATION" (relative to ${now}), or "YYYY-MM-DDTHH:MM:SSZ" (UTC).
+ * Return 0, or -1.
+ */
+int cred_parse_time(const char *s, uint64_t now, uint64_t *t);
+
+/*
+ * cred_revoked_load(rv, path, err, errlen):
+ * Read and parse the revocation list file ${path} (cred_revoked_parse).
+ * Return 0, or -1 with "PATH:LINE: message" or "PATH: message".
+ */
+int cred_revoked_load(struct cred_revoked *rv, const char *path, char *err,
+    size_t errlen);
+
 /* The revocation list: identifiers and serials, sorted for lookups. */
 struct cred_revoked {
 	uint8_t (*ids)[CRED_ID_LEN];
