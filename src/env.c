@@ -95,6 +95,41 @@ env_audit(const struct env *e, int allow, const char *reason,
 }
 
 /*
+ * env_acl(e, ax):
+ * Fill ${ax} for an access decision of ${e} now (acl_admit): the
+ * configuration, the revocation list, the cache, the loop's time.
+ */
+void
+env_acl(const struct env *e, struct acl_ctx *ax)
+{
+
+	ax->cfg = e->cfg;
+	ax->revoked = &e->revoked;
+	ax->cache = e->cache;
+	ax->now = (uint64_t)ev_now(e->loop);
+}
+
+/*
+ * env_audit_verdict(e, allow, reason, id, service, role, v):
+ * env_audit() for an acl_admit decision ${v}: an allow by an attribute
+ * rule says which (rule=...); a deny takes v->reason over ${reason}.
+ */
+void
+env_audit_verdict(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role,
+    const struct acl_verdict *v)
+{
+	char tail[CONFIG_RULE_TEXT + 8];
+
+	tail[0] = '\0';
+	if (allow && v->rule != NULL)
+		snprintf(tail, sizeof(tail), " rule=%s", v->rule);
+	if (!allow && v->reason != NULL)
+		reason = v->reason;
+	audit(e, NULL, allow, reason, id, service, role, tail);
+}
+
+/*
  * env_idle(e):
  * A role tells the runtime that one of its live objects (a relayed pair,
  * a waiting client) ended: while shutting down, the runtime may be done.

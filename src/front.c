@@ -122,19 +122,26 @@ front_established(struct conn *c)
 }
 
 /*
- * The peer filter of every responder channel (${arg} is the front): an
- * identity no allow list of the node names is refused before its
- * attestation signature is verified.
+ * The peer filter of every responder channel (${arg} is its connection,
+ * whose arg is the front): an identity no allow list of the node names,
+ * that shows no credential for itself from an authority a rule names, or
+ * that is revoked, is refused before any signature is verified.
  */
 static int
 front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
     const uint8_t *req, size_t len)
 {
-	struct front *f = arg;
+	struct conn *c = arg;
+	struct front *f = c->arg;
 	char svc[CONFIG_NAME_MAX];
 	int relay = len > 0 && req[0] == '@';
+	const uint8_t *creds;
+	size_t clen;
 
-	if (acl_known(f->env->cfg, id))
+	creds = channel_peer_creds(c->ch, &clen);
+
+	if (!cred_revoked_has_id(&f->env->revoked, id) &&
+	    acl_claims(f->env->cfg, id, creds, clen))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
@@ -186,7 +193,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
-	channel_set_peer_filter(ch, front_peer_known, f);
+	channel_set_peer_filter(ch, front_peer_known, c);
 	if (c->dial_addr != NULL && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);

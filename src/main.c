@@ -44,6 +44,7 @@ static int cmd_authority_create(int, char *[]);
 static int cmd_credential_issue(int, char *[]);
 static int cmd_credential_show(int, char *[]);
 static int cmd_check(int, char *[]);
+static int check_trust(const struct config *, const struct identity *);
 static int cmd_run(int, char *[]);
 static int cmd_probe(int, char *[]);
 
@@ -765,11 +766,56 @@ cmd_check(int argc, char *argv[])
 		config_free(&cfg);
 		return (EX_CONFIG);
 	}
+	if (check_trust(&cfg, &idn) == -1) {
+		identity_fini(&idn);
+		config_free(&cfg);
+		return (EX_CONFIG);
+	}
 	check_warnings(&cfg);
 	check_summary(&cfg, &idn);
 	identity_fini(&idn);
 	config_free(&cfg);
 	return (EX_OK);
+}
+
+/*
+ * check: the credential files (one at a time, each at its line) and the
+ * revocation list of ${cfg} for the node ${idn}; print every problem
+ * and return -1 if there was one.
+ */
+static int
+check_trust(const struct config *cfg, const struct identity *idn)
+{
+	uint8_t block[CRED_BLOCK_MAX];
+	struct cred_revoked rv;
+	char err[1024];
+	size_t k, len;
+	int rc = 0;
+
+	for (k = 0; k < cfg->node.ncredentials; k++) {
+		if (cred_block_load(&cfg->node.credential[k], 1, idn->id, block,
+		    sizeof(block), &len, err, sizeof(err)) == 0)
+			continue;
+		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+		    cfg->node.credential_line[k], err);
+		rc = -1;
+	}
+	if (rc == 0 && cred_block_load(cfg->node.credential,
+	    cfg->node.ncredentials, idn->id, block, sizeof(block), &len, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s: %s\n", cfg->path, err);
+		rc = -1;
+	}
+	if (cfg->node.revoked[0] != '\0') {
+		if (cred_revoked_load(&rv, cfg->node.revoked, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+			    cfg->node.revoked_line, err);
+			rc = -1;
+		} else
+			cred_revoked_free(&rv);
+	}
+	return (rc);
 }
 
 /* run FILE: load, then hand over to the node (node.c). */

@@ -464,8 +464,9 @@ int
 sandbox_enter(const struct config *cfg)
 {
 	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
-	char filedir[2][4096];
-	const char *dirs[SANDBOX_DIRS_MAX], *files[2];
+	char filedir[3 + CRED_MAX_BLOCK][4096];
+	const char *dirs[SANDBOX_DIRS_MAX], *files[3 + CRED_MAX_BLOCK];
+	size_t nfiles = 2, k;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	int root, abi = 0, rs = -1;
@@ -495,7 +496,17 @@ sandbox_enter(const struct config *cfg)
 	 */
 	files[0] = dir_of(cfg->path, filedir[0], sizeof(filedir[0]));
 	files[1] = dir_of(cfg->node.identity, filedir[1], sizeof(filedir[1]));
-	if (!disabled && (abi = landlock_prepare(files, 2, dirs,
+	/* So do those of the credential files and the revocation list,
+	 * read again at each reload (renewed, link-swapped). */
+	for (k = 0; k < cfg->node.ncredentials; k++, nfiles++)
+		files[nfiles] = dir_of(cfg->node.credential[k],
+		    filedir[nfiles], sizeof(filedir[0]));
+	if (cfg->node.revoked[0] != '\0') {
+		files[nfiles] = dir_of(cfg->node.revoked, filedir[nfiles],
+		    sizeof(filedir[0]));
+		nfiles++;
+	}
+	if (!disabled && (abi = landlock_prepare(files, nfiles, dirs,
 	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
 		log_error("event=sandbox error=landlock detail=\"%s\"", err);
 		goto fail0;
