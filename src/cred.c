@@ -489,7 +489,7 @@ cred_serial_parse(const char *s, uint64_t *serial)
 	uint64_t v = 0;
 	int i;
 
-	if (s[0] != 'S' || strlen(s) != CRED_SERIAL_TEXT - 2)
+	if (s[0] != 'S' || strlen(s) != CRED_SERIAL_TEXT - 1)
 		return (-1);
 	for (i = 1; i < CRED_SERIAL_TEXT - 1; i++) {
 		if (s[i] >= '0' && s[i] <= '9')
