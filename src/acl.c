@@ -223,28 +223,40 @@ issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
 }
 
 /*
- * acl_claims(cfg, id, creds, len):
+ * acl_claims(cfg, id, creds, len, why):
  * The cheap look before any signature is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block
  * ${creds} of ${len} bytes) a credential for itself from an authority
- * some attribute rule names.  Nothing is verified here.
+ * some attribute rule names.  Nothing is verified here.  On false, *${why}
+ * is the problem of the credentials shown (credential-invalid,
+ * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool
 acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
-    const uint8_t *creds, size_t len)
+    const uint8_t *creds, size_t len, const char **why)
 {
+	enum problem worst = P_NONE, pb;
 	struct cred c;
 	const uint8_t *buf;
 	size_t off = 0, n;
 
+	*why = NULL;
 	if (acl_known(cfg, id))
 		return (true);
 	if (creds == NULL)
 		return (false);
-	while (cred_block_next(creds, len, &off, &buf, &n) == 1)
-		if (cred_decode(&c, buf, n, NULL) == 0 &&
-		    memcmp(c.subject, id, CRED_ID_LEN) == 0 &&
-		    issuer_in_rules(cfg, c.issuer))
+	while (cred_block_next(creds, len, &off, &buf, &n) == 1) {
+		if (cred_decode(&c, buf, n, NULL) == -1)
+			pb = P_INVALID;
+		else if (!issuer_in_rules(cfg, c.issuer))
+			pb = P_UNTRUSTED;
+		else if (memcmp(c.subject, id, CRED_ID_LEN) != 0)
+			pb = P_SUBJECT;
+		else
 			return (true);
+		if (pb > worst)
+			worst = pb;
+	}
+	*why = problem_names[worst];
 	return (false);
 }

@@ -73,13 +73,15 @@ bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
     const struct acl_peer *peer, struct acl_verdict *v);
 
 /*
- * acl_claims(cfg, id, creds, len):
+ * acl_claims(cfg, id, creds, len, why):
  * The cheap look before any signature is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block
  * ${creds} of ${len} bytes) a credential for itself from an authority
- * some attribute rule names.  Nothing is verified here.
+ * some attribute rule names.  Nothing is verified here.  On false, *${why}
+ * is the problem of the credentials shown (credential-invalid,
+ * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
-    const uint8_t *creds, size_t len);
+    const uint8_t *creds, size_t len, const char **why);
 
 #endif

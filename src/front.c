@@ -136,12 +136,13 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	char svc[CONFIG_NAME_MAX];
 	int relay = len > 0 && req[0] == '@';
 	const uint8_t *creds;
+	const char *why = NULL;
 	size_t clen;
 
 	creds = channel_peer_creds(c->ch, &clen);
 
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
-	    acl_claims(f->env->cfg, id, creds, clen))
+	    acl_claims(f->env->cfg, id, creds, clen, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
@@ -154,7 +155,9 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		svc[0] = '\0';
 	else
 		copy_name(svc, req, len);
-	env_audit_claimed(f->env, &f->env->anyone_log,
+	if (cred_revoked_has_id(&f->env->revoked, id))
+		why = "revoked";
+	env_audit_claimed(f->env, &f->env->anyone_log, why != NULL ? why :
 	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
 	    "not-allowed", id, svc, relay ? "relay" : "outlet");
 	return (0);

@@ -394,6 +394,7 @@ START_TEST(test_policy)
 	struct config cfg;
 	struct cred_revoked rv;
 	struct acl_verdict v;
+	const char *why;
 	uint8_t c[CRED_MAX_LEN];
 	char text[128], id[IDENTITY_TEXT_SIZE], err[64];
 	size_t len;
@@ -443,7 +444,8 @@ START_TEST(test_policy)
 	ck_assert_str_eq(v.reason, "revoked");
 	cred_revoked_free(&rv);
 	/* The claim check before any signature. */
-	ck_assert(acl_claims(&cfg, node.id, NULL, 0) == false);
+	ck_assert(acl_claims(&cfg, node.id, NULL, 0, &why) == false);
+	ck_assert_ptr_null(why);
 	config_free(&cfg);
 }
 END_TEST
@@ -453,6 +455,7 @@ START_TEST(test_policy_attrs)
 {
 	struct config cfg;
 	struct acl_verdict v;
+	const char *why;
 	uint8_t c[CRED_MAX_LEN], block[CRED_BLOCK_MAX];
 	struct cred cr;
 	size_t len, blen = 0;
@@ -475,8 +478,9 @@ START_TEST(test_policy_attrs)
 	ck_assert_str_eq(v.rule, "role=db@corp");
 	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
 	    0);
-	ck_assert(acl_claims(&cfg, node.id, block, blen));
-	ck_assert(!acl_claims(&cfg, thief.id, block, blen));
+	ck_assert(acl_claims(&cfg, node.id, block, blen, &why));
+	ck_assert(!acl_claims(&cfg, thief.id, block, blen, &why));
+	ck_assert_str_eq(why, "credential-subject-mismatch");
 	config_free(&cfg);
 }
 END_TEST
