@@ -62,3 +62,201 @@ acl_known(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 			return (true);
 	return (false);
 }
+
+/* Credential problems, worst last: a deny names the worst one found. */
+enum problem {
+	P_NONE,
+	P_UNTRUSTED,
+	P_INVALID,
+	P_NOT_YET,
+	P_EXPIRED,
+	P_SUBJECT,
+	P_REVOKED
+};
+
+static const char *const problem_names[] = {NULL, "credential-untrusted",
+    "credential-invalid", "credential-not-yet-valid", "credential-expired",
+    "credential-subject-mismatch", "credential-revoked"};
+
+/* When ${c} stops being valid: not-after plus ${skew}, saturated. */
+static uint64_t
+cred_end(const struct cred *c, uint64_t skew)
+{
+
+	return (c->not_after > UINT64_MAX - skew ? UINT64_MAX :
+	    c->not_after + skew);
+}
+
+/*
+ * Check the credential ${buf} (${len} bytes) of the peer ${id}: decode it
+ * into ${c} and return P_NONE if it is valid now, else its problem.
+ */
+static enum problem
+cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
+    size_t len, struct cred *c)
+{
+	uint8_t key[CRYPTO_HASH_LEN];
+	uint64_t skew = ax->cfg->node.credential_skew;
+
+	if (cred_decode(c, buf, len, NULL) == -1)
+		return (P_INVALID);
+	/* Deny by default: an issuer [authorities] does not name. */
+	if (config_authority_find(ax->cfg, c->issuer) == NULL)
+		return (P_UNTRUSTED);
+	/* Someone else's credential is useless without its key. */
+	if (memcmp(c->subject, id, CRED_ID_LEN) != 0)
+		return (P_SUBJECT);
+	cred_cache_key(key, buf, len);
+	if (!channel_cache_seen(ax->cache, key)) {
+		if (cred_verify_sig(buf, len) == -1)
+			return (P_INVALID);
+		channel_cache_add(ax->cache, key);
+	}
+	if (cred_revoked_has_serial(ax->revoked, c->serial))
+		return (P_REVOKED);
+	if (c->not_before > ax->now + skew)
+		return (P_NOT_YET);
+	if (ax->now >= cred_end(c, skew))
+		return (P_EXPIRED);
+	return (P_NONE);
+}
+
+/* Whether every attribute of ${r} holds in ${c}. */
+static bool
+rule_holds(const struct config_rule *r, const struct cred *c)
+{
+	size_t i, j;
+
+	if (memcmp(r->issuer, c->issuer, CONFIG_ID_LEN) != 0)
+		return (false);
+	for (i = 0; i < r->nattrs; i++) {
+		for (j = 0; j < c->nattrs; j++)
+			if (strcmp(r->attrs[i].key, c->attrs[j].key) == 0 &&
+			    strcmp(r->attrs[i].value, c->attrs[j].value) == 0)
+				break;
+		if (j == c->nattrs)
+			return (false);
+	}
+	return (true);
+}
+
+/*
+ * acl_admit(ax, ids, nids, rules, nrules, peer, v):
+ * The decision for one list: the ${nids} identifiers at ${ids} and the
+ * ${nrules} attribute rules at ${rules}.  A revoked identifier is denied
+ * (reason "revoked"); a listed one is allowed; otherwise each credential
+ * of ${peer} is checked (issuer in [authorities], subject equal to the
+ * peer's identifier, signature, serial not revoked, not-before and
+ * not-after within the skew) and the peer is allowed when one rule's
+ * attributes all hold in one valid credential of the rule's authority.
+ * On a deny the worst credential problem found is the reason
+ * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
+ * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
+ */
+bool
+acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids, const struct config_rule *rules, size_t nrules,
+    const struct acl_peer *peer, struct acl_verdict *v)
+{
+	struct cred c;
+	const uint8_t *buf;
+	enum problem worst = P_NONE, pb;
+	size_t off = 0, len, i;
+
+	v->reason = NULL;
+	v->rule = NULL;
+	v->expiry = 0;
+	if (peer == NULL || peer->id == NULL)
+		return (false);
+	if (cred_revoked_has_id(ax->revoked, peer->id)) {
+		v->reason = "revoked";
+		return (false);
+	}
+	if (listed(ids, nids, peer->id))
+		return (true);
+	if (nrules == 0 || peer->creds == NULL)
+		return (false);
+	while (cred_block_next(peer->creds, peer->creds_len, &off, &buf,
+	    &len) == 1) {
+		if ((pb = cred_check(ax, peer->id, buf, len, &c)) != P_NONE) {
+			if (pb > worst)
+				worst = pb;
+			continue;
+		}
+		for (i = 0; i < nrules; i++) {
+			if (!rule_holds(&rules[i], &c))
+				continue;
+			v->rule = rules[i].text;
+			v->expiry = cred_end(&c,
+			    ax->cfg->node.credential_skew);
+			return (true);
+		}
+	}
+	v->reason = problem_names[worst];
+	return (false);
+}
+
+/* Whether some attribute rule of ${cfg} names the authority ${issuer}. */
+static bool
+issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->noutlets; i++)
+		for (j = 0; j < cfg->outlets[i].nrules; j++)
+			if (memcmp(cfg->outlets[i].rules[j].issuer, issuer,
+			    CONFIG_ID_LEN) == 0)
+				return (true);
+	for (i = 0; i < cfg->nrelays; i++) {
+		const struct config_relay *r = &cfg->relays[i];
+
+		for (j = 0; j < r->nreg_rules; j++)
+			if (memcmp(r->reg_rules[j].issuer, issuer,
+			    CONFIG_ID_LEN) == 0)
+				return (true);
+		for (j = 0; j < r->nallow_rules; j++)
+			if (memcmp(r->allow_rules[j].issuer, issuer,
+			    CONFIG_ID_LEN) == 0)
+				return (true);
+	}
+	return (false);
+}
+
+/*
+ * acl_claims(cfg, id, creds, len, why):
+ * The cheap look before any signature is checked: whether ${id} is
+ * named by some list of ${cfg} (acl_known), or presents (in the block
+ * ${creds} of ${len} bytes) a credential for itself from an authority
+ * some attribute rule names.  Nothing is verified here.  On false, *${why}
+ * is the problem of the credentials shown (credential-invalid,
+ * -untrusted or -subject-mismatch), or NULL if none was shown.
+ */
+bool
+acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
+    const uint8_t *creds, size_t len, const char **why)
+{
+	enum problem worst = P_NONE, pb;
+	struct cred c;
+	const uint8_t *buf;
+	size_t off = 0, n;
+
+	*why = NULL;
+	if (acl_known(cfg, id))
+		return (true);
+	if (creds == NULL)
+		return (false);
+	while (cred_block_next(creds, len, &off, &buf, &n) == 1) {
+		if (cred_decode(&c, buf, n, NULL) == -1)
+			pb = P_INVALID;
+		else if (!issuer_in_rules(cfg, c.issuer))
+			pb = P_UNTRUSTED;
+		else if (memcmp(c.subject, id, CRED_ID_LEN) != 0)
+			pb = P_SUBJECT;
+		else
+			return (true);
+		if (pb > worst)
+			worst = pb;
+	}
+	*why = problem_names[worst];
+	return (false);
+}

@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "channel.h"
 #include "config.h"
+#include "cred.h"
 
 /*
  * acl_allows(o, id):
@@ -28,5 +30,58 @@ bool acl_allows(const struct config_outlet *o,
  * filter); the real decision is acl_allows (or the relay's) afterwards.
  */
 bool acl_known(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
+
+/* What a peer shows: its verified identifier, the credentials it sent. */
+struct acl_peer {
+	const uint8_t *id;    /* verified identifier */
+	const uint8_t *creds; /* credential block as received, or NULL */
+	size_t creds_len;
+};
+
+/* What a decision needs besides the lists: trust, revocation, time. */
+struct acl_ctx {
+	const struct config *cfg;           /* [authorities], the skew */
+	const struct cred_revoked *revoked; /* NULL: none */
+	struct channel_cache *cache;        /* verified signatures, or NULL */
+	uint64_t now;                       /* seconds since the epoch */
+};
+
+/* The outcome of acl_admit. */
+struct acl_verdict {
+	const char *reason; /* deny: "revoked" or "credential-..."; NULL:
+			       no list names the peer (the caller's word) */
+	const char *rule;   /* allow by attribute rule: its text, else NULL */
+	uint64_t expiry;    /* allow by rule: the end of that credential
+			       (with the skew), else 0 (no end) */
+};
+
+/*
+ * acl_admit(ax, ids, nids, rules, nrules, peer, v):
+ * The decision for one list: the ${nids} identifiers at ${ids} and the
+ * ${nrules} attribute rules at ${rules}.  A revoked identifier is denied
+ * (reason "revoked"); a listed one is allowed; otherwise each credential
+ * of ${peer} is checked (issuer in [authorities], subject equal to the
+ * peer's identifier, signature, serial not revoked, not-before and
+ * not-after within the skew) and the peer is allowed when one rule's
+ * attributes all hold in one valid credential of the rule's authority.
+ * On a deny the worst credential problem found is the reason
+ * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
+ * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
+ */
+bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids, const struct config_rule *rules, size_t nrules,
+    const struct acl_peer *peer, struct acl_verdict *v);
+
+/*
+ * acl_claims(cfg, id, creds, len, why):
+ * The cheap look before any signature is checked: whether ${id} is
+ * named by some list of ${cfg} (acl_known), or presents (in the block
+ * ${creds} of ${len} bytes) a credential for itself from an authority
+ * some attribute rule names.  Nothing is verified here.  On false, *${why}
+ * is the problem of the credentials shown (credential-invalid,
+ * -untrusted or -subject-mismatch), or NULL if none was shown.
+ */
+bool acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
+    const uint8_t *creds, size_t len, const char **why);
 
 #endif

@@ -78,6 +78,8 @@ struct channel {
 	uint8_t has_claimed; /* peer[] is an unverified claim (EPEER) */
 	channel_peer_filter *filter; /* responder: may be NULL */
 	void *filter_arg;
+	uint8_t *peer_creds; /* the peer's credential block, or NULL */
+	size_t peer_creds_len;
 };
 
 /* Read a big-endian u64 (the caller checked the bounds). */
@@ -116,8 +118,12 @@ attest_msg(uint8_t m[ATTEST_LEN], const uint8_t s_pub[32], uint64_t expiry,
 	memcpy(m + ATTEST_CTX_LEN + 40, pub, CRYPTO_P256_PUB_LEN);
 }
 
-/* Write ${l}'s identity payload (CHANNEL_PAYLOAD_LEN bytes) to ${out}. */
-static void
+/*
+ * Write ${l}'s identity payload (CHANNEL_PAYLOAD_LEN bytes), then its
+ * credential block (a lone zero count when it has none), to ${out};
+ * return the size written.
+ */
+static size_t
 payload_put(uint8_t *out, const struct channel_local *l)
 {
 
@@ -125,6 +131,27 @@ payload_put(uint8_t *out, const struct channel_local *l)
 	memcpy(out + PL_PUB, l->id_pub, CRYPTO_P256_PUB_LEN);
 	put_u64be(out + PL_EXPIRY, l->expiry);
 	memcpy(out + PL_SIG, l->sig, CRYPTO_P256_SIG_LEN);
+	if (l->creds_len == 0) {
+		out[CHANNEL_PAYLOAD_LEN] = 0;
+		return (CHANNEL_PAYLOAD_LEN + 1);
+	}
+	memcpy(out + CHANNEL_PAYLOAD_LEN, l->creds, l->creds_len);
+	return (CHANNEL_PAYLOAD_LEN + l->creds_len);
+}
+
+/* Keep a copy of the peer's credential block (${len} bytes, checked). */
+static int
+peer_creds_keep(struct channel *ch, const uint8_t *block, size_t len)
+{
+
+	/* A lone zero count: nothing presented. */
+	if (len <= 1)
+		return (0);
+	if ((ch->peer_creds = malloc(len)) == NULL)
+		return (-CHANNEL_ENOMEM);
+	memcpy(ch->peer_creds, block, len);
+	ch->peer_creds_len = len;
+	return (0);
 }
 
 /*
@@ -203,6 +230,26 @@ channel_local_init(struct channel_local *l,
 out:
 	wipe(s, sizeof(s));
 	return (rc);
+}
+
+/*
+ * channel_local_set_creds(l, block, len):
+ * Present the credential block ${block} (${len} bytes, checked with
+ * cred_block_check; 0: none) in every identity payload of ${l}.  Return
+ * 0, or -1 if it is malformed.
+ */
+int
+channel_local_set_creds(struct channel_local *l, const uint8_t *block,
+    size_t len)
+{
+
+	if (len > sizeof(l->creds) || (len > 0 &&
+	    cred_block_check(block, len) == -1))
+		return (-1);
+	if (len > 0)
+		memcpy(l->creds, block, len);
+	l->creds_len = len;
+	return (0);
 }
 
 /*
@@ -311,6 +358,36 @@ cache_insert(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
 			victim = &set[i];
 	memcpy(victim->key, key, CRYPTO_HASH_LEN);
 	victim->used = ++cache->tick;
+}
+
+/*
+ * channel_cache_seen(cache, key), channel_cache_add(cache, key):
+ * Other verified signatures (credentials) share the cache: whether the
+ * 32-byte ${key} is there (counted as a hit or a miss), and remember it.
+ * ${cache} may be NULL (never seen).
+ */
+int
+channel_cache_seen(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN])
+{
+
+	if (cache == NULL)
+		return (0);
+	if (cache_lookup(cache, key)) {
+		cache->hits++;
+		return (1);
+	}
+	cache->misses++;
+	return (0);
+}
+
+void
+channel_cache_add(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN])
+{
+
+	if (cache != NULL)
+		cache_insert(cache, key);
 }
 
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],
@@ -472,6 +549,7 @@ channel_free(struct channel *ch)
 	if (ch == NULL)
 		return;
 	(void)fail(ch, 0);
+	free(ch->peer_creds);
 	wipe(ch, sizeof(*ch));
 	free(ch);
 }
@@ -670,6 +748,7 @@ hs_finish(struct channel *ch, uint64_t now)
 int
 channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
 {
+	const uint8_t version = CHANNEL_VERSION;
 	int rc;
 
 	*outlen = 0;
@@ -682,9 +761,9 @@ channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
 	if (!ch->hs->has_expect)
 		return (fail(ch, CHANNEL_EPEER));
 
-	/* -> e (no payload) */
+	/* -> e, and in clear the version we speak */
 	if ((rc = hs_init(ch)) != 0 ||
-	    (rc = hs_write(ch, NULL, 0, out, cap, outlen)) != 0) {
+	    (rc = hs_write(ch, &version, 1, out, cap, outlen)) != 0) {
 		*outlen = 0;
 		return (fail(ch, -rc));
 	}
@@ -705,11 +784,16 @@ hs_responder_msg1(struct channel *ch, const uint8_t *msg, size_t len,
 	if ((rc = noise_handshake_read(&ch->hs->hs, msg, len, pl, HS_MAX_BODY,
 	    &plen)) != 0)
 		return (-noise_err(rc));
-	/* msg1 carries no payload in this version. */
-	if (plen != 0)
+	/*
+	 * msg1 carries the initiator's version, one byte (version 1 sent
+	 * none): say so instead of failing later on the prologue.
+	 */
+	if (plen == 0 || (plen == 1 && pl[0] != CHANNEL_VERSION))
+		return (-CHANNEL_EVERSION);
+	if (plen != 1)
 		return (-CHANNEL_EPAYLOAD);
-	payload_put(pl, ch->local);
-	if ((rc = hs_write(ch, pl, CHANNEL_PAYLOAD_LEN, out, cap, outlen)) != 0)
+	plen = payload_put(pl, ch->local);
+	if ((rc = hs_write(ch, pl, plen, out, cap, outlen)) != 0)
 		return (rc);
 	ch->state = ST_WAIT_MSG3;
 	return (0);
@@ -734,8 +818,12 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 		return (-noise_err(rc));
 	if (!hs->hs.has_rs)
 		return (-CHANNEL_EHANDSHAKE);
-	if ((rc = payload_check(pl, plen, hs->hs.rs, now, hs->expect, NULL,
-	    ch->cache, ch->peer, &ch->peer_expiry)) != 0) {
+	/* The identity payload, then exactly one credential block. */
+	if (plen < CHANNEL_PAYLOAD_LEN || cred_block_check(pl +
+	    CHANNEL_PAYLOAD_LEN, plen - CHANNEL_PAYLOAD_LEN) == -1)
+		return (-CHANNEL_EPAYLOAD);
+	if ((rc = payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs, now,
+	    hs->expect, NULL, ch->cache, ch->peer, &ch->peer_expiry)) != 0) {
 		/* Not the pinned identity: keep what it claims, for logs. */
 		if (rc == -CHANNEL_EPEER) {
 			crypto_sha256(ch->peer, pl + PL_PUB,
@@ -744,13 +832,16 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 		}
 		return (rc);
 	}
+	if ((rc = peer_creds_keep(ch, pl + CHANNEL_PAYLOAD_LEN, plen -
+	    CHANNEL_PAYLOAD_LEN)) != 0) {
+		return (rc);
+	}
 	ch->has_peer = 1;
 
 	/* -> s, se: our identity, then the request, all encrypted. */
-	payload_put(pl, ch->local);
-	memcpy(pl + CHANNEL_PAYLOAD_LEN, ch->req, ch->reqlen);
-	if ((rc = hs_write(ch, pl, CHANNEL_PAYLOAD_LEN + ch->reqlen, out, cap,
-	    outlen)) != 0)
+	plen = payload_put(pl, ch->local);
+	memcpy(pl + plen, ch->req, ch->reqlen);
+	if ((rc = hs_write(ch, pl, plen + ch->reqlen, out, cap, outlen)) != 0)
 		return (rc);
 	return (hs_finish(ch, now));
 }
@@ -761,7 +852,7 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
     uint64_t now, uint8_t *pl)
 {
 	struct channel_hs *hs = ch->hs;
-	size_t plen;
+	size_t plen, blen;
 	int rc;
 
 	if ((rc = noise_handshake_read(&hs->hs, msg, len, pl, HS_MAX_BODY,
@@ -769,12 +860,16 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
 		return (-noise_err(rc));
 	if (!hs->hs.has_rs)
 		return (-CHANNEL_EHANDSHAKE);
-	if (plen < CHANNEL_PAYLOAD_LEN ||
-	    plen - CHANNEL_PAYLOAD_LEN > CHANNEL_MAX_REQUEST)
+	/* Identity payload, credential block, then the request. */
+	if (plen < CHANNEL_PAYLOAD_LEN || cred_block_len(pl +
+	    CHANNEL_PAYLOAD_LEN, plen - CHANNEL_PAYLOAD_LEN, &blen) == -1 ||
+	    plen - CHANNEL_PAYLOAD_LEN - blen > CHANNEL_MAX_REQUEST)
 		return (-CHANNEL_EPAYLOAD);
-	/* The request first: the peer filter may look at it. */
-	ch->reqlen = (uint8_t)(plen - CHANNEL_PAYLOAD_LEN);
-	memcpy(ch->req, pl + CHANNEL_PAYLOAD_LEN, ch->reqlen);
+	/* The request and credentials first: the peer filter may look. */
+	ch->reqlen = (uint8_t)(plen - CHANNEL_PAYLOAD_LEN - blen);
+	memcpy(ch->req, pl + CHANNEL_PAYLOAD_LEN + blen, ch->reqlen);
+	if ((rc = peer_creds_keep(ch, pl + CHANNEL_PAYLOAD_LEN, blen)) != 0)
+		return (rc);
 	if ((rc = payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs, now, NULL,
 	    ch, ch->cache, ch->peer, &ch->peer_expiry)) != 0)
 		return (rc);
@@ -875,6 +970,20 @@ channel_refusal_name(unsigned code)
 	    sizeof(refusal_names[0]))
 		return ("refused");
 	return (refusal_names[code]);
+}
+
+/*
+ * channel_peer_creds(ch, len):
+ * The credential block the peer presented (not verified: acl.c checks
+ * it), its size in ${len}; NULL and 0 before it arrived or if the peer
+ * presented none.  Available to the peer filter already.
+ */
+const uint8_t *
+channel_peer_creds(const struct channel *ch, size_t *len)
+{
+
+	*len = ch->peer_creds_len;
+	return (ch->peer_creds);
 }
 
 /*
@@ -1269,7 +1378,7 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 static const char *const error_names[] = {
 	"OK", "EFRAME", "ESTATE", "EHANDSHAKE", "EPAYLOAD", "EATTEST",
 	"EEXPIRED", "EPEER", "EDECRYPT", "ETYPE", "ENONCE", "ENOMEM",
-	"ERANDOM", "EDENIED"};
+	"ERANDOM", "EDENIED", "EVERSION"};
 
 /*
  * channel_error_name(err):
@@ -1326,6 +1435,8 @@ channel_strerror(int err)
 		return ("no randomness");
 	case CHANNEL_EDENIED:
 		return ("peer identity not named by any allow list");
+	case CHANNEL_EVERSION:
+		return ("peer speaks another protocol version");
 	default:
 		return ("unknown channel error");
 	}

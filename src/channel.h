@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cred.h"
 #include "crypto.h"
 #include "noise.h"
 
@@ -35,10 +36,11 @@
 #define CHANNEL_HDR 3             /* length + type: data starts here */
 #define CHANNEL_OVERHEAD (CHANNEL_HDR + CRYPTO_TAG_LEN)
 #define CHANNEL_MAX_RECORD (CHANNEL_MAX_DATA + CHANNEL_OVERHEAD)
-#define CHANNEL_MAX_HANDSHAKE 1024 /* largest handshake frame, both ways */
+#define CHANNEL_MAX_HANDSHAKE 3072 /* largest handshake frame, both ways */
 #define CHANNEL_MAX_REQUEST 255   /* request (service name) bytes in msg3 */
 #define CHANNEL_PAYLOAD_LEN 138   /* identity payload: 1 + 65 + 8 + 64 */
-#define CHANNEL_PAYLOAD_VERSION 1
+#define CHANNEL_PAYLOAD_VERSION 2 /* then a credential block (cred.h) */
+#define CHANNEL_VERSION 2         /* msg1's one-byte payload */
 #define CHANNEL_PROLOGUE "sallyport/2"                /* Noise prologue */
 #define CHANNEL_MAX_BOUND 63 /* service name bound into a relayed prologue */
 #define CHANNEL_MAX_PROLOGUE (sizeof(CHANNEL_PROLOGUE) + CHANNEL_MAX_BOUND)
@@ -88,7 +90,8 @@ enum channel_error {
 	CHANNEL_ENONCE = 10,   /* nonce space exhausted */
 	CHANNEL_ENOMEM = 11,
 	CHANNEL_ERANDOM = 12,
-	CHANNEL_EDENIED = 13   /* peer filter refused the claimed identity */
+	CHANNEL_EDENIED = 13,  /* peer filter refused the claimed identity */
+	CHANNEL_EVERSION = 14  /* the peer speaks another protocol version */
 };
 
 /*
@@ -107,6 +110,8 @@ struct channel_local {
 	uint64_t expiry;
 	uint8_t sig[CRYPTO_P256_SIG_LEN];
 	struct noise_handshake hs[2];
+	uint8_t creds[CRED_BLOCK_MAX]; /* credential block presented */
+	size_t creds_len;              /* 0: none (an empty block is sent) */
 };
 
 /*
@@ -127,6 +132,15 @@ int channel_local_init(struct channel_local *l,
 int channel_local_init_static(struct channel_local *l,
     const uint8_t id_priv[CRYPTO_P256_PRIV_LEN], const uint8_t s[32],
     uint64_t expiry);
+
+/*
+ * channel_local_set_creds(l, block, len):
+ * Present the credential block ${block} (${len} bytes, checked with
+ * cred_block_check; 0: none) in every identity payload of ${l}.  Return
+ * 0, or -1 if it is malformed.
+ */
+int channel_local_set_creds(struct channel_local *l, const uint8_t *block,
+    size_t len);
 
 /*
  * channel_local_fini(l):
@@ -158,6 +172,17 @@ void channel_cache_free(struct channel_cache *cache);
  */
 void channel_cache_stats(const struct channel_cache *cache, uint64_t *hits,
     uint64_t *misses);
+
+/*
+ * channel_cache_seen(cache, key), channel_cache_add(cache, key):
+ * Other verified signatures (credentials) share the cache: whether the
+ * 32-byte ${key} is there (counted as a hit or a miss), and remember it.
+ * ${cache} may be NULL (never seen).
+ */
+int channel_cache_seen(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN]);
+void channel_cache_add(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN]);
 
 /*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
@@ -338,6 +363,14 @@ const uint8_t *channel_claimed_id(const struct channel *ch);
  * "refused" for a code this build does not know.
  */
 const char *channel_refusal_name(unsigned code);
+
+/*
+ * channel_peer_creds(ch, len):
+ * The credential block the peer presented (not verified: acl.c checks
+ * it), its size in ${len}; NULL and 0 before it arrived or if the peer
+ * presented none.  Available to the peer filter already.
+ */
+const uint8_t *channel_peer_creds(const struct channel *ch, size_t *len);
 
 /*
  * channel_request(ch, len):

@@ -52,6 +52,7 @@ enum section {
 	SEC_NONE,
 	SEC_NODE,
 	SEC_PEERS,
+	SEC_AUTHORITIES,
 	SEC_OUTLET,
 	SEC_INLET,
 	SEC_RELAY,
@@ -79,6 +80,9 @@ enum node_key {
 	NK_ALLOW_ROOT,
 	NK_TCP_KEEPALIVE,
 	NK_INTERCEPT,
+	NK_CREDENTIAL,
+	NK_REVOKED,
+	NK_CREDENTIAL_SKEW,
 	NK_COUNT
 };
 
@@ -86,7 +90,8 @@ static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "max_connections", "max_handshakes", "handshake_timeout",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
     "log_level", "reload", "reload_interval", "admin", "admin_public",
-    "user", "group", "allow_root", "tcp_keepalive", "intercept"};
+    "user", "group", "allow_root", "tcp_keepalive", "intercept",
+    "credential", "revoked", "credential_skew"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -140,6 +145,7 @@ struct parse {
 	size_t idx;
 	int node_line; /* line of [node], [peers]: 0 if absent */
 	int peers_line;
+	int authorities_line;
 	int node_seen[NK_COUNT]; /* line of each [node] key, for duplicates */
 	struct outlet_p *op;     /* parallel to cfg->outlets */
 	struct inlet_p *ip;      /* parallel to cfg->inlets */
@@ -370,14 +376,28 @@ section_begin(struct parse *p, char *s)
 		p->sec = kind[0] == 'n' ? SEC_NODE : SEC_PEERS;
 		return;
 	}
+	if (strcmp(kind, "authorities") == 0) {
+		if (*name != '\0') {
+			perr(p, p->line, "[authorities] takes no name");
+			return;
+		}
+		if (p->authorities_line != 0) {
+			perr(p, p->line, "duplicate [authorities] section "
+			    "(first on line %d)", p->authorities_line);
+			return;
+		}
+		p->authorities_line = p->line;
+		p->sec = SEC_AUTHORITIES;
+		return;
+	}
 	if (strcmp(kind, "relay") == 0) {
 		relay_begin(p, name);
 		return;
 	}
 	if (strcmp(kind, "outlet") != 0 && strcmp(kind, "inlet") != 0) {
 		perr(p, p->line, "unknown section [%.60s] (expected [node], "
-		    "[peers], [outlet NAME], [inlet NAME] or [relay NAME])",
-		    kind);
+		    "[peers], [authorities], [outlet NAME], [inlet NAME] or "
+		    "[relay NAME])", kind);
 		return;
 	}
 	if (*name == '\0') {
@@ -633,24 +653,24 @@ parse_addr(struct parse *p, const char *key, const char *s, struct addr *a)
 	return (0);
 }
 
-/* Join a relative key path to the directory of the config file. */
+/* Join a relative path of ${key} to the directory of the config file. */
 static int
-set_identity_path(struct parse *p, const char *value)
+set_path(struct parse *p, const char *key, const char *value, char *dst,
+    size_t cap)
 {
-	char *dst = p->cfg->node.identity;
-	size_t cap = sizeof(p->cfg->node.identity), dirlen = 0;
+	size_t dirlen = 0;
 	const char *slash;
 	int n;
 
 	if (value[0] != '/' && (slash = strrchr(p->path, '/')) != NULL)
 		dirlen = (size_t)(slash - p->path) + 1;
 	if (dirlen >= cap) {
-		perr(p, p->line, "identity path too long");
+		perr(p, p->line, "%s path too long", key);
 		return (-1);
 	}
 	n = snprintf(dst, cap, "%.*s%s", (int)dirlen, p->path, value);
 	if (n < 0 || (size_t)n >= cap) {
-		perr(p, p->line, "identity path too long");
+		perr(p, p->line, "%s path too long", key);
 		return (-1);
 	}
 	return (0);
@@ -782,7 +802,7 @@ node_key(struct parse *p, const char *key, const char *value)
 		perr(p, p->line, "unknown key \"%.60s\" in [node]", key);
 		return;
 	}
-	if (p->node_seen[k] != 0) {
+	if (p->node_seen[k] != 0 && k != NK_CREDENTIAL) {
 		perr(p, p->line, "duplicate key \"%s\" in [node] (first on "
 		    "line %d)", key, p->node_seen[k]);
 		return;
@@ -795,7 +815,26 @@ node_key(struct parse *p, const char *key, const char *value)
 	switch ((enum node_key)k) {
 	case NK_IDENTITY:
 		node->identity_line = p->line;
-		set_identity_path(p, value);
+		set_path(p, key, value, node->identity,
+		    sizeof(node->identity));
+		break;
+	case NK_CREDENTIAL:
+		if (node->ncredentials >= CRED_MAX_BLOCK) {
+			perr(p, p->line, "too many credential files (at most "
+			    "%d, one per authority)", CRED_MAX_BLOCK);
+			break;
+		}
+		if (set_path(p, key, value,
+		    node->credential[node->ncredentials],
+		    sizeof(node->credential[0])) == 0)
+			node->credential_line[node->ncredentials++] = p->line;
+		break;
+	case NK_REVOKED:
+		node->revoked_line = p->line;
+		set_path(p, key, value, node->revoked, sizeof(node->revoked));
+		break;
+	case NK_CREDENTIAL_SKEW:
+		parse_uint(p, key, value, 0, 600, &node->credential_skew);
 		break;
 	case NK_LISTEN:
 		if (parse_addr(p, key, value, &node->listen) == 0)
@@ -917,18 +956,29 @@ peer_key(struct parse *p, const char *key, const char *value)
 	cfg->npeers++;
 }
 
-/* Where allow_one() adds: a list of references and its length. */
+/* Where allow_one() adds: a list of references and its length, and the
+ * attribute rules (NULL where the list takes none) and their count. */
 struct ref_list {
 	struct ref **list;
 	size_t *n;
+	struct config_rule **rules;
+	size_t *nrules;
 };
 
-/* One entry of an allow (or register) list. */
+static void rule_add(struct parse *p, struct config_rule **rules, size_t *n,
+    const char *s);
+
+/* One entry of an allow (or register) list: a peer reference, or an
+ * attribute rule (it has a '='). */
 static int
 allow_one(struct parse *p, const char *entry, void *arg)
 {
 	struct ref_list *rl = arg;
 
+	if (rl->rules != NULL && strchr(entry, '=') != NULL) {
+		rule_add(p, rl->rules, rl->nrules, entry);
+		return (0);
+	}
 	if (*rl->n >= CONFIG_ITEMS_MAX) {
 		perr(p, p->line, "too many allow entries (at most %d)",
 		    CONFIG_ITEMS_MAX);
@@ -944,14 +994,155 @@ allow_one(struct parse *p, const char *entry, void *arg)
 	return (0);
 }
 
+/* One "NAME = IDENTIFIER" line of [authorities]. */
+static void
+authority_key(struct parse *p, const char *key, const char *value)
+{
+	struct config *cfg = p->cfg;
+	struct config_authority *a;
+	size_t i;
+
+	if (check_name(p, key, "authority name") == -1)
+		return;
+	for (i = 0; i < cfg->nauthorities; i++) {
+		if (strcmp(cfg->authorities[i].name, key) == 0) {
+			perr(p, p->line, "duplicate authority \"%s\" (first "
+			    "on line %d)", key, cfg->authorities[i].line);
+			return;
+		}
+	}
+	if (cfg->nauthorities >= CONFIG_ITEMS_MAX) {
+		perr(p, p->line, "too many authorities (at most %d)",
+		    CONFIG_ITEMS_MAX);
+		return;
+	}
+	if (grow(&cfg->authorities, cfg->nauthorities,
+	    sizeof(*cfg->authorities)) == -1) {
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	a = &cfg->authorities[cfg->nauthorities];
+	if (identity_id_parse(value, a->id) == -1) {
+		perr(p, p->line, "malformed identifier for authority \"%s\" "
+		    "(expected I and 64 lowercase hex digits, as sallyport "
+		    "identity show prints)", key);
+		return;
+	}
+	for (i = 0; i < cfg->nauthorities; i++) {
+		if (memcmp(cfg->authorities[i].id, a->id, CONFIG_ID_LEN) ==
+		    0) {
+			perr(p, p->line, "authority \"%s\" has the same "
+			    "identifier as \"%s\" (line %d)", key,
+			    cfg->authorities[i].name,
+			    cfg->authorities[i].line);
+			return;
+		}
+	}
+	strcpy(a->name, key);
+	a->line = p->line;
+	cfg->nauthorities++;
+}
+
+/*
+ * Parse the attribute rule ${s} ("k=v+k2=v2@AUTHORITY", no blanks) into
+ * ${r}; the authority is resolved once the file is read.  Return 0 or -1
+ * with the error recorded.
+ */
+static int
+rule_parse(struct parse *p, const char *s, struct config_rule *r)
+{
+	char buf[CONFIG_RULE_TEXT], *at, *item, *eq, *next;
+	size_t i;
+
+	if (strlen(s) >= sizeof(buf)) {
+		perr(p, p->line, "attribute rule too long");
+		return (-1);
+	}
+	strcpy(buf, s);
+	strcpy(r->text, s);
+	r->line = p->line;
+	if ((at = strrchr(buf, '@')) == NULL) {
+		perr(p, p->line, "attribute rule \"%s\" names no authority "
+		    "(KEY=VALUE@AUTHORITY)", s);
+		return (-1);
+	}
+	*at++ = '\0';
+	if (check_name(p, at, "authority name") == -1)
+		return (-1);
+	strcpy(r->authority, at);
+	for (item = buf; item != NULL; item = next) {
+		if ((next = strchr(item, '+')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(item, '=')) == NULL) {
+			perr(p, p->line, "\"%s\" in rule \"%s\" is not "
+			    "KEY=VALUE", item, s);
+			return (-1);
+		}
+		*eq++ = '\0';
+		if (item[0] == '\0' || eq[0] == '\0') {
+			perr(p, p->line, "empty %s in attribute rule \"%s\"",
+			    item[0] == '\0' ? "key" : "value", s);
+			return (-1);
+		}
+		if (!cred_key_is_valid(item)) {
+			perr(p, p->line, "bad attribute key \"%.40s\" in rule "
+			    "\"%s\" (1 to %d of a-z 0-9 _ -, starting with a "
+			    "letter)", item, s, CRED_KEY_MAX);
+			return (-1);
+		}
+		if (!cred_value_is_valid(eq)) {
+			perr(p, p->line, "bad attribute value \"%.70s\" in rule "
+			    "\"%s\" (1 to %d of A-Z a-z 0-9 . _ : / -)", eq,
+			    s, CRED_VALUE_MAX);
+			return (-1);
+		}
+		for (i = 0; i < r->nattrs; i++)
+			if (strcmp(r->attrs[i].key, item) == 0) {
+				perr(p, p->line, "attribute \"%s\" twice in "
+				    "rule \"%s\"", item, s);
+				return (-1);
+			}
+		if (r->nattrs >= CRED_MAX_ATTRS) {
+			perr(p, p->line, "too many attributes in rule \"%s\" "
+			    "(at most %d)", s, CRED_MAX_ATTRS);
+			return (-1);
+		}
+		strcpy(r->attrs[r->nattrs].key, item);
+		strcpy(r->attrs[r->nattrs].value, eq);
+		r->nattrs++;
+	}
+	return (0);
+}
+
+/* Add the attribute rule ${s} to *${rules} (*${n} of them). */
+static void
+rule_add(struct parse *p, struct config_rule **rules, size_t *n,
+    const char *s)
+{
+
+	if (*n >= CONFIG_ITEMS_MAX) {
+		perr(p, p->line, "too many attribute rules (at most %d)",
+		    CONFIG_ITEMS_MAX);
+		return;
+	}
+	if (grow(rules, *n, sizeof(**rules)) == -1) {
+		perr(p, p->line, "out of memory");
+		return;
+	}
+	if (rule_parse(p, s, &(*rules)[*n]) == 0)
+		(*n)++;
+}
+
 /*
  * Add the comma-separated entries of one "allow =" (or "register =") line
- * to the list *${list} of *${n} references.
+ * to the list *${list} of *${n} references, and its attribute rules (an
+ * entry with '=') to *${rules} (*${nrules} of them).
  */
 static void
-allow_add(struct parse *p, struct ref **list, size_t *n, const char *value)
+allow_add(struct parse *p, struct ref **list, size_t *n,
+    struct config_rule **rules, size_t *nrules, const char *value)
 {
-	struct ref_list rl = {list, n};
+	struct ref_list rl = {list, n, rules, nrules};
 
 	/* An empty value adds nobody (it says so explicitly). */
 	if (value[0] == '\0')
@@ -970,7 +1161,8 @@ outlet_key(struct parse *p, const char *key, const char *value)
 	struct outlet_p *op = &p->op[p->idx];
 
 	if (strcmp(key, "allow") == 0) {
-		allow_add(p, &op->allow, &op->nallow, value);
+		allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules,
+		    value);
 		return;
 	}
 	if (strcmp(key, "relay") == 0 || strcmp(key, "pool") == 0) {
@@ -1141,11 +1333,13 @@ relay_key(struct parse *p, const char *key, const char *value)
 	struct relay_p *rp = &p->rp[p->idx];
 
 	if (strcmp(key, "allow") == 0) {
-		allow_add(p, &rp->allow, &rp->nallow, value);
+		allow_add(p, &rp->allow, &rp->nallow, &r->allow_rules,
+		    &r->nallow_rules, value);
 		return;
 	}
 	if (strcmp(key, "register") == 0) {
-		allow_add(p, &rp->reg, &rp->nreg, value);
+		allow_add(p, &rp->reg, &rp->nreg, &r->reg_rules,
+		    &r->nreg_rules, value);
 		return;
 	}
 	if (strcmp(key, "via") != 0) {
@@ -1182,6 +1376,9 @@ handler(void *user, const char *section, const char *key, const char *value)
 		break;
 	case SEC_PEERS:
 		peer_key(p, key, value);
+		break;
+	case SEC_AUTHORITIES:
+		authority_key(p, key, value);
 		break;
 	case SEC_OUTLET:
 		outlet_key(p, key, value);
@@ -1270,6 +1467,28 @@ resolve_list(struct parse *p, const struct ref *refs, size_t n,
 	return (rc);
 }
 
+/* Resolve the authority of each of the ${n} rules at ${rules}. */
+static void
+resolve_rules(struct parse *p, struct config_rule *rules, size_t n)
+{
+	struct config *cfg = p->cfg;
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < cfg->nauthorities; j++)
+			if (strcmp(cfg->authorities[j].name,
+			    rules[i].authority) == 0)
+				break;
+		if (j == cfg->nauthorities) {
+			perr(p, rules[i].line, "unknown authority \"%s\" in "
+			    "rule \"%s\" (not in [authorities])",
+			    rules[i].authority, rules[i].text);
+			continue;
+		}
+		memcpy(rules[i].issuer, cfg->authorities[j].id, CONFIG_ID_LEN);
+	}
+}
+
 /*
  * Return 1 if the node can accept connections: [node] listen is set, or
  * was given and is already reported as bad (no second error for it).
@@ -1305,6 +1524,7 @@ validate_outlets(struct parse *p)
 			o->pool = 4;
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
 		    &o->allow, &o->nallow, NULL, o->name);
+		resolve_rules(p, o->rules, o->nrules);
 	}
 }
 
@@ -1445,6 +1665,8 @@ validate_relays(struct parse *p)
 		    &r->nreg, "register", r->name);
 		(void)resolve_list(p, p->rp[i].allow, p->rp[i].nallow,
 		    &r->allow, &r->nallow, "allow", r->name);
+		resolve_rules(p, r->reg_rules, r->nreg_rules);
+		resolve_rules(p, r->allow_rules, r->nallow_rules);
 		if (r->has_via)
 			(void)ref_resolve(p, &p->rp[i].via_ref, r->via_id);
 	}
@@ -1501,6 +1723,7 @@ config_parse_all(struct config *cfg, const char *path, const char *text,
 	cfg->node.shutdown_grace = 10;
 	cfg->node.keepalive = 30;
 	cfg->node.tcp_keepalive = 120;
+	cfg->node.credential_skew = CRED_SKEW_DEFAULT;
 	cfg->node.reload_interval = 2;
 	cfg->node.log_level = LOG_LVL_INFO;
 
@@ -1659,8 +1882,10 @@ config_free(struct config *cfg)
 
 	if (cfg == NULL)
 		return;
-	for (i = 0; i < cfg->noutlets; i++)
+	for (i = 0; i < cfg->noutlets; i++) {
 		free(cfg->outlets[i].allow);
+		free(cfg->outlets[i].rules);
+	}
 	free(cfg->outlets);
 	for (i = 0; i < cfg->ninlets; i++)
 		free(cfg->inlets[i].intercept);
@@ -1668,9 +1893,12 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->nrelays; i++) {
 		free(cfg->relays[i].reg);
 		free(cfg->relays[i].allow);
+		free(cfg->relays[i].reg_rules);
+		free(cfg->relays[i].allow_rules);
 	}
 	free(cfg->relays);
 	free(cfg->peers);
+	free(cfg->authorities);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -1701,6 +1929,22 @@ config_relay_find(const struct config *cfg, const char *name)
 	for (i = 0; i < cfg->nrelays; i++)
 		if (strcmp(cfg->relays[i].name, name) == 0)
 			return (&cfg->relays[i]);
+	return (NULL);
+}
+
+/*
+ * config_authority_find(cfg, id):
+ * The [authorities] entry whose identifier is ${id}, or NULL.
+ */
+const struct config_authority *
+config_authority_find(const struct config *cfg,
+    const uint8_t id[CONFIG_ID_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nauthorities; i++)
+		if (memcmp(cfg->authorities[i].id, id, CONFIG_ID_LEN) == 0)
+			return (&cfg->authorities[i]);
 	return (NULL);
 }
 

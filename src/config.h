@@ -10,12 +10,37 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "cred.h"
 #include "log.h"
 
 #define CONFIG_NAME_MAX 64 /* peer, outlet, inlet and service names */
 #define CONFIG_ID_LEN 32   /* raw identifier (SHA-256 of the public key) */
 #define CONFIG_USER_MAX 33 /* [node] user and group: at most 32 characters */
 #define CONFIG_INTERCEPT_MAX 64 /* intercept addresses per inlet */
+
+#define CONFIG_RULE_TEXT 200 /* an attribute rule as written */
+#define CONFIG_PATH_MAX 4096
+
+/* [authorities] NAME = IDENTIFIER: an issuer of credentials we trust. */
+struct config_authority {
+	char name[CONFIG_NAME_MAX];
+	uint8_t id[CONFIG_ID_LEN];
+	int line;
+};
+
+/*
+ * An attribute rule of an allow (or register) list, "k=v+k2=v2@NAME":
+ * a peer holding a valid credential from the authority NAME with every
+ * one of these attributes matches.
+ */
+struct config_rule {
+	char text[CONFIG_RULE_TEXT]; /* as written, for audit lines */
+	char authority[CONFIG_NAME_MAX];
+	uint8_t issuer[CONFIG_ID_LEN]; /* resolved from [authorities] */
+	size_t nattrs;
+	struct cred_attr attrs[CRED_MAX_ATTRS];
+	int line;
+};
 
 struct config_peer {
 	char name[CONFIG_NAME_MAX];
@@ -28,6 +53,8 @@ struct config_outlet {
 	struct addr target;
 	uint8_t (*allow)[CONFIG_ID_LEN]; /* resolved identifiers */
 	size_t nallow;                   /* 0: nobody (deny by default) */
+	struct config_rule *rules;       /* attribute rules of allow */
+	size_t nrules;
 	int line;
 	/* relay = PEER@HOST:PORT: register at that relay (docs/relay.md). */
 	int has_relay;
@@ -61,6 +88,10 @@ struct config_relay {
 	size_t nreg;                     /* 0: nobody */
 	uint8_t (*allow)[CONFIG_ID_LEN]; /* who may reach NAME */
 	size_t nallow;                   /* 0: nobody */
+	struct config_rule *reg_rules;   /* attribute rules of register */
+	size_t nreg_rules;
+	struct config_rule *allow_rules; /* attribute rules of allow */
+	size_t nallow_rules;
 	int has_via;                     /* forward to the next relay */
 	uint8_t via_id[CONFIG_ID_LEN];
 	struct addr via;
@@ -97,6 +128,13 @@ struct config_node {
 	 * at most one IPv4 and one IPv6 address. */
 	struct addr intercept[2];
 	size_t nintercept;
+	/* Credentials presented (one per authority), revocation list. */
+	char credential[CRED_MAX_BLOCK][CONFIG_PATH_MAX]; /* as identity */
+	int credential_line[CRED_MAX_BLOCK];
+	size_t ncredentials;
+	char revoked[CONFIG_PATH_MAX]; /* "" = none */
+	int revoked_line;
+	unsigned credential_skew; /* seconds, default CRED_SKEW_DEFAULT */
 };
 
 struct config {
@@ -110,6 +148,8 @@ struct config {
 	size_t ninlets;
 	struct config_relay *relays;
 	size_t nrelays;
+	struct config_authority *authorities;
+	size_t nauthorities;
 };
 
 /*
@@ -176,6 +216,13 @@ const struct config_outlet *config_outlet_find(const struct config *cfg,
  */
 const struct config_relay *config_relay_find(const struct config *cfg,
     const char *name);
+
+/*
+ * config_authority_find(cfg, id):
+ * The [authorities] entry whose identifier is ${id}, or NULL.
+ */
+const struct config_authority *config_authority_find(
+    const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
 
 /*
  * config_peer_name(cfg, id):

@@ -188,6 +188,10 @@ struct conn {
 	const char *service;   /* requested service, for logs (borrowed) */
 	const struct addr *dial_addr; /* where the channel dial goes */
 	const void *via; /* the relay session it goes through (compared only) */
+	/* Admitted by a peer's credential: until when (0: no end), and the
+	 * attribute rule that admitted it (borrowed from the config). */
+	uint64_t cred_expiry;
+	const char *rule;
 };
 
 /*

@@ -110,21 +110,77 @@ env_audit(const struct env *e, int allow, const char *reason,
 }
 
 /*
+ * env_audit_conn_verdict(e, c, allow, reason, service, role, v):
+ * env_audit() for the connection ${c}: its verified peer (or none), the
+ * attribute rule that admitted it (rule=, from ${v} or c->rule; ${v} may
+ * be NULL), then conn= (to join the line with open and close) and src=
+ * (the address of its accepted socket's peer) at the end.  A deny takes
+ * v->reason (a credential problem) over ${reason}.
+ */
+void
+env_audit_conn_verdict(const struct env *e, const struct conn *c,
+    int allow, const char *reason, const char *service, const char *role,
+    const struct acl_verdict *v)
+{
+	char src[ADDR_TEXT_MAX + 16];
+	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	const char *rule = v != NULL ? v->rule : c->rule;
+
+	if (!allow && v != NULL && v->reason != NULL)
+		reason = v->reason;
+	snprintf(tail, sizeof(tail), "%s%s conn=%" PRIu64 " src=%s",
+	    allow && rule != NULL ? " rule=" : "",
+	    allow && rule != NULL ? rule : "", c->id,
+	    conn_src_text(c, src, sizeof(src)));
+	audit(e, NULL, allow, reason, c->ch != NULL ? channel_peer_id(c->ch) :
+	    NULL, service, role, tail);
+}
+
+/*
  * env_audit_conn(e, c, allow, reason, service, role):
- * env_audit() for the connection ${c}: its verified peer (or none), and
- * conn= (to join the line with open and close) and src= (the address of
- * its accepted socket's peer) at the end.
+ * env_audit_conn_verdict() without a verdict.
  */
 void
 env_audit_conn(const struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role)
 {
-	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 64];
 
-	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s", c->id,
-	    conn_src_text(c, src, sizeof(src)));
-	audit(e, NULL, allow, reason, c->ch != NULL ? channel_peer_id(c->ch) :
-	    NULL, service, role, tail);
+	env_audit_conn_verdict(e, c, allow, reason, service, role, NULL);
+}
+
+/*
+ * env_acl(e, ax):
+ * Fill ${ax} for an access decision of ${e} now (acl_admit): the
+ * configuration, the revocation list, the cache, the loop's time.
+ */
+void
+env_acl(const struct env *e, struct acl_ctx *ax)
+{
+
+	ax->cfg = e->cfg;
+	ax->revoked = &e->revoked;
+	ax->cache = e->cache;
+	ax->now = (uint64_t)ev_now(e->loop);
+}
+
+/*
+ * env_audit_verdict(e, allow, reason, id, service, role, v):
+ * env_audit() for an acl_admit decision ${v}: an allow by an attribute
+ * rule says which (rule=...); a deny takes v->reason over ${reason}.
+ */
+void
+env_audit_verdict(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role,
+    const struct acl_verdict *v)
+{
+	char tail[CONFIG_RULE_TEXT + 8];
+
+	tail[0] = '\0';
+	if (allow && v->rule != NULL)
+		snprintf(tail, sizeof(tail), " rule=%s", v->rule);
+	if (!allow && v->reason != NULL)
+		reason = v->reason;
+	audit(e, NULL, allow, reason, id, service, role, tail);
 }
 
 /*

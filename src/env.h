@@ -12,6 +12,7 @@
 
 #include <ev.h>
 
+#include "acl.h"
 #include "channel.h"
 #include "config.h"
 #include "conn.h"
@@ -32,6 +33,7 @@ struct env {
 	struct channel_local local[2];
 	unsigned cur;
 	struct channel_cache *cache;
+	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay
 	 * sessions, silent connections): 10 per second together. */
@@ -51,6 +53,22 @@ struct env {
  * The credentials new channels of ${e} use.
  */
 const struct channel_local *env_local(const struct env *e);
+
+/*
+ * env_acl(e, ax):
+ * Fill ${ax} for an access decision of ${e} now (acl_admit): the
+ * configuration, the revocation list, the cache, the loop's time.
+ */
+void env_acl(const struct env *e, struct acl_ctx *ax);
+
+/*
+ * env_audit_verdict(e, allow, reason, id, service, role, v):
+ * env_audit() for an acl_admit decision ${v}: an allow by an attribute
+ * rule says which (rule=...); a deny takes v->reason over ${reason}.
+ */
+void env_audit_verdict(const struct env *e, int allow, const char *reason,
+    const uint8_t *id, const char *service, const char *role,
+    const struct acl_verdict *v);
 
 /*
  * env_idle(e):
@@ -75,6 +93,18 @@ void env_audit(const struct env *e, int allow, const char *reason,
 void env_audit_claimed(const struct env *e, struct log_limit *lim,
     const char *reason, const uint8_t *id, const char *service,
     const char *role);
+
+/*
+ * env_audit_conn_verdict(e, c, allow, reason, service, role, v):
+ * env_audit() for the connection ${c}: its verified peer (or none), the
+ * attribute rule that admitted it (rule=, from ${v} or c->rule; ${v} may
+ * be NULL), then conn= (to join the line with open and close) and src=
+ * (the address of its accepted socket's peer) at the end.  A deny takes
+ * v->reason (a credential problem) over ${reason}.
+ */
+void env_audit_conn_verdict(const struct env *e, const struct conn *c,
+    int allow, const char *reason, const char *service, const char *role,
+    const struct acl_verdict *v);
 
 /*
  * env_audit_conn(e, c, allow, reason, service, role):

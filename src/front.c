@@ -135,20 +135,28 @@ front_established(struct conn *c)
 }
 
 /*
- * The peer filter of every responder channel (${arg} is the front): an
- * identity no allow list of the node names is refused before its
- * attestation signature is verified.
+ * The peer filter of every responder channel (${arg} is its connection,
+ * whose arg is the front): an identity no allow list of the node names,
+ * that shows no credential for itself from an authority a rule names, or
+ * that is revoked, is refused before any signature is verified.
  */
 static int
 front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
     const uint8_t *req, size_t len)
 {
-	struct front *f = arg;
+	struct conn *c = arg;
+	struct front *f = c->arg;
 	struct channel_req r;
 	char svc[CONFIG_NAME_MAX];
 	int relay = len > 0 && req[0] == '@';
+	const uint8_t *creds;
+	const char *why = NULL;
+	size_t clen;
 
-	if (acl_known(f->env->cfg, id))
+	creds = channel_peer_creds(c->ch, &clen);
+
+	if (!cred_revoked_has_id(&f->env->revoked, id) &&
+	    acl_claims(f->env->cfg, id, creds, clen, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
@@ -163,7 +171,9 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		snprintf(svc, sizeof(svc), "%s", r.service);
 	else
 		copy_name(svc, req, len);
-	env_audit_claimed(f->env, &f->env->anyone_log,
+	if (cred_revoked_has_id(&f->env->revoked, id))
+		why = "revoked";
+	env_audit_claimed(f->env, &f->env->anyone_log, why != NULL ? why :
 	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
 	    "not-allowed", id, svc, relay ? "relay" : "outlet");
 	return (0);
@@ -202,7 +212,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
-	channel_set_peer_filter(ch, front_peer_known, f);
+	channel_set_peer_filter(ch, front_peer_known, c);
 	if (c->dial_addr != NULL && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);

@@ -19,9 +19,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "addr.h"
 #include "config.h"
+#include "cred.h"
 #include "crypto.h"
 #include "identity.h"
 #include "intercept.h"
@@ -40,7 +42,11 @@ struct command {
 
 static int cmd_identity_create(int, char *[]);
 static int cmd_identity_show(int, char *[]);
+static int cmd_authority_create(int, char *[]);
+static int cmd_credential_issue(int, char *[]);
+static int cmd_credential_show(int, char *[]);
 static int cmd_check(int, char *[]);
+static int check_trust(const struct config *, const struct identity *);
 static int cmd_run(int, char *[]);
 static int cmd_probe(int, char *[]);
 static int cmd_intercept_rules(int, char *[]);
@@ -79,6 +85,31 @@ static const struct command commands[] = {
 	"\"PUBLIC KEY\" PEM files are read; a private key file others could\n"
 	"read is refused.\n",
 	cmd_identity_show},
+    {"authority create", "FILE", "make a new credential authority key",
+	"Make a new authority key: an identity like any other (a P-256 key\n"
+	"in FILE, mode 0600, never overwritten), whose identifier nodes name\n"
+	"in [authorities] to trust the credentials it issues.\n",
+	cmd_authority_create},
+    {"credential issue", "--authority FILE --subject ID [--attr K=V]... "
+	"--ttl DURATION [--not-before TIME] --out FILE",
+	"issue a credential",
+	"Sign a credential with the authority key FILE for the identifier\n"
+	"ID, holding the attributes given (at most 8; keys a-z 0-9 _ -,\n"
+	"values A-Z a-z 0-9 . _ : / -), valid from --not-before (default\n"
+	"now; seconds since the epoch, now, now+DURATION, now-DURATION or\n"
+	"YYYY-MM-DDTHH:MM:SSZ) for --ttl (90, 90s, 15m, 12h, 7d).  The\n"
+	"credential (PEM) replaces --out FILE at once (a temporary file then\n"
+	"a rename), so a node watching the file never reads half of it.\n"
+	"Prints its serial and not-after.  Exit 64 for bad arguments, 66 or\n"
+	"77 for an unreadable or unsafe key, 73 if FILE cannot be written.\n",
+	cmd_credential_issue},
+    {"credential show", "FILE", "print a credential and check its signature",
+	"Print the fields of the credential in FILE and check its signature\n"
+	"against the issuer key it carries.  Exit 0 if it verifies, 65\n"
+	"(EX_DATAERR) for a malformed credential or a bad signature, 66 if\n"
+	"FILE cannot be read.  Whether a node trusts the issuer is its\n"
+	"[authorities] section's business.\n",
+	cmd_credential_show},
     {"check", "FILE", "validate a configuration file and its key",
 	"Parse and validate the configuration FILE, load the identity key\n"
 	"it names and print a summary.  Every error found is printed (up to\n"
@@ -303,16 +334,15 @@ load_status(int e)
 	return (EX_NOINPUT);
 }
 
-/* identity create FILE */
+/* identity create FILE, authority create FILE: the command ${name} */
 static int
-cmd_identity_create(int argc, char *argv[])
+key_create(const char *name, int argc, char *argv[])
 {
 	struct identity idn;
 	char err[512], text[IDENTITY_TEXT_SIZE];
 	int i, rc;
 
-	if ((i = command_args("identity create", argc, argv, 1, &rc,
-	    NULL)) == -1)
+	if ((i = command_args(name, argc, argv, 1, &rc, NULL)) == -1)
 		return (rc);
 	/* A key holder should not leave core dumps behind. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -332,6 +362,241 @@ cmd_identity_create(int argc, char *argv[])
 	printf("%s\n", identity_id_format(idn.id, text));
 	identity_fini(&idn);
 	return (EX_OK);
+}
+
+/* identity create FILE */
+static int
+cmd_identity_create(int argc, char *argv[])
+{
+
+	return (key_create("identity create", argc, argv));
+}
+
+/* authority create FILE: an identity key, used to sign credentials. */
+static int
+cmd_authority_create(int argc, char *argv[])
+{
+
+	return (key_create("authority create", argc, argv));
+}
+
+/* Print the credential ${c} (its serial, subject, issuer, times). */
+static void
+cred_print(const struct cred *c)
+{
+	char text[IDENTITY_TEXT_SIZE], serial[CRED_SERIAL_TEXT], t[32];
+	struct tm tm;
+	time_t tt;
+	size_t i;
+
+	printf("version     %d\n", CRED_VERSION);
+	printf("serial      %s\n", cred_serial_format(c->serial, serial));
+	printf("subject     %s\n", identity_id_format(c->subject, text));
+	printf("issuer      %s\n", identity_id_format(c->issuer, text));
+	tt = (time_t)c->not_before;
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	printf("not-before  %llu (%s)\n", (unsigned long long)c->not_before,
+	    t);
+	tt = (time_t)c->not_after;
+	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	printf("not-after   %llu (%s)\n", (unsigned long long)c->not_after, t);
+	for (i = 0; i < c->nattrs; i++)
+		printf("attribute   %s=%s\n", c->attrs[i].key,
+		    c->attrs[i].value);
+}
+
+/* credential show FILE */
+static int
+cmd_credential_show(int argc, char *argv[])
+{
+	uint8_t buf[CRED_MAX_LEN];
+	struct cred c;
+	char err[512];
+	size_t len;
+	int i, rc;
+
+	if ((i = command_args("credential show", argc, argv, 1, &rc,
+	    NULL)) == -1)
+		return (rc);
+	if (cred_load(argv[i], buf, sizeof(buf), &len, &c, err,
+	    sizeof(err)) == -1) {
+		rc = errno == EINVAL ? EX_DATAERR : EX_NOINPUT;
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (rc);
+	}
+	cred_print(&c);
+	if (cred_verify_sig(buf, len) == -1) {
+		printf("signature   BAD\n");
+		fprintf(stderr, "sallyport: %s: bad signature\n", argv[i]);
+		return (EX_DATAERR);
+	}
+	printf("signature   ok\n");
+	return (EX_OK);
+}
+
+/* One --attr K=V of credential issue into ${c}.  0 or -1 (printed). */
+static int
+issue_attr(struct cred *c, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t kl;
+
+	if (c->nattrs >= CRED_MAX_ATTRS) {
+		fprintf(stderr, "sallyport: credential issue: at most %d "
+		    "attributes\n", CRED_MAX_ATTRS);
+		return (-1);
+	}
+	kl = eq != NULL ? (size_t)(eq - arg) : 0;
+	if (eq == NULL || kl > CRED_KEY_MAX || strlen(eq + 1) >
+	    CRED_VALUE_MAX) {
+		fprintf(stderr, "sallyport: credential issue: --attr %s: "
+		    "expected KEY=VALUE\n", arg);
+		return (-1);
+	}
+	memcpy(c->attrs[c->nattrs].key, arg, kl);
+	c->attrs[c->nattrs].key[kl] = '\0';
+	strcpy(c->attrs[c->nattrs].value, eq + 1);
+	if (!cred_key_is_valid(c->attrs[c->nattrs].key) ||
+	    !cred_value_is_valid(c->attrs[c->nattrs].value)) {
+		fprintf(stderr, "sallyport: credential issue: --attr %s: keys "
+		    "are 1 to %d of a-z 0-9 _ - (a letter first), values 1 "
+		    "to %d of A-Z a-z 0-9 . _ : / -\n", arg, CRED_KEY_MAX,
+		    CRED_VALUE_MAX);
+		return (-1);
+	}
+	c->nattrs++;
+	return (0);
+}
+
+/* The command named ${name} (one of the table's). */
+static const struct command *
+command_named(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS - 1; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			break;
+	return (&commands[i]);
+}
+
+/* credential issue --authority FILE --subject ID ... --out FILE */
+static int
+cmd_credential_issue(int argc, char *argv[])
+{
+	static const struct option opts[] = {GLOBAL_OPTIONS,
+	    {"authority", required_argument, NULL, 'a'},
+	    {"subject", required_argument, NULL, 'u'},
+	    {"attr", required_argument, NULL, 'A'},
+	    {"ttl", required_argument, NULL, 't'},
+	    {"not-before", required_argument, NULL, 'n'},
+	    {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+	const char *name = "credential issue", *key = NULL, *out = NULL;
+	const char *subject = NULL, *nbf = NULL, *ttl = NULL;
+	uint8_t buf[CRED_MAX_LEN];
+	char err[512], serial[CRED_SERIAL_TEXT];
+	struct identity idn;
+	struct cred c;
+	uint64_t now = (uint64_t)time(NULL), life;
+	size_t len;
+	int ch, i, rc;
+
+	memset(&c, 0, sizeof(c));
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			command_help(command_named(name), stdout);
+			return (EX_OK);
+		case 'l':
+		case 's':
+			if (global_option(ch, optarg) == -1)
+				goto usage;
+			break;
+		case 'a':
+			key = optarg;
+			break;
+		case 'u':
+			subject = optarg;
+			break;
+		case 'A':
+			if (issue_attr(&c, optarg) == -1)
+				goto usage;
+			break;
+		case 't':
+			ttl = optarg;
+			break;
+		case 'n':
+			nbf = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		default:
+			fprintf(stderr, "sallyport: %s: %s %s\n", name,
+			    ch == ':' ? "an argument is missing after" :
+			    "unknown option", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	log_open(opt_level, opt_syslog);
+	if (optind != argc || key == NULL || subject == NULL || ttl == NULL ||
+	    out == NULL) {
+		fprintf(stderr, "sallyport: %s: --authority, --subject, --ttl "
+		    "and --out are needed, and nothing else\n", name);
+		goto usage;
+	}
+	if (identity_id_parse(subject, c.subject) == -1) {
+		fprintf(stderr, "sallyport: %s: --subject: expected I and 64 "
+		    "lowercase hex digits\n", name);
+		goto usage;
+	}
+	if (cred_parse_duration(ttl, &life) == -1) {
+		fprintf(stderr, "sallyport: %s: --ttl: expected 90, 90s, 15m, "
+		    "12h or 7d (at most 10 years)\n", name);
+		goto usage;
+	}
+	c.not_before = now;
+	if (nbf != NULL && cred_parse_time(nbf, now, &c.not_before) == -1) {
+		fprintf(stderr, "sallyport: %s: --not-before: expected "
+		    "seconds, now, now+DURATION, now-DURATION or "
+		    "YYYY-MM-DDTHH:MM:SSZ\n", name);
+		goto usage;
+	}
+	c.not_after = c.not_before + life;
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (crypto_init() == -1) {
+		fprintf(stderr, "sallyport: no system entropy\n");
+		return (EX_OSERR);
+	}
+	while (c.serial == 0)
+		if (crypto_random(&c.serial, sizeof(c.serial)) == -1)
+			return (EX_OSERR);
+	if (identity_load(&idn, key, 0, err, sizeof(err)) == -1) {
+		rc = load_status(errno);
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (rc);
+	}
+	i = cred_sign(&c, idn.priv, buf, sizeof(buf), &len);
+	identity_fini(&idn);
+	if (i == -1) {
+		fprintf(stderr, "sallyport: %s: the credential does not fit "
+		    "(at most %d bytes) or has a duplicate attribute\n", name,
+		    CRED_MAX_LEN);
+		return (EX_DATAERR);
+	}
+	if (cred_save(out, buf, len, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (EX_CANTCREAT);
+	}
+	printf("%s not-after=%llu\n", cred_serial_format(c.serial, serial),
+	    (unsigned long long)c.not_after);
+	return (EX_OK);
+usage:
+	fprintf(stderr, "usage: sallyport %s %s\n", name,
+	    command_named(name)->args);
+	return (EX_USAGE);
 }
 
 /* identity show FILE */
@@ -515,11 +780,56 @@ cmd_check(int argc, char *argv[])
 		config_free(&cfg);
 		return (EX_CONFIG);
 	}
+	if (check_trust(&cfg, &idn) == -1) {
+		identity_fini(&idn);
+		config_free(&cfg);
+		return (EX_CONFIG);
+	}
 	check_warnings(&cfg);
 	check_summary(&cfg, &idn);
 	identity_fini(&idn);
 	config_free(&cfg);
 	return (EX_OK);
+}
+
+/*
+ * check: the credential files (one at a time, each at its line) and the
+ * revocation list of ${cfg} for the node ${idn}; print every problem
+ * and return -1 if there was one.
+ */
+static int
+check_trust(const struct config *cfg, const struct identity *idn)
+{
+	uint8_t block[CRED_BLOCK_MAX];
+	struct cred_revoked rv;
+	char err[1024];
+	size_t k, len;
+	int rc = 0;
+
+	for (k = 0; k < cfg->node.ncredentials; k++) {
+		if (cred_block_load(&cfg->node.credential[k], 1, idn->id, block,
+		    sizeof(block), &len, err, sizeof(err)) == 0)
+			continue;
+		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+		    cfg->node.credential_line[k], err);
+		rc = -1;
+	}
+	if (rc == 0 && cred_block_load(cfg->node.credential,
+	    cfg->node.ncredentials, idn->id, block, sizeof(block), &len, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s: %s\n", cfg->path, err);
+		rc = -1;
+	}
+	if (cfg->node.revoked[0] != '\0') {
+		if (cred_revoked_load(&rv, cfg->node.revoked, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+			    cfg->node.revoked_line, err);
+			rc = -1;
+		} else
+			cred_revoked_free(&rv);
+	}
+	return (rc);
 }
 
 /* run FILE: load, then hand over to the node (node.c). */

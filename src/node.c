@@ -279,28 +279,86 @@ file_stamp(const char *path, struct node_stamp *st)
 	st->mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
 }
 
+/*
+ * Where the files of the configuration ${cfg} are now, into ${st}: the
+ * file, the key file, the revoked file, the credential files.
+ */
+static void
+stamp_all(const struct config *cfg, struct node_stamp st[NODE_STAMPS])
+{
+	size_t i;
+
+	memset(st, 0, NODE_STAMPS * sizeof(*st));
+	file_stamp(cfg->path, &st[0]);
+	file_stamp(cfg->node.identity, &st[1]);
+	if (cfg->node.revoked[0] != '\0')
+		file_stamp(cfg->node.revoked, &st[2]);
+	for (i = 0; i < cfg->node.ncredentials; i++)
+		file_stamp(cfg->node.credential[i], &st[3 + i]);
+}
+
 /* Remember where the files of the current configuration are now. */
 static void
 stamp_files(struct node *n)
 {
 
-	file_stamp(n->env.cfg->path, &n->stamp[0]);
-	file_stamp(n->env.cfg->node.identity, &n->stamp[1]);
+	stamp_all(n->env.cfg, n->stamp);
 }
 
-/* reload = watch: reload when the file or the key file changed. */
+/* reload = watch: reload when the file or a file it names changed. */
 static void
 node_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = w->data;
-	struct node_stamp now[2];
+	struct node_stamp now[NODE_STAMPS];
 
 	(void)loop;
 	(void)revents;
-	file_stamp(n->env.cfg->path, &now[0]);
-	file_stamp(n->env.cfg->node.identity, &now[1]);
+	stamp_all(n->env.cfg, now);
 	if (memcmp(now, n->stamp, sizeof(now)) != 0)
 		node_reload(n, "watch");
+}
+
+/*
+ * Every second: end what a credential admitted once that credential
+ * has expired (outlet connections, relay sessions and their pairs).
+ */
+static void
+node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node *n = w->data;
+
+	(void)loop;
+	(void)revents;
+	(void)outlet_expire_all(&n->env);
+	(void)relay_expire(n->relay);
+}
+
+/*
+ * Load what ${cfg} says about trust besides the key: its credential
+ * files (for the identity ${id}) into ${block} (its size in ${len}) and
+ * its revocation list into ${rv}.  Return 0, or -1 with a message in
+ * ${err} (nothing held).
+ */
+static int
+load_trust(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
+    uint8_t block[CRED_BLOCK_MAX], size_t *len, struct cred_revoked *rv,
+    char *err, size_t errlen)
+{
+	char msg[1024];
+
+	memset(rv, 0, sizeof(*rv));
+	if (cred_block_load(cfg->node.credential, cfg->node.ncredentials, id,
+	    block, CRED_BLOCK_MAX, len, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "credential: %s", msg);
+		return (-1);
+	}
+	if (cfg->node.revoked[0] != '\0' && cred_revoked_load(rv,
+	    cfg->node.revoked, msg, sizeof(msg)) == -1) {
+		snprintf(err, errlen, "revoked: %s", msg);
+		return (-1);
+	}
+	return (0);
 }
 
 /* Start, restart or stop the watch timer as the configuration says. */
@@ -334,6 +392,8 @@ node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		log_error("event=resign error=failed");
 		return; /* try again at the next period */
 	}
+	(void)channel_local_set_creds(&tmp, n->env.local[n->env.cur].creds,
+	    n->env.local[n->env.cur].creds_len);
 	channel_local_fini(&n->env.local[next]);
 	n->env.local[next] = tmp;
 	wipe(&tmp, sizeof(tmp));
@@ -405,7 +465,9 @@ node_fini(struct node *n)
 	ev_timer_stop(n->env.loop, &n->watch);
 	ev_timer_stop(n->env.loop, &n->flush);
 	flush_limits(n);
+	ev_timer_stop(n->env.loop, &n->expire);
 	channel_cache_free(n->env.cache);
+	cred_revoked_free(&n->env.revoked);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
 }
@@ -807,6 +869,9 @@ node_reload(struct node *n, const char *why)
 	struct config *cfg = NULL;
 	struct identity idn;
 	struct channel_local creds;
+	struct cred_revoked revoked = {NULL, 0, NULL, 0};
+	uint8_t block[CRED_BLOCK_MAX];
+	size_t blen = 0;
 	struct changes ch = {0, 0, 0};
 	char err[8192], msg[1024];
 	int *fds = NULL, front_fd = -1, have_idn = 0, have_creds = 0;
@@ -835,6 +900,11 @@ node_reload(struct node *n, const char *why)
 		goto fail;
 	}
 	have_idn = 1;
+	if (load_trust(cfg, idn.id, block, &blen, &revoked, msg,
+	    sizeof(msg)) == -1) {
+		snprintf(err, sizeof(err), "%s: %s", cfg->path, msg);
+		goto fail;
+	}
 	if (!runnable(cfg)) {
 		snprintf(err, sizeof(err), "%s: nothing to run (no inlet, no "
 		    "listen, no relay)", cfg->path);
@@ -951,6 +1021,13 @@ node_reload(struct node *n, const char *why)
 		n->env.cur = !n->env.cur;
 		have_creds = 0;
 	}
+	/* The credentials presented from now on (renewed files), and the
+	 * revocation list the revocation passes below apply. */
+	(void)channel_local_set_creds(&n->env.local[0], block, blen);
+	(void)channel_local_set_creds(&n->env.local[1], block, blen);
+	cred_revoked_free(&n->env.revoked);
+	n->env.revoked = revoked;
+	memset(&revoked, 0, sizeof(revoked)); /* env owns it now */
 	if (admin_new_one) {
 		admin_free(n->admin);
 		n->admin = admin;
@@ -1016,6 +1093,7 @@ fail:
 		close(front_fd);
 	if (have_creds)
 		channel_local_fini(&creds);
+	cred_revoked_free(&revoked);
 	if (have_idn)
 		identity_fini(&idn);
 	if (cfg != NULL) {
@@ -1045,7 +1123,9 @@ int
 node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 {
 	struct node *n;
-	char err[512], id[IDENTITY_TEXT_SIZE];
+	char err[2048], id[IDENTITY_TEXT_SIZE];
+	uint8_t block[CRED_BLOCK_MAX];
+	size_t blen;
 	uint64_t hits, misses;
 
 	if (!runnable(cfg)) {
@@ -1100,6 +1180,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	n->flush.data = n;
 	ev_init(&n->watch, node_watch_cb);
 	n->watch.data = n;
+	ev_init(&n->expire, node_expire_cb);
+	n->expire.data = n;
 	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
 	ev_signal_init(&n->sigint, node_signal_cb, SIGINT);
 	ev_signal_init(&n->sighup, node_sighup_cb, SIGHUP);
@@ -1115,6 +1197,13 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		log_error("event=start error=nomem");
 		goto fail2;
 	}
+	if (load_trust(cfg, idn->id, block, &blen, &n->env.revoked, err,
+	    sizeof(err)) == -1) {
+		log_error("event=start error=config path=%s detail=\"%s\"",
+		    cfg->path, err);
+		goto fail2;
+	}
+	(void)channel_local_set_creds(&n->env.local[0], block, blen);
 
 	/* Bind every listener; any failure ends the start-up.  The front
 	 * owns the [node] listen socket; the roles plug into it. */
@@ -1181,6 +1270,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_timer_start(n->env.loop, &n->resign);
 	ev_timer_set(&n->flush, 1., 1.);
 	ev_timer_start(n->env.loop, &n->flush);
+	ev_timer_set(&n->expire, 1, 1);
+	ev_timer_start(n->env.loop, &n->expire);
 	stamp_files(n);
 	watch_set(n);
 	watch_names(n); /* lookups start; their answers come from the loop */

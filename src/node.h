@@ -31,6 +31,8 @@ struct node_stamp {
 	int64_t mtime_s, mtime_ns;
 };
 
+#define NODE_STAMPS (3 + CRED_MAX_BLOCK)
+
 struct node {
 	struct env env; /* lent to every role */
 	struct front *front;   /* the [node] listen socket */
@@ -39,11 +41,12 @@ struct node {
 	struct gen *cur;       /* the configuration in force and its inlets */
 	struct gen *retired;   /* older ones, until their connections end */
 	int level_fixed;       /* the command line set the log level */
-	struct node_stamp stamp[2]; /* the file and the key file */
+	/* The file, the key file, the credential files, the revoked file. */
+	struct node_stamp stamp[NODE_STAMPS];
 	struct admin *admin;   /* [node] admin =, or NULL */
 	struct intercept *ix;  /* [node] intercept =, or NULL */
 	ev_signal sigterm, sigint, sighup;
-	ev_timer resign, grace, watch;
+	ev_timer resign, grace, watch, expire;
 	ev_timer flush; /* reports lines the rate limits left out */
 };
 

@@ -103,6 +103,24 @@ proxy_header(struct conn *c, const struct config_outlet *co,
 	return (conn_plain_prefix(c, hdr, (size_t)n));
 }
 
+/*
+ * The decision of ${e} for the peer of ${c} on the allow list of ${co},
+ * now: with its credentials; ${v} says why.
+ */
+static bool
+outlet_admits(const struct env *e, const struct conn *c,
+    const struct config_outlet *co, struct acl_verdict *v)
+{
+	struct acl_peer peer;
+	struct acl_ctx ax;
+
+	peer.id = channel_peer_id(c->ch);
+	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
+	env_acl(e, &ax);
+	return (acl_admit(&ax, co->allow, co->nallow, co->rules, co->nrules,
+	    &peer, v));
+}
+
 /* The front hands over ${c}, authenticated, asking for ${svc} (the
  * request ${r}): decide, then dial the target. */
 static void
@@ -111,7 +129,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 {
 	struct outlet *o = arg;
 	const struct config_outlet *co;
-	const uint8_t *peer = channel_peer_id(c->ch);
+	struct acl_verdict v;
 
 	conn_set_ops(c, &outlet_ops, o);
 	if ((co = config_outlet_find(o->env->cfg, svc)) == NULL) {
@@ -121,12 +139,14 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 	}
 	c->name = co->name;
 	c->service = co->name;
-	if (!acl_allows(co, peer)) {
-		env_audit_conn(o->env, c, 0, "not-allowed", co->name,
-		    "outlet");
+	if (!outlet_admits(o->env, c, co, &v)) {
+		env_audit_conn_verdict(o->env, c, 0, "not-allowed", co->name,
+		    "outlet", &v);
 		conn_refuse(c, CHANNEL_REFUSAL_NOT_ALLOWED, CONN_R_DENIED);
 		return;
 	}
+	c->cred_expiry = v.expiry;
+	c->rule = v.rule;
 	/* The client's addresses come from a version 2 request only. */
 	if (co->proxy_v2 && r->version < 2) {
 		env_audit_conn(o->env, c, 0, "old-request", co->name, "outlet");
@@ -258,14 +278,19 @@ revoke_conn(struct conn *c, void *arg)
 	struct env *e = rv->e;
 	const struct config_outlet *co;
 	const uint8_t *peer;
+	struct acl_verdict v;
 
 	if (c->ops != &outlet_ops)
 		return;
 	peer = channel_peer_id(c->ch);
 	co = config_outlet_find(e->cfg, c->service);
-	if (co != NULL && acl_allows(co, peer))
+	if (co != NULL && outlet_admits(e, c, co, &v)) {
+		c->cred_expiry = v.expiry;
+		c->rule = v.rule; /* the new configuration's text */
 		return;
-	env_audit_conn(e, c, 0, "revoked", c->service, "outlet");
+	}
+	(void)peer;
+	env_audit_conn_verdict(e, c, 0, "revoked", c->service, "outlet", NULL);
 	c->quiet = 1;
 	conn_drop(c, CONN_R_REVOKED);
 	rv->n++;
@@ -283,6 +308,36 @@ outlet_revoke_all(struct env *e)
 	struct revoking rv = {e, 0};
 
 	conn_ctx_each(&e->ctx, revoke_conn, &rv);
+	return (rv.n);
+}
+
+/* End ${c} if the credential that admitted it has expired. */
+static void
+expire_conn(struct conn *c, void *arg)
+{
+	struct revoking *rv = arg;
+
+	if (c->ops != &outlet_ops || c->cred_expiry == 0 ||
+	    (uint64_t)ev_now(rv->e->loop) < c->cred_expiry)
+		return;
+	env_audit(rv->e, 0, "credential-expired", channel_peer_id(c->ch),
+	    c->service, "outlet");
+	c->quiet = 1;
+	conn_drop(c, CONN_R_REVOKED);
+	rv->n++;
+}
+
+/*
+ * outlet_expire_all(e):
+ * End every outlet connection of ${e} admitted by a credential that has
+ * expired (audit reason=credential-expired).  Return how many.
+ */
+unsigned
+outlet_expire_all(struct env *e)
+{
+	struct revoking rv = {e, 0};
+
+	conn_ctx_each(&e->ctx, expire_conn, &rv);
 	return (rv.n);
 }
 

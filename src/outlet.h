@@ -46,6 +46,13 @@ void outlet_restart(struct outlet *o);
 unsigned outlet_revoke_all(struct env *e);
 
 /*
+ * outlet_expire_all(e):
+ * End every outlet connection of ${e} admitted by a credential that has
+ * expired (audit reason=credential-expired).  Return how many.
+ */
+unsigned outlet_expire_all(struct env *e);
+
+/*
  * outlet_stop(o):
  * Stop registering at relays; NULL does nothing.
  */

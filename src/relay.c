@@ -86,6 +86,9 @@ struct rsess {
 	struct rsvc *svc;  /* 'R': the name registered */
 	struct pooled *pool;
 	unsigned npool;
+	uint8_t *creds;    /* the credential block its node sent, or NULL */
+	size_t creds_len;
+	uint64_t expiry;   /* admitted by a credential until then; 0: no end */
 	struct reap_entry reap;
 	struct rsess *prev, *next;
 };
@@ -147,18 +150,6 @@ static void relay_gauges(void *arg);
 		if ((e)->next != NULL)                                         \
 			(e)->next->prev = (e)->prev;                           \
 	} while (0)
-
-/* Return 1 if ${id} is one of the ${n} identifiers at ${list}. */
-static int
-id_listed(const uint8_t (*list)[CONFIG_ID_LEN], size_t n, const uint8_t *id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (memcmp(list[i], id, CONFIG_ID_LEN) == 0)
-			return (1);
-	return (0);
-}
 
 /* The service state of the name ${name}, or NULL. */
 static struct rsvc *
@@ -525,6 +516,8 @@ rsess_free(struct rsess *rs, const char *reason)
 	    svc != NULL ? svc->cr->name : "-", reason);
 	session_free(rs->s);
 	ticket_fini(&rs->t);
+	free(rs->creds);
+	rs->creds = NULL;
 	LIST_UNLINK(&r->sessions, rs);
 	r->nsessions--;
 	reaper_defer(conn_ctx_reaper(&r->env->ctx), &rs->reap, free, rs);
@@ -552,16 +545,69 @@ static const struct session_ops rsess_ops = {
 	.dead = rsess_dead,
 };
 
-/* Return 1 if ${id} may reach any name of this relay. */
-static int
-allowed_anywhere(const struct relay *r, const uint8_t *id)
+/*
+ * The decision for the peer ${id} with the credential block ${creds}
+ * (${len} bytes, may be NULL) on the register list (${reg}) or the
+ * allow list of ${cr}, now; ${v} says why.
+ */
+static bool
+admits(const struct relay *r, const struct config_relay *cr, int reg,
+    const uint8_t *id, const uint8_t *creds, size_t len,
+    struct acl_verdict *v)
 {
-	size_t i;
+	struct acl_peer peer = {id, creds, len};
+	struct acl_ctx ax;
 
-	for (i = 0; i < r->nsvcs; i++)
-		if (id_listed(r->svcs[i].cr->allow, r->svcs[i].cr->nallow, id))
-			return (1);
-	return (0);
+	env_acl(r->env, &ax);
+	if (reg)
+		return (acl_admit(&ax, cr->reg, cr->nreg, cr->reg_rules,
+		    cr->nreg_rules, &peer, v));
+	return (acl_admit(&ax, cr->allow, cr->nallow, cr->allow_rules,
+	    cr->nallow_rules, &peer, v));
+}
+
+/*
+ * Return 1 if ${id} (with ${creds}) may reach any name of this relay;
+ * ${v} holds the verdict that lasts longest (expiry 0: no end), or the
+ * last deny.
+ */
+static int
+allowed_anywhere(const struct relay *r, const uint8_t *id,
+    const uint8_t *creds, size_t len, struct acl_verdict *v)
+{
+	struct acl_verdict one;
+	size_t i;
+	int ok = 0;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < r->nsvcs; i++) {
+		if (!admits(r, r->svcs[i].cr, 0, id, creds, len, &one)) {
+			if (!ok)
+				*v = one;
+			continue;
+		}
+		if (!ok || one.expiry == 0 || (v->expiry != 0 &&
+		    one.expiry > v->expiry))
+			*v = one;
+		ok = 1;
+		if (v->expiry == 0)
+			break;
+	}
+	return (ok);
+}
+
+/* Whether the session ${rs} keeps its right: the verdict in ${v}. */
+static bool
+rsess_allowed(const struct relay *r, const struct rsess *rs,
+    struct acl_verdict *v)
+{
+
+	if (rs->kind == 'R') {
+		memset(v, 0, sizeof(*v));
+		return (rs->svc != NULL && admits(r, rs->svc->cr, 1, rs->peer,
+		    rs->creds, rs->creds_len, v));
+	}
+	return (allowed_anywhere(r, rs->peer, rs->creds, rs->creds_len, v));
 }
 
 /*
@@ -581,10 +627,13 @@ relay_session(void *arg, struct conn *c)
 	struct channel *ch;
 	struct rsess *rs, **regs;
 	struct rsvc *svc = NULL;
-	size_t len = 0, restlen;
+	struct acl_verdict v;
+	const uint8_t *creds;
+	size_t len = 0, restlen, clen;
 	unsigned code;
 	int fd;
 
+	creds = channel_peer_creds(c->ch, &clen);
 	req = channel_request(c->ch, &len);
 	if (req == NULL || len < 2 || req[0] != '@' ||
 	    (req[1] != 'S' && req[1] != 'R'))
@@ -603,14 +652,15 @@ relay_session(void *arg, struct conn *c)
 			code = CHANNEL_REFUSAL_UNKNOWN_SERVICE;
 			goto deny;
 		}
-		if (!id_listed(svc->cr->reg, svc->cr->nreg, peer)) {
-			env_audit_conn(r->env, c, 0, "not-registrant", name,
-			    "relay");
+		if (!admits(r, svc->cr, 1, peer, creds, clen, &v)) {
+			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
+			    name, "relay", &v);
 			code = CHANNEL_REFUSAL_NOT_REGISTRANT;
 			goto deny;
 		}
-	} else if (!allowed_anywhere(r, peer)) {
-		env_audit_conn(r->env, c, 0, "not-allowed", "", "relay");
+	} else if (!allowed_anywhere(r, peer, creds, clen, &v)) {
+		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
+		    &v);
 		code = CHANNEL_REFUSAL_NOT_ALLOWED;
 		goto deny;
 	}
@@ -630,9 +680,15 @@ relay_session(void *arg, struct conn *c)
 	rs->r = r;
 	rs->kind = (char)req[1];
 	memcpy(rs->peer, peer, CHANNEL_ID_LEN);
+	rs->expiry = v.expiry;
+	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
+		memcpy(rs->creds, creds, clen);
+		rs->creds_len = clen;
+	}
 	if (svc != NULL && svc->nregs == svc->capregs) {
 		if ((regs = reallocarray(svc->regs, svc->capregs * 2 + 4,
 		    sizeof(*svc->regs))) == NULL) {
+			free(rs->creds);
 			free(rs);
 			c->quiet = 1;
 			conn_drop(c, CONN_R_NOMEM);
@@ -642,6 +698,7 @@ relay_session(void *arg, struct conn *c)
 		svc->capregs = svc->capregs * 2 + 4;
 	}
 	if (ticket_make(&rs->t, key) == -1) {
+		free(rs->creds);
 		free(rs);
 		c->quiet = 1;
 		conn_drop(c, CONN_R_NOMEM);
@@ -652,6 +709,7 @@ relay_session(void *arg, struct conn *c)
 	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
 		wipe(msg, sizeof(msg));
 		ticket_fini(&rs->t);
+		free(rs->creds);
 		free(rs);
 		return (1);
 	}
@@ -660,6 +718,7 @@ relay_session(void *arg, struct conn *c)
 	    NULL) {
 		wipe(msg, sizeof(msg));
 		ticket_fini(&rs->t);
+		free(rs->creds);
 		free(rs);
 		return (1);
 	}
@@ -668,7 +727,8 @@ relay_session(void *arg, struct conn *c)
 	if (svc != NULL) {
 		rs->svc = svc;
 		svc->regs[svc->nregs++] = rs;
-		env_audit(r->env, 1, "registered", peer, name, "relay");
+		env_audit_verdict(r->env, 1, "registered", peer, name,
+		    "relay", &v);
 	}
 	log_info("event=session-open role=relay kind=%s peer=%s "
 	    "service=%s", rs->kind == 'R' ? "register" : "client",
@@ -716,6 +776,7 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 	struct rsvc *svc;
 	struct pooled *pc;
 	uint64_t ctr;
+	struct acl_verdict v;
 	int e;
 
 	/*
@@ -768,8 +829,9 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		tell_refused(rs, CHANNEL_REFUSAL_UNKNOWN_SERVICE, ctr);
 		goto refuse;
 	}
-	if (!id_listed(svc->cr->allow, svc->cr->nallow, rs->peer)) {
-		env_audit(r->env, 0, "not-allowed", rs->peer, name, "relay");
+	if (!admits(r, svc->cr, 0, rs->peer, rs->creds, rs->creds_len, &v)) {
+		env_audit_verdict(r->env, 0, "not-allowed", rs->peer, name,
+		    "relay", &v);
 		tell_refused(rs, CHANNEL_REFUSAL_NOT_ALLOWED, ctr);
 		goto refuse;
 	}
@@ -785,7 +847,7 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
-	env_audit(r->env, 1, "allowed", rs->peer, name, "relay");
+	env_audit_verdict(r->env, 1, "allowed", rs->peer, name, "relay", &v);
 	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1) {
 		wait_add(r, svc, fd, rs->peer, rs);
 		want_more(svc);
@@ -925,6 +987,7 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 	struct rsess *rs, *rsn;
 	struct pair *p, *pn;
 	struct cwait *cw;
+	struct acl_verdict v;
 
 	if ((svcs = calloc(cfg->nrelays + 1, sizeof(*svcs))) == NULL)
 		goto nomem;
@@ -972,18 +1035,18 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 	/* Revoke what lost its right. */
 	for (rs = r->sessions; rs != NULL; rs = rsn) {
 		rsn = rs->next;
-		if (rs->kind == 'R' ? rs->svc == NULL ||
-		    !id_listed(rs->svc->cr->reg, rs->svc->cr->nreg, rs->peer) :
-		    !allowed_anywhere(r, rs->peer)) {
+		if (!rsess_allowed(r, rs, &v)) {
 			revoke_session(r, rs);
 			(*revoked)++;
-		}
+		} else
+			rs->expiry = v.expiry;
 	}
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
 		svc = svc_in(r->svcs, r->nsvcs, p->name);
-		if (svc != NULL && id_listed(svc->cr->allow, svc->cr->nallow,
-		    p->peer))
+		if (svc != NULL && admits(r, svc->cr, 0, p->peer,
+		    p->sess[0] != NULL ? p->sess[0]->creds : NULL,
+		    p->sess[0] != NULL ? p->sess[0]->creds_len : 0, &v))
 			continue;
 		env_audit(r->env, 0, "revoked", p->peer, p->name, "relay");
 		pair_close(p, "revoked", 1);
@@ -997,6 +1060,34 @@ fail:
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return (-1);
+}
+
+/*
+ * relay_expire(r):
+ * End every session of ${r} admitted by a credential that has expired
+ * (audit reason=credential-expired); its pairs end with it.  Return how
+ * many.
+ */
+unsigned
+relay_expire(struct relay *r)
+{
+	uint64_t now;
+	struct rsess *rs, *rsn;
+	unsigned n = 0;
+
+	if (r == NULL)
+		return (0);
+	now = (uint64_t)ev_now(r->env->loop);
+	for (rs = r->sessions; rs != NULL; rs = rsn) {
+		rsn = rs->next;
+		if (rs->expiry == 0 || now < rs->expiry)
+			continue;
+		env_audit(r->env, 0, "credential-expired", rs->peer,
+		    rs->svc != NULL ? rs->svc->cr->name : "", "relay");
+		rsess_free(rs, "credential-expired");
+		n++;
+	}
+	return (n);
 }
 
 /*

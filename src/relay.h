@@ -50,6 +50,14 @@ int relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
     size_t errlen);
 
 /*
+ * relay_expire(r):
+ * End every session of ${r} admitted by a credential that has expired
+ * (audit reason=credential-expired); its pairs end with it.  Return how
+ * many.  NULL: 0.
+ */
+unsigned relay_expire(struct relay *r);
+
+/*
  * relay_restart(r):
  * The node's identity changed: renew the sessions with next relays.
  */

@@ -484,11 +484,11 @@ int
 sandbox_enter(const struct config *cfg)
 {
 	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
-	char filedir[2][4096];
-	const char *dirs[SANDBOX_DIRS_MAX], *files[2 + 3];
+	char filedir[2 + 3 + 1 + CRED_MAX_BLOCK][4096];
+	const char *dirs[SANDBOX_DIRS_MAX], *files[2 + 3 + 1 + CRED_MAX_BLOCK];
 	static const char *const resolver_files[] = {"/etc/hosts",
 	    "/etc/resolv.conf", "/etc/nsswitch.conf"};
-	size_t nfiles = 2, i;
+	size_t nfiles = 2, i, k;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	int root, abi = 0, rs = -1;
@@ -549,6 +549,16 @@ sandbox_enter(const struct config *cfg)
 	    i++)
 		if (access(resolver_files[i], R_OK) == 0)
 			files[nfiles++] = resolver_files[i];
+	/* So do those of the credential files and the revocation list,
+	 * read again at each reload (renewed, link-swapped). */
+	for (k = 0; k < cfg->node.ncredentials; k++, nfiles++)
+		files[nfiles] = dir_of(cfg->node.credential[k],
+		    filedir[nfiles], sizeof(filedir[0]));
+	if (cfg->node.revoked[0] != '\0') {
+		files[nfiles] = dir_of(cfg->node.revoked, filedir[nfiles],
+		    sizeof(filedir[0]));
+		nfiles++;
+	}
 	if (!disabled && (abi = landlock_prepare(files, nfiles, dirs,
 	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
 		log_error("event=sandbox error=landlock detail=\"%s\"", err);

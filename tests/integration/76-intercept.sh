@@ -141,8 +141,9 @@ ns_exec client nft add rule inet sallyport output ip daddr "$SERVER_IP" \
     tcp dport 6000 redirect to ":$ICPT_PORT" || die "wide rule failed"
 ns_exec client python3 - "$SERVER_IP" <<'PY' || die "the wide redirect was not refused"
 import socket, sys
-s = socket.create_connection((sys.argv[1], 6000), timeout=5)
+# The reset may come before connect() returns to us: both count.
 try:
+    s = socket.create_connection((sys.argv[1], 6000), timeout=5)
     data = s.recv(1)
 except ConnectionResetError:
     data = b""

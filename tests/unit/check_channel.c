@@ -163,7 +163,7 @@ payload_of(uint8_t out[CHANNEL_PAYLOAD_LEN], const struct channel_local *l)
 {
 	int i;
 
-	out[0] = 1;
+	out[0] = 2;
 	memcpy(out + 1, l->id_pub, 65);
 	for (i = 0; i < 8; i++)
 		out[66 + i] = (uint8_t)(l->expiry >> (56 - 8 * i));
@@ -189,19 +189,22 @@ raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
 	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
 	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
 	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
-	ck_assert_int_eq(noise_handshake_write(&hs, NULL, 0, a + 2,
+	pl[0] = CHANNEL_VERSION;
+	ck_assert_int_eq(noise_handshake_write(&hs, pl, 1, a + 2,
 	    sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
 	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
 	    &bl), 0);
 	ck_assert_int_eq(noise_handshake_read(&hs, b + 2, bl - 2, pl,
 	    sizeof(pl), &plen), 0);
-	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN);
+	/* The identity payload, then an empty credential block. */
+	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN + 1);
 	payload_of(pl, &li);
+	pl[CHANNEL_PAYLOAD_LEN] = 0;
 	if (xlen > 0)
-		memcpy(pl + CHANNEL_PAYLOAD_LEN, extra, xlen);
+		memcpy(pl + CHANNEL_PAYLOAD_LEN + 1, extra, xlen);
 	ck_assert_int_eq(noise_handshake_write(&hs, pl,
-	    CHANNEL_PAYLOAD_LEN + xlen, a + 2, sizeof(a) - 2, &n), 0);
+	    CHANNEL_PAYLOAD_LEN + 1 + xlen, a + 2, sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
 	rc = channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl);
 	if (rc == 1)
@@ -244,10 +247,11 @@ START_TEST(test_handshake_full)
 		handshake_ok(ci, cr, NOW, &m);
 
 		/* Sizes as docs/protocol.md states them. */
-		ck_assert_uint_eq(m.l1, 2 + 32);
-		ck_assert_uint_eq(m.l2, 2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 16);
+		ck_assert_uint_eq(m.l1, 2 + 32 + 1);
+		ck_assert_uint_eq(m.l2,
+		    2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 1 + 16);
 		ck_assert_uint_eq(m.l3,
-		    2 + 48 + CHANNEL_PAYLOAD_LEN + strlen(REQ) + 16);
+		    2 + 48 + CHANNEL_PAYLOAD_LEN + 1 + strlen(REQ) + 16);
 		/* The request is never in clear on the wire. */
 		ck_assert_ptr_null(memmem(m.m3, m.l3, REQ, strlen(REQ)));
 
@@ -480,7 +484,10 @@ START_TEST(test_payload_check)
 	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN + 1,
 	    lr.s_pub, NOW, NULL, NULL, id), -CHANNEL_EPAYLOAD);
 	memcpy(q, p, sizeof(q));
-	q[0] = 2;
+	q[0] = 1; /* version 1 carried no credential block */
+	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
+	    NULL, NULL, id), -CHANNEL_EPAYLOAD);
+	q[0] = 3;
 	ck_assert_int_eq(channel_payload_check(q, sizeof(q), lr.s_pub, NOW,
 	    NULL, NULL, id), -CHANNEL_EPAYLOAD);
 	memcpy(q, p, sizeof(q));
@@ -558,6 +565,9 @@ START_TEST(test_flip_msg1)
 		    &m.l2);
 		if (i < FRAME_HDR) {
 			ck_assert_int_eq(rc, -CHANNEL_EFRAME);
+		} else if (i == ref.l1 - 1) {
+			/* The version byte: named, not a later failure. */
+			ck_assert_int_eq(rc, -CHANNEL_EVERSION);
 		} else {
 			/* e is not authenticated until msg2 is read. */
 			ck_assert_int_eq(rc, 0);

@@ -42,9 +42,11 @@ static const struct {
 	"[node] has no identity = KEYFILE"},
     {"identity = k\n" NODE, 1, "key \"identity\" outside any section"},
     {NODE "[bogus]\n", 3, "unknown section [bogus] (expected [node], "
-			  "[peers], [outlet NAME], [inlet NAME] or [relay NAME])"},
+			  "[peers], [authorities], [outlet NAME], [inlet NAME] or "
+			  "[relay NAME])"},
     {NODE "[Node]\n", 3, "unknown section [Node] (expected [node], [peers], "
-			 "[outlet NAME], [inlet NAME] or [relay NAME])"},
+			 "[authorities], [outlet NAME], [inlet NAME] or "
+			 "[relay NAME])"},
     {NODE "[node]\n", 3, "duplicate [node] section (first on line 1)"},
     {NODE "[peers]\n[peers]\n", 4,
 	"duplicate [peers] section (first on line 3)"},
@@ -319,7 +321,7 @@ START_TEST(test_all_errors)
 	    "t.ini:10: syntax error (expected [section], key = value or a ; "
 	    "comment)",
 	    "t.ini:13: unknown section [frob] (expected [node], [peers], "
-	    "[outlet NAME], [inlet NAME] or [relay NAME])",
+	    "[authorities], [outlet NAME], [inlet NAME] or [relay NAME])",
 	    "t.ini:9: unknown peer \"bob\" (not in [peers]; or give its "
 	    "identifier)",
 	    "t.ini:15: [outlet q] has no target = HOST:PORT",

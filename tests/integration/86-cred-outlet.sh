@@ -1,0 +1,155 @@
+#!/bin/sh
+# Credentials at an outlet (issue 11).  One authority (corp), an outlet in
+# front of redis whose allow list is the rule role=app@corp, and inlet
+# nodes with different credentials:
+# - app (role=app from corp): allowed, audit rule=role=app@corp;
+# - none (no credential): denied, reason=not-allowed;
+# - rogue (role=app from another authority): credential-untrusted;
+# - old (expired an hour ago): credential-expired;
+# - early (valid from in an hour): credential-not-yet-valid;
+# - thief (app's credential file): its node refuses to start (subject);
+# - short (valid 3 s, outlet skew 0): its live connection ends at expiry;
+# - app renews its credential (reload = watch): its live subscription
+#   stays, a new connection still passes;
+# - app's serial revoked by reload: its subscription closes within 1 s
+#   (audit reason=revoked), a new connection is credential-revoked.
+. "$(dirname "$0")/lib.sh"
+need redis-server redis-cli
+
+REDIS_PORT=$(free_port)
+spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+	--save '' --appendonly no --dir "$WORK" --protected-mode yes
+wait_for_port "$REDIS_PORT" 10
+
+CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
+"$SALLYPORT" authority create "$WORK/rogue-ca.key" >/dev/null
+OUT_ID=$(make_identity out)
+NODE_PORT=$(free_port)
+issue()
+{
+	_key=$1 _name=$2
+	shift 2
+	"$SALLYPORT" credential issue --authority "$WORK/$_key" --subject \
+	    "$(eval echo "\$ID_$_name")" --out "$WORK/$_name.cred" "$@" ||
+		die "credential issue for $_name failed"
+}
+write_out()
+{
+	{
+		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" \
+		    "credential_skew = 0" "revoked = $WORK/revoked"
+		echo "[authorities]"
+		echo "corp = $CA_ID"
+		echo
+		ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp"
+	} >"$WORK/out.ini.new"
+	mv -f "$WORK/out.ini.new" "$WORK/out.ini"
+}
+echo "# nothing revoked yet" >"$WORK/revoked"
+write_out
+start_node out "$WORK/out.ini"
+
+# inlet(name, credential-file-or-empty, extra lines...): an inlet node.
+inlet()
+{
+	_n=$1 _c=$2
+	shift 2
+	eval "P_$_n=\$(free_port)"
+	eval "_p=\$P_$_n"
+	{
+		if [ -n "$_c" ]; then
+			ini_node "$WORK/$_n.key" "" "credential = $_c" "$@"
+		else
+			ini_node "$WORK/$_n.key" "" "$@"
+		fi
+		ini_peers server "$OUT_ID"
+		ini_inlet redis "127.0.0.1:$_p" "server@127.0.0.1:$NODE_PORT"
+	} >"$WORK/$_n.ini"
+}
+for n in app none rogue old early thief short; do
+	eval "ID_$n=\$(make_identity $n)"
+done
+issue ca.key app --attr role=app --attr env=prod --ttl 1h
+issue rogue-ca.key rogue --attr role=app --ttl 1h
+issue ca.key old --attr role=app --ttl 1h --not-before now-2h
+issue ca.key early --attr role=app --ttl 1h --not-before now+1h
+issue ca.key short --attr role=app --ttl 4s
+"$SALLYPORT" credential show "$WORK/app.cred" >"$WORK/show.out" ||
+	die "credential show failed"
+grep -q '^signature   ok$' "$WORK/show.out" || die "show: no signature ok"
+grep -q '^attribute   role=app$' "$WORK/show.out" || die "show: no role=app"
+SERIAL=$(sed -n 's/^serial *//p' "$WORK/show.out")
+
+inlet app "$WORK/app.cred" "reload = watch" "reload_interval = 1"
+inlet none ""
+for n in rogue old early short; do
+	inlet $n "$WORK/$n.cred"
+done
+for n in app none rogue old early short; do
+	start_node $n "$WORK/$n.ini"
+done
+ping_via()
+{
+	eval "_p=\$P_$1"
+	redis-cli -h 127.0.0.1 -p "$_p" PING 2>&1 || true
+}
+
+# Allowed by attribute; the rule is named.
+[ "$(ping_via app)" = PONG ] || die "app is not let through"
+wait_for_event "$WORK/out.log" 5 event=audit decision=allow "peer=$ID_app" \
+    rule=role=app@corp
+# Each denial says why.
+for c in none:not-allowed rogue:credential-untrusted \
+    old:credential-expired early:credential-not-yet-valid; do
+	n=${c%%:*} why=${c#*:}
+	[ "$(ping_via $n)" = PONG ] && die "$n got through"
+	eval "_id=\$ID_$n"
+	wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
+	    "reason=$why" "peer=$_id" role=outlet
+	say "$n denied: reason=$why"
+done
+# A credential copied to another node: that node will not present it.
+inlet thief "$WORK/app.cred"
+spawn "$WORK/thief.log" "$SALLYPORT" run "$WORK/thief.ini"
+wait_exit "$LAST_PID" 10 || true
+grep -q 'issued to another identity' "$WORK/thief.log" ||
+	die "the thief's node did not refuse app's credential"
+
+# A live connection ends when the credential that admitted it expires.
+eval "_p=\$P_short"
+spawn "$WORK/sub-short.out" redis-cli -h 127.0.0.1 -p "$_p" SUBSCRIBE news
+SUB_SHORT=$LAST_PID
+wait_for_event "$WORK/out.log" 5 event=open role=outlet "peer=$ID_short"
+wait_until 8 proc_gone "$SUB_SHORT" || die "short's connection outlived its credential"
+wait_for_event "$WORK/out.log" 2 event=audit decision=deny \
+    reason=credential-expired "peer=$ID_short"
+
+# Renewal by reload = watch keeps the live connection.
+eval "_p=\$P_app"
+spawn "$WORK/sub-app.out" redis-cli -h 127.0.0.1 -p "$_p" SUBSCRIBE news
+SUB_APP=$LAST_PID
+wait_until 10 eval '[ "$(redis-cli -p $REDIS_PORT PUBSUB NUMSUB news | sed -n 2p)" = 1 ]' ||
+	die "app's subscription is not up"
+before=$(reload_total "$WORK/app.log")
+issue ca.key app --attr role=app --attr env=prod --ttl 2h
+wait_reload app $((before + 1)) ok 10
+say "app renewed: $RELOAD_LINE"
+[ "$(ping_via app)" = PONG ] || die "app is not let through after renewal"
+proc_alive "$SUB_APP" || die "app's subscription ended at the renewal"
+
+# Revoke app's first credential by serial (its subscription used it) and
+# its renewed one: the live subscription closes within 1 s.
+NEW_SERIAL=$("$SALLYPORT" credential show "$WORK/app.cred" | sed -n 's/^serial *//p')
+printf '%s\n%s\n' "$SERIAL" "$NEW_SERIAL" >"$WORK/revoked"
+reload_node out
+t_reload=$(now_ms)
+wait_until 5 proc_gone "$SUB_APP" || die "app's subscription survived revocation"
+t_gone=$(now_ms)
+[ $((t_gone - t_reload)) -le 1000 ] ||
+	die "revocation took $((t_gone - t_reload)) ms (> 1 s)"
+wait_for_event "$WORK/out.log" 2 event=audit decision=deny reason=revoked \
+    "peer=$ID_app"
+[ "$(ping_via app)" = PONG ] && die "app got through after revocation"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
+    reason=credential-revoked "peer=$ID_app"
+say "ok: revoked in $((t_gone - t_reload)) ms"

@@ -1,0 +1,563 @@
+/*
+ * check_cred: credentials (layout, signature, PEM, blocks), the
+ * revocation list, and the decisions acl_admit makes with them.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "config.h"
+#include "cred.h"
+#include "crypto.h"
+#include "identity.h"
+
+#define NOW 1700000000ULL
+
+static struct identity ca, other_ca, node, thief;
+
+static void
+setup(void)
+{
+
+	ck_assert_int_eq(crypto_init(), 0);
+	ck_assert_int_eq(identity_generate(&ca), 0);
+	ck_assert_int_eq(identity_generate(&other_ca), 0);
+	ck_assert_int_eq(identity_generate(&node), 0);
+	ck_assert_int_eq(identity_generate(&thief), 0);
+}
+
+/* A credential for ${subject} from ${issuer}: role=app, env=prod. */
+static size_t
+issue(uint8_t *out, const struct identity *issuer, const uint8_t *subject,
+    uint64_t nbf, uint64_t naf, uint64_t serial, struct cred *c)
+{
+	struct cred tmp;
+	size_t len;
+
+	if (c == NULL)
+		c = &tmp;
+	memset(c, 0, sizeof(*c));
+	memcpy(c->subject, subject, CRED_ID_LEN);
+	c->serial = serial;
+	c->not_before = nbf;
+	c->not_after = naf;
+	strcpy(c->attrs[0].key, "role");
+	strcpy(c->attrs[0].value, "app");
+	strcpy(c->attrs[1].key, "env");
+	strcpy(c->attrs[1].value, "prod");
+	c->nattrs = 2;
+	ck_assert_int_eq(cred_sign(c, issuer->priv, out, CRED_MAX_LEN, &len),
+	    0);
+	return (len);
+}
+
+START_TEST(test_round_trip)
+{
+	uint8_t buf[CRED_MAX_LEN];
+	struct cred in, out;
+	size_t len;
+
+	len = issue(buf, &ca, node.id, NOW, NOW + 300, 42, &in);
+	/* 123 fixed, env/prod (1+3+1+4), role/app (1+4+1+3), 64. */
+	ck_assert_uint_eq(len, 123 + 9 + 9 + 64);
+	ck_assert_int_eq(cred_decode(&out, buf, len, NULL), 0);
+	ck_assert_mem_eq(out.subject, node.id, 32);
+	ck_assert_mem_eq(out.issuer, ca.id, 32);
+	ck_assert_mem_eq(out.issuer_pub, ca.pub, 65);
+	ck_assert_uint_eq(out.serial, 42);
+	ck_assert_uint_eq(out.not_before, NOW);
+	ck_assert_uint_eq(out.not_after, NOW + 300);
+	ck_assert_uint_eq(out.nattrs, 2);
+	/* Sorted by key on the wire. */
+	ck_assert_str_eq(out.attrs[0].key, "env");
+	ck_assert_str_eq(out.attrs[0].value, "prod");
+	ck_assert_str_eq(out.attrs[1].key, "role");
+	ck_assert_str_eq(out.attrs[1].value, "app");
+	ck_assert_int_eq(cred_verify_sig(buf, len), 0);
+	/* Layout, byte by byte (docs/protocol.md). */
+	ck_assert_uint_eq(buf[0], 1);
+	ck_assert_mem_eq(buf + 1, node.id, 32);
+	ck_assert_mem_eq(buf + 33, ca.pub, 65);
+	ck_assert_uint_eq(buf[98 + 7], 42);
+	ck_assert_uint_eq(buf[122], 2);
+	ck_assert_mem_eq(buf + 123, "\003env\004prod\004role\003app", 18);
+}
+END_TEST
+
+/* The signature covers every byte: any flipped bit is refused. */
+START_TEST(test_signature_exact)
+{
+	uint8_t buf[CRED_MAX_LEN], m[CRED_MAX_LEN + 32];
+	struct cred c;
+	size_t len, i;
+
+	len = issue(buf, &ca, node.id, NOW, NOW + 300, 7, NULL);
+	/* The signed bytes are the context, then all but the signature. */
+	memcpy(m, CRED_CONTEXT, strlen(CRED_CONTEXT));
+	memcpy(m + strlen(CRED_CONTEXT), buf, len - 64);
+	ck_assert_int_eq(crypto_p256_verify(ca.pub, 65, m,
+	    strlen(CRED_CONTEXT) + len - 64, buf + len - 64, 64), 0);
+	for (i = 0; i < len; i++) {
+		buf[i] ^= 0x01;
+		ck_assert(cred_decode(&c, buf, len, NULL) == -1 ||
+		    cred_verify_sig(buf, len) == -1);
+		buf[i] ^= 0x01;
+	}
+	ck_assert_int_eq(cred_verify_sig(buf, len), 0);
+}
+END_TEST
+
+/* Build a raw credential: the fixed part, ${attrs}, 64 signature bytes. */
+static size_t
+raw(uint8_t *out, uint8_t version, uint8_t pt, uint64_t serial,
+    uint64_t nbf, uint64_t naf, uint8_t n, const char *attrs, size_t alen)
+{
+	size_t i;
+
+	memset(out, 0, CRED_MAX_LEN + 64);
+	out[0] = version;
+	memset(out + 1, 0xab, 32);
+	out[33] = pt;
+	for (i = 0; i < 8; i++) {
+		out[98 + i] = (uint8_t)(serial >> (56 - 8 * i));
+		out[106 + i] = (uint8_t)(nbf >> (56 - 8 * i));
+		out[114 + i] = (uint8_t)(naf >> (56 - 8 * i));
+	}
+	out[122] = n;
+	memcpy(out + 123, attrs, alen);
+	return (123 + alen + 64);
+}
+
+#define A(s) s, sizeof(s) - 1
+static const struct bad {
+	uint8_t version, pt;
+	uint64_t serial, nbf, naf;
+	uint8_t n;
+	const char *attrs;
+	size_t alen;
+	int delta; /* added to the length */
+	const char *what;
+} bads[] = {
+    {2, 4, 1, 1, 2, 0, A(""), 0, "version 2"},
+    {0, 4, 1, 1, 2, 0, A(""), 0, "version 0"},
+    {1, 2, 1, 1, 2, 0, A(""), 0, "compressed issuer key"},
+    {1, 0, 1, 1, 2, 0, A(""), 0, "issuer key 0x00"},
+    {1, 4, 0, 1, 2, 0, A(""), 0, "serial zero"},
+    {1, 4, 1, 2, 2, 0, A(""), 0, "not-after equal to not-before"},
+    {1, 4, 1, 3, 2, 0, A(""), 0, "not-after before not-before"},
+    {1, 4, 1, 1, 2, 9, A(""), 0, "nine attributes"},
+    {1, 4, 1, 1, 2, 255, A(""), 0, "255 attributes"},
+    {1, 4, 1, 1, 2, 1, A(""), 0, "one attribute announced, none"},
+    {1, 4, 1, 1, 2, 0, A("\001a\001b"), 0, "attribute not announced"},
+    {1, 4, 1, 1, 2, 1, A("\000\001b"), 0, "empty key"},
+    {1, 4, 1, 1, 2, 1, A("\001a\000"), 0, "empty value"},
+    {1, 4, 1, 1, 2, 1, A("\001A\001b"), 0, "upper-case key"},
+    {1, 4, 1, 1, 2, 1, A("\0011\001b"), 0, "key starting with a digit"},
+    {1, 4, 1, 1, 2, 1, A("\003a=b\001b"), 0, "'=' in a key"},
+    {1, 4, 1, 1, 2, 1, A("\001a\003b c"), 0, "blank in a value"},
+    {1, 4, 1, 1, 2, 1, A("\001a\003b@c"), 0, "'@' in a value"},
+    {1, 4, 1, 1, 2, 1, A("\001a\003b+c"), 0, "'+' in a value"},
+    {1, 4, 1, 1, 2, 1, A("\001a\003b,c"), 0, "',' in a value"},
+    {1, 4, 1, 1, 2, 1, A("\001a\003b\000c"), 0, "NUL in a value"},
+    {1, 4, 1, 1, 2, 2, A("\001b\001x\001a\001x"), 0, "keys out of order"},
+    {1, 4, 1, 1, 2, 2, A("\001a\001x\001a\001y"), 0, "duplicate key"},
+    {1, 4, 1, 1, 2, 1, A("\041aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\001x"), 0,
+	"key of 33 bytes"},
+    {1, 4, 1, 1, 2, 1, A("\001a\101xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			  "xxxxxxxxxxxxxxxxxxxxxxxxxx"), 0, "value of 65 bytes"},
+    {1, 4, 1, 1, 2, 1, A("\001a\377b"), 0, "value runs into the signature"},
+    {1, 4, 1, 1, 2, 1, A("\377a"), 0, "key runs into the signature"},
+    {1, 4, 1, 1, 2, 1, A("\001a"), 0, "value length missing"},
+    {1, 4, 1, 1, 2, 0, A(""), -1, "signature cut by one byte"},
+    {1, 4, 1, 1, 2, 0, A(""), 1, "one byte after the signature"},
+    {1, 4, 1, 1, 2, 0, A(""), -64, "no signature"},
+};
+
+START_TEST(test_malformed)
+{
+	uint8_t buf[CRED_MAX_LEN + 64];
+	const struct bad *b = &bads[_i];
+	const char *why = NULL;
+	struct cred c;
+	size_t len;
+
+	len = raw(buf, b->version, b->pt, b->serial, b->nbf, b->naf, b->n,
+	    b->attrs, b->alen);
+	ck_assert_msg(cred_decode(&c, buf, (size_t)((long)len + b->delta),
+	    &why) == -1, "accepted: %s", b->what);
+	ck_assert_ptr_nonnull(why);
+}
+END_TEST
+
+START_TEST(test_malformed_sizes)
+{
+	uint8_t buf[CRED_MAX_LEN + 64];
+	struct cred c;
+	size_t len;
+
+	/* The baseline of the table decodes. */
+	len = raw(buf, 1, 4, 1, 1, 2, 1, A("\001a\001b"));
+	ck_assert_int_eq(cred_decode(&c, buf, len, NULL), 0);
+	ck_assert_int_eq(cred_decode(&c, buf, 0, NULL), -1);
+	ck_assert_int_eq(cred_decode(&c, buf, CRED_MIN_LEN - 1, NULL), -1);
+	ck_assert_int_eq(cred_decode(&c, buf, CRED_MAX_LEN + 1, NULL), -1);
+	/* A signature of zeros is not a signature. */
+	ck_assert_int_eq(cred_verify_sig(buf, len), -1);
+}
+END_TEST
+
+START_TEST(test_sign_refuses)
+{
+	uint8_t buf[CRED_MAX_LEN];
+	struct cred c;
+	size_t len;
+
+	(void)issue(buf, &ca, node.id, NOW, NOW + 1, 1, &c);
+	c.serial = 0;
+	ck_assert_int_eq(cred_sign(&c, ca.priv, buf, sizeof(buf), &len), -1);
+	c.serial = 1;
+	c.not_after = c.not_before;
+	ck_assert_int_eq(cred_sign(&c, ca.priv, buf, sizeof(buf), &len), -1);
+	c.not_after = c.not_before + 1;
+	strcpy(c.attrs[0].key, "role"); /* twice */
+	ck_assert_int_eq(cred_sign(&c, ca.priv, buf, sizeof(buf), &len), -1);
+	strcpy(c.attrs[0].key, "Env");
+	ck_assert_int_eq(cred_sign(&c, ca.priv, buf, sizeof(buf), &len), -1);
+	strcpy(c.attrs[0].key, "env");
+	ck_assert_int_eq(cred_sign(&c, ca.priv, buf, 100, &len), -1);
+	ck_assert_int_eq(cred_sign(&c, ca.priv, buf, sizeof(buf), &len), 0);
+}
+END_TEST
+
+START_TEST(test_pem)
+{
+	uint8_t buf[CRED_MAX_LEN], back[CRED_MAX_LEN];
+	char text[CRED_PEM_MAX];
+	const char *why;
+	size_t len, blen, tlen;
+
+	len = issue(buf, &ca, node.id, NOW, NOW + 300, 9, NULL);
+	tlen = cred_pem_encode(buf, len, text, sizeof(text));
+	ck_assert_uint_gt(tlen, 0);
+	ck_assert_ptr_nonnull(strstr(text, "-----BEGIN SALLYPORT CREDENTIAL"));
+	ck_assert_int_eq(cred_pem_decode((uint8_t *)text, tlen, back,
+	    sizeof(back), &blen, &why), 0);
+	ck_assert_uint_eq(blen, len);
+	ck_assert_mem_eq(back, buf, len);
+	ck_assert_uint_eq(cred_pem_encode(buf, len, text, 20), 0);
+	ck_assert_int_eq(cred_pem_decode((const uint8_t *)"junk", 4, back,
+	    sizeof(back), &blen, &why), -1);
+	ck_assert_int_eq(cred_pem_decode((const uint8_t *)"-----BEGIN "
+	    "PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", 53, back,
+	    sizeof(back), &blen, &why), -1);
+	/* Too big for the buffer. */
+	ck_assert_int_eq(cred_pem_decode((uint8_t *)text, tlen, back, 10,
+	    &blen, &why), -1);
+}
+END_TEST
+
+START_TEST(test_block)
+{
+	uint8_t c1[CRED_MAX_LEN], block[CRED_BLOCK_MAX];
+	const uint8_t *p;
+	size_t l1, len = 0, off = 0, n, bl;
+	int k;
+
+	l1 = issue(c1, &ca, node.id, NOW, NOW + 300, 1, NULL);
+	for (k = 0; k < CRED_MAX_BLOCK; k++)
+		ck_assert_int_eq(cred_block_add(block, sizeof(block), &len, c1,
+		    l1), 0);
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &len, c1, l1),
+	    -1);
+	ck_assert_uint_eq(len, 1 + CRED_MAX_BLOCK * (2 + l1));
+	ck_assert_int_eq(cred_block_check(block, len), 0);
+	for (k = 0; cred_block_next(block, len, &off, &p, &n) == 1; k++) {
+		ck_assert_uint_eq(n, l1);
+		ck_assert_mem_eq(p, c1, l1);
+	}
+	ck_assert_int_eq(k, CRED_MAX_BLOCK);
+	/* Followed by a request: its own length is found. */
+	ck_assert_int_eq(cred_block_len(block, len, &bl), 0);
+	ck_assert_uint_eq(bl, len);
+	ck_assert_int_eq(cred_block_check(block, len - 1), -1);
+	ck_assert_int_eq(cred_block_check(block, 0), -1);
+	block[0] = 5;
+	ck_assert_int_eq(cred_block_check(block, len), -1);
+	block[0] = 3; /* one more credential than announced */
+	ck_assert_int_eq(cred_block_check(block, len), -1);
+	ck_assert_int_eq(cred_block_len(block, len, &bl), 0);
+	ck_assert_uint_eq(bl, 1 + 3 * (2 + l1));
+	block[0] = 0;
+	ck_assert_int_eq(cred_block_check(block, 1), 0);
+	block[0] = 1;
+	block[1] = 0;
+	block[2] = 0; /* a zero length */
+	ck_assert_int_eq(cred_block_check(block, 3), -1);
+}
+END_TEST
+
+START_TEST(test_revoked)
+{
+	struct cred_revoked rv;
+	char text[512], id[IDENTITY_TEXT_SIZE], err[128];
+	uint64_t s;
+
+	snprintf(text, sizeof(text), "# revoked\n\n  %s  \nS00000000000000ff\r\n"
+	    "\t# again\n", identity_id_format(node.id, id));
+	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
+	    sizeof(err)), 0);
+	ck_assert(cred_revoked_has_id(&rv, node.id));
+	ck_assert(!cred_revoked_has_id(&rv, ca.id));
+	ck_assert(cred_revoked_has_serial(&rv, 255));
+	ck_assert(!cred_revoked_has_serial(&rv, 254));
+	cred_revoked_free(&rv);
+	ck_assert(!cred_revoked_has_id(NULL, node.id));
+	ck_assert_int_eq(cred_revoked_parse(&rv, "\n\nbogus\n", 8, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(strncmp(err, "3: ", 3), 0);
+	ck_assert_int_eq(cred_revoked_parse(&rv, "S0000000000000000\n", 18,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(cred_serial_parse("S00000000000000FF", &s), -1);
+	ck_assert_int_eq(cred_serial_parse("S0000000000000ff", &s), -1);
+	ck_assert_int_eq(cred_serial_parse("S00000000000000ff", &s), 0);
+	ck_assert_uint_eq(s, 255);
+}
+END_TEST
+
+START_TEST(test_durations)
+{
+	uint64_t v;
+
+	ck_assert_int_eq(cred_parse_duration("90", &v), 0);
+	ck_assert_uint_eq(v, 90);
+	ck_assert_int_eq(cred_parse_duration("15m", &v), 0);
+	ck_assert_uint_eq(v, 900);
+	ck_assert_int_eq(cred_parse_duration("2d", &v), 0);
+	ck_assert_uint_eq(v, 172800);
+	ck_assert_int_eq(cred_parse_duration("0", &v), -1);
+	ck_assert_int_eq(cred_parse_duration("5x", &v), -1);
+	ck_assert_int_eq(cred_parse_duration("5mm", &v), -1);
+	ck_assert_int_eq(cred_parse_duration("", &v), -1);
+	ck_assert_int_eq(cred_parse_time("now-1h", NOW, &v), 0);
+	ck_assert_uint_eq(v, NOW - 3600);
+	ck_assert_int_eq(cred_parse_time("now+5m", NOW, &v), 0);
+	ck_assert_uint_eq(v, NOW + 300);
+	ck_assert_int_eq(cred_parse_time("1700000000", NOW, &v), 0);
+	ck_assert_uint_eq(v, NOW);
+	ck_assert_int_eq(cred_parse_time("2023-11-14T22:13:20Z", 0, &v), 0);
+	ck_assert_uint_eq(v, NOW);
+	ck_assert_int_eq(cred_parse_time("yesterday", NOW, &v), -1);
+}
+END_TEST
+
+/* A configuration trusting ${ca} as corp; outlet db allows role=app. */
+static void
+policy_config(struct config *cfg)
+{
+	char text[1024], id[IDENTITY_TEXT_SIZE], err[256];
+
+	snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
+	    "127.0.0.1:1\ncredential_skew = 10\n[authorities]\ncorp = %s\n"
+	    "[outlet db]\ntarget = 127.0.0.1:2\n"
+	    "allow = role=db@corp, role=app+env=prod@corp\n",
+	    identity_id_format(ca.id, id));
+	ck_assert_msg(config_parse(cfg, "t.ini", text, strlen(text), err,
+	    sizeof(err)) == 0, "%s", err);
+}
+
+/* The decision for ${cred} (${len}, may be 0) shown by ${who}. */
+static bool
+decide(const struct config *cfg, const struct cred_revoked *rv,
+    const uint8_t *who, const uint8_t *cred, size_t len, uint64_t now,
+    struct acl_verdict *v)
+{
+	const struct config_outlet *o = &cfg->outlets[0];
+	uint8_t block[CRED_BLOCK_MAX];
+	size_t blen = 0;
+	struct acl_ctx ax = {cfg, rv, NULL, now};
+	struct acl_peer peer = {who, NULL, 0};
+
+	if (len > 0) {
+		ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen,
+		    cred, len), 0);
+		peer.creds = block;
+		peer.creds_len = blen;
+	}
+	return (acl_admit(&ax, o->allow, o->nallow, o->rules, o->nrules,
+	    &peer, v));
+}
+
+START_TEST(test_policy)
+{
+	struct config cfg;
+	struct cred_revoked rv;
+	struct acl_verdict v;
+	const char *why;
+	uint8_t c[CRED_MAX_LEN];
+	char text[128], id[IDENTITY_TEXT_SIZE], err[64];
+	size_t len;
+
+	policy_config(&cfg);
+	len = issue(c, &ca, node.id, NOW - 60, NOW + 300, 77, NULL);
+	ck_assert(decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.rule, "role=app+env=prod@corp");
+	ck_assert_uint_eq(v.expiry, NOW + 300 + 10);
+	/* Nothing shown, nothing listed: the caller's own reason. */
+	ck_assert(!decide(&cfg, NULL, node.id, c, 0, NOW, &v));
+	ck_assert_ptr_null(v.reason);
+	/* Another issuer. */
+	len = issue(c, &other_ca, node.id, NOW - 60, NOW + 300, 77, NULL);
+	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-untrusted");
+	/* Expired, within and beyond the skew. */
+	len = issue(c, &ca, node.id, NOW - 600, NOW - 5, 77, NULL);
+	ck_assert(decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	len = issue(c, &ca, node.id, NOW - 600, NOW - 10, 77, NULL);
+	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-expired");
+	/* Not yet valid. */
+	len = issue(c, &ca, node.id, NOW + 11, NOW + 600, 77, NULL);
+	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-not-yet-valid");
+	/* Someone else's credential. */
+	len = issue(c, &ca, node.id, NOW - 60, NOW + 300, 77, NULL);
+	ck_assert(!decide(&cfg, NULL, thief.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-subject-mismatch");
+	/* A forged signature. */
+	c[len - 1] ^= 1;
+	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-invalid");
+	c[len - 1] ^= 1;
+	/* Revoked: the serial, then the identity. */
+	snprintf(text, sizeof(text), "S%016llx\n", 77ULL);
+	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
+	    sizeof(err)), 0);
+	ck_assert(!decide(&cfg, &rv, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-revoked");
+	cred_revoked_free(&rv);
+	snprintf(text, sizeof(text), "%s\n", identity_id_format(node.id, id));
+	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
+	    sizeof(err)), 0);
+	ck_assert(!decide(&cfg, &rv, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "revoked");
+	cred_revoked_free(&rv);
+	/* The claim check before any signature. */
+	ck_assert(acl_claims(&cfg, node.id, NULL, 0, &why) == false);
+	ck_assert_ptr_null(why);
+	config_free(&cfg);
+}
+END_TEST
+
+/* A rule needs every attribute, from its own authority. */
+START_TEST(test_policy_attrs)
+{
+	struct config cfg;
+	struct acl_verdict v;
+	const char *why;
+	uint8_t c[CRED_MAX_LEN], block[CRED_BLOCK_MAX];
+	struct cred cr;
+	size_t len, blen = 0;
+
+	policy_config(&cfg);
+	memset(&cr, 0, sizeof(cr));
+	memcpy(cr.subject, node.id, 32);
+	cr.serial = 5;
+	cr.not_before = NOW;
+	cr.not_after = NOW + 60;
+	strcpy(cr.attrs[0].key, "role");
+	strcpy(cr.attrs[0].value, "app");
+	cr.nattrs = 1; /* env=prod missing */
+	ck_assert_int_eq(cred_sign(&cr, ca.priv, c, sizeof(c), &len), 0);
+	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_ptr_null(v.reason);
+	strcpy(cr.attrs[0].value, "db");
+	ck_assert_int_eq(cred_sign(&cr, ca.priv, c, sizeof(c), &len), 0);
+	ck_assert(decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.rule, "role=db@corp");
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
+	    0);
+	ck_assert(acl_claims(&cfg, node.id, block, blen, &why));
+	ck_assert(!acl_claims(&cfg, thief.id, block, blen, &why));
+	ck_assert_str_eq(why, "credential-subject-mismatch");
+	config_free(&cfg);
+}
+END_TEST
+
+/* Every rule error names its line. */
+START_TEST(test_rule_errors)
+{
+	static const struct {
+		const char *allow, *want;
+	} cases[] = {
+	    {"role=app@nope", "unknown authority \"nope\""},
+	    {"role=app", "names no authority"},
+	    {"role=@corp", "empty value"},
+	    {"=app@corp", "empty key"},
+	    {"Role=app@corp", "bad attribute key"},
+	    {"role=a b@corp", "bad attribute value"},
+	    {"role@corp+x=y", "invalid authority name"},
+	    {"role+x=y@corp", "is not KEY=VALUE"},
+	    {"role=a+role=b@corp", "twice"},
+	};
+	char text[1024], id[IDENTITY_TEXT_SIZE], err[256];
+	struct config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
+		    "127.0.0.1:1\n[authorities]\ncorp = %s\n[outlet db]\n"
+		    "target = 127.0.0.1:2\nallow = %s\n",
+		    identity_id_format(ca.id, id), cases[i].allow);
+		ck_assert_int_eq(config_parse(&cfg, "t.ini", text,
+		    strlen(text), err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "t.ini:8: ") == err &&
+		    strstr(err, cases[i].want) != NULL, "%s: %s",
+		    cases[i].allow, err);
+	}
+}
+END_TEST
+
+static Suite *
+cred_suite(void)
+{
+	Suite *s = suite_create("cred");
+	TCase *tc;
+
+	tc = tcase_create("layout");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_signature_exact);
+	tcase_add_loop_test(tc, test_malformed, 0,
+	    (int)(sizeof(bads) / sizeof(bads[0])));
+	tcase_add_test(tc, test_malformed_sizes);
+	tcase_add_test(tc, test_sign_refuses);
+	tcase_add_test(tc, test_pem);
+	tcase_add_test(tc, test_block);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lists");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_revoked);
+	tcase_add_test(tc, test_durations);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("policy");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_policy);
+	tcase_add_test(tc, test_policy_attrs);
+	tcase_add_test(tc, test_rule_errors);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(cred_suite());
+	int nfail;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfail = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
