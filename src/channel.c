@@ -82,30 +82,6 @@ struct channel {
 	size_t peer_creds_len;
 };
 
-/* Read a big-endian u64 (the caller checked the bounds). */
-static uint64_t
-get_u64be(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
-/* Write ${v} big-endian into 8 bytes at ${p}. */
-static void
-put_u64be(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 /* Build the attestation's signed bytes for ${s_pub}, ${expiry}, ${pub}. */
 static void
 attest_msg(uint8_t m[ATTEST_LEN], const uint8_t s_pub[32], uint64_t expiry,
@@ -114,7 +90,7 @@ attest_msg(uint8_t m[ATTEST_LEN], const uint8_t s_pub[32], uint64_t expiry,
 
 	memcpy(m, CHANNEL_ATTEST_CONTEXT, ATTEST_CTX_LEN);
 	memcpy(m + ATTEST_CTX_LEN, s_pub, 32);
-	put_u64be(m + ATTEST_CTX_LEN + 32, expiry);
+	frame_put_u64(m + ATTEST_CTX_LEN + 32, expiry);
 	memcpy(m + ATTEST_CTX_LEN + 40, pub, CRYPTO_P256_PUB_LEN);
 }
 
@@ -129,7 +105,7 @@ payload_put(uint8_t *out, const struct channel_local *l)
 
 	out[PL_VERSION] = CHANNEL_PAYLOAD_VERSION;
 	memcpy(out + PL_PUB, l->id_pub, CRYPTO_P256_PUB_LEN);
-	put_u64be(out + PL_EXPIRY, l->expiry);
+	frame_put_u64(out + PL_EXPIRY, l->expiry);
 	memcpy(out + PL_SIG, l->sig, CRYPTO_P256_SIG_LEN);
 	if (l->creds_len == 0) {
 		out[CHANNEL_PAYLOAD_LEN] = 0;
@@ -436,7 +412,7 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	crypto_sha256(pid, buf + PL_PUB, CRYPTO_P256_PUB_LEN);
 	if (expect != NULL && !ct_eq(pid, expect, CHANNEL_ID_LEN))
 		return (-CHANNEL_EPEER);
-	expiry = get_u64be(buf + PL_EXPIRY);
+	expiry = frame_get_u64(buf + PL_EXPIRY);
 	if (expiry <= now)
 		return (-CHANNEL_EEXPIRED);
 	/* Is this identity named anywhere?  Throwaway ones stop here. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "cred.h"
 #include "identity.h"
 
@@ -23,30 +24,6 @@
 
 #define CTX_LEN (sizeof(CRED_CONTEXT) - 1)
 #define CACHE_CTX "sallyport credential cache v1"
-
-/* Read a big-endian u64 (the caller checked the bounds). */
-static uint64_t
-rd_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
-
-/* Write ${v} big-endian into 8 bytes at ${p}. */
-static void
-wr_u64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
 /* Whether the ${n} bytes at ${s} are an attribute key. */
 static int
@@ -143,9 +120,9 @@ cred_sign(struct cred *c, const uint8_t priv[CRYPTO_P256_PRIV_LEN],
 	m[n + CR_VERSION] = CRED_VERSION;
 	memcpy(m + n + CR_SUBJECT, c->subject, CRED_ID_LEN);
 	memcpy(m + n + CR_ISSUER, c->issuer_pub, CRYPTO_P256_PUB_LEN);
-	wr_u64(m + n + CR_SERIAL, c->serial);
-	wr_u64(m + n + CR_NBF, c->not_before);
-	wr_u64(m + n + CR_NAF, c->not_after);
+	frame_put_u64(m + n + CR_SERIAL, c->serial);
+	frame_put_u64(m + n + CR_NBF, c->not_before);
+	frame_put_u64(m + n + CR_NAF, c->not_after);
 	m[n + CR_NATTRS] = (uint8_t)c->nattrs;
 	n += CRED_FIXED;
 	for (i = 0; i < c->nattrs; i++) {
@@ -204,10 +181,10 @@ cred_decode(struct cred *c, const uint8_t *buf, size_t len, const char **why)
 	memcpy(c->subject, buf + CR_SUBJECT, CRED_ID_LEN);
 	memcpy(c->issuer_pub, buf + CR_ISSUER, CRYPTO_P256_PUB_LEN);
 	crypto_sha256(c->issuer, c->issuer_pub, CRYPTO_P256_PUB_LEN);
-	if ((c->serial = rd_u64(buf + CR_SERIAL)) == 0)
+	if ((c->serial = frame_get_u64(buf + CR_SERIAL)) == 0)
 		return (bad(why, "serial is zero"));
-	c->not_before = rd_u64(buf + CR_NBF);
-	c->not_after = rd_u64(buf + CR_NAF);
+	c->not_before = frame_get_u64(buf + CR_NBF);
+	c->not_after = frame_get_u64(buf + CR_NAF);
 	if (c->not_after <= c->not_before)
 		return (bad(why, "not-after is not after not-before"));
 	if ((c->nattrs = buf[CR_NATTRS]) > CRED_MAX_ATTRS)

@@ -43,3 +43,33 @@ frame_put_len(uint8_t *buf, size_t n)
 	buf[0] = (uint8_t)(n >> 8);
 	buf[1] = (uint8_t)n;
 }
+
+/*
+ * frame_get_u64(p):
+ * The 8 big-endian bytes at ${p} (the caller checked the bounds).
+ */
+uint64_t
+frame_get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return (v);
+}
+
+/*
+ * frame_put_u64(p, v):
+ * Write ${v} as 8 big-endian bytes at ${p}.
+ */
+void
+frame_put_u64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}

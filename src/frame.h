@@ -1,6 +1,7 @@
 /*
  * frame: length-prefixed messages on a byte stream (2-byte big-endian
- * length, then that many bytes).  No allocation.
+ * length, then that many bytes), and the big-endian integers of the wire
+ * formats.  No allocation.
  */
 #ifndef SALLYPORT_FRAME_H
 #define SALLYPORT_FRAME_H
@@ -25,5 +26,18 @@ int frame_peek(const uint8_t *buf, size_t len, size_t max, size_t *total);
  * Write the 2-byte prefix for a body of ${n} (<= 65535) bytes.
  */
 void frame_put_len(uint8_t *buf, size_t n);
+
+/*
+ * frame_get_u64(p):
+ * The 8 big-endian bytes at ${p} (the caller checked the bounds): every
+ * 64-bit field of the wire formats (counters, expiries, serials).
+ */
+uint64_t frame_get_u64(const uint8_t *p);
+
+/*
+ * frame_put_u64(p, v):
+ * Write ${v} as 8 big-endian bytes at ${p}.
+ */
+void frame_put_u64(uint8_t *p, uint64_t v);
 
 #endif

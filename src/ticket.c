@@ -13,31 +13,8 @@
  */
 #include <string.h>
 
+#include "frame.h"
 #include "ticket.h"
-
-/* Write ${v} big-endian into 8 bytes at ${p}. */
-static void
-put_u64be(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-/* Read 8 big-endian bytes at ${p}. */
-static uint64_t
-get_u64be(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return (v);
-}
 
 /* The AES-GCM nonce for ${counter}: 4 zero bytes, then the counter. */
 static void
@@ -45,7 +22,7 @@ make_iv(uint8_t iv[CRYPTO_IV_LEN], uint64_t counter)
 {
 
 	memset(iv, 0, 4);
-	put_u64be(iv + 4, counter);
+	frame_put_u64(iv + 4, counter);
 }
 
 /* Kc: the cid key, HMAC-SHA256(K, "sallyport/2 cid key"). */
@@ -107,7 +84,7 @@ ticket_cid(const struct ticket *t, uint64_t ctr, uint8_t cid[TICKET_CID_LEN])
 	uint8_t m[CID_LABEL_LEN + 8], h[CRYPTO_HASH_LEN];
 
 	memcpy(m, CID_LABEL, CID_LABEL_LEN);
-	put_u64be(m + CID_LABEL_LEN, ctr);
+	frame_put_u64(m + CID_LABEL_LEN, ctr);
 	crypto_hmac_sha256(h, t->cidkey, sizeof(t->cidkey), m, sizeof(m));
 	memcpy(cid, h, TICKET_CID_LEN);
 	wipe(h, sizeof(h));
@@ -118,7 +95,7 @@ static struct ticket_slot **
 map_bucket(const struct ticket_map *map, const uint8_t *cid)
 {
 
-	return (&map->b[get_u64be(cid) & map->mask]);
+	return (&map->b[frame_get_u64(cid) & map->mask]);
 }
 
 /* Link ring slot ${i} of ${w} (its cid written) into the map. */
@@ -401,7 +378,7 @@ ticket_refusal_encode(uint8_t code, uint64_t counter,
 
 	out[0] = TICKET_MSG_REFUSAL;
 	out[1] = code;
-	put_u64be(out + 2, counter);
+	frame_put_u64(out + 2, counter);
 }
 
 /*
@@ -417,7 +394,7 @@ ticket_refusal_decode(const uint8_t *msg, size_t len, uint8_t *code,
 	if (len != TICKET_REFUSAL_LEN || msg[0] != TICKET_MSG_REFUSAL)
 		return (-1);
 	*code = msg[1];
-	*counter = get_u64be(msg + 2);
+	*counter = frame_get_u64(msg + 2);
 	return (0);
 }
 
