@@ -77,6 +77,11 @@ node_port=$(free_port)
 inlet_port=$(free_port)
 intruder_port=$(free_port)
 
+# Started as root, a node drops to [node] user once its keys are read
+# and its listeners bound (docs/security.md): the demo uses nobody.
+as_user=
+[ "$(id -u)" = 0 ] && as_user="user = nobody"
+
 say "identities (sallyport identity create)"
 db_id=$("$sp" identity create "$tmp/db.key")
 app_id=$("$sp" identity create "$tmp/app.key")
@@ -91,6 +96,7 @@ cat > "$tmp/db.ini" <<EOF
 identity = db.key
 listen   = 127.0.0.1:$node_port
 shutdown_grace = 2
+$as_user
 
 [peers]
 app = $app_id
@@ -103,6 +109,7 @@ cat > "$tmp/app.ini" <<EOF
 ; the client's node: redis-cli connects to 127.0.0.1:$inlet_port
 [node]
 identity = app.key
+$as_user
 
 [peers]
 db = $db_id
@@ -115,6 +122,7 @@ cat > "$tmp/intruder.ini" <<EOF
 ; a node with a valid key that the outlet does not allow
 [node]
 identity = intruder.key
+$as_user
 
 [inlet redis]
 listen = 127.0.0.1:$intruder_port
