@@ -11,9 +11,11 @@
  *   cwait   an allowed C connection waiting (connect_timeout at most)
  *           for a pooled connection or for the next relay's session;
  *   pair    a client joined to its other side, the bytes moved by the
- *           pair engine (splice.c: splice(2) through two pipes, bounded
- *           memory); the pair adds who, what and through which
- *           sessions, for logs and for ending it with its sessions.
+ *           pair engine (splice.c: splice(2) through pipes taken from a
+ *           pool while bytes are in flight, bounded memory; an idle
+ *           pair holds its two sockets only); the pair adds who, what
+ *           and through which sessions, for logs and for ending it with
+ *           its sessions.
  * Ended pairs and sessions are freed by the reaper (reap.c).
  *
  * Time: sessions keep themselves alive (session.c); every C connection
