@@ -1112,13 +1112,16 @@ relay_gauges(void *arg)
 	const struct relay *r = arg;
 	const struct rsess *rs;
 	unsigned n[2] = {0, 0}, pooled;
-	size_t i, k;
+	size_t i, k, pidle, pbusy;
 
 	for (rs = r->sessions; rs != NULL; rs = rs->next)
 		n[rs->kind == 'R']++;
 	metrics_set(METRICS_RELAY_SESSIONS, n[0], "client", NULL, NULL);
 	metrics_set(METRICS_RELAY_SESSIONS, n[1], "registrant", NULL, NULL);
 	metrics_set(METRICS_RELAY_PAIRS, r->npairs, NULL, NULL, NULL);
+	splice_pool_counts(&pidle, &pbusy);
+	metrics_set(METRICS_RELAY_PIPES, (double)pidle, "idle", NULL, NULL);
+	metrics_set(METRICS_RELAY_PIPES, (double)pbusy, "busy", NULL, NULL);
 	metrics_reset(METRICS_RELAY_REGISTRANTS);
 	metrics_reset(METRICS_RELAY_POOLED);
 	for (i = 0; i < r->nsvcs; i++) {

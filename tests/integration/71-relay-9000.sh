@@ -9,8 +9,9 @@
 # relay holds two sockets per carried connection and no pipe while they
 # are idle (docs/relay.md, pipe pool): its descriptors must stay within
 # 2 per connection plus the pool's bound, and its RSS growth per
-# connection within 1 KiB.  Reports descriptors, RSS and relay CPU per
-# connection and the time to open them all.
+# connection within 1 KiB; its metrics count N pairs and no busy pipe.
+# Reports descriptors, RSS and relay CPU per connection and the time to
+# open them all.
 #
 # Why three inlet and three outlet nodes: a node carrying N connections
 # holds 2N sockets (client and channel, or channel and target), so one
@@ -35,6 +36,7 @@ hard=$(ulimit -Hn)
 	skip "hard RLIMIT_NOFILE $hard is too low for $N connections"
 
 relay_port=$(free_port)
+hub_admin=$(free_port)
 target_port=$(free_port)
 id_hub=$(make_identity hub)
 i=1
@@ -50,7 +52,8 @@ HUB="hub@127.0.0.1:$relay_port"
 # the nodes get room for a burst.
 node_extra="keepalive = 30"
 {
-	ini_node "$WORK/hub.key" "127.0.0.1:$relay_port" "$node_extra"
+	ini_node "$WORK/hub.key" "127.0.0.1:$relay_port" "$node_extra" \
+	    "admin = 127.0.0.1:$hub_admin"
 	echo "[peers]"
 	i=1
 	while [ $i -le $K ]; do
@@ -140,6 +143,17 @@ say "per connection: fds=$(awk -v d=$dfd -v n=$N 'BEGIN{printf "%.3f", d/n}')" \
 	die "the relay holds $dfd descriptors for $N connections"
 [ $((drss * 1024 / N)) -le 1024 ] ||
 	die "the relay's RSS grew by $((drss * 1024 / N)) bytes per connection"
+
+# The relay's own count: N pairs, and no pipe held by an idle one.
+if command -v curl >/dev/null 2>&1; then
+	curl -fsS -m 10 "http://127.0.0.1:$hub_admin/metrics" >"$WORK/hub.metrics" ||
+		die "no metrics from the relay"
+	grep -q "^sallyport_relay_pairs $N\$" "$WORK/hub.metrics" ||
+		die "the relay does not count $N pairs: $(grep relay_pairs "$WORK/hub.metrics")"
+	grep -q '^sallyport_relay_pipes{state="busy"} 0$' "$WORK/hub.metrics" ||
+		die "idle pairs hold pipes: $(grep relay_pipes "$WORK/hub.metrics")"
+	say "relay metrics: $(grep '^sallyport_relay_pipes' "$WORK/hub.metrics" | tr '\n' ' ')"
+fi
 
 # Every one still carries data.
 kill -TERM "$hold"
