@@ -34,6 +34,7 @@ enum metrics_id {
 	METRICS_RELAY_REGISTRANTS,  /* gauge {service} */
 	METRICS_RELAY_POOLED,       /* gauge {service} */
 	METRICS_RELAY_PAIRS,        /* gauge */
+	METRICS_RELAY_PIPES,        /* gauge {state}: the pipe pool */
 	METRICS_RELOADS,            /* counter {status} */
 	METRICS_ATTEST_HITS,        /* counter */
 	METRICS_ATTEST_MISSES,      /* counter */

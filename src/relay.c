@@ -11,9 +11,11 @@
  *   cwait   an allowed C connection waiting (connect_timeout at most)
  *           for a pooled connection or for the next relay's session;
  *   pair    a client joined to its other side, the bytes moved by the
- *           pair engine (splice.c: splice(2) through two pipes, bounded
- *           memory); the pair adds who, what and through which
- *           sessions, for logs and for ending it with its sessions.
+ *           pair engine (splice.c: splice(2) through pipes taken from a
+ *           pool while bytes are in flight, bounded memory; an idle
+ *           pair holds its two sockets only); the pair adds who, what
+ *           and through which sessions, for logs and for ending it with
+ *           its sessions.
  * Ended pairs and sessions are freed by the reaper (reap.c).
  *
  * Time: sessions keep themselves alive (session.c); every C connection
@@ -1110,13 +1112,16 @@ relay_gauges(void *arg)
 	const struct relay *r = arg;
 	const struct rsess *rs;
 	unsigned n[2] = {0, 0}, pooled;
-	size_t i, k;
+	size_t i, k, pidle, pbusy;
 
 	for (rs = r->sessions; rs != NULL; rs = rs->next)
 		n[rs->kind == 'R']++;
 	metrics_set(METRICS_RELAY_SESSIONS, n[0], "client", NULL, NULL);
 	metrics_set(METRICS_RELAY_SESSIONS, n[1], "registrant", NULL, NULL);
 	metrics_set(METRICS_RELAY_PAIRS, r->npairs, NULL, NULL, NULL);
+	splice_pool_counts(&pidle, &pbusy);
+	metrics_set(METRICS_RELAY_PIPES, (double)pidle, "idle", NULL, NULL);
+	metrics_set(METRICS_RELAY_PIPES, (double)pbusy, "busy", NULL, NULL);
 	metrics_reset(METRICS_RELAY_REGISTRANTS);
 	metrics_reset(METRICS_RELAY_POOLED);
 	for (i = 0; i < r->nsvcs; i++) {

@@ -51,10 +51,9 @@ void
 sock_nodelay(int fd)
 {
 	int one = 1;
-	int fam = sock_family(fd);
 
-	if (fam != AF_INET && fam != AF_INET6)
-		return;
+	/* A unix socket refuses the option (EOPNOTSUPP): no need to ask
+	 * its family first, which would cost a getsockname(2) per socket. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
@@ -72,15 +71,18 @@ void
 sock_keepalive(int fd, double secs)
 {
 	int one = 1, idle, cnt = 3;
-	int fam = sock_family(fd);
 
-	if (secs <= 0 || (fam != AF_INET && fam != AF_INET6))
+	if (secs <= 0)
 		return;
 	idle = secs < 1 ? 1 : secs > 86400 ? 86400 : (int)secs;
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	/* A unix socket refuses the first TCP option (EOPNOTSUPP): that is
+	 * the family test, without a getsockname(2) per socket. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1)
+		return;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 }
 
 /*

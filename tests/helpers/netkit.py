@@ -509,15 +509,17 @@ async def hold_main(args):
     if args.refill:
         return await refill_main(args)
     sem = asyncio.Semaphore(args.parallel)
+    # --also: more addresses; connections go to each in turn.
+    addrs = [args.connect] + (args.also or [])
 
-    async def one():
+    async def one(i):
         async with sem:
-            return await hold_one(args.connect, args.source,
+            return await hold_one(addrs[i % len(addrs)], args.source,
                                   bytes.fromhex(args.send_hex or ""),
                                   args.echo, args.timeout)
 
     t0 = time.monotonic()
-    res = await asyncio.gather(*[one() for _ in range(args.count)],
+    res = await asyncio.gather(*[one(i) for i in range(args.count)],
                                return_exceptions=True)
     conns = [r for r in res if not isinstance(r, BaseException)]
     errs = [r for r in res if isinstance(r, BaseException)]
@@ -538,6 +540,23 @@ async def hold_main(args):
     for r, w in conns:
         if r.at_eof() or w.is_closing():
             closed += 1
+    if args.end_echo:
+        # Does every one still carry data?  One byte there and back on
+        # each, all at once (bounded by the semaphore and --timeout).
+        async def again(r, w):
+            async with sem:
+                w.write(b"y")
+                await w.drain()
+                d = await asyncio.wait_for(r.readexactly(1), args.timeout)
+                assert d == b"y"
+        t1 = time.monotonic()
+        res = await asyncio.gather(*[again(r, w) for r, w in conns],
+                                   return_exceptions=True)
+        bad = [e for e in res if isinstance(e, BaseException)]
+        print("end_ok=%d end_failed=%d end_secs=%.2f%s" % (
+            len(res) - len(bad), len(bad), time.monotonic() - t1,
+            (" end_first_error=%r" % bad[0]) if bad else ""), flush=True)
+    for r, w in conns:
         w.close()
     print("closed_by_peer=%d" % closed, flush=True)
     return 0
@@ -546,7 +565,9 @@ async def hold_main(args):
 def cmd_hold(args):
     """Open ${count} connections (optionally from ${source}, optionally
     sending the bytes ${send_hex} or checking one echoed byte) and hold
-    them; write the ready file once all are up; exit on SIGTERM.  With
+    them; write the ready file once all are up; exit on SIGTERM (with
+    --end-echo, after checking one more echoed byte on each).  --also
+    ADDR (repeatable) spreads the connections over more addresses.  With
     --refill each one the peer closes is opened again at once (a flood
     that keeps its connections open whatever the node does)."""
     raise_nofile()
@@ -1074,6 +1095,8 @@ def main():
         q.add_argument("--source")
         q.add_argument("--send-hex")
         q.add_argument("--echo", action="store_true")
+        q.add_argument("--end-echo", action="store_true")
+        q.add_argument("--also", action="append")
         q.add_argument("--refill", action="store_true")
         q.add_argument("--parallel", type=int, default=200)
         q.add_argument("--hold", type=float, default=60.0)
