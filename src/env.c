@@ -84,17 +84,21 @@ env_audit_note(const struct env *e, struct log_limit *lim, int allow,
 }
 
 /*
- * env_audit_claimed(e, lim, reason, id, service, role):
- * A deny decided on the identifier ${id} a peer claims, before its proof
- * was checked: as env_audit_limited(), with verified=no.
+ * env_audit_claimed(e, lim, c, reason, id, service, role):
+ * A deny decided on the identifier ${id} the peer of ${c} claims, before
+ * its proof was checked: as env_audit_limited(), with verified=no, then
+ * conn= and src= as env_audit_conn().
  */
 void
 env_audit_claimed(const struct env *e, struct log_limit *lim,
-    const char *reason, const uint8_t *id, const char *service,
-    const char *role)
+    const struct conn *c, const char *reason, const uint8_t *id,
+    const char *service, const char *role)
 {
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 80];
 
-	audit(e, lim, 0, reason, id, service, role, " verified=no");
+	snprintf(tail, sizeof(tail), " verified=no conn=%" PRIu64 " src=%s",
+	    c->id, conn_src_text(c, src, sizeof(src)));
+	audit(e, lim, 0, reason, id, service, role, tail);
 }
 
 /*

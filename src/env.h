@@ -86,13 +86,14 @@ void env_audit(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);
 
 /*
- * env_audit_claimed(e, lim, reason, id, service, role):
- * A deny decided on the identifier ${id} a peer claims, before its proof
- * was checked: as env_audit_limited(), with verified=no.
+ * env_audit_claimed(e, lim, c, reason, id, service, role):
+ * A deny decided on the identifier ${id} the peer of ${c} claims, before
+ * its proof was checked: as env_audit_limited(), with verified=no, then
+ * conn= and src= as env_audit_conn().
  */
 void env_audit_claimed(const struct env *e, struct log_limit *lim,
-    const char *reason, const uint8_t *id, const char *service,
-    const char *role);
+    const struct conn *c, const char *reason, const uint8_t *id,
+    const char *service, const char *role);
 
 /*
  * env_audit_conn_verdict(e, c, allow, reason, service, role, v):

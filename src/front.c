@@ -173,7 +173,7 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		copy_name(svc, req, len);
 	if (cred_revoked_has_id(&f->env->revoked, id))
 		why = "revoked";
-	env_audit_claimed(f->env, &f->env->anyone_log, why != NULL ? why :
+	env_audit_claimed(f->env, &f->env->anyone_log, c, why != NULL ? why :
 	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
 	    "not-allowed", id, svc, relay ? "relay" : "outlet");
 	return (0);
