@@ -327,11 +327,16 @@ up_sallyport()
 	in=$(grep -Eo 'I[0-9a-f]{64}' "$WORK/sp/in.id" | tail -n 1)
 	mid=$(free_port)
 	FRONT=$(free_port)
+	# As root the node must be told to stay root (docs/security.md); it
+	# still drops every capability and runs sandboxed, as in production.
+	SP_AS=
+	[ "$(id -u)" = 0 ] && SP_AS="allow_root = yes"
 	cat >"$WORK/sp/out.ini" <<EOF
 [node]
 identity = $WORK/sp/out.key
 listen = 127.0.0.1:$mid
 max_connections = 100000
+$SP_AS
 
 [peers]
 client = $in
@@ -344,6 +349,7 @@ EOF
 [node]
 identity = $WORK/sp/in.key
 max_connections = 100000
+$SP_AS
 
 [peers]
 server = $out
