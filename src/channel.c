@@ -747,6 +747,142 @@ channel_resume_refused(const struct channel *ch)
 	return (ch->res_refused);
 }
 
+struct channel_resume_cache {
+	size_t n;                   /* entries */
+	struct channel_resume e[];  /* expiry 0: empty */
+};
+
+/*
+ * channel_resume_cache_new(entries):
+ * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets.
+ * NULL on ENOMEM or a size out of range.
+ */
+struct channel_resume_cache *
+channel_resume_cache_new(size_t entries)
+{
+	struct channel_resume_cache *c;
+
+	if (entries == 0 || entries > CHANNEL_RESUME_CACHE_MAX)
+		return (NULL);
+	if ((c = calloc(1, sizeof(*c) + entries *
+	    sizeof(struct channel_resume))) == NULL)
+		return (NULL);
+	c->n = entries;
+	return (c);
+}
+
+/*
+ * channel_resume_cache_free(c):
+ * Wipe and free ${c}; NULL does nothing.
+ */
+void
+channel_resume_cache_free(struct channel_resume_cache *c)
+{
+
+	if (c == NULL)
+		return;
+	wipe(c->e, c->n * sizeof(c->e[0]));
+	free(c);
+}
+
+/*
+ * channel_resume_cache_put(c, t, now):
+ * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
+ * one, else an entry expired at ${now}, else the one expiring first.
+ */
+void
+channel_resume_cache_put(struct channel_resume_cache *c,
+    const struct channel_resume *t, uint64_t now)
+{
+	struct channel_resume *victim = NULL;
+	size_t i;
+
+	if (t->expiry <= now || t->creds_len > sizeof(t->creds))
+		return;
+	for (i = 0; i < c->n; i++) {
+		/* Identifiers are public: memcmp is fine (STYLE 7). */
+		if (c->e[i].expiry != 0 &&
+		    memcmp(c->e[i].peer, t->peer, CHANNEL_ID_LEN) == 0) {
+			victim = &c->e[i];
+			break;
+		}
+		if (victim == NULL || c->e[i].expiry <= now ||
+		    (victim->expiry > now && c->e[i].expiry < victim->expiry))
+			victim = &c->e[i];
+	}
+	memcpy(victim, t, sizeof(*victim));
+}
+
+/* Copy entry ${e} to ${t} if valid at ${now}; wipe it if expired. */
+static int
+resume_cache_take(struct channel_resume *e, uint64_t now,
+    struct channel_resume *t)
+{
+
+	if (e->expiry <= now) {
+		channel_resume_fini(e);
+		return (-1);
+	}
+	memcpy(t, e, sizeof(*t));
+	return (0);
+}
+
+/*
+ * channel_resume_cache_by_peer(c, peer, now, t):
+ * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
+ * -1 if there is none (an expired one is wiped).
+ */
+int
+channel_resume_cache_by_peer(struct channel_resume_cache *c,
+    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
+    struct channel_resume *t)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].expiry != 0 &&
+		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0)
+			return (resume_cache_take(&c->e[i], now, t));
+	return (-1);
+}
+
+/*
+ * channel_resume_cache_lookup(arg, tid, now, t):
+ * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
+ * at ${now} into ${t}.  Return 0 or -1.
+ */
+int
+channel_resume_cache_lookup(void *arg,
+    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t)
+{
+	struct channel_resume_cache *c = arg;
+	size_t i;
+
+	/* The tid crossed the wire in clear: a public lookup key. */
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].expiry != 0 &&
+		    memcmp(c->e[i].tid, tid, CHANNEL_RESUME_TID_LEN) == 0)
+			return (resume_cache_take(&c->e[i], now, t));
+	return (-1);
+}
+
+/*
+ * channel_resume_cache_drop(c, peer):
+ * Forget the ticket of ${peer} (NULL: every ticket).
+ */
+void
+channel_resume_cache_drop(struct channel_resume_cache *c,
+    const uint8_t *peer)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].expiry != 0 && (peer == NULL ||
+		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0))
+			channel_resume_fini(&c->e[i]);
+}
+
 /*
  * channel_set_rekey_interval(ch, n):
  * Tests only: rekey each direction every ${n} (>= 1) records instead of

@@ -244,6 +244,62 @@ typedef int channel_resume_lookup(void *arg,
 void channel_resume_fini(struct channel_resume *t);
 
 /*
+ * A bounded store of tickets, one per peer identifier, for either end:
+ * an initiator finds its ticket by peer (channel_resume_cache_by_peer), a
+ * responder by tid (channel_resume_cache_lookup, a channel_resume_lookup
+ * with the cache as ${arg}).  Linear scans: sized for hundreds of peers.
+ */
+struct channel_resume_cache;
+
+/*
+ * channel_resume_cache_new(entries):
+ * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets.
+ * NULL on ENOMEM or a size out of range.
+ */
+#define CHANNEL_RESUME_CACHE_MAX 4096
+struct channel_resume_cache *channel_resume_cache_new(size_t entries);
+
+/*
+ * channel_resume_cache_free(c):
+ * Wipe and free ${c}; NULL does nothing.
+ */
+void channel_resume_cache_free(struct channel_resume_cache *c);
+
+/*
+ * channel_resume_cache_put(c, t, now):
+ * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
+ * one, else an entry expired at ${now}, else the one expiring first.
+ */
+void channel_resume_cache_put(struct channel_resume_cache *c,
+    const struct channel_resume *t, uint64_t now);
+
+/*
+ * channel_resume_cache_by_peer(c, peer, now, t):
+ * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
+ * -1 if there is none (an expired one is wiped).
+ */
+int channel_resume_cache_by_peer(struct channel_resume_cache *c,
+    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
+    struct channel_resume *t);
+
+/*
+ * channel_resume_cache_lookup(arg, tid, now, t):
+ * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
+ * at ${now} into ${t}.  Return 0 or -1.
+ */
+int channel_resume_cache_lookup(void *arg,
+    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t);
+
+/*
+ * channel_resume_cache_drop(c, peer):
+ * Forget the ticket of ${peer} (NULL: every ticket), e.g. after the peer
+ * refused it (channel_resume_refused) or on reload.
+ */
+void channel_resume_cache_drop(struct channel_resume_cache *c,
+    const uint8_t *peer);
+
+/*
  * channel_new(role, local, cache):
  * A channel for ${role}; ${local} and ${cache} (which may be NULL) are
  * borrowed and must outlive it.  NULL on ENOMEM.

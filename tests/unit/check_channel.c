@@ -1785,6 +1785,113 @@ START_TEST(test_resume_wrong)
 }
 END_TEST
 
+/* A ticket for peer number ${p} with tid byte ${b}, expiring at ${exp}. */
+static void
+ticket_fake(struct channel_resume *t, uint8_t p, uint8_t b, uint64_t exp)
+{
+
+	memset(t, 0, sizeof(*t));
+	memset(t->peer, p, CHANNEL_ID_LEN);
+	memset(t->tid, b, CHANNEL_RESUME_TID_LEN);
+	memset(t->secret, b ^ 0x5a, CHANNEL_RESUME_SECRET_LEN);
+	t->expiry = exp;
+}
+
+/*
+ * The bounded ticket store: one ticket per peer, found by peer or by
+ * tid, expired ones never returned, full means the soonest to expire
+ * goes; and it drives a real resumed handshake at both ends.
+ */
+START_TEST(test_resume_cache)
+{
+	struct channel_resume_cache *kc, *ki, *kr;
+	struct channel_resume t, got;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t peer[CHANNEL_ID_LEN];
+
+	ck_assert_ptr_null(channel_resume_cache_new(0));
+	ck_assert_ptr_null(channel_resume_cache_new(
+	    CHANNEL_RESUME_CACHE_MAX + 1));
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2));
+
+	ticket_fake(&t, 1, 0x10, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ticket_fake(&t, 2, 0x20, NOW + 50);
+	channel_resume_cache_put(kc, &t, NOW);
+	memset(peer, 1, sizeof(peer));
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_uint_eq(got.tid[0], 0x10);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	ck_assert_uint_eq(got.peer[0], 2);
+
+	/* The same peer again: replaced, not added. */
+	ticket_fake(&t, 1, 0x11, NOW + 200);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_uint_eq(got.tid[0], 0x11);
+	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    -1);
+	memset(peer, 2, sizeof(peer));
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+
+	/* Full: the one expiring first (peer 2) goes. */
+	ticket_fake(&t, 3, 0x30, NOW + 300);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	    -1);
+	memset(peer, 3, sizeof(peer));
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+
+	/* Expired: not returned; already expired: not stored. */
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW + 300,
+	    &got), -1);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	    -1);
+	ticket_fake(&t, 4, 0x40, NOW);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW - 1,
+	    &got), -1);
+
+	/* Drop one, drop all. */
+	memset(peer, 1, sizeof(peer));
+	channel_resume_cache_drop(kc, peer);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	    -1);
+	ticket_fake(&t, 5, 0x50, NOW + 10);
+	channel_resume_cache_put(kc, &t, NOW);
+	channel_resume_cache_drop(kc, NULL);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    -1);
+	channel_resume_cache_free(kc);
+	channel_resume_cache_free(NULL);
+
+	/* Both ends keep their ticket in a store; a resumed handshake. */
+	ck_assert_ptr_nonnull(ki = channel_resume_cache_new(8));
+	ck_assert_ptr_nonnull(kr = channel_resume_cache_new(8));
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, &t), 0);
+	channel_resume_cache_put(ki, &t, NOW);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &t), 0);
+	channel_resume_cache_put(kr, &t, NOW);
+	pair_free(ci, cr);
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_resume_cache_by_peer(ki, lr.id, NOW, &t), 0);
+	ck_assert_int_eq(channel_resume_set(ci, &t, NOW), 0);
+	channel_resume_set_lookup(cr, channel_resume_cache_lookup, kr);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_is_resumed(cr), 1);
+	ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
+	pair_free(ci, cr);
+	channel_resume_fini(&t);
+	channel_resume_fini(&got);
+	channel_resume_cache_free(ki);
+	channel_resume_cache_free(kr);
+}
+END_TEST
+
 static Suite *
 channel_suite(void)
 {
@@ -1843,6 +1950,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_resume_handshake);
 	tcase_add_test(tc, test_resume_fallback);
 	tcase_add_test(tc, test_resume_wrong);
+	tcase_add_test(tc, test_resume_cache);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("misc");
