@@ -749,16 +749,17 @@ channel_resume_refused(const struct channel *ch)
 
 struct channel_resume_cache {
 	size_t n;                   /* entries */
+	int per_peer;               /* one ticket per peer */
 	struct channel_resume e[];  /* expiry 0: empty */
 };
 
 /*
- * channel_resume_cache_new(entries):
- * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets.
- * NULL on ENOMEM or a size out of range.
+ * channel_resume_cache_new(entries, per_peer):
+ * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
+ * one per peer if ${per_peer}.  NULL on ENOMEM or a size out of range.
  */
 struct channel_resume_cache *
-channel_resume_cache_new(size_t entries)
+channel_resume_cache_new(size_t entries, int per_peer)
 {
 	struct channel_resume_cache *c;
 
@@ -768,6 +769,7 @@ channel_resume_cache_new(size_t entries)
 	    sizeof(struct channel_resume))) == NULL)
 		return (NULL);
 	c->n = entries;
+	c->per_peer = per_peer;
 	return (c);
 }
 
@@ -788,7 +790,8 @@ channel_resume_cache_free(struct channel_resume_cache *c)
 /*
  * channel_resume_cache_put(c, t, now):
  * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
- * one, else an entry expired at ${now}, else the one expiring first.
+ * one (per-peer stores), else an entry expired at ${now}, else the one
+ * expiring first.
  */
 void
 channel_resume_cache_put(struct channel_resume_cache *c,
@@ -801,7 +804,7 @@ channel_resume_cache_put(struct channel_resume_cache *c,
 		return;
 	for (i = 0; i < c->n; i++) {
 		/* Identifiers are public: memcmp is fine (STYLE 7). */
-		if (c->e[i].expiry != 0 &&
+		if (c->per_peer && c->e[i].expiry != 0 &&
 		    memcmp(c->e[i].peer, t->peer, CHANNEL_ID_LEN) == 0) {
 			victim = &c->e[i];
 			break;

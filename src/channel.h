@@ -244,20 +244,24 @@ typedef int channel_resume_lookup(void *arg,
 void channel_resume_fini(struct channel_resume *t);
 
 /*
- * A bounded store of tickets, one per peer identifier, for either end:
- * an initiator finds its ticket by peer (channel_resume_cache_by_peer), a
- * responder by tid (channel_resume_cache_lookup, a channel_resume_lookup
- * with the cache as ${arg}).  Linear scans: sized for hundreds of peers.
+ * A bounded store of tickets for either end: an initiator keeps one per
+ * peer and finds it by peer (channel_resume_cache_by_peer); a responder
+ * keeps any number per peer (concurrent full handshakes finish in any
+ * order at the two ends) and finds them by tid
+ * (channel_resume_cache_lookup, a channel_resume_lookup with the cache as
+ * ${arg}).  Linear scans: sized for hundreds of peers.
  */
 struct channel_resume_cache;
 
 /*
- * channel_resume_cache_new(entries):
- * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets.
- * NULL on ENOMEM or a size out of range.
+ * channel_resume_cache_new(entries, per_peer):
+ * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
+ * one per peer if ${per_peer} (an initiator's).  NULL on ENOMEM or a size
+ * out of range.
  */
 #define CHANNEL_RESUME_CACHE_MAX 4096
-struct channel_resume_cache *channel_resume_cache_new(size_t entries);
+struct channel_resume_cache *channel_resume_cache_new(size_t entries,
+    int per_peer);
 
 /*
  * channel_resume_cache_free(c):
@@ -268,7 +272,8 @@ void channel_resume_cache_free(struct channel_resume_cache *c);
 /*
  * channel_resume_cache_put(c, t, now):
  * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
- * one, else an entry expired at ${now}, else the one expiring first.
+ * one (per-peer stores), else an entry expired at ${now}, else the one
+ * expiring first.
  */
 void channel_resume_cache_put(struct channel_resume_cache *c,
     const struct channel_resume *t, uint64_t now);

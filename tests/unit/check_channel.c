@@ -1810,10 +1810,10 @@ START_TEST(test_resume_cache)
 	struct msgs m;
 	uint8_t peer[CHANNEL_ID_LEN];
 
-	ck_assert_ptr_null(channel_resume_cache_new(0));
+	ck_assert_ptr_null(channel_resume_cache_new(0, 1));
 	ck_assert_ptr_null(channel_resume_cache_new(
-	    CHANNEL_RESUME_CACHE_MAX + 1));
-	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2));
+	    CHANNEL_RESUME_CACHE_MAX + 1, 1));
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2, 1));
 
 	ticket_fake(&t, 1, 0x10, NOW + 100);
 	channel_resume_cache_put(kc, &t, NOW);
@@ -1867,9 +1867,20 @@ START_TEST(test_resume_cache)
 	channel_resume_cache_free(kc);
 	channel_resume_cache_free(NULL);
 
+	/* A responder's store keeps two tickets of one peer. */
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2, 0));
+	ticket_fake(&t, 1, 0x10, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ticket_fake(&t, 1, 0x11, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	channel_resume_cache_free(kc);
+
 	/* Both ends keep their ticket in a store; a resumed handshake. */
-	ck_assert_ptr_nonnull(ki = channel_resume_cache_new(8));
-	ck_assert_ptr_nonnull(kr = channel_resume_cache_new(8));
+	ck_assert_ptr_nonnull(ki = channel_resume_cache_new(8, 1));
+	ck_assert_ptr_nonnull(kr = channel_resume_cache_new(8, 0));
 	pair_new(&ci, &cr, NULL, NULL, 0);
 	handshake_ok(ci, cr, NOW, &m);
 	ck_assert_int_eq(channel_resume_export(ci, NOW, &t), 0);
