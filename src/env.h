@@ -33,6 +33,9 @@ struct env {
 	struct channel_local local[2];
 	unsigned cur;
 	struct channel_cache *cache;
+	/* [node] resume: our tickets per outlet (inlets), and the tickets
+	 * initiators hold for us (outlets, relays). */
+	struct channel_resume_cache *resume_out, *resume_in;
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay
