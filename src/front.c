@@ -196,9 +196,16 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		copy_name(svc, req, len);
 	if (cred_revoked_has_id(&f->env->revoked, id))
 		why = "revoked";
-	env_audit_claimed(f->env, &f->env->anyone_log, why != NULL ? why :
-	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
-	    "not-allowed", id, svc, relay ? "relay" : "outlet");
+	if (why == NULL)
+		why = relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
+		    "not-allowed";
+	/* A resumed channel's peer is proven (its ticket): no verified=no. */
+	if (channel_is_resumed(c->ch))
+		env_audit_limited(f->env, &f->env->anyone_log, 0, why, id, svc,
+		    relay ? "relay" : "outlet");
+	else
+		env_audit_claimed(f->env, &f->env->anyone_log, why, id, svc,
+		    relay ? "relay" : "outlet");
 	return (0);
 }
 

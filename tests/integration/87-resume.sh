@@ -61,6 +61,8 @@ n=$(log_count "$WORK/in.log" event=resumed)
 probe_denied "$INLET"
 wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=not-allowed \
 	"peer=$IN_ID" service=db role=outlet
+log_has "$WORK/out.log" event=audit decision=deny "peer=$IN_ID" verified=no &&
+	die "a resumed peer audited as unverified"
 # The inlet resumed (it is established once msg3 is out); the outlet's
 # allow-list hook refused it on msg3.
 [ "$(log_count "$WORK/in.log" event=resumed)" = $((n + 1)) ] ||
