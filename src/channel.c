@@ -57,6 +57,8 @@ struct channel_hs {
 	uint8_t prologue[CHANNEL_MAX_PROLOGUE];
 	size_t prologue_len; /* 0: the plain CHANNEL_PROLOGUE */
 	int has_e, has_expect;
+	uint8_t pair_e[32], pair_pub[32]; /* channel_use_keypair */
+	int has_pair;
 	struct channel_resume res; /* the ticket of a resumed handshake */
 	int has_res;               /* res is in use (resumed attempt) */
 	int fell_back;             /* responder: answered "unknown" once */
@@ -887,6 +889,39 @@ channel_resume_cache_drop(struct channel_resume_cache *c,
 }
 
 /*
+ * channel_use_keypair(ch, e, e_pub):
+ * Before the first handshake message: use the key pair ${e}, ${e_pub}
+ * made ahead of time as the handshake's ephemeral.
+ */
+void
+channel_use_keypair(struct channel *ch, const uint8_t e[32],
+    const uint8_t e_pub[32])
+{
+
+	if (ch->hs == NULL || ch->state != ST_INIT)
+		return;
+	memcpy(ch->hs->pair_e, e, 32);
+	memcpy(ch->hs->pair_pub, e_pub, 32);
+	ch->hs->has_pair = 1;
+}
+
+/* Hand ${ch}'s key pair made ahead of time, if any, to its Noise state. */
+static int
+hs_take_pair(struct channel *ch)
+{
+	struct channel_hs *hs = ch->hs;
+	int rc = 0;
+
+	if (hs->has_pair && !hs->hs.has_e)
+		rc = noise_handshake_set_ephemeral(&hs->hs, hs->pair_e,
+		    hs->pair_pub);
+	/* Used once, whatever happened. */
+	wipe(hs->pair_e, sizeof(hs->pair_e));
+	hs->has_pair = 0;
+	return (rc == 0 ? 0 : -noise_err(rc));
+}
+
+/*
  * channel_set_rekey_interval(ch, n):
  * Tests only: rekey each direction every ${n} (>= 1) records instead of
  * every CHANNEL_REKEY_INTERVAL.  Both ends must use the same ${n}.
@@ -920,7 +955,9 @@ hs_init(struct channel *ch)
 	if (rc == 0 && hs->prologue_len > 0)
 		rc = noise_handshake_set_prologue(&hs->hs, hs->prologue,
 		    hs->prologue_len);
-	return (rc == 0 ? 0 : -noise_err(rc));
+	if (rc != 0)
+		return (-noise_err(rc));
+	return (hs_take_pair(ch));
 }
 
 /*
@@ -955,7 +992,9 @@ hs_init_resume(struct channel *ch)
 	hs->has_e = 0;
 	if (rc == 0)
 		rc = noise_handshake_set_psk(&hs->hs, hs->res.secret);
-	return (rc == 0 ? 0 : -noise_err(rc));
+	if (rc != 0)
+		return (-noise_err(rc));
+	return (hs_take_pair(ch));
 }
 
 /*

@@ -421,6 +421,16 @@ int channel_is_resumed(const struct channel *ch);
 int channel_resume_refused(const struct channel *ch);
 
 /*
+ * channel_use_keypair(ch, e, e_pub):
+ * Before the first handshake message: use the X25519 key pair ${e},
+ * ${e_pub} (copied; made ahead of time, used once) as the handshake's
+ * ephemeral, so making it costs nothing on the critical path.  A resumed
+ * attempt that falls back makes a fresh one for the full handshake.
+ */
+void channel_use_keypair(struct channel *ch, const uint8_t e[32],
+    const uint8_t e_pub[32]);
+
+/*
  * channel_set_rekey_interval(ch, n):
  * Tests only: rekey each direction every ${n} (>= 1) records instead of
  * every CHANNEL_REKEY_INTERVAL.  Both ends must use the same ${n}.

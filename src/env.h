@@ -16,6 +16,7 @@
 #include "channel.h"
 #include "config.h"
 #include "conn.h"
+#include "epool.h"
 #include "log.h"
 #include "ready.h"
 
@@ -36,6 +37,7 @@ struct env {
 	/* [node] resume: our tickets per outlet (inlets), and the tickets
 	 * initiators hold for us (outlets, relays). */
 	struct channel_resume_cache *resume_out, *resume_in;
+	struct epool *epool; /* ephemeral key pairs made when idle */
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay
@@ -56,6 +58,13 @@ struct env {
  * The credentials new channels of ${e} use.
  */
 const struct channel_local *env_local(const struct env *e);
+
+/*
+ * env_keypair(e, ch):
+ * Give the new channel ${ch} an ephemeral key pair made ahead of time, if
+ * ${e}'s pool has one (else its handshake makes its own).
+ */
+void env_keypair(struct env *e, struct channel *ch);
 
 /*
  * env_acl(e, ax):

@@ -243,6 +243,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		return;
 	}
 	channel_set_peer_filter(ch, front_peer_known, c);
+	env_keypair(f->env, ch);
 	/* [node] resume; without it a resumed msg1 gets "unknown". */
 	if (f->env->cfg->node.resume)
 		channel_resume_set_lookup(ch, channel_resume_cache_lookup,

@@ -173,6 +173,7 @@ inlet_dialed(struct conn *c, int err)
 		return;
 	}
 	channel_expect_peer(ch, il->ci->outlet_id);
+	env_keypair(il->env, ch);
 	resume_try(il, ch);
 	if ((reqlen = make_request(il, c, req, sizeof(req))) == -1 ||
 	    channel_set_request(ch, req, (size_t)reqlen) != 0) {

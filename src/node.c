@@ -470,6 +470,7 @@ node_fini(struct node *n)
 	channel_cache_free(n->env.cache);
 	channel_resume_cache_free(n->env.resume_out);
 	channel_resume_cache_free(n->env.resume_in);
+	epool_free(n->env.epool);
 	cred_revoked_free(&n->env.revoked);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
@@ -1203,7 +1204,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	    (n->env.resume_out = channel_resume_cache_new(
 	    NODE_RESUME_ENTRIES, 1)) == NULL ||
 	    (n->env.resume_in = channel_resume_cache_new(
-	    NODE_RESUME_ENTRIES, 0)) == NULL) {
+	    NODE_RESUME_ENTRIES, 0)) == NULL ||
+	    (n->env.epool = epool_new(n->env.loop)) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail2;
 	}

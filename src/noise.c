@@ -538,6 +538,24 @@ noise_handshake_set_psk(struct noise_handshake *hs,
 	return (0);
 }
 
+/*
+ * noise_handshake_set_ephemeral(hs, e, e_pub):
+ * Use the ephemeral key pair ${e}, ${e_pub} made ahead of time instead of
+ * making one at the "e" token.  Return 0 or -NOISE_ESTATE.
+ */
+int
+noise_handshake_set_ephemeral(struct noise_handshake *hs,
+    const uint8_t e[NOISE_DHLEN], const uint8_t e_pub[NOISE_DHLEN])
+{
+
+	if (hs->msg == HS_DEAD || hs->done || hs->has_e)
+		return (-NOISE_ESTATE);
+	memcpy(hs->e, e, NOISE_DHLEN);
+	memcpy(hs->e_pub, e_pub, NOISE_DHLEN);
+	hs->has_e = 1;
+	return (0);
+}
+
 /* Is it ${hs}'s turn to write?  The initiator writes messages 0, 2, ... */
 static int
 is_writer(const struct noise_handshake *hs)

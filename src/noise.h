@@ -154,6 +154,16 @@ int noise_handshake_set_psk(struct noise_handshake *hs,
     const uint8_t psk[NOISE_PSKLEN]);
 
 /*
+ * noise_handshake_set_ephemeral(hs, e, e_pub):
+ * Use the ephemeral key pair ${e}, ${e_pub} (copied; ${e_pub} must be
+ * X25519(e, 9), made ahead of time) instead of making one when the "e"
+ * token is written: no X25519 on the critical path for it.  Only before
+ * ${hs} has an ephemeral.  Return 0 or -NOISE_ESTATE.
+ */
+int noise_handshake_set_ephemeral(struct noise_handshake *hs,
+    const uint8_t e[NOISE_DHLEN], const uint8_t e_pub[NOISE_DHLEN]);
+
+/*
  * noise_handshake_write(hs, payload, plen, out, cap, outlen):
  * WriteMessage: the next message with ${payload} into ${out} (at most
  * ${cap} bytes), its length in ${outlen}.  ${payload} must not overlap

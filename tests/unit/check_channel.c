@@ -1903,6 +1903,56 @@ START_TEST(test_resume_cache)
 }
 END_TEST
 
+/*
+ * Key pairs made ahead of time: msg1 (full or resumed) carries the given
+ * public key; a resumed attempt that falls back makes a fresh one.
+ */
+START_TEST(test_keypair)
+{
+	struct channel_resume ti;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t e[32], e_pub[32], e2[32], e2_pub[32];
+
+	ck_assert_int_eq(crypto_x25519_keypair(e, e_pub), 0);
+	ck_assert_int_eq(crypto_x25519_keypair(e2, e2_pub), 0);
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	channel_use_keypair(ci, e, e_pub);
+	channel_use_keypair(cr, e2, e2_pub);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_mem_eq(m.m1 + 2, e_pub, 32);
+	ck_assert_mem_eq(m.m2 + 2, e2_pub, 32);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, &ti), 0);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &store), 0);
+	store_has = 1;
+	pair_free(ci, cr);
+
+	resume_pair(&ci, &cr, &ti);
+	channel_use_keypair(ci, e, e_pub);
+	channel_use_keypair(cr, e2, e2_pub);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_mem_eq(m.m1 + 2 + CHANNEL_RESUME_TID_LEN, e_pub, 32);
+	ck_assert_mem_eq(m.m2 + 2, e2_pub, 32);
+	pair_free(ci, cr);
+
+	/* Fallback: the full msg1 has another e. */
+	store_has = 0;
+	resume_pair(&ci, &cr, &ti);
+	channel_use_keypair(ci, e, e_pub);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m1,
+	    sizeof(m.m1), &m.l1), 0);
+	ck_assert_uint_eq(m.l1, 2 + 32 + 1);
+	ck_assert(memcmp(m.m1 + 2, e_pub, 32) != 0);
+	pair_free(ci, cr);
+	channel_resume_fini(&ti);
+	wipe(e, sizeof(e));
+	wipe(e2, sizeof(e2));
+}
+END_TEST
+
 static Suite *
 channel_suite(void)
 {
@@ -1962,6 +2012,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_resume_fallback);
 	tcase_add_test(tc, test_resume_wrong);
 	tcase_add_test(tc, test_resume_cache);
+	tcase_add_test(tc, test_keypair);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("misc");

@@ -611,6 +611,35 @@ START_TEST(test_psk_args)
 }
 END_TEST
 
+/* A key pair made ahead of time is the one msg1 carries; only before e. */
+START_TEST(test_set_ephemeral)
+{
+	struct noise_handshake hi, hr;
+	uint8_t e[32], e_pub[32], msg[256];
+	size_t len;
+
+	ck_assert_int_eq(crypto_x25519_keypair(e, e_pub), 0);
+	start(&hi, &hr, NOISE_NNPSK0, NOISE_AESGCM);
+	ck_assert_int_eq(noise_handshake_set_ephemeral(&hi, e, e_pub), 0);
+	ck_assert_int_eq(noise_handshake_set_ephemeral(&hi, e, e_pub),
+	    -NOISE_ESTATE);
+	ck_assert_int_eq(noise_handshake_write(&hi, NULL, 0, msg, sizeof(msg),
+			     &len),
+	    0);
+	ck_assert_mem_eq(msg, e_pub, 32);
+	ck_assert_int_eq(noise_handshake_read(&hr, msg, len, msg, sizeof(msg),
+			     &len),
+	    0);
+	pass(&hr, &hi);
+	ck_assert(hi.done && hr.done);
+	ck_assert_mem_eq(hi.ss.h, hr.ss.h, NOISE_HASHLEN);
+	ck_assert_int_eq(noise_handshake_set_ephemeral(&hi, e, e_pub),
+	    -NOISE_ESTATE);
+	noise_handshake_fini(&hi);
+	noise_handshake_fini(&hr);
+}
+END_TEST
+
 static Suite *
 noise_suite(void)
 {
@@ -632,6 +661,7 @@ noise_suite(void)
 	tcase_add_checked_fixture(tc, setup_keys, NULL);
 	tcase_add_test(tc, test_psk_mismatch);
 	tcase_add_test(tc, test_psk_args);
+	tcase_add_test(tc, test_set_ephemeral);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cipherstate");
