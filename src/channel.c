@@ -680,6 +680,7 @@ channel_resume_export(const struct channel *ch, uint64_t now,
 	memcpy(t->secret, ch->res_secret, CHANNEL_RESUME_SECRET_LEN);
 	memcpy(t->peer, ch->peer, CHANNEL_ID_LEN);
 	t->expiry = end;
+	t->bound = ch->res_expiry;
 	if (ch->peer_creds_len > 0)
 		memcpy(t->creds, ch->peer_creds, ch->peer_creds_len);
 	t->creds_len = ch->peer_creds_len;
@@ -1267,7 +1268,7 @@ resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	if (cap < (size_t)ch->reqlen + CHANNEL_OVERHEAD)
 		return (-CHANNEL_EFRAME);
 	memcpy(ch->peer, hs->res.peer, CHANNEL_ID_LEN);
-	ch->peer_expiry = hs->res.expiry;
+	ch->peer_expiry = hs->res.bound;
 	if ((rc = peer_creds_keep(ch, hs->res.creds, hs->res.creds_len)) != 0)
 		return (rc);
 	ch->has_peer = 1;
@@ -1297,7 +1298,7 @@ resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
 	if (len > CHANNEL_MAX_REQUEST + CHANNEL_OVERHEAD)
 		return (-CHANNEL_EPAYLOAD);
 	memcpy(ch->peer, hs->res.peer, CHANNEL_ID_LEN);
-	ch->peer_expiry = hs->res.expiry;
+	ch->peer_expiry = hs->res.bound;
 	if ((rc = peer_creds_keep(ch, hs->res.creds, hs->res.creds_len)) != 0)
 		return (rc);
 	if ((rc = hs_finish(ch, now)) != 0)

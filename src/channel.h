@@ -224,6 +224,7 @@ struct channel_resume {
 	uint8_t secret[CHANNEL_RESUME_SECRET_LEN]; /* the psk */
 	uint8_t peer[CHANNEL_ID_LEN]; /* the peer's verified identifier */
 	uint64_t expiry;              /* not usable from then on */
+	uint64_t bound; /* the earlier attestation expiry (in the secret) */
 	uint8_t creds[CRED_BLOCK_MAX]; /* the peer's credential block */
 	size_t creds_len;              /* 0: it presented none */
 };
@@ -382,8 +383,10 @@ void channel_set_ephemeral(struct channel *ch, const uint8_t e[32]);
  * HKDF-SHA256(salt CHANNEL_RESUME_SALT, ikm the handshake hash, info the
  * initiator's and responder's identifiers and the earlier of the two
  * attestation expiries, 8 bytes big-endian), 48 bytes: secret then tid.
- * ${t}->expiry is that expiry, capped at ${now} + CHANNEL_RESUME_LIFETIME
- * and at channel_deadline().  Return 0, -CHANNEL_ESTATE (not established,
+ * ${t}->bound is that expiry; ${t}->expiry, when the ticket may no longer
+ * start a handshake, is it capped at ${now} + CHANNEL_RESUME_LIFETIME and
+ * at channel_deadline().  A resumed channel lives as a full one would
+ * (channel_deadline with ${t}->bound as the peer's attestation expiry).  Return 0, -CHANNEL_ESTATE (not established,
  * or itself resumed) or -CHANNEL_EEXPIRED.
  */
 int channel_resume_export(const struct channel *ch, uint64_t now,

@@ -84,6 +84,7 @@ fz_ticket(struct channel_resume *t, const uint8_t *peer)
 	memset(t->secret, 0x5c, sizeof(t->secret));
 	memcpy(t->peer, peer, CHANNEL_ID_LEN);
 	t->expiry = FZ_EXPIRY;
+	t->bound = FZ_EXPIRY;
 }
 
 /* The responder's store: that ticket, for its tid only. */
