@@ -1025,14 +1025,17 @@ hs_write(struct channel *ch, const uint8_t *payload, size_t plen,
 
 /*
  * After a full handshake, before its state goes: derive the resumption
- * secret and ticket id from the handshake hash, both identifiers (the
+ * secret and ticket id from the final chaining key (the secret: every DH
+ * went into it), bound to the handshake hash, both identifiers (the
  * initiator's first) and the earlier attestation expiry, the same at both
- * ends (channel_resume_export).
+ * ends (channel_resume_export).  Never from h alone: h is a hash of the
+ * public transcript, which anyone who recorded it can compute.
  */
 static void
 resume_derive(struct channel *ch)
 {
-	uint8_t info[2 * CHANNEL_ID_LEN + 8];
+	uint8_t info[sizeof(CHANNEL_RESUME_SALT) - 1 + 2 * CHANNEL_ID_LEN + 8];
+	const size_t cl = sizeof(CHANNEL_RESUME_SALT) - 1;
 	uint8_t out[CHANNEL_RESUME_SECRET_LEN + CHANNEL_RESUME_TID_LEN];
 	const uint8_t *iid, *rid;
 	uint64_t bound;
@@ -1041,12 +1044,13 @@ resume_derive(struct channel *ch)
 	rid = ch->role == CHANNEL_INITIATOR ? ch->peer : ch->local->id;
 	bound = ch->peer_expiry < ch->local->expiry ? ch->peer_expiry :
 	    ch->local->expiry;
-	memcpy(info, iid, CHANNEL_ID_LEN);
-	memcpy(info + CHANNEL_ID_LEN, rid, CHANNEL_ID_LEN);
-	frame_put_u64(info + 2 * CHANNEL_ID_LEN, bound);
-	crypto_hkdf_sha256(out, sizeof(out), CHANNEL_RESUME_SALT,
-	    sizeof(CHANNEL_RESUME_SALT) - 1, ch->hs->hs.ss.h, NOISE_HASHLEN,
-	    info, sizeof(info));
+	memcpy(info, CHANNEL_RESUME_SALT, cl);
+	memcpy(info + cl, iid, CHANNEL_ID_LEN);
+	memcpy(info + cl + CHANNEL_ID_LEN, rid, CHANNEL_ID_LEN);
+	frame_put_u64(info + cl + 2 * CHANNEL_ID_LEN, bound);
+	/* PRK = HMAC(ck, h): not Split's HMAC(ck, empty). */
+	crypto_hkdf_sha256(out, sizeof(out), ch->hs->hs.ss.ck, NOISE_HASHLEN,
+	    ch->hs->hs.ss.h, NOISE_HASHLEN, info, sizeof(info));
 	memcpy(ch->res_secret, out, CHANNEL_RESUME_SECRET_LEN);
 	memcpy(ch->res_tid, out + CHANNEL_RESUME_SECRET_LEN,
 	    CHANNEL_RESUME_TID_LEN);

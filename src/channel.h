@@ -57,7 +57,7 @@
  * and the initiator starts a full handshake on the same stream.
  */
 #define CHANNEL_RESUME_PROLOGUE "sallyport/2 resume" /* then tid, bound */
-#define CHANNEL_RESUME_SALT "sallyport resumption v1"  /* HKDF salt */
+#define CHANNEL_RESUME_SALT "sallyport resumption v1"  /* HKDF info, first */
 #define CHANNEL_RESUME_TID_LEN 16
 #define CHANNEL_RESUME_SECRET_LEN 32
 #define CHANNEL_RESUME_LIFETIME 3600 /* seconds a ticket may be used */
@@ -380,9 +380,10 @@ void channel_set_ephemeral(struct channel *ch, const uint8_t e[32]);
  * channel_resume_export(ch, now, t):
  * After a full handshake (either role): the ticket for resumed handshakes
  * with the same peer into ${t}.  Both ends derive the same tid and secret:
- * HKDF-SHA256(salt CHANNEL_RESUME_SALT, ikm the handshake hash, info the
- * initiator's and responder's identifiers and the earlier of the two
- * attestation expiries, 8 bytes big-endian), 48 bytes: secret then tid.
+ * HKDF-SHA256(salt the final chaining key ck, ikm the handshake hash h,
+ * info CHANNEL_RESUME_SALT, the initiator's and responder's identifiers
+ * and the earlier of the two attestation expiries, 8 bytes big-endian),
+ * 48 bytes: secret then tid.
  * ${t}->bound is that expiry; ${t}->expiry, when the ticket may no longer
  * start a handshake, is it capped at ${now} + CHANNEL_RESUME_LIFETIME and
  * at channel_deadline().  A resumed channel lives as a full one would

@@ -1909,6 +1909,63 @@ START_TEST(test_resume_cache)
 END_TEST
 
 /*
+ * The ticket as docs/protocol.md 2.7 defines it, computed here from a
+ * test-side initiator's own Noise state: HKDF(salt ck, ikm h, info
+ * context || I's id || R's id || E); the secret depends on ck, so the
+ * public transcript (h) alone does not give it.
+ */
+START_TEST(test_resume_derivation)
+{
+	struct noise_handshake hs;
+	struct channel_resume t;
+	struct channel *cr;
+	uint8_t a[HS], b[HS], pl[HS], info[23 + 64 + 8], want[48];
+	size_t n, bl, plen;
+	uint64_t e = li.expiry < lr.expiry ? li.expiry : lr.expiry;
+	int i;
+
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
+	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
+	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
+	pl[0] = CHANNEL_VERSION;
+	ck_assert_int_eq(noise_handshake_write(&hs, pl, 1, a + 2,
+	    sizeof(a) - 2, &n), 0);
+	frame_put_len(a, n);
+	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
+	    &bl), 0);
+	ck_assert_int_eq(noise_handshake_read(&hs, b + 2, bl - 2, pl,
+	    sizeof(pl), &plen), 0);
+	payload_of(pl, &li);
+	pl[CHANNEL_PAYLOAD_LEN] = 0;
+	ck_assert_int_eq(noise_handshake_write(&hs, pl, CHANNEL_PAYLOAD_LEN + 1,
+	    a + 2, sizeof(a) - 2, &n), 0);
+	frame_put_len(a, n);
+	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
+	    &bl), 1);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &t), 0);
+
+	memcpy(info, "sallyport resumption v1", 23);
+	memcpy(info + 23, li.id, 32);
+	memcpy(info + 55, lr.id, 32);
+	for (i = 0; i < 8; i++)
+		info[87 + i] = (uint8_t)(e >> (56 - 8 * i));
+	ck_assert_int_eq(crypto_hkdf_sha256(want, sizeof(want), hs.ss.ck, 32,
+	    hs.ss.h, 32, info, sizeof(info)), 0);
+	ck_assert_mem_eq(t.secret, want, 32);
+	ck_assert_mem_eq(t.tid, want + 32, 16);
+	ck_assert_uint_eq(t.bound, e);
+	/* Not a function of the public transcript alone. */
+	ck_assert_int_eq(crypto_hkdf_sha256(want, sizeof(want), info, 23,
+	    hs.ss.h, 32, info + 23, sizeof(info) - 23), 0);
+	ck_assert(memcmp(t.secret, want, 32) != 0);
+	noise_handshake_fini(&hs);
+	channel_resume_fini(&t);
+	channel_free(cr);
+}
+END_TEST
+
+/*
  * Key pairs made ahead of time: msg1 (full or resumed) carries the given
  * public key; a resumed attempt that falls back makes a fresh one.
  */
@@ -2018,6 +2075,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_resume_wrong);
 	tcase_add_test(tc, test_resume_cache);
 	tcase_add_test(tc, test_keypair);
+	tcase_add_test(tc, test_resume_derivation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("misc");
