@@ -175,28 +175,26 @@ payload_of(uint8_t out[CHANNEL_PAYLOAD_LEN], const struct channel_local *l)
  * A test-side initiator driven through noise.h directly (as
  * docs/protocol.md describes the wire), so records a correct peer would
  * never seal can be made: msg3 carries ${extra} (${xlen} bytes) after the
- * identity payload.  Returns the responder's last handshake result and,
- * when established, the raw sending cipher state in ${tx}.
+ * identity payload.  Returns the responder's last handshake result; the
+ * initiator's Noise state stays in ${hs} (the caller finis it).
  */
 static int
-raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
-    struct noise_cipherstate *tx, struct noise_cipherstate *rx)
+raw_initiator_hs(struct channel *cr, const uint8_t *extra, size_t xlen,
+    struct noise_handshake *hs)
 {
-	struct noise_handshake hs;
 	uint8_t a[HS], b[HS], pl[HS];
 	size_t n, bl, plen;
-	int rc;
 
-	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
+	ck_assert_int_eq(noise_handshake_init(hs, NOISE_XX, NOISE_AESGCM,
 	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
 	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
 	pl[0] = CHANNEL_VERSION;
-	ck_assert_int_eq(noise_handshake_write(&hs, pl, 1, a + 2,
+	ck_assert_int_eq(noise_handshake_write(hs, pl, 1, a + 2,
 	    sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
 	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
 	    &bl), 0);
-	ck_assert_int_eq(noise_handshake_read(&hs, b + 2, bl - 2, pl,
+	ck_assert_int_eq(noise_handshake_read(hs, b + 2, bl - 2, pl,
 	    sizeof(pl), &plen), 0);
 	/* The identity payload, then an empty credential block. */
 	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN + 1);
@@ -204,10 +202,24 @@ raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
 	pl[CHANNEL_PAYLOAD_LEN] = 0;
 	if (xlen > 0)
 		memcpy(pl + CHANNEL_PAYLOAD_LEN + 1, extra, xlen);
-	ck_assert_int_eq(noise_handshake_write(&hs, pl,
+	ck_assert_int_eq(noise_handshake_write(hs, pl,
 	    CHANNEL_PAYLOAD_LEN + 1 + xlen, a + 2, sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
-	rc = channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl);
+	return (channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl));
+}
+
+/*
+ * raw_initiator_hs, then, when established, the raw cipher states in ${tx}
+ * and ${rx}.
+ */
+static int
+raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
+    struct noise_cipherstate *tx, struct noise_cipherstate *rx)
+{
+	struct noise_handshake hs;
+	int rc;
+
+	rc = raw_initiator_hs(cr, extra, xlen, &hs);
 	if (rc == 1)
 		ck_assert_int_eq(noise_handshake_split(&hs, tx, rx), 0);
 	noise_handshake_fini(&hs);
@@ -1919,30 +1931,12 @@ START_TEST(test_resume_derivation)
 	struct noise_handshake hs;
 	struct channel_resume t;
 	struct channel *cr;
-	uint8_t a[HS], b[HS], pl[HS], info[23 + 64 + 8], want[48];
-	size_t n, bl, plen;
+	uint8_t info[23 + 64 + 8], want[48];
 	uint64_t e = li.expiry < lr.expiry ? li.expiry : lr.expiry;
 	int i;
 
 	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
-	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
-	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
-	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
-	pl[0] = CHANNEL_VERSION;
-	ck_assert_int_eq(noise_handshake_write(&hs, pl, 1, a + 2,
-	    sizeof(a) - 2, &n), 0);
-	frame_put_len(a, n);
-	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
-	    &bl), 0);
-	ck_assert_int_eq(noise_handshake_read(&hs, b + 2, bl - 2, pl,
-	    sizeof(pl), &plen), 0);
-	payload_of(pl, &li);
-	pl[CHANNEL_PAYLOAD_LEN] = 0;
-	ck_assert_int_eq(noise_handshake_write(&hs, pl, CHANNEL_PAYLOAD_LEN + 1,
-	    a + 2, sizeof(a) - 2, &n), 0);
-	frame_put_len(a, n);
-	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
-	    &bl), 1);
+	ck_assert_int_eq(raw_initiator_hs(cr, NULL, 0, &hs), 1);
 	ck_assert_int_eq(channel_resume_export(cr, NOW, &t), 0);
 
 	memcpy(info, "sallyport resumption v1", 23);
