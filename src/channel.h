@@ -387,8 +387,9 @@ void channel_set_ephemeral(struct channel *ch, const uint8_t e[32]);
  * ${t}->bound is that expiry; ${t}->expiry, when the ticket may no longer
  * start a handshake, is it capped at ${now} + CHANNEL_RESUME_LIFETIME and
  * at channel_deadline().  A resumed channel lives as a full one would
- * (channel_deadline with ${t}->bound as the peer's attestation expiry).  Return 0, -CHANNEL_ESTATE (not established,
- * or itself resumed) or -CHANNEL_EEXPIRED.
+ * (channel_deadline with ${t}->bound as the peer's attestation expiry).
+ * Return 0, -CHANNEL_ESTATE (not established, or itself resumed) or
+ * -CHANNEL_EEXPIRED.
  */
 int channel_resume_export(const struct channel *ch, uint64_t now,
     struct channel_resume *t);
