@@ -7,6 +7,11 @@
  *              each) and warm (cache hit: X25519 and hashing only), beside
  *              four raw X25519 operations (what one side must do: make e,
  *              then three DH);
+ *   resumed:   Noise NNpsk0 with a resumption ticket (channel_resume_*),
+ *              both sides, beside two raw X25519 operations (one side:
+ *              make e, then ee); and with key pairs made ahead of time
+ *              (channel_use_keypair, as the daemon's idle-time pool gives
+ *              them), timing only the handshake: one X25519 per side;
  *   transport: channel_seal + channel_open of 16 KiB records beside raw
  *              crypto_aead_seal + crypto_aead_open (AES-256-GCM) of the
  *              same size.
@@ -71,6 +76,111 @@ handshake(struct channel_cache *ki, struct channel_cache *kr)
 		die("handshake");
 	channel_free(ci);
 	channel_free(cr);
+}
+
+/* The responder's ticket store: the one ticket of this run. */
+static struct channel_resume tick_i, tick_r;
+
+static int
+lookup(void *arg, const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t)
+{
+
+	(void)arg;
+	if (memcmp(tid, tick_r.tid, CHANNEL_RESUME_TID_LEN) != 0 ||
+	    tick_r.expiry <= now)
+		return (-1);
+	memcpy(t, &tick_r, sizeof(*t));
+	return (0);
+}
+
+/* One resumed handshake between new channels (key pairs made ahead of
+ * time by the caller if ${pairs}); die if it fails. */
+static void
+resumed(const uint8_t (*pairs)[32])
+{
+	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
+	struct channel *ci, *cr;
+	size_t al, bl;
+	uint64_t t = 1700000000;
+
+	if ((ci = channel_new(CHANNEL_INITIATOR, &li, NULL)) == NULL ||
+	    (cr = channel_new(CHANNEL_RESPONDER, &lr, NULL)) == NULL)
+		die("channel_new");
+	channel_expect_peer(ci, lr.id);
+	channel_resume_set_lookup(cr, lookup, NULL);
+	if (pairs != NULL) {
+		channel_use_keypair(ci, pairs[0], pairs[1]);
+		channel_use_keypair(cr, pairs[2], pairs[3]);
+	}
+	if (channel_set_request(ci, (const uint8_t *)"postgres", 8) != 0 ||
+	    channel_resume_set(ci, &tick_i, t) != 0 ||
+	    channel_start(ci, a, sizeof(a), &al) != 0 ||
+	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 0 ||
+	    channel_handshake(ci, b, bl, t, a, sizeof(a), &al) != 1 ||
+	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 1 ||
+	    !channel_is_resumed(cr))
+		die("resumed handshake");
+	channel_free(ci);
+	channel_free(cr);
+}
+
+/* Seconds per resumed handshake (both sides) in one round. */
+static double
+bench_resumed(void)
+{
+	double t0, t;
+	long n = 0;
+
+	t0 = now_s();
+	do {
+		resumed(NULL);
+		n++;
+	} while ((t = now_s() - t0) < secs);
+	return (t / (double)n);
+}
+
+/* As bench_resumed, the key pairs made ahead of time (not timed). */
+static double
+bench_resumed_pool(void)
+{
+	uint8_t pairs[4][32];
+	double t0, t1, t = 0, all0;
+	long n = 0;
+
+	all0 = now_s();
+	do {
+		if (crypto_x25519_keypair(pairs[0], pairs[1]) == -1 ||
+		    crypto_x25519_keypair(pairs[2], pairs[3]) == -1)
+			die("x25519");
+		t0 = now_s();
+		resumed((const uint8_t (*)[32])pairs);
+		t1 = now_s();
+		t += t1 - t0;
+		n++;
+	} while (t1 - all0 < 2 * secs);
+	wipe(pairs, sizeof(pairs));
+	return (t / (double)n);
+}
+
+/* Seconds for the two X25519 operations one resumed side performs. */
+static double
+bench_x25519_2(void)
+{
+	uint8_t e[32], e_pub[32], out[32];
+	double t0, t;
+	long n = 0;
+
+	t0 = now_s();
+	do {
+		if (crypto_x25519_keypair(e, e_pub) == -1 ||
+		    crypto_x25519(out, e, lr.s_pub) == -1)
+			die("x25519");
+		n++;
+	} while ((t = now_s() - t0) < secs);
+	wipe(e, sizeof(e));
+	wipe(out, sizeof(out));
+	return (t / (double)n);
 }
 
 /* Seconds per handshake (both sides) in one round, with caches or not. */
@@ -206,6 +316,7 @@ main(int argc, char *argv[])
 	struct crypto_aead aead;
 	uint8_t key[32];
 	double x4 = 0, cold = 0, warm = 0, ch = 0, raw = 0, raw_seal = 0;
+	double x2 = 0, res = 0, resp = 0;
 	int r;
 
 	if (argc > 1 && (secs = atof(argv[1])) <= 0)
@@ -219,6 +330,9 @@ main(int argc, char *argv[])
 		die("channel_cache_new");
 	handshake(ki, kr); /* warm the caches */
 	pair_open(&ci, &cr);
+	if (channel_resume_export(ci, 1700000000, &tick_i) != 0 ||
+	    channel_resume_export(cr, 1700000000, &tick_r) != 0)
+		die("channel_resume_export");
 	memset(key, 7, sizeof(key));
 	if (crypto_aead_init(&aead, CRYPTO_AESGCM, key, sizeof(key)) == -1)
 		die("crypto_aead_init");
@@ -230,6 +344,9 @@ main(int argc, char *argv[])
 		keep(&x4, bench_x25519(), 1);
 		keep(&warm, bench_handshake(ki, kr), 1);
 		keep(&cold, bench_handshake(NULL, NULL), 1);
+		keep(&x2, bench_x25519_2(), 1);
+		keep(&res, bench_resumed(), 1);
+		keep(&resp, bench_resumed_pool(), 1);
 		keep(&ch, bench_channel(ci, cr), 0);
 		keep(&raw, bench_aead(&aead, 1), 0);
 		keep(&raw_seal, bench_aead(&aead, 0), 0);
@@ -244,6 +361,16 @@ main(int argc, char *argv[])
 	    warm * 1e6 / 2, 1 / warm);
 	printf("warm side / 4 x X25519:          %8.3f (target <= 1.10)\n",
 	    warm / 2 / x4);
+	printf("2 x X25519 (resumed side):       %8.1f us\n", x2 * 1e6);
+	printf("handshake resumed (NNpsk0):      %8.1f us both sides, "
+	    "%8.1f us/side, %7.0f handshakes/s/core\n", res * 1e6,
+	    res * 1e6 / 2, 1 / res);
+	printf("resumed side / 2 x X25519:       %8.3f\n", res / 2 / x2);
+	printf("resumed / cold, resumed / warm:  %8.3f %8.3f\n", res / cold,
+	    res / warm);
+	printf("resumed, pairs made ahead:       %8.1f us both sides, "
+	    "%8.1f us/side (1 x X25519: %.1f us)\n", resp * 1e6,
+	    resp * 1e6 / 2, x2 * 1e6 / 2);
 	printf("transport seal+open, 16 KiB:     %8.1f MB/s\n", ch / 1e6);
 	printf("raw AES-256-GCM seal+open:       %8.1f MB/s\n", raw / 1e6);
 	printf("raw AES-256-GCM seal only:       %8.1f MB/s\n", raw_seal / 1e6);
@@ -255,6 +382,8 @@ main(int argc, char *argv[])
 	channel_free(cr);
 	channel_cache_free(ki);
 	channel_cache_free(kr);
+	channel_resume_fini(&tick_i);
+	channel_resume_fini(&tick_r);
 	channel_local_fini(&li);
 	channel_local_fini(&lr);
 	return (0);

@@ -57,6 +57,11 @@ struct channel_hs {
 	uint8_t prologue[CHANNEL_MAX_PROLOGUE];
 	size_t prologue_len; /* 0: the plain CHANNEL_PROLOGUE */
 	int has_e, has_expect;
+	uint8_t pair_e[32], pair_pub[32]; /* channel_use_keypair */
+	int has_pair;
+	struct channel_resume res; /* the ticket of a resumed handshake */
+	int has_res;               /* res is in use (resumed attempt) */
+	int fell_back;             /* responder: answered "unknown" once */
 };
 
 struct channel {
@@ -80,6 +85,14 @@ struct channel {
 	void *filter_arg;
 	uint8_t *peer_creds; /* the peer's credential block, or NULL */
 	size_t peer_creds_len;
+	channel_resume_lookup *lookup; /* responder: ticket store, or NULL */
+	void *lookup_arg;
+	uint8_t resumed;     /* a resumed (NNpsk0) handshake */
+	uint8_t res_refused; /* initiator: the ticket was unknown */
+	uint8_t has_res;     /* res_* derived by a full handshake */
+	uint8_t res_secret[CHANNEL_RESUME_SECRET_LEN];
+	uint8_t res_tid[CHANNEL_RESUME_TID_LEN];
+	uint64_t res_expiry; /* earlier attestation expiry, bound in */
 };
 
 /* Build the attestation's signed bytes for ${s_pub}, ${expiry}, ${pub}. */
@@ -464,6 +477,8 @@ fail(struct channel *ch, int err)
 	hs_free(ch);
 	noise_cs_fini(&ch->tx);
 	noise_cs_fini(&ch->rx);
+	wipe(ch->res_secret, sizeof(ch->res_secret));
+	ch->has_res = 0;
 	ch->state = ST_DEAD;
 	return (-err);
 }
@@ -627,6 +642,287 @@ channel_set_ephemeral(struct channel *ch, const uint8_t e[32])
 }
 
 /*
+ * channel_resume_fini(t):
+ * Wipe the ticket ${t}.
+ */
+void
+channel_resume_fini(struct channel_resume *t)
+{
+
+	if (t != NULL)
+		wipe(t, sizeof(*t));
+}
+
+/*
+ * channel_resume_export(ch, now, t):
+ * After a full handshake (either role): the ticket for resumed handshakes
+ * with the same peer into ${t}.  See channel.h for the derivation.
+ * Return 0, -CHANNEL_ESTATE or -CHANNEL_EEXPIRED.
+ */
+int
+channel_resume_export(const struct channel *ch, uint64_t now,
+    struct channel_resume *t)
+{
+	uint64_t end;
+
+	if (ch->state != ST_ESTABLISHED || !ch->has_res || ch->resumed)
+		return (-CHANNEL_ESTATE);
+	end = now > UINT64_MAX - CHANNEL_RESUME_LIFETIME ? UINT64_MAX :
+	    now + CHANNEL_RESUME_LIFETIME;
+	if (ch->res_expiry < end)
+		end = ch->res_expiry;
+	if (ch->deadline < end)
+		end = ch->deadline;
+	if (end <= now)
+		return (-CHANNEL_EEXPIRED);
+	memset(t, 0, sizeof(*t));
+	memcpy(t->tid, ch->res_tid, CHANNEL_RESUME_TID_LEN);
+	memcpy(t->secret, ch->res_secret, CHANNEL_RESUME_SECRET_LEN);
+	memcpy(t->peer, ch->peer, CHANNEL_ID_LEN);
+	t->expiry = end;
+	t->bound = ch->res_expiry;
+	if (ch->peer_creds_len > 0)
+		memcpy(t->creds, ch->peer_creds, ch->peer_creds_len);
+	t->creds_len = ch->peer_creds_len;
+	return (0);
+}
+
+/*
+ * channel_resume_set(ch, t, now):
+ * Initiator, before channel_start: try a resumed handshake with the
+ * ticket ${t} (copied).  Return 0, -CHANNEL_EEXPIRED, -CHANNEL_EPEER or
+ * -CHANNEL_ESTATE.
+ */
+int
+channel_resume_set(struct channel *ch, const struct channel_resume *t,
+    uint64_t now)
+{
+
+	if (ch->role != CHANNEL_INITIATOR || ch->state != ST_INIT ||
+	    ch->hs == NULL)
+		return (-CHANNEL_ESTATE);
+	if (t->expiry <= now)
+		return (-CHANNEL_EEXPIRED);
+	if (!ch->hs->has_expect ||
+	    !ct_eq(t->peer, ch->hs->expect, CHANNEL_ID_LEN))
+		return (-CHANNEL_EPEER);
+	if (t->creds_len > sizeof(t->creds))
+		return (-CHANNEL_EPAYLOAD);
+	memcpy(&ch->hs->res, t, sizeof(*t));
+	ch->hs->has_res = 1;
+	return (0);
+}
+
+/*
+ * channel_resume_set_lookup(ch, fn, arg):
+ * Responder, before the first frame: answer resumed msg1s with the ticket
+ * store ${fn}(${arg}, ...).
+ */
+void
+channel_resume_set_lookup(struct channel *ch, channel_resume_lookup *fn,
+    void *arg)
+{
+
+	ch->lookup = fn;
+	ch->lookup_arg = arg;
+}
+
+/*
+ * channel_is_resumed(ch):
+ * Return 1 if ${ch} is (or is becoming) a resumed channel, 0 if full.
+ */
+int
+channel_is_resumed(const struct channel *ch)
+{
+
+	return (ch->resumed);
+}
+
+/*
+ * channel_resume_refused(ch):
+ * Initiator: 1 if the responder did not know the ticket and the channel
+ * went on with a full handshake, else 0.
+ */
+int
+channel_resume_refused(const struct channel *ch)
+{
+
+	return (ch->res_refused);
+}
+
+struct channel_resume_cache {
+	size_t n;                   /* entries */
+	int per_peer;               /* one ticket per peer */
+	struct channel_resume e[];  /* expiry 0: empty */
+};
+
+/*
+ * channel_resume_cache_new(entries, per_peer):
+ * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
+ * one per peer if ${per_peer}.  NULL on ENOMEM or a size out of range.
+ */
+struct channel_resume_cache *
+channel_resume_cache_new(size_t entries, int per_peer)
+{
+	struct channel_resume_cache *c;
+
+	if (entries == 0 || entries > CHANNEL_RESUME_CACHE_MAX)
+		return (NULL);
+	if ((c = calloc(1, sizeof(*c) + entries *
+	    sizeof(struct channel_resume))) == NULL)
+		return (NULL);
+	c->n = entries;
+	c->per_peer = per_peer;
+	return (c);
+}
+
+/*
+ * channel_resume_cache_free(c):
+ * Wipe and free ${c}; NULL does nothing.
+ */
+void
+channel_resume_cache_free(struct channel_resume_cache *c)
+{
+
+	if (c == NULL)
+		return;
+	wipe(c->e, c->n * sizeof(c->e[0]));
+	free(c);
+}
+
+/*
+ * channel_resume_cache_put(c, t, now):
+ * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
+ * one (per-peer stores), else an entry expired at ${now}, else the one
+ * expiring first.
+ */
+void
+channel_resume_cache_put(struct channel_resume_cache *c,
+    const struct channel_resume *t, uint64_t now)
+{
+	struct channel_resume *victim = NULL;
+	size_t i;
+
+	if (t->expiry <= now || t->creds_len > sizeof(t->creds))
+		return;
+	for (i = 0; i < c->n; i++) {
+		/* Identifiers are public: memcmp is fine (STYLE 7). */
+		if (c->per_peer && c->e[i].expiry != 0 &&
+		    memcmp(c->e[i].peer, t->peer, CHANNEL_ID_LEN) == 0) {
+			victim = &c->e[i];
+			break;
+		}
+		if (victim == NULL || c->e[i].expiry <= now ||
+		    (victim->expiry > now && c->e[i].expiry < victim->expiry))
+			victim = &c->e[i];
+	}
+	memcpy(victim, t, sizeof(*victim));
+}
+
+/* Copy entry ${e} to ${t} if valid at ${now}; wipe it if expired. */
+static int
+resume_cache_take(struct channel_resume *e, uint64_t now,
+    struct channel_resume *t)
+{
+
+	if (e->expiry <= now) {
+		channel_resume_fini(e);
+		return (-1);
+	}
+	memcpy(t, e, sizeof(*t));
+	return (0);
+}
+
+/*
+ * channel_resume_cache_by_peer(c, peer, now, t):
+ * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
+ * -1 if there is none (an expired one is wiped).
+ */
+int
+channel_resume_cache_by_peer(struct channel_resume_cache *c,
+    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
+    struct channel_resume *t)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].expiry != 0 &&
+		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0)
+			return (resume_cache_take(&c->e[i], now, t));
+	return (-1);
+}
+
+/*
+ * channel_resume_cache_lookup(arg, tid, now, t):
+ * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
+ * at ${now} into ${t}.  Return 0 or -1.
+ */
+int
+channel_resume_cache_lookup(void *arg,
+    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t)
+{
+	struct channel_resume_cache *c = arg;
+	size_t i;
+
+	/* The tid crossed the wire in clear: a public lookup key. */
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].expiry != 0 &&
+		    memcmp(c->e[i].tid, tid, CHANNEL_RESUME_TID_LEN) == 0)
+			return (resume_cache_take(&c->e[i], now, t));
+	return (-1);
+}
+
+/*
+ * channel_resume_cache_drop(c, peer):
+ * Forget the ticket of ${peer} (NULL: every ticket).
+ */
+void
+channel_resume_cache_drop(struct channel_resume_cache *c,
+    const uint8_t *peer)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].expiry != 0 && (peer == NULL ||
+		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0))
+			channel_resume_fini(&c->e[i]);
+}
+
+/*
+ * channel_use_keypair(ch, e, e_pub):
+ * Before the first handshake message: use the key pair ${e}, ${e_pub}
+ * made ahead of time as the handshake's ephemeral.
+ */
+void
+channel_use_keypair(struct channel *ch, const uint8_t e[32],
+    const uint8_t e_pub[32])
+{
+
+	if (ch->hs == NULL || ch->state != ST_INIT)
+		return;
+	memcpy(ch->hs->pair_e, e, 32);
+	memcpy(ch->hs->pair_pub, e_pub, 32);
+	ch->hs->has_pair = 1;
+}
+
+/* Hand ${ch}'s key pair made ahead of time, if any, to its Noise state. */
+static int
+hs_take_pair(struct channel *ch)
+{
+	struct channel_hs *hs = ch->hs;
+	int rc = 0;
+
+	if (hs->has_pair && !hs->hs.has_e)
+		rc = noise_handshake_set_ephemeral(&hs->hs, hs->pair_e,
+		    hs->pair_pub);
+	/* Used once, whatever happened. */
+	wipe(hs->pair_e, sizeof(hs->pair_e));
+	hs->has_pair = 0;
+	return (rc == 0 ? 0 : -noise_err(rc));
+}
+
+/*
  * channel_set_rekey_interval(ch, n):
  * Tests only: rekey each direction every ${n} (>= 1) records instead of
  * every CHANNEL_REKEY_INTERVAL.  Both ends must use the same ${n}.
@@ -660,7 +956,46 @@ hs_init(struct channel *ch)
 	if (rc == 0 && hs->prologue_len > 0)
 		rc = noise_handshake_set_prologue(&hs->hs, hs->prologue,
 		    hs->prologue_len);
-	return (rc == 0 ? 0 : -noise_err(rc));
+	if (rc != 0)
+		return (-noise_err(rc));
+	return (hs_take_pair(ch));
+}
+
+/*
+ * Start the Noise state of a resumed handshake of ${ch} with its ticket:
+ * NNpsk0, the ticket's secret as psk, and as prologue
+ * CHANNEL_RESUME_PROLOGUE || tid, then 0x00 || name on a relay path.
+ * Return 0 or -error.
+ */
+static int
+hs_init_resume(struct channel *ch)
+{
+	struct channel_hs *hs = ch->hs;
+	const size_t base = sizeof(CHANNEL_PROLOGUE) - 1;
+	uint8_t pro[sizeof(CHANNEL_RESUME_PROLOGUE) - 1 +
+	    CHANNEL_RESUME_TID_LEN + 1 + CHANNEL_MAX_BOUND];
+	size_t n = sizeof(CHANNEL_RESUME_PROLOGUE) - 1;
+	int rc;
+
+	memcpy(pro, CHANNEL_RESUME_PROLOGUE, n);
+	memcpy(pro + n, hs->res.tid, CHANNEL_RESUME_TID_LEN);
+	n += CHANNEL_RESUME_TID_LEN;
+	/* The bound service name as in the full prologue (0x00 || name). */
+	if (hs->prologue_len > base) {
+		memcpy(pro + n, hs->prologue + base, hs->prologue_len - base);
+		n += hs->prologue_len - base;
+	}
+	rc = noise_handshake_init(&hs->hs, NOISE_NNPSK0, NOISE_AESGCM,
+	    ch->role == CHANNEL_INITIATOR ? NOISE_INITIATOR : NOISE_RESPONDER,
+	    pro, n, NULL, NULL, hs->has_e ? hs->e : NULL);
+	/* A test ephemeral serves once: a fallback makes a fresh one. */
+	wipe(hs->e, sizeof(hs->e));
+	hs->has_e = 0;
+	if (rc == 0)
+		rc = noise_handshake_set_psk(&hs->hs, hs->res.secret);
+	if (rc != 0)
+		return (-noise_err(rc));
+	return (hs_take_pair(ch));
 }
 
 /*
@@ -689,6 +1024,42 @@ hs_write(struct channel *ch, const uint8_t *payload, size_t plen,
 }
 
 /*
+ * After a full handshake, before its state goes: derive the resumption
+ * secret and ticket id from the final chaining key (the secret: every DH
+ * went into it), bound to the handshake hash, both identifiers (the
+ * initiator's first) and the earlier attestation expiry, the same at both
+ * ends (channel_resume_export).  Never from h alone: h is a hash of the
+ * public transcript, which anyone who recorded it can compute.
+ */
+static void
+resume_derive(struct channel *ch)
+{
+	uint8_t info[sizeof(CHANNEL_RESUME_SALT) - 1 + 2 * CHANNEL_ID_LEN + 8];
+	const size_t cl = sizeof(CHANNEL_RESUME_SALT) - 1;
+	uint8_t out[CHANNEL_RESUME_SECRET_LEN + CHANNEL_RESUME_TID_LEN];
+	const uint8_t *iid, *rid;
+	uint64_t bound;
+
+	iid = ch->role == CHANNEL_INITIATOR ? ch->local->id : ch->peer;
+	rid = ch->role == CHANNEL_INITIATOR ? ch->peer : ch->local->id;
+	bound = ch->peer_expiry < ch->local->expiry ? ch->peer_expiry :
+	    ch->local->expiry;
+	memcpy(info, CHANNEL_RESUME_SALT, cl);
+	memcpy(info + cl, iid, CHANNEL_ID_LEN);
+	memcpy(info + cl + CHANNEL_ID_LEN, rid, CHANNEL_ID_LEN);
+	frame_put_u64(info + cl + 2 * CHANNEL_ID_LEN, bound);
+	/* PRK = HMAC(ck, h): not Split's HMAC(ck, empty). */
+	crypto_hkdf_sha256(out, sizeof(out), ch->hs->hs.ss.ck, NOISE_HASHLEN,
+	    ch->hs->hs.ss.h, NOISE_HASHLEN, info, sizeof(info));
+	memcpy(ch->res_secret, out, CHANNEL_RESUME_SECRET_LEN);
+	memcpy(ch->res_tid, out + CHANNEL_RESUME_SECRET_LEN,
+	    CHANNEL_RESUME_TID_LEN);
+	ch->res_expiry = bound;
+	ch->has_res = 1;
+	wipe(out, sizeof(out));
+}
+
+/*
  * Split the finished handshake into transport keys; drop its state.
  * The channel lives until the earliest of the two attestations it was
  * authenticated with and ${now} + CHANNEL_MAX_AGE: the same moment at
@@ -702,6 +1073,8 @@ hs_finish(struct channel *ch, uint64_t now)
 
 	if ((rc = noise_handshake_split(&ch->hs->hs, &ch->tx, &ch->rx)) != 0)
 		return (-noise_err(rc));
+	if (!ch->resumed)
+		resume_derive(ch);
 	hs_free(ch);
 	end = now > UINT64_MAX - CHANNEL_MAX_AGE ? UINT64_MAX :
 	    now + CHANNEL_MAX_AGE;
@@ -713,6 +1086,32 @@ hs_finish(struct channel *ch, uint64_t now)
 	ch->tx_since = now;
 	ch->tx_used = 0;
 	ch->state = ST_ESTABLISHED;
+	return (0);
+}
+
+/*
+ * Initiator: write a resumed msg1 frame, tid || (-> psk, e; version), to
+ * ${out} (${cap} bytes).  Return 0 or -error.
+ */
+static int
+resume_write_msg1(struct channel *ch, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	const uint8_t version = CHANNEL_VERSION;
+	const size_t pre = FRAME_HDR + CHANNEL_RESUME_TID_LEN;
+	size_t n;
+	int rc;
+
+	if (cap < pre)
+		return (-CHANNEL_EFRAME);
+	if ((rc = hs_init_resume(ch)) != 0)
+		return (rc);
+	if ((rc = noise_handshake_write(&ch->hs->hs, &version, 1, out + pre,
+	    cap - pre, &n)) != 0)
+		return (-noise_err(rc));
+	memcpy(out + FRAME_HDR, ch->hs->res.tid, CHANNEL_RESUME_TID_LEN);
+	frame_put_len(out, CHANNEL_RESUME_TID_LEN + n);
+	*outlen = pre + n;
 	return (0);
 }
 
@@ -737,6 +1136,19 @@ channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
 	if (!ch->hs->has_expect)
 		return (fail(ch, CHANNEL_EPEER));
 
+	/* Resumed: tid in clear, then -> psk, e with the version encrypted. */
+	if (ch->hs->has_res) {
+		if (!ct_eq(ch->hs->res.peer, ch->hs->expect, CHANNEL_ID_LEN))
+			return (fail(ch, CHANNEL_EPEER));
+		if ((rc = resume_write_msg1(ch, out, cap, outlen)) != 0) {
+			*outlen = 0;
+			return (fail(ch, -rc));
+		}
+		ch->resumed = 1;
+		ch->state = ST_WAIT_MSG2;
+		return (0);
+	}
+
 	/* -> e, and in clear the version we speak */
 	if ((rc = hs_init(ch)) != 0 ||
 	    (rc = hs_write(ch, &version, 1, out, cap, outlen)) != 0) {
@@ -747,14 +1159,61 @@ channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
 	return (0);
 }
 
+/*
+ * Responder: a resumed msg1 (tid || -> psk, e).  With the ticket: write
+ * msg2 (<- e, ee, empty payload).  Without it (unknown, expired, no
+ * store): write the one-byte CHANNEL_RESUME_UNKNOWN frame and wait for a
+ * full msg1, once.  A ticket whose secret does not match fails.
+ */
+static int
+hs_responder_resume1(struct channel *ch, const uint8_t *msg, size_t len,
+    uint64_t now, uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
+{
+	struct channel_hs *hs = ch->hs;
+	size_t plen;
+	int rc;
+
+	if (hs->fell_back)
+		return (-CHANNEL_ESTATE);
+	if (ch->lookup == NULL || ch->lookup(ch->lookup_arg, msg, now,
+	    &hs->res) != 0 || hs->res.expiry <= now ||
+	    !ct_eq(hs->res.tid, msg, CHANNEL_RESUME_TID_LEN)) {
+		channel_resume_fini(&hs->res);
+		if (cap < FRAME_HDR + 1)
+			return (-CHANNEL_EFRAME);
+		frame_put_len(out, 1);
+		out[FRAME_HDR] = CHANNEL_RESUME_UNKNOWN;
+		*outlen = FRAME_HDR + 1;
+		hs->fell_back = 1;
+		return (0);
+	}
+	hs->has_res = 1;
+	ch->resumed = 1;
+	if ((rc = hs_init_resume(ch)) != 0)
+		return (rc);
+	if ((rc = noise_handshake_read(&hs->hs, msg + CHANNEL_RESUME_TID_LEN,
+	    len - CHANNEL_RESUME_TID_LEN, pl, HS_MAX_BODY, &plen)) != 0)
+		return (-noise_err(rc));
+	if (plen != 1 || pl[0] != CHANNEL_VERSION)
+		return (-CHANNEL_EVERSION);
+	/* <- e, ee */
+	if ((rc = hs_write(ch, NULL, 0, out, cap, outlen)) != 0)
+		return (rc);
+	ch->state = ST_WAIT_MSG3;
+	return (0);
+}
+
 /* Responder: read msg1 (-> e), write msg2 (<- e, ee, s, es + identity). */
 static int
 hs_responder_msg1(struct channel *ch, const uint8_t *msg, size_t len,
-    uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
+    uint64_t now, uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
 {
 	size_t plen;
 	int rc;
 
+	if (len == CHANNEL_RESUME_MSG1_LEN)
+		return (hs_responder_resume1(ch, msg, len, now, pl, out, cap,
+		    outlen));
 	if ((rc = hs_init(ch)) != 0)
 		return (rc);
 	if ((rc = noise_handshake_read(&ch->hs->hs, msg, len, pl, HS_MAX_BODY,
@@ -776,6 +1235,93 @@ hs_responder_msg1(struct channel *ch, const uint8_t *msg, size_t len,
 }
 
 /*
+ * Initiator, resumed: the responder's answer.  CHANNEL_RESUME_UNKNOWN:
+ * drop the ticket and write a full msg1 instead (still waiting for msg2).
+ * Else read msg2 (<- e, ee), split, and write msg3: the request as the
+ * first transport record (DATA), which confirms our keys to the
+ * responder before it acts on anything.
+ */
+static int
+resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
+    uint64_t now, uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
+{
+	const uint8_t version = CHANNEL_VERSION;
+	struct channel_hs *hs = ch->hs;
+	size_t plen;
+	long rl;
+	int rc;
+
+	if (len == 1 && msg[0] == CHANNEL_RESUME_UNKNOWN) {
+		channel_resume_fini(&hs->res);
+		hs->has_res = 0;
+		ch->resumed = 0;
+		ch->res_refused = 1;
+		noise_handshake_fini(&hs->hs);
+		/* -> e, as channel_start does */
+		if ((rc = hs_init(ch)) != 0 ||
+		    (rc = hs_write(ch, &version, 1, out, cap, outlen)) != 0)
+			return (rc);
+		return (0);
+	}
+	/* <- e, ee: nothing in the payload */
+	if ((rc = noise_handshake_read(&hs->hs, msg, len, pl, HS_MAX_BODY,
+	    &plen)) != 0)
+		return (-noise_err(rc));
+	if (plen != 0)
+		return (-CHANNEL_EPAYLOAD);
+	if (cap < (size_t)ch->reqlen + CHANNEL_OVERHEAD)
+		return (-CHANNEL_EFRAME);
+	memcpy(ch->peer, hs->res.peer, CHANNEL_ID_LEN);
+	ch->peer_expiry = hs->res.bound;
+	if ((rc = peer_creds_keep(ch, hs->res.creds, hs->res.creds_len)) != 0)
+		return (rc);
+	ch->has_peer = 1;
+	if ((rc = hs_finish(ch, now)) != 0)
+		return (rc);
+	memcpy(out + CHANNEL_HDR, ch->req, ch->reqlen);
+	if ((rl = channel_seal(ch, CHANNEL_DATA, out, ch->reqlen)) < 0)
+		return ((int)rl);
+	*outlen = (size_t)rl;
+	return (0);
+}
+
+/*
+ * Responder, resumed: msg3 is the initiator's first transport record,
+ * the request.  The peer's identity and credentials come from the ticket;
+ * the peer filter sees them as after a full msg3.
+ */
+static int
+resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
+    uint64_t now, uint8_t *pl)
+{
+	struct channel_hs *hs = ch->hs;
+	enum channel_type t;
+	size_t n;
+	int rc;
+
+	if (len > CHANNEL_MAX_REQUEST + CHANNEL_OVERHEAD)
+		return (-CHANNEL_EPAYLOAD);
+	memcpy(ch->peer, hs->res.peer, CHANNEL_ID_LEN);
+	ch->peer_expiry = hs->res.bound;
+	if ((rc = peer_creds_keep(ch, hs->res.creds, hs->res.creds_len)) != 0)
+		return (rc);
+	if ((rc = hs_finish(ch, now)) != 0)
+		return (rc);
+	memcpy(pl, frame, len);
+	if ((rc = channel_open(ch, pl, len, &t, &n)) != 0)
+		return (rc);
+	if (t != CHANNEL_DATA || n > CHANNEL_MAX_REQUEST)
+		return (-CHANNEL_EPAYLOAD);
+	ch->reqlen = (uint8_t)n;
+	memcpy(ch->req, pl + CHANNEL_HDR, n);
+	if (ch->filter != NULL &&
+	    !ch->filter(ch->filter_arg, ch->peer, ch->req, ch->reqlen))
+		return (-CHANNEL_EDENIED);
+	ch->has_peer = 1;
+	return (0);
+}
+
+/*
  * Initiator: read msg2, check the responder against the expected peer
  * before anything else is written, then write msg3 (-> s, se + identity
  * and request) and split.
@@ -787,6 +1333,10 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	struct channel_hs *hs = ch->hs;
 	size_t plen;
 	int rc;
+
+	if (hs->has_res)
+		return (resume_initiator_msg2(ch, msg, len, now, pl, out, cap,
+		    outlen));
 
 	/* <- e, ee, s, es */
 	if ((rc = noise_handshake_read(&hs->hs, msg, len, pl, HS_MAX_BODY,
@@ -886,10 +1436,14 @@ channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
 	mlen = len - FRAME_HDR;
 
 	if (ch->role == CHANNEL_RESPONDER && ch->state == ST_INIT)
-		rc = hs_responder_msg1(ch, msg, mlen, pl, out, cap, outlen);
+		rc = hs_responder_msg1(ch, msg, mlen, now, pl, out, cap,
+		    outlen);
 	else if (ch->role == CHANNEL_INITIATOR && ch->state == ST_WAIT_MSG2)
 		rc = hs_initiator_msg2(ch, msg, mlen, now, pl, out, cap,
 		    outlen);
+	else if (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_MSG3 &&
+	    ch->resumed)
+		rc = resume_responder_msg3(ch, frame, len, now, pl);
 	else if (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_MSG3)
 		rc = hs_responder_msg3(ch, msg, mlen, now, pl);
 	else

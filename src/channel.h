@@ -49,6 +49,21 @@
 #define CHANNEL_REKEY_TIME 120 /* seconds a used sending key may live */
 #define CHANNEL_MAX_AGE (24 * 3600) /* seconds from handshake to the end */
 
+/*
+ * Resumed handshakes (docs/protocol.md 2.7): Noise_NNpsk0_25519_AESGCM_SHA256
+ * keyed by a resumption secret both ends derived at the end of a full
+ * handshake.  msg1's body is the ticket id in clear, then the Noise message;
+ * a responder that does not know the ticket answers with a one-byte body
+ * and the initiator starts a full handshake on the same stream.
+ */
+#define CHANNEL_RESUME_PROLOGUE "sallyport/2 resume" /* then tid, bound */
+#define CHANNEL_RESUME_SALT "sallyport resumption v1"  /* HKDF info, first */
+#define CHANNEL_RESUME_TID_LEN 16
+#define CHANNEL_RESUME_SECRET_LEN 32
+#define CHANNEL_RESUME_LIFETIME 3600 /* seconds a ticket may be used */
+#define CHANNEL_RESUME_MSG1_LEN (CHANNEL_RESUME_TID_LEN + 32 + 1 + 16)
+#define CHANNEL_RESUME_UNKNOWN 0x01 /* the responder's one-byte answer */
+
 enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
 
 /* Record types, inside the encryption. */
@@ -201,6 +216,96 @@ int channel_payload_check(const uint8_t *buf, size_t len,
 struct channel;
 
 /*
+ * A resumption ticket: what one end keeps about a peer after a full
+ * handshake, enough for resumed ones.  Holds a secret: channel_resume_fini.
+ */
+struct channel_resume {
+	uint8_t tid[CHANNEL_RESUME_TID_LEN];       /* public lookup key */
+	uint8_t secret[CHANNEL_RESUME_SECRET_LEN]; /* the psk */
+	uint8_t peer[CHANNEL_ID_LEN]; /* the peer's verified identifier */
+	uint64_t expiry;              /* not usable from then on */
+	uint64_t bound; /* the earlier attestation expiry (in the secret) */
+	uint8_t creds[CRED_BLOCK_MAX]; /* the peer's credential block */
+	size_t creds_len;              /* 0: it presented none */
+};
+
+/*
+ * A responder's ticket store (channel_resume_set_lookup): find the ticket
+ * ${tid} still valid at ${now} and copy it into ${t}.  Return 0, or -1 if
+ * unknown or expired.
+ */
+typedef int channel_resume_lookup(void *arg,
+    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t);
+
+/*
+ * channel_resume_fini(t):
+ * Wipe the ticket ${t}.
+ */
+void channel_resume_fini(struct channel_resume *t);
+
+/*
+ * A bounded store of tickets for either end: an initiator keeps one per
+ * peer and finds it by peer (channel_resume_cache_by_peer); a responder
+ * keeps any number per peer (concurrent full handshakes finish in any
+ * order at the two ends) and finds them by tid
+ * (channel_resume_cache_lookup, a channel_resume_lookup with the cache as
+ * ${arg}).  Linear scans: sized for hundreds of peers.
+ */
+struct channel_resume_cache;
+
+/*
+ * channel_resume_cache_new(entries, per_peer):
+ * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
+ * one per peer if ${per_peer} (an initiator's).  NULL on ENOMEM or a size
+ * out of range.
+ */
+#define CHANNEL_RESUME_CACHE_MAX 4096
+struct channel_resume_cache *channel_resume_cache_new(size_t entries,
+    int per_peer);
+
+/*
+ * channel_resume_cache_free(c):
+ * Wipe and free ${c}; NULL does nothing.
+ */
+void channel_resume_cache_free(struct channel_resume_cache *c);
+
+/*
+ * channel_resume_cache_put(c, t, now):
+ * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
+ * one (per-peer stores), else an entry expired at ${now}, else the one
+ * expiring first.
+ */
+void channel_resume_cache_put(struct channel_resume_cache *c,
+    const struct channel_resume *t, uint64_t now);
+
+/*
+ * channel_resume_cache_by_peer(c, peer, now, t):
+ * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
+ * -1 if there is none (an expired one is wiped).
+ */
+int channel_resume_cache_by_peer(struct channel_resume_cache *c,
+    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
+    struct channel_resume *t);
+
+/*
+ * channel_resume_cache_lookup(arg, tid, now, t):
+ * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
+ * at ${now} into ${t}.  Return 0 or -1.
+ */
+int channel_resume_cache_lookup(void *arg,
+    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t);
+
+/*
+ * channel_resume_cache_drop(c, peer):
+ * Forget the ticket of ${peer} (NULL: every ticket), e.g. after the peer
+ * refused it (channel_resume_refused) or on reload.
+ */
+void channel_resume_cache_drop(struct channel_resume_cache *c,
+    const uint8_t *peer);
+
+/*
  * channel_new(role, local, cache):
  * A channel for ${role}; ${local} and ${cache} (which may be NULL) are
  * borrowed and must outlive it.  NULL on ENOMEM.
@@ -270,6 +375,65 @@ int channel_bind_service(struct channel *ch, const uint8_t *name, size_t len);
  * Call before the first handshake message.  Never in the daemon.
  */
 void channel_set_ephemeral(struct channel *ch, const uint8_t e[32]);
+
+/*
+ * channel_resume_export(ch, now, t):
+ * After a full handshake (either role): the ticket for resumed handshakes
+ * with the same peer into ${t}.  Both ends derive the same tid and secret:
+ * HKDF-SHA256(salt the final chaining key ck, ikm the handshake hash h,
+ * info CHANNEL_RESUME_SALT, the initiator's and responder's identifiers
+ * and the earlier of the two attestation expiries, 8 bytes big-endian),
+ * 48 bytes: secret then tid.
+ * ${t}->bound is that expiry; ${t}->expiry, when the ticket may no longer
+ * start a handshake, is it capped at ${now} + CHANNEL_RESUME_LIFETIME and
+ * at channel_deadline().  A resumed channel lives as a full one would
+ * (channel_deadline with ${t}->bound as the peer's attestation expiry).
+ * Return 0, -CHANNEL_ESTATE (not established, or itself resumed) or
+ * -CHANNEL_EEXPIRED.
+ */
+int channel_resume_export(const struct channel *ch, uint64_t now,
+    struct channel_resume *t);
+
+/*
+ * channel_resume_set(ch, t, now):
+ * Initiator, before channel_start (after channel_expect_peer): try a
+ * resumed handshake with the ticket ${t} (copied).  Return 0,
+ * -CHANNEL_EEXPIRED if it is not valid at ${now}, -CHANNEL_EPEER if it is
+ * for another peer than the expected one, -CHANNEL_ESTATE if too late.
+ */
+int channel_resume_set(struct channel *ch, const struct channel_resume *t,
+    uint64_t now);
+
+/*
+ * channel_resume_set_lookup(ch, fn, arg):
+ * Responder, before the first frame: answer resumed msg1s with the ticket
+ * store ${fn}(${arg}, ...).  Without one every resumed msg1 falls back.
+ */
+void channel_resume_set_lookup(struct channel *ch, channel_resume_lookup *fn,
+    void *arg);
+
+/*
+ * channel_is_resumed(ch):
+ * Return 1 if ${ch} is (or is becoming) a resumed channel, 0 if full.
+ */
+int channel_is_resumed(const struct channel *ch);
+
+/*
+ * channel_resume_refused(ch):
+ * Initiator: 1 if the responder did not know the ticket and the channel
+ * went on with a full handshake (the caller drops its ticket), else 0.
+ */
+int channel_resume_refused(const struct channel *ch);
+
+/*
+ * channel_use_keypair(ch, e, e_pub):
+ * Before the first handshake message: use the X25519 key pair ${e},
+ * ${e_pub} (copied; made ahead of time, used once) as the handshake's
+ * ephemeral, so making it costs nothing on the critical path.  A resumed
+ * attempt that falls back makes a fresh one for the full handshake.
+ */
+void channel_use_keypair(struct channel *ch, const uint8_t e[32],
+    const uint8_t e_pub[32]);
 
 /*
  * channel_set_rekey_interval(ch, n):

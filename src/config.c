@@ -83,6 +83,7 @@ enum node_key {
 	NK_CREDENTIAL,
 	NK_REVOKED,
 	NK_CREDENTIAL_SKEW,
+	NK_RESUME,
 	NK_COUNT
 };
 
@@ -91,7 +92,7 @@ static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
     "log_level", "reload", "reload_interval", "admin", "admin_public",
     "user", "group", "allow_root", "tcp_keepalive", "intercept",
-    "credential", "revoked", "credential_skew"};
+    "credential", "revoked", "credential_skew", "resume"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -912,6 +913,13 @@ node_key(struct parse *p, const char *key, const char *value)
 		break;
 	case NK_INTERCEPT:
 		node_intercept(p, value);
+		break;
+	case NK_RESUME:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			perr(p, p->line, "resume must be yes or no");
+			break;
+		}
+		node->resume = strcmp(value, "yes") == 0;
 		break;
 	case NK_COUNT:
 		break;

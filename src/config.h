@@ -124,6 +124,7 @@ struct config_node {
 	char group[CONFIG_USER_MAX]; /* "" = the user's primary group */
 	int user_line, group_line;   /* for lookup errors */
 	int allow_root;              /* allow_root = yes: may stay root */
+	int resume;                  /* resume = yes: resumed handshakes */
 	/* intercept = ADDR[, ADDR]: the interception listener, loopback,
 	 * at most one IPv4 and one IPv6 address. */
 	struct addr intercept[2];

@@ -153,6 +153,21 @@ env_audit_conn(const struct env *e, const struct conn *c, int allow,
 }
 
 /*
+ * env_keypair(e, ch):
+ * Give the new channel ${ch} an ephemeral key pair made ahead of time, if
+ * ${e}'s pool has one.
+ */
+void
+env_keypair(struct env *e, struct channel *ch)
+{
+	uint8_t k[32], pub[32];
+
+	if (epool_take(e->epool, k, pub) == 0)
+		channel_use_keypair(ch, k, pub);
+	wipe(k, sizeof(k));
+}
+
+/*
  * env_acl(e, ax):
  * Fill ${ax} for an access decision of ${e} now (acl_admit): the
  * configuration, the revocation list, the cache, the loop's time.

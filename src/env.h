@@ -16,6 +16,7 @@
 #include "channel.h"
 #include "config.h"
 #include "conn.h"
+#include "epool.h"
 #include "log.h"
 #include "ready.h"
 
@@ -33,6 +34,12 @@ struct env {
 	struct channel_local local[2];
 	unsigned cur;
 	struct channel_cache *cache;
+	/* [node] resume: our tickets per outlet (inlets), and the tickets
+	 * initiators hold for us (outlets, relays). */
+	struct channel_resume_cache *resume_out, *resume_in;
+	/* Ephemeral key pairs made when idle: NULL (off) for now, since
+	 * 17-burst-direct lost keys under load with it on (cause unknown). */
+	struct epool *epool;
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay
@@ -53,6 +60,13 @@ struct env {
  * The credentials new channels of ${e} use.
  */
 const struct channel_local *env_local(const struct env *e);
+
+/*
+ * env_keypair(e, ch):
+ * Give the new channel ${ch} an ephemeral key pair made ahead of time, if
+ * ${e}'s pool has one (else its handshake makes its own).
+ */
+void env_keypair(struct env *e, struct channel *ch);
 
 /*
  * env_acl(e, ax):

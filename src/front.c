@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,27 @@ refuse(struct front *f, struct conn *c, const char *reason, unsigned code,
 	conn_refuse(c, code, CONN_R_DENIED);
 }
 
+/*
+ * [node] resume: after a full handshake keep the ticket the initiator
+ * now holds, so its next connection may resume; what it may reach is
+ * decided again at every connection, resumed or not.
+ */
+static void
+resume_keep(struct front *f, struct conn *c)
+{
+	struct channel_resume t;
+	uint64_t now = (uint64_t)ev_now(f->env->loop);
+
+	if (!f->env->cfg->node.resume)
+		return;
+	if (channel_is_resumed(c->ch)) {
+		log_debug("event=resumed role=outlet conn=%" PRIu64, c->id);
+	} else if (channel_resume_export(c->ch, now, &t) == 0) {
+		channel_resume_cache_put(f->env->resume_in, &t, now);
+	}
+	channel_resume_fini(&t);
+}
+
 /* The initiator is authenticated: hand ${c} to the role for its request. */
 static void
 front_established(struct conn *c)
@@ -101,6 +123,7 @@ front_established(struct conn *c)
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
 
+	resume_keep(f, c);
 	req = channel_request(c->ch, &len);
 	if (req == NULL)
 		len = 0;
@@ -173,9 +196,16 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		copy_name(svc, req, len);
 	if (cred_revoked_has_id(&f->env->revoked, id))
 		why = "revoked";
-	env_audit_claimed(f->env, &f->env->anyone_log, c, why != NULL ? why :
-	    relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
-	    "not-allowed", id, svc, relay ? "relay" : "outlet");
+	if (why == NULL)
+		why = relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
+		    "not-allowed";
+	/* A resumed channel's peer is proven (its ticket): no verified=no. */
+	if (channel_is_resumed(c->ch))
+		env_audit_limited(f->env, &f->env->anyone_log, 0, why, id, svc,
+		    relay ? "relay" : "outlet");
+	else
+		env_audit_claimed(f->env, &f->env->anyone_log, c, why, id, svc,
+		    relay ? "relay" : "outlet");
 	return (0);
 }
 
@@ -213,6 +243,11 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		return;
 	}
 	channel_set_peer_filter(ch, front_peer_known, c);
+	env_keypair(f->env, ch);
+	/* [node] resume; without it a resumed msg1 gets "unknown". */
+	if (f->env->cfg->node.resume)
+		channel_resume_set_lookup(ch, channel_resume_cache_lookup,
+		    f->env->resume_in);
 	if (c->dial_addr != NULL && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);

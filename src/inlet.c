@@ -114,6 +114,46 @@ make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 	return ((long)len);
 }
 
+/*
+ * [node] resume: offer the ticket we hold for the outlet, if any and
+ * still valid; without one the handshake is a full one.
+ */
+static void
+resume_try(struct inlet *il, struct channel *ch)
+{
+	struct channel_resume t;
+	uint64_t now = (uint64_t)ev_now(il->env->loop);
+
+	if (!il->env->cfg->node.resume)
+		return;
+	if (channel_resume_cache_by_peer(il->env->resume_out,
+	    il->ci->outlet_id, now, &t) == 0)
+		(void)channel_resume_set(ch, &t, now);
+	channel_resume_fini(&t);
+}
+
+/*
+ * [node] resume, once established: after a full handshake keep its
+ * ticket for the next connection to that outlet (replacing any other).
+ */
+static void
+resume_keep(struct inlet *il, struct conn *c)
+{
+	struct channel_resume t;
+	uint64_t now = (uint64_t)ev_now(il->env->loop);
+
+	if (!il->env->cfg->node.resume)
+		return;
+	if (channel_resume_refused(c->ch))
+		log_debug("event=resume-refused conn=%" PRIu64, c->id);
+	if (channel_is_resumed(c->ch)) {
+		log_debug("event=resumed role=inlet conn=%" PRIu64, c->id);
+	} else if (channel_resume_export(c->ch, now, &t) == 0) {
+		channel_resume_cache_put(il->env->resume_out, &t, now);
+	}
+	channel_resume_fini(&t);
+}
+
 /* The outlet node answered (or not): start the handshake. */
 static void
 inlet_dialed(struct conn *c, int err)
@@ -133,6 +173,8 @@ inlet_dialed(struct conn *c, int err)
 		return;
 	}
 	channel_expect_peer(ch, il->ci->outlet_id);
+	env_keypair(il->env, ch);
+	resume_try(il, ch);
 	if ((reqlen = make_request(il, c, req, sizeof(req))) == -1 ||
 	    channel_set_request(ch, req, (size_t)reqlen) != 0) {
 		channel_free(ch);
@@ -171,6 +213,7 @@ inlet_established(struct conn *c)
 {
 	struct inlet *il = c->arg;
 
+	resume_keep(il, c);
 	env_audit_conn(il->env, c, 1, "allowed", il->ci->service, "inlet");
 	conn_open(c);
 }

@@ -67,6 +67,7 @@ node_lifetime(void)
 
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
+#define NODE_RESUME_ENTRIES 256 /* resumption tickets, each direction */
 /* At most this many "backlog" lines per second; the rest are counted. */
 #define NODE_REFUSE_LINES 10
 /* Lines anyone can cause at the node listener, per second. */
@@ -467,6 +468,9 @@ node_fini(struct node *n)
 	flush_limits(n);
 	ev_timer_stop(n->env.loop, &n->expire);
 	channel_cache_free(n->env.cache);
+	channel_resume_cache_free(n->env.resume_out);
+	channel_resume_cache_free(n->env.resume_in);
+	epool_free(n->env.epool);
 	cred_revoked_free(&n->env.revoked);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
@@ -1058,6 +1062,9 @@ node_reload(struct node *n, const char *why)
 		log_error("event=reload role=relay error=\"%s\"", msg);
 	(void)make_inlets(n, g, old, fds, msg, sizeof(msg));
 	if (rotated) {
+		/* Tickets name the old identity: full handshakes from now. */
+		channel_resume_cache_drop(n->env.resume_out, NULL);
+		channel_resume_cache_drop(n->env.resume_in, NULL);
 		for (i = 0; i < g->ninlets; i++)
 			inlet_restart(g->inlets[i]);
 		outlet_restart(n->outlet);
@@ -1193,7 +1200,11 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		log_error("event=start error=channel-credentials");
 		goto fail2;
 	}
-	if ((n->env.cache = channel_cache_new(NODE_CACHE_ENTRIES)) == NULL) {
+	if ((n->env.cache = channel_cache_new(NODE_CACHE_ENTRIES)) == NULL ||
+	    (n->env.resume_out = channel_resume_cache_new(
+	    NODE_RESUME_ENTRIES, 1)) == NULL ||
+	    (n->env.resume_in = channel_resume_cache_new(
+	    NODE_RESUME_ENTRIES, 0)) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail2;
 	}

@@ -14,7 +14,16 @@
 #include "noise.h"
 
 /* Tokens of a message pattern (section 7.1). */
-enum noise_token { TOK_END = 0, TOK_E, TOK_S, TOK_EE, TOK_ES, TOK_SE, TOK_SS };
+enum noise_token {
+	TOK_END = 0,
+	TOK_E,
+	TOK_S,
+	TOK_EE,
+	TOK_ES,
+	TOK_SE,
+	TOK_SS,
+	TOK_PSK
+};
 
 #define MAX_MSGS 3
 #define MAX_TOKENS 4
@@ -23,27 +32,47 @@ enum noise_token { TOK_END = 0, TOK_E, TOK_S, TOK_EE, TOK_ES, TOK_SE, TOK_SS };
 #define HS_DEAD (-1)
 
 /*
- * A handshake pattern: its name, whether the responder's static key is a
- * pre-message ("<- s"), and its message patterns.  The initiator writes the
- * even-numbered messages, the responder the odd ones.
+ * A handshake pattern: its name, whether it uses static keys, whether the
+ * responder's static key is a pre-message ("<- s"), whether it has a psk
+ * modifier (9.2: then every "e" token also calls MixKey(e.pub)), and its
+ * message patterns.  The initiator writes the even-numbered messages, the
+ * responder the odd ones.
  */
 struct noise_pattern_def {
 	const char *name;
+	int has_s;
 	int pre_resp_s;
+	int psk;
 	int nmsg;
 	uint8_t tok[MAX_MSGS][MAX_TOKENS + 1];
 };
 
 static const struct noise_pattern_def patterns[] = {
 	/* NN: -> e; <- e, ee */
-	[NOISE_NN] = {"NN", 0, 2, {{TOK_E}, {TOK_E, TOK_EE}}},
+	[NOISE_NN] = {"NN", 0, 0, 0, 2, {{TOK_E}, {TOK_E, TOK_EE}}},
 	/* XX: -> e; <- e, ee, s, es; -> s, se */
-	[NOISE_XX] = {"XX", 0, 3,
+	[NOISE_XX] = {"XX", 1, 0, 0, 3,
 	    {{TOK_E}, {TOK_E, TOK_EE, TOK_S, TOK_ES}, {TOK_S, TOK_SE}}},
 	/* IK: <- s; ...; -> e, es, s, ss; <- e, ee, se */
-	[NOISE_IK] = {"IK", 1, 2,
+	[NOISE_IK] = {"IK", 1, 1, 0, 2,
 	    {{TOK_E, TOK_ES, TOK_S, TOK_SS}, {TOK_E, TOK_EE, TOK_SE}}},
+	/* NNpsk0: -> psk, e; <- e, ee */
+	[NOISE_NNPSK0] = {"NNpsk0", 0, 0, 1, 2,
+	    {{TOK_PSK, TOK_E}, {TOK_E, TOK_EE}}},
+	/* NNpsk2: -> e; <- e, ee, psk */
+	[NOISE_NNPSK2] = {"NNpsk2", 0, 0, 1, 2,
+	    {{TOK_E}, {TOK_E, TOK_EE, TOK_PSK}}},
+	/* XXpsk3: -> e; <- e, ee, s, es; -> s, se, psk */
+	[NOISE_XXPSK3] = {"XXpsk3", 1, 0, 1, 3,
+	    {{TOK_E}, {TOK_E, TOK_EE, TOK_S, TOK_ES},
+	    {TOK_S, TOK_SE, TOK_PSK}}},
+	/* IKpsk2: <- s; ...; -> e, es, s, ss; <- e, ee, se, psk */
+	[NOISE_IKPSK2] = {"IKpsk2", 1, 1, 1, 2,
+	    {{TOK_E, TOK_ES, TOK_S, TOK_SS},
+	    {TOK_E, TOK_EE, TOK_SE, TOK_PSK}}},
 };
+
+#define NPATTERNS ((int)(sizeof(patterns) / sizeof(patterns[0])))
 
 static const char *const cipher_names[] = {
 	[NOISE_AESGCM] = "AESGCM",
@@ -73,7 +102,7 @@ noise_protocol_parse(const char *name, enum noise_pattern *pattern,
 	int p, c;
 
 	/* Few enough names to compare against each in turn. */
-	for (p = NOISE_NN; p <= NOISE_IK; p++) {
+	for (p = 0; p < NPATTERNS; p++) {
 		for (c = NOISE_AESGCM; c <= NOISE_CHACHAPOLY; c++) {
 			protocol_name(buf, sizeof(buf), (enum noise_pattern)p,
 			    (enum noise_cipher)c);
@@ -261,6 +290,24 @@ mix_key(struct noise_symmetricstate *ss, const uint8_t *ikm, size_t len)
 }
 
 /*
+ * MixKeyAndHash(ikm) (5.2): ck, temp_h, temp_k = HKDF(ck, ikm, 3);
+ * MixHash(temp_h); InitializeKey(temp_k).  Used for the psk token.
+ */
+static void
+mix_key_and_hash(struct noise_symmetricstate *ss, const uint8_t *ikm,
+    size_t len)
+{
+	uint8_t out[3 * NOISE_HASHLEN];
+
+	crypto_hkdf_sha256(out, sizeof(out), ss->ck, NOISE_HASHLEN, ikm, len,
+	    "", 0);
+	memcpy(ss->ck, out, NOISE_HASHLEN);
+	mix_hash(ss, out + NOISE_HASHLEN, NOISE_HASHLEN);
+	noise_cs_init(&ss->cs, ss->cs.cipher, out + 2 * NOISE_HASHLEN);
+	wipe(out, sizeof(out));
+}
+
+/*
  * EncryptAndHash of the ${len} bytes at ${buf}, in place; with a key the
  * tag follows at ${buf} + ${len}, so the caller leaves room for it.
  */
@@ -364,6 +411,17 @@ dh_token(struct noise_handshake *hs, enum noise_token tok)
 	    peer_e ? hs->re : hs->rs));
 }
 
+/* The psk token: MixKeyAndHash(psk), or -NOISE_EKEY without one. */
+static int
+psk_token(struct noise_handshake *hs)
+{
+
+	if (!hs->has_psk)
+		return (-NOISE_EKEY);
+	mix_key_and_hash(&hs->ss, hs->psk, NOISE_PSKLEN);
+	return (0);
+}
+
 /*
  * noise_handshake_set_prologue(hs, prologue, plen):
  * Restart the symmetric state of ${hs}, which has processed no message,
@@ -414,8 +472,7 @@ noise_handshake_init(struct noise_handshake *hs,
 
 	memset(hs, 0, sizeof(*hs));
 	hs->msg = HS_DEAD;
-	if ((pattern != NOISE_NN && pattern != NOISE_XX &&
-	    pattern != NOISE_IK) ||
+	if ((int)pattern < 0 || (int)pattern >= NPATTERNS ||
 	    (cipher != NOISE_AESGCM && cipher != NOISE_CHACHAPOLY) ||
 	    (role != NOISE_INITIATOR && role != NOISE_RESPONDER)) {
 		rc = -NOISE_EPATTERN;
@@ -425,12 +482,12 @@ noise_handshake_init(struct noise_handshake *hs,
 	hs->role = role;
 
 	/* Keys the pattern needs: s in XX and IK, rs for the IK initiator. */
-	if ((pattern != NOISE_NN && s == NULL) ||
-	    (pattern == NOISE_IK && init && rs == NULL)) {
+	if ((patterns[pattern].has_s && s == NULL) ||
+	    (patterns[pattern].pre_resp_s && init && rs == NULL)) {
 		rc = -NOISE_EKEY;
 		goto fail;
 	}
-	if (s != NULL && pattern != NOISE_NN) {
+	if (s != NULL && patterns[pattern].has_s) {
 		memcpy(hs->s, s, NOISE_DHLEN);
 		if (crypto_x25519_pub(hs->s_pub, hs->s) == -1) {
 			rc = -NOISE_EKEY;
@@ -438,7 +495,7 @@ noise_handshake_init(struct noise_handshake *hs,
 		}
 		hs->has_s = 1;
 	}
-	if (rs != NULL && pattern == NOISE_IK && init) {
+	if (rs != NULL && patterns[pattern].pre_resp_s && init) {
 		memcpy(hs->rs, rs, NOISE_DHLEN);
 		hs->has_rs = 1;
 	}
@@ -460,6 +517,45 @@ fail:
 	return (rc);
 }
 
+/*
+ * noise_handshake_set_psk(hs, psk):
+ * Give ${hs}, a psk pattern that has processed no message, its pre-shared
+ * key ${psk} (copied; wiped by _fini).  A psk pattern without a key fails
+ * at its psk token with -NOISE_EKEY.  Return 0, -NOISE_EPATTERN for a
+ * pattern without psk modifier, or -NOISE_ESTATE.
+ */
+int
+noise_handshake_set_psk(struct noise_handshake *hs,
+    const uint8_t psk[NOISE_PSKLEN])
+{
+
+	if (hs->msg != 0)
+		return (-NOISE_ESTATE);
+	if (!patterns[hs->pattern].psk)
+		return (-NOISE_EPATTERN);
+	memcpy(hs->psk, psk, NOISE_PSKLEN);
+	hs->has_psk = 1;
+	return (0);
+}
+
+/*
+ * noise_handshake_set_ephemeral(hs, e, e_pub):
+ * Use the ephemeral key pair ${e}, ${e_pub} made ahead of time instead of
+ * making one at the "e" token.  Return 0 or -NOISE_ESTATE.
+ */
+int
+noise_handshake_set_ephemeral(struct noise_handshake *hs,
+    const uint8_t e[NOISE_DHLEN], const uint8_t e_pub[NOISE_DHLEN])
+{
+
+	if (hs->msg == HS_DEAD || hs->done || hs->has_e)
+		return (-NOISE_ESTATE);
+	memcpy(hs->e, e, NOISE_DHLEN);
+	memcpy(hs->e_pub, e_pub, NOISE_DHLEN);
+	hs->has_e = 1;
+	return (0);
+}
+
 /* Is it ${hs}'s turn to write?  The initiator writes messages 0, 2, ... */
 static int
 is_writer(const struct noise_handshake *hs)
@@ -474,15 +570,18 @@ message_len(const struct noise_handshake *hs, const uint8_t *tok,
     size_t plen)
 {
 	int key = hs->ss.cs.has_key;
+	int psk = patterns[hs->pattern].psk;
 	size_t n = 0;
 
 	for (; *tok != TOK_END; tok++) {
-		if (*tok == TOK_E)
+		if (*tok == TOK_E) {
 			n += NOISE_DHLEN;
-		else if (*tok == TOK_S)
+			if (psk)
+				key = 1; /* MixKey(e.pub) (9.2) */
+		} else if (*tok == TOK_S)
 			n += NOISE_DHLEN + (key ? NOISE_TAGLEN : 0);
 		else
-			key = 1; /* every DH token ends in MixKey */
+			key = 1; /* DH tokens and psk end in MixKey */
 	}
 	return (n + plen + (key ? NOISE_TAGLEN : 0));
 }
@@ -530,7 +629,15 @@ noise_handshake_write(struct noise_handshake *hs, const uint8_t *payload,
 			}
 			memcpy(out + off, t.e_pub, NOISE_DHLEN);
 			mix_hash(&t.ss, t.e_pub, NOISE_DHLEN);
+			/* with a psk modifier also MixKey(e.pub) (9.2) */
+			if (patterns[t.pattern].psk)
+				mix_key(&t.ss, t.e_pub, NOISE_DHLEN);
 			off += NOISE_DHLEN;
+			break;
+		case TOK_PSK:
+			/* psk: MixKeyAndHash(psk) */
+			if ((rc = psk_token(&t)) != 0)
+				goto out;
 			break;
 		case TOK_S:
 			/* -> s: EncryptAndHash(s.pub) */
@@ -614,7 +721,15 @@ noise_handshake_read(struct noise_handshake *hs, const uint8_t *msg,
 			memcpy(t.re, msg + off, NOISE_DHLEN);
 			t.has_re = 1;
 			mix_hash(&t.ss, t.re, NOISE_DHLEN);
+			/* with a psk modifier also MixKey(re.pub) (9.2) */
+			if (patterns[t.pattern].psk)
+				mix_key(&t.ss, t.re, NOISE_DHLEN);
 			off += NOISE_DHLEN;
+			break;
+		case TOK_PSK:
+			/* psk: MixKeyAndHash(psk) */
+			if ((rc = psk_token(&t)) != 0)
+				goto out;
 			break;
 		case TOK_S:
 			/* <- s: rs = DecryptAndHash(next 32 (+ 16) bytes) */

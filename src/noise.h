@@ -1,8 +1,10 @@
 /*
  * noise: the Noise Protocol Framework (revision 34): CipherState,
- * SymmetricState and HandshakeState for the patterns NN, XX and IK with
- * DH 25519, ciphers AESGCM and ChaChaPoly, hash SHA256.  Bytes in, bytes
- * out: no clocks, no sockets, no heap.  Every secret is wiped by _fini.
+ * SymmetricState and HandshakeState for the patterns NN, XX and IK and the
+ * pre-shared key variants NNpsk0, NNpsk2, XXpsk3 and IKpsk2 (section 9),
+ * with DH 25519, ciphers AESGCM and ChaChaPoly, hash SHA256.  Bytes in,
+ * bytes out: no clocks, no sockets, no heap.  Every secret is wiped by
+ * _fini.
  */
 #ifndef SALLYPORT_NOISE_H
 #define SALLYPORT_NOISE_H
@@ -17,7 +19,17 @@
 #define NOISE_TAGLEN 16
 #define NOISE_MAX_MSG 65535
 
-enum noise_pattern { NOISE_NN, NOISE_XX, NOISE_IK };
+#define NOISE_PSKLEN 32
+
+enum noise_pattern {
+	NOISE_NN,
+	NOISE_XX,
+	NOISE_IK,
+	NOISE_NNPSK0,
+	NOISE_NNPSK2,
+	NOISE_XXPSK3,
+	NOISE_IKPSK2
+};
 enum noise_cipher { NOISE_AESGCM, NOISE_CHACHAPOLY };
 enum noise_role { NOISE_INITIATOR, NOISE_RESPONDER };
 
@@ -57,7 +69,8 @@ struct noise_handshake {
 	uint8_t s[NOISE_DHLEN], s_pub[NOISE_DHLEN];
 	uint8_t e[NOISE_DHLEN], e_pub[NOISE_DHLEN];
 	uint8_t rs[NOISE_DHLEN], re[NOISE_DHLEN];
-	int has_s, has_e, has_rs, has_re;
+	uint8_t psk[NOISE_PSKLEN];
+	int has_s, has_e, has_rs, has_re, has_psk;
 };
 
 /*
@@ -129,6 +142,26 @@ int noise_handshake_init(struct noise_handshake *hs,
  */
 int noise_handshake_set_prologue(struct noise_handshake *hs,
     const uint8_t *prologue, size_t plen);
+
+/*
+ * noise_handshake_set_psk(hs, psk):
+ * Give ${hs}, a psk pattern that has processed no message, its pre-shared
+ * key ${psk} (copied; wiped by _fini).  A psk pattern without a key fails
+ * at its psk token with -NOISE_EKEY.  Return 0, -NOISE_EPATTERN for a
+ * pattern without psk modifier, or -NOISE_ESTATE.
+ */
+int noise_handshake_set_psk(struct noise_handshake *hs,
+    const uint8_t psk[NOISE_PSKLEN]);
+
+/*
+ * noise_handshake_set_ephemeral(hs, e, e_pub):
+ * Use the ephemeral key pair ${e}, ${e_pub} (copied; ${e_pub} must be
+ * X25519(e, 9), made ahead of time) instead of making one when the "e"
+ * token is written: no X25519 on the critical path for it.  Only before
+ * ${hs} has an ephemeral.  Return 0 or -NOISE_ESTATE.
+ */
+int noise_handshake_set_ephemeral(struct noise_handshake *hs,
+    const uint8_t e[NOISE_DHLEN], const uint8_t e_pub[NOISE_DHLEN]);
 
 /*
  * noise_handshake_write(hs, payload, plen, out, cap, outlen):

@@ -11,8 +11,10 @@
  * messages, which must equal the vector's ciphertext byte for byte, and each
  * reads the other's, which must give the vector's payload; both must end
  * with the vector's handshake hash when it has one; then the transport
- * messages after Split go through the same checks.  Other vectors (psk,
- * other patterns) are counted as skipped.  Prints "N passed, N failed, N
+ * messages after Split go through the same checks.  A psk vector gives
+ * both sides its pre-shared key (init_psks/resp_psks, or flynn's
+ * preshared_key).  Other vectors (other patterns, several psk modifiers)
+ * are counted as skipped.  Prints "N passed, N failed, N
  * skipped" and exits 1 on any failure or unreadable file.
  */
 #include <errno.h>
@@ -45,6 +47,7 @@ struct vector {
 	struct field prologue;
 	struct field init_s, init_e, init_rs, resp_s, resp_e, resp_rs;
 	struct field hh;
+	struct field psk; /* the one pre-shared key of a pskN pattern */
 	struct message msg[MAX_MSGS];
 	int nmsg;
 	int flynn; /* transport direction rule of flynn.txt */
@@ -111,7 +114,8 @@ replay(const struct vector *v)
 
 	/* The initiator's pre-known rs: given, or derived (flynn). */
 	rs = v->init_rs.has ? v->init_rs.b : NULL;
-	if (rs == NULL && pattern == NOISE_IK && v->resp_s.has) {
+	if (rs == NULL && (pattern == NOISE_IK || pattern == NOISE_IKPSK2) &&
+	    v->resp_s.has) {
 		if (crypto_x25519_pub(rs_i, v->resp_s.b) != 0)
 			goto out0;
 		rs = rs_i;
@@ -127,6 +131,12 @@ replay(const struct vector *v)
 	    NULL, v->resp_e.has ? v->resp_e.b : NULL) != 0) {
 		fail(v, "responder init");
 		goto out1;
+	}
+	if (v->psk.has && (v->psk.len != NOISE_PSKLEN ||
+	    noise_handshake_set_psk(&hs[0], v->psk.b) != 0 ||
+	    noise_handshake_set_psk(&hs[1], v->psk.b) != 0)) {
+		fail(v, "psk");
+		goto out2;
 	}
 
 	/* Handshake messages alternate, the initiator first. */
@@ -251,12 +261,35 @@ json_field(json_t *o, const char *key, struct field *f)
 	return (hex_decode(f, json_string_value(x)));
 }
 
+/*
+ * Decode the array of hex strings ${key} of ${o}, if present, into ${f}
+ * when it holds exactly one key; more than one leaves ${f} empty (no
+ * pattern we implement has several psk modifiers).  Return 0 or -1.
+ */
+static int
+json_psks(json_t *o, const char *key, struct field *f)
+{
+	json_t *x = json_object_get(o, key);
+
+	f->has = 0;
+	f->len = 0;
+	if (x == NULL)
+		return (0);
+	if (!json_is_array(x))
+		return (-1);
+	if (json_array_size(x) != 1)
+		return (0);
+	if (!json_is_string(json_array_get(x, 0)))
+		return (-1);
+	return (hex_decode(f, json_string_value(json_array_get(x, 0))));
+}
+
 /* Fill ${v} from one JSON vector ${o}.  Return 0, or -1 if malformed. */
 static int
 json_vector(json_t *o, struct vector *v)
 {
 	json_t *name, *msgs, *m;
-	struct field resp_prologue;
+	struct field resp_prologue, resp_psk;
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
@@ -275,7 +308,13 @@ json_vector(json_t *o, struct vector *v)
 	    json_field(o, "resp_static", &v->resp_s) ||
 	    json_field(o, "resp_ephemeral", &v->resp_e) ||
 	    json_field(o, "resp_remote_static", &v->resp_rs) ||
-	    json_field(o, "handshake_hash", &v->hh))
+	    json_field(o, "handshake_hash", &v->hh) ||
+	    json_psks(o, "init_psks", &v->psk) ||
+	    json_psks(o, "resp_psks", &resp_psk))
+		return (-1);
+	/* One psk for both sides: they are equal in every vector. */
+	if (resp_psk.has != v->psk.has || resp_psk.len != v->psk.len ||
+	    memcmp(resp_psk.b, v->psk.b, v->psk.len) != 0)
 		return (-1);
 	/* One prologue for both sides: they are equal in every vector. */
 	if (resp_prologue.len != v->prologue.len ||
@@ -362,7 +401,9 @@ flynn_line(struct vector *v, char *line)
 			return (hex_decode(&v->msg[i].ct, val));
 		return (-1);
 	}
-	return (0); /* preshared_key and anything else: not needed here */
+	if (strcmp(line, "preshared_key") == 0)
+		return (hex_decode(&v->psk, val));
+	return (0); /* anything else: not needed here */
 }
 
 /* Replay every record of the flynn/noise text file ${path}. */

@@ -74,6 +74,70 @@ fz_responder(void)
 	return (ch);
 }
 
+/* The one ticket of the resume targets: fixed, i's identity on r. */
+static void
+fz_ticket(struct channel_resume *t, const uint8_t *peer)
+{
+
+	memset(t, 0, sizeof(*t));
+	memset(t->tid, 0x7a, sizeof(t->tid));
+	memset(t->secret, 0x5c, sizeof(t->secret));
+	memcpy(t->peer, peer, CHANNEL_ID_LEN);
+	t->expiry = FZ_EXPIRY;
+	t->bound = FZ_EXPIRY;
+}
+
+/* The responder's store: that ticket, for its tid only. */
+static int
+fz_lookup(void *arg, const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
+    struct channel_resume *t)
+{
+
+	(void)arg;
+	fz_ticket(t, fz_li.id);
+	if (memcmp(tid, t->tid, CHANNEL_RESUME_TID_LEN) != 0 ||
+	    t->expiry <= now) {
+		channel_resume_fini(t);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+fz_responder_step(void *arg, uint8_t *f, size_t n)
+{
+	struct channel *cr = arg;
+	uint8_t out[CHANNEL_MAX_HANDSHAKE];
+	enum channel_type t;
+	size_t olen, len;
+
+	if (channel_request(cr, &len) != NULL)
+		return (channel_open(cr, f, n, &t, &len) != 0);
+	return (channel_handshake(cr, f, n, FZ_NOW, out, sizeof(out), &olen) <
+	    0);
+}
+
+struct channel *
+fz_resume_initiator(void)
+{
+	struct channel_resume t;
+	struct channel *ch = fz_initiator();
+
+	fz_ticket(&t, fz_lr.id);
+	if (channel_resume_set(ch, &t, FZ_NOW) != 0)
+		abort();
+	return (ch);
+}
+
+struct channel *
+fz_resume_responder(void)
+{
+	struct channel *ch = fz_responder();
+
+	channel_resume_set_lookup(ch, fz_lookup, NULL);
+	return (ch);
+}
+
 void
 fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
     size_t *l1, uint8_t *m2, size_t *l2, uint8_t *m3, size_t *l3)

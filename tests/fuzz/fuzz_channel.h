@@ -34,6 +34,14 @@ struct channel *fz_initiator(void);
 struct channel *fz_responder(void);
 
 /*
+ * fz_resume_initiator(void), fz_resume_responder(void):
+ * As fz_initiator and fz_responder, for a resumed handshake with one fixed
+ * ticket (the responder's store holds only it).  Abort on ENOMEM.
+ */
+struct channel *fz_resume_initiator(void);
+struct channel *fz_resume_responder(void);
+
+/*
  * fz_establish(ci, cr, m1, l1, m2, l2, m3, l3):
  * Run the whole (fixed) handshake between two new channels; store the
  * three frames if the pointers are not NULL (CHANNEL_MAX_HANDSHAKE bytes
@@ -41,6 +49,14 @@ struct channel *fz_responder(void);
  */
 void fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
     size_t *l1, uint8_t *m2, size_t *l2, uint8_t *m3, size_t *l3);
+
+/*
+ * fz_responder_step(arg, f, n):
+ * A fz_frames callback for the responder ${arg}: the frame ${f} (${n}
+ * bytes) as a handshake message until established, then as a record.
+ * Return non-zero once the channel failed.
+ */
+int fz_responder_step(void *arg, uint8_t *f, size_t n);
 
 /*
  * fz_frames(data, size, fn, arg):

@@ -71,6 +71,35 @@ main(int argc, char *argv[])
 	channel_free(ci);
 	channel_free(cr);
 
+	/* Resumed responder: msg1; msg1 + msg3 (a record); then records. */
+	ci = fz_resume_initiator();
+	cr = fz_resume_responder();
+	if (channel_start(ci, m1, sizeof(m1), &l1) != 0 ||
+	    channel_handshake(cr, m1, l1, FZ_NOW, m2, sizeof(m2), &l2) != 0 ||
+	    channel_handshake(ci, m2, l2, FZ_NOW, m3, sizeof(m3), &l3) != 1 ||
+	    channel_handshake(cr, m3, l3, FZ_NOW, buf, sizeof(buf), &n) != 1)
+		abort();
+	put("resume_responder", "msg1", m1, l1);
+	memcpy(buf, m1, l1);
+	memcpy(buf + l1, m3, l3);
+	n = l1 + l3;
+	put("resume_responder", "msg1-msg3", buf, n);
+	n += seal(ci, buf + n, CHANNEL_DATA, 'a', 100);
+	n += seal(ci, buf + n, CHANNEL_EOF, 0, 0);
+	put("resume_responder", "msg1-msg3-records", buf, n);
+	channel_free(ci);
+	channel_free(cr);
+	/* An unknown ticket, then the full msg1 and msg3. */
+	m1[2] ^= 1;
+	memcpy(buf, m1, l1);
+	n = l1;
+	fz_establish(&ci, &cr, m1, &l1, NULL, NULL, m3, &l3);
+	memcpy(buf + n, m1, l1);
+	memcpy(buf + n + l1, m3, l3);
+	put("resume_responder", "unknown-full", buf, n + l1 + l3);
+	channel_free(ci);
+	channel_free(cr);
+
 	/* Initiator: msg2; msg2 then records from r. */
 	fz_establish(&ci, &cr, NULL, NULL, NULL, NULL, NULL, NULL);
 	put("handshake_initiator", "msg2", m2, l2);

@@ -1,7 +1,8 @@
 /*
  * check_channel: the secure channel end to end between two instances:
  * handshake with real identities, pinning, attestations, tampering of
- * every byte, truncation, replay, size limits, rekeying, the cache.
+ * every byte, truncation, replay, size limits, rekeying, the cache,
+ * resumed handshakes and their fallback.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -174,28 +175,26 @@ payload_of(uint8_t out[CHANNEL_PAYLOAD_LEN], const struct channel_local *l)
  * A test-side initiator driven through noise.h directly (as
  * docs/protocol.md describes the wire), so records a correct peer would
  * never seal can be made: msg3 carries ${extra} (${xlen} bytes) after the
- * identity payload.  Returns the responder's last handshake result and,
- * when established, the raw sending cipher state in ${tx}.
+ * identity payload.  Returns the responder's last handshake result; the
+ * initiator's Noise state stays in ${hs} (the caller finis it).
  */
 static int
-raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
-    struct noise_cipherstate *tx, struct noise_cipherstate *rx)
+raw_initiator_hs(struct channel *cr, const uint8_t *extra, size_t xlen,
+    struct noise_handshake *hs)
 {
-	struct noise_handshake hs;
 	uint8_t a[HS], b[HS], pl[HS];
 	size_t n, bl, plen;
-	int rc;
 
-	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
+	ck_assert_int_eq(noise_handshake_init(hs, NOISE_XX, NOISE_AESGCM,
 	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
 	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
 	pl[0] = CHANNEL_VERSION;
-	ck_assert_int_eq(noise_handshake_write(&hs, pl, 1, a + 2,
+	ck_assert_int_eq(noise_handshake_write(hs, pl, 1, a + 2,
 	    sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
 	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
 	    &bl), 0);
-	ck_assert_int_eq(noise_handshake_read(&hs, b + 2, bl - 2, pl,
+	ck_assert_int_eq(noise_handshake_read(hs, b + 2, bl - 2, pl,
 	    sizeof(pl), &plen), 0);
 	/* The identity payload, then an empty credential block. */
 	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN + 1);
@@ -203,10 +202,24 @@ raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
 	pl[CHANNEL_PAYLOAD_LEN] = 0;
 	if (xlen > 0)
 		memcpy(pl + CHANNEL_PAYLOAD_LEN + 1, extra, xlen);
-	ck_assert_int_eq(noise_handshake_write(&hs, pl,
+	ck_assert_int_eq(noise_handshake_write(hs, pl,
 	    CHANNEL_PAYLOAD_LEN + 1 + xlen, a + 2, sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
-	rc = channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl);
+	return (channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl));
+}
+
+/*
+ * raw_initiator_hs, then, when established, the raw cipher states in ${tx}
+ * and ${rx}.
+ */
+static int
+raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
+    struct noise_cipherstate *tx, struct noise_cipherstate *rx)
+{
+	struct noise_handshake hs;
+	int rc;
+
+	rc = raw_initiator_hs(cr, extra, xlen, &hs);
 	if (rc == 1)
 		ck_assert_int_eq(noise_handshake_split(&hs, tx, rx), 0);
 	noise_handshake_fini(&hs);
@@ -1485,6 +1498,517 @@ START_TEST(test_local)
 }
 END_TEST
 
+/* The responder's ticket store in the resume tests: one ticket or none. */
+static struct channel_resume store;
+static int store_has, store_calls;
+
+static int
+store_lookup(void *arg, const uint8_t tid[CHANNEL_RESUME_TID_LEN],
+    uint64_t now, struct channel_resume *t)
+{
+
+	ck_assert_ptr_eq(arg, &store);
+	store_calls++;
+	if (!store_has || memcmp(store.tid, tid, CHANNEL_RESUME_TID_LEN) != 0 ||
+	    store.expiry <= now)
+		return (-1);
+	memcpy(t, &store, sizeof(*t));
+	return (0);
+}
+
+/*
+ * A full handshake between li and lr; the initiator's ticket goes to
+ * ${ti}, the responder's into the store.
+ */
+static void
+resume_tickets(struct channel_resume *ti)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, ti), 0);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &store), 0);
+	store_has = 1;
+	store_calls = 0;
+	pair_free(ci, cr);
+}
+
+/* Run a handshake up to msg3, which the responder has yet to read. */
+static void
+up_to_msg3(struct channel *ci, struct channel *cr, struct msgs *m)
+{
+
+	ck_assert_int_eq(channel_start(ci, m->m1, sizeof(m->m1), &m->l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m->m1, m->l1, NOW, m->m2,
+	    sizeof(m->m2), &m->l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m->m2, m->l2, NOW, m->m3,
+	    sizeof(m->m3), &m->l3), 1);
+}
+
+/* A resumed pair: i holds ${ti}, r looks tickets up in the store. */
+static void
+resume_pair(struct channel **ci, struct channel **cr,
+    const struct channel_resume *ti)
+{
+
+	pair_new(ci, cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_resume_set(*ci, ti, NOW), 0);
+	channel_resume_set_lookup(*cr, store_lookup, &store);
+}
+
+/* Both ends derive the same ticket id and secret, bound to both ids. */
+START_TEST(test_resume_derive)
+{
+	struct channel_resume ti, t2;
+	struct channel *ci, *cr;
+
+	resume_tickets(&ti);
+	ck_assert_mem_eq(ti.tid, store.tid, CHANNEL_RESUME_TID_LEN);
+	ck_assert_mem_eq(ti.secret, store.secret, CHANNEL_RESUME_SECRET_LEN);
+	ck_assert_mem_eq(ti.peer, lr.id, CHANNEL_ID_LEN);
+	ck_assert_mem_eq(store.peer, li.id, CHANNEL_ID_LEN);
+	ck_assert_uint_le(ti.expiry, NOW + CHANNEL_RESUME_LIFETIME);
+	ck_assert_uint_le(ti.expiry, li.expiry);
+	ck_assert_uint_le(ti.expiry, lr.expiry);
+	ck_assert_uint_gt(ti.expiry, NOW);
+
+	/* Another full handshake: another ticket. */
+	resume_tickets(&t2);
+	ck_assert(memcmp(t2.secret, ti.secret, CHANNEL_RESUME_SECRET_LEN) !=
+	    0);
+	ck_assert(memcmp(t2.tid, ti.tid, CHANNEL_RESUME_TID_LEN) != 0);
+
+	/* Nothing to export before the end, or when already expired. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, &t2), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	handshake_ok(ci, cr, NOW, &(struct msgs){0});
+	ck_assert_int_eq(channel_resume_export(ci, NOW + LIFETIME, &t2),
+	    -CHANNEL_EEXPIRED);
+	pair_free(ci, cr);
+	channel_resume_fini(&ti);
+	channel_resume_fini(&t2);
+}
+END_TEST
+
+/*
+ * A resumed handshake: 1.5 round trips as a full one, the same peer ids
+ * and request, the peer filter asked, data both ways; a resumed channel
+ * makes no ticket of its own.
+ */
+START_TEST(test_resume_handshake)
+{
+	struct channel_resume ti, t2;
+	struct channel *ci, *cr;
+	struct msgs m;
+	const uint8_t *req;
+	uint8_t data[300];
+	size_t len;
+
+	memset(data, 0x5a, sizeof(data));
+	resume_tickets(&ti);
+	resume_pair(&ci, &cr, &ti);
+	channel_set_peer_filter(cr, filter, &filter_ok);
+	filter_ok = 1;
+	filter_calls = 0;
+	handshake_ok(ci, cr, NOW + 10, &m);
+	ck_assert_uint_eq(store_calls, 1);
+	ck_assert_int_eq(filter_calls, 1);
+	ck_assert_mem_eq(filter_id, li.id, CHANNEL_ID_LEN);
+	/* Sizes: tid + e + version + tag; e + tag; the request record. */
+	ck_assert_uint_eq(m.l1, 2 + CHANNEL_RESUME_MSG1_LEN);
+	ck_assert_uint_eq(m.l2, 2 + 32 + 16);
+	ck_assert_uint_eq(m.l3, strlen(REQ) + CHANNEL_OVERHEAD);
+	ck_assert_ptr_null(memmem(m.m3, m.l3, REQ, strlen(REQ)));
+	ck_assert_int_eq(channel_is_resumed(ci), 1);
+	ck_assert_int_eq(channel_is_resumed(cr), 1);
+	ck_assert_int_eq(channel_resume_refused(ci), 0);
+	ck_assert_mem_eq(channel_peer_id(ci), lr.id, CHANNEL_ID_LEN);
+	ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
+	req = channel_request(cr, &len);
+	ck_assert_uint_eq(len, strlen(REQ));
+	ck_assert_mem_eq(req, REQ, len);
+	/* It lives as a full channel would, not until the ticket's end. */
+	ck_assert_uint_eq(ti.bound, li.expiry < lr.expiry ? li.expiry :
+	    lr.expiry);
+	ck_assert_uint_eq(channel_deadline(cr), ti.bound);
+	ck_assert_uint_eq(channel_deadline(ci), ti.bound);
+	send_ok(ci, cr, CHANNEL_DATA, data, sizeof(data));
+	send_ok(cr, ci, CHANNEL_DATA, data, 7);
+	send_ok(ci, cr, CHANNEL_EOF, data, 0);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, &t2), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* The allow-list hook refuses: nothing established. */
+	resume_pair(&ci, &cr, &ti);
+	channel_set_peer_filter(cr, filter, &filter_ok);
+	filter_ok = 0;
+	up_to_msg3(ci, cr, &m);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EDENIED);
+	ck_assert_ptr_null(channel_peer_id(cr));
+	ck_assert_ptr_null(channel_request(cr, &len));
+	pair_free(ci, cr);
+
+	/* Both ends bind the same service name: fine; another: refused. */
+	resume_pair(&ci, &cr, &ti);
+	ck_assert_int_eq(channel_bind_service(ci, (const uint8_t *)"db", 2),
+	    0);
+	ck_assert_int_eq(channel_bind_service(cr, (const uint8_t *)"db", 2),
+	    0);
+	handshake_ok(ci, cr, NOW, &m);
+	pair_free(ci, cr);
+	resume_pair(&ci, &cr, &ti);
+	ck_assert_int_eq(channel_bind_service(ci, (const uint8_t *)"db", 2),
+	    0);
+	ck_assert_int_eq(channel_bind_service(cr, (const uint8_t *)"dc", 2),
+	    0);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EHANDSHAKE);
+	pair_free(ci, cr);
+	channel_resume_fini(&ti);
+}
+END_TEST
+
+/*
+ * A responder without the ticket (restart, expiry, reload) answers with
+ * one byte; the initiator starts a full handshake on the same stream and
+ * everything else is as usual: one extra round trip.
+ */
+START_TEST(test_resume_fallback)
+{
+	struct channel_resume ti;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t out[HS];
+	size_t olen;
+	int round;
+
+	resume_tickets(&ti);
+	for (round = 0; round < 3; round++) {
+		if (round == 0)
+			store_has = 0;   /* forgotten (restart, reload) */
+		else if (round == 1)
+			store_has = 1;   /* known, but expired by now */
+		resume_pair(&ci, &cr, &ti);
+		if (round == 2)
+			channel_resume_set_lookup(cr, NULL, NULL); /* none */
+		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1),
+		    0);
+		ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1,
+		    round == 1 ? ti.expiry : NOW, m.m2, sizeof(m.m2), &m.l2),
+		    0);
+		ck_assert_uint_eq(m.l2, 3);
+		ck_assert_uint_eq(m.m2[2], CHANNEL_RESUME_UNKNOWN);
+		/* The initiator answers with a full msg1. */
+		ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m1,
+		    sizeof(m.m1), &m.l1), 0);
+		ck_assert_uint_eq(m.l1, 2 + 32 + 1);
+		ck_assert_int_eq(channel_resume_refused(ci), 1);
+		ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+		    sizeof(m.m2), &m.l2), 0);
+		ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+		    sizeof(m.m3), &m.l3), 1);
+		olen = 1;
+		ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, out,
+		    sizeof(out), &olen), 1);
+		ck_assert_uint_eq(olen, 0);
+		ck_assert_int_eq(channel_is_resumed(ci), 0);
+		ck_assert_int_eq(channel_is_resumed(cr), 0);
+		ck_assert_mem_eq(channel_peer_id(ci), lr.id, CHANNEL_ID_LEN);
+		ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
+		send_ok(ci, cr, CHANNEL_DATA, (const uint8_t *)"x", 1);
+		pair_free(ci, cr);
+	}
+
+	/* Only once per stream: a second resumed msg1 is out of turn. */
+	resume_pair(&ci, &cr, &ti);
+	store_has = 0;
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+	channel_resume_fini(&ti);
+}
+END_TEST
+
+/*
+ * Wrong secret, expired or foreign ticket, tampered request record: each
+ * fails cleanly, with nothing established.
+ */
+START_TEST(test_resume_wrong)
+{
+	struct channel_resume ti, bad;
+	struct channel *ci, *cr;
+	struct msgs m;
+	size_t len;
+
+	resume_tickets(&ti);
+
+	/* Same tid, another secret: msg1 does not authenticate. */
+	bad = ti;
+	bad.secret[0] ^= 1;
+	resume_pair(&ci, &cr, &bad);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EHANDSHAKE);
+	ck_assert_uint_eq(m.l2, 0);
+	ck_assert_ptr_null(channel_peer_id(cr));
+	pair_free(ci, cr);
+
+	/* The initiator refuses an expired ticket, or one for another peer. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_resume_set(ci, &ti, ti.expiry),
+	    -CHANNEL_EEXPIRED);
+	bad = ti;
+	bad.peer[5] ^= 1;
+	ck_assert_int_eq(channel_resume_set(ci, &bad, NOW), -CHANNEL_EPEER);
+	ck_assert_int_eq(channel_resume_set(cr, &ti, NOW), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* A tampered request record: the responder never gets a request. */
+	resume_pair(&ci, &cr, &ti);
+	up_to_msg3(ci, cr, &m);
+	m.m3[m.l3 - 1] ^= 0x80;
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EDECRYPT);
+	ck_assert_ptr_null(channel_request(cr, &len));
+	pair_free(ci, cr);
+
+	/* A replayed msg1 gets a msg2, but no replayed msg3 completes it. */
+	resume_pair(&ci, &cr, &ti);
+	handshake_ok(ci, cr, NOW, &m);
+	pair_free(ci, cr);
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	channel_resume_set_lookup(cr, store_lookup, &store);
+	{
+		struct msgs r;
+
+		ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, r.m2,
+		    sizeof(r.m2), &r.l2), 0);
+		ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, r.m2,
+		    sizeof(r.m2), &r.l2), -CHANNEL_EDECRYPT);
+	}
+	channel_free(cr);
+	channel_resume_fini(&ti);
+	channel_resume_fini(&bad);
+}
+END_TEST
+
+/* A ticket for peer number ${p} with tid byte ${b}, expiring at ${exp}. */
+static void
+ticket_fake(struct channel_resume *t, uint8_t p, uint8_t b, uint64_t exp)
+{
+
+	memset(t, 0, sizeof(*t));
+	memset(t->peer, p, CHANNEL_ID_LEN);
+	memset(t->tid, b, CHANNEL_RESUME_TID_LEN);
+	memset(t->secret, b ^ 0x5a, CHANNEL_RESUME_SECRET_LEN);
+	t->expiry = exp;
+	t->bound = exp;
+}
+
+/*
+ * The bounded ticket store: one ticket per peer, found by peer or by
+ * tid, expired ones never returned, full means the soonest to expire
+ * goes; and it drives a real resumed handshake at both ends.
+ */
+START_TEST(test_resume_cache)
+{
+	struct channel_resume_cache *kc, *ki, *kr;
+	struct channel_resume t, got;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t peer[CHANNEL_ID_LEN];
+
+	ck_assert_ptr_null(channel_resume_cache_new(0, 1));
+	ck_assert_ptr_null(channel_resume_cache_new(
+	    CHANNEL_RESUME_CACHE_MAX + 1, 1));
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2, 1));
+
+	ticket_fake(&t, 1, 0x10, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ticket_fake(&t, 2, 0x20, NOW + 50);
+	channel_resume_cache_put(kc, &t, NOW);
+	memset(peer, 1, sizeof(peer));
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_uint_eq(got.tid[0], 0x10);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	ck_assert_uint_eq(got.peer[0], 2);
+
+	/* The same peer again: replaced, not added. */
+	ticket_fake(&t, 1, 0x11, NOW + 200);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_uint_eq(got.tid[0], 0x11);
+	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    -1);
+	memset(peer, 2, sizeof(peer));
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+
+	/* Full: the one expiring first (peer 2) goes. */
+	ticket_fake(&t, 3, 0x30, NOW + 300);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	    -1);
+	memset(peer, 3, sizeof(peer));
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+
+	/* Expired: not returned; already expired: not stored. */
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW + 300,
+	    &got), -1);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	    -1);
+	ticket_fake(&t, 4, 0x40, NOW);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW - 1,
+	    &got), -1);
+
+	/* Drop one, drop all. */
+	memset(peer, 1, sizeof(peer));
+	channel_resume_cache_drop(kc, peer);
+	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	    -1);
+	ticket_fake(&t, 5, 0x50, NOW + 10);
+	channel_resume_cache_put(kc, &t, NOW);
+	channel_resume_cache_drop(kc, NULL);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    -1);
+	channel_resume_cache_free(kc);
+	channel_resume_cache_free(NULL);
+
+	/* A responder's store keeps two tickets of one peer. */
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2, 0));
+	ticket_fake(&t, 1, 0x10, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ticket_fake(&t, 1, 0x11, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	channel_resume_cache_free(kc);
+
+	/* Both ends keep their ticket in a store; a resumed handshake. */
+	ck_assert_ptr_nonnull(ki = channel_resume_cache_new(8, 1));
+	ck_assert_ptr_nonnull(kr = channel_resume_cache_new(8, 0));
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, &t), 0);
+	channel_resume_cache_put(ki, &t, NOW);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &t), 0);
+	channel_resume_cache_put(kr, &t, NOW);
+	pair_free(ci, cr);
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_resume_cache_by_peer(ki, lr.id, NOW, &t), 0);
+	ck_assert_int_eq(channel_resume_set(ci, &t, NOW), 0);
+	channel_resume_set_lookup(cr, channel_resume_cache_lookup, kr);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_is_resumed(cr), 1);
+	ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
+	pair_free(ci, cr);
+	channel_resume_fini(&t);
+	channel_resume_fini(&got);
+	channel_resume_cache_free(ki);
+	channel_resume_cache_free(kr);
+}
+END_TEST
+
+/*
+ * The ticket as docs/protocol.md 2.7 defines it, computed here from a
+ * test-side initiator's own Noise state: HKDF(salt ck, ikm h, info
+ * context || I's id || R's id || E); the secret depends on ck, so the
+ * public transcript (h) alone does not give it.
+ */
+START_TEST(test_resume_derivation)
+{
+	struct noise_handshake hs;
+	struct channel_resume t;
+	struct channel *cr;
+	uint8_t info[23 + 64 + 8], want[48];
+	uint64_t e = li.expiry < lr.expiry ? li.expiry : lr.expiry;
+	int i;
+
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator_hs(cr, NULL, 0, &hs), 1);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &t), 0);
+
+	memcpy(info, "sallyport resumption v1", 23);
+	memcpy(info + 23, li.id, 32);
+	memcpy(info + 55, lr.id, 32);
+	for (i = 0; i < 8; i++)
+		info[87 + i] = (uint8_t)(e >> (56 - 8 * i));
+	ck_assert_int_eq(crypto_hkdf_sha256(want, sizeof(want), hs.ss.ck, 32,
+	    hs.ss.h, 32, info, sizeof(info)), 0);
+	ck_assert_mem_eq(t.secret, want, 32);
+	ck_assert_mem_eq(t.tid, want + 32, 16);
+	ck_assert_uint_eq(t.bound, e);
+	/* Not a function of the public transcript alone. */
+	ck_assert_int_eq(crypto_hkdf_sha256(want, sizeof(want), info, 23,
+	    hs.ss.h, 32, info + 23, sizeof(info) - 23), 0);
+	ck_assert(memcmp(t.secret, want, 32) != 0);
+	noise_handshake_fini(&hs);
+	channel_resume_fini(&t);
+	channel_free(cr);
+}
+END_TEST
+
+/*
+ * Key pairs made ahead of time: msg1 (full or resumed) carries the given
+ * public key; a resumed attempt that falls back makes a fresh one.
+ */
+START_TEST(test_keypair)
+{
+	struct channel_resume ti;
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t e[32], e_pub[32], e2[32], e2_pub[32];
+
+	ck_assert_int_eq(crypto_x25519_keypair(e, e_pub), 0);
+	ck_assert_int_eq(crypto_x25519_keypair(e2, e2_pub), 0);
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	channel_use_keypair(ci, e, e_pub);
+	channel_use_keypair(cr, e2, e2_pub);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_mem_eq(m.m1 + 2, e_pub, 32);
+	ck_assert_mem_eq(m.m2 + 2, e2_pub, 32);
+	ck_assert_int_eq(channel_resume_export(ci, NOW, &ti), 0);
+	ck_assert_int_eq(channel_resume_export(cr, NOW, &store), 0);
+	store_has = 1;
+	pair_free(ci, cr);
+
+	resume_pair(&ci, &cr, &ti);
+	channel_use_keypair(ci, e, e_pub);
+	channel_use_keypair(cr, e2, e2_pub);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_mem_eq(m.m1 + 2 + CHANNEL_RESUME_TID_LEN, e_pub, 32);
+	ck_assert_mem_eq(m.m2 + 2, e2_pub, 32);
+	pair_free(ci, cr);
+
+	/* Fallback: the full msg1 has another e. */
+	store_has = 0;
+	resume_pair(&ci, &cr, &ti);
+	channel_use_keypair(ci, e, e_pub);
+	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m1,
+	    sizeof(m.m1), &m.l1), 0);
+	ck_assert_uint_eq(m.l1, 2 + 32 + 1);
+	ck_assert(memcmp(m.m1 + 2, e_pub, 32) != 0);
+	pair_free(ci, cr);
+	channel_resume_fini(&ti);
+	wipe(e, sizeof(e));
+	wipe(e2, sizeof(e2));
+}
+END_TEST
+
 static Suite *
 channel_suite(void)
 {
@@ -1535,6 +2059,17 @@ channel_suite(void)
 	tcase_add_test(tc, test_rekey_default);
 	tcase_add_test(tc, test_rekey_time);
 	tcase_add_test(tc, test_max_age);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resume");
+	tcase_add_checked_fixture(tc, setup_random, teardown);
+	tcase_add_test(tc, test_resume_derive);
+	tcase_add_test(tc, test_resume_handshake);
+	tcase_add_test(tc, test_resume_fallback);
+	tcase_add_test(tc, test_resume_wrong);
+	tcase_add_test(tc, test_resume_cache);
+	tcase_add_test(tc, test_keypair);
+	tcase_add_test(tc, test_resume_derivation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("misc");

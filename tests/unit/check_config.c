@@ -108,6 +108,7 @@ static const struct {
 	"duplicate key \"user\" in [node] (first on line 3)"},
     {NODE "allow_root = true\n", 3, "allow_root must be yes or no"},
     {NODE "allow_root =\n", 3, "empty value for \"allow_root\""},
+    {NODE "resume = on\n", 3, "resume must be yes or no"},
     /* [peers] */
     {NODE "[peers]\napp = I123\n", 4,
 	"malformed identifier for peer \"app\" (expected I and 64 lowercase "
@@ -514,6 +515,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg.node.has_log_level, 0);
 	ck_assert_str_eq(cfg.node.user, "");
 	ck_assert_int_eq(cfg.node.allow_root, 0);
+	ck_assert_int_eq(cfg.node.resume, 0);
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.peers);
 	config_free(NULL);

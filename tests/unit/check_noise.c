@@ -1,7 +1,7 @@
 /*
  * check_noise: src/noise.c beyond the public vectors (tests/noise-vectors):
  * nonce exhaustion, low-order keys, failed reads and decrypts, calls out of
- * turn, REKEY, full handshakes with random keys.
+ * turn, REKEY, full handshakes with random keys, pre-shared keys.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +29,40 @@ setup_keys(void)
 	ck_assert_int_eq(crypto_x25519_keypair(s_r, s_r_pub), 0);
 }
 
-/* Start ${pattern} with ${cipher} for both sides with the static keys. */
+/* The pre-shared key start() gives psk patterns. */
+static const uint8_t psk_a[NOISE_PSKLEN] = "0123456789abcdef0123456789abcdef";
+
+/* Is ${pattern} one with a psk modifier? */
+static int
+is_psk(enum noise_pattern pattern)
+{
+
+	return (pattern == NOISE_NNPSK0 || pattern == NOISE_NNPSK2 ||
+	    pattern == NOISE_XXPSK3 || pattern == NOISE_IKPSK2);
+}
+
+/*
+ * Start ${pattern} with ${cipher} for both sides with the static keys (and
+ * psk_a for psk patterns).
+ */
 static void
 start(struct noise_handshake *hi, struct noise_handshake *hr,
     enum noise_pattern pattern, enum noise_cipher cipher)
 {
+	int ik = (pattern == NOISE_IK || pattern == NOISE_IKPSK2);
 
 	ck_assert_int_eq(noise_handshake_init(hi, pattern, cipher,
 			     NOISE_INITIATOR, (const uint8_t *)"pro", 3, s_i,
-			     pattern == NOISE_IK ? s_r_pub : NULL, NULL),
+			     ik ? s_r_pub : NULL, NULL),
 	    0);
 	ck_assert_int_eq(noise_handshake_init(hr, pattern, cipher,
 			     NOISE_RESPONDER, (const uint8_t *)"pro", 3, s_r,
 			     NULL, NULL),
 	    0);
+	if (is_psk(pattern)) {
+		ck_assert_int_eq(noise_handshake_set_psk(hi, psk_a), 0);
+		ck_assert_int_eq(noise_handshake_set_psk(hr, psk_a), 0);
+	}
 }
 
 /* Move one message from ${w} to ${r}, with a short payload. */
@@ -77,7 +97,8 @@ START_TEST(test_full_handshake)
 		pass(k % 2 == 0 ? &hi : &hr, k % 2 == 0 ? &hr : &hi);
 	ck_assert(hr.done);
 	ck_assert_mem_eq(hi.ss.h, hr.ss.h, NOISE_HASHLEN);
-	if (pattern != NOISE_NN) {
+	if (pattern != NOISE_NN && pattern != NOISE_NNPSK0 &&
+	    pattern != NOISE_NNPSK2) {
 		/* Each side learned the other's static key. */
 		ck_assert_mem_eq(hi.rs, s_r_pub, 32);
 		ck_assert_mem_eq(hr.rs, s_i_pub, 32);
@@ -155,7 +176,18 @@ START_TEST(test_protocol_parse)
 	    0);
 	ck_assert(p == NOISE_NN);
 	ck_assert_int_eq(noise_protocol_parse(
-			     "Noise_XXpsk3_25519_AESGCM_SHA256", &p, &c),
+			     "Noise_NNpsk0_25519_AESGCM_SHA256", &p, &c),
+	    0);
+	ck_assert(p == NOISE_NNPSK0 && c == NOISE_AESGCM);
+	ck_assert_int_eq(noise_protocol_parse(
+			     "Noise_XXpsk3_25519_ChaChaPoly_SHA256", &p, &c),
+	    0);
+	ck_assert(p == NOISE_XXPSK3 && c == NOISE_CHACHAPOLY);
+	ck_assert_int_eq(noise_protocol_parse(
+			     "Noise_XXpsk1_25519_AESGCM_SHA256", &p, &c),
+	    -NOISE_EPATTERN);
+	ck_assert_int_eq(noise_protocol_parse(
+			     "Noise_NNpsk0+psk2_25519_AESGCM_SHA256", &p, &c),
 	    -NOISE_EPATTERN);
 	ck_assert_int_eq(noise_protocol_parse(
 			     "Noise_XX_25519_AESGCM_SHA512", &p, &c),
@@ -507,6 +539,107 @@ START_TEST(test_args)
 }
 END_TEST
 
+/*
+ * NNpsk0: message 0 is e plus an encrypted payload (the psk keyed the
+ * cipher before e); a responder with another psk fails at message 0 with
+ * its state dead, and so does one without a psk.
+ */
+START_TEST(test_psk_mismatch)
+{
+	static const uint8_t psk_b[NOISE_PSKLEN] =
+	    "0123456789abcdef0123456789abcdeF";
+	struct noise_handshake hi, hr;
+	uint8_t msg[256], pl[64];
+	size_t len, plen;
+
+	start(&hi, &hr, NOISE_NNPSK0, NOISE_AESGCM);
+	ck_assert_int_eq(noise_handshake_write(&hi, NULL, 0, msg, sizeof(msg),
+			     &len),
+	    0);
+	ck_assert_uint_eq(len, NOISE_DHLEN + NOISE_TAGLEN);
+	noise_handshake_fini(&hr);
+	ck_assert_int_eq(noise_handshake_init(&hr, NOISE_NNPSK0, NOISE_AESGCM,
+			     NOISE_RESPONDER, (const uint8_t *)"pro", 3, NULL,
+			     NULL, NULL),
+	    0);
+	ck_assert_int_eq(noise_handshake_set_psk(&hr, psk_b), 0);
+	ck_assert_int_eq(noise_handshake_read(&hr, msg, len, pl, sizeof(pl),
+			     &plen),
+	    -NOISE_EDECRYPT);
+	ck_assert_int_eq(hr.msg, -1);
+	ck_assert_int_eq(noise_handshake_write(&hr, NULL, 0, msg, sizeof(msg),
+			     &len),
+	    -NOISE_ESTATE);
+
+	/* No psk at all: the psk token refuses. */
+	ck_assert_int_eq(noise_handshake_init(&hr, NOISE_NNPSK0, NOISE_AESGCM,
+			     NOISE_RESPONDER, (const uint8_t *)"pro", 3, NULL,
+			     NULL, NULL),
+	    0);
+	ck_assert_int_eq(noise_handshake_read(&hr, msg, NOISE_DHLEN +
+			     NOISE_TAGLEN, pl, sizeof(pl), &plen),
+	    -NOISE_EKEY);
+	ck_assert_int_eq(noise_handshake_init(&hi, NOISE_NNPSK0, NOISE_AESGCM,
+			     NOISE_INITIATOR, NULL, 0, NULL, NULL, NULL),
+	    0);
+	ck_assert_int_eq(noise_handshake_write(&hi, NULL, 0, msg, sizeof(msg),
+			     &len),
+	    -NOISE_EKEY);
+	noise_handshake_fini(&hi);
+	noise_handshake_fini(&hr);
+}
+END_TEST
+
+/* set_psk: only psk patterns, only before the first message. */
+START_TEST(test_psk_args)
+{
+	struct noise_handshake hi, hr;
+
+	start(&hi, &hr, NOISE_NN, NOISE_AESGCM);
+	ck_assert_int_eq(noise_handshake_set_psk(&hi, psk_a), -NOISE_EPATTERN);
+	start(&hi, &hr, NOISE_NNPSK0, NOISE_AESGCM);
+	pass(&hi, &hr);
+	ck_assert_int_eq(noise_handshake_set_psk(&hi, psk_a), -NOISE_ESTATE);
+	ck_assert_int_eq(noise_handshake_set_psk(&hr, psk_a), -NOISE_ESTATE);
+	pass(&hr, &hi);
+	ck_assert(hi.done && hr.done);
+	ck_assert_mem_eq(hi.ss.h, hr.ss.h, NOISE_HASHLEN);
+	/* _fini wipes the psk. */
+	noise_handshake_fini(&hi);
+	ck_assert(hi.psk[0] == 0 && hi.psk[31] == 0);
+	noise_handshake_fini(&hr);
+}
+END_TEST
+
+/* A key pair made ahead of time is the one msg1 carries; only before e. */
+START_TEST(test_set_ephemeral)
+{
+	struct noise_handshake hi, hr;
+	uint8_t e[32], e_pub[32], msg[256];
+	size_t len;
+
+	ck_assert_int_eq(crypto_x25519_keypair(e, e_pub), 0);
+	start(&hi, &hr, NOISE_NNPSK0, NOISE_AESGCM);
+	ck_assert_int_eq(noise_handshake_set_ephemeral(&hi, e, e_pub), 0);
+	ck_assert_int_eq(noise_handshake_set_ephemeral(&hi, e, e_pub),
+	    -NOISE_ESTATE);
+	ck_assert_int_eq(noise_handshake_write(&hi, NULL, 0, msg, sizeof(msg),
+			     &len),
+	    0);
+	ck_assert_mem_eq(msg, e_pub, 32);
+	ck_assert_int_eq(noise_handshake_read(&hr, msg, len, msg, sizeof(msg),
+			     &len),
+	    0);
+	pass(&hr, &hi);
+	ck_assert(hi.done && hr.done);
+	ck_assert_mem_eq(hi.ss.h, hr.ss.h, NOISE_HASHLEN);
+	ck_assert_int_eq(noise_handshake_set_ephemeral(&hi, e, e_pub),
+	    -NOISE_ESTATE);
+	noise_handshake_fini(&hi);
+	noise_handshake_fini(&hr);
+}
+END_TEST
+
 static Suite *
 noise_suite(void)
 {
@@ -515,13 +648,20 @@ noise_suite(void)
 
 	tc = tcase_create("handshake");
 	tcase_add_checked_fixture(tc, setup_keys, NULL);
-	tcase_add_loop_test(tc, test_full_handshake, 0, 6);
+	tcase_add_loop_test(tc, test_full_handshake, 0, 14);
 	tcase_add_test(tc, test_protocol_parse);
 	tcase_add_test(tc, test_template);
 	tcase_add_test(tc, test_out_of_turn);
 	tcase_add_test(tc, test_low_order);
 	tcase_add_loop_test(tc, test_bad_handshake_message, 0, 2);
 	tcase_add_test(tc, test_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("psk");
+	tcase_add_checked_fixture(tc, setup_keys, NULL);
+	tcase_add_test(tc, test_psk_mismatch);
+	tcase_add_test(tc, test_psk_args);
+	tcase_add_test(tc, test_set_ephemeral);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cipherstate");

@@ -1,0 +1,110 @@
+#!/bin/sh
+# Resumed handshakes ([node] resume = yes on both nodes; issue 13 part 1).
+# Asserts: the first connection is a full handshake, the second resumes
+# (event=resumed at both ends) and carries bytes both ways; after the
+# outlet node restarts (its tickets gone) the inlet's resumed msg1 is
+# answered "unknown", the same connection goes on with a full handshake
+# (event=resume-refused) and the client gets its bytes; the next one
+# resumes again; a reload that takes the client off the allow-list denies
+# the next connection, a resumed one (the allow-list decides every time).
+# Through a relay (the service name bound in the prologue) the second
+# connection resumes too.
+. "$(dirname "$0")/lib.sh"
+
+TARGET_PORT=$(free_port)
+start_echo "127.0.0.1:$TARGET_PORT"
+tunnel db "127.0.0.1:$TARGET_PORT" "resume = yes" "log_level = debug"
+
+# echo_try(): one client through the inlet gets its 6 bytes back.
+echo_try()
+{
+	_r=$(netkit probe "$INLET" --send-hex 50494e470d0a --timeout 2)
+	[ "$(field "$_r" bytes)" = 6 ]
+}
+
+echo_ok()
+{
+	echo_try || die "client did not get its bytes through $INLET"
+}
+
+echo_ok
+[ "$(log_count "$WORK/in.log" event=resumed)" = 0 ] ||
+	die "the first connection resumed"
+echo_ok
+wait_for_event "$WORK/in.log" 5 event=resumed role=inlet
+wait_for_event "$WORK/out.log" 5 event=resumed role=outlet
+say "second connection resumed"
+
+# The outlet restarts: it no longer knows the ticket.
+stop_pid "$PID_out"
+start_node out "$WORK/out.ini"
+echo_ok
+wait_for_event "$WORK/in.log" 5 event=resume-refused
+[ "$(log_count "$WORK/in.log" event=resumed)" = 1 ] ||
+	die "resumed with a ticket the outlet forgot"
+echo_ok
+wait_until 5 test "$(log_count "$WORK/in.log" event=resumed)" = 2 ||
+	die "no resumed connection after the fallback"
+say "fallback to a full handshake, then resumed again"
+
+# Off the allow-list: the next (resumed) connection is denied.
+OTHER_ID=$(make_identity other)
+{
+	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" "resume = yes" \
+	    "log_level = debug"
+	ini_peers client "$IN_ID" other "$OTHER_ID"
+	ini_outlet db "127.0.0.1:$TARGET_PORT" other
+} >"$WORK/out.ini.new"
+put_file "$WORK/out.ini.new" "$WORK/out.ini"
+reload_node out
+n=$(log_count "$WORK/in.log" event=resumed)
+probe_denied "$INLET"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=not-allowed \
+	"peer=$IN_ID" service=db role=outlet
+log_has "$WORK/out.log" event=audit decision=deny "peer=$IN_ID" verified=no &&
+	die "a resumed peer audited as unverified"
+# The inlet resumed (it is established once msg3 is out); the outlet's
+# allow-list hook refused it on msg3.
+[ "$(log_count "$WORK/in.log" event=resumed)" = $((n + 1)) ] ||
+	die "the denied connection was not a resumed one"
+[ "$(log_count "$WORK/in.log" event=resume-refused)" = 1 ] ||
+	die "the reload made the outlet forget its tickets"
+
+# Through a relay: inlet rin -> relay hub -> outlet rout (dialing out);
+# config as docs/relay.md.
+HUB_PORT=$(free_port)
+RIN_PORT=$(free_port)
+HUB_ID=$(make_identity hub)
+ROUT_ID=$(make_identity rout)
+RIN_ID=$(make_identity rin)
+HUB="hub@127.0.0.1:$HUB_PORT"
+{
+	ini_node "$WORK/hub.key" "127.0.0.1:$HUB_PORT" "resume = yes"
+	ini_peers rout "$ROUT_ID" rin "$RIN_ID"
+	printf '[relay db]\nregister = rout\nallow = rin\n\n'
+} >"$WORK/hub.ini"
+{
+	ini_node "$WORK/rout.key" "" "resume = yes" "log_level = debug"
+	ini_peers hub "$HUB_ID" rin "$RIN_ID"
+	printf '[outlet db]\ntarget = 127.0.0.1:%s\nrelay = %s\nallow = rin\n\n' \
+	    "$TARGET_PORT" "$HUB"
+} >"$WORK/rout.ini"
+{
+	ini_node "$WORK/rin.key" "" "resume = yes" "log_level = debug"
+	ini_peers hub "$HUB_ID" rout "$ROUT_ID"
+	printf '[inlet db]\nlisten = 127.0.0.1:%s\noutlet = rout\nvia = %s\n\n' \
+	    "$RIN_PORT" "$HUB"
+} >"$WORK/rin.ini"
+
+start_node hub "$WORK/hub.ini"
+start_node rout "$WORK/rout.ini"
+start_node rin "$WORK/rin.ini"
+wait_for_event "$WORK/rout.log" 10 event=session-open role=outlet kind=register
+wait_for_event "$WORK/rin.log" 10 event=session-open role=inlet
+INLET="127.0.0.1:$RIN_PORT"
+wait_until 10 echo_try || die "no bytes through the relay within 10 s"
+echo_ok
+wait_for_event "$WORK/rin.log" 5 event=resumed role=inlet
+wait_for_event "$WORK/rout.log" 5 event=resumed role=outlet
+say "resumed through the relay"
+say "ok"
