@@ -6,7 +6,7 @@ pkgs="build-essential autoconf automake libtool pkg-config
  libbearssl-dev libev-dev libc-ares-dev libinih-dev libseccomp-dev check libjansson-dev clang mandoc
  openssl socat curl redis-server redis-tools nginx-light iperf3
  stunnel4 spiped openssh-client openssh-server
- iproute2 nftables procps psmisc python3
+ iproute2 nftables procps psmisc python3 systemd
  postgresql postgresql-client tcpdump prometheus"
 missing=
 for p in $pkgs; do
