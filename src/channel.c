@@ -1635,6 +1635,7 @@ req_get_endpoint(const uint8_t *v, size_t n, struct channel_endpoint *e)
 	iplen = v[0] == 4 ? 4 : 16;
 	if (n != 1 + iplen + 2)
 		return (-1);
+	memset(e, 0, sizeof(*e));
 	e->family = v[0];
 	memcpy(e->ip, v + 1, iplen);
 	e->port = (uint16_t)(v[1 + iplen] << 8 | v[2 + iplen]);
@@ -1679,7 +1680,9 @@ channel_req_parse(const uint8_t *req, size_t len, struct channel_req *r)
 		v = req + pos;
 		if (type >= CHANNEL_REQ_OPTIONAL)
 			continue; /* a later addition this version ignores */
-		if (type > CHANNEL_REQ_DEST || (seen & 1u << type))
+		/* Type 0 is no type: it must not pass for DEST. */
+		if (type < CHANNEL_REQ_SERVICE || type > CHANNEL_REQ_DEST ||
+		    (seen & 1u << type))
 			return (-CHANNEL_EPAYLOAD);
 		seen |= 1u << type;
 		if (type == CHANNEL_REQ_SERVICE) {

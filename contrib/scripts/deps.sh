@@ -3,7 +3,7 @@
 # Skips apt entirely when everything is already there.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
- libbearssl-dev libev-dev libc-ares-dev libinih-dev libseccomp-dev check libjansson-dev clang mandoc
+ libbearssl-dev libev-dev libc-ares-dev libinih-dev libseccomp-dev check libjansson-dev clang llvm-14 mandoc
  openssl socat curl redis-server redis-tools nginx-light iperf3
  stunnel4 spiped openssh-client openssh-server
  iproute2 nftables procps psmisc python3 systemd

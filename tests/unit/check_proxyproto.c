@@ -86,7 +86,7 @@ START_TEST(test_request_versions)
 	struct channel_req r;
 	static const uint8_t v1[] = "postgres";
 	static const uint8_t opt[] = {2, 1, 2, 'p', 'g', 0x80, 1, 'x'};
-	static const uint8_t bad[][8] = {
+	static const uint8_t bad[][16] = {
 	    {2},                      /* no service */
 	    {2, 1, 2, 'p', 'g', 1, 1, 'x'}, /* service twice */
 	    {2, 1, 3, 'p', 'g'},     /* cut short */
@@ -94,8 +94,10 @@ START_TEST(test_request_versions)
 	    {2, 1, 2, 'p', 'g', 4, 0}, /* unknown critical type */
 	    {2, 1, 2, 'p', 'g', 2, 1}, /* a bad endpoint */
 	    {3, 'p', 'g'},           /* another version */
+	    /* type 0 (no such type) with an endpoint: not taken for DEST */
+	    {2, 1, 2, 'p', 'g', 0, 7, 4, 10, 0, 0, 1, 0, 80},
 	};
-	static const size_t badlen[] = {1, 8, 5, 5, 7, 7, 3};
+	static const size_t badlen[] = {1, 8, 5, 5, 7, 7, 3, 14};
 	size_t i;
 
 	ck_assert_int_eq(channel_req_parse(v1, sizeof(v1) - 1, &r), 0);

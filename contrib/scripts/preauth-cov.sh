@@ -1,0 +1,157 @@
+#!/bin/sh
+# Measure the pre-auth surface: the lines of src/ that bytes from an
+# unauthenticated peer execute (docs/security.md, "Pre-auth surface").
+# Two measurements with clang source-based coverage (build-cov/, no
+# sanitizers), then their union:
+#
+#  1. harness: the fuzz targets fed by unauthenticated peers replay their
+#     corpora (tests/fuzz/corpus/T, or CORPUS_ROOT/T); counted are the
+#     executed lines of the functions such a peer reaches (start-up,
+#     local-only and post-authentication functions the harnesses also call
+#     are left out: EXCLUDE below, a bare name or file.c:name for one
+#     static).
+#  2. daemon: a node (outlet + relay name + admin endpoint) run by
+#     contrib/scripts/preauth-daemon.sh once alone and once under each kind
+#     of unauthenticated traffic; counted are the lines executed more
+#     often than in the quiet life ("peer": the node port, "admin": the
+#     admin endpoint).
+#
+# A "line" is a line llvm-cov maps to code (so "{", "}" and declarations
+# with code count; comments and blank lines do not).  Writes
+# build-cov/preauth-table.md and prints it.  Usage: preauth-cov.sh
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+LLVM_COV=${LLVM_COV:-llvm-cov-14}
+LLVM_PROFDATA=${LLVM_PROFDATA:-llvm-profdata-14}
+corpus_root=${CORPUS_ROOT:-$top/tests/fuzz/corpus}
+
+# Targets fed by an unauthenticated peer: the responder's msg1/msg3, the
+# initiator's msg2 (a responder not yet verified), the identity payload,
+# the credential block and the request (both looked at by the peer filter
+# before any signature is checked), a relay's preamble lookup, the admin
+# endpoint's request head.
+TARGETS="handshake_responder handshake_initiator identity_payload cred request preamble http"
+
+# Functions the harnesses run that no unauthenticated peer reaches:
+# process start-up and fixtures; our own requests and encoders; local
+# files (PEM, revocation list); what runs only after the peer's identity
+# (or, for a preamble, the ticket key) was proven.
+EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
+ channel_local_init_static channel_cache_new channel_expect_peer
+ channel_set_request channel_set_ephemeral channel_start
+ channel_open channel_seal rekey_maybe hs_finish noise_handshake_split
+ channel_peer_id channel_request
+ channel_req_encode req_put req_put_endpoint req_endpoint_len
+ proxyproto_build proxyproto.c:put proxyproto.c:put16 proxyproto.c:as_v6
+ proxyproto.c:put_tlv
+ cred_pem_decode sink_append cred_revoked_parse revoked_add id_cmp
+ cred_revoked_free cred_serial_parse cred_verify_sig cred_key_is_valid
+ cred_value_is_valid identity_id_parse hexval
+ ticket_init ticket_map_init ticket_expect ticket_fini ticket_cid slot_link
+ slot_unlink ticket_preamble_check window_advance name_is_padded_text
+ make_iv"
+
+sh contrib/scripts/deps.sh
+[ -x configure ] || ./bootstrap
+mkdir -p build-cov
+cd build-cov
+[ -f Makefile ] || CC=clang CFLAGS="-O1 -g -fprofile-instr-generate -fcoverage-mapping" \
+    LDFLAGS="-fprofile-instr-generate" "$top/configure" -q
+bins=
+for t in $TARGETS; do
+	bins="$bins tests/fuzz/replay_$t"
+done
+# shellcheck disable=SC2086
+make -s -j"${JOBS:-1}" src/sallyport $bins
+rm -rf prof
+mkdir -p prof
+
+# 1. The harnesses.
+objs=
+for t in $TARGETS; do
+	LLVM_PROFILE_FILE="prof/$t.profraw" "./tests/fuzz/replay_$t" \
+	    "$corpus_root/$t" >/dev/null
+	if [ -z "$objs" ]; then objs="tests/fuzz/replay_$t"
+	else objs="$objs -object tests/fuzz/replay_$t"; fi
+done
+"$LLVM_PROFDATA" merge -sparse -o prof/harness.profdata prof/*.profraw
+# shellcheck disable=SC2086
+"$LLVM_COV" export -format=lcov -instr-profile=prof/harness.profdata \
+    $objs > prof/harness.lcov
+# shellcheck disable=SC2086
+"$LLVM_COV" export -format=text -skip-expansions \
+    -instr-profile=prof/harness.profdata $objs > prof/harness.json
+# The http target alone, to tell the admin endpoint's parser apart.
+"$LLVM_PROFDATA" merge -sparse -o prof/http.profdata prof/http.profraw
+"$LLVM_COV" export -format=lcov -instr-profile=prof/http.profdata \
+    tests/fuzz/replay_http > prof/http.lcov
+
+# 2. The daemon.
+mkdir -p prof/daemon
+sh "$top/contrib/scripts/preauth-daemon.sh" src/sallyport prof/daemon
+for r in base peer admin; do
+	"$LLVM_PROFDATA" merge -sparse -o "prof/daemon/$r.profdata" \
+	    "prof/daemon/$r.profraw"
+	"$LLVM_COV" export -format=lcov -instr-profile="prof/daemon/$r.profdata" \
+	    src/sallyport > "prof/$r.lcov"
+done
+
+python3 - "$EXCLUDE" <<'PY' | tee preauth-table.md
+import collections, json, sys
+
+exclude = set(sys.argv[1].split())
+
+def lcov(path):
+    d, f = {}, None
+    for l in open(path):
+        if l.startswith("SF:"):
+            f = l[3:].strip()
+        elif l.startswith("DA:"):
+            a, b = l[3:].strip().split(",")[:2]
+            d[(f, int(a))] = d.get((f, int(a)), 0) + int(b)
+    return d
+
+def src(f):
+    return "src/" + f.split("/src/")[-1] if "/src/" in f else None
+
+# 1. Harness lines inside the kept functions.
+kept = collections.defaultdict(list)  # file -> [(first, last)]
+for fn in json.load(open("prof/harness.json"))["data"][0]["functions"]:
+    name = fn["name"]
+    bare = name.split(":")[-1]
+    if name in exclude or bare in exclude:
+        continue
+    r = fn["regions"][0]
+    kept[fn["filenames"][0]].append((r[0], r[2]))
+def in_kept(f, line):
+    return any(a <= line <= b for a, b in kept.get(f, ()))
+h = lcov("prof/harness.lcov")
+hset = {(src(f), l) for (f, l), n in h.items()
+        if n > 0 and src(f) and in_kept(f, l)}
+http = {(src(f), l) for (f, l), n in lcov("prof/http.lcov").items()
+        if n > 0 and src(f)}
+h_admin = hset & http
+h_peer = hset - h_admin
+
+# 2. Daemon lines executed more often than in the quiet life.
+base = lcov("prof/base.lcov")
+def more(path):
+    return {(src(f), l) for (f, l), n in lcov(path).items()
+            if src(f) and n > base.get((f, l), 0)}
+d_peer, d_admin = more("prof/peer.lcov"), more("prof/admin.lcov")
+
+peer = h_peer | d_peer
+admin = h_admin | d_admin
+total = peer | admin
+cols = [("fuzz targets", h_peer | h_admin), ("node port, daemon", d_peer),
+        ("admin, daemon", d_admin), ("node port", peer),
+        ("admin endpoint", admin), ("all (union)", total)]
+files = sorted({f for f, _ in total})
+print("| file | " + " | ".join(c for c, _ in cols) + " |")
+print("|---|" + "---:|" * len(cols))
+for f in files:
+    row = [sum(1 for g, _ in s if g == f) for _, s in cols]
+    print("| `%s` | " % f + " | ".join(str(n) if n else "" for n in row) + " |")
+print("| **total** | " + " | ".join("**%d**" % len(s) for _, s in cols) + " |")
+PY
