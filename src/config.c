@@ -887,6 +887,7 @@ node_key(struct parse *p, const char *key, const char *value)
 		parse_seconds(p, key, value, 3600, 1, &node->reload_interval);
 		break;
 	case NK_ADMIN:
+		node->admin_line = p->line;
 		if (parse_addr(p, key, value, &node->admin) == 0)
 			node->has_admin = 1;
 		break;

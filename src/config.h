@@ -118,6 +118,7 @@ struct config_node {
 	double reload_interval;     /* seconds between polls, default 2 */
 	struct addr admin;          /* the admin endpoint (admin.c) */
 	int has_admin;
+	int admin_line;             /* for the check warning */
 	int admin_public;           /* admin may be non-loopback */
 	/* Privileges after start-up (sandbox.c; docs/security.md). */
 	char user[CONFIG_USER_MAX];  /* switch to it if root; "" = none */

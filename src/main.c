@@ -721,7 +721,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 /*
  * Warn about what ${cfg} allows but should rarely mean: an inlet that
  * hosts other than this one can reach (whoever connects to it speaks with
- * this node's identity).
+ * this node's identity), an admin endpoint beyond this host.
  */
 static void
 check_warnings(const struct config *cfg)
@@ -732,7 +732,7 @@ check_warnings(const struct config *cfg)
 
 	for (i = 0; i < cfg->ninlets; i++) {
 		in = &cfg->inlets[i];
-		if (addr_is_loopback(&in->listen))
+		if (!in->has_listen || addr_is_loopback(&in->listen))
 			continue;
 		fprintf(stderr, "sallyport: %s:%d: warning: [inlet %s] listens "
 				"on %s, not on loopback: whoever reaches it "
@@ -740,6 +740,11 @@ check_warnings(const struct config *cfg)
 		    cfg->path, in->line, in->name,
 		    addr_format(&in->listen, a, sizeof(a)));
 	}
+	if (cfg->node.has_admin && !addr_is_loopback(&cfg->node.admin))
+		fprintf(stderr, "sallyport: %s:%d: warning: admin endpoint on "
+		    "%s, beyond this host (admin_public = yes): it has no "
+		    "authentication\n", cfg->path, cfg->node.admin_line,
+		    addr_format(&cfg->node.admin, a, sizeof(a)));
 }
 
 /* check FILE: every error in FILE (up to CONFIG_ERRORS_MAX), or a summary. */

@@ -27,6 +27,8 @@ conf "admin = [::]:9400" >"$WORK/public6.ini"
 conf "admin = 0.0.0.0:9400" "admin_public = yes" >"$WORK/ok.ini"
 "$SALLYPORT" check "$WORK/ok.ini" >"$WORK/check.out" 2>&1 ||
 	die "admin_public = yes refused: $(cat "$WORK/check.out")"
+grep -q "warning: admin endpoint on 0.0.0.0:9400" "$WORK/check.out" ||
+	die "check does not warn about a public admin: $(cat "$WORK/check.out")"
 conf "admin_public = maybe" >"$WORK/bad.ini"
 "$SALLYPORT" check "$WORK/bad.ini" >/dev/null 2>&1 &&
 	die "admin_public = maybe accepted"
