@@ -541,6 +541,22 @@ dialout_new(struct env *e, enum dialout_kind kind, const char *name,
 	return (d);
 }
 
+/* End the session of ${d} now with its pool and ticket (not its
+ * tunneled connections). */
+static void
+end_session(struct dialout *d)
+{
+
+	while (d->pooled != NULL)
+		dpool_free(d->pooled, 1);
+	session_free(d->s);
+	d->s = NULL;
+	if (d->has_ticket) {
+		ticket_fini(&d->t);
+		d->has_ticket = 0;
+	}
+}
+
 /*
  * dialout_free(d):
  * Close the session and the pooled connections and free ${d}; NULL does
@@ -559,11 +575,7 @@ dialout_free(struct dialout *d)
 	ev_timer_stop(d->env->loop, &d->refill);
 	if (d->hs != NULL)
 		conn_drop(d->hs, CONN_R_SHUTDOWN);
-	session_free(d->s);
-	while (d->pooled != NULL)
-		dpool_free(d->pooled, 1);
-	if (d->has_ticket)
-		ticket_fini(&d->t);
+	end_session(d);
 	free(d);
 }
 
@@ -592,14 +604,7 @@ dialout_stop(struct dialout *d)
 	 * A registration ends at once: the relay sends new clients to the
 	 * other registrants; connections already carried drain as usual.
 	 */
-	while (d->pooled != NULL)
-		dpool_free(d->pooled, 1);
-	session_free(d->s);
-	d->s = NULL;
-	if (d->has_ticket) {
-		ticket_fini(&d->t);
-		d->has_ticket = 0;
-	}
+	end_session(d);
 }
 
 /*
@@ -649,14 +654,7 @@ dialout_restart(struct dialout *d)
 		return;
 	if (d->hs != NULL)
 		conn_drop(d->hs, CONN_R_SHUTDOWN); /* dropped: schedules */
-	while (d->pooled != NULL)
-		dpool_free(d->pooled, 1);
-	session_free(d->s);
-	d->s = NULL;
-	if (d->has_ticket) {
-		ticket_fini(&d->t);
-		d->has_ticket = 0;
-	}
+	end_session(d);
 	d->backoff = DIALOUT_BACKOFF_MIN;
 	ev_timer_stop(d->env->loop, &d->retry);
 	ev_timer_set(&d->retry, 0., 0.);

@@ -215,6 +215,47 @@ env_audit_tail(const struct env *e, int allow, const char *reason,
 	audit(e, NULL, allow, reason, id, service, role, tail);
 }
 
+/* One pass of env_end_each(). */
+struct ending {
+	struct env *e;
+	const struct conn_ops *ops;
+	int (*keeps)(struct env *, struct conn *);
+	const char *reason;
+	const char *role;
+	unsigned n;
+};
+
+static void
+end_one(struct conn *c, void *arg)
+{
+	struct ending *en = arg;
+
+	if (c->ops != en->ops || en->keeps(en->e, c))
+		return;
+	env_audit_conn(en->e, c, 0, en->reason, c->service, en->role);
+	c->quiet = 1;
+	conn_drop(c, CONN_R_REVOKED);
+	en->n++;
+}
+
+/*
+ * env_end_each(e, ops, keeps, reason, role):
+ * End every live connection of ${e} served by ${ops} (a role's) for which
+ * ${keeps}(e, c) says 0: audit deny ${reason} (role ${role}), close
+ * reason=revoked.  Return how many ended.  A reload's revocation, a
+ * credential's expiry.
+ */
+unsigned
+env_end_each(struct env *e, const struct conn_ops *ops,
+    int (*keeps)(struct env *, struct conn *), const char *reason,
+    const char *role)
+{
+	struct ending en = {e, ops, keeps, reason, role, 0};
+
+	conn_ctx_each(&e->ctx, end_one, &en);
+	return (en.n);
+}
+
 /*
  * env_idle(e):
  * A role tells the runtime that one of its live objects (a relayed pair,

@@ -85,6 +85,17 @@ void env_audit_verdict(const struct env *e, int allow, const char *reason,
     const struct acl_verdict *v);
 
 /*
+ * env_end_each(e, ops, keeps, reason, role):
+ * End every live connection of ${e} served by ${ops} (a role's) for which
+ * ${keeps}(e, c) says 0: audit deny ${reason} (role ${role}), close
+ * reason=revoked.  Return how many ended.  A reload's revocation, a
+ * credential's expiry.
+ */
+unsigned env_end_each(struct env *e, const struct conn_ops *ops,
+    int (*keeps)(struct env *, struct conn *), const char *reason,
+    const char *role);
+
+/*
  * env_idle(e):
  * A role tells the runtime that one of its live objects (a relayed pair,
  * a waiting client) ended: while shutting down, the runtime may be done.

@@ -470,23 +470,13 @@ inlet_restart(struct inlet *il)
 		dialout_restart(il->via);
 }
 
-/* A reload's revocation pass: the environment and how many ended. */
-struct revoking {
-	struct env *e;
-	unsigned n;
-};
-
-/* Reload: end ${c} if its inlet now pins another outlet or service. */
-static void
-revoke_conn(struct conn *c, void *arg)
+/* Reload: keep ${c} unless its inlet now pins another outlet or service. */
+static int
+keeps(struct env *e, struct conn *c)
 {
-	struct revoking *rv = arg;
-	struct env *e = rv->e;
 	const struct config_inlet *ci, *was;
 	size_t i;
 
-	if (c->ops != &inlet_ops)
-		return;
 	/* c->name is the name field of the config_inlet it was made for. */
 	was = (const struct config_inlet *)(const void *)(c->name -
 	    offsetof(struct config_inlet, name));
@@ -494,14 +484,9 @@ revoke_conn(struct conn *c, void *arg)
 		if (strcmp(e->cfg->inlets[i].name, c->name) == 0)
 			ci = &e->cfg->inlets[i];
 	if (ci == NULL)
-		return; /* the inlet is gone: its connections drain */
-	if (memcmp(was->outlet_id, ci->outlet_id, CONFIG_ID_LEN) == 0 &&
-	    strcmp(was->service, ci->service) == 0)
-		return;
-	env_audit_conn(e, c, 0, "revoked", c->service, "inlet");
-	c->quiet = 1;
-	conn_drop(c, CONN_R_REVOKED);
-	rv->n++;
+		return (1); /* the inlet is gone: its connections drain */
+	return (memcmp(was->outlet_id, ci->outlet_id, CONFIG_ID_LEN) == 0 &&
+	    strcmp(was->service, ci->service) == 0);
 }
 
 /*
@@ -513,10 +498,8 @@ revoke_conn(struct conn *c, void *arg)
 unsigned
 inlet_revoke_all(struct env *e)
 {
-	struct revoking rv = {e, 0};
 
-	conn_ctx_each(&e->ctx, revoke_conn, &rv);
-	return (rv.n);
+	return (env_end_each(e, &inlet_ops, keeps, "revoked", "inlet"));
 }
 
 /*

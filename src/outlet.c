@@ -264,36 +264,19 @@ outlet_restart(struct outlet *o)
 		dialout_restart(o->dialouts[i]);
 }
 
-/* A reload's revocation pass: the environment and how many ended. */
-struct revoking {
-	struct env *e;
-	unsigned n;
-};
-
-/* Reload: end ${c} if its service is gone or its peer no longer allowed. */
-static void
-revoke_conn(struct conn *c, void *arg)
+/* Reload: keep ${c} if its service remains and still admits its peer. */
+static int
+still_admitted(struct env *e, struct conn *c)
 {
-	struct revoking *rv = arg;
-	struct env *e = rv->e;
 	const struct config_outlet *co;
-	const uint8_t *peer;
 	struct acl_verdict v;
 
-	if (c->ops != &outlet_ops)
-		return;
-	peer = channel_peer_id(c->ch);
-	co = config_outlet_find(e->cfg, c->service);
-	if (co != NULL && outlet_admits(e, c, co, &v)) {
-		c->cred_expiry = v.expiry;
-		c->rule = v.rule; /* the new configuration's text */
-		return;
-	}
-	(void)peer;
-	env_audit_conn_verdict(e, c, 0, "revoked", c->service, "outlet", NULL);
-	c->quiet = 1;
-	conn_drop(c, CONN_R_REVOKED);
-	rv->n++;
+	if ((co = config_outlet_find(e->cfg, c->service)) == NULL ||
+	    !outlet_admits(e, c, co, &v))
+		return (0);
+	c->cred_expiry = v.expiry;
+	c->rule = v.rule; /* the new configuration's text */
+	return (1);
 }
 
 /*
@@ -305,26 +288,18 @@ revoke_conn(struct conn *c, void *arg)
 unsigned
 outlet_revoke_all(struct env *e)
 {
-	struct revoking rv = {e, 0};
 
-	conn_ctx_each(&e->ctx, revoke_conn, &rv);
-	return (rv.n);
+	return (env_end_each(e, &outlet_ops, still_admitted, "revoked",
+	    "outlet"));
 }
 
-/* End ${c} if the credential that admitted it has expired. */
-static void
-expire_conn(struct conn *c, void *arg)
+/* Keep ${c} until the credential that admitted it (if any) expires. */
+static int
+unexpired(struct env *e, struct conn *c)
 {
-	struct revoking *rv = arg;
 
-	if (c->ops != &outlet_ops || c->cred_expiry == 0 ||
-	    (uint64_t)ev_now(rv->e->loop) < c->cred_expiry)
-		return;
-	env_audit(rv->e, 0, "credential-expired", channel_peer_id(c->ch),
-	    c->service, "outlet");
-	c->quiet = 1;
-	conn_drop(c, CONN_R_REVOKED);
-	rv->n++;
+	return (c->cred_expiry == 0 ||
+	    (uint64_t)ev_now(e->loop) < c->cred_expiry);
 }
 
 /*
@@ -335,10 +310,9 @@ expire_conn(struct conn *c, void *arg)
 unsigned
 outlet_expire_all(struct env *e)
 {
-	struct revoking rv = {e, 0};
 
-	conn_ctx_each(&e->ctx, expire_conn, &rv);
-	return (rv.n);
+	return (env_end_each(e, &outlet_ops, unexpired, "credential-expired",
+	    "outlet"));
 }
 
 /*
