@@ -1618,8 +1618,9 @@ validate_inlets(struct parse *p)
 			    "identity and address)", in->name);
 		else if (in->has_via && ip->outlet_has_addr)
 			perr(p, ip->outlet_line, "with via, outlet is just "
-			    "the outlet's pinned identity or attribute rule "
-			    "(no @address)");
+			    "the outlet's pinned %s (no @address)",
+			    in->outlet_by_rule ? "attribute rule" :
+			    "identity");
 		else if (!in->has_via && !ip->outlet_has_addr &&
 		    ip->via_line == 0 && in->outlet_by_rule)
 			perr(p, ip->outlet_line, "outlet must be "

@@ -604,8 +604,8 @@ static const struct {
 	"KEY=VALUE@AUTHORITY@HOST:PORT (the attribute rule, then the outlet "
 	"node's address)"},
     {"role=db@corp@127.0.0.1:7400", "hub@127.0.0.1:7401", "t.ini:9: with "
-	"via, outlet is just the outlet's pinned identity or attribute rule "
-	"(no @address)"},
+	"via, outlet is just the outlet's pinned attribute rule (no "
+	"@address)"},
     {"role=db@corp@", NULL, "t.ini:9: outlet: empty address"},
     {"role=db@corp@127.0.0.1", NULL, "t.ini:9: outlet: missing port: "
 	"expected host:port, [v6]:port or unix:/path"},
