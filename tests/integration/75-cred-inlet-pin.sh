@@ -16,7 +16,10 @@
 # - c (a valid corp credential, role=cache) is refused by the inlet before
 #   msg3 (reason=peer-mismatch expected_rule=role=db@corp peer=c): c never
 #   hears the service name; d (role=db from another authority) is refused
-#   with reason=credential-untrusted.
+#   with reason=credential-untrusted;
+# - e (role=db, valid 5 s; the inlet's credential_skew is 0): the inlet's
+#   live connection to it ends at that expiry (audit deny
+#   reason=credential-expired role=inlet), though e itself keeps it.
 # Needs root (skips with 77 otherwise).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
@@ -31,6 +34,7 @@ P_direct=15001
 P_relayed=15002
 P_wrong=15003
 P_rogue=15004
+P_short=15005
 
 dns_setup
 dns_hosts "127.0.0.2 db.test" "127.0.0.3 db.test"
@@ -42,7 +46,7 @@ wait_until 10 eval 'ns_exec dns redis-cli -p $REDIS_PORT PING >/dev/null 2>&1' |
 CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
 "$SALLYPORT" authority create "$WORK/rogue-ca.key" >/dev/null ||
 	die "authority create failed"
-for n in hub app a b c d; do
+for n in hub app a b c d e; do
 	eval "ID_$n=\$(make_identity $n)"
 done
 cred_issue ca.key app --attr role=app --ttl 1h
@@ -84,6 +88,7 @@ outlet a 127.0.0.2
 outlet b 127.0.0.3
 outlet c 127.0.0.4
 outlet d 127.0.0.5
+outlet e 127.0.0.6
 echo "# nothing revoked yet" >"$WORK/revoked"
 # pinned(name, outlet-value [via]): an [inlet] of app asking for db.
 pinned()
@@ -97,13 +102,14 @@ pinned()
 }
 {
 	ini_node "$WORK/app.key" "" "credential = $WORK/app.cred" \
-	    "revoked = $WORK/revoked"
+	    "revoked = $WORK/revoked" "credential_skew = 0"
 	ini_authorities corp "$CA_ID"
 	ini_peers hub "$ID_hub"
 	pinned direct "role=db@corp@db.test:$NODE_PORT"
 	pinned relayed "role=db@corp" "hub@127.0.0.1:$HUB_PORT"
 	pinned wrong "role=db@corp@127.0.0.4:$NODE_PORT"
 	pinned rogue "role=db@corp@127.0.0.5:$NODE_PORT"
+	pinned short "role=db@corp@127.0.0.6:$NODE_PORT"
 } >"$WORK/app.ini"
 "$SALLYPORT" check "$WORK/app.ini" >"$WORK/check.out" 2>&1 ||
 	die "check app.ini: $(cat "$WORK/check.out")"
@@ -194,3 +200,19 @@ for n in c d; do
 	! grep -q service=db "$WORK/$n.log" || die "$n heard the service name"
 done
 say "ok: c refused (peer-mismatch), d refused (credential-untrusted)"
+
+# The credential that admitted an outlet ends the inlet's connection at
+# its expiry (issued here, just before e starts).
+cred_issue ca.key e --attr role=db --ttl 5s
+ns_start_node dns e "$WORK/e.ini"
+ns_spawn dns "$WORK/sub-short.out" redis-cli -p "$P_short" SUBSCRIBE news
+SUB=$LAST_PID
+wait_for_event "$WORK/app.log" 5 event=open role=inlet name=short \
+    "peer=$ID_e"
+wait_until 10 proc_gone "$SUB" ||
+	die "the connection to e outlived e's credential"
+wait_for_event "$WORK/app.log" 2 event=audit decision=deny role=inlet \
+    reason=credential-expired "peer=$ID_e"
+! log_has "$WORK/e.log" event=audit decision=deny ||
+	die "e ended it, not the inlet"
+say "ok: the connection to e ended at its credential's expiry"
