@@ -547,7 +547,10 @@ keeps(struct env *e, struct conn *c)
 	if (!ci->outlet_by_rule)
 		return (memcmp(was->outlet_id, ci->outlet_id,
 		    CONFIG_ID_LEN) == 0);
-	peer.id = channel_peer_id(c->ch);
+	/* Still dialing or in its handshake: inlet_check decides, by the
+	 * new rule (take_over gave c the new inlet). */
+	if (c->ch == NULL || (peer.id = channel_peer_id(c->ch)) == NULL)
+		return (1);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
 	if (!outlet_admitted(e, ci, &peer, &v))
 		return (0);
