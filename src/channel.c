@@ -57,6 +57,8 @@ struct channel_hs {
 	uint8_t prologue[CHANNEL_MAX_PROLOGUE];
 	size_t prologue_len; /* 0: the plain CHANNEL_PROLOGUE */
 	int has_e, has_expect;
+	channel_peer_check *check; /* initiator without has_expect */
+	void *check_arg;
 	uint8_t pair_e[32], pair_pub[32]; /* channel_use_keypair */
 	int has_pair;
 	struct channel_resume res; /* the ticket of a resumed handshake */
@@ -560,6 +562,23 @@ channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN])
 		return;
 	memcpy(ch->hs->expect, id, CHANNEL_ID_LEN);
 	ch->hs->has_expect = 1;
+}
+
+/*
+ * channel_expect_check(ch, fn, arg):
+ * Initiator, instead of channel_expect_peer: accept any responder for
+ * which ${fn}(${arg}, ...) returns 1, asked once msg2's attestation is
+ * verified.  No resumed handshake is tried (a ticket names one peer).
+ * Call before channel_start.
+ */
+void
+channel_expect_check(struct channel *ch, channel_peer_check *fn, void *arg)
+{
+
+	if (ch->hs == NULL || ch->state != ST_INIT || fn == NULL)
+		return;
+	ch->hs->check = fn;
+	ch->hs->check_arg = arg;
 }
 
 /*
@@ -1133,12 +1152,13 @@ channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
 		return (fail(ch, CHANNEL_ESTATE));
 
 	/* Deny by default: an initiator must know whom it wants. */
-	if (!ch->hs->has_expect)
+	if (!ch->hs->has_expect && ch->hs->check == NULL)
 		return (fail(ch, CHANNEL_EPEER));
 
 	/* Resumed: tid in clear, then -> psk, e with the version encrypted. */
 	if (ch->hs->has_res) {
-		if (!ct_eq(ch->hs->res.peer, ch->hs->expect, CHANNEL_ID_LEN))
+		if (!ch->hs->has_expect ||
+		    !ct_eq(ch->hs->res.peer, ch->hs->expect, CHANNEL_ID_LEN))
 			return (fail(ch, CHANNEL_EPEER));
 		if ((rc = resume_write_msg1(ch, out, cap, outlen)) != 0) {
 			*outlen = 0;
@@ -1349,7 +1369,8 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	    CHANNEL_PAYLOAD_LEN, plen - CHANNEL_PAYLOAD_LEN) == -1)
 		return (-CHANNEL_EPAYLOAD);
 	if ((rc = payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs, now,
-	    hs->expect, NULL, ch->cache, ch->peer, &ch->peer_expiry)) != 0) {
+	    hs->has_expect ? hs->expect : NULL, NULL, ch->cache, ch->peer,
+	    &ch->peer_expiry)) != 0) {
 		/* Not the pinned identity: keep what it claims, for logs. */
 		if (rc == -CHANNEL_EPEER) {
 			crypto_sha256(ch->peer, pl + PL_PUB,
@@ -1363,6 +1384,10 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 		return (rc);
 	}
 	ch->has_peer = 1;
+	/* Not pinned by identifier: the caller decides, before msg3. */
+	if (!hs->has_expect && !hs->check(hs->check_arg, ch->peer,
+	    ch->peer_creds, ch->peer_creds_len))
+		return (-CHANNEL_EDENIED);
 
 	/* -> s, se: our identity, then the request, all encrypted. */
 	plen = payload_put(pl, ch->local);

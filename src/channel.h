@@ -329,6 +329,27 @@ void channel_free(struct channel *ch);
 void channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN]);
 
 /*
+ * An initiator's decision on a responder it does not pin by identifier
+ * (channel_expect_check): ${arg}, the responder's identifier ${id}, its
+ * attestation verified, and the credential block it presented in msg2
+ * (${creds}, ${len} bytes; NULL and 0 if none; not verified: the caller
+ * checks it).  Return 1 to go on (write msg3), 0 to refuse
+ * (CHANNEL_EDENIED, before msg3: that responder learns nothing).
+ */
+typedef int channel_peer_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
+    const uint8_t *creds, size_t len);
+
+/*
+ * channel_expect_check(ch, fn, arg):
+ * Initiator, instead of channel_expect_peer: accept any responder for
+ * which ${fn}(${arg}, ...) returns 1, asked once msg2's attestation is
+ * verified.  No resumed handshake is tried (a ticket names one peer).
+ * Call before channel_start.
+ */
+void channel_expect_check(struct channel *ch, channel_peer_check *fn,
+    void *arg);
+
+/*
  * A responder's first look at the initiator (channel_set_peer_filter):
  * ${arg}, the identifier ${id} the initiator claims (not yet verified) and
  * its ${req}uest (${len} bytes).  Return 1 to go on (verify the

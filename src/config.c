@@ -1251,14 +1251,44 @@ peer_at(struct parse *p, const char *key, const char *value, struct ref *r,
 
 /*
  * "outlet = PEER@ADDRESS" of [inlet NAME], or just "outlet = PEER" with
- * via = (checked once the whole section is read).
+ * via = (checked once the whole section is read).  Or pinned by an
+ * attribute rule: "outlet = KEY=VALUE[+...]@AUTHORITY[@ADDRESS]", told
+ * apart by a '=' before the first '@' (no peer name or identifier has
+ * one); the rule ends at the second '@', if any.
  */
 static void
 inlet_outlet(struct parse *p, struct config_inlet *in, struct inlet_p *ip,
     const char *value)
 {
+	char rule[CONFIG_RULE_TEXT];
+	const char *at, *at2;
+	size_t n;
 
-	if (peer_at(p, "outlet", value, &ip->outlet_ref, &in->outlet) == 1)
+	at = strchr(value, '@');
+	n = at != NULL ? (size_t)(at - value) : strlen(value);
+	if (memchr(value, '=', n) == NULL) {
+		if (peer_at(p, "outlet", value, &ip->outlet_ref,
+		    &in->outlet) == 1)
+			ip->outlet_has_addr = 1;
+		return;
+	}
+	in->outlet_by_rule = 1;
+	at2 = at != NULL ? strchr(at + 1, '@') : NULL;
+	n = at2 != NULL ? (size_t)(at2 - value) : strlen(value);
+	if (n >= sizeof(rule)) {
+		perr(p, p->line, "attribute rule too long");
+		return;
+	}
+	memcpy(rule, value, n);
+	rule[n] = '\0';
+	if (strchr(rule, ',') != NULL) {
+		perr(p, p->line, "outlet takes one attribute rule, not a list "
+		    "(join attributes with '+')");
+		return;
+	}
+	if (rule_parse(p, rule, &in->outlet_rule) == -1 || at2 == NULL)
+		return;
+	if (parse_addr(p, "outlet", at2 + 1, &in->outlet) == 0)
 		ip->outlet_has_addr = 1;
 }
 
@@ -1588,12 +1618,21 @@ validate_inlets(struct parse *p)
 			    "identity and address)", in->name);
 		else if (in->has_via && ip->outlet_has_addr)
 			perr(p, ip->outlet_line, "with via, outlet is just "
-			    "the outlet's pinned identity (no @address)");
+			    "the outlet's pinned %s (no @address)",
+			    in->outlet_by_rule ? "attribute rule" :
+			    "identity");
+		else if (!in->has_via && !ip->outlet_has_addr &&
+		    ip->via_line == 0 && in->outlet_by_rule)
+			perr(p, ip->outlet_line, "outlet must be "
+			    "KEY=VALUE@AUTHORITY@HOST:PORT (the attribute "
+			    "rule, then the outlet node's address)");
 		else if (!in->has_via && !ip->outlet_has_addr &&
 		    ip->via_line == 0)
 			perr(p, ip->outlet_line, "outlet must be "
 			    "PEER@HOST:PORT (the outlet node's pinned "
 			    "identity, then its address)");
+		else if (in->outlet_by_rule)
+			resolve_rules(p, &in->outlet_rule, 1);
 		else if (ip->outlet_ref.line != 0)
 			(void)ref_resolve(p, &ip->outlet_ref, in->outlet_id);
 		if (in->has_via)

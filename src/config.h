@@ -69,6 +69,11 @@ struct config_inlet {
 	struct addr listen;
 	uint8_t outlet_id[CONFIG_ID_LEN]; /* pinned outlet node identity */
 	struct addr outlet;               /* the outlet node's address */
+	/* outlet = RULE[@HOST:PORT]: pinned by an attribute rule instead
+	 * (outlet_id unused): any outlet with a valid credential holding
+	 * the rule's attributes (docs/config.md). */
+	int outlet_by_rule;
+	struct config_rule outlet_rule;
 	char service[CONFIG_NAME_MAX];    /* default: the inlet's name */
 	int line;
 	/* via = PEER@HOST:PORT: reach the outlet through that relay. */

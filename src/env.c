@@ -183,6 +183,22 @@ env_acl(const struct env *e, struct acl_ctx *ax)
 }
 
 /*
+ * env_admit(e, peer, ids, nids, rules, nrules, v):
+ * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
+ * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl).
+ */
+bool
+env_admit(const struct env *e, const struct acl_peer *peer,
+    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_rule *rules, size_t nrules, struct acl_verdict *v)
+{
+	struct acl_ctx ax;
+
+	env_acl(e, &ax);
+	return (acl_admit(&ax, ids, nids, rules, nrules, peer, v));
+}
+
+/*
  * env_audit_verdict(e, allow, reason, id, service, role, v):
  * env_audit() for an acl_admit decision ${v}: an allow by an attribute
  * rule says which (rule=...); a deny takes v->reason over ${reason}.
@@ -254,6 +270,28 @@ env_end_each(struct env *e, const struct conn_ops *ops,
 
 	conn_ctx_each(&e->ctx, end_one, &en);
 	return (en.n);
+}
+
+/* Keep ${c} until the credential that admitted it (if any) expires. */
+static int
+unexpired(struct env *e, struct conn *c)
+{
+
+	return (c->cred_expiry == 0 ||
+	    (uint64_t)ev_now(e->loop) < c->cred_expiry);
+}
+
+/*
+ * env_expire_each(e, ops, role):
+ * env_end_each() for the connections served by ${ops} that a credential
+ * admitted (c->cred_expiry) once it has expired: audit deny
+ * reason=credential-expired.  Return how many ended.
+ */
+unsigned
+env_expire_each(struct env *e, const struct conn_ops *ops, const char *role)
+{
+
+	return (env_end_each(e, ops, unexpired, "credential-expired", role));
 }
 
 /*

@@ -76,6 +76,16 @@ void env_keypair(struct env *e, struct channel *ch);
 void env_acl(const struct env *e, struct acl_ctx *ax);
 
 /*
+ * env_admit(e, peer, ids, nids, rules, nrules, v):
+ * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
+ * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl).
+ * The one decision outlets, relays and inlets pinned by rule make.
+ */
+bool env_admit(const struct env *e, const struct acl_peer *peer,
+    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_rule *rules, size_t nrules, struct acl_verdict *v);
+
+/*
  * env_audit_verdict(e, allow, reason, id, service, role, v):
  * env_audit() for an acl_admit decision ${v}: an allow by an attribute
  * rule says which (rule=...); a deny takes v->reason over ${reason}.
@@ -93,6 +103,15 @@ void env_audit_verdict(const struct env *e, int allow, const char *reason,
  */
 unsigned env_end_each(struct env *e, const struct conn_ops *ops,
     int (*keeps)(struct env *, struct conn *), const char *reason,
+    const char *role);
+
+/*
+ * env_expire_each(e, ops, role):
+ * env_end_each() for the connections served by ${ops} that a credential
+ * admitted (c->cred_expiry) once it has expired: audit deny
+ * reason=credential-expired.  Return how many ended.
+ */
+unsigned env_expire_each(struct env *e, const struct conn_ops *ops,
     const char *role);
 
 /*

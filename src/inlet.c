@@ -124,7 +124,8 @@ resume_try(struct inlet *il, struct channel *ch)
 	struct channel_resume t;
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
-	if (!il->env->cfg->node.resume)
+	/* Pinned by attribute rule: no one outlet to hold a ticket for. */
+	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule)
 		return;
 	if (channel_resume_cache_by_peer(il->env->resume_out,
 	    il->ci->outlet_id, now, &t) == 0)
@@ -142,7 +143,7 @@ resume_keep(struct inlet *il, struct conn *c)
 	struct channel_resume t;
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
-	if (!il->env->cfg->node.resume)
+	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule)
 		return;
 	if (channel_resume_refused(c->ch))
 		log_debug("event=resume-refused conn=%" PRIu64, c->id);
@@ -152,6 +153,51 @@ resume_keep(struct inlet *il, struct conn *c)
 		channel_resume_cache_put(il->env->resume_out, &t, now);
 	}
 	channel_resume_fini(&t);
+}
+
+/*
+ * The decision of ${e} on the outlet ${peer} for the inlet ${ci} pinned
+ * by attribute rule, now; ${v} says why.
+ */
+static bool
+outlet_admitted(const struct env *e, const struct config_inlet *ci,
+    const struct acl_peer *peer, struct acl_verdict *v)
+{
+
+	return (env_admit(e, peer, NULL, 0, &ci->outlet_rule, 1, v));
+}
+
+/*
+ * Pinned by attribute rule (channel_expect_check): the responder ${id},
+ * verified, with its credentials, answered the connection ${arg}.  Allow
+ * if a valid credential holds the rule's attributes (the rule and the
+ * credential's end are kept for the audit line and the expiry); else
+ * audit the deny with the credential problem, if any, and refuse before
+ * msg3.
+ */
+static int
+inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
+    const uint8_t *creds, size_t len)
+{
+	struct conn *c = arg;
+	struct inlet *il = c->arg;
+	struct acl_peer peer = {id, creds, len};
+	struct acl_verdict v;
+	char src[ADDR_TEXT_MAX + 16];
+	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+
+	if (outlet_admitted(il->env, il->ci, &peer, &v)) {
+		c->rule = v.rule;
+		c->cred_expiry = v.expiry;
+		return (1);
+	}
+	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s "
+	    "expected_rule=%s", c->id, conn_src_text(c, src, sizeof(src)),
+	    il->ci->outlet_rule.text);
+	env_audit_tail(il->env, 0, v.reason != NULL ? v.reason :
+	    "peer-mismatch", id, il->ci->service, "inlet", tail);
+	c->quiet = 1;
+	return (0);
 }
 
 /* The outlet node answered (or not): start the handshake. */
@@ -172,7 +218,10 @@ inlet_dialed(struct conn *c, int err)
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
-	channel_expect_peer(ch, il->ci->outlet_id);
+	if (il->ci->outlet_by_rule)
+		channel_expect_check(ch, inlet_check, c);
+	else
+		channel_expect_peer(ch, il->ci->outlet_id);
 	env_keypair(il->env, ch);
 	resume_try(il, ch);
 	if ((reqlen = make_request(il, c, req, sizeof(req))) == -1 ||
@@ -205,7 +254,8 @@ inlet_dialed(struct conn *c, int err)
 
 /*
  * The pinned outlet answered and the request is sent: carry bytes.  The
- * allow is the inlet's own decision (the pin held); the outlet's verdict
+ * allow is the inlet's own decision (the pin held; rule= the attribute
+ * rule that admitted the outlet, if pinned by one); the outlet's verdict
  * comes later, as a REFUSE record (inlet_refused) or as bytes.
  */
 static void
@@ -470,11 +520,17 @@ inlet_restart(struct inlet *il)
 		dialout_restart(il->via);
 }
 
-/* Reload: keep ${c} unless its inlet now pins another outlet or service. */
+/*
+ * Reload: keep ${c} unless its inlet now pins another outlet or service;
+ * pinned by attribute rule, unless its outlet no longer passes the rule
+ * (the new one) with the credentials it showed (revoked, authority gone).
+ */
 static int
 keeps(struct env *e, struct conn *c)
 {
 	const struct config_inlet *ci, *was;
+	struct acl_peer peer;
+	struct acl_verdict v;
 	size_t i;
 
 	/* c->name is the name field of the config_inlet it was made for. */
@@ -485,21 +541,50 @@ keeps(struct env *e, struct conn *c)
 			ci = &e->cfg->inlets[i];
 	if (ci == NULL)
 		return (1); /* the inlet is gone: its connections drain */
-	return (memcmp(was->outlet_id, ci->outlet_id, CONFIG_ID_LEN) == 0 &&
-	    strcmp(was->service, ci->service) == 0);
+	if (strcmp(was->service, ci->service) != 0 ||
+	    was->outlet_by_rule != ci->outlet_by_rule)
+		return (0);
+	if (!ci->outlet_by_rule)
+		return (memcmp(was->outlet_id, ci->outlet_id,
+		    CONFIG_ID_LEN) == 0);
+	/* Still dialing or in its handshake: inlet_check decides, by the
+	 * new rule (take_over gave c the new inlet). */
+	if (c->ch == NULL || (peer.id = channel_peer_id(c->ch)) == NULL)
+		return (1);
+	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
+	if (!outlet_admitted(e, ci, &peer, &v))
+		return (0);
+	c->rule = v.rule; /* the new configuration's text */
+	c->cred_expiry = v.expiry;
+	return (1);
 }
 
 /*
  * inlet_revoke_all(e):
  * Reload: end every inlet connection of ${e} whose inlet (by name) now
- * pins another outlet identity or asks for another service (audit
- * reason=revoked); those of removed inlets drain.  Return how many.
+ * pins another outlet identity or asks for another service, or, pinned
+ * by attribute rule, whose outlet no longer passes the rule (revoked
+ * identifier or serial, authority gone; audit reason=revoked); those of
+ * removed inlets drain.  Return how many.
  */
 unsigned
 inlet_revoke_all(struct env *e)
 {
 
 	return (env_end_each(e, &inlet_ops, keeps, "revoked", "inlet"));
+}
+
+/*
+ * inlet_expire_all(e):
+ * End every inlet connection of ${e} whose outlet was admitted by a
+ * credential (pinned by attribute rule) that has expired (audit
+ * reason=credential-expired).  Return how many.
+ */
+unsigned
+inlet_expire_all(struct env *e)
+{
+
+	return (env_expire_each(e, &inlet_ops, "inlet"));
 }
 
 /*

@@ -43,10 +43,20 @@ void inlet_restart(struct inlet *il);
 /*
  * inlet_revoke_all(e):
  * Reload: end every inlet connection of ${e} whose inlet (by name) now
- * pins another outlet identity or asks for another service (audit
- * reason=revoked); those of removed inlets drain.  Return how many.
+ * pins another outlet identity or asks for another service, or, pinned
+ * by attribute rule, whose outlet no longer passes the rule (revoked
+ * identifier or serial, authority gone; audit reason=revoked); those of
+ * removed inlets drain.  Return how many.
  */
 unsigned inlet_revoke_all(struct env *e);
+
+/*
+ * inlet_expire_all(e):
+ * End every inlet connection of ${e} whose outlet was admitted by a
+ * credential (pinned by attribute rule) that has expired (audit
+ * reason=credential-expired).  Return how many.
+ */
+unsigned inlet_expire_all(struct env *e);
 
 /*
  * inlet_stop(il):

@@ -695,7 +695,10 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		    in->has_via ? "via relay at" : "at",
 		    addr_format(in->has_via ? &in->via : &in->outlet, b,
 		    sizeof(b)));
-		print_peer(cfg, in->outlet_id);
+		if (in->outlet_by_rule)
+			printf("by rule %s", in->outlet_rule.text);
+		else
+			print_peer(cfg, in->outlet_id);
 		if (in->has_via) {
 			printf(", relay ");
 			print_peer(cfg, in->via_id);

@@ -322,7 +322,8 @@ node_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * Every second: end what a credential admitted once that credential
- * has expired (outlet connections, relay sessions and their pairs).
+ * has expired (outlet connections, inlet connections pinned by rule,
+ * relay sessions and their pairs).
  */
 static void
 node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -332,6 +333,7 @@ node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	(void)outlet_expire_all(&n->env);
+	(void)inlet_expire_all(&n->env);
 	(void)relay_expire(n->relay);
 }
 
@@ -703,6 +705,10 @@ diff_configs(const struct config *o, const struct config *c,
 			change(ch, "inlet", y->name, 0);
 		else if (!addr_same(&x->listen, &y->listen) ||
 		    memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) != 0 ||
+		    x->outlet_by_rule != y->outlet_by_rule ||
+		    strcmp(x->outlet_rule.text, y->outlet_rule.text) != 0 ||
+		    memcmp(x->outlet_rule.issuer, y->outlet_rule.issuer,
+		    CONFIG_ID_LEN) != 0 ||
 		    strcmp(x->service, y->service) != 0 ||
 		    x->has_via != y->has_via || (y->has_via ? (memcmp(
 		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||

@@ -112,13 +112,11 @@ outlet_admits(const struct env *e, const struct conn *c,
     const struct config_outlet *co, struct acl_verdict *v)
 {
 	struct acl_peer peer;
-	struct acl_ctx ax;
 
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	env_acl(e, &ax);
-	return (acl_admit(&ax, co->allow, co->nallow, co->rules, co->nrules,
-	    &peer, v));
+	return (env_admit(e, &peer, co->allow, co->nallow, co->rules,
+	    co->nrules, v));
 }
 
 /* The front hands over ${c}, authenticated, asking for ${svc} (the
@@ -293,15 +291,6 @@ outlet_revoke_all(struct env *e)
 	    "outlet"));
 }
 
-/* Keep ${c} until the credential that admitted it (if any) expires. */
-static int
-unexpired(struct env *e, struct conn *c)
-{
-
-	return (c->cred_expiry == 0 ||
-	    (uint64_t)ev_now(e->loop) < c->cred_expiry);
-}
-
 /*
  * outlet_expire_all(e):
  * End every outlet connection of ${e} admitted by a credential that has
@@ -311,8 +300,7 @@ unsigned
 outlet_expire_all(struct env *e)
 {
 
-	return (env_end_each(e, &outlet_ops, unexpired, "credential-expired",
-	    "outlet"));
+	return (env_expire_each(e, &outlet_ops, "outlet"));
 }
 
 /*

@@ -558,14 +558,12 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
     struct acl_verdict *v)
 {
 	struct acl_peer peer = {id, creds, len};
-	struct acl_ctx ax;
 
-	env_acl(r->env, &ax);
 	if (reg)
-		return (acl_admit(&ax, cr->reg, cr->nreg, cr->reg_rules,
-		    cr->nreg_rules, &peer, v));
-	return (acl_admit(&ax, cr->allow, cr->nallow, cr->allow_rules,
-	    cr->nallow_rules, &peer, v));
+		return (env_admit(r->env, &peer, cr->reg, cr->nreg,
+		    cr->reg_rules, cr->nreg_rules, v));
+	return (env_admit(r->env, &peer, cr->allow, cr->nallow,
+	    cr->allow_rules, cr->nallow_rules, v));
 }
 
 /*

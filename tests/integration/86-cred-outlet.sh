@@ -25,14 +25,6 @@ CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
 "$SALLYPORT" authority create "$WORK/rogue-ca.key" >/dev/null
 OUT_ID=$(make_identity out)
 NODE_PORT=$(free_port)
-issue()
-{
-	_key=$1 _name=$2
-	shift 2
-	"$SALLYPORT" credential issue --authority "$WORK/$_key" --subject \
-	    "$(eval echo "\$ID_$_name")" --out "$WORK/$_name.cred" "$@" ||
-		die "credential issue for $_name failed"
-}
 write_out()
 {
 	{
@@ -69,10 +61,10 @@ inlet()
 for n in app none rogue old early thief short; do
 	eval "ID_$n=\$(make_identity $n)"
 done
-issue ca.key app --attr role=app --attr env=prod --ttl 1h
-issue rogue-ca.key rogue --attr role=app --ttl 1h
-issue ca.key old --attr role=app --ttl 1h --not-before now-2h
-issue ca.key early --attr role=app --ttl 1h --not-before now+1h
+cred_issue ca.key app --attr role=app --attr env=prod --ttl 1h
+cred_issue rogue-ca.key rogue --attr role=app --ttl 1h
+cred_issue ca.key old --attr role=app --ttl 1h --not-before now-2h
+cred_issue ca.key early --attr role=app --ttl 1h --not-before now+1h
 "$SALLYPORT" credential show "$WORK/app.cred" >"$WORK/show.out" ||
 	die "credential show failed"
 grep -q '^signature   ok$' "$WORK/show.out" || die "show: no signature ok"
@@ -117,7 +109,7 @@ grep -q 'issued to another identity' "$WORK/thief.log" ||
 # A live connection ends when the credential that admitted it expires
 # (issued here, just before its node starts: a loaded machine must not
 # let it expire before it is used).
-issue ca.key short --attr role=app --ttl 4s
+cred_issue ca.key short --attr role=app --ttl 4s
 inlet short "$WORK/short.cred"
 start_node short "$WORK/short.ini"
 eval "_p=\$P_short"
@@ -135,7 +127,7 @@ SUB_APP=$LAST_PID
 wait_until 10 eval '[ "$(redis-cli -p $REDIS_PORT PUBSUB NUMSUB news | sed -n 2p)" = 1 ]' ||
 	die "app's subscription is not up"
 before=$(reload_total "$WORK/app.log")
-issue ca.key app --attr role=app --attr env=prod --ttl 2h
+cred_issue ca.key app --attr role=app --attr env=prod --ttl 2h
 wait_reload app $((before + 1)) ok 10
 say "app renewed: $RELOAD_LINE"
 [ "$(ping_via app)" = PONG ] || die "app is not let through after renewal"

@@ -28,21 +28,12 @@ case $CA_ID in I*) ;; *) die "authority create printed $CA_ID" ;; esac
 for n in hub db app none other untrusted old rogue fake; do
 	eval "ID_$n=\$(make_identity $n)"
 done
-# issue(authority-key, name, args...): a credential for node ${name}.
-issue()
-{
-	_key=$1 _name=$2
-	shift 2
-	"$SALLYPORT" credential issue --authority "$WORK/$_key" --subject \
-	    "$(eval echo "\$ID_$_name")" --out "$WORK/$_name.cred" "$@" \
-	    >/dev/null || die "credential issue for $_name failed"
-}
-issue ca.key db --attr role=db --ttl 1h
-issue ca.key app --attr role=app --ttl 1h
-issue ca.key other --attr role=other --ttl 1h
-issue rogue-ca.key untrusted --attr role=app --ttl 1h
-issue ca.key old --attr role=app --ttl 1h --not-before now-2h
-issue ca.key fake --attr role=app --ttl 1h
+cred_issue ca.key db --attr role=db --ttl 1h
+cred_issue ca.key app --attr role=app --ttl 1h
+cred_issue ca.key other --attr role=other --ttl 1h
+cred_issue rogue-ca.key untrusted --attr role=app --ttl 1h
+cred_issue ca.key old --attr role=app --ttl 1h --not-before now-2h
+cred_issue ca.key fake --attr role=app --ttl 1h
 
 {
 	ini_node "$WORK/hub.key" "127.0.0.1:$HUB_PORT"

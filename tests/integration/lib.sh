@@ -546,6 +546,32 @@ redis_bursts()
 	say "PING burst: $_r"
 }
 
+# --- credentials (issue 11; docs/credentials.md) ---
+
+# cred_issue(authority-key, name, args...): `sallyport credential issue`
+# by the authority $WORK/${authority-key} for the identity $ID_${name}
+# into $WORK/${name}.cred, with ${args} (--attr, --ttl, --not-before).
+cred_issue()
+{
+	_ci_key=$1 _ci_name=$2
+	shift 2
+	eval "_ci_id=\$ID_$_ci_name"
+	"$SALLYPORT" credential issue --authority "$WORK/$_ci_key" --subject \
+	    "$_ci_id" --out "$WORK/$_ci_name.cred" "$@" >/dev/null ||
+		die "credential issue for $_ci_name failed"
+}
+
+# ini_authorities(name id [name id ...]): an [authorities] section.
+ini_authorities()
+{
+	echo "[authorities]"
+	while [ $# -ge 2 ]; do
+		echo "$1 = $2"
+		shift 2
+	done
+	echo
+}
+
 # --- configuration reload (SIGHUP, [node] reload = watch) ---
 
 # reload_total(log): how many reload result lines (`event=reload`, any

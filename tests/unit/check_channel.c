@@ -1414,6 +1414,69 @@ START_TEST(test_peer_filter)
 }
 END_TEST
 
+/* An initiator's check (channel_expect_check): what it saw; says ${check_ok}. */
+static int check_ok, check_calls;
+static uint8_t check_id[CHANNEL_ID_LEN];
+static size_t check_len;
+
+static int
+check(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *creds,
+    size_t len)
+{
+
+	ck_assert_ptr_eq(arg, &check_ok);
+	ck_assert(len == 0 || creds != NULL);
+	memcpy(check_id, id, CHANNEL_ID_LEN);
+	check_len = len;
+	check_calls++;
+	return (check_ok);
+}
+
+/*
+ * An initiator pinned by a check instead of an identifier: the check sees
+ * the verified responder once, after msg2; a refusal is EDENIED with no
+ * msg3 written (the responder learns nothing); an accept completes.
+ */
+START_TEST(test_expect_check)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	size_t i;
+
+	for (check_ok = 0; check_ok <= 1; check_ok++) {
+		check_calls = 0;
+		ck_assert_ptr_nonnull(ci = channel_new(CHANNEL_INITIATOR, &li,
+		    NULL));
+		ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr,
+		    NULL));
+		channel_expect_check(ci, check, &check_ok);
+		ck_assert_int_eq(channel_set_request(ci, (const uint8_t *)REQ,
+		    strlen(REQ)), 0);
+		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1),
+		    &m.l1), 0);
+		ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+		    sizeof(m.m2), &m.l2), 0);
+		memset(m.m3, 0xa5, sizeof(m.m3));
+		ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
+		    sizeof(m.m3), &m.l3), check_ok ? 1 : -CHANNEL_EDENIED);
+		ck_assert_int_eq(check_calls, 1);
+		ck_assert_mem_eq(check_id, lr.id, CHANNEL_ID_LEN);
+		ck_assert_uint_eq(check_len, 0); /* lr shows no credential */
+		if (!check_ok) {
+			ck_assert_uint_eq(m.l3, 0);
+			for (i = 0; i < sizeof(m.m3); i++)
+				ck_assert_uint_eq(m.m3[i], 0xa5);
+		} else {
+			ck_assert_mem_eq(channel_peer_id(ci), lr.id,
+			    CHANNEL_ID_LEN);
+			ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW,
+			    m.m2, sizeof(m.m2), &m.l2), 1);
+		}
+		pair_free(ci, cr);
+	}
+}
+END_TEST
+
 /* A full set evicts its least recently used entry. */
 START_TEST(test_cache_evict)
 {
@@ -2020,6 +2083,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_handshake_full);
 	tcase_add_test(tc, test_wrong_peer);
 	tcase_add_test(tc, test_no_pin);
+	tcase_add_test(tc, test_expect_check);
 	tcase_add_test(tc, test_bind_service);
 	tcase_add_test(tc, test_replay_handshake);
 	tcase_add_test(tc, test_request);

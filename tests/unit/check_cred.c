@@ -519,6 +519,112 @@ START_TEST(test_rule_errors)
 }
 END_TEST
 
+/*
+ * An [inlet] whose outlet line is ${outlet} (line 9), with ${via} (line
+ * 10) unless NULL: parse it into ${cfg}; the result of config_parse.
+ */
+static int
+inlet_config(struct config *cfg, const char *outlet, const char *via,
+    char *err, size_t errlen)
+{
+	char text[1024], id[IDENTITY_TEXT_SIZE], nid[IDENTITY_TEXT_SIZE];
+
+	snprintf(text, sizeof(text), "[node]\nidentity = k\n[authorities]\n"
+	    "corp = %s\n[peers]\nhub = %s\n[inlet db]\nlisten = "
+	    "127.0.0.1:5432\noutlet = %s\n%s%s%s", identity_id_format(ca.id,
+	    id), identity_id_format(node.id, nid), outlet, via != NULL ?
+	    "via = " : "", via != NULL ? via : "", via != NULL ? "\n" : "");
+	return (config_parse(cfg, "t.ini", text, strlen(text), err, errlen));
+}
+
+/* outlet = RULE@AUTHORITY[@HOST:PORT]: an inlet pinned by attribute. */
+START_TEST(test_inlet_pin_forms)
+{
+	struct config cfg;
+	const struct config_inlet *in;
+	char err[256], id[IDENTITY_TEXT_SIZE], text[200];
+
+	/* Direct: the rule, then the outlet node's address. */
+	ck_assert_msg(inlet_config(&cfg, "role=db@corp@127.0.0.1:7400", NULL,
+	    err, sizeof(err)) == 0, "%s", err);
+	in = &cfg.inlets[0];
+	ck_assert_int_eq(in->outlet_by_rule, 1);
+	ck_assert_str_eq(in->outlet_rule.text, "role=db@corp");
+	ck_assert_str_eq(in->outlet_rule.authority, "corp");
+	ck_assert_mem_eq(in->outlet_rule.issuer, ca.id, 32);
+	ck_assert_uint_eq(in->outlet_rule.nattrs, 1);
+	ck_assert_str_eq(in->outlet_rule.attrs[0].key, "role");
+	ck_assert_str_eq(in->outlet_rule.attrs[0].value, "db");
+	ck_assert_int_eq(in->has_via, 0);
+	ck_assert_str_eq(in->outlet.port, "7400");
+	config_free(&cfg);
+	/* Through a relay: just the rule; several attributes. */
+	ck_assert_msg(inlet_config(&cfg, "role=db+env=prod@corp",
+	    "hub@127.0.0.1:7401", err, sizeof(err)) == 0, "%s", err);
+	in = &cfg.inlets[0];
+	ck_assert_int_eq(in->outlet_by_rule, 1);
+	ck_assert_int_eq(in->has_via, 1);
+	ck_assert_str_eq(in->outlet_rule.text, "role=db+env=prod@corp");
+	ck_assert_uint_eq(in->outlet_rule.nattrs, 2);
+	ck_assert_mem_eq(in->via_id, node.id, 32);
+	config_free(&cfg);
+	/* An identifier (no '=' before the first '@') is the old form. */
+	snprintf(text, sizeof(text), "%s@127.0.0.1:7400",
+	    identity_id_format(ca.id, id));
+	ck_assert_msg(inlet_config(&cfg, text, NULL, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(cfg.inlets[0].outlet_by_rule, 0);
+	ck_assert_mem_eq(cfg.inlets[0].outlet_id, ca.id, 32);
+	config_free(&cfg);
+}
+END_TEST
+
+/* Every malformed attribute pin: its exact message, at its line. */
+static const struct {
+	const char *outlet, *via, *want;
+} pin_bads[] = {
+    {"role=db@nope@127.0.0.1:7400", NULL, "t.ini:9: unknown authority "
+	"\"nope\" in rule \"role=db@nope\" (not in [authorities])"},
+    {"role=@corp@127.0.0.1:7400", NULL, "t.ini:9: empty value in "
+	"attribute rule \"role=@corp\""},
+    {"=db@corp@127.0.0.1:7400", NULL, "t.ini:9: empty key in attribute "
+	"rule \"=db@corp\""},
+    {"role=d!b@corp@127.0.0.1:7400", NULL, "t.ini:9: bad attribute value "
+	"\"d!b\" in rule \"role=d!b@corp\" (1 to 64 of A-Z a-z 0-9 . _ : / "
+	"-)"},
+    {"Role=db@corp@127.0.0.1:7400", NULL, "t.ini:9: bad attribute key "
+	"\"Role\" in rule \"Role=db@corp\" (1 to 32 of a-z 0-9 _ -, "
+	"starting with a letter)"},
+    {"role=db,role=x@corp@127.0.0.1:7400", NULL, "t.ini:9: outlet takes "
+	"one attribute rule, not a list (join attributes with '+')"},
+    {"role=db@@127.0.0.1:7400", NULL, "t.ini:9: empty authority name"},
+    {"role=db", "hub@127.0.0.1:7401", "t.ini:9: attribute rule "
+	"\"role=db\" names no authority (KEY=VALUE@AUTHORITY)"},
+    {"role=db@corp", NULL, "t.ini:9: outlet must be "
+	"KEY=VALUE@AUTHORITY@HOST:PORT (the attribute rule, then the outlet "
+	"node's address)"},
+    {"role=db@corp@127.0.0.1:7400", "hub@127.0.0.1:7401", "t.ini:9: with "
+	"via, outlet is just the outlet's pinned attribute rule (no "
+	"@address)"},
+    {"role=db@corp@", NULL, "t.ini:9: outlet: empty address"},
+    {"role=db@corp@127.0.0.1", NULL, "t.ini:9: outlet: missing port: "
+	"expected host:port, [v6]:port or unix:/path"},
+    /* '=' after the first '@' is not a rule: a peer, then an address. */
+    {"hub@a=b:7400", NULL, "t.ini:9: outlet: invalid host "
+	"\"a=b\" (an IPv4 address, a [v6] address or a DNS name)"},
+};
+
+START_TEST(test_inlet_pin_errors)
+{
+	struct config cfg;
+	char err[256];
+
+	ck_assert_int_eq(inlet_config(&cfg, pin_bads[_i].outlet,
+	    pin_bads[_i].via, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, pin_bads[_i].want);
+}
+END_TEST
+
 static Suite *
 cred_suite(void)
 {
@@ -546,6 +652,9 @@ cred_suite(void)
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_policy_attrs);
 	tcase_add_test(tc, test_rule_errors);
+	tcase_add_test(tc, test_inlet_pin_forms);
+	tcase_add_loop_test(tc, test_inlet_pin_errors, 0,
+	    (int)(sizeof(pin_bads) / sizeof(pin_bads[0])));
 	suite_add_tcase(s, tc);
 	return (s);
 }
