@@ -130,18 +130,27 @@ payload_put(uint8_t *out, const struct channel_local *l)
 	return (CHANNEL_PAYLOAD_LEN + l->creds_len);
 }
 
-/* Keep a copy of the peer's credential block (${len} bytes, checked). */
+/*
+ * Keep a copy of the peer's credential block (${len} bytes, checked) in
+ * place of the one kept so far, if any.
+ */
 static int
 peer_creds_keep(struct channel *ch, const uint8_t *block, size_t len)
 {
+	uint8_t *copy = NULL;
 
 	/* A lone zero count: nothing presented. */
-	if (len <= 1)
-		return (0);
-	if ((ch->peer_creds = malloc(len)) == NULL)
-		return (-CHANNEL_ENOMEM);
-	memcpy(ch->peer_creds, block, len);
-	ch->peer_creds_len = len;
+	if (len > 1) {
+		if ((copy = malloc(len)) == NULL)
+			return (-CHANNEL_ENOMEM);
+		memcpy(copy, block, len);
+	}
+	if (ch->peer_creds != NULL) {
+		wipe(ch->peer_creds, ch->peer_creds_len);
+		free(ch->peer_creds);
+	}
+	ch->peer_creds = copy;
+	ch->peer_creds_len = copy != NULL ? len : 0;
 	return (0);
 }
 
@@ -1754,10 +1763,12 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 		return (-CHANNEL_ESTATE);
 	if (ch->state != ST_ESTABLISHED)
 		return (fail(ch, CHANNEL_ESTATE));
-	if ((unsigned)type > CHANNEL_REFUSE)
+	if ((unsigned)type > CHANNEL_CREDS || type == CHANNEL_REKEY)
 		return (fail(ch, CHANNEL_ETYPE)); /* REKEY: channel_seal_rekey */
 	if (len > CHANNEL_MAX_DATA || (type == CHANNEL_EOF && len != 0) ||
-	    (type == CHANNEL_REFUSE && len == 0))
+	    (type == CHANNEL_REFUSE && len == 0) ||
+	    (type == CHANNEL_CREDS && cred_block_check(rec + CHANNEL_HDR,
+	    len) != 0))
 		return (fail(ch, CHANNEL_EFRAME));
 	/* Nothing but keepalives after our own EOF. */
 	if (ch->tx_eof && (type == CHANNEL_DATA || type == CHANNEL_EOF))
@@ -1907,7 +1918,7 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 
 	/* Authentic; now the type must be one we know, in order. */
 	t = rec[FRAME_HDR];
-	if (t > CHANNEL_REKEY) {
+	if (t > CHANNEL_CREDS) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ETYPE));
 	}
@@ -1921,6 +1932,15 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 	    (t == CHANNEL_REFUSE && n == 0)) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_EFRAME));
+	}
+	/* Renewed credentials replace the ones of the handshake. */
+	if (t == CHANNEL_CREDS) {
+		if (cred_block_check(rec + CHANNEL_HDR, n) != 0) {
+			wipe(rec, reclen);
+			return (fail(ch, CHANNEL_EPAYLOAD));
+		}
+		if ((rc = peer_creds_keep(ch, rec + CHANNEL_HDR, n)) != 0)
+			return (fail(ch, -rc));
 	}
 	/* The peer's key ends with this record: REKEY() as it did. */
 	if (t == CHANNEL_REKEY)

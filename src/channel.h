@@ -73,7 +73,8 @@ enum channel_type {
 	CHANNEL_PING = 2, /* keepalive; answered by PONG */
 	CHANNEL_PONG = 3,
 	CHANNEL_REFUSE = 4, /* why the responder refuses; then it closes */
-	CHANNEL_REKEY = 5   /* last record under the sender's key; empty */
+	CHANNEL_REKEY = 5,  /* last record under the sender's key; empty */
+	CHANNEL_CREDS = 6   /* the sender's renewed credential block */
 };
 
 /*
@@ -612,7 +613,8 @@ int channel_req_parse(const uint8_t *req, size_t len, struct channel_req *r);
 /*
  * channel_seal(ch, type, rec, len):
  * Encrypt the ${len} (<= CHANNEL_MAX_DATA) bytes at rec + CHANNEL_HDR in
- * place into a record of ${type} (not CHANNEL_REKEY: channel_seal_rekey);
+ * place into a record of ${type} (not CHANNEL_REKEY: channel_seal_rekey;
+ * a CHANNEL_CREDS record holds one well formed credential block);
  * ${rec} has room for len + CHANNEL_OVERHEAD bytes.  Return the record
  * length, or -error.
  */
@@ -624,8 +626,10 @@ long channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
  * Authenticate and decrypt one whole record in place; on success the data
  * is at rec + CHANNEL_HDR, ${len} bytes, of ${type}.  A CHANNEL_REKEY
  * record (empty) has already replaced the receiving key when this
- * returns; the caller has nothing to do for it.  Return 0 or -error;
- * after an error the channel is dead.
+ * returns; the caller has nothing to do for it.  A CHANNEL_CREDS record
+ * (a well formed credential block, cred.h) has already replaced what
+ * channel_peer_creds returns; the caller decides again with it.  Return 0
+ * or -error; after an error the channel is dead.
  */
 int channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
     enum channel_type *type, size_t *len);

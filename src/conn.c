@@ -406,18 +406,27 @@ tx_kick(struct conn *c)
 		type = CHANNEL_PONG;
 	else if (c->rekey_owed)
 		type = CHANNEL_REKEY;
+	else if (c->creds_out != NULL)
+		type = CHANNEL_CREDS;
 	else if (c->tx_eof_seen)
 		type = CHANNEL_EOF;
 	else
 		return;
-	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD)) == NULL) {
+	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + (type ==
+	    CHANNEL_CREDS ? c->creds_out_len : 0))) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
 	if (type == CHANNEL_REKEY)
 		n = channel_seal_rekey(c->ch, c->tx->data,
 		    (uint64_t)ev_now(c->ctx->loop));
-	else
+	else if (type == CHANNEL_CREDS) {
+		memcpy(c->tx->data + CHANNEL_HDR, c->creds_out,
+		    c->creds_out_len);
+		n = channel_seal(c->ch, type, c->tx->data, c->creds_out_len);
+		free(c->creds_out);
+		c->creds_out = NULL;
+	} else
 		n = channel_seal(c->ch, type, c->tx->data, 0);
 	if (n < 0) {
 		conn_drop(c, CONN_R_CHANNEL_BASE + (int)-n);
@@ -427,7 +436,7 @@ tx_kick(struct conn *c)
 		c->pong_owed = 0;
 	else if (type == CHANNEL_REKEY)
 		c->rekey_owed = 0;
-	else
+	else if (type == CHANNEL_EOF)
 		c->tx->has_eof = 1;
 	c->tx->iov[0].iov_base = c->tx->data;
 	c->tx->iov[0].iov_len = (size_t)n;
@@ -545,6 +554,13 @@ rx_open_records(struct conn *c)
 			c->quiet = 1;
 			conn_drop(c, CONN_R_REFUSED);
 			return (-1);
+		case CHANNEL_CREDS:
+			if (c->ops->renewed != NULL && c->ops->renewed(c) != 0) {
+				c->quiet = 1;
+				conn_drop(c, CONN_R_REVOKED);
+				return (-1);
+			}
+			break;
 		default:
 			break;
 		}
@@ -1450,6 +1466,32 @@ conn_plain_prefix(struct conn *c, const uint8_t *p, size_t len)
 }
 
 /*
+ * conn_send_creds(c, block, len):
+ * ${c} is OPEN: send our renewed credential block, ${len} (1 to
+ * CRED_BLOCK_MAX) well formed bytes at ${block} (copied), in a CREDS
+ * record after what is queued; a newer block replaces one not sent yet.
+ * Return 0, 1 if ${c} is not OPEN or its EOF record is out (nothing to
+ * do), -1 on ENOMEM.
+ */
+int
+conn_send_creds(struct conn *c, const uint8_t *block, size_t len)
+{
+	uint8_t *copy;
+
+	assert(len > 0 && len <= CRED_BLOCK_MAX);
+	if (c->state != CONN_OPEN || c->tx_eof_sent || c->ch == NULL)
+		return (1);
+	if ((copy = malloc(len)) == NULL)
+		return (-1);
+	memcpy(copy, block, len);
+	free(c->creds_out);
+	c->creds_out = copy;
+	c->creds_out_len = len;
+	tx_kick(c);
+	return (0);
+}
+
+/*
  * conn_handshake(c, ch, role):
  * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
  * on the channel socket with the handshake deadline; ${role} is the role
@@ -1740,6 +1782,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	buf_put(ctx, c->rx);
 	c->tx = c->rx = NULL;
 	free(c->pfx);
+	free(c->creds_out);
 	c->pfx = NULL;
 	conn_set_state(c, CONN_DEAD);
 

@@ -133,6 +133,13 @@ struct conn_ops {
 	 * NULL.
 	 */
 	void (*refused)(struct conn *c, unsigned code);
+	/*
+	 * The peer sent renewed credentials (a CREDS record: what
+	 * channel_peer_creds returns now): decide again.  Return 0 to keep
+	 * ${c}, or -1 (the callee logged why) to have it dropped quietly
+	 * (CONN_R_REVOKED).  May be NULL: the new block is kept, unused.
+	 */
+	int (*renewed)(struct conn *c);
 };
 
 /*
@@ -174,6 +181,8 @@ struct conn {
 	ev_tstamp dial_deadline;
 	int dial_err;
 	uint8_t *pfx;      /* bytes owed to the plain side first, or NULL */
+	uint8_t *creds_out; /* our renewed credential block owed, or NULL */
+	size_t creds_out_len;
 	size_t pfx_len, pfx_off;
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
@@ -316,6 +325,16 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
  */
 #define CONN_PREFIX_MAX 1024
 int conn_plain_prefix(struct conn *c, const uint8_t *p, size_t len);
+
+/*
+ * conn_send_creds(c, block, len):
+ * ${c} is OPEN: send our renewed credential block, ${len} (1 to
+ * CRED_BLOCK_MAX) well formed bytes at ${block} (copied), in a CREDS
+ * record after what is queued; a newer block replaces one not sent yet.
+ * Return 0, 1 if ${c} is not OPEN or its EOF record is out (nothing to
+ * do), -1 on ENOMEM.  May drop ${c} (a failed write): check c->state.
+ */
+int conn_send_creds(struct conn *c, const uint8_t *block, size_t len);
 
 /*
  * conn_handshake(c, ch, role):

@@ -85,6 +85,7 @@ struct dialout {
 	/* The last DIALOUT_TRACK client data connections: their preamble
 	 * counter and conn= (a relay's refusal names the counter). */
 	uint64_t track_ctr[DIALOUT_TRACK], track_id[DIALOUT_TRACK];
+	struct dialout *prev, *next; /* env->dialouts */
 };
 
 static void start(struct dialout *d);
@@ -538,6 +539,9 @@ dialout_new(struct env *e, enum dialout_kind kind, const char *name,
 	ready_add(&e->ready, &d->ready, role, name,
 	    kind == DIALOUT_REGISTER ? "not registered at its relay" :
 	    "no relay session", ready_is_up, d);
+	if ((d->next = e->dialouts) != NULL)
+		d->next->prev = d;
+	e->dialouts = d;
 	return (d);
 }
 
@@ -569,6 +573,12 @@ dialout_free(struct dialout *d)
 	if (d == NULL)
 		return;
 	conn_ctx_forget_via(&d->env->ctx, d);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		d->env->dialouts = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
 	d->stopping = 1;
 	ready_remove(&d->ready);
 	ev_timer_stop(d->env->loop, &d->retry);
@@ -577,6 +587,25 @@ dialout_free(struct dialout *d)
 		conn_drop(d->hs, CONN_R_SHUTDOWN);
 	end_session(d);
 	free(d);
+}
+
+/*
+ * dialout_send_creds_all(e, block, len):
+ * Our credentials were renewed: send the block (${len} well formed bytes,
+ * 1 to CRED_BLOCK_MAX) to the relay over every live session of ${e}'s
+ * dialouts, so that what the relay admitted by credential lasts.  Return
+ * how many sessions it was sent on.
+ */
+unsigned
+dialout_send_creds_all(struct env *e, const uint8_t *block, size_t len)
+{
+	struct dialout *d;
+	unsigned n = 0;
+
+	for (d = e->dialouts; d != NULL; d = d->next)
+		if (d->s != NULL && session_send_creds(d->s, block, len) == 0)
+			n++;
+	return (n);
 }
 
 /*

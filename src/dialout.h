@@ -50,6 +50,16 @@ struct dialout *dialout_new(struct env *e, enum dialout_kind kind,
 void dialout_free(struct dialout *d);
 
 /*
+ * dialout_send_creds_all(e, block, len):
+ * Our credentials were renewed: send the block (${len} well formed bytes,
+ * 1 to CRED_BLOCK_MAX) to the relay over every live session of ${e}'s
+ * dialouts, so that what the relay admitted by credential lasts.  Return
+ * how many sessions it was sent on.
+ */
+unsigned dialout_send_creds_all(struct env *e, const uint8_t *block,
+    size_t len);
+
+/*
  * dialout_stop(d):
  * Make no new attempt (node shutdown): a handshake in progress is
  * dropped.  A registration is closed with its pool (the relay then sends

@@ -294,6 +294,37 @@ env_expire_each(struct env *e, const struct conn_ops *ops, const char *role)
 	return (env_end_each(e, ops, unexpired, "credential-expired", role));
 }
 
+/* One pass of env_send_creds(). */
+struct sending {
+	const uint8_t *block;
+	size_t len;
+	unsigned n;
+};
+
+static void
+send_one(struct conn *c, void *arg)
+{
+	struct sending *sn = arg;
+
+	if (conn_send_creds(c, sn->block, sn->len) == 0)
+		sn->n++;
+}
+
+/*
+ * env_send_creds(e, block, len):
+ * Our credentials were renewed: send the block (${len} well formed bytes,
+ * 1 to CRED_BLOCK_MAX) to the peer of every open connection of ${e}
+ * (conn_send_creds).  Return how many it was queued on.
+ */
+unsigned
+env_send_creds(struct env *e, const uint8_t *block, size_t len)
+{
+	struct sending sn = {block, len, 0};
+
+	conn_ctx_each(&e->ctx, send_one, &sn);
+	return (sn.n);
+}
+
 /*
  * env_idle(e):
  * A role tells the runtime that one of its live objects (a relayed pair,

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "ready.h"
 
+struct dialout;
 struct listener;
 
 struct env {
@@ -52,6 +53,8 @@ struct env {
 	/* What must be up before the node is ready (/readyz): dialout.c
 	 * adds each relay session and registration. */
 	struct ready_item *ready;
+	/* Every relay session kept (dialout.c links them). */
+	struct dialout *dialouts;
 	void *data; /* the runtime's */
 };
 
@@ -113,6 +116,14 @@ unsigned env_end_each(struct env *e, const struct conn_ops *ops,
  */
 unsigned env_expire_each(struct env *e, const struct conn_ops *ops,
     const char *role);
+
+/*
+ * env_send_creds(e, block, len):
+ * Our credentials were renewed: send the block (${len} well formed bytes,
+ * 1 to CRED_BLOCK_MAX) to the peer of every open connection of ${e}
+ * (conn_send_creds).  Return how many it was queued on.
+ */
+unsigned env_send_creds(struct env *e, const uint8_t *block, size_t len);
 
 /*
  * env_idle(e):

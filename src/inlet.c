@@ -60,12 +60,14 @@ static void inlet_dialed(struct conn *c, int err);
 static void inlet_established(struct conn *c);
 static void inlet_handshake_failed(struct conn *c, int err);
 static void inlet_refused(struct conn *c, unsigned code);
+static int inlet_renewed(struct conn *c);
 
 static const struct conn_ops inlet_ops = {
 	.dialed = inlet_dialed,
 	.established = inlet_established,
 	.handshake_failed = inlet_handshake_failed,
 	.refused = inlet_refused,
+	.renewed = inlet_renewed,
 };
 
 /* The socket address ${ss} as a request endpoint (family 0 if neither
@@ -518,6 +520,35 @@ inlet_restart(struct inlet *il)
 
 	if (il->via != NULL)
 		dialout_restart(il->via);
+}
+
+/*
+ * The outlet of ${c} renewed its credentials (docs/protocol.md 3.6):
+ * pinned by attribute rule, decide again with them (audit allow
+ * reason=credential-renewed, or deny, and ${c} ends); pinned by
+ * identifier, nothing to do.
+ */
+static int
+inlet_renewed(struct conn *c)
+{
+	struct inlet *il = c->arg;
+	struct acl_peer peer;
+	struct acl_verdict v;
+
+	if (!il->ci->outlet_by_rule)
+		return (0);
+	peer.id = channel_peer_id(c->ch);
+	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
+	if (!outlet_admitted(il->env, il->ci, &peer, &v)) {
+		env_audit_conn_verdict(il->env, c, 0, "peer-mismatch",
+		    il->ci->service, "inlet", &v);
+		return (-1);
+	}
+	c->rule = v.rule;
+	c->cred_expiry = v.expiry;
+	env_audit_conn_verdict(il->env, c, 1, "credential-renewed",
+	    il->ci->service, "inlet", &v);
+	return (0);
 }
 
 /*

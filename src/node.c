@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "dialout.h"
 #include "front.h"
 #include "inlet.h"
 #include "intercept.h"
@@ -888,7 +889,8 @@ node_reload(struct node *n, const char *why)
 	int ix_fds[2] = {-1, -1};
 	struct admin *admin = NULL;
 	unsigned nrevoked = 0;
-	int rotated, admin_new_one = 0;
+	int rotated, renewed, admin_new_one = 0;
+	unsigned nconns = 0, nsess = 0;
 	size_t i, j;
 
 	if (n->env.stopping)
@@ -1033,6 +1035,8 @@ node_reload(struct node *n, const char *why)
 	}
 	/* The credentials presented from now on (renewed files), and the
 	 * revocation list the revocation passes below apply. */
+	renewed = !rotated && (blen != n->env.local[n->env.cur].creds_len ||
+	    memcmp(block, n->env.local[n->env.cur].creds, blen) != 0);
 	(void)channel_local_set_creds(&n->env.local[0], block, blen);
 	(void)channel_local_set_creds(&n->env.local[1], block, blen);
 	cred_revoked_free(&n->env.revoked);
@@ -1078,6 +1082,17 @@ node_reload(struct node *n, const char *why)
 	}
 	nrevoked += outlet_revoke_all(&n->env);
 	nrevoked += inlet_revoke_all(&n->env);
+	if (renewed) {
+		/* Live channels and relay sessions get the new block (an
+		 * empty one if none is left), so that what peers admitted by
+		 * our credential outlives the old one. */
+		if (blen == 0)
+			block[blen++] = 0;
+		nconns = env_send_creds(&n->env, block, blen);
+		nsess = dialout_send_creds_all(&n->env, block, blen);
+		log_info("event=credentials-renewed connections=%u "
+		    "sessions=%u", nconns, nsess);
+	}
 	old->next = n->retired;
 	n->retired = old;
 	gen_ref(old, -1); /* no longer current: freed with its last conn */

@@ -36,8 +36,11 @@ struct outlet {
 
 static void outlet_dialed(struct conn *c, int err);
 
+static int outlet_renewed(struct conn *c);
+
 static const struct conn_ops outlet_ops = {
 	.dialed = outlet_dialed,
+	.renewed = outlet_renewed,
 };
 
 /*
@@ -262,19 +265,53 @@ outlet_restart(struct outlet *o)
 		dialout_restart(o->dialouts[i]);
 }
 
+/*
+ * Decide again for ${c} (its service and peer, the peer's credentials as
+ * they are now) with ${e}'s configuration; ${v} says why.  Admitted: keep
+ * the credential's end and rule, return 1.
+ */
+static int
+readmit(struct env *e, struct conn *c, struct acl_verdict *v)
+{
+	const struct config_outlet *co;
+
+	memset(v, 0, sizeof(*v));
+	if ((co = config_outlet_find(e->cfg, c->service)) == NULL ||
+	    !outlet_admits(e, c, co, v))
+		return (0);
+	c->cred_expiry = v->expiry;
+	c->rule = v->rule; /* the current configuration's text */
+	return (1);
+}
+
 /* Reload: keep ${c} if its service remains and still admits its peer. */
 static int
 still_admitted(struct env *e, struct conn *c)
 {
-	const struct config_outlet *co;
 	struct acl_verdict v;
 
-	if ((co = config_outlet_find(e->cfg, c->service)) == NULL ||
-	    !outlet_admits(e, c, co, &v))
-		return (0);
-	c->cred_expiry = v.expiry;
-	c->rule = v.rule; /* the new configuration's text */
-	return (1);
+	return (readmit(e, c, &v));
+}
+
+/*
+ * The peer of ${c} renewed its credentials: decide again with them (audit
+ * allow reason=credential-renewed, or deny with the credential problem:
+ * then ${c} ends).
+ */
+static int
+outlet_renewed(struct conn *c)
+{
+	struct outlet *o = c->arg;
+	struct acl_verdict v;
+
+	if (!readmit(o->env, c, &v)) {
+		env_audit_conn_verdict(o->env, c, 0, "not-allowed", c->service,
+		    "outlet", &v);
+		return (-1);
+	}
+	env_audit_conn_verdict(o->env, c, 1, "credential-renewed", c->service,
+	    "outlet", &v);
+	return (0);
 }
 
 /*

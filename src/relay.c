@@ -542,10 +542,6 @@ rsess_dead(struct session *s, const char *reason)
 	rsess_free(session_arg(s), reason);
 }
 
-static const struct session_ops rsess_ops = {
-	.message = rsess_message,
-	.dead = rsess_dead,
-};
 
 /*
  * The decision for the peer ${id} with the credential block ${creds}
@@ -609,6 +605,52 @@ rsess_allowed(const struct relay *r, const struct rsess *rs,
 	}
 	return (allowed_anywhere(r, rs->peer, rs->creds, rs->creds_len, v));
 }
+
+/*
+ * The node of ${s} renewed its credentials: decide again with them.  Kept:
+ * until the new expiry (audit allow reason=credential-renewed).  Denied:
+ * ended like a revocation, with its pairs (audit deny, the credential
+ * problem as reason).
+ */
+static int
+rsess_renewed(struct session *s)
+{
+	struct rsess *rs = session_arg(s);
+	struct relay *r = rs->r;
+	const char *name = rs->svc != NULL ? rs->svc->cr->name : "";
+	struct acl_verdict v;
+	const uint8_t *creds;
+	uint8_t *copy = NULL;
+	size_t len;
+
+	if ((creds = session_peer_creds(s, &len)) != NULL &&
+	    (copy = malloc(len)) == NULL) {
+		rsess_free(rs, "nomem");
+		return (-1);
+	}
+	if (copy != NULL)
+		memcpy(copy, creds, len);
+	free(rs->creds);
+	rs->creds = copy;
+	rs->creds_len = copy != NULL ? len : 0;
+	if (!rsess_allowed(r, rs, &v)) {
+		env_audit_verdict(r->env, 0, rs->kind == 'R' ?
+		    "not-registrant" : "not-allowed", rs->peer, name, "relay",
+		    &v);
+		rsess_free(rs, "revoked");
+		return (-1);
+	}
+	rs->expiry = v.expiry;
+	env_audit_verdict(r->env, 1, "credential-renewed", rs->peer, name,
+	    "relay", &v);
+	return (0);
+}
+
+static const struct session_ops rsess_ops = {
+	.message = rsess_message,
+	.dead = rsess_dead,
+	.renewed = rsess_renewed,
+};
 
 /*
  * ${c} completed a responder handshake and its request starts with '@'

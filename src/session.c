@@ -17,8 +17,11 @@
 #include "frame.h"
 #include "session.h"
 
-#define SESSION_MAX_RECORD (SESSION_MAX_DATA + CHANNEL_OVERHEAD)
-#define SESSION_TX_CAP (4 * SESSION_MAX_RECORD)
+/* The largest record: a CREDS record with the largest block. */
+#define SESSION_MAX_RECORD (CRED_BLOCK_MAX + CHANNEL_OVERHEAD)
+/* Four messages and one CREDS record. */
+#define SESSION_TX_CAP (4 * (SESSION_MAX_DATA + CHANNEL_OVERHEAD) + \
+	SESSION_MAX_RECORD)
 /* How often the channel's age is looked at (rekey by time, its end). */
 #define SESSION_LIFE_TICK 30.
 /* A peer that closes this close to the deadline (seconds) expired. */
@@ -134,8 +137,9 @@ send_record(struct session *s, enum channel_type type, const uint8_t *data,
 	uint8_t *rec;
 	long n;
 
-	if (s->fd == -1 || s->failed != NULL || len > SESSION_MAX_DATA ||
-	    SESSION_TX_CAP - s->tx_have < len + CHANNEL_OVERHEAD)
+	if (s->fd == -1 || s->failed != NULL || len > SESSION_MAX_RECORD -
+	    CHANNEL_OVERHEAD || SESSION_TX_CAP - s->tx_have < len +
+	    CHANNEL_OVERHEAD)
 		return (-1);
 	rec = s->tx + s->tx_have;
 	if (len > 0)
@@ -195,6 +199,16 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		    send_record(s, CHANNEL_PONG, s->rx + CHANNEL_HDR, len) ==
 		    -1) {
 			die(s, "write-error");
+			goto out;
+		}
+		if (type == CHANNEL_DATA && len > SESSION_MAX_DATA) {
+			die(s, "EFRAME");
+			goto out;
+		}
+		if (type == CHANNEL_CREDS && s->ops->renewed != NULL &&
+		    s->ops->renewed(s) != 0) {
+			if (s->fd != -1 && !s->freed)
+				die(s, "denied");
 			goto out;
 		}
 		if (type == CHANNEL_DATA) {
@@ -392,6 +406,42 @@ session_send(struct session *s, const uint8_t *data, size_t len)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * session_send_creds(s, block, len):
+ * Send our renewed credential block (${len}, 1 to CRED_BLOCK_MAX, well
+ * formed bytes at ${block}) in a CREDS record.  Return 0, or -1 as
+ * session_send.
+ */
+int
+session_send_creds(struct session *s, const uint8_t *block, size_t len)
+{
+
+	if (s->fd == -1 || s->failed != NULL ||
+	    SESSION_TX_CAP - s->tx_have < len + CHANNEL_OVERHEAD)
+		return (-1); /* full: not sent; the old block counts */
+	if (send_record(s, CHANNEL_CREDS, block, len) == -1) {
+		die_later(s, "write-error");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * session_peer_creds(s, len):
+ * The peer's credential block (handshake, or the last CREDS record), its
+ * size in *${len}; NULL (and 0) if none.
+ */
+const uint8_t *
+session_peer_creds(const struct session *s, size_t *len)
+{
+
+	if (s->ch == NULL) {
+		*len = 0;
+		return (NULL);
+	}
+	return (channel_peer_creds(s->ch, len));
 }
 
 /*

@@ -11,7 +11,8 @@
  * CHANNEL_REKEY_TIME with a REKEY record.  Used by both ends (relay.c,
  * dialout.c); never makes access decisions and never logs.
  *
- * Memory is fixed: one small receive and one small send buffer.
+ * Memory is fixed: one receive and one send buffer, each with room for
+ * the largest CREDS record (about 2 KiB).
  */
 #ifndef SALLYPORT_SESSION_H
 #define SALLYPORT_SESSION_H
@@ -44,6 +45,13 @@ struct session_ops {
 	 * be NULL.
 	 */
 	void (*refused)(struct session *s, unsigned code);
+	/*
+	 * The peer sent renewed credentials (a CREDS record; the channel's
+	 * channel_peer_creds returns them now): decide again.  Return 0 to
+	 * keep ${s}, -1 to end it (ops->dead follows with "denied"; the
+	 * callee logged why).  May be NULL.
+	 */
+	int (*renewed)(struct session *s);
 };
 
 /*
@@ -80,6 +88,21 @@ const uint8_t *session_peer_id(const struct session *s);
  * the loop).
  */
 int session_send(struct session *s, const uint8_t *data, size_t len);
+
+/*
+ * session_send_creds(s, block, len):
+ * Send our renewed credential block (${len}, 1 to CRED_BLOCK_MAX, well
+ * formed bytes at ${block}) in a CREDS record.  Return 0, or -1 as
+ * session_send.
+ */
+int session_send_creds(struct session *s, const uint8_t *block, size_t len);
+
+/*
+ * session_peer_creds(s, len):
+ * The peer's credential block (handshake, or the last CREDS record), its
+ * size in *${len}; NULL (and 0) if none.
+ */
+const uint8_t *session_peer_creds(const struct session *s, size_t *len);
 
 /*
  * session_free(s):

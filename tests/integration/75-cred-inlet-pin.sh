@@ -19,7 +19,10 @@
 #   with reason=credential-untrusted;
 # - e (role=db, valid 5 s; the inlet's credential_skew is 0): the inlet's
 #   live connection to it ends at that expiry (audit deny
-#   reason=credential-expired role=inlet), though e itself keeps it.
+#   reason=credential-expired role=inlet), though e itself keeps it;
+# - a renews its credential (reload): the inlet's live connection stays
+#   (in-band, audit allow reason=credential-renewed); renewed as
+#   role=cache, the inlet ends it at once (reason=peer-mismatch).
 # Needs root (skips with 77 otherwise).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
@@ -216,3 +219,23 @@ wait_for_event "$WORK/app.log" 2 event=audit decision=deny role=inlet \
 ! log_has "$WORK/e.log" event=audit decision=deny ||
 	die "e ended it, not the inlet"
 say "ok: the connection to e ended at its credential's expiry"
+
+# a renews its credential (reload): the inlet takes it in-band and keeps
+# its live connection (audit allow reason=credential-renewed); renewed
+# without role=db, the inlet ends the connection at once.
+ns_spawn dns "$WORK/sub-a.out" redis-cli -p "$P_direct" SUBSCRIBE news
+SUB=$LAST_PID
+wait_until 10 eval '[ "$(ns_exec dns redis-cli -p $REDIS_PORT PUBSUB NUMSUB news | sed -n 2p)" = 1 ]' ||
+	die "the subscription through a is not up"
+cred_issue ca.key a --attr role=db --ttl 2h
+reload_node a
+wait_for_event "$WORK/app.log" 5 event=audit decision=allow role=inlet \
+    reason=credential-renewed "peer=$ID_a" rule=role=db@corp
+proc_alive "$SUB" || die "a's renewal ended the subscription"
+cred_issue ca.key a --attr role=cache --ttl 2h
+reload_node a
+wait_until 5 proc_gone "$SUB" ||
+	die "the subscription survived a's renewal without role=db"
+wait_for_event "$WORK/app.log" 2 event=audit decision=deny role=inlet \
+    reason=peer-mismatch "peer=$ID_a"
+say "ok: a's renewal kept the connection; without role=db it ended it"

@@ -10,7 +10,10 @@
 # - thief (app's credential file): its node refuses to start (subject);
 # - short (valid 3 s, outlet skew 0): its live connection ends at expiry;
 # - app renews its credential (reload = watch): its live subscription
-#   stays, a new connection still passes;
+#   stays (the new credential is sent in-band: audit reason=
+#   credential-renewed), a new connection still passes;
+# - brief (valid 8 s) renews in-band: its live subscription outlives the
+#   first credential; renewed again without role=app: it ends at once;
 # - app's serial revoked by reload: its subscription closes within 1 s
 #   (audit reason=revoked), a new connection is credential-revoked.
 . "$(dirname "$0")/lib.sh"
@@ -58,7 +61,7 @@ inlet()
 		ini_inlet redis "127.0.0.1:$_p" "server@127.0.0.1:$NODE_PORT"
 	} >"$WORK/$_n.ini"
 }
-for n in app none rogue old early thief short; do
+for n in app none rogue old early thief short brief; do
 	eval "ID_$n=\$(make_identity $n)"
 done
 cred_issue ca.key app --attr role=app --attr env=prod --ttl 1h
@@ -132,6 +135,41 @@ wait_reload app $((before + 1)) ok 10
 say "app renewed: $RELOAD_LINE"
 [ "$(ping_via app)" = PONG ] || die "app is not let through after renewal"
 proc_alive "$SUB_APP" || die "app's subscription ended at the renewal"
+wait_for_event "$WORK/app.log" 5 event=credentials-renewed connections=1
+wait_for_event "$WORK/out.log" 5 event=audit decision=allow \
+    reason=credential-renewed "peer=$ID_app" rule=role=app@corp
+
+# In-band renewal carries a live connection past the first credential's
+# end; a renewal that no longer satisfies the rule ends it at once.
+issue ca.key brief --attr role=app --ttl 8s
+first_end=$("$SALLYPORT" credential show "$WORK/brief.cred" |
+    sed -n 's/^not-after *\([0-9]*\).*/\1/p')
+inlet brief "$WORK/brief.cred" "reload = watch" "reload_interval = 1"
+start_node brief "$WORK/brief.ini"
+eval "_p=\$P_brief"
+spawn "$WORK/sub-brief.out" redis-cli -h 127.0.0.1 -p "$_p" SUBSCRIBE news
+SUB_BRIEF=$LAST_PID
+wait_for_event "$WORK/out.log" 5 event=open role=outlet "peer=$ID_brief"
+before=$(reload_total "$WORK/brief.log")
+issue ca.key brief --attr role=app --ttl 2h
+wait_reload brief $((before + 1)) ok 10
+wait_for_event "$WORK/out.log" 5 event=audit decision=allow \
+    reason=credential-renewed "peer=$ID_brief"
+past_first_end() { [ "$(date +%s)" -ge $((first_end + 2)) ]; }
+wait_until 15 past_first_end || die "the clock did not pass $first_end"
+proc_alive "$SUB_BRIEF" || die "brief's subscription ended with its first credential"
+grep -q "reason=credential-expired peer=$ID_brief" "$WORK/out.log" &&
+	die "the outlet expired brief's renewed connection"
+[ "$(redis-cli -p "$REDIS_PORT" PUBLISH news renewed)" -ge 2 ] ||
+	die "brief's subscription no longer listens"
+say "brief's subscription outlived its first credential"
+before=$(reload_total "$WORK/brief.log")
+issue ca.key brief --attr role=guest --ttl 2h
+wait_reload brief $((before + 1)) ok 10
+wait_until 5 proc_gone "$SUB_BRIEF" ||
+	die "brief's subscription survived a renewal without role=app"
+wait_for_event "$WORK/out.log" 2 event=audit decision=deny \
+    reason=not-allowed "peer=$ID_brief"
 
 # Revoke app's first credential by serial (its subscription used it) and
 # its renewed one: the live subscription closes within 1 s.

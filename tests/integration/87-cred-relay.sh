@@ -13,7 +13,10 @@
 #   outlet never hears of them;
 # - rogue (an outlet node without a credential) and fake (role=app, not
 #   db) cannot register echo: audit deny reason=not-registrant, no
-#   registration session, no connection; app's connections still reach db.
+#   registration session, no connection; app's connections still reach db;
+# - db renews its credential (reload): the relay takes it in-band (audit
+#   allow reason=credential-renewed) and keeps the registration; renewed
+#   without role=db, the registration ends at once (reason=revoked).
 . "$(dirname "$0")/lib.sh"
 
 TARGET_PORT=$(free_port)
@@ -150,4 +153,21 @@ r=$(netkit echo-check "127.0.0.1:$P_app" --count 8 --size 4096 --timeout 20) ||
 	die "app after the refused registrants: $r"
 log_has "$WORK/rogue.log" event=open && die "rogue received a connection"
 log_has "$WORK/fake.log" event=open && die "fake received a connection"
+
+# In-band renewal of a registration's credential.
+issue ca.key db --attr role=db --ttl 2h
+reload_node db
+wait_for_event "$WORK/db.log" 5 event=credentials-renewed sessions=1
+wait_for_event "$WORK/hub.log" 5 event=audit decision=allow \
+    reason=credential-renewed "peer=$ID_db" rule=role=db@corp
+log_has "$WORK/hub.log" event=session-close role=relay kind=register \
+    "peer=$ID_db" && die "the renewal ended db's registration"
+r=$(netkit echo-check "127.0.0.1:$P_app" --count 4 --size 4096 --timeout 20) ||
+	die "app after db's renewal: $r"
+issue ca.key db --attr role=other --ttl 2h
+reload_node db
+wait_for_event "$WORK/hub.log" 5 event=audit decision=deny \
+    reason=not-registrant "peer=$ID_db"
+wait_for_event "$WORK/hub.log" 5 event=session-close role=relay \
+    kind=register "peer=$ID_db" reason=revoked
 say "ok"

@@ -942,6 +942,57 @@ START_TEST(test_request)
 }
 END_TEST
 
+/* A CREDS record replaces the peer's credential block; only a well
+ * formed block is sealed or accepted. */
+START_TEST(test_creds_record)
+{
+	struct channel *ci, *cr;
+	struct noise_cipherstate tx, rx;
+	static const uint8_t one[] = {1, 0, 3, 'a', 'b', 'c'};
+	static const uint8_t none[] = {0};
+	static const uint8_t cut[] = {2, 0, 1, 'x'};
+	uint8_t rec[64];
+	const uint8_t *got;
+	enum channel_type t;
+	size_t n, len, glen;
+	long sl;
+
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_ptr_null(channel_peer_creds(cr, &glen));
+	memcpy(rec + CHANNEL_HDR, one, sizeof(one));
+	ck_assert_int_gt(sl = channel_seal(ci, CHANNEL_CREDS, rec,
+	    sizeof(one)), 0);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)sl, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_CREDS);
+	ck_assert_uint_eq(len, sizeof(one));
+	ck_assert_ptr_nonnull(got = channel_peer_creds(cr, &glen));
+	ck_assert_uint_eq(glen, sizeof(one));
+	ck_assert_mem_eq(got, one, sizeof(one));
+	/* An empty block: the peer presents nothing any more. */
+	memcpy(rec + CHANNEL_HDR, none, sizeof(none));
+	ck_assert_int_gt(sl = channel_seal(ci, CHANNEL_CREDS, rec, 1), 0);
+	ck_assert_int_eq(channel_open(cr, rec, (size_t)sl, &t, &len), 0);
+	ck_assert_ptr_null(channel_peer_creds(cr, &glen));
+	ck_assert_uint_eq(glen, 0);
+	/* A block cut short is never sealed. */
+	memcpy(rec + CHANNEL_HDR, cut, sizeof(cut));
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_CREDS, rec, sizeof(cut)),
+	    -CHANNEL_EFRAME);
+	pair_free(ci, cr);
+
+	/* Nor accepted: an authentic record with a malformed block. */
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(raw_initiator(cr, NULL, 0, &tx, &rx), 1);
+	n = raw_seal(&tx, rec, CHANNEL_CREDS, cut, sizeof(cut));
+	ck_assert_int_eq(channel_open(cr, rec, n, &t, &len),
+	    -CHANNEL_EPAYLOAD);
+	ck_assert_mem_ne(rec + CHANNEL_HDR, cut, sizeof(cut)); /* wiped */
+	channel_free(cr);
+	noise_cs_fini(&tx);
+	noise_cs_fini(&rx);
+}
+END_TEST
+
 /* Record types: unknown ones refused both ways; order after EOF. */
 START_TEST(test_types)
 {
@@ -2118,6 +2169,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_replay_record);
 	tcase_add_test(tc, test_size_limits);
 	tcase_add_test(tc, test_types);
+	tcase_add_test(tc, test_creds_record);
 	tcase_add_test(tc, test_refuse);
 	tcase_add_test(tc, test_rekey_small);
 	tcase_add_test(tc, test_rekey_default);

@@ -55,10 +55,23 @@ t_established(struct conn *c)
 	conn_open(c);
 }
 
+/* Renewed credentials: counted; kept unless ${renew_verdict} says no. */
+static int renewed, renew_verdict;
+
+static int
+t_renewed(struct conn *c)
+{
+
+	(void)c;
+	renewed++;
+	return (renew_verdict);
+}
+
 static const struct conn_ops ops = {
 	.dialed = t_dialed,
 	.established = t_established,
 	.handshake_failed = NULL,
+	.renewed = t_renewed,
 };
 
 /* A connected loopback TCP pair, both ends non-blocking. */
@@ -243,6 +256,41 @@ START_TEST(test_both_ways_half_close)
 }
 END_TEST
 
+/* A CREDS record reaches the peer's renewed op and replaces the block
+ * its channel holds; a refusal there ends the connection. */
+START_TEST(test_creds_renewed)
+{
+	static const uint8_t b1[] = {1, 0, 2, 'c', '1'};
+	static const uint8_t b2[] = {1, 0, 2, 'c', '2'};
+	const uint8_t *got;
+	uint8_t x = 'x', y = 0;
+	size_t len;
+	int i;
+
+	renewed = renew_verdict = 0;
+	ck_assert_int_eq(conn_send_creds(ca, b1, sizeof(b1)), 0);
+	for (i = 0; i < 5000 && renewed == 0; i++)
+		spin();
+	ck_assert_int_eq(renewed, 1);
+	ck_assert_ptr_nonnull(got = channel_peer_creds(cb->ch, &len));
+	ck_assert_uint_eq(len, sizeof(b1));
+	ck_assert_mem_eq(got, b1, sizeof(b1));
+	/* Data still flows both ways after it. */
+	ck_assert_int_eq(write(cli, &x, 1), 1);
+	for (i = 0; i < 5000 && read(srv, &y, 1) != 1; i++)
+		spin();
+	ck_assert_int_eq(y, 'x');
+	/* The peer no longer admits: both ends go. */
+	renew_verdict = -1;
+	ck_assert_int_eq(conn_send_creds(ca, b2, sizeof(b2)), 0);
+	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
+		spin();
+	ck_assert_int_eq(renewed, 2);
+	ck_assert_uint_eq(ctx.nconns, 0);
+	ck_assert_int_ne(drain(srv), 0); /* reset, not a clean end */
+}
+END_TEST
+
 /* A reset of the server's socket reaches the client as a reset. */
 START_TEST(test_reset_propagates)
 {
@@ -401,6 +449,7 @@ conn_suite(void)
 	tc = tcase_create("abort");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_creds_renewed);
 	tcase_add_test(tc, test_reset_propagates);
 	tcase_add_test(tc, test_wrong_pin);
 	suite_add_tcase(s, tc);
