@@ -141,7 +141,7 @@ wait_for_event "$WORK/out.log" 5 event=audit decision=allow \
 
 # In-band renewal carries a live connection past the first credential's
 # end; a renewal that no longer satisfies the rule ends it at once.
-issue ca.key brief --attr role=app --ttl 8s
+cred_issue ca.key brief --attr role=app --ttl 8s
 first_end=$("$SALLYPORT" credential show "$WORK/brief.cred" |
     sed -n 's/^not-after *\([0-9]*\).*/\1/p')
 inlet brief "$WORK/brief.cred" "reload = watch" "reload_interval = 1"
@@ -151,7 +151,7 @@ spawn "$WORK/sub-brief.out" redis-cli -h 127.0.0.1 -p "$_p" SUBSCRIBE news
 SUB_BRIEF=$LAST_PID
 wait_for_event "$WORK/out.log" 5 event=open role=outlet "peer=$ID_brief"
 before=$(reload_total "$WORK/brief.log")
-issue ca.key brief --attr role=app --ttl 2h
+cred_issue ca.key brief --attr role=app --ttl 2h
 wait_reload brief $((before + 1)) ok 10
 wait_for_event "$WORK/out.log" 5 event=audit decision=allow \
     reason=credential-renewed "peer=$ID_brief"
@@ -164,7 +164,7 @@ grep -q "reason=credential-expired peer=$ID_brief" "$WORK/out.log" &&
 	die "brief's subscription no longer listens"
 say "brief's subscription outlived its first credential"
 before=$(reload_total "$WORK/brief.log")
-issue ca.key brief --attr role=guest --ttl 2h
+cred_issue ca.key brief --attr role=guest --ttl 2h
 wait_reload brief $((before + 1)) ok 10
 wait_until 5 proc_gone "$SUB_BRIEF" ||
 	die "brief's subscription survived a renewal without role=app"
@@ -175,15 +175,10 @@ wait_for_event "$WORK/out.log" 2 event=audit decision=deny \
 # its renewed one: the live subscription closes within 1 s.
 NEW_SERIAL=$("$SALLYPORT" credential show "$WORK/app.cred" | sed -n 's/^serial *//p')
 printf '%s\n%s\n' "$SERIAL" "$NEW_SERIAL" >"$WORK/revoked"
-reload_node out
-t_reload=$(now_ms)
-wait_until 5 proc_gone "$SUB_APP" || die "app's subscription survived revocation"
-t_gone=$(now_ms)
-[ $((t_gone - t_reload)) -le 1000 ] ||
-	die "revocation took $((t_gone - t_reload)) ms (> 1 s)"
+reload_ends out "$SUB_APP"
 wait_for_event "$WORK/out.log" 2 event=audit decision=deny reason=revoked \
     "peer=$ID_app"
 [ "$(ping_via app)" = PONG ] && die "app got through after revocation"
 wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
     reason=credential-revoked "peer=$ID_app"
-say "ok: revoked in $((t_gone - t_reload)) ms"
+say "ok: revoked in $ENDED_MS ms"

@@ -155,7 +155,7 @@ log_has "$WORK/rogue.log" event=open && die "rogue received a connection"
 log_has "$WORK/fake.log" event=open && die "fake received a connection"
 
 # In-band renewal of a registration's credential.
-issue ca.key db --attr role=db --ttl 2h
+cred_issue ca.key db --attr role=db --ttl 2h
 reload_node db
 wait_for_event "$WORK/db.log" 5 event=credentials-renewed sessions=1
 wait_for_event "$WORK/hub.log" 5 event=audit decision=allow \
@@ -164,7 +164,7 @@ log_has "$WORK/hub.log" event=session-close role=relay kind=register \
     "peer=$ID_db" && die "the renewal ended db's registration"
 r=$(netkit echo-check "127.0.0.1:$P_app" --count 4 --size 4096 --timeout 20) ||
 	die "app after db's renewal: $r"
-issue ca.key db --attr role=other --ttl 2h
+cred_issue ca.key db --attr role=other --ttl 2h
 reload_node db
 wait_for_event "$WORK/hub.log" 5 event=audit decision=deny \
     reason=not-registrant "peer=$ID_db"
