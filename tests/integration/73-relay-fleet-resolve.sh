@@ -6,7 +6,8 @@
 # replica (same identity) listens, and the outlet registers there too,
 # without a restart or a reload; an inlet with two via lines (one per
 # replica) then reaches the service through both.  Removing 127.0.0.2
-# from the file ends the registration there.  Needs root (skips with 77).
+# from the file ends the registration there.  A reload that changes the
+# outlet in between keeps both registrations.  Needs root (skips with 77).
 . "$top_srcdir/tests/integration/relaylib.sh"
 . "$top_srcdir/tests/integration/dnslib.sh"
 
@@ -74,6 +75,22 @@ say "6 connections: $o2 through 127.0.0.2, $o3 through 127.0.0.3"
 [ "$o2" -ge 1 ] && [ "$o3" -ge 1 ] ||
 	die "the inlet did not spread its connections over both via lines"
 
+# A reload that changes the outlet (its allow list) keeps both
+# registrations as they are (no session ends, none opens).
+opened=$(log_count "$WORK/out.log" event=session-open role=outlet)
+sed "s/^allow = in\$/allow = in, hub/" "$WORK/out.ini" >"$WORK/out2.ini"
+put_file "$WORK/out2.ini" "$WORK/out.ini"
+reload_node out
+case " $RELOAD_LINE " in
+*" changed=1 "*) ;;
+*) die "the reload did not change the outlet: $RELOAD_LINE" ;;
+esac
+r=$(ns_exec dns python3 "$NETKIT" echo-check "$INLET" --count 4 \
+    --size 1024 --timeout 10) || die "echo after the reload: $r"
+[ "$(log_count "$WORK/out.log" event=session-open role=outlet)" = "$opened" ] &&
+	! log_has "$WORK/out.log" event=session-close role=outlet ||
+	die "the reload renewed the registrations"
+
 dns_hosts "127.0.0.3 relays.test"
 wait_until 10 log_has "$WORK/out.log" event=relay-address-drop role=outlet \
     "relay_addr=127.0.0.2:$RELAY_PORT" ||
@@ -81,5 +98,5 @@ wait_until 10 log_has "$WORK/out.log" event=relay-address-drop role=outlet \
 wait_until 5 log_has "$WORK/hub2.log" event=session-close role=relay \
     kind=register ||
 	die "the replica at 127.0.0.2 did not see the registration end"
-! log_has "$WORK/out.log" event=reload || die "a reload happened"
+[ "$(reload_total "$WORK/out.log")" = 1 ] || die "another reload happened"
 say "ok"
