@@ -14,7 +14,9 @@
 # flight through it fail (pgbench clients that went through it abort,
 # the others go on), every psql connection started after the kill works
 # and the first one is done within 1 s of the kill; when the replica
-# comes back the outlet registers there again.
+# comes back the outlet registers there again.  Before that, while one
+# replica refuses new connections (its sessions up), the inlet sends the
+# clients it picked it for to the next one.
 . "$top_srcdir/tests/integration/relaylib.sh"
 . "$top_srcdir/tests/integration/dnslib.sh"
 
@@ -87,6 +89,21 @@ export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
 ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
     -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 	{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i failed"; }
+
+# A replica whose session is up but which refuses new connections: the
+# inlet dials the next one for the clients it sent there, unseen.
+ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)"	# the client host
+i=0
+while [ $i -lt 6 ]; do
+	out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
+	    -U postgres -X -At -c 'select 1') ||
+		die "connection $i failed while $R2 refused new connections"
+	i=$((i + 1))
+done
+refused=$(ns_refused relays)
+ns_unrefuse relays
+say "6 connections while $R2 refused new ones: all worked ($refused refused there)"
+[ "${refused:-0}" -ge 1 ] || die "the inlet sent no connection to $R2 meanwhile"
 
 # Six connections held by pgbench, spread round robin over the replicas.
 ns_spawn client "$WORK/pgbench.out" timeout 30 pgbench -h 127.0.0.1 \
