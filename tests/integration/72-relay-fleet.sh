@@ -16,7 +16,8 @@
 # and the first one is done within 1 s of the kill; when the replica
 # comes back the outlet registers there again.  Before that, while one
 # replica refuses new connections (its sessions up), the inlet sends the
-# clients it picked it for to the next one.
+# clients it picked it for to the next one (at once when it is refused,
+# after its share of connect_timeout when nothing answers).
 . "$top_srcdir/tests/integration/relaylib.sh"
 . "$top_srcdir/tests/integration/dnslib.sh"
 
@@ -57,7 +58,7 @@ done
 	    "hub@relays.test:$RELAY_PORT" app
 } >"$WORK/db.ini"
 {
-	ini_node "$WORK/app.key" ""
+	ini_node "$WORK/app.key" "" "connect_timeout = 3"
 	ini_peers hub "$HUB_ID" db "$DB_ID"
 	ini_inlet_via postgres "$INLET" db "hub@relays.test:$RELAY_PORT"
 } >"$WORK/app.ini"
@@ -104,6 +105,21 @@ refused=$(ns_refused relays)
 ns_unrefuse relays
 say "6 connections while $R2 refused new ones: all worked ($refused refused there)"
 [ "${refused:-0}" -ge 1 ] || die "the inlet sent no connection to $R2 meanwhile"
+# The same while it drops their SYNs (a replica gone silent): a dial
+# there gets its share of connect_timeout (3 s, three replicas up: 1 s),
+# then the next replica is dialed.
+ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)" drop
+i=0
+while [ $i -lt 3 ]; do
+	out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
+	    -U postgres -X -At -c 'select 1') ||
+		die "connection $i failed while $R2 dropped new connections"
+	i=$((i + 1))
+done
+dropped=$(ns_refused relays)
+ns_unrefuse relays
+say "3 connections while $R2 dropped new ones: all worked ($dropped SYNs dropped there)"
+[ "${dropped:-0}" -ge 1 ] || die "the inlet sent no connection to $R2 meanwhile"
 
 # Six connections held by pgbench, spread round robin over the replicas.
 ns_spawn client "$WORK/pgbench.out" timeout 30 pgbench -h 127.0.0.1 \

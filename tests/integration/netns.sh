@@ -21,10 +21,10 @@
 #   ns_start_node HOST NAME CONFIG   start_node (lib.sh) inside HOST
 #   ns_drop_syn HOST           drop every inbound TCP SYN (not on lo)
 #   ns_syn_drops HOST          how many SYNs that rule dropped
-#   ns_refuse_syn HOST ADDR:PORT [FROM] / ns_unrefuse HOST
+#   ns_refuse_syn HOST ADDR:PORT [FROM [drop]] / ns_unrefuse HOST
 #                              answer new connections to ADDR:PORT (from
-#                              FROM only) with a reset (established ones
-#                              go on) / stop it
+#                              FROM only) with a reset, or drop their SYNs
+#                              (established ones go on) / stop it
 #   ns_refused HOST            how many connections that rule refused
 #   ns_cut HOST / ns_uncut HOST      drop / restore all non-lo traffic
 #   ns_link_down HOST SEG / ns_link_up HOST SEG
@@ -171,9 +171,10 @@ ns_syn_drops()
 		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' | head -n 1
 }
 
-# ns_refuse_syn(host, ip:port, [from]): ${host} answers every new TCP
-# connection to ${ip:port} (from the address ${from} only, if given) with
-# a reset, as a closed port would, and counts them; connections already
+# ns_refuse_syn(host, ip:port, [from [drop]]): ${host} answers every new
+# TCP connection to ${ip:port} (from the address ${from} only, if not
+# empty) with a reset, as a closed port would (with "drop": drops its
+# SYNs, as a host gone silent), and counts them; connections already
 # established go on.  ns_unrefuse(host) ends it.
 ns_refuse_syn()
 {
@@ -181,7 +182,7 @@ ns_refuse_syn()
 	table inet sp_refuse {
 		chain input {
 			type filter hook input priority -5; policy accept;
-			${3:+ip saddr $3} ip daddr ${2%:*} tcp dport ${2##*:} tcp flags & (syn | ack) == syn counter reject with tcp reset
+			${3:+ip saddr $3} ip daddr ${2%:*} tcp dport ${2##*:} tcp flags & (syn | ack) == syn counter ${4:-reject with tcp reset}
 		}
 	}
 	EOF
