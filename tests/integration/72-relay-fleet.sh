@@ -91,35 +91,29 @@ ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
     -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 	{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i failed"; }
 
-# A replica whose session is up but which refuses new connections: the
-# inlet dials the next one for the clients it sent there, unseen.
-ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)"	# the client host
-i=0
-while [ $i -lt 6 ]; do
-	out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
-	    -U postgres -X -At -c 'select 1') ||
-		die "connection $i failed while $R2 refused new connections"
-	i=$((i + 1))
-done
-refused=$(ns_refused relays)
-ns_unrefuse relays
-say "6 connections while $R2 refused new ones: all worked ($refused refused there)"
-[ "${refused:-0}" -ge 1 ] || die "the inlet sent no connection to $R2 meanwhile"
-# The same while it drops their SYNs (a replica gone silent): a dial
-# there gets its share of connect_timeout (3 s, three replicas up: 1 s),
-# then the next replica is dialed.
-ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)" drop
-i=0
-while [ $i -lt 3 ]; do
-	out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
-	    -U postgres -X -At -c 'select 1') ||
-		die "connection $i failed while $R2 dropped new connections"
-	i=$((i + 1))
-done
-dropped=$(ns_refused relays)
-ns_unrefuse relays
-say "3 connections while $R2 dropped new ones: all worked ($dropped SYNs dropped there)"
-[ "${dropped:-0}" -ge 1 ] || die "the inlet sent no connection to $R2 meanwhile"
+# blocked(n, how, [drop]): ${n} psql connections while replica 2 (its
+# sessions up) ${how} the client host's new connections (a reset, or with
+# "drop" its SYNs dropped): each works, some were sent there.
+blocked()
+{
+	ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)" ${3:-}
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
+		    -U postgres -X -At -c 'select 1' >/dev/null ||
+			die "connection $_i failed while $R2 $2 new connections"
+		_i=$((_i + 1))
+	done
+	_n=$(ns_refused relays)
+	ns_unrefuse relays
+	say "$1 connections while $R2 $2 new ones: all worked (${_n:-0} SYNs there)"
+	[ "${_n:-0}" -ge 1 ] || die "the inlet sent no connection to $R2 meanwhile"
+}
+# Refused: the inlet dials the next replica at once, unseen by the client.
+blocked 6 refused
+# Silent: the dial there gets its share of connect_timeout (3 s, three
+# replicas up: 1 s), then the next replica is dialed.
+blocked 3 dropped drop
 
 # Six connections held by pgbench, spread round robin over the replicas.
 ns_spawn client "$WORK/pgbench.out" timeout 30 pgbench -h 127.0.0.1 \

@@ -550,6 +550,14 @@ START_TEST(test_relay)
 				     "relay = hub@10.0.0.1:7400\n"
 				     "[inlet pg]\nlisten = 127.0.0.1:15432\n"
 				     "outlet = hub\nvia = hub@10.0.0.1:7400\n";
+	static const char fleet[] = NODE "relay_resolve = 5\n"
+				   "[peers]\napp = " ID_A "\nhub = " ID_B "\n"
+				   "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+				   "relay = hub@relays.test:7400\n"
+				   "relay = app@10.0.0.3:7400\n"
+				   "[inlet pg]\nlisten = 127.0.0.1:15432\n"
+				   "outlet = app\nvia = hub@relays.test:7400\n"
+				   "via = app@10.0.0.3:7400\n";
 	const struct config_relay *r;
 	struct config cfg;
 	uint8_t a[32], b[32];
@@ -595,27 +603,9 @@ START_TEST(test_relay)
 	    sizeof(buf)), "10.0.0.1:7400");
 	ck_assert(cfg.node.relay_resolve == 30);
 	config_free(&cfg);
-}
-END_TEST
 
-/* Fleets: several relay = and via = lines, each pinned on its own. */
-START_TEST(test_relay_fleet)
-{
-	static const char text[] = NODE "relay_resolve = 5\n"
-				   "[peers]\napp = " ID_A "\nhub = " ID_B "\n"
-				   "[outlet pg]\ntarget = 127.0.0.1:5432\n"
-				   "relay = hub@relays.test:7400\n"
-				   "relay = app@10.0.0.3:7400\n"
-				   "[inlet pg]\nlisten = 127.0.0.1:15432\n"
-				   "outlet = app\nvia = hub@relays.test:7400\n"
-				   "via = app@10.0.0.3:7400\n";
-	struct config cfg;
-	uint8_t a[32], b[32];
-	char err[256], buf[300];
-
-	ck_assert_int_eq(identity_id_parse(ID_A, a), 0);
-	ck_assert_int_eq(identity_id_parse(ID_B, b), 0);
-	ck_assert_msg(config_parse(&cfg, "f.ini", text, strlen(text), err,
+	/* Fleets: several relay = and via = lines, each pinned on its own. */
+	ck_assert_msg(config_parse(&cfg, "f.ini", fleet, strlen(fleet), err,
 			  sizeof(err)) == 0, "%s", err);
 	ck_assert(cfg.node.relay_resolve == 5);
 	ck_assert_uint_eq(cfg.outlets[0].nrelay, 2);
@@ -631,6 +621,7 @@ START_TEST(test_relay_fleet)
 	config_free(&cfg);
 }
 END_TEST
+
 
 START_TEST(test_variants)
 {
@@ -797,7 +788,6 @@ config_suite(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_variants);
 	tcase_add_test(tc, test_relay);
-	tcase_add_test(tc, test_relay_fleet);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_intercept);
 	tcase_add_test(tc, test_load_file);
