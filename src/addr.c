@@ -278,6 +278,36 @@ addr_resolve(struct addr *a, char *err, size_t errlen)
 }
 
 /*
+ * addr_at(name, ss, out):
+ * Make ${out} the one address ${ss} (AF_INET or AF_INET6, as a resolver
+ * gives it, any port) of the name ${name}, with ${name}'s port; its host
+ * is ${ss} as numeric text, so that addr_format() shows which address.
+ */
+void
+addr_at(const struct addr *name, const struct sockaddr_storage *ss,
+    struct addr *out)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->sa;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->sa;
+	uint16_t port = htons((uint16_t)parse_port(name->port));
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->port, name->port, sizeof(out->port));
+	memcpy(&out->sa, ss, sizeof(out->sa));
+	if (ss->ss_family == AF_INET) {
+		sin->sin_port = port;
+		out->salen = sizeof(*sin);
+		(void)inet_ntop(AF_INET, &sin->sin_addr, out->host,
+		    sizeof(out->host));
+	} else {
+		sin6->sin6_port = port;
+		out->salen = sizeof(*sin6);
+		(void)inet_ntop(AF_INET6, &sin6->sin6_addr, out->host,
+		    sizeof(out->host));
+	}
+}
+
+/*
  * addr_format(a, buf, len):
  * Print ${a} as it would be written in a config ("[::1]:80").
  */

@@ -32,6 +32,15 @@ int addr_parse(const char *s, struct addr *a, char *err, size_t errlen);
 int addr_resolve(struct addr *a, char *err, size_t errlen);
 
 /*
+ * addr_at(name, ss, out):
+ * Make ${out} the one address ${ss} (AF_INET or AF_INET6, as a resolver
+ * gives it, any port) of the name ${name}, with ${name}'s port; its host
+ * is ${ss} as numeric text, so that addr_format() shows which address.
+ */
+void addr_at(const struct addr *name, const struct sockaddr_storage *ss,
+    struct addr *out);
+
+/*
  * addr_format(a, buf, len):
  * Print ${a} as it would be written in a config ("[::1]:80").
  */

@@ -84,6 +84,7 @@ enum node_key {
 	NK_REVOKED,
 	NK_CREDENTIAL_SKEW,
 	NK_RESUME,
+	NK_RELAY_RESOLVE,
 	NK_COUNT
 };
 
@@ -92,7 +93,7 @@ static const char *const node_keys[NK_COUNT] = {"identity", "listen",
     "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
     "log_level", "reload", "reload_interval", "admin", "admin_public",
     "user", "group", "allow_root", "tcp_keepalive", "intercept",
-    "credential", "revoked", "credential_skew", "resume"};
+    "credential", "revoked", "credential_skew", "resume", "relay_resolve"};
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -105,10 +106,9 @@ struct outlet_p {
 	int target_line;
 	struct ref *allow;
 	size_t nallow;
-	int relay_line;
 	int pool_line;
 	int proxy_line;
-	struct ref relay_ref;
+	struct ref relay_ref[CONFIG_HOPS_MAX];
 };
 
 /* Parse-time state of one [inlet NAME]. */
@@ -116,12 +116,12 @@ struct inlet_p {
 	int listen_line;
 	int outlet_line;
 	int service_line;
-	int via_line;
+	int via_line; /* the first via line */
 	int intercept_line; /* the first intercept line */
 	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
 	int listen_ok;       /* listen parsed: may be checked for clashes */
 	struct ref outlet_ref;
-	struct ref via_ref;
+	struct ref via_ref[CONFIG_HOPS_MAX];
 };
 
 /* Parse-time state of one [relay NAME]. */
@@ -886,6 +886,9 @@ node_key(struct parse *p, const char *key, const char *value)
 	case NK_RELOAD_INTERVAL:
 		parse_seconds(p, key, value, 3600, 1, &node->reload_interval);
 		break;
+	case NK_RELAY_RESOLVE:
+		parse_seconds(p, key, value, 3600, 1, &node->relay_resolve);
+		break;
 	case NK_ADMIN:
 		node->admin_line = p->line;
 		if (parse_addr(p, key, value, &node->admin) == 0)
@@ -1162,6 +1165,46 @@ allow_add(struct parse *p, struct ref **list, size_t *n,
 static int peer_at(struct parse *p, const char *key, const char *value,
     struct ref *r, struct addr *a);
 
+/*
+ * One "relay =" (of [outlet ${sec}]) or "via =" (of [inlet ${sec}]) line:
+ * add the PEER@HOST:PORT ${value} to ${hops} (*${n} of them, their peer
+ * references in ${refs}).  Return 0, or -1 with the error recorded (too
+ * many, the same entry twice, or no PEER@HOST:PORT).
+ */
+static int
+hop_add(struct parse *p, const char *key, const char *value,
+    struct config_hop *hops, size_t *n, struct ref *refs, const char *sec)
+{
+	const char *kind = key[0] == 'r' ? "outlet" : "inlet";
+	struct config_hop *h;
+	size_t i;
+
+	if (*n >= CONFIG_HOPS_MAX) {
+		perr(p, p->line, "too many %s lines in [%s %s] (at most %d)",
+		    key, kind, sec, CONFIG_HOPS_MAX);
+		return (-1);
+	}
+	h = &hops[*n];
+	memset(h, 0, sizeof(*h));
+	memset(&refs[*n], 0, sizeof(refs[*n]));
+	if (peer_at(p, key, value, &refs[*n], &h->addr) != 1) {
+		perr(p, p->line, "%s must be PEER@HOST:PORT (the relay's "
+		    "pinned identity, then its address)", key);
+		return (-1);
+	}
+	for (i = 0; i < *n; i++)
+		if (strcmp(refs[i].text, refs[*n].text) == 0 &&
+		    addr_same(&hops[i].addr, &h->addr)) {
+			perr(p, p->line, "%s = %.100s given twice in [%s %s] "
+			    "(first on line %d)", key, value, kind, sec,
+			    hops[i].line);
+			return (-1);
+		}
+	h->line = p->line;
+	(*n)++;
+	return (0);
+}
+
 /* One key of [outlet NAME]. */
 static void
 outlet_key(struct parse *p, const char *key, const char *value)
@@ -1174,23 +1217,20 @@ outlet_key(struct parse *p, const char *key, const char *value)
 		    value);
 		return;
 	}
-	if (strcmp(key, "relay") == 0 || strcmp(key, "pool") == 0) {
-		int *seen = key[0] == 'r' ? &op->relay_line : &op->pool_line;
-
-		if (*seen != 0) {
+	if (strcmp(key, "relay") == 0) {
+		(void)hop_add(p, key, value, o->relay, &o->nrelay,
+		    op->relay_ref, o->name);
+		o->has_relay = o->nrelay > 0;
+		return;
+	}
+	if (strcmp(key, "pool") == 0) {
+		if (op->pool_line != 0) {
 			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
-			    "(first on line %d)", key, o->name, *seen);
+			    "(first on line %d)", key, o->name, op->pool_line);
 			return;
 		}
-		*seen = p->line;
-		if (key[0] == 'p')
-			parse_uint(p, key, value, 1, 64, &o->pool);
-		else if (peer_at(p, key, value, &op->relay_ref, &o->relay) ==
-		    1)
-			o->has_relay = 1;
-		else
-			perr(p, p->line, "relay must be PEER@HOST:PORT (the "
-			    "relay's pinned identity, then its address)");
+		op->pool_line = p->line;
+		parse_uint(p, key, value, 1, 64, &o->pool);
 		return;
 	}
 	if (strcmp(key, "proxy_protocol") == 0) {
@@ -1329,14 +1369,20 @@ inlet_key(struct parse *p, const char *key, const char *value)
 		each_entry(p, value, "intercept", inlet_intercept_one, in);
 		return;
 	}
+	if (strcmp(key, "via") == 0) {
+		if (ip->via_line == 0)
+			ip->via_line = p->line;
+		(void)hop_add(p, key, value, in->via, &in->nvia, ip->via_ref,
+		    in->name);
+		in->has_via = in->nvia > 0;
+		return;
+	}
 	if (strcmp(key, "listen") == 0)
 		seen = &ip->listen_line;
 	else if (strcmp(key, "outlet") == 0)
 		seen = &ip->outlet_line;
 	else if (strcmp(key, "service") == 0)
 		seen = &ip->service_line;
-	else if (strcmp(key, "via") == 0)
-		seen = &ip->via_line;
 	else {
 		perr(p, p->line, "unknown key \"%.60s\" in [inlet %s]", key,
 		    in->name);
@@ -1348,13 +1394,7 @@ inlet_key(struct parse *p, const char *key, const char *value)
 		return;
 	}
 	*seen = p->line;
-	if (seen == &ip->via_line) {
-		if (peer_at(p, key, value, &ip->via_ref, &in->via) == 1)
-			in->has_via = 1;
-		else
-			perr(p, p->line, "via must be PEER@HOST:PORT (the "
-			    "relay's pinned identity, then its address)");
-	} else if (seen == &ip->listen_line) {
+	if (seen == &ip->listen_line) {
 		ip->listen_ok = parse_addr(p, "listen", value, &in->listen) == 0;
 		in->has_listen = ip->listen_ok;
 	}
@@ -1545,20 +1585,20 @@ validate_outlets(struct parse *p)
 {
 	struct config *cfg = p->cfg;
 	struct config_outlet *o;
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < cfg->noutlets; i++) {
 		o = &cfg->outlets[i];
 		if (p->op[i].target_line == 0)
 			perr(p, o->line, "[outlet %s] has no target = "
 			    "HOST:PORT", o->name);
-		else if (p->node_line != 0 && !has_listen(p) && !o->has_relay &&
-		    p->op[i].relay_line == 0)
+		else if (p->node_line != 0 && !has_listen(p) && !o->has_relay)
 			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
 			    "in [node] (where inlets reach this node)",
 			    o->name);
-		if (o->has_relay)
-			(void)ref_resolve(p, &p->op[i].relay_ref, o->relay_id);
+		for (j = 0; j < o->nrelay; j++)
+			(void)ref_resolve(p, &p->op[i].relay_ref[j],
+			    o->relay[j].id);
 		if (o->pool == 0)
 			o->pool = 4;
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
@@ -1635,8 +1675,8 @@ validate_inlets(struct parse *p)
 			resolve_rules(p, &in->outlet_rule, 1);
 		else if (ip->outlet_ref.line != 0)
 			(void)ref_resolve(p, &ip->outlet_ref, in->outlet_id);
-		if (in->has_via)
-			(void)ref_resolve(p, &ip->via_ref, in->via_id);
+		for (j = 0; j < in->nvia; j++)
+			(void)ref_resolve(p, &ip->via_ref[j], in->via[j].id);
 		/* Clashes, only between addresses that parsed. */
 		if (!ip->listen_ok)
 			continue;
@@ -1773,6 +1813,7 @@ config_parse_all(struct config *cfg, const char *path, const char *text,
 	cfg->node.tcp_keepalive = 120;
 	cfg->node.credential_skew = CRED_SKEW_DEFAULT;
 	cfg->node.reload_interval = 2;
+	cfg->node.relay_resolve = 30;
 	cfg->node.log_level = LOG_LVL_INFO;
 
 	/* The reader flags syntax errors itself; inih's first is a backstop. */

@@ -42,6 +42,19 @@ struct config_rule {
 	int line;
 };
 
+/*
+ * One relay to use, "PEER@HOST:PORT" (relay = of an outlet, via = of an
+ * inlet): the relay's pinned identity and its address as written.  A
+ * name stands for every address it resolves to (a fleet of replicas
+ * sharing that identity; docs/relay.md "Fleets").
+ */
+struct config_hop {
+	uint8_t id[CONFIG_ID_LEN];
+	struct addr addr;
+	int line;
+};
+#define CONFIG_HOPS_MAX 8 /* relay = lines per outlet, via = per inlet */
+
 struct config_peer {
 	char name[CONFIG_NAME_MAX];
 	uint8_t id[CONFIG_ID_LEN];
@@ -56,10 +69,11 @@ struct config_outlet {
 	struct config_rule *rules;       /* attribute rules of allow */
 	size_t nrules;
 	int line;
-	/* relay = PEER@HOST:PORT: register at that relay (docs/relay.md). */
-	int has_relay;
-	uint8_t relay_id[CONFIG_ID_LEN]; /* the relay's pinned identity */
-	struct addr relay;
+	/* relay = PEER@HOST:PORT (repeatable): register at those relays,
+	 * at every address of each (docs/relay.md). */
+	int has_relay; /* nrelay > 0 */
+	struct config_hop relay[CONFIG_HOPS_MAX];
+	size_t nrelay;
 	unsigned pool; /* ready connections kept at the relay, default 4 */
 	int proxy_v2; /* proxy_protocol = v2: a PROXY header to the target */
 };
@@ -76,10 +90,11 @@ struct config_inlet {
 	struct config_rule outlet_rule;
 	char service[CONFIG_NAME_MAX];    /* default: the inlet's name */
 	int line;
-	/* via = PEER@HOST:PORT: reach the outlet through that relay. */
-	int has_via;                   /* then ${outlet} is not used */
-	uint8_t via_id[CONFIG_ID_LEN]; /* the relay's pinned identity */
-	struct addr via;
+	/* via = PEER@HOST:PORT (repeatable): reach the outlet through one
+	 * of those relays (any address of each). */
+	int has_via; /* nvia > 0; then ${outlet} is not used */
+	struct config_hop via[CONFIG_HOPS_MAX];
+	size_t nvia;
 	int has_listen; /* listen is optional with intercept */
 	/* intercept = HOST:PORT, ...: original destinations it serves. */
 	struct addr *intercept;
@@ -121,6 +136,7 @@ struct config_node {
 	enum log_level log_level;   /* default: the command line's */
 	int reload_watch;           /* reload = watch: poll the files */
 	double reload_interval;     /* seconds between polls, default 2 */
+	double relay_resolve;       /* relay/via names re-resolved, def. 30 */
 	struct addr admin;          /* the admin endpoint (admin.c) */
 	int has_admin;
 	int admin_line;             /* for the check warning */

@@ -848,21 +848,10 @@ dial_next(struct conn *c)
 {
 	struct addr one;
 	size_t left;
-	long port = strtol(c->dial_to->port, NULL, 10);
 	int fd;
 
 	while (c->addrs != NULL && c->next_addr < c->addrs->n) {
-		one = *c->dial_to;
-		memcpy(&one.sa, &c->addrs->sa[c->next_addr], sizeof(one.sa));
-		if (one.sa.ss_family == AF_INET) {
-			((struct sockaddr_in *)&one.sa)->sin_port =
-			    htons((uint16_t)port);
-			one.salen = sizeof(struct sockaddr_in);
-		} else {
-			((struct sockaddr_in6 *)&one.sa)->sin6_port =
-			    htons((uint16_t)port);
-			one.salen = sizeof(struct sockaddr_in6);
-		}
+		addr_at(c->dial_to, &c->addrs->sa[c->next_addr], &one);
 		left = c->addrs->n - c->next_addr++;
 		if ((fd = sock_dial(&one)) == -1) {
 			c->dial_err = errno;
@@ -912,7 +901,8 @@ dial_start(struct conn *c, const struct addr *a)
 	if (a->salen > 0) {
 		if ((fd = sock_dial(a)) == -1)
 			return (-1);
-		dial_set_fd(c, fd, c->ctx->connect_timeout);
+		dial_set_fd(c, fd, c->ctx->connect_timeout /
+		    (c->dial_shares > 1 ? c->dial_shares : 1));
 		return (0);
 	}
 	if (c->ctx->resolver == NULL) {
@@ -1423,6 +1413,37 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 	conn_set_state(c, CONN_DIAL);
 	if (dial_start(c, a) == -1)
 		return (-1);
+	conn_update(c);
+	return (0);
+}
+
+/*
+ * conn_redial_channel(c, a):
+ * In ops->dialed, after an error of a numeric channel dial: close that
+ * socket and dial the numeric ${a} (borrowed) instead, within the connect
+ * deadline of the first dial, sharing what is left with the attempts
+ * left of c->dial_shares.  Return 0 (ops->dialed is called again), or -1
+ * with ${c} unchanged (no attempt or time left, or ${a} fails at once:
+ * the caller then drops ${c}).
+ */
+int
+conn_redial_channel(struct conn *c, const struct addr *a)
+{
+	double left = c->dial_deadline - ev_now(c->ctx->loop);
+	int fd;
+
+	assert(c->state == CONN_DIAL);
+	if (c->dial_shares <= 1 || left <= 0.001 || a->salen == 0 ||
+	    (fd = sock_dial(a)) == -1)
+		return (-1);
+	c->dial_shares--;
+	if (c->fd_chan != -1)
+		close(c->fd_chan);
+	c->fd_chan = -1;
+	c->dial_addr = a;
+	c->dial_to = a;
+	c->dial_err = 0;
+	dial_set_fd(c, fd, left / c->dial_shares);
 	conn_update(c);
 	return (0);
 }

@@ -180,6 +180,10 @@ struct conn {
 	size_t next_addr;
 	ev_tstamp dial_deadline;
 	int dial_err;
+	/* (role) Set before conn_dial_channel() to a numeric address: the
+	 * attempts the connect deadline is shared by (0 or 1: one gets all
+	 * of it), the others made by conn_redial_channel(). */
+	unsigned dial_shares;
 	uint8_t *pfx;      /* bytes owed to the plain side first, or NULL */
 	uint8_t *creds_out; /* our renewed credential block owed, or NULL */
 	size_t creds_out_len;
@@ -308,6 +312,17 @@ struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
  * is reported through ops->dialed from the loop, never from here.
  */
 int conn_dial_channel(struct conn *c, const struct addr *a);
+
+/*
+ * conn_redial_channel(c, a):
+ * In ops->dialed, after an error of a numeric channel dial: close that
+ * socket and dial the numeric ${a} (borrowed) instead, within the connect
+ * deadline of the first dial, sharing what is left with the attempts
+ * left of c->dial_shares.  Return 0 (ops->dialed is called again), or -1
+ * with ${c} unchanged (no attempt or time left, or ${a} fails at once:
+ * the caller then drops ${c}).
+ */
+int conn_redial_channel(struct conn *c, const struct addr *a);
 
 /*
  * conn_dial_plain(c, a):

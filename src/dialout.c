@@ -60,6 +60,9 @@ struct dialout {
 	const char *role;
 	const uint8_t *relay_id;
 	const struct addr *relay;
+	/* A member of a fleet (fleet.c): the one address of ${relay} it
+	 * keeps its session with (borrowed), else NULL. */
+	const struct addr *at;
 	/* ${relay} with the address its last session connected to (a name
 	 * resolves to several): the pooled and relayed connections go
 	 * there, to the same relay, without a lookup of their own. */
@@ -78,6 +81,8 @@ struct dialout {
 	int failed; /* the last attempt failed (until the next one starts) */
 	void (*down_cb)(void *); /* the session ended after it was up */
 	void *down_arg;
+	void (*fail_cb)(void *); /* an attempt failed or the session ended */
+	void *fail_arg;
 	/* a client's msg1 arrived on a pooled connection */
 	void (*pooled_cb)(void *, int, struct dialout *);
 	void *pooled_arg;
@@ -89,6 +94,25 @@ struct dialout {
 };
 
 static void start(struct dialout *d);
+
+/*
+ * The relay of ${d} for log lines into ${buf}: as written, and for a
+ * member of a fleet the address it keeps its session with ("NAME:PORT
+ * relay_addr=IP:PORT": the field relay_addr= added to the line).
+ */
+static const char *
+where(const struct dialout *d, char *buf, size_t len)
+{
+	char w[ADDR_TEXT_MAX + 16], a[ADDR_TEXT_MAX + 16];
+
+	(void)addr_format(d->relay, w, sizeof(w));
+	if (d->at == NULL)
+		snprintf(buf, len, "%s", w);
+	else
+		snprintf(buf, len, "%s relay_addr=%s", w,
+		    addr_format(d->at, a, sizeof(a)));
+	return (buf);
+}
 
 /* The readiness predicate of a dialout (ready.h): dialout_is_up(). */
 static int
@@ -103,12 +127,14 @@ static void pool_fill(struct dialout *d);
 static void
 schedule(struct dialout *d)
 {
-	char addr[ADDR_TEXT_MAX + 16];
+	char addr[2 * ADDR_TEXT_MAX + 48];
 	uint32_t rnd = 0;
 	double delay;
 
 	if (d->stopping)
 		return;
+	if (d->fail_cb != NULL)
+		d->fail_cb(d->fail_arg);
 	(void)crypto_random(&rnd, sizeof(rnd));
 	delay = d->backoff * (0.5 + 0.5 * (double)rnd / 4294967295.0);
 	d->backoff *= 2;
@@ -119,7 +145,7 @@ schedule(struct dialout *d)
 	ev_timer_start(d->env->loop, &d->retry);
 	log_info("event=relay-retry role=%s kind=%s relay=%s service=%s "
 	    "delay_s=%.2f", d->role, d->kind == DIALOUT_REGISTER ? "register" :
-	    "client", addr_format(d->relay, addr, sizeof(addr)), d->name,
+	    "client", where(d, addr, sizeof(addr)), d->name,
 	    delay);
 }
 
@@ -278,7 +304,7 @@ dialout_refill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 refused_data(struct dialout *d, unsigned code, uint64_t ctr)
 {
-	char addr[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 96], id[24];
+	char addr[2 * ADDR_TEXT_MAX + 48], tail[2 * ADDR_TEXT_MAX + 144], id[24];
 	char reason[64];
 	size_t i;
 
@@ -289,7 +315,7 @@ refused_data(struct dialout *d, unsigned code, uint64_t ctr)
 	snprintf(reason, sizeof(reason), "relay-%s",
 	    channel_refusal_name(code));
 	snprintf(tail, sizeof(tail), " conn=%s relay=%s counter=%" PRIu64, id,
-	    addr_format(d->relay, addr, sizeof(addr)), ctr);
+	    where(d, addr, sizeof(addr)), ctr);
 	env_audit_tail(d->env, 0, reason, d->relay_id, d->name, d->role,
 	    tail);
 }
@@ -299,14 +325,14 @@ static void
 dialout_refused(struct session *s, unsigned code)
 {
 	struct dialout *d = session_arg(s);
-	char addr[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 64];
+	char addr[2 * ADDR_TEXT_MAX + 48], tail[2 * ADDR_TEXT_MAX + 112];
 	char reason[64];
 
 	snprintf(reason, sizeof(reason), "relay-%s",
 	    channel_refusal_name(code));
 	snprintf(tail, sizeof(tail), " kind=%s relay=%s",
 	    d->kind == DIALOUT_REGISTER ? "register" : "client",
-	    addr_format(d->relay, addr, sizeof(addr)));
+	    where(d, addr, sizeof(addr)));
 	env_audit_tail(d->env, 0, reason, d->relay_id, d->name, d->role,
 	    tail);
 }
@@ -317,7 +343,7 @@ static void
 dialout_message(struct session *s, const uint8_t *data, size_t len)
 {
 	struct dialout *d = session_arg(s);
-	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
+	char addr[2 * ADDR_TEXT_MAX + 48], peer[IDENTITY_TEXT_SIZE];
 	uint64_t ctr;
 	uint8_t code;
 
@@ -340,7 +366,7 @@ dialout_message(struct session *s, const uint8_t *data, size_t len)
 	d->backoff = DIALOUT_BACKOFF_MIN;
 	log_info("event=session-open role=%s kind=%s relay=%s peer=%s "
 	    "service=%s", d->role, d->kind == DIALOUT_REGISTER ? "register" :
-	    "client", addr_format(d->relay, addr, sizeof(addr)),
+	    "client", where(d, addr, sizeof(addr)),
 	    identity_id_format(d->relay_id, peer), d->name);
 	pool_fill(d);
 }
@@ -350,10 +376,10 @@ static void
 dialout_dead(struct session *s, const char *reason)
 {
 	struct dialout *d = session_arg(s);
-	char addr[ADDR_TEXT_MAX + 16], peer[IDENTITY_TEXT_SIZE];
+	char addr[2 * ADDR_TEXT_MAX + 48], peer[IDENTITY_TEXT_SIZE];
 	log_warn("event=session-close role=%s kind=%s relay=%s peer=%s "
 	    "service=%s reason=%s", d->role, d->kind == DIALOUT_REGISTER ?
-	    "register" : "client", addr_format(d->relay, addr, sizeof(addr)),
+	    "register" : "client", where(d, addr, sizeof(addr)),
 	    identity_id_format(d->relay_id, peer), d->name, reason);
 	d->failed = 1;
 	session_free(s);
@@ -404,7 +430,7 @@ dialout_dialed(struct conn *c, int err)
 		conn_drop(c, conn_dial_reason(err));
 		return;
 	}
-	if (d->relay->salen == 0) {
+	if (d->at == NULL && d->relay->salen == 0) {
 		/* A name: remember which of its addresses answered. */
 		socklen_t sl = sizeof(d->peer.sa);
 
@@ -490,7 +516,7 @@ start(struct dialout *d)
 	c->service = d->name;
 	d->hs = c;
 	d->failed = 0;
-	if (conn_dial_channel(c, d->relay) == -1)
+	if (conn_dial_channel(c, d->at != NULL ? d->at : d->relay) == -1)
 		conn_drop(c, CONN_R_CONNECT_FAILED); /* dropped: schedules */
 }
 
@@ -508,14 +534,17 @@ dialout_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * Start keeping a session of ${kind} with the relay ${relay_id} at
  * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
  * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
- * ${role} ("inlet", "outlet", "relay") is for logs.  Every pointer is
- * borrowed and must outlive the dialout (or be replaced by
+ * ${role} ("inlet", "outlet", "relay") is for logs.  ${at} NULL: dial
+ * ${relay} (a name: whichever of its addresses answers) and count in
+ * /readyz; else ${at} is the one address of ${relay} to use, for a member
+ * of a fleet (fleet.c), which answers for readiness itself.  Every
+ * pointer is borrowed and must outlive the dialout (or be replaced by
  * dialout_rebind).  NULL on ENOMEM.
  */
 struct dialout *
 dialout_new(struct env *e, enum dialout_kind kind, const char *name,
-    const uint8_t *relay_id, const struct addr *relay, unsigned pool,
-    const char *role)
+    const uint8_t *relay_id, const struct addr *relay, const struct addr *at,
+    unsigned pool, const char *role)
 {
 	struct dialout *d;
 
@@ -527,6 +556,7 @@ dialout_new(struct env *e, enum dialout_kind kind, const char *name,
 	d->role = role;
 	d->relay_id = relay_id;
 	d->relay = relay;
+	d->at = at;
 	d->pool = pool;
 	d->backoff = DIALOUT_BACKOFF_MIN;
 	ev_init(&d->retry, dialout_retry_cb);
@@ -536,7 +566,8 @@ dialout_new(struct env *e, enum dialout_kind kind, const char *name,
 	/* The first attempt from the loop, once everything is set up. */
 	ev_timer_set(&d->retry, 0., 0.);
 	ev_timer_start(e->loop, &d->retry);
-	ready_add(&e->ready, &d->ready, role, name,
+	if (at == NULL) /* else the fleet answers for readiness */
+		ready_add(&e->ready, &d->ready, role, name,
 	    kind == DIALOUT_REGISTER ? "not registered at its relay" :
 	    "no relay session", ready_is_up, d);
 	if ((d->next = e->dialouts) != NULL)
@@ -704,6 +735,20 @@ dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg)
 }
 
 /*
+ * dialout_on_fail(d, cb, arg):
+ * Call ${cb}(${arg}) whenever an attempt of ${d} fails or its session
+ * ends, as the next attempt is scheduled (fleet.c then looks its name up
+ * again).
+ */
+void
+dialout_on_fail(struct dialout *d, void (*cb)(void *), void *arg)
+{
+
+	d->fail_cb = cb;
+	d->fail_arg = arg;
+}
+
+/*
  * dialout_on_pooled(d, cb, arg):
  * Registrations: call ${cb}(${arg}, fd, d) when a client's first bytes
  * arrive on a pooled connection ${fd} (taken) of ${d} (dialout_addr and
@@ -788,12 +833,15 @@ dialout_name(const struct dialout *d)
 
 /*
  * dialout_addr(d):
- * The relay's address (for data connections): a name comes with the
- * address its last session connected to (salen 0 before the first one).
+ * The relay's address (for data connections): a fleet member's own
+ * address; a name comes with the address its last session connected to
+ * (salen 0 before the first one).
  */
 const struct addr *
 dialout_addr(const struct dialout *d)
 {
 
+	if (d->at != NULL)
+		return (d->at);
 	return (d->relay->salen == 0 ? &d->peer : d->relay);
 }

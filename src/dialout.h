@@ -34,13 +34,16 @@ enum dialout_kind {
  * Start keeping a session of ${kind} with the relay ${relay_id} at
  * ${relay}; ${name} is the service registered (DIALOUT_REGISTER) or a
  * label for logs; ${pool} ready connections are kept (DIALOUT_REGISTER);
- * ${role} ("inlet", "outlet", "relay") is for logs.  Every pointer is
- * borrowed and must outlive the dialout (or be replaced by
+ * ${role} ("inlet", "outlet", "relay") is for logs.  ${at} NULL: dial
+ * ${relay} (a name: whichever of its addresses answers) and count in
+ * /readyz; else ${at} is the one address of ${relay} to use, for a member
+ * of a fleet (fleet.c), which answers for readiness itself.  Every
+ * pointer is borrowed and must outlive the dialout (or be replaced by
  * dialout_rebind).  NULL on ENOMEM.
  */
 struct dialout *dialout_new(struct env *e, enum dialout_kind kind,
     const char *name, const uint8_t *relay_id, const struct addr *relay,
-    unsigned pool, const char *role);
+    const struct addr *at, unsigned pool, const char *role);
 
 /*
  * dialout_free(d):
@@ -102,6 +105,14 @@ void dialout_restart(struct dialout *d);
 void dialout_on_down(struct dialout *d, void (*cb)(void *), void *arg);
 
 /*
+ * dialout_on_fail(d, cb, arg):
+ * Call ${cb}(${arg}) whenever an attempt of ${d} fails or its session
+ * ends, as the next attempt is scheduled (fleet.c then looks its name up
+ * again).
+ */
+void dialout_on_fail(struct dialout *d, void (*cb)(void *), void *arg);
+
+/*
  * dialout_on_pooled(d, cb, arg):
  * Registrations: call ${cb}(${arg}, fd, d) when a client's first bytes
  * arrive on a pooled connection ${fd} (taken) of ${d} (dialout_addr and
@@ -149,8 +160,9 @@ const char *dialout_name(const struct dialout *d);
 
 /*
  * dialout_addr(d):
- * The relay's address (for data connections): a name comes with the
- * address its last session connected to (salen 0 before the first one).
+ * The relay's address (for data connections): a fleet member's own
+ * address; a name comes with the address its last session connected to
+ * (salen 0 before the first one).
  */
 const struct addr *dialout_addr(const struct dialout *d);
 

@@ -10,13 +10,15 @@
  * that outlet learns nothing, not even the service name; the client is
  * then reset without any data.
  *
- * With via (docs/relay.md) the inlet keeps a client session with the
- * relay (dialout.c) and each client's channel goes to the relay instead,
- * behind a ticket preamble naming the service; the handshake is the
- * same, end to end with the pinned outlet.  Clients that arrive while the
- * session is being set up wait for it (connect_timeout at most); while
- * the last attempt has failed, and as soon as an attempt fails, they are
- * reset at once.
+ * With via (docs/relay.md) the inlet keeps a client session with every
+ * replica of its relays (fleet.c) and each client's channel goes to one
+ * whose session is up, taken round robin, behind a ticket preamble naming
+ * the service; the handshake is the same, end to end with the pinned
+ * outlet.  If the dial of that replica fails (refused, unreachable, its
+ * share of connect_timeout gone), the next one that is up is dialed,
+ * within the same connect_timeout.  Clients that arrive while no session
+ * is up wait for one (connect_timeout at most); while every last attempt
+ * has failed, and as soon as they all have, they are reset at once.
  *
  * Whenever the inlet gives up on a client (unreachable or refusing
  * outlet, dead channel, failed authentication, shutdown) the client sees a
@@ -34,6 +36,7 @@
 
 #include "conn.h"
 #include "dialout.h"
+#include "fleet.h"
 #include "identity.h"
 #include "inlet.h"
 #include "listener.h"
@@ -41,14 +44,15 @@
 #include "metrics.h"
 #include "sock.h"
 
-#define INLET_WAIT_MAX 64    /* clients waiting for the relay session */
+#define INLET_WAIT_MAX 64    /* clients waiting for a relay session */
+#define INLET_TRIES_MAX 3    /* replicas tried per client, at most */
 #define INLET_WAIT_TICK 0.05 /* how often they are looked at */
 
 struct inlet {
 	struct env *env;
 	const struct config_inlet *ci;
 	struct listener l;
-	struct dialout *via; /* the relay session, or NULL */
+	struct fleet *via;   /* the relay sessions, or NULL */
 	struct inlet *old;   /* during take_over only */
 	int wait_fd[INLET_WAIT_MAX];
 	ev_tstamp wait_until[INLET_WAIT_MAX];
@@ -211,6 +215,17 @@ inlet_dialed(struct conn *c, int err)
 	uint8_t req[CHANNEL_MAX_REQUEST];
 	long reqlen;
 
+	if (err != 0 && c->via != NULL) {
+		/* That replica failed: the next one up, if time is left. */
+		struct dialout *d = fleet_pick(il->via, c->via);
+
+		if (d != NULL && conn_redial_channel(c, dialout_addr(d)) == 0) {
+			log_debug("event=relay-next role=inlet conn=%" PRIu64
+			    " error=\"%s\"", c->id, strerror(err));
+			c->via = d;
+			return;
+		}
+	}
 	if (err != 0) {
 		conn_drop(c, conn_dial_reason(err));
 		return;
@@ -232,19 +247,20 @@ inlet_dialed(struct conn *c, int err)
 		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
 		return;
 	}
-	if (il->via != NULL) {
+	if (c->via != NULL) {
 		/* Through the relay: the ticket preamble goes first. */
+		struct dialout *d = (struct dialout *)(uintptr_t)c->via;
 		uint8_t pre[TICKET_PREAMBLE_LEN];
 
 		/* The outlet binds the name it registered: so do we. */
 		if (channel_bind_service(ch, (const uint8_t *)il->ci->service,
 		    strlen(il->ci->service)) != 0 ||
-		    dialout_preamble(il->via, il->ci->service, pre) == -1) {
+		    dialout_preamble(d, il->ci->service, pre) == -1) {
 			channel_free(ch);
 			conn_drop(c, CONN_R_CONNECT_FAILED);
 			return;
 		}
-		dialout_track(il->via, pre, c->id);
+		dialout_track(d, pre, c->id);
 		if (conn_handshake_pre(c, ch, CHANNEL_INITIATOR, pre,
 		    sizeof(pre)) == -1) /* c owns ch */
 			conn_drop(c, CONN_R_NOMEM);
@@ -322,6 +338,7 @@ inlet_handshake_failed(struct conn *c, int err)
 static void
 inlet_start(struct inlet *il, int fd)
 {
+	struct dialout *d;
 	struct conn *c;
 
 	if ((c = conn_new(&il->env->ctx, &inlet_ops, fd, -1)) == NULL) {
@@ -333,9 +350,21 @@ inlet_start(struct inlet *il, int fd)
 	c->role = "inlet";
 	c->name = il->ci->name;
 	c->service = il->ci->service;
-	c->via = il->via; /* NULL without via */
-	if (conn_dial_channel(c, il->via != NULL ? &il->ci->via :
-	    &il->ci->outlet) == -1)
+	if (il->via == NULL) {
+		if (conn_dial_channel(c, &il->ci->outlet) == -1)
+			conn_drop(c, CONN_R_CONNECT_FAILED);
+		return;
+	}
+	/* A replica whose session is up (inlet_serve saw one). */
+	if ((d = fleet_pick(il->via, NULL)) == NULL) {
+		conn_drop(c, CONN_R_CONNECT_FAILED);
+		return;
+	}
+	c->via = d;
+	c->dial_shares = (unsigned)fleet_count_up(il->via);
+	if (c->dial_shares > INLET_TRIES_MAX)
+		c->dial_shares = INLET_TRIES_MAX;
+	if (conn_dial_channel(c, dialout_addr(d)) == -1)
 		conn_drop(c, CONN_R_CONNECT_FAILED);
 }
 
@@ -345,7 +374,7 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct inlet *il = w->data;
 	unsigned i, k = 0;
-	int up = dialout_is_up(il->via), down = dialout_is_down(il->via);
+	int up = fleet_count_up(il->via) > 0, down = fleet_is_down(il->via);
 
 	(void)revents;
 	for (i = 0; i < il->nwait; i++) {
@@ -385,11 +414,11 @@ void
 inlet_serve(struct inlet *il, int fd)
 {
 
-	if (il->via == NULL || dialout_is_up(il->via)) {
+	if (il->via == NULL || fleet_count_up(il->via) > 0) {
 		inlet_start(il, fd);
 		return;
 	}
-	if (dialout_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
+	if (fleet_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
 		/* The last attempt failed: do not keep the client waiting. */
 		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
 		    "relay-session-down", NULL);
@@ -417,21 +446,14 @@ take_conn(struct conn *c, void *arg)
 
 /*
  * Reload: take over from ${old} (same name, previous configuration) its
- * relay session if nothing about it changed, its waiting clients and its
- * connections.
+ * waiting clients and its connections (its unchanged relay sessions are
+ * taken by fleet_new).
  */
 static void
 take_over(struct inlet *il, struct inlet *old)
 {
-	const struct config_inlet *ci = il->ci;
 	unsigned i;
 
-	if (old->via != NULL && ci->has_via && dialout_same(old->via,
-	    DIALOUT_CLIENT, ci->service, ci->via_id, &ci->via, 0)) {
-		il->via = old->via; /* il owns it now */
-		old->via = NULL;
-		dialout_rebind(il->via, ci->service, ci->via_id, &ci->via);
-	}
 	for (i = 0; i < old->nwait && il->nwait < INLET_WAIT_MAX; i++) {
 		il->wait_fd[il->nwait] = old->wait_fd[i];
 		il->wait_until[il->nwait++] = old->wait_until[i];
@@ -476,14 +498,15 @@ inlet_new(struct env *e, const struct config_inlet *ci, int fd,
 	} else if (ci->has_listen && listener_open(&il->l, e, &ci->listen,
 	    "inlet", ci->name, inlet_accept, il, err, errlen) == -1)
 		goto fail1;
-	if (old != NULL)
-		take_over(il, old);
-	if (ci->has_via && il->via == NULL && (il->via = dialout_new(e,
-	    DIALOUT_CLIENT, ci->service, ci->via_id, &ci->via, 0, "inlet")) ==
-	    NULL) {
+	/* Unchanged relay sessions of ${old} go on in the new fleet. */
+	if (ci->has_via && (il->via = fleet_new(e, DIALOUT_CLIENT,
+	    ci->service, ci->via, ci->nvia, 0, "inlet", old != NULL ?
+	    old->via : NULL)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail2;
 	}
+	if (old != NULL)
+		take_over(il, old);
 	return (il);
 fail2:
 	listener_close(&il->l);
@@ -519,7 +542,7 @@ inlet_restart(struct inlet *il)
 {
 
 	if (il->via != NULL)
-		dialout_restart(il->via);
+		fleet_restart(il->via);
 }
 
 /*
@@ -630,7 +653,7 @@ inlet_stop(struct inlet *il)
 	if (il == NULL)
 		return;
 	listener_close(&il->l);
-	dialout_stop(il->via);
+	fleet_stop(il->via);
 	for (i = 0; i < il->nwait; i++)
 		sock_close_reset(il->wait_fd[i]);
 	il->nwait = 0;
@@ -648,6 +671,6 @@ inlet_free(struct inlet *il)
 	if (il == NULL)
 		return;
 	inlet_stop(il);
-	dialout_free(il->via);
+	fleet_free(il->via);
 	free(il);
 }

@@ -680,12 +680,13 @@ check_summary(const struct config *cfg, const struct identity *idn)
 				printf(", ");
 			print_peer(cfg, o->allow[j]);
 		}
-		if (o->has_relay) {
+		for (j = 0; j < o->nrelay; j++) {
 			printf(", registered at %s, relay ",
-			    addr_format(&o->relay, a, sizeof(a)));
-			print_peer(cfg, o->relay_id);
-			printf(", pool %u", o->pool);
+			    addr_format(&o->relay[j].addr, a, sizeof(a)));
+			print_peer(cfg, o->relay[j].id);
 		}
+		if (o->has_relay)
+			printf(", pool %u", o->pool);
 		printf("\n");
 	}
 	for (i = 0; i < cfg->ninlets; i++) {
@@ -693,15 +694,18 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("inlet    %s %s -> %s %s %s, outlet node ", in->name,
 		    addr_format(&in->listen, a, sizeof(a)), in->service,
 		    in->has_via ? "via relay at" : "at",
-		    addr_format(in->has_via ? &in->via : &in->outlet, b,
-		    sizeof(b)));
+		    addr_format(in->has_via ? &in->via[0].addr : &in->outlet,
+		    b, sizeof(b)));
 		if (in->outlet_by_rule)
 			printf("by rule %s", in->outlet_rule.text);
 		else
 			print_peer(cfg, in->outlet_id);
-		if (in->has_via) {
+		for (j = 0; j < in->nvia; j++) {
+			if (j > 0)
+				printf(", or via relay at %s", addr_format(
+				    &in->via[j].addr, b, sizeof(b)));
 			printf(", relay ");
-			print_peer(cfg, in->via_id);
+			print_peer(cfg, in->via[j].id);
 		}
 		printf("\n");
 	}

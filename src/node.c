@@ -530,17 +530,22 @@ static void
 each_dialed(const struct config *cfg, void (*fn)(const char *, const char *,
     const struct addr *, void *), void *arg)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < cfg->noutlets; i++) {
 		fn("outlet", cfg->outlets[i].name, &cfg->outlets[i].target, arg);
-		if (cfg->outlets[i].has_relay)
+		for (j = 0; j < cfg->outlets[i].nrelay; j++)
 			fn("outlet", cfg->outlets[i].name,
-			    &cfg->outlets[i].relay, arg);
+			    &cfg->outlets[i].relay[j].addr, arg);
 	}
-	for (i = 0; i < cfg->ninlets; i++)
-		fn("inlet", cfg->inlets[i].name, cfg->inlets[i].has_via ?
-		    &cfg->inlets[i].via : &cfg->inlets[i].outlet, arg);
+	for (i = 0; i < cfg->ninlets; i++) {
+		if (!cfg->inlets[i].has_via)
+			fn("inlet", cfg->inlets[i].name,
+			    &cfg->inlets[i].outlet, arg);
+		for (j = 0; j < cfg->inlets[i].nvia; j++)
+			fn("inlet", cfg->inlets[i].name,
+			    &cfg->inlets[i].via[j].addr, arg);
+	}
 	for (i = 0; i < cfg->nrelays; i++)
 		if (cfg->relays[i].has_via)
 			fn("relay", cfg->relays[i].name, &cfg->relays[i].via,
@@ -636,6 +641,22 @@ ids_same(const uint8_t (*a)[CONFIG_ID_LEN], size_t na,
 	    0));
 }
 
+/* Relay lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
+static int
+hops_same(const struct config_hop *a, size_t na, const struct config_hop *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (memcmp(a[i].id, b[i].id, CONFIG_ID_LEN) != 0 ||
+		    !addr_same(&a[i].addr, &b[i].addr))
+			return (0);
+	return (1);
+}
+
 /* What a reload changed, per kind of section. */
 struct changes {
 	unsigned added, removed, changed;
@@ -679,6 +700,7 @@ diff_configs(const struct config *o, const struct config *c,
 	    a->log_level != b->log_level ||
 	    a->reload_watch != b->reload_watch ||
 	    a->reload_interval != b->reload_interval ||
+	    a->relay_resolve != b->relay_resolve ||
 	    strcmp(a->identity, b->identity) != 0 || o->npeers != c->npeers)
 		change(ch, "node", "node", 2);
 	for (i = 0; i < c->noutlets; i++) {
@@ -688,9 +710,8 @@ diff_configs(const struct config *o, const struct config *c,
 			change(ch, "outlet", y->name, 0);
 		else if (!addr_same(&x->target, &y->target) ||
 		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    x->has_relay != y->has_relay || x->pool != y->pool ||
-		    (y->has_relay && (memcmp(x->relay_id, y->relay_id,
-		    CONFIG_ID_LEN) != 0 || !addr_same(&x->relay, &y->relay))))
+		    x->pool != y->pool ||
+		    !hops_same(x->relay, x->nrelay, y->relay, y->nrelay))
 			change(ch, "outlet", y->name, 2);
 	}
 	for (i = 0; i < o->noutlets; i++)
@@ -711,10 +732,8 @@ diff_configs(const struct config *o, const struct config *c,
 		    memcmp(x->outlet_rule.issuer, y->outlet_rule.issuer,
 		    CONFIG_ID_LEN) != 0 ||
 		    strcmp(x->service, y->service) != 0 ||
-		    x->has_via != y->has_via || (y->has_via ? (memcmp(
-		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
-		    !addr_same(&x->via, &y->via)) :
-		    !addr_same(&x->outlet, &y->outlet)))
+		    !hops_same(x->via, x->nvia, y->via, y->nvia) ||
+		    (!y->has_via && !addr_same(&x->outlet, &y->outlet)))
 			change(ch, "inlet", y->name, 2);
 	}
 	for (i = 0; i < o->ninlets; i++) {

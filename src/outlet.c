@@ -21,6 +21,7 @@
 #include "acl.h"
 #include "conn.h"
 #include "dialout.h"
+#include "fleet.h"
 #include "identity.h"
 #include "log.h"
 #include "outlet.h"
@@ -29,8 +30,9 @@
 struct outlet {
 	struct env *env;
 	struct front *front;
-	struct dialout **dialouts; /* per [outlet] with relay =, or NULL */
-	size_t ndialouts;
+	struct fleet **fleets; /* per [outlet] with relay =, or NULL */
+	const char **names;    /* the outlet of each (borrowed) */
+	size_t nfleets;
 	struct outlet *old; /* during outlet_new only */
 };
 
@@ -182,22 +184,16 @@ take_conn(struct conn *c, void *arg)
 		conn_set_ops(c, &outlet_ops, o);
 }
 
-/* Reload: the registration of ${co} kept from ${old} if unchanged. */
-static struct dialout *
-take_dialout(struct outlet *old, const struct config_outlet *co)
+/* Reload: the fleet of registrations of ${co} in ${old}, or NULL. */
+static struct fleet *
+old_fleet(struct outlet *old, const struct config_outlet *co)
 {
-	struct dialout *d;
 	size_t i;
 
-	for (i = 0; old != NULL && i < old->ndialouts; i++) {
-		d = old->dialouts[i];
-		if (d != NULL && dialout_same(d, DIALOUT_REGISTER, co->name,
-		    co->relay_id, &co->relay, co->pool)) {
-			old->dialouts[i] = NULL; /* the new outlet owns it */
-			dialout_rebind(d, co->name, co->relay_id, &co->relay);
-			return (d);
-		}
-	}
+	for (i = 0; old != NULL && i < old->nfleets; i++)
+		if (old->names[i] != NULL && strcmp(old->names[i], co->name) ==
+		    0)
+			return (old->fleets[i]);
 	return (NULL);
 }
 
@@ -223,21 +219,24 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 	o->env = e;
 	o->front = f;
 	if (cfg->noutlets > 0 &&
-	    (o->dialouts = calloc(cfg->noutlets, sizeof(*o->dialouts))) ==
-	    NULL)
+	    ((o->fleets = calloc(cfg->noutlets, sizeof(*o->fleets))) ==
+	    NULL || (o->names = calloc(cfg->noutlets, sizeof(*o->names))) ==
+	    NULL))
 		goto nomem;
 	for (i = 0; i < cfg->noutlets; i++) {
 		const struct config_outlet *co = &cfg->outlets[i];
-		struct dialout *d;
+		struct fleet *fl;
 
 		if (!co->has_relay)
 			continue;
-		if ((d = take_dialout(old, co)) == NULL && (d = dialout_new(e,
-		    DIALOUT_REGISTER, co->name, co->relay_id, &co->relay,
-		    co->pool, "outlet")) == NULL)
+		/* Unchanged registrations of ${old} go on in the new fleet. */
+		if ((fl = fleet_new(e, DIALOUT_REGISTER, co->name, co->relay,
+		    co->nrelay, co->pool, "outlet", old_fleet(old, co))) ==
+		    NULL)
 			goto nomem;
-		dialout_on_pooled(d, outlet_pooled, o);
-		o->dialouts[o->ndialouts++] = d;
+		fleet_on_pooled(fl, outlet_pooled, o);
+		o->names[o->nfleets] = co->name;
+		o->fleets[o->nfleets++] = fl;
 	}
 	if (old != NULL) {
 		o->old = old;
@@ -261,8 +260,8 @@ outlet_restart(struct outlet *o)
 {
 	size_t i;
 
-	for (i = 0; i < o->ndialouts; i++)
-		dialout_restart(o->dialouts[i]);
+	for (i = 0; i < o->nfleets; i++)
+		fleet_restart(o->fleets[i]);
 }
 
 /*
@@ -351,8 +350,8 @@ outlet_stop(struct outlet *o)
 
 	if (o == NULL)
 		return;
-	for (i = 0; i < o->ndialouts; i++)
-		dialout_stop(o->dialouts[i]);
+	for (i = 0; i < o->nfleets; i++)
+		fleet_stop(o->fleets[i]);
 }
 
 /*
@@ -367,8 +366,9 @@ outlet_free(struct outlet *o)
 	if (o == NULL)
 		return;
 	outlet_stop(o);
-	for (i = 0; i < o->ndialouts; i++)
-		dialout_free(o->dialouts[i]); /* NULL if taken over */
-	free(o->dialouts);
+	for (i = 0; i < o->nfleets; i++)
+		fleet_free(o->fleets[i]); /* what is left of it */
+	free(o->fleets);
+	free(o->names);
 	free(o);
 }

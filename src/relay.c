@@ -948,7 +948,7 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 		r->nsvcs++;
 		if (svc->cr->has_via &&
 		    (svc->via = dialout_new(e, DIALOUT_CLIENT, svc->cr->name,
-		    svc->cr->via_id, &svc->cr->via, 0, "relay")) == NULL)
+		    svc->cr->via_id, &svc->cr->via, NULL, 0, "relay")) == NULL)
 			goto nomem;
 		if (svc->via != NULL)
 			dialout_on_down(svc->via, via_down, svc);
@@ -1044,7 +1044,7 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 			continue; /* kept in svc_move */
 		if (cfg->relays[i].has_via && (svcs[i].via = dialout_new(r->env,
 		    DIALOUT_CLIENT, cfg->relays[i].name, cfg->relays[i].via_id,
-		    &cfg->relays[i].via, 0, "relay")) == NULL)
+		    &cfg->relays[i].via, NULL, 0, "relay")) == NULL)
 			goto fail;
 		if (svcs[i].via != NULL)
 			dialout_on_down(svcs[i].via, via_down, &svcs[i]);

@@ -1,24 +1,30 @@
 # dnslib.sh: the DNS tests' set-up, sourced after lib.sh and netns.sh
-# (POSIX sh).  One network namespace "dns" (loopback only) whose
-# /etc/hosts is $HOSTS: `ip netns exec` bind-mounts /etc/netns/NAME/hosts
-# over /etc/hosts, so the file is rewritten in place (same inode), never
-# replaced.  Its resolv.conf names a server nobody runs (127.0.0.1:53, one
-# try), so a name missing from $HOSTS fails at once.  The EXIT trap
-# removes /etc/netns/NAME, then runs netns.sh's clean-up.
+# (POSIX sh).  One network namespace "dns" (loopback only), or the hosts
+# a test made itself, whose /etc/hosts is $HOSTS: `ip netns exec`
+# bind-mounts /etc/netns/NAME/hosts over /etc/hosts, so the file is
+# rewritten in place (same inode), never replaced.  Its resolv.conf names
+# a server nobody runs (127.0.0.1:53, one try), so a name missing from
+# $HOSTS fails at once.  The EXIT trap removes /etc/netns/NAME, then runs
+# netns.sh's clean-up.
 #
-#   dns_setup                  the namespace, $HOSTS, $NSDIR
-#   dns_hosts LINE...          rewrite $HOSTS in place with these lines
+#   dns_setup [HOST...]        the namespace "dns" (or these hosts, made
+#                              by ns_add), $HOSTS, $NSDIR (the last one's)
+#   dns_hosts LINE...          rewrite every host's $HOSTS in place with
+#                              these lines
 #   dns_echo ADDR NAME         an echo target in the namespace, with an
 #                              accept log $WORK/NAME.accepts
 
 ns_require
 NSDIR=""
+NSDIRS=""	# one per host set up
 
 dns_cleanup()
 {
 	_drc=$?
 	set +e
-	[ -z "$NSDIR" ] || rm -rf "$NSDIR"
+	for _d in $NSDIRS; do
+		rm -rf "$_d"
+	done
 	(exit "$_drc")
 	ns_cleanup
 }
@@ -26,23 +32,31 @@ trap dns_cleanup EXIT
 
 dns_setup()
 {
-	ns_add dns
-	NSDIR=/etc/netns/$(ns_full dns)
-	mkdir -p "$NSDIR"
-	HOSTS=$NSDIR/hosts
-	printf '127.0.0.1 localhost\n::1 localhost\n' >"$HOSTS"
-	printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' \
-	    >"$NSDIR/resolv.conf"
+	if [ $# = 0 ]; then
+		ns_add dns
+		set -- dns
+	fi
+	for _h in "$@"; do
+		NSDIR=/etc/netns/$(ns_full "$_h")
+		mkdir -p "$NSDIR"
+		NSDIRS="$NSDIRS $NSDIR"
+		HOSTS=$NSDIR/hosts
+		printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' \
+		    >"$NSDIR/resolv.conf"
+	done
+	dns_hosts
 }
 
 dns_hosts()
 {
-	{
-		printf '127.0.0.1 localhost\n::1 localhost\n'
-		for _l in "$@"; do
-			echo "$_l"
-		done
-	} >"$HOSTS"	# in place: the bind mount holds the inode
+	for _d in $NSDIRS; do
+		{
+			printf '127.0.0.1 localhost\n::1 localhost\n'
+			for _l in "$@"; do
+				echo "$_l"
+			done
+		} >"$_d/hosts"	# in place: the bind mount holds the inode
+	done
 }
 
 dns_echo()

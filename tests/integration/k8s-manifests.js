@@ -21,6 +21,8 @@ const classes = {
   'apps/v1/StatefulSet': require('kubernetes-models/apps/v1/StatefulSet').StatefulSet,
   'networking.k8s.io/v1/NetworkPolicy':
     require('kubernetes-models/networking.k8s.io/v1/NetworkPolicy').NetworkPolicy,
+  'policy/v1/PodDisruptionBudget':
+    require('kubernetes-models/policy/v1/PodDisruptionBudget').PodDisruptionBudget,
 };
 
 const NODE_PORT = 7400;

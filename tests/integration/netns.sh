@@ -21,6 +21,11 @@
 #   ns_start_node HOST NAME CONFIG   start_node (lib.sh) inside HOST
 #   ns_drop_syn HOST           drop every inbound TCP SYN (not on lo)
 #   ns_syn_drops HOST          how many SYNs that rule dropped
+#   ns_refuse_syn HOST ADDR:PORT [FROM [drop]] / ns_unrefuse HOST
+#                              answer new connections to ADDR:PORT (from
+#                              FROM only) with a reset, or drop their SYNs
+#                              (established ones go on) / stop it
+#   ns_refused HOST            how many connections that rule refused
 #   ns_cut HOST / ns_uncut HOST      drop / restore all non-lo traffic
 #   ns_link_down HOST SEG / ns_link_up HOST SEG
 #   ns_connect_fails HOST ADDR:PORT SECS   a direct TCP connect fails
@@ -164,6 +169,36 @@ ns_syn_drops()
 {
 	ns_exec "$1" nft list table inet sp_nosyn |
 		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' | head -n 1
+}
+
+# ns_refuse_syn(host, ip:port, [from [drop]]): ${host} answers every new
+# TCP connection to ${ip:port} (from the address ${from} only, if not
+# empty) with a reset, as a closed port would (with "drop": drops its
+# SYNs, as a host gone silent), and counts them; connections already
+# established go on.  ns_unrefuse(host) ends it.
+ns_refuse_syn()
+{
+	ns_exec "$1" nft -f - <<-EOF || die "nft refuse in $1 failed"
+	table inet sp_refuse {
+		chain input {
+			type filter hook input priority -5; policy accept;
+			${3:+ip saddr $3} ip daddr ${2%:*} tcp dport ${2##*:} tcp flags & (syn | ack) == syn counter ${4:-reject with tcp reset}
+		}
+	}
+	EOF
+}
+
+# ns_refused(host): how many connections ns_refuse_syn's rule refused.
+ns_refused()
+{
+	ns_exec "$1" nft list table inet sp_refuse |
+		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' | head -n 1
+}
+
+ns_unrefuse()
+{
+	ns_exec "$1" nft delete table inet sp_refuse ||
+		die "nft unrefuse in $1 failed"
 }
 
 # ns_cut(host): drop everything ${host} sends or receives except on lo

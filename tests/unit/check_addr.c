@@ -197,6 +197,44 @@ START_TEST(test_resolve)
 }
 END_TEST
 
+/* addr_at: one resolved address of a name, with the name's port. */
+START_TEST(test_at)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct addr name, at, same;
+	char err[160], buf[300];
+
+	ck_assert_int_eq(addr_parse("relays.test:7400", &name, err,
+	    sizeof(err)), 0);
+	memset(&ss, 0, sizeof(ss));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(1); /* a resolver's port is not used */
+	ck_assert_int_eq(inet_pton(AF_INET, "198.18.0.11", &s4->sin_addr), 1);
+	addr_at(&name, &ss, &at);
+	ck_assert_str_eq(addr_format(&at, buf, sizeof(buf)),
+	    "198.18.0.11:7400");
+	ck_assert_int_eq(at.salen, sizeof(struct sockaddr_in));
+	ck_assert_int_eq(ntohs(((struct sockaddr_in *)&at.sa)->sin_port),
+	    7400);
+	/* The same as the address written numerically. */
+	ck_assert_int_eq(addr_parse("198.18.0.11:7400", &same, err,
+	    sizeof(err)), 0);
+	ck_assert(addr_same(&at, &same));
+	memset(&ss, 0, sizeof(ss));
+	s6->sin6_family = AF_INET6;
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::7", &s6->sin6_addr),
+	    1);
+	addr_at(&name, &ss, &at);
+	ck_assert_str_eq(addr_format(&at, buf, sizeof(buf)),
+	    "[2001:db8::7]:7400");
+	ck_assert_int_eq(at.salen, sizeof(struct sockaddr_in6));
+	ck_assert_int_eq(ntohs(((struct sockaddr_in6 *)&at.sa)->sin6_port),
+	    7400);
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -213,6 +251,7 @@ addr_suite(void)
 	tc = tcase_create("format");
 	tcase_add_loop_test(tc, test_round_trip, 0,
 	    sizeof(good) / sizeof(good[0]));
+	tcase_add_test(tc, test_at);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resolve");

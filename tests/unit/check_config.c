@@ -243,6 +243,16 @@ static const struct {
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nrelay = db\n", 9,
 	"relay must be PEER@HOST:PORT (the relay's pinned identity, then its "
 	"address)"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nrelay = db@r.test:7400\n"
+	   "relay = db@r.test:7400\n", 10,
+	"relay = db@r.test:7400 given twice in [outlet pg] (first on line 9)"},
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db\n"
+	   "via = db@10.0.0.1:1\nvia = db@10.0.0.1:2\nvia = db@10.0.0.1:3\n"
+	   "via = db@10.0.0.1:4\nvia = db@10.0.0.1:5\nvia = db@10.0.0.1:6\n"
+	   "via = db@10.0.0.1:7\nvia = db@10.0.0.1:8\nvia = db@10.0.0.1:9\n",
+	18, "too many via lines in [inlet pg] (at most 8)"},
+    {NODE "relay_resolve = 0\n", 3,
+	PSECS("relay_resolve", "3600")},
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\npool = 65\n", 9,
 	"pool must be a whole number from 1 to 64"},
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db@10.0.0.1:7400"
@@ -540,6 +550,14 @@ START_TEST(test_relay)
 				     "relay = hub@10.0.0.1:7400\n"
 				     "[inlet pg]\nlisten = 127.0.0.1:15432\n"
 				     "outlet = hub\nvia = hub@10.0.0.1:7400\n";
+	static const char fleet[] = NODE "relay_resolve = 5\n"
+				   "[peers]\napp = " ID_A "\nhub = " ID_B "\n"
+				   "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+				   "relay = hub@relays.test:7400\n"
+				   "relay = app@10.0.0.3:7400\n"
+				   "[inlet pg]\nlisten = 127.0.0.1:15432\n"
+				   "outlet = app\nvia = hub@relays.test:7400\n"
+				   "via = app@10.0.0.3:7400\n";
 	const struct config_relay *r;
 	struct config cfg;
 	uint8_t a[32], b[32];
@@ -572,18 +590,38 @@ START_TEST(test_relay)
 			  sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(cfg.node.has_listen, 0);
 	ck_assert_int_eq(cfg.outlets[0].has_relay, 1);
-	ck_assert_mem_eq(cfg.outlets[0].relay_id, a, 32);
+	ck_assert_uint_eq(cfg.outlets[0].nrelay, 1);
+	ck_assert_mem_eq(cfg.outlets[0].relay[0].id, a, 32);
 	ck_assert_uint_eq(cfg.outlets[0].pool, 8);
 	ck_assert_uint_eq(cfg.outlets[1].pool, 4);
 	ck_assert_uint_eq(cfg.outlets[1].nallow, 0);
 	ck_assert_int_eq(cfg.inlets[0].has_via, 1);
-	ck_assert_mem_eq(cfg.inlets[0].via_id, a, 32);
+	ck_assert_uint_eq(cfg.inlets[0].nvia, 1);
+	ck_assert_mem_eq(cfg.inlets[0].via[0].id, a, 32);
 	ck_assert_mem_eq(cfg.inlets[0].outlet_id, a, 32);
-	ck_assert_str_eq(addr_format(&cfg.inlets[0].via, buf, sizeof(buf)),
-	    "10.0.0.1:7400");
+	ck_assert_str_eq(addr_format(&cfg.inlets[0].via[0].addr, buf,
+	    sizeof(buf)), "10.0.0.1:7400");
+	ck_assert(cfg.node.relay_resolve == 30);
+	config_free(&cfg);
+
+	/* Fleets: several relay = and via = lines, each pinned on its own. */
+	ck_assert_msg(config_parse(&cfg, "f.ini", fleet, strlen(fleet), err,
+			  sizeof(err)) == 0, "%s", err);
+	ck_assert(cfg.node.relay_resolve == 5);
+	ck_assert_uint_eq(cfg.outlets[0].nrelay, 2);
+	ck_assert_mem_eq(cfg.outlets[0].relay[0].id, b, 32);
+	ck_assert_mem_eq(cfg.outlets[0].relay[1].id, a, 32);
+	ck_assert_str_eq(addr_format(&cfg.outlets[0].relay[0].addr, buf,
+	    sizeof(buf)), "relays.test:7400");
+	ck_assert_int_eq(cfg.outlets[0].relay[1].line, 10);
+	ck_assert_uint_eq(cfg.inlets[0].nvia, 2);
+	ck_assert_mem_eq(cfg.inlets[0].via[1].id, a, 32);
+	ck_assert_str_eq(addr_format(&cfg.inlets[0].via[1].addr, buf,
+	    sizeof(buf)), "10.0.0.3:7400");
 	config_free(&cfg);
 }
 END_TEST
+
 
 START_TEST(test_variants)
 {

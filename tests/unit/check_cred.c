@@ -566,7 +566,8 @@ START_TEST(test_inlet_pin_forms)
 	ck_assert_int_eq(in->has_via, 1);
 	ck_assert_str_eq(in->outlet_rule.text, "role=db+env=prod@corp");
 	ck_assert_uint_eq(in->outlet_rule.nattrs, 2);
-	ck_assert_mem_eq(in->via_id, node.id, 32);
+	ck_assert_uint_eq(in->nvia, 1);
+	ck_assert_mem_eq(in->via[0].id, node.id, 32);
 	config_free(&cfg);
 	/* An identifier (no '=' before the first '@') is the old form. */
 	snprintf(text, sizeof(text), "%s@127.0.0.1:7400",
