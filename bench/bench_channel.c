@@ -7,6 +7,12 @@
  *              each) and warm (cache hit: X25519 and hashing only), beside
  *              four raw X25519 operations (what one side must do: make e,
  *              then three DH);
+ *   credentials: the warm handshake again, both sides presenting a
+ *              credential (issuer, subject, one attribute, ECDSA
+ *              signature) that the other side checks against an
+ *              attribute rule (acl_admit) with its cache: once cached, no
+ *              ECDSA verification is left, so it should cost about what
+ *              the warm handshake costs; cold (no cache) beside it;
  *   resumed:   Noise NNpsk0 with a resumption ticket (channel_resume_*),
  *              both sides, beside two raw X25519 operations (one side:
  *              make e, then ee); and with key pairs made ahead of time
@@ -26,13 +32,22 @@
 #include <string.h>
 #include <time.h>
 
+#include "acl.h"
 #include "channel.h"
+#include "config.h"
+#include "cred.h"
 #include "crypto.h"
+#include "identity.h"
 
 #define ROUNDS 10
 
 static double secs = 0.2;
 static struct channel_local li, lr;
+/* Nodes that present credentials, and the rule both sides check. */
+static struct channel_local lci, lcr;
+static struct config cfg;
+
+static void local_make(struct channel_local *l);
 
 /*
  * This thread's CPU time in seconds: per-core figures that hold up when
@@ -76,6 +91,112 @@ handshake(struct channel_cache *ki, struct channel_cache *kr)
 		die("handshake");
 	channel_free(ci);
 	channel_free(cr);
+}
+
+/* Admit the peer of ${ch} by the rule of cfg (its credentials), with
+ * the signature cache ${k}; die if it is not admitted. */
+static void
+admit(struct channel *ch, struct channel_cache *k)
+{
+	const struct config_outlet *o = &cfg.outlets[0];
+	struct acl_ctx ax = {&cfg, NULL, k, 1700000000};
+	struct acl_peer peer;
+	struct acl_verdict v;
+
+	peer.id = channel_peer_id(ch);
+	peer.creds = channel_peer_creds(ch, &peer.creds_len);
+	if (!acl_admit(&ax, NULL, 0, o->rules, o->nrules, &peer, &v) ||
+	    v.rule == NULL)
+		die("acl_admit");
+}
+
+/* One handshake between nodes presenting credentials, each side then
+ * admitting the other by the rule; die if anything fails. */
+static void
+handshake_creds(struct channel_cache *ki, struct channel_cache *kr)
+{
+	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
+	struct channel *ci, *cr;
+	size_t al, bl;
+	uint64_t t = 1700000000;
+
+	if ((ci = channel_new(CHANNEL_INITIATOR, &lci, ki)) == NULL ||
+	    (cr = channel_new(CHANNEL_RESPONDER, &lcr, kr)) == NULL)
+		die("channel_new");
+	channel_expect_peer(ci, lcr.id);
+	if (channel_set_request(ci, (const uint8_t *)"postgres", 8) != 0 ||
+	    channel_start(ci, a, sizeof(a), &al) != 0 ||
+	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 0 ||
+	    channel_handshake(ci, b, bl, t, a, sizeof(a), &al) != 1 ||
+	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 1)
+		die("handshake");
+	admit(cr, kr);
+	admit(ci, ki);
+	channel_free(ci);
+	channel_free(cr);
+}
+
+/* Seconds per handshake with credentials (both sides) in one round. */
+static double
+bench_creds(struct channel_cache *ki, struct channel_cache *kr)
+{
+	double t0, t;
+	long n = 0;
+
+	t0 = now_s();
+	do {
+		handshake_creds(ki, kr);
+		n++;
+	} while ((t = now_s() - t0) < secs);
+	return (t / (double)n);
+}
+
+/* Give ${l} a credential for its identity, role=app from ${ca}. */
+static void
+give_cred(struct channel_local *l, const struct identity *ca)
+{
+	struct cred c;
+	uint8_t buf[CRED_MAX_LEN], block[CRED_BLOCK_MAX];
+	size_t len, blen = 0;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.subject, l->id, CRED_ID_LEN);
+	c.serial = 1;
+	c.not_before = 1600000000;
+	c.not_after = 1800000000;
+	c.nattrs = 1;
+	snprintf(c.attrs[0].key, sizeof(c.attrs[0].key), "role");
+	snprintf(c.attrs[0].value, sizeof(c.attrs[0].value), "app");
+	if (cred_sign(&c, ca->priv, buf, sizeof(buf), &len) == -1 ||
+	    cred_block_add(block, sizeof(block), &blen, buf, len) == -1 ||
+	    channel_local_set_creds(l, block, blen) == -1)
+		die("credential");
+}
+
+/* The nodes with credentials and the configuration with the rule. */
+static void
+creds_setup(void)
+{
+	struct identity ca;
+	char text[512], id[IDENTITY_TEXT_SIZE], err[256];
+
+	if (identity_generate(&ca) == -1)
+		die("authority");
+	local_make(&lci);
+	local_make(&lcr);
+	give_cred(&lci, &ca);
+	give_cred(&lcr, &ca);
+	snprintf(text, sizeof(text), "[node]\nidentity = bench.key\n"
+	    "listen = 127.0.0.1:7400\n[authorities]\ncorp = %s\n"
+	    "[outlet postgres]\n"
+	    "target = 127.0.0.1:5432\nallow = role=app@corp\n",
+	    identity_id_format(ca.id, id));
+	identity_fini(&ca);
+	if (config_parse(&cfg, "bench.ini", text, strlen(text), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "bench_channel: %s\n", err);
+		exit(1);
+	}
 }
 
 /* The responder's ticket store: the one ticket of this run. */
@@ -316,7 +437,7 @@ main(int argc, char *argv[])
 	struct crypto_aead aead;
 	uint8_t key[32];
 	double x4 = 0, cold = 0, warm = 0, ch = 0, raw = 0, raw_seal = 0;
-	double x2 = 0, res = 0, resp = 0;
+	double x2 = 0, res = 0, resp = 0, cwarm = 0, ccold = 0;
 	int r;
 
 	if (argc > 1 && (secs = atof(argv[1])) <= 0)
@@ -328,7 +449,9 @@ main(int argc, char *argv[])
 	if ((ki = channel_cache_new(256)) == NULL ||
 	    (kr = channel_cache_new(256)) == NULL)
 		die("channel_cache_new");
+	creds_setup();
 	handshake(ki, kr); /* warm the caches */
+	handshake_creds(ki, kr);
 	pair_open(&ci, &cr);
 	if (channel_resume_export(ci, 1700000000, &tick_i) != 0 ||
 	    channel_resume_export(cr, 1700000000, &tick_r) != 0)
@@ -344,6 +467,8 @@ main(int argc, char *argv[])
 		keep(&x4, bench_x25519(), 1);
 		keep(&warm, bench_handshake(ki, kr), 1);
 		keep(&cold, bench_handshake(NULL, NULL), 1);
+		keep(&cwarm, bench_creds(ki, kr), 1);
+		keep(&ccold, bench_creds(NULL, NULL), 1);
 		keep(&x2, bench_x25519_2(), 1);
 		keep(&res, bench_resumed(), 1);
 		keep(&resp, bench_resumed_pool(), 1);
@@ -361,6 +486,10 @@ main(int argc, char *argv[])
 	    warm * 1e6 / 2, 1 / warm);
 	printf("warm side / 4 x X25519:          %8.3f (target <= 1.10)\n",
 	    warm / 2 / x4);
+	printf("credentials both sides, cached:  %8.1f us both sides "
+	    "(/ warm handshake: %.3f)\n", cwarm * 1e6, cwarm / warm);
+	printf("credentials both sides, no cache:%8.1f us both sides "
+	    "(/ cold handshake: %.3f)\n", ccold * 1e6, ccold / cold);
 	printf("2 x X25519 (resumed side):       %8.1f us\n", x2 * 1e6);
 	printf("handshake resumed (NNpsk0):      %8.1f us both sides, "
 	    "%8.1f us/side, %7.0f handshakes/s/core\n", res * 1e6,
@@ -386,5 +515,8 @@ main(int argc, char *argv[])
 	channel_resume_fini(&tick_r);
 	channel_local_fini(&li);
 	channel_local_fini(&lr);
+	channel_local_fini(&lci);
+	channel_local_fini(&lcr);
+	config_free(&cfg);
 	return (0);
 }
