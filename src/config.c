@@ -107,6 +107,7 @@ struct outlet_p {
 	size_t nallow;
 	int relay_line;
 	int pool_line;
+	int dials_line;
 	int proxy_line;
 	struct ref relay_ref;
 };
@@ -1174,8 +1175,10 @@ outlet_key(struct parse *p, const char *key, const char *value)
 		    value);
 		return;
 	}
-	if (strcmp(key, "relay") == 0 || strcmp(key, "pool") == 0) {
-		int *seen = key[0] == 'r' ? &op->relay_line : &op->pool_line;
+	if (strcmp(key, "relay") == 0 || strcmp(key, "pool") == 0 ||
+	    strcmp(key, "max_dials") == 0) {
+		int *seen = key[0] == 'r' ? &op->relay_line :
+		    key[0] == 'p' ? &op->pool_line : &op->dials_line;
 
 		if (*seen != 0) {
 			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
@@ -1185,6 +1188,8 @@ outlet_key(struct parse *p, const char *key, const char *value)
 		*seen = p->line;
 		if (key[0] == 'p')
 			parse_uint(p, key, value, 1, 64, &o->pool);
+		else if (key[0] == 'm')
+			parse_uint(p, key, value, 0, 100000, &o->max_dials);
 		else if (peer_at(p, key, value, &op->relay_ref, &o->relay) ==
 		    1)
 			o->has_relay = 1;
@@ -1531,6 +1536,8 @@ validate_outlets(struct parse *p)
 			(void)ref_resolve(p, &p->op[i].relay_ref, o->relay_id);
 		if (o->pool == 0)
 			o->pool = 4;
+		if (p->op[i].dials_line == 0)
+			o->max_dials = CONFIG_MAX_DIALS;
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
 		    &o->allow, &o->nallow, NULL, o->name);
 		resolve_rules(p, o->rules, o->nrules);

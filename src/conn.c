@@ -461,6 +461,11 @@ plain_read(struct conn *c)
 	while ((n = readv(c->fd_plain, in, CONN_SLOTS)) == -1 &&
 	    errno == EINTR)
 		;
+	if (n >= 0 && !c->plain_heard) {
+		c->plain_heard = 1;
+		if (c->ops->heard != NULL)
+			c->ops->heard(c);
+	}
 	if (n <= 0) {
 		buf_put(c->ctx, b);
 		c->tx = NULL;
@@ -783,6 +788,7 @@ dial_finish(struct conn *c, int err)
 
 	resolve_addrs_free(c->addrs);
 	c->addrs = NULL;
+	c->dial_deadline = 0;
 	if (err == 0)
 		timer_set(c, 0);
 	c->ops->dialed(c, err);
@@ -890,13 +896,19 @@ dial_start(struct conn *c, const struct addr *a)
 	const char *err = NULL;
 	int fd, rc;
 
+	double left;
+
 	c->dial_to = a;
 	c->dial_err = 0;
-	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	/* A deadline started by conn_wait_plain() is kept. */
+	if (c->dial_deadline == 0)
+		c->dial_deadline = ev_now(c->ctx->loop) +
+		    c->ctx->connect_timeout;
+	left = c->dial_deadline - ev_now(c->ctx->loop);
 	if (a->salen > 0) {
 		if ((fd = sock_dial(a)) == -1)
 			return (-1);
-		dial_set_fd(c, fd, c->ctx->connect_timeout);
+		dial_set_fd(c, fd, left);
 		return (0);
 	}
 	if (c->ctx->resolver == NULL) {
@@ -906,7 +918,7 @@ dial_start(struct conn *c, const struct addr *a)
 	rc = resolve_get(c->ctx->resolver, a->host, &c->addrs, &err, &c->rw,
 	    conn_resolved, c);
 	if (rc == 1) {
-		timer_set(c, c->ctx->connect_timeout); /* waiting */
+		timer_set(c, left > 0.001 ? left : 0.001); /* waiting */
 		return (0);
 	}
 	if (rc == -1)
@@ -1420,12 +1432,35 @@ int
 conn_dial_plain(struct conn *c, const struct addr *a)
 {
 
-	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
-	conn_set_state(c, CONN_CONNECT);
+	assert((c->state == CONN_HANDSHAKE ||
+	    (c->state == CONN_CONNECT && c->dial_to == NULL)) &&
+	    c->fd_plain == -1);
+	if (c->state == CONN_HANDSHAKE)
+		conn_set_state(c, CONN_CONNECT);
 	if (dial_start(c, a) == -1)
 		return (-1);
 	conn_update(c);
 	return (0);
+}
+
+/*
+ * conn_wait_plain(c):
+ * Once the handshake is established: enter CONNECT without dialing yet
+ * (the role queues the dial) and start the connect deadline, which
+ * conn_dial_plain() then keeps: if it passes first, ops->dialed gets
+ * ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ */
+void
+conn_wait_plain(struct conn *c)
+{
+
+	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
+	conn_set_state(c, CONN_CONNECT);
+	c->dial_to = NULL;
+	c->dial_err = 0;
+	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	timer_set(c, c->ctx->connect_timeout);
+	conn_update(c);
 }
 
 /*

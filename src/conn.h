@@ -15,6 +15,8 @@
  *   NEW --conn_dial_channel--> DIAL --(dialed)--> HANDSHAKE    (initiator)
  *   NEW --conn_handshake-----------------------> HANDSHAKE    (responder)
  *   HANDSHAKE --(established)--> CONNECT (conn_dial_plain) --> OPEN
+ *   HANDSHAKE --(established)--> CONNECT (conn_wait_plain, then
+ *       conn_dial_plain) --> OPEN
  *   HANDSHAKE --(established)--> OPEN (conn_open)
  *   any --conn_drop--> DEAD (watchers stopped, fds closed; freed later)
  */
@@ -133,6 +135,12 @@ struct conn_ops {
 	 * NULL.
 	 */
 	void (*refused)(struct conn *c, unsigned code);
+	/*
+	 * OPEN: the plain side was heard from for the first time (a byte,
+	 * or its EOF, read from it); called once, before that data is
+	 * passed on.  It must not drop ${c}.  May be NULL.
+	 */
+	void (*heard)(struct conn *c);
 };
 
 /*
@@ -151,6 +159,7 @@ struct conn {
 	unsigned quiet : 1;         /* the role logged why: no "drop" line */
 	unsigned hs_responder : 1;  /* the handshake runs as responder */
 	unsigned hs_progress : 1;   /* a whole handshake message came in */
+	unsigned plain_heard : 1;   /* ops->heard was called */
 	int fd_plain;
 	int fd_chan;
 	ev_io plain_r, plain_w, chan_r, chan_w;
@@ -192,6 +201,7 @@ struct conn {
 	 * attribute rule that admitted it (borrowed from the config). */
 	uint64_t cred_expiry;
 	const char *rule;
+	void *slot; /* the role's own record of ${c}, or NULL */
 };
 
 /*
@@ -303,9 +313,19 @@ int conn_dial_channel(struct conn *c, const struct addr *a);
 /*
  * conn_dial_plain(c, a):
  * Like conn_dial_channel() for the plain socket (the outlet's target),
- * once the handshake is established (names too).
+ * once the handshake is established (names too), or after
+ * conn_wait_plain(): then within the deadline that one started.
  */
 int conn_dial_plain(struct conn *c, const struct addr *a);
+
+/*
+ * conn_wait_plain(c):
+ * Once the handshake is established: enter CONNECT without dialing yet
+ * (the role queues the dial) and start the connect deadline, which
+ * conn_dial_plain() then keeps: if it passes first, ops->dialed gets
+ * ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ */
+void conn_wait_plain(struct conn *c);
 
 /*
  * conn_plain_prefix(c, p, len):
