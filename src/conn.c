@@ -242,8 +242,9 @@ watch(struct conn *c, ev_io *w, int fd, int on)
 static const unsigned legal[] = {
 	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
-	[CONN_HANDSHAKE] = 1u << CONN_CONNECT | 1u << CONN_OPEN |
-	    1u << CONN_DEAD,
+	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
+	    1u << CONN_OPEN | 1u << CONN_DEAD,
+	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_DEAD,
 	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_DEAD,
 	[CONN_OPEN] = 1u << CONN_DEAD,
 	[CONN_DEAD] = 0,
@@ -270,7 +271,7 @@ static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
 	static const char *const names[] = {"new", "dial", "handshake",
-	    "connect", "open", "dead"};
+	    "queued", "connect", "open", "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
@@ -335,6 +336,7 @@ conn_update(struct conn *c)
 		watch(c, &c->chan_r, c->fd_chan, 1);
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
 		break;
+	case CONN_QUEUED:
 	case CONN_CONNECT:
 		/* Records wait in the kernel until the target is there. */
 		watch(c, &c->chan_r, c->fd_chan, 0);
@@ -773,7 +775,8 @@ chan_read_handshake(struct conn *c)
 	}
 }
 
-/* The socket of the dial in progress (DIAL: channel; CONNECT: plain). */
+/* The socket of the dial in progress (DIAL: channel; QUEUED, CONNECT:
+ * plain). */
 static int *
 dial_fdp(struct conn *c)
 {
@@ -1093,6 +1096,7 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(c, &c->chan_w, c->fd_chan, 0);
 		dial_done(c, 1);
 		break;
+	case CONN_QUEUED: /* no socket: ETIMEDOUT */
 	case CONN_CONNECT:
 		watch(c, &c->plain_w, c->fd_plain, 0);
 		dial_done(c, 1);
@@ -1432,11 +1436,9 @@ int
 conn_dial_plain(struct conn *c, const struct addr *a)
 {
 
-	assert((c->state == CONN_HANDSHAKE ||
-	    (c->state == CONN_CONNECT && c->dial_to == NULL)) &&
+	assert((c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED) &&
 	    c->fd_plain == -1);
-	if (c->state == CONN_HANDSHAKE)
-		conn_set_state(c, CONN_CONNECT);
+	conn_set_state(c, CONN_CONNECT);
 	if (dial_start(c, a) == -1)
 		return (-1);
 	conn_update(c);
@@ -1445,17 +1447,17 @@ conn_dial_plain(struct conn *c, const struct addr *a)
 
 /*
  * conn_wait_plain(c):
- * Once the handshake is established: enter CONNECT without dialing yet
- * (the role queues the dial) and start the connect deadline, which
- * conn_dial_plain() then keeps: if it passes first, ops->dialed gets
- * ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ * Once the handshake is established: enter QUEUED (the role queues the
+ * dial; ${c} no longer counts as pending) and start the connect deadline,
+ * which conn_dial_plain() then keeps: if it passes first, ops->dialed
+ * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
  */
 void
 conn_wait_plain(struct conn *c)
 {
 
 	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
-	conn_set_state(c, CONN_CONNECT);
+	conn_set_state(c, CONN_QUEUED);
 	c->dial_to = NULL;
 	c->dial_err = 0;
 	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
@@ -1672,7 +1674,8 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 
 /*
  * conn_refuse(c, code, reason):
- * Responder, once established (HANDSHAKE or CONNECT, before conn_open):
+ * Responder, once established (HANDSHAKE, QUEUED or CONNECT, before
+ * conn_open):
  * tell the authenticated initiator why it is not served (one REFUSE
  * record with the enum channel_refusal ${code}, best effort: never
  * waits), then close the channel socket cleanly and drop ${c} quietly
@@ -1691,7 +1694,8 @@ conn_refuse(struct conn *c, unsigned code, enum conn_reason reason)
 	ssize_t n;
 	long rl;
 
-	assert(c->state == CONN_HANDSHAKE || c->state == CONN_CONNECT);
+	assert(c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED ||
+	    c->state == CONN_CONNECT);
 	rec[CHANNEL_HDR] = (uint8_t)code;
 	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
 	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0) {

@@ -15,8 +15,8 @@
  *   NEW --conn_dial_channel--> DIAL --(dialed)--> HANDSHAKE    (initiator)
  *   NEW --conn_handshake-----------------------> HANDSHAKE    (responder)
  *   HANDSHAKE --(established)--> CONNECT (conn_dial_plain) --> OPEN
- *   HANDSHAKE --(established)--> CONNECT (conn_wait_plain, then
- *       conn_dial_plain) --> OPEN
+ *   HANDSHAKE --(established)--> QUEUED (conn_wait_plain)
+ *       --(conn_dial_plain)--> CONNECT --> OPEN
  *   HANDSHAKE --(established)--> OPEN (conn_open)
  *   any --conn_drop--> DEAD (watchers stopped, fds closed; freed later)
  */
@@ -45,6 +45,7 @@ enum conn_state {
 	CONN_NEW,       /* made, nothing started */
 	CONN_DIAL,      /* connecting the channel socket */
 	CONN_HANDSHAKE, /* channel handshake running */
+	CONN_QUEUED,    /* established; the plain dial waits its turn */
 	CONN_CONNECT,   /* established; connecting the plain socket */
 	CONN_OPEN,      /* carrying bytes */
 	CONN_DEAD       /* dropped, waiting for the reaper */
@@ -87,7 +88,8 @@ struct conn_ctx {
 	double keepalive;         /* seconds, 0: off (TCP keepalive idle) */
 	struct conn *live;        /* every connection not yet freed */
 	unsigned nconns;          /* connections not yet freed */
-	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT */
+	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT (not
+				   * QUEUED: no handshake, no dial) */
 	struct conn *pend_head;   /* those, oldest first */
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
@@ -320,10 +322,10 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
 
 /*
  * conn_wait_plain(c):
- * Once the handshake is established: enter CONNECT without dialing yet
- * (the role queues the dial) and start the connect deadline, which
- * conn_dial_plain() then keeps: if it passes first, ops->dialed gets
- * ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ * Once the handshake is established: enter QUEUED (the role queues the
+ * dial; ${c} no longer counts as pending) and start the connect deadline,
+ * which conn_dial_plain() then keeps: if it passes first, ops->dialed
+ * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
  */
 void conn_wait_plain(struct conn *c);
 
@@ -390,7 +392,8 @@ void conn_drop(struct conn *c, enum conn_reason reason);
 
 /*
  * conn_refuse(c, code, reason):
- * Responder, once established (HANDSHAKE or CONNECT, before conn_open):
+ * Responder, once established (HANDSHAKE, QUEUED or CONNECT, before
+ * conn_open):
  * tell the authenticated initiator why it is not served (one REFUSE
  * record with the enum channel_refusal ${code}, best effort: never
  * waits), then close the channel socket cleanly and drop ${c} quietly

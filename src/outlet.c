@@ -53,7 +53,7 @@ struct dial {
 	struct conn *c;
 	struct gate *g; /* NULL: its outlet is gone (the conn ends alone) */
 	enum { DIAL_QUEUED, DIAL_DIALING, DIAL_HOLDING } st;
-	ev_tstamp look; /* HOLDING: when to look at it again */
+	ev_tstamp look; /* QUEUED: since when; HOLDING: next look */
 	TAILQ_ENTRY(dial) link;
 };
 TAILQ_HEAD(dial_list, dial);
@@ -208,6 +208,9 @@ gate_run(struct gate *g)
 	}
 	while (g->busy < g->max && (d = TAILQ_FIRST(&g->queue)) != NULL) {
 		dial_move(d, DIAL_DIALING);
+		log_debug("event=dial-dequeued role=outlet conn=%" PRIu64
+		    " name=%s waited_ms=%.0f", d->c->id, g->name,
+		    (now - d->look) * 1000.);
 		dial_now(g, d->c); /* may drop d->c: then d has left */
 	}
 	if ((d = TAILQ_FIRST(&g->holding)) != NULL)
@@ -250,6 +253,7 @@ gate_enter(struct outlet *o, struct conn *c,
 		return;
 	}
 	d->st = DIAL_QUEUED;
+	d->look = ev_now(o->env->loop);
 	TAILQ_INSERT_TAIL(&g->queue, d, link);
 	metrics_add(METRICS_DIALS_QUEUED, 1, g->name, NULL, NULL);
 	metrics_add(METRICS_DIALS_WAITING, 1, g->name, NULL, NULL);

@@ -21,6 +21,7 @@
 #   ns_start_node HOST NAME CONFIG   start_node (lib.sh) inside HOST
 #   ns_drop_syn HOST           drop every inbound TCP SYN (not on lo)
 #   ns_syn_drops HOST          how many SYNs that rule dropped
+#   ns_tcp_stat HOST NAME      a kernel TCP counter (nstat) of HOST
 #   ns_cut HOST / ns_uncut HOST      drop / restore all non-lo traffic
 #   ns_link_down HOST SEG / ns_link_up HOST SEG
 #   ns_connect_fails HOST ADDR:PORT SECS   a direct TCP connect fails
@@ -164,6 +165,13 @@ ns_syn_drops()
 {
 	ns_exec "$1" nft list table inet sp_nosyn |
 		sed -n 's/.*counter packets \([0-9]*\) .*/\1/p' | head -n 1
+}
+
+# ns_tcp_stat(host, name): the kernel's TCP counter ${name} (nstat's
+# name, e.g. TcpExtListenOverflows) in ${host}'s namespace, absolute.
+ns_tcp_stat()
+{
+	ns_exec "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
 }
 
 # ns_cut(host): drop everything ${host} sends or receives except on lo
