@@ -127,8 +127,9 @@ struct conn_ops {
 	void (*handshake_failed)(struct conn *c, int err);
 	/*
 	 * ${c} was dropped (conn_drop; also after conn_detach) with
-	 * ${reason}; may be NULL.  Only c->arg may be read; ${c} is freed
-	 * after the current callbacks return.
+	 * ${reason}; may be NULL.  Only c->arg and c->slot may be read
+	 * (and c->slot set); ${c} is freed after the current callbacks
+	 * return.
 	 */
 	void (*dropped)(struct conn *c, enum conn_reason reason);
 	/*

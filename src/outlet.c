@@ -61,7 +61,7 @@ TAILQ_HEAD(dial_list, dial);
 /* The dial slots of one [outlet NAME]. */
 struct gate {
 	char name[CONFIG_NAME_MAX];
-	unsigned max;            /* max_dials (0: no cap, no gate used) */
+	unsigned max;            /* max_dials (0: no cap) */
 	unsigned busy;           /* slots taken: dialing + holding */
 	struct dial_list queue;  /* waiting, oldest first */
 	struct dial_list dialing;
@@ -175,13 +175,11 @@ dial_leave(struct dial *d)
 	d->g = NULL;
 }
 
-/* The target of ${g} could not be dialed now for ${c}: refuse it. */
+/* Dial the target of ${co} for ${c} (NULL: the outlet is gone). */
 static void
-dial_now(struct gate *g, struct conn *c)
+dial_target(struct conn *c, const struct config_outlet *co)
 {
-	const struct config_outlet *co;
 
-	co = config_outlet_find(g->o->env->cfg, g->name);
 	if (co == NULL)
 		target_failed(c, NULL, ENOENT); /* gone: revoked anyway */
 	else if (conn_dial_plain(c, &co->target) == -1)
@@ -206,12 +204,14 @@ gate_run(struct gate *g)
 		} else
 			dial_leave(d); /* d stays the conn's, unlinked */
 	}
-	while (g->busy < g->max && (d = TAILQ_FIRST(&g->queue)) != NULL) {
+	while ((g->max == 0 || g->busy < g->max) &&
+	    (d = TAILQ_FIRST(&g->queue)) != NULL) {
 		dial_move(d, DIAL_DIALING);
 		log_debug("event=dial-dequeued role=outlet conn=%" PRIu64
 		    " name=%s waited_ms=%.0f", d->c->id, g->name,
 		    (now - d->look) * 1000.);
-		dial_now(g, d->c); /* may drop d->c: then d has left */
+		/* may drop d->c: then d has left */
+		dial_target(d->c, config_outlet_find(g->o->env->cfg, g->name));
 	}
 	if ((d = TAILQ_FIRST(&g->holding)) != NULL)
 		gate_soon(g, d->look - now > 0.001 ? d->look - now : 0.001);
@@ -231,11 +231,16 @@ static void
 gate_enter(struct outlet *o, struct conn *c,
     const struct config_outlet *co)
 {
-	struct gate *g = &o->gates[co - o->env->cfg->outlets];
+	struct gate *g = NULL;
 	struct dial *d;
+	size_t i;
 
-	if (g->max == 0) {
-		dial_now(g, c);
+	for (i = 0; i < o->ngates && g == NULL; i++)
+		if (strcmp(o->gates[i].name, co->name) == 0)
+			g = &o->gates[i];
+	if (g == NULL || g->max == 0) {
+		/* No cap (or an outlet older than the configuration). */
+		dial_target(c, co);
 		return;
 	}
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -249,7 +254,7 @@ gate_enter(struct outlet *o, struct conn *c,
 		d->st = DIAL_DIALING;
 		TAILQ_INSERT_TAIL(&g->dialing, d, link);
 		g->busy++;
-		dial_now(g, c);
+		dial_target(c, co);
 		return;
 	}
 	d->st = DIAL_QUEUED;
