@@ -1446,20 +1446,6 @@ conn_dial_plain(struct conn *c, const struct addr *a)
 }
 
 /*
- * conn_plain_untouched(c):
- * Nothing has been written to the plain socket of ${c}, nothing waits to
- * be (data, a prefix, an EOF), and nothing from the peer waits unread on
- * the channel socket.
- */
-int
-conn_plain_untouched(const struct conn *c)
-{
-
-	return (c->bytes_out == 0 && c->pfx_len == 0 && c->rx == NULL &&
-	    !c->rx_eof && (c->fd_chan == -1 || sock_pending(c->fd_chan) == 0));
-}
-
-/*
  * conn_wait_plain(c):
  * Once the handshake is established: enter QUEUED (the role queues the
  * dial; ${c} no longer counts as pending) and start the connect deadline,

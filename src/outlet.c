@@ -18,14 +18,16 @@
  * holds a slot from its connect until the target has shown that it
  * accepted the connection: it sent its first byte or its EOF (ops->heard),
  * or the connection ended; or, for a silent target, once OUTLET_HOLD has
- * passed with everything we sent acknowledged (unacknowledged bytes mean
- * the target's kernel has not made the connection yet, the case that
- * loses data behind a SYN cookie).  A connection that still has nothing
- * for the target at a look (every OUTLET_LOOK) has nothing at risk: its
- * slot goes then, so idle connections (a pool's, a benchmark's) open at
- * the target's pace, not at one per OUTLET_HOLD and slot.  Dials beyond the cap wait in CONNECT, first in
- * first out (conn_wait_plain), their connect_timeout running: one that
- * misses it is refused as target-failed like a dial that timed out.
+ * passed with everything we sent acknowledged (looked at again every
+ * OUTLET_LOOK while it is not: unacknowledged bytes mean the target's
+ * kernel has not made the connection yet, the case that loses data
+ * behind a SYN cookie).  A connection with nothing sent yet waits
+ * OUTLET_HOLD too: over a relay its client's first bytes may reach us
+ * well after the target connect (giving such slots back at once let the
+ * target's accept queue overflow in test 27).  Dials beyond
+ * the cap wait in QUEUED (conn_wait_plain: not a pending handshake),
+ * first in first out, their connect_timeout running: one that misses it
+ * is refused as target-failed like a dial that timed out.
  */
 #include <sys/queue.h>
 
@@ -47,7 +49,7 @@
 
 /* Seconds a silent target holds a dial slot at least (file comment). */
 #define OUTLET_HOLD 0.1
-/* Seconds between two looks at a dial that holds a slot. */
+/* Seconds between two looks at a dial with bytes unacknowledged. */
 #define OUTLET_LOOK 0.01
 
 struct gate;
@@ -58,7 +60,6 @@ struct dial {
 	struct gate *g; /* NULL: its outlet is gone (the conn ends alone) */
 	enum { DIAL_QUEUED, DIAL_DIALING, DIAL_HOLDING } st;
 	ev_tstamp look; /* QUEUED: since when; HOLDING: next look */
-	ev_tstamp since; /* HOLDING: connected at */
 	TAILQ_ENTRY(dial) link;
 };
 TAILQ_HEAD(dial_list, dial);
@@ -203,9 +204,7 @@ gate_run(struct gate *g)
 	struct dial *d;
 
 	while ((d = TAILQ_FIRST(&g->holding)) != NULL && d->look <= now) {
-		if (conn_plain_untouched(d->c) ||
-		    (now - d->since >= OUTLET_HOLD && (d->c->fd_plain == -1 ||
-		    !sock_unacked(d->c->fd_plain))))
+		if (d->c->fd_plain == -1 || !sock_unacked(d->c->fd_plain))
 			dial_leave(d); /* d stays the conn's, unlinked */
 		else {
 			d->look = now + OUTLET_LOOK;
@@ -308,10 +307,9 @@ outlet_dialed(struct conn *c, int err)
 	struct dial *d = c->slot;
 
 	if (err == 0 && d != NULL && d->g != NULL) {
-		d->since = ev_now(o->env->loop);
-		d->look = d->since + OUTLET_LOOK;
+		d->look = ev_now(o->env->loop) + OUTLET_HOLD;
 		dial_move(d, DIAL_HOLDING);
-		gate_soon(d->g, OUTLET_LOOK);
+		gate_soon(d->g, OUTLET_HOLD);
 	}
 	if (err != 0) {
 		/* c->service is the outlet's name (the config it came from). */

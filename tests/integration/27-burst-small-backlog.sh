@@ -11,7 +11,8 @@
 # time; the target's accept queue never overflowed (the kernel's
 # TcpExtListenOverflows in the server's namespace, where only socat
 # listens); the outlets queued dials (debug event dial-queued) and
-# reported no target failure.
+# reported no target failure; a reload in the middle of the direct burst
+# (max_dials 4 -> 3) changes nothing of that.
 . "$top_srcdir/tests/integration/relaylib.sh"
 need socat logger nstat
 
@@ -57,9 +58,19 @@ wait_until 10 eval 'logger_burst client "$INLET" probe 1 1 &&
 	die "no message through the relay within 10 s"
 burst client "$INLET" relay db
 
-# Directly: inlet and outlet side by side on the server host.
+# Directly: inlet and outlet side by side on the server host; a reload
+# of the outlet (max_dials 4 -> 3) once 200 messages are in, while dials
+# wait: the new outlet takes them over, nothing is lost.
 tunnel_configs logs "127.0.0.1:$TARGET_PORT" "log_level = debug"
 ns_start_node server out "$WORK/out.ini"
 ns_start_node server in "$WORK/in.ini"
+sed "s/^target = .*/&\nmax_dials = 3/" "$WORK/out.ini" >"$WORK/out3.ini"
+(
+	wait_until 30 logger_has "$WORK/recv" direct 200 &&
+		put_file "$WORK/out3.ini" "$WORK/out.ini" &&
+		kill -HUP "$PID_out"
+) &
+PIDS="$PIDS $!"
 burst server "$INLET" direct out
+wait_reload out 1 ok
 say "ok"
