@@ -80,4 +80,5 @@ sed "s/^target = .*/&\nmax_dials = 3/" "$WORK/out.ini" >"$WORK/out3.ini"
 PIDS="$PIDS $!"
 burst server "$INLET" direct out
 wait_reload out 1 ok
+say "reload in the burst: $(awk '/event=reload /{r=1} r && /event=dial-dequeued/{n++} END{print n+0}' "$WORK/out.log") dials started after it"
 say "ok"
