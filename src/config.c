@@ -107,6 +107,7 @@ struct outlet_p {
 	struct ref *allow;
 	size_t nallow;
 	int pool_line;
+	int dials_line;
 	int proxy_line;
 	struct ref relay_ref[CONFIG_HOPS_MAX];
 };
@@ -1223,14 +1224,19 @@ outlet_key(struct parse *p, const char *key, const char *value)
 		o->has_relay = o->nrelay > 0;
 		return;
 	}
-	if (strcmp(key, "pool") == 0) {
-		if (op->pool_line != 0) {
+	if (strcmp(key, "pool") == 0 || strcmp(key, "max_dials") == 0) {
+		int *seen = key[0] == 'p' ? &op->pool_line : &op->dials_line;
+
+		if (*seen != 0) {
 			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
-			    "(first on line %d)", key, o->name, op->pool_line);
+			    "(first on line %d)", key, o->name, *seen);
 			return;
 		}
-		op->pool_line = p->line;
-		parse_uint(p, key, value, 1, 64, &o->pool);
+		*seen = p->line;
+		if (key[0] == 'p')
+			parse_uint(p, key, value, 1, 64, &o->pool);
+		else
+			parse_uint(p, key, value, 0, 100000, &o->max_dials);
 		return;
 	}
 	if (strcmp(key, "proxy_protocol") == 0) {
@@ -1601,6 +1607,8 @@ validate_outlets(struct parse *p)
 			    o->relay[j].id);
 		if (o->pool == 0)
 			o->pool = 4;
+		if (p->op[i].dials_line == 0)
+			o->max_dials = CONFIG_MAX_DIALS;
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
 		    &o->allow, &o->nallow, NULL, o->name);
 		resolve_rules(p, o->rules, o->nrules);

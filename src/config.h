@@ -61,6 +61,10 @@ struct config_peer {
 	int line;
 };
 
+/* [outlet] max_dials when absent: below the listen backlog of 5 that
+ * socat and many small servers use (docs/config.md). */
+#define CONFIG_MAX_DIALS 4
+
 struct config_outlet {
 	char name[CONFIG_NAME_MAX]; /* the service name clients ask for */
 	struct addr target;
@@ -75,6 +79,9 @@ struct config_outlet {
 	struct config_hop relay[CONFIG_HOPS_MAX];
 	size_t nrelay;
 	unsigned pool; /* ready connections kept at the relay, default 4 */
+	/* Dials to the target in their early phase at once (0: no cap),
+	 * default CONFIG_MAX_DIALS; the others wait (outlet.c). */
+	unsigned max_dials;
 	int proxy_v2; /* proxy_protocol = v2: a PROXY header to the target */
 };
 

@@ -242,8 +242,9 @@ watch(struct conn *c, ev_io *w, int fd, int on)
 static const unsigned legal[] = {
 	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
-	[CONN_HANDSHAKE] = 1u << CONN_CONNECT | 1u << CONN_OPEN |
-	    1u << CONN_DEAD,
+	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
+	    1u << CONN_OPEN | 1u << CONN_DEAD,
+	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_DEAD,
 	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_DEAD,
 	[CONN_OPEN] = 1u << CONN_DEAD,
 	[CONN_DEAD] = 0,
@@ -270,7 +271,7 @@ static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
 	static const char *const names[] = {"new", "dial", "handshake",
-	    "connect", "open", "dead"};
+	    "queued", "connect", "open", "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
@@ -335,6 +336,7 @@ conn_update(struct conn *c)
 		watch(c, &c->chan_r, c->fd_chan, 1);
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
 		break;
+	case CONN_QUEUED:
 	case CONN_CONNECT:
 		/* Records wait in the kernel until the target is there. */
 		watch(c, &c->chan_r, c->fd_chan, 0);
@@ -470,6 +472,11 @@ plain_read(struct conn *c)
 	while ((n = readv(c->fd_plain, in, CONN_SLOTS)) == -1 &&
 	    errno == EINTR)
 		;
+	if (n >= 0 && !c->plain_heard) {
+		c->plain_heard = 1;
+		if (c->ops->heard != NULL)
+			c->ops->heard(c);
+	}
 	if (n <= 0) {
 		buf_put(c->ctx, b);
 		c->tx = NULL;
@@ -784,7 +791,8 @@ chan_read_handshake(struct conn *c)
 	}
 }
 
-/* The socket of the dial in progress (DIAL: channel; CONNECT: plain). */
+/* The socket of the dial in progress (DIAL: channel; QUEUED, CONNECT:
+ * plain). */
 static int *
 dial_fdp(struct conn *c)
 {
@@ -802,6 +810,11 @@ dial_finish(struct conn *c, int err)
 	if (err == 0)
 		timer_set(c, 0);
 	c->ops->dialed(c, err);
+	/* The next dial of ${c} (an outlet's pooled connection dials the
+	 * target later) has a deadline of its own; a channel dial started
+	 * again (conn_redial_channel) keeps this one. */
+	if (c->state != CONN_DIAL)
+		c->dial_deadline = 0;
 }
 
 /*
@@ -895,13 +908,19 @@ dial_start(struct conn *c, const struct addr *a)
 	const char *err = NULL;
 	int fd, rc;
 
+	double left;
+
 	c->dial_to = a;
 	c->dial_err = 0;
-	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	/* A deadline started by conn_wait_plain() is kept. */
+	if (c->dial_deadline == 0)
+		c->dial_deadline = ev_now(c->ctx->loop) +
+		    c->ctx->connect_timeout;
+	left = c->dial_deadline - ev_now(c->ctx->loop);
 	if (a->salen > 0) {
 		if ((fd = sock_dial(a)) == -1)
 			return (-1);
-		dial_set_fd(c, fd, c->ctx->connect_timeout /
+		dial_set_fd(c, fd, left /
 		    (c->dial_shares > 1 ? c->dial_shares : 1));
 		return (0);
 	}
@@ -912,7 +931,7 @@ dial_start(struct conn *c, const struct addr *a)
 	rc = resolve_get(c->ctx->resolver, a->host, &c->addrs, &err, &c->rw,
 	    conn_resolved, c);
 	if (rc == 1) {
-		timer_set(c, c->ctx->connect_timeout); /* waiting */
+		timer_set(c, left > 0.001 ? left : 0.001); /* waiting */
 		return (0);
 	}
 	if (rc == -1)
@@ -1087,6 +1106,7 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(c, &c->chan_w, c->fd_chan, 0);
 		dial_done(c, 1);
 		break;
+	case CONN_QUEUED: /* no socket: ETIMEDOUT */
 	case CONN_CONNECT:
 		watch(c, &c->plain_w, c->fd_plain, 0);
 		dial_done(c, 1);
@@ -1457,12 +1477,33 @@ int
 conn_dial_plain(struct conn *c, const struct addr *a)
 {
 
-	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
+	assert((c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED) &&
+	    c->fd_plain == -1);
 	conn_set_state(c, CONN_CONNECT);
 	if (dial_start(c, a) == -1)
 		return (-1);
 	conn_update(c);
 	return (0);
+}
+
+/*
+ * conn_wait_plain(c):
+ * Once the handshake is established: enter QUEUED (the role queues the
+ * dial; ${c} no longer counts as pending) and start the connect deadline,
+ * which conn_dial_plain() then keeps: if it passes first, ops->dialed
+ * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ */
+void
+conn_wait_plain(struct conn *c)
+{
+
+	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1);
+	conn_set_state(c, CONN_QUEUED);
+	c->dial_to = NULL;
+	c->dial_err = 0;
+	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	timer_set(c, c->ctx->connect_timeout);
+	conn_update(c);
 }
 
 /*
@@ -1700,7 +1741,8 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 
 /*
  * conn_refuse(c, code, reason):
- * Responder, once established (HANDSHAKE or CONNECT, before conn_open):
+ * Responder, once established (HANDSHAKE, QUEUED or CONNECT, before
+ * conn_open):
  * tell the authenticated initiator why it is not served (one REFUSE
  * record with the enum channel_refusal ${code}, best effort: never
  * waits), then close the channel socket cleanly and drop ${c} quietly
@@ -1719,7 +1761,8 @@ conn_refuse(struct conn *c, unsigned code, enum conn_reason reason)
 	ssize_t n;
 	long rl;
 
-	assert(c->state == CONN_HANDSHAKE || c->state == CONN_CONNECT);
+	assert(c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED ||
+	    c->state == CONN_CONNECT);
 	rec[CHANNEL_HDR] = (uint8_t)code;
 	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
 	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0) {

@@ -15,6 +15,8 @@
  *   NEW --conn_dial_channel--> DIAL --(dialed)--> HANDSHAKE    (initiator)
  *   NEW --conn_handshake-----------------------> HANDSHAKE    (responder)
  *   HANDSHAKE --(established)--> CONNECT (conn_dial_plain) --> OPEN
+ *   HANDSHAKE --(established)--> QUEUED (conn_wait_plain)
+ *       --(conn_dial_plain)--> CONNECT --> OPEN
  *   HANDSHAKE --(established)--> OPEN (conn_open)
  *   any --conn_drop--> DEAD (watchers stopped, fds closed; freed later)
  */
@@ -43,6 +45,7 @@ enum conn_state {
 	CONN_NEW,       /* made, nothing started */
 	CONN_DIAL,      /* connecting the channel socket */
 	CONN_HANDSHAKE, /* channel handshake running */
+	CONN_QUEUED,    /* established; the plain dial waits its turn */
 	CONN_CONNECT,   /* established; connecting the plain socket */
 	CONN_OPEN,      /* carrying bytes */
 	CONN_DEAD       /* dropped, waiting for the reaper */
@@ -85,7 +88,8 @@ struct conn_ctx {
 	double keepalive;         /* seconds, 0: off (TCP keepalive idle) */
 	struct conn *live;        /* every connection not yet freed */
 	unsigned nconns;          /* connections not yet freed */
-	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT */
+	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT (not
+				   * QUEUED: no handshake, no dial) */
 	struct conn *pend_head;   /* those, oldest first */
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
@@ -123,8 +127,9 @@ struct conn_ops {
 	void (*handshake_failed)(struct conn *c, int err);
 	/*
 	 * ${c} was dropped (conn_drop; also after conn_detach) with
-	 * ${reason}; may be NULL.  Only c->arg may be read; ${c} is freed
-	 * after the current callbacks return.
+	 * ${reason}; may be NULL.  Only c->arg and c->slot may be read
+	 * (and c->slot set); ${c} is freed after the current callbacks
+	 * return.
 	 */
 	void (*dropped)(struct conn *c, enum conn_reason reason);
 	/*
@@ -140,6 +145,12 @@ struct conn_ops {
 	 * (CONN_R_REVOKED).  May be NULL: the new block is kept, unused.
 	 */
 	int (*renewed)(struct conn *c);
+	/*
+	 * OPEN: the plain side was heard from for the first time (a byte,
+	 * or its EOF, read from it); called once, before that data is
+	 * passed on.  It must not drop ${c}.  May be NULL.
+	 */
+	void (*heard)(struct conn *c);
 };
 
 /*
@@ -158,6 +169,7 @@ struct conn {
 	unsigned quiet : 1;         /* the role logged why: no "drop" line */
 	unsigned hs_responder : 1;  /* the handshake runs as responder */
 	unsigned hs_progress : 1;   /* a whole handshake message came in */
+	unsigned plain_heard : 1;   /* ops->heard was called */
 	int fd_plain;
 	int fd_chan;
 	ev_io plain_r, plain_w, chan_r, chan_w;
@@ -205,6 +217,7 @@ struct conn {
 	 * attribute rule that admitted it (borrowed from the config). */
 	uint64_t cred_expiry;
 	const char *rule;
+	void *slot; /* the role's own record of ${c}, or NULL */
 };
 
 /*
@@ -327,9 +340,19 @@ int conn_redial_channel(struct conn *c, const struct addr *a);
 /*
  * conn_dial_plain(c, a):
  * Like conn_dial_channel() for the plain socket (the outlet's target),
- * once the handshake is established (names too).
+ * once the handshake is established (names too), or after
+ * conn_wait_plain(): then within the deadline that one started.
  */
 int conn_dial_plain(struct conn *c, const struct addr *a);
+
+/*
+ * conn_wait_plain(c):
+ * Once the handshake is established: enter QUEUED (the role queues the
+ * dial; ${c} no longer counts as pending) and start the connect deadline,
+ * which conn_dial_plain() then keeps: if it passes first, ops->dialed
+ * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ */
+void conn_wait_plain(struct conn *c);
 
 /*
  * conn_plain_prefix(c, p, len):
@@ -404,7 +427,8 @@ void conn_drop(struct conn *c, enum conn_reason reason);
 
 /*
  * conn_refuse(c, code, reason):
- * Responder, once established (HANDSHAKE or CONNECT, before conn_open):
+ * Responder, once established (HANDSHAKE, QUEUED or CONNECT, before
+ * conn_open):
  * tell the authenticated initiator why it is not served (one REFUSE
  * record with the enum channel_refusal ${code}, best effort: never
  * waits), then close the channel socket cleanly and drop ${c} quietly

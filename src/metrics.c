@@ -89,6 +89,12 @@ static struct family fam[METRICS_COUNT] = {
 	"Connections a limit refused, reset or kept waiting in the listen "
 	"backlog (refuse, backlog lines), by reason.", T_COUNTER,
 	"role", "reason", NULL),
+    FAM("sallyport_target_dials_queued_total",
+	"Target dials of an outlet that waited for a free slot of its "
+	"max_dials.", T_COUNTER, "name", NULL, NULL),
+    FAM("sallyport_target_dials_waiting",
+	"Target dials of an outlet waiting for a slot now.", T_GAUGE,
+	"name", NULL, NULL),
 };
 
 static struct metrics_collector *collectors;

@@ -40,6 +40,8 @@ enum metrics_id {
 	METRICS_ATTEST_MISSES,      /* counter */
 	METRICS_SERIES_DROPPED,     /* counter: series that did not fit */
 	METRICS_REFUSED,            /* counter {role, reason}: limits */
+	METRICS_DIALS_QUEUED,       /* counter {name}: target dials queued */
+	METRICS_DIALS_WAITING,      /* gauge {name}: target dials queued now */
 	METRICS_COUNT
 };
 

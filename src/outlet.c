@@ -11,7 +11,26 @@
  * wait in the kernel (the channel socket is not read) until the target
  * is connected.  Every refusal of the authenticated peer is said to it
  * first in one REFUSE record (conn_refuse, docs/protocol.md 3.4).
+ *
+ * Dial slots (max_dials per outlet, docs/config.md): a target with a
+ * small listen backlog must not see more of our connections waiting in
+ * its accept queue than it would from the clients themselves.  A dial
+ * holds a slot from its connect until the target has shown that it
+ * accepted the connection: it sent its first byte or its EOF (ops->heard),
+ * or the connection ended; or, for a silent target, once OUTLET_HOLD has
+ * passed with everything we sent acknowledged (looked at again every
+ * OUTLET_LOOK while it is not: unacknowledged bytes mean the target's
+ * kernel has not made the connection yet, the case that loses data
+ * behind a SYN cookie).  A connection with nothing sent yet waits
+ * OUTLET_HOLD too: over a relay its client's first bytes may reach us
+ * well after the target connect (giving such slots back at once let the
+ * target's accept queue overflow in test 27).  Dials beyond
+ * the cap wait in QUEUED (conn_wait_plain: not a pending handshake),
+ * first in first out, their connect_timeout running: one that misses it
+ * is refused as target-failed like a dial that timed out.
  */
+#include <sys/queue.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,8 +43,39 @@
 #include "fleet.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "outlet.h"
 #include "proxyproto.h"
+#include "sock.h"
+
+/* Seconds a silent target holds a dial slot at least (file comment). */
+#define OUTLET_HOLD 0.1
+/* Seconds between two looks at a dial with bytes unacknowledged. */
+#define OUTLET_LOOK 0.01
+
+struct gate;
+
+/* A target dial under a cap (c->slot): in exactly one list of its gate. */
+struct dial {
+	struct conn *c;
+	struct gate *g; /* NULL: its outlet is gone (the conn ends alone) */
+	enum { DIAL_QUEUED, DIAL_DIALING, DIAL_HOLDING } st;
+	ev_tstamp look; /* QUEUED: since when; HOLDING: next look */
+	TAILQ_ENTRY(dial) link;
+};
+TAILQ_HEAD(dial_list, dial);
+
+/* The dial slots of one [outlet NAME]. */
+struct gate {
+	char name[CONFIG_NAME_MAX];
+	unsigned max;            /* max_dials (0: no cap) */
+	unsigned busy;           /* slots taken: dialing + holding */
+	struct dial_list queue;  /* waiting, oldest first */
+	struct dial_list dialing;
+	struct dial_list holding; /* by ${look}, soonest first */
+	ev_timer timer;          /* the next look, or a pump soon */
+	struct outlet *o;
+};
 
 struct outlet {
 	struct env *env;
@@ -33,16 +83,22 @@ struct outlet {
 	struct fleet **fleets; /* per [outlet] with relay =, or NULL */
 	const char **names;    /* the outlet of each (borrowed) */
 	size_t nfleets;
+	struct gate *gates; /* one per [outlet NAME], same order */
+	size_t ngates;
 	struct outlet *old; /* during outlet_new only */
 };
 
 static void outlet_dialed(struct conn *c, int err);
+static void outlet_heard(struct conn *c);
+static void outlet_dropped(struct conn *c, enum conn_reason reason);
 
 static int outlet_renewed(struct conn *c);
 
 static const struct conn_ops outlet_ops = {
 	.dialed = outlet_dialed,
 	.renewed = outlet_renewed,
+	.heard = outlet_heard,
+	.dropped = outlet_dropped,
 };
 
 /*
@@ -67,13 +123,199 @@ target_failed(struct conn *c, const struct addr *a, int err)
 	    CONN_R_RESOLVE_FAILED : CONN_R_TARGET_REFUSED);
 }
 
+/* The list of ${g} that holds a dial in state ${st}. */
+static struct dial_list *
+gate_list(struct gate *g, int st)
+{
+
+	return (st == DIAL_QUEUED ? &g->queue : st == DIAL_DIALING ?
+	    &g->dialing : &g->holding);
+}
+
+/* Move ${d} to state ${st} (at the tail of its list). */
+static void
+dial_move(struct dial *d, int st)
+{
+	struct gate *g = d->g;
+
+	if (g != NULL) {
+		TAILQ_REMOVE(gate_list(g, (int)d->st), d, link);
+		TAILQ_INSERT_TAIL(gate_list(g, st), d, link);
+		if (d->st == DIAL_QUEUED)
+			metrics_add(METRICS_DIALS_WAITING, -1, g->name, NULL,
+			    NULL);
+		if (d->st == DIAL_QUEUED && st != DIAL_QUEUED)
+			g->busy++;
+	}
+	d->st = st;
+}
+
+/* Look at ${g} again in ${after} seconds (0: as soon as the loop can). */
+static void
+gate_soon(struct gate *g, double after)
+{
+	struct ev_loop *loop = g->o->env->loop;
+
+	if (ev_is_active(&g->timer) && after > 0 &&
+	    ev_timer_remaining(loop, &g->timer) <= after)
+		return;
+	ev_timer_stop(loop, &g->timer);
+	ev_timer_set(&g->timer, after, 0.);
+	ev_timer_start(loop, &g->timer);
+}
+
+/*
+ * ${d} gives its slot back (if it held one) and leaves its gate; the
+ * queue moves on from the loop, never from inside a conn callback.
+ */
+static void
+dial_leave(struct dial *d)
+{
+	struct gate *g = d->g;
+
+	if (g == NULL)
+		return;
+	TAILQ_REMOVE(gate_list(g, (int)d->st), d, link);
+	if (d->st == DIAL_QUEUED)
+		metrics_add(METRICS_DIALS_WAITING, -1, g->name, NULL, NULL);
+	else {
+		g->busy--;
+		if (!TAILQ_EMPTY(&g->queue))
+			gate_soon(g, 0);
+	}
+	d->g = NULL;
+}
+
+/* Dial the target of ${co} for ${c} (NULL: the outlet is gone). */
+static void
+dial_target(struct conn *c, const struct config_outlet *co)
+{
+
+	if (co == NULL)
+		target_failed(c, NULL, ENOENT); /* gone: revoked anyway */
+	else if (conn_dial_plain(c, &co->target) == -1)
+		target_failed(c, &co->target, errno != 0 ? errno : EIO);
+}
+
+/*
+ * Give the free slots of ${g} to the oldest queued dials, and let the
+ * holders whose look is due go if the target acknowledged all they sent.
+ * Then arm the timer for the next look.
+ */
+static void
+gate_run(struct gate *g)
+{
+	ev_tstamp now = ev_now(g->o->env->loop);
+	struct dial *d;
+
+	while ((d = TAILQ_FIRST(&g->holding)) != NULL && d->look <= now) {
+		if (d->c->fd_plain == -1 || !sock_unacked(d->c->fd_plain))
+			dial_leave(d); /* d stays the conn's, unlinked */
+		else {
+			d->look = now + OUTLET_LOOK;
+			dial_move(d, DIAL_HOLDING); /* to the tail */
+		}
+	}
+	while ((g->max == 0 || g->busy < g->max) &&
+	    (d = TAILQ_FIRST(&g->queue)) != NULL) {
+		dial_move(d, DIAL_DIALING);
+		log_debug("event=dial-dequeued role=outlet conn=%" PRIu64
+		    " name=%s waited_ms=%.0f", d->c->id, g->name,
+		    (now - d->look) * 1000.);
+		/* may drop d->c: then d has left */
+		dial_target(d->c, config_outlet_find(g->o->env->cfg, g->name));
+	}
+	if ((d = TAILQ_FIRST(&g->holding)) != NULL)
+		gate_soon(g, d->look - now > 0.001 ? d->look - now : 0.001);
+}
+
+static void
+gate_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	gate_run(w->data);
+}
+
+/* ${c} (just admitted to ${co}) dials its target, or waits its turn. */
+static void
+gate_enter(struct outlet *o, struct conn *c,
+    const struct config_outlet *co)
+{
+	struct gate *g = NULL;
+	struct dial *d;
+	size_t i;
+
+	for (i = 0; i < o->ngates && g == NULL; i++)
+		if (strcmp(o->gates[i].name, co->name) == 0)
+			g = &o->gates[i];
+	if (g == NULL || g->max == 0) {
+		/* No cap (or an outlet older than the configuration). */
+		dial_target(c, co);
+		return;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	d->c = c;
+	d->g = g;
+	c->slot = d;
+	if (g->busy < g->max && TAILQ_EMPTY(&g->queue)) {
+		d->st = DIAL_DIALING;
+		TAILQ_INSERT_TAIL(&g->dialing, d, link);
+		g->busy++;
+		dial_target(c, co);
+		return;
+	}
+	d->st = DIAL_QUEUED;
+	d->look = ev_now(o->env->loop);
+	TAILQ_INSERT_TAIL(&g->queue, d, link);
+	metrics_add(METRICS_DIALS_QUEUED, 1, g->name, NULL, NULL);
+	metrics_add(METRICS_DIALS_WAITING, 1, g->name, NULL, NULL);
+	log_debug("event=dial-queued role=outlet conn=%" PRIu64 " name=%s "
+	    "busy=%u max_dials=%u", c->id, g->name, g->busy, g->max);
+	conn_wait_plain(c);
+}
+
+/* The target of ${c} sent its first byte or its EOF: it accepted. */
+static void
+outlet_heard(struct conn *c)
+{
+	struct dial *d = c->slot;
+
+	if (d != NULL && d->st == DIAL_HOLDING)
+		dial_leave(d);
+}
+
+/* ${c} ended: its dial, queued or not, is over. */
+static void
+outlet_dropped(struct conn *c, enum conn_reason reason)
+{
+	struct dial *d = c->slot;
+
+	(void)reason;
+	if (d == NULL)
+		return;
+	dial_leave(d);
+	free(d);
+	c->slot = NULL;
+}
+
 /* The target answered (or not). */
 static void
 outlet_dialed(struct conn *c, int err)
 {
 	struct outlet *o = c->arg;
 	const struct config_outlet *co;
+	struct dial *d = c->slot;
 
+	if (err == 0 && d != NULL && d->g != NULL) {
+		d->look = ev_now(o->env->loop) + OUTLET_HOLD;
+		dial_move(d, DIAL_HOLDING);
+		gate_soon(d->g, OUTLET_HOLD);
+	}
 	if (err != 0) {
 		/* c->service is the outlet's name (the config it came from). */
 		co = config_outlet_find(o->env->cfg, c->service);
@@ -160,8 +402,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
-	if (conn_dial_plain(c, &co->target) == -1)
-		target_failed(c, &co->target, errno != 0 ? errno : EIO);
+	gate_enter(o, c, co);
 }
 
 /* A client's msg1 arrived on a pooled connection: the front runs it. */
@@ -197,6 +438,48 @@ old_fleet(struct outlet *old, const struct config_outlet *co)
 	return (NULL);
 }
 
+/* Orphan every dial of ${g} (its conns end alone) and stop its timer. */
+static void
+gate_fini(struct gate *g)
+{
+	struct dial *d;
+	int st;
+
+	for (st = DIAL_QUEUED; st <= DIAL_HOLDING; st++)
+		while ((d = TAILQ_FIRST(gate_list(g, st))) != NULL)
+			dial_leave(d);
+	ev_timer_stop(g->o->env->loop, &g->timer);
+}
+
+/*
+ * Reload: the gate ${g} of the new outlet takes over the dials of the
+ * gate of the same name in ${old}, if any, in their order.
+ */
+static void
+take_gate(struct gate *g, struct outlet *old)
+{
+	struct gate *og = NULL;
+	struct dial *d;
+	size_t i;
+	int st;
+
+	for (i = 0; old != NULL && i < old->ngates && og == NULL; i++)
+		if (strcmp(old->gates[i].name, g->name) == 0)
+			og = &old->gates[i];
+	if (og == NULL)
+		return;
+	for (st = DIAL_QUEUED; st <= DIAL_HOLDING; st++)
+		while ((d = TAILQ_FIRST(gate_list(og, st))) != NULL) {
+			TAILQ_REMOVE(gate_list(og, st), d, link);
+			TAILQ_INSERT_TAIL(gate_list(g, st), d, link);
+			d->g = g;
+		}
+	g->busy = og->busy;
+	og->busy = 0;
+	ev_timer_stop(g->o->env->loop, &og->timer);
+	gate_soon(g, 0); /* the cap may have changed */
+}
+
 /*
  * outlet_new(e, f, old, err, errlen):
  * The outlet role of ${e}: serve the channels the front ${f} (borrowed)
@@ -221,8 +504,22 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 	if (cfg->noutlets > 0 &&
 	    ((o->fleets = calloc(cfg->noutlets, sizeof(*o->fleets))) ==
 	    NULL || (o->names = calloc(cfg->noutlets, sizeof(*o->names))) ==
+	    NULL || (o->gates = calloc(cfg->noutlets, sizeof(*o->gates))) ==
 	    NULL))
 		goto nomem;
+	for (i = 0; i < cfg->noutlets; i++) {
+		struct gate *g = &o->gates[i];
+
+		snprintf(g->name, sizeof(g->name), "%s", cfg->outlets[i].name);
+		g->max = cfg->outlets[i].max_dials;
+		TAILQ_INIT(&g->queue);
+		TAILQ_INIT(&g->dialing);
+		TAILQ_INIT(&g->holding);
+		ev_init(&g->timer, gate_timer_cb);
+		g->timer.data = g;
+		g->o = o;
+		o->ngates++;
+	}
 	for (i = 0; i < cfg->noutlets; i++) {
 		const struct config_outlet *co = &cfg->outlets[i];
 		struct fleet *fl;
@@ -242,6 +539,8 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 		o->old = old;
 		conn_ctx_each(&e->ctx, take_conn, o);
 		o->old = NULL;
+		for (i = 0; i < o->ngates; i++)
+			take_gate(&o->gates[i], old);
 	}
 	front_serve_outlet(f, outlet_service, o);
 	return (o);
@@ -370,5 +669,8 @@ outlet_free(struct outlet *o)
 		fleet_free(o->fleets[i]); /* what is left of it */
 	free(o->fleets);
 	free(o->names);
+	for (i = 0; i < o->ngates; i++)
+		gate_fini(&o->gates[i]);
+	free(o->gates);
 	free(o);
 }

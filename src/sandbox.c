@@ -60,7 +60,8 @@ static const struct allowed allowed[] = {
     {SCMP_SYS(socket), "sock.c dials outlets, relays, targets; syslog"},
     {SCMP_SYS(connect), "sock.c dials (non-blocking); syslog reconnect"},
     {SCMP_SYS(getsockopt), "SO_ERROR after a non-blocking connect; "
-	"SO_ORIGINAL_DST of an intercepted connection (sock.c)"},
+	"SO_ORIGINAL_DST of an intercepted connection; TCP_INFO of a "
+	"target connection holding a dial slot (sock.c)"},
     {SCMP_SYS(setsockopt), "TCP_NODELAY, keepalive on new sockets"},
     {SCMP_SYS(getsockname), "conn.c names local ends in logs; the "
 	"inlet puts its client's ends in the request"},

@@ -125,6 +125,24 @@ sock_pending(int fd)
 }
 
 /*
+ * sock_unacked(fd):
+ * Whether the connected TCP socket ${fd} has sent bytes (or a FIN) that
+ * its peer has not acknowledged yet (TCP_INFO tcpi_unacked).  0 for a
+ * unix socket or on error.
+ */
+int
+sock_unacked(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return (0);
+	return (ti.tcpi_unacked != 0);
+}
+
+/*
  * sock_close_reset(fd):
  * Close ${fd} with a reset (SO_LINGER 0), so its peer learns at once that
  * the stream was aborted, never mistaking it for the end of the data.

@@ -38,6 +38,14 @@ int sock_dial(const struct addr *a);
 size_t sock_pending(int fd);
 
 /*
+ * sock_unacked(fd):
+ * Whether the connected TCP socket ${fd} has sent bytes (or a FIN) that
+ * its peer has not acknowledged yet (TCP_INFO tcpi_unacked).  0 for a
+ * unix socket or on error.
+ */
+int sock_unacked(int fd);
+
+/*
  * sock_close_reset(fd):
  * Close ${fd} with a reset (SO_LINGER 0), so its peer learns at once that
  * the stream was aborted, never mistaking it for the end of the data.

@@ -430,6 +430,16 @@ ini_inlet()
 # Sets OUT_ID IN_ID NODE_PORT INLET_PORT INLET.
 tunnel()
 {
+	tunnel_configs "$@"
+	start_node out "$WORK/out.ini"
+	start_node in "$WORK/in.ini"
+}
+
+# tunnel_configs(service target [node-extra-lines...]): tunnel() without
+# starting the nodes: $WORK/out.ini and $WORK/in.ini (for a test that
+# starts them elsewhere, e.g. in a namespace: ns_start_node).
+tunnel_configs()
+{
 	_svc=$1
 	_tgt=$2
 	shift 2
@@ -448,8 +458,6 @@ tunnel()
 		ini_peers server "$OUT_ID"
 		ini_inlet "$_svc" "$INLET" "server@127.0.0.1:$NODE_PORT"
 	} >"$WORK/in.ini"
-	start_node out "$WORK/out.ini"
-	start_node in "$WORK/in.ini"
 }
 
 # field(line, key): the value of key=value in ${line}.
@@ -570,6 +578,46 @@ ini_authorities()
 		shift 2
 	done
 	echo
+}
+
+# logger_burst(host, addr, tag, n, par): on ${host} (on_host), ${par}
+# loops of `logger --tcp` send ${n} syslog messages "sp-TAG-I-" (I from 1
+# to ${n}, each once) to ${addr} (127.0.0.1:PORT), one connection each;
+# every logger must exit 0 (like a client that sends and hangs up, it
+# cannot tell whether the message arrived).
+logger_burst()
+{
+	on_host "$1" sh -c '
+	host=${1%:*}; port=${1##*:}; tag=$2; n=$3; par=$4; w=1
+	while [ "$w" -le "$par" ]; do
+		(
+			i=$w
+			while [ "$i" -le "$n" ]; do
+				logger --tcp -n "$host" -P "$port" "sp-$tag-$i-" ||
+					echo "logger $i exited $?"
+				i=$((i + par))
+			done
+		) &
+		w=$((w + 1))
+	done
+	wait' sh "$2" "$3" "$4" "$5" >"$WORK/logger-$3.err" 2>&1 ||
+		die "logger loops ($3) failed"
+	[ ! -s "$WORK/logger-$3.err" ] ||
+		die "logger ($3): $(head -n 3 "$WORK/logger-$3.err")"
+}
+
+# logger_count(file, tag): how many distinct messages of logger_burst
+# ${tag} ${file} holds.
+logger_count()
+{
+	{ grep -o "sp-$2-[0-9]*-" "$1" 2>/dev/null || true; } | sort -u |
+		wc -l | tr -d ' '
+}
+
+# logger_has(file, tag, n): ${file} holds ${n} distinct messages of ${tag}.
+logger_has()
+{
+	[ "$(logger_count "$1" "$2")" -ge "$3" ]
 }
 
 # --- configuration reload (SIGHUP, [node] reload = watch) ---

@@ -26,6 +26,7 @@
 #                              FROM only) with a reset, or drop their SYNs
 #                              (established ones go on) / stop it
 #   ns_refused HOST            how many connections that rule refused
+#   ns_tcp_stat HOST NAME      a kernel TCP counter (nstat) of HOST
 #   ns_cut HOST / ns_uncut HOST      drop / restore all non-lo traffic
 #   ns_link_down HOST SEG / ns_link_up HOST SEG
 #   ns_connect_fails HOST ADDR:PORT SECS   a direct TCP connect fails
@@ -199,6 +200,13 @@ ns_unrefuse()
 {
 	ns_exec "$1" nft delete table inet sp_refuse ||
 		die "nft unrefuse in $1 failed"
+}
+
+# ns_tcp_stat(host, name): the kernel's TCP counter ${name} (nstat's
+# name, e.g. TcpExtListenOverflows) in ${host}'s namespace, absolute.
+ns_tcp_stat()
+{
+	ns_exec "$1" nstat -asz "$2" | awk -v n="$2" '$1 == n { print $2 }'
 }
 
 # ns_cut(host): drop everything ${host} sends or receives except on lo

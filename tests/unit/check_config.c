@@ -255,6 +255,13 @@ static const struct {
 	PSECS("relay_resolve", "3600")},
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\npool = 65\n", 9,
 	"pool must be a whole number from 1 to 64"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = 100001\n", 9,
+	"max_dials must be a whole number from 0 to 100000"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = -1\n", 9,
+	"max_dials must be a whole number from 0 to 100000"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = 2\n"
+	   "max_dials = 3\n", 10,
+	"duplicate key \"max_dials\" in [outlet pg] (first on line 9)"},
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db@10.0.0.1:7400"
 	   "\nvia = app@10.0.0.9:7400\n",
 	9, "with via, outlet is just the outlet's pinned identity (no "
@@ -545,7 +552,7 @@ START_TEST(test_relay)
 				     "[peers]\nhub = " ID_A "\n"
 				     "[outlet pg]\ntarget = 127.0.0.1:5432\n"
 				     "allow = hub\nrelay = hub@10.0.0.1:7400\n"
-				     "pool = 8\n"
+				     "pool = 8\nmax_dials = 0\n"
 				     "[outlet other]\ntarget = 127.0.0.1:1\n"
 				     "relay = hub@10.0.0.1:7400\n"
 				     "[inlet pg]\nlisten = 127.0.0.1:15432\n"
@@ -594,6 +601,8 @@ START_TEST(test_relay)
 	ck_assert_mem_eq(cfg.outlets[0].relay[0].id, a, 32);
 	ck_assert_uint_eq(cfg.outlets[0].pool, 8);
 	ck_assert_uint_eq(cfg.outlets[1].pool, 4);
+	ck_assert_uint_eq(cfg.outlets[0].max_dials, 0);
+	ck_assert_uint_eq(cfg.outlets[1].max_dials, CONFIG_MAX_DIALS);
 	ck_assert_uint_eq(cfg.outlets[1].nallow, 0);
 	ck_assert_int_eq(cfg.inlets[0].has_via, 1);
 	ck_assert_uint_eq(cfg.inlets[0].nvia, 1);
