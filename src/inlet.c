@@ -44,6 +44,13 @@
 #define INLET_WAIT_MAX 64    /* clients waiting for the relay session */
 #define INLET_WAIT_TICK 0.05 /* how often they are looked at */
 
+/*
+ * After a resumed attempt failed at the outlet (closed, reset or a
+ * handshake error before msg2: a node of a version without resumed
+ * handshakes drops a resumed msg1), offer it no ticket for this long.
+ */
+#define INLET_RESUME_OFF 3600.
+
 struct inlet {
 	struct env *env;
 	const struct config_inlet *ci;
@@ -54,9 +61,13 @@ struct inlet {
 	ev_tstamp wait_until[INLET_WAIT_MAX];
 	unsigned nwait;
 	ev_timer wait_timer;
+	/* No resumed handshakes with the outlet before this time (a resumed
+	 * attempt failed there: resume_lost). */
+	ev_tstamp resume_off;
 };
 
 static void inlet_dialed(struct conn *c, int err);
+static void inlet_start(struct inlet *il, int fd);
 static void inlet_established(struct conn *c);
 static void inlet_handshake_failed(struct conn *c, int err);
 static void inlet_refused(struct conn *c, unsigned code);
@@ -124,7 +135,8 @@ resume_try(struct inlet *il, struct channel *ch)
 	struct channel_resume t;
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
-	if (!il->env->cfg->node.resume)
+	if (!il->env->cfg->node.resume ||
+	    ev_now(il->env->loop) < il->resume_off)
 		return;
 	if (channel_resume_cache_by_peer(il->env->resume_out,
 	    il->ci->outlet_id, now, &t) == 0)
@@ -142,7 +154,8 @@ resume_keep(struct inlet *il, struct conn *c)
 	struct channel_resume t;
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
-	if (!il->env->cfg->node.resume)
+	if (!il->env->cfg->node.resume ||
+	    ev_now(il->env->loop) < il->resume_off)
 		return;
 	if (channel_resume_refused(c->ch))
 		log_debug("event=resume-refused conn=%" PRIu64, c->id);
@@ -241,6 +254,30 @@ inlet_refused(struct conn *c, unsigned code)
 }
 
 /*
+ * A resumed attempt of ${c} failed (${err}: a CHANNEL_E*, or 0 when the
+ * outlet closed or reset the connection) before the outlet answered it:
+ * a node without resumed handshakes drops a resumed msg1, and so may a
+ * lost or stale ticket.  Forget the ticket, offer none to this outlet for
+ * INLET_RESUME_OFF seconds, and carry the client over a new connection
+ * with a full handshake (nothing was read from it yet): it sees a delay,
+ * not a failure.  Once per client connection: the new one resumes nothing.
+ */
+static void
+resume_lost(struct inlet *il, struct conn *c, int err)
+{
+	int fd;
+
+	channel_resume_cache_drop(il->env->resume_out, il->ci->outlet_id);
+	il->resume_off = ev_now(il->env->loop) + INLET_RESUME_OFF;
+	log_info("event=resume-failed role=inlet conn=%" PRIu64 " name=%s "
+	    "reason=%s off_s=%.0f", c->id, il->ci->name,
+	    err == 0 ? "channel-closed" : channel_error_name(err),
+	    INLET_RESUME_OFF);
+	if ((fd = conn_take_plain(c)) != -1)
+		inlet_start(il, fd);
+}
+
+/*
  * A handshake failed: a wrong outlet identity is an access decision,
  * logged with the identifier pinned and the one presented (unverified:
  * its attestation was never checked).
@@ -253,6 +290,10 @@ inlet_handshake_failed(struct conn *c, int err)
 	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 240];
 	const uint8_t *claimed;
 
+	if (c->ch != NULL && channel_is_resumed(c->ch)) {
+		resume_lost(il, c, err);
+		return;
+	}
 	if (err != CHANNEL_EPEER)
 		return; /* conn_drop logs the channel error */
 	claimed = c->ch != NULL ? channel_claimed_id(c->ch) : NULL;
