@@ -257,23 +257,27 @@ inlet_refused(struct conn *c, unsigned code)
  * A resumed attempt of ${c} failed (${err}: a CHANNEL_E*, or 0 when the
  * outlet closed or reset the connection) before the outlet answered it:
  * a node without resumed handshakes drops a resumed msg1, and so may a
- * lost or stale ticket.  Forget the ticket, offer none to this outlet for
- * INLET_RESUME_OFF seconds, and carry the client over a new connection
- * with a full handshake (nothing was read from it yet): it sees a delay,
- * not a failure.  Once per client connection: the new one resumes nothing.
+ * lost or stale ticket.  Forget the ticket and offer none to this outlet
+ * for INLET_RESUME_OFF seconds.  Direct, carry the client over a new
+ * connection with a full handshake (nothing was read from it yet): it
+ * sees a delay, not a failure; once per client connection, since the new
+ * one resumes nothing.  Through a relay, which closes a data connection
+ * it refuses the same way (and says why over the session), the
+ * connection ends as any failed handshake does.
  */
 static void
 resume_lost(struct inlet *il, struct conn *c, int err)
 {
+	int redial = il->via == NULL;
 	int fd;
 
 	channel_resume_cache_drop(il->env->resume_out, il->ci->outlet_id);
 	il->resume_off = ev_now(il->env->loop) + INLET_RESUME_OFF;
 	log_info("event=resume-failed role=inlet conn=%" PRIu64 " name=%s "
-	    "reason=%s off_s=%.0f", c->id, il->ci->name,
+	    "reason=%s off_s=%.0f redial=%s", c->id, il->ci->name,
 	    err == 0 ? "channel-closed" : channel_error_name(err),
-	    INLET_RESUME_OFF);
-	if ((fd = conn_take_plain(c)) != -1)
+	    INLET_RESUME_OFF, redial ? "yes" : "no");
+	if (redial && (fd = conn_take_plain(c)) != -1)
 		inlet_start(il, fd);
 }
 
