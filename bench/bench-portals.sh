@@ -5,7 +5,10 @@
 # Rows: direct (no tunnel), socat (one hop), socat x2 (two chained hops: the
 # no-crypto floor of an inlet plus an outlet), stunnel (TLS 1.3, mutual
 # ECDSA P-256 certificates), spiped (both ends), ssh -L (private sshd,
-# aes256-gcm), sallyport (inlet node + outlet node).
+# aes256-gcm), sallyport (inlet node + outlet node, every connection a full
+# handshake: resume = no), sallyport resumed (the same with resume = yes:
+# after the first connection every one is a resumed handshake, docs/
+# protocol.md 2.7).
 # Columns: iperf3 throughput (1 and 8 streams, both directions), request
 # latency on one connection (redis-benchmark PING, -P 1 -c 1: p50/p99), new
 # connections per second (connect, 1-byte echo, close; concurrency 1 and
@@ -15,7 +18,8 @@
 #
 # Usage: bench/bench-portals.sh            (from the source tree; finds the
 #        sallyport binary via $SALLYPORT, ./src/sallyport or /tmp/build-*)
-# Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport"
+# Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport
+#        spresume"
 #        BENCH_SECS=4 (iperf3 -t, after a 1 s omitted warm-up, and
 #        connection-rate seconds)
 #        BENCH_HOLD_SECS=45 (most time spent opening the held connections)
@@ -28,7 +32,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport}
+TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport spresume}
 SECS=${BENCH_SECS:-4}
 HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
@@ -313,6 +317,8 @@ find_sallyport()
 	return 1
 }
 
+# up_sallyport(port): inlet and outlet nodes in front of ${port}, with
+# [node] resume = $SP_RESUME (no: a full handshake per connection).
 up_sallyport()
 {
 	local sp mid i out in
@@ -336,6 +342,7 @@ up_sallyport()
 identity = $WORK/sp/out.key
 listen = 127.0.0.1:$mid
 max_connections = 100000
+resume = ${SP_RESUME:-no}
 $SP_AS
 
 [peers]
@@ -349,6 +356,7 @@ EOF
 [node]
 identity = $WORK/sp/in.key
 max_connections = 100000
+resume = ${SP_RESUME:-no}
 $SP_AS
 
 [peers]
@@ -370,6 +378,9 @@ EOF
 	note "sallyport did not become ready: $(tail -n 3 "$WORK/sp/out.log" "$WORK/sp/in.log")"
 	return 1
 }
+
+# up_spresume(port): up_sallyport with resumed handshakes.
+up_spresume() { SP_RESUME=yes up_sallyport "$@"; }
 
 down() { kill_pids $TPIDS; TPIDS=""; }
 
@@ -509,7 +520,7 @@ for line in open(res):
 names = {"direct": "direct (no tunnel)", "socat": "socat (1 hop)",
          "socat2": "socat x2 (2 hops)", "stunnel": "stunnel TLS1.3 mTLS",
          "spiped": "spiped", "ssh": "ssh -L aes256-gcm",
-         "sallyport": "sallyport"}
+         "sallyport": "sallyport full hs", "spresume": "sallyport resumed"}
 cols = [("tput_1_fwd", "1s Gb/s"), ("tput_1_rev", "1s -R"),
         ("tput_8_fwd", "8s Gb/s"), ("tput_8_rev", "8s -R"),
         ("lat_p50", "p50 us"), ("lat_p99", "p99 us"),
@@ -549,7 +560,7 @@ for ref in ("socat2", "stunnel"):
 
 sp = data.get("sallyport")
 if sp:
-    print("\nTargets for sallyport (issue 4):")
+    print("\nTargets for sallyport (issues 4 and 13):")
 
     def check(label, ok):
         print("  %-62s %s" % (label, "-" if ok is None else
@@ -566,9 +577,18 @@ if sp:
           cmp(sp.get("tput_1_fwd"), s2.get("tput_1_fwd"), lambda a, b: a >= 0.8 * b))
     check("latency p50 <= stunnel's",
           cmp(sp.get("lat_p50"), st.get("lat_p50"), lambda a, b: a <= b))
-    for c in ("1", "8"):
-        check("new connections/s >= 2x stunnel at concurrency " + c,
-              cmp(sp.get("cps_" + c), st.get("cps_" + c), lambda a, b: a >= 2 * b))
+    sh = data.get("ssh", {})
+    for row, rname in (("sallyport", "full"), ("spresume", "resumed")):
+        r = data.get(row)
+        if not r:
+            continue
+        for c in ("1", "8"):
+            check("%s: new connections/s >= 2x stunnel at concurrency %s"
+                  % (rname, c), cmp(r.get("cps_" + c), st.get("cps_" + c),
+                                    lambda a, b: a >= 2 * b))
+            check("%s: new connections/s >= ssh -L's at concurrency %s"
+                  % (rname, c), cmp(r.get("cps_" + c), sh.get("cps_" + c),
+                                    lambda a, b: a >= b))
     if counts:
         check("<= 8 KiB per idle connection with %s held (target: 10,000)"
               % counts[-1], cmp(sp.get("mem_%d" % len(counts)), 8,

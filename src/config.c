@@ -1813,6 +1813,7 @@ config_parse_all(struct config *cfg, const char *path, const char *text,
 	/* Defaults, as documented in docs/config.md. */
 	cfg->node.max_connections = 10000;
 	cfg->node.max_handshakes = 256;
+	cfg->node.resume = 1;
 	cfg->node.handshake_timeout = 10;
 	cfg->node.connect_timeout = 10;
 	cfg->node.idle_timeout = 0;

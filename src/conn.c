@@ -730,6 +730,8 @@ chan_read_handshake(struct conn *c)
 	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (n <= 0) {
+		if (c->ops->handshake_failed != NULL)
+			c->ops->handshake_failed(c, 0);
 		conn_drop(c, n == 0 ? CONN_R_CHANNEL_CLOSED :
 		    CONN_R_CHANNEL_ERROR);
 		return;
@@ -1643,6 +1645,24 @@ conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
 	c->ch = NULL;
 	conn_drop(c, CONN_R_EOF);
 	return (0);
+}
+
+/*
+ * conn_take_plain(c):
+ * From ops->handshake_failed, before ${c} opened: take its plain socket
+ * and make the coming drop silent.  Return it, or -1 if none.
+ */
+int
+conn_take_plain(struct conn *c)
+{
+	int fd = c->fd_plain;
+
+	assert(c->state == CONN_DIAL || c->state == CONN_HANDSHAKE);
+	ev_io_stop(c->ctx->loop, &c->plain_r);
+	ev_io_stop(c->ctx->loop, &c->plain_w);
+	c->fd_plain = -1; /* the caller owns it now */
+	c->quiet = 1;
+	return (fd);
 }
 
 /*

@@ -123,7 +123,12 @@ struct conn_ops {
 	void (*dialed)(struct conn *c, int err);
 	/* The handshake completed (channel_peer_id() is valid). */
 	void (*established)(struct conn *c);
-	/* The handshake failed with -${err} (a CHANNEL_E*); may be NULL. */
+	/*
+	 * The handshake failed with -${err} (a CHANNEL_E*), or with ${err}
+	 * 0: the peer closed or reset the channel socket before it ended;
+	 * may be NULL.  ${c} is dropped right after (conn_take_plain() may
+	 * take its plain socket first).
+	 */
 	void (*handshake_failed)(struct conn *c, int err);
 	/*
 	 * ${c} was dropped (conn_drop; also after conn_detach) with
@@ -407,6 +412,16 @@ int conn_handshake_pre(struct conn *c, struct channel *ch,
  */
 int conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
     size_t cap, size_t *restlen);
+
+/*
+ * conn_take_plain(c):
+ * From ops->handshake_failed, before ${c} opened: take its plain socket
+ * out of ${c} (nothing was read from it or written to it: what the client
+ * sent waits in the kernel) and make ${c}'s coming drop silent, so the
+ * caller can carry the client over another connection.  The caller owns
+ * the socket.  Return it, or -1 if ${c} has none.
+ */
+int conn_take_plain(struct conn *c);
 
 /*
  * conn_open(c):

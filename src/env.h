@@ -38,9 +38,7 @@ struct env {
 	/* [node] resume: our tickets per outlet (inlets), and the tickets
 	 * initiators hold for us (outlets, relays). */
 	struct channel_resume_cache *resume_out, *resume_in;
-	/* Ephemeral key pairs made when idle: NULL (off) for now, since
-	 * 17-burst-direct lost keys under load with it on (cause unknown). */
-	struct epool *epool;
+	struct epool *epool; /* ephemeral key pairs made when idle */
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay

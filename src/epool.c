@@ -10,17 +10,60 @@
 struct epool {
 	struct ev_loop *loop; /* borrowed */
 	ev_idle idle;         /* active while the pool is not full */
-	unsigned n;           /* pairs ready: pair[0..n) */
-	struct {
-		uint8_t e[32], pub[32];
-	} pair[EPOOL_SIZE];
+	struct epool_stack s;
 };
 
 /*
- * One idle iteration: make one pair (one X25519, about 50 us), so the
- * loop never spends longer here before it looks at its sockets again;
- * stop when full.  A failed RNG leaves the pool as it is, and handshakes
- * make their own (failing there as they would anyway).
+ * epool_stack_fill(s):
+ * Make one pair into ${s}.  Return 0, 1 if full, or -1 if the RNG failed.
+ */
+int
+epool_stack_fill(struct epool_stack *s)
+{
+
+	if (s->n >= EPOOL_SIZE)
+		return (1);
+	if (crypto_x25519_keypair(s->pair[s->n].e, s->pair[s->n].pub) != 0) {
+		wipe(&s->pair[s->n], sizeof(s->pair[s->n]));
+		return (-1);
+	}
+	s->n++;
+	return (0);
+}
+
+/*
+ * epool_stack_take(s, e, e_pub):
+ * Move the newest pair of ${s} out and wipe its slot.  Return 0 or -1.
+ */
+int
+epool_stack_take(struct epool_stack *s, uint8_t e[32], uint8_t e_pub[32])
+{
+
+	if (s->n == 0)
+		return (-1);
+	s->n--;
+	memcpy(e, s->pair[s->n].e, 32);
+	memcpy(e_pub, s->pair[s->n].pub, 32);
+	wipe(&s->pair[s->n], sizeof(s->pair[s->n]));
+	return (0);
+}
+
+/*
+ * epool_stack_wipe(s):
+ * Wipe every pair of ${s}.
+ */
+void
+epool_stack_wipe(struct epool_stack *s)
+{
+
+	wipe(s, sizeof(*s));
+}
+
+/*
+ * One idle iteration: make one pair (one X25519), so the loop never
+ * spends longer here before it looks at its sockets again; stop when
+ * full.  A failed RNG stops the filling until the next take, and
+ * handshakes make their own (failing there as they would anyway).
  */
 static void
 epool_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
@@ -28,12 +71,7 @@ epool_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
 	struct epool *p = w->data;
 
 	(void)revents;
-	if (p->n < EPOOL_SIZE &&
-	    crypto_x25519_keypair(p->pair[p->n].e, p->pair[p->n].pub) == 0)
-		p->n++;
-	else if (p->n < EPOOL_SIZE)
-		ev_idle_stop(loop, w); /* no randomness: try after a take */
-	if (p->n == EPOOL_SIZE)
+	if (epool_stack_fill(&p->s) != 0 || p->s.n == EPOOL_SIZE)
 		ev_idle_stop(loop, w);
 }
 
@@ -67,6 +105,7 @@ epool_free(struct epool *p)
 	if (p == NULL)
 		return;
 	ev_idle_stop(p->loop, &p->idle);
+	epool_stack_wipe(&p->s);
 	wipe(p, sizeof(*p));
 	free(p);
 }
@@ -79,17 +118,11 @@ epool_free(struct epool *p)
 int
 epool_take(struct epool *p, uint8_t e[32], uint8_t e_pub[32])
 {
-	int rc = -1;
+	int rc;
 
 	if (p == NULL)
 		return (-1);
-	if (p->n > 0) {
-		p->n--;
-		memcpy(e, p->pair[p->n].e, 32);
-		memcpy(e_pub, p->pair[p->n].pub, 32);
-		wipe(&p->pair[p->n], sizeof(p->pair[p->n]));
-		rc = 0;
-	}
+	rc = epool_stack_take(&p->s, e, e_pub);
 	if (!ev_is_active(&p->idle))
 		ev_idle_start(p->loop, &p->idle);
 	return (rc);

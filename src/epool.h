@@ -4,6 +4,9 @@
  * path (issue 13).  A small bounded pool: at most EPOOL_SIZE pairs, one
  * made per idle iteration, none once full.  Never decides anything about
  * a connection; a pair is handed out once and wiped from the pool.
+ *
+ * The pairs themselves live in a struct epool_stack (no loop, no clock:
+ * the part the unit tests drive alone); struct epool puts one on a loop.
  */
 #ifndef SALLYPORT_EPOOL_H
 #define SALLYPORT_EPOOL_H
@@ -14,7 +17,36 @@
 
 #define EPOOL_SIZE 16
 
+/* Pairs ready to hand out: pair[0..n); every other slot is all zero. */
+struct epool_stack {
+	unsigned n;
+	struct {
+		uint8_t e[32], pub[32];
+	} pair[EPOOL_SIZE];
+};
+
 struct epool;
+
+/*
+ * epool_stack_fill(s):
+ * Make one pair into ${s}.  Return 0, 1 if ${s} is already full (nothing
+ * made), or -1 if the RNG failed (${s} unchanged).
+ */
+int epool_stack_fill(struct epool_stack *s);
+
+/*
+ * epool_stack_take(s, e, e_pub):
+ * Move the newest pair of ${s} into ${e}, ${e_pub} and wipe its slot, so
+ * no pair is ever handed out twice.  Return 0, or -1 if ${s} is empty.
+ */
+int epool_stack_take(struct epool_stack *s, uint8_t e[32],
+    uint8_t e_pub[32]);
+
+/*
+ * epool_stack_wipe(s):
+ * Wipe every pair of ${s}; it is empty afterwards.
+ */
+void epool_stack_wipe(struct epool_stack *s);
 
 /*
  * epool_new(loop):

@@ -48,6 +48,13 @@
 #define INLET_TRIES_MAX 3    /* replicas tried per client, at most */
 #define INLET_WAIT_TICK 0.05 /* how often they are looked at */
 
+/*
+ * After a resumed attempt failed at the outlet (closed, reset or a
+ * handshake error before msg2: a node of a version without resumed
+ * handshakes drops a resumed msg1), offer it no ticket for this long.
+ */
+#define INLET_RESUME_OFF 3600.
+
 struct inlet {
 	struct env *env;
 	const struct config_inlet *ci;
@@ -58,9 +65,13 @@ struct inlet {
 	ev_tstamp wait_until[INLET_WAIT_MAX];
 	unsigned nwait;
 	ev_timer wait_timer;
+	/* No resumed handshakes with the outlet before this time (a resumed
+	 * attempt failed there: resume_lost). */
+	ev_tstamp resume_off;
 };
 
 static void inlet_dialed(struct conn *c, int err);
+static void inlet_start(struct inlet *il, int fd);
 static void inlet_established(struct conn *c);
 static void inlet_handshake_failed(struct conn *c, int err);
 static void inlet_refused(struct conn *c, unsigned code);
@@ -131,7 +142,8 @@ resume_try(struct inlet *il, struct channel *ch)
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
 	/* Pinned by attribute rule: no one outlet to hold a ticket for. */
-	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule)
+	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule ||
+	    ev_now(il->env->loop) < il->resume_off)
 		return;
 	if (channel_resume_cache_by_peer(il->env->resume_out,
 	    il->ci->outlet_id, now, &t) == 0)
@@ -149,7 +161,8 @@ resume_keep(struct inlet *il, struct conn *c)
 	struct channel_resume t;
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
-	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule)
+	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule ||
+	    ev_now(il->env->loop) < il->resume_off)
 		return;
 	if (channel_resume_refused(c->ch))
 		log_debug("event=resume-refused conn=%" PRIu64, c->id);
@@ -309,6 +322,34 @@ inlet_refused(struct conn *c, unsigned code)
 }
 
 /*
+ * A resumed attempt of ${c} failed (${err}: a CHANNEL_E*, or 0 when the
+ * outlet closed or reset the connection) before the outlet answered it:
+ * a node without resumed handshakes drops a resumed msg1, and so may a
+ * lost or stale ticket.  Forget the ticket and offer none to this outlet
+ * for INLET_RESUME_OFF seconds.  Direct, carry the client over a new
+ * connection with a full handshake (nothing was read from it yet): it
+ * sees a delay, not a failure; once per client connection, since the new
+ * one resumes nothing.  Through a relay, which closes a data connection
+ * it refuses the same way (and says why over the session), the
+ * connection ends as any failed handshake does.
+ */
+static void
+resume_lost(struct inlet *il, struct conn *c, int err)
+{
+	int redial = il->via == NULL;
+	int fd;
+
+	channel_resume_cache_drop(il->env->resume_out, il->ci->outlet_id);
+	il->resume_off = ev_now(il->env->loop) + INLET_RESUME_OFF;
+	log_info("event=resume-failed role=inlet conn=%" PRIu64 " name=%s "
+	    "reason=%s off_s=%.0f redial=%s", c->id, il->ci->name,
+	    err == 0 ? "channel-closed" : channel_error_name(err),
+	    INLET_RESUME_OFF, redial ? "yes" : "no");
+	if (redial && (fd = conn_take_plain(c)) != -1)
+		inlet_start(il, fd);
+}
+
+/*
  * A handshake failed: a wrong outlet identity is an access decision,
  * logged with the identifier pinned and the one presented (unverified:
  * its attestation was never checked).
@@ -321,6 +362,10 @@ inlet_handshake_failed(struct conn *c, int err)
 	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 240];
 	const uint8_t *claimed;
 
+	if (c->ch != NULL && channel_is_resumed(c->ch)) {
+		resume_lost(il, c, err);
+		return;
+	}
 	if (err != CHANNEL_EPEER)
 		return; /* conn_drop logs the channel error */
 	claimed = c->ch != NULL ? channel_claimed_id(c->ch) : NULL;

@@ -1244,7 +1244,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	    (n->env.resume_out = channel_resume_cache_new(
 	    NODE_RESUME_ENTRIES, 1)) == NULL ||
 	    (n->env.resume_in = channel_resume_cache_new(
-	    NODE_RESUME_ENTRIES, 0)) == NULL) {
+	    NODE_RESUME_ENTRIES, 0)) == NULL ||
+	    (n->env.epool = epool_new(n->env.loop)) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail2;
 	}

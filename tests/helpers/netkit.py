@@ -5,7 +5,7 @@ subcommand is one small client or server; clients print one `key=value ...`
 result line on stdout and exit 0 when what they checked holds.
 
 Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
-slow-sink, blackhole, marker-server.  Clients: echo-check, bulk-client,
+slow-sink, blackhole, marker-server, frame-gate (a forwarder).  Clients: echo-check, bulk-client,
 halfclose-client, reset-client, push, probe, hold, marker-client,
 echo-prefix, send-close, burst,
 connect-loop.  `netkit.py SUBCOMMAND -h` tells more.
@@ -1045,6 +1045,65 @@ def cmd_echo_twice(args):
     return 0 if rounds == ["ok", "ok"] else 1
 
 
+def cmd_frame_gate(args):
+    """A forwarder from ${listen} to ${connect} that stands in for a peer
+    which drops some first messages: a connection whose first frame
+    announces a body of ${drop_len} bytes (its 2-byte big-endian length
+    prefix) is read up to that prefix and then reset, having forwarded
+    nothing; every other one is carried both ways until either end closes.
+    Counts the dropped ones in ${log} (one line each)."""
+    ls = listen(args.listen)
+    mark_ready(args.ready)
+
+    def pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def serve(c):
+        c.settimeout(args.timeout)
+        head = b""
+        try:
+            while len(head) < 2:
+                d = c.recv(2 - len(head))
+                if not d:
+                    c.close()
+                    return
+                head += d
+        except OSError:
+            c.close()
+            return
+        if int.from_bytes(head, "big") == args.drop_len:
+            with open(args.log, "a") as f:
+                f.write("dropped\n")
+            abort(c)
+            return
+        try:
+            u = connect(args.connect, args.timeout)
+            u.sendall(head)
+        except OSError:
+            abort(c)
+            return
+        c.settimeout(None)
+        u.settimeout(None)
+        t = threading.Thread(target=pump, args=(u, c), daemon=True)
+        t.start()
+        pump(c, u)
+        t.join()
+        c.close()
+        u.close()
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
 def main():
     p = argparse.ArgumentParser(prog="netkit")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -1119,6 +1178,9 @@ def main():
                        required=True)
 
     add("blackhole", cmd_blackhole, lis, ready)
+    add("frame-gate", cmd_frame_gate, lis, con, ready, tmo,
+        lambda q: q.add_argument("--drop-len", type=int, required=True),
+        lambda q: q.add_argument("--log", required=True))
     add("reset-server", cmd_reset_server, lis, ready, tmo, rmode)
     add("reset-client", cmd_reset_client, con, tmo, rmode)
     add("slow-sink", cmd_slow_sink, lis, ready, tmo,

@@ -8,7 +8,9 @@
 # resumes again; a reload that takes the client off the allow-list denies
 # the next connection, a resumed one (the allow-list decides every time).
 # Through a relay (the service name bound in the prologue) the second
-# connection resumes too.
+# connection resumes too.  An outlet that drops resumed msg1s (a node
+# without resumed handshakes) costs the client nothing but a redial with a
+# full handshake, and gets no ticket offered afterwards.
 . "$(dirname "$0")/lib.sh"
 
 TARGET_PORT=$(free_port)
@@ -107,4 +109,47 @@ echo_ok
 wait_for_event "$WORK/rin.log" 5 event=resumed role=inlet
 wait_for_event "$WORK/rout.log" 5 event=resumed role=outlet
 say "resumed through the relay"
+
+# An outlet that drops a resumed msg1 (as a node without resumed
+# handshakes does: EPAYLOAD), stood in for by a frame gate that resets a
+# connection whose first frame has the resumed msg1's 65-byte body and
+# forwards every other one to outlet gout: the inlet gin forgets the
+# ticket, carries the client over a new connection with a full handshake
+# (the client gets its bytes), and offers that outlet no ticket after.
+GOUT_PORT=$(free_port)
+GATE_PORT=$(free_port)
+GIN_PORT=$(free_port)
+GOUT_ID=$(make_identity gout)
+GIN_ID=$(make_identity gin)
+{
+	ini_node "$WORK/gout.key" "127.0.0.1:$GOUT_PORT" "resume = yes"
+	ini_peers gin "$GIN_ID"
+	ini_outlet db "127.0.0.1:$TARGET_PORT" gin
+} >"$WORK/gout.ini"
+{
+	ini_node "$WORK/gin.key" "" "resume = yes" "log_level = debug"
+	ini_peers gout "$GOUT_ID"
+	ini_inlet db "127.0.0.1:$GIN_PORT" "gout@127.0.0.1:$GATE_PORT"
+} >"$WORK/gin.ini"
+start_node gout "$WORK/gout.ini"
+spawn "$WORK/gate.out" netkit frame-gate "127.0.0.1:$GATE_PORT" \
+	"127.0.0.1:$GOUT_PORT" --drop-len 65 --log "$WORK/gate.log" \
+	--ready "$WORK/gate.ready"
+wait_until 10 test -f "$WORK/gate.ready" || die "the frame gate did not start"
+start_node gin "$WORK/gin.ini"
+INLET="127.0.0.1:$GIN_PORT"
+: >"$WORK/gate.log"
+echo_ok
+echo_ok
+wait_for_event "$WORK/gin.log" 5 event=resume-failed role=inlet \
+	reason=channel-closed
+[ "$(log_count "$WORK/gate.log" dropped)" = 1 ] ||
+	die "the gate did not drop exactly one resumed msg1"
+echo_ok
+echo_ok
+[ "$(log_count "$WORK/gate.log" dropped)" = 1 ] ||
+	die "the inlet offered a ticket again after a resumed attempt failed"
+[ "$(log_count "$WORK/gin.log" event=resumed)" = 0 ] ||
+	die "resumed through a peer that drops resumed handshakes"
+say "a resumed msg1 dropped: the client carried over a full handshake"
 say "ok"

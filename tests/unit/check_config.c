@@ -532,7 +532,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg.node.has_log_level, 0);
 	ck_assert_str_eq(cfg.node.user, "");
 	ck_assert_int_eq(cfg.node.allow_root, 0);
-	ck_assert_int_eq(cfg.node.resume, 0);
+	ck_assert_int_eq(cfg.node.resume, 1);
 	config_free(&cfg);
 	ck_assert_ptr_null(cfg.peers);
 	config_free(NULL);
