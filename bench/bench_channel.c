@@ -70,25 +70,39 @@ die(const char *what)
 	exit(1);
 }
 
+/*
+ * A full handshake between new channels of ${a} (initiator) and ${b}
+ * (responder) with the attestation caches ${ka} and ${kb} (NULL: none),
+ * left established in *${ci} and *${cr}; die if it fails.
+ */
+static void
+pair_make(struct channel_local *a, struct channel_local *b,
+    struct channel_cache *ka, struct channel_cache *kb, struct channel **ci,
+    struct channel **cr)
+{
+	uint8_t m1[CHANNEL_MAX_HANDSHAKE], m2[CHANNEL_MAX_HANDSHAKE];
+	size_t l1, l2;
+	uint64_t t = 1700000000;
+
+	if ((*ci = channel_new(CHANNEL_INITIATOR, a, ka)) == NULL ||
+	    (*cr = channel_new(CHANNEL_RESPONDER, b, kb)) == NULL)
+		die("channel_new");
+	channel_expect_peer(*ci, b->id);
+	if (channel_set_request(*ci, (const uint8_t *)"postgres", 8) != 0 ||
+	    channel_start(*ci, m1, sizeof(m1), &l1) != 0 ||
+	    channel_handshake(*cr, m1, l1, t, m2, sizeof(m2), &l2) != 0 ||
+	    channel_handshake(*ci, m2, l2, t, m1, sizeof(m1), &l1) != 1 ||
+	    channel_handshake(*cr, m1, l1, t, m2, sizeof(m2), &l2) != 1)
+		die("handshake");
+}
+
 /* One full handshake between new channels; die if it fails. */
 static void
 handshake(struct channel_cache *ki, struct channel_cache *kr)
 {
-	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
 	struct channel *ci, *cr;
-	size_t al, bl;
-	uint64_t t = 1700000000;
 
-	if ((ci = channel_new(CHANNEL_INITIATOR, &li, ki)) == NULL ||
-	    (cr = channel_new(CHANNEL_RESPONDER, &lr, kr)) == NULL)
-		die("channel_new");
-	channel_expect_peer(ci, lr.id);
-	if (channel_set_request(ci, (const uint8_t *)"postgres", 8) != 0 ||
-	    channel_start(ci, a, sizeof(a), &al) != 0 ||
-	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 0 ||
-	    channel_handshake(ci, b, bl, t, a, sizeof(a), &al) != 1 ||
-	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 1)
-		die("handshake");
+	pair_make(&li, &lr, ki, kr, &ci, &cr);
 	channel_free(ci);
 	channel_free(cr);
 }
@@ -115,40 +129,13 @@ admit(struct channel *ch, struct channel_cache *k)
 static void
 handshake_creds(struct channel_cache *ki, struct channel_cache *kr)
 {
-	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
 	struct channel *ci, *cr;
-	size_t al, bl;
-	uint64_t t = 1700000000;
 
-	if ((ci = channel_new(CHANNEL_INITIATOR, &lci, ki)) == NULL ||
-	    (cr = channel_new(CHANNEL_RESPONDER, &lcr, kr)) == NULL)
-		die("channel_new");
-	channel_expect_peer(ci, lcr.id);
-	if (channel_set_request(ci, (const uint8_t *)"postgres", 8) != 0 ||
-	    channel_start(ci, a, sizeof(a), &al) != 0 ||
-	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 0 ||
-	    channel_handshake(ci, b, bl, t, a, sizeof(a), &al) != 1 ||
-	    channel_handshake(cr, a, al, t, b, sizeof(b), &bl) != 1)
-		die("handshake");
+	pair_make(&lci, &lcr, ki, kr, &ci, &cr);
 	admit(cr, kr);
 	admit(ci, ki);
 	channel_free(ci);
 	channel_free(cr);
-}
-
-/* Seconds per handshake with credentials (both sides) in one round. */
-static double
-bench_creds(struct channel_cache *ki, struct channel_cache *kr)
-{
-	double t0, t;
-	long n = 0;
-
-	t0 = now_s();
-	do {
-		handshake_creds(ki, kr);
-		n++;
-	} while ((t = now_s() - t0) < secs);
-	return (t / (double)n);
 }
 
 /* Give ${l} a credential for its identity, role=app from ${ca}. */
@@ -304,16 +291,18 @@ bench_x25519_2(void)
 	return (t / (double)n);
 }
 
-/* Seconds per handshake (both sides) in one round, with caches or not. */
+/* Seconds per handshake ${hs} (both sides) in one round, with caches or
+ * not. */
 static double
-bench_handshake(struct channel_cache *ki, struct channel_cache *kr)
+bench_handshake(void (*hs)(struct channel_cache *, struct channel_cache *),
+    struct channel_cache *ki, struct channel_cache *kr)
 {
 	double t0, t;
 	long n = 0;
 
 	t0 = now_s();
 	do {
-		handshake(ki, kr);
+		hs(ki, kr);
 		n++;
 	} while ((t = now_s() - t0) < secs);
 	return (t / (double)n);
@@ -345,19 +334,8 @@ bench_x25519(void)
 static void
 pair_open(struct channel **ci, struct channel **cr)
 {
-	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
-	uint64_t t = 1700000000;
-	size_t al, bl;
 
-	if ((*ci = channel_new(CHANNEL_INITIATOR, &li, NULL)) == NULL ||
-	    (*cr = channel_new(CHANNEL_RESPONDER, &lr, NULL)) == NULL)
-		die("channel_new");
-	channel_expect_peer(*ci, lr.id);
-	if (channel_start(*ci, a, sizeof(a), &al) != 0 ||
-	    channel_handshake(*cr, a, al, t, b, sizeof(b), &bl) != 0 ||
-	    channel_handshake(*ci, b, bl, t, a, sizeof(a), &al) != 1 ||
-	    channel_handshake(*cr, a, al, t, b, sizeof(b), &bl) != 1)
-		die("handshake");
+	pair_make(&li, &lr, NULL, NULL, ci, cr);
 }
 
 /* Bytes per second through channel_seal + channel_open, 16 KiB records. */
@@ -465,10 +443,11 @@ main(int argc, char *argv[])
 	/* Interleaved rounds: each comparison sees the same load. */
 	for (r = 0; r < ROUNDS; r++) {
 		keep(&x4, bench_x25519(), 1);
-		keep(&warm, bench_handshake(ki, kr), 1);
-		keep(&cold, bench_handshake(NULL, NULL), 1);
-		keep(&cwarm, bench_creds(ki, kr), 1);
-		keep(&ccold, bench_creds(NULL, NULL), 1);
+		keep(&warm, bench_handshake(handshake, ki, kr), 1);
+		keep(&cold, bench_handshake(handshake, NULL, NULL), 1);
+		keep(&cwarm, bench_handshake(handshake_creds, ki, kr), 1);
+		keep(&ccold, bench_handshake(handshake_creds, NULL,
+		    NULL), 1);
 		keep(&x2, bench_x25519_2(), 1);
 		keep(&res, bench_resumed(), 1);
 		keep(&resp, bench_resumed_pool(), 1);
