@@ -26,6 +26,7 @@
 #        BENCH_PINGS=20000 (redis-benchmark -n)
 #        BENCH_MEM="1000 10000" (held connections; fork-per-connection
 #        socat rows stop at 1000)
+#        BENCH_MAX_DIALS (the outlet's max_dials; unset: the default)
 # Prints the CPU model, a table of numbers, ratios to socat x2 and to
 # stunnel, and the issue's targets for sallyport.
 set -u
@@ -351,6 +352,7 @@ client = $in
 [outlet bench]
 target = 127.0.0.1:$1
 allow = client
+${BENCH_MAX_DIALS:+max_dials = $BENCH_MAX_DIALS}
 EOF
 	cat >"$WORK/sp/in.ini" <<EOF
 [node]

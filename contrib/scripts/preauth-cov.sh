@@ -27,11 +27,13 @@ LLVM_PROFDATA=${LLVM_PROFDATA:-llvm-profdata-14}
 corpus_root=${CORPUS_ROOT:-$top/tests/fuzz/corpus}
 
 # Targets fed by an unauthenticated peer: the responder's msg1/msg3, the
-# initiator's msg2 (a responder not yet verified), the identity payload,
+# initiator's msg2 (a responder not yet verified), a resumed msg1 (its
+# ticket id is looked up before anything is authenticated; resumed
+# handshakes are on by default), the identity payload,
 # the credential block and the request (both looked at by the peer filter
 # before any signature is checked), a relay's preamble lookup, the admin
 # endpoint's request head.
-TARGETS="handshake_responder handshake_initiator identity_payload cred request preamble http"
+TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred request preamble http"
 
 # Functions the harnesses run that no unauthenticated peer reaches:
 # process start-up and fixtures; our own requests and encoders; local
