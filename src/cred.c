@@ -274,26 +274,6 @@ cred_pem_encode(const uint8_t *buf, size_t len, char *out, size_t cap)
 	return (br_pem_encode(out, buf, len, CRED_PEM_BANNER, BR_PEM_LINE64));
 }
 
-/* Where a PEM object's bytes go. */
-struct sink {
-	uint8_t *p;
-	size_t cap, len;
-	int overflow;
-};
-
-static void
-sink_append(void *ctx, const void *src, size_t len)
-{
-	struct sink *s = ctx;
-
-	if (len > s->cap - s->len) {
-		s->overflow = 1;
-		return;
-	}
-	memcpy(s->p + s->len, src, len);
-	s->len += len;
-}
-
 /*
  * cred_pem_decode(text, tlen, out, cap, len, why):
  * Extract the one CRED_PEM_BANNER object of the text at ${text} into
@@ -304,25 +284,15 @@ cred_pem_decode(const uint8_t *text, size_t tlen, uint8_t *out, size_t cap,
     size_t *len, const char **why)
 {
 	br_pem_decoder_context pc;
-	struct sink s = {out, cap, 0, 0};
+	struct crypto_pem_sink s = {out, cap, 0, 0};
 	const uint8_t *p = text;
-	size_t rem = tlen, n;
-	int inobj = 0, nobj = 0, fed_nl = 0;
+	size_t rem = tlen;
+	int inobj = 0, nobj = 0, fed_nl = 0, ev;
 
 	br_pem_decoder_init(&pc);
-	for (;;) {
-		/* An END line needs its newline: add one after the text. */
-		if (rem == 0) {
-			if (fed_nl)
-				break;
-			p = (const uint8_t *)"\n";
-			rem = 1;
-			fed_nl = 1;
-		}
-		n = br_pem_decoder_push(&pc, p, rem);
-		p += n;
-		rem -= n;
-		switch (br_pem_decoder_event(&pc)) {
+	while ((ev = crypto_pem_next(&pc, &p, &rem, &fed_nl)) !=
+	    CRYPTO_PEM_DONE) {
+		switch (ev) {
 		case BR_PEM_BEGIN_OBJ:
 			if (strcmp(br_pem_decoder_name(&pc),
 			    CRED_PEM_BANNER) != 0)
@@ -331,16 +301,16 @@ cred_pem_decode(const uint8_t *text, size_t tlen, uint8_t *out, size_t cap,
 			if (nobj++ > 0)
 				return (bad(why, "more than one credential"));
 			inobj = 1;
-			br_pem_decoder_setdest(&pc, sink_append, &s);
+			br_pem_decoder_setdest(&pc, crypto_pem_sink_append,
+			    &s);
 			break;
 		case BR_PEM_END_OBJ:
 			inobj = 0;
 			break;
 		case BR_PEM_ERROR:
+		case CRYPTO_PEM_STUCK:
 			return (bad(why, "malformed PEM"));
 		default:
-			if (n == 0)
-				return (bad(why, "malformed PEM"));
 			break;
 		}
 	}

@@ -471,3 +471,54 @@ crypto_p256_verify_der(const uint8_t *pub, size_t publen, const void *msg,
 
 	return (p256_verify(pub, publen, msg, len, sig, siglen, 1));
 }
+
+/*
+ * crypto_pem_sink_append(ctx, src, len):
+ * br_pem_decoder destination: append to the crypto_pem_sink ${ctx}, or
+ * note the overflow.
+ */
+void
+crypto_pem_sink_append(void *ctx, const void *src, size_t len)
+{
+	struct crypto_pem_sink *s = ctx;
+
+	if (len > s->cap - s->len) {
+		s->overflow = 1;
+		return;
+	}
+	memcpy(s->buf + s->len, src, len);
+	s->len += len;
+}
+
+/*
+ * crypto_pem_next(pc, p, rem, fed_nl):
+ * Push the text at *${p} (*${rem} bytes left; both advanced) into ${pc},
+ * then one newline once it is used up (an END line needs one; *${fed_nl}
+ * starts at 0).  Return the decoder's event (BR_PEM_BEGIN_OBJ,
+ * BR_PEM_END_OBJ, BR_PEM_ERROR), 0 if none, CRYPTO_PEM_STUCK, or
+ * CRYPTO_PEM_DONE at the end.
+ */
+int
+crypto_pem_next(br_pem_decoder_context *pc, const uint8_t **p, size_t *rem,
+    int *fed_nl)
+{
+	size_t n;
+	int ev;
+
+	if (*rem == 0) {
+		if (*fed_nl)
+			return (CRYPTO_PEM_DONE);
+		*p = (const uint8_t *)"\n";
+		*rem = 1;
+		*fed_nl = 1;
+	}
+	n = br_pem_decoder_push(pc, *p, *rem);
+	*p += n;
+	*rem -= n;
+	ev = br_pem_decoder_event(pc);
+	if (ev == BR_PEM_BEGIN_OBJ || ev == BR_PEM_END_OBJ ||
+	    ev == BR_PEM_ERROR)
+		return (ev);
+	/* No event and nothing consumed would loop forever. */
+	return (n == 0 ? CRYPTO_PEM_STUCK : 0);
+}

@@ -207,4 +207,31 @@ int crypto_p256_verify(const uint8_t *pub, size_t publen, const void *msg,
 int crypto_p256_verify_der(const uint8_t *pub, size_t publen, const void *msg,
     size_t len, const uint8_t *sig, size_t siglen);
 
+/*
+ * A br_pem_decoder destination (crypto_pem_sink_append): up to ${cap}
+ * bytes at ${buf}, ${len} of them used; a write that does not fit sets
+ * ${overflow} and is dropped.
+ */
+struct crypto_pem_sink {
+	uint8_t *buf;
+	size_t cap, len;
+	int overflow;
+};
+
+void crypto_pem_sink_append(void *ctx, const void *src, size_t len);
+
+#define CRYPTO_PEM_DONE (-1)  /* the text and a final newline are in */
+#define CRYPTO_PEM_STUCK (-2) /* nothing taken and no event: malformed */
+
+/*
+ * crypto_pem_next(pc, p, rem, fed_nl):
+ * Push the text at *${p} (*${rem} bytes left; both advanced) into ${pc},
+ * then one newline once it is used up (an END line needs one; *${fed_nl}
+ * starts at 0).  Return the decoder's event (BR_PEM_BEGIN_OBJ,
+ * BR_PEM_END_OBJ, BR_PEM_ERROR), 0 if none, CRYPTO_PEM_STUCK, or
+ * CRYPTO_PEM_DONE at the end.
+ */
+int crypto_pem_next(br_pem_decoder_context *pc, const uint8_t **p,
+    size_t *rem, int *fed_nl);
+
 #endif

@@ -24,8 +24,7 @@ enum pem_kind { PEM_OTHER, PEM_PARAMS, PEM_PKCS8, PEM_SEC1, PEM_SPKI };
 /* Where br_pem_decoder writes the decoded bytes of the key object. */
 struct der_sink {
 	uint8_t buf[DER_MAX];
-	size_t len;
-	int overflow;
+	struct crypto_pem_sink s; /* into buf */
 };
 
 /* DER contents of the OIDs a P-256 SubjectPublicKeyInfo carries. */
@@ -228,20 +227,6 @@ identity_fini(struct identity *idn)
 	wipe(idn, sizeof(*idn));
 }
 
-/* br_pem_decoder destination: append to a der_sink, noting overflow. */
-static void
-der_append(void *ctx, const void *src, size_t len)
-{
-	struct der_sink *ds = ctx;
-
-	if (len > sizeof(ds->buf) - ds->len) {
-		ds->overflow = 1;
-		return;
-	}
-	memcpy(ds->buf + ds->len, src, len);
-	ds->len += len;
-}
-
 /* Classify a PEM object by its (upper-cased) name. */
 static enum pem_kind
 pem_classify(const char *name)
@@ -286,26 +271,17 @@ pem_extract(const uint8_t *buf, size_t len, struct der_sink *ds,
 {
 	br_pem_decoder_context pc;
 	const uint8_t *p = buf;
-	size_t rem = len, n;
+	size_t rem = len;
 	int inobj = 0, nkeys = 0, fed_nl = 0, ev;
 	enum pem_kind k;
 
 	br_pem_decoder_init(&pc);
-	ds->len = 0;
-	ds->overflow = 0;
-	for (;;) {
-		/* An END line needs its newline: add one after the data. */
-		if (rem == 0) {
-			if (fed_nl)
-				break;
-			p = (const uint8_t *)"\n";
-			rem = 1;
-			fed_nl = 1;
-		}
-		n = br_pem_decoder_push(&pc, p, rem);
-		p += n;
-		rem -= n;
-		ev = br_pem_decoder_event(&pc);
+	ds->s.buf = ds->buf;
+	ds->s.cap = sizeof(ds->buf);
+	ds->s.len = 0;
+	ds->s.overflow = 0;
+	while ((ev = crypto_pem_next(&pc, &p, &rem, &fed_nl)) !=
+	    CRYPTO_PEM_DONE) {
 		switch (ev) {
 		case BR_PEM_BEGIN_OBJ:
 			inobj = 1;
@@ -325,7 +301,8 @@ pem_extract(const uint8_t *buf, size_t len, struct der_sink *ds,
 				goto fail;
 			}
 			*kind = k;
-			br_pem_decoder_setdest(&pc, der_append, ds);
+			br_pem_decoder_setdest(&pc, crypto_pem_sink_append,
+			    &ds->s);
 			break;
 		case BR_PEM_END_OBJ:
 			inobj = 0;
@@ -334,12 +311,10 @@ pem_extract(const uint8_t *buf, size_t len, struct der_sink *ds,
 			seterr(err, errlen, "malformed PEM (bad base64 or "
 			    "END line)");
 			goto fail;
+		case CRYPTO_PEM_STUCK:
+			seterr(err, errlen, "malformed PEM");
+			goto fail;
 		default:
-			/* No event and nothing consumed would loop forever. */
-			if (n == 0) {
-				seterr(err, errlen, "malformed PEM");
-				goto fail;
-			}
 			break;
 		}
 	}
@@ -352,7 +327,7 @@ pem_extract(const uint8_t *buf, size_t len, struct der_sink *ds,
 		    "KEY\" or \"EC PRIVATE KEY\" block)");
 		goto fail;
 	}
-	if (ds->overflow) {
+	if (ds->s.overflow) {
 		seterr(err, errlen, "key object too large for a P-256 key");
 		goto fail;
 	}
@@ -550,9 +525,9 @@ identity_parse_pem(struct identity *idn, const uint8_t *buf, size_t len,
 			    "key is needed here");
 			goto out;
 		}
-		if (parse_public(idn, ds.buf, ds.len, err, errlen) == -1)
+		if (parse_public(idn, ds.buf, ds.s.len, err, errlen) == -1)
 			goto out;
-	} else if (parse_private(idn, ds.buf, ds.len, err, errlen) == -1) {
+	} else if (parse_private(idn, ds.buf, ds.s.len, err, errlen) == -1) {
 		goto out;
 	}
 	rc = 0;
