@@ -8,9 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 TARGET_PORT=$(free_port)
-spawn "$WORK/target.out" netkit accept-log "127.0.0.1:$TARGET_PORT" \
-	--log "$WORK/accepts.log" --ready "$WORK/target.ready"
-wait_for_file "$WORK/target.ready" 10
+accept_log "target" "127.0.0.1:$TARGET_PORT" "$WORK/accepts.log"
 
 tunnel db "127.0.0.1:$TARGET_PORT"
 

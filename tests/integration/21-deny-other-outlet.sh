@@ -10,9 +10,7 @@ PORT_A=$(free_port)
 PORT_B=$(free_port)
 for t in a b; do
 	eval "port=\$PORT_$(echo $t | tr a-z A-Z)"
-	spawn "$WORK/target-$t.out" netkit accept-log "127.0.0.1:$port" \
-		--log "$WORK/accepts-$t.log" --ready "$WORK/target-$t.ready"
-	wait_for_file "$WORK/target-$t.ready" 10
+	accept_log "target-$t" "127.0.0.1:$port" "$WORK/accepts-$t.log"
 done
 
 OUT_ID=$(make_identity out)

@@ -42,9 +42,7 @@ fds_back_to "$PID_out" "$fds" 5 ||
 # A silent outlet: the inlet's own handshake must time out.
 MUTE_PORT=$(free_port)
 MUTE_INLET=$(free_port)
-spawn "$WORK/mute.out" netkit accept-log "127.0.0.1:$MUTE_PORT" \
-	--log "$WORK/mute-accepts.log" --ready "$WORK/mute.ready"
-wait_for_file "$WORK/mute.ready" 10
+accept_log "mute" "127.0.0.1:$MUTE_PORT" "$WORK/mute-accepts.log"
 {
 	ini_node "$WORK/in.key" "" "handshake_timeout = 2"
 	ini_peers server "$OUT_ID"

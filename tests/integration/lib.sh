@@ -319,6 +319,16 @@ wait_for_file()
 		die "timed out after $2 s waiting for $1"
 }
 
+# accept_log(name, addr, log): a target on ${addr} that accepts, logs each
+# connection to ${log} (netkit accept-log), reads and discards, never
+# answers; output in $WORK/name.out; waits (10 s) until it listens.
+accept_log()
+{
+	spawn "$WORK/$1.out" netkit accept-log "$2" --log "$3" \
+	    --ready "$WORK/$1.ready"
+	wait_for_file "$WORK/$1.ready" 10
+}
+
 # wait_exit(pid, timeout_s): wait for ${pid} (a child) to exit, then reap
 # it; prints nothing, sets $EXIT_CODE; returns 1 on timeout.
 wait_exit()
