@@ -227,8 +227,10 @@ issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
  * The cheap look before any signature is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block
  * ${creds} of ${len} bytes) a credential for itself from an authority
- * some attribute rule names.  Nothing is verified here.  On false, *${why}
- * is the problem of the credentials shown (credential-invalid,
+ * some attribute rule names.  Nothing is verified here, and of a
+ * credential only its header is read (cred_claim): its attributes are
+ * an unauthenticated peer's bytes until the identity is proven.  On
+ * false, *${why} is the problem of the credentials shown (credential-invalid,
  * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool
@@ -236,7 +238,7 @@ acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
     const uint8_t *creds, size_t len, const char **why)
 {
 	enum problem worst = P_NONE, pb;
-	struct cred c;
+	uint8_t subject[CRED_ID_LEN], issuer[CRED_ID_LEN];
 	const uint8_t *buf;
 	size_t off = 0, n;
 
@@ -246,11 +248,11 @@ acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
 	if (creds == NULL)
 		return (false);
 	while (cred_block_next(creds, len, &off, &buf, &n) == 1) {
-		if (cred_decode(&c, buf, n, NULL) == -1)
+		if (cred_claim(buf, n, subject, issuer) == -1)
 			pb = P_INVALID;
-		else if (!issuer_in_rules(cfg, c.issuer))
+		else if (!issuer_in_rules(cfg, issuer))
 			pb = P_UNTRUSTED;
-		else if (memcmp(c.subject, id, CRED_ID_LEN) != 0)
+		else if (memcmp(subject, id, CRED_ID_LEN) != 0)
 			pb = P_SUBJECT;
 		else
 			return (true);

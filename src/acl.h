@@ -77,8 +77,9 @@ bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
  * The cheap look before any signature is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block
  * ${creds} of ${len} bytes) a credential for itself from an authority
- * some attribute rule names.  Nothing is verified here.  On false, *${why}
- * is the problem of the credentials shown (credential-invalid,
+ * some attribute rule names.  Nothing is verified here, and of a
+ * credential only the header (cred_claim).  On false, *${why} is the
+ * problem of the credentials shown (credential-invalid,
  * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],

@@ -158,6 +158,23 @@ bad(const char **why, const char *msg)
 }
 
 /*
+ * cred_claim(buf, len, subject, issuer):
+ * The subject and the issuer's identifier, from the header only.
+ */
+int
+cred_claim(const uint8_t *buf, size_t len, uint8_t subject[CRED_ID_LEN],
+    uint8_t issuer[CRED_ID_LEN])
+{
+
+	if (len < CRED_MIN_LEN || len > CRED_MAX_LEN ||
+	    buf[CR_VERSION] != CRED_VERSION || buf[CR_ISSUER] != 0x04)
+		return (-1);
+	memcpy(subject, buf + CR_SUBJECT, CRED_ID_LEN);
+	crypto_sha256(issuer, buf + CR_ISSUER, CRYPTO_P256_PUB_LEN);
+	return (0);
+}
+
+/*
  * cred_decode(c, buf, len, why):
  * Parse the credential of exactly ${len} bytes at ${buf} into ${c}
  * without checking its signature.  Return 0, or -1 with a static message

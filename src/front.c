@@ -80,6 +80,24 @@ copy_name(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
 }
 
 /*
+ * The service the request ${req} (${len} bytes) of a peer not yet
+ * proven names, for its audit line only: version 2's first TLV when it
+ * is the service (as every sender writes it), else the bytes as they
+ * are.  Nothing more of a request is parsed before its sender is proven
+ * (channel_req_parse runs in front_established).
+ */
+static void
+claimed_service(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
+{
+
+	if (len >= 3 && req[0] == CHANNEL_REQ_V2 &&
+	    req[1] == CHANNEL_REQ_SERVICE && req[2] <= len - 3)
+		copy_name(svc, req + 3, req[2]);
+	else
+		copy_name(svc, req, len);
+}
+
+/*
  * Refuse ${c} with the audit ${reason} for the request ${svc}; the
  * authenticated peer is told why (${code}, enum channel_refusal).
  */
@@ -169,7 +187,6 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 {
 	struct conn *c = arg;
 	struct front *f = c->arg;
-	struct channel_req r;
 	char svc[CONFIG_NAME_MAX];
 	int relay = len > 0 && req[0] == '@';
 	const uint8_t *creds;
@@ -190,10 +207,8 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		copy_name(svc, req + 2, len - 2);
 	else if (relay)
 		svc[0] = '\0';
-	else if (channel_req_parse(req, len, &r) == 0)
-		snprintf(svc, sizeof(svc), "%s", r.service);
 	else
-		copy_name(svc, req, len);
+		claimed_service(svc, req, len);
 	if (cred_revoked_has_id(&f->env->revoked, id))
 		why = "revoked";
 	if (why == NULL)

@@ -30,10 +30,13 @@ corpus_root=${CORPUS_ROOT:-$top/tests/fuzz/corpus}
 # initiator's msg2 (a responder not yet verified), a resumed msg1 (its
 # ticket id is looked up before anything is authenticated; resumed
 # handshakes are on by default), the identity payload,
-# the credential block and the request (both looked at by the peer filter
-# before any signature is checked), a relay's preamble lookup, the admin
-# endpoint's request head.
-TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred request preamble http"
+# the credential block (the peer filter reads each credential's header,
+# cred_claim, before any signature is checked), a relay's preamble
+# lookup, the admin endpoint's request head.  Not the request: the peer
+# filter takes only the service name its audit line shows, without
+# parsing (front.c's claimed_service); channel_req_parse runs once the
+# peer is proven.
+TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred preamble http"
 
 # Functions the harnesses run that no unauthenticated peer reaches:
 # process start-up and fixtures; our own requests and encoders; local
@@ -48,6 +51,7 @@ EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
  proxyproto_build proxyproto.c:put proxyproto.c:put16 proxyproto.c:as_v6
  proxyproto.c:put_tlv
  cred_pem_decode crypto_pem_sink_append crypto_pem_next cred_revoked_parse revoked_add id_cmp
+ cred_decode cred.c:bad cred.c:key_ok cred.c:value_ok
  cred_revoked_free cred_serial_parse cred_verify_sig cred_key_is_valid
  cred_value_is_valid identity_id_parse hexval
  ticket_init ticket_map_init ticket_expect ticket_fini ticket_cid slot_link

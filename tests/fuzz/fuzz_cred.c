@@ -1,8 +1,9 @@
 /*
  * fuzz_cred: the credential parsers over arbitrary bytes: the binary
- * layout (cred_decode), a block of them, their PEM armour and the
- * revocation list.  What decodes must encode back to the same bytes'
- * fields (its attributes in order, within the character set).
+ * layout (cred_claim's header, cred_decode), a block of them, their PEM
+ * armour and the revocation list.  What decodes must encode back to the
+ * same bytes' fields (its attributes in order, within the character
+ * set), and its header must claim what the decode found.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -15,15 +16,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t out[CRED_MAX_LEN];
+	uint8_t out[CRED_MAX_LEN], subject[CRED_ID_LEN], issuer[CRED_ID_LEN];
 	struct cred_revoked rv;
 	const uint8_t *p;
 	const char *why;
 	struct cred c;
 	char err[128];
 	size_t i, off = 0, n, bl;
+	int claimed = cred_claim(data, size, subject, issuer) == 0;
 
 	if (cred_decode(&c, data, size, &why) == 0) {
+		assert(claimed);
+		assert(memcmp(subject, c.subject, CRED_ID_LEN) == 0);
+		assert(memcmp(issuer, c.issuer, CRED_ID_LEN) == 0);
 		assert(size >= CRED_MIN_LEN && size <= CRED_MAX_LEN);
 		assert(c.serial != 0 && c.not_after > c.not_before);
 		for (i = 0; i < c.nattrs; i++) {

@@ -450,6 +450,18 @@ START_TEST(test_policy)
 }
 END_TEST
 
+/* A credential for node, serial ${serial}, valid a minute from NOW. */
+static void
+node_cred(struct cred *cr, uint64_t serial)
+{
+
+	memset(cr, 0, sizeof(*cr));
+	memcpy(cr->subject, node.id, 32);
+	cr->serial = serial;
+	cr->not_before = NOW;
+	cr->not_after = NOW + 60;
+}
+
 /* A rule needs every attribute, from its own authority. */
 START_TEST(test_policy_attrs)
 {
@@ -461,11 +473,7 @@ START_TEST(test_policy_attrs)
 	size_t len, blen = 0;
 
 	policy_config(&cfg);
-	memset(&cr, 0, sizeof(cr));
-	memcpy(cr.subject, node.id, 32);
-	cr.serial = 5;
-	cr.not_before = NOW;
-	cr.not_after = NOW + 60;
+	node_cred(&cr, 5);
 	strcpy(cr.attrs[0].key, "role");
 	strcpy(cr.attrs[0].value, "app");
 	cr.nattrs = 1; /* env=prod missing */
@@ -481,6 +489,55 @@ START_TEST(test_policy_attrs)
 	ck_assert(acl_claims(&cfg, node.id, block, blen, &why));
 	ck_assert(!acl_claims(&cfg, thief.id, block, blen, &why));
 	ck_assert_str_eq(why, "credential-subject-mismatch");
+	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * Before any signature, only the header is read (cred_claim): a body
+ * that does not decode still claims its subject and issuer, and is
+ * denied as credential-invalid by the decision after the attestation.
+ */
+START_TEST(test_claim_header_only)
+{
+	struct config cfg;
+	struct acl_verdict v;
+	const char *why;
+	uint8_t c[CRED_MAX_LEN], block[CRED_BLOCK_MAX];
+	uint8_t subject[CRED_ID_LEN], issuer[CRED_ID_LEN];
+	struct cred cr, d;
+	size_t len, blen = 0;
+
+	policy_config(&cfg);
+	node_cred(&cr, 6);
+	strcpy(cr.attrs[0].key, "env");
+	strcpy(cr.attrs[0].value, "prod");
+	strcpy(cr.attrs[1].key, "role");
+	strcpy(cr.attrs[1].value, "db");
+	cr.nattrs = 2;
+	ck_assert_int_eq(cred_sign(&cr, ca.priv, c, sizeof(c), &len), 0);
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer), 0);
+	ck_assert_int_eq(cred_decode(&d, c, len, NULL), 0);
+	ck_assert_mem_eq(subject, d.subject, CRED_ID_LEN);
+	ck_assert_mem_eq(issuer, d.issuer, CRED_ID_LEN);
+	/* Out of bounds, another version, a compressed issuer point. */
+	ck_assert_int_eq(cred_claim(c, CRED_MIN_LEN - 1, subject, issuer), -1);
+	ck_assert_int_eq(cred_claim(c, CRED_MAX_LEN + 1, subject, issuer), -1);
+	c[0] ^= 0xff;
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer), -1);
+	c[0] ^= 0xff;
+	c[1 + CRED_ID_LEN] = 0x02;
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer), -1);
+	c[1 + CRED_ID_LEN] = 0x04;
+	/* The attribute count past the attributes: the body is broken. */
+	c[CRED_FIXED - 1] = 3;
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer), 0);
+	ck_assert_int_eq(cred_decode(&d, c, len, NULL), -1);
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
+	    0);
+	ck_assert(acl_claims(&cfg, node.id, block, blen, &why));
+	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
+	ck_assert_str_eq(v.reason, "credential-invalid");
 	config_free(&cfg);
 }
 END_TEST
@@ -652,6 +709,7 @@ cred_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_policy_attrs);
+	tcase_add_test(tc, test_claim_header_only);
 	tcase_add_test(tc, test_rule_errors);
 	tcase_add_test(tc, test_inlet_pin_forms);
 	tcase_add_loop_test(tc, test_inlet_pin_errors, 0,
