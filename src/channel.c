@@ -24,6 +24,25 @@
 /* Largest handshake frame body: the whole frame fits the limit. */
 #define HS_MAX_BODY (CHANNEL_MAX_HANDSHAKE - FRAME_HDR)
 
+/*
+ * PROVEN(): the moment the peer is proven (its attestation verified, or
+ * its ticket's keys confirmed).  Nothing in a build to run; the build
+ * that measures the pre-auth surface (contrib/scripts/preauth-cov.sh,
+ * -DSALLYPORT_PREAUTH_PROBE) calls preauth_proven(), with which the
+ * replayed input's coverage ends: what runs after it is out of an
+ * unauthenticated peer's reach.
+ */
+#ifdef SALLYPORT_PREAUTH_PROBE
+void preauth_proven(void);
+__attribute__((weak)) void
+preauth_proven(void)
+{
+}
+#define PROVEN() preauth_proven()
+#else
+#define PROVEN() ((void)0)
+#endif
+
 /* Cache geometry: sets of CACHE_WAYS entries, least recently used out. */
 #define CACHE_WAYS 4
 #define CACHE_MAX_ENTRIES ((size_t)1 << 20)
@@ -461,6 +480,7 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 		if (cache != NULL)
 			cache_insert(cache, key);
 	}
+	PROVEN();
 	memcpy(id, pid, CHANNEL_ID_LEN);
 	if (exp != NULL)
 		*exp = expiry;
@@ -1296,6 +1316,7 @@ resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	if ((rc = noise_handshake_read(&hs->hs, msg, len, pl, HS_MAX_BODY,
 	    &plen)) != 0)
 		return (-noise_err(rc));
+	PROVEN(); /* its tag: the responder has the ticket's secret */
 	if (plen != 0)
 		return (-CHANNEL_EPAYLOAD);
 	if (cap < (size_t)ch->reqlen + CHANNEL_OVERHEAD)
@@ -1339,6 +1360,7 @@ resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
 	memcpy(pl, frame, len);
 	if ((rc = channel_open(ch, pl, len, &t, &n)) != 0)
 		return (rc);
+	PROVEN(); /* the ticket's secret and the initiator's e */
 	if (t != CHANNEL_DATA || n > CHANNEL_MAX_REQUEST)
 		return (-CHANNEL_EPAYLOAD);
 	ch->reqlen = (uint8_t)n;

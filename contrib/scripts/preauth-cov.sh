@@ -5,11 +5,14 @@
 # sanitizers), then their union:
 #
 #  1. harness: the fuzz targets fed by unauthenticated peers replay their
-#     corpora (tests/fuzz/corpus/T, or CORPUS_ROOT/T); counted are the
-#     executed lines of the functions such a peer reaches (start-up,
-#     local-only and post-authentication functions the harnesses also call
-#     are left out: EXCLUDE below, a bare name or file.c:name for one
-#     static).
+#     corpora (tests/fuzz/corpus/T, or CORPUS_ROOT/T), one input per
+#     process; an input whose peer gets proven (src/channel.c's PROVEN:
+#     an attestation verified, a ticket's keys confirmed) has its
+#     coverage written and ends there, so nothing after the proof counts.
+#     Counted are the executed lines of the functions such a peer reaches
+#     (start-up, fixtures, our own encoders and what only local files
+#     feed are left out: EXCLUDE below, a bare name or file.c:name for
+#     one static).
 #  2. daemon: a node (outlet + relay name + admin endpoint) run by
 #     contrib/scripts/preauth-daemon.sh once alone and once under each kind
 #     of unauthenticated traffic; counted are the lines executed more
@@ -39,13 +42,14 @@ corpus_root=${CORPUS_ROOT:-$top/tests/fuzz/corpus}
 TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred preamble http"
 
 # Functions the harnesses run that no unauthenticated peer reaches:
-# process start-up and fixtures; our own requests and encoders; local
-# files (PEM, revocation list); what runs only after the peer's identity
-# (or, for a preamble, the ticket key) was proven.
+# process start-up and fixtures (and the harness's own look at the
+# request); our own requests and encoders; local files (PEM, revocation
+# list); what the harnesses call directly but the node runs only once
+# the peer is proven (cred_decode, cred_verify_sig: acl's decision after
+# the attestation) or, for a preamble, the ticket key.
 EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
  channel_local_init_static channel_cache_new channel_expect_peer
  channel_set_request channel_set_ephemeral channel_start
- channel_open channel_seal rekey_maybe hs_finish noise_handshake_split
  channel_peer_id channel_request
  channel_req_encode req_put req_put_endpoint req_endpoint_len
  proxyproto_build proxyproto.c:put proxyproto.c:put16 proxyproto.c:as_v6
@@ -62,7 +66,9 @@ sh contrib/scripts/deps.sh
 [ -x configure ] || ./bootstrap
 mkdir -p build-cov
 cd build-cov
-[ -f Makefile ] || CC=clang CFLAGS="-O1 -g -fprofile-instr-generate -fcoverage-mapping" \
+# SALLYPORT_PREAUTH_PROBE: PROVEN() ends a replayed input (tests/fuzz/replay.c).
+grep -q SALLYPORT_PREAUTH_PROBE config.status 2>/dev/null ||
+    CC=clang CFLAGS="-O1 -g -fprofile-instr-generate -fcoverage-mapping -DSALLYPORT_PREAUTH_PROBE" \
     LDFLAGS="-fprofile-instr-generate" "$top/configure" -q
 bins=
 for t in $TARGETS; do
@@ -76,12 +82,18 @@ mkdir -p prof
 # 1. The harnesses.
 objs=
 for t in $TARGETS; do
-	LLVM_PROFILE_FILE="prof/$t.profraw" "./tests/fuzz/replay_$t" \
-	    "$corpus_root/$t" >/dev/null
+	mkdir -p "prof/$t"
+	i=0
+	for input in "$corpus_root/$t"/*; do
+		i=$((i + 1))
+		LLVM_PROFILE_FILE="prof/$t/$i.profraw" \
+		    "./tests/fuzz/replay_$t" "$input" >/dev/null
+	done
+	"$LLVM_PROFDATA" merge -sparse -o "prof/$t.profdata" prof/"$t"/*.profraw
 	if [ -z "$objs" ]; then objs="tests/fuzz/replay_$t"
 	else objs="$objs -object tests/fuzz/replay_$t"; fi
 done
-"$LLVM_PROFDATA" merge -sparse -o prof/harness.profdata prof/*.profraw
+"$LLVM_PROFDATA" merge -sparse -o prof/harness.profdata prof/*.profdata
 # shellcheck disable=SC2086
 "$LLVM_COV" export -format=lcov -instr-profile=prof/harness.profdata \
     $objs > prof/harness.lcov
@@ -89,7 +101,6 @@ done
 "$LLVM_COV" export -format=text -skip-expansions \
     -instr-profile=prof/harness.profdata $objs > prof/harness.json
 # The http target alone, to tell the admin endpoint's parser apart.
-"$LLVM_PROFDATA" merge -sparse -o prof/http.profdata prof/http.profraw
 "$LLVM_COV" export -format=lcov -instr-profile=prof/http.profdata \
     tests/fuzz/replay_http > prof/http.lcov
 

@@ -1,16 +1,37 @@
 /*
  * replay: run one fuzz target's LLVMFuzzerTestOneInput over every file of
- * its corpus (FUZZ_CORPUS, or the directories given as arguments), so
- * `make check` exercises each corpus without clang.  Exit 0 when every
- * input returned without crashing.
+ * its corpus (FUZZ_CORPUS, or the directories or files given as
+ * arguments), so `make check` exercises each corpus without clang.  Exit
+ * 0 when every input returned without crashing.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifdef SALLYPORT_PREAUTH_PROBE
+int __llvm_profile_write_file(void);
+void preauth_proven(void);
+
+/*
+ * The peer of this input is proven (src/channel.c, PROVEN): its
+ * pre-auth coverage is all there is to count (contrib/scripts/
+ * preauth-cov.sh replays one input per process).
+ */
+void
+preauth_proven(void)
+{
+
+	(void)__llvm_profile_write_file();
+	_exit(0);
+}
+#endif
 
 static int
 replay_file(const char *path)
@@ -70,13 +91,19 @@ replay_dir(const char *dir, unsigned *count)
 int
 main(int argc, char *argv[])
 {
+	struct stat st;
 	unsigned count = 0;
 	int i;
 
 	if (argc > 1) {
-		for (i = 1; i < argc; i++)
-			if (replay_dir(argv[i], &count) == -1)
+		for (i = 1; i < argc; i++) {
+			if (stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)) {
+				if (replay_file(argv[i]) == -1)
+					return (1);
+				count++;
+			} else if (replay_dir(argv[i], &count) == -1)
 				return (1);
+		}
 	} else if (replay_dir(FUZZ_CORPUS, &count) == -1) {
 		return (1);
 	}
