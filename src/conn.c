@@ -781,6 +781,10 @@ chan_read_handshake(struct conn *c)
 				c->rx = NULL;
 			}
 			timer_set(c, 0);
+			/* Keepalive for a channel that lives: the handshake
+			 * has its own timeout, and a stranger costs no
+			 * setsockopt(2). */
+			sock_keepalive(c->fd_chan, c->ctx->keepalive);
 			c->ops->established(c);
 			return;
 		}
@@ -848,8 +852,6 @@ dial_set_fd(struct conn *c, int fd, double after)
 	 */
 	assert(!ev_is_active(w));
 	ev_io_set(w, fd, EV_WRITE);
-	if (c->state == CONN_DIAL)
-		sock_keepalive(fd, c->ctx->keepalive);
 	timer_set(c, after > 0.001 ? after : 0.001);
 }
 
@@ -1400,10 +1402,8 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 	c->src = sock_source_key(fd_chan != -1 ? fd_chan : fd_plain);
 	if (fd_plain != -1)
 		sock_nodelay(fd_plain);
-	if (fd_chan != -1) {
+	if (fd_chan != -1)
 		sock_nodelay(fd_chan);
-		sock_keepalive(fd_chan, ctx->keepalive);
-	}
 	/* Link into the live set. */
 	c->next = ctx->live;
 	if (ctx->live != NULL)

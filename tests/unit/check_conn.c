@@ -372,6 +372,46 @@ START_TEST(test_wrong_pin)
 }
 END_TEST
 
+/* SO_KEEPALIVE of ${fd}, and TCP_KEEPIDLE in *${idle}. */
+static int
+keepalive_of(int fd, int *idle)
+{
+	socklen_t len = sizeof(int);
+	int on = -1;
+
+	ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len),
+	    0);
+	len = sizeof(int);
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle, &len),
+	    0);
+	return (on);
+}
+
+/*
+ * TCP keepalive is set on a channel socket once its handshake completes,
+ * on both ends; a handshake that never completes costs no setsockopt(2).
+ */
+START_TEST(test_keepalive_established)
+{
+	struct channel *ch;
+	struct conn *c;
+	int pair[2], idle = 0;
+
+	ck_assert_int_eq(keepalive_of(ca->fd_chan, &idle), 1);
+	ck_assert_int_eq(idle, (int)ctx.keepalive);
+	ck_assert_int_eq(keepalive_of(cb->fd_chan, &idle), 1);
+	ck_assert_int_eq(idle, (int)ctx.keepalive);
+	tcp_pair(pair);
+	ck_assert_ptr_nonnull(c = conn_new(&ctx, &ops, -1, pair[1]));
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb, NULL));
+	ck_assert_int_eq(conn_handshake(c, ch, CHANNEL_RESPONDER), 0);
+	spin();
+	ck_assert_int_eq(keepalive_of(pair[1], &idle), 0);
+	conn_drop(c, CONN_R_SHUTDOWN);
+	close(pair[0]);
+}
+END_TEST
+
 /* A responder conn waiting for msg1 on a socketpair: pending. */
 static struct conn *
 pending_conn(uint64_t src)
@@ -445,6 +485,7 @@ conn_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_both_ways_half_close);
 	tcase_add_test(tc, test_backpressure);
+	tcase_add_test(tc, test_keepalive_established);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("abort");
 	tcase_add_checked_fixture(tc, setup, teardown);
