@@ -190,6 +190,21 @@ hs_template(struct noise_handshake *hs, enum channel_role role,
 }
 
 /*
+ * Initialize ${hs} for Noise_NNpsk0_25519_AESGCM_SHA256 in ${role}, with
+ * no prologue and no psk yet, and the ephemeral ${e} (NULL: random, made
+ * when msg1 or msg2 is written).  Return 0 or a negative noise_error.
+ */
+static int
+res_template(struct noise_handshake *hs, enum channel_role role,
+    const uint8_t *e)
+{
+
+	return (noise_handshake_init(hs, NOISE_NNPSK0, NOISE_AESGCM,
+	    role == CHANNEL_INITIATOR ? NOISE_INITIATOR : NOISE_RESPONDER,
+	    NULL, 0, NULL, NULL, e));
+}
+
+/*
  * channel_local_init_static(l, id_priv, s, expiry):
  * As channel_local_init, with the given X25519 static private key ${s}
  * and absolute ${expiry} (seconds): deterministic, for tests and fuzzing,
@@ -220,7 +235,10 @@ channel_local_init_static(struct channel_local *l,
 	/* The Noise states every channel of this node starts from. */
 	if (hs_template(&l->hs[CHANNEL_INITIATOR], CHANNEL_INITIATOR, l->s,
 	    NULL) != 0 || hs_template(&l->hs[CHANNEL_RESPONDER],
-	    CHANNEL_RESPONDER, l->s, NULL) != 0)
+	    CHANNEL_RESPONDER, l->s, NULL) != 0 ||
+	    res_template(&l->res[CHANNEL_INITIATOR], CHANNEL_INITIATOR,
+	    NULL) != 0 || res_template(&l->res[CHANNEL_RESPONDER],
+	    CHANNEL_RESPONDER, NULL) != 0)
 		goto fail;
 	return (0);
 fail:
@@ -1023,7 +1041,7 @@ hs_init_resume(struct channel *ch)
 	uint8_t pro[sizeof(CHANNEL_RESUME_PROLOGUE) - 1 +
 	    CHANNEL_RESUME_TID_LEN + 1 + CHANNEL_MAX_BOUND];
 	size_t n = sizeof(CHANNEL_RESUME_PROLOGUE) - 1;
-	int rc;
+	int rc = 0;
 
 	memcpy(pro, CHANNEL_RESUME_PROLOGUE, n);
 	memcpy(pro + n, hs->res.tid, CHANNEL_RESUME_TID_LEN);
@@ -1033,12 +1051,16 @@ hs_init_resume(struct channel *ch)
 		memcpy(pro + n, hs->prologue + base, hs->prologue_len - base);
 		n += hs->prologue_len - base;
 	}
-	rc = noise_handshake_init(&hs->hs, NOISE_NNPSK0, NOISE_AESGCM,
-	    ch->role == CHANNEL_INITIATOR ? NOISE_INITIATOR : NOISE_RESPONDER,
-	    pro, n, NULL, NULL, hs->has_e ? hs->e : NULL);
+	/* The node's ready state, as hs_init; a test ephemeral needs its own. */
+	if (hs->has_e)
+		rc = res_template(&hs->hs, ch->role, hs->e);
+	else
+		memcpy(&hs->hs, &ch->local->res[ch->role], sizeof(hs->hs));
 	/* A test ephemeral serves once: a fallback makes a fresh one. */
 	wipe(hs->e, sizeof(hs->e));
 	hs->has_e = 0;
+	if (rc == 0)
+		rc = noise_handshake_set_prologue(&hs->hs, pro, n);
 	if (rc == 0)
 		rc = noise_handshake_set_psk(&hs->hs, hs->res.secret);
 	if (rc != 0)

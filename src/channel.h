@@ -116,7 +116,8 @@ enum channel_error {
  * and the attestation binding the second to the first.  ${hs} holds a
  * freshly initialized Noise XX state per role (indexed by enum
  * channel_role) that each channel copies, so no handshake pays for
- * deriving s_pub from s again.
+ * deriving s_pub from s again; ${res} the same for resumed handshakes
+ * (NNpsk0, no prologue yet: each takes its ticket's).
  */
 struct channel_local {
 	uint8_t id_priv[CRYPTO_P256_PRIV_LEN];
@@ -126,6 +127,7 @@ struct channel_local {
 	uint64_t expiry;
 	uint8_t sig[CRYPTO_P256_SIG_LEN];
 	struct noise_handshake hs[2];
+	struct noise_handshake res[2];
 	uint8_t creds[CRED_BLOCK_MAX]; /* credential block presented */
 	size_t creds_len;              /* 0: none (an empty block is sent) */
 };

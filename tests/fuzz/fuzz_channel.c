@@ -15,6 +15,7 @@ static int ready;
 
 static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
 static const uint8_t E_R[32] = {0xe2, 7, 6, 5, 4, 3, 2, 1};
+static uint8_t E_I_pub[32], E_R_pub[32];
 
 /* Credentials whose every key derives from ${seed}. */
 static void
@@ -37,7 +38,8 @@ fz_setup(void)
 
 	if (ready)
 		return;
-	if (crypto_init() == -1)
+	if (crypto_init() == -1 || crypto_x25519_pub(E_I_pub, E_I) == -1 ||
+	    crypto_x25519_pub(E_R_pub, E_R) == -1)
 		abort();
 	local_fixed(&fz_li, 1);
 	local_fixed(&fz_lr, 2);
@@ -48,6 +50,19 @@ fz_setup(void)
 	ready = 1;
 }
 
+/* libFuzzer's start-up hook (and replay's, measuring): fz_setup. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+
+	(void)argc;
+	(void)argv;
+	fz_setup();
+	return (0);
+}
+
 struct channel *
 fz_initiator(void)
 {
@@ -55,7 +70,8 @@ fz_initiator(void)
 
 	if ((ch = channel_new(CHANNEL_INITIATOR, &fz_li, cache_i)) == NULL)
 		abort();
-	channel_set_ephemeral(ch, E_I);
+	/* The fixed ephemerals the way the node hands out its pooled ones. */
+	channel_use_keypair(ch, E_I, E_I_pub);
 	channel_expect_peer(ch, fz_lr.id);
 	if (channel_set_request(ch, (const uint8_t *)FZ_REQUEST,
 	    strlen(FZ_REQUEST)) != 0)
@@ -70,7 +86,7 @@ fz_responder(void)
 
 	if ((ch = channel_new(CHANNEL_RESPONDER, &fz_lr, cache_r)) == NULL)
 		abort();
-	channel_set_ephemeral(ch, E_R);
+	channel_use_keypair(ch, E_R, E_R_pub);
 	return (ch);
 }
 
