@@ -14,10 +14,11 @@
 #     feed are left out: EXCLUDE below, a bare name or file.c:name for
 #     one static).
 #  2. daemon: a node (outlet + relay name + admin endpoint) run by
-#     contrib/scripts/preauth-daemon.sh once alone and once under each kind
-#     of unauthenticated traffic; counted are the lines executed more
-#     often than in the quiet life ("peer": the node port, "admin": the
-#     admin endpoint).
+#     contrib/scripts/preauth-daemon.sh twice alone and twice under each
+#     kind of unauthenticated traffic; counted are the lines that both
+#     lives with traffic executed more often than either quiet one, or
+#     that some life with traffic executed and no quiet one did ("peer":
+#     the node port, "admin": the admin endpoint).
 #
 # A "line" is a line llvm-cov maps to code (so "{", "}" and declarations
 # with code count; comments and blank lines do not).  Writes
@@ -108,10 +109,13 @@ done
 mkdir -p prof/daemon
 sh "$top/contrib/scripts/preauth-daemon.sh" src/sallyport prof/daemon
 for r in base peer admin; do
-	"$LLVM_PROFDATA" merge -sparse -o "prof/daemon/$r.profdata" \
-	    "prof/daemon/$r.profraw"
-	"$LLVM_COV" export -format=lcov -instr-profile="prof/daemon/$r.profdata" \
-	    src/sallyport > "prof/$r.lcov"
+	for n in 1 2; do
+		"$LLVM_PROFDATA" merge -sparse -o "prof/daemon/$r.$n.profdata" \
+		    "prof/daemon/$r.$n.profraw"
+		"$LLVM_COV" export -format=lcov \
+		    -instr-profile="prof/daemon/$r.$n.profdata" src/sallyport \
+		    > "prof/$r.$n.lcov"
+	done
 done
 
 python3 - "$EXCLUDE" <<'PY' | tee preauth-table.md
@@ -151,12 +155,22 @@ http = {(src(f), l) for (f, l), n in lcov("prof/http.lcov").items()
 h_admin = hset & http
 h_peer = hset - h_admin
 
-# 2. Daemon lines executed more often than in the quiet life.
-base = lcov("prof/base.lcov")
-def more(path):
-    return {(src(f), l) for (f, l), n in lcov(path).items()
-            if src(f) and n > base.get((f, l), 0)}
-d_peer, d_admin = more("prof/peer.lcov"), more("prof/admin.lcov")
+# 2. Daemon lines that traffic ran: more often in both lives with it
+# than in either quiet one, or in some life with it and no quiet one.
+base = [lcov("prof/base.%d.lcov" % n) for n in (1, 2)]
+def more(kind):
+    runs = [lcov("prof/%s.%d.lcov" % (kind, n)) for n in (1, 2)]
+    keys = set(runs[0]) | set(runs[1])
+    out = set()
+    for k in keys:
+        if not src(k[0]):
+            continue
+        t = [r.get(k, 0) for r in runs]
+        b = max(r.get(k, 0) for r in base)
+        if (b == 0 and max(t) > 0) or min(t) > b:
+            out.add((src(k[0]), k[1]))
+    return out
+d_peer, d_admin = more("peer"), more("admin")
 
 peer = h_peer | d_peer
 admin = h_admin | d_admin

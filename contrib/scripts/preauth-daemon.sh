@@ -1,12 +1,12 @@
 #!/bin/sh
 # preauth-daemon.sh BIN PROFDIR: run the node BIN (built with clang
-# -fprofile-instr-generate) three times with the same configuration (an
-# outlet, a relay name, the admin endpoint): once left alone ("base"),
-# once while unauthenticated peers talk to its node port ("peer": garbage,
+# -fprofile-instr-generate) six times with the same configuration (an
+# outlet, a relay name, the admin endpoint): twice left alone ("base"),
+# twice while unauthenticated peers talk to its node port ("peer": garbage,
 # preambles of random bytes, a handshake from an identity nobody allows),
-# once while they talk to its admin endpoint ("admin": good and bad
+# twice while they talk to its admin endpoint ("admin": good and bad
 # requests).  Each life lasts as long (25 s) and ends with SIGTERM; the
-# node's profiles are PROFDIR/{base,peer,admin}.profraw.  Called by
+# node's profiles are PROFDIR/{base,peer,admin}.{1,2}.profraw.  Called by
 # contrib/scripts/preauth-cov.sh.
 # Uses the integration tests' helpers (tests/integration/lib.sh).
 set -eu
@@ -68,10 +68,10 @@ except OSError:
 PY
 }
 
-# run(name): one life of the measured node, with the traffic of ${name}.
+# run(name, n): life ${n} of the measured node, with the traffic of ${name}.
 run()
 {
-	LLVM_PROFILE_FILE="$PROFDIR/$1.profraw"
+	LLVM_PROFILE_FILE="$PROFDIR/$1.$2.profraw"
 	export LLVM_PROFILE_FILE
 	rm -f "$LLVM_PROFILE_FILE"
 	start_node "$1" "$WORK/out.ini"
@@ -121,10 +121,15 @@ run()
 	# shellcheck disable=SC2154 # set by the eval above
 	stop_pid "$_pid"
 	forget_pid "$_pid"
-	[ -s "$PROFDIR/$1.profraw" ] || die "node $1 wrote no profile"
+	[ -s "$PROFDIR/$1.$2.profraw" ] || die "node $1 wrote no profile"
 }
 
-run base
-run peer
-run admin
+# Twice each: a line counts when both lives with traffic ran it more often
+# than either quiet one (timers fire once more or less from life to life),
+# or when no quiet life ran it at all.
+for life in 1 2; do
+	run base $life
+	run peer $life
+	run admin $life
+done
 say "ok"

@@ -17,6 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #ifdef SALLYPORT_PREAUTH_PROBE
 int __llvm_profile_write_file(void);
+void __llvm_profile_reset_counters(void);
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 void preauth_proven(void);
 
 /*
@@ -94,6 +96,13 @@ main(int argc, char *argv[])
 	struct stat st;
 	unsigned count = 0;
 	int i;
+
+#ifdef SALLYPORT_PREAUTH_PROBE
+	/* The target's start-up (keys, templates) is not the input's. */
+	if (LLVMFuzzerInitialize != NULL)
+		(void)LLVMFuzzerInitialize(&argc, &argv);
+	__llvm_profile_reset_counters();
+#endif
 
 	if (argc > 1) {
 		for (i = 1; i < argc; i++) {
