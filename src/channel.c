@@ -25,8 +25,8 @@
 #define HS_MAX_BODY (CHANNEL_MAX_HANDSHAKE - FRAME_HDR)
 
 /*
- * PROVEN(): the moment the peer is proven (its attestation verified, or
- * its ticket's keys confirmed).  Nothing in a build to run; the build
+ * PROVEN(): the moment the peer is proven (its attestation verified,
+ * or its ticket's keys confirmed: a resumed msg2's tag, a record).  Nothing in a build to run; the build
  * that measures the pre-auth surface (contrib/scripts/preauth-cov.sh,
  * -DSALLYPORT_PREAUTH_PROBE) calls preauth_proven(), with which the
  * replayed input's coverage ends: what runs after it is out of an
@@ -488,6 +488,7 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	crypto_sha256_2(key, buf, len, rs, 32);
 	if (cache != NULL && cache_lookup(cache, key)) {
 		cache->hits++;
+		PROVEN(); /* verified before, over this rs */
 	} else {
 		if (cache != NULL)
 			cache->misses++;
@@ -495,10 +496,10 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 		if (crypto_p256_verify(buf + PL_PUB, CRYPTO_P256_PUB_LEN, m,
 		    sizeof(m), buf + PL_SIG, CRYPTO_P256_SIG_LEN) == -1)
 			return (-CHANNEL_EATTEST);
+		PROVEN();
 		if (cache != NULL)
 			cache_insert(cache, key);
 	}
-	PROVEN();
 	memcpy(id, pid, CHANNEL_ID_LEN);
 	if (exp != NULL)
 		*exp = expiry;
@@ -1381,8 +1382,7 @@ resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
 		return (rc);
 	memcpy(pl, frame, len);
 	if ((rc = channel_open(ch, pl, len, &t, &n)) != 0)
-		return (rc);
-	PROVEN(); /* the ticket's secret and the initiator's e */
+		return (rc); /* its PROVEN(): the ticket's secret and e */
 	if (t != CHANNEL_DATA || n > CHANNEL_MAX_REQUEST)
 		return (-CHANNEL_EPAYLOAD);
 	ch->reqlen = (uint8_t)n;
@@ -1958,6 +1958,7 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 	    1 + n, rec + CHANNEL_HDR + n)) != 0)
 		return (fail(ch, rc == -NOISE_ENONCE ? CHANNEL_ENONCE
 		                                     : CHANNEL_EDECRYPT));
+	PROVEN(); /* an authentic record: its sender has the keys */
 	(void)rekey_maybe(ch, &ch->rx);
 
 	/* Authentic; now the type must be one we know, in order. */
