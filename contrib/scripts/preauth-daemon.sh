@@ -3,7 +3,9 @@
 # -fprofile-instr-generate) six times with the same configuration (an
 # outlet, a relay name, the admin endpoint): twice left alone ("base"),
 # twice while unauthenticated peers talk to its node port ("peer": garbage,
-# preambles of random bytes, a handshake from an identity nobody allows),
+# preambles of random bytes, a resumed msg1 with an unknown ticket, a
+# handshake from an identity nobody allows asking for a service, for a
+# registration and for a client session),
 # twice while they talk to its admin endpoint ("admin": good and bad
 # requests).  Each life lasts as long (25 s) and ends with SIGTERM; the
 # node's profiles are PROFDIR/{base,peer,admin}.{1,2}.profraw.  Called by
@@ -47,10 +49,23 @@ wait_for_file "$WORK/target.ready" 10
 	echo "allow = client"
 	echo
 } >"$WORK/out.ini"
+# The stranger also asks the relay name for a registration (@R) and for
+# a client session (@S): refused before any signature, as unknown.
 {
 	ini_node "$WORK/stranger.key"
 	ini_peers server "$OUT_ID"
 	ini_inlet db "127.0.0.1:$STRANGER_PORT" "server@127.0.0.1:$NODE_PORT"
+	echo "[outlet hub]"
+	echo "target = 127.0.0.1:1"
+	echo "relay = server@127.0.0.1:$NODE_PORT"
+	echo "allow = $IN_ID"
+	echo
+	echo "[inlet via]"
+	echo "listen = 127.0.0.1:$(free_port)"
+	echo "outlet = $IN_ID"
+	echo "via = server@127.0.0.1:$NODE_PORT"
+	echo "service = hub"
+	echo
 } >"$WORK/stranger.ini"
 
 # admin(request as a python bytes literal): send it, read the answer.
@@ -86,7 +101,8 @@ run()
 		    "--send-hex 0022" "--send-hex 63 --shut" \
 		    "--send-hex 63$(printf '5a%.0s' $(seq 1 96))" \
 		    "--send-hex 70$(printf 'a5%.0s' $(seq 1 96))" \
-		    "--send-hex 43$(printf '00%.0s' $(seq 1 96))" ""; do
+		    "--send-hex 43$(printf '00%.0s' $(seq 1 96))" \
+		    "--send-hex 0041$(printf 'a5%.0s' $(seq 1 65))" ""; do
 			# shellcheck disable=SC2086
 			netkit probe "127.0.0.1:$NODE_PORT" $shape --seed $n \
 			    --timeout 4 >/dev/null || true
@@ -95,6 +111,7 @@ run()
 		start_node stranger "$WORK/stranger.ini"
 		netkit probe "127.0.0.1:$STRANGER_PORT" --send-hex 00 \
 		    --timeout 3 >/dev/null || true
+		wait_for_log "$WORK/$1.log" "reason=not-registrant" 10
 		# shellcheck disable=SC2154 # set by start_node
 		stop_pid "$PID_stranger"
 		forget_pid "$PID_stranger"
