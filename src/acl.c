@@ -248,7 +248,7 @@ acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
 	if (creds == NULL)
 		return (false);
 	while (cred_block_next(creds, len, &off, &buf, &n) == 1) {
-		if (cred_claim(buf, n, subject, issuer) == -1)
+		if (cred_claim(buf, n, subject, issuer, NULL) == -1)
 			pb = P_INVALID;
 		else if (!issuer_in_rules(cfg, issuer))
 			pb = P_UNTRUSTED;

@@ -25,12 +25,12 @@
 #define HS_MAX_BODY (CHANNEL_MAX_HANDSHAKE - FRAME_HDR)
 
 /*
- * PROVEN(): the moment the peer is proven (its attestation verified,
- * or its ticket's keys confirmed: a resumed msg2's tag, a record).  Nothing in a build to run; the build
- * that measures the pre-auth surface (contrib/scripts/preauth-cov.sh,
- * -DSALLYPORT_PREAUTH_PROBE) calls preauth_proven(), with which the
- * replayed input's coverage ends: what runs after it is out of an
- * unauthenticated peer's reach.
+ * PROVEN(): the moment the peer is proven (its attestation verified, or
+ * its ticket's keys confirmed: a resumed msg2's tag, a record).  A no-op,
+ * except in the build that measures the pre-auth surface
+ * (contrib/scripts/preauth-cov.sh, -DSALLYPORT_PREAUTH_PROBE), where it
+ * calls preauth_proven() and the replayed input's coverage ends there:
+ * what runs after it is out of an unauthenticated peer's reach.
  */
 #ifdef SALLYPORT_PREAUTH_PROBE
 void preauth_proven(void);

@@ -158,17 +158,23 @@ bad(const char **why, const char *msg)
 }
 
 /*
- * cred_claim(buf, len, subject, issuer):
- * The subject and the issuer's identifier, from the header only.
+ * cred_claim(buf, len, subject, issuer, why):
+ * The subject and the issuer's identifier, from the header only (the
+ * first checks of cred_decode, which builds on it).
  */
 int
 cred_claim(const uint8_t *buf, size_t len, uint8_t subject[CRED_ID_LEN],
-    uint8_t issuer[CRED_ID_LEN])
+    uint8_t issuer[CRED_ID_LEN], const char **why)
 {
 
-	if (len < CRED_MIN_LEN || len > CRED_MAX_LEN ||
-	    buf[CR_VERSION] != CRED_VERSION || buf[CR_ISSUER] != 0x04)
-		return (-1);
+	if (len < CRED_MIN_LEN)
+		return (bad(why, "too short"));
+	if (len > CRED_MAX_LEN)
+		return (bad(why, "too long"));
+	if (buf[CR_VERSION] != CRED_VERSION)
+		return (bad(why, "unknown version"));
+	if (buf[CR_ISSUER] != 0x04)
+		return (bad(why, "issuer key not an uncompressed point"));
 	memcpy(subject, buf + CR_SUBJECT, CRED_ID_LEN);
 	crypto_sha256(issuer, buf + CR_ISSUER, CRYPTO_P256_PUB_LEN);
 	return (0);
@@ -187,17 +193,9 @@ cred_decode(struct cred *c, const uint8_t *buf, size_t len, const char **why)
 	struct cred_attr *a;
 
 	memset(c, 0, sizeof(*c));
-	if (len < CRED_MIN_LEN)
-		return (bad(why, "too short"));
-	if (len > CRED_MAX_LEN)
-		return (bad(why, "too long"));
-	if (buf[CR_VERSION] != CRED_VERSION)
-		return (bad(why, "unknown version"));
-	if (buf[CR_ISSUER] != 0x04)
-		return (bad(why, "issuer key not an uncompressed point"));
-	memcpy(c->subject, buf + CR_SUBJECT, CRED_ID_LEN);
+	if (cred_claim(buf, len, c->subject, c->issuer, why) == -1)
+		return (-1);
 	memcpy(c->issuer_pub, buf + CR_ISSUER, CRYPTO_P256_PUB_LEN);
-	crypto_sha256(c->issuer, c->issuer_pub, CRYPTO_P256_PUB_LEN);
 	if ((c->serial = frame_get_u64(buf + CR_SERIAL)) == 0)
 		return (bad(why, "serial is zero"));
 	c->not_before = frame_get_u64(buf + CR_NBF);

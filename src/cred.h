@@ -66,15 +66,16 @@ int cred_sign(struct cred *c, const uint8_t priv[CRYPTO_P256_PRIV_LEN],
     uint8_t *out, size_t cap, size_t *len);
 
 /*
- * cred_claim(buf, len, subject, issuer):
+ * cred_claim(buf, len, subject, issuer, why):
  * The look at the credential of ${len} bytes at ${buf} that is taken
  * before anything is verified: its subject and its issuer's identifier,
  * from the fixed header alone (the attributes are decoded, by
  * cred_decode, only once the peer's identity is proven).  Return 0, or
- * -1 if ${len} is out of bounds or the header is not of this version.
+ * -1 with a static message in ${why} (may be NULL) if ${len} is out of
+ * bounds or the header is not of this version.
  */
 int cred_claim(const uint8_t *buf, size_t len, uint8_t subject[CRED_ID_LEN],
-    uint8_t issuer[CRED_ID_LEN]);
+    uint8_t issuer[CRED_ID_LEN], const char **why);
 
 /*
  * cred_decode(c, buf, len, why):

@@ -56,7 +56,7 @@ EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
  proxyproto_build proxyproto.c:put proxyproto.c:put16 proxyproto.c:as_v6
  proxyproto.c:put_tlv
  cred_pem_decode crypto_pem_sink_append crypto_pem_next cred_revoked_parse revoked_add id_cmp
- cred_decode cred.c:bad cred.c:key_ok cred.c:value_ok
+ cred_decode cred.c:key_ok cred.c:value_ok
  cred_revoked_free cred_serial_parse cred_verify_sig cred_key_is_valid
  cred_value_is_valid identity_id_parse hexval
  ticket_init ticket_map_init ticket_expect ticket_fini ticket_cid slot_link

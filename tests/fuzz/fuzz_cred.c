@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cred c;
 	char err[128];
 	size_t i, off = 0, n, bl;
-	int claimed = cred_claim(data, size, subject, issuer) == 0;
+	int claimed = cred_claim(data, size, subject, issuer, NULL) == 0;
 
 	if (cred_decode(&c, data, size, &why) == 0) {
 		assert(claimed);

@@ -516,22 +516,24 @@ START_TEST(test_claim_header_only)
 	strcpy(cr.attrs[1].value, "db");
 	cr.nattrs = 2;
 	ck_assert_int_eq(cred_sign(&cr, ca.priv, c, sizeof(c), &len), 0);
-	ck_assert_int_eq(cred_claim(c, len, subject, issuer), 0);
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer, NULL), 0);
 	ck_assert_int_eq(cred_decode(&d, c, len, NULL), 0);
 	ck_assert_mem_eq(subject, d.subject, CRED_ID_LEN);
 	ck_assert_mem_eq(issuer, d.issuer, CRED_ID_LEN);
 	/* Out of bounds, another version, a compressed issuer point. */
-	ck_assert_int_eq(cred_claim(c, CRED_MIN_LEN - 1, subject, issuer), -1);
-	ck_assert_int_eq(cred_claim(c, CRED_MAX_LEN + 1, subject, issuer), -1);
+	ck_assert_int_eq(cred_claim(c, CRED_MIN_LEN - 1, subject, issuer, NULL),
+	    -1);
+	ck_assert_int_eq(cred_claim(c, CRED_MAX_LEN + 1, subject, issuer, NULL),
+	    -1);
 	c[0] ^= 0xff;
-	ck_assert_int_eq(cred_claim(c, len, subject, issuer), -1);
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer, NULL), -1);
 	c[0] ^= 0xff;
 	c[1 + CRED_ID_LEN] = 0x02;
-	ck_assert_int_eq(cred_claim(c, len, subject, issuer), -1);
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer, NULL), -1);
 	c[1 + CRED_ID_LEN] = 0x04;
 	/* The attribute count past the attributes: the body is broken. */
 	c[CRED_FIXED - 1] = 3;
-	ck_assert_int_eq(cred_claim(c, len, subject, issuer), 0);
+	ck_assert_int_eq(cred_claim(c, len, subject, issuer, NULL), 0);
 	ck_assert_int_eq(cred_decode(&d, c, len, NULL), -1);
 	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
 	    0);
