@@ -739,7 +739,7 @@ chan_read_handshake(struct conn *c)
 	b->have += (size_t)n;
 	for (;;) {
 		r = frame_peek(b->data + b->pos, b->have - b->pos,
-		    CHANNEL_MAX_HANDSHAKE, &total);
+		    CHANNEL_MAX_HANDSHAKE - FRAME_HDR, &total);
 		if (r == 0)
 			break;
 		if (r < 0 || c->tx != NULL) {

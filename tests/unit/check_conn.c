@@ -28,6 +28,7 @@
 
 #include "conn.h"
 #include "crypto.h"
+#include "frame.h"
 #include "identity.h"
 #include "log.h"
 
@@ -474,6 +475,47 @@ START_TEST(test_evict)
 }
 END_TEST
 
+/*
+ * A handshake frame is judged by its 2-byte prefix: a body over
+ * CHANNEL_MAX_HANDSHAKE - FRAME_HDR (3070) is refused when the prefix
+ * arrives, not held while its body would be awaited; 3070 itself waits.
+ */
+START_TEST(test_handshake_frame_limit)
+{
+	static const size_t lens[] = {CHANNEL_MAX_HANDSHAKE - FRAME_HDR + 1,
+	    CHANNEL_MAX_HANDSHAKE, CHANNEL_MAX_HANDSHAKE - FRAME_HDR};
+	struct channel *ch;
+	struct conn *c;
+	uint8_t prefix[FRAME_HDR];
+	size_t k, n0 = ctx.nconns;
+	int sv[2], i;
+
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		ck_assert_int_eq(socketpair(AF_UNIX,
+		    SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+		ck_assert_ptr_nonnull(c = conn_new(&ctx, &ops, -1, sv[0]));
+		ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER,
+		    &lb, NULL));
+		ck_assert_int_eq(conn_handshake(c, ch, CHANNEL_RESPONDER), 0);
+		prefix[0] = (uint8_t)(lens[k] >> 8);
+		prefix[1] = (uint8_t)lens[k];
+		ck_assert_int_eq(write(sv[1], prefix, sizeof(prefix)),
+		    (ssize_t)sizeof(prefix));
+		for (i = 0; i < 200 && ctx.nconns > n0; i++)
+			spin();
+		/* Dropped at once when oversized, else still waiting. */
+		if (lens[k] > CHANNEL_MAX_HANDSHAKE - FRAME_HDR)
+			ck_assert_uint_eq(ctx.nconns, n0);
+		else {
+			ck_assert_uint_eq(ctx.nconns, n0 + 1);
+			conn_drop(c, CONN_R_SHUTDOWN);
+		}
+		close(sv[1]);
+		spin();
+	}
+}
+END_TEST
+
 static Suite *
 conn_suite(void)
 {
@@ -497,6 +539,7 @@ conn_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_evict);
+	tcase_add_test(tc, test_handshake_frame_limit);
 	suite_add_tcase(s, tc);
 	return (s);
 }
