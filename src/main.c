@@ -636,20 +636,26 @@ print_peer(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 		printf("%s", text);
 }
 
-/* Print ${n} peers of ${list} separated by commas, or "nobody". */
+/*
+ * Print who a list admits: the ${n} peers of ${list}, then the ${nrules}
+ * attribute rules of ${rules}, separated by commas, or "nobody".
+ */
 static void
-print_peers(const struct config *cfg, const uint8_t (*list)[CONFIG_ID_LEN],
-    size_t n)
+print_admitted(const struct config *cfg,
+    const uint8_t (*list)[CONFIG_ID_LEN], size_t n,
+    const struct config_rule *rules, size_t nrules)
 {
 	size_t j;
 
-	if (n == 0)
+	if (n == 0 && nrules == 0)
 		printf("nobody");
 	for (j = 0; j < n; j++) {
 		if (j > 0)
 			printf(", ");
 		print_peer(cfg, list[j]);
 	}
+	for (j = 0; j < nrules; j++)
+		printf("%s%s", n + j > 0 ? ", " : "", rules[j].text);
 }
 
 /* Print the summary of a valid configuration ${cfg} for node ${idn}. */
@@ -673,13 +679,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		o = &cfg->outlets[i];
 		printf("outlet   %s -> %s, allow: ", o->name,
 		    addr_format(&o->target, a, sizeof(a)));
-		if (o->nallow == 0)
-			printf("nobody");
-		for (j = 0; j < o->nallow; j++) {
-			if (j > 0)
-				printf(", ");
-			print_peer(cfg, o->allow[j]);
-		}
+		print_admitted(cfg, o->allow, o->nallow, o->rules, o->nrules);
 		for (j = 0; j < o->nrelay; j++) {
 			printf(", registered at %s, relay ",
 			    addr_format(&o->relay[j].addr, a, sizeof(a)));
@@ -713,9 +713,11 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		const struct config_relay *r = &cfg->relays[i];
 
 		printf("relay    %s, register: ", r->name);
-		print_peers(cfg, r->reg, r->nreg);
+		print_admitted(cfg, r->reg, r->nreg, r->reg_rules,
+		    r->nreg_rules);
 		printf("; allow: ");
-		print_peers(cfg, r->allow, r->nallow);
+		print_admitted(cfg, r->allow, r->nallow, r->allow_rules,
+		    r->nallow_rules);
 		if (r->has_via) {
 			printf("; via %s, relay ",
 			    addr_format(&r->via, a, sizeof(a)));

@@ -130,6 +130,31 @@ expect 0 "$SALLYPORT" check "$T/node.ini"
 has "$T/out" ': OK$'
 has "$T/out" "^node +$id_a\$"
 has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: me'
+# An outlet (and a relay name) admitting by attribute rule only: the
+# summary shows the rule that run honours, not "nobody".
+ca_id=$("$SALLYPORT" authority create "$T/ca.key" | tail -n 1)
+cat >"$T/rule.ini" <<EOT
+[node]
+identity = a.key
+listen = 127.0.0.1:7400
+
+[authorities]
+corp = $ca_id
+
+[outlet echo]
+target = 127.0.0.1:7
+allow = role=app@corp
+
+[relay db]
+register = role=db@corp
+allow = me, role=app+env=prod@corp
+
+[peers]
+me = $id_a
+EOT
+expect 0 "$SALLYPORT" check "$T/rule.ini"
+has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: role=app@corp$'
+has "$T/out" '^relay +db, register: role=db@corp; allow: me \('"$id_a"'\), role=app\+env=prod@corp$'
 sed 's/^allow = me/allow = you/' "$T/node.ini" >"$T/bad.ini"
 expect 78 "$SALLYPORT" check "$T/bad.ini"
 has "$T/err" "^sallyport: $T/bad.ini:10: unknown peer \"you\""
