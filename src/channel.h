@@ -568,7 +568,7 @@ const uint8_t *channel_peer_creds(const struct channel *ch, size_t *len);
 const uint8_t *channel_request(const struct channel *ch, size_t *len);
 
 /*
- * The request an inlet sends in msg3 (docs/protocol.md, 2.5).  Version 1
+ * The request an inlet sends in msg3 (docs/protocol.md, 2.8).  Version 1
  * is the bare service name (bytes 0x21-0x7e).  Version 2 starts with the
  * byte CHANNEL_REQ_V2, which no name can start with, then TLVs (type 1,
  * length 1, value): the service name, and the client's source and
