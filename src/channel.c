@@ -104,6 +104,8 @@ struct channel {
 	uint8_t has_claimed; /* peer[] is an unverified claim (EPEER) */
 	channel_peer_filter *filter; /* responder: may be NULL */
 	void *filter_arg;
+	/* The filter refused and asked to say why (enum channel_refusal). */
+	unsigned filter_refusal;
 	uint8_t *peer_creds; /* the peer's credential block, or NULL */
 	size_t peer_creds_len;
 	channel_resume_lookup *lookup; /* responder: ticket store, or NULL */
@@ -428,8 +430,9 @@ channel_cache_add(struct channel_cache *cache,
 }
 
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],
-    uint64_t, const uint8_t *, const struct channel *,
+    uint64_t, const uint8_t *, struct channel *,
     struct channel_cache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
+static int filter_denies(struct channel *, const uint8_t[CHANNEL_ID_LEN]);
 
 /*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
@@ -458,7 +461,7 @@ channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
  */
 static int
 payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
-    uint64_t now, const uint8_t *expect, const struct channel *ch,
+    uint64_t now, const uint8_t *expect, struct channel *ch,
     struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN], uint64_t *exp)
 {
 	uint8_t pid[CHANNEL_ID_LEN], key[CRYPTO_HASH_LEN], m[ATTEST_LEN];
@@ -477,8 +480,7 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	if (expiry <= now)
 		return (-CHANNEL_EEXPIRED);
 	/* Is this identity named anywhere?  Throwaway ones stop here. */
-	if (ch != NULL && ch->filter != NULL &&
-	    !ch->filter(ch->filter_arg, pid, ch->req, ch->reqlen))
+	if (ch != NULL && filter_denies(ch, pid))
 		return (-CHANNEL_EDENIED);
 
 	/*
@@ -504,6 +506,23 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	if (exp != NULL)
 		*exp = expiry;
 	return (0);
+}
+
+/*
+ * Ask the peer filter of ${ch} (none: go on) about the identifier ${id}
+ * with the request; a refusal it wants told is kept for deny_refuse().
+ * Return 1 when the filter refuses.
+ */
+static int
+filter_denies(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN])
+{
+	int v;
+
+	if (ch->filter == NULL ||
+	    (v = ch->filter(ch->filter_arg, id, ch->req, ch->reqlen)) == 1)
+		return (0);
+	ch->filter_refusal = v < 0 ? (unsigned)-v : 0;
+	return (1);
 }
 
 /* Wipe and free the handshake state of ${ch}, if any. */
@@ -1387,8 +1406,7 @@ resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
 		return (-CHANNEL_EPAYLOAD);
 	ch->reqlen = (uint8_t)n;
 	memcpy(ch->req, pl + CHANNEL_HDR, n);
-	if (ch->filter != NULL &&
-	    !ch->filter(ch->filter_arg, ch->peer, ch->req, ch->reqlen))
+	if (filter_denies(ch, ch->peer))
 		return (-CHANNEL_EDENIED);
 	ch->has_peer = 1;
 	return (0);
@@ -1482,6 +1500,32 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
 }
 
 /*
+ * The peer filter refused the initiator whose msg3 (full or resumed) was
+ * just read, and asked to say why: write one REFUSE record with that
+ * reason to ${out} (${cap} bytes), sealed under the transport keys this
+ * handshake made, so only the holder of the initiator's keys can read it
+ * (docs/protocol.md 2.3).  Best effort: on any failure nothing is
+ * written.  The caller kills ${ch} right after.
+ */
+static void
+deny_refuse(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
+{
+	long n;
+
+	if (cap < CHANNEL_OVERHEAD + 1)
+		return;
+	if (ch->state != ST_ESTABLISHED) {
+		if (ch->hs == NULL || noise_handshake_split(&ch->hs->hs,
+		    &ch->tx, &ch->rx) != 0)
+			return;
+		ch->state = ST_ESTABLISHED;
+	}
+	out[CHANNEL_HDR] = (uint8_t)ch->filter_refusal;
+	if ((n = channel_seal(ch, CHANNEL_REFUSE, out, 1)) > 0)
+		*outlen = (size_t)n;
+}
+
+/*
  * channel_handshake(ch, frame, len, now, out, cap, outlen):
  * Process one whole handshake frame (length prefix included) and write the
  * reply frame, if any, to ${out} (*outlen is 0 when there is none).
@@ -1489,7 +1533,9 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
  * initiator after writing msg3, the responder after reading it), or a
  * negative channel_error; after an error the channel is dead and
  * *outlen is 0 (an initiator whose peer is not the expected one returns
- * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * -CHANNEL_EPEER before it starts on msg3), but for -CHANNEL_EDENIED when
+ * the peer filter asked to tell why: then ${out} holds one REFUSE record
+ * to send before closing.  ${now} (seconds since the
  * epoch) is checked against the peer's attestation expiry.
  */
 int
@@ -1530,6 +1576,8 @@ out:
 	wipe(pl, sizeof(pl));
 	if (rc != 0) {
 		*outlen = 0;
+		if (rc == -CHANNEL_EDENIED && ch->filter_refusal != 0)
+			deny_refuse(ch, out, cap, outlen);
 		return (fail(ch, -rc));
 	}
 	return (ch->state == ST_ESTABLISHED ? 1 : 0);
@@ -1563,7 +1611,7 @@ channel_claimed_id(const struct channel *ch)
 /* Refusal words, indexed by enum channel_refusal. */
 static const char *const refusal_names[] = {NULL, "not-allowed",
     "unknown-service", "target-failed", "registration-mismatch",
-    "not-registrant", "no-registrant"};
+    "not-registrant", "no-registrant", "bad-request", "old-request"};
 
 /*
  * channel_refusal_name(code):

@@ -88,7 +88,9 @@ enum channel_refusal {
 	CHANNEL_REFUSAL_TARGET_FAILED = 3,   /* allowed; the target is down */
 	CHANNEL_REFUSAL_REGISTRATION_MISMATCH = 4, /* pooled for another name */
 	CHANNEL_REFUSAL_NOT_REGISTRANT = 5,  /* relay: may not register it */
-	CHANNEL_REFUSAL_NO_REGISTRANT = 6    /* relay: nobody serves it now */
+	CHANNEL_REFUSAL_NO_REGISTRANT = 6,   /* relay: nobody serves it now */
+	CHANNEL_REFUSAL_BAD_REQUEST = 7,     /* a malformed request */
+	CHANNEL_REFUSAL_OLD_REQUEST = 8      /* version 1 where 2 is needed */
 };
 
 /* Errors, returned negated.  Each names one way a peer can fail. */
@@ -356,7 +358,12 @@ void channel_expect_check(struct channel *ch, channel_peer_check *fn,
  * A responder's first look at the initiator (channel_set_peer_filter):
  * ${arg}, the identifier ${id} the initiator claims (not yet verified) and
  * its ${req}uest (${len} bytes).  Return 1 to go on (verify the
- * attestation), 0 to refuse (CHANNEL_EDENIED).
+ * attestation), 0 to refuse silently (CHANNEL_EDENIED), or a negated enum
+ * channel_refusal to refuse (CHANNEL_EDENIED) and tell the initiator why:
+ * channel_handshake() then returns -CHANNEL_EDENIED with one REFUSE record
+ * in its output, which the caller sends before it closes.  The filter runs
+ * once msg3 was read, so the initiator proved it holds the static key the
+ * record is sealed to; only its identity is unverified.
  */
 typedef int channel_peer_filter(void *arg, const uint8_t id[CHANNEL_ID_LEN],
     const uint8_t *req, size_t len);
@@ -524,7 +531,9 @@ int channel_start(struct channel *ch, uint8_t *out, size_t cap,
  * initiator after writing msg3, the responder after reading it), or a
  * negative channel_error; after an error the channel is dead and
  * *outlen is 0 (an initiator whose peer is not the expected one returns
- * -CHANNEL_EPEER before it starts on msg3).  ${now} (seconds since the
+ * -CHANNEL_EPEER before it starts on msg3), but for -CHANNEL_EDENIED when
+ * the peer filter asked to tell why: then ${out} holds one REFUSE record
+ * to send before closing.  ${now} (seconds since the
  * epoch) is checked against the peer's attestation expiry.
  */
 int channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,

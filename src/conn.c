@@ -93,6 +93,7 @@ struct conn_buf {
 
 static void conn_update(struct conn *c);
 static void tx_kick(struct conn *c);
+static void refusal_send(struct conn *c, const uint8_t *rec, size_t len);
 static void rx_pump(struct conn *c);
 
 /* Names logged as reason=, indexed by enum conn_reason. */
@@ -758,6 +759,9 @@ chan_read_handshake(struct conn *c)
 		b->pos += total;
 		c->hs_progress = 1;
 		if (r < 0) {
+			/* A refusal the responder tells (channel_handshake). */
+			if (outlen > 0)
+				refusal_send(c, c->tx->data, outlen);
 			if (c->ops->handshake_failed != NULL)
 				c->ops->handshake_failed(c, -r);
 			conn_drop(c, CONN_R_CHANNEL_BASE + -r);
@@ -1760,6 +1764,27 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 }
 
 /*
+ * Send the sealed REFUSE record ${rec} (${len} bytes) on the channel
+ * socket of ${c}, best effort (never waits), then end our side with a
+ * FIN: what the initiator sent behind msg3 is read and discarded first
+ * (a bounded amount), so the close does not become a reset that could
+ * overtake the record.
+ */
+static void
+refusal_send(struct conn *c, const uint8_t *rec, size_t len)
+{
+	uint8_t junk[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	(void)send(c->fd_chan, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(c->fd_chan, SHUT_WR);
+	while (total < 16 * sizeof(junk) && (n = recv(c->fd_chan, junk,
+	    sizeof(junk), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+}
+
+/*
  * conn_refuse(c, code, reason):
  * Responder, once established (HANDSHAKE, QUEUED or CONNECT, before
  * conn_open):
@@ -1776,23 +1801,15 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 void
 conn_refuse(struct conn *c, unsigned code, enum conn_reason reason)
 {
-	uint8_t rec[CHANNEL_OVERHEAD + 1], junk[4096];
-	size_t total = 0;
-	ssize_t n;
+	uint8_t rec[CHANNEL_OVERHEAD + 1];
 	long rl;
 
 	assert(c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED ||
 	    c->state == CONN_CONNECT);
 	rec[CHANNEL_HDR] = (uint8_t)code;
 	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
-	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0) {
-		(void)send(c->fd_chan, rec, (size_t)rl,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		(void)shutdown(c->fd_chan, SHUT_WR);
-		while (total < 16 * sizeof(junk) && (n = recv(c->fd_chan,
-		    junk, sizeof(junk), MSG_DONTWAIT)) > 0)
-			total += (size_t)n;
-	}
+	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0)
+		refusal_send(c, rec, (size_t)rl);
 	c->quiet = 1;
 	conn_drop(c, reason);
 }

@@ -20,8 +20,11 @@ env_local(const struct env *e)
 	return (&e->local[e->cur]);
 }
 
-/* The audit line and its count; ${tail} ends the line (may be ""). */
-static void
+/*
+ * The audit line and its count; ${tail} ends the line (may be "").
+ * Return 1 if printed, 0 if the limit ${lim} left it out.
+ */
+static int
 audit(const struct env *e, struct log_limit *lim, int allow,
     const char *reason, const uint8_t *id, const char *service,
     const char *role, const char *tail)
@@ -49,9 +52,9 @@ audit(const struct env *e, struct log_limit *lim, int allow,
 	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
 	    role, tail);
 	if (lim != NULL)
-		(void)log_limited(lim, ev_now(e->loop), level, "%s", line);
-	else
-		log_msg(level, "%s", line);
+		return (log_limited(lim, ev_now(e->loop), level, "%s", line));
+	log_msg(level, "%s", line);
+	return (1);
 }
 
 /*
@@ -87,9 +90,9 @@ env_audit_note(const struct env *e, struct log_limit *lim, int allow,
  * env_audit_claimed(e, lim, c, reason, id, service, role):
  * A deny decided on the identifier ${id} the peer of ${c} claims, before
  * its proof was checked: as env_audit_limited(), with verified=no, then
- * conn= and src= as env_audit_conn().
+ * conn= and src= as env_audit_conn().  Return 1 if printed, else 0.
  */
-void
+int
 env_audit_claimed(const struct env *e, struct log_limit *lim,
     const struct conn *c, const char *reason, const uint8_t *id,
     const char *service, const char *role)
@@ -98,7 +101,7 @@ env_audit_claimed(const struct env *e, struct log_limit *lim,
 
 	snprintf(tail, sizeof(tail), " verified=no conn=%" PRIu64 " src=%s",
 	    c->id, conn_src_text(c, src, sizeof(src)));
-	audit(e, lim, 0, reason, id, service, role, tail);
+	return (audit(e, lim, 0, reason, id, service, role, tail));
 }
 
 /*

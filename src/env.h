@@ -142,9 +142,10 @@ void env_audit(const struct env *e, int allow, const char *reason,
  * env_audit_claimed(e, lim, c, reason, id, service, role):
  * A deny decided on the identifier ${id} the peer of ${c} claims, before
  * its proof was checked: as env_audit_limited(), with verified=no, then
- * conn= and src= as env_audit_conn().
+ * conn= and src= as env_audit_conn().  Return 1 if the line was printed,
+ * 0 if the limit left it out.
  */
-void env_audit_claimed(const struct env *e, struct log_limit *lim,
+int env_audit_claimed(const struct env *e, struct log_limit *lim,
     const struct conn *c, const char *reason, const uint8_t *id,
     const char *service, const char *role);
 

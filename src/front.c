@@ -98,6 +98,19 @@ claimed_service(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
 }
 
 /*
+ * The role the node port's connections log before a role takes them:
+ * "relay" on a node whose configuration has relay names and no outlet,
+ * else "outlet".
+ */
+static const char *
+front_role(const struct front *f)
+{
+	const struct config *cfg = f->env->cfg;
+
+	return (cfg->noutlets == 0 && cfg->nrelays > 0 ? "relay" : "outlet");
+}
+
+/*
  * Refuse ${c} with the audit ${reason} for the request ${svc}; the
  * authenticated peer is told why (${code}, enum channel_refusal).
  */
@@ -106,7 +119,7 @@ refuse(struct front *f, struct conn *c, const char *reason, unsigned code,
     const char *svc)
 {
 
-	env_audit_conn(f->env, c, 0, reason, svc, "outlet");
+	env_audit_conn(f->env, c, 0, reason, svc, c->role);
 	conn_refuse(c, code, CONN_R_DENIED);
 }
 
@@ -124,7 +137,8 @@ resume_keep(struct front *f, struct conn *c)
 	if (!f->env->cfg->node.resume)
 		return;
 	if (channel_is_resumed(c->ch)) {
-		log_debug("event=resumed role=outlet conn=%" PRIu64, c->id);
+		log_debug("event=resumed role=%s conn=%" PRIu64, c->role,
+		    c->id);
 	} else if (channel_resume_export(c->ch, now, &t) == 0) {
 		channel_resume_cache_put(f->env->resume_in, &t, now);
 	}
@@ -147,14 +161,19 @@ front_established(struct conn *c)
 		len = 0;
 	copy_name(svc, req, len);
 	/* A relay session ("@S", "@R" + name) is the relay role's. */
-	if (len > 0 && req[0] == '@' && c->dial_addr == NULL &&
-	    f->session != NULL && f->session(f->relay_arg, c))
-		return;
+	if (len > 0 && req[0] == '@' && c->dial_addr == NULL) {
+		c->role = "relay";
+		if (f->session != NULL && f->session(f->relay_arg, c))
+			return;
+	}
 	/* The request names a service (a bare name, or version 2). */
 	if (channel_req_parse(req, len, &r) != 0) {
-		refuse(f, c, len > 0 && req[0] == '@' && c->dial_addr == NULL ?
-		    "unknown-service" : "bad-request",
-		    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
+		if (len > 0 && req[0] == '@' && c->dial_addr == NULL)
+			refuse(f, c, "unknown-service",
+			    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
+		else
+			refuse(f, c, "bad-request",
+			    CHANNEL_REFUSAL_BAD_REQUEST, svc);
 		return;
 	}
 	/*
@@ -192,6 +211,7 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	const uint8_t *creds;
 	const char *why = NULL;
 	size_t clen;
+	int told;
 
 	creds = channel_peer_creds(c->ch, &clen);
 
@@ -215,13 +235,23 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		why = relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
 		    "not-allowed";
 	/* A resumed channel's peer is proven (its ticket): no verified=no. */
-	if (channel_is_resumed(c->ch))
+	if (channel_is_resumed(c->ch)) {
 		env_audit_limited(f->env, &f->env->anyone_log, 0, why, id, svc,
-		    relay ? "relay" : "outlet");
-	else
-		env_audit_claimed(f->env, &f->env->anyone_log, c, why, id, svc,
-		    relay ? "relay" : "outlet");
-	return (0);
+		    relay ? "relay" : front_role(f));
+		told = 1;
+	} else
+		told = env_audit_claimed(f->env, &f->env->anyone_log, c, why,
+		    id, svc, relay ? "relay" : front_role(f));
+	/*
+	 * The initiator proved it holds its static key (msg3 was read):
+	 * tell it, under the same limit as the line, that this identity is
+	 * not admitted, so that it can say so (docs/protocol.md 2.3).
+	 */
+	if (!told)
+		return (0);
+	return (relay && len >= 2 && req[1] == 'R' ?
+	    -(int)CHANNEL_REFUSAL_NOT_REGISTRANT :
+	    -(int)CHANNEL_REFUSAL_NOT_ALLOWED);
 }
 
 /*
@@ -245,7 +275,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	}
 	/* c owns fd now. */
 	c->arg = f;
-	c->role = "outlet";
+	c->role = via != NULL ? "outlet" : front_role(f);
 	/* Pooled (dial_addr set): c->name is the registration it serves. */
 	if (via != NULL && reg != NULL) {
 		c->dial_addr = via;

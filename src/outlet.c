@@ -395,7 +395,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 	/* The client's addresses come from a version 2 request only. */
 	if (co->proxy_v2 && r->version < 2) {
 		env_audit_conn(o->env, c, 0, "old-request", co->name, "outlet");
-		conn_refuse(c, CHANNEL_REFUSAL_UNKNOWN_SERVICE, CONN_R_DENIED);
+		conn_refuse(c, CHANNEL_REFUSAL_OLD_REQUEST, CONN_R_DENIED);
 		return;
 	}
 	if (co->proxy_v2 && proxy_header(c, co, r) == -1) {

@@ -6,7 +6,11 @@
 #     outlet `audit deny reason=not-allowed`, inlet `audit deny
 #     reason=remote-not-allowed peer=<outlet>`;
 #   - a client asks for a service the outlet does not have: outlet
-#     `reason=unknown-service`, inlet `reason=remote-unknown-service`.
+#     `reason=unknown-service`, inlet `reason=remote-unknown-service`;
+#   - an inlet node whose identity no allow list of the outlet names
+#     (refused by the peer filter, before its attestation is checked):
+#     outlet `reason=not-allowed verified=no`, and the inlet is told too
+#     (`reason=remote-not-allowed`, no `channel-closed`).
 # Asserts each audit line carries conn= (the same as the inlet's open and
 # close lines, close reason=refused) and src= (the client's address at the
 # inlet, the inlet node's at the outlet), and that the client gets no byte.
@@ -22,6 +26,7 @@ done
 OUT_ID=$(make_identity out)
 IN_ID=$(make_identity in)
 OTHER_ID=$(make_identity other)
+STRANGER_ID=$(make_identity stranger)
 NODE_PORT=$(free_port)
 INLET_B=$(free_port)
 INLET_X=$(free_port)
@@ -37,8 +42,15 @@ INLET_X=$(free_port)
 	ini_inlet b "127.0.0.1:$INLET_B" "server@127.0.0.1:$NODE_PORT"
 	ini_inlet x "127.0.0.1:$INLET_X" "server@127.0.0.1:$NODE_PORT" nosuch
 } >"$WORK/in.ini"
+INLET_S=$(free_port)
+{
+	ini_node "$WORK/stranger.key"
+	ini_peers server "$OUT_ID"
+	ini_inlet a "127.0.0.1:$INLET_S" "server@127.0.0.1:$NODE_PORT"
+} >"$WORK/stranger.ini"
 start_node out "$WORK/out.ini"
 start_node in "$WORK/in.ini"
+start_node stranger "$WORK/stranger.ini"
 
 # check(port, service, outlet_reason): one refused client, both sides.
 check()
@@ -73,6 +85,17 @@ check()
 
 check "$INLET_B" b not-allowed
 check "$INLET_X" nosuch unknown-service
+
+# The stranger: refused on its claim, and told so.
+probe_denied "127.0.0.1:$INLET_S"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
+	reason=not-allowed "peer=$STRANGER_ID" service=a role=outlet \
+	verified=no
+wait_for_event "$WORK/stranger.log" 5 event=audit decision=deny \
+	reason=remote-not-allowed "peer=$OUT_ID" service=a role=inlet
+log_has "$WORK/stranger.log" reason=channel-closed &&
+	die "the stranger's refusal ends as channel-closed"
+[ ! -s "$WORK/accepts-a.log" ] || die "target a saw a connection"
 [ ! -s "$WORK/accepts-b.log" ] || die "target b saw a connection"
 [ "$(log_count "$WORK/out.log" event=audit decision=allow)" = 0 ] ||
 	die "the outlet logged an allow decision"

@@ -8,6 +8,9 @@
 #   3. an unlisted client (stranger, unknown to the relay)
 #   4. a client allowed for another name (app2: "other" only) asking for
 #      "postgres"
+# Eve and the stranger, refused on their claimed identities, are told why
+# (relay-not-registrant, relay-not-allowed); the relay-only node logs its
+# node port's lines as role=relay only.
 . "$top_srcdir/tests/integration/relaylib.sh"
 
 relay3_net
@@ -126,6 +129,15 @@ after=$(lines_in "$WORK/db-target.log")
 for who in eve mallory; do
 	log_has "$WORK/$who.log" event=open && die "$who carried a connection"
 done
+# Refused on their claimed identities (the relay knows neither), eve and
+# the stranger are told why (docs/protocol.md 2.3), not just closed.
+wait_for_event "$WORK/eve.log" 10 event=audit decision=deny \
+    reason=relay-not-registrant
+wait_for_event "$WORK/stranger.log" 10 event=audit decision=deny \
+    reason=relay-not-allowed
+# A relay-only node logs its node port's lines as role=relay.
+log_has "$WORK/hub.log" role=outlet &&
+	die "the relay-only node logged role=outlet: $(grep role=outlet "$WORK/hub.log" | head -n 1)"
 log_has "$WORK/app.log" event=audit reason=peer-mismatch &&
 	die "the inlet was paired with an outlet other than db"
 say "ok: every refusal audited, legitimate path intact"

@@ -1114,6 +1114,10 @@ START_TEST(test_refuse)
 	    CHANNEL_REFUSAL_NOT_REGISTRANT), "not-registrant");
 	ck_assert_str_eq(channel_refusal_name(CHANNEL_REFUSAL_NO_REGISTRANT),
 	    "no-registrant");
+	ck_assert_str_eq(channel_refusal_name(CHANNEL_REFUSAL_BAD_REQUEST),
+	    "bad-request");
+	ck_assert_str_eq(channel_refusal_name(CHANNEL_REFUSAL_OLD_REQUEST),
+	    "old-request");
 	ck_assert_str_eq(channel_refusal_name(0), "refused");
 	ck_assert_str_eq(channel_refusal_name(200), "refused");
 }
@@ -1709,6 +1713,63 @@ START_TEST(test_resume_derive)
 END_TEST
 
 /*
+ * A filter that refuses and asks to tell why: the responder's msg3 call
+ * returns EDENIED with one REFUSE record in its output, which the
+ * initiator opens (the reason); still no ECDSA and no cache entry.  A
+ * silent refusal writes nothing.  A resumed msg3 is told the same way.
+ */
+START_TEST(test_peer_filter_tells)
+{
+	struct channel_cache *kcr;
+	struct channel_resume ti;
+	struct channel *ci, *cr;
+	struct msgs m;
+	enum channel_type t;
+	uint64_t hits, misses;
+	size_t len;
+	int round;
+
+	ck_assert_ptr_nonnull(kcr = channel_cache_new(64));
+	for (round = 0; round < 2; round++) {
+		if (round == 0) {
+			pair_new(&ci, &cr, NULL, kcr, 0);
+		} else {
+			resume_tickets(&ti);
+			resume_pair(&ci, &cr, &ti);
+		}
+		channel_set_peer_filter(cr, filter, &filter_ok);
+		filter_ok = -(int)CHANNEL_REFUSAL_NOT_ALLOWED;
+		up_to_msg3(ci, cr, &m);
+		ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+		    sizeof(m.m2), &m.l2), -CHANNEL_EDENIED);
+		ck_assert_uint_eq(m.l2, 1 + CHANNEL_OVERHEAD);
+		ck_assert_ptr_null(channel_peer_id(cr));
+		ck_assert_int_eq(channel_open(ci, m.m2, m.l2, &t, &len), 0);
+		ck_assert_int_eq(t, CHANNEL_REFUSE);
+		ck_assert_uint_eq(len, 1);
+		ck_assert_int_eq(m.m2[CHANNEL_HDR],
+		    CHANNEL_REFUSAL_NOT_ALLOWED);
+		pair_free(ci, cr);
+		if (round == 1)
+			channel_resume_fini(&ti);
+	}
+	channel_cache_stats(kcr, &hits, &misses);
+	ck_assert_uint_eq(hits + misses, 0);
+
+	/* Silent: nothing to send. */
+	pair_new(&ci, &cr, NULL, kcr, 0);
+	channel_set_peer_filter(cr, filter, &filter_ok);
+	filter_ok = 0;
+	up_to_msg3(ci, cr, &m);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EDENIED);
+	ck_assert_uint_eq(m.l2, 0);
+	pair_free(ci, cr);
+	channel_cache_free(kcr);
+}
+END_TEST
+
+/*
  * A resumed handshake: 1.5 round trips as a full one, the same peer ids
  * and request, the peer filter asked, data both ways; a resumed channel
  * makes no ticket of its own.
@@ -2149,6 +2210,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_payload_check);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_peer_filter);
+	tcase_add_test(tc, test_peer_filter_tells);
 	tcase_add_test(tc, test_cache_evict);
 	suite_add_tcase(s, tc);
 
