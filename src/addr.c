@@ -13,23 +13,7 @@
 #include <sys/un.h>
 
 #include "addr.h"
-
-/* Format a message into ${err}, if there is room for one. */
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "seterr.h"
 
 /*
  * Parse a port: 1 to 5 decimal digits, no sign, no leading zero, value 1

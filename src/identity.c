@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "identity.h"
+#include "seterr.h"
 
 /* Largest DER object accepted inside a PEM key file. */
 #define DER_MAX 4096
@@ -32,23 +33,6 @@ static const uint8_t oid_ec_public_key[] = {0x2a, 0x86, 0x48, 0xce, 0x3d,
     0x02, 0x01};
 static const uint8_t oid_p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
     0x07};
-
-/* Format a message into ${err}, if there is room for one. */
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Return 1 if the big-endian scalar ${x} is in [1, n - 1], n being the

@@ -160,16 +160,22 @@ static void
 usage(FILE *f)
 {
 	size_t i;
-	char synopsis[64];
+	char synopsis[256];
 
 	fprintf(f, "usage: sallyport [--log-level LEVEL] [--syslog] COMMAND "
 		   "[ARGS]\n"
 		   "       sallyport help [COMMAND] | --help | --version\n\n"
 		   "commands:\n");
+	/* The whole synopsis (a long one on a line of its own). */
 	for (i = 0; i < NCOMMANDS; i++) {
 		snprintf(synopsis, sizeof(synopsis), "%s %s", commands[i].name,
 		    commands[i].args);
-		fprintf(f, "  %-22s %s\n", synopsis, commands[i].summary);
+		if (strlen(synopsis) > 22)
+			fprintf(f, "  %s\n  %-22s %s\n", synopsis, "",
+			    commands[i].summary);
+		else
+			fprintf(f, "  %-22s %s\n", synopsis,
+			    commands[i].summary);
 	}
 	fprintf(f, "\noptions:\n%s"
 		   "  -V, --version          show the version\n"
@@ -795,6 +801,13 @@ cmd_check(int argc, char *argv[])
 		return (EX_CONFIG);
 	}
 	if (check_trust(&cfg, &idn) == -1) {
+		identity_fini(&idn);
+		config_free(&cfg);
+		return (EX_CONFIG);
+	}
+	/* What run would refuse before serving, said here too. */
+	if (sandbox_preflight(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
 		identity_fini(&idn);
 		config_free(&cfg);
 		return (EX_CONFIG);

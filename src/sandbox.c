@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "log.h"
 #include "sandbox.h"
+#include "seterr.h"
 
 /* Landlock ABI 3 right, newer than Debian 12's <linux/landlock.h>. */
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
@@ -381,34 +382,175 @@ chown_sockets(const struct config *cfg, uid_t uid, gid_t gid)
 			chown_socket(cfg->inlets[i].listen.host, uid, gid);
 }
 
+/* Whether ${st}'s mode grants ${uid}:${gid} the owner bits ${bits}. */
+static int
+mode_grants(const struct stat *st, uid_t uid, gid_t gid, mode_t bits)
+{
+
+	if (uid == 0)
+		return (1);
+	if (st->st_uid == uid)
+		return ((st->st_mode & bits) != 0);
+	if (st->st_gid == gid)
+		return ((st->st_mode & (bits >> 3)) != 0);
+	return ((st->st_mode & (bits >> 6)) != 0);
+}
+
 /*
- * Resolve [node] user and group of ${cfg} into ${uid} and ${gid}
- * (before any filter: NSS may open files and sockets).  0 or -1 (logged).
+ * Whether ${uid}:${gid} (its only group: switch_user sets no others) may
+ * read the file ${path} and search every directory above it, by the
+ * modes as they are now.  Return 1 if so; 0 if not, with the path it
+ * stops at in ${stop} (${stoplen} bytes); -1 if a stat(2) failed.
  */
 static int
-lookup_user(const struct config *cfg, uid_t *uid, gid_t *gid)
+readable_by(const char *path, uid_t uid, gid_t gid, char *stop,
+    size_t stoplen)
 {
+	char buf[4096], *slash;
+	struct stat st;
+	mode_t bits = S_IRUSR;
+	int last = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return (-1);
+	for (;;) {
+		if (stat(buf, &st) == -1)
+			return (-1);
+		if (!mode_grants(&st, uid, gid, bits)) {
+			seterr(stop, stoplen, "%s", buf);
+			return (0);
+		}
+		if (last)
+			return (1);
+		/* Then the directory above it, searched (x). */
+		bits = S_IXUSR;
+		if ((slash = strrchr(buf, '/')) == NULL) {
+			snprintf(buf, sizeof(buf), ".");
+			last = 1;
+		} else if (slash == buf) {
+			buf[1] = '\0';
+			last = 1;
+		} else
+			*slash = '\0';
+	}
+}
+
+/*
+ * The preflight of sandbox_enter and `sallyport check`: resolve [node]
+ * user and group of ${cfg} into ${uid} and ${gid} (before any filter:
+ * NSS may open files and sockets) and refuse what sandbox_enter would:
+ * root without user or allow_root, an unknown user or group, a user that
+ * is root without allow_root; and, when root switches to the user, any
+ * file a reload reads again (the configuration, the key, credentials,
+ * the revocation list) that the user could not read.  Return 0, or -1
+ * with the error word in *${word}, the log line's fields in ${fields} and
+ * a "FILE:LINE: message; fix" in ${msg}.
+ */
+static int
+preflight(const struct config *cfg, uid_t *uid, gid_t *gid,
+    const char **word, char *fields, size_t flen, char *msg, size_t mlen)
+{
+	const char *files[3 + CRED_MAX_BLOCK];
+	int lines[3 + CRED_MAX_BLOCK];
+	char stop[4096], at[16];
 	struct passwd *pw;
 	struct group *gr;
+	size_t n = 0, k;
+	int root = getuid() == 0 || geteuid() == 0, r;
 
+	*uid = getuid();
+	*gid = getgid();
+	if (root && cfg->node.user[0] == '\0' && !cfg->node.allow_root) {
+		*word = "refusing-root";
+		seterr(fields, flen, "path=%s hint=\"set [node] user = NAME "
+		    "(or allow_root = yes)\"", cfg->path);
+		seterr(msg, mlen, "%s: started as root without [node] user: "
+		    "it would refuse to run; fix: set [node] user = NAME (or "
+		    "allow_root = yes)", cfg->path);
+		return (-1);
+	}
+	if (!root || cfg->node.user[0] == '\0')
+		return (0);
 	errno = 0;
 	if ((pw = getpwnam(cfg->node.user)) == NULL) {
-		log_error("event=sandbox error=unknown-user user=%s path=%s:%d",
-		    cfg->node.user, cfg->path, cfg->node.user_line);
+		*word = "unknown-user";
+		seterr(fields, flen, "user=%s path=%s:%d", cfg->node.user,
+		    cfg->path, cfg->node.user_line);
+		seterr(msg, mlen, "%s:%d: unknown user \"%s\"", cfg->path,
+		    cfg->node.user_line, cfg->node.user);
 		return (-1);
 	}
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	if (cfg->node.group[0] == '\0')
-		return (0);
-	if ((gr = getgrnam(cfg->node.group)) == NULL) {
-		log_error("event=sandbox error=unknown-group group=%s "
-		    "path=%s:%d", cfg->node.group, cfg->path,
-		    cfg->node.group_line);
+	if (cfg->node.group[0] != '\0') {
+		if ((gr = getgrnam(cfg->node.group)) == NULL) {
+			*word = "unknown-group";
+			seterr(fields, flen, "group=%s path=%s:%d",
+			    cfg->node.group, cfg->path, cfg->node.group_line);
+			seterr(msg, mlen, "%s:%d: unknown group \"%s\"",
+			    cfg->path, cfg->node.group_line, cfg->node.group);
+			return (-1);
+		}
+		*gid = gr->gr_gid;
+	}
+	if (*uid == 0 && !cfg->node.allow_root) {
+		*word = "refusing-root";
+		seterr(fields, flen, "user=%s hint=\"a user other than root, "
+		    "or allow_root = yes\"", cfg->node.user);
+		seterr(msg, mlen, "%s:%d: user %s is root: it would refuse "
+		    "to run; fix: a user other than root, or allow_root = yes",
+		    cfg->path, cfg->node.user_line, cfg->node.user);
 		return (-1);
 	}
-	*gid = gr->gr_gid;
+	/* What a reload reads again, as the user it will be by then. */
+	files[n] = cfg->path;
+	lines[n++] = 0;
+	files[n] = cfg->node.identity;
+	lines[n++] = cfg->node.identity_line;
+	for (k = 0; k < cfg->node.ncredentials; k++) {
+		files[n] = cfg->node.credential[k];
+		lines[n++] = cfg->node.credential_line[k];
+	}
+	if (cfg->node.revoked[0] != '\0') {
+		files[n] = cfg->node.revoked;
+		lines[n++] = cfg->node.revoked_line;
+	}
+	for (k = 0; k < n; k++) {
+		if ((r = readable_by(files[k], *uid, *gid, stop,
+		    sizeof(stop))) != 0)
+			continue; /* readable, or missing: the load says so */
+		*word = "unreadable";
+		snprintf(at, sizeof(at), ":%d", lines[k]);
+		seterr(fields, flen, "user=%s file=%s at=%s path=%s%s",
+		    cfg->node.user, files[k], stop, cfg->path,
+		    lines[k] > 0 ? at : "");
+		seterr(msg, mlen, "%s%s: %s: user %s (uid %u gid %u) could "
+		    "not read %s after the switch, so every reload would fail; "
+		    "fix: make it readable by that user (a file: root-owned "
+		    "with its group and mode 0640, or install -o %s -m 600 for "
+		    "a key or credential; a directory: its x for the user or "
+		    "group)", cfg->path, lines[k] > 0 ? at : "", files[k],
+		    cfg->node.user, (unsigned)*uid, (unsigned)*gid, stop,
+		    cfg->node.user);
+		return (-1);
+	}
 	return (0);
+}
+
+/*
+ * sandbox_preflight(cfg, err, errlen):
+ * See sandbox.h.
+ */
+int
+sandbox_preflight(const struct config *cfg, char *err, size_t errlen)
+{
+	char fields[1024];
+	const char *word;
+	uid_t uid;
+	gid_t gid;
+
+	return (preflight(cfg, &uid, &gid, &word, fields, sizeof(fields), err,
+	    errlen));
 }
 
 /* Switch to ${uid}:${gid} for good.  0 or -1 (logged). */
@@ -485,6 +627,8 @@ int
 sandbox_enter(const struct config *cfg)
 {
 	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
+	char fields[1024], msg[1024];
+	const char *word;
 	char filedir[2 + 3 + 1 + CRED_MAX_BLOCK][4096];
 	const char *dirs[SANDBOX_DIRS_MAX], *files[2 + 3 + 1 + CRED_MAX_BLOCK];
 	static const char *const resolver_files[] = {"/etc/hosts",
@@ -495,21 +639,10 @@ sandbox_enter(const struct config *cfg)
 	int root, abi = 0, rs = -1;
 
 	root = getuid() == 0 || geteuid() == 0;
-	if (root && cfg->node.user[0] == '\0' && !cfg->node.allow_root) {
-		log_error("event=sandbox error=refusing-root path=%s "
-		    "hint=\"set [node] user = NAME (or allow_root = yes)\"",
-		    cfg->path);
+	if (preflight(cfg, &uid, &gid, &word, fields, sizeof(fields), msg,
+	    sizeof(msg)) == -1) {
+		log_error("event=sandbox error=%s %s", word, fields);
 		goto fail0;
-	}
-	if (root && cfg->node.user[0] != '\0') {
-		if (lookup_user(cfg, &uid, &gid) == -1)
-			goto fail0;
-		if (uid == 0 && !cfg->node.allow_root) {
-			log_error("event=sandbox error=refusing-root user=%s "
-			    "hint=\"a user other than root, or allow_root = "
-			    "yes\"", cfg->node.user);
-			goto fail0;
-		}
 	}
 #ifdef __SANITIZE_ADDRESS__
 	/*

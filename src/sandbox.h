@@ -26,11 +26,23 @@
 void sandbox_disable(void);
 
 /*
+ * sandbox_preflight(cfg, err, errlen):
+ * What sandbox_enter() would refuse for ${cfg} (started as root without
+ * [node] user or allow_root, an unknown user or group, a user that is
+ * root), and, when root will switch to [node] user, a file that a reload
+ * reads again (the configuration, the key, credentials, the revocation
+ * list) that the user could not read or reach: checked before anything is
+ * served, and by `sallyport check`.  Return 0, or -1 with
+ * "FILE:LINE: message; fix" in ${err}.
+ */
+int sandbox_preflight(const struct config *cfg, char *err, size_t errlen);
+
+/*
  * sandbox_enter(cfg):
  * Drop privileges and confine the process as ${cfg} (borrowed) says; see
  * the top of this file.  Return 0, or -1 (logged) when the process must
- * not go on: started as root without [node] user or allow_root = yes, an
- * unknown user or group, a failed switch, capabilities left, or a filter
+ * not go on: what sandbox_preflight() refuses (logged event=sandbox
+ * error=WORD with its fields), a failed switch, capabilities left, or a filter
  * that could not be loaded.  A kernel without Landlock is logged, not an
  * error.
  */

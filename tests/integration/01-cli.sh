@@ -34,6 +34,18 @@ has() {
 # Help, version, usage errors (EX_USAGE = 64).
 expect 0 "$SALLYPORT" --help
 has "$T/out" '^usage: sallyport '
+# The top-level help shows every command's whole synopsis, and the man
+# page's SYNOPSIS names every command and run's --no-sandbox.
+has "$T/out" 'credential issue .*--ttl DURATION .*--out FILE'
+has "$T/out" 'run \[--no-sandbox\] FILE'
+for c in run check 'identity create' 'identity show' intercept-rules \
+    'authority create' 'credential issue' 'credential show' probe help; do
+	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' \
+	    "$top_srcdir/man/sallyport.8" | grep -q "^\.Cm $c\$" ||
+		fail "man page synopsis lacks $c"
+done
+sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$top_srcdir/man/sallyport.8" |
+	grep -q '^\.Op Fl -no-sandbox$' || fail "man page synopsis lacks --no-sandbox"
 has "$T/out" 'identity create FILE'
 expect 0 "$SALLYPORT" -h
 expect 0 "$SALLYPORT" --version
@@ -114,10 +126,13 @@ has "$T/err" "fix: chmod 600 $T/a.key"
 chmod 600 "$T/a.key"
 
 # check: a valid file, then errors (EX_CONFIG = 78) named FILE:LINE.
+root_ok=
+[ "$(id -u)" != 0 ] || root_ok="allow_root = yes"
 cat >"$T/node.ini" <<EOT
 [node]
 identity = a.key
 listen = 127.0.0.1:7400
+$root_ok
 
 [peers]
 me = $id_a
@@ -137,6 +152,7 @@ cat >"$T/rule.ini" <<EOT
 [node]
 identity = a.key
 listen = 127.0.0.1:7400
+$root_ok
 
 [authorities]
 corp = $ca_id
@@ -157,7 +173,7 @@ has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: role=app@corp$'
 has "$T/out" '^relay +db, register: role=db@corp; allow: me \('"$id_a"'\), role=app\+env=prod@corp$'
 sed 's/^allow = me/allow = you/' "$T/node.ini" >"$T/bad.ini"
 expect 78 "$SALLYPORT" check "$T/bad.ini"
-has "$T/err" "^sallyport: $T/bad.ini:10: unknown peer \"you\""
+has "$T/err" "^sallyport: $T/bad.ini:11: unknown peer \"you\""
 sed 's/^identity = a.key/identity = none.key/' "$T/node.ini" >"$T/nokey.ini"
 expect 78 "$SALLYPORT" check "$T/nokey.ini"
 has "$T/err" "^sallyport: $T/nokey.ini:2: $T/none.key: cannot open"
@@ -220,6 +236,7 @@ has "$T/err" "^sallyport: $T/many.ini:3: listen: invalid port"
 cat >"$T/inlets.ini" <<EOT
 [node]
 identity = a.key
+$root_ok
 [peers]
 me = $id_a
 [inlet wide]
@@ -237,7 +254,7 @@ outlet = me@127.0.0.1:7400
 EOT
 expect 0 "$SALLYPORT" check "$T/inlets.ini"
 has "$T/out" ': OK$'
-has "$T/err" "^sallyport: $T/inlets.ini:5: warning: \[inlet wide\] listens on 0.0.0.0:15432, not on loopback"
+has "$T/err" "^sallyport: $T/inlets.ini:6: warning: \[inlet wide\] listens on 0.0.0.0:15432, not on loopback"
 [ "$(wc -l <"$T/err")" -eq 1 ] || { cat "$T/err" >&2; fail "one warning only"; }
 
 # Interoperability with openssl, when it is installed.

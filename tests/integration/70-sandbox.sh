@@ -18,9 +18,33 @@ status_is()
 	[ "$_v" = "$3" ] || die "pid $1: $2 is \"$_v\", expected \"$3\""
 }
 
+# refused(ini, run_pattern, check_pattern): `run` of ${ini} exits 69 with
+# a line matching ${run_pattern}; `check` exits 78 saying ${check_pattern}.
+refused()
+{
+	_rc=0
+	"$SALLYPORT" run "$1" 2>"$WORK/refused.log" || _rc=$?
+	[ "$_rc" = 69 ] || die "run $1: exit $_rc, expected 69"
+	grep -q -- "$2" "$WORK/refused.log" ||
+		die "run $1: no /$2/: $(cat "$WORK/refused.log")"
+	_rc=0
+	"$SALLYPORT" check "$1" >/dev/null 2>"$WORK/refused.log" || _rc=$?
+	[ "$_rc" = 78 ] || die "check $1: exit $_rc, expected 78"
+	grep -q -- "$3" "$WORK/refused.log" ||
+		die "check $1: no /$3/: $(cat "$WORK/refused.log")"
+}
+
 ECHO_PORT=$(free_port)
 start_echo "127.0.0.1:$ECHO_PORT"
-tunnel echo "127.0.0.1:$ECHO_PORT" "user = nobody"
+tunnel_configs echo "127.0.0.1:$ECHO_PORT" "user = nobody"
+# Unreadable by nobody, a reload would fail after the switch: refused at
+# start (69), the line names the file; check says the same (78).
+refused "$WORK/out.ini" "error=unreadable user=nobody file=$WORK/out.ini" \
+	"user nobody .*could not read $WORK"
+give_to_user nobody "$WORK/out.ini" "$WORK/out.key" "$WORK/in.ini" \
+	"$WORK/in.key"
+start_node out "$WORK/out.ini"
+start_node in "$WORK/in.ini"
 log_has "$WORK/out.log" event=ready sandbox=off &&
 	skip "an ASan build runs without the sandbox (docs/security.md)"
 for n in out in; do
@@ -45,25 +69,20 @@ res=$(netkit echo-check "$INLET" --count 10 --size 65536 --timeout 20) ||
 	die "traffic through the sandboxed nodes: $res"
 say "$res"
 
-# Root without user and without allow_root = yes: refused (69).
+# Root without user and without allow_root = yes: refused (69), and check
+# says so too (78).
 printf '[node]\nidentity = %s\nlisten = 127.0.0.1:%s\n\n' "$WORK/out.key" \
 	"$(free_port)" >"$WORK/root.ini"
 ini_peers client "$IN_ID" >>"$WORK/root.ini"
 ini_outlet echo "127.0.0.1:$ECHO_PORT" client >>"$WORK/root.ini"
-rc=0
-"$SALLYPORT" run "$WORK/root.ini" 2>"$WORK/root.log" || rc=$?
-[ "$rc" = 69 ] || die "root without user: exit $rc, expected 69"
-grep -q 'error=refusing-root' "$WORK/root.log" ||
-	die "no refusing-root line: $(cat "$WORK/root.log")"
+refused "$WORK/root.ini" error=refusing-root \
+	'started as root without \[node\] user'
 
 # An unknown user: refused (69), the line names it.
 sed "s/^\[node\]/[node]\nuser = no-such-user-70/" "$WORK/root.ini" \
 	>"$WORK/nouser.ini"
-rc=0
-"$SALLYPORT" run "$WORK/nouser.ini" 2>"$WORK/nouser.log" || rc=$?
-[ "$rc" = 69 ] || die "unknown user: exit $rc, expected 69"
-grep -q 'error=unknown-user user=no-such-user-70' "$WORK/nouser.log" ||
-	die "no unknown-user line: $(cat "$WORK/nouser.log")"
+refused "$WORK/nouser.ini" 'error=unknown-user user=no-such-user-70' \
+	':2: unknown user "no-such-user-70"'
 
 # --no-sandbox: no filter, the rest as before.
 sed "s/^\[node\]/[node]\nallow_root = yes/" "$WORK/root.ini" >"$WORK/ns.ini"

@@ -64,6 +64,7 @@ DB_ID=$(make_identity db)
 	    "$SERVER_IP" "$OUTLET_PORT" "$SERVER_IP" "$OUTLET_PORT"
 	printf 'service = postgres\n\n'
 } >"$WORK/app.ini"
+give_to_user nobody "$WORK/app.ini" "$WORK/app.key"
 
 # The ruleset, loaded in the client host (an init container's job).
 "$SALLYPORT" intercept-rules "$WORK/app.ini" >"$WORK/rules.nft" ||

@@ -470,6 +470,21 @@ tunnel_configs()
 	} >"$WORK/in.ini"
 }
 
+# give_to_user(user file...): the layout docs/config.md asks of a node
+# started as root that switches to [node] user: each file root-owned,
+# mode 0640, in the user's primary group, and $WORK searchable, so the
+# user can read them again at a reload (run refuses to start otherwise).
+give_to_user()
+{
+	_grp=$(id -gn "$1")
+	shift
+	chmod 711 "$WORK"
+	for _f in "$@"; do
+		chgrp "$_grp" "$_f"
+		chmod 640 "$_f"
+	done
+}
+
 # field(line, key): the value of key=value in ${line}.
 field()
 {
