@@ -226,7 +226,7 @@ addr_parse(const char *s, struct addr *a, char *err, size_t errlen)
 	memcpy(a->host, host, hlen + 1);
 	memcpy(a->port, port, strlen(port) + 1);
 
-	/* Numeric addresses are resolved now; names wait for addr_resolve. */
+	/* Numeric addresses are resolved now; names wait for resolve.c. */
 	if (s[0] == '[') {
 		set_inet(a, AF_INET6, ip, pv);
 	} else if (inet_pton(AF_INET, host, ip) == 1) {

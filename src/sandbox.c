@@ -100,12 +100,14 @@ static const struct allowed allowed[] = {
     {SCMP_SYS(exit_group), "exit"},
     /*
      * Randomness after start-up.  Our DRBG is seeded before the filter,
-     * but the resolver is not ours: c-ares 1.20 and later draw the query
-     * ids and the DNS 0x20 case bits from a 256-byte cache refilled with
-     * getrandom(2) (through arc4random_buf with glibc 2.36) whenever it
-     * runs out, so a node that looks names up long enough calls it in
-     * the filter.  It reads kernel randomness and nothing else: harmless
-     * to allow, and a library update then cannot kill the node.
+     * but the resolver is not ours: c-ares draws its query ids from a
+     * 256-byte cache it refills whenever it runs out (every 128 queries),
+     * from /dev/urandom opened at initialisation in Debian 12's 1.18 (a
+     * read), but with getrandom(2) (or arc4random_buf, which calls it) in
+     * newer releases and in builds that find those, so a node that looks
+     * names up long enough would call it in the filter.  It reads kernel
+     * randomness and nothing else: harmless to allow, and a library
+     * update then cannot kill the node.
      */
     {SCMP_SYS(getrandom), "c-ares refills its query-id randomness"},
 };
