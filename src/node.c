@@ -731,7 +731,20 @@ note_one(const char *role, const char *name, const struct addr *a,
 		    role, name, nt->host, nt->naddrs);
 }
 
-/* The resolver's news (resolve_note_cb): one line per section. */
+/* each_local: ${a} is written with the name ${arg}. */
+static int
+local_named(const char *role, const char *name, struct addr *a, void *arg)
+{
+
+	(void)role;
+	(void)name;
+	return (!a->is_unix && strcasecmp(a->host, arg) == 0);
+}
+
+/*
+ * The resolver's news (resolve_note_cb): one line per section.  The
+ * lookups of local names (start-up, a reload's) report their own failure.
+ */
 static void
 node_resolve_note(void *arg, const char *host, const char *err, size_t n)
 {
@@ -740,6 +753,11 @@ node_resolve_note(void *arg, const char *host, const char *err, size_t n)
 
 	each_dialed(nd->env.cfg, note_one, &nt);
 	if (nt.told)
+		return;
+	/* env.cfg is only read. */
+	if (each_local((struct config *)nd->env.cfg, local_named,
+	    (void *)host) != 0 || (nd->pending != NULL &&
+	    each_local(nd->pending, local_named, (void *)host) != 0))
 		return;
 	if (err != NULL)
 		log_warn("event=resolve-failed host=%s error=\"%s\"", host,

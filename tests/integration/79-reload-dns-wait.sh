@@ -4,6 +4,8 @@
 # In a network namespace whose /etc/hosts has localhost only and whose DNS
 # server (netkit dns, 127.0.0.1:53) knows svc.test (held until the test
 # releases it), never answers never.test and denies nx.test:
+# 0. an inlet's listen = nx.test (denied by DNS) fails the start-up: exit
+#    69, one resolve-failed role=inlet line;
 # 1. admin = localhost:P binds 127.0.0.1 (the IPv4 address of a name
 #    that has both, as docs/config.md says);
 # 2. a reload adding an inlet on svc.test:P2 logs event=reload-resolving
@@ -58,7 +60,18 @@ write_in()
 	} >"$WORK/in.ini.new"
 	mv -f "$WORK/in.ini.new" "$WORK/in.ini"
 }
+# 0. A local name that does not resolve fails the start-up: exit 69, one
+#    resolve-failed line naming the section.
 write_in
+sed "s/^listen = 127.0.0.1:$P1/listen = nx.test:$P1/" "$WORK/in.ini" \
+    >"$WORK/bad.ini"
+rc=0
+ns_exec dns "$SALLYPORT" run "$WORK/bad.ini" 2>"$WORK/bad.log" || rc=$?
+[ "$rc" = 69 ] || die "a local name that does not resolve: exit $rc, not 69"
+[ "$(grep -c event=resolve-failed "$WORK/bad.log")" = 1 ] &&
+	log_has "$WORK/bad.log" event=resolve-failed role=inlet name=echo ||
+	die "not one resolve-failed role=inlet line: $(cat "$WORK/bad.log")"
+say "start-up with listen = nx.test: exit 69, one line"
 ns_start_node dns out "$WORK/out.ini"
 ns_start_node dns in "$WORK/in.ini"
 
