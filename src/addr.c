@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <strings.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,7 +210,7 @@ addr_parse(const char *s, struct addr *a, char *err, size_t errlen)
 	memcpy(a->host, host, hlen + 1);
 	memcpy(a->port, port, strlen(port) + 1);
 
-	/* Numeric addresses are resolved now; names wait for addr_resolve. */
+	/* Numeric addresses are resolved now; names wait for resolve.c. */
 	if (s[0] == '[') {
 		set_inet(a, AF_INET6, ip, pv);
 	} else if (inet_pton(AF_INET, host, ip) == 1) {
@@ -228,37 +227,25 @@ fail:
 }
 
 /*
- * addr_resolve(a, err, errlen):
- * Resolve a host name with getaddrinfo (first result).  Return 0 or -1.
+ * addr_set(a, ss):
+ * Give ${a} the address ${ss} (AF_INET or AF_INET6, as a resolver gives
+ * it, any port) with ${a}'s own port; ${a}'s host stays as written.
  */
-int
-addr_resolve(struct addr *a, char *err, size_t errlen)
+void
+addr_set(struct addr *a, const struct sockaddr_storage *ss)
 {
-	struct addrinfo hints, *res;
-	int e;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->sa;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->sa;
+	uint16_t port = htons((uint16_t)parse_port(a->port));
 
-	if (a->salen > 0)
-		return (0);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-	if ((e = getaddrinfo(a->host, a->port, &hints, &res)) != 0) {
-		seterr(err, errlen, "cannot resolve %s: %s", a->host,
-		    gai_strerror(e));
-		return (-1);
+	memcpy(&a->sa, ss, sizeof(a->sa));
+	if (ss->ss_family == AF_INET) {
+		sin->sin_port = port;
+		a->salen = sizeof(*sin);
+	} else {
+		sin6->sin6_port = port;
+		a->salen = sizeof(*sin6);
 	}
-	if (res->ai_addrlen > sizeof(a->sa)) {
-		freeaddrinfo(res);
-		seterr(err, errlen, "cannot resolve %s: address too long",
-		    a->host);
-		return (-1);
-	}
-	memset(&a->sa, 0, sizeof(a->sa));
-	memcpy(&a->sa, res->ai_addr, res->ai_addrlen);
-	a->salen = res->ai_addrlen;
-	freeaddrinfo(res);
-	return (0);
 }
 
 /*
@@ -271,24 +258,18 @@ void
 addr_at(const struct addr *name, const struct sockaddr_storage *ss,
     struct addr *out)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&out->sa;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->sa;
-	uint16_t port = htons((uint16_t)parse_port(name->port));
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&out->sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&out->sa;
 
 	memset(out, 0, sizeof(*out));
 	memcpy(out->port, name->port, sizeof(out->port));
-	memcpy(&out->sa, ss, sizeof(out->sa));
-	if (ss->ss_family == AF_INET) {
-		sin->sin_port = port;
-		out->salen = sizeof(*sin);
+	addr_set(out, ss);
+	if (ss->ss_family == AF_INET)
 		(void)inet_ntop(AF_INET, &sin->sin_addr, out->host,
 		    sizeof(out->host));
-	} else {
-		sin6->sin6_port = port;
-		out->salen = sizeof(*sin6);
+	else
 		(void)inet_ntop(AF_INET6, &sin6->sin6_addr, out->host,
 		    sizeof(out->host));
-	}
 }
 
 /*

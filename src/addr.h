@@ -1,7 +1,8 @@
 /*
  * addr: parse and print endpoint addresses: "host:port", "[v6]:port" and
- * "unix:/path".  Numeric hosts only need no lookup; names are resolved by
- * addr_resolve() (blocking: start-up only).  No sockets are opened here.
+ * "unix:/path".  Numeric hosts need no lookup; names get their address
+ * from resolve.c (resolve_addr), the one resolver.  No sockets are opened
+ * here, and nothing here looks a name up.
  */
 #ifndef SALLYPORT_ADDR_H
 #define SALLYPORT_ADDR_H
@@ -26,10 +27,11 @@ struct addr {
 int addr_parse(const char *s, struct addr *a, char *err, size_t errlen);
 
 /*
- * addr_resolve(a, err, errlen):
- * Resolve a host name with getaddrinfo (first result).  Return 0 or -1.
+ * addr_set(a, ss):
+ * Give ${a} the address ${ss} (AF_INET or AF_INET6, as a resolver gives
+ * it, any port) with ${a}'s own port; ${a}'s host stays as written.
  */
-int addr_resolve(struct addr *a, char *err, size_t errlen);
+void addr_set(struct addr *a, const struct sockaddr_storage *ss);
 
 /*
  * addr_at(name, ss, out):

@@ -3,6 +3,7 @@
  */
 #include <sys/socket.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,7 +296,7 @@ admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /*
  * admin_new(e, a, err, errlen):
- * Bind ${a} (copied; a name is resolved, blocking) and
+ * Bind ${a} (copied; a name must have its address: resolve_addr) and
  * serve on the loop of ${e} (borrowed).  NULL with a message in ${err} on failure.
  */
 struct admin *
@@ -313,10 +314,8 @@ admin_new(struct env *e, const struct addr *a, char *err, size_t errlen)
 	ad->addr = *a;
 	for (i = 0; i < ADMIN_CLIENTS; i++)
 		ad->c[i].fd = -1;
-	/* A name (localhost) is looked up once, at start-up. */
-	if (ad->addr.salen == 0 &&
-	    addr_resolve(&ad->addr, err, errlen) == -1)
-		goto fail1;
+	/* A name (localhost) has its address already (node.c, resolve.c). */
+	assert(ad->addr.salen > 0);
 	if ((ad->fd = sock_listen(&ad->addr, 16, err, errlen)) == -1)
 		goto fail1;
 	ev_io_init(&ad->w, admin_accept_cb, ad->fd, EV_READ);

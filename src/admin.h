@@ -24,7 +24,7 @@ struct admin;
 
 /*
  * admin_new(e, a, err, errlen):
- * Bind ${a} (copied; a name is resolved, blocking) and
+ * Bind ${a} (copied; a name must have its address: resolve_addr) and
  * serve on the loop of ${e} (borrowed).  NULL with a message in ${err} on failure.
  */
 struct admin *admin_new(struct env *e, const struct addr *a, char *err,

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "node.h"
 #include "probe.h"
+#include "resolve.h"
 #include "sandbox.h"
 
 struct command {
@@ -937,7 +938,7 @@ cmd_intercept_rules(int argc, char *argv[])
 	}
 	for (i = 0; i < cfg.ninlets; i++)
 		for (k = 0; k < cfg.inlets[i].nintercept; k++)
-			if (addr_resolve(&cfg.inlets[i].intercept[k], err,
+			if (resolve_addr_now(&cfg.inlets[i].intercept[k], err,
 			    sizeof(err)) == -1) {
 				fprintf(stderr, "sallyport: %s: [inlet %s] "
 				    "intercept: %s\n", cfg.path,

@@ -451,6 +451,15 @@ node_fini(struct node *n)
 	front_free(n->front);
 	/* ...then the connections, which free the retired generations... */
 	conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
+	/* A reload waiting for a name is dropped. */
+	resolve_cancel(&n->rwait);
+	ev_timer_stop(n->env.loop, &n->rdeadline);
+	ev_timer_stop(n->env.loop, &n->rnext);
+	if (n->pending != NULL) {
+		config_free(n->pending);
+		free(n->pending);
+		n->pending = NULL;
+	}
 	resolve_free(n->env.ctx.resolver); /* nothing waits for it now */
 	n->env.ctx.resolver = NULL;
 	conn_ctx_fini(&n->env.ctx);
@@ -480,48 +489,168 @@ node_fini(struct node *n)
 }
 
 /*
- * Resolve the listening addresses of ${cfg} given as names (numeric ones
- * already are): a listener binds one address, once per load, so the loop
- * blocks while they are looked up and one that does not resolve fails
- * the load.  The names dialed (outlets, targets, relays, via) are not
- * resolved here: resolve.c looks them up on the loop when a connection
- * needs them (see watch_names).  Return 0, or -1 with the first failure
- * in ${err} ("role=R name=N: message"); with ${log} set, every failure is
- * logged too.
+ * Call ${fn}(role, name, a, arg) for every local address of ${cfg}: the
+ * addresses it binds ([node] listen, admin, an inlet's listen) and those
+ * it matches (an inlet's intercept); [node] intercept is numeric.  Stop
+ * at the first call that returns nonzero and return that; else 0.
  */
 static int
-resolve_all(struct config *cfg, int log, char *err, size_t errlen)
+each_local(struct config *cfg, int (*fn)(const char *, const char *,
+    struct addr *, void *), void *arg)
 {
-	char e[512];
-	size_t i;
-	int rc = 0;
+	struct config_inlet *in;
+	size_t i, k;
+	int rc;
 
-#define FAILED(r, nm)                                                          \
-	do {                                                                   \
-		if (log)                                                       \
-			log_error("event=resolve-failed role=%s%s%s "          \
-			    "error=\"%s\"", r, nm != NULL ? " name=" : "",     \
-			    nm != NULL ? nm : "", e);                          \
-		if (rc == 0)                                                   \
-			snprintf(err, errlen, "role=%s name=%s: %s", r,        \
-			    nm != NULL ? nm : "node", e);                      \
-		rc = -1;                                                       \
-	} while (0)
 	if (cfg->node.has_listen &&
-	    addr_resolve(&cfg->node.listen, e, sizeof(e)) == -1)
-		FAILED("node", (const char *)NULL);
+	    (rc = fn("node", NULL, &cfg->node.listen, arg)) != 0)
+		return (rc);
+	if (cfg->node.has_admin &&
+	    (rc = fn("admin", NULL, &cfg->node.admin, arg)) != 0)
+		return (rc);
 	for (i = 0; i < cfg->ninlets; i++) {
-		size_t k;
-
-		if (cfg->inlets[i].has_listen &&
-		    addr_resolve(&cfg->inlets[i].listen, e, sizeof(e)) == -1)
-			FAILED("inlet", cfg->inlets[i].name);
-		for (k = 0; k < cfg->inlets[i].nintercept; k++)
-			if (addr_resolve(&cfg->inlets[i].intercept[k], e,
-			    sizeof(e)) == -1)
-				FAILED("inlet", cfg->inlets[i].name);
+		in = &cfg->inlets[i];
+		if (in->has_listen &&
+		    (rc = fn("inlet", in->name, &in->listen, arg)) != 0)
+			return (rc);
+		for (k = 0; k < in->nintercept; k++)
+			if ((rc = fn("inlet", in->name, &in->intercept[k],
+			    arg)) != 0)
+				return (rc);
 	}
-#undef FAILED
+	return (0);
+}
+
+/* What start_one does for node_run. */
+struct start_names {
+	struct resolve *r;
+	int failed;
+};
+
+/*
+ * each_local at start-up: the name ${a} gets its address (resolve.c,
+ * blocking: nothing is served yet); a failure is logged, the next name
+ * looked at.
+ */
+static int
+start_one(const char *role, const char *name, struct addr *a, void *arg)
+{
+	struct start_names *sn = arg;
+	char e[512];
+
+	if (resolve_addr_wait(sn->r, a, e, sizeof(e)) == 0)
+		return (0);
+	log_error("event=resolve-failed role=%s%s%s error=\"%s\"", role,
+	    name != NULL ? " name=" : "", name != NULL ? name : "", e);
+	sn->failed = 1;
+	return (0);
+}
+
+/* What kept_one looks for and finds. */
+struct kept {
+	const struct addr *want;
+	const struct addr *found;
+};
+
+/* each_local: the local address written as ${k}->want, with its address. */
+static int
+kept_one(const char *role, const char *name, struct addr *a, void *arg)
+{
+	struct kept *k = arg;
+
+	(void)role;
+	(void)name;
+	if (a->is_unix || a->salen == 0 ||
+	    strcmp(a->host, k->want->host) != 0 ||
+	    strcmp(a->port, k->want->port) != 0)
+		return (0);
+	k->found = a;
+	return (1);
+}
+
+/* The rest of the reload of ${n}'s pending file (below). */
+static void reload_names(struct node *n);
+
+/* The lookup a reload waited for answered (resolve_cb). */
+static void
+node_reload_resolved(struct resolve_wait *w, struct resolve_addrs *l,
+    const char *msg)
+{
+	struct node *n = w->arg;
+
+	if (l != NULL) {
+		resolve_addr_set(n->waiting, l);
+		resolve_addrs_free(l);
+	} else {
+		snprintf(n->werr, sizeof(n->werr), "cannot resolve %s: %s",
+		    n->waiting->host, msg);
+		n->wfailed = 1;
+	}
+	n->waiting = NULL;
+	/* Go on from the loop, not inside c-ares' callback. */
+	ev_timer_set(&n->rnext, 0., 0.);
+	ev_timer_start(n->env.loop, &n->rnext);
+}
+
+/* The reload's lookups are out of time. */
+static void
+node_reload_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct node *n = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (n->waiting == NULL)
+		return;
+	resolve_cancel(&n->rwait);
+	snprintf(n->werr, sizeof(n->werr), "cannot resolve %s: no answer "
+	    "within %.0f s", n->waiting->host, RESOLVE_WAIT_MAX);
+	n->waiting = NULL;
+	n->wfailed = 1;
+	reload_names(n);
+}
+
+/* The reload goes on after an answer. */
+static void
+node_reload_next_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	reload_names(w->data);
+}
+
+/*
+ * each_local at a reload: the name ${a} keeps the address it has in the
+ * file in force (its listening socket is kept: an unchanged name is not
+ * looked up again), or gets one from the resolver (/etc/hosts and the
+ * cache answer at once).  Return 0 (done), 1 (a lookup is out: ${n}
+ * waits for it) or -1 (failed: ${n}->werr).
+ */
+static int
+reload_one(const char *role, const char *name, struct addr *a, void *arg)
+{
+	struct node *n = arg;
+	struct kept k = {a, NULL};
+	char e[sizeof(n->werr)];
+	int rc;
+
+	if (a->salen > 0)
+		return (0);
+	/* env.cfg is the file in force, which this only reads. */
+	(void)each_local((struct config *)n->env.cfg, kept_one, &k);
+	if (k.found != NULL) {
+		a->sa = k.found->sa;
+		a->salen = k.found->salen;
+		return (0);
+	}
+	n->wrole = role;
+	n->wname = name;
+	if ((rc = resolve_addr(n->env.ctx.resolver, a, &n->rwait,
+	    node_reload_resolved, n, e, sizeof(e))) == 1)
+		n->waiting = a;
+	else if (rc == -1)
+		snprintf(n->werr, sizeof(n->werr), "%s", e);
 	return (rc);
 }
 
@@ -602,7 +731,20 @@ note_one(const char *role, const char *name, const struct addr *a,
 		    role, name, nt->host, nt->naddrs);
 }
 
-/* The resolver's news (resolve_note_cb): one line per section. */
+/* each_local: ${a} is written with the name ${arg}. */
+static int
+local_named(const char *role, const char *name, struct addr *a, void *arg)
+{
+
+	(void)role;
+	(void)name;
+	return (!a->is_unix && strcasecmp(a->host, arg) == 0);
+}
+
+/*
+ * The resolver's news (resolve_note_cb): one line per section.  The
+ * lookups of local names (start-up, a reload's) report their own failure.
+ */
 static void
 node_resolve_note(void *arg, const char *host, const char *err, size_t n)
 {
@@ -611,6 +753,11 @@ node_resolve_note(void *arg, const char *host, const char *err, size_t n)
 
 	each_dialed(nd->env.cfg, note_one, &nt);
 	if (nt.told)
+		return;
+	/* env.cfg is only read. */
+	if (each_local((struct config *)nd->env.cfg, local_named,
+	    (void *)host) != 0 || (nd->pending != NULL &&
+	    each_local(nd->pending, local_named, (void *)host) != 0))
 		return;
 	if (err != NULL)
 		log_warn("event=resolve-failed host=%s error=\"%s\"", host,
@@ -888,15 +1035,27 @@ node_intercepted(void *arg, int fd, size_t idx)
 	inlet_serve(g->inlets[idx], fd);
 }
 
+/* A reload failed: nothing changed (logged). */
+static void
+reload_failed(struct node *n, const char *why, const char *err)
+{
+
+	stamp_files(n); /* look again at the next change */
+	metrics_add(METRICS_RELOADS, 1, "failed", NULL, NULL);
+	notify_ready();
+	log_warn("event=reload status=failed trigger=%s error=\"%s\"", why,
+	    err);
+}
+
 /*
- * Reload: load, check and resolve the file again; bind what is new; then
- * switch to it all at once, or change nothing (logged either way).
+ * Reload, from the file loaded (${cfg}, taken; its local names have
+ * their addresses): check it, bind what is new; then switch to it all at
+ * once, or change nothing (logged either way).
  */
 static void
-node_reload(struct node *n, const char *why)
+reload_apply(struct node *n, struct config *cfg, const char *why)
 {
 	struct gen *old = n->cur, *g = NULL;
-	struct config *cfg = NULL;
 	struct identity idn;
 	struct channel_local creds;
 	struct cred_revoked revoked = {NULL, 0, NULL, 0};
@@ -912,18 +1071,6 @@ node_reload(struct node *n, const char *why)
 	unsigned nconns = 0, nsess = 0;
 	size_t i, j;
 
-	if (n->env.stopping)
-		return;
-	notify_reloading();
-	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
-	}
-	if (config_load(cfg, n->env.cfg->path, err, sizeof(err)) == -1) {
-		free(cfg);
-		cfg = NULL;
-		goto fail;
-	}
 	if (identity_load(&idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
 	    -1) {
 		snprintf(err, sizeof(err), "%s:%d: %s", cfg->path,
@@ -939,11 +1086,6 @@ node_reload(struct node *n, const char *why)
 	if (!runnable(cfg)) {
 		snprintf(err, sizeof(err), "%s: nothing to run (no inlet, no "
 		    "listen, no relay)", cfg->path);
-		goto fail;
-	}
-	if (resolve_all(cfg, 0, msg, sizeof(msg)) == -1) {
-		snprintf(err, sizeof(err), "%s: resolve-failed %s", cfg->path,
-		    msg);
 		goto fail;
 	}
 	rotated = memcmp(idn.id, n->env.local[n->env.cur].id,
@@ -1149,11 +1291,84 @@ fail:
 	}
 	free(g);
 	admin_free(admin);
-	stamp_files(n); /* look again at the next change */
-	metrics_add(METRICS_RELOADS, 1, "failed", NULL, NULL);
-	notify_ready();
-	log_warn("event=reload status=failed trigger=%s error=\"%s\"", why,
-	    err);
+	reload_failed(n, why, err);
+}
+
+/*
+ * Give the local names of ${n}'s pending file their addresses, one after
+ * the other; wait for a lookup that must go to DNS (the loop serves on
+ * meanwhile; a new name only: see reload_one), at most RESOLVE_WAIT_MAX
+ * seconds in all; then apply the file, or fail the reload.  A reload
+ * asked for meanwhile runs next.
+ */
+static void
+reload_names(struct node *n)
+{
+	struct config *cfg = n->pending;
+	const char *why = n->pending_why, *again;
+	char err[8192];
+	int rc = -1;
+
+	if (n->env.stopping)
+		return; /* node_fini frees it */
+	if (!n->wfailed && (rc = each_local(cfg, reload_one, n)) == 1) {
+		if (!ev_is_active(&n->rdeadline)) {
+			ev_timer_set(&n->rdeadline, RESOLVE_WAIT_MAX, 0.);
+			ev_timer_start(n->env.loop, &n->rdeadline);
+		}
+		log_info("event=reload-resolving host=%s trigger=%s",
+		    n->waiting->host, why);
+		return;
+	}
+	ev_timer_stop(n->env.loop, &n->rdeadline);
+	n->pending = NULL;
+	if (rc == 0)
+		reload_apply(n, cfg, why);
+	else {
+		snprintf(err, sizeof(err), "%s: resolve-failed role=%s "
+		    "name=%s: %s", cfg->path, n->wrole, n->wname != NULL ?
+		    n->wname : n->wrole, n->werr);
+		config_free(cfg);
+		free(cfg);
+		reload_failed(n, why, err);
+	}
+	n->wfailed = 0;
+	if ((again = n->again) != NULL) {
+		n->again = NULL;
+		node_reload(n, again);
+	}
+}
+
+/*
+ * Reload: load the file again, give its local names their addresses
+ * (reload_names), then apply it (reload_apply).  While a reload waits for
+ * a name, another one asked for (SIGHUP, reload = watch) runs after it.
+ */
+static void
+node_reload(struct node *n, const char *why)
+{
+	struct config *cfg;
+	char err[8192];
+
+	if (n->env.stopping)
+		return;
+	if (n->pending != NULL) {
+		n->again = why;
+		return;
+	}
+	notify_reloading();
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL) {
+		reload_failed(n, why, "out of memory");
+		return;
+	}
+	if (config_load(cfg, n->env.cfg->path, err, sizeof(err)) == -1) {
+		free(cfg);
+		reload_failed(n, why, err);
+		return;
+	}
+	n->pending = cfg;
+	n->pending_why = why;
+	reload_names(n);
 }
 
 /*
@@ -1180,8 +1395,6 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		    cfg->path);
 		goto fail0;
 	}
-	if (resolve_all(cfg, 1, err, sizeof(err)) == -1)
-		goto fail0;
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		log_error("event=start error=nomem");
 		goto fail0;
@@ -1202,6 +1415,14 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	    n, err, sizeof(err))) == NULL) {
 		log_error("event=start error=resolver detail=\"%s\"", err);
 		goto fail1;
+	}
+	/* The local names, before anything else is on the loop. */
+	{
+		struct start_names sn = {n->env.ctx.resolver, 0};
+
+		(void)each_local(cfg, start_one, &sn);
+		if (sn.failed)
+			goto fail1;
 	}
 	if ((n->cur = calloc(1, sizeof(*n->cur))) == NULL) {
 		log_error("event=start error=nomem");
@@ -1229,6 +1450,10 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	n->watch.data = n;
 	ev_init(&n->expire, node_expire_cb);
 	n->expire.data = n;
+	ev_init(&n->rdeadline, node_reload_deadline_cb);
+	n->rdeadline.data = n;
+	ev_init(&n->rnext, node_reload_next_cb);
+	n->rnext.data = n;
 	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
 	ev_signal_init(&n->sigint, node_signal_cb, SIGINT);
 	ev_signal_init(&n->sighup, node_sighup_cb, SIGHUP);

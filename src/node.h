@@ -18,6 +18,7 @@
 #include "config.h"
 #include "env.h"
 #include "identity.h"
+#include "resolve.h"
 
 struct admin;
 struct front;
@@ -48,6 +49,21 @@ struct node {
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace, watch, expire;
 	ev_timer flush; /* reports lines the rate limits left out */
+	/*
+	 * A reload whose file names a new local address (a listen, admin
+	 * or intercept name this file in force does not have) that only DNS
+	 * can answer: loaded, waiting for that name (node.c, reload_names).
+	 */
+	struct config *pending;  /* the file loaded, or NULL */
+	const char *pending_why; /* its trigger */
+	const char *again;       /* a reload asked for meanwhile, or NULL */
+	struct addr *waiting;    /* the name looked up, in pending */
+	const char *wrole, *wname; /* its section, for the error */
+	int wfailed;             /* its lookup failed (werr) */
+	char werr[ADDR_TEXT_MAX + 192];
+	struct resolve_wait rwait;
+	ev_timer rdeadline; /* RESOLVE_WAIT_MAX for the reload's lookups */
+	ev_timer rnext;     /* goes on outside the resolver's callback */
 };
 
 /*

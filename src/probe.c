@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "probe.h"
+#include "resolve.h"
 #include "sock.h"
 
 /* Seconds left until ${deadline} (CLOCK_MONOTONIC), as poll milliseconds. */
@@ -98,7 +99,7 @@ probe_run(const char *target, char *msg, size_t len)
 		goto fail0;
 	}
 	if (addr_parse(at, &a, err, sizeof(err)) == -1 ||
-	    (a.salen == 0 && addr_resolve(&a, err, sizeof(err)) == -1)) {
+	    resolve_addr_now(&a, err, sizeof(err)) == -1) {
 		snprintf(msg, len, "%s", err);
 		goto fail0;
 	}

@@ -488,6 +488,151 @@ resolve_unwatch_all(struct resolve *r)
 }
 
 /*
+ * resolve_addr_set(a, l):
+ * Give ${a} the first IPv4 address of ${l} (borrowed), or its first IPv6
+ * one when it has no IPv4 address, with ${a}'s port; its host stays the
+ * name written.
+ */
+void
+resolve_addr_set(struct addr *a, const struct resolve_addrs *l)
+{
+	size_t i;
+
+	assert(l->n > 0);
+	for (i = 0; i < l->n; i++)
+		if (l->sa[i].ss_family == AF_INET)
+			break;
+	addr_set(a, &l->sa[i < l->n ? i : 0]);
+}
+
+/*
+ * resolve_addr(r, a, w, cb, arg, err, errlen):
+ * Give ${a}, a local address written as a name, its address; see
+ * resolve.h.  0, -1 (${err}) or 1 (${cb} will be called).
+ */
+int
+resolve_addr(struct resolve *r, struct addr *a, struct resolve_wait *w,
+    resolve_cb *cb, void *arg, char *err, size_t errlen)
+{
+	struct resolve_addrs *l;
+	const char *msg = NULL;
+	int rc;
+
+	if (a->salen > 0)
+		return (0); /* numeric, or a unix socket */
+	if ((rc = resolve_get(r, a->host, &l, &msg, w, cb, arg)) == 1)
+		return (1);
+	if (rc == -1) {
+		snprintf(err, errlen, "cannot resolve %s: %s", a->host, msg);
+		return (-1);
+	}
+	resolve_addr_set(a, l);
+	resolve_addrs_free(l);
+	return (0);
+}
+
+/* One blocking lookup (resolve_addr_wait). */
+struct blocking {
+	struct resolve_wait w;
+	struct addr *a;
+	char *err;
+	size_t errlen;
+	int done; /* answered, or out of time */
+	int rc;
+};
+
+/* The answer of a blocking lookup (resolve_cb). */
+static void
+blocking_cb(struct resolve_wait *w, struct resolve_addrs *l, const char *msg)
+{
+	struct blocking *b = w->arg;
+
+	b->done = 1;
+	if (l == NULL) {
+		snprintf(b->err, b->errlen, "cannot resolve %s: %s",
+		    b->a->host, msg);
+		return;
+	}
+	resolve_addr_set(b->a, l);
+	resolve_addrs_free(l);
+	b->rc = 0;
+}
+
+/* A blocking lookup is out of time. */
+static void
+blocking_tmo_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct blocking *b = w->data;
+
+	(void)loop;
+	(void)revents;
+	b->done = 1;
+}
+
+/*
+ * resolve_addr_wait(r, a, err, errlen):
+ * resolve_addr() that blocks until the answer or RESOLVE_WAIT_MAX
+ * seconds.  0, or -1 (${err}).
+ */
+int
+resolve_addr_wait(struct resolve *r, struct addr *a, char *err,
+    size_t errlen)
+{
+	struct blocking b;
+	ev_timer tmo;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.a = a;
+	b.err = err;
+	b.errlen = errlen;
+	b.rc = -1;
+	if ((rc = resolve_addr(r, a, &b.w, blocking_cb, &b, err, errlen)) !=
+	    1)
+		return (rc);
+	ev_timer_init(&tmo, blocking_tmo_cb, RESOLVE_WAIT_MAX, 0.);
+	tmo.data = &b;
+	ev_timer_start(r->loop, &tmo);
+	while (!b.done)
+		ev_run(r->loop, EVRUN_ONCE);
+	ev_timer_stop(r->loop, &tmo);
+	if (b.w.e != NULL) {
+		resolve_cancel(&b.w);
+		snprintf(err, errlen, "cannot resolve %s: no answer within "
+		    "%.0f s", a->host, RESOLVE_WAIT_MAX);
+	}
+	return (b.rc);
+}
+
+/*
+ * resolve_addr_now(a, err, errlen):
+ * resolve_addr_wait() on a resolver and a loop of its own.  0 or -1.
+ */
+int
+resolve_addr_now(struct addr *a, char *err, size_t errlen)
+{
+	struct ev_loop *loop;
+	struct resolve *r;
+	int rc = -1;
+
+	if (a->salen > 0)
+		return (0);
+	if ((loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
+		snprintf(err, errlen, "cannot resolve %s: no event loop",
+		    a->host);
+		goto fail0;
+	}
+	if ((r = resolve_new(loop, NULL, NULL, err, errlen)) == NULL)
+		goto fail1;
+	rc = resolve_addr_wait(r, a, err, errlen);
+	resolve_free(r);
+fail1:
+	ev_loop_destroy(loop);
+fail0:
+	return (rc);
+}
+
+/*
  * resolve_new(loop, note, arg, err, errlen):
  * A resolver on ${loop}: c-ares initialised (reads /etc/resolv.conf now),
  * ${note}(${arg}, ...) told when a name starts failing or recovers (may

@@ -12,6 +12,13 @@
  * a name it must dial.  It never opens a TCP connection and never knows
  * which role asks.  c-ares reads /etc/resolv.conf once, at resolve_new(),
  * which runs before the sandbox is entered (sandbox.c allows the rest).
+ *
+ * It is the process's one resolver: the names of the local addresses
+ * (what a node binds or matches: [node] listen, admin, an inlet's listen
+ * and intercept) get their address here too (resolve_addr), at start-up
+ * and at a reload, as do the names of the command line tools.  Nothing
+ * calls getaddrinfo(3), whose NSS modules may make any system call (glibc
+ * asks netlink with AI_ADDRCONFIG), which the sandbox would kill.
  */
 #ifndef SALLYPORT_RESOLVE_H
 #define SALLYPORT_RESOLVE_H
@@ -27,10 +34,13 @@
 #define RESOLVE_NEGATIVE_TTL 1.
 /* Watched names that fail are looked up again this often (seconds). */
 #define RESOLVE_RETRY 2.
+/* A blocking lookup (start-up, a command) gives up after this (seconds). */
+#define RESOLVE_WAIT_MAX 10.
 /* At most this many names in the cache; at most this many addresses each. */
 #define RESOLVE_NAMES_MAX 1024
 #define RESOLVE_ADDRS_MAX 16
 
+struct addr;
 struct resolve;
 struct resolve_entry;
 
@@ -124,6 +134,42 @@ void resolve_watch(struct resolve *r, const char *host);
  * No name is watched any more (a reload then watches its own).
  */
 void resolve_unwatch_all(struct resolve *r);
+
+/*
+ * resolve_addr(r, a, w, cb, arg, err, errlen):
+ * Give ${a}, a local address written as a name (one the node binds or
+ * matches), its address (resolve_addr_set); numeric or unix ones already
+ * have it.  Return 0 when done (from /etc/hosts or the cache: nothing
+ * waits), -1 with a message in ${err}, or 1: a lookup is out and ${cb}
+ * will be called as for resolve_get(), with the addresses to pass to
+ * resolve_addr_set() (${a} is not touched meanwhile).
+ */
+int resolve_addr(struct resolve *r, struct addr *a, struct resolve_wait *w,
+    resolve_cb *cb, void *arg, char *err, size_t errlen);
+
+/*
+ * resolve_addr_set(a, l):
+ * Give ${a} the first IPv4 address of ${l} (borrowed), or its first IPv6
+ * one when it has no IPv4 address, with ${a}'s port; its host stays the
+ * name written.
+ */
+void resolve_addr_set(struct addr *a, const struct resolve_addrs *l);
+
+/*
+ * resolve_addr_wait(r, a, err, errlen):
+ * resolve_addr() that blocks (runs ${r}'s loop, for start-up, before
+ * anything else is on it) until the answer, or RESOLVE_WAIT_MAX seconds.
+ * Return 0, or -1 with a message in ${err}.
+ */
+int resolve_addr_wait(struct resolve *r, struct addr *a, char *err,
+    size_t errlen);
+
+/*
+ * resolve_addr_now(a, err, errlen):
+ * resolve_addr_wait() on a resolver and a loop of its own, made and freed
+ * here: for the command line tools (probe, intercept-rules).
+ */
+int resolve_addr_now(struct addr *a, char *err, size_t errlen);
 
 /*
  * resolve_addrs_free(a):

@@ -5,7 +5,7 @@ subcommand is one small client or server; clients print one `key=value ...`
 result line on stdout and exit 0 when what they checked holds.
 
 Servers: echo, accept-log, bulk-server, halfclose-server, reset-server,
-slow-sink, blackhole, marker-server, frame-gate (a forwarder).  Clients: echo-check, bulk-client,
+slow-sink, blackhole, marker-server, frame-gate (a forwarder), dns (UDP).  Clients: echo-check, bulk-client,
 halfclose-client, reset-client, push, probe, hold, marker-client,
 echo-prefix, send-close, burst,
 connect-loop.  `netkit.py SUBCOMMAND -h` tells more.
@@ -726,6 +726,74 @@ def cmd_blackhole(args):
     return 0
 
 
+# ------------------------------------------- resolver tests (79-*.sh)
+
+
+def dns_qname(q):
+    """(name, end of the question) of the DNS query ${q}, or (None, 0)."""
+    labels, i = [], 12
+    try:
+        while q[i] != 0:
+            if q[i] >= 64:
+                return None, 0      # no compression in a question
+            labels.append(q[i + 1:i + 1 + q[i]].decode("ascii"))
+            i += 1 + q[i]
+    except (IndexError, UnicodeDecodeError):
+        return None, 0
+    if i + 5 > len(q):
+        return None, 0
+    return ".".join(labels).lower(), i + 5
+
+
+def dns_reply(q, qend, rcode, ip):
+    """The reply to ${q}: its question, and one A record of ${ip} when it
+    asks for A (another type, or ip None: no answer)."""
+    an = ip is not None and q[qend - 4:qend - 2] == b"\x00\x01"
+    head = q[:2] + bytes([0x84 | (q[2] & 0x01), 0x80 | rcode])
+    head += b"\x00\x01" + (b"\x00\x01" if an else b"\x00\x00") + b"\x00" * 4
+    out = head + q[12:qend]
+    if an:
+        out += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04"
+        out += socket.inet_aton(ip)
+    return out
+
+
+def cmd_dns(args):
+    """DNS server (UDP) for the resolver tests: --answer NAME=IPV4 answers
+    NAME (A: the address; other types: no data); --hold NAME=FILE answers
+    it only once FILE exists; --drop NAME never answers; any other name:
+    NXDOMAIN.  Each query is appended to --log as "NAME TYPE"."""
+    fam, sa = parse_addr(args.listen)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind(sa)
+    answers = dict(a.lower().split("=", 1) for a in args.answer or [])
+    holds = dict(h.split("=", 1) for h in args.hold or [])
+    holds = {k.lower(): v for k, v in holds.items()}
+    drops = set(d.lower() for d in args.drop or [])
+    held = []
+    mark_ready(args.ready)
+    while True:
+        r, _, _ = select.select([s], [], [], 0.05)
+        if r:
+            q, peer = s.recvfrom(4096)
+            name, qend = dns_qname(q)
+            if name is None:
+                continue
+            if args.log:
+                with open(args.log, "a") as f:
+                    f.write("%s %d\n" % (name, q[qend - 3]))
+            if name in drops:
+                continue
+            if name in holds and not os.path.exists(holds[name]):
+                held.append((q, qend, peer, holds[name], answers.get(name)))
+                continue
+            ip = answers.get(name)
+            s.sendto(dns_reply(q, qend, 0 if ip else 3, ip), peer)
+        for h in [h for h in held if os.path.exists(h[3])]:
+            held.remove(h)
+            s.sendto(dns_reply(h[0], h[1], 0 if h[4] else 3, h[4]), h[2])
+
+
 # ------------------------------------------- relay tests (6x-relay-*.sh)
 
 
@@ -1178,6 +1246,11 @@ def main():
                        required=True)
 
     add("blackhole", cmd_blackhole, lis, ready)
+    add("dns", cmd_dns, lis, ready,
+        lambda q: q.add_argument("--answer", action="append"),
+        lambda q: q.add_argument("--hold", action="append"),
+        lambda q: q.add_argument("--drop", action="append"),
+        lambda q: q.add_argument("--log"))
     add("frame-gate", cmd_frame_gate, lis, con, ready, tmo,
         lambda q: q.add_argument("--drop-len", type=int, required=True),
         lambda q: q.add_argument("--log", required=True))

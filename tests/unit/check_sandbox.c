@@ -3,9 +3,11 @@
  * each installed in a child process (never in the test runner): what the
  * node needs still works; execve, ptrace and opening a file for writing
  * kill with SIGSYS; Landlock lets through only the files and directories
- * it was given.
+ * it was given; the resolver (resolve.c, c-ares) looks names up under the
+ * filter, and getrandom(2), which newer c-ares calls, is allowed.
  */
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,7 +24,13 @@
 #include <unistd.h>
 
 #include <check.h>
+#include <ev.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "resolve.h"
 #include "sandbox.h"
 
 /* Child exit codes (below 64; a signal is reported apart). */
@@ -148,6 +156,58 @@ START_TEST(test_allowed)
 		if ((p[0] = open(okfile, O_RDONLY | O_CLOEXEC)) == -1)
 			_exit(C_WRONG);
 		close(p[0]);
+		_exit(C_OK);
+	}
+	assert_ok(pid);
+}
+END_TEST
+
+/*
+ * The resolver under the filter, as a node uses it after start-up (a
+ * reload's new local name, a dialed name): a name from /etc/hosts gets
+ * its loopback address; a name that only DNS could answer fails or
+ * answers, but does not kill (socket, connect, send, recvfrom, fcntl on
+ * the resolver's socket); getrandom(2) works (c-ares 1.20 and later call
+ * it after start-up to refill their query-id randomness).
+ */
+START_TEST(test_resolver)
+{
+	struct ev_loop *loop;
+	struct resolve *r;
+	struct addr a, dns;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a.sa;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a.sa;
+	uint8_t b[16];
+	char err[512];
+	pid_t pid;
+
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		/* Made before the filter, as node_run makes them. */
+		if ((loop = ev_loop_new(EVFLAG_AUTO)) == NULL ||
+		    (r = resolve_new(loop, NULL, NULL, err, sizeof(err))) ==
+		    NULL)
+			_exit(C_SETUP);
+		child_seccomp();
+		if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b) ||
+		    getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b))
+			_exit(C_WRONG);
+		if (addr_parse("localhost:9", &a, err, sizeof(err)) == -1 ||
+		    resolve_addr_wait(r, &a, err, sizeof(err)) == -1)
+			_exit(C_WRONG);
+		if (!(a.sa.ss_family == AF_INET &&
+		    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 &&
+		    ntohs(sin->sin_port) == 9) && !(a.sa.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) &&
+		    ntohs(sin6->sin6_port) == 9))
+			_exit(C_WRONG);
+		/* RFC 6761: never answered; whatever comes back, no kill. */
+		if (addr_parse("sallyport-check.invalid:9", &dns, err,
+		    sizeof(err)) == -1)
+			_exit(C_WRONG);
+		(void)resolve_addr_wait(r, &dns, err, sizeof(err));
+		resolve_free(r);
+		ev_loop_destroy(loop);
 		_exit(C_OK);
 	}
 	assert_ok(pid);
@@ -289,6 +349,11 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_execve_kills);
 	tcase_add_test(tc, test_ptrace_kills);
 	tcase_add_loop_test(tc, test_open_write_kills, 0, 5);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("resolver");
+	/* A DNS server that does not answer: RESOLVE_WAIT_MAX. */
+	tcase_set_timeout(tc, 3 * RESOLVE_WAIT_MAX);
+	tcase_add_test(tc, test_resolver);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("landlock");
 	tcase_add_checked_fixture(tc, setup, teardown);
