@@ -13,6 +13,14 @@
 #    showed, the renewed one, not by the one the full handshake saw), and
 #    new connections, resumed, get their bytes back: no credential-expired
 #    refusal anywhere.
+# 4. An inlet whose resumed connection is refused as not allowed where a
+#    full handshake passes (as with an outlet of an earlier build, which
+#    decided on the ticket's credentials): stood in for by a frame gate
+#    that carries resumed msg1s (a 65-byte body) to outlet outb, which
+#    holds a copy of out's key and stops allowing role=app, and every
+#    other connection to out.  The inlet gin forgets the ticket and carries
+#    the client, with the bytes it sent and its EOF, over a new connection
+#    with a full handshake, once: the client gets its echo.
 . "$(dirname "$0")/lib.sh"
 
 FIRST_TTL=12
@@ -150,3 +158,62 @@ for l in out rout; do
 		die "$l denied: $(grep 'decision=deny' "$WORK/$l.log" | head -n 1)"
 done
 say "ok: new resumed connections pass after the first credential ended"
+
+# 4. A resumed connection refused where a full handshake passes.
+for n in gin; do
+	eval "ID_$n=\$(make_identity $n)"
+done
+cred_issue ca.key gin --attr role=app --ttl 1h
+cp -p "$WORK/out.key" "$WORK/outb.key"
+OUTB_PORT=$(free_port)
+GATE_PORT=$(free_port)
+GIN_PORT=$(free_port)
+write_outb()
+{
+	{
+		ini_node "$WORK/outb.key" "127.0.0.1:$OUTB_PORT" "$DECIDE" \
+		    "log_level = debug"
+		ini_authorities corp "$CA_ID"
+		ini_outlet echo "127.0.0.1:$TARGET_PORT" "$1"
+	} >"$WORK/outb.ini.new"
+	mv -f "$WORK/outb.ini.new" "$WORK/outb.ini"
+}
+write_outb "role=app@corp"
+start_node outb "$WORK/outb.ini"
+spawn "$WORK/gate.out" netkit frame-gate "127.0.0.1:$GATE_PORT" \
+	"127.0.0.1:$NODE_PORT" --drop-len 65 \
+	--route-to "127.0.0.1:$OUTB_PORT" --log "$WORK/gate.log" \
+	--ready "$WORK/gate.ready"
+wait_for_file "$WORK/gate.ready" 10
+{
+	ini_node "$WORK/gin.key" "" "credential = gin.cred" "log_level = debug"
+	ini_peers server "$ID_out"
+	ini_inlet echo "127.0.0.1:$GIN_PORT" "server@127.0.0.1:$GATE_PORT"
+} >"$WORK/gin.ini"
+start_node gin "$WORK/gin.ini"
+# A full handshake with out; the resumed attempt goes to outb, which does
+# not know that ticket: a full handshake with outb on the same stream,
+# whose ticket gin keeps.
+echo_ok "$GIN_PORT"
+echo_ok "$GIN_PORT"
+wait_for_event "$WORK/gin.log" 5 event=resume-refused
+[ "$(log_count "$WORK/gate.log" routed)" = 1 ] ||
+	die "the gate did not route one resumed msg1 to outb"
+write_outb "role=db@corp"
+reload_node outb
+# Resumed with outb's ticket: refused; the client is carried over a full
+# handshake (to out) with its 6 bytes and its EOF.
+n_out=$(log_count "$WORK/out.log" event=audit decision=allow "peer=$ID_gin")
+echo_ok "$GIN_PORT"
+wait_for_event "$WORK/outb.log" 5 event=audit decision=deny \
+    reason=not-allowed "peer=$ID_gin" role=outlet
+wait_for_event "$WORK/gin.log" 5 event=resume-denied role=inlet \
+    reason=remote-not-allowed held=6 redial=yes
+[ "$(log_count "$WORK/out.log" event=audit decision=allow "peer=$ID_gin")" = \
+    $((n_out + 1)) ] || die "the client was not carried over to out"
+log_has "$WORK/gin.log" event=audit decision=deny &&
+	die "gin logged a deny: $(grep 'decision=deny' "$WORK/gin.log")"
+# Once: the connection that carried the client offered no ticket.
+[ "$(log_count "$WORK/gate.log" routed)" = 2 ] ||
+	die "the carried client resumed: $(log_count "$WORK/gate.log" routed) routed"
+say "ok: a refused resumed connection carried over a full handshake"
