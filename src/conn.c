@@ -493,7 +493,7 @@ plain_read(struct conn *c)
 
 	assert(c->tx == NULL);
 	if (c->holding && c->held_len == CONN_HOLD_MAX)
-		return; /* until the peer's first record */
+		return; /* until the peer shows it serves us */
 	if ((b = c->tx = buf_get(c->ctx, CONN_CAP)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
@@ -580,8 +580,13 @@ rx_open_records(struct conn *c)
 			return (-1);
 		}
 		b->pos += total;
-		/* Any record but a refusal: the peer serves us. */
-		if (c->holding && type != CHANNEL_REFUSE)
+		/*
+		 * The peer serves us: a record that only comes then (our
+		 * PING's PONG, data, its EOF); credentials may come before
+		 * its decision, a refusal instead of it.
+		 */
+		if (c->holding && type != CHANNEL_REFUSE &&
+		    type != CHANNEL_CREDS)
 			held_free(c);
 		switch (type) {
 		case CHANNEL_DATA:
@@ -1759,7 +1764,7 @@ conn_open(struct conn *c)
 /*
  * conn_hold_plain(c):
  * Initiator, before conn_open: keep a copy of the plain bytes until the
- * peer's first record, which a PING asks for.  Return 0 or -1.
+ * peer shows it serves us, which a PING asks it to.  Return 0 or -1.
  */
 int
 conn_hold_plain(struct conn *c)

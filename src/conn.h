@@ -431,21 +431,21 @@ int conn_take_plain(struct conn *c);
 
 /*
  * conn_hold_plain(c):
- * Initiator, before conn_open: until the first record from the peer
- * arrives, keep a copy of what is read from the plain side (at most
- * CONN_HOLD_MAX bytes: the plain side is not read beyond them meanwhile)
- * and ask the peer for a record at once (a PING, which it answers once
- * it serves us), so that if it refuses instead, ops->refused can carry
- * the client over another connection (conn_take_held) without losing a
- * byte.  Return 0, or -1 on ENOMEM.
+ * Initiator, before conn_open: until the peer shows it serves us (a
+ * record other than REFUSE or CREDS), keep a copy of what is read from
+ * the plain side (at most CONN_HOLD_MAX bytes: the plain side is not read
+ * beyond them meanwhile) and ask the peer for such a record at once (a
+ * PING, which it answers once it serves us), so that if it refuses
+ * instead, ops->refused can carry the client over another connection
+ * (conn_take_held) without losing a byte.  Return 0, or -1 on ENOMEM.
  */
 #define CONN_HOLD_MAX CHANNEL_MAX_DATA
 int conn_hold_plain(struct conn *c);
 
 /*
  * conn_take_held(c, held, len, eof):
- * From ops->refused of a connection that still holds (conn_hold_plain: no
- * record came before the refusal): take its plain socket out of ${c}
+ * From ops->refused of a connection that still holds (conn_hold_plain:
+ * nothing showed it was served before the refusal): take its plain socket out of ${c}
  * with the bytes read from it so far (*${held}, *${len} bytes: the
  * caller's to free; NULL and 0 if none) and whether the plain side ended
  * (*${eof}); nothing of them was written to the plain socket.  The
