@@ -345,7 +345,8 @@ conn_update(struct conn *c)
 		watch(c, &c->plain_w, c->fd_plain, c->fd_plain != -1);
 		break;
 	case CONN_OPEN:
-		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy);
+		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy &&
+		    !(c->holding && c->held_len == CONN_HOLD_MAX));
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
 		watch(c, &c->chan_r, c->fd_chan, !rx_busy);
 		watch(c, &c->plain_w, c->fd_plain, rx_busy);
@@ -393,30 +394,53 @@ tx_flush(struct conn *c)
 		check_done(c);
 }
 
+/* Wipe and free the held plain bytes of ${c}, if any. */
+static void
+held_free(struct conn *c)
+{
+
+	if (c->held != NULL) {
+		wipe(c->held, c->held_len);
+		free(c->held);
+	}
+	c->held = NULL;
+	c->held_len = 0;
+	c->holding = c->replay = 0;
+}
+
 /*
- * With c->tx empty, queue a record that is owed: a PONG, then our EOF
- * once the plain side ended.  Nothing is sent after our EOF.
+ * With c->tx empty, queue a record that is owed: a PONG, a PING, the
+ * plain bytes an earlier connection read (conn_replay_plain), then our
+ * EOF once the plain side ended.  Nothing is sent after our EOF.
  */
 static void
 tx_kick(struct conn *c)
 {
 	enum channel_type type;
+	size_t len = 0;
 	long n;
 
 	if (c->tx != NULL || c->tx_eof_sent || c->state != CONN_OPEN)
 		return;
 	if (c->pong_owed)
 		type = CHANNEL_PONG;
+	else if (c->ping_owed)
+		type = CHANNEL_PING;
 	else if (c->rekey_owed)
 		type = CHANNEL_REKEY;
 	else if (c->creds_out != NULL)
 		type = CHANNEL_CREDS;
+	else if (c->replay)
+		type = CHANNEL_DATA;
 	else if (c->tx_eof_seen)
 		type = CHANNEL_EOF;
 	else
 		return;
-	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + (type ==
-	    CHANNEL_CREDS ? c->creds_out_len : 0))) == NULL) {
+	if (type == CHANNEL_CREDS)
+		len = c->creds_out_len;
+	else if (type == CHANNEL_DATA)
+		len = c->held_len;
+	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + len)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
@@ -429,6 +453,11 @@ tx_kick(struct conn *c)
 		n = channel_seal(c->ch, type, c->tx->data, c->creds_out_len);
 		free(c->creds_out);
 		c->creds_out = NULL;
+	} else if (type == CHANNEL_DATA) {
+		memcpy(c->tx->data + CHANNEL_HDR, c->held, len);
+		n = channel_seal(c->ch, type, c->tx->data, len);
+		c->bytes_in += len;
+		held_free(c);
 	} else
 		n = channel_seal(c->ch, type, c->tx->data, 0);
 	if (n < 0) {
@@ -437,6 +466,8 @@ tx_kick(struct conn *c)
 	}
 	if (type == CHANNEL_PONG)
 		c->pong_owed = 0;
+	else if (type == CHANNEL_PING)
+		c->ping_owed = 0;
 	else if (type == CHANNEL_REKEY)
 		c->rekey_owed = 0;
 	else if (type == CHANNEL_EOF)
@@ -462,6 +493,8 @@ plain_read(struct conn *c)
 	unsigned i;
 
 	assert(c->tx == NULL);
+	if (c->holding && c->held_len == CONN_HOLD_MAX)
+		return; /* until the peer shows it serves us */
 	if ((b = c->tx = buf_get(c->ctx, CONN_CAP)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
@@ -470,9 +503,16 @@ plain_read(struct conn *c)
 		in[i].iov_base = b->data + i * CHANNEL_MAX_RECORD + CHANNEL_HDR;
 		in[i].iov_len = CHANNEL_MAX_DATA;
 	}
-	while ((n = readv(c->fd_plain, in, CONN_SLOTS)) == -1 &&
-	    errno == EINTR)
+	/* Holding: no more than the copy has room for (one slot). */
+	if (c->holding)
+		in[0].iov_len = CONN_HOLD_MAX - c->held_len;
+	while ((n = readv(c->fd_plain, in, c->holding ? 1 : CONN_SLOTS)) ==
+	    -1 && errno == EINTR)
 		;
+	if (n > 0 && c->holding) {
+		memcpy(c->held + c->held_len, in[0].iov_base, (size_t)n);
+		c->held_len += (size_t)n;
+	}
 	if (n >= 0 && !c->plain_heard) {
 		c->plain_heard = 1;
 		if (c->ops->heard != NULL)
@@ -541,6 +581,14 @@ rx_open_records(struct conn *c)
 			return (-1);
 		}
 		b->pos += total;
+		/*
+		 * The peer serves us: a record that only comes then (our
+		 * PING's PONG, data, its EOF); credentials may come before
+		 * its decision, a refusal instead of it.
+		 */
+		if (c->holding && type != CHANNEL_REFUSE &&
+		    type != CHANNEL_CREDS)
+			held_free(c);
 		switch (type) {
 		case CHANNEL_DATA:
 			if (len == 0)
@@ -1710,7 +1758,76 @@ conn_open(struct conn *c)
 		if (c->state == CONN_DEAD)
 			return;
 	}
+	/* A PING or replayed bytes owed go out first. */
+	tx_kick(c);
+	if (c->state == CONN_DEAD)
+		return;
 	conn_update(c);
+}
+
+/*
+ * conn_hold_plain(c):
+ * Initiator, before conn_open: keep a copy of the plain bytes until the
+ * peer shows it serves us, which a PING asks it to.  Return 0 or -1.
+ */
+int
+conn_hold_plain(struct conn *c)
+{
+
+	assert(c->state != CONN_OPEN && c->state != CONN_DEAD);
+	assert(c->held == NULL);
+	if ((c->held = malloc(CONN_HOLD_MAX)) == NULL)
+		return (-1);
+	c->held_len = 0;
+	c->holding = 1;
+	c->ping_owed = 1;
+	return (0);
+}
+
+/*
+ * conn_take_held(c, held, len, eof):
+ * From ops->refused while ${c} holds: take its plain socket, the bytes
+ * read from it and whether it ended.  Return the socket, or -1.
+ */
+int
+conn_take_held(struct conn *c, uint8_t **held, size_t *len, int *eof)
+{
+	int fd = c->fd_plain;
+
+	if (!c->holding || fd == -1)
+		return (-1);
+	ev_io_stop(c->ctx->loop, &c->plain_r);
+	ev_io_stop(c->ctx->loop, &c->plain_w);
+	c->fd_plain = -1; /* the caller owns it now */
+	*eof = c->tx_eof_seen;
+	*len = c->held_len;
+	*held = c->held_len > 0 ? c->held : NULL;
+	if (*held == NULL)
+		free(c->held);
+	c->held = NULL; /* the caller's now */
+	held_free(c);
+	return (fd);
+}
+
+/*
+ * conn_replay_plain(c, held, len, eof):
+ * Before conn_open: the ${len} bytes at ${held} (taken) go to the
+ * channel first, then our EOF if ${eof}.
+ */
+void
+conn_replay_plain(struct conn *c, uint8_t *held, size_t len, int eof)
+{
+
+	assert(c->state != CONN_OPEN && c->state != CONN_DEAD);
+	assert(c->held == NULL && len <= CONN_HOLD_MAX);
+	if (len > 0) {
+		c->held = held;
+		c->held_len = len;
+		c->replay = 1;
+	} else
+		free(held);
+	if (eof)
+		c->tx_eof_seen = 1;
 }
 
 /* The peer of the socket ${fd} ("[v6]:port", "v4:port", "unix"), or "-". */
@@ -1884,6 +2001,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	c->tx = c->rx = NULL;
 	free(c->pfx);
 	free(c->creds_out);
+	held_free(c);
 	c->pfx = NULL;
 	conn_set_state(c, CONN_DEAD);
 

@@ -175,6 +175,9 @@ struct conn {
 	unsigned hs_responder : 1;  /* the handshake runs as responder */
 	unsigned hs_progress : 1;   /* a whole handshake message came in */
 	unsigned plain_heard : 1;   /* ops->heard was called */
+	unsigned holding : 1;       /* keep plain bytes: no record came yet */
+	unsigned ping_owed : 1;     /* a PING asks the peer for a record */
+	unsigned replay : 1;        /* held bytes go to the channel first */
 	int fd_plain;
 	int fd_chan;
 	ev_io plain_r, plain_w, chan_r, chan_w;
@@ -204,6 +207,8 @@ struct conn {
 	uint8_t *pfx;      /* bytes owed to the plain side first, or NULL */
 	uint8_t *creds_out; /* our renewed credential block owed, or NULL */
 	size_t creds_out_len;
+	uint8_t *held;   /* conn_hold_plain, conn_replay_plain, or NULL */
+	size_t held_len; /* at most CONN_HOLD_MAX */
 	size_t pfx_len, pfx_off;
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
@@ -223,6 +228,7 @@ struct conn {
 	uint64_t cred_expiry;
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
+	int retry;  /* a client carried over from an earlier connection */
 };
 
 /*
@@ -422,6 +428,39 @@ int conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
  * the socket.  Return it, or -1 if ${c} has none.
  */
 int conn_take_plain(struct conn *c);
+
+/*
+ * conn_hold_plain(c):
+ * Initiator, before conn_open: until the peer shows it serves us (a
+ * record other than REFUSE or CREDS), keep a copy of what is read from
+ * the plain side (at most CONN_HOLD_MAX bytes: the plain side is not read
+ * beyond them meanwhile) and ask the peer for such a record at once (a
+ * PING, which it answers once it serves us), so that if it refuses
+ * instead, ops->refused can carry the client over another connection
+ * (conn_take_held) without losing a byte.  Return 0, or -1 on ENOMEM.
+ */
+#define CONN_HOLD_MAX CHANNEL_MAX_DATA
+int conn_hold_plain(struct conn *c);
+
+/*
+ * conn_take_held(c, held, len, eof):
+ * From ops->refused of a connection that still holds (conn_hold_plain:
+ * nothing showed it was served before the refusal): take its plain socket out of ${c}
+ * with the bytes read from it so far (*${held}, *${len} bytes: the
+ * caller's to free; NULL and 0 if none) and whether the plain side ended
+ * (*${eof}); nothing of them was written to the plain socket.  The
+ * caller owns the socket.  Return it, or -1 (nothing taken) if ${c} does
+ * not hold.
+ */
+int conn_take_held(struct conn *c, uint8_t **held, size_t *len, int *eof);
+
+/*
+ * conn_replay_plain(c, held, len, eof):
+ * Before conn_open, on a connection made for a plain socket taken with
+ * conn_take_held: the ${len} (at most CONN_HOLD_MAX) bytes at ${held}
+ * (taken) go to the channel first, then our EOF if ${eof}.
+ */
+void conn_replay_plain(struct conn *c, uint8_t *held, size_t len, int eof);
 
 /*
  * conn_open(c):
