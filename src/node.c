@@ -940,7 +940,7 @@ node_reload(struct node *n, const char *why)
 	struct config *cfg = NULL;
 	struct identity idn;
 	struct channel_local creds;
-	struct cred_revoked revoked = {NULL, 0, NULL, 0};
+	struct cred_revoked revoked = {NULL, 0, NULL, 0, NULL, 0};
 	uint8_t block[CRED_BLOCK_MAX];
 	size_t blen = 0;
 	struct changes ch = {0, 0, 0};
