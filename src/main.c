@@ -754,7 +754,6 @@ check_warnings(const struct config *cfg)
 		    addr_format(&cfg->node.admin, a, sizeof(a)));
 }
 
-/* check FILE: every error in FILE (up to CONFIG_ERRORS_MAX), or a summary. */
 /*
  * The uid of [node] user of ${cfg} into ${uid}: its passwd entry, or a
  * number (a pod's runAsUser, unknown to /etc/passwd).  Return 0, or -1 if
@@ -792,6 +791,7 @@ key_owner(const struct config *cfg)
 	return (uid);
 }
 
+/* check FILE: every error in FILE (up to CONFIG_ERRORS_MAX), or a summary. */
 static int
 cmd_check(int argc, char *argv[])
 {
@@ -836,6 +836,10 @@ cmd_check(int argc, char *argv[])
 	}
 	check_warnings(&cfg);
 	check_summary(&cfg, &idn);
+	/* node.c refuses a reload that breaks this (files_readable). */
+	printf("reload   reads the key, credential and revoked files only in "
+	    "the directories named at start (the sandbox's Landlock rules): "
+	    "a new directory needs a restart\n");
 	identity_fini(&idn);
 	config_free(&cfg);
 	return (EX_OK);

@@ -823,6 +823,42 @@ apply_node(struct node *n)
 }
 
 /*
+ * Reload: the files ${cfg} names that the reload reads (key, credentials,
+ * revocation list) must be where the sandbox lets the node read: its
+ * Landlock rules were made at start and cannot grow.  Return 0, or -1
+ * with "FILE:LINE: PATH: ..." and the fix in ${err}.
+ */
+static int
+files_readable(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = NULL;
+	int line = 0;
+	size_t k;
+
+	if (!sandbox_reads(cfg->node.identity)) {
+		path = cfg->node.identity;
+		line = cfg->node.identity_line;
+	}
+	for (k = 0; path == NULL && k < cfg->node.ncredentials; k++)
+		if (!sandbox_reads(cfg->node.credential[k])) {
+			path = cfg->node.credential[k];
+			line = cfg->node.credential_line[k];
+		}
+	if (path == NULL && cfg->node.revoked[0] != '\0' &&
+	    !sandbox_reads(cfg->node.revoked)) {
+		path = cfg->node.revoked;
+		line = cfg->node.revoked_line;
+	}
+	if (path == NULL)
+		return (0);
+	snprintf(err, errlen, "%.2048s:%d: %.2048s: outside the directories "
+	    "the sandbox lets this node read (its Landlock rules are made at "
+	    "start from the directories of the files named then); restart "
+	    "the node to use a new directory", cfg->path, line, path);
+	return (-1);
+}
+
+/*
  * Keep key material out of core dumps and swap (docs/security.md): no
  * core file at all (RLIMIT_CORE 0, on top of PR_SET_DUMPABLE); the pages
  * of the node's credentials (identity key, static keys) locked and marked
@@ -965,6 +1001,8 @@ node_reload(struct node *n, const char *why)
 		cfg = NULL;
 		goto fail;
 	}
+	if (files_readable(cfg, err, sizeof(err)) == -1)
+		goto fail;
 	if (identity_load(&idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
 	    -1) {
 		snprintf(err, sizeof(err), "%s:%d: %s", cfg->path,
