@@ -324,18 +324,21 @@ node_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /*
  * Every second: end what a credential admitted once that credential
  * has expired (outlet connections, inlet connections pinned by rule,
- * relay sessions and their pairs).
+ * relay sessions and their pairs), and wipe the expired resumption
+ * tickets (their secrets are of no use any more).
  */
 static void
 node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = w->data;
+	uint64_t now = (uint64_t)ev_now(loop);
 
-	(void)loop;
 	(void)revents;
 	(void)outlet_expire_all(&n->env);
 	(void)inlet_expire_all(&n->env);
 	(void)relay_expire(n->relay);
+	(void)channel_resume_cache_expire(n->env.resume_out, now);
+	(void)channel_resume_cache_expire(n->env.resume_in, now);
 }
 
 /*
