@@ -988,6 +988,24 @@ channel_resume_cache_drop(struct channel_resume_cache *c,
 }
 
 /*
+ * channel_resume_cache_expire(c, now):
+ * Wipe every ticket of ${c} expired at ${now}; NULL does nothing.
+ * Return how many.
+ */
+size_t
+channel_resume_cache_expire(struct channel_resume_cache *c, uint64_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (c->e[i].expiry != 0 && c->e[i].expiry <= now) {
+			channel_resume_fini(&c->e[i]);
+			n++;
+		}
+	return (n);
+}
+
+/*
  * channel_use_keypair(ch, e, e_pub):
  * Before the first handshake message: use the key pair ${e}, ${e_pub}
  * made ahead of time as the handshake's ephemeral.

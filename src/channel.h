@@ -325,6 +325,15 @@ void channel_resume_cache_drop(struct channel_resume_cache *c,
     const uint8_t *peer);
 
 /*
+ * channel_resume_cache_expire(c, now):
+ * Wipe every ticket of ${c} expired at ${now}, so that no ticket secret
+ * stays in memory past its use (node.c: every second); NULL does
+ * nothing.  Return how many.
+ */
+size_t channel_resume_cache_expire(struct channel_resume_cache *c,
+    uint64_t now);
+
+/*
  * channel_new(role, local, cache):
  * A channel for ${role}; ${local} and ${cache} (which may be NULL) are
  * borrowed and must outlive it.  NULL on ENOMEM.

@@ -865,6 +865,7 @@ dial_finish(struct conn *c, int err)
 
 	resolve_addrs_free(c->addrs);
 	c->addrs = NULL;
+	c->dial_to = NULL;
 	if (err == 0)
 		timer_set(c, 0);
 	c->ops->dialed(c, err);
@@ -955,8 +956,8 @@ conn_resolved(struct resolve_wait *w, struct resolve_addrs *a,
 
 /*
  * Start the dial of the current state to ${a}: at once if numeric (or a
- * unix socket), else after the lookup of its name.  Return -1 only when a
- * numeric dial fails at once.
+ * unix socket), else after the lookup of its name (${a} borrowed until
+ * then).  Return -1 only when a numeric dial fails at once.
  */
 static int
 dial_start(struct conn *c, const struct addr *a)
@@ -966,7 +967,7 @@ dial_start(struct conn *c, const struct addr *a)
 
 	double left;
 
-	c->dial_to = a;
+	c->dial_to = a->salen > 0 ? NULL : a;
 	c->dial_err = 0;
 	/* A deadline started by conn_wait_plain() is kept. */
 	if (c->dial_deadline == 0)
@@ -1467,8 +1468,9 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 
 /*
  * conn_dial_channel(c, a):
- * Start a non-blocking connect of the channel socket to ${a} (borrowed;
- * kept as c->dial_addr for logs) with the connect deadline; ops->dialed
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed
+ * for the call if numeric, until the lookup's end if a name; copied to
+ * c->dial_addr for logs) with the connect deadline; ops->dialed
  * is called when it finishes.  A numeric address or a unix socket is
  * dialed at once.  A name is looked up (ctx->resolver, without blocking)
  * and its addresses are tried in order, the next one when one refuses,
@@ -1483,7 +1485,7 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 {
 
 	assert(c->state == CONN_NEW && c->fd_chan == -1);
-	c->dial_addr = a;
+	(void)addr_format(a, c->dial_addr, sizeof(c->dial_addr));
 	conn_set_state(c, CONN_DIAL);
 	if (dial_start(c, a) == -1)
 		return (-1);
@@ -1494,7 +1496,8 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 /*
  * conn_redial_channel(c, a):
  * In ops->dialed, after an error of a numeric channel dial: close that
- * socket and dial the numeric ${a} (borrowed) instead, within the connect
+ * socket and dial the numeric ${a} (borrowed for the call; copied to
+ * c->dial_addr) instead, within the connect
  * deadline of the first dial, sharing what is left with the attempts
  * left of c->dial_shares.  Return 0 (ops->dialed is called again), or -1
  * with ${c} unchanged (no attempt or time left, or ${a} fails at once:
@@ -1514,8 +1517,7 @@ conn_redial_channel(struct conn *c, const struct addr *a)
 	if (c->fd_chan != -1)
 		close(c->fd_chan);
 	c->fd_chan = -1;
-	c->dial_addr = a;
-	c->dial_to = a;
+	(void)addr_format(a, c->dial_addr, sizeof(c->dial_addr));
 	c->dial_err = 0;
 	dial_set_fd(c, fd, left / c->dial_shares);
 	conn_update(c);
@@ -1859,8 +1861,8 @@ static const char *
 chan_addr_text(const struct conn *c, char *buf, size_t len)
 {
 
-	if (c->dial_addr != NULL)
-		return (addr_format(c->dial_addr, buf, len));
+	if (c->dial_addr[0] != '\0')
+		return (c->dial_addr);
 	return (peer_text(c->fd_chan, buf, len));
 }
 

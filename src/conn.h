@@ -41,6 +41,12 @@ struct conn_buf;
 /* ops->dialed's error when the name to dial did not resolve. */
 #define CONN_ERESOLVE (-1)
 
+/*
+ * The room for c->dial_addr: every numeric address ("[v6]:port" is at
+ * most 54 bytes); a longer name or path is cut.
+ */
+#define CONN_DIAL_TEXT 64
+
 enum conn_state {
 	CONN_NEW,       /* made, nothing started */
 	CONN_DIAL,      /* connecting the channel socket */
@@ -192,8 +198,10 @@ struct conn {
 	void *epoch;              /* the ctx->epoch it was made in */
 	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
 	/* The dial in progress (DIAL: the channel socket; CONNECT: the
-	 * plain one): its address, the lookup of its name, the addresses
-	 * left to try, the overall deadline, the last error. */
+	 * plain one): the name being looked up (NULL for a numeric address,
+	 * and once the dial is over: only a name of the configuration, which
+	 * the epoch keeps, is borrowed that long), the addresses left to
+	 * try, the overall deadline, the last error. */
 	const struct addr *dial_to;
 	struct resolve_wait rw;
 	struct resolve_addrs *addrs;
@@ -221,7 +229,11 @@ struct conn {
 	const char *role;      /* "inlet" or "outlet", for logs */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
 	const char *service;   /* requested service, for logs (borrowed) */
-	const struct addr *dial_addr; /* where the channel dial goes */
+	/* Where the channel was dialed, for logs: a copy of the address as
+	 * written (what it came from, a relay fleet's member, may be freed
+	 * by a reload or a name's new answer while ${c} lives); "" for an
+	 * accepted channel. */
+	char dial_addr[CONN_DIAL_TEXT];
 	const void *via; /* the relay session it goes through (compared only) */
 	/* Admitted by a peer's credential: until when (0: no end), and the
 	 * attribute rule that admitted it (borrowed from the config). */
@@ -324,8 +336,9 @@ struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
 
 /*
  * conn_dial_channel(c, a):
- * Start a non-blocking connect of the channel socket to ${a} (borrowed;
- * kept as c->dial_addr for logs) with the connect deadline; ops->dialed
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed
+ * for the call if numeric, until the lookup's end if a name; copied to
+ * c->dial_addr for logs) with the connect deadline; ops->dialed
  * is called when it finishes.  A numeric address or a unix socket is
  * dialed at once.  A name is looked up (ctx->resolver, without blocking)
  * and its addresses are tried in order, the next one when one refuses,
@@ -340,7 +353,8 @@ int conn_dial_channel(struct conn *c, const struct addr *a);
 /*
  * conn_redial_channel(c, a):
  * In ops->dialed, after an error of a numeric channel dial: close that
- * socket and dial the numeric ${a} (borrowed) instead, within the connect
+ * socket and dial the numeric ${a} (borrowed for the call; copied to
+ * c->dial_addr) instead, within the connect
  * deadline of the first dial, sharing what is left with the attempts
  * left of c->dial_shares.  Return 0 (ops->dialed is called again), or -1
  * with ${c} unchanged (no attempt or time left, or ${a} fails at once:

@@ -154,6 +154,7 @@ front_established(struct conn *c)
 	const uint8_t *req;
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
+	int relay;
 
 	resume_keep(f, c);
 	req = channel_request(c->ch, &len);
@@ -161,14 +162,15 @@ front_established(struct conn *c)
 		len = 0;
 	copy_name(svc, req, len);
 	/* A relay session ("@S", "@R" + name) is the relay role's. */
-	if (len > 0 && req[0] == '@' && c->dial_addr == NULL) {
+	relay = len > 0 && req[0] == '@' && c->dial_addr[0] == '\0';
+	if (relay) {
 		c->role = "relay";
 		if (f->session != NULL && f->session(f->relay_arg, c))
 			return;
 	}
 	/* The request names a service (a bare name, or version 2). */
 	if (channel_req_parse(req, len, &r) != 0) {
-		if (len > 0 && req[0] == '@' && c->dial_addr == NULL)
+		if (relay)
 			refuse(f, c, "unknown-service",
 			    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
 		else
@@ -181,7 +183,7 @@ front_established(struct conn *c)
 	 * nothing else (not even a relay session request): the relay
 	 * authorized the client for that name only.
 	 */
-	if (c->dial_addr != NULL && strcmp(r.service, c->name) != 0) {
+	if (c->dial_addr[0] != '\0' && strcmp(r.service, c->name) != 0) {
 		refuse(f, c, "registration-mismatch",
 		    CHANNEL_REFUSAL_REGISTRATION_MISMATCH, r.service);
 		return;
@@ -258,8 +260,8 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
  * front_adopt(f, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
- * the relay at ${via} registered for the service ${reg} (both borrowed;
- * kept as c->dial_addr and c->name) that a client's msg1 arrived on; the
+ * the relay at ${via} (copied to c->dial_addr) registered for the service
+ * ${reg} (borrowed: c->name) that a client's msg1 arrived on; the
  * connection ends with the relay session ${tag} (c->via).
  */
 void
@@ -278,7 +280,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	c->role = via != NULL ? "outlet" : front_role(f);
 	/* Pooled (dial_addr set): c->name is the registration it serves. */
 	if (via != NULL && reg != NULL) {
-		c->dial_addr = via;
+		(void)addr_format(via, c->dial_addr, sizeof(c->dial_addr));
 		c->name = reg;
 		c->via = tag;
 	}
@@ -293,7 +295,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	if (f->env->cfg->node.resume)
 		channel_resume_set_lookup(ch, channel_resume_cache_lookup,
 		    f->env->resume_in);
-	if (c->dial_addr != NULL && channel_bind_service(ch,
+	if (c->dial_addr[0] != '\0' && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);
 		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);

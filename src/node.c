@@ -324,18 +324,21 @@ node_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /*
  * Every second: end what a credential admitted once that credential
  * has expired (outlet connections, inlet connections pinned by rule,
- * relay sessions and their pairs).
+ * relay sessions and their pairs), and wipe the expired resumption
+ * tickets (their secrets are of no use any more).
  */
 static void
 node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = w->data;
+	uint64_t now = (uint64_t)ev_now(loop);
 
-	(void)loop;
 	(void)revents;
 	(void)outlet_expire_all(&n->env);
 	(void)inlet_expire_all(&n->env);
 	(void)relay_expire(n->relay);
+	(void)channel_resume_cache_expire(n->env.resume_out, now);
+	(void)channel_resume_cache_expire(n->env.resume_in, now);
 }
 
 /*
@@ -804,6 +807,38 @@ hops_same(const struct config_hop *a, size_t na, const struct config_hop *b,
 	return (1);
 }
 
+/* Attribute rule lists ${a} (${na}) and ${b} (${nb}) are the same, in
+ * order (as written, and the issuer each names). */
+static int
+rules_same(const struct config_rule *a, size_t na,
+    const struct config_rule *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].text, b[i].text) != 0 ||
+		    memcmp(a[i].issuer, b[i].issuer, CONFIG_ID_LEN) != 0)
+			return (0);
+	return (1);
+}
+
+/* Address lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
+static int
+addrs_same(const struct addr *a, size_t na, const struct addr *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (!addr_same(&a[i], &b[i]))
+			return (0);
+	return (1);
+}
+
 /* What a reload changed, per kind of section. */
 struct changes {
 	unsigned added, removed, changed;
@@ -857,7 +892,9 @@ diff_configs(const struct config *o, const struct config *c,
 			change(ch, "outlet", y->name, 0);
 		else if (!addr_same(&x->target, &y->target) ||
 		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    x->pool != y->pool ||
+		    !rules_same(x->rules, x->nrules, y->rules, y->nrules) ||
+		    x->pool != y->pool || x->max_dials != y->max_dials ||
+		    x->proxy_v2 != y->proxy_v2 ||
 		    !hops_same(x->relay, x->nrelay, y->relay, y->nrelay))
 			change(ch, "outlet", y->name, 2);
 	}
@@ -872,7 +909,10 @@ diff_configs(const struct config *o, const struct config *c,
 				x = &o->inlets[j];
 		if (x == NULL)
 			change(ch, "inlet", y->name, 0);
-		else if (!addr_same(&x->listen, &y->listen) ||
+		else if (x->has_listen != y->has_listen ||
+		    !addr_same(&x->listen, &y->listen) ||
+		    !addrs_same(x->intercept, x->nintercept, y->intercept,
+		    y->nintercept) ||
 		    memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) != 0 ||
 		    x->outlet_by_rule != y->outlet_by_rule ||
 		    strcmp(x->outlet_rule.text, y->outlet_rule.text) != 0 ||
@@ -900,6 +940,10 @@ diff_configs(const struct config *o, const struct config *c,
 			change(ch, "relay", y->name, 0);
 		else if (!ids_same(x->reg, x->nreg, y->reg, y->nreg) ||
 		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
+		    !rules_same(x->reg_rules, x->nreg_rules, y->reg_rules,
+		    y->nreg_rules) ||
+		    !rules_same(x->allow_rules, x->nallow_rules,
+		    y->allow_rules, y->nallow_rules) ||
 		    x->has_via != y->has_via || (y->has_via && (memcmp(
 		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
 		    !addr_same(&x->via, &y->via))))
@@ -926,6 +970,42 @@ apply_node(struct node *n)
 	n->env.ctx.keepalive = cn->tcp_keepalive;
 	if (cn->has_log_level && !n->level_fixed)
 		log_set_level(cn->log_level);
+}
+
+/*
+ * Reload: the files ${cfg} names that the reload reads (key, credentials,
+ * revocation list) must be where the sandbox lets the node read: its
+ * Landlock rules were made at start and cannot grow.  Return 0, or -1
+ * with "FILE:LINE: PATH: ..." and the fix in ${err}.
+ */
+static int
+files_readable(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = NULL;
+	int line = 0;
+	size_t k;
+
+	if (!sandbox_reads(cfg->node.identity)) {
+		path = cfg->node.identity;
+		line = cfg->node.identity_line;
+	}
+	for (k = 0; path == NULL && k < cfg->node.ncredentials; k++)
+		if (!sandbox_reads(cfg->node.credential[k])) {
+			path = cfg->node.credential[k];
+			line = cfg->node.credential_line[k];
+		}
+	if (path == NULL && cfg->node.revoked[0] != '\0' &&
+	    !sandbox_reads(cfg->node.revoked)) {
+		path = cfg->node.revoked;
+		line = cfg->node.revoked_line;
+	}
+	if (path == NULL)
+		return (0);
+	snprintf(err, errlen, "%.2048s:%d: %.2048s: outside the directories "
+	    "the sandbox lets this node read (its Landlock rules are made at "
+	    "start from the directories of the files named then); restart "
+	    "the node to use a new directory", cfg->path, line, path);
+	return (-1);
 }
 
 /*
@@ -1058,7 +1138,7 @@ reload_apply(struct node *n, struct config *cfg, const char *why)
 	struct gen *old = n->cur, *g = NULL;
 	struct identity idn;
 	struct channel_local creds;
-	struct cred_revoked revoked = {NULL, 0, NULL, 0};
+	struct cred_revoked revoked = {NULL, 0, NULL, 0, NULL, 0};
 	uint8_t block[CRED_BLOCK_MAX];
 	size_t blen = 0;
 	struct changes ch = {0, 0, 0};
@@ -1071,6 +1151,8 @@ reload_apply(struct node *n, struct config *cfg, const char *why)
 	unsigned nconns = 0, nsess = 0;
 	size_t i, j;
 
+	if (files_readable(cfg, err, sizeof(err)) == -1)
+		goto fail;
 	if (identity_load(&idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
 	    -1) {
 		snprintf(err, sizeof(err), "%s:%d: %s", cfg->path,

@@ -2115,6 +2115,32 @@ ticket_fake(struct channel_resume *t, uint8_t p, uint8_t b, uint64_t exp)
  * tid, expired ones never returned, full means the soonest to expire
  * goes; and it drives a real resumed handshake at both ends.
  */
+/* Expired tickets are wiped by the sweep, not only when looked up. */
+START_TEST(test_resume_cache_expire)
+{
+	struct channel_resume_cache *kc;
+	struct channel_resume t, got;
+
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(4, 0));
+	ticket_fake(&t, 1, 0x10, NOW + 10);
+	channel_resume_cache_put(kc, &t, NOW);
+	ticket_fake(&t, 2, 0x20, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 5), 0);
+	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 50), 1);
+	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 50), 0);
+	/* Gone, though asked for at a time it was still valid. */
+	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    -1);
+	memset(t.tid, 0x20, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    0);
+	ck_assert_uint_eq(channel_resume_cache_expire(NULL, NOW), 0);
+	channel_resume_cache_free(kc);
+}
+END_TEST
+
 START_TEST(test_resume_cache)
 {
 	struct channel_resume_cache *kc, *ki, *kr;
@@ -2368,6 +2394,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_resume_fallback);
 	tcase_add_test(tc, test_resume_wrong);
 	tcase_add_test(tc, test_resume_cache);
+	tcase_add_test(tc, test_resume_cache_expire);
 	tcase_add_test(tc, test_keypair);
 	tcase_add_test(tc, test_resume_derivation);
 	suite_add_tcase(s, tc);
