@@ -67,6 +67,8 @@
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+/* Seconds a refused connection waits for the initiator's FIN (linger). */
+#define CONN_LINGER 1.0
 /* Records opened per writev() to the plain socket. */
 #define CONN_IOV 16
 /* At most this many "drop" lines per second; the rest are counted. */
@@ -93,7 +95,10 @@ struct conn_buf {
 
 static void conn_update(struct conn *c);
 static void tx_kick(struct conn *c);
-static void refusal_send(struct conn *c, const uint8_t *rec, size_t len);
+static int refusal_send(struct conn *c, const uint8_t *rec, size_t len);
+static int discard(struct conn *c);
+static void linger(struct conn *c, enum conn_reason reason);
+static void linger_read(struct conn *c);
 static void rx_pump(struct conn *c);
 
 /* Names logged as reason=, indexed by enum conn_reason. */
@@ -244,10 +249,13 @@ static const unsigned legal[] = {
 	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
-	    1u << CONN_OPEN | 1u << CONN_DEAD,
-	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_DEAD,
-	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_DEAD,
+	    1u << CONN_OPEN | 1u << CONN_REFUSING | 1u << CONN_DEAD,
+	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_REFUSING |
+	    1u << CONN_DEAD,
+	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_REFUSING |
+	    1u << CONN_DEAD,
 	[CONN_OPEN] = 1u << CONN_DEAD,
+	[CONN_REFUSING] = 1u << CONN_DEAD,
 	[CONN_DEAD] = 0,
 };
 
@@ -272,7 +280,7 @@ static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
 	static const char *const names[] = {"new", "dial", "handshake",
-	    "queued", "connect", "open", "dead"};
+	    "queued", "connect", "open", "refusing", "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
@@ -350,6 +358,9 @@ conn_update(struct conn *c)
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
 		watch(c, &c->chan_r, c->fd_chan, !rx_busy);
 		watch(c, &c->plain_w, c->fd_plain, rx_busy);
+		break;
+	case CONN_REFUSING:
+		watch(c, &c->chan_r, c->fd_chan, 1);
 		break;
 	default:
 		break;
@@ -807,12 +818,14 @@ chan_read_handshake(struct conn *c)
 		b->pos += total;
 		c->hs_progress = 1;
 		if (r < 0) {
-			/* A refusal the responder tells (channel_handshake). */
-			if (outlen > 0)
-				refusal_send(c, c->tx->data, outlen);
 			if (c->ops->handshake_failed != NULL)
 				c->ops->handshake_failed(c, -r);
-			conn_drop(c, CONN_R_CHANNEL_BASE + -r);
+			/* A refusal the responder tells (channel_handshake). */
+			if (outlen > 0 && c->state != CONN_DEAD &&
+			    !refusal_send(c, c->tx->data, outlen))
+				linger(c, CONN_R_CHANNEL_BASE + -r);
+			else
+				conn_drop(c, CONN_R_CHANNEL_BASE + -r);
 			return;
 		}
 		if (outlen > 0) {
@@ -1076,6 +1089,8 @@ conn_chan_r_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (c->state == CONN_HANDSHAKE)
 		chan_read_handshake(c);
+	else if (c->state == CONN_REFUSING)
+		linger_read(c);
 	else
 		chan_read_open(c);
 	if (c->state != CONN_DEAD)
@@ -1170,6 +1185,9 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case CONN_HANDSHAKE:
 		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT);
+		break;
+	case CONN_REFUSING: /* the initiator did not close: enough */
+		conn_drop(c, c->linger_reason);
 		break;
 	case CONN_OPEN:
 		/* Lazy idle timer: reads only stamp t_active. */
@@ -1889,18 +1907,78 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
  * (a bounded amount), so the close does not become a reset that could
  * overtake the record.
  */
-static void
+static int
 refusal_send(struct conn *c, const uint8_t *rec, size_t len)
+{
+
+	(void)send(c->fd_chan, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(c->fd_chan, SHUT_WR);
+	return (discard(c));
+}
+
+/*
+ * Read and discard what the peer sent on the channel socket of ${c} (a
+ * bounded amount per call).  Return 1 once its FIN (or an error) came,
+ * 0 while it may send more.
+ */
+static int
+discard(struct conn *c)
 {
 	uint8_t junk[4096];
 	size_t total = 0;
 	ssize_t n;
 
-	(void)send(c->fd_chan, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)shutdown(c->fd_chan, SHUT_WR);
-	while (total < 16 * sizeof(junk) && (n = recv(c->fd_chan, junk,
-	    sizeof(junk), MSG_DONTWAIT)) > 0)
-		total += (size_t)n;
+	while (total < 16 * sizeof(junk)) {
+		n = recv(c->fd_chan, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		return (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR));
+	}
+	return (0);
+}
+
+/* A lingering connection's role is gone: nothing to tell anyone. */
+static const struct conn_ops linger_ops;
+
+/*
+ * Our REFUSE record and FIN are out but the initiator may still be
+ * sending: the role lets ${c} go now (ops->dropped), and ${c} stays in
+ * CONN_REFUSING for at most CONN_LINGER seconds, reading and discarding
+ * until the initiator's FIN, then is dropped with ${reason}: closing
+ * with its bytes unread would send a reset that could destroy the record
+ * before the initiator reads it.
+ */
+static void
+linger(struct conn *c, enum conn_reason reason)
+{
+
+	if (c->ops->dropped != NULL)
+		c->ops->dropped(c, reason);
+	c->ops = &linger_ops;
+	c->linger_reason = reason;
+	ev_io_stop(c->ctx->loop, &c->plain_r);
+	ev_io_stop(c->ctx->loop, &c->plain_w);
+	ev_io_stop(c->ctx->loop, &c->chan_w);
+	resolve_cancel(&c->rw);
+	if (c->fd_plain != -1) {
+		sock_close_reset(c->fd_plain);
+		c->fd_plain = -1;
+	}
+	conn_set_state(c, CONN_REFUSING);
+	timer_set(c, CONN_LINGER);
+	conn_update(c);
+}
+
+/* CONN_REFUSING: the initiator sent more, or closed. */
+static void
+linger_read(struct conn *c)
+{
+
+	if (discard(c))
+		conn_drop(c, c->linger_reason);
 }
 
 /*
@@ -1926,11 +2004,13 @@ conn_refuse(struct conn *c, unsigned code, enum conn_reason reason)
 	assert(c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED ||
 	    c->state == CONN_CONNECT);
 	rec[CHANNEL_HDR] = (uint8_t)code;
-	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
-	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0)
-		refusal_send(c, rec, (size_t)rl);
 	c->quiet = 1;
-	conn_drop(c, reason);
+	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
+	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0 &&
+	    !refusal_send(c, rec, (size_t)rl))
+		linger(c, reason);
+	else
+		conn_drop(c, reason);
 }
 
 /*

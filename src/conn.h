@@ -54,6 +54,7 @@ enum conn_state {
 	CONN_QUEUED,    /* established; the plain dial waits its turn */
 	CONN_CONNECT,   /* established; connecting the plain socket */
 	CONN_OPEN,      /* carrying bytes */
+	CONN_REFUSING,  /* our REFUSE and FIN sent: reading to the peer's FIN */
 	CONN_DEAD       /* dropped, waiting for the reaper */
 };
 
@@ -184,6 +185,8 @@ struct conn {
 	unsigned holding : 1;       /* keep plain bytes: no record came yet */
 	unsigned ping_owed : 1;     /* a PING asks the peer for a record */
 	unsigned replay : 1;        /* held bytes go to the channel first */
+	/* REFUSING: the reason it is dropped with once the peer closed. */
+	enum conn_reason linger_reason;
 	int fd_plain;
 	int fd_chan;
 	ev_io plain_r, plain_w, chan_r, chan_w;
@@ -500,7 +503,11 @@ void conn_drop(struct conn *c, enum conn_reason reason);
  * tell the authenticated initiator why it is not served (one REFUSE
  * record with the enum channel_refusal ${code}, best effort: never
  * waits), then close the channel socket cleanly and drop ${c} quietly
- * with ${reason} (the role logged why).
+ * with ${reason} (the role logged why).  The role is done with ${c} at
+ * once (ops->dropped is called now); ${c} itself may stay for at most
+ * CONN_LINGER seconds, reading and discarding what the initiator still
+ * sends until its FIN, so that the close does not become a reset that
+ * destroys the record on its way (a lingering close).
  */
 void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
 
