@@ -982,11 +982,10 @@ dial_start(struct conn *c, const struct addr *a)
 
 	c->dial_to = a->salen > 0 ? NULL : a;
 	c->dial_err = 0;
-	/* A deadline started by conn_wait_plain() is kept. */
-	if (c->dial_deadline == 0)
-		c->dial_deadline = ev_now(c->ctx->loop) +
-		    c->ctx->connect_timeout;
-	left = c->dial_deadline - ev_now(c->ctx->loop);
+	/* Each dial gets all of connect_timeout (a wait in QUEUED before it
+	 * is the role's to bound). */
+	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	left = c->ctx->connect_timeout;
 	if (a->salen > 0) {
 		if ((fd = sock_dial(a)) == -1)
 			return (-1);
@@ -1178,7 +1177,6 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(c, &c->chan_w, c->fd_chan, 0);
 		dial_done(c, 1);
 		break;
-	case CONN_QUEUED: /* no socket: ETIMEDOUT */
 	case CONN_CONNECT:
 		watch(c, &c->plain_w, c->fd_plain, 0);
 		dial_done(c, 1);
@@ -1563,9 +1561,10 @@ conn_dial_plain(struct conn *c, const struct addr *a)
 /*
  * conn_wait_plain(c):
  * Once the handshake is established: enter QUEUED (the role queues the
- * dial; ${c} no longer counts as pending) and start the connect deadline,
- * which conn_dial_plain() then keeps: if it passes first, ops->dialed
- * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ * dial; ${c} no longer counts as pending) with no deadline: the role
+ * bounds the wait (it ends ${c} itself), and the conn_dial_plain() that
+ * ends it gets the whole connect_timeout.  Records from the peer wait in
+ * the kernel meanwhile.
  */
 void
 conn_wait_plain(struct conn *c)
@@ -1575,8 +1574,7 @@ conn_wait_plain(struct conn *c)
 	conn_set_state(c, CONN_QUEUED);
 	c->dial_to = NULL;
 	c->dial_err = 0;
-	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
-	timer_set(c, c->ctx->connect_timeout);
+	timer_set(c, 0); /* the role bounds the wait */
 	conn_update(c);
 }
 

@@ -369,16 +369,17 @@ int conn_redial_channel(struct conn *c, const struct addr *a);
  * conn_dial_plain(c, a):
  * Like conn_dial_channel() for the plain socket (the outlet's target),
  * once the handshake is established (names too), or after
- * conn_wait_plain(): then within the deadline that one started.
+ * conn_wait_plain(): the connect deadline starts here in both cases.
  */
 int conn_dial_plain(struct conn *c, const struct addr *a);
 
 /*
  * conn_wait_plain(c):
  * Once the handshake is established: enter QUEUED (the role queues the
- * dial; ${c} no longer counts as pending) and start the connect deadline,
- * which conn_dial_plain() then keeps: if it passes first, ops->dialed
- * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ * dial; ${c} no longer counts as pending).  QUEUED has no deadline of its
+ * own: the role bounds the wait and ends ${c} itself (conn_refuse) when
+ * it gives up; the conn_dial_plain() that ends the wait starts the
+ * connect deadline.  Records from the peer wait in the kernel meanwhile.
  */
 void conn_wait_plain(struct conn *c);
 
