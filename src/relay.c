@@ -15,7 +15,7 @@
  *           pool while bytes are in flight, bounded memory; an idle
  *           pair holds its two sockets only); the pair adds who, what
  *           and through which sessions, for logs and for ending it when
- *           a side loses its right (pair_denied: a reload, a renewal of
+ *           a side loses its right (pair_decide: a reload, a renewal of
  *           its credentials, their expiry);
  *   kept    the credentials a session's node showed last, kept for the
  *           pairs it made once the session ended (shared, counted).
@@ -289,14 +289,15 @@ side_creds(const struct pair *p, int i, size_t *len)
 /*
  * Decide ${p} for its own name, now: each side on its list of the name
  * (allow, register) with the credentials it showed last.  Every side
- * admitted: each one's admission ends at its verdict's expiry, return
- * -1.  Otherwise return the first side denied (its verdict in ${v}; no
- * reason if the name is gone).
+ * admitted: each one's admission now ends at its verdict's expiry,
+ * return -1.  Otherwise return the first side denied (its verdict in
+ * ${v}; no reason if the name is gone), ${p} unchanged.
  */
 static int
-pair_denied(struct relay *r, struct pair *p, struct acl_verdict *v)
+pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
 {
 	const struct rsvc *svc = svc_find(r, p->name);
+	uint64_t expiry[2] = {0, 0};
 	const uint8_t *creds;
 	size_t len;
 	int i;
@@ -307,8 +308,9 @@ pair_denied(struct relay *r, struct pair *p, struct acl_verdict *v)
 		if (svc == NULL || !admits(r, svc->cr, i == SIDE_REGISTRANT,
 		    p->peer[i], creds, len, v))
 			return (i);
-		p->expiry[i] = v->expiry;
+		expiry[i] = v->expiry;
 	}
+	memcpy(p->expiry, expiry, sizeof(p->expiry));
 	return (-1);
 }
 
@@ -335,7 +337,7 @@ pair_revoke(struct pair *p, int side, const char *reason,
 
 /*
  * Decide again every pair of ${r} made through the session ${rs} (NULL:
- * every pair) and end those a side of which lost its right (pair_denied,
+ * every pair) and end those a side of which lost its right (pair_decide,
  * pair_revoke): audit reason ${reason}, or, if NULL, the verdict's (else
  * not-allowed or not-registrant).  Return how many ended.  The one
  * re-decision of live pairs: a reload, a renewal of credentials.
@@ -353,12 +355,42 @@ pairs_decide(struct relay *r, const struct rsess *rs, const char *reason)
 		if (rs != NULL && p->sess[SIDE_CLIENT] != rs &&
 		    p->sess[SIDE_REGISTRANT] != rs)
 			continue;
-		if ((side = pair_denied(r, p, &v)) == -1)
+		if ((side = pair_decide(r, p, &v)) == -1)
 			continue;
 		pair_revoke(p, side, reason, &v);
 		n++;
 	}
 	return (n);
+}
+
+/*
+ * The new session ${rs} takes over the sides of pairs its node held in a
+ * session that ended (an outage; same identity and, for a registrant,
+ * same name) if its credentials admit them: such a side follows its
+ * renewals and its expiry from then on, as if it had been made through
+ * it.  A side they do not admit keeps what it had (and still ends at
+ * the expiry of the credentials it kept).
+ */
+static void
+pairs_adopt(struct relay *r, struct rsess *rs)
+{
+	int side = rs->kind == 'R' ? SIDE_REGISTRANT : SIDE_CLIENT;
+	struct acl_verdict v;
+	struct pair *p;
+
+	for (p = r->pairs; p != NULL; p = p->next) {
+		if (side >= p->nsides || p->sess[side] != NULL ||
+		    memcmp(p->peer[side], rs->peer, CHANNEL_ID_LEN) != 0 ||
+		    (rs->svc != NULL && strcmp(rs->svc->cr->name, p->name) != 0))
+			continue;
+		p->sess[side] = rs; /* decided with its credentials */
+		if (pair_decide(r, p, &v) != -1) {
+			p->sess[side] = NULL;
+			continue;
+		}
+		kept_drop(p->kept[side]);
+		p->kept[side] = NULL;
+	}
 }
 
 /*
@@ -368,7 +400,7 @@ pairs_decide(struct relay *r, const struct rsess *rs, const char *reason)
  * whose pooled connection ${fb} is (NULL: ${fb} goes to the next relay);
  * ${pre} (${prelen} bytes, may be 0) goes to ${fb} first and, if given,
  * ${fb} is still connecting (deadline: connect_timeout).  The pair is
- * decided at once (pair_denied) and ended if a side is denied.  Return
+ * decided at once (pair_decide) and ended if a side is denied.  Return
  * the pair, or NULL (ended, or both sockets closed).
  */
 static struct pair *
@@ -413,7 +445,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	    "service=%s", p->id, name, identity_id_format(peer, pid), name);
 	/* Its admission, with the sessions' credentials of now: a renewal
 	 * may have come while the client waited. */
-	if ((side = pair_denied(r, p, &v)) != -1) {
+	if ((side = pair_decide(r, p, &v)) != -1) {
 		pair_revoke(p, side, NULL, &v);
 		return (NULL);
 	}
@@ -670,7 +702,8 @@ rsess_free(struct rsess *rs, const char *reason)
 	 * TCP keepalive (tcp_keepalive) if their peer is gone for good.
 	 * They keep the credentials the session showed last: a reload
 	 * decides them with those, and they end at their expiry
-	 * (relay_expire), as they would have with the session.
+	 * (relay_expire), as they would have with the session, unless the
+	 * node's next session takes them over (pairs_adopt).
 	 */
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
@@ -955,6 +988,7 @@ relay_session(void *arg, struct conn *c)
 		env_audit_verdict(r->env, 1, "registered", peer, name,
 		    "relay", &v);
 	}
+	pairs_adopt(r, rs);
 	log_info("event=session-open role=relay kind=%s peer=%s "
 	    "service=%s", rs->kind == 'R' ? "register" : "client",
 	    identity_id_format(peer, pid), svc != NULL ? name : "-");
