@@ -15,10 +15,12 @@
  *           pool while bytes are in flight, bounded memory; an idle
  *           pair holds its two sockets only); the pair adds who, what
  *           and through which sessions, for logs and for ending it when
- *           a side loses its right (pair_decide: a reload, a renewal of
- *           its credentials, their expiry);
+ *           a side loses its right (pair_decide at its start, at a
+ *           reload, at a renewal of its credentials; relay_expire at
+ *           their expiry);
  *   kept    the credentials a session's node showed last, kept for the
- *           pairs it made once the session ended (shared, counted).
+ *           pairs it made once the session ended (shared, counted)
+ *           until the node's next session takes them over (pairs_adopt).
  * Ended pairs and sessions are freed by the reaper (reap.c).
  *
  * Time: sessions keep themselves alive (session.c); every C connection
