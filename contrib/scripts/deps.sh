@@ -1,13 +1,16 @@
 #!/bin/sh
 # Install the Debian 12 packages that building and testing sallyport need.
 # Skips apt entirely when everything is already there.
+# dpkg-dev, debhelper and lintian build and check the Debian package
+# (47-deb-package.sh).
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
  libbearssl-dev libev-dev libc-ares-dev libinih-dev libseccomp-dev check libjansson-dev clang llvm-14 mandoc
  openssl socat curl redis-server redis-tools nginx-light iperf3
  stunnel4 spiped openssh-client openssh-server
  iproute2 nftables procps psmisc python3 systemd
- postgresql postgresql-client tcpdump prometheus"
+ postgresql postgresql-client tcpdump prometheus
+ dpkg-dev debhelper lintian"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
