@@ -1040,7 +1040,14 @@ protect_keys(struct node *n)
 		return;
 	}
 	log_warn("event=memlock scope=credentials credentials=%s error=%s "
-	    "fallback=\"connection keys may be swapped: set LimitMEMLOCK=infinity\"",
+	    "fallback=\"connection keys may be swapped: set LimitMEMLOCK=infinity\" "
+	    "hint=\"the limit is RLIMIT_MEMLOCK: systemd LimitMEMLOCK=infinity; "
+	    "docker or podman run --ulimit memlock=-1:-1 (a container inherits the "
+	    "engine's limit: 8 MiB by default since Linux 5.16, 64 KiB before); "
+	    "Kubernetes has no per-pod limit, "
+	    "the container runtime's applies (CRI-O default_ulimits, "
+	    "containerd's own LimitMEMLOCK); on a node without swap (kubelet's "
+	    "default) nothing is swapped; docs/security.md\"",
 	    keys, strcmp(keys, "locked") == 0 ? "memlock-limit" : strerror(errno));
 }
 
