@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install the Debian 12 packages that building and testing sallyport need.
-# Skips apt entirely when everything is already there.
+# Skips apt entirely when everything is already there.  podman, runc,
+# catatonit (the pause process of a pod),
+# mmdebstrap and python3-yaml build and run the container image and the
+# Kubernetes manifests (46-container.sh);
 # dpkg-dev, debhelper and lintian build and check the Debian package
 # (47-deb-package.sh).
 set -eu
@@ -10,7 +13,7 @@ pkgs="build-essential autoconf automake libtool pkg-config
  stunnel4 spiped openssh-client openssh-server
  iproute2 nftables procps psmisc python3 systemd
  postgresql postgresql-client tcpdump prometheus
- dpkg-dev debhelper lintian"
+ podman runc catatonit mmdebstrap python3-yaml dpkg-dev debhelper lintian"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

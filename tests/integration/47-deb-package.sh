@@ -105,6 +105,8 @@ sed -n 's/^ExecReload=//p' "$unit" >"$WORK/reload"
 	[ "$(sed -n 2p "$WORK/reload")" = '/bin/kill -HUP $MAINPID' ] ||
 	die "ExecReload is not check-then-HUP: $(cat "$WORK/reload")"
 PKG=/usr/bin/sallyport
+# From here on every node is the packaged binary (start_node runs $SALLYPORT).
+SALLYPORT=$PKG
 say "installed: $(grep -c . "$WORK/files") paths, user sallyport uid $uid"
 
 # --- every shipped example, as shipped, with real keys in the layout ---
@@ -127,10 +129,7 @@ done
 [ "$n" -ge 5 ] || die "only $n examples shipped"
 
 # --- a tunnel in the packaged layout ---
-REDIS_PORT=$(free_port)
-spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	--save '' --appendonly no --dir "$WORK" --protected-mode yes
-wait_for_port "$REDIS_PORT" 10
+start_redis
 NODE_PORT=$(free_port)
 INLET_PORT=$(free_port)
 DB_ID=$("$PKG" identity show /etc/sallyport/db.key | grep -Eo 'I[0-9a-f]{64}' | tail -n 1)

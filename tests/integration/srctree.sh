@@ -1,5 +1,5 @@
 # srctree.sh: the source tree as the packaging tests see it (sourced after
-# lib.sh by the packaging tests, 47-deb-package.sh).
+# lib.sh by 46-container.sh and 47-deb-package.sh).
 #
 # src_files lists the files of the tree (git's tracked and untracked-but-not-
 # ignored files in a checkout; every file but build directories in a
@@ -53,4 +53,14 @@ src_copy()
 	mkdir -p "$1"
 	(cd "$top_srcdir" && src_files | tar --null -T - -cf -) |
 	    tar -C "$1" -xf - || die "copying the source tree to $1 failed"
+}
+
+# start_redis: a redis-server on 127.0.0.1:$REDIS_PORT (a free port), the
+# target of the packaged nodes' tunnels; waits until it listens.
+start_redis()
+{
+	REDIS_PORT=$(free_port)
+	spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+	    --save '' --appendonly no --dir "$WORK" --protected-mode yes
+	wait_for_port "$REDIS_PORT" 10
 }
