@@ -52,10 +52,17 @@ struct cache_entry {
 	uint64_t used;                /* 0: empty, else last use tick */
 };
 
+struct bad_entry {
+	uint8_t key[CRYPTO_HASH_LEN];
+	uint64_t until; /* forgotten from then on (0: empty) */
+};
+
 struct channel_cache {
 	size_t nsets;
 	uint64_t tick;
 	uint64_t hits, misses;
+	struct bad_entry bad[CHANNEL_CACHE_BAD]; /* a ring, oldest out */
+	size_t bad_next;
 	struct cache_entry e[];
 };
 
@@ -425,6 +432,37 @@ channel_cache_add(struct channel_cache *cache,
 
 	if (cache != NULL)
 		cache_insert(cache, key);
+}
+
+/*
+ * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
+ * Whether ${key} failed a verification in the last CHANNEL_CACHE_BAD_LIFE
+ * seconds before ${now}; remember that it did (the oldest entry goes).
+ */
+int
+channel_cache_bad(const struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; cache != NULL && i < CHANNEL_CACHE_BAD; i++)
+		if (now < cache->bad[i].until &&
+		    memcmp(cache->bad[i].key, key, CRYPTO_HASH_LEN) == 0)
+			return (1);
+	return (0);
+}
+
+void
+channel_cache_add_bad(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
+{
+	struct bad_entry *b;
+
+	if (cache == NULL)
+		return;
+	b = &cache->bad[cache->bad_next++ % CHANNEL_CACHE_BAD];
+	memcpy(b->key, key, CRYPTO_HASH_LEN);
+	b->until = now + CHANNEL_CACHE_BAD_LIFE;
 }
 
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],

@@ -203,6 +203,22 @@ void channel_cache_add(struct channel_cache *cache,
     const uint8_t key[CRYPTO_HASH_LEN]);
 
 /*
+ * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
+ * Signatures that failed (forged credentials), remembered for
+ * CHANNEL_CACHE_BAD_LIFE seconds in a ring of their own of
+ * CHANNEL_CACHE_BAD entries, so a bad one never pushes out a verified
+ * one: whether the 32-byte ${key} (a hash of the signed bytes) failed at
+ * most that long before ${now}, and remember that it failed.  ${cache}
+ * may be NULL (nothing remembered).
+ */
+#define CHANNEL_CACHE_BAD 64
+#define CHANNEL_CACHE_BAD_LIFE 60
+int channel_cache_bad(const struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now);
+void channel_cache_add_bad(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now);
+
+/*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
  * Parse the identity payload at ${buf} (exactly CHANNEL_PAYLOAD_LEN bytes)
  * received with the Noise remote static key ${rs}; refuse it if its

@@ -110,27 +110,6 @@ refuse(struct front *f, struct conn *c, const char *reason, unsigned code,
 	conn_refuse(c, code, CONN_R_DENIED);
 }
 
-/*
- * [node] resume: after a full handshake keep the ticket the initiator
- * now holds, so its next connection may resume; what it may reach is
- * decided again at every connection, resumed or not.
- */
-static void
-resume_keep(struct front *f, struct conn *c)
-{
-	struct channel_resume t;
-	uint64_t now = (uint64_t)ev_now(f->env->loop);
-
-	if (!f->env->cfg->node.resume)
-		return;
-	if (channel_is_resumed(c->ch)) {
-		log_debug("event=resumed role=outlet conn=%" PRIu64, c->id);
-	} else if (channel_resume_export(c->ch, now, &t) == 0) {
-		channel_resume_cache_put(f->env->resume_in, &t, now);
-	}
-	channel_resume_fini(&t);
-}
-
 /* The initiator is authenticated: hand ${c} to the role for its request. */
 static void
 front_established(struct conn *c)
@@ -141,7 +120,6 @@ front_established(struct conn *c)
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
 
-	resume_keep(f, c);
 	req = channel_request(c->ch, &len);
 	if (req == NULL)
 		len = 0;
@@ -191,12 +169,13 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	int relay = len > 0 && req[0] == '@';
 	const uint8_t *creds;
 	const char *why = NULL;
+	struct acl_ctx ax;
 	size_t clen;
 
 	creds = channel_peer_creds(c->ch, &clen);
-
+	env_acl(f->env, &ax);
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
-	    acl_claims(f->env->cfg, id, creds, clen, &why))
+	    acl_claims(&ax, id, creds, clen, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
