@@ -90,25 +90,27 @@ cred_end(const struct cred *c, uint64_t skew)
 }
 
 /*
- * Whether the signature of the credential ${buf} (${len} bytes) holds:
- * a verified one is remembered in ${ax}->cache, a failed one in its ring
- * of bad ones (keyed on the bytes), so neither is verified again soon.
+ * Whether the signature of the credential ${buf} (${len} bytes) holds at
+ * ${now}: a verified one is remembered in ${cache}, a failed one in its
+ * ring of bad ones (keyed on the bytes), so neither is verified again
+ * soon.
  */
 static bool
-sig_holds(const struct acl_ctx *ax, const uint8_t *buf, size_t len)
+sig_holds(struct channel_cache *cache, uint64_t now, const uint8_t *buf,
+    size_t len)
 {
 	uint8_t key[CRYPTO_HASH_LEN];
 
 	cred_cache_key(key, buf, len);
-	if (channel_cache_seen(ax->cache, key))
+	if (channel_cache_seen(cache, key))
 		return (true);
-	if (channel_cache_bad(ax->cache, key, ax->now))
+	if (channel_cache_bad(cache, key, now))
 		return (false);
 	if (cred_verify_sig(buf, len) == -1) {
-		channel_cache_add_bad(ax->cache, key, ax->now);
+		channel_cache_add_bad(cache, key, now);
 		return (false);
 	}
-	channel_cache_add(ax->cache, key);
+	channel_cache_add(cache, key);
 	return (true);
 }
 
@@ -130,7 +132,7 @@ cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
 	/* Someone else's credential is useless without its key. */
 	if (memcmp(c->subject, id, CRED_ID_LEN) != 0)
 		return (P_SUBJECT);
-	if (!sig_holds(ax, buf, len))
+	if (!sig_holds(ax->cache, ax->now, buf, len))
 		return (P_FORGED);
 	if (cred_revoked_has_serial(ax->revoked, c->serial))
 		return (P_REVOKED);
@@ -282,7 +284,7 @@ issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
 }
 
 /*
- * acl_claims(ax, id, creds, len, why):
+ * acl_claims(cfg, cache, now, id, creds, len, why):
  * The look before the peer's attestation is checked: whether ${id} is
  * named by some list (acl_known), or presents a credential for itself
  * from an authority some attribute rule names, whose signature holds.
@@ -294,10 +296,10 @@ issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
  * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool
-acl_claims(const struct acl_ctx *ax, const uint8_t id[CONFIG_ID_LEN],
-    const uint8_t *creds, size_t len, const char **why)
+acl_claims(const struct config *cfg, struct channel_cache *cache,
+    uint64_t now, const uint8_t id[CONFIG_ID_LEN], const uint8_t *creds,
+    size_t len, const char **why)
 {
-	const struct config *cfg = ax->cfg;
 	enum problem worst = P_NONE, pb;
 	uint8_t subject[CRED_ID_LEN], issuer[CRED_ID_LEN];
 	const uint8_t *buf;
@@ -315,7 +317,7 @@ acl_claims(const struct acl_ctx *ax, const uint8_t id[CONFIG_ID_LEN],
 			pb = P_UNTRUSTED;
 		else if (memcmp(subject, id, CRED_ID_LEN) != 0)
 			pb = P_SUBJECT;
-		else if (sig_holds(ax, buf, n))
+		else if (sig_holds(cache, now, buf, n))
 			return (true);
 		else
 			pb = P_FORGED;

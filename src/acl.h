@@ -93,19 +93,20 @@ bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
     struct acl_verdict *v);
 
 /*
- * acl_claims(ax, id, creds, len, why):
+ * acl_claims(cfg, cache, now, id, creds, len, why):
  * The look before the peer's attestation is checked: whether ${id} is
- * named by some list of ${ax}->cfg (acl_known), or presents (in the
- * block ${creds} of ${len} bytes) a credential for itself from an
- * authority some attribute rule names, whose signature holds.  Of a
+ * named by some list of ${cfg} (acl_known), or presents (in the block
+ * ${creds} of ${len} bytes) a credential for itself from an authority
+ * some attribute rule names, whose signature holds at ${now}.  Of a
  * credential only the header is read (cred_claim), and one signature at
- * most is verified (through ${ax}->cache, which also remembers a failed
- * one for a while: a forged header costs one verification, and no
+ * most is verified (through ${cache}, which also remembers a failed one
+ * for a while: a forged header costs one verification, and no
  * attestation check).  On false, *${why} is the problem of the
  * credentials shown (credential-invalid, -untrusted or
  * -subject-mismatch), or NULL if none was shown.
  */
-bool acl_claims(const struct acl_ctx *ax, const uint8_t id[CONFIG_ID_LEN],
-    const uint8_t *creds, size_t len, const char **why);
+bool acl_claims(const struct config *cfg, struct channel_cache *cache,
+    uint64_t now, const uint8_t id[CONFIG_ID_LEN], const uint8_t *creds,
+    size_t len, const char **why);
 
 #endif

@@ -169,13 +169,12 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	int relay = len > 0 && req[0] == '@';
 	const uint8_t *creds;
 	const char *why = NULL;
-	struct acl_ctx ax;
 	size_t clen;
 
 	creds = channel_peer_creds(c->ch, &clen);
-	env_acl(f->env, &ax);
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
-	    acl_claims(&ax, id, creds, clen, &why))
+	    acl_claims(f->env->cfg, f->env->cache,
+	    (uint64_t)ev_now(f->env->loop), id, creds, clen, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):

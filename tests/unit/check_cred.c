@@ -394,9 +394,7 @@ static bool
 claims(const struct config *cfg, const uint8_t *id, const uint8_t *block,
     size_t len, const char **why)
 {
-	struct acl_ctx ax = {cfg, NULL, NULL, NOW};
-
-	return (acl_claims(&ax, id, block, len, why));
+	return (acl_claims(cfg, NULL, NOW, id, block, len, why));
 }
 
 START_TEST(test_policy)
@@ -782,7 +780,7 @@ START_TEST(test_forged_claims)
 {
 	struct config cfg;
 	struct channel_cache *cache;
-	struct acl_ctx ax;
+	uint64_t now = NOW;
 	uint8_t block[CRED_BLOCK_MAX];
 	uint64_t v0, hits, misses;
 	const char *why;
@@ -790,26 +788,22 @@ START_TEST(test_forged_claims)
 
 	forged_config(&cfg, 0);
 	ck_assert_ptr_nonnull(cache = channel_cache_new(64));
-	ax.cfg = &cfg;
-	ax.revoked = NULL;
-	ax.cache = cache;
-	ax.now = NOW;
 	blen = forged_block(block, tw.id);
 	/* An unknown key: no verification. */
 	v0 = crypto_p256_verifications();
-	ck_assert(!acl_claims(&ax, tw.id, NULL, 0, &why));
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, NULL, 0, &why));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 0);
 	/* Four forged credentials: one verification, then a deny. */
 	v0 = crypto_p256_verifications();
-	ck_assert(!acl_claims(&ax, tw.id, block, blen, &why));
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
 	ck_assert_str_eq(why, "credential-invalid");
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
 	/* The same bytes again: remembered, none. */
-	ck_assert(!acl_claims(&ax, tw.id, block, blen, &why));
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
 	/* Briefly: after CHANNEL_CACHE_BAD_LIFE, verified again. */
-	ax.now = NOW + CHANNEL_CACHE_BAD_LIFE;
-	ck_assert(!acl_claims(&ax, tw.id, block, blen, &why));
+	now = NOW + CHANNEL_CACHE_BAD_LIFE;
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 2);
 	/* Nothing entered the cache of verified signatures. */
 	channel_cache_stats(cache, &hits, &misses);
