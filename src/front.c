@@ -123,28 +123,6 @@ refuse(struct front *f, struct conn *c, const char *reason, unsigned code,
 	conn_refuse(c, code, CONN_R_DENIED);
 }
 
-/*
- * [node] resume: after a full handshake keep the ticket the initiator
- * now holds, so its next connection may resume; what it may reach is
- * decided again at every connection, resumed or not.
- */
-static void
-resume_keep(struct front *f, struct conn *c)
-{
-	struct channel_resume t;
-	uint64_t now = (uint64_t)ev_now(f->env->loop);
-
-	if (!f->env->cfg->node.resume)
-		return;
-	if (channel_is_resumed(c->ch)) {
-		log_debug("event=resumed role=%s conn=%" PRIu64, c->role,
-		    c->id);
-	} else if (channel_resume_export(c->ch, now, &t) == 0) {
-		channel_resume_cache_put(f->env->resume_in, &t, now);
-	}
-	channel_resume_fini(&t);
-}
-
 /* The initiator is authenticated: hand ${c} to the role for its request. */
 static void
 front_established(struct conn *c)
@@ -156,7 +134,6 @@ front_established(struct conn *c)
 	size_t len = 0;
 	int relay;
 
-	resume_keep(f, c);
 	req = channel_request(c->ch, &len);
 	if (req == NULL)
 		len = 0;
@@ -213,12 +190,12 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	const uint8_t *creds;
 	const char *why = NULL;
 	size_t clen;
-	int told;
+	int told, forged;
 
 	creds = channel_peer_creds(c->ch, &clen);
-
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
-	    acl_claims(f->env->cfg, id, creds, clen, &why))
+	    acl_claims(f->env->cfg, f->env->cache,
+	    (uint64_t)ev_now(f->env->loop), id, creds, clen, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
@@ -231,6 +208,7 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		svc[0] = '\0';
 	else
 		claimed_service(svc, req, len);
+	forged = why != NULL; /* a credential of the claim failed its check */
 	if (cred_revoked_has_id(&f->env->revoked, id))
 		why = "revoked";
 	if (why == NULL)
@@ -247,9 +225,11 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	/*
 	 * The initiator proved it holds its static key (msg3 was read):
 	 * tell it, under the same limit as the line, that this identity is
-	 * not admitted, so that it can say so (docs/protocol.md 2.3).
+	 * not admitted, so that it can say so (docs/protocol.md 2.3).  A
+	 * claim resting on a credential that failed its check (forged
+	 * headers) is closed silently: it cost a verification already.
 	 */
-	if (!told)
+	if (!told || forged)
 		return (0);
 	return (relay && len >= 2 && req[1] == 'R' ?
 	    -(int)CHANNEL_REFUSAL_NOT_REGISTRANT :

@@ -771,27 +771,33 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
 
 	if (reg)
 		return (env_admit(r->env, &peer, cr->reg, cr->nreg,
-		    cr->reg_rules, cr->nreg_rules, v));
+		    cr->reg_rules, cr->nreg_rules, NULL, v));
 	return (env_admit(r->env, &peer, cr->allow, cr->nallow,
-	    cr->allow_rules, cr->nallow_rules, v));
+	    cr->allow_rules, cr->nallow_rules, NULL, v));
 }
 
 /*
  * Return 1 if ${id} (with ${creds}) may reach any name of this relay;
  * ${v} holds the verdict that lasts longest (expiry 0: no end), or the
- * last deny.
+ * last deny.  Its credentials are checked once, not once per name.
  */
 static int
 allowed_anywhere(const struct relay *r, const uint8_t *id,
     const uint8_t *creds, size_t len, struct acl_verdict *v)
 {
+	struct acl_peer peer = {id, creds, len};
+	const struct config_relay *cr;
+	struct acl_checked ck;
 	struct acl_verdict one;
 	size_t i;
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
+	ck.done = 0;
 	for (i = 0; i < r->nsvcs; i++) {
-		if (!admits(r, r->svcs[i].cr, 0, id, creds, len, &one)) {
+		cr = r->svcs[i].cr;
+		if (!env_admit(r->env, &peer, cr->allow, cr->nallow,
+		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
 			if (!ok)
 				*v = one;
 			continue;
@@ -924,6 +930,7 @@ relay_session(void *arg, struct conn *c)
 		code = CHANNEL_REFUSAL_NOT_ALLOWED;
 		goto deny;
 	}
+	env_resume_keep(r->env, c, "relay"); /* allowed: its ticket */
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
 		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
 		    NULL);
