@@ -1489,6 +1489,9 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		    "error=\"%s\"", err);
 		goto fail2;
 	}
+	/* The relay's kind of request is known (audit lines) before a
+	 * relay role serves it. */
+	(void)front_register(n->front, &relay_kind, NULL, NULL);
 	if ((n->outlet = outlet_new(&n->env, n->front, NULL, err,
 	    sizeof(err))) == NULL) {
 		log_error("event=start role=outlet error=\"%s\"", err);
