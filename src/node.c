@@ -18,53 +18,14 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "dialout.h"
-#include "front.h"
-#include "inlet.h"
-#include "intercept.h"
 #include "listener.h"
 #include "log.h"
 #include "node.h"
 #include "metrics.h"
 #include "notify.h"
-#include "outlet.h"
-#include "relay.h"
 #include "resolve.h"
 #include "sandbox.h"
-
-/* Attestation lifetime (seconds); re-signed at half of it. */
-#ifndef NODE_LIFETIME
-#define NODE_LIFETIME (24 * 3600)
-#endif
-/*
- * Tests only: SALLYPORT_TEST_LIFETIME=N (seconds, 10 to NODE_LIFETIME)
- * shortens the attestation lifetime, so sessions and channels reach their
- * end within a test.  It can only shorten it (which costs re-signing and
- * reconnects, never safety); anything else in it is ignored.
- */
-static uint64_t
-node_lifetime(void)
-{
-	static uint64_t lifetime;
-	const char *v;
-	char *end;
-	unsigned long long n;
-
-	if (lifetime != 0)
-		return (lifetime);
-	lifetime = NODE_LIFETIME;
-	if ((v = getenv("SALLYPORT_TEST_LIFETIME")) != NULL) {
-		errno = 0;
-		n = strtoull(v, &end, 10);
-		if (errno == 0 && end != v && *end == '\0' && n >= 10 &&
-		    n < NODE_LIFETIME) {
-			lifetime = n;
-			log_warn("event=start test_lifetime=%llu", n);
-		}
-	}
-	return (lifetime);
-}
+#include "trust.h"
 
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
@@ -74,80 +35,7 @@ node_lifetime(void)
 /* Lines anyone can cause at the node listener, per second. */
 #define NODE_ANYONE_LINES 10
 
-/*
- * Generations.  Each load of the file (start-up, then every reload) is a
- * generation: the configuration and the inlets that borrow from it.
- * Connections borrow from the generation they were made in, or a newer
- * one (names, addresses), so each one holds the one it was made in (the
- * conn context's epoch), and a retired generation is freed once neither
- * it nor an older one is held.  A reload builds the next generation from the
- * current one: listeners whose address did not change, unchanged relay
- * sessions and registrations, waiting clients and live connections move
- * over; what is left of the old one is its removed inlets, whose
- * connections drain.
- */
-struct gen {
-	struct node *node;
-	struct config *cfg;
-	int cfg_owned;         /* on the heap, freed with the generation */
-	struct inlet **inlets; /* current: one per cfg->inlets[i]; retired:
-				  the removed ones that drain */
-	size_t ninlets;
-	unsigned refs;         /* connections made under it; +1 if current */
-	unsigned id;
-	struct gen *next;      /* on node->retired */
-};
-
 static void node_reload(struct node *n, const char *why);
-
-/* Free ${g}: its inlets, its configuration. */
-static void
-gen_free(struct gen *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->ninlets; i++)
-		inlet_free(g->inlets[i]);
-	free(g->inlets);
-	if (g->cfg_owned) {
-		config_free(g->cfg);
-		free(g->cfg);
-	}
-	free(g);
-}
-
-/*
- * Free the retired generations that nothing holds, oldest first, and stop
- * at the oldest one still held: a connection made under generation N may
- * later borrow from a newer one (an outlet connection learns its service
- * after a reload), so generations newer than a held one stay too.
- */
-static void
-gen_collect(struct node *n)
-{
-	struct gen **gp, **oldest;
-
-	while (n->retired != NULL) {
-		oldest = &n->retired; /* the list is newest first */
-		for (gp = &n->retired; *gp != NULL; gp = &(*gp)->next)
-			oldest = gp;
-		if ((*oldest)->refs != 0)
-			return;
-		gen_free(*oldest);
-		*oldest = NULL;
-	}
-}
-
-/* The conn context's epoch hook: a connection holds its generation. */
-static void
-gen_ref(void *epoch, int delta)
-{
-	struct gen *g = epoch;
-
-	g->refs += (unsigned)delta;
-	if (g->refs == 0)
-		gen_collect(g->node);
-}
 
 /* Raise the open-file limit to the hard limit: one fd per socket. */
 static void
@@ -166,15 +54,8 @@ raise_nofile(void)
 static void
 stop_listeners(struct node *n)
 {
-	size_t i;
 
-	for (i = 0; i < n->cur->ninlets; i++)
-		inlet_stop(n->cur->inlets[i]);
-	intercept_free(n->ix);
-	n->ix = NULL;
-	front_stop(n->front);
-	outlet_stop(n->outlet);
-	relay_stop(n->relay);
+	parts_stop(n->parts, ROWS_NODE);
 	ev_timer_stop(n->env.loop, &n->watch);
 }
 
@@ -184,7 +65,7 @@ check_empty(struct node *n)
 {
 
 	if (n->env.stopping && n->env.ctx.nconns == 0 &&
-	    relay_live(n->relay) == 0)
+	    parts_live(n->parts, ROWS_NODE) == 0)
 		ev_break(n->env.loop, EVBREAK_ALL);
 }
 
@@ -242,11 +123,11 @@ node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	n->env.stopping = 1;
 	notify_stopping();
 	log_info("event=shutdown live=%u grace_s=%g signal=%d",
-	    n->env.ctx.nconns + relay_live(n->relay),
+	    n->env.ctx.nconns + parts_live(n->parts, ROWS_NODE),
 	    n->env.cfg->node.shutdown_grace, w->signum);
 	stop_listeners(n);
 	ev_timer_stop(loop, &n->resign);
-	if (n->env.ctx.nconns == 0 && relay_live(n->relay) == 0) {
+	if (n->env.ctx.nconns == 0 && parts_live(n->parts, ROWS_NODE) == 0) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
@@ -333,36 +214,7 @@ node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	(void)outlet_expire_all(&n->env);
-	(void)inlet_expire_all(&n->env);
-	(void)relay_expire(n->relay);
-}
-
-/*
- * Load what ${cfg} says about trust besides the key: its credential
- * files (for the identity ${id}) into ${block} (its size in ${len}) and
- * its revocation list into ${rv}.  Return 0, or -1 with a message in
- * ${err} (nothing held).
- */
-static int
-load_trust(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
-    uint8_t block[CRED_BLOCK_MAX], size_t *len, struct cred_revoked *rv,
-    char *err, size_t errlen)
-{
-	char msg[1024];
-
-	memset(rv, 0, sizeof(*rv));
-	if (cred_block_load(cfg->node.credential, cfg->node.ncredentials, id,
-	    block, CRED_BLOCK_MAX, len, msg, sizeof(msg)) == -1) {
-		snprintf(err, errlen, "credential: %s", msg);
-		return (-1);
-	}
-	if (cfg->node.revoked[0] != '\0' && cred_revoked_load(rv,
-	    cfg->node.revoked, msg, sizeof(msg)) == -1) {
-		snprintf(err, errlen, "revoked: %s", msg);
-		return (-1);
-	}
-	return (0);
+	(void)parts_expire(n->parts, ROWS_NODE);
 }
 
 /* Start, restart or stop the watch timer as the configuration says. */
@@ -378,32 +230,14 @@ watch_set(struct node *n)
 	ev_timer_start(n->env.loop, &n->watch);
 }
 
-/*
- * Sign a new attestation (fresh static key) into the spare generation and
- * make it current; handshakes in flight keep the old one, which is only
- * overwritten a whole period later.
- */
+/* Re-sign the attestation at half its lifetime (trust_resign). */
 static void
 node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = w->data;
-	unsigned next = !n->env.cur;
-	struct channel_local tmp;
 
 	(void)revents;
-	if (channel_local_init(&tmp, n->env.local[n->env.cur].id_priv,
-	    (uint64_t)ev_now(loop), node_lifetime()) == -1) {
-		log_error("event=resign error=failed");
-		return; /* try again at the next period */
-	}
-	(void)channel_local_set_creds(&tmp, n->env.local[n->env.cur].creds,
-	    n->env.local[n->env.cur].creds_len);
-	channel_local_fini(&n->env.local[next]);
-	n->env.local[next] = tmp;
-	wipe(&tmp, sizeof(tmp));
-	n->env.cur = next;
-	log_info("event=resign expiry=%llu",
-	    (unsigned long long)n->env.local[next].expiry);
+	trust_resign(&n->env, (uint64_t)ev_now(loop));
 }
 
 /*
@@ -433,22 +267,10 @@ node_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 node_fini(struct node *n)
 {
-	struct gen *g;
-	size_t i;
 
-	admin_free(n->admin);
-	intercept_free(n->ix);
-	n->ix = NULL;
 	notify_stop(n->env.loop);
-	/* The roles first (their connections stay, without callbacks)... */
-	if (n->cur != NULL) {
-		for (i = 0; i < n->cur->ninlets; i++)
-			inlet_free(n->cur->inlets[i]);
-		n->cur->ninlets = 0;
-	}
-	relay_free(n->relay);
-	outlet_free(n->outlet);
-	front_free(n->front);
+	/* The parts first (their connections stay, without callbacks)... */
+	parts_free(n->parts, ROWS_NODE);
 	/* ...then the connections, which free the retired generations... */
 	conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
 	/* A reload waiting for a name is dropped. */
@@ -464,12 +286,7 @@ node_fini(struct node *n)
 	n->env.ctx.resolver = NULL;
 	conn_ctx_fini(&n->env.ctx);
 	/* ...then the configurations. */
-	while ((g = n->retired) != NULL) {
-		n->retired = g->next;
-		gen_free(g);
-	}
-	if (n->cur != NULL)
-		gen_free(n->cur);
+	gens_fini(&n->gens);
 	ev_signal_stop(n->env.loop, &n->sigterm);
 	ev_signal_stop(n->env.loop, &n->sigint);
 	ev_signal_stop(n->env.loop, &n->sighup);
@@ -964,77 +781,6 @@ protect_keys(struct node *n)
 	    keys, strcmp(keys, "locked") == 0 ? "memlock-limit" : strerror(errno));
 }
 
-/*
- * Make the inlets of ${g} (the current generation, whose configuration
- * the environment holds) from ${fds} (a listening socket per inlet, or -1
- * to bind now), taking over from the inlets of ${old} (may be NULL) by
- * name.  The old inlets taken over are freed; the others (removed) stop
- * and stay in ${old} to drain.  Return 0, or -1 with a message in ${err}.
- */
-static int
-make_inlets(struct node *n, struct gen *g, struct gen *old, int *fds,
-    char *err, size_t errlen)
-{
-	const struct config *cfg = g->cfg;
-	struct inlet *prev;
-	size_t i, j, k;
-
-	if (cfg->ninlets > 0 &&
-	    (g->inlets = calloc(cfg->ninlets, sizeof(*g->inlets))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
-	for (i = 0; i < cfg->ninlets; i++) {
-		prev = NULL;
-		for (j = 0; old != NULL && j < old->ninlets; j++) {
-			if (old->inlets[j] != NULL && strcmp(old->cfg->inlets[j].name,
-			    cfg->inlets[i].name) == 0) {
-				prev = old->inlets[j];
-				old->inlets[j] = NULL;
-				break;
-			}
-		}
-		g->inlets[i] = inlet_new(&n->env, &cfg->inlets[i], fds[i], prev,
-		    err, errlen);
-		fds[i] = -1; /* inlet_new took it */
-		inlet_free(prev); /* everything of it moved over */
-		if (g->inlets[i] == NULL) {
-			log_error("event=listen-failed role=inlet name=%s "
-			    "error=\"%s\"", cfg->inlets[i].name, err);
-			return (-1);
-		}
-		g->ninlets++;
-	}
-	/* The removed inlets stop; their connections drain. */
-	for (j = 0, k = 0; old != NULL && j < old->ninlets; j++) {
-		if (old->inlets[j] == NULL)
-			continue;
-		inlet_stop(old->inlets[j]);
-		old->inlets[k++] = old->inlets[j];
-	}
-	if (old != NULL)
-		old->ninlets = k;
-	return (0);
-}
-
-/*
- * A connection redirected to the interception listener for an intercept
- * address of the inlet ${idx} of the configuration in force: that inlet
- * carries ${fd} (taken).
- */
-static void
-node_intercepted(void *arg, int fd, size_t idx)
-{
-	struct node *n = arg;
-	struct gen *g = n->cur;
-
-	if (idx >= g->ninlets || g->inlets[idx] == NULL) {
-		close(fd); /* that inlet failed to start at the last reload */
-		return;
-	}
-	inlet_serve(g->inlets[idx], fd);
-}
-
 /* A reload failed: nothing changed (logged). */
 static void
 reload_failed(struct node *n, const char *why, const char *err)
@@ -1049,248 +795,59 @@ reload_failed(struct node *n, const char *why, const char *err)
 
 /*
  * Reload, from the file loaded (${cfg}, taken; its local names have
- * their addresses): check it, bind what is new; then switch to it all at
- * once, or change nothing (logged either way).
+ * their addresses): every part prepares for it (binds what is new, loads
+ * what can fail); then all switch to it at once, or none does (logged
+ * either way).
  */
 static void
 reload_apply(struct node *n, struct config *cfg, const char *why)
 {
-	struct gen *old = n->cur, *g = NULL;
-	struct identity idn;
-	struct channel_local creds;
-	struct cred_revoked revoked = {NULL, 0, NULL, 0};
-	uint8_t block[CRED_BLOCK_MAX];
-	size_t blen = 0;
+	struct part_reload r;
 	struct changes ch = {0, 0, 0};
-	char err[8192], msg[1024];
-	int *fds = NULL, front_fd = -1, have_idn = 0, have_creds = 0;
-	int ix_fds[2] = {-1, -1};
-	struct admin *admin = NULL;
-	unsigned nrevoked = 0;
-	int rotated, renewed, admin_new_one = 0;
-	unsigned nconns = 0, nsess = 0;
-	size_t i, j;
+	char err[8192];
 
-	if (identity_load(&idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
-	    -1) {
-		snprintf(err, sizeof(err), "%s:%d: %s", cfg->path,
-		    cfg->node.identity_line, msg);
-		goto fail;
-	}
-	have_idn = 1;
-	if (load_trust(cfg, idn.id, block, &blen, &revoked, msg,
-	    sizeof(msg)) == -1) {
-		snprintf(err, sizeof(err), "%s: %s", cfg->path, msg);
-		goto fail;
-	}
+	memset(&r, 0, sizeof(r));
+	r.old = n->env.cfg;
+	r.cfg = cfg;
+	r.old_gen = n->gens.cur;
+	r.err = err;
+	r.errlen = sizeof(err);
 	if (!runnable(cfg)) {
 		snprintf(err, sizeof(err), "%s: nothing to run (no inlet, no "
 		    "listen, no relay)", cfg->path);
 		goto fail;
 	}
-	rotated = memcmp(idn.id, n->env.local[n->env.cur].id,
-	    IDENTITY_ID_LEN) != 0;
-	if (rotated) {
-		if (channel_local_init(&creds, idn.priv,
-		    (uint64_t)ev_now(n->env.loop), node_lifetime()) == -1) {
-			snprintf(err, sizeof(err), "channel credentials");
-			goto fail;
-		}
-		have_creds = 1;
-	}
-	/* Every new listening socket is bound before anything changes. */
-	if (cfg->ninlets > 0 &&
-	    (fds = calloc(cfg->ninlets, sizeof(*fds))) == NULL) {
+	if ((r.gen = gen_new(&n->gens, cfg, 1)) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	for (i = 0; i < cfg->ninlets; i++)
-		fds[i] = -1;
-	for (i = 0; i < cfg->ninlets; i++) {
-		if (!cfg->inlets[i].has_listen)
-			continue; /* intercept only */
-		for (j = 0; j < old->ninlets; j++)
-			if (old->cfg->inlets[j].has_listen &&
-			    addr_same(&old->cfg->inlets[j].listen,
-			    &cfg->inlets[i].listen))
-				break;
-		if (j < old->ninlets)
-			continue; /* kept: taken over below */
-		if ((fds[i] = listener_bind(&cfg->inlets[i].listen, msg,
-		    sizeof(msg))) == -1) {
-			snprintf(err, sizeof(err), "%s:%d: inlet %s: %s",
-			    cfg->path, cfg->inlets[i].line,
-			    cfg->inlets[i].name, msg);
-			goto fail;
-		}
-	}
-	if (cfg->node.has_listen && (!n->env.cfg->node.has_listen ||
-	    !addr_same(&n->env.cfg->node.listen, &cfg->node.listen)) &&
-	    (front_fd = listener_bind(&cfg->node.listen, msg, sizeof(msg))) ==
-	    -1) {
-		snprintf(err, sizeof(err), "%s: listen: %s", cfg->path, msg);
-		goto fail;
-	}
-	for (i = 0; i < cfg->node.nintercept; i++) {
-		for (j = 0; j < n->env.cfg->node.nintercept; j++)
-			if (addr_same(&n->env.cfg->node.intercept[j],
-			    &cfg->node.intercept[i]))
-				break;
-		if (j < n->env.cfg->node.nintercept)
-			continue; /* kept: taken over below */
-		if ((ix_fds[i] = listener_bind(&cfg->node.intercept[i], msg,
-		    sizeof(msg))) == -1) {
-			snprintf(err, sizeof(err), "%s: intercept: %s",
-			    cfg->path, msg);
-			goto fail;
-		}
-	}
-	if (cfg->node.has_admin != n->env.cfg->node.has_admin ||
-	    (cfg->node.has_admin && !addr_same(&cfg->node.admin,
-	    &n->env.cfg->node.admin))) {
-		admin_new_one = 1;
-		if (cfg->node.has_admin && (admin = admin_new(&n->env,
-		    &cfg->node.admin, msg, sizeof(msg))) == NULL) {
-			snprintf(err, sizeof(err), "%s: admin: %s", cfg->path,
-			    msg);
-			goto fail;
-		}
-	}
-	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
+	if (parts_prepare(n->parts, ROWS_NODE, &r) == -1) {
+		gen_free(r.gen); /* and cfg */
+		reload_failed(n, why, err);
+		return;
 	}
 
 	/* From here on the new configuration is the node's. */
 	diff_configs(n->env.cfg, cfg, &ch);
-	g->node = n;
-	g->cfg = cfg;
-	g->cfg_owned = 1;
-	g->refs = 1;
-	g->id = old->id + 1;
-	for (i = 0; i < cfg->ninlets; i++) {
-		if (fds[i] != -1 || !cfg->inlets[i].has_listen)
-			continue;
-		for (j = 0; j < old->ninlets; j++)
-			if (old->inlets[j] != NULL && addr_same(
-			    &old->cfg->inlets[j].listen, &cfg->inlets[i].listen))
-				fds[i] = inlet_detach_listener(old->inlets[j],
-				    &cfg->inlets[i]);
-	}
-	if (front_fd == -1 && cfg->node.has_listen)
-		front_fd = front_detach(n->front);
-	for (i = 0; i < cfg->node.nintercept; i++)
-		if (ix_fds[i] == -1)
-			ix_fds[i] = intercept_detach(n->ix,
-			    &cfg->node.intercept[i]);
 	n->env.cfg = cfg;
-	n->env.ctx.epoch = g;
-	n->cur = g;
+	n->env.ctx.epoch = r.gen;
+	n->gens.cur = r.gen;
 	apply_node(n);
-	if (have_creds) {
-		channel_local_fini(&n->env.local[!n->env.cur]);
-		n->env.local[!n->env.cur] = creds;
-		wipe(&creds, sizeof(creds));
-		n->env.cur = !n->env.cur;
-		have_creds = 0;
-	}
-	/* The credentials presented from now on (renewed files), and the
-	 * revocation list the revocation passes below apply. */
-	renewed = !rotated && (blen != n->env.local[n->env.cur].creds_len ||
-	    memcmp(block, n->env.local[n->env.cur].creds, blen) != 0);
-	(void)channel_local_set_creds(&n->env.local[0], block, blen);
-	(void)channel_local_set_creds(&n->env.local[1], block, blen);
-	cred_revoked_free(&n->env.revoked);
-	n->env.revoked = revoked;
-	memset(&revoked, 0, sizeof(revoked)); /* env owns it now */
-	if (admin_new_one) {
-		admin_free(n->admin);
-		n->admin = admin;
-		admin = NULL;
-	}
-	front_listen(n->front, front_fd); /* closes the old one if replaced */
-	front_fd = -1;
-	intercept_free(n->ix); /* what it still holds is no longer wanted */
-	n->ix = NULL;
-	if (cfg->node.nintercept > 0 && (n->ix = intercept_new(&n->env,
-	    ix_fds, node_intercepted, n, msg, sizeof(msg))) == NULL)
-		log_error("event=reload role=intercept error=\"%s\"", msg);
-	{
-		struct outlet *o = outlet_new(&n->env, n->front, n->outlet,
-		    msg, sizeof(msg));
-
-		if (o == NULL)
-			log_error("event=reload role=outlet error=\"%s\"", msg);
-		else {
-			outlet_free(n->outlet);
-			n->outlet = o;
-		}
-	}
-	if (n->relay == NULL && cfg->nrelays > 0)
-		n->relay = relay_new(&n->env, n->front, msg, sizeof(msg));
-	else if (n->relay != NULL &&
-	    relay_reconfigure(n->relay, &nrevoked, msg, sizeof(msg)) == -1)
-		log_error("event=reload role=relay error=\"%s\"", msg);
-	(void)make_inlets(n, g, old, fds, msg, sizeof(msg));
-	if (rotated) {
-		/* Tickets name the old identity: full handshakes from now. */
-		channel_resume_cache_drop(n->env.resume_out, NULL);
-		channel_resume_cache_drop(n->env.resume_in, NULL);
-		for (i = 0; i < g->ninlets; i++)
-			inlet_restart(g->inlets[i]);
-		outlet_restart(n->outlet);
-		relay_restart(n->relay);
-	}
-	nrevoked += outlet_revoke_all(&n->env);
-	nrevoked += inlet_revoke_all(&n->env);
-	if (renewed) {
-		/* Live channels and relay sessions get the new block (an
-		 * empty one if none is left), so that what peers admitted by
-		 * our credential outlives the old one. */
-		if (blen == 0)
-			block[blen++] = 0;
-		nconns = env_send_creds(&n->env, block, blen);
-		nsess = dialout_send_creds_all(&n->env, block, blen);
-		log_info("event=credentials-renewed connections=%u "
-		    "sessions=%u", nconns, nsess);
-	}
-	old->next = n->retired;
-	n->retired = old;
-	gen_ref(old, -1); /* no longer current: freed with its last conn */
-	free(fds);
-	identity_fini(&idn);
+	parts_commit(n->parts, ROWS_NODE, &r);
+	gen_retire(r.old_gen); /* freed with its last connection */
 	stamp_files(n);
 	watch_set(n);
 	watch_names(n);
 	metrics_add(METRICS_RELOADS, 1, "ok", NULL, NULL);
 	notify_ready();
 	log_info("event=reload status=ok generation=%u added=%u removed=%u "
-	    "changed=%u identity=%s revoked=%u trigger=%s", g->id, ch.added,
-	    ch.removed, ch.changed, rotated ? "rotated" : "kept", nrevoked,
-	    why);
+	    "changed=%u identity=%s revoked=%u trigger=%s", r.gen->id,
+	    ch.added, ch.removed, ch.changed, r.rotated ? "rotated" : "kept",
+	    r.revoked, why);
 	return;
 fail:
-	for (i = 0; i < 2; i++)
-		if (ix_fds[i] != -1)
-			close(ix_fds[i]);
-	if (fds != NULL)
-		for (i = 0; cfg != NULL && i < cfg->ninlets; i++)
-			if (fds[i] != -1)
-				close(fds[i]);
-	free(fds);
-	if (front_fd != -1)
-		close(front_fd);
-	if (have_creds)
-		channel_local_fini(&creds);
-	cred_revoked_free(&revoked);
-	if (have_idn)
-		identity_fini(&idn);
-	if (cfg != NULL) {
-		config_free(cfg);
-		free(cfg);
-	}
-	free(g);
-	admin_free(admin);
+	config_free(cfg);
+	free(cfg);
 	reload_failed(n, why, err);
 }
 
@@ -1386,8 +943,6 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 {
 	struct node *n;
 	char err[2048], id[IDENTITY_TEXT_SIZE];
-	uint8_t block[CRED_BLOCK_MAX];
-	size_t blen;
 	uint64_t hits, misses;
 
 	if (!runnable(cfg)) {
@@ -1424,14 +979,11 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		if (sn.failed)
 			goto fail1;
 	}
-	if ((n->cur = calloc(1, sizeof(*n->cur))) == NULL) {
+	if ((n->gens.cur = gen_new(&n->gens, cfg, 0)) == NULL) { /* main's */
 		log_error("event=start error=nomem");
 		goto fail1;
 	}
-	n->cur->node = n;
-	n->cur->cfg = cfg; /* main's */
-	n->cur->refs = 1;
-	n->env.ctx.epoch = n->cur;
+	n->env.ctx.epoch = n->gens.cur;
 	n->env.ctx.epoch_ref = gen_ref;
 	n->env.ctx.data = n;
 	n->env.ctx.slot_cb = node_slot_cb;
@@ -1461,7 +1013,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 
 	/* The process-wide credentials and attestation cache. */
 	if (channel_local_init(&n->env.local[0], idn->priv,
-	    (uint64_t)ev_now(n->env.loop), node_lifetime()) == -1) {
+	    (uint64_t)ev_now(n->env.loop), trust_lifetime()) == -1) {
 		log_error("event=start error=channel-credentials");
 		goto fail2;
 	}
@@ -1474,68 +1026,14 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 		log_error("event=start error=nomem");
 		goto fail2;
 	}
-	if (load_trust(cfg, idn->id, block, &blen, &n->env.revoked, err,
-	    sizeof(err)) == -1) {
-		log_error("event=start error=config path=%s detail=\"%s\"",
-		    cfg->path, err);
-		goto fail2;
-	}
-	(void)channel_local_set_creds(&n->env.local[0], block, blen);
 
-	/* Bind every listener; any failure ends the start-up.  The front
-	 * owns the [node] listen socket; the roles plug into it. */
-	if ((n->front = front_new(&n->env, err, sizeof(err))) == NULL) {
-		log_error("event=listen-failed role=node name=node "
-		    "error=\"%s\"", err);
+	/* Every part, in table order: the trust files, then every listener
+	 * (any failure ends the start-up), the admin endpoint last. */
+	n->host.env = &n->env;
+	n->host.idn = idn;
+	n->host.cur = &n->gens.cur;
+	if (parts_start(n->parts, rows_node, ROWS_NODE, &n->host) == -1)
 		goto fail2;
-	}
-	/* The relay's kind of request is known (audit lines) before a
-	 * relay role serves it. */
-	(void)front_register(n->front, &relay_kind, NULL, NULL);
-	if ((n->outlet = outlet_new(&n->env, n->front, NULL, err,
-	    sizeof(err))) == NULL) {
-		log_error("event=start role=outlet error=\"%s\"", err);
-		goto fail2;
-	}
-	if (cfg->nrelays > 0 && (n->relay = relay_new(&n->env, n->front, err,
-	    sizeof(err))) == NULL) {
-		log_error("event=start role=relay error=\"%s\"", err);
-		goto fail2;
-	}
-	{
-		int *fds = calloc(cfg->ninlets + 1, sizeof(*fds));
-		size_t i;
-
-		if (fds == NULL) {
-			log_error("event=start error=nomem");
-			goto fail2;
-		}
-		for (i = 0; i < cfg->ninlets; i++)
-			fds[i] = -1;
-		i = make_inlets(n, n->cur, NULL, fds, err, sizeof(err)) == 0;
-		free(fds);
-		if (!i)
-			goto fail2;
-	}
-
-	if (cfg->node.nintercept > 0) {
-		int ixf[2] = {-1, -1};
-
-		if ((n->ix = intercept_new(&n->env, ixf, node_intercepted, n,
-		    err, sizeof(err))) == NULL) {
-			log_error("event=listen-failed role=inlet "
-			    "name=intercept error=\"%s\"", err);
-			goto fail2;
-		}
-	}
-
-	/* Every listener is bound: the admin endpoint goes last. */
-	if (cfg->node.has_admin && (n->admin = admin_new(&n->env,
-	    &cfg->node.admin, err, sizeof(err))) == NULL) {
-		log_error("event=listen-failed role=admin name=admin "
-		    "error=\"%s\"", err);
-		goto fail2;
-	}
 
 	/* Keys are in memory from here on: no core dumps, no ptrace. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
@@ -1545,8 +1043,8 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	ev_signal_start(n->env.loop, &n->sigterm);
 	ev_signal_start(n->env.loop, &n->sigint);
 	ev_signal_start(n->env.loop, &n->sighup);
-	ev_timer_set(&n->resign, (double)node_lifetime() / 2,
-	    (double)node_lifetime() / 2);
+	ev_timer_set(&n->resign, (double)trust_lifetime() / 2,
+	    (double)trust_lifetime() / 2);
 	ev_timer_start(n->env.loop, &n->resign);
 	ev_timer_set(&n->flush, 1., 1.);
 	ev_timer_start(n->env.loop, &n->flush);

@@ -17,14 +17,11 @@
 
 #include "config.h"
 #include "env.h"
+#include "gen.h"
 #include "identity.h"
+#include "part.h"
 #include "resolve.h"
-
-struct admin;
-struct front;
-struct gen;
-struct outlet;
-struct relay;
+#include "rows.h"
 
 /* Where a file was (reload = watch). */
 struct node_stamp {
@@ -36,16 +33,13 @@ struct node_stamp {
 
 struct node {
 	struct env env; /* lent to every role */
-	struct front *front;   /* the [node] listen socket */
-	struct outlet *outlet; /* the [outlet NAME] sections */
-	struct relay *relay;   /* the [relay NAME] sections, or NULL */
-	struct gen *cur;       /* the configuration in force and its inlets */
-	struct gen *retired;   /* older ones, until their connections end */
+	struct gens gens;      /* the configuration in force and its inlets,
+				  older ones until their connections end */
+	struct part_host host; /* what the parts borrow */
+	struct part *parts[ROWS_NODE]; /* the table of parts (rows.c) */
 	int level_fixed;       /* the command line set the log level */
 	/* The file, the key file, the credential files, the revoked file. */
 	struct node_stamp stamp[NODE_STAMPS];
-	struct admin *admin;   /* [node] admin =, or NULL */
-	struct intercept *ix;  /* [node] intercept =, or NULL */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer resign, grace, watch, expire;
 	ev_timer flush; /* reports lines the rate limits left out */
