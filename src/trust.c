@@ -1,10 +1,14 @@
 /*
  * trust: see trust.h.
  */
+#include <sys/mman.h>
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "dialout.h"
@@ -103,6 +107,43 @@ trust_resign(struct env *e, uint64_t now)
 	e->cur = next;
 	log_info("event=resign expiry=%llu",
 	    (unsigned long long)e->local[next].expiry);
+}
+
+/*
+ * trust_protect(e):
+ * Keep key material out of core dumps and swap (docs/security.md): no
+ * core file at all (RLIMIT_CORE 0, on top of PR_SET_DUMPABLE); the pages
+ * of ${e}'s credentials (identity key, static keys) locked and marked
+ * MADV_DONTDUMP; and, when RLIMIT_MEMLOCK is unlimited (LimitMEMLOCK=
+ * infinity or CAP_IPC_LOCK), every page, now and later (mlockall), so the
+ * per-connection keys never reach swap either.  With a finite limit
+ * mlockall is not tried (later allocations would fail at the limit): the
+ * fallback is logged.
+ */
+void
+trust_protect(struct env *e)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)&e->local, b = a + sizeof(e->local);
+	struct rlimit rl = {0, 0};
+	const char *keys = "locked";
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	if (pg <= 0)
+		pg = 4096;
+	a &= ~((uintptr_t)pg - 1);
+	b = (b + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+	if (madvise((void *)a, b - a, MADV_DONTDUMP) == -1 ||
+	    mlock((void *)a, b - a) == -1)
+		keys = "unlocked";
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY &&
+	    mlockall(MCL_CURRENT | MCL_FUTURE) == 0) {
+		log_info("event=memlock scope=all credentials=%s", keys);
+		return;
+	}
+	log_warn("event=memlock scope=credentials credentials=%s error=%s "
+	    "fallback=\"connection keys may be swapped: set LimitMEMLOCK=infinity\"",
+	    keys, strcmp(keys, "locked") == 0 ? "memlock-limit" : strerror(errno));
 }
 
 /* The trust row: what a reload loaded, until it is committed. */

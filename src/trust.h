@@ -44,6 +44,19 @@ int trust_load(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
 void trust_resign(struct env *e, uint64_t now);
 
 /*
+ * trust_protect(e):
+ * Keep key material out of core dumps and swap (docs/security.md): no
+ * core file at all (RLIMIT_CORE 0, on top of PR_SET_DUMPABLE); the pages
+ * of ${e}'s credentials (identity key, static keys) locked and marked
+ * MADV_DONTDUMP; and, when RLIMIT_MEMLOCK is unlimited (LimitMEMLOCK=
+ * infinity or CAP_IPC_LOCK), every page, now and later (mlockall), so the
+ * per-connection keys never reach swap either.  With a finite limit
+ * mlockall is not tried (later allocations would fail at the limit): the
+ * fallback is logged.
+ */
+void trust_protect(struct env *e);
+
+/*
  * trust_part:
  * The row of the node's trust: start loads the credential files and the
  * revocation list (host->env->local[0] holds the key); a reload loads the
