@@ -4,8 +4,15 @@
  * was (its socket, the configuration it serves, its counts) and closes
  * what the first two prepared; a good reload commits in table order and
  * revokes in reverse; start, stop, live, expire and free go over every
- * row; a new kind of part is one more entry of the table.
+ * row; a new kind of part is one more entry of the table.  The same
+ * with the real rows of the front and the admin endpoint on a fake
+ * environment (a loop, no roles): their new sockets are closed, the old
+ * ones still accept, until a good reload switches them over.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +22,9 @@
 #include <check.h>
 
 #include "config.h"
+#include "env.h"
 #include "part.h"
+#include "rows.h"
 
 /* What the rows did, in order: "p0 p1 a0 ..." (prepare, abort, ...). */
 static char journal[512];
@@ -394,6 +403,133 @@ START_TEST(test_new_row)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Real rows (front, admin) on a fake environment.                     */
+
+static char dir[] = "/tmp/check_part.XXXXXX";
+
+/* ${a} = unix socket ${name} in the test's directory. */
+static void
+unix_addr(struct addr *a, const char *name)
+{
+	char s[sizeof(dir) + 64], e[128];
+
+	snprintf(s, sizeof(s), "unix:%s/%s", dir, name);
+	ck_assert_int_eq(addr_parse(s, a, e, sizeof(e)), 0);
+}
+
+/* Something accepts on the unix socket ${name}. */
+static int
+accepts(const char *name)
+{
+	struct sockaddr_un sun;
+	int fd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return (rc == 0);
+}
+
+/* Remove the test's directory and the socket files left in it. */
+static void
+rm_dir(void)
+{
+	static const char *const names[] = {"old-front.sock",
+	    "old-admin.sock", "new-front.sock", "new-admin.sock"};
+	char path[sizeof(dir) + 64];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		(void)unlink(path);
+	}
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+
+/* A file with [node] listen and admin at the unix sockets ${tag}-*. */
+static void
+node_file(struct config *c, const char *tag)
+{
+	char name[64];
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->path, sizeof(c->path), "%s.ini", tag);
+	c->node.has_listen = 1;
+	snprintf(name, sizeof(name), "%s-front.sock", tag);
+	unix_addr(&c->node.listen, name);
+	c->node.has_admin = 1;
+	snprintf(name, sizeof(name), "%s-admin.sock", tag);
+	unix_addr(&c->node.admin, name);
+}
+
+/*
+ * The front, the admin endpoint, then two fake rows, the first of which
+ * (the third row) fails to prepare: the front's and the admin's new
+ * sockets are closed, the old ones still accept, the environment still
+ * holds the old file; the next reload switches both over.
+ */
+START_TEST(test_real_rows_abort)
+{
+	static const struct part_ops *const table[4] = {
+		&rows_front, &rows_admin, &fake_ops, &fake_ops,
+	};
+	struct part *rs[4];
+	struct env e;
+	struct part_host h;
+	struct part_reload r;
+	void *front, *admin;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(&e, 0, sizeof(e));
+	memset(&h, 0, sizeof(h));
+	e.loop = ev_default_loop(0);
+	conn_ctx_init(&e.ctx, e.loop);
+	node_file(&cfg_old, "old");
+	node_file(&cfg_new, "new");
+	e.cfg = &cfg_old;
+	h.env = &e;
+	nstarted = 0;
+	ck_assert_int_eq(parts_start(rs, table, 4, &h), 0);
+	ck_assert_ptr_eq(h.front, rs[0]->self);
+	front = rs[0]->self;
+	admin = rs[1]->self;
+	ck_assert(accepts("old-front.sock"));
+	ck_assert(accepts("old-admin.sock"));
+
+	reload_init(&r);
+	fail_prepare = 0; /* the first fake row: the third row */
+	journal[0] = '\0';
+	ck_assert_int_eq(parts_prepare(rs, 4, &r), -1);
+	ck_assert_str_eq(journal, "p0 ");
+	ck_assert(accepts("old-front.sock"));
+	ck_assert(accepts("old-admin.sock"));
+	ck_assert(!accepts("new-front.sock"));
+	ck_assert(!accepts("new-admin.sock"));
+	ck_assert_ptr_eq(e.cfg, &cfg_old);
+	ck_assert_ptr_eq(rs[0]->self, front);
+	ck_assert_ptr_eq(rs[1]->self, admin);
+	ck_assert_uint_eq(e.ctx.nconns, 0);
+
+	/* Nothing fails: the front and the admin endpoint move over. */
+	fail_prepare = -1;
+	ck_assert_int_eq(parts_prepare(rs, 4, &r), 0);
+	e.cfg = &cfg_new; /* as the node does before the commits */
+	parts_commit(rs, 4, &r);
+	ck_assert(accepts("new-front.sock"));
+	ck_assert(accepts("new-admin.sock"));
+	ck_assert(!accepts("old-front.sock"));
+	ck_assert(!accepts("old-admin.sock"));
+	ck_assert_ptr_eq(rs[0]->self, front); /* rebuilt in place */
+	parts_free(rs, 4);
+	conn_ctx_fini(&e.ctx);
+	rm_dir();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -409,6 +545,9 @@ main(void)
 	tcase_add_test(tc, test_run_ops);
 	tcase_add_test(tc, test_start_fails);
 	tcase_add_test(tc, test_new_row);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("real");
+	tcase_add_test(tc, test_real_rows_abort);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
