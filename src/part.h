@@ -15,7 +15,11 @@
  *   revoke    then every row, in reverse order: end what the new file no
  *             longer allows.
  * The loop (parts_prepare, parts_commit) knows no row; a row knows no
- * other row, only the host it was created with.  Never: a row that
+ * other row, only the host it was created with.  Metrics and readiness
+ * are pulled, not pushed: a part's module registers its collector
+ * (metrics_collector_add) and its readiness items (ready.h) itself, so
+ * the interface has no operation for them; `live` is what the shutdown
+ * grace asks.  Never: a row that
  * changes anything the old generation serves with before its commit.
  */
 #ifndef SALLYPORT_PART_H
