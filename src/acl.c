@@ -112,7 +112,7 @@ cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
 			return (P_INVALID);
 		channel_cache_add(ax->cache, key);
 	}
-	if (cred_revoked_has_serial(ax->revoked, c->serial))
+	if (cred_revoked_has_serial(ax->revoked, c->issuer, c->serial))
 		return (P_REVOKED);
 	if (c->not_before > ax->now + skew)
 		return (P_NOT_YET);

@@ -29,13 +29,15 @@ struct aclient {
 	struct admin *a;
 	int fd;          /* -1: the slot is free */
 	ev_io r, w;
-	ev_timer t;      /* ADMIN_TIMEOUT from accept */
+	ev_timer t;      /* ADMIN_HEAD_TIMEOUT, then ADMIN_TIMEOUT, from accept */
+	ev_tstamp t0;    /* when accepted */
 	char in[HTTP_HEAD_MAX];
 	size_t inlen;
 	char *out;       /* the whole answer, or NULL */
 	size_t outlen, outpos;
 	size_t drained;  /* bytes read and dropped after the answer */
 	int answered;    /* the answer is out: drain, then close */
+	int has_head;    /* a whole head (or a bad one) is in */
 };
 
 struct admin {
@@ -43,6 +45,7 @@ struct admin {
 	struct addr addr; /* a copy, resolved here */
 	int fd;
 	ev_io w;
+	ev_timer room;    /* every slot taken, none yet old enough to evict */
 	unsigned nclients;
 	struct aclient c[ADMIN_CLIENTS];
 };
@@ -61,8 +64,25 @@ client_close(struct aclient *c)
 	free(c->out);
 	c->out = NULL;
 	a->nclients--;
+	ev_timer_stop(a->env->loop, &a->room);
 	if (a->fd != -1 && !ev_is_active(&a->w))
 		ev_io_start(a->env->loop, &a->w);
+}
+
+/*
+ * The head of ${c} is in (or refused): from now on its deadline is
+ * ADMIN_TIMEOUT from accept, for the answer and the drain.
+ */
+static void
+client_head_done(struct aclient *c)
+{
+	struct ev_loop *loop = c->a->env->loop;
+	ev_tstamp left = c->t0 + ADMIN_TIMEOUT - ev_now(loop);
+
+	c->has_head = 1;
+	ev_timer_stop(loop, &c->t);
+	ev_timer_set(&c->t, left > 0.001 ? left : 0.001, 0.);
+	ev_timer_start(loop, &c->t);
 }
 
 /*
@@ -226,6 +246,7 @@ admin_client_r_cb(struct ev_loop *loop, ev_io *w, int revents)
 	c->inlen += (size_t)n;
 	if ((rc = http_parse(c->in, c->inlen, &req)) == HTTP_MORE)
 		return;
+	client_head_done(c);
 	if (rc == HTTP_DONE) {
 		client_request(c, &req);
 		return;
@@ -245,7 +266,8 @@ admin_client_w_cb(struct ev_loop *loop, ev_io *w, int revents)
 	client_flush(w->data);
 }
 
-/* ADMIN_TIMEOUT is over (slow client, or one that never closes). */
+/* ADMIN_HEAD_TIMEOUT or ADMIN_TIMEOUT is over (slow client, or one that
+ * never closes). */
 static void
 admin_client_t_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -258,7 +280,57 @@ admin_client_t_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_close(c);
 }
 
-/* Accept while there is a free slot; full: wait in the backlog. */
+/*
+ * Every slot is taken and a connection waits: close the oldest client
+ * that has had ADMIN_EVICT_AGE seconds and is not sending an answer (it
+ * has no whole head yet, or its answer is out).  Return 0, or -1 if none
+ * may go yet: then ${a}->room is set for when the oldest one may (a
+ * client sending an answer frees its slot by itself).
+ */
+static int
+make_room(struct admin *a)
+{
+	struct ev_loop *loop = a->env->loop;
+	struct aclient *c, *old = NULL;
+	size_t i;
+
+	for (i = 0; i < ADMIN_CLIENTS; i++) {
+		c = &a->c[i];
+		if (c->fd != -1 && c->out == NULL && (!c->has_head ||
+		    c->answered) && (old == NULL || c->t0 < old->t0))
+			old = c;
+	}
+	if (old == NULL)
+		return (-1);
+	if (old->t0 + ADMIN_EVICT_AGE > ev_now(loop)) {
+		ev_timer_stop(loop, &a->room);
+		ev_timer_set(&a->room, old->t0 + ADMIN_EVICT_AGE -
+		    ev_now(loop) + 0.001, 0.);
+		ev_timer_start(loop, &a->room);
+		return (-1);
+	}
+	if (!old->answered)
+		(void)log_limited(&a->env->anyone_log, ev_now(loop),
+		    LOG_LVL_WARN, "event=admin-refused reason=evicted");
+	client_close(old);
+	return (0);
+}
+
+/* A slot may be taken back now: look at the backlog again. */
+static void
+admin_room_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct admin *a = w->data;
+
+	(void)revents;
+	if (a->fd != -1 && !ev_is_active(&a->w))
+		ev_io_start(loop, &a->w);
+}
+
+/*
+ * Accept while there is a free slot; full: make room (make_room), else
+ * wait in the backlog.
+ */
 static void
 admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -268,6 +340,11 @@ admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int fd;
 
 	(void)revents;
+	/* Readable: a connection waits (a level-triggered watcher). */
+	if (a->nclients == ADMIN_CLIENTS && make_room(a) == -1) {
+		ev_io_stop(loop, w);
+		return;
+	}
 	while (a->nclients < ADMIN_CLIENTS) {
 		fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -283,15 +360,16 @@ admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		memset(c, 0, sizeof(*c));
 		c->a = a;
 		c->fd = fd; /* the slot owns fd now */
+		c->t0 = ev_now(loop);
 		a->nclients++;
 		ev_io_init(&c->r, admin_client_r_cb, fd, EV_READ);
 		ev_io_init(&c->w, admin_client_w_cb, fd, EV_WRITE);
-		ev_timer_init(&c->t, admin_client_t_cb, ADMIN_TIMEOUT, 0.);
+		ev_timer_init(&c->t, admin_client_t_cb, ADMIN_HEAD_TIMEOUT, 0.);
 		c->r.data = c->w.data = c->t.data = c;
 		ev_io_start(loop, &c->r);
 		ev_timer_start(loop, &c->t);
 	}
-	ev_io_stop(loop, w);
+	/* Full: the watcher stays on; the next connection makes room. */
 }
 
 /*
@@ -314,9 +392,12 @@ admin_new(struct env *e, const struct addr *a, char *err, size_t errlen)
 	ad->addr = *a;
 	for (i = 0; i < ADMIN_CLIENTS; i++)
 		ad->c[i].fd = -1;
+	ev_init(&ad->room, admin_room_cb);
+	ad->room.data = ad;
 	/* A name (localhost) has its address already (node.c, resolve.c). */
 	assert(ad->addr.salen > 0);
-	if ((ad->fd = sock_listen(&ad->addr, 16, err, errlen)) == -1)
+	if ((ad->fd = sock_listen(&ad->addr, ADMIN_BACKLOG, err, errlen)) ==
+	    -1)
 		goto fail1;
 	ev_io_init(&ad->w, admin_accept_cb, ad->fd, EV_READ);
 	ad->w.data = ad;
@@ -343,6 +424,7 @@ admin_free(struct admin *a)
 	if (a == NULL)
 		return;
 	ev_io_stop(a->env->loop, &a->w);
+	ev_timer_stop(a->env->loop, &a->room);
 	close(a->fd);
 	a->fd = -1;
 	if (a->addr.is_unix)

@@ -131,9 +131,24 @@ attest_msg(uint8_t m[ATTEST_LEN], const uint8_t s_pub[32], uint64_t expiry,
 }
 
 /*
+ * Write ${l}'s credential block (a lone zero count when it has none) to
+ * ${out}; return the size written.
+ */
+static size_t
+creds_put(uint8_t *out, const struct channel_local *l)
+{
+
+	if (l->creds_len == 0) {
+		out[0] = 0;
+		return (1);
+	}
+	memcpy(out, l->creds, l->creds_len);
+	return (l->creds_len);
+}
+
+/*
  * Write ${l}'s identity payload (CHANNEL_PAYLOAD_LEN bytes), then its
- * credential block (a lone zero count when it has none), to ${out};
- * return the size written.
+ * credential block, to ${out}; return the size written.
  */
 static size_t
 payload_put(uint8_t *out, const struct channel_local *l)
@@ -143,12 +158,7 @@ payload_put(uint8_t *out, const struct channel_local *l)
 	memcpy(out + PL_PUB, l->id_pub, CRYPTO_P256_PUB_LEN);
 	frame_put_u64(out + PL_EXPIRY, l->expiry);
 	memcpy(out + PL_SIG, l->sig, CRYPTO_P256_SIG_LEN);
-	if (l->creds_len == 0) {
-		out[CHANNEL_PAYLOAD_LEN] = 0;
-		return (CHANNEL_PAYLOAD_LEN + 1);
-	}
-	memcpy(out + CHANNEL_PAYLOAD_LEN, l->creds, l->creds_len);
-	return (CHANNEL_PAYLOAD_LEN + l->creds_len);
+	return (CHANNEL_PAYLOAD_LEN + creds_put(out + CHANNEL_PAYLOAD_LEN, l));
 }
 
 /*
@@ -767,9 +777,11 @@ channel_resume_export(const struct channel *ch, uint64_t now,
 	memcpy(t->peer, ch->peer, CHANNEL_ID_LEN);
 	t->expiry = end;
 	t->bound = ch->res_expiry;
-	if (ch->peer_creds_len > 0)
+	/* A responder decides on the block each resumed msg3 brings. */
+	if (ch->role == CHANNEL_INITIATOR && ch->peer_creds_len > 0) {
 		memcpy(t->creds, ch->peer_creds, ch->peer_creds_len);
-	t->creds_len = ch->peer_creds_len;
+		t->creds_len = ch->peer_creds_len;
+	}
 	return (0);
 }
 
@@ -973,6 +985,24 @@ channel_resume_cache_drop(struct channel_resume_cache *c,
 		if (c->e[i].expiry != 0 && (peer == NULL ||
 		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0))
 			channel_resume_fini(&c->e[i]);
+}
+
+/*
+ * channel_resume_cache_expire(c, now):
+ * Wipe every ticket of ${c} expired at ${now}; NULL does nothing.
+ * Return how many.
+ */
+size_t
+channel_resume_cache_expire(struct channel_resume_cache *c, uint64_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (c->e[i].expiry != 0 && c->e[i].expiry <= now) {
+			channel_resume_fini(&c->e[i]);
+			n++;
+		}
+	return (n);
 }
 
 /*
@@ -1187,7 +1217,7 @@ static int
 resume_write_msg1(struct channel *ch, uint8_t *out, size_t cap,
     size_t *outlen)
 {
-	const uint8_t version = CHANNEL_VERSION;
+	const uint8_t version = CHANNEL_RESUME_VERSION;
 	const size_t pre = FRAME_HDR + CHANNEL_RESUME_TID_LEN;
 	size_t n;
 	int rc;
@@ -1285,7 +1315,8 @@ hs_responder_resume1(struct channel *ch, const uint8_t *msg, size_t len,
 	if ((rc = noise_handshake_read(&hs->hs, msg + CHANNEL_RESUME_TID_LEN,
 	    len - CHANNEL_RESUME_TID_LEN, pl, HS_MAX_BODY, &plen)) != 0)
 		return (-noise_err(rc));
-	if (plen != 1 || pl[0] != CHANNEL_VERSION)
+	/* Version 2's msg3 carried no credential block: say so. */
+	if (plen != 1 || pl[0] != CHANNEL_RESUME_VERSION)
 		return (-CHANNEL_EVERSION);
 	/* <- e, ee */
 	if ((rc = hs_write(ch, NULL, 0, out, cap, outlen)) != 0)
@@ -1328,9 +1359,9 @@ hs_responder_msg1(struct channel *ch, const uint8_t *msg, size_t len,
 /*
  * Initiator, resumed: the responder's answer.  CHANNEL_RESUME_UNKNOWN:
  * drop the ticket and write a full msg1 instead (still waiting for msg2).
- * Else read msg2 (<- e, ee), split, and write msg3: the request as the
- * first transport record (DATA), which confirms our keys to the
- * responder before it acts on anything.
+ * Else read msg2 (<- e, ee), split, and write msg3: our credential block
+ * as it is now, then the request, as the first transport record (DATA),
+ * which confirms our keys to the responder before it acts on anything.
  */
 static int
 resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
@@ -1361,7 +1392,7 @@ resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	PROVEN(); /* its tag: the responder has the ticket's secret */
 	if (plen != 0)
 		return (-CHANNEL_EPAYLOAD);
-	if (cap < (size_t)ch->reqlen + CHANNEL_OVERHEAD)
+	if (cap < CHANNEL_RESUME_MSG3_MAX)
 		return (-CHANNEL_EFRAME);
 	memcpy(ch->peer, hs->res.peer, CHANNEL_ID_LEN);
 	ch->peer_expiry = hs->res.bound;
@@ -1370,8 +1401,9 @@ resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	ch->has_peer = 1;
 	if ((rc = hs_finish(ch, now)) != 0)
 		return (rc);
-	memcpy(out + CHANNEL_HDR, ch->req, ch->reqlen);
-	if ((rl = channel_seal(ch, CHANNEL_DATA, out, ch->reqlen)) < 0)
+	plen = creds_put(out + CHANNEL_HDR, ch->local);
+	memcpy(out + CHANNEL_HDR + plen, ch->req, ch->reqlen);
+	if ((rl = channel_seal(ch, CHANNEL_DATA, out, plen + ch->reqlen)) < 0)
 		return ((int)rl);
 	*outlen = (size_t)rl;
 	return (0);
@@ -1379,8 +1411,9 @@ resume_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 
 /*
  * Responder, resumed: msg3 is the initiator's first transport record,
- * the request.  The peer's identity and credentials come from the ticket;
- * the peer filter sees them as after a full msg3.
+ * its credential block as it is now, then the request.  The peer's
+ * identity comes from the ticket; the peer filter sees it, the request
+ * and that block as after a full msg3.
  */
 static int
 resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
@@ -1388,24 +1421,26 @@ resume_responder_msg3(struct channel *ch, const uint8_t *frame, size_t len,
 {
 	struct channel_hs *hs = ch->hs;
 	enum channel_type t;
-	size_t n;
+	size_t n, blen;
 	int rc;
 
-	if (len > CHANNEL_MAX_REQUEST + CHANNEL_OVERHEAD)
+	if (len > CHANNEL_RESUME_MSG3_MAX)
 		return (-CHANNEL_EPAYLOAD);
 	memcpy(ch->peer, hs->res.peer, CHANNEL_ID_LEN);
 	ch->peer_expiry = hs->res.bound;
-	if ((rc = peer_creds_keep(ch, hs->res.creds, hs->res.creds_len)) != 0)
-		return (rc);
 	if ((rc = hs_finish(ch, now)) != 0)
 		return (rc);
 	memcpy(pl, frame, len);
 	if ((rc = channel_open(ch, pl, len, &t, &n)) != 0)
 		return (rc); /* its PROVEN(): the ticket's secret and e */
-	if (t != CHANNEL_DATA || n > CHANNEL_MAX_REQUEST)
+	/* The credential block, then the request. */
+	if (t != CHANNEL_DATA || cred_block_len(pl + CHANNEL_HDR, n,
+	    &blen) == -1 || n - blen > CHANNEL_MAX_REQUEST)
 		return (-CHANNEL_EPAYLOAD);
-	ch->reqlen = (uint8_t)n;
-	memcpy(ch->req, pl + CHANNEL_HDR, n);
+	if ((rc = peer_creds_keep(ch, pl + CHANNEL_HDR, blen)) != 0)
+		return (rc);
+	ch->reqlen = (uint8_t)(n - blen);
+	memcpy(ch->req, pl + CHANNEL_HDR + blen, ch->reqlen);
 	if (filter_denies(ch, ch->peer))
 		return (-CHANNEL_EDENIED);
 	ch->has_peer = 1;

@@ -54,7 +54,9 @@
  * keyed by a resumption secret both ends derived at the end of a full
  * handshake.  msg1's body is the ticket id in clear, then the Noise message;
  * a responder that does not know the ticket answers with a one-byte body
- * and the initiator starts a full handshake on the same stream.
+ * and the initiator starts a full handshake on the same stream.  msg3 is
+ * the first transport record: the initiator's credential block as it is
+ * now, then the request.
  */
 #define CHANNEL_RESUME_PROLOGUE "sallyport/2 resume" /* then tid, bound */
 #define CHANNEL_RESUME_SALT "sallyport resumption v1"  /* HKDF info, first */
@@ -63,6 +65,15 @@
 #define CHANNEL_RESUME_LIFETIME 3600 /* seconds a ticket may be used */
 #define CHANNEL_RESUME_MSG1_LEN (CHANNEL_RESUME_TID_LEN + 32 + 1 + 16)
 #define CHANNEL_RESUME_UNKNOWN 0x01 /* the responder's one-byte answer */
+/*
+ * The resumed msg1's encrypted byte: 3, whose msg3 record carries the
+ * initiator's current credential block before the request (2 before:
+ * the ticket's block stood in for it).  Anything else is
+ * CHANNEL_EVERSION.
+ */
+#define CHANNEL_RESUME_VERSION 3
+#define CHANNEL_RESUME_MSG3_MAX \
+	(CRED_BLOCK_MAX + CHANNEL_MAX_REQUEST + CHANNEL_OVERHEAD)
 
 enum channel_role { CHANNEL_INITIATOR, CHANNEL_RESPONDER };
 
@@ -230,8 +241,11 @@ struct channel_resume {
 	uint8_t peer[CHANNEL_ID_LEN]; /* the peer's verified identifier */
 	uint64_t expiry;              /* not usable from then on */
 	uint64_t bound; /* the earlier attestation expiry (in the secret) */
-	uint8_t creds[CRED_BLOCK_MAX]; /* the peer's credential block */
-	size_t creds_len;              /* 0: it presented none */
+	/* Initiator's ticket: the responder's credential block of the full
+	 * handshake (a responder's ticket keeps none: every resumed msg3
+	 * brings the initiator's block as it is then). */
+	uint8_t creds[CRED_BLOCK_MAX];
+	size_t creds_len; /* 0: none */
 };
 
 /*
@@ -309,6 +323,15 @@ int channel_resume_cache_lookup(void *arg,
  */
 void channel_resume_cache_drop(struct channel_resume_cache *c,
     const uint8_t *peer);
+
+/*
+ * channel_resume_cache_expire(c, now):
+ * Wipe every ticket of ${c} expired at ${now}, so that no ticket secret
+ * stays in memory past its use (node.c: every second); NULL does
+ * nothing.  Return how many.
+ */
+size_t channel_resume_cache_expire(struct channel_resume_cache *c,
+    uint64_t now);
 
 /*
  * channel_new(role, local, cache):

@@ -67,6 +67,8 @@
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+/* Seconds a refused connection waits for the initiator's FIN (linger). */
+#define CONN_LINGER 1.0
 /* Records opened per writev() to the plain socket. */
 #define CONN_IOV 16
 /* At most this many "drop" lines per second; the rest are counted. */
@@ -93,7 +95,10 @@ struct conn_buf {
 
 static void conn_update(struct conn *c);
 static void tx_kick(struct conn *c);
-static void refusal_send(struct conn *c, const uint8_t *rec, size_t len);
+static int refusal_send(struct conn *c, const uint8_t *rec, size_t len);
+static int discard(struct conn *c);
+static void linger(struct conn *c, enum conn_reason reason);
+static void linger_read(struct conn *c);
 static void rx_pump(struct conn *c);
 
 /* Names logged as reason=, indexed by enum conn_reason. */
@@ -244,10 +249,13 @@ static const unsigned legal[] = {
 	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
-	    1u << CONN_OPEN | 1u << CONN_DEAD,
-	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_DEAD,
-	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_DEAD,
+	    1u << CONN_OPEN | 1u << CONN_REFUSING | 1u << CONN_DEAD,
+	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_REFUSING |
+	    1u << CONN_DEAD,
+	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_REFUSING |
+	    1u << CONN_DEAD,
 	[CONN_OPEN] = 1u << CONN_DEAD,
+	[CONN_REFUSING] = 1u << CONN_DEAD,
 	[CONN_DEAD] = 0,
 };
 
@@ -272,7 +280,7 @@ static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
 	static const char *const names[] = {"new", "dial", "handshake",
-	    "queued", "connect", "open", "dead"};
+	    "queued", "connect", "open", "refusing", "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
@@ -345,10 +353,14 @@ conn_update(struct conn *c)
 		watch(c, &c->plain_w, c->fd_plain, c->fd_plain != -1);
 		break;
 	case CONN_OPEN:
-		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy);
+		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy &&
+		    !(c->holding && c->held_len == CONN_HOLD_MAX));
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
 		watch(c, &c->chan_r, c->fd_chan, !rx_busy);
 		watch(c, &c->plain_w, c->fd_plain, rx_busy);
+		break;
+	case CONN_REFUSING:
+		watch(c, &c->chan_r, c->fd_chan, 1);
 		break;
 	default:
 		break;
@@ -393,30 +405,53 @@ tx_flush(struct conn *c)
 		check_done(c);
 }
 
+/* Wipe and free the held plain bytes of ${c}, if any. */
+static void
+held_free(struct conn *c)
+{
+
+	if (c->held != NULL) {
+		wipe(c->held, c->held_len);
+		free(c->held);
+	}
+	c->held = NULL;
+	c->held_len = 0;
+	c->holding = c->replay = 0;
+}
+
 /*
- * With c->tx empty, queue a record that is owed: a PONG, then our EOF
- * once the plain side ended.  Nothing is sent after our EOF.
+ * With c->tx empty, queue a record that is owed: a PONG, a PING, the
+ * plain bytes an earlier connection read (conn_replay_plain), then our
+ * EOF once the plain side ended.  Nothing is sent after our EOF.
  */
 static void
 tx_kick(struct conn *c)
 {
 	enum channel_type type;
+	size_t len = 0;
 	long n;
 
 	if (c->tx != NULL || c->tx_eof_sent || c->state != CONN_OPEN)
 		return;
 	if (c->pong_owed)
 		type = CHANNEL_PONG;
+	else if (c->ping_owed)
+		type = CHANNEL_PING;
 	else if (c->rekey_owed)
 		type = CHANNEL_REKEY;
 	else if (c->creds_out != NULL)
 		type = CHANNEL_CREDS;
+	else if (c->replay)
+		type = CHANNEL_DATA;
 	else if (c->tx_eof_seen)
 		type = CHANNEL_EOF;
 	else
 		return;
-	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + (type ==
-	    CHANNEL_CREDS ? c->creds_out_len : 0))) == NULL) {
+	if (type == CHANNEL_CREDS)
+		len = c->creds_out_len;
+	else if (type == CHANNEL_DATA)
+		len = c->held_len;
+	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + len)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
@@ -429,6 +464,11 @@ tx_kick(struct conn *c)
 		n = channel_seal(c->ch, type, c->tx->data, c->creds_out_len);
 		free(c->creds_out);
 		c->creds_out = NULL;
+	} else if (type == CHANNEL_DATA) {
+		memcpy(c->tx->data + CHANNEL_HDR, c->held, len);
+		n = channel_seal(c->ch, type, c->tx->data, len);
+		c->bytes_in += len;
+		held_free(c);
 	} else
 		n = channel_seal(c->ch, type, c->tx->data, 0);
 	if (n < 0) {
@@ -437,6 +477,8 @@ tx_kick(struct conn *c)
 	}
 	if (type == CHANNEL_PONG)
 		c->pong_owed = 0;
+	else if (type == CHANNEL_PING)
+		c->ping_owed = 0;
 	else if (type == CHANNEL_REKEY)
 		c->rekey_owed = 0;
 	else if (type == CHANNEL_EOF)
@@ -462,6 +504,8 @@ plain_read(struct conn *c)
 	unsigned i;
 
 	assert(c->tx == NULL);
+	if (c->holding && c->held_len == CONN_HOLD_MAX)
+		return; /* until the peer shows it serves us */
 	if ((b = c->tx = buf_get(c->ctx, CONN_CAP)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
@@ -470,9 +514,16 @@ plain_read(struct conn *c)
 		in[i].iov_base = b->data + i * CHANNEL_MAX_RECORD + CHANNEL_HDR;
 		in[i].iov_len = CHANNEL_MAX_DATA;
 	}
-	while ((n = readv(c->fd_plain, in, CONN_SLOTS)) == -1 &&
-	    errno == EINTR)
+	/* Holding: no more than the copy has room for (one slot). */
+	if (c->holding)
+		in[0].iov_len = CONN_HOLD_MAX - c->held_len;
+	while ((n = readv(c->fd_plain, in, c->holding ? 1 : CONN_SLOTS)) ==
+	    -1 && errno == EINTR)
 		;
+	if (n > 0 && c->holding) {
+		memcpy(c->held + c->held_len, in[0].iov_base, (size_t)n);
+		c->held_len += (size_t)n;
+	}
 	if (n >= 0 && !c->plain_heard) {
 		c->plain_heard = 1;
 		if (c->ops->heard != NULL)
@@ -541,6 +592,14 @@ rx_open_records(struct conn *c)
 			return (-1);
 		}
 		b->pos += total;
+		/*
+		 * The peer serves us: a record that only comes then (our
+		 * PING's PONG, data, its EOF); credentials may come before
+		 * its decision, a refusal instead of it.
+		 */
+		if (c->holding && type != CHANNEL_REFUSE &&
+		    type != CHANNEL_CREDS)
+			held_free(c);
 		switch (type) {
 		case CHANNEL_DATA:
 			if (len == 0)
@@ -759,12 +818,14 @@ chan_read_handshake(struct conn *c)
 		b->pos += total;
 		c->hs_progress = 1;
 		if (r < 0) {
-			/* A refusal the responder tells (channel_handshake). */
-			if (outlen > 0)
-				refusal_send(c, c->tx->data, outlen);
 			if (c->ops->handshake_failed != NULL)
 				c->ops->handshake_failed(c, -r);
-			conn_drop(c, CONN_R_CHANNEL_BASE + -r);
+			/* A refusal the responder tells (channel_handshake). */
+			if (outlen > 0 && c->state != CONN_DEAD &&
+			    !refusal_send(c, c->tx->data, outlen))
+				linger(c, CONN_R_CHANNEL_BASE + -r);
+			else
+				conn_drop(c, CONN_R_CHANNEL_BASE + -r);
 			return;
 		}
 		if (outlen > 0) {
@@ -817,6 +878,7 @@ dial_finish(struct conn *c, int err)
 
 	resolve_addrs_free(c->addrs);
 	c->addrs = NULL;
+	c->dial_to = NULL;
 	if (err == 0)
 		timer_set(c, 0);
 	c->ops->dialed(c, err);
@@ -907,8 +969,8 @@ conn_resolved(struct resolve_wait *w, struct resolve_addrs *a,
 
 /*
  * Start the dial of the current state to ${a}: at once if numeric (or a
- * unix socket), else after the lookup of its name.  Return -1 only when a
- * numeric dial fails at once.
+ * unix socket), else after the lookup of its name (${a} borrowed until
+ * then).  Return -1 only when a numeric dial fails at once.
  */
 static int
 dial_start(struct conn *c, const struct addr *a)
@@ -918,13 +980,12 @@ dial_start(struct conn *c, const struct addr *a)
 
 	double left;
 
-	c->dial_to = a;
+	c->dial_to = a->salen > 0 ? NULL : a;
 	c->dial_err = 0;
-	/* A deadline started by conn_wait_plain() is kept. */
-	if (c->dial_deadline == 0)
-		c->dial_deadline = ev_now(c->ctx->loop) +
-		    c->ctx->connect_timeout;
-	left = c->dial_deadline - ev_now(c->ctx->loop);
+	/* Each dial gets all of connect_timeout (a wait in QUEUED before it
+	 * is the role's to bound). */
+	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
+	left = c->ctx->connect_timeout;
 	if (a->salen > 0) {
 		if ((fd = sock_dial(a)) == -1)
 			return (-1);
@@ -1027,6 +1088,8 @@ conn_chan_r_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (c->state == CONN_HANDSHAKE)
 		chan_read_handshake(c);
+	else if (c->state == CONN_REFUSING)
+		linger_read(c);
 	else
 		chan_read_open(c);
 	if (c->state != CONN_DEAD)
@@ -1114,13 +1177,15 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(c, &c->chan_w, c->fd_chan, 0);
 		dial_done(c, 1);
 		break;
-	case CONN_QUEUED: /* no socket: ETIMEDOUT */
 	case CONN_CONNECT:
 		watch(c, &c->plain_w, c->fd_plain, 0);
 		dial_done(c, 1);
 		break;
 	case CONN_HANDSHAKE:
 		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT);
+		break;
+	case CONN_REFUSING: /* the initiator did not close: enough */
+		conn_drop(c, c->linger_reason);
 		break;
 	case CONN_OPEN:
 		/* Lazy idle timer: reads only stamp t_active. */
@@ -1419,8 +1484,9 @@ conn_new(struct conn_ctx *ctx, const struct conn_ops *ops, int fd_plain,
 
 /*
  * conn_dial_channel(c, a):
- * Start a non-blocking connect of the channel socket to ${a} (borrowed;
- * kept as c->dial_addr for logs) with the connect deadline; ops->dialed
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed
+ * for the call if numeric, until the lookup's end if a name; copied to
+ * c->dial_addr for logs) with the connect deadline; ops->dialed
  * is called when it finishes.  A numeric address or a unix socket is
  * dialed at once.  A name is looked up (ctx->resolver, without blocking)
  * and its addresses are tried in order, the next one when one refuses,
@@ -1435,7 +1501,7 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 {
 
 	assert(c->state == CONN_NEW && c->fd_chan == -1);
-	c->dial_addr = a;
+	(void)addr_format(a, c->dial_addr, sizeof(c->dial_addr));
 	conn_set_state(c, CONN_DIAL);
 	if (dial_start(c, a) == -1)
 		return (-1);
@@ -1446,7 +1512,8 @@ conn_dial_channel(struct conn *c, const struct addr *a)
 /*
  * conn_redial_channel(c, a):
  * In ops->dialed, after an error of a numeric channel dial: close that
- * socket and dial the numeric ${a} (borrowed) instead, within the connect
+ * socket and dial the numeric ${a} (borrowed for the call; copied to
+ * c->dial_addr) instead, within the connect
  * deadline of the first dial, sharing what is left with the attempts
  * left of c->dial_shares.  Return 0 (ops->dialed is called again), or -1
  * with ${c} unchanged (no attempt or time left, or ${a} fails at once:
@@ -1466,8 +1533,7 @@ conn_redial_channel(struct conn *c, const struct addr *a)
 	if (c->fd_chan != -1)
 		close(c->fd_chan);
 	c->fd_chan = -1;
-	c->dial_addr = a;
-	c->dial_to = a;
+	(void)addr_format(a, c->dial_addr, sizeof(c->dial_addr));
 	c->dial_err = 0;
 	dial_set_fd(c, fd, left / c->dial_shares);
 	conn_update(c);
@@ -1495,9 +1561,10 @@ conn_dial_plain(struct conn *c, const struct addr *a)
 /*
  * conn_wait_plain(c):
  * Once the handshake is established: enter QUEUED (the role queues the
- * dial; ${c} no longer counts as pending) and start the connect deadline,
- * which conn_dial_plain() then keeps: if it passes first, ops->dialed
- * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ * dial; ${c} no longer counts as pending) with no deadline: the role
+ * bounds the wait (it ends ${c} itself), and the conn_dial_plain() that
+ * ends it gets the whole connect_timeout.  Records from the peer wait in
+ * the kernel meanwhile.
  */
 void
 conn_wait_plain(struct conn *c)
@@ -1507,8 +1574,7 @@ conn_wait_plain(struct conn *c)
 	conn_set_state(c, CONN_QUEUED);
 	c->dial_to = NULL;
 	c->dial_err = 0;
-	c->dial_deadline = ev_now(c->ctx->loop) + c->ctx->connect_timeout;
-	timer_set(c, c->ctx->connect_timeout);
+	timer_set(c, 0); /* the role bounds the wait */
 	conn_update(c);
 }
 
@@ -1710,7 +1776,76 @@ conn_open(struct conn *c)
 		if (c->state == CONN_DEAD)
 			return;
 	}
+	/* A PING or replayed bytes owed go out first. */
+	tx_kick(c);
+	if (c->state == CONN_DEAD)
+		return;
 	conn_update(c);
+}
+
+/*
+ * conn_hold_plain(c):
+ * Initiator, before conn_open: keep a copy of the plain bytes until the
+ * peer shows it serves us, which a PING asks it to.  Return 0 or -1.
+ */
+int
+conn_hold_plain(struct conn *c)
+{
+
+	assert(c->state != CONN_OPEN && c->state != CONN_DEAD);
+	assert(c->held == NULL);
+	if ((c->held = malloc(CONN_HOLD_MAX)) == NULL)
+		return (-1);
+	c->held_len = 0;
+	c->holding = 1;
+	c->ping_owed = 1;
+	return (0);
+}
+
+/*
+ * conn_take_held(c, held, len, eof):
+ * From ops->refused while ${c} holds: take its plain socket, the bytes
+ * read from it and whether it ended.  Return the socket, or -1.
+ */
+int
+conn_take_held(struct conn *c, uint8_t **held, size_t *len, int *eof)
+{
+	int fd = c->fd_plain;
+
+	if (!c->holding || fd == -1)
+		return (-1);
+	ev_io_stop(c->ctx->loop, &c->plain_r);
+	ev_io_stop(c->ctx->loop, &c->plain_w);
+	c->fd_plain = -1; /* the caller owns it now */
+	*eof = c->tx_eof_seen;
+	*len = c->held_len;
+	*held = c->held_len > 0 ? c->held : NULL;
+	if (*held == NULL)
+		free(c->held);
+	c->held = NULL; /* the caller's now */
+	held_free(c);
+	return (fd);
+}
+
+/*
+ * conn_replay_plain(c, held, len, eof):
+ * Before conn_open: the ${len} bytes at ${held} (taken) go to the
+ * channel first, then our EOF if ${eof}.
+ */
+void
+conn_replay_plain(struct conn *c, uint8_t *held, size_t len, int eof)
+{
+
+	assert(c->state != CONN_OPEN && c->state != CONN_DEAD);
+	assert(c->held == NULL && len <= CONN_HOLD_MAX);
+	if (len > 0) {
+		c->held = held;
+		c->held_len = len;
+		c->replay = 1;
+	} else
+		free(held);
+	if (eof)
+		c->tx_eof_seen = 1;
 }
 
 /* The peer of the socket ${fd} ("[v6]:port", "v4:port", "unix"), or "-". */
@@ -1742,8 +1877,8 @@ static const char *
 chan_addr_text(const struct conn *c, char *buf, size_t len)
 {
 
-	if (c->dial_addr != NULL)
-		return (addr_format(c->dial_addr, buf, len));
+	if (c->dial_addr[0] != '\0')
+		return (c->dial_addr);
 	return (peer_text(c->fd_chan, buf, len));
 }
 
@@ -1770,18 +1905,78 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
  * (a bounded amount), so the close does not become a reset that could
  * overtake the record.
  */
-static void
+static int
 refusal_send(struct conn *c, const uint8_t *rec, size_t len)
+{
+
+	(void)send(c->fd_chan, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)shutdown(c->fd_chan, SHUT_WR);
+	return (discard(c));
+}
+
+/*
+ * Read and discard what the peer sent on the channel socket of ${c} (a
+ * bounded amount per call).  Return 1 once its FIN (or an error) came,
+ * 0 while it may send more.
+ */
+static int
+discard(struct conn *c)
 {
 	uint8_t junk[4096];
 	size_t total = 0;
 	ssize_t n;
 
-	(void)send(c->fd_chan, rec, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)shutdown(c->fd_chan, SHUT_WR);
-	while (total < 16 * sizeof(junk) && (n = recv(c->fd_chan, junk,
-	    sizeof(junk), MSG_DONTWAIT)) > 0)
-		total += (size_t)n;
+	while (total < 16 * sizeof(junk)) {
+		n = recv(c->fd_chan, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		return (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR));
+	}
+	return (0);
+}
+
+/* A lingering connection's role is gone: nothing to tell anyone. */
+static const struct conn_ops linger_ops;
+
+/*
+ * Our REFUSE record and FIN are out but the initiator may still be
+ * sending: the role lets ${c} go now (ops->dropped), and ${c} stays in
+ * CONN_REFUSING for at most CONN_LINGER seconds, reading and discarding
+ * until the initiator's FIN, then is dropped with ${reason}: closing
+ * with its bytes unread would send a reset that could destroy the record
+ * before the initiator reads it.
+ */
+static void
+linger(struct conn *c, enum conn_reason reason)
+{
+
+	if (c->ops->dropped != NULL)
+		c->ops->dropped(c, reason);
+	c->ops = &linger_ops;
+	c->linger_reason = reason;
+	ev_io_stop(c->ctx->loop, &c->plain_r);
+	ev_io_stop(c->ctx->loop, &c->plain_w);
+	ev_io_stop(c->ctx->loop, &c->chan_w);
+	resolve_cancel(&c->rw);
+	if (c->fd_plain != -1) {
+		sock_close_reset(c->fd_plain);
+		c->fd_plain = -1;
+	}
+	conn_set_state(c, CONN_REFUSING);
+	timer_set(c, CONN_LINGER);
+	conn_update(c);
+}
+
+/* CONN_REFUSING: the initiator sent more, or closed. */
+static void
+linger_read(struct conn *c)
+{
+
+	if (discard(c))
+		conn_drop(c, c->linger_reason);
 }
 
 /*
@@ -1807,11 +2002,13 @@ conn_refuse(struct conn *c, unsigned code, enum conn_reason reason)
 	assert(c->state == CONN_HANDSHAKE || c->state == CONN_QUEUED ||
 	    c->state == CONN_CONNECT);
 	rec[CHANNEL_HDR] = (uint8_t)code;
-	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
-	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0)
-		refusal_send(c, rec, (size_t)rl);
 	c->quiet = 1;
-	conn_drop(c, reason);
+	if (c->tx == NULL && c->fd_chan != -1 && c->ch != NULL &&
+	    (rl = channel_seal(c->ch, CHANNEL_REFUSE, rec, 1)) > 0 &&
+	    !refusal_send(c, rec, (size_t)rl))
+		linger(c, reason);
+	else
+		conn_drop(c, reason);
 }
 
 /*
@@ -1884,6 +2081,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	c->tx = c->rx = NULL;
 	free(c->pfx);
 	free(c->creds_out);
+	held_free(c);
 	c->pfx = NULL;
 	conn_set_state(c, CONN_DEAD);
 

@@ -41,6 +41,12 @@ struct conn_buf;
 /* ops->dialed's error when the name to dial did not resolve. */
 #define CONN_ERESOLVE (-1)
 
+/*
+ * The room for c->dial_addr: every numeric address ("[v6]:port" is at
+ * most 54 bytes); a longer name or path is cut.
+ */
+#define CONN_DIAL_TEXT 64
+
 enum conn_state {
 	CONN_NEW,       /* made, nothing started */
 	CONN_DIAL,      /* connecting the channel socket */
@@ -48,6 +54,7 @@ enum conn_state {
 	CONN_QUEUED,    /* established; the plain dial waits its turn */
 	CONN_CONNECT,   /* established; connecting the plain socket */
 	CONN_OPEN,      /* carrying bytes */
+	CONN_REFUSING,  /* our REFUSE and FIN sent: reading to the peer's FIN */
 	CONN_DEAD       /* dropped, waiting for the reaper */
 };
 
@@ -175,6 +182,11 @@ struct conn {
 	unsigned hs_responder : 1;  /* the handshake runs as responder */
 	unsigned hs_progress : 1;   /* a whole handshake message came in */
 	unsigned plain_heard : 1;   /* ops->heard was called */
+	unsigned holding : 1;       /* keep plain bytes: no record came yet */
+	unsigned ping_owed : 1;     /* a PING asks the peer for a record */
+	unsigned replay : 1;        /* held bytes go to the channel first */
+	/* REFUSING: the reason it is dropped with once the peer closed. */
+	enum conn_reason linger_reason;
 	int fd_plain;
 	int fd_chan;
 	ev_io plain_r, plain_w, chan_r, chan_w;
@@ -189,8 +201,10 @@ struct conn {
 	void *epoch;              /* the ctx->epoch it was made in */
 	struct conn *pprev, *pnext; /* ctx->pend_* while pending */
 	/* The dial in progress (DIAL: the channel socket; CONNECT: the
-	 * plain one): its address, the lookup of its name, the addresses
-	 * left to try, the overall deadline, the last error. */
+	 * plain one): the name being looked up (NULL for a numeric address,
+	 * and once the dial is over: only a name of the configuration, which
+	 * the epoch keeps, is borrowed that long), the addresses left to
+	 * try, the overall deadline, the last error. */
 	const struct addr *dial_to;
 	struct resolve_wait rw;
 	struct resolve_addrs *addrs;
@@ -204,6 +218,8 @@ struct conn {
 	uint8_t *pfx;      /* bytes owed to the plain side first, or NULL */
 	uint8_t *creds_out; /* our renewed credential block owed, or NULL */
 	size_t creds_out_len;
+	uint8_t *held;   /* conn_hold_plain, conn_replay_plain, or NULL */
+	size_t held_len; /* at most CONN_HOLD_MAX */
 	size_t pfx_len, pfx_off;
 	uint64_t src; /* source key of the accepted socket (sock_source_key) */
 	uint64_t id;
@@ -216,13 +232,18 @@ struct conn {
 	const char *role;      /* "inlet" or "outlet", for logs */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
 	const char *service;   /* requested service, for logs (borrowed) */
-	const struct addr *dial_addr; /* where the channel dial goes */
+	/* Where the channel was dialed, for logs: a copy of the address as
+	 * written (what it came from, a relay fleet's member, may be freed
+	 * by a reload or a name's new answer while ${c} lives); "" for an
+	 * accepted channel. */
+	char dial_addr[CONN_DIAL_TEXT];
 	const void *via; /* the relay session it goes through (compared only) */
 	/* Admitted by a peer's credential: until when (0: no end), and the
 	 * attribute rule that admitted it (borrowed from the config). */
 	uint64_t cred_expiry;
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
+	int retry;  /* a client carried over from an earlier connection */
 };
 
 /*
@@ -318,8 +339,9 @@ struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
 
 /*
  * conn_dial_channel(c, a):
- * Start a non-blocking connect of the channel socket to ${a} (borrowed;
- * kept as c->dial_addr for logs) with the connect deadline; ops->dialed
+ * Start a non-blocking connect of the channel socket to ${a} (borrowed
+ * for the call if numeric, until the lookup's end if a name; copied to
+ * c->dial_addr for logs) with the connect deadline; ops->dialed
  * is called when it finishes.  A numeric address or a unix socket is
  * dialed at once.  A name is looked up (ctx->resolver, without blocking)
  * and its addresses are tried in order, the next one when one refuses,
@@ -334,7 +356,8 @@ int conn_dial_channel(struct conn *c, const struct addr *a);
 /*
  * conn_redial_channel(c, a):
  * In ops->dialed, after an error of a numeric channel dial: close that
- * socket and dial the numeric ${a} (borrowed) instead, within the connect
+ * socket and dial the numeric ${a} (borrowed for the call; copied to
+ * c->dial_addr) instead, within the connect
  * deadline of the first dial, sharing what is left with the attempts
  * left of c->dial_shares.  Return 0 (ops->dialed is called again), or -1
  * with ${c} unchanged (no attempt or time left, or ${a} fails at once:
@@ -346,16 +369,17 @@ int conn_redial_channel(struct conn *c, const struct addr *a);
  * conn_dial_plain(c, a):
  * Like conn_dial_channel() for the plain socket (the outlet's target),
  * once the handshake is established (names too), or after
- * conn_wait_plain(): then within the deadline that one started.
+ * conn_wait_plain(): the connect deadline starts here in both cases.
  */
 int conn_dial_plain(struct conn *c, const struct addr *a);
 
 /*
  * conn_wait_plain(c):
  * Once the handshake is established: enter QUEUED (the role queues the
- * dial; ${c} no longer counts as pending) and start the connect deadline,
- * which conn_dial_plain() then keeps: if it passes first, ops->dialed
- * gets ETIMEDOUT.  Records from the peer wait in the kernel meanwhile.
+ * dial; ${c} no longer counts as pending).  QUEUED has no deadline of its
+ * own: the role bounds the wait and ends ${c} itself (conn_refuse) when
+ * it gives up; the conn_dial_plain() that ends the wait starts the
+ * connect deadline.  Records from the peer wait in the kernel meanwhile.
  */
 void conn_wait_plain(struct conn *c);
 
@@ -424,6 +448,39 @@ int conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
 int conn_take_plain(struct conn *c);
 
 /*
+ * conn_hold_plain(c):
+ * Initiator, before conn_open: until the peer shows it serves us (a
+ * record other than REFUSE or CREDS), keep a copy of what is read from
+ * the plain side (at most CONN_HOLD_MAX bytes: the plain side is not read
+ * beyond them meanwhile) and ask the peer for such a record at once (a
+ * PING, which it answers once it serves us), so that if it refuses
+ * instead, ops->refused can carry the client over another connection
+ * (conn_take_held) without losing a byte.  Return 0, or -1 on ENOMEM.
+ */
+#define CONN_HOLD_MAX CHANNEL_MAX_DATA
+int conn_hold_plain(struct conn *c);
+
+/*
+ * conn_take_held(c, held, len, eof):
+ * From ops->refused of a connection that still holds (conn_hold_plain:
+ * nothing showed it was served before the refusal): take its plain socket out of ${c}
+ * with the bytes read from it so far (*${held}, *${len} bytes: the
+ * caller's to free; NULL and 0 if none) and whether the plain side ended
+ * (*${eof}); nothing of them was written to the plain socket.  The
+ * caller owns the socket.  Return it, or -1 (nothing taken) if ${c} does
+ * not hold.
+ */
+int conn_take_held(struct conn *c, uint8_t **held, size_t *len, int *eof);
+
+/*
+ * conn_replay_plain(c, held, len, eof):
+ * Before conn_open, on a connection made for a plain socket taken with
+ * conn_take_held: the ${len} (at most CONN_HOLD_MAX) bytes at ${held}
+ * (taken) go to the channel first, then our EOF if ${eof}.
+ */
+void conn_replay_plain(struct conn *c, uint8_t *held, size_t len, int eof);
+
+/*
  * conn_open(c):
  * Start carrying bytes both ways and log "open".  Records that arrived
  * behind the handshake are processed now.
@@ -447,7 +504,11 @@ void conn_drop(struct conn *c, enum conn_reason reason);
  * tell the authenticated initiator why it is not served (one REFUSE
  * record with the enum channel_refusal ${code}, best effort: never
  * waits), then close the channel socket cleanly and drop ${c} quietly
- * with ${reason} (the role logged why).
+ * with ${reason} (the role logged why).  The role is done with ${c} at
+ * once (ops->dropped is called now); ${c} itself may stay for at most
+ * CONN_LINGER seconds, reading and discarding what the initiator still
+ * sends until its FIN, so that the close does not become a reset that
+ * destroys the record on its way (a lingering close).
  */
 void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
 

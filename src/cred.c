@@ -482,16 +482,41 @@ u64_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+static int
+issued_cmp(const void *a, const void *b)
+{
+	const struct cred_revoked_issued *x = a, *y = b;
+	int c = memcmp(x->issuer, y->issuer, CRED_ID_LEN);
+
+	return (c != 0 ? c : u64_cmp(&x->serial, &y->serial));
+}
+
 /* Append one entry ${s} (NUL terminated) to ${rv}.  0 or -1. */
 static int
-revoked_add(struct cred_revoked *rv, const char *s, const char **why)
+revoked_add(struct cred_revoked *rv, char *s, const char **why)
 {
 	uint8_t id[CRED_ID_LEN];
 	uint64_t serial;
+	char *colon;
 	void *q;
 
-	if (rv->nids + rv->nserials >= CRED_REVOKED_MAX)
+	if (rv->nids + rv->nserials + rv->nissued >= CRED_REVOKED_MAX)
 		return (bad(why, "too many entries"));
+	/* ISSUER:SERIAL, the serial one authority issued. */
+	if ((colon = strchr(s, ':')) != NULL) {
+		*colon = '\0';
+		if (identity_id_parse(s, id) == -1 ||
+		    cred_serial_parse(colon + 1, &serial) == -1)
+			return (bad(why, "not ISSUER:SERIAL (the issuer's "
+			    "identifier, a colon, a serial)"));
+		if ((q = reallocarray(rv->issued, rv->nissued + 1,
+		    sizeof(*rv->issued))) == NULL)
+			return (bad(why, "out of memory"));
+		rv->issued = q;
+		memcpy(rv->issued[rv->nissued].issuer, id, CRED_ID_LEN);
+		rv->issued[rv->nissued++].serial = serial;
+		return (0);
+	}
 	if (identity_id_parse(s, id) == 0) {
 		if ((q = reallocarray(rv->ids, rv->nids + 1,
 		    sizeof(*rv->ids))) == NULL)
@@ -509,21 +534,23 @@ revoked_add(struct cred_revoked *rv, const char *s, const char **why)
 		return (0);
 	}
 	return (bad(why, "neither an identifier (I and 64 lowercase hex "
-	    "digits) nor a serial (S and 16 lowercase hex digits)"));
+	    "digits), a serial (S and 16 lowercase hex digits) nor "
+	    "ISSUER:SERIAL"));
 }
 
 /*
  * cred_revoked_parse(rv, text, len, err, errlen):
- * Parse a revocation list (one identifier or serial a line; blank lines
- * and lines starting with '#' ignored; blanks around an entry allowed)
- * into ${rv}.  Return 0, or -1 with "LINE: message" in ${err} (${rv}
- * then holds nothing).
+ * Parse a revocation list (one entry a line: an identifier, a serial of
+ * any issuer, or ISSUER:SERIAL, the issuer's identifier and a serial it
+ * issued; blank lines and lines starting with '#' ignored; blanks around
+ * an entry allowed) into ${rv}.  Return 0, or -1 with "LINE: message" in
+ * ${err} (${rv} then holds nothing).
  */
 int
 cred_revoked_parse(struct cred_revoked *rv, const char *text, size_t len,
     char *err, size_t errlen)
 {
-	char entry[80];
+	char entry[96];
 	const char *why = NULL;
 	size_t pos = 0, b, e, eol;
 	int line = 0;
@@ -543,7 +570,8 @@ cred_revoked_parse(struct cred_revoked *rv, const char *text, size_t len,
 		if (e == b || text[b] == '#')
 			continue;
 		if (e - b >= sizeof(entry) || memchr(text + b, '\0', e - b)) {
-			why = "neither an identifier nor a serial";
+			why = "neither an identifier, a serial nor "
+			    "ISSUER:SERIAL";
 			goto fail;
 		}
 		memcpy(entry, text + b, e - b);
@@ -556,6 +584,9 @@ cred_revoked_parse(struct cred_revoked *rv, const char *text, size_t len,
 	if (rv->nserials > 0)
 		qsort(rv->serials, rv->nserials, sizeof(*rv->serials),
 		    u64_cmp);
+	if (rv->nissued > 0)
+		qsort(rv->issued, rv->nissued, sizeof(*rv->issued),
+		    issued_cmp);
 	return (0);
 fail:
 	snprintf(err, errlen, "%d: %s", line, why);
@@ -575,12 +606,14 @@ cred_revoked_free(struct cred_revoked *rv)
 		return;
 	free(rv->ids);
 	free(rv->serials);
+	free(rv->issued);
 	memset(rv, 0, sizeof(*rv));
 }
 
 /*
- * cred_revoked_has_id(rv, id), cred_revoked_has_serial(rv, serial):
- * Whether ${rv} (NULL: an empty list) names the identifier or serial.
+ * cred_revoked_has_id(rv, id), cred_revoked_has_serial(rv, issuer, serial):
+ * Whether ${rv} (NULL: an empty list) names the identifier, or the serial
+ * (alone, or with ${issuer}, its issuer's identifier).
  */
 int
 cred_revoked_has_id(const struct cred_revoked *rv,
@@ -592,12 +625,20 @@ cred_revoked_has_id(const struct cred_revoked *rv,
 }
 
 int
-cred_revoked_has_serial(const struct cred_revoked *rv, uint64_t serial)
+cred_revoked_has_serial(const struct cred_revoked *rv,
+    const uint8_t issuer[CRED_ID_LEN], uint64_t serial)
 {
+	struct cred_revoked_issued key;
 
-	return (rv != NULL && rv->nserials > 0 && bsearch(&serial,
-	    rv->serials, rv->nserials, sizeof(*rv->serials), u64_cmp) !=
-	    NULL);
+	if (rv == NULL)
+		return (0);
+	if (rv->nserials > 0 && bsearch(&serial, rv->serials, rv->nserials,
+	    sizeof(*rv->serials), u64_cmp) != NULL)
+		return (1);
+	memcpy(key.issuer, issuer, CRED_ID_LEN);
+	key.serial = serial;
+	return (rv->nissued > 0 && bsearch(&key, rv->issued, rv->nissued,
+	    sizeof(*rv->issued), issued_cmp) != NULL);
 }
 
 /*

@@ -218,22 +218,31 @@ int cred_parse_time(const char *s, uint64_t now, uint64_t *t);
 int cred_revoked_load(struct cred_revoked *rv, const char *path, char *err,
     size_t errlen);
 
+/* A serial as one authority issued it ("ISSUER:SERIAL" entries). */
+struct cred_revoked_issued {
+	uint8_t issuer[CRED_ID_LEN];
+	uint64_t serial;
+};
+
 /* The revocation list: identifiers and serials, sorted for lookups. */
 struct cred_revoked {
 	uint8_t (*ids)[CRED_ID_LEN];
 	size_t nids;
-	uint64_t *serials;
+	uint64_t *serials; /* "SERIAL": whoever issued it */
 	size_t nserials;
+	struct cred_revoked_issued *issued; /* "ISSUER:SERIAL" */
+	size_t nissued;
 };
 
 #define CRED_REVOKED_MAX 100000 /* entries in one file */
 
 /*
  * cred_revoked_parse(rv, text, len, err, errlen):
- * Parse a revocation list (one identifier or serial a line; blank lines
- * and lines starting with '#' ignored; blanks around an entry allowed)
- * into ${rv}.  Return 0, or -1 with "LINE: message" in ${err} (${rv}
- * then holds nothing).
+ * Parse a revocation list (one entry a line: an identifier, a serial of
+ * any issuer, or ISSUER:SERIAL, the issuer's identifier and a serial it
+ * issued; blank lines and lines starting with '#' ignored; blanks around
+ * an entry allowed) into ${rv}.  Return 0, or -1 with "LINE: message" in
+ * ${err} (${rv} then holds nothing).
  */
 int cred_revoked_parse(struct cred_revoked *rv, const char *text,
     size_t len, char *err, size_t errlen);
@@ -245,11 +254,13 @@ int cred_revoked_parse(struct cred_revoked *rv, const char *text,
 void cred_revoked_free(struct cred_revoked *rv);
 
 /*
- * cred_revoked_has_id(rv, id), cred_revoked_has_serial(rv, serial):
- * Whether ${rv} (NULL: an empty list) names the identifier or serial.
+ * cred_revoked_has_id(rv, id), cred_revoked_has_serial(rv, issuer, serial):
+ * Whether ${rv} (NULL: an empty list) names the identifier, or the serial
+ * (alone, or with ${issuer}, its issuer's identifier).
  */
 int cred_revoked_has_id(const struct cred_revoked *rv,
     const uint8_t id[CRED_ID_LEN]);
-int cred_revoked_has_serial(const struct cred_revoked *rv, uint64_t serial);
+int cred_revoked_has_serial(const struct cred_revoked *rv,
+    const uint8_t issuer[CRED_ID_LEN], uint64_t serial);
 
 #endif

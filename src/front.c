@@ -190,7 +190,7 @@ front_established(struct conn *c)
 	copy_name(svc, req, len);
 	/* A registered kind of request (the relay's "@S", "@R") is its
 	 * part's, unless the connection is pooled (a service only). */
-	k = len > 0 && c->dial_addr == NULL ? kind_find(f, req, len) : -1;
+	k = len > 0 && c->dial_addr[0] == '\0' ? kind_find(f, req, len) : -1;
 	if (k != -1) {
 		c->role = f->kinds[k].kind->role;
 		if (f->kinds[k].take != NULL &&
@@ -212,7 +212,7 @@ front_established(struct conn *c)
 	 * nothing else (not even a relay session request): the relay
 	 * authorized the client for that name only.
 	 */
-	if (c->dial_addr != NULL && strcmp(r.service, c->name) != 0) {
+	if (c->dial_addr[0] != '\0' && strcmp(r.service, c->name) != 0) {
 		refuse(f, c, "registration-mismatch",
 		    CHANNEL_REFUSAL_REGISTRATION_MISMATCH, r.service);
 		return;
@@ -287,8 +287,8 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
  * front_adopt(f, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
- * the relay at ${via} registered for the service ${reg} (both borrowed;
- * kept as c->dial_addr and c->name) that a client's msg1 arrived on; the
+ * the relay at ${via} (copied to c->dial_addr) registered for the service
+ * ${reg} (borrowed: c->name) that a client's msg1 arrived on; the
  * connection ends with the relay session ${tag} (c->via).
  */
 void
@@ -307,7 +307,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	c->role = via != NULL ? "outlet" : front_role(f);
 	/* Pooled (dial_addr set): c->name is the registration it serves. */
 	if (via != NULL && reg != NULL) {
-		c->dial_addr = via;
+		(void)addr_format(via, c->dial_addr, sizeof(c->dial_addr));
 		c->name = reg;
 		c->via = tag;
 	}
@@ -322,7 +322,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	if (f->env->cfg->node.resume)
 		channel_resume_set_lookup(ch, channel_resume_cache_lookup,
 		    f->env->resume_in);
-	if (c->dial_addr != NULL && channel_bind_service(ch,
+	if (c->dial_addr[0] != '\0' && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
 		channel_free(ch);
 		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);

@@ -97,8 +97,8 @@ void front_serve_outlet(struct front *f,
  * front_adopt(f, fd, via, reg):
  * Run a responder handshake on the connected socket ${fd} (taken): an
  * accepted channel (${via} and ${reg} NULL), or a pooled connection to
- * the relay at ${via} registered for the service ${reg} (both borrowed;
- * kept as c->dial_addr and c->name) that a client's msg1 arrived on; the
+ * the relay at ${via} (copied to c->dial_addr) registered for the service
+ * ${reg} (borrowed: c->name) that a client's msg1 arrived on; the
  * connection ends with the relay session ${tag} (c->via).
  */
 void front_adopt(struct front *f, int fd, const struct addr *via,

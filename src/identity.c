@@ -543,21 +543,32 @@ ro_hint(int fd, char *err, size_t errlen)
 
 /*
  * Check the owner and mode of an open private key file (PostgreSQL's
- * rule).  Return 0, or -1 with "PATH: ..." and how to fix it.
+ * rule, with ${user} (or (uid_t)-1) as a second owner like the effective
+ * user).  Return 0, or -1 with "PATH: ..." and how to fix it.
  */
 static int
-mode_check(const struct stat *st, const char *path, char *err,
+mode_check(const struct stat *st, const char *path, uid_t user, char *err,
     size_t errlen)
 {
 	uid_t me = geteuid();
 	unsigned mode = (unsigned)(st->st_mode & 07777);
+	int mine = st->st_uid == me || (user != (uid_t)-1 &&
+	    st->st_uid == user);
+	char users[96];
 
 	/* Ours with no group or other bits, or root's with at most g+r. */
-	if (st->st_uid == me && (mode & 077) == 0)
+	if (mine && (mode & 077) == 0)
 		return (0);
 	if (st->st_uid == 0 && (mode & 037) == 0)
 		return (0);
-	if (st->st_uid == me)
+	if (user != (uid_t)-1 && user != me)
+		snprintf(users, sizeof(users), "the user running sallyport "
+		    "(uid %u), the [node] user it switches to (uid %u)",
+		    (unsigned)me, (unsigned)user);
+	else
+		snprintf(users, sizeof(users), "the user running sallyport "
+		    "(uid %u)", (unsigned)me);
+	if (mine)
 		seterr(err, errlen, "%s: permissions %04o let others read this "
 		    "private key (0600 or stricter needed); fix: chmod 600 %s",
 		    path, mode, path);
@@ -567,10 +578,9 @@ mode_check(const struct stat *st, const char *path, char *err,
 		    "chmod 640 %s", path, mode, path);
 	else
 		seterr(err, errlen, "%s: owned by uid %u; a private key must "
-		    "belong to the user running sallyport (uid %u) or root; "
-		    "fix: chown %u %s && chmod 600 %s", path,
-		    (unsigned)st->st_uid, (unsigned)me, (unsigned)me, path,
-		    path);
+		    "belong to %s or root; fix: chown %u %s && chmod 600 %s",
+		    path, (unsigned)st->st_uid, users, (unsigned)(user !=
+		    (uid_t)-1 ? user : me), path, path);
 	return (-1);
 }
 
@@ -590,6 +600,20 @@ mode_check(const struct stat *st, const char *path, char *err,
 int
 identity_load(struct identity *idn, const char *path, int flags, char *err,
     size_t errlen)
+{
+
+	return (identity_load_for(idn, path, flags, (uid_t)-1, err, errlen));
+}
+
+/*
+ * identity_load_for(idn, path, flags, user, err, errlen):
+ * identity_load(), where a private key may also be owned by ${user} (the
+ * [node] user a node started as root switches to; (uid_t)-1: none), with
+ * the same mode as one of the effective user (0600 or stricter).
+ */
+int
+identity_load_for(struct identity *idn, const char *path, int flags,
+    uid_t user, char *err, size_t errlen)
 {
 	uint8_t buf[IDENTITY_FILE_MAX + 1];
 	char msg[256];
@@ -622,7 +646,7 @@ identity_load(struct identity *idn, const char *path, int flags, char *err,
 		seterr(err, errlen, "%s: not a regular file", path);
 		goto out1;
 	}
-	if ((unsafe = mode_check(&st, path, err, errlen) == -1))
+	if ((unsafe = mode_check(&st, path, user, err, errlen) == -1))
 		ro_hint(fd, err, errlen);
 	/* A private key is required: refuse before reading anything. */
 	if (unsafe && !(flags & IDENTITY_PUBLIC_OK)) {
@@ -655,7 +679,7 @@ identity_load(struct identity *idn, const char *path, int flags, char *err,
 	}
 	/* Public key files may be world-readable; private ones may not. */
 	if (idn->has_priv && unsafe) {
-		mode_check(&st, path, err, errlen);
+		mode_check(&st, path, user, err, errlen);
 		ro_hint(fd, err, errlen);
 		identity_fini(idn);
 		saved = EPERM;

@@ -10,6 +10,8 @@
 #ifndef SALLYPORT_IDENTITY_H
 #define SALLYPORT_IDENTITY_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +81,15 @@ int identity_parse_pem(struct identity *idn, const uint8_t *buf, size_t len,
  */
 int identity_load(struct identity *idn, const char *path, int flags,
     char *err, size_t errlen);
+
+/*
+ * identity_load_for(idn, path, flags, user, err, errlen):
+ * identity_load(), where a private key may also be owned by ${user} (the
+ * [node] user a node started as root switches to; (uid_t)-1: none), with
+ * the same mode as one of the effective user (0600 or stricter).
+ */
+int identity_load_for(struct identity *idn, const char *path, int flags,
+    uid_t user, char *err, size_t errlen);
 
 /*
  * identity_save(idn, path, err, errlen):

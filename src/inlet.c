@@ -70,8 +70,15 @@ struct inlet {
 	ev_tstamp resume_off;
 };
 
+/* A client carried over from a refused resumed attempt (resume_denied). */
+struct carried {
+	uint8_t *held; /* what it sent so far (taken), or NULL */
+	size_t len;
+	int eof; /* and it ended its side */
+};
+
 static void inlet_dialed(struct conn *c, int err);
-static void inlet_start(struct inlet *il, int fd);
+static void inlet_start(struct inlet *il, int fd, struct carried *cr);
 static void inlet_established(struct conn *c);
 static void inlet_handshake_failed(struct conn *c, int err);
 static void inlet_refused(struct conn *c, unsigned code);
@@ -133,17 +140,18 @@ make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 
 /*
  * [node] resume: offer the ticket we hold for the outlet, if any and
- * still valid; without one the handshake is a full one.
+ * still valid, unless ${c} carries a client whose resumed attempt was
+ * refused; without one the handshake is a full one.
  */
 static void
-resume_try(struct inlet *il, struct channel *ch)
+resume_try(struct inlet *il, struct conn *c, struct channel *ch)
 {
 	struct channel_resume t;
 	uint64_t now = (uint64_t)ev_now(il->env->loop);
 
 	/* Pinned by attribute rule: no one outlet to hold a ticket for. */
 	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule ||
-	    ev_now(il->env->loop) < il->resume_off)
+	    ev_now(il->env->loop) < il->resume_off || c->retry)
 		return;
 	if (channel_resume_cache_by_peer(il->env->resume_out,
 	    il->ci->outlet_id, now, &t) == 0)
@@ -253,7 +261,7 @@ inlet_dialed(struct conn *c, int err)
 	else
 		channel_expect_peer(ch, il->ci->outlet_id);
 	env_keypair(il->env, ch);
-	resume_try(il, ch);
+	resume_try(il, c, ch);
 	if ((reqlen = make_request(il, c, req, sizeof(req))) == -1 ||
 	    channel_set_request(ch, req, (size_t)reqlen) != 0) {
 		channel_free(ch);
@@ -296,7 +304,40 @@ inlet_established(struct conn *c)
 
 	resume_keep(il, c);
 	env_audit_conn(il->env, c, 1, "allowed", il->ci->service, "inlet");
+	/* Resumed: what the client sends is kept until the outlet serves
+	 * us, in case it refuses the ticket (resume_denied). */
+	if (channel_is_resumed(c->ch) && conn_hold_plain(c) == -1) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
 	conn_open(c);
+}
+
+/*
+ * The outlet refused ${c}'s resumed connection as not allowed: it may
+ * have decided on what the ticket stood for, which a full handshake
+ * would not (a node of an earlier build kept the credentials of the full
+ * handshake).  Forget the ticket and carry the client, with what it sent
+ * so far, over a new connection with a full handshake, once (that one
+ * offers no ticket): the client sees the refusal only if that one is
+ * refused too.  Return 1 if so, 0 if ${c} held nothing (then it ends as
+ * any refused connection).
+ */
+static int
+resume_denied(struct inlet *il, struct conn *c)
+{
+	char peer[IDENTITY_TEXT_SIZE];
+	struct carried cr;
+	int fd;
+
+	if ((fd = conn_take_held(c, &cr.held, &cr.len, &cr.eof)) == -1)
+		return (0);
+	channel_resume_cache_drop(il->env->resume_out, il->ci->outlet_id);
+	log_info("event=resume-denied role=inlet conn=%" PRIu64 " name=%s "
+	    "peer=%s reason=remote-not-allowed held=%zu redial=yes", c->id,
+	    il->ci->name, conn_peer_text(c, peer), cr.len);
+	inlet_start(il, fd, &cr);
+	return (1);
 }
 
 /*
@@ -310,6 +351,9 @@ inlet_refused(struct conn *c, unsigned code)
 	struct inlet *il = c->arg;
 	char peer[IDENTITY_TEXT_SIZE], reason[64];
 
+	if (code == CHANNEL_REFUSAL_NOT_ALLOWED && channel_is_resumed(c->ch) &&
+	    resume_denied(il, c))
+		return;
 	if (code == CHANNEL_REFUSAL_TARGET_FAILED) {
 		log_warn("event=target-failed role=inlet conn=%" PRIu64
 		    " name=%s peer=%s service=%s side=remote", c->id, c->name,
@@ -346,7 +390,7 @@ resume_lost(struct inlet *il, struct conn *c, int err)
 	    err == 0 ? "channel-closed" : channel_error_name(err),
 	    INLET_RESUME_OFF, redial ? "yes" : "no");
 	if (redial && (fd = conn_take_plain(c)) != -1)
-		inlet_start(il, fd);
+		inlet_start(il, fd, NULL);
 }
 
 /*
@@ -379,15 +423,23 @@ inlet_handshake_failed(struct conn *c, int err)
 	c->quiet = 1;
 }
 
-/* Carry the client ${fd} (taken): dial the outlet node or the relay. */
+/*
+ * Carry the client ${fd} (taken): dial the outlet node or the relay.
+ * ${cr} (NULL: a new client) is one carried over from a refused resumed
+ * attempt: its bytes so far (taken) go first, and no ticket is offered.
+ */
 static void
-inlet_start(struct inlet *il, int fd)
+inlet_start(struct inlet *il, int fd, struct carried *cr)
 {
 	struct dialout *d;
 	struct conn *c;
 
 	if ((c = conn_new(&il->env->ctx, &inlet_ops, fd, -1)) == NULL) {
 		sock_close_reset(fd);
+		if (cr != NULL) {
+			wipe(cr->held, cr->len);
+			free(cr->held);
+		}
 		return;
 	}
 	/* c owns fd now. */
@@ -395,6 +447,10 @@ inlet_start(struct inlet *il, int fd)
 	c->role = "inlet";
 	c->name = il->ci->name;
 	c->service = il->ci->service;
+	if (cr != NULL) {
+		conn_replay_plain(c, cr->held, cr->len, cr->eof); /* c's now */
+		c->retry = 1;
+	}
 	if (il->via == NULL) {
 		if (conn_dial_channel(c, &il->ci->outlet) == -1)
 			conn_drop(c, CONN_R_CONNECT_FAILED);
@@ -424,7 +480,7 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	for (i = 0; i < il->nwait; i++) {
 		if (up)
-			inlet_start(il, il->wait_fd[i]);
+			inlet_start(il, il->wait_fd[i], NULL);
 		else if (down || il->wait_until[i] <= ev_now(loop)) {
 			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
 			    "relay-session-down", NULL);
@@ -460,7 +516,7 @@ inlet_serve(struct inlet *il, int fd)
 {
 
 	if (il->via == NULL || fleet_count_up(il->via) > 0) {
-		inlet_start(il, fd);
+		inlet_start(il, fd, NULL);
 		return;
 	}
 	if (fleet_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {

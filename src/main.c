@@ -763,6 +763,43 @@ check_warnings(const struct config *cfg)
 		    addr_format(&cfg->node.admin, a, sizeof(a)));
 }
 
+/*
+ * The uid of [node] user of ${cfg} into ${uid}: its passwd entry, or a
+ * number (a pod's runAsUser, unknown to /etc/passwd).  Return 0, or -1 if
+ * there is none or no such user.
+ */
+static int
+node_user_uid(const struct config *cfg, uid_t *uid)
+{
+	struct passwd *pw;
+
+	if (cfg->node.user[0] == '\0')
+		return (-1);
+	if ((pw = getpwnam(cfg->node.user)) != NULL)
+		*uid = pw->pw_uid;
+	else if (cfg->node.user[strspn(cfg->node.user, "0123456789")] == '\0')
+		*uid = (uid_t)strtoul(cfg->node.user, NULL, 10);
+	else
+		return (-1);
+	return (0);
+}
+
+/*
+ * Who may own the node's private key besides the effective user
+ * (identity_load_for): the [node] user a node started as root switches to
+ * (sandbox.c), else none ((uid_t)-1).
+ */
+static uid_t
+key_owner(const struct config *cfg)
+{
+	uid_t uid;
+
+	if ((getuid() != 0 && geteuid() != 0) ||
+	    node_user_uid(cfg, &uid) == -1)
+		return ((uid_t)-1);
+	return (uid);
+}
+
 /* check FILE: every error in FILE (up to CONFIG_ERRORS_MAX), or a summary. */
 static int
 cmd_check(int argc, char *argv[])
@@ -794,8 +831,8 @@ cmd_check(int argc, char *argv[])
 	}
 	free(errs);
 	/* Key problems are reported at the line naming the key. */
-	if (identity_load(&idn, cfg.node.identity, 0, err, sizeof(err)) ==
-	    -1) {
+	if (identity_load_for(&idn, cfg.node.identity, 0, key_owner(&cfg),
+	    err, sizeof(err)) == -1) {
 		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg.path,
 		    cfg.node.identity_line, err);
 		config_free(&cfg);
@@ -815,6 +852,10 @@ cmd_check(int argc, char *argv[])
 	}
 	check_warnings(&cfg);
 	check_summary(&cfg, &idn);
+	/* node.c refuses a reload that breaks this (files_readable). */
+	printf("reload   reads the key, credential and revoked files only in "
+	    "the directories named at start (the sandbox's Landlock rules): "
+	    "a new directory needs a restart\n");
 	identity_fini(&idn);
 	config_free(&cfg);
 	return (EX_OK);
@@ -880,8 +921,8 @@ cmd_run(int argc, char *argv[])
 	}
 	if (cfg.node.has_log_level && !opt_level_given)
 		log_open(cfg.node.log_level, opt_syslog);
-	if (identity_load(&idn, cfg.node.identity, 0, err, sizeof(err)) ==
-	    -1) {
+	if (identity_load_for(&idn, cfg.node.identity, 0, key_owner(&cfg),
+	    err, sizeof(err)) == -1) {
 		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg.path,
 		    cfg.node.identity_line, err);
 		config_free(&cfg);
@@ -905,8 +946,7 @@ static int
 cmd_intercept_rules(int argc, char *argv[])
 {
 	struct config cfg;
-	struct passwd *pw;
-	unsigned long uid;
+	uid_t uid;
 	char err[1024];
 	size_t i, k;
 	int a, rc = EX_OK;
@@ -925,12 +965,7 @@ cmd_intercept_rules(int argc, char *argv[])
 		rc = EX_CONFIG;
 		goto out;
 	}
-	/* A number is a uid (a pod's runAsUser, unknown to /etc/passwd). */
-	if ((pw = getpwnam(cfg.node.user)) != NULL)
-		uid = (unsigned long)pw->pw_uid;
-	else if (cfg.node.user[strspn(cfg.node.user, "0123456789")] == '\0')
-		uid = strtoul(cfg.node.user, NULL, 10);
-	else {
+	if (node_user_uid(&cfg, &uid) == -1) {
 		fprintf(stderr, "sallyport: %s:%d: no user \"%s\"\n",
 		    cfg.path, cfg.node.user_line, cfg.node.user);
 		rc = EX_CONFIG;

@@ -87,7 +87,8 @@ node_changed(void *arg)
 /*
  * Every second: end what a credential admitted once that credential
  * has expired (outlet connections, inlet connections pinned by rule,
- * relay sessions and their pairs).
+ * relay sessions and their pairs), and wipe the expired resumption
+ * tickets (their secrets are of no use any more): every part's expire.
  */
 static void
 node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -203,6 +204,38 @@ hops_same(const struct config_hop *a, size_t na, const struct config_hop *b,
 	return (1);
 }
 
+/* Attribute rule lists ${a} (${na}) and ${b} (${nb}) are the same, in
+ * order (as written, and the issuer each names). */
+static int
+rules_same(const struct config_rule *a, size_t na,
+    const struct config_rule *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].text, b[i].text) != 0 ||
+		    memcmp(a[i].issuer, b[i].issuer, CONFIG_ID_LEN) != 0)
+			return (0);
+	return (1);
+}
+
+/* Address lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
+static int
+addrs_same(const struct addr *a, size_t na, const struct addr *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (!addr_same(&a[i], &b[i]))
+			return (0);
+	return (1);
+}
+
 /* What a reload changed, per kind of section. */
 struct changes {
 	unsigned added, removed, changed;
@@ -256,7 +289,9 @@ diff_configs(const struct config *o, const struct config *c,
 			change(ch, "outlet", y->name, 0);
 		else if (!addr_same(&x->target, &y->target) ||
 		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    x->pool != y->pool ||
+		    !rules_same(x->rules, x->nrules, y->rules, y->nrules) ||
+		    x->pool != y->pool || x->max_dials != y->max_dials ||
+		    x->proxy_v2 != y->proxy_v2 ||
 		    !hops_same(x->relay, x->nrelay, y->relay, y->nrelay))
 			change(ch, "outlet", y->name, 2);
 	}
@@ -271,7 +306,10 @@ diff_configs(const struct config *o, const struct config *c,
 				x = &o->inlets[j];
 		if (x == NULL)
 			change(ch, "inlet", y->name, 0);
-		else if (!addr_same(&x->listen, &y->listen) ||
+		else if (x->has_listen != y->has_listen ||
+		    !addr_same(&x->listen, &y->listen) ||
+		    !addrs_same(x->intercept, x->nintercept, y->intercept,
+		    y->nintercept) ||
 		    memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) != 0 ||
 		    x->outlet_by_rule != y->outlet_by_rule ||
 		    strcmp(x->outlet_rule.text, y->outlet_rule.text) != 0 ||
@@ -299,6 +337,10 @@ diff_configs(const struct config *o, const struct config *c,
 			change(ch, "relay", y->name, 0);
 		else if (!ids_same(x->reg, x->nreg, y->reg, y->nreg) ||
 		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
+		    !rules_same(x->reg_rules, x->nreg_rules, y->reg_rules,
+		    y->nreg_rules) ||
+		    !rules_same(x->allow_rules, x->nallow_rules,
+		    y->allow_rules, y->nallow_rules) ||
 		    x->has_via != y->has_via || (y->has_via && (memcmp(
 		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
 		    !addr_same(&x->via, &y->via))))

@@ -26,8 +26,15 @@
  * well after the target connect (giving such slots back at once let the
  * target's accept queue overflow in test 27).  Dials beyond
  * the cap wait in QUEUED (conn_wait_plain: not a pending handshake),
- * first in first out, their connect_timeout running: one that misses it
- * is refused as target-failed like a dial that timed out.
+ * first in first out, for as long as the target keeps accepting: the
+ * wait is not the connect's, which gets its whole connect_timeout once
+ * dequeued.  A slow turn of the slots (a slow target, or a loop busy
+ * elsewhere: connects to a relay through a port range full of TIME_WAIT
+ * once took most of an outlet's time) must not turn a client whose bytes
+ * and EOF are already in into lost data.  The wait ends only when no
+ * dial of the gate has connected for connect_timeout since the dial
+ * started waiting (a target that accepts nothing): then it is refused
+ * as target-failed ETIMEDOUT, like a dial that timed out.
  */
 #include <sys/queue.h>
 
@@ -73,7 +80,8 @@ struct gate {
 	struct dial_list queue;  /* waiting, oldest first */
 	struct dial_list dialing;
 	struct dial_list holding; /* by ${look}, soonest first */
-	ev_timer timer;          /* the next look, or a pump soon */
+	ev_tstamp accepted;      /* a dial last connected (0: never) */
+	ev_timer timer;          /* the next look or give-up, or a pump */
 	struct outlet *o;
 };
 
@@ -186,6 +194,20 @@ dial_leave(struct dial *d)
 	d->g = NULL;
 }
 
+/*
+ * The queued ${d} waited connect_timeout while its target accepted no
+ * dial: refuse it like a dial that timed out (its conn ends: ${d} leaves
+ * and is freed).
+ */
+static void
+dial_give_up(struct dial *d)
+{
+	const struct config_outlet *co;
+
+	co = config_outlet_find(d->g->o->env->cfg, d->g->name);
+	target_failed(d->c, co != NULL ? &co->target : NULL, ETIMEDOUT);
+}
+
 /* Dial the target of ${co} for ${c} (NULL: the outlet is gone). */
 static void
 dial_target(struct conn *c, const struct config_outlet *co)
@@ -198,14 +220,28 @@ dial_target(struct conn *c, const struct config_outlet *co)
 }
 
 /*
- * Give the free slots of ${g} to the oldest queued dials, and let the
- * holders whose look is due go if the target acknowledged all they sent.
- * Then arm the timer for the next look.
+ * When the queued ${d} of ${g} is given up: connect_timeout after the
+ * later of its start of waiting and the last connect of a dial of ${g}.
+ */
+static ev_tstamp
+queue_deadline(const struct gate *g, const struct dial *d)
+{
+
+	return ((d->look > g->accepted ? d->look : g->accepted) +
+	    g->o->env->ctx.connect_timeout);
+}
+
+/*
+ * Let the holders of ${g} whose look is due go if the target acknowledged
+ * all they sent, give up the queued dials whose deadline passed (the
+ * oldest first: the deadlines grow along the queue), give the free slots
+ * to the oldest dials left.  Then arm the timer for the next look or
+ * deadline.
  */
 static void
 gate_run(struct gate *g)
 {
-	ev_tstamp now = ev_now(g->o->env->loop);
+	ev_tstamp now = ev_now(g->o->env->loop), next;
 	struct dial *d;
 
 	while ((d = TAILQ_FIRST(&g->holding)) != NULL && d->look <= now) {
@@ -216,6 +252,9 @@ gate_run(struct gate *g)
 			dial_move(d, DIAL_HOLDING); /* to the tail */
 		}
 	}
+	while ((d = TAILQ_FIRST(&g->queue)) != NULL &&
+	    queue_deadline(g, d) <= now)
+		dial_give_up(d); /* d has left */
 	while ((g->max == 0 || g->busy < g->max) &&
 	    (d = TAILQ_FIRST(&g->queue)) != NULL) {
 		dial_move(d, DIAL_DIALING);
@@ -225,8 +264,14 @@ gate_run(struct gate *g)
 		/* may drop d->c: then d has left */
 		dial_target(d->c, config_outlet_find(g->o->env->cfg, g->name));
 	}
+	next = 0;
 	if ((d = TAILQ_FIRST(&g->holding)) != NULL)
-		gate_soon(g, d->look - now > 0.001 ? d->look - now : 0.001);
+		next = d->look;
+	if ((d = TAILQ_FIRST(&g->queue)) != NULL &&
+	    (next == 0 || queue_deadline(g, d) < next))
+		next = queue_deadline(g, d);
+	if (next != 0)
+		gate_soon(g, next - now > 0.001 ? next - now : 0.001);
 }
 
 static void
@@ -277,6 +322,7 @@ gate_enter(struct outlet *o, struct conn *c,
 	log_debug("event=dial-queued role=outlet conn=%" PRIu64 " name=%s "
 	    "busy=%u max_dials=%u", c->id, g->name, g->busy, g->max);
 	conn_wait_plain(c);
+	gate_soon(g, queue_deadline(g, d) - d->look);
 }
 
 /* The target of ${c} sent its first byte or its EOF: it accepted. */
@@ -312,6 +358,8 @@ outlet_dialed(struct conn *c, int err)
 	struct dial *d = c->slot;
 
 	if (err == 0 && d != NULL && d->g != NULL) {
+		/* The target accepts: the queue's deadlines move on. */
+		d->g->accepted = ev_now(o->env->loop);
 		d->look = ev_now(o->env->loop) + OUTLET_HOLD;
 		dial_move(d, DIAL_HOLDING);
 		gate_soon(d->g, OUTLET_HOLD);
@@ -475,6 +523,7 @@ take_gate(struct gate *g, struct outlet *old)
 			d->g = g;
 		}
 	g->busy = og->busy;
+	g->accepted = og->accepted;
 	og->busy = 0;
 	ev_timer_stop(g->o->env->loop, &og->timer);
 	gate_soon(g, 0); /* the cap may have changed */

@@ -14,8 +14,13 @@
  *           pair engine (splice.c: splice(2) through pipes taken from a
  *           pool while bytes are in flight, bounded memory; an idle
  *           pair holds its two sockets only); the pair adds who, what
- *           and through which sessions, for logs and for ending it with
- *           its sessions.
+ *           and through which sessions, for logs and for ending it when
+ *           a side loses its right (pair_decide at its start, at a
+ *           reload, at a renewal of its credentials; relay_expire at
+ *           their expiry);
+ *   kept    the credentials a session's node showed last, kept for the
+ *           pairs it made once the session ended (shared, counted)
+ *           until the node's next session takes them over (pairs_adopt).
  * Ended pairs and sessions are freed by the reaper (reap.c).
  *
  * Time: sessions keep themselves alive (session.c); every C connection
@@ -103,14 +108,35 @@ struct cwait {
 	struct cwait *next;
 };
 
+struct kept {
+	unsigned refs; /* the pair sides holding it */
+	size_t len;
+	uint8_t creds[];
+};
+
+/* The sides of a pair: the client, admitted by the allow list of the
+ * pair's name; the registrant, by its register list. */
+enum { SIDE_CLIENT, SIDE_REGISTRANT };
+
 struct pair {
 	struct relay *r;
 	struct splice *sp;     /* 0: the client side, 1: the outlet side */
 	uint64_t id;
 	ev_tstamp t_start;
 	char name[CONFIG_NAME_MAX]; /* a copy: pairs outlive a reload */
-	uint8_t peer[CHANNEL_ID_LEN];
-	struct rsess *sess[2]; /* the sessions behind each side, or NULL */
+	/*
+	 * Per side (SIDE_*): the identity admitted for name, its session
+	 * (NULL once that ended), the credentials it showed last once its
+	 * session ended (NULL while it lives, or if it showed none), and
+	 * when the admission ends (0: no end).  A pair made through a next
+	 * relay has its client side only (nsides 1): the next relay decides
+	 * about the other.
+	 */
+	uint8_t peer[2][CHANNEL_ID_LEN];
+	struct rsess *sess[2];
+	struct kept *kept[2];
+	uint64_t expiry[2];
+	int nsides;
 	struct rsvc *via;      /* made through this service's next relay */
 	struct reap_entry reap;
 	struct pair *prev, *next;
@@ -133,6 +159,9 @@ struct relay {
 
 static void serve(struct relay *r, struct rsvc *svc);
 static void relay_gauges(void *arg);
+static bool admits(const struct relay *r, const struct config_relay *cr,
+    int reg, const uint8_t *id, const uint8_t *creds, size_t len,
+    struct acl_verdict *v);
 
 /* Link ${e} at the head of the list *${head} (prev/next fields). */
 #define LIST_PUSH(head, e)                                                     \
@@ -168,18 +197,52 @@ svc_find(struct relay *r, const char *name)
 /* ------------------------------------------------------------------ */
 /* Pairs: splice both ways.                                            */
 
+/* Let go of ${k} (NULL: nothing). */
+static void
+kept_drop(struct kept *k)
+{
+
+	if (k != NULL && --k->refs == 0)
+		free(k);
+}
+
+/*
+ * One more pair side keeps what the session ${rs} (ending) showed:
+ * *${k}, made at the first call.  NULL if it showed nothing or on ENOMEM
+ * (that side is then decided without credentials at the next reload).
+ */
+static struct kept *
+kept_take(const struct rsess *rs, struct kept **k)
+{
+
+	if (rs->creds == NULL)
+		return (NULL);
+	if (*k == NULL) {
+		if ((*k = malloc(sizeof(**k) + rs->creds_len)) == NULL)
+			return (NULL);
+		(*k)->refs = 0;
+		(*k)->len = rs->creds_len;
+		memcpy((*k)->creds, rs->creds, rs->creds_len);
+	}
+	(*k)->refs++;
+	return (*k);
+}
+
 /* Log the end of ${p}, unlink it and hand it to the reaper. */
 static void
 pair_ended(struct pair *p, const char *reason, const uint64_t bytes[2])
 {
 	struct relay *r = p->r;
 	char peer[IDENTITY_TEXT_SIZE];
+	unsigned i;
 
 	log_info("event=close role=relay conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 	    " duration_ms=%.0f reason=%s", p->id, p->name,
-	    identity_id_format(p->peer, peer), p->name, bytes[0], bytes[1],
-	    (ev_now(r->env->loop) - p->t_start) * 1000., reason);
+	    identity_id_format(p->peer[SIDE_CLIENT], peer), p->name, bytes[0],
+	    bytes[1], (ev_now(r->env->loop) - p->t_start) * 1000., reason);
+	for (i = 0; i < 2; i++)
+		kept_drop(p->kept[i]);
 	LIST_UNLINK(&r->pairs, p);
 	r->npairs--;
 	reaper_defer(conn_ctx_reaper(&r->env->ctx), &p->reap, free, p);
@@ -206,11 +269,141 @@ pair_close(struct pair *p, const char *reason, int reset)
 }
 
 /*
- * Join the client socket ${fa} and the outlet-side socket ${fb} (both
- * taken), made through the sessions ${sa} and ${sb} (either may be NULL;
- * the pair ends with them); ${pre} (${prelen} bytes, may be 0) goes to
- * ${fb} first and, if given, ${fb} is still connecting (deadline:
- * connect_timeout).  Return the pair, or NULL (both sockets closed).
+ * The credentials side ${i} of ${p} showed last (${len} bytes), or NULL:
+ * its session's current ones, else those kept when its session ended.
+ */
+static const uint8_t *
+side_creds(const struct pair *p, int i, size_t *len)
+{
+
+	*len = 0;
+	if (p->sess[i] != NULL) {
+		*len = p->sess[i]->creds_len;
+		return (p->sess[i]->creds);
+	}
+	if (p->kept[i] != NULL) {
+		*len = p->kept[i]->len;
+		return (p->kept[i]->creds);
+	}
+	return (NULL);
+}
+
+/*
+ * Decide ${p} for its own name, now: each side on its list of the name
+ * (allow, register) with the credentials it showed last.  Every side
+ * admitted: each one's admission now ends at its verdict's expiry,
+ * return -1.  Otherwise return the first side denied (its verdict in
+ * ${v}; no reason if the name is gone), ${p} unchanged.
+ */
+static int
+pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
+{
+	const struct rsvc *svc = svc_find(r, p->name);
+	uint64_t expiry[2] = {0, 0};
+	const uint8_t *creds;
+	size_t len;
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < p->nsides; i++) {
+		creds = side_creds(p, i, &len);
+		if (svc == NULL || !admits(r, svc->cr, i == SIDE_REGISTRANT,
+		    p->peer[i], creds, len, v))
+			return (i);
+		expiry[i] = v->expiry;
+	}
+	memcpy(p->expiry, expiry, sizeof(p->expiry));
+	return (-1);
+}
+
+/*
+ * End ${p} (with a reset both ways, close reason=revoked): its side
+ * ${side} lost its right.  Audit deny for that side's identity, with
+ * conn=: ${reason}, or if NULL the reason of ${side}'s verdict ${v}
+ * (else not-allowed or not-registrant, the side's list).
+ */
+static void
+pair_revoke(struct pair *p, int side, const char *reason,
+    const struct acl_verdict *v)
+{
+	char tail[32];
+
+	if (reason == NULL)
+		reason = v->reason != NULL ? v->reason : side == SIDE_CLIENT ?
+		    "not-allowed" : "not-registrant";
+	snprintf(tail, sizeof(tail), " conn=%" PRIu64, p->id);
+	env_audit_tail(p->r->env, 0, reason, p->peer[side], p->name, "relay",
+	    tail);
+	pair_close(p, "revoked", 1);
+}
+
+/*
+ * Decide again every pair of ${r} made through the session ${rs} (NULL:
+ * every pair) and end those a side of which lost its right (pair_decide,
+ * pair_revoke): audit reason ${reason}, or, if NULL, the verdict's (else
+ * not-allowed or not-registrant).  Return how many ended.  The one
+ * re-decision of live pairs: a reload, a renewal of credentials.
+ */
+static unsigned
+pairs_decide(struct relay *r, const struct rsess *rs, const char *reason)
+{
+	struct acl_verdict v;
+	struct pair *p, *pn;
+	unsigned n = 0;
+	int side;
+
+	for (p = r->pairs; p != NULL; p = pn) {
+		pn = p->next;
+		if (rs != NULL && p->sess[SIDE_CLIENT] != rs &&
+		    p->sess[SIDE_REGISTRANT] != rs)
+			continue;
+		if ((side = pair_decide(r, p, &v)) == -1)
+			continue;
+		pair_revoke(p, side, reason, &v);
+		n++;
+	}
+	return (n);
+}
+
+/*
+ * The new session ${rs} takes over the sides of pairs its node held in a
+ * session that ended (an outage; same identity and, for a registrant,
+ * same name) if its credentials admit them: such a side follows its
+ * renewals and its expiry from then on, as if it had been made through
+ * it.  A side they do not admit keeps what it had (and still ends at
+ * the expiry of the credentials it kept).
+ */
+static void
+pairs_adopt(struct relay *r, struct rsess *rs)
+{
+	int side = rs->kind == 'R' ? SIDE_REGISTRANT : SIDE_CLIENT;
+	struct acl_verdict v;
+	struct pair *p;
+
+	for (p = r->pairs; p != NULL; p = p->next) {
+		if (side >= p->nsides || p->sess[side] != NULL ||
+		    memcmp(p->peer[side], rs->peer, CHANNEL_ID_LEN) != 0 ||
+		    (rs->svc != NULL && strcmp(rs->svc->cr->name, p->name) != 0))
+			continue;
+		p->sess[side] = rs; /* decided with its credentials */
+		if (pair_decide(r, p, &v) != -1) {
+			p->sess[side] = NULL;
+			continue;
+		}
+		kept_drop(p->kept[side]);
+		p->kept[side] = NULL;
+	}
+}
+
+/*
+ * Join the client socket ${fa} of ${peer} for ${name} and the outlet-side
+ * socket ${fb} (both taken), made through the client's session ${sa}
+ * (NULL if it ended meanwhile) and the session ${sb} of the registrant
+ * whose pooled connection ${fb} is (NULL: ${fb} goes to the next relay);
+ * ${pre} (${prelen} bytes, may be 0) goes to ${fb} first and, if given,
+ * ${fb} is still connecting (deadline: connect_timeout).  The pair is
+ * decided at once (pair_decide) and ended if a side is denied.  Return
+ * the pair, or NULL (ended, or both sockets closed).
  */
 static struct pair *
 pair_new(struct relay *r, int fa, int fb, const char *name,
@@ -218,7 +411,9 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
     const uint8_t *pre, size_t prelen)
 {
 	char pid[IDENTITY_TEXT_SIZE];
+	struct acl_verdict v;
 	struct pair *p;
+	int side;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		sock_close_reset(fa);
@@ -238,13 +433,24 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	p->id = conn_ctx_next_id(&r->env->ctx); /* one counter per process */
 	p->t_start = ev_now(r->env->loop);
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->sess[0] = sa;
-	p->sess[1] = sb;
-	memcpy(p->peer, peer, CHANNEL_ID_LEN);
+	p->sess[SIDE_CLIENT] = sa;
+	memcpy(p->peer[SIDE_CLIENT], peer, CHANNEL_ID_LEN);
+	p->nsides = 1;
+	if (sb != NULL) {
+		p->sess[SIDE_REGISTRANT] = sb;
+		memcpy(p->peer[SIDE_REGISTRANT], sb->peer, CHANNEL_ID_LEN);
+		p->nsides = 2;
+	}
 	LIST_PUSH(&r->pairs, p);
 	r->npairs++;
 	log_info("event=open role=relay conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s", p->id, name, identity_id_format(peer, pid), name);
+	/* Its admission, with the sessions' credentials of now: a renewal
+	 * may have come while the client waited. */
+	if ((side = pair_decide(r, p, &v)) != -1) {
+		pair_revoke(p, side, NULL, &v);
+		return (NULL);
+	}
 	return (p);
 fail:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
@@ -467,9 +673,11 @@ rsess_free(struct rsess *rs, const char *reason)
 	struct rsvc *svc = rs->svc;
 	struct pooled *pc;
 	struct pair *p, *pn;
+	struct kept *k = NULL;
 	struct cwait *cw;
 	char peer[IDENTITY_TEXT_SIZE];
 	size_t i;
+	int side;
 
 	if (svc != NULL) {
 		for (i = 0; i < svc->nregs; i++) {
@@ -494,6 +702,10 @@ rsess_free(struct rsess *rs, const char *reason)
 	 * policy (a reload took its right away) takes its pairs with it.
 	 * Orphaned pairs still count against max_connections and end by
 	 * TCP keepalive (tcp_keepalive) if their peer is gone for good.
+	 * They keep the credentials the session showed last: a reload
+	 * decides them with those, and they end at their expiry
+	 * (relay_expire), as they would have with the session, unless the
+	 * node's next session takes them over (pairs_adopt).
 	 */
 	for (p = r->pairs; p != NULL; p = pn) {
 		pn = p->next;
@@ -503,10 +715,12 @@ rsess_free(struct rsess *rs, const char *reason)
 			pair_close(p, "session-closed", 1);
 			continue;
 		}
-		if (p->sess[0] == rs)
-			p->sess[0] = NULL;
-		if (p->sess[1] == rs)
-			p->sess[1] = NULL;
+		for (side = 0; side < p->nsides; side++) {
+			if (p->sess[side] != rs)
+				continue;
+			p->sess[side] = NULL;
+			p->kept[side] = kept_take(rs, &k);
+		}
 	}
 	for (i = 0; i < r->nsvcs; i++)
 		for (cw = r->svcs[i].wait_head; cw != NULL; cw = cw->next)
@@ -607,7 +821,9 @@ rsess_allowed(const struct relay *r, const struct rsess *rs,
 }
 
 /*
- * The node of ${s} renewed its credentials: decide again with them.  Kept:
+ * The node of ${s} renewed its credentials: decide again with them, first
+ * each pair made through the session by its own name (pairs_decide: one
+ * whose name no longer admits the node ends), then the session.  Kept:
  * until the new expiry (audit allow reason=credential-renewed).  Denied:
  * ended like a revocation, with its pairs (audit deny, the credential
  * problem as reason).
@@ -633,6 +849,8 @@ rsess_renewed(struct session *s)
 	free(rs->creds);
 	rs->creds = copy;
 	rs->creds_len = copy != NULL ? len : 0;
+	/* Each pair it made, by its own name (audit deny, close revoked). */
+	(void)pairs_decide(r, rs, NULL);
 	if (!rsess_allowed(r, rs, &v)) {
 		env_audit_verdict(r->env, 0, rs->kind == 'R' ?
 		    "not-registrant" : "not-allowed", rs->peer, name, "relay",
@@ -795,6 +1013,7 @@ relay_session(void *arg, struct conn *c)
 		env_audit_verdict(r->env, 1, "registered", peer, name,
 		    "relay", &v);
 	}
+	pairs_adopt(r, rs);
 	log_info("event=session-open role=relay kind=%s peer=%s "
 	    "service=%s", rs->kind == 'R' ? "register" : "client",
 	    identity_id_format(peer, pid), svc != NULL ? name : "-");
@@ -1051,7 +1270,7 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 	struct rsvc *svcs, *old = r->svcs, *svc;
 	size_t nold = r->nsvcs, i;
 	struct rsess *rs, *rsn;
-	struct pair *p, *pn;
+	struct pair *p;
 	struct cwait *cw;
 	struct acl_verdict v;
 
@@ -1107,17 +1326,7 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 		} else
 			rs->expiry = v.expiry;
 	}
-	for (p = r->pairs; p != NULL; p = pn) {
-		pn = p->next;
-		svc = svc_in(r->svcs, r->nsvcs, p->name);
-		if (svc != NULL && admits(r, svc->cr, 0, p->peer,
-		    p->sess[0] != NULL ? p->sess[0]->creds : NULL,
-		    p->sess[0] != NULL ? p->sess[0]->creds_len : 0, &v))
-			continue;
-		env_audit(r->env, 0, "revoked", p->peer, p->name, "relay");
-		pair_close(p, "revoked", 1);
-		(*revoked)++;
-	}
+	*revoked += pairs_decide(r, NULL, "revoked");
 	return (0);
 fail:
 	for (i = 0; i < cfg->nrelays; i++)
@@ -1130,20 +1339,36 @@ nomem:
 
 /*
  * relay_expire(r):
- * End every session of ${r} admitted by a credential that has expired
- * (audit reason=credential-expired); its pairs end with it.  Return how
- * many.
+ * End every pair of ${r} a side of which a credential admitted that has
+ * expired (audit reason=credential-expired with conn=, close
+ * reason=revoked), then every session admitted so (audit
+ * reason=credential-expired, session-close reason=credential-expired).
+ * Return how many.
  */
 unsigned
 relay_expire(struct relay *r)
 {
 	uint64_t now;
 	struct rsess *rs, *rsn;
+	struct pair *p, *pn;
 	unsigned n = 0;
+	int i;
 
 	if (r == NULL)
 		return (0);
 	now = (uint64_t)ev_now(r->env->loop);
+	/* A pair's sides expire no later than their sessions (the same
+	 * credentials, one name of the session's): pairs first. */
+	for (p = r->pairs; p != NULL; p = pn) {
+		pn = p->next;
+		for (i = 0; i < p->nsides; i++) {
+			if (p->expiry[i] == 0 || now < p->expiry[i])
+				continue;
+			pair_revoke(p, i, "credential-expired", NULL);
+			n++;
+			break;
+		}
+	}
 	for (rs = r->sessions; rs != NULL; rs = rsn) {
 		rsn = rs->next;
 		if (rs->expiry == 0 || now < rs->expiry)

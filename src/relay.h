@@ -58,9 +58,11 @@ int relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 
 /*
  * relay_expire(r):
- * End every session of ${r} admitted by a credential that has expired
- * (audit reason=credential-expired); its pairs end with it.  Return how
- * many.  NULL: 0.
+ * End every pair of ${r} a side of which a credential admitted that has
+ * expired (audit reason=credential-expired with conn=, close
+ * reason=revoked), then every session admitted so (audit
+ * reason=credential-expired, session-close reason=credential-expired).
+ * Return how many.  NULL: 0.
  */
 unsigned relay_expire(struct relay *r);
 

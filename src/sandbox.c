@@ -116,6 +116,16 @@ static const struct allowed allowed[] = {
 static int disabled;
 static char status[128] = "sandbox=none";
 
+/*
+ * The paths Landlock lets the process read (each with what is beneath
+ * it), as landlock_prepare got them; in force once landlock_restrict
+ * succeeded (sandbox_reads).
+ */
+#define SANDBOX_READS_MAX (2 + 3 + 1 + CRED_MAX_BLOCK)
+static char reads[SANDBOX_READS_MAX][CONFIG_PATH_MAX];
+static size_t nreads;
+static int reads_limited;
+
 void
 sandbox_disable(void)
 {
@@ -287,10 +297,14 @@ landlock_prepare(const char *const *files, size_t nfiles,
 		    strerror(errno));
 		goto fail0;
 	}
-	for (i = 0; i < nfiles; i++)
+	for (i = 0, nreads = 0; i < nfiles; i++) {
 		if (landlock_add(*rs, files[i], LANDLOCK_ACCESS_FS_READ_FILE,
 		    err, errlen) == -1)
 			goto fail1;
+		if (nreads < SANDBOX_READS_MAX)
+			snprintf(reads[nreads++], sizeof(reads[0]), "%s",
+			    files[i]);
+	}
 	for (i = 0; i < ndirs; i++)
 		if (landlock_add(*rs, dirs[i], LANDLOCK_ACCESS_FS_MAKE_SOCK |
 		    LANDLOCK_ACCESS_FS_REMOVE_FILE, err, errlen) == -1)
@@ -313,9 +327,34 @@ landlock_restrict(int rs, char *err, size_t errlen)
 		snprintf(err, errlen, "landlock_restrict_self: %s",
 		    strerror(errno));
 		rc = -1;
-	}
+	} else
+		reads_limited = 1;
 	close(rs);
 	return (rc);
+}
+
+/*
+ * sandbox_reads(path):
+ * See sandbox.h.  Compared as written (no look-ups: the seccomp filter
+ * may be in force), as the paths were given to Landlock.
+ */
+int
+sandbox_reads(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	size_t i, n;
+
+	if (!reads_limited)
+		return (1);
+	(void)dir_of(path, dir, sizeof(dir));
+	for (i = 0; i < nreads; i++) {
+		n = strlen(reads[i]);
+		if (strcmp(path, reads[i]) == 0 || strcmp(reads[i], "/") == 0 ||
+		    (strncmp(dir, reads[i], n) == 0 && (dir[n] == '\0' ||
+		    dir[n] == '/')))
+			return (1);
+	}
+	return (0);
 }
 
 /*
@@ -535,16 +574,19 @@ preflight(const struct config *cfg, uid_t *uid, gid_t *gid,
 		    sizeof(stop))) != 0)
 			continue; /* readable, or missing: the load says so */
 		*word = "unreadable";
+		/* ":LINE", but for the configuration file itself. */
 		snprintf(at, sizeof(at), ":%d", lines[k]);
+		if (lines[k] == 0)
+			at[0] = '\0';
 		seterr(fields, flen, "user=%s file=%s at=%s path=%s%s",
-		    cfg->node.user, files[k], stop, cfg->path,
-		    lines[k] > 0 ? at : "");
-		seterr(msg, mlen, "%s%s: %s: user %s (uid %u gid %u) could "
+		    cfg->node.user, files[k], stop, cfg->path, at);
+		seterr(msg, mlen, "%s%s%s%s: user %s (uid %u gid %u) could "
 		    "not read %s after the switch, so every reload would fail; "
 		    "fix: make it readable by that user (a file: root-owned "
 		    "with its group and mode 0640, or install -o %s -m 600 for "
 		    "a key or credential; a directory: its x for the user or "
-		    "group)", cfg->path, lines[k] > 0 ? at : "", files[k],
+		    "group)", cfg->path, at, lines[k] > 0 ? ": " : "",
+		    lines[k] > 0 ? files[k] : "",
 		    cfg->node.user, (unsigned)*uid, (unsigned)*gid, stop,
 		    cfg->node.user);
 		return (-1);

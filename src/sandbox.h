@@ -57,6 +57,17 @@ int sandbox_enter(const struct config *cfg);
 const char *sandbox_status(void);
 
 /*
+ * sandbox_reads(path):
+ * Whether the sandbox lets this process read the file ${path}: 1 unless
+ * Landlock is in force and ${path} is beneath none of the paths its
+ * rules were made with at start (the directories of the config, key,
+ * credential and revoked files named then, and the resolver's files).
+ * Those rules cannot grow: a reload that names a file elsewhere must be
+ * refused with this reason, and the node restarted.
+ */
+int sandbox_reads(const char *path);
+
+/*
  * sandbox_seccomp_load(err, errlen):
  * Load the run-time allow-list into this process (the very filter
  * sandbox_enter loads; exported for tests/unit/check_sandbox.c).  Needs

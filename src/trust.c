@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "dialout.h"
 #include "log.h"
+#include "sandbox.h"
 #include "trust.h"
 
 /* Attestation lifetime (seconds); re-signed at half of it. */
@@ -146,6 +147,42 @@ trust_protect(struct env *e)
 	    keys, strcmp(keys, "locked") == 0 ? "memlock-limit" : strerror(errno));
 }
 
+/*
+ * Reload: the files ${cfg} names that the reload reads (key, credentials,
+ * revocation list) must be where the sandbox lets the node read: its
+ * Landlock rules were made at start and cannot grow.  Return 0, or -1
+ * with "FILE:LINE: PATH: ..." and the fix in ${err}.
+ */
+static int
+files_readable(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = NULL;
+	int line = 0;
+	size_t k;
+
+	if (!sandbox_reads(cfg->node.identity)) {
+		path = cfg->node.identity;
+		line = cfg->node.identity_line;
+	}
+	for (k = 0; path == NULL && k < cfg->node.ncredentials; k++)
+		if (!sandbox_reads(cfg->node.credential[k])) {
+			path = cfg->node.credential[k];
+			line = cfg->node.credential_line[k];
+		}
+	if (path == NULL && cfg->node.revoked[0] != '\0' &&
+	    !sandbox_reads(cfg->node.revoked)) {
+		path = cfg->node.revoked;
+		line = cfg->node.revoked_line;
+	}
+	if (path == NULL)
+		return (0);
+	snprintf(err, errlen, "%.2048s:%d: %.2048s: outside the directories "
+	    "the sandbox lets this node read (its Landlock rules are made at "
+	    "start from the directories of the files named then); restart "
+	    "the node to use a new directory", cfg->path, line, path);
+	return (-1);
+}
+
 /* The trust row: what a reload loaded, until it is committed. */
 struct trust_row {
 	struct part p;
@@ -204,6 +241,8 @@ trust_prepare(struct part *p, struct part_reload *r)
 	t->blen = 0;
 	t->renewed = 0;
 	memset(&t->revoked, 0, sizeof(t->revoked));
+	if (files_readable(cfg, r->err, r->errlen) == -1)
+		return (-1);
 	if (identity_load(&t->idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
 	    -1) {
 		snprintf(r->err, r->errlen, "%s:%d: %s", cfg->path,
@@ -287,6 +326,21 @@ trust_revoke(struct part *p, struct part_reload *r)
 }
 
 /*
+ * Every second: wipe the expired resumption tickets (their secrets are
+ * of no use any more).
+ */
+static unsigned
+trust_expire(struct part *p)
+{
+	struct env *e = p->host->env;
+	uint64_t now = (uint64_t)ev_now(e->loop);
+
+	(void)channel_resume_cache_expire(e->resume_out, now);
+	(void)channel_resume_cache_expire(e->resume_in, now);
+	return (0);
+}
+
+/*
  * trust_part:
  * The row of the node's trust (see trust.h).  The keys and the list it
  * swapped in are the environment's, freed with it.
@@ -299,4 +353,5 @@ const struct part_ops trust_part = {
 	.abort = trust_abort,
 	.commit = trust_commit,
 	.revoke = trust_revoke,
+	.expire = trust_expire,
 };

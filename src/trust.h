@@ -63,7 +63,9 @@ void trust_protect(struct env *e);
  * key, the credentials and the list (prepare), swaps them in (commit:
  * a new key drops the resumption tickets, and sets r->rotated in
  * prepare), and hands renewed credentials to live channels and relay
- * sessions (revoke, the last of all rows).
+ * sessions (revoke, the last of all rows); a file the sandbox does not
+ * let the node read fails the reload.  Every second it wipes the expired
+ * resumption tickets (expire).
  */
 extern const struct part_ops trust_part;
 

@@ -1119,7 +1119,9 @@ def cmd_frame_gate(args):
     announces a body of ${drop_len} bytes (its 2-byte big-endian length
     prefix) is read up to that prefix and then reset, having forwarded
     nothing; every other one is carried both ways until either end closes.
-    Counts the dropped ones in ${log} (one line each)."""
+    Counts the dropped ones in ${log} (one line each).  With ${route_to},
+    such a connection is carried to that address instead of dropped
+    (logged "routed"): two responders, one for those first frames."""
     ls = listen(args.listen)
     mark_ready(args.ready)
 
@@ -1147,13 +1149,16 @@ def cmd_frame_gate(args):
         except OSError:
             c.close()
             return
+        to = args.connect
         if int.from_bytes(head, "big") == args.drop_len:
             with open(args.log, "a") as f:
-                f.write("dropped\n")
-            abort(c)
-            return
+                f.write("routed\n" if args.route_to else "dropped\n")
+            if not args.route_to:
+                abort(c)
+                return
+            to = args.route_to
         try:
-            u = connect(args.connect, args.timeout)
+            u = connect(to, args.timeout)
             u.sendall(head)
         except OSError:
             abort(c)
@@ -1253,6 +1258,7 @@ def main():
         lambda q: q.add_argument("--log"))
     add("frame-gate", cmd_frame_gate, lis, con, ready, tmo,
         lambda q: q.add_argument("--drop-len", type=int, required=True),
+        lambda q: q.add_argument("--route-to"),
         lambda q: q.add_argument("--log", required=True))
     add("reset-server", cmd_reset_server, lis, ready, tmo, rmode)
     add("reset-client", cmd_reset_client, con, tmo, rmode)

@@ -20,10 +20,7 @@ wait_tunnel 10
 
 # A long-lived connection: one echo, then idle until $WORK/go exists.
 opens=$(log_count "$WORK/db.log" event=open role=outlet)
-ns_spawn client "$WORK/held.out" python3 "$NETKIT" echo-twice "$INLET" \
-    --ready "$WORK/first" --go "$WORK/go" --timeout $((CUT + 30))
-HELD=$LAST_PID
-wait_for_file "$WORK/first" 10 || die "the first echo did not come back"
+held_start $((CUT + 30))
 wait_until 5 eval "[ \$(log_count '$WORK/db.log' event=open role=outlet) -gt $opens ]" ||
 	die "the held connection did not reach the outlet"
 closes() { cat "$WORK/app.log" "$WORK/hub.log" "$WORK/db.log" |
@@ -70,11 +67,6 @@ session_open()
 }
 wait_until 15 session_open ||
 	die "the inlet did not open a new relay session after the cut"
-touch "$WORK/go"
-wait_exit "$HELD" 15 || die "the held connection did not finish"
-r=$(cat "$WORK/held.out")
-say "held connection: $r"
-[ "$(field "$r" first)" = ok ] && [ "$(field "$r" second)" = ok ] ||
-	die "the connection did not survive the cut: $r"
+held_finish
 wait_tunnel 10
 say "ok: an idle connection through the relay survived a ${CUT} s cut"

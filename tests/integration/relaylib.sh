@@ -191,6 +191,30 @@ echo_ok()
 	    --timeout 3 >/dev/null 2>&1
 }
 
+# held_start(timeout_s): a long-lived connection through the inlet from
+# the client host: one echo, then idle until $WORK/go exists (netkit
+# echo-twice, at most ${timeout_s}; output in $WORK/held.out); waits (10 s)
+# for the first echo.  Sets HELD (its PID).
+held_start()
+{
+	ns_spawn client "$WORK/held.out" python3 "$NETKIT" echo-twice \
+	    "$INLET" --ready "$WORK/first" --go "$WORK/go" --timeout "$1"
+	HELD=$LAST_PID
+	wait_for_file "$WORK/first" 10 || die "the first echo did not come back"
+}
+
+# held_finish: the held connection (held_start) sends its second echo;
+# wait (15 s) until it ends and die unless both echoes came back whole.
+held_finish()
+{
+	touch "$WORK/go"
+	wait_exit "$HELD" 15 || die "the held connection did not finish"
+	_r=$(cat "$WORK/held.out")
+	say "held connection: $_r"
+	[ "$(field "$_r" first)" = ok ] && [ "$(field "$_r" second)" = ok ] ||
+		die "the held connection did not survive: $_r"
+}
+
 # wait_tunnel(secs): wait until an echo through the inlet works (the
 # outlet has registered and its pool is up).
 wait_tunnel()

@@ -1793,10 +1793,12 @@ START_TEST(test_resume_handshake)
 	ck_assert_uint_eq(store_calls, 1);
 	ck_assert_int_eq(filter_calls, 1);
 	ck_assert_mem_eq(filter_id, li.id, CHANNEL_ID_LEN);
-	/* Sizes: tid + e + version + tag; e + tag; the request record. */
+	/* Sizes: tid + e + version + tag; e + tag; the record with the
+	 * (empty) credential block and the request. */
 	ck_assert_uint_eq(m.l1, 2 + CHANNEL_RESUME_MSG1_LEN);
 	ck_assert_uint_eq(m.l2, 2 + 32 + 16);
-	ck_assert_uint_eq(m.l3, strlen(REQ) + CHANNEL_OVERHEAD);
+	ck_assert_uint_eq(m.l3, 1 + strlen(REQ) + CHANNEL_OVERHEAD);
+	ck_assert_ptr_null(channel_peer_creds(cr, &len));
 	ck_assert_ptr_null(memmem(m.m3, m.l3, REQ, strlen(REQ)));
 	ck_assert_int_eq(channel_is_resumed(ci), 1);
 	ck_assert_int_eq(channel_is_resumed(cr), 1);
@@ -1844,6 +1846,125 @@ START_TEST(test_resume_handshake)
 	ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1), &m.l1), 0);
 	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
 	    sizeof(m.m2), &m.l2), -CHANNEL_EHANDSHAKE);
+	pair_free(ci, cr);
+	channel_resume_fini(&ti);
+}
+END_TEST
+
+/*
+ * A resumed msg1 like the initiator's, for the ticket ${t}, whose
+ * encrypted byte is ${version}: a frame into ${out}; its length returned.
+ */
+static size_t
+resume_msg1_version(const struct channel_resume *t, uint8_t version,
+    uint8_t *out, size_t cap)
+{
+	struct noise_handshake hs;
+	uint8_t pro[sizeof(CHANNEL_RESUME_PROLOGUE) - 1 +
+	    CHANNEL_RESUME_TID_LEN];
+	const size_t pl = sizeof(CHANNEL_RESUME_PROLOGUE) - 1;
+	size_t n;
+
+	memcpy(pro, CHANNEL_RESUME_PROLOGUE, pl);
+	memcpy(pro + pl, t->tid, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_NNPSK0, NOISE_AESGCM,
+	    NOISE_INITIATOR, pro, sizeof(pro), NULL, NULL, NULL), 0);
+	ck_assert_int_eq(noise_handshake_set_psk(&hs, t->secret), 0);
+	ck_assert_int_eq(noise_handshake_write(&hs, &version, 1,
+	    out + 2 + CHANNEL_RESUME_TID_LEN, cap - 2 - CHANNEL_RESUME_TID_LEN,
+	    &n), 0);
+	memcpy(out + 2, t->tid, CHANNEL_RESUME_TID_LEN);
+	n += CHANNEL_RESUME_TID_LEN;
+	out[0] = (uint8_t)(n >> 8);
+	out[1] = (uint8_t)n;
+	noise_handshake_fini(&hs);
+	return (n + 2);
+}
+
+/*
+ * Every resumed msg3 brings the initiator's credential block as it is at
+ * that moment (not the one of the full handshake, which the responder's
+ * ticket does not keep); the peer filter sees it.  A malformed block is
+ * EPAYLOAD; a resumed msg1 of version 2 (whose msg3 had no block) is
+ * EVERSION.
+ */
+START_TEST(test_resume_creds)
+{
+	static const uint8_t first[] = {1, 0, 3, 'o', 'l', 'd'};
+	static const uint8_t now[] = {2, 0, 3, 'n', 'e', 'w', 0, 2, 'x', 'y'};
+	struct channel_resume ti;
+	struct channel *ci, *cr;
+	struct msgs m;
+	const uint8_t *got;
+	size_t len;
+
+	/* The full handshake shows ${first}; the tickets come from it. */
+	ck_assert_int_eq(channel_local_set_creds(&li, first, sizeof(first)),
+	    0);
+	resume_tickets(&ti);
+	ck_assert_uint_eq(store.creds_len, 0);
+	/* Renewed before the resumed connection. */
+	ck_assert_int_eq(channel_local_set_creds(&li, now, sizeof(now)), 0);
+	resume_pair(&ci, &cr, &ti);
+	channel_set_peer_filter(cr, filter, &filter_ok);
+	filter_ok = 1;
+	filter_calls = 0;
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_int_eq(channel_is_resumed(cr), 1);
+	ck_assert_int_eq(filter_calls, 1);
+	ck_assert_uint_eq(m.l3, sizeof(now) + strlen(REQ) + CHANNEL_OVERHEAD);
+	ck_assert_ptr_null(memmem(m.m3, m.l3, "new", 3));
+	ck_assert_ptr_nonnull(got = channel_peer_creds(cr, &len));
+	ck_assert_uint_eq(len, sizeof(now));
+	ck_assert_mem_eq(got, now, sizeof(now));
+	got = channel_request(cr, &len);
+	ck_assert_uint_eq(len, strlen(REQ));
+	ck_assert_mem_eq(got, REQ, len);
+	pair_free(ci, cr);
+
+	/* None any more: the lone zero count, and the peer shows none. */
+	ck_assert_int_eq(channel_local_set_creds(&li, NULL, 0), 0);
+	resume_pair(&ci, &cr, &ti);
+	handshake_ok(ci, cr, NOW, &m);
+	ck_assert_ptr_null(channel_peer_creds(cr, &len));
+	ck_assert_uint_eq(len, 0);
+	pair_free(ci, cr);
+
+	/* A malformed block (count 5) in an authentic msg3. */
+	li.creds[0] = CRED_MAX_BLOCK + 1;
+	li.creds_len = 1;
+	resume_pair(&ci, &cr, &ti);
+	up_to_msg3(ci, cr, &m);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EPAYLOAD);
+	ck_assert_ptr_null(channel_peer_id(cr));
+	pair_free(ci, cr);
+	/* Cut short: a credential of 200 bytes, only the request behind. */
+	li.creds[0] = 1;
+	li.creds[1] = 0;
+	li.creds[2] = 200;
+	li.creds_len = 3;
+	resume_pair(&ci, &cr, &ti);
+	up_to_msg3(ci, cr, &m);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EPAYLOAD);
+	pair_free(ci, cr);
+	li.creds_len = 0;
+
+	/* Version 2 (and any other byte) in a resumed msg1: EVERSION. */
+	resume_pair(&ci, &cr, &ti);
+	m.l1 = resume_msg1_version(&ti, CHANNEL_VERSION, m.m1, sizeof(m.m1));
+	ck_assert_uint_eq(m.l1, 2 + CHANNEL_RESUME_MSG1_LEN);
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EVERSION);
+	ck_assert_uint_eq(m.l2, 0);
+	pair_free(ci, cr);
+	resume_pair(&ci, &cr, &ti);
+	m.l1 = resume_msg1_version(&ti, CHANNEL_RESUME_VERSION, m.m1,
+	    sizeof(m.m1));
+	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), 0);
+	ck_assert_uint_eq(m.l2, 2 + 32 + 16);
 	pair_free(ci, cr);
 	channel_resume_fini(&ti);
 }
@@ -1994,6 +2115,32 @@ ticket_fake(struct channel_resume *t, uint8_t p, uint8_t b, uint64_t exp)
  * tid, expired ones never returned, full means the soonest to expire
  * goes; and it drives a real resumed handshake at both ends.
  */
+/* Expired tickets are wiped by the sweep, not only when looked up. */
+START_TEST(test_resume_cache_expire)
+{
+	struct channel_resume_cache *kc;
+	struct channel_resume t, got;
+
+	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(4, 0));
+	ticket_fake(&t, 1, 0x10, NOW + 10);
+	channel_resume_cache_put(kc, &t, NOW);
+	ticket_fake(&t, 2, 0x20, NOW + 100);
+	channel_resume_cache_put(kc, &t, NOW);
+	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 5), 0);
+	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 50), 1);
+	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 50), 0);
+	/* Gone, though asked for at a time it was still valid. */
+	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    -1);
+	memset(t.tid, 0x20, CHANNEL_RESUME_TID_LEN);
+	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	    0);
+	ck_assert_uint_eq(channel_resume_cache_expire(NULL, NOW), 0);
+	channel_resume_cache_free(kc);
+}
+END_TEST
+
 START_TEST(test_resume_cache)
 {
 	struct channel_resume_cache *kc, *ki, *kr;
@@ -2243,9 +2390,11 @@ channel_suite(void)
 	tcase_add_checked_fixture(tc, setup_random, teardown);
 	tcase_add_test(tc, test_resume_derive);
 	tcase_add_test(tc, test_resume_handshake);
+	tcase_add_test(tc, test_resume_creds);
 	tcase_add_test(tc, test_resume_fallback);
 	tcase_add_test(tc, test_resume_wrong);
 	tcase_add_test(tc, test_resume_cache);
+	tcase_add_test(tc, test_resume_cache_expire);
 	tcase_add_test(tc, test_keypair);
 	tcase_add_test(tc, test_resume_derivation);
 	suite_add_tcase(s, tc);

@@ -48,12 +48,44 @@ t_dialed(struct conn *c, int err)
 	conn_drop(c, CONN_R_CONNECT_FAILED);
 }
 
+/*
+ * Hold mode: the initiator keeps what its client sends until the
+ * responder serves it (conn_hold_plain); refuse mode: its client has sent
+ * "hello" and its EOF already, and the responder refuses (not-allowed)
+ * instead of opening.  The initiator is established first (it writes
+ * msg3), so it reads its client before the refusal can come.
+ */
+static int hold_mode, refuse_mode;
+
 static void
 t_established(struct conn *c)
 {
 
 	opened++;
+	if (c->hs_responder && refuse_mode) {
+		conn_refuse(c, CHANNEL_REFUSAL_NOT_ALLOWED, CONN_R_DENIED);
+		return;
+	}
+	if (!c->hs_responder && refuse_mode) {
+		ck_assert_int_eq(write(cli, "hello", 5), 5);
+		ck_assert_int_eq(shutdown(cli, SHUT_WR), 0);
+	}
+	if (!c->hs_responder && hold_mode)
+		ck_assert_int_eq(conn_hold_plain(c), 0);
 	conn_open(c);
+}
+
+/* A refusal: what the initiator held is taken (conn_take_held). */
+static int took_fd = -1, took_eof;
+static uint8_t *took;
+static size_t took_len;
+
+static void
+t_refused(struct conn *c, unsigned code)
+{
+
+	ck_assert_uint_eq(code, CHANNEL_REFUSAL_NOT_ALLOWED);
+	took_fd = conn_take_held(c, &took, &took_len, &took_eof);
 }
 
 /* Renewed credentials: counted; kept unless ${renew_verdict} says no. */
@@ -72,6 +104,7 @@ static const struct conn_ops ops = {
 	.dialed = t_dialed,
 	.established = t_established,
 	.handshake_failed = NULL,
+	.refused = t_refused,
 	.renewed = t_renewed,
 };
 
@@ -174,6 +207,12 @@ teardown(void)
 		close(srv);
 	cli = srv = -1;
 	opened = 0;
+	hold_mode = refuse_mode = 0;
+	if (took_fd != -1)
+		close(took_fd);
+	took_fd = -1;
+	free(took);
+	took = NULL;
 }
 
 /*
@@ -352,6 +391,93 @@ START_TEST(test_backpressure)
 		}
 		ck_assert_uint_eq(got, sent);
 	}
+}
+END_TEST
+
+/*
+ * Holding: the PING the initiator sends is answered, which ends the hold
+ * (the copy goes); then bytes flow as usual, beyond what a hold keeps.
+ */
+START_TEST(test_hold_released)
+{
+	size_t len = 4 * CONN_HOLD_MAX;
+	uint8_t *out = malloc(len), *in = malloc(len + 1);
+	int i;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(in);
+	teardown();
+	hold_mode = 1;
+	setup_pair(NULL);
+	ck_assert_int_eq(opened, 2);
+	ck_assert_int_eq(ca->holding, 1);
+	for (i = 0; i < 5000 && ca->holding; i++)
+		spin();
+	ck_assert_int_eq(ca->holding, 0);
+	ck_assert_ptr_null(ca->held);
+	ck_assert_int_eq(crypto_random(out, len), 0);
+	ck_assert_int_eq(transfer(cli, out, len, srv, in, len + 1),
+	    (long)len);
+	ck_assert_mem_eq(in, out, len);
+	free(out);
+	free(in);
+}
+END_TEST
+
+/*
+ * Refused while holding: the plain socket and the bytes the client sent
+ * are taken (nothing reached the refusing peer's plain side); a new
+ * connection that replays them (conn_replay_plain) delivers them, then
+ * the client's EOF.
+ */
+START_TEST(test_hold_refused_replay)
+{
+	struct channel *ch;
+	struct conn *a2, *b2;
+	int chan[2], plain_b[2], i;
+	uint8_t buf[16];
+	ssize_t n;
+	size_t got = 0;
+
+	teardown();
+	hold_mode = refuse_mode = 1;
+	setup_pair(NULL);
+	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
+		spin();
+	ck_assert_uint_eq(ctx.nconns, 0);
+	ck_assert_int_ne(took_fd, -1);
+	ck_assert_uint_eq(took_len, 5);
+	ck_assert_mem_eq(took, "hello", 5);
+	/* Its EOF was read (then replayed) or still waits in the socket. */
+	ck_assert_int_le(read(srv, buf, sizeof(buf)), 0); /* no byte came */
+
+	/* A new connection for the same client replays them. */
+	hold_mode = refuse_mode = 0;
+	close(srv);
+	tcp_pair(plain_b);
+	tcp_pair(chan);
+	srv = plain_b[0];
+	ck_assert_ptr_nonnull(a2 = conn_new(&ctx, &ops, took_fd, chan[0]));
+	took_fd = -1; /* a2's now */
+	ck_assert_ptr_nonnull(b2 = conn_new(&ctx, &ops, plain_b[1], chan[1]));
+	conn_replay_plain(a2, took, took_len, took_eof);
+	took = NULL; /* a2's now */
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb, NULL));
+	ck_assert_int_eq(conn_handshake(b2, ch, CHANNEL_RESPONDER), 0);
+	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_INITIATOR, &la, NULL));
+	channel_expect_peer(ch, lb.id);
+	ck_assert_int_eq(conn_handshake(a2, ch, CHANNEL_INITIATOR), 0);
+	for (i = 0; i < 10000; i++) {
+		n = read(srv, buf + got, sizeof(buf) - got);
+		if (n == 0)
+			break;
+		if (n > 0)
+			got += (size_t)n;
+		spin();
+	}
+	ck_assert_int_eq(n, 0);
+	ck_assert_uint_eq(got, 5);
+	ck_assert_mem_eq(buf, "hello", 5);
 }
 END_TEST
 
@@ -535,6 +661,8 @@ conn_suite(void)
 	tcase_add_test(tc, test_creds_renewed);
 	tcase_add_test(tc, test_reset_propagates);
 	tcase_add_test(tc, test_wrong_pin);
+	tcase_add_test(tc, test_hold_released);
+	tcase_add_test(tc, test_hold_refused_replay);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -310,9 +310,33 @@ START_TEST(test_revoked)
 	    sizeof(err)), 0);
 	ck_assert(cred_revoked_has_id(&rv, node.id));
 	ck_assert(!cred_revoked_has_id(&rv, ca.id));
-	ck_assert(cred_revoked_has_serial(&rv, 255));
-	ck_assert(!cred_revoked_has_serial(&rv, 254));
+	/* A serial alone: whoever issued it. */
+	ck_assert(cred_revoked_has_serial(&rv, ca.id, 255));
+	ck_assert(cred_revoked_has_serial(&rv, other_ca.id, 255));
+	ck_assert(!cred_revoked_has_serial(&rv, ca.id, 254));
 	cred_revoked_free(&rv);
+	/* ISSUER:SERIAL: that issuer's serial only (issue 19). */
+	snprintf(text, sizeof(text), "%s:S00000000000000fe\n",
+	    identity_id_format(ca.id, id));
+	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
+	    sizeof(err)), 0);
+	ck_assert(cred_revoked_has_serial(&rv, ca.id, 254));
+	ck_assert(!cred_revoked_has_serial(&rv, other_ca.id, 254));
+	ck_assert(!cred_revoked_has_serial(&rv, ca.id, 255));
+	ck_assert(!cred_revoked_has_id(&rv, ca.id));
+	cred_revoked_free(&rv);
+	ck_assert(!cred_revoked_has_serial(NULL, ca.id, 254));
+	/* A bad issuer or serial around the colon. */
+	snprintf(text, sizeof(text), "\n%s:S00000000000000FE\n",
+	    identity_id_format(ca.id, id));
+	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "2: not ISSUER:SERIAL (the issuer's identifier, "
+	    "a colon, a serial)");
+	ck_assert_int_eq(cred_revoked_parse(&rv, "I00:S00000000000000fe", 21,
+	    err, sizeof(err)), -1);
+	ck_assert_int_eq(cred_revoked_parse(&rv, ":", 1, err, sizeof(err)),
+	    -1);
 	ck_assert(!cred_revoked_has_id(NULL, node.id));
 	ck_assert_int_eq(cred_revoked_parse(&rv, "\n\nbogus\n", 8, err,
 	    sizeof(err)), -1);
@@ -398,6 +422,7 @@ START_TEST(test_policy)
 	uint8_t c[CRED_MAX_LEN];
 	char text[128], id[IDENTITY_TEXT_SIZE], err[64];
 	size_t len;
+	int i;
 
 	policy_config(&cfg);
 	len = issue(c, &ca, node.id, NOW - 60, NOW + 300, 77, NULL);
@@ -430,13 +455,20 @@ START_TEST(test_policy)
 	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
 	ck_assert_str_eq(v.reason, "credential-invalid");
 	c[len - 1] ^= 1;
-	/* Revoked: the serial, then the identity. */
-	snprintf(text, sizeof(text), "S%016llx\n", 77ULL);
-	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
-	    sizeof(err)), 0);
-	ck_assert(!decide(&cfg, &rv, node.id, c, len, NOW, &v));
-	ck_assert_str_eq(v.reason, "credential-revoked");
-	cred_revoked_free(&rv);
+	/* Revoked: the serial (alone, as its issuer's; as another
+	 * authority's it is not this credential), then the identity. */
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text), "%s%sS%016llx\n", i == 0 ? "" :
+		    identity_id_format(i == 1 ? ca.id : other_ca.id, id),
+		    i == 0 ? "" : ":", 77ULL);
+		ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text),
+		    err, sizeof(err)), 0);
+		ck_assert(decide(&cfg, &rv, node.id, c, len, NOW, &v) ==
+		    (i == 2));
+		if (i < 2)
+			ck_assert_str_eq(v.reason, "credential-revoked");
+		cred_revoked_free(&rv);
+	}
 	snprintf(text, sizeof(text), "%s\n", identity_id_format(node.id, id));
 	ck_assert_int_eq(cred_revoked_parse(&rv, text, strlen(text), err,
 	    sizeof(err)), 0);

@@ -483,11 +483,40 @@ START_TEST(test_unsafe_modes)
 		ck_assert_int_eq(errno, EPERM);
 		ck_assert_ptr_nonnull(strstr(err, "owned by uid 12345"));
 		ck_assert_ptr_nonnull(strstr(err, "fix: chown 0 "));
+		/* ... unless it is the [node] user's (issue 19): 0600 ... */
+		ck_assert_int_eq(identity_load_for(&idn, path, 0, 12345, err,
+				     sizeof(err)),
+		    0);
+		/* ... not group-readable like root's ... */
+		ck_assert_int_eq(chmod(path, 0640), 0);
+		ck_assert_int_eq(identity_load_for(&idn, path, 0, 12345, err,
+				     sizeof(err)),
+		    -1);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_ptr_nonnull(strstr(err, "fix: chmod 600"));
+		/* ... and the fix for a third user's key names the [node]
+		 * user. */
+		ck_assert_int_eq(chmod(path, 0600), 0);
+		ck_assert_int_eq(identity_load_for(&idn, path, 0, 54321, err,
+				     sizeof(err)),
+		    -1);
+		ck_assert_ptr_nonnull(strstr(err, "the [node] user it switches "
+						  "to (uid 54321) or root"));
+		ck_assert_ptr_nonnull(strstr(err, "fix: chown 54321 "));
 	} else {
 		ck_assert_int_eq(identity_load(&idn, path, 0, err,
 				     sizeof(err)),
 		    -1);
 		ck_assert_ptr_nonnull(strstr(err, "fix: chmod 600"));
+		/* Another [node] user changes nothing for our own key. */
+		ck_assert_int_eq(identity_load_for(&idn, path, 0,
+				     geteuid() + 1, err, sizeof(err)),
+		    -1);
+		ck_assert_ptr_nonnull(strstr(err, "fix: chmod 600"));
+		ck_assert_int_eq(chmod(path, 0600), 0);
+		ck_assert_int_eq(identity_load_for(&idn, path, 0,
+				     geteuid() + 1, err, sizeof(err)),
+		    0);
 	}
 	identity_fini(&idn);
 }

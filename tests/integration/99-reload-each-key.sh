@@ -1,0 +1,118 @@
+#!/bin/sh
+# A reload logs one reload-change line per changed section, whatever key
+# changed (issue 19, R2; docs/config.md "Reload"): one node with an
+# outlet, an inlet and a relay section is reloaded once per key of those
+# sections, each time with that key alone changed; each reload must log
+# exactly one `event=reload-change kind=K name=N change=changed` line, for
+# that section, and `changed=1`.  Before the fix `max_dials`,
+# `proxy_protocol`, an attribute rule in `allow` or `register`, and an
+# inlet's `intercept` changed without a line (changed=0).  Loopback; the
+# peers it names are never reached.
+. "$(dirname "$0")/lib.sh"
+
+make_identity node >/dev/null
+ID_A=$(make_identity a)
+ID_B=$(make_identity b)
+ID_HUB=$(make_identity hub)
+ID_CORP=$(make_identity corp)
+NODE=$(free_port)
+ICPT=$(free_port)
+
+# The keys' values; each step of the loop below changes one.
+o_target="127.0.0.1:$(free_port)"
+o_allow="a"
+o_relay="hub@127.0.0.1:$(free_port)"
+o_pool=4
+o_proxy=off
+o_dials=4
+i_listen="127.0.0.1:$(free_port)"
+i_intercept="198.18.19.1:5432"
+i_outlet="a@127.0.0.1:$(free_port)"
+i_service=s1
+i_via=""
+r_register="a"
+r_allow="b"
+r_via="hub@127.0.0.1:$(free_port)"
+
+write_conf()
+{
+	{
+		ini_node "$WORK/node.key" "127.0.0.1:$NODE" \
+		    "intercept = 127.0.0.1:$ICPT"
+		ini_peers a "$ID_A" b "$ID_B" hub "$ID_HUB"
+		ini_authorities corp "$ID_CORP"
+		echo "[outlet o]"
+		echo "target = $o_target"
+		echo "allow = $o_allow"
+		echo "relay = $o_relay"
+		echo "pool = $o_pool"
+		echo "proxy_protocol = $o_proxy"
+		echo "max_dials = $o_dials"
+		echo
+		echo "[inlet i]"
+		echo "listen = $i_listen"
+		echo "intercept = $i_intercept"
+		echo "outlet = $i_outlet"
+		echo "service = $i_service"
+		[ -z "$i_via" ] || echo "via = $i_via"
+		echo
+		echo "[relay r]"
+		echo "register = $r_register"
+		echo "allow = $r_allow"
+		echo "via = $r_via"
+	} >"$WORK/node.ini.new"
+	mv -f "$WORK/node.ini.new" "$WORK/node.ini"
+}
+write_conf
+"$SALLYPORT" check "$WORK/node.ini" >"$WORK/check.out" 2>&1 ||
+	die "the base configuration: $(cat "$WORK/check.out")"
+start_node n "$WORK/node.ini"
+
+# One step per key: KIND NAME VARIABLE NEW-VALUE (max_dials first: the
+# reported case; the inlet's via needs its outlet without an address: the
+# last two inlet steps make one reload).
+cat >"$WORK/steps" <<EOF
+outlet o o_dials 9
+outlet o o_target 127.0.0.1:$(free_port)
+outlet o o_allow a,b
+outlet o o_allow a,b,role=app@corp
+outlet o o_relay hub@127.0.0.1:$(free_port)
+outlet o o_pool 5
+outlet o o_proxy v2
+inlet i i_listen 127.0.0.1:$(free_port)
+inlet i i_intercept 198.18.19.1:5433
+inlet i i_outlet b@127.0.0.1:$(free_port)
+inlet i i_outlet role=db@corp@127.0.0.1:$(free_port)
+inlet i i_service s2
+inlet i i_outlet b
+inlet i i_via hub@127.0.0.1:$(free_port)
+relay r r_register a,b
+relay r r_register a,b,role=db@corp
+relay r r_allow b,a
+relay r r_allow b,a,role=app@corp
+relay r r_via hub@127.0.0.1:$(free_port)
+EOF
+while read -r kind name var value; do
+	before=$(log_count "$WORK/n.log" event=reload-change)
+	eval "$var=\$value"
+	write_conf
+	# i_outlet without an address is only valid with a via: its step
+	# and the via's are one change each, checked together.
+	if [ "$var" = i_outlet ] && [ "$value" = b ]; then
+		continue
+	fi
+	reload_node n
+	after=$(log_count "$WORK/n.log" event=reload-change)
+	line=$(grep 'event=reload-change' "$WORK/n.log" | tail -n 1)
+	say "$var = $value: $line"
+	[ "$((after - before))" = 1 ] ||
+		die "$var = $value: $((after - before)) reload-change lines"
+	case " $line " in
+	*" kind=$kind name=$name change=changed "*) ;;
+	*) die "$var = $value: not this section's line: $line" ;;
+	esac
+	[ "$(field "$RELOAD_LINE" changed)" = 1 ] ||
+		die "$var = $value: $RELOAD_LINE"
+done <"$WORK/steps"
+proc_alive "$PID_n" || die "the node died"
+say "ok"
