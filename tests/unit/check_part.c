@@ -406,7 +406,21 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Real rows (front, admin) on a fake environment.                     */
 
-static char dir[] = "/tmp/check_part.XXXXXX";
+/* The test's directory: $TMPDIR (or /tmp)/check_part.XXXXXX; short, so
+ * that the socket paths fit a sockaddr_un. */
+static char dir[64];
+
+/* Make the test's directory. */
+static void
+mk_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (t == NULL || *t == '\0' || strlen(t) > 32)
+		t = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/check_part.XXXXXX", t);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
 
 /* ${a} = unix socket ${name} in the test's directory. */
 static void
@@ -483,7 +497,7 @@ START_TEST(test_real_rows_abort)
 	struct part_reload r;
 	void *front, *admin;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	mk_dir();
 	memset(&e, 0, sizeof(e));
 	memset(&h, 0, sizeof(h));
 	e.loop = ev_default_loop(0);
