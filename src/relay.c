@@ -877,6 +877,29 @@ static const struct session_ops rsess_ops = {
 };
 
 /*
+ * The relay's request kind (front_kind.claim): what an unknown peer's
+ * "@R" + name or "@S" is audited as, and told.
+ */
+static size_t
+relay_claim(const uint8_t *req, size_t len, const char **why,
+    unsigned *code)
+{
+
+	if (len < 2 || req[1] != 'R')
+		return (len); /* "@S": no name */
+	*why = "not-registrant";
+	*code = CHANNEL_REFUSAL_NOT_REGISTRANT;
+	return (2);
+}
+
+/*
+ * relay_kind:
+ * The relay's sessions: requests "@S" (a client) and "@R" + name (a
+ * registrant); relay_new registers it with the front.
+ */
+const struct front_kind relay_kind = {"@", "relay", relay_claim};
+
+/*
  * ${c} completed a responder handshake and its request starts with '@'
  * (the front's session callback; ${arg} is the relay): if it is a session
  * request ("@S" or "@R" + name), take it over (authorize, send the
@@ -1179,7 +1202,8 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 		if (svc->via != NULL)
 			dialout_on_down(svc->via, via_down, svc);
 	}
-	front_serve_relay(f, relay_preamble, relay_session, r);
+	front_serve_preamble(f, relay_preamble, r);
+	(void)front_register(f, &relay_kind, relay_session, r);
 	metrics_collector_add(&r->gauges, relay_gauges, r);
 	return (r);
 nomem:
