@@ -26,6 +26,14 @@
  * first error recorded is the one config_load() reports; "check" prints
  * them all.  On any error everything parsed is freed: a half-parsed file
  * is never returned.
+ *
+ * Keys.  Each key of [node], [outlet NAME], [inlet NAME] and [relay NAME]
+ * is one row of its kind's key table (node_keys[]...; struct key): name,
+ * type, bounds, default and where the value lands.  section_key() reads
+ * every key = value line from them, keys_default() sets the defaults when
+ * a section begins, and config_diff() compares sections key by key
+ * (keys_same()), so a key added to a table is parsed, defaulted, compared
+ * at a reload and, by check_config, required in docs/config.md at once.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -157,7 +165,7 @@ struct parse {
 	const char *raw;  /* that line as read (leading blanks stripped) */
 	enum section sec; /* current section, and its index if named */
 	size_t idx;
-	int begun[SEC_BAD]; /* line of [node], [peers], [authorities]: 0 */
+	int begun[SEC_BAD]; /* line of [node], [peers], [authorities] (0) */
 	struct node_p np;        /* [node] */
 	struct outlet_p *op;     /* parallel to cfg->outlets */
 	struct inlet_p *ip;      /* parallel to cfg->inlets */
@@ -206,7 +214,8 @@ struct key {
 	unsigned flags;
 	size_t off;  /* where the value lands in the section's struct */
 	size_t has;  /* an int set to 1 once a value is read; 0: none */
-	size_t line; /* an int set to the key's line; 0: none */
+	size_t line; /* an int set to the key's line; 0: none (offset 0
+		      * of each section's struct is a string, never these) */
 	size_t size; /* KT_PATH: bytes at off */
 	double min, max; /* KT_UINT: bounds; KT_SECONDS: max */
 	double def;  /* the default (KT_UINT, KT_SECONDS, KT_WORDS, KT_LEVEL) */
@@ -1878,7 +1887,8 @@ validate_outlets(struct parse *p)
 		if (p->op[i].seen[OK_TARGET] == 0)
 			perr(p, o->line, "[outlet %s] has no target = "
 			    "HOST:PORT", o->name);
-		else if (p->begun[SEC_NODE] != 0 && !has_listen(p) && !o->has_relay)
+		else if (p->begun[SEC_NODE] != 0 && !has_listen(p) &&
+		    !o->has_relay)
 			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
 			    "in [node] (where inlets reach this node)",
 			    o->name);
@@ -1906,10 +1916,11 @@ intercept_clashes(struct parse *p, size_t i)
 				if (!addr_same(&in->intercept[k],
 				    &o->intercept[m]))
 					continue;
-				perr(p, p->ip[i].seen[IK_INTERCEPT], "intercept "
-				    "address %s is declared twice ([inlet "
-				    "%s])", addr_format(&in->intercept[k],
-				    buf, sizeof(buf)), o->name);
+				addr_format(&in->intercept[k], buf,
+				    sizeof(buf));
+				perr(p, p->ip[i].seen[IK_INTERCEPT],
+				    "intercept address %s is declared twice "
+				    "([inlet %s])", buf, o->name);
 				return;
 			}
 		}
@@ -1933,7 +1944,8 @@ validate_inlets(struct parse *p)
 		if (ip->seen[IK_LISTEN] == 0 && ip->seen[IK_INTERCEPT] == 0)
 			perr(p, in->line, "[inlet %s] has no listen = "
 			    "HOST:PORT (or intercept = HOST:PORT)", in->name);
-		if (ip->seen[IK_INTERCEPT] != 0 && p->np.seen[NK_INTERCEPT] == 0)
+		if (ip->seen[IK_INTERCEPT] != 0 &&
+		    p->np.seen[NK_INTERCEPT] == 0)
 			perr(p, ip->seen[IK_INTERCEPT], "[inlet %s] intercept "
 			    "needs intercept = HOST:PORT in [node] (the "
 			    "interception listener)", in->name);
@@ -1978,8 +1990,8 @@ validate_inlets(struct parse *p)
 			if (!cfg->inlets[j].has_listen ||
 			    !addr_clash(&in->listen, &cfg->inlets[j].listen))
 				continue;
-			perr(p, ip->seen[IK_LISTEN], "listen address %s clashes "
-			    "with [inlet %s] (line %d)",
+			perr(p, ip->seen[IK_LISTEN], "listen address %s "
+			    "clashes with [inlet %s] (line %d)",
 			    addr_format(&in->listen, buf, sizeof(buf)),
 			    cfg->inlets[j].name, p->ip[j].seen[IK_LISTEN]);
 			break;
