@@ -2501,3 +2501,29 @@ config_key(const char *kind, size_t i)
 			return (i < kd->nkeys ? kd->keys[i].name : NULL);
 	return (NULL);
 }
+
+/*
+ * config_key_default(kind, i, buf, len):
+ * Write the default of the ${i}th key of ${kind} (config_key) into ${buf}
+ * (${len} bytes) as docs/config.md writes it ("10000", "2.5", "off"),
+ * or "" if the key's table gives none (paths, addresses, lists, required
+ * keys, log_level: the command line's).  Return ${buf}.
+ */
+const char *
+config_key_default(const char *kind, size_t i, char *buf, size_t len)
+{
+	const struct kind *kd;
+	const struct key *k = NULL;
+
+	for (kd = &kinds[SEC_NODE]; kd < &kinds[SEC_BAD]; kd++)
+		if (strcmp(kd->name, kind) == 0 && i < kd->nkeys)
+			k = &kd->keys[i];
+	if (k != NULL && (k->type == KT_UINT || k->type == KT_SECONDS))
+		snprintf(buf, len, "%g", k->def);
+	else if (k != NULL && k->type == KT_WORDS)
+		snprintf(buf, len, "%s", k->word[k->def != 0 ? k->on :
+		    !k->on]);
+	else
+		snprintf(buf, len, "%s", "");
+	return (buf);
+}

@@ -290,4 +290,14 @@ void config_diff(const struct config *old, const struct config *new,
  */
 const char *config_key(const char *kind, size_t i);
 
+/*
+ * config_key_default(kind, i, buf, len):
+ * Write the default of the ${i}th key of ${kind} (config_key) into ${buf}
+ * (${len} bytes) as docs/config.md writes it ("10000", "2.5", "off"),
+ * or "" if the key's table gives none (paths, addresses, lists, required
+ * keys, log_level: the command line's).  Return ${buf}.
+ */
+const char *config_key_default(const char *kind, size_t i, char *buf,
+    size_t len);
+
 #endif

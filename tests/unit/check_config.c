@@ -882,15 +882,16 @@ START_TEST(test_diff)
 END_TEST
 
 /*
- * Every key of the key tables is documented in docs/config.md, and every
- * key its tables document exists: the rows "| `key` | ..." of a table
- * headed "| key | default | meaning |" under "## `[KIND ...]`".
+ * Every key of the key tables is documented in docs/config.md, with the
+ * table's default if it has one, and every key its tables document
+ * exists: the rows "| `key` | default | ..." of a table headed "| key |
+ * default | meaning |" under "## `[KIND ...]`".
  */
 START_TEST(test_keys_documented)
 {
-	char line[4096], kind[16] = "", docs[256][48];
+	char line[4096], kind[16] = "", docs[256][48], defs[256][48], def[48];
 	size_t ndocs = 0, i, j, n;
-	const char *k;
+	const char *k, *d;
 	int in_table = 0;
 	FILE *f;
 
@@ -908,6 +909,12 @@ START_TEST(test_keys_documented)
 		else if (in_table && strncmp(line, "| `", 3) == 0) {
 			n = strcspn(line + 3, "`");
 			ck_assert_uint_lt(ndocs, 256);
+			/* The default column, without blanks and quotes. */
+			d = line + 3 + n + strcspn(line + 3 + n, "|") + 1;
+			d += strspn(d, " `");
+			snprintf(defs[ndocs], sizeof(defs[0]), "%.*s",
+			    (int)strcspn(d, "`|"), d);
+			defs[ndocs][strcspn(defs[ndocs], " ")] = '\0';
 			snprintf(docs[ndocs++], sizeof(docs[0]), "%s %.*s",
 			    kind, (int)n, line + 3);
 		}
@@ -928,6 +935,10 @@ START_TEST(test_keys_documented)
 			ck_assert_msg(n < ndocs, "[%s] %s is not in "
 			    "docs/config.md", kinds[i], k);
 			docs[n][0] = '\0'; /* seen */
+			config_key_default(kinds[i], j, def, sizeof(def));
+			ck_assert_msg(def[0] == '\0' || strcmp(def, defs[n]) ==
+			    0, "[%s] %s: default %s, docs/config.md says %s",
+			    kinds[i], k, def, defs[n]);
 		}
 	}
 	/* Each key of the docs in the tables (each was crossed out). */
