@@ -77,12 +77,14 @@ def cmd_table(res, oname, old, nname, new, pct, size, drtt, dmib):
     ins, sysc, wall = load(res)
     print("OLD %s (%s)\nNEW %s (%s)" % (oname, old[:10], nname, new[:10]))
     gb = dmib * 1048576 / 1e9
-    figures = (("rtt", "per round trip", drtt), ("bulk", "per GB", gb))
+    figures = (("rtt", "per round trip", drtt),) + \
+        ((("bulk", "per GB", gb),) if dmib > 0 else ())
     row = "%-7s %-26s %14s %14s %8s"
     if ins:
         print("\nInstructions (callgrind, user space of the tunnel "
               "processes; differences of lives: %d round trips of %s "
-              "bytes, %d MiB one way)" % (drtt, size, dmib))
+              "bytes%s)" % (drtt, size, ", %d MiB one way" % dmib
+                            if dmib > 0 else ""))
         print(row % ("path", "figure", "OLD", "NEW", "NEW/OLD"))
     for path in ("direct", "relay"):
         if ("old", path, "base") not in ins:

@@ -398,7 +398,7 @@ fi
 
 # --- the tables ---
 python3 "$HERE/ab.py" table "$RES" "$1" "$OLD" "$2" "$NEW" "$AGREE" "$SIZE" \
-	"$((VG_RTTS - VG_RTTS0))" "$((VG_MIB - VG_MIB0))"
+	"$((VG_RTTS - VG_RTTS0))" "$((VG_MIB > 0 ? VG_MIB - VG_MIB0 : 0))"
 echo "ab.sh took $(($(date +%s) - t_start)) s"
 [ -n "${AB_BISECT:-}" ] || exit 0
 python3 "$HERE/ab.py" bisect "$RES" "${PATHS%% *}" "$AB_BISECT"
