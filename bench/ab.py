@@ -1,9 +1,12 @@
 """ab.py: the figures of bench/ab.sh from its results file (not a test).
 
-  ab.py agreed RESULTS PATH AGREE      exit 0 when, for every wall-clock
-                                       figure of PATH, the last two rounds'
-                                       ratios NEW/OLD differ by <= AGREE %
-  ab.py table RESULTS OLDNAME OLD NEWNAME NEW AGREE SIZE DRTT DMIB
+  ab.py agreed RESULTS PATH AGREE ROUNDS
+                                       exit 0 when, for every wall-clock
+                                       figure of PATH, the last two runs
+                                       (ROUNDS rounds each; a run's figure
+                                       is the median of its ratios NEW/OLD)
+                                       differ by <= AGREE %
+  ab.py table RESULTS OLDNAME OLD NEWNAME NEW AGREE ROUNDS SIZE DRTT DMIB
                                        print the tables
   ab.py bisect RESULTS PATH PCT        exit 1 when NEW's instructions per
                                        round trip exceed OLD's by > PCT %
@@ -51,13 +54,18 @@ def agree(a, b, pct):
     return abs(a - b) <= pct / 100 * max(a, b)
 
 
-def cmd_agreed(res, path, pct):
+def runs(rs, i, per_run):
+    """The median ratio NEW/OLD of figure ${i} in each whole run."""
+    r = ratios(rs, i)
+    return [statistics.median(r[j:j + per_run])
+            for j in range(0, len(r) - per_run + 1, per_run)]
+
+
+def cmd_agreed(res, path, pct, per_run):
     rs = rounds(load(res)[2], path)
-    if len(rs) < 2:
-        return 1
     for i in range(len(WALL_NAMES)):
-        r = ratios(rs[-2:], i)
-        if not agree(r[0], r[1], pct):
+        m = runs(rs, i, per_run)
+        if len(m) < 2 or not agree(m[-2], m[-1], pct):
             return 1
     return 0
 
@@ -73,7 +81,7 @@ def per(ins, b, path, what, role, div):
     return (big[role] - base[role]) / div
 
 
-def cmd_table(res, oname, old, nname, new, pct, size, drtt, dmib):
+def cmd_table(res, oname, old, nname, new, pct, per_run, size, drtt, dmib):
     ins, sysc, wall = load(res)
     print("OLD %s (%s)\nNEW %s (%s)" % (oname, old[:10], nname, new[:10]))
     gb = dmib * 1048576 / 1e9
@@ -130,22 +138,24 @@ def cmd_table(res, oname, old, nname, new, pct, size, drtt, dmib):
         rs = rounds(wall, path)
         if not rs:
             continue
-        print("\nWall clock, %s (%d rounds, OLD NEW alternating; medians; "
-              "ratio NEW/OLD per round)" % (path, len(rs)))
-        print("%-16s %9s %9s %8s %15s  %s" % ("figure", "OLD", "NEW",
-                                              "NEW/OLD", "spread",
-                                              "two rounds in a row agree"))
+        print("\nWall clock, %s (%d rounds OLD NEW alternating, in runs "
+              "of %d; medians; NEW/OLD: median of the rounds' ratios, "
+              "spread min-max over rounds)" % (path, len(rs), per_run))
+        print("%-16s %9s %9s %8s %13s  %s" % (
+            "figure", "OLD", "NEW", "NEW/OLD", "spread",
+            "runs' medians; two in a row agree"))
         for i, name in enumerate(WALL_NAMES):
             rat = ratios(rs, i)
-            ok = [j for j in range(1, len(rat))
-                  if agree(rat[j - 1], rat[j], pct)]
+            m = runs(rs, i, per_run)
+            ok = len(m) >= 2 and agree(m[-2], m[-1], pct)
             fmt = "%9.1f" if i < 2 else "%9.3f"
-            print(("%-16s " + fmt + " " + fmt + " %8.3f %7.3f-%-7.3f  %s") % (
-                name, statistics.median(r["old"][i] for r in rs),
-                statistics.median(r["new"][i] for r in rs),
-                statistics.median(rat), min(rat), max(rat),
-                "yes (rounds %d-%d within %g%%)" % (ok[-1], ok[-1] + 1, pct)
-                if ok else "no: inconclusive"))
+            print(("%-16s " + fmt + " " + fmt + " %8.3f %6.3f-%-6.3f  %s: %s")
+                  % (name, statistics.median(r["old"][i] for r in rs),
+                     statistics.median(r["new"][i] for r in rs),
+                     statistics.median(rat), min(rat), max(rat),
+                     " ".join("%.3f" % x for x in m),
+                     "yes (within %g%%)" % pct if ok else
+                     "no: inconclusive"))
         for i, name in enumerate(WALL_NAMES):
             print("  %-16s NEW/OLD by round: %s" % (
                 name, " ".join("%.3f" % x for x in ratios(rs, i))))
@@ -162,12 +172,12 @@ def cmd_bisect(res, path, pct):
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "agreed":
-        return cmd_agreed(argv[2], argv[3], float(argv[4]))
-    if len(argv) == 11 and argv[1] == "table":
+    if len(argv) == 6 and argv[1] == "agreed":
+        return cmd_agreed(argv[2], argv[3], float(argv[4]), int(argv[5]))
+    if len(argv) == 12 and argv[1] == "table":
         return cmd_table(argv[2], argv[3], argv[4], argv[5], argv[6],
-                         float(argv[7]), argv[8], int(argv[9]),
-                         int(argv[10]))
+                         float(argv[7]), int(argv[8]), argv[9],
+                         int(argv[10]), int(argv[11]))
     if len(argv) == 5 and argv[1] == "bisect":
         return cmd_bisect(argv[2], argv[3], float(argv[4]))
     sys.stderr.write(__doc__)

@@ -24,17 +24,18 @@
 #  2. wall clock, native builds: RTT p50 and p99, single-stream Gbit/s and
 #     tunnel CPU s/GB (utime + stime of the inlet and outlet from
 #     /proc/PID/stat), in rounds OLD NEW OLD NEW ...; each round gives a
-#     ratio NEW/OLD per figure.  Rounds go on (at least AB_ROUNDS, at most
-#     AB_MAX_ROUNDS) until the last two rounds' ratios agree within AB_AGREE
-#     percent for every figure.  Printed: the median of each build, the
-#     median ratio, its spread (min-max over rounds) and whether two
-#     consecutive rounds agreed.
+#     ratio NEW/OLD per figure.  A run is AB_ROUNDS rounds, its figure the
+#     median of their ratios; runs go on (at least two, at most
+#     AB_MAX_RUNS) until two runs in a row agree within AB_AGREE percent
+#     for every figure.  Printed: the median of each build, the median
+#     ratio over all rounds, its spread (min-max over rounds), each run's
+#     median ratio and whether two runs in a row agreed.
 #
 # Knobs (environment):
 #   AB_PHASES="instr wall"   which kinds of figures
 #   AB_PATHS="direct relay"  paths for the instruction counts
 #   AB_WALL_PATHS="direct"   paths for the wall-clock rounds
-#   AB_ROUNDS=3 AB_MAX_ROUNDS=6 AB_AGREE=5 (percent)
+#   AB_ROUNDS=3 AB_MAX_RUNS=4 AB_AGREE=5 (rounds per run; percent)
 #   AB_RTTS=20000 AB_MIB=1024        wall-clock workload
 #   AB_VG_RTTS=2000 AB_VG_MIB=64     instruction workload (under valgrind;
 #                                    AB_VG_MIB=0: no bulk figures)
@@ -61,7 +62,7 @@ PHASES=${AB_PHASES:-instr wall}
 PATHS=${AB_PATHS:-direct relay}
 WALL_PATHS=${AB_WALL_PATHS:-direct}
 ROUNDS=${AB_ROUNDS:-3}
-MAX_ROUNDS=${AB_MAX_ROUNDS:-6}
+MAX_RUNS=${AB_MAX_RUNS:-4}
 AGREE=${AB_AGREE:-5}
 RTTS=${AB_RTTS:-20000}
 MIB=${AB_MIB:-1024}
@@ -379,25 +380,29 @@ slot()
 			'BEGIN { printf "%.4f", t / hz / (m * 1048576 / 1e9) }')"
 }
 
-# agreed(path): 0 when every figure's last two ratios agree within AGREE %.
-agreed() { python3 "$HERE/ab.py" agreed "$RES" "$1" "$AGREE"; }
+# agreed(path): 0 when the last two runs agree within AGREE % (every figure).
+agreed() { python3 "$HERE/ab.py" agreed "$RES" "$1" "$AGREE" "$ROUNDS"; }
 
 if has_phase wall; then
 	for path in $WALL_PATHS; do
 		k=0
-		while [ $k -lt "$MAX_ROUNDS" ]; do
-			k=$((k + 1))
-			for b in old new; do
-				note "wall clock: round $k $b $path"
-				keys "$b" && slot "$b" "$path" "$k" || exit 1
+		for run in $(seq "$MAX_RUNS"); do
+			for i in $(seq "$ROUNDS"); do
+				k=$((k + 1))
+				for b in old new; do
+					note "wall clock: run $run round $k $b $path"
+					keys "$b" && slot "$b" "$path" "$k" ||
+						exit 1
+				done
 			done
-			[ $k -ge "$ROUNDS" ] && agreed "$path" && break
+			[ "$run" -ge 2 ] && agreed "$path" && break
 		done
 	done
 fi
 
 # --- the tables ---
-python3 "$HERE/ab.py" table "$RES" "$1" "$OLD" "$2" "$NEW" "$AGREE" "$SIZE" \
+python3 "$HERE/ab.py" table "$RES" "$1" "$OLD" "$2" "$NEW" "$AGREE" "$ROUNDS" \
+	"$SIZE" \
 	"$((VG_RTTS - VG_RTTS0))" "$((VG_MIB > 0 ? VG_MIB - VG_MIB0 : 0))"
 echo "ab.sh took $(($(date +%s) - t_start)) s"
 [ -n "${AB_BISECT:-}" ] || exit 0
