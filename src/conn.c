@@ -1249,13 +1249,16 @@ conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason)
  * conn_ctx_fini(ctx):
  * Free every dropped connection still waiting for the reaper and stop it;
  * the byte tallies go to the metrics one last time.  Live connections
- * must have been dropped first.
+ * must have been dropped first.  Nothing on a zeroed ${ctx} (never
+ * initialized) or one already finished.
  */
 void
 conn_ctx_fini(struct conn_ctx *ctx)
 {
 	struct conn_buf *b;
 
+	if (ctx->loop == NULL)
+		return;
 	assert(ctx->live == NULL);
 	bytes_flush(ctx);
 	metrics_collector_remove(&ctx->bytes_mc);
@@ -1265,6 +1268,7 @@ conn_ctx_fini(struct conn_ctx *ctx)
 		free(b);
 	}
 	ctx->npool = 0;
+	ctx->loop = NULL; /* finished */
 }
 
 /*

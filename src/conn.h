@@ -262,7 +262,8 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
  * conn_ctx_fini(ctx):
  * Free everything still waiting for the reaper and stop it; the byte
  * tallies go to the metrics one last time.  Live connections must have
- * been dropped first.
+ * been dropped first.  Nothing on a zeroed ${ctx} or one already
+ * finished.
  */
 void conn_ctx_fini(struct conn_ctx *ctx);
 
