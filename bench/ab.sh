@@ -134,15 +134,18 @@ trap 'exit 130' INT TERM
 
 . "$HERE/lib.sh"	# free_port, listening, wait_port
 
-# wait_log(file, pattern): up to 120 s (valgrind starts slowly).
+# wait_log(file, pattern, pid): up to 120 s (valgrind starts slowly), less
+# if the process ${pid} ends first.
 wait_log()
 {
 	local i
 	for i in $(seq 2400); do
 		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || break
 		sleep 0.05
 	done
-	note "timed out waiting for '$2' in $1: $(tail -n 3 "$1")"
+	grep -q -- "$2" "$1" 2>/dev/null && return 0
+	note "no '$2' in $1: $(tail -n 3 "$1")"
 	return 1
 }
 
@@ -273,10 +276,25 @@ configure()
 
 # up(label, path, how): start the daemons of one life, $how is "native" or
 # a callgrind output prefix; waits until both services are reachable.
-# Sets DPIDS and ROLE_PID_<role>.
+# Sets DPIDS and ROLE_PID_<role>.  A port taken by someone else between
+# free_port and the daemon's bind: again with new ports, three times.
 up()
 {
+	local a
+	for a in 1 2 3; do
+		up_once "$@" && return 0
+		down
+		grep -q event=listen-failed "$WORK/$1/$2/"*.log 2>/dev/null ||
+			return 1
+		note "a port was taken meanwhile: again with new ones"
+	done
+	return 1
+}
+
+up_once()
+{
 	local b=$1 path=$2 how=$3 dir=$WORK/$1/$2 r
+	rm -f "$dir/"*.log
 	configure "$b" "$path"
 	DPIDS=""
 	for r in $ROLES; do
@@ -291,13 +309,14 @@ up()
 		fi
 		DPIDS="$DPIDS $!"
 		eval "ROLE_PID_$r=$!"
-		wait_log "$dir/$r.log" event=ready || return 1
+		wait_log "$dir/$r.log" event=ready $! || return 1
 	done
 	if [ "$path" = relay ]; then
 		for s in echo sink; do
-			wait_log "$dir/out.log" "event=session-open.*service=$s" &&
-			wait_log "$dir/in.log" "event=session-open.*service=$s" ||
-				return 1
+			wait_log "$dir/out.log" "event=session-open.*service=$s" \
+			    "$ROLE_PID_out" &&
+			wait_log "$dir/in.log" "event=session-open.*service=$s" \
+			    "$ROLE_PID_in" || return 1
 		done
 	fi
 }
@@ -324,7 +343,7 @@ life()
 {
 	local b=$1 path=$2 n=$3 m=$4 name=$5 out r f v
 	out=$WORK/$b/cg-$path-$name
-	up "$b" "$path" "$out" || { down; return 1; }
+	up "$b" "$path" "$out" || return 1
 	"$NB" rtt "$FRONT_ECHO" "$n" "$SIZE" >"$out.rtt" 2>&1 &&
 	"$NB" send "$FRONT_SINK" "$m" >"$out.send" 2>&1 ||
 		{ note "$b $path $name: workload failed: $(cat "$out.rtt" "$out.send" 2>/dev/null)"; down; return 1; }
@@ -362,7 +381,7 @@ slot()
 {
 	local b=$1 path=$2 k=$3 out t0 t1 pids r
 	out=$WORK/$b/wall-$path-$k
-	up "$b" "$path" native || { down; return 1; }
+	up "$b" "$path" native || return 1
 	"$NB" rtt "$FRONT_ECHO" "$RTTS" "$SIZE" >"$out.rtt" 2>&1 ||
 		{ note "rtt failed: $(cat "$out.rtt")"; down; return 1; }
 	pids=""
