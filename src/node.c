@@ -485,6 +485,8 @@ fail2:
 	node_fini(n);
 fail1:
 	resolve_free(n->env.ctx.resolver);
+	n->env.ctx.resolver = NULL;
+	conn_ctx_fini(&n->env.ctx); /* if node_fini did not */
 	free(n);
 fail0:
 	return (-1);
