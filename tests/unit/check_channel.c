@@ -12,6 +12,7 @@
 
 #include "channel.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "frame.h"
 #include "noise.h"
 
@@ -2408,11 +2409,6 @@ channel_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(channel_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(channel_suite()));
 }

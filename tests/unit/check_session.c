@@ -17,6 +17,7 @@
 
 #include "channel.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "session.h"
 
 static struct ev_loop *loop;
@@ -271,11 +272,6 @@ session_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(session_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(session_suite()));
 }

@@ -1,0 +1,112 @@
+/*
+ * fixture: what the Check suites share instead of writing it each for
+ * itself (docs/testing.md): the runner, a loopback socket pair, a turn of
+ * the loop, waiting on a condition, fresh channel credentials, a
+ * credential block, and the captured log of a test.
+ *
+ * The fake environment (fixture_env_*, in fixture_env.c, linked only by
+ * the suites that run a role) is a struct env made without the binary:
+ * the default loop, a configuration parsed from a string, the connection
+ * context, fresh credentials and the caches, as node.c makes them.
+ */
+#ifndef SALLYPORT_FIXTURE_H
+#define SALLYPORT_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <check.h>
+#include <ev.h>
+
+#include "channel.h"
+#include "cred.h"
+#include "env.h"
+#include "identity.h"
+
+/* A fixed "now" for the suites that decide on time without a clock. */
+#define FIXTURE_NOW 1700000000ULL
+
+/*
+ * fixture_main(s):
+ * Run every test of the suite ${s} (taken); return the exit status of
+ * the test program (EXIT_SUCCESS when none failed).
+ */
+int fixture_main(Suite *s);
+
+/*
+ * fixture_tcp_pair(fds):
+ * A connected loopback TCP pair in ${fds}, both ends non-blocking.
+ */
+void fixture_tcp_pair(int fds[2]);
+
+/*
+ * fixture_listen(port):
+ * A listening loopback TCP socket (blocking) on a free port, stored in
+ * ${port}; return it.
+ */
+int fixture_listen(unsigned *port);
+
+/*
+ * fixture_spin(loop):
+ * Run ${loop} for a moment: one non-blocking iteration, then 200 us.
+ */
+void fixture_spin(struct ev_loop *loop);
+
+/*
+ * fixture_run_until(loop, cond, arg, secs):
+ * Run ${loop} until ${cond}(${arg}) holds or ${secs} seconds passed;
+ * return cond(arg).
+ */
+int fixture_run_until(struct ev_loop *loop, int (*cond)(void *), void *arg,
+    double secs);
+
+/*
+ * fixture_local(l, idn, now, lifetime):
+ * A fresh identity in ${idn} (may be NULL: not kept) and channel
+ * credentials for it in ${l}, attested at ${now} for ${lifetime} seconds.
+ */
+void fixture_local(struct channel_local *l, struct identity *idn,
+    uint64_t now, uint64_t lifetime);
+
+/*
+ * fixture_cred(block, cap, issuer, subject, attr, now):
+ * A credential block (in ${block}, ${cap} bytes at least CRED_BLOCK_MAX)
+ * holding one credential from ${issuer} for ${subject} with the one
+ * attribute ${attr} ("KEY=VALUE"), valid from a minute before ${now} for
+ * an hour.  Return its length.
+ */
+size_t fixture_cred(uint8_t *block, size_t cap, const struct identity *issuer,
+    const uint8_t *subject, const char *attr, uint64_t now);
+
+/*
+ * fixture_log_capture():
+ * From now on the log of this test (stderr, level info) goes to a file
+ * fixture_log_has() reads.
+ */
+void fixture_log_capture(void);
+
+/*
+ * fixture_log_has(needle):
+ * Return 1 if a captured log line holds ${needle} and, if ${and} is not
+ * NULL, ${and} too; else 0.
+ */
+int fixture_log_has(const char *needle, const char *and);
+
+/*
+ * fixture_env_init(e, cfg, ini):
+ * The fake environment ${e} of the node whose configuration ${cfg} (the
+ * caller's, kept by ${e}) is parsed from the INI text ${ini}: the default
+ * loop, the connection context with its limits, fresh credentials (the
+ * identity is env's local[0]), the attestation and resume caches, the
+ * key pair pool and the log limits.  Nothing is bound.
+ */
+void fixture_env_init(struct env *e, struct config *cfg, const char *ini);
+
+/*
+ * fixture_env_fini(e):
+ * Drop every connection of ${e}, run the loop until they are freed, and
+ * free what fixture_env_init made (and the configuration).
+ */
+void fixture_env_fini(struct env *e);
+
+#endif
