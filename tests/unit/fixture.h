@@ -21,6 +21,7 @@
 #include "channel.h"
 #include "cred.h"
 #include "env.h"
+#include "front.h"
 #include "identity.h"
 
 /* A fixed "now" for the suites that decide on time without a clock. */
@@ -108,5 +109,60 @@ void fixture_env_init(struct env *e, struct config *cfg, const char *ini);
  * free what fixture_env_init made (and the configuration).
  */
 void fixture_env_fini(struct env *e);
+
+/*
+ * A peer node dialing the node under test: its own credentials and
+ * connection context, one initiator connection to the front, and the
+ * test's end of the plain socket that connection carries.
+ */
+struct fixture_peer {
+	struct conn_ctx ctx;
+	struct channel_local local;
+	struct identity idn;
+	char id[IDENTITY_TEXT_SIZE]; /* its identifier, as text */
+	struct conn *c;              /* NULL once dropped */
+	int plain;                   /* the test's end, -1: none */
+	int established;             /* the handshake completed */
+	int refused;                 /* a REFUSE came: its code in ${code} */
+	unsigned code;
+};
+
+/*
+ * fixture_peer_init(p, e):
+ * A peer of the node ${e} with a fresh identity (and no credentials:
+ * channel_local_set_creds on p->local adds some).
+ */
+void fixture_peer_init(struct fixture_peer *p, struct env *e);
+
+/*
+ * fixture_peer_dial(p, f, req, len):
+ * Connect the peer ${p} to the front ${f} (front_adopt of a loopback
+ * socket, as if accepted at [node] listen) asking for the request ${req}
+ * (${len} bytes); once established, the connection opens.
+ */
+void fixture_peer_dial(struct fixture_peer *p, struct front *f,
+    const char *req, size_t len);
+
+/*
+ * fixture_peer_gone(p):
+ * Whether the connection of ${p} is gone, refused or dropped (for
+ * fixture_run_until).
+ */
+int fixture_peer_gone(void *p);
+
+/*
+ * fixture_peer_refused(p, f, req, code, reason):
+ * fixture_peer_dial(), then assert that the node refused it: a REFUSE
+ * of ${code} reached the peer and an audit line denied its identifier
+ * with ${reason}.
+ */
+void fixture_peer_refused(struct fixture_peer *p, struct front *f,
+    const char *req, unsigned code, const char *reason);
+
+/*
+ * fixture_peer_fini(p):
+ * Drop the peer's connection and free what it holds.
+ */
+void fixture_peer_fini(struct fixture_peer *p);
 
 #endif
