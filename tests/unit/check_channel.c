@@ -16,7 +16,7 @@
 #include "frame.h"
 #include "noise.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 #define LIFETIME 3600ULL
 #define HS CHANNEL_MAX_HANDSHAKE
 

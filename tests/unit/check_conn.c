@@ -116,7 +116,6 @@ static const struct conn_ops ops = {
 static void
 setup_pair(const uint8_t *pin)
 {
-	struct identity ia, ib;
 	struct channel *ch;
 	uint64_t now;
 	int plain_a[2], plain_b[2], chan[2];
@@ -126,13 +125,9 @@ setup_pair(const uint8_t *pin)
 	log_open(LOG_LVL_ERROR, 0);
 	loop = ev_default_loop(0);
 	conn_ctx_init(&ctx, loop);
-	ck_assert_int_eq(identity_generate(&ia), 0);
-	ck_assert_int_eq(identity_generate(&ib), 0);
 	now = (uint64_t)time(NULL);
-	ck_assert_int_eq(channel_local_init(&la, ia.priv, now, 86400), 0);
-	ck_assert_int_eq(channel_local_init(&lb, ib.priv, now, 86400), 0);
-	identity_fini(&ia);
-	identity_fini(&ib);
+	fixture_local(&la, NULL, now, 86400);
+	fixture_local(&lb, NULL, now, 86400);
 
 	fixture_tcp_pair(plain_a);
 	fixture_tcp_pair(plain_b);

@@ -14,7 +14,7 @@
 #include "fixture.h"
 #include "identity.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 
 static struct identity ca, other_ca, node, thief;
 

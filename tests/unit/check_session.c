@@ -89,18 +89,13 @@ establish(void)
 static void
 setup(void)
 {
-	uint8_t pa[32], pb[32], pub[65];
 	int sv[2];
 
 	ck_assert_int_eq(crypto_init(), 0);
 	loop = ev_default_loop(0);
 	reaper_init(&reaper, loop);
-	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
-	ck_assert_int_eq(crypto_p256_keypair(pb, pub), 0);
-	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL),
-	    3600), 0);
-	ck_assert_int_eq(channel_local_init(&lb, pb, (uint64_t)time(NULL),
-	    3600), 0);
+	fixture_local(&la, NULL, (uint64_t)time(NULL), 3600);
+	fixture_local(&lb, NULL, (uint64_t)time(NULL), 3600);
 	establish();
 	ev_now_update(loop);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
@@ -224,15 +219,12 @@ END_TEST
  */
 START_TEST(test_expiry)
 {
-	uint8_t pa[32], pub[65];
 	ev_tstamp t0;
 
 	channel_free(ca);
 	channel_free(cb);
 	channel_local_fini(&la);
-	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
-	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL), 2),
-	    0);
+	fixture_local(&la, NULL, (uint64_t)time(NULL), 2);
 	establish();
 	ck_assert_uint_eq(channel_deadline(ca), la.expiry);
 	ck_assert_uint_eq(channel_deadline(cb), la.expiry);
