@@ -2,6 +2,7 @@
  * fixture: see fixture.h.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 
@@ -144,21 +145,26 @@ fixture_log_capture(void)
 int
 fixture_log_has(const char *needle, const char *and)
 {
-	char buf[65536], *line, *next;
+	char *buf, *line, *next;
+	struct stat st;
 	ssize_t n;
+	int found = 0;
 
 	ck_assert_ptr_nonnull(captured);
 	fflush(stderr);
+	ck_assert_int_eq(fstat(fileno(captured), &st), 0);
+	ck_assert_ptr_nonnull(buf = malloc((size_t)st.st_size + 1));
 	/* pread: fd 2 shares the offset, the log goes on at its end. */
-	n = pread(fileno(captured), buf, sizeof(buf) - 1, 0);
+	n = pread(fileno(captured), buf, (size_t)st.st_size, 0);
 	ck_assert_int_ge(n, 0);
 	buf[n] = '\0';
-	for (line = buf; line != NULL && *line != '\0'; line = next) {
+	for (line = buf; !found && line != NULL && *line != '\0';
+	    line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		if (strstr(line, needle) != NULL &&
-		    (and == NULL || strstr(line, and) != NULL))
-			return (1);
+		found = strstr(line, needle) != NULL &&
+		    (and == NULL || strstr(line, and) != NULL);
 	}
-	return (0);
+	free(buf);
+	return (found);
 }

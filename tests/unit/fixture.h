@@ -87,7 +87,7 @@ size_t fixture_cred(uint8_t *block, size_t cap, const struct identity *issuer,
 void fixture_log_capture(void);
 
 /*
- * fixture_log_has(needle):
+ * fixture_log_has(needle, and):
  * Return 1 if a captured log line holds ${needle} and, if ${and} is not
  * NULL, ${and} too; else 0.
  */
