@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,23 @@ fixture_run_until(struct ev_loop *loop, int (*cond)(void *), void *arg,
 		ev_now_update(loop);
 	}
 	return (cond(arg));
+}
+
+void
+fixture_read(struct ev_loop *loop, int fd, const void *buf, size_t n)
+{
+	uint8_t got[256];
+	ssize_t r = -1;
+	int i;
+
+	ck_assert_uint_lt(n, sizeof(got));
+	for (i = 0; i < 20000 && r != (ssize_t)n; i++) {
+		fixture_spin(loop);
+		r = read(fd, got, sizeof(got));
+		ck_assert(r == (ssize_t)n || (r == -1 && errno == EAGAIN));
+	}
+	ck_assert_int_eq(r, (ssize_t)n);
+	ck_assert_mem_eq(got, buf, n);
 }
 
 void

@@ -62,6 +62,14 @@ int fixture_run_until(struct ev_loop *loop, int (*cond)(void *), void *arg,
     double secs);
 
 /*
+ * fixture_read(loop, fd, buf, n):
+ * Turn ${loop} (fixture_spin) until the ${n} bytes at ${buf} can be read
+ * from the non-blocking ${fd} in one read; assert that they came, and
+ * nothing but them.
+ */
+void fixture_read(struct ev_loop *loop, int fd, const void *buf, size_t n);
+
+/*
  * fixture_local(l, idn, now, lifetime):
  * A fresh identity in ${idn} (may be NULL: not kept) and channel
  * credentials for it in ${l}, attested at ${now} for ${lifetime} seconds.
