@@ -771,27 +771,33 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
 
 	if (reg)
 		return (env_admit(r->env, &peer, cr->reg, cr->nreg,
-		    cr->reg_rules, cr->nreg_rules, v));
+		    cr->reg_rules, cr->nreg_rules, NULL, v));
 	return (env_admit(r->env, &peer, cr->allow, cr->nallow,
-	    cr->allow_rules, cr->nallow_rules, v));
+	    cr->allow_rules, cr->nallow_rules, NULL, v));
 }
 
 /*
  * Return 1 if ${id} (with ${creds}) may reach any name of this relay;
  * ${v} holds the verdict that lasts longest (expiry 0: no end), or the
- * last deny.
+ * last deny.  Its credentials are checked once, not once per name.
  */
 static int
 allowed_anywhere(const struct relay *r, const uint8_t *id,
     const uint8_t *creds, size_t len, struct acl_verdict *v)
 {
+	struct acl_peer peer = {id, creds, len};
+	const struct config_relay *cr;
+	struct acl_checked ck;
 	struct acl_verdict one;
 	size_t i;
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
+	ck.done = 0;
 	for (i = 0; i < r->nsvcs; i++) {
-		if (!admits(r, r->svcs[i].cr, 0, id, creds, len, &one)) {
+		cr = r->svcs[i].cr;
+		if (!env_admit(r->env, &peer, cr->allow, cr->nallow,
+		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
 			if (!ok)
 				*v = one;
 			continue;
@@ -871,6 +877,29 @@ static const struct session_ops rsess_ops = {
 };
 
 /*
+ * The relay's request kind (front_kind.claim): what an unknown peer's
+ * "@R" + name or "@S" is audited as, and told.
+ */
+static size_t
+relay_claim(const uint8_t *req, size_t len, const char **why,
+    unsigned *code)
+{
+
+	if (len < 2 || req[1] != 'R')
+		return (len); /* "@S": no name */
+	*why = "not-registrant";
+	*code = CHANNEL_REFUSAL_NOT_REGISTRANT;
+	return (2);
+}
+
+/*
+ * relay_kind:
+ * The relay's sessions: requests "@S" (a client) and "@R" + name (a
+ * registrant); relay_new registers it with the front.
+ */
+const struct front_kind relay_kind = {"@", "relay", relay_claim};
+
+/*
  * ${c} completed a responder handshake and its request starts with '@'
  * (the front's session callback; ${arg} is the relay): if it is a session
  * request ("@S" or "@R" + name), take it over (authorize, send the
@@ -924,6 +953,7 @@ relay_session(void *arg, struct conn *c)
 		code = CHANNEL_REFUSAL_NOT_ALLOWED;
 		goto deny;
 	}
+	env_resume_keep(r->env, c, "relay"); /* allowed: its ticket */
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
 		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
 		    NULL);
@@ -1172,7 +1202,8 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 		if (svc->via != NULL)
 			dialout_on_down(svc->via, via_down, svc);
 	}
-	front_serve_relay(f, relay_preamble, relay_session, r);
+	front_serve_preamble(f, relay_preamble, r);
+	(void)front_register(f, &relay_kind, relay_session, r);
 	metrics_collector_add(&r->gauges, relay_gauges, r);
 	return (r);
 nomem:

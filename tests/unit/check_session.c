@@ -70,6 +70,7 @@ establish(void)
 	    m3[CHANNEL_MAX_HANDSHAKE], none[CHANNEL_MAX_HANDSHAKE];
 	size_t n1, n2, n3, n4;
 	uint64_t now = (uint64_t)time(NULL);
+	enum channel_type t;
 
 	ca = channel_new(CHANNEL_INITIATOR, &la, NULL);
 	cb = channel_new(CHANNEL_RESPONDER, &lb, NULL);
@@ -84,6 +85,9 @@ establish(void)
 	    &n3), 1);
 	ck_assert_int_eq(channel_handshake(cb, m3, n3, now, none,
 	    sizeof(none), &n4), 1);
+	/* b's first record, its credentials (protocol 3): a reads it. */
+	ck_assert_int_eq(channel_open(ca, none, n4, &t, &n1), 0);
+	ck_assert_int_eq(t, CHANNEL_CREDS);
 }
 
 static void
