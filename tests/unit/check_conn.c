@@ -274,7 +274,7 @@ START_TEST(test_creds_renewed)
 	/* The responder's first record, its credentials (protocol 3),
 	 * reaches the initiator's renewed op first. */
 	for (i = 0; i < 5000 && renewed == 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(renewed, 1);
 	renewed = renew_verdict = 0;
 	ck_assert_int_eq(conn_send_creds(ca, b1, sizeof(b1)), 0);

@@ -1,12 +1,15 @@
 /*
  * check_front: the front's dispatch in a fake environment (fixture_env).
- * The test plugs in its own relay and outlet callbacks (front_serve_*)
- * and a peer node dials: a relay session request ("@S", "@R" + name)
- * reaches the relay's callback only, a service name the outlet's only
- * (with the name and the request parsed), a malformed request neither
- * (audit reason=bad-request, REFUSE bad-request), a session request the
- * relay does not take is refused as an unknown service, and a service
- * request no role serves too.
+ * The test registers its own parts: the relay's kind of request (its
+ * front_kind, "@") and the outlet's service callback (front_serve_outlet)
+ * record what reaches them.  A peer node dials: a relay session request
+ * ("@S", "@R" + name) reaches the relay kind's part only, a service name
+ * the outlet's only (with the name and the request parsed), a malformed
+ * request neither (audit reason=bad-request, REFUSE bad-request); a
+ * session request the part does not take is refused as an unknown
+ * service, a service request no part serves too; and a second kind of
+ * request with a longer prefix ("@A", as the authority to come) reaches
+ * its own part, not the relay's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "fixture.h"
 #include "front.h"
+#include "relay.h"
 
 static struct env env;
 static struct config cfg;
@@ -23,7 +27,7 @@ static struct front *front;
 static struct fixture_peer peer;
 
 /* What the callbacks saw; the relay's takes a session when ${take}. */
-static int nsessions, nservices, take;
+static int nsessions, nservices, nother, take;
 static char service[CONFIG_NAME_MAX], request[16];
 
 static const struct conn_ops taken_ops = {NULL};
@@ -46,6 +50,20 @@ t_session(void *arg, struct conn *c)
 	conn_refuse(c, CHANNEL_REFUSAL_NO_REGISTRANT, CONN_R_DENIED);
 	return (1);
 }
+
+/* The second kind: taken, refused with a code of its own. */
+static int
+t_other(void *arg, struct conn *c)
+{
+
+	ck_assert_ptr_eq(arg, &env);
+	nother++;
+	conn_set_ops(c, &taken_ops, NULL);
+	conn_refuse(c, CHANNEL_REFUSAL_OLD_REQUEST, CONN_R_DENIED);
+	return (1);
+}
+
+static const struct front_kind other_kind = {"@A", "authority", NULL};
 
 static void
 t_service(void *arg, struct conn *c, const char *svc,
@@ -77,7 +95,7 @@ setup(void)
 	fixture_env_init(&env, &cfg, ini);
 	ck_assert_msg((front = front_new(&env, err, sizeof(err))) != NULL,
 	    "%s", err);
-	nsessions = nservices = take = 0;
+	nsessions = nservices = nother = take = 0;
 	service[0] = '\0';
 	memset(request, 0, sizeof(request));
 }
@@ -96,7 +114,8 @@ static void
 serve_both(void)
 {
 
-	front_serve_relay(front, NULL, t_session, &env);
+	ck_assert_int_eq(front_register(front, &relay_kind, t_session, &env),
+	    0);
 	front_serve_outlet(front, t_service, &env);
 }
 
@@ -161,11 +180,25 @@ END_TEST
 START_TEST(test_no_outlet)
 {
 
-	front_serve_relay(front, NULL, t_session, &env);
+	ck_assert_int_eq(front_register(front, &relay_kind, t_session, &env),
+	    0);
 	ck_assert_int_eq(dial("db", 2), CHANNEL_REFUSAL_UNKNOWN_SERVICE);
 	ck_assert_int_eq(nservices + nsessions, 0);
 	ck_assert(fixture_log_has("event=audit decision=deny "
 	    "reason=unknown-service", "service=db"));
+}
+END_TEST
+
+/* The longest registered prefix decides: "@A..." is not the relay's. */
+START_TEST(test_second_kind)
+{
+
+	serve_both();
+	ck_assert_int_eq(front_register(front, &other_kind, t_other, &env),
+	    0);
+	ck_assert_int_eq(dial("@Ax", 3), CHANNEL_REFUSAL_OLD_REQUEST);
+	ck_assert_int_eq(nother, 1);
+	ck_assert_int_eq(nsessions + nservices, 0);
 }
 END_TEST
 
@@ -182,6 +215,7 @@ front_suite(void)
 	tcase_add_test(tc, test_bad_request);
 	tcase_add_test(tc, test_session_not_taken);
 	tcase_add_test(tc, test_no_outlet);
+	tcase_add_test(tc, test_second_kind);
 	suite_add_tcase(s, tc);
 	return (s);
 }
