@@ -178,181 +178,20 @@ runnable(const struct config *cfg)
 	return (cfg->ninlets > 0 || cfg->node.has_listen || cfg->nrelays > 0);
 }
 
-/* Identifier lists ${a} (${na}) and ${b} (${nb}) are the same. */
-static int
-ids_same(const uint8_t (*a)[CONFIG_ID_LEN], size_t na,
-    const uint8_t (*b)[CONFIG_ID_LEN], size_t nb)
-{
-
-	return (na == nb && (na == 0 || memcmp(a, b, na * CONFIG_ID_LEN) ==
-	    0));
-}
-
-/* Relay lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
-static int
-hops_same(const struct config_hop *a, size_t na, const struct config_hop *b,
-    size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return (0);
-	for (i = 0; i < na; i++)
-		if (memcmp(a[i].id, b[i].id, CONFIG_ID_LEN) != 0 ||
-		    !addr_same(&a[i].addr, &b[i].addr))
-			return (0);
-	return (1);
-}
-
-/* Attribute rule lists ${a} (${na}) and ${b} (${nb}) are the same, in
- * order (as written, and the issuer each names). */
-static int
-rules_same(const struct config_rule *a, size_t na,
-    const struct config_rule *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return (0);
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i].text, b[i].text) != 0 ||
-		    memcmp(a[i].issuer, b[i].issuer, CONFIG_ID_LEN) != 0)
-			return (0);
-	return (1);
-}
-
-/* Address lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
-static int
-addrs_same(const struct addr *a, size_t na, const struct addr *b,
-    size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return (0);
-	for (i = 0; i < na; i++)
-		if (!addr_same(&a[i], &b[i]))
-			return (0);
-	return (1);
-}
-
-/* What a reload changed, per kind of section. */
-struct changes {
-	unsigned added, removed, changed;
-};
-
-/* Log one change and count it. */
+/*
+ * config_diff()'s callback at a reload: log one changed section and count
+ * it in ${arg}, unsigned[4] indexed by enum config_change.
+ */
 static void
-change(struct changes *ch, const char *kind, const char *name, int what)
+reload_change(void *arg, const char *kind, const char *name,
+    enum config_change what)
 {
-	static const char *const words[] = {"added", "removed", "changed"};
+	static const char *const words[] = {"", "added", "removed", "changed"};
+	unsigned *count = arg;
 
 	log_info("event=reload-change kind=%s name=%s change=%s", kind, name,
 	    words[what]);
-	if (what == 0)
-		ch->added++;
-	else if (what == 1)
-		ch->removed++;
-	else
-		ch->changed++;
-}
-
-/* Log what differs between ${o} and ${c}. */
-static void
-diff_configs(const struct config *o, const struct config *c,
-    struct changes *ch)
-{
-	const struct config_node *a = &o->node, *b = &c->node;
-	size_t i, j;
-
-	if (a->has_listen != b->has_listen ||
-	    (a->has_listen && !addr_same(&a->listen, &b->listen)) ||
-	    a->max_connections != b->max_connections ||
-	    a->max_handshakes != b->max_handshakes ||
-	    a->handshake_timeout != b->handshake_timeout ||
-	    a->connect_timeout != b->connect_timeout ||
-	    a->idle_timeout != b->idle_timeout ||
-	    a->shutdown_grace != b->shutdown_grace ||
-	    a->keepalive != b->keepalive ||
-	    a->tcp_keepalive != b->tcp_keepalive ||
-	    a->has_log_level != b->has_log_level ||
-	    a->log_level != b->log_level ||
-	    a->reload_watch != b->reload_watch ||
-	    a->reload_interval != b->reload_interval ||
-	    a->relay_resolve != b->relay_resolve ||
-	    strcmp(a->identity, b->identity) != 0 || o->npeers != c->npeers)
-		change(ch, "node", "node", 2);
-	for (i = 0; i < c->noutlets; i++) {
-		const struct config_outlet *y = &c->outlets[i], *x;
-
-		if ((x = config_outlet_find(o, y->name)) == NULL)
-			change(ch, "outlet", y->name, 0);
-		else if (!addr_same(&x->target, &y->target) ||
-		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    !rules_same(x->rules, x->nrules, y->rules, y->nrules) ||
-		    x->pool != y->pool || x->max_dials != y->max_dials ||
-		    x->proxy_v2 != y->proxy_v2 ||
-		    !hops_same(x->relay, x->nrelay, y->relay, y->nrelay))
-			change(ch, "outlet", y->name, 2);
-	}
-	for (i = 0; i < o->noutlets; i++)
-		if (config_outlet_find(c, o->outlets[i].name) == NULL)
-			change(ch, "outlet", o->outlets[i].name, 1);
-	for (i = 0; i < c->ninlets; i++) {
-		const struct config_inlet *y = &c->inlets[i], *x = NULL;
-
-		for (j = 0; j < o->ninlets; j++)
-			if (strcmp(o->inlets[j].name, y->name) == 0)
-				x = &o->inlets[j];
-		if (x == NULL)
-			change(ch, "inlet", y->name, 0);
-		else if (x->has_listen != y->has_listen ||
-		    !addr_same(&x->listen, &y->listen) ||
-		    !addrs_same(x->intercept, x->nintercept, y->intercept,
-		    y->nintercept) ||
-		    memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) != 0 ||
-		    x->outlet_by_rule != y->outlet_by_rule ||
-		    strcmp(x->outlet_rule.text, y->outlet_rule.text) != 0 ||
-		    memcmp(x->outlet_rule.issuer, y->outlet_rule.issuer,
-		    CONFIG_ID_LEN) != 0 ||
-		    strcmp(x->service, y->service) != 0 ||
-		    !hops_same(x->via, x->nvia, y->via, y->nvia) ||
-		    (!y->has_via && !addr_same(&x->outlet, &y->outlet)))
-			change(ch, "inlet", y->name, 2);
-	}
-	for (i = 0; i < o->ninlets; i++) {
-		for (j = 0; j < c->ninlets; j++)
-			if (strcmp(o->inlets[i].name, c->inlets[j].name) == 0)
-				break;
-		if (j == c->ninlets)
-			change(ch, "inlet", o->inlets[i].name, 1);
-	}
-	for (i = 0; i < c->nrelays; i++) {
-		const struct config_relay *y = &c->relays[i], *x = NULL;
-
-		for (j = 0; j < o->nrelays; j++)
-			if (strcmp(o->relays[j].name, y->name) == 0)
-				x = &o->relays[j];
-		if (x == NULL)
-			change(ch, "relay", y->name, 0);
-		else if (!ids_same(x->reg, x->nreg, y->reg, y->nreg) ||
-		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    !rules_same(x->reg_rules, x->nreg_rules, y->reg_rules,
-		    y->nreg_rules) ||
-		    !rules_same(x->allow_rules, x->nallow_rules,
-		    y->allow_rules, y->nallow_rules) ||
-		    x->has_via != y->has_via || (y->has_via && (memcmp(
-		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
-		    !addr_same(&x->via, &y->via))))
-			change(ch, "relay", y->name, 2);
-	}
-	for (i = 0; i < o->nrelays; i++) {
-		for (j = 0; j < c->nrelays; j++)
-			if (strcmp(o->relays[i].name, c->relays[j].name) == 0)
-				break;
-		if (j == c->nrelays)
-			change(ch, "relay", o->relays[i].name, 1);
-	}
+	count[what]++;
 }
 
 /* Apply the limits, timeouts and log level of the current configuration. */
@@ -391,7 +230,7 @@ static void
 reload_apply(struct node *n, struct config *cfg, const char *why)
 {
 	struct part_reload r;
-	struct changes ch = {0, 0, 0};
+	unsigned ch[4] = {0, 0, 0, 0}; /* by enum config_change */
 	char err[8192];
 
 	memset(&r, 0, sizeof(r));
@@ -416,7 +255,7 @@ reload_apply(struct node *n, struct config *cfg, const char *why)
 	}
 
 	/* From here on the new configuration is the node's. */
-	diff_configs(n->env.cfg, cfg, &ch);
+	config_diff(n->env.cfg, cfg, reload_change, ch);
 	n->env.cfg = cfg;
 	n->env.ctx.epoch = r.gen;
 	n->gens.cur = r.gen;
@@ -430,8 +269,8 @@ reload_apply(struct node *n, struct config *cfg, const char *why)
 	notify_ready();
 	log_info("event=reload status=ok generation=%u added=%u removed=%u "
 	    "changed=%u identity=%s revoked=%u trigger=%s", r.gen->id,
-	    ch.added, ch.removed, ch.changed, r.rotated ? "rotated" : "kept",
-	    r.revoked, why);
+	    ch[CONFIG_ADDED], ch[CONFIG_REMOVED], ch[CONFIG_CHANGED],
+	    r.rotated ? "rotated" : "kept", r.revoked, why);
 	return;
 fail:
 	config_free(cfg);
@@ -646,6 +485,8 @@ fail2:
 	node_fini(n);
 fail1:
 	resolve_free(n->env.ctx.resolver);
+	n->env.ctx.resolver = NULL;
+	conn_ctx_fini(&n->env.ctx); /* if node_fini did not */
 	free(n);
 fail0:
 	return (-1);

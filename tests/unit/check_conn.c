@@ -32,6 +32,7 @@
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 
 static struct ev_loop *loop;
 static struct conn_ctx ctx;
@@ -257,6 +258,38 @@ START_TEST(test_both_ways_half_close)
 	ck_assert_uint_eq(ctx.nconns, 0);
 	free(out);
 	free(in);
+}
+END_TEST
+
+/* A counter of bytes moved on plain sockets, as a scrape sees it. */
+static double
+scraped(enum metrics_id id, const char *role)
+{
+
+	(void)metrics_text(NULL, 0); /* runs the collectors */
+	return (metrics_get(id, role, NULL, NULL));
+}
+
+/*
+ * The plain bytes each side read and wrote reach the received and sent
+ * counters of its role by the next scrape; none are counted twice.
+ */
+START_TEST(test_bytes_counted)
+{
+	static uint8_t out[100000], in[100001];
+	double rx_in = scraped(METRICS_BYTES_RECEIVED, "inlet");
+	double tx_out = scraped(METRICS_BYTES_SENT, "outlet");
+	double rx_out = scraped(METRICS_BYTES_RECEIVED, "outlet");
+	double tx_in = scraped(METRICS_BYTES_SENT, "inlet");
+
+	ck_assert_int_eq(crypto_random(out, sizeof(out)), 0);
+	ck_assert_int_eq(transfer(cli, out, sizeof(out), srv, in, sizeof(in)),
+	    (long)sizeof(out));
+	ck_assert_int_eq(transfer(srv, out, 1000, cli, in, sizeof(in)), 1000);
+	ck_assert(scraped(METRICS_BYTES_RECEIVED, "inlet") - rx_in == 100000);
+	ck_assert(scraped(METRICS_BYTES_SENT, "outlet") - tx_out == 100000);
+	ck_assert(scraped(METRICS_BYTES_RECEIVED, "outlet") - rx_out == 1000);
+	ck_assert(scraped(METRICS_BYTES_SENT, "inlet") - tx_in == 1000);
 }
 END_TEST
 
@@ -624,6 +657,7 @@ conn_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_both_ways_half_close);
+	tcase_add_test(tc, test_bytes_counted);
 	tcase_add_test(tc, test_backpressure);
 	tcase_add_test(tc, test_keepalive_established);
 	suite_add_tcase(s, tc);
