@@ -98,26 +98,7 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port()
-{
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
-# wait_port(port): up to 10 s for a listener.
-wait_port()
-{
-	local i
-	for i in $(seq 200); do
-		listening "$1" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+. "$HERE/lib.sh"	# free_port, listening, wait_port
 
 # bg(log, cmd...): start in the background; PID in $LAST.
 bg()

@@ -9,6 +9,17 @@
  *   netbench hold PORT N SECS     open N connections (each checked with a
  *                                 1-byte echo; stop trying after SECS),
  *                                 print "held=N", hold them until SIGTERM
+ *   netbench rtt PORT N SIZE      one connection to an echo server: N round
+ *                                 trips of SIZE bytes, one at a time (after
+ *                                 10 not counted); prints p50 and p99 (us)
+ *   netbench sink PORT            on 127.0.0.1:PORT, one connection at a
+ *                                 time: read to EOF, answer with the byte
+ *                                 count (8 bytes), close
+ *   netbench send PORT MIB        send MIB MiB to a sink, half-close, wait
+ *                                 for its count: prints Gbit/s, from
+ *                                 connect to the count's arrival
+ *
+ * (bench/ab.sh runs rtt, sink and send.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -173,6 +184,138 @@ connrate_main(double secs, int conc)
 	return (0);
 }
 
+/* Read exactly ${n} bytes; 0, or -1 on error or EOF. */
+static int
+read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+
+		if (r <= 0)
+			return (-1);
+		p += r;
+		n -= (size_t)r;
+	}
+	return (0);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return ((x > y) - (x < y));
+}
+
+#define RTT_WARMUP 10
+
+static int
+rtt_main(long n, size_t size)
+{
+	uint8_t out[65536], in[65536];
+	double *t;
+	int fd;
+
+	if (n < 1 || size < 1 || size > sizeof(out) ||
+	    (t = calloc((size_t)n, sizeof(*t))) == NULL)
+		return (2);
+	memset(out, 'r', size);
+	for (int i = 0; i < 200; i++) {	/* up to 10 s for the listener */
+		if ((fd = dial_echo()) != -1)
+			break;
+		usleep(50000);
+	}
+	if (fd == -1) {
+		fprintf(stderr, "netbench rtt: no echo on port %d\n", port);
+		return (1);
+	}
+	for (long i = -RTT_WARMUP; i < n; i++) {
+		double t0 = now();
+
+		if (write(fd, out, size) != (ssize_t)size ||
+		    read_full(fd, in, size) == -1 || memcmp(in, out, size)) {
+			fprintf(stderr, "netbench rtt: echo failed\n");
+			return (1);
+		}
+		if (i >= 0)
+			t[i] = now() - t0;
+	}
+	close(fd);
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	printf("rtt_p50_us=%.1f rtt_p99_us=%.1f n=%ld size=%zu\n",
+	    t[n / 2] * 1e6, t[(n * 99) / 100] * 1e6, n, size);
+	free(t);
+	return (0);
+}
+
+static int
+sink_main(void)
+{
+	struct sockaddr_in sin = loopback(port);
+	static uint8_t buf[1 << 18];
+	int ls, one = 1;
+
+	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(ls, (struct sockaddr *)&sin, sizeof(sin)) || listen(ls, 64)) {
+		perror("netbench sink");
+		return (1);
+	}
+	for (;;) {
+		uint64_t total = 0;
+		ssize_t r;
+		int c;
+
+		if ((c = accept(ls, NULL, NULL)) == -1)
+			continue;
+		while ((r = read(c, buf, sizeof(buf))) > 0)
+			total += (uint64_t)r;
+		if (r == 0)
+			(void)write(c, &total, sizeof(total));
+		close(c);
+	}
+}
+
+static int
+send_main(long mib)
+{
+	struct sockaddr_in sin = loopback(port);
+	static uint8_t buf[1 << 16];
+	uint64_t want = (uint64_t)mib << 20, got;
+	double t0;
+	int fd;
+
+	if (mib < 1 || (fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
+		return (2);
+	memset(buf, 's', sizeof(buf));
+	t0 = now();
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		perror("netbench send");
+		return (1);
+	}
+	for (uint64_t left = want; left > 0;) {
+		size_t k = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+		ssize_t w = write(fd, buf, k);
+
+		if (w <= 0) {
+			perror("netbench send");
+			return (1);
+		}
+		left -= (uint64_t)w;
+	}
+	if (shutdown(fd, SHUT_WR) == -1 ||
+	    read_full(fd, (uint8_t *)&got, sizeof(got)) == -1 || got != want) {
+		fprintf(stderr, "netbench send: the sink did not count %llu "
+		    "bytes\n", (unsigned long long)want);
+		return (1);
+	}
+	printf("gbit_per_s=%.3f bytes=%llu secs=%.3f\n",
+	    (double)want * 8 / 1e9 / (now() - t0), (unsigned long long)want,
+	    now() - t0);
+	close(fd);
+	return (0);
+}
+
 static atomic_long held;
 static long hold_total;
 
@@ -227,7 +370,14 @@ main(int argc, char *argv[])
 		return (connrate_main(atof(argv[3]), atoi(argv[4])));
 	if (argc == 5 && strcmp(argv[1], "hold") == 0)
 		return (hold_main(atol(argv[3]), atof(argv[4])));
+	if (argc == 5 && strcmp(argv[1], "rtt") == 0)
+		return (rtt_main(atol(argv[3]), (size_t)atol(argv[4])));
+	if (argc == 3 && strcmp(argv[1], "sink") == 0)
+		return (sink_main());
+	if (argc == 4 && strcmp(argv[1], "send") == 0)
+		return (send_main(atol(argv[3])));
 	fprintf(stderr, "usage: netbench echo PORT | connrate PORT SECS C | "
-	    "hold PORT N SECS\n");
+	    "hold PORT N SECS | rtt PORT N SIZE | sink PORT | "
+	    "send PORT MIB\n");
 	return (2);
 }

@@ -68,6 +68,7 @@ enum problem {
 	P_NONE,
 	P_UNTRUSTED,
 	P_INVALID,
+	P_FORGED, /* a signature that does not hold */
 	P_NOT_YET,
 	P_EXPIRED,
 	P_SUBJECT,
@@ -75,7 +76,8 @@ enum problem {
 };
 
 static const char *const problem_names[] = {NULL, "credential-untrusted",
-    "credential-invalid", "credential-not-yet-valid", "credential-expired",
+    "credential-invalid", "credential-invalid", "credential-not-yet-valid",
+    "credential-expired",
     "credential-subject-mismatch", "credential-revoked"};
 
 /* When ${c} stops being valid: not-after plus ${skew}, saturated. */
@@ -88,6 +90,31 @@ cred_end(const struct cred *c, uint64_t skew)
 }
 
 /*
+ * Whether the signature of the credential ${buf} (${len} bytes) holds at
+ * ${now}: a verified one is remembered in ${cache}, a failed one in its
+ * ring of bad ones (keyed on the bytes), so neither is verified again
+ * soon.
+ */
+static bool
+sig_holds(struct channel_cache *cache, uint64_t now, const uint8_t *buf,
+    size_t len)
+{
+	uint8_t key[CRYPTO_HASH_LEN];
+
+	cred_cache_key(key, buf, len);
+	if (channel_cache_seen(cache, key))
+		return (true);
+	if (channel_cache_bad(cache, key, now))
+		return (false);
+	if (cred_verify_sig(buf, len) == -1) {
+		channel_cache_add_bad(cache, key, now);
+		return (false);
+	}
+	channel_cache_add(cache, key);
+	return (true);
+}
+
+/*
  * Check the credential ${buf} (${len} bytes) of the peer ${id}: decode it
  * into ${c} and return P_NONE if it is valid now, else its problem.
  */
@@ -95,7 +122,6 @@ static enum problem
 cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
     size_t len, struct cred *c)
 {
-	uint8_t key[CRYPTO_HASH_LEN];
 	uint64_t skew = ax->cfg->node.credential_skew;
 
 	if (cred_decode(c, buf, len, NULL) == -1)
@@ -106,12 +132,8 @@ cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
 	/* Someone else's credential is useless without its key. */
 	if (memcmp(c->subject, id, CRED_ID_LEN) != 0)
 		return (P_SUBJECT);
-	cred_cache_key(key, buf, len);
-	if (!channel_cache_seen(ax->cache, key)) {
-		if (cred_verify_sig(buf, len) == -1)
-			return (P_INVALID);
-		channel_cache_add(ax->cache, key);
-	}
+	if (!sig_holds(ax->cache, ax->now, buf, len))
+		return (P_FORGED);
 	if (cred_revoked_has_serial(ax->revoked, c->issuer, c->serial))
 		return (P_REVOKED);
 	if (c->not_before > ax->now + skew)
@@ -141,7 +163,44 @@ rule_holds(const struct config_rule *r, const struct cred *c)
 }
 
 /*
- * acl_admit(ax, ids, nids, rules, nrules, peer, v):
+ * Check each credential of ${peer} into ${ck}: the first one of each
+ * authority only, and none after a signature that fails.
+ */
+static void
+creds_check(const struct acl_ctx *ax, const struct acl_peer *peer,
+    struct acl_checked *ck)
+{
+	uint8_t seen[CRED_MAX_BLOCK][CRED_ID_LEN], subject[CRED_ID_LEN];
+	const uint8_t *buf;
+	enum problem pb;
+	size_t off = 0, len, nseen = 0, k, i;
+
+	ck->done = 1;
+	ck->worst = P_NONE;
+	ck->nvalid = 0;
+	for (k = 0; k < CRED_MAX_BLOCK && cred_block_next(peer->creds,
+	    peer->creds_len, &off, &buf, &len) == 1; k++) {
+		if (cred_claim(buf, len, subject, seen[nseen], NULL) == 0) {
+			for (i = 0; i < nseen; i++)
+				if (memcmp(seen[i], seen[nseen], CRED_ID_LEN) ==
+				    0)
+					break;
+			if (i < nseen)
+				continue; /* that authority's first one counts */
+			nseen++;
+		}
+		pb = cred_check(ax, peer->id, buf, len, &ck->valid[ck->nvalid]);
+		if (pb == P_NONE)
+			ck->nvalid++;
+		else if ((int)pb > ck->worst)
+			ck->worst = (int)pb;
+		if (pb == P_FORGED)
+			break;
+	}
+}
+
+/*
+ * acl_admit(ax, ids, nids, rules, nrules, peer, ck, v):
  * The decision for one list: the ${nids} identifiers at ${ids} and the
  * ${nrules} attribute rules at ${rules}.  A revoked identifier is denied
  * (reason "revoked"); a listed one is allowed; otherwise each credential
@@ -149,6 +208,9 @@ rule_holds(const struct config_rule *r, const struct cred *c)
  * peer's identifier, signature, serial not revoked, not-before and
  * not-after within the skew) and the peer is allowed when one rule's
  * attributes all hold in one valid credential of the rule's authority.
+ * Only the first credential of each authority counts, and the first one
+ * whose signature fails ends the look; ${ck} (may be NULL) keeps the
+ * check for the next list of the same decision.
  * On a deny the worst credential problem found is the reason
  * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
  * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
@@ -156,12 +218,11 @@ rule_holds(const struct config_rule *r, const struct cred *c)
 bool
 acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
     size_t nids, const struct config_rule *rules, size_t nrules,
-    const struct acl_peer *peer, struct acl_verdict *v)
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v)
 {
-	struct cred c;
-	const uint8_t *buf;
-	enum problem worst = P_NONE, pb;
-	size_t off = 0, len, i;
+	struct acl_checked own;
+	size_t i, j;
 
 	v->reason = NULL;
 	v->rule = NULL;
@@ -176,23 +237,23 @@ acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
 		return (true);
 	if (nrules == 0 || peer->creds == NULL)
 		return (false);
-	while (cred_block_next(peer->creds, peer->creds_len, &off, &buf,
-	    &len) == 1) {
-		if ((pb = cred_check(ax, peer->id, buf, len, &c)) != P_NONE) {
-			if (pb > worst)
-				worst = pb;
-			continue;
-		}
+	if (ck == NULL) {
+		ck = &own;
+		ck->done = 0;
+	}
+	if (!ck->done)
+		creds_check(ax, peer, ck);
+	for (j = 0; j < ck->nvalid; j++) {
 		for (i = 0; i < nrules; i++) {
-			if (!rule_holds(&rules[i], &c))
+			if (!rule_holds(&rules[i], &ck->valid[j]))
 				continue;
 			v->rule = rules[i].text;
-			v->expiry = cred_end(&c,
+			v->expiry = cred_end(&ck->valid[j],
 			    ax->cfg->node.credential_skew);
 			return (true);
 		}
 	}
-	v->reason = problem_names[worst];
+	v->reason = problem_names[ck->worst];
 	return (false);
 }
 
@@ -223,19 +284,21 @@ issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
 }
 
 /*
- * acl_claims(cfg, id, creds, len, why):
- * The cheap look before any signature is checked: whether ${id} is
- * named by some list of ${cfg} (acl_known), or presents (in the block
- * ${creds} of ${len} bytes) a credential for itself from an authority
- * some attribute rule names.  Nothing is verified here, and of a
- * credential only its header is read (cred_claim): its attributes are
- * an unauthenticated peer's bytes until the identity is proven.  On
- * false, *${why} is the problem of the credentials shown (credential-invalid,
+ * acl_claims(cfg, cache, now, id, creds, len, why):
+ * The look before the peer's attestation is checked: whether ${id} is
+ * named by some list (acl_known), or presents a credential for itself
+ * from an authority some attribute rule names, whose signature holds.
+ * Of a credential only its header is read (cred_claim): its attributes
+ * are an unauthenticated peer's bytes until the identity is proven.  One
+ * signature at most is verified (the first claim's): a forged header
+ * costs that one, remembered, and never an attestation check.  On false,
+ * *${why} is the problem of the credentials shown (credential-invalid,
  * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool
-acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
-    const uint8_t *creds, size_t len, const char **why)
+acl_claims(const struct config *cfg, struct channel_cache *cache,
+    uint64_t now, const uint8_t id[CONFIG_ID_LEN], const uint8_t *creds,
+    size_t len, const char **why)
 {
 	enum problem worst = P_NONE, pb;
 	uint8_t subject[CRED_ID_LEN], issuer[CRED_ID_LEN];
@@ -254,10 +317,14 @@ acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
 			pb = P_UNTRUSTED;
 		else if (memcmp(subject, id, CRED_ID_LEN) != 0)
 			pb = P_SUBJECT;
-		else
+		else if (sig_holds(cache, now, buf, n))
 			return (true);
+		else
+			pb = P_FORGED;
 		if (pb > worst)
 			worst = pb;
+		if (pb == P_FORGED)
+			break;
 	}
 	*why = problem_names[worst];
 	return (false);

@@ -46,6 +46,20 @@ struct acl_ctx {
 	uint64_t now;                       /* seconds since the epoch */
 };
 
+/*
+ * A peer's credentials once checked (acl_admit fills it when it must
+ * look at them): the valid ones, at most one per authority, and the worst
+ * problem of the others.  Kept by a caller that decides on several lists
+ * for one peer (a relay's names), so each credential is checked once per
+ * decision; set ${done} to 0 before the first list.
+ */
+struct acl_checked {
+	int done;
+	int worst;     /* the worst problem found (acl.c's order), 0: none */
+	size_t nvalid;
+	struct cred valid[CRED_MAX_BLOCK];
+};
+
 /* The outcome of acl_admit. */
 struct acl_verdict {
 	const char *reason; /* deny: "revoked" or "credential-..."; NULL:
@@ -64,25 +78,35 @@ struct acl_verdict {
  * peer's identifier, signature, serial not revoked, not-before and
  * not-after within the skew) and the peer is allowed when one rule's
  * attributes all hold in one valid credential of the rule's authority.
+ * Only the first credential of each authority counts, and the first one
+ * whose signature fails ends the look (a node never sends a forged one:
+ * each is a signature verification a stranger could ask for), so one
+ * decision runs at most one verification that fails.  ${ck} (may be
+ * NULL) keeps the check for the next list of the same decision.
  * On a deny the worst credential problem found is the reason
  * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
  * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
  */
 bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
     size_t nids, const struct config_rule *rules, size_t nrules,
-    const struct acl_peer *peer, struct acl_verdict *v);
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v);
 
 /*
- * acl_claims(cfg, id, creds, len, why):
- * The cheap look before any signature is checked: whether ${id} is
+ * acl_claims(cfg, cache, now, id, creds, len, why):
+ * The look before the peer's attestation is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block
  * ${creds} of ${len} bytes) a credential for itself from an authority
- * some attribute rule names.  Nothing is verified here, and of a
- * credential only the header (cred_claim).  On false, *${why} is the
- * problem of the credentials shown (credential-invalid,
- * -untrusted or -subject-mismatch), or NULL if none was shown.
+ * some attribute rule names, whose signature holds at ${now}.  Of a
+ * credential only the header is read (cred_claim), and one signature at
+ * most is verified (through ${cache}, which also remembers a failed one
+ * for a while: a forged header costs one verification, and no
+ * attestation check).  On false, *${why} is the problem of the
+ * credentials shown (credential-invalid, -untrusted or
+ * -subject-mismatch), or NULL if none was shown.
  */
-bool acl_claims(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN],
-    const uint8_t *creds, size_t len, const char **why);
+bool acl_claims(const struct config *cfg, struct channel_cache *cache,
+    uint64_t now, const uint8_t id[CONFIG_ID_LEN], const uint8_t *creds,
+    size_t len, const char **why);
 
 #endif

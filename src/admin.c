@@ -173,6 +173,8 @@ serve_metrics(struct aclient *c)
 		channel_cache_stats(e->cache, &hits, &misses);
 	metrics_set(METRICS_ATTEST_HITS, (double)hits, NULL, NULL, NULL);
 	metrics_set(METRICS_ATTEST_MISSES, (double)misses, NULL, NULL, NULL);
+	metrics_set(METRICS_SIG_VERIFIES, (double)crypto_p256_verifications(),
+	    NULL, NULL, NULL);
 	need = metrics_text(NULL, 0);
 	if ((text = malloc(need + 1)) == NULL) {
 		client_close(c);

@@ -52,10 +52,17 @@ struct cache_entry {
 	uint64_t used;                /* 0: empty, else last use tick */
 };
 
+struct bad_entry {
+	uint8_t key[CRYPTO_HASH_LEN];
+	uint64_t until; /* forgotten from then on (0: empty) */
+};
+
 struct channel_cache {
 	size_t nsets;
 	uint64_t tick;
 	uint64_t hits, misses;
+	struct bad_entry bad[CHANNEL_CACHE_BAD]; /* a ring, oldest out */
+	size_t bad_next;
 	struct cache_entry e[];
 };
 
@@ -64,6 +71,10 @@ enum channel_state {
 	ST_INIT,        /* nothing sent or received */
 	ST_WAIT_MSG2,   /* initiator sent msg1 */
 	ST_WAIT_MSG3,   /* responder sent msg2 */
+	ST_WAIT_CREDS,  /* initiator pinned by check: msg3 sent, keys split,
+			   the responder's credentials (first record) due */
+	ST_WAIT_REQ,    /* responder: msg3 held no request, keys split, our
+			   credentials sent; the request record is due */
 	ST_ESTABLISHED, /* transport keys in place */
 	ST_DEAD         /* an error happened: refuse everything */
 };
@@ -76,8 +87,6 @@ struct channel_hs {
 	uint8_t prologue[CHANNEL_MAX_PROLOGUE];
 	size_t prologue_len; /* 0: the plain CHANNEL_PROLOGUE */
 	int has_e, has_expect;
-	channel_peer_check *check; /* initiator without has_expect */
-	void *check_arg;
 	uint8_t pair_e[32], pair_pub[32]; /* channel_use_keypair */
 	int has_pair;
 	struct channel_resume res; /* the ticket of a resumed handshake */
@@ -102,10 +111,13 @@ struct channel {
 	uint8_t reqlen;
 	uint8_t has_peer, tx_eof, rx_eof;
 	uint8_t has_claimed; /* peer[] is an unverified claim (EPEER) */
+	uint8_t req_record;  /* a CHANNEL_REQUEST record may pass now */
 	channel_peer_filter *filter; /* responder: may be NULL */
 	void *filter_arg;
 	/* The filter refused and asked to say why (enum channel_refusal). */
 	unsigned filter_refusal;
+	channel_peer_check *check; /* initiator without has_expect */
+	void *check_arg;
 	uint8_t *peer_creds; /* the peer's credential block, or NULL */
 	size_t peer_creds_len;
 	channel_resume_lookup *lookup; /* responder: ticket store, or NULL */
@@ -130,9 +142,22 @@ attest_msg(uint8_t m[ATTEST_LEN], const uint8_t s_pub[32], uint64_t expiry,
 	memcpy(m + ATTEST_CTX_LEN + 40, pub, CRYPTO_P256_PUB_LEN);
 }
 
+/* Write ${l}'s identity payload (CHANNEL_PAYLOAD_LEN bytes) to ${out}. */
+static size_t
+payload_put(uint8_t *out, const struct channel_local *l)
+{
+
+	out[PL_VERSION] = CHANNEL_PAYLOAD_VERSION;
+	memcpy(out + PL_PUB, l->id_pub, CRYPTO_P256_PUB_LEN);
+	frame_put_u64(out + PL_EXPIRY, l->expiry);
+	memcpy(out + PL_SIG, l->sig, CRYPTO_P256_SIG_LEN);
+	return (CHANNEL_PAYLOAD_LEN);
+}
+
 /*
  * Write ${l}'s credential block (a lone zero count when it has none) to
- * ${out}; return the size written.
+ * ${out}; return its size.  In msg3 after the identity payload; from a
+ * responder, in its first record, once the initiator is proven.
  */
 static size_t
 creds_put(uint8_t *out, const struct channel_local *l)
@@ -144,21 +169,6 @@ creds_put(uint8_t *out, const struct channel_local *l)
 	}
 	memcpy(out, l->creds, l->creds_len);
 	return (l->creds_len);
-}
-
-/*
- * Write ${l}'s identity payload (CHANNEL_PAYLOAD_LEN bytes), then its
- * credential block, to ${out}; return the size written.
- */
-static size_t
-payload_put(uint8_t *out, const struct channel_local *l)
-{
-
-	out[PL_VERSION] = CHANNEL_PAYLOAD_VERSION;
-	memcpy(out + PL_PUB, l->id_pub, CRYPTO_P256_PUB_LEN);
-	frame_put_u64(out + PL_EXPIRY, l->expiry);
-	memcpy(out + PL_SIG, l->sig, CRYPTO_P256_SIG_LEN);
-	return (CHANNEL_PAYLOAD_LEN + creds_put(out + CHANNEL_PAYLOAD_LEN, l));
 }
 
 /*
@@ -439,6 +449,56 @@ channel_cache_add(struct channel_cache *cache,
 		cache_insert(cache, key);
 }
 
+/*
+ * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
+ * Whether ${key} failed a verification in the last CHANNEL_CACHE_BAD_LIFE
+ * seconds before ${now}; remember that it did (the oldest entry goes).
+ */
+int
+channel_cache_bad(const struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; cache != NULL && i < CHANNEL_CACHE_BAD; i++)
+		if (now < cache->bad[i].until &&
+		    memcmp(cache->bad[i].key, key, CRYPTO_HASH_LEN) == 0)
+			return (1);
+	return (0);
+}
+
+void
+channel_cache_add_bad(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
+{
+	struct bad_entry *b;
+
+	if (cache == NULL)
+		return;
+	b = &cache->bad[cache->bad_next++ % CHANNEL_CACHE_BAD];
+	memcpy(b->key, key, CRYPTO_HASH_LEN);
+	b->until = now + CHANNEL_CACHE_BAD_LIFE;
+}
+
+static long seal(struct channel *, enum channel_type, uint8_t *, size_t);
+
+/*
+ * Initiator: seal our request as the record of ${type} (a resumed msg3's
+ * DATA, or the REQUEST after a check) into ${out} (room checked by the
+ * caller); its size in *${outlen}.  Return 0 or -error.
+ */
+static int
+req_seal(struct channel *ch, enum channel_type type, uint8_t *out,
+    size_t *outlen)
+{
+	long rl;
+
+	memcpy(out + CHANNEL_HDR, ch->req, ch->reqlen);
+	if ((rl = seal(ch, type, out, ch->reqlen)) < 0)
+		return ((int)rl);
+	*outlen = (size_t)rl;
+	return (0);
+}
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],
     uint64_t, const uint8_t *, struct channel *,
     struct channel_cache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
@@ -644,9 +704,9 @@ channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN])
 /*
  * channel_expect_check(ch, fn, arg):
  * Initiator, instead of channel_expect_peer: accept any responder for
- * which ${fn}(${arg}, ...) returns 1, asked once msg2's attestation is
- * verified.  No resumed handshake is tried (a ticket names one peer).
- * Call before channel_start.
+ * which ${fn}(${arg}, ...) returns 1, asked once its credential record
+ * came after msg3.  No resumed handshake is tried (a ticket names one
+ * peer).  Call before channel_start.
  */
 void
 channel_expect_check(struct channel *ch, channel_peer_check *fn, void *arg)
@@ -654,8 +714,8 @@ channel_expect_check(struct channel *ch, channel_peer_check *fn, void *arg)
 
 	if (ch->hs == NULL || ch->state != ST_INIT || fn == NULL)
 		return;
-	ch->hs->check = fn;
-	ch->hs->check_arg = arg;
+	ch->check = fn;
+	ch->check_arg = arg;
 }
 
 /*
@@ -1253,7 +1313,7 @@ channel_start(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
 		return (fail(ch, CHANNEL_ESTATE));
 
 	/* Deny by default: an initiator must know whom it wants. */
-	if (!ch->hs->has_expect && ch->hs->check == NULL)
+	if (!ch->hs->has_expect && ch->check == NULL)
 		return (fail(ch, CHANNEL_EPEER));
 
 	/* Resumed: tid in clear, then -> psk, e with the version encrypted. */
@@ -1458,7 +1518,7 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 {
 	struct channel_hs *hs = ch->hs;
 	size_t plen;
-	int rc;
+	int rc, pinned;
 
 	if (hs->has_res)
 		return (resume_initiator_msg2(ch, msg, len, now, pl, out, cap,
@@ -1470,9 +1530,8 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 		return (-noise_err(rc));
 	if (!hs->hs.has_rs)
 		return (-CHANNEL_EHANDSHAKE);
-	/* The identity payload, then exactly one credential block. */
-	if (plen < CHANNEL_PAYLOAD_LEN || cred_block_check(pl +
-	    CHANNEL_PAYLOAD_LEN, plen - CHANNEL_PAYLOAD_LEN) == -1)
+	/* The identity payload alone: credentials come after msg3. */
+	if (plen != CHANNEL_PAYLOAD_LEN)
 		return (-CHANNEL_EPAYLOAD);
 	if ((rc = payload_check(pl, CHANNEL_PAYLOAD_LEN, hs->hs.rs, now,
 	    hs->has_expect ? hs->expect : NULL, NULL, ch->cache, ch->peer,
@@ -1485,29 +1544,89 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 		}
 		return (rc);
 	}
-	if ((rc = peer_creds_keep(ch, pl + CHANNEL_PAYLOAD_LEN, plen -
-	    CHANNEL_PAYLOAD_LEN)) != 0) {
-		return (rc);
-	}
 	ch->has_peer = 1;
-	/* Not pinned by identifier: the caller decides, before msg3. */
-	if (!hs->has_expect && !hs->check(hs->check_arg, ch->peer,
-	    ch->peer_creds, ch->peer_creds_len))
-		return (-CHANNEL_EDENIED);
 
 	/* -> s, se: our identity, then the request, all encrypted. */
+	pinned = hs->has_expect; /* hs_finish frees hs */
 	plen = payload_put(pl, ch->local);
-	memcpy(pl + plen, ch->req, ch->reqlen);
-	if ((rc = hs_write(ch, pl, plen + ch->reqlen, out, cap, outlen)) != 0)
+	plen += creds_put(pl + plen, ch->local);
+	/* Pinned by check: the request waits for the responder's creds. */
+	if (pinned) {
+		memcpy(pl + plen, ch->req, ch->reqlen);
+		plen += ch->reqlen;
+	}
+	if ((rc = hs_write(ch, pl, plen, out, cap, outlen)) != 0)
 		return (rc);
-	return (hs_finish(ch, now));
+	if ((rc = hs_finish(ch, now)) != 0)
+		return (rc);
+	/* Not pinned by identifier: decided on the credentials that come. */
+	if (!pinned)
+		ch->state = ST_WAIT_CREDS;
+	return (0);
 }
 
-/* Responder: read msg3 (-> s, se), check the initiator, keep the request. */
+/*
+ * Initiator pinned by check: the responder's first record, which must
+ * hold its credential block (CHANNEL_CREDS), then the caller's decision;
+ * accepted, the request goes out in our first record (msg3 held none, so
+ * a responder the check refuses never learns it).
+ */
+static int
+hs_initiator_creds(struct channel *ch, const uint8_t *frame, size_t len,
+    uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
+{
+	enum channel_type type;
+	size_t n;
+	int rc;
+
+	memcpy(pl, frame, len);
+	ch->state = ST_ESTABLISHED;
+	if ((rc = channel_open(ch, pl, len, &type, &n)) != 0)
+		return (rc);
+	if (type != CHANNEL_CREDS || ch->reqlen == 0 ||
+	    cap < (size_t)ch->reqlen + CHANNEL_OVERHEAD)
+		return (-CHANNEL_EPAYLOAD);
+	if (!ch->check(ch->check_arg, ch->peer, ch->peer_creds,
+	    ch->peer_creds_len))
+		return (-CHANNEL_EDENIED);
+	return (req_seal(ch, CHANNEL_REQUEST, out, outlen));
+}
+
+/*
+ * Responder: the initiator's first record after a msg3 without request:
+ * the request (CHANNEL_REQUEST, 1 to CHANNEL_MAX_REQUEST bytes).
+ */
+static int
+hs_responder_request(struct channel *ch, const uint8_t *frame, size_t len,
+    uint8_t *pl)
+{
+	enum channel_type type;
+	size_t n;
+	int rc;
+
+	memcpy(pl, frame, len);
+	ch->state = ST_ESTABLISHED;
+	ch->req_record = 1;
+	rc = channel_open(ch, pl, len, &type, &n);
+	ch->req_record = 0;
+	if (rc != 0)
+		return (rc);
+	if (type != CHANNEL_REQUEST || n == 0 || n > CHANNEL_MAX_REQUEST)
+		return (-CHANNEL_EPAYLOAD);
+	memcpy(ch->req, pl + CHANNEL_HDR, n);
+	ch->reqlen = (uint8_t)n;
+	return (0);
+}
+
+/*
+ * Responder: read msg3 (-> s, se), check the initiator, keep the request;
+ * the initiator proven, write our credential block as the first record.
+ */
 static int
 hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
-    uint64_t now, uint8_t *pl)
+    uint64_t now, uint8_t *pl, uint8_t *out, size_t cap, size_t *outlen)
 {
+	long n;
 	struct channel_hs *hs = ch->hs;
 	size_t plen, blen;
 	int rc;
@@ -1531,7 +1650,18 @@ hs_responder_msg3(struct channel *ch, const uint8_t *msg, size_t len,
 	    ch, ch->cache, ch->peer, &ch->peer_expiry)) != 0)
 		return (rc);
 	ch->has_peer = 1;
-	return (hs_finish(ch, now));
+	if (cap < CHANNEL_OVERHEAD + CRED_BLOCK_MAX)
+		return (-CHANNEL_EFRAME);
+	if ((rc = hs_finish(ch, now)) != 0)
+		return (rc);
+	blen = creds_put(out + CHANNEL_HDR, ch->local);
+	if ((n = channel_seal(ch, CHANNEL_CREDS, out, blen)) < 0)
+		return ((int)n);
+	*outlen = (size_t)n;
+	/* No request in msg3 (an initiator pinned by check): it follows. */
+	if (ch->reqlen == 0)
+		ch->state = ST_WAIT_REQ;
+	return (0);
 }
 
 /*
@@ -1565,7 +1695,9 @@ deny_refuse(struct channel *ch, uint8_t *out, size_t cap, size_t *outlen)
  * Process one whole handshake frame (length prefix included) and write the
  * reply frame, if any, to ${out} (*outlen is 0 when there is none).
  * Return 0 while the handshake goes on, 1 once it is established (the
- * initiator after writing msg3, the responder after reading it), or a
+ * initiator after writing msg3, or after the responder's credential
+ * record when pinned by check; the responder after reading msg3, or its
+ * request record when msg3 held none), or a
  * negative channel_error; after an error the channel is dead and
  * *outlen is 0 (an initiator whose peer is not the expected one returns
  * -CHANNEL_EPEER before it starts on msg3), but for -CHANNEL_EDENIED when
@@ -1604,7 +1736,12 @@ channel_handshake(struct channel *ch, const uint8_t *frame, size_t len,
 	    ch->resumed)
 		rc = resume_responder_msg3(ch, frame, len, now, pl);
 	else if (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_MSG3)
-		rc = hs_responder_msg3(ch, msg, mlen, now, pl);
+		rc = hs_responder_msg3(ch, msg, mlen, now, pl, out, cap,
+		    outlen);
+	else if (ch->role == CHANNEL_INITIATOR && ch->state == ST_WAIT_CREDS)
+		rc = hs_initiator_creds(ch, frame, len, pl, out, cap, outlen);
+	else if (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_REQ)
+		rc = hs_responder_request(ch, frame, len, pl);
 	else
 		rc = -CHANNEL_ESTATE;
 out:
@@ -1884,7 +2021,6 @@ long
 channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
     size_t len)
 {
-	int rc;
 
 	if (ch->state == ST_DEAD)
 		return (-CHANNEL_ESTATE);
@@ -1900,6 +2036,14 @@ channel_seal(struct channel *ch, enum channel_type type, uint8_t *rec,
 	/* Nothing but keepalives after our own EOF. */
 	if (ch->tx_eof && (type == CHANNEL_DATA || type == CHANNEL_EOF))
 		return (fail(ch, CHANNEL_ESTATE));
+	return (seal(ch, type, rec, len));
+}
+
+/* channel_seal once the record is known to be legal: encrypt it. */
+static long
+seal(struct channel *ch, enum channel_type type, uint8_t *rec, size_t len)
+{
+	int rc;
 
 	/* len || AEAD(type || data) || tag, the length as associated data. */
 	frame_put_len(rec, 1 + len + CRYPTO_TAG_LEN);
@@ -2046,7 +2190,7 @@ channel_open(struct channel *ch, uint8_t *rec, size_t reclen,
 
 	/* Authentic; now the type must be one we know, in order. */
 	t = rec[FRAME_HDR];
-	if (t > CHANNEL_CREDS) {
+	if (t > CHANNEL_CREDS && !(t == CHANNEL_REQUEST && ch->req_record)) {
 		wipe(rec, reclen);
 		return (fail(ch, CHANNEL_ETYPE));
 	}

@@ -40,8 +40,8 @@
 #define CHANNEL_MAX_REQUEST 255   /* request (service name) bytes in msg3 */
 #define CHANNEL_PAYLOAD_LEN 138   /* identity payload: 1 + 65 + 8 + 64 */
 #define CHANNEL_PAYLOAD_VERSION 2 /* then a credential block (cred.h) */
-#define CHANNEL_VERSION 2         /* msg1's one-byte payload */
-#define CHANNEL_PROLOGUE "sallyport/2"                /* Noise prologue */
+#define CHANNEL_VERSION 3         /* msg1's one-byte payload */
+#define CHANNEL_PROLOGUE "sallyport/3"                /* Noise prologue */
 #define CHANNEL_MAX_BOUND 63 /* service name bound into a relayed prologue */
 #define CHANNEL_MAX_PROLOGUE (sizeof(CHANNEL_PROLOGUE) + CHANNEL_MAX_BOUND)
 #define CHANNEL_ATTEST_CONTEXT "sallyport attestation v1" /* signed first */
@@ -85,7 +85,10 @@ enum channel_type {
 	CHANNEL_PONG = 3,
 	CHANNEL_REFUSE = 4, /* why the responder refuses; then it closes */
 	CHANNEL_REKEY = 5,  /* last record under the sender's key; empty */
-	CHANNEL_CREDS = 6   /* the sender's renewed credential block */
+	CHANNEL_CREDS = 6,  /* the sender's renewed credential block */
+	CHANNEL_REQUEST = 7 /* the request, when msg3 held none (2.3): the
+			       first record of an initiator pinned by check
+			       only; never sealed or opened through the API */
 };
 
 /*
@@ -214,6 +217,22 @@ int channel_cache_seen(struct channel_cache *cache,
     const uint8_t key[CRYPTO_HASH_LEN]);
 void channel_cache_add(struct channel_cache *cache,
     const uint8_t key[CRYPTO_HASH_LEN]);
+
+/*
+ * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
+ * Signatures that failed (forged credentials), remembered for
+ * CHANNEL_CACHE_BAD_LIFE seconds in a ring of their own of
+ * CHANNEL_CACHE_BAD entries, so a bad one never pushes out a verified
+ * one: whether the 32-byte ${key} (a hash of the signed bytes) failed at
+ * most that long before ${now}, and remember that it failed.  ${cache}
+ * may be NULL (nothing remembered).
+ */
+#define CHANNEL_CACHE_BAD 64
+#define CHANNEL_CACHE_BAD_LIFE 60
+int channel_cache_bad(const struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now);
+void channel_cache_add_bad(struct channel_cache *cache,
+    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now);
 
 /*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
@@ -359,10 +378,11 @@ void channel_expect_peer(struct channel *ch, const uint8_t id[CHANNEL_ID_LEN]);
 /*
  * An initiator's decision on a responder it does not pin by identifier
  * (channel_expect_check): ${arg}, the responder's identifier ${id}, its
- * attestation verified, and the credential block it presented in msg2
- * (${creds}, ${len} bytes; NULL and 0 if none; not verified: the caller
- * checks it).  Return 1 to go on (write msg3), 0 to refuse
- * (CHANNEL_EDENIED, before msg3: that responder learns nothing).
+ * attestation verified in msg2, and the credential block of its first
+ * record after msg3 (${creds}, ${len} bytes; NULL and 0 if none; not
+ * verified: the caller checks it).  Return 1 to go on (send the request,
+ * which msg3 did not hold), 0 to refuse (CHANNEL_EDENIED: that responder
+ * never learns the request).
  */
 typedef int channel_peer_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
     const uint8_t *creds, size_t len);
@@ -370,9 +390,10 @@ typedef int channel_peer_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 /*
  * channel_expect_check(ch, fn, arg):
  * Initiator, instead of channel_expect_peer: accept any responder for
- * which ${fn}(${arg}, ...) returns 1, asked once msg2's attestation is
- * verified.  No resumed handshake is tried (a ticket names one peer).
- * Call before channel_start.
+ * which ${fn}(${arg}, ...) returns 1, asked once its credential record
+ * came after msg3 (msg2's attestation verified; msg3 then holds no
+ * request, sent in a record after an accept).  No resumed handshake is
+ * tried (a ticket names one peer).  Call before channel_start.
  */
 void channel_expect_check(struct channel *ch, channel_peer_check *fn,
     void *arg);
@@ -549,9 +570,13 @@ int channel_start(struct channel *ch, uint8_t *out, size_t cap,
 /*
  * channel_handshake(ch, frame, len, now, out, cap, outlen):
  * Process one whole handshake frame (length prefix included) and write the
- * reply frame, if any, to ${out} (*outlen is 0 when there is none).
- * Return 0 while the handshake goes on, 1 once it is established (the
- * initiator after writing msg3, the responder after reading it), or a
+ * reply frame, if any, to ${out} (*outlen is 0 when there is none; the
+ * responder's reply to msg3 is its credential record, so ${cap} must hold
+ * CHANNEL_OVERHEAD + CRED_BLOCK_MAX).  Return 0 while the handshake goes
+ * on, 1 once it is established (the initiator after writing msg3, or,
+ * pinned by check, after the responder's credential record and writing
+ * its request record; the responder after reading msg3, or the request
+ * record when msg3 held none), or a
  * negative channel_error; after an error the channel is dead and
  * *outlen is 0 (an initiator whose peer is not the expected one returns
  * -CHANNEL_EPEER before it starts on msg3), but for -CHANNEL_EDENIED when

@@ -26,11 +26,21 @@
  * first error recorded is the one config_load() reports; "check" prints
  * them all.  On any error everything parsed is freed: a half-parsed file
  * is never returned.
+ *
+ * Keys.  Each key of [node], [outlet NAME], [inlet NAME] and [relay NAME]
+ * is one row of its kind's key table (node_keys[]...; struct key): name,
+ * type, bounds, default and where the value lands.  section_key() reads
+ * every key = value line from them, keys_default() sets the defaults when
+ * a section begins, and config_diff() compares sections key by key
+ * (keys_same()), so a key added to a table is parsed, defaulted, compared
+ * at a reload and, by check_config, required in docs/config.md at once.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +58,7 @@
 #define CONFIG_ITEMS_MAX 1024 /* peers, outlets, inlets, allow per outlet */
 #define REF_MAX 80            /* a peer name or identifier, with room */
 
+/* Kinds of section; the order is that of kinds[] and of config_diff(). */
 enum section {
 	SEC_NONE,
 	SEC_NODE,
@@ -59,7 +70,7 @@ enum section {
 	SEC_BAD
 };
 
-/* [node] keys; the order is that of node_keys[]. */
+/* [node] keys: indices into node_keys[] and struct node_p's seen[]. */
 enum node_key {
 	NK_IDENTITY,
 	NK_LISTEN,
@@ -88,12 +99,21 @@ enum node_key {
 	NK_COUNT
 };
 
-static const char *const node_keys[NK_COUNT] = {"identity", "listen",
-    "max_connections", "max_handshakes", "handshake_timeout",
-    "connect_timeout", "idle_timeout", "shutdown_grace", "keepalive",
-    "log_level", "reload", "reload_interval", "admin", "admin_public",
-    "user", "group", "allow_root", "tcp_keepalive", "intercept",
-    "credential", "revoked", "credential_skew", "resume", "relay_resolve"};
+/* [outlet NAME], [inlet NAME] and [relay NAME] keys, likewise. */
+enum outlet_key {
+	OK_TARGET,
+	OK_ALLOW,
+	OK_RELAY,
+	OK_POOL,
+	OK_PROXY_PROTOCOL,
+	OK_MAX_DIALS,
+	OK_COUNT
+};
+enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
+	IK_COUNT };
+enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_COUNT };
+
+#define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
 /* A peer reference (name or identifier) to resolve once [peers] is read. */
 struct ref {
@@ -101,37 +121,37 @@ struct ref {
 	int line;
 };
 
+/*
+ * Parse-time state of a section: first, the line each of its keys was
+ * first seen on (0: not yet), indexed as its key table.
+ */
+struct node_p {
+	int seen[KEYS_MAX];
+};
+
 /* Parse-time state of one [outlet NAME]. */
 struct outlet_p {
-	int target_line;
+	int seen[KEYS_MAX];
 	struct ref *allow;
 	size_t nallow;
-	int pool_line;
-	int dials_line;
-	int proxy_line;
 	struct ref relay_ref[CONFIG_HOPS_MAX];
 };
 
 /* Parse-time state of one [inlet NAME]. */
 struct inlet_p {
-	int listen_line;
-	int outlet_line;
-	int service_line;
-	int via_line; /* the first via line */
-	int intercept_line; /* the first intercept line */
+	int seen[KEYS_MAX];
 	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
-	int listen_ok;       /* listen parsed: may be checked for clashes */
 	struct ref outlet_ref;
 	struct ref via_ref[CONFIG_HOPS_MAX];
 };
 
 /* Parse-time state of one [relay NAME]. */
 struct relay_p {
+	int seen[KEYS_MAX];
 	struct ref *reg;
 	size_t nreg;
 	struct ref *allow;
 	size_t nallow;
-	int via_line;
 	struct ref via_ref;
 };
 
@@ -143,12 +163,10 @@ struct parse {
 	size_t pos;
 	int line;         /* line being handled */
 	const char *raw;  /* that line as read (leading blanks stripped) */
-	enum section sec; /* current section, and its index if outlet/inlet */
+	enum section sec; /* current section, and its index if named */
 	size_t idx;
-	int node_line; /* line of [node], [peers]: 0 if absent */
-	int peers_line;
-	int authorities_line;
-	int node_seen[NK_COUNT]; /* line of each [node] key, for duplicates */
+	int begun[SEC_BAD]; /* line of [node], [peers], [authorities] (0) */
+	struct node_p np;        /* [node] */
 	struct outlet_p *op;     /* parallel to cfg->outlets */
 	struct inlet_p *ip;      /* parallel to cfg->inlets */
 	struct relay_p *rp;      /* parallel to cfg->relays */
@@ -158,6 +176,75 @@ struct parse {
 	size_t nerr;                      /* errors found, kept or not */
 	int stopped; /* the reader gave up: skip the whole-file checks */
 };
+
+/*
+ * The key tables.  Each key of a section is described once: its name, the
+ * type of its value (which says how it is read, what its error says and
+ * how two values compare), its bounds and default, and where it lands in
+ * the section's struct (offsetof).  One loop reads every section's keys
+ * (section_key) and one compares them (keys_same, for config_diff), so a
+ * key cannot be parsed and forgotten by the diff.
+ */
+struct key;
+
+/* KT_FN: read ${value} of ${k} into the section ${sec} (state ${ps}). */
+typedef void key_parse_fn(struct parse *p, const struct key *k, void *sec,
+    void *ps, const char *value);
+
+/* KT_FN: 1 if the key's values in the sections ${a} and ${b} are alike. */
+typedef int key_same_fn(const void *a, const void *b);
+
+enum key_type {
+	KT_UINT,    /* unsigned, from min to max */
+	KT_SECONDS, /* double, up to max; KF_POSITIVE: more than 0 */
+	KT_WORDS,   /* int: 1 for word[on], 0 for the other word */
+	KT_LEVEL,   /* enum log_level (log_level_parse) */
+	KT_ADDR,    /* struct addr */
+	KT_PATH,    /* char[size]: relative to the config's directory */
+	KT_ACCOUNT, /* char[CONFIG_USER_MAX]: a user or group name */
+	KT_FN       /* read by parse, compared by same */
+};
+
+#define KF_REPEAT 1   /* may be given on several lines */
+#define KF_POSITIVE 2 /* KT_SECONDS: 0 is refused */
+
+struct key {
+	const char *name;
+	enum key_type type;
+	unsigned flags;
+	size_t off;  /* where the value lands in the section's struct */
+	size_t has;  /* an int set to 1 once a value is read; 0: none */
+	size_t line; /* an int set to the key's line; 0: none (offset 0
+		      * of each section's struct is a string, never these) */
+	size_t size; /* KT_PATH: bytes at off */
+	double min, max; /* KT_UINT: bounds; KT_SECONDS: max */
+	double def;  /* the default (KT_UINT, KT_SECONDS, KT_WORDS, KT_LEVEL) */
+	const char *word[2]; /* KT_WORDS: as the error lists them */
+	unsigned on;         /* KT_WORDS: the index of the word meaning 1 */
+	key_parse_fn *parse; /* KT_FN */
+	key_same_fn *same;   /* KT_FN */
+};
+
+/*
+ * A kind of section.  Named kinds ([outlet NAME]...) are arrays of struct
+ * config (arr, count: offsets in it) whose elements begin with their name
+ * and have a line (line_off); each has a parse-time state in an array of
+ * struct parse (ps).  The others come once; [peers] and [authorities]
+ * have no key table: each line is NAME = IDENTIFIER (entry).
+ */
+struct kind {
+	const char *name;
+	const char *plural;     /* named kinds: "outlets"; NULL: once */
+	const struct key *keys; /* NULL: entry reads every line */
+	size_t nkeys;
+	int refuse_empty; /* "empty value for ..." */
+	size_t arr, count, size, line_off;
+	size_t ps, ps_size;
+	void (*entry)(struct parse *, const char *, const char *);
+	int (*same)(const struct config *, const struct config *); /* once */
+};
+
+static const struct kind kinds[SEC_BAD];
 
 /*
  * Record an error at line ${line} as "FILE:LINE: message", unless that
@@ -305,49 +392,96 @@ ref_resolve(struct parse *p, const struct ref *r, uint8_t id[CONFIG_ID_LEN])
 	return (-1);
 }
 
-/* Start a [relay NAME] section. */
-static void
-relay_begin(struct parse *p, const char *name)
-{
-	struct config *cfg = p->cfg;
-	size_t i;
+/* Address of the member at offset ${off} of the struct at ${base}. */
+#define AT(base, off) ((void *)((char *)(base) + (off)))
+#define CAT(base, off) ((const void *)((const char *)(base) + (off)))
 
-	if (*name == '\0') {
-		perr(p, p->line, "[relay] needs a name: [relay NAME]");
+/* Give the keys of ${kd} of the section ${sec} their defaults. */
+static void
+keys_default(const struct kind *kd, void *sec)
+{
+	const struct key *k;
+
+	for (k = kd->keys; k < kd->keys + kd->nkeys; k++) {
+		if (k->type == KT_UINT)
+			*(unsigned *)AT(sec, k->off) = (unsigned)k->def;
+		else if (k->type == KT_SECONDS)
+			*(double *)AT(sec, k->off) = k->def;
+		else if (k->type == KT_WORDS)
+			*(int *)AT(sec, k->off) = (int)k->def;
+		else if (k->type == KT_LEVEL)
+			*(enum log_level *)AT(sec, k->off) =
+			    (enum log_level)k->def;
+	}
+}
+
+/* Start the section [${kd->name}] (named ${name}: an error) of kind ${s}. */
+static void
+once_begin(struct parse *p, enum section s, const char *name)
+{
+	const struct kind *kd = &kinds[s];
+
+	if (*name != '\0') {
+		perr(p, p->line, "[%s] takes no name", kd->name);
 		return;
 	}
-	if (check_name(p, name, "relay name") == -1)
+	if (p->begun[s] != 0) {
+		perr(p, p->line, "duplicate [%s] section (first on line %d)",
+		    kd->name, p->begun[s]);
 		return;
-	for (i = 0; i < cfg->nrelays; i++) {
-		if (strcmp(cfg->relays[i].name, name) == 0) {
-			perr(p, p->line, "duplicate [relay %s] (first on line "
-			    "%d)", name, cfg->relays[i].line);
+	}
+	p->begun[s] = p->line;
+	p->sec = s;
+}
+
+/* Start a section [${kd->name} ${name}] of the named kind ${s}. */
+static void
+named_begin(struct parse *p, enum section s, const char *name)
+{
+	const struct kind *kd = &kinds[s];
+	char **arr = AT(p->cfg, kd->arr), *sec, what[32];
+	size_t *n = AT(p->cfg, kd->count), i;
+
+	if (*name == '\0') {
+		perr(p, p->line, "[%s] needs a name: [%s NAME]", kd->name,
+		    kd->name);
+		return;
+	}
+	snprintf(what, sizeof(what), "%s name", kd->name);
+	if (check_name(p, name, what) == -1)
+		return;
+	for (i = 0; i < *n; i++) {
+		sec = *arr + i * kd->size;
+		if (strcmp(sec, name) == 0) {
+			perr(p, p->line, "duplicate [%s %s] (first on line %d)",
+			    kd->name, name, *(int *)AT(sec, kd->line_off));
 			return;
 		}
 	}
-	if (cfg->nrelays >= CONFIG_ITEMS_MAX) {
-		perr(p, p->line, "too many relays (at most %d)",
+	if (*n >= CONFIG_ITEMS_MAX) {
+		perr(p, p->line, "too many %s (at most %d)", kd->plural,
 		    CONFIG_ITEMS_MAX);
 		return;
 	}
-	if (grow(&cfg->relays, cfg->nrelays, sizeof(*cfg->relays)) == -1 ||
-	    grow(&p->rp, cfg->nrelays, sizeof(*p->rp)) == -1) {
+	if (grow(arr, *n, kd->size) == -1 ||
+	    grow(AT(p, kd->ps), *n, kd->ps_size) == -1) {
 		perr(p, p->line, "out of memory");
 		return;
 	}
-	strcpy(cfg->relays[cfg->nrelays].name, name);
-	cfg->relays[cfg->nrelays].line = p->line;
-	p->idx = cfg->nrelays++;
-	p->sec = SEC_RELAY;
+	sec = *arr + *n * kd->size;
+	strcpy(sec, name);
+	*(int *)AT(sec, kd->line_off) = p->line;
+	keys_default(kd, sec);
+	p->idx = (*n)++;
+	p->sec = s;
 }
 
 /* Start the section named ${s} (the text inside the brackets). */
 static void
 section_begin(struct parse *p, char *s)
 {
-	struct config *cfg = p->cfg;
 	char *kind, *name, *end;
-	size_t i;
+	int k;
 
 	p->sec = SEC_BAD;
 	/* Split "kind name" at blanks; trim both ends. */
@@ -362,101 +496,17 @@ section_begin(struct parse *p, char *s)
 		*name++ = '\0';
 		name += strspn(name, " \t");
 	}
-	if (strcmp(kind, "node") == 0 || strcmp(kind, "peers") == 0) {
-		int *seen = kind[0] == 'n' ? &p->node_line : &p->peers_line;
-
-		if (*name != '\0') {
-			perr(p, p->line, "[%s] takes no name", kind);
-			return;
-		}
-		if (*seen != 0) {
-			perr(p, p->line, "duplicate [%s] section (first on "
-			    "line %d)", kind, *seen);
-			return;
-		}
-		*seen = p->line;
-		p->sec = kind[0] == 'n' ? SEC_NODE : SEC_PEERS;
-		return;
-	}
-	if (strcmp(kind, "authorities") == 0) {
-		if (*name != '\0') {
-			perr(p, p->line, "[authorities] takes no name");
-			return;
-		}
-		if (p->authorities_line != 0) {
-			perr(p, p->line, "duplicate [authorities] section "
-			    "(first on line %d)", p->authorities_line);
-			return;
-		}
-		p->authorities_line = p->line;
-		p->sec = SEC_AUTHORITIES;
-		return;
-	}
-	if (strcmp(kind, "relay") == 0) {
-		relay_begin(p, name);
-		return;
-	}
-	if (strcmp(kind, "outlet") != 0 && strcmp(kind, "inlet") != 0) {
+	for (k = SEC_NODE; k < SEC_BAD; k++)
+		if (strcmp(kind, kinds[k].name) == 0)
+			break;
+	if (k == SEC_BAD)
 		perr(p, p->line, "unknown section [%.60s] (expected [node], "
 		    "[peers], [authorities], [outlet NAME], [inlet NAME] or "
 		    "[relay NAME])", kind);
-		return;
-	}
-	if (*name == '\0') {
-		perr(p, p->line, "[%s] needs a name: [%s NAME]", kind, kind);
-		return;
-	}
-	if (check_name(p, name, kind[0] == 'o' ? "outlet name" :
-						 "inlet name") == -1)
-		return;
-	if (kind[0] == 'o') {
-		for (i = 0; i < cfg->noutlets; i++) {
-			if (strcmp(cfg->outlets[i].name, name) == 0) {
-				perr(p, p->line, "duplicate [outlet %s] (first "
-				    "on line %d)", name, cfg->outlets[i].line);
-				return;
-			}
-		}
-		if (cfg->noutlets >= CONFIG_ITEMS_MAX) {
-			perr(p, p->line, "too many outlets (at most %d)",
-			    CONFIG_ITEMS_MAX);
-			return;
-		}
-		if (grow(&cfg->outlets, cfg->noutlets,
-			sizeof(*cfg->outlets)) == -1 ||
-		    grow(&p->op, cfg->noutlets, sizeof(*p->op)) == -1) {
-			perr(p, p->line, "out of memory");
-			return;
-		}
-		strcpy(cfg->outlets[cfg->noutlets].name, name);
-		cfg->outlets[cfg->noutlets].line = p->line;
-		p->idx = cfg->noutlets++;
-		p->sec = SEC_OUTLET;
-	} else {
-		for (i = 0; i < cfg->ninlets; i++) {
-			if (strcmp(cfg->inlets[i].name, name) == 0) {
-				perr(p, p->line, "duplicate [inlet %s] (first "
-				    "on line %d)", name, cfg->inlets[i].line);
-				return;
-			}
-		}
-		if (cfg->ninlets >= CONFIG_ITEMS_MAX) {
-			perr(p, p->line, "too many inlets (at most %d)",
-			    CONFIG_ITEMS_MAX);
-			return;
-		}
-		if (grow(&cfg->inlets, cfg->ninlets, sizeof(*cfg->inlets)) ==
-			-1 ||
-		    grow(&p->ip, cfg->ninlets, sizeof(*p->ip)) == -1) {
-			perr(p, p->line, "out of memory");
-			return;
-		}
-		strcpy(cfg->inlets[cfg->ninlets].name, name);
-		strcpy(cfg->inlets[cfg->ninlets].service, name);
-		cfg->inlets[cfg->ninlets].line = p->line;
-		p->idx = cfg->ninlets++;
-		p->sec = SEC_INLET;
-	}
+	else if (kinds[k].plural == NULL)
+		once_begin(p, (enum section)k, name);
+	else
+		named_begin(p, (enum section)k, name);
 }
 
 /*
@@ -783,152 +833,147 @@ node_intercept_one(struct parse *p, const char *s, void *arg)
 
 /* [node] intercept = ADDR[, ADDR]. */
 static void
-node_intercept(struct parse *p, const char *value)
+node_intercept(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
 {
 
+	(void)k;
+	(void)sec;
+	(void)ps;
 	each_entry(p, value, "intercept", node_intercept_one, NULL);
 }
 
-/* One key of [node]. */
+/* [node] credential = FILE (repeatable, one per authority). */
 static void
-node_key(struct parse *p, const char *key, const char *value)
+node_credential(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
 {
-	struct config_node *node = &p->cfg->node;
-	enum log_level lvl;
-	size_t k;
+	struct config_node *node = sec;
 
-	for (k = 0; k < NK_COUNT; k++)
-		if (strcmp(key, node_keys[k]) == 0)
+	(void)ps;
+	if (node->ncredentials >= CRED_MAX_BLOCK) {
+		perr(p, p->line, "too many credential files (at most %d, one "
+		    "per authority)", CRED_MAX_BLOCK);
+		return;
+	}
+	if (set_path(p, k->name, value, node->credential[node->ncredentials],
+	    sizeof(node->credential[0])) == 0)
+		node->credential_line[node->ncredentials++] = p->line;
+}
+
+/* Read ${value} of the key ${k} into the section ${sec} (state ${ps}). */
+static void
+key_parse(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	void *at = AT(sec, k->off);
+	enum log_level lvl;
+	int ok = 0;
+
+	if (k->line != 0)
+		*(int *)AT(sec, k->line) = p->line;
+	switch (k->type) {
+	case KT_UINT:
+		ok = parse_uint(p, k->name, value, (unsigned)k->min,
+		    (unsigned)k->max, at) == 0;
+		break;
+	case KT_SECONDS:
+		ok = parse_seconds(p, k->name, value, k->max,
+		    (k->flags & KF_POSITIVE) != 0, at) == 0;
+		break;
+	case KT_WORDS:
+		if (strcmp(value, k->word[0]) != 0 &&
+		    strcmp(value, k->word[1]) != 0) {
+			perr(p, p->line, "%s must be %s or %s", k->name,
+			    k->word[0], k->word[1]);
 			break;
-	if (k == NK_COUNT) {
-		perr(p, p->line, "unknown key \"%.60s\" in [node]", key);
+		}
+		*(int *)at = strcmp(value, k->word[k->on]) == 0;
+		break;
+	case KT_LEVEL:
+		if ((ok = log_level_parse(value, &lvl) == 0))
+			*(enum log_level *)at = lvl;
+		else
+			perr(p, p->line, "%s must be error, warn, info or "
+			    "debug", k->name);
+		break;
+	case KT_ADDR:
+		ok = parse_addr(p, k->name, value, at) == 0;
+		break;
+	case KT_PATH:
+		(void)set_path(p, k->name, value, at, k->size);
+		break;
+	case KT_ACCOUNT:
+		set_account(p, k->name, value, at);
+		break;
+	case KT_FN:
+		k->parse(p, k, sec, ps, value);
+		break;
+	}
+	if (ok && k->has != 0)
+		*(int *)AT(sec, k->has) = 1;
+}
+
+/*
+ * The section being read, of kind ${kd} (with a key table): return its
+ * struct and set *${ps} to its parse-time state.
+ */
+static void *
+current(struct parse *p, const struct kind *kd, void **ps)
+{
+
+	if (kd->plural == NULL) {
+		assert(kd == &kinds[SEC_NODE]);
+		*ps = &p->np;
+		return (&p->cfg->node);
+	}
+	*ps = *(char **)AT(p, kd->ps) + p->idx * kd->ps_size;
+	return (*(char **)AT(p->cfg, kd->arr) + p->idx * kd->size);
+}
+
+/*
+ * One key = value line of the current section: find the key in its
+ * table, refuse a key given twice (unless repeatable) or, in [node], an
+ * empty value, and read the value.
+ */
+static void
+section_key(struct parse *p, const char *key, const char *value)
+{
+	const struct kind *kd = &kinds[p->sec];
+	const struct key *k;
+	const char *name;
+	void *sec, *ps;
+	int *seen;
+
+	if (kd->keys == NULL) {
+		kd->entry(p, key, value);
 		return;
 	}
-	if (p->node_seen[k] != 0 && k != NK_CREDENTIAL) {
-		perr(p, p->line, "duplicate key \"%s\" in [node] (first on "
-		    "line %d)", key, p->node_seen[k]);
+	sec = current(p, kd, &ps);
+	seen = ps; /* each state begins with seen[] */
+	name = kd->plural != NULL ? sec : ""; /* named: the name is first */
+	for (k = kd->keys; k < kd->keys + kd->nkeys; k++)
+		if (strcmp(key, k->name) == 0)
+			break;
+	if (k == kd->keys + kd->nkeys) {
+		perr(p, p->line, "unknown key \"%.60s\" in [%s%s%s]", key,
+		    kd->name, *name != '\0' ? " " : "", name);
 		return;
 	}
-	p->node_seen[k] = p->line;
-	if (value[0] == '\0') {
+	if (seen[k - kd->keys] != 0) {
+		if ((k->flags & KF_REPEAT) == 0) {
+			perr(p, p->line, "duplicate key \"%s\" in [%s%s%s] "
+			    "(first on line %d)", key, kd->name, *name != '\0' ?
+			    " " : "", name, seen[k - kd->keys]);
+			return;
+		}
+	} else
+		seen[k - kd->keys] = p->line;
+	if (kd->refuse_empty && value[0] == '\0') {
 		perr(p, p->line, "empty value for \"%s\"", key);
 		return;
 	}
-	switch ((enum node_key)k) {
-	case NK_IDENTITY:
-		node->identity_line = p->line;
-		set_path(p, key, value, node->identity,
-		    sizeof(node->identity));
-		break;
-	case NK_CREDENTIAL:
-		if (node->ncredentials >= CRED_MAX_BLOCK) {
-			perr(p, p->line, "too many credential files (at most "
-			    "%d, one per authority)", CRED_MAX_BLOCK);
-			break;
-		}
-		if (set_path(p, key, value,
-		    node->credential[node->ncredentials],
-		    sizeof(node->credential[0])) == 0)
-			node->credential_line[node->ncredentials++] = p->line;
-		break;
-	case NK_REVOKED:
-		node->revoked_line = p->line;
-		set_path(p, key, value, node->revoked, sizeof(node->revoked));
-		break;
-	case NK_CREDENTIAL_SKEW:
-		parse_uint(p, key, value, 0, 600, &node->credential_skew);
-		break;
-	case NK_LISTEN:
-		if (parse_addr(p, key, value, &node->listen) == 0)
-			node->has_listen = 1;
-		break;
-	case NK_MAX_CONNECTIONS:
-		parse_uint(p, key, value, 1, 1000000, &node->max_connections);
-		break;
-	case NK_MAX_HANDSHAKES:
-		parse_uint(p, key, value, 1, 100000, &node->max_handshakes);
-		break;
-	case NK_HANDSHAKE_TIMEOUT:
-		parse_seconds(p, key, value, 3600, 1,
-		    &node->handshake_timeout);
-		break;
-	case NK_CONNECT_TIMEOUT:
-		parse_seconds(p, key, value, 3600, 1, &node->connect_timeout);
-		break;
-	case NK_IDLE_TIMEOUT:
-		parse_seconds(p, key, value, 604800, 0, &node->idle_timeout);
-		break;
-	case NK_SHUTDOWN_GRACE:
-		parse_seconds(p, key, value, 3600, 0, &node->shutdown_grace);
-		break;
-	case NK_KEEPALIVE:
-		parse_seconds(p, key, value, 3600, 0, &node->keepalive);
-		break;
-	case NK_TCP_KEEPALIVE:
-		parse_seconds(p, key, value, 86400, 0, &node->tcp_keepalive);
-		break;
-	case NK_LOG_LEVEL:
-		if (log_level_parse(value, &lvl) == -1) {
-			perr(p, p->line, "log_level must be error, warn, info "
-			    "or debug");
-			break;
-		}
-		node->log_level = lvl;
-		node->has_log_level = 1;
-		break;
-	case NK_RELOAD:
-		if (strcmp(value, "watch") == 0)
-			node->reload_watch = 1;
-		else if (strcmp(value, "off") == 0)
-			node->reload_watch = 0;
-		else
-			perr(p, p->line, "reload must be off or watch");
-		break;
-	case NK_RELOAD_INTERVAL:
-		parse_seconds(p, key, value, 3600, 1, &node->reload_interval);
-		break;
-	case NK_RELAY_RESOLVE:
-		parse_seconds(p, key, value, 3600, 1, &node->relay_resolve);
-		break;
-	case NK_ADMIN:
-		node->admin_line = p->line;
-		if (parse_addr(p, key, value, &node->admin) == 0)
-			node->has_admin = 1;
-		break;
-	case NK_ADMIN_PUBLIC:
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
-			perr(p, p->line, "admin_public must be yes or no");
-			break;
-		}
-		node->admin_public = strcmp(value, "yes") == 0;
-		break;
-	case NK_USER:
-		node->user_line = p->line;
-		set_account(p, key, value, node->user);
-		break;
-	case NK_GROUP:
-		node->group_line = p->line;
-		set_account(p, key, value, node->group);
-		break;
-	case NK_ALLOW_ROOT:
-		if (strcmp(value, "yes") == 0)
-			node->allow_root = 1;
-		else if (strcmp(value, "no") != 0)
-			perr(p, p->line, "allow_root must be yes or no");
-		break;
-	case NK_INTERCEPT:
-		node_intercept(p, value);
-		break;
-	case NK_RESUME:
-		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
-			perr(p, p->line, "resume must be yes or no");
-			break;
-		}
-		node->resume = strcmp(value, "yes") == 0;
-		break;
-	case NK_COUNT:
-		break;
-	}
+	key_parse(p, k, sec, ps, value);
 }
 
 /* One "name = identifier" line of [peers]. */
@@ -1206,64 +1251,29 @@ hop_add(struct parse *p, const char *key, const char *value,
 	return (0);
 }
 
-/* One key of [outlet NAME]. */
+/* [outlet NAME] allow = ENTRY[, ENTRY] (repeatable). */
 static void
-outlet_key(struct parse *p, const char *key, const char *value)
+outlet_allow(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
 {
-	struct config_outlet *o = &p->cfg->outlets[p->idx];
-	struct outlet_p *op = &p->op[p->idx];
+	struct config_outlet *o = sec;
+	struct outlet_p *op = ps;
 
-	if (strcmp(key, "allow") == 0) {
-		allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules,
-		    value);
-		return;
-	}
-	if (strcmp(key, "relay") == 0) {
-		(void)hop_add(p, key, value, o->relay, &o->nrelay,
-		    op->relay_ref, o->name);
-		o->has_relay = o->nrelay > 0;
-		return;
-	}
-	if (strcmp(key, "pool") == 0 || strcmp(key, "max_dials") == 0) {
-		int *seen = key[0] == 'p' ? &op->pool_line : &op->dials_line;
+	(void)k;
+	allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules, value);
+}
 
-		if (*seen != 0) {
-			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
-			    "(first on line %d)", key, o->name, *seen);
-			return;
-		}
-		*seen = p->line;
-		if (key[0] == 'p')
-			parse_uint(p, key, value, 1, 64, &o->pool);
-		else
-			parse_uint(p, key, value, 0, 100000, &o->max_dials);
-		return;
-	}
-	if (strcmp(key, "proxy_protocol") == 0) {
-		if (op->proxy_line != 0) {
-			perr(p, p->line, "duplicate key \"%s\" in [outlet %s] "
-			    "(first on line %d)", key, o->name, op->proxy_line);
-			return;
-		}
-		op->proxy_line = p->line;
-		if (strcmp(value, "v2") == 0)
-			o->proxy_v2 = 1;
-		else if (strcmp(value, "off") != 0)
-			perr(p, p->line, "proxy_protocol must be off or v2");
-		return;
-	}
-	if (strcmp(key, "target") != 0) {
-		perr(p, p->line, "unknown key \"%.60s\" in [outlet %s]", key,
-		    o->name);
-		return;
-	}
-	if (op->target_line != 0) {
-		perr(p, p->line, "duplicate key \"target\" in [outlet %s] "
-		    "(first on line %d)", o->name, op->target_line);
-		return;
-	}
-	op->target_line = p->line;
-	parse_addr(p, "target", value, &o->target);
+/* [outlet NAME] relay = PEER@HOST:PORT (repeatable). */
+static void
+outlet_relay(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_outlet *o = sec;
+	struct outlet_p *op = ps;
+
+	(void)hop_add(p, k->name, value, o->relay, &o->nrelay, op->relay_ref,
+	    o->name);
+	o->has_relay = o->nrelay > 0;
 }
 
 /*
@@ -1303,12 +1313,16 @@ peer_at(struct parse *p, const char *key, const char *value, struct ref *r,
  * one); the rule ends at the second '@', if any.
  */
 static void
-inlet_outlet(struct parse *p, struct config_inlet *in, struct inlet_p *ip,
+inlet_outlet(struct parse *p, const struct key *k, void *sec, void *ps,
     const char *value)
 {
+	struct config_inlet *in = sec;
+	struct inlet_p *ip = ps;
 	char rule[CONFIG_RULE_TEXT];
 	const char *at, *at2;
 	size_t n;
+
+	(void)k;
 
 	at = strchr(value, '@');
 	n = at != NULL ? (size_t)(at - value) : strlen(value);
@@ -1361,84 +1375,78 @@ inlet_intercept_one(struct parse *p, const char *s, void *arg)
 	return (0);
 }
 
-/* One key of [inlet NAME]. */
+/* [inlet NAME] intercept = HOST:PORT[, HOST:PORT] (repeatable). */
 static void
-inlet_key(struct parse *p, const char *key, const char *value)
+inlet_intercept(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
 {
-	struct config_inlet *in = &p->cfg->inlets[p->idx];
-	struct inlet_p *ip = &p->ip[p->idx];
-	int *seen;
 
-	if (strcmp(key, "intercept") == 0) {
-		if (ip->intercept_line == 0)
-			ip->intercept_line = p->line;
-		each_entry(p, value, "intercept", inlet_intercept_one, in);
-		return;
-	}
-	if (strcmp(key, "via") == 0) {
-		if (ip->via_line == 0)
-			ip->via_line = p->line;
-		(void)hop_add(p, key, value, in->via, &in->nvia, ip->via_ref,
-		    in->name);
-		in->has_via = in->nvia > 0;
-		return;
-	}
-	if (strcmp(key, "listen") == 0)
-		seen = &ip->listen_line;
-	else if (strcmp(key, "outlet") == 0)
-		seen = &ip->outlet_line;
-	else if (strcmp(key, "service") == 0)
-		seen = &ip->service_line;
-	else {
-		perr(p, p->line, "unknown key \"%.60s\" in [inlet %s]", key,
-		    in->name);
-		return;
-	}
-	if (*seen != 0) {
-		perr(p, p->line, "duplicate key \"%s\" in [inlet %s] (first on "
-		    "line %d)", key, in->name, *seen);
-		return;
-	}
-	*seen = p->line;
-	if (seen == &ip->listen_line) {
-		ip->listen_ok = parse_addr(p, "listen", value, &in->listen) == 0;
-		in->has_listen = ip->listen_ok;
-	}
-	else if (seen == &ip->outlet_line)
-		inlet_outlet(p, in, ip, value);
-	else if (check_name(p, value, "service name") == 0)
+	(void)k;
+	(void)ps;
+	each_entry(p, value, "intercept", inlet_intercept_one, sec);
+}
+
+/* [inlet NAME] via = PEER@HOST:PORT (repeatable). */
+static void
+inlet_via(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_inlet *in = sec;
+	struct inlet_p *ip = ps;
+
+	(void)hop_add(p, k->name, value, in->via, &in->nvia, ip->via_ref,
+	    in->name);
+	in->has_via = in->nvia > 0;
+}
+
+/* [inlet NAME] service = NAME (default: the inlet's name). */
+static void
+inlet_service(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_inlet *in = sec;
+
+	(void)k;
+	(void)ps;
+	if (check_name(p, value, "service name") == 0)
 		strcpy(in->service, value);
 }
 
-/* One key of [relay NAME]. */
+/* [relay NAME] allow = ENTRY[, ENTRY] (repeatable). */
 static void
-relay_key(struct parse *p, const char *key, const char *value)
+relay_allow(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
 {
-	struct config_relay *r = &p->cfg->relays[p->idx];
-	struct relay_p *rp = &p->rp[p->idx];
+	struct config_relay *r = sec;
+	struct relay_p *rp = ps;
 
-	if (strcmp(key, "allow") == 0) {
-		allow_add(p, &rp->allow, &rp->nallow, &r->allow_rules,
-		    &r->nallow_rules, value);
-		return;
-	}
-	if (strcmp(key, "register") == 0) {
-		allow_add(p, &rp->reg, &rp->nreg, &r->reg_rules,
-		    &r->nreg_rules, value);
-		return;
-	}
-	if (strcmp(key, "via") != 0) {
-		perr(p, p->line, "unknown key \"%.60s\" in [relay %s]", key,
-		    r->name);
-		return;
-	}
-	if (rp->via_line != 0) {
-		perr(p, p->line, "duplicate key \"via\" in [relay %s] (first "
-		    "on line %d)", r->name, rp->via_line);
-		return;
-	}
-	rp->via_line = p->line;
-	if (peer_at(p, key, value, &rp->via_ref, &r->via) == 1)
+	(void)k;
+	allow_add(p, &rp->allow, &rp->nallow, &r->allow_rules,
+	    &r->nallow_rules, value);
+}
+
+/* [relay NAME] register = ENTRY[, ENTRY] (repeatable). */
+static void
+relay_register(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_relay *r = sec;
+	struct relay_p *rp = ps;
+
+	(void)k;
+	allow_add(p, &rp->reg, &rp->nreg, &r->reg_rules, &r->nreg_rules,
+	    value);
+}
+
+/* [relay NAME] via = PEER@HOST:PORT: the next relay. */
+static void
+relay_via(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_relay *r = sec;
+	struct relay_p *rp = ps;
+
+	if (peer_at(p, k->name, value, &rp->via_ref, &r->via) == 1)
 		r->has_via = 1;
 	else
 		perr(p, p->line, "via must be PEER@HOST:PORT (the next "
@@ -1452,33 +1460,314 @@ handler(void *user, const char *section, const char *key, const char *value)
 	struct parse *p = user;
 
 	(void)section; /* inih truncates it; the reader tracks sections */
-	switch (p->sec) {
-	case SEC_NONE:
+	if (p->sec == SEC_NONE)
 		perr(p, p->line, "key \"%.60s\" outside any section", key);
-		break;
-	case SEC_NODE:
-		node_key(p, key, value);
-		break;
-	case SEC_PEERS:
-		peer_key(p, key, value);
-		break;
-	case SEC_AUTHORITIES:
-		authority_key(p, key, value);
-		break;
-	case SEC_OUTLET:
-		outlet_key(p, key, value);
-		break;
-	case SEC_INLET:
-		inlet_key(p, key, value);
-		break;
-	case SEC_RELAY:
-		relay_key(p, key, value);
-		break;
-	case SEC_BAD:
-		break;
-	}
+	else if (p->sec != SEC_BAD)
+		section_key(p, key, value);
 	return (1); /* errors are recorded, never inih's to report */
 }
+
+/* Identifier lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
+static int
+ids_same(const uint8_t (*a)[CONFIG_ID_LEN], size_t na,
+    const uint8_t (*b)[CONFIG_ID_LEN], size_t nb)
+{
+
+	return (na == nb && (na == 0 || memcmp(a, b, na * CONFIG_ID_LEN) ==
+	    0));
+}
+
+/* Relay lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
+static int
+hops_same(const struct config_hop *a, size_t na, const struct config_hop *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (memcmp(a[i].id, b[i].id, CONFIG_ID_LEN) != 0 ||
+		    !addr_same(&a[i].addr, &b[i].addr))
+			return (0);
+	return (1);
+}
+
+/* Attribute rule lists ${a} (${na}) and ${b} (${nb}) are the same, in
+ * order (as written, and the issuer each names). */
+static int
+rules_same(const struct config_rule *a, size_t na,
+    const struct config_rule *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].text, b[i].text) != 0 ||
+		    memcmp(a[i].issuer, b[i].issuer, CONFIG_ID_LEN) != 0)
+			return (0);
+	return (1);
+}
+
+/* Address lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
+static int
+addrs_same(const struct addr *a, size_t na, const struct addr *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return (0);
+	for (i = 0; i < na; i++)
+		if (!addr_same(&a[i], &b[i]))
+			return (0);
+	return (1);
+}
+
+/* The same value of [node] intercept in ${a} and ${b}. */
+static int
+node_intercept_same(const void *a, const void *b)
+{
+	const struct config_node *x = a, *y = b;
+
+	return (addrs_same(x->intercept, x->nintercept, y->intercept,
+	    y->nintercept));
+}
+
+/* The same credential files, in order. */
+static int
+node_credential_same(const void *a, const void *b)
+{
+	const struct config_node *x = a, *y = b;
+	size_t i;
+
+	if (x->ncredentials != y->ncredentials)
+		return (0);
+	for (i = 0; i < x->ncredentials; i++)
+		if (strcmp(x->credential[i], y->credential[i]) != 0)
+			return (0);
+	return (1);
+}
+
+/* The same allow list of an outlet. */
+static int
+outlet_allow_same(const void *a, const void *b)
+{
+	const struct config_outlet *x = a, *y = b;
+
+	return (ids_same(x->allow, x->nallow, y->allow, y->nallow) &&
+	    rules_same(x->rules, x->nrules, y->rules, y->nrules));
+}
+
+/* The same relay lines of an outlet. */
+static int
+outlet_relay_same(const void *a, const void *b)
+{
+	const struct config_outlet *x = a, *y = b;
+
+	return (hops_same(x->relay, x->nrelay, y->relay, y->nrelay));
+}
+
+/* The same intercept addresses of an inlet. */
+static int
+inlet_intercept_same(const void *a, const void *b)
+{
+	const struct config_inlet *x = a, *y = b;
+
+	return (addrs_same(x->intercept, x->nintercept, y->intercept,
+	    y->nintercept));
+}
+
+/* The same outlet of an inlet: identity or rule, and address. */
+static int
+inlet_outlet_same(const void *a, const void *b)
+{
+	const struct config_inlet *x = a, *y = b;
+
+	return (memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) == 0 &&
+	    x->outlet_by_rule == y->outlet_by_rule &&
+	    rules_same(&x->outlet_rule, 1, &y->outlet_rule, 1) &&
+	    addr_same(&x->outlet, &y->outlet));
+}
+
+/* The same service of an inlet. */
+static int
+inlet_service_same(const void *a, const void *b)
+{
+	const struct config_inlet *x = a, *y = b;
+
+	return (strcmp(x->service, y->service) == 0);
+}
+
+/* The same via lines of an inlet. */
+static int
+inlet_via_same(const void *a, const void *b)
+{
+	const struct config_inlet *x = a, *y = b;
+
+	return (hops_same(x->via, x->nvia, y->via, y->nvia));
+}
+
+/* The same register list of a relay. */
+static int
+relay_register_same(const void *a, const void *b)
+{
+	const struct config_relay *x = a, *y = b;
+
+	return (ids_same(x->reg, x->nreg, y->reg, y->nreg) &&
+	    rules_same(x->reg_rules, x->nreg_rules, y->reg_rules,
+	    y->nreg_rules));
+}
+
+/* The same allow list of a relay. */
+static int
+relay_allow_same(const void *a, const void *b)
+{
+	const struct config_relay *x = a, *y = b;
+
+	return (ids_same(x->allow, x->nallow, y->allow, y->nallow) &&
+	    rules_same(x->allow_rules, x->nallow_rules, y->allow_rules,
+	    y->nallow_rules));
+}
+
+/* The same next relay of a relay. */
+static int
+relay_via_same(const void *a, const void *b)
+{
+	const struct config_relay *x = a, *y = b;
+
+	return (x->has_via == y->has_via && (!x->has_via ||
+	    (memcmp(x->via_id, y->via_id, CONFIG_ID_LEN) == 0 &&
+	    addr_same(&x->via, &y->via))));
+}
+
+#define N_(m) offsetof(struct config_node, m)
+#define N_SIZE(m) sizeof(((struct config_node *)NULL)->m)
+#define O_(m) offsetof(struct config_outlet, m)
+#define I_(m) offsetof(struct config_inlet, m)
+#define R_(m) offsetof(struct config_relay, m)
+
+/* [node]; the defaults and bounds are those of docs/config.md. */
+static const struct key node_keys[NK_COUNT] = {
+    [NK_IDENTITY] = {"identity", KT_PATH, .off = N_(identity),
+	.line = N_(identity_line), .size = N_SIZE(identity)},
+    [NK_LISTEN] = {"listen", KT_ADDR, .off = N_(listen),
+	.has = N_(has_listen)},
+    [NK_MAX_CONNECTIONS] = {"max_connections", KT_UINT,
+	.off = N_(max_connections), .min = 1, .max = 1000000, .def = 10000},
+    [NK_MAX_HANDSHAKES] = {"max_handshakes", KT_UINT,
+	.off = N_(max_handshakes), .min = 1, .max = 100000, .def = 256},
+    [NK_HANDSHAKE_TIMEOUT] = {"handshake_timeout", KT_SECONDS, KF_POSITIVE,
+	.off = N_(handshake_timeout), .max = 3600, .def = 10},
+    [NK_CONNECT_TIMEOUT] = {"connect_timeout", KT_SECONDS, KF_POSITIVE,
+	.off = N_(connect_timeout), .max = 3600, .def = 10},
+    [NK_IDLE_TIMEOUT] = {"idle_timeout", KT_SECONDS,
+	.off = N_(idle_timeout), .max = 604800, .def = 0},
+    [NK_SHUTDOWN_GRACE] = {"shutdown_grace", KT_SECONDS,
+	.off = N_(shutdown_grace), .max = 3600, .def = 10},
+    [NK_KEEPALIVE] = {"keepalive", KT_SECONDS, .off = N_(keepalive),
+	.max = 3600, .def = 30},
+    [NK_LOG_LEVEL] = {"log_level", KT_LEVEL, .off = N_(log_level),
+	.has = N_(has_log_level), .def = LOG_LVL_INFO},
+    [NK_RELOAD] = {"reload", KT_WORDS, .off = N_(reload_watch),
+	.word = {"off", "watch"}, .on = 1, .def = 0},
+    [NK_RELOAD_INTERVAL] = {"reload_interval", KT_SECONDS, KF_POSITIVE,
+	.off = N_(reload_interval), .max = 3600, .def = 2},
+    [NK_ADMIN] = {"admin", KT_ADDR, .off = N_(admin), .has = N_(has_admin),
+	.line = N_(admin_line)},
+    [NK_ADMIN_PUBLIC] = {"admin_public", KT_WORDS, .off = N_(admin_public),
+	.word = {"yes", "no"}, .on = 0, .def = 0},
+    [NK_USER] = {"user", KT_ACCOUNT, .off = N_(user),
+	.line = N_(user_line)},
+    [NK_GROUP] = {"group", KT_ACCOUNT, .off = N_(group),
+	.line = N_(group_line)},
+    [NK_ALLOW_ROOT] = {"allow_root", KT_WORDS, .off = N_(allow_root),
+	.word = {"yes", "no"}, .on = 0, .def = 0},
+    [NK_TCP_KEEPALIVE] = {"tcp_keepalive", KT_SECONDS,
+	.off = N_(tcp_keepalive), .max = 86400, .def = 120},
+    [NK_INTERCEPT] = {"intercept", KT_FN, .parse = node_intercept,
+	.same = node_intercept_same},
+    [NK_CREDENTIAL] = {"credential", KT_FN, KF_REPEAT,
+	.parse = node_credential, .same = node_credential_same},
+    [NK_REVOKED] = {"revoked", KT_PATH, .off = N_(revoked),
+	.line = N_(revoked_line), .size = N_SIZE(revoked)},
+    [NK_CREDENTIAL_SKEW] = {"credential_skew", KT_UINT,
+	.off = N_(credential_skew), .min = 0, .max = 600,
+	.def = CRED_SKEW_DEFAULT},
+    [NK_RESUME] = {"resume", KT_WORDS, .off = N_(resume),
+	.word = {"yes", "no"}, .on = 0, .def = 1},
+    [NK_RELAY_RESOLVE] = {"relay_resolve", KT_SECONDS, KF_POSITIVE,
+	.off = N_(relay_resolve), .max = 3600, .def = 30},
+};
+
+/* [outlet NAME]. */
+static const struct key outlet_keys[OK_COUNT] = {
+    [OK_TARGET] = {"target", KT_ADDR, .off = O_(target)},
+    [OK_ALLOW] = {"allow", KT_FN, KF_REPEAT, .parse = outlet_allow,
+	.same = outlet_allow_same},
+    [OK_RELAY] = {"relay", KT_FN, KF_REPEAT, .parse = outlet_relay,
+	.same = outlet_relay_same},
+    [OK_POOL] = {"pool", KT_UINT, .off = O_(pool), .min = 1, .max = 64,
+	.def = 4},
+    [OK_PROXY_PROTOCOL] = {"proxy_protocol", KT_WORDS, .off = O_(proxy_v2),
+	.word = {"off", "v2"}, .on = 1, .def = 0},
+    [OK_MAX_DIALS] = {"max_dials", KT_UINT, .off = O_(max_dials), .min = 0,
+	.max = 100000, .def = CONFIG_MAX_DIALS},
+};
+
+/* [inlet NAME]. */
+static const struct key inlet_keys[IK_COUNT] = {
+    [IK_LISTEN] = {"listen", KT_ADDR, .off = I_(listen),
+	.has = I_(has_listen)},
+    [IK_INTERCEPT] = {"intercept", KT_FN, KF_REPEAT,
+	.parse = inlet_intercept, .same = inlet_intercept_same},
+    [IK_OUTLET] = {"outlet", KT_FN, .parse = inlet_outlet,
+	.same = inlet_outlet_same},
+    [IK_SERVICE] = {"service", KT_FN, .parse = inlet_service,
+	.same = inlet_service_same},
+    [IK_VIA] = {"via", KT_FN, KF_REPEAT, .parse = inlet_via,
+	.same = inlet_via_same},
+};
+
+/* [relay NAME]. */
+static const struct key relay_keys[RK_COUNT] = {
+    [RK_REGISTER] = {"register", KT_FN, KF_REPEAT, .parse = relay_register,
+	.same = relay_register_same},
+    [RK_ALLOW] = {"allow", KT_FN, KF_REPEAT, .parse = relay_allow,
+	.same = relay_allow_same},
+    [RK_VIA] = {"via", KT_FN, .parse = relay_via, .same = relay_via_same},
+};
+
+static int node_same(const struct config *, const struct config *);
+static int peers_same(const struct config *, const struct config *);
+static int authorities_same(const struct config *, const struct config *);
+
+#define NAMED(t, a, n) .arr = offsetof(struct config, a),                      \
+	.count = offsetof(struct config, n), .size = sizeof(t),                \
+	.line_off = offsetof(t, line)
+
+static const struct kind kinds[SEC_BAD] = {
+    [SEC_NODE] = {"node", NULL, node_keys, NK_COUNT, 1, .same = node_same},
+    [SEC_PEERS] = {"peers", .entry = peer_key, .same = peers_same},
+    [SEC_AUTHORITIES] = {"authorities", .entry = authority_key,
+	.same = authorities_same},
+    [SEC_OUTLET] = {"outlet", "outlets", outlet_keys, OK_COUNT,
+	NAMED(struct config_outlet, outlets, noutlets),
+	.ps = offsetof(struct parse, op), .ps_size = sizeof(struct outlet_p)},
+    [SEC_INLET] = {"inlet", "inlets", inlet_keys, IK_COUNT,
+	NAMED(struct config_inlet, inlets, ninlets),
+	.ps = offsetof(struct parse, ip), .ps_size = sizeof(struct inlet_p)},
+    [SEC_RELAY] = {"relay", "relays", relay_keys, RK_COUNT,
+	NAMED(struct config_relay, relays, nrelays),
+	.ps = offsetof(struct parse, rp), .ps_size = sizeof(struct relay_p)},
+};
+
+/* Named sections begin with their name (named_begin, config_diff). */
+_Static_assert(offsetof(struct config_outlet, name) == 0 &&
+    offsetof(struct config_inlet, name) == 0 &&
+    offsetof(struct config_relay, name) == 0, "name first");
+_Static_assert((int)OK_COUNT <= KEYS_MAX && (int)IK_COUNT <= KEYS_MAX &&
+    (int)RK_COUNT <= KEYS_MAX, "seen[] holds every key");
 
 /* Return 1 if ${h} is a wildcard address (0.0.0.0 or ::). */
 static int
@@ -1582,7 +1871,7 @@ static int
 has_listen(const struct parse *p)
 {
 
-	return (p->cfg->node.has_listen || p->node_seen[NK_LISTEN] != 0);
+	return (p->cfg->node.has_listen || p->np.seen[NK_LISTEN] != 0);
 }
 
 /* The [outlet NAME] checks; each error is recorded, the next one looked at. */
@@ -1595,20 +1884,17 @@ validate_outlets(struct parse *p)
 
 	for (i = 0; i < cfg->noutlets; i++) {
 		o = &cfg->outlets[i];
-		if (p->op[i].target_line == 0)
+		if (p->op[i].seen[OK_TARGET] == 0)
 			perr(p, o->line, "[outlet %s] has no target = "
 			    "HOST:PORT", o->name);
-		else if (p->node_line != 0 && !has_listen(p) && !o->has_relay)
+		else if (p->begun[SEC_NODE] != 0 && !has_listen(p) &&
+		    !o->has_relay)
 			perr(p, o->line, "[outlet %s] needs listen = HOST:PORT "
 			    "in [node] (where inlets reach this node)",
 			    o->name);
 		for (j = 0; j < o->nrelay; j++)
 			(void)ref_resolve(p, &p->op[i].relay_ref[j],
 			    o->relay[j].id);
-		if (o->pool == 0)
-			o->pool = 4;
-		if (p->op[i].dials_line == 0)
-			o->max_dials = CONFIG_MAX_DIALS;
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
 		    &o->allow, &o->nallow, NULL, o->name);
 		resolve_rules(p, o->rules, o->nrules);
@@ -1630,10 +1916,11 @@ intercept_clashes(struct parse *p, size_t i)
 				if (!addr_same(&in->intercept[k],
 				    &o->intercept[m]))
 					continue;
-				perr(p, p->ip[i].intercept_line, "intercept "
-				    "address %s is declared twice ([inlet "
-				    "%s])", addr_format(&in->intercept[k],
-				    buf, sizeof(buf)), o->name);
+				addr_format(&in->intercept[k], buf,
+				    sizeof(buf));
+				perr(p, p->ip[i].seen[IK_INTERCEPT],
+				    "intercept address %s is declared twice "
+				    "([inlet %s])", buf, o->name);
 				return;
 			}
 		}
@@ -1652,31 +1939,34 @@ validate_inlets(struct parse *p)
 	for (i = 0; i < cfg->ninlets; i++) {
 		in = &cfg->inlets[i];
 		ip = &p->ip[i];
-		if (ip->listen_line == 0 && ip->intercept_line == 0)
+		if (in->service[0] == '\0') /* the default: the inlet's name */
+			strcpy(in->service, in->name);
+		if (ip->seen[IK_LISTEN] == 0 && ip->seen[IK_INTERCEPT] == 0)
 			perr(p, in->line, "[inlet %s] has no listen = "
 			    "HOST:PORT (or intercept = HOST:PORT)", in->name);
-		if (ip->intercept_line != 0 && p->node_seen[NK_INTERCEPT] == 0)
-			perr(p, ip->intercept_line, "[inlet %s] intercept "
+		if (ip->seen[IK_INTERCEPT] != 0 &&
+		    p->np.seen[NK_INTERCEPT] == 0)
+			perr(p, ip->seen[IK_INTERCEPT], "[inlet %s] intercept "
 			    "needs intercept = HOST:PORT in [node] (the "
 			    "interception listener)", in->name);
 		intercept_clashes(p, i);
-		if (ip->outlet_line == 0)
+		if (ip->seen[IK_OUTLET] == 0)
 			perr(p, in->line, "[inlet %s] has no outlet = "
 			    "PEER@HOST:PORT (the outlet node's pinned "
 			    "identity and address)", in->name);
 		else if (in->has_via && ip->outlet_has_addr)
-			perr(p, ip->outlet_line, "with via, outlet is just "
+			perr(p, ip->seen[IK_OUTLET], "with via, outlet is just "
 			    "the outlet's pinned %s (no @address)",
 			    in->outlet_by_rule ? "attribute rule" :
 			    "identity");
 		else if (!in->has_via && !ip->outlet_has_addr &&
-		    ip->via_line == 0 && in->outlet_by_rule)
-			perr(p, ip->outlet_line, "outlet must be "
+		    ip->seen[IK_VIA] == 0 && in->outlet_by_rule)
+			perr(p, ip->seen[IK_OUTLET], "outlet must be "
 			    "KEY=VALUE@AUTHORITY@HOST:PORT (the attribute "
 			    "rule, then the outlet node's address)");
 		else if (!in->has_via && !ip->outlet_has_addr &&
-		    ip->via_line == 0)
-			perr(p, ip->outlet_line, "outlet must be "
+		    ip->seen[IK_VIA] == 0)
+			perr(p, ip->seen[IK_OUTLET], "outlet must be "
 			    "PEER@HOST:PORT (the outlet node's pinned "
 			    "identity, then its address)");
 		else if (in->outlet_by_rule)
@@ -1686,24 +1976,24 @@ validate_inlets(struct parse *p)
 		for (j = 0; j < in->nvia; j++)
 			(void)ref_resolve(p, &ip->via_ref[j], in->via[j].id);
 		/* Clashes, only between addresses that parsed. */
-		if (!ip->listen_ok)
+		if (!in->has_listen)
 			continue;
 		if (cfg->node.has_listen &&
 		    addr_clash(&in->listen, &cfg->node.listen)) {
-			perr(p, ip->listen_line, "listen address %s is "
+			perr(p, ip->seen[IK_LISTEN], "listen address %s is "
 			    "also [node] listen (line %d)",
 			    addr_format(&in->listen, buf, sizeof(buf)),
-			    p->node_seen[NK_LISTEN]);
+			    p->np.seen[NK_LISTEN]);
 			continue;
 		}
 		for (j = 0; j < i; j++) {
-			if (!p->ip[j].listen_ok ||
+			if (!cfg->inlets[j].has_listen ||
 			    !addr_clash(&in->listen, &cfg->inlets[j].listen))
 				continue;
-			perr(p, ip->listen_line, "listen address %s clashes "
-			    "with [inlet %s] (line %d)",
+			perr(p, ip->seen[IK_LISTEN], "listen address %s "
+			    "clashes with [inlet %s] (line %d)",
 			    addr_format(&in->listen, buf, sizeof(buf)),
-			    cfg->inlets[j].name, p->ip[j].listen_line);
+			    cfg->inlets[j].name, p->ip[j].seen[IK_LISTEN]);
 			break;
 		}
 	}
@@ -1717,13 +2007,13 @@ validate(struct parse *p)
 	char buf[ADDR_TEXT_MAX + 8];
 	size_t i, j;
 
-	if (p->node_line == 0)
+	if (p->begun[SEC_NODE] == 0)
 		perr(p, 1, "missing [node] section (with identity = KEYFILE)");
-	else if (p->node_seen[NK_IDENTITY] == 0)
-		perr(p, p->node_line, "[node] has no identity = KEYFILE");
+	else if (p->np.seen[NK_IDENTITY] == 0)
+		perr(p, p->begun[SEC_NODE], "[node] has no identity = KEYFILE");
 	if (cfg->node.has_admin && !cfg->node.admin_public &&
 	    !addr_is_loopback(&cfg->node.admin))
-		perr(p, p->node_seen[NK_ADMIN], "admin address %s is not "
+		perr(p, p->np.seen[NK_ADMIN], "admin address %s is not "
 		    "loopback (127.0.0.0/8, ::1, localhost) or unix: set "
 		    "admin_public = yes to serve it beyond this host",
 		    addr_format(&cfg->node.admin, buf, sizeof(buf)));
@@ -1753,7 +2043,7 @@ validate_relays(struct parse *p)
 
 	for (i = 0; i < cfg->nrelays; i++) {
 		r = &cfg->relays[i];
-		if (p->node_line != 0 && !has_listen(p))
+		if (p->begun[SEC_NODE] != 0 && !has_listen(p))
 			perr(p, r->line, "[relay %s] needs listen = HOST:PORT "
 			    "in [node] (where nodes reach this relay)",
 			    r->name);
@@ -1810,20 +2100,9 @@ config_parse_all(struct config *cfg, const char *path, const char *text,
 	p.len = len;
 	p.errs = errs;
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	/* Defaults, as documented in docs/config.md. */
-	cfg->node.max_connections = 10000;
-	cfg->node.max_handshakes = 256;
-	cfg->node.resume = 1;
-	cfg->node.handshake_timeout = 10;
-	cfg->node.connect_timeout = 10;
-	cfg->node.idle_timeout = 0;
-	cfg->node.shutdown_grace = 10;
-	cfg->node.keepalive = 30;
-	cfg->node.tcp_keepalive = 120;
-	cfg->node.credential_skew = CRED_SKEW_DEFAULT;
-	cfg->node.reload_interval = 2;
-	cfg->node.relay_resolve = 30;
-	cfg->node.log_level = LOG_LVL_INFO;
+	/* [node]'s defaults, as documented in docs/config.md (named
+	 * sections get theirs as they begin). */
+	keys_default(&kinds[SEC_NODE], &cfg->node);
 
 	/* The reader flags syntax errors itself; inih's first is a backstop. */
 	r = ini_parse_stream(reader, &p, handler, &p);
@@ -2059,4 +2338,192 @@ config_peer_name(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 		if (memcmp(cfg->peers[i].id, id, CONFIG_ID_LEN) == 0)
 			return (cfg->peers[i].name);
 	return (NULL);
+}
+
+/* Every key of the table ${keys} (${n}) alike in the sections ${a}, ${b}. */
+static int
+keys_same(const struct key *keys, size_t n, const void *a, const void *b)
+{
+	const struct key *k;
+	const void *x, *y;
+	int same = 1;
+
+	for (k = keys; k < keys + n && same; k++) {
+		x = CAT(a, k->off);
+		y = CAT(b, k->off);
+		if (k->has != 0 && *(const int *)CAT(a, k->has) !=
+		    *(const int *)CAT(b, k->has))
+			same = 0;
+		else if (k->has != 0 && !*(const int *)CAT(a, k->has))
+			same = 1; /* absent from both */
+		else if (k->type == KT_UINT)
+			same = *(const unsigned *)x == *(const unsigned *)y;
+		else if (k->type == KT_SECONDS)
+			same = *(const double *)x == *(const double *)y;
+		else if (k->type == KT_WORDS)
+			same = *(const int *)x == *(const int *)y;
+		else if (k->type == KT_LEVEL)
+			same = *(const enum log_level *)x ==
+			    *(const enum log_level *)y;
+		else if (k->type == KT_ADDR)
+			same = addr_same(x, y);
+		else if (k->type == KT_PATH || k->type == KT_ACCOUNT)
+			same = strcmp(x, y) == 0;
+		else
+			same = k->same(a, b);
+	}
+	return (same);
+}
+
+/* [node] of ${a} and ${b} alike. */
+static int
+node_same(const struct config *a, const struct config *b)
+{
+
+	return (keys_same(node_keys, NK_COUNT, &a->node, &b->node));
+}
+
+/* [peers] of ${a} and ${b} alike: the same names for the same identities,
+ * in any order. */
+static int
+peers_same(const struct config *a, const struct config *b)
+{
+	size_t i, j;
+
+	if (a->npeers != b->npeers)
+		return (0);
+	for (i = 0; i < b->npeers; i++) {
+		for (j = 0; j < a->npeers; j++)
+			if (strcmp(a->peers[j].name, b->peers[i].name) == 0)
+				break;
+		if (j == a->npeers || memcmp(a->peers[j].id, b->peers[i].id,
+		    CONFIG_ID_LEN) != 0)
+			return (0);
+	}
+	return (1);
+}
+
+/* [authorities] of ${a} and ${b} alike, likewise. */
+static int
+authorities_same(const struct config *a, const struct config *b)
+{
+	const struct config_authority *x;
+	size_t i;
+
+	if (a->nauthorities != b->nauthorities)
+		return (0);
+	for (i = 0; i < b->nauthorities; i++) {
+		x = config_authority_find(a, b->authorities[i].id);
+		if (x == NULL || strcmp(x->name, b->authorities[i].name) != 0)
+			return (0);
+	}
+	return (1);
+}
+
+/* The section named ${name} of the named kind ${kd} in ${cfg}, or NULL. */
+static const char *
+named_find(const struct kind *kd, const struct config *cfg, const char *name)
+{
+	const char *arr = *(const char *const *)CAT(cfg, kd->arr);
+	size_t i, n = *(const size_t *)CAT(cfg, kd->count);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(arr + i * kd->size, name) == 0)
+			return (arr + i * kd->size);
+	return (NULL);
+}
+
+/* config_diff() for the named kind ${kd}: added or changed sections of
+ * ${c}, in its order, then those of ${o} gone from ${c}. */
+static void
+named_diff(const struct kind *kd, const struct config *o,
+    const struct config *c, config_change_fn *fn, void *arg)
+{
+	const struct config *cfgs[2] = {c, o};
+	const char *arr, *sec, *was;
+	size_t i, n, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		arr = *(const char *const *)CAT(cfgs[pass], kd->arr);
+		n = *(const size_t *)CAT(cfgs[pass], kd->count);
+		for (i = 0; i < n; i++) {
+			sec = arr + i * kd->size;
+			was = named_find(kd, cfgs[!pass], sec);
+			if (pass == 1 && was == NULL)
+				fn(arg, kd->name, sec, CONFIG_REMOVED);
+			else if (pass == 0 && was == NULL)
+				fn(arg, kd->name, sec, CONFIG_ADDED);
+			else if (pass == 0 && !keys_same(kd->keys, kd->nkeys,
+			    was, sec))
+				fn(arg, kd->name, sec, CONFIG_CHANGED);
+		}
+	}
+}
+
+/*
+ * config_diff(old, new, fn, arg):
+ * Call ${fn}(${arg}, kind, name, what) once for every section of ${new}
+ * added, removed or changed (any key of its table) against ${old}: kinds
+ * in the order node, peers, authorities, outlet, inlet, relay; within a
+ * kind, sections added or changed in ${new}'s file order, then those
+ * removed in ${old}'s.  [node], [peers] and [authorities] (name: the
+ * kind) are only ever changed; [peers] and [authorities] when a name is
+ * added, removed or given another identifier.  Nothing is called for
+ * sections alike.  Both are borrowed.
+ */
+void
+config_diff(const struct config *old, const struct config *new,
+    config_change_fn *fn, void *arg)
+{
+	const struct kind *kd;
+
+	for (kd = &kinds[SEC_NODE]; kd < &kinds[SEC_BAD]; kd++) {
+		if (kd->plural != NULL)
+			named_diff(kd, old, new, fn, arg);
+		else if (!kd->same(old, new))
+			fn(arg, kd->name, kd->name, CONFIG_CHANGED);
+	}
+}
+
+/*
+ * config_key(kind, i):
+ * The name of the ${i}th key (from 0) of the sections of ${kind} ("node",
+ * "outlet", "inlet", "relay"), or NULL past the last one or for a kind
+ * without keys of its own ("peers", "authorities": NAME = IDENTIFIER).
+ */
+const char *
+config_key(const char *kind, size_t i)
+{
+	const struct kind *kd;
+
+	for (kd = &kinds[SEC_NODE]; kd < &kinds[SEC_BAD]; kd++)
+		if (strcmp(kd->name, kind) == 0)
+			return (i < kd->nkeys ? kd->keys[i].name : NULL);
+	return (NULL);
+}
+
+/*
+ * config_key_default(kind, i, buf, len):
+ * Write the default of the ${i}th key of ${kind} (config_key) into ${buf}
+ * (${len} bytes) as docs/config.md writes it ("10000", "2.5", "off"),
+ * or "" if the key's table gives none (paths, addresses, lists, required
+ * keys, log_level: the command line's).  Return ${buf}.
+ */
+const char *
+config_key_default(const char *kind, size_t i, char *buf, size_t len)
+{
+	const struct kind *kd;
+	const struct key *k = NULL;
+
+	for (kd = &kinds[SEC_NODE]; kd < &kinds[SEC_BAD]; kd++)
+		if (strcmp(kd->name, kind) == 0 && i < kd->nkeys)
+			k = &kd->keys[i];
+	if (k != NULL && (k->type == KT_UINT || k->type == KT_SECONDS))
+		snprintf(buf, len, "%g", k->def);
+	else if (k != NULL && k->type == KT_WORDS)
+		snprintf(buf, len, "%s", k->word[k->def != 0 ? k->on :
+		    !k->on]);
+	else
+		snprintf(buf, len, "%s", "");
+	return (buf);
 }

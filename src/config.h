@@ -261,4 +261,43 @@ const struct config_authority *config_authority_find(
 const char *config_peer_name(const struct config *cfg,
     const uint8_t id[CONFIG_ID_LEN]);
 
+/* What config_diff() found of one section. */
+enum config_change { CONFIG_ADDED = 1, CONFIG_REMOVED, CONFIG_CHANGED };
+
+/* config_diff()'s callback: the section [${kind} ${name}] was ${what}. */
+typedef void config_change_fn(void *arg, const char *kind, const char *name,
+    enum config_change what);
+
+/*
+ * config_diff(old, new, fn, arg):
+ * Call ${fn}(${arg}, kind, name, what) once for every section of ${new}
+ * added, removed or changed (any key of its table) against ${old}: kinds
+ * in the order node, peers, authorities, outlet, inlet, relay; within a
+ * kind, sections added or changed in ${new}'s file order, then those
+ * removed in ${old}'s.  [node], [peers] and [authorities] (name: the
+ * kind) are only ever changed; [peers] and [authorities] when a name is
+ * added, removed or given another identifier.  Nothing is called for
+ * sections alike.  Both are borrowed.
+ */
+void config_diff(const struct config *old, const struct config *new,
+    config_change_fn *fn, void *arg);
+
+/*
+ * config_key(kind, i):
+ * The name of the ${i}th key (from 0) of the sections of ${kind} ("node",
+ * "outlet", "inlet", "relay"), or NULL past the last one or for a kind
+ * without keys of its own ("peers", "authorities": NAME = IDENTIFIER).
+ */
+const char *config_key(const char *kind, size_t i);
+
+/*
+ * config_key_default(kind, i, buf, len):
+ * Write the default of the ${i}th key of ${kind} (config_key) into ${buf}
+ * (${len} bytes) as docs/config.md writes it ("10000", "2.5", "off"),
+ * or "" if the key's table gives none (paths, addresses, lists, required
+ * keys, log_level: the command line's).  Return ${buf}.
+ */
+const char *config_key_default(const char *kind, size_t i, char *buf,
+    size_t len);
+
 #endif

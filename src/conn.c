@@ -489,6 +489,65 @@ tx_kick(struct conn *c)
 	tx_flush(c);
 }
 
+/* bytes_count() past the first slot: the others, or the metrics at once
+ * for a role beyond CONN_ROLES. */
+static void
+bytes_count_more(struct conn *c, uint64_t in, uint64_t out)
+{
+	struct conn_bytes *t = c->ctx->bytes;
+	size_t i;
+
+	for (i = 0; i < CONN_ROLES; i++, t++) {
+		if (t->role == NULL)
+			t->role = c->role;
+		if (t->role == c->role) {
+			t->in += in;
+			t->out += out;
+			return;
+		}
+	}
+	metrics_add(METRICS_BYTES_RECEIVED, (double)in, c->role, NULL, NULL);
+	metrics_add(METRICS_BYTES_SENT, (double)out, c->role, NULL, NULL);
+}
+
+/*
+ * Add the plain bytes ${in} (read) and ${out} (written) by ${c} to its
+ * role's tally in the context (once per read or write: the first slot
+ * inline).
+ */
+static inline void
+bytes_count(struct conn *c, uint64_t in, uint64_t out)
+{
+	struct conn_bytes *t = &c->ctx->bytes[0];
+
+	if (t->role != c->role) {
+		bytes_count_more(c, in, out);
+		return;
+	}
+	t->in += in;
+	t->out += out;
+}
+
+/* The collector: the tallies of the context ${arg} go to the metrics. */
+static void
+bytes_flush(void *arg)
+{
+	struct conn_ctx *ctx = arg;
+	struct conn_bytes *t;
+	size_t i;
+
+	for (i = 0; i < CONN_ROLES; i++) {
+		t = &ctx->bytes[i];
+		if (t->role == NULL)
+			continue;
+		metrics_add(METRICS_BYTES_RECEIVED, (double)t->in, t->role,
+		    NULL, NULL);
+		metrics_add(METRICS_BYTES_SENT, (double)t->out, t->role, NULL,
+		    NULL);
+		t->in = t->out = 0;
+	}
+}
+
 /*
  * Plain socket readable (OPEN, c->tx empty): read into the record slots,
  * seal each in place, write the records.
@@ -544,7 +603,7 @@ plain_read(struct conn *c)
 		return;
 	}
 	c->bytes_in += (uint64_t)n;
-	metrics_add(METRICS_BYTES_RECEIVED, (double)n, c->role, NULL, NULL);
+	bytes_count(c, (uint64_t)n, 0);
 	c->t_active = ev_now(c->ctx->loop);
 	/* Seal each filled slot in place and queue it. */
 	for (i = 0, left = (size_t)n; left > 0; i++) {
@@ -684,8 +743,7 @@ rx_pump(struct conn *c)
 		r = buf_flush(b, c->fd_plain, &n);
 		c->bytes_out += n;
 		if (n > 0)
-			metrics_add(METRICS_BYTES_SENT, (double)n, c->role,
-			    NULL, NULL);
+			bytes_count(c, 0, n);
 		if (r == -1) {
 			conn_drop(c, CONN_R_RESET);
 			return;
@@ -1224,7 +1282,8 @@ conn_reaped(void *arg)
 /*
  * conn_ctx_init(ctx, loop):
  * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
- * timeout, TCP keepalive 120 s).
+ * timeout, TCP keepalive 120 s); its byte tallies reach the metrics before
+ * each scrape until conn_ctx_fini().
  */
 void
 conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
@@ -1240,6 +1299,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	reaper_init(&ctx->reaper, loop);
 	ctx->reaper.after = conn_reaped;
 	ctx->reaper.after_arg = ctx;
+	metrics_collector_add(&ctx->bytes_mc, bytes_flush, ctx);
 }
 
 /*
@@ -1256,21 +1316,28 @@ conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason)
 
 /*
  * conn_ctx_fini(ctx):
- * Free every dropped connection still waiting for the reaper and stop it.
- * Live connections must have been dropped first.
+ * Free every dropped connection still waiting for the reaper and stop it;
+ * the byte tallies go to the metrics one last time.  Live connections
+ * must have been dropped first.  Nothing on a zeroed ${ctx} (never
+ * initialized) or one already finished.
  */
 void
 conn_ctx_fini(struct conn_ctx *ctx)
 {
 	struct conn_buf *b;
 
+	if (ctx->loop == NULL)
+		return;
 	assert(ctx->live == NULL);
+	bytes_flush(ctx);
+	metrics_collector_remove(&ctx->bytes_mc);
 	reaper_fini(&ctx->reaper);
 	while ((b = ctx->pool) != NULL) {
 		ctx->pool = b->next;
 		free(b);
 	}
 	ctx->npool = 0;
+	ctx->loop = NULL; /* finished */
 }
 
 /*

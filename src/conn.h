@@ -32,6 +32,7 @@
 #include "addr.h"
 #include "channel.h"
 #include "log.h"
+#include "metrics.h"
 #include "reap.h"
 #include "resolve.h"
 
@@ -82,6 +83,20 @@ enum conn_reason {
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
+/* conn_ctx's byte tallies: at most this many roles (c->role values). */
+#define CONN_ROLES 2
+
+/*
+ * Plaintext bytes moved on plain sockets by the connections of one role
+ * since the last scrape: added once per scrape to the metrics (received
+ * and sent bytes) rather than once per read or write.
+ */
+struct conn_bytes {
+	const char *role; /* c->role, by address; NULL: slot free */
+	uint64_t in;      /* read from plain sockets */
+	uint64_t out;     /* written to plain sockets */
+};
+
 /*
  * Shared by every connection of a process (one per node): the loop,
  * timeouts, the live set and counters.  Owned by the node; conn.c updates
@@ -117,6 +132,8 @@ struct conn_ctx {
 	 */
 	void *epoch;
 	void (*epoch_ref)(void *epoch, int delta);
+	struct conn_bytes bytes[CONN_ROLES]; /* since the last scrape */
+	struct metrics_collector bytes_mc;   /* adds them to the metrics */
 };
 
 /*
@@ -229,7 +246,9 @@ struct conn {
 	ev_tstamp t_active; /* last byte either way */
 	/* (role) */
 	void *arg;             /* the role's own object, borrowed */
-	const char *role;      /* "inlet" or "outlet", for logs */
+	const char *role;      /* "inlet" or "outlet", for logs and metrics
+				* labels: a string literal (conn_ctx's byte
+				* tallies tell roles by address) */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
 	const char *service;   /* requested service, for logs (borrowed) */
 	/* Where the channel was dialed, for logs: a copy of the address as
@@ -249,7 +268,8 @@ struct conn {
 /*
  * conn_ctx_init(ctx, loop):
  * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
- * timeout, TCP keepalive 120 s).
+ * timeout, TCP keepalive 120 s); its byte tallies reach the metrics before
+ * each scrape (a collector) until conn_ctx_fini().
  */
 void conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop);
 
@@ -261,8 +281,10 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
 
 /*
  * conn_ctx_fini(ctx):
- * Free everything still waiting for the reaper and stop it.
- * Live connections must have been dropped first.
+ * Free everything still waiting for the reaper and stop it; the byte
+ * tallies go to the metrics one last time.  Live connections must have
+ * been dropped first.  Nothing on a zeroed ${ctx} or one already
+ * finished.
  */
 void conn_ctx_fini(struct conn_ctx *ctx);
 

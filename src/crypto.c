@@ -424,6 +424,9 @@ der_to_raw(uint8_t raw[CRYPTO_P256_SIG_LEN], const uint8_t *sig,
 	return (0);
 }
 
+/* P-256 verifications run (crypto_p256_verifications). */
+static uint64_t p256_verifications;
+
 /* Shared front half of the two verifiers. */
 static int
 p256_verify(const uint8_t *pub, size_t publen, const void *msg, size_t len,
@@ -448,6 +451,7 @@ p256_verify(const uint8_t *pub, size_t publen, const void *msg, size_t len,
 		memcpy(raw, sig, CRYPTO_P256_SIG_LEN);
 	}
 	crypto_sha256(hash, msg, len);
+	p256_verifications++;
 	pk.curve = BR_EC_secp256r1;
 	pk.q = (unsigned char *)(uintptr_t)pub;
 	pk.qlen = publen;
@@ -462,6 +466,17 @@ crypto_p256_verify(const uint8_t *pub, size_t publen, const void *msg,
 {
 
 	return (p256_verify(pub, publen, msg, len, sig, siglen, 0));
+}
+
+/*
+ * crypto_p256_verifications():
+ * How many P-256 verifications this process has run, valid or not.
+ */
+uint64_t
+crypto_p256_verifications(void)
+{
+
+	return (p256_verifications);
 }
 
 int

@@ -208,6 +208,14 @@ int crypto_p256_verify_der(const uint8_t *pub, size_t publen, const void *msg,
     size_t len, const uint8_t *sig, size_t siglen);
 
 /*
+ * crypto_p256_verifications():
+ * How many P-256 verifications (the costly part of a handshake a stranger
+ * can cause) this process has run, valid or not: the metric
+ * sallyport_signature_verifications_total, and what tests count.
+ */
+uint64_t crypto_p256_verifications(void);
+
+/*
  * A br_pem_decoder destination (crypto_pem_sink_append): up to ${cap}
  * bytes at ${buf}, ${len} of them used; a write that does not fit sets
  * ${overflow} and is dropped.

@@ -58,6 +58,18 @@ audit(const struct env *e, struct log_limit *lim, int allow,
 }
 
 /*
+ * The limit for a decision about ${id}: none for an allow or a peer some
+ * identifier list names; else the one of lines anyone can cause.
+ */
+static struct log_limit *
+deny_limit(struct env *e, int allow, const uint8_t *id)
+{
+
+	return (!allow && id != NULL && !acl_known(e->cfg, id) ?
+	    &e->anyone_log : NULL);
+}
+
+/*
  * env_audit_limited(e, lim, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
  * NULL, ${service} the service asked for (printed safely); under the
@@ -125,13 +137,14 @@ env_audit(const struct env *e, int allow, const char *reason,
  * v->reason (a credential problem) over ${reason}.
  */
 void
-env_audit_conn_verdict(const struct env *e, const struct conn *c,
-    int allow, const char *reason, const char *service, const char *role,
+env_audit_conn_verdict(struct env *e, const struct conn *c, int allow,
+    const char *reason, const char *service, const char *role,
     const struct acl_verdict *v)
 {
 	char src[ADDR_TEXT_MAX + 16];
 	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
 	const char *rule = v != NULL ? v->rule : c->rule;
+	const uint8_t *id = c->ch != NULL ? channel_peer_id(c->ch) : NULL;
 
 	if (!allow && v != NULL && v->reason != NULL)
 		reason = v->reason;
@@ -139,8 +152,8 @@ env_audit_conn_verdict(const struct env *e, const struct conn *c,
 	    allow && rule != NULL ? " rule=" : "",
 	    allow && rule != NULL ? rule : "", c->id,
 	    conn_src_text(c, src, sizeof(src)));
-	audit(e, NULL, allow, reason, c->ch != NULL ? channel_peer_id(c->ch) :
-	    NULL, service, role, tail);
+	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
+	    tail);
 }
 
 /*
@@ -148,11 +161,32 @@ env_audit_conn_verdict(const struct env *e, const struct conn *c,
  * env_audit_conn_verdict() without a verdict.
  */
 void
-env_audit_conn(const struct env *e, const struct conn *c, int allow,
+env_audit_conn(struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role)
 {
 
 	env_audit_conn_verdict(e, c, allow, reason, service, role, NULL);
+}
+
+/*
+ * env_resume_keep(e, c, role):
+ * [node] resume, responder: once the peer of ${c} is allowed, keep the
+ * ticket it now holds after a full handshake.
+ */
+void
+env_resume_keep(struct env *e, const struct conn *c, const char *role)
+{
+	struct channel_resume t;
+	uint64_t now = (uint64_t)ev_now(e->loop);
+
+	if (!e->cfg->node.resume)
+		return;
+	if (channel_is_resumed(c->ch)) {
+		log_debug("event=resumed role=%s conn=%" PRIu64, role, c->id);
+	} else if (channel_resume_export(c->ch, now, &t) == 0) {
+		channel_resume_cache_put(e->resume_in, &t, now);
+	}
+	channel_resume_fini(&t);
 }
 
 /*
@@ -186,19 +220,20 @@ env_acl(const struct env *e, struct acl_ctx *ax)
 }
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, v):
+ * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
  * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
  * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl).
  */
 bool
 env_admit(const struct env *e, const struct acl_peer *peer,
     const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
-    const struct config_rule *rules, size_t nrules, struct acl_verdict *v)
+    const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
+    struct acl_verdict *v)
 {
 	struct acl_ctx ax;
 
 	env_acl(e, &ax);
-	return (acl_admit(&ax, ids, nids, rules, nrules, peer, v));
+	return (acl_admit(&ax, ids, nids, rules, nrules, peer, ck, v));
 }
 
 /*
@@ -207,7 +242,7 @@ env_admit(const struct env *e, const struct acl_peer *peer,
  * rule says which (rule=...); a deny takes v->reason over ${reason}.
  */
 void
-env_audit_verdict(const struct env *e, int allow, const char *reason,
+env_audit_verdict(struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role,
     const struct acl_verdict *v)
 {
@@ -218,7 +253,8 @@ env_audit_verdict(const struct env *e, int allow, const char *reason,
 		snprintf(tail, sizeof(tail), " rule=%s", v->rule);
 	if (!allow && v->reason != NULL)
 		reason = v->reason;
-	audit(e, NULL, allow, reason, id, service, role, tail);
+	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
+	    tail);
 }
 
 /*

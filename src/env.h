@@ -77,21 +77,25 @@ void env_keypair(struct env *e, struct channel *ch);
 void env_acl(const struct env *e, struct acl_ctx *ax);
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, v):
+ * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
  * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
- * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl).
+ * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl);
+ * ${ck} (may be NULL) as acl_admit's.
  * The one decision outlets, relays and inlets pinned by rule make.
  */
 bool env_admit(const struct env *e, const struct acl_peer *peer,
     const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
-    const struct config_rule *rules, size_t nrules, struct acl_verdict *v);
+    const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
+    struct acl_verdict *v);
 
 /*
  * env_audit_verdict(e, allow, reason, id, service, role, v):
  * env_audit() for an acl_admit decision ${v}: an allow by an attribute
- * rule says which (rule=...); a deny takes v->reason over ${reason}.
+ * rule says which (rule=...); a deny takes v->reason over ${reason}.  A
+ * deny of a peer that no identifier list names is rate limited (anyone
+ * with a key and a credential can cause it), as verified=no lines are.
  */
-void env_audit_verdict(const struct env *e, int allow, const char *reason,
+void env_audit_verdict(struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role,
     const struct acl_verdict *v);
 
@@ -131,6 +135,16 @@ unsigned env_send_creds(struct env *e, const uint8_t *block, size_t len);
 void env_idle(struct env *e);
 
 /*
+ * env_resume_keep(e, c, role):
+ * [node] resume, responder: once the peer of ${c} is allowed (never
+ * before a decision, so a denied peer's ticket pushes out no one's),
+ * keep the ticket it now holds after a full handshake, so its next
+ * connection may resume; what it may reach is decided again at every
+ * connection, resumed or not.
+ */
+void env_resume_keep(struct env *e, const struct conn *c, const char *role);
+
+/*
  * env_audit(e, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
  * NULL, ${service} the service asked for (printed safely).
@@ -155,9 +169,10 @@ int env_audit_claimed(const struct env *e, struct log_limit *lim,
  * attribute rule that admitted it (rule=, from ${v} or c->rule; ${v} may
  * be NULL), then conn= (to join the line with open and close) and src=
  * (the address of its accepted socket's peer) at the end.  A deny takes
- * v->reason (a credential problem) over ${reason}.
+ * v->reason (a credential problem) over ${reason}, and is rate limited
+ * as env_audit_verdict's.
  */
-void env_audit_conn_verdict(const struct env *e, const struct conn *c,
+void env_audit_conn_verdict(struct env *e, const struct conn *c,
     int allow, const char *reason, const char *service, const char *role,
     const struct acl_verdict *v);
 
@@ -167,7 +182,7 @@ void env_audit_conn_verdict(const struct env *e, const struct conn *c,
  * conn= (to join the line with open and close) and src= (the address of
  * its accepted socket's peer) at the end.
  */
-void env_audit_conn(const struct env *e, const struct conn *c, int allow,
+void env_audit_conn(struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role);
 
 /*

@@ -53,8 +53,13 @@ struct front {
 	struct pend *pend_tail; /* the oldest */
 	unsigned npends;
 	void (*preamble)(void *, int, const uint8_t *);
-	int (*session)(void *, struct conn *);
-	void *relay_arg;
+	void *preamble_arg;
+	struct {
+		const struct front_kind *kind;
+		int (*take)(void *, struct conn *);
+		void *arg;
+	} kinds[FRONT_KINDS]; /* registered request kinds */
+	size_t nkinds;
 	void (*service)(void *, struct conn *, const char *,
 	    const struct channel_req *);
 	void *service_arg;
@@ -111,6 +116,28 @@ front_role(const struct front *f)
 }
 
 /*
+ * The registered kind whose prefix the request ${req} (${len} bytes)
+ * starts with (the longest, if several do), as its index; -1 if none:
+ * the request names a service.
+ */
+static int
+kind_find(const struct front *f, const uint8_t *req, size_t len)
+{
+	size_t i, plen, best = 0;
+	int found = -1;
+
+	for (i = 0; i < f->nkinds; i++) {
+		plen = strlen(f->kinds[i].kind->prefix);
+		if (plen <= len && plen > best &&
+		    memcmp(req, f->kinds[i].kind->prefix, plen) == 0) {
+			best = plen;
+			found = (int)i;
+		}
+	}
+	return (found);
+}
+
+/*
  * Refuse ${c} with the audit ${reason} for the request ${svc}; the
  * authenticated peer is told why (${code}, enum channel_refusal).
  */
@@ -123,28 +150,6 @@ refuse(struct front *f, struct conn *c, const char *reason, unsigned code,
 	conn_refuse(c, code, CONN_R_DENIED);
 }
 
-/*
- * [node] resume: after a full handshake keep the ticket the initiator
- * now holds, so its next connection may resume; what it may reach is
- * decided again at every connection, resumed or not.
- */
-static void
-resume_keep(struct front *f, struct conn *c)
-{
-	struct channel_resume t;
-	uint64_t now = (uint64_t)ev_now(f->env->loop);
-
-	if (!f->env->cfg->node.resume)
-		return;
-	if (channel_is_resumed(c->ch)) {
-		log_debug("event=resumed role=%s conn=%" PRIu64, c->role,
-		    c->id);
-	} else if (channel_resume_export(c->ch, now, &t) == 0) {
-		channel_resume_cache_put(f->env->resume_in, &t, now);
-	}
-	channel_resume_fini(&t);
-}
-
 /* The initiator is authenticated: hand ${c} to the role for its request. */
 static void
 front_established(struct conn *c)
@@ -154,23 +159,24 @@ front_established(struct conn *c)
 	const uint8_t *req;
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
-	int relay;
+	int k;
 
-	resume_keep(f, c);
 	req = channel_request(c->ch, &len);
 	if (req == NULL)
 		len = 0;
 	copy_name(svc, req, len);
-	/* A relay session ("@S", "@R" + name) is the relay role's. */
-	relay = len > 0 && req[0] == '@' && c->dial_addr[0] == '\0';
-	if (relay) {
-		c->role = "relay";
-		if (f->session != NULL && f->session(f->relay_arg, c))
+	/* A registered kind of request (the relay's "@S", "@R") is its
+	 * part's, unless the connection is pooled (a service only). */
+	k = len > 0 && c->dial_addr[0] == '\0' ? kind_find(f, req, len) : -1;
+	if (k != -1) {
+		c->role = f->kinds[k].kind->role;
+		if (f->kinds[k].take != NULL &&
+		    f->kinds[k].take(f->kinds[k].arg, c))
 			return;
 	}
 	/* The request names a service (a bare name, or version 2). */
 	if (channel_req_parse(req, len, &r) != 0) {
-		if (relay)
+		if (k != -1)
 			refuse(f, c, "unknown-service",
 			    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
 		else
@@ -188,7 +194,7 @@ front_established(struct conn *c)
 		    CHANNEL_REFUSAL_REGISTRATION_MISMATCH, r.service);
 		return;
 	}
-	if (f->service == NULL || r.service[0] == '@') {
+	if (f->service == NULL || r.service[0] == FRONT_KIND_MARK) {
 		refuse(f, c, "unknown-service",
 		    CHANNEL_REFUSAL_UNKNOWN_SERVICE, r.service);
 		return;
@@ -209,51 +215,52 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	struct conn *c = arg;
 	struct front *f = c->arg;
 	char svc[CONFIG_NAME_MAX];
-	int relay = len > 0 && req[0] == '@';
+	int k = len > 0 ? kind_find(f, req, len) : -1;
+	const char *role = k != -1 ? f->kinds[k].kind->role : front_role(f);
 	const uint8_t *creds;
-	const char *why = NULL;
-	size_t clen;
-	int told;
+	const char *why = NULL, *dflt = "not-allowed";
+	unsigned code = CHANNEL_REFUSAL_NOT_ALLOWED;
+	size_t clen, at;
+	int told, forged;
 
 	creds = channel_peer_creds(c->ch, &clen);
-
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
-	    acl_claims(f->env->cfg, id, creds, clen, &why))
+	    acl_claims(f->env->cfg, f->env->cache,
+	    (uint64_t)ev_now(f->env->loop), id, creds, clen, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
 	 * the identifier is the one claimed, its signature never checked.
 	 * Anyone can cause this line: rate limited.
 	 */
-	if (relay && len >= 2 && req[1] == 'R')
-		copy_name(svc, req + 2, len - 2);
-	else if (relay)
-		svc[0] = '\0';
-	else
+	if (k != -1) {
+		at = f->kinds[k].kind->claim(req, len, &dflt, &code);
+		copy_name(svc, req + at, len - at);
+	} else
 		claimed_service(svc, req, len);
+	forged = why != NULL; /* a credential of the claim failed its check */
 	if (cred_revoked_has_id(&f->env->revoked, id))
 		why = "revoked";
 	if (why == NULL)
-		why = relay && len >= 2 && req[1] == 'R' ? "not-registrant" :
-		    "not-allowed";
+		why = dflt;
 	/* A resumed channel's peer is proven (its ticket): no verified=no. */
 	if (channel_is_resumed(c->ch)) {
 		env_audit_limited(f->env, &f->env->anyone_log, 0, why, id, svc,
-		    relay ? "relay" : front_role(f));
+		    role);
 		told = 1;
 	} else
 		told = env_audit_claimed(f->env, &f->env->anyone_log, c, why,
-		    id, svc, relay ? "relay" : front_role(f));
+		    id, svc, role);
 	/*
 	 * The initiator proved it holds its static key (msg3 was read):
 	 * tell it, under the same limit as the line, that this identity is
-	 * not admitted, so that it can say so (docs/protocol.md 2.3).
+	 * not admitted, so that it can say so (docs/protocol.md 2.3).  A
+	 * claim resting on a credential that failed its check (forged
+	 * headers) is closed silently: it cost a verification already.
 	 */
-	if (!told)
+	if (!told || forged)
 		return (0);
-	return (relay && len >= 2 && req[1] == 'R' ?
-	    -(int)CHANNEL_REFUSAL_NOT_REGISTRANT :
-	    -(int)CHANNEL_REFUSAL_NOT_ALLOWED);
+	return (-(int)code);
 }
 
 /*
@@ -374,7 +381,7 @@ pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	fd = pd->fd;
 	pd->fd = -1; /* the relay role owns fd now */
-	f->preamble(f->relay_arg, fd, pd->buf);
+	f->preamble(f->preamble_arg, fd, pd->buf);
 	pend_free(pd, 0);
 }
 
@@ -517,21 +524,45 @@ front_listen(struct front *f, int fd)
 }
 
 /*
- * front_serve_relay(f, preamble, session, arg):
+ * front_register(f, kind, take, arg):
+ * Requests that start with ${kind}->prefix (borrowed, static) are the
+ * kind ${kind}: ${take}(${arg}, c) gets each established channel asking
+ * for it and returns 1 if it took ${c}, 0 to let the front refuse it
+ * (${take} NULL: the kind is known, for its audit lines, but not served).
+ * Registering a prefix again replaces its handler.  Return 0, or -1 if
+ * FRONT_KINDS kinds are registered already.
+ */
+int
+front_register(struct front *f, const struct front_kind *kind,
+    int (*take)(void *, struct conn *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkinds; i++)
+		if (strcmp(f->kinds[i].kind->prefix, kind->prefix) == 0)
+			break;
+	if (i == FRONT_KINDS)
+		return (-1);
+	if (i == f->nkinds)
+		f->nkinds++;
+	f->kinds[i].kind = kind;
+	f->kinds[i].take = take;
+	f->kinds[i].arg = arg;
+	return (0);
+}
+
+/*
+ * front_serve_preamble(f, preamble, arg):
  * The relay role: ${preamble}(${arg}, fd, pre) gets each relay data
- * connection ${fd} (taken) with its whole preamble; ${session}(${arg}, c)
- * each established channel whose request starts with '@' and returns 1
- * if it took ${c}, 0 to let the front refuse it.
+ * connection ${fd} (taken) with its whole preamble.
  */
 void
-front_serve_relay(struct front *f,
-    void (*preamble)(void *, int, const uint8_t *),
-    int (*session)(void *, struct conn *), void *arg)
+front_serve_preamble(struct front *f,
+    void (*preamble)(void *, int, const uint8_t *), void *arg)
 {
 
 	f->preamble = preamble;
-	f->session = session;
-	f->relay_arg = arg;
+	f->preamble_arg = arg;
 }
 
 /*

@@ -9,7 +9,8 @@
  *                             is read, then ops.preamble (the relay role)
  *   anything else          -> a channel handshake as responder; once
  *                             established, the request decides:
- *       "@..."             -> ops.session (the relay role: "@S", "@R")
+ *       a registered prefix -> that kind's part (front_register; the
+ *                             relay's "@S", "@R")
  *       a service name     -> ops.service (the outlet role)
  *
  * A pooled connection (front_adopt with a registration name) binds that
@@ -38,15 +39,47 @@ struct front;
 struct front *front_new(struct env *e, char *err, size_t errlen);
 
 /*
- * front_serve_relay(f, preamble, session, arg):
- * The relay role: ${preamble}(${arg}, fd, pre) gets each relay data
- * connection ${fd} (taken) with its whole preamble; ${session}(${arg}, c)
- * each established channel whose request starts with '@' and returns 1
- * if it took ${c}, 0 to let the front refuse it.
+ * A kind of request other than a service name: the relay's sessions
+ * ("@S", "@R" + name); each starts with FRONT_KIND_MARK, which no service
+ * name does.  The part that serves a kind describes it (a static
+ * struct) and registers it with front_register.
  */
-void front_serve_relay(struct front *f,
-    void (*preamble)(void *, int, const uint8_t *),
-    int (*session)(void *, struct conn *), void *arg);
+#define FRONT_KIND_MARK '@'
+#define FRONT_KINDS 8 /* kinds a front knows at most */
+
+struct front_kind {
+	const char *prefix; /* the request starts with it ("@") */
+	const char *role;   /* c->role, and the role of its audit lines */
+	/*
+	 * A peer not yet proven asks with ${req} (${len} bytes, starting
+	 * with the prefix) and is not admitted: return where in ${req} the
+	 * name its audit line shows starts (${len}: no name); set the
+	 * reason (${why}, preset "not-allowed") and the refusal it is told
+	 * (${code}, preset CHANNEL_REFUSAL_NOT_ALLOWED) if more specific.
+	 */
+	size_t (*claim)(const uint8_t *req, size_t len, const char **why,
+	    unsigned *code);
+};
+
+/*
+ * front_register(f, kind, take, arg):
+ * Requests that start with ${kind}->prefix (borrowed, static) are the
+ * kind ${kind}: ${take}(${arg}, c) gets each established channel asking
+ * for it and returns 1 if it took ${c}, 0 to let the front refuse it
+ * (${take} NULL: the kind is known, for its audit lines, but not served).
+ * Registering a prefix again replaces its handler.  Return 0, or -1 if
+ * FRONT_KINDS kinds are registered already.
+ */
+int front_register(struct front *f, const struct front_kind *kind,
+    int (*take)(void *, struct conn *), void *arg);
+
+/*
+ * front_serve_preamble(f, preamble, arg):
+ * The relay role: ${preamble}(${arg}, fd, pre) gets each relay data
+ * connection ${fd} (taken) with its whole preamble.
+ */
+void front_serve_preamble(struct front *f,
+    void (*preamble)(void *, int, const uint8_t *), void *arg);
 
 /*
  * front_serve_outlet(f, service, arg):

@@ -82,6 +82,9 @@ static struct family fam[METRICS_COUNT] = {
     FAM("sallyport_attestation_cache_misses_total",
 	"Peer attestations that needed an ECDSA verification.", T_COUNTER,
 	NULL, NULL, NULL),
+    FAM("sallyport_signature_verifications_total",
+	"P-256 signature verifications run (attestations, credentials), "
+	"valid or not.", T_COUNTER, NULL, NULL, NULL),
     FAM("sallyport_metrics_series_dropped_total",
 	"Metric updates lost because a family had no room for a new "
 	"series.", T_COUNTER, NULL, NULL, NULL),

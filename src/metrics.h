@@ -38,6 +38,7 @@ enum metrics_id {
 	METRICS_RELOADS,            /* counter {status} */
 	METRICS_ATTEST_HITS,        /* counter */
 	METRICS_ATTEST_MISSES,      /* counter */
+	METRICS_SIG_VERIFIES,       /* counter: every P-256 verification */
 	METRICS_SERIES_DROPPED,     /* counter: series that did not fit */
 	METRICS_REFUSED,            /* counter {role, reason}: limits */
 	METRICS_DIALS_QUEUED,       /* counter {name}: target dials queued */

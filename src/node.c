@@ -1,14 +1,8 @@
 /*
  * node: see node.h.
  */
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-
-#include <netinet/in.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -18,53 +12,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "admin.h"
-#include "dialout.h"
-#include "front.h"
-#include "inlet.h"
-#include "intercept.h"
+#include "filewatch.h"
+#include "grace.h"
 #include "listener.h"
 #include "log.h"
+#include "names.h"
 #include "node.h"
 #include "metrics.h"
 #include "notify.h"
-#include "outlet.h"
-#include "relay.h"
 #include "resolve.h"
 #include "sandbox.h"
-
-/* Attestation lifetime (seconds); re-signed at half of it. */
-#ifndef NODE_LIFETIME
-#define NODE_LIFETIME (24 * 3600)
-#endif
-/*
- * Tests only: SALLYPORT_TEST_LIFETIME=N (seconds, 10 to NODE_LIFETIME)
- * shortens the attestation lifetime, so sessions and channels reach their
- * end within a test.  It can only shorten it (which costs re-signing and
- * reconnects, never safety); anything else in it is ignored.
- */
-static uint64_t
-node_lifetime(void)
-{
-	static uint64_t lifetime;
-	const char *v;
-	char *end;
-	unsigned long long n;
-
-	if (lifetime != 0)
-		return (lifetime);
-	lifetime = NODE_LIFETIME;
-	if ((v = getenv("SALLYPORT_TEST_LIFETIME")) != NULL) {
-		errno = 0;
-		n = strtoull(v, &end, 10);
-		if (errno == 0 && end != v && *end == '\0' && n >= 10 &&
-		    n < NODE_LIFETIME) {
-			lifetime = n;
-			log_warn("event=start test_lifetime=%llu", n);
-		}
-	}
-	return (lifetime);
-}
+#include "trust.h"
 
 /* Verified attestations remembered (steady-state handshakes skip ECDSA). */
 #define NODE_CACHE_ENTRIES 1024
@@ -74,80 +32,7 @@ node_lifetime(void)
 /* Lines anyone can cause at the node listener, per second. */
 #define NODE_ANYONE_LINES 10
 
-/*
- * Generations.  Each load of the file (start-up, then every reload) is a
- * generation: the configuration and the inlets that borrow from it.
- * Connections borrow from the generation they were made in, or a newer
- * one (names, addresses), so each one holds the one it was made in (the
- * conn context's epoch), and a retired generation is freed once neither
- * it nor an older one is held.  A reload builds the next generation from the
- * current one: listeners whose address did not change, unchanged relay
- * sessions and registrations, waiting clients and live connections move
- * over; what is left of the old one is its removed inlets, whose
- * connections drain.
- */
-struct gen {
-	struct node *node;
-	struct config *cfg;
-	int cfg_owned;         /* on the heap, freed with the generation */
-	struct inlet **inlets; /* current: one per cfg->inlets[i]; retired:
-				  the removed ones that drain */
-	size_t ninlets;
-	unsigned refs;         /* connections made under it; +1 if current */
-	unsigned id;
-	struct gen *next;      /* on node->retired */
-};
-
 static void node_reload(struct node *n, const char *why);
-
-/* Free ${g}: its inlets, its configuration. */
-static void
-gen_free(struct gen *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->ninlets; i++)
-		inlet_free(g->inlets[i]);
-	free(g->inlets);
-	if (g->cfg_owned) {
-		config_free(g->cfg);
-		free(g->cfg);
-	}
-	free(g);
-}
-
-/*
- * Free the retired generations that nothing holds, oldest first, and stop
- * at the oldest one still held: a connection made under generation N may
- * later borrow from a newer one (an outlet connection learns its service
- * after a reload), so generations newer than a held one stay too.
- */
-static void
-gen_collect(struct node *n)
-{
-	struct gen **gp, **oldest;
-
-	while (n->retired != NULL) {
-		oldest = &n->retired; /* the list is newest first */
-		for (gp = &n->retired; *gp != NULL; gp = &(*gp)->next)
-			oldest = gp;
-		if ((*oldest)->refs != 0)
-			return;
-		gen_free(*oldest);
-		*oldest = NULL;
-	}
-}
-
-/* The conn context's epoch hook: a connection holds its generation. */
-static void
-gen_ref(void *epoch, int delta)
-{
-	struct gen *g = epoch;
-
-	g->refs += (unsigned)delta;
-	if (g->refs == 0)
-		gen_collect(g->node);
-}
 
 /* Raise the open-file limit to the hard limit: one fd per socket. */
 static void
@@ -162,97 +47,23 @@ raise_nofile(void)
 		log_warn("event=rlimit error=%s", strerror(errno));
 }
 
-/* Close every listener (stop accepting); live connections go on. */
-static void
-stop_listeners(struct node *n)
-{
-	size_t i;
-
-	for (i = 0; i < n->cur->ninlets; i++)
-		inlet_stop(n->cur->inlets[i]);
-	intercept_free(n->ix);
-	n->ix = NULL;
-	front_stop(n->front);
-	outlet_stop(n->outlet);
-	relay_stop(n->relay);
-	ev_timer_stop(n->env.loop, &n->watch);
-}
-
-/* While shutting down, leave the loop once no connection is left. */
-static void
-check_empty(struct node *n)
-{
-
-	if (n->env.stopping && n->env.ctx.nconns == 0 &&
-	    relay_live(n->relay) == 0)
-		ev_break(n->env.loop, EVBREAK_ALL);
-}
-
-/* No connection left while stopping: leave the loop. */
-static void
-node_empty_cb(struct conn_ctx *ctx)
-{
-
-	check_empty(ctx->data);
-}
-
 /* A connection or a handshake slot was given back: paused listeners go on. */
 static void
 node_slot_cb(struct conn_ctx *ctx)
 {
-	struct node *n = ctx->data;
+	struct grace *g = ctx->data;
 
-	listener_slot_freed(&n->env);
+	listener_slot_freed(g->env);
 }
 
-/* A role's live object ended (a relayed pair, a waiting client). */
+/* Shutting down (grace.c): no more reloads, no more re-signing. */
 static void
-node_idle_cb(struct env *e)
+node_stopping(void *arg)
 {
+	struct node *n = arg;
 
-	check_empty(e->data);
-}
-
-/* The grace period is over: drop what is left and leave the loop. */
-static void
-node_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct node *n = w->data;
-
-	(void)revents;
-	conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-/*
- * SIGTERM/SIGINT: stop accepting, give live connections the grace period.
- * A second signal ends the grace at once.
- */
-static void
-node_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct node *n = w->data;
-
-	(void)revents;
-	if (n->env.stopping) {
-		conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	n->env.stopping = 1;
-	notify_stopping();
-	log_info("event=shutdown live=%u grace_s=%g signal=%d",
-	    n->env.ctx.nconns + relay_live(n->relay),
-	    n->env.cfg->node.shutdown_grace, w->signum);
-	stop_listeners(n);
-	ev_timer_stop(loop, &n->resign);
-	if (n->env.ctx.nconns == 0 && relay_live(n->relay) == 0) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	n->env.ctx.empty_cb = node_empty_cb;
-	ev_timer_set(&n->grace, n->env.cfg->node.shutdown_grace, 0.);
-	ev_timer_start(loop, &n->grace);
+	filewatch_stop(&n->watch);
+	ev_timer_stop(n->env.loop, &n->resign);
 }
 
 /* SIGHUP: reload the file. */
@@ -265,148 +76,38 @@ node_sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	node_reload(w->data, "signal");
 }
 
-/* Where ${path} is now (stat(2), following links), for reload = watch. */
+/* reload = watch: a file changed. */
 static void
-file_stamp(const char *path, struct node_stamp *st)
-{
-	struct stat sb;
-
-	memset(st, 0, sizeof(*st));
-	if (stat(path, &sb) == -1)
-		return;
-	st->dev = (uint64_t)sb.st_dev;
-	st->ino = (uint64_t)sb.st_ino;
-	st->size = (uint64_t)sb.st_size;
-	st->mtime_s = (int64_t)sb.st_mtim.tv_sec;
-	st->mtime_ns = (int64_t)sb.st_mtim.tv_nsec;
-}
-
-/*
- * Where the files of the configuration ${cfg} are now, into ${st}: the
- * file, the key file, the revoked file, the credential files.
- */
-static void
-stamp_all(const struct config *cfg, struct node_stamp st[NODE_STAMPS])
-{
-	size_t i;
-
-	memset(st, 0, NODE_STAMPS * sizeof(*st));
-	file_stamp(cfg->path, &st[0]);
-	file_stamp(cfg->node.identity, &st[1]);
-	if (cfg->node.revoked[0] != '\0')
-		file_stamp(cfg->node.revoked, &st[2]);
-	for (i = 0; i < cfg->node.ncredentials; i++)
-		file_stamp(cfg->node.credential[i], &st[3 + i]);
-}
-
-/* Remember where the files of the current configuration are now. */
-static void
-stamp_files(struct node *n)
+node_changed(void *arg)
 {
 
-	stamp_all(n->env.cfg, n->stamp);
-}
-
-/* reload = watch: reload when the file or a file it names changed. */
-static void
-node_watch_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct node *n = w->data;
-	struct node_stamp now[NODE_STAMPS];
-
-	(void)loop;
-	(void)revents;
-	stamp_all(n->env.cfg, now);
-	if (memcmp(now, n->stamp, sizeof(now)) != 0)
-		node_reload(n, "watch");
+	node_reload(arg, "watch");
 }
 
 /*
  * Every second: end what a credential admitted once that credential
  * has expired (outlet connections, inlet connections pinned by rule,
  * relay sessions and their pairs), and wipe the expired resumption
- * tickets (their secrets are of no use any more).
+ * tickets (their secrets are of no use any more): every part's expire.
  */
 static void
 node_expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = w->data;
-	uint64_t now = (uint64_t)ev_now(loop);
 
+	(void)loop;
 	(void)revents;
-	(void)outlet_expire_all(&n->env);
-	(void)inlet_expire_all(&n->env);
-	(void)relay_expire(n->relay);
-	(void)channel_resume_cache_expire(n->env.resume_out, now);
-	(void)channel_resume_cache_expire(n->env.resume_in, now);
+	(void)parts_expire(n->parts, ROWS_NODE);
 }
 
-/*
- * Load what ${cfg} says about trust besides the key: its credential
- * files (for the identity ${id}) into ${block} (its size in ${len}) and
- * its revocation list into ${rv}.  Return 0, or -1 with a message in
- * ${err} (nothing held).
- */
-static int
-load_trust(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
-    uint8_t block[CRED_BLOCK_MAX], size_t *len, struct cred_revoked *rv,
-    char *err, size_t errlen)
-{
-	char msg[1024];
-
-	memset(rv, 0, sizeof(*rv));
-	if (cred_block_load(cfg->node.credential, cfg->node.ncredentials, id,
-	    block, CRED_BLOCK_MAX, len, msg, sizeof(msg)) == -1) {
-		snprintf(err, errlen, "credential: %s", msg);
-		return (-1);
-	}
-	if (cfg->node.revoked[0] != '\0' && cred_revoked_load(rv,
-	    cfg->node.revoked, msg, sizeof(msg)) == -1) {
-		snprintf(err, errlen, "revoked: %s", msg);
-		return (-1);
-	}
-	return (0);
-}
-
-/* Start, restart or stop the watch timer as the configuration says. */
-static void
-watch_set(struct node *n)
-{
-	const struct config_node *cn = &n->env.cfg->node;
-
-	ev_timer_stop(n->env.loop, &n->watch);
-	if (!cn->reload_watch || n->env.stopping)
-		return;
-	ev_timer_set(&n->watch, cn->reload_interval, cn->reload_interval);
-	ev_timer_start(n->env.loop, &n->watch);
-}
-
-/*
- * Sign a new attestation (fresh static key) into the spare generation and
- * make it current; handshakes in flight keep the old one, which is only
- * overwritten a whole period later.
- */
+/* Re-sign the attestation at half its lifetime (trust_resign). */
 static void
 node_resign_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct node *n = w->data;
-	unsigned next = !n->env.cur;
-	struct channel_local tmp;
 
 	(void)revents;
-	if (channel_local_init(&tmp, n->env.local[n->env.cur].id_priv,
-	    (uint64_t)ev_now(loop), node_lifetime()) == -1) {
-		log_error("event=resign error=failed");
-		return; /* try again at the next period */
-	}
-	(void)channel_local_set_creds(&tmp, n->env.local[n->env.cur].creds,
-	    n->env.local[n->env.cur].creds_len);
-	channel_local_fini(&n->env.local[next]);
-	n->env.local[next] = tmp;
-	wipe(&tmp, sizeof(tmp));
-	n->env.cur = next;
-	log_info("event=resign expiry=%llu",
-	    (unsigned long long)n->env.local[next].expiry);
+	trust_resign(&n->env, (uint64_t)ev_now(loop));
 }
 
 /*
@@ -436,49 +137,23 @@ node_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 node_fini(struct node *n)
 {
-	struct gen *g;
-	size_t i;
 
-	admin_free(n->admin);
-	intercept_free(n->ix);
-	n->ix = NULL;
 	notify_stop(n->env.loop);
-	/* The roles first (their connections stay, without callbacks)... */
-	if (n->cur != NULL) {
-		for (i = 0; i < n->cur->ninlets; i++)
-			inlet_free(n->cur->inlets[i]);
-		n->cur->ninlets = 0;
-	}
-	relay_free(n->relay);
-	outlet_free(n->outlet);
-	front_free(n->front);
+	/* The parts first (their connections stay, without callbacks)... */
+	parts_free(n->parts, ROWS_NODE);
 	/* ...then the connections, which free the retired generations... */
 	conn_ctx_drop_all(&n->env.ctx, CONN_R_SHUTDOWN);
 	/* A reload waiting for a name is dropped. */
-	resolve_cancel(&n->rwait);
-	ev_timer_stop(n->env.loop, &n->rdeadline);
-	ev_timer_stop(n->env.loop, &n->rnext);
-	if (n->pending != NULL) {
-		config_free(n->pending);
-		free(n->pending);
-		n->pending = NULL;
-	}
+	names_wait_fini(&n->names);
 	resolve_free(n->env.ctx.resolver); /* nothing waits for it now */
 	n->env.ctx.resolver = NULL;
 	conn_ctx_fini(&n->env.ctx);
 	/* ...then the configurations. */
-	while ((g = n->retired) != NULL) {
-		n->retired = g->next;
-		gen_free(g);
-	}
-	if (n->cur != NULL)
-		gen_free(n->cur);
-	ev_signal_stop(n->env.loop, &n->sigterm);
-	ev_signal_stop(n->env.loop, &n->sigint);
+	gens_fini(&n->gens);
+	grace_fini(&n->grace);
 	ev_signal_stop(n->env.loop, &n->sighup);
 	ev_timer_stop(n->env.loop, &n->resign);
-	ev_timer_stop(n->env.loop, &n->grace);
-	ev_timer_stop(n->env.loop, &n->watch);
+	filewatch_stop(&n->watch);
 	ev_timer_stop(n->env.loop, &n->flush);
 	flush_limits(n);
 	ev_timer_stop(n->env.loop, &n->expire);
@@ -489,284 +164,6 @@ node_fini(struct node *n)
 	cred_revoked_free(&n->env.revoked);
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
-}
-
-/*
- * Call ${fn}(role, name, a, arg) for every local address of ${cfg}: the
- * addresses it binds ([node] listen, admin, an inlet's listen) and those
- * it matches (an inlet's intercept); [node] intercept is numeric.  Stop
- * at the first call that returns nonzero and return that; else 0.
- */
-static int
-each_local(struct config *cfg, int (*fn)(const char *, const char *,
-    struct addr *, void *), void *arg)
-{
-	struct config_inlet *in;
-	size_t i, k;
-	int rc;
-
-	if (cfg->node.has_listen &&
-	    (rc = fn("node", NULL, &cfg->node.listen, arg)) != 0)
-		return (rc);
-	if (cfg->node.has_admin &&
-	    (rc = fn("admin", NULL, &cfg->node.admin, arg)) != 0)
-		return (rc);
-	for (i = 0; i < cfg->ninlets; i++) {
-		in = &cfg->inlets[i];
-		if (in->has_listen &&
-		    (rc = fn("inlet", in->name, &in->listen, arg)) != 0)
-			return (rc);
-		for (k = 0; k < in->nintercept; k++)
-			if ((rc = fn("inlet", in->name, &in->intercept[k],
-			    arg)) != 0)
-				return (rc);
-	}
-	return (0);
-}
-
-/* What start_one does for node_run. */
-struct start_names {
-	struct resolve *r;
-	int failed;
-};
-
-/*
- * each_local at start-up: the name ${a} gets its address (resolve.c,
- * blocking: nothing is served yet); a failure is logged, the next name
- * looked at.
- */
-static int
-start_one(const char *role, const char *name, struct addr *a, void *arg)
-{
-	struct start_names *sn = arg;
-	char e[512];
-
-	if (resolve_addr_wait(sn->r, a, e, sizeof(e)) == 0)
-		return (0);
-	log_error("event=resolve-failed role=%s%s%s error=\"%s\"", role,
-	    name != NULL ? " name=" : "", name != NULL ? name : "", e);
-	sn->failed = 1;
-	return (0);
-}
-
-/* What kept_one looks for and finds. */
-struct kept {
-	const struct addr *want;
-	const struct addr *found;
-};
-
-/* each_local: the local address written as ${k}->want, with its address. */
-static int
-kept_one(const char *role, const char *name, struct addr *a, void *arg)
-{
-	struct kept *k = arg;
-
-	(void)role;
-	(void)name;
-	if (a->is_unix || a->salen == 0 ||
-	    strcmp(a->host, k->want->host) != 0 ||
-	    strcmp(a->port, k->want->port) != 0)
-		return (0);
-	k->found = a;
-	return (1);
-}
-
-/* The rest of the reload of ${n}'s pending file (below). */
-static void reload_names(struct node *n);
-
-/* The lookup a reload waited for answered (resolve_cb). */
-static void
-node_reload_resolved(struct resolve_wait *w, struct resolve_addrs *l,
-    const char *msg)
-{
-	struct node *n = w->arg;
-
-	if (l != NULL) {
-		resolve_addr_set(n->waiting, l);
-		resolve_addrs_free(l);
-	} else {
-		snprintf(n->werr, sizeof(n->werr), "cannot resolve %s: %s",
-		    n->waiting->host, msg);
-		n->wfailed = 1;
-	}
-	n->waiting = NULL;
-	/* Go on from the loop, not inside c-ares' callback. */
-	ev_timer_set(&n->rnext, 0., 0.);
-	ev_timer_start(n->env.loop, &n->rnext);
-}
-
-/* The reload's lookups are out of time. */
-static void
-node_reload_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct node *n = w->data;
-
-	(void)loop;
-	(void)revents;
-	if (n->waiting == NULL)
-		return;
-	resolve_cancel(&n->rwait);
-	snprintf(n->werr, sizeof(n->werr), "cannot resolve %s: no answer "
-	    "within %.0f s", n->waiting->host, RESOLVE_WAIT_MAX);
-	n->waiting = NULL;
-	n->wfailed = 1;
-	reload_names(n);
-}
-
-/* The reload goes on after an answer. */
-static void
-node_reload_next_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-
-	(void)loop;
-	(void)revents;
-	reload_names(w->data);
-}
-
-/*
- * each_local at a reload: the name ${a} keeps the address it has in the
- * file in force (its listening socket is kept: an unchanged name is not
- * looked up again), or gets one from the resolver (/etc/hosts and the
- * cache answer at once).  Return 0 (done), 1 (a lookup is out: ${n}
- * waits for it) or -1 (failed: ${n}->werr).
- */
-static int
-reload_one(const char *role, const char *name, struct addr *a, void *arg)
-{
-	struct node *n = arg;
-	struct kept k = {a, NULL};
-	char e[sizeof(n->werr)];
-	int rc;
-
-	if (a->salen > 0)
-		return (0);
-	/* env.cfg is the file in force, which this only reads. */
-	(void)each_local((struct config *)n->env.cfg, kept_one, &k);
-	if (k.found != NULL) {
-		a->sa = k.found->sa;
-		a->salen = k.found->salen;
-		return (0);
-	}
-	n->wrole = role;
-	n->wname = name;
-	if ((rc = resolve_addr(n->env.ctx.resolver, a, &n->rwait,
-	    node_reload_resolved, n, e, sizeof(e))) == 1)
-		n->waiting = a;
-	else if (rc == -1)
-		snprintf(n->werr, sizeof(n->werr), "%s", e);
-	return (rc);
-}
-
-/* Call ${fn}(role, name, addr, arg) for every address ${cfg} dials. */
-static void
-each_dialed(const struct config *cfg, void (*fn)(const char *, const char *,
-    const struct addr *, void *), void *arg)
-{
-	size_t i, j;
-
-	for (i = 0; i < cfg->noutlets; i++) {
-		fn("outlet", cfg->outlets[i].name, &cfg->outlets[i].target, arg);
-		for (j = 0; j < cfg->outlets[i].nrelay; j++)
-			fn("outlet", cfg->outlets[i].name,
-			    &cfg->outlets[i].relay[j].addr, arg);
-	}
-	for (i = 0; i < cfg->ninlets; i++) {
-		if (!cfg->inlets[i].has_via)
-			fn("inlet", cfg->inlets[i].name,
-			    &cfg->inlets[i].outlet, arg);
-		for (j = 0; j < cfg->inlets[i].nvia; j++)
-			fn("inlet", cfg->inlets[i].name,
-			    &cfg->inlets[i].via[j].addr, arg);
-	}
-	for (i = 0; i < cfg->nrelays; i++)
-		if (cfg->relays[i].has_via)
-			fn("relay", cfg->relays[i].name, &cfg->relays[i].via,
-			    arg);
-}
-
-/* each_dialed: a name is watched by the resolver. */
-static void
-watch_one(const char *role, const char *name, const struct addr *a,
-    void *arg)
-{
-
-	(void)role;
-	(void)name;
-	if (a->salen == 0 && !a->is_unix)
-		resolve_watch(arg, a->host);
-}
-
-/*
- * The names the configuration in force dials are looked up now (without
- * blocking) and, while they fail, again and again (resolve.c): the
- * failure is logged at once, not at the first connection.
- */
-static void
-watch_names(struct node *n)
-{
-
-	resolve_unwatch_all(n->env.ctx.resolver);
-	each_dialed(n->env.cfg, watch_one, n->env.ctx.resolver);
-}
-
-/* What node_resolve_note tells each user of a name. */
-struct note {
-	const char *host, *err;
-	size_t naddrs;
-	int told;
-};
-
-/* each_dialed: log the news of a name for one section that uses it. */
-static void
-note_one(const char *role, const char *name, const struct addr *a,
-    void *arg)
-{
-	struct note *nt = arg;
-
-	if (a->salen != 0 || a->is_unix || strcasecmp(a->host, nt->host) != 0)
-		return;
-	nt->told = 1;
-	if (nt->err != NULL)
-		log_error("event=resolve-failed role=%s name=%s host=%s "
-		    "error=\"%s\"", role, name, nt->host, nt->err);
-	else
-		log_info("event=resolved role=%s name=%s host=%s addrs=%zu",
-		    role, name, nt->host, nt->naddrs);
-}
-
-/* each_local: ${a} is written with the name ${arg}. */
-static int
-local_named(const char *role, const char *name, struct addr *a, void *arg)
-{
-
-	(void)role;
-	(void)name;
-	return (!a->is_unix && strcasecmp(a->host, arg) == 0);
-}
-
-/*
- * The resolver's news (resolve_note_cb): one line per section.  The
- * lookups of local names (start-up, a reload's) report their own failure.
- */
-static void
-node_resolve_note(void *arg, const char *host, const char *err, size_t n)
-{
-	struct node *nd = arg;
-	struct note nt = {host, err, n, 0};
-
-	each_dialed(nd->env.cfg, note_one, &nt);
-	if (nt.told)
-		return;
-	/* env.cfg is only read. */
-	if (each_local((struct config *)nd->env.cfg, local_named,
-	    (void *)host) != 0 || (nd->pending != NULL &&
-	    each_local(nd->pending, local_named, (void *)host) != 0))
-		return;
-	if (err != NULL)
-		log_warn("event=resolve-failed host=%s error=\"%s\"", host,
-		    err);
-	else
-		log_info("event=resolved host=%s addrs=%zu", host, n);
 }
 
 /* Return 1 if ${cfg} has something to run. */
@@ -781,181 +178,20 @@ runnable(const struct config *cfg)
 	return (cfg->ninlets > 0 || cfg->node.has_listen || cfg->nrelays > 0);
 }
 
-/* Identifier lists ${a} (${na}) and ${b} (${nb}) are the same. */
-static int
-ids_same(const uint8_t (*a)[CONFIG_ID_LEN], size_t na,
-    const uint8_t (*b)[CONFIG_ID_LEN], size_t nb)
-{
-
-	return (na == nb && (na == 0 || memcmp(a, b, na * CONFIG_ID_LEN) ==
-	    0));
-}
-
-/* Relay lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
-static int
-hops_same(const struct config_hop *a, size_t na, const struct config_hop *b,
-    size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return (0);
-	for (i = 0; i < na; i++)
-		if (memcmp(a[i].id, b[i].id, CONFIG_ID_LEN) != 0 ||
-		    !addr_same(&a[i].addr, &b[i].addr))
-			return (0);
-	return (1);
-}
-
-/* Attribute rule lists ${a} (${na}) and ${b} (${nb}) are the same, in
- * order (as written, and the issuer each names). */
-static int
-rules_same(const struct config_rule *a, size_t na,
-    const struct config_rule *b, size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return (0);
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i].text, b[i].text) != 0 ||
-		    memcmp(a[i].issuer, b[i].issuer, CONFIG_ID_LEN) != 0)
-			return (0);
-	return (1);
-}
-
-/* Address lists ${a} (${na}) and ${b} (${nb}) are the same, in order. */
-static int
-addrs_same(const struct addr *a, size_t na, const struct addr *b,
-    size_t nb)
-{
-	size_t i;
-
-	if (na != nb)
-		return (0);
-	for (i = 0; i < na; i++)
-		if (!addr_same(&a[i], &b[i]))
-			return (0);
-	return (1);
-}
-
-/* What a reload changed, per kind of section. */
-struct changes {
-	unsigned added, removed, changed;
-};
-
-/* Log one change and count it. */
+/*
+ * config_diff()'s callback at a reload: log one changed section and count
+ * it in ${arg}, unsigned[4] indexed by enum config_change.
+ */
 static void
-change(struct changes *ch, const char *kind, const char *name, int what)
+reload_change(void *arg, const char *kind, const char *name,
+    enum config_change what)
 {
-	static const char *const words[] = {"added", "removed", "changed"};
+	static const char *const words[] = {"", "added", "removed", "changed"};
+	unsigned *count = arg;
 
 	log_info("event=reload-change kind=%s name=%s change=%s", kind, name,
 	    words[what]);
-	if (what == 0)
-		ch->added++;
-	else if (what == 1)
-		ch->removed++;
-	else
-		ch->changed++;
-}
-
-/* Log what differs between ${o} and ${c}. */
-static void
-diff_configs(const struct config *o, const struct config *c,
-    struct changes *ch)
-{
-	const struct config_node *a = &o->node, *b = &c->node;
-	size_t i, j;
-
-	if (a->has_listen != b->has_listen ||
-	    (a->has_listen && !addr_same(&a->listen, &b->listen)) ||
-	    a->max_connections != b->max_connections ||
-	    a->max_handshakes != b->max_handshakes ||
-	    a->handshake_timeout != b->handshake_timeout ||
-	    a->connect_timeout != b->connect_timeout ||
-	    a->idle_timeout != b->idle_timeout ||
-	    a->shutdown_grace != b->shutdown_grace ||
-	    a->keepalive != b->keepalive ||
-	    a->tcp_keepalive != b->tcp_keepalive ||
-	    a->has_log_level != b->has_log_level ||
-	    a->log_level != b->log_level ||
-	    a->reload_watch != b->reload_watch ||
-	    a->reload_interval != b->reload_interval ||
-	    a->relay_resolve != b->relay_resolve ||
-	    strcmp(a->identity, b->identity) != 0 || o->npeers != c->npeers)
-		change(ch, "node", "node", 2);
-	for (i = 0; i < c->noutlets; i++) {
-		const struct config_outlet *y = &c->outlets[i], *x;
-
-		if ((x = config_outlet_find(o, y->name)) == NULL)
-			change(ch, "outlet", y->name, 0);
-		else if (!addr_same(&x->target, &y->target) ||
-		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    !rules_same(x->rules, x->nrules, y->rules, y->nrules) ||
-		    x->pool != y->pool || x->max_dials != y->max_dials ||
-		    x->proxy_v2 != y->proxy_v2 ||
-		    !hops_same(x->relay, x->nrelay, y->relay, y->nrelay))
-			change(ch, "outlet", y->name, 2);
-	}
-	for (i = 0; i < o->noutlets; i++)
-		if (config_outlet_find(c, o->outlets[i].name) == NULL)
-			change(ch, "outlet", o->outlets[i].name, 1);
-	for (i = 0; i < c->ninlets; i++) {
-		const struct config_inlet *y = &c->inlets[i], *x = NULL;
-
-		for (j = 0; j < o->ninlets; j++)
-			if (strcmp(o->inlets[j].name, y->name) == 0)
-				x = &o->inlets[j];
-		if (x == NULL)
-			change(ch, "inlet", y->name, 0);
-		else if (x->has_listen != y->has_listen ||
-		    !addr_same(&x->listen, &y->listen) ||
-		    !addrs_same(x->intercept, x->nintercept, y->intercept,
-		    y->nintercept) ||
-		    memcmp(x->outlet_id, y->outlet_id, CONFIG_ID_LEN) != 0 ||
-		    x->outlet_by_rule != y->outlet_by_rule ||
-		    strcmp(x->outlet_rule.text, y->outlet_rule.text) != 0 ||
-		    memcmp(x->outlet_rule.issuer, y->outlet_rule.issuer,
-		    CONFIG_ID_LEN) != 0 ||
-		    strcmp(x->service, y->service) != 0 ||
-		    !hops_same(x->via, x->nvia, y->via, y->nvia) ||
-		    (!y->has_via && !addr_same(&x->outlet, &y->outlet)))
-			change(ch, "inlet", y->name, 2);
-	}
-	for (i = 0; i < o->ninlets; i++) {
-		for (j = 0; j < c->ninlets; j++)
-			if (strcmp(o->inlets[i].name, c->inlets[j].name) == 0)
-				break;
-		if (j == c->ninlets)
-			change(ch, "inlet", o->inlets[i].name, 1);
-	}
-	for (i = 0; i < c->nrelays; i++) {
-		const struct config_relay *y = &c->relays[i], *x = NULL;
-
-		for (j = 0; j < o->nrelays; j++)
-			if (strcmp(o->relays[j].name, y->name) == 0)
-				x = &o->relays[j];
-		if (x == NULL)
-			change(ch, "relay", y->name, 0);
-		else if (!ids_same(x->reg, x->nreg, y->reg, y->nreg) ||
-		    !ids_same(x->allow, x->nallow, y->allow, y->nallow) ||
-		    !rules_same(x->reg_rules, x->nreg_rules, y->reg_rules,
-		    y->nreg_rules) ||
-		    !rules_same(x->allow_rules, x->nallow_rules,
-		    y->allow_rules, y->nallow_rules) ||
-		    x->has_via != y->has_via || (y->has_via && (memcmp(
-		    x->via_id, y->via_id, CONFIG_ID_LEN) != 0 ||
-		    !addr_same(&x->via, &y->via))))
-			change(ch, "relay", y->name, 2);
-	}
-	for (i = 0; i < o->nrelays; i++) {
-		for (j = 0; j < c->nrelays; j++)
-			if (strcmp(o->relays[i].name, c->relays[j].name) == 0)
-				break;
-		if (j == c->nrelays)
-			change(ch, "relay", o->relays[i].name, 1);
-	}
+	count[what]++;
 }
 
 /* Apply the limits, timeouts and log level of the current configuration. */
@@ -972,162 +208,12 @@ apply_node(struct node *n)
 		log_set_level(cn->log_level);
 }
 
-/*
- * Reload: the files ${cfg} names that the reload reads (key, credentials,
- * revocation list) must be where the sandbox lets the node read: its
- * Landlock rules were made at start and cannot grow.  Return 0, or -1
- * with "FILE:LINE: PATH: ..." and the fix in ${err}.
- */
-static int
-files_readable(const struct config *cfg, char *err, size_t errlen)
-{
-	const char *path = NULL;
-	int line = 0;
-	size_t k;
-
-	if (!sandbox_reads(cfg->node.identity)) {
-		path = cfg->node.identity;
-		line = cfg->node.identity_line;
-	}
-	for (k = 0; path == NULL && k < cfg->node.ncredentials; k++)
-		if (!sandbox_reads(cfg->node.credential[k])) {
-			path = cfg->node.credential[k];
-			line = cfg->node.credential_line[k];
-		}
-	if (path == NULL && cfg->node.revoked[0] != '\0' &&
-	    !sandbox_reads(cfg->node.revoked)) {
-		path = cfg->node.revoked;
-		line = cfg->node.revoked_line;
-	}
-	if (path == NULL)
-		return (0);
-	snprintf(err, errlen, "%.2048s:%d: %.2048s: outside the directories "
-	    "the sandbox lets this node read (its Landlock rules are made at "
-	    "start from the directories of the files named then); restart "
-	    "the node to use a new directory", cfg->path, line, path);
-	return (-1);
-}
-
-/*
- * Keep key material out of core dumps and swap (docs/security.md): no
- * core file at all (RLIMIT_CORE 0, on top of PR_SET_DUMPABLE); the pages
- * of the node's credentials (identity key, static keys) locked and marked
- * MADV_DONTDUMP; and, when RLIMIT_MEMLOCK is unlimited (LimitMEMLOCK=
- * infinity or CAP_IPC_LOCK), every page, now and later (mlockall), so the
- * per-connection keys never reach swap either.  With a finite limit
- * mlockall is not tried (later allocations would fail at the limit): the
- * fallback is logged.
- */
-static void
-protect_keys(struct node *n)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	uintptr_t a = (uintptr_t)&n->env.local, b = a + sizeof(n->env.local);
-	struct rlimit rl = {0, 0};
-	const char *keys = "locked";
-
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	if (pg <= 0)
-		pg = 4096;
-	a &= ~((uintptr_t)pg - 1);
-	b = (b + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-	if (madvise((void *)a, b - a, MADV_DONTDUMP) == -1 ||
-	    mlock((void *)a, b - a) == -1)
-		keys = "unlocked";
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY &&
-	    mlockall(MCL_CURRENT | MCL_FUTURE) == 0) {
-		log_info("event=memlock scope=all credentials=%s", keys);
-		return;
-	}
-	log_warn("event=memlock scope=credentials credentials=%s error=%s "
-	    "fallback=\"connection keys may be swapped: set LimitMEMLOCK=infinity\" "
-	    "hint=\"the limit is RLIMIT_MEMLOCK: systemd LimitMEMLOCK=infinity; "
-	    "docker or podman run --ulimit memlock=-1:-1 (a container inherits the "
-	    "engine's limit: 8 MiB by default since Linux 5.16, 64 KiB before); "
-	    "Kubernetes has no per-pod limit, "
-	    "the container runtime's applies (CRI-O default_ulimits, "
-	    "containerd's own LimitMEMLOCK); on a node without swap (kubelet's "
-	    "default) nothing is swapped; docs/security.md\"",
-	    keys, strcmp(keys, "locked") == 0 ? "memlock-limit" : strerror(errno));
-}
-
-/*
- * Make the inlets of ${g} (the current generation, whose configuration
- * the environment holds) from ${fds} (a listening socket per inlet, or -1
- * to bind now), taking over from the inlets of ${old} (may be NULL) by
- * name.  The old inlets taken over are freed; the others (removed) stop
- * and stay in ${old} to drain.  Return 0, or -1 with a message in ${err}.
- */
-static int
-make_inlets(struct node *n, struct gen *g, struct gen *old, int *fds,
-    char *err, size_t errlen)
-{
-	const struct config *cfg = g->cfg;
-	struct inlet *prev;
-	size_t i, j, k;
-
-	if (cfg->ninlets > 0 &&
-	    (g->inlets = calloc(cfg->ninlets, sizeof(*g->inlets))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
-	for (i = 0; i < cfg->ninlets; i++) {
-		prev = NULL;
-		for (j = 0; old != NULL && j < old->ninlets; j++) {
-			if (old->inlets[j] != NULL && strcmp(old->cfg->inlets[j].name,
-			    cfg->inlets[i].name) == 0) {
-				prev = old->inlets[j];
-				old->inlets[j] = NULL;
-				break;
-			}
-		}
-		g->inlets[i] = inlet_new(&n->env, &cfg->inlets[i], fds[i], prev,
-		    err, errlen);
-		fds[i] = -1; /* inlet_new took it */
-		inlet_free(prev); /* everything of it moved over */
-		if (g->inlets[i] == NULL) {
-			log_error("event=listen-failed role=inlet name=%s "
-			    "error=\"%s\"", cfg->inlets[i].name, err);
-			return (-1);
-		}
-		g->ninlets++;
-	}
-	/* The removed inlets stop; their connections drain. */
-	for (j = 0, k = 0; old != NULL && j < old->ninlets; j++) {
-		if (old->inlets[j] == NULL)
-			continue;
-		inlet_stop(old->inlets[j]);
-		old->inlets[k++] = old->inlets[j];
-	}
-	if (old != NULL)
-		old->ninlets = k;
-	return (0);
-}
-
-/*
- * A connection redirected to the interception listener for an intercept
- * address of the inlet ${idx} of the configuration in force: that inlet
- * carries ${fd} (taken).
- */
-static void
-node_intercepted(void *arg, int fd, size_t idx)
-{
-	struct node *n = arg;
-	struct gen *g = n->cur;
-
-	if (idx >= g->ninlets || g->inlets[idx] == NULL) {
-		close(fd); /* that inlet failed to start at the last reload */
-		return;
-	}
-	inlet_serve(g->inlets[idx], fd);
-}
-
 /* A reload failed: nothing changed (logged). */
 static void
 reload_failed(struct node *n, const char *why, const char *err)
 {
 
-	stamp_files(n); /* look again at the next change */
+	filewatch_remember(&n->watch); /* look again at the next change */
 	metrics_add(METRICS_RELOADS, 1, "failed", NULL, NULL);
 	notify_ready();
 	log_warn("event=reload status=failed trigger=%s error=\"%s\"", why,
@@ -1136,292 +222,78 @@ reload_failed(struct node *n, const char *why, const char *err)
 
 /*
  * Reload, from the file loaded (${cfg}, taken; its local names have
- * their addresses): check it, bind what is new; then switch to it all at
- * once, or change nothing (logged either way).
+ * their addresses): every part prepares for it (binds what is new, loads
+ * what can fail); then all switch to it at once, or none does (logged
+ * either way).
  */
 static void
 reload_apply(struct node *n, struct config *cfg, const char *why)
 {
-	struct gen *old = n->cur, *g = NULL;
-	struct identity idn;
-	struct channel_local creds;
-	struct cred_revoked revoked = {NULL, 0, NULL, 0, NULL, 0};
-	uint8_t block[CRED_BLOCK_MAX];
-	size_t blen = 0;
-	struct changes ch = {0, 0, 0};
-	char err[8192], msg[1024];
-	int *fds = NULL, front_fd = -1, have_idn = 0, have_creds = 0;
-	int ix_fds[2] = {-1, -1};
-	struct admin *admin = NULL;
-	unsigned nrevoked = 0;
-	int rotated, renewed, admin_new_one = 0;
-	unsigned nconns = 0, nsess = 0;
-	size_t i, j;
+	struct part_reload r;
+	unsigned ch[4] = {0, 0, 0, 0}; /* by enum config_change */
+	char err[8192];
 
-	if (files_readable(cfg, err, sizeof(err)) == -1)
-		goto fail;
-	if (identity_load(&idn, cfg->node.identity, 0, msg, sizeof(msg)) ==
-	    -1) {
-		snprintf(err, sizeof(err), "%s:%d: %s", cfg->path,
-		    cfg->node.identity_line, msg);
-		goto fail;
-	}
-	have_idn = 1;
-	if (load_trust(cfg, idn.id, block, &blen, &revoked, msg,
-	    sizeof(msg)) == -1) {
-		snprintf(err, sizeof(err), "%s: %s", cfg->path, msg);
-		goto fail;
-	}
+	memset(&r, 0, sizeof(r));
+	r.old = n->env.cfg;
+	r.cfg = cfg;
+	r.old_gen = n->gens.cur;
+	r.err = err;
+	r.errlen = sizeof(err);
 	if (!runnable(cfg)) {
 		snprintf(err, sizeof(err), "%s: nothing to run (no inlet, no "
 		    "listen, no relay)", cfg->path);
 		goto fail;
 	}
-	rotated = memcmp(idn.id, n->env.local[n->env.cur].id,
-	    IDENTITY_ID_LEN) != 0;
-	if (rotated) {
-		if (channel_local_init(&creds, idn.priv,
-		    (uint64_t)ev_now(n->env.loop), node_lifetime()) == -1) {
-			snprintf(err, sizeof(err), "channel credentials");
-			goto fail;
-		}
-		have_creds = 1;
-	}
-	/* Every new listening socket is bound before anything changes. */
-	if (cfg->ninlets > 0 &&
-	    (fds = calloc(cfg->ninlets, sizeof(*fds))) == NULL) {
+	if ((r.gen = gen_new(&n->gens, cfg, 1)) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	for (i = 0; i < cfg->ninlets; i++)
-		fds[i] = -1;
-	for (i = 0; i < cfg->ninlets; i++) {
-		if (!cfg->inlets[i].has_listen)
-			continue; /* intercept only */
-		for (j = 0; j < old->ninlets; j++)
-			if (old->cfg->inlets[j].has_listen &&
-			    addr_same(&old->cfg->inlets[j].listen,
-			    &cfg->inlets[i].listen))
-				break;
-		if (j < old->ninlets)
-			continue; /* kept: taken over below */
-		if ((fds[i] = listener_bind(&cfg->inlets[i].listen, msg,
-		    sizeof(msg))) == -1) {
-			snprintf(err, sizeof(err), "%s:%d: inlet %s: %s",
-			    cfg->path, cfg->inlets[i].line,
-			    cfg->inlets[i].name, msg);
-			goto fail;
-		}
-	}
-	if (cfg->node.has_listen && (!n->env.cfg->node.has_listen ||
-	    !addr_same(&n->env.cfg->node.listen, &cfg->node.listen)) &&
-	    (front_fd = listener_bind(&cfg->node.listen, msg, sizeof(msg))) ==
-	    -1) {
-		snprintf(err, sizeof(err), "%s: listen: %s", cfg->path, msg);
-		goto fail;
-	}
-	for (i = 0; i < cfg->node.nintercept; i++) {
-		for (j = 0; j < n->env.cfg->node.nintercept; j++)
-			if (addr_same(&n->env.cfg->node.intercept[j],
-			    &cfg->node.intercept[i]))
-				break;
-		if (j < n->env.cfg->node.nintercept)
-			continue; /* kept: taken over below */
-		if ((ix_fds[i] = listener_bind(&cfg->node.intercept[i], msg,
-		    sizeof(msg))) == -1) {
-			snprintf(err, sizeof(err), "%s: intercept: %s",
-			    cfg->path, msg);
-			goto fail;
-		}
-	}
-	if (cfg->node.has_admin != n->env.cfg->node.has_admin ||
-	    (cfg->node.has_admin && !addr_same(&cfg->node.admin,
-	    &n->env.cfg->node.admin))) {
-		admin_new_one = 1;
-		if (cfg->node.has_admin && (admin = admin_new(&n->env,
-		    &cfg->node.admin, msg, sizeof(msg))) == NULL) {
-			snprintf(err, sizeof(err), "%s: admin: %s", cfg->path,
-			    msg);
-			goto fail;
-		}
-	}
-	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
+	if (parts_prepare(n->parts, ROWS_NODE, &r) == -1) {
+		gen_free(r.gen); /* and cfg */
+		reload_failed(n, why, err);
+		return;
 	}
 
 	/* From here on the new configuration is the node's. */
-	diff_configs(n->env.cfg, cfg, &ch);
-	g->node = n;
-	g->cfg = cfg;
-	g->cfg_owned = 1;
-	g->refs = 1;
-	g->id = old->id + 1;
-	for (i = 0; i < cfg->ninlets; i++) {
-		if (fds[i] != -1 || !cfg->inlets[i].has_listen)
-			continue;
-		for (j = 0; j < old->ninlets; j++)
-			if (old->inlets[j] != NULL && addr_same(
-			    &old->cfg->inlets[j].listen, &cfg->inlets[i].listen))
-				fds[i] = inlet_detach_listener(old->inlets[j],
-				    &cfg->inlets[i]);
-	}
-	if (front_fd == -1 && cfg->node.has_listen)
-		front_fd = front_detach(n->front);
-	for (i = 0; i < cfg->node.nintercept; i++)
-		if (ix_fds[i] == -1)
-			ix_fds[i] = intercept_detach(n->ix,
-			    &cfg->node.intercept[i]);
+	config_diff(n->env.cfg, cfg, reload_change, ch);
 	n->env.cfg = cfg;
-	n->env.ctx.epoch = g;
-	n->cur = g;
+	n->env.ctx.epoch = r.gen;
+	n->gens.cur = r.gen;
 	apply_node(n);
-	if (have_creds) {
-		channel_local_fini(&n->env.local[!n->env.cur]);
-		n->env.local[!n->env.cur] = creds;
-		wipe(&creds, sizeof(creds));
-		n->env.cur = !n->env.cur;
-		have_creds = 0;
-	}
-	/* The credentials presented from now on (renewed files), and the
-	 * revocation list the revocation passes below apply. */
-	renewed = !rotated && (blen != n->env.local[n->env.cur].creds_len ||
-	    memcmp(block, n->env.local[n->env.cur].creds, blen) != 0);
-	(void)channel_local_set_creds(&n->env.local[0], block, blen);
-	(void)channel_local_set_creds(&n->env.local[1], block, blen);
-	cred_revoked_free(&n->env.revoked);
-	n->env.revoked = revoked;
-	memset(&revoked, 0, sizeof(revoked)); /* env owns it now */
-	if (admin_new_one) {
-		admin_free(n->admin);
-		n->admin = admin;
-		admin = NULL;
-	}
-	front_listen(n->front, front_fd); /* closes the old one if replaced */
-	front_fd = -1;
-	intercept_free(n->ix); /* what it still holds is no longer wanted */
-	n->ix = NULL;
-	if (cfg->node.nintercept > 0 && (n->ix = intercept_new(&n->env,
-	    ix_fds, node_intercepted, n, msg, sizeof(msg))) == NULL)
-		log_error("event=reload role=intercept error=\"%s\"", msg);
-	{
-		struct outlet *o = outlet_new(&n->env, n->front, n->outlet,
-		    msg, sizeof(msg));
-
-		if (o == NULL)
-			log_error("event=reload role=outlet error=\"%s\"", msg);
-		else {
-			outlet_free(n->outlet);
-			n->outlet = o;
-		}
-	}
-	if (n->relay == NULL && cfg->nrelays > 0)
-		n->relay = relay_new(&n->env, n->front, msg, sizeof(msg));
-	else if (n->relay != NULL &&
-	    relay_reconfigure(n->relay, &nrevoked, msg, sizeof(msg)) == -1)
-		log_error("event=reload role=relay error=\"%s\"", msg);
-	(void)make_inlets(n, g, old, fds, msg, sizeof(msg));
-	if (rotated) {
-		/* Tickets name the old identity: full handshakes from now. */
-		channel_resume_cache_drop(n->env.resume_out, NULL);
-		channel_resume_cache_drop(n->env.resume_in, NULL);
-		for (i = 0; i < g->ninlets; i++)
-			inlet_restart(g->inlets[i]);
-		outlet_restart(n->outlet);
-		relay_restart(n->relay);
-	}
-	nrevoked += outlet_revoke_all(&n->env);
-	nrevoked += inlet_revoke_all(&n->env);
-	if (renewed) {
-		/* Live channels and relay sessions get the new block (an
-		 * empty one if none is left), so that what peers admitted by
-		 * our credential outlives the old one. */
-		if (blen == 0)
-			block[blen++] = 0;
-		nconns = env_send_creds(&n->env, block, blen);
-		nsess = dialout_send_creds_all(&n->env, block, blen);
-		log_info("event=credentials-renewed connections=%u "
-		    "sessions=%u", nconns, nsess);
-	}
-	old->next = n->retired;
-	n->retired = old;
-	gen_ref(old, -1); /* no longer current: freed with its last conn */
-	free(fds);
-	identity_fini(&idn);
-	stamp_files(n);
-	watch_set(n);
-	watch_names(n);
+	parts_commit(n->parts, ROWS_NODE, &r);
+	gen_retire(r.old_gen); /* freed with its last connection */
+	filewatch_remember(&n->watch);
+	filewatch_set(&n->watch);
+	names_watch(&n->env);
 	metrics_add(METRICS_RELOADS, 1, "ok", NULL, NULL);
 	notify_ready();
 	log_info("event=reload status=ok generation=%u added=%u removed=%u "
-	    "changed=%u identity=%s revoked=%u trigger=%s", g->id, ch.added,
-	    ch.removed, ch.changed, rotated ? "rotated" : "kept", nrevoked,
-	    why);
+	    "changed=%u identity=%s revoked=%u trigger=%s", r.gen->id,
+	    ch[CONFIG_ADDED], ch[CONFIG_REMOVED], ch[CONFIG_CHANGED],
+	    r.rotated ? "rotated" : "kept", r.revoked, why);
 	return;
 fail:
-	for (i = 0; i < 2; i++)
-		if (ix_fds[i] != -1)
-			close(ix_fds[i]);
-	if (fds != NULL)
-		for (i = 0; cfg != NULL && i < cfg->ninlets; i++)
-			if (fds[i] != -1)
-				close(fds[i]);
-	free(fds);
-	if (front_fd != -1)
-		close(front_fd);
-	if (have_creds)
-		channel_local_fini(&creds);
-	cred_revoked_free(&revoked);
-	if (have_idn)
-		identity_fini(&idn);
-	if (cfg != NULL) {
-		config_free(cfg);
-		free(cfg);
-	}
-	free(g);
-	admin_free(admin);
+	config_free(cfg);
+	free(cfg);
 	reload_failed(n, why, err);
 }
 
 /*
- * Give the local names of ${n}'s pending file their addresses, one after
- * the other; wait for a lookup that must go to DNS (the loop serves on
- * meanwhile; a new name only: see reload_one), at most RESOLVE_WAIT_MAX
- * seconds in all; then apply the file, or fail the reload.  A reload
- * asked for meanwhile runs next.
+ * The names of the file a reload loaded have their addresses (apply it:
+ * ${cfg} taken), or failed (${err}); a reload asked for meanwhile runs
+ * next.
  */
 static void
-reload_names(struct node *n)
+node_names_done(void *arg, struct config *cfg, const char *why,
+    const char *err)
 {
-	struct config *cfg = n->pending;
-	const char *why = n->pending_why, *again;
-	char err[8192];
-	int rc = -1;
+	struct node *n = arg;
+	const char *again;
 
-	if (n->env.stopping)
-		return; /* node_fini frees it */
-	if (!n->wfailed && (rc = each_local(cfg, reload_one, n)) == 1) {
-		if (!ev_is_active(&n->rdeadline)) {
-			ev_timer_set(&n->rdeadline, RESOLVE_WAIT_MAX, 0.);
-			ev_timer_start(n->env.loop, &n->rdeadline);
-		}
-		log_info("event=reload-resolving host=%s trigger=%s",
-		    n->waiting->host, why);
-		return;
-	}
-	ev_timer_stop(n->env.loop, &n->rdeadline);
-	n->pending = NULL;
-	if (rc == 0)
+	if (cfg != NULL)
 		reload_apply(n, cfg, why);
-	else {
-		snprintf(err, sizeof(err), "%s: resolve-failed role=%s "
-		    "name=%s: %s", cfg->path, n->wrole, n->wname != NULL ?
-		    n->wname : n->wrole, n->werr);
-		config_free(cfg);
-		free(cfg);
+	else
 		reload_failed(n, why, err);
-	}
-	n->wfailed = 0;
 	if ((again = n->again) != NULL) {
 		n->again = NULL;
 		node_reload(n, again);
@@ -1430,8 +302,9 @@ reload_names(struct node *n)
 
 /*
  * Reload: load the file again, give its local names their addresses
- * (reload_names), then apply it (reload_apply).  While a reload waits for
- * a name, another one asked for (SIGHUP, reload = watch) runs after it.
+ * (names_wait_start), then apply it (reload_apply).  While a reload waits
+ * for a name, another one asked for (SIGHUP, reload = watch) runs after
+ * it.
  */
 static void
 node_reload(struct node *n, const char *why)
@@ -1441,7 +314,7 @@ node_reload(struct node *n, const char *why)
 
 	if (n->env.stopping)
 		return;
-	if (n->pending != NULL) {
+	if (names_wait_busy(&n->names)) {
 		n->again = why;
 		return;
 	}
@@ -1455,9 +328,76 @@ node_reload(struct node *n, const char *why)
 		reload_failed(n, why, err);
 		return;
 	}
-	n->pending = cfg;
-	n->pending_why = why;
-	reload_names(n);
+	names_wait_start(&n->names, cfg, why);
+}
+
+/* The environment's hooks into the node, and the node's watchers. */
+static void
+node_hooks(struct node *n)
+{
+
+	n->env.ctx.epoch_ref = gen_ref;
+	n->env.ctx.slot_cb = node_slot_cb;
+	grace_init(&n->grace, &n->env, n->parts, ROWS_NODE, node_stopping, n);
+	log_limit_init(&n->env.anyone_log, NODE_ANYONE_LINES);
+	log_limit_init(&n->env.refuse_log, NODE_REFUSE_LINES);
+	apply_node(n);
+	ev_init(&n->resign, node_resign_cb);
+	n->resign.data = n;
+	ev_init(&n->flush, node_flush_cb);
+	n->flush.data = n;
+	filewatch_init(&n->watch, &n->env, node_changed, n);
+	ev_init(&n->expire, node_expire_cb);
+	n->expire.data = n;
+	ev_signal_init(&n->sighup, node_sighup_cb, SIGHUP);
+	n->sighup.data = n;
+
+}
+
+/* The process-wide credentials and attestation cache (logged on failure). */
+static int
+node_keys(struct node *n, const struct identity *idn)
+{
+
+	if (channel_local_init(&n->env.local[0], idn->priv,
+	    (uint64_t)ev_now(n->env.loop), trust_lifetime()) == -1) {
+		log_error("event=start error=channel-credentials");
+		return (-1);
+	}
+	if ((n->env.cache = channel_cache_new(NODE_CACHE_ENTRIES)) == NULL ||
+	    (n->env.resume_out = channel_resume_cache_new(
+	    NODE_RESUME_ENTRIES, 1)) == NULL ||
+	    (n->env.resume_in = channel_resume_cache_new(
+	    NODE_RESUME_ENTRIES, 0)) == NULL ||
+	    (n->env.epool = epool_new(n->env.loop)) == NULL) {
+		log_error("event=start error=nomem");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Every part runs: protect the keys, start the signals and timers. */
+static void
+node_arm(struct node *n)
+{
+
+	/* Keys are in memory from here on: no core dumps, no ptrace. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_warn("event=prctl error=%s", strerror(errno));
+	trust_protect(&n->env);
+
+	grace_start(&n->grace);
+	ev_signal_start(n->env.loop, &n->sighup);
+	ev_timer_set(&n->resign, (double)trust_lifetime() / 2,
+	    (double)trust_lifetime() / 2);
+	ev_timer_start(n->env.loop, &n->resign);
+	ev_timer_set(&n->flush, 1., 1.);
+	ev_timer_start(n->env.loop, &n->flush);
+	ev_timer_set(&n->expire, 1, 1);
+	ev_timer_start(n->env.loop, &n->expire);
+	filewatch_remember(&n->watch);
+	filewatch_set(&n->watch);
+	names_watch(&n->env); /* lookups start; their answers come from the loop */
 }
 
 /*
@@ -1475,8 +415,6 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 {
 	struct node *n;
 	char err[2048], id[IDENTITY_TEXT_SIZE];
-	uint8_t block[CRED_BLOCK_MAX];
-	size_t blen;
 	uint64_t hits, misses;
 
 	if (!runnable(cfg)) {
@@ -1500,147 +438,33 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	raise_nofile();
 	conn_ctx_init(&n->env.ctx, n->env.loop);
 	/* c-ares reads /etc/resolv.conf here, before the sandbox. */
-	if ((n->env.ctx.resolver = resolve_new(n->env.loop, node_resolve_note,
-	    n, err, sizeof(err))) == NULL) {
+	names_wait_init(&n->names, &n->env, node_names_done, n);
+	if ((n->env.ctx.resolver = resolve_new(n->env.loop, names_note,
+	    &n->names, err, sizeof(err))) == NULL) {
 		log_error("event=start error=resolver detail=\"%s\"", err);
 		goto fail1;
 	}
 	/* The local names, before anything else is on the loop. */
-	{
-		struct start_names sn = {n->env.ctx.resolver, 0};
-
-		(void)each_local(cfg, start_one, &sn);
-		if (sn.failed)
-			goto fail1;
-	}
-	if ((n->cur = calloc(1, sizeof(*n->cur))) == NULL) {
+	if (names_start(&n->env, cfg) == -1)
+		goto fail1;
+	if ((n->gens.cur = gen_new(&n->gens, cfg, 0)) == NULL) { /* main's */
 		log_error("event=start error=nomem");
 		goto fail1;
 	}
-	n->cur->node = n;
-	n->cur->cfg = cfg; /* main's */
-	n->cur->refs = 1;
-	n->env.ctx.epoch = n->cur;
-	n->env.ctx.epoch_ref = gen_ref;
-	n->env.ctx.data = n;
-	n->env.ctx.slot_cb = node_slot_cb;
-	n->env.data = n;
-	n->env.idle_cb = node_idle_cb;
-	log_limit_init(&n->env.anyone_log, NODE_ANYONE_LINES);
-	log_limit_init(&n->env.refuse_log, NODE_REFUSE_LINES);
-	apply_node(n);
-	ev_init(&n->grace, node_grace_cb);
-	n->grace.data = n;
-	ev_init(&n->resign, node_resign_cb);
-	n->resign.data = n;
-	ev_init(&n->flush, node_flush_cb);
-	n->flush.data = n;
-	ev_init(&n->watch, node_watch_cb);
-	n->watch.data = n;
-	ev_init(&n->expire, node_expire_cb);
-	n->expire.data = n;
-	ev_init(&n->rdeadline, node_reload_deadline_cb);
-	n->rdeadline.data = n;
-	ev_init(&n->rnext, node_reload_next_cb);
-	n->rnext.data = n;
-	ev_signal_init(&n->sigterm, node_signal_cb, SIGTERM);
-	ev_signal_init(&n->sigint, node_signal_cb, SIGINT);
-	ev_signal_init(&n->sighup, node_sighup_cb, SIGHUP);
-	n->sigterm.data = n->sigint.data = n->sighup.data = n;
-
-	/* The process-wide credentials and attestation cache. */
-	if (channel_local_init(&n->env.local[0], idn->priv,
-	    (uint64_t)ev_now(n->env.loop), node_lifetime()) == -1) {
-		log_error("event=start error=channel-credentials");
+	n->env.ctx.epoch = n->gens.cur;
+	node_hooks(n);
+	if (node_keys(n, idn) == -1)
 		goto fail2;
-	}
-	if ((n->env.cache = channel_cache_new(NODE_CACHE_ENTRIES)) == NULL ||
-	    (n->env.resume_out = channel_resume_cache_new(
-	    NODE_RESUME_ENTRIES, 1)) == NULL ||
-	    (n->env.resume_in = channel_resume_cache_new(
-	    NODE_RESUME_ENTRIES, 0)) == NULL ||
-	    (n->env.epool = epool_new(n->env.loop)) == NULL) {
-		log_error("event=start error=nomem");
+
+	/* Every part, in table order: the trust files, then every listener
+	 * (any failure ends the start-up), the admin endpoint last. */
+	n->host.env = &n->env;
+	n->host.idn = idn;
+	n->host.cur = &n->gens.cur;
+	if (parts_start(n->parts, rows_node, ROWS_NODE, &n->host) == -1)
 		goto fail2;
-	}
-	if (load_trust(cfg, idn->id, block, &blen, &n->env.revoked, err,
-	    sizeof(err)) == -1) {
-		log_error("event=start error=config path=%s detail=\"%s\"",
-		    cfg->path, err);
-		goto fail2;
-	}
-	(void)channel_local_set_creds(&n->env.local[0], block, blen);
 
-	/* Bind every listener; any failure ends the start-up.  The front
-	 * owns the [node] listen socket; the roles plug into it. */
-	if ((n->front = front_new(&n->env, err, sizeof(err))) == NULL) {
-		log_error("event=listen-failed role=node name=node "
-		    "error=\"%s\"", err);
-		goto fail2;
-	}
-	if ((n->outlet = outlet_new(&n->env, n->front, NULL, err,
-	    sizeof(err))) == NULL) {
-		log_error("event=start role=outlet error=\"%s\"", err);
-		goto fail2;
-	}
-	if (cfg->nrelays > 0 && (n->relay = relay_new(&n->env, n->front, err,
-	    sizeof(err))) == NULL) {
-		log_error("event=start role=relay error=\"%s\"", err);
-		goto fail2;
-	}
-	{
-		int *fds = calloc(cfg->ninlets + 1, sizeof(*fds));
-		size_t i;
-
-		if (fds == NULL) {
-			log_error("event=start error=nomem");
-			goto fail2;
-		}
-		for (i = 0; i < cfg->ninlets; i++)
-			fds[i] = -1;
-		i = make_inlets(n, n->cur, NULL, fds, err, sizeof(err)) == 0;
-		free(fds);
-		if (!i)
-			goto fail2;
-	}
-
-	if (cfg->node.nintercept > 0) {
-		int ixf[2] = {-1, -1};
-
-		if ((n->ix = intercept_new(&n->env, ixf, node_intercepted, n,
-		    err, sizeof(err))) == NULL) {
-			log_error("event=listen-failed role=inlet "
-			    "name=intercept error=\"%s\"", err);
-			goto fail2;
-		}
-	}
-
-	/* Every listener is bound: the admin endpoint goes last. */
-	if (cfg->node.has_admin && (n->admin = admin_new(&n->env,
-	    &cfg->node.admin, err, sizeof(err))) == NULL) {
-		log_error("event=listen-failed role=admin name=admin "
-		    "error=\"%s\"", err);
-		goto fail2;
-	}
-
-	/* Keys are in memory from here on: no core dumps, no ptrace. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		log_warn("event=prctl error=%s", strerror(errno));
-	protect_keys(n);
-
-	ev_signal_start(n->env.loop, &n->sigterm);
-	ev_signal_start(n->env.loop, &n->sigint);
-	ev_signal_start(n->env.loop, &n->sighup);
-	ev_timer_set(&n->resign, (double)node_lifetime() / 2,
-	    (double)node_lifetime() / 2);
-	ev_timer_start(n->env.loop, &n->resign);
-	ev_timer_set(&n->flush, 1., 1.);
-	ev_timer_start(n->env.loop, &n->flush);
-	ev_timer_set(&n->expire, 1, 1);
-	ev_timer_start(n->env.loop, &n->expire);
-	stamp_files(n);
-	watch_set(n);
-	watch_names(n); /* lookups start; their answers come from the loop */
+	node_arm(n);
 	if (sandbox_enter(cfg) == -1) /* user, caps, landlock, seccomp */
 		goto fail2;
 	log_info("event=ready id=%s inlets=%zu outlets=%zu relays=%zu aes=%s "
@@ -1661,6 +485,8 @@ fail2:
 	node_fini(n);
 fail1:
 	resolve_free(n->env.ctx.resolver);
+	n->env.ctx.resolver = NULL;
+	conn_ctx_fini(&n->env.ctx); /* if node_fini did not */
 	free(n);
 fail0:
 	return (-1);

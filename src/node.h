@@ -1,69 +1,43 @@
 /*
  * node: the runtime of `sallyport run FILE`, above the roles.  One
  * process, one ev_default_loop, single-threaded.  It owns the process's
- * life: start-up order (the environment every role borrows, the front
- * that owns the [node] listen socket, then the outlet, relay and inlet
- * roles), signals (SIGTERM/SIGINT with the shutdown grace, SIGHUP
- * reload), reload = watch, the periodic re-signing of the channel
- * credentials, and the end.  Never parses the config (config.c), never
- * calls exit() (main.c does).
+ * life: start-up order (the environment every role borrows, then the
+ * table of parts, rows.c: trust, front, outlet, relay, inlets,
+ * intercept, admin), SIGHUP and reload = watch (load the file, give its
+ * names their addresses, then prepare every part and commit all or
+ * abort all, part.h), the periodic timers (re-signing, expiry, log
+ * limits) and the end (grace.c).  Never names a role, never parses the
+ * config (config.c), never calls exit() (main.c does).
  */
 #ifndef SALLYPORT_NODE_H
 #define SALLYPORT_NODE_H
-
-#include <stdint.h>
 
 #include <ev.h>
 
 #include "config.h"
 #include "env.h"
+#include "filewatch.h"
+#include "gen.h"
+#include "grace.h"
 #include "identity.h"
-#include "resolve.h"
-
-struct admin;
-struct front;
-struct gen;
-struct outlet;
-struct relay;
-
-/* Where a file was (reload = watch). */
-struct node_stamp {
-	uint64_t dev, ino, size;
-	int64_t mtime_s, mtime_ns;
-};
-
-#define NODE_STAMPS (3 + CRED_MAX_BLOCK)
+#include "names.h"
+#include "part.h"
+#include "rows.h"
 
 struct node {
 	struct env env; /* lent to every role */
-	struct front *front;   /* the [node] listen socket */
-	struct outlet *outlet; /* the [outlet NAME] sections */
-	struct relay *relay;   /* the [relay NAME] sections, or NULL */
-	struct gen *cur;       /* the configuration in force and its inlets */
-	struct gen *retired;   /* older ones, until their connections end */
+	struct gens gens;      /* the configuration in force and its inlets,
+				  older ones until their connections end */
+	struct part_host host; /* what the parts borrow */
+	struct part *parts[ROWS_NODE]; /* the table of parts (rows.c) */
 	int level_fixed;       /* the command line set the log level */
-	/* The file, the key file, the credential files, the revoked file. */
-	struct node_stamp stamp[NODE_STAMPS];
-	struct admin *admin;   /* [node] admin =, or NULL */
-	struct intercept *ix;  /* [node] intercept =, or NULL */
-	ev_signal sigterm, sigint, sighup;
-	ev_timer resign, grace, watch, expire;
+	struct filewatch watch; /* reload = watch */
+	struct grace grace;      /* SIGTERM, SIGINT and the shutdown grace */
+	ev_signal sighup;
+	ev_timer resign, expire;
 	ev_timer flush; /* reports lines the rate limits left out */
-	/*
-	 * A reload whose file names a new local address (a listen, admin
-	 * or intercept name this file in force does not have) that only DNS
-	 * can answer: loaded, waiting for that name (node.c, reload_names).
-	 */
-	struct config *pending;  /* the file loaded, or NULL */
-	const char *pending_why; /* its trigger */
+	struct names_wait names; /* a reload's file waiting for a name */
 	const char *again;       /* a reload asked for meanwhile, or NULL */
-	struct addr *waiting;    /* the name looked up, in pending */
-	const char *wrole, *wname; /* its section, for the error */
-	int wfailed;             /* its lookup failed (werr) */
-	char werr[ADDR_TEXT_MAX + 192];
-	struct resolve_wait rwait;
-	ev_timer rdeadline; /* RESOLVE_WAIT_MAX for the reload's lookups */
-	ev_timer rnext;     /* goes on outside the resolver's callback */
 };
 
 /*

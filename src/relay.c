@@ -771,27 +771,33 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
 
 	if (reg)
 		return (env_admit(r->env, &peer, cr->reg, cr->nreg,
-		    cr->reg_rules, cr->nreg_rules, v));
+		    cr->reg_rules, cr->nreg_rules, NULL, v));
 	return (env_admit(r->env, &peer, cr->allow, cr->nallow,
-	    cr->allow_rules, cr->nallow_rules, v));
+	    cr->allow_rules, cr->nallow_rules, NULL, v));
 }
 
 /*
  * Return 1 if ${id} (with ${creds}) may reach any name of this relay;
  * ${v} holds the verdict that lasts longest (expiry 0: no end), or the
- * last deny.
+ * last deny.  Its credentials are checked once, not once per name.
  */
 static int
 allowed_anywhere(const struct relay *r, const uint8_t *id,
     const uint8_t *creds, size_t len, struct acl_verdict *v)
 {
+	struct acl_peer peer = {id, creds, len};
+	const struct config_relay *cr;
+	struct acl_checked ck;
 	struct acl_verdict one;
 	size_t i;
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
+	ck.done = 0;
 	for (i = 0; i < r->nsvcs; i++) {
-		if (!admits(r, r->svcs[i].cr, 0, id, creds, len, &one)) {
+		cr = r->svcs[i].cr;
+		if (!env_admit(r->env, &peer, cr->allow, cr->nallow,
+		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
 			if (!ok)
 				*v = one;
 			continue;
@@ -871,6 +877,139 @@ static const struct session_ops rsess_ops = {
 };
 
 /*
+ * The relay's request kind (front_kind.claim): what an unknown peer's
+ * "@R" + name or "@S" is audited as, and told.
+ */
+static size_t
+relay_claim(const uint8_t *req, size_t len, const char **why,
+    unsigned *code)
+{
+
+	if (len < 2 || req[1] != 'R')
+		return (len); /* "@S": no name */
+	*why = "not-registrant";
+	*code = CHANNEL_REFUSAL_NOT_REGISTRANT;
+	return (2);
+}
+
+/*
+ * relay_kind:
+ * The relay's sessions: requests "@S" (a client) and "@R" + name (a
+ * registrant); relay_new registers it with the front.
+ */
+const struct front_kind relay_kind = {"@", "relay", relay_claim};
+
+/*
+ * Authorize the relay session ${c} asking ${req} (${len} bytes, "@R" +
+ * name or "@S"): a registrant of the name (its service into *${svc} and
+ * ${name}), or a client of some name; the verdict into ${v}.  Return 0,
+ * or the enum channel_refusal to refuse it with (audited here).
+ */
+static unsigned
+session_decide(struct relay *r, struct conn *c, const uint8_t *req,
+    size_t len, char name[CONFIG_NAME_MAX], struct rsvc **svc,
+    struct acl_verdict *v)
+{
+	const uint8_t *creds, *peer = channel_peer_id(c->ch);
+	size_t clen;
+
+	creds = channel_peer_creds(c->ch, &clen);
+	name[0] = '\0';
+	if (req[1] == 'R') {
+		if (len - 2 >= CONFIG_NAME_MAX || memchr(req + 2, 0, len - 2) !=
+		    NULL)
+			len = 2; /* cannot be a configured name */
+		memcpy(name, req + 2, len - 2);
+		name[len - 2] = '\0';
+		if ((*svc = svc_find(r, name)) == NULL) {
+			env_audit_conn(r->env, c, 0, "unknown-service", name,
+			    "relay");
+			return (CHANNEL_REFUSAL_UNKNOWN_SERVICE);
+		}
+		if (!admits(r, (*svc)->cr, 1, peer, creds, clen, v)) {
+			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
+			    name, "relay", v);
+			return (CHANNEL_REFUSAL_NOT_REGISTRANT);
+		}
+	} else if (!allowed_anywhere(r, peer, creds, clen, v)) {
+		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
+		    v);
+		return (CHANNEL_REFUSAL_NOT_ALLOWED);
+	}
+	return (0);
+}
+
+/* Free a session made by rsess_make that never went live. */
+static void
+rsess_unmake(struct rsess *rs, int has_ticket)
+{
+
+	if (has_ticket)
+		ticket_fini(&rs->t);
+	free(rs->creds);
+	free(rs);
+}
+
+/*
+ * The session of kind ${kind} ('R' or 'S') for the authorized ${c}
+ * (taken: its socket and channel go to the session; dropped on failure)
+ * with the verdict ${v}: a new ticket (its key K into ${key}, which the
+ * caller sends and wipes), its cids findable, room for one more
+ * registrant of ${svc} (if any).  Return it, not yet on any list, or NULL.
+ */
+static struct rsess *
+rsess_make(struct relay *r, struct conn *c, char kind, struct rsvc *svc,
+    const struct acl_verdict *v, uint8_t key[TICKET_KEY_LEN])
+{
+	uint8_t rest[256];
+	struct channel *ch;
+	struct rsess *rs, **regs;
+	const uint8_t *creds;
+	size_t restlen, clen;
+	int fd;
+
+	creds = channel_peer_creds(c->ch, &clen);
+	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+		goto nomem;
+	rs->r = r;
+	rs->kind = kind;
+	memcpy(rs->peer, channel_peer_id(c->ch), CHANNEL_ID_LEN);
+	rs->expiry = v->expiry;
+	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
+		memcpy(rs->creds, creds, clen);
+		rs->creds_len = clen;
+	}
+	if (svc != NULL && svc->nregs == svc->capregs) {
+		if ((regs = reallocarray(svc->regs, svc->capregs * 2 + 4,
+		    sizeof(*svc->regs))) == NULL)
+			goto nomem;
+		svc->regs = regs;
+		svc->capregs = svc->capregs * 2 + 4;
+	}
+	if (ticket_make(&rs->t, key) == -1)
+		goto nomem;
+	/* The cids of its next data connections, findable from now on. */
+	ticket_expect(&rs->t, &r->map, &rs->win);
+	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
+		rsess_unmake(rs, 1);
+		return (NULL);
+	}
+	if ((rs->s = session_new(conn_ctx_reaper(&r->env->ctx), fd, ch,
+	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
+	    NULL) {
+		rsess_unmake(rs, 1);
+		return (NULL);
+	}
+	return (rs);
+nomem:
+	if (rs != NULL)
+		rsess_unmake(rs, 0);
+	c->quiet = 1;
+	conn_drop(c, CONN_R_NOMEM);
+	return (NULL);
+}
+
+/*
  * ${c} completed a responder handshake and its request starts with '@'
  * (the front's session callback; ${arg} is the relay): if it is a session
  * request ("@S" or "@R" + name), take it over (authorize, send the
@@ -881,49 +1020,24 @@ relay_session(void *arg, struct conn *c)
 {
 	struct relay *r = arg;
 	const uint8_t *req, *peer = channel_peer_id(c->ch);
-	uint8_t rest[256], msg[1 + TICKET_ID_LEN + TICKET_KEY_LEN];
-	uint8_t *key = msg + 1 + TICKET_ID_LEN; /* K: sent once, then wiped */
+	uint8_t msg[1 + TICKET_ID_LEN + TICKET_KEY_LEN];
 	char name[CONFIG_NAME_MAX], pid[IDENTITY_TEXT_SIZE];
-	struct channel *ch;
-	struct rsess *rs, **regs;
+	struct rsess *rs;
 	struct rsvc *svc = NULL;
 	struct acl_verdict v;
-	const uint8_t *creds;
-	size_t len = 0, restlen, clen;
+	size_t len = 0;
 	unsigned code;
-	int fd;
 
-	creds = channel_peer_creds(c->ch, &clen);
 	req = channel_request(c->ch, &len);
 	if (req == NULL || len < 2 || req[0] != '@' ||
 	    (req[1] != 'S' && req[1] != 'R'))
 		return (0);
-	/* Authorize: a registrant of the name, or a client of some name. */
-	name[0] = '\0';
-	if (req[1] == 'R') {
-		if (len - 2 >= sizeof(name) || memchr(req + 2, 0, len - 2) !=
-		    NULL)
-			len = 2; /* cannot be a configured name */
-		memcpy(name, req + 2, len - 2);
-		name[len - 2] = '\0';
-		if ((svc = svc_find(r, name)) == NULL) {
-			env_audit_conn(r->env, c, 0, "unknown-service", name,
-			    "relay");
-			code = CHANNEL_REFUSAL_UNKNOWN_SERVICE;
-			goto deny;
-		}
-		if (!admits(r, svc->cr, 1, peer, creds, clen, &v)) {
-			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
-			    name, "relay", &v);
-			code = CHANNEL_REFUSAL_NOT_REGISTRANT;
-			goto deny;
-		}
-	} else if (!allowed_anywhere(r, peer, creds, clen, &v)) {
-		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
-		    &v);
-		code = CHANNEL_REFUSAL_NOT_ALLOWED;
-		goto deny;
+	if ((code = session_decide(r, c, req, len, name, &svc, &v)) != 0) {
+		/* The node is authenticated: it is told why (docs/relay.md). */
+		conn_refuse(c, code, CONN_R_DENIED);
+		return (1);
 	}
+	env_resume_keep(r->env, c, "relay"); /* allowed: its ticket */
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
 		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
 		    NULL);
@@ -932,54 +1046,10 @@ relay_session(void *arg, struct conn *c)
 		conn_drop(c, CONN_R_DENIED);
 		return (1);
 	}
-	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
-		c->quiet = 1;
-		conn_drop(c, CONN_R_NOMEM);
-		return (1);
-	}
-	rs->r = r;
-	rs->kind = (char)req[1];
-	memcpy(rs->peer, peer, CHANNEL_ID_LEN);
-	rs->expiry = v.expiry;
-	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
-		memcpy(rs->creds, creds, clen);
-		rs->creds_len = clen;
-	}
-	if (svc != NULL && svc->nregs == svc->capregs) {
-		if ((regs = reallocarray(svc->regs, svc->capregs * 2 + 4,
-		    sizeof(*svc->regs))) == NULL) {
-			free(rs->creds);
-			free(rs);
-			c->quiet = 1;
-			conn_drop(c, CONN_R_NOMEM);
-			return (1);
-		}
-		svc->regs = regs;
-		svc->capregs = svc->capregs * 2 + 4;
-	}
-	if (ticket_make(&rs->t, key) == -1) {
-		free(rs->creds);
-		free(rs);
-		c->quiet = 1;
-		conn_drop(c, CONN_R_NOMEM);
-		return (1);
-	}
-	/* The cids of its next data connections, findable from now on. */
-	ticket_expect(&rs->t, &r->map, &rs->win);
-	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
+	/* K goes in msg at once: sent once, then wiped. */
+	if ((rs = rsess_make(r, c, (char)req[1], svc, &v,
+	    msg + 1 + TICKET_ID_LEN)) == NULL) {
 		wipe(msg, sizeof(msg));
-		ticket_fini(&rs->t);
-		free(rs->creds);
-		free(rs);
-		return (1);
-	}
-	if ((rs->s = session_new(conn_ctx_reaper(&r->env->ctx), fd, ch,
-	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
-	    NULL) {
-		wipe(msg, sizeof(msg));
-		ticket_fini(&rs->t);
-		free(rs->creds);
-		free(rs);
 		return (1);
 	}
 	LIST_PUSH(&r->sessions, rs);
@@ -999,10 +1069,6 @@ relay_session(void *arg, struct conn *c)
 	memcpy(msg + 1, rs->t.id, TICKET_ID_LEN); /* K is already there */
 	(void)session_send(rs->s, msg, sizeof(msg));
 	wipe(msg, sizeof(msg));
-	return (1);
-deny:
-	/* The node is authenticated: it is told why (docs/relay.md). */
-	conn_refuse(c, code, CONN_R_DENIED);
 	return (1);
 }
 
@@ -1172,7 +1238,8 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 		if (svc->via != NULL)
 			dialout_on_down(svc->via, via_down, svc);
 	}
-	front_serve_relay(f, relay_preamble, relay_session, r);
+	front_serve_preamble(f, relay_preamble, r);
+	(void)front_register(f, &relay_kind, relay_session, r);
 	metrics_collector_add(&r->gauges, relay_gauges, r);
 	return (r);
 nomem:

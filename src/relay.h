@@ -21,6 +21,13 @@
 struct relay;
 
 /*
+ * relay_kind:
+ * The relay's sessions: requests "@S" (a client) and "@R" + name (a
+ * registrant); relay_new registers it with the front.
+ */
+extern const struct front_kind relay_kind;
+
+/*
  * relay_new(e, f, err, errlen):
  * The relay role of ${e} for its [relay NAME] sections, serving the
  * sessions and data connections the front ${f} (borrowed) hands over

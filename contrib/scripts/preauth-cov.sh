@@ -20,6 +20,10 @@
 #     that some life with traffic executed and no quiet one did ("peer":
 #     the node port, "admin": the admin endpoint).
 #
+# PREAUTH_FORGED=1: the daemon's strangers also send forged credential
+# headers (issue 19, N2; not in the figure of record, which is measured
+# as before: docs/security.md).
+#
 # A "line" is a line llvm-cov maps to code (so "{", "}" and declarations
 # with code count; comments and blank lines do not).  Writes
 # build-cov/preauth-table.md and prints it.  Usage: preauth-cov.sh
@@ -46,8 +50,10 @@ TARGETS="handshake_responder handshake_initiator resume_responder identity_paylo
 # process start-up and fixtures (and the harness's own look at the
 # request); our own requests and encoders; local files (PEM, revocation
 # list); what the harnesses call directly but the node runs only once
-# the peer is proven (cred_decode, cred_verify_sig: acl's decision after
-# the attestation) or, for a preamble, the ticket key.
+# the peer is proven (cred_decode: acl's decision after the attestation)
+# or, for a preamble, the ticket key.  Not cred_verify_sig: the peer
+# filter verifies the one credential a claim rests on before the
+# attestation (issue 19, N2).
 EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
  channel_local_init_static channel_cache_new channel_expect_peer
  channel_set_request channel_set_ephemeral channel_start
@@ -57,7 +63,7 @@ EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
  proxyproto.c:put_tlv
  cred_pem_decode crypto_pem_sink_append crypto_pem_next cred_revoked_parse revoked_add id_cmp
  cred_decode cred.c:key_ok cred.c:value_ok
- cred_revoked_free cred_serial_parse cred_verify_sig cred_key_is_valid
+ cred_revoked_free cred_serial_parse cred_key_is_valid
  cred_value_is_valid identity_id_parse hexval
  ticket_init ticket_map_init ticket_expect ticket_fini ticket_cid slot_link
  slot_unlink ticket_preamble_check window_advance name_is_padded_text
@@ -76,7 +82,7 @@ for t in $TARGETS; do
 	bins="$bins tests/fuzz/replay_$t"
 done
 # shellcheck disable=SC2086
-make -s -j"${JOBS:-1}" src/sallyport $bins
+make -s -j"${JOBS:-1}" src/sallyport tests/helpers/evilnode $bins
 rm -rf prof
 mkdir -p prof
 
@@ -107,7 +113,8 @@ done
 
 # 2. The daemon.
 mkdir -p prof/daemon
-sh "$top/contrib/scripts/preauth-daemon.sh" src/sallyport prof/daemon
+EVILNODE=$PWD/tests/helpers/evilnode \
+    sh "$top/contrib/scripts/preauth-daemon.sh" src/sallyport prof/daemon
 for r in base peer admin; do
 	for n in 1 2; do
 		"$LLVM_PROFDATA" merge -sparse -o "prof/daemon/$r.$n.profdata" \

@@ -5,7 +5,9 @@
 # twice while unauthenticated peers talk to its node port ("peer": garbage,
 # preambles of random bytes, a resumed msg1 with an unknown ticket, a
 # handshake from an identity nobody allows asking for a service, for a
-# registration and for a client session),
+# registration and for a client session; with PREAUTH_FORGED=1 also
+# handshakes from throwaway keys with forged credential headers:
+# EVILNODE, tests/helpers/evilnode),
 # twice while they talk to its admin endpoint ("admin": good and bad
 # requests).  Each life lasts as long (25 s) and ends with SIGTERM; the
 # node's profiles are PROFDIR/{base,peer,admin}.{1,2}.profraw.  Called by
@@ -31,6 +33,7 @@ need curl
 
 OUT_ID=$(make_identity out)
 IN_ID=$(make_identity in)
+CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
 make_identity stranger >/dev/null
 NODE_PORT=$(free_port)
 ADMIN=$(free_port)
@@ -43,10 +46,11 @@ wait_for_file "$WORK/target.ready" 10
 	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" \
 	    "admin = 127.0.0.1:$ADMIN" "handshake_timeout = 2"
 	ini_peers client "$IN_ID"
-	ini_outlet db "127.0.0.1:$TARGET_PORT" client
+	ini_authorities corp "$CA_ID"
+	ini_outlet db "127.0.0.1:$TARGET_PORT" client role=app@corp
 	echo "[relay hub]"
 	echo "register = client"
-	echo "allow = client"
+	echo "allow = client, role=app@corp"
 	echo
 } >"$WORK/out.ini"
 # The stranger also asks the relay name for a registration (@R) and for
@@ -112,6 +116,15 @@ run()
 		netkit probe "127.0.0.1:$STRANGER_PORT" --send-hex 00 \
 		    --timeout 3 >/dev/null || true
 		wait_for_log "$WORK/$1.log" "reason=not-registrant" 10
+		# Forged credential headers (evilnode --forge: throwaway keys
+		# claiming corp): refused once the claimed credential's
+		# signature fails, before the attestation.
+		for req in ${PREAUTH_FORGED:+db @S}; do
+			LLVM_PROFILE_FILE=/dev/null "${EVILNODE:?}" --forge 3 --creds 4 \
+			    --relay "127.0.0.1:$NODE_PORT" --outlet-id "$OUT_ID" \
+			    --authority-key "$WORK/ca.key" --request "$req" \
+			    --timeout 5 >/dev/null || true
+		done
 		# shellcheck disable=SC2154 # set by start_node
 		stop_pid "$PID_stranger"
 		forget_pid "$PID_stranger"

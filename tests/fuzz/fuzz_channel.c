@@ -63,8 +63,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
-struct channel *
-fz_initiator(void)
+/* Accept any responder (an initiator pinned by check). */
+static int
+accept_any(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *creds,
+    size_t len)
+{
+
+	(void)arg;
+	(void)id;
+	(void)creds;
+	(void)len;
+	return (1);
+}
+
+/* i, pinned to r's identifier (${pinned}) or by a check that takes any. */
+static struct channel *
+initiator(int pinned)
 {
 	struct channel *ch;
 
@@ -72,11 +86,28 @@ fz_initiator(void)
 		abort();
 	/* The fixed ephemerals the way the node hands out its pooled ones. */
 	channel_use_keypair(ch, E_I, E_I_pub);
-	channel_expect_peer(ch, fz_lr.id);
+	if (pinned)
+		channel_expect_peer(ch, fz_lr.id);
+	else
+		channel_expect_check(ch, accept_any, NULL);
 	if (channel_set_request(ch, (const uint8_t *)FZ_REQUEST,
 	    strlen(FZ_REQUEST)) != 0)
 		abort();
 	return (ch);
+}
+
+struct channel *
+fz_initiator(void)
+{
+
+	return (initiator(1));
+}
+
+struct channel *
+fz_initiator_checked(void)
+{
+
+	return (initiator(0));
 }
 
 struct channel *
@@ -154,13 +185,17 @@ fz_resume_responder(void)
 	return (ch);
 }
 
+uint8_t fz_first[CHANNEL_MAX_HANDSHAKE];
+size_t fz_first_len;
+
 void
 fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
     size_t *l1, uint8_t *m2, size_t *l2, uint8_t *m3, size_t *l3)
 {
 	uint8_t a[CHANNEL_MAX_HANDSHAKE], b[CHANNEL_MAX_HANDSHAKE];
 	uint8_t c[CHANNEL_MAX_HANDSHAKE], d[CHANNEL_MAX_HANDSHAKE];
-	size_t al, bl, cl, dl;
+	enum channel_type t;
+	size_t al, bl, cl, dl, tl;
 
 	*ci = fz_initiator();
 	*cr = fz_responder();
@@ -168,6 +203,11 @@ fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
 	    channel_handshake(*cr, a, al, FZ_NOW, b, sizeof(b), &bl) != 0 ||
 	    channel_handshake(*ci, b, bl, FZ_NOW, c, sizeof(c), &cl) != 1 ||
 	    channel_handshake(*cr, c, cl, FZ_NOW, d, sizeof(d), &dl) != 1)
+		abort();
+	/* The responder's first record, its credentials: i reads it. */
+	memcpy(fz_first, d, dl);
+	fz_first_len = dl;
+	if (channel_open(*ci, d, dl, &t, &tl) != 0 || t != CHANNEL_CREDS)
 		abort();
 	if (m1 != NULL) {
 		memcpy(m1, a, al);

@@ -42,11 +42,22 @@ struct channel *fz_resume_initiator(void);
 struct channel *fz_resume_responder(void);
 
 /*
+ * fz_initiator_checked():
+ * fz_initiator(), pinned by a check that accepts any responder instead of
+ * r's identifier (an inlet pinned by attribute rule): its msg3 holds no
+ * request, which follows r's credential record.
+ */
+struct channel *fz_initiator_checked(void);
+
+/*
  * fz_establish(ci, cr, m1, l1, m2, l2, m3, l3):
  * Run the whole (fixed) handshake between two new channels; store the
  * three frames if the pointers are not NULL (CHANNEL_MAX_HANDSHAKE bytes
- * each).  Abort if it fails.
+ * each), and r's first record (its credentials, which i has read) in
+ * fz_first (fz_first_len bytes).  Abort if it fails.
  */
+extern uint8_t fz_first[CHANNEL_MAX_HANDSHAKE];
+extern size_t fz_first_len;
 void fz_establish(struct channel **ci, struct channel **cr, uint8_t *m1,
     size_t *l1, uint8_t *m2, size_t *l2, uint8_t *m3, size_t *l3);
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_config: config_parse() over arbitrary INI text.  A successful parse
- * must give a structure whose invariants hold; every failure must name
- * "FILE:LINE:".
+ * must give a structure whose invariants hold, alike to itself by
+ * config_diff() (no call); every failure must name "FILE:LINE:".
  */
 #include <assert.h>
 #include <stdint.h>
@@ -10,6 +10,20 @@
 #include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* config_diff's callback: a configuration compared with itself has no
+ * change to report. */
+static void
+no_change(void *arg, const char *kind, const char *name,
+    enum config_change what)
+{
+
+	(void)arg;
+	(void)kind;
+	(void)name;
+	(void)what;
+	assert(0);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -37,6 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(cfg.inlets[i].service[0] != '\0');
 	for (i = 0; i < cfg.npeers; i++)
 		assert(config_peer_name(&cfg, cfg.peers[i].id) != NULL);
+	config_diff(&cfg, &cfg, no_change, NULL);
 	config_free(&cfg);
 	return (0);
 }

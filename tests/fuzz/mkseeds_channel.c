@@ -100,11 +100,28 @@ main(int argc, char *argv[])
 	channel_free(ci);
 	channel_free(cr);
 
-	/* Initiator: msg2; msg2 then records from r. */
-	fz_establish(&ci, &cr, NULL, NULL, NULL, NULL, NULL, NULL);
+	/* Responder: msg1, a msg3 without request, the request record. */
+	ci = fz_initiator_checked();
+	cr = fz_responder();
+	if (channel_start(ci, m1, sizeof(m1), &l1) != 0 ||
+	    channel_handshake(cr, m1, l1, FZ_NOW, m2, sizeof(m2), &l2) != 0 ||
+	    channel_handshake(ci, m2, l2, FZ_NOW, m3, sizeof(m3), &l3) != 0 ||
+	    channel_handshake(cr, m3, l3, FZ_NOW, buf, sizeof(buf), &n) != 0 ||
+	    channel_handshake(ci, buf, n, FZ_NOW, m2, sizeof(m2), &l2) != 1)
+		abort();
+	memcpy(buf, m1, l1);
+	memcpy(buf + l1, m3, l3);
+	memcpy(buf + l1 + l3, m2, l2);
+	put("handshake_responder", "msg1-msg3-request", buf, l1 + l3 + l2);
+	channel_free(ci);
+	channel_free(cr);
+
+	/* Initiator: msg2; msg2, r's credential record, then records. */
+	fz_establish(&ci, &cr, NULL, NULL, m2, &l2, NULL, NULL);
 	put("handshake_initiator", "msg2", m2, l2);
 	memcpy(buf, m2, l2);
-	n = l2;
+	memcpy(buf + l2, fz_first, fz_first_len);
+	n = l2 + fz_first_len;
 	n += seal(cr, buf + n, CHANNEL_DATA, 'b', 200);
 	n += seal(cr, buf + n, CHANNEL_PONG, 'q', 8);
 	put("handshake_initiator", "msg2-records", buf, n);

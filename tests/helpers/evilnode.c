@@ -24,6 +24,18 @@
  *   result=record-failed error=E bytes=N ...    a record did not open
  * Exit 1: the run itself failed (key, relay, session, no ticket); exit 2:
  * usage.  Wire: docs/relay.md, docs/protocol.md.
+ *
+ * With --forge N (issue 19, N2), it is instead a stranger with forged
+ * credential headers: N times, a fresh throwaway key presents --creds K
+ * credentials naming itself as subject and the authority of
+ * --authority-key as issuer, signed by the throwaway key (so no
+ * signature holds; --creds 0: none, an unknown key), in a full handshake (--relay is then the node's
+ * address, --outlet-id its identifier) with the request R; then it reads
+ * until the node closes.  It prints one line:
+ *   result=forged attempts=N closed=C refused=F failed=X
+ * closed: the node ended the connection without a record (the pre-auth
+ * filter refused it); refused: a REFUSE record came (the node verified
+ * the attestation and decided); failed: the handshake did not complete.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -37,6 +49,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "cred.h"
 #include "crypto.h"
 #include "frame.h"
 #include "identity.h"
@@ -59,6 +72,9 @@ struct opts {
 	const char *send;      /* payload text ("\n" appended) */
 	double timeout;        /* per phase, seconds */
 	double quiet;          /* end of data after this much silence */
+	const char *forge;     /* --forge N: attempts with forged headers */
+	const char *creds;     /* --creds K: forged credentials each */
+	const char *authority; /* --authority-key FILE: the issuer claimed */
 };
 
 /* A blocking byte stream with a receive buffer. */
@@ -87,7 +103,10 @@ usage(void)
 	    "  Opens an @S session with the relay, then one data connection:\n"
 	    "  preamble naming P, Noise XX to the outlet with request R and\n"
 	    "  B bound into the prologue; sends TEXT (default PING) and\n"
-	    "  prints one result= line.  Exit 0: ran; 1: failed; 2: usage.\n");
+	    "  prints one result= line.  Exit 0: ran; 1: failed; 2: usage.\n"
+	    "       evilnode --forge N --relay HOST:PORT --outlet-id ID\n"
+	    "                --authority-key FILE --request R [--creds K]\n"
+	    "  N handshakes with fresh keys and K forged credentials each.\n");
 }
 
 /* Print "evilnode: msg" to stderr. */
@@ -487,6 +506,129 @@ out:
 	return (ret);
 }
 
+/*
+ * A block of ${k} credentials for ${self} that claim the authority
+ * ${auth}: signed by ${self}'s key, then the issuer key swapped, so the
+ * signature cannot hold.  Return its size, or 0.
+ */
+static size_t
+forged_block(const struct identity *self, const struct identity *auth,
+    unsigned k, uint8_t block[CRED_BLOCK_MAX])
+{
+	uint8_t c[CRED_MAX_LEN];
+	struct cred cr;
+	size_t len, blen = 0;
+	unsigned i;
+
+	for (i = 0; i < k; i++) {
+		memset(&cr, 0, sizeof(cr));
+		memcpy(cr.subject, self->id, CRED_ID_LEN);
+		cr.serial = 1 + i;
+		cr.not_before = (uint64_t)time(NULL) - 60;
+		cr.not_after = cr.not_before + 3600;
+		strcpy(cr.attrs[0].key, "role");
+		strcpy(cr.attrs[0].value, "app");
+		cr.nattrs = 1;
+		if (cred_sign(&cr, self->priv, c, sizeof(c), &len) != 0)
+			return (0);
+		memcpy(c + 1 + CRED_ID_LEN, auth->pub, CRYPTO_P256_PUB_LEN);
+		if (cred_block_add(block, CRED_BLOCK_MAX, &blen, c, len) != 0)
+			return (0);
+	}
+	return (blen);
+}
+
+/*
+ * One handshake with forged headers to ${node_id} at o->relay: how it
+ * ended (0 closed, 1 refused, 2 failed), or -1 if it could not run.
+ */
+static int
+forge_one(const struct opts *o, const struct identity *auth,
+    const uint8_t node_id[CHANNEL_ID_LEN], unsigned k)
+{
+	struct identity self;
+	struct channel_local local;
+	struct channel *ch = NULL;
+	struct stream *st = NULL;
+	uint8_t block[CRED_BLOCK_MAX];
+	enum channel_type type;
+	enum rd_end end;
+	size_t blen, total, len;
+	int rc, ret = -1;
+
+	if (identity_generate(&self) != 0)
+		return (-1);
+	if (channel_local_init(&local, self.priv, (uint64_t)time(NULL),
+	    EVIL_LIFETIME) != 0)
+		goto out0;
+	if (k > 0 && ((blen = forged_block(&self, auth, k, block)) == 0 ||
+	    channel_local_set_creds(&local, block, blen) != 0))
+		goto out1;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (ch = channel_new(CHANNEL_INITIATOR, &local, NULL)) == NULL)
+		goto out1;
+	channel_expect_peer(ch, node_id);
+	if (channel_set_request(ch, (const uint8_t *)o->request,
+	    strlen(o->request)) != 0 || (st->fd = dial(o->relay)) == -1)
+		goto out1;
+	if ((rc = handshake(st, ch, NULL, 0, o->timeout, &end)) != 0) {
+		ret = 2;
+		goto out2;
+	}
+	/* The node's answer: a record (REFUSE), or the end. */
+	end = read_frame(st, CHANNEL_MAX_RECORD - FRAME_HDR, now_mono() +
+	    o->timeout, &total);
+	ret = end == RD_OK && channel_open(ch, st->buf, total, &type,
+	    &len) == 0 ? 1 : 0;
+out2:
+	close(st->fd);
+out1:
+	channel_free(ch);
+	free(st);
+	channel_local_fini(&local);
+out0:
+	identity_fini(&self);
+	return (ret);
+}
+
+/* --forge: the attempts, then the result line.  Return 0, or 1. */
+static int
+forge_run(const struct opts *o)
+{
+	struct identity auth;
+	uint8_t node_id[CHANNEL_ID_LEN];
+	unsigned long n, i, k, got[3] = {0, 0, 0};
+	char err[512], *end;
+	int r;
+
+	n = strtoul(o->forge, &end, 10);
+	k = o->creds != NULL ? strtoul(o->creds, NULL, 10) : CRED_MAX_BLOCK;
+	if (*end != '\0' || n == 0 || k > CRED_MAX_BLOCK ||
+	    o->relay == NULL || o->outlet_id == NULL || o->request == NULL ||
+	    o->authority == NULL ||
+	    identity_id_parse(o->outlet_id, node_id) != 0) {
+		usage();
+		return (2);
+	}
+	if (crypto_init() != 0 || identity_load(&auth, o->authority,
+	    IDENTITY_PUBLIC_OK, err, sizeof(err)) != 0) {
+		warnx0("%s", err);
+		return (1);
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = forge_one(o, &auth, node_id, (unsigned)k)) == -1) {
+			warnx0("attempt %lu could not run", i + 1);
+			identity_fini(&auth);
+			return (1);
+		}
+		got[r]++;
+	}
+	printf("result=forged attempts=%lu closed=%lu refused=%lu "
+	    "failed=%lu\n", n, got[0], got[1], got[2]);
+	identity_fini(&auth);
+	return (0);
+}
+
 /* Parse a positive number of seconds. */
 static int
 parse_secs(const char *s, double *v)
@@ -525,6 +667,9 @@ main(int argc, char *argv[])
 		{ "--send", &o.send, NULL },
 		{ "--timeout", NULL, &o.timeout },
 		{ "--quiet", NULL, &o.quiet },
+		{ "--forge", &o.forge, NULL },
+		{ "--creds", &o.creds, NULL },
+		{ "--authority-key", &o.authority, NULL },
 	};
 	size_t k;
 	int i, no_bind = 0, sfd, rc = 1;
@@ -564,6 +709,8 @@ main(int argc, char *argv[])
 			return (2);
 		}
 	}
+	if (o.forge != NULL)
+		return (forge_run(&o));
 	if (o.relay == NULL || o.relay_id == NULL || o.outlet_id == NULL ||
 	    o.key == NULL || o.preamble == NULL || o.request == NULL) {
 		warnx0("--relay, --relay-id, --outlet-id, --key, --preamble "

@@ -1,24 +1,44 @@
 #!/bin/sh
 # A reload logs one reload-change line per changed section, whatever key
-# changed (issue 19, R2; docs/config.md "Reload"): one node with an
-# outlet, an inlet and a relay section is reloaded once per key of those
-# sections, each time with that key alone changed; each reload must log
-# exactly one `event=reload-change kind=K name=N change=changed` line, for
-# that section, and `changed=1`.  Before the fix `max_dials`,
-# `proxy_protocol`, an attribute rule in `allow` or `register`, and an
-# inlet's `intercept` changed without a line (changed=0).  Loopback; the
-# peers it names are never reached.
+# changed (issue 19, R2; docs/config.md "Reload"): one node with a [node],
+# [peers], [authorities], an outlet, an inlet and a relay section is
+# reloaded once per key of those sections, each time with that key alone
+# changed; each reload must log exactly one `event=reload-change kind=K
+# name=N change=changed` line, for that section, and `changed=1`.  Before
+# issue 19 `max_dials`, `proxy_protocol`, an attribute rule in `allow` or
+# `register`, and an inlet's `intercept` changed without a line
+# (changed=0); before issue 20 so did [node]'s admin, admin_public, user,
+# group, allow_root, intercept, credential, revoked, credential_skew and
+# resume, a peer's identifier and [authorities] (the diff now compares
+# every key of config.c's key tables).  Loopback; the peers it names are
+# never reached.
 . "$(dirname "$0")/lib.sh"
 
-make_identity node >/dev/null
+ID_node=$(make_identity node)
 ID_A=$(make_identity a)
 ID_B=$(make_identity b)
+ID_C=$(make_identity c)
 ID_HUB=$(make_identity hub)
 ID_CORP=$(make_identity corp)
-NODE=$(free_port)
-ICPT=$(free_port)
+cp "$WORK/node.key" "$WORK/node2.key" # the same key under another name
+cred_issue corp.key node --attr role=node --ttl 1h
+: >"$WORK/revoked.list"
 
-# The keys' values; each step of the loop below changes one.
+# The keys' values; each step of the loop below changes one.  [node]
+# keys whose value is empty are left out.
+n_identity="$WORK/node.key"
+n_listen="127.0.0.1:$(free_port)"
+n_intercept="127.0.0.1:$(free_port)"
+n_allow_root=yes
+NODE_KEYS="identity listen intercept allow_root max_connections
+max_handshakes handshake_timeout connect_timeout idle_timeout shutdown_grace
+keepalive tcp_keepalive log_level reload reload_interval relay_resolve admin
+admin_public user group credential revoked credential_skew resume"
+for k in $NODE_KEYS; do
+	eval ": \"\${n_$k:=}\""
+done
+p_more=""
+a_more=""
 o_target="127.0.0.1:$(free_port)"
 o_allow="a"
 o_relay="hub@127.0.0.1:$(free_port)"
@@ -37,10 +57,15 @@ r_via="hub@127.0.0.1:$(free_port)"
 write_conf()
 {
 	{
-		ini_node "$WORK/node.key" "127.0.0.1:$NODE" \
-		    "intercept = 127.0.0.1:$ICPT"
-		ini_peers a "$ID_A" b "$ID_B" hub "$ID_HUB"
-		ini_authorities corp "$ID_CORP"
+		echo "[node]"
+		for k in $NODE_KEYS; do
+			eval "v=\$n_$k"
+			[ -z "$v" ] || echo "$k = $v"
+		done
+		# shellcheck disable=SC2086 # "name id" pairs, or nothing
+		ini_peers a "$ID_A" b "$ID_B" hub "$ID_HUB" $p_more
+		# shellcheck disable=SC2086
+		ini_authorities corp "$ID_CORP" $a_more
 		echo "[outlet o]"
 		echo "target = $o_target"
 		echo "allow = $o_allow"
@@ -68,10 +93,36 @@ write_conf
 	die "the base configuration: $(cat "$WORK/check.out")"
 start_node n "$WORK/node.ini"
 
-# One step per key: KIND NAME VARIABLE NEW-VALUE (max_dials first: the
-# reported case; the inlet's via needs its outlet without an address: the
-# last two inlet steps make one reload).
+# One step per key: KIND NAME VARIABLE NEW-VALUE (the inlet's via needs
+# its outlet without an address: the last two inlet steps make one
+# reload; reload = watch last: from then on the node reloads by itself).
 cat >"$WORK/steps" <<EOF
+node node n_identity $WORK/node2.key
+node node n_listen 127.0.0.1:$(free_port)
+node node n_intercept 127.0.0.1:$(free_port)
+node node n_max_connections 9000
+node node n_max_handshakes 200
+node node n_handshake_timeout 11
+node node n_connect_timeout 11
+node node n_idle_timeout 3600
+node node n_shutdown_grace 11
+node node n_keepalive 31
+node node n_tcp_keepalive 121
+node node n_log_level info
+node node n_reload_interval 3
+node node n_relay_resolve 31
+node node n_admin 127.0.0.1:$(free_port)
+node node n_admin_public yes
+node node n_user root
+node node n_group root
+node node n_credential $WORK/node.cred
+node node n_revoked $WORK/revoked.list
+node node n_credential_skew 31
+node node n_resume no
+node node n_allow_root no
+peers peers p_more c $ID_C
+peers peers p_more c $ID_CORP
+authorities authorities a_more corp2 $ID_A
 outlet o o_dials 9
 outlet o o_target 127.0.0.1:$(free_port)
 outlet o o_allow a,b
@@ -91,6 +142,7 @@ relay r r_register a,b,role=db@corp
 relay r r_allow b,a
 relay r r_allow b,a,role=app@corp
 relay r r_via hub@127.0.0.1:$(free_port)
+node node n_reload watch
 EOF
 while read -r kind name var value; do
 	before=$(log_count "$WORK/n.log" event=reload-change)

@@ -12,10 +12,11 @@
 
 #include "channel.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "frame.h"
 #include "noise.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 #define LIFETIME 3600ULL
 #define HS CHANNEL_MAX_HANDSHAKE
 
@@ -109,13 +110,18 @@ pair_free(struct channel *ci, struct channel *cr)
 	channel_free(cr);
 }
 
-/* Run a whole handshake; assert every step succeeds. */
+/*
+ * Run a whole handshake; assert every step succeeds, and that the
+ * responder's first record, its credential block (none here: a lone zero
+ * count), reaches the initiator (version 3: never in msg2).
+ */
 static void
 handshake_ok(struct channel *ci, struct channel *cr, uint64_t now,
     struct msgs *m)
 {
 	uint8_t out[HS];
-	size_t olen = 1;
+	enum channel_type t;
+	size_t olen = 1, len;
 
 	ck_assert_int_eq(channel_start(ci, m->m1, sizeof(m->m1), &m->l1), 0);
 	ck_assert_int_eq(channel_handshake(cr, m->m1, m->l1, now, m->m2,
@@ -124,7 +130,26 @@ handshake_ok(struct channel *ci, struct channel *cr, uint64_t now,
 	    sizeof(m->m3), &m->l3), 1);
 	ck_assert_int_eq(channel_handshake(cr, m->m3, m->l3, now, out,
 	    sizeof(out), &olen), 1);
-	ck_assert_uint_eq(olen, 0);
+	if (channel_is_resumed(cr)) {
+		ck_assert_uint_eq(olen, 0); /* the ticket holds them */
+		return;
+	}
+	ck_assert_uint_eq(olen, 1 + CHANNEL_OVERHEAD);
+	ck_assert_int_eq(channel_open(ci, out, olen, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_CREDS);
+	ck_assert_uint_eq(len, 1);
+}
+
+/* msg1, then msg2 read by ${ci}: what it returns (msg3 in ${m}). */
+static int
+through_msg2(struct channel *ci, struct channel *cr, struct msgs *m)
+{
+
+	ck_assert_int_eq(channel_start(ci, m->m1, sizeof(m->m1), &m->l1), 0);
+	ck_assert_int_eq(channel_handshake(cr, m->m1, m->l1, NOW, m->m2,
+	    sizeof(m->m2), &m->l2), 0);
+	return (channel_handshake(ci, m->m2, m->l2, NOW, m->m3, sizeof(m->m3),
+	    &m->l3));
 }
 
 /* An established pair with fixed keys (the reference run's transcript). */
@@ -178,13 +203,22 @@ payload_of(uint8_t out[CHANNEL_PAYLOAD_LEN], const struct channel_local *l)
  * identity payload.  Returns the responder's last handshake result; the
  * initiator's Noise state stays in ${hs} (the caller finis it).
  */
+static uint8_t raw_first[HS]; /* the responder's first record */
+static size_t raw_first_len;
+
 static int
 raw_initiator_hs(struct channel *cr, const uint8_t *extra, size_t xlen,
     struct noise_handshake *hs)
 {
 	uint8_t a[HS], b[HS], pl[HS];
 	size_t n, bl, plen;
+	int rc;
 
+	/* No request would make the responder wait for one: send "x". */
+	if (xlen == 0) {
+		extra = (const uint8_t *)"x";
+		xlen = 1;
+	}
 	ck_assert_int_eq(noise_handshake_init(hs, NOISE_XX, NOISE_AESGCM,
 	    NOISE_INITIATOR, (const uint8_t *)CHANNEL_PROLOGUE,
 	    strlen(CHANNEL_PROLOGUE), li.s, NULL, NULL), 0);
@@ -196,8 +230,8 @@ raw_initiator_hs(struct channel *cr, const uint8_t *extra, size_t xlen,
 	    &bl), 0);
 	ck_assert_int_eq(noise_handshake_read(hs, b + 2, bl - 2, pl,
 	    sizeof(pl), &plen), 0);
-	/* The identity payload, then an empty credential block. */
-	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN + 1);
+	/* The identity payload alone (version 3). */
+	ck_assert_uint_eq(plen, CHANNEL_PAYLOAD_LEN);
 	payload_of(pl, &li);
 	pl[CHANNEL_PAYLOAD_LEN] = 0;
 	if (xlen > 0)
@@ -205,7 +239,9 @@ raw_initiator_hs(struct channel *cr, const uint8_t *extra, size_t xlen,
 	ck_assert_int_eq(noise_handshake_write(hs, pl,
 	    CHANNEL_PAYLOAD_LEN + 1 + xlen, a + 2, sizeof(a) - 2, &n), 0);
 	frame_put_len(a, n);
-	return (channel_handshake(cr, a, n + 2, NOW, b, sizeof(b), &bl));
+	rc = channel_handshake(cr, a, n + 2, NOW, raw_first,
+	    sizeof(raw_first), &raw_first_len);
+	return (rc);
 }
 
 /*
@@ -220,8 +256,14 @@ raw_initiator(struct channel *cr, const uint8_t *extra, size_t xlen,
 	int rc;
 
 	rc = raw_initiator_hs(cr, extra, xlen, &hs);
-	if (rc == 1)
+	if (rc == 1) {
 		ck_assert_int_eq(noise_handshake_split(&hs, tx, rx), 0);
+		/* The responder's credential record: nonce 0 of rx. */
+		ck_assert_uint_eq(raw_first_len, 1 + CHANNEL_OVERHEAD);
+		ck_assert_int_eq(noise_cs_decrypt(rx, raw_first, 2,
+		    raw_first + 2, 2, raw_first + 4), 0);
+		ck_assert_int_eq(raw_first[2], CHANNEL_CREDS);
+	}
 	noise_handshake_fini(&hs);
 	return (rc);
 }
@@ -261,8 +303,7 @@ START_TEST(test_handshake_full)
 
 		/* Sizes as docs/protocol.md states them. */
 		ck_assert_uint_eq(m.l1, 2 + 32 + 1);
-		ck_assert_uint_eq(m.l2,
-		    2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 1 + 16);
+		ck_assert_uint_eq(m.l2, 2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 16);
 		ck_assert_uint_eq(m.l3,
 		    2 + 48 + CHANNEL_PAYLOAD_LEN + 1 + strlen(REQ) + 16);
 		/* The request is never in clear on the wire. */
@@ -927,11 +968,17 @@ START_TEST(test_request)
 	ck_assert_int_eq(channel_set_request(ci, req, 1), -CHANNEL_ESTATE);
 	pair_free(ci, cr);
 
+	/*
+	 * A msg3 without request (version 3): the responder sends its
+	 * credentials and waits for the request in a record.
+	 */
 	pair_new(&ci, &cr, NULL, NULL, 0);
 	ck_assert_int_eq(channel_set_request(ci, NULL, 0), 0);
-	handshake_ok(ci, cr, NOW, &m);
-	ck_assert_ptr_nonnull(channel_request(cr, &len));
-	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(through_msg2(ci, cr, &m), 1);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, m.m1,
+	    sizeof(m.m1), &m.l1), 0);
+	ck_assert_uint_eq(m.l1, 1 + CHANNEL_OVERHEAD);
+	ck_assert_ptr_null(channel_request(cr, &len));
 	pair_free(ci, cr);
 
 	/* A peer that sends 256 request bytes anyway. */
@@ -1275,7 +1322,8 @@ START_TEST(test_rekey_time)
 	ck_assert_int_eq(channel_rekey_due(ci, NOW + CHANNEL_REKEY_TIME - 1),
 	    0);
 	ck_assert_int_eq(channel_rekey_due(ci, NOW + CHANNEL_REKEY_TIME), 1);
-	ck_assert_int_eq(channel_rekey_due(cr, NOW + CHANNEL_REKEY_TIME), 0);
+	/* cr's key protected its credential record (version 3): due too. */
+	ck_assert_int_eq(channel_rekey_due(cr, NOW + CHANNEL_REKEY_TIME), 1);
 	rl = channel_seal_rekey(ci, rec, NOW + CHANNEL_REKEY_TIME);
 	ck_assert_int_eq(rl, CHANNEL_OVERHEAD);
 	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len), 0);
@@ -1488,15 +1536,19 @@ check(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *creds,
 }
 
 /*
- * An initiator pinned by a check instead of an identifier: the check sees
- * the verified responder once, after msg2; a refusal is EDENIED with no
- * msg3 written (the responder learns nothing); an accept completes.
+ * An initiator pinned by a check instead of an identifier: msg2 carries no
+ * credential (version 3), so the initiator writes msg3 and waits for the
+ * responder's first record, its credential block; the check sees the
+ * verified responder once, then: a refusal is EDENIED, an accept
+ * completes.  A first record of another type is EPAYLOAD.
  */
 START_TEST(test_expect_check)
 {
 	struct channel *ci, *cr;
 	struct msgs m;
-	size_t i;
+	uint8_t rec[HS];
+	const uint8_t *got;
+	size_t rlen, rlen2;
 
 	for (check_ok = 0; check_ok <= 1; check_ok++) {
 		check_calls = 0;
@@ -1507,25 +1559,32 @@ START_TEST(test_expect_check)
 		channel_expect_check(ci, check, &check_ok);
 		ck_assert_int_eq(channel_set_request(ci, (const uint8_t *)REQ,
 		    strlen(REQ)), 0);
-		ck_assert_int_eq(channel_start(ci, m.m1, sizeof(m.m1),
-		    &m.l1), 0);
-		ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
-		    sizeof(m.m2), &m.l2), 0);
-		memset(m.m3, 0xa5, sizeof(m.m3));
-		ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, NOW, m.m3,
-		    sizeof(m.m3), &m.l3), check_ok ? 1 : -CHANNEL_EDENIED);
+		ck_assert_int_eq(through_msg2(ci, cr, &m), 0);
+		ck_assert_uint_eq(m.l2, 2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 16);
+		ck_assert_uint_gt(m.l3, 0);
+		ck_assert_int_eq(check_calls, 0);
+		/* msg3 holds no request: the responder waits for it. */
+		ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, rec,
+		    sizeof(rec), &rlen), 0);
+		ck_assert_ptr_null(channel_request(cr, &rlen2));
+		ck_assert_int_eq(channel_handshake(ci, rec, rlen, NOW, m.m2,
+		    sizeof(m.m2), &m.l2), check_ok ? 1 : -CHANNEL_EDENIED);
 		ck_assert_int_eq(check_calls, 1);
 		ck_assert_mem_eq(check_id, lr.id, CHANNEL_ID_LEN);
 		ck_assert_uint_eq(check_len, 0); /* lr shows no credential */
 		if (!check_ok) {
-			ck_assert_uint_eq(m.l3, 0);
-			for (i = 0; i < sizeof(m.m3); i++)
-				ck_assert_uint_eq(m.m3[i], 0xa5);
+			ck_assert_uint_eq(m.l2, 0); /* the request never left */
 		} else {
-			ck_assert_mem_eq(channel_peer_id(ci), lr.id,
-			    CHANNEL_ID_LEN);
-			ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW,
-			    m.m2, sizeof(m.m2), &m.l2), 1);
+			/* The request record, then both ends are established. */
+			ck_assert_uint_eq(m.l2, strlen(REQ) + CHANNEL_OVERHEAD);
+			ck_assert_int_eq(channel_handshake(cr, m.m2, m.l2, NOW,
+			    rec, sizeof(rec), &rlen), 1);
+			ck_assert_uint_eq(rlen, 0);
+			ck_assert_ptr_nonnull(got = channel_request(cr, &rlen2));
+			ck_assert_uint_eq(rlen2, strlen(REQ));
+			ck_assert_mem_eq(got, REQ, rlen2);
+			send_ok(cr, ci, CHANNEL_DATA, (const uint8_t *)"x", 1);
+			send_ok(ci, cr, CHANNEL_DATA, (const uint8_t *)"y", 1);
 		}
 		pair_free(ci, cr);
 	}
@@ -1533,6 +1592,86 @@ START_TEST(test_expect_check)
 END_TEST
 
 /* A full set evicts its least recently used entry. */
+/*
+ * Issue 19, N7: the responder's credentials never travel in msg2 (anyone
+ * who sends msg1 reads it); they come in its first record, once msg3
+ * proved the initiator.  An initiator pinned by check takes nothing else
+ * in its place (the check is never asked).
+ */
+START_TEST(test_creds_after_msg3)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t cred[200], block[CRED_BLOCK_MAX], rec[HS];
+	const uint8_t *got;
+	enum channel_type t;
+	size_t blen = 0, rlen, len;
+
+	memset(cred, 0x5c, sizeof(cred));
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, cred,
+	    sizeof(cred)), 0);
+	ck_assert_int_eq(channel_local_set_creds(&lr, block, blen), 0);
+	pair_new(&ci, &cr, NULL, NULL, 1);
+	ck_assert_int_eq(through_msg2(ci, cr, &m), 1);
+	ck_assert_uint_eq(m.l2, 2 + 32 + 48 + CHANNEL_PAYLOAD_LEN + 16);
+	ck_assert_ptr_null(channel_peer_creds(ci, &len));
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, rec,
+	    sizeof(rec), &rlen), 1);
+	ck_assert_uint_eq(rlen, blen + CHANNEL_OVERHEAD);
+	ck_assert_int_eq(channel_open(ci, rec, rlen, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_CREDS);
+	ck_assert_ptr_nonnull(got = channel_peer_creds(ci, &len));
+	ck_assert_uint_eq(len, blen);
+	ck_assert_mem_eq(got, block, blen);
+	pair_free(ci, cr);
+
+	/* Pinned by check: the first record must be the credential one. */
+	check_ok = 1;
+	check_calls = 0;
+	ck_assert_ptr_nonnull(ci = channel_new(CHANNEL_INITIATOR, &li, NULL));
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	channel_expect_check(ci, check, &check_ok);
+	ck_assert_int_eq(through_msg2(ci, cr, &m), 0);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, rec,
+	    sizeof(rec), &rlen), 0);
+	/* A tampered credential record: refused, the check never asked. */
+	rec[rlen - 1] ^= 1;
+	ck_assert_int_eq(channel_handshake(ci, rec, rlen, NOW, m.m2,
+	    sizeof(m.m2), &m.l2), -CHANNEL_EDECRYPT);
+	ck_assert_uint_eq(m.l2, 0);
+	ck_assert_int_eq(check_calls, 0);
+	pair_free(ci, cr);
+}
+END_TEST
+
+/*
+ * Issue 19, N7: version 3.  A version-2 initiator (prologue sallyport/2,
+ * version byte 2) is refused at msg1 with EVERSION, not a later failure.
+ */
+START_TEST(test_version_2_refused)
+{
+	struct noise_handshake hs;
+	struct channel *cr;
+	uint8_t a[HS], b[HS], v = 2;
+	size_t n, bl;
+
+	ck_assert_int_eq(CHANNEL_VERSION, 3);
+	ck_assert_str_eq(CHANNEL_PROLOGUE, "sallyport/3");
+	ck_assert_int_eq(noise_handshake_init(&hs, NOISE_XX, NOISE_AESGCM,
+	    NOISE_INITIATOR, (const uint8_t *)"sallyport/2", 11, li.s, NULL,
+	    NULL), 0);
+	ck_assert_int_eq(noise_handshake_write(&hs, &v, 1, a + 2,
+	    sizeof(a) - 2, &n), 0);
+	frame_put_len(a, n);
+	ck_assert_ptr_nonnull(cr = channel_new(CHANNEL_RESPONDER, &lr, NULL));
+	ck_assert_int_eq(channel_handshake(cr, a, n + 2, NOW, b, sizeof(b),
+	    &bl), -CHANNEL_EVERSION);
+	ck_assert_uint_eq(bl, 0);
+	channel_free(cr);
+	noise_handshake_fini(&hs);
+}
+END_TEST
+
 START_TEST(test_cache_evict)
 {
 	struct channel_cache *cache;
@@ -1953,7 +2092,7 @@ START_TEST(test_resume_creds)
 
 	/* Version 2 (and any other byte) in a resumed msg1: EVERSION. */
 	resume_pair(&ci, &cr, &ti);
-	m.l1 = resume_msg1_version(&ti, CHANNEL_VERSION, m.m1, sizeof(m.m1));
+	m.l1 = resume_msg1_version(&ti, 2, m.m1, sizeof(m.m1));
 	ck_assert_uint_eq(m.l1, 2 + CHANNEL_RESUME_MSG1_LEN);
 	ck_assert_int_eq(channel_handshake(cr, m.m1, m.l1, NOW, m.m2,
 	    sizeof(m.m2), &m.l2), -CHANNEL_EVERSION);
@@ -2012,7 +2151,7 @@ START_TEST(test_resume_fallback)
 		olen = 1;
 		ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, out,
 		    sizeof(out), &olen), 1);
-		ck_assert_uint_eq(olen, 0);
+		ck_assert_uint_eq(olen, 1 + CHANNEL_OVERHEAD); /* its creds */
 		ck_assert_int_eq(channel_is_resumed(ci), 0);
 		ck_assert_int_eq(channel_is_resumed(cr), 0);
 		ck_assert_mem_eq(channel_peer_id(ci), lr.id, CHANNEL_ID_LEN);
@@ -2343,6 +2482,8 @@ channel_suite(void)
 	tcase_add_test(tc, test_wrong_peer);
 	tcase_add_test(tc, test_no_pin);
 	tcase_add_test(tc, test_expect_check);
+	tcase_add_test(tc, test_creds_after_msg3);
+	tcase_add_test(tc, test_version_2_refused);
 	tcase_add_test(tc, test_bind_service);
 	tcase_add_test(tc, test_replay_handshake);
 	tcase_add_test(tc, test_request);
@@ -2408,11 +2549,6 @@ channel_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(channel_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(channel_suite()));
 }

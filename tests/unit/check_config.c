@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fixture.h"
 #include "identity.h"
 
 #define ID_A "I13dfa2b5532b8a98de05e2aa8082a5947e64fc571720e3f2c26ea96181143e64"
@@ -773,6 +774,184 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+/*
+ * config_diff: a base file with one section of each kind, and edits of
+ * it; each edit must give exactly the calls listed ("kind name what;"),
+ * and the reverse diff (edited to base) those of rev.
+ */
+#define ID_C "I0000000000000000000000000000000000000000000000000000000000000001"
+static const char diff_base[] =
+    "[node]\nidentity = k\nlisten = 127.0.0.1:7400\n"
+    "intercept = 127.0.0.1:15001\n"
+    "[peers]\napp = " ID_A "\ndb = " ID_B "\n"
+    "[authorities]\ncorp = " ID_C "\n"
+    "[outlet o]\ntarget = 127.0.0.1:5432\nallow = app\n"
+    "[inlet i]\nlisten = 127.0.0.1:6000\noutlet = db@127.0.0.1:7401\n"
+    "[relay r]\nregister = app\nallow = db\n";
+
+static const struct {
+	const char *from, *to; /* replace from (in diff_base) by to */
+	const char *want, *rev;
+} diffs[] = {
+    {"", "", "", ""},
+    /* [node]: a key the old hand-kept diff had, and ones it missed */
+    {"listen = 127.0.0.1:7400", "listen = 127.0.0.1:7402",
+	"node node changed;", "node node changed;"},
+    {"identity = k\n", "identity = k\nresume = no\n", "node node changed;",
+	"node node changed;"},
+    {"identity = k\n", "identity = k\ncredential_skew = 30\n", "", ""},
+    {"identity = k\n", "identity = k\ncredential = c\n",
+	"node node changed;", "node node changed;"},
+    {"intercept = 127.0.0.1:15001", "intercept = 127.0.0.1:15002",
+	"node node changed;", "node node changed;"},
+    {"identity = k\n", "identity = k\nadmin = 127.0.0.1:9400\n",
+	"node node changed;", "node node changed;"},
+    /* [peers], [authorities] */
+    {"db = " ID_B "\n", "db = " ID_B "\nx = " ID_C "\n",
+	"peers peers changed;", "peers peers changed;"},
+    {"app = " ID_A "\ndb = " ID_B, "db = " ID_B "\napp = " ID_A, "", ""},
+    {"corp = ", "corp2 = ", "authorities authorities changed;",
+	"authorities authorities changed;"},
+    /* [outlet NAME] */
+    {"[inlet i]", "[outlet o2]\ntarget = 127.0.0.1:1\n[inlet i]",
+	"outlet o2 added;", "outlet o2 removed;"},
+    {"allow = app\n[inlet", "allow = app, db\n[inlet", "outlet o changed;",
+	"outlet o changed;"},
+    {"allow = app\n[inlet", "allow = app\nmax_dials = 5\n[inlet",
+	"outlet o changed;", "outlet o changed;"},
+    {"allow = app\n[inlet", "allow = app\nmax_dials = 4\npool = 4\n[inlet",
+	"", ""},
+    /* [inlet NAME] */
+    {"[relay r]", "[inlet j]\nlisten = 127.0.0.1:6001\noutlet = db@127.0.0.1:"
+	"7401\n[relay r]", "inlet j added;", "inlet j removed;"},
+    {"outlet = db@", "service = i\noutlet = db@", "", ""},
+    {"outlet = db@", "service = s\noutlet = db@", "inlet i changed;",
+	"inlet i changed;"},
+    {"outlet = db@", "intercept = 10.0.0.1:5432\noutlet = db@",
+	"inlet i changed;", "inlet i changed;"},
+    /* [relay NAME] */
+    {"[relay r]", "[relay q]\n[relay r]", "relay q added;",
+	"relay q removed;"},
+    {"allow = db\n", "allow = app\n", "relay r changed;",
+	"relay r changed;"},
+    {"register = app\n", "register = app\nvia = db@127.0.0.1:7402\n",
+	"relay r changed;", "relay r changed;"},
+    /* several at once: in kind order, removed after added */
+    {"[outlet o]\ntarget = 127.0.0.1:5432\nallow = app\n",
+	"[outlet p]\ntarget = 127.0.0.1:5432\nallow = app\n",
+	"outlet p added;outlet o removed;", "outlet o added;outlet p removed;"},
+    {"15001\n[", "15001\n[relay a]\n[", "relay a added;",
+	"relay a removed;"},
+};
+#define NDIFFS (sizeof(diffs) / sizeof(diffs[0]))
+
+/* config_diff's callback: append "kind name what;" to the buffer. */
+static void
+diff_record(void *arg, const char *kind, const char *name,
+    enum config_change what)
+{
+	static const char *const words[] = {"", "added", "removed",
+	    "changed"};
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 512 - n, "%s %s %s;", kind, name, words[what]);
+}
+
+START_TEST(test_diff)
+{
+	struct config a, b;
+	char text[2048], err[512], got[512] = "";
+	const char *at;
+
+	at = strstr(diff_base, diffs[_i].from);
+	ck_assert_ptr_nonnull(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - diff_base),
+	    diff_base, diffs[_i].to, at + strlen(diffs[_i].from));
+	ck_assert_msg(config_parse(&a, "/etc/n.ini", diff_base,
+	    strlen(diff_base), err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(config_parse(&b, "/etc/n.ini", text, strlen(text), err,
+	    sizeof(err)) == 0, "%s", err);
+	config_diff(&a, &b, diff_record, got);
+	ck_assert_str_eq(got, diffs[_i].want);
+	got[0] = '\0';
+	config_diff(&b, &a, diff_record, got);
+	ck_assert_str_eq(got, diffs[_i].rev);
+	config_free(&a);
+	config_free(&b);
+}
+END_TEST
+
+/*
+ * Every key of the key tables is documented in docs/config.md, with the
+ * table's default if it has one, and every key its tables document
+ * exists: the rows "| `key` | default | ..." of a table headed "| key |
+ * default | meaning |" under "## `[KIND ...]`".
+ */
+START_TEST(test_keys_documented)
+{
+	char line[4096], kind[16] = "", docs[256][48], defs[256][48], def[48];
+	size_t ndocs = 0, i, j, n;
+	const char *k, *d;
+	int in_table = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(DOCS_DIR "/config.md", "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "## `[", 5) == 0) {
+			n = strcspn(line + 5, " ]");
+			snprintf(kind, sizeof(kind), "%.*s", (int)n, line + 5);
+			in_table = 0;
+		} else if (strncmp(line, "| key | default | meaning |", 27) ==
+		    0)
+			in_table = 1;
+		else if (line[0] != '|')
+			in_table = 0;
+		else if (in_table && strncmp(line, "| `", 3) == 0) {
+			n = strcspn(line + 3, "`");
+			ck_assert_uint_lt(ndocs, 256);
+			/* The default column, without blanks and quotes. */
+			d = line + 3 + n + strcspn(line + 3 + n, "|") + 1;
+			d += strspn(d, " `");
+			snprintf(defs[ndocs], sizeof(defs[0]), "%.*s",
+			    (int)strcspn(d, "`|"), d);
+			defs[ndocs][strcspn(defs[ndocs], " ")] = '\0';
+			snprintf(docs[ndocs++], sizeof(docs[0]), "%s %.*s",
+			    kind, (int)n, line + 3);
+		}
+	}
+	fclose(f);
+	/* Each key of the tables, once, in the docs. */
+	n = 0;
+	for (i = 0; i < 6; i++) {
+		static const char *const kinds[] = {"node", "peers",
+		    "authorities", "outlet", "inlet", "relay"};
+		char want[48];
+
+		for (j = 0; (k = config_key(kinds[i], j)) != NULL; j++) {
+			snprintf(want, sizeof(want), "%s %s", kinds[i], k);
+			for (n = 0; n < ndocs; n++)
+				if (strcmp(docs[n], want) == 0)
+					break;
+			ck_assert_msg(n < ndocs, "[%s] %s is not in "
+			    "docs/config.md", kinds[i], k);
+			docs[n][0] = '\0'; /* seen */
+			config_key_default(kinds[i], j, def, sizeof(def));
+			ck_assert_msg(def[0] == '\0' || strcmp(def, defs[n]) ==
+			    0, "[%s] %s: default %s, docs/config.md says %s",
+			    kinds[i], k, def, defs[n]);
+		}
+	}
+	/* Each key of the docs in the tables (each was crossed out). */
+	for (n = 0; n < ndocs; n++)
+		ck_assert_msg(docs[n][0] == '\0', "docs/config.md documents "
+		    "[%s], which no key table has", docs[n]);
+	ck_assert_ptr_null(config_key("node", 1000));
+	ck_assert_ptr_null(config_key("peers", 0));
+	ck_assert_ptr_null(config_key("bogus", 0));
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -801,17 +980,20 @@ config_suite(void)
 	tcase_add_test(tc, test_intercept);
 	tcase_add_test(tc, test_load_file);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("diff");
+	tcase_add_loop_test(tc, test_diff, 0, (int)NDIFFS);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("documented");
+	tcase_add_test(tc, test_keys_documented);
+	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int nfailed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(config_suite()));
 }

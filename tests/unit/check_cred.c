@@ -11,9 +11,10 @@
 #include "config.h"
 #include "cred.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "identity.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 
 static struct identity ca, other_ca, node, thief;
 
@@ -410,7 +411,15 @@ decide(const struct config *cfg, const struct cred_revoked *rv,
 		peer.creds_len = blen;
 	}
 	return (acl_admit(&ax, o->allow, o->nallow, o->rules, o->nrules,
-	    &peer, v));
+	    &peer, NULL, v));
+}
+
+/* acl_claims() by ${cfg} at NOW, with no cache. */
+static bool
+claims(const struct config *cfg, const uint8_t *id, const uint8_t *block,
+    size_t len, const char **why)
+{
+	return (acl_claims(cfg, NULL, NOW, id, block, len, why));
 }
 
 START_TEST(test_policy)
@@ -476,7 +485,7 @@ START_TEST(test_policy)
 	ck_assert_str_eq(v.reason, "revoked");
 	cred_revoked_free(&rv);
 	/* The claim check before any signature. */
-	ck_assert(acl_claims(&cfg, node.id, NULL, 0, &why) == false);
+	ck_assert(claims(&cfg, node.id, NULL, 0, &why) == false);
 	ck_assert_ptr_null(why);
 	config_free(&cfg);
 }
@@ -518,17 +527,18 @@ START_TEST(test_policy_attrs)
 	ck_assert_str_eq(v.rule, "role=db@corp");
 	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
 	    0);
-	ck_assert(acl_claims(&cfg, node.id, block, blen, &why));
-	ck_assert(!acl_claims(&cfg, thief.id, block, blen, &why));
+	ck_assert(claims(&cfg, node.id, block, blen, &why));
+	ck_assert(!claims(&cfg, thief.id, block, blen, &why));
 	ck_assert_str_eq(why, "credential-subject-mismatch");
 	config_free(&cfg);
 }
 END_TEST
 
 /*
- * Before any signature, only the header is read (cred_claim): a body
- * that does not decode still claims its subject and issuer, and is
- * denied as credential-invalid by the decision after the attestation.
+ * Before the attestation, only the header is read (cred_claim): a body
+ * that does not decode still claims its subject and issuer; its
+ * signature (over the broken bytes) fails, so the claim is refused
+ * before the attestation (credential-invalid), as the decision would.
  */
 START_TEST(test_claim_header_only)
 {
@@ -569,7 +579,8 @@ START_TEST(test_claim_header_only)
 	ck_assert_int_eq(cred_decode(&d, c, len, NULL), -1);
 	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
 	    0);
-	ck_assert(acl_claims(&cfg, node.id, block, blen, &why));
+	ck_assert(!claims(&cfg, node.id, block, blen, &why));
+	ck_assert_str_eq(why, "credential-invalid");
 	ck_assert(!decide(&cfg, NULL, node.id, c, len, NOW, &v));
 	ck_assert_str_eq(v.reason, "credential-invalid");
 	config_free(&cfg);
@@ -717,6 +728,243 @@ START_TEST(test_inlet_pin_errors)
 }
 END_TEST
 
+/*
+ * Issue 19, N2: forged credential headers.  A throwaway key names
+ * itself as subject and a trusted authority's key as issuer, with a
+ * signature that cannot hold.
+ */
+static struct identity ca2, ca3, ca4, tw;
+
+static void
+forged_setup(void)
+{
+
+	setup();
+	ck_assert_int_eq(identity_generate(&ca2), 0);
+	ck_assert_int_eq(identity_generate(&ca3), 0);
+	ck_assert_int_eq(identity_generate(&ca4), 0);
+	ck_assert_int_eq(identity_generate(&tw), 0);
+}
+
+/*
+ * Four trusted authorities, each named by a rule of the outlet db, and
+ * ${nrelays} relay names whose allow lists are attribute rules.
+ */
+static void
+forged_config(struct config *cfg, int nrelays)
+{
+	const struct identity *cas[4] = {&ca, &ca2, &ca3, &ca4};
+	char text[4096], id[IDENTITY_TEXT_SIZE], err[256];
+	size_t n;
+	int i;
+
+	n = (size_t)snprintf(text, sizeof(text), "[node]\nidentity = k\n"
+	    "listen = 127.0.0.1:1\n[authorities]\n");
+	for (i = 0; i < 4; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "a%d = %s\n",
+		    i, identity_id_format(cas[i]->id, id));
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "[outlet db]\n"
+	    "target = 127.0.0.1:2\nallow = role=db@a0, role=db@a1, "
+	    "role=db@a2, role=db@a3\n");
+	for (i = 0; i < nrelays; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "[relay r%d]\nallow = role=app@a%d\n", i, i % 4);
+	ck_assert_uint_lt(n, sizeof(text));
+	ck_assert_msg(config_parse(cfg, "t.ini", text, n, err,
+	    sizeof(err)) == 0, "%s", err);
+}
+
+/* A forged credential for ${subject} claiming ${issuer}; its length. */
+static size_t
+forge(uint8_t *out, const struct identity *issuer, const uint8_t *subject,
+    uint64_t serial)
+{
+	size_t len;
+
+	len = issue(out, &other_ca, subject, NOW - 60, NOW + 300, serial,
+	    NULL);
+	memcpy(out + 1 + CRED_ID_LEN, issuer->pub, CRYPTO_P256_PUB_LEN);
+	return (len);
+}
+
+/* A block of four forged credentials for ${subject}, one per authority. */
+static size_t
+forged_block(uint8_t block[CRED_BLOCK_MAX], const uint8_t *subject)
+{
+	const struct identity *cas[4] = {&ca, &ca2, &ca3, &ca4};
+	uint8_t c[CRED_MAX_LEN];
+	size_t len, blen = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		len = forge(c, cas[i], subject, 100 + (uint64_t)i);
+		ck_assert_int_eq(cred_block_add(block, CRED_BLOCK_MAX, &blen, c,
+		    len), 0);
+	}
+	return (blen);
+}
+
+/*
+ * The pre-auth look at forged headers costs one verification at most
+ * (an unknown key none), none again for the same bytes for a while, and
+ * leaves nothing in the cache of verified signatures.
+ */
+START_TEST(test_forged_claims)
+{
+	struct config cfg;
+	struct channel_cache *cache;
+	uint64_t now = NOW;
+	uint8_t block[CRED_BLOCK_MAX];
+	uint64_t v0, hits, misses;
+	const char *why;
+	size_t blen;
+
+	forged_config(&cfg, 0);
+	ck_assert_ptr_nonnull(cache = channel_cache_new(64));
+	blen = forged_block(block, tw.id);
+	/* An unknown key: no verification. */
+	v0 = crypto_p256_verifications();
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, NULL, 0, &why));
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 0);
+	/* Four forged credentials: one verification, then a deny. */
+	v0 = crypto_p256_verifications();
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
+	ck_assert_str_eq(why, "credential-invalid");
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
+	/* The same bytes again: remembered, none. */
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
+	/* Briefly: after CHANNEL_CACHE_BAD_LIFE, verified again. */
+	now = NOW + CHANNEL_CACHE_BAD_LIFE;
+	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 2);
+	/* Nothing entered the cache of verified signatures. */
+	channel_cache_stats(cache, &hits, &misses);
+	ck_assert_uint_eq(hits, 0);
+	channel_cache_free(cache);
+	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * The decision: each credential checked once, however many relay names
+ * have a rule (one verification for four forged credentials and ten
+ * names, not forty), and only the first credential of each authority.
+ */
+START_TEST(test_forged_decision)
+{
+	struct config cfg;
+	struct acl_ctx ax = {NULL, NULL, NULL, NOW};
+	struct acl_peer peer;
+	struct acl_checked ck;
+	struct acl_verdict v;
+	uint8_t block[CRED_BLOCK_MAX], c[CRED_MAX_LEN];
+	uint64_t v0;
+	size_t i, blen, len;
+
+	forged_config(&cfg, 10);
+	ax.cfg = &cfg;
+	blen = forged_block(block, tw.id);
+	peer.id = tw.id;
+	peer.creds = block;
+	peer.creds_len = blen;
+	v0 = crypto_p256_verifications();
+	ck.done = 0;
+	for (i = 0; i < cfg.nrelays; i++) {
+		ck_assert(!acl_admit(&ax, cfg.relays[i].allow,
+		    cfg.relays[i].nallow, cfg.relays[i].allow_rules,
+		    cfg.relays[i].nallow_rules, &peer, &ck, &v));
+		ck_assert_str_eq(v.reason, "credential-invalid");
+	}
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
+	/* One list, no cache: still one, not four. */
+	v0 = crypto_p256_verifications();
+	ck_assert(!acl_admit(&ax, NULL, 0, cfg.outlets[0].rules,
+	    cfg.outlets[0].nrules, &peer, NULL, &v));
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
+
+	/*
+	 * One credential per authority: a genuine role=app from a0 first,
+	 * then a genuine role=db from a0 (the rule's) is not looked at.
+	 */
+	blen = 0;
+	len = issue(c, &ca, tw.id, NOW - 60, NOW + 300, 7, NULL);
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
+	    0);
+	{
+		struct cred cr;
+
+		memset(&cr, 0, sizeof(cr));
+		memcpy(cr.subject, tw.id, CRED_ID_LEN);
+		cr.serial = 8;
+		cr.not_before = NOW - 60;
+		cr.not_after = NOW + 300;
+		strcpy(cr.attrs[0].key, "role");
+		strcpy(cr.attrs[0].value, "db");
+		cr.nattrs = 1;
+		ck_assert_int_eq(cred_sign(&cr, ca.priv, c, sizeof(c), &len),
+		    0);
+	}
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
+	    0);
+	peer.creds_len = blen;
+	v0 = crypto_p256_verifications();
+	ck_assert(!acl_admit(&ax, NULL, 0, cfg.outlets[0].rules,
+	    cfg.outlets[0].nrules, &peer, NULL, &v));
+	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
+	/* The role=db one alone is allowed. */
+	blen = 0;
+	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
+	    0);
+	peer.creds_len = blen;
+	ck_assert(acl_admit(&ax, NULL, 0, cfg.outlets[0].rules,
+	    cfg.outlets[0].nrules, &peer, NULL, &v));
+	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * The memory of bad signatures: bounded (a ring), keyed on the bytes,
+ * short lived, and apart from the verified ones (a flood of bad ones
+ * pushes out no good one).
+ */
+START_TEST(test_bad_memory)
+{
+	struct channel_cache *cache;
+	uint8_t key[CRYPTO_HASH_LEN], good[CRYPTO_HASH_LEN];
+	uint32_t i;
+
+	ck_assert_ptr_nonnull(cache = channel_cache_new(4));
+	memset(good, 0xee, sizeof(good));
+	channel_cache_add(cache, good);
+	memset(key, 0, sizeof(key));
+	ck_assert(!channel_cache_bad(cache, key, NOW));
+	channel_cache_add_bad(cache, key, NOW);
+	ck_assert(channel_cache_bad(cache, key, NOW));
+	ck_assert(channel_cache_bad(cache, key,
+	    NOW + CHANNEL_CACHE_BAD_LIFE - 1));
+	ck_assert(!channel_cache_bad(cache, key, NOW + CHANNEL_CACHE_BAD_LIFE));
+	ck_assert(!channel_cache_bad(NULL, key, NOW));
+	channel_cache_add_bad(NULL, key, NOW);
+	/* CHANNEL_CACHE_BAD more: the first is gone, the last is there. */
+	for (i = 1; i <= CHANNEL_CACHE_BAD * 4; i++) {
+		memcpy(key, &i, sizeof(i));
+		channel_cache_add_bad(cache, key, NOW);
+	}
+	memset(key, 0, sizeof(key));
+	ck_assert(!channel_cache_bad(cache, key, NOW));
+	i = CHANNEL_CACHE_BAD * 4;
+	memcpy(key, &i, sizeof(i));
+	ck_assert(channel_cache_bad(cache, key, NOW));
+	i = CHANNEL_CACHE_BAD * 3;
+	memcpy(key, &i, sizeof(i));
+	ck_assert(!channel_cache_bad(cache, key, NOW));
+	/* The verified one is still there. */
+	ck_assert(channel_cache_seen(cache, good));
+	channel_cache_free(cache);
+}
+END_TEST
+
 static Suite *
 cred_suite(void)
 {
@@ -749,17 +997,18 @@ cred_suite(void)
 	tcase_add_loop_test(tc, test_inlet_pin_errors, 0,
 	    (int)(sizeof(pin_bads) / sizeof(pin_bads[0])));
 	suite_add_tcase(s, tc);
+	tc = tcase_create("forged");
+	tcase_add_checked_fixture(tc, forged_setup, NULL);
+	tcase_add_test(tc, test_forged_claims);
+	tcase_add_test(tc, test_forged_decision);
+	tcase_add_test(tc, test_bad_memory);
+	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cred_suite());
-	int nfail;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(cred_suite()));
 }
