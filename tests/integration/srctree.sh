@@ -54,13 +54,3 @@ src_copy()
 	(cd "$top_srcdir" && src_files | tar --null -T - -cf -) |
 	    tar -C "$1" -xf - || die "copying the source tree to $1 failed"
 }
-
-# start_redis: a redis-server on 127.0.0.1:$REDIS_PORT (a free port), the
-# target of the packaged nodes' tunnels; waits until it listens.
-start_redis()
-{
-	REDIS_PORT=$(free_port)
-	spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	    --save '' --appendonly no --dir "$WORK" --protected-mode yes
-	wait_for_port "$REDIS_PORT" 10
-}
