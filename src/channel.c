@@ -43,29 +43,6 @@ preauth_proven(void)
 #define PROVEN() ((void)0)
 #endif
 
-/* Cache geometry: sets of CACHE_WAYS entries, least recently used out. */
-#define CACHE_WAYS 4
-#define CACHE_MAX_ENTRIES ((size_t)1 << 20)
-
-struct cache_entry {
-	uint8_t key[CRYPTO_HASH_LEN]; /* SHA-256(payload || rs) */
-	uint64_t used;                /* 0: empty, else last use tick */
-};
-
-struct bad_entry {
-	uint8_t key[CRYPTO_HASH_LEN];
-	uint64_t until; /* forgotten from then on (0: empty) */
-};
-
-struct channel_cache {
-	size_t nsets;
-	uint64_t tick;
-	uint64_t hits, misses;
-	struct bad_entry bad[CHANNEL_CACHE_BAD]; /* a ring, oldest out */
-	size_t bad_next;
-	struct cache_entry e[];
-};
-
 /* Where a channel is in its life. */
 enum channel_state {
 	ST_INIT,        /* nothing sent or received */
@@ -98,7 +75,7 @@ struct channel {
 	enum channel_role role;
 	enum channel_state state;
 	const struct channel_local *local; /* borrowed */
-	struct channel_cache *cache;       /* borrowed, may be NULL */
+	struct sigcache *cache;            /* borrowed, may be NULL */
 	struct channel_hs *hs;             /* NULL once established */
 	struct noise_cipherstate tx, rx;
 	uint64_t rekey; /* records per key in each direction */
@@ -326,160 +303,6 @@ channel_local_fini(struct channel_local *l)
 	wipe(l, sizeof(*l));
 }
 
-/*
- * channel_cache_new(entries):
- * A cache holding up to ${entries} verified attestations (rounded up to a
- * multiple of 4, at least 4; at most 1 << 20).  NULL on ENOMEM or a size
- * out of range.
- */
-struct channel_cache *
-channel_cache_new(size_t entries)
-{
-	struct channel_cache *cache;
-	size_t nsets;
-
-	if (entries > CACHE_MAX_ENTRIES)
-		return (NULL);
-	nsets = (entries + CACHE_WAYS - 1) / CACHE_WAYS;
-	if (nsets == 0)
-		nsets = 1;
-	if ((cache = calloc(1, sizeof(*cache) + nsets * CACHE_WAYS *
-	    sizeof(struct cache_entry))) == NULL)
-		return (NULL);
-	cache->nsets = nsets;
-	return (cache);
-}
-
-/*
- * channel_cache_free(cache):
- * Free ${cache}; NULL does nothing.  No channel may still borrow it.
- */
-void
-channel_cache_free(struct channel_cache *cache)
-{
-
-	free(cache);
-}
-
-/*
- * channel_cache_stats(cache, hits, misses):
- * Store how many attestation checks ${cache} answered (${hits}) and how
- * many needed an ECDSA verification (${misses}).
- */
-void
-channel_cache_stats(const struct channel_cache *cache, uint64_t *hits,
-    uint64_t *misses)
-{
-
-	*hits = cache->hits;
-	*misses = cache->misses;
-}
-
-/* The set of ${cache} that ${key} belongs to. */
-static struct cache_entry *
-cache_set(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
-{
-	uint32_t h;
-
-	/* The key is a SHA-256 output: any four bytes spread evenly. */
-	h = ((uint32_t)key[0] << 24) | ((uint32_t)key[1] << 16) |
-	    ((uint32_t)key[2] << 8) | key[3];
-	return (&cache->e[(h % cache->nsets) * CACHE_WAYS]);
-}
-
-/* Return 1 (and refresh it) if ${key} is in ${cache}, else 0. */
-static int
-cache_lookup(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
-{
-	struct cache_entry *set = cache_set(cache, key);
-	int i;
-
-	for (i = 0; i < CACHE_WAYS; i++) {
-		if (set[i].used != 0 &&
-		    ct_eq(set[i].key, key, CRYPTO_HASH_LEN)) {
-			set[i].used = ++cache->tick;
-			return (1);
-		}
-	}
-	return (0);
-}
-
-/* Remember ${key}, replacing an empty or the least recently used entry. */
-static void
-cache_insert(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
-{
-	struct cache_entry *set = cache_set(cache, key);
-	struct cache_entry *victim = &set[0];
-	int i;
-
-	for (i = 1; i < CACHE_WAYS; i++)
-		if (set[i].used < victim->used)
-			victim = &set[i];
-	memcpy(victim->key, key, CRYPTO_HASH_LEN);
-	victim->used = ++cache->tick;
-}
-
-/*
- * channel_cache_seen(cache, key), channel_cache_add(cache, key):
- * Other verified signatures (credentials) share the cache: whether the
- * 32-byte ${key} is there (counted as a hit or a miss), and remember it.
- * ${cache} may be NULL (never seen).
- */
-int
-channel_cache_seen(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN])
-{
-
-	if (cache == NULL)
-		return (0);
-	if (cache_lookup(cache, key)) {
-		cache->hits++;
-		return (1);
-	}
-	cache->misses++;
-	return (0);
-}
-
-void
-channel_cache_add(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN])
-{
-
-	if (cache != NULL)
-		cache_insert(cache, key);
-}
-
-/*
- * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
- * Whether ${key} failed a verification in the last CHANNEL_CACHE_BAD_LIFE
- * seconds before ${now}; remember that it did (the oldest entry goes).
- */
-int
-channel_cache_bad(const struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
-{
-	size_t i;
-
-	for (i = 0; cache != NULL && i < CHANNEL_CACHE_BAD; i++)
-		if (now < cache->bad[i].until &&
-		    memcmp(cache->bad[i].key, key, CRYPTO_HASH_LEN) == 0)
-			return (1);
-	return (0);
-}
-
-void
-channel_cache_add_bad(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
-{
-	struct bad_entry *b;
-
-	if (cache == NULL)
-		return;
-	b = &cache->bad[cache->bad_next++ % CHANNEL_CACHE_BAD];
-	memcpy(b->key, key, CRYPTO_HASH_LEN);
-	b->until = now + CHANNEL_CACHE_BAD_LIFE;
-}
-
 static long seal(struct channel *, enum channel_type, uint8_t *, size_t);
 
 /*
@@ -501,7 +324,7 @@ req_seal(struct channel *ch, enum channel_type type, uint8_t *out,
 }
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],
     uint64_t, const uint8_t *, struct channel *,
-    struct channel_cache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
+    struct sigcache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
 static int filter_denies(struct channel *, const uint8_t[CHANNEL_ID_LEN]);
 
 /*
@@ -516,7 +339,7 @@ static int filter_denies(struct channel *, const uint8_t[CHANNEL_ID_LEN]);
  */
 int
 channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
-    uint64_t now, const uint8_t *expect, struct channel_cache *cache,
+    uint64_t now, const uint8_t *expect, struct sigcache *cache,
     uint8_t id[CHANNEL_ID_LEN])
 {
 
@@ -532,7 +355,7 @@ channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 static int
 payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
     uint64_t now, const uint8_t *expect, struct channel *ch,
-    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN], uint64_t *exp)
+    struct sigcache *cache, uint8_t id[CHANNEL_ID_LEN], uint64_t *exp)
 {
 	uint8_t pid[CHANNEL_ID_LEN], key[CRYPTO_HASH_LEN], m[ATTEST_LEN];
 	uint64_t expiry;
@@ -558,19 +381,15 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	 * checked against the same rs: key the cache on both.
 	 */
 	crypto_sha256_2(key, buf, len, rs, 32);
-	if (cache != NULL && cache_lookup(cache, key)) {
-		cache->hits++;
+	if (sigcache_seen(cache, key)) {
 		PROVEN(); /* verified before, over this rs */
 	} else {
-		if (cache != NULL)
-			cache->misses++;
 		attest_msg(m, rs, expiry, buf + PL_PUB);
 		if (crypto_p256_verify(buf + PL_PUB, CRYPTO_P256_PUB_LEN, m,
 		    sizeof(m), buf + PL_SIG, CRYPTO_P256_SIG_LEN) == -1)
 			return (-CHANNEL_EATTEST);
 		PROVEN();
-		if (cache != NULL)
-			cache_insert(cache, key);
+		sigcache_add(cache, key);
 	}
 	memcpy(id, pid, CHANNEL_ID_LEN);
 	if (exp != NULL)
@@ -648,7 +467,7 @@ noise_err(int rc)
  */
 struct channel *
 channel_new(enum channel_role role, const struct channel_local *local,
-    struct channel_cache *cache)
+    struct sigcache *cache)
 {
 	struct channel *ch;
 
@@ -906,163 +725,6 @@ channel_resume_refused(const struct channel *ch)
 {
 
 	return (ch->res_refused);
-}
-
-struct channel_resume_cache {
-	size_t n;                   /* entries */
-	int per_peer;               /* one ticket per peer */
-	struct channel_resume e[];  /* expiry 0: empty */
-};
-
-/*
- * channel_resume_cache_new(entries, per_peer):
- * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
- * one per peer if ${per_peer}.  NULL on ENOMEM or a size out of range.
- */
-struct channel_resume_cache *
-channel_resume_cache_new(size_t entries, int per_peer)
-{
-	struct channel_resume_cache *c;
-
-	if (entries == 0 || entries > CHANNEL_RESUME_CACHE_MAX)
-		return (NULL);
-	if ((c = calloc(1, sizeof(*c) + entries *
-	    sizeof(struct channel_resume))) == NULL)
-		return (NULL);
-	c->n = entries;
-	c->per_peer = per_peer;
-	return (c);
-}
-
-/*
- * channel_resume_cache_free(c):
- * Wipe and free ${c}; NULL does nothing.
- */
-void
-channel_resume_cache_free(struct channel_resume_cache *c)
-{
-
-	if (c == NULL)
-		return;
-	wipe(c->e, c->n * sizeof(c->e[0]));
-	free(c);
-}
-
-/*
- * channel_resume_cache_put(c, t, now):
- * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
- * one (per-peer stores), else an entry expired at ${now}, else the one
- * expiring first.
- */
-void
-channel_resume_cache_put(struct channel_resume_cache *c,
-    const struct channel_resume *t, uint64_t now)
-{
-	struct channel_resume *victim = NULL;
-	size_t i;
-
-	if (t->expiry <= now || t->creds_len > sizeof(t->creds))
-		return;
-	for (i = 0; i < c->n; i++) {
-		/* Identifiers are public: memcmp is fine (STYLE 7). */
-		if (c->per_peer && c->e[i].expiry != 0 &&
-		    memcmp(c->e[i].peer, t->peer, CHANNEL_ID_LEN) == 0) {
-			victim = &c->e[i];
-			break;
-		}
-		if (victim == NULL || c->e[i].expiry <= now ||
-		    (victim->expiry > now && c->e[i].expiry < victim->expiry))
-			victim = &c->e[i];
-	}
-	memcpy(victim, t, sizeof(*victim));
-}
-
-/* Copy entry ${e} to ${t} if valid at ${now}; wipe it if expired. */
-static int
-resume_cache_take(struct channel_resume *e, uint64_t now,
-    struct channel_resume *t)
-{
-
-	if (e->expiry <= now) {
-		channel_resume_fini(e);
-		return (-1);
-	}
-	memcpy(t, e, sizeof(*t));
-	return (0);
-}
-
-/*
- * channel_resume_cache_by_peer(c, peer, now, t):
- * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
- * -1 if there is none (an expired one is wiped).
- */
-int
-channel_resume_cache_by_peer(struct channel_resume_cache *c,
-    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
-    struct channel_resume *t)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].expiry != 0 &&
-		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0)
-			return (resume_cache_take(&c->e[i], now, t));
-	return (-1);
-}
-
-/*
- * channel_resume_cache_lookup(arg, tid, now, t):
- * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
- * at ${now} into ${t}.  Return 0 or -1.
- */
-int
-channel_resume_cache_lookup(void *arg,
-    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
-    struct channel_resume *t)
-{
-	struct channel_resume_cache *c = arg;
-	size_t i;
-
-	/* The tid crossed the wire in clear: a public lookup key. */
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].expiry != 0 &&
-		    memcmp(c->e[i].tid, tid, CHANNEL_RESUME_TID_LEN) == 0)
-			return (resume_cache_take(&c->e[i], now, t));
-	return (-1);
-}
-
-/*
- * channel_resume_cache_drop(c, peer):
- * Forget the ticket of ${peer} (NULL: every ticket).
- */
-void
-channel_resume_cache_drop(struct channel_resume_cache *c,
-    const uint8_t *peer)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].expiry != 0 && (peer == NULL ||
-		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0))
-			channel_resume_fini(&c->e[i]);
-}
-
-/*
- * channel_resume_cache_expire(c, now):
- * Wipe every ticket of ${c} expired at ${now}; NULL does nothing.
- * Return how many.
- */
-size_t
-channel_resume_cache_expire(struct channel_resume_cache *c, uint64_t now)
-{
-	size_t i, n = 0;
-
-	for (i = 0; c != NULL && i < c->n; i++)
-		if (c->e[i].expiry != 0 && c->e[i].expiry <= now) {
-			channel_resume_fini(&c->e[i]);
-			n++;
-		}
-	return (n);
 }
 
 /*

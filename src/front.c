@@ -300,7 +300,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	env_keypair(f->env, ch);
 	/* [node] resume; without it a resumed msg1 gets "unknown". */
 	if (f->env->cfg->node.resume)
-		channel_resume_set_lookup(ch, channel_resume_cache_lookup,
+		channel_resume_set_lookup(ch, resumecache_lookup,
 		    f->env->resume_in);
 	if (c->dial_addr[0] != '\0' && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {

@@ -55,7 +55,7 @@ TARGETS="handshake_responder handshake_initiator resume_responder identity_paylo
 # filter verifies the one credential a claim rests on before the
 # attestation (issue 19, N2).
 EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
- channel_local_init_static channel_cache_new channel_expect_peer
+ channel_local_init_static sigcache_new channel_expect_peer
  channel_set_request channel_set_ephemeral channel_start
  channel_peer_id channel_request
  channel_req_encode req_put req_put_endpoint req_endpoint_len
