@@ -12,12 +12,13 @@
 
 #include "channel.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "frame.h"
 #include "noise.h"
 #include "resumecache.h"
 #include "sigcache.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 #define LIFETIME 3600ULL
 #define HS CHANNEL_MAX_HANDSHAKE
 
@@ -2550,11 +2551,6 @@ channel_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(channel_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(channel_suite()));
 }

@@ -11,10 +11,11 @@
 #include "config.h"
 #include "cred.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "identity.h"
 #include "sigcache.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 
 static struct identity ca, other_ca, node, thief;
 
@@ -1009,11 +1010,6 @@ cred_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cred_suite());
-	int nfail;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(cred_suite()));
 }

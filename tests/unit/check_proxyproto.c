@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "channel.h"
+#include "fixture.h"
 #include "proxyproto.h"
 
 static const uint8_t sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a,
@@ -117,8 +118,6 @@ main(void)
 {
 	Suite *s = suite_create("proxyproto");
 	TCase *tc = tcase_create("header");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_ipv4);
 	tcase_add_test(tc, test_ipv6_mixed_none);
@@ -127,9 +126,5 @@ main(void)
 	tcase_add_test(tc, test_request_roundtrip);
 	tcase_add_test(tc, test_request_versions);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (fixture_main(s));
 }
