@@ -504,51 +504,6 @@ const uint8_t *channel_peer_creds(const struct channel *ch, size_t *len);
 const uint8_t *channel_request(const struct channel *ch, size_t *len);
 
 /*
- * The request an inlet sends in msg3 (docs/protocol.md, 2.8).  Version 1
- * is the bare service name (bytes 0x21-0x7e).  Version 2 starts with the
- * byte CHANNEL_REQ_V2, which no name can start with, then TLVs (type 1,
- * length 1, value): the service name, and the client's source and
- * destination addresses as the inlet saw them.  Addresses are plain bytes
- * here (the pure core has no sockaddr).
- */
-#define CHANNEL_REQ_V2 0x02
-#define CHANNEL_REQ_SERVICE 0x01  /* service name, 1-63 bytes 0x21-0x7e */
-#define CHANNEL_REQ_SOURCE 0x02   /* client address: channel_endpoint */
-#define CHANNEL_REQ_DEST 0x03     /* the address it connected to */
-#define CHANNEL_REQ_OPTIONAL 0x80 /* types from here on may be ignored */
-
-struct channel_endpoint {
-	uint8_t family; /* 0: absent, 4: IPv4, 6: IPv6 */
-	uint8_t ip[16]; /* 4 or 16 bytes used, network order */
-	uint16_t port;
-};
-
-struct channel_req {
-	unsigned version;                   /* 1 or 2 */
-	char service[CHANNEL_MAX_BOUND + 1]; /* NUL-terminated */
-	struct channel_endpoint src, dst;   /* family 0 when not sent */
-};
-
-/*
- * channel_req_encode(r, out, cap, len):
- * Write the version 2 request ${r} (version ignored) to ${out} (${cap}
- * bytes) and its length to ${len}.  Return 0, or -CHANNEL_EPAYLOAD for a
- * bad name or endpoint, -CHANNEL_EFRAME if ${cap} is too small.
- */
-int channel_req_encode(const struct channel_req *r, uint8_t *out, size_t cap,
-    size_t *len);
-
-/*
- * channel_req_parse(req, len, r):
- * Parse the ${len} request bytes at ${req} (from channel_request, never a
- * relay session request starting with '@') into ${r}: a bare name
- * (version 1) or version 2.  Return 0 or -CHANNEL_EPAYLOAD (any other
- * leading byte, a bad or missing name, a TLV cut short, a type twice, an
- * unknown type below CHANNEL_REQ_OPTIONAL, a bad endpoint).
- */
-int channel_req_parse(const uint8_t *req, size_t len, struct channel_req *r);
-
-/*
  * channel_seal(ch, type, rec, len):
  * Encrypt the ${len} (<= CHANNEL_MAX_DATA) bytes at rec + CHANNEL_HDR in
  * place into a record of ${type} (not CHANNEL_REKEY: channel_seal_rekey;

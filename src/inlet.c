@@ -42,6 +42,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "request.h"
 #include "sock.h"
 
 #define INLET_WAIT_MAX 64    /* clients waiting for a relay session */
@@ -95,7 +96,7 @@ static const struct conn_ops inlet_ops = {
 /* The socket address ${ss} as a request endpoint (family 0 if neither
  * IPv4 nor IPv6). */
 static void
-endpoint_of(const struct sockaddr_storage *ss, struct channel_endpoint *e)
+endpoint_of(const struct sockaddr_storage *ss, struct request_endpoint *e)
 {
 	const struct sockaddr_in *s4 = (const void *)ss;
 	const struct sockaddr_in6 *s6 = (const void *)ss;
@@ -121,7 +122,7 @@ endpoint_of(const struct sockaddr_storage *ss, struct channel_endpoint *e)
 static long
 make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 {
-	struct channel_req r;
+	struct request r;
 	struct sockaddr_storage src, dst;
 	socklen_t slen = sizeof(src), dlen = sizeof(dst);
 	size_t len;
@@ -133,7 +134,7 @@ make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 		endpoint_of(&src, &r.src);
 		endpoint_of(&dst, &r.dst);
 	}
-	if (channel_req_encode(&r, out, cap, &len) != 0)
+	if (request_encode(&r, out, cap, &len) != 0)
 		return (-1);
 	return ((long)len);
 }

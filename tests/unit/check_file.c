@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "fixture.h"
 
 static char tmpdir[64];
 
@@ -195,11 +196,6 @@ file_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(file_suite());
-	int nfailed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(file_suite()));
 }
