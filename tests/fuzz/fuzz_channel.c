@@ -10,7 +10,7 @@
 #include "fuzz_channel.h"
 
 struct channel_local fz_li, fz_lr;
-static struct channel_cache *cache_i, *cache_r;
+static struct sigcache *cache_i, *cache_r;
 static int ready;
 
 static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
@@ -44,8 +44,8 @@ fz_setup(void)
 	local_fixed(&fz_li, 1);
 	local_fixed(&fz_lr, 2);
 	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
-	if ((cache_i = channel_cache_new(64)) == NULL ||
-	    (cache_r = channel_cache_new(64)) == NULL)
+	if ((cache_i = sigcache_new(64)) == NULL ||
+	    (cache_r = sigcache_new(64)) == NULL)
 		abort();
 	ready = 1;
 }

@@ -67,7 +67,7 @@ static const struct front_kind other_kind = {"@A", "authority", NULL};
 
 static void
 t_service(void *arg, struct conn *c, const char *svc,
-    const struct channel_req *r)
+    const struct request *r)
 {
 
 	ck_assert_ptr_eq(arg, &env);

@@ -37,12 +37,12 @@ static char service[CONFIG_NAME_MAX];
 static void
 o_established(struct conn *c)
 {
-	struct channel_req r;
+	struct request r;
 	const uint8_t *req;
 	size_t len;
 
 	req = channel_request(c->ch, &len);
-	ck_assert_int_eq(channel_req_parse(req, len, &r), 0);
+	ck_assert_int_eq(request_parse(req, len, &r), 0);
 	snprintf(service, sizeof(service), "%s", r.service);
 	if (refuse) {
 		conn_refuse(c, CHANNEL_REFUSAL_NOT_ALLOWED, CONN_R_DENIED);

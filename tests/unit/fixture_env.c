@@ -36,11 +36,11 @@ fixture_env_init(struct env *e, struct config *cfg, const char *ini)
 	e->ctx.idle_timeout = cfg->node.idle_timeout;
 	e->ctx.keepalive = cfg->node.tcp_keepalive;
 	fixture_local(&e->local[0], NULL, (uint64_t)ev_now(e->loop), 86400);
-	ck_assert_ptr_nonnull(e->cache = channel_cache_new(
+	ck_assert_ptr_nonnull(e->cache = sigcache_new(
 	    FIXTURE_CACHE_ENTRIES));
-	ck_assert_ptr_nonnull(e->resume_out = channel_resume_cache_new(
+	ck_assert_ptr_nonnull(e->resume_out = resumecache_new(
 	    FIXTURE_RESUME_ENTRIES, 1));
-	ck_assert_ptr_nonnull(e->resume_in = channel_resume_cache_new(
+	ck_assert_ptr_nonnull(e->resume_in = resumecache_new(
 	    FIXTURE_RESUME_ENTRIES, 0));
 	ck_assert_ptr_nonnull(e->epool = epool_new(e->loop));
 	log_limit_init(&e->refuse_log, FIXTURE_LOG_LINES);
@@ -62,9 +62,9 @@ fixture_env_fini(struct env *e)
 	conn_ctx_drop_all(&e->ctx, CONN_R_SHUTDOWN);
 	(void)fixture_run_until(e->loop, no_conns, e, 5);
 	conn_ctx_fini(&e->ctx);
-	channel_cache_free(e->cache);
-	channel_resume_cache_free(e->resume_out);
-	channel_resume_cache_free(e->resume_in);
+	sigcache_free(e->cache);
+	resumecache_free(e->resume_out);
+	resumecache_free(e->resume_in);
 	epool_free(e->epool);
 	cred_revoked_free(&e->revoked);
 	channel_local_fini(&e->local[0]);
