@@ -60,8 +60,11 @@ podman info >"$WORK/info.out" 2>&1 ||
 
 CTRS=""
 PODS=""
+# (set +e: a container or pod already gone must not cut the EXIT trap
+# short, before lib.sh's cleanup stops this test's processes.)
 ctr_cleanup()
 {
+	set +e
 	for _c in $CTRS; do
 		podman rm -f -t 5 "$_c" >/dev/null 2>&1
 	done
