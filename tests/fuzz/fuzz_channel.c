@@ -9,7 +9,7 @@
 #include "frame.h"
 #include "fuzz_channel.h"
 
-struct channel_local fz_li, fz_lr;
+struct channel_local fz_li, fz_lr, fz_ls;
 static struct channel_cache *cache_i, *cache_r;
 static int ready;
 
@@ -43,6 +43,7 @@ fz_setup(void)
 		abort();
 	local_fixed(&fz_li, 1);
 	local_fixed(&fz_lr, 2);
+	local_fixed(&fz_ls, 3);
 	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
 	if ((cache_i = channel_cache_new(64)) == NULL ||
 	    (cache_r = channel_cache_new(64)) == NULL)
@@ -77,12 +78,30 @@ accept_any(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *creds,
 }
 
 /* i, pinned to r's identifier (${pinned}) or by a check that takes any. */
+/*
+ * The responder's peer filter, as the node's front has one: i goes on to
+ * its attestation, anyone else is refused "not-allowed" (a REFUSE record
+ * sealed to the stranger's keys) before any signature is checked.
+ */
+static int
+known_only(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *req,
+    size_t len)
+{
+
+	(void)arg;
+	(void)req;
+	(void)len;
+	if (memcmp(id, fz_li.id, CHANNEL_ID_LEN) == 0)
+		return (1);
+	return (-CHANNEL_REFUSAL_NOT_ALLOWED);
+}
+
 static struct channel *
-initiator(int pinned)
+initiator(const struct channel_local *l, int pinned)
 {
 	struct channel *ch;
 
-	if ((ch = channel_new(CHANNEL_INITIATOR, &fz_li, cache_i)) == NULL)
+	if ((ch = channel_new(CHANNEL_INITIATOR, l, cache_i)) == NULL)
 		abort();
 	/* The fixed ephemerals the way the node hands out its pooled ones. */
 	channel_use_keypair(ch, E_I, E_I_pub);
@@ -100,14 +119,21 @@ struct channel *
 fz_initiator(void)
 {
 
-	return (initiator(1));
+	return (initiator(&fz_li, 1));
+}
+
+struct channel *
+fz_stranger(void)
+{
+
+	return (initiator(&fz_ls, 1));
 }
 
 struct channel *
 fz_initiator_checked(void)
 {
 
-	return (initiator(0));
+	return (initiator(&fz_li, 0));
 }
 
 struct channel *
@@ -118,6 +144,7 @@ fz_responder(void)
 	if ((ch = channel_new(CHANNEL_RESPONDER, &fz_lr, cache_r)) == NULL)
 		abort();
 	channel_use_keypair(ch, E_R, E_R_pub);
+	channel_set_peer_filter(ch, known_only, NULL);
 	return (ch);
 }
 
