@@ -11,6 +11,7 @@
 
 struct channel_local fz_li, fz_lr, fz_ls;
 static struct channel_cache *cache_i, *cache_r;
+static struct channel_resume_cache *store_r; /* r's tickets: i's one */
 static int ready;
 
 static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
@@ -32,9 +33,23 @@ local_fixed(struct channel_local *l, uint8_t seed)
 		abort();
 }
 
+/* The one ticket of the resume targets: fixed, i's identity on r. */
+static void
+fz_ticket(struct channel_resume *t, const uint8_t *peer)
+{
+
+	memset(t, 0, sizeof(*t));
+	memset(t->tid, 0x7a, sizeof(t->tid));
+	memset(t->secret, 0x5c, sizeof(t->secret));
+	memcpy(t->peer, peer, CHANNEL_ID_LEN);
+	t->expiry = FZ_EXPIRY;
+	t->bound = FZ_EXPIRY;
+}
+
 void
 fz_setup(void)
 {
+	struct channel_resume t;
 
 	if (ready)
 		return;
@@ -48,6 +63,11 @@ fz_setup(void)
 	if ((cache_i = channel_cache_new(64)) == NULL ||
 	    (cache_r = channel_cache_new(64)) == NULL)
 		abort();
+	if ((store_r = channel_resume_cache_new(1, 0)) == NULL)
+		abort();
+	fz_ticket(&t, fz_li.id);
+	channel_resume_cache_put(store_r, &t, FZ_NOW);
+	channel_resume_fini(&t);
 	ready = 1;
 }
 
@@ -148,35 +168,6 @@ fz_responder(void)
 	return (ch);
 }
 
-/* The one ticket of the resume targets: fixed, i's identity on r. */
-static void
-fz_ticket(struct channel_resume *t, const uint8_t *peer)
-{
-
-	memset(t, 0, sizeof(*t));
-	memset(t->tid, 0x7a, sizeof(t->tid));
-	memset(t->secret, 0x5c, sizeof(t->secret));
-	memcpy(t->peer, peer, CHANNEL_ID_LEN);
-	t->expiry = FZ_EXPIRY;
-	t->bound = FZ_EXPIRY;
-}
-
-/* The responder's store: that ticket, for its tid only. */
-static int
-fz_lookup(void *arg, const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
-    struct channel_resume *t)
-{
-
-	(void)arg;
-	fz_ticket(t, fz_li.id);
-	if (memcmp(tid, t->tid, CHANNEL_RESUME_TID_LEN) != 0 ||
-	    t->expiry <= now) {
-		channel_resume_fini(t);
-		return (-1);
-	}
-	return (0);
-}
-
 int
 fz_responder_step(void *arg, uint8_t *f, size_t n)
 {
@@ -203,12 +194,13 @@ fz_resume_initiator(void)
 	return (ch);
 }
 
+/* The responder's store is the node's: fz_setup() put that ticket in. */
 struct channel *
 fz_resume_responder(void)
 {
 	struct channel *ch = fz_responder();
 
-	channel_resume_set_lookup(ch, fz_lookup, NULL);
+	channel_resume_set_lookup(ch, channel_resume_cache_lookup, store_r);
 	return (ch);
 }
 

@@ -20,7 +20,8 @@ extern struct channel_local fz_li, fz_lr, fz_ls;
 
 /*
  * fz_setup(void):
- * Make both nodes' credentials (once) and the attestation caches; abort
+ * Make both nodes' credentials (once), the attestation caches and the
+ * responder's ticket store (one ticket, i's: fz_resume_responder); abort
  * on failure.
  */
 void fz_setup(void);
