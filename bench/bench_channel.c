@@ -77,7 +77,7 @@ die(const char *what)
  */
 static void
 pair_make(struct channel_local *a, struct channel_local *b,
-    struct channel_cache *ka, struct channel_cache *kb, struct channel **ci,
+    struct sigcache *ka, struct sigcache *kb, struct channel **ci,
     struct channel **cr)
 {
 	uint8_t m1[CHANNEL_MAX_HANDSHAKE], m2[CHANNEL_MAX_HANDSHAKE];
@@ -98,7 +98,7 @@ pair_make(struct channel_local *a, struct channel_local *b,
 
 /* One full handshake between new channels; die if it fails. */
 static void
-handshake(struct channel_cache *ki, struct channel_cache *kr)
+handshake(struct sigcache *ki, struct sigcache *kr)
 {
 	struct channel *ci, *cr;
 
@@ -110,7 +110,7 @@ handshake(struct channel_cache *ki, struct channel_cache *kr)
 /* Admit the peer of ${ch} by the rule of cfg (its credentials), with
  * the signature cache ${k}; die if it is not admitted. */
 static void
-admit(struct channel *ch, struct channel_cache *k)
+admit(struct channel *ch, struct sigcache *k)
 {
 	const struct config_outlet *o = &cfg.outlets[0];
 	struct acl_ctx ax = {&cfg, NULL, k, 1700000000};
@@ -127,7 +127,7 @@ admit(struct channel *ch, struct channel_cache *k)
 /* One handshake between nodes presenting credentials, each side then
  * admitting the other by the rule; die if anything fails. */
 static void
-handshake_creds(struct channel_cache *ki, struct channel_cache *kr)
+handshake_creds(struct sigcache *ki, struct sigcache *kr)
 {
 	struct channel *ci, *cr;
 
@@ -274,8 +274,8 @@ bench_resumed_pool(void)
 /* Seconds per handshake ${hs} (both sides) in one round, with caches or
  * not. */
 static double
-bench_handshake(void (*hs)(struct channel_cache *, struct channel_cache *),
-    struct channel_cache *ki, struct channel_cache *kr)
+bench_handshake(void (*hs)(struct sigcache *, struct sigcache *),
+    struct sigcache *ki, struct sigcache *kr)
 {
 	double t0, t;
 	long n = 0;
@@ -393,7 +393,7 @@ local_make(struct channel_local *l)
 int
 main(int argc, char *argv[])
 {
-	struct channel_cache *ki, *kr;
+	struct sigcache *ki, *kr;
 	struct channel *ci, *cr;
 	struct crypto_aead aead;
 	uint8_t key[32];
@@ -407,9 +407,9 @@ main(int argc, char *argv[])
 		die("crypto_init");
 	local_make(&li);
 	local_make(&lr);
-	if ((ki = channel_cache_new(256)) == NULL ||
-	    (kr = channel_cache_new(256)) == NULL)
-		die("channel_cache_new");
+	if ((ki = sigcache_new(256)) == NULL ||
+	    (kr = sigcache_new(256)) == NULL)
+		die("sigcache_new");
 	creds_setup();
 	handshake(ki, kr); /* warm the caches */
 	handshake_creds(ki, kr);
@@ -471,8 +471,8 @@ main(int argc, char *argv[])
 	crypto_aead_fini(&aead);
 	channel_free(ci);
 	channel_free(cr);
-	channel_cache_free(ki);
-	channel_cache_free(kr);
+	sigcache_free(ki);
+	sigcache_free(kr);
 	channel_resume_fini(&tick_i);
 	channel_resume_fini(&tick_r);
 	channel_local_fini(&li);

@@ -96,21 +96,21 @@ cred_end(const struct cred *c, uint64_t skew)
  * soon.
  */
 static bool
-sig_holds(struct channel_cache *cache, uint64_t now, const uint8_t *buf,
+sig_holds(struct sigcache *cache, uint64_t now, const uint8_t *buf,
     size_t len)
 {
 	uint8_t key[CRYPTO_HASH_LEN];
 
 	cred_cache_key(key, buf, len);
-	if (channel_cache_seen(cache, key))
+	if (sigcache_seen(cache, key))
 		return (true);
-	if (channel_cache_bad(cache, key, now))
+	if (sigcache_bad(cache, key, now))
 		return (false);
 	if (cred_verify_sig(buf, len) == -1) {
-		channel_cache_add_bad(cache, key, now);
+		sigcache_add_bad(cache, key, now);
 		return (false);
 	}
-	channel_cache_add(cache, key);
+	sigcache_add(cache, key);
 	return (true);
 }
 
@@ -296,7 +296,7 @@ issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
  * -untrusted or -subject-mismatch), or NULL if none was shown.
  */
 bool
-acl_claims(const struct config *cfg, struct channel_cache *cache,
+acl_claims(const struct config *cfg, struct sigcache *cache,
     uint64_t now, const uint8_t id[CONFIG_ID_LEN], const uint8_t *creds,
     size_t len, const char **why)
 {

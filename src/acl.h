@@ -12,6 +12,7 @@
 #include "channel.h"
 #include "config.h"
 #include "cred.h"
+#include "sigcache.h"
 
 /*
  * acl_allows(o, id):
@@ -42,7 +43,7 @@ struct acl_peer {
 struct acl_ctx {
 	const struct config *cfg;           /* [authorities], the skew */
 	const struct cred_revoked *revoked; /* NULL: none */
-	struct channel_cache *cache;        /* verified signatures, or NULL */
+	struct sigcache *cache;             /* verified signatures, or NULL */
 	uint64_t now;                       /* seconds since the epoch */
 };
 
@@ -105,7 +106,7 @@ bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
  * credentials shown (credential-invalid, -untrusted or
  * -subject-mismatch), or NULL if none was shown.
  */
-bool acl_claims(const struct config *cfg, struct channel_cache *cache,
+bool acl_claims(const struct config *cfg, struct sigcache *cache,
     uint64_t now, const uint8_t id[CONFIG_ID_LEN], const uint8_t *creds,
     size_t len, const char **why);
 

@@ -170,7 +170,7 @@ serve_metrics(struct aclient *c)
 	metrics_set(METRICS_BUILD_INFO, 1, PACKAGE_VERSION, crypto_aes_impl(),
 	    NULL);
 	if (e->cache != NULL)
-		channel_cache_stats(e->cache, &hits, &misses);
+		sigcache_stats(e->cache, &hits, &misses);
 	metrics_set(METRICS_ATTEST_HITS, (double)hits, NULL, NULL, NULL);
 	metrics_set(METRICS_ATTEST_MISSES, (double)misses, NULL, NULL, NULL);
 	metrics_set(METRICS_SIG_VERIFIES, (double)crypto_p256_verifications(),

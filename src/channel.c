@@ -43,29 +43,6 @@ preauth_proven(void)
 #define PROVEN() ((void)0)
 #endif
 
-/* Cache geometry: sets of CACHE_WAYS entries, least recently used out. */
-#define CACHE_WAYS 4
-#define CACHE_MAX_ENTRIES ((size_t)1 << 20)
-
-struct cache_entry {
-	uint8_t key[CRYPTO_HASH_LEN]; /* SHA-256(payload || rs) */
-	uint64_t used;                /* 0: empty, else last use tick */
-};
-
-struct bad_entry {
-	uint8_t key[CRYPTO_HASH_LEN];
-	uint64_t until; /* forgotten from then on (0: empty) */
-};
-
-struct channel_cache {
-	size_t nsets;
-	uint64_t tick;
-	uint64_t hits, misses;
-	struct bad_entry bad[CHANNEL_CACHE_BAD]; /* a ring, oldest out */
-	size_t bad_next;
-	struct cache_entry e[];
-};
-
 /* Where a channel is in its life. */
 enum channel_state {
 	ST_INIT,        /* nothing sent or received */
@@ -98,7 +75,7 @@ struct channel {
 	enum channel_role role;
 	enum channel_state state;
 	const struct channel_local *local; /* borrowed */
-	struct channel_cache *cache;       /* borrowed, may be NULL */
+	struct sigcache *cache;            /* borrowed, may be NULL */
 	struct channel_hs *hs;             /* NULL once established */
 	struct noise_cipherstate tx, rx;
 	uint64_t rekey; /* records per key in each direction */
@@ -326,160 +303,6 @@ channel_local_fini(struct channel_local *l)
 	wipe(l, sizeof(*l));
 }
 
-/*
- * channel_cache_new(entries):
- * A cache holding up to ${entries} verified attestations (rounded up to a
- * multiple of 4, at least 4; at most 1 << 20).  NULL on ENOMEM or a size
- * out of range.
- */
-struct channel_cache *
-channel_cache_new(size_t entries)
-{
-	struct channel_cache *cache;
-	size_t nsets;
-
-	if (entries > CACHE_MAX_ENTRIES)
-		return (NULL);
-	nsets = (entries + CACHE_WAYS - 1) / CACHE_WAYS;
-	if (nsets == 0)
-		nsets = 1;
-	if ((cache = calloc(1, sizeof(*cache) + nsets * CACHE_WAYS *
-	    sizeof(struct cache_entry))) == NULL)
-		return (NULL);
-	cache->nsets = nsets;
-	return (cache);
-}
-
-/*
- * channel_cache_free(cache):
- * Free ${cache}; NULL does nothing.  No channel may still borrow it.
- */
-void
-channel_cache_free(struct channel_cache *cache)
-{
-
-	free(cache);
-}
-
-/*
- * channel_cache_stats(cache, hits, misses):
- * Store how many attestation checks ${cache} answered (${hits}) and how
- * many needed an ECDSA verification (${misses}).
- */
-void
-channel_cache_stats(const struct channel_cache *cache, uint64_t *hits,
-    uint64_t *misses)
-{
-
-	*hits = cache->hits;
-	*misses = cache->misses;
-}
-
-/* The set of ${cache} that ${key} belongs to. */
-static struct cache_entry *
-cache_set(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
-{
-	uint32_t h;
-
-	/* The key is a SHA-256 output: any four bytes spread evenly. */
-	h = ((uint32_t)key[0] << 24) | ((uint32_t)key[1] << 16) |
-	    ((uint32_t)key[2] << 8) | key[3];
-	return (&cache->e[(h % cache->nsets) * CACHE_WAYS]);
-}
-
-/* Return 1 (and refresh it) if ${key} is in ${cache}, else 0. */
-static int
-cache_lookup(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
-{
-	struct cache_entry *set = cache_set(cache, key);
-	int i;
-
-	for (i = 0; i < CACHE_WAYS; i++) {
-		if (set[i].used != 0 &&
-		    ct_eq(set[i].key, key, CRYPTO_HASH_LEN)) {
-			set[i].used = ++cache->tick;
-			return (1);
-		}
-	}
-	return (0);
-}
-
-/* Remember ${key}, replacing an empty or the least recently used entry. */
-static void
-cache_insert(struct channel_cache *cache, const uint8_t key[CRYPTO_HASH_LEN])
-{
-	struct cache_entry *set = cache_set(cache, key);
-	struct cache_entry *victim = &set[0];
-	int i;
-
-	for (i = 1; i < CACHE_WAYS; i++)
-		if (set[i].used < victim->used)
-			victim = &set[i];
-	memcpy(victim->key, key, CRYPTO_HASH_LEN);
-	victim->used = ++cache->tick;
-}
-
-/*
- * channel_cache_seen(cache, key), channel_cache_add(cache, key):
- * Other verified signatures (credentials) share the cache: whether the
- * 32-byte ${key} is there (counted as a hit or a miss), and remember it.
- * ${cache} may be NULL (never seen).
- */
-int
-channel_cache_seen(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN])
-{
-
-	if (cache == NULL)
-		return (0);
-	if (cache_lookup(cache, key)) {
-		cache->hits++;
-		return (1);
-	}
-	cache->misses++;
-	return (0);
-}
-
-void
-channel_cache_add(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN])
-{
-
-	if (cache != NULL)
-		cache_insert(cache, key);
-}
-
-/*
- * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
- * Whether ${key} failed a verification in the last CHANNEL_CACHE_BAD_LIFE
- * seconds before ${now}; remember that it did (the oldest entry goes).
- */
-int
-channel_cache_bad(const struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
-{
-	size_t i;
-
-	for (i = 0; cache != NULL && i < CHANNEL_CACHE_BAD; i++)
-		if (now < cache->bad[i].until &&
-		    memcmp(cache->bad[i].key, key, CRYPTO_HASH_LEN) == 0)
-			return (1);
-	return (0);
-}
-
-void
-channel_cache_add_bad(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now)
-{
-	struct bad_entry *b;
-
-	if (cache == NULL)
-		return;
-	b = &cache->bad[cache->bad_next++ % CHANNEL_CACHE_BAD];
-	memcpy(b->key, key, CRYPTO_HASH_LEN);
-	b->until = now + CHANNEL_CACHE_BAD_LIFE;
-}
-
 static long seal(struct channel *, enum channel_type, uint8_t *, size_t);
 
 /*
@@ -501,7 +324,7 @@ req_seal(struct channel *ch, enum channel_type type, uint8_t *out,
 }
 static int payload_check(const uint8_t *, size_t, const uint8_t[32],
     uint64_t, const uint8_t *, struct channel *,
-    struct channel_cache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
+    struct sigcache *, uint8_t[CHANNEL_ID_LEN], uint64_t *);
 static int filter_denies(struct channel *, const uint8_t[CHANNEL_ID_LEN]);
 
 /*
@@ -516,7 +339,7 @@ static int filter_denies(struct channel *, const uint8_t[CHANNEL_ID_LEN]);
  */
 int
 channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
-    uint64_t now, const uint8_t *expect, struct channel_cache *cache,
+    uint64_t now, const uint8_t *expect, struct sigcache *cache,
     uint8_t id[CHANNEL_ID_LEN])
 {
 
@@ -532,7 +355,7 @@ channel_payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 static int
 payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
     uint64_t now, const uint8_t *expect, struct channel *ch,
-    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN], uint64_t *exp)
+    struct sigcache *cache, uint8_t id[CHANNEL_ID_LEN], uint64_t *exp)
 {
 	uint8_t pid[CHANNEL_ID_LEN], key[CRYPTO_HASH_LEN], m[ATTEST_LEN];
 	uint64_t expiry;
@@ -558,19 +381,15 @@ payload_check(const uint8_t *buf, size_t len, const uint8_t rs[32],
 	 * checked against the same rs: key the cache on both.
 	 */
 	crypto_sha256_2(key, buf, len, rs, 32);
-	if (cache != NULL && cache_lookup(cache, key)) {
-		cache->hits++;
+	if (sigcache_seen(cache, key)) {
 		PROVEN(); /* verified before, over this rs */
 	} else {
-		if (cache != NULL)
-			cache->misses++;
 		attest_msg(m, rs, expiry, buf + PL_PUB);
 		if (crypto_p256_verify(buf + PL_PUB, CRYPTO_P256_PUB_LEN, m,
 		    sizeof(m), buf + PL_SIG, CRYPTO_P256_SIG_LEN) == -1)
 			return (-CHANNEL_EATTEST);
 		PROVEN();
-		if (cache != NULL)
-			cache_insert(cache, key);
+		sigcache_add(cache, key);
 	}
 	memcpy(id, pid, CHANNEL_ID_LEN);
 	if (exp != NULL)
@@ -648,7 +467,7 @@ noise_err(int rc)
  */
 struct channel *
 channel_new(enum channel_role role, const struct channel_local *local,
-    struct channel_cache *cache)
+    struct sigcache *cache)
 {
 	struct channel *ch;
 
@@ -906,163 +725,6 @@ channel_resume_refused(const struct channel *ch)
 {
 
 	return (ch->res_refused);
-}
-
-struct channel_resume_cache {
-	size_t n;                   /* entries */
-	int per_peer;               /* one ticket per peer */
-	struct channel_resume e[];  /* expiry 0: empty */
-};
-
-/*
- * channel_resume_cache_new(entries, per_peer):
- * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
- * one per peer if ${per_peer}.  NULL on ENOMEM or a size out of range.
- */
-struct channel_resume_cache *
-channel_resume_cache_new(size_t entries, int per_peer)
-{
-	struct channel_resume_cache *c;
-
-	if (entries == 0 || entries > CHANNEL_RESUME_CACHE_MAX)
-		return (NULL);
-	if ((c = calloc(1, sizeof(*c) + entries *
-	    sizeof(struct channel_resume))) == NULL)
-		return (NULL);
-	c->n = entries;
-	c->per_peer = per_peer;
-	return (c);
-}
-
-/*
- * channel_resume_cache_free(c):
- * Wipe and free ${c}; NULL does nothing.
- */
-void
-channel_resume_cache_free(struct channel_resume_cache *c)
-{
-
-	if (c == NULL)
-		return;
-	wipe(c->e, c->n * sizeof(c->e[0]));
-	free(c);
-}
-
-/*
- * channel_resume_cache_put(c, t, now):
- * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
- * one (per-peer stores), else an entry expired at ${now}, else the one
- * expiring first.
- */
-void
-channel_resume_cache_put(struct channel_resume_cache *c,
-    const struct channel_resume *t, uint64_t now)
-{
-	struct channel_resume *victim = NULL;
-	size_t i;
-
-	if (t->expiry <= now || t->creds_len > sizeof(t->creds))
-		return;
-	for (i = 0; i < c->n; i++) {
-		/* Identifiers are public: memcmp is fine (STYLE 7). */
-		if (c->per_peer && c->e[i].expiry != 0 &&
-		    memcmp(c->e[i].peer, t->peer, CHANNEL_ID_LEN) == 0) {
-			victim = &c->e[i];
-			break;
-		}
-		if (victim == NULL || c->e[i].expiry <= now ||
-		    (victim->expiry > now && c->e[i].expiry < victim->expiry))
-			victim = &c->e[i];
-	}
-	memcpy(victim, t, sizeof(*victim));
-}
-
-/* Copy entry ${e} to ${t} if valid at ${now}; wipe it if expired. */
-static int
-resume_cache_take(struct channel_resume *e, uint64_t now,
-    struct channel_resume *t)
-{
-
-	if (e->expiry <= now) {
-		channel_resume_fini(e);
-		return (-1);
-	}
-	memcpy(t, e, sizeof(*t));
-	return (0);
-}
-
-/*
- * channel_resume_cache_by_peer(c, peer, now, t):
- * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
- * -1 if there is none (an expired one is wiped).
- */
-int
-channel_resume_cache_by_peer(struct channel_resume_cache *c,
-    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
-    struct channel_resume *t)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].expiry != 0 &&
-		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0)
-			return (resume_cache_take(&c->e[i], now, t));
-	return (-1);
-}
-
-/*
- * channel_resume_cache_lookup(arg, tid, now, t):
- * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
- * at ${now} into ${t}.  Return 0 or -1.
- */
-int
-channel_resume_cache_lookup(void *arg,
-    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
-    struct channel_resume *t)
-{
-	struct channel_resume_cache *c = arg;
-	size_t i;
-
-	/* The tid crossed the wire in clear: a public lookup key. */
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].expiry != 0 &&
-		    memcmp(c->e[i].tid, tid, CHANNEL_RESUME_TID_LEN) == 0)
-			return (resume_cache_take(&c->e[i], now, t));
-	return (-1);
-}
-
-/*
- * channel_resume_cache_drop(c, peer):
- * Forget the ticket of ${peer} (NULL: every ticket).
- */
-void
-channel_resume_cache_drop(struct channel_resume_cache *c,
-    const uint8_t *peer)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].expiry != 0 && (peer == NULL ||
-		    memcmp(c->e[i].peer, peer, CHANNEL_ID_LEN) == 0))
-			channel_resume_fini(&c->e[i]);
-}
-
-/*
- * channel_resume_cache_expire(c, now):
- * Wipe every ticket of ${c} expired at ${now}; NULL does nothing.
- * Return how many.
- */
-size_t
-channel_resume_cache_expire(struct channel_resume_cache *c, uint64_t now)
-{
-	size_t i, n = 0;
-
-	for (i = 0; c != NULL && i < c->n; i++)
-		if (c->e[i].expiry != 0 && c->e[i].expiry <= now) {
-			channel_resume_fini(&c->e[i]);
-			n++;
-		}
-	return (n);
 }
 
 /*
@@ -1829,172 +1491,6 @@ channel_request(const struct channel *ch, size_t *len)
 	}
 	*len = ch->reqlen;
 	return (ch->req);
-}
-
-/* Return 1 if the ${len} bytes at ${s} are a service name (1-63 bytes of
- * 0x21-0x7e). */
-static int
-req_name_ok(const uint8_t *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > CHANNEL_MAX_BOUND)
-		return (0);
-	for (i = 0; i < len; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e)
-			return (0);
-	return (1);
-}
-
-/* The value length of the endpoint ${e}, or 0 if it is malformed. */
-static size_t
-req_endpoint_len(const struct channel_endpoint *e)
-{
-
-	if (e->family == 4)
-		return (1 + 4 + 2);
-	if (e->family == 6)
-		return (1 + 16 + 2);
-	return (0);
-}
-
-/* Append TLV ${type} with ${vlen} bytes at ${v} at out + *pos. */
-static int
-req_put(uint8_t *out, size_t cap, size_t *pos, uint8_t type,
-    const uint8_t *v, size_t vlen)
-{
-
-	if (vlen > 255 || cap - *pos < 2 + vlen)
-		return (-CHANNEL_EFRAME);
-	out[(*pos)++] = type;
-	out[(*pos)++] = (uint8_t)vlen;
-	memcpy(out + *pos, v, vlen);
-	*pos += vlen;
-	return (0);
-}
-
-/* Append the endpoint ${e} (if present) as TLV ${type}. */
-static int
-req_put_endpoint(uint8_t *out, size_t cap, size_t *pos, uint8_t type,
-    const struct channel_endpoint *e)
-{
-	uint8_t v[19];
-	size_t n, iplen;
-
-	if (e->family == 0)
-		return (0);
-	if ((n = req_endpoint_len(e)) == 0)
-		return (-CHANNEL_EPAYLOAD);
-	iplen = n - 3;
-	v[0] = e->family;
-	memcpy(v + 1, e->ip, iplen);
-	v[1 + iplen] = (uint8_t)(e->port >> 8);
-	v[2 + iplen] = (uint8_t)(e->port & 0xff);
-	return (req_put(out, cap, pos, type, v, n));
-}
-
-/*
- * channel_req_encode(r, out, cap, len):
- * Write the version 2 request ${r} (version ignored) to ${out} (${cap}
- * bytes) and its length to ${len}.  Return 0, or -CHANNEL_EPAYLOAD for a
- * bad name or endpoint, -CHANNEL_EFRAME if ${cap} is too small.
- */
-int
-channel_req_encode(const struct channel_req *r, uint8_t *out, size_t cap,
-    size_t *len)
-{
-	size_t pos = 0, nlen = strnlen(r->service, sizeof(r->service));
-	int rc;
-
-	if (!req_name_ok((const uint8_t *)r->service, nlen))
-		return (-CHANNEL_EPAYLOAD);
-	if (cap < 1)
-		return (-CHANNEL_EFRAME);
-	out[pos++] = CHANNEL_REQ_V2;
-	if ((rc = req_put(out, cap, &pos, CHANNEL_REQ_SERVICE,
-	    (const uint8_t *)r->service, nlen)) != 0 ||
-	    (rc = req_put_endpoint(out, cap, &pos, CHANNEL_REQ_SOURCE,
-	    &r->src)) != 0 ||
-	    (rc = req_put_endpoint(out, cap, &pos, CHANNEL_REQ_DEST,
-	    &r->dst)) != 0)
-		return (rc);
-	*len = pos;
-	return (0);
-}
-
-/* Read an endpoint value (${n} bytes at ${v}) into ${e}. */
-static int
-req_get_endpoint(const uint8_t *v, size_t n, struct channel_endpoint *e)
-{
-	size_t iplen;
-
-	if (n < 1 || (v[0] != 4 && v[0] != 6))
-		return (-1);
-	iplen = v[0] == 4 ? 4 : 16;
-	if (n != 1 + iplen + 2)
-		return (-1);
-	memset(e, 0, sizeof(*e));
-	e->family = v[0];
-	memcpy(e->ip, v + 1, iplen);
-	e->port = (uint16_t)(v[1 + iplen] << 8 | v[2 + iplen]);
-	return (0);
-}
-
-/*
- * channel_req_parse(req, len, r):
- * Parse the ${len} request bytes at ${req} (from channel_request, never a
- * relay session request starting with '@') into ${r}: a bare name
- * (version 1) or version 2.  Return 0 or -CHANNEL_EPAYLOAD (any other
- * leading byte, a bad or missing name, a TLV cut short, a type twice, an
- * unknown type below CHANNEL_REQ_OPTIONAL, a bad endpoint).
- */
-int
-channel_req_parse(const uint8_t *req, size_t len, struct channel_req *r)
-{
-	unsigned seen = 0;
-	size_t pos, vlen;
-	uint8_t type;
-	const uint8_t *v;
-
-	memset(r, 0, sizeof(*r));
-	if (len == 0 || req == NULL)
-		return (-CHANNEL_EPAYLOAD);
-	/* Version 1: the bare name. */
-	if (req[0] != CHANNEL_REQ_V2) {
-		if (!req_name_ok(req, len))
-			return (-CHANNEL_EPAYLOAD);
-		memcpy(r->service, req, len);
-		r->version = 1;
-		return (0);
-	}
-	for (pos = 1; pos < len; pos += vlen) {
-		if (len - pos < 2)
-			return (-CHANNEL_EPAYLOAD);
-		type = req[pos];
-		vlen = req[pos + 1];
-		pos += 2;
-		if (vlen > len - pos)
-			return (-CHANNEL_EPAYLOAD);
-		v = req + pos;
-		if (type >= CHANNEL_REQ_OPTIONAL)
-			continue; /* a later addition this version ignores */
-		/* Type 0 is no type: it must not pass for DEST. */
-		if (type < CHANNEL_REQ_SERVICE || type > CHANNEL_REQ_DEST ||
-		    (seen & 1u << type))
-			return (-CHANNEL_EPAYLOAD);
-		seen |= 1u << type;
-		if (type == CHANNEL_REQ_SERVICE) {
-			if (!req_name_ok(v, vlen))
-				return (-CHANNEL_EPAYLOAD);
-			memcpy(r->service, v, vlen);
-		} else if (req_get_endpoint(v, vlen, type == CHANNEL_REQ_SOURCE ?
-		    &r->src : &r->dst) == -1)
-			return (-CHANNEL_EPAYLOAD);
-	}
-	if (!(seen & 1u << CHANNEL_REQ_SERVICE))
-		return (-CHANNEL_EPAYLOAD);
-	r->version = 2;
-	return (0);
 }
 
 /*

@@ -30,6 +30,7 @@
 #include "cred.h"
 #include "crypto.h"
 #include "noise.h"
+#include "sigcache.h"
 
 #define CHANNEL_ID_LEN 32         /* raw peer identifier: SHA-256(pub) */
 #define CHANNEL_MAX_DATA 16384    /* plaintext bytes per record */
@@ -182,58 +183,6 @@ int channel_local_set_creds(struct channel_local *l, const uint8_t *block,
  */
 void channel_local_fini(struct channel_local *l);
 
-/* Cache of verified attestations, so steady-state handshakes skip ECDSA. */
-struct channel_cache;
-
-/*
- * channel_cache_new(entries):
- * A cache holding up to ${entries} verified attestations (rounded up to a
- * multiple of 4, at least 4; at most 1 << 20).  NULL on ENOMEM or a size
- * out of range.
- */
-struct channel_cache *channel_cache_new(size_t entries);
-
-/*
- * channel_cache_free(cache):
- * Free ${cache}; NULL does nothing.  No channel may still borrow it.
- */
-void channel_cache_free(struct channel_cache *cache);
-
-/*
- * channel_cache_stats(cache, hits, misses):
- * Store how many attestation checks ${cache} answered (${hits}) and how
- * many needed an ECDSA verification (${misses}).
- */
-void channel_cache_stats(const struct channel_cache *cache, uint64_t *hits,
-    uint64_t *misses);
-
-/*
- * channel_cache_seen(cache, key), channel_cache_add(cache, key):
- * Other verified signatures (credentials) share the cache: whether the
- * 32-byte ${key} is there (counted as a hit or a miss), and remember it.
- * ${cache} may be NULL (never seen).
- */
-int channel_cache_seen(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN]);
-void channel_cache_add(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN]);
-
-/*
- * channel_cache_bad(cache, key, now), channel_cache_add_bad(cache, key, now):
- * Signatures that failed (forged credentials), remembered for
- * CHANNEL_CACHE_BAD_LIFE seconds in a ring of their own of
- * CHANNEL_CACHE_BAD entries, so a bad one never pushes out a verified
- * one: whether the 32-byte ${key} (a hash of the signed bytes) failed at
- * most that long before ${now}, and remember that it failed.  ${cache}
- * may be NULL (nothing remembered).
- */
-#define CHANNEL_CACHE_BAD 64
-#define CHANNEL_CACHE_BAD_LIFE 60
-int channel_cache_bad(const struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now);
-void channel_cache_add_bad(struct channel_cache *cache,
-    const uint8_t key[CRYPTO_HASH_LEN], uint64_t now);
-
 /*
  * channel_payload_check(buf, len, rs, now, expect, cache, id):
  * Parse the identity payload at ${buf} (exactly CHANNEL_PAYLOAD_LEN bytes)
@@ -246,7 +195,7 @@ void channel_cache_add_bad(struct channel_cache *cache,
  */
 int channel_payload_check(const uint8_t *buf, size_t len,
     const uint8_t rs[32], uint64_t now, const uint8_t *expect,
-    struct channel_cache *cache, uint8_t id[CHANNEL_ID_LEN]);
+    struct sigcache *cache, uint8_t id[CHANNEL_ID_LEN]);
 
 struct channel;
 
@@ -283,82 +232,12 @@ typedef int channel_resume_lookup(void *arg,
 void channel_resume_fini(struct channel_resume *t);
 
 /*
- * A bounded store of tickets for either end: an initiator keeps one per
- * peer and finds it by peer (channel_resume_cache_by_peer); a responder
- * keeps any number per peer (concurrent full handshakes finish in any
- * order at the two ends) and finds them by tid
- * (channel_resume_cache_lookup, a channel_resume_lookup with the cache as
- * ${arg}).  Linear scans: sized for hundreds of peers.
- */
-struct channel_resume_cache;
-
-/*
- * channel_resume_cache_new(entries, per_peer):
- * A store of at most ${entries} (1 to CHANNEL_RESUME_CACHE_MAX) tickets,
- * one per peer if ${per_peer} (an initiator's).  NULL on ENOMEM or a size
- * out of range.
- */
-#define CHANNEL_RESUME_CACHE_MAX 4096
-struct channel_resume_cache *channel_resume_cache_new(size_t entries,
-    int per_peer);
-
-/*
- * channel_resume_cache_free(c):
- * Wipe and free ${c}; NULL does nothing.
- */
-void channel_resume_cache_free(struct channel_resume_cache *c);
-
-/*
- * channel_resume_cache_put(c, t, now):
- * Keep a copy of the ticket ${t} in ${c}, replacing the peer's previous
- * one (per-peer stores), else an entry expired at ${now}, else the one
- * expiring first.
- */
-void channel_resume_cache_put(struct channel_resume_cache *c,
-    const struct channel_resume *t, uint64_t now);
-
-/*
- * channel_resume_cache_by_peer(c, peer, now, t):
- * Copy the ticket for ${peer}, valid at ${now}, into ${t}.  Return 0, or
- * -1 if there is none (an expired one is wiped).
- */
-int channel_resume_cache_by_peer(struct channel_resume_cache *c,
-    const uint8_t peer[CHANNEL_ID_LEN], uint64_t now,
-    struct channel_resume *t);
-
-/*
- * channel_resume_cache_lookup(arg, tid, now, t):
- * A channel_resume_lookup over the cache ${arg}: the ticket ${tid} valid
- * at ${now} into ${t}.  Return 0 or -1.
- */
-int channel_resume_cache_lookup(void *arg,
-    const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
-    struct channel_resume *t);
-
-/*
- * channel_resume_cache_drop(c, peer):
- * Forget the ticket of ${peer} (NULL: every ticket), e.g. after the peer
- * refused it (channel_resume_refused) or on reload.
- */
-void channel_resume_cache_drop(struct channel_resume_cache *c,
-    const uint8_t *peer);
-
-/*
- * channel_resume_cache_expire(c, now):
- * Wipe every ticket of ${c} expired at ${now}, so that no ticket secret
- * stays in memory past its use (node.c: every second); NULL does
- * nothing.  Return how many.
- */
-size_t channel_resume_cache_expire(struct channel_resume_cache *c,
-    uint64_t now);
-
-/*
  * channel_new(role, local, cache):
  * A channel for ${role}; ${local} and ${cache} (which may be NULL) are
  * borrowed and must outlive it.  NULL on ENOMEM.
  */
 struct channel *channel_new(enum channel_role role,
-    const struct channel_local *local, struct channel_cache *cache);
+    const struct channel_local *local, struct sigcache *cache);
 
 /*
  * channel_free(ch):
@@ -623,51 +502,6 @@ const uint8_t *channel_peer_creds(const struct channel *ch, size_t *len);
  * initiator) and its length in ${len}; NULL and 0 before.
  */
 const uint8_t *channel_request(const struct channel *ch, size_t *len);
-
-/*
- * The request an inlet sends in msg3 (docs/protocol.md, 2.8).  Version 1
- * is the bare service name (bytes 0x21-0x7e).  Version 2 starts with the
- * byte CHANNEL_REQ_V2, which no name can start with, then TLVs (type 1,
- * length 1, value): the service name, and the client's source and
- * destination addresses as the inlet saw them.  Addresses are plain bytes
- * here (the pure core has no sockaddr).
- */
-#define CHANNEL_REQ_V2 0x02
-#define CHANNEL_REQ_SERVICE 0x01  /* service name, 1-63 bytes 0x21-0x7e */
-#define CHANNEL_REQ_SOURCE 0x02   /* client address: channel_endpoint */
-#define CHANNEL_REQ_DEST 0x03     /* the address it connected to */
-#define CHANNEL_REQ_OPTIONAL 0x80 /* types from here on may be ignored */
-
-struct channel_endpoint {
-	uint8_t family; /* 0: absent, 4: IPv4, 6: IPv6 */
-	uint8_t ip[16]; /* 4 or 16 bytes used, network order */
-	uint16_t port;
-};
-
-struct channel_req {
-	unsigned version;                   /* 1 or 2 */
-	char service[CHANNEL_MAX_BOUND + 1]; /* NUL-terminated */
-	struct channel_endpoint src, dst;   /* family 0 when not sent */
-};
-
-/*
- * channel_req_encode(r, out, cap, len):
- * Write the version 2 request ${r} (version ignored) to ${out} (${cap}
- * bytes) and its length to ${len}.  Return 0, or -CHANNEL_EPAYLOAD for a
- * bad name or endpoint, -CHANNEL_EFRAME if ${cap} is too small.
- */
-int channel_req_encode(const struct channel_req *r, uint8_t *out, size_t cap,
-    size_t *len);
-
-/*
- * channel_req_parse(req, len, r):
- * Parse the ${len} request bytes at ${req} (from channel_request, never a
- * relay session request starting with '@') into ${r}: a bare name
- * (version 1) or version 2.  Return 0 or -CHANNEL_EPAYLOAD (any other
- * leading byte, a bad or missing name, a TLV cut short, a type twice, an
- * unknown type below CHANNEL_REQ_OPTIONAL, a bad endpoint).
- */
-int channel_req_parse(const uint8_t *req, size_t len, struct channel_req *r);
 
 /*
  * channel_seal(ch, type, rec, len):

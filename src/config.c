@@ -52,6 +52,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "file.h"
 #include "identity.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* largest config file read */
@@ -2174,51 +2175,27 @@ int
 config_load_all(struct config *cfg, const char *path,
     struct config_errors *errs)
 {
-	struct stat st;
-	char *text = NULL;
+	char *text, msg[sizeof(errs->msg[0])];
 	size_t len = 0;
-	ssize_t n;
-	int fd, rc = -1;
+	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		ferr(errs, "%s: cannot open: %s", path,
-		    strerror(errno));
-		goto fail0;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		ferr(errs, "%s: not a regular file", path);
-		goto fail1;
-	}
 	if ((text = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
 		ferr(errs, "%s: out of memory", path);
-		goto fail1;
+		return (-1);
 	}
-	/* Read one byte more than allowed, to detect a big file. */
-	while (len < CONFIG_FILE_MAX + 1) {
-		if ((n = read(fd, text + len, CONFIG_FILE_MAX + 1 - len)) ==
-		    -1) {
-			if (errno == EINTR)
-				continue;
-			ferr(errs, "%s: read: %s", path,
-			    strerror(errno));
-			goto fail2;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > CONFIG_FILE_MAX) {
-		ferr(errs, "%s: too large (over %d bytes)", path,
-		    CONFIG_FILE_MAX);
-		goto fail2;
+	if (file_read(path, (uint8_t *)text, CONFIG_FILE_MAX, &len, msg,
+	    sizeof(msg)) == -1) {
+		if (errno == EFBIG)
+			ferr(errs, "%s: too large (over %d bytes)", path,
+			    CONFIG_FILE_MAX);
+		else
+			ferr(errs, "%s", msg);
+		goto out;
 	}
 	rc = config_parse_all(cfg, path, text, len, errs);
-fail2:
+out:
 	free(text);
-fail1:
-	close(fd);
-fail0:
 	return (rc);
 }
 

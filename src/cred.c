@@ -11,6 +11,7 @@
 
 #include "frame.h"
 #include "cred.h"
+#include "file.h"
 #include "identity.h"
 
 /* Offsets of the fixed part (docs/protocol.md, "Credentials"). */
@@ -642,39 +643,20 @@ cred_revoked_has_serial(const struct cred_revoked *rv,
 }
 
 /*
- * Read at most ${cap} bytes of ${path} into ${buf} (a bigger file is an
- * error); the size in ${len}.  Return 0, or -1 with errno set.
+ * Read ${path} (a regular file under ${cap} bytes) into ${buf} (${cap}
+ * bytes); the size in ${len}.  Return 0, or -1 with errno set and
+ * "PATH: E" in ${err} ("PATH: not a regular file": EINVAL).
  */
 static int
-read_small(const char *path, char *buf, size_t cap, size_t *len)
+read_small(const char *path, char *buf, size_t cap, size_t *len, char *err,
+    size_t errlen)
 {
-	size_t have = 0;
-	ssize_t n;
-	int fd, e;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
-		return (-1);
-	for (;;) {
-		n = read(fd, buf + have, cap - have);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		if (have == cap) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-	}
-	e = errno;
-	close(fd);
-	if (n == -1) {
-		errno = e;
-		return (-1);
-	}
-	*len = have;
-	return (0);
+	if (file_read(path, (uint8_t *)buf, cap - 1, len, err, errlen) == 0)
+		return (0);
+	if (errno != EINVAL)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return (-1);
 }
 
 /*
@@ -693,10 +675,8 @@ cred_load(const char *path, uint8_t *out, size_t cap, size_t *len,
 	const char *why;
 	size_t tlen;
 
-	if (read_small(path, text, sizeof(text), &tlen) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (read_small(path, text, sizeof(text), &tlen, err, errlen) == -1)
 		return (-1);
-	}
 	if (cred_pem_decode((const uint8_t *)text, tlen, out, cap, len,
 	    &why) == -1 || cred_decode(c, out, *len, &why) == -1) {
 		snprintf(err, errlen, "%s: %s", path, why);
@@ -717,43 +697,15 @@ int
 cred_save(const char *path, const uint8_t *buf, size_t len, char *err,
     size_t errlen)
 {
-	char text[CRED_PEM_MAX], tmp[4096 + 16];
-	size_t tlen, off = 0;
-	ssize_t n;
-	int fd;
+	char text[CRED_PEM_MAX];
+	size_t tlen;
 
-	if ((tlen = cred_pem_encode(buf, len, text, sizeof(text))) == 0 ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
-	    sizeof(tmp)) {
+	if ((tlen = cred_pem_encode(buf, len, text, sizeof(text))) == 0) {
 		snprintf(err, errlen, "%s: too long", path);
 		return (-1);
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return (-1);
-	}
-	while (off < tlen) {
-		if ((n = write(fd, text + off, tlen - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (off < tlen || fsync(fd) == -1 || close(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		if (off < tlen)
-			close(fd);
-		unlink(tmp);
-		return (-1);
-	}
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-		return (-1);
-	}
-	return (0);
+	return (file_replace(path, (const uint8_t *)text, tlen, 0644, err,
+	    errlen));
 }
 
 /*
@@ -911,12 +863,14 @@ cred_revoked_load(struct cred_revoked *rv, const char *path, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return (-1);
 	}
-	if (read_small(path, text, 8 * 1024 * 1024, &len) == -1)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	else if (cred_revoked_parse(rv, text, len, msg, sizeof(msg)) == -1)
+	if (read_small(path, text, 8 * 1024 * 1024, &len, err, errlen) == -1)
+		goto out;
+	if (cred_revoked_parse(rv, text, len, msg, sizeof(msg)) == -1) {
 		snprintf(err, errlen, "%s:%s", path, msg);
-	else
-		rc = 0;
+		goto out;
+	}
+	rc = 0;
+out:
 	free(text);
 	return (rc);
 }

@@ -3,8 +3,9 @@
  * holds some attributes for a while), their one binary layout and its PEM
  * armour, the block of credentials an identity payload carries, and the
  * revocation list.  Pure: bytes in, bytes out; no clock reads (callers
- * pass "now"), no files.  Never decides access (acl.c does).  Layout:
- * docs/protocol.md, section "Credentials".
+ * pass "now"); files only through file.c (cred_load, cred_save,
+ * cred_revoked_load, cred_block_load).  Never decides access (acl.c
+ * does).  Layout: docs/protocol.md, section "Credentials".
  */
 #ifndef SALLYPORT_CRED_H
 #define SALLYPORT_CRED_H

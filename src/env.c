@@ -184,7 +184,7 @@ env_resume_keep(struct env *e, const struct conn *c, const char *role)
 	if (channel_is_resumed(c->ch)) {
 		log_debug("event=resumed role=%s conn=%" PRIu64, role, c->id);
 	} else if (channel_resume_export(c->ch, now, &t) == 0) {
-		channel_resume_cache_put(e->resume_in, &t, now);
+		resumecache_put(e->resume_in, &t, now);
 	}
 	channel_resume_fini(&t);
 }

@@ -19,6 +19,8 @@
 #include "epool.h"
 #include "log.h"
 #include "ready.h"
+#include "resumecache.h"
+#include "sigcache.h"
 
 struct dialout;
 struct listener;
@@ -34,10 +36,10 @@ struct env {
 	 */
 	struct channel_local local[2];
 	unsigned cur;
-	struct channel_cache *cache;
+	struct sigcache *cache;
 	/* [node] resume: our tickets per outlet (inlets), and the tickets
 	 * initiators hold for us (outlets, relays). */
-	struct channel_resume_cache *resume_out, *resume_in;
+	struct resumecache *resume_out, *resume_in;
 	struct epool *epool; /* ephemeral key pairs made when idle */
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */

@@ -61,7 +61,7 @@ struct front {
 	} kinds[FRONT_KINDS]; /* registered request kinds */
 	size_t nkinds;
 	void (*service)(void *, struct conn *, const char *,
-	    const struct channel_req *);
+	    const struct request *);
 	void *service_arg;
 };
 
@@ -89,14 +89,14 @@ copy_name(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
  * proven names, for its audit line only: version 2's first TLV when it
  * is the service (as every sender writes it), else the bytes as they
  * are.  Nothing more of a request is parsed before its sender is proven
- * (channel_req_parse runs in front_established).
+ * (request_parse runs in front_established).
  */
 static void
 claimed_service(char svc[CONFIG_NAME_MAX], const uint8_t *req, size_t len)
 {
 
-	if (len >= 3 && req[0] == CHANNEL_REQ_V2 &&
-	    req[1] == CHANNEL_REQ_SERVICE && req[2] <= len - 3)
+	if (len >= 3 && req[0] == REQUEST_V2 &&
+	    req[1] == REQUEST_SERVICE && req[2] <= len - 3)
 		copy_name(svc, req + 3, req[2]);
 	else
 		copy_name(svc, req, len);
@@ -155,7 +155,7 @@ static void
 front_established(struct conn *c)
 {
 	struct front *f = c->arg;
-	struct channel_req r;
+	struct request r;
 	const uint8_t *req;
 	char svc[CONFIG_NAME_MAX];
 	size_t len = 0;
@@ -175,7 +175,7 @@ front_established(struct conn *c)
 			return;
 	}
 	/* The request names a service (a bare name, or version 2). */
-	if (channel_req_parse(req, len, &r) != 0) {
+	if (request_parse(req, len, &r) != 0) {
 		if (k != -1)
 			refuse(f, c, "unknown-service",
 			    CHANNEL_REFUSAL_UNKNOWN_SERVICE, svc);
@@ -300,7 +300,7 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 	env_keypair(f->env, ch);
 	/* [node] resume; without it a resumed msg1 gets "unknown". */
 	if (f->env->cfg->node.resume)
-		channel_resume_set_lookup(ch, channel_resume_cache_lookup,
+		channel_resume_set_lookup(ch, resumecache_lookup,
 		    f->env->resume_in);
 	if (c->dial_addr[0] != '\0' && channel_bind_service(ch,
 	    (const uint8_t *)reg, strlen(reg)) != 0) {
@@ -576,7 +576,7 @@ front_serve_preamble(struct front *f,
 void
 front_serve_outlet(struct front *f,
     void (*service)(void *, struct conn *, const char *,
-    const struct channel_req *), void *arg)
+    const struct request *), void *arg)
 {
 
 	f->service = service;

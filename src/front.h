@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "env.h"
+#include "request.h"
 #include "ticket.h"
 
 struct front;
@@ -91,7 +92,7 @@ void front_serve_preamble(struct front *f,
  */
 void front_serve_outlet(struct front *f,
     void (*service)(void *, struct conn *, const char *,
-    const struct channel_req *), void *arg);
+    const struct request *), void *arg);
 
 /*
  * front_adopt(f, fd, via, reg):

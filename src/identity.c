@@ -13,6 +13,7 @@
 #include <bearssl.h>
 
 #include "crypto.h"
+#include "file.h"
 #include "identity.h"
 #include "seterr.h"
 
@@ -619,32 +620,12 @@ identity_load_for(struct identity *idn, const char *path, int flags,
 	char msg[256];
 	struct stat st;
 	size_t len = 0;
-	ssize_t n;
 	int fd, unsafe, rc = -1, saved = EINVAL;
 
 	identity_fini(idn);
-	/*
-	 * Symbolic links are followed on purpose: Kubernetes mounts secrets
-	 * as links into a ..data directory.  What is checked is the file
-	 * actually opened (fstat on the descriptor), so there is no race
-	 * between the check and the read.  O_NONBLOCK keeps a FIFO planted
-	 * at ${path} from blocking us; it is refused below.
-	 */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
+	if ((fd = file_open(path, &st, err, errlen)) == -1) {
 		saved = errno;
-		seterr(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
 		goto out;
-	}
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto out1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
-		goto out1;
 	}
 	if ((unsafe = mode_check(&st, path, user, err, errlen) == -1))
 		ro_hint(fd, err, errlen);
@@ -653,23 +634,13 @@ identity_load_for(struct identity *idn, const char *path, int flags,
 		saved = EPERM;
 		goto out1;
 	}
-	/* Read at most one byte more than allowed, to detect a big file. */
-	while (len < sizeof(buf)) {
-		if ((n = read(fd, buf + len, sizeof(buf) - len)) == -1) {
-			if (errno == EINTR)
-				continue;
+	if (file_read_fd(fd, path, buf, IDENTITY_FILE_MAX, &len, err,
+	    errlen) == -1) {
+		if (errno == EFBIG)
+			seterr(err, errlen, "%s: too large for a key file "
+			    "(over %d bytes)", path, IDENTITY_FILE_MAX);
+		else
 			saved = errno;
-			seterr(err, errlen, "%s: read: %s", path,
-			    strerror(errno));
-			goto out1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > IDENTITY_FILE_MAX) {
-		seterr(err, errlen, "%s: too large for a key file (over %d "
-		    "bytes)", path, IDENTITY_FILE_MAX);
 		goto out1;
 	}
 	if (identity_parse_pem(idn, buf, len, flags, msg, sizeof(msg)) ==
@@ -695,24 +666,6 @@ out:
 	return (rc);
 }
 
-/* Write all of ${buf} to ${fd}.  Return 0 or -1. */
-static int
-write_all(int fd, const uint8_t *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /*
  * identity_save(idn, path, err, errlen):
  * Write the private key of ${idn} to a new file ${path} as PKCS#8 PEM,
@@ -729,7 +682,7 @@ identity_save(const struct identity *idn, const char *path, char *err,
 	br_ec_private_key sk;
 	br_ec_public_key pk;
 	size_t derlen, pemlen;
-	int fd, rc = -1, saved = EINVAL;
+	int rc = -1, saved = EINVAL;
 
 	if (!idn->has_priv) {
 		seterr(err, errlen, "%s: no private key to save", path);
@@ -752,28 +705,11 @@ identity_save(const struct identity *idn, const char *path, char *err,
 		seterr(err, errlen, "%s: cannot encode the key", path);
 		goto out;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
-		 0600)) == -1) {
+	if (file_create(path, pem, pemlen, 0600, err, errlen) == -1) {
 		saved = errno;
 		if (errno == EEXIST)
 			seterr(err, errlen, "%s: already exists (refusing to "
 			    "overwrite a key)", path);
-		else
-			seterr(err, errlen, "%s: cannot create: %s", path,
-			    strerror(errno));
-		goto out;
-	}
-	if (write_all(fd, pem, pemlen) == -1 || fsync(fd) == -1) {
-		saved = errno;
-		seterr(err, errlen, "%s: write: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		goto out;
-	}
-	if (close(fd) == -1) {
-		saved = errno;
-		seterr(err, errlen, "%s: close: %s", path, strerror(errno));
-		unlink(path);
 		goto out;
 	}
 	rc = 0;

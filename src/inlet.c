@@ -42,6 +42,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "request.h"
 #include "sock.h"
 
 #define INLET_WAIT_MAX 64    /* clients waiting for a relay session */
@@ -95,7 +96,7 @@ static const struct conn_ops inlet_ops = {
 /* The socket address ${ss} as a request endpoint (family 0 if neither
  * IPv4 nor IPv6). */
 static void
-endpoint_of(const struct sockaddr_storage *ss, struct channel_endpoint *e)
+endpoint_of(const struct sockaddr_storage *ss, struct request_endpoint *e)
 {
 	const struct sockaddr_in *s4 = (const void *)ss;
 	const struct sockaddr_in6 *s6 = (const void *)ss;
@@ -121,7 +122,7 @@ endpoint_of(const struct sockaddr_storage *ss, struct channel_endpoint *e)
 static long
 make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 {
-	struct channel_req r;
+	struct request r;
 	struct sockaddr_storage src, dst;
 	socklen_t slen = sizeof(src), dlen = sizeof(dst);
 	size_t len;
@@ -133,7 +134,7 @@ make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 		endpoint_of(&src, &r.src);
 		endpoint_of(&dst, &r.dst);
 	}
-	if (channel_req_encode(&r, out, cap, &len) != 0)
+	if (request_encode(&r, out, cap, &len) != 0)
 		return (-1);
 	return ((long)len);
 }
@@ -153,7 +154,7 @@ resume_try(struct inlet *il, struct conn *c, struct channel *ch)
 	if (!il->env->cfg->node.resume || il->ci->outlet_by_rule ||
 	    ev_now(il->env->loop) < il->resume_off || c->retry)
 		return;
-	if (channel_resume_cache_by_peer(il->env->resume_out,
+	if (resumecache_by_peer(il->env->resume_out,
 	    il->ci->outlet_id, now, &t) == 0)
 		(void)channel_resume_set(ch, &t, now);
 	channel_resume_fini(&t);
@@ -177,7 +178,7 @@ resume_keep(struct inlet *il, struct conn *c)
 	if (channel_is_resumed(c->ch)) {
 		log_debug("event=resumed role=inlet conn=%" PRIu64, c->id);
 	} else if (channel_resume_export(c->ch, now, &t) == 0) {
-		channel_resume_cache_put(il->env->resume_out, &t, now);
+		resumecache_put(il->env->resume_out, &t, now);
 	}
 	channel_resume_fini(&t);
 }
@@ -332,7 +333,7 @@ resume_denied(struct inlet *il, struct conn *c)
 
 	if ((fd = conn_take_held(c, &cr.held, &cr.len, &cr.eof)) == -1)
 		return (0);
-	channel_resume_cache_drop(il->env->resume_out, il->ci->outlet_id);
+	resumecache_drop(il->env->resume_out, il->ci->outlet_id);
 	log_info("event=resume-denied role=inlet conn=%" PRIu64 " name=%s "
 	    "peer=%s reason=remote-not-allowed held=%zu redial=yes", c->id,
 	    il->ci->name, conn_peer_text(c, peer), cr.len);
@@ -383,7 +384,7 @@ resume_lost(struct inlet *il, struct conn *c, int err)
 	int redial = il->via == NULL;
 	int fd;
 
-	channel_resume_cache_drop(il->env->resume_out, il->ci->outlet_id);
+	resumecache_drop(il->env->resume_out, il->ci->outlet_id);
 	il->resume_off = ev_now(il->env->loop) + INLET_RESUME_OFF;
 	log_info("event=resume-failed role=inlet conn=%" PRIu64 " name=%s "
 	    "reason=%s off_s=%.0f redial=%s", c->id, il->ci->name,

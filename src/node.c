@@ -157,9 +157,9 @@ node_fini(struct node *n)
 	ev_timer_stop(n->env.loop, &n->flush);
 	flush_limits(n);
 	ev_timer_stop(n->env.loop, &n->expire);
-	channel_cache_free(n->env.cache);
-	channel_resume_cache_free(n->env.resume_out);
-	channel_resume_cache_free(n->env.resume_in);
+	sigcache_free(n->env.cache);
+	resumecache_free(n->env.resume_out);
+	resumecache_free(n->env.resume_in);
 	epool_free(n->env.epool);
 	cred_revoked_free(&n->env.revoked);
 	channel_local_fini(&n->env.local[0]);
@@ -364,10 +364,10 @@ node_keys(struct node *n, const struct identity *idn)
 		log_error("event=start error=channel-credentials");
 		return (-1);
 	}
-	if ((n->env.cache = channel_cache_new(NODE_CACHE_ENTRIES)) == NULL ||
-	    (n->env.resume_out = channel_resume_cache_new(
+	if ((n->env.cache = sigcache_new(NODE_CACHE_ENTRIES)) == NULL ||
+	    (n->env.resume_out = resumecache_new(
 	    NODE_RESUME_ENTRIES, 1)) == NULL ||
-	    (n->env.resume_in = channel_resume_cache_new(
+	    (n->env.resume_in = resumecache_new(
 	    NODE_RESUME_ENTRIES, 0)) == NULL ||
 	    (n->env.epool = epool_new(n->env.loop)) == NULL) {
 		log_error("event=start error=nomem");
@@ -474,7 +474,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	notify_ready();
 	ev_run(n->env.loop, 0);
 
-	channel_cache_stats(n->env.cache, &hits, &misses);
+	sigcache_stats(n->env.cache, &hits, &misses);
 	node_fini(n);
 	free(n);
 	log_info("event=exit code=0 attest_cache_hits=%llu "

@@ -53,6 +53,7 @@
 #include "metrics.h"
 #include "outlet.h"
 #include "proxyproto.h"
+#include "request.h"
 #include "sock.h"
 
 /* Seconds a silent target holds a dial slot at least (file comment). */
@@ -381,7 +382,7 @@ outlet_dialed(struct conn *c, int err)
  */
 static int
 proxy_header(struct conn *c, const struct config_outlet *co,
-    const struct channel_req *r)
+    const struct request *r)
 {
 	struct proxyproto_info pi;
 	char peer[IDENTITY_TEXT_SIZE];
@@ -418,7 +419,7 @@ outlet_admits(const struct env *e, const struct conn *c,
  * request ${r}): decide, then dial the target. */
 static void
 outlet_service(void *arg, struct conn *c, const char *svc,
-    const struct channel_req *r)
+    const struct request *r)
 {
 	struct outlet *o = arg;
 	const struct config_outlet *co;

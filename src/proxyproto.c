@@ -52,7 +52,7 @@ put_tlv(uint8_t *out, size_t cap, size_t *pos, uint8_t type, const void *v,
 
 /* The 16 bytes of ${e} as IPv6 (an IPv4 address mapped). */
 static void
-as_v6(const struct channel_endpoint *e, uint8_t ip[16])
+as_v6(const struct request_endpoint *e, uint8_t ip[16])
 {
 
 	if (e->family == 6) {
@@ -76,7 +76,7 @@ as_v6(const struct channel_endpoint *e, uint8_t ip[16])
 long
 proxyproto_build(const struct proxyproto_info *pi, uint8_t *out, size_t cap)
 {
-	const struct channel_endpoint *s = pi->src, *d = pi->dst;
+	const struct request_endpoint *s = pi->src, *d = pi->dst;
 	uint8_t fam = 0x00, ip[16];
 	char uid[24];
 	size_t pos = 0;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "channel.h"
+#include "request.h"
 
 #define PROXYPROTO_SIG_LEN 12
 #define PROXYPROTO_HDR_LEN 16 /* signature, ver_cmd, fam, len */
@@ -25,8 +25,8 @@
 
 /* What the header says (every pointer borrowed). */
 struct proxyproto_info {
-	const struct channel_endpoint *src; /* the client (family 0: none) */
-	const struct channel_endpoint *dst; /* where it connected to */
+	const struct request_endpoint *src; /* the client (family 0: none) */
+	const struct request_endpoint *dst; /* where it connected to */
 	const char *peer;      /* the peer identifier as text, or NULL */
 	const char *authority; /* the service name, or NULL */
 	uint64_t unique_id;    /* the connection number (conn= of the log) */

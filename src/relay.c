@@ -900,6 +900,116 @@ relay_claim(const uint8_t *req, size_t len, const char **why,
 const struct front_kind relay_kind = {"@", "relay", relay_claim};
 
 /*
+ * Authorize the relay session ${c} asking ${req} (${len} bytes, "@R" +
+ * name or "@S"): a registrant of the name (its service into *${svc} and
+ * ${name}), or a client of some name; the verdict into ${v}.  Return 0,
+ * or the enum channel_refusal to refuse it with (audited here).
+ */
+static unsigned
+session_decide(struct relay *r, struct conn *c, const uint8_t *req,
+    size_t len, char name[CONFIG_NAME_MAX], struct rsvc **svc,
+    struct acl_verdict *v)
+{
+	const uint8_t *creds, *peer = channel_peer_id(c->ch);
+	size_t clen;
+
+	creds = channel_peer_creds(c->ch, &clen);
+	name[0] = '\0';
+	if (req[1] == 'R') {
+		if (len - 2 >= CONFIG_NAME_MAX || memchr(req + 2, 0, len - 2) !=
+		    NULL)
+			len = 2; /* cannot be a configured name */
+		memcpy(name, req + 2, len - 2);
+		name[len - 2] = '\0';
+		if ((*svc = svc_find(r, name)) == NULL) {
+			env_audit_conn(r->env, c, 0, "unknown-service", name,
+			    "relay");
+			return (CHANNEL_REFUSAL_UNKNOWN_SERVICE);
+		}
+		if (!admits(r, (*svc)->cr, 1, peer, creds, clen, v)) {
+			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
+			    name, "relay", v);
+			return (CHANNEL_REFUSAL_NOT_REGISTRANT);
+		}
+	} else if (!allowed_anywhere(r, peer, creds, clen, v)) {
+		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
+		    v);
+		return (CHANNEL_REFUSAL_NOT_ALLOWED);
+	}
+	return (0);
+}
+
+/* Free a session made by rsess_make that never went live. */
+static void
+rsess_unmake(struct rsess *rs, int has_ticket)
+{
+
+	if (has_ticket)
+		ticket_fini(&rs->t);
+	free(rs->creds);
+	free(rs);
+}
+
+/*
+ * The session of kind ${kind} ('R' or 'S') for the authorized ${c}
+ * (taken: its socket and channel go to the session; dropped on failure)
+ * with the verdict ${v}: a new ticket (its key K into ${key}, which the
+ * caller sends and wipes), its cids findable, room for one more
+ * registrant of ${svc} (if any).  Return it, not yet on any list, or NULL.
+ */
+static struct rsess *
+rsess_make(struct relay *r, struct conn *c, char kind, struct rsvc *svc,
+    const struct acl_verdict *v, uint8_t key[TICKET_KEY_LEN])
+{
+	uint8_t rest[256];
+	struct channel *ch;
+	struct rsess *rs, **regs;
+	const uint8_t *creds;
+	size_t restlen, clen;
+	int fd;
+
+	creds = channel_peer_creds(c->ch, &clen);
+	if ((rs = calloc(1, sizeof(*rs))) == NULL)
+		goto nomem;
+	rs->r = r;
+	rs->kind = kind;
+	memcpy(rs->peer, channel_peer_id(c->ch), CHANNEL_ID_LEN);
+	rs->expiry = v->expiry;
+	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
+		memcpy(rs->creds, creds, clen);
+		rs->creds_len = clen;
+	}
+	if (svc != NULL && svc->nregs == svc->capregs) {
+		if ((regs = reallocarray(svc->regs, svc->capregs * 2 + 4,
+		    sizeof(*svc->regs))) == NULL)
+			goto nomem;
+		svc->regs = regs;
+		svc->capregs = svc->capregs * 2 + 4;
+	}
+	if (ticket_make(&rs->t, key) == -1)
+		goto nomem;
+	/* The cids of its next data connections, findable from now on. */
+	ticket_expect(&rs->t, &r->map, &rs->win);
+	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
+		rsess_unmake(rs, 1);
+		return (NULL);
+	}
+	if ((rs->s = session_new(conn_ctx_reaper(&r->env->ctx), fd, ch,
+	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
+	    NULL) {
+		rsess_unmake(rs, 1);
+		return (NULL);
+	}
+	return (rs);
+nomem:
+	if (rs != NULL)
+		rsess_unmake(rs, 0);
+	c->quiet = 1;
+	conn_drop(c, CONN_R_NOMEM);
+	return (NULL);
+}
+
+/*
  * ${c} completed a responder handshake and its request starts with '@'
  * (the front's session callback; ${arg} is the relay): if it is a session
  * request ("@S" or "@R" + name), take it over (authorize, send the
@@ -910,48 +1020,22 @@ relay_session(void *arg, struct conn *c)
 {
 	struct relay *r = arg;
 	const uint8_t *req, *peer = channel_peer_id(c->ch);
-	uint8_t rest[256], msg[1 + TICKET_ID_LEN + TICKET_KEY_LEN];
-	uint8_t *key = msg + 1 + TICKET_ID_LEN; /* K: sent once, then wiped */
+	uint8_t msg[1 + TICKET_ID_LEN + TICKET_KEY_LEN];
 	char name[CONFIG_NAME_MAX], pid[IDENTITY_TEXT_SIZE];
-	struct channel *ch;
-	struct rsess *rs, **regs;
+	struct rsess *rs;
 	struct rsvc *svc = NULL;
 	struct acl_verdict v;
-	const uint8_t *creds;
-	size_t len = 0, restlen, clen;
+	size_t len = 0;
 	unsigned code;
-	int fd;
 
-	creds = channel_peer_creds(c->ch, &clen);
 	req = channel_request(c->ch, &len);
 	if (req == NULL || len < 2 || req[0] != '@' ||
 	    (req[1] != 'S' && req[1] != 'R'))
 		return (0);
-	/* Authorize: a registrant of the name, or a client of some name. */
-	name[0] = '\0';
-	if (req[1] == 'R') {
-		if (len - 2 >= sizeof(name) || memchr(req + 2, 0, len - 2) !=
-		    NULL)
-			len = 2; /* cannot be a configured name */
-		memcpy(name, req + 2, len - 2);
-		name[len - 2] = '\0';
-		if ((svc = svc_find(r, name)) == NULL) {
-			env_audit_conn(r->env, c, 0, "unknown-service", name,
-			    "relay");
-			code = CHANNEL_REFUSAL_UNKNOWN_SERVICE;
-			goto deny;
-		}
-		if (!admits(r, svc->cr, 1, peer, creds, clen, &v)) {
-			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
-			    name, "relay", &v);
-			code = CHANNEL_REFUSAL_NOT_REGISTRANT;
-			goto deny;
-		}
-	} else if (!allowed_anywhere(r, peer, creds, clen, &v)) {
-		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
-		    &v);
-		code = CHANNEL_REFUSAL_NOT_ALLOWED;
-		goto deny;
+	if ((code = session_decide(r, c, req, len, name, &svc, &v)) != 0) {
+		/* The node is authenticated: it is told why (docs/relay.md). */
+		conn_refuse(c, code, CONN_R_DENIED);
+		return (1);
 	}
 	env_resume_keep(r->env, c, "relay"); /* allowed: its ticket */
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
@@ -962,54 +1046,10 @@ relay_session(void *arg, struct conn *c)
 		conn_drop(c, CONN_R_DENIED);
 		return (1);
 	}
-	if ((rs = calloc(1, sizeof(*rs))) == NULL) {
-		c->quiet = 1;
-		conn_drop(c, CONN_R_NOMEM);
-		return (1);
-	}
-	rs->r = r;
-	rs->kind = (char)req[1];
-	memcpy(rs->peer, peer, CHANNEL_ID_LEN);
-	rs->expiry = v.expiry;
-	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
-		memcpy(rs->creds, creds, clen);
-		rs->creds_len = clen;
-	}
-	if (svc != NULL && svc->nregs == svc->capregs) {
-		if ((regs = reallocarray(svc->regs, svc->capregs * 2 + 4,
-		    sizeof(*svc->regs))) == NULL) {
-			free(rs->creds);
-			free(rs);
-			c->quiet = 1;
-			conn_drop(c, CONN_R_NOMEM);
-			return (1);
-		}
-		svc->regs = regs;
-		svc->capregs = svc->capregs * 2 + 4;
-	}
-	if (ticket_make(&rs->t, key) == -1) {
-		free(rs->creds);
-		free(rs);
-		c->quiet = 1;
-		conn_drop(c, CONN_R_NOMEM);
-		return (1);
-	}
-	/* The cids of its next data connections, findable from now on. */
-	ticket_expect(&rs->t, &r->map, &rs->win);
-	if (conn_detach(c, &fd, &ch, rest, sizeof(rest), &restlen) == -1) {
+	/* K goes in msg at once: sent once, then wiped. */
+	if ((rs = rsess_make(r, c, (char)req[1], svc, &v,
+	    msg + 1 + TICKET_ID_LEN)) == NULL) {
 		wipe(msg, sizeof(msg));
-		ticket_fini(&rs->t);
-		free(rs->creds);
-		free(rs);
-		return (1);
-	}
-	if ((rs->s = session_new(conn_ctx_reaper(&r->env->ctx), fd, ch,
-	    r->env->cfg->node.keepalive, &rsess_ops, rs, rest, restlen)) ==
-	    NULL) {
-		wipe(msg, sizeof(msg));
-		ticket_fini(&rs->t);
-		free(rs->creds);
-		free(rs);
 		return (1);
 	}
 	LIST_PUSH(&r->sessions, rs);
@@ -1029,10 +1069,6 @@ relay_session(void *arg, struct conn *c)
 	memcpy(msg + 1, rs->t.id, TICKET_ID_LEN); /* K is already there */
 	(void)session_send(rs->s, msg, sizeof(msg));
 	wipe(msg, sizeof(msg));
-	return (1);
-deny:
-	/* The node is authenticated: it is told why (docs/relay.md). */
-	conn_refuse(c, code, CONN_R_DENIED);
 	return (1);
 }
 

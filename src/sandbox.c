@@ -676,57 +676,25 @@ ambient:
 	return (n);
 }
 
+/* The paths a node's files live in: one more per credential, revoked. */
+#define SANDBOX_FILES (2 + 3 + 1 + CRED_MAX_BLOCK)
+
 /*
- * sandbox_enter(cfg):
- * See sandbox.h.
+ * The paths Landlock lets ${cfg}'s node read, into ${files} (some of them
+ * directory names made in ${filedir}); return how many.  The rules open
+ * their paths while we may still read them.  Read access covers the
+ * directories of the file and of the key file, not the files alone: a
+ * reload must read the new file that a rename or a Kubernetes volume's
+ * link swap put there (another inode).
  */
-int
-sandbox_enter(const struct config *cfg)
+static size_t
+readable_paths(const struct config *cfg, char filedir[][4096],
+    const char *files[])
 {
-	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
-	char fields[1024], msg[1024];
-	const char *word;
-	char filedir[2 + 3 + 1 + CRED_MAX_BLOCK][4096];
-	const char *dirs[SANDBOX_DIRS_MAX], *files[2 + 3 + 1 + CRED_MAX_BLOCK];
 	static const char *const resolver_files[] = {"/etc/hosts",
 	    "/etc/resolv.conf", "/etc/nsswitch.conf"};
 	size_t nfiles = 2, i, k;
-	uid_t uid = getuid();
-	gid_t gid = getgid();
-	int root, abi = 0, rs = -1;
 
-	root = getuid() == 0 || geteuid() == 0;
-	if (preflight(cfg, &uid, &gid, &word, fields, sizeof(fields), msg,
-	    sizeof(msg)) == -1) {
-		log_error("event=sandbox error=%s %s", word, fields);
-		goto fail0;
-	}
-#ifdef __SANITIZE_ADDRESS__
-	/*
-	 * An ASan build's leak check at exit stops the process's threads with
-	 * ptrace(2), which a non-dumpable process without capabilities may
-	 * not do, and reads /proc/self/maps, which Landlock would deny: such a
-	 * build runs without the sandbox and says so.  Tests of the sandbox
-	 * itself skip in those builds.
-	 */
-	(void)dirbuf;
-	(void)filedir;
-	(void)dirs;
-	(void)files;
-	(void)abi;
-	(void)rs;
-	(void)err;
-	log_warn("event=sandbox status=off reason=asan-build");
-	snprintf(status, sizeof(status), "sandbox=off uid=%u gid=%u caps=-",
-	    (unsigned)getuid(), (unsigned)getgid());
-	return (0);
-#endif
-	/*
-	 * The rules open their paths while we may still read them.  Read
-	 * access covers the directories of the file and of the key file, not
-	 * the files alone: a reload must read the new file that a rename or
-	 * a Kubernetes volume's link swap put there (another inode).
-	 */
 	files[0] = dir_of(cfg->path, filedir[0], sizeof(filedir[0]));
 	files[1] = dir_of(cfg->node.identity, filedir[1], sizeof(filedir[1]));
 	/*
@@ -750,59 +718,123 @@ sandbox_enter(const struct config *cfg)
 		    sizeof(filedir[0]));
 		nfiles++;
 	}
-	if (!disabled && (abi = landlock_prepare(files, nfiles, dirs,
-	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
-		log_error("event=sandbox error=landlock detail=\"%s\"", err);
-		goto fail0;
-	}
+	return (nfiles);
+}
+
+/*
+ * Give up privileges for good: switch to ${uid}:${gid} when started as
+ * root with [node] user, drop every capability, stay non-dumpable, set
+ * no_new_privs.  0 or -1 (logged).
+ */
+static int
+drop_privileges(const struct config *cfg, int root, uid_t uid, gid_t gid)
+{
+
 	if (root && cfg->node.user[0] != '\0') {
 		chown_sockets(cfg, uid, gid);
 		if (switch_user(uid, gid) == -1)
-			goto fail1;
+			return (-1);
 	} else if (!root && cfg->node.user[0] != '\0')
 		log_info("event=sandbox user=%s note=not-root-nothing-to-switch",
 		    cfg->node.user);
 	if (drop_caps() == -1)
-		goto fail1;
+		return (-1);
 	/* setresuid reset it to the default; keys are in memory. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
 		log_error("event=sandbox error=no-new-privs errno=\"%s\"",
 		    strerror(errno));
-		goto fail1;
+		return (-1);
 	}
-	uid = getuid();
-	gid = getgid();
-	if (disabled) {
-		log_warn("event=sandbox status=disabled hint=--no-sandbox");
-		snprintf(status, sizeof(status), "sandbox=none uid=%u gid=%u "
-		    "caps=0", (unsigned)uid, (unsigned)gid);
-		return (0);
-	}
+	return (0);
+}
+
+/*
+ * Confine the process: the Landlock ruleset ${rs} (taken; -1 and ${abi}
+ * 0 without Landlock), then the seccomp filter; say what holds in the
+ * status.  0 or -1 (logged).
+ */
+static int
+confine(int abi, int rs)
+{
+	char err[512];
+	unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
+
+	/* (getuid and getgid are not on the allow-list: read them first.) */
 	if (abi == 0)
 		log_warn("event=sandbox landlock=unavailable "
 		    "note=\"Linux 5.13 or later with lsm=landlock\"");
-	else {
-		if (landlock_restrict(rs, err, sizeof(err)) == -1) {
-			rs = -1; /* closed */
-			log_error("event=sandbox error=landlock detail=\"%s\"",
-			    err);
-			goto fail0;
-		}
-		rs = -1; /* closed */
+	else if (landlock_restrict(rs, err, sizeof(err)) == -1) {
+		log_error("event=sandbox error=landlock detail=\"%s\"", err);
+		return (-1);
 	}
 	if (sandbox_seccomp_load(err, sizeof(err)) == -1) {
 		log_error("event=sandbox error=seccomp detail=\"%s\"", err);
-		goto fail0;
+		return (-1);
 	}
 	snprintf(status, sizeof(status), "sandbox=seccomp%s uid=%u gid=%u "
-	    "caps=0", abi > 0 ? ",landlock" : "", (unsigned)uid,
-	    (unsigned)gid);
+	    "caps=0", abi > 0 ? ",landlock" : "", uid, gid);
 	return (0);
+}
 
-fail1:
-	if (rs != -1)
-		close(rs);
-fail0:
-	return (-1);
+/*
+ * sandbox_enter(cfg):
+ * See sandbox.h.
+ */
+int
+sandbox_enter(const struct config *cfg)
+{
+	char dirbuf[SANDBOX_DIRS_MAX][ADDR_TEXT_MAX], err[512];
+	char fields[1024], msg[1024], filedir[SANDBOX_FILES][4096];
+	const char *dirs[SANDBOX_DIRS_MAX], *files[SANDBOX_FILES], *word;
+	size_t nfiles;
+	uid_t uid;
+	gid_t gid;
+	int root = getuid() == 0 || geteuid() == 0, abi = 0, rs = -1;
+
+	if (preflight(cfg, &uid, &gid, &word, fields, sizeof(fields), msg,
+	    sizeof(msg)) == -1) {
+		log_error("event=sandbox error=%s %s", word, fields);
+		return (-1);
+	}
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * An ASan build's leak check at exit stops the process's threads with
+	 * ptrace(2), which a non-dumpable process without capabilities may
+	 * not do, and reads /proc/self/maps, which Landlock would deny: such a
+	 * build runs without the sandbox and says so.  Tests of the sandbox
+	 * itself skip in those builds.
+	 */
+	(void)dirbuf;
+	(void)filedir;
+	(void)dirs;
+	(void)files;
+	(void)nfiles;
+	(void)abi;
+	(void)rs;
+	(void)err;
+	(void)root;
+	log_warn("event=sandbox status=off reason=asan-build");
+	snprintf(status, sizeof(status), "sandbox=off uid=%u gid=%u caps=-",
+	    (unsigned)getuid(), (unsigned)getgid());
+	return (0);
+#endif
+	nfiles = readable_paths(cfg, filedir, files);
+	if (!disabled && (abi = landlock_prepare(files, nfiles, dirs,
+	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
+		log_error("event=sandbox error=landlock detail=\"%s\"", err);
+		return (-1);
+	}
+	if (drop_privileges(cfg, root, uid, gid) == -1) {
+		if (rs != -1)
+			close(rs);
+		return (-1);
+	}
+	if (disabled) {
+		log_warn("event=sandbox status=disabled hint=--no-sandbox");
+		snprintf(status, sizeof(status), "sandbox=none uid=%u gid=%u "
+		    "caps=0", (unsigned)getuid(), (unsigned)getgid());
+		return (0);
+	}
+	return (confine(abi, rs)); /* takes rs */
 }

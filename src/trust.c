@@ -296,8 +296,8 @@ trust_commit(struct part *p, struct part_reload *r)
 	memset(&t->revoked, 0, sizeof(t->revoked)); /* env owns it now */
 	if (r->rotated) {
 		/* Tickets name the old identity: full handshakes from now. */
-		channel_resume_cache_drop(e->resume_out, NULL);
-		channel_resume_cache_drop(e->resume_in, NULL);
+		resumecache_drop(e->resume_out, NULL);
+		resumecache_drop(e->resume_in, NULL);
 	}
 }
 
@@ -335,8 +335,8 @@ trust_expire(struct part *p)
 	struct env *e = p->host->env;
 	uint64_t now = (uint64_t)ev_now(e->loop);
 
-	(void)channel_resume_cache_expire(e->resume_out, now);
-	(void)channel_resume_cache_expire(e->resume_in, now);
+	(void)resumecache_expire(e->resume_out, now);
+	(void)resumecache_expire(e->resume_in, now);
 	return (0);
 }
 

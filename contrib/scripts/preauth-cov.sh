@@ -44,7 +44,7 @@ corpus_root=${CORPUS_ROOT:-$top/tests/fuzz/corpus}
 # cred_claim, before any signature is checked), a relay's preamble
 # lookup, the admin endpoint's request head.  Not the request: the peer
 # filter takes only the service name its audit line shows, without
-# parsing (front.c's claimed_service); channel_req_parse runs once the
+# parsing (front.c's claimed_service); request_parse runs once the
 # peer is proven.
 TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred preamble http"
 
@@ -57,10 +57,10 @@ TARGETS="handshake_responder handshake_initiator resume_responder identity_paylo
 # filter verifies the one credential a claim rests on before the
 # attestation (issue 19, N2).
 EXCLUDE="crypto_init drbg_seed pick_impls crypto_p256_sign crypto_p256_pub
- channel_local_init_static channel_cache_new channel_expect_peer
+ channel_local_init_static sigcache_new channel_expect_peer
  channel_set_request channel_set_ephemeral channel_start
  channel_peer_id channel_request
- channel_req_encode req_put req_put_endpoint req_endpoint_len
+ request_encode req_put req_put_endpoint req_endpoint_len
  proxyproto_build proxyproto.c:put proxyproto.c:put16 proxyproto.c:as_v6
  proxyproto.c:put_tlv
  cred_pem_decode crypto_pem_sink_append crypto_pem_next cred_revoked_parse revoked_add id_cmp

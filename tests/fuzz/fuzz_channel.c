@@ -8,10 +8,11 @@
 #include "crypto.h"
 #include "frame.h"
 #include "fuzz_channel.h"
+#include "resumecache.h"
 
 struct channel_local fz_li, fz_lr, fz_ls;
-static struct channel_cache *cache_i, *cache_r;
-static struct channel_resume_cache *store_r; /* r's tickets: i's one */
+static struct sigcache *cache_i, *cache_r;
+static struct resumecache *store_r; /* r's tickets: i's one */
 static int ready;
 
 static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
@@ -60,13 +61,13 @@ fz_setup(void)
 	local_fixed(&fz_lr, 2);
 	local_fixed(&fz_ls, 3);
 	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
-	if ((cache_i = channel_cache_new(64)) == NULL ||
-	    (cache_r = channel_cache_new(64)) == NULL)
+	if ((cache_i = sigcache_new(64)) == NULL ||
+	    (cache_r = sigcache_new(64)) == NULL)
 		abort();
-	if ((store_r = channel_resume_cache_new(1, 0)) == NULL)
+	if ((store_r = resumecache_new(1, 0)) == NULL)
 		abort();
 	fz_ticket(&t, fz_li.id);
-	channel_resume_cache_put(store_r, &t, FZ_NOW);
+	resumecache_put(store_r, &t, FZ_NOW);
 	channel_resume_fini(&t);
 	ready = 1;
 }
@@ -200,7 +201,7 @@ fz_resume_responder(void)
 {
 	struct channel *ch = fz_responder();
 
-	channel_resume_set_lookup(ch, channel_resume_cache_lookup, store_r);
+	channel_resume_set_lookup(ch, resumecache_lookup, store_r);
 	return (ch);
 }
 

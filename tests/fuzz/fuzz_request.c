@@ -1,5 +1,5 @@
 /*
- * fuzz_request: the request of msg3 (channel_req_parse) over arbitrary
+ * fuzz_request: the request of msg3 (request_parse) over arbitrary
  * bytes, then the PROXY v2 header an outlet builds from what it accepted
  * (proxyproto_build).  What parses must encode back to bytes that parse to
  * the same request (a version 2 one); the header's length field must
@@ -13,6 +13,7 @@
 
 #include "channel.h"
 #include "proxyproto.h"
+#include "request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,7 +40,7 @@ check_header(const uint8_t *h, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct channel_req r, back;
+	struct request r, back;
 	struct proxyproto_info pi;
 	uint8_t buf[CHANNEL_MAX_REQUEST], hdr[PROXYPROTO_MAX];
 	size_t len;
@@ -47,12 +48,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > CHANNEL_MAX_REQUEST)
 		size = CHANNEL_MAX_REQUEST;
-	if (channel_req_parse(data, size, &r) != 0)
+	if (request_parse(data, size, &r) != 0)
 		return (0);
 	assert(r.version == 1 || r.version == 2);
 	assert(strlen(r.service) > 0);
-	assert(channel_req_encode(&r, buf, sizeof(buf), &len) == 0);
-	assert(channel_req_parse(buf, len, &back) == 0);
+	assert(request_encode(&r, buf, sizeof(buf), &len) == 0);
+	assert(request_parse(buf, len, &back) == 0);
 	assert(back.version == 2);
 	assert(strcmp(back.service, r.service) == 0);
 	assert(memcmp(&back.src, &r.src, sizeof(r.src)) == 0);

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 need redis-server redis-cli redis-benchmark
 
-REDIS_PORT=$(free_port)
-spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	--save '' --appendonly no --dir "$WORK" --protected-mode yes
-wait_for_port "$REDIS_PORT" 10
+start_redis
 
 tunnel redis "127.0.0.1:$REDIS_PORT"
 cli()

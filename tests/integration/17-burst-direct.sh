@@ -9,11 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 need redis-server redis-cli
 
-REDIS_PORT=$(free_port)
-spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	--save '' --appendonly no --dir "$WORK" --protected-mode yes \
-	--maxclients 10000
-wait_for_port "$REDIS_PORT" 10
+start_redis --maxclients 10000
 tunnel redis "127.0.0.1:$REDIS_PORT"
 
 redis_bursts 4000 "$INLET" "$REDIS_PORT" - -

@@ -16,26 +16,10 @@
 # inlet, the inlet node's at the outlet), and that the client gets no byte.
 . "$(dirname "$0")/lib.sh"
 
-PORT_A=$(free_port)
-PORT_B=$(free_port)
-for t in a b; do
-	eval "port=\$PORT_$(echo $t | tr a-z A-Z)"
-	accept_log "target-$t" "127.0.0.1:$port" "$WORK/accepts-$t.log"
-done
-
-OUT_ID=$(make_identity out)
-IN_ID=$(make_identity in)
-OTHER_ID=$(make_identity other)
+outlets_ab
 STRANGER_ID=$(make_identity stranger)
-NODE_PORT=$(free_port)
 INLET_B=$(free_port)
 INLET_X=$(free_port)
-{
-	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
-	ini_peers client "$IN_ID" other "$OTHER_ID"
-	ini_outlet a "127.0.0.1:$PORT_A" client
-	ini_outlet b "127.0.0.1:$PORT_B" other
-} >"$WORK/out.ini"
 {
 	ini_node "$WORK/in.key"
 	ini_peers server "$OUT_ID"

@@ -19,10 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 need redis-server redis-cli
 
-REDIS_PORT=$(free_port)
-spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	--save '' --appendonly no --dir "$WORK" --protected-mode yes
-wait_for_port "$REDIS_PORT" 10
+start_redis
 
 CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
 "$SALLYPORT" authority create "$WORK/rogue-ca.key" >/dev/null
@@ -37,8 +34,7 @@ write_out()
 		echo "corp = $CA_ID"
 		echo
 		ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp"
-	} >"$WORK/out.ini.new"
-	mv -f "$WORK/out.ini.new" "$WORK/out.ini"
+	} | write_ini "$WORK/out.ini"
 }
 echo "# nothing revoked yet" >"$WORK/revoked"
 write_out
@@ -49,17 +45,11 @@ inlet()
 {
 	_n=$1 _c=$2
 	shift 2
-	eval "P_$_n=\$(free_port)"
-	eval "_p=\$P_$_n"
-	{
-		if [ -n "$_c" ]; then
-			ini_node "$WORK/$_n.key" "" "credential = $_c" "$@"
-		else
-			ini_node "$WORK/$_n.key" "" "$@"
-		fi
-		ini_peers server "$OUT_ID"
-		ini_inlet redis "127.0.0.1:$_p" "server@127.0.0.1:$NODE_PORT"
-	} >"$WORK/$_n.ini"
+	if [ -n "$_c" ]; then
+		redis_inlet "$_n" "credential = $_c" "$@"
+	else
+		redis_inlet "$_n" "$@"
+	fi
 }
 for n in app none rogue old early thief short brief; do
 	eval "ID_$n=\$(make_identity $n)"

@@ -13,10 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need redis-server redis-cli redis-benchmark ss
 
-REDIS_PORT=$(free_port)
-spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	--save '' --appendonly no --dir "$WORK" --protected-mode yes
-wait_for_port "$REDIS_PORT" 10
+start_redis
 
 tunnel redis "127.0.0.1:$REDIS_PORT" "idle_timeout = 600"
 SPARE_ID=$(make_identity spare)

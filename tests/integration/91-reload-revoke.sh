@@ -12,10 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 need redis-server redis-cli
 
-REDIS_PORT=$(free_port)
-spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-	--save '' --appendonly no --dir "$WORK" --protected-mode yes
-wait_for_port "$REDIS_PORT" 10
+start_redis
 rcli()
 {
 	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
@@ -25,26 +22,17 @@ OUT_ID=$(make_identity out)
 APP_ID=$(make_identity app)
 APP2_ID=$(make_identity app2)
 NODE_PORT=$(free_port)
-P_APP=$(free_port)
-P_APP2=$(free_port)
 write_out()
 {
 	{
 		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
 		ini_peers app "$APP_ID" app2 "$APP2_ID"
 		ini_outlet redis "127.0.0.1:$REDIS_PORT" "$@"
-	} >"$WORK/out.ini.new"
-	mv -f "$WORK/out.ini.new" "$WORK/out.ini"
+	} | write_ini "$WORK/out.ini"
 }
 write_out app app2
-for a in app app2; do
-	eval "p=\$P_$(echo "$a" | tr a-z A-Z)"
-	{
-		ini_node "$WORK/$a.key" ""
-		ini_peers server "$OUT_ID"
-		ini_inlet redis "127.0.0.1:$p" "server@127.0.0.1:$NODE_PORT"
-	} >"$WORK/$a.ini"
-done
+redis_inlet app
+redis_inlet app2
 start_node out "$WORK/out.ini"
 start_node app "$WORK/app.ini"
 start_node app2 "$WORK/app2.ini"
@@ -53,10 +41,10 @@ numsub()
 {
 	rcli PUBSUB NUMSUB news | sed -n 2p
 }
-spawn "$WORK/sub-app.out" redis-cli -h 127.0.0.1 -p "$P_APP" SUBSCRIBE news
+spawn "$WORK/sub-app.out" redis-cli -h 127.0.0.1 -p "$P_app" SUBSCRIBE news
 SUB_APP=$LAST_PID
 wait_until 10 eval '[ "$(numsub)" = 1 ]' || die "app's subscription is not up"
-spawn "$WORK/sub-app2.out" redis-cli -h 127.0.0.1 -p "$P_APP2" SUBSCRIBE news
+spawn "$WORK/sub-app2.out" redis-cli -h 127.0.0.1 -p "$P_app2" SUBSCRIBE news
 SUB_APP2=$LAST_PID
 wait_until 10 eval '[ "$(numsub)" = 2 ]' || die "app2's subscription is not up"
 [ "$(rcli PUBLISH news before-reload)" = 2 ] || die "publish before: not 2"
@@ -95,12 +83,12 @@ grep -q '^after-reload$' "$WORK/sub-app.out" &&
 	die "app received a message after its revocation"
 
 # A new connection from app is denied.
-out=$(redis-cli -h 127.0.0.1 -p "$P_APP" PING 2>&1 || true)
+out=$(redis-cli -h 127.0.0.1 -p "$P_app" PING 2>&1 || true)
 say "new connection from app: $out"
 [ "$out" = PONG ] && die "app still gets through after the reload"
 wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
     reason=not-allowed "peer=$APP_ID" service=redis role=outlet
-[ "$(redis-cli -h 127.0.0.1 -p "$P_APP2" PING)" = PONG ] ||
+[ "$(redis-cli -h 127.0.0.1 -p "$P_app2" PING)" = PONG ] ||
 	die "a new connection from app2 failed"
 proc_alive "$SUB_APP2" || die "app2's subscription ended"
 say "ok: app revoked in $ENDED_MS ms, app2 untouched"

@@ -13,26 +13,11 @@
 
 dns_setup
 dns_hosts "127.0.0.1 outlet.test"
-TARGET_PORT=$(free_port)
-NODE_PORT=$(free_port)
-INLET_PORT=$(free_port)
+dns_tunnel
 dns_echo "127.0.0.2:$TARGET_PORT" target
-OUT_ID=$(make_identity out)
-IN_ID=$(make_identity in)
-{
-	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
-	ini_peers client "$IN_ID"
-	ini_outlet echo "svc.test:$TARGET_PORT" client
-} >"$WORK/out.ini"
-{
-	ini_node "$WORK/in.key"
-	ini_peers server "$OUT_ID"
-	ini_inlet echo "127.0.0.1:$INLET_PORT" "server@outlet.test:$NODE_PORT"
-} >"$WORK/in.ini"
 "$SALLYPORT" check "$WORK/out.ini" >/dev/null || die "check failed"
 
-ns_start_node dns out "$WORK/out.ini"
-ns_start_node dns in "$WORK/in.ini"
+dns_tunnel_start
 wait_for_event "$WORK/out.log" 5 event=resolve-failed role=outlet name=echo \
     host=svc.test
 proc_alive "$PID_out" || die "the outlet node exited"

@@ -11,25 +11,10 @@
 
 dns_setup
 dns_hosts "127.0.0.1 outlet.test" "127.0.0.2 svc.test"
-TARGET_PORT=$(free_port)
-NODE_PORT=$(free_port)
-INLET_PORT=$(free_port)
+dns_tunnel
 dns_echo "127.0.0.2:$TARGET_PORT" old
 dns_echo "127.0.0.3:$TARGET_PORT" new
-OUT_ID=$(make_identity out)
-IN_ID=$(make_identity in)
-{
-	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
-	ini_peers client "$IN_ID"
-	ini_outlet echo "svc.test:$TARGET_PORT" client
-} >"$WORK/out.ini"
-{
-	ini_node "$WORK/in.key"
-	ini_peers server "$OUT_ID"
-	ini_inlet echo "127.0.0.1:$INLET_PORT" "server@outlet.test:$NODE_PORT"
-} >"$WORK/in.ini"
-ns_start_node dns out "$WORK/out.ini"
-ns_start_node dns in "$WORK/in.ini"
+dns_tunnel_start
 
 # check_one: one echoed connection through the tunnel.
 check_one()

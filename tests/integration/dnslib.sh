@@ -13,6 +13,13 @@
 #                              these lines
 #   dns_echo ADDR NAME         an echo target in the namespace, with an
 #                              accept log $WORK/NAME.accepts
+#   dns_tunnel                 the configurations of tests 96 and 98: the
+#                              outlet node "out" (outlet "echo" to
+#                              svc.test:$TARGET_PORT) and the inlet node
+#                              "in" (127.0.0.1:$INLET_PORT) dialing it by
+#                              name (outlet.test:$NODE_PORT); sets those
+#                              ports, OUT_ID and IN_ID
+#   dns_tunnel_start           start both in the namespace "dns"
 
 ns_require
 NSDIR=""
@@ -65,4 +72,17 @@ dns_echo()
 	ns_spawn dns "$WORK/$2.out" python3 "$NETKIT" echo "$1" --ready "$_r" \
 	    --log "$WORK/$2.accepts"
 	wait_for_file "$_r" 10
+}
+
+dns_tunnel()
+{
+	TARGET_PORT=$(free_port)
+	TUNNEL_HOST=outlet.test
+	tunnel_configs echo "svc.test:$TARGET_PORT"
+}
+
+dns_tunnel_start()
+{
+	ns_start_node dns out "$WORK/out.ini"
+	ns_start_node dns in "$WORK/in.ini"
 }

@@ -447,7 +447,8 @@ tunnel()
 
 # tunnel_configs(service target [node-extra-lines...]): tunnel() without
 # starting the nodes: $WORK/out.ini and $WORK/in.ini (for a test that
-# starts them elsewhere, e.g. in a namespace: ns_start_node).
+# starts them elsewhere, e.g. in a namespace: ns_start_node).  The inlet
+# dials the outlet node at $TUNNEL_HOST (default 127.0.0.1).
 tunnel_configs()
 {
 	_svc=$1
@@ -466,8 +467,69 @@ tunnel_configs()
 	{
 		ini_node "$WORK/in.key" "" "$@"
 		ini_peers server "$OUT_ID"
-		ini_inlet "$_svc" "$INLET" "server@127.0.0.1:$NODE_PORT"
+		ini_inlet "$_svc" "$INLET" \
+		    "server@${TUNNEL_HOST:-127.0.0.1}:$NODE_PORT"
 	} >"$WORK/in.ini"
+}
+
+# outlets_ab: the outlet node of the deny tests (21, 26): outlet "a" lets
+# the peer "client" (the node "in") through to its target, outlet "b" the
+# peer "other"; each target logs what it accepts ($WORK/accepts-a.log,
+# $WORK/accepts-b.log).  Starts the targets, makes the identities out, in
+# and other, and writes $WORK/out.ini (nothing else started).  Sets PORT_A
+# PORT_B OUT_ID IN_ID OTHER_ID NODE_PORT.
+outlets_ab()
+{
+	PORT_A=$(free_port)
+	PORT_B=$(free_port)
+	accept_log target-a "127.0.0.1:$PORT_A" "$WORK/accepts-a.log"
+	accept_log target-b "127.0.0.1:$PORT_B" "$WORK/accepts-b.log"
+	OUT_ID=$(make_identity out)
+	IN_ID=$(make_identity in)
+	OTHER_ID=$(make_identity other)
+	NODE_PORT=$(free_port)
+	{
+		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
+		ini_peers client "$IN_ID" other "$OTHER_ID"
+		ini_outlet a "127.0.0.1:$PORT_A" client
+		ini_outlet b "127.0.0.1:$PORT_B" other
+	} >"$WORK/out.ini"
+}
+
+# start_redis([redis-server options...]): a redis-server on a free port of
+# 127.0.0.1 ($REDIS_PORT, set here), no persistence, its log in
+# $WORK/redis.log; returns once it listens.
+start_redis()
+{
+	REDIS_PORT=$(free_port)
+	spawn "$WORK/redis.log" redis-server --port "$REDIS_PORT" \
+		--bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" \
+		--protected-mode yes "$@"
+	wait_for_port "$REDIS_PORT" 10
+}
+
+# write_ini(file): standard input into ${file}, replaced at once (a
+# rename), so that a node reloading it never reads half of it.
+write_ini()
+{
+	cat >"$1.new" && mv -f "$1.new" "$1" || die "cannot write $1"
+}
+
+# redis_inlet(name [node-extra-lines...]): the inlet node ${name} (key
+# $WORK/${name}.key, config $WORK/${name}.ini) whose inlet "redis" listens
+# on 127.0.0.1:$P_${name} (a free port, set here) and reaches the outlet
+# node $OUT_ID ("server") at 127.0.0.1:$NODE_PORT.  Not started.
+redis_inlet()
+{
+	_ri_n=$1
+	shift
+	eval "P_$_ri_n=\$(free_port)"
+	eval "_ri_p=\$P_$_ri_n"
+	{
+		ini_node "$WORK/$_ri_n.key" "" "$@"
+		ini_peers server "$OUT_ID"
+		ini_inlet redis "127.0.0.1:$_ri_p" "server@127.0.0.1:$NODE_PORT"
+	} >"$WORK/$_ri_n.ini"
 }
 
 # give_to_user(user file...): the layout docs/config.md asks of a node

@@ -8,6 +8,7 @@
 #include <check.h>
 
 #include "acl.h"
+#include "fixture.h"
 
 /* Three distinct identifiers that differ in one byte at either end. */
 static uint8_t ids[3][CONFIG_ID_LEN];
@@ -98,11 +99,6 @@ acl_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(acl_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(acl_suite()));
 }

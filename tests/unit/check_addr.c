@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "addr.h"
+#include "fixture.h"
 
 /* Valid addresses: text, expected host, port, family once parsed (0:
  * not resolved yet), and the canonical text addr_format prints. */
@@ -267,11 +268,6 @@ addr_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(addr_suite());
-	int nfailed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(addr_suite()));
 }

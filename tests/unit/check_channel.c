@@ -12,10 +12,13 @@
 
 #include "channel.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "frame.h"
 #include "noise.h"
+#include "resumecache.h"
+#include "sigcache.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 #define LIFETIME 3600ULL
 #define HS CHANNEL_MAX_HANDSHAKE
 
@@ -86,8 +89,8 @@ teardown(void)
 
 /* A channel pair i -> r expecting r, asking for REQ; fixed ephemerals. */
 static void
-pair_new(struct channel **ci, struct channel **cr, struct channel_cache *kci,
-    struct channel_cache *kcr, int fixed)
+pair_new(struct channel **ci, struct channel **cr, struct sigcache *kci,
+    struct sigcache *kcr, int fixed)
 {
 
 	ck_assert_ptr_nonnull(*ci = channel_new(CHANNEL_INITIATOR, &li, kci));
@@ -154,7 +157,7 @@ through_msg2(struct channel *ci, struct channel *cr, struct msgs *m)
 /* An established pair with fixed keys (the reference run's transcript). */
 static void
 pair_established(struct channel **ci, struct channel **cr, struct msgs *m,
-    struct channel_cache *kci, struct channel_cache *kcr)
+    struct sigcache *kci, struct sigcache *kcr)
 {
 	struct msgs tmp;
 
@@ -519,7 +522,7 @@ END_TEST
 /* The payload checker on its own: each rule with its own error. */
 START_TEST(test_payload_check)
 {
-	struct channel_cache *cache;
+	struct sigcache *cache;
 	uint8_t p[CHANNEL_PAYLOAD_LEN + 1], q[CHANNEL_PAYLOAD_LEN];
 	uint8_t id[CHANNEL_ID_LEN], rs[32];
 	uint64_t hits, misses;
@@ -573,7 +576,7 @@ START_TEST(test_payload_check)
 	    NULL, NULL, id), -CHANNEL_EATTEST);
 
 	/* Through a cache: a hit still needs the same rs and a live expiry. */
-	ck_assert_ptr_nonnull(cache = channel_cache_new(16));
+	ck_assert_ptr_nonnull(cache = sigcache_new(16));
 	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
 	    lr.s_pub, NOW, NULL, cache, id), 0);
 	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
@@ -582,10 +585,10 @@ START_TEST(test_payload_check)
 	    NOW, NULL, cache, id), -CHANNEL_EATTEST);
 	ck_assert_int_eq(channel_payload_check(p, CHANNEL_PAYLOAD_LEN,
 	    lr.s_pub, lr.expiry, NULL, cache, id), -CHANNEL_EEXPIRED);
-	channel_cache_stats(cache, &hits, &misses);
+	sigcache_stats(cache, &hits, &misses);
 	ck_assert_uint_eq(hits, 1);
 	ck_assert_uint_eq(misses, 2);
-	channel_cache_free(cache);
+	sigcache_free(cache);
 }
 END_TEST
 
@@ -689,15 +692,15 @@ END_TEST
 /* Flip one bit in every byte of a transport record. */
 START_TEST(test_flip_record)
 {
-	struct channel_cache *kci, *kcr;
+	struct sigcache *kci, *kcr;
 	struct channel *ci, *cr;
 	uint8_t rec[CHANNEL_MAX_RECORD], ref[CHANNEL_MAX_RECORD];
 	enum channel_type t;
 	size_t i, len;
 	long rl;
 
-	ck_assert_ptr_nonnull(kci = channel_cache_new(8));
-	ck_assert_ptr_nonnull(kcr = channel_cache_new(8));
+	ck_assert_ptr_nonnull(kci = sigcache_new(8));
+	ck_assert_ptr_nonnull(kcr = sigcache_new(8));
 	pair_established(&ci, &cr, NULL, kci, kcr);
 	memset(ref + CHANNEL_HDR, 'x', 40);
 	ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, ref, 40), 0);
@@ -720,8 +723,8 @@ START_TEST(test_flip_record)
 	ck_assert_int_eq(channel_open(cr, rec, (size_t)rl, &t, &len), 0);
 	ck_assert_uint_eq(len, 40);
 	pair_free(ci, cr);
-	channel_cache_free(kci);
-	channel_cache_free(kcr);
+	sigcache_free(kci);
+	sigcache_free(kcr);
 }
 END_TEST
 
@@ -782,15 +785,15 @@ END_TEST
 /* Truncated records at every length fail; so does a re-prefixed one. */
 START_TEST(test_truncate_record)
 {
-	struct channel_cache *kci, *kcr;
+	struct sigcache *kci, *kcr;
 	struct channel *ci, *cr;
 	uint8_t rec[CHANNEL_MAX_RECORD], ref[CHANNEL_MAX_RECORD];
 	enum channel_type t;
 	size_t i, len, total;
 	long rl;
 
-	ck_assert_ptr_nonnull(kci = channel_cache_new(8));
-	ck_assert_ptr_nonnull(kcr = channel_cache_new(8));
+	ck_assert_ptr_nonnull(kci = sigcache_new(8));
+	ck_assert_ptr_nonnull(kcr = sigcache_new(8));
 	pair_established(&ci, &cr, NULL, kci, kcr);
 	memset(ref + CHANNEL_HDR, 'y', 30);
 	ck_assert_int_gt(rl = channel_seal(ci, CHANNEL_DATA, ref, 30), 0);
@@ -812,8 +815,8 @@ START_TEST(test_truncate_record)
 		    -CHANNEL_EDECRYPT);
 		pair_free(ci, cr);
 	}
-	channel_cache_free(kci);
-	channel_cache_free(kcr);
+	sigcache_free(kci);
+	sigcache_free(kcr);
 }
 END_TEST
 
@@ -1419,25 +1422,25 @@ END_TEST
 /* The second handshake between the same nodes skips ECDSA entirely. */
 START_TEST(test_cache)
 {
-	struct channel_cache *kci, *kcr;
+	struct sigcache *kci, *kcr;
 	struct channel *ci, *cr;
 	struct msgs m;
 	uint64_t hits, misses;
 	int k;
 
-	ck_assert_ptr_null(channel_cache_new(((size_t)1 << 20) + 1));
-	ck_assert_ptr_nonnull(kci = channel_cache_new(64));
-	ck_assert_ptr_nonnull(kcr = channel_cache_new(64));
+	ck_assert_ptr_null(sigcache_new(((size_t)1 << 20) + 1));
+	ck_assert_ptr_nonnull(kci = sigcache_new(64));
+	ck_assert_ptr_nonnull(kcr = sigcache_new(64));
 	for (k = 0; k < 3; k++) {
 		pair_new(&ci, &cr, kci, kcr, 0);
 		handshake_ok(ci, cr, NOW + (uint64_t)k, &m);
 		ck_assert_mem_eq(channel_peer_id(ci), lr.id, CHANNEL_ID_LEN);
 		ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
 		pair_free(ci, cr);
-		channel_cache_stats(kci, &hits, &misses);
+		sigcache_stats(kci, &hits, &misses);
 		ck_assert_uint_eq(misses, 1);
 		ck_assert_uint_eq(hits, (uint64_t)k);
-		channel_cache_stats(kcr, &hits, &misses);
+		sigcache_stats(kcr, &hits, &misses);
 		ck_assert_uint_eq(misses, 1);
 		ck_assert_uint_eq(hits, (uint64_t)k);
 	}
@@ -1450,9 +1453,9 @@ START_TEST(test_cache)
 	ck_assert_int_eq(channel_handshake(ci, m.m2, m.l2, lr.expiry, m.m3,
 	    sizeof(m.m3), &m.l3), -CHANNEL_EEXPIRED);
 	pair_free(ci, cr);
-	channel_cache_free(kci);
-	channel_cache_free(kcr);
-	channel_cache_free(NULL);
+	sigcache_free(kci);
+	sigcache_free(kcr);
+	sigcache_free(NULL);
 }
 END_TEST
 
@@ -1480,12 +1483,12 @@ filter(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *req,
  */
 START_TEST(test_peer_filter)
 {
-	struct channel_cache *kcr;
+	struct sigcache *kcr;
 	struct channel *ci, *cr;
 	struct msgs m;
 	uint64_t hits, misses;
 
-	ck_assert_ptr_nonnull(kcr = channel_cache_new(64));
+	ck_assert_ptr_nonnull(kcr = sigcache_new(64));
 	pair_new(&ci, &cr, NULL, kcr, 0);
 	channel_set_peer_filter(cr, filter, &filter_ok);
 	filter_ok = 0;
@@ -1499,7 +1502,7 @@ START_TEST(test_peer_filter)
 	ck_assert_int_eq(filter_calls, 1);
 	ck_assert_mem_eq(filter_id, li.id, CHANNEL_ID_LEN);
 	ck_assert_ptr_null(channel_peer_id(cr));
-	channel_cache_stats(kcr, &hits, &misses);
+	sigcache_stats(kcr, &hits, &misses);
 	ck_assert_uint_eq(hits + misses, 0);
 	pair_free(ci, cr);
 
@@ -1508,11 +1511,11 @@ START_TEST(test_peer_filter)
 	filter_ok = 1;
 	handshake_ok(ci, cr, NOW, &m);
 	ck_assert_int_eq(filter_calls, 2);
-	channel_cache_stats(kcr, &hits, &misses);
+	sigcache_stats(kcr, &hits, &misses);
 	ck_assert_uint_eq(misses, 1);
 	ck_assert_str_eq(channel_error_name(CHANNEL_EDENIED), "EDENIED");
 	pair_free(ci, cr);
-	channel_cache_free(kcr);
+	sigcache_free(kcr);
 }
 END_TEST
 
@@ -1673,13 +1676,13 @@ END_TEST
 
 START_TEST(test_cache_evict)
 {
-	struct channel_cache *cache;
+	struct sigcache *cache;
 	struct channel_local l[5];
 	uint8_t p[5][CHANNEL_PAYLOAD_LEN], id[CHANNEL_ID_LEN];
 	uint64_t hits, misses;
 	int k;
 
-	ck_assert_ptr_nonnull(cache = channel_cache_new(4)); /* one set */
+	ck_assert_ptr_nonnull(cache = sigcache_new(4)); /* one set */
 	for (k = 0; k < 5; k++) {
 		local_fixed(&l[k], (uint8_t)(30 + k), NOW + 10);
 		payload_of(p[k], &l[k]);
@@ -1692,19 +1695,19 @@ START_TEST(test_cache_evict)
 	    NOW, NULL, cache, id), 0);
 	ck_assert_int_eq(channel_payload_check(p[4], sizeof(p[4]), l[4].s_pub,
 	    NOW, NULL, cache, id), 0);
-	channel_cache_stats(cache, &hits, &misses);
+	sigcache_stats(cache, &hits, &misses);
 	ck_assert_uint_eq(hits, 1);
 	ck_assert_uint_eq(misses, 5);
 	ck_assert_int_eq(channel_payload_check(p[0], sizeof(p[0]), l[0].s_pub,
 	    NOW, NULL, cache, id), 0);
 	ck_assert_int_eq(channel_payload_check(p[1], sizeof(p[1]), l[1].s_pub,
 	    NOW, NULL, cache, id), 0);
-	channel_cache_stats(cache, &hits, &misses);
+	sigcache_stats(cache, &hits, &misses);
 	ck_assert_uint_eq(hits, 2);
 	ck_assert_uint_eq(misses, 6);
 	for (k = 0; k < 5; k++)
 		channel_local_fini(&l[k]);
-	channel_cache_free(cache);
+	sigcache_free(cache);
 }
 END_TEST
 
@@ -1858,7 +1861,7 @@ END_TEST
  */
 START_TEST(test_peer_filter_tells)
 {
-	struct channel_cache *kcr;
+	struct sigcache *kcr;
 	struct channel_resume ti;
 	struct channel *ci, *cr;
 	struct msgs m;
@@ -1867,7 +1870,7 @@ START_TEST(test_peer_filter_tells)
 	size_t len;
 	int round;
 
-	ck_assert_ptr_nonnull(kcr = channel_cache_new(64));
+	ck_assert_ptr_nonnull(kcr = sigcache_new(64));
 	for (round = 0; round < 2; round++) {
 		if (round == 0) {
 			pair_new(&ci, &cr, NULL, kcr, 0);
@@ -1891,7 +1894,7 @@ START_TEST(test_peer_filter_tells)
 		if (round == 1)
 			channel_resume_fini(&ti);
 	}
-	channel_cache_stats(kcr, &hits, &misses);
+	sigcache_stats(kcr, &hits, &misses);
 	ck_assert_uint_eq(hits + misses, 0);
 
 	/* Silent: nothing to send. */
@@ -1903,7 +1906,7 @@ START_TEST(test_peer_filter_tells)
 	    sizeof(m.m2), &m.l2), -CHANNEL_EDENIED);
 	ck_assert_uint_eq(m.l2, 0);
 	pair_free(ci, cr);
-	channel_cache_free(kcr);
+	sigcache_free(kcr);
 }
 END_TEST
 
@@ -2256,127 +2259,127 @@ ticket_fake(struct channel_resume *t, uint8_t p, uint8_t b, uint64_t exp)
 /* Expired tickets are wiped by the sweep, not only when looked up. */
 START_TEST(test_resume_cache_expire)
 {
-	struct channel_resume_cache *kc;
+	struct resumecache *kc;
 	struct channel_resume t, got;
 
-	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(4, 0));
+	ck_assert_ptr_nonnull(kc = resumecache_new(4, 0));
 	ticket_fake(&t, 1, 0x10, NOW + 10);
-	channel_resume_cache_put(kc, &t, NOW);
+	resumecache_put(kc, &t, NOW);
 	ticket_fake(&t, 2, 0x20, NOW + 100);
-	channel_resume_cache_put(kc, &t, NOW);
-	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 5), 0);
-	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 50), 1);
-	ck_assert_uint_eq(channel_resume_cache_expire(kc, NOW + 50), 0);
+	resumecache_put(kc, &t, NOW);
+	ck_assert_uint_eq(resumecache_expire(kc, NOW + 5), 0);
+	ck_assert_uint_eq(resumecache_expire(kc, NOW + 50), 1);
+	ck_assert_uint_eq(resumecache_expire(kc, NOW + 50), 0);
 	/* Gone, though asked for at a time it was still valid. */
 	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got),
 	    -1);
 	memset(t.tid, 0x20, CHANNEL_RESUME_TID_LEN);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got),
 	    0);
-	ck_assert_uint_eq(channel_resume_cache_expire(NULL, NOW), 0);
-	channel_resume_cache_free(kc);
+	ck_assert_uint_eq(resumecache_expire(NULL, NOW), 0);
+	resumecache_free(kc);
 }
 END_TEST
 
 START_TEST(test_resume_cache)
 {
-	struct channel_resume_cache *kc, *ki, *kr;
+	struct resumecache *kc, *ki, *kr;
 	struct channel_resume t, got;
 	struct channel *ci, *cr;
 	struct msgs m;
 	uint8_t peer[CHANNEL_ID_LEN];
 
-	ck_assert_ptr_null(channel_resume_cache_new(0, 1));
-	ck_assert_ptr_null(channel_resume_cache_new(
-	    CHANNEL_RESUME_CACHE_MAX + 1, 1));
-	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2, 1));
+	ck_assert_ptr_null(resumecache_new(0, 1));
+	ck_assert_ptr_null(resumecache_new(
+	    RESUMECACHE_MAX + 1, 1));
+	ck_assert_ptr_nonnull(kc = resumecache_new(2, 1));
 
 	ticket_fake(&t, 1, 0x10, NOW + 100);
-	channel_resume_cache_put(kc, &t, NOW);
+	resumecache_put(kc, &t, NOW);
 	ticket_fake(&t, 2, 0x20, NOW + 50);
-	channel_resume_cache_put(kc, &t, NOW);
+	resumecache_put(kc, &t, NOW);
 	memset(peer, 1, sizeof(peer));
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got), 0);
 	ck_assert_uint_eq(got.tid[0], 0x10);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got), 0);
 	ck_assert_uint_eq(got.peer[0], 2);
 
 	/* The same peer again: replaced, not added. */
 	ticket_fake(&t, 1, 0x11, NOW + 200);
-	channel_resume_cache_put(kc, &t, NOW);
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	resumecache_put(kc, &t, NOW);
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got), 0);
 	ck_assert_uint_eq(got.tid[0], 0x11);
 	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got),
 	    -1);
 	memset(peer, 2, sizeof(peer));
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got), 0);
 
 	/* Full: the one expiring first (peer 2) goes. */
 	ticket_fake(&t, 3, 0x30, NOW + 300);
-	channel_resume_cache_put(kc, &t, NOW);
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	resumecache_put(kc, &t, NOW);
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got),
 	    -1);
 	memset(peer, 3, sizeof(peer));
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got), 0);
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got), 0);
 
 	/* Expired: not returned; already expired: not stored. */
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW + 300,
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW + 300,
 	    &got), -1);
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got),
 	    -1);
 	ticket_fake(&t, 4, 0x40, NOW);
-	channel_resume_cache_put(kc, &t, NOW);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW - 1,
+	resumecache_put(kc, &t, NOW);
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW - 1,
 	    &got), -1);
 
 	/* Drop one, drop all. */
 	memset(peer, 1, sizeof(peer));
-	channel_resume_cache_drop(kc, peer);
-	ck_assert_int_eq(channel_resume_cache_by_peer(kc, peer, NOW, &got),
+	resumecache_drop(kc, peer);
+	ck_assert_int_eq(resumecache_by_peer(kc, peer, NOW, &got),
 	    -1);
 	ticket_fake(&t, 5, 0x50, NOW + 10);
-	channel_resume_cache_put(kc, &t, NOW);
-	channel_resume_cache_drop(kc, NULL);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got),
+	resumecache_put(kc, &t, NOW);
+	resumecache_drop(kc, NULL);
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got),
 	    -1);
-	channel_resume_cache_free(kc);
-	channel_resume_cache_free(NULL);
+	resumecache_free(kc);
+	resumecache_free(NULL);
 
 	/* A responder's store keeps two tickets of one peer. */
-	ck_assert_ptr_nonnull(kc = channel_resume_cache_new(2, 0));
+	ck_assert_ptr_nonnull(kc = resumecache_new(2, 0));
 	ticket_fake(&t, 1, 0x10, NOW + 100);
-	channel_resume_cache_put(kc, &t, NOW);
+	resumecache_put(kc, &t, NOW);
 	ticket_fake(&t, 1, 0x11, NOW + 100);
-	channel_resume_cache_put(kc, &t, NOW);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
+	resumecache_put(kc, &t, NOW);
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got), 0);
 	memset(t.tid, 0x10, CHANNEL_RESUME_TID_LEN);
-	ck_assert_int_eq(channel_resume_cache_lookup(kc, t.tid, NOW, &got), 0);
-	channel_resume_cache_free(kc);
+	ck_assert_int_eq(resumecache_lookup(kc, t.tid, NOW, &got), 0);
+	resumecache_free(kc);
 
 	/* Both ends keep their ticket in a store; a resumed handshake. */
-	ck_assert_ptr_nonnull(ki = channel_resume_cache_new(8, 1));
-	ck_assert_ptr_nonnull(kr = channel_resume_cache_new(8, 0));
+	ck_assert_ptr_nonnull(ki = resumecache_new(8, 1));
+	ck_assert_ptr_nonnull(kr = resumecache_new(8, 0));
 	pair_new(&ci, &cr, NULL, NULL, 0);
 	handshake_ok(ci, cr, NOW, &m);
 	ck_assert_int_eq(channel_resume_export(ci, NOW, &t), 0);
-	channel_resume_cache_put(ki, &t, NOW);
+	resumecache_put(ki, &t, NOW);
 	ck_assert_int_eq(channel_resume_export(cr, NOW, &t), 0);
-	channel_resume_cache_put(kr, &t, NOW);
+	resumecache_put(kr, &t, NOW);
 	pair_free(ci, cr);
 	pair_new(&ci, &cr, NULL, NULL, 0);
-	ck_assert_int_eq(channel_resume_cache_by_peer(ki, lr.id, NOW, &t), 0);
+	ck_assert_int_eq(resumecache_by_peer(ki, lr.id, NOW, &t), 0);
 	ck_assert_int_eq(channel_resume_set(ci, &t, NOW), 0);
-	channel_resume_set_lookup(cr, channel_resume_cache_lookup, kr);
+	channel_resume_set_lookup(cr, resumecache_lookup, kr);
 	handshake_ok(ci, cr, NOW, &m);
 	ck_assert_int_eq(channel_is_resumed(cr), 1);
 	ck_assert_mem_eq(channel_peer_id(cr), li.id, CHANNEL_ID_LEN);
 	pair_free(ci, cr);
 	channel_resume_fini(&t);
 	channel_resume_fini(&got);
-	channel_resume_cache_free(ki);
-	channel_resume_cache_free(kr);
+	resumecache_free(ki);
+	resumecache_free(kr);
 }
 END_TEST
 
@@ -2548,11 +2551,6 @@ channel_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(channel_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(channel_suite()));
 }

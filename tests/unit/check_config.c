@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fixture.h"
 #include "identity.h"
 
 #define ID_A "I13dfa2b5532b8a98de05e2aa8082a5947e64fc571720e3f2c26ea96181143e64"
@@ -993,11 +994,6 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int nfailed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(config_suite()));
 }

@@ -28,6 +28,7 @@
 
 #include "conn.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "frame.h"
 #include "identity.h"
 #include "log.h"
@@ -109,38 +110,6 @@ static const struct conn_ops ops = {
 	.renewed = t_renewed,
 };
 
-/* A connected loopback TCP pair, both ends non-blocking. */
-static void
-tcp_pair(int fds[2])
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int l;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ne(l = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
-	ck_assert_int_ne(fds[0] = socket(AF_INET, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(fds[0], (struct sockaddr *)&sin, len), 0);
-	ck_assert_int_ne(fds[1] = accept(l, NULL, NULL), -1);
-	close(l);
-	ck_assert_int_ne(fcntl(fds[0], F_SETFL, O_NONBLOCK), -1);
-	ck_assert_int_ne(fcntl(fds[1], F_SETFL, O_NONBLOCK), -1);
-}
-
-/* Run the loop for a moment (bounded: one non-blocking iteration). */
-static void
-spin(void)
-{
-
-	ev_run(loop, EVRUN_NOWAIT);
-	usleep(200);
-}
-
 /*
  * Make the pair of conns; ${pin} is the identity A expects (B's, or a
  * wrong one).  Spin until both opened or 2 s passed.
@@ -148,7 +117,6 @@ spin(void)
 static void
 setup_pair(const uint8_t *pin)
 {
-	struct identity ia, ib;
 	struct channel *ch;
 	uint64_t now;
 	int plain_a[2], plain_b[2], chan[2];
@@ -158,17 +126,13 @@ setup_pair(const uint8_t *pin)
 	log_open(LOG_LVL_ERROR, 0);
 	loop = ev_default_loop(0);
 	conn_ctx_init(&ctx, loop);
-	ck_assert_int_eq(identity_generate(&ia), 0);
-	ck_assert_int_eq(identity_generate(&ib), 0);
 	now = (uint64_t)time(NULL);
-	ck_assert_int_eq(channel_local_init(&la, ia.priv, now, 86400), 0);
-	ck_assert_int_eq(channel_local_init(&lb, ib.priv, now, 86400), 0);
-	identity_fini(&ia);
-	identity_fini(&ib);
+	fixture_local(&la, NULL, now, 86400);
+	fixture_local(&lb, NULL, now, 86400);
 
-	tcp_pair(plain_a);
-	tcp_pair(plain_b);
-	tcp_pair(chan);
+	fixture_tcp_pair(plain_a);
+	fixture_tcp_pair(plain_b);
+	fixture_tcp_pair(chan);
 	cli = plain_a[0];
 	srv = plain_b[0];
 	ck_assert_ptr_nonnull(ca = conn_new(&ctx, &ops, plain_a[1], chan[0]));
@@ -183,7 +147,7 @@ setup_pair(const uint8_t *pin)
 	    0);
 	ck_assert_int_eq(conn_handshake(ca, ch, CHANNEL_INITIATOR), 0);
 	for (i = 0; i < 10000 && opened < 2 && ctx.nconns == 2; i++)
-		spin();
+		fixture_spin(loop);
 }
 
 static void
@@ -245,7 +209,7 @@ transfer(int wfd, const uint8_t *out, size_t len, int rfd, uint8_t *in,
 			got += (size_t)n;
 		else if (errno != EAGAIN)
 			return (-1);
-		spin();
+		fixture_spin(loop);
 	}
 	return (-1);
 }
@@ -264,7 +228,7 @@ drain(int fd)
 			return (0);
 		if (n < 0 && errno != EAGAIN)
 			return (errno);
-		spin();
+		fixture_spin(loop);
 	}
 	return (-1);
 }
@@ -290,7 +254,7 @@ START_TEST(test_both_ways_half_close)
 	ck_assert_mem_eq(in, out, len);
 	/* Both directions done: both conns end cleanly. */
 	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_uint_eq(ctx.nconns, 0);
 	free(out);
 	free(in);
@@ -343,12 +307,12 @@ START_TEST(test_creds_renewed)
 	/* The responder's first record, its credentials (protocol 3),
 	 * reaches the initiator's renewed op first. */
 	for (i = 0; i < 5000 && renewed == 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(renewed, 1);
 	renewed = renew_verdict = 0;
 	ck_assert_int_eq(conn_send_creds(ca, b1, sizeof(b1)), 0);
 	for (i = 0; i < 5000 && renewed == 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(renewed, 1);
 	ck_assert_ptr_nonnull(got = channel_peer_creds(cb->ch, &len));
 	ck_assert_uint_eq(len, sizeof(b1));
@@ -356,13 +320,13 @@ START_TEST(test_creds_renewed)
 	/* Data still flows both ways after it. */
 	ck_assert_int_eq(write(cli, &x, 1), 1);
 	for (i = 0; i < 5000 && read(srv, &y, 1) != 1; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(y, 'x');
 	/* The peer no longer admits: both ends go. */
 	renew_verdict = -1;
 	ck_assert_int_eq(conn_send_creds(ca, b2, sizeof(b2)), 0);
 	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(renewed, 2);
 	ck_assert_uint_eq(ctx.nconns, 0);
 	ck_assert_int_ne(drain(srv), 0); /* reset, not a clean end */
@@ -378,7 +342,7 @@ START_TEST(test_reset_propagates)
 
 	ck_assert_int_eq(write(cli, &b, 1), 1);
 	for (i = 0; i < 5000 && read(srv, &b, 1) != 1; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(b, 'x');
 	ck_assert_int_eq(setsockopt(srv, SOL_SOCKET, SO_LINGER, &lg,
 	    sizeof(lg)), 0);
@@ -388,7 +352,7 @@ START_TEST(test_reset_propagates)
 	/* Never a clean EOF: the stream did not end normally. */
 	ck_assert_int_eq(r, ECONNRESET);
 	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_uint_eq(ctx.nconns, 0);
 }
 END_TEST
@@ -408,7 +372,7 @@ START_TEST(test_backpressure)
 			stalled = 0;
 		} else
 			stalled++;
-		spin();
+		fixture_spin(loop);
 	}
 	/* The writer stopped: kernel buffers plus at most one buffer per
 	 * direction and conn, not everything that was offered. */
@@ -425,7 +389,7 @@ START_TEST(test_backpressure)
 			n = read(srv, buf, sizeof(buf));
 			if (n > 0)
 				got += (size_t)n;
-			spin();
+			fixture_spin(loop);
 		}
 		ck_assert_uint_eq(got, sent);
 	}
@@ -450,7 +414,7 @@ START_TEST(test_hold_released)
 	ck_assert_int_eq(opened, 2);
 	ck_assert_int_eq(ca->holding, 1);
 	for (i = 0; i < 5000 && ca->holding; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(ca->holding, 0);
 	ck_assert_ptr_null(ca->held);
 	ck_assert_int_eq(crypto_random(out, len), 0);
@@ -481,7 +445,7 @@ START_TEST(test_hold_refused_replay)
 	hold_mode = refuse_mode = 1;
 	setup_pair(NULL);
 	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_uint_eq(ctx.nconns, 0);
 	ck_assert_int_ne(took_fd, -1);
 	ck_assert_uint_eq(took_len, 5);
@@ -492,8 +456,8 @@ START_TEST(test_hold_refused_replay)
 	/* A new connection for the same client replays them. */
 	hold_mode = refuse_mode = 0;
 	close(srv);
-	tcp_pair(plain_b);
-	tcp_pair(chan);
+	fixture_tcp_pair(plain_b);
+	fixture_tcp_pair(chan);
 	srv = plain_b[0];
 	ck_assert_ptr_nonnull(a2 = conn_new(&ctx, &ops, took_fd, chan[0]));
 	took_fd = -1; /* a2's now */
@@ -514,7 +478,7 @@ START_TEST(test_hold_refused_replay)
 			break;
 		if (n > 0)
 			got += (size_t)n;
-		spin();
+		fixture_spin(loop);
 	}
 	ck_assert_int_eq(n, 0);
 	ck_assert_uint_eq(got, 5);
@@ -532,7 +496,7 @@ START_TEST(test_wrong_pin)
 	memset(other, 0x42, sizeof(other));
 	setup_pair(other);
 	for (i = 0; i < 5000 && ctx.nconns > 0; i++)
-		spin();
+		fixture_spin(loop);
 	ck_assert_int_eq(opened, 0);
 	ck_assert_uint_eq(ctx.nconns, 0);
 	/* The client is closed without any data. */
@@ -569,11 +533,11 @@ START_TEST(test_keepalive_established)
 	ck_assert_int_eq(idle, (int)ctx.keepalive);
 	ck_assert_int_eq(keepalive_of(cb->fd_chan, &idle), 1);
 	ck_assert_int_eq(idle, (int)ctx.keepalive);
-	tcp_pair(pair);
+	fixture_tcp_pair(pair);
 	ck_assert_ptr_nonnull(c = conn_new(&ctx, &ops, -1, pair[1]));
 	ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb, NULL));
 	ck_assert_int_eq(conn_handshake(c, ch, CHANNEL_RESPONDER), 0);
-	spin();
+	fixture_spin(loop);
 	ck_assert_int_eq(keepalive_of(pair[1], &idle), 0);
 	conn_drop(c, CONN_R_SHUTDOWN);
 	close(pair[0]);
@@ -669,7 +633,7 @@ START_TEST(test_handshake_frame_limit)
 		ck_assert_int_eq(write(sv[1], prefix, sizeof(prefix)),
 		    (ssize_t)sizeof(prefix));
 		for (i = 0; i < 200 && ctx.nconns > n0; i++)
-			spin();
+			fixture_spin(loop);
 		/* Dropped at once when oversized, else still waiting. */
 		if (lens[k] > CHANNEL_MAX_HANDSHAKE - FRAME_HDR)
 			ck_assert_uint_eq(ctx.nconns, n0);
@@ -678,7 +642,7 @@ START_TEST(test_handshake_frame_limit)
 			conn_drop(c, CONN_R_SHUTDOWN);
 		}
 		close(sv[1]);
-		spin();
+		fixture_spin(loop);
 	}
 }
 END_TEST
@@ -717,11 +681,6 @@ conn_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(conn_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(conn_suite()));
 }

@@ -11,9 +11,11 @@
 #include "config.h"
 #include "cred.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "identity.h"
+#include "sigcache.h"
 
-#define NOW 1700000000ULL
+#define NOW FIXTURE_NOW
 
 static struct identity ca, other_ca, node, thief;
 
@@ -811,7 +813,7 @@ forged_block(uint8_t block[CRED_BLOCK_MAX], const uint8_t *subject)
 START_TEST(test_forged_claims)
 {
 	struct config cfg;
-	struct channel_cache *cache;
+	struct sigcache *cache;
 	uint64_t now = NOW;
 	uint8_t block[CRED_BLOCK_MAX];
 	uint64_t v0, hits, misses;
@@ -819,7 +821,7 @@ START_TEST(test_forged_claims)
 	size_t blen;
 
 	forged_config(&cfg, 0);
-	ck_assert_ptr_nonnull(cache = channel_cache_new(64));
+	ck_assert_ptr_nonnull(cache = sigcache_new(64));
 	blen = forged_block(block, tw.id);
 	/* An unknown key: no verification. */
 	v0 = crypto_p256_verifications();
@@ -833,14 +835,14 @@ START_TEST(test_forged_claims)
 	/* The same bytes again: remembered, none. */
 	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
-	/* Briefly: after CHANNEL_CACHE_BAD_LIFE, verified again. */
-	now = NOW + CHANNEL_CACHE_BAD_LIFE;
+	/* Briefly: after SIGCACHE_BAD_LIFE, verified again. */
+	now = NOW + SIGCACHE_BAD_LIFE;
 	ck_assert(!acl_claims(&cfg, cache, now, tw.id, block, blen, &why));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 2);
 	/* Nothing entered the cache of verified signatures. */
-	channel_cache_stats(cache, &hits, &misses);
+	sigcache_stats(cache, &hits, &misses);
 	ck_assert_uint_eq(hits, 0);
-	channel_cache_free(cache);
+	sigcache_free(cache);
 	config_free(&cfg);
 }
 END_TEST
@@ -929,38 +931,38 @@ END_TEST
  */
 START_TEST(test_bad_memory)
 {
-	struct channel_cache *cache;
+	struct sigcache *cache;
 	uint8_t key[CRYPTO_HASH_LEN], good[CRYPTO_HASH_LEN];
 	uint32_t i;
 
-	ck_assert_ptr_nonnull(cache = channel_cache_new(4));
+	ck_assert_ptr_nonnull(cache = sigcache_new(4));
 	memset(good, 0xee, sizeof(good));
-	channel_cache_add(cache, good);
+	sigcache_add(cache, good);
 	memset(key, 0, sizeof(key));
-	ck_assert(!channel_cache_bad(cache, key, NOW));
-	channel_cache_add_bad(cache, key, NOW);
-	ck_assert(channel_cache_bad(cache, key, NOW));
-	ck_assert(channel_cache_bad(cache, key,
-	    NOW + CHANNEL_CACHE_BAD_LIFE - 1));
-	ck_assert(!channel_cache_bad(cache, key, NOW + CHANNEL_CACHE_BAD_LIFE));
-	ck_assert(!channel_cache_bad(NULL, key, NOW));
-	channel_cache_add_bad(NULL, key, NOW);
-	/* CHANNEL_CACHE_BAD more: the first is gone, the last is there. */
-	for (i = 1; i <= CHANNEL_CACHE_BAD * 4; i++) {
+	ck_assert(!sigcache_bad(cache, key, NOW));
+	sigcache_add_bad(cache, key, NOW);
+	ck_assert(sigcache_bad(cache, key, NOW));
+	ck_assert(sigcache_bad(cache, key,
+	    NOW + SIGCACHE_BAD_LIFE - 1));
+	ck_assert(!sigcache_bad(cache, key, NOW + SIGCACHE_BAD_LIFE));
+	ck_assert(!sigcache_bad(NULL, key, NOW));
+	sigcache_add_bad(NULL, key, NOW);
+	/* SIGCACHE_BAD more: the first is gone, the last is there. */
+	for (i = 1; i <= SIGCACHE_BAD * 4; i++) {
 		memcpy(key, &i, sizeof(i));
-		channel_cache_add_bad(cache, key, NOW);
+		sigcache_add_bad(cache, key, NOW);
 	}
 	memset(key, 0, sizeof(key));
-	ck_assert(!channel_cache_bad(cache, key, NOW));
-	i = CHANNEL_CACHE_BAD * 4;
+	ck_assert(!sigcache_bad(cache, key, NOW));
+	i = SIGCACHE_BAD * 4;
 	memcpy(key, &i, sizeof(i));
-	ck_assert(channel_cache_bad(cache, key, NOW));
-	i = CHANNEL_CACHE_BAD * 3;
+	ck_assert(sigcache_bad(cache, key, NOW));
+	i = SIGCACHE_BAD * 3;
 	memcpy(key, &i, sizeof(i));
-	ck_assert(!channel_cache_bad(cache, key, NOW));
+	ck_assert(!sigcache_bad(cache, key, NOW));
 	/* The verified one is still there. */
-	ck_assert(channel_cache_seen(cache, good));
-	channel_cache_free(cache);
+	ck_assert(sigcache_seen(cache, good));
+	sigcache_free(cache);
 }
 END_TEST
 
@@ -1008,11 +1010,6 @@ cred_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cred_suite());
-	int nfail;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(cred_suite()));
 }

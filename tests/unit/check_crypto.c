@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "crypto.h"
+#include "fixture.h"
 
 #ifndef WYCHEPROOF_DIR
 #define WYCHEPROOF_DIR "tests/vectors/wycheproof"
@@ -620,11 +621,6 @@ crypto_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(crypto_suite());
-	int nfail;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(crypto_suite()));
 }

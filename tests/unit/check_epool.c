@@ -12,6 +12,7 @@
 
 #include "crypto.h"
 #include "epool.h"
+#include "fixture.h"
 
 /* Run ${n} non-blocking iterations of ${loop}. */
 static void
@@ -124,15 +125,9 @@ main(void)
 {
 	Suite *s = suite_create("epool");
 	TCase *tc = tcase_create("pool");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_test(tc, test_stack_once);
 	tcase_add_test(tc, test_fill_take);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(s));
 }

@@ -6,6 +6,7 @@
 
 #include <check.h>
 
+#include "fixture.h"
 #include "frame.h"
 
 /* A prefix written by frame_put_len reads back through frame_peek. */
@@ -92,11 +93,6 @@ frame_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(frame_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(frame_suite()));
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fixture.h"
 #include "identity.h"
 
 #ifndef VECTORS
@@ -629,11 +630,6 @@ identity_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(identity_suite());
-	int nfailed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfailed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(identity_suite()));
 }

@@ -8,6 +8,7 @@
 
 #include <check.h>
 
+#include "fixture.h"
 #include "noise.h"
 
 static void
@@ -676,11 +677,6 @@ noise_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(noise_suite());
-	int nfail;
 
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(noise_suite()));
 }

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "env.h"
+#include "fixture.h"
 #include "part.h"
 #include "rows.h"
 
@@ -549,8 +550,6 @@ main(void)
 {
 	Suite *s = suite_create("part");
 	TCase *tc = tcase_create("reload");
-	SRunner *sr;
-	int nfail;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_abort_halfway);
@@ -563,9 +562,5 @@ main(void)
 	tc = tcase_create("real");
 	tcase_add_test(tc, test_real_rows_abort);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(s));
 }

@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 
 #include "addr.h"
+#include "fixture.h"
 #include "resolve.h"
 #include "sandbox.h"
 
@@ -367,16 +368,10 @@ sandbox_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
 
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan's run time needs calls the filter kills (sandbox.c). */
 	return (77);
 #endif
-	sr = srunner_create(sandbox_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(sandbox_suite()));
 }

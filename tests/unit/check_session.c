@@ -17,6 +17,7 @@
 
 #include "channel.h"
 #include "crypto.h"
+#include "fixture.h"
 #include "session.h"
 
 static struct ev_loop *loop;
@@ -92,18 +93,13 @@ establish(void)
 static void
 setup(void)
 {
-	uint8_t pa[32], pb[32], pub[65];
 	int sv[2];
 
 	ck_assert_int_eq(crypto_init(), 0);
 	loop = ev_default_loop(0);
 	reaper_init(&reaper, loop);
-	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
-	ck_assert_int_eq(crypto_p256_keypair(pb, pub), 0);
-	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL),
-	    3600), 0);
-	ck_assert_int_eq(channel_local_init(&lb, pb, (uint64_t)time(NULL),
-	    3600), 0);
+	fixture_local(&la, NULL, (uint64_t)time(NULL), 3600);
+	fixture_local(&lb, NULL, (uint64_t)time(NULL), 3600);
 	establish();
 	ev_now_update(loop);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
@@ -227,15 +223,12 @@ END_TEST
  */
 START_TEST(test_expiry)
 {
-	uint8_t pa[32], pub[65];
 	ev_tstamp t0;
 
 	channel_free(ca);
 	channel_free(cb);
 	channel_local_fini(&la);
-	ck_assert_int_eq(crypto_p256_keypair(pa, pub), 0);
-	ck_assert_int_eq(channel_local_init(&la, pa, (uint64_t)time(NULL), 2),
-	    0);
+	fixture_local(&la, NULL, (uint64_t)time(NULL), 2);
 	establish();
 	ck_assert_uint_eq(channel_deadline(ca), la.expiry);
 	ck_assert_uint_eq(channel_deadline(cb), la.expiry);
@@ -275,11 +268,6 @@ session_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(session_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(session_suite()));
 }

@@ -28,6 +28,7 @@
 #include <check.h>
 #include <ev.h>
 
+#include "fixture.h"
 #include "reap.h"
 #include "splice.h"
 
@@ -69,23 +70,17 @@ pair(const char *pre, double timeout)
 
 /* Run the loop until ${cond}() holds or 5 s passed; return cond(). */
 static int
-run_until(int (*cond)(void))
+run_until(int (*cond)(void *))
 {
-	ev_tstamp end;
 
-	ev_now_update(loop);
-	end = ev_now(loop) + 5;
-	while (!cond() && ev_now(loop) < end) {
-		ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
-		ev_now_update(loop);
-	}
-	return (cond());
+	return (fixture_run_until(loop, cond, NULL, 5));
 }
 
 static int
-ended(void)
+ended(void *arg)
 {
 
+	(void)arg;
 	return (reason != NULL);
 }
 
@@ -453,11 +448,6 @@ splice_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(splice_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(splice_suite()));
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "crypto.h"
+#include "fixture.h"
 #include "ticket.h"
 
 #define BUCKETS 64
@@ -328,11 +329,6 @@ ticket_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ticket_suite());
-	int failed;
 
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	return (fixture_main(ticket_suite()));
 }
