@@ -173,7 +173,7 @@ int
 fz_responder_step(void *arg, uint8_t *f, size_t n)
 {
 	struct channel *cr = arg;
-	uint8_t out[CHANNEL_MAX_HANDSHAKE];
+	uint8_t out[CHANNEL_MAX_HANDSHAKE + FRAME_HDR]; /* conn.c's CONN_HS_CAP */
 	enum channel_type t;
 	size_t olen, len;
 
