@@ -20,8 +20,7 @@ NODE="127.0.0.1:$NODE_PORT"
 RSS_MAX_KB=32768
 # A sanitizer build keeps up to 256 MiB of freed memory in quarantine
 # (ASan's default quarantine_size_mb): that much more room.
-! ldd "$SALLYPORT" 2>/dev/null | grep -q libasan ||
-	RSS_MAX_KB=$((RSS_MAX_KB + 262144))
+[ -z "$SANITIZED" ] || RSS_MAX_KB=$((RSS_MAX_KB + 262144))
 
 # A bogus msg1: a frame of 32 bytes (any 32 bytes are an X25519 key).
 MSG1=0020$(python3 -c 'import os; print(os.urandom(32).hex())')

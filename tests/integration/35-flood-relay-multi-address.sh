@@ -21,8 +21,7 @@ done
 RSS_MAX_KB=98304
 # A sanitizer build keeps up to 256 MiB of freed memory in quarantine
 # (ASan's default quarantine_size_mb): that much more room.
-! ldd "$SALLYPORT" 2>/dev/null | grep -q libasan ||
-	RSS_MAX_KB=$((RSS_MAX_KB + 262144))
+[ -z "$SANITIZED" ] || RSS_MAX_KB=$((RSS_MAX_KB + 262144))
 TARGET=127.0.0.1:$(free_port)
 hub_port=$(free_port)
 in_port=$(free_port)

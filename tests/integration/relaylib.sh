@@ -196,7 +196,7 @@ echo_ok()
 wait_tunnel()
 {
 	wait_until "$1" echo_ok client "$INLET" ||
-		die "no echo through the relay within $1 s"
+		die "no echo through the relay within $(slow_s "$1") s"
 }
 
 # start_echo_in(host, port, [accept_log]): netkit's echo target on
