@@ -8,7 +8,8 @@
 # every one the relay closes is reopened at once (netkit hold --refill).
 # Asserts, for 5 tunneled connections made one after another under the
 # flood: each completes, and the inlet's setup_ms (connect at the inlet to
-# the open tunnel, through the relay) is under 1000 every time; the relay's
+# the open tunnel, through the relay) is under 1000 every time (times
+# $SLOW: lib.sh, timed_clients); the relay's
 # VmRSS under the flood stays under 96 MiB (docs/security.md).
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=relaylib.sh

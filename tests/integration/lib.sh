@@ -743,9 +743,11 @@ listen_inode()
 # timed_clients(n, inlet, inlet_log, pid, rss_max_kb): ${n} tunneled
 # connections through ${inlet}, one after another (4 KiB echoed each); each
 # must complete with the inlet's setup_ms (its "open" line in ${inlet_log}:
-# from the client's connect to the open tunnel) under 1000, and the VmRSS
-# of ${pid} must stay under ${rss_max_kb} kB after each.  For the flood
-# tests (34, 35).
+# from the client's connect to the open tunnel) under 1000 ms times $SLOW
+# (the goal, under 1000 on an idle machine, is measured by bench/timing.sh;
+# a node starved by the flood takes its handshake_timeout, 10 s or more),
+# and the VmRSS of ${pid} must stay under ${rss_max_kb} kB after each.
+# For the flood tests (34, 35).
 timed_clients()
 {
 	_tn0=$(log_count "$3" event=open)
@@ -754,7 +756,8 @@ timed_clients()
 		_ti=$((_ti + 1))
 		_tt0=$(now_ms)
 		_tres=$(netkit echo-check "$2" --count 1 --size 4096 \
-			--timeout 10) || die "client $_ti under the flood: $_tres"
+			--timeout "$(slow_s 10)") ||
+			die "client $_ti under the flood: $_tres"
 		_tk=$((_tn0 + _ti))
 		wait_until 5 eval "[ \$(log_count \"$3\" event=open) -ge $_tk ]" ||
 			die "client $_ti: no open line at the inlet"
@@ -762,8 +765,9 @@ timed_clients()
 			sed 's/.*setup_ms=\([0-9.]*\).*/\1/')
 		say "client $_ti: $_tres setup_ms=$_tms (client saw" \
 			"$(($(now_ms) - _tt0)) ms)"
-		awk -v m="$_tms" 'BEGIN { exit !(m + 0 < 1000) }' ||
-			die "client $_ti: setup took $_tms ms under the flood (limit 1000)"
+		awk -v m="$_tms" -v l="$((SLOW * 1000))" \
+		    'BEGIN { exit !(m + 0 < l) }' ||
+			die "client $_ti: setup took $_tms ms under the flood (limit $((SLOW * 1000)))"
 		_trss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$4/status")
 		say "VmRSS of $4 under the flood: $_trss kB"
 		[ "$_trss" -lt "$5" ] ||
