@@ -89,7 +89,8 @@ wait_until 15 all_up ||
 say "the outlet is registered at $R1, $R2 and $R3; the inlet has a session with each"
 
 export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
-ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+ns_exec client timeout "$(slow_s 20)" pgbench -h 127.0.0.1 \
+    -p "$INLET_PORT" \
     -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 	{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i failed"; }
 
@@ -101,7 +102,8 @@ blocked()
 	ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)" ${3:-}
 	_i=0
 	while [ $_i -lt "$1" ]; do
-		ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
+		ns_exec client timeout "$(slow_s 10)" psql -h 127.0.0.1 \
+		    -p "$INLET_PORT" \
 		    -U postgres -X -At -c 'select 1' >/dev/null ||
 			die "connection $_i failed while $R2 $2 new connections"
 		_i=$((_i + 1))
@@ -205,7 +207,8 @@ wait_until 10 log_has "$WORK/hub1.log" event=session-open role=relay \
     kind=register ||
 	die "the restarted replica logged no registration"
 say "the outlet registered again at $R1"
-out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres \
+out=$(ns_exec client timeout "$(slow_s 10)" psql -h 127.0.0.1 \
+    -p "$INLET_PORT" -U postgres \
     -X -At -c 'select 1') || die "psql after the replica's return failed"
 [ "$out" = 1 ] || die "select 1 returned '$out'"
 say "ok"

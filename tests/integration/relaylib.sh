@@ -216,10 +216,12 @@ start_echo_in()
 # Sets $tx (transactions processed).
 pgbench_run()
 {
-	ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+	ns_exec client timeout "$(slow_s 20)" pgbench -h 127.0.0.1 \
+	    -p "$INLET_PORT" \
 	    -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 		{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i $1 failed"; }
-	ns_exec client timeout 15 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+	ns_exec client timeout "$(slow_s 15)" pgbench -h 127.0.0.1 \
+	    -p "$INLET_PORT" \
 	    -U postgres -T 5 -c 4 -j 2 postgres >"$WORK/pgbench.out" 2>&1 ||
 		{ cat "$WORK/pgbench.out" >&2; die "pgbench -T 5 -c 4 $1 failed"; }
 	sed 's/^/pgbench: /' "$WORK/pgbench.out" >&2
