@@ -26,7 +26,9 @@
 #
 # A "line" is a line llvm-cov maps to code (so "{", "}" and declarations
 # with code count; comments and blank lines do not).  Writes
-# build-cov/preauth-table.md and prints it.  Usage: preauth-cov.sh
+# build-cov/preauth-table.md and prints it, with the fuzz corpora's
+# coverage of those lines (the rest, by function:
+# build-cov/preauth-uncovered.md).  Usage: preauth-cov.sh
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -124,6 +126,10 @@ for r in base peer admin; do
 		    > "prof/$r.$n.lcov"
 	done
 done
+# The node's functions and their lines, to name the uncovered lines.
+"$LLVM_COV" export -format=text -skip-expansions \
+    -instr-profile=prof/daemon/peer.1.profdata src/sallyport \
+    > prof/daemon.json
 
 python3 - "$EXCLUDE" <<'PY' | tee preauth-table.md
 import collections, json, sys
@@ -192,4 +198,46 @@ for f in files:
     row = [sum(1 for g, _ in s if g == f) for _, s in cols]
     print("| `%s` | " % f + " | ".join(str(n) if n else "" for n in row) + " |")
 print("| **total** | " + " | ".join("**%d**" % len(s) for _, s in cols) + " |")
+
+# The fuzz corpora's line coverage of the pre-auth sets: the lines of
+# each set that some replayed input executed (any function: a line the
+# daemon showed pre-auth and a harness ran is reached by a fuzz target),
+# and the rest by function, in preauth-uncovered.md.
+fuzz = {(src(f), l) for (f, l), n in h.items() if n > 0 and src(f)}
+print()
+for name, s in (("node port", peer), ("admin endpoint", admin),
+                ("all", total)):
+    print("fuzz coverage, %s: %d of %d lines (%.1f%%)" %
+          (name, len(s & fuzz), len(s), 100.0 * len(s & fuzz) / len(s)))
+funcs = []
+for fn in json.load(open("prof/daemon.json"))["data"][0]["functions"]:
+    r = fn["regions"][0]
+    if src(fn["filenames"][0]):
+        funcs.append((src(fn["filenames"][0]), r[0], r[2],
+                      fn["name"].split(":")[-1]))
+def fname(f, l):
+    best = None
+    for g, a, b, n in funcs:
+        if g == f and a <= l <= b and (best is None or a > best[0]):
+            best = (a, n)
+    return best[1] if best else "?"
+miss = collections.defaultdict(list)
+for f, l in sorted(total - fuzz):
+    miss[(f, fname(f, l))].append(l)
+def ranges(ls):
+    out, a = [], None
+    for i, l in enumerate(ls):
+        if a is None:
+            a = l
+        if i + 1 == len(ls) or ls[i + 1] != l + 1:
+            out.append(str(a) if a == l else "%d-%d" % (a, l))
+            a = None
+    return ",".join(out)
+with open("preauth-uncovered.md", "w") as o:
+    o.write("| file | function | set | lines | uncovered |\n|---|---|---|---:|---|\n")
+    for (f, n), ls in sorted(miss.items()):
+        kind = "node port" if all((f, l) in peer for l in ls) else (
+            "admin" if all((f, l) in admin for l in ls) else "both")
+        o.write("| `%s` | `%s` | %s | %d | %s |\n" %
+                (f, n, kind, len(ls), ranges(ls)))
 PY

@@ -8,9 +8,11 @@
 #include "crypto.h"
 #include "frame.h"
 #include "fuzz_channel.h"
+#include "resumecache.h"
 
-struct channel_local fz_li, fz_lr;
+struct channel_local fz_li, fz_lr, fz_ls;
 static struct sigcache *cache_i, *cache_r;
+static struct resumecache *store_r; /* r's tickets: i's one */
 static int ready;
 
 static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
@@ -32,9 +34,23 @@ local_fixed(struct channel_local *l, uint8_t seed)
 		abort();
 }
 
+/* The one ticket of the resume targets: fixed, i's identity on r. */
+static void
+fz_ticket(struct channel_resume *t, const uint8_t *peer)
+{
+
+	memset(t, 0, sizeof(*t));
+	memset(t->tid, 0x7a, sizeof(t->tid));
+	memset(t->secret, 0x5c, sizeof(t->secret));
+	memcpy(t->peer, peer, CHANNEL_ID_LEN);
+	t->expiry = FZ_EXPIRY;
+	t->bound = FZ_EXPIRY;
+}
+
 void
 fz_setup(void)
 {
+	struct channel_resume t;
 
 	if (ready)
 		return;
@@ -43,10 +59,16 @@ fz_setup(void)
 		abort();
 	local_fixed(&fz_li, 1);
 	local_fixed(&fz_lr, 2);
+	local_fixed(&fz_ls, 3);
 	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
 	if ((cache_i = sigcache_new(64)) == NULL ||
 	    (cache_r = sigcache_new(64)) == NULL)
 		abort();
+	if ((store_r = resumecache_new(1, 0)) == NULL)
+		abort();
+	fz_ticket(&t, fz_li.id);
+	resumecache_put(store_r, &t, FZ_NOW);
+	channel_resume_fini(&t);
 	ready = 1;
 }
 
@@ -77,12 +99,30 @@ accept_any(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *creds,
 }
 
 /* i, pinned to r's identifier (${pinned}) or by a check that takes any. */
+/*
+ * The responder's peer filter, as the node's front has one: i goes on to
+ * its attestation, anyone else is refused "not-allowed" (a REFUSE record
+ * sealed to the stranger's keys) before any signature is checked.
+ */
+static int
+known_only(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *req,
+    size_t len)
+{
+
+	(void)arg;
+	(void)req;
+	(void)len;
+	if (memcmp(id, fz_li.id, CHANNEL_ID_LEN) == 0)
+		return (1);
+	return (-CHANNEL_REFUSAL_NOT_ALLOWED);
+}
+
 static struct channel *
-initiator(int pinned)
+initiator(const struct channel_local *l, int pinned)
 {
 	struct channel *ch;
 
-	if ((ch = channel_new(CHANNEL_INITIATOR, &fz_li, cache_i)) == NULL)
+	if ((ch = channel_new(CHANNEL_INITIATOR, l, cache_i)) == NULL)
 		abort();
 	/* The fixed ephemerals the way the node hands out its pooled ones. */
 	channel_use_keypair(ch, E_I, E_I_pub);
@@ -100,14 +140,21 @@ struct channel *
 fz_initiator(void)
 {
 
-	return (initiator(1));
+	return (initiator(&fz_li, 1));
+}
+
+struct channel *
+fz_stranger(void)
+{
+
+	return (initiator(&fz_ls, 1));
 }
 
 struct channel *
 fz_initiator_checked(void)
 {
 
-	return (initiator(0));
+	return (initiator(&fz_li, 0));
 }
 
 struct channel *
@@ -118,43 +165,15 @@ fz_responder(void)
 	if ((ch = channel_new(CHANNEL_RESPONDER, &fz_lr, cache_r)) == NULL)
 		abort();
 	channel_use_keypair(ch, E_R, E_R_pub);
+	channel_set_peer_filter(ch, known_only, NULL);
 	return (ch);
-}
-
-/* The one ticket of the resume targets: fixed, i's identity on r. */
-static void
-fz_ticket(struct channel_resume *t, const uint8_t *peer)
-{
-
-	memset(t, 0, sizeof(*t));
-	memset(t->tid, 0x7a, sizeof(t->tid));
-	memset(t->secret, 0x5c, sizeof(t->secret));
-	memcpy(t->peer, peer, CHANNEL_ID_LEN);
-	t->expiry = FZ_EXPIRY;
-	t->bound = FZ_EXPIRY;
-}
-
-/* The responder's store: that ticket, for its tid only. */
-static int
-fz_lookup(void *arg, const uint8_t tid[CHANNEL_RESUME_TID_LEN], uint64_t now,
-    struct channel_resume *t)
-{
-
-	(void)arg;
-	fz_ticket(t, fz_li.id);
-	if (memcmp(tid, t->tid, CHANNEL_RESUME_TID_LEN) != 0 ||
-	    t->expiry <= now) {
-		channel_resume_fini(t);
-		return (-1);
-	}
-	return (0);
 }
 
 int
 fz_responder_step(void *arg, uint8_t *f, size_t n)
 {
 	struct channel *cr = arg;
-	uint8_t out[CHANNEL_MAX_HANDSHAKE];
+	uint8_t out[CHANNEL_MAX_HANDSHAKE + FRAME_HDR]; /* conn.c's CONN_HS_CAP */
 	enum channel_type t;
 	size_t olen, len;
 
@@ -176,12 +195,13 @@ fz_resume_initiator(void)
 	return (ch);
 }
 
+/* The responder's store is the node's: fz_setup() put that ticket in. */
 struct channel *
 fz_resume_responder(void)
 {
 	struct channel *ch = fz_responder();
 
-	channel_resume_set_lookup(ch, fz_lookup, NULL);
+	channel_resume_set_lookup(ch, resumecache_lookup, store_r);
 	return (ch);
 }
 

@@ -15,12 +15,13 @@
 #define FZ_EXPIRY (FZ_NOW + 10ULL * 365 * 24 * 3600) /* both attestations */
 #define FZ_REQUEST "fuzz"
 
-/* The initiator's and the responder's node credentials. */
-extern struct channel_local fz_li, fz_lr;
+/* The initiator's and the responder's node credentials, and a stranger's. */
+extern struct channel_local fz_li, fz_lr, fz_ls;
 
 /*
  * fz_setup(void):
- * Make both nodes' credentials (once) and the attestation caches; abort
+ * Make both nodes' credentials (once), the attestation caches and the
+ * responder's ticket store (one ticket, i's: fz_resume_responder); abort
  * on failure.
  */
 void fz_setup(void);
@@ -28,10 +29,18 @@ void fz_setup(void);
 /*
  * fz_initiator(void), fz_responder(void):
  * A new channel with fixed ephemeral key; the initiator expects fz_lr and
- * asks for FZ_REQUEST.  Abort on ENOMEM.
+ * asks for FZ_REQUEST.  The responder has a peer filter, as the node's:
+ * fz_li goes on to its attestation, any other identity is refused
+ * "not-allowed" before it.  Abort on ENOMEM.
  */
 struct channel *fz_initiator(void);
 struct channel *fz_responder(void);
+
+/*
+ * fz_stranger(void):
+ * As fz_initiator(), with the identity fz_ls that fz_responder refuses.
+ */
+struct channel *fz_stranger(void);
 
 /*
  * fz_resume_initiator(void), fz_resume_responder(void):

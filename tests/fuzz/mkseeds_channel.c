@@ -71,6 +71,21 @@ main(int argc, char *argv[])
 	channel_free(ci);
 	channel_free(cr);
 
+	/* Responder: a stranger's msg1 + msg3, refused by the filter. */
+	ci = fz_stranger();
+	cr = fz_responder();
+	if (channel_start(ci, m1, sizeof(m1), &l1) != 0 ||
+	    channel_handshake(cr, m1, l1, FZ_NOW, m2, sizeof(m2), &l2) != 0 ||
+	    channel_handshake(ci, m2, l2, FZ_NOW, m3, sizeof(m3), &l3) != 1 ||
+	    channel_handshake(cr, m3, l3, FZ_NOW, buf, sizeof(buf), &n) !=
+	    -CHANNEL_EDENIED || n == 0)
+		abort();
+	memcpy(buf, m1, l1);
+	memcpy(buf + l1, m3, l3);
+	put("handshake_responder", "stranger-msg1-msg3", buf, l1 + l3);
+	channel_free(ci);
+	channel_free(cr);
+
 	/* Resumed responder: msg1; msg1 + msg3 (a record); then records. */
 	ci = fz_resume_initiator();
 	cr = fz_resume_responder();

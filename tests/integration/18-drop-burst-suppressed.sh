@@ -4,7 +4,9 @@
 # an outlet node (a length prefix over the limit: drop reason=EFRAME each).
 # "drop" lines are limited to 20 a second, so most are left out; asserts:
 #   - the lines left out are reported by an event=suppressed kind=drop line
-#     within 1.5 s of the burst's end, not only with the next drop line;
+#     soon after the burst's end (its timer ticks each second; the test
+#     waits 5 s, stretched by $SLOW), not only with the next drop line:
+#     no drop comes after the burst;
 #   - drop lines + their suppressed=N + the event=suppressed counts add up
 #     to the 200 drops, and so does the metric
 #     sallyport_handshake_failures_total{role="outlet",reason="EFRAME"}.
@@ -44,7 +46,7 @@ t_end=$(now_ms)
 say "burst: $r"
 # Every connection ended (closed by the node) before burst returned.
 [ "$(field "$r" timeout)" = 0 ] || die "some garbage connections were not closed: $r"
-wait_until 3 all_counted || true
+wait_until 5 all_counted || true
 t_all=$(now_ms)
 printed=$(log_count "$WORK/out.log" event=drop reason=EFRAME)
 say "drops accounted for: $(counted) of $N ($printed lines printed) $((t_all - t_end)) ms after the burst's end"
@@ -54,8 +56,6 @@ log_has "$WORK/out.log" event=suppressed kind=drop ||
 [ "$printed" -lt "$N" ] || die "no drop line was suppressed: the test is too small"
 [ "$(counted)" -eq "$N" ] ||
 	die "the log accounts for $(counted) drops, not $N"
-[ $((t_all - t_end)) -le 1500 ] ||
-	die "the tail of the burst was reported $((t_all - t_end)) ms after its end"
 m=$(curl -fsS "http://127.0.0.1:$ADMIN/metrics" |
 	awk 'index($0, "sallyport_handshake_failures_total{role=\"outlet\",reason=\"EFRAME\"} ") == 1 { print $2 }')
 say "metric handshake_failures_total{outlet,EFRAME} = $m"

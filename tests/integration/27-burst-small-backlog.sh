@@ -4,14 +4,20 @@
 # parallel loops of `logger --tcp` (each message its own connection, sent
 # and hung up at once, every logger exiting 0) send 2,000 numbered
 # messages, through inlet -> relay -> outlet and through inlet -> outlet,
-# default settings.  Without a cap the outlet dials the target as fast as
-# the tunnel delivers connections, its accept queue overflows, and
-# connections made behind a SYN cookie are reset with their message (1,630
-# to 1,911 of 2,000 arrived).  Asserts: all 2,000
-# messages arrive each time; the target's accept queue never overflowed
-# (the kernel's TcpExtListenOverflows in the server's namespace, where
-# only socat listens); the outlets queued dials (debug event dial-queued)
-# and reported no target failure; a reload in the middle of the direct
+# default settings.  Without a cap the outlet
+# dials the target as fast as the tunnel delivers connections, its accept
+# queue overflows, and connections made behind a SYN cookie are reset with
+# their message (1,630 to 1,911 of 2,000 arrived).  Asserts: all 2,000
+# messages arrive each time; the target's accept queue overflowed at most
+# 20 times (1 % of the burst; the kernel's TcpExtListenOverflows in the
+# server's namespace, where only socat listens): none on an idle machine,
+# but a dial slot is given back 0.1 s after the connect once the target's
+# kernel acknowledged the data, accepted or not, and under ASan at a load
+# of 14 to 22 socat fell that far behind twice (2 and 4 overflows, every
+# message delivered; docs/config.md, max_dials), while without the cap
+# every lost message (hundreds) was one; the outlets queued dials (debug
+# event dial-queued) and reported no target failure; a reload in the
+# middle of the direct
 # burst (max_dials 4 -> 3) changes nothing of that.
 . "$top_srcdir/tests/integration/relaylib.sh"
 need socat logger nstat
@@ -46,7 +52,7 @@ burst()
 	    "all in $(($(now_ms) - _t0)) ms; target listen overflows" \
 	    "$_o0 -> $_o1; dials queued: $_q (longest wait ${_w:-0} ms)"
 	[ "$_got" = "$N" ] || die "$3: $_got of $N messages arrived"
-	[ "$_o1" = "$_o0" ] ||
+	[ $((_o1 - _o0)) -le $((N / 100)) ] ||
 		die "$3: the target's accept queue overflowed ($_o0 -> $_o1)"
 	[ "$_q" -gt 0 ] || die "$3: the outlet never queued a dial"
 	log_has "$WORK/$4.log" event=target-failed &&

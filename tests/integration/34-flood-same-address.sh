@@ -8,7 +8,8 @@
 # Asserts, for 5 tunneled connections made one after another under the
 # flood: each completes, and the inlet's setup_ms (from the client's
 # connect at the inlet to the open tunnel: dial, the wait in the node's
-# listen backlog, the handshake) is under 1000 every time; the node's
+# listen backlog, the handshake) is under 1000 every time (times $SLOW:
+# lib.sh, timed_clients; bench/timing.sh measures the goal); the node's
 # VmRSS under the flood stays under 32 MiB (docs/security.md).
 . "$(dirname "$0")/lib.sh"
 
@@ -20,8 +21,7 @@ NODE="127.0.0.1:$NODE_PORT"
 RSS_MAX_KB=32768
 # A sanitizer build keeps up to 256 MiB of freed memory in quarantine
 # (ASan's default quarantine_size_mb): that much more room.
-! ldd "$SALLYPORT" 2>/dev/null | grep -q libasan ||
-	RSS_MAX_KB=$((RSS_MAX_KB + 262144))
+[ -z "$SANITIZED" ] || RSS_MAX_KB=$((RSS_MAX_KB + 262144))
 
 # A bogus msg1: a frame of 32 bytes (any 32 bytes are an X25519 key).
 MSG1=0020$(python3 -c 'import os; print(os.urandom(32).hex())')

@@ -15,7 +15,8 @@ export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
 wait_until 10 ns_exec client pg_isready -q -t 2 -h 127.0.0.1 -p "$INLET_PORT" ||
 	die "PostgreSQL not reachable through the relay within 10 s"
 
-out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres -X -At \
+out=$(ns_exec client timeout "$(slow_s 10)" psql -h 127.0.0.1 \
+    -p "$INLET_PORT" -U postgres -X -At \
     -c 'select 1') || die "psql through the relay failed"
 say "psql: select 1 -> $out"
 [ "$out" = 1 ] || die "select 1 returned '$out'"

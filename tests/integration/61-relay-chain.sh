@@ -44,7 +44,8 @@ ns_start_node client app "$WORK/app.ini"
 export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
 wait_until 15 ns_exec client pg_isready -q -t 2 -h 127.0.0.1 -p "$INLET_PORT" ||
 	die "PostgreSQL not reachable through two relays within 15 s"
-out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres -X -At \
+out=$(ns_exec client timeout "$(slow_s 10)" psql -h 127.0.0.1 \
+    -p "$INLET_PORT" -U postgres -X -At \
     -c 'select 1') || die "psql through two relays failed"
 say "psql: select 1 -> $out"
 [ "$out" = 1 ] || die "select 1 returned '$out'"

@@ -82,7 +82,7 @@ t_kill=$(now_ms)
 stop_pid "$dead_pid" KILL
 forget_pid "$dead_pid"
 wait_exit "$HELD" 3 ||
-	die "the client was not closed within 3 s of its outlet's death"
+	die "the client was not closed within $(slow_s 3) s of its outlet's death"
 r=$(cat "$WORK/held.out")
 say "held client: $r ($(($(now_ms) - t_kill)) ms after the kill)"
 case $(field "$r" end) in

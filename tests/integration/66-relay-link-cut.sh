@@ -2,7 +2,9 @@
 # Cut the server host off the network (every non-loopback packet dropped:
 # no FIN, no RST, no ICMP) with keepalive = 2 s everywhere.
 #   - the relay logs the outlet's session dead (event=session-close
-#     reason=keepalive-timeout, docs/logging.md) within 3 x keepalive;
+#     reason=keepalive-timeout, docs/logging.md) within 3 x keepalive (the
+#     waits stretched by $SLOW on a loaded machine: still far below the
+#     minutes TCP would take);
 #   - so does the outlet, for its session to the relay;
 #   - after the link comes back, the outlet registers again by itself and
 #     the tunnel works (10 s).
@@ -42,16 +44,14 @@ ns_cut server
 
 wait_until "$limit" session_dead "$WORK/hub.log" "$hub_before" role=relay \
     kind=register "peer=$DB_ID" service=postgres reason=keepalive-timeout ||
-	die "the relay did not log the outlet's session dead (keepalive-timeout) within $limit s"
+	die "the relay did not log the outlet's session dead (keepalive-timeout) within $(slow_s "$limit") s"
 say "relay noticed after $(($(now_ms) - t_cut)) ms:" \
     "$(grep 'event=session-close' "$WORK/hub.log.tail" | head -n 1)"
 wait_until "$limit" session_dead "$WORK/db.log" "$db_before" role=outlet \
     kind=register "peer=$HUB_ID" service=postgres reason=keepalive-timeout ||
-	die "the outlet did not log its relay session dead (keepalive-timeout) within $limit s"
+	die "the outlet did not log its relay session dead (keepalive-timeout) within $(slow_s "$limit") s"
 say "outlet noticed after $(($(now_ms) - t_cut)) ms:" \
     "$(grep 'event=session-close' "$WORK/db.log.tail" | head -n 1)"
-el=$(($(now_ms) - t_cut))
-[ "$el" -le $((limit * 1000)) ] || die "took $el ms, more than $limit s"
 
 ns_uncut server
 wait_tunnel 10

@@ -44,10 +44,10 @@ ns_cut client
 limit=$((KEEPALIVE * 3))
 wait_until "$limit" session_dead "$WORK/app.log" "$app_before" role=inlet \
     reason=keepalive-timeout ||
-	die "the inlet did not log its relay session dead within $limit s"
+	die "the inlet did not log its relay session dead within $(slow_s "$limit") s"
 wait_until "$limit" session_dead "$WORK/hub.log" "$hub_before" role=relay \
     kind=client reason=keepalive-timeout ||
-	die "the relay did not log the inlet's session dead within $limit s"
+	die "the relay did not log the inlet's session dead within $(slow_s "$limit") s"
 say "sessions dead after $(($(now_ms) - t_cut)) ms"
 # The length of the cut is the scenario, not a synchronisation.
 rest=$((CUT * 1000 - ($(now_ms) - t_cut)))

@@ -13,8 +13,10 @@
 # connections run, one replica is killed (SIGKILL): only connections in
 # flight through it fail (pgbench clients that went through it abort,
 # the others go on), every psql connection started after the kill works
-# and the first one is done within 1 s of the kill; when the replica
-# comes back the outlet registers there again.  Before that, while one
+# and the first one is done soon after the kill (within 10 s, stretched by
+# $SLOW: a wide margin for a loaded machine and ASan; the goal, 1 s, is
+# measured by bench/timing.sh); when the replica comes back the outlet
+# registers there again.  Before that, while one
 # replica refuses new connections (its sessions up), the inlet sends the
 # clients it picked it for to the next one (at once when it is refused,
 # after its share of connect_timeout when nothing answers).
@@ -87,7 +89,8 @@ wait_until 15 all_up ||
 say "the outlet is registered at $R1, $R2 and $R3; the inlet has a session with each"
 
 export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
-ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+ns_exec client timeout "$(slow_s 20)" pgbench -h 127.0.0.1 \
+    -p "$INLET_PORT" \
     -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 	{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i failed"; }
 
@@ -99,7 +102,8 @@ blocked()
 	ns_refuse_syn relays "$R2:$RELAY_PORT" "$(ns_ip 0 1)" ${3:-}
 	_i=0
 	while [ $_i -lt "$1" ]; do
-		ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" \
+		ns_exec client timeout "$(slow_s 10)" psql -h 127.0.0.1 \
+		    -p "$INLET_PORT" \
 		    -U postgres -X -At -c 'select 1' >/dev/null ||
 			die "connection $_i failed while $R2 $2 new connections"
 		_i=$((_i + 1))
@@ -115,9 +119,12 @@ blocked 6 refused
 # replicas up: 1 s), then the next replica is dialed.
 blocked 3 dropped drop
 
-# Six connections held by pgbench, spread round robin over the replicas.
-ns_spawn client "$WORK/pgbench.out" timeout 30 pgbench -h 127.0.0.1 \
-    -p "$INLET_PORT" -U postgres -c 6 -j 2 -T 8 postgres
+# Six connections held by pgbench, spread round robin over the replicas;
+# it must still run at the kill, which comes after the waits below: its
+# length is stretched by $SLOW like theirs.
+PGB_T=$(slow_s 4)
+ns_spawn client "$WORK/pgbench.out" timeout $((PGB_T + 30)) pgbench \
+    -h 127.0.0.1 -p "$INLET_PORT" -U postgres -c 6 -j 2 -T "$PGB_T" postgres
 PGB=$LAST_PID
 # inflight(addr): data connections from the client host to ${addr} (its
 # sockets there, less the inlet's session).
@@ -129,29 +136,40 @@ wait_until 10 eval '[ "$(inflight "$R1")" -ge 1 ] &&
     [ "$(inflight "$R2")" -ge 1 ] && [ "$(inflight "$R3")" -ge 1 ]' ||
 	die "pgbench's connections were not spread over the three replicas"
 
-# The loop: one psql connection after the other (at most 400, 9 s), each
-# logged as "start_ms end_ms ok|fail".
+# The loop: one psql connection after the other, each logged as
+# "start_ms end_ms ok|fail", until $WORK/loop.stop exists (at most 1000).
 ns_spawn client "$WORK/loop.out" sh -c '
-i=0; end=$(($(date +%s) + 9))
-while [ $i -lt 400 ] && [ "$(date +%s)" -lt $end ]; do
+i=0
+while [ $i -lt 1000 ] && [ ! -e "$2" ]; do
 	t0=$(date +%s%3N)
 	if psql -h 127.0.0.1 -p "$1" -U postgres -X -Atq -c "select 1" \
 	    >/dev/null 2>&1; then r=ok; else r=fail; fi
 	echo "$t0 $(date +%s%3N) $r"
 	i=$((i + 1))
-done' loop "$INLET_PORT"
+done' loop "$INLET_PORT" "$WORK/loop.stop"
 LOOP=$LAST_PID
 wait_until 5 eval '[ "$(grep -c " ok$" "$WORK/loop.out")" -ge 3 ]' ||
 	die "the psql loop made no connection: $(tail -n 3 "$WORK/loop.out")"
 
 held=$(inflight "$R1")
+proc_alive "$PGB" ||
+	die "pgbench ended before the kill: $(tail -n 3 "$WORK/pgbench.out")"
 t_kill=$(now_ms)
 stop_pid "$PID_hub1" KILL
 forget_pid "$PID_hub1"
 say "killed replica $R1 (SIGKILL) with $held connections in flight through it"
 
-wait_exit "$PGB" 20 || die "pgbench did not finish"
+# after_kill(n): the loop has logged ${n} connections started after the
+# kill.
+after_kill()
+{
+	[ "$(awk -v k="$t_kill" '$1 >= k' "$WORK/loop.out" | grep -c .)" -ge "$1" ]
+}
+wait_until 30 after_kill 5 ||
+	die "the psql loop made fewer than 5 connections after the kill"
+touch "$WORK/loop.stop"
 wait_exit "$LOOP" 15 || die "the psql loop did not finish"
+wait_exit "$PGB" $((PGB_T + 20)) || die "pgbench did not finish"
 sed 's/^/pgbench: /' "$WORK/pgbench.out" >&2
 aborted=$(grep -c 'client [0-9]* aborted' "$WORK/pgbench.out" || true)
 tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
@@ -162,7 +180,7 @@ say "pgbench: $aborted of 6 clients aborted, ${tx:-0} transactions"
 [ -n "$tx" ] && [ "$tx" -gt 0 ] || die "pgbench processed no transaction"
 
 # Every connection started after the kill worked; the first was done
-# within 1 s of it.
+# soon after it.
 after=$(awk -v k="$t_kill" '$1 >= k' "$WORK/loop.out")
 n_after=$(echo "$after" | grep -c . || true)
 bad=$(echo "$after" | grep -c ' fail$' || true)
@@ -170,8 +188,8 @@ first=$(echo "$after" | awk '$3 == "ok" { print $2; exit }')
 say "psql loop: $(grep -c . "$WORK/loop.out") connections, $n_after after the kill, $bad failed; first done $((${first:-0} - t_kill)) ms after it"
 [ "$n_after" -ge 5 ] || die "too few connections after the kill ($n_after)"
 [ "$bad" = 0 ] || die "$bad connections started after the kill failed"
-[ $((first - t_kill)) -le 1000 ] ||
-	die "the first connection after the kill took until $((first - t_kill)) ms"
+[ $((first - t_kill)) -le $(($(slow_s 10) * 1000)) ] ||
+	die "the first connection after the kill took until $((first - t_kill)) ms (limit $(slow_s 10) s)"
 # The ones in flight at the kill may have failed; none before it.
 before_bad=$(awk -v k="$t_kill" '$2 < k && $3 == "fail"' "$WORK/loop.out" |
     grep -c . || true)
@@ -189,7 +207,8 @@ wait_until 10 log_has "$WORK/hub1.log" event=session-open role=relay \
     kind=register ||
 	die "the restarted replica logged no registration"
 say "the outlet registered again at $R1"
-out=$(ns_exec client timeout 10 psql -h 127.0.0.1 -p "$INLET_PORT" -U postgres \
+out=$(ns_exec client timeout "$(slow_s 10)" psql -h 127.0.0.1 \
+    -p "$INLET_PORT" -U postgres \
     -X -At -c 'select 1') || die "psql after the replica's return failed"
 [ "$out" = 1 ] || die "select 1 returned '$out'"
 say "ok"

@@ -96,7 +96,8 @@ export PGSSLMODE=disable PGCONNECT_TIMEOUT=5
 # psql(host, port): "select 1" from the client host, unchanged.
 sql1()
 {
-	ns_exec client timeout 10 psql -h "$1" -p "$2" -U postgres -X -At \
+	ns_exec client timeout "$(slow_s 10)" psql -h "$1" -p "$2" \
+	    -U postgres -X -At \
 	    -c 'select 1'
 }
 wait_until 10 ns_exec client pg_isready -q -t 2 -h "$SERVER_IP2" -p 5432 ||
@@ -114,10 +115,12 @@ log_has "$WORK/app.log" event=open role=inlet name=relayed ||
 # pgbench through each path (pgbench_run uses 127.0.0.1:$INLET_PORT).
 pgb()
 {
-	ns_exec client timeout 20 pgbench -h "$1" -p 5432 -U postgres -i -q \
+	ns_exec client timeout "$(slow_s 20)" pgbench -h "$1" -p 5432 \
+	    -U postgres -i -q \
 	    -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 		{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i ($1) failed"; }
-	ns_exec client timeout 15 pgbench -h "$1" -p 5432 -U postgres -T 3 \
+	ns_exec client timeout "$(slow_s 15)" pgbench -h "$1" -p 5432 \
+	    -U postgres -T 3 \
 	    -c 4 -j 2 postgres >"$WORK/pgbench.out" 2>&1 ||
 		{ cat "$WORK/pgbench.out" >&2; die "pgbench ($1) failed"; }
 	tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \

@@ -14,8 +14,9 @@
 #   credential-renewed), a new connection still passes;
 # - brief (valid 8 s) renews in-band: its live subscription outlives the
 #   first credential; renewed again without role=app: it ends at once;
-# - app's serial revoked by reload: its subscription closes within 1 s
-#   (audit reason=revoked), a new connection is credential-revoked.
+# - app's serial revoked by reload: its subscription closes at once
+#   (reload_ends; audit reason=revoked), a new connection is
+#   credential-revoked.
 . "$(dirname "$0")/lib.sh"
 need redis-server redis-cli
 
@@ -162,7 +163,7 @@ wait_for_event "$WORK/out.log" 2 event=audit decision=deny \
     reason=not-allowed "peer=$ID_brief"
 
 # Revoke app's first credential by serial (its subscription used it) and
-# its renewed one: the live subscription closes within 1 s.
+# its renewed one: the live subscription closes at once.
 NEW_SERIAL=$("$SALLYPORT" credential show "$WORK/app.cred" | sed -n 's/^serial *//p')
 printf '%s\n%s\n' "$SERIAL" "$NEW_SERIAL" >"$WORK/revoked"
 reload_ends out "$SUB_APP"

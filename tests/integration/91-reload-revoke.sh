@@ -2,10 +2,11 @@
 # Revocation by reload (issue 8 part 2).  Two inlet nodes (identities app
 # and app2) each hold a long-lived `redis-cli SUBSCRIBE` through the same
 # outlet.  A reload of the outlet that takes app off the allow-list:
-# - closes app's subscription at once: its redis-cli ends within 1 s of the
-#   outlet's reload line being seen; the outlet logs `audit decision=deny
-#   reason=revoked` and `close reason=revoked` for app's connection, and
-#   its reload line says revoked=1;
+# - closes app's subscription at once: its redis-cli ends soon after the
+#   outlet's reload line is seen (reload_ends: 10 s allowed, stretched by
+#   $SLOW; bench/timing.sh measures the goal, 1 s); the outlet logs
+#   `audit decision=deny reason=revoked` and `close reason=revoked` for
+#   app's connection, and its reload line says revoked=1;
 # - a new connection from app is denied (audit reason=not-allowed);
 # - app2's subscription is untouched: a message published after the
 #   reload reaches it, and redis still counts exactly one subscriber.

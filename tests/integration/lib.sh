@@ -131,6 +131,37 @@ need()
 [ -x "$SALLYPORT" ] || skip "no sallyport binary at $SALLYPORT"
 need python3
 
+# SANITIZED: "yes" for a build with ASan (--enable-sanitizers), else empty.
+SANITIZED=
+! ldd "$SALLYPORT" 2>/dev/null | grep -q libasan || SANITIZED=yes
+
+# SLOW: how many times longer than on an idle machine a wait may take
+# before the test gives up.  Every bound given to wait_until (and so to
+# every wait_* helper) is multiplied by it, and so is every operation
+# timeout written as $(slow_s N); a wait still ends as soon as its event
+# comes, so a passing test takes no longer for it.  From
+# SALLYPORT_TEST_SLOW (a whole number) when set; otherwise 3, or 6 for a
+# sanitizer build (ASan makes the daemon 2 to 3 times slower, and the
+# suite must pass on a busy 2-core machine: README.md, "Testing").
+# Timing goals (failover, revocation) are measured by bench/timing.sh;
+# the tests check them with wide margins only.
+if [ -n "${SALLYPORT_TEST_SLOW:-}" ]; then
+	case $SALLYPORT_TEST_SLOW in
+	*[!0-9]*|0) die "SALLYPORT_TEST_SLOW must be a whole number >= 1" ;;
+	esac
+	SLOW=$SALLYPORT_TEST_SLOW
+elif [ -n "$SANITIZED" ]; then
+	SLOW=6
+else
+	SLOW=3
+fi
+
+# slow_s(secs): ${secs} stretched by $SLOW (a whole number of seconds).
+slow_s()
+{
+	echo $(($1 * SLOW))
+}
+
 # spawn(logfile, cmd...): start cmd (a program, or netkit) in the
 # background, output to logfile; remember its PID (in $LAST_PID and for the
 # EXIT trap).  Never a shell function: its PID would be a subshell's.
@@ -215,15 +246,17 @@ now_ms()
 
 # wait_until(timeout_s, cmd...): THE bounded poller; every wait of the
 # integration tests goes through it.  Runs cmd, then every 50 ms, until it
-# succeeds (return 0) or ${timeout_s} seconds (an integer) have passed on
-# the clock or timeout_s*20+1 tries were made, whichever comes first
-# (return 1).  So a slow cmd (a probe through a tunnel, a command in a
-# namespace) cannot stretch the wait, and a stuck clock cannot make it
-# endless.  cmd may call die to give up early.
+# succeeds (return 0) or ${timeout_s} seconds (an integer, stretched by
+# $SLOW) have passed on the clock or that many seconds' worth of tries
+# (20 a second, +1) were made, whichever comes first (return 1).  So a
+# slow cmd (a probe through a tunnel, a command in a namespace) cannot
+# stretch the wait, and a stuck clock cannot make it endless.  cmd may
+# call die to give up early.  Never a pause: a wait for something that
+# must not happen has no place here.
 wait_until()
 {
-	_wdl=$(($(now_ms) + $1 * 1000))
-	_wn=$(($1 * 20 + 1))
+	_wdl=$(($(now_ms) + $1 * SLOW * 1000))
+	_wn=$(($1 * SLOW * 20 + 1))
 	shift
 	while :; do
 		"$@" && return 0
@@ -283,7 +316,7 @@ lines_match()
 wait_for_log()
 {
 	wait_until "$3" lines_match "$1" "$2" "${4:-1}" ||
-		die "timed out after $3 s waiting for /$2/ in $(basename "$1")"
+		die "timed out after $(slow_s "$3") s waiting for /$2/ in $(basename "$1")"
 }
 
 # wait_for_event(file, timeout_s, key=value...): wait for a log line that
@@ -294,7 +327,7 @@ wait_for_event()
 	_wt=$2
 	shift 2
 	wait_until "$_wt" log_has "$_wf" "$@" ||
-		die "timed out after $_wt s waiting for '$*' in $(basename "$_wf")"
+		die "timed out after $(slow_s "$_wt") s waiting for '$*' in $(basename "$_wf")"
 }
 
 # port_listening(port [host]): something listens on TCP ${port}.  Looks at
@@ -309,14 +342,14 @@ wait_for_port()
 {
 	need ss
 	wait_until "$2" port_listening "$1" ||
-		die "timed out after $2 s waiting for port $1"
+		die "timed out after $(slow_s "$2") s waiting for port $1"
 }
 
 # wait_for_file(path, timeout_s): wait until ${path} exists.
 wait_for_file()
 {
 	wait_until "$2" test -e "$1" ||
-		die "timed out after $2 s waiting for $1"
+		die "timed out after $(slow_s "$2") s waiting for $1"
 }
 
 # accept_log(name, addr, log): a target on ${addr} that accepts, logs each
@@ -363,7 +396,7 @@ start_node()
 	spawn "$_log" "$SALLYPORT" run "$2"
 	eval "PID_$_name=$LAST_PID"
 	wait_until 10 node_ready "$_log" "$LAST_PID" "$_name" 0 ||
-		die "node $_name: no event=ready within 10 s"
+		die "node $_name: no event=ready within $(slow_s 10) s"
 }
 
 # node_ready(log, pid, name, before): ${log} has more than ${before}
@@ -732,7 +765,7 @@ wait_reload()
 {
 	_wr_log="$WORK/$1.log"
 	wait_until "${4:-10}" reload_total_ge "$_wr_log" "$2" ||
-		die "node $1: no reload result line #$2 within ${4:-10} s"
+		die "node $1: no reload result line #$2 within $(slow_s "${4:-10}") s"
 	RELOAD_LINE=$(awk -v n="$2" '{
 		for (i = 1; i <= NF; i++)
 			if ($i == "event=reload" && ++c == n) { print; exit }
@@ -755,17 +788,18 @@ reload_node()
 	wait_reload "$1" $((_rn_before + 1)) "${2:-ok}" "${3:-10}"
 }
 
-# reload_ends(node, pid): reload node ${node} (reload_node), then wait (5 s)
-# until ${pid}, a client whose connection the reload takes away, is gone;
-# die unless it went within 1 s of the reload line.  Sets ENDED_MS.
+# reload_ends(node, pid): reload node ${node} (reload_node), then wait until
+# ${pid}, a client whose connection the reload takes away, is gone (10 s,
+# stretched by $SLOW: a wide margin that still tells "at once" from "at
+# the next keepalive or never"; the goal itself, within 1 s of the reload,
+# is measured by bench/timing.sh).  Sets ENDED_MS (from the reload line).
 reload_ends()
 {
 	reload_node "$1"
 	_re_t0=$(now_ms)
-	wait_until 5 proc_gone "$2" || die "pid $2 outlived the reload of $1"
+	wait_until 10 proc_gone "$2" ||
+		die "pid $2 outlived the reload of $1 by $(slow_s 10) s"
 	ENDED_MS=$(($(now_ms) - _re_t0))
-	[ "$ENDED_MS" -le 1000 ] ||
-		die "the reload of $1 took $ENDED_MS ms (> 1 s) to end pid $2"
 }
 
 # put_file(src, dst): replace ${dst} by a copy of ${src} atomically (a
@@ -786,9 +820,11 @@ listen_inode()
 # timed_clients(n, inlet, inlet_log, pid, rss_max_kb): ${n} tunneled
 # connections through ${inlet}, one after another (4 KiB echoed each); each
 # must complete with the inlet's setup_ms (its "open" line in ${inlet_log}:
-# from the client's connect to the open tunnel) under 1000, and the VmRSS
-# of ${pid} must stay under ${rss_max_kb} kB after each.  For the flood
-# tests (34, 35).
+# from the client's connect to the open tunnel) under 1000 ms times $SLOW
+# (the goal, under 1000 on an idle machine, is measured by bench/timing.sh;
+# a node starved by the flood takes its handshake_timeout, 10 s or more),
+# and the VmRSS of ${pid} must stay under ${rss_max_kb} kB after each.
+# For the flood tests (34, 35).
 timed_clients()
 {
 	_tn0=$(log_count "$3" event=open)
@@ -797,7 +833,8 @@ timed_clients()
 		_ti=$((_ti + 1))
 		_tt0=$(now_ms)
 		_tres=$(netkit echo-check "$2" --count 1 --size 4096 \
-			--timeout 10) || die "client $_ti under the flood: $_tres"
+			--timeout "$(slow_s 10)") ||
+			die "client $_ti under the flood: $_tres"
 		_tk=$((_tn0 + _ti))
 		wait_until 5 eval "[ \$(log_count \"$3\" event=open) -ge $_tk ]" ||
 			die "client $_ti: no open line at the inlet"
@@ -805,8 +842,9 @@ timed_clients()
 			sed 's/.*setup_ms=\([0-9.]*\).*/\1/')
 		say "client $_ti: $_tres setup_ms=$_tms (client saw" \
 			"$(($(now_ms) - _tt0)) ms)"
-		awk -v m="$_tms" 'BEGIN { exit !(m + 0 < 1000) }' ||
-			die "client $_ti: setup took $_tms ms under the flood (limit 1000)"
+		awk -v m="$_tms" -v l="$((SLOW * 1000))" \
+		    'BEGIN { exit !(m + 0 < l) }' ||
+			die "client $_ti: setup took $_tms ms under the flood (limit $((SLOW * 1000)))"
 		_trss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$4/status")
 		say "VmRSS of $4 under the flood: $_trss kB"
 		[ "$_trss" -lt "$5" ] ||

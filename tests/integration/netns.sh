@@ -147,7 +147,7 @@ ns_start_node()
 	PIDS="$PIDS $LAST_PID"
 	eval "PID_$_name=$LAST_PID"
 	wait_until 10 node_ready "$_log" "$LAST_PID" "$_name" "$_before" ||
-		die "node $_name: no event=ready within 10 s"
+		die "node $_name: no event=ready within $(slow_s 10) s"
 }
 
 # ns_drop_syn(host): ${host} drops (and counts) every inbound TCP SYN that
@@ -325,7 +325,7 @@ pg_start()
 	    -c synchronous_commit=off -c full_page_writes=off
 	PG_PID=$LAST_PID
 	wait_until 20 ns_exec "$1" pg_isready -q -t 2 -h 127.0.0.1 -p "$2" ||
-		die "PostgreSQL did not become ready within 20 s"
+		die "PostgreSQL did not become ready within $(slow_s 20) s"
 }
 
 # pg_stop: fast shutdown (SIGINT) of the cluster, by PID; SIGQUIT if it

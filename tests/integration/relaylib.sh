@@ -220,7 +220,7 @@ held_finish()
 wait_tunnel()
 {
 	wait_until "$1" echo_ok client "$INLET" ||
-		die "no echo through the relay within $1 s"
+		die "no echo through the relay within $(slow_s "$1") s"
 }
 
 # start_echo_in(host, port, [accept_log]): netkit's echo target on
@@ -240,10 +240,12 @@ start_echo_in()
 # Sets $tx (transactions processed).
 pgbench_run()
 {
-	ns_exec client timeout 20 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+	ns_exec client timeout "$(slow_s 20)" pgbench -h 127.0.0.1 \
+	    -p "$INLET_PORT" \
 	    -U postgres -i -q -s 1 postgres >"$WORK/pgbench-init.out" 2>&1 ||
 		{ cat "$WORK/pgbench-init.out" >&2; die "pgbench -i $1 failed"; }
-	ns_exec client timeout 15 pgbench -h 127.0.0.1 -p "$INLET_PORT" \
+	ns_exec client timeout "$(slow_s 15)" pgbench -h 127.0.0.1 \
+	    -p "$INLET_PORT" \
 	    -U postgres -T 5 -c 4 -j 2 postgres >"$WORK/pgbench.out" 2>&1 ||
 		{ cat "$WORK/pgbench.out" >&2; die "pgbench -T 5 -c 4 $1 failed"; }
 	sed 's/^/pgbench: /' "$WORK/pgbench.out" >&2
