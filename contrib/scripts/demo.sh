@@ -128,6 +128,16 @@ $as_user
 listen = 127.0.0.1:$intruder_port
 outlet = $db_id@127.0.0.1:$node_port
 EOF
+if [ -n "$as_user" ]; then
+	# What a reload reads again must stay readable by that user: the
+	# files root-owned in its group, mode 0640, in a directory it can
+	# search (run and check refuse it otherwise, docs/config.md "user").
+	chmod 711 "$tmp"
+	for f in db app intruder; do
+		chgrp "$(id -gn nobody)" "$tmp/$f.key" "$tmp/$f.ini"
+		chmod 640 "$tmp/$f.key" "$tmp/$f.ini"
+	done
+fi
 say "configs"
 for f in db app intruder; do
 	"$sp" check "$tmp/$f.ini" >/dev/null || die "$f.ini does not check"
