@@ -197,7 +197,9 @@ netkit()
 }
 
 # free_port [host]: print a TCP port of ${host} (127.0.0.1) that nobody
-# uses, never the same one twice in a test.  Ports are drawn below the
+# uses, never the same one twice in a test, nor one another test picked
+# in the last 10 minutes (a shared list under a lock: two tests that ran
+# at once once both bound the port they had each found free).  Ports are drawn below the
 # kernel's ephemeral range, so that the outgoing connections of tests
 # running in parallel (make -j check) cannot take them before our servers
 # bind them; the kernel's choice is the fallback when that range is small.
@@ -224,11 +226,31 @@ def bindable(port):
         return None
     finally:
         s.close()
+# Tests run two at a time (make -j): a port another test picked in the
+# last 10 minutes is not free for this one, though nothing is bound to
+# it yet.  One machine-wide list, "port time" lines, under a lock.
+import fcntl, time
+shared = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                      "sallyport-test-ports")
+lock = open(shared, "a+")
+fcntl.flock(lock, fcntl.LOCK_EX)
+lock.seek(0)
+now = time.time()
+recent = {}
+for line in lock.read().split("\n"):
+    f = line.split()
+    if len(f) == 2 and now - float(f[1]) < 600:
+        recent[f[0]] = f[1]
 rng = random.SystemRandom()
 for _ in range(200):
     p = rng.randrange(10000, low) if low > 12000 else 0
     got = bindable(p)
-    if got and str(got) not in used:
+    if got and str(got) not in used and str(got) not in recent:
+        recent[str(got)] = "%.0f" % now
+        lock.seek(0)
+        lock.truncate()
+        lock.write("".join("%s %s\n" % kv for kv in recent.items()))
+        lock.flush()
         print(got)
         sys.exit(0)
 sys.exit(1)
