@@ -2303,6 +2303,28 @@ config_authority_find(const struct config *cfg,
 }
 
 /*
+ * config_files(cfg, files, lines):
+ * See config.h.
+ */
+size_t
+config_files(const struct config *cfg, const char **files, int *lines)
+{
+	size_t n = 0, k;
+
+	files[n] = cfg->node.identity;
+	lines[n++] = cfg->node.identity_line;
+	for (k = 0; k < cfg->node.ncredentials; k++) {
+		files[n] = cfg->node.credential[k];
+		lines[n++] = cfg->node.credential_line[k];
+	}
+	if (cfg->node.revoked[0] != '\0') {
+		files[n] = cfg->node.revoked;
+		lines[n++] = cfg->node.revoked_line;
+	}
+	return (n);
+}
+
+/*
  * config_peer_name(cfg, id):
  * The name [peers] gives the identifier ${id}, or NULL.
  */

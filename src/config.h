@@ -254,6 +254,19 @@ const struct config_relay *config_relay_find(const struct config *cfg,
 const struct config_authority *config_authority_find(
     const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
 
+/* The most files config_files() names. */
+#define CONFIG_FILES_MAX (2 + CRED_MAX_BLOCK)
+
+/*
+ * config_files(cfg, files, lines):
+ * The files besides itself that ${cfg} names and every load reads again
+ * (the key, the credentials, the revocation list), into ${files} (at
+ * most CONFIG_FILES_MAX, borrowed from ${cfg}), each with the line that
+ * names it in ${lines}.  Return how many.
+ */
+size_t config_files(const struct config *cfg, const char **files,
+    int *lines);
+
 /*
  * config_peer_name(cfg, id):
  * The name [peers] gives the identifier ${id}, or NULL.

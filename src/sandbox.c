@@ -504,8 +504,8 @@ static int
 preflight(const struct config *cfg, uid_t *uid, gid_t *gid,
     const char **word, char *fields, size_t flen, char *msg, size_t mlen)
 {
-	const char *files[3 + CRED_MAX_BLOCK];
-	int lines[3 + CRED_MAX_BLOCK];
+	const char *files[1 + CONFIG_FILES_MAX];
+	int lines[1 + CONFIG_FILES_MAX];
 	char stop[4096], at[16];
 	struct passwd *pw;
 	struct group *gr;
@@ -557,18 +557,9 @@ preflight(const struct config *cfg, uid_t *uid, gid_t *gid,
 		return (-1);
 	}
 	/* What a reload reads again, as the user it will be by then. */
-	files[n] = cfg->path;
-	lines[n++] = 0;
-	files[n] = cfg->node.identity;
-	lines[n++] = cfg->node.identity_line;
-	for (k = 0; k < cfg->node.ncredentials; k++) {
-		files[n] = cfg->node.credential[k];
-		lines[n++] = cfg->node.credential_line[k];
-	}
-	if (cfg->node.revoked[0] != '\0') {
-		files[n] = cfg->node.revoked;
-		lines[n++] = cfg->node.revoked_line;
-	}
+	files[0] = cfg->path;
+	lines[0] = 0;
+	n = 1 + config_files(cfg, files + 1, lines + 1);
 	for (k = 0; k < n; k++) {
 		if ((r = readable_by(files[k], *uid, *gid, stop,
 		    sizeof(stop))) != 0)
@@ -676,8 +667,8 @@ ambient:
 	return (n);
 }
 
-/* The paths a node's files live in: one more per credential, revoked. */
-#define SANDBOX_FILES (2 + 3 + 1 + CRED_MAX_BLOCK)
+/* The configuration's directory, those of its files, the resolver's. */
+#define SANDBOX_FILES (1 + CONFIG_FILES_MAX + 3)
 
 /*
  * The paths Landlock lets ${cfg}'s node read, into ${files} (some of them
@@ -693,10 +684,17 @@ readable_paths(const struct config *cfg, char filedir[][4096],
 {
 	static const char *const resolver_files[] = {"/etc/hosts",
 	    "/etc/resolv.conf", "/etc/nsswitch.conf"};
-	size_t nfiles = 2, i, k;
+	const char *named[CONFIG_FILES_MAX];
+	int lines[CONFIG_FILES_MAX];
+	size_t nfiles = 1, n, i;
 
 	files[0] = dir_of(cfg->path, filedir[0], sizeof(filedir[0]));
-	files[1] = dir_of(cfg->node.identity, filedir[1], sizeof(filedir[1]));
+	/* So do those of the key, the credential files and the revocation
+	 * list, read again at each reload (renewed, link-swapped). */
+	n = config_files(cfg, named, lines);
+	for (i = 0; i < n; i++, nfiles++)
+		files[nfiles] = dir_of(named[i], filedir[nfiles],
+		    sizeof(filedir[0]));
 	/*
 	 * The resolver (resolve.c) reads /etc/hosts at every lookup it does
 	 * not answer from its cache; resolv.conf and nsswitch.conf are
@@ -708,16 +706,6 @@ readable_paths(const struct config *cfg, char filedir[][4096],
 	    i++)
 		if (access(resolver_files[i], R_OK) == 0)
 			files[nfiles++] = resolver_files[i];
-	/* So do those of the credential files and the revocation list,
-	 * read again at each reload (renewed, link-swapped). */
-	for (k = 0; k < cfg->node.ncredentials; k++, nfiles++)
-		files[nfiles] = dir_of(cfg->node.credential[k],
-		    filedir[nfiles], sizeof(filedir[0]));
-	if (cfg->node.revoked[0] != '\0') {
-		files[nfiles] = dir_of(cfg->node.revoked, filedir[nfiles],
-		    sizeof(filedir[0]));
-		nfiles++;
-	}
 	return (nfiles);
 }
 

@@ -163,30 +163,19 @@ trust_protect(struct env *e)
 static int
 files_readable(const struct config *cfg, char *err, size_t errlen)
 {
-	const char *path = NULL;
-	int line = 0;
-	size_t k;
+	const char *files[CONFIG_FILES_MAX];
+	int lines[CONFIG_FILES_MAX];
+	size_t n, k;
 
-	if (!sandbox_reads(cfg->node.identity)) {
-		path = cfg->node.identity;
-		line = cfg->node.identity_line;
-	}
-	for (k = 0; path == NULL && k < cfg->node.ncredentials; k++)
-		if (!sandbox_reads(cfg->node.credential[k])) {
-			path = cfg->node.credential[k];
-			line = cfg->node.credential_line[k];
-		}
-	if (path == NULL && cfg->node.revoked[0] != '\0' &&
-	    !sandbox_reads(cfg->node.revoked)) {
-		path = cfg->node.revoked;
-		line = cfg->node.revoked_line;
-	}
-	if (path == NULL)
+	n = config_files(cfg, files, lines);
+	for (k = 0; k < n && sandbox_reads(files[k]); k++)
+		;
+	if (k == n)
 		return (0);
 	snprintf(err, errlen, "%.2048s:%d: %.2048s: outside the directories "
 	    "the sandbox lets this node read (its Landlock rules are made at "
 	    "start from the directories of the files named then); restart "
-	    "the node to use a new directory", cfg->path, line, path);
+	    "the node to use a new directory", cfg->path, lines[k], files[k]);
 	return (-1);
 }
 

@@ -952,6 +952,35 @@ START_TEST(test_keys_documented)
 }
 END_TEST
 
+/* The files every load reads again, each with the line naming it. */
+START_TEST(test_files)
+{
+	static const char text[] = "[node]\n"
+	    "identity = /k/node.key\n"
+	    "listen = 127.0.0.1:7400\n"
+	    "credential = a.cred\n"
+	    "credential = /c/b.cred\n"
+	    "revoked = /r/revoked\n";
+	const char *files[CONFIG_FILES_MAX];
+	int lines[CONFIG_FILES_MAX];
+	struct config cfg;
+	char err[512];
+
+	ck_assert_msg(config_parse(&cfg, "/etc/sp/t.ini", text,
+	    sizeof(text) - 1, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(config_files(&cfg, files, lines), 4);
+	ck_assert_str_eq(files[0], "/k/node.key");
+	ck_assert_int_eq(lines[0], 2);
+	ck_assert_str_eq(files[1], "/etc/sp/a.cred");
+	ck_assert_int_eq(lines[1], 4);
+	ck_assert_str_eq(files[2], "/c/b.cred");
+	ck_assert_int_eq(lines[2], 5);
+	ck_assert_str_eq(files[3], "/r/revoked");
+	ck_assert_int_eq(lines[3], 6);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -979,6 +1008,7 @@ config_suite(void)
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_intercept);
 	tcase_add_test(tc, test_load_file);
+	tcase_add_test(tc, test_files);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("diff");
