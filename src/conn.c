@@ -106,7 +106,7 @@ static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
 	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked",
-	"refused", "resolve-failed"};
+	"refused", "resolve-failed", "evicted"};
 
 /*
  * conn_reason_name(reason):
@@ -246,7 +246,9 @@ watch(struct conn *c, ev_io *w, int fd, int on)
  * Legal state transitions, one bit per target state (see conn.h).
  */
 static const unsigned legal[] = {
-	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
+	[CONN_NEW] = 1u << CONN_FIRST_BYTES | 1u << CONN_DIAL |
+	    1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
+	[CONN_FIRST_BYTES] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
 	    1u << CONN_OPEN | 1u << CONN_REFUSING | 1u << CONN_DEAD,
@@ -263,7 +265,8 @@ static int
 is_pending(enum conn_state s)
 {
 
-	return (s == CONN_DIAL || s == CONN_HANDSHAKE || s == CONN_CONNECT);
+	return (s == CONN_FIRST_BYTES || s == CONN_DIAL ||
+	    s == CONN_HANDSHAKE || s == CONN_CONNECT);
 }
 
 /* A connection or a pending slot was given back: tell the node. */
@@ -279,8 +282,8 @@ slot_freed(struct conn_ctx *ctx)
 static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
-	static const char *const names[] = {"new", "dial", "handshake",
-	    "queued", "connect", "open", "refusing", "dead"};
+	static const char *const names[] = {"new", "first-bytes", "dial",
+	    "handshake", "queued", "connect", "open", "refusing", "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
@@ -341,6 +344,7 @@ conn_update(struct conn *c)
 		/* No socket yet while the name is looked up. */
 		watch(c, &c->chan_w, c->fd_chan, c->fd_chan != -1);
 		break;
+	case CONN_FIRST_BYTES:
 	case CONN_HANDSHAKE:
 		watch(c, &c->chan_r, c->fd_chan, 1);
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
@@ -826,6 +830,49 @@ chan_read_open(struct conn *c)
 }
 
 /*
+ * FIRST_BYTES, channel socket readable: peek at the first byte, then read
+ * as many bytes as ops->first wants (and no more: what follows is its
+ * owner's), and let ops->first move ${c} on.  The peer closing first is
+ * no event: ${c} goes without a line.
+ */
+static void
+first_read(struct conn *c)
+{
+	struct conn_buf *b = c->rx;
+	uint8_t peek;
+	ssize_t n;
+	size_t want;
+
+	if (b == NULL)
+		n = recv(c->fd_chan, &peek, 1, MSG_PEEK);
+	else
+		n = read(c->fd_chan, b->data + b->have, b->cap - b->have);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		c->quiet = 1;
+		conn_drop(c, CONN_R_EOF);
+		return;
+	}
+	if (b != NULL) {
+		b->have += (size_t)n;
+		if (b->have < b->cap)
+			return;
+		want = c->ops->first(c, b->data, b->have);
+		assert(want == 0 && c->state != CONN_FIRST_BYTES);
+		(void)want;
+		return;
+	}
+	want = c->ops->first(c, &peek, 1);
+	if (want == 0)
+		return;
+	assert(c->state == CONN_FIRST_BYTES && want > 1 &&
+	    want <= CONN_FIRST_MAX);
+	if ((c->rx = buf_get(c->ctx, want)) == NULL)
+		conn_drop(c, CONN_R_NOMEM);
+}
+
+/*
  * Channel socket readable during the handshake: feed whole frames to the
  * channel, send its replies, stop at the end of the handshake.
  */
@@ -1144,7 +1191,9 @@ conn_chan_r_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->state == CONN_HANDSHAKE)
+	if (c->state == CONN_FIRST_BYTES)
+		first_read(c);
+	else if (c->state == CONN_HANDSHAKE)
 		chan_read_handshake(c);
 	else if (c->state == CONN_REFUSING)
 		linger_read(c);
@@ -1239,6 +1288,7 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(c, &c->plain_w, c->fd_plain, 0);
 		dial_done(c, 1);
 		break;
+	case CONN_FIRST_BYTES:
 	case CONN_HANDSHAKE:
 		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT);
 		break;
@@ -1379,7 +1429,8 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		votes = 0; /* no source holds most */
 	/* Oldest first: the first that qualifies is the oldest. */
 	for (c = ctx->pend_head; c != NULL && victim == NULL; c = c->pnext) {
-		if (c->state != CONN_HANDSHAKE || !c->hs_responder)
+		if (c->state != CONN_FIRST_BYTES &&
+		    (c->state != CONN_HANDSHAKE || !c->hs_responder))
 			continue;
 		if (c->hs_progress) {
 			if (busy == NULL && now - c->t_start >= busy_age &&
@@ -1406,7 +1457,8 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		victim = busy;
 	if (victim == NULL)
 		return (-1);
-	conn_drop(victim, CONN_R_EVICTED);
+	conn_drop(victim, victim->state == CONN_FIRST_BYTES ?
+	    CONN_R_FIRST_EVICTED : CONN_R_EVICTED);
 	return (0);
 }
 
@@ -1719,7 +1771,8 @@ conn_handshake_pre(struct conn *c, struct channel *ch,
 {
 	size_t outlen = 0;
 
-	assert(c->state == CONN_NEW || c->state == CONN_DIAL);
+	assert(c->state == CONN_NEW || c->state == CONN_DIAL ||
+	    (c->state == CONN_FIRST_BYTES && role == CHANNEL_RESPONDER));
 	assert(c->ch == NULL);
 	assert(prelen <= 256);
 	c->ch = ch;
@@ -1782,6 +1835,38 @@ conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
 	c->ch = NULL;
 	conn_drop(c, CONN_R_EOF);
 	return (0);
+}
+
+/*
+ * conn_first_bytes(c):
+ * NEW, accepted channel socket only: wait for its first bytes with the
+ * handshake deadline, as a pending connection.
+ */
+void
+conn_first_bytes(struct conn *c)
+{
+
+	assert(c->state == CONN_NEW && c->fd_chan != -1 && c->fd_plain == -1);
+	conn_set_state(c, CONN_FIRST_BYTES);
+	timer_set(c, c->ctx->handshake_timeout);
+	conn_update(c);
+}
+
+/*
+ * conn_take_chan(c):
+ * From ops->first: take the channel socket and drop ${c} without a line.
+ */
+int
+conn_take_chan(struct conn *c)
+{
+	int fd = c->fd_chan;
+
+	assert(c->state == CONN_FIRST_BYTES);
+	ev_io_stop(c->ctx->loop, &c->chan_r);
+	c->fd_chan = -1; /* the caller owns it now */
+	c->quiet = 1;
+	conn_drop(c, CONN_R_EOF);
+	return (fd);
 }
 
 /*

@@ -14,6 +14,8 @@
  *
  *   NEW --conn_dial_channel--> DIAL --(dialed)--> HANDSHAKE    (initiator)
  *   NEW --conn_handshake-----------------------> HANDSHAKE    (responder)
+ *   NEW --conn_first_bytes--> FIRST_BYTES --(ops->first: conn_handshake)
+ *       --> HANDSHAKE, or --(conn_take_chan)--> DEAD     (accepted socket)
  *   HANDSHAKE --(established)--> CONNECT (conn_dial_plain) --> OPEN
  *   HANDSHAKE --(established)--> QUEUED (conn_wait_plain)
  *       --(conn_dial_plain)--> CONNECT --> OPEN
@@ -50,6 +52,7 @@ struct conn_buf;
 
 enum conn_state {
 	CONN_NEW,       /* made, nothing started */
+	CONN_FIRST_BYTES, /* accepted: its first bytes tell what it is */
 	CONN_DIAL,      /* connecting the channel socket */
 	CONN_HANDSHAKE, /* channel handshake running */
 	CONN_QUEUED,    /* established; the plain dial waits its turn */
@@ -80,6 +83,7 @@ enum conn_reason {
 	CONN_R_REVOKED,           /* a reload took its access away */
 	CONN_R_REFUSED,           /* the peer sent a REFUSE record */
 	CONN_R_RESOLVE_FAILED,    /* the name to dial did not resolve */
+	CONN_R_FIRST_EVICTED,     /* FIRST_BYTES made room (evict) */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -110,8 +114,9 @@ struct conn_ctx {
 	double keepalive;         /* seconds, 0: off (TCP keepalive idle) */
 	struct conn *live;        /* every connection not yet freed */
 	unsigned nconns;          /* connections not yet freed */
-	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT (not
-				   * QUEUED: no handshake, no dial) */
+	unsigned npending;        /* in FIRST_BYTES, DIAL, HANDSHAKE or
+				   * CONNECT (not QUEUED: no handshake, no
+				   * dial) */
 	struct conn *pend_head;   /* those, oldest first */
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
@@ -180,6 +185,16 @@ struct conn_ops {
 	 * passed on.  It must not drop ${c}.  May be NULL.
 	 */
 	void (*heard)(struct conn *c);
+	/*
+	 * FIRST_BYTES (conn_first_bytes): the first byte of the accepted
+	 * socket came in; ${p} holds it, peeked (still unread), ${have} is
+	 * 1.  Move ${c} on (conn_handshake, conn_take_chan or conn_drop)
+	 * and return 0, or return how many bytes (2 to CONN_FIRST_MAX) it
+	 * needs to tell: they are read (no more), then ${first} is called
+	 * once more with all of them (${have} that many), and must move
+	 * ${c} on then.  Needed by conn_first_bytes only.
+	 */
+	size_t (*first)(struct conn *c, const uint8_t *p, size_t have);
 };
 
 /*
@@ -291,7 +306,8 @@ void conn_ctx_fini(struct conn_ctx *ctx);
 /*
  * conn_ctx_evict(ctx, idle_age, busy_age):
  * Make room for one more connection when a limit is reached: drop
- * (CONN_R_EVICTED) one responder handshake.  First choice: one that has
+ * (CONN_R_EVICTED) one responder handshake, or (CONN_R_FIRST_EVICTED) one
+ * connection in FIRST_BYTES.  First choice: one that has
  * made no progress (not one whole handshake message in) for ${idle_age}
  * seconds or more: the oldest such one of the source holding more than
  * half of the pending connections if there is one, else the oldest such
@@ -358,6 +374,24 @@ void conn_set_ops(struct conn *c, const struct conn_ops *ops, void *arg);
  */
 struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
     int fd_plain, int fd_chan);
+
+/*
+ * conn_first_bytes(c):
+ * NEW, with the accepted channel socket only: wait for its first bytes
+ * (ops->first tells what they are) with the handshake deadline, as a
+ * pending connection (ctx->npending; conn_ctx_evict may take it, as a
+ * responder handshake with no message in yet: CONN_R_FIRST_EVICTED).  The
+ * socket closing first drops ${c} without a line.
+ */
+#define CONN_FIRST_MAX 128
+void conn_first_bytes(struct conn *c);
+
+/*
+ * conn_take_chan(c):
+ * From ops->first: take the channel socket out of ${c} (the caller's
+ * now) and drop ${c} without a line.  Return the socket.
+ */
+int conn_take_chan(struct conn *c);
 
 /*
  * conn_dial_channel(c, a):
@@ -427,8 +461,9 @@ int conn_send_creds(struct conn *c, const uint8_t *block, size_t len);
 
 /*
  * conn_handshake(c, ch, role):
- * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
- * on the channel socket with the handshake deadline; ${role} is the role
+ * NEW, DIAL or (responder) FIRST_BYTES: run the handshake of ${ch}
+ * (taken: freed with ${c}, even on failure) on the channel socket with
+ * the handshake deadline; ${role} is the role
  * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is
  * read here (ev_now) and passed to the channel as "now".
  * Return 0, or -1 on failure (the caller then drops ${c}).
