@@ -67,6 +67,8 @@
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+/* The first bytes are read into a handshake buffer. */
+_Static_assert(CONN_FIRST_MAX <= CONN_HS_CAP, "CONN_FIRST_MAX");
 /* Seconds a refused connection waits for the initiator's FIN (linger). */
 #define CONN_LINGER 1.0
 /* Records opened per writev() to the plain socket. */
@@ -830,23 +832,24 @@ chan_read_open(struct conn *c)
 }
 
 /*
- * FIRST_BYTES, channel socket readable: peek at the first byte, then read
- * as many bytes as ops->first wants (and no more: what follows is its
- * owner's), and let ops->first move ${c} on.  The peer closing first is
- * no event: ${c} goes without a line.
+ * FIRST_BYTES, channel socket readable: read the bytes ops->first waits
+ * for (the first one, then as many as it asks for, and no more: what
+ * follows is not ours) into c->rx, where a handshake goes on from, and
+ * let ops->first move ${c} on.  The peer closing first is no event: ${c}
+ * goes without a line.
  */
 static void
 first_read(struct conn *c)
 {
-	struct conn_buf *b = c->rx;
-	uint8_t peek;
+	struct conn_buf *b;
 	ssize_t n;
-	size_t want;
 
-	if (b == NULL)
-		n = recv(c->fd_chan, &peek, 1, MSG_PEEK);
-	else
-		n = read(c->fd_chan, b->data + b->have, b->cap - b->have);
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	b = c->rx;
+	n = read(c->fd_chan, b->data + b->have, c->first_want - b->have);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -854,22 +857,10 @@ first_read(struct conn *c)
 		conn_drop(c, CONN_R_EOF);
 		return;
 	}
-	if (b != NULL) {
-		b->have += (size_t)n;
-		if (b->have < b->cap)
-			return;
-		want = c->ops->first(c, b->data, b->have);
-		assert(want == 0 && c->state != CONN_FIRST_BYTES);
-		(void)want;
-		return;
+	if ((b->have += (size_t)n) == c->first_want) {
+		c->first_want = c->ops->first(c, b->data, b->have);
+		assert(c->first_want <= CONN_FIRST_MAX);
 	}
-	want = c->ops->first(c, &peek, 1);
-	if (want == 0)
-		return;
-	assert(c->state == CONN_FIRST_BYTES && want > 1 &&
-	    want <= CONN_FIRST_MAX);
-	if ((c->rx = buf_get(c->ctx, want)) == NULL)
-		conn_drop(c, CONN_R_NOMEM);
 }
 
 /*
@@ -1847,6 +1838,7 @@ conn_first_bytes(struct conn *c)
 {
 
 	assert(c->state == CONN_NEW && c->fd_chan != -1 && c->fd_plain == -1);
+	c->first_want = 1;
 	conn_set_state(c, CONN_FIRST_BYTES);
 	timer_set(c, c->ctx->handshake_timeout);
 	conn_update(c);

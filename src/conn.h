@@ -186,13 +186,13 @@ struct conn_ops {
 	 */
 	void (*heard)(struct conn *c);
 	/*
-	 * FIRST_BYTES (conn_first_bytes): the first byte of the accepted
-	 * socket came in; ${p} holds it, peeked (still unread), ${have} is
-	 * 1.  Move ${c} on (conn_handshake, conn_take_chan or conn_drop)
-	 * and return 0, or return how many bytes (2 to CONN_FIRST_MAX) it
-	 * needs to tell: they are read (no more), then ${first} is called
-	 * once more with all of them (${have} that many), and must move
-	 * ${c} on then.  Needed by conn_first_bytes only.
+	 * FIRST_BYTES (conn_first_bytes): the bytes it waited for came in,
+	 * ${have} (the first byte, then as many as it asked for) at ${p}.
+	 * Move ${c} on (conn_handshake, which goes on from these bytes,
+	 * conn_take_chan or conn_drop) and return 0, or return how many
+	 * bytes in all (more than ${have}, at most CONN_FIRST_MAX) to be
+	 * called again with: they are read, and no more.  Needed by
+	 * conn_first_bytes only.
 	 */
 	size_t (*first)(struct conn *c, const uint8_t *p, size_t have);
 };
@@ -278,6 +278,7 @@ struct conn {
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
 	int retry;  /* a client carried over from an earlier connection */
+	size_t first_want; /* FIRST_BYTES: the bytes ops->first waits for */
 };
 
 /*
@@ -383,7 +384,7 @@ struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
  * responder handshake with no message in yet: CONN_R_FIRST_EVICTED).  The
  * socket closing first drops ${c} without a line.
  */
-#define CONN_FIRST_MAX 128
+#define CONN_FIRST_MAX 256
 void conn_first_bytes(struct conn *c);
 
 /*

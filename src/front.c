@@ -33,6 +33,8 @@ struct front {
 	void *service_arg;
 };
 
+_Static_assert(TICKET_PREAMBLE_LEN <= CONN_FIRST_MAX, "preamble");
+
 static void front_established(struct conn *c);
 static size_t front_first(struct conn *c, const uint8_t *p, size_t have);
 

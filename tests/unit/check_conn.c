@@ -608,7 +608,7 @@ END_TEST
 
 /*
  * FIRST_BYTES (a relay's accepted socket): ops->first gets the first
- * byte peeked, then exactly the bytes it asked for (what follows stays in
+ * byte, then exactly the bytes it asked for (what follows stays in
  * the socket for whoever takes it); a handshake started from there keeps
  * its slot; a connection whose first bytes never come goes at the
  * handshake deadline.  All of them are pending, with the handshakes:
@@ -682,7 +682,7 @@ START_TEST(test_first_bytes)
 	size_t n0 = ctx.npending;
 	int peer, peer_old, i;
 
-	/* The first byte, peeked; then 4 bytes read, no more. */
+	/* The first byte, then 4 bytes in all, no more. */
 	c = first_conn(&peer);
 	ck_assert_int_eq(c->state, CONN_FIRST_BYTES);
 	ck_assert_uint_eq(ctx.npending, n0 + 1);
@@ -709,7 +709,7 @@ START_TEST(test_first_bytes)
 	for (i = 0; i < 200 && h->state == CONN_FIRST_BYTES; i++)
 		fixture_spin(loop);
 	ck_assert_int_eq(h->state, CONN_HANDSHAKE);
-	ck_assert_uint_eq(first_have, 1); /* peeked only */
+	ck_assert_uint_eq(first_have, 1); /* the first byte only */
 	ck_assert_uint_eq(ctx.npending, n0 + 2);
 	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600., 3600.), -1);
 	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
