@@ -1854,8 +1854,7 @@ conn_take_chan(struct conn *c)
 	int fd = c->fd_chan;
 
 	assert(c->state == CONN_FIRST_BYTES);
-	ev_io_stop(c->ctx->loop, &c->chan_r);
-	c->fd_chan = -1; /* the caller owns it now */
+	c->fd_chan = -1; /* the caller owns it now (conn_drop stops chan_r) */
 	c->quiet = 1;
 	conn_drop(c, CONN_R_EOF);
 	return (fd);
