@@ -63,6 +63,11 @@ struct front {
 	void (*service)(void *, struct conn *, const char *,
 	    const struct request *);
 	void *service_arg;
+	/* Its metrics (metrics.h's handles, resolved in front_new): the
+	 * pending connections that timed out, were evicted, were refused. */
+	struct metrics_series *m_timeout;
+	struct metrics_series *m_evicted;
+	struct metrics_series *m_max_pending;
 };
 
 static void front_established(struct conn *c);
@@ -392,8 +397,7 @@ pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct pend *pd = w->data;
 
 	(void)revents;
-	metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay", "handshake-timeout",
-	    NULL);
+	metrics_inc(pd->f->m_timeout, 1);
 	(void)log_limited(&pd->f->env->anyone_log, ev_now(loop), LOG_LVL_WARN,
 	    "event=drop role=relay conn=0 addr=- reason=handshake-timeout");
 	pend_free(pd, 1);
@@ -412,7 +416,7 @@ pend_evict(struct front *f)
 	if (old == NULL ||
 	    ev_now(f->env->loop) - old->t_start < FRONT_EVICT_AGE)
 		return (-1);
-	metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay", "evicted", NULL);
+	metrics_inc(f->m_evicted, 1);
 	(void)log_limited(&f->env->anyone_log, ev_now(f->env->loop),
 	    LOG_LVL_WARN, "event=drop role=relay conn=0 addr=- reason=evicted");
 	pend_free(old, 1);
@@ -426,7 +430,7 @@ pend_new(struct front *f, int fd)
 	struct pend *pd;
 
 	if (f->npends >= FRONT_PENDING_MAX && pend_evict(f) == -1) {
-		metrics_add(METRICS_REFUSED, 1, "relay", "max-pending", NULL);
+		metrics_inc(f->m_max_pending, 1);
 		log_warn("event=refuse role=relay reason=max-pending");
 		sock_close_reset(fd);
 		return;
@@ -486,6 +490,12 @@ front_new(struct env *e, char *err, size_t errlen)
 	}
 	f->env = e;
 	f->l.fd = -1;
+	f->m_timeout = metrics_series(METRICS_HANDSHAKE_FAILURES, "relay",
+	    "handshake-timeout", NULL);
+	f->m_evicted = metrics_series(METRICS_HANDSHAKE_FAILURES, "relay",
+	    "evicted", NULL);
+	f->m_max_pending = metrics_series(METRICS_REFUSED, "relay",
+	    "max-pending", NULL);
 	if (e->cfg->node.has_listen && listener_open(&f->l, e,
 	    &e->cfg->node.listen, "node", "node", front_accept, f, err,
 	    errlen) == -1) {
