@@ -354,7 +354,7 @@ static void
 inlet_refused(struct conn *c, unsigned code)
 {
 	struct inlet *il = c->arg;
-	char peer[IDENTITY_TEXT_SIZE], reason[64];
+	char peer[IDENTITY_TEXT_SIZE];
 
 	if (code == CHANNEL_REFUSAL_NOT_ALLOWED && channel_is_resumed(c->ch) &&
 	    resume_denied(il, c))
@@ -365,9 +365,8 @@ inlet_refused(struct conn *c, unsigned code)
 		    conn_peer_text(c, peer), c->service);
 		return;
 	}
-	snprintf(reason, sizeof(reason), "remote-%s",
-	    channel_refusal_name(code));
-	env_audit_conn(il->env, c, 0, reason, il->ci->service, "inlet");
+	env_audit_conn(il->env, c, 0, env_refusal_reason(1, code),
+	    il->ci->service, "inlet");
 }
 
 /*

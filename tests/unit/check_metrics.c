@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env.h"
 #include "fixture.h"
 #include "metrics.h"
 #include "ready.h"
@@ -299,6 +300,40 @@ START_TEST(test_handle_full)
 }
 END_TEST
 
+/*
+ * Audit decisions count through handles env.c caches by the addresses of
+ * their role and reason: once per decision, across a metrics_clear(),
+ * and a refusal's reason is one text of static storage per code.
+ */
+START_TEST(test_decisions)
+{
+	static struct env e; /* no configuration: no peer, no limit */
+	const char *r;
+
+	env_audit(&e, 0, "not-allowed", NULL, "db", "outlet");
+	env_audit(&e, 0, "not-allowed", NULL, "db", "outlet");
+	env_audit(&e, 1, "allowed", NULL, "db", "outlet");
+	ck_assert(metrics_get(METRICS_ACCESS_DECISIONS, "outlet", "deny",
+	    "not-allowed") == 2);
+	metrics_clear();
+	env_audit(&e, 0, "not-allowed", NULL, "db", "outlet");
+	ck_assert(metrics_get(METRICS_ACCESS_DECISIONS, "outlet", "deny",
+	    "not-allowed") == 1);
+	ck_assert(metrics_get(METRICS_ACCESS_DECISIONS, "outlet", "allow",
+	    "allowed") == 0);
+	r = env_refusal_reason(0, CHANNEL_REFUSAL_NOT_ALLOWED);
+	ck_assert_str_eq(r, "relay-not-allowed");
+	ck_assert_ptr_eq(env_refusal_reason(0, CHANNEL_REFUSAL_NOT_ALLOWED),
+	    r);
+	ck_assert_str_eq(env_refusal_reason(1, CHANNEL_REFUSAL_NO_REGISTRANT),
+	    "remote-no-registrant");
+	ck_assert_str_eq(env_refusal_reason(1, 200), "remote-refused");
+	env_audit(&e, 0, r, NULL, "db", "inlet");
+	ck_assert(metrics_get(METRICS_ACCESS_DECISIONS, "inlet", "deny",
+	    "relay-not-allowed") == 1);
+}
+END_TEST
+
 static int
 is_one(const void *arg)
 {
@@ -350,6 +385,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_handle_hidden);
 	tcase_add_test(tc, test_handle_reset);
 	tcase_add_test(tc, test_handle_full);
+	tcase_add_test(tc, test_decisions);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ready");
 	tcase_add_test(tc, test_ready);
