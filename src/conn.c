@@ -534,6 +534,50 @@ bytes_count(struct conn *c, uint64_t in, uint64_t out)
 	t->out += out;
 }
 
+/*
+ * The metric handles of ${c}'s role in its context: found by the role's
+ * address, resolved the first time the role is seen (the last slot is
+ * taken over if more roles than CONN_SERIES_ROLES appear).
+ */
+static struct conn_series *
+series_of(struct conn *c)
+{
+	struct conn_series *m = c->ctx->series;
+	size_t i;
+
+	for (i = 0; i < CONN_SERIES_ROLES - 1; i++, m++)
+		if (m->role == c->role || m->role == NULL)
+			break;
+	if (m->role != c->role) {
+		memset(m, 0, sizeof(*m));
+		m->role = c->role;
+		m->active = metrics_series(METRICS_CONN_ACTIVE, c->role, NULL,
+		    NULL);
+		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, c->role,
+		    NULL, NULL);
+	}
+	return (m);
+}
+
+/*
+ * The handle in ${h} (of ${m}'s role, one per reason) for the end of a
+ * connection with ${reason}, in the family ${id}: resolved at its first
+ * use.
+ */
+static struct metrics_series *
+series_reason(struct conn_series *m, struct metrics_series **h,
+    enum metrics_id id, enum conn_reason reason)
+{
+
+	if ((size_t)reason >= CONN_REASONS)
+		return (metrics_series(id, m->role, conn_reason_name(reason),
+		    NULL));
+	if (h[reason] == NULL)
+		h[reason] = metrics_series(id, m->role,
+		    conn_reason_name(reason), NULL);
+	return (h[reason]);
+}
+
 /* The collector: the tallies of the context ${arg} go to the metrics. */
 static void
 bytes_flush(void *arg)
@@ -1887,16 +1931,18 @@ void
 conn_open(struct conn *c)
 {
 	char peer[IDENTITY_TEXT_SIZE];
+	struct conn_series *m;
 	struct conn_buf *b;
 
 	conn_set_state(c, CONN_OPEN);
 	c->t_active = ev_now(c->ctx->loop);
 	open_timer(c);
 	c->logged_open = 1;
-	metrics_add(METRICS_CONN_OPENED, 1, c->role, c->name, NULL);
-	metrics_add(METRICS_CONN_ACTIVE, 1, c->role, NULL, NULL);
-	metrics_observe(METRICS_HANDSHAKE_SECONDS, ev_time() - c->t_start,
-	    c->role);
+	assert(c->opened != NULL);
+	m = series_of(c);
+	metrics_inc(c->opened, 1);
+	metrics_inc(m->active, 1);
+	metrics_observe(m->seconds, ev_time() - c->t_start);
 	log_info("event=open role=%s conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s setup_ms=%.2f", c->role, c->id, c->name,
 	    conn_peer_text(c, peer), c->service,
@@ -2167,6 +2213,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 {
 	struct conn_ctx *ctx = c->ctx;
 	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
+	struct conn_series *m;
 
 	if (c->state == CONN_DEAD)
 		return;
@@ -2181,13 +2228,14 @@ conn_drop(struct conn *c, enum conn_reason reason)
 
 	/* Metrics: an opened one closes; one that never opened failed
 	 * (a detached session's handshake ends with EOF: not a failure). */
+	m = series_of(c);
 	if (c->logged_open) {
-		metrics_add(METRICS_CONN_CLOSED, 1, c->role,
-		    conn_reason_name(reason), NULL);
-		metrics_add(METRICS_CONN_ACTIVE, -1, c->role, NULL, NULL);
+		metrics_inc(series_reason(m, m->closed, METRICS_CONN_CLOSED,
+		    reason), 1);
+		metrics_inc(m->active, -1);
 	} else if (reason != CONN_R_EOF)
-		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, c->role,
-		    conn_reason_name(reason), NULL);
+		metrics_inc(series_reason(m, m->failed,
+		    METRICS_HANDSHAKE_FAILURES, reason), 1);
 
 	if (c->logged_open)
 		log_info("event=close role=%s conn=%" PRIu64 " name=%s "

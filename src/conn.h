@@ -90,6 +90,24 @@ enum conn_reason {
 /* conn_ctx's byte tallies: at most this many roles (c->role values). */
 #define CONN_ROLES 2
 
+/* conn_ctx's handles by reason: the reasons below, the channel's errors. */
+#define CONN_REASONS (CONN_R_CHANNEL_BASE + 16)
+/* conn_ctx's metric handles: at most this many roles (c->role values). */
+#define CONN_SERIES_ROLES 4
+
+/*
+ * The metric series of the connections of one role (metrics.h's handles,
+ * valid for the process's life), each resolved at its first use and kept:
+ * an opening or an end counts through them, without a lookup by labels.
+ */
+struct conn_series {
+	const char *role;                  /* c->role, by address; NULL: free */
+	struct metrics_series *active;     /* connections_active{role} */
+	struct metrics_series *seconds;    /* handshake_duration_seconds */
+	struct metrics_series *closed[CONN_REASONS]; /* {role, reason} */
+	struct metrics_series *failed[CONN_REASONS]; /* handshake_failures */
+};
+
 /*
  * Plaintext bytes moved on plain sockets by the connections of one role
  * since the last scrape: added once per scrape to the metrics (received
@@ -138,6 +156,7 @@ struct conn_ctx {
 	void *epoch;
 	void (*epoch_ref)(void *epoch, int delta);
 	struct conn_bytes bytes[CONN_ROLES]; /* since the last scrape */
+	struct conn_series series[CONN_SERIES_ROLES]; /* by role */
 	struct metrics_collector bytes_mc;   /* adds them to the metrics */
 };
 
@@ -265,6 +284,10 @@ struct conn {
 				* labels: a string literal (conn_ctx's byte
 				* tallies tell roles by address) */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
+	/* The series conn_open counts in (connections_opened_total{role,
+	 * name}): the handle the part c->name is from resolved (metrics.h:
+	 * valid for the process's life); set before conn_open. */
+	struct metrics_series *opened;
 	const char *service;   /* requested service, for logs (borrowed) */
 	/* Where the channel was dialed, for logs: a copy of the address as
 	 * written (what it came from, a relay fleet's member, may be freed

@@ -20,6 +20,66 @@ env_local(const struct env *e)
 	return (&e->local[e->cur]);
 }
 
+/* Audit decisions whose series env.c keeps (more take over slots). */
+#define ENV_DECISIONS 64
+/* Refusal codes with a reason of their own (env_refusal_reason). */
+#define ENV_REFUSALS 16
+
+/*
+ * The handles of sallyport_access_decisions_total{role, decision,
+ * reason}, by the addresses of the role and reason, each resolved at its
+ * first use.  Both are text of static storage that never changes
+ * (env_audit's contract) and handles live as long as the process
+ * (metrics.h), so an entry never goes stale, whatever a reload rebuilds:
+ * the table is the process's, like the registry.
+ */
+static struct {
+	const char *role;
+	const char *reason;
+	int allow;
+	struct metrics_series *s;
+} decisions[ENV_DECISIONS];
+static size_t decisions_next; /* the slot a new one takes */
+
+/* The handle of the decision ${allow} for ${reason} by ${role}. */
+static struct metrics_series *
+decision(int allow, const char *reason, const char *role)
+{
+	size_t i;
+
+	for (i = 0; i < ENV_DECISIONS && decisions[i].s != NULL; i++)
+		if (decisions[i].reason == reason &&
+		    decisions[i].role == role && decisions[i].allow == allow)
+			return (decisions[i].s);
+	i = decisions_next++ % ENV_DECISIONS;
+	decisions[i].role = role;
+	decisions[i].reason = reason;
+	decisions[i].allow = allow;
+	decisions[i].s = metrics_series(METRICS_ACCESS_DECISIONS, role,
+	    allow ? "allow" : "deny", reason);
+	return (decisions[i].s);
+}
+
+/*
+ * env_refusal_reason(remote, code):
+ * The audit reason for a refusal ${code} (enum channel_refusal) that a
+ * relay sent ("relay-" and the code's word) or, if ${remote}, the remote
+ * node ("remote-"): text of static storage, as env_audit() wants.
+ */
+const char *
+env_refusal_reason(int remote, unsigned code)
+{
+	static char words[2][ENV_REFUSALS][48];
+	char *w;
+
+	/* Codes past the table are unknown: "refused", as code 0's. */
+	w = words[remote != 0][code < ENV_REFUSALS ? code : 0];
+	if (w[0] == '\0')
+		snprintf(w, sizeof(words[0][0]), "%s-%s",
+		    remote ? "remote" : "relay", channel_refusal_name(code));
+	return (w);
+}
+
 /*
  * The audit line and its count; ${tail} ends the line (may be "").
  * Return 1 if printed, 0 if the limit ${lim} left it out.
@@ -43,8 +103,7 @@ audit(const struct env *e, struct log_limit *lim, int allow,
 	svc[i] = '\0';
 	if (i == 0)
 		strcpy(svc, "-");
-	metrics_add(METRICS_ACCESS_DECISIONS, 1, role, allow ? "allow" : "deny",
-	    reason);
+	metrics_inc(decision(allow, reason, role), 1);
 	name = id != NULL ? config_peer_name(e->cfg, id) : NULL;
 	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
 	    "peer=%s%s%s service=%s role=%s%s", allow ? "allow" : "deny",

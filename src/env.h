@@ -149,7 +149,11 @@ void env_resume_keep(struct env *e, const struct conn *c, const char *role);
 /*
  * env_audit(e, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
- * NULL, ${service} the service asked for (printed safely).
+ * NULL, ${service} the service asked for (printed safely).  ${reason} and
+ * ${role}, here and in every env_audit_*() (and an acl_verdict's reason),
+ * are text of static storage that never changes (a literal, an entry of
+ * a constant table, env_refusal_reason()), never a buffer: the decision's
+ * metric handle is cached by their addresses.
  */
 void env_audit(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);
@@ -194,6 +198,14 @@ void env_audit_conn(struct env *e, const struct conn *c, int allow,
 void env_audit_tail(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role,
     const char *tail);
+
+/*
+ * env_refusal_reason(remote, code):
+ * The audit reason for a refusal ${code} (enum channel_refusal) that a
+ * relay sent ("relay-" and the code's word) or, if ${remote}, the remote
+ * node ("remote-"): text of static storage, as env_audit() wants.
+ */
+const char *env_refusal_reason(int remote, unsigned code);
 
 /*
  * env_audit_limited(e, lim, allow, reason, id, service, role):

@@ -69,6 +69,10 @@ struct inlet {
 	/* No resumed handshakes with the outlet before this time (a resumed
 	 * attempt failed there: resume_lost). */
 	ev_tstamp resume_off;
+	/* Its metrics (metrics.h's handles, resolved in inlet_new): its
+	 * connections opened; clients dropped, its relay session down. */
+	struct metrics_series *m_opened;
+	struct metrics_series *m_down;
 };
 
 /* A client carried over from a refused resumed attempt (resume_denied). */
@@ -350,7 +354,7 @@ static void
 inlet_refused(struct conn *c, unsigned code)
 {
 	struct inlet *il = c->arg;
-	char peer[IDENTITY_TEXT_SIZE], reason[64];
+	char peer[IDENTITY_TEXT_SIZE];
 
 	if (code == CHANNEL_REFUSAL_NOT_ALLOWED && channel_is_resumed(c->ch) &&
 	    resume_denied(il, c))
@@ -361,9 +365,8 @@ inlet_refused(struct conn *c, unsigned code)
 		    conn_peer_text(c, peer), c->service);
 		return;
 	}
-	snprintf(reason, sizeof(reason), "remote-%s",
-	    channel_refusal_name(code));
-	env_audit_conn(il->env, c, 0, reason, il->ci->service, "inlet");
+	env_audit_conn(il->env, c, 0, env_refusal_reason(1, code),
+	    il->ci->service, "inlet");
 }
 
 /*
@@ -447,6 +450,7 @@ inlet_start(struct inlet *il, int fd, struct carried *cr)
 	c->arg = il;
 	c->role = "inlet";
 	c->name = il->ci->name;
+	c->opened = il->m_opened;
 	c->service = il->ci->service;
 	if (cr != NULL) {
 		conn_replay_plain(c, cr->held, cr->len, cr->eof); /* c's now */
@@ -483,8 +487,7 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (up)
 			inlet_start(il, il->wait_fd[i], NULL);
 		else if (down || il->wait_until[i] <= ev_now(loop)) {
-			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
-			    "relay-session-down", NULL);
+			metrics_inc(il->m_down, 1);
 			log_warn("event=drop role=inlet conn=0 addr=- "
 			    "reason=relay-session-down name=%s", il->ci->name);
 			sock_close_reset(il->wait_fd[i]);
@@ -522,8 +525,7 @@ inlet_serve(struct inlet *il, int fd)
 	}
 	if (fleet_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
 		/* The last attempt failed: do not keep the client waiting. */
-		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
-		    "relay-session-down", NULL);
+		metrics_inc(il->m_down, 1);
 		log_warn("event=drop role=inlet conn=0 addr=- "
 		    "reason=relay-session-down name=%s", il->ci->name);
 		sock_close_reset(fd);
@@ -589,6 +591,10 @@ inlet_new(struct env *e, const struct config_inlet *ci, int fd,
 	}
 	il->env = e;
 	il->ci = ci;
+	il->m_opened = metrics_series(METRICS_CONN_OPENED, "inlet", ci->name,
+	    NULL);
+	il->m_down = metrics_series(METRICS_HANDSHAKE_FAILURES, "inlet",
+	    "relay-session-down", NULL);
 	ev_init(&il->wait_timer, inlet_wait_cb);
 	il->wait_timer.repeat = INLET_WAIT_TICK;
 	il->wait_timer.data = il;

@@ -84,6 +84,11 @@ struct gate {
 	ev_tstamp accepted;      /* a dial last connected (0: never) */
 	ev_timer timer;          /* the next look or give-up, or a pump */
 	struct outlet *o;
+	/* Its metrics, by name (metrics.h's handles, resolved in
+	 * outlet_new): connections opened, dials queued, dials waiting. */
+	struct metrics_series *m_opened;
+	struct metrics_series *m_queued;
+	struct metrics_series *m_waiting;
 };
 
 struct outlet {
@@ -151,8 +156,7 @@ dial_move(struct dial *d, int st)
 		TAILQ_REMOVE(gate_list(g, (int)d->st), d, link);
 		TAILQ_INSERT_TAIL(gate_list(g, st), d, link);
 		if (d->st == DIAL_QUEUED)
-			metrics_add(METRICS_DIALS_WAITING, -1, g->name, NULL,
-			    NULL);
+			metrics_inc(g->m_waiting, -1);
 		if (d->st == DIAL_QUEUED && st != DIAL_QUEUED)
 			g->busy++;
 	}
@@ -186,7 +190,7 @@ dial_leave(struct dial *d)
 		return;
 	TAILQ_REMOVE(gate_list(g, (int)d->st), d, link);
 	if (d->st == DIAL_QUEUED)
-		metrics_add(METRICS_DIALS_WAITING, -1, g->name, NULL, NULL);
+		metrics_inc(g->m_waiting, -1);
 	else {
 		g->busy--;
 		if (!TAILQ_EMPTY(&g->queue))
@@ -296,6 +300,9 @@ gate_enter(struct outlet *o, struct conn *c,
 	for (i = 0; i < o->ngates && g == NULL; i++)
 		if (strcmp(o->gates[i].name, co->name) == 0)
 			g = &o->gates[i];
+	/* (An outlet older than the configuration has no gate for it.) */
+	c->opened = g != NULL ? g->m_opened :
+	    metrics_series(METRICS_CONN_OPENED, "outlet", co->name, NULL);
 	if (g == NULL || g->max == 0) {
 		/* No cap (or an outlet older than the configuration). */
 		dial_target(c, co);
@@ -318,8 +325,8 @@ gate_enter(struct outlet *o, struct conn *c,
 	d->st = DIAL_QUEUED;
 	d->look = ev_now(o->env->loop);
 	TAILQ_INSERT_TAIL(&g->queue, d, link);
-	metrics_add(METRICS_DIALS_QUEUED, 1, g->name, NULL, NULL);
-	metrics_add(METRICS_DIALS_WAITING, 1, g->name, NULL, NULL);
+	metrics_inc(g->m_queued, 1);
+	metrics_inc(g->m_waiting, 1);
 	log_debug("event=dial-queued role=outlet conn=%" PRIu64 " name=%s "
 	    "busy=%u max_dials=%u", c->id, g->name, g->busy, g->max);
 	conn_wait_plain(c);
@@ -569,6 +576,12 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 		ev_init(&g->timer, gate_timer_cb);
 		g->timer.data = g;
 		g->o = o;
+		g->m_opened = metrics_series(METRICS_CONN_OPENED, "outlet",
+		    g->name, NULL);
+		g->m_queued = metrics_series(METRICS_DIALS_QUEUED, g->name,
+		    NULL, NULL);
+		g->m_waiting = metrics_series(METRICS_DIALS_WAITING, g->name,
+		    NULL, NULL);
 		o->ngates++;
 	}
 	for (i = 0; i < cfg->noutlets; i++) {

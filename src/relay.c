@@ -155,6 +155,11 @@ struct relay {
 	struct ticket_slot **buckets; /* of map */
 	ev_timer wait_timer;
 	struct metrics_collector gauges; /* relay_gauges() at each scrape */
+	/* Its metrics (metrics.h's handles, resolved in relay_new): clients
+	 * that found no ready connection in time; sessions and clients
+	 * refused at max_connections. */
+	struct metrics_series *m_no_ready;
+	struct metrics_series *m_full;
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
@@ -651,8 +656,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		while ((cw = svc->wait_head) != NULL &&
 		    cw->deadline <= ev_now(loop)) {
 			(void)wait_pop(r, svc);
-			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay",
-			    "no-ready-connection", NULL);
+			metrics_inc(r->m_no_ready, 1);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
 			sock_close_reset(cw->fd);
@@ -1039,8 +1043,7 @@ relay_session(void *arg, struct conn *c)
 	}
 	env_resume_keep(r->env, c, "relay"); /* allowed: its ticket */
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
-		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
-		    NULL);
+		metrics_inc(r->m_full, 1);
 		log_warn("event=refuse role=relay reason=max-connections");
 		c->quiet = 1;
 		conn_drop(c, CONN_R_DENIED);
@@ -1169,8 +1172,7 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		goto refuse;
 	}
 	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {
-		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
-		    NULL);
+		metrics_inc(r->m_full, 1);
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
@@ -1240,6 +1242,10 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 	}
 	front_serve_preamble(f, relay_preamble, r);
 	(void)front_register(f, &relay_kind, relay_session, r);
+	r->m_no_ready = metrics_series(METRICS_HANDSHAKE_FAILURES, "relay",
+	    "no-ready-connection", NULL);
+	r->m_full = metrics_series(METRICS_REFUSED, "relay", "max-connections",
+	    NULL);
 	metrics_collector_add(&r->gauges, relay_gauges, r);
 	return (r);
 nomem:

@@ -74,6 +74,9 @@ t_established(struct conn *c)
 	}
 	if (!c->hs_responder && hold_mode)
 		ck_assert_int_eq(conn_hold_plain(c), 0);
+	/* What a role resolves for its part (conn.h: c->opened). */
+	c->opened = metrics_series(METRICS_CONN_OPENED, c->role, c->name,
+	    NULL);
 	conn_open(c);
 }
 

@@ -80,6 +80,9 @@ peer_established(struct conn *c)
 	struct fixture_peer *p = c->arg;
 
 	p->established = 1;
+	/* What a role resolves for its part (conn.h: c->opened). */
+	c->opened = metrics_series(METRICS_CONN_OPENED, c->role, c->name,
+	    NULL);
 	conn_open(c);
 }
 
