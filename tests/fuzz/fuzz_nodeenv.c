@@ -79,8 +79,9 @@ static const struct part_ops *const table[4] = {
 static char dir[64], node_path[96], admin_path[96];
 static int tcp_l = -1; /* loopback: FZN_TCP's connections come from it */
 
-/* The strangers' credentials: fz_ls with role=app, with role=ops. */
-static struct channel_local ls_app, ls_ops;
+/* The strangers' credentials: fz_ls with role=app, with role=ops; one
+ * that [peers] names. */
+static struct channel_local ls_app, ls_ops, named;
 
 /* The harness's clients. */
 static int cli[FZN_SLOTS];
@@ -171,6 +172,7 @@ fzn_setup(void)
 	crypto_sha256(aid, apub, sizeof(apub));
 	stranger(&ls_app, apriv, "role=app");
 	stranger(&ls_ops, apriv, "role=ops");
+	fz_local_fixed(&named, 5);
 	snprintf(dir, sizeof(dir), "%s/fuzz_node.XXXXXX",
 	    getenv("TMPDIR") != NULL && strlen(getenv("TMPDIR")) < 32 ?
 	    getenv("TMPDIR") : "/tmp");
@@ -181,7 +183,7 @@ fzn_setup(void)
 	atexit(fuzz_cleanup);
 	identity_id_format(aid, a);
 	identity_id_format(fz_li.id, li);
-	identity_id_format(fz_ls.id, ls);
+	identity_id_format(named.id, ls);
 	snprintf(ini, sizeof(ini), "[node]\nidentity = k\n"
 	    "listen = unix:%s\nadmin = unix:%s\n"
 	    "max_handshakes = 3\nhandshake_timeout = 5\n"
@@ -317,14 +319,14 @@ slot_read(unsigned s, uint8_t *buf, size_t cap)
 static void
 hello(unsigned s, uint8_t w)
 {
-	const struct channel_local *who[4] = {&fz_li, &fz_ls, &ls_app,
-	    &ls_ops};
+	const struct channel_local *who[FZN_WHO] = {&fz_li, &fz_ls, &ls_app,
+	    &ls_ops, &named};
 	uint8_t m[CHANNEL_MAX_HANDSHAKE];
 	size_t n;
 
 	slot_connect(s, FZN_NODE);
 	fuzz_own_side = 1;
-	hs[s] = fz_initiator_as(who[w % 4], fzn_requests[w / 4 %
+	hs[s] = fz_initiator_as(who[w % FZN_WHO], fzn_requests[w / FZN_WHO %
 	    FZN_REQUESTS]);
 	if (channel_start(hs[s], m, sizeof(m), &n) != 0)
 		abort();
@@ -364,6 +366,7 @@ no_conns(void)
 void
 fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 {
+	const struct linger reset = {1, 0}; /* close: RST, not FIN */
 	const uint8_t *p = data, *end = data + size;
 	uint8_t buf[4096];
 	unsigned s, i, n;
@@ -384,7 +387,11 @@ fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 			p += n;
 			break;
 		case FZN_CLOSE:
-			slot_close(next(&p, end) % FZN_SLOTS);
+			s = next(&p, end);
+			if (s / FZN_SLOTS % 2 == 1 && cli[s % FZN_SLOTS] != -1)
+				(void)setsockopt(cli[s % FZN_SLOTS], SOL_SOCKET,
+				    SO_LINGER, &reset, sizeof(reset));
+			slot_close(s % FZN_SLOTS);
 			break;
 		case FZN_SHUT:
 			s = next(&p, end) % FZN_SLOTS;

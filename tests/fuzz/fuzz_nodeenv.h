@@ -13,7 +13,7 @@
  *   [outlet db]   allow = fz_li      (its target is not there)
  *   [outlet web]  allow = role=app@corp
  *   [relay r]     register = fz_li, allow = fz_li
- *   [peers]       friend = fz_li, stranger = fz_ls
+ *   [peers]       friend = fz_li, stranger = a fifth fixed identity
  *
  * Time is the harness's: while a target runs, the clock the loop reads
  * (clock_gettime, CLOCK_MONOTONIC and CLOCK_REALTIME) is the real one
@@ -25,14 +25,15 @@
  *
  *   FZN_CONNECT s       connect client slot s (mod FZN_SLOTS)
  *   FZN_WRITE s n D     write the n (1 to 256) bytes D on slot s
- *   FZN_CLOSE s         close slot s
+ *   FZN_CLOSE s         close slot s (s / FZN_SLOTS odd: with a reset)
  *   FZN_SHUT s          shut slot s down for writing (FIN)
  *   FZN_TIME t          advance the clock by t/4 seconds; then what
  *                       expired ends (the parts' expire, node.c's
  *                       timer)
  *   FZN_HELLO s w       connect slot s and send msg1 of a fixed
- *                       initiator: w % 4 who (fz_li; fz_ls without a
- *                       credential, with role=app, with role=ops), w / 4
+ *                       initiator: w % FZN_WHO who (fz_li; fz_ls
+ *                       without a credential, with role=app, with
+ *                       role=ops; a stranger [peers] names), w / FZN_WHO
  *                       % FZN_REQUESTS which request (fzn_requests)
  *   FZN_REPLY s         read what the node sent on slot s; if it is msg2
  *                       of the initiator there, send its msg3
@@ -64,6 +65,9 @@ enum fzn_op {
 	FZN_TCP,
 	FZN_OPS
 };
+
+/* The initiators FZN_HELLO can be. */
+#define FZN_WHO 5
 
 /* The requests FZN_HELLO asks for, by index. */
 #define FZN_REQUESTS 9

@@ -71,7 +71,7 @@ hello(unsigned s, unsigned who, unsigned req)
 	op(FZN_HELLO, s);
 	if (len + 1 > sizeof(buf))
 		abort();
-	buf[len++] = (uint8_t)(who + 4 * req);
+	buf[len++] = (uint8_t)(who + FZN_WHO * req);
 }
 
 /* A whole handshake: msg1, then msg3 once msg2 came. */
@@ -136,14 +136,16 @@ node_seeds(const char *d)
 	op(FZN_DRAIN, 0);
 	save(d, "node", "known-db");
 	/* Strangers: every request, without and with credentials. */
-	for (i = 1; i < 4; i++) {
+	for (i = 1; i < FZN_WHO; i++) {
 		for (r = 0; r < FZN_REQUESTS; r++) {
 			char name[32];
 
 			handshake(0, i, r);
 			op(FZN_DRAIN, 0);
-			if (r % 2 == 0) /* the peer's FIN ends the linger */
+			if (r % 2 == 0) { /* the peer's FIN ends the linger */
+				text(0, "late bytes, discarded");
 				op(FZN_SHUT, 0);
+			}
 			else            /* the linger's deadline */
 				wait_secs(6);
 			op(FZN_DRAIN, 0);
@@ -189,6 +191,9 @@ node_seeds(const char *d)
 	op(FZN_TCP, 1);
 	text(1, "\x00");
 	op(FZN_TCP, 2);
+	op(FZN_TCP, 3); /* a reset: the node's drop line has no address */
+	text(3, "\x00\x30");
+	op(FZN_CLOSE, FZN_SLOTS + 3);
 	wait_secs(12);
 	save(d, "node", "tcp");
 	/* Many strangers at once: the audit lines' rate limit. */
