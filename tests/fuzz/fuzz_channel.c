@@ -29,7 +29,7 @@ fz_key_fixed(uint8_t priv[CRYPTO_P256_PRIV_LEN], uint8_t seed)
 }
 
 void
-fz_local_fixed(struct channel_local *l, uint8_t seed)
+fz_local_fixed(struct channel_local *l, uint8_t seed, uint64_t expiry)
 {
 	uint8_t priv[CRYPTO_P256_PRIV_LEN], s[32];
 	size_t i;
@@ -37,7 +37,7 @@ fz_local_fixed(struct channel_local *l, uint8_t seed)
 	fz_key_fixed(priv, seed);
 	for (i = 0; i < sizeof(s); i++)
 		s[i] = (uint8_t)(seed * 5 + i);
-	if (channel_local_init_static(l, priv, s, FZ_EXPIRY) == -1)
+	if (channel_local_init_static(l, priv, s, expiry) == -1)
 		abort();
 }
 
@@ -64,9 +64,9 @@ fz_setup(void)
 	if (crypto_init() == -1 || crypto_x25519_pub(E_I_pub, E_I) == -1 ||
 	    crypto_x25519_pub(E_R_pub, E_R) == -1)
 		abort();
-	fz_local_fixed(&fz_li, 1);
-	fz_local_fixed(&fz_lr, 2);
-	fz_local_fixed(&fz_ls, 3);
+	fz_local_fixed(&fz_li, 1, FZ_EXPIRY);
+	fz_local_fixed(&fz_lr, 2, FZ_EXPIRY);
+	fz_local_fixed(&fz_ls, 3, FZ_EXPIRY);
 	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
 	if ((cache_i = sigcache_new(64)) == NULL ||
 	    (cache_r = sigcache_new(64)) == NULL)

@@ -20,13 +20,13 @@
 extern struct channel_local fz_li, fz_lr, fz_ls;
 
 /*
- * fz_key_fixed(priv, seed), fz_local_fixed(l, seed):
+ * fz_key_fixed(priv, seed), fz_local_fixed(l, seed, expiry):
  * The fixed P-256 key of ${seed}; credentials in ${l} whose every key
  * derives from ${seed} (fz_li's is 1, fz_lr's 2, fz_ls's 3), attested
- * until FZ_EXPIRY.  Abort on failure.
+ * until ${expiry} (FZ_EXPIRY for the channel targets).  Abort on failure.
  */
 void fz_key_fixed(uint8_t priv[CRYPTO_P256_PRIV_LEN], uint8_t seed);
-void fz_local_fixed(struct channel_local *l, uint8_t seed);
+void fz_local_fixed(struct channel_local *l, uint8_t seed, uint64_t expiry);
 
 /*
  * fz_setup(void):

@@ -30,6 +30,13 @@
 #include "part.h"
 #include "rows.h"
 
+/*
+ * The attestations' and credentials' horizon: the script's clock only
+ * goes forward, by up to a minute an operation, for as many inputs as a
+ * campaign runs; far beyond it, nothing expires while fuzzing.
+ */
+#define FZN_EXPIRY ((uint64_t)1 << 40)
+
 /* Past every deadline of the node: handshake, linger, admin, eviction. */
 #define FZN_END_SECS 60.
 #define FZN_TURNS 8 /* loop iterations after an operation */
@@ -79,9 +86,9 @@ static const struct part_ops *const table[4] = {
 static char dir[64], node_path[96], admin_path[96];
 static int tcp_l = -1; /* loopback: FZN_TCP's connections come from it */
 
-/* The strangers' credentials: fz_ls with role=app, with role=ops; one
- * that [peers] names. */
-static struct channel_local ls_app, ls_ops, named;
+/* The initiators: fz_li's and fz_ls's identities, fz_ls with role=app,
+ * with role=ops, and a stranger [peers] names (FZN_EXPIRY, all). */
+static struct channel_local li, ls, ls_app, ls_ops, named;
 
 /* The harness's clients. */
 static int cli[FZN_SLOTS];
@@ -131,14 +138,13 @@ stranger(struct channel_local *l, const uint8_t apriv[CRYPTO_P256_PRIV_LEN],
 	const char *eq = strchr(attr, '=');
 	struct cred c;
 	size_t len, blen = 0;
-	uint64_t now = (uint64_t)time(NULL);
 
-	fz_local_fixed(l, 3);
+	fz_local_fixed(l, 3, FZN_EXPIRY);
 	memset(&c, 0, sizeof(c));
 	memcpy(c.subject, l->id, CRED_ID_LEN);
 	c.serial = 1;
-	c.not_before = now - 3600;
-	c.not_after = now + 10ULL * 365 * 24 * 3600;
+	c.not_before = FZ_NOW;
+	c.not_after = FZN_EXPIRY;
 	memcpy(c.attrs[0].key, attr, (size_t)(eq - attr));
 	strcpy(c.attrs[0].value, eq + 1);
 	c.nattrs = 1;
@@ -153,8 +159,8 @@ fzn_setup(void)
 {
 	uint8_t apriv[CRYPTO_P256_PRIV_LEN], apub[CRYPTO_P256_PUB_LEN];
 	uint8_t aid[IDENTITY_ID_LEN];
-	char a[IDENTITY_TEXT_SIZE], li[IDENTITY_TEXT_SIZE];
-	char ls[IDENTITY_TEXT_SIZE], ini[2048];
+	char a[IDENTITY_TEXT_SIZE], friend[IDENTITY_TEXT_SIZE];
+	char stranger_id[IDENTITY_TEXT_SIZE], ini[2048];
 	char err[1024];
 	unsigned i;
 
@@ -172,7 +178,9 @@ fzn_setup(void)
 	crypto_sha256(aid, apub, sizeof(apub));
 	stranger(&ls_app, apriv, "role=app");
 	stranger(&ls_ops, apriv, "role=ops");
-	fz_local_fixed(&named, 5);
+	fz_local_fixed(&li, 1, FZN_EXPIRY);
+	fz_local_fixed(&ls, 3, FZN_EXPIRY);
+	fz_local_fixed(&named, 5, FZN_EXPIRY);
 	snprintf(dir, sizeof(dir), "%s/fuzz_node.XXXXXX",
 	    getenv("TMPDIR") != NULL && strlen(getenv("TMPDIR")) < 32 ?
 	    getenv("TMPDIR") : "/tmp");
@@ -182,8 +190,8 @@ fzn_setup(void)
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", dir);
 	atexit(fuzz_cleanup);
 	identity_id_format(aid, a);
-	identity_id_format(fz_li.id, li);
-	identity_id_format(named.id, ls);
+	identity_id_format(li.id, friend);
+	identity_id_format(named.id, stranger_id);
 	snprintf(ini, sizeof(ini), "[node]\nidentity = k\n"
 	    "listen = unix:%s\nadmin = unix:%s\n"
 	    "max_handshakes = 3\nhandshake_timeout = 5\n"
@@ -192,12 +200,12 @@ fzn_setup(void)
 	    "[outlet web]\ntarget = unix:%s/db.sock\nallow = role=app@corp\n"
 	    "[relay r]\nregister = %s\nallow = %s\n"
 	    "[peers]\nfriend = %s\nstranger = %s\n", node_path, admin_path,
-	    a, dir, li, dir, li, li, li, ls);
+	    a, dir, friend, dir, friend, friend, friend, stranger_id);
 	if (fakeenv_init(&env, &cfg, ini, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_node: %s\n", err);
 		abort();
 	}
-	fz_local_fixed(&env.local[0], 2); /* the node is fz_lr */
+	fz_local_fixed(&env.local[0], 2, FZN_EXPIRY); /* the node: fz_lr */
 	if ((gens.cur = gen_new(&gens, &cfg, 0)) == NULL)
 		abort();
 	env.ctx.epoch = gens.cur;
@@ -319,8 +327,8 @@ slot_read(unsigned s, uint8_t *buf, size_t cap)
 static void
 hello(unsigned s, uint8_t w)
 {
-	const struct channel_local *who[FZN_WHO] = {&fz_li, &fz_ls, &ls_app,
-	    &ls_ops, &named};
+	const struct channel_local *who[FZN_WHO] = {&li, &ls, &ls_app, &ls_ops,
+	    &named};
 	uint8_t m[CHANNEL_MAX_HANDSHAKE];
 	size_t n;
 

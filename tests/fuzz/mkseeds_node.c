@@ -170,8 +170,8 @@ node_seeds(const char *d)
 	save(d, "node", "bad-msg3");
 	/* Handshakes beyond max_handshakes (3): eviction, then the wait. */
 	for (i = 0; i < 3; i++) {
-		op(FZN_CONNECT, i);
-		text(i, "\x00");
+		op(FZN_CONNECT, i); /* a frame's length and one byte of it */
+		put(i, "\x00\x30\x01", 3);
 	}
 	wait_secs(1);
 	for (i = 3; i < 8; i++) {
@@ -189,10 +189,10 @@ node_seeds(const char *d)
 	op(FZN_TCP, 0);
 	put(0, pre + 1, 40);
 	op(FZN_TCP, 1);
-	text(1, "\x00");
+	put(1, "\x00\x30\x01", 3);
 	op(FZN_TCP, 2);
 	op(FZN_TCP, 3); /* a reset: the node's drop line has no address */
-	text(3, "\x00\x30");
+	put(3, "\x00\x30", 2);
 	op(FZN_CLOSE, FZN_SLOTS + 3);
 	wait_secs(12);
 	save(d, "node", "tcp");
