@@ -123,11 +123,12 @@ node_seeds(const char *d)
 	put(3, pre, 3);
 	wait_secs(12);
 	save(d, "node", "preambles");
-	/* Silent connections, one that hangs up, the first-bytes deadline. */
+	/* Silent connections, one in the middle of the first-bytes list
+	 * that hangs up, one that shuts down, the first-bytes deadline. */
 	op(FZN_CONNECT, 0);
 	op(FZN_CONNECT, 1);
-	op(FZN_CLOSE, 1);
 	op(FZN_CONNECT, 2);
+	op(FZN_CLOSE, 1);
 	op(FZN_SHUT, 2);
 	wait_secs(12);
 	save(d, "node", "silent");
