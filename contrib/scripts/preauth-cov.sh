@@ -12,7 +12,9 @@
 #     Counted are the executed lines of the functions such a peer reaches
 #     (start-up, fixtures, our own encoders and what only local files
 #     feed are left out: EXCLUDE below, a bare name or file.c:name for
-#     one static).
+#     one static).  The node and admin targets (a node in the process,
+#     driven through its sockets) replay the same way but count only
+#     towards the fuzz coverage of the set, not towards the set.
 #  2. daemon: a node (outlet + relay name + admin endpoint) run by
 #     contrib/scripts/preauth-daemon.sh twice alone and twice under each
 #     kind of unauthenticated traffic; counted are the lines that both
@@ -97,7 +99,10 @@ rm -rf prof
 mkdir -p prof
 
 # 1. The harnesses.
-objs= setobjs= allp= setp=
+objs=''
+setobjs=''
+allp=''
+setp=''
 for t in $TARGETS; do
 	mkdir -p "prof/$t"
 	i=0
@@ -109,10 +114,10 @@ for t in $TARGETS; do
 	"$LLVM_PROFDATA" merge -sparse -o "prof/$t.profdata" prof/"$t"/*.profraw
 	if [ -z "$objs" ]; then objs="tests/fuzz/replay_$t"
 	else objs="$objs -object tests/fuzz/replay_$t"; fi
-	allp="${allp:-} prof/$t.profdata"
+	allp="$allp prof/$t.profdata"
 	case " $SET_TARGETS " in
-	*" $t "*) setp="${setp:-} prof/$t.profdata"
-		if [ -z "${setobjs:-}" ]; then setobjs="tests/fuzz/replay_$t"
+	*" $t "*) setp="$setp prof/$t.profdata"
+		if [ -z "$setobjs" ]; then setobjs="tests/fuzz/replay_$t"
 		else setobjs="$setobjs -object tests/fuzz/replay_$t"; fi ;;
 	esac
 done
