@@ -805,6 +805,18 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		}
 		printf("\n");
 	}
+	for (i = 0; i < cfg->nauthority_roles; i++) {
+		const struct config_authority_role *r =
+		    &cfg->authority_roles[i];
+
+		printf("authority %s, store %s, credentials for %llus, tokens "
+		    "for %llus, tokens carry", r->name, r->store,
+		    (unsigned long long)r->credential_ttl,
+		    (unsigned long long)r->token_ttl);
+		for (j = 0; j < r->naddress; j++)
+			printf("%s %s", j > 0 ? "," : "", r->address[j]);
+		printf("\n");
+	}
 }
 
 /*
