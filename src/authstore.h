@@ -38,11 +38,11 @@ enum authstore_result {
 	AUTHSTORE_NO_TOKEN,       /* no such token (or revoked) */
 	AUTHSTORE_TOKEN_EXPIRED,
 	AUTHSTORE_TOKEN_USED,     /* no uses left */
-	AUTHSTORE_ALREADY_MEMBER, /* enrolment by an identity that is a member (any state) */
+	AUTHSTORE_ALREADY_MEMBER, /* enrolment by a member (in any state) */
 	AUTHSTORE_NOT_MEMBER,
 	AUTHSTORE_REMOVED,
 	AUTHSTORE_LOCKED,
-	AUTHSTORE_SUPERSEDED,     /* renewal with an older serial: the member is now locked */
+	AUTHSTORE_SUPERSEDED,     /* an older serial: the member is locked */
 };
 
 /*
@@ -57,7 +57,7 @@ struct authstore_member {
 	uint8_t id[CRED_ID_LEN];
 	size_t nattrs;
 	struct cred_attr attrs[CRED_MAX_ATTRS];
-	int state;                 /* AUTHSTORE_MEMBER_ACTIVE, _REMOVED, _LOCKED */
+	int state;                 /* AUTHSTORE_MEMBER_ACTIVE, _REMOVED... */
 	uint64_t joined;
 	char how[32];              /* "token:Txxxx" or "added" */
 	uint64_t serial;           /* newest serial issued, 0 if none */
@@ -102,8 +102,8 @@ struct authstore_token {
  * with a message saying so).  WAL, synchronous=FULL, foreign keys on.
  * Opening waits up to AUTHSTORE_OPEN_BUSY_MS for another process's lock
  * (setting WAL and making the schema take one); the calls after it, up to
- * AUTHSTORE_BUSY_MS (authstore_busy_timeout changes it).  Return 0 and the store in *${s}, or
- * -1 with "PATH: message" in ${err}.
+ * AUTHSTORE_BUSY_MS (authstore_busy_timeout changes it).  Return 0 and
+ * the store in *${s}, or -1 with "PATH: message" in ${err}.
  */
 int authstore_open(struct authstore **s, const char *path, char *err,
     size_t errlen);
