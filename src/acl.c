@@ -143,22 +143,38 @@ cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
 	return (P_NONE);
 }
 
-/* Whether every attribute of ${r} holds in ${c}. */
+/*
+ * Whether the term ${t} holds in ${c}: its attribute has one of the
+ * term's values, or (negated) has none of them, absent included.  A
+ * credential's keys are unique (cred.h), so one attribute decides.
+ */
 static bool
-rule_holds(const struct config_rule *r, const struct cred *c)
+term_holds(const struct config_term *t, const struct cred *c)
 {
 	size_t i, j;
 
+	for (j = 0; j < c->nattrs; j++) {
+		if (strcmp(t->key, c->attrs[j].key) != 0)
+			continue;
+		for (i = 0; i < t->nvalues; i++)
+			if (strcmp(t->values[i], c->attrs[j].value) == 0)
+				return (!t->neg);
+		break;
+	}
+	return (t->neg != 0);
+}
+
+/* Whether ${c} is of the authority of ${r} and every term holds in it. */
+static bool
+rule_holds(const struct config_rule *r, const struct cred *c)
+{
+	size_t i;
+
 	if (memcmp(r->issuer, c->issuer, CONFIG_ID_LEN) != 0)
 		return (false);
-	for (i = 0; i < r->nattrs; i++) {
-		for (j = 0; j < c->nattrs; j++)
-			if (strcmp(r->attrs[i].key, c->attrs[j].key) == 0 &&
-			    strcmp(r->attrs[i].value, c->attrs[j].value) == 0)
-				break;
-		if (j == c->nattrs)
+	for (i = 0; i < r->nterms; i++)
+		if (!term_holds(&r->terms[i], c))
 			return (false);
-	}
 	return (true);
 }
 
@@ -199,59 +215,88 @@ creds_check(const struct acl_ctx *ax, const struct acl_peer *peer,
 	}
 }
 
+/* The first of the ${nrules} rules at ${rules} that holds in one valid
+ * credential of ${ck}; its credential in *${c}.  NULL: none. */
+static const struct config_rule *
+rule_found(const struct config_rule *rules, size_t nrules,
+    const struct acl_checked *ck, const struct cred **c)
+{
+	size_t i, j;
+
+	for (j = 0; j < ck->nvalid; j++)
+		for (i = 0; i < nrules; i++)
+			if (rule_holds(&rules[i], &ck->valid[j])) {
+				*c = &ck->valid[j];
+				return (&rules[i]);
+			}
+	return (NULL);
+}
+
 /*
- * acl_admit(ax, ids, nids, rules, nrules, peer, ck, v):
- * The decision for one list: the ${nids} identifiers at ${ids} and the
- * ${nrules} attribute rules at ${rules}.  A revoked identifier is denied
- * (reason "revoked"); a listed one is allowed; otherwise each credential
- * of ${peer} is checked (issuer in [authorities], subject equal to the
- * peer's identifier, signature, serial not revoked, not-before and
- * not-after within the skew) and the peer is allowed when one rule's
- * attributes all hold in one valid credential of the rule's authority.
- * Only the first credential of each authority counts, and the first one
- * whose signature fails ends the look; ${ck} (may be NULL) keeps the
- * check for the next list of the same decision.
+ * acl_admit(ax, deny, ids, nids, rules, nrules, peer, ck, v):
+ * The decision for one list: the deny entries ${deny} (may be NULL),
+ * then the ${nids} identifiers at ${ids} and the ${nrules} attribute
+ * rules at ${rules}.  A revoked identifier is denied (reason "revoked");
+ * one the deny list names, or whose valid credential holds a deny rule,
+ * is denied (reason "denied", the entry in ${v}); a listed one is
+ * allowed; otherwise each credential of ${peer} is checked (issuer in
+ * [authorities], subject equal to the peer's identifier, signature,
+ * serial not revoked, not-before and not-after within the skew) and the
+ * peer is allowed when one rule's terms all hold in one valid credential
+ * of the rule's authority.  Only the first credential of each authority
+ * counts, and the first one whose signature fails ends the look; ${ck}
+ * (may be NULL) keeps the check for the next list of the same decision.
  * On a deny the worst credential problem found is the reason
  * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
  * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
  */
 bool
-acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
-    size_t nids, const struct config_rule *rules, size_t nrules,
+acl_admit(const struct acl_ctx *ax, const struct config_deny *deny,
+    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,
     struct acl_verdict *v)
 {
+	const struct config_rule *r;
+	const struct cred *c;
 	struct acl_checked own;
-	size_t i, j;
 
-	v->reason = NULL;
-	v->rule = NULL;
-	v->expiry = 0;
+	memset(v, 0, sizeof(*v));
 	if (peer == NULL || peer->id == NULL)
 		return (false);
 	if (cred_revoked_has_id(ax->revoked, peer->id)) {
 		v->reason = "revoked";
 		return (false);
 	}
-	if (listed(ids, nids, peer->id))
-		return (true);
-	if (nrules == 0 || peer->creds == NULL)
-		return (false);
 	if (ck == NULL) {
 		ck = &own;
 		ck->done = 0;
 	}
+	if (deny != NULL && listed(deny->ids, deny->nids, peer->id)) {
+		v->reason = "denied";
+		v->deny_listed = true;
+		return (false);
+	}
+	if (deny != NULL && deny->nrules > 0 && peer->creds != NULL) {
+		if (!ck->done)
+			creds_check(ax, peer, ck);
+		if ((r = rule_found(deny->rules, deny->nrules, ck, &c)) !=
+		    NULL) {
+			v->reason = "denied";
+			v->deny_rule = r->text;
+			return (false);
+		}
+	}
+	if (listed(ids, nids, peer->id))
+		return (true);
+	if (nrules == 0 || peer->creds == NULL)
+		return (false);
 	if (!ck->done)
 		creds_check(ax, peer, ck);
-	for (j = 0; j < ck->nvalid; j++) {
-		for (i = 0; i < nrules; i++) {
-			if (!rule_holds(&rules[i], &ck->valid[j]))
-				continue;
-			v->rule = rules[i].text;
-			v->expiry = cred_end(&ck->valid[j],
-			    ax->cfg->node.credential_skew);
-			return (true);
-		}
+	if ((r = rule_found(rules, nrules, ck, &c)) != NULL) {
+		v->rule = r->text;
+		v->expiry = cred_end(c, ax->cfg->node.credential_skew);
+		return (true);
 	}
 	v->reason = problem_names[ck->worst];
 	return (false);

@@ -68,28 +68,35 @@ struct acl_verdict {
 	const char *rule;   /* allow by attribute rule: its text, else NULL */
 	uint64_t expiry;    /* allow by rule: the end of that credential
 			       (with the skew), else 0 (no end) */
+	const char *deny_rule; /* deny by a deny rule: its text, else NULL */
+	bool deny_listed;      /* deny: the deny list names the peer */
 };
 
 /*
- * acl_admit(ax, ids, nids, rules, nrules, peer, v):
- * The decision for one list: the ${nids} identifiers at ${ids} and the
- * ${nrules} attribute rules at ${rules}.  A revoked identifier is denied
- * (reason "revoked"); a listed one is allowed; otherwise each credential
- * of ${peer} is checked (issuer in [authorities], subject equal to the
- * peer's identifier, signature, serial not revoked, not-before and
- * not-after within the skew) and the peer is allowed when one rule's
- * attributes all hold in one valid credential of the rule's authority.
- * Only the first credential of each authority counts, and the first one
- * whose signature fails ends the look (a node never sends a forged one:
- * each is a signature verification a stranger could ask for), so one
- * decision runs at most one verification that fails.  ${ck} (may be
- * NULL) keeps the check for the next list of the same decision.
- * On a deny the worst credential problem found is the reason
- * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
- * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
+ * acl_admit(ax, deny, ids, nids, rules, nrules, peer, ck, v):
+ * The decision for one list: first the deny entries ${deny} (may be
+ * NULL), then the ${nids} identifiers at ${ids} and the ${nrules}
+ * attribute rules at ${rules}.  A revoked identifier is denied (reason
+ * "revoked"); an identifier the deny list names, or a peer with a valid
+ * credential in which a deny rule holds, is denied (reason "denied",
+ * v->deny_listed or v->deny_rule says which entry); a listed one is
+ * allowed; otherwise each credential of ${peer} is checked (issuer in
+ * [authorities], subject equal to the peer's identifier, signature,
+ * serial not revoked, not-before and not-after within the skew) and the
+ * peer is allowed when one rule's terms all hold in one valid credential
+ * of the rule's authority.  Only the first credential of each authority
+ * counts, and the first one whose signature fails ends the look (a node
+ * never sends a forged one: each is a signature verification a stranger
+ * could ask for), so one decision runs at most one verification that
+ * fails.  ${ck} (may be NULL) keeps the check for the next list of the
+ * same decision.  On a deny the worst credential problem found is the
+ * reason (credential-revoked, -subject-mismatch, -expired,
+ * -not-yet-valid, -invalid, -untrusted), or NULL.  Return true to allow;
+ * ${v} says why.
  */
-bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
-    size_t nids, const struct config_rule *rules, size_t nrules,
+bool acl_admit(const struct acl_ctx *ax, const struct config_deny *deny,
+    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,
     struct acl_verdict *v);
 

@@ -108,11 +108,12 @@ enum outlet_key {
 	OK_POOL,
 	OK_PROXY_PROTOCOL,
 	OK_MAX_DIALS,
+	OK_DENY,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
 	IK_COUNT };
-enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_COUNT };
+enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_COUNT };
 
 #define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
@@ -135,6 +136,8 @@ struct outlet_p {
 	int seen[KEYS_MAX];
 	struct ref *allow;
 	size_t nallow;
+	struct ref *deny;
+	size_t ndeny;
 	struct ref relay_ref[CONFIG_HOPS_MAX];
 };
 
@@ -153,6 +156,8 @@ struct relay_p {
 	size_t nreg;
 	struct ref *allow;
 	size_t nallow;
+	struct ref *deny;
+	size_t ndeny;
 	struct ref via_ref;
 };
 
@@ -307,21 +312,37 @@ name_is_valid(const char *s)
 	return (i > 0);
 }
 
-/* Check a name and report what is wrong with it, as ${what}. */
+/*
+ * Whether ${s} is a valid name (name_is_valid): 0, or -1 with the problem,
+ * naming it ${what}, in ${err} (${errlen} bytes).
+ */
 static int
-check_name(struct parse *p, const char *s, const char *what)
+name_check(const char *s, const char *what, char *err, size_t errlen)
 {
 
 	if (name_is_valid(s))
 		return (0);
 	if (s[0] == '\0')
-		perr(p, p->line, "empty %s", what);
+		snprintf(err, errlen, "empty %s", what);
 	else if (strlen(s) >= CONFIG_NAME_MAX)
-		perr(p, p->line, "%s \"%.70s\" is too long (at most %d "
+		snprintf(err, errlen, "%s \"%.70s\" is too long (at most %d "
 		    "characters)", what, s, CONFIG_NAME_MAX - 1);
 	else
-		perr(p, p->line, "invalid %s \"%s\" (letters, digits, '.', '_' "
-		    "and '-', starting with a letter or digit)", what, s);
+		snprintf(err, errlen, "invalid %s \"%s\" (letters, digits, "
+		    "'.', '_' and '-', starting with a letter or digit)", what,
+		    s);
+	return (-1);
+}
+
+/* Check a name and report what is wrong with it, as ${what}. */
+static int
+check_name(struct parse *p, const char *s, const char *what)
+{
+	char err[CONFIG_NAME_MAX + 160];
+
+	if (name_check(s, what, err, sizeof(err)) == 0)
+		return (0);
+	perr(p, p->line, "%s", err);
 	return (-1);
 }
 
@@ -1102,74 +1123,182 @@ authority_key(struct parse *p, const char *key, const char *value)
 	cfg->nauthorities++;
 }
 
+/* qsort order of terms (by key) and of values. */
+static int
+term_cmp(const void *a, const void *b)
+{
+
+	return (strcmp(((const struct config_term *)a)->key,
+	    ((const struct config_term *)b)->key));
+}
+
+static int
+value_cmp(const void *a, const void *b)
+{
+
+	return (strcmp(a, b));
+}
+
 /*
- * Parse the attribute rule ${s} ("k=v+k2=v2@AUTHORITY", no blanks) into
- * ${r}; the authority is resolved once the file is read.  Return 0 or -1
- * with the error recorded.
+ * Parse the values "V1|V2|..." of the term ${key} of the rule ${s} (in
+ * ${vals}, which is cut) into ${t}.  Return 0, or -1 with the problem in
+ * ${err} (${errlen} bytes).
  */
 static int
-rule_parse(struct parse *p, const char *s, struct config_rule *r)
+term_values(const char *s, const char *key, char *vals, struct config_term *t,
+    char *err, size_t errlen)
 {
-	char buf[CONFIG_RULE_TEXT], *at, *item, *eq, *next;
+	char *v, *next;
 	size_t i;
 
+	for (v = vals; v != NULL; v = next) {
+		if ((next = strchr(v, '|')) != NULL)
+			*next++ = '\0';
+		if (v[0] == '\0') {
+			snprintf(err, errlen, "empty value in attribute rule "
+			    "\"%s\"", s);
+			return (-1);
+		}
+		if (!cred_value_is_valid(v)) {
+			snprintf(err, errlen, "bad attribute value \"%.70s\" "
+			    "in rule \"%s\" (1 to %d of A-Z a-z 0-9 . _ : / -)",
+			    v, s, CRED_VALUE_MAX);
+			return (-1);
+		}
+		for (i = 0; i < t->nvalues; i++)
+			if (strcmp(t->values[i], v) == 0) {
+				snprintf(err, errlen, "value \"%s\" twice for "
+				    "\"%s\" in rule \"%s\"", v, key, s);
+				return (-1);
+			}
+		if (t->nvalues >= CONFIG_RULE_VALUES) {
+			snprintf(err, errlen, "too many values for \"%s\" in "
+			    "rule \"%s\" (at most %d)", key, s,
+			    CONFIG_RULE_VALUES);
+			return (-1);
+		}
+		strcpy(t->values[t->nvalues++], v);
+	}
+	qsort(t->values, t->nvalues, sizeof(t->values[0]), value_cmp);
+	return (0);
+}
+
+/*
+ * config_rule_parse(r, s, err, errlen):
+ * Parse the attribute rule ${s} ("[!]KEY=V[|V...][+...]@AUTHORITY", no
+ * blanks) into ${r} (its line and issuer are not set).  Return 0, or -1
+ * with the problem in ${err} (${errlen} bytes).
+ */
+int
+config_rule_parse(struct config_rule *r, const char *s, char *err,
+    size_t errlen)
+{
+	char buf[CONFIG_RULE_TEXT], *at, *item, *eq, *next;
+	struct config_term *t;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
 	if (strlen(s) >= sizeof(buf)) {
-		perr(p, p->line, "attribute rule too long");
+		snprintf(err, errlen, "attribute rule too long (at most %d "
+		    "characters)", CONFIG_RULE_TEXT - 1);
 		return (-1);
 	}
 	strcpy(buf, s);
 	strcpy(r->text, s);
-	r->line = p->line;
 	if ((at = strrchr(buf, '@')) == NULL) {
-		perr(p, p->line, "attribute rule \"%s\" names no authority "
-		    "(KEY=VALUE@AUTHORITY)", s);
+		snprintf(err, errlen, "attribute rule \"%s\" names no "
+		    "authority (KEY=VALUE@AUTHORITY)", s);
 		return (-1);
 	}
 	*at++ = '\0';
-	if (check_name(p, at, "authority name") == -1)
+	if (name_check(at, "authority name", err, errlen) == -1)
 		return (-1);
 	strcpy(r->authority, at);
 	for (item = buf; item != NULL; item = next) {
 		if ((next = strchr(item, '+')) != NULL)
 			*next++ = '\0';
+		if (r->nterms >= CRED_MAX_ATTRS) {
+			snprintf(err, errlen, "too many attributes in rule "
+			    "\"%s\" (at most %d)", s, CRED_MAX_ATTRS);
+			return (-1);
+		}
+		t = &r->terms[r->nterms];
+		if ((t->neg = item[0] == '!'))
+			item++;
 		if ((eq = strchr(item, '=')) == NULL) {
-			perr(p, p->line, "\"%s\" in rule \"%s\" is not "
-			    "KEY=VALUE", item, s);
+			snprintf(err, errlen, "\"%s\" in rule \"%s\" is not "
+			    "KEY=VALUE ([!]KEY=VALUE[|VALUE...])", item, s);
 			return (-1);
 		}
 		*eq++ = '\0';
-		if (item[0] == '\0' || eq[0] == '\0') {
-			perr(p, p->line, "empty %s in attribute rule \"%s\"",
-			    item[0] == '\0' ? "key" : "value", s);
+		if (item[0] == '\0') {
+			snprintf(err, errlen, "empty key in attribute rule "
+			    "\"%s\"", s);
 			return (-1);
 		}
 		if (!cred_key_is_valid(item)) {
-			perr(p, p->line, "bad attribute key \"%.40s\" in rule "
-			    "\"%s\" (1 to %d of a-z 0-9 _ -, starting with a "
-			    "letter)", item, s, CRED_KEY_MAX);
+			snprintf(err, errlen, "bad attribute key \"%.40s\" in "
+			    "rule \"%s\" (1 to %d of a-z 0-9 _ -, starting "
+			    "with a letter)", item, s, CRED_KEY_MAX);
 			return (-1);
 		}
-		if (!cred_value_is_valid(eq)) {
-			perr(p, p->line, "bad attribute value \"%.70s\" in rule "
-			    "\"%s\" (1 to %d of A-Z a-z 0-9 . _ : / -)", eq,
-			    s, CRED_VALUE_MAX);
-			return (-1);
-		}
-		for (i = 0; i < r->nattrs; i++)
-			if (strcmp(r->attrs[i].key, item) == 0) {
-				perr(p, p->line, "attribute \"%s\" twice in "
-				    "rule \"%s\"", item, s);
+		for (i = 0; i < r->nterms; i++)
+			if (strcmp(r->terms[i].key, item) == 0) {
+				snprintf(err, errlen, "attribute \"%s\" twice "
+				    "in rule \"%s\"", item, s);
 				return (-1);
 			}
-		if (r->nattrs >= CRED_MAX_ATTRS) {
-			perr(p, p->line, "too many attributes in rule \"%s\" "
-			    "(at most %d)", s, CRED_MAX_ATTRS);
+		strcpy(t->key, item);
+		if (term_values(s, item, eq, t, err, errlen) == -1)
 			return (-1);
-		}
-		strcpy(r->attrs[r->nattrs].key, item);
-		strcpy(r->attrs[r->nattrs].value, eq);
-		r->nattrs++;
+		r->nterms++;
 	}
+	qsort(r->terms, r->nterms, sizeof(r->terms[0]), term_cmp);
+	return (0);
+}
+
+/*
+ * config_rule_format(r, buf, size):
+ * Write the normal form of ${r} into ${buf} (${size} bytes; the normal
+ * form is never longer than the rule as written): its terms by key, each
+ * one's values in order.  Return ${buf}.
+ */
+char *
+config_rule_format(const struct config_rule *r, char *buf, size_t size)
+{
+	size_t i, j, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->nterms; i++) {
+		n += (size_t)snprintf(buf + n, n < size ? size - n : 0,
+		    "%s%s%s=", i > 0 ? "+" : "", r->terms[i].neg ? "!" : "",
+		    r->terms[i].key);
+		for (j = 0; j < r->terms[i].nvalues && n < size; j++)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s",
+			    j > 0 ? "|" : "", r->terms[i].values[j]);
+		if (n >= size)
+			return (buf);
+	}
+	if (n < size)
+		snprintf(buf + n, size - n, "@%s", r->authority);
+	return (buf);
+}
+
+/*
+ * Parse the attribute rule ${s} into ${r} (config_rule_parse) on the
+ * current line; the authority is resolved once the file is read.  Return
+ * 0 or -1 with the error recorded.
+ */
+static int
+rule_parse(struct parse *p, const char *s, struct config_rule *r)
+{
+	char err[CONFIG_RULE_TEXT + 160];
+
+	if (config_rule_parse(r, s, err, sizeof(err)) == -1) {
+		perr(p, p->line, "%s", err);
+		return (-1);
+	}
+	r->line = p->line;
 	return (0);
 }
 
@@ -1262,6 +1391,19 @@ outlet_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 
 	(void)k;
 	allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules, value);
+}
+
+/* [outlet NAME] deny = ENTRY[, ENTRY] (repeatable). */
+static void
+outlet_deny(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_outlet *o = sec;
+	struct outlet_p *op = ps;
+
+	(void)k;
+	allow_add(p, &op->deny, &op->ndeny, &o->deny.rules, &o->deny.nrules,
+	    value);
 }
 
 /* [outlet NAME] relay = PEER@HOST:PORT (repeatable). */
@@ -1424,6 +1566,19 @@ relay_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 	(void)k;
 	allow_add(p, &rp->allow, &rp->nallow, &r->allow_rules,
 	    &r->nallow_rules, value);
+}
+
+/* [relay NAME] deny = ENTRY[, ENTRY] (repeatable). */
+static void
+relay_deny(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_relay *r = sec;
+	struct relay_p *rp = ps;
+
+	(void)k;
+	allow_add(p, &rp->deny, &rp->ndeny, &r->deny.rules, &r->deny.nrules,
+	    value);
 }
 
 /* [relay NAME] register = ENTRY[, ENTRY] (repeatable). */
@@ -1609,6 +1764,33 @@ inlet_via_same(const void *a, const void *b)
 	return (hops_same(x->via, x->nvia, y->via, y->nvia));
 }
 
+/* The same deny lists ${a} and ${b}. */
+static int
+deny_same(const struct config_deny *a, const struct config_deny *b)
+{
+
+	return (ids_same(a->ids, a->nids, b->ids, b->nids) &&
+	    rules_same(a->rules, a->nrules, b->rules, b->nrules));
+}
+
+/* The same deny list of an outlet. */
+static int
+outlet_deny_same(const void *a, const void *b)
+{
+
+	return (deny_same(&((const struct config_outlet *)a)->deny,
+	    &((const struct config_outlet *)b)->deny));
+}
+
+/* The same deny list of a relay. */
+static int
+relay_deny_same(const void *a, const void *b)
+{
+
+	return (deny_same(&((const struct config_relay *)a)->deny,
+	    &((const struct config_relay *)b)->deny));
+}
+
 /* The same register list of a relay. */
 static int
 relay_register_same(const void *a, const void *b)
@@ -1714,6 +1896,8 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.word = {"off", "v2"}, .on = 1, .def = 0},
     [OK_MAX_DIALS] = {"max_dials", KT_UINT, .off = O_(max_dials), .min = 0,
 	.max = 100000, .def = CONFIG_MAX_DIALS},
+    [OK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = outlet_deny,
+	.same = outlet_deny_same},
 };
 
 /* [inlet NAME]. */
@@ -1737,6 +1921,8 @@ static const struct key relay_keys[RK_COUNT] = {
     [RK_ALLOW] = {"allow", KT_FN, KF_REPEAT, .parse = relay_allow,
 	.same = relay_allow_same},
     [RK_VIA] = {"via", KT_FN, .parse = relay_via, .same = relay_via_same},
+    [RK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = relay_deny,
+	.same = relay_deny_same},
 };
 
 static int node_same(const struct config *, const struct config *);
@@ -1800,13 +1986,13 @@ addr_clash(const struct addr *a, const struct addr *b)
  * Resolve the ${n} references of ${refs} into the array *${ids} (made
  * here) and their count *${nids}; a reference that does not resolve is
  * left out, one listed twice is refused.  ${what} names the list of
- * [relay ${name}] ("register", "allow"), or is NULL for the allow list of
- * [outlet ${name}].  Return 0, or -1 if any error was recorded.
+ * [${kind} ${name}] ("register", "allow", "deny"), or is NULL for the
+ * allow list of an outlet.  Return 0, or -1 if any error was recorded.
  */
 static int
 resolve_list(struct parse *p, const struct ref *refs, size_t n,
     uint8_t (**ids)[CONFIG_ID_LEN], size_t *nids, const char *what,
-    const char *name)
+    const char *kind, const char *name)
 {
 	size_t j, k;
 	int rc = 0;
@@ -1832,8 +2018,8 @@ resolve_list(struct parse *p, const struct ref *refs, size_t n,
 				    "in [outlet %s]", refs[j].text, name);
 			else
 				perr(p, refs[j].line, "\"%s\" is listed twice "
-				    "in %s of [relay %s]", refs[j].text, what,
-				    name);
+				    "in %s of [%s %s]", refs[j].text, what,
+				    kind, name);
 			rc = -1;
 			continue;
 		}
@@ -1897,8 +2083,11 @@ validate_outlets(struct parse *p)
 			(void)ref_resolve(p, &p->op[i].relay_ref[j],
 			    o->relay[j].id);
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
-		    &o->allow, &o->nallow, NULL, o->name);
+		    &o->allow, &o->nallow, NULL, "outlet", o->name);
 		resolve_rules(p, o->rules, o->nrules);
+		(void)resolve_list(p, p->op[i].deny, p->op[i].ndeny,
+		    &o->deny.ids, &o->deny.nids, "deny", "outlet", o->name);
+		resolve_rules(p, o->deny.rules, o->deny.nrules);
 	}
 }
 
@@ -2049,11 +2238,14 @@ validate_relays(struct parse *p)
 			    "in [node] (where nodes reach this relay)",
 			    r->name);
 		(void)resolve_list(p, p->rp[i].reg, p->rp[i].nreg, &r->reg,
-		    &r->nreg, "register", r->name);
+		    &r->nreg, "register", "relay", r->name);
 		(void)resolve_list(p, p->rp[i].allow, p->rp[i].nallow,
-		    &r->allow, &r->nallow, "allow", r->name);
+		    &r->allow, &r->nallow, "allow", "relay", r->name);
 		resolve_rules(p, r->reg_rules, r->nreg_rules);
 		resolve_rules(p, r->allow_rules, r->nallow_rules);
+		(void)resolve_list(p, p->rp[i].deny, p->rp[i].ndeny,
+		    &r->deny.ids, &r->deny.nids, "deny", "relay", r->name);
+		resolve_rules(p, r->deny.rules, r->deny.nrules);
 		if (r->has_via)
 			(void)ref_resolve(p, &p->rp[i].via_ref, r->via_id);
 	}
@@ -2066,12 +2258,15 @@ parse_fini(struct parse *p)
 	size_t i;
 
 	if (p->op != NULL)
-		for (i = 0; i < p->cfg->noutlets; i++)
+		for (i = 0; i < p->cfg->noutlets; i++) {
 			free(p->op[i].allow);
+			free(p->op[i].deny);
+		}
 	if (p->rp != NULL)
 		for (i = 0; i < p->cfg->nrelays; i++) {
 			free(p->rp[i].reg);
 			free(p->rp[i].allow);
+			free(p->rp[i].deny);
 		}
 	free(p->op);
 	free(p->ip);
@@ -2239,6 +2434,8 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->noutlets; i++) {
 		free(cfg->outlets[i].allow);
 		free(cfg->outlets[i].rules);
+		free(cfg->outlets[i].deny.ids);
+		free(cfg->outlets[i].deny.rules);
 	}
 	free(cfg->outlets);
 	for (i = 0; i < cfg->ninlets; i++)
@@ -2249,6 +2446,8 @@ config_free(struct config *cfg)
 		free(cfg->relays[i].allow);
 		free(cfg->relays[i].reg_rules);
 		free(cfg->relays[i].allow_rules);
+		free(cfg->relays[i].deny.ids);
+		free(cfg->relays[i].deny.rules);
 	}
 	free(cfg->relays);
 	free(cfg->peers);

@@ -58,6 +58,26 @@ audit(const struct env *e, struct log_limit *lim, int allow,
 }
 
 /*
+ * The deny entry that decided ${v} about ${id}, as " deny_rule=ENTRY" in
+ * ${buf} (${size} bytes): the deny rule as written, or the identifier a
+ * deny list names; "" when no deny entry decided.  Return ${buf}.
+ */
+static const char *
+deny_entry(const struct acl_verdict *v, const uint8_t *id, char *buf,
+    size_t size)
+{
+	char peer[IDENTITY_TEXT_SIZE];
+
+	buf[0] = '\0';
+	if (v != NULL && v->deny_rule != NULL)
+		snprintf(buf, size, " deny_rule=%s", v->deny_rule);
+	else if (v != NULL && v->deny_listed && id != NULL)
+		snprintf(buf, size, " deny_rule=%s",
+		    identity_id_format(id, peer));
+	return (buf);
+}
+
+/*
  * The limit for a decision about ${id}: none for an allow or a peer some
  * identifier list names; else the one of lines anyone can cause.
  */
@@ -141,16 +161,17 @@ env_audit_conn_verdict(struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role,
     const struct acl_verdict *v)
 {
-	char src[ADDR_TEXT_MAX + 16];
-	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	char src[ADDR_TEXT_MAX + 16], dr[CONFIG_RULE_TEXT + 16];
+	char tail[ADDR_TEXT_MAX + 2 * CONFIG_RULE_TEXT + 80];
 	const char *rule = v != NULL ? v->rule : c->rule;
 	const uint8_t *id = c->ch != NULL ? channel_peer_id(c->ch) : NULL;
 
 	if (!allow && v != NULL && v->reason != NULL)
 		reason = v->reason;
-	snprintf(tail, sizeof(tail), "%s%s conn=%" PRIu64 " src=%s",
+	snprintf(tail, sizeof(tail), "%s%s%s conn=%" PRIu64 " src=%s",
 	    allow && rule != NULL ? " rule=" : "",
-	    allow && rule != NULL ? rule : "", c->id,
+	    allow && rule != NULL ? rule : "",
+	    allow ? "" : deny_entry(v, id, dr, sizeof(dr)), c->id,
 	    conn_src_text(c, src, sizeof(src)));
 	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
 	    tail);
@@ -220,20 +241,22 @@ env_acl(const struct env *e, struct acl_ctx *ax)
 }
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
- * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
- * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl).
+ * env_admit(e, peer, deny, ids, nids, rules, nrules, ck, v):
+ * acl_admit() of ${peer} on the deny list ${deny} (may be NULL), then the
+ * list of the ${nids} identifiers at ${ids} and the ${nrules} attribute
+ * rules at ${rules}, by ${e} now (env_acl).
  */
 bool
 env_admit(const struct env *e, const struct acl_peer *peer,
-    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_deny *deny, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids,
     const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
     struct acl_verdict *v)
 {
 	struct acl_ctx ax;
 
 	env_acl(e, &ax);
-	return (acl_admit(&ax, ids, nids, rules, nrules, peer, ck, v));
+	return (acl_admit(&ax, deny, ids, nids, rules, nrules, peer, ck, v));
 }
 
 /*
@@ -246,11 +269,13 @@ env_audit_verdict(struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role,
     const struct acl_verdict *v)
 {
-	char tail[CONFIG_RULE_TEXT + 8];
+	char tail[CONFIG_RULE_TEXT + 16];
 
 	tail[0] = '\0';
 	if (allow && v->rule != NULL)
 		snprintf(tail, sizeof(tail), " rule=%s", v->rule);
+	else if (!allow)
+		deny_entry(v, id, tail, sizeof(tail));
 	if (!allow && v->reason != NULL)
 		reason = v->reason;
 	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,

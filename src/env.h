@@ -79,14 +79,16 @@ void env_keypair(struct env *e, struct channel *ch);
 void env_acl(const struct env *e, struct acl_ctx *ax);
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
- * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
- * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl);
+ * env_admit(e, peer, deny, ids, nids, rules, nrules, ck, v):
+ * acl_admit() of ${peer} on the deny list ${deny} (may be NULL), then the
+ * list of the ${nids} identifiers at ${ids} and the ${nrules} attribute
+ * rules at ${rules}, by ${e} now (env_acl);
  * ${ck} (may be NULL) as acl_admit's.
  * The one decision outlets, relays and inlets pinned by rule make.
  */
 bool env_admit(const struct env *e, const struct acl_peer *peer,
-    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_deny *deny, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids,
     const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
     struct acl_verdict *v);
 

@@ -645,13 +645,15 @@ print_peer(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 
 /*
  * Print who a list admits: the ${n} peers of ${list}, then the ${nrules}
- * attribute rules of ${rules}, separated by commas, or "nobody".
+ * attribute rules of ${rules} in their normal form (config_rule_format),
+ * separated by commas, or "nobody".
  */
 static void
 print_admitted(const struct config *cfg,
     const uint8_t (*list)[CONFIG_ID_LEN], size_t n,
     const struct config_rule *rules, size_t nrules)
 {
+	char norm[CONFIG_RULE_TEXT];
 	size_t j;
 
 	if (n == 0 && nrules == 0)
@@ -662,7 +664,20 @@ print_admitted(const struct config *cfg,
 		print_peer(cfg, list[j]);
 	}
 	for (j = 0; j < nrules; j++)
-		printf("%s%s", n + j > 0 ? ", " : "", rules[j].text);
+		printf("%s%s", n + j > 0 ? ", " : "",
+		    config_rule_format(&rules[j], norm, sizeof(norm)));
+}
+
+/* Print ${label}, then who the deny list ${d} names; nothing if none. */
+static void
+print_denied(const struct config *cfg, const char *label,
+    const struct config_deny *d)
+{
+
+	if (d->nids == 0 && d->nrules == 0)
+		return;
+	printf("%s", label);
+	print_admitted(cfg, d->ids, d->nids, d->rules, d->nrules);
 }
 
 /* Print the summary of a valid configuration ${cfg} for node ${idn}. */
@@ -672,7 +687,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 	const struct config_outlet *o;
 	const struct config_inlet *in;
 	char text[IDENTITY_TEXT_SIZE], a[ADDR_TEXT_MAX + 8],
-	    b[ADDR_TEXT_MAX + 8];
+	    b[ADDR_TEXT_MAX + 8], norm[CONFIG_RULE_TEXT];
 	size_t i, j;
 
 	printf("%s: OK\n", cfg->path);
@@ -687,6 +702,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("outlet   %s -> %s, allow: ", o->name,
 		    addr_format(&o->target, a, sizeof(a)));
 		print_admitted(cfg, o->allow, o->nallow, o->rules, o->nrules);
+		print_denied(cfg, "; deny: ", &o->deny);
 		for (j = 0; j < o->nrelay; j++) {
 			printf(", registered at %s, relay ",
 			    addr_format(&o->relay[j].addr, a, sizeof(a)));
@@ -704,7 +720,8 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		    addr_format(in->has_via ? &in->via[0].addr : &in->outlet,
 		    b, sizeof(b)));
 		if (in->outlet_by_rule)
-			printf("by rule %s", in->outlet_rule.text);
+			printf("by rule %s", config_rule_format(
+			    &in->outlet_rule, norm, sizeof(norm)));
 		else
 			print_peer(cfg, in->outlet_id);
 		for (j = 0; j < in->nvia; j++) {
@@ -725,6 +742,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("; allow: ");
 		print_admitted(cfg, r->allow, r->nallow, r->allow_rules,
 		    r->nallow_rules);
+		print_denied(cfg, "; deny: ", &r->deny);
 		if (r->has_via) {
 			printf("; via %s, relay ",
 			    addr_format(&r->via, a, sizeof(a)));

@@ -411,8 +411,8 @@ outlet_admits(const struct env *e, const struct conn *c,
 
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	return (env_admit(e, &peer, co->allow, co->nallow, co->rules,
-	    co->nrules, NULL, v));
+	return (env_admit(e, &peer, &co->deny, co->allow, co->nallow,
+	    co->rules, co->nrules, NULL, v));
 }
 
 /* The front hands over ${c}, authenticated, asking for ${svc} (the

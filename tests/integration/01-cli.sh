@@ -160,17 +160,19 @@ corp = $ca_id
 [outlet echo]
 target = 127.0.0.1:7
 allow = role=app@corp
+deny = role=app+!env=test|dev@corp, me
 
 [relay db]
 register = role=db@corp
 allow = me, role=app+env=prod@corp
+deny = role=app+env=staging|qa@corp
 
 [peers]
 me = $id_a
 EOT
 expect 0 "$SALLYPORT" check "$T/rule.ini"
-has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: role=app@corp$'
-has "$T/out" '^relay +db, register: role=db@corp; allow: me \('"$id_a"'\), role=app\+env=prod@corp$'
+has "$T/out" '^relay +db, register: role=db@corp; allow: me \('"$id_a"'\), env=prod\+role=app@corp; deny: env=qa\|staging\+role=app@corp$'
+has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: role=app@corp; deny: me \('"$id_a"'\), !env=dev\|test\+role=app@corp$'
 sed 's/^allow = me/allow = you/' "$T/node.ini" >"$T/bad.ini"
 expect 78 "$SALLYPORT" check "$T/bad.ini"
 has "$T/err" "^sallyport: $T/bad.ini:11: unknown peer \"you\""

@@ -1,7 +1,9 @@
 /*
- * check_acl: the outlet access decision, deny by default.
+ * check_acl: the outlet access decision, deny by default; attribute rules
+ * (value sets, negation) and their normal form; deny entries before allow.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 
 #include "acl.h"
 #include "fixture.h"
+#include "identity.h"
 
 /* Three distinct identifiers that differ in one byte at either end. */
 static uint8_t ids[3][CONFIG_ID_LEN];
@@ -77,6 +80,266 @@ START_TEST(test_null)
 }
 END_TEST
 
+/* Rules as written and their normal form, or the error they get. */
+static const struct {
+	const char *rule;
+	const char *want; /* normal form, or a piece of the error */
+	int ok;
+} parses[] = {
+    {"role=app@corp", "role=app@corp", 1},
+    {"role=app+env=prod@corp", "env=prod+role=app@corp", 1},
+    {"env=staging|prod@corp", "env=prod|staging@corp", 1},
+    {"role=app+!env=dev@corp", "!env=dev+role=app@corp", 1},
+    {"!env=test|dev@corp", "!env=dev|test@corp", 1},
+    {"b=2|1+a=y|x@c.1", "a=x|y+b=1|2@c.1", 1},
+    {"zone=eu:west/1|eu:east/2@corp", "zone=eu:east/2|eu:west/1@corp", 1},
+    {"role=app", "names no authority", 0},
+    {"role=@corp", "empty value", 0},
+    {"=app@corp", "empty key", 0},
+    {"!=app@corp", "empty key", 0},
+    {"role=app|@corp", "empty value", 0},
+    {"role=|app@corp", "empty value", 0},
+    {"role=app||db@corp", "empty value", 0},
+    {"role=app|app@corp", "value \"app\" twice", 0},
+    {"role=a+role=b@corp", "attribute \"role\" twice", 0},
+    {"role=a+!role=b@corp", "attribute \"role\" twice", 0},
+    {"Role=app@corp", "bad attribute key", 0},
+    {"!!role=app@corp", "bad attribute key", 0},
+    {"role=a b@corp", "bad attribute value", 0},
+    {"role=a!b@corp", "bad attribute value", 0},
+    {"role=app@", "empty authority name", 0},
+    {"role=app@co rp", "invalid authority name", 0},
+    {"role@corp", "is not KEY=VALUE", 0},
+    {"role=app++env=x@corp", "is not KEY=VALUE", 0},
+    {"role=1|2|3|4|5|6|7|8|9@corp", "too many values", 0},
+    {"a=1+b=1+c=1+d=1+e=1+f=1+g=1+h=1+i=1@corp", "too many attributes", 0},
+};
+
+/* Each rule parses to its normal form (stable: the normal form parses to
+ * itself), or fails with its error. */
+START_TEST(test_rule_parse)
+{
+	struct config_rule r, again;
+	char err[512], norm[CONFIG_RULE_TEXT], norm2[CONFIG_RULE_TEXT];
+	int rc;
+
+	rc = config_rule_parse(&r, parses[_i].rule, err, sizeof(err));
+	if (!parses[_i].ok) {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_msg(strstr(err, parses[_i].want) != NULL, "%s: %s",
+		    parses[_i].rule, err);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", parses[_i].rule, err);
+	ck_assert_str_eq(r.text, parses[_i].rule);
+	ck_assert_str_eq(config_rule_format(&r, norm, sizeof(norm)),
+	    parses[_i].want);
+	ck_assert_int_eq(config_rule_parse(&again, norm, err, sizeof(err)), 0);
+	ck_assert_str_eq(config_rule_format(&again, norm2, sizeof(norm2)),
+	    norm);
+}
+END_TEST
+
+/* A rule too long to keep is refused, not cut. */
+START_TEST(test_rule_too_long)
+{
+	struct config_rule r;
+	char rule[CONFIG_RULE_TEXT + 8], err[512];
+
+	memset(rule, 'a', sizeof(rule));
+	memcpy(rule, "role=", 5);
+	strcpy(rule + sizeof(rule) - 6, "@corp");
+	ck_assert_int_eq(config_rule_parse(&r, rule, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "too long"));
+}
+END_TEST
+
+/*
+ * The decision table: an outlet's allow and deny lines (peer names "me",
+ * the peer deciding, and "other"; the authority "corp"), the attributes
+ * of the one credential "me" shows ("k=v,k=v" in key order; NULL: none),
+ * and the outcome: allowed or not, and the entry that decided (rule= of
+ * an allow, deny_rule= of a deny by entry, "me" for a deny by name).
+ */
+static const struct {
+	const char *allow, *deny, *attrs;
+	int want;
+	const char *entry;
+} decisions[] = {
+    /* values and value sets */
+    {"role=app@corp", "", "role=app", 1, "role=app@corp"},
+    {"role=app@corp", "", "role=db", 0, NULL},
+    {"role=APP@corp", "", "role=app", 0, NULL},
+    {"role=app|db@corp", "", "role=db", 1, "role=app|db@corp"},
+    {"role=app|db@corp", "", "role=web", 0, NULL},
+    {"role=app+env=prod|staging@corp", "", "env=staging,role=app", 1,
+	"role=app+env=prod|staging@corp"},
+    {"role=app+env=prod|staging@corp", "", "env=dev,role=app", 0, NULL},
+    {"role=app+env=prod|staging@corp", "", "role=app", 0, NULL},
+    {"role=app+env=prod@corp", "", "env=prod,role=db", 0, NULL},
+    {"role=app@corp, role=db@corp", "", "role=db", 1, "role=db@corp"},
+    /* negation */
+    {"role=app+!env=dev@corp", "", "env=prod,role=app", 1,
+	"role=app+!env=dev@corp"},
+    {"role=app+!env=dev@corp", "", "env=dev,role=app", 0, NULL},
+    {"role=app+!env=dev@corp", "", "role=app", 1, "role=app+!env=dev@corp"},
+    {"!env=dev|test@corp", "", "env=test", 0, NULL},
+    {"!env=dev|test@corp", "", "env=prod", 1, "!env=dev|test@corp"},
+    {"!env=dev@corp", "", NULL, 0, NULL},
+    /* deny before allow */
+    {"me", "me", NULL, 0, "me"},
+    {"me", "other", NULL, 1, NULL},
+    {"role=app@corp", "role=app@corp", "role=app", 0, "role=app@corp"},
+    {"role=app@corp", "env=dev@corp", "env=dev,role=app", 0,
+	"env=dev@corp"},
+    {"role=app@corp", "env=dev@corp", "env=prod,role=app", 1,
+	"role=app@corp"},
+    {"role=app@corp", "!env=prod@corp", "env=dev,role=app", 0,
+	"!env=prod@corp"},
+    {"role=app@corp", "!env=prod@corp", "env=prod,role=app", 1,
+	"role=app@corp"},
+    {"role=app@corp", "env=dev|test@corp, other", "env=test,role=app", 0,
+	"env=dev|test@corp"},
+    {"me", "role=app@corp", "role=app", 0, "role=app@corp"},
+    /* a deny rule sees only the credentials shown (docs/config.md) */
+    {"me", "role=app@corp", NULL, 1, NULL},
+    {"role=app@corp", "me", "role=app", 0, "me"},
+    /* deny by default */
+    {"", "", "role=app", 0, NULL},
+    {"", "other", NULL, 0, NULL},
+    {"other", "", "role=app", 0, NULL},
+};
+
+static struct identity ca, me, other;
+
+static void
+ids_setup(void)
+{
+
+	setup();
+	ck_assert_int_eq(identity_generate(&ca), 0);
+	ck_assert_int_eq(identity_generate(&me), 0);
+	ck_assert_int_eq(identity_generate(&other), 0);
+}
+
+static void
+ids_teardown(void)
+{
+
+	identity_fini(&ca);
+	identity_fini(&me);
+	identity_fini(&other);
+}
+
+/* A credential of ${ca} for ${me} with the attributes ${attrs} ("k=v,..."
+ * in key order) as a block in ${block}; return its length. */
+static size_t
+cred_with(uint8_t *block, size_t cap, const char *attrs, uint64_t now)
+{
+	uint8_t one[CRED_MAX_LEN];
+	char buf[256], *item, *next, *eq;
+	struct cred c;
+	size_t len, blen = 0;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.subject, me.id, CRED_ID_LEN);
+	c.serial = 1;
+	c.not_before = now - 60;
+	c.not_after = now + 3600;
+	ck_assert_uint_lt(strlen(attrs), sizeof(buf));
+	strcpy(buf, attrs);
+	for (item = buf; item != NULL; item = next) {
+		if ((next = strchr(item, ',')) != NULL)
+			*next++ = '\0';
+		ck_assert_ptr_nonnull(eq = strchr(item, '='));
+		*eq++ = '\0';
+		strcpy(c.attrs[c.nattrs].key, item);
+		strcpy(c.attrs[c.nattrs].value, eq);
+		c.nattrs++;
+	}
+	ck_assert_int_eq(cred_sign(&c, ca.priv, one, sizeof(one), &len), 0);
+	ck_assert_int_eq(cred_block_add(block, cap, &blen, one, len), 0);
+	return (blen);
+}
+
+/* Each row of decisions[] through acl_admit, as an outlet decides. */
+START_TEST(test_decisions)
+{
+	char text[2048], a[IDENTITY_TEXT_SIZE], b[IDENTITY_TEXT_SIZE];
+	char c[IDENTITY_TEXT_SIZE], err[512];
+	uint8_t block[CRED_BLOCK_MAX];
+	const uint64_t now = 1800000000;
+	struct config cfg;
+	struct cred_revoked rv;
+	struct acl_ctx ax = {&cfg, &rv, NULL, now};
+	struct acl_peer peer = {me.id, NULL, 0};
+	struct acl_verdict v;
+	const struct config_outlet *o;
+	const char *entry;
+	bool got;
+
+	memset(&rv, 0, sizeof(rv));
+	snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
+	    "127.0.0.1:1\n[authorities]\ncorp = %s\n[peers]\nme = %s\n"
+	    "other = %s\n[outlet db]\ntarget = 127.0.0.1:2\nallow = %s\n"
+	    "deny = %s\n", identity_id_format(ca.id, a),
+	    identity_id_format(me.id, b), identity_id_format(other.id, c),
+	    decisions[_i].allow, decisions[_i].deny);
+	ck_assert_msg(config_parse(&cfg, "t.ini", text, strlen(text), err,
+	    sizeof(err)) == 0, "%s", err);
+	o = &cfg.outlets[0];
+	if (decisions[_i].attrs != NULL) {
+		peer.creds = block;
+		peer.creds_len = cred_with(block, sizeof(block),
+		    decisions[_i].attrs, now);
+	}
+	got = acl_admit(&ax, &o->deny, o->allow, o->nallow, o->rules,
+	    o->nrules, &peer, NULL, &v);
+	ck_assert_msg(got == (decisions[_i].want != 0), "row %d: %s", _i,
+	    got ? "allowed" : "denied");
+	entry = got ? v.rule : v.deny_rule != NULL ? v.deny_rule :
+	    v.deny_listed ? "me" : NULL;
+	if (decisions[_i].entry == NULL)
+		ck_assert_ptr_null(entry);
+	else
+		ck_assert_msg(entry != NULL && strcmp(entry,
+		    decisions[_i].entry) == 0, "row %d: %s", _i,
+		    entry != NULL ? entry : "(none)");
+	if (!got && entry != NULL)
+		ck_assert_str_eq(v.reason, "denied");
+	config_free(&cfg);
+}
+END_TEST
+
+/* deny lines get FILE:LINE errors like allow lines. */
+static const struct {
+	const char *deny, *want;
+} deny_bads[] = {
+    {"nobody", "t.ini:10: unknown peer \"nobody\""},
+    {"me, me", "t.ini:10: \"me\" is listed twice in deny of [outlet db]"},
+    {"role=app@nope", "t.ini:10: unknown authority \"nope\""},
+    {"role=app|app@corp", "t.ini:10: value \"app\" twice"},
+    {"me,,role=app@corp", "t.ini:10: "},
+};
+
+START_TEST(test_deny_errors)
+{
+	char text[2048], a[IDENTITY_TEXT_SIZE], b[IDENTITY_TEXT_SIZE];
+	char err[512];
+	struct config cfg;
+
+	snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
+	    "127.0.0.1:1\n[authorities]\ncorp = %s\n[peers]\nme = %s\n"
+	    "[outlet db]\ntarget = 127.0.0.1:2\ndeny = %s\n",
+	    identity_id_format(ca.id, a), identity_id_format(me.id, b),
+	    deny_bads[_i].deny);
+	ck_assert_int_eq(config_parse(&cfg, "t.ini", text, strlen(text), err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, deny_bads[_i].want) == err, "%s: %s",
+	    deny_bads[_i].deny, err);
+}
+END_TEST
+
 static Suite *
 acl_suite(void)
 {
@@ -92,6 +355,18 @@ acl_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_listed);
 	tcase_add_test(tc, test_last_entry);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rules");
+	tcase_add_loop_test(tc, test_rule_parse, 0,
+	    (int)(sizeof(parses) / sizeof(parses[0])));
+	tcase_add_test(tc, test_rule_too_long);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("decisions");
+	tcase_add_checked_fixture(tc, ids_setup, ids_teardown);
+	tcase_add_loop_test(tc, test_decisions, 0,
+	    (int)(sizeof(decisions) / sizeof(decisions[0])));
+	tcase_add_loop_test(tc, test_deny_errors, 0,
+	    (int)(sizeof(deny_bads) / sizeof(deny_bads[0])));
 	suite_add_tcase(s, tc);
 	return (s);
 }
