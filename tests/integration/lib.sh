@@ -587,6 +587,14 @@ redis_inlet()
 	} >"$WORK/$_ri_n.ini"
 }
 
+# ping_via(name): what redis answers PING through the inlet of the node
+# ${name} (redis_inlet, on 127.0.0.1:$P_${name}), or redis-cli's error.
+ping_via()
+{
+	eval "_p=\$P_$1"
+	redis-cli -h 127.0.0.1 -p "$_p" PING 2>&1 || true
+}
+
 # give_to_user(user file...): the layout docs/config.md asks of a node
 # started as root that switches to [node] user: each file root-owned,
 # mode 0640, in the user's primary group, and $WORK searchable, so the

@@ -1,0 +1,118 @@
+#!/bin/sh
+# Deny entries beat allow entries (issue 22), with real redis, directly
+# and through a relay.  One authority (corp).
+# Direct: the outlet node out has `allow = role=app@corp, banned` and
+# `deny = role=app+env=dev|test@corp, banned`:
+# - prod (role=app, env=prod): PONG, audit allow rule=role=app@corp;
+# - dev (role=app, env=dev): refused, audit deny reason=denied
+#   deny_rule=role=app+env=dev|test@corp with peer= and src=;
+# - banned (no credential, allowed and denied by name): refused,
+#   deny_rule= its identifier.
+# Through the relay hub, whose [relay redis] has `allow = role=app@corp`
+# and `deny = role=app+!env=prod@corp` (an outlet node db behind it lets
+# every app in): rprod (env=prod) gets PONG; rtest (env=test) is refused
+# at the relay (deny_rule=, peer=, src=) and db never hears of it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/relaylib.sh"
+need redis-server redis-cli
+
+start_redis
+
+CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
+OUT_ID=$(make_identity out)
+for n in prod dev banned hub db rprod rtest; do
+	eval "ID_$n=\$(make_identity $n)"
+done
+cred_issue ca.key prod --attr role=app --attr env=prod --ttl 1h
+cred_issue ca.key dev --attr role=app --attr env=dev --ttl 1h
+cred_issue ca.key rprod --attr role=app --attr env=prod --ttl 1h
+cred_issue ca.key rtest --attr role=app --attr env=test --ttl 1h
+
+NODE_PORT=$(free_port)
+{
+	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
+	ini_authorities corp "$CA_ID"
+	ini_peers banned "$ID_banned"
+	ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp, banned"
+	echo "deny = role=app+env=dev|test@corp"
+	echo "deny = banned"
+	echo
+} >"$WORK/out.ini"
+"$SALLYPORT" check "$WORK/out.ini" >"$WORK/check.out" 2>&1 ||
+	die "check: $(cat "$WORK/check.out")"
+grep -q "deny: banned (.*), env=dev|test+role=app@corp$" "$WORK/check.out" ||
+	die "check does not print the deny list: $(cat "$WORK/check.out")"
+start_node out "$WORK/out.ini"
+
+redis_inlet prod "credential = prod.cred"
+redis_inlet dev "credential = dev.cred"
+redis_inlet banned
+for n in prod dev banned; do
+	start_node $n "$WORK/$n.ini"
+done
+
+[ "$(ping_via prod)" = PONG ] || die "prod is not let through"
+wait_for_event "$WORK/out.log" 5 event=audit decision=allow \
+    "peer=$ID_prod" rule=role=app@corp
+[ "$(ping_via dev)" = PONG ] && die "dev got through a deny rule"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=denied \
+    "peer=$ID_dev" role=outlet "deny_rule=role=app+env=dev|test@corp"
+[ "$(ping_via banned)" = PONG ] && die "banned got through its deny entry"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=denied \
+    "peer=$ID_banned" role=outlet "deny_rule=$ID_banned"
+log_has "$WORK/out.log" event=open role=outlet "peer=$ID_dev" &&
+	die "the outlet opened dev's connection"
+say "direct: $(grep "reason=denied peer=$ID_dev" "$WORK/out.log" | head -n 1)"
+
+# has_src(log, id): the deny line of ${id} in ${log} names its source.
+has_src()
+{
+	grep "decision=deny reason=denied peer=$2 " "$1" |
+	    grep -q ' src=127\.0\.0\.1:[0-9]*$' ||
+		die "no src= on the deny of $2 in $(basename "$1")"
+}
+has_src "$WORK/out.log" "$ID_dev"
+has_src "$WORK/out.log" "$ID_banned"
+
+# Through a relay.
+relay_supported
+HUB_PORT=$(free_port)
+HUB="hub@127.0.0.1:$HUB_PORT"
+{
+	ini_node "$WORK/hub.key" "127.0.0.1:$HUB_PORT"
+	ini_authorities corp "$CA_ID"
+	ini_peers db "$ID_db"
+	ini_relay redis "register=db" "allow=role=app@corp" \
+	    "deny=role=app+!env=prod@corp"
+} >"$WORK/hub.ini"
+{
+	ini_node "$WORK/db.key" ""
+	ini_authorities corp "$CA_ID"
+	ini_peers hub "$ID_hub"
+	ini_outlet_relay redis "127.0.0.1:$REDIS_PORT" "$HUB" "role=app@corp"
+} >"$WORK/db.ini"
+for n in rprod rtest; do
+	eval "P_$n=\$(free_port)"
+	eval "_p=\$P_$n"
+	{
+		ini_node "$WORK/$n.key" "" "credential = $n.cred"
+		ini_peers hub "$ID_hub" db "$ID_db"
+		ini_inlet_via redis "127.0.0.1:$_p" db "$HUB"
+	} >"$WORK/$n.ini"
+done
+start_node hub "$WORK/hub.ini"
+start_node db "$WORK/db.ini"
+wait_for_event "$WORK/db.log" 10 event=session-open role=outlet kind=register
+start_node rprod "$WORK/rprod.ini"
+wait_for_event "$WORK/rprod.log" 10 event=session-open role=inlet
+ping_rprod() { [ "$(ping_via rprod)" = PONG ]; }
+wait_until 10 ping_rprod || die "rprod is not let through the relay"
+start_node rtest "$WORK/rtest.ini"
+wait_for_event "$WORK/hub.log" 10 event=audit decision=deny reason=denied \
+    "peer=$ID_rtest" role=relay "deny_rule=role=app+!env=prod@corp"
+[ "$(ping_via rtest)" = PONG ] && die "rtest got through the relay's deny"
+has_src "$WORK/hub.log" "$ID_rtest"
+grep -q "peer=$ID_rtest" "$WORK/db.log" && die "the outlet heard of rtest"
+ping_rprod || die "rprod lost its way after rtest's deny"
+say "relay: $(grep "reason=denied peer=$ID_rtest" "$WORK/hub.log" | head -n 1)"
+say "ok"
