@@ -44,7 +44,7 @@ listed(const uint8_t (*list)[CONFIG_ID_LEN], size_t n,
 /*
  * acl_known(cfg, id):
  * Whether any allow list of ${cfg} names ${id}: an outlet's allow, a
- * relay name's allow or register.  The cheap first look at an identity
+ * relay name's allow or register, or a try_allow of either.  The cheap first look at an identity
  * a peer claims, before its attestation is verified (channel peer
  * filter); the real decision is acl_allows (or the relay's) afterwards.
  */
@@ -53,13 +53,21 @@ acl_known(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 {
 	size_t i;
 
-	for (i = 0; i < cfg->noutlets; i++)
-		if (listed(cfg->outlets[i].allow, cfg->outlets[i].nallow, id))
+	const struct config_list *t;
+
+	for (i = 0; i < cfg->noutlets; i++) {
+		t = &cfg->outlets[i].pol.try_allow;
+		if (listed(cfg->outlets[i].allow, cfg->outlets[i].nallow, id) ||
+		    listed(t->ids, t->nids, id))
 			return (true);
-	for (i = 0; i < cfg->nrelays; i++)
+	}
+	for (i = 0; i < cfg->nrelays; i++) {
+		t = &cfg->relays[i].pol.try_allow;
 		if (listed(cfg->relays[i].allow, cfg->relays[i].nallow, id) ||
-		    listed(cfg->relays[i].reg, cfg->relays[i].nreg, id))
+		    listed(cfg->relays[i].reg, cfg->relays[i].nreg, id) ||
+		    listed(t->ids, t->nids, id))
 			return (true);
+	}
 	return (false);
 }
 
@@ -233,25 +241,41 @@ rule_found(const struct config_rule *rules, size_t nrules,
 }
 
 /*
- * acl_admit(ax, deny, ids, nids, rules, nrules, peer, ck, v):
- * The decision for one list: the deny entries ${deny} (may be NULL),
- * then the ${nids} identifiers at ${ids} and the ${nrules} attribute
- * rules at ${rules}.  A revoked identifier is denied (reason "revoked");
- * one the deny list names, or whose valid credential holds a deny rule,
- * is denied (reason "denied", the entry in ${v}); a listed one is
- * allowed; otherwise each credential of ${peer} is checked (issuer in
- * [authorities], subject equal to the peer's identifier, signature,
- * serial not revoked, not-before and not-after within the skew) and the
- * peer is allowed when one rule's terms all hold in one valid credential
- * of the rule's authority.  Only the first credential of each authority
- * counts, and the first one whose signature fails ends the look; ${ck}
- * (may be NULL) keeps the check for the next list of the same decision.
- * On a deny the worst credential problem found is the reason
- * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
- * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
+ * Whether the list ${l} (may be NULL) names ${peer}: its identifier, or a
+ * rule that holds in a valid credential it shows (checked into ${ck}
+ * once).  *${rule} is that rule's text, or NULL for the identifier.
+ */
+static bool
+list_names(const struct acl_ctx *ax, const struct config_list *l,
+    const struct acl_peer *peer, struct acl_checked *ck, const char **rule)
+{
+	const struct config_rule *r;
+	const struct cred *c;
+
+	*rule = NULL;
+	if (l == NULL)
+		return (false);
+	if (listed(l->ids, l->nids, peer->id))
+		return (true);
+	if (l->nrules == 0 || peer->creds == NULL)
+		return (false);
+	if (!ck->done)
+		creds_check(ax, peer, ck);
+	if ((r = rule_found(l->rules, l->nrules, ck, &c)) == NULL)
+		return (false);
+	*rule = r->text;
+	return (true);
+}
+
+/*
+ * acl_admit(ax, pol, ids, nids, rules, nrules, peer, ck, v):
+ * See acl.h.  The try entries of ${pol} are looked at once the decision
+ * is taken, and only change ${v}: a try_deny entry that names an allowed
+ * peer, a try_allow entry that names a peer denied for want of an allow
+ * entry (not one denied as revoked or by a deny entry).
  */
 bool
-acl_admit(const struct acl_ctx *ax, const struct config_deny *deny,
+acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
     const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
     const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,
@@ -260,6 +284,7 @@ acl_admit(const struct acl_ctx *ax, const struct config_deny *deny,
 	const struct config_rule *r;
 	const struct cred *c;
 	struct acl_checked own;
+	bool ok = false;
 
 	memset(v, 0, sizeof(*v));
 	if (peer == NULL || peer->id == NULL)
@@ -272,58 +297,65 @@ acl_admit(const struct acl_ctx *ax, const struct config_deny *deny,
 		ck = &own;
 		ck->done = 0;
 	}
-	if (deny != NULL && listed(deny->ids, deny->nids, peer->id)) {
+	if (list_names(ax, pol != NULL ? &pol->deny : NULL, peer, ck,
+	    &v->deny_rule)) {
 		v->reason = "denied";
-		v->deny_listed = true;
+		v->deny_listed = v->deny_rule == NULL;
 		return (false);
-	}
-	if (deny != NULL && deny->nrules > 0 && peer->creds != NULL) {
-		if (!ck->done)
-			creds_check(ax, peer, ck);
-		if ((r = rule_found(deny->rules, deny->nrules, ck, &c)) !=
-		    NULL) {
-			v->reason = "denied";
-			v->deny_rule = r->text;
-			return (false);
-		}
 	}
 	if (listed(ids, nids, peer->id))
-		return (true);
-	if (nrules == 0 || peer->creds == NULL)
-		return (false);
-	if (!ck->done)
-		creds_check(ax, peer, ck);
-	if ((r = rule_found(rules, nrules, ck, &c)) != NULL) {
-		v->rule = r->text;
-		v->expiry = cred_end(c, ax->cfg->node.credential_skew);
-		return (true);
+		ok = true;
+	else if (nrules > 0 && peer->creds != NULL) {
+		if (!ck->done)
+			creds_check(ax, peer, ck);
+		if ((r = rule_found(rules, nrules, ck, &c)) != NULL) {
+			v->rule = r->text;
+			v->expiry = cred_end(c, ax->cfg->node.credential_skew);
+			ok = true;
+		} else
+			v->reason = problem_names[ck->worst];
 	}
-	v->reason = problem_names[ck->worst];
+	if (pol != NULL && list_names(ax, ok ? &pol->try_deny :
+	    &pol->try_allow, peer, ck, &v->try_rule))
+		v->would = ok ? "would-deny" : "would-allow";
+	return (ok);
+}
+
+/* Whether one of the ${n} rules at ${rules} names the authority ${issuer}. */
+static bool
+issuer_in(const struct config_rule *rules, size_t n, const uint8_t *issuer)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (memcmp(rules[j].issuer, issuer, CONFIG_ID_LEN) == 0)
+			return (true);
 	return (false);
 }
 
-/* Whether some attribute rule of ${cfg} names the authority ${issuer}. */
+/* Whether some attribute rule of an allow, register or try_allow list of
+ * ${cfg} names the authority ${issuer}. */
 static bool
 issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
 {
-	size_t i, j;
+	const struct config_outlet *o;
+	const struct config_relay *r;
+	size_t i;
 
-	for (i = 0; i < cfg->noutlets; i++)
-		for (j = 0; j < cfg->outlets[i].nrules; j++)
-			if (memcmp(cfg->outlets[i].rules[j].issuer, issuer,
-			    CONFIG_ID_LEN) == 0)
-				return (true);
+	for (i = 0; i < cfg->noutlets; i++) {
+		o = &cfg->outlets[i];
+		if (issuer_in(o->rules, o->nrules, issuer) ||
+		    issuer_in(o->pol.try_allow.rules, o->pol.try_allow.nrules,
+		    issuer))
+			return (true);
+	}
 	for (i = 0; i < cfg->nrelays; i++) {
-		const struct config_relay *r = &cfg->relays[i];
-
-		for (j = 0; j < r->nreg_rules; j++)
-			if (memcmp(r->reg_rules[j].issuer, issuer,
-			    CONFIG_ID_LEN) == 0)
-				return (true);
-		for (j = 0; j < r->nallow_rules; j++)
-			if (memcmp(r->allow_rules[j].issuer, issuer,
-			    CONFIG_ID_LEN) == 0)
-				return (true);
+		r = &cfg->relays[i];
+		if (issuer_in(r->reg_rules, r->nreg_rules, issuer) ||
+		    issuer_in(r->allow_rules, r->nallow_rules, issuer) ||
+		    issuer_in(r->pol.try_allow.rules,
+		    r->pol.try_allow.nrules, issuer))
+			return (true);
 	}
 	return (false);
 }

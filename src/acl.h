@@ -26,7 +26,7 @@ bool acl_allows(const struct config_outlet *o,
 /*
  * acl_known(cfg, id):
  * Whether any allow list of ${cfg} names ${id}: an outlet's allow, a
- * relay name's allow or register.  The cheap first look at an identity
+ * relay name's allow or register, or a try_allow of either.  The cheap first look at an identity
  * a peer claims, before its attestation is verified (channel peer
  * filter); the real decision is acl_allows (or the relay's) afterwards.
  */
@@ -70,11 +70,15 @@ struct acl_verdict {
 			       (with the skew), else 0 (no end) */
 	const char *deny_rule; /* deny by a deny rule: its text, else NULL */
 	bool deny_listed;      /* deny: the deny list names the peer */
+	const char *would;     /* a try entry would turn the decision:
+				  "would-allow" or "would-deny"; NULL: no */
+	const char *try_rule;  /* that entry: a rule's text, NULL: the
+				  peer's identifier */
 };
 
 /*
- * acl_admit(ax, deny, ids, nids, rules, nrules, peer, ck, v):
- * The decision for one list: first the deny entries ${deny} (may be
+ * acl_admit(ax, pol, ids, nids, rules, nrules, peer, ck, v):
+ * The decision for one list: first the deny entries of ${pol} (may be
  * NULL), then the ${nids} identifiers at ${ids} and the ${nrules}
  * attribute rules at ${rules}.  A revoked identifier is denied (reason
  * "revoked"); an identifier the deny list names, or a peer with a valid
@@ -91,10 +95,14 @@ struct acl_verdict {
  * fails.  ${ck} (may be NULL) keeps the check for the next list of the
  * same decision.  On a deny the worst credential problem found is the
  * reason (credential-revoked, -subject-mismatch, -expired,
- * -not-yet-valid, -invalid, -untrusted), or NULL.  Return true to allow;
- * ${v} says why.
+ * -not-yet-valid, -invalid, -untrusted), or NULL.  Then the try entries
+ * of ${pol}, never enforced: v->would is "would-deny" when a try_deny
+ * entry names an allowed peer, "would-allow" when a try_allow entry names
+ * a peer that no allow entry admitted (not one revoked or denied by a
+ * deny entry), v->try_rule the entry.  Return true to allow; ${v} says
+ * why.
  */
-bool acl_admit(const struct acl_ctx *ax, const struct config_deny *deny,
+bool acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
     const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
     const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,

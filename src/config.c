@@ -108,12 +108,15 @@ enum outlet_key {
 	OK_POOL,
 	OK_PROXY_PROTOCOL,
 	OK_MAX_DIALS,
-	OK_DENY,
+	OK_DENY, /* then the other lists of struct config_policy, in order */
+	OK_TRY_ALLOW,
+	OK_TRY_DENY,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
 	IK_COUNT };
-enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_COUNT };
+enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
+	RK_TRY_DENY, RK_COUNT };
 
 #define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
@@ -136,8 +139,8 @@ struct outlet_p {
 	int seen[KEYS_MAX];
 	struct ref *allow;
 	size_t nallow;
-	struct ref *deny;
-	size_t ndeny;
+	struct ref *pol[CONFIG_POLICY_LISTS]; /* of deny, try_allow, try_deny */
+	size_t npol[CONFIG_POLICY_LISTS];
 	struct ref relay_ref[CONFIG_HOPS_MAX];
 };
 
@@ -156,8 +159,8 @@ struct relay_p {
 	size_t nreg;
 	struct ref *allow;
 	size_t nallow;
-	struct ref *deny;
-	size_t ndeny;
+	struct ref *pol[CONFIG_POLICY_LISTS]; /* as outlet_p's */
+	size_t npol[CONFIG_POLICY_LISTS];
 	struct ref via_ref;
 };
 
@@ -1393,17 +1396,29 @@ outlet_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 	allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules, value);
 }
 
-/* [outlet NAME] deny = ENTRY[, ENTRY] (repeatable). */
+/* The list ${i} of ${pol}: 0 deny, 1 try_allow, 2 try_deny. */
+static struct config_list *
+pol_list(struct config_policy *pol, size_t i)
+{
+
+	return (i == 0 ? &pol->deny : i == 1 ? &pol->try_allow :
+	    &pol->try_deny);
+}
+
+static const struct key outlet_keys[OK_COUNT];
+static const struct key relay_keys[RK_COUNT];
+
+/* [outlet NAME] deny, try_allow, try_deny = ENTRY[, ENTRY] (repeatable). */
 static void
-outlet_deny(struct parse *p, const struct key *k, void *sec, void *ps,
+outlet_policy(struct parse *p, const struct key *k, void *sec, void *ps,
     const char *value)
 {
 	struct config_outlet *o = sec;
 	struct outlet_p *op = ps;
+	size_t i = (size_t)(k - &outlet_keys[OK_DENY]);
+	struct config_list *l = pol_list(&o->pol, i);
 
-	(void)k;
-	allow_add(p, &op->deny, &op->ndeny, &o->deny.rules, &o->deny.nrules,
-	    value);
+	allow_add(p, &op->pol[i], &op->npol[i], &l->rules, &l->nrules, value);
 }
 
 /* [outlet NAME] relay = PEER@HOST:PORT (repeatable). */
@@ -1568,17 +1583,17 @@ relay_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 	    &r->nallow_rules, value);
 }
 
-/* [relay NAME] deny = ENTRY[, ENTRY] (repeatable). */
+/* [relay NAME] deny, try_allow, try_deny = ENTRY[, ENTRY] (repeatable). */
 static void
-relay_deny(struct parse *p, const struct key *k, void *sec, void *ps,
+relay_policy(struct parse *p, const struct key *k, void *sec, void *ps,
     const char *value)
 {
 	struct config_relay *r = sec;
 	struct relay_p *rp = ps;
+	size_t i = (size_t)(k - &relay_keys[RK_DENY]);
+	struct config_list *l = pol_list(&r->pol, i);
 
-	(void)k;
-	allow_add(p, &rp->deny, &rp->ndeny, &r->deny.rules, &r->deny.nrules,
-	    value);
+	allow_add(p, &rp->pol[i], &rp->npol[i], &l->rules, &l->nrules, value);
 }
 
 /* [relay NAME] register = ENTRY[, ENTRY] (repeatable). */
@@ -1764,31 +1779,41 @@ inlet_via_same(const void *a, const void *b)
 	return (hops_same(x->via, x->nvia, y->via, y->nvia));
 }
 
-/* The same deny lists ${a} and ${b}. */
+/* The same lists ${a} and ${b}. */
 static int
-deny_same(const struct config_deny *a, const struct config_deny *b)
+list_same(const struct config_list *a, const struct config_list *b)
 {
 
 	return (ids_same(a->ids, a->nids, b->ids, b->nids) &&
 	    rules_same(a->rules, a->nrules, b->rules, b->nrules));
 }
 
-/* The same deny list of an outlet. */
+/* The same deny and try lists ${a} and ${b}. */
 static int
-outlet_deny_same(const void *a, const void *b)
+policy_same(const struct config_policy *a, const struct config_policy *b)
 {
 
-	return (deny_same(&((const struct config_outlet *)a)->deny,
-	    &((const struct config_outlet *)b)->deny));
+	return (list_same(&a->deny, &b->deny) &&
+	    list_same(&a->try_allow, &b->try_allow) &&
+	    list_same(&a->try_deny, &b->try_deny));
 }
 
-/* The same deny list of a relay. */
+/* The same deny and try lists of an outlet. */
 static int
-relay_deny_same(const void *a, const void *b)
+outlet_policy_same(const void *a, const void *b)
 {
 
-	return (deny_same(&((const struct config_relay *)a)->deny,
-	    &((const struct config_relay *)b)->deny));
+	return (policy_same(&((const struct config_outlet *)a)->pol,
+	    &((const struct config_outlet *)b)->pol));
+}
+
+/* The same deny and try lists of a relay. */
+static int
+relay_policy_same(const void *a, const void *b)
+{
+
+	return (policy_same(&((const struct config_relay *)a)->pol,
+	    &((const struct config_relay *)b)->pol));
 }
 
 /* The same register list of a relay. */
@@ -1896,8 +1921,12 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.word = {"off", "v2"}, .on = 1, .def = 0},
     [OK_MAX_DIALS] = {"max_dials", KT_UINT, .off = O_(max_dials), .min = 0,
 	.max = 100000, .def = CONFIG_MAX_DIALS},
-    [OK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = outlet_deny,
-	.same = outlet_deny_same},
+    [OK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = outlet_policy,
+	.same = outlet_policy_same},
+    [OK_TRY_ALLOW] = {"try_allow", KT_FN, KF_REPEAT, .parse = outlet_policy,
+	.same = outlet_policy_same},
+    [OK_TRY_DENY] = {"try_deny", KT_FN, KF_REPEAT, .parse = outlet_policy,
+	.same = outlet_policy_same},
 };
 
 /* [inlet NAME]. */
@@ -1921,8 +1950,12 @@ static const struct key relay_keys[RK_COUNT] = {
     [RK_ALLOW] = {"allow", KT_FN, KF_REPEAT, .parse = relay_allow,
 	.same = relay_allow_same},
     [RK_VIA] = {"via", KT_FN, .parse = relay_via, .same = relay_via_same},
-    [RK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = relay_deny,
-	.same = relay_deny_same},
+    [RK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = relay_policy,
+	.same = relay_policy_same},
+    [RK_TRY_ALLOW] = {"try_allow", KT_FN, KF_REPEAT, .parse = relay_policy,
+	.same = relay_policy_same},
+    [RK_TRY_DENY] = {"try_deny", KT_FN, KF_REPEAT, .parse = relay_policy,
+	.same = relay_policy_same},
 };
 
 static int node_same(const struct config *, const struct config *);
@@ -2050,6 +2083,41 @@ resolve_rules(struct parse *p, struct config_rule *rules, size_t n)
 	}
 }
 
+/* The key names of the lists of struct config_policy, in order. */
+static const char *const pol_keys[CONFIG_POLICY_LISTS] = {"deny",
+    "try_allow", "try_deny"};
+
+/*
+ * Resolve the references ${refs} (${n} of each) and the rules of each list
+ * of ${pol}, of [${kind} ${name}].
+ */
+static void
+resolve_policy(struct parse *p, struct ref *const *refs, const size_t *n,
+    struct config_policy *pol, const char *kind, const char *name)
+{
+	struct config_list *l;
+	size_t i;
+
+	for (i = 0; i < CONFIG_POLICY_LISTS; i++) {
+		l = pol_list(pol, i);
+		(void)resolve_list(p, refs[i], n[i], &l->ids, &l->nids,
+		    pol_keys[i], kind, name);
+		resolve_rules(p, l->rules, l->nrules);
+	}
+}
+
+/* Free the lists of ${pol}. */
+static void
+policy_free(struct config_policy *pol)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_POLICY_LISTS; i++) {
+		free(pol_list(pol, i)->ids);
+		free(pol_list(pol, i)->rules);
+	}
+}
+
 /*
  * Return 1 if the node can accept connections: [node] listen is set, or
  * was given and is already reported as bad (no second error for it).
@@ -2085,9 +2153,8 @@ validate_outlets(struct parse *p)
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
 		    &o->allow, &o->nallow, NULL, "outlet", o->name);
 		resolve_rules(p, o->rules, o->nrules);
-		(void)resolve_list(p, p->op[i].deny, p->op[i].ndeny,
-		    &o->deny.ids, &o->deny.nids, "deny", "outlet", o->name);
-		resolve_rules(p, o->deny.rules, o->deny.nrules);
+		resolve_policy(p, p->op[i].pol, p->op[i].npol, &o->pol,
+		    "outlet", o->name);
 	}
 }
 
@@ -2243,9 +2310,8 @@ validate_relays(struct parse *p)
 		    &r->allow, &r->nallow, "allow", "relay", r->name);
 		resolve_rules(p, r->reg_rules, r->nreg_rules);
 		resolve_rules(p, r->allow_rules, r->nallow_rules);
-		(void)resolve_list(p, p->rp[i].deny, p->rp[i].ndeny,
-		    &r->deny.ids, &r->deny.nids, "deny", "relay", r->name);
-		resolve_rules(p, r->deny.rules, r->deny.nrules);
+		resolve_policy(p, p->rp[i].pol, p->rp[i].npol, &r->pol,
+		    "relay", r->name);
 		if (r->has_via)
 			(void)ref_resolve(p, &p->rp[i].via_ref, r->via_id);
 	}
@@ -2255,18 +2321,20 @@ validate_relays(struct parse *p)
 static void
 parse_fini(struct parse *p)
 {
-	size_t i;
+	size_t i, j;
 
 	if (p->op != NULL)
 		for (i = 0; i < p->cfg->noutlets; i++) {
 			free(p->op[i].allow);
-			free(p->op[i].deny);
+			for (j = 0; j < CONFIG_POLICY_LISTS; j++)
+				free(p->op[i].pol[j]);
 		}
 	if (p->rp != NULL)
 		for (i = 0; i < p->cfg->nrelays; i++) {
 			free(p->rp[i].reg);
 			free(p->rp[i].allow);
-			free(p->rp[i].deny);
+			for (j = 0; j < CONFIG_POLICY_LISTS; j++)
+				free(p->rp[i].pol[j]);
 		}
 	free(p->op);
 	free(p->ip);
@@ -2434,8 +2502,7 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->noutlets; i++) {
 		free(cfg->outlets[i].allow);
 		free(cfg->outlets[i].rules);
-		free(cfg->outlets[i].deny.ids);
-		free(cfg->outlets[i].deny.rules);
+		policy_free(&cfg->outlets[i].pol);
 	}
 	free(cfg->outlets);
 	for (i = 0; i < cfg->ninlets; i++)
@@ -2446,8 +2513,7 @@ config_free(struct config *cfg)
 		free(cfg->relays[i].allow);
 		free(cfg->relays[i].reg_rules);
 		free(cfg->relays[i].allow_rules);
-		free(cfg->relays[i].deny.ids);
-		free(cfg->relays[i].deny.rules);
+		policy_free(&cfg->relays[i].pol);
 	}
 	free(cfg->relays);
 	free(cfg->peers);

@@ -57,17 +57,27 @@ struct config_rule {
 	int line;
 };
 
-/*
- * deny = ENTRY[, ENTRY] (repeatable) of an outlet or a relay name:
- * identifiers and attribute rules checked before any allow entry (a
- * match denies, whatever allows the peer).
- */
-struct config_deny {
-	uint8_t (*ids)[CONFIG_ID_LEN]; /* resolved identifiers */
+/* A list of entries: resolved identifiers and attribute rules. */
+struct config_list {
+	uint8_t (*ids)[CONFIG_ID_LEN];
 	size_t nids;
 	struct config_rule *rules;
 	size_t nrules;
 };
+
+/*
+ * What an outlet or a relay name adds to its allow list(s):
+ * deny = ENTRY[, ENTRY]: checked before any allow entry (a match denies,
+ * whatever allows the peer); try_allow, try_deny = ENTRY[, ENTRY]: try-out
+ * entries, never enforced: a decision they would turn is logged
+ * (decision=would-allow, would-deny) and counted (docs/config.md).
+ */
+struct config_policy {
+	struct config_list deny;
+	struct config_list try_allow;
+	struct config_list try_deny;
+};
+#define CONFIG_POLICY_LISTS 3 /* the lists of struct config_policy */
 
 /*
  * One relay to use, "PEER@HOST:PORT" (relay = of an outlet, via = of an
@@ -99,7 +109,7 @@ struct config_outlet {
 	size_t nallow;                   /* 0: nobody (deny by default) */
 	struct config_rule *rules;       /* attribute rules of allow */
 	size_t nrules;
-	struct config_deny deny;         /* checked first */
+	struct config_policy pol;        /* deny first; try entries */
 	int line;
 	/* relay = PEER@HOST:PORT (repeatable): register at those relays,
 	 * at every address of each (docs/relay.md). */
@@ -147,7 +157,7 @@ struct config_relay {
 	size_t nreg_rules;
 	struct config_rule *allow_rules; /* attribute rules of allow */
 	size_t nallow_rules;
-	struct config_deny deny;         /* before register and allow */
+	struct config_policy pol;        /* for register and allow */
 	int has_via;                     /* forward to the next relay */
 	uint8_t via_id[CONFIG_ID_LEN];
 	struct addr via;

@@ -21,15 +21,16 @@ env_local(const struct env *e)
 }
 
 /*
- * The audit line and its count; ${tail} ends the line (may be "").
- * Return 1 if printed, 0 if the limit ${lim} left it out.
+ * The audit line of the decision ${decision} ("allow", "deny",
+ * "would-allow", "would-deny") at ${level}, and its count; ${tail} ends
+ * the line (may be "").  Return 1 if printed, 0 if the limit ${lim} left
+ * it out.
  */
 static int
-audit(const struct env *e, struct log_limit *lim, int allow,
-    const char *reason, const uint8_t *id, const char *service,
-    const char *role, const char *tail)
+audit_word(const struct env *e, struct log_limit *lim, enum log_level level,
+    const char *decision, const char *reason, const uint8_t *id,
+    const char *service, const char *role, const char *tail)
 {
-	enum log_level level = allow ? LOG_LVL_INFO : LOG_LVL_WARN;
 	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[1024];
 	const char *name;
 	size_t i;
@@ -43,18 +44,27 @@ audit(const struct env *e, struct log_limit *lim, int allow,
 	svc[i] = '\0';
 	if (i == 0)
 		strcpy(svc, "-");
-	metrics_add(METRICS_ACCESS_DECISIONS, 1, role, allow ? "allow" : "deny",
-	    reason);
+	metrics_add(METRICS_ACCESS_DECISIONS, 1, role, decision, reason);
 	name = id != NULL ? config_peer_name(e->cfg, id) : NULL;
 	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
-	    "peer=%s%s%s service=%s role=%s%s", allow ? "allow" : "deny",
-	    reason, id != NULL ? identity_id_format(id, peer) : "-",
+	    "peer=%s%s%s service=%s role=%s%s", decision, reason, id != NULL ? identity_id_format(id, peer) : "-",
 	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
 	    role, tail);
 	if (lim != NULL)
 		return (log_limited(lim, ev_now(e->loop), level, "%s", line));
 	log_msg(level, "%s", line);
 	return (1);
+}
+
+/* audit_word() of an allow (info) or a deny (warn). */
+static int
+audit(const struct env *e, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role, const char *tail)
+{
+
+	return (audit_word(e, lim, allow ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    allow ? "allow" : "deny", reason, id, service, role, tail));
 }
 
 /*
@@ -149,6 +159,31 @@ env_audit(const struct env *e, int allow, const char *reason,
 }
 
 /*
+ * The line of a try entry that would have turned the decision ${v} (may
+ * be NULL) about ${id}: decision=would-allow (the entry as rule=) or
+ * would-deny (as deny_rule=), reason=try, then ${tail}; nothing when no
+ * try entry would.  Counted like every audit line; a would-allow, about a
+ * peer that was denied, under the limit of lines anyone can cause.
+ */
+static void
+would(struct env *e, const struct acl_verdict *v, const uint8_t *id,
+    const char *service, const char *role, const char *tail)
+{
+	char peer[IDENTITY_TEXT_SIZE];
+	char line[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	bool deny;
+
+	if (v == NULL || v->would == NULL || id == NULL)
+		return;
+	deny = strcmp(v->would, "would-deny") == 0;
+	snprintf(line, sizeof(line), " %s=%s%s", deny ? "deny_rule" : "rule",
+	    v->try_rule != NULL ? v->try_rule : identity_id_format(id, peer),
+	    tail);
+	audit_word(e, deny_limit(e, deny, id), LOG_LVL_INFO, v->would, "try",
+	    id, service, role, line);
+}
+
+/*
  * env_audit_conn_verdict(e, c, allow, reason, service, role, v):
  * env_audit() for the connection ${c}: its verified peer (or none), the
  * attribute rule that admitted it (rule=, from ${v} or c->rule; ${v} may
@@ -175,6 +210,26 @@ env_audit_conn_verdict(struct env *e, const struct conn *c, int allow,
 	    conn_src_text(c, src, sizeof(src)));
 	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
 	    tail);
+	env_audit_conn_would(e, c, service, role, v);
+}
+
+/*
+ * env_audit_conn_would(e, c, service, role, v):
+ * The try line of the decision ${v} (may be NULL) about the peer of ${c}
+ * (would-allow, would-deny), with conn= and src=; nothing if no try entry
+ * would have turned it.
+ */
+void
+env_audit_conn_would(struct env *e, const struct conn *c,
+    const char *service, const char *role, const struct acl_verdict *v)
+{
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 48];
+
+	if (v == NULL || v->would == NULL || c->ch == NULL)
+		return;
+	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s", c->id,
+	    conn_src_text(c, src, sizeof(src)));
+	would(e, v, channel_peer_id(c->ch), service, role, tail);
 }
 
 /*
@@ -241,14 +296,14 @@ env_acl(const struct env *e, struct acl_ctx *ax)
 }
 
 /*
- * env_admit(e, peer, deny, ids, nids, rules, nrules, ck, v):
- * acl_admit() of ${peer} on the deny list ${deny} (may be NULL), then the
- * list of the ${nids} identifiers at ${ids} and the ${nrules} attribute
- * rules at ${rules}, by ${e} now (env_acl).
+ * env_admit(e, peer, pol, ids, nids, rules, nrules, ck, v):
+ * acl_admit() of ${peer} on the deny and try lists ${pol} (may be NULL)
+ * and the list of the ${nids} identifiers at ${ids} and the ${nrules}
+ * attribute rules at ${rules}, by ${e} now (env_acl).
  */
 bool
 env_admit(const struct env *e, const struct acl_peer *peer,
-    const struct config_deny *deny, const uint8_t (*ids)[CONFIG_ID_LEN],
+    const struct config_policy *pol, const uint8_t (*ids)[CONFIG_ID_LEN],
     size_t nids,
     const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
     struct acl_verdict *v)
@@ -256,7 +311,7 @@ env_admit(const struct env *e, const struct acl_peer *peer,
 	struct acl_ctx ax;
 
 	env_acl(e, &ax);
-	return (acl_admit(&ax, deny, ids, nids, rules, nrules, peer, ck, v));
+	return (acl_admit(&ax, pol, ids, nids, rules, nrules, peer, ck, v));
 }
 
 /*
@@ -280,6 +335,7 @@ env_audit_verdict(struct env *e, int allow, const char *reason,
 		reason = v->reason;
 	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
 	    tail);
+	would(e, v, id, service, role, "");
 }
 
 /*

@@ -668,16 +668,22 @@ print_admitted(const struct config *cfg,
 		    config_rule_format(&rules[j], norm, sizeof(norm)));
 }
 
-/* Print ${label}, then who the deny list ${d} names; nothing if none. */
+/* Print "; KEY: " and who each nonempty list of ${pol} names. */
 static void
-print_denied(const struct config *cfg, const char *label,
-    const struct config_deny *d)
+print_policy(const struct config *cfg, const struct config_policy *pol)
 {
+	const struct config_list *l[] = {&pol->deny, &pol->try_allow,
+	    &pol->try_deny};
+	const char *key[] = {"deny", "try_allow", "try_deny"};
+	size_t i;
 
-	if (d->nids == 0 && d->nrules == 0)
-		return;
-	printf("%s", label);
-	print_admitted(cfg, d->ids, d->nids, d->rules, d->nrules);
+	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		if (l[i]->nids == 0 && l[i]->nrules == 0)
+			continue;
+		printf("; %s: ", key[i]);
+		print_admitted(cfg, l[i]->ids, l[i]->nids, l[i]->rules,
+		    l[i]->nrules);
+	}
 }
 
 /* Print the summary of a valid configuration ${cfg} for node ${idn}. */
@@ -702,7 +708,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("outlet   %s -> %s, allow: ", o->name,
 		    addr_format(&o->target, a, sizeof(a)));
 		print_admitted(cfg, o->allow, o->nallow, o->rules, o->nrules);
-		print_denied(cfg, "; deny: ", &o->deny);
+		print_policy(cfg, &o->pol);
 		for (j = 0; j < o->nrelay; j++) {
 			printf(", registered at %s, relay ",
 			    addr_format(&o->relay[j].addr, a, sizeof(a)));
@@ -742,7 +748,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("; allow: ");
 		print_admitted(cfg, r->allow, r->nallow, r->allow_rules,
 		    r->nallow_rules);
-		print_denied(cfg, "; deny: ", &r->deny);
+		print_policy(cfg, &r->pol);
 		if (r->has_via) {
 			printf("; via %s, relay ",
 			    addr_format(&r->via, a, sizeof(a)));

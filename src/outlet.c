@@ -411,7 +411,7 @@ outlet_admits(const struct env *e, const struct conn *c,
 
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	return (env_admit(e, &peer, &co->deny, co->allow, co->nallow,
+	return (env_admit(e, &peer, &co->pol, co->allow, co->nallow,
 	    co->rules, co->nrules, NULL, v));
 }
 
@@ -441,6 +441,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 	}
 	c->cred_expiry = v.expiry;
 	c->rule = v.rule;
+	env_audit_conn_would(o->env, c, co->name, "outlet", &v);
 	env_resume_keep(o->env, c, "outlet"); /* allowed: its ticket */
 	/* The client's addresses come from a version 2 request only. */
 	if (co->proxy_v2 && r->version < 2) {

@@ -770,9 +770,9 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
 	struct acl_peer peer = {id, creds, len};
 
 	if (reg)
-		return (env_admit(r->env, &peer, &cr->deny, cr->reg, cr->nreg,
+		return (env_admit(r->env, &peer, &cr->pol, cr->reg, cr->nreg,
 		    cr->reg_rules, cr->nreg_rules, NULL, v));
-	return (env_admit(r->env, &peer, &cr->deny, cr->allow, cr->nallow,
+	return (env_admit(r->env, &peer, &cr->pol, cr->allow, cr->nallow,
 	    cr->allow_rules, cr->nallow_rules, NULL, v));
 }
 
@@ -796,7 +796,7 @@ allowed_anywhere(const struct relay *r, const uint8_t *id,
 	ck.done = 0;
 	for (i = 0; i < r->nsvcs; i++) {
 		cr = r->svcs[i].cr;
-		if (!env_admit(r->env, &peer, &cr->deny, cr->allow, cr->nallow,
+		if (!env_admit(r->env, &peer, &cr->pol, cr->allow, cr->nallow,
 		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
 			if (!ok)
 				*v = one;

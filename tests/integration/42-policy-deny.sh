@@ -8,6 +8,10 @@
 #   deny_rule=role=app+env=dev|test@corp with peer= and src=;
 # - banned (no credential, allowed and denied by name): refused,
 #   deny_rule= its identifier.
+# Try-out entries on the same outlet, never enforced:
+# `try_deny = role=app+env=prod@corp` logs decision=would-deny for prod,
+# which is still served; `try_allow = role=qa@corp` logs would-allow for qa
+# (role=qa), which is still refused.
 # Through the relay hub, whose [relay redis] has `allow = role=app@corp`
 # and `deny = role=app+!env=prod@corp` (an outlet node db behind it lets
 # every app in): rprod (env=prod) gets PONG; rtest (env=test) is refused
@@ -20,11 +24,12 @@ start_redis
 
 CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
 OUT_ID=$(make_identity out)
-for n in prod dev banned hub db rprod rtest; do
+for n in prod dev banned qa hub db rprod rtest; do
 	eval "ID_$n=\$(make_identity $n)"
 done
 cred_issue ca.key prod --attr role=app --attr env=prod --ttl 1h
 cred_issue ca.key dev --attr role=app --attr env=dev --ttl 1h
+cred_issue ca.key qa --attr role=qa --ttl 1h
 cred_issue ca.key rprod --attr role=app --attr env=prod --ttl 1h
 cred_issue ca.key rtest --attr role=app --attr env=test --ttl 1h
 
@@ -36,18 +41,21 @@ NODE_PORT=$(free_port)
 	ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp, banned"
 	echo "deny = role=app+env=dev|test@corp"
 	echo "deny = banned"
+	echo "try_deny = role=app+env=prod@corp"
+	echo "try_allow = role=qa@corp"
 	echo
 } >"$WORK/out.ini"
 "$SALLYPORT" check "$WORK/out.ini" >"$WORK/check.out" 2>&1 ||
 	die "check: $(cat "$WORK/check.out")"
-grep -q "deny: banned (.*), env=dev|test+role=app@corp$" "$WORK/check.out" ||
+grep -q "deny: banned (.*), env=dev|test+role=app@corp; try_allow: role=qa@corp; try_deny: env=prod+role=app@corp$" "$WORK/check.out" ||
 	die "check does not print the deny list: $(cat "$WORK/check.out")"
 start_node out "$WORK/out.ini"
 
 redis_inlet prod "credential = prod.cred"
 redis_inlet dev "credential = dev.cred"
 redis_inlet banned
-for n in prod dev banned; do
+redis_inlet qa "credential = qa.cred"
+for n in prod dev banned qa; do
 	start_node $n "$WORK/$n.ini"
 done
 
@@ -63,6 +71,22 @@ wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=denied \
 log_has "$WORK/out.log" event=open role=outlet "peer=$ID_dev" &&
 	die "the outlet opened dev's connection"
 say "direct: $(grep "reason=denied peer=$ID_dev" "$WORK/out.log" | head -n 1)"
+
+# Try-out entries log and change nothing.
+wait_for_event "$WORK/out.log" 5 event=audit decision=would-deny \
+    reason=try "peer=$ID_prod" role=outlet \
+    "deny_rule=role=app+env=prod@corp"
+[ "$(ping_via prod)" = PONG ] || die "a try_deny entry was enforced"
+[ "$(ping_via qa)" = PONG ] && die "a try_allow entry was enforced"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny \
+    reason=not-allowed "peer=$ID_qa" role=outlet
+wait_for_event "$WORK/out.log" 5 event=audit decision=would-allow \
+    reason=try "peer=$ID_qa" role=outlet rule=role=qa@corp
+log_has "$WORK/out.log" event=open role=outlet "peer=$ID_qa" &&
+	die "the outlet opened qa's connection"
+log_has "$WORK/out.log" decision=would-allow "peer=$ID_dev" &&
+	die "a try line for a peer a deny entry refused"
+say "try: $(grep "decision=would-allow" "$WORK/out.log" | head -n 1)"
 
 # has_src(log, id): the deny line of ${id} in ${log} names its source.
 has_src()

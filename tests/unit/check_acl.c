@@ -211,6 +211,7 @@ static const struct {
 };
 
 static struct identity ca, me, other;
+static struct config dcfg; /* of the last decide() */
 
 static void
 ids_setup(void)
@@ -229,6 +230,7 @@ ids_teardown(void)
 	identity_fini(&ca);
 	identity_fini(&me);
 	identity_fini(&other);
+	config_free(&dcfg);
 }
 
 /* A credential of ${ca} for ${me} with the attributes ${attrs} ("k=v,..."
@@ -262,39 +264,60 @@ cred_with(uint8_t *block, size_t cap, const char *attrs, uint64_t now)
 	return (blen);
 }
 
-/* Each row of decisions[] through acl_admit, as an outlet decides. */
-START_TEST(test_decisions)
+/* One outlet's lines, for decide(). */
+struct lines {
+	const char *allow, *deny, *tallow, *tdeny;
+};
+
+/*
+ * The decision of the outlet with the lines ${l} (the peers me and other,
+ * the authority corp) on me showing a credential with ${attrs} (NULL:
+ * none), through acl_admit as an outlet decides; ${v} says why.
+ */
+static bool
+decide(const struct lines *l, const char *attrs, struct acl_verdict *v)
 {
 	char text[2048], a[IDENTITY_TEXT_SIZE], b[IDENTITY_TEXT_SIZE];
 	char c[IDENTITY_TEXT_SIZE], err[512];
 	uint8_t block[CRED_BLOCK_MAX];
 	const uint64_t now = 1800000000;
-	struct config cfg;
 	struct cred_revoked rv;
-	struct acl_ctx ax = {&cfg, &rv, NULL, now};
+	struct acl_ctx ax = {&dcfg, &rv, NULL, now};
 	struct acl_peer peer = {me.id, NULL, 0};
-	struct acl_verdict v;
 	const struct config_outlet *o;
-	const char *entry;
-	bool got;
+	bool ok;
 
 	memset(&rv, 0, sizeof(rv));
+	config_free(&dcfg);
 	snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
 	    "127.0.0.1:1\n[authorities]\ncorp = %s\n[peers]\nme = %s\n"
 	    "other = %s\n[outlet db]\ntarget = 127.0.0.1:2\nallow = %s\n"
-	    "deny = %s\n", identity_id_format(ca.id, a),
-	    identity_id_format(me.id, b), identity_id_format(other.id, c),
-	    decisions[_i].allow, decisions[_i].deny);
-	ck_assert_msg(config_parse(&cfg, "t.ini", text, strlen(text), err,
+	    "deny = %s\ntry_allow = %s\ntry_deny = %s\n",
+	    identity_id_format(ca.id, a), identity_id_format(me.id, b),
+	    identity_id_format(other.id, c), l->allow, l->deny, l->tallow,
+	    l->tdeny);
+	ck_assert_msg(config_parse(&dcfg, "t.ini", text, strlen(text), err,
 	    sizeof(err)) == 0, "%s", err);
-	o = &cfg.outlets[0];
-	if (decisions[_i].attrs != NULL) {
+	o = &dcfg.outlets[0];
+	if (attrs != NULL) {
 		peer.creds = block;
-		peer.creds_len = cred_with(block, sizeof(block),
-		    decisions[_i].attrs, now);
+		peer.creds_len = cred_with(block, sizeof(block), attrs, now);
 	}
-	got = acl_admit(&ax, &o->deny, o->allow, o->nallow, o->rules,
-	    o->nrules, &peer, NULL, &v);
+	ok = acl_admit(&ax, &o->pol, o->allow, o->nallow, o->rules,
+	    o->nrules, &peer, NULL, v);
+	/* The verdict's texts point into dcfg: kept until the next call. */
+	return (ok);
+}
+
+/* Each row of decisions[] through acl_admit, as an outlet decides. */
+START_TEST(test_decisions)
+{
+	struct lines l = {decisions[_i].allow, decisions[_i].deny, "", ""};
+	struct acl_verdict v;
+	const char *entry;
+	bool got;
+
+	got = decide(&l, decisions[_i].attrs, &v);
 	ck_assert_msg(got == (decisions[_i].want != 0), "row %d: %s", _i,
 	    got ? "allowed" : "denied");
 	entry = got ? v.rule : v.deny_rule != NULL ? v.deny_rule :
@@ -307,7 +330,53 @@ START_TEST(test_decisions)
 		    entry != NULL ? entry : "(none)");
 	if (!got && entry != NULL)
 		ck_assert_str_eq(v.reason, "denied");
-	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * Try entries: the allow and deny lines, try_allow and try_deny, the
+ * credential of me, then the decision (never changed by a try entry) and
+ * what would be: "would-allow ENTRY", "would-deny ENTRY" or NULL.
+ */
+static const struct {
+	const char *allow, *deny, *tallow, *tdeny, *attrs;
+	int want;
+	const char *would;
+} tries[] = {
+    {"", "", "role=app@corp", "", "role=app", 0,
+	"would-allow role=app@corp"},
+    {"", "", "role=db@corp", "", "role=app", 0, NULL},
+    {"", "", "me", "", NULL, 0, "would-allow me"},
+    {"role=app@corp", "", "", "env=dev@corp", "env=dev,role=app", 1,
+	"would-deny env=dev@corp"},
+    {"role=app@corp", "", "", "env=dev@corp", "env=prod,role=app", 1, NULL},
+    {"me", "", "", "me", NULL, 1, "would-deny me"},
+    {"role=app@corp", "", "", "!env=prod@corp", "role=app", 1,
+	"would-deny !env=prod@corp"},
+    /* a deny entry or an allow is what counts: no try line */
+    {"me", "me", "me", "", NULL, 0, NULL},
+    {"me", "", "me", "", NULL, 1, NULL},
+    {"", "", "", "me", NULL, 0, NULL},
+};
+
+START_TEST(test_tries)
+{
+	struct lines l = {tries[_i].allow, tries[_i].deny, tries[_i].tallow,
+	    tries[_i].tdeny};
+	struct acl_verdict v;
+	char got[CONFIG_RULE_TEXT + 16];
+	bool ok;
+
+	ok = decide(&l, tries[_i].attrs, &v);
+	ck_assert_int_eq(ok, tries[_i].want != 0);
+	if (tries[_i].would == NULL) {
+		ck_assert_ptr_null(v.would);
+	} else {
+		ck_assert_ptr_nonnull(v.would);
+		snprintf(got, sizeof(got), "%s %s", v.would,
+		    v.try_rule != NULL ? v.try_rule : "me");
+		ck_assert_str_eq(got, tries[_i].would);
+	}
 }
 END_TEST
 
@@ -365,6 +434,8 @@ acl_suite(void)
 	tcase_add_checked_fixture(tc, ids_setup, ids_teardown);
 	tcase_add_loop_test(tc, test_decisions, 0,
 	    (int)(sizeof(decisions) / sizeof(decisions[0])));
+	tcase_add_loop_test(tc, test_tries, 0,
+	    (int)(sizeof(tries) / sizeof(tries[0])));
 	tcase_add_loop_test(tc, test_deny_errors, 0,
 	    (int)(sizeof(deny_bads) / sizeof(deny_bads[0])));
 	suite_add_tcase(s, tc);

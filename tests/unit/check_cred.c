@@ -411,7 +411,7 @@ decide(const struct config *cfg, const struct cred_revoked *rv,
 		peer.creds = block;
 		peer.creds_len = blen;
 	}
-	return (acl_admit(&ax, &o->deny, o->allow, o->nallow, o->rules,
+	return (acl_admit(&ax, &o->pol, o->allow, o->nallow, o->rules,
 	    o->nrules, &peer, NULL, v));
 }
 
