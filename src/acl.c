@@ -321,6 +321,58 @@ acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
 	return (ok);
 }
 
+/* The line of the rule whose text is ${text} among the ${n} at ${rules}
+ * (a verdict's rule= or deny_rule=); 0 if none. */
+static int
+rule_line(const struct config_rule *rules, size_t n, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].text == text)
+			return (rules[i].line);
+	return (0);
+}
+
+/*
+ * acl_outlet(ax, co, peer, ck, v):
+ * acl_admit() of ${peer} on the lists of the outlet ${co}.
+ */
+bool
+acl_outlet(const struct acl_ctx *ax, const struct config_outlet *co,
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v)
+{
+	bool ok;
+
+	ok = acl_admit(ax, &co->pol, co->allow, co->nallow, co->rules,
+	    co->nrules, peer, ck, v);
+	v->line = ok ? rule_line(co->rules, co->nrules, v->rule) :
+	    rule_line(co->pol.deny.rules, co->pol.deny.nrules, v->deny_rule);
+	return (ok);
+}
+
+/*
+ * acl_relay(ax, cr, reg, peer, ck, v):
+ * acl_admit() of ${peer} on the register or allow list of ${cr}.
+ */
+bool
+acl_relay(const struct acl_ctx *ax, const struct config_relay *cr, int reg,
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v)
+{
+	const struct config_rule *rules = reg ? cr->reg_rules :
+	    cr->allow_rules;
+	size_t n = reg ? cr->nreg_rules : cr->nallow_rules;
+	bool ok;
+
+	ok = acl_admit(ax, &cr->pol, reg ? cr->reg : cr->allow,
+	    reg ? cr->nreg : cr->nallow, rules, n, peer, ck, v);
+	v->line = ok ? rule_line(rules, n, v->rule) :
+	    rule_line(cr->pol.deny.rules, cr->pol.deny.nrules, v->deny_rule);
+	return (ok);
+}
+
 /* Whether one of the ${n} rules at ${rules} names the authority ${issuer}. */
 static bool
 issuer_in(const struct config_rule *rules, size_t n, const uint8_t *issuer)

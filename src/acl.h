@@ -74,6 +74,8 @@ struct acl_verdict {
 				  "would-allow" or "would-deny"; NULL: no */
 	const char *try_rule;  /* that entry: a rule's text, NULL: the
 				  peer's identifier */
+	int line;              /* the line of the rule that decided (rule=
+				  or deny_rule=), 0: none or an identifier */
 };
 
 /*
@@ -106,6 +108,25 @@ bool acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
     const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
     const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v);
+
+/*
+ * acl_outlet(ax, co, peer, ck, v):
+ * acl_admit() of ${peer} on the lists of the outlet ${co}: the decision
+ * an outlet takes for a connection (and policy explain shows).
+ */
+bool acl_outlet(const struct acl_ctx *ax, const struct config_outlet *co,
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v);
+
+/*
+ * acl_relay(ax, cr, reg, peer, ck, v):
+ * acl_admit() of ${peer} on the register list (${reg} nonzero) or the
+ * allow list of the relay name ${cr}, with its deny and try lists: the
+ * decision a relay takes (and policy explain shows).
+ */
+bool acl_relay(const struct acl_ctx *ax, const struct config_relay *cr,
+    int reg, const struct acl_peer *peer, struct acl_checked *ck,
     struct acl_verdict *v);
 
 /*

@@ -192,7 +192,8 @@ outlet_admitted(const struct env *e, const struct config_inlet *ci,
     const struct acl_peer *peer, struct acl_verdict *v)
 {
 
-	return (env_admit(e, peer, NULL, NULL, 0, &ci->outlet_rule, 1, NULL, v));
+	return (env_admit(e, peer, NULL, NULL, 0, &ci->outlet_rule, 1, NULL,
+	    v));
 }
 
 /*

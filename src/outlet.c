@@ -408,11 +408,12 @@ outlet_admits(const struct env *e, const struct conn *c,
     const struct config_outlet *co, struct acl_verdict *v)
 {
 	struct acl_peer peer;
+	struct acl_ctx ax;
 
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	return (env_admit(e, &peer, &co->pol, co->allow, co->nallow,
-	    co->rules, co->nrules, NULL, v));
+	env_acl(e, &ax);
+	return (acl_outlet(&ax, co, &peer, NULL, v));
 }
 
 /* The front hands over ${c}, authenticated, asking for ${svc} (the

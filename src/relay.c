@@ -768,12 +768,10 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
     struct acl_verdict *v)
 {
 	struct acl_peer peer = {id, creds, len};
+	struct acl_ctx ax;
 
-	if (reg)
-		return (env_admit(r->env, &peer, &cr->pol, cr->reg, cr->nreg,
-		    cr->reg_rules, cr->nreg_rules, NULL, v));
-	return (env_admit(r->env, &peer, &cr->pol, cr->allow, cr->nallow,
-	    cr->allow_rules, cr->nallow_rules, NULL, v));
+	env_acl(r->env, &ax);
+	return (acl_relay(&ax, cr, reg, &peer, NULL, v));
 }
 
 /*
@@ -789,15 +787,16 @@ allowed_anywhere(const struct relay *r, const uint8_t *id,
 	const struct config_relay *cr;
 	struct acl_checked ck;
 	struct acl_verdict one;
+	struct acl_ctx ax;
 	size_t i;
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
 	ck.done = 0;
+	env_acl(r->env, &ax);
 	for (i = 0; i < r->nsvcs; i++) {
 		cr = r->svcs[i].cr;
-		if (!env_admit(r->env, &peer, &cr->pol, cr->allow, cr->nallow,
-		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
+		if (!acl_relay(&ax, cr, 0, &peer, &ck, &one)) {
 			if (!ok)
 				*v = one;
 			continue;

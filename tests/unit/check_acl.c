@@ -155,60 +155,66 @@ START_TEST(test_rule_too_long)
 END_TEST
 
 /*
- * The decision table: an outlet's allow and deny lines (peer names "me",
- * the peer deciding, and "other"; the authority "corp"), the attributes
- * of the one credential "me" shows ("k=v,k=v" in key order; NULL: none),
- * and the outcome: allowed or not, and the entry that decided (rule= of
- * an allow, deny_rule= of a deny by entry, "me" for a deny by name).
+ * The decision table (tests/unit/acl-decisions.txt, which
+ * 43-policy-explain.sh runs through policy explain and a real outlet):
+ * an outlet's allow and deny lines (peer names "me", the peer deciding,
+ * and "other"; the authority "corp"), the attributes of the one
+ * credential "me" shows ("k=v,k=v" in key order; NULL: none), and the
+ * outcome: allowed or not, and the entry that decided (rule= of an allow,
+ * deny_rule= of a deny by entry, "me" for a deny by name).
  */
-static const struct {
+#define ROWS_MAX 64
+static struct {
+	char text[512]; /* the line, its fields cut at " ; " */
 	const char *allow, *deny, *attrs;
 	int want;
 	const char *entry;
-} decisions[] = {
-    /* values and value sets */
-    {"role=app@corp", "", "role=app", 1, "role=app@corp"},
-    {"role=app@corp", "", "role=db", 0, NULL},
-    {"role=APP@corp", "", "role=app", 0, NULL},
-    {"role=app|db@corp", "", "role=db", 1, "role=app|db@corp"},
-    {"role=app|db@corp", "", "role=web", 0, NULL},
-    {"role=app+env=prod|staging@corp", "", "env=staging,role=app", 1,
-	"role=app+env=prod|staging@corp"},
-    {"role=app+env=prod|staging@corp", "", "env=dev,role=app", 0, NULL},
-    {"role=app+env=prod|staging@corp", "", "role=app", 0, NULL},
-    {"role=app+env=prod@corp", "", "env=prod,role=db", 0, NULL},
-    {"role=app@corp, role=db@corp", "", "role=db", 1, "role=db@corp"},
-    /* negation */
-    {"role=app+!env=dev@corp", "", "env=prod,role=app", 1,
-	"role=app+!env=dev@corp"},
-    {"role=app+!env=dev@corp", "", "env=dev,role=app", 0, NULL},
-    {"role=app+!env=dev@corp", "", "role=app", 1, "role=app+!env=dev@corp"},
-    {"!env=dev|test@corp", "", "env=test", 0, NULL},
-    {"!env=dev|test@corp", "", "env=prod", 1, "!env=dev|test@corp"},
-    {"!env=dev@corp", "", NULL, 0, NULL},
-    /* deny before allow */
-    {"me", "me", NULL, 0, "me"},
-    {"me", "other", NULL, 1, NULL},
-    {"role=app@corp", "role=app@corp", "role=app", 0, "role=app@corp"},
-    {"role=app@corp", "env=dev@corp", "env=dev,role=app", 0,
-	"env=dev@corp"},
-    {"role=app@corp", "env=dev@corp", "env=prod,role=app", 1,
-	"role=app@corp"},
-    {"role=app@corp", "!env=prod@corp", "env=dev,role=app", 0,
-	"!env=prod@corp"},
-    {"role=app@corp", "!env=prod@corp", "env=prod,role=app", 1,
-	"role=app@corp"},
-    {"role=app@corp", "env=dev|test@corp, other", "env=test,role=app", 0,
-	"env=dev|test@corp"},
-    {"me", "role=app@corp", "role=app", 0, "role=app@corp"},
-    /* a deny rule sees only the credentials shown (docs/config.md) */
-    {"me", "role=app@corp", NULL, 1, NULL},
-    {"role=app@corp", "me", "role=app", 0, "me"},
-    /* deny by default */
-    {"", "", "role=app", 0, NULL},
-    {"", "other", NULL, 0, NULL},
-    {"other", "", "role=app", 0, NULL},
-};
+} decisions[ROWS_MAX];
+static int ndecisions;
+
+/* "-" is empty (a list) or NULL (attributes, entry). */
+static const char *
+field_of(char **s, int null)
+{
+	char *f = *s, *end;
+
+	if ((end = strstr(f, " ; ")) != NULL) {
+		*end = '\0';
+		*s = end + 3;
+	} else
+		*s = f + strlen(f);
+	if (strcmp(f, "-") == 0)
+		return (null ? NULL : "");
+	return (f);
+}
+
+/* Read the decision table into decisions[]. */
+static void
+decisions_read(void)
+{
+	FILE *f = fopen(ACL_DECISIONS, "r");
+	char *s;
+
+	if (f == NULL) {
+		perror(ACL_DECISIONS);
+		exit(EXIT_FAILURE);
+	}
+	while (ndecisions < ROWS_MAX && fgets(decisions[ndecisions].text,
+	    sizeof(decisions[0].text), f) != NULL) {
+		s = decisions[ndecisions].text;
+		s[strcspn(s, "\n")] = '\0';
+		if (s[0] == '#' || s[0] == '\0')
+			continue;
+		decisions[ndecisions].allow = field_of(&s, 0);
+		decisions[ndecisions].deny = field_of(&s, 0);
+		decisions[ndecisions].attrs = field_of(&s, 1);
+		decisions[ndecisions].want = strcmp(field_of(&s, 0), "allow") ==
+		    0;
+		decisions[ndecisions].entry = field_of(&s, 1);
+		ndecisions++;
+	}
+	fclose(f);
+}
 
 static struct identity ca, me, other;
 static struct config dcfg; /* of the last decide() */
@@ -432,8 +438,7 @@ acl_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decisions");
 	tcase_add_checked_fixture(tc, ids_setup, ids_teardown);
-	tcase_add_loop_test(tc, test_decisions, 0,
-	    (int)(sizeof(decisions) / sizeof(decisions[0])));
+	tcase_add_loop_test(tc, test_decisions, 0, ndecisions);
 	tcase_add_loop_test(tc, test_tries, 0,
 	    (int)(sizeof(tries) / sizeof(tries[0])));
 	tcase_add_loop_test(tc, test_deny_errors, 0,
@@ -446,5 +451,6 @@ int
 main(void)
 {
 
+	decisions_read();
 	return (fixture_main(acl_suite()));
 }
