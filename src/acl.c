@@ -268,6 +268,24 @@ list_names(const struct acl_ctx *ax, const struct config_list *l,
 }
 
 /*
+ * acl_from(f, src):
+ * Whether the address ${src} (may be NULL: unknown) lies in one of the
+ * ranges of ${f}, or ${f} has none.
+ */
+bool
+acl_from(const struct config_from *f, const struct sockaddr_storage *src)
+{
+	size_t i;
+
+	if (f->n == 0)
+		return (true);
+	for (i = 0; src != NULL && i < f->n; i++)
+		if (addr_cidr_has(&f->nets[i], src))
+			return (true);
+	return (false);
+}
+
+/*
  * acl_admit(ax, pol, ids, nids, rules, nrules, peer, ck, v):
  * See acl.h.  The try entries of ${pol} are looked at once the decision
  * is taken, and only change ${v}: a try_deny entry that names an allowed
@@ -301,6 +319,10 @@ acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
 	    &v->deny_rule)) {
 		v->reason = "denied";
 		v->deny_listed = v->deny_rule == NULL;
+		return (false);
+	}
+	if (pol != NULL && !acl_from(&pol->from, peer->src)) {
+		v->reason = "not-from";
 		return (false);
 	}
 	if (listed(ids, nids, peer->id))

@@ -32,11 +32,14 @@ bool acl_allows(const struct config_outlet *o,
  */
 bool acl_known(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
 
-/* What a peer shows: its verified identifier, the credentials it sent. */
+/* What a peer shows: its verified identifier, the credentials it sent,
+ * the address it connected from. */
 struct acl_peer {
 	const uint8_t *id;    /* verified identifier */
 	const uint8_t *creds; /* credential block as received, or NULL */
 	size_t creds_len;
+	const struct sockaddr_storage *src; /* as this node sees it; NULL:
+					       unknown (in no from range) */
 };
 
 /* What a decision needs besides the lists: trust, revocation, time. */
@@ -81,11 +84,13 @@ struct acl_verdict {
 /*
  * acl_admit(ax, pol, ids, nids, rules, nrules, peer, ck, v):
  * The decision for one list: first the deny entries of ${pol} (may be
- * NULL), then the ${nids} identifiers at ${ids} and the ${nrules}
+ * NULL) and its from ranges, then the ${nids} identifiers at ${ids} and the ${nrules}
  * attribute rules at ${rules}.  A revoked identifier is denied (reason
  * "revoked"); an identifier the deny list names, or a peer with a valid
  * credential in which a deny rule holds, is denied (reason "denied",
- * v->deny_listed or v->deny_rule says which entry); a listed one is
+ * v->deny_listed or v->deny_rule says which entry); a peer whose address
+ * (peer->src) lies in none of the from ranges, when there are some, is
+ * denied (reason "not-from"); a listed one is
  * allowed; otherwise each credential of ${peer} is checked (issuer in
  * [authorities], subject equal to the peer's identifier, signature,
  * serial not revoked, not-before and not-after within the skew) and the
@@ -109,6 +114,14 @@ bool acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
     const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,
     struct acl_verdict *v);
+
+/*
+ * acl_from(f, src):
+ * Whether the address ${src} (may be NULL: unknown) lies in one of the
+ * ranges of ${f}, or ${f} has none (from = of an outlet, relay or inlet).
+ */
+bool acl_from(const struct config_from *f,
+    const struct sockaddr_storage *src);
 
 /*
  * acl_outlet(ax, co, peer, ck, v):

@@ -111,12 +111,13 @@ enum outlet_key {
 	OK_DENY, /* then the other lists of struct config_policy, in order */
 	OK_TRY_ALLOW,
 	OK_TRY_DENY,
+	OK_FROM,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
-	IK_COUNT };
+	IK_FROM, IK_COUNT };
 enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
-	RK_TRY_DENY, RK_COUNT };
+	RK_TRY_DENY, RK_FROM, RK_COUNT };
 
 #define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
@@ -1396,6 +1397,42 @@ outlet_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 	allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules, value);
 }
 
+/* One entry of a from line: an address range, added to the struct
+ * config_from ${arg}. */
+static int
+from_one(struct parse *p, const char *entry, void *arg)
+{
+	struct config_from *f = arg;
+	char err[160];
+
+	if (f->n >= CONFIG_FROM_MAX) {
+		perr(p, p->line, "too many from ranges (at most %d)",
+		    CONFIG_FROM_MAX);
+		return (-1);
+	}
+	if (grow(&f->nets, f->n, sizeof(*f->nets)) == -1) {
+		perr(p, p->line, "out of memory");
+		return (-1);
+	}
+	if (addr_cidr_parse(entry, &f->nets[f->n], err, sizeof(err)) == -1) {
+		perr(p, p->line, "from: %s", err);
+		return (-1);
+	}
+	f->n++;
+	return (0);
+}
+
+/* from = CIDR[, CIDR] (repeatable) of an outlet, inlet or relay: the
+ * struct config_from at ${k}'s offset in ${sec}. */
+static void
+from_key(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+
+	(void)ps;
+	each_entry(p, value, "from", from_one, AT(sec, k->off));
+}
+
 /* The list ${i} of ${pol}: 0 deny, 1 try_allow, 2 try_deny. */
 static struct config_list *
 pol_list(struct config_policy *pol, size_t i)
@@ -1739,6 +1776,24 @@ outlet_relay_same(const void *a, const void *b)
 	return (hops_same(x->relay, x->nrelay, y->relay, y->nrelay));
 }
 
+/* The same address ranges ${a} and ${b}, in order. */
+static int
+from_same(const struct config_from *a, const struct config_from *b)
+{
+
+	return (a->n == b->n && (a->n == 0 ||
+	    memcmp(a->nets, b->nets, a->n * sizeof(*a->nets)) == 0));
+}
+
+/* The same from lines of an inlet. */
+static int
+inlet_from_same(const void *a, const void *b)
+{
+
+	return (from_same(&((const struct config_inlet *)a)->from,
+	    &((const struct config_inlet *)b)->from));
+}
+
 /* The same intercept addresses of an inlet. */
 static int
 inlet_intercept_same(const void *a, const void *b)
@@ -1793,7 +1848,8 @@ static int
 policy_same(const struct config_policy *a, const struct config_policy *b)
 {
 
-	return (list_same(&a->deny, &b->deny) &&
+	return (from_same(&a->from, &b->from) &&
+	    list_same(&a->deny, &b->deny) &&
 	    list_same(&a->try_allow, &b->try_allow) &&
 	    list_same(&a->try_deny, &b->try_deny));
 }
@@ -1927,6 +1983,8 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.same = outlet_policy_same},
     [OK_TRY_DENY] = {"try_deny", KT_FN, KF_REPEAT, .parse = outlet_policy,
 	.same = outlet_policy_same},
+    [OK_FROM] = {"from", KT_FN, KF_REPEAT, .off = O_(pol.from),
+	.parse = from_key, .same = outlet_policy_same},
 };
 
 /* [inlet NAME]. */
@@ -1941,6 +1999,8 @@ static const struct key inlet_keys[IK_COUNT] = {
 	.same = inlet_service_same},
     [IK_VIA] = {"via", KT_FN, KF_REPEAT, .parse = inlet_via,
 	.same = inlet_via_same},
+    [IK_FROM] = {"from", KT_FN, KF_REPEAT, .off = I_(from),
+	.parse = from_key, .same = inlet_from_same},
 };
 
 /* [relay NAME]. */
@@ -1956,6 +2016,8 @@ static const struct key relay_keys[RK_COUNT] = {
 	.same = relay_policy_same},
     [RK_TRY_DENY] = {"try_deny", KT_FN, KF_REPEAT, .parse = relay_policy,
 	.same = relay_policy_same},
+    [RK_FROM] = {"from", KT_FN, KF_REPEAT, .off = R_(pol.from),
+	.parse = from_key, .same = relay_policy_same},
 };
 
 static int node_same(const struct config *, const struct config *);
@@ -2116,6 +2178,7 @@ policy_free(struct config_policy *pol)
 		free(pol_list(pol, i)->ids);
 		free(pol_list(pol, i)->rules);
 	}
+	free(pol->from.nets);
 }
 
 /*
@@ -2505,8 +2568,10 @@ config_free(struct config *cfg)
 		policy_free(&cfg->outlets[i].pol);
 	}
 	free(cfg->outlets);
-	for (i = 0; i < cfg->ninlets; i++)
+	for (i = 0; i < cfg->ninlets; i++) {
 		free(cfg->inlets[i].intercept);
+		free(cfg->inlets[i].from.nets);
+	}
 	free(cfg->inlets);
 	for (i = 0; i < cfg->nrelays; i++) {
 		free(cfg->relays[i].reg);

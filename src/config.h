@@ -66,13 +66,26 @@ struct config_list {
 };
 
 /*
- * What an outlet or a relay name adds to its allow list(s):
+ * from = CIDR[, CIDR] (repeatable): the addresses a connection may come
+ * from, as this node sees them (an inlet: its local client; an outlet or
+ * relay: the node that connected); none: any (docs/config.md).
+ */
+struct config_from {
+	struct addr_cidr *nets;
+	size_t n;
+};
+#define CONFIG_FROM_MAX 64
+
+/*
+ * What an outlet or a relay name adds to its allow list(s): from, checked
+ * with the deny entries;
  * deny = ENTRY[, ENTRY]: checked before any allow entry (a match denies,
  * whatever allows the peer); try_allow, try_deny = ENTRY[, ENTRY]: try-out
  * entries, never enforced: a decision they would turn is logged
  * (decision=would-allow, would-deny) and counted (docs/config.md).
  */
 struct config_policy {
+	struct config_from from;
 	struct config_list deny;
 	struct config_list try_allow;
 	struct config_list try_deny;
@@ -144,6 +157,7 @@ struct config_inlet {
 	/* intercept = HOST:PORT, ...: original destinations it serves. */
 	struct addr *intercept;
 	size_t nintercept;
+	struct config_from from; /* the clients it serves; none: any */
 };
 
 /* [relay NAME]: this node relays the service NAME (docs/relay.md). */

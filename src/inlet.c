@@ -210,7 +210,7 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 {
 	struct conn *c = arg;
 	struct inlet *il = c->arg;
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, NULL};
 	struct acl_verdict v;
 	char src[ADDR_TEXT_MAX + 16];
 	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
@@ -516,7 +516,20 @@ inlet_accept(struct listener *l, int fd)
 void
 inlet_serve(struct inlet *il, int fd)
 {
+	struct sockaddr_storage ss;
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 32];
+	socklen_t salen;
 
+	/* from =: a client from elsewhere is refused before any dial. */
+	if (il->ci->from.n > 0 && (sock_peer(fd, &ss, &salen) == -1 ||
+	    !acl_from(&il->ci->from, &ss))) {
+		snprintf(tail, sizeof(tail), " conn=0 src=%s",
+		    addr_sa_format(&ss, src, sizeof(src)));
+		env_audit_tail(il->env, 0, "not-from", NULL, il->ci->service,
+		    "inlet", tail);
+		sock_close_reset(fd);
+		return;
+	}
 	if (il->via == NULL || fleet_count_up(il->via) > 0) {
 		inlet_start(il, fd, NULL);
 		return;

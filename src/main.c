@@ -11,6 +11,7 @@
  * "sallyport: ...".  The daemon lives in its own file; this one only
  * dispatches to it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -131,14 +132,16 @@ static const struct command commands[] = {
 	"                    exit 1 if any (docs/config.md)\n",
 	cmd_check},
     {"policy explain", "FILE --peer PEER [--credential CRED]... --service "
-	"NAME", "show how FILE decides on a peer",
+	"NAME [--from ADDRESS]", "show how FILE decides on a peer",
 	"Decide, as run would with the configuration FILE now, whether PEER\n"
 	"(an identifier, a [peers] name, or KEY=VALUE[+...]@AUTHORITY for a\n"
 	"credential holding those attributes) may use the service NAME (an\n"
 	"[outlet NAME], else the allow list of [relay NAME]), with the\n"
 	"credential files CRED it would show; print the decision and the\n"
-	"entry (FILE:LINE) that made it.  Exit 0 for allow, 1 for deny, 64\n"
-	"for bad arguments, 78 for a bad FILE or CRED.\n",
+	"entry (FILE:LINE) that made it.  ADDRESS: where PEER connects from,\n"
+	"as this node sees it (for from =; without it, none matches).  Exit\n"
+	"0 for allow, 1 for deny, 64 for bad arguments, 78 for a bad FILE or\n"
+	"CRED.\n",
 	cmd_policy_explain},
     {"run", "[--no-sandbox] FILE", "run the node",
 	"Run the node described by the configuration FILE: its inlets and\n"
@@ -694,7 +697,20 @@ print_admitted(const struct config *cfg,
 		    config_rule_format(&rules[j], norm, sizeof(norm)));
 }
 
-/* Print "; KEY: " and who each nonempty list of ${pol} names. */
+/* Print "; from: " and the ranges of ${f}; nothing if none. */
+static void
+print_from(const struct config_from *f)
+{
+	char buf[ADDR_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		printf("%s%s", i == 0 ? "; from: " : ", ",
+		    addr_cidr_format(&f->nets[i], buf, sizeof(buf)));
+}
+
+/* Print "; KEY: " and who each nonempty list of ${pol} names (from
+ * first). */
 static void
 print_policy(const struct config *cfg, const struct config_policy *pol)
 {
@@ -703,6 +719,7 @@ print_policy(const struct config *cfg, const struct config_policy *pol)
 	const char *key[] = {"deny", "try_allow", "try_deny"};
 	size_t i;
 
+	print_from(&pol->from);
 	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
 		if (l[i]->nids == 0 && l[i]->nrules == 0)
 			continue;
@@ -763,6 +780,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 			printf(", relay ");
 			print_peer(cfg, in->via[j].id);
 		}
+		print_from(&in->from);
 		printf("\n");
 	}
 	for (i = 0; i < cfg->nrelays; i++) {
@@ -1029,7 +1047,7 @@ who_parse(const struct config *cfg, const char *s, struct who *w, char *err,
 
 /*
  * The decision of ${cfg} (revoked: ${rv}) at ${now} for ${w} asking for
- * ${service}, through the function run uses: acl_outlet for an [outlet]
+ * ${service} from the address ${src} (zero: unknown), through the function run uses: acl_outlet for an [outlet]
  * of that name, else acl_relay on the allow list of a [relay] of that
  * name.  Write it in ${buf} (${size} bytes): "allow|deny service=NAME
  * role=outlet|relay", rule=, reason= and deny_rule= as the audit line has
@@ -1038,12 +1056,12 @@ who_parse(const struct config *cfg, const char *s, struct who *w, char *err,
  */
 static int
 policy_decide(const struct config *cfg, const struct cred_revoked *rv,
-    uint64_t now, const struct who *w, const char *service, char *buf,
-    size_t size)
+    uint64_t now, const struct who *w, const char *service,
+    const struct sockaddr_storage *src, char *buf, size_t size)
 {
 	struct acl_ctx ax = {cfg, rv, NULL, now};
 	struct acl_peer peer = {w->id, w->described || w->blen > 0 ?
-	    w->block : NULL, w->blen};
+	    w->block : NULL, w->blen, src};
 	struct acl_checked ck = w->ck;
 	const struct config_outlet *co = config_outlet_find(cfg, service);
 	const struct config_relay *cr = config_relay_find(cfg, service);
@@ -1088,6 +1106,25 @@ policy_decide(const struct config *cfg, const struct cred_revoked *rv,
 	return (ok);
 }
 
+/* The IP address ${s} into ${ss}: 0, or -1 if it is none. */
+static int
+src_parse(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return (0);
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return (0);
+	}
+	return (-1);
+}
+
 /* The revocation list of ${cfg} into ${rv} (empty if none); 0 or -1
  * (printed). */
 static int
@@ -1105,8 +1142,9 @@ policy_revoked(const struct config *cfg, struct cred_revoked *rv)
 }
 
 /*
- * check --expect: decide each line "PEER SERVICE allow|deny" of the file
- * ${path} by ${cfg} now (policy_decide); print each that does not hold as
+ * check --expect: decide each line "PEER SERVICE allow|deny [ADDRESS]"
+ * of the file ${path} by ${cfg} now (policy_decide; ADDRESS: where the
+ * peer connects from, for from =; none: unknown); print each that does not hold as
  * "-PATH:LINE: expected" and "+PATH:LINE: decided".  Return EX_OK if all
  * hold, 1 if one does not, EX_CONFIG for a malformed line or file.
  */
@@ -1114,11 +1152,12 @@ static int
 check_expect(const struct config *cfg, const char *path)
 {
 	char line[1024], peer[512], svc[CONFIG_NAME_MAX + 8], want[16];
-	char extra[2], err[512], got[3 * CONFIG_PATH_MAX];
+	char from[64], extra[2], err[512], got[3 * CONFIG_PATH_MAX];
+	struct sockaddr_storage src;
 	struct cred_revoked rv;
 	struct who *w;
 	FILE *f;
-	int ln = 0, n = 0, bad = 0, rc = EX_OK, ok;
+	int ln = 0, n = 0, bad = 0, rc = EX_OK, ok, nf;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		fprintf(stderr, "sallyport: %s: %s\n", path, strerror(errno));
@@ -1141,17 +1180,21 @@ check_expect(const struct config *cfg, const char *path)
 		line[strcspn(line, "#\r\n")] = '\0';
 		if (line[strspn(line, " \t")] == '\0')
 			continue;
-		if (sscanf(line, "%511s %71s %15s %1s", peer, svc, want,
-		    extra) != 3 || (strcmp(want, "allow") != 0 &&
-		    strcmp(want, "deny") != 0)) {
+		from[0] = '\0';
+		nf = sscanf(line, "%511s %71s %15s %63s %1s", peer, svc, want,
+		    from, extra);
+		if (nf < 3 || nf > 4 ||
+		    (strcmp(want, "allow") != 0 && strcmp(want, "deny") != 0) ||
+		    (from[0] != '\0' && src_parse(from, &src) == -1)) {
 			fprintf(stderr, "sallyport: %s:%d: expected PEER SERVICE "
-			    "allow|deny\n", path, ln);
+			    "allow|deny [ADDRESS]\n", path, ln);
 			rc = EX_CONFIG;
 		} else if (who_parse(cfg, peer, w, err, sizeof(err)) == -1) {
 			fprintf(stderr, "sallyport: %s:%d: %s\n", path, ln, err);
 			rc = EX_CONFIG;
 		} else if ((ok = policy_decide(cfg, &rv, (uint64_t)time(NULL),
-		    w, svc, got, sizeof(got))) == -1) {
+		    w, svc, from[0] != '\0' ? &src : NULL, got,
+		    sizeof(got))) == -1) {
 			fprintf(stderr, "sallyport: %s:%d: no [outlet %s] or "
 			    "[relay %s] in %s\n", path, ln, svc, svc,
 			    cfg->path);
@@ -1183,8 +1226,11 @@ cmd_policy_explain(int argc, char *argv[])
 	static const struct option opts[] = {GLOBAL_OPTIONS,
 	    {"peer", required_argument, NULL, 'p'},
 	    {"credential", required_argument, NULL, 'c'},
-	    {"service", required_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+	    {"service", required_argument, NULL, 'v'},
+	    {"from", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
 	const char *name = "policy explain", *peer = NULL, *svc = NULL;
+	const char *from = NULL;
+	struct sockaddr_storage src;
 	const char *creds[CRED_MAX_BLOCK];
 	uint8_t buf[CRED_MAX_LEN];
 	char err[1024], got[3 * CONFIG_PATH_MAX];
@@ -1209,6 +1255,8 @@ cmd_policy_explain(int argc, char *argv[])
 			peer = optarg;
 		else if (ch == 'v')
 			svc = optarg;
+		else if (ch == 'f')
+			from = optarg;
 		else if (ch == 'c' && ncreds < CRED_MAX_BLOCK)
 			creds[ncreds++] = optarg;
 		else {
@@ -1223,6 +1271,11 @@ cmd_policy_explain(int argc, char *argv[])
 	if (argc - optind != 1 || peer == NULL || svc == NULL) {
 		fprintf(stderr, "sallyport: %s: FILE, --peer and --service are "
 		    "needed\n", name);
+		goto usage;
+	}
+	if (from != NULL && src_parse(from, &src) == -1) {
+		fprintf(stderr, "sallyport: %s: --from: not an IP address\n",
+		    name);
 		goto usage;
 	}
 	if ((errs = malloc(sizeof(*errs))) == NULL || (w = malloc(
@@ -1256,8 +1309,8 @@ cmd_policy_explain(int argc, char *argv[])
 			goto done;
 		}
 	}
-	if ((rc = policy_decide(&cfg, &rv, (uint64_t)time(NULL), w, svc, got,
-	    sizeof(got))) == -1) {
+	if ((rc = policy_decide(&cfg, &rv, (uint64_t)time(NULL), w, svc,
+	    from != NULL ? &src : NULL, got, sizeof(got))) == -1) {
 		fprintf(stderr, "sallyport: %s: no [outlet %s] or [relay %s] "
 		    "in %s\n", name, svc, svc, cfg.path);
 		rc = EX_CONFIG;

@@ -407,11 +407,14 @@ static bool
 outlet_admits(const struct env *e, const struct conn *c,
     const struct config_outlet *co, struct acl_verdict *v)
 {
+	struct sockaddr_storage src;
 	struct acl_peer peer;
 	struct acl_ctx ax;
 
+	conn_src_addr(c, &src);
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
+	peer.src = &src;
 	env_acl(e, &ax);
 	return (acl_outlet(&ax, co, &peer, NULL, v));
 }

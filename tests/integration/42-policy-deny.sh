@@ -45,10 +45,8 @@ NODE_PORT=$(free_port)
 	echo "try_allow = role=qa@corp"
 	echo
 } >"$WORK/out.ini"
-"$SALLYPORT" check "$WORK/out.ini" >"$WORK/check.out" 2>&1 ||
-	die "check: $(cat "$WORK/check.out")"
-grep -q "deny: banned (.*), env=dev|test+role=app@corp; try_allow: role=qa@corp; try_deny: env=prod+role=app@corp$" "$WORK/check.out" ||
-	die "check does not print the deny list: $(cat "$WORK/check.out")"
+check_prints "$WORK/out.ini" "deny: banned (.*), env=dev|test+role=app@corp; \
+try_allow: role=qa@corp; try_deny: env=prod+role=app@corp$"
 start_node out "$WORK/out.ini"
 
 redis_inlet prod "credential = prod.cred"

@@ -587,6 +587,16 @@ redis_inlet()
 	} >"$WORK/$_ri_n.ini"
 }
 
+# check_prints(ini, regex): `sallyport check ini` passes and a line of its
+# output matches the basic regular expression ${regex}.
+check_prints()
+{
+	"$SALLYPORT" check "$1" >"$WORK/check.out" 2>&1 ||
+		die "check $1: $(cat "$WORK/check.out")"
+	grep -q -- "$2" "$WORK/check.out" ||
+		die "check $1 prints no /$2/: $(cat "$WORK/check.out")"
+}
+
 # ping_via(name): what redis answers PING through the inlet of the node
 # ${name} (redis_inlet, on 127.0.0.1:$P_${name}), or redis-cli's error.
 ping_via()

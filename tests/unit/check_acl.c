@@ -2,6 +2,8 @@
  * check_acl: the outlet access decision, deny by default; attribute rules
  * (value sets, negation) and their normal form; deny entries before allow.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,10 +272,26 @@ cred_with(uint8_t *block, size_t cap, const char *attrs, uint64_t now)
 	return (blen);
 }
 
-/* One outlet's lines, for decide(). */
+/* One outlet's lines, for decide(); from may be NULL (none). */
 struct lines {
-	const char *allow, *deny, *tallow, *tdeny;
+	const char *allow, *deny, *tallow, *tdeny, *from;
 };
+
+/* The socket address of the IP address ${s} (no port) into ${ss}. */
+static void
+sa_of(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1)
+		sin->sin_family = AF_INET;
+	else {
+		ck_assert_int_eq(inet_pton(AF_INET6, s, &sin6->sin6_addr), 1);
+		sin6->sin6_family = AF_INET6;
+	}
+}
 
 /*
  * The decision of the outlet with the lines ${l} (the peers me and other,
@@ -281,7 +299,8 @@ struct lines {
  * none), through acl_admit as an outlet decides; ${v} says why.
  */
 static bool
-decide(const struct lines *l, const char *attrs, struct acl_verdict *v)
+decide_from(const struct lines *l, const char *attrs,
+    const struct sockaddr_storage *src, struct acl_verdict *v)
 {
 	char text[2048], a[IDENTITY_TEXT_SIZE], b[IDENTITY_TEXT_SIZE];
 	char c[IDENTITY_TEXT_SIZE], err[512];
@@ -289,7 +308,7 @@ decide(const struct lines *l, const char *attrs, struct acl_verdict *v)
 	const uint64_t now = 1800000000;
 	struct cred_revoked rv;
 	struct acl_ctx ax = {&dcfg, &rv, NULL, now};
-	struct acl_peer peer = {me.id, NULL, 0};
+	struct acl_peer peer = {me.id, NULL, 0, src};
 	const struct config_outlet *o;
 	bool ok;
 
@@ -298,10 +317,11 @@ decide(const struct lines *l, const char *attrs, struct acl_verdict *v)
 	snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
 	    "127.0.0.1:1\n[authorities]\ncorp = %s\n[peers]\nme = %s\n"
 	    "other = %s\n[outlet db]\ntarget = 127.0.0.1:2\nallow = %s\n"
-	    "deny = %s\ntry_allow = %s\ntry_deny = %s\n",
+	    "deny = %s\ntry_allow = %s\ntry_deny = %s\n%s%s\n",
 	    identity_id_format(ca.id, a), identity_id_format(me.id, b),
 	    identity_id_format(other.id, c), l->allow, l->deny, l->tallow,
-	    l->tdeny);
+	    l->tdeny, l->from != NULL ? "from = " : "",
+	    l->from != NULL ? l->from : "");
 	ck_assert_msg(config_parse(&dcfg, "t.ini", text, strlen(text), err,
 	    sizeof(err)) == 0, "%s", err);
 	o = &dcfg.outlets[0];
@@ -315,10 +335,19 @@ decide(const struct lines *l, const char *attrs, struct acl_verdict *v)
 	return (ok);
 }
 
+/* decide_from() with no address (in no from range). */
+static bool
+decide(const struct lines *l, const char *attrs, struct acl_verdict *v)
+{
+
+	return (decide_from(l, attrs, NULL, v));
+}
+
 /* Each row of decisions[] through acl_admit, as an outlet decides. */
 START_TEST(test_decisions)
 {
-	struct lines l = {decisions[_i].allow, decisions[_i].deny, "", ""};
+	struct lines l = {decisions[_i].allow, decisions[_i].deny, "", "",
+	    NULL};
 	struct acl_verdict v;
 	const char *entry;
 	bool got;
@@ -368,7 +397,7 @@ static const struct {
 START_TEST(test_tries)
 {
 	struct lines l = {tries[_i].allow, tries[_i].deny, tries[_i].tallow,
-	    tries[_i].tdeny};
+	    tries[_i].tdeny, NULL};
 	struct acl_verdict v;
 	char got[CONFIG_RULE_TEXT + 16];
 	bool ok;
@@ -383,6 +412,115 @@ START_TEST(test_tries)
 		    v.try_rule != NULL ? v.try_rule : "me");
 		ck_assert_str_eq(got, tries[_i].would);
 	}
+}
+END_TEST
+
+/* Address ranges: parsed (and formatted back), or refused. */
+static const struct {
+	const char *in, *want; /* normal form, or a piece of the error */
+	int ok;
+} cidrs[] = {
+    {"10.1.0.0/16", "10.1.0.0/16", 1},
+    {"127.0.0.2", "127.0.0.2/32", 1},
+    {"0.0.0.0/0", "0.0.0.0/0", 1},
+    {"fd00::/8", "fd00::/8", 1},
+    {"FD00:0::/8", "fd00::/8", 1},
+    {"::1", "::1/128", 1},
+    {"10.1.2.3/16", "host bits set (the network of /16 is 10.1.0.0)", 0},
+    {"fd00::1/8", "host bits set", 0},
+    {"10.0.0.0/33", "bad prefix length", 0},
+    {"::/129", "bad prefix length", 0},
+    {"10.0.0.0/", "bad prefix length", 0},
+    {"10.0.0.0/8/9", "bad prefix length", 0},
+    {"10.0.0.0/-1", "bad prefix length", 0},
+    {"/8", "bad address range", 0},
+    {"db.internal/8", "bad address range", 0},
+    {"10.0.0/8", "bad address range", 0},
+};
+
+START_TEST(test_cidr_parse)
+{
+	struct addr_cidr c;
+	char err[256], buf[ADDR_TEXT_MAX];
+	int rc = addr_cidr_parse(cidrs[_i].in, &c, err, sizeof(err));
+
+	if (cidrs[_i].ok) {
+		ck_assert_msg(rc == 0, "%s: %s", cidrs[_i].in, err);
+		ck_assert_str_eq(addr_cidr_format(&c, buf, sizeof(buf)),
+		    cidrs[_i].want);
+	} else {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_msg(strstr(err, cidrs[_i].want) != NULL, "%s: %s",
+		    cidrs[_i].in, err);
+	}
+}
+END_TEST
+
+/* Whether an address lies in a range. */
+static const struct {
+	const char *range, *addr;
+	int in;
+} ins[] = {
+    {"10.1.0.0/16", "10.1.255.1", 1},
+    {"10.1.0.0/16", "10.2.0.1", 0},
+    {"10.1.0.0/17", "10.1.128.0", 0},
+    {"10.1.0.0/17", "10.1.127.255", 1},
+    {"0.0.0.0/0", "192.0.2.1", 1},
+    {"0.0.0.0/0", "2001:db8::1", 0},
+    {"::/0", "2001:db8::1", 1},
+    {"127.0.0.0/8", "::ffff:127.0.0.2", 1},
+    {"127.0.0.2/32", "127.0.0.1", 0},
+    {"fd00::/8", "fd12::1", 1},
+    {"fd00::/8", "fe80::1", 0},
+    {"198.18.0.0/15", "198.19.255.255", 1},
+};
+
+START_TEST(test_cidr_has)
+{
+	struct sockaddr_storage ss;
+	struct addr_cidr c;
+	char err[256];
+
+	ck_assert_int_eq(addr_cidr_parse(ins[_i].range, &c, err, sizeof(err)),
+	    0);
+	sa_of(ins[_i].addr, &ss);
+	ck_assert_msg(addr_cidr_has(&c, &ss) == ins[_i].in, "%s in %s",
+	    ins[_i].addr, ins[_i].range);
+	memset(&ss, 0, sizeof(ss)); /* unknown (a unix socket's peer) */
+	ck_assert_int_eq(addr_cidr_has(&c, &ss), 0);
+}
+END_TEST
+
+/* from = on an outlet: with the deny entries, before allow. */
+static const struct {
+	const char *from, *deny, *src; /* src NULL: unknown */
+	int want;
+	const char *reason;
+} froms[] = {
+    {"10.0.0.0/8", "", "10.1.2.3", 1, NULL},
+    {"10.0.0.0/8", "", "192.168.0.1", 0, "not-from"},
+    {"10.0.0.0/8", "", NULL, 0, "not-from"},
+    {"10.0.0.0/8, 192.168.0.0/24", "", "192.168.0.1", 1, NULL},
+    {"10.0.0.0/8", "me", "10.1.2.3", 0, "denied"},
+    {"fd00::/8", "", "fd00::5", 1, NULL},
+    {"fd00::/8", "", "10.1.2.3", 0, "not-from"},
+};
+
+START_TEST(test_from)
+{
+	struct lines l = {"me", froms[_i].deny, "", "", froms[_i].from};
+	struct sockaddr_storage ss;
+	struct acl_verdict v;
+	bool ok;
+
+	if (froms[_i].src != NULL)
+		sa_of(froms[_i].src, &ss);
+	ok = decide_from(&l, NULL, froms[_i].src != NULL ? &ss : NULL, &v);
+	ck_assert_int_eq(ok, froms[_i].want);
+	if (froms[_i].reason == NULL)
+		ck_assert_ptr_null(v.reason);
+	else
+		ck_assert_str_eq(v.reason, froms[_i].reason);
 }
 END_TEST
 
@@ -435,10 +573,16 @@ acl_suite(void)
 	tcase_add_loop_test(tc, test_rule_parse, 0,
 	    (int)(sizeof(parses) / sizeof(parses[0])));
 	tcase_add_test(tc, test_rule_too_long);
+	tcase_add_loop_test(tc, test_cidr_parse, 0,
+	    (int)(sizeof(cidrs) / sizeof(cidrs[0])));
+	tcase_add_loop_test(tc, test_cidr_has, 0,
+	    (int)(sizeof(ins) / sizeof(ins[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decisions");
 	tcase_add_checked_fixture(tc, ids_setup, ids_teardown);
 	tcase_add_loop_test(tc, test_decisions, 0, ndecisions);
+	tcase_add_loop_test(tc, test_from, 0,
+	    (int)(sizeof(froms) / sizeof(froms[0])));
 	tcase_add_loop_test(tc, test_tries, 0,
 	    (int)(sizeof(tries) / sizeof(tries[0])));
 	tcase_add_loop_test(tc, test_deny_errors, 0,

@@ -227,8 +227,11 @@ static const struct {
 	"syntax error (expected [section], key = value or a ; comment)"},
     {NODE "colour = blue\njunk\n", 3, "unknown key \"colour\" in [node]"},
     /* Relays (docs/relay.md). */
+    {PEERS "[relay pg]\nregister = db\nsource = app\n", 9,
+	"unknown key \"source\" in [relay pg]"},
     {PEERS "[relay pg]\nregister = db\nfrom = app\n", 9,
-	"unknown key \"from\" in [relay pg]"},
+	"from: bad address range \"app\" (expected NET/BITS, e.g. "
+	"10.1.0.0/16 or fd00::/8)"},
     {PEERS "[relay pg]\n[relay pg]\n", 8,
 	"duplicate [relay pg] (first on line 7)"},
     {PEERS "[relay]\n", 7, "[relay] needs a name: [relay NAME]"},

@@ -403,7 +403,7 @@ decide(const struct config *cfg, const struct cred_revoked *rv,
 	uint8_t block[CRED_BLOCK_MAX];
 	size_t blen = 0;
 	struct acl_ctx ax = {cfg, rv, NULL, now};
-	struct acl_peer peer = {who, NULL, 0};
+	struct acl_peer peer = {who, NULL, 0, NULL};
 
 	if (len > 0) {
 		ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen,
