@@ -11,7 +11,8 @@
 # Try-out entries on the same outlet, never enforced:
 # `try_deny = role=app+env=prod@corp` logs decision=would-deny for prod,
 # which is still served; `try_allow = role=qa@corp` logs would-allow for qa
-# (role=qa), which is still refused.
+# (role=qa), which is still refused; both are counted in
+# sallyport_access_decisions_total.
 # Through the relay hub, whose [relay redis] has `allow = role=app@corp`
 # and `deny = role=app+!env=prod@corp` (an outlet node db behind it lets
 # every app in): rprod (env=prod) gets PONG; rtest (env=test) is refused
@@ -34,8 +35,10 @@ cred_issue ca.key rprod --attr role=app --attr env=prod --ttl 1h
 cred_issue ca.key rtest --attr role=app --attr env=test --ttl 1h
 
 NODE_PORT=$(free_port)
+ADMIN_PORT=$(free_port)
 {
-	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT"
+	ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" \
+	    "admin = 127.0.0.1:$ADMIN_PORT"
 	ini_authorities corp "$CA_ID"
 	ini_peers banned "$ID_banned"
 	ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp, banned"
@@ -85,6 +88,11 @@ log_has "$WORK/out.log" event=open role=outlet "peer=$ID_qa" &&
 log_has "$WORK/out.log" decision=would-allow "peer=$ID_dev" &&
 	die "a try line for a peer a deny entry refused"
 say "try: $(grep "decision=would-allow" "$WORK/out.log" | head -n 1)"
+# Counted by decision.
+for d in would-allow would-deny; do
+	m=$(metric "$ADMIN_PORT" "sallyport_access_decisions_total{role=\"outlet\",decision=\"$d\",reason=\"try\"}")
+	[ "$m" -ge 1 ] || die "no $d in the metrics ($m)"
+done
 
 # has_src(log, id): the deny line of ${id} in ${log} names its source.
 has_src()

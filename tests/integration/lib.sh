@@ -587,6 +587,15 @@ redis_inlet()
 	} >"$WORK/$_ri_n.ini"
 }
 
+# metric(port, series): the value of one series line of the /metrics of
+# the admin endpoint on 127.0.0.1:${port} (0 if absent).
+metric()
+{
+	curl -fsS "http://127.0.0.1:$1/metrics" |
+		awk -v s="$2" 'index($0, s " ") == 1 { print $2; f = 1 }
+		    END { if (!f) print 0 }'
+}
+
 # check_prints(ini, regex): `sallyport check ini` passes and a line of its
 # output matches the basic regular expression ${regex}.
 check_prints()
