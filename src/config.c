@@ -115,7 +115,7 @@ enum outlet_key {
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
-	IK_FROM, IK_COUNT };
+	IK_FROM, IK_DENY, IK_COUNT };
 enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
 	RK_TRY_DENY, RK_FROM, RK_COUNT };
 
@@ -151,6 +151,8 @@ struct inlet_p {
 	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
 	struct ref outlet_ref;
 	struct ref via_ref[CONFIG_HOPS_MAX];
+	struct ref *deny;
+	size_t ndeny;
 };
 
 /* Parse-time state of one [relay NAME]. */
@@ -1433,6 +1435,19 @@ from_key(struct parse *p, const struct key *k, void *sec, void *ps,
 	each_entry(p, value, "from", from_one, AT(sec, k->off));
 }
 
+/* [inlet NAME] deny = ENTRY[, ENTRY] (repeatable): with outlet = RULE. */
+static void
+inlet_deny(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_inlet *in = sec;
+	struct inlet_p *ip = ps;
+
+	(void)k;
+	allow_add(p, &ip->deny, &ip->ndeny, &in->deny.rules, &in->deny.nrules,
+	    value);
+}
+
 /* The list ${i} of ${pol}: 0 deny, 1 try_allow, 2 try_deny. */
 static struct config_list *
 pol_list(struct config_policy *pol, size_t i)
@@ -1794,6 +1809,18 @@ inlet_from_same(const void *a, const void *b)
 	    &((const struct config_inlet *)b)->from));
 }
 
+static int list_same(const struct config_list *a,
+    const struct config_list *b);
+
+/* The same deny lines of an inlet. */
+static int
+inlet_deny_same(const void *a, const void *b)
+{
+
+	return (list_same(&((const struct config_inlet *)a)->deny,
+	    &((const struct config_inlet *)b)->deny));
+}
+
 /* The same intercept addresses of an inlet. */
 static int
 inlet_intercept_same(const void *a, const void *b)
@@ -2001,6 +2028,8 @@ static const struct key inlet_keys[IK_COUNT] = {
 	.same = inlet_via_same},
     [IK_FROM] = {"from", KT_FN, KF_REPEAT, .off = I_(from),
 	.parse = from_key, .same = inlet_from_same},
+    [IK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = inlet_deny,
+	.same = inlet_deny_same},
 };
 
 /* [relay NAME]. */
@@ -2293,6 +2322,13 @@ validate_inlets(struct parse *p)
 			resolve_rules(p, &in->outlet_rule, 1);
 		else if (ip->outlet_ref.line != 0)
 			(void)ref_resolve(p, &ip->outlet_ref, in->outlet_id);
+		if (ip->seen[IK_DENY] != 0 && !in->outlet_by_rule)
+			perr(p, ip->seen[IK_DENY], "deny in [inlet %s] takes "
+			    "effect only with outlet = RULE (an outlet pinned "
+			    "by identity is that one node)", in->name);
+		(void)resolve_list(p, ip->deny, ip->ndeny, &in->deny.ids,
+		    &in->deny.nids, "deny", "inlet", in->name);
+		resolve_rules(p, in->deny.rules, in->deny.nrules);
 		for (j = 0; j < in->nvia; j++)
 			(void)ref_resolve(p, &ip->via_ref[j], in->via[j].id);
 		/* Clashes, only between addresses that parsed. */
@@ -2399,6 +2435,9 @@ parse_fini(struct parse *p)
 			for (j = 0; j < CONFIG_POLICY_LISTS; j++)
 				free(p->rp[i].pol[j]);
 		}
+	if (p->ip != NULL)
+		for (i = 0; i < p->cfg->ninlets; i++)
+			free(p->ip[i].deny);
 	free(p->op);
 	free(p->ip);
 	free(p->rp);
@@ -2571,6 +2610,8 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->ninlets; i++) {
 		free(cfg->inlets[i].intercept);
 		free(cfg->inlets[i].from.nets);
+		free(cfg->inlets[i].deny.ids);
+		free(cfg->inlets[i].deny.rules);
 	}
 	free(cfg->inlets);
 	for (i = 0; i < cfg->nrelays; i++) {

@@ -158,6 +158,7 @@ struct config_inlet {
 	struct addr *intercept;
 	size_t nintercept;
 	struct config_from from; /* the clients it serves; none: any */
+	struct config_list deny; /* outlets refused when pinned by rule */
 };
 
 /* [relay NAME]: this node relays the service NAME (docs/relay.md). */

@@ -191,8 +191,11 @@ static bool
 outlet_admitted(const struct env *e, const struct config_inlet *ci,
     const struct acl_peer *peer, struct acl_verdict *v)
 {
+	struct config_policy pol;
 
-	return (env_admit(e, peer, NULL, NULL, 0, &ci->outlet_rule, 1, NULL,
+	memset(&pol, 0, sizeof(pol));
+	pol.deny = ci->deny;
+	return (env_admit(e, peer, &pol, NULL, 0, &ci->outlet_rule, 1, NULL,
 	    v));
 }
 
@@ -212,8 +215,8 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	struct inlet *il = c->arg;
 	struct acl_peer peer = {id, creds, len, NULL};
 	struct acl_verdict v;
-	char src[ADDR_TEXT_MAX + 16];
-	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	char src[ADDR_TEXT_MAX + 16], idt[IDENTITY_TEXT_SIZE];
+	char tail[ADDR_TEXT_MAX + 2 * CONFIG_RULE_TEXT + 96];
 
 	if (outlet_admitted(il->env, il->ci, &peer, &v)) {
 		c->rule = v.rule;
@@ -221,8 +224,11 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		return (1);
 	}
 	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s "
-	    "expected_rule=%s", c->id, conn_src_text(c, src, sizeof(src)),
-	    il->ci->outlet_rule.text);
+	    "expected_rule=%s%s%s", c->id, conn_src_text(c, src, sizeof(src)),
+	    il->ci->outlet_rule.text, v.reason != NULL &&
+	    strcmp(v.reason, "denied") == 0 ? " deny_rule=" : "",
+	    v.deny_rule != NULL ? v.deny_rule : v.deny_listed ?
+	    identity_id_format(id, idt) : "");
 	env_audit_tail(il->env, 0, v.reason != NULL ? v.reason :
 	    "peer-mismatch", id, il->ci->service, "inlet", tail);
 	c->quiet = 1;

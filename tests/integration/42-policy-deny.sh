@@ -13,6 +13,10 @@
 # which is still served; `try_allow = role=qa@corp` logs would-allow for qa
 # (role=qa), which is still refused; both are counted in
 # sallyport_access_decisions_total.
+# An inlet pinned by rule (outlet = role=db@corp@...) with
+# `deny = role=db+env=old@corp`: it reaches the outlet node newdb
+# (role=db, env=new) and refuses olddb (role=db, env=old) before msg3,
+# audit deny reason=denied deny_rule=role=db+env=old@corp role=inlet.
 # Through the relay hub, whose [relay redis] has `allow = role=app@corp`
 # and `deny = role=app+!env=prod@corp` (an outlet node db behind it lets
 # every app in): rprod (env=prod) gets PONG; rtest (env=test) is refused
@@ -25,7 +29,7 @@ start_redis
 
 CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
 OUT_ID=$(make_identity out)
-for n in prod dev banned qa hub db rprod rtest; do
+for n in prod dev banned qa hub db rprod rtest newdb olddb pin; do
 	eval "ID_$n=\$(make_identity $n)"
 done
 cred_issue ca.key prod --attr role=app --attr env=prod --ttl 1h
@@ -88,6 +92,48 @@ log_has "$WORK/out.log" event=open role=outlet "peer=$ID_qa" &&
 log_has "$WORK/out.log" decision=would-allow "peer=$ID_dev" &&
 	die "a try line for a peer a deny entry refused"
 say "try: $(grep "decision=would-allow" "$WORK/out.log" | head -n 1)"
+
+# An inlet pinned by rule refuses the outlet its deny entry names.
+cred_issue ca.key newdb --attr role=db --attr env=new --ttl 1h
+cred_issue ca.key olddb --attr role=db --attr env=old --ttl 1h
+for n in newdb olddb; do
+	eval "PORT_$n=\$(free_port)"
+	eval "_p=\$PORT_$n"
+	{
+		ini_node "$WORK/$n.key" "127.0.0.1:$_p" "credential = $n.cred"
+		ini_peers pin "$ID_pin"
+		ini_outlet redis "127.0.0.1:$REDIS_PORT" pin
+	} >"$WORK/$n.ini"
+	start_node $n "$WORK/$n.ini"
+done
+P_PIN=$(free_port)
+{
+	ini_node "$WORK/pin.key" ""
+	ini_authorities corp "$CA_ID"
+	echo "[inlet new]"
+	echo "listen = 127.0.0.1:$P_PIN"
+	echo "outlet = role=db@corp@127.0.0.1:$PORT_newdb"
+	echo "service = redis"
+	echo "deny = role=db+env=old@corp"
+	echo
+	P_PINOLD=$(free_port)
+	echo "[inlet old]"
+	echo "listen = 127.0.0.1:$P_PINOLD"
+	echo "outlet = role=db@corp@127.0.0.1:$PORT_olddb"
+	echo "service = redis"
+	echo "deny = role=db+env=old@corp"
+	echo
+} >"$WORK/pin.ini"
+start_node pin "$WORK/pin.ini"
+[ "$(redis-cli -h 127.0.0.1 -p "$P_PIN" PING 2>&1)" = PONG ] ||
+	die "the pinned inlet does not reach newdb"
+[ "$(redis-cli -h 127.0.0.1 -p "$P_PINOLD" PING 2>&1 || true)" = PONG ] &&
+	die "the pinned inlet reached olddb despite its deny entry"
+wait_for_event "$WORK/pin.log" 5 event=audit decision=deny reason=denied \
+    "peer=$ID_olddb" role=inlet "deny_rule=role=db+env=old@corp"
+log_has "$WORK/olddb.log" event=open role=outlet &&
+	die "olddb opened a connection"
+say "pin: $(grep "reason=denied peer=$ID_olddb" "$WORK/pin.log" | head -n 1)"
 # Counted by decision.
 for d in would-allow would-deny; do
 	m=$(metric "$ADMIN_PORT" "sallyport_access_decisions_total{role=\"outlet\",decision=\"$d\",reason=\"try\"}")

@@ -176,6 +176,9 @@ static const struct {
     {NODEL "[outlet pg]\ntarget = 127.0.0.1:5432\nproxy_protocol = v1\n", 6,
 	"proxy_protocol must be off or v2"},
     /* [inlet NAME] */
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db@10.0.0.1:7400"
+	"\ndeny = app\n", 10, "deny in [inlet pg] takes effect only with "
+	"outlet = RULE (an outlet pinned by identity is that one node)"},
     {PEERS "[inlet pg]\noutlet = db@10.0.0.1:7400\n", 7,
 	"[inlet pg] has no listen = HOST:PORT (or intercept = HOST:PORT)"},
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\n", 7,
