@@ -13,6 +13,9 @@
 # which is still served; `try_allow = role=qa@corp` logs would-allow for qa
 # (role=qa), which is still refused; both are counted in
 # sallyport_access_decisions_total.
+# A reload that adds `deny = role=app+env=prod@corp` ends prod's live
+# subscription at once (audit deny reason=revoked, as for any access a
+# reload takes away), and refuses prod's next connection (reason=denied).
 # An inlet pinned by rule (outlet = role=db@corp@...) with
 # `deny = role=db+env=old@corp`: it reaches the outlet node newdb
 # (role=db, env=new) and refuses olddb (role=db, env=old) before msg3,
@@ -92,6 +95,21 @@ log_has "$WORK/out.log" event=open role=outlet "peer=$ID_qa" &&
 log_has "$WORK/out.log" decision=would-allow "peer=$ID_dev" &&
 	die "a try line for a peer a deny entry refused"
 say "try: $(grep "decision=would-allow" "$WORK/out.log" | head -n 1)"
+
+# A deny entry added by a reload ends the live connections it names.
+spawn "$WORK/sub-prod.out" redis-cli -h 127.0.0.1 -p "$P_prod" SUBSCRIBE news
+SUB_PROD=$LAST_PID
+wait_until 10 eval '[ "$(redis-cli -p $REDIS_PORT PUBSUB NUMSUB news | sed -n 2p)" = 1 ]' ||
+	die "prod's subscription is not up"
+sed 's/^try_deny = .*/deny = role=app+env=prod@corp/' "$WORK/out.ini" |
+    write_ini "$WORK/out.ini"
+reload_ends out "$SUB_PROD"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=revoked \
+    "peer=$ID_prod" role=outlet
+[ "$(ping_via prod)" = PONG ] && die "prod got through after the reload"
+wait_for_event "$WORK/out.log" 5 event=audit decision=deny reason=denied \
+    "peer=$ID_prod" "deny_rule=role=app+env=prod@corp"
+say "reload: prod's subscription ended $ENDED_MS ms after the reload"
 
 # An inlet pinned by rule refuses the outlet its deny entry names.
 cred_issue ca.key newdb --attr role=db --attr env=new --ttl 1h
