@@ -110,11 +110,16 @@ enum outlet_key {
 	OK_POOL,
 	OK_PROXY_PROTOCOL,
 	OK_MAX_DIALS,
+	OK_DENY, /* then the other lists of struct config_policy, in order */
+	OK_TRY_ALLOW,
+	OK_TRY_DENY,
+	OK_FROM,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
-	IK_COUNT };
-enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_COUNT };
+	IK_FROM, IK_DENY, IK_COUNT };
+enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
+	RK_TRY_DENY, RK_FROM, RK_COUNT };
 enum authority_key { AK_KEY, AK_STORE, AK_CREDENTIAL_TTL, AK_TOKEN_TTL,
 	AK_ADDRESS, AK_COUNT };
 
@@ -139,6 +144,8 @@ struct outlet_p {
 	int seen[KEYS_MAX];
 	struct ref *allow;
 	size_t nallow;
+	struct ref *pol[CONFIG_POLICY_LISTS]; /* of deny, try_allow, try_deny */
+	size_t npol[CONFIG_POLICY_LISTS];
 	struct ref relay_ref[CONFIG_HOPS_MAX];
 };
 
@@ -148,6 +155,8 @@ struct inlet_p {
 	int outlet_has_addr; /* outlet = PEER@ADDRESS, not just PEER */
 	struct ref outlet_ref;
 	struct ref via_ref[CONFIG_HOPS_MAX];
+	struct ref *deny;
+	size_t ndeny;
 };
 
 /* Parse-time state of one [relay NAME]. */
@@ -157,6 +166,8 @@ struct relay_p {
 	size_t nreg;
 	struct ref *allow;
 	size_t nallow;
+	struct ref *pol[CONFIG_POLICY_LISTS]; /* as outlet_p's */
+	size_t npol[CONFIG_POLICY_LISTS];
 	struct ref via_ref;
 };
 
@@ -319,21 +330,37 @@ name_is_valid(const char *s)
 	return (i > 0);
 }
 
-/* Check a name and report what is wrong with it, as ${what}. */
+/*
+ * Whether ${s} is a valid name (name_is_valid): 0, or -1 with the problem,
+ * naming it ${what}, in ${err} (${errlen} bytes).
+ */
 static int
-check_name(struct parse *p, const char *s, const char *what)
+name_check(const char *s, const char *what, char *err, size_t errlen)
 {
 
 	if (name_is_valid(s))
 		return (0);
 	if (s[0] == '\0')
-		perr(p, p->line, "empty %s", what);
+		snprintf(err, errlen, "empty %s", what);
 	else if (strlen(s) >= CONFIG_NAME_MAX)
-		perr(p, p->line, "%s \"%.70s\" is too long (at most %d "
+		snprintf(err, errlen, "%s \"%.70s\" is too long (at most %d "
 		    "characters)", what, s, CONFIG_NAME_MAX - 1);
 	else
-		perr(p, p->line, "invalid %s \"%s\" (letters, digits, '.', '_' "
-		    "and '-', starting with a letter or digit)", what, s);
+		snprintf(err, errlen, "invalid %s \"%s\" (letters, digits, "
+		    "'.', '_' and '-', starting with a letter or digit)", what,
+		    s);
+	return (-1);
+}
+
+/* Check a name and report what is wrong with it, as ${what}. */
+static int
+check_name(struct parse *p, const char *s, const char *what)
+{
+	char err[CONFIG_NAME_MAX + 160];
+
+	if (name_check(s, what, err, sizeof(err)) == 0)
+		return (0);
+	perr(p, p->line, "%s", err);
 	return (-1);
 }
 
@@ -1154,74 +1181,182 @@ authority_key(struct parse *p, const char *key, const char *value)
 	cfg->nauthorities++;
 }
 
+/* qsort order of terms (by key) and of values. */
+static int
+term_cmp(const void *a, const void *b)
+{
+
+	return (strcmp(((const struct config_term *)a)->key,
+	    ((const struct config_term *)b)->key));
+}
+
+static int
+value_cmp(const void *a, const void *b)
+{
+
+	return (strcmp(a, b));
+}
+
 /*
- * Parse the attribute rule ${s} ("k=v+k2=v2@AUTHORITY", no blanks) into
- * ${r}; the authority is resolved once the file is read.  Return 0 or -1
- * with the error recorded.
+ * Parse the values "V1|V2|..." of the term ${key} of the rule ${s} (in
+ * ${vals}, which is cut) into ${t}.  Return 0, or -1 with the problem in
+ * ${err} (${errlen} bytes).
  */
 static int
-rule_parse(struct parse *p, const char *s, struct config_rule *r)
+term_values(const char *s, const char *key, char *vals, struct config_term *t,
+    char *err, size_t errlen)
 {
-	char buf[CONFIG_RULE_TEXT], *at, *item, *eq, *next;
+	char *v, *next;
 	size_t i;
 
+	for (v = vals; v != NULL; v = next) {
+		if ((next = strchr(v, '|')) != NULL)
+			*next++ = '\0';
+		if (v[0] == '\0') {
+			snprintf(err, errlen, "empty value in attribute rule "
+			    "\"%s\"", s);
+			return (-1);
+		}
+		if (!cred_value_is_valid(v)) {
+			snprintf(err, errlen, "bad attribute value \"%.70s\" "
+			    "in rule \"%s\" (1 to %d of A-Z a-z 0-9 . _ : / -)",
+			    v, s, CRED_VALUE_MAX);
+			return (-1);
+		}
+		for (i = 0; i < t->nvalues; i++)
+			if (strcmp(t->values[i], v) == 0) {
+				snprintf(err, errlen, "value \"%s\" twice for "
+				    "\"%s\" in rule \"%s\"", v, key, s);
+				return (-1);
+			}
+		if (t->nvalues >= CONFIG_RULE_VALUES) {
+			snprintf(err, errlen, "too many values for \"%s\" in "
+			    "rule \"%s\" (at most %d)", key, s,
+			    CONFIG_RULE_VALUES);
+			return (-1);
+		}
+		strcpy(t->values[t->nvalues++], v);
+	}
+	qsort(t->values, t->nvalues, sizeof(t->values[0]), value_cmp);
+	return (0);
+}
+
+/*
+ * config_rule_parse(r, s, err, errlen):
+ * Parse the attribute rule ${s} ("[!]KEY=V[|V...][+...]@AUTHORITY", no
+ * blanks) into ${r} (its line and issuer are not set).  Return 0, or -1
+ * with the problem in ${err} (${errlen} bytes).
+ */
+int
+config_rule_parse(struct config_rule *r, const char *s, char *err,
+    size_t errlen)
+{
+	char buf[CONFIG_RULE_TEXT], *at, *item, *eq, *next;
+	struct config_term *t;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
 	if (strlen(s) >= sizeof(buf)) {
-		perr(p, p->line, "attribute rule too long");
+		snprintf(err, errlen, "attribute rule too long (at most %d "
+		    "characters)", CONFIG_RULE_TEXT - 1);
 		return (-1);
 	}
 	strcpy(buf, s);
 	strcpy(r->text, s);
-	r->line = p->line;
 	if ((at = strrchr(buf, '@')) == NULL) {
-		perr(p, p->line, "attribute rule \"%s\" names no authority "
-		    "(KEY=VALUE@AUTHORITY)", s);
+		snprintf(err, errlen, "attribute rule \"%s\" names no "
+		    "authority (KEY=VALUE@AUTHORITY)", s);
 		return (-1);
 	}
 	*at++ = '\0';
-	if (check_name(p, at, "authority name") == -1)
+	if (name_check(at, "authority name", err, errlen) == -1)
 		return (-1);
 	strcpy(r->authority, at);
 	for (item = buf; item != NULL; item = next) {
 		if ((next = strchr(item, '+')) != NULL)
 			*next++ = '\0';
+		if (r->nterms >= CRED_MAX_ATTRS) {
+			snprintf(err, errlen, "too many attributes in rule "
+			    "\"%s\" (at most %d)", s, CRED_MAX_ATTRS);
+			return (-1);
+		}
+		t = &r->terms[r->nterms];
+		if ((t->neg = item[0] == '!'))
+			item++;
 		if ((eq = strchr(item, '=')) == NULL) {
-			perr(p, p->line, "\"%s\" in rule \"%s\" is not "
-			    "KEY=VALUE", item, s);
+			snprintf(err, errlen, "\"%s\" in rule \"%s\" is not "
+			    "KEY=VALUE ([!]KEY=VALUE[|VALUE...])", item, s);
 			return (-1);
 		}
 		*eq++ = '\0';
-		if (item[0] == '\0' || eq[0] == '\0') {
-			perr(p, p->line, "empty %s in attribute rule \"%s\"",
-			    item[0] == '\0' ? "key" : "value", s);
+		if (item[0] == '\0') {
+			snprintf(err, errlen, "empty key in attribute rule "
+			    "\"%s\"", s);
 			return (-1);
 		}
 		if (!cred_key_is_valid(item)) {
-			perr(p, p->line, "bad attribute key \"%.40s\" in rule "
-			    "\"%s\" (1 to %d of a-z 0-9 _ -, starting with a "
-			    "letter)", item, s, CRED_KEY_MAX);
+			snprintf(err, errlen, "bad attribute key \"%.40s\" in "
+			    "rule \"%s\" (1 to %d of a-z 0-9 _ -, starting "
+			    "with a letter)", item, s, CRED_KEY_MAX);
 			return (-1);
 		}
-		if (!cred_value_is_valid(eq)) {
-			perr(p, p->line, "bad attribute value \"%.70s\" in rule "
-			    "\"%s\" (1 to %d of A-Z a-z 0-9 . _ : / -)", eq,
-			    s, CRED_VALUE_MAX);
-			return (-1);
-		}
-		for (i = 0; i < r->nattrs; i++)
-			if (strcmp(r->attrs[i].key, item) == 0) {
-				perr(p, p->line, "attribute \"%s\" twice in "
-				    "rule \"%s\"", item, s);
+		for (i = 0; i < r->nterms; i++)
+			if (strcmp(r->terms[i].key, item) == 0) {
+				snprintf(err, errlen, "attribute \"%s\" twice "
+				    "in rule \"%s\"", item, s);
 				return (-1);
 			}
-		if (r->nattrs >= CRED_MAX_ATTRS) {
-			perr(p, p->line, "too many attributes in rule \"%s\" "
-			    "(at most %d)", s, CRED_MAX_ATTRS);
+		strcpy(t->key, item);
+		if (term_values(s, item, eq, t, err, errlen) == -1)
 			return (-1);
-		}
-		strcpy(r->attrs[r->nattrs].key, item);
-		strcpy(r->attrs[r->nattrs].value, eq);
-		r->nattrs++;
+		r->nterms++;
 	}
+	qsort(r->terms, r->nterms, sizeof(r->terms[0]), term_cmp);
+	return (0);
+}
+
+/*
+ * config_rule_format(r, buf, size):
+ * Write the normal form of ${r} into ${buf} (${size} bytes; the normal
+ * form is never longer than the rule as written): its terms by key, each
+ * one's values in order.  Return ${buf}.
+ */
+char *
+config_rule_format(const struct config_rule *r, char *buf, size_t size)
+{
+	size_t i, j, n = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->nterms; i++) {
+		n += (size_t)snprintf(buf + n, n < size ? size - n : 0,
+		    "%s%s%s=", i > 0 ? "+" : "", r->terms[i].neg ? "!" : "",
+		    r->terms[i].key);
+		for (j = 0; j < r->terms[i].nvalues && n < size; j++)
+			n += (size_t)snprintf(buf + n, size - n, "%s%s",
+			    j > 0 ? "|" : "", r->terms[i].values[j]);
+		if (n >= size)
+			return (buf);
+	}
+	if (n < size)
+		snprintf(buf + n, size - n, "@%s", r->authority);
+	return (buf);
+}
+
+/*
+ * Parse the attribute rule ${s} into ${r} (config_rule_parse) on the
+ * current line; the authority is resolved once the file is read.  Return
+ * 0 or -1 with the error recorded.
+ */
+static int
+rule_parse(struct parse *p, const char *s, struct config_rule *r)
+{
+	char err[CONFIG_RULE_TEXT + 160];
+
+	if (config_rule_parse(r, s, err, sizeof(err)) == -1) {
+		perr(p, p->line, "%s", err);
+		return (-1);
+	}
+	r->line = p->line;
 	return (0);
 }
 
@@ -1314,6 +1449,80 @@ outlet_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 
 	(void)k;
 	allow_add(p, &op->allow, &op->nallow, &o->rules, &o->nrules, value);
+}
+
+/* One entry of a from line: an address range, added to the struct
+ * config_from ${arg}. */
+static int
+from_one(struct parse *p, const char *entry, void *arg)
+{
+	struct config_from *f = arg;
+	char err[160];
+
+	if (f->n >= CONFIG_FROM_MAX) {
+		perr(p, p->line, "too many from ranges (at most %d)",
+		    CONFIG_FROM_MAX);
+		return (-1);
+	}
+	if (grow(&f->nets, f->n, sizeof(*f->nets)) == -1) {
+		perr(p, p->line, "out of memory");
+		return (-1);
+	}
+	if (addr_cidr_parse(entry, &f->nets[f->n], err, sizeof(err)) == -1) {
+		perr(p, p->line, "from: %s", err);
+		return (-1);
+	}
+	f->n++;
+	return (0);
+}
+
+/* from = CIDR[, CIDR] (repeatable) of an outlet, inlet or relay: the
+ * struct config_from at ${k}'s offset in ${sec}. */
+static void
+from_key(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+
+	(void)ps;
+	each_entry(p, value, "from", from_one, AT(sec, k->off));
+}
+
+/* [inlet NAME] deny = ENTRY[, ENTRY] (repeatable): with outlet = RULE. */
+static void
+inlet_deny(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_inlet *in = sec;
+	struct inlet_p *ip = ps;
+
+	(void)k;
+	allow_add(p, &ip->deny, &ip->ndeny, &in->deny.rules, &in->deny.nrules,
+	    value);
+}
+
+/* The list ${i} of ${pol}: 0 deny, 1 try_allow, 2 try_deny. */
+static struct config_list *
+pol_list(struct config_policy *pol, size_t i)
+{
+
+	return (i == 0 ? &pol->deny : i == 1 ? &pol->try_allow :
+	    &pol->try_deny);
+}
+
+static const struct key outlet_keys[OK_COUNT];
+static const struct key relay_keys[RK_COUNT];
+
+/* [outlet NAME] deny, try_allow, try_deny = ENTRY[, ENTRY] (repeatable). */
+static void
+outlet_policy(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_outlet *o = sec;
+	struct outlet_p *op = ps;
+	size_t i = (size_t)(k - &outlet_keys[OK_DENY]);
+	struct config_list *l = pol_list(&o->pol, i);
+
+	allow_add(p, &op->pol[i], &op->npol[i], &l->rules, &l->nrules, value);
 }
 
 /* [outlet NAME] relay = PEER@HOST:PORT (repeatable). */
@@ -1478,6 +1687,19 @@ relay_allow(struct parse *p, const struct key *k, void *sec, void *ps,
 	    &r->nallow_rules, value);
 }
 
+/* [relay NAME] deny, try_allow, try_deny = ENTRY[, ENTRY] (repeatable). */
+static void
+relay_policy(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_relay *r = sec;
+	struct relay_p *rp = ps;
+	size_t i = (size_t)(k - &relay_keys[RK_DENY]);
+	struct config_list *l = pol_list(&r->pol, i);
+
+	allow_add(p, &rp->pol[i], &rp->npol[i], &l->rules, &l->nrules, value);
+}
+
 /* [relay NAME] register = ENTRY[, ENTRY] (repeatable). */
 static void
 relay_register(struct parse *p, const struct key *k, void *sec, void *ps,
@@ -1621,6 +1843,36 @@ outlet_relay_same(const void *a, const void *b)
 	return (hops_same(x->relay, x->nrelay, y->relay, y->nrelay));
 }
 
+/* The same address ranges ${a} and ${b}, in order. */
+static int
+from_same(const struct config_from *a, const struct config_from *b)
+{
+
+	return (a->n == b->n && (a->n == 0 ||
+	    memcmp(a->nets, b->nets, a->n * sizeof(*a->nets)) == 0));
+}
+
+/* The same from lines of an inlet. */
+static int
+inlet_from_same(const void *a, const void *b)
+{
+
+	return (from_same(&((const struct config_inlet *)a)->from,
+	    &((const struct config_inlet *)b)->from));
+}
+
+static int list_same(const struct config_list *a,
+    const struct config_list *b);
+
+/* The same deny lines of an inlet. */
+static int
+inlet_deny_same(const void *a, const void *b)
+{
+
+	return (list_same(&((const struct config_inlet *)a)->deny,
+	    &((const struct config_inlet *)b)->deny));
+}
+
 /* The same intercept addresses of an inlet. */
 static int
 inlet_intercept_same(const void *a, const void *b)
@@ -1659,6 +1911,44 @@ inlet_via_same(const void *a, const void *b)
 	const struct config_inlet *x = a, *y = b;
 
 	return (hops_same(x->via, x->nvia, y->via, y->nvia));
+}
+
+/* The same lists ${a} and ${b}. */
+static int
+list_same(const struct config_list *a, const struct config_list *b)
+{
+
+	return (ids_same(a->ids, a->nids, b->ids, b->nids) &&
+	    rules_same(a->rules, a->nrules, b->rules, b->nrules));
+}
+
+/* The same deny and try lists ${a} and ${b}. */
+static int
+policy_same(const struct config_policy *a, const struct config_policy *b)
+{
+
+	return (from_same(&a->from, &b->from) &&
+	    list_same(&a->deny, &b->deny) &&
+	    list_same(&a->try_allow, &b->try_allow) &&
+	    list_same(&a->try_deny, &b->try_deny));
+}
+
+/* The same deny and try lists of an outlet. */
+static int
+outlet_policy_same(const void *a, const void *b)
+{
+
+	return (policy_same(&((const struct config_outlet *)a)->pol,
+	    &((const struct config_outlet *)b)->pol));
+}
+
+/* The same deny and try lists of a relay. */
+static int
+relay_policy_same(const void *a, const void *b)
+{
+
+	return (policy_same(&((const struct config_relay *)a)->pol,
+	    &((const struct config_relay *)b)->pol));
 }
 
 /* The same register list of a relay. */
@@ -1805,6 +2095,14 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.word = {"off", "v2"}, .on = 1, .def = 0},
     [OK_MAX_DIALS] = {"max_dials", KT_UINT, .off = O_(max_dials), .min = 0,
 	.max = 100000, .def = CONFIG_MAX_DIALS},
+    [OK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = outlet_policy,
+	.same = outlet_policy_same},
+    [OK_TRY_ALLOW] = {"try_allow", KT_FN, KF_REPEAT, .parse = outlet_policy,
+	.same = outlet_policy_same},
+    [OK_TRY_DENY] = {"try_deny", KT_FN, KF_REPEAT, .parse = outlet_policy,
+	.same = outlet_policy_same},
+    [OK_FROM] = {"from", KT_FN, KF_REPEAT, .off = O_(pol.from),
+	.parse = from_key, .same = outlet_policy_same},
 };
 
 /* [inlet NAME]. */
@@ -1819,6 +2117,10 @@ static const struct key inlet_keys[IK_COUNT] = {
 	.same = inlet_service_same},
     [IK_VIA] = {"via", KT_FN, KF_REPEAT, .parse = inlet_via,
 	.same = inlet_via_same},
+    [IK_FROM] = {"from", KT_FN, KF_REPEAT, .off = I_(from),
+	.parse = from_key, .same = inlet_from_same},
+    [IK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = inlet_deny,
+	.same = inlet_deny_same},
 };
 
 /* [relay NAME]. */
@@ -1828,6 +2130,14 @@ static const struct key relay_keys[RK_COUNT] = {
     [RK_ALLOW] = {"allow", KT_FN, KF_REPEAT, .parse = relay_allow,
 	.same = relay_allow_same},
     [RK_VIA] = {"via", KT_FN, .parse = relay_via, .same = relay_via_same},
+    [RK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = relay_policy,
+	.same = relay_policy_same},
+    [RK_TRY_ALLOW] = {"try_allow", KT_FN, KF_REPEAT, .parse = relay_policy,
+	.same = relay_policy_same},
+    [RK_TRY_DENY] = {"try_deny", KT_FN, KF_REPEAT, .parse = relay_policy,
+	.same = relay_policy_same},
+    [RK_FROM] = {"from", KT_FN, KF_REPEAT, .off = R_(pol.from),
+	.parse = from_key, .same = relay_policy_same},
 };
 
 /*
@@ -1919,13 +2229,13 @@ addr_clash(const struct addr *a, const struct addr *b)
  * Resolve the ${n} references of ${refs} into the array *${ids} (made
  * here) and their count *${nids}; a reference that does not resolve is
  * left out, one listed twice is refused.  ${what} names the list of
- * [relay ${name}] ("register", "allow"), or is NULL for the allow list of
- * [outlet ${name}].  Return 0, or -1 if any error was recorded.
+ * [${kind} ${name}] ("register", "allow", "deny"), or is NULL for the
+ * allow list of an outlet.  Return 0, or -1 if any error was recorded.
  */
 static int
 resolve_list(struct parse *p, const struct ref *refs, size_t n,
     uint8_t (**ids)[CONFIG_ID_LEN], size_t *nids, const char *what,
-    const char *name)
+    const char *kind, const char *name)
 {
 	size_t j, k;
 	int rc = 0;
@@ -1951,8 +2261,8 @@ resolve_list(struct parse *p, const struct ref *refs, size_t n,
 				    "in [outlet %s]", refs[j].text, name);
 			else
 				perr(p, refs[j].line, "\"%s\" is listed twice "
-				    "in %s of [relay %s]", refs[j].text, what,
-				    name);
+				    "in %s of [%s %s]", refs[j].text, what,
+				    kind, name);
 			rc = -1;
 			continue;
 		}
@@ -1981,6 +2291,42 @@ resolve_rules(struct parse *p, struct config_rule *rules, size_t n)
 		}
 		memcpy(rules[i].issuer, cfg->authorities[j].id, CONFIG_ID_LEN);
 	}
+}
+
+/* The key names of the lists of struct config_policy, in order. */
+static const char *const pol_keys[CONFIG_POLICY_LISTS] = {"deny",
+    "try_allow", "try_deny"};
+
+/*
+ * Resolve the references ${refs} (${n} of each) and the rules of each list
+ * of ${pol}, of [${kind} ${name}].
+ */
+static void
+resolve_policy(struct parse *p, struct ref *const *refs, const size_t *n,
+    struct config_policy *pol, const char *kind, const char *name)
+{
+	struct config_list *l;
+	size_t i;
+
+	for (i = 0; i < CONFIG_POLICY_LISTS; i++) {
+		l = pol_list(pol, i);
+		(void)resolve_list(p, refs[i], n[i], &l->ids, &l->nids,
+		    pol_keys[i], kind, name);
+		resolve_rules(p, l->rules, l->nrules);
+	}
+}
+
+/* Free the lists of ${pol}. */
+static void
+policy_free(struct config_policy *pol)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_POLICY_LISTS; i++) {
+		free(pol_list(pol, i)->ids);
+		free(pol_list(pol, i)->rules);
+	}
+	free(pol->from.nets);
 }
 
 /*
@@ -2016,8 +2362,10 @@ validate_outlets(struct parse *p)
 			(void)ref_resolve(p, &p->op[i].relay_ref[j],
 			    o->relay[j].id);
 		(void)resolve_list(p, p->op[i].allow, p->op[i].nallow,
-		    &o->allow, &o->nallow, NULL, o->name);
+		    &o->allow, &o->nallow, NULL, "outlet", o->name);
 		resolve_rules(p, o->rules, o->nrules);
+		resolve_policy(p, p->op[i].pol, p->op[i].npol, &o->pol,
+		    "outlet", o->name);
 	}
 }
 
@@ -2093,6 +2441,13 @@ validate_inlets(struct parse *p)
 			resolve_rules(p, &in->outlet_rule, 1);
 		else if (ip->outlet_ref.line != 0)
 			(void)ref_resolve(p, &ip->outlet_ref, in->outlet_id);
+		if (ip->seen[IK_DENY] != 0 && !in->outlet_by_rule)
+			perr(p, ip->seen[IK_DENY], "deny in [inlet %s] takes "
+			    "effect only with outlet = RULE (an outlet pinned "
+			    "by identity is that one node)", in->name);
+		(void)resolve_list(p, ip->deny, ip->ndeny, &in->deny.ids,
+		    &in->deny.nids, "deny", "inlet", in->name);
+		resolve_rules(p, in->deny.rules, in->deny.nrules);
 		for (j = 0; j < in->nvia; j++)
 			(void)ref_resolve(p, &ip->via_ref[j], in->via[j].id);
 		/* Clashes, only between addresses that parsed. */
@@ -2168,11 +2523,13 @@ validate_relays(struct parse *p)
 			    "in [node] (where nodes reach this relay)",
 			    r->name);
 		(void)resolve_list(p, p->rp[i].reg, p->rp[i].nreg, &r->reg,
-		    &r->nreg, "register", r->name);
+		    &r->nreg, "register", "relay", r->name);
 		(void)resolve_list(p, p->rp[i].allow, p->rp[i].nallow,
-		    &r->allow, &r->nallow, "allow", r->name);
+		    &r->allow, &r->nallow, "allow", "relay", r->name);
 		resolve_rules(p, r->reg_rules, r->nreg_rules);
 		resolve_rules(p, r->allow_rules, r->nallow_rules);
+		resolve_policy(p, p->rp[i].pol, p->rp[i].npol, &r->pol,
+		    "relay", r->name);
 		if (r->has_via)
 			(void)ref_resolve(p, &p->rp[i].via_ref, r->via_id);
 	}
@@ -2230,16 +2587,24 @@ validate_authority_roles(struct parse *p)
 static void
 parse_fini(struct parse *p)
 {
-	size_t i;
+	size_t i, j;
 
 	if (p->op != NULL)
-		for (i = 0; i < p->cfg->noutlets; i++)
+		for (i = 0; i < p->cfg->noutlets; i++) {
 			free(p->op[i].allow);
+			for (j = 0; j < CONFIG_POLICY_LISTS; j++)
+				free(p->op[i].pol[j]);
+		}
 	if (p->rp != NULL)
 		for (i = 0; i < p->cfg->nrelays; i++) {
 			free(p->rp[i].reg);
 			free(p->rp[i].allow);
+			for (j = 0; j < CONFIG_POLICY_LISTS; j++)
+				free(p->rp[i].pol[j]);
 		}
+	if (p->ip != NULL)
+		for (i = 0; i < p->cfg->ninlets; i++)
+			free(p->ip[i].deny);
 	free(p->op);
 	free(p->ip);
 	free(p->rp);
@@ -2409,16 +2774,22 @@ config_free(struct config *cfg)
 	for (i = 0; i < cfg->noutlets; i++) {
 		free(cfg->outlets[i].allow);
 		free(cfg->outlets[i].rules);
+		policy_free(&cfg->outlets[i].pol);
 	}
 	free(cfg->outlets);
-	for (i = 0; i < cfg->ninlets; i++)
+	for (i = 0; i < cfg->ninlets; i++) {
 		free(cfg->inlets[i].intercept);
+		free(cfg->inlets[i].from.nets);
+		free(cfg->inlets[i].deny.ids);
+		free(cfg->inlets[i].deny.rules);
+	}
 	free(cfg->inlets);
 	for (i = 0; i < cfg->nrelays; i++) {
 		free(cfg->relays[i].reg);
 		free(cfg->relays[i].allow);
 		free(cfg->relays[i].reg_rules);
 		free(cfg->relays[i].allow_rules);
+		policy_free(&cfg->relays[i].pol);
 	}
 	free(cfg->relays);
 	free(cfg->authority_roles);

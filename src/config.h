@@ -28,19 +28,69 @@ struct config_authority {
 	int line;
 };
 
+#define CONFIG_RULE_VALUES 8 /* values of one term: KEY=V1|V2|... */
+
 /*
- * An attribute rule of an allow (or register) list, "k=v+k2=v2@NAME":
- * a peer holding a valid credential from the authority NAME with every
- * one of these attributes matches.
+ * One term of an attribute rule: "KEY=V1|V2" holds when the credential's
+ * attribute KEY has one of the values; "!KEY=V1|V2" when it has none of
+ * them (an absent KEY included).  Values are kept in ascending order.
+ */
+struct config_term {
+	char key[CRED_KEY_MAX + 1];
+	int neg;
+	size_t nvalues;
+	char values[CONFIG_RULE_VALUES][CRED_VALUE_MAX + 1];
+};
+
+/*
+ * An attribute rule of an allow, deny (or register) list,
+ * "k=v+k2=v2|v3+!k3=v4@NAME": a peer holding a valid credential from the
+ * authority NAME in which every term holds matches.  Terms are kept in
+ * ascending order of their keys (the normal form, config_rule_format).
  */
 struct config_rule {
 	char text[CONFIG_RULE_TEXT]; /* as written, for audit lines */
 	char authority[CONFIG_NAME_MAX];
 	uint8_t issuer[CONFIG_ID_LEN]; /* resolved from [authorities] */
-	size_t nattrs;
-	struct cred_attr attrs[CRED_MAX_ATTRS];
+	size_t nterms;
+	struct config_term terms[CRED_MAX_ATTRS];
 	int line;
 };
+
+/* A list of entries: resolved identifiers and attribute rules. */
+struct config_list {
+	uint8_t (*ids)[CONFIG_ID_LEN];
+	size_t nids;
+	struct config_rule *rules;
+	size_t nrules;
+};
+
+/*
+ * from = CIDR[, CIDR] (repeatable): the addresses a connection may come
+ * from, as this node sees them (an inlet: its local client; an outlet or
+ * relay: the node that connected); none: any (docs/config.md).
+ */
+struct config_from {
+	struct addr_cidr *nets;
+	size_t n;
+};
+#define CONFIG_FROM_MAX 64
+
+/*
+ * What an outlet or a relay name adds to its allow list(s): from, checked
+ * with the deny entries;
+ * deny = ENTRY[, ENTRY]: checked before any allow entry (a match denies,
+ * whatever allows the peer); try_allow, try_deny = ENTRY[, ENTRY]: try-out
+ * entries, never enforced: a decision they would turn is logged
+ * (decision=would-allow, would-deny) and counted (docs/config.md).
+ */
+struct config_policy {
+	struct config_from from;
+	struct config_list deny;
+	struct config_list try_allow;
+	struct config_list try_deny;
+};
+#define CONFIG_POLICY_LISTS 3 /* the lists of struct config_policy */
 
 /*
  * One relay to use, "PEER@HOST:PORT" (relay = of an outlet, via = of an
@@ -72,6 +122,7 @@ struct config_outlet {
 	size_t nallow;                   /* 0: nobody (deny by default) */
 	struct config_rule *rules;       /* attribute rules of allow */
 	size_t nrules;
+	struct config_policy pol;        /* deny first; try entries */
 	int line;
 	/* relay = PEER@HOST:PORT (repeatable): register at those relays,
 	 * at every address of each (docs/relay.md). */
@@ -106,6 +157,8 @@ struct config_inlet {
 	/* intercept = HOST:PORT, ...: original destinations it serves. */
 	struct addr *intercept;
 	size_t nintercept;
+	struct config_from from; /* the clients it serves; none: any */
+	struct config_list deny; /* outlets refused when pinned by rule */
 };
 
 /* [relay NAME]: this node relays the service NAME (docs/relay.md). */
@@ -119,6 +172,7 @@ struct config_relay {
 	size_t nreg_rules;
 	struct config_rule *allow_rules; /* attribute rules of allow */
 	size_t nallow_rules;
+	struct config_policy pol;        /* for register and allow */
 	int has_via;                     /* forward to the next relay */
 	uint8_t via_id[CONFIG_ID_LEN];
 	struct addr via;
@@ -257,6 +311,25 @@ int config_parse_all(struct config *cfg, const char *path, const char *text,
  * Free what config_load allocated in ${cfg}.
  */
 void config_free(struct config *cfg);
+
+/*
+ * config_rule_parse(r, s, err, errlen):
+ * Parse the attribute rule ${s} ("[!]KEY=V[|V...][+...]@AUTHORITY", no
+ * blanks) into ${r}, terms and values in their normal order (its line
+ * and issuer are left 0).  Return 0, or -1 with the problem in ${err}
+ * (${errlen} bytes).
+ */
+int config_rule_parse(struct config_rule *r, const char *s, char *err,
+    size_t errlen);
+
+/*
+ * config_rule_format(r, buf, size):
+ * Write the normal form of ${r} into ${buf} (${size} bytes, at least
+ * CONFIG_RULE_TEXT: never longer than the rule as written): terms by key,
+ * each one's values in order.  Return ${buf}.
+ */
+char *config_rule_format(const struct config_rule *r, char *buf,
+    size_t size);
 
 /*
  * config_outlet_find(cfg, service):

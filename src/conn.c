@@ -2042,20 +2042,10 @@ static const char *
 peer_text(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t salen = sizeof(ss);
-	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t salen;
 
-	if (fd == -1 ||
-	    getpeername(fd, (struct sockaddr *)&ss, &salen) == -1)
-		return ("-");
-	if (ss.ss_family == AF_UNIX)
-		return ("unix");
-	if (getnameinfo((struct sockaddr *)&ss, salen, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return ("-");
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-	    host, port);
-	return (buf);
+	(void)sock_peer(fd, &ss, &salen);
+	return (addr_sa_format(&ss, buf, len));
 }
 
 /*
@@ -2085,6 +2075,20 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 	 * initiator dialed it and accepted its plain one. */
 	return (peer_text(c->hs_responder ? c->fd_chan : c->fd_plain, buf,
 	    len));
+}
+
+/*
+ * conn_src_addr(c, ss):
+ * The address conn_src_text() names, into ${ss} (zero, AF_UNSPEC, if it
+ * cannot be had).
+ */
+void
+conn_src_addr(const struct conn *c, struct sockaddr_storage *ss)
+{
+	socklen_t salen;
+
+	(void)sock_peer(c->hs_responder ? c->fd_chan : c->fd_plain, ss,
+	    &salen);
 }
 
 /*

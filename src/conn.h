@@ -602,6 +602,13 @@ void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
 const char *conn_src_text(const struct conn *c, char *buf, size_t len);
 
 /*
+ * conn_src_addr(c, ss):
+ * The address conn_src_text() names, into ${ss} (zero, AF_UNSPEC, if it
+ * cannot be had): what from = ranges are held against.
+ */
+void conn_src_addr(const struct conn *c, struct sockaddr_storage *ss);
+
+/*
  * conn_dial_reason(err):
  * The reason to drop with after ops->dialed reported ${err} (not 0):
  * connect-timeout, resolve-failed or connect-failed.

@@ -11,6 +11,7 @@
  * "sallyport: ...".  The daemon lives in its own file; this one only
  * dispatches to it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "authstore.h"
 #include "authtoken.h"
@@ -58,10 +60,13 @@ static int cmd_intercept_rules(int, char *[]);
 static int cmd_authority_token(int, char *[]);
 static int cmd_authority_member(int, char *[]);
 static int check_authorities(const struct config *);
+static int cmd_policy_explain(int, char *[]);
+static int check_expect(const struct config *, const char *);
 
 /* Global options; run needs them again (the file's log_level). */
 static enum log_level opt_level = LOG_LVL_INFO;
 static int opt_syslog, opt_level_given;
+static const char *opt_expect; /* check --expect FILE */
 
 /* Their help, in "sallyport --help" and each command's. */
 static const char global_help[] =
@@ -175,13 +180,33 @@ static const struct command commands[] = {
 	"FILE cannot be read.  Whether a node trusts the issuer is its\n"
 	"[authorities] section's business.\n",
 	cmd_credential_show},
-    {"check", "FILE", "validate a configuration file and its key",
+    {"check", "[--expect EXPECT] FILE",
+	"validate a configuration file and its key",
 	"Parse and validate the configuration FILE, load the identity key\n"
-	"it names and print a summary.  Every error found is printed (up to\n"
-	"50), each naming FILE:LINE; the exit status is 78 (EX_CONFIG) when\n"
-	"anything is wrong.  An inlet listening on anything but loopback or\n"
-	"a unix socket is warned about (the status stays 0).\n",
+	"it names and print a summary (each attribute rule in its normal\n"
+	"form).  Every error found is printed (up to 50), each naming\n"
+	"FILE:LINE; the exit status is 78 (EX_CONFIG) when anything is\n"
+	"wrong.  An inlet listening on anything but loopback or a unix\n"
+	"socket is warned about (the status stays 0).\n\n"
+	"  --expect EXPECT   then decide each line \"PEER SERVICE allow|deny\"\n"
+	"                    of EXPECT as run would (PEER: an identifier, a\n"
+	"                    [peers] name, or KEY=VALUE[+...]@AUTHORITY for a\n"
+	"                    credential holding those attributes); print the\n"
+	"                    lines that do not hold, -expected +decided, and\n"
+	"                    exit 1 if any (docs/config.md)\n",
 	cmd_check},
+    {"policy explain", "FILE --peer PEER [--credential CRED]... --service "
+	"NAME [--from ADDRESS]", "show how FILE decides on a peer",
+	"Decide, as run would with the configuration FILE now, whether PEER\n"
+	"(an identifier, a [peers] name, or KEY=VALUE[+...]@AUTHORITY for a\n"
+	"credential holding those attributes) may use the service NAME (an\n"
+	"[outlet NAME], else the allow list of [relay NAME]), with the\n"
+	"credential files CRED it would show; print the decision and the\n"
+	"entry (FILE:LINE) that made it.  ADDRESS: where PEER connects from,\n"
+	"as this node sees it (for from =; without it, none matches).  Exit\n"
+	"0 for allow, 1 for deny, 64 for bad arguments, 78 for a bad FILE or\n"
+	"CRED.\n",
+	cmd_policy_explain},
     {"run", "[--no-sandbox] FILE", "run the node",
 	"Run the node described by the configuration FILE: its inlets and\n"
 	"its outlets, in the foreground, logging to stderr (or syslog).\n"
@@ -346,7 +371,7 @@ command_args(const char *name, int argc, char *argv[], int want, int *rc,
 {
 	static const struct option opts[] = {
 	    GLOBAL_OPTIONS, {"no-sandbox", no_argument, NULL, 'S'},
-	    {NULL, 0, NULL, 0}};
+	    {"expect", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0}};
 	const struct command *c = NULL;
 	size_t i;
 	int ch;
@@ -364,6 +389,10 @@ command_args(const char *name, int argc, char *argv[], int want, int *rc,
 		}
 		if (ch == 'S' && no_sandbox != NULL) {
 			*no_sandbox = 1;
+			continue;
+		}
+		if (ch == 'e' && strcmp(name, "check") == 0) {
+			opt_expect = optarg;
 			continue;
 		}
 		if (ch == 'l' || ch == 's') {
@@ -718,13 +747,15 @@ print_peer(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 
 /*
  * Print who a list admits: the ${n} peers of ${list}, then the ${nrules}
- * attribute rules of ${rules}, separated by commas, or "nobody".
+ * attribute rules of ${rules} in their normal form (config_rule_format),
+ * separated by commas, or "nobody".
  */
 static void
 print_admitted(const struct config *cfg,
     const uint8_t (*list)[CONFIG_ID_LEN], size_t n,
     const struct config_rule *rules, size_t nrules)
 {
+	char norm[CONFIG_RULE_TEXT];
 	size_t j;
 
 	if (n == 0 && nrules == 0)
@@ -735,7 +766,40 @@ print_admitted(const struct config *cfg,
 		print_peer(cfg, list[j]);
 	}
 	for (j = 0; j < nrules; j++)
-		printf("%s%s", n + j > 0 ? ", " : "", rules[j].text);
+		printf("%s%s", n + j > 0 ? ", " : "",
+		    config_rule_format(&rules[j], norm, sizeof(norm)));
+}
+
+/* Print "; from: " and the ranges of ${f}; nothing if none. */
+static void
+print_from(const struct config_from *f)
+{
+	char buf[ADDR_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		printf("%s%s", i == 0 ? "; from: " : ", ",
+		    addr_cidr_format(&f->nets[i], buf, sizeof(buf)));
+}
+
+/* Print "; KEY: " and who each nonempty list of ${pol} names (from
+ * first). */
+static void
+print_policy(const struct config *cfg, const struct config_policy *pol)
+{
+	const struct config_list *l[] = {&pol->deny, &pol->try_allow,
+	    &pol->try_deny};
+	const char *key[] = {"deny", "try_allow", "try_deny"};
+	size_t i;
+
+	print_from(&pol->from);
+	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		if (l[i]->nids == 0 && l[i]->nrules == 0)
+			continue;
+		printf("; %s: ", key[i]);
+		print_admitted(cfg, l[i]->ids, l[i]->nids, l[i]->rules,
+		    l[i]->nrules);
+	}
 }
 
 /* Print the summary of a valid configuration ${cfg} for node ${idn}. */
@@ -745,7 +809,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 	const struct config_outlet *o;
 	const struct config_inlet *in;
 	char text[IDENTITY_TEXT_SIZE], a[ADDR_TEXT_MAX + 8],
-	    b[ADDR_TEXT_MAX + 8];
+	    b[ADDR_TEXT_MAX + 8], norm[CONFIG_RULE_TEXT];
 	size_t i, j;
 
 	printf("%s: OK\n", cfg->path);
@@ -760,6 +824,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("outlet   %s -> %s, allow: ", o->name,
 		    addr_format(&o->target, a, sizeof(a)));
 		print_admitted(cfg, o->allow, o->nallow, o->rules, o->nrules);
+		print_policy(cfg, &o->pol);
 		for (j = 0; j < o->nrelay; j++) {
 			printf(", registered at %s, relay ",
 			    addr_format(&o->relay[j].addr, a, sizeof(a)));
@@ -777,7 +842,8 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		    addr_format(in->has_via ? &in->via[0].addr : &in->outlet,
 		    b, sizeof(b)));
 		if (in->outlet_by_rule)
-			printf("by rule %s", in->outlet_rule.text);
+			printf("by rule %s", config_rule_format(
+			    &in->outlet_rule, norm, sizeof(norm)));
 		else
 			print_peer(cfg, in->outlet_id);
 		for (j = 0; j < in->nvia; j++) {
@@ -787,6 +853,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 			printf(", relay ");
 			print_peer(cfg, in->via[j].id);
 		}
+		print_from(&in->from);
 		printf("\n");
 	}
 	for (i = 0; i < cfg->nrelays; i++) {
@@ -798,6 +865,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("; allow: ");
 		print_admitted(cfg, r->allow, r->nallow, r->allow_rules,
 		    r->nallow_rules);
+		print_policy(cfg, &r->pol);
 		if (r->has_via) {
 			printf("; via %s, relay ",
 			    addr_format(&r->via, a, sizeof(a)));
@@ -942,8 +1010,9 @@ cmd_check(int argc, char *argv[])
 	    "the directories named at start (the sandbox's Landlock rules): "
 	    "a new directory needs a restart\n");
 	identity_fini(&idn);
+	rc = opt_expect != NULL ? check_expect(&cfg, opt_expect) : EX_OK;
 	config_free(&cfg);
-	return (EX_OK);
+	return (rc);
 }
 
 /*
@@ -1410,6 +1479,366 @@ out:
 	authstore_close(st);
 	config_free(&cfg);
 	return (rc);
+}
+
+/*
+ * A peer to decide on (policy explain, check --expect): its identifier
+ * and the credentials it would show, or, described by attributes, one
+ * credential taken as verified.
+ */
+struct who {
+	uint8_t id[CONFIG_ID_LEN];
+	uint8_t block[CRED_BLOCK_MAX]; /* credential files, as a block */
+	size_t blen;
+	int described;          /* by attributes: ck holds its credential */
+	struct acl_checked ck;
+};
+
+/*
+ * Parse the peer ${s} for ${cfg} into ${w}: an identifier, a name of
+ * [peers], or KEY=VALUE[+KEY=VALUE...]@AUTHORITY: a peer with no
+ * identifier of its own (all zero bits, which no list names) holding a
+ * valid credential of AUTHORITY with exactly those attributes, as if its
+ * signature, subject, validity and serial had been checked (acl_admit
+ * takes it through ck, as a credential it checked itself).  Return 0, or
+ * -1 with the problem in ${err}.
+ */
+static int
+who_parse(const struct config *cfg, const char *s, struct who *w, char *err,
+    size_t errlen)
+{
+	const struct config_authority *a = NULL;
+	struct config_rule r;
+	struct cred *c = &w->ck.valid[0];
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	if (strchr(s, '=') == NULL) {
+		if (identity_id_parse(s, w->id) == 0)
+			return (0);
+		for (i = 0; i < cfg->npeers; i++)
+			if (strcmp(cfg->peers[i].name, s) == 0) {
+				memcpy(w->id, cfg->peers[i].id, CONFIG_ID_LEN);
+				return (0);
+			}
+		snprintf(err, errlen, "peer \"%.80s\" is neither an identifier "
+		    "nor a name of [peers] nor KEY=VALUE@AUTHORITY", s);
+		return (-1);
+	}
+	if (config_rule_parse(&r, s, err, errlen) == -1)
+		return (-1);
+	for (i = 0; i < cfg->nauthorities; i++)
+		if (strcmp(cfg->authorities[i].name, r.authority) == 0)
+			a = &cfg->authorities[i];
+	if (a == NULL) {
+		snprintf(err, errlen, "unknown authority \"%s\" in \"%s\" (not "
+		    "in [authorities])", r.authority, s);
+		return (-1);
+	}
+	/* The terms are in key order: a credential's order. */
+	for (i = 0; i < r.nterms; i++) {
+		if (r.terms[i].neg || r.terms[i].nvalues != 1) {
+			snprintf(err, errlen, "\"%s\" describes a credential: "
+			    "one value per attribute, no '!' or '|'", s);
+			return (-1);
+		}
+		strcpy(c->attrs[i].key, r.terms[i].key);
+		strcpy(c->attrs[i].value, r.terms[i].values[0]);
+	}
+	c->nattrs = r.nterms;
+	memcpy(c->issuer, a->id, CRED_ID_LEN);
+	memcpy(c->subject, w->id, CRED_ID_LEN);
+	c->serial = 1;
+	c->not_after = UINT64_MAX;
+	w->described = 1;
+	w->ck.done = 1;
+	w->ck.nvalid = 1;
+	return (0);
+}
+
+/*
+ * The decision of ${cfg} (revoked: ${rv}) at ${now} for ${w} asking for
+ * ${service} from the address ${src} (zero: unknown), through the function run uses: acl_outlet for an [outlet]
+ * of that name, else acl_relay on the allow list of a [relay] of that
+ * name.  Write it in ${buf} (${size} bytes): "allow|deny service=NAME
+ * role=outlet|relay", rule=, reason= and deny_rule= as the audit line has
+ * them, then the entry that decided, and a would- line of a try entry.
+ * Return 1 for allow, 0 for deny, -1 if no such service.
+ */
+static int
+policy_decide(const struct config *cfg, const struct cred_revoked *rv,
+    uint64_t now, const struct who *w, const char *service,
+    const struct sockaddr_storage *src, char *buf, size_t size)
+{
+	struct acl_ctx ax = {cfg, rv, NULL, now};
+	struct acl_peer peer = {w->id, w->described || w->blen > 0 ?
+	    w->block : NULL, w->blen, src};
+	struct acl_checked ck = w->ck;
+	const struct config_outlet *co = config_outlet_find(cfg, service);
+	const struct config_relay *cr = config_relay_find(cfg, service);
+	struct acl_verdict v;
+	char id[IDENTITY_TEXT_SIZE];
+	char sec[CONFIG_NAME_MAX + CONFIG_PATH_MAX + 64];
+	const char *role = co != NULL ? "outlet" : "relay";
+	int ok, line;
+
+	if (co != NULL)
+		ok = acl_outlet(&ax, co, &peer, &ck, &v);
+	else if (cr != NULL)
+		ok = acl_relay(&ax, cr, 0, &peer, &ck, &v);
+	else
+		return (-1);
+	line = co != NULL ? co->line : cr->line;
+	snprintf(sec, sizeof(sec), "[%s %s] at %s:%d", role, service,
+	    cfg->path, line);
+	if (ok && v.rule != NULL)
+		snprintf(buf, size, "allow service=%s role=%s rule=%s (%s:%d)",
+		    service, role, v.rule, cfg->path, v.line);
+	else if (ok)
+		snprintf(buf, size, "allow service=%s role=%s (its identifier "
+		    "in allow of %s)", service, role, sec);
+	else if (v.deny_rule != NULL || v.deny_listed)
+		snprintf(buf, size, "deny service=%s role=%s reason=denied "
+		    "deny_rule=%s (%s%s:%d)", service, role, v.deny_rule !=
+		    NULL ? v.deny_rule : identity_id_format(w->id, id),
+		    v.deny_rule != NULL ? "" : "deny of ", cfg->path,
+		    v.deny_rule != NULL ? v.line : line);
+	else
+		snprintf(buf, size, "deny service=%s role=%s reason=%s (no "
+		    "entry of %s admits the peer: deny by default)", service,
+		    role, v.reason != NULL ? v.reason : "not-allowed", sec);
+	if (v.would != NULL) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, size - n, "; %s %s=%s (try entry of %s)",
+		    v.would, ok ? "deny_rule" : "rule", v.try_rule != NULL ?
+		    v.try_rule : identity_id_format(w->id, id), sec);
+	}
+	return (ok);
+}
+
+/* The IP address ${s} into ${ss}: 0, or -1 if it is none. */
+static int
+src_parse(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return (0);
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return (0);
+	}
+	return (-1);
+}
+
+/* The revocation list of ${cfg} into ${rv} (empty if none); 0 or -1
+ * (printed). */
+static int
+policy_revoked(const struct config *cfg, struct cred_revoked *rv)
+{
+	char err[512];
+
+	memset(rv, 0, sizeof(*rv));
+	if (cfg->node.revoked[0] == '\0' || cred_revoked_load(rv,
+	    cfg->node.revoked, err, sizeof(err)) == 0)
+		return (0);
+	fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+	    cfg->node.revoked_line, err);
+	return (-1);
+}
+
+/*
+ * check --expect: decide each line "PEER SERVICE allow|deny [ADDRESS]"
+ * of the file ${path} by ${cfg} now (policy_decide; ADDRESS: where the
+ * peer connects from, for from =; none: unknown); print each that does not hold as
+ * "-PATH:LINE: expected" and "+PATH:LINE: decided".  Return EX_OK if all
+ * hold, 1 if one does not, EX_CONFIG for a malformed line or file.
+ */
+static int
+check_expect(const struct config *cfg, const char *path)
+{
+	char line[1024], peer[512], svc[CONFIG_NAME_MAX + 8], want[16];
+	char from[64], extra[2], err[512], got[3 * CONFIG_PATH_MAX];
+	struct sockaddr_storage src;
+	struct cred_revoked rv;
+	struct who *w;
+	FILE *f;
+	int ln = 0, n = 0, bad = 0, rc = EX_OK, ok, nf;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "sallyport: %s: %s\n", path, strerror(errno));
+		return (EX_CONFIG);
+	}
+	if ((w = malloc(sizeof(*w))) == NULL || policy_revoked(cfg, &rv) ==
+	    -1) {
+		free(w);
+		fclose(f);
+		return (w == NULL ? EX_OSERR : EX_CONFIG);
+	}
+	while (rc == EX_OK && fgets(line, sizeof(line), f) != NULL) {
+		ln++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fprintf(stderr, "sallyport: %s:%d: line too long\n",
+			    path, ln);
+			rc = EX_CONFIG;
+			break;
+		}
+		line[strcspn(line, "#\r\n")] = '\0';
+		if (line[strspn(line, " \t")] == '\0')
+			continue;
+		from[0] = '\0';
+		nf = sscanf(line, "%511s %71s %15s %63s %1s", peer, svc, want,
+		    from, extra);
+		if (nf < 3 || nf > 4 ||
+		    (strcmp(want, "allow") != 0 && strcmp(want, "deny") != 0) ||
+		    (from[0] != '\0' && src_parse(from, &src) == -1)) {
+			fprintf(stderr, "sallyport: %s:%d: expected PEER SERVICE "
+			    "allow|deny [ADDRESS]\n", path, ln);
+			rc = EX_CONFIG;
+		} else if (who_parse(cfg, peer, w, err, sizeof(err)) == -1) {
+			fprintf(stderr, "sallyport: %s:%d: %s\n", path, ln, err);
+			rc = EX_CONFIG;
+		} else if ((ok = policy_decide(cfg, &rv, (uint64_t)time(NULL),
+		    w, svc, from[0] != '\0' ? &src : NULL, got,
+		    sizeof(got))) == -1) {
+			fprintf(stderr, "sallyport: %s:%d: no [outlet %s] or "
+			    "[relay %s] in %s\n", path, ln, svc, svc,
+			    cfg->path);
+			rc = EX_CONFIG;
+		} else {
+			n++;
+			if (ok != (want[0] == 'a')) {
+				printf("-%s:%d: %s %s %s\n+%s:%d: %s %s %s: %s\n",
+				    path, ln, peer, svc, want, path, ln, peer,
+				    svc, ok ? "allow" : "deny", got);
+				bad++;
+			}
+		}
+	}
+	fclose(f);
+	free(w);
+	cred_revoked_free(&rv);
+	if (rc != EX_OK)
+		return (rc);
+	printf("expect   %s: %d of %d expectation%s hold%s\n", path, n - bad,
+	    n, n == 1 ? "" : "s", n - bad == 1 ? "s" : "");
+	return (bad > 0 ? 1 : EX_OK);
+}
+
+/* policy explain FILE --peer PEER [--credential CRED]... --service NAME */
+static int
+cmd_policy_explain(int argc, char *argv[])
+{
+	static const struct option opts[] = {GLOBAL_OPTIONS,
+	    {"peer", required_argument, NULL, 'p'},
+	    {"credential", required_argument, NULL, 'c'},
+	    {"service", required_argument, NULL, 'v'},
+	    {"from", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+	const char *name = "policy explain", *peer = NULL, *svc = NULL;
+	const char *from = NULL;
+	struct sockaddr_storage src;
+	const char *creds[CRED_MAX_BLOCK];
+	uint8_t buf[CRED_MAX_LEN];
+	char err[1024], got[3 * CONFIG_PATH_MAX];
+	struct config_errors *errs;
+	struct cred_revoked rv;
+	struct config cfg;
+	struct who *w;
+	struct cred c;
+	size_t ncreds = 0, len, j;
+	int ch, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			command_help(command_named(name), stdout);
+			return (EX_OK);
+		} else if (ch == 'l' || ch == 's') {
+			if (global_option(ch, optarg) == -1)
+				goto usage;
+		} else if (ch == 'p')
+			peer = optarg;
+		else if (ch == 'v')
+			svc = optarg;
+		else if (ch == 'f')
+			from = optarg;
+		else if (ch == 'c' && ncreds < CRED_MAX_BLOCK)
+			creds[ncreds++] = optarg;
+		else {
+			fprintf(stderr, "sallyport: %s: %s %s\n", name,
+			    ch == ':' ? "an argument is missing after" : ch ==
+			    'c' ? "too many credentials at" : "unknown option",
+			    argv[optind - 1]);
+			goto usage;
+		}
+	}
+	log_open(opt_level, opt_syslog);
+	if (argc - optind != 1 || peer == NULL || svc == NULL) {
+		fprintf(stderr, "sallyport: %s: FILE, --peer and --service are "
+		    "needed\n", name);
+		goto usage;
+	}
+	if (from != NULL && src_parse(from, &src) == -1) {
+		fprintf(stderr, "sallyport: %s: --from: not an IP address\n",
+		    name);
+		goto usage;
+	}
+	if ((errs = malloc(sizeof(*errs))) == NULL || (w = malloc(
+	    sizeof(*w))) == NULL) {
+		free(errs);
+		return (EX_OSERR);
+	}
+	rc = EX_CONFIG;
+	if (config_load_all(&cfg, argv[optind], errs) == -1) {
+		for (j = 0; j < errs->n; j++)
+			fprintf(stderr, "sallyport: %s\n", errs->msg[j]);
+		free(errs);
+		free(w);
+		return (EX_CONFIG);
+	}
+	free(errs);
+	if (policy_revoked(&cfg, &rv) == -1)
+		goto out;
+	if (who_parse(&cfg, peer, w, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s: --peer: %s\n", name, err);
+		rc = EX_USAGE;
+		goto done;
+	}
+	for (j = 0; j < ncreds && !w->described; j++) {
+		if (cred_load(creds[j], buf, sizeof(buf), &len, &c, err,
+		    sizeof(err)) == -1 || cred_block_add(w->block,
+		    sizeof(w->block), &w->blen, buf, len) == -1) {
+			fprintf(stderr, "sallyport: %s: %s\n", name, j < ncreds &&
+			    w->blen < sizeof(w->block) ? err : "too many "
+			    "credentials");
+			goto done;
+		}
+	}
+	if ((rc = policy_decide(&cfg, &rv, (uint64_t)time(NULL), w, svc,
+	    from != NULL ? &src : NULL, got, sizeof(got))) == -1) {
+		fprintf(stderr, "sallyport: %s: no [outlet %s] or [relay %s] "
+		    "in %s\n", name, svc, svc, cfg.path);
+		rc = EX_CONFIG;
+		goto done;
+	}
+	printf("%s\n", got);
+	rc = rc == 1 ? EX_OK : 1;
+done:
+	cred_revoked_free(&rv);
+out:
+	free(w);
+	config_free(&cfg);
+	return (rc);
+usage:
+	fprintf(stderr, "usage: sallyport %s %s\n", name,
+	    command_named(name)->args);
+	return (EX_USAGE);
 }
 
 /* run FILE: load, then hand over to the node (node.c). */

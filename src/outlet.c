@@ -414,12 +414,16 @@ static bool
 outlet_admits(const struct env *e, const struct conn *c,
     const struct config_outlet *co, struct acl_verdict *v)
 {
+	struct sockaddr_storage src;
 	struct acl_peer peer;
+	struct acl_ctx ax;
 
+	conn_src_addr(c, &src);
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	return (env_admit(e, &peer, co->allow, co->nallow, co->rules,
-	    co->nrules, NULL, v));
+	peer.src = &src;
+	env_acl(e, &ax);
+	return (acl_outlet(&ax, co, &peer, NULL, v));
 }
 
 /* The front hands over ${c}, authenticated, asking for ${svc} (the
@@ -448,6 +452,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 	}
 	c->cred_expiry = v.expiry;
 	c->rule = v.rule;
+	env_audit_conn_would(o->env, c, co->name, "outlet", &v);
 	env_resume_keep(o->env, c, "outlet"); /* allowed: its ticket */
 	/* The client's addresses come from a version 2 request only. */
 	if (co->proxy_v2 && r->version < 2) {

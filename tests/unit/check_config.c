@@ -176,6 +176,9 @@ static const struct {
     {NODEL "[outlet pg]\ntarget = 127.0.0.1:5432\nproxy_protocol = v1\n", 6,
 	"proxy_protocol must be off or v2"},
     /* [inlet NAME] */
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db@10.0.0.1:7400"
+	"\ndeny = app\n", 10, "deny in [inlet pg] takes effect only with "
+	"outlet = RULE (an outlet pinned by identity is that one node)"},
     {PEERS "[inlet pg]\noutlet = db@10.0.0.1:7400\n", 7,
 	"[inlet pg] has no listen = HOST:PORT (or intercept = HOST:PORT)"},
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\n", 7,
@@ -227,8 +230,11 @@ static const struct {
 	"syntax error (expected [section], key = value or a ; comment)"},
     {NODE "colour = blue\njunk\n", 3, "unknown key \"colour\" in [node]"},
     /* Relays (docs/relay.md). */
+    {PEERS "[relay pg]\nregister = db\nsource = app\n", 9,
+	"unknown key \"source\" in [relay pg]"},
     {PEERS "[relay pg]\nregister = db\nfrom = app\n", 9,
-	"unknown key \"from\" in [relay pg]"},
+	"from: bad address range \"app\" (expected NET/BITS, e.g. "
+	"10.1.0.0/16 or fd00::/8)"},
     {PEERS "[relay pg]\n[relay pg]\n", 8,
 	"duplicate [relay pg] (first on line 7)"},
     {PEERS "[relay]\n", 7, "[relay] needs a name: [relay NAME]"},
