@@ -224,6 +224,11 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	int told, forged;
 
 	creds = channel_peer_creds(c->ch, &clen);
+	/* A kind that decides on strangers itself (front_kind.strangers). */
+	if (k != -1 && f->kinds[k].kind->strangers &&
+	    f->kinds[k].take != NULL &&
+	    !cred_revoked_has_id(&f->env->revoked, id))
+		return (1);
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
 	    acl_claims(f->env->cfg, f->env->cache,
 	    (uint64_t)ev_now(f->env->loop), id, creds, clen, &why))
