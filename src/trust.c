@@ -205,7 +205,9 @@ trust_start(struct part *p)
 		    e->cfg->path, err);
 		return (-1);
 	}
-	(void)channel_local_set_creds(&e->local[0], block, blen);
+	memcpy(e->files_creds, block, blen);
+	e->files_len = blen;
+	env_creds_present(e, block, &blen);
 	return (0);
 }
 
@@ -273,6 +275,8 @@ trust_commit(struct part *p, struct part_reload *r)
 {
 	struct trust_row *t = (struct trust_row *)p;
 	struct env *e = p->host->env;
+	uint8_t old[CRED_BLOCK_MAX];
+	size_t old_len;
 
 	if (t->have_creds) {
 		channel_local_fini(&e->local[!e->cur]);
@@ -283,10 +287,13 @@ trust_commit(struct part *p, struct part_reload *r)
 	}
 	/* The credentials presented from now on (renewed files), and the
 	 * revocation list the revocation passes apply. */
-	t->renewed = !r->rotated && (t->blen != e->local[e->cur].creds_len ||
-	    memcmp(t->block, e->local[e->cur].creds, t->blen) != 0);
-	(void)channel_local_set_creds(&e->local[0], t->block, t->blen);
-	(void)channel_local_set_creds(&e->local[1], t->block, t->blen);
+	memcpy(e->files_creds, t->block, t->blen);
+	e->files_len = t->blen;
+	old_len = e->local[e->cur].creds_len;
+	memcpy(old, e->local[e->cur].creds, old_len);
+	env_creds_present(e, t->block, &t->blen);
+	t->renewed = !r->rotated && (e->local[e->cur].creds_len != old_len ||
+	    memcmp(e->local[e->cur].creds, old, old_len) != 0);
 	cred_revoked_free(&e->revoked);
 	e->revoked = t->revoked;
 	memset(&t->revoked, 0, sizeof(t->revoked)); /* env owns it now */
@@ -311,8 +318,6 @@ trust_revoke(struct part *p, struct part_reload *r)
 
 	(void)r;
 	if (t->renewed) {
-		if (t->blen == 0)
-			t->block[t->blen++] = 0;
 		nconns = env_send_creds(e, t->block, t->blen);
 		nsess = dialout_send_creds_all(e, t->block, t->blen);
 		log_info("event=credentials-renewed connections=%u "
