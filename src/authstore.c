@@ -513,7 +513,8 @@ authstore_open(struct authstore **sp, const char *path, char *err,
 		goto fail1;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, AUTHSTORE_BUSY_MS);
+	/* Opening waits longer for another process's lock than a call. */
+	sqlite3_busy_timeout(s->db, AUTHSTORE_OPEN_BUSY_MS);
 	/* Each commit is on disk when the call returns (issue 21). */
 	if (pragma(s, "PRAGMA journal_mode = WAL", "wal", NULL, err,
 	    errlen) == -1 || pragma(s, "PRAGMA synchronous = FULL", NULL, NULL,
@@ -537,6 +538,7 @@ authstore_open(struct authstore **sp, const char *path, char *err,
 			    "store?)", err, errlen);
 			goto fail1;
 		}
+	sqlite3_busy_timeout(s->db, AUTHSTORE_BUSY_MS);
 	*sp = s;
 	return (0);
 fail1:

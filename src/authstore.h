@@ -27,6 +27,7 @@
 
 #define AUTHSTORE_SCHEMA_VERSION 1 /* PRAGMA user_version of a store we make */
 #define AUTHSTORE_BUSY_MS 5        /* default busy timeout (a running node) */
+#define AUTHSTORE_OPEN_BUSY_MS 2000 /* authstore_open's (once, at start) */
 #define AUTHSTORE_CREATOR_MAX 63   /* bytes of a token's creator text */
 
 struct authstore;
@@ -98,8 +99,10 @@ struct authstore_token {
  * it does not exist.  An existing file must be a regular file no group or
  * other may write (as key files are checked), with a schema this version
  * knows (PRAGMA user_version 0 is a new file; a newer version is refused
- * with a message saying so).  WAL, synchronous=FULL, foreign keys on, a
- * busy timeout of AUTHSTORE_BUSY_MS.  Return 0 and the store in *${s}, or
+ * with a message saying so).  WAL, synchronous=FULL, foreign keys on.
+ * Opening waits up to AUTHSTORE_OPEN_BUSY_MS for another process's lock
+ * (setting WAL and making the schema take one); the calls after it, up to
+ * AUTHSTORE_BUSY_MS (authstore_busy_timeout changes it).  Return 0 and the store in *${s}, or
  * -1 with "PATH: message" in ${err}.
  */
 int authstore_open(struct authstore **s, const char *path, char *err,

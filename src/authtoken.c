@@ -221,6 +221,10 @@ authtoken_parse(const char *line, size_t len, struct authtoken *t,
 	msg = "longer than 1024 bytes";
 	if (len > AUTHTOKEN_LINE_MAX)
 		goto fail;
+	/* Text only: a NUL would end a field early (found by fuzzing). */
+	msg = "a NUL byte in the line";
+	if (memchr(line, '\0', len) != NULL)
+		goto fail;
 	msg = "not a token (expected sallyport-token-1:...)";
 	if (len < plen || memcmp(line, AUTHTOKEN_PREFIX, plen) != 0)
 		goto fail;

@@ -69,6 +69,7 @@ enum section {
 	SEC_OUTLET,
 	SEC_INLET,
 	SEC_RELAY,
+	SEC_AUTHORITY,
 	SEC_BAD
 };
 
@@ -116,6 +117,8 @@ enum outlet_key {
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
 	IK_COUNT };
 enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_COUNT };
+enum authority_key { AK_KEY, AK_STORE, AK_CREDENTIAL_TTL, AK_TOKEN_TTL,
+	AK_ADDRESS, AK_COUNT };
 
 #define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
@@ -159,6 +162,11 @@ struct relay_p {
 	struct ref via_ref;
 };
 
+/* Parse-time state of one [authority NAME]. */
+struct authority_p {
+	int seen[KEYS_MAX];
+};
+
 struct parse {
 	struct config *cfg;
 	const char *path;
@@ -174,6 +182,7 @@ struct parse {
 	struct outlet_p *op;     /* parallel to cfg->outlets */
 	struct inlet_p *ip;      /* parallel to cfg->inlets */
 	struct relay_p *rp;      /* parallel to cfg->relays */
+	struct authority_p *ap;  /* parallel to cfg->authority_roles */
 	struct config_errors *errs; /* what perr() records */
 	int err_lines[CONFIG_ERRORS_MAX]; /* line of each errs->msg[] */
 	int last_err_line;                /* line of the last error found */
@@ -206,6 +215,8 @@ enum key_type {
 	KT_ADDR,    /* struct addr */
 	KT_PATH,    /* char[size]: relative to the config's directory */
 	KT_ACCOUNT, /* char[CONFIG_USER_MAX]: a user or group name */
+	KT_DURATION, /* uint64_t seconds, "90", "90s", "15m", "12h", "7d"
+		      * (cred_parse_duration), from min to max */
 	KT_FN       /* read by parse, compared by same */
 };
 
@@ -416,6 +427,8 @@ keys_default(const struct kind *kd, void *sec)
 		else if (k->type == KT_LEVEL)
 			*(enum log_level *)AT(sec, k->off) =
 			    (enum log_level)k->def;
+		else if (k->type == KT_DURATION)
+			*(uint64_t *)AT(sec, k->off) = (uint64_t)k->def;
 	}
 }
 
@@ -505,8 +518,8 @@ section_begin(struct parse *p, char *s)
 			break;
 	if (k == SEC_BAD)
 		perr(p, p->line, "unknown section [%.60s] (expected [node], "
-		    "[peers], [authorities], [outlet NAME], [inlet NAME] or "
-		    "[relay NAME])", kind);
+		    "[peers], [authorities], [outlet NAME], [inlet NAME], "
+		    "[relay NAME] or [authority NAME])", kind);
 	else if (kinds[k].plural == NULL)
 		once_begin(p, (enum section)k, name);
 	else
@@ -655,6 +668,41 @@ parse_uint(struct parse *p, const char *key, const char *s, unsigned min,
 bad:
 	perr(p, p->line, "%s must be a whole number from %u to %u", key, min,
 	    max);
+	return (-1);
+}
+
+/* Write ${secs} as docs/config.md writes a duration: "1h", "10m", "90s". */
+static void
+duration_format(uint64_t secs, char *buf, size_t len)
+{
+
+	if (secs != 0 && secs % 86400 == 0)
+		snprintf(buf, len, "%llud", (unsigned long long)(secs / 86400));
+	else if (secs != 0 && secs % 3600 == 0)
+		snprintf(buf, len, "%lluh", (unsigned long long)(secs / 3600));
+	else if (secs != 0 && secs % 60 == 0)
+		snprintf(buf, len, "%llum", (unsigned long long)(secs / 60));
+	else
+		snprintf(buf, len, "%llus", (unsigned long long)secs);
+}
+
+/* Parse the duration ${s} of the key ${k} into *${v}: 0, or -1 (recorded). */
+static int
+parse_duration(struct parse *p, const struct key *k, const char *s,
+    uint64_t *v)
+{
+	char lo[24], hi[24];
+	uint64_t x;
+
+	if (cred_parse_duration(s, &x) == 0 && x >= (uint64_t)k->min &&
+	    x <= (uint64_t)k->max) {
+		*v = x;
+		return (0);
+	}
+	duration_format((uint64_t)k->min, lo, sizeof(lo));
+	duration_format((uint64_t)k->max, hi, sizeof(hi));
+	perr(p, p->line, "%s must be a duration from %s to %s (like 90s, 15m, "
+	    "12h or 7d)", k->name, lo, hi);
 	return (-1);
 }
 
@@ -909,6 +957,9 @@ key_parse(struct parse *p, const struct key *k, void *sec, void *ps,
 		break;
 	case KT_ACCOUNT:
 		set_account(p, k->name, value, at);
+		break;
+	case KT_DURATION:
+		ok = parse_duration(p, k, value, at) == 0;
 		break;
 	case KT_FN:
 		k->parse(p, k, sec, ps, value);
@@ -1645,11 +1696,50 @@ relay_via_same(const void *a, const void *b)
 	    addr_same(&x->via, &y->via))));
 }
 
+/* address = HOST:PORT of [authority NAME] (repeatable): what tokens carry. */
+static void
+authority_address(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_authority_role *a = sec;
+
+	(void)ps;
+	if (a->naddress == CONFIG_AUTHORITY_ADDRS) {
+		perr(p, p->line, "too many %s lines in [authority %s] (at most "
+		    "%d)", k->name, a->name, CONFIG_AUTHORITY_ADDRS);
+		return;
+	}
+	if (!authtoken_addr_is_valid(value)) {
+		perr(p, p->line, "%s must be HOST:PORT or [V6]:PORT as nodes "
+		    "reach this authority (a name or an address, no unix "
+		    "socket)", k->name);
+		return;
+	}
+	snprintf(a->address[a->naddress++], sizeof(a->address[0]), "%s",
+	    value);
+}
+
+static int
+authority_address_same(const void *a, const void *b)
+{
+	const struct config_authority_role *x = a, *y = b;
+	size_t i;
+
+	if (x->naddress != y->naddress)
+		return (0);
+	for (i = 0; i < x->naddress; i++)
+		if (strcmp(x->address[i], y->address[i]) != 0)
+			return (0);
+	return (1);
+}
+
 #define N_(m) offsetof(struct config_node, m)
 #define N_SIZE(m) sizeof(((struct config_node *)NULL)->m)
 #define O_(m) offsetof(struct config_outlet, m)
 #define I_(m) offsetof(struct config_inlet, m)
 #define R_(m) offsetof(struct config_relay, m)
+#define A_(m) offsetof(struct config_authority_role, m)
+#define A_SIZE(m) sizeof(((struct config_authority_role *)NULL)->m)
 
 /* [node]; the defaults and bounds are those of docs/config.md. */
 static const struct key node_keys[NK_COUNT] = {
@@ -1747,6 +1837,24 @@ static const struct key relay_keys[RK_COUNT] = {
     [RK_VIA] = {"via", KT_FN, .parse = relay_via, .same = relay_via_same},
 };
 
+/*
+ * [authority NAME].  credential_ttl's floor is 10 s, not a minute: issue
+ * 21's own test renews 15 s credentials.
+ */
+static const struct key authority_keys[AK_COUNT] = {
+    [AK_KEY] = {"key", KT_PATH, .off = A_(key), .line = A_(key_line),
+	.size = A_SIZE(key)},
+    [AK_STORE] = {"store", KT_PATH, .off = A_(store),
+	.line = A_(store_line), .size = A_SIZE(store)},
+    [AK_CREDENTIAL_TTL] = {"credential_ttl", KT_DURATION,
+	.off = A_(credential_ttl), .min = 10, .max = 366 * 86400,
+	.def = 3600},
+    [AK_TOKEN_TTL] = {"token_ttl", KT_DURATION, .off = A_(token_ttl),
+	.min = 60, .max = 30 * 86400, .def = 600},
+    [AK_ADDRESS] = {"address", KT_FN, KF_REPEAT, .parse = authority_address,
+	.same = authority_address_same},
+};
+
 static int node_same(const struct config *, const struct config *);
 static int peers_same(const struct config *, const struct config *);
 static int authorities_same(const struct config *, const struct config *);
@@ -1769,14 +1877,23 @@ static const struct kind kinds[SEC_BAD] = {
     [SEC_RELAY] = {"relay", "relays", relay_keys, RK_COUNT,
 	NAMED(struct config_relay, relays, nrelays),
 	.ps = offsetof(struct parse, rp), .ps_size = sizeof(struct relay_p)},
+    [SEC_AUTHORITY] = {"authority", "authority sections", authority_keys,
+	AK_COUNT, NAMED(struct config_authority_role, authority_roles,
+	nauthority_roles),
+	.ps = offsetof(struct parse, ap), .ps_size = sizeof(struct authority_p)},
 };
 
 /* Named sections begin with their name (named_begin, config_diff). */
 _Static_assert(offsetof(struct config_outlet, name) == 0 &&
     offsetof(struct config_inlet, name) == 0 &&
-    offsetof(struct config_relay, name) == 0, "name first");
+    offsetof(struct config_relay, name) == 0 &&
+    offsetof(struct config_authority_role, name) == 0, "name first");
 _Static_assert((int)OK_COUNT <= KEYS_MAX && (int)IK_COUNT <= KEYS_MAX &&
-    (int)RK_COUNT <= KEYS_MAX, "seen[] holds every key");
+    (int)RK_COUNT <= KEYS_MAX && (int)AK_COUNT <= KEYS_MAX,
+    "seen[] holds every key");
+_Static_assert(CONFIG_AUTHORITY_ADDRS == AUTHTOKEN_MAX_ADDRS &&
+    CONFIG_AUTHORITY_ADDR_MAX == sizeof(((struct authtoken *)NULL)->addrs[0]),
+    "a token carries every address");
 
 /* Return 1 if ${h} is a wildcard address (0.0.0.0 or ::). */
 static int
@@ -2145,6 +2262,54 @@ validate_relays(struct parse *p)
 	}
 }
 
+/*
+ * The [authority NAME] checks: a name a token can carry, a key, the
+ * store's default, and the addresses tokens carry (default: [node] listen
+ * unless it is a wildcard).  Each error is recorded.
+ */
+static void
+validate_authority_roles(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_authority_role *a;
+	const struct addr *l = &cfg->node.listen;
+	size_t i;
+
+	for (i = 0; i < cfg->nauthority_roles; i++) {
+		a = &cfg->authority_roles[i];
+		if (!authtoken_name_is_valid(a->name))
+			perr(p, a->line, "[authority %s]: the name of an "
+			    "authority is 1 to %d of a-z 0-9 _ - (tokens carry "
+			    "it)", a->name, AUTHTOKEN_NAME_MAX);
+		if (p->ap[i].seen[AK_KEY] == 0)
+			perr(p, a->line, "[authority %s] has no key = FILE "
+			    "(the authority key: sallyport authority create)",
+			    a->name);
+		if (p->ap[i].seen[AK_STORE] == 0) {
+			snprintf(a->store, sizeof(a->store), "%s/%s.db",
+			    CONFIG_STORE_DIR, a->name);
+			a->store_line = a->line;
+		}
+		if (a->naddress > 0 || p->ap[i].seen[AK_ADDRESS] != 0)
+			continue;
+		if (!cfg->node.has_listen || l->is_unix || is_wildcard(l)) {
+			perr(p, a->line, "[authority %s] needs address = "
+			    "HOST:PORT (where nodes reach it: tokens carry it), "
+			    "as [node] listen is %s", a->name,
+			    !cfg->node.has_listen ? "not set" : l->is_unix ?
+			    "a unix socket" : "a wildcard address");
+			continue;
+		}
+		addr_format(l, a->address[0], sizeof(a->address[0]));
+		if (!authtoken_addr_is_valid(a->address[0]))
+			perr(p, a->line, "[authority %s] needs address = "
+			    "HOST:PORT ([node] listen %s cannot be carried by "
+			    "a token)", a->name, a->address[0]);
+		else
+			a->naddress = 1;
+	}
+}
+
 /* Free the parse-time side arrays. */
 static void
 parse_fini(struct parse *p)
@@ -2162,6 +2327,8 @@ parse_fini(struct parse *p)
 	free(p->op);
 	free(p->ip);
 	free(p->rp);
+	free(p->ap);
+	p->ap = NULL;
 	p->op = NULL;
 	p->ip = NULL;
 	p->rp = NULL;
@@ -2200,6 +2367,7 @@ config_parse_all(struct config *cfg, const char *path, const char *text,
 	if (!p.stopped) {
 		validate(&p);
 		validate_relays(&p);
+		validate_authority_roles(&p);
 	}
 	parse_fini(&p);
 	if (p.nerr != 0) {
@@ -2337,6 +2505,7 @@ config_free(struct config *cfg)
 		free(cfg->relays[i].allow_rules);
 	}
 	free(cfg->relays);
+	free(cfg->authority_roles);
 	free(cfg->peers);
 	free(cfg->authorities);
 	memset(cfg, 0, sizeof(*cfg));
@@ -2415,6 +2584,21 @@ config_files(const struct config *cfg, const char **files, int *lines)
 }
 
 /*
+ * config_authority_role_find(cfg, name):
+ * The [authority ${name}] section of ${cfg}, or NULL.
+ */
+const struct config_authority_role *
+config_authority_role_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nauthority_roles; i++)
+		if (strcmp(cfg->authority_roles[i].name, name) == 0)
+			return (&cfg->authority_roles[i]);
+	return (NULL);
+}
+
+/*
  * config_peer_name(cfg, id):
  * The name [peers] gives the identifier ${id}, or NULL.
  */
@@ -2458,6 +2642,8 @@ keys_same(const struct key *keys, size_t n, const void *a, const void *b)
 			same = addr_same(x, y);
 		else if (k->type == KT_PATH || k->type == KT_ACCOUNT)
 			same = strcmp(x, y) == 0;
+		else if (k->type == KT_DURATION)
+			same = *(const uint64_t *)x == *(const uint64_t *)y;
 		else
 			same = k->same(a, b);
 	}
@@ -2612,6 +2798,8 @@ config_key_default(const char *kind, size_t i, char *buf, size_t len)
 	else if (k != NULL && k->type == KT_WORDS)
 		snprintf(buf, len, "%s", k->word[k->def != 0 ? k->on :
 		    !k->on]);
+	else if (k != NULL && k->type == KT_DURATION)
+		duration_format((uint64_t)k->def, buf, len);
 	else
 		snprintf(buf, len, "%s", "");
 	return (buf);

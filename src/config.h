@@ -126,6 +126,29 @@ struct config_relay {
 	int line;
 };
 
+/*
+ * [authority NAME]: this node is the authority NAME (issue 21): it holds
+ * the authority key, enrols nodes with tokens and renews their
+ * credentials from its store (docs/credentials.md, "Enrolment").
+ */
+#define CONFIG_AUTHORITY_ADDRS 8   /* address = lines (AUTHTOKEN_MAX_ADDRS) */
+#define CONFIG_AUTHORITY_ADDR_MAX 256 /* bytes of one, with its NUL */
+#define CONFIG_STORE_DIR "/var/lib/sallyport" /* default store: DIR/NAME.db */
+struct config_authority_role {
+	char name[CONFIG_NAME_MAX]; /* [a-z0-9_-], at most 31 */
+	int line;
+	char key[CONFIG_PATH_MAX];  /* the authority key (authority create) */
+	int key_line;
+	char store[CONFIG_PATH_MAX]; /* default CONFIG_STORE_DIR/NAME.db */
+	int store_line;             /* the section's line if defaulted */
+	uint64_t credential_ttl;    /* seconds, default 1h */
+	uint64_t token_ttl;         /* seconds, default 10m: token create */
+	/* address = HOST:PORT (repeatable): what tokens carry; default the
+	 * [node] listen address when it is not a wildcard. */
+	char address[CONFIG_AUTHORITY_ADDRS][CONFIG_AUTHORITY_ADDR_MAX];
+	size_t naddress;
+};
+
 struct config_node {
 	char identity[4096]; /* key file; relative: to the config's dir */
 	int identity_line;   /* line of "identity =", for key file errors */
@@ -196,6 +219,8 @@ struct config {
 	size_t nrelays;
 	struct config_authority *authorities;
 	size_t nauthorities;
+	struct config_authority_role *authority_roles; /* [authority NAME] */
+	size_t nauthority_roles;
 };
 
 /*
@@ -272,6 +297,13 @@ const struct config_authority *config_authority_find(
 
 /* The most files config_files() names. */
 #define CONFIG_FILES_MAX (3 + CRED_MAX_BLOCK)
+
+/*
+ * config_authority_role_find(cfg, name):
+ * The [authority ${name}] section of ${cfg}, or NULL.
+ */
+const struct config_authority_role *config_authority_role_find(
+    const struct config *cfg, const char *name);
 
 /*
  * config_files(cfg, files, lines):

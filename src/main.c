@@ -18,10 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
+#include "authstore.h"
+#include "authtoken.h"
 #include "config.h"
 #include "cred.h"
 #include "crypto.h"
@@ -53,6 +57,9 @@ static int check_trust(const struct config *, const struct identity *);
 static int cmd_run(int, char *[]);
 static int cmd_probe(int, char *[]);
 static int cmd_intercept_rules(int, char *[]);
+static int cmd_authority_token(int, char *[]);
+static int cmd_authority_member(int, char *[]);
+static int check_authorities(const struct config *);
 
 /* Global options; run needs them again (the file's log_level). */
 static enum log_level opt_level = LOG_LVL_INFO;
@@ -93,6 +100,63 @@ static const struct command commands[] = {
 	"in FILE, mode 0600, never overwritten), whose identifier nodes name\n"
 	"in [authorities] to trust the credentials it issues.\n",
 	cmd_authority_create},
+    {"authority token create", "CONFIG NAME [--attr K=V]... [--uses N] "
+	"[--ttl DURATION]", "make an enrolment token",
+	"Make an enrolment token for the [authority NAME] of the\n"
+	"configuration CONFIG and print it on stdout: one line, all a new\n"
+	"node needs (the authority's name, identifier and addresses, and a\n"
+	"32-byte secret).  Only the secret's SHA-256 is stored; the line\n"
+	"cannot be printed again.  The node that enrols with it becomes a\n"
+	"member with the --attr attributes (at most 8).  --uses N: how many\n"
+	"nodes may enrol with it (default 1); --ttl: how long it is valid\n"
+	"(default: the section's token_ttl, 10m).  Its reference (T and 11\n"
+	"characters, what logs and token list show) goes to stderr.  Works\n"
+	"while the node runs.  Exit 64 for bad arguments, 78 for CONFIG\n"
+	"without [authority NAME], 66 or 77 for an unreadable or unsafe\n"
+	"authority key, 74 when the store cannot be opened or written.\n",
+	cmd_authority_token},
+    {"authority token list", "CONFIG NAME", "list the enrolment tokens",
+	"List the tokens of the store of [authority NAME]: reference, uses\n"
+	"left, expiry, state (usable, expired, used, revoked), who made it\n"
+	"and when, attributes.  Never a secret (the store has none).\n",
+	cmd_authority_token},
+    {"authority token revoke", "CONFIG NAME REF", "revoke an enrolment token",
+	"Revoke the token whose reference is REF: no node can enrol with it\n"
+	"any more (members that did stay).  Exit 65 if there is no such\n"
+	"token.\n",
+	cmd_authority_token},
+    {"authority member list", "CONFIG NAME", "list the members",
+	"List the members of [authority NAME]: identifier, state (active,\n"
+	"removed, locked), newest serial, how and when they joined,\n"
+	"attributes.\n",
+	cmd_authority_member},
+    {"authority member show", "CONFIG NAME ID", "show one member",
+	"Show the member ID (I and 64 hex digits): its state, attributes,\n"
+	"how and when it joined, its newest and previous serials and whether\n"
+	"the node has presented the newest.  Exit 65 if ID is no member.\n",
+	cmd_authority_member},
+    {"authority member add", "CONFIG NAME ID [--attr K=V]...",
+	"add a member without a token",
+	"Add the identity ID as an active member with the attributes given:\n"
+	"it gets its first credential by renewing over a channel (no token\n"
+	"needed).  Exit 65 if ID is a member already (in any state).\n",
+	cmd_authority_member},
+    {"authority member set", "CONFIG NAME ID [--attr K=V]...",
+	"replace a member's attributes",
+	"Replace the attributes of the member ID (none given: none); its\n"
+	"next credential carries them.  Exit 65 if ID is no member.\n",
+	cmd_authority_member},
+    {"authority member remove", "CONFIG NAME ID", "remove a member",
+	"Remove the member ID: it gets no more credentials, and its\n"
+	"identifier and every serial issued to it go on the authority's\n"
+	"revocation list.  Exit 65 if ID is no member.\n",
+	cmd_authority_member},
+    {"authority member unlock", "CONFIG NAME ID", "unlock a locked member",
+	"A member is locked when a renewal presents an older credential\n"
+	"than its newest (two holders of one key).  Unlock it once the\n"
+	"cause is dealt with: its last two credentials may renew again.\n"
+	"Exit 65 if ID is no member or was removed.\n",
+	cmd_authority_member},
     {"credential issue", "--authority FILE --subject ID [--attr K=V]... "
 	"--ttl DURATION [--not-before TIME] --out FILE",
 	"issue a credential",
@@ -240,23 +304,22 @@ global_option(int ch, const char *arg)
 static const struct command *
 command_find(int argc, char *argv[], int *nwords)
 {
-	const char *sp;
-	size_t i, n1;
+	const char *w;
+	size_t i, n;
+	int k;
 
 	for (i = 0; i < NCOMMANDS; i++) {
-		sp = strchr(commands[i].name, ' ');
-		n1 = sp != NULL ? (size_t)(sp - commands[i].name) :
-				  strlen(commands[i].name);
-		if (strlen(argv[0]) != n1 ||
-		    strncmp(commands[i].name, argv[0], n1) != 0)
-			continue;
-		if (sp == NULL) {
-			*nwords = 1;
-			return (&commands[i]);
-		}
-		if (argc > 1 && strcmp(sp + 1, argv[1]) == 0) {
-			*nwords = 2;
-			return (&commands[i]);
+		/* Each word of the name against the next argument. */
+		w = commands[i].name;
+		for (k = 0; k < argc; k++) {
+			n = strcspn(w, " ");
+			if (strlen(argv[k]) != n || strncmp(w, argv[k], n) != 0)
+				break;
+			if (w[n] == '\0') {
+				*nwords = k + 1;
+				return (&commands[i]);
+			}
+			w += n + 1;
 		}
 	}
 	return (NULL);
@@ -404,26 +467,32 @@ cmd_authority_create(int argc, char *argv[])
 	return (key_create("authority create", argc, argv));
 }
 
+/* ${t} (seconds since the epoch) as YYYY-MM-DDTHH:MM:SSZ in ${buf}. */
+static char *
+time_text(uint64_t t, char buf[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	return (buf);
+}
+
 /* Print the credential ${c} (its serial, subject, issuer, times). */
 static void
 cred_print(const struct cred *c)
 {
 	char text[IDENTITY_TEXT_SIZE], serial[CRED_SERIAL_TEXT], t[32];
-	struct tm tm;
-	time_t tt;
 	size_t i;
 
 	printf("version     %d\n", CRED_VERSION);
 	printf("serial      %s\n", cred_serial_format(c->serial, serial));
 	printf("subject     %s\n", identity_id_format(c->subject, text));
 	printf("issuer      %s\n", identity_id_format(c->issuer, text));
-	tt = (time_t)c->not_before;
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
 	printf("not-before  %llu (%s)\n", (unsigned long long)c->not_before,
-	    t);
-	tt = (time_t)c->not_after;
-	strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
-	printf("not-after   %llu (%s)\n", (unsigned long long)c->not_after, t);
+	    time_text(c->not_before, t));
+	printf("not-after   %llu (%s)\n", (unsigned long long)c->not_after,
+	    time_text(c->not_after, t));
 	for (i = 0; i < c->nattrs; i++)
 		printf("attribute   %s=%s\n", c->attrs[i].key,
 		    c->attrs[i].value);
@@ -458,37 +527,41 @@ cmd_credential_show(int argc, char *argv[])
 	return (EX_OK);
 }
 
-/* One --attr K=V of credential issue into ${c}.  0 or -1 (printed). */
+/*
+ * One --attr K=V of the command ${name} into the ${*n} attributes at
+ * ${attrs} (room for CRED_MAX_ATTRS).  0 or -1 (printed).
+ */
 static int
-issue_attr(struct cred *c, const char *arg)
+attr_arg(const char *name, struct cred_attr *attrs, size_t *n,
+    const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	size_t kl;
 
-	if (c->nattrs >= CRED_MAX_ATTRS) {
-		fprintf(stderr, "sallyport: credential issue: at most %d "
-		    "attributes\n", CRED_MAX_ATTRS);
+	if (*n >= CRED_MAX_ATTRS) {
+		fprintf(stderr, "sallyport: %s: at most %d attributes\n", name,
+		    CRED_MAX_ATTRS);
 		return (-1);
 	}
 	kl = eq != NULL ? (size_t)(eq - arg) : 0;
 	if (eq == NULL || kl > CRED_KEY_MAX || strlen(eq + 1) >
 	    CRED_VALUE_MAX) {
-		fprintf(stderr, "sallyport: credential issue: --attr %s: "
-		    "expected KEY=VALUE\n", arg);
+		fprintf(stderr, "sallyport: %s: --attr %s: expected "
+		    "KEY=VALUE\n", name, arg);
 		return (-1);
 	}
-	memcpy(c->attrs[c->nattrs].key, arg, kl);
-	c->attrs[c->nattrs].key[kl] = '\0';
-	strcpy(c->attrs[c->nattrs].value, eq + 1);
-	if (!cred_key_is_valid(c->attrs[c->nattrs].key) ||
-	    !cred_value_is_valid(c->attrs[c->nattrs].value)) {
-		fprintf(stderr, "sallyport: credential issue: --attr %s: keys "
-		    "are 1 to %d of a-z 0-9 _ - (a letter first), values 1 "
-		    "to %d of A-Z a-z 0-9 . _ : / -\n", arg, CRED_KEY_MAX,
+	memcpy(attrs[*n].key, arg, kl);
+	attrs[*n].key[kl] = '\0';
+	strcpy(attrs[*n].value, eq + 1);
+	if (!cred_key_is_valid(attrs[*n].key) ||
+	    !cred_value_is_valid(attrs[*n].value)) {
+		fprintf(stderr, "sallyport: %s: --attr %s: keys are 1 to %d of "
+		    "a-z 0-9 _ - (a letter first), values 1 to %d of A-Z a-z "
+		    "0-9 . _ : / -\n", name, arg, CRED_KEY_MAX,
 		    CRED_VALUE_MAX);
 		return (-1);
 	}
-	c->nattrs++;
+	(*n)++;
 	return (0);
 }
 
@@ -545,7 +618,7 @@ cmd_credential_issue(int argc, char *argv[])
 			subject = optarg;
 			break;
 		case 'A':
-			if (issue_attr(&c, optarg) == -1)
+			if (attr_arg(name, c.attrs, &c.nattrs, optarg) == -1)
 				goto usage;
 			break;
 		case 't':
@@ -971,7 +1044,7 @@ cmd_check(int argc, char *argv[])
 		config_free(&cfg);
 		return (EX_CONFIG);
 	}
-	if (check_trust(&cfg, &idn) == -1) {
+	if (check_trust(&cfg, &idn) == -1 || check_authorities(&cfg) == -1) {
 		identity_fini(&idn);
 		config_free(&cfg);
 		return (EX_CONFIG);
@@ -1031,6 +1104,430 @@ check_trust(const struct config *cfg, const struct identity *idn)
 		} else
 			cred_revoked_free(&rv);
 	}
+	return (rc);
+}
+
+/*
+ * check: the [authority NAME] sections of ${cfg}: each key loads (its
+ * owner and mode as for the identity key), each store's directory exists
+ * and may be written, an existing store is a file group and others may
+ * not write.  Print every problem and return -1 if there was one.
+ */
+static int
+check_authorities(const struct config *cfg)
+{
+	const struct config_authority_role *a;
+	struct identity idn;
+	struct stat st;
+	char err[1024], dir[CONFIG_PATH_MAX], *slash;
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < cfg->nauthority_roles; i++) {
+		a = &cfg->authority_roles[i];
+		if (identity_load_for(&idn, a->key, 0, key_owner(cfg), err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+			    a->key_line, err);
+			bad = 1;
+		} else
+			identity_fini(&idn);
+		snprintf(dir, sizeof(dir), "%s", a->store);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			strcpy(dir, ".");
+		if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+		    access(dir, W_OK | X_OK) == -1) {
+			fprintf(stderr, "sallyport: %s:%d: store %s: its "
+			    "directory %s %s\n", cfg->path, a->store_line,
+			    a->store, dir, stat(dir, &st) == -1 ? "does not "
+			    "exist" : !S_ISDIR(st.st_mode) ? "is not a "
+			    "directory" : "is not writable (the store and its "
+			    "-wal and -shm files are made there)");
+			bad = 1;
+		} else if (stat(a->store, &st) == 0 && (!S_ISREG(st.st_mode) ||
+		    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)) {
+			fprintf(stderr, "sallyport: %s:%d: store %s: %s\n",
+			    cfg->path, a->store_line, a->store,
+			    !S_ISREG(st.st_mode) ? "not a regular file" :
+			    "group or others may write it: chmod go-w");
+			bad = 1;
+		}
+	}
+	return (bad ? -1 : 0);
+}
+
+/* The arguments of the authority commands (authority_args). */
+struct auth_args {
+	const char *name;                   /* the whole command name */
+	const char *config, *authority, *arg; /* CONFIG NAME [ID or REF] */
+	struct cred_attr attrs[CRED_MAX_ATTRS];
+	size_t nattrs;
+	unsigned uses;                      /* 0: not given */
+	uint64_t ttl;                       /* 0: not given */
+};
+
+#define AUTH_ATTRS 1 /* --attr is an option of the command */
+#define AUTH_TOKEN 2 /* --uses and --ttl are */
+
+/*
+ * Parse the arguments of the authority command ${a->name}: the global
+ * options, those of ${flags} (AUTH_ATTRS, AUTH_TOKEN), and CONFIG NAME
+ * and ${extra} more operands (0 or 1) into ${a}.  Return 0, or -1 with
+ * the exit status in *${rc} (EX_OK after --help).
+ */
+static int
+authority_args(int argc, char *argv[], struct auth_args *a, int flags,
+    int extra, int *rc)
+{
+	static const struct option opts[] = {GLOBAL_OPTIONS,
+	    {"attr", required_argument, NULL, 'A'},
+	    {"uses", required_argument, NULL, 'u'},
+	    {"ttl", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+	unsigned long v;
+	char *end;
+	int ch;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			command_help(command_named(a->name), stdout);
+			*rc = EX_OK;
+			return (-1);
+		}
+		if (ch == 'l' || ch == 's') {
+			if (global_option(ch, optarg) == -1)
+				goto usage;
+		} else if (ch == 'A' && (flags & AUTH_ATTRS)) {
+			if (attr_arg(a->name, a->attrs, &a->nattrs,
+			    optarg) == -1)
+				goto usage;
+		} else if (ch == 'u' && (flags & AUTH_TOKEN)) {
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '1' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || v > 1000000) {
+				fprintf(stderr, "sallyport: %s: --uses: expected "
+				    "1 to 1000000\n", a->name);
+				goto usage;
+			}
+			a->uses = (unsigned)v;
+		} else if (ch == 't' && (flags & AUTH_TOKEN)) {
+			if (cred_parse_duration(optarg, &a->ttl) == -1 ||
+			    a->ttl < 60 || a->ttl > 30 * 86400) {
+				fprintf(stderr, "sallyport: %s: --ttl: expected "
+				    "1m to 30d (90s, 15m, 12h, 7d)\n", a->name);
+				goto usage;
+			}
+		} else {
+			fprintf(stderr, "sallyport: %s: %s %s\n", a->name,
+			    ch == ':' ? "an argument is missing after" :
+			    "unknown option", argv[optind - 1]);
+			goto usage;
+		}
+	}
+	log_open(opt_level, opt_syslog);
+	if (argc - optind != 2 + extra) {
+		fprintf(stderr, "sallyport: %s: expected %d arguments\n",
+		    a->name, 2 + extra);
+		goto usage;
+	}
+	a->config = argv[optind];
+	a->authority = argv[optind + 1];
+	a->arg = extra ? argv[optind + 2] : NULL;
+	return (0);
+usage:
+	fprintf(stderr, "usage: sallyport %s %s\n", a->name,
+	    command_named(a->name)->args);
+	*rc = EX_USAGE;
+	return (-1);
+}
+
+/*
+ * Load ${a->config} into ${cfg}, find its [authority NAME] (*${role}) and
+ * open its store (*${st}, waiting up to 5 s for a running node's lock).
+ * Return EX_OK, or the exit status after printing why (${cfg} then holds
+ * nothing).
+ */
+static int
+authority_open(const struct auth_args *a, struct config *cfg,
+    const struct config_authority_role **role, struct authstore **st)
+{
+	char err[1024];
+
+	if (config_load(cfg, a->config, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (EX_CONFIG);
+	}
+	if ((*role = config_authority_role_find(cfg, a->authority)) == NULL) {
+		fprintf(stderr, "sallyport: %s: no [authority %s] section\n",
+		    a->config, a->authority);
+		config_free(cfg);
+		return (EX_CONFIG);
+	}
+	if (authstore_open(st, (*role)->store, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		config_free(cfg);
+		return (EX_IOERR);
+	}
+	authstore_busy_timeout(*st, 5000);
+	return (EX_OK);
+}
+
+/*
+ * The exit status for the store's answer ${r} to the command of ${a}
+ * about ${what}, printed unless it is AUTHSTORE_OK.
+ */
+static int
+authority_status(const struct auth_args *a, enum authstore_result r,
+    const char *what, const char *err)
+{
+
+	if (r == AUTHSTORE_OK)
+		return (EX_OK);
+	if (r == AUTHSTORE_ERROR) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (EX_IOERR);
+	}
+	fprintf(stderr, "sallyport: %s: %s: %s\n", a->name, what,
+	    authstore_result_name(r));
+	return (EX_DATAERR);
+}
+
+/* The ${n} attributes at ${at} as "k=v,k=v" ("-" for none) in ${buf}. */
+static char *
+attrs_text(const struct cred_attr *at, size_t n, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	snprintf(buf, len, "-");
+	for (i = 0; i < n && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s=%s",
+		    i > 0 ? "," : "", at[i].key, at[i].value);
+	return (buf);
+}
+
+/* token list: one line a token. */
+static int
+token_line(void *arg, const struct authstore_token *t)
+{
+	uint64_t now = *(const uint64_t *)arg;
+	char e[32], c[32], at[CRED_MAX_ATTRS * (CRED_KEY_MAX +
+	    CRED_VALUE_MAX + 2) + 2];
+
+	printf("%s %s uses=%u expires=%s created=%s by=%s attrs=%s\n", t->ref,
+	    t->revoked ? "revoked" : t->uses == 0 ? "used" : t->expiry <= now ?
+	    "expired" : "usable", t->uses, time_text(t->expiry, e),
+	    time_text(t->created, c), t->creator, attrs_text(t->attrs,
+	    t->nattrs, at, sizeof(at)));
+	return (0);
+}
+
+/*
+ * token create: a secret, its hash stored with the token's attributes,
+ * uses and expiry, the line printed on stdout, its reference on stderr.
+ */
+static int
+token_create(const struct auth_args *a, const struct config *cfg,
+    const struct config_authority_role *role, struct authstore *st)
+{
+	struct authtoken t;
+	struct identity idn;
+	struct passwd *pw;
+	uint8_t hash[CRYPTO_HASH_LEN];
+	char line[AUTHTOKEN_LINE_MAX + 1], err[1024], by[48], ref[16], e[32];
+	uint64_t now = (uint64_t)time(NULL), ttl;
+	enum authstore_result r;
+	size_t i;
+	int rc = EX_OK;
+
+	memset(&t, 0, sizeof(t));
+	/* The token carries the authority key's identifier. */
+	if (identity_load_for(&idn, role->key, 0, key_owner(cfg), err,
+	    sizeof(err)) == -1) {
+		rc = load_status(errno);
+		fprintf(stderr, "sallyport: %s:%d: %s\n", cfg->path,
+		    role->key_line, err);
+		return (rc);
+	}
+	memcpy(t.authority, idn.id, CRED_ID_LEN);
+	identity_fini(&idn);
+	memcpy(t.name, role->name, strnlen(role->name, sizeof(t.name) - 1));
+	for (i = 0; i < role->naddress; i++)
+		snprintf(t.addrs[i], sizeof(t.addrs[i]), "%s",
+		    role->address[i]);
+	t.naddrs = role->naddress;
+	if (crypto_init() == -1 || crypto_random(t.secret,
+	    sizeof(t.secret)) == -1) {
+		fprintf(stderr, "sallyport: no system entropy\n");
+		rc = EX_OSERR;
+		goto out;
+	}
+	if (authtoken_format(&t, line, sizeof(line)) == 0) {
+		fprintf(stderr, "sallyport: %s: the token does not fit in %d "
+		    "bytes (fewer or shorter address = lines)\n", a->name,
+		    AUTHTOKEN_LINE_MAX);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	authtoken_hash(t.secret, hash);
+	pw = getpwuid(geteuid());
+	if (pw != NULL)
+		snprintf(by, sizeof(by), "cli:%s", pw->pw_name);
+	else
+		snprintf(by, sizeof(by), "cli:%u", (unsigned)geteuid());
+	ttl = a->ttl != 0 ? a->ttl : role->token_ttl;
+	r = authstore_token_add(st, hash, a->attrs, a->nattrs,
+	    a->uses != 0 ? a->uses : 1, now + ttl, by, now, err, sizeof(err));
+	if ((rc = authority_status(a, r, "token", err)) != EX_OK)
+		goto out;
+	authtoken_ref(hash, ref);
+	printf("%s\n", line);
+	fprintf(stderr, "sallyport: token %s: %u use%s, expires %s\n", ref,
+	    a->uses != 0 ? a->uses : 1, a->uses > 1 ? "s" : "",
+	    time_text(now + ttl, e));
+out:
+	wipe(&t, sizeof(t));
+	wipe(line, sizeof(line));
+	return (rc);
+}
+
+/* authority token create|list|revoke CONFIG NAME ... */
+static int
+cmd_authority_token(int argc, char *argv[])
+{
+	const struct config_authority_role *role;
+	struct auth_args a;
+	struct authstore *st;
+	struct config cfg;
+	char name[64], err[1024];
+	uint64_t now = (uint64_t)time(NULL);
+	int rc, create = strcmp(argv[0], "create") == 0;
+	int revoke = strcmp(argv[0], "revoke") == 0;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(name, sizeof(name), "authority token %s", argv[0]);
+	a.name = name;
+	if (authority_args(argc, argv, &a, create ? AUTH_ATTRS | AUTH_TOKEN :
+	    0, revoke, &rc) == -1)
+		return (rc);
+	if (revoke && !authtoken_ref_is_valid(a.arg)) {
+		fprintf(stderr, "sallyport: %s: expected a reference, T and 11 "
+		    "of a-z 2-7 (as token list shows)\n", name);
+		return (EX_USAGE);
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if ((rc = authority_open(&a, &cfg, &role, &st)) != EX_OK)
+		return (rc);
+	if (create)
+		rc = token_create(&a, &cfg, role, st);
+	else if (revoke)
+		rc = authority_status(&a, authstore_token_revoke(st, a.arg, err,
+		    sizeof(err)), a.arg, err);
+	else if (authstore_token_each(st, token_line, &now, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		rc = EX_IOERR;
+	}
+	authstore_close(st);
+	config_free(&cfg);
+	return (rc);
+}
+
+/* member list: one line a member. */
+static int
+member_line(void *arg, const struct authstore_member *m)
+{
+	char id[IDENTITY_TEXT_SIZE], s[CRED_SERIAL_TEXT], j[32];
+	char at[CRED_MAX_ATTRS * (CRED_KEY_MAX + CRED_VALUE_MAX + 2) + 2];
+
+	(void)arg;
+	printf("%s %s serial=%s joined=%s how=%s attrs=%s\n",
+	    identity_id_format(m->id, id), authstore_state_name(m->state),
+	    m->serial != 0 ? cred_serial_format(m->serial, s) : "-",
+	    time_text(m->joined, j), m->how, attrs_text(m->attrs, m->nattrs,
+	    at, sizeof(at)));
+	return (0);
+}
+
+/* member show: the member ${m}, a field a line. */
+static void
+member_print(const struct authstore_member *m)
+{
+	char id[IDENTITY_TEXT_SIZE], s[CRED_SERIAL_TEXT], j[32];
+	size_t i;
+
+	printf("member      %s\n", identity_id_format(m->id, id));
+	printf("state       %s\n", authstore_state_name(m->state));
+	printf("joined      %llu (%s)\n", (unsigned long long)m->joined,
+	    time_text(m->joined, j));
+	printf("how         %s\n", m->how);
+	printf("serial      %s%s\n", m->serial != 0 ?
+	    cred_serial_format(m->serial, s) : "none yet", m->serial == 0 ? "" :
+	    m->confirmed ? " (presented)" : " (not presented yet)");
+	if (m->previous != 0)
+		printf("previous    %s\n", cred_serial_format(m->previous, s));
+	for (i = 0; i < m->nattrs; i++)
+		printf("attribute   %s=%s\n", m->attrs[i].key,
+		    m->attrs[i].value);
+}
+
+/* authority member list|show|add|set|remove|unlock CONFIG NAME [ID] */
+static int
+cmd_authority_member(int argc, char *argv[])
+{
+	const struct config_authority_role *role;
+	struct authstore_member m;
+	struct auth_args a;
+	struct authstore *st;
+	struct config cfg;
+	enum authstore_result r;
+	uint8_t id[CRED_ID_LEN];
+	char name[64], err[1024];
+	int rc, list = strcmp(argv[0], "list") == 0;
+	int add = strcmp(argv[0], "add") == 0, set = strcmp(argv[0], "set") == 0;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(name, sizeof(name), "authority member %s", argv[0]);
+	a.name = name;
+	if (authority_args(argc, argv, &a, add || set ? AUTH_ATTRS : 0, !list,
+	    &rc) == -1)
+		return (rc);
+	if (!list && identity_id_parse(a.arg, id) == -1) {
+		fprintf(stderr, "sallyport: %s: ID: expected I and 64 "
+		    "lowercase hex digits\n", name);
+		return (EX_USAGE);
+	}
+	if ((rc = authority_open(&a, &cfg, &role, &st)) != EX_OK)
+		return (rc);
+	if (list) {
+		if (authstore_member_each(st, member_line, NULL, err,
+		    sizeof(err)) == -1) {
+			fprintf(stderr, "sallyport: %s\n", err);
+			rc = EX_IOERR;
+		}
+		goto out;
+	}
+	if (strcmp(argv[0], "show") == 0)
+		r = authstore_member_get(st, id, &m, err, sizeof(err));
+	else if (add)
+		r = authstore_member_add(st, id, a.attrs, a.nattrs,
+		    (uint64_t)time(NULL), err, sizeof(err));
+	else if (set)
+		r = authstore_member_set_attrs(st, id, a.attrs, a.nattrs, err,
+		    sizeof(err));
+	else if (strcmp(argv[0], "remove") == 0)
+		r = authstore_member_remove(st, id, err, sizeof(err));
+	else
+		r = authstore_member_unlock(st, id, err, sizeof(err));
+	if ((rc = authority_status(&a, r, a.arg, err)) == EX_OK &&
+	    strcmp(argv[0], "show") == 0)
+		member_print(&m);
+out:
+	authstore_close(st);
+	config_free(&cfg);
 	return (rc);
 }
 

@@ -658,6 +658,111 @@ START_TEST(test_crash)
 }
 END_TEST
 
+/*
+ * Two processes at once, as a running authority and the command line:
+ * one enrols 100 nodes with the node's short busy timeout (a call that
+ * finds the store busy fails, and the node would retry: so does this
+ * loop, counting them), the other adds 100 tokens and 100 members with
+ * the command line's 5 s.  Every enrolment and every addition lands,
+ * once.
+ */
+#define HAMMER 100
+
+static int
+hammer_authority(uint8_t (*hashes)[CRYPTO_HASH_LEN],
+    uint8_t (*ids)[CRED_ID_LEN])
+{
+	struct authstore *s;
+	struct authstore_member m;
+	uint8_t cred[CRED_MAX_LEN];
+	char ref[AUTHTOKEN_REF_TEXT], e[256];
+	enum authstore_result r;
+	size_t len;
+	int i, busy = 0;
+
+	if (authstore_open(&s, path, e, sizeof(e)) == -1)
+		return (-1);
+	for (i = 0; i < HAMMER; i++) {
+		while ((r = authstore_enrol(s, hashes[i], ids[i], NOW, issue,
+		    NULL, &m, ref, cred, sizeof(cred), &len, e,
+		    sizeof(e))) == AUTHSTORE_ERROR && strstr(e, "busy") != NULL)
+			busy++;
+		if (r != AUTHSTORE_OK)
+			return (-1);
+	}
+	authstore_close(s);
+	return (busy);
+}
+
+static int
+hammer_cli(uint8_t (*ids)[CRED_ID_LEN])
+{
+	struct authstore *s;
+	struct cred_attr a;
+	uint8_t hash[CRYPTO_HASH_LEN];
+	char e[256];
+	int i;
+
+	strcpy(a.key, "role");
+	strcpy(a.value, "cli");
+	if (authstore_open(&s, path, e, sizeof(e)) == -1)
+		return (-1);
+	authstore_busy_timeout(s, 5000);
+	for (i = 0; i < HAMMER; i++) {
+		if (crypto_random(hash, sizeof(hash)) == -1 ||
+		    authstore_token_add(s, hash, &a, 1, 1, NOW + 600, "cli",
+		    NOW, e, sizeof(e)) != AUTHSTORE_OK ||
+		    authstore_member_add(s, ids[i], &a, 1, NOW, e, sizeof(e)) !=
+		    AUTHSTORE_OK)
+			return (-1);
+	}
+	authstore_close(s);
+	return (0);
+}
+
+START_TEST(test_two_processes)
+{
+	static uint8_t hashes[HAMMER][CRYPTO_HASH_LEN];
+	static uint8_t ids[HAMMER][CRED_ID_LEN], cli_ids[HAMMER][CRED_ID_LEN];
+	struct authstore_member m;
+	int i, status, rc;
+	pid_t a, b;
+	uint64_t n;
+
+	for (i = 0; i < HAMMER; i++) {
+		token(hashes[i], 1, NOW + 600, "web");
+		newid(ids[i]);
+		newid(cli_ids[i]);
+	}
+	if ((a = fork()) == 0) {
+		rc = hammer_authority(hashes, ids);
+		if (rc >= 0)
+			printf("test_two_processes: %d enrolments found the "
+			    "store busy (5 ms) and were retried\n", rc);
+		fflush(stdout);
+		_exit(rc >= 0 ? 0 : 1);
+	}
+	if ((b = fork()) == 0)
+		_exit(hammer_cli(cli_ids) == 0 ? 0 : 1);
+	ck_assert_int_eq(waitpid(a, &status, 0), a);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(waitpid(b, &status, 0), b);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < HAMMER; i++) {
+		ck_assert_int_eq(authstore_member_get(st, ids[i], &m, err,
+		    sizeof(err)), AUTHSTORE_OK);
+		ck_assert_str_eq(m.attrs[0].value, "web");
+		ck_assert_int_eq(uses_left(hashes[i]), 0);
+		ck_assert_int_eq(authstore_member_get(st, cli_ids[i], &m, err,
+		    sizeof(err)), AUTHSTORE_OK);
+		ck_assert_str_eq(m.how, "added");
+	}
+	ck_assert_int_eq(authstore_tokens_outstanding(st, NOW, &n, err,
+	    sizeof(err)), 0);
+	ck_assert_uint_eq(n, HAMMER); /* the command line's, unused */
+}
+END_TEST
+
 static Suite *
 authstore_suite(void)
 {
@@ -680,6 +785,7 @@ authstore_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_crash);
+	tcase_add_test(tc, test_two_processes);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -177,6 +177,11 @@ START_TEST(test_too_long)
 	memset(line, 'a', n);
 	ck_assert_int_eq(authtoken_parse(line, n, &t, &why), -1);
 	ck_assert_str_eq(why, "longer than 1024 bytes");
+	/* A NUL inside a field (fuzzing found "a_b\0\0-9" taken as a_b). */
+	ck_assert_int_eq(authtoken_parse("sallyport-token-1:a_b\0-9:" ID
+	    ":a:1:" SECRET_0_31, strlen("sallyport-token-1:a_b-9:" ID ":a:1:"
+	    SECRET_0_31), &t, &why), -1);
+	ck_assert_str_eq(why, "a NUL byte in the line");
 }
 END_TEST
 
