@@ -294,15 +294,21 @@ struct authority_row {
 
 /*
  * The [authority NAME] section of ${cfg} as the role takes it into
- * ${c}: 1, or 0 if there is none.
+ * ${c} (borrowing from ${cfg}): 1, or 0 if there is none.  A node is one
+ * authority: the first section.
  */
 static int
 authority_conf_of(const struct config *cfg, struct authority_conf *c)
 {
+	const struct config_authority_role *ar = cfg->authority_roles;
 
-	(void)cfg;
-	(void)c;
-	return (0);
+	if (cfg->nauthority_roles == 0)
+		return (0);
+	c->name = ar->name;
+	c->key = ar->key;
+	c->store = ar->store;
+	c->ttl = ar->credential_ttl;
+	return (1);
 }
 
 /* Whether the sections of ${a} and ${b} (either may be absent) differ. */
