@@ -42,6 +42,11 @@ struct env {
 	struct resumecache *resume_out, *resume_in;
 	struct epool *epool; /* ephemeral key pairs made when idle */
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
+	/* The revocation list of the authority the node enrolled with
+	 * (member.c fetches it; malloc'd text, or NULL): the trust part
+	 * loads it with the [node] revoked file. */
+	char *revoked_auth;
+	size_t revoked_auth_len;
 	/*
 	 * What channels present (env_creds_present): the block of the
 	 * credential files (the trust part loads it), then the one

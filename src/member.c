@@ -23,6 +23,8 @@
 struct member {
 	struct env *e;
 	ev_timer timer;    /* the next renewal, or a retry */
+	ev_timer rvtimer;  /* the next fetch of the revocation list */
+	enum authmsg_type asking; /* AUTHMSG_RENEW or AUTHMSG_REVOKED */
 	ev_timer deadline; /* the message awaited */
 	double backoff;    /* seconds; 0 after a success */
 	struct conn *hs;   /* the dial and handshake in progress */
@@ -37,7 +39,7 @@ struct member {
 	struct metrics_collector mc;
 };
 
-static void member_start(struct member *m);
+static void member_start(struct member *m, enum authmsg_type type);
 
 /* The credential of the file into m->not_before/not_after (0: none). */
 static void
@@ -124,6 +126,11 @@ failed(struct member *m, const char *why)
 	char na[32];
 
 	end(m);
+	if (m->asking == AUTHMSG_REVOKED) {
+		log_debug("event=revoked authority=%s result=unreachable "
+		    "error=\"%s\"", m->t.name, why);
+		return; /* asked again at the next period */
+	}
 	metrics_add(METRICS_CRED_RENEWALS, 1, m->t.name, "unreachable", NULL);
 	snprintf(na, sizeof(na), "%" PRIu64, m->not_after);
 	log_warn("event=renew authority=%s result=unreachable addr=%s "
@@ -132,6 +139,54 @@ failed(struct member *m, const char *why)
 	    MEMBER_BACKOFF_MAX : m->backoff == 0 ? MEMBER_BACKOFF_MIN :
 	    m->backoff * 2);
 	schedule_retry(m);
+}
+
+/*
+ * The authority's revocation list of the answer: kept (env->revoked_auth)
+ * if it parses and differs from the one held.  Return 1 if it changed.
+ */
+static int
+keep_revoked(struct member *m)
+{
+	struct env *e = m->e;
+	struct cred_revoked rv;
+	char err[256], *copy;
+
+	if (m->a.revoked == NULL || (m->a.revoked_len == e->revoked_auth_len &&
+	    (m->a.revoked_len == 0 || memcmp(m->a.revoked, e->revoked_auth,
+	    m->a.revoked_len) == 0)))
+		return (0);
+	if (cred_revoked_parse(&rv, m->a.revoked, m->a.revoked_len, err,
+	    sizeof(err)) == -1) {
+		log_warn("event=revoked authority=%s error=\"%s\"", m->t.name,
+		    err);
+		return (0);
+	}
+	cred_revoked_free(&rv);
+	if ((copy = malloc(m->a.revoked_len + 1)) == NULL)
+		return (0);
+	memcpy(copy, m->a.revoked, m->a.revoked_len + 1);
+	free(e->revoked_auth);
+	e->revoked_auth = copy;
+	e->revoked_auth_len = m->a.revoked_len;
+	log_info("event=revoked authority=%s bytes=%zu", m->t.name,
+	    m->a.revoked_len);
+	return (1);
+}
+
+/* The revocation list came (a REVOKED answer): apply a new one. */
+static void
+answered_revoked(struct member *m)
+{
+	int changed;
+
+	session_free(m->s);
+	m->s = NULL;
+	ev_timer_stop(m->e->loop, &m->deadline);
+	changed = m->a.reason[0] == '\0' && keep_revoked(m);
+	enrol_answer_fini(&m->a);
+	if (changed && m->e->reload != NULL)
+		m->e->reload(m->e->reload_arg, "revoked");
 }
 
 /* The whole answer is in m->a. */
@@ -164,6 +219,7 @@ answered(struct member *m)
 	log_info("event=renew authority=%s result=ok serial=%s not_after=%"
 	    PRIu64 " addr=%s", m->t.name, cred_serial_format(m->a.c.serial,
 	    serial), m->a.c.not_after, m->at.host);
+	(void)keep_revoked(m); /* the reload below applies it */
 	m->not_before = m->a.c.not_before;
 	m->not_after = m->a.c.not_after;
 	m->backoff = 0;
@@ -198,7 +254,10 @@ member_message(struct session *s, const uint8_t *data, size_t len)
 		return;
 	}
 	if (r == 1) {
-		answered(m);
+		if (m->asking == AUTHMSG_REVOKED)
+			answered_revoked(m);
+		else
+			answered(m);
 		return;
 	}
 	if (session_send(s, out, olen) == -1) {
@@ -243,7 +302,7 @@ member_established(struct conn *c)
 		failed(m, "out of memory");
 		return;
 	}
-	enrol_ask_msg(AUTHMSG_RENEW, NULL, msg, &len);
+	enrol_ask_msg(m->asking, NULL, msg, &len);
 	if (session_send(m->s, msg, len) == -1) {
 		failed(m, "send");
 		return;
@@ -299,9 +358,9 @@ static const struct conn_ops member_ops = {
 	.dropped = member_dropped,
 };
 
-/* Start a renewal at the next address of the token. */
+/* Ask ${type} (a renewal, the revocation list) at the next address. */
 static void
-member_start(struct member *m)
+member_start(struct member *m, enum authmsg_type type)
 {
 	char err[256];
 	struct conn *c;
@@ -309,6 +368,7 @@ member_start(struct member *m)
 	if (m->hs != NULL || m->s != NULL || m->t.naddrs == 0 ||
 	    m->e->stopping)
 		return;
+	m->asking = type;
 	if (addr_parse(m->t.addrs[m->next_addr++ % m->t.naddrs], &m->at, err,
 	    sizeof(err)) == -1) {
 		failed(m, err);
@@ -333,10 +393,27 @@ member_start(struct member *m)
 static void
 member_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct member *m = w->data;
 
 	(void)loop;
 	(void)revents;
-	member_start(w->data);
+	if (m->hs != NULL || m->s != NULL) {
+		/* A fetch of the list is on: the renewal right after it. */
+		ev_timer_set(&m->timer, 1., 0.);
+		ev_timer_start(m->e->loop, &m->timer);
+		return;
+	}
+	member_start(m, AUTHMSG_RENEW);
+}
+
+/* Every MEMBER_REVOKED_EVERY seconds: the authority's list. */
+static void
+member_rvtimer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+
+	(void)loop;
+	(void)revents;
+	member_start(w->data, AUTHMSG_REVOKED);
 }
 
 /* Ready while the credential is there and unexpired. */
@@ -368,6 +445,10 @@ member_new(struct env *e)
 	m->e = e;
 	ev_init(&m->timer, member_timer_cb);
 	m->timer.data = m;
+	ev_timer_init(&m->rvtimer, member_rvtimer_cb, MEMBER_REVOKED_EVERY,
+	    MEMBER_REVOKED_EVERY);
+	m->rvtimer.data = m;
+	ev_timer_start(e->loop, &m->rvtimer);
 	ev_init(&m->deadline, member_deadline_cb);
 	m->deadline.repeat = ENROL_TIMEOUT;
 	m->deadline.data = m;
@@ -402,6 +483,7 @@ member_free(struct member *m)
 		return;
 	end(m);
 	ev_timer_stop(m->e->loop, &m->timer);
+	ev_timer_stop(m->e->loop, &m->rvtimer);
 	ready_remove(&m->ready);
 	metrics_collector_remove(&m->mc);
 	free(m);

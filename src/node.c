@@ -163,6 +163,8 @@ node_fini(struct node *n)
 	resumecache_free(n->env.resume_in);
 	epool_free(n->env.epool);
 	cred_revoked_free(&n->env.revoked);
+	free(n->env.revoked_auth);
+	n->env.revoked_auth = NULL;
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
 }
