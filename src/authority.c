@@ -503,6 +503,7 @@ authority_take(void *arg, struct conn *c)
 	struct authority *a = arg;
 	const uint8_t *req;
 	uint8_t rest[256];
+	char src[ADDR_TEXT_MAX + 16], note[ADDR_TEXT_MAX + 32];
 	struct channel *ch;
 	struct asess *as;
 	size_t len = 0, restlen;
@@ -517,9 +518,11 @@ authority_take(void *arg, struct conn *c)
 		metrics_add(METRICS_REFUSED, 1, "authority",
 		    a->nlive >= AUTHORITY_MAX_SESSIONS ? "max-connections" :
 		    "rate-limited", NULL);
-		env_audit_claimed(a->e, &a->anyone, c, a->nlive >=
+		(void)conn_src_text(c, src, sizeof(src));
+		snprintf(note, sizeof(note), " src=%s", src);
+		env_audit_note(a->e, &a->anyone, 0, a->nlive >=
 		    AUTHORITY_MAX_SESSIONS ? "max-connections" : "rate-limited",
-		    channel_peer_id(c->ch), a->service, "authority");
+		    channel_peer_id(c->ch), a->service, "authority", note);
 		c->quiet = 1;
 		conn_drop(c, CONN_R_DENIED);
 		return (1);
