@@ -147,8 +147,8 @@ round_run(const char *dir, size_t n, authstore_issue_fn issue,
 	total = 0;
 	for (i = 0; i < n; i++) {
 		t0 = now_s();
-		if (authstore_renew(st, ids[i], serials[i], now, issue, NULL, &m,
-		    cred, sizeof(cred), &len, err, sizeof(err)) !=
+		if (authstore_renew(st, ids[i], serials[i], now, issue, NULL,
+		    &m, cred, sizeof(cred), &len, err, sizeof(err)) !=
 		    AUTHSTORE_OK) {
 			fprintf(stderr, "bench_authstore: renew: %s\n", err);
 			return (-1);

@@ -35,7 +35,7 @@ enum {
 	S_TOKEN_EACH,
 	S_SERIAL_NEXT, S_ISSUED_ADD,
 	S_MEMBER_GET, S_MEMBER_ADD, S_MEMBER_ISSUED, S_MEMBER_STATE,
-	S_MEMBER_UNLOCK, S_MEMBER_ATTRS, S_MEMBER_EACH,
+	S_MEMBER_UNLOCK, S_MEMBER_CONFIRM, S_MEMBER_ATTRS, S_MEMBER_EACH,
 	S_REVOKED,
 	S_COUNT
 };
@@ -71,6 +71,7 @@ static const char *const sql[S_COUNT] = {
 	[S_MEMBER_STATE] = "UPDATE members SET state = ?2 WHERE id = ?1",
 	[S_MEMBER_UNLOCK] = "UPDATE members SET state = 1, confirmed = 0 "
 	    "WHERE id = ?1",
+	[S_MEMBER_CONFIRM] = "UPDATE members SET confirmed = 1 WHERE id = ?1",
 	[S_MEMBER_ATTRS] = "UPDATE members SET attrs = ?2 WHERE id = ?1",
 	[S_MEMBER_EACH] = "SELECT " MEMBER_COLUMNS " FROM members "
 	    "ORDER BY joined, rowid",
@@ -908,6 +909,61 @@ refuse:
 	return (r);
 }
 
+/* What a presented serial is to a member (presented()). */
+enum presented {
+	P_NEWEST,   /* its newest, or nothing was issued yet */
+	P_PREVIOUS, /* the one before, while the newest was never presented */
+	P_OLDER     /* anything else: another holder of the key */
+};
+
+/*
+ * Inside the open transaction: ${id} must be an active member (*${m});
+ * what ${serial} is to it in *${p}.  AUTHSTORE_OK, or the refusal
+ * (NOT_MEMBER, REMOVED, LOCKED) or AUTHSTORE_ERROR.
+ */
+static enum authstore_result
+presented(struct authstore *s, const uint8_t id[CRED_ID_LEN], uint64_t serial,
+    struct authstore_member *m, enum presented *p, char *err, size_t errlen)
+{
+	enum authstore_result r;
+
+	if ((r = member_find(s, id, m, NULL, 0, NULL, err, errlen)) !=
+	    AUTHSTORE_OK)
+		return (r);
+	if (m->state != AUTHSTORE_MEMBER_ACTIVE)
+		return (m->state == AUTHSTORE_MEMBER_REMOVED ?
+		    AUTHSTORE_REMOVED : AUTHSTORE_LOCKED);
+	if (serial == m->serial || m->serial == 0)
+		*p = P_NEWEST;
+	else if (serial == m->previous && !m->confirmed)
+		*p = P_PREVIOUS;
+	else
+		*p = P_OLDER;
+	return (AUTHSTORE_OK);
+}
+
+/*
+ * Inside the open transaction: lock the member ${m} (two holders of one
+ * key) and commit.  AUTHSTORE_SUPERSEDED, or AUTHSTORE_ERROR (rolled
+ * back).
+ */
+static enum authstore_result
+member_lock(struct authstore *s, struct authstore_member *m, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *q = stmt(s, S_MEMBER_STATE);
+
+	sqlite3_bind_blob(q, 1, m->id, CRED_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, AUTHSTORE_MEMBER_LOCKED);
+	if (run(s, q, "locking a member", err, errlen) == -1 ||
+	    tx_commit(s, err, errlen) == -1) {
+		tx_rollback(s);
+		return (AUTHSTORE_ERROR);
+	}
+	m->state = AUTHSTORE_MEMBER_LOCKED;
+	return (AUTHSTORE_SUPERSEDED);
+}
+
 /*
  * authstore_renew(s, id, serial, now, issue, arg, m, cred, cap, len, err,
  *     errlen):
@@ -919,24 +975,19 @@ authstore_renew(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     struct authstore_member *m, uint8_t *cred, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
-	sqlite3_stmt *q;
 	enum authstore_result r;
+	enum presented p;
 
 	(void)now;
 	*len = 0;
 	if (tx_begin(s, err, errlen) == -1)
 		return (AUTHSTORE_ERROR);
-	if ((r = member_find(s, id, m, NULL, 0, NULL, err, errlen)) !=
+	if ((r = presented(s, id, serial, m, &p, err, errlen)) !=
 	    AUTHSTORE_OK)
 		goto refuse;
-	if (m->state != AUTHSTORE_MEMBER_ACTIVE) {
-		r = m->state == AUTHSTORE_MEMBER_REMOVED ? AUTHSTORE_REMOVED :
-		    AUTHSTORE_LOCKED;
-		goto refuse;
-	}
 
-	/* The node holds the newest (or nothing was issued yet): renew. */
-	if (serial == m->serial || m->serial == 0) {
+	/* The newest (so now confirmed): a new one, unconfirmed. */
+	if (p == P_NEWEST) {
 		if (member_issue(s, m, issue, arg, cred, cap, len, err,
 		    errlen) == -1 || tx_commit(s, err, errlen) == -1)
 			goto fail;
@@ -944,25 +995,51 @@ authstore_renew(struct authstore *s, const uint8_t id[CRED_ID_LEN],
 	}
 
 	/* The node never got the newest: the same answer again. */
-	if (serial == m->previous && !m->confirmed) {
+	if (p == P_PREVIOUS) {
 		r = member_find(s, id, m, cred, cap, len, err, errlen);
 		tx_rollback(s);
 		return (r == AUTHSTORE_OK ? AUTHSTORE_OK : AUTHSTORE_ERROR);
 	}
-
-	/* An older serial: two holders of one key.  Lock the member. */
-	q = stmt(s, S_MEMBER_STATE);
-	sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, AUTHSTORE_MEMBER_LOCKED);
-	if (run(s, q, "locking a member", err, errlen) == -1 ||
-	    tx_commit(s, err, errlen) == -1)
-		goto fail;
-	m->state = AUTHSTORE_MEMBER_LOCKED;
-	return (AUTHSTORE_SUPERSEDED);
+	return (member_lock(s, m, err, errlen));
 fail:
 	r = AUTHSTORE_ERROR;
 	*len = 0;
 refuse:
+	tx_rollback(s);
+	return (r);
+}
+
+/*
+ * authstore_confirm(s, id, serial, err, errlen):
+ * The member ${id} presented ${serial} on a channel outside a renewal
+ * (see authstore.h).
+ */
+enum authstore_result
+authstore_confirm(struct authstore *s, const uint8_t id[CRED_ID_LEN],
+    uint64_t serial, char *err, size_t errlen)
+{
+	struct authstore_member m;
+	sqlite3_stmt *q;
+	enum authstore_result r;
+	enum presented p;
+
+	if (tx_begin(s, err, errlen) == -1)
+		return (AUTHSTORE_ERROR);
+	if ((r = presented(s, id, serial, &m, &p, err, errlen)) !=
+	    AUTHSTORE_OK)
+		goto out;
+	if (p == P_OLDER)
+		return (member_lock(s, &m, err, errlen));
+	if (p == P_NEWEST && m.serial != 0 && !m.confirmed) {
+		q = stmt(s, S_MEMBER_CONFIRM);
+		sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
+		if (run(s, q, "confirming a credential", err, errlen) == -1 ||
+		    tx_commit(s, err, errlen) == -1)
+			r = AUTHSTORE_ERROR;
+		else
+			return (AUTHSTORE_OK);
+	}
+out:
 	tx_rollback(s);
 	return (r);
 }

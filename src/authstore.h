@@ -38,11 +38,11 @@ enum authstore_result {
 	AUTHSTORE_NO_TOKEN,       /* no such token (or revoked) */
 	AUTHSTORE_TOKEN_EXPIRED,
 	AUTHSTORE_TOKEN_USED,     /* no uses left */
-	AUTHSTORE_ALREADY_MEMBER, /* enrolment by an identity that is a member (any state) */
+	AUTHSTORE_ALREADY_MEMBER, /* enrolment by a member (in any state) */
 	AUTHSTORE_NOT_MEMBER,
 	AUTHSTORE_REMOVED,
 	AUTHSTORE_LOCKED,
-	AUTHSTORE_SUPERSEDED,     /* renewal with an older serial: the member is now locked */
+	AUTHSTORE_SUPERSEDED,     /* an older serial: the member is locked */
 };
 
 /*
@@ -57,7 +57,7 @@ struct authstore_member {
 	uint8_t id[CRED_ID_LEN];
 	size_t nattrs;
 	struct cred_attr attrs[CRED_MAX_ATTRS];
-	int state;                 /* AUTHSTORE_MEMBER_ACTIVE, _REMOVED, _LOCKED */
+	int state;                 /* AUTHSTORE_MEMBER_ACTIVE, _REMOVED... */
 	uint64_t joined;
 	char how[32];              /* "token:Txxxx" or "added" */
 	uint64_t serial;           /* newest serial issued, 0 if none */
@@ -102,8 +102,8 @@ struct authstore_token {
  * with a message saying so).  WAL, synchronous=FULL, foreign keys on.
  * Opening waits up to AUTHSTORE_OPEN_BUSY_MS for another process's lock
  * (setting WAL and making the schema take one); the calls after it, up to
- * AUTHSTORE_BUSY_MS (authstore_busy_timeout changes it).  Return 0 and the store in *${s}, or
- * -1 with "PATH: message" in ${err}.
+ * AUTHSTORE_BUSY_MS (authstore_busy_timeout changes it).  Return 0 and
+ * the store in *${s}, or -1 with "PATH: message" in ${err}.
  */
 int authstore_open(struct authstore **s, const char *path, char *err,
     size_t errlen);
@@ -199,13 +199,37 @@ enum authstore_result authstore_enrol(struct authstore *s,
  * returned again, nothing changes. Any other (older) serial: the member
  * is locked and AUTHSTORE_SUPERSEDED returned. Presenting the newest
  * marks it confirmed.  A member added directly (no credential yet, newest
- * serial 0) presenting serial 0 gets its first credential the same way.
- * The attributes signed are the member record's (never the node's).
+ * serial 0) gets its first credential the same way, whatever it presents
+ * (0: none).  Serial 0 presented while the only credential issued is
+ * unconfirmed is "the previous": a node that lost its enrolment answer
+ * gets it by renewing.  The attributes signed are the member record's
+ * (never the node's).
+ *
+ * A limit of this rule (not of the store): a clone that presents the
+ * previous serial before the holder of the newest presented it anywhere
+ * looks exactly like a node that lost the answer, gets the newest too,
+ * and the two then renew in turn undetected.  authstore_confirm closes
+ * that window: call it when a member presents its credential on any other
+ * channel to the authority (the node should fetch the revocation list
+ * with its new credential right after a renewal).
  */
 enum authstore_result authstore_renew(struct authstore *s,
     const uint8_t id[CRED_ID_LEN], uint64_t serial, uint64_t now,
     authstore_issue_fn issue, void *arg, struct authstore_member *m,
     uint8_t *cred, size_t cap, size_t *len, char *err, size_t errlen);
+
+/*
+ * authstore_confirm(s, id, serial, err, errlen):
+ * The active member ${id} presented ${serial} on a channel to the
+ * authority outside a renewal (verified by the caller).  Its newest:
+ * marked confirmed, so the previous can no longer fetch it again.  The
+ * previous while the newest is unconfirmed: nothing changes.  Older: the
+ * member is locked, AUTHSTORE_SUPERSEDED, as in a renewal.  AUTHSTORE_OK,
+ * a refusal (NOT_MEMBER, REMOVED, LOCKED, SUPERSEDED), or
+ * AUTHSTORE_ERROR.
+ */
+enum authstore_result authstore_confirm(struct authstore *s,
+    const uint8_t id[CRED_ID_LEN], uint64_t serial, char *err, size_t errlen);
 
 /* Members (the command line) */
 

@@ -162,7 +162,8 @@ authtoken_format(const struct authtoken *t, char *out, size_t cap)
 	char line[AUTHTOKEN_LINE_MAX + 1], id[IDENTITY_TEXT_SIZE];
 	size_t i, n, len = 0;
 
-	if (!authtoken_name_is_valid(t->name) || t->naddrs < 1 ||
+	if (memchr(t->name, '\0', sizeof(t->name)) == NULL ||
+	    !authtoken_name_is_valid(t->name) || t->naddrs < 1 ||
 	    t->naddrs > AUTHTOKEN_MAX_ADDRS)
 		return (0);
 	for (i = 0; i < t->naddrs; i++)

@@ -31,7 +31,8 @@
 #define AUTHTOKEN_ADDR_MAX 255   /* bytes of one "host:port" */
 #define AUTHTOKEN_NAME_MAX 31    /* bytes of the authority's name */
 #define AUTHTOKEN_LINE_MAX 1024
-#define AUTHTOKEN_REF_TEXT 13 /* "T" + 11 chars + NUL: a short non-secret reference */
+/* "T" + 11 chars + NUL: a short non-secret reference */
+#define AUTHTOKEN_REF_TEXT 13
 
 struct authtoken {
 	char name[32];

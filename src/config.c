@@ -1880,7 +1880,8 @@ static const struct kind kinds[SEC_BAD] = {
     [SEC_AUTHORITY] = {"authority", "authority sections", authority_keys,
 	AK_COUNT, NAMED(struct config_authority_role, authority_roles,
 	nauthority_roles),
-	.ps = offsetof(struct parse, ap), .ps_size = sizeof(struct authority_p)},
+	.ps = offsetof(struct parse, ap),
+	.ps_size = sizeof(struct authority_p)},
 };
 
 /* Named sections begin with their name (named_begin, config_diff). */
@@ -2294,8 +2295,8 @@ validate_authority_roles(struct parse *p)
 			continue;
 		if (!cfg->node.has_listen || l->is_unix || is_wildcard(l)) {
 			perr(p, a->line, "[authority %s] needs address = "
-			    "HOST:PORT (where nodes reach it: tokens carry it), "
-			    "as [node] listen is %s", a->name,
+			    "HOST:PORT (where nodes reach it: tokens carry "
+			    "it), as [node] listen is %s", a->name,
 			    !cfg->node.has_listen ? "not set" : l->is_unix ?
 			    "a unix socket" : "a wildcard address");
 			continue;

@@ -938,6 +938,18 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		}
 		printf("\n");
 	}
+	for (i = 0; i < cfg->nauthority_roles; i++) {
+		const struct config_authority_role *r =
+		    &cfg->authority_roles[i];
+
+		printf("authority %s, store %s, credentials for %llus, tokens "
+		    "for %llus, tokens carry", r->name, r->store,
+		    (unsigned long long)r->credential_ttl,
+		    (unsigned long long)r->token_ttl);
+		for (j = 0; j < r->naddress; j++)
+			printf("%s %s", j > 0 ? "," : "", r->address[j]);
+		printf("\n");
+	}
 }
 
 /*
@@ -1207,18 +1219,19 @@ authority_args(int argc, char *argv[], struct auth_args *a, int flags,
 		} else if (ch == 'u' && (flags & AUTH_TOKEN)) {
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
-			if (optarg[0] < '1' || optarg[0] > '9' || *end != '\0' ||
-			    errno != 0 || v > 1000000) {
-				fprintf(stderr, "sallyport: %s: --uses: expected "
-				    "1 to 1000000\n", a->name);
+			if (optarg[0] < '1' || optarg[0] > '9' ||
+			    *end != '\0' || errno != 0 || v > 1000000) {
+				fprintf(stderr, "sallyport: %s: --uses: "
+				    "expected 1 to 1000000\n", a->name);
 				goto usage;
 			}
 			a->uses = (unsigned)v;
 		} else if (ch == 't' && (flags & AUTH_TOKEN)) {
 			if (cred_parse_duration(optarg, &a->ttl) == -1 ||
 			    a->ttl < 60 || a->ttl > 30 * 86400) {
-				fprintf(stderr, "sallyport: %s: --ttl: expected "
-				    "1m to 30d (90s, 15m, 12h, 7d)\n", a->name);
+				fprintf(stderr, "sallyport: %s: --ttl: "
+				    "expected 1m to 30d (90s, 15m, 12h, 7d)\n",
+				    a->name);
 				goto usage;
 			}
 		} else {
@@ -1487,7 +1500,8 @@ cmd_authority_member(int argc, char *argv[])
 	uint8_t id[CRED_ID_LEN];
 	char name[64], err[1024];
 	int rc, list = strcmp(argv[0], "list") == 0;
-	int add = strcmp(argv[0], "add") == 0, set = strcmp(argv[0], "set") == 0;
+	int add = strcmp(argv[0], "add") == 0;
+	int set = strcmp(argv[0], "set") == 0;
 
 	memset(&a, 0, sizeof(a));
 	snprintf(name, sizeof(name), "authority member %s", argv[0]);

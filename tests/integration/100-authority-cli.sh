@@ -46,6 +46,8 @@ expect 78 "$S" check "$CFG"
 err_has "auth.ini:8: store $WORK/store/corp.db: its directory $WORK/store does not exist"
 mkdir "$WORK/store"
 expect 0 "$S" check "$CFG"
+grep -qx "authority corp, store $WORK/store/corp.db, credentials for 3600s, tokens for 1200s, tokens carry 127.0.0.1:$PORT" \
+	"$WORK/out" || die "check summary: $(cat "$WORK/out")"
 sed 's/^key = ca.key/key = nokey.key/' "$CFG" >"$WORK/bad.ini"
 expect 78 "$S" check "$WORK/bad.ini"
 err_has "bad.ini:7: $WORK/nokey.key: cannot open"

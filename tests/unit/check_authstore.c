@@ -120,6 +120,20 @@ renew(const uint8_t *id, uint64_t serial, struct authstore_member *m,
 	    CRED_MAX_LEN, len, err, sizeof(err)));
 }
 
+/* A new member, enrolled with a token of its own: its first serial. */
+static uint64_t
+member_new(uint8_t id[CRED_ID_LEN], uint8_t *cred, size_t *len)
+{
+	uint8_t hash[CRYPTO_HASH_LEN];
+	char ref[AUTHTOKEN_REF_TEXT];
+	struct authstore_member m;
+
+	token(hash, 1, NOW + 600, "web");
+	newid(id);
+	ck_assert_int_eq(enrol(hash, id, &m, ref, cred, len), AUTHSTORE_OK);
+	return (m.serial);
+}
+
 /* The uses left of the token whose reference is ${ref}. */
 struct find {
 	const char *ref;
@@ -157,6 +171,7 @@ START_TEST(test_open)
 	sqlite3 *db;
 	struct authstore *s2;
 	sqlite3_stmt *q;
+	FILE *f;
 
 	/* Made 0600, WAL, version 1. */
 	ck_assert_int_eq(stat(path, &sb), 0);
@@ -199,21 +214,19 @@ START_TEST(test_open)
 	    err);
 	authstore_close(s2);
 
-	/* Not a store, not a file. */
+	/* Not a file; a file that is not a database. */
 	ck_assert_int_eq(authstore_open(&s2, dir, err, sizeof(err)), -1);
-	snprintf(err, sizeof(err), "%s/x", dir);
-	ck_assert_int_eq(system("true"), 0);
-	{
-		FILE *f = fopen(err, "w");
-
-		ck_assert_ptr_nonnull(f);
-		fputs("this is not a database, just text\n", f);
-		fclose(f);
-		ck_assert_int_eq(chmod(err, 0600), 0);
-		strcpy(path, err);
-		ck_assert_int_eq(authstore_open(&s2, path, err, sizeof(err)),
-		    -1);
-	}
+	ck_assert_ptr_nonnull(strstr(err, "Is a directory"));
+	snprintf(path, sizeof(path), "%s/text", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("this is not a database, just text\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(authstore_open(&s2, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "not a database"));
+	/* A directory that does not exist: the reason, not a crash. */
+	snprintf(path, sizeof(path), "%s/none/corp.db", dir);
+	ck_assert_int_eq(authstore_open(&s2, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "No such file or directory"));
 	authstore_close(NULL);
 }
 END_TEST
@@ -342,17 +355,13 @@ END_TEST
 
 START_TEST(test_renew)
 {
-	uint8_t hash[CRYPTO_HASH_LEN], id[CRED_ID_LEN], cred[CRED_MAX_LEN];
+	uint8_t id[CRED_ID_LEN], cred[CRED_MAX_LEN];
 	uint8_t again[CRED_MAX_LEN];
-	char ref[AUTHTOKEN_REF_TEXT];
 	struct authstore_member m;
 	uint64_t s1, s2, s3;
 	size_t len, len2;
 
-	token(hash, 1, NOW + 600, "web");
-	newid(id);
-	ck_assert_int_eq(enrol(hash, id, &m, ref, cred, &len), AUTHSTORE_OK);
-	s1 = m.serial;
+	s1 = member_new(id, cred, &len);
 
 	/* Newest presented: a new serial, the old one previous. */
 	ck_assert_int_eq(renew(id, s1, &m, cred, &len), AUTHSTORE_OK);
@@ -409,21 +418,67 @@ END_TEST
 
 START_TEST(test_renew_lost_enrolment)
 {
-	uint8_t hash[CRYPTO_HASH_LEN], id[CRED_ID_LEN], cred[CRED_MAX_LEN];
+	uint8_t id[CRED_ID_LEN], cred[CRED_MAX_LEN];
 	uint8_t again[CRED_MAX_LEN];
-	char ref[AUTHTOKEN_REF_TEXT];
 	struct authstore_member m;
 	size_t len, len2;
 
 	/* The node never got its enrolment answer: serial 0 (none) gets
 	 * the stored credential again, nothing new issued. */
-	token(hash, 1, NOW + 600, "web");
-	newid(id);
-	ck_assert_int_eq(enrol(hash, id, &m, ref, cred, &len), AUTHSTORE_OK);
+	(void)member_new(id, cred, &len);
 	issue_calls = 0;
 	ck_assert_int_eq(renew(id, 0, &m, again, &len2), AUTHSTORE_OK);
 	ck_assert_int_eq(issue_calls, 0);
 	ck_assert_mem_eq(again, cred, len);
+}
+END_TEST
+
+/*
+ * Clone detection.  Without a confirmation, a clone presenting the
+ * previous serial first gets the newest too (the documented limit); once
+ * the holder of the newest presented it on another channel
+ * (authstore_confirm), the previous locks the member.
+ */
+START_TEST(test_confirm_clone)
+{
+	uint8_t id[CRED_ID_LEN], cred[CRED_MAX_LEN];
+	struct authstore_member m;
+	uint64_t s1, s2;
+	size_t len;
+
+	s1 = member_new(id, cred, &len);
+	/* The holder renews: s2, unconfirmed.  A clone with s1 gets s2. */
+	ck_assert_int_eq(renew(id, s1, &m, cred, &len), AUTHSTORE_OK);
+	s2 = m.serial;
+	ck_assert_int_eq(renew(id, s1, &m, cred, &len), AUTHSTORE_OK);
+	ck_assert_uint_eq(m.serial, s2);
+	/* The previous presented elsewhere: nothing changes. */
+	ck_assert_int_eq(authstore_confirm(st, id, s1, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	/* The newest presented elsewhere: confirmed (twice is fine). */
+	ck_assert_int_eq(authstore_confirm(st, id, s2, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	ck_assert_int_eq(authstore_confirm(st, id, s2, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	ck_assert_int_eq(authstore_member_get(st, id, &m, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	ck_assert_int_eq(m.confirmed, 1);
+	/* Now the previous is a second holder: refused, locked. */
+	ck_assert_int_eq(renew(id, s1, &m, cred, &len), AUTHSTORE_SUPERSEDED);
+	ck_assert_int_eq(authstore_confirm(st, id, s2, err, sizeof(err)),
+	    AUTHSTORE_LOCKED);
+	/* Older on another channel locks too. */
+	ck_assert_int_eq(authstore_member_unlock(st, id, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	ck_assert_int_eq(renew(id, s2, &m, cred, &len), AUTHSTORE_OK);
+	ck_assert_int_eq(authstore_confirm(st, id, s1, err, sizeof(err)),
+	    AUTHSTORE_SUPERSEDED);
+	ck_assert_int_eq(authstore_member_get(st, id, &m, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	ck_assert_int_eq(m.state, AUTHSTORE_MEMBER_LOCKED);
+	newid(id);
+	ck_assert_int_eq(authstore_confirm(st, id, 1, err, sizeof(err)),
+	    AUTHSTORE_NOT_MEMBER);
 }
 END_TEST
 
@@ -778,6 +833,7 @@ authstore_suite(void)
 	tcase_add_test(tc, test_enrol_issue_fails);
 	tcase_add_test(tc, test_renew);
 	tcase_add_test(tc, test_renew_lost_enrolment);
+	tcase_add_test(tc, test_confirm_clone);
 	tcase_add_test(tc, test_members);
 	tcase_add_test(tc, test_revoked_text);
 	suite_add_tcase(s, tc);

@@ -172,6 +172,8 @@ START_TEST(test_too_long)
 	token_make(&t, "a:1", NULL);
 	strcpy(t.name, "UPPER");
 	ck_assert_uint_eq(authtoken_format(&t, line, sizeof(line)), 0);
+	memset(t.name, 'a', sizeof(t.name)); /* no NUL */
+	ck_assert_uint_eq(authtoken_format(&t, line, sizeof(line)), 0);
 	/* Parsing: over 1024 bytes is refused before anything else. */
 	n = sizeof(line) - 1;
 	memset(line, 'a', n);

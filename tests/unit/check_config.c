@@ -43,8 +43,8 @@ static const struct {
 	"[node] has no identity = KEYFILE"},
     {"identity = k\n" NODE, 1, "key \"identity\" outside any section"},
     {NODE "[bogus]\n", 3, "unknown section [bogus] (expected [node], "
-			  "[peers], [authorities], [outlet NAME], [inlet NAME], "
-			  "[relay NAME] or [authority NAME])"},
+			  "[peers], [authorities], [outlet NAME], "
+			  "[inlet NAME], [relay NAME] or [authority NAME])"},
     {NODE "[Node]\n", 3, "unknown section [Node] (expected [node], [peers], "
 			 "[authorities], [outlet NAME], [inlet NAME], "
 			 "[relay NAME] or [authority NAME])"},
