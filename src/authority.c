@@ -437,11 +437,35 @@ asess_renew(struct asess *as)
 	wipe(cred, sizeof(cred));
 }
 
-/* REVOKED: a member (or any node that trusts us) fetches the list. */
+/*
+ * REVOKED: a member (or any node that trusts us) fetches the list.  A
+ * member showing its credential confirms its newest serial (an older one
+ * is a clone: the member is locked, as in a renewal).
+ */
 static void
 asess_revoked(struct asess *as)
 {
+	struct authority *a = as->a;
+	enum authstore_result r;
+	char err[256];
+	uint64_t serial;
 
+	if ((serial = shown_serial(as)) != 0) {
+		r = authstore_confirm(a->store, as->peer, serial, err,
+		    sizeof(err));
+		if (r == AUTHSTORE_ERROR)
+			log_error("event=authority-error authority=%s "
+			    "error=\"%s\"", a->name, err);
+		if (r == AUTHSTORE_SUPERSEDED) {
+			asess_audit(as, 0, authstore_result_name(r), "revoked",
+			    NULL, NULL);
+			log_warn("event=authority-member-locked authority=%s "
+			    "peer=%s reason=credential-superseded", a->name,
+			    identity_id_format(as->peer, err));
+			asess_refuse(as, authstore_result_name(r));
+			return;
+		}
+	}
 	(void)asess_answer(as, NULL, 0);
 }
 

@@ -1090,10 +1090,17 @@ check_trust(const struct config *cfg, const struct identity *idn)
 	uint8_t block[CRED_BLOCK_MAX];
 	struct cred_revoked rv;
 	char err[1024];
-	size_t k, len;
+	size_t k, len, n = cfg->node.ncredentials;
 	int rc = 0;
 
-	for (k = 0; k < cfg->node.ncredentials; k++) {
+	/* [node] enroll's credential (the last one) comes at the first run. */
+	if (cfg->node.enroll[0] != '\0' && access(cfg->node.enroll_cred,
+	    F_OK) == -1 && errno == ENOENT) {
+		printf("enroll: %s is not there yet: run enrols first (%s)\n",
+		    cfg->node.enroll_cred, cfg->node.enroll_name);
+		n--;
+	}
+	for (k = 0; k < n; k++) {
 		if (cred_block_load(&cfg->node.credential[k], 1, idn->id, block,
 		    sizeof(block), &len, err, sizeof(err)) == 0)
 			continue;
@@ -1101,9 +1108,8 @@ check_trust(const struct config *cfg, const struct identity *idn)
 		    cfg->node.credential_line[k], err);
 		rc = -1;
 	}
-	if (rc == 0 && cred_block_load(cfg->node.credential,
-	    cfg->node.ncredentials, idn->id, block, sizeof(block), &len, err,
-	    sizeof(err)) == -1) {
+	if (rc == 0 && cred_block_load(cfg->node.credential, n, idn->id,
+	    block, sizeof(block), &len, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sallyport: %s: %s\n", cfg->path, err);
 		rc = -1;
 	}

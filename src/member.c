@@ -220,6 +220,11 @@ answered(struct member *m)
 	    PRIu64 " addr=%s", m->t.name, cred_serial_format(m->a.c.serial,
 	    serial), m->a.c.not_after, m->at.host);
 	(void)keep_revoked(m); /* the reload below applies it */
+	/* Show the new credential soon (the list's fetch): the authority
+	 * takes it as confirmed, so an older copy of the key is caught. */
+	ev_timer_stop(m->e->loop, &m->rvtimer);
+	ev_timer_set(&m->rvtimer, 1., MEMBER_REVOKED_EVERY);
+	ev_timer_start(m->e->loop, &m->rvtimer);
 	m->not_before = m->a.c.not_before;
 	m->not_after = m->a.c.not_after;
 	m->backoff = 0;

@@ -114,6 +114,10 @@ printf '%s\n' "$T4" >"$WORK/fresh.token"
 chmod 600 "$WORK/fresh.token"
 "$S" identity create "$WORK/fresh.key" >/dev/null
 redis_inlet fresh "enroll = fresh.token" "enroll_credential = fresh.cred"
+"$S" check "$WORK/fresh.ini" >"$WORK/check.out" 2>&1 ||
+	die "check refused a node that has not enrolled yet: $(cat "$WORK/check.out")"
+grep -q 'fresh.cred is not there yet: run enrols first (corp)' \
+    "$WORK/check.out" || die "check did not say the node enrols first"
 start_node fresh "$WORK/fresh.ini"
 log_has "$WORK/fresh.log" event=enroll authority=corp result=ok ||
 	die "the fresh node did not enrol: $(cat "$WORK/fresh.log")"
