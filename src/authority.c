@@ -45,6 +45,7 @@ struct asess {
 	uint8_t *doc; /* the answer (malloc'd), ${dlen} bytes */
 	size_t dlen;
 	uint32_t next; /* the offset of the next piece */
+	double store_ms; /* the last store call's time (its audit line) */
 };
 
 /* A source's allowance of new channels (a token bucket). */
@@ -303,7 +304,8 @@ asess_answer(struct asess *as, const uint8_t *cred, size_t clen)
 	}
 	as->doc[0] = (uint8_t)(clen >> 8);
 	as->doc[1] = (uint8_t)clen;
-	memcpy(as->doc + 2, cred, clen);
+	if (clen > 0) /* none for REVOKED */
+		memcpy(as->doc + 2, cred, clen);
 	if (tlen > 0)
 		memcpy(as->doc + 2 + clen, text, tlen);
 	as->dlen = 2 + clen + tlen;
@@ -324,10 +326,13 @@ asess_audit(struct asess *as, int allow, const char *reason,
 
 	if (m != NULL)
 		attrs_text(m->attrs, m->nattrs, attrs, sizeof(attrs));
+	if (ref != NULL && strncmp(ref, "token:", 6) == 0)
+		ref += 6; /* how a member joined: its token's reference */
 	snprintf(note, sizeof(note), " kind=%s ref=%s attrs=%s serial=%s "
-	    "src=%s", kind, ref != NULL && ref[0] != '\0' ? ref : "-",
-	    m != NULL ? attrs : "-", m != NULL && m->serial != 0 ?
-	    cred_serial_format(m->serial, serial) : "-", as->src);
+	    "src=%s store_ms=%.2f", kind, ref != NULL && ref[0] != '\0' ?
+	    ref : "-", m != NULL ? attrs : "-", m != NULL && m->serial != 0 ?
+	    cred_serial_format(m->serial, serial) : "-", as->src,
+	    as->store_ms);
 	/* A stranger's failed attempts are rate limited. */
 	env_audit_note(a->e, allow ? NULL : &a->anyone, allow, reason,
 	    as->peer, a->service, "authority", note);
@@ -343,12 +348,15 @@ asess_enrol(struct asess *as, const uint8_t secret[AUTHMSG_SECRET_LEN])
 	char ref[AUTHTOKEN_REF_TEXT] = "", err[256];
 	enum authstore_result r;
 	size_t clen = 0;
+	double t0;
 
 	authtoken_hash(secret, hash);
 	memset(&m, 0, sizeof(m));
 	a->now = (uint64_t)ev_now(a->e->loop);
+	t0 = ev_time();
 	r = authstore_enrol(a->store, hash, as->peer, a->now, issue, a, &m,
 	    ref, cred, sizeof(cred), &clen, err, sizeof(err));
+	as->store_ms = (ev_time() - t0) * 1000.;
 	wipe(hash, sizeof(hash));
 	metrics_add(METRICS_AUTHORITY_ENROLMENTS, 1, r == AUTHSTORE_OK ?
 	    "ok" : authstore_result_name(r), NULL, NULL);
@@ -405,6 +413,7 @@ asess_renew(struct asess *as)
 	enum authstore_result r;
 	uint64_t serial;
 	size_t clen = 0;
+	double t0;
 
 	memset(&m, 0, sizeof(m));
 	if ((serial = shown_serial(as)) == 0) {
@@ -415,8 +424,10 @@ asess_renew(struct asess *as)
 		return;
 	}
 	a->now = (uint64_t)ev_now(a->e->loop);
+	t0 = ev_time();
 	r = authstore_renew(a->store, as->peer, serial, a->now, issue, a, &m,
 	    cred, sizeof(cred), &clen, err, sizeof(err));
+	as->store_ms = (ev_time() - t0) * 1000.;
 	metrics_add(METRICS_AUTHORITY_RENEWALS, 1, r == AUTHSTORE_OK ? "ok" :
 	    authstore_result_name(r), NULL, NULL);
 	if (r == AUTHSTORE_ERROR)
