@@ -369,8 +369,9 @@ landlock_prepare(const char *const *files, size_t nfiles,
 	 * truncate, remove regular files, open the directory to sync it. */
 	for (i = 0; i < nwdirs; i++)
 		if (landlock_add(*rs, wdirs[i], LANDLOCK_ACCESS_FS_READ_FILE |
-		    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-		    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+		    LANDLOCK_ACCESS_FS_WRITE_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+		    LANDLOCK_ACCESS_FS_REMOVE_FILE |
 		    (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0), err,
 		    errlen) == -1)
 			goto fail1;
