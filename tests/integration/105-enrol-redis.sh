@@ -12,7 +12,7 @@
 #   role=app@corp); the authority's channel never shows a stranger the
 #   request of another node.
 . "$(dirname "$0")/lib.sh"
-need redis-server redis-cli sqlite3
+need redis-server redis-cli sqlite3 curl
 
 start_redis
 S=$SALLYPORT
@@ -21,9 +21,11 @@ AUTH_ID=$(make_identity auth)
 OUT_ID=$(make_identity out)
 AUTH_PORT=$(free_port)
 NODE_PORT=$(free_port)
+AUTH_ADMIN=$(free_port)
+FRESH_ADMIN=$(free_port)
 mkdir "$WORK/store"
 {
-	ini_node auth.key "127.0.0.1:$AUTH_PORT"
+	ini_node auth.key "127.0.0.1:$AUTH_PORT" "admin = 127.0.0.1:$AUTH_ADMIN"
 	echo "[authority corp]"
 	echo "key = ca.key"
 	echo "store = store/corp.db"
@@ -113,7 +115,8 @@ T4=$(token --attr role=app)
 printf '%s\n' "$T4" >"$WORK/fresh.token"
 chmod 600 "$WORK/fresh.token"
 "$S" identity create "$WORK/fresh.key" >/dev/null
-redis_inlet fresh "enroll = fresh.token" "enroll_credential = fresh.cred"
+redis_inlet fresh "enroll = fresh.token" "enroll_credential = fresh.cred" \
+    "admin = 127.0.0.1:$FRESH_ADMIN"
 "$S" check "$WORK/fresh.ini" >"$WORK/check.out" 2>&1 ||
 	die "check refused a node that has not enrolled yet: $(cat "$WORK/check.out")"
 grep -q 'fresh.cred is not there yet: run enrols first (corp)' \
@@ -126,5 +129,19 @@ pong() { [ "$(redis-cli -h 127.0.0.1 -p "$P_fresh" PING 2>&1)" = PONG ]; }
 wait_until 10 pong || die "no PONG through the enrolled node"
 wait_for_event "$WORK/out.log" 10 event=audit decision=allow \
     "peer=$FRESH_ID" rule=role=app@corp
+# Observability: the enrolled node is ready and says when its credential
+# ends; the authority counts enrolments by result and open tokens.
+[ "$(curl -fsS "http://127.0.0.1:$FRESH_ADMIN/readyz")" = ready ] ||
+	die "the enrolled node is not ready"
+metric() { curl -fsS "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2 }'; }
+EXP=$(metric "$FRESH_ADMIN" 'sallyport_credential_expiry_seconds{authority="corp"}')
+[ "${EXP%.*}" -gt "$(date +%s)" ] 2>/dev/null ||
+	die "no credential expiry in the future: $EXP"
+[ "$(metric "$AUTH_ADMIN" 'sallyport_authority_enrolments_total{result="ok"}')" = 2 ] ||
+	die "the authority did not count 2 enrolments"
+[ "$(metric "$AUTH_ADMIN" 'sallyport_authority_enrolments_total{result="token-used"}')" = 1 ] ||
+	die "the authority did not count the token-used refusal"
+[ "$(metric "$AUTH_ADMIN" 'sallyport_authority_tokens_outstanding{authority="corp"}')" = 1 ] ||
+	die "tokens outstanding is not 1 (T3 only)"
 say "ok: enrolled by token, refused token-used, token-expired, no-token," \
     "already-member; a node with only a token reaches redis by role=app@corp"
