@@ -338,6 +338,42 @@ asess_audit(struct asess *as, int allow, const char *reason,
 	    as->peer, a->service, "authority", note);
 }
 
+/*
+ * What a store transaction of ${kind} ("enrol", "renew") came to: ${r}
+ * (the message ${err} for AUTHSTORE_ERROR) for the member ${m} with the
+ * reference ${ref}: counted (${metric}), audited (allow ${ok_word}), then
+ * the credential ${cred} (${clen} bytes, CRED_MAX_LEN wiped here; NULL:
+ * none) answered or the refusal sent.
+ */
+static void
+asess_result(struct asess *as, const char *kind, enum metrics_id metric,
+    const char *ok_word, enum authstore_result r, const char *err,
+    const struct authstore_member *m, const char *ref, uint8_t *cred,
+    size_t clen)
+{
+	struct authority *a = as->a;
+	const char *word = authstore_result_name(r);
+	char peer[IDENTITY_TEXT_SIZE];
+
+	metrics_add(metric, 1, r == AUTHSTORE_OK ? "ok" : word, NULL, NULL);
+	if (r == AUTHSTORE_ERROR)
+		log_error("event=authority-error authority=%s error=\"%s\"",
+		    a->name, err);
+	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? ok_word : word,
+	    kind, ref, r == AUTHSTORE_OK || r == AUTHSTORE_SUPERSEDED ? m :
+	    NULL);
+	if (r == AUTHSTORE_SUPERSEDED)
+		log_warn("event=authority-member-locked authority=%s peer=%s "
+		    "reason=credential-superseded", a->name,
+		    identity_id_format(as->peer, peer));
+	if (r == AUTHSTORE_OK)
+		(void)asess_answer(as, cred, clen);
+	else
+		asess_refuse(as, word);
+	if (cred != NULL)
+		wipe(cred, CRED_MAX_LEN);
+}
+
 /* ENROL: one store transaction, then the answer. */
 static void
 asess_enrol(struct asess *as, const uint8_t secret[AUTHMSG_SECRET_LEN])
@@ -358,20 +394,8 @@ asess_enrol(struct asess *as, const uint8_t secret[AUTHMSG_SECRET_LEN])
 	    ref, cred, sizeof(cred), &clen, err, sizeof(err));
 	as->store_ms = (ev_time() - t0) * 1000.;
 	wipe(hash, sizeof(hash));
-	metrics_add(METRICS_AUTHORITY_ENROLMENTS, 1, r == AUTHSTORE_OK ?
-	    "ok" : authstore_result_name(r), NULL, NULL);
-	if (r == AUTHSTORE_ERROR)
-		log_error("event=authority-error authority=%s error=\"%s\"",
-		    a->name, err);
-	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? "enrolled" :
-	    authstore_result_name(r), "enrol", ref, r == AUTHSTORE_OK ? &m :
-	    NULL);
-	if (r != AUTHSTORE_OK) {
-		asess_refuse(as, authstore_result_name(r));
-		return;
-	}
-	(void)asess_answer(as, cred, clen);
-	wipe(cred, sizeof(cred));
+	asess_result(as, "enrol", METRICS_AUTHORITY_ENROLMENTS, "enrolled", r,
+	    err, &m, ref, cred, clen);
 }
 
 /*
@@ -428,24 +452,8 @@ asess_renew(struct asess *as)
 	r = authstore_renew(a->store, as->peer, serial, a->now, issue, a, &m,
 	    cred, sizeof(cred), &clen, err, sizeof(err));
 	as->store_ms = (ev_time() - t0) * 1000.;
-	metrics_add(METRICS_AUTHORITY_RENEWALS, 1, r == AUTHSTORE_OK ? "ok" :
-	    authstore_result_name(r), NULL, NULL);
-	if (r == AUTHSTORE_ERROR)
-		log_error("event=authority-error authority=%s error=\"%s\"",
-		    a->name, err);
-	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? "renewed" :
-	    authstore_result_name(r), "renew", m.how, r == AUTHSTORE_OK ||
-	    r == AUTHSTORE_SUPERSEDED ? &m : NULL);
-	if (r == AUTHSTORE_SUPERSEDED)
-		log_warn("event=authority-member-locked authority=%s peer=%s "
-		    "reason=credential-superseded", a->name,
-		    identity_id_format(as->peer, err));
-	if (r != AUTHSTORE_OK) {
-		asess_refuse(as, authstore_result_name(r));
-		return;
-	}
-	(void)asess_answer(as, cred, clen);
-	wipe(cred, sizeof(cred));
+	asess_result(as, "renew", METRICS_AUTHORITY_RENEWALS, "renewed", r,
+	    err, &m, m.how, cred, clen);
 }
 
 /*
@@ -468,12 +476,8 @@ asess_revoked(struct asess *as)
 			log_error("event=authority-error authority=%s "
 			    "error=\"%s\"", a->name, err);
 		if (r == AUTHSTORE_SUPERSEDED) {
-			asess_audit(as, 0, authstore_result_name(r), "revoked",
-			    NULL, NULL);
-			log_warn("event=authority-member-locked authority=%s "
-			    "peer=%s reason=credential-superseded", a->name,
-			    identity_id_format(as->peer, err));
-			asess_refuse(as, authstore_result_name(r));
+			asess_result(as, "revoked", METRICS_AUTHORITY_RENEWALS,
+			    NULL, r, err, NULL, NULL, NULL, 0);
 			return;
 		}
 	}
