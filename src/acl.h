@@ -94,6 +94,14 @@ bool acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
     struct acl_verdict *v);
 
 /*
+ * acl_problem_name(i):
+ * The ${i}th audit reason a credential's problem gives (a verdict's
+ * reason, acl_claims' *why), from 0 (a name may come twice); NULL past
+ * the last.
+ */
+const char *acl_problem_name(size_t i);
+
+/*
  * acl_claims(cfg, cache, now, id, creds, len, why):
  * The look before the peer's attestation is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block
