@@ -180,37 +180,27 @@ lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3,
 	return (s);
 }
 
-/* ${s} is updated: it shows in the text from now on, after the others. */
-static void
-show(struct metrics_series *s)
-{
-	struct family *f = &fam[s->id];
-
-	if (!s->shown) {
-		s->shown = 1;
-		f->shown[f->nshown++] = s;
-	}
-}
-
 /*
- * An update of ${s} (NULL or &lost: no room for its series) comes: ${s}
- * shown, to be updated, or NULL after counting the update as dropped.
+ * An update of ${s} (NULL or &lost: no room for its series) comes: ${s},
+ * shown in the text from now on (after the others), to be updated, or
+ * NULL after counting the update as dropped.
  */
 static struct metrics_series *
 updated(struct metrics_series *s)
 {
-	struct metrics_series *d;
+	struct family *f;
 
-	if (s != NULL && s != &lost) {
-		show(s);
-		return (s);
+	if (s == NULL || s == &lost) {
+		/* Its one series (no labels) is always found or made. */
+		updated(lookup(METRICS_SERIES_DROPPED, NULL, NULL, NULL, 1))->v++;
+		return (NULL);
 	}
-	d = lookup(METRICS_SERIES_DROPPED, NULL, NULL, NULL, 1);
-	if (d != NULL) {
-		show(d);
-		d->v++;
+	f = &fam[s->id];
+	if (!s->shown) {
+		s->shown = 1;
+		f->shown[f->nshown++] = s;
 	}
-	return (NULL);
+	return (s);
 }
 
 /*
