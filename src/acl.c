@@ -88,6 +88,21 @@ static const char *const problem_names[] = {NULL, "credential-untrusted",
     "credential-expired",
     "credential-subject-mismatch", "credential-revoked"};
 
+/*
+ * acl_problem_name(i):
+ * The ${i}th audit reason a credential's problem gives (a verdict's
+ * reason, acl_claims' *why), from 0 (a name may come twice); NULL past
+ * the last.
+ */
+const char *
+acl_problem_name(size_t i)
+{
+
+	if (i + 1 >= sizeof(problem_names) / sizeof(problem_names[0]))
+		return (NULL);
+	return (problem_names[i + 1]);
+}
+
 /* When ${c} stops being valid: not-after plus ${skew}, saturated. */
 static uint64_t
 cred_end(const struct cred *c, uint64_t skew)

@@ -143,6 +143,14 @@ bool acl_relay(const struct acl_ctx *ax, const struct config_relay *cr,
     struct acl_verdict *v);
 
 /*
+ * acl_problem_name(i):
+ * The ${i}th audit reason a credential's problem gives (a verdict's
+ * reason, acl_claims' *why), from 0 (a name may come twice); NULL past
+ * the last.
+ */
+const char *acl_problem_name(size_t i);
+
+/*
  * acl_claims(cfg, cache, now, id, creds, len, why):
  * The look before the peer's attestation is checked: whether ${id} is
  * named by some list of ${cfg} (acl_known), or presents (in the block

@@ -543,48 +543,56 @@ bytes_count(struct conn *c, uint64_t in, uint64_t out)
 	t->out += out;
 }
 
+/* The roles connections count under (c->role's texts), by conn_series. */
+static const char *const role_names[CONN_SERIES_ROLES] = {"inlet",
+    "outlet", "relay"};
+
+/* Every role's end reasons fit in a family (and the inlet's own one). */
+_Static_assert(CONN_SERIES_ROLES * CONN_REASONS < METRICS_SERIES_MAX,
+    "conn_series needs more series than a metrics family holds");
+
 /*
- * The metric handles of ${c}'s role in its context: found by the role's
- * address, resolved the first time the role is seen (the last slot is
- * taken over if more roles than CONN_SERIES_ROLES appear).
+ * Resolve the metric handles of every role and end reason in ${ctx}, so
+ * that no event of a connection (a stranger's end the first) looks a
+ * series up by its labels.
+ */
+static void
+series_init(struct conn_ctx *ctx)
+{
+	struct conn_series *m;
+	const char *why;
+	size_t i, r;
+
+	for (i = 0; i < CONN_SERIES_ROLES; i++) {
+		m = &ctx->series[i];
+		m->role = role_names[i];
+		m->active = metrics_series(METRICS_CONN_ACTIVE, m->role, NULL,
+		    NULL);
+		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, m->role,
+		    NULL, NULL);
+		for (r = 0; r < CONN_REASONS; r++) {
+			why = conn_reason_name((enum conn_reason)r);
+			m->closed[r] = metrics_series(METRICS_CONN_CLOSED,
+			    m->role, why, NULL);
+			m->failed[r] = metrics_series(
+			    METRICS_HANDSHAKE_FAILURES, m->role, why, NULL);
+		}
+	}
+}
+
+/*
+ * The metric handles of ${c}'s role (one of role_names; the last one's
+ * for any other, which conn.h's contract rules out).
  */
 static struct conn_series *
 series_of(struct conn *c)
 {
 	struct conn_series *m = c->ctx->series;
-	size_t i;
 
-	for (i = 0; i < CONN_SERIES_ROLES - 1; i++, m++)
-		if (m->role == c->role || m->role == NULL)
-			break;
-	if (m->role != c->role) {
-		memset(m, 0, sizeof(*m));
-		m->role = c->role;
-		m->active = metrics_series(METRICS_CONN_ACTIVE, c->role, NULL,
-		    NULL);
-		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, c->role,
-		    NULL, NULL);
-	}
+	while (m < &c->ctx->series[CONN_SERIES_ROLES - 1] &&
+	    strcmp(m->role, c->role) != 0)
+		m++;
 	return (m);
-}
-
-/*
- * The handle in ${h} (of ${m}'s role, one per reason) for the end of a
- * connection with ${reason}, in the family ${id}: resolved at its first
- * use.
- */
-static struct metrics_series *
-series_reason(struct conn_series *m, struct metrics_series **h,
-    enum metrics_id id, enum conn_reason reason)
-{
-
-	if ((size_t)reason >= CONN_REASONS)
-		return (metrics_series(id, m->role, conn_reason_name(reason),
-		    NULL));
-	if (h[reason] == NULL)
-		h[reason] = metrics_series(id, m->role,
-		    conn_reason_name(reason), NULL);
-	return (h[reason]);
 }
 
 /* The collector: the tallies of the context ${arg} go to the metrics. */
@@ -1376,8 +1384,9 @@ conn_reaped(void *arg)
 /*
  * conn_ctx_init(ctx, loop):
  * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
- * timeout, TCP keepalive 120 s); its byte tallies reach the metrics before
- * each scrape until conn_ctx_fini().
+ * timeout, TCP keepalive 120 s), the metric series of its roles resolved;
+ * its byte tallies reach the metrics before each scrape until
+ * conn_ctx_fini().
  */
 void
 conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
@@ -1390,6 +1399,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->idle_timeout = 0;
 	ctx->keepalive = 120;
 	log_limit_init(&ctx->drop_log, CONN_DROP_LINES);
+	series_init(ctx);
 	reaper_init(&ctx->reaper, loop);
 	ctx->reaper.after = conn_reaped;
 	ctx->reaper.after_arg = ctx;
@@ -2227,6 +2237,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	struct conn_ctx *ctx = c->ctx;
 	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
 	struct conn_series *m;
+	size_t r;
 
 	if (c->state == CONN_DEAD)
 		return;
@@ -2240,15 +2251,16 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	c->addrs = NULL;
 
 	/* Metrics: an opened one closes; one that never opened failed
-	 * (a detached session's handshake ends with EOF: not a failure). */
+	 * (a detached session's handshake ends with EOF: not a failure).
+	 * Channel errors past the table count as its last one's, "channel",
+	 * as conn_reason_name names them. */
 	m = series_of(c);
+	r = (size_t)reason < CONN_REASONS ? (size_t)reason : CONN_REASONS - 1;
 	if (c->logged_open) {
-		metrics_inc(series_reason(m, m->closed, METRICS_CONN_CLOSED,
-		    reason), 1);
+		metrics_inc(m->closed[r], 1);
 		metrics_inc(m->active, -1);
 	} else if (reason != CONN_R_EOF)
-		metrics_inc(series_reason(m, m->failed,
-		    METRICS_HANDSHAKE_FAILURES, reason), 1);
+		metrics_inc(m->failed[r], 1);
 
 	if (c->logged_open)
 		log_info("event=close role=%s conn=%" PRIu64 " name=%s "

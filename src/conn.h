@@ -92,16 +92,17 @@ enum conn_reason {
 
 /* conn_ctx's handles by reason: the reasons below, the channel's errors. */
 #define CONN_REASONS (CONN_R_CHANNEL_BASE + 16)
-/* conn_ctx's metric handles: at most this many roles (c->role values). */
-#define CONN_SERIES_ROLES 4
+/* conn_ctx's metric handles: its roles ("inlet", "outlet", "relay"). */
+#define CONN_SERIES_ROLES 3
 
 /*
  * The metric series of the connections of one role (metrics.h's handles,
- * valid for the process's life), each resolved at its first use and kept:
- * an opening or an end counts through them, without a lookup by labels.
+ * valid for the process's life), all resolved when the context is made
+ * (conn_ctx_init): an opening or an end counts through them, an index
+ * and an add, without a lookup by labels.
  */
 struct conn_series {
-	const char *role;                  /* c->role, by address; NULL: free */
+	const char *role;                  /* the role's text */
 	struct metrics_series *active;     /* connections_active{role} */
 	struct metrics_series *seconds;    /* handshake_duration_seconds */
 	struct metrics_series *closed[CONN_REASONS]; /* {role, reason} */
@@ -280,7 +281,8 @@ struct conn {
 	ev_tstamp t_active; /* last byte either way */
 	/* (role) */
 	void *arg;             /* the role's own object, borrowed */
-	const char *role;      /* "inlet" or "outlet", for logs and metrics
+	const char *role;      /* "inlet", "outlet" or "relay" (conn_ctx's
+				* series know no other), for logs and metrics
 				* labels: a string literal (conn_ctx's byte
 				* tallies tell roles by address) */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */

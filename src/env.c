@@ -8,6 +8,7 @@
 #include "env.h"
 #include "identity.h"
 #include "metrics.h"
+#include "ticket.h"
 
 /*
  * env_local(e):
@@ -21,17 +22,19 @@ env_local(const struct env *e)
 }
 
 /* Audit decisions whose series env.c keeps (more take over slots). */
-#define ENV_DECISIONS 64
+#define ENV_DECISIONS 96
 /* Refusal codes with a reason of their own (env_refusal_reason). */
 #define ENV_REFUSALS 16
 
 /*
  * The handles of sallyport_access_decisions_total{role, decision,
- * reason}, by the addresses of the role and reason, each resolved at its
- * first use.  Both are text of static storage that never changes
- * (env_audit's contract) and handles live as long as the process
- * (metrics.h), so an entry never goes stale, whatever a reload rebuilds:
- * the table is the process's, like the registry.
+ * reason}, by the texts of the role and reason: the first ndecisions
+ * entries, the first nfixed of them (env_audit_init's, a stranger's)
+ * never taken over, the others resolved at their first use.  Role and
+ * reason are text of static storage that never changes (env_audit's
+ * contract) and handles live as long as the process (metrics.h), so an
+ * entry never goes stale, whatever a reload rebuilds: the table is the
+ * process's, like the registry.
  */
 static struct {
 	const char *role;
@@ -39,7 +42,8 @@ static struct {
 	const char *word; /* "allow", "deny", "would-allow", "would-deny" */
 	struct metrics_series *s;
 } decisions[ENV_DECISIONS];
-static size_t decisions_next; /* the slot a new one takes */
+static size_t ndecisions, nfixed;
+static size_t decisions_next; /* the slot a new one takes over */
 
 /* The handle of the decision ${word} for ${reason} by ${role}. */
 static struct metrics_series *
@@ -47,17 +51,51 @@ decision_series(const char *word, const char *reason, const char *role)
 {
 	size_t i;
 
-	for (i = 0; i < ENV_DECISIONS && decisions[i].s != NULL; i++)
-		if (decisions[i].reason == reason &&
-		    decisions[i].role == role && decisions[i].word == word)
+	for (i = 0; i < ndecisions; i++)
+		if (strcmp(decisions[i].word, word) == 0 &&
+		    strcmp(decisions[i].reason, reason) == 0 &&
+		    strcmp(decisions[i].role, role) == 0)
 			return (decisions[i].s);
-	i = decisions_next++ % ENV_DECISIONS;
+	if (ndecisions < ENV_DECISIONS)
+		i = ndecisions++;
+	else
+		i = nfixed + decisions_next++ % (ENV_DECISIONS - nfixed);
 	decisions[i].role = role;
 	decisions[i].reason = reason;
 	decisions[i].word = word;
 	decisions[i].s = metrics_series(METRICS_ACCESS_DECISIONS, role, word,
 	    reason);
 	return (decisions[i].s);
+}
+
+/*
+ * env_audit_init():
+ * Resolve the series of every audit decision a stranger's connection can
+ * reach: a deny, as an outlet or a relay, by the front's peer filter
+ * (not-allowed, the relay's not-registrant, revoked, a credential's
+ * problem) or by a relay's preamble check (a ticket's error).  Once per
+ * process, before the first connection; later calls find them made.
+ */
+void
+env_audit_init(void)
+{
+	static const char *const roles[] = {"outlet", "relay"};
+	static const char *const words[] = {"not-allowed", "not-registrant",
+	    "revoked"};
+	const char *w;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			(void)decision_series("deny", words[k], roles[i]);
+		for (k = 0; (w = acl_problem_name(k)) != NULL; k++)
+			(void)decision_series("deny", w, roles[i]);
+		for (k = TICKET_EFORMAT; k <= TICKET_ENAME + 1; k++)
+			(void)decision_series("deny",
+			    ticket_strerror((int)k), roles[i]);
+	}
+	if (ndecisions <= ENV_DECISIONS / 2)
+		nfixed = ndecisions;
 }
 
 /*

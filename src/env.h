@@ -178,13 +178,23 @@ void env_idle(struct env *e);
 void env_resume_keep(struct env *e, const struct conn *c, const char *role);
 
 /*
+ * env_audit_init():
+ * Resolve the series of every audit decision a stranger's connection can
+ * reach: a deny, as an outlet or a relay, by the front's peer filter
+ * (not-allowed, the relay's not-registrant, revoked, a credential's
+ * problem) or by a relay's preamble check (a ticket's error).  Once per
+ * process, before the first connection; later calls find them made.
+ */
+void env_audit_init(void);
+
+/*
  * env_audit(e, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
  * NULL, ${service} the service asked for (printed safely).  ${reason} and
  * ${role}, here and in every env_audit_*() (and an acl_verdict's reason),
  * are text of static storage that never changes (a literal, an entry of
  * a constant table, env_refusal_reason()), never a buffer: the decision's
- * metric handle is cached by their addresses.
+ * metric handle is kept with them.
  */
 void env_audit(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);

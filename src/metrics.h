@@ -16,7 +16,9 @@
 
 #include <stddef.h>
 
-#define METRICS_SERIES_MAX 64 /* label combinations per family */
+/* Label combinations per family: room for every role's end reasons
+ * (conn.h: 3 roles x 33 reasons, all resolved when a context is made). */
+#define METRICS_SERIES_MAX 128
 #define METRICS_LABEL_MAX 32  /* bytes of a label value, with the NUL */
 #define METRICS_BUCKETS 12    /* histogram buckets, +Inf apart */
 

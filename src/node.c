@@ -453,6 +453,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	conn_ctx_init(&n->env.ctx, n->env.loop);
+	env_audit_init();
 	/* c-ares reads /etc/resolv.conf here, before the sandbox. */
 	names_wait_init(&n->names, &n->env, node_names_done, n);
 	if ((n->env.ctx.resolver = resolve_new(n->env.loop, names_note,

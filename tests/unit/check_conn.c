@@ -17,6 +17,7 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -819,6 +820,46 @@ START_TEST(test_handshake_frame_limit)
 }
 END_TEST
 
+/*
+ * Every role's every end reason is a series of its own, resolved with the
+ * context (no lookup by labels when a stranger's connection ends) and
+ * shown from its first count: all of them fit in the family, none
+ * dropped.
+ */
+START_TEST(test_failures_every_reason)
+{
+	static const char *const roles[] = {"inlet", "outlet", "relay"};
+	struct conn *c;
+	char *t, want[96];
+	size_t need, i, r;
+
+	need = metrics_text(NULL, 0);
+	ck_assert_ptr_nonnull(t = malloc(need + 1));
+	metrics_text(t, need + 1);
+	ck_assert_ptr_null(strstr(t, "failures_total{role=\"relay\""));
+	free(t);
+	for (i = 0; i < 3; i++)
+		for (r = 1; r < CONN_REASONS; r++) {
+			ck_assert_ptr_nonnull(c = conn_new(&ctx, &ops, -1, -1));
+			c->role = roles[i];
+			conn_drop(c, (enum conn_reason)r);
+		}
+	for (i = 0; i < 3; i++)
+		for (r = 1; r < CONN_REASONS; r++)
+			ck_assert(metrics_get(METRICS_HANDSHAKE_FAILURES,
+			    roles[i], conn_reason_name((enum conn_reason)r),
+			    NULL) >= 1);
+	ck_assert(metrics_get(METRICS_SERIES_DROPPED, NULL, NULL, NULL) == 0);
+	need = metrics_text(NULL, 0);
+	ck_assert_ptr_nonnull(t = malloc(need + 1));
+	metrics_text(t, need + 1);
+	snprintf(want, sizeof(want), "failures_total{role=\"relay\","
+	    "reason=\"%s\"} 1\n", conn_reason_name(CONN_R_NOMEM));
+	ck_assert_ptr_nonnull(strstr(t, want));
+	free(t);
+}
+END_TEST
+
 static Suite *
 conn_suite(void)
 {
@@ -848,6 +889,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_evict);
 	tcase_add_test(tc, test_first_bytes);
 	tcase_add_test(tc, test_handshake_frame_limit);
+	tcase_add_test(tc, test_failures_every_reason);
 	suite_add_tcase(s, tc);
 	return (s);
 }
