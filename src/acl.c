@@ -193,7 +193,7 @@ rule_holds(const struct config_rule *r, const struct cred *c)
 {
 	size_t i;
 
-	if (memcmp(r->issuer, c->issuer, CONFIG_ID_LEN) != 0)
+	if (!config_rule_issued_by(r, c->issuer))
 		return (false);
 	for (i = 0; i < r->nterms; i++)
 		if (!term_holds(&r->terms[i], c))
@@ -417,7 +417,7 @@ issuer_in(const struct config_rule *rules, size_t n, const uint8_t *issuer)
 	size_t j;
 
 	for (j = 0; j < n; j++)
-		if (memcmp(rules[j].issuer, issuer, CONFIG_ID_LEN) == 0)
+		if (config_rule_issued_by(&rules[j], issuer))
 			return (true);
 	return (false);
 }

@@ -399,6 +399,22 @@ asess_enrol(struct asess *as, const uint8_t secret[AUTHMSG_SECRET_LEN])
 }
 
 /*
+ * Whether ${issuer} is this authority: its key, or during a key rotation
+ * another identifier [authorities] gives its name (the previous key's,
+ * whose credentials it renews: docs/credentials.md).
+ */
+static int
+is_this_authority(const struct authority *a, const uint8_t *issuer)
+{
+	const struct config_authority *ca;
+
+	if (memcmp(issuer, a->key.id, CRED_ID_LEN) == 0)
+		return (1);
+	ca = config_authority_find(a->e->cfg, issuer);
+	return (ca != NULL && strcmp(ca->name, a->name) == 0);
+}
+
+/*
  * The serial of the credential from this authority that the channel of
  * ${as} showed for its own identifier (verified, not expired), or 0.
  */
@@ -415,7 +431,7 @@ shown_serial(struct asess *as)
 		return (0);
 	while (cred_block_next(block, blen, &off, &buf, &len) == 1) {
 		if (cred_decode(&c, buf, len, NULL) == -1 ||
-		    memcmp(c.issuer, a->key.id, CRED_ID_LEN) != 0)
+		    !is_this_authority(a, c.issuer))
 			continue;
 		if (memcmp(c.subject, as->peer, CRED_ID_LEN) != 0 ||
 		    c.not_after + a->e->cfg->node.credential_skew <= now ||

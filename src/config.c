@@ -1134,53 +1134,71 @@ allow_one(struct parse *p, const char *entry, void *arg)
 	return (0);
 }
 
-/* One "NAME = IDENTIFIER" line of [authorities]. */
-static void
-authority_key(struct parse *p, const char *key, const char *value)
+/* One identifier ${id} (as written) of the authority ${arg} (its name),
+ * from a line "NAME = ID1, ID2" of [authorities]; 0, or -1 if reported. */
+static int
+authority_id(struct parse *p, const char *id, void *arg)
 {
+	const char *name = arg;
 	struct config *cfg = p->cfg;
 	struct config_authority *a;
-	size_t i;
+	size_t i, n = 0;
 
-	if (check_name(p, key, "authority name") == -1)
-		return;
-	for (i = 0; i < cfg->nauthorities; i++) {
-		if (strcmp(cfg->authorities[i].name, key) == 0) {
-			perr(p, p->line, "duplicate authority \"%s\" (first "
-			    "on line %d)", key, cfg->authorities[i].line);
-			return;
-		}
+	for (i = 0; i < cfg->nauthorities; i++)
+		if (strcmp(cfg->authorities[i].name, name) == 0)
+			n++;
+	if (n >= CONFIG_AUTHORITY_IDS) {
+		perr(p, p->line, "too many identifiers for authority \"%s\" "
+		    "(at most %d: a key rotation's overlap)", name,
+		    CONFIG_AUTHORITY_IDS);
+		return (-1);
 	}
 	if (cfg->nauthorities >= CONFIG_ITEMS_MAX) {
 		perr(p, p->line, "too many authorities (at most %d)",
 		    CONFIG_ITEMS_MAX);
-		return;
+		return (-1);
 	}
 	if (grow(&cfg->authorities, cfg->nauthorities,
 	    sizeof(*cfg->authorities)) == -1) {
 		perr(p, p->line, "out of memory");
-		return;
+		return (-1);
 	}
 	a = &cfg->authorities[cfg->nauthorities];
-	if (identity_id_parse(value, a->id) == -1) {
-		perr(p, p->line, "malformed identifier for authority \"%s\" "
-		    "(expected I and 64 lowercase hex digits, as sallyport "
-		    "identity show prints)", key);
-		return;
+	if (identity_id_parse(id, a->id) == -1) {
+		perr(p, p->line, "malformed identifier \"%.80s\" for authority "
+		    "\"%s\" (expected I and 64 lowercase hex digits, as "
+		    "sallyport identity show prints)", id, name);
+		return (-1);
 	}
 	for (i = 0; i < cfg->nauthorities; i++) {
 		if (memcmp(cfg->authorities[i].id, a->id, CONFIG_ID_LEN) ==
 		    0) {
 			perr(p, p->line, "authority \"%s\" has the same "
-			    "identifier as \"%s\" (line %d)", key,
+			    "identifier as \"%s\" (line %d)", name,
 			    cfg->authorities[i].name,
 			    cfg->authorities[i].line);
-			return;
+			return (-1);
 		}
 	}
-	strcpy(a->name, key);
+	strcpy(a->name, name);
 	a->line = p->line;
 	cfg->nauthorities++;
+	return (0);
+}
+
+/*
+ * One "NAME = ID1, ID2" line of [authorities]: the name's identifiers,
+ * more of them if the line is repeated (a key rotation's overlap).
+ */
+static void
+authority_key(struct parse *p, const char *key, const char *value)
+{
+	char name[CONFIG_NAME_MAX];
+
+	if (check_name(p, key, "authority name") == -1)
+		return;
+	snprintf(name, sizeof(name), "%s", key);
+	each_entry(p, value, "[authorities]", authority_id, name);
 }
 
 /* qsort order of terms (by key) and of values. */
@@ -1782,7 +1800,9 @@ rules_same(const struct config_rule *a, size_t na,
 		return (0);
 	for (i = 0; i < na; i++)
 		if (strcmp(a[i].text, b[i].text) != 0 ||
-		    memcmp(a[i].issuer, b[i].issuer, CONFIG_ID_LEN) != 0)
+		    a[i].nissuers != b[i].nissuers ||
+		    memcmp(a[i].issuer, b[i].issuer,
+		    a[i].nissuers * CONFIG_ID_LEN) != 0)
 			return (0);
 	return (1);
 }
@@ -2286,17 +2306,17 @@ resolve_rules(struct parse *p, struct config_rule *rules, size_t n)
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
+		rules[i].nissuers = 0;
 		for (j = 0; j < cfg->nauthorities; j++)
 			if (strcmp(cfg->authorities[j].name,
-			    rules[i].authority) == 0)
-				break;
-		if (j == cfg->nauthorities) {
+			    rules[i].authority) == 0 &&
+			    rules[i].nissuers < CONFIG_AUTHORITY_IDS)
+				memcpy(rules[i].issuer[rules[i].nissuers++],
+				    cfg->authorities[j].id, CONFIG_ID_LEN);
+		if (rules[i].nissuers == 0)
 			perr(p, rules[i].line, "unknown authority \"%s\" in "
 			    "rule \"%s\" (not in [authorities])",
 			    rules[i].authority, rules[i].text);
-			continue;
-		}
-		memcpy(rules[i].issuer, cfg->authorities[j].id, CONFIG_ID_LEN);
 	}
 }
 
@@ -2523,18 +2543,27 @@ validate_enroll(struct parse *p)
 		goto out;
 	}
 	snprintf(n->enroll_name, sizeof(n->enroll_name), "%s", t->name);
-	memcpy(n->enroll_id, t->authority, CONFIG_ID_LEN);
 	for (i = 0; i < t->naddrs && i < CONFIG_ENROLL_ADDRS; i++)
 		snprintf(n->enroll_addrs[i], sizeof(n->enroll_addrs[i]), "%s",
 		    t->addrs[i]);
 	n->enroll_naddrs = i;
+	/*
+	 * The authority's identifiers: those [authorities] gives its name if
+	 * it does (a key rotation: docs/credentials.md), else the token's.
+	 */
+	n->enroll_nids = 0;
 	for (i = 0; i < p->cfg->nauthorities; i++)
-		if (strcmp(p->cfg->authorities[i].name, t->name) == 0)
+		if (strcmp(p->cfg->authorities[i].name, t->name) == 0 &&
+		    n->enroll_nids < CONFIG_AUTHORITY_IDS) {
 			a = &p->cfg->authorities[i];
-	if (a != NULL && memcmp(a->id, t->authority, CONFIG_ID_LEN) != 0)
-		perr(p, a->line, "authority \"%s\" is not the one the token "
-		    "of enroll = %s names", a->name, n->enroll);
-	else if (a == NULL && grow(&p->cfg->authorities,
+			memcpy(n->enroll_ids[n->enroll_nids++], a->id,
+			    CONFIG_ID_LEN);
+		}
+	if (a == NULL) {
+		memcpy(n->enroll_ids[0], t->authority, CONFIG_ID_LEN);
+		n->enroll_nids = 1;
+	}
+	if (a == NULL && grow(&p->cfg->authorities,
 	    p->cfg->nauthorities, sizeof(*p->cfg->authorities)) == 0) {
 		a = &p->cfg->authorities[p->cfg->nauthorities++];
 		memset(a, 0, sizeof(*a));
@@ -2917,6 +2946,18 @@ config_relay_find(const struct config *cfg, const char *name)
  * config_authority_find(cfg, id):
  * The [authorities] entry whose identifier is ${id}, or NULL.
  */
+int
+config_rule_issued_by(const struct config_rule *r,
+    const uint8_t id[CONFIG_ID_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < r->nissuers && i < CONFIG_AUTHORITY_IDS; i++)
+		if (memcmp(r->issuer[i], id, CONFIG_ID_LEN) == 0)
+			return (1);
+	return (0);
+}
+
 const struct config_authority *
 config_authority_find(const struct config *cfg,
     const uint8_t id[CONFIG_ID_LEN])

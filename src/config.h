@@ -22,7 +22,13 @@
 #define CONFIG_PATH_MAX 4096
 #define CONFIG_ENROLL_ADDRS 8 /* an authority's addresses in a token */
 
-/* [authorities] NAME = IDENTIFIER: an issuer of credentials we trust. */
+/*
+ * [authorities] NAME = ID1, ID2: an issuer of credentials we trust.  One
+ * entry per identifier: a name may have up to CONFIG_AUTHORITY_IDS of
+ * them (a key rotation's overlap, docs/credentials.md), in the order
+ * written; an identifier belongs to one name only.
+ */
+#define CONFIG_AUTHORITY_IDS 4
 struct config_authority {
 	char name[CONFIG_NAME_MAX];
 	uint8_t id[CONFIG_ID_LEN];
@@ -52,7 +58,9 @@ struct config_term {
 struct config_rule {
 	char text[CONFIG_RULE_TEXT]; /* as written, for audit lines */
 	char authority[CONFIG_NAME_MAX];
-	uint8_t issuer[CONFIG_ID_LEN]; /* resolved from [authorities] */
+	/* resolved from [authorities]: every identifier of the name */
+	uint8_t issuer[CONFIG_AUTHORITY_IDS][CONFIG_ID_LEN];
+	size_t nissuers;
 	size_t nterms;
 	struct config_term terms[CRED_MAX_ATTRS];
 	int line;
@@ -255,7 +263,10 @@ struct config_node {
 	char enroll_cred[CONFIG_PATH_MAX];
 	int enroll_cred_line;
 	char enroll_name[CONFIG_NAME_MAX];     /* the authority's name */
-	uint8_t enroll_id[CONFIG_ID_LEN];      /* ... its identifier */
+	/* ... its identifiers: the token's, then the others [authorities]
+	 * gives its name (a key rotation) */
+	uint8_t enroll_ids[CONFIG_AUTHORITY_IDS][CONFIG_ID_LEN];
+	size_t enroll_nids;
 	char enroll_addrs[CONFIG_ENROLL_ADDRS][ADDR_TEXT_MAX]; /* as written */
 	size_t enroll_naddrs;
 };
@@ -360,6 +371,14 @@ const struct config_outlet *config_outlet_find(const struct config *cfg,
  */
 const struct config_relay *config_relay_find(const struct config *cfg,
     const char *name);
+
+/*
+ * config_rule_issued_by(r, id):
+ * Whether ${id} is one of the identifiers the authority of the rule ${r}
+ * has (its issuer[]).
+ */
+int config_rule_issued_by(const struct config_rule *r,
+    const uint8_t id[CONFIG_ID_LEN]);
 
 /*
  * config_authority_find(cfg, id):

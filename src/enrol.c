@@ -144,8 +144,9 @@ enrol_authority_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 {
 	const struct enrol_target *t = arg;
 	static struct config cfg; /* [authorities] NAME and the skew only */
-	struct config_authority au;
+	struct config_authority au[CONFIG_AUTHORITY_IDS];
 	struct config_rule rule;
+	size_t i;
 	struct acl_ctx ax;
 	struct acl_peer peer = {id, creds, len, NULL};
 	struct acl_verdict v;
@@ -154,14 +155,17 @@ enrol_authority_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&au, 0, sizeof(au));
 	cfg.node.credential_skew = CRED_SKEW_DEFAULT;
-	snprintf(au.name, sizeof(au.name), "%s", t->name);
-	memcpy(au.id, t->authority, CONFIG_ID_LEN);
-	cfg.authorities = &au;
-	cfg.nauthorities = 1;
 	snprintf(text, sizeof(text), "authority=%s@%s", t->name, t->name);
 	if (config_rule_parse(&rule, text, err, sizeof(err)) == -1)
 		return (0);
-	memcpy(rule.issuer, t->authority, CONFIG_ID_LEN);
+	for (i = 0; i < t->nids && i < CONFIG_AUTHORITY_IDS; i++) {
+		snprintf(au[i].name, sizeof(au[i].name), "%s", t->name);
+		memcpy(au[i].id, t->ids[i], CONFIG_ID_LEN);
+		memcpy(rule.issuer[i], t->ids[i], CONFIG_ID_LEN);
+	}
+	cfg.authorities = au;
+	cfg.nauthorities = i;
+	rule.nissuers = i;
 	memset(&ax, 0, sizeof(ax));
 	ax.cfg = &cfg;
 	ax.revoked = NULL;
@@ -377,14 +381,17 @@ enrol_check_cred(const struct enrol_target *t, const uint8_t *id,
     struct enrol_answer *a, char *err, size_t errlen)
 {
 	const char *why = "bad signature";
+	size_t i;
 
 	if (cred_decode(&a->c, a->cred, a->credlen, &why) == -1 ||
 	    cred_verify_sig(a->cred, a->credlen) == -1) {
 		seterr(err, errlen, "credential: %s", why);
 		return (-1);
 	}
-	if (memcmp(a->c.issuer, t->authority, CRED_ID_LEN) != 0 ||
-	    memcmp(a->c.subject, id, CRED_ID_LEN) != 0) {
+	for (i = 0; i < t->nids; i++)
+		if (memcmp(a->c.issuer, t->ids[i], CRED_ID_LEN) == 0)
+			break;
+	if (i == t->nids || memcmp(a->c.subject, id, CRED_ID_LEN) != 0) {
 		seterr(err, errlen, "credential: not from %s for this "
 		    "identity", t->name);
 		return (-1);
@@ -525,7 +532,8 @@ enrol_target_of(const struct authtoken *t, struct enrol_target *x,
 {
 
 	x->name = t->name;
-	x->authority = t->authority;
+	x->ids = &t->authority;
+	x->nids = 1;
 	x->addrs = t->addrs;
 	x->naddrs = t->naddrs;
 	x->timeout = timeout;

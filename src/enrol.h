@@ -27,7 +27,10 @@
 /* Whom to ask: an authority as a token names it. */
 struct enrol_target {
 	const char *name;                  /* the [authority NAME] name */
-	const uint8_t *authority;          /* its identifier (CRED_ID_LEN) */
+	/* its identifiers: the token's, or during a key rotation those
+	 * [authorities] gives its name (config.h enroll_ids) */
+	const uint8_t (*ids)[CRED_ID_LEN];
+	size_t nids;
 	const char (*addrs)[ENROL_ADDR_TEXT]; /* its addresses, in order */
 	size_t naddrs;
 	double timeout; /* seconds per phase (connect, handshake, piece) */

@@ -952,6 +952,9 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		printf("listen   %s\n",
 		    addr_format(&cfg->node.listen, a, sizeof(a)));
 	printf("peers    %zu\n", cfg->npeers);
+	for (i = 0; i < cfg->nauthorities; i++)
+		printf("trust    authority %s %s\n", cfg->authorities[i].name,
+		    identity_id_format(cfg->authorities[i].id, text));
 	for (i = 0; i < cfg->noutlets; i++) {
 		o = &cfg->outlets[i];
 		printf("outlet   %s -> %s, allow: ", o->name,

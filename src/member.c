@@ -58,7 +58,8 @@ look(struct member *m)
 		m->not_after = c.not_after;
 	}
 	m->t.name = n->enroll_name;
-	m->t.authority = n->enroll_id;
+	m->t.ids = n->enroll_ids;
+	m->t.nids = n->enroll_nids;
 	m->t.addrs = n->enroll_addrs;
 	m->t.naddrs = n->enroll_naddrs;
 	m->t.timeout = ENROL_TIMEOUT;

@@ -241,10 +241,11 @@ ids_teardown(void)
 	config_free(&dcfg);
 }
 
-/* A credential of ${ca} for ${me} with the attributes ${attrs} ("k=v,..."
- * in key order) as a block in ${block}; return its length. */
+/* A credential of ${issuer} for ${me} with the attributes ${attrs}
+ * ("k=v,..." in key order) as a block in ${block}; return its length. */
 static size_t
-cred_with(uint8_t *block, size_t cap, const char *attrs, uint64_t now)
+cred_by(const struct identity *issuer, uint8_t *block, size_t cap,
+    const char *attrs, uint64_t now)
 {
 	uint8_t one[CRED_MAX_LEN];
 	char buf[256], *item, *next, *eq;
@@ -267,9 +268,18 @@ cred_with(uint8_t *block, size_t cap, const char *attrs, uint64_t now)
 		strcpy(c.attrs[c.nattrs].value, eq);
 		c.nattrs++;
 	}
-	ck_assert_int_eq(cred_sign(&c, ca.priv, one, sizeof(one), &len), 0);
+	ck_assert_int_eq(cred_sign(&c, issuer->priv, one, sizeof(one), &len),
+	    0);
 	ck_assert_int_eq(cred_block_add(block, cap, &blen, one, len), 0);
 	return (blen);
+}
+
+/* cred_by() of ${ca}. */
+static size_t
+cred_with(uint8_t *block, size_t cap, const char *attrs, uint64_t now)
+{
+
+	return (cred_by(&ca, block, cap, attrs, now));
 }
 
 /* One outlet's lines, for decide(); from may be NULL (none). */
@@ -553,6 +563,76 @@ START_TEST(test_deny_errors)
 }
 END_TEST
 
+/*
+ * A key rotation: [authorities] corp names two identifiers (${ca}, then
+ * ${other} as the next key); role=app@corp admits a credential from
+ * either while both are named, and the old one's no more once only the
+ * new key is (and never a credential of a key another name has).
+ */
+static const struct {
+	int corp;   /* 1: ca, 2: other, 3: both on one line, 4: two lines */
+	int lab;    /* [authorities] lab = other */
+	int signer; /* 0: ca, 1: other */
+	int want;
+} rotations[] = {
+    {1, 0, 0, 1},
+    {1, 0, 1, 0},
+    {3, 0, 0, 1},
+    {3, 0, 1, 1},
+    {4, 0, 1, 1},
+    {2, 0, 1, 1},
+    {2, 0, 0, 0},
+    {1, 1, 1, 0},
+};
+
+START_TEST(test_rotation)
+{
+	char text[2048], auth[512], a[IDENTITY_TEXT_SIZE],
+	    b[IDENTITY_TEXT_SIZE], m[IDENTITY_TEXT_SIZE], err[512];
+	uint8_t block[CRED_BLOCK_MAX];
+	const uint64_t now = 1800000000;
+	struct cred_revoked rv;
+	struct acl_ctx ax = {&dcfg, &rv, NULL, now};
+	struct acl_peer peer = {me.id, block, 0, NULL};
+	struct acl_verdict v;
+	const struct config_outlet *o;
+	bool ok;
+
+	memset(&rv, 0, sizeof(rv));
+	identity_id_format(ca.id, a);
+	identity_id_format(other.id, b);
+	switch (rotations[_i].corp) {
+	case 1:
+		snprintf(auth, sizeof(auth), "corp = %s\n", a);
+		break;
+	case 2:
+		snprintf(auth, sizeof(auth), "corp = %s\n", b);
+		break;
+	case 3:
+		snprintf(auth, sizeof(auth), "corp = %s, %s\n", a, b);
+		break;
+	default:
+		snprintf(auth, sizeof(auth), "corp = %s\ncorp = %s\n", a, b);
+	}
+	if (rotations[_i].lab)
+		snprintf(auth + strlen(auth), sizeof(auth) - strlen(auth),
+		    "lab = %s\n", b);
+	snprintf(text, sizeof(text), "[node]\nidentity = k\nlisten = "
+	    "127.0.0.1:1\n[authorities]\n%s[peers]\nme = %s\n"
+	    "[outlet db]\ntarget = 127.0.0.1:2\nallow = role=app@corp\n",
+	    auth, identity_id_format(me.id, m));
+	ck_assert_msg(config_parse(&dcfg, "t.ini", text, strlen(text), err,
+	    sizeof(err)) == 0, "%s", err);
+	o = &dcfg.outlets[0];
+	peer.creds_len = cred_by(rotations[_i].signer ? &other : &ca, block,
+	    sizeof(block), "role=app", now);
+	ok = acl_admit(&ax, &o->pol, o->allow, o->nallow, o->rules,
+	    o->nrules, &peer, NULL, &v);
+	ck_assert_msg(ok == (rotations[_i].want != 0), "row %d: %s", _i,
+	    ok ? "allowed" : "denied");
+}
+END_TEST
+
 static Suite *
 acl_suite(void)
 {
@@ -587,6 +667,8 @@ acl_suite(void)
 	    (int)(sizeof(tries) / sizeof(tries[0])));
 	tcase_add_loop_test(tc, test_deny_errors, 0,
 	    (int)(sizeof(deny_bads) / sizeof(deny_bads[0])));
+	tcase_add_loop_test(tc, test_rotation, 0,
+	    (int)(sizeof(rotations) / sizeof(rotations[0])));
 	suite_add_tcase(s, tc);
 	return (s);
 }

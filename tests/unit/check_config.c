@@ -14,6 +14,9 @@
 
 #define ID_A "I13dfa2b5532b8a98de05e2aa8082a5947e64fc571720e3f2c26ea96181143e64"
 #define ID_B "I844638b41cfa419657fa04405c09e150f74495d78b724cfb55fa9fc926032994"
+#define ID_C "I0000000000000000000000000000000000000000000000000000000000000001"
+#define ID_D "I0000000000000000000000000000000000000000000000000000000000000002"
+#define ID_E "I0000000000000000000000000000000000000000000000000000000000000003"
 #define ID_UPPER                                                               \
 	"I13DFA2B5532B8A98DE05E2AA8082A5947E64FC571720E3F2C26EA96181143E64"
 
@@ -308,6 +311,22 @@ static const struct {
 	"duplicate key \"key\" in [authority corp] (first on line 5)"},
     {NODEL "[authority corp]\nkey = ca.key\nttl = 1h\n", 6,
 	"unknown key \"ttl\" in [authority corp]"},
+    /* [authorities] NAME = ID1, ID2: a key rotation's overlap */
+    {NODE "[authorities]\ncorp = " ID_A ", I123\n", 4,
+	"malformed identifier \"I123\" for authority \"corp\" (expected I "
+	"and 64 lowercase hex digits, as sallyport identity show prints)"},
+    {NODE "[authorities]\ncorp = " ID_A ",\n", 4,
+	"empty entry in [authorities]"},
+    {NODE "[authorities]\ncorp = " ID_A ", " ID_A "\n", 4,
+	"authority \"corp\" has the same identifier as \"corp\" (line 4)"},
+    {NODE "[authorities]\ncorp = " ID_A "\ncorp = " ID_A "\n", 5,
+	"authority \"corp\" has the same identifier as \"corp\" (line 4)"},
+    {NODE "[authorities]\ncorp = " ID_A "\nlab = " ID_B ", " ID_A "\n", 5,
+	"authority \"lab\" has the same identifier as \"corp\" (line 4)"},
+    {NODE "[authorities]\ncorp = " ID_A ", " ID_B "\ncorp = " ID_C "\n"
+     "corp = " ID_D "\ncorp = " ID_E "\n", 7,
+	"too many identifiers for authority \"corp\" (at most 4: a key "
+	"rotation's overlap)"},
 };
 
 #define NBAD (sizeof(bad) / sizeof(bad[0]))
@@ -475,6 +494,41 @@ START_TEST(test_all_none)
 	    0);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_uint_eq(errs.more, 0);
+	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * [authorities] corp = ID1, ID2 (and the line repeated): a rule @corp
+ * resolves to every identifier of the name, in the order written.
+ */
+START_TEST(test_authorities_rotation)
+{
+	static const char text[] = NODEL
+	    "[authorities]\ncorp = " ID_A ", " ID_B "\nlab = " ID_C "\n"
+	    "corp = " ID_D "\n"
+	    "[outlet pg]\ntarget = 127.0.0.1:5432\nallow = role=app@corp\n";
+	const struct config_authority *a;
+	struct config cfg;
+	uint8_t id[CONFIG_ID_LEN];
+	char err[512];
+
+	ck_assert_msg(config_parse(&cfg, "/etc/sp/t.ini", text, strlen(text),
+	    err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nauthorities, 4);
+	ck_assert_uint_eq(cfg.outlets[0].nrules, 1);
+	ck_assert_uint_eq(cfg.outlets[0].rules[0].nissuers, 3);
+	ck_assert_int_eq(identity_id_parse(ID_B, id), 0);
+	ck_assert_ptr_nonnull(a = config_authority_find(&cfg, id));
+	ck_assert_str_eq(a->name, "corp");
+	ck_assert_int_eq(a->line, 5);
+	ck_assert(config_rule_issued_by(&cfg.outlets[0].rules[0], id));
+	ck_assert_int_eq(identity_id_parse(ID_D, id), 0);
+	ck_assert(config_rule_issued_by(&cfg.outlets[0].rules[0], id));
+	ck_assert_mem_eq(cfg.outlets[0].rules[0].issuer[2], id,
+	    CONFIG_ID_LEN);
+	ck_assert_int_eq(identity_id_parse(ID_C, id), 0);
+	ck_assert(!config_rule_issued_by(&cfg.outlets[0].rules[0], id));
 	config_free(&cfg);
 }
 END_TEST
@@ -850,7 +904,6 @@ END_TEST
  * it; each edit must give exactly the calls listed ("kind name what;"),
  * and the reverse diff (edited to base) those of rev.
  */
-#define ID_C "I0000000000000000000000000000000000000000000000000000000000000001"
 static const char diff_base[] =
     "[node]\nidentity = k\nlisten = 127.0.0.1:7400\n"
     "intercept = 127.0.0.1:15001\n"
@@ -1077,6 +1130,7 @@ config_suite(void)
 	tcase_add_test(tc, test_variants);
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_authority);
+	tcase_add_test(tc, test_authorities_rotation);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_intercept);
 	tcase_add_test(tc, test_load_file);
