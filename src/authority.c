@@ -45,6 +45,7 @@ struct asess {
 	uint8_t *doc; /* the answer (malloc'd), ${dlen} bytes */
 	size_t dlen;
 	uint32_t next; /* the offset of the next piece */
+	double store_ms; /* the last store call's time (its audit line) */
 };
 
 /* A source's allowance of new channels (a token bucket). */
@@ -303,7 +304,8 @@ asess_answer(struct asess *as, const uint8_t *cred, size_t clen)
 	}
 	as->doc[0] = (uint8_t)(clen >> 8);
 	as->doc[1] = (uint8_t)clen;
-	memcpy(as->doc + 2, cred, clen);
+	if (clen > 0) /* none for REVOKED */
+		memcpy(as->doc + 2, cred, clen);
 	if (tlen > 0)
 		memcpy(as->doc + 2 + clen, text, tlen);
 	as->dlen = 2 + clen + tlen;
@@ -324,13 +326,52 @@ asess_audit(struct asess *as, int allow, const char *reason,
 
 	if (m != NULL)
 		attrs_text(m->attrs, m->nattrs, attrs, sizeof(attrs));
+	if (ref != NULL && strncmp(ref, "token:", 6) == 0)
+		ref += 6; /* how a member joined: its token's reference */
 	snprintf(note, sizeof(note), " kind=%s ref=%s attrs=%s serial=%s "
-	    "src=%s", kind, ref != NULL && ref[0] != '\0' ? ref : "-",
-	    m != NULL ? attrs : "-", m != NULL && m->serial != 0 ?
-	    cred_serial_format(m->serial, serial) : "-", as->src);
+	    "src=%s store_ms=%.2f", kind, ref != NULL && ref[0] != '\0' ?
+	    ref : "-", m != NULL ? attrs : "-", m != NULL && m->serial != 0 ?
+	    cred_serial_format(m->serial, serial) : "-", as->src,
+	    as->store_ms);
 	/* A stranger's failed attempts are rate limited. */
 	env_audit_note(a->e, allow ? NULL : &a->anyone, allow, reason,
 	    as->peer, a->service, "authority", note);
+}
+
+/*
+ * What a store transaction of ${kind} ("enrol", "renew") came to: ${r}
+ * (the message ${err} for AUTHSTORE_ERROR) for the member ${m} with the
+ * reference ${ref}: counted (${metric}), audited (allow ${ok_word}), then
+ * the credential ${cred} (${clen} bytes, CRED_MAX_LEN wiped here; NULL:
+ * none) answered or the refusal sent.
+ */
+static void
+asess_result(struct asess *as, const char *kind, enum metrics_id metric,
+    const char *ok_word, enum authstore_result r, const char *err,
+    const struct authstore_member *m, const char *ref, uint8_t *cred,
+    size_t clen)
+{
+	struct authority *a = as->a;
+	const char *word = authstore_result_name(r);
+	char peer[IDENTITY_TEXT_SIZE];
+
+	metrics_add(metric, 1, r == AUTHSTORE_OK ? "ok" : word, NULL, NULL);
+	if (r == AUTHSTORE_ERROR)
+		log_error("event=authority-error authority=%s error=\"%s\"",
+		    a->name, err);
+	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? ok_word : word,
+	    kind, ref, r == AUTHSTORE_OK || r == AUTHSTORE_SUPERSEDED ? m :
+	    NULL);
+	if (r == AUTHSTORE_SUPERSEDED)
+		log_warn("event=authority-member-locked authority=%s peer=%s "
+		    "reason=credential-superseded", a->name,
+		    identity_id_format(as->peer, peer));
+	if (r == AUTHSTORE_OK)
+		(void)asess_answer(as, cred, clen);
+	else
+		asess_refuse(as, word);
+	if (cred != NULL)
+		wipe(cred, CRED_MAX_LEN);
 }
 
 /* ENROL: one store transaction, then the answer. */
@@ -343,27 +384,18 @@ asess_enrol(struct asess *as, const uint8_t secret[AUTHMSG_SECRET_LEN])
 	char ref[AUTHTOKEN_REF_TEXT] = "", err[256];
 	enum authstore_result r;
 	size_t clen = 0;
+	double t0;
 
 	authtoken_hash(secret, hash);
 	memset(&m, 0, sizeof(m));
 	a->now = (uint64_t)ev_now(a->e->loop);
+	t0 = ev_time();
 	r = authstore_enrol(a->store, hash, as->peer, a->now, issue, a, &m,
 	    ref, cred, sizeof(cred), &clen, err, sizeof(err));
+	as->store_ms = (ev_time() - t0) * 1000.;
 	wipe(hash, sizeof(hash));
-	metrics_add(METRICS_AUTHORITY_ENROLMENTS, 1, r == AUTHSTORE_OK ?
-	    "ok" : authstore_result_name(r), NULL, NULL);
-	if (r == AUTHSTORE_ERROR)
-		log_error("event=authority-error authority=%s error=\"%s\"",
-		    a->name, err);
-	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? "enrolled" :
-	    authstore_result_name(r), "enrol", ref, r == AUTHSTORE_OK ? &m :
-	    NULL);
-	if (r != AUTHSTORE_OK) {
-		asess_refuse(as, authstore_result_name(r));
-		return;
-	}
-	(void)asess_answer(as, cred, clen);
-	wipe(cred, sizeof(cred));
+	asess_result(as, "enrol", METRICS_AUTHORITY_ENROLMENTS, "enrolled", r,
+	    err, &m, ref, cred, clen);
 }
 
 /*
@@ -405,6 +437,7 @@ asess_renew(struct asess *as)
 	enum authstore_result r;
 	uint64_t serial;
 	size_t clen = 0;
+	double t0;
 
 	memset(&m, 0, sizeof(m));
 	if ((serial = shown_serial(as)) == 0) {
@@ -415,26 +448,12 @@ asess_renew(struct asess *as)
 		return;
 	}
 	a->now = (uint64_t)ev_now(a->e->loop);
+	t0 = ev_time();
 	r = authstore_renew(a->store, as->peer, serial, a->now, issue, a, &m,
 	    cred, sizeof(cred), &clen, err, sizeof(err));
-	metrics_add(METRICS_AUTHORITY_RENEWALS, 1, r == AUTHSTORE_OK ? "ok" :
-	    authstore_result_name(r), NULL, NULL);
-	if (r == AUTHSTORE_ERROR)
-		log_error("event=authority-error authority=%s error=\"%s\"",
-		    a->name, err);
-	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? "renewed" :
-	    authstore_result_name(r), "renew", m.how, r == AUTHSTORE_OK ||
-	    r == AUTHSTORE_SUPERSEDED ? &m : NULL);
-	if (r == AUTHSTORE_SUPERSEDED)
-		log_warn("event=authority-member-locked authority=%s peer=%s "
-		    "reason=credential-superseded", a->name,
-		    identity_id_format(as->peer, err));
-	if (r != AUTHSTORE_OK) {
-		asess_refuse(as, authstore_result_name(r));
-		return;
-	}
-	(void)asess_answer(as, cred, clen);
-	wipe(cred, sizeof(cred));
+	as->store_ms = (ev_time() - t0) * 1000.;
+	asess_result(as, "renew", METRICS_AUTHORITY_RENEWALS, "renewed", r,
+	    err, &m, m.how, cred, clen);
 }
 
 /*
@@ -457,12 +476,8 @@ asess_revoked(struct asess *as)
 			log_error("event=authority-error authority=%s "
 			    "error=\"%s\"", a->name, err);
 		if (r == AUTHSTORE_SUPERSEDED) {
-			asess_audit(as, 0, authstore_result_name(r), "revoked",
-			    NULL, NULL);
-			log_warn("event=authority-member-locked authority=%s "
-			    "peer=%s reason=credential-superseded", a->name,
-			    identity_id_format(as->peer, err));
-			asess_refuse(as, authstore_result_name(r));
+			asess_result(as, "revoked", METRICS_AUTHORITY_RENEWALS,
+			    NULL, r, err, NULL, NULL, NULL, 0);
 			return;
 		}
 	}

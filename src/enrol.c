@@ -111,8 +111,8 @@ read_frame(struct ex *x, size_t max, size_t *total, char *err,
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s", n == 0 ? "closed by the peer" :
-			    strerror(errno));
+			seterr(err, errlen, "%s", n == 0 ?
+			    "closed by the peer" : strerror(errno));
 			return (-1);
 		}
 		x->have += (size_t)n;
@@ -223,7 +223,7 @@ read_msg(struct ex *x, struct authmsg *m, size_t *used, char *err,
 			return (-1);
 		}
 		if (type != CHANNEL_DATA) {
-			consume(x, total); /* PING, CREDS, REKEY: nothing to do */
+			consume(x, total); /* PING, CREDS, REKEY: no more */
 			continue;
 		}
 		if (authmsg_parse(x->in + CHANNEL_HDR, len, m) == -1) {

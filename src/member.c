@@ -521,8 +521,8 @@ member_first(const struct config *cfg, const struct identity *idn)
 		    "error=\"%s\" retry_in=%.0f", t->name, err, backoff);
 		enrol_answer_fini(a);
 		(void)usleep((useconds_t)(backoff * 1e6));
-		backoff = backoff * 2 > MEMBER_BACKOFF_MAX ? MEMBER_BACKOFF_MAX :
-		    backoff * 2;
+		backoff = backoff * 2 > MEMBER_BACKOFF_MAX ?
+		    MEMBER_BACKOFF_MAX : backoff * 2;
 	}
 	metrics_add(METRICS_CRED_RENEWALS, 1, t->name, o == ENROL_JOINED ?
 	    "ok" : o == ENROL_REFUSED ? a->reason : "error", NULL);

@@ -17,6 +17,7 @@
 #include "member.h"
 #include "outlet.h"
 #include "relay.h"
+#include "sandbox.h"
 #include "rows.h"
 #include "trust.h"
 
@@ -357,6 +358,12 @@ authority_row_prepare(struct part *p, struct part_reload *r)
 	ar->changed = authority_conf_differs(r->old, r->cfg);
 	if (!ar->changed || !authority_conf_of(r->cfg, &c))
 		return (0);
+	if (!sandbox_writes(c.store)) {
+		snprintf(r->err, r->errlen, "[authority %s] store %s: not in "
+		    "a directory the sandbox lets this node write (set at "
+		    "start); restart the node", c.name, c.store);
+		return (-1);
+	}
 	if ((ar->next = authority_new(p->host->env, &c, msg, sizeof(msg))) ==
 	    NULL) {
 		snprintf(r->err, r->errlen, "%s", msg);
@@ -445,6 +452,22 @@ member_row_start(struct part *p)
 	return (0);
 }
 
+/* A reload that enrols: the sandbox must let the credential be written. */
+static int
+member_row_prepare(struct part *p, struct part_reload *r)
+{
+
+	(void)p;
+	if (r->cfg->node.enroll[0] == '\0' ||
+	    sandbox_writes(r->cfg->node.enroll_cred))
+		return (0);
+	snprintf(r->err, r->errlen, "%s:%d: enroll_credential %s: not in a "
+	    "directory the sandbox lets this node write (set at start); "
+	    "restart the node", r->cfg->path, r->cfg->node.enroll_cred_line,
+	    r->cfg->node.enroll_cred);
+	return (-1);
+}
+
 static void
 member_row_commit(struct part *p, struct part_reload *r)
 {
@@ -469,6 +492,7 @@ const struct part_ops rows_member = {
 	.name = "enroll",
 	.size = sizeof(struct part),
 	.start = member_row_start,
+	.prepare = member_row_prepare,
 	.commit = member_row_commit,
 	.free = member_row_free,
 };

@@ -1,8 +1,9 @@
 /*
  * rows: the rows of a node's table of parts (part.h), one per running
- * part: the front, the outlet, the relay, the inlets, interception and
- * the admin endpoint and the authority, each adapting its module's own functions (front.h,
- * outlet.h, ...) to the part interface, plus the node's trust (trust.h).
+ * part: the front, the outlet, the relay, the authority, the enrolled
+ * node's renewal, the inlets, interception and the admin endpoint, each
+ * adapting its module's own functions (front.h, outlet.h, ...) to the
+ * part interface, plus the node's trust (trust.h).
  * A new role is a new row here (its ops) and one line in rows_node.
  * Never keeps a global: a row's state is its struct part's.
  */

@@ -126,6 +126,7 @@ static char status[128] = "sandbox=none";
 #define SANDBOX_WDIRS_MAX 2
 static char wdirs[SANDBOX_WDIRS_MAX][CONFIG_PATH_MAX];
 static size_t nwdirs;
+static int writes_limited; /* the filter is in force: wdirs only */
 
 /*
  * The paths Landlock lets the process read (each with what is beneath
@@ -368,8 +369,9 @@ landlock_prepare(const char *const *files, size_t nfiles,
 	 * truncate, remove regular files, open the directory to sync it. */
 	for (i = 0; i < nwdirs; i++)
 		if (landlock_add(*rs, wdirs[i], LANDLOCK_ACCESS_FS_READ_FILE |
-		    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
-		    LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+		    LANDLOCK_ACCESS_FS_WRITE_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+		    LANDLOCK_ACCESS_FS_REMOVE_FILE |
 		    (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0), err,
 		    errlen) == -1)
 			goto fail1;
@@ -838,8 +840,28 @@ confine(int abi, int rs)
 		log_error("event=sandbox error=seccomp detail=\"%s\"", err);
 		return (-1);
 	}
+	writes_limited = 1;
 	snprintf(status, sizeof(status), "sandbox=seccomp%s uid=%u gid=%u "
 	    "caps=0", abi > 0 ? ",landlock" : "", uid, gid);
+	return (0);
+}
+
+/*
+ * sandbox_writes(path):
+ * See sandbox.h.
+ */
+int
+sandbox_writes(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	size_t i;
+
+	if (!writes_limited)
+		return (1);
+	(void)dir_of(path, dir, sizeof(dir));
+	for (i = 0; i < nwdirs; i++)
+		if (strcmp(dir, wdirs[i]) == 0)
+			return (1);
 	return (0);
 }
 

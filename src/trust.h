@@ -29,8 +29,8 @@ uint64_t trust_lifetime(void);
  * Load what ${cfg} says about trust besides the key: its credential
  * files (for the identity ${id}) into ${block} (its size in ${len}) and
  * its revocation list, with the ${extralen} bytes of list at ${extra}
- * (the enrolment authority's, env->revoked_auth), into ${rv}.  Return 0, or -1 with a message in
- * ${err} (nothing held).
+ * (the enrolment authority's, env->revoked_auth), into ${rv}.  Return
+ * 0, or -1 with a message in ${err} (nothing held).
  */
 int trust_load(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
     uint8_t block[CRED_BLOCK_MAX], size_t *len, struct cred_revoked *rv,

@@ -12,34 +12,17 @@
 #   role=app@corp); the authority's channel never shows a stranger the
 #   request of another node.
 . "$(dirname "$0")/lib.sh"
-need redis-server redis-cli sqlite3
+. "$(dirname "$0")/authlib.sh"
+need redis-server redis-cli sqlite3 curl
 
 start_redis
 S=$SALLYPORT
-CA_ID=$("$S" authority create "$WORK/ca.key" | tail -n 1)
-AUTH_ID=$(make_identity auth)
-OUT_ID=$(make_identity out)
-AUTH_PORT=$(free_port)
-NODE_PORT=$(free_port)
-mkdir "$WORK/store"
-{
-	ini_node auth.key "127.0.0.1:$AUTH_PORT"
-	echo "[authority corp]"
-	echo "key = ca.key"
-	echo "store = store/corp.db"
-	echo "credential_ttl = 1h"
-} >"$WORK/auth.ini"
-start_node auth "$WORK/auth.ini"
+AUTH_ADMIN=$(free_port)
+FRESH_ADMIN=$(free_port)
+AUTH_NODE_LINE="admin = 127.0.0.1:$AUTH_ADMIN" start_authority 1h
 log_has "$WORK/auth.log" event=authority-credential authority=corp ||
 	die "the authority node issued itself no credential"
-{
-	ini_node out.key "127.0.0.1:$NODE_PORT"
-	echo "[authorities]"
-	echo "corp = $CA_ID"
-	echo
-	ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp"
-} >"$WORK/out.ini"
-start_node out "$WORK/out.ini"
+redis_outlet
 
 # token(extra args...): a new token of corp on stdout (its reference in
 # $WORK/token.ref).
@@ -109,22 +92,36 @@ grep -q 'refused: already-member' "$WORK/enroll-one.out" ||
 	die "not already-member: $(cat "$WORK/enroll-one.out")"
 
 # --- a node with only a token ---------------------------------------------
-T4=$(token --attr role=app)
-printf '%s\n' "$T4" >"$WORK/fresh.token"
-chmod 600 "$WORK/fresh.token"
+# check first: the credential is not there yet, which is fine.
+token_file "$WORK/fresh.token" role=app
 "$S" identity create "$WORK/fresh.key" >/dev/null
 redis_inlet fresh "enroll = fresh.token" "enroll_credential = fresh.cred"
 "$S" check "$WORK/fresh.ini" >"$WORK/check.out" 2>&1 ||
-	die "check refused a node that has not enrolled yet: $(cat "$WORK/check.out")"
+	die "check refused a node not enrolled yet: $(cat "$WORK/check.out")"
 grep -q 'fresh.cred is not there yet: run enrols first (corp)' \
     "$WORK/check.out" || die "check did not say the node enrols first"
-start_node fresh "$WORK/fresh.ini"
+rm -f "$WORK/fresh.key" "$WORK/fresh.token"
+enrolled fresh "admin = 127.0.0.1:$FRESH_ADMIN"
 log_has "$WORK/fresh.log" event=enroll authority=corp result=ok ||
 	die "the fresh node did not enrol: $(cat "$WORK/fresh.log")"
-FRESH_ID=$("$S" identity show "$WORK/fresh.key")
+FRESH_ID=$ID_fresh
 pong() { [ "$(redis-cli -h 127.0.0.1 -p "$P_fresh" PING 2>&1)" = PONG ]; }
 wait_until 10 pong || die "no PONG through the enrolled node"
 wait_for_event "$WORK/out.log" 10 event=audit decision=allow \
     "peer=$FRESH_ID" rule=role=app@corp
+# Observability: the enrolled node is ready and says when its credential
+# ends; the authority counts enrolments by result and open tokens.
+[ "$(curl -fsS "http://127.0.0.1:$FRESH_ADMIN/readyz")" = ready ] ||
+	die "the enrolled node is not ready"
+metric() { curl -fsS "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2 }'; }
+EXP=$(metric "$FRESH_ADMIN" 'sallyport_credential_expiry_seconds{authority="corp"}')
+[ "${EXP%.*}" -gt "$(date +%s)" ] 2>/dev/null ||
+	die "no credential expiry in the future: $EXP"
+[ "$(metric "$AUTH_ADMIN" 'sallyport_authority_enrolments_total{result="ok"}')" = 2 ] ||
+	die "the authority did not count 2 enrolments"
+[ "$(metric "$AUTH_ADMIN" 'sallyport_authority_enrolments_total{result="token-used"}')" = 1 ] ||
+	die "the authority did not count the token-used refusal"
+[ "$(metric "$AUTH_ADMIN" 'sallyport_authority_tokens_outstanding{authority="corp"}')" = 2 ] ||
+	die "tokens outstanding is not 2 (T3, the check's)"
 say "ok: enrolled by token, refused token-used, token-expired, no-token," \
     "already-member; a node with only a token reaches redis by role=app@corp"

@@ -12,55 +12,21 @@
 #   renewal asks to renew: refused credential-superseded, the member
 #   locked (dup's next renewal is refused: member-locked).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/authlib.sh"
 need redis-server redis-cli
 
 start_redis
 S=$SALLYPORT
-CA_ID=$("$S" authority create "$WORK/ca.key" | tail -n 1)
-make_identity auth >/dev/null
-OUT_ID=$(make_identity out)
-AUTH_PORT=$(free_port)
-NODE_PORT=$(free_port)
-mkdir "$WORK/store" "$WORK/clone"
-{
-	ini_node auth.key "127.0.0.1:$AUTH_PORT"
-	echo "[authority corp]"
-	echo "key = ca.key"
-	echo "store = store/corp.db"
-	echo "credential_ttl = 15"
-} >"$WORK/auth.ini"
-start_node auth "$WORK/auth.ini"
-AUTH_PID=$LAST_PID
-{
-	ini_node out.key "127.0.0.1:$NODE_PORT"
-	echo "[authorities]"
-	echo "corp = $CA_ID"
-	echo
-	ini_outlet redis "127.0.0.1:$REDIS_PORT" "role=app@corp"
-} >"$WORK/out.ini"
-start_node out "$WORK/out.ini"
-
-# enrolled(name): a node with its own token and key, started.
-enrolled()
-{
-	"$S" authority token create "$WORK/auth.ini" corp --attr role=app \
-	    >"$WORK/$1.token" 2>/dev/null || die "token create failed"
-	"$S" identity create "$WORK/$1.key" >/dev/null
-	redis_inlet "$1" "enroll = $1.token" "enroll_credential = $1.cred"
-	start_node "$1" "$WORK/$1.ini"
-}
+mkdir "$WORK/clone"
+start_authority 15
+redis_outlet
 enrolled app
 enrolled dup
-APP_ID=$("$S" identity show "$WORK/app.key")
-DUP_ID=$("$S" identity show "$WORK/dup.key")
+APP_ID=$ID_app
+DUP_ID=$ID_dup
 
 # One connection, a PING every 0.2 s for 60 s (4 lifetimes).
-redis-cli -h 127.0.0.1 -p "$P_app" -r 300 -i 0.2 PING \
-    >"$WORK/pings.out" 2>&1 &
-CLI_PID=$!
-PIDS="$PIDS $CLI_PID"
-wait_until 10 log_has "$WORK/out.log" event=open role=outlet \
-    "peer=$APP_ID" || die "the connection did not open"
+ping_loop app 300
 
 # Two renewals, each taken in-band by the outlet.
 renewals() { [ "$(grep -c 'event=renew .*result=ok' "$WORK/$1.log")" -ge "$2" ]; }
