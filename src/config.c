@@ -108,11 +108,15 @@ enum outlet_key {
 	OK_POOL,
 	OK_PROXY_PROTOCOL,
 	OK_MAX_DIALS,
+	OK_PEER_CONNS,
+	OK_PEER_RATE,
+	OK_PEER_BURST,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
 	IK_COUNT };
-enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_COUNT };
+enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_PEER_CONNS, RK_PEER_RATE,
+	RK_PEER_BURST, RK_COUNT };
 
 #define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
@@ -1714,6 +1718,12 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.word = {"off", "v2"}, .on = 1, .def = 0},
     [OK_MAX_DIALS] = {"max_dials", KT_UINT, .off = O_(max_dials), .min = 0,
 	.max = 100000, .def = CONFIG_MAX_DIALS},
+    [OK_PEER_CONNS] = {"max_connections_per_peer", KT_UINT,
+	.off = O_(limits.max_conns), .min = 0, .max = 1000000, .def = 0},
+    [OK_PEER_RATE] = {"new_connections_per_second", KT_UINT,
+	.off = O_(limits.rate), .min = 0, .max = 1000000, .def = 0},
+    [OK_PEER_BURST] = {"new_connections_burst", KT_UINT,
+	.off = O_(limits.burst), .min = 0, .max = 1000000, .def = 0},
 };
 
 /* [inlet NAME]. */
@@ -1737,6 +1747,13 @@ static const struct key relay_keys[RK_COUNT] = {
     [RK_ALLOW] = {"allow", KT_FN, KF_REPEAT, .parse = relay_allow,
 	.same = relay_allow_same},
     [RK_VIA] = {"via", KT_FN, .parse = relay_via, .same = relay_via_same},
+    [RK_PEER_CONNS] = {"max_connections_per_peer", KT_UINT,
+	.off = R_(limits.max_conns), .min = 0, .max = 1000000,
+	.def = CONFIG_RELAY_PEER_CONNS},
+    [RK_PEER_RATE] = {"new_connections_per_second", KT_UINT,
+	.off = R_(limits.rate), .min = 0, .max = 1000000, .def = 0},
+    [RK_PEER_BURST] = {"new_connections_burst", KT_UINT,
+	.off = R_(limits.burst), .min = 0, .max = 1000000, .def = 0},
 };
 
 static int node_same(const struct config *, const struct config *);

@@ -262,6 +262,9 @@ struct conn {
 	uint64_t cred_expiry;
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
+	/* The role counted ${c} in a per-peer limit: the entry's slot plus
+	 * one (limit_slot); 0: not counted. */
+	size_t limited;
 	int retry;  /* a client carried over from an earlier connection */
 };
 
