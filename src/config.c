@@ -111,6 +111,7 @@ enum outlet_key {
 	OK_PEER_CONNS,
 	OK_PEER_RATE,
 	OK_PEER_BURST,
+	OK_CONN_BYTES,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
@@ -1724,6 +1725,8 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.off = O_(limits.rate), .min = 0, .max = 1000000, .def = 0},
     [OK_PEER_BURST] = {"new_connections_burst", KT_UINT,
 	.off = O_(limits.burst), .min = 0, .max = 1000000, .def = 0},
+    [OK_CONN_BYTES] = {"bytes_per_second_per_connection", KT_UINT,
+	.off = O_(limits.bytes), .min = 0, .max = 4000000000., .def = 0},
 };
 
 /* [inlet NAME]. */

@@ -262,6 +262,7 @@ struct conn {
 	uint64_t cred_expiry;
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
+	struct conn_shape *shape; /* conn_shape(): NULL when not shaped */
 	/* The role counted ${c} in a per-peer limit: the entry's slot plus
 	 * one (limit_slot); 0: not counted. */
 	size_t limited;
@@ -407,6 +408,18 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
  * connect deadline.  Records from the peer wait in the kernel meanwhile.
  */
 void conn_wait_plain(struct conn *c);
+
+/*
+ * conn_shape(c, rate):
+ * Shape ${c} (not yet OPEN): each direction reads at most ${rate} bytes
+ * a second on average from its source socket (the plain socket for plain
+ * to channel, the channel socket for the other way), bursts of one
+ * second's worth; a direction over it leaves its source socket unread
+ * (TCP backpressure, nothing dropped) until its bucket refilled (a timer).
+ * ${rate} is raised to CONN_SHAPE_MIN.  Return 0, or -1 on ENOMEM.
+ */
+#define CONN_SHAPE_MIN 65536 /* a buffer's worth: pauses stay under 1 s */
+int conn_shape(struct conn *c, uint64_t rate);
 
 /*
  * conn_plain_prefix(c, p, len):

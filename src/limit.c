@@ -54,6 +54,32 @@ limit_bucket_take(struct limit_bucket *b, double rate, double burst,
 	return (true);
 }
 
+/*
+ * limit_bucket_spend(b, rate, burst, n, now):
+ * Refill ${b}, then take ${n} tokens, going below zero if need be.
+ */
+void
+limit_bucket_spend(struct limit_bucket *b, double rate, double burst,
+    double n, double now)
+{
+
+	refill(b, rate, burst, now);
+	b->tokens -= n;
+}
+
+/*
+ * limit_bucket_wait(b, rate, burst, now):
+ * Refill ${b}; 0 if it holds a token, else the seconds until it will.
+ */
+double
+limit_bucket_wait(struct limit_bucket *b, double rate, double burst,
+    double now)
+{
+
+	refill(b, rate, burst, now);
+	return (b->tokens >= 1. ? 0. : (1. - b->tokens) / rate);
+}
+
 /* The burst of ${lim}: new_connections_burst, or the rate (at least 1). */
 static double
 burst_of(const struct config_limits *lim)

@@ -73,6 +73,22 @@ bool limit_bucket_take(struct limit_bucket *b, double rate, double burst,
     double now);
 
 /*
+ * limit_bucket_spend(b, rate, burst, n, now):
+ * Refill ${b} as limit_bucket_take() does, then take ${n} tokens, going
+ * below zero if need be (an overdraft the refill pays back first).
+ */
+void limit_bucket_spend(struct limit_bucket *b, double rate, double burst,
+    double n, double now);
+
+/*
+ * limit_bucket_wait(b, rate, burst, now):
+ * Refill ${b}; return 0 if it holds at least one token, else the seconds
+ * until it will (${rate} > 0).
+ */
+double limit_bucket_wait(struct limit_bucket *b, double rate, double burst,
+    double now);
+
+/*
  * limit_bucket_fill(b, burst, now):
  * Make ${b} full (${burst} tokens) at ${now}.
  */

@@ -425,8 +425,9 @@ outlet_admits(const struct env *e, const struct conn *c,
 
 /*
  * The limits of ${co} for the peer of ${c} (allowed): return 0 if it is
- * within them (${c} is then counted until it ends), or -1 once ${c} is
- * refused (REFUSE limit; audited, counted).
+ * within them (${c} is then counted until it ends, and shaped if the
+ * outlet says so), or -1 once ${c} is refused (REFUSE limit; audited,
+ * counted) or dropped (ENOMEM).
  */
 static int
 outlet_limits(struct outlet *o, struct conn *c,
@@ -440,7 +441,10 @@ outlet_limits(struct outlet *o, struct conn *c,
 	    ev_now(o->env->loop), &x);
 	if (k == LIMIT_OK) {
 		c->limited = x != NULL ? limit_slot(&o->limits, x) + 1 : 0;
-		return (0);
+		if (conn_shape(c, co->limits.bytes) == 0)
+			return (0);
+		conn_drop(c, CONN_R_NOMEM);
+		return (-1);
 	}
 	env_limit_refused(o->env, c, id, co->name, "outlet", k, x,
 	    &co->limits);

@@ -24,42 +24,25 @@ need redis-server redis-cli curl
 
 start_redis
 
-OUT_ID=$(make_identity out)
-A_ID=$(make_identity a)
-B_ID=$(make_identity b)
-NODE_PORT=$(free_port)
 ADMIN_PORT=$(free_port)
+peers_ab "admin = 127.0.0.1:$ADMIN_PORT"
+mv "$WORK/out.ini" "$WORK/out.head"
+# write_out(cap): out.ini with max_connections_per_peer = ${cap} on capped.
 write_out()
 {
 	{
-		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" \
-		    "admin = 127.0.0.1:$ADMIN_PORT"
-		ini_peers a "$A_ID" b "$B_ID"
-		echo "[outlet capped]"
-		echo "target = 127.0.0.1:$REDIS_PORT"
-		echo "allow = a, b"
+		cat "$WORK/out.head"
+		ini_outlet capped "127.0.0.1:$REDIS_PORT" a b
 		echo "max_connections_per_peer = $1"
 		echo
-		echo "[outlet rated]"
-		echo "target = 127.0.0.1:$REDIS_PORT"
-		echo "allow = a, b"
+		ini_outlet rated "127.0.0.1:$REDIS_PORT" a b
 		echo "new_connections_per_second = 1"
 		echo "new_connections_burst = 2"
-		echo
 	} | write_ini "$WORK/out.ini"
 }
 write_out 3
-for n in a b; do
-	eval "P_$n=\$(free_port)"
-	eval "R_$n=\$(free_port)"
-	eval "_p=\$P_$n _r=\$R_$n"
-	{
-		ini_node "$WORK/$n.key" ""
-		ini_peers server "$OUT_ID"
-		ini_inlet capped "127.0.0.1:$_p" "server@127.0.0.1:$NODE_PORT"
-		ini_inlet rated "127.0.0.1:$_r" "server@127.0.0.1:$NODE_PORT"
-	} >"$WORK/$n.ini"
-done
+inlet_node a capped rated
+inlet_node b capped rated
 start_node out "$WORK/out.ini"
 start_node a "$WORK/a.ini"
 start_node b "$WORK/b.ini"
@@ -72,7 +55,7 @@ cli()
 # --- the cap of live connections ---
 for i in 1 2 3; do
 	spawn "$WORK/held$i.out" timeout "$(slow_s 120)" redis-cli \
-	    -h 127.0.0.1 -p "$P_a" BLPOP "list$i" 0
+	    -h 127.0.0.1 -p "$P_a_capped" BLPOP "list$i" 0
 	eval "HELD$i=\$LAST_PID"
 done
 wait_until 20 eval '[ "$(log_count "$WORK/out.log" event=open role=outlet \
@@ -80,7 +63,7 @@ wait_until 20 eval '[ "$(log_count "$WORK/out.log" event=open role=outlet \
 
 clients0=$(redis-cli -p "$REDIS_PORT" INFO clients |
     sed -n 's/^connected_clients:\([0-9]*\).*/\1/p')
-r=$(cli "$P_a" PING 2>&1) && die "a's 4th connection was served: $r"
+r=$(cli "$P_a_capped" PING 2>&1) && die "a's 4th connection was served: $r"
 say "a's 4th connection: $r"
 wait_for_event "$WORK/a.log" 10 event=audit decision=deny \
     reason=remote-limit role=inlet service=capped
@@ -90,7 +73,7 @@ clients1=$(redis-cli -p "$REDIS_PORT" INFO clients |
     sed -n 's/^connected_clients:\([0-9]*\).*/\1/p')
 [ "$clients1" = "$clients0" ] ||
 	die "redis saw the refused connection: clients $clients0 -> $clients1"
-[ "$(cli "$P_b" PING)" = PONG ] || die "b was not served while a is capped"
+[ "$(cli "$P_b_capped" PING)" = PONG ] || die "b was not served while a is capped"
 metrics=$(curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics") ||
 	die "no metrics"
 # redis-cli may try a refused connection twice: 1 or more.
@@ -107,7 +90,7 @@ wait_for_event "$WORK/out.log" 10 event=limit-below-open role=outlet \
 
 # The held ones are intact: each gets its answer.
 for i in 1 2 3; do
-	[ "$(cli "$P_b" RPUSH "list$i" "v$i")" = 1 ] || die "RPUSH list$i"
+	[ "$(cli "$P_b_capped" RPUSH "list$i" "v$i")" = 1 ] || die "RPUSH list$i"
 	eval "wait_exit \$HELD$i 20" || die "held connection $i did not end"
 	[ "$EXIT_CODE" = 0 ] || die "held connection $i broke: $EXIT_CODE"
 	grep -q "^v$i\$" "$WORK/held$i.out" ||
@@ -115,7 +98,7 @@ for i in 1 2 3; do
 done
 say "3 held connections of a answered after the refusals"
 # All ended: a is served again (cap 1 now).
-wait_until 10 eval '[ "$(cli "$P_a" PING 2>/dev/null)" = PONG ]' ||
+wait_until 10 eval '[ "$(cli "$P_a_capped" PING 2>/dev/null)" = PONG ]' ||
 	die "a was not served once its connections ended"
 
 # --- the rate of new connections ---
@@ -123,7 +106,7 @@ t0=$(now_ms)
 ok=0
 refused=0
 for i in $(seq 20); do
-	if [ "$(cli "$R_a" PING 2>/dev/null)" = PONG ]; then
+	if [ "$(cli "$P_a_rated" PING 2>/dev/null)" = PONG ]; then
 		ok=$((ok + 1))
 	else
 		refused=$((refused + 1))
@@ -137,7 +120,7 @@ say "rate: a made 20 connections in $((t1 - t0)) ms: ok=$ok refused=$refused (bo
 [ "$refused" -ge 1 ] || die "a was never refused over its rate"
 [ "$ok" -ge 2 ] || die "a did not get its burst of 2"
 for i in 1 2; do
-	[ "$(cli "$R_b" PING)" = PONG ] ||
+	[ "$(cli "$P_b_rated" PING)" = PONG ] ||
 		die "b's connection $i was refused: its rate is its own"
 done
 wait_for_event "$WORK/out.log" 10 event=audit decision=deny reason=limit \

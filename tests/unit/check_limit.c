@@ -107,6 +107,25 @@ START_TEST(test_bucket_clock_back)
 }
 END_TEST
 
+/* Shaping: a read may overdraw; the wait pays the debt back first. */
+START_TEST(test_bucket_spend)
+{
+	struct limit_bucket b;
+
+	limit_bucket_fill(&b, 100., 0.);
+	ck_assert(limit_bucket_wait(&b, 100., 100., 0.) == 0.);
+	limit_bucket_spend(&b, 100., 100., 150., 0.);
+	ck_assert_double_eq_tol(limit_bucket_wait(&b, 100., 100., 0.), 0.51,
+	    1e-9);
+	ck_assert_double_eq_tol(limit_bucket_wait(&b, 100., 100., 0.5), 0.01,
+	    1e-9);
+	ck_assert(limit_bucket_wait(&b, 100., 100., 0.51) == 0.);
+	/* Never more than the burst after a long pause. */
+	ck_assert(limit_bucket_wait(&b, 100., 100., 60.) == 0.);
+	ck_assert_double_eq_tol(b.tokens, 100., 1e-9);
+}
+END_TEST
+
 /* Over a long run the rate is the configured one: 10/s for 100 s. */
 START_TEST(test_bucket_long_run)
 {
@@ -125,7 +144,7 @@ END_TEST
 /* No limit set: admitted without any state. */
 START_TEST(test_unset_admits)
 {
-	struct config_limits lim = {0, 0, 0};
+	struct config_limits lim = {0, 0, 0, 0};
 
 	admit_n(ida, "db", &lim, 1., 100);
 	ck_assert_int_eq(admit(ida, "db", &lim, 1.), LIMIT_OK);
@@ -137,7 +156,7 @@ END_TEST
 /* The cap: N live, the next refused; one ends, one more fits. */
 START_TEST(test_cap)
 {
-	struct config_limits lim = {3, 0, 0};
+	struct config_limits lim = {3, 0, 0, 0};
 
 	admit_n(ida, "db", &lim, 1., 3);
 	ck_assert_int_eq(admit(ida, "db", &lim, 1.), LIMIT_CONNECTIONS);
@@ -163,7 +182,7 @@ END_TEST
 /* The rate: a burst, then refusals, then one more after 1/rate s. */
 START_TEST(test_rate)
 {
-	struct config_limits lim = {0, 4, 2};
+	struct config_limits lim = {0, 4, 2, 0};
 
 	admit_n(ida, "db", &lim, 5., 2);
 	ck_assert_int_eq(admit(ida, "db", &lim, 5.), LIMIT_RATE);
@@ -182,7 +201,7 @@ END_TEST
 /* A refused connection is not counted live and takes no token. */
 START_TEST(test_cap_before_rate)
 {
-	struct config_limits lim = {1, 1, 1};
+	struct config_limits lim = {1, 1, 1, 0};
 
 	ck_assert_int_eq(admit(ida, "db", &lim, 0.), LIMIT_OK);
 	ck_assert_int_eq(admit(ida, "db", &lim, 5.), LIMIT_CONNECTIONS);
@@ -194,7 +213,7 @@ END_TEST
 /* The table: bounded; idle entries reused, live ones never. */
 START_TEST(test_table_bound)
 {
-	struct config_limits lim = {1, 1, 1};
+	struct config_limits lim = {1, 1, 1, 0};
 	unsigned i;
 
 	limit_table_set_cap(&t, 8);
@@ -224,7 +243,7 @@ END_TEST
 /* Many peers through a small table: it never grows past its cap. */
 START_TEST(test_table_churn)
 {
-	struct config_limits lim = {2, 100, 10};
+	struct config_limits lim = {2, 100, 10, 0};
 	unsigned i;
 
 	limit_table_set_cap(&t, 32);
@@ -258,6 +277,7 @@ limit_suite(void)
 	tc = tcase_create("bucket");
 	tcase_add_test(tc, test_bucket_burst_then_rate);
 	tcase_add_test(tc, test_bucket_clock_back);
+	tcase_add_test(tc, test_bucket_spend);
 	tcase_add_test(tc, test_bucket_long_run);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("table");
