@@ -768,6 +768,15 @@ outlet_stop(struct outlet *o)
 		fleet_stop(o->fleets[i]);
 }
 
+/* ${o} goes: its connection ${c} (ending alone) is counted nowhere now. */
+static void
+forget_limit(struct conn *c, void *arg)
+{
+
+	if (c->ops == &outlet_ops && c->arg == arg)
+		c->limited = 0;
+}
+
 /*
  * outlet_free(o):
  * Stop and free ${o}; NULL does nothing.
@@ -779,6 +788,9 @@ outlet_free(struct outlet *o)
 
 	if (o == NULL)
 		return;
+	/* Connections can outlive it (shutdown frees the roles first): they
+	 * must not release into its table. */
+	conn_ctx_each(&o->env->ctx, forget_limit, o);
 	outlet_stop(o);
 	for (i = 0; i < o->nfleets; i++)
 		fleet_free(o->fleets[i]); /* what is left of it */
