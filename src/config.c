@@ -112,6 +112,7 @@ enum outlet_key {
 	OK_PEER_RATE,
 	OK_PEER_BURST,
 	OK_CONN_BYTES,
+	OK_PEER_BYTES,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
@@ -1727,6 +1728,8 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.off = O_(limits.burst), .min = 0, .max = 1000000, .def = 0},
     [OK_CONN_BYTES] = {"bytes_per_second_per_connection", KT_UINT,
 	.off = O_(limits.bytes), .min = 0, .max = 4000000000., .def = 0},
+    [OK_PEER_BYTES] = {"bytes_per_second_per_peer", KT_UINT,
+	.off = O_(limits.peer_bytes), .min = 0, .max = 4000000000., .def = 0},
 };
 
 /* [inlet NAME]. */

@@ -70,6 +70,7 @@ struct config_limits {
 	unsigned rate;      /* new_connections_per_second */
 	unsigned burst;     /* new_connections_burst (0: the rate) */
 	unsigned bytes;     /* bytes_per_second_per_connection (outlets) */
+	unsigned peer_bytes; /* bytes_per_second_per_peer (outlets) */
 };
 /* [relay NAME] max_connections_per_peer when absent (docs/config.md). */
 #define CONFIG_RELAY_PEER_CONNS 4096

@@ -92,16 +92,18 @@ struct conn_buf {
 };
 
 /*
- * Shaping (conn_shape): a token bucket of bytes per direction, spent by
- * each read from the direction's source socket (it may overdraw by one
+ * Shaping (conn_shape): a token bucket of bytes per direction, and the
+ * peer's shared one if any, spent by each read from the direction's
+ * source socket (it may overdraw by one
  * read, at most a buffer); while a bucket is below one token its source
  * is not watched, and the timer wakes conn_update() when it refills.
  * Unshaped connections (c->shape NULL) pay one pointer test per update.
  */
 enum { SHAPE_TX, SHAPE_RX }; /* plain -> channel, channel -> plain */
 struct conn_shape {
-	double rate; /* bytes per second, and the burst */
+	double rate; /* bytes per second, and the burst; 0: none */
 	struct limit_bucket b[2];
+	struct limit_share *share; /* the peer's, shared, or NULL */
 	ev_timer timer;
 	struct conn *c;
 };
@@ -350,10 +352,14 @@ shape_holds(struct conn *c, int d)
 {
 	struct conn_shape *sh = c->shape;
 	ev_tstamp now = ev_now(c->ctx->loop);
-	double wait;
+	double wait = 0., w;
 
-	if ((wait = limit_bucket_wait(&sh->b[d], sh->rate, sh->rate, now)) ==
-	    0.)
+	if (sh->rate > 0.)
+		wait = limit_bucket_wait(&sh->b[d], sh->rate, sh->rate, now);
+	if (sh->share != NULL && (w = limit_bucket_wait(&sh->share->b[d],
+	    sh->share->rate, sh->share->rate, now)) > wait)
+		wait = w;
+	if (wait == 0.)
 		return (0);
 	if (!ev_is_active(&sh->timer) ||
 	    ev_timer_remaining(c->ctx->loop, &sh->timer) > wait) {
@@ -380,9 +386,16 @@ static inline void
 shape_spend(struct conn *c, int d, size_t n)
 {
 
-	if (c->shape != NULL)
-		limit_bucket_spend(&c->shape->b[d], c->shape->rate,
-		    c->shape->rate, (double)n, ev_now(c->ctx->loop));
+	struct conn_shape *sh = c->shape;
+
+	if (sh == NULL)
+		return;
+	if (sh->rate > 0.)
+		limit_bucket_spend(&sh->b[d], sh->rate, sh->rate, (double)n,
+		    ev_now(c->ctx->loop));
+	if (sh->share != NULL)
+		limit_bucket_spend(&sh->share->b[d], sh->share->rate,
+		    sh->share->rate, (double)n, ev_now(c->ctx->loop));
 }
 
 /*
@@ -391,16 +404,22 @@ shape_spend(struct conn *c, int d, size_t n)
  * average from its source socket.  Return 0, or -1 on ENOMEM.
  */
 int
-conn_shape(struct conn *c, uint64_t rate)
+conn_shape(struct conn *c, uint64_t rate, struct limit_share *share)
 {
 	struct conn_shape *sh;
 	int d;
 
-	if (rate == 0)
+	if (rate == 0 && share == NULL)
 		return (0);
-	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+	if ((sh = calloc(1, sizeof(*sh))) == NULL) {
+		limit_share_put(share);
 		return (-1);
-	sh->rate = rate < CONN_SHAPE_MIN ? CONN_SHAPE_MIN : (double)rate;
+	}
+	if (rate != 0)
+		sh->rate = rate < CONN_SHAPE_MIN ? CONN_SHAPE_MIN :
+		    (double)rate;
+	if ((sh->share = share) != NULL && share->rate < CONN_SHAPE_MIN)
+		share->rate = CONN_SHAPE_MIN;
 	for (d = SHAPE_TX; d <= SHAPE_RX; d++)
 		limit_bucket_fill(&sh->b[d], sh->rate, ev_now(c->ctx->loop));
 	ev_init(&sh->timer, shape_timer_cb);
@@ -2190,6 +2209,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	ev_timer_stop(ctx->loop, &c->timer);
 	if (c->shape != NULL) {
 		ev_timer_stop(ctx->loop, &c->shape->timer);
+		limit_share_put(c->shape->share);
 		free(c->shape);
 		c->shape = NULL;
 	}

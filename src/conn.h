@@ -31,6 +31,7 @@
 
 #include "addr.h"
 #include "channel.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "reap.h"
@@ -410,16 +411,19 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
 void conn_wait_plain(struct conn *c);
 
 /*
- * conn_shape(c, rate):
+ * conn_shape(c, rate, share):
  * Shape ${c} (not yet OPEN): each direction reads at most ${rate} bytes
  * a second on average from its source socket (the plain socket for plain
  * to channel, the channel socket for the other way), bursts of one
- * second's worth; a direction over it leaves its source socket unread
- * (TCP backpressure, nothing dropped) until its bucket refilled (a timer).
- * ${rate} is raised to CONN_SHAPE_MIN.  Return 0, or -1 on ENOMEM.
+ * second's worth, and, with ${share} (a reference the caller gives ${c};
+ * may be NULL), at most the share's rate together with every connection
+ * holding it; a direction over either leaves its source socket unread
+ * (TCP backpressure, nothing dropped) until the bucket refilled (a timer).
+ * Rates are raised to CONN_SHAPE_MIN; ${rate} 0 is none.  Return 0, or
+ * -1 on ENOMEM (${share} is then released).
  */
 #define CONN_SHAPE_MIN 65536 /* a buffer's worth: pauses stay under 1 s */
-int conn_shape(struct conn *c, uint64_t rate);
+int conn_shape(struct conn *c, uint64_t rate, struct limit_share *share);
 
 /*
  * conn_plain_prefix(c, p, len):

@@ -98,7 +98,8 @@ bool
 limit_is_set(const struct config_limits *lim)
 {
 
-	return (lim->max_conns != 0 || lim->rate != 0);
+	return (lim->max_conns != 0 || lim->rate != 0 ||
+	    lim->peer_bytes != 0);
 }
 
 /*
@@ -131,7 +132,10 @@ limit_table_set_cap(struct limit_table *t, size_t cap)
 void
 limit_table_fini(struct limit_table *t)
 {
+	size_t i;
 
+	for (i = 0; i < t->n; i++)
+		limit_share_put(t->e[i].share);
 	free(t->e);
 	memset(t, 0, sizeof(*t));
 }
@@ -178,7 +182,9 @@ make_room(struct limit_table *t, const struct config_limits *lim,
 			t->e = e;
 			t->alloc = alloc;
 		}
-		return (&t->e[t->n++]);
+		e = &t->e[t->n++];
+		memset(e, 0, sizeof(*e));
+		return (e);
 	}
 	for (i = 0; i < t->n; i++) {
 		if (t->e[i].live != 0)
@@ -210,6 +216,7 @@ limit_admit(struct limit_table *t, const uint8_t *id, const char *name,
 	if ((x = limit_find(t, id, name)) == NULL) {
 		if ((x = make_room(t, lim, now)) == NULL)
 			return (LIMIT_TABLE);
+		limit_share_put(x->share); /* a reused entry's */
 		memset(x, 0, sizeof(*x));
 		memcpy(x->id, id, CONFIG_ID_LEN);
 		strncpy(x->name, name, sizeof(x->name) - 1);
@@ -252,6 +259,40 @@ limit_release(struct limit_table *t, size_t slot)
 
 	if (slot < t->n && t->e[slot].live > 0)
 		t->e[slot].live--;
+}
+
+/*
+ * limit_share_get(e, rate, now):
+ * The bandwidth share of ${e} at ${rate}, with a reference; NULL on
+ * ENOMEM.
+ */
+struct limit_share *
+limit_share_get(struct limit_entry *e, double rate, double now)
+{
+	int d;
+
+	if (e->share == NULL) {
+		if ((e->share = calloc(1, sizeof(*e->share))) == NULL)
+			return (NULL);
+		e->share->refs = 1; /* the entry's */
+		for (d = 0; d < 2; d++)
+			limit_bucket_fill(&e->share->b[d], rate, now);
+	}
+	e->share->rate = rate;
+	e->share->refs++;
+	return (e->share);
+}
+
+/*
+ * limit_share_put(sh):
+ * Drop a reference to ${sh}; the last frees it.
+ */
+void
+limit_share_put(struct limit_share *sh)
+{
+
+	if (sh != NULL && --sh->refs == 0)
+		free(sh);
 }
 
 /*

@@ -44,6 +44,19 @@ enum limit_kind {
 	LIMIT_KINDS
 };
 
+/*
+ * The bytes a peer may read per second across all its connections to one
+ * outlet (bytes_per_second_per_peer): a bucket per direction, shared by
+ * its entry and every connection it shapes, counted, freed by the last
+ * one (limit_share_put), so it outlives a reload, an eviction or the
+ * table.
+ */
+struct limit_share {
+	unsigned refs;
+	double rate; /* bytes per second, and the burst */
+	struct limit_bucket b[2];
+};
+
 /* One (peer, service) pair. */
 struct limit_entry {
 	uint8_t id[CONFIG_ID_LEN];
@@ -53,6 +66,7 @@ struct limit_entry {
 	double used;                /* last admission or refusal */
 	double audited;             /* when its last refusal was audited */
 	uint64_t refused;           /* refusals not yet in an audit line */
+	struct limit_share *share;  /* bytes_per_second_per_peer, or NULL */
 };
 
 struct limit_table {
@@ -150,6 +164,21 @@ void limit_release(struct limit_table *t, size_t slot);
  */
 struct limit_entry *limit_find(struct limit_table *t, const uint8_t *id,
     const char *name);
+
+/*
+ * limit_share_get(e, rate, now):
+ * The bandwidth share of the entry ${e} at ${rate} bytes per second (made
+ * full at ${now} on first use; its rate set to ${rate}), with a reference
+ * for the caller; NULL on ENOMEM.
+ */
+struct limit_share *limit_share_get(struct limit_entry *e, double rate,
+    double now);
+
+/*
+ * limit_share_put(sh):
+ * Drop a reference to ${sh}; the last frees it.  NULL does nothing.
+ */
+void limit_share_put(struct limit_share *sh);
 
 /*
  * limit_kind_name(k):

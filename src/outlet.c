@@ -434,6 +434,7 @@ outlet_limits(struct outlet *o, struct conn *c,
     const struct config_outlet *co)
 {
 	const uint8_t *id = channel_peer_id(c->ch);
+	struct limit_share *sh;
 	struct limit_entry *x;
 	enum limit_kind k;
 
@@ -441,7 +442,14 @@ outlet_limits(struct outlet *o, struct conn *c,
 	    ev_now(o->env->loop), &x);
 	if (k == LIMIT_OK) {
 		c->limited = x != NULL ? limit_slot(&o->limits, x) + 1 : 0;
-		if (conn_shape(c, co->limits.bytes) == 0)
+		sh = NULL;
+		if (co->limits.peer_bytes != 0 && (sh = limit_share_get(x,
+		    (double)co->limits.peer_bytes, ev_now(o->env->loop))) ==
+		    NULL) {
+			conn_drop(c, CONN_R_NOMEM);
+			return (-1);
+		}
+		if (conn_shape(c, co->limits.bytes, sh) == 0)
 			return (0);
 		conn_drop(c, CONN_R_NOMEM);
 		return (-1);

@@ -49,6 +49,7 @@ o_pconns=0
 o_prate=0
 o_pburst=0
 o_pbytes=0
+o_ppbytes=0
 i_listen="127.0.0.1:$(free_port)"
 i_intercept="198.18.19.1:5432"
 i_outlet="a@127.0.0.1:$(free_port)"
@@ -84,6 +85,7 @@ write_conf()
 		echo "new_connections_per_second = $o_prate"
 		echo "new_connections_burst = $o_pburst"
 		echo "bytes_per_second_per_connection = $o_pbytes"
+		echo "bytes_per_second_per_peer = $o_ppbytes"
 		echo
 		echo "[inlet i]"
 		echo "listen = $i_listen"
@@ -148,6 +150,7 @@ outlet o o_pconns 5
 outlet o o_prate 10
 outlet o o_pburst 20
 outlet o o_pbytes 1048576
+outlet o o_ppbytes 2097152
 inlet i i_listen 127.0.0.1:$(free_port)
 inlet i i_intercept 198.18.19.1:5433
 inlet i i_outlet b@127.0.0.1:$(free_port)

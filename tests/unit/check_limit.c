@@ -144,7 +144,7 @@ END_TEST
 /* No limit set: admitted without any state. */
 START_TEST(test_unset_admits)
 {
-	struct config_limits lim = {0, 0, 0, 0};
+	struct config_limits lim = {0, 0, 0, 0, 0};
 
 	admit_n(ida, "db", &lim, 1., 100);
 	ck_assert_int_eq(admit(ida, "db", &lim, 1.), LIMIT_OK);
@@ -156,7 +156,7 @@ END_TEST
 /* The cap: N live, the next refused; one ends, one more fits. */
 START_TEST(test_cap)
 {
-	struct config_limits lim = {3, 0, 0, 0};
+	struct config_limits lim = {3, 0, 0, 0, 0};
 
 	admit_n(ida, "db", &lim, 1., 3);
 	ck_assert_int_eq(admit(ida, "db", &lim, 1.), LIMIT_CONNECTIONS);
@@ -182,7 +182,7 @@ END_TEST
 /* The rate: a burst, then refusals, then one more after 1/rate s. */
 START_TEST(test_rate)
 {
-	struct config_limits lim = {0, 4, 2, 0};
+	struct config_limits lim = {0, 4, 2, 0, 0};
 
 	admit_n(ida, "db", &lim, 5., 2);
 	ck_assert_int_eq(admit(ida, "db", &lim, 5.), LIMIT_RATE);
@@ -201,7 +201,7 @@ END_TEST
 /* A refused connection is not counted live and takes no token. */
 START_TEST(test_cap_before_rate)
 {
-	struct config_limits lim = {1, 1, 1, 0};
+	struct config_limits lim = {1, 1, 1, 0, 0};
 
 	ck_assert_int_eq(admit(ida, "db", &lim, 0.), LIMIT_OK);
 	ck_assert_int_eq(admit(ida, "db", &lim, 5.), LIMIT_CONNECTIONS);
@@ -213,7 +213,7 @@ END_TEST
 /* The table: bounded; idle entries reused, live ones never. */
 START_TEST(test_table_bound)
 {
-	struct config_limits lim = {1, 1, 1, 0};
+	struct config_limits lim = {1, 1, 1, 0, 0};
 	unsigned i;
 
 	limit_table_set_cap(&t, 8);
@@ -243,7 +243,7 @@ END_TEST
 /* Many peers through a small table: it never grows past its cap. */
 START_TEST(test_table_churn)
 {
-	struct config_limits lim = {2, 100, 10, 0};
+	struct config_limits lim = {2, 100, 10, 0, 0};
 	unsigned i;
 
 	limit_table_set_cap(&t, 32);
@@ -254,6 +254,35 @@ START_TEST(test_table_churn)
 		ck_assert_uint_le(t.n, 32);
 		ck_assert_uint_le(t.alloc, 32);
 	}
+}
+END_TEST
+
+/* The bandwidth share: one per entry, counted, kept by its users. */
+START_TEST(test_share)
+{
+	struct config_limits lim = {0, 0, 0, 0, 0};
+	struct limit_share *s1, *s2;
+
+	lim.peer_bytes = 1000;
+	ck_assert(limit_is_set(&lim));
+	ck_assert_int_eq(admit(ida, "db", &lim, 0.), LIMIT_OK);
+	ck_assert_ptr_nonnull(s1 = limit_share_get(e, 1000., 0.));
+	ck_assert_int_eq(admit(ida, "db", &lim, 0.), LIMIT_OK);
+	ck_assert_ptr_nonnull(s2 = limit_share_get(e, 2000., 0.));
+	ck_assert_ptr_eq(s1, s2);
+	ck_assert_uint_eq(s1->refs, 3); /* the entry and two users */
+	ck_assert(s1->rate == 2000.);   /* the latest configuration */
+	ck_assert(s1->b[0].tokens == 1000.);
+	/* Another peer has its own. */
+	ck_assert_int_eq(admit(idb, "db", &lim, 0.), LIMIT_OK);
+	ck_assert_ptr_nonnull(s2 = limit_share_get(e, 1000., 0.));
+	ck_assert_ptr_ne(s1, s2);
+	limit_share_put(s2);
+	/* Both users of a's end: the entry's reference is left. */
+	limit_share_put(s1);
+	limit_share_put(s1);
+	ck_assert_uint_eq(s1->refs, 1);
+	limit_share_put(NULL);
 }
 END_TEST
 
@@ -288,6 +317,7 @@ limit_suite(void)
 	tcase_add_test(tc, test_cap_before_rate);
 	tcase_add_test(tc, test_table_bound);
 	tcase_add_test(tc, test_table_churn);
+	tcase_add_test(tc, test_share);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
 	return (s);
