@@ -68,6 +68,8 @@
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
 #define CONN_HS_CAP (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+/* The first bytes are read into a handshake buffer. */
+_Static_assert(CONN_FIRST_MAX <= CONN_HS_CAP, "CONN_FIRST_MAX");
 /* Seconds a refused connection waits for the initiator's FIN (linger). */
 #define CONN_LINGER 1.0
 /* Records opened per writev() to the plain socket. */
@@ -124,7 +126,7 @@ static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
 	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked",
-	"refused", "resolve-failed"};
+	"refused", "resolve-failed", "evicted"};
 
 /*
  * conn_reason_name(reason):
@@ -264,7 +266,9 @@ watch(struct conn *c, ev_io *w, int fd, int on)
  * Legal state transitions, one bit per target state (see conn.h).
  */
 static const unsigned legal[] = {
-	[CONN_NEW] = 1u << CONN_DIAL | 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
+	[CONN_NEW] = 1u << CONN_FIRST_BYTES | 1u << CONN_DIAL |
+	    1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
+	[CONN_FIRST_BYTES] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
 	    1u << CONN_OPEN | 1u << CONN_REFUSING | 1u << CONN_DEAD,
@@ -281,7 +285,8 @@ static int
 is_pending(enum conn_state s)
 {
 
-	return (s == CONN_DIAL || s == CONN_HANDSHAKE || s == CONN_CONNECT);
+	return (s == CONN_FIRST_BYTES || s == CONN_DIAL ||
+	    s == CONN_HANDSHAKE || s == CONN_CONNECT);
 }
 
 /* A connection or a pending slot was given back: tell the node. */
@@ -297,8 +302,8 @@ slot_freed(struct conn_ctx *ctx)
 static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
-	static const char *const names[] = {"new", "dial", "handshake",
-	    "queued", "connect", "open", "refusing", "dead"};
+	static const char *const names[] = {"new", "first-bytes", "dial",
+	    "handshake", "queued", "connect", "open", "refusing", "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
@@ -445,6 +450,7 @@ conn_update(struct conn *c)
 		/* No socket yet while the name is looked up. */
 		watch(c, &c->chan_w, c->fd_chan, c->fd_chan != -1);
 		break;
+	case CONN_FIRST_BYTES:
 	case CONN_HANDSHAKE:
 		watch(c, &c->chan_r, c->fd_chan, 1);
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
@@ -632,6 +638,50 @@ bytes_count(struct conn *c, uint64_t in, uint64_t out)
 	}
 	t->in += in;
 	t->out += out;
+}
+
+/*
+ * The metric handles of ${c}'s role in its context: found by the role's
+ * address, resolved the first time the role is seen (the last slot is
+ * taken over if more roles than CONN_SERIES_ROLES appear).
+ */
+static struct conn_series *
+series_of(struct conn *c)
+{
+	struct conn_series *m = c->ctx->series;
+	size_t i;
+
+	for (i = 0; i < CONN_SERIES_ROLES - 1; i++, m++)
+		if (m->role == c->role || m->role == NULL)
+			break;
+	if (m->role != c->role) {
+		memset(m, 0, sizeof(*m));
+		m->role = c->role;
+		m->active = metrics_series(METRICS_CONN_ACTIVE, c->role, NULL,
+		    NULL);
+		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, c->role,
+		    NULL, NULL);
+	}
+	return (m);
+}
+
+/*
+ * The handle in ${h} (of ${m}'s role, one per reason) for the end of a
+ * connection with ${reason}, in the family ${id}: resolved at its first
+ * use.
+ */
+static struct metrics_series *
+series_reason(struct conn_series *m, struct metrics_series **h,
+    enum metrics_id id, enum conn_reason reason)
+{
+
+	if ((size_t)reason >= CONN_REASONS)
+		return (metrics_series(id, m->role, conn_reason_name(reason),
+		    NULL));
+	if (h[reason] == NULL)
+		h[reason] = metrics_series(id, m->role,
+		    conn_reason_name(reason), NULL);
+	return (h[reason]);
 }
 
 /* The collector: the tallies of the context ${arg} go to the metrics. */
@@ -931,6 +981,38 @@ chan_read_open(struct conn *c)
 	if (rx_open_records(c) == -1)
 		return;
 	rx_pump(c);
+}
+
+/*
+ * FIRST_BYTES, channel socket readable: read the bytes ops->first waits
+ * for (the first one, then as many as it asks for, and no more: what
+ * follows is not ours) into c->rx, where a handshake goes on from, and
+ * let ops->first move ${c} on.  The peer closing first is no event: ${c}
+ * goes without a line.
+ */
+static void
+first_read(struct conn *c)
+{
+	struct conn_buf *b;
+	ssize_t n;
+
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	b = c->rx;
+	n = read(c->fd_chan, b->data + b->have, c->first_want - b->have);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		c->quiet = 1;
+		conn_drop(c, CONN_R_EOF);
+		return;
+	}
+	if ((b->have += (size_t)n) == c->first_want) {
+		c->first_want = c->ops->first(c, b->data, b->have);
+		assert(c->first_want <= CONN_FIRST_MAX);
+	}
 }
 
 /*
@@ -1252,7 +1334,9 @@ conn_chan_r_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (c->state == CONN_HANDSHAKE)
+	if (c->state == CONN_FIRST_BYTES)
+		first_read(c);
+	else if (c->state == CONN_HANDSHAKE)
 		chan_read_handshake(c);
 	else if (c->state == CONN_REFUSING)
 		linger_read(c);
@@ -1347,6 +1431,7 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(c, &c->plain_w, c->fd_plain, 0);
 		dial_done(c, 1);
 		break;
+	case CONN_FIRST_BYTES:
 	case CONN_HANDSHAKE:
 		conn_drop(c, CONN_R_HANDSHAKE_TIMEOUT);
 		break;
@@ -1487,7 +1572,8 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		votes = 0; /* no source holds most */
 	/* Oldest first: the first that qualifies is the oldest. */
 	for (c = ctx->pend_head; c != NULL && victim == NULL; c = c->pnext) {
-		if (c->state != CONN_HANDSHAKE || !c->hs_responder)
+		if (c->state != CONN_FIRST_BYTES &&
+		    (c->state != CONN_HANDSHAKE || !c->hs_responder))
 			continue;
 		if (c->hs_progress) {
 			if (busy == NULL && now - c->t_start >= busy_age &&
@@ -1514,7 +1600,8 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		victim = busy;
 	if (victim == NULL)
 		return (-1);
-	conn_drop(victim, CONN_R_EVICTED);
+	conn_drop(victim, victim->state == CONN_FIRST_BYTES ?
+	    CONN_R_FIRST_EVICTED : CONN_R_EVICTED);
 	return (0);
 }
 
@@ -1827,7 +1914,8 @@ conn_handshake_pre(struct conn *c, struct channel *ch,
 {
 	size_t outlen = 0;
 
-	assert(c->state == CONN_NEW || c->state == CONN_DIAL);
+	assert(c->state == CONN_NEW || c->state == CONN_DIAL ||
+	    (c->state == CONN_FIRST_BYTES && role == CHANNEL_RESPONDER));
 	assert(c->ch == NULL);
 	assert(prelen <= 256);
 	c->ch = ch;
@@ -1893,6 +1981,38 @@ conn_detach(struct conn *c, int *fd, struct channel **ch, uint8_t *rest,
 }
 
 /*
+ * conn_first_bytes(c):
+ * NEW, accepted channel socket only: wait for its first bytes with the
+ * handshake deadline, as a pending connection.
+ */
+void
+conn_first_bytes(struct conn *c)
+{
+
+	assert(c->state == CONN_NEW && c->fd_chan != -1 && c->fd_plain == -1);
+	c->first_want = 1;
+	conn_set_state(c, CONN_FIRST_BYTES);
+	timer_set(c, c->ctx->handshake_timeout);
+	conn_update(c);
+}
+
+/*
+ * conn_take_chan(c):
+ * From ops->first: take the channel socket and drop ${c} without a line.
+ */
+int
+conn_take_chan(struct conn *c)
+{
+	int fd = c->fd_chan;
+
+	assert(c->state == CONN_FIRST_BYTES);
+	c->fd_chan = -1; /* the caller owns it now (conn_drop stops chan_r) */
+	c->quiet = 1;
+	conn_drop(c, CONN_R_EOF);
+	return (fd);
+}
+
+/*
  * conn_take_plain(c):
  * From ops->handshake_failed, before ${c} opened: take its plain socket
  * and make the coming drop silent.  Return it, or -1 if none.
@@ -1919,16 +2039,18 @@ void
 conn_open(struct conn *c)
 {
 	char peer[IDENTITY_TEXT_SIZE];
+	struct conn_series *m;
 	struct conn_buf *b;
 
 	conn_set_state(c, CONN_OPEN);
 	c->t_active = ev_now(c->ctx->loop);
 	open_timer(c);
 	c->logged_open = 1;
-	metrics_add(METRICS_CONN_OPENED, 1, c->role, c->name, NULL);
-	metrics_add(METRICS_CONN_ACTIVE, 1, c->role, NULL, NULL);
-	metrics_observe(METRICS_HANDSHAKE_SECONDS, ev_time() - c->t_start,
-	    c->role);
+	assert(c->opened != NULL);
+	m = series_of(c);
+	metrics_inc(c->opened, 1);
+	metrics_inc(m->active, 1);
+	metrics_observe(m->seconds, ev_time() - c->t_start);
 	log_info("event=open role=%s conn=%" PRIu64 " name=%s peer=%s "
 	    "service=%s setup_ms=%.2f", c->role, c->id, c->name,
 	    conn_peer_text(c, peer), c->service,
@@ -2028,20 +2150,10 @@ static const char *
 peer_text(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t salen = sizeof(ss);
-	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t salen;
 
-	if (fd == -1 ||
-	    getpeername(fd, (struct sockaddr *)&ss, &salen) == -1)
-		return ("-");
-	if (ss.ss_family == AF_UNIX)
-		return ("unix");
-	if (getnameinfo((struct sockaddr *)&ss, salen, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return ("-");
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-	    host, port);
-	return (buf);
+	(void)sock_peer(fd, &ss, &salen);
+	return (addr_sa_format(&ss, buf, len));
 }
 
 /*
@@ -2071,6 +2183,20 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 	 * initiator dialed it and accepted its plain one. */
 	return (peer_text(c->hs_responder ? c->fd_chan : c->fd_plain, buf,
 	    len));
+}
+
+/*
+ * conn_src_addr(c, ss):
+ * The address conn_src_text() names, into ${ss} (zero, AF_UNSPEC, if it
+ * cannot be had).
+ */
+void
+conn_src_addr(const struct conn *c, struct sockaddr_storage *ss)
+{
+	socklen_t salen;
+
+	(void)sock_peer(c->hs_responder ? c->fd_chan : c->fd_plain, ss,
+	    &salen);
 }
 
 /*
@@ -2199,6 +2325,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 {
 	struct conn_ctx *ctx = c->ctx;
 	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
+	struct conn_series *m;
 
 	if (c->state == CONN_DEAD)
 		return;
@@ -2219,13 +2346,14 @@ conn_drop(struct conn *c, enum conn_reason reason)
 
 	/* Metrics: an opened one closes; one that never opened failed
 	 * (a detached session's handshake ends with EOF: not a failure). */
+	m = series_of(c);
 	if (c->logged_open) {
-		metrics_add(METRICS_CONN_CLOSED, 1, c->role,
-		    conn_reason_name(reason), NULL);
-		metrics_add(METRICS_CONN_ACTIVE, -1, c->role, NULL, NULL);
+		metrics_inc(series_reason(m, m->closed, METRICS_CONN_CLOSED,
+		    reason), 1);
+		metrics_inc(m->active, -1);
 	} else if (reason != CONN_R_EOF)
-		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, c->role,
-		    conn_reason_name(reason), NULL);
+		metrics_inc(series_reason(m, m->failed,
+		    METRICS_HANDSHAKE_FAILURES, reason), 1);
 
 	if (c->logged_open)
 		log_info("event=close role=%s conn=%" PRIu64 " name=%s "

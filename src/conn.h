@@ -14,6 +14,8 @@
  *
  *   NEW --conn_dial_channel--> DIAL --(dialed)--> HANDSHAKE    (initiator)
  *   NEW --conn_handshake-----------------------> HANDSHAKE    (responder)
+ *   NEW --conn_first_bytes--> FIRST_BYTES --(ops->first: conn_handshake)
+ *       --> HANDSHAKE, or --(conn_take_chan)--> DEAD     (accepted socket)
  *   HANDSHAKE --(established)--> CONNECT (conn_dial_plain) --> OPEN
  *   HANDSHAKE --(established)--> QUEUED (conn_wait_plain)
  *       --(conn_dial_plain)--> CONNECT --> OPEN
@@ -51,6 +53,7 @@ struct conn_buf;
 
 enum conn_state {
 	CONN_NEW,       /* made, nothing started */
+	CONN_FIRST_BYTES, /* accepted: its first bytes tell what it is */
 	CONN_DIAL,      /* connecting the channel socket */
 	CONN_HANDSHAKE, /* channel handshake running */
 	CONN_QUEUED,    /* established; the plain dial waits its turn */
@@ -81,11 +84,30 @@ enum conn_reason {
 	CONN_R_REVOKED,           /* a reload took its access away */
 	CONN_R_REFUSED,           /* the peer sent a REFUSE record */
 	CONN_R_RESOLVE_FAILED,    /* the name to dial did not resolve */
+	CONN_R_FIRST_EVICTED,     /* FIRST_BYTES made room (evict) */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
 /* conn_ctx's byte tallies: at most this many roles (c->role values). */
 #define CONN_ROLES 2
+
+/* conn_ctx's handles by reason: the reasons below, the channel's errors. */
+#define CONN_REASONS (CONN_R_CHANNEL_BASE + 16)
+/* conn_ctx's metric handles: at most this many roles (c->role values). */
+#define CONN_SERIES_ROLES 4
+
+/*
+ * The metric series of the connections of one role (metrics.h's handles,
+ * valid for the process's life), each resolved at its first use and kept:
+ * an opening or an end counts through them, without a lookup by labels.
+ */
+struct conn_series {
+	const char *role;                  /* c->role, by address; NULL: free */
+	struct metrics_series *active;     /* connections_active{role} */
+	struct metrics_series *seconds;    /* handshake_duration_seconds */
+	struct metrics_series *closed[CONN_REASONS]; /* {role, reason} */
+	struct metrics_series *failed[CONN_REASONS]; /* handshake_failures */
+};
 
 /*
  * Plaintext bytes moved on plain sockets by the connections of one role
@@ -111,8 +133,9 @@ struct conn_ctx {
 	double keepalive;         /* seconds, 0: off (TCP keepalive idle) */
 	struct conn *live;        /* every connection not yet freed */
 	unsigned nconns;          /* connections not yet freed */
-	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT (not
-				   * QUEUED: no handshake, no dial) */
+	unsigned npending;        /* in FIRST_BYTES, DIAL, HANDSHAKE or
+				   * CONNECT (not QUEUED: no handshake, no
+				   * dial) */
 	struct conn *pend_head;   /* those, oldest first */
 	struct conn *pend_tail;
 	uint64_t next_id;         /* per-process connection counter */
@@ -134,6 +157,7 @@ struct conn_ctx {
 	void *epoch;
 	void (*epoch_ref)(void *epoch, int delta);
 	struct conn_bytes bytes[CONN_ROLES]; /* since the last scrape */
+	struct conn_series series[CONN_SERIES_ROLES]; /* by role */
 	struct metrics_collector bytes_mc;   /* adds them to the metrics */
 };
 
@@ -181,6 +205,16 @@ struct conn_ops {
 	 * passed on.  It must not drop ${c}.  May be NULL.
 	 */
 	void (*heard)(struct conn *c);
+	/*
+	 * FIRST_BYTES (conn_first_bytes): the bytes it waited for came in,
+	 * ${have} (the first byte, then as many as it asked for) at ${p}.
+	 * Move ${c} on (conn_handshake, which goes on from these bytes,
+	 * conn_take_chan or conn_drop) and return 0, or return how many
+	 * bytes in all (more than ${have}, at most CONN_FIRST_MAX) to be
+	 * called again with: they are read, and no more.  Needed by
+	 * conn_first_bytes only.
+	 */
+	size_t (*first)(struct conn *c, const uint8_t *p, size_t have);
 };
 
 /*
@@ -251,6 +285,10 @@ struct conn {
 				* labels: a string literal (conn_ctx's byte
 				* tallies tell roles by address) */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
+	/* The series conn_open counts in (connections_opened_total{role,
+	 * name}): the handle the part c->name is from resolved (metrics.h:
+	 * valid for the process's life); set before conn_open. */
+	struct metrics_series *opened;
 	const char *service;   /* requested service, for logs (borrowed) */
 	/* Where the channel was dialed, for logs: a copy of the address as
 	 * written (what it came from, a relay fleet's member, may be freed
@@ -268,6 +306,7 @@ struct conn {
 	 * one (limit_slot); 0: not counted. */
 	size_t limited;
 	int retry;  /* a client carried over from an earlier connection */
+	size_t first_want; /* FIRST_BYTES: the bytes ops->first waits for */
 };
 
 /*
@@ -296,7 +335,8 @@ void conn_ctx_fini(struct conn_ctx *ctx);
 /*
  * conn_ctx_evict(ctx, idle_age, busy_age):
  * Make room for one more connection when a limit is reached: drop
- * (CONN_R_EVICTED) one responder handshake.  First choice: one that has
+ * (CONN_R_EVICTED) one responder handshake, or (CONN_R_FIRST_EVICTED) one
+ * connection in FIRST_BYTES.  First choice: one that has
  * made no progress (not one whole handshake message in) for ${idle_age}
  * seconds or more: the oldest such one of the source holding more than
  * half of the pending connections if there is one, else the oldest such
@@ -363,6 +403,24 @@ void conn_set_ops(struct conn *c, const struct conn_ops *ops, void *arg);
  */
 struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
     int fd_plain, int fd_chan);
+
+/*
+ * conn_first_bytes(c):
+ * NEW, with the accepted channel socket only: wait for its first bytes
+ * (ops->first tells what they are) with the handshake deadline, as a
+ * pending connection (ctx->npending; conn_ctx_evict may take it, as a
+ * responder handshake with no message in yet: CONN_R_FIRST_EVICTED).  The
+ * socket closing first drops ${c} without a line.
+ */
+#define CONN_FIRST_MAX 256
+void conn_first_bytes(struct conn *c);
+
+/*
+ * conn_take_chan(c):
+ * From ops->first: take the channel socket out of ${c} (the caller's
+ * now) and drop ${c} without a line.  Return the socket.
+ */
+int conn_take_chan(struct conn *c);
 
 /*
  * conn_dial_channel(c, a):
@@ -447,8 +505,9 @@ int conn_send_creds(struct conn *c, const uint8_t *block, size_t len);
 
 /*
  * conn_handshake(c, ch, role):
- * Run the handshake of ${ch} (taken: freed with ${c}, even on failure)
- * on the channel socket with the handshake deadline; ${role} is the role
+ * NEW, DIAL or (responder) FIRST_BYTES: run the handshake of ${ch}
+ * (taken: freed with ${c}, even on failure) on the channel socket with
+ * the handshake deadline; ${role} is the role
  * ${ch} was made for: an initiator sends msg1 at once.  The wall clock is
  * read here (ev_now) and passed to the channel as "now".
  * Return 0, or -1 on failure (the caller then drops ${c}).
@@ -561,6 +620,13 @@ void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
  * node or relay that connected to an outlet.
  */
 const char *conn_src_text(const struct conn *c, char *buf, size_t len);
+
+/*
+ * conn_src_addr(c, ss):
+ * The address conn_src_text() names, into ${ss} (zero, AF_UNSPEC, if it
+ * cannot be had): what from = ranges are held against.
+ */
+void conn_src_addr(const struct conn *c, struct sockaddr_storage *ss);
 
 /*
  * conn_dial_reason(err):

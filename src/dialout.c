@@ -305,19 +305,16 @@ static void
 refused_data(struct dialout *d, unsigned code, uint64_t ctr)
 {
 	char addr[2 * ADDR_TEXT_MAX + 48], tail[2 * ADDR_TEXT_MAX + 144], id[24];
-	char reason[64];
 	size_t i;
 
 	snprintf(id, sizeof(id), "-");
 	for (i = 0; ctr != 0 && i < DIALOUT_TRACK; i++)
 		if (d->track_ctr[i] == ctr)
 			snprintf(id, sizeof(id), "%" PRIu64, d->track_id[i]);
-	snprintf(reason, sizeof(reason), "relay-%s",
-	    channel_refusal_name(code));
 	snprintf(tail, sizeof(tail), " conn=%s relay=%s counter=%" PRIu64, id,
 	    where(d, addr, sizeof(addr)), ctr);
-	env_audit_tail(d->env, 0, reason, d->relay_id, d->name, d->role,
-	    tail);
+	env_audit_tail(d->env, 0, env_refusal_reason(0, code), d->relay_id,
+	    d->name, d->role, tail);
 }
 
 /* The relay refused the session itself (a REFUSE record): say why. */
@@ -326,15 +323,12 @@ dialout_refused(struct session *s, unsigned code)
 {
 	struct dialout *d = session_arg(s);
 	char addr[2 * ADDR_TEXT_MAX + 48], tail[2 * ADDR_TEXT_MAX + 112];
-	char reason[64];
 
-	snprintf(reason, sizeof(reason), "relay-%s",
-	    channel_refusal_name(code));
 	snprintf(tail, sizeof(tail), " kind=%s relay=%s",
 	    d->kind == DIALOUT_REGISTER ? "register" : "client",
 	    where(d, addr, sizeof(addr)));
-	env_audit_tail(d->env, 0, reason, d->relay_id, d->name, d->role,
-	    tail);
+	env_audit_tail(d->env, 0, env_refusal_reason(0, code), d->relay_id,
+	    d->name, d->role, tail);
 }
 
 /* The session delivered a message: the ticket, a request for one more

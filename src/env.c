@@ -20,16 +20,77 @@ env_local(const struct env *e)
 	return (&e->local[e->cur]);
 }
 
+/* Audit decisions whose series env.c keeps (more take over slots). */
+#define ENV_DECISIONS 64
+/* Refusal codes with a reason of their own (env_refusal_reason). */
+#define ENV_REFUSALS 16
+
 /*
- * The audit line and its count; ${tail} ends the line (may be "").
- * Return 1 if printed, 0 if the limit ${lim} left it out.
+ * The handles of sallyport_access_decisions_total{role, decision,
+ * reason}, by the addresses of the role and reason, each resolved at its
+ * first use.  Both are text of static storage that never changes
+ * (env_audit's contract) and handles live as long as the process
+ * (metrics.h), so an entry never goes stale, whatever a reload rebuilds:
+ * the table is the process's, like the registry.
+ */
+static struct {
+	const char *role;
+	const char *reason;
+	const char *word; /* "allow", "deny", "would-allow", "would-deny" */
+	struct metrics_series *s;
+} decisions[ENV_DECISIONS];
+static size_t decisions_next; /* the slot a new one takes */
+
+/* The handle of the decision ${word} for ${reason} by ${role}. */
+static struct metrics_series *
+decision_series(const char *word, const char *reason, const char *role)
+{
+	size_t i;
+
+	for (i = 0; i < ENV_DECISIONS && decisions[i].s != NULL; i++)
+		if (decisions[i].reason == reason &&
+		    decisions[i].role == role && decisions[i].word == word)
+			return (decisions[i].s);
+	i = decisions_next++ % ENV_DECISIONS;
+	decisions[i].role = role;
+	decisions[i].reason = reason;
+	decisions[i].word = word;
+	decisions[i].s = metrics_series(METRICS_ACCESS_DECISIONS, role, word,
+	    reason);
+	return (decisions[i].s);
+}
+
+/*
+ * env_refusal_reason(remote, code):
+ * The audit reason for a refusal ${code} (enum channel_refusal) that a
+ * relay sent ("relay-" and the code's word) or, if ${remote}, the remote
+ * node ("remote-"): text of static storage, as env_audit() wants.
+ */
+const char *
+env_refusal_reason(int remote, unsigned code)
+{
+	static char words[2][ENV_REFUSALS][48];
+	char *w;
+
+	/* Codes past the table are unknown: "refused", as code 0's. */
+	w = words[remote != 0][code < ENV_REFUSALS ? code : 0];
+	if (w[0] == '\0')
+		snprintf(w, sizeof(words[0][0]), "%s-%s",
+		    remote ? "remote" : "relay", channel_refusal_name(code));
+	return (w);
+}
+
+/*
+ * The audit line of the decision ${decision} ("allow", "deny",
+ * "would-allow", "would-deny") at ${level}, and its count; ${tail} ends
+ * the line (may be "").  Return 1 if printed, 0 if the limit ${lim} left
+ * it out.
  */
 static int
-audit(const struct env *e, struct log_limit *lim, int allow,
-    const char *reason, const uint8_t *id, const char *service,
-    const char *role, const char *tail)
+audit_word(const struct env *e, struct log_limit *lim, enum log_level level,
+    const char *decision, const char *reason, const uint8_t *id,
+    const char *service, const char *role, const char *tail)
 {
-	enum log_level level = allow ? LOG_LVL_INFO : LOG_LVL_WARN;
 	char peer[IDENTITY_TEXT_SIZE], svc[CONFIG_NAME_MAX], line[1024];
 	const char *name;
 	size_t i;
@@ -43,18 +104,47 @@ audit(const struct env *e, struct log_limit *lim, int allow,
 	svc[i] = '\0';
 	if (i == 0)
 		strcpy(svc, "-");
-	metrics_add(METRICS_ACCESS_DECISIONS, 1, role, allow ? "allow" : "deny",
-	    reason);
+	metrics_inc(decision_series(decision, reason, role), 1);
 	name = id != NULL ? config_peer_name(e->cfg, id) : NULL;
 	snprintf(line, sizeof(line), "event=audit decision=%s reason=%s "
-	    "peer=%s%s%s service=%s role=%s%s", allow ? "allow" : "deny",
-	    reason, id != NULL ? identity_id_format(id, peer) : "-",
+	    "peer=%s%s%s service=%s role=%s%s", decision, reason, id != NULL ? identity_id_format(id, peer) : "-",
 	    name != NULL ? " peer_name=" : "", name != NULL ? name : "", svc,
 	    role, tail);
 	if (lim != NULL)
 		return (log_limited(lim, ev_now(e->loop), level, "%s", line));
 	log_msg(level, "%s", line);
 	return (1);
+}
+
+/* audit_word() of an allow (info) or a deny (warn). */
+static int
+audit(const struct env *e, struct log_limit *lim, int allow,
+    const char *reason, const uint8_t *id, const char *service,
+    const char *role, const char *tail)
+{
+
+	return (audit_word(e, lim, allow ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    allow ? "allow" : "deny", reason, id, service, role, tail));
+}
+
+/*
+ * The deny entry that decided ${v} about ${id}, as " deny_rule=ENTRY" in
+ * ${buf} (${size} bytes): the deny rule as written, or the identifier a
+ * deny list names; "" when no deny entry decided.  Return ${buf}.
+ */
+static const char *
+deny_entry(const struct acl_verdict *v, const uint8_t *id, char *buf,
+    size_t size)
+{
+	char peer[IDENTITY_TEXT_SIZE];
+
+	buf[0] = '\0';
+	if (v != NULL && v->deny_rule != NULL)
+		snprintf(buf, size, " deny_rule=%s", v->deny_rule);
+	else if (v != NULL && v->deny_listed && id != NULL)
+		snprintf(buf, size, " deny_rule=%s",
+		    identity_id_format(id, peer));
+	return (buf);
 }
 
 /*
@@ -129,6 +219,31 @@ env_audit(const struct env *e, int allow, const char *reason,
 }
 
 /*
+ * The line of a try entry that would have turned the decision ${v} (may
+ * be NULL) about ${id}: decision=would-allow (the entry as rule=) or
+ * would-deny (as deny_rule=), reason=try, then ${tail}; nothing when no
+ * try entry would.  Counted like every audit line; a would-allow, about a
+ * peer that was denied, under the limit of lines anyone can cause.
+ */
+static void
+would(struct env *e, const struct acl_verdict *v, const uint8_t *id,
+    const char *service, const char *role, const char *tail)
+{
+	char peer[IDENTITY_TEXT_SIZE];
+	char line[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	bool deny;
+
+	if (v == NULL || v->would == NULL || id == NULL)
+		return;
+	deny = strcmp(v->would, "would-deny") == 0;
+	snprintf(line, sizeof(line), " %s=%s%s", deny ? "deny_rule" : "rule",
+	    v->try_rule != NULL ? v->try_rule : identity_id_format(id, peer),
+	    tail);
+	audit_word(e, deny_limit(e, deny, id), LOG_LVL_INFO, v->would, "try",
+	    id, service, role, line);
+}
+
+/*
  * env_audit_conn_verdict(e, c, allow, reason, service, role, v):
  * env_audit() for the connection ${c}: its verified peer (or none), the
  * attribute rule that admitted it (rule=, from ${v} or c->rule; ${v} may
@@ -141,19 +256,40 @@ env_audit_conn_verdict(struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role,
     const struct acl_verdict *v)
 {
-	char src[ADDR_TEXT_MAX + 16];
-	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	char src[ADDR_TEXT_MAX + 16], dr[CONFIG_RULE_TEXT + 16];
+	char tail[ADDR_TEXT_MAX + 2 * CONFIG_RULE_TEXT + 80];
 	const char *rule = v != NULL ? v->rule : c->rule;
 	const uint8_t *id = c->ch != NULL ? channel_peer_id(c->ch) : NULL;
 
 	if (!allow && v != NULL && v->reason != NULL)
 		reason = v->reason;
-	snprintf(tail, sizeof(tail), "%s%s conn=%" PRIu64 " src=%s",
+	snprintf(tail, sizeof(tail), "%s%s%s conn=%" PRIu64 " src=%s",
 	    allow && rule != NULL ? " rule=" : "",
-	    allow && rule != NULL ? rule : "", c->id,
+	    allow && rule != NULL ? rule : "",
+	    allow ? "" : deny_entry(v, id, dr, sizeof(dr)), c->id,
 	    conn_src_text(c, src, sizeof(src)));
 	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
 	    tail);
+	env_audit_conn_would(e, c, service, role, v);
+}
+
+/*
+ * env_audit_conn_would(e, c, service, role, v):
+ * The try line of the decision ${v} (may be NULL) about the peer of ${c}
+ * (would-allow, would-deny), with conn= and src=; nothing if no try entry
+ * would have turned it.
+ */
+void
+env_audit_conn_would(struct env *e, const struct conn *c,
+    const char *service, const char *role, const struct acl_verdict *v)
+{
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 48];
+
+	if (v == NULL || v->would == NULL || c->ch == NULL)
+		return;
+	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s", c->id,
+	    conn_src_text(c, src, sizeof(src)));
+	would(e, v, channel_peer_id(c->ch), service, role, tail);
 }
 
 /* Seconds between two audit lines of one pair's limit refusals. */
@@ -284,20 +420,22 @@ env_acl(const struct env *e, struct acl_ctx *ax)
 }
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
- * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
- * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl).
+ * env_admit(e, peer, pol, ids, nids, rules, nrules, ck, v):
+ * acl_admit() of ${peer} on the deny and try lists ${pol} (may be NULL)
+ * and the list of the ${nids} identifiers at ${ids} and the ${nrules}
+ * attribute rules at ${rules}, by ${e} now (env_acl).
  */
 bool
 env_admit(const struct env *e, const struct acl_peer *peer,
-    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_policy *pol, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids,
     const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
     struct acl_verdict *v)
 {
 	struct acl_ctx ax;
 
 	env_acl(e, &ax);
-	return (acl_admit(&ax, ids, nids, rules, nrules, peer, ck, v));
+	return (acl_admit(&ax, pol, ids, nids, rules, nrules, peer, ck, v));
 }
 
 /*
@@ -310,15 +448,18 @@ env_audit_verdict(struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role,
     const struct acl_verdict *v)
 {
-	char tail[CONFIG_RULE_TEXT + 8];
+	char tail[CONFIG_RULE_TEXT + 16];
 
 	tail[0] = '\0';
 	if (allow && v->rule != NULL)
 		snprintf(tail, sizeof(tail), " rule=%s", v->rule);
+	else if (!allow)
+		deny_entry(v, id, tail, sizeof(tail));
 	if (!allow && v->reason != NULL)
 		reason = v->reason;
 	audit(e, deny_limit(e, allow, id), allow, reason, id, service, role,
 	    tail);
+	would(e, v, id, service, role, "");
 }
 
 /*

@@ -80,14 +80,16 @@ void env_keypair(struct env *e, struct channel *ch);
 void env_acl(const struct env *e, struct acl_ctx *ax);
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
- * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
- * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl);
+ * env_admit(e, peer, pol, ids, nids, rules, nrules, ck, v):
+ * acl_admit() of ${peer} on the deny and try lists ${pol} (may be NULL)
+ * and the list of the ${nids} identifiers at ${ids} and the ${nrules}
+ * attribute rules at ${rules}, by ${e} now (env_acl);
  * ${ck} (may be NULL) as acl_admit's.
  * The one decision outlets, relays and inlets pinned by rule make.
  */
 bool env_admit(const struct env *e, const struct acl_peer *peer,
-    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_policy *pol, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids,
     const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
     struct acl_verdict *v);
 
@@ -150,7 +152,11 @@ void env_resume_keep(struct env *e, const struct conn *c, const char *role);
 /*
  * env_audit(e, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
- * NULL, ${service} the service asked for (printed safely).
+ * NULL, ${service} the service asked for (printed safely).  ${reason} and
+ * ${role}, here and in every env_audit_*() (and an acl_verdict's reason),
+ * are text of static storage that never changes (a literal, an entry of
+ * a constant table, env_refusal_reason()), never a buffer: the decision's
+ * metric handle is cached by their addresses.
  */
 void env_audit(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);
@@ -178,6 +184,16 @@ int env_audit_claimed(const struct env *e, struct log_limit *lim,
 void env_audit_conn_verdict(struct env *e, const struct conn *c,
     int allow, const char *reason, const char *service, const char *role,
     const struct acl_verdict *v);
+
+/*
+ * env_audit_conn_would(e, c, service, role, v):
+ * The try line of the decision ${v} (may be NULL) about the peer of ${c}
+ * (decision=would-allow or would-deny, reason=try, the try entry, conn=
+ * and src=); nothing if no try entry would have turned it.
+ * env_audit_conn_verdict() writes it after a deny.
+ */
+void env_audit_conn_would(struct env *e, const struct conn *c,
+    const char *service, const char *role, const struct acl_verdict *v);
 
 /*
  * env_audit_conn(e, c, allow, reason, service, role):
@@ -223,6 +239,14 @@ void env_limit_reload(struct env *e, struct limit_table *t,
 void env_audit_tail(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role,
     const char *tail);
+
+/*
+ * env_refusal_reason(remote, code):
+ * The audit reason for a refusal ${code} (enum channel_refusal) that a
+ * relay sent ("relay-" and the code's word) or, if ${remote}, the remote
+ * node ("remote-"): text of static storage, as env_audit() wants.
+ */
+const char *env_refusal_reason(int remote, unsigned code);
 
 /*
  * env_audit_limited(e, lim, allow, reason, id, service, role):

@@ -1,57 +1,25 @@
 /*
  * front: see front.h.
  *
- * Objects: the listener, and one struct pend per accepted socket whose
- * first bytes are still due (only while a relay role is plugged in; at
- * most FRONT_PENDING_MAX at once, each with the handshake deadline).
- * Channels run in struct conn (conn.c) with the front's callbacks until
- * the request is known; then the role that serves it takes them over.
+ * Objects: the listener.  Every accepted socket is a struct conn
+ * (conn.c) with the front's callbacks: while a relay role is plugged in,
+ * first in FIRST_BYTES (a pending connection like a handshake: one bound,
+ * one eviction, one deadline), then, unless it is a preamble, in the
+ * handshake until the request is known; then the role that serves it
+ * takes it over.
  */
-#include <sys/socket.h>
-
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "acl.h"
 #include "front.h"
 #include "listener.h"
-#include "log.h"
-#include "metrics.h"
 #include "sock.h"
-
-#define FRONT_PENDING_MAX 4096 /* connections whose first bytes are due */
-/*
- * Seconds before a connection whose first bytes are not all in may be
- * reset for a newcomer at FRONT_PENDING_MAX (the listener's rule for
- * handshakes, listener.c: a live peer's first bytes come right behind its
- * connect, and the listener runs after every pending socket's events).
- */
-#define FRONT_EVICT_AGE 0.05
-
-struct front;
-
-struct pend {
-	struct front *f;
-	int fd;
-	ev_io w;
-	ev_timer t;
-	size_t have;
-	ev_tstamp t_start; /* when it was accepted */
-	uint8_t buf[TICKET_PREAMBLE_LEN];
-	struct reap_entry reap;
-	struct pend *prev, *next; /* f->pends, newest first */
-};
 
 struct front {
 	struct env *env;
 	struct listener l;
-	struct pend *pends;     /* newest first */
-	struct pend *pend_tail; /* the oldest */
-	unsigned npends;
 	void (*preamble)(void *, int, const uint8_t *);
 	void *preamble_arg;
 	struct {
@@ -65,10 +33,14 @@ struct front {
 	void *service_arg;
 };
 
+_Static_assert(TICKET_PREAMBLE_LEN <= CONN_FIRST_MAX, "preamble");
+
 static void front_established(struct conn *c);
+static size_t front_first(struct conn *c, const uint8_t *p, size_t have);
 
 static const struct conn_ops front_ops = {
 	.established = front_established,
+	.first = front_first,
 };
 
 /* The request ${req} (${len} bytes) as text for logs and lookups: cut at
@@ -263,27 +235,31 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	return (-(int)code);
 }
 
-/*
- * front_adopt(f, fd, via, reg):
- * Run a responder handshake on the connected socket ${fd} (taken): an
- * accepted channel (${via} and ${reg} NULL), or a pooled connection to
- * the relay at ${via} (copied to c->dial_addr) registered for the service
- * ${reg} (borrowed: c->name) that a client's msg1 arrived on; the
- * connection ends with the relay session ${tag} (c->via).
- */
-void
-front_adopt(struct front *f, int fd, const struct addr *via,
-    const char *reg, const void *tag)
+/* A connection of the front on the accepted socket ${fd} (taken); NULL
+ * (${fd} closed) on ENOMEM. */
+static struct conn *
+front_conn(struct front *f, int fd)
 {
-	struct channel *ch;
 	struct conn *c;
 
 	if ((c = conn_new(&f->env->ctx, &front_ops, -1, fd)) == NULL) {
 		sock_close_reset(fd);
-		return;
+		return (NULL);
 	}
-	/* c owns fd now. */
-	c->arg = f;
+	c->arg = f; /* c owns fd now */
+	return (c);
+}
+
+/*
+ * Run the responder handshake on ${c} (NEW, or FIRST_BYTES: a handshake
+ * came): front_adopt's ${via}, ${reg} and ${tag}.
+ */
+static void
+front_handshake(struct front *f, struct conn *c, const struct addr *via,
+    const char *reg, const void *tag)
+{
+	struct channel *ch;
+
 	c->role = via != NULL ? "outlet" : front_role(f);
 	/* Pooled (dial_addr set): c->name is the registration it serves. */
 	if (via != NULL && reg != NULL) {
@@ -312,161 +288,65 @@ front_adopt(struct front *f, int fd, const struct addr *via,
 		conn_drop(c, CONN_R_NOMEM);
 }
 
-/* ------------------------------------------------------------------ */
-/* The first bytes: a handshake frame or a relay preamble.             */
-
-static void
-pend_free(struct pend *pd, int close_fd)
+/*
+ * front_adopt(f, fd, via, reg, tag):
+ * Run a responder handshake on the connected socket ${fd} (taken): an
+ * accepted channel (${via} and ${reg} NULL), or a pooled connection to
+ * the relay at ${via} (copied to c->dial_addr) registered for the service
+ * ${reg} (borrowed: c->name) that a client's msg1 arrived on; the
+ * connection ends with the relay session ${tag} (c->via).
+ */
+void
+front_adopt(struct front *f, int fd, const struct addr *via,
+    const char *reg, const void *tag)
 {
-	struct front *f = pd->f;
+	struct conn *c;
 
-	ev_io_stop(f->env->loop, &pd->w);
-	ev_timer_stop(f->env->loop, &pd->t);
-	if (close_fd && pd->fd != -1)
-		sock_close_reset(pd->fd);
-	if (pd->prev != NULL)
-		pd->prev->next = pd->next;
-	else
-		f->pends = pd->next;
-	if (pd->next != NULL)
-		pd->next->prev = pd->prev;
-	else
-		f->pend_tail = pd->prev;
-	f->npends--;
-	reaper_defer(conn_ctx_reaper(&f->env->ctx), &pd->reap, free, pd);
+	if ((c = front_conn(f, fd)) != NULL)
+		front_handshake(f, c, via, reg, tag);
 }
 
 /*
- * The first bytes of an accepted connection: a handshake frame (its
- * length prefix starts with a byte below 4) is a channel; a preamble is
- * read whole (and no further: what follows is the channel) and goes to
- * the relay role.
+ * The first bytes of an accepted connection (conn.c's FIRST_BYTES): a
+ * handshake frame (its length prefix starts with a byte below 4) is a
+ * channel; a preamble is read whole (and no further: what follows is the
+ * channel) and goes to the relay role.
  */
-static void
-pend_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+static size_t
+front_first(struct conn *c, const uint8_t *p, size_t have)
 {
-	struct pend *pd = w->data;
-	struct front *f = pd->f;
-	ssize_t n;
-	int fd;
+	struct front *f = c->arg;
+	uint8_t pre[TICKET_PREAMBLE_LEN];
 
-	(void)loop;
-	(void)revents;
-	if (pd->have == 0) {
-		n = recv(pd->fd, pd->buf, 1, MSG_PEEK);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			pend_free(pd, 1);
-			return;
-		}
-		if (pd->buf[0] != TICKET_CLIENT &&
-		    pd->buf[0] != TICKET_POOLED) {
-			fd = pd->fd;
-			pd->fd = -1; /* front_adopt owns fd now */
-			pend_free(pd, 0);
-			front_adopt(f, fd, NULL, NULL, NULL);
-			return;
-		}
+	if (p[0] != TICKET_CLIENT && p[0] != TICKET_POOLED) {
+		front_handshake(f, c, NULL, NULL, NULL);
+		return (0);
 	}
-	n = read(pd->fd, pd->buf + pd->have, sizeof(pd->buf) - pd->have);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		pend_free(pd, 1);
-		return;
-	}
-	pd->have += (size_t)n;
-	if (pd->have < sizeof(pd->buf))
-		return;
-	fd = pd->fd;
-	pd->fd = -1; /* the relay role owns fd now */
-	f->preamble(f->preamble_arg, fd, pd->buf);
-	pend_free(pd, 0);
-}
-
-/* The first bytes did not come in time. */
-static void
-pend_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct pend *pd = w->data;
-
-	(void)revents;
-	metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay", "handshake-timeout",
-	    NULL);
-	(void)log_limited(&pd->f->env->anyone_log, ev_now(loop), LOG_LVL_WARN,
-	    "event=drop role=relay conn=0 addr=- reason=handshake-timeout");
-	pend_free(pd, 1);
-}
-
-/*
- * At FRONT_PENDING_MAX: reset the oldest pending connection if it has
- * been waiting FRONT_EVICT_AGE seconds or more (a live peer sends its
- * first bytes right behind its connect).  Return 0 if one went, else -1.
- */
-static int
-pend_evict(struct front *f)
-{
-	struct pend *old = f->pend_tail;
-
-	if (old == NULL ||
-	    ev_now(f->env->loop) - old->t_start < FRONT_EVICT_AGE)
-		return (-1);
-	metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay", "evicted", NULL);
-	(void)log_limited(&f->env->anyone_log, ev_now(f->env->loop),
-	    LOG_LVL_WARN, "event=drop role=relay conn=0 addr=- reason=evicted");
-	pend_free(old, 1);
+	if (have < sizeof(pre))
+		return (sizeof(pre));
+	memcpy(pre, p, sizeof(pre)); /* p goes with c */
+	f->preamble(f->preamble_arg, conn_take_chan(c), pre);
 	return (0);
 }
 
-/* Wait for the first bytes of ${fd} (taken). */
-static void
-pend_new(struct front *f, int fd)
-{
-	struct pend *pd;
-
-	if (f->npends >= FRONT_PENDING_MAX && pend_evict(f) == -1) {
-		metrics_add(METRICS_REFUSED, 1, "relay", "max-pending", NULL);
-		log_warn("event=refuse role=relay reason=max-pending");
-		sock_close_reset(fd);
-		return;
-	}
-	if ((pd = calloc(1, sizeof(*pd))) == NULL) {
-		sock_close_reset(fd);
-		return;
-	}
-	pd->f = f;
-	pd->fd = fd; /* pd owns fd now */
-	ev_io_init(&pd->w, pend_read_cb, fd, EV_READ);
-	ev_timer_init(&pd->t, pend_timer_cb,
-	    f->env->cfg->node.handshake_timeout, 0.);
-	pd->w.data = pd->t.data = pd;
-	pd->t_start = ev_now(f->env->loop);
-	ev_io_start(f->env->loop, &pd->w);
-	ev_timer_start(f->env->loop, &pd->t);
-	pd->prev = NULL;
-	if ((pd->next = f->pends) != NULL)
-		f->pends->prev = pd;
-	else
-		f->pend_tail = pd;
-	f->pends = pd;
-	f->npends++;
-}
-
-/* A connection on the node's listen address (${fd} taken). */
+/*
+ * A connection on the node's listen address (${fd} taken): on a relay
+ * maybe a data connection, which its first bytes tell.
+ */
 static void
 front_accept(struct listener *l, int fd)
 {
 	struct front *f = l->arg;
+	struct conn *c;
 
+	if ((c = front_conn(f, fd)) == NULL)
+		return;
 	if (f->preamble == NULL) {
-		front_adopt(f, fd, NULL, NULL, NULL);
+		front_handshake(f, c, NULL, NULL, NULL);
 		return;
 	}
-	/* A relay: maybe a data connection, where every write is a relayed
-	 * segment (conn_new sets it for a channel). */
-	sock_nodelay(fd);
-	pend_new(f, fd);
+	c->role = "relay";
+	conn_first_bytes(c);
 }
 
 /*
@@ -607,7 +487,5 @@ front_free(struct front *f)
 	if (f == NULL)
 		return;
 	front_stop(f);
-	while (f->pends != NULL)
-		pend_free(f->pends, 1);
 	free(f);
 }

@@ -129,7 +129,9 @@ void front_stop(struct front *f);
 
 /*
  * front_free(f):
- * Stop, close what is pending and free ${f}; NULL does nothing.
+ * Stop and free ${f}; NULL does nothing.  Its connections, those whose
+ * first bytes are due too, are conn.c's: the node drops them after
+ * (conn_ctx_drop_all), without running a callback of the front.
  */
 void front_free(struct front *f);
 

@@ -69,6 +69,10 @@ struct inlet {
 	/* No resumed handshakes with the outlet before this time (a resumed
 	 * attempt failed there: resume_lost). */
 	ev_tstamp resume_off;
+	/* Its metrics (metrics.h's handles, resolved in inlet_new): its
+	 * connections opened; clients dropped, its relay session down. */
+	struct metrics_series *m_opened;
+	struct metrics_series *m_down;
 };
 
 /* A client carried over from a refused resumed attempt (resume_denied). */
@@ -191,8 +195,12 @@ static bool
 outlet_admitted(const struct env *e, const struct config_inlet *ci,
     const struct acl_peer *peer, struct acl_verdict *v)
 {
+	struct config_policy pol;
 
-	return (env_admit(e, peer, NULL, 0, &ci->outlet_rule, 1, NULL, v));
+	memset(&pol, 0, sizeof(pol));
+	pol.deny = ci->deny;
+	return (env_admit(e, peer, &pol, NULL, 0, &ci->outlet_rule, 1, NULL,
+	    v));
 }
 
 /*
@@ -209,10 +217,10 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 {
 	struct conn *c = arg;
 	struct inlet *il = c->arg;
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, NULL};
 	struct acl_verdict v;
-	char src[ADDR_TEXT_MAX + 16];
-	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	char src[ADDR_TEXT_MAX + 16], idt[IDENTITY_TEXT_SIZE];
+	char tail[ADDR_TEXT_MAX + 2 * CONFIG_RULE_TEXT + 96];
 
 	if (outlet_admitted(il->env, il->ci, &peer, &v)) {
 		c->rule = v.rule;
@@ -220,8 +228,11 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		return (1);
 	}
 	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s "
-	    "expected_rule=%s", c->id, conn_src_text(c, src, sizeof(src)),
-	    il->ci->outlet_rule.text);
+	    "expected_rule=%s%s%s", c->id, conn_src_text(c, src, sizeof(src)),
+	    il->ci->outlet_rule.text, v.reason != NULL &&
+	    strcmp(v.reason, "denied") == 0 ? " deny_rule=" : "",
+	    v.deny_rule != NULL ? v.deny_rule : v.deny_listed ?
+	    identity_id_format(id, idt) : "");
 	env_audit_tail(il->env, 0, v.reason != NULL ? v.reason :
 	    "peer-mismatch", id, il->ci->service, "inlet", tail);
 	c->quiet = 1;
@@ -350,7 +361,7 @@ static void
 inlet_refused(struct conn *c, unsigned code)
 {
 	struct inlet *il = c->arg;
-	char peer[IDENTITY_TEXT_SIZE], reason[64];
+	char peer[IDENTITY_TEXT_SIZE];
 
 	if (code == CHANNEL_REFUSAL_NOT_ALLOWED && channel_is_resumed(c->ch) &&
 	    resume_denied(il, c))
@@ -361,9 +372,8 @@ inlet_refused(struct conn *c, unsigned code)
 		    conn_peer_text(c, peer), c->service);
 		return;
 	}
-	snprintf(reason, sizeof(reason), "remote-%s",
-	    channel_refusal_name(code));
-	env_audit_conn(il->env, c, 0, reason, il->ci->service, "inlet");
+	env_audit_conn(il->env, c, 0, env_refusal_reason(1, code),
+	    il->ci->service, "inlet");
 }
 
 /*
@@ -447,6 +457,7 @@ inlet_start(struct inlet *il, int fd, struct carried *cr)
 	c->arg = il;
 	c->role = "inlet";
 	c->name = il->ci->name;
+	c->opened = il->m_opened;
 	c->service = il->ci->service;
 	if (cr != NULL) {
 		conn_replay_plain(c, cr->held, cr->len, cr->eof); /* c's now */
@@ -483,8 +494,7 @@ inlet_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		if (up)
 			inlet_start(il, il->wait_fd[i], NULL);
 		else if (down || il->wait_until[i] <= ev_now(loop)) {
-			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
-			    "relay-session-down", NULL);
+			metrics_inc(il->m_down, 1);
 			log_warn("event=drop role=inlet conn=0 addr=- "
 			    "reason=relay-session-down name=%s", il->ci->name);
 			sock_close_reset(il->wait_fd[i]);
@@ -515,15 +525,27 @@ inlet_accept(struct listener *l, int fd)
 void
 inlet_serve(struct inlet *il, int fd)
 {
+	struct sockaddr_storage ss;
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 32];
+	socklen_t salen;
 
+	/* from =: a client from elsewhere is refused before any dial. */
+	if (il->ci->from.n > 0 && (sock_peer(fd, &ss, &salen) == -1 ||
+	    !acl_from(&il->ci->from, &ss))) {
+		snprintf(tail, sizeof(tail), " conn=0 src=%s",
+		    addr_sa_format(&ss, src, sizeof(src)));
+		env_audit_tail(il->env, 0, "not-from", NULL, il->ci->service,
+		    "inlet", tail);
+		sock_close_reset(fd);
+		return;
+	}
 	if (il->via == NULL || fleet_count_up(il->via) > 0) {
 		inlet_start(il, fd, NULL);
 		return;
 	}
 	if (fleet_is_down(il->via) || il->nwait >= INLET_WAIT_MAX) {
 		/* The last attempt failed: do not keep the client waiting. */
-		metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "inlet",
-		    "relay-session-down", NULL);
+		metrics_inc(il->m_down, 1);
 		log_warn("event=drop role=inlet conn=0 addr=- "
 		    "reason=relay-session-down name=%s", il->ci->name);
 		sock_close_reset(fd);
@@ -589,6 +611,10 @@ inlet_new(struct env *e, const struct config_inlet *ci, int fd,
 	}
 	il->env = e;
 	il->ci = ci;
+	il->m_opened = metrics_series(METRICS_CONN_OPENED, "inlet", ci->name,
+	    NULL);
+	il->m_down = metrics_series(METRICS_HANDSHAKE_FAILURES, "inlet",
+	    "relay-session-down", NULL);
 	ev_init(&il->wait_timer, inlet_wait_cb);
 	il->wait_timer.repeat = INLET_WAIT_TICK;
 	il->wait_timer.data = il;

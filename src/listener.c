@@ -68,6 +68,7 @@ pause_full(struct listener *l)
 {
 	struct env *e = l->env;
 	const char *why;
+	int full_conns;
 
 	ev_io_stop(e->loop, &l->w);
 	l->full = 1;
@@ -77,9 +78,9 @@ pause_full(struct listener *l)
 		ev_timer_set(&l->pause, LISTENER_EVICT_IDLE, 0.);
 		ev_timer_start(e->loop, &l->pause);
 	}
-	why = e->ctx.nconns >= e->cfg->node.max_connections ?
-	    "max-connections" : "max-handshakes";
-	metrics_add(METRICS_REFUSED, 1, l->role, why, NULL);
+	full_conns = e->ctx.nconns >= e->cfg->node.max_connections;
+	why = full_conns ? "max-connections" : "max-handshakes";
+	metrics_inc(full_conns ? l->m_full_conns : l->m_full_hs, 1);
 	(void)log_limited(&e->refuse_log, ev_now(e->loop), LOG_LVL_WARN,
 	    "event=backlog role=%s reason=%s connections=%u handshakes=%u",
 	    l->role, why, e->ctx.nconns, e->ctx.npending);
@@ -210,6 +211,10 @@ listener_attach(struct listener *l, struct env *e, int fd,
 	l->addr = a;
 	l->role = role;
 	l->is_inlet = strcmp(role, "inlet") == 0;
+	l->m_full_conns = metrics_series(METRICS_REFUSED, role,
+	    "max-connections", NULL);
+	l->m_full_hs = metrics_series(METRICS_REFUSED, role, "max-handshakes",
+	    NULL);
 	l->accept_cb = accept_cb;
 	l->arg = arg;
 	ev_io_init(&l->w, on_accept, l->fd, EV_READ);

@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "env.h"
+#include "metrics.h"
 
 /*
  * accept_cb gets each admitted connection (the fd is non-blocking,
@@ -32,6 +33,10 @@ struct listener {
 	struct listener *next_full;
 	void (*accept_cb)(struct listener *l, int fd);
 	void *arg; /* the owner's object */
+	/* Pauses at a limit, by reason (metrics.h's handles, resolved in
+	 * listener_attach): max-connections, max-handshakes. */
+	struct metrics_series *m_full_conns;
+	struct metrics_series *m_full_hs;
 };
 
 /*

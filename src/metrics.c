@@ -9,12 +9,16 @@
 
 enum mtype { T_COUNTER, T_GAUGE, T_HISTOGRAM };
 
-struct series {
+/* A series (struct metrics_series is its handle). */
+struct metrics_series {
 	char lv[3][METRICS_LABEL_MAX];
 	double v;                           /* counter, gauge */
 	unsigned long long b[METRICS_BUCKETS]; /* histogram: per bucket */
 	unsigned long long count;
 	double sum;
+	enum metrics_id id; /* its family */
+	unsigned held : 1;  /* a handle was given out: its labels stay */
+	unsigned shown : 1; /* updated since made or reset: in the text */
 };
 
 struct family {
@@ -22,8 +26,10 @@ struct family {
 	const char *help;
 	enum mtype type;
 	const char *labels[3]; /* label names, NULL-terminated early */
-	size_t n;
-	struct series s[METRICS_SERIES_MAX];
+	size_t n;              /* slots of s[] ever used */
+	size_t nshown;
+	struct metrics_series *shown[METRICS_SERIES_MAX]; /* in text order */
+	struct metrics_series s[METRICS_SERIES_MAX];
 };
 
 /* Handshake durations: 1 ms to 10 s (the default handshake timeout). */
@@ -102,6 +108,9 @@ static struct family fam[METRICS_COUNT] = {
 
 static struct metrics_collector *collectors;
 
+/* The handle a full family hands out: it counts series_dropped only. */
+static struct metrics_series lost;
+
 /* How many labels ${f} has. */
 static size_t
 nlabels(const struct family *f)
@@ -129,11 +138,17 @@ label_copy(char *dst, const char *v)
 	dst[i] = '\0';
 }
 
-/* The series of ${id} with these labels, made if new; NULL if full. */
-static struct series *
-lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3)
+/*
+ * The series of ${id} with these labels; one not there is made (hidden)
+ * if ${make}, in a slot never used or one hidden that no handle holds;
+ * NULL if absent (or the family is full).
+ */
+static struct metrics_series *
+lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3,
+    int make)
 {
 	struct family *f = &fam[id];
+	struct metrics_series *s = NULL;
 	const char *in[3] = {l1, l2, l3};
 	char want[3][METRICS_LABEL_MAX];
 	size_t i, k, nl = nlabels(f);
@@ -147,58 +162,98 @@ lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3)
 		if (k == nl)
 			return (&f->s[i]);
 	}
-	if (f->n == METRICS_SERIES_MAX) {
-		if (id != METRICS_SERIES_DROPPED)
-			metrics_add(METRICS_SERIES_DROPPED, 1, NULL, NULL, NULL);
+	if (!make)
 		return (NULL);
-	}
-	memset(&f->s[f->n], 0, sizeof(f->s[f->n]));
+	if (f->n < METRICS_SERIES_MAX)
+		s = &f->s[f->n++];
+	for (i = 0; s == NULL && i < f->n; i++)
+		if (!f->s[i].held && !f->s[i].shown)
+			s = &f->s[i];
+	if (s == NULL)
+		return (NULL);
+	memset(s, 0, sizeof(*s));
+	s->id = id;
 	for (k = 0; k < nl; k++)
-		memcpy(f->s[f->n].lv[k], want[k], METRICS_LABEL_MAX);
-	return (&f->s[f->n++]);
+		memcpy(s->lv[k], want[k], METRICS_LABEL_MAX);
+	return (s);
+}
+
+/* ${s} is updated: it shows in the text from now on, after the others. */
+static void
+show(struct metrics_series *s)
+{
+	struct family *f = &fam[s->id];
+
+	if (!s->shown) {
+		s->shown = 1;
+		f->shown[f->nshown++] = s;
+	}
 }
 
 /*
- * metrics_add(id, by, l1, l2, l3):
- * Add ${by} to the series of ${id} with the label values ${l1}, ${l2},
- * ${l3} (as many as the family has; the rest NULL; a NULL value is
- * written "-").  Values are copied, cut at METRICS_LABEL_MAX - 1 bytes.
+ * An update of ${s} (NULL or &lost: no room for its series) comes: ${s}
+ * shown, to be updated, or NULL after counting the update as dropped.
  */
-void
-metrics_add(enum metrics_id id, double by, const char *l1, const char *l2,
+static struct metrics_series *
+updated(struct metrics_series *s)
+{
+	struct metrics_series *d;
+
+	if (s != NULL && s != &lost) {
+		show(s);
+		return (s);
+	}
+	d = lookup(METRICS_SERIES_DROPPED, NULL, NULL, NULL, 1);
+	if (d != NULL) {
+		show(d);
+		d->v++;
+	}
+	return (NULL);
+}
+
+/*
+ * metrics_series(id, l1, l2, l3):
+ * The handle of the series of ${id} with the label values ${l1}, ${l2},
+ * ${l3} (as many as the family has; the rest NULL; a NULL value is
+ * written "-"), made (hidden until its first update) if new.  Values are
+ * copied, cut at METRICS_LABEL_MAX - 1 bytes.  Never NULL; valid for the
+ * life of the process (see above).
+ */
+struct metrics_series *
+metrics_series(enum metrics_id id, const char *l1, const char *l2,
     const char *l3)
 {
-	struct series *s;
+	struct metrics_series *s;
 
-	if ((s = lookup(id, l1, l2, l3)) != NULL)
+	if ((s = lookup(id, l1, l2, l3, 1)) == NULL)
+		return (&lost);
+	s->held = 1;
+	return (s);
+}
+
+/*
+ * metrics_inc(s, by):
+ * Add ${by} to the counter or gauge ${s} (a metrics_series() handle).
+ */
+void
+metrics_inc(struct metrics_series *s, double by)
+{
+
+	if ((s = updated(s)) != NULL)
 		s->v += by;
 }
 
 /*
- * metrics_set(id, v, l1, l2, l3):
- * As metrics_add(), but set the series to ${v}.
+ * metrics_observe(s, v):
+ * Count the observation ${v} in the histogram ${s} (a metrics_series()
+ * handle).
  */
 void
-metrics_set(enum metrics_id id, double v, const char *l1, const char *l2,
-    const char *l3)
+metrics_observe(struct metrics_series *s, double v)
 {
-	struct series *s;
-
-	if ((s = lookup(id, l1, l2, l3)) != NULL)
-		s->v = v;
-}
-
-/*
- * metrics_observe(id, v, l1):
- * Count the observation ${v} in the histogram ${id} labelled ${l1}.
- */
-void
-metrics_observe(enum metrics_id id, double v, const char *l1)
-{
-	struct series *s;
 	size_t i;
 
-	if ((s = lookup(id, l1, NULL, NULL)) == NULL)
+	if ((s = updated(s)) == NULL)
 		return;
 	for (i = 0; i < METRICS_BUCKETS; i++)
 		if (v <= buckets[i]) {
@@ -210,27 +265,69 @@ metrics_observe(enum metrics_id id, double v, const char *l1)
 }
 
 /*
+ * metrics_add(id, by, l1, l2, l3):
+ * Add ${by} to the series of ${id} with the label values ${l1}, ${l2},
+ * ${l3} (as metrics_series()), looked up by its labels: for collectors,
+ * which run once per scrape; an event counts through its handle.
+ */
+void
+metrics_add(enum metrics_id id, double by, const char *l1, const char *l2,
+    const char *l3)
+{
+	struct metrics_series *s;
+
+	if ((s = updated(lookup(id, l1, l2, l3, 1))) != NULL)
+		s->v += by;
+}
+
+/*
+ * metrics_set(id, v, l1, l2, l3):
+ * As metrics_add(), but set the series to ${v}.
+ */
+void
+metrics_set(enum metrics_id id, double v, const char *l1, const char *l2,
+    const char *l3)
+{
+	struct metrics_series *s;
+
+	if ((s = updated(lookup(id, l1, l2, l3, 1))) != NULL)
+		s->v = v;
+}
+
+/*
  * metrics_reset(id):
- * Forget every series of ${id} (a collector starts over).
+ * Zero and hide every series of ${id} (a collector starts over); handles
+ * stay valid (see above).
  */
 void
 metrics_reset(enum metrics_id id)
 {
+	struct family *f = &fam[id];
+	struct metrics_series *s;
+	size_t i;
 
-	fam[id].n = 0;
+	for (i = 0; i < f->nshown; i++) {
+		s = f->shown[i];
+		s->v = s->sum = 0;
+		s->count = 0;
+		memset(s->b, 0, sizeof(s->b));
+		s->shown = 0;
+	}
+	f->nshown = 0;
 }
 
 /*
  * metrics_get(id, l1, l2, l3):
- * The value of a series (a histogram: its count), 0 if absent.  Tests.
+ * The value of a series (a histogram: its count), 0 if absent or hidden;
+ * makes nothing.  Tests.
  */
 double
 metrics_get(enum metrics_id id, const char *l1, const char *l2,
     const char *l3)
 {
-	struct series *s;
+	struct metrics_series *s;
 
-	if ((s = lookup(id, l1, l2, l3)) == NULL)
+	if ((s = lookup(id, l1, l2, l3, 0)) == NULL || !s->shown)
 		return (0);
 	return (fam[id].type == T_HISTOGRAM ? (double)s->count : s->v);
 }
@@ -309,8 +406,8 @@ out_label_value(struct out *o, const char *v)
  * le="..." text) last; nothing at all when there is neither.
  */
 static void
-out_labels(struct out *o, const struct family *f, const struct series *s,
-    const char *extra)
+out_labels(struct out *o, const struct family *f,
+    const struct metrics_series *s, const char *extra)
 {
 	size_t k, nl = nlabels(f);
 
@@ -332,7 +429,7 @@ static void
 out_family(struct out *o, const struct family *f)
 {
 	static const char *const types[] = {"counter", "gauge", "histogram"};
-	const struct series *s;
+	const struct metrics_series *s;
 	unsigned long long cum;
 	char le[40];
 	size_t i, j;
@@ -340,12 +437,12 @@ out_family(struct out *o, const struct family *f)
 	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help,
 	    f->name, types[f->type]);
 	/* A family without labels always has its one series. */
-	if (f->n == 0 && nlabels(f) == 0) {
+	if (f->nshown == 0 && nlabels(f) == 0) {
 		out_printf(o, "%s 0\n", f->name);
 		return;
 	}
-	for (i = 0; i < f->n; i++) {
-		s = &f->s[i];
+	for (i = 0; i < f->nshown; i++) {
+		s = f->shown[i];
 		if (f->type != T_HISTOGRAM) {
 			out_printf(o, "%s", f->name);
 			out_labels(o, f, s, NULL);
@@ -395,7 +492,8 @@ metrics_text(char *buf, size_t cap)
 
 /*
  * metrics_clear():
- * Zero the whole registry and drop the collectors (tests).
+ * Zero and hide every series and drop the collectors (tests); handles
+ * stay valid (see above).
  */
 void
 metrics_clear(void)
@@ -403,6 +501,6 @@ metrics_clear(void)
 	size_t i;
 
 	for (i = 0; i < METRICS_COUNT; i++)
-		fam[i].n = 0;
+		metrics_reset((enum metrics_id)i);
 	collectors = NULL;
 }

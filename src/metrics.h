@@ -2,8 +2,9 @@
  * metrics: the process's counters, gauges and histograms in plain fixed
  * structs, and the Prometheus text writer (exposition format 0.0.4).  One
  * registry per process (a static table here): events bump it where they
- * happen (conn.c, env.c), objects that hold a count (the relay) register
- * a collector that sets their gauges just before a scrape.  Bounded: a
+ * happen (conn.c, env.c) through a handle to their series, resolved once
+ * (metrics_series), objects that hold a count (the relay) register a
+ * collector that sets their gauges just before a scrape.  Bounded: a
  * fixed set of families, at most METRICS_SERIES_MAX label combinations
  * each (more are counted in sallyport_metrics_series_dropped_total, never
  * stored).  Labels have low cardinality by contract: role, name, service,
@@ -47,6 +48,56 @@ enum metrics_id {
 };
 
 /*
+ * A handle to one series (a family and its label values): resolved once
+ * by its owner (the part, listener or role that counts in it, when it is
+ * made, or on its first event, then kept), so that an event is an add
+ * through the handle and no search of the registry by label text.
+ *
+ * Lifetime (the contract every cached handle relies on): a handle is
+ * valid for the life of the process.  Series live in the static registry
+ * and are never freed or moved; once a handle to a series was given out,
+ * that series keeps its label values forever (its slot is never used for
+ * another label set).  metrics_reset() and metrics_clear() only zero and
+ * hide series: a handle kept across them stays valid, still names the
+ * same labels, and counts from zero again; its series shows in the text
+ * again at its next metrics_inc()/metrics_observe(), in the order series
+ * (re)appear after the reset, as a new series would.  So an owner (a
+ * role rebuilt by a reload, a listener, a connection handed over) may
+ * drop its handles with itself, or keep them, without ever freeing one.
+ *
+ * A series shows in the text from its first update, not from the moment
+ * its handle is resolved (a handle resolved but never used writes
+ * nothing).  A family with no room left for a new label set (more than
+ * METRICS_SERIES_MAX) hands out a handle that counts nothing but one
+ * sallyport_metrics_series_dropped_total per update made through it.
+ */
+struct metrics_series;
+
+/*
+ * metrics_series(id, l1, l2, l3):
+ * The handle of the series of ${id} with the label values ${l1}, ${l2},
+ * ${l3} (as many as the family has; the rest NULL; a NULL value is
+ * written "-"), made (hidden until its first update) if new.  Values are
+ * copied, cut at METRICS_LABEL_MAX - 1 bytes.  Never NULL; valid for the
+ * life of the process (see above).
+ */
+struct metrics_series *metrics_series(enum metrics_id id, const char *l1,
+    const char *l2, const char *l3);
+
+/*
+ * metrics_inc(s, by):
+ * Add ${by} to the counter or gauge ${s} (a metrics_series() handle).
+ */
+void metrics_inc(struct metrics_series *s, double by);
+
+/*
+ * metrics_observe(s, v):
+ * Count the observation ${v} in the histogram ${s} (a metrics_series()
+ * handle).
+ */
+void metrics_observe(struct metrics_series *s, double v);
+
+/*
  * A collector: ${fn}(${arg}) runs before every scrape and sets gauges
  * with metrics_reset()/metrics_set().  Embedded by value in its owner.
  */
@@ -59,8 +110,8 @@ struct metrics_collector {
 /*
  * metrics_add(id, by, l1, l2, l3):
  * Add ${by} to the series of ${id} with the label values ${l1}, ${l2},
- * ${l3} (as many as the family has; the rest NULL; a NULL value is
- * written "-").  Values are copied, cut at METRICS_LABEL_MAX - 1 bytes.
+ * ${l3} (as metrics_series()), looked up by its labels: for collectors,
+ * which run once per scrape; an event counts through its handle.
  */
 void metrics_add(enum metrics_id id, double by, const char *l1,
     const char *l2, const char *l3);
@@ -73,20 +124,16 @@ void metrics_set(enum metrics_id id, double v, const char *l1,
     const char *l2, const char *l3);
 
 /*
- * metrics_observe(id, v, l1):
- * Count the observation ${v} in the histogram ${id} labelled ${l1}.
- */
-void metrics_observe(enum metrics_id id, double v, const char *l1);
-
-/*
  * metrics_reset(id):
- * Forget every series of ${id} (a collector starts over).
+ * Zero and hide every series of ${id} (a collector starts over); handles
+ * stay valid (see above).
  */
 void metrics_reset(enum metrics_id id);
 
 /*
  * metrics_get(id, l1, l2, l3):
- * The value of a series (a histogram: its count), 0 if absent.  Tests.
+ * The value of a series (a histogram: its count), 0 if absent or hidden;
+ * makes nothing.  Tests.
  */
 double metrics_get(enum metrics_id id, const char *l1, const char *l2,
     const char *l3);
@@ -116,7 +163,8 @@ size_t metrics_text(char *buf, size_t cap);
 
 /*
  * metrics_clear():
- * Zero the whole registry and drop the collectors (tests).
+ * Zero and hide every series and drop the collectors (tests); handles
+ * stay valid (see above).
  */
 void metrics_clear(void);
 

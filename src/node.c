@@ -214,7 +214,7 @@ reload_failed(struct node *n, const char *why, const char *err)
 {
 
 	filewatch_remember(&n->watch); /* look again at the next change */
-	metrics_add(METRICS_RELOADS, 1, "failed", NULL, NULL);
+	metrics_inc(n->m_reload_failed, 1);
 	notify_ready();
 	log_warn("event=reload status=failed trigger=%s error=\"%s\"", why,
 	    err);
@@ -265,7 +265,7 @@ reload_apply(struct node *n, struct config *cfg, const char *why)
 	filewatch_remember(&n->watch);
 	filewatch_set(&n->watch);
 	names_watch(&n->env);
-	metrics_add(METRICS_RELOADS, 1, "ok", NULL, NULL);
+	metrics_inc(n->m_reload_ok, 1);
 	notify_ready();
 	log_info("event=reload status=ok generation=%u added=%u removed=%u "
 	    "changed=%u identity=%s revoked=%u trigger=%s", r.gen->id,
@@ -428,6 +428,9 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	}
 	n->env.cfg = cfg;
 	n->level_fixed = level_fixed;
+	n->m_reload_ok = metrics_series(METRICS_RELOADS, "ok", NULL, NULL);
+	n->m_reload_failed = metrics_series(METRICS_RELOADS, "failed", NULL,
+	    NULL);
 	n->env.loop = ev_default_loop(0);
 	if (n->env.loop == NULL) {
 		log_error("event=start error=no-event-loop");

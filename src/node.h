@@ -38,6 +38,9 @@ struct node {
 	ev_timer flush; /* reports lines the rate limits left out */
 	struct names_wait names; /* a reload's file waiting for a name */
 	const char *again;       /* a reload asked for meanwhile, or NULL */
+	/* Reloads by status (metrics.h's handles, resolved in node_run). */
+	struct metrics_series *m_reload_ok;
+	struct metrics_series *m_reload_failed;
 };
 
 /*

@@ -85,6 +85,11 @@ struct gate {
 	ev_tstamp accepted;      /* a dial last connected (0: never) */
 	ev_timer timer;          /* the next look or give-up, or a pump */
 	struct outlet *o;
+	/* Its metrics, by name (metrics.h's handles, resolved in
+	 * outlet_new): connections opened, dials queued, dials waiting. */
+	struct metrics_series *m_opened;
+	struct metrics_series *m_queued;
+	struct metrics_series *m_waiting;
 };
 
 struct outlet {
@@ -154,8 +159,7 @@ dial_move(struct dial *d, int st)
 		TAILQ_REMOVE(gate_list(g, (int)d->st), d, link);
 		TAILQ_INSERT_TAIL(gate_list(g, st), d, link);
 		if (d->st == DIAL_QUEUED)
-			metrics_add(METRICS_DIALS_WAITING, -1, g->name, NULL,
-			    NULL);
+			metrics_inc(g->m_waiting, -1);
 		if (d->st == DIAL_QUEUED && st != DIAL_QUEUED)
 			g->busy++;
 	}
@@ -189,7 +193,7 @@ dial_leave(struct dial *d)
 		return;
 	TAILQ_REMOVE(gate_list(g, (int)d->st), d, link);
 	if (d->st == DIAL_QUEUED)
-		metrics_add(METRICS_DIALS_WAITING, -1, g->name, NULL, NULL);
+		metrics_inc(g->m_waiting, -1);
 	else {
 		g->busy--;
 		if (!TAILQ_EMPTY(&g->queue))
@@ -299,6 +303,9 @@ gate_enter(struct outlet *o, struct conn *c,
 	for (i = 0; i < o->ngates && g == NULL; i++)
 		if (strcmp(o->gates[i].name, co->name) == 0)
 			g = &o->gates[i];
+	/* (An outlet older than the configuration has no gate for it.) */
+	c->opened = g != NULL ? g->m_opened :
+	    metrics_series(METRICS_CONN_OPENED, "outlet", co->name, NULL);
 	if (g == NULL || g->max == 0) {
 		/* No cap (or an outlet older than the configuration). */
 		dial_target(c, co);
@@ -321,8 +328,8 @@ gate_enter(struct outlet *o, struct conn *c,
 	d->st = DIAL_QUEUED;
 	d->look = ev_now(o->env->loop);
 	TAILQ_INSERT_TAIL(&g->queue, d, link);
-	metrics_add(METRICS_DIALS_QUEUED, 1, g->name, NULL, NULL);
-	metrics_add(METRICS_DIALS_WAITING, 1, g->name, NULL, NULL);
+	metrics_inc(g->m_queued, 1);
+	metrics_inc(g->m_waiting, 1);
 	log_debug("event=dial-queued role=outlet conn=%" PRIu64 " name=%s "
 	    "busy=%u max_dials=%u", c->id, g->name, g->busy, g->max);
 	conn_wait_plain(c);
@@ -415,12 +422,16 @@ static bool
 outlet_admits(const struct env *e, const struct conn *c,
     const struct config_outlet *co, struct acl_verdict *v)
 {
+	struct sockaddr_storage src;
 	struct acl_peer peer;
+	struct acl_ctx ax;
 
+	conn_src_addr(c, &src);
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	return (env_admit(e, &peer, co->allow, co->nallow, co->rules,
-	    co->nrules, NULL, v));
+	peer.src = &src;
+	env_acl(e, &ax);
+	return (acl_outlet(&ax, co, &peer, NULL, v));
 }
 
 /*
@@ -486,6 +497,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 	}
 	c->cred_expiry = v.expiry;
 	c->rule = v.rule;
+	env_audit_conn_would(o->env, c, co->name, "outlet", &v);
 	env_resume_keep(o->env, c, "outlet"); /* allowed: its ticket */
 	/* The client's addresses come from a version 2 request only. */
 	if (co->proxy_v2 && r->version < 2) {
@@ -640,6 +652,12 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 		ev_init(&g->timer, gate_timer_cb);
 		g->timer.data = g;
 		g->o = o;
+		g->m_opened = metrics_series(METRICS_CONN_OPENED, "outlet",
+		    g->name, NULL);
+		g->m_queued = metrics_series(METRICS_DIALS_QUEUED, g->name,
+		    NULL, NULL);
+		g->m_waiting = metrics_series(METRICS_DIALS_WAITING, g->name,
+		    NULL, NULL);
 		o->ngates++;
 	}
 	for (i = 0; i < cfg->noutlets; i++) {

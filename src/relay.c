@@ -96,6 +96,7 @@ struct rsess {
 	unsigned npool;
 	uint8_t *creds;    /* the credential block its node sent, or NULL */
 	size_t creds_len;
+	struct sockaddr_storage src; /* its node's address (from =) */
 	uint64_t expiry;   /* admitted by a credential until then; 0: no end */
 	struct reap_entry reap;
 	struct rsess *prev, *next;
@@ -135,6 +136,7 @@ struct pair {
 	 * about the other.
 	 */
 	uint8_t peer[2][CHANNEL_ID_LEN];
+	struct sockaddr_storage src[2]; /* its session's src */
 	struct rsess *sess[2];
 	struct kept *kept[2];
 	uint64_t expiry[2];
@@ -158,6 +160,11 @@ struct relay {
 	struct ticket_slot **buckets; /* of map */
 	ev_timer wait_timer;
 	struct metrics_collector gauges; /* relay_gauges() at each scrape */
+	/* Its metrics (metrics.h's handles, resolved in relay_new): clients
+	 * that found no ready connection in time; sessions and clients
+	 * refused at max_connections. */
+	struct metrics_series *m_no_ready;
+	struct metrics_series *m_full;
 	/* Per (client peer, name) limits (limit.h): each counted client
 	 * connection, waiting or paired, holds its entry's slot + 1. */
 	struct limit_table limits;
@@ -167,7 +174,7 @@ static void serve(struct relay *r, struct rsvc *svc);
 static void relay_gauges(void *arg);
 static bool admits(const struct relay *r, const struct config_relay *cr,
     int reg, const uint8_t *id, const uint8_t *creds, size_t len,
-    struct acl_verdict *v);
+    const struct sockaddr_storage *src, struct acl_verdict *v);
 
 /* Link ${e} at the head of the list *${head} (prev/next fields). */
 #define LIST_PUSH(head, e)                                                     \
@@ -325,7 +332,7 @@ pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
 	for (i = 0; i < p->nsides; i++) {
 		creds = side_creds(p, i, &len);
 		if (svc == NULL || !admits(r, svc->cr, i == SIDE_REGISTRANT,
-		    p->peer[i], creds, len, v))
+		    p->peer[i], creds, len, &p->src[i], v))
 			return (i);
 		expiry[i] = v->expiry;
 	}
@@ -453,10 +460,13 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->sess[SIDE_CLIENT] = sa;
 	memcpy(p->peer[SIDE_CLIENT], peer, CHANNEL_ID_LEN);
+	if (sa != NULL)
+		p->src[SIDE_CLIENT] = sa->src;
 	p->nsides = 1;
 	if (sb != NULL) {
 		p->sess[SIDE_REGISTRANT] = sb;
 		memcpy(p->peer[SIDE_REGISTRANT], sb->peer, CHANNEL_ID_LEN);
+		p->src[SIDE_REGISTRANT] = sb->src;
 		p->nsides = 2;
 	}
 	LIST_PUSH(&r->pairs, p);
@@ -686,8 +696,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		while ((cw = svc->wait_head) != NULL &&
 		    cw->deadline <= ev_now(loop)) {
 			(void)wait_pop(r, svc);
-			metrics_add(METRICS_HANDSHAKE_FAILURES, 1, "relay",
-			    "no-ready-connection", NULL);
+			metrics_inc(r->m_no_ready, 1);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
 			wait_drop(r, cw);
@@ -799,15 +808,13 @@ rsess_dead(struct session *s, const char *reason)
 static bool
 admits(const struct relay *r, const struct config_relay *cr, int reg,
     const uint8_t *id, const uint8_t *creds, size_t len,
-    struct acl_verdict *v)
+    const struct sockaddr_storage *src, struct acl_verdict *v)
 {
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, src};
+	struct acl_ctx ax;
 
-	if (reg)
-		return (env_admit(r->env, &peer, cr->reg, cr->nreg,
-		    cr->reg_rules, cr->nreg_rules, NULL, v));
-	return (env_admit(r->env, &peer, cr->allow, cr->nallow,
-	    cr->allow_rules, cr->nallow_rules, NULL, v));
+	env_acl(r->env, &ax);
+	return (acl_relay(&ax, cr, reg, &peer, NULL, v));
 }
 
 /*
@@ -817,21 +824,23 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
  */
 static int
 allowed_anywhere(const struct relay *r, const uint8_t *id,
-    const uint8_t *creds, size_t len, struct acl_verdict *v)
+    const uint8_t *creds, size_t len, const struct sockaddr_storage *src,
+    struct acl_verdict *v)
 {
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, src};
 	const struct config_relay *cr;
 	struct acl_checked ck;
 	struct acl_verdict one;
+	struct acl_ctx ax;
 	size_t i;
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
 	ck.done = 0;
+	env_acl(r->env, &ax);
 	for (i = 0; i < r->nsvcs; i++) {
 		cr = r->svcs[i].cr;
-		if (!env_admit(r->env, &peer, cr->allow, cr->nallow,
-		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
+		if (!acl_relay(&ax, cr, 0, &peer, &ck, &one)) {
 			if (!ok)
 				*v = one;
 			continue;
@@ -855,9 +864,10 @@ rsess_allowed(const struct relay *r, const struct rsess *rs,
 	if (rs->kind == 'R') {
 		memset(v, 0, sizeof(*v));
 		return (rs->svc != NULL && admits(r, rs->svc->cr, 1, rs->peer,
-		    rs->creds, rs->creds_len, v));
+		    rs->creds, rs->creds_len, &rs->src, v));
 	}
-	return (allowed_anywhere(r, rs->peer, rs->creds, rs->creds_len, v));
+	return (allowed_anywhere(r, rs->peer, rs->creds, rs->creds_len,
+	    &rs->src, v));
 }
 
 /*
@@ -945,8 +955,10 @@ session_decide(struct relay *r, struct conn *c, const uint8_t *req,
     struct acl_verdict *v)
 {
 	const uint8_t *creds, *peer = channel_peer_id(c->ch);
+	struct sockaddr_storage src;
 	size_t clen;
 
+	conn_src_addr(c, &src);
 	creds = channel_peer_creds(c->ch, &clen);
 	name[0] = '\0';
 	if (req[1] == 'R') {
@@ -960,12 +972,12 @@ session_decide(struct relay *r, struct conn *c, const uint8_t *req,
 			    "relay");
 			return (CHANNEL_REFUSAL_UNKNOWN_SERVICE);
 		}
-		if (!admits(r, (*svc)->cr, 1, peer, creds, clen, v)) {
+		if (!admits(r, (*svc)->cr, 1, peer, creds, clen, &src, v)) {
 			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
 			    name, "relay", v);
 			return (CHANNEL_REFUSAL_NOT_REGISTRANT);
 		}
-	} else if (!allowed_anywhere(r, peer, creds, clen, v)) {
+	} else if (!allowed_anywhere(r, peer, creds, clen, &src, v)) {
 		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
 		    v);
 		return (CHANNEL_REFUSAL_NOT_ALLOWED);
@@ -1008,6 +1020,7 @@ rsess_make(struct relay *r, struct conn *c, char kind, struct rsvc *svc,
 	rs->r = r;
 	rs->kind = kind;
 	memcpy(rs->peer, channel_peer_id(c->ch), CHANNEL_ID_LEN);
+	conn_src_addr(c, &rs->src);
 	rs->expiry = v->expiry;
 	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
 		memcpy(rs->creds, creds, clen);
@@ -1073,8 +1086,7 @@ relay_session(void *arg, struct conn *c)
 	}
 	env_resume_keep(r->env, c, "relay"); /* allowed: its ticket */
 	if (r->nsessions >= r->env->cfg->node.max_connections) {
-		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
-		    NULL);
+		metrics_inc(r->m_full, 1);
 		log_warn("event=refuse role=relay reason=max-connections");
 		c->quiet = 1;
 		conn_drop(c, CONN_R_DENIED);
@@ -1193,7 +1205,8 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		tell_refused(rs, CHANNEL_REFUSAL_UNKNOWN_SERVICE, ctr);
 		goto refuse;
 	}
-	if (!admits(r, svc->cr, 0, rs->peer, rs->creds, rs->creds_len, &v)) {
+	if (!admits(r, svc->cr, 0, rs->peer, rs->creds, rs->creds_len,
+	    &rs->src, &v)) {
 		env_audit_verdict(r->env, 0, "not-allowed", rs->peer, name,
 		    "relay", &v);
 		tell_refused(rs, CHANNEL_REFUSAL_NOT_ALLOWED, ctr);
@@ -1206,8 +1219,7 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		goto refuse;
 	}
 	if (r->npairs + r->nwait >= r->env->cfg->node.max_connections) {
-		metrics_add(METRICS_REFUSED, 1, "relay", "max-connections",
-		    NULL);
+		metrics_inc(r->m_full, 1);
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
@@ -1288,6 +1300,10 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 	}
 	front_serve_preamble(f, relay_preamble, r);
 	(void)front_register(f, &relay_kind, relay_session, r);
+	r->m_no_ready = metrics_series(METRICS_HANDSHAKE_FAILURES, "relay",
+	    "no-ready-connection", NULL);
+	r->m_full = metrics_series(METRICS_REFUSED, "relay", "max-connections",
+	    NULL);
 	metrics_collector_add(&r->gauges, relay_gauges, r);
 	return (r);
 nomem:

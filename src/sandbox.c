@@ -69,8 +69,8 @@ static const struct allowed allowed[] = {
     {SCMP_SYS(setsockopt), "TCP_NODELAY, keepalive on new sockets"},
     {SCMP_SYS(getsockname), "conn.c names local ends in logs; the "
 	"inlet puts its client's ends in the request"},
-    {SCMP_SYS(getpeername), "conn.c names peers in logs; the inlet "
-	"puts its client's ends in the request"},
+    {SCMP_SYS(getpeername), "sock.c: peers named in logs and held against "
+	"from =; the inlet puts its client's ends in the request"},
     {SCMP_SYS(shutdown), "half-close (EOF passed on)"},
     {SCMP_SYS(close), "every fd ends here"},
     /* Data: conn.c, the relay, channel records, the log. */

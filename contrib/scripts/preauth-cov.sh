@@ -12,7 +12,9 @@
 #     Counted are the executed lines of the functions such a peer reaches
 #     (start-up, fixtures, our own encoders and what only local files
 #     feed are left out: EXCLUDE below, a bare name or file.c:name for
-#     one static).
+#     one static).  The node and admin targets (a node in the process,
+#     driven through its sockets) replay the same way but count only
+#     towards the fuzz coverage of the set, not towards the set.
 #  2. daemon: a node (outlet + relay name + admin endpoint) run by
 #     contrib/scripts/preauth-daemon.sh twice alone and twice under each
 #     kind of unauthenticated traffic; counted are the lines that both
@@ -46,7 +48,15 @@ corpus_root=${CORPUS_ROOT:-$top/tests/fuzz/corpus}
 # filter takes only the service name its audit line shows, without
 # parsing (front.c's claimed_service); request_parse runs once the
 # peer is proven.
-TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred preamble http"
+SET_TARGETS="handshake_responder handshake_initiator resume_responder identity_payload cred preamble http"
+# The node in the process (tests/fuzz/fuzz_nodeenv.h): its node port and
+# its admin endpoint, driven through their sockets by strangers, garbage,
+# hang-ups and the passing of time.  They count towards the fuzz
+# coverage of the set, not towards the set itself: what they run of the
+# node is the daemon's life (2. below measures it), and their own
+# initiators (checking the node's msg2) are not the node's surface.
+NODE_TARGETS="node admin"
+TARGETS="$SET_TARGETS $NODE_TARGETS"
 
 # Functions the harnesses run that no unauthenticated peer reaches:
 # process start-up and fixtures (and the harness's own look at the
@@ -89,7 +99,10 @@ rm -rf prof
 mkdir -p prof
 
 # 1. The harnesses.
-objs=
+objs=''
+setobjs=''
+allp=''
+setp=''
 for t in $TARGETS; do
 	mkdir -p "prof/$t"
 	i=0
@@ -101,14 +114,27 @@ for t in $TARGETS; do
 	"$LLVM_PROFDATA" merge -sparse -o "prof/$t.profdata" prof/"$t"/*.profraw
 	if [ -z "$objs" ]; then objs="tests/fuzz/replay_$t"
 	else objs="$objs -object tests/fuzz/replay_$t"; fi
+	allp="$allp prof/$t.profdata"
+	case " $SET_TARGETS " in
+	*" $t "*) setp="$setp prof/$t.profdata"
+		if [ -z "$setobjs" ]; then setobjs="tests/fuzz/replay_$t"
+		else setobjs="$setobjs -object tests/fuzz/replay_$t"; fi ;;
+	esac
 done
-"$LLVM_PROFDATA" merge -sparse -o prof/harness.profdata prof/*.profdata
+# shellcheck disable=SC2086
+"$LLVM_PROFDATA" merge -sparse -o prof/harness.profdata $setp
 # shellcheck disable=SC2086
 "$LLVM_COV" export -format=lcov -instr-profile=prof/harness.profdata \
-    $objs > prof/harness.lcov
+    $setobjs > prof/harness.lcov
 # shellcheck disable=SC2086
 "$LLVM_COV" export -format=text -skip-expansions \
-    -instr-profile=prof/harness.profdata $objs > prof/harness.json
+    -instr-profile=prof/harness.profdata $setobjs > prof/harness.json
+# Every target, for the fuzz coverage of the set.
+# shellcheck disable=SC2086
+"$LLVM_PROFDATA" merge -sparse -o prof/fuzz.profdata $allp
+# shellcheck disable=SC2086
+"$LLVM_COV" export -format=lcov -instr-profile=prof/fuzz.profdata \
+    $objs > prof/fuzz.lcov
 # The http target alone, to tell the admin endpoint's parser apart.
 "$LLVM_COV" export -format=lcov -instr-profile=prof/http.profdata \
     tests/fuzz/replay_http > prof/http.lcov
@@ -200,10 +226,12 @@ for f in files:
 print("| **total** | " + " | ".join("**%d**" % len(s) for _, s in cols) + " |")
 
 # The fuzz corpora's line coverage of the pre-auth sets: the lines of
-# each set that some replayed input executed (any function: a line the
-# daemon showed pre-auth and a harness ran is reached by a fuzz target),
+# each set that some replayed input of any target (the node's too)
+# executed (any function: a line the daemon showed pre-auth and a
+# harness ran is reached by a fuzz target),
 # and the rest by function, in preauth-uncovered.md.
-fuzz = {(src(f), l) for (f, l), n in h.items() if n > 0 and src(f)}
+fuzz = {(src(f), l) for (f, l), n in lcov("prof/fuzz.lcov").items()
+        if n > 0 and src(f)}
 print()
 for name, s in (("node port", peer), ("admin endpoint", admin),
                 ("all", total)):

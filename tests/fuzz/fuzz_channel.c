@@ -19,18 +19,25 @@ static const uint8_t E_I[32] = {0xe1, 1, 2, 3, 4, 5, 6, 7};
 static const uint8_t E_R[32] = {0xe2, 7, 6, 5, 4, 3, 2, 1};
 static uint8_t E_I_pub[32], E_R_pub[32];
 
-/* Credentials whose every key derives from ${seed}. */
-static void
-local_fixed(struct channel_local *l, uint8_t seed)
+void
+fz_key_fixed(uint8_t priv[CRYPTO_P256_PRIV_LEN], uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < CRYPTO_P256_PRIV_LEN; i++)
+		priv[i] = (uint8_t)(seed + i);
+}
+
+void
+fz_local_fixed(struct channel_local *l, uint8_t seed, uint64_t expiry)
 {
 	uint8_t priv[CRYPTO_P256_PRIV_LEN], s[32];
 	size_t i;
 
-	for (i = 0; i < sizeof(priv); i++) {
-		priv[i] = (uint8_t)(seed + i);
+	fz_key_fixed(priv, seed);
+	for (i = 0; i < sizeof(s); i++)
 		s[i] = (uint8_t)(seed * 5 + i);
-	}
-	if (channel_local_init_static(l, priv, s, FZ_EXPIRY) == -1)
+	if (channel_local_init_static(l, priv, s, expiry) == -1)
 		abort();
 }
 
@@ -57,9 +64,9 @@ fz_setup(void)
 	if (crypto_init() == -1 || crypto_x25519_pub(E_I_pub, E_I) == -1 ||
 	    crypto_x25519_pub(E_R_pub, E_R) == -1)
 		abort();
-	local_fixed(&fz_li, 1);
-	local_fixed(&fz_lr, 2);
-	local_fixed(&fz_ls, 3);
+	fz_local_fixed(&fz_li, 1, FZ_EXPIRY);
+	fz_local_fixed(&fz_lr, 2, FZ_EXPIRY);
+	fz_local_fixed(&fz_ls, 3, FZ_EXPIRY);
 	/* Caches keep the fuzzer fast: ECDSA once per distinct payload. */
 	if ((cache_i = sigcache_new(64)) == NULL ||
 	    (cache_r = sigcache_new(64)) == NULL)
@@ -72,8 +79,11 @@ fz_setup(void)
 	ready = 1;
 }
 
-/* libFuzzer's start-up hook (and replay's, measuring): fz_setup. */
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/*
+ * libFuzzer's start-up hook (and replay's, measuring): fz_setup.  Weak: a
+ * target with more to set up (fuzz_nodeenv.h's) has its own.
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -118,7 +128,7 @@ known_only(void *arg, const uint8_t id[CHANNEL_ID_LEN], const uint8_t *req,
 }
 
 static struct channel *
-initiator(const struct channel_local *l, int pinned)
+initiator_for(const struct channel_local *l, int pinned, const char *req)
 {
 	struct channel *ch;
 
@@ -130,10 +140,23 @@ initiator(const struct channel_local *l, int pinned)
 		channel_expect_peer(ch, fz_lr.id);
 	else
 		channel_expect_check(ch, accept_any, NULL);
-	if (channel_set_request(ch, (const uint8_t *)FZ_REQUEST,
-	    strlen(FZ_REQUEST)) != 0)
+	if (channel_set_request(ch, (const uint8_t *)req, strlen(req)) != 0)
 		abort();
 	return (ch);
+}
+
+static struct channel *
+initiator(const struct channel_local *l, int pinned)
+{
+
+	return (initiator_for(l, pinned, FZ_REQUEST));
+}
+
+struct channel *
+fz_initiator_as(const struct channel_local *l, const char *req)
+{
+
+	return (initiator_for(l, 1, req));
 }
 
 struct channel *

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "channel.h"
+#include "crypto.h"
 
 #define FZ_NOW 1700000000ULL                        /* "now" everywhere */
 #define FZ_EXPIRY (FZ_NOW + 10ULL * 365 * 24 * 3600) /* both attestations */
@@ -17,6 +18,15 @@
 
 /* The initiator's and the responder's node credentials, and a stranger's. */
 extern struct channel_local fz_li, fz_lr, fz_ls;
+
+/*
+ * fz_key_fixed(priv, seed), fz_local_fixed(l, seed, expiry):
+ * The fixed P-256 key of ${seed}; credentials in ${l} whose every key
+ * derives from ${seed} (fz_li's is 1, fz_lr's 2, fz_ls's 3), attested
+ * until ${expiry} (FZ_EXPIRY for the channel targets).  Abort on failure.
+ */
+void fz_key_fixed(uint8_t priv[CRYPTO_P256_PRIV_LEN], uint8_t seed);
+void fz_local_fixed(struct channel_local *l, uint8_t seed, uint64_t expiry);
 
 /*
  * fz_setup(void):
@@ -41,6 +51,14 @@ struct channel *fz_responder(void);
  * As fz_initiator(), with the identity fz_ls that fz_responder refuses.
  */
 struct channel *fz_stranger(void);
+
+/*
+ * fz_initiator_as(l, req):
+ * As fz_initiator(), with the credentials ${l} (borrowed) asking for
+ * ${req} (text).
+ */
+struct channel *fz_initiator_as(const struct channel_local *l,
+    const char *req);
 
 /*
  * fz_resume_initiator(void), fz_resume_responder(void):

@@ -20,17 +20,27 @@ int __llvm_profile_write_file(void);
 void __llvm_profile_reset_counters(void);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 void preauth_proven(void);
+/* Set while a target's own channel checks the node (fuzz_nodeenv.c). */
+extern int fuzz_own_side __attribute__((weak));
+/* What a target leaves on disk, removed before exiting (or NULL). */
+void fuzz_cleanup(void) __attribute__((weak));
 
 /*
  * The peer of this input is proven (src/channel.c, PROVEN): its
  * pre-auth coverage is all there is to count (contrib/scripts/
- * preauth-cov.sh replays one input per process).
+ * preauth-cov.sh replays one input per process).  Not when the channel
+ * proven is the harness's own, verifying the node it drives.
  */
 void
 preauth_proven(void)
 {
 
+	if (&fuzz_own_side != NULL && fuzz_own_side)
+		return;
+
 	(void)__llvm_profile_write_file();
+	if (fuzz_cleanup != NULL)
+		fuzz_cleanup();
 	_exit(0);
 }
 #endif

@@ -624,6 +624,33 @@ redis_inlet()
 	} >"$WORK/$_ri_n.ini"
 }
 
+# metric(port, series): the value of one series line of the /metrics of
+# the admin endpoint on 127.0.0.1:${port} (0 if absent).
+metric()
+{
+	curl -fsS "http://127.0.0.1:$1/metrics" |
+		awk -v s="$2" 'index($0, s " ") == 1 { print $2; f = 1 }
+		    END { if (!f) print 0 }'
+}
+
+# check_prints(ini, regex): `sallyport check ini` passes and a line of its
+# output matches the basic regular expression ${regex}.
+check_prints()
+{
+	"$SALLYPORT" check "$1" >"$WORK/check.out" 2>&1 ||
+		die "check $1: $(cat "$WORK/check.out")"
+	grep -q -- "$2" "$WORK/check.out" ||
+		die "check $1 prints no /$2/: $(cat "$WORK/check.out")"
+}
+
+# ping_via(name): what redis answers PING through the inlet of the node
+# ${name} (redis_inlet, on 127.0.0.1:$P_${name}), or redis-cli's error.
+ping_via()
+{
+	eval "_p=\$P_$1"
+	redis-cli -h 127.0.0.1 -p "$_p" PING 2>&1 || true
+}
+
 # give_to_user(user file...): the layout docs/config.md asks of a node
 # started as root that switches to [node] user: each file root-owned,
 # mode 0640, in the user's primary group, and $WORK searchable, so the

@@ -1,6 +1,7 @@
 # relaylib.sh: the common set-up of the relay integration tests (59 and
 # 6x-*.sh), sourced by each of them; it sources lib.sh and netns.sh.  59
-# (loopback) uses only its config writers.
+# (loopback) uses only its config writers; 35 and 39 (loopback too) use
+# relay_loopback.
 #
 # relay3_net builds three hosts, each a network namespace:
 #
@@ -22,6 +23,29 @@ RELAY_PORT=7400
 INLET_PORT=15432
 TARGET_PORT=5432
 INLET="127.0.0.1:$INLET_PORT"
+
+# relay_loopback(extra...): on loopback, no namespaces: an echo target, a
+# relay hub, an outlet db registered at it for "echo" and an inlet app
+# reaching it via the hub (${extra} node lines on each), all started and
+# connected, one echo through them checked.  Sets TARGET, HUB
+# (name@address), RELAY (the hub's address) and INLET.
+relay_loopback()
+{
+	TARGET=127.0.0.1:$(free_port)
+	RELAY=127.0.0.1:$(free_port)
+	INLET=127.0.0.1:$(free_port)
+	HUB="hub@$RELAY"
+	start_echo "$TARGET"
+	relay_configs echo "$RELAY" "$TARGET" "$RELAY" "$RELAY" "$@"
+	start_node hub "$WORK/hub.ini"
+	start_node db "$WORK/db.ini"
+	wait_for_event "$WORK/db.log" 10 event=session-open role=outlet \
+	    kind=register
+	start_node app "$WORK/app.ini"
+	wait_for_event "$WORK/app.log" 10 event=session-open role=inlet
+	_r=$(netkit echo-check "$INLET" --count 1 --size 4096 --timeout 10) ||
+		die "a client through the relay, before the test: $_r"
+}
 
 # --- config writers (docs/relay.md) ---
 
@@ -130,24 +154,36 @@ relay4_net()
 # 127.0.0.1:$TARGET_PORT on the server).  Sets APP_ID HUB_ID DB_ID.
 relay3_configs()
 {
+	relay_configs postgres "0.0.0.0:$RELAY_PORT" "127.0.0.1:$TARGET_PORT" \
+	    "$RELAY_IP_S:$RELAY_PORT" "$RELAY_IP:$RELAY_PORT" "$@"
+}
+
+# relay_configs(service listen target db_hub app_hub extra...): the three
+# config files of relay3_configs: the hub listening on ${listen}, the
+# outlet db serving ${service} at ${target} through the hub at ${db_hub},
+# the inlet app reaching it through the hub at ${app_hub}; ${extra} node
+# lines on each.
+relay_configs()
+{
+	_svc=$1 _listen=$2 _target=$3 _dbhub=$4 _apphub=$5
+	shift 5
 	APP_ID=$(make_identity app)
 	HUB_ID=$(make_identity hub)
 	DB_ID=$(make_identity db)
 	{
-		ini_node "$WORK/hub.key" "0.0.0.0:$RELAY_PORT" "$@"
+		ini_node "$WORK/hub.key" "$_listen" "$@"
 		ini_peers db "$DB_ID" app "$APP_ID"
-		ini_relay postgres register=db allow=app
+		ini_relay "$_svc" register=db allow=app
 	} >"$WORK/hub.ini"
 	{
 		ini_node "$WORK/db.key" "" "$@"
 		ini_peers hub "$HUB_ID" app "$APP_ID"
-		ini_outlet_relay postgres "127.0.0.1:$TARGET_PORT" \
-		    "hub@$RELAY_IP_S:$RELAY_PORT" app
+		ini_outlet_relay "$_svc" "$_target" "hub@$_dbhub" app
 	} >"$WORK/db.ini"
 	{
 		ini_node "$WORK/app.key" "" "$@"
 		ini_peers hub "$HUB_ID" db "$DB_ID"
-		ini_inlet_via postgres "$INLET" db "hub@$RELAY_IP:$RELAY_PORT"
+		ini_inlet_via "$_svc" "$INLET" db "hub@$_apphub"
 	} >"$WORK/app.ini"
 }
 

@@ -74,6 +74,9 @@ t_established(struct conn *c)
 	}
 	if (!c->hs_responder && hold_mode)
 		ck_assert_int_eq(conn_hold_plain(c), 0);
+	/* What a role resolves for its part (conn.h: c->opened). */
+	c->opened = metrics_series(METRICS_CONN_OPENED, c->role, c->name,
+	    NULL);
 	conn_open(c);
 }
 
@@ -607,6 +610,133 @@ START_TEST(test_evict)
 END_TEST
 
 /*
+ * FIRST_BYTES (a relay's accepted socket): ops->first gets the first
+ * byte, then exactly the bytes it asked for (what follows stays in
+ * the socket for whoever takes it); a handshake started from there keeps
+ * its slot; a connection whose first bytes never come goes at the
+ * handshake deadline.  All of them are pending, with the handshakes:
+ * conn_ctx_evict takes the oldest idle one of either kind, a first-bytes
+ * one with its own reason.
+ */
+static size_t first_want;
+static uint8_t first_got[8];
+static size_t first_have;
+static int first_fd = -1, first_hs;
+static enum conn_reason first_reason;
+
+static size_t
+t_first(struct conn *c, const uint8_t *p, size_t have)
+{
+	struct channel *ch;
+
+	memcpy(first_got, p, have);
+	first_have = have;
+	if (first_hs) {
+		ck_assert_ptr_nonnull(ch = channel_new(CHANNEL_RESPONDER, &lb,
+		    NULL));
+		ck_assert_int_eq(conn_handshake(c, ch, CHANNEL_RESPONDER), 0);
+		return (0);
+	}
+	if (have < first_want)
+		return (first_want);
+	first_fd = conn_take_chan(c);
+	return (0);
+}
+
+static void
+t_first_dropped(struct conn *c, enum conn_reason reason)
+{
+
+	(void)c;
+	first_reason = reason;
+}
+
+static const struct conn_ops first_ops = {
+	.first = t_first,
+	.dropped = t_first_dropped,
+};
+
+/* A connection waiting for its first bytes; the peer's end in ${peer}. */
+static struct conn *
+first_conn(int *peer)
+{
+	struct conn *c;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	ck_assert_ptr_nonnull(c = conn_new(&ctx, &first_ops, -1, sv[0]));
+	conn_first_bytes(c);
+	*peer = sv[1];
+	return (c);
+}
+
+static int
+is_dead(void *arg)
+{
+
+	return (((struct conn *)arg)->state == CONN_DEAD);
+}
+
+START_TEST(test_first_bytes)
+{
+	struct conn *c, *h, *old;
+	uint8_t rest[8];
+	size_t n0 = ctx.npending;
+	int peer, peer_old, i;
+
+	/* The first byte, then 4 bytes in all, no more. */
+	c = first_conn(&peer);
+	ck_assert_int_eq(c->state, CONN_FIRST_BYTES);
+	ck_assert_uint_eq(ctx.npending, n0 + 1);
+	first_want = 4;
+	ck_assert_int_eq(write(peer, "pre!rest", 8), 8);
+	for (i = 0; i < 200 && first_fd == -1; i++)
+		fixture_spin(loop);
+	ck_assert_int_ne(first_fd, -1);
+	ck_assert_uint_eq(first_have, 4);
+	ck_assert_mem_eq(first_got, "pre!", 4);
+	ck_assert_int_eq(c->state, CONN_DEAD);
+	ck_assert_uint_eq(first_reason, CONN_R_EOF);
+	ck_assert_uint_eq(ctx.npending, n0);
+	ck_assert_int_eq(read(first_fd, rest, sizeof(rest)), 4);
+	ck_assert_mem_eq(rest, "rest", 4);
+	close(first_fd);
+	close(peer);
+
+	/* Idle first bytes and a handshake share the pending list. */
+	old = first_conn(&peer_old);
+	first_hs = 1;
+	h = first_conn(&peer);
+	ck_assert_int_eq(write(peer, "\0", 1), 1);
+	for (i = 0; i < 200 && h->state == CONN_FIRST_BYTES; i++)
+		fixture_spin(loop);
+	ck_assert_int_eq(h->state, CONN_HANDSHAKE);
+	ck_assert_uint_eq(first_have, 1); /* the first byte only */
+	ck_assert_uint_eq(ctx.npending, n0 + 2);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600., 3600.), -1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_int_eq(old->state, CONN_DEAD);
+	ck_assert_uint_eq(first_reason, CONN_R_FIRST_EVICTED);
+	ck_assert_str_eq(conn_reason_name(CONN_R_FIRST_EVICTED), "evicted");
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_int_eq(h->state, CONN_DEAD);
+	ck_assert_uint_eq(ctx.npending, n0);
+	close(peer_old);
+	close(peer);
+
+	/* Nothing comes: the handshake deadline. */
+	first_hs = 0;
+	ctx.handshake_timeout = 0.01;
+	c = first_conn(&peer);
+	ck_assert(fixture_run_until(loop, is_dead, c, 30.));
+	ck_assert_uint_eq(first_reason, CONN_R_HANDSHAKE_TIMEOUT);
+	ck_assert_uint_eq(ctx.npending, n0);
+	close(peer);
+}
+END_TEST
+
+/*
  * A handshake frame is judged by its 2-byte prefix: a body over
  * CHANNEL_MAX_HANDSHAKE - FRAME_HDR (3070) is refused when the prefix
  * arrives, not held while its body would be awaited; 3070 itself waits.
@@ -673,6 +803,7 @@ conn_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_evict);
+	tcase_add_test(tc, test_first_bytes);
 	tcase_add_test(tc, test_handshake_frame_limit);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -48,6 +48,9 @@ o_established(struct conn *c)
 		conn_refuse(c, CHANNEL_REFUSAL_NOT_ALLOWED, CONN_R_DENIED);
 		return;
 	}
+	/* What a role resolves for its part (conn.h: c->opened). */
+	c->opened = metrics_series(METRICS_CONN_OPENED, c->role, c->name,
+	    NULL);
 	conn_open(c);
 }
 
