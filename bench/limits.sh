@@ -40,12 +40,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/sp-limits-bench.XXXXXX")
 pids=
 cleanup()
 {
-	for p in $pids; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null || true
-	done
+	# shellcheck disable=SC2086 # a list of PIDs
+	stop_pids $pids
 	[ -z "${LIM_KEEP:-}" ] || { echo "kept $tmp" >&2; return; }
 	rm -rf "$tmp"
 }
