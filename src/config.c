@@ -99,6 +99,8 @@ enum node_key {
 	NK_CREDENTIAL_SKEW,
 	NK_RESUME,
 	NK_RELAY_RESOLVE,
+	NK_ENROLL,
+	NK_ENROLL_CREDENTIAL,
 	NK_COUNT
 };
 
@@ -2086,6 +2088,11 @@ static const struct key node_keys[NK_COUNT] = {
 	.word = {"yes", "no"}, .on = 0, .def = 1},
     [NK_RELAY_RESOLVE] = {"relay_resolve", KT_SECONDS, KF_POSITIVE,
 	.off = N_(relay_resolve), .max = 3600, .def = 30},
+    [NK_ENROLL] = {"enroll", KT_PATH, .off = N_(enroll),
+	.line = N_(enroll_line), .size = N_SIZE(enroll)},
+    [NK_ENROLL_CREDENTIAL] = {"enroll_credential", KT_PATH,
+	.off = N_(enroll_cred), .line = N_(enroll_cred_line),
+	.size = N_SIZE(enroll_cred)},
 };
 
 /* [outlet NAME]. */
@@ -2497,6 +2504,83 @@ validate_inlets(struct parse *p)
 	}
 }
 
+/*
+ * [node] enroll: what the token says (its secret is wiped at once), its
+ * authority trusted under its name, the credential file presented.
+ */
+static void
+validate_enroll(struct parse *p)
+{
+	struct config_node *n = &p->cfg->node;
+	struct config_authority *a = NULL;
+	struct authtoken *t;
+	uint8_t buf[AUTHTOKEN_LINE_MAX + 2];
+	char err[CONFIG_PATH_MAX + 128];
+	const char *why;
+	size_t i, len;
+	int r;
+
+	if (n->enroll[0] == '\0') {
+		if (n->enroll_cred[0] != '\0')
+			perr(p, n->enroll_cred_line, "enroll_credential "
+			    "without enroll = TOKENFILE");
+		return;
+	}
+	if (n->enroll_cred[0] == '\0') {
+		perr(p, n->enroll_line, "enroll = TOKENFILE needs "
+		    "enroll_credential = FILE (where its credential is kept)");
+		return;
+	}
+	if (file_read(n->enroll, buf, sizeof(buf), &len, err, sizeof(err)) ==
+	    -1) {
+		perr(p, n->enroll_line, "%s", err);
+		return;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		perr(p, n->enroll_line, "out of memory");
+		goto out;
+	}
+	r = authtoken_parse((const char *)buf, len, t, &why);
+	if (r == -1) {
+		perr(p, n->enroll_line, "%s: %s", n->enroll, why);
+		goto out;
+	}
+	snprintf(n->enroll_name, sizeof(n->enroll_name), "%s", t->name);
+	memcpy(n->enroll_id, t->authority, CONFIG_ID_LEN);
+	for (i = 0; i < t->naddrs && i < CONFIG_ENROLL_ADDRS; i++)
+		snprintf(n->enroll_addrs[i], sizeof(n->enroll_addrs[i]), "%s",
+		    t->addrs[i]);
+	n->enroll_naddrs = i;
+	for (i = 0; i < p->cfg->nauthorities; i++)
+		if (strcmp(p->cfg->authorities[i].name, t->name) == 0)
+			a = &p->cfg->authorities[i];
+	if (a != NULL && memcmp(a->id, t->authority, CONFIG_ID_LEN) != 0)
+		perr(p, a->line, "authority \"%s\" is not the one the token "
+		    "of enroll = %s names", a->name, n->enroll);
+	else if (a == NULL && grow(&p->cfg->authorities,
+	    p->cfg->nauthorities, sizeof(*p->cfg->authorities)) == 0) {
+		a = &p->cfg->authorities[p->cfg->nauthorities++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->name, sizeof(a->name), "%s", t->name);
+		memcpy(a->id, t->authority, CONFIG_ID_LEN);
+		a->line = n->enroll_line;
+	}
+	if (n->ncredentials >= CRED_MAX_BLOCK)
+		perr(p, n->enroll_cred_line, "too many credential files (at "
+		    "most %d, one per authority)", CRED_MAX_BLOCK);
+	else {
+		memcpy(n->credential[n->ncredentials], n->enroll_cred,
+		    sizeof(n->enroll_cred));
+		n->credential_line[n->ncredentials++] = n->enroll_cred_line;
+	}
+out:
+	if (t != NULL) {
+		wipe(t, sizeof(*t));
+		free(t);
+	}
+	wipe(buf, sizeof(buf));
+}
+
 /* Checks that need the whole file; each error is recorded. */
 static void
 validate(struct parse *p)
@@ -2527,6 +2611,7 @@ validate(struct parse *p)
 			}
 		}
 	}
+	validate_enroll(p);
 	validate_outlets(p);
 	validate_inlets(p);
 }
@@ -2885,6 +2970,10 @@ config_files(const struct config *cfg, const char **files, int *lines)
 	if (cfg->node.revoked[0] != '\0') {
 		files[n] = cfg->node.revoked;
 		lines[n++] = cfg->node.revoked_line;
+	}
+	if (cfg->node.enroll[0] != '\0') {
+		files[n] = cfg->node.enroll;
+		lines[n++] = cfg->node.enroll_line;
 	}
 	return (n);
 }

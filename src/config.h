@@ -20,6 +20,7 @@
 
 #define CONFIG_RULE_TEXT 200 /* an attribute rule as written */
 #define CONFIG_PATH_MAX 4096
+#define CONFIG_ENROLL_ADDRS 8 /* an authority's addresses in a token */
 
 /* [authorities] NAME = IDENTIFIER: an issuer of credentials we trust. */
 struct config_authority {
@@ -258,6 +259,21 @@ struct config_node {
 	char revoked[CONFIG_PATH_MAX]; /* "" = none */
 	int revoked_line;
 	unsigned credential_skew; /* seconds, default CRED_SKEW_DEFAULT */
+	/*
+	 * enroll = TOKENFILE, enroll_credential = FILE: join the authority
+	 * the token names on first start, keep the credential in FILE
+	 * (then one of credential[]) and renew it; the authority is trusted
+	 * under its name (an [authorities] entry is added).  What the
+	 * token says besides its secret, read at each load:
+	 */
+	char enroll[CONFIG_PATH_MAX]; /* "" = none */
+	int enroll_line;
+	char enroll_cred[CONFIG_PATH_MAX];
+	int enroll_cred_line;
+	char enroll_name[CONFIG_NAME_MAX];     /* the authority's name */
+	uint8_t enroll_id[CONFIG_ID_LEN];      /* ... its identifier */
+	char enroll_addrs[CONFIG_ENROLL_ADDRS][ADDR_TEXT_MAX]; /* as written */
+	size_t enroll_naddrs;
 };
 
 struct config {
@@ -369,7 +385,7 @@ const struct config_authority *config_authority_find(
     const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
 
 /* The most files config_files() names. */
-#define CONFIG_FILES_MAX (2 + CRED_MAX_BLOCK)
+#define CONFIG_FILES_MAX (3 + CRED_MAX_BLOCK)
 
 /*
  * config_authority_role_find(cfg, name):

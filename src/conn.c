@@ -61,9 +61,17 @@
 #include "metrics.h"
 #include "sock.h"
 
-/* Records per tx buffer: one readv()/writev() moves up to this many. */
+/*
+ * Records per buffer: one readv() and one writev() move up to this many
+ * (256 KiB of plaintext).  Bulk data costs the kernel per system call and
+ * per wake-up of the other end as much as per byte, and the records
+ * themselves cost almost nothing in user space (bench/README.md, "Bulk
+ * data").
+ * Memory per idle connection does not change: buffers exist only while
+ * bytes are in flight.
+ */
 #ifndef CONN_SLOTS
-#define CONN_SLOTS 4
+#define CONN_SLOTS 16
 #endif
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
@@ -72,14 +80,15 @@
 _Static_assert(CONN_FIRST_MAX <= CONN_HS_CAP, "CONN_FIRST_MAX");
 /* Seconds a refused connection waits for the initiator's FIN (linger). */
 #define CONN_LINGER 1.0
-/* Records opened per writev() to the plain socket. */
-#define CONN_IOV 16
+/* Records opened per writev() to the plain socket; a tx buffer queues
+ * one iovec per slot. */
+#define CONN_IOV CONN_SLOTS
 /* At most this many "drop" lines per second; the rest are counted. */
 #define CONN_DROP_LINES 20
 /* While OPEN, the channel's age is looked at this often (rekey, end). */
 #define CONN_LIFE_TICK 30.
-/* Spare full-size buffers kept for reuse, per process. */
-#define CONN_POOL_MAX 16
+/* Spare full-size buffers kept for reuse, per process (2 MiB). */
+#define CONN_POOL_MAX 8
 
 struct conn_buf {
 	struct conn_buf *next; /* pool link */

@@ -538,6 +538,22 @@ env_expire_each(struct env *e, const struct conn_ops *ops, const char *role)
 	return (env_end_each(e, ops, unexpired, "credential-expired", role));
 }
 
+void
+env_creds_present(struct env *e, uint8_t block[CRED_BLOCK_MAX], size_t *len)
+{
+
+	memcpy(block, e->files_creds, e->files_len);
+	*len = e->files_len;
+	if (e->own_len > 0 && cred_block_add(block, CRED_BLOCK_MAX, len,
+	    e->own_cred, e->own_len) == -1)
+		log_warn("event=credentials error=\"no room for the "
+		    "authority's own credential\"");
+	(void)channel_local_set_creds(&e->local[0], block, *len);
+	(void)channel_local_set_creds(&e->local[1], block, *len);
+	if (*len == 0)
+		block[(*len)++] = 0;
+}
+
 /* One pass of env_send_creds(). */
 struct sending {
 	const uint8_t *block;

@@ -43,6 +43,21 @@ struct env {
 	struct resumecache *resume_out, *resume_in;
 	struct epool *epool; /* ephemeral key pairs made when idle */
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
+	/* The revocation list of the authority the node enrolled with
+	 * (member.c fetches it; malloc'd text, or NULL): the trust part
+	 * loads it with the [node] revoked file. */
+	char *revoked_auth;
+	size_t revoked_auth_len;
+	/*
+	 * What channels present (env_creds_present): the block of the
+	 * credential files (the trust part loads it), then the one
+	 * credential a part of this node issued it (the authority's own,
+	 * authority.c; own_len 0: none).
+	 */
+	uint8_t files_creds[CRED_BLOCK_MAX];
+	size_t files_len;
+	uint8_t own_cred[CRED_MAX_LEN];
+	size_t own_len;
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay
 	 * sessions, silent connections): 10 per second together. */
@@ -56,6 +71,10 @@ struct env {
 	struct ready_item *ready;
 	/* Every relay session kept (dialout.c links them). */
 	struct dialout *dialouts;
+	/* Ask the runtime for a reload (${why}: for its line), e.g. when a
+	 * renewed credential was written; NULL: none. */
+	void (*reload)(void *arg, const char *why);
+	void *reload_arg;
 	void *data; /* the runtime's */
 };
 
@@ -64,6 +83,16 @@ struct env {
  * The credentials new channels of ${e} use.
  */
 const struct channel_local *env_local(const struct env *e);
+
+/*
+ * env_creds_present(e, block, len):
+ * Present e->files_creds and then e->own_cred (if any, and if the block
+ * has room) in both generations of e->local; the block presented into
+ * ${block} (its size in ${len}; an empty block, one zero byte, when
+ * there is no credential at all, as a CREDS record carries it).
+ */
+void env_creds_present(struct env *e, uint8_t block[CRED_BLOCK_MAX],
+    size_t *len);
 
 /*
  * env_keypair(e, ch):

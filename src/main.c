@@ -31,6 +31,7 @@
 #include "config.h"
 #include "cred.h"
 #include "crypto.h"
+#include "enrol.h"
 #include "identity.h"
 #include "intercept.h"
 #include "log.h"
@@ -52,6 +53,7 @@ static int cmd_identity_show(int, char *[]);
 static int cmd_authority_create(int, char *[]);
 static int cmd_credential_issue(int, char *[]);
 static int cmd_credential_show(int, char *[]);
+static int cmd_enroll(int, char *[]);
 static int cmd_check(int, char *[]);
 static int check_trust(const struct config *, const struct identity *);
 static int cmd_run(int, char *[]);
@@ -180,6 +182,21 @@ static const struct command commands[] = {
 	"FILE cannot be read.  Whether a node trusts the issuer is its\n"
 	"[authorities] section's business.\n",
 	cmd_credential_show},
+    {"enroll", "TOKEN --identity KEY --out FILE",
+	"join an authority with a token",
+	"Join the authority a token names (TOKEN: the line \"authority\n"
+	"token\" printed, or a file holding it) as the identity KEY (made,\n"
+	"mode 0600, if the file does not exist; the key never leaves the\n"
+	"node): dial the authority's addresses in turn, check that the node\n"
+	"answering holds the credential authority=NAME from the authority\n"
+	"the token names (no trust on first use), hand it the token's secret\n"
+	"and write the credential it issues to FILE (replaced at once).\n"
+	"Prints what it did and the [authorities] line that trusts the\n"
+	"authority.  Exit 77 (EX_NOPERM) when the authority refuses (the\n"
+	"reason: token-used, token-expired, no-token, already-member, ...),\n"
+	"69 when no address answers, 65 for a bad token, 73 if FILE cannot\n"
+	"be written.\n",
+	cmd_enroll},
     {"check", "[--expect EXPECT] FILE",
 	"validate a configuration file and its key",
 	"Parse and validate the configuration FILE, load the identity key\n"
@@ -708,6 +725,122 @@ usage:
 	return (EX_USAGE);
 }
 
+/* The key ${path} into ${idn}, made (and said) if it does not exist. */
+static int
+key_load_or_make(struct identity *idn, const char *path)
+{
+	char err[512], text[IDENTITY_TEXT_SIZE];
+	int rc;
+
+	if (identity_load(idn, path, 0, err, sizeof(err)) == 0)
+		return (EX_OK);
+	if (errno != ENOENT) {
+		rc = load_status(errno);
+		fprintf(stderr, "sallyport: %s\n", err);
+		return (rc);
+	}
+	if (identity_generate(idn) == -1) {
+		fprintf(stderr, "sallyport: key generation failed\n");
+		return (EX_SOFTWARE);
+	}
+	if (identity_save(idn, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "sallyport: %s\n", err);
+		identity_fini(idn);
+		return (EX_CANTCREAT);
+	}
+	printf("identity %s made: %s\n", path, identity_id_format(idn->id,
+	    text));
+	return (EX_OK);
+}
+
+/* enroll TOKEN --identity KEY --out FILE */
+static int
+cmd_enroll(int argc, char *argv[])
+{
+	static const struct option opts[] = {GLOBAL_OPTIONS,
+	    {"identity", required_argument, NULL, 'i'},
+	    {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+	static const int status[] = {[ENROL_JOINED] = EX_OK,
+	    [ENROL_REFUSED] = EX_NOPERM, [ENROL_UNREACHABLE] = EX_UNAVAILABLE,
+	    [ENROL_FAILED] = EX_DATAERR};
+	const char *name = "enroll", *key = NULL, *out = NULL;
+	char err[1024], text[IDENTITY_TEXT_SIZE], serial[CRED_SERIAL_TEXT];
+	struct authtoken *t = NULL;
+	struct enrol_answer *a = NULL;
+	struct identity idn;
+	enum enrol_outcome o;
+	size_t i;
+	int ch, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'h') {
+			command_help(command_named(name), stdout);
+			return (EX_OK);
+		} else if ((ch == 'l' || ch == 's') &&
+		    global_option(ch, optarg) == 0)
+			continue;
+		else if (ch == 'i' || ch == 'o') {
+			*(ch == 'i' ? &key : &out) = optarg;
+			continue;
+		} else if (ch != 'l' && ch != 's')
+			fprintf(stderr, "sallyport: %s: %s %s\n", name,
+			    ch == ':' ? "an argument is missing after" :
+			    "unknown option", argv[optind - 1]);
+		goto usage;
+	}
+	log_open(opt_level, opt_syslog);
+	if (optind != argc - 1 || key == NULL || out == NULL) {
+		fprintf(stderr, "sallyport: %s: a token, --identity and --out "
+		    "are needed, and nothing else\n", name);
+		goto usage;
+	}
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (crypto_init() == -1) {
+		fprintf(stderr, "sallyport: no system entropy\n");
+		return (EX_OSERR);
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (a = calloc(1, sizeof(*a))) == NULL) {
+		rc = EX_OSERR;
+		goto out0;
+	}
+	if ((rc = key_load_or_make(&idn, key)) != EX_OK)
+		goto out0;
+	o = enrol_join(argv[optind], &idn, out, t, a, err, sizeof(err));
+	rc = status[o];
+	if (o == ENROL_REFUSED)
+		fprintf(stderr, "sallyport: %s: authority %s at %s refused: "
+		    "%s\n", name, t->name, a->addr, a->reason);
+	else if (o == ENROL_UNREACHABLE)
+		fprintf(stderr, "sallyport: %s: authority %s unreachable: %s\n",
+		    name, t->name, err);
+	else if (o == ENROL_FAILED)
+		fprintf(stderr, "sallyport: %s: %s\n", name, err);
+	if (o != ENROL_JOINED)
+		goto out1;
+	printf("enrolled with authority %s at %s as %s\n", t->name, a->addr,
+	    identity_id_format(idn.id, text));
+	printf("credential %s written to %s, not-after=%llu\n",
+	    cred_serial_format(a->c.serial, serial), out,
+	    (unsigned long long)a->c.not_after);
+	for (i = 0; i < a->c.nattrs; i++)
+		printf("attribute %s=%s\n", a->c.attrs[i].key,
+		    a->c.attrs[i].value);
+	printf("trust it with: [authorities] %s = %s\n", t->name,
+	    identity_id_format(t->authority, text));
+out1:
+	identity_fini(&idn);
+out0:
+	enrol_join_free(t, a);
+	return (rc);
+usage:
+	fprintf(stderr, "usage: sallyport %s %s\n", name,
+	    command_named(name)->args);
+	return (EX_USAGE);
+}
+
 /* identity show FILE */
 static int
 cmd_identity_show(int argc, char *argv[])
@@ -1026,10 +1159,17 @@ check_trust(const struct config *cfg, const struct identity *idn)
 	uint8_t block[CRED_BLOCK_MAX];
 	struct cred_revoked rv;
 	char err[1024];
-	size_t k, len;
+	size_t k, len, n = cfg->node.ncredentials;
 	int rc = 0;
 
-	for (k = 0; k < cfg->node.ncredentials; k++) {
+	/* [node] enroll's credential (the last one) comes at the first run. */
+	if (cfg->node.enroll[0] != '\0' && access(cfg->node.enroll_cred,
+	    F_OK) == -1 && errno == ENOENT) {
+		printf("enroll: %s is not there yet: run enrols first (%s)\n",
+		    cfg->node.enroll_cred, cfg->node.enroll_name);
+		n--;
+	}
+	for (k = 0; k < n; k++) {
 		if (cred_block_load(&cfg->node.credential[k], 1, idn->id, block,
 		    sizeof(block), &len, err, sizeof(err)) == 0)
 			continue;
@@ -1037,9 +1177,8 @@ check_trust(const struct config *cfg, const struct identity *idn)
 		    cfg->node.credential_line[k], err);
 		rc = -1;
 	}
-	if (rc == 0 && cred_block_load(cfg->node.credential,
-	    cfg->node.ncredentials, idn->id, block, sizeof(block), &len, err,
-	    sizeof(err)) == -1) {
+	if (rc == 0 && cred_block_load(cfg->node.credential, n, idn->id,
+	    block, sizeof(block), &len, err, sizeof(err)) == -1) {
 		fprintf(stderr, "sallyport: %s: %s\n", cfg->path, err);
 		rc = -1;
 	}

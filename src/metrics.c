@@ -104,6 +104,22 @@ static struct family fam[METRICS_COUNT] = {
     FAM("sallyport_target_dials_waiting",
 	"Target dials of an outlet waiting for a slot now.", T_GAUGE,
 	"name", NULL, NULL),
+    FAM("sallyport_authority_enrolments_total",
+	"Enrolments this node's authority answered, by result (ok or the "
+	"refusal word).", T_COUNTER, "result", NULL, NULL),
+    FAM("sallyport_authority_renewals_total",
+	"Renewals this node's authority answered, by result (ok or the "
+	"refusal word).", T_COUNTER, "result", NULL, NULL),
+    FAM("sallyport_authority_tokens_outstanding",
+	"Enrolment tokens with uses left and not expired, per authority.",
+	T_GAUGE, "authority", NULL, NULL),
+    FAM("sallyport_credential_expiry_seconds",
+	"When the credential this node enrolled for expires (seconds since "
+	"the epoch), per authority.", T_GAUGE, "authority", NULL, NULL),
+    FAM("sallyport_credential_renewals_total",
+	"This node's enrolments and renewals, by authority and result (ok, "
+	"unreachable or the refusal word).", T_COUNTER, "authority",
+	"result", NULL),
 };
 
 static struct metrics_collector *collectors;

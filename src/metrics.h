@@ -44,6 +44,11 @@ enum metrics_id {
 	METRICS_REFUSED,            /* counter {role, reason}: limits */
 	METRICS_DIALS_QUEUED,       /* counter {name}: target dials queued */
 	METRICS_DIALS_WAITING,      /* gauge {name}: target dials queued now */
+	METRICS_AUTHORITY_ENROLMENTS, /* counter {result} */
+	METRICS_AUTHORITY_RENEWALS, /* counter {result} */
+	METRICS_AUTHORITY_TOKENS,   /* gauge {authority}: tokens outstanding */
+	METRICS_CRED_EXPIRY,        /* gauge {authority}: our credential's */
+	METRICS_CRED_RENEWALS,      /* counter {authority, result} */
 	METRICS_COUNT
 };
 

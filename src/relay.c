@@ -941,7 +941,7 @@ relay_claim(const uint8_t *req, size_t len, const char **why,
  * The relay's sessions: requests "@S" (a client) and "@R" + name (a
  * registrant); relay_new registers it with the front.
  */
-const struct front_kind relay_kind = {"@", "relay", relay_claim};
+const struct front_kind relay_kind = {"@", "relay", relay_claim, 0};
 
 /*
  * Authorize the relay session ${c} asking ${req} (${len} bytes, "@R" +

@@ -68,6 +68,17 @@ const char *sandbox_status(void);
 int sandbox_reads(const char *path);
 
 /*
+ * sandbox_writes(path):
+ * Whether the sandbox lets this process write the file ${path} (make,
+ * replace, truncate it): 1 unless the sandbox is in force and ${path}'s
+ * directory is not one it was entered with (an [authority NAME]'s store,
+ * the [node] enroll credential's).  Those rules cannot grow: a reload
+ * that adds or moves such a file must be refused, and the node
+ * restarted (the filter would kill it at the first write).
+ */
+int sandbox_writes(const char *path);
+
+/*
  * sandbox_seccomp_load(err, errlen):
  * Load the run-time allow-list into this process (the very filter
  * sandbox_enter loads; exported for tests/unit/check_sandbox.c).  Needs

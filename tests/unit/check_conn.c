@@ -10,6 +10,7 @@
  * that stops reading stalls the writer without the buffers growing; a
  * wrong pinned identity never opens.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -396,6 +397,47 @@ START_TEST(test_backpressure)
 		}
 		ck_assert_uint_eq(got, sent);
 	}
+}
+END_TEST
+
+/*
+ * Bulk data moves in big batches: 256 KiB waiting at the inlet's plain
+ * socket are taken by one read (16 records sealed and written together),
+ * not 64 KiB per turn of the loop; then they arrive intact.
+ */
+START_TEST(test_batch_read)
+{
+	static uint8_t out[256 << 10], in[(256 << 10) + 1];
+	size_t sent = 0;
+	ssize_t n;
+	int big = 4 << 20, avail = 0, i;
+
+	ck_assert_int_eq(setsockopt(ca->fd_plain, SOL_SOCKET, SO_RCVBUF, &big,
+	    sizeof(big)), 0);
+	ck_assert_int_eq(setsockopt(cli, SOL_SOCKET, SO_SNDBUF, &big,
+	    sizeof(big)), 0);
+	ck_assert_int_eq(crypto_random(out, sizeof(out)), 0);
+	/* All of it in the inlet's receive queue before the loop turns. */
+	for (i = 0; i < 20000 && sent < sizeof(out); i++) {
+		if ((n = write(cli, out + sent, sizeof(out) - sent)) > 0)
+			sent += (size_t)n;
+		else
+			usleep(200);
+	}
+	ck_assert_uint_eq(sent, sizeof(out));
+	for (i = 0; i < 20000 && avail < (int)sizeof(out); i++) {
+		ck_assert_int_eq(ioctl(ca->fd_plain, FIONREAD, &avail), 0);
+		if (avail < (int)sizeof(out))
+			usleep(200);
+	}
+	ck_assert_int_eq(avail, (int)sizeof(out));
+	/* The first turn that reads reads everything. */
+	for (i = 0; i < 1000 && ca->bytes_in == 0; i++)
+		fixture_spin(loop);
+	ck_assert_uint_eq(ca->bytes_in, sizeof(out));
+	ck_assert_int_eq(transfer(cli, out, 0, srv, in, sizeof(in)),
+	    (long)sizeof(out));
+	ck_assert_mem_eq(in, out, sizeof(out));
 }
 END_TEST
 
@@ -789,6 +831,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_both_ways_half_close);
 	tcase_add_test(tc, test_bytes_counted);
 	tcase_add_test(tc, test_backpressure);
+	tcase_add_test(tc, test_batch_read);
 	tcase_add_test(tc, test_keepalive_established);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("abort");
