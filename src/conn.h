@@ -480,7 +480,7 @@ void conn_wait_plain(struct conn *c);
  * Rates are raised to CONN_SHAPE_MIN; ${rate} 0 is none.  Return 0, or
  * -1 on ENOMEM (${share} is then released).
  */
-#define CONN_SHAPE_MIN 65536 /* a buffer's worth: pauses stay under 1 s */
+#define CONN_SHAPE_MIN 262144 /* a buffer's worth: pauses stay under 1 s */
 int conn_shape(struct conn *c, uint64_t rate, struct limit_share *share);
 
 /*
