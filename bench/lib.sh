@@ -23,3 +23,16 @@ wait_port()
 	done
 	return 1
 }
+
+# stop_pids(pid...): SIGTERM each, then reap each: the cleanup of a bench
+# script's background processes (they are this shell's children).
+stop_pids()
+{
+	local p
+	for p in "$@"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "$@"; do
+		wait "$p" 2>/dev/null || true
+	done
+}

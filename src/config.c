@@ -116,12 +116,18 @@ enum outlet_key {
 	OK_TRY_ALLOW,
 	OK_TRY_DENY,
 	OK_FROM,
+	OK_PEER_CONNS,
+	OK_PEER_RATE,
+	OK_PEER_BURST,
+	OK_CONN_BYTES,
+	OK_PEER_BYTES,
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
 	IK_FROM, IK_DENY, IK_COUNT };
 enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
-	RK_TRY_DENY, RK_FROM, RK_COUNT };
+	RK_TRY_DENY, RK_FROM, RK_PEER_CONNS, RK_PEER_RATE, RK_PEER_BURST,
+	RK_COUNT };
 enum authority_key { AK_KEY, AK_STORE, AK_CREDENTIAL_TTL, AK_TOKEN_TTL,
 	AK_ADDRESS, AK_COUNT };
 
@@ -2130,6 +2136,16 @@ static const struct key outlet_keys[OK_COUNT] = {
 	.same = outlet_policy_same},
     [OK_FROM] = {"from", KT_FN, KF_REPEAT, .off = O_(pol.from),
 	.parse = from_key, .same = outlet_policy_same},
+    [OK_PEER_CONNS] = {"max_connections_per_peer", KT_UINT,
+	.off = O_(limits.max_conns), .min = 0, .max = 1000000, .def = 0},
+    [OK_PEER_RATE] = {"new_connections_per_second", KT_UINT,
+	.off = O_(limits.rate), .min = 0, .max = 1000000, .def = 0},
+    [OK_PEER_BURST] = {"new_connections_burst", KT_UINT,
+	.off = O_(limits.burst), .min = 0, .max = 1000000, .def = 0},
+    [OK_CONN_BYTES] = {"bytes_per_second_per_connection", KT_UINT,
+	.off = O_(limits.bytes), .min = 0, .max = 4000000000., .def = 0},
+    [OK_PEER_BYTES] = {"bytes_per_second_per_peer", KT_UINT,
+	.off = O_(limits.peer_bytes), .min = 0, .max = 4000000000., .def = 0},
 };
 
 /* [inlet NAME]. */
@@ -2165,6 +2181,13 @@ static const struct key relay_keys[RK_COUNT] = {
 	.same = relay_policy_same},
     [RK_FROM] = {"from", KT_FN, KF_REPEAT, .off = R_(pol.from),
 	.parse = from_key, .same = relay_policy_same},
+    [RK_PEER_CONNS] = {"max_connections_per_peer", KT_UINT,
+	.off = R_(limits.max_conns), .min = 0, .max = 1000000,
+	.def = CONFIG_RELAY_PEER_CONNS},
+    [RK_PEER_RATE] = {"new_connections_per_second", KT_UINT,
+	.off = R_(limits.rate), .min = 0, .max = 1000000, .def = 0},
+    [RK_PEER_BURST] = {"new_connections_burst", KT_UINT,
+	.off = R_(limits.burst), .min = 0, .max = 1000000, .def = 0},
 };
 
 /*

@@ -120,6 +120,20 @@ struct config_peer {
 	int line;
 };
 
+/*
+ * Limits per peer and per service ([outlet NAME], [relay NAME]; limit.c,
+ * docs/config.md "Limits per peer"): 0 is no limit.
+ */
+struct config_limits {
+	unsigned max_conns; /* max_connections_per_peer: live at once */
+	unsigned rate;      /* new_connections_per_second */
+	unsigned burst;     /* new_connections_burst (0: the rate) */
+	unsigned bytes;     /* bytes_per_second_per_connection (outlets) */
+	unsigned peer_bytes; /* bytes_per_second_per_peer (outlets) */
+};
+/* [relay NAME] max_connections_per_peer when absent (docs/config.md). */
+#define CONFIG_RELAY_PEER_CONNS 4096
+
 /* [outlet] max_dials when absent: below the listen backlog of 5 that
  * socat and many small servers use (docs/config.md). */
 #define CONFIG_MAX_DIALS 4
@@ -143,6 +157,7 @@ struct config_outlet {
 	 * default CONFIG_MAX_DIALS; the others wait (outlet.c). */
 	unsigned max_dials;
 	int proxy_v2; /* proxy_protocol = v2: a PROXY header to the target */
+	struct config_limits limits; /* per peer (limit.c) */
 };
 
 struct config_inlet {
@@ -186,6 +201,7 @@ struct config_relay {
 	uint8_t via_id[CONFIG_ID_LEN];
 	struct addr via;
 	int line;
+	struct config_limits limits; /* per client peer (limit.c) */
 };
 
 /*

@@ -56,6 +56,7 @@
 #include "conn.h"
 #include "frame.h"
 #include "identity.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "sock.h"
@@ -99,6 +100,23 @@ struct conn_buf {
 	unsigned has_eof;      /* tx: the last record queued is our EOF */
 	struct iovec iov[CONN_IOV];
 	uint8_t data[];
+};
+
+/*
+ * Shaping (conn_shape): a token bucket of bytes per direction, and the
+ * peer's shared one if any, spent by each read from the direction's
+ * source socket (it may overdraw by one
+ * read, at most a buffer); while a bucket is below one token its source
+ * is not watched, and the timer wakes conn_update() when it refills.
+ * Unshaped connections (c->shape NULL) pay one pointer test per update.
+ */
+enum { SHAPE_TX, SHAPE_RX }; /* plain -> channel, channel -> plain */
+struct conn_shape {
+	double rate; /* bytes per second, and the burst; 0: none */
+	struct limit_bucket b[2];
+	struct limit_share *share; /* the peer's, shared, or NULL */
+	ev_timer timer;
+	struct conn *c;
 };
 
 /* The first handshake message as a frame: length (2) || e (32). */
@@ -340,6 +358,92 @@ timer_set(struct conn *c, double after)
 }
 
 /*
+ * Shaped ${c}: return 1 if direction ${d} must wait for its bucket (then
+ * the shape's timer is armed for the soonest refill), 0 if it may read.
+ */
+static int
+shape_holds(struct conn *c, int d)
+{
+	struct conn_shape *sh = c->shape;
+	ev_tstamp now = ev_now(c->ctx->loop);
+	double wait = 0., w;
+
+	if (sh->rate > 0.)
+		wait = limit_bucket_wait(&sh->b[d], sh->rate, sh->rate, now);
+	if (sh->share != NULL && (w = limit_bucket_wait(&sh->share->b[d],
+	    sh->share->rate, sh->share->rate, now)) > wait)
+		wait = w;
+	if (wait == 0.)
+		return (0);
+	if (!ev_is_active(&sh->timer) ||
+	    ev_timer_remaining(c->ctx->loop, &sh->timer) > wait) {
+		ev_timer_stop(c->ctx->loop, &sh->timer);
+		ev_timer_set(&sh->timer, wait, 0.);
+		ev_timer_start(c->ctx->loop, &sh->timer);
+	}
+	return (1);
+}
+
+/* A bucket of the shape ${w->data} refilled: look again. */
+static void
+shape_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn_shape *sh = w->data;
+
+	(void)loop;
+	(void)revents;
+	conn_update(sh->c);
+}
+
+/* ${n} bytes were read for direction ${d} of ${c}: spend them. */
+static inline void
+shape_spend(struct conn *c, int d, size_t n)
+{
+
+	struct conn_shape *sh = c->shape;
+
+	if (sh == NULL)
+		return;
+	if (sh->rate > 0.)
+		limit_bucket_spend(&sh->b[d], sh->rate, sh->rate, (double)n,
+		    ev_now(c->ctx->loop));
+	if (sh->share != NULL)
+		limit_bucket_spend(&sh->share->b[d], sh->share->rate,
+		    sh->share->rate, (double)n, ev_now(c->ctx->loop));
+}
+
+/*
+ * conn_shape(c, rate):
+ * Shape ${c}: each direction reads at most ${rate} bytes a second on
+ * average from its source socket.  Return 0, or -1 on ENOMEM.
+ */
+int
+conn_shape(struct conn *c, uint64_t rate, struct limit_share *share)
+{
+	struct conn_shape *sh;
+	int d;
+
+	if (rate == 0 && share == NULL)
+		return (0);
+	if ((sh = calloc(1, sizeof(*sh))) == NULL) {
+		limit_share_put(share);
+		return (-1);
+	}
+	if (rate != 0)
+		sh->rate = rate < CONN_SHAPE_MIN ? CONN_SHAPE_MIN :
+		    (double)rate;
+	if ((sh->share = share) != NULL && share->rate < CONN_SHAPE_MIN)
+		share->rate = CONN_SHAPE_MIN;
+	for (d = SHAPE_TX; d <= SHAPE_RX; d++)
+		limit_bucket_fill(&sh->b[d], sh->rate, ev_now(c->ctx->loop));
+	ev_init(&sh->timer, shape_timer_cb);
+	sh->timer.data = sh;
+	sh->c = c;
+	c->shape = sh;
+	return (0);
+}
+
+/*
  * Start exactly the watchers the state and the buffers call for
  * (hitch's clear_read/clear_write, computed in one place).
  */
@@ -369,9 +473,11 @@ conn_update(struct conn *c)
 		break;
 	case CONN_OPEN:
 		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy &&
-		    !(c->holding && c->held_len == CONN_HOLD_MAX));
+		    !(c->holding && c->held_len == CONN_HOLD_MAX) &&
+		    (c->shape == NULL || !shape_holds(c, SHAPE_TX)));
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
-		watch(c, &c->chan_r, c->fd_chan, !rx_busy);
+		watch(c, &c->chan_r, c->fd_chan, !rx_busy &&
+		    (c->shape == NULL || !shape_holds(c, SHAPE_RX)));
 		watch(c, &c->plain_w, c->fd_plain, rx_busy);
 		break;
 	case CONN_REFUSING:
@@ -671,6 +777,7 @@ plain_read(struct conn *c)
 	}
 	c->bytes_in += (uint64_t)n;
 	bytes_count(c, (uint64_t)n, 0);
+	shape_spend(c, SHAPE_TX, (size_t)n);
 	c->t_active = ev_now(c->ctx->loop);
 	/* Seal each filled slot in place and queue it. */
 	for (i = 0, left = (size_t)n; left > 0; i++) {
@@ -886,6 +993,7 @@ chan_read_open(struct conn *c)
 		return;
 	}
 	b->have += (size_t)n;
+	shape_spend(c, SHAPE_RX, (size_t)n);
 	c->t_active = ev_now(c->ctx->loop);
 	if (rx_open_records(c) == -1)
 		return;
@@ -2246,6 +2354,12 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	ev_io_stop(ctx->loop, &c->chan_r);
 	ev_io_stop(ctx->loop, &c->chan_w);
 	ev_timer_stop(ctx->loop, &c->timer);
+	if (c->shape != NULL) {
+		ev_timer_stop(ctx->loop, &c->shape->timer);
+		limit_share_put(c->shape->share);
+		free(c->shape);
+		c->shape = NULL;
+	}
 	resolve_cancel(&c->rw);
 	resolve_addrs_free(c->addrs);
 	c->addrs = NULL;

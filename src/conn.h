@@ -33,6 +33,7 @@
 
 #include "addr.h"
 #include "channel.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "reap.h"
@@ -302,6 +303,10 @@ struct conn {
 	uint64_t cred_expiry;
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
+	struct conn_shape *shape; /* conn_shape(): NULL when not shaped */
+	/* The role counted ${c} in a per-peer limit: the entry's slot plus
+	 * one (limit_slot); 0: not counted. */
+	size_t limited;
 	int retry;  /* a client carried over from an earlier connection */
 	size_t first_want; /* FIRST_BYTES: the bytes ops->first waits for */
 };
@@ -464,6 +469,21 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
  * connect deadline.  Records from the peer wait in the kernel meanwhile.
  */
 void conn_wait_plain(struct conn *c);
+
+/*
+ * conn_shape(c, rate, share):
+ * Shape ${c} (not yet OPEN): each direction reads at most ${rate} bytes
+ * a second on average from its source socket (the plain socket for plain
+ * to channel, the channel socket for the other way), bursts of one
+ * second's worth, and, with ${share} (a reference the caller gives ${c};
+ * may be NULL), at most the share's rate together with every connection
+ * holding it; a direction over either leaves its source socket unread
+ * (TCP backpressure, nothing dropped) until the bucket refilled (a timer).
+ * Rates are raised to CONN_SHAPE_MIN; ${rate} 0 is none.  Return 0, or
+ * -1 on ENOMEM (${share} is then released).
+ */
+#define CONN_SHAPE_MIN 262144 /* a buffer's worth: pauses stay under 1 s */
+int conn_shape(struct conn *c, uint64_t rate, struct limit_share *share);
 
 /*
  * conn_plain_prefix(c, p, len):

@@ -330,6 +330,70 @@ env_audit_conn_would(struct env *e, const struct conn *c,
 	would(e, v, channel_peer_id(c->ch), service, role, tail);
 }
 
+/* Seconds between two audit lines of one pair's limit refusals. */
+#define ENV_LIMIT_AUDIT 1.
+
+/*
+ * env_limit_refused(e, c, id, service, role, k, x, lim):
+ * A new connection refused at the limit ${k}: count it; audit it at most
+ * once a second per pair, with the count of refusals since.
+ */
+void
+env_limit_refused(struct env *e, const struct conn *c, const uint8_t *id,
+    const char *service, const char *role, enum limit_kind k,
+    struct limit_entry *x, const struct config_limits *lim)
+{
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 200];
+	ev_tstamp now = ev_now(e->loop);
+	size_t n;
+
+	metrics_add(METRICS_REFUSED, 1, role, limit_kind_name(k), NULL);
+	if (x != NULL && now - x->audited < ENV_LIMIT_AUDIT) {
+		/* Counted for the pair's next line; the decision still is. */
+		metrics_add(METRICS_ACCESS_DECISIONS, 1, role, "deny", "limit");
+		return;
+	}
+	n = (size_t)snprintf(tail, sizeof(tail), " limit=%s live=%u max=%u "
+	    "rate=%u burst=%u refused=%" PRIu64, limit_kind_name(k),
+	    x != NULL ? x->live : 0, lim->max_conns, lim->rate,
+	    lim->burst != 0 ? lim->burst : lim->rate,
+	    x != NULL ? x->refused : 1);
+	if (c != NULL && n < sizeof(tail))
+		snprintf(tail + n, sizeof(tail) - n, " conn=%" PRIu64 " src=%s",
+		    c->id, conn_src_text(c, src, sizeof(src)));
+	if (audit(e, &e->refuse_log, 0, "limit", id, service, role, tail) &&
+	    x != NULL) {
+		x->audited = now;
+		x->refused = 0;
+	}
+}
+
+/*
+ * env_limit_reload(e, t, role, of):
+ * A reload: bound ${t} anew; log each pair now over its cap.
+ */
+void
+env_limit_reload(struct env *e, struct limit_table *t, const char *role,
+    const struct config_limits *(*of)(const struct config *, const char *))
+{
+	const struct config_limits *lim;
+	char peer[IDENTITY_TEXT_SIZE];
+	size_t i;
+
+	limit_table_set_cap(t,
+	    (size_t)e->cfg->node.max_connections + LIMIT_IDLE_KEEP);
+	for (i = 0; i < t->n; i++) {
+		if (t->e[i].live == 0 ||
+		    (lim = of(e->cfg, t->e[i].name)) == NULL ||
+		    lim->max_conns == 0 || t->e[i].live <= lim->max_conns)
+			continue;
+		log_warn("event=limit-below-open role=%s name=%s peer=%s "
+		    "live=%u max_connections_per_peer=%u", role, t->e[i].name,
+		    identity_id_format(t->e[i].id, peer), t->e[i].live,
+		    lim->max_conns);
+	}
+}
+
 /*
  * env_audit_conn(e, c, allow, reason, service, role):
  * env_audit_conn_verdict() without a verdict.

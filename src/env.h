@@ -17,6 +17,7 @@
 #include "config.h"
 #include "conn.h"
 #include "epool.h"
+#include "limit.h"
 #include "log.h"
 #include "ready.h"
 #include "resumecache.h"
@@ -241,6 +242,34 @@ void env_audit_conn_would(struct env *e, const struct conn *c,
  */
 void env_audit_conn(struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role);
+
+/*
+ * env_limit_refused(e, c, id, service, role, k, x, lim):
+ * A new connection of the peer ${id} to ${service} (the connection ${c},
+ * or NULL at a relay, which has none yet) was refused at the limit ${k}
+ * (limit_admit's verdict, with its entry ${x}, may be NULL, and the
+ * limits ${lim}): count it in sallyport_refused_total{role, reason=the
+ * limit}, and audit "deny reason=limit limit=... live= max= rate=
+ * burst= refused=N" at most once a second per (peer, service), N the
+ * refusals of that pair since its last line, and under the node's limit
+ * of refusal lines (e->refuse_log) overall.
+ */
+void env_limit_refused(struct env *e, const struct conn *c,
+    const uint8_t *id, const char *service, const char *role,
+    enum limit_kind k, struct limit_entry *x,
+    const struct config_limits *lim);
+
+/*
+ * env_limit_reload(e, t, role, of):
+ * A reload of ${e}: bound the per-peer table ${t} of the role ${role}
+ * anew (max_connections + LIMIT_IDLE_KEEP entries), and log
+ * event=limit-below-open for each pair with more live connections than
+ * the max_connections_per_peer of its section now (${of}(cfg, name): the
+ * limits of the section ${name}, or NULL if gone).  Nothing is ended.
+ */
+void env_limit_reload(struct env *e, struct limit_table *t,
+    const char *role,
+    const struct config_limits *(*of)(const struct config *, const char *));
 
 /*
  * env_audit_tail(e, allow, reason, id, service, role, tail):

@@ -43,6 +43,7 @@
 
 #include "dialout.h"
 #include "identity.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "env.h"
@@ -106,6 +107,7 @@ struct cwait {
 	struct rsess *sess; /* the client's session (NULL once it died) */
 	ev_tstamp deadline;
 	uint8_t peer[CHANNEL_ID_LEN];
+	size_t limited; /* its limit entry's slot + 1 (limit.h), or 0 */
 	struct cwait *next;
 };
 
@@ -140,6 +142,7 @@ struct pair {
 	uint64_t expiry[2];
 	int nsides;
 	struct rsvc *via;      /* made through this service's next relay */
+	size_t limited; /* its client's limit entry's slot + 1, or 0 */
 	struct reap_entry reap;
 	struct pair *prev, *next;
 };
@@ -162,6 +165,9 @@ struct relay {
 	 * refused at max_connections. */
 	struct metrics_series *m_no_ready;
 	struct metrics_series *m_full;
+	/* Per (client peer, name) limits (limit.h): each counted client
+	 * connection, waiting or paired, holds its entry's slot + 1. */
+	struct limit_table limits;
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
@@ -235,6 +241,16 @@ kept_take(const struct rsess *rs, struct kept **k)
 	return (*k);
 }
 
+/* A client connection counted at the limit slot ${lim} - 1 (0: not
+ * counted) ended. */
+static void
+release(struct relay *r, size_t lim)
+{
+
+	if (lim != 0)
+		limit_release(&r->limits, lim - 1);
+}
+
 /* Log the end of ${p}, unlink it and hand it to the reaper. */
 static void
 pair_ended(struct pair *p, const char *reason, const uint64_t bytes[2])
@@ -250,6 +266,7 @@ pair_ended(struct pair *p, const char *reason, const uint64_t bytes[2])
 	    bytes[1], (ev_now(r->env->loop) - p->t_start) * 1000., reason);
 	for (i = 0; i < 2; i++)
 		kept_drop(p->kept[i]);
+	release(r, p->limited);
 	LIST_UNLINK(&r->pairs, p);
 	r->npairs--;
 	reaper_defer(conn_ctx_reaper(&r->env->ctx), &p->reap, free, p);
@@ -415,7 +432,7 @@ pairs_adopt(struct relay *r, struct rsess *rs)
 static struct pair *
 pair_new(struct relay *r, int fa, int fb, const char *name,
     const uint8_t *peer, struct rsess *sa, struct rsess *sb,
-    const uint8_t *pre, size_t prelen)
+    const uint8_t *pre, size_t prelen, size_t lim)
 {
 	char pid[IDENTITY_TEXT_SIZE];
 	struct acl_verdict v;
@@ -432,6 +449,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 		free(p); /* the sockets are closed */
 		goto fail;
 	}
+	p->limited = lim; /* from here on pair_ended releases it */
 	/* A peer gone for good (no FIN, no RST) must not hold a slot for
 	 * ever now that pairs outlive their sessions. */
 	sock_keepalive(fa, r->env->ctx.keepalive);
@@ -464,6 +482,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	return (p);
 fail:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
+	release(r, lim);
 	return (NULL);
 }
 
@@ -537,18 +556,21 @@ pooled_take(struct rsvc *svc, struct rsess **owner)
 	return (-1);
 }
 
-/* Queue the allowed client ${fd} of ${svc} (taken). */
+/* Queue the allowed client ${fd} of ${svc} (taken; counted at the limit
+ * slot ${lim} - 1, 0: not counted). */
 static void
 wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
-    struct rsess *cs)
+    struct rsess *cs, size_t lim)
 {
 	struct cwait *cw;
 
 	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
 		sock_close_reset(fd);
+		release(r, lim);
 		return;
 	}
 	cw->fd = fd;
+	cw->limited = lim;
 	cw->sess = cs;
 	cw->deadline = ev_now(r->env->loop) +
 	    r->env->cfg->node.connect_timeout;
@@ -574,6 +596,16 @@ wait_pop(struct relay *r, struct rsvc *svc)
 	return (cw);
 }
 
+/* End the waiting client ${cw} (off its list): reset, release, free. */
+static void
+wait_drop(struct relay *r, struct cwait *cw)
+{
+
+	sock_close_reset(cw->fd);
+	release(r, cw->limited);
+	free(cw);
+}
+
 /* Connect to the next relay for ${svc}; -1 if it failed at once. */
 static int
 dial_next(struct rsvc *svc)
@@ -590,7 +622,7 @@ dial_next(struct rsvc *svc)
  */
 static int
 route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
-    struct rsess *cs)
+    struct rsess *cs, size_t lim)
 {
 	uint8_t pre[TICKET_PREAMBLE_LEN];
 	struct rsess *owner = NULL;
@@ -602,16 +634,18 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 			return (-1);
 		if ((other = dial_next(svc)) == -1) {
 			sock_close_reset(fd);
+			release(r, lim);
 			return (0);
 		}
 		if ((p = pair_new(r, fd, other, svc->cr->name, peer, cs, NULL,
-		    pre, sizeof(pre))) != NULL)
+		    pre, sizeof(pre), lim)) != NULL)
 			p->via = svc; /* it ends with that session */
 		return (0);
 	}
 	if ((other = pooled_take(svc, &owner)) == -1)
 		return (-1);
-	(void)pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0);
+	(void)pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0,
+	    lim);
 	return (0);
 }
 
@@ -638,7 +672,8 @@ serve(struct relay *r, struct rsvc *svc)
 	struct cwait *cw;
 
 	while ((cw = svc->wait_head) != NULL) {
-		if (route(r, svc, cw->fd, cw->peer, cw->sess) == -1)
+		if (route(r, svc, cw->fd, cw->peer, cw->sess, cw->limited) ==
+		    -1)
 			break;
 		(void)wait_pop(r, svc);
 		free(cw);
@@ -664,8 +699,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			metrics_inc(r->m_no_ready, 1);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
-			sock_close_reset(cw->fd);
-			free(cw);
+			wait_drop(r, cw);
 		}
 	}
 	env_idle(r->env);
@@ -1116,6 +1150,9 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 	struct pooled *pc;
 	uint64_t ctr;
 	struct acl_verdict v;
+	struct limit_entry *x;
+	enum limit_kind lk;
+	size_t lim;
 	int e;
 
 	/*
@@ -1186,9 +1223,18 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
+	if ((lk = limit_admit(&r->limits, rs->peer, name, &svc->cr->limits,
+	    ev_now(r->env->loop), &x)) != LIMIT_OK) {
+		env_limit_refused(r->env, NULL, rs->peer, name, "relay", lk, x,
+		    &svc->cr->limits);
+		tell_refused(rs, CHANNEL_REFUSAL_LIMIT, ctr);
+		goto refuse;
+	}
+	lim = x != NULL ? limit_slot(&r->limits, x) + 1 : 0;
 	env_audit_verdict(r->env, 1, "allowed", rs->peer, name, "relay", &v);
-	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1) {
-		wait_add(r, svc, fd, rs->peer, rs);
+	if (svc->wait_head != NULL ||
+	    route(r, svc, fd, rs->peer, rs, lim) == -1) {
+		wait_add(r, svc, fd, rs->peer, rs, lim);
 		want_more(svc);
 	}
 	return;
@@ -1227,6 +1273,8 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto nomem;
 	r->env = e;
+	limit_table_init(&r->limits,
+	    (size_t)cfg->node.max_connections + LIMIT_IDLE_KEEP);
 	if ((r->buckets = calloc(RELAY_MAP_BUCKETS, sizeof(*r->buckets))) ==
 	    NULL)
 		goto nomem;
@@ -1312,6 +1360,15 @@ revoke_session(struct relay *r, struct rsess *rs)
 	rsess_free(rs, "revoked");
 }
 
+/* The limits of [relay ${name}] of ${cfg}, or NULL. */
+static const struct config_limits *
+limits_of(const struct config *cfg, const char *name)
+{
+	const struct config_relay *cr = config_relay_find(cfg, name);
+
+	return (cr != NULL ? &cr->limits : NULL);
+}
+
 /*
  * relay_reconfigure(r, err, errlen):
  * Reload: the environment of ${r} holds a new configuration.  Rebuild the
@@ -1366,16 +1423,15 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 			    cfg->nrelays, p->name) : NULL;
 	/* What is left of the old services goes. */
 	for (i = 0; i < nold; i++) {
-		while ((cw = wait_pop(r, &old[i])) != NULL) {
-			sock_close_reset(cw->fd);
-			free(cw);
-		}
+		while ((cw = wait_pop(r, &old[i])) != NULL)
+			wait_drop(r, cw);
 		dialout_free(old[i].via);
 		free(old[i].regs);
 	}
 	free(old);
 	r->svcs = svcs;
 	r->nsvcs = cfg->nrelays;
+	env_limit_reload(r->env, &r->limits, "relay", limits_of);
 	/* Revoke what lost its right. */
 	for (rs = r->sessions; rs != NULL; rs = rsn) {
 		rsn = rs->next;
@@ -1530,15 +1586,14 @@ relay_free(struct relay *r)
 	while (r->sessions != NULL)
 		rsess_free(r->sessions, "shutdown");
 	for (i = 0; i < r->nsvcs; i++) {
-		while ((cw = wait_pop(r, &r->svcs[i])) != NULL) {
-			sock_close_reset(cw->fd);
-			free(cw);
-		}
+		while ((cw = wait_pop(r, &r->svcs[i])) != NULL)
+			wait_drop(r, cw);
 		dialout_free(r->svcs[i].via);
 		free(r->svcs[i].regs);
 	}
 	ev_timer_stop(r->env->loop, &r->wait_timer);
 	free(r->svcs);
 	free(r->buckets);
+	limit_table_fini(&r->limits);
 	free(r);
 }

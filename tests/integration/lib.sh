@@ -551,6 +551,43 @@ outlets_ab()
 	} >"$WORK/out.ini"
 }
 
+# peers_ab(): the nodes of the per-peer limit tests (28, 42): the outlet
+# node "out" (its [node] and [peers] a, b written to $WORK/out.ini, the
+# caller adds its outlets: peers_ab; ini_outlet ... >>"$WORK/out.ini") and
+# two inlet nodes "a" and "b" (inlet_node).  Sets OUT_ID A_ID B_ID
+# NODE_PORT.
+peers_ab()
+{
+	OUT_ID=$(make_identity out)
+	A_ID=$(make_identity a)
+	B_ID=$(make_identity b)
+	NODE_PORT=$(free_port)
+	{
+		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" "$@"
+		ini_peers a "$A_ID" b "$B_ID"
+	} >"$WORK/out.ini"
+}
+
+# inlet_node(name service...): $WORK/${name}.ini, the inlet node ${name}
+# (key $WORK/${name}.key) with one inlet per service, each reaching it on
+# the outlet node $OUT_ID at 127.0.0.1:$NODE_PORT and listening on
+# 127.0.0.1:$P_${name}_${service} (a free port, set here).  Not started.
+inlet_node()
+{
+	_in_n=$1
+	shift
+	{
+		ini_node "$WORK/$_in_n.key" ""
+		ini_peers server "$OUT_ID"
+		for _in_s in "$@"; do
+			eval "P_${_in_n}_$_in_s=\$(free_port)"
+			eval "_in_p=\$P_${_in_n}_$_in_s"
+			ini_inlet "$_in_s" "127.0.0.1:$_in_p" \
+			    "server@127.0.0.1:$NODE_PORT"
+		done
+	} >"$WORK/$_in_n.ini"
+}
+
 # start_redis([redis-server options...]): a redis-server on a free port of
 # 127.0.0.1 ($REDIS_PORT, set here), no persistence, its log in
 # $WORK/redis.log; returns once it listens.

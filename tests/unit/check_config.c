@@ -269,6 +269,19 @@ static const struct {
 	"max_dials must be a whole number from 0 to 100000"},
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = -1\n", 9,
 	"max_dials must be a whole number from 0 to 100000"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+	   "max_connections_per_peer = 1000001\n", 9,
+	"max_connections_per_peer must be a whole number from 0 to 1000000"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+	   "new_connections_per_second = 1.5\n", 9,
+	"new_connections_per_second must be a whole number from 0 to "
+	"1000000"},
+    {PEERS "[relay pg]\nnew_connections_burst = x\n", 8,
+	"new_connections_burst must be a whole number from 0 to 1000000"},
+    {PEERS "[relay pg]\nmax_connections_per_peer = 1\n"
+	   "max_connections_per_peer = 2\n", 9,
+	"duplicate key \"max_connections_per_peer\" in [relay pg] (first "
+	"on line 8)"},
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = 2\n"
 	   "max_dials = 3\n", 10,
 	"duplicate key \"max_dials\" in [outlet pg] (first on line 9)"},
