@@ -1013,7 +1013,9 @@ first_read(struct conn *c)
 	struct conn_buf *b;
 	ssize_t n;
 
-	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+	/* Small: most are a relay's data connections, gone after 97 bytes. */
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_FIRST_MAX)) ==
+	    NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
@@ -1044,6 +1046,16 @@ chan_read_handshake(struct conn *c)
 	ssize_t n;
 	int r;
 
+	/* A handshake whose first bytes came in first_read's small buffer. */
+	if (c->rx != NULL && c->rx->cap < CONN_HS_CAP) {
+		if ((b = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+			conn_drop(c, CONN_R_NOMEM);
+			return;
+		}
+		memcpy(b->data, c->rx->data, b->have = c->rx->have);
+		buf_put(c->ctx, c->rx);
+		c->rx = b;
+	}
 	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;

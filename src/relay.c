@@ -117,6 +117,39 @@ struct kept {
 	uint8_t creds[];
 };
 
+/*
+ * A session's address as a pair keeps it for a later decision (from =):
+ * an IPv4 or IPv6 socket address (family 0: unknown), 28 bytes where a
+ * sockaddr_storage takes 128 (a relay holds thousands of pairs).
+ */
+union pair_src {
+	sa_family_t family;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* Keep ${ss} in ${k}. */
+static void
+src_keep(union pair_src *k, const struct sockaddr_storage *ss)
+{
+
+	memset(k, 0, sizeof(*k));
+	if (ss->ss_family == AF_INET)
+		memcpy(&k->in, ss, sizeof(k->in));
+	else if (ss->ss_family == AF_INET6)
+		memcpy(&k->in6, ss, sizeof(k->in6));
+}
+
+/* The address ${k} keeps, into ${ss}. */
+static const struct sockaddr_storage *
+src_view(const union pair_src *k, struct sockaddr_storage *ss)
+{
+
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, k, sizeof(*k));
+	return (ss);
+}
+
 /* The sides of a pair: the client, admitted by the allow list of the
  * pair's name; the registrant, by its register list. */
 enum { SIDE_CLIENT, SIDE_REGISTRANT };
@@ -136,7 +169,7 @@ struct pair {
 	 * about the other.
 	 */
 	uint8_t peer[2][CHANNEL_ID_LEN];
-	struct sockaddr_storage src[2]; /* its session's src */
+	union pair_src src[2]; /* its session's src */
 	struct rsess *sess[2];
 	struct kept *kept[2];
 	uint64_t expiry[2];
@@ -325,6 +358,7 @@ pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
 	const struct rsvc *svc = svc_find(r, p->name);
 	uint64_t expiry[2] = {0, 0};
 	const uint8_t *creds;
+	struct sockaddr_storage ss;
 	size_t len;
 	int i;
 
@@ -332,7 +366,7 @@ pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
 	for (i = 0; i < p->nsides; i++) {
 		creds = side_creds(p, i, &len);
 		if (svc == NULL || !admits(r, svc->cr, i == SIDE_REGISTRANT,
-		    p->peer[i], creds, len, &p->src[i], v))
+		    p->peer[i], creds, len, src_view(&p->src[i], &ss), v))
 			return (i);
 		expiry[i] = v->expiry;
 	}
@@ -461,12 +495,12 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	p->sess[SIDE_CLIENT] = sa;
 	memcpy(p->peer[SIDE_CLIENT], peer, CHANNEL_ID_LEN);
 	if (sa != NULL)
-		p->src[SIDE_CLIENT] = sa->src;
+		src_keep(&p->src[SIDE_CLIENT], &sa->src);
 	p->nsides = 1;
 	if (sb != NULL) {
 		p->sess[SIDE_REGISTRANT] = sb;
 		memcpy(p->peer[SIDE_REGISTRANT], sb->peer, CHANNEL_ID_LEN);
-		p->src[SIDE_REGISTRANT] = sb->src;
+		src_keep(&p->src[SIDE_REGISTRANT], &sb->src);
 		p->nsides = 2;
 	}
 	LIST_PUSH(&r->pairs, p);
