@@ -9,7 +9,8 @@
  * or fetches the revocation list.  Strangers may ask (they enrol): every
  * channel is bounded (one question, a deadline per message, a bounded
  * answer sent a piece per ask), rate limited per source, and audited.
- * The store is reached in short transactions on the loop.
+ * The store is reached in short transactions on a worker thread
+ * (authwork.h), at most AUTHWORK_QUEUE pending: more are refused "busy".
  */
 #ifndef SALLYPORT_AUTHORITY_H
 #define SALLYPORT_AUTHORITY_H

@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "authority.h"
+#include "authwork.h"
 #include "front.h"
 #include "gen.h"
 #include "inlet.h"
@@ -362,6 +363,12 @@ authority_row_prepare(struct part *p, struct part_reload *r)
 		snprintf(r->err, r->errlen, "[authority %s] store %s: not in "
 		    "a directory the sandbox lets this node write (set at "
 		    "start); restart the node", c.name, c.store);
+		return (-1);
+	}
+	if (!authwork_started()) {
+		snprintf(r->err, r->errlen, "[authority %s]: added by a "
+		    "reload, but its worker thread is made at start (before "
+		    "the sandbox); restart the node", c.name);
 		return (-1);
 	}
 	if ((ar->next = authority_new(p->host->env, &c, msg, sizeof(msg))) ==
