@@ -107,6 +107,7 @@ struct authority {
 	char service[CONFIG_NAME_MAX + 2]; /* "@A" + NAME: audit lines */
 	struct identity key;               /* the authority key */
 	uint64_t ttl;
+	double rate, burst; /* a source's allowance (enrol_rate, _burst) */
 	struct authstore *store;
 	pthread_mutex_t store_mu; /* the store's user: the worker, a gauge */
 	struct asess *live;
@@ -245,12 +246,12 @@ source_allows(struct authority *a, uint64_t key, double now)
 
 	if (s->key != key) {
 		s->key = key;
-		s->tokens = AUTHORITY_BURST;
+		s->tokens = a->burst;
 		s->at = now;
 	}
-	s->tokens += (now - s->at) * AUTHORITY_RATE;
-	if (s->tokens > AUTHORITY_BURST)
-		s->tokens = AUTHORITY_BURST;
+	s->tokens += (now - s->at) * a->rate;
+	if (s->tokens > a->burst)
+		s->tokens = a->burst;
 	s->at = now;
 	if (s->tokens < 1.)
 		return (0);
@@ -706,6 +707,8 @@ authority_new(struct env *e, const struct authority_conf *conf, char *err,
 	}
 	a->e = e;
 	a->ttl = conf->ttl;
+	a->rate = conf->rate;
+	a->burst = conf->burst;
 	snprintf(a->name, sizeof(a->name), "%s", conf->name);
 	snprintf(a->service, sizeof(a->service), "%s%s", AUTHMSG_PREFIX,
 	    conf->name);

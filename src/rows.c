@@ -310,6 +310,8 @@ authority_conf_of(const struct config *cfg, struct authority_conf *c)
 	c->key = ar->key;
 	c->store = ar->store;
 	c->ttl = ar->credential_ttl;
+	c->rate = ar->enrol_rate;
+	c->burst = ar->enrol_burst;
 	return (1);
 }
 
@@ -324,7 +326,7 @@ authority_conf_differs(const struct config *a, const struct config *b)
 		return (1);
 	return (hx && (strcmp(x.name, y.name) != 0 ||
 	    strcmp(x.key, y.key) != 0 || strcmp(x.store, y.store) != 0 ||
-	    x.ttl != y.ttl));
+	    x.ttl != y.ttl || x.rate != y.rate || x.burst != y.burst));
 }
 
 static int
@@ -365,7 +367,7 @@ authority_row_prepare(struct part *p, struct part_reload *r)
 		    "start); restart the node", c.name, c.store);
 		return (-1);
 	}
-	if (!authwork_started()) {
+	if (!authwork_started() && sandbox_confined()) {
 		snprintf(r->err, r->errlen, "[authority %s]: added by a "
 		    "reload, but its worker thread is made at start (before "
 		    "the sandbox); restart the node", c.name);

@@ -839,6 +839,17 @@ drop_privileges(const struct config *cfg, int root, uid_t uid, gid_t gid)
 }
 
 /*
+ * sandbox_confined():
+ * See sandbox.h.
+ */
+int
+sandbox_confined(void)
+{
+
+	return (writes_limited);
+}
+
+/*
  * sandbox_thread_set(run):
  * See sandbox.h.
  */

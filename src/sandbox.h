@@ -49,6 +49,12 @@ int sandbox_preflight(const struct config *cfg, char *err, size_t errlen);
 int sandbox_enter(const struct config *cfg);
 
 /*
+ * sandbox_confined():
+ * Whether the seccomp filter is in force (no thread can be made).
+ */
+int sandbox_confined(void);
+
+/*
  * sandbox_thread_set(run):
  * A thread made before sandbox_enter (the authority's worker, authwork.h)
  * keeps its own capabilities, no_new_privs and Landlock domain: those are
