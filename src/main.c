@@ -756,7 +756,18 @@ key_load_or_make(struct identity *idn, const char *path)
 	return (EX_OK);
 }
 
-/* enroll TOKEN --identity KEY --out FILE */
+/* enroll: a try failed; the next in ${in} seconds (enrol_join_retry). */
+static void
+enroll_retrying(void *arg, const struct authtoken *t, const char *why,
+    double in)
+{
+
+	(void)arg;
+	fprintf(stderr, "sallyport: enroll: authority %s unreachable: %s; "
+	    "trying again in %.1f s\n", t->name, why, in);
+}
+
+/* enroll TOKEN --identity KEY --out FILE [--retry-for DURATION] */
 static int
 cmd_enroll(int argc, char *argv[])
 {
@@ -824,7 +835,7 @@ cmd_enroll(int argc, char *argv[])
 	if ((rc = key_load_or_make(&idn, key)) != EX_OK)
 		goto out0;
 	o = enrol_join_retry(argv[optind], &idn, out, t, a, (double)retry_for,
-	    ENROL_RETRY_MAX, NULL, NULL, err, sizeof(err));
+	    ENROL_RETRY_MAX, enroll_retrying, NULL, err, sizeof(err));
 	rc = status[o];
 	if (o == ENROL_REFUSED)
 		fprintf(stderr, "sallyport: %s: authority %s at %s refused: "
