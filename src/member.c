@@ -199,6 +199,11 @@ answered(struct member *m)
 	session_free(m->s);
 	m->s = NULL;
 	ev_timer_stop(m->e->loop, &m->deadline);
+	if (strcmp(m->a.reason, "busy") == 0) { /* its queue: as unreachable */
+		enrol_answer_fini(&m->a);
+		failed(m, "refused: busy");
+		return;
+	}
 	if (m->a.reason[0] != '\0') {
 		metrics_add(METRICS_CRED_RENEWALS, 1, m->t.name, m->a.reason,
 		    NULL);

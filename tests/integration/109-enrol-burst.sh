@@ -9,7 +9,9 @@
 # - the store then holds exactly 200 active members, one for each key,
 #   with 200 distinct serials: nothing lost, nothing doubled;
 # - every token is used up, and made exactly 4 members: none over its
-#   uses.
+#   uses;
+# - the authority's store worker is the node's second thread, and it is
+#   confined too (seccomp, no_new_privs, no capabilities).
 # The per-source rate limit is raised (enrol_rate, enrol_burst): every
 # process dials from 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
@@ -50,6 +52,23 @@ BEFORE=$(log_count "$WORK/auth.log" event=audit reason=enrolled)
 say "killed the authority after $BEFORE enrolments"
 mv "$WORK/auth.log" "$WORK/auth-1.log"
 start_node auth "$WORK/auth.ini"
+AUTH_PID=$PID_auth
+
+# The store's worker: a second thread, confined like the loop's (seccomp
+# for every thread, and its own no_new_privs and capabilities: per
+# thread); not in a build without the sandbox.
+[ "$(ls "/proc/$AUTH_PID/task" | wc -l)" = 2 ] ||
+	die "the authority node has not exactly 2 threads"
+say "authority restarted: $(grep -o 'sandbox=[^ ]*' "$WORK/auth.log" | head -n 1)"
+if grep -q 'sandbox=seccomp' "$WORK/auth.log"; then
+	for t in "/proc/$AUTH_PID/task"/*; do
+		grep -q '^Seccomp:[[:space:]]*2$' "$t/status" &&
+		    grep -q '^NoNewPrivs:[[:space:]]*1$' "$t/status" &&
+		    grep -q '^CapEff:[[:space:]]*0*$' "$t/status" &&
+		    grep -q '^CapPrm:[[:space:]]*0*$' "$t/status" ||
+			die "thread ${t##*/} is not confined: $(cat "$t/status")"
+	done
+fi
 
 # Every enroll ends (an event: its exit), with its credential.
 i=0
