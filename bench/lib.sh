@@ -1,5 +1,5 @@
-# bench/lib.sh: shell helpers shared by bench-portals.sh and ab.sh
-# (sourced, bash).
+# bench/lib.sh: shell helpers shared by bench-portals.sh, ab.sh and
+# authority-stall.sh (sourced, bash).
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port()
@@ -24,15 +24,47 @@ wait_port()
 	return 1
 }
 
-# stop_pids(pid...): SIGTERM each, then reap each: the cleanup of a bench
-# script's background processes (they are this shell's children).
-stop_pids()
+# stop(pid...): TERM, wait up to 60 s (valgrind writes its counts on
+# exit), then KILL; only PIDs this script started.
+stop()
 {
-	local p
-	for p in "$@"; do
-		kill "$p" 2>/dev/null || true
+	local p i alive
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	for i in $(seq 1200); do
+		alive=""
+		for p in "$@"; do
+			kill -0 "$p" 2>/dev/null && alive="$alive $p"
+		done
+		[ -z "$alive" ] && break
+		sleep 0.05
 	done
-	for p in "$@"; do
-		wait "$p" 2>/dev/null || true
+	[ -z "$alive" ] || kill -KILL $alive 2>/dev/null
+	for p in "$@"; do wait "$p" 2>/dev/null; done
+	return 0
+}
+
+# cleanup_work: at exit, stop $DPIDS and $PIDS (stop), remove the
+# worktrees in $TREES, and $WORK unless AB_KEEP is set.
+cleanup_work()
+{
+	local t
+	stop $DPIDS $PIDS
+	for t in $TREES; do
+		git -C "$TOP" worktree remove --force "$t" 2>/dev/null
 	done
+	git -C "$TOP" worktree prune 2>/dev/null
+	if [ -n "${AB_KEEP:-}" ]; then
+		note "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+
+# commit_of(ref): the hash of the commit ${ref} names in $TOP, or a note
+# and 1.
+commit_of()
+{
+	git -C "$TOP" rev-parse --verify --quiet "$1^{commit}" ||
+		{ note "not a commit: $1"; return 1; }
 }

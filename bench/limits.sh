@@ -41,7 +41,7 @@ pids=
 cleanup()
 {
 	# shellcheck disable=SC2086 # a list of PIDs
-	stop_pids $pids
+	stop $pids
 	[ -z "${LIM_KEEP:-}" ] || { echo "kept $tmp" >&2; return; }
 	rm -rf "$tmp"
 }

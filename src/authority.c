@@ -3,11 +3,19 @@
  *
  * Each channel asking "@A" + NAME becomes a session (session.h) with one
  * record of its own (struct asess): the state of its one question, the
- * answer's document, a deadline.  A question is one store transaction
- * (authstore_enrol, _renew, _revoked_text) run on the loop; the answer
- * goes out a piece per ask (authmsg.h), so a node that does not read
- * holds one piece of the send buffer at most.
+ * answer's document, a deadline.  A question is a job (struct ajob) for
+ * the worker thread (authwork.h): its store transaction (authstore_enrol,
+ * _renew, _confirm), the signing inside it and the revocation list, off
+ * the loop; its result comes back to the loop, which audits and answers.
+ * The answer goes out a piece per ask (authmsg.h), so a node that does
+ * not read holds one piece of the send buffer at most.
+ *
+ * The store's connection is used by one thread at a time: the worker
+ * holds a->store_mu for a job; the loop reads the store only for the
+ * tokens gauge, and only if the lock is free (the gauge then keeps its
+ * last value).
  */
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +26,7 @@
 #include "authority.h"
 #include "authstore.h"
 #include "authtoken.h"
+#include "authwork.h"
 #include "identity.h"
 #include "metrics.h"
 #include "seterr.h"
@@ -27,11 +36,13 @@
 /* The states of a channel's one question. */
 enum {
 	AS_ASK,  /* waiting for ENROL, RENEW or REVOKED */
+	AS_WORK, /* the question's job is with the worker */
 	AS_SEND, /* the answer goes out a piece per MORE */
 	AS_DONE  /* answered or refused: waiting for the node to close */
 };
 
 struct authority;
+struct ajob;
 
 /* One channel being served. */
 struct asess {
@@ -46,6 +57,40 @@ struct asess {
 	size_t dlen;
 	uint32_t next; /* the offset of the next piece */
 	double store_ms; /* the last store call's time (its audit line) */
+	struct ajob *job; /* AS_WORK: the job (authwork's, see struct ajob) */
+};
+
+/* The questions a job answers. */
+enum { AJ_ENROL, AJ_RENEW, AJ_REVOKED };
+
+/*
+ * A question's work on the worker thread.  Ownership: authwork's from
+ * authwork_submit until ajob_done (authwork.h).  The loop fills the
+ * question before, and reads the result after; in between it only clears
+ * ${as} (the channel ended: the result is dropped) under authwork_cancel.
+ * ${a}'s store and key stay until authwork_quiesce(a) in authority_free.
+ */
+struct ajob {
+	struct authwork_job w; /* first */
+	struct authority *a;
+	struct asess *as; /* NULL: the channel ended */
+	int kind;         /* AJ_* */
+	/* The question. */
+	uint64_t now;
+	uint64_t serial; /* RENEW, REVOKED: the credential shown (0: none) */
+	uint8_t hash[CRYPTO_HASH_LEN]; /* ENROL: the secret's, wiped */
+	uint8_t peer[CRED_ID_LEN];
+	/* The result. */
+	enum authstore_result r;
+	char err[256];
+	struct authstore_member m;
+	char ref[AUTHTOKEN_REF_TEXT];
+	uint8_t cred[CRED_MAX_LEN];
+	size_t clen;
+	char *text; /* the revocation list (malloc'd; NULL: none, see terr) */
+	size_t tlen;
+	char terr[256];
+	double store_ms;
 };
 
 /* A source's allowance of new channels (a token bucket). */
@@ -62,14 +107,15 @@ struct authority {
 	char service[CONFIG_NAME_MAX + 2]; /* "@A" + NAME: audit lines */
 	struct identity key;               /* the authority key */
 	uint64_t ttl;
+	double rate, burst; /* a source's allowance (enrol_rate, _burst) */
 	struct authstore *store;
+	pthread_mutex_t store_mu; /* the store's user: the worker, a gauge */
 	struct asess *live;
 	unsigned nlive;
 	struct source sources[AUTHORITY_SOURCES];
 	struct log_limit anyone; /* denials strangers cause: 10 per second */
 	/* The node's own credential: when to issue it again. */
 	uint64_t own_renew;
-	uint64_t now; /* the time of the issue in progress */
 	struct metrics_collector mc; /* tokens outstanding */
 	int serving;                 /* authority_serve was called */
 };
@@ -107,20 +153,24 @@ attrs_text(const struct cred_attr *attrs, size_t n, char *buf, size_t cap)
 		snprintf(buf, cap, "-");
 }
 
-/* Sign the credential of the member ${m} (authstore_issue_fn). */
+/*
+ * Sign the credential of the member ${m} (authstore_issue_fn; on the
+ * worker, ${arg} is the job).
+ */
 static int
 issue(void *arg, const struct authstore_member *m, uint8_t *out, size_t cap,
     size_t *len)
 {
-	struct authority *a = arg;
+	struct ajob *j = arg;
+	struct authority *a = j->a;
 	struct cred c;
 	int r;
 
 	memset(&c, 0, sizeof(c));
 	memcpy(c.subject, m->id, CRED_ID_LEN);
 	c.serial = m->serial;
-	c.not_before = a->now;
-	c.not_after = a->now + a->ttl;
+	c.not_before = j->now;
+	c.not_after = j->now + a->ttl;
 	c.nattrs = m->nattrs;
 	memcpy(c.attrs, m->attrs, m->nattrs * sizeof(c.attrs[0]));
 	r = cred_sign(&c, a->key.priv, out, cap, len);
@@ -166,16 +216,24 @@ issue_own(struct authority *a)
 	return (0);
 }
 
-/* At scrape time: the tokens outstanding (a store read). */
+/*
+ * At scrape time: the tokens outstanding (a store read), unless the
+ * worker has the store (the gauge keeps its last value: no wait).
+ */
 static void
 authority_gauges(void *arg)
 {
 	struct authority *a = arg;
 	char err[256];
 	uint64_t n;
+	int r;
 
-	if (authstore_tokens_outstanding(a->store,
-	    (uint64_t)ev_now(a->e->loop), &n, err, sizeof(err)) == 0)
+	if (pthread_mutex_trylock(&a->store_mu) != 0)
+		return;
+	r = authstore_tokens_outstanding(a->store,
+	    (uint64_t)ev_now(a->e->loop), &n, err, sizeof(err));
+	pthread_mutex_unlock(&a->store_mu);
+	if (r == 0)
 		metrics_set(METRICS_AUTHORITY_TOKENS, (double)n, a->name, NULL,
 		    NULL);
 }
@@ -188,12 +246,12 @@ source_allows(struct authority *a, uint64_t key, double now)
 
 	if (s->key != key) {
 		s->key = key;
-		s->tokens = AUTHORITY_BURST;
+		s->tokens = a->burst;
 		s->at = now;
 	}
-	s->tokens += (now - s->at) * AUTHORITY_RATE;
-	if (s->tokens > AUTHORITY_BURST)
-		s->tokens = AUTHORITY_BURST;
+	s->tokens += (now - s->at) * a->rate;
+	if (s->tokens > a->burst)
+		s->tokens = a->burst;
 	s->at = now;
 	if (s->tokens < 1.)
 		return (0);
@@ -208,6 +266,10 @@ asess_free(struct asess *as)
 	struct authority *a = as->a;
 
 	ev_timer_stop(a->e->loop, &as->timer);
+	if (as->job != NULL) { /* its result is dropped (ajob_done) */
+		as->job->as = NULL;
+		authwork_cancel(&as->job->w);
+	}
 	session_free(as->s);
 	if (as->lprev != NULL)
 		as->lprev->lnext = as->lnext;
@@ -279,26 +341,25 @@ asess_piece(struct asess *as)
 }
 
 /*
- * The answer: the credential ${cred} (${clen} bytes, 0: none), then the
+ * The answer of the job ${j}: its credential (none for REVOKED), then the
  * revocation list; sent from its first piece.  0, or -1 (${as} ended).
  */
 static int
-asess_answer(struct asess *as, const uint8_t *cred, size_t clen)
+asess_answer(struct asess *as, const struct ajob *j)
 {
 	struct authority *a = as->a;
-	char *text = NULL, err[256];
-	size_t tlen = 0;
+	const uint8_t *cred = j->cred;
+	const char *text = j->text;
+	size_t clen = j->kind == AJ_REVOKED ? 0 : j->clen, tlen = j->tlen;
 
-	if (authstore_revoked_text(a->store, a->key.id, &text, &tlen, err,
-	    sizeof(err)) == -1) {
+	if (text == NULL) {
 		log_error("event=authority-error authority=%s error=\"%s\"",
-		    a->name, err);
+		    a->name, j->terr);
 		asess_refuse(as, "error");
 		return (-1);
 	}
 	if (2 + clen + tlen > AUTHMSG_DOC_MAX ||
 	    (as->doc = malloc(2 + clen + tlen)) == NULL) {
-		free(text);
 		asess_refuse(as, "error");
 		return (-1);
 	}
@@ -309,7 +370,6 @@ asess_answer(struct asess *as, const uint8_t *cred, size_t clen)
 	if (tlen > 0)
 		memcpy(as->doc + 2 + clen, text, tlen);
 	as->dlen = 2 + clen + tlen;
-	free(text);
 	as->next = 0;
 	asess_piece(as);
 	return (0);
@@ -339,63 +399,109 @@ asess_audit(struct asess *as, int allow, const char *reason,
 }
 
 /*
- * What a store transaction of ${kind} ("enrol", "renew") came to: ${r}
- * (the message ${err} for AUTHSTORE_ERROR) for the member ${m} with the
- * reference ${ref}: counted (${metric}), audited (allow ${ok_word}), then
- * the credential ${cred} (${clen} bytes, CRED_MAX_LEN wiped here; NULL:
- * none) answered or the refusal sent.
+ * What the store transaction of the job ${j} of ${kind} ("enrol",
+ * "renew", "revoked") came to: counted (${metric}), audited (allow
+ * ${ok_word}), then the answer or the refusal sent.
  */
 static void
 asess_result(struct asess *as, const char *kind, enum metrics_id metric,
-    const char *ok_word, enum authstore_result r, const char *err,
-    const struct authstore_member *m, const char *ref, uint8_t *cred,
-    size_t clen)
+    const char *ok_word, const struct ajob *j)
 {
 	struct authority *a = as->a;
+	enum authstore_result r = j->r;
 	const char *word = authstore_result_name(r);
 	char peer[IDENTITY_TEXT_SIZE];
 
 	metrics_add(metric, 1, r == AUTHSTORE_OK ? "ok" : word, NULL, NULL);
 	if (r == AUTHSTORE_ERROR)
 		log_error("event=authority-error authority=%s error=\"%s\"",
-		    a->name, err);
+		    a->name, j->err);
 	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? ok_word : word,
-	    kind, ref, r == AUTHSTORE_OK || r == AUTHSTORE_SUPERSEDED ? m :
-	    NULL);
+	    kind, j->kind == AJ_ENROL ? j->ref : j->m.how,
+	    r == AUTHSTORE_OK || r == AUTHSTORE_SUPERSEDED ? &j->m : NULL);
 	if (r == AUTHSTORE_SUPERSEDED)
 		log_warn("event=authority-member-locked authority=%s peer=%s "
 		    "reason=credential-superseded", a->name,
 		    identity_id_format(as->peer, peer));
 	if (r == AUTHSTORE_OK)
-		(void)asess_answer(as, cred, clen);
+		(void)asess_answer(as, j);
 	else
 		asess_refuse(as, word);
-	if (cred != NULL)
-		wipe(cred, CRED_MAX_LEN);
 }
 
-/* ENROL: one store transaction, then the answer. */
+/*
+ * On the worker: the job's store transaction (the credential signed
+ * inside it), then the revocation list for an answer.
+ */
 static void
-asess_enrol(struct asess *as, const uint8_t secret[AUTHMSG_SECRET_LEN])
+ajob_run(struct authwork_job *w)
+{
+	struct ajob *j = (struct ajob *)w;
+	struct authority *a = j->a;
+	double t0 = ev_time();
+
+	pthread_mutex_lock(&a->store_mu);
+	if (j->kind == AJ_ENROL)
+		j->r = authstore_enrol(a->store, j->hash, j->peer, j->now,
+		    issue, j, &j->m, j->ref, j->cred, sizeof(j->cred), &j->clen,
+		    j->err, sizeof(j->err));
+	else if (j->kind == AJ_RENEW)
+		j->r = authstore_renew(a->store, j->peer, j->serial, j->now,
+		    issue, j, &j->m, j->cred, sizeof(j->cred), &j->clen, j->err,
+		    sizeof(j->err));
+	else /* a member showing its credential confirms its newest serial */
+		j->r = j->serial == 0 ? AUTHSTORE_OK : authstore_confirm(
+		    a->store, j->peer, j->serial, j->err, sizeof(j->err));
+	wipe(j->hash, sizeof(j->hash));
+	if ((j->r == AUTHSTORE_OK || (j->kind == AJ_REVOKED &&
+	    j->r != AUTHSTORE_SUPERSEDED)) &&
+	    authstore_revoked_text(a->store, a->key.id, &j->text, &j->tlen,
+	    j->terr, sizeof(j->terr)) == -1)
+		j->text = NULL;
+	pthread_mutex_unlock(&a->store_mu);
+	j->store_ms = (ev_time() - t0) * 1000.;
+}
+
+/* The result of the job ${j} for its channel ${as}. */
+static void
+ajob_deliver(struct asess *as, struct ajob *j)
 {
 	struct authority *a = as->a;
-	struct authstore_member m;
-	uint8_t hash[CRYPTO_HASH_LEN], cred[CRED_MAX_LEN];
-	char ref[AUTHTOKEN_REF_TEXT] = "", err[256];
-	enum authstore_result r;
-	size_t clen = 0;
-	double t0;
 
-	authtoken_hash(secret, hash);
-	memset(&m, 0, sizeof(m));
-	a->now = (uint64_t)ev_now(a->e->loop);
-	t0 = ev_time();
-	r = authstore_enrol(a->store, hash, as->peer, a->now, issue, a, &m,
-	    ref, cred, sizeof(cred), &clen, err, sizeof(err));
-	as->store_ms = (ev_time() - t0) * 1000.;
-	wipe(hash, sizeof(hash));
-	asess_result(as, "enrol", METRICS_AUTHORITY_ENROLMENTS, "enrolled", r,
-	    err, &m, ref, cred, clen);
+	as->store_ms = j->store_ms;
+	if (j->kind == AJ_ENROL)
+		asess_result(as, "enrol", METRICS_AUTHORITY_ENROLMENTS,
+		    "enrolled", j);
+	else if (j->kind == AJ_RENEW)
+		asess_result(as, "renew", METRICS_AUTHORITY_RENEWALS, "renewed",
+		    j);
+	else if (j->r == AUTHSTORE_SUPERSEDED) {
+		memset(&j->m, 0, sizeof(j->m)); /* audited as before: none */
+		asess_result(as, "revoked", METRICS_AUTHORITY_RENEWALS, NULL, j);
+	} else {
+		if (j->r == AUTHSTORE_ERROR)
+			log_error("event=authority-error authority=%s "
+			    "error=\"%s\"", a->name, j->err);
+		(void)asess_answer(as, j);
+	}
+}
+
+/* On the loop: the job is back (authwork.h); its channel, if any. */
+static void
+ajob_done(struct authwork_job *w)
+{
+	struct ajob *j = (struct ajob *)w;
+
+	if (j->as != NULL) {
+		j->as->job = NULL;
+		ajob_deliver(j->as, j);
+	}
+	if (j->text != NULL) {
+		wipe(j->text, j->tlen);
+		free(j->text);
+	}
+	wipe(j, sizeof(*j));
+	free(j);
 }
 
 /*
@@ -442,62 +548,52 @@ shown_serial(struct asess *as)
 	return (0);
 }
 
-/* RENEW: the credential shown decides; one store transaction. */
+/*
+ * The question ${kind} (AJ_*) of ${as} to the worker: the secret's hash
+ * ${hash} for ENROL (else NULL), the credential shown (RENEW, REVOKED).
+ * The worker's queue full: refused "busy" (the node retries later).
+ */
 static void
-asess_renew(struct asess *as)
+asess_ask(struct asess *as, int kind, const uint8_t *hash)
 {
 	struct authority *a = as->a;
-	struct authstore_member m;
-	uint8_t cred[CRED_MAX_LEN];
-	char err[256];
-	enum authstore_result r;
-	uint64_t serial;
-	size_t clen = 0;
-	double t0;
+	static const char *const kinds[] = {"enrol", "renew", "revoked"};
+	struct ajob *j;
 
-	memset(&m, 0, sizeof(m));
-	if ((serial = shown_serial(as)) == 0) {
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		asess_refuse(as, "error");
+		return;
+	}
+	j->w.run = ajob_run;
+	j->w.done = ajob_done;
+	j->w.owner = a;
+	j->a = a;
+	j->as = as;
+	j->kind = kind;
+	j->now = (uint64_t)ev_now(a->e->loop);
+	memcpy(j->peer, as->peer, CRED_ID_LEN);
+	if (hash != NULL)
+		memcpy(j->hash, hash, CRYPTO_HASH_LEN);
+	j->serial = kind == AJ_ENROL ? 0 : shown_serial(as);
+	if (kind == AJ_RENEW && j->serial == 0) {
 		metrics_add(METRICS_AUTHORITY_RENEWALS, 1, "no-credential",
 		    NULL, NULL);
 		asess_audit(as, 0, "no-credential", "renew", NULL, NULL);
 		asess_refuse(as, "no-credential");
+		free(j);
 		return;
 	}
-	a->now = (uint64_t)ev_now(a->e->loop);
-	t0 = ev_time();
-	r = authstore_renew(a->store, as->peer, serial, a->now, issue, a, &m,
-	    cred, sizeof(cred), &clen, err, sizeof(err));
-	as->store_ms = (ev_time() - t0) * 1000.;
-	asess_result(as, "renew", METRICS_AUTHORITY_RENEWALS, "renewed", r,
-	    err, &m, m.how, cred, clen);
-}
-
-/*
- * REVOKED: a member (or any node that trusts us) fetches the list.  A
- * member showing its credential confirms its newest serial (an older one
- * is a clone: the member is locked, as in a renewal).
- */
-static void
-asess_revoked(struct asess *as)
-{
-	struct authority *a = as->a;
-	enum authstore_result r;
-	char err[256];
-	uint64_t serial;
-
-	if ((serial = shown_serial(as)) != 0) {
-		r = authstore_confirm(a->store, as->peer, serial, err,
-		    sizeof(err));
-		if (r == AUTHSTORE_ERROR)
-			log_error("event=authority-error authority=%s "
-			    "error=\"%s\"", a->name, err);
-		if (r == AUTHSTORE_SUPERSEDED) {
-			asess_result(as, "revoked", METRICS_AUTHORITY_RENEWALS,
-			    NULL, r, err, NULL, NULL, NULL, 0);
-			return;
-		}
+	if (authwork_submit(&j->w) == -1) {
+		wipe(j, sizeof(*j));
+		free(j);
+		metrics_add(kind == AJ_ENROL ? METRICS_AUTHORITY_ENROLMENTS :
+		    METRICS_AUTHORITY_RENEWALS, 1, "busy", NULL, NULL);
+		asess_audit(as, 0, "busy", kinds[kind], NULL, NULL);
+		asess_refuse(as, "busy");
+		return;
 	}
-	(void)asess_answer(as, NULL, 0);
+	as->job = j;
+	as->state = AS_WORK;
 }
 
 static void
@@ -505,18 +601,21 @@ asess_message(struct session *s, const uint8_t *data, size_t len)
 {
 	struct asess *as = session_arg(s);
 	struct authmsg m;
+	uint8_t hash[CRYPTO_HASH_LEN];
 
 	if (authmsg_parse(data, len, &m) == -1)
 		goto bad;
 	if (as->state == AS_ASK && m.type == AUTHMSG_ENROL) {
 		asess_wait(as);
-		asess_enrol(as, m.secret);
+		authtoken_hash(m.secret, hash);
+		asess_ask(as, AJ_ENROL, hash);
+		wipe(hash, sizeof(hash));
 	} else if (as->state == AS_ASK && m.type == AUTHMSG_RENEW) {
 		asess_wait(as);
-		asess_renew(as);
+		asess_ask(as, AJ_RENEW, NULL);
 	} else if (as->state == AS_ASK && m.type == AUTHMSG_REVOKED) {
 		asess_wait(as);
-		asess_revoked(as);
+		asess_ask(as, AJ_REVOKED, NULL);
 	} else if (as->state == AS_SEND && m.type == AUTHMSG_MORE &&
 	    m.offset == as->next)
 		asess_piece(as);
@@ -624,10 +723,17 @@ authority_new(struct env *e, const struct authority_conf *conf, char *err,
 	}
 	a->e = e;
 	a->ttl = conf->ttl;
+	a->rate = conf->rate;
+	a->burst = conf->burst;
 	snprintf(a->name, sizeof(a->name), "%s", conf->name);
 	snprintf(a->service, sizeof(a->service), "%s%s", AUTHMSG_PREFIX,
 	    conf->name);
 	log_limit_init(&a->anyone, 10);
+	/* At start (before the sandbox); a reload finds it made. */
+	if (authwork_start(e->loop, msg, sizeof(msg)) == -1) {
+		seterr(err, errlen, "authority %s: %s", conf->name, msg);
+		goto fail0;
+	}
 	if (identity_load(&a->key, conf->key, 0, msg, sizeof(msg)) == -1) {
 		seterr(err, errlen, "authority %s: %s", conf->name, msg);
 		goto fail0;
@@ -636,6 +742,7 @@ authority_new(struct env *e, const struct authority_conf *conf, char *err,
 		seterr(err, errlen, "authority %s: %s", conf->name, msg);
 		goto fail1;
 	}
+	pthread_mutex_init(&a->store_mu, NULL);
 	return (a);
 fail1:
 	identity_fini(&a->key);
@@ -697,11 +804,13 @@ authority_free(struct authority *a)
 		metrics_collector_remove(&a->mc);
 		while (a->live != NULL)
 			asess_free(a->live);
+		authwork_quiesce(a); /* the store and key: the worker is done */
 		(void)front_register(a->f, &authority_kind, NULL, NULL);
 		a->e->own_len = 0;
 		env_creds_present(a->e, block, &blen);
 	}
 	authstore_close(a->store);
+	pthread_mutex_destroy(&a->store_mu);
 	identity_fini(&a->key);
 	wipe(a, sizeof(*a));
 	free(a);

@@ -9,7 +9,8 @@
  * or fetches the revocation list.  Strangers may ask (they enrol): every
  * channel is bounded (one question, a deadline per message, a bounded
  * answer sent a piece per ask), rate limited per source, and audited.
- * The store is reached in short transactions on the loop.
+ * The store is reached in short transactions on a worker thread
+ * (authwork.h), at most AUTHWORK_QUEUE pending: more are refused "busy".
  */
 #ifndef SALLYPORT_AUTHORITY_H
 #define SALLYPORT_AUTHORITY_H
@@ -21,8 +22,6 @@
 
 #define AUTHORITY_MAX_SESSIONS 256 /* channels served at once */
 #define AUTHORITY_TIMEOUT 10.      /* seconds for each message */
-#define AUTHORITY_RATE 4.          /* channels per second per source */
-#define AUTHORITY_BURST 32.        /* ... after a burst of that many */
 #define AUTHORITY_SOURCES 256      /* sources remembered for the rate */
 
 struct authority;
@@ -33,6 +32,8 @@ struct authority_conf {
 	const char *key;   /* the authority key file */
 	const char *store; /* the store's file */
 	uint64_t ttl;      /* credential lifetime, seconds */
+	unsigned rate;     /* channels per second per source (enrol_rate) */
+	unsigned burst;    /* ... after a burst of that many (enrol_burst) */
 };
 
 /* The request kind "@A" + NAME, registered by authority_new. */

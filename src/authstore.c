@@ -857,14 +857,30 @@ authstore_enrol(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
 		r = AUTHSTORE_TOKEN_EXPIRED;
 		goto refuse;
 	}
+
+	/*
+	 * The member this token made, asking again before it ever showed
+	 * its credential: its answer was lost (the authority stopped, the
+	 * channel broke).  The same credential again; nothing changes.
+	 */
+	if ((r = member_find(s, id, &old, cred, cap, len, err, errlen)) ==
+	    AUTHSTORE_ERROR)
+		goto fail;
+	if (r == AUTHSTORE_OK && old.state == AUTHSTORE_MEMBER_ACTIVE &&
+	    !old.confirmed && *len > 0 && strncmp(old.how, "token:", 6) == 0 &&
+	    strcmp(old.how + 6, t.ref) == 0) {
+		*m = old;
+		tx_rollback(s);
+		return (AUTHSTORE_OK);
+	}
+	*len = 0;
 	if (t.uses == 0) {
 		r = AUTHSTORE_TOKEN_USED;
 		goto refuse;
 	}
 
 	/* Not a member in any state. */
-	if ((r = member_find(s, id, &old, NULL, 0, NULL, err, errlen)) !=
-	    AUTHSTORE_NOT_MEMBER) {
+	if (r != AUTHSTORE_NOT_MEMBER) {
 		if (r == AUTHSTORE_OK)
 			r = AUTHSTORE_ALREADY_MEMBER;
 		goto refuse;

@@ -178,6 +178,10 @@ int authstore_token_each(struct authstore *s,
  * credential.  On success *${m} is the member and ${ref} the token's
  * reference (also set for token-* refusals and a revoked token, for audit
  * lines; "" when there is no such token).  A refusal changes nothing.
+ * The active member ${id} that this token made, asking again before it
+ * ever presented its credential (authstore_confirm, a renewal: its
+ * answer was lost), gets its stored newest credential again with
+ * AUTHSTORE_OK: no use is taken, no serial allocated, nothing changes.
  */
 typedef int (*authstore_issue_fn)(void *arg, const struct authstore_member *m,
     uint8_t *cred, size_t cap, size_t *len);

@@ -129,7 +129,7 @@ enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
 	RK_TRY_DENY, RK_FROM, RK_PEER_CONNS, RK_PEER_RATE, RK_PEER_BURST,
 	RK_COUNT };
 enum authority_key { AK_KEY, AK_STORE, AK_CREDENTIAL_TTL, AK_TOKEN_TTL,
-	AK_ADDRESS, AK_COUNT };
+	AK_ADDRESS, AK_ENROL_RATE, AK_ENROL_BURST, AK_COUNT };
 
 #define KEYS_MAX ((int)NK_COUNT) /* keys of the kind with the most */
 
@@ -2206,6 +2206,10 @@ static const struct key authority_keys[AK_COUNT] = {
 	.min = 60, .max = 30 * 86400, .def = 600},
     [AK_ADDRESS] = {"address", KT_FN, KF_REPEAT, .parse = authority_address,
 	.same = authority_address_same},
+    [AK_ENROL_RATE] = {"enrol_rate", KT_UINT, .off = A_(enrol_rate),
+	.min = 1, .max = 10000, .def = 4},
+    [AK_ENROL_BURST] = {"enrol_burst", KT_UINT, .off = A_(enrol_burst),
+	.min = 1, .max = 100000, .def = 32},
 };
 
 static int node_same(const struct config *, const struct config *);

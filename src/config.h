@@ -221,6 +221,8 @@ struct config_authority_role {
 	int store_line;             /* the section's line if defaulted */
 	uint64_t credential_ttl;    /* seconds, default 1h */
 	uint64_t token_ttl;         /* seconds, default 10m: token create */
+	unsigned enrol_rate;        /* channels per second per source (4) */
+	unsigned enrol_burst;       /* ... after a burst of that many (32) */
 	/* address = HOST:PORT (repeatable): what tokens carry; default the
 	 * [node] listen address when it is not a wildcard. */
 	char address[CONFIG_AUTHORITY_ADDRS][CONFIG_AUTHORITY_ADDR_MAX];

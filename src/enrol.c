@@ -552,11 +552,42 @@ enrol_join(const char *token, const struct identity *idn, const char *out,
 	if (enrol_ask(&x, idn, NULL, 0, AUTHMSG_ENROL, t->secret,
 	    (uint64_t)time(NULL), a, err, errlen) == -1)
 		return (ENROL_UNREACHABLE);
+	if (strcmp(a->reason, "busy") == 0) { /* the worker's queue: later */
+		seterr(err, errlen, "%s: refused: busy", a->addr);
+		return (ENROL_UNREACHABLE);
+	}
 	if (a->reason[0] != '\0')
 		return (ENROL_REFUSED);
 	if (cred_save(out, a->cred, a->credlen, err, errlen) == -1)
 		return (ENROL_FAILED);
 	return (ENROL_JOINED);
+}
+
+enum enrol_outcome
+enrol_join_retry(const char *token, const struct identity *idn,
+    const char *out, struct authtoken *t, struct enrol_answer *a,
+    double bound, double max,
+    void (*retrying)(void *arg, const struct authtoken *t, const char *why,
+    double in), void *arg, char *err, size_t errlen)
+{
+	double end = mono() + bound, backoff = 1., in;
+	enum enrol_outcome o;
+	uint32_t r;
+
+	while ((o = enrol_join(token, idn, out, t, a, err, errlen)) ==
+	    ENROL_UNREACHABLE) {
+		if (crypto_random(&r, sizeof(r)) == -1)
+			r = UINT32_MAX;
+		in = backoff * (0.5 + 0.5 * ((double)r / UINT32_MAX));
+		if (bound >= 0. && mono() + in > end)
+			break;
+		if (retrying != NULL)
+			retrying(arg, t, err, in);
+		enrol_answer_fini(a);
+		(void)usleep((useconds_t)(in * 1e6));
+		backoff = backoff * 2 > max ? max : backoff * 2;
+	}
+	return (o);
 }
 
 void

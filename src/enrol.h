@@ -23,6 +23,7 @@
 
 #define ENROL_ADDR_TEXT 256 /* "host:port" of an authority, as written */
 #define ENROL_TIMEOUT 10.   /* seconds per phase: connect, handshake, ... */
+#define ENROL_RETRY_MAX 10. /* sallyport enroll's longest backoff, seconds */
 
 /* Whom to ask: an authority as a token names it. */
 struct enrol_target {
@@ -151,6 +152,23 @@ enum enrol_outcome {
 enum enrol_outcome enrol_join(const char *token, const struct identity *idn,
     const char *out, struct authtoken *t, struct enrol_answer *a, char *err,
     size_t errlen);
+
+/*
+ * enrol_join_retry(token, idn, out, t, a, bound, max, retrying, arg, err,
+ *     errlen):
+ * enrol_join again while it comes to ENROL_UNREACHABLE (no address
+ * answered, or the authority refused "busy": its worker's queue was full)
+ * for at most ${bound} seconds (< 0: without end), sleeping between two
+ * tries a backoff from 1 s doubling to ${max} s, drawn from [b/2, b] so
+ * that nodes refused together do not come back together.  ${retrying}
+ * (may be NULL) is called with ${arg}, the token, the reason and the
+ * sleep before each sleep.  What the last try came to.
+ */
+enum enrol_outcome enrol_join_retry(const char *token,
+    const struct identity *idn, const char *out, struct authtoken *t,
+    struct enrol_answer *a, double bound, double max,
+    void (*retrying)(void *arg, const struct authtoken *t, const char *why,
+    double in), void *arg, char *err, size_t errlen);
 
 /*
  * enrol_join_free(t, a):

@@ -182,7 +182,7 @@ static const struct command commands[] = {
 	"FILE cannot be read.  Whether a node trusts the issuer is its\n"
 	"[authorities] section's business.\n",
 	cmd_credential_show},
-    {"enroll", "TOKEN --identity KEY --out FILE",
+    {"enroll", "TOKEN --identity KEY --out FILE [--retry-for DURATION]",
 	"join an authority with a token",
 	"Join the authority a token names (TOKEN: the line \"authority\n"
 	"token\" printed, or a file holding it) as the identity KEY (made,\n"
@@ -192,10 +192,13 @@ static const struct command commands[] = {
 	"the token names (no trust on first use), hand it the token's secret\n"
 	"and write the credential it issues to FILE (replaced at once).\n"
 	"Prints what it did and the [authorities] line that trusts the\n"
-	"authority.  Exit 77 (EX_NOPERM) when the authority refuses (the\n"
-	"reason: token-used, token-expired, no-token, already-member, ...),\n"
-	"69 when no address answers, 65 for a bad token, 73 if FILE cannot\n"
-	"be written.\n",
+	"authority.  When no address answers, or the authority is busy, it\n"
+	"tries again after a backoff (1 s doubling to 10 s, jittered) for\n"
+	"--retry-for (default 1m; 0: once; 90s, 15m, up to 1d).  Exit 77\n"
+	"(EX_NOPERM) when the authority refuses (the reason: token-used,\n"
+	"token-expired, no-token, already-member, ...), 69 when no address\n"
+	"answered before the time was up, 65 for a bad token, 73 if FILE\n"
+	"cannot be written.\n",
 	cmd_enroll},
     {"check", "[--expect EXPECT] FILE",
 	"validate a configuration file and its key",
@@ -753,13 +756,25 @@ key_load_or_make(struct identity *idn, const char *path)
 	return (EX_OK);
 }
 
-/* enroll TOKEN --identity KEY --out FILE */
+/* enroll: a try failed; the next in ${in} seconds (enrol_join_retry). */
+static void
+enroll_retrying(void *arg, const struct authtoken *t, const char *why,
+    double in)
+{
+
+	(void)arg;
+	fprintf(stderr, "sallyport: enroll: authority %s unreachable: %s; "
+	    "trying again in %.1f s\n", t->name, why, in);
+}
+
+/* enroll TOKEN --identity KEY --out FILE [--retry-for DURATION] */
 static int
 cmd_enroll(int argc, char *argv[])
 {
 	static const struct option opts[] = {GLOBAL_OPTIONS,
 	    {"identity", required_argument, NULL, 'i'},
-	    {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+	    {"out", required_argument, NULL, 'o'},
+	    {"retry-for", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
 	static const int status[] = {[ENROL_JOINED] = EX_OK,
 	    [ENROL_REFUSED] = EX_NOPERM, [ENROL_UNREACHABLE] = EX_UNAVAILABLE,
 	    [ENROL_FAILED] = EX_DATAERR};
@@ -769,6 +784,7 @@ cmd_enroll(int argc, char *argv[])
 	struct enrol_answer *a = NULL;
 	struct identity idn;
 	enum enrol_outcome o;
+	uint64_t retry_for = 60;
 	size_t i;
 	int ch, rc;
 
@@ -783,6 +799,16 @@ cmd_enroll(int argc, char *argv[])
 			continue;
 		else if (ch == 'i' || ch == 'o') {
 			*(ch == 'i' ? &key : &out) = optarg;
+			continue;
+		} else if (ch == 'r') {
+			if (strcmp(optarg, "0") == 0)
+				retry_for = 0;
+			else if (cred_parse_duration(optarg, &retry_for) == -1 ||
+			    retry_for > 86400) {
+				fprintf(stderr, "sallyport: %s: --retry-for: "
+				    "expected 0 to 1d (90s, 15m, 12h)\n", name);
+				goto usage;
+			}
 			continue;
 		} else if (ch != 'l' && ch != 's')
 			fprintf(stderr, "sallyport: %s: %s %s\n", name,
@@ -808,7 +834,8 @@ cmd_enroll(int argc, char *argv[])
 	}
 	if ((rc = key_load_or_make(&idn, key)) != EX_OK)
 		goto out0;
-	o = enrol_join(argv[optind], &idn, out, t, a, err, sizeof(err));
+	o = enrol_join_retry(argv[optind], &idn, out, t, a, (double)retry_for,
+	    ENROL_RETRY_MAX, enroll_retrying, NULL, err, sizeof(err));
 	rc = status[o];
 	if (o == ENROL_REFUSED)
 		fprintf(stderr, "sallyport: %s: authority %s at %s refused: "

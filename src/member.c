@@ -200,6 +200,11 @@ answered(struct member *m)
 	session_free(m->s);
 	m->s = NULL;
 	ev_timer_stop(m->e->loop, &m->deadline);
+	if (strcmp(m->a.reason, "busy") == 0) { /* its queue: as unreachable */
+		enrol_answer_fini(&m->a);
+		failed(m, "refused: busy");
+		return;
+	}
 	if (m->a.reason[0] != '\0') {
 		metrics_add(METRICS_CRED_RENEWALS, 1, m->t.name, m->a.reason,
 		    NULL);
@@ -495,6 +500,18 @@ member_free(struct member *m)
 	free(m);
 }
 
+/* member_first's enrolment is tried again (enrol_join_retry). */
+static void
+first_retrying(void *arg, const struct authtoken *t, const char *why,
+    double in)
+{
+
+	(void)arg;
+	metrics_add(METRICS_CRED_RENEWALS, 1, t->name, "unreachable", NULL);
+	log_warn("event=enroll authority=%s result=unreachable error=\"%s\" "
+	    "retry_in=%.0f", t->name, why, in);
+}
+
 int
 member_first(const struct config *cfg, const struct identity *idn)
 {
@@ -502,7 +519,6 @@ member_first(const struct config *cfg, const struct identity *idn)
 	struct authtoken *t;
 	struct enrol_answer *a;
 	char err[1024], serial[CRED_SERIAL_TEXT];
-	double backoff = MEMBER_BACKOFF_MIN;
 	enum enrol_outcome o;
 	int rc = -1;
 
@@ -514,17 +530,8 @@ member_first(const struct config *cfg, const struct identity *idn)
 		log_error("event=enroll error=nomem");
 		goto out;
 	}
-	while ((o = enrol_join(n->enroll, idn, n->enroll_cred, t, a, err,
-	    sizeof(err))) == ENROL_UNREACHABLE) {
-		metrics_add(METRICS_CRED_RENEWALS, 1, t->name, "unreachable",
-		    NULL);
-		log_warn("event=enroll authority=%s result=unreachable "
-		    "error=\"%s\" retry_in=%.0f", t->name, err, backoff);
-		enrol_answer_fini(a);
-		(void)usleep((useconds_t)(backoff * 1e6));
-		backoff = backoff * 2 > MEMBER_BACKOFF_MAX ?
-		    MEMBER_BACKOFF_MAX : backoff * 2;
-	}
+	o = enrol_join_retry(n->enroll, idn, n->enroll_cred, t, a, -1.,
+	    MEMBER_BACKOFF_MAX, first_retrying, NULL, err, sizeof(err));
 	metrics_add(METRICS_CRED_RENEWALS, 1, t->name, o == ENROL_JOINED ?
 	    "ok" : o == ENROL_REFUSED ? a->reason : "error", NULL);
 	if (o == ENROL_REFUSED)

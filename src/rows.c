@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "authority.h"
+#include "authwork.h"
 #include "front.h"
 #include "gen.h"
 #include "inlet.h"
@@ -309,6 +310,8 @@ authority_conf_of(const struct config *cfg, struct authority_conf *c)
 	c->key = ar->key;
 	c->store = ar->store;
 	c->ttl = ar->credential_ttl;
+	c->rate = ar->enrol_rate;
+	c->burst = ar->enrol_burst;
 	return (1);
 }
 
@@ -323,7 +326,7 @@ authority_conf_differs(const struct config *a, const struct config *b)
 		return (1);
 	return (hx && (strcmp(x.name, y.name) != 0 ||
 	    strcmp(x.key, y.key) != 0 || strcmp(x.store, y.store) != 0 ||
-	    x.ttl != y.ttl));
+	    x.ttl != y.ttl || x.rate != y.rate || x.burst != y.burst));
 }
 
 static int
@@ -362,6 +365,12 @@ authority_row_prepare(struct part *p, struct part_reload *r)
 		snprintf(r->err, r->errlen, "[authority %s] store %s: not in "
 		    "a directory the sandbox lets this node write (set at "
 		    "start); restart the node", c.name, c.store);
+		return (-1);
+	}
+	if (!authwork_started() && sandbox_confined()) {
+		snprintf(r->err, r->errlen, "[authority %s]: added by a "
+		    "reload, but its worker thread is made at start (before "
+		    "the sandbox); restart the node", c.name);
 		return (-1);
 	}
 	if ((ar->next = authority_new(p->host->env, &c, msg, sizeof(msg))) ==

@@ -2,6 +2,7 @@
  * sandbox: see sandbox.h.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -127,6 +128,7 @@ static char status[128] = "sandbox=none";
 static char wdirs[SANDBOX_WDIRS_MAX][CONFIG_PATH_MAX];
 static size_t nwdirs;
 static int writes_limited; /* the filter is in force: wdirs only */
+static int (*thread_run)(int rs); /* sandbox_thread_set */
 
 /*
  * The paths Landlock lets the process read (each with what is beneath
@@ -161,7 +163,12 @@ sandbox_status(void)
  * check, access(2) of the -journal and -wal names, POSIX record locks,
  * unlink at close) and cred_save's (a new file, fsync, rename).  openat
  * may then create or write (O_RDWR, O_RDWR|O_CREAT,
- * O_WRONLY|O_CREAT|O_TRUNC); Landlock says where.  Return 0, or -1.
+ * O_WRONLY|O_CREAT|O_TRUNC); Landlock says where.  And the authority's
+ * worker thread (authwork.h, made before the filter, which TSYNC loads
+ * for it too): futex (its mutex and conditions), and malloc's in a second
+ * thread's arena, which grows with mprotect (never PROT_EXEC: allowed
+ * only with that bit clear) and gives memory back with
+ * madvise(MADV_DONTNEED).  Return 0, or -1.
  */
 static int
 writer_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
@@ -182,6 +189,14 @@ writer_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	for (i = 0; r == 0 && i < sizeof(locks) / sizeof(locks[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)locks[i]));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
+		    SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
 	for (i = 0; r == 0 && i < sizeof(opens) / sizeof(opens[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
@@ -255,6 +270,12 @@ sandbox_seccomp_load(char *err, size_t errlen)
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, FIONREAD))) != 0) {
 		snprintf(err, errlen, "seccomp_rule_add ioctl: %s",
+		    strerror(-r));
+		goto fail1;
+	}
+	/* Every thread (the authority's worker), not only this one. */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		snprintf(err, errlen, "seccomp_attr_set TSYNC: %s",
 		    strerror(-r));
 		goto fail1;
 	}
@@ -818,6 +839,53 @@ drop_privileges(const struct config *cfg, int root, uid_t uid, gid_t gid)
 }
 
 /*
+ * sandbox_confined():
+ * See sandbox.h.
+ */
+int
+sandbox_confined(void)
+{
+
+	return (writes_limited);
+}
+
+/*
+ * sandbox_thread_set(run):
+ * See sandbox.h.
+ */
+void
+sandbox_thread_set(int (*run)(int rs))
+{
+
+	thread_run = run;
+}
+
+/*
+ * sandbox_thread_enter(rs):
+ * See sandbox.h.  The user switch needs nothing here: glibc's setresuid
+ * changes every thread's, and the kernel clears a thread's capabilities
+ * when its uids leave 0.
+ */
+int
+sandbox_thread_enter(int rs)
+{
+
+	if (drop_caps() == -1)
+		return (-1);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_error("event=sandbox error=no-new-privs thread=worker "
+		    "errno=\"%s\"", strerror(errno));
+		return (-1);
+	}
+	if (rs != -1 && syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
+		log_error("event=sandbox error=landlock thread=worker "
+		    "detail=\"landlock_restrict_self: %s\"", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Confine the process: the Landlock ruleset ${rs} (taken; -1 and ${abi}
  * 0 without Landlock), then the seccomp filter; say what holds in the
  * status.  0 or -1 (logged).
@@ -914,7 +982,8 @@ sandbox_enter(const struct config *cfg)
 		log_error("event=sandbox error=landlock detail=\"%s\"", err);
 		return (-1);
 	}
-	if (drop_privileges(cfg, root, uid, gid) == -1) {
+	if (drop_privileges(cfg, root, uid, gid) == -1 ||
+	    (thread_run != NULL && thread_run(abi > 0 ? rs : -1) == -1)) {
 		if (rs != -1)
 			close(rs);
 		return (-1);

@@ -49,6 +49,30 @@ int sandbox_preflight(const struct config *cfg, char *err, size_t errlen);
 int sandbox_enter(const struct config *cfg);
 
 /*
+ * sandbox_confined():
+ * Whether the seccomp filter is in force (no thread can be made).
+ */
+int sandbox_confined(void);
+
+/*
+ * sandbox_thread_set(run):
+ * A thread made before sandbox_enter (the authority's worker, authwork.h)
+ * keeps its own capabilities, no_new_privs and Landlock domain: those are
+ * per thread (the seccomp filter is loaded for every thread).  Before it
+ * confines itself, sandbox_enter calls ${run}(rs), which has that thread
+ * call sandbox_thread_enter(rs) and returns what it returned.
+ */
+void sandbox_thread_set(int (*run)(int rs));
+
+/*
+ * sandbox_thread_enter(rs):
+ * On that thread: drop every capability, set no_new_privs, put the
+ * Landlock ruleset ${rs} in force (-1: none; not closed).  0, or -1
+ * (logged).
+ */
+int sandbox_thread_enter(int rs);
+
+/*
  * sandbox_status():
  * What sandbox_enter put in force, as fields for the "ready" line:
  * "sandbox=seccomp,landlock uid=N gid=N caps=N" ("sandbox=none" when

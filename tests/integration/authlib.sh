@@ -4,7 +4,8 @@
 
 # start_authority(credential_ttl): the authority corp ($WORK/ca.key; the
 # node's key $WORK/auth.key, its store in $WORK/store) on a free port,
-# started.  Sets CA_ID AUTH_PORT AUTH_PID.
+# started; $AUTH_LINES (if set) are more lines of that section.  Sets CA_ID
+# AUTH_PORT AUTH_PID.
 start_authority()
 {
 	CA_ID=$("$SALLYPORT" authority create "$WORK/ca.key" | tail -n 1)
@@ -17,6 +18,7 @@ start_authority()
 		echo "key = ca.key"
 		echo "store = store/corp.db"
 		echo "credential_ttl = $1"
+		[ -z "${AUTH_LINES:-}" ] || printf '%s\n' "$AUTH_LINES"
 	} >"$WORK/auth.ini"
 	start_node auth "$WORK/auth.ini"
 	AUTH_PID=$LAST_PID

@@ -331,6 +331,48 @@ START_TEST(test_enrol_refusals)
 }
 END_TEST
 
+/*
+ * An enrolment whose answer was lost (the authority killed after the
+ * commit): the same node with the same token gets the same credential
+ * again, no use taken, no serial; not once it presented it, not with
+ * another token, not another node.
+ */
+START_TEST(test_enrol_lost_answer)
+{
+	uint8_t hash[CRYPTO_HASH_LEN], other[CRYPTO_HASH_LEN];
+	uint8_t id[CRED_ID_LEN], id2[CRED_ID_LEN], cred[CRED_MAX_LEN];
+	uint8_t again[CRED_MAX_LEN];
+	char ref[AUTHTOKEN_REF_TEXT];
+	struct authstore_member m;
+	uint64_t serial;
+	size_t len, len2;
+
+	token(hash, 1, NOW + 600, "web");
+	token(other, 5, NOW + 600, "web");
+	newid(id);
+	newid(id2);
+	ck_assert_int_eq(enrol(hash, id, &m, ref, cred, &len), AUTHSTORE_OK);
+	serial = m.serial;
+	issue_calls = 0;
+	ck_assert_int_eq(enrol(hash, id, &m, ref, again, &len2), AUTHSTORE_OK);
+	ck_assert_int_eq(issue_calls, 0);
+	ck_assert_uint_eq(m.serial, serial);
+	ck_assert_uint_eq(len2, len);
+	ck_assert_mem_eq(again, cred, len);
+	ck_assert_int_eq(uses_left(hash), 0);
+	ck_assert_int_eq(enrol(hash, id2, &m, ref, again, &len2),
+	    AUTHSTORE_TOKEN_USED);
+	ck_assert_int_eq(enrol(other, id, &m, ref, again, &len2),
+	    AUTHSTORE_ALREADY_MEMBER);
+	ck_assert_int_eq(uses_left(other), 5);
+	/* Presented once: the answer arrived; asking again is refused. */
+	ck_assert_int_eq(authstore_confirm(st, id, serial, err, sizeof(err)),
+	    AUTHSTORE_OK);
+	ck_assert_int_eq(enrol(hash, id, &m, ref, again, &len2),
+	    AUTHSTORE_TOKEN_USED);
+}
+END_TEST
+
 START_TEST(test_enrol_issue_fails)
 {
 	uint8_t hash[CRYPTO_HASH_LEN], id[CRED_ID_LEN], cred[CRED_MAX_LEN];
@@ -831,6 +873,7 @@ authstore_suite(void)
 	tcase_add_test(tc, test_enrol_ok);
 	tcase_add_test(tc, test_enrol_refusals);
 	tcase_add_test(tc, test_enrol_issue_fails);
+	tcase_add_test(tc, test_enrol_lost_answer);
 	tcase_add_test(tc, test_renew);
 	tcase_add_test(tc, test_renew_lost_enrolment);
 	tcase_add_test(tc, test_confirm_clone);
