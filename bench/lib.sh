@@ -24,6 +24,36 @@ wait_port()
 	return 1
 }
 
+# build(commit, label): the commit's sallyport as $WORK/$label/sallyport,
+# built in a detached worktree of $TOP (added to $TREES, removed after);
+# $AB_CACHE/HASH/sallyport reused or filled when AB_CACHE is set.  Needs
+# note() (ab.sh, authority-stall.sh).
+build()
+{
+	local hash=$1 dir=$WORK/$2 tree
+	mkdir -p "$dir"
+	if [ -n "${AB_CACHE:-}" ] && [ -x "$AB_CACHE/$hash/sallyport" ]; then
+		cp "$AB_CACHE/$hash/sallyport" "$dir/sallyport"
+		note "$2: $hash from $AB_CACHE"
+		return 0
+	fi
+	tree=$WORK/tree-$2
+	note "$2: building $hash in $tree"
+	git -C "$TOP" worktree add -q --detach "$tree" "$hash" || return 1
+	TREES="$TREES $tree"
+	(
+		cd "$tree" && ./bootstrap && mkdir b && cd b &&
+		../configure -q && make -j2 src/sallyport
+	) >"$dir/build.log" 2>&1 ||
+		{ note "$2: build failed: $(tail -n 5 "$dir/build.log")"; return 1; }
+	cp "$tree/b/src/sallyport" "$dir/sallyport"
+	git -C "$TOP" worktree remove --force "$tree"
+	if [ -n "${AB_CACHE:-}" ]; then
+		mkdir -p "$AB_CACHE/$hash"
+		cp "$dir/sallyport" "$AB_CACHE/$hash/sallyport"
+	fi
+}
+
 # stop(pid...): TERM, wait up to 60 s (valgrind writes its counts on
 # exit), then KILL; only PIDs this script started.
 stop()
