@@ -9,7 +9,11 @@
 # handshakes from throwaway keys with forged credential headers:
 # EVILNODE, tests/helpers/evilnode),
 # twice while they talk to its admin endpoint ("admin": good and bad
-# requests).  Each life lasts as long (25 s) and ends with SIGTERM; the
+# requests).  With PREAUTH_AUTHORITY=1 the node is also the authority
+# corp ([authority corp], its store on disk) and the strangers also try to
+# enrol: a token with a wrong secret, one for an authority name the node
+# does not serve, and a throwaway key with a forged credential header
+# asking the authority.  Each life lasts as long (25 s) and ends with SIGTERM; the
 # node's profiles are PROFDIR/{base,peer,admin}.{1,2}.profraw.  Called by
 # contrib/scripts/preauth-cov.sh.
 # Uses the integration tests' helpers (tests/integration/lib.sh).
@@ -52,6 +56,14 @@ wait_for_file "$WORK/target.ready" 10
 	echo "register = client"
 	echo "allow = client, role=app@corp"
 	echo
+	if [ -n "${PREAUTH_AUTHORITY:-}" ]; then
+		mkdir -p "$WORK/store"
+		echo "[authority corp]"
+		echo "key = ca.key"
+		echo "store = store/corp.db"
+		echo "credential_ttl = 1h"
+		echo
+	fi
 } >"$WORK/out.ini"
 # The stranger also asks the relay name for a registration (@R) and for
 # a client session (@S): refused before any signature, as unknown.
@@ -125,6 +137,19 @@ run()
 			    --authority-key "$WORK/ca.key" --request "$req" \
 			    --timeout 5 >/dev/null || true
 		done
+		# Enrolment attempts (PREAUTH_AUTHORITY=1): refused no-token,
+		# refused as an unknown request, and a forged header asking @A.
+		secret=$(printf 'A%.0s' $(seq 1 43))
+		for auth in ${PREAUTH_AUTHORITY:+corp nosuch}; do
+			"$SALLYPORT" enroll "sallyport-token-1:$auth:$CA_ID:127.0.0.1:$NODE_PORT:$secret" \
+			    --identity "$WORK/enrol-$auth.key" \
+			    --out "$WORK/enrol-$auth.cred" >/dev/null 2>&1 || true
+		done
+		[ -z "${PREAUTH_AUTHORITY:-}" ] ||
+			LLVM_PROFILE_FILE=/dev/null "${EVILNODE:?}" --forge 1 \
+			    --creds 1 --relay "127.0.0.1:$NODE_PORT" \
+			    --outlet-id "$OUT_ID" --authority-key "$WORK/ca.key" \
+			    --request @Acorp --timeout 5 >/dev/null || true
 		# shellcheck disable=SC2154 # set by start_node
 		stop_pid "$PID_stranger"
 		forget_pid "$PID_stranger"
