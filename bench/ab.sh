@@ -76,10 +76,10 @@ VG_MIB0=1
 note() { echo "ab: $*" >&2; }
 
 [ $# -eq 2 ] || { echo "usage: bench/ab.sh OLD_COMMIT NEW_COMMIT" >&2; exit 2; }
-OLD=$(git -C "$TOP" rev-parse --verify --quiet "$1^{commit}") ||
-	{ note "not a commit: $1"; exit 2; }
-NEW=$(git -C "$TOP" rev-parse --verify --quiet "$2^{commit}") ||
-	{ note "not a commit: $2"; exit 2; }
+. "$HERE/lib.sh"	# free_port, listening, wait_port, build, stop, cleanup_work,
+			# commit_of
+OLD=$(commit_of "$1") || exit 2
+NEW=$(commit_of "$2") || exit 2
 for c in git python3 cc ss autoreconf make; do
 	command -v $c >/dev/null || { note "$c is missing"; exit 1; }
 done
@@ -94,45 +94,15 @@ DPIDS=""	# daemons of one life
 TREES=""
 t_start=$(date +%s)
 
-# stop(pid...): TERM, wait up to 60 s (valgrind writes its counts on
-# exit), then KILL; only PIDs this script started.
-stop()
-{
-	local p i alive
-	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null
-	for i in $(seq 1200); do
-		alive=""
-		for p in "$@"; do
-			kill -0 "$p" 2>/dev/null && alive="$alive $p"
-		done
-		[ -z "$alive" ] && break
-		sleep 0.05
-	done
-	[ -z "$alive" ] || kill -KILL $alive 2>/dev/null
-	for p in "$@"; do wait "$p" 2>/dev/null; done
-	return 0
-}
 
 cleanup()
 {
-	local t
 	trap - EXIT INT TERM
-	stop $DPIDS $PIDS
-	for t in $TREES; do
-		git -C "$TOP" worktree remove --force "$t" 2>/dev/null
-	done
-	git -C "$TOP" worktree prune 2>/dev/null
-	if [ -n "${AB_KEEP:-}" ]; then
-		note "work directory kept: $WORK"
-	else
-		rm -rf "$WORK"
-	fi
+	cleanup_work
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-. "$HERE/lib.sh"	# free_port, listening, wait_port
 
 # wait_log(file, pattern, pid): up to 120 s (valgrind starts slowly), less
 # if the process ${pid} ends first.
@@ -147,33 +117,6 @@ wait_log()
 	grep -q -- "$2" "$1" 2>/dev/null && return 0
 	note "no '$2' in $1: $(tail -n 3 "$1")"
 	return 1
-}
-
-# build(commit, label): the commit's sallyport as $WORK/$label/sallyport.
-build()
-{
-	local hash=$1 dir=$WORK/$2 tree
-	mkdir -p "$dir"
-	if [ -n "${AB_CACHE:-}" ] && [ -x "$AB_CACHE/$hash/sallyport" ]; then
-		cp "$AB_CACHE/$hash/sallyport" "$dir/sallyport"
-		note "$2: $hash from $AB_CACHE"
-		return 0
-	fi
-	tree=$WORK/tree-$2
-	note "$2: building $hash in $tree"
-	git -C "$TOP" worktree add -q --detach "$tree" "$hash" || return 1
-	TREES="$TREES $tree"
-	(
-		cd "$tree" && ./bootstrap && mkdir b && cd b &&
-		../configure -q && make -j2 src/sallyport
-	) >"$dir/build.log" 2>&1 ||
-		{ note "$2: build failed: $(tail -n 5 "$dir/build.log")"; return 1; }
-	cp "$tree/b/src/sallyport" "$dir/sallyport"
-	git -C "$TOP" worktree remove --force "$tree"
-	if [ -n "${AB_CACHE:-}" ]; then
-		mkdir -p "$AB_CACHE/$hash"
-		cp "$dir/sallyport" "$AB_CACHE/$hash/sallyport"
-	fi
 }
 
 # keys(label): identities of one build (made by that build, once) in

@@ -8,7 +8,7 @@
 # aes256-gcm), sallyport (inlet node + outlet node, every connection a full
 # handshake: resume = no), sallyport resumed (the same with resume = yes:
 # after the first connection every one is a resumed handshake, docs/
-# protocol.md 2.7).
+# protocol.md 2.7), sallyport via relay (resumed, through one relay node).
 # Columns: iperf3 throughput (1 and 8 streams, both directions), request
 # latency on one connection (redis-benchmark PING, -P 1 -c 1: p50/p99), new
 # connections per second (connect, 1-byte echo, close; concurrency 1 and
@@ -19,7 +19,7 @@
 # Usage: bench/bench-portals.sh            (from the source tree; finds the
 #        sallyport binary via $SALLYPORT, ./src/sallyport or /tmp/build-*)
 # Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport
-#        spresume"
+#        spresume sprelay"
 #        BENCH_SECS=4 (iperf3 -t, after a 1 s omitted warm-up, and
 #        connection-rate seconds)
 #        BENCH_HOLD_SECS=45 (most time spent opening the held connections)
@@ -33,7 +33,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport spresume}
+TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport spresume sprelay}
 SECS=${BENCH_SECS:-4}
 HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
@@ -299,26 +299,37 @@ find_sallyport()
 	return 1
 }
 
+# sp_ids(name...): an identity per ${name} in $WORK/sp (made once), its
+# identifier in ID_<name>; SP_AS: the [node] line a run as root needs (the
+# node must be told to stay root, docs/security.md; it still drops every
+# capability and runs sandboxed, as in production).
+sp_ids()
+{
+	local sp n
+	sp=$(find_sallyport) || return 1
+	mkdir -p "$WORK/sp"
+	for n in "$@"; do
+		[ -f "$WORK/sp/$n.key" ] || ( umask 077
+			"$sp" identity create "$WORK/sp/$n.key" >"$WORK/sp/$n.id" ) ||
+			return 1
+		eval "ID_$n=\$(grep -Eo 'I[0-9a-f]{64}' \"\$WORK/sp/\$n.id\" | tail -n 1)"
+	done
+	SP_AS=
+	[ "$(id -u)" = 0 ] && SP_AS="allow_root = yes"
+	return 0
+}
+
 # up_sallyport(port): inlet and outlet nodes in front of ${port}, with
 # [node] resume = $SP_RESUME (no: a full handshake per connection).
 up_sallyport()
 {
 	local sp mid i out in
 	sp=$(find_sallyport) || { note "no sallyport binary (set SALLYPORT)"; return 1; }
-	mkdir -p "$WORK/sp"
-	if [ ! -f "$WORK/sp/out.key" ]; then
-		( umask 077
-		  "$sp" identity create "$WORK/sp/out.key" >"$WORK/sp/out.id" &&
-		  "$sp" identity create "$WORK/sp/in.key" >"$WORK/sp/in.id" ) || return 1
-	fi
-	out=$(grep -Eo 'I[0-9a-f]{64}' "$WORK/sp/out.id" | tail -n 1)
-	in=$(grep -Eo 'I[0-9a-f]{64}' "$WORK/sp/in.id" | tail -n 1)
+	sp_ids out in || return 1
+	out=$ID_out
+	in=$ID_in
 	mid=$(free_port)
 	FRONT=$(free_port)
-	# As root the node must be told to stay root (docs/security.md); it
-	# still drops every capability and runs sandboxed, as in production.
-	SP_AS=
-	[ "$(id -u)" = 0 ] && SP_AS="allow_root = yes"
 	cat >"$WORK/sp/out.ini" <<EOF
 [node]
 identity = $WORK/sp/out.key
@@ -364,6 +375,45 @@ EOF
 
 # up_spresume(port): up_sallyport with resumed handshakes.
 up_spresume() { SP_RESUME=yes up_sallyport "$@"; }
+
+# up_sprelay(port): the same through one relay node (resume = yes, the
+# default): the outlet registers with the relay, the inlet reaches it
+# there (docs/relay.md).
+up_sprelay()
+{
+	local sp hub i out in rly
+	sp=$(find_sallyport) || { note "no sallyport binary (set SALLYPORT)"; return 1; }
+	sp_ids out in hub || return 1
+	out=$ID_out
+	in=$ID_in
+	rly=$ID_hub
+	hub=$(free_port)
+	FRONT=$(free_port)
+	printf '[node]\nidentity = %s\nlisten = 127.0.0.1:%s\nmax_connections = 100000\n%s\n\n[peers]\nserver = %s\nclient = %s\n\n[relay bench]\nregister = server\nallow = client\n' \
+		"$WORK/sp/hub.key" "$hub" "$SP_AS" "$out" "$in" >"$WORK/sp/hub.ini"
+	printf '[node]\nidentity = %s\nmax_connections = 100000\n%s\n\n[peers]\nhub = %s\nclient = %s\n\n[outlet bench]\ntarget = 127.0.0.1:%s\nallow = client\nrelay = hub@127.0.0.1:%s\n' \
+		"$WORK/sp/out.key" "$SP_AS" "$rly" "$in" "$1" "$hub" >"$WORK/sp/out.ini"
+	printf '[node]\nidentity = %s\nmax_connections = 100000\n%s\n\n[peers]\nhub = %s\nserver = %s\n\n[inlet bench]\nlisten = 127.0.0.1:%s\noutlet = server\nvia = hub@127.0.0.1:%s\n' \
+		"$WORK/sp/in.key" "$SP_AS" "$rly" "$out" "$FRONT" "$hub" >"$WORK/sp/in.ini"
+	bg "$WORK/sp/hub.log" "$sp" run "$WORK/sp/hub.ini"
+	TPIDS=$LAST
+	for i in $(seq 200); do
+		grep -q event=ready "$WORK/sp/hub.log" && break
+		sleep 0.05
+	done
+	bg "$WORK/sp/out.log" "$sp" run "$WORK/sp/out.ini"
+	TPIDS="$TPIDS $LAST"
+	bg "$WORK/sp/in.log" "$sp" run "$WORK/sp/in.ini"
+	TPIDS="$TPIDS $LAST"
+	for i in $(seq 400); do
+		grep -q 'event=session-open.*service=bench' "$WORK/sp/out.log" &&
+			grep -q 'event=session-open.*service=bench' "$WORK/sp/in.log" &&
+			return 0
+		sleep 0.05
+	done
+	note "sallyport via a relay did not become ready: $(tail -n 3 "$WORK/sp/hub.log" "$WORK/sp/out.log" "$WORK/sp/in.log")"
+	return 1
+}
 
 down() { kill_pids $TPIDS; TPIDS=""; }
 
@@ -503,7 +553,8 @@ for line in open(res):
 names = {"direct": "direct (no tunnel)", "socat": "socat (1 hop)",
          "socat2": "socat x2 (2 hops)", "stunnel": "stunnel TLS1.3 mTLS",
          "spiped": "spiped", "ssh": "ssh -L aes256-gcm",
-         "sallyport": "sallyport full hs", "spresume": "sallyport resumed"}
+         "sallyport": "sallyport full hs", "spresume": "sallyport resumed",
+         "sprelay": "sallyport via relay"}
 cols = [("tput_1_fwd", "1s Gb/s"), ("tput_1_rev", "1s -R"),
         ("tput_8_fwd", "8s Gb/s"), ("tput_8_rev", "8s -R"),
         ("lat_p50", "p50 us"), ("lat_p99", "p99 us"),

@@ -119,8 +119,8 @@ admit(struct channel *ch, struct sigcache *k)
 
 	peer.id = channel_peer_id(ch);
 	peer.creds = channel_peer_creds(ch, &peer.creds_len);
-	if (!acl_admit(&ax, NULL, 0, o->rules, o->nrules, &peer, NULL, &v) ||
-	    v.rule == NULL)
+	if (!acl_admit(&ax, &o->pol, NULL, 0, o->rules, o->nrules, &peer,
+	    NULL, &v) || v.rule == NULL)
 		die("acl_admit");
 }
 

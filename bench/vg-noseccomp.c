@@ -27,6 +27,15 @@ seccomp_rule_add(void *c, uint32_t action, int nr, unsigned int argc, ...)
 }
 
 int
+seccomp_attr_set(void *c, int attr, uint32_t value)
+{
+	(void)c;
+	(void)attr;
+	(void)value;
+	return (0);
+}
+
+int
 seccomp_load(void *c)
 {
 	(void)c;

@@ -44,7 +44,7 @@ listed(const uint8_t (*list)[CONFIG_ID_LEN], size_t n,
 /*
  * acl_known(cfg, id):
  * Whether any allow list of ${cfg} names ${id}: an outlet's allow, a
- * relay name's allow or register.  The cheap first look at an identity
+ * relay name's allow or register, or a try_allow of either.  The cheap first look at an identity
  * a peer claims, before its attestation is verified (channel peer
  * filter); the real decision is acl_allows (or the relay's) afterwards.
  */
@@ -53,13 +53,21 @@ acl_known(const struct config *cfg, const uint8_t id[CONFIG_ID_LEN])
 {
 	size_t i;
 
-	for (i = 0; i < cfg->noutlets; i++)
-		if (listed(cfg->outlets[i].allow, cfg->outlets[i].nallow, id))
+	const struct config_list *t;
+
+	for (i = 0; i < cfg->noutlets; i++) {
+		t = &cfg->outlets[i].pol.try_allow;
+		if (listed(cfg->outlets[i].allow, cfg->outlets[i].nallow, id) ||
+		    listed(t->ids, t->nids, id))
 			return (true);
-	for (i = 0; i < cfg->nrelays; i++)
+	}
+	for (i = 0; i < cfg->nrelays; i++) {
+		t = &cfg->relays[i].pol.try_allow;
 		if (listed(cfg->relays[i].allow, cfg->relays[i].nallow, id) ||
-		    listed(cfg->relays[i].reg, cfg->relays[i].nreg, id))
+		    listed(cfg->relays[i].reg, cfg->relays[i].nreg, id) ||
+		    listed(t->ids, t->nids, id))
 			return (true);
+	}
 	return (false);
 }
 
@@ -79,6 +87,21 @@ static const char *const problem_names[] = {NULL, "credential-untrusted",
     "credential-invalid", "credential-invalid", "credential-not-yet-valid",
     "credential-expired",
     "credential-subject-mismatch", "credential-revoked"};
+
+/*
+ * acl_problem_name(i):
+ * The ${i}th audit reason a credential's problem gives (a verdict's
+ * reason, acl_claims' *why), from 0 (a name may come twice); NULL past
+ * the last.
+ */
+const char *
+acl_problem_name(size_t i)
+{
+
+	if (i + 1 >= sizeof(problem_names) / sizeof(problem_names[0]))
+		return (NULL);
+	return (problem_names[i + 1]);
+}
 
 /* When ${c} stops being valid: not-after plus ${skew}, saturated. */
 static uint64_t
@@ -143,22 +166,38 @@ cred_check(const struct acl_ctx *ax, const uint8_t *id, const uint8_t *buf,
 	return (P_NONE);
 }
 
-/* Whether every attribute of ${r} holds in ${c}. */
+/*
+ * Whether the term ${t} holds in ${c}: its attribute has one of the
+ * term's values, or (negated) has none of them, absent included.  A
+ * credential's keys are unique (cred.h), so one attribute decides.
+ */
 static bool
-rule_holds(const struct config_rule *r, const struct cred *c)
+term_holds(const struct config_term *t, const struct cred *c)
 {
 	size_t i, j;
 
-	if (memcmp(r->issuer, c->issuer, CONFIG_ID_LEN) != 0)
-		return (false);
-	for (i = 0; i < r->nattrs; i++) {
-		for (j = 0; j < c->nattrs; j++)
-			if (strcmp(r->attrs[i].key, c->attrs[j].key) == 0 &&
-			    strcmp(r->attrs[i].value, c->attrs[j].value) == 0)
-				break;
-		if (j == c->nattrs)
-			return (false);
+	for (j = 0; j < c->nattrs; j++) {
+		if (strcmp(t->key, c->attrs[j].key) != 0)
+			continue;
+		for (i = 0; i < t->nvalues; i++)
+			if (strcmp(t->values[i], c->attrs[j].value) == 0)
+				return (!t->neg);
+		break;
 	}
+	return (t->neg != 0);
+}
+
+/* Whether ${c} is of the authority of ${r} and every term holds in it. */
+static bool
+rule_holds(const struct config_rule *r, const struct cred *c)
+{
+	size_t i;
+
+	if (!config_rule_issued_by(r, c->issuer))
+		return (false);
+	for (i = 0; i < r->nterms; i++)
+		if (!term_holds(&r->terms[i], c))
+			return (false);
 	return (true);
 }
 
@@ -199,86 +238,213 @@ creds_check(const struct acl_ctx *ax, const struct acl_peer *peer,
 	}
 }
 
+/* The first of the ${nrules} rules at ${rules} that holds in one valid
+ * credential of ${ck}; its credential in *${c}.  NULL: none. */
+static const struct config_rule *
+rule_found(const struct config_rule *rules, size_t nrules,
+    const struct acl_checked *ck, const struct cred **c)
+{
+	size_t i, j;
+
+	for (j = 0; j < ck->nvalid; j++)
+		for (i = 0; i < nrules; i++)
+			if (rule_holds(&rules[i], &ck->valid[j])) {
+				*c = &ck->valid[j];
+				return (&rules[i]);
+			}
+	return (NULL);
+}
+
 /*
- * acl_admit(ax, ids, nids, rules, nrules, peer, ck, v):
- * The decision for one list: the ${nids} identifiers at ${ids} and the
- * ${nrules} attribute rules at ${rules}.  A revoked identifier is denied
- * (reason "revoked"); a listed one is allowed; otherwise each credential
- * of ${peer} is checked (issuer in [authorities], subject equal to the
- * peer's identifier, signature, serial not revoked, not-before and
- * not-after within the skew) and the peer is allowed when one rule's
- * attributes all hold in one valid credential of the rule's authority.
- * Only the first credential of each authority counts, and the first one
- * whose signature fails ends the look; ${ck} (may be NULL) keeps the
- * check for the next list of the same decision.
- * On a deny the worst credential problem found is the reason
- * (credential-revoked, -subject-mismatch, -expired, -not-yet-valid,
- * -invalid, -untrusted), or NULL.  Return true to allow; ${v} says why.
+ * Whether the list ${l} (may be NULL) names ${peer}: its identifier, or a
+ * rule that holds in a valid credential it shows (checked into ${ck}
+ * once).  *${rule} is that rule's text, or NULL for the identifier.
+ */
+static bool
+list_names(const struct acl_ctx *ax, const struct config_list *l,
+    const struct acl_peer *peer, struct acl_checked *ck, const char **rule)
+{
+	const struct config_rule *r;
+	const struct cred *c;
+
+	*rule = NULL;
+	if (l == NULL)
+		return (false);
+	if (listed(l->ids, l->nids, peer->id))
+		return (true);
+	if (l->nrules == 0 || peer->creds == NULL)
+		return (false);
+	if (!ck->done)
+		creds_check(ax, peer, ck);
+	if ((r = rule_found(l->rules, l->nrules, ck, &c)) == NULL)
+		return (false);
+	*rule = r->text;
+	return (true);
+}
+
+/*
+ * acl_from(f, src):
+ * Whether the address ${src} (may be NULL: unknown) lies in one of the
+ * ranges of ${f}, or ${f} has none.
  */
 bool
-acl_admit(const struct acl_ctx *ax, const uint8_t (*ids)[CONFIG_ID_LEN],
-    size_t nids, const struct config_rule *rules, size_t nrules,
+acl_from(const struct config_from *f, const struct sockaddr_storage *src)
+{
+	size_t i;
+
+	if (f->n == 0)
+		return (true);
+	for (i = 0; src != NULL && i < f->n; i++)
+		if (addr_cidr_has(&f->nets[i], src))
+			return (true);
+	return (false);
+}
+
+/*
+ * acl_admit(ax, pol, ids, nids, rules, nrules, peer, ck, v):
+ * See acl.h.  The try entries of ${pol} are looked at once the decision
+ * is taken, and only change ${v}: a try_deny entry that names an allowed
+ * peer, a try_allow entry that names a peer denied for want of an allow
+ * entry (not one denied as revoked or by a deny entry).
+ */
+bool
+acl_admit(const struct acl_ctx *ax, const struct config_policy *pol,
+    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_rule *rules, size_t nrules,
     const struct acl_peer *peer, struct acl_checked *ck,
     struct acl_verdict *v)
 {
+	const struct config_rule *r;
+	const struct cred *c;
 	struct acl_checked own;
-	size_t i, j;
+	bool ok = false;
 
-	v->reason = NULL;
-	v->rule = NULL;
-	v->expiry = 0;
+	memset(v, 0, sizeof(*v));
 	if (peer == NULL || peer->id == NULL)
 		return (false);
 	if (cred_revoked_has_id(ax->revoked, peer->id)) {
 		v->reason = "revoked";
 		return (false);
 	}
-	if (listed(ids, nids, peer->id))
-		return (true);
-	if (nrules == 0 || peer->creds == NULL)
-		return (false);
 	if (ck == NULL) {
 		ck = &own;
 		ck->done = 0;
 	}
-	if (!ck->done)
-		creds_check(ax, peer, ck);
-	for (j = 0; j < ck->nvalid; j++) {
-		for (i = 0; i < nrules; i++) {
-			if (!rule_holds(&rules[i], &ck->valid[j]))
-				continue;
-			v->rule = rules[i].text;
-			v->expiry = cred_end(&ck->valid[j],
-			    ax->cfg->node.credential_skew);
-			return (true);
-		}
+	if (list_names(ax, pol != NULL ? &pol->deny : NULL, peer, ck,
+	    &v->deny_rule)) {
+		v->reason = "denied";
+		v->deny_listed = v->deny_rule == NULL;
+		return (false);
 	}
-	v->reason = problem_names[ck->worst];
+	if (pol != NULL && !acl_from(&pol->from, peer->src)) {
+		v->reason = "not-from";
+		return (false);
+	}
+	if (listed(ids, nids, peer->id))
+		ok = true;
+	else if (nrules > 0 && peer->creds != NULL) {
+		if (!ck->done)
+			creds_check(ax, peer, ck);
+		if ((r = rule_found(rules, nrules, ck, &c)) != NULL) {
+			v->rule = r->text;
+			v->expiry = cred_end(c, ax->cfg->node.credential_skew);
+			ok = true;
+		} else
+			v->reason = problem_names[ck->worst];
+	}
+	if (pol != NULL && list_names(ax, ok ? &pol->try_deny :
+	    &pol->try_allow, peer, ck, &v->try_rule))
+		v->would = ok ? "would-deny" : "would-allow";
+	return (ok);
+}
+
+/* The line of the rule whose text is ${text} among the ${n} at ${rules}
+ * (a verdict's rule= or deny_rule=); 0 if none. */
+static int
+rule_line(const struct config_rule *rules, size_t n, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].text == text)
+			return (rules[i].line);
+	return (0);
+}
+
+/*
+ * acl_outlet(ax, co, peer, ck, v):
+ * acl_admit() of ${peer} on the lists of the outlet ${co}.
+ */
+bool
+acl_outlet(const struct acl_ctx *ax, const struct config_outlet *co,
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v)
+{
+	bool ok;
+
+	ok = acl_admit(ax, &co->pol, co->allow, co->nallow, co->rules,
+	    co->nrules, peer, ck, v);
+	v->line = ok ? rule_line(co->rules, co->nrules, v->rule) :
+	    rule_line(co->pol.deny.rules, co->pol.deny.nrules, v->deny_rule);
+	return (ok);
+}
+
+/*
+ * acl_relay(ax, cr, reg, peer, ck, v):
+ * acl_admit() of ${peer} on the register or allow list of ${cr}.
+ */
+bool
+acl_relay(const struct acl_ctx *ax, const struct config_relay *cr, int reg,
+    const struct acl_peer *peer, struct acl_checked *ck,
+    struct acl_verdict *v)
+{
+	const struct config_rule *rules = reg ? cr->reg_rules :
+	    cr->allow_rules;
+	size_t n = reg ? cr->nreg_rules : cr->nallow_rules;
+	bool ok;
+
+	ok = acl_admit(ax, &cr->pol, reg ? cr->reg : cr->allow,
+	    reg ? cr->nreg : cr->nallow, rules, n, peer, ck, v);
+	v->line = ok ? rule_line(rules, n, v->rule) :
+	    rule_line(cr->pol.deny.rules, cr->pol.deny.nrules, v->deny_rule);
+	return (ok);
+}
+
+/* Whether one of the ${n} rules at ${rules} names the authority ${issuer}. */
+static bool
+issuer_in(const struct config_rule *rules, size_t n, const uint8_t *issuer)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (config_rule_issued_by(&rules[j], issuer))
+			return (true);
 	return (false);
 }
 
-/* Whether some attribute rule of ${cfg} names the authority ${issuer}. */
+/* Whether some attribute rule of an allow, register or try_allow list of
+ * ${cfg} names the authority ${issuer}. */
 static bool
 issuer_in_rules(const struct config *cfg, const uint8_t *issuer)
 {
-	size_t i, j;
+	const struct config_outlet *o;
+	const struct config_relay *r;
+	size_t i;
 
-	for (i = 0; i < cfg->noutlets; i++)
-		for (j = 0; j < cfg->outlets[i].nrules; j++)
-			if (memcmp(cfg->outlets[i].rules[j].issuer, issuer,
-			    CONFIG_ID_LEN) == 0)
-				return (true);
+	for (i = 0; i < cfg->noutlets; i++) {
+		o = &cfg->outlets[i];
+		if (issuer_in(o->rules, o->nrules, issuer) ||
+		    issuer_in(o->pol.try_allow.rules, o->pol.try_allow.nrules,
+		    issuer))
+			return (true);
+	}
 	for (i = 0; i < cfg->nrelays; i++) {
-		const struct config_relay *r = &cfg->relays[i];
-
-		for (j = 0; j < r->nreg_rules; j++)
-			if (memcmp(r->reg_rules[j].issuer, issuer,
-			    CONFIG_ID_LEN) == 0)
-				return (true);
-		for (j = 0; j < r->nallow_rules; j++)
-			if (memcmp(r->allow_rules[j].issuer, issuer,
-			    CONFIG_ID_LEN) == 0)
-				return (true);
+		r = &cfg->relays[i];
+		if (issuer_in(r->reg_rules, r->nreg_rules, issuer) ||
+		    issuer_in(r->allow_rules, r->nallow_rules, issuer) ||
+		    issuer_in(r->pol.try_allow.rules,
+		    r->pol.try_allow.nrules, issuer))
+			return (true);
 	}
 	return (false);
 }

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -327,4 +328,137 @@ addr_is_loopback(const struct addr *a)
 		return (1);
 	b = sin6->sin6_addr.s6_addr;
 	return (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && b[12] == 127);
+}
+
+/* Whether the first ${bits} bits of ${a} and ${b} are equal. */
+static int
+prefix_same(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+	if (memcmp(a, b, full) != 0)
+		return (0);
+	return (rest == 0 || ((a[full] ^ b[full]) & mask) == 0);
+}
+
+/*
+ * addr_cidr_parse(s, c, err, errlen):
+ * Parse "A.B.C.D/N", "V6/N" or a bare address into ${c}.
+ */
+int
+addr_cidr_parse(const char *s, struct addr_cidr *c, char *err,
+    size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1], *end;
+	const char *slash = strchr(s, '/');
+	size_t n = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	unsigned long bits;
+	uint8_t masked[16];
+	unsigned max, i;
+
+	memset(c, 0, sizeof(*c));
+	if (n == 0 || n >= sizeof(host)) {
+		snprintf(err, errlen, "bad address range \"%.80s\" (expected "
+		    "NET/BITS, e.g. 10.1.0.0/16 or fd00::/8)", s);
+		return (-1);
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, c->net) == 1)
+		c->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, c->net) == 1)
+		c->family = AF_INET6;
+	else {
+		snprintf(err, errlen, "bad address range \"%.80s\" (expected "
+		    "NET/BITS, e.g. 10.1.0.0/16 or fd00::/8)", s);
+		return (-1);
+	}
+	max = c->family == AF_INET ? 32 : 128;
+	bits = max;
+	if (slash != NULL) {
+		bits = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' ||
+		    bits > max) {
+			snprintf(err, errlen, "bad prefix length in \"%.80s\" "
+			    "(0 to %u)", s, max);
+			return (-1);
+		}
+	}
+	c->bits = (unsigned)bits;
+	/* The bits after the prefix must be 0: a typo is not a range. */
+	memcpy(masked, c->net, sizeof(masked));
+	for (i = c->bits; i < max; i++)
+		masked[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+	if (memcmp(masked, c->net, max / 8) != 0) {
+		snprintf(err, errlen, "address range \"%.80s\" has host bits "
+		    "set (the network of /%u is %s)", s, c->bits,
+		    inet_ntop(c->family, masked, host, sizeof(host)) != NULL ?
+		    host : "?");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * addr_cidr_format(c, buf, len):
+ * ${c} as "NET/BITS".
+ */
+const char *
+addr_cidr_format(const struct addr_cidr *c, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(c->family, c->net, host, sizeof(host)) == NULL)
+		strcpy(host, "?");
+	snprintf(buf, len, "%s/%u", host, c->bits);
+	return (buf);
+}
+
+/*
+ * addr_cidr_has(c, ss):
+ * Whether the address of ${ss} lies in ${c}.
+ */
+int
+addr_cidr_has(const struct addr_cidr *c, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	const uint8_t *a;
+	int family = ss->ss_family;
+
+	if (family == AF_INET)
+		a = (const uint8_t *)&sin->sin_addr;
+	else if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		a = sin6->sin6_addr.s6_addr + 12;
+		family = AF_INET;
+	} else if (family == AF_INET6)
+		a = sin6->sin6_addr.s6_addr;
+	else
+		return (0);
+	return (family == c->family && prefix_same(a, c->net, c->bits));
+}
+
+/*
+ * addr_sa_format(ss, buf, len):
+ * ${ss} as "v4:port", "[v6]:port", "unix" or "-".
+ */
+const char *
+addr_sa_format(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_UNIX)
+		return ("unix");
+	if (ss->ss_family == AF_INET && inet_ntop(AF_INET, &sin->sin_addr,
+	    host, sizeof(host)) != NULL)
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	else if (ss->ss_family == AF_INET6 && inet_ntop(AF_INET6,
+	    &sin6->sin6_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	else
+		return ("-");
+	return (buf);
 }

@@ -7,6 +7,7 @@
 #ifndef SALLYPORT_ADDR_H
 #define SALLYPORT_ADDR_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define ADDR_TEXT_MAX 256
@@ -61,5 +62,45 @@ int addr_same(const struct addr *a, const struct addr *b);
  * 127.0.0.0/8 or ::1 (or ::ffff:127.0.0.0/104), or the name "localhost".
  */
 int addr_is_loopback(const struct addr *a);
+
+/*
+ * addr_sa_format(ss, buf, len):
+ * The socket address ${ss} as "v4:port", "[v6]:port" or "unix" into
+ * ${buf} (${len} bytes), or "-" for any other (AF_UNSPEC: unknown).
+ */
+const char *addr_sa_format(const struct sockaddr_storage *ss, char *buf,
+    size_t len);
+
+/* An address range: NET/BITS of IPv4 or IPv6. */
+struct addr_cidr {
+	int family;      /* AF_INET or AF_INET6 */
+	uint8_t net[16]; /* 4 or 16 bytes, host bits 0 */
+	unsigned bits;
+};
+
+/*
+ * addr_cidr_parse(s, c, err, errlen):
+ * Parse "A.B.C.D/N", "V6/N" or a bare address (/32, /128) into ${c}.
+ * Host bits set ("10.1.2.3/16") are an error, not silently cleared.
+ * Return 0, or -1 with the problem in ${err} (${errlen} bytes).
+ */
+int addr_cidr_parse(const char *s, struct addr_cidr *c, char *err,
+    size_t errlen);
+
+/*
+ * addr_cidr_format(c, buf, len):
+ * ${c} as "NET/BITS" into ${buf} (${len} bytes, ADDR_TEXT_MAX is enough).
+ */
+const char *addr_cidr_format(const struct addr_cidr *c, char *buf,
+    size_t len);
+
+/*
+ * addr_cidr_has(c, ss):
+ * Return 1 if the address of ${ss} lies in ${c} (an IPv4-mapped IPv6
+ * address counts as its IPv4 address), 0 if not or if ${ss} is neither
+ * IPv4 nor IPv6 (a unix socket's peer is in no range).
+ */
+int addr_cidr_has(const struct addr_cidr *c,
+    const struct sockaddr_storage *ss);
 
 #endif

@@ -1480,7 +1480,8 @@ channel_claimed_id(const struct channel *ch)
 /* Refusal words, indexed by enum channel_refusal. */
 static const char *const refusal_names[] = {NULL, "not-allowed",
     "unknown-service", "target-failed", "registration-mismatch",
-    "not-registrant", "no-registrant", "bad-request", "old-request"};
+    "not-registrant", "no-registrant", "bad-request", "old-request",
+    "limit"};
 
 /*
  * channel_refusal_name(code):

@@ -105,7 +105,8 @@ enum channel_refusal {
 	CHANNEL_REFUSAL_NOT_REGISTRANT = 5,  /* relay: may not register it */
 	CHANNEL_REFUSAL_NO_REGISTRANT = 6,   /* relay: nobody serves it now */
 	CHANNEL_REFUSAL_BAD_REQUEST = 7,     /* a malformed request */
-	CHANNEL_REFUSAL_OLD_REQUEST = 8      /* version 1 where 2 is needed */
+	CHANNEL_REFUSAL_OLD_REQUEST = 8,     /* version 1 where 2 is needed */
+	CHANNEL_REFUSAL_LIMIT = 9            /* over a limit of its peer */
 };
 
 /* Errors, returned negated.  Each names one way a peer can fail. */

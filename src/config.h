@@ -20,27 +20,86 @@
 
 #define CONFIG_RULE_TEXT 200 /* an attribute rule as written */
 #define CONFIG_PATH_MAX 4096
+#define CONFIG_ENROLL_ADDRS 8 /* an authority's addresses in a token */
 
-/* [authorities] NAME = IDENTIFIER: an issuer of credentials we trust. */
+/*
+ * [authorities] NAME = ID1, ID2: an issuer of credentials we trust.  One
+ * entry per identifier: a name may have up to CONFIG_AUTHORITY_IDS of
+ * them (a key rotation's overlap, docs/credentials.md), in the order
+ * written; an identifier belongs to one name only.
+ */
+#define CONFIG_AUTHORITY_IDS 4
 struct config_authority {
 	char name[CONFIG_NAME_MAX];
 	uint8_t id[CONFIG_ID_LEN];
 	int line;
 };
 
+#define CONFIG_RULE_VALUES 8 /* values of one term: KEY=V1|V2|... */
+
 /*
- * An attribute rule of an allow (or register) list, "k=v+k2=v2@NAME":
- * a peer holding a valid credential from the authority NAME with every
- * one of these attributes matches.
+ * One term of an attribute rule: "KEY=V1|V2" holds when the credential's
+ * attribute KEY has one of the values; "!KEY=V1|V2" when it has none of
+ * them (an absent KEY included).  Values are kept in ascending order.
+ */
+struct config_term {
+	char key[CRED_KEY_MAX + 1];
+	int neg;
+	size_t nvalues;
+	char values[CONFIG_RULE_VALUES][CRED_VALUE_MAX + 1];
+};
+
+/*
+ * An attribute rule of an allow, deny (or register) list,
+ * "k=v+k2=v2|v3+!k3=v4@NAME": a peer holding a valid credential from the
+ * authority NAME in which every term holds matches.  Terms are kept in
+ * ascending order of their keys (the normal form, config_rule_format).
  */
 struct config_rule {
 	char text[CONFIG_RULE_TEXT]; /* as written, for audit lines */
 	char authority[CONFIG_NAME_MAX];
-	uint8_t issuer[CONFIG_ID_LEN]; /* resolved from [authorities] */
-	size_t nattrs;
-	struct cred_attr attrs[CRED_MAX_ATTRS];
+	/* resolved from [authorities]: every identifier of the name */
+	uint8_t issuer[CONFIG_AUTHORITY_IDS][CONFIG_ID_LEN];
+	size_t nissuers;
+	size_t nterms;
+	struct config_term terms[CRED_MAX_ATTRS];
 	int line;
 };
+
+/* A list of entries: resolved identifiers and attribute rules. */
+struct config_list {
+	uint8_t (*ids)[CONFIG_ID_LEN];
+	size_t nids;
+	struct config_rule *rules;
+	size_t nrules;
+};
+
+/*
+ * from = CIDR[, CIDR] (repeatable): the addresses a connection may come
+ * from, as this node sees them (an inlet: its local client; an outlet or
+ * relay: the node that connected); none: any (docs/config.md).
+ */
+struct config_from {
+	struct addr_cidr *nets;
+	size_t n;
+};
+#define CONFIG_FROM_MAX 64
+
+/*
+ * What an outlet or a relay name adds to its allow list(s): from, checked
+ * with the deny entries;
+ * deny = ENTRY[, ENTRY]: checked before any allow entry (a match denies,
+ * whatever allows the peer); try_allow, try_deny = ENTRY[, ENTRY]: try-out
+ * entries, never enforced: a decision they would turn is logged
+ * (decision=would-allow, would-deny) and counted (docs/config.md).
+ */
+struct config_policy {
+	struct config_from from;
+	struct config_list deny;
+	struct config_list try_allow;
+	struct config_list try_deny;
+};
+#define CONFIG_POLICY_LISTS 3 /* the lists of struct config_policy */
 
 /*
  * One relay to use, "PEER@HOST:PORT" (relay = of an outlet, via = of an
@@ -61,6 +120,20 @@ struct config_peer {
 	int line;
 };
 
+/*
+ * Limits per peer and per service ([outlet NAME], [relay NAME]; limit.c,
+ * docs/config.md "Limits per peer"): 0 is no limit.
+ */
+struct config_limits {
+	unsigned max_conns; /* max_connections_per_peer: live at once */
+	unsigned rate;      /* new_connections_per_second */
+	unsigned burst;     /* new_connections_burst (0: the rate) */
+	unsigned bytes;     /* bytes_per_second_per_connection (outlets) */
+	unsigned peer_bytes; /* bytes_per_second_per_peer (outlets) */
+};
+/* [relay NAME] max_connections_per_peer when absent (docs/config.md). */
+#define CONFIG_RELAY_PEER_CONNS 4096
+
 /* [outlet] max_dials when absent: below the listen backlog of 5 that
  * socat and many small servers use (docs/config.md). */
 #define CONFIG_MAX_DIALS 4
@@ -72,6 +145,7 @@ struct config_outlet {
 	size_t nallow;                   /* 0: nobody (deny by default) */
 	struct config_rule *rules;       /* attribute rules of allow */
 	size_t nrules;
+	struct config_policy pol;        /* deny first; try entries */
 	int line;
 	/* relay = PEER@HOST:PORT (repeatable): register at those relays,
 	 * at every address of each (docs/relay.md). */
@@ -83,6 +157,7 @@ struct config_outlet {
 	 * default CONFIG_MAX_DIALS; the others wait (outlet.c). */
 	unsigned max_dials;
 	int proxy_v2; /* proxy_protocol = v2: a PROXY header to the target */
+	struct config_limits limits; /* per peer (limit.c) */
 };
 
 struct config_inlet {
@@ -106,6 +181,8 @@ struct config_inlet {
 	/* intercept = HOST:PORT, ...: original destinations it serves. */
 	struct addr *intercept;
 	size_t nintercept;
+	struct config_from from; /* the clients it serves; none: any */
+	struct config_list deny; /* outlets refused when pinned by rule */
 };
 
 /* [relay NAME]: this node relays the service NAME (docs/relay.md). */
@@ -119,10 +196,37 @@ struct config_relay {
 	size_t nreg_rules;
 	struct config_rule *allow_rules; /* attribute rules of allow */
 	size_t nallow_rules;
+	struct config_policy pol;        /* for register and allow */
 	int has_via;                     /* forward to the next relay */
 	uint8_t via_id[CONFIG_ID_LEN];
 	struct addr via;
 	int line;
+	struct config_limits limits; /* per client peer (limit.c) */
+};
+
+/*
+ * [authority NAME]: this node is the authority NAME (issue 21): it holds
+ * the authority key, enrols nodes with tokens and renews their
+ * credentials from its store (docs/credentials.md, "Enrolment").
+ */
+#define CONFIG_AUTHORITY_ADDRS 8   /* address = lines (AUTHTOKEN_MAX_ADDRS) */
+#define CONFIG_AUTHORITY_ADDR_MAX 256 /* bytes of one, with its NUL */
+#define CONFIG_STORE_DIR "/var/lib/sallyport" /* default store: DIR/NAME.db */
+struct config_authority_role {
+	char name[CONFIG_NAME_MAX]; /* [a-z0-9_-], at most 31 */
+	int line;
+	char key[CONFIG_PATH_MAX];  /* the authority key (authority create) */
+	int key_line;
+	char store[CONFIG_PATH_MAX]; /* default CONFIG_STORE_DIR/NAME.db */
+	int store_line;             /* the section's line if defaulted */
+	uint64_t credential_ttl;    /* seconds, default 1h */
+	uint64_t token_ttl;         /* seconds, default 10m: token create */
+	unsigned enrol_rate;        /* channels per second per source (4) */
+	unsigned enrol_burst;       /* ... after a burst of that many (32) */
+	/* address = HOST:PORT (repeatable): what tokens carry; default the
+	 * [node] listen address when it is not a wildcard. */
+	char address[CONFIG_AUTHORITY_ADDRS][CONFIG_AUTHORITY_ADDR_MAX];
+	size_t naddress;
 };
 
 struct config_node {
@@ -165,6 +269,24 @@ struct config_node {
 	char revoked[CONFIG_PATH_MAX]; /* "" = none */
 	int revoked_line;
 	unsigned credential_skew; /* seconds, default CRED_SKEW_DEFAULT */
+	/*
+	 * enroll = TOKENFILE, enroll_credential = FILE: join the authority
+	 * the token names on first start, keep the credential in FILE
+	 * (then one of credential[]) and renew it; the authority is trusted
+	 * under its name (an [authorities] entry is added).  What the
+	 * token says besides its secret, read at each load:
+	 */
+	char enroll[CONFIG_PATH_MAX]; /* "" = none */
+	int enroll_line;
+	char enroll_cred[CONFIG_PATH_MAX];
+	int enroll_cred_line;
+	char enroll_name[CONFIG_NAME_MAX];     /* the authority's name */
+	/* ... its identifiers: the token's, then the others [authorities]
+	 * gives its name (a key rotation) */
+	uint8_t enroll_ids[CONFIG_AUTHORITY_IDS][CONFIG_ID_LEN];
+	size_t enroll_nids;
+	char enroll_addrs[CONFIG_ENROLL_ADDRS][ADDR_TEXT_MAX]; /* as written */
+	size_t enroll_naddrs;
 };
 
 struct config {
@@ -180,6 +302,8 @@ struct config {
 	size_t nrelays;
 	struct config_authority *authorities;
 	size_t nauthorities;
+	struct config_authority_role *authority_roles; /* [authority NAME] */
+	size_t nauthority_roles;
 };
 
 /*
@@ -234,6 +358,25 @@ int config_parse_all(struct config *cfg, const char *path, const char *text,
 void config_free(struct config *cfg);
 
 /*
+ * config_rule_parse(r, s, err, errlen):
+ * Parse the attribute rule ${s} ("[!]KEY=V[|V...][+...]@AUTHORITY", no
+ * blanks) into ${r}, terms and values in their normal order (its line
+ * and issuer are left 0).  Return 0, or -1 with the problem in ${err}
+ * (${errlen} bytes).
+ */
+int config_rule_parse(struct config_rule *r, const char *s, char *err,
+    size_t errlen);
+
+/*
+ * config_rule_format(r, buf, size):
+ * Write the normal form of ${r} into ${buf} (${size} bytes, at least
+ * CONFIG_RULE_TEXT: never longer than the rule as written): terms by key,
+ * each one's values in order.  Return ${buf}.
+ */
+char *config_rule_format(const struct config_rule *r, char *buf,
+    size_t size);
+
+/*
  * config_outlet_find(cfg, service):
  * The outlet named ${service}, or NULL.
  */
@@ -248,6 +391,14 @@ const struct config_relay *config_relay_find(const struct config *cfg,
     const char *name);
 
 /*
+ * config_rule_issued_by(r, id):
+ * Whether ${id} is one of the identifiers the authority of the rule ${r}
+ * has (its issuer[]).
+ */
+int config_rule_issued_by(const struct config_rule *r,
+    const uint8_t id[CONFIG_ID_LEN]);
+
+/*
  * config_authority_find(cfg, id):
  * The [authorities] entry whose identifier is ${id}, or NULL.
  */
@@ -255,7 +406,14 @@ const struct config_authority *config_authority_find(
     const struct config *cfg, const uint8_t id[CONFIG_ID_LEN]);
 
 /* The most files config_files() names. */
-#define CONFIG_FILES_MAX (2 + CRED_MAX_BLOCK)
+#define CONFIG_FILES_MAX (3 + CRED_MAX_BLOCK)
+
+/*
+ * config_authority_role_find(cfg, name):
+ * The [authority ${name}] section of ${cfg}, or NULL.
+ */
+const struct config_authority_role *config_authority_role_find(
+    const struct config *cfg, const char *name);
 
 /*
  * config_files(cfg, files, lines):

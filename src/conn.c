@@ -56,13 +56,22 @@
 #include "conn.h"
 #include "frame.h"
 #include "identity.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "sock.h"
 
-/* Records per tx buffer: one readv()/writev() moves up to this many. */
+/*
+ * Records per buffer: one readv() and one writev() move up to this many
+ * (256 KiB of plaintext).  Bulk data costs the kernel per system call and
+ * per wake-up of the other end as much as per byte, and the records
+ * themselves cost almost nothing in user space (bench/README.md, "Bulk
+ * data").
+ * Memory per idle connection does not change: buffers exist only while
+ * bytes are in flight.
+ */
 #ifndef CONN_SLOTS
-#define CONN_SLOTS 4
+#define CONN_SLOTS 16
 #endif
 #define CONN_CAP (CONN_SLOTS * CHANNEL_MAX_RECORD)
 /* Handshake-phase buffers: one handshake frame. */
@@ -71,14 +80,15 @@
 _Static_assert(CONN_FIRST_MAX <= CONN_HS_CAP, "CONN_FIRST_MAX");
 /* Seconds a refused connection waits for the initiator's FIN (linger). */
 #define CONN_LINGER 1.0
-/* Records opened per writev() to the plain socket. */
-#define CONN_IOV 16
+/* Records opened per writev() to the plain socket; a tx buffer queues
+ * one iovec per slot. */
+#define CONN_IOV CONN_SLOTS
 /* At most this many "drop" lines per second; the rest are counted. */
 #define CONN_DROP_LINES 20
 /* While OPEN, the channel's age is looked at this often (rekey, end). */
 #define CONN_LIFE_TICK 30.
-/* Spare full-size buffers kept for reuse, per process. */
-#define CONN_POOL_MAX 16
+/* Spare full-size buffers kept for reuse, per process (2 MiB). */
+#define CONN_POOL_MAX 8
 
 struct conn_buf {
 	struct conn_buf *next; /* pool link */
@@ -90,6 +100,23 @@ struct conn_buf {
 	unsigned has_eof;      /* tx: the last record queued is our EOF */
 	struct iovec iov[CONN_IOV];
 	uint8_t data[];
+};
+
+/*
+ * Shaping (conn_shape): a token bucket of bytes per direction, and the
+ * peer's shared one if any, spent by each read from the direction's
+ * source socket (it may overdraw by one
+ * read, at most a buffer); while a bucket is below one token its source
+ * is not watched, and the timer wakes conn_update() when it refills.
+ * Unshaped connections (c->shape NULL) pay one pointer test per update.
+ */
+enum { SHAPE_TX, SHAPE_RX }; /* plain -> channel, channel -> plain */
+struct conn_shape {
+	double rate; /* bytes per second, and the burst; 0: none */
+	struct limit_bucket b[2];
+	struct limit_share *share; /* the peer's, shared, or NULL */
+	ev_timer timer;
+	struct conn *c;
 };
 
 /* The first handshake message as a frame: length (2) || e (32). */
@@ -331,6 +358,92 @@ timer_set(struct conn *c, double after)
 }
 
 /*
+ * Shaped ${c}: return 1 if direction ${d} must wait for its bucket (then
+ * the shape's timer is armed for the soonest refill), 0 if it may read.
+ */
+static int
+shape_holds(struct conn *c, int d)
+{
+	struct conn_shape *sh = c->shape;
+	ev_tstamp now = ev_now(c->ctx->loop);
+	double wait = 0., w;
+
+	if (sh->rate > 0.)
+		wait = limit_bucket_wait(&sh->b[d], sh->rate, sh->rate, now);
+	if (sh->share != NULL && (w = limit_bucket_wait(&sh->share->b[d],
+	    sh->share->rate, sh->share->rate, now)) > wait)
+		wait = w;
+	if (wait == 0.)
+		return (0);
+	if (!ev_is_active(&sh->timer) ||
+	    ev_timer_remaining(c->ctx->loop, &sh->timer) > wait) {
+		ev_timer_stop(c->ctx->loop, &sh->timer);
+		ev_timer_set(&sh->timer, wait, 0.);
+		ev_timer_start(c->ctx->loop, &sh->timer);
+	}
+	return (1);
+}
+
+/* A bucket of the shape ${w->data} refilled: look again. */
+static void
+shape_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn_shape *sh = w->data;
+
+	(void)loop;
+	(void)revents;
+	conn_update(sh->c);
+}
+
+/* ${n} bytes were read for direction ${d} of ${c}: spend them. */
+static inline void
+shape_spend(struct conn *c, int d, size_t n)
+{
+
+	struct conn_shape *sh = c->shape;
+
+	if (sh == NULL)
+		return;
+	if (sh->rate > 0.)
+		limit_bucket_spend(&sh->b[d], sh->rate, sh->rate, (double)n,
+		    ev_now(c->ctx->loop));
+	if (sh->share != NULL)
+		limit_bucket_spend(&sh->share->b[d], sh->share->rate,
+		    sh->share->rate, (double)n, ev_now(c->ctx->loop));
+}
+
+/*
+ * conn_shape(c, rate):
+ * Shape ${c}: each direction reads at most ${rate} bytes a second on
+ * average from its source socket.  Return 0, or -1 on ENOMEM.
+ */
+int
+conn_shape(struct conn *c, uint64_t rate, struct limit_share *share)
+{
+	struct conn_shape *sh;
+	int d;
+
+	if (rate == 0 && share == NULL)
+		return (0);
+	if ((sh = calloc(1, sizeof(*sh))) == NULL) {
+		limit_share_put(share);
+		return (-1);
+	}
+	if (rate != 0)
+		sh->rate = rate < CONN_SHAPE_MIN ? CONN_SHAPE_MIN :
+		    (double)rate;
+	if ((sh->share = share) != NULL && share->rate < CONN_SHAPE_MIN)
+		share->rate = CONN_SHAPE_MIN;
+	for (d = SHAPE_TX; d <= SHAPE_RX; d++)
+		limit_bucket_fill(&sh->b[d], sh->rate, ev_now(c->ctx->loop));
+	ev_init(&sh->timer, shape_timer_cb);
+	sh->timer.data = sh;
+	sh->c = c;
+	c->shape = sh;
+	return (0);
+}
+
+/*
  * Start exactly the watchers the state and the buffers call for
  * (hitch's clear_read/clear_write, computed in one place).
  */
@@ -360,9 +473,11 @@ conn_update(struct conn *c)
 		break;
 	case CONN_OPEN:
 		watch(c, &c->plain_r, c->fd_plain, !c->tx_eof_seen && !tx_busy &&
-		    !(c->holding && c->held_len == CONN_HOLD_MAX));
+		    !(c->holding && c->held_len == CONN_HOLD_MAX) &&
+		    (c->shape == NULL || !shape_holds(c, SHAPE_TX)));
 		watch(c, &c->chan_w, c->fd_chan, tx_busy);
-		watch(c, &c->chan_r, c->fd_chan, !rx_busy);
+		watch(c, &c->chan_r, c->fd_chan, !rx_busy &&
+		    (c->shape == NULL || !shape_holds(c, SHAPE_RX)));
 		watch(c, &c->plain_w, c->fd_plain, rx_busy);
 		break;
 	case CONN_REFUSING:
@@ -534,48 +649,56 @@ bytes_count(struct conn *c, uint64_t in, uint64_t out)
 	t->out += out;
 }
 
+/* The roles connections count under (c->role's texts), by conn_series. */
+static const char *const role_names[CONN_SERIES_ROLES] = {"inlet",
+    "outlet", "relay"};
+
+/* Every role's end reasons fit in a family (and the inlet's own one). */
+_Static_assert(CONN_SERIES_ROLES * CONN_REASONS < METRICS_SERIES_MAX,
+    "conn_series needs more series than a metrics family holds");
+
 /*
- * The metric handles of ${c}'s role in its context: found by the role's
- * address, resolved the first time the role is seen (the last slot is
- * taken over if more roles than CONN_SERIES_ROLES appear).
+ * Resolve the metric handles of every role and end reason in ${ctx}, so
+ * that no event of a connection (a stranger's end the first) looks a
+ * series up by its labels.
+ */
+static void
+series_init(struct conn_ctx *ctx)
+{
+	struct conn_series *m;
+	const char *why;
+	size_t i, r;
+
+	for (i = 0; i < CONN_SERIES_ROLES; i++) {
+		m = &ctx->series[i];
+		m->role = role_names[i];
+		m->active = metrics_series(METRICS_CONN_ACTIVE, m->role, NULL,
+		    NULL);
+		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, m->role,
+		    NULL, NULL);
+		for (r = 0; r < CONN_REASONS; r++) {
+			why = conn_reason_name((enum conn_reason)r);
+			m->closed[r] = metrics_series(METRICS_CONN_CLOSED,
+			    m->role, why, NULL);
+			m->failed[r] = metrics_series(
+			    METRICS_HANDSHAKE_FAILURES, m->role, why, NULL);
+		}
+	}
+}
+
+/*
+ * The metric handles of ${c}'s role (one of role_names; the last one's
+ * for any other, which conn.h's contract rules out).
  */
 static struct conn_series *
 series_of(struct conn *c)
 {
 	struct conn_series *m = c->ctx->series;
-	size_t i;
 
-	for (i = 0; i < CONN_SERIES_ROLES - 1; i++, m++)
-		if (m->role == c->role || m->role == NULL)
-			break;
-	if (m->role != c->role) {
-		memset(m, 0, sizeof(*m));
-		m->role = c->role;
-		m->active = metrics_series(METRICS_CONN_ACTIVE, c->role, NULL,
-		    NULL);
-		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, c->role,
-		    NULL, NULL);
-	}
+	while (m < &c->ctx->series[CONN_SERIES_ROLES - 1] &&
+	    strcmp(m->role, c->role) != 0)
+		m++;
 	return (m);
-}
-
-/*
- * The handle in ${h} (of ${m}'s role, one per reason) for the end of a
- * connection with ${reason}, in the family ${id}: resolved at its first
- * use.
- */
-static struct metrics_series *
-series_reason(struct conn_series *m, struct metrics_series **h,
-    enum metrics_id id, enum conn_reason reason)
-{
-
-	if ((size_t)reason >= CONN_REASONS)
-		return (metrics_series(id, m->role, conn_reason_name(reason),
-		    NULL));
-	if (h[reason] == NULL)
-		h[reason] = metrics_series(id, m->role,
-		    conn_reason_name(reason), NULL);
-	return (h[reason]);
 }
 
 /* The collector: the tallies of the context ${arg} go to the metrics. */
@@ -654,6 +777,7 @@ plain_read(struct conn *c)
 	}
 	c->bytes_in += (uint64_t)n;
 	bytes_count(c, (uint64_t)n, 0);
+	shape_spend(c, SHAPE_TX, (size_t)n);
 	c->t_active = ev_now(c->ctx->loop);
 	/* Seal each filled slot in place and queue it. */
 	for (i = 0, left = (size_t)n; left > 0; i++) {
@@ -869,6 +993,7 @@ chan_read_open(struct conn *c)
 		return;
 	}
 	b->have += (size_t)n;
+	shape_spend(c, SHAPE_RX, (size_t)n);
 	c->t_active = ev_now(c->ctx->loop);
 	if (rx_open_records(c) == -1)
 		return;
@@ -888,7 +1013,9 @@ first_read(struct conn *c)
 	struct conn_buf *b;
 	ssize_t n;
 
-	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+	/* Small: most are a relay's data connections, gone after 97 bytes. */
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_FIRST_MAX)) ==
+	    NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
 	}
@@ -919,6 +1046,16 @@ chan_read_handshake(struct conn *c)
 	ssize_t n;
 	int r;
 
+	/* A handshake whose first bytes came in first_read's small buffer. */
+	if (c->rx != NULL && c->rx->cap < CONN_HS_CAP) {
+		if ((b = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+			conn_drop(c, CONN_R_NOMEM);
+			return;
+		}
+		memcpy(b->data, c->rx->data, b->have = c->rx->have);
+		buf_put(c->ctx, c->rx);
+		c->rx = b;
+	}
 	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
@@ -1367,8 +1504,9 @@ conn_reaped(void *arg)
 /*
  * conn_ctx_init(ctx, loop):
  * Initialize ${ctx} for ${loop} with default timeouts (10 s, 10 s, no idle
- * timeout, TCP keepalive 120 s); its byte tallies reach the metrics before
- * each scrape until conn_ctx_fini().
+ * timeout, TCP keepalive 120 s), the metric series of its roles resolved;
+ * its byte tallies reach the metrics before each scrape until
+ * conn_ctx_fini().
  */
 void
 conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
@@ -1381,6 +1519,7 @@ conn_ctx_init(struct conn_ctx *ctx, struct ev_loop *loop)
 	ctx->idle_timeout = 0;
 	ctx->keepalive = 120;
 	log_limit_init(&ctx->drop_log, CONN_DROP_LINES);
+	series_init(ctx);
 	reaper_init(&ctx->reaper, loop);
 	ctx->reaper.after = conn_reaped;
 	ctx->reaper.after_arg = ctx;
@@ -2042,20 +2181,10 @@ static const char *
 peer_text(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t salen = sizeof(ss);
-	char host[NI_MAXHOST], port[NI_MAXSERV];
+	socklen_t salen;
 
-	if (fd == -1 ||
-	    getpeername(fd, (struct sockaddr *)&ss, &salen) == -1)
-		return ("-");
-	if (ss.ss_family == AF_UNIX)
-		return ("unix");
-	if (getnameinfo((struct sockaddr *)&ss, salen, host, sizeof(host),
-	    port, sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		return ("-");
-	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
-	    host, port);
-	return (buf);
+	(void)sock_peer(fd, &ss, &salen);
+	return (addr_sa_format(&ss, buf, len));
 }
 
 /*
@@ -2085,6 +2214,20 @@ conn_src_text(const struct conn *c, char *buf, size_t len)
 	 * initiator dialed it and accepted its plain one. */
 	return (peer_text(c->hs_responder ? c->fd_chan : c->fd_plain, buf,
 	    len));
+}
+
+/*
+ * conn_src_addr(c, ss):
+ * The address conn_src_text() names, into ${ss} (zero, AF_UNSPEC, if it
+ * cannot be had).
+ */
+void
+conn_src_addr(const struct conn *c, struct sockaddr_storage *ss)
+{
+	socklen_t salen;
+
+	(void)sock_peer(c->hs_responder ? c->fd_chan : c->fd_plain, ss,
+	    &salen);
 }
 
 /*
@@ -2214,6 +2357,7 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	struct conn_ctx *ctx = c->ctx;
 	char peer[IDENTITY_TEXT_SIZE], addr[ADDR_TEXT_MAX + 16];
 	struct conn_series *m;
+	size_t r;
 
 	if (c->state == CONN_DEAD)
 		return;
@@ -2222,20 +2366,27 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	ev_io_stop(ctx->loop, &c->chan_r);
 	ev_io_stop(ctx->loop, &c->chan_w);
 	ev_timer_stop(ctx->loop, &c->timer);
+	if (c->shape != NULL) {
+		ev_timer_stop(ctx->loop, &c->shape->timer);
+		limit_share_put(c->shape->share);
+		free(c->shape);
+		c->shape = NULL;
+	}
 	resolve_cancel(&c->rw);
 	resolve_addrs_free(c->addrs);
 	c->addrs = NULL;
 
 	/* Metrics: an opened one closes; one that never opened failed
-	 * (a detached session's handshake ends with EOF: not a failure). */
+	 * (a detached session's handshake ends with EOF: not a failure).
+	 * Channel errors past the table count as its last one's, "channel",
+	 * as conn_reason_name names them. */
 	m = series_of(c);
+	r = (size_t)reason < CONN_REASONS ? (size_t)reason : CONN_REASONS - 1;
 	if (c->logged_open) {
-		metrics_inc(series_reason(m, m->closed, METRICS_CONN_CLOSED,
-		    reason), 1);
+		metrics_inc(m->closed[r], 1);
 		metrics_inc(m->active, -1);
 	} else if (reason != CONN_R_EOF)
-		metrics_inc(series_reason(m, m->failed,
-		    METRICS_HANDSHAKE_FAILURES, reason), 1);
+		metrics_inc(m->failed[r], 1);
 
 	if (c->logged_open)
 		log_info("event=close role=%s conn=%" PRIu64 " name=%s "

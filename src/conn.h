@@ -33,6 +33,7 @@
 
 #include "addr.h"
 #include "channel.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "reap.h"
@@ -92,16 +93,17 @@ enum conn_reason {
 
 /* conn_ctx's handles by reason: the reasons below, the channel's errors. */
 #define CONN_REASONS (CONN_R_CHANNEL_BASE + 16)
-/* conn_ctx's metric handles: at most this many roles (c->role values). */
-#define CONN_SERIES_ROLES 4
+/* conn_ctx's metric handles: its roles ("inlet", "outlet", "relay"). */
+#define CONN_SERIES_ROLES 3
 
 /*
  * The metric series of the connections of one role (metrics.h's handles,
- * valid for the process's life), each resolved at its first use and kept:
- * an opening or an end counts through them, without a lookup by labels.
+ * valid for the process's life), all resolved when the context is made
+ * (conn_ctx_init): an opening or an end counts through them, an index
+ * and an add, without a lookup by labels.
  */
 struct conn_series {
-	const char *role;                  /* c->role, by address; NULL: free */
+	const char *role;                  /* the role's text */
 	struct metrics_series *active;     /* connections_active{role} */
 	struct metrics_series *seconds;    /* handshake_duration_seconds */
 	struct metrics_series *closed[CONN_REASONS]; /* {role, reason} */
@@ -280,7 +282,8 @@ struct conn {
 	ev_tstamp t_active; /* last byte either way */
 	/* (role) */
 	void *arg;             /* the role's own object, borrowed */
-	const char *role;      /* "inlet" or "outlet", for logs and metrics
+	const char *role;      /* "inlet", "outlet" or "relay" (conn_ctx's
+				* series know no other), for logs and metrics
 				* labels: a string literal (conn_ctx's byte
 				* tallies tell roles by address) */
 	const char *name;      /* inlet or outlet name, for logs (borrowed) */
@@ -300,6 +303,10 @@ struct conn {
 	uint64_t cred_expiry;
 	const char *rule;
 	void *slot; /* the role's own record of ${c}, or NULL */
+	struct conn_shape *shape; /* conn_shape(): NULL when not shaped */
+	/* The role counted ${c} in a per-peer limit: the entry's slot plus
+	 * one (limit_slot); 0: not counted. */
+	size_t limited;
 	int retry;  /* a client carried over from an earlier connection */
 	size_t first_want; /* FIRST_BYTES: the bytes ops->first waits for */
 };
@@ -464,6 +471,21 @@ int conn_dial_plain(struct conn *c, const struct addr *a);
 void conn_wait_plain(struct conn *c);
 
 /*
+ * conn_shape(c, rate, share):
+ * Shape ${c} (not yet OPEN): each direction reads at most ${rate} bytes
+ * a second on average from its source socket (the plain socket for plain
+ * to channel, the channel socket for the other way), bursts of one
+ * second's worth, and, with ${share} (a reference the caller gives ${c};
+ * may be NULL), at most the share's rate together with every connection
+ * holding it; a direction over either leaves its source socket unread
+ * (TCP backpressure, nothing dropped) until the bucket refilled (a timer).
+ * Rates are raised to CONN_SHAPE_MIN; ${rate} 0 is none.  Return 0, or
+ * -1 on ENOMEM (${share} is then released).
+ */
+#define CONN_SHAPE_MIN 262144 /* a buffer's worth: pauses stay under 1 s */
+int conn_shape(struct conn *c, uint64_t rate, struct limit_share *share);
+
+/*
  * conn_plain_prefix(c, p, len):
  * Before conn_open: the ${len} (1 to CONN_PREFIX_MAX) bytes at ${p}
  * (copied) go to the plain socket ahead of every byte from the channel,
@@ -600,6 +622,13 @@ void conn_refuse(struct conn *c, unsigned code, enum conn_reason reason);
  * node or relay that connected to an outlet.
  */
 const char *conn_src_text(const struct conn *c, char *buf, size_t len);
+
+/*
+ * conn_src_addr(c, ss):
+ * The address conn_src_text() names, into ${ss} (zero, AF_UNSPEC, if it
+ * cannot be had): what from = ranges are held against.
+ */
+void conn_src_addr(const struct conn *c, struct sockaddr_storage *ss);
 
 /*
  * conn_dial_reason(err):

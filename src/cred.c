@@ -854,19 +854,35 @@ int
 cred_revoked_load(struct cred_revoked *rv, const char *path, char *err,
     size_t errlen)
 {
+
+	return (cred_revoked_load_with(rv, path, NULL, 0, err, errlen));
+}
+
+int
+cred_revoked_load_with(struct cred_revoked *rv, const char *path,
+    const char *extra, size_t extralen, char *err, size_t errlen)
+{
 	char *text, msg[256];
-	size_t len;
+	size_t len = 0;
 	int rc = -1;
 
 	memset(rv, 0, sizeof(*rv));
-	if ((text = malloc(8 * 1024 * 1024)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	if ((text = malloc(8 * 1024 * 1024 + 1 + extralen)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path != NULL ?
+		    path : "revoked");
 		return (-1);
 	}
-	if (read_small(path, text, 8 * 1024 * 1024, &len, err, errlen) == -1)
+	if (path != NULL && read_small(path, text, 8 * 1024 * 1024, &len, err,
+	    errlen) == -1)
 		goto out;
+	if (extralen > 0) {
+		text[len++] = '\n';
+		memcpy(text + len, extra, extralen);
+		len += extralen;
+	}
 	if (cred_revoked_parse(rv, text, len, msg, sizeof(msg)) == -1) {
-		snprintf(err, errlen, "%s:%s", path, msg);
+		snprintf(err, errlen, "%s:%s", path != NULL ? path :
+		    "authority's list", msg);
 		goto out;
 	}
 	rc = 0;

@@ -219,6 +219,15 @@ int cred_parse_time(const char *s, uint64_t now, uint64_t *t);
 int cred_revoked_load(struct cred_revoked *rv, const char *path, char *err,
     size_t errlen);
 
+/*
+ * cred_revoked_load_with(rv, path, extra, extralen, err, errlen):
+ * cred_revoked_load() of the file ${path} (NULL: none) followed by the
+ * ${extralen} bytes of list at ${extra} (an authority's, fetched: its
+ * entries count as the file's).
+ */
+int cred_revoked_load_with(struct cred_revoked *rv, const char *path,
+    const char *extra, size_t extralen, char *err, size_t errlen);
+
 /* A serial as one authority issued it ("ISSUER:SERIAL" entries). */
 struct cred_revoked_issued {
 	uint8_t issuer[CRED_ID_LEN];

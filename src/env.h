@@ -17,6 +17,7 @@
 #include "config.h"
 #include "conn.h"
 #include "epool.h"
+#include "limit.h"
 #include "log.h"
 #include "ready.h"
 #include "resumecache.h"
@@ -42,6 +43,21 @@ struct env {
 	struct resumecache *resume_out, *resume_in;
 	struct epool *epool; /* ephemeral key pairs made when idle */
 	struct cred_revoked revoked; /* [node] revoked, loaded by the runtime */
+	/* The revocation list of the authority the node enrolled with
+	 * (member.c fetches it; malloc'd text, or NULL): the trust part
+	 * loads it with the [node] revoked file. */
+	char *revoked_auth;
+	size_t revoked_auth_len;
+	/*
+	 * What channels present (env_creds_present): the block of the
+	 * credential files (the trust part loads it), then the one
+	 * credential a part of this node issued it (the authority's own,
+	 * authority.c; own_len 0: none).
+	 */
+	uint8_t files_creds[CRED_BLOCK_MAX];
+	size_t files_len;
+	uint8_t own_cred[CRED_MAX_LEN];
+	size_t own_len;
 	struct log_limit refuse_log; /* "refuse" lines: 10 per second */
 	/* Lines anyone can cause at the node listener (unknown relay
 	 * sessions, silent connections): 10 per second together. */
@@ -55,6 +71,10 @@ struct env {
 	struct ready_item *ready;
 	/* Every relay session kept (dialout.c links them). */
 	struct dialout *dialouts;
+	/* Ask the runtime for a reload (${why}: for its line), e.g. when a
+	 * renewed credential was written; NULL: none. */
+	void (*reload)(void *arg, const char *why);
+	void *reload_arg;
 	void *data; /* the runtime's */
 };
 
@@ -63,6 +83,16 @@ struct env {
  * The credentials new channels of ${e} use.
  */
 const struct channel_local *env_local(const struct env *e);
+
+/*
+ * env_creds_present(e, block, len):
+ * Present e->files_creds and then e->own_cred (if any, and if the block
+ * has room) in both generations of e->local; the block presented into
+ * ${block} (its size in ${len}; an empty block, one zero byte, when
+ * there is no credential at all, as a CREDS record carries it).
+ */
+void env_creds_present(struct env *e, uint8_t block[CRED_BLOCK_MAX],
+    size_t *len);
 
 /*
  * env_keypair(e, ch):
@@ -79,14 +109,16 @@ void env_keypair(struct env *e, struct channel *ch);
 void env_acl(const struct env *e, struct acl_ctx *ax);
 
 /*
- * env_admit(e, peer, ids, nids, rules, nrules, ck, v):
- * acl_admit() of ${peer} on the list of the ${nids} identifiers at ${ids}
- * and the ${nrules} attribute rules at ${rules}, by ${e} now (env_acl);
+ * env_admit(e, peer, pol, ids, nids, rules, nrules, ck, v):
+ * acl_admit() of ${peer} on the deny and try lists ${pol} (may be NULL)
+ * and the list of the ${nids} identifiers at ${ids} and the ${nrules}
+ * attribute rules at ${rules}, by ${e} now (env_acl);
  * ${ck} (may be NULL) as acl_admit's.
  * The one decision outlets, relays and inlets pinned by rule make.
  */
 bool env_admit(const struct env *e, const struct acl_peer *peer,
-    const uint8_t (*ids)[CONFIG_ID_LEN], size_t nids,
+    const struct config_policy *pol, const uint8_t (*ids)[CONFIG_ID_LEN],
+    size_t nids,
     const struct config_rule *rules, size_t nrules, struct acl_checked *ck,
     struct acl_verdict *v);
 
@@ -147,13 +179,23 @@ void env_idle(struct env *e);
 void env_resume_keep(struct env *e, const struct conn *c, const char *role);
 
 /*
+ * env_audit_init():
+ * Resolve the series of every audit decision a stranger's connection can
+ * reach: a deny, as an outlet or a relay, by the front's peer filter
+ * (not-allowed, the relay's not-registrant, revoked, a credential's
+ * problem) or by a relay's preamble check (a ticket's error).  Once per
+ * process, before the first connection; later calls find them made.
+ */
+void env_audit_init(void);
+
+/*
  * env_audit(e, allow, reason, id, service, role):
  * Log one access decision ("audit"): ${id} is the raw peer identifier or
  * NULL, ${service} the service asked for (printed safely).  ${reason} and
  * ${role}, here and in every env_audit_*() (and an acl_verdict's reason),
  * are text of static storage that never changes (a literal, an entry of
  * a constant table, env_refusal_reason()), never a buffer: the decision's
- * metric handle is cached by their addresses.
+ * metric handle is kept with them.
  */
 void env_audit(const struct env *e, int allow, const char *reason,
     const uint8_t *id, const char *service, const char *role);
@@ -183,6 +225,16 @@ void env_audit_conn_verdict(struct env *e, const struct conn *c,
     const struct acl_verdict *v);
 
 /*
+ * env_audit_conn_would(e, c, service, role, v):
+ * The try line of the decision ${v} (may be NULL) about the peer of ${c}
+ * (decision=would-allow or would-deny, reason=try, the try entry, conn=
+ * and src=); nothing if no try entry would have turned it.
+ * env_audit_conn_verdict() writes it after a deny.
+ */
+void env_audit_conn_would(struct env *e, const struct conn *c,
+    const char *service, const char *role, const struct acl_verdict *v);
+
+/*
  * env_audit_conn(e, c, allow, reason, service, role):
  * env_audit() for the connection ${c}: its verified peer (or none), and
  * conn= (to join the line with open and close) and src= (the address of
@@ -190,6 +242,34 @@ void env_audit_conn_verdict(struct env *e, const struct conn *c,
  */
 void env_audit_conn(struct env *e, const struct conn *c, int allow,
     const char *reason, const char *service, const char *role);
+
+/*
+ * env_limit_refused(e, c, id, service, role, k, x, lim):
+ * A new connection of the peer ${id} to ${service} (the connection ${c},
+ * or NULL at a relay, which has none yet) was refused at the limit ${k}
+ * (limit_admit's verdict, with its entry ${x}, may be NULL, and the
+ * limits ${lim}): count it in sallyport_refused_total{role, reason=the
+ * limit}, and audit "deny reason=limit limit=... live= max= rate=
+ * burst= refused=N" at most once a second per (peer, service), N the
+ * refusals of that pair since its last line, and under the node's limit
+ * of refusal lines (e->refuse_log) overall.
+ */
+void env_limit_refused(struct env *e, const struct conn *c,
+    const uint8_t *id, const char *service, const char *role,
+    enum limit_kind k, struct limit_entry *x,
+    const struct config_limits *lim);
+
+/*
+ * env_limit_reload(e, t, role, of):
+ * A reload of ${e}: bound the per-peer table ${t} of the role ${role}
+ * anew (max_connections + LIMIT_IDLE_KEEP entries), and log
+ * event=limit-below-open for each pair with more live connections than
+ * the max_connections_per_peer of its section now (${of}(cfg, name): the
+ * limits of the section ${name}, or NULL if gone).  Nothing is ended.
+ */
+void env_limit_reload(struct env *e, struct limit_table *t,
+    const char *role,
+    const struct config_limits *(*of)(const struct config *, const char *));
 
 /*
  * env_audit_tail(e, allow, reason, id, service, role, tail):

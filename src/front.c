@@ -174,6 +174,18 @@ front_established(struct conn *c)
 	f->service(f->service_arg, c, r.service, &r);
 }
 
+/* Whether a served kind takes strangers (front_kind.strangers). */
+static int
+strangers_served(const struct front *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nkinds; i++)
+		if (f->kinds[i].kind->strangers && f->kinds[i].take != NULL)
+			return (1);
+	return (0);
+}
+
 /*
  * The peer filter of every responder channel (${arg} is its connection,
  * whose arg is the front): an identity no allow list of the node names,
@@ -196,6 +208,16 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	int told, forged;
 
 	creds = channel_peer_creds(c->ch, &clen);
+	/*
+	 * A kind that decides on strangers itself (front_kind.strangers);
+	 * or no request yet (an initiator pinning us by check sends it
+	 * after msg3) while such a kind is served: the role that takes the
+	 * request decides (an outlet or a relay on its allow lists).
+	 */
+	if (((k != -1 && f->kinds[k].kind->strangers &&
+	    f->kinds[k].take != NULL) || (len == 0 && strangers_served(f))) &&
+	    !cred_revoked_has_id(&f->env->revoked, id))
+		return (1);
 	if (!cred_revoked_has_id(&f->env->revoked, id) &&
 	    acl_claims(f->env->cfg, f->env->cache,
 	    (uint64_t)ev_now(f->env->loop), id, creds, clen, &why))

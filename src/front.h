@@ -60,6 +60,13 @@ struct front_kind {
 	 */
 	size_t (*claim)(const uint8_t *req, size_t len, const char **why,
 	    unsigned *code);
+	/*
+	 * 1: a peer no allow list names (but not a revoked one) is let
+	 * through the handshake and handed to the kind's take, which
+	 * decides on it itself (the authority's enrolment: a stranger
+	 * with a token).  0: such a peer is refused as any other.
+	 */
+	int strangers;
 };
 
 /*

@@ -195,8 +195,12 @@ static bool
 outlet_admitted(const struct env *e, const struct config_inlet *ci,
     const struct acl_peer *peer, struct acl_verdict *v)
 {
+	struct config_policy pol;
 
-	return (env_admit(e, peer, NULL, 0, &ci->outlet_rule, 1, NULL, v));
+	memset(&pol, 0, sizeof(pol));
+	pol.deny = ci->deny;
+	return (env_admit(e, peer, &pol, NULL, 0, &ci->outlet_rule, 1, NULL,
+	    v));
 }
 
 /*
@@ -213,10 +217,10 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 {
 	struct conn *c = arg;
 	struct inlet *il = c->arg;
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, NULL};
 	struct acl_verdict v;
-	char src[ADDR_TEXT_MAX + 16];
-	char tail[ADDR_TEXT_MAX + CONFIG_RULE_TEXT + 80];
+	char src[ADDR_TEXT_MAX + 16], idt[IDENTITY_TEXT_SIZE];
+	char tail[ADDR_TEXT_MAX + 2 * CONFIG_RULE_TEXT + 96];
 
 	if (outlet_admitted(il->env, il->ci, &peer, &v)) {
 		c->rule = v.rule;
@@ -224,8 +228,11 @@ inlet_check(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 		return (1);
 	}
 	snprintf(tail, sizeof(tail), " conn=%" PRIu64 " src=%s "
-	    "expected_rule=%s", c->id, conn_src_text(c, src, sizeof(src)),
-	    il->ci->outlet_rule.text);
+	    "expected_rule=%s%s%s", c->id, conn_src_text(c, src, sizeof(src)),
+	    il->ci->outlet_rule.text, v.reason != NULL &&
+	    strcmp(v.reason, "denied") == 0 ? " deny_rule=" : "",
+	    v.deny_rule != NULL ? v.deny_rule : v.deny_listed ?
+	    identity_id_format(id, idt) : "");
 	env_audit_tail(il->env, 0, v.reason != NULL ? v.reason :
 	    "peer-mismatch", id, il->ci->service, "inlet", tail);
 	c->quiet = 1;
@@ -518,7 +525,20 @@ inlet_accept(struct listener *l, int fd)
 void
 inlet_serve(struct inlet *il, int fd)
 {
+	struct sockaddr_storage ss;
+	char src[ADDR_TEXT_MAX + 16], tail[ADDR_TEXT_MAX + 32];
+	socklen_t salen;
 
+	/* from =: a client from elsewhere is refused before any dial. */
+	if (il->ci->from.n > 0 && (sock_peer(fd, &ss, &salen) == -1 ||
+	    !acl_from(&il->ci->from, &ss))) {
+		snprintf(tail, sizeof(tail), " conn=0 src=%s",
+		    addr_sa_format(&ss, src, sizeof(src)));
+		env_audit_tail(il->env, 0, "not-from", NULL, il->ci->service,
+		    "inlet", tail);
+		sock_close_reset(fd);
+		return;
+	}
 	if (il->via == NULL || fleet_count_up(il->via) > 0) {
 		inlet_start(il, fd, NULL);
 		return;

@@ -26,11 +26,13 @@ struct family {
 	const char *help;
 	enum mtype type;
 	const char *labels[3]; /* label names, NULL-terminated early */
-	size_t n;              /* slots of s[] ever used */
+	size_t n;              /* its slots (slots[]) ever used */
 	size_t nshown;
 	struct metrics_series *shown[METRICS_SERIES_MAX]; /* in text order */
-	struct metrics_series s[METRICS_SERIES_MAX];
 };
+
+/* The series of each family: zeroed storage, its pages touched as used. */
+static struct metrics_series slots[METRICS_COUNT][METRICS_SERIES_MAX];
 
 /* Handshake durations: 1 ms to 10 s (the default handshake timeout). */
 static const double buckets[METRICS_BUCKETS] = {0.001, 0.0025, 0.005,
@@ -104,6 +106,22 @@ static struct family fam[METRICS_COUNT] = {
     FAM("sallyport_target_dials_waiting",
 	"Target dials of an outlet waiting for a slot now.", T_GAUGE,
 	"name", NULL, NULL),
+    FAM("sallyport_authority_enrolments_total",
+	"Enrolments this node's authority answered, by result (ok or the "
+	"refusal word).", T_COUNTER, "result", NULL, NULL),
+    FAM("sallyport_authority_renewals_total",
+	"Renewals this node's authority answered, by result (ok or the "
+	"refusal word).", T_COUNTER, "result", NULL, NULL),
+    FAM("sallyport_authority_tokens_outstanding",
+	"Enrolment tokens with uses left and not expired, per authority.",
+	T_GAUGE, "authority", NULL, NULL),
+    FAM("sallyport_credential_expiry_seconds",
+	"When the credential this node enrolled for expires (seconds since "
+	"the epoch), per authority.", T_GAUGE, "authority", NULL, NULL),
+    FAM("sallyport_credential_renewals_total",
+	"This node's enrolments and renewals, by authority and result (ok, "
+	"unreachable or the refusal word).", T_COUNTER, "authority",
+	"result", NULL),
 };
 
 static struct metrics_collector *collectors;
@@ -148,7 +166,7 @@ lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3,
     int make)
 {
 	struct family *f = &fam[id];
-	struct metrics_series *s = NULL;
+	struct metrics_series *s = NULL, *fs = slots[id];
 	const char *in[3] = {l1, l2, l3};
 	char want[3][METRICS_LABEL_MAX];
 	size_t i, k, nl = nlabels(f);
@@ -157,18 +175,18 @@ lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3,
 		label_copy(want[k], in[k]);
 	for (i = 0; i < f->n; i++) {
 		for (k = 0; k < nl; k++)
-			if (strcmp(f->s[i].lv[k], want[k]) != 0)
+			if (strcmp(fs[i].lv[k], want[k]) != 0)
 				break;
 		if (k == nl)
-			return (&f->s[i]);
+			return (&fs[i]);
 	}
 	if (!make)
 		return (NULL);
 	if (f->n < METRICS_SERIES_MAX)
-		s = &f->s[f->n++];
+		s = &fs[f->n++];
 	for (i = 0; s == NULL && i < f->n; i++)
-		if (!f->s[i].held && !f->s[i].shown)
-			s = &f->s[i];
+		if (!fs[i].held && !fs[i].shown)
+			s = &fs[i];
 	if (s == NULL)
 		return (NULL);
 	memset(s, 0, sizeof(*s));
@@ -178,37 +196,27 @@ lookup(enum metrics_id id, const char *l1, const char *l2, const char *l3,
 	return (s);
 }
 
-/* ${s} is updated: it shows in the text from now on, after the others. */
-static void
-show(struct metrics_series *s)
-{
-	struct family *f = &fam[s->id];
-
-	if (!s->shown) {
-		s->shown = 1;
-		f->shown[f->nshown++] = s;
-	}
-}
-
 /*
- * An update of ${s} (NULL or &lost: no room for its series) comes: ${s}
- * shown, to be updated, or NULL after counting the update as dropped.
+ * An update of ${s} (NULL or &lost: no room for its series) comes: ${s},
+ * shown in the text from now on (after the others), to be updated, or
+ * NULL after counting the update as dropped.
  */
 static struct metrics_series *
 updated(struct metrics_series *s)
 {
-	struct metrics_series *d;
+	struct family *f;
 
-	if (s != NULL && s != &lost) {
-		show(s);
-		return (s);
+	if (s == NULL || s == &lost) {
+		/* Its one series (no labels) is always found or made. */
+		updated(lookup(METRICS_SERIES_DROPPED, NULL, NULL, NULL, 1))->v++;
+		return (NULL);
 	}
-	d = lookup(METRICS_SERIES_DROPPED, NULL, NULL, NULL, 1);
-	if (d != NULL) {
-		show(d);
-		d->v++;
+	f = &fam[s->id];
+	if (!s->shown) {
+		s->shown = 1;
+		f->shown[f->nshown++] = s;
 	}
-	return (NULL);
+	return (s);
 }
 
 /*

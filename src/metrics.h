@@ -16,7 +16,9 @@
 
 #include <stddef.h>
 
-#define METRICS_SERIES_MAX 64 /* label combinations per family */
+/* Label combinations per family: room for every role's end reasons
+ * (conn.h: 3 roles x 33 reasons, all resolved when a context is made). */
+#define METRICS_SERIES_MAX 128
 #define METRICS_LABEL_MAX 32  /* bytes of a label value, with the NUL */
 #define METRICS_BUCKETS 12    /* histogram buckets, +Inf apart */
 
@@ -44,6 +46,11 @@ enum metrics_id {
 	METRICS_REFUSED,            /* counter {role, reason}: limits */
 	METRICS_DIALS_QUEUED,       /* counter {name}: target dials queued */
 	METRICS_DIALS_WAITING,      /* gauge {name}: target dials queued now */
+	METRICS_AUTHORITY_ENROLMENTS, /* counter {result} */
+	METRICS_AUTHORITY_RENEWALS, /* counter {result} */
+	METRICS_AUTHORITY_TOKENS,   /* gauge {authority}: tokens outstanding */
+	METRICS_CRED_EXPIRY,        /* gauge {authority}: our credential's */
+	METRICS_CRED_RENEWALS,      /* counter {authority, result} */
 	METRICS_COUNT
 };
 

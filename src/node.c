@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "filewatch.h"
+#include "member.h"
 #include "grace.h"
 #include "listener.h"
 #include "log.h"
@@ -162,6 +163,8 @@ node_fini(struct node *n)
 	resumecache_free(n->env.resume_in);
 	epool_free(n->env.epool);
 	cred_revoked_free(&n->env.revoked);
+	free(n->env.revoked_auth);
+	n->env.revoked_auth = NULL;
 	channel_local_fini(&n->env.local[0]);
 	channel_local_fini(&n->env.local[1]);
 }
@@ -331,12 +334,22 @@ node_reload(struct node *n, const char *why)
 	names_wait_start(&n->names, cfg, why);
 }
 
+/* A part asked for a reload (env->reload). */
+static void
+node_reload_asked(void *arg, const char *why)
+{
+
+	node_reload(arg, why);
+}
+
 /* The environment's hooks into the node, and the node's watchers. */
 static void
 node_hooks(struct node *n)
 {
 
 	n->env.ctx.epoch_ref = gen_ref;
+	n->env.reload = node_reload_asked;
+	n->env.reload_arg = n;
 	n->env.ctx.slot_cb = node_slot_cb;
 	grace_init(&n->grace, &n->env, n->parts, ROWS_NODE, node_stopping, n);
 	log_limit_init(&n->env.anyone_log, NODE_ANYONE_LINES);
@@ -440,6 +453,7 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	conn_ctx_init(&n->env.ctx, n->env.loop);
+	env_audit_init();
 	/* c-ares reads /etc/resolv.conf here, before the sandbox. */
 	names_wait_init(&n->names, &n->env, node_names_done, n);
 	if ((n->env.ctx.resolver = resolve_new(n->env.loop, names_note,
@@ -459,6 +473,9 @@ node_run(struct config *cfg, const struct identity *idn, int level_fixed)
 	if (node_keys(n, idn) == -1)
 		goto fail2;
 
+	/* [node] enroll: the first enrolment, before the trust files. */
+	if (member_first(cfg, idn) == -1)
+		goto fail2;
 	/* Every part, in table order: the trust files, then every listener
 	 * (any failure ends the start-up), the admin endpoint last. */
 	n->host.env = &n->env;

@@ -49,6 +49,7 @@
 #include "dialout.h"
 #include "fleet.h"
 #include "identity.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "outlet.h"
@@ -99,6 +100,8 @@ struct outlet {
 	size_t nfleets;
 	struct gate *gates; /* one per [outlet NAME], same order */
 	size_t ngates;
+	/* Per (peer, outlet) limits (limit.h): kept across reloads. */
+	struct limit_table limits;
 	struct outlet *old; /* during outlet_new only */
 };
 
@@ -347,9 +350,14 @@ outlet_heard(struct conn *c)
 static void
 outlet_dropped(struct conn *c, enum conn_reason reason)
 {
+	struct outlet *o = c->arg;
 	struct dial *d = c->slot;
 
 	(void)reason;
+	if (c->limited != 0) {
+		limit_release(&o->limits, c->limited - 1);
+		c->limited = 0;
+	}
 	if (d == NULL)
 		return;
 	dial_leave(d);
@@ -414,12 +422,53 @@ static bool
 outlet_admits(const struct env *e, const struct conn *c,
     const struct config_outlet *co, struct acl_verdict *v)
 {
+	struct sockaddr_storage src;
 	struct acl_peer peer;
+	struct acl_ctx ax;
 
+	conn_src_addr(c, &src);
 	peer.id = channel_peer_id(c->ch);
 	peer.creds = channel_peer_creds(c->ch, &peer.creds_len);
-	return (env_admit(e, &peer, co->allow, co->nallow, co->rules,
-	    co->nrules, NULL, v));
+	peer.src = &src;
+	env_acl(e, &ax);
+	return (acl_outlet(&ax, co, &peer, NULL, v));
+}
+
+/*
+ * The limits of ${co} for the peer of ${c} (allowed): return 0 if it is
+ * within them (${c} is then counted until it ends, and shaped if the
+ * outlet says so), or -1 once ${c} is refused (REFUSE limit; audited,
+ * counted) or dropped (ENOMEM).
+ */
+static int
+outlet_limits(struct outlet *o, struct conn *c,
+    const struct config_outlet *co)
+{
+	const uint8_t *id = channel_peer_id(c->ch);
+	struct limit_share *sh;
+	struct limit_entry *x;
+	enum limit_kind k;
+
+	k = limit_admit(&o->limits, id, co->name, &co->limits,
+	    ev_now(o->env->loop), &x);
+	if (k == LIMIT_OK) {
+		c->limited = x != NULL ? limit_slot(&o->limits, x) + 1 : 0;
+		sh = NULL;
+		if (co->limits.peer_bytes != 0 && (sh = limit_share_get(x,
+		    (double)co->limits.peer_bytes, ev_now(o->env->loop))) ==
+		    NULL) {
+			conn_drop(c, CONN_R_NOMEM);
+			return (-1);
+		}
+		if (conn_shape(c, co->limits.bytes, sh) == 0)
+			return (0);
+		conn_drop(c, CONN_R_NOMEM);
+		return (-1);
+	}
+	env_limit_refused(o->env, c, id, co->name, "outlet", k, x,
+	    &co->limits);
+	conn_refuse(c, CHANNEL_REFUSAL_LIMIT, CONN_R_DENIED);
+	return (-1);
 }
 
 /* The front hands over ${c}, authenticated, asking for ${svc} (the
@@ -448,6 +497,7 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 	}
 	c->cred_expiry = v.expiry;
 	c->rule = v.rule;
+	env_audit_conn_would(o->env, c, co->name, "outlet", &v);
 	env_resume_keep(o->env, c, "outlet"); /* allowed: its ticket */
 	/* The client's addresses come from a version 2 request only. */
 	if (co->proxy_v2 && r->version < 2) {
@@ -455,6 +505,8 @@ outlet_service(void *arg, struct conn *c, const char *svc,
 		conn_refuse(c, CHANNEL_REFUSAL_OLD_REQUEST, CONN_R_DENIED);
 		return;
 	}
+	if (outlet_limits(o, c, co) == -1)
+		return;
 	if (co->proxy_v2 && proxy_header(c, co, r) == -1) {
 		conn_drop(c, CONN_R_NOMEM);
 		return;
@@ -538,6 +590,28 @@ take_gate(struct gate *g, struct outlet *old)
 	gate_soon(g, 0); /* the cap may have changed */
 }
 
+/* The limits of [outlet ${name}] of ${cfg}, or NULL. */
+static const struct config_limits *
+limits_of(const struct config *cfg, const char *name)
+{
+	const struct config_outlet *co = config_outlet_find(cfg, name);
+
+	return (co != NULL ? &co->limits : NULL);
+}
+
+/*
+ * Reload: the per-peer table of ${old} is ${o}'s (its connections' slots
+ * stay), bounded anew; pairs now over their cap are said.
+ */
+static void
+take_limits(struct outlet *o, struct outlet *old)
+{
+
+	o->limits = old->limits;
+	limit_table_init(&old->limits, 1);
+	env_limit_reload(o->env, &o->limits, "outlet", limits_of);
+}
+
 /*
  * outlet_new(e, f, old, err, errlen):
  * The outlet role of ${e}: serve the channels the front ${f} (borrowed)
@@ -559,6 +633,8 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 		goto nomem;
 	o->env = e;
 	o->front = f;
+	limit_table_init(&o->limits,
+	    (size_t)cfg->node.max_connections + LIMIT_IDLE_KEEP);
 	if (cfg->noutlets > 0 &&
 	    ((o->fleets = calloc(cfg->noutlets, sizeof(*o->fleets))) ==
 	    NULL || (o->names = calloc(cfg->noutlets, sizeof(*o->names))) ==
@@ -605,6 +681,7 @@ outlet_new(struct env *e, struct front *f, struct outlet *old, char *err,
 		o->old = NULL;
 		for (i = 0; i < o->ngates; i++)
 			take_gate(&o->gates[i], old);
+		take_limits(o, old);
 	}
 	front_serve_outlet(f, outlet_service, o);
 	return (o);
@@ -717,6 +794,15 @@ outlet_stop(struct outlet *o)
 		fleet_stop(o->fleets[i]);
 }
 
+/* ${o} goes: its connection ${c} (ending alone) is counted nowhere now. */
+static void
+forget_limit(struct conn *c, void *arg)
+{
+
+	if (c->ops == &outlet_ops && c->arg == arg)
+		c->limited = 0;
+}
+
 /*
  * outlet_free(o):
  * Stop and free ${o}; NULL does nothing.
@@ -728,6 +814,9 @@ outlet_free(struct outlet *o)
 
 	if (o == NULL)
 		return;
+	/* Connections can outlive it (shutdown frees the roles first): they
+	 * must not release into its table. */
+	conn_ctx_each(&o->env->ctx, forget_limit, o);
 	outlet_stop(o);
 	for (i = 0; i < o->nfleets; i++)
 		fleet_free(o->fleets[i]); /* what is left of it */
@@ -736,5 +825,6 @@ outlet_free(struct outlet *o)
 	for (i = 0; i < o->ngates; i++)
 		gate_fini(&o->gates[i]);
 	free(o->gates);
+	limit_table_fini(&o->limits);
 	free(o);
 }

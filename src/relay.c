@@ -43,6 +43,7 @@
 
 #include "dialout.h"
 #include "identity.h"
+#include "limit.h"
 #include "log.h"
 #include "metrics.h"
 #include "env.h"
@@ -95,6 +96,7 @@ struct rsess {
 	unsigned npool;
 	uint8_t *creds;    /* the credential block its node sent, or NULL */
 	size_t creds_len;
+	struct sockaddr_storage src; /* its node's address (from =) */
 	uint64_t expiry;   /* admitted by a credential until then; 0: no end */
 	struct reap_entry reap;
 	struct rsess *prev, *next;
@@ -105,6 +107,7 @@ struct cwait {
 	struct rsess *sess; /* the client's session (NULL once it died) */
 	ev_tstamp deadline;
 	uint8_t peer[CHANNEL_ID_LEN];
+	size_t limited; /* its limit entry's slot + 1 (limit.h), or 0 */
 	struct cwait *next;
 };
 
@@ -113,6 +116,39 @@ struct kept {
 	size_t len;
 	uint8_t creds[];
 };
+
+/*
+ * A session's address as a pair keeps it for a later decision (from =):
+ * an IPv4 or IPv6 socket address (family 0: unknown), 28 bytes where a
+ * sockaddr_storage takes 128 (a relay holds thousands of pairs).
+ */
+union pair_src {
+	sa_family_t family;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* Keep ${ss} in ${k}. */
+static void
+src_keep(union pair_src *k, const struct sockaddr_storage *ss)
+{
+
+	memset(k, 0, sizeof(*k));
+	if (ss->ss_family == AF_INET)
+		memcpy(&k->in, ss, sizeof(k->in));
+	else if (ss->ss_family == AF_INET6)
+		memcpy(&k->in6, ss, sizeof(k->in6));
+}
+
+/* The address ${k} keeps, into ${ss}. */
+static const struct sockaddr_storage *
+src_view(const union pair_src *k, struct sockaddr_storage *ss)
+{
+
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, k, sizeof(*k));
+	return (ss);
+}
 
 /* The sides of a pair: the client, admitted by the allow list of the
  * pair's name; the registrant, by its register list. */
@@ -133,11 +169,13 @@ struct pair {
 	 * about the other.
 	 */
 	uint8_t peer[2][CHANNEL_ID_LEN];
+	union pair_src src[2]; /* its session's src */
 	struct rsess *sess[2];
 	struct kept *kept[2];
 	uint64_t expiry[2];
 	int nsides;
 	struct rsvc *via;      /* made through this service's next relay */
+	size_t limited; /* its client's limit entry's slot + 1, or 0 */
 	struct reap_entry reap;
 	struct pair *prev, *next;
 };
@@ -160,13 +198,16 @@ struct relay {
 	 * refused at max_connections. */
 	struct metrics_series *m_no_ready;
 	struct metrics_series *m_full;
+	/* Per (client peer, name) limits (limit.h): each counted client
+	 * connection, waiting or paired, holds its entry's slot + 1. */
+	struct limit_table limits;
 };
 
 static void serve(struct relay *r, struct rsvc *svc);
 static void relay_gauges(void *arg);
 static bool admits(const struct relay *r, const struct config_relay *cr,
     int reg, const uint8_t *id, const uint8_t *creds, size_t len,
-    struct acl_verdict *v);
+    const struct sockaddr_storage *src, struct acl_verdict *v);
 
 /* Link ${e} at the head of the list *${head} (prev/next fields). */
 #define LIST_PUSH(head, e)                                                     \
@@ -233,6 +274,16 @@ kept_take(const struct rsess *rs, struct kept **k)
 	return (*k);
 }
 
+/* A client connection counted at the limit slot ${lim} - 1 (0: not
+ * counted) ended. */
+static void
+release(struct relay *r, size_t lim)
+{
+
+	if (lim != 0)
+		limit_release(&r->limits, lim - 1);
+}
+
 /* Log the end of ${p}, unlink it and hand it to the reaper. */
 static void
 pair_ended(struct pair *p, const char *reason, const uint64_t bytes[2])
@@ -248,6 +299,7 @@ pair_ended(struct pair *p, const char *reason, const uint64_t bytes[2])
 	    bytes[1], (ev_now(r->env->loop) - p->t_start) * 1000., reason);
 	for (i = 0; i < 2; i++)
 		kept_drop(p->kept[i]);
+	release(r, p->limited);
 	LIST_UNLINK(&r->pairs, p);
 	r->npairs--;
 	reaper_defer(conn_ctx_reaper(&r->env->ctx), &p->reap, free, p);
@@ -306,6 +358,7 @@ pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
 	const struct rsvc *svc = svc_find(r, p->name);
 	uint64_t expiry[2] = {0, 0};
 	const uint8_t *creds;
+	struct sockaddr_storage ss;
 	size_t len;
 	int i;
 
@@ -313,7 +366,7 @@ pair_decide(struct relay *r, struct pair *p, struct acl_verdict *v)
 	for (i = 0; i < p->nsides; i++) {
 		creds = side_creds(p, i, &len);
 		if (svc == NULL || !admits(r, svc->cr, i == SIDE_REGISTRANT,
-		    p->peer[i], creds, len, v))
+		    p->peer[i], creds, len, src_view(&p->src[i], &ss), v))
 			return (i);
 		expiry[i] = v->expiry;
 	}
@@ -413,7 +466,7 @@ pairs_adopt(struct relay *r, struct rsess *rs)
 static struct pair *
 pair_new(struct relay *r, int fa, int fb, const char *name,
     const uint8_t *peer, struct rsess *sa, struct rsess *sb,
-    const uint8_t *pre, size_t prelen)
+    const uint8_t *pre, size_t prelen, size_t lim)
 {
 	char pid[IDENTITY_TEXT_SIZE];
 	struct acl_verdict v;
@@ -430,6 +483,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 		free(p); /* the sockets are closed */
 		goto fail;
 	}
+	p->limited = lim; /* from here on pair_ended releases it */
 	/* A peer gone for good (no FIN, no RST) must not hold a slot for
 	 * ever now that pairs outlive their sessions. */
 	sock_keepalive(fa, r->env->ctx.keepalive);
@@ -440,10 +494,13 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->sess[SIDE_CLIENT] = sa;
 	memcpy(p->peer[SIDE_CLIENT], peer, CHANNEL_ID_LEN);
+	if (sa != NULL)
+		src_keep(&p->src[SIDE_CLIENT], &sa->src);
 	p->nsides = 1;
 	if (sb != NULL) {
 		p->sess[SIDE_REGISTRANT] = sb;
 		memcpy(p->peer[SIDE_REGISTRANT], sb->peer, CHANNEL_ID_LEN);
+		src_keep(&p->src[SIDE_REGISTRANT], &sb->src);
 		p->nsides = 2;
 	}
 	LIST_PUSH(&r->pairs, p);
@@ -459,6 +516,7 @@ pair_new(struct relay *r, int fa, int fb, const char *name,
 	return (p);
 fail:
 	log_warn("event=relay error=pair-failed errno=%d", errno);
+	release(r, lim);
 	return (NULL);
 }
 
@@ -532,18 +590,21 @@ pooled_take(struct rsvc *svc, struct rsess **owner)
 	return (-1);
 }
 
-/* Queue the allowed client ${fd} of ${svc} (taken). */
+/* Queue the allowed client ${fd} of ${svc} (taken; counted at the limit
+ * slot ${lim} - 1, 0: not counted). */
 static void
 wait_add(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
-    struct rsess *cs)
+    struct rsess *cs, size_t lim)
 {
 	struct cwait *cw;
 
 	if ((cw = calloc(1, sizeof(*cw))) == NULL) {
 		sock_close_reset(fd);
+		release(r, lim);
 		return;
 	}
 	cw->fd = fd;
+	cw->limited = lim;
 	cw->sess = cs;
 	cw->deadline = ev_now(r->env->loop) +
 	    r->env->cfg->node.connect_timeout;
@@ -569,6 +630,16 @@ wait_pop(struct relay *r, struct rsvc *svc)
 	return (cw);
 }
 
+/* End the waiting client ${cw} (off its list): reset, release, free. */
+static void
+wait_drop(struct relay *r, struct cwait *cw)
+{
+
+	sock_close_reset(cw->fd);
+	release(r, cw->limited);
+	free(cw);
+}
+
 /* Connect to the next relay for ${svc}; -1 if it failed at once. */
 static int
 dial_next(struct rsvc *svc)
@@ -585,7 +656,7 @@ dial_next(struct rsvc *svc)
  */
 static int
 route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
-    struct rsess *cs)
+    struct rsess *cs, size_t lim)
 {
 	uint8_t pre[TICKET_PREAMBLE_LEN];
 	struct rsess *owner = NULL;
@@ -597,16 +668,18 @@ route(struct relay *r, struct rsvc *svc, int fd, const uint8_t *peer,
 			return (-1);
 		if ((other = dial_next(svc)) == -1) {
 			sock_close_reset(fd);
+			release(r, lim);
 			return (0);
 		}
 		if ((p = pair_new(r, fd, other, svc->cr->name, peer, cs, NULL,
-		    pre, sizeof(pre))) != NULL)
+		    pre, sizeof(pre), lim)) != NULL)
 			p->via = svc; /* it ends with that session */
 		return (0);
 	}
 	if ((other = pooled_take(svc, &owner)) == -1)
 		return (-1);
-	(void)pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0);
+	(void)pair_new(r, fd, other, svc->cr->name, peer, cs, owner, NULL, 0,
+	    lim);
 	return (0);
 }
 
@@ -633,7 +706,8 @@ serve(struct relay *r, struct rsvc *svc)
 	struct cwait *cw;
 
 	while ((cw = svc->wait_head) != NULL) {
-		if (route(r, svc, cw->fd, cw->peer, cw->sess) == -1)
+		if (route(r, svc, cw->fd, cw->peer, cw->sess, cw->limited) ==
+		    -1)
 			break;
 		(void)wait_pop(r, svc);
 		free(cw);
@@ -659,8 +733,7 @@ relay_wait_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			metrics_inc(r->m_no_ready, 1);
 			log_warn("event=relay-timeout role=relay service=%s "
 			    "reason=no-ready-connection", svc->cr->name);
-			sock_close_reset(cw->fd);
-			free(cw);
+			wait_drop(r, cw);
 		}
 	}
 	env_idle(r->env);
@@ -769,15 +842,13 @@ rsess_dead(struct session *s, const char *reason)
 static bool
 admits(const struct relay *r, const struct config_relay *cr, int reg,
     const uint8_t *id, const uint8_t *creds, size_t len,
-    struct acl_verdict *v)
+    const struct sockaddr_storage *src, struct acl_verdict *v)
 {
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, src};
+	struct acl_ctx ax;
 
-	if (reg)
-		return (env_admit(r->env, &peer, cr->reg, cr->nreg,
-		    cr->reg_rules, cr->nreg_rules, NULL, v));
-	return (env_admit(r->env, &peer, cr->allow, cr->nallow,
-	    cr->allow_rules, cr->nallow_rules, NULL, v));
+	env_acl(r->env, &ax);
+	return (acl_relay(&ax, cr, reg, &peer, NULL, v));
 }
 
 /*
@@ -787,21 +858,23 @@ admits(const struct relay *r, const struct config_relay *cr, int reg,
  */
 static int
 allowed_anywhere(const struct relay *r, const uint8_t *id,
-    const uint8_t *creds, size_t len, struct acl_verdict *v)
+    const uint8_t *creds, size_t len, const struct sockaddr_storage *src,
+    struct acl_verdict *v)
 {
-	struct acl_peer peer = {id, creds, len};
+	struct acl_peer peer = {id, creds, len, src};
 	const struct config_relay *cr;
 	struct acl_checked ck;
 	struct acl_verdict one;
+	struct acl_ctx ax;
 	size_t i;
 	int ok = 0;
 
 	memset(v, 0, sizeof(*v));
 	ck.done = 0;
+	env_acl(r->env, &ax);
 	for (i = 0; i < r->nsvcs; i++) {
 		cr = r->svcs[i].cr;
-		if (!env_admit(r->env, &peer, cr->allow, cr->nallow,
-		    cr->allow_rules, cr->nallow_rules, &ck, &one)) {
+		if (!acl_relay(&ax, cr, 0, &peer, &ck, &one)) {
 			if (!ok)
 				*v = one;
 			continue;
@@ -825,9 +898,10 @@ rsess_allowed(const struct relay *r, const struct rsess *rs,
 	if (rs->kind == 'R') {
 		memset(v, 0, sizeof(*v));
 		return (rs->svc != NULL && admits(r, rs->svc->cr, 1, rs->peer,
-		    rs->creds, rs->creds_len, v));
+		    rs->creds, rs->creds_len, &rs->src, v));
 	}
-	return (allowed_anywhere(r, rs->peer, rs->creds, rs->creds_len, v));
+	return (allowed_anywhere(r, rs->peer, rs->creds, rs->creds_len,
+	    &rs->src, v));
 }
 
 /*
@@ -901,7 +975,7 @@ relay_claim(const uint8_t *req, size_t len, const char **why,
  * The relay's sessions: requests "@S" (a client) and "@R" + name (a
  * registrant); relay_new registers it with the front.
  */
-const struct front_kind relay_kind = {"@", "relay", relay_claim};
+const struct front_kind relay_kind = {"@", "relay", relay_claim, 0};
 
 /*
  * Authorize the relay session ${c} asking ${req} (${len} bytes, "@R" +
@@ -915,8 +989,10 @@ session_decide(struct relay *r, struct conn *c, const uint8_t *req,
     struct acl_verdict *v)
 {
 	const uint8_t *creds, *peer = channel_peer_id(c->ch);
+	struct sockaddr_storage src;
 	size_t clen;
 
+	conn_src_addr(c, &src);
 	creds = channel_peer_creds(c->ch, &clen);
 	name[0] = '\0';
 	if (req[1] == 'R') {
@@ -930,12 +1006,12 @@ session_decide(struct relay *r, struct conn *c, const uint8_t *req,
 			    "relay");
 			return (CHANNEL_REFUSAL_UNKNOWN_SERVICE);
 		}
-		if (!admits(r, (*svc)->cr, 1, peer, creds, clen, v)) {
+		if (!admits(r, (*svc)->cr, 1, peer, creds, clen, &src, v)) {
 			env_audit_conn_verdict(r->env, c, 0, "not-registrant",
 			    name, "relay", v);
 			return (CHANNEL_REFUSAL_NOT_REGISTRANT);
 		}
-	} else if (!allowed_anywhere(r, peer, creds, clen, v)) {
+	} else if (!allowed_anywhere(r, peer, creds, clen, &src, v)) {
 		env_audit_conn_verdict(r->env, c, 0, "not-allowed", "", "relay",
 		    v);
 		return (CHANNEL_REFUSAL_NOT_ALLOWED);
@@ -978,6 +1054,7 @@ rsess_make(struct relay *r, struct conn *c, char kind, struct rsvc *svc,
 	rs->r = r;
 	rs->kind = kind;
 	memcpy(rs->peer, channel_peer_id(c->ch), CHANNEL_ID_LEN);
+	conn_src_addr(c, &rs->src);
 	rs->expiry = v->expiry;
 	if (creds != NULL && (rs->creds = malloc(clen)) != NULL) {
 		memcpy(rs->creds, creds, clen);
@@ -1107,6 +1184,9 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 	struct pooled *pc;
 	uint64_t ctr;
 	struct acl_verdict v;
+	struct limit_entry *x;
+	enum limit_kind lk;
+	size_t lim;
 	int e;
 
 	/*
@@ -1159,7 +1239,8 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		tell_refused(rs, CHANNEL_REFUSAL_UNKNOWN_SERVICE, ctr);
 		goto refuse;
 	}
-	if (!admits(r, svc->cr, 0, rs->peer, rs->creds, rs->creds_len, &v)) {
+	if (!admits(r, svc->cr, 0, rs->peer, rs->creds, rs->creds_len,
+	    &rs->src, &v)) {
 		env_audit_verdict(r->env, 0, "not-allowed", rs->peer, name,
 		    "relay", &v);
 		tell_refused(rs, CHANNEL_REFUSAL_NOT_ALLOWED, ctr);
@@ -1176,9 +1257,18 @@ relay_preamble(void *arg, int fd, const uint8_t *pre)
 		log_warn("event=refuse role=relay reason=max-connections");
 		goto refuse;
 	}
+	if ((lk = limit_admit(&r->limits, rs->peer, name, &svc->cr->limits,
+	    ev_now(r->env->loop), &x)) != LIMIT_OK) {
+		env_limit_refused(r->env, NULL, rs->peer, name, "relay", lk, x,
+		    &svc->cr->limits);
+		tell_refused(rs, CHANNEL_REFUSAL_LIMIT, ctr);
+		goto refuse;
+	}
+	lim = x != NULL ? limit_slot(&r->limits, x) + 1 : 0;
 	env_audit_verdict(r->env, 1, "allowed", rs->peer, name, "relay", &v);
-	if (svc->wait_head != NULL || route(r, svc, fd, rs->peer, rs) == -1) {
-		wait_add(r, svc, fd, rs->peer, rs);
+	if (svc->wait_head != NULL ||
+	    route(r, svc, fd, rs->peer, rs, lim) == -1) {
+		wait_add(r, svc, fd, rs->peer, rs, lim);
 		want_more(svc);
 	}
 	return;
@@ -1217,6 +1307,8 @@ relay_new(struct env *e, struct front *f, char *err, size_t errlen)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto nomem;
 	r->env = e;
+	limit_table_init(&r->limits,
+	    (size_t)cfg->node.max_connections + LIMIT_IDLE_KEEP);
 	if ((r->buckets = calloc(RELAY_MAP_BUCKETS, sizeof(*r->buckets))) ==
 	    NULL)
 		goto nomem;
@@ -1302,6 +1394,15 @@ revoke_session(struct relay *r, struct rsess *rs)
 	rsess_free(rs, "revoked");
 }
 
+/* The limits of [relay ${name}] of ${cfg}, or NULL. */
+static const struct config_limits *
+limits_of(const struct config *cfg, const char *name)
+{
+	const struct config_relay *cr = config_relay_find(cfg, name);
+
+	return (cr != NULL ? &cr->limits : NULL);
+}
+
 /*
  * relay_reconfigure(r, err, errlen):
  * Reload: the environment of ${r} holds a new configuration.  Rebuild the
@@ -1356,16 +1457,15 @@ relay_reconfigure(struct relay *r, unsigned *revoked, char *err,
 			    cfg->nrelays, p->name) : NULL;
 	/* What is left of the old services goes. */
 	for (i = 0; i < nold; i++) {
-		while ((cw = wait_pop(r, &old[i])) != NULL) {
-			sock_close_reset(cw->fd);
-			free(cw);
-		}
+		while ((cw = wait_pop(r, &old[i])) != NULL)
+			wait_drop(r, cw);
 		dialout_free(old[i].via);
 		free(old[i].regs);
 	}
 	free(old);
 	r->svcs = svcs;
 	r->nsvcs = cfg->nrelays;
+	env_limit_reload(r->env, &r->limits, "relay", limits_of);
 	/* Revoke what lost its right. */
 	for (rs = r->sessions; rs != NULL; rs = rsn) {
 		rsn = rs->next;
@@ -1520,15 +1620,14 @@ relay_free(struct relay *r)
 	while (r->sessions != NULL)
 		rsess_free(r->sessions, "shutdown");
 	for (i = 0; i < r->nsvcs; i++) {
-		while ((cw = wait_pop(r, &r->svcs[i])) != NULL) {
-			sock_close_reset(cw->fd);
-			free(cw);
-		}
+		while ((cw = wait_pop(r, &r->svcs[i])) != NULL)
+			wait_drop(r, cw);
 		dialout_free(r->svcs[i].via);
 		free(r->svcs[i].regs);
 	}
 	ev_timer_stop(r->env->loop, &r->wait_timer);
 	free(r->svcs);
 	free(r->buckets);
+	limit_table_fini(&r->limits);
 	free(r);
 }

@@ -7,14 +7,18 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "authority.h"
+#include "authwork.h"
 #include "front.h"
 #include "gen.h"
 #include "inlet.h"
 #include "intercept.h"
 #include "listener.h"
 #include "log.h"
+#include "member.h"
 #include "outlet.h"
 #include "relay.h"
+#include "sandbox.h"
 #include "rows.h"
 #include "trust.h"
 
@@ -279,6 +283,227 @@ const struct part_ops rows_relay = {
 	.stop = relay_row_stop,
 	.live = relay_row_live,
 	.free = relay_row_free,
+};
+
+/* ------------------------------------------------------------------ */
+/* The authority: [authority NAME], on the node port as "@A" + NAME.   */
+
+struct authority_row {
+	struct part p;
+	struct authority *next; /* prepared: a new or changed section */
+	int changed;            /* the section changed (or went away) */
+};
+
+/*
+ * The [authority NAME] section of ${cfg} as the role takes it into
+ * ${c} (borrowing from ${cfg}): 1, or 0 if there is none.  A node is one
+ * authority: the first section.
+ */
+static int
+authority_conf_of(const struct config *cfg, struct authority_conf *c)
+{
+	const struct config_authority_role *ar = cfg->authority_roles;
+
+	if (cfg->nauthority_roles == 0)
+		return (0);
+	c->name = ar->name;
+	c->key = ar->key;
+	c->store = ar->store;
+	c->ttl = ar->credential_ttl;
+	c->rate = ar->enrol_rate;
+	c->burst = ar->enrol_burst;
+	return (1);
+}
+
+/* Whether the sections of ${a} and ${b} (either may be absent) differ. */
+static int
+authority_conf_differs(const struct config *a, const struct config *b)
+{
+	struct authority_conf x, y;
+	int hx = authority_conf_of(a, &x), hy = authority_conf_of(b, &y);
+
+	if (hx != hy)
+		return (1);
+	return (hx && (strcmp(x.name, y.name) != 0 ||
+	    strcmp(x.key, y.key) != 0 || strcmp(x.store, y.store) != 0 ||
+	    x.ttl != y.ttl || x.rate != y.rate || x.burst != y.burst));
+}
+
+static int
+authority_row_start(struct part *p)
+{
+	struct env *e = p->host->env;
+	struct authority_conf c;
+	char err[ROWS_ERR];
+
+	if (!authority_conf_of(e->cfg, &c)) {
+		/* Its kind is known (audit lines), unserved. */
+		(void)front_register(p->host->front, &authority_kind, NULL,
+		    NULL);
+		return (0);
+	}
+	if ((p->self = authority_new(e, &c, err, sizeof(err))) == NULL) {
+		log_error("event=start role=authority error=\"%s\"", err);
+		return (-1);
+	}
+	authority_serve(p->self, p->host->front);
+	return (0);
+}
+
+static int
+authority_row_prepare(struct part *p, struct part_reload *r)
+{
+	struct authority_row *ar = (struct authority_row *)p;
+	struct authority_conf c;
+	char msg[1024];
+
+	ar->next = NULL;
+	ar->changed = authority_conf_differs(r->old, r->cfg);
+	if (!ar->changed || !authority_conf_of(r->cfg, &c))
+		return (0);
+	if (!sandbox_writes(c.store)) {
+		snprintf(r->err, r->errlen, "[authority %s] store %s: not in "
+		    "a directory the sandbox lets this node write (set at "
+		    "start); restart the node", c.name, c.store);
+		return (-1);
+	}
+	if (!authwork_started() && sandbox_confined()) {
+		snprintf(r->err, r->errlen, "[authority %s]: added by a "
+		    "reload, but its worker thread is made at start (before "
+		    "the sandbox); restart the node", c.name);
+		return (-1);
+	}
+	if ((ar->next = authority_new(p->host->env, &c, msg, sizeof(msg))) ==
+	    NULL) {
+		snprintf(r->err, r->errlen, "%s", msg);
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+authority_row_abort(struct part *p, struct part_reload *r)
+{
+	struct authority_row *ar = (struct authority_row *)p;
+
+	(void)r;
+	authority_free(ar->next);
+	ar->next = NULL;
+}
+
+static void
+authority_row_commit(struct part *p, struct part_reload *r)
+{
+	struct authority_row *ar = (struct authority_row *)p;
+
+	if (ar->changed) {
+		authority_free(p->self); /* its channels end */
+		p->self = ar->next;
+		ar->next = NULL;
+		if (p->self != NULL)
+			authority_serve(p->self, p->host->front);
+		else
+			(void)front_register(p->host->front, &authority_kind,
+			    NULL, NULL);
+	} else if (r->rotated)
+		authority_restart(p->self);
+}
+
+static unsigned
+authority_row_expire(struct part *p)
+{
+
+	authority_expire(p->self);
+	return (0);
+}
+
+static unsigned
+authority_row_live(const struct part *p)
+{
+
+	return (authority_live(p->self));
+}
+
+static void
+authority_row_free(struct part *p)
+{
+	struct authority_row *ar = (struct authority_row *)p;
+
+	authority_free(ar->next);
+	authority_free(p->self);
+}
+
+const struct part_ops rows_authority = {
+	.name = "authority",
+	.size = sizeof(struct authority_row),
+	.start = authority_row_start,
+	.prepare = authority_row_prepare,
+	.abort = authority_row_abort,
+	.commit = authority_row_commit,
+	.expire = authority_row_expire,
+	.live = authority_row_live,
+	.free = authority_row_free,
+};
+
+/* ------------------------------------------------------------------ */
+/* The node's membership: [node] enroll (renewal on the loop).         */
+
+static int
+member_row_start(struct part *p)
+{
+	struct env *e = p->host->env;
+
+	if (e->cfg->node.enroll[0] != '\0' &&
+	    (p->self = member_new(e)) == NULL) {
+		log_error("event=start role=enroll error=nomem");
+		return (-1);
+	}
+	return (0);
+}
+
+/* A reload that enrols: the sandbox must let the credential be written. */
+static int
+member_row_prepare(struct part *p, struct part_reload *r)
+{
+
+	(void)p;
+	if (r->cfg->node.enroll[0] == '\0' ||
+	    sandbox_writes(r->cfg->node.enroll_cred))
+		return (0);
+	snprintf(r->err, r->errlen, "%s:%d: enroll_credential %s: not in a "
+	    "directory the sandbox lets this node write (set at start); "
+	    "restart the node", r->cfg->path, r->cfg->node.enroll_cred_line,
+	    r->cfg->node.enroll_cred);
+	return (-1);
+}
+
+static void
+member_row_commit(struct part *p, struct part_reload *r)
+{
+
+	if (r->cfg->node.enroll[0] == '\0') {
+		member_free(p->self);
+		p->self = NULL;
+	} else if (p->self == NULL)
+		p->self = member_new(p->host->env);
+	else
+		member_reconfigure(p->self);
+}
+
+static void
+member_row_free(struct part *p)
+{
+
+	member_free(p->self);
+}
+
+const struct part_ops rows_member = {
+	.name = "enroll",
+	.size = sizeof(struct part),
+	.start = member_row_start,
+	.prepare = member_row_prepare,
+	.commit = member_row_commit,
+	.free = member_row_free,
 };
 
 /* ------------------------------------------------------------------ */
@@ -698,6 +923,6 @@ const struct part_ops rows_admin = {
  * order of the roles, the admin endpoint last (every listener is bound).
  */
 const struct part_ops *const rows_node[ROWS_NODE] = {
-	&trust_part, &rows_front, &rows_outlet, &rows_relay, &rows_inlets,
-	&rows_intercept, &rows_admin,
+	&trust_part, &rows_front, &rows_outlet, &rows_relay, &rows_authority,
+	&rows_member, &rows_inlets, &rows_intercept, &rows_admin,
 };

@@ -2,6 +2,7 @@
  * sandbox: see sandbox.h.
  */
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -69,8 +70,8 @@ static const struct allowed allowed[] = {
     {SCMP_SYS(setsockopt), "TCP_NODELAY, keepalive on new sockets"},
     {SCMP_SYS(getsockname), "conn.c names local ends in logs; the "
 	"inlet puts its client's ends in the request"},
-    {SCMP_SYS(getpeername), "conn.c names peers in logs; the inlet "
-	"puts its client's ends in the request"},
+    {SCMP_SYS(getpeername), "sock.c: peers named in logs and held against "
+	"from =; the inlet puts its client's ends in the request"},
     {SCMP_SYS(shutdown), "half-close (EOF passed on)"},
     {SCMP_SYS(close), "every fd ends here"},
     /* Data: conn.c, the relay, channel records, the log. */
@@ -117,11 +118,24 @@ static int disabled;
 static char status[128] = "sandbox=none";
 
 /*
+ * The directories the node writes files in after start-up, set by
+ * sandbox_enter from the configuration (write_dirs): the authority's
+ * store (SQLite's database, its -wal, -shm and -journal files) and the
+ * enrolment credential's (cred_save: a temporary file, then a rename).
+ * With none, no file is ever opened for writing (seccomp and Landlock).
+ */
+#define SANDBOX_WDIRS_MAX 2
+static char wdirs[SANDBOX_WDIRS_MAX][CONFIG_PATH_MAX];
+static size_t nwdirs;
+static int writes_limited; /* the filter is in force: wdirs only */
+static int (*thread_run)(int rs); /* sandbox_thread_set */
+
+/*
  * The paths Landlock lets the process read (each with what is beneath
  * it), as landlock_prepare got them; in force once landlock_restrict
  * succeeded (sandbox_reads).
  */
-#define SANDBOX_READS_MAX (2 + 3 + 1 + CRED_MAX_BLOCK)
+#define SANDBOX_READS_MAX (2 + 3 + 2 + CRED_MAX_BLOCK)
 static char reads[SANDBOX_READS_MAX][CONFIG_PATH_MAX];
 static size_t nreads;
 static int reads_limited;
@@ -138,6 +152,61 @@ sandbox_status(void)
 {
 
 	return (status);
+}
+
+/*
+ * What a node that writes files (write_dirs: an authority's store, an
+ * enrolled credential) calls besides the allow-list: SQLite's file
+ * calls (its unix VFS, checked with strace on Debian 12's 3.40: reads
+ * and writes at offsets, fdatasync of the files and the directory,
+ * fchown of new files when root, ftruncate of -shm, getpid for its fork
+ * check, access(2) of the -journal and -wal names, POSIX record locks,
+ * unlink at close) and cred_save's (a new file, fsync, rename).  openat
+ * may then create or write (O_RDWR, O_RDWR|O_CREAT,
+ * O_WRONLY|O_CREAT|O_TRUNC); Landlock says where.  And the authority's
+ * worker thread (authwork.h, made before the filter, which TSYNC loads
+ * for it too): futex (its mutex and conditions), and malloc's in a second
+ * thread's arena, which grows with mprotect (never PROT_EXEC: allowed
+ * only with that bit clear) and gives memory back with
+ * madvise(MADV_DONTNEED).  Return 0, or -1.
+ */
+static int
+writer_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	static const int calls[] = {SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+	    SCMP_SYS(fdatasync), SCMP_SYS(fsync), SCMP_SYS(ftruncate),
+	    SCMP_SYS(fchown), SCMP_SYS(getpid), SCMP_SYS(access),
+	    SCMP_SYS(faccessat), SCMP_SYS(lseek), SCMP_SYS(rename),
+	    SCMP_SYS(renameat), SCMP_SYS(unlinkat)};
+	static const int locks[] = {F_GETLK, F_SETLK, F_SETLKW};
+	static const int opens[] = {O_RDWR, O_RDWR | O_CREAT,
+	    O_WRONLY | O_CREAT | O_TRUNC};
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < sizeof(calls) / sizeof(calls[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0);
+	for (i = 0; r == 0 && i < sizeof(locks) / sizeof(locks[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)locks[i]));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
+		    SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	for (i = 0; r == 0 && i < sizeof(opens) / sizeof(opens[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
+		    O_APPEND, (scmp_datum_t)opens[i]));
+	if (r != 0) {
+		snprintf(err, errlen, "seccomp_rule_add (writer): %s",
+		    strerror(-r));
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -195,10 +264,18 @@ sandbox_seccomp_load(char *err, size_t errlen)
 			goto fail1;
 		}
 	}
+	if (nwdirs > 0 && writer_rules(ctx, err, errlen) == -1)
+		goto fail1;
 	/* ioctl, FIONREAD only: is a whole first message waiting (conn.c)? */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, FIONREAD))) != 0) {
 		snprintf(err, errlen, "seccomp_rule_add ioctl: %s",
+		    strerror(-r));
+		goto fail1;
+	}
+	/* Every thread (the authority's worker), not only this one. */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0) {
+		snprintf(err, errlen, "seccomp_attr_set TSYNC: %s",
 		    strerror(-r));
 		goto fail1;
 	}
@@ -308,6 +385,16 @@ landlock_prepare(const char *const *files, size_t nfiles,
 	for (i = 0; i < ndirs; i++)
 		if (landlock_add(*rs, dirs[i], LANDLOCK_ACCESS_FS_MAKE_SOCK |
 		    LANDLOCK_ACCESS_FS_REMOVE_FILE, err, errlen) == -1)
+			goto fail1;
+	/* Where files are written (write_dirs): make, write, replace,
+	 * truncate, remove regular files, open the directory to sync it. */
+	for (i = 0; i < nwdirs; i++)
+		if (landlock_add(*rs, wdirs[i], LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_WRITE_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+		    LANDLOCK_ACCESS_FS_REMOVE_FILE |
+		    (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0), err,
+		    errlen) == -1)
 			goto fail1;
 	return ((int)abi);
 fail1:
@@ -709,6 +796,20 @@ readable_paths(const struct config *cfg, char filedir[][4096],
 	return (nfiles);
 }
 
+/* The directories ${cfg}'s node writes in after start-up (wdirs). */
+static void
+write_dirs(const struct config *cfg)
+{
+
+	nwdirs = 0;
+	if (cfg->nauthority_roles > 0)
+		(void)dir_of(cfg->authority_roles[0].store, wdirs[nwdirs++],
+		    sizeof(wdirs[0]));
+	if (cfg->node.enroll[0] != '\0')
+		(void)dir_of(cfg->node.enroll_cred, wdirs[nwdirs++],
+		    sizeof(wdirs[0]));
+}
+
 /*
  * Give up privileges for good: switch to ${uid}:${gid} when started as
  * root with [node] user, drop every capability, stay non-dumpable, set
@@ -738,6 +839,53 @@ drop_privileges(const struct config *cfg, int root, uid_t uid, gid_t gid)
 }
 
 /*
+ * sandbox_confined():
+ * See sandbox.h.
+ */
+int
+sandbox_confined(void)
+{
+
+	return (writes_limited);
+}
+
+/*
+ * sandbox_thread_set(run):
+ * See sandbox.h.
+ */
+void
+sandbox_thread_set(int (*run)(int rs))
+{
+
+	thread_run = run;
+}
+
+/*
+ * sandbox_thread_enter(rs):
+ * See sandbox.h.  The user switch needs nothing here: glibc's setresuid
+ * changes every thread's, and the kernel clears a thread's capabilities
+ * when its uids leave 0.
+ */
+int
+sandbox_thread_enter(int rs)
+{
+
+	if (drop_caps() == -1)
+		return (-1);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_error("event=sandbox error=no-new-privs thread=worker "
+		    "errno=\"%s\"", strerror(errno));
+		return (-1);
+	}
+	if (rs != -1 && syscall(SYS_landlock_restrict_self, rs, 0) == -1) {
+		log_error("event=sandbox error=landlock thread=worker "
+		    "detail=\"landlock_restrict_self: %s\"", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Confine the process: the Landlock ruleset ${rs} (taken; -1 and ${abi}
  * 0 without Landlock), then the seccomp filter; say what holds in the
  * status.  0 or -1 (logged).
@@ -760,8 +908,28 @@ confine(int abi, int rs)
 		log_error("event=sandbox error=seccomp detail=\"%s\"", err);
 		return (-1);
 	}
+	writes_limited = 1;
 	snprintf(status, sizeof(status), "sandbox=seccomp%s uid=%u gid=%u "
 	    "caps=0", abi > 0 ? ",landlock" : "", uid, gid);
+	return (0);
+}
+
+/*
+ * sandbox_writes(path):
+ * See sandbox.h.
+ */
+int
+sandbox_writes(const char *path)
+{
+	char dir[CONFIG_PATH_MAX];
+	size_t i;
+
+	if (!writes_limited)
+		return (1);
+	(void)dir_of(path, dir, sizeof(dir));
+	for (i = 0; i < nwdirs; i++)
+		if (strcmp(dir, wdirs[i]) == 0)
+			return (1);
 	return (0);
 }
 
@@ -808,12 +976,14 @@ sandbox_enter(const struct config *cfg)
 	return (0);
 #endif
 	nfiles = readable_paths(cfg, filedir, files);
+	write_dirs(cfg);
 	if (!disabled && (abi = landlock_prepare(files, nfiles, dirs,
 	    landlock_paths(cfg, dirbuf, dirs), &rs, err, sizeof(err))) == -1) {
 		log_error("event=sandbox error=landlock detail=\"%s\"", err);
 		return (-1);
 	}
-	if (drop_privileges(cfg, root, uid, gid) == -1) {
+	if (drop_privileges(cfg, root, uid, gid) == -1 ||
+	    (thread_run != NULL && thread_run(abi > 0 ? rs : -1) == -1)) {
 		if (rs != -1)
 			close(rs);
 		return (-1);

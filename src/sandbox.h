@@ -49,6 +49,30 @@ int sandbox_preflight(const struct config *cfg, char *err, size_t errlen);
 int sandbox_enter(const struct config *cfg);
 
 /*
+ * sandbox_confined():
+ * Whether the seccomp filter is in force (no thread can be made).
+ */
+int sandbox_confined(void);
+
+/*
+ * sandbox_thread_set(run):
+ * A thread made before sandbox_enter (the authority's worker, authwork.h)
+ * keeps its own capabilities, no_new_privs and Landlock domain: those are
+ * per thread (the seccomp filter is loaded for every thread).  Before it
+ * confines itself, sandbox_enter calls ${run}(rs), which has that thread
+ * call sandbox_thread_enter(rs) and returns what it returned.
+ */
+void sandbox_thread_set(int (*run)(int rs));
+
+/*
+ * sandbox_thread_enter(rs):
+ * On that thread: drop every capability, set no_new_privs, put the
+ * Landlock ruleset ${rs} in force (-1: none; not closed).  0, or -1
+ * (logged).
+ */
+int sandbox_thread_enter(int rs);
+
+/*
  * sandbox_status():
  * What sandbox_enter put in force, as fields for the "ready" line:
  * "sandbox=seccomp,landlock uid=N gid=N caps=N" ("sandbox=none" when
@@ -66,6 +90,17 @@ const char *sandbox_status(void);
  * refused with this reason, and the node restarted.
  */
 int sandbox_reads(const char *path);
+
+/*
+ * sandbox_writes(path):
+ * Whether the sandbox lets this process write the file ${path} (make,
+ * replace, truncate it): 1 unless the sandbox is in force and ${path}'s
+ * directory is not one it was entered with (an [authority NAME]'s store,
+ * the [node] enroll credential's).  Those rules cannot grow: a reload
+ * that adds or moves such a file must be refused, and the node
+ * restarted (the filter would kill it at the first write).
+ */
+int sandbox_writes(const char *path);
 
 /*
  * sandbox_seccomp_load(err, errlen):

@@ -166,9 +166,12 @@ session_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)revents;
 	n = read(s->fd, s->rx + s->rx_have, sizeof(s->rx) - s->rx_have);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		goto out;
-	if (n <= 0) {
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		/* Nothing new; what came behind the handshake is read. */
+		if (s->rx_have == 0)
+			goto out;
+		n = 0;
+	} else if (n <= 0) {
 		/*
 		 * The peer's timer for the same deadline may fire first (the
 		 * clocks differ by a little): its close then is the expiry.

@@ -162,6 +162,23 @@ sock_close_reset(int fd)
  * IPv6 /64 prefix (one host usually holds a whole /64), or 0 for a unix
  * socket or on error.
  */
+/*
+ * sock_peer(fd, ss, salen):
+ * The address of the peer of ${fd} into ${ss}; 0, or -1 (${ss} zero).
+ */
+int
+sock_peer(int fd, struct sockaddr_storage *ss, socklen_t *salen)
+{
+
+	memset(ss, 0, sizeof(*ss));
+	*salen = sizeof(*ss);
+	if (fd == -1 || getpeername(fd, (struct sockaddr *)ss, salen) == -1) {
+		memset(ss, 0, sizeof(*ss));
+		return (-1);
+	}
+	return (0);
+}
+
 uint64_t
 sock_source_key(int fd)
 {

@@ -74,6 +74,13 @@ void sock_keepalive(int fd, double secs);
 uint64_t sock_source_key(int fd);
 
 /*
+ * sock_peer(fd, ss, salen):
+ * The address of the peer of the socket ${fd} into ${ss} and its length
+ * into *${salen}.  Return 0, or -1 (then ${ss} is zero: AF_UNSPEC).
+ */
+int sock_peer(int fd, struct sockaddr_storage *ss, socklen_t *salen);
+
+/*
  * sock_dgram_send(path, buf, len):
  * Send the ${len} bytes at ${buf} as one datagram to the unix datagram
  * socket ${path} ("@name": the abstract namespace), from a fresh socket

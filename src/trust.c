@@ -55,16 +55,17 @@ trust_lifetime(void)
 }
 
 /*
- * trust_load(cfg, id, block, len, rv, err, errlen):
+ * trust_load(cfg, id, block, len, rv, extra, extralen, err, errlen):
  * Load what ${cfg} says about trust besides the key: its credential
  * files (for the identity ${id}) into ${block} (its size in ${len}) and
- * its revocation list into ${rv}.  Return 0, or -1 with a message in
- * ${err} (nothing held).
+ * its revocation list, with the ${extralen} bytes of list at ${extra}
+ * (the enrolment authority's, env->revoked_auth), into ${rv}.  Return
+ * 0, or -1 with a message in ${err} (nothing held).
  */
 int
 trust_load(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
     uint8_t block[CRED_BLOCK_MAX], size_t *len, struct cred_revoked *rv,
-    char *err, size_t errlen)
+    const char *extra, size_t extralen, char *err, size_t errlen)
 {
 	char msg[1024];
 
@@ -74,8 +75,10 @@ trust_load(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
 		snprintf(err, errlen, "credential: %s", msg);
 		return (-1);
 	}
-	if (cfg->node.revoked[0] != '\0' && cred_revoked_load(rv,
-	    cfg->node.revoked, msg, sizeof(msg)) == -1) {
+	if ((cfg->node.revoked[0] != '\0' || extralen > 0) &&
+	    cred_revoked_load_with(rv, cfg->node.revoked[0] != '\0' ?
+	    cfg->node.revoked : NULL, extra, extralen, msg, sizeof(msg)) ==
+	    -1) {
 		snprintf(err, errlen, "revoked: %s", msg);
 		return (-1);
 	}
@@ -200,12 +203,14 @@ trust_start(struct part *p)
 	char err[2048];
 
 	if (trust_load(e->cfg, p->host->idn->id, block, &blen, &e->revoked,
-	    err, sizeof(err)) == -1) {
+	    e->revoked_auth, e->revoked_auth_len, err, sizeof(err)) == -1) {
 		log_error("event=start error=config path=%s detail=\"%s\"",
 		    e->cfg->path, err);
 		return (-1);
 	}
-	(void)channel_local_set_creds(&e->local[0], block, blen);
+	memcpy(e->files_creds, block, blen);
+	e->files_len = blen;
+	env_creds_present(e, block, &blen);
 	return (0);
 }
 
@@ -246,8 +251,8 @@ trust_prepare(struct part *p, struct part_reload *r)
 		return (-1);
 	}
 	t->have_idn = 1;
-	if (trust_load(cfg, t->idn.id, t->block, &t->blen, &t->revoked, msg,
-	    sizeof(msg)) == -1) {
+	if (trust_load(cfg, t->idn.id, t->block, &t->blen, &t->revoked,
+	    e->revoked_auth, e->revoked_auth_len, msg, sizeof(msg)) == -1) {
 		snprintf(r->err, r->errlen, "%s: %s", cfg->path, msg);
 		goto fail;
 	}
@@ -273,6 +278,8 @@ trust_commit(struct part *p, struct part_reload *r)
 {
 	struct trust_row *t = (struct trust_row *)p;
 	struct env *e = p->host->env;
+	uint8_t old[CRED_BLOCK_MAX];
+	size_t old_len;
 
 	if (t->have_creds) {
 		channel_local_fini(&e->local[!e->cur]);
@@ -283,10 +290,13 @@ trust_commit(struct part *p, struct part_reload *r)
 	}
 	/* The credentials presented from now on (renewed files), and the
 	 * revocation list the revocation passes apply. */
-	t->renewed = !r->rotated && (t->blen != e->local[e->cur].creds_len ||
-	    memcmp(t->block, e->local[e->cur].creds, t->blen) != 0);
-	(void)channel_local_set_creds(&e->local[0], t->block, t->blen);
-	(void)channel_local_set_creds(&e->local[1], t->block, t->blen);
+	memcpy(e->files_creds, t->block, t->blen);
+	e->files_len = t->blen;
+	old_len = e->local[e->cur].creds_len;
+	memcpy(old, e->local[e->cur].creds, old_len);
+	env_creds_present(e, t->block, &t->blen);
+	t->renewed = !r->rotated && (e->local[e->cur].creds_len != old_len ||
+	    memcmp(e->local[e->cur].creds, old, old_len) != 0);
 	cred_revoked_free(&e->revoked);
 	e->revoked = t->revoked;
 	memset(&t->revoked, 0, sizeof(t->revoked)); /* env owns it now */
@@ -311,8 +321,6 @@ trust_revoke(struct part *p, struct part_reload *r)
 
 	(void)r;
 	if (t->renewed) {
-		if (t->blen == 0)
-			t->block[t->blen++] = 0;
 		nconns = env_send_creds(e, t->block, t->blen);
 		nsess = dialout_send_creds_all(e, t->block, t->blen);
 		log_info("event=credentials-renewed connections=%u "

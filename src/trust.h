@@ -25,15 +25,16 @@
 uint64_t trust_lifetime(void);
 
 /*
- * trust_load(cfg, id, block, len, rv, err, errlen):
+ * trust_load(cfg, id, block, len, rv, extra, extralen, err, errlen):
  * Load what ${cfg} says about trust besides the key: its credential
  * files (for the identity ${id}) into ${block} (its size in ${len}) and
- * its revocation list into ${rv}.  Return 0, or -1 with a message in
- * ${err} (nothing held).
+ * its revocation list, with the ${extralen} bytes of list at ${extra}
+ * (the enrolment authority's, env->revoked_auth), into ${rv}.  Return
+ * 0, or -1 with a message in ${err} (nothing held).
  */
 int trust_load(const struct config *cfg, const uint8_t id[IDENTITY_ID_LEN],
     uint8_t block[CRED_BLOCK_MAX], size_t *len, struct cred_revoked *rv,
-    char *err, size_t errlen);
+    const char *extra, size_t extralen, char *err, size_t errlen);
 
 /*
  * trust_resign(e, now):

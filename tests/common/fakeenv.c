@@ -33,6 +33,7 @@ fakeenv_init(struct env *e, struct config *cfg, const char *ini, char *err,
 	}
 	ev_now_update(e->loop);
 	conn_ctx_init(&e->ctx, e->loop);
+	env_audit_init();
 	e->ctx.handshake_timeout = cfg->node.handshake_timeout;
 	e->ctx.connect_timeout = cfg->node.connect_timeout;
 	e->ctx.idle_timeout = cfg->node.idle_timeout;

@@ -7,7 +7,8 @@ Usage: docsnippets.py OUTDIR FILE.md...
 
 A snippet is a fenced block marked ```ini, or an indented (4 spaces) block
 whose first line is a section of a node's configuration ([node], [peers],
-[authorities], [outlet NAME], [inlet NAME], [relay NAME]; not systemd's
+[authorities], [outlet NAME], [inlet NAME], [relay NAME], [authority
+NAME]; not systemd's
 [Service] and the like).  Blocks laid out side by side (a first line of
 ';' comments, one per column) are cut into their columns at the columns
 of those ';'.  Inside a block, a full-line comment after an empty line
@@ -19,7 +20,8 @@ Each snippet is written to OUTDIR/NNN.ini as it stands, with its origin
 --complete makes a snippet a file `check` can read, changing nothing the
 snippet says but what only exists on the documentation's machine: a
 [node] section when it has none (with a listen address); the node's key, credential and revoked
-files (from the environment: SNIP_KEY, SNIP_CRED, SNIP_REVOKED); `user`
+files (from the environment: SNIP_KEY, SNIP_CRED, SNIP_REVOKED), an
+[authority NAME]'s key and store (SNIP_CA_KEY, SNIP_STORE); `user`
 (SNIP_USER, or dropped when SNIP_USER is empty) and `allow_root = yes`
 when SNIP_ROOT is 1 and the snippet names no user; a placeholder
 identifier (I..., Icorp...: an I, letters or digits, then "...") becomes
@@ -31,7 +33,8 @@ import os
 import re
 import sys
 
-SECTION = re.compile(r"^\[(node|peers|authorities|(outlet|inlet|relay) [^\]]+)\]")
+SECTION = re.compile(
+    r"^\[(node|peers|authorities|(outlet|inlet|relay|authority) [^\]]+)\]")
 
 
 def blocks(path):
@@ -105,16 +108,19 @@ def complete(src, dst, extra):
     out, section, has_user = [], "", False
     node_keys = {"identity": "SNIP_KEY", "credential": "SNIP_CRED",
                  "revoked": "SNIP_REVOKED"}
+    authority_keys = {"key": "SNIP_CA_KEY", "store": "SNIP_STORE"}
     for ln in lines:
         m = re.match(r"^\[([^\]]+)\]", ln)
         if m:
             section = m.group(1)
         kv = re.match(r"^(\w+)\s*=", ln)
-        if section == "node" and kv and kv.group(1) in node_keys:
+        paths = node_keys if section == "node" else \
+            authority_keys if section.startswith("authority ") else {}
+        if kv and kv.group(1) in paths:
             # Only the path: what follows it stays, as the parser
             # reads it (a "# comment" after a value is part of it).
             ln = re.sub(r"^(\w+\s*=\s*)\S+",
-                        lambda m: m.group(1) + env[node_keys[kv.group(1)]],
+                        lambda m: m.group(1) + env[paths[kv.group(1)]],
                         ln)
         elif section == "node" and kv and kv.group(1) == "user":
             has_user = True

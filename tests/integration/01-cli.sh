@@ -39,7 +39,8 @@ has "$T/out" '^usage: sallyport '
 has "$T/out" 'credential issue .*--ttl DURATION .*--out FILE'
 has "$T/out" 'run \[--no-sandbox\] FILE'
 for c in run check 'identity create' 'identity show' intercept-rules \
-    'authority create' 'credential issue' 'credential show' probe help; do
+    'authority create' 'credential issue' 'credential show' probe help \
+    'policy explain'; do
 	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' \
 	    "$top_srcdir/man/sallyport.8" | grep -q "^\.Cm $c\$" ||
 		fail "man page synopsis lacks $c"
@@ -59,9 +60,13 @@ has "$T/err" '^sallyport: bad option'
 expect 64 "$SALLYPORT" --log-level loud check x
 has "$T/err" '^sallyport: --log-level must be'
 expect 0 "$SALLYPORT" help check
-has "$T/out" '^usage: sallyport check FILE'
+has "$T/out" '^usage: sallyport check \[--expect EXPECT\] FILE'
 expect 0 "$SALLYPORT" check --help
-has "$T/out" '^usage: sallyport check FILE'
+has "$T/out" '^usage: sallyport check \[--expect EXPECT\] FILE'
+expect 64 "$SALLYPORT" policy explain
+has "$T/err" '^sallyport: policy explain: FILE, --peer and --service are needed'
+expect 64 "$SALLYPORT" policy explain x --peer y --service z --bogus
+has "$T/err" '^sallyport: policy explain: unknown option --bogus'
 expect 0 "$SALLYPORT" help identity create
 has "$T/out" '^usage: sallyport identity create FILE'
 expect 0 "$SALLYPORT" identity show -h
@@ -160,17 +165,19 @@ corp = $ca_id
 [outlet echo]
 target = 127.0.0.1:7
 allow = role=app@corp
+deny = role=app+!env=test|dev@corp, me
 
 [relay db]
 register = role=db@corp
 allow = me, role=app+env=prod@corp
+deny = role=app+env=staging|qa@corp
 
 [peers]
 me = $id_a
 EOT
 expect 0 "$SALLYPORT" check "$T/rule.ini"
-has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: role=app@corp$'
-has "$T/out" '^relay +db, register: role=db@corp; allow: me \('"$id_a"'\), role=app\+env=prod@corp$'
+has "$T/out" '^relay +db, register: role=db@corp; allow: me \('"$id_a"'\), env=prod\+role=app@corp; deny: env=qa\|staging\+role=app@corp$'
+has "$T/out" '^outlet +echo -> 127.0.0.1:7, allow: role=app@corp; deny: me \('"$id_a"'\), !env=dev\|test\+role=app@corp$'
 sed 's/^allow = me/allow = you/' "$T/node.ini" >"$T/bad.ini"
 expect 78 "$SALLYPORT" check "$T/bad.ini"
 has "$T/err" "^sallyport: $T/bad.ini:11: unknown peer \"you\""

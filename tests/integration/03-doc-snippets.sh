@@ -46,6 +46,7 @@ while [ $i -lt 12 ]; do
 done
 SNIP_KEY="$T/node.key" SNIP_CRED="$T/node.cred" SNIP_REVOKED="$T/revoked"
 SNIP_CA=$ca_id SNIP_IDS=$ids SNIP_ROOT=0 SNIP_USER=
+SNIP_CA_KEY="$T/ca.key" SNIP_STORE="$T/authority.db"
 if [ "$(id -u)" = 0 ]; then
 	# As root, check asks whether the run user can read the files again:
 	# nobody stands in for the documentation's user.
@@ -56,6 +57,7 @@ if [ "$(id -u)" = 0 ]; then
 	chmod 640 "$T/node.key" "$T/node.cred" "$T/revoked"
 fi
 export SNIP_KEY SNIP_CRED SNIP_REVOKED SNIP_CA SNIP_IDS SNIP_ROOT SNIP_USER
+export SNIP_CA_KEY SNIP_STORE
 
 checked=0
 for snip in "$T"/s/*.ini; do

@@ -71,7 +71,13 @@ ctr_cleanup()
 	for _p in $PODS; do
 		podman pod rm -f -t 5 "$_p" >/dev/null 2>&1
 	done
+	# The ConfigMaps' volumes kube play made (their names end in $SFX).
+	for _v in $(podman volume ls -q 2>/dev/null | grep -e "$SFX\$"); do
+		podman volume rm -f "$_v" >/dev/null 2>&1
+	done
 }
+# Appended to the kube pods' and ConfigMaps' names: unique to this run.
+SFX=-t46-$$
 trap '_r=$?; ctr_cleanup; (exit $_r); cleanup' EXIT
 
 # --- the base images ---
@@ -262,36 +268,49 @@ fi
 
 # --- the Kubernetes manifests podman can run: outlet.yaml (a Deployment)
 # and sidecar.yaml (a Deployment with the inlet as a native sidecar), made
-# to run here by k8s-podman.py (host network, this image, hostPath keys,
-# this machine's ports and identifiers), carrying redis from the sidecar's
-# listener through the outlet pod.  relay.yaml is a StatefulSet (podman
-# cannot run it) and intercept.yaml needs NET_ADMIN and nftables rules in
-# the pod: both are checked by 85-k8s-manifests.sh (schemas, fields,
-# `sallyport check` of their node.ini); the relay fleet itself by 72/73.
+# to run here by k8s-podman.py (host network, this image, hostPath for the
+# token Secrets, this machine's ports), carrying redis from the sidecar's
+# listener through the outlet pod.  Both pods make their key in their
+# emptyDir (the init container) and enrol with a token from the
+# authority corp, which runs here as a node of the built binary (its
+# manifest, authority.yaml, is a StatefulSet: podman cannot run it;
+# 110-k8s-enrol.sh runs its config).  relay.yaml is a StatefulSet too and
+# intercept.yaml needs NET_ADMIN and nftables rules in the pod: both are
+# checked by 85-k8s-manifests.sh (schemas, fields, `sallyport check` of
+# their node.ini); the relay fleet itself by 72/73.
 need_py_yaml=$(python3 -c 'import yaml' 2>&1) ||
 	ci_skip "python3-yaml is not installed (contrib/scripts/deps.sh): $need_py_yaml"
 K_NODE=$(free_port)
 K_INLET=$(free_port)
 K_ADMIN_OUT=$(free_port)
 K_ADMIN_IN=$(free_port)
-BK_ID=$(make_identity backup)
+K_AUTH=$(free_port)
 k8s=$top_srcdir/contrib/kubernetes
-peer_id()
+"$SALLYPORT" authority create "$WORK/corp.key" >/dev/null || die "authority create failed"
+mkdir "$WORK/corp-store"
 {
-	sed -n "s/^ *$2 = \(I[0-9a-f]\{64\}\)\$/\1/p" "$1" | head -n 1
-}
+	ini_node kauth.key "127.0.0.1:$K_AUTH"
+	echo "[authority corp]"
+	echo "key = corp.key"
+	echo "store = corp-store/corp.db"
+} >"$WORK/kauth.ini"
+make_identity kauth >/dev/null
+start_node kauth "$WORK/kauth.ini"
 # kube(manifest, FROM=TO...): play it; remember its pods.
 kube()
 {
 	_m=$1
 	_b=$(basename "$1" .yaml)
 	shift
-	python3 "$top_srcdir/tests/integration/k8s-podman.py" "$_m" "$IMAGE" \
+	python3 "$top_srcdir/tests/integration/k8s-podman.py" --suffix="$SFX" "$_m" "$IMAGE" \
 	    "$WORK/etc-$_b" "$WORK/$_b-pods.yaml" "$WORK/$_b-cm.yaml" "$@" ||
 		die "k8s-podman.py $_b failed"
-	podman kube play --network host --configmap "$WORK/$_b-cm.yaml" \
-	    "$WORK/$_b-pods.yaml" >"$WORK/$_b-play.out" 2>&1 ||
+	if ! podman kube play --network host --configmap "$WORK/$_b-cm.yaml" \
+	    "$WORK/$_b-pods.yaml" >"$WORK/$_b-play.out" 2>&1; then
+		# A pod half brought up is not in $PODS: take it down here.
+		podman kube down "$WORK/$_b-pods.yaml" >/dev/null 2>&1 || true
 		die "podman kube play $_b: $(cat "$WORK/$_b-play.out")"
+	fi
 	_pod=$(sed -n '/^Pod:/{n;p}' "$WORK/$_b-play.out")
 	[ -n "$_pod" ] || die "podman kube play $_b: no pod: $(cat "$WORK/$_b-play.out")"
 	PODS="$PODS $_pod"
@@ -301,27 +320,35 @@ ready()
 {
 	"$SALLYPORT" probe "http://127.0.0.1:$1/readyz" >/dev/null 2>&1
 }
+# The token Secrets (role=db for the outlet, role=app for the sidecar),
+# root:10001 0440 as the Secret volume gives them.
 for b in outlet sidecar; do
 	mkdir -m 755 "$WORK/etc-$b"
-	cp -p "$WORK/etc-$([ $b = outlet ] && echo out || echo in)/node.key" "$WORK/etc-$b/"
+	"$SALLYPORT" authority token create "$WORK/kauth.ini" corp \
+	    --attr "role=$([ $b = outlet ] && echo db || echo app)" --uses 2 \
+	    >"$WORK/etc-$b/token" 2>"$WORK/token-$b.err" ||
+		die "token create failed: $(cat "$WORK/token-$b.err")"
+	chown 0:10001 "$WORK/etc-$b/token"
+	chmod 0440 "$WORK/etc-$b/token"
 done
 kube "$k8s/outlet.yaml" "0.0.0.0:7400=127.0.0.1:$K_NODE" \
 	"127.0.0.1:9400=127.0.0.1:$K_ADMIN_OUT" \
-	"postgres.data.svc.cluster.local:5432=127.0.0.1:$REDIS_PORT" \
-	"$(peer_id "$k8s/outlet.yaml" app)=$IN_ID" \
-	"$(peer_id "$k8s/outlet.yaml" backup)=$BK_ID"
+	"postgres.data.svc.cluster.local:5432=127.0.0.1:$REDIS_PORT"
 wait_until 60 ready "$K_ADMIN_OUT" || die "outlet.yaml's pod: not ready: $(podman pod logs "$POD_outlet" 2>&1 | tail -n 20)"
 kube "$k8s/sidecar.yaml" "127.0.0.1:9400=127.0.0.1:$K_ADMIN_IN" \
 	"127.0.0.1:5432=127.0.0.1:$K_INLET" \
-	"sallyport-outlet.data.svc.cluster.local:7400=127.0.0.1:$K_NODE" \
-	"$(peer_id "$k8s/sidecar.yaml" db)=$OUT_ID"
+	"sallyport-outlet.data.svc.cluster.local:7400=127.0.0.1:$K_NODE"
 wait_until 60 ready "$K_ADMIN_IN" || die "sidecar.yaml's pod: not ready: $(podman pod logs "$POD_sidecar" 2>&1 | tail -n 20)"
-[ "$(redis-cli -p "$K_INLET" PING)" = PONG ] || die "no PONG through the kube pods"
+[ "$(redis-cli -p "$K_INLET" PING)" = PONG ] ||
+	die "no PONG through the kube pods: $(podman pod logs "$POD_sidecar" 2>&1 | tail -n 20)
+outlet pod: $(podman pod logs "$POD_outlet" 2>&1 | tail -n 20)"
 [ "$(redis-cli -p "$K_INLET" GET ctr)" = in-a-container ] || die "GET through the kube pods failed"
 podman pod logs "$POD_outlet" >"$WORK/kube-outlet.log" 2>&1 || true
-log_has "$WORK/kube-outlet.log" event=audit decision=allow service=postgres "peer=$IN_ID" ||
+log_has "$WORK/kube-outlet.log" event=enroll authority=corp result=ok ||
+	die "outlet.yaml's pod did not enrol: $(tail -n 20 "$WORK/kube-outlet.log")"
+log_has "$WORK/kube-outlet.log" event=audit decision=allow service=postgres rule=role=app@corp ||
 	die "no allow audit line in outlet.yaml's pod: $(tail -n 20 "$WORK/kube-outlet.log")"
-say "podman kube play outlet.yaml + sidecar.yaml: redis PING/GET through the pods: ok"
+say "podman kube play outlet.yaml + sidecar.yaml: keys made in the pods, enrolled by token, redis PING/GET through the pods: ok"
 for p in $POD_sidecar $POD_outlet; do
 	podman pod stop -t 30 "$p" >"$WORK/pod-stop" 2>&1 ||
 		die "podman pod stop $p failed: $(cat "$WORK/pod-stop")"

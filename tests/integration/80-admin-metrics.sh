@@ -37,14 +37,6 @@ tunnel_admin()
 }
 tunnel_admin
 
-# metric(port, series): the value of one series line of /metrics.
-metric()
-{
-	curl -fsS "http://127.0.0.1:$1/metrics" |
-		awk -v s="$2" 'index($0, s " ") == 1 { print $2; f = 1 }
-		    END { if (!f) print 0 }'
-}
-
 [ "$(curl -fsS "http://127.0.0.1:$OUT_ADMIN/healthz")" = ok ] ||
 	die "/healthz is not ok"
 [ "$(curl -fsS "http://127.0.0.1:$IN_ADMIN/readyz")" = ready ] ||

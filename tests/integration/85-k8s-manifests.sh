@@ -5,8 +5,11 @@
 # on are there (k8s-manifests.js: native sidecar, probes through
 # `sallyport probe` on /readyz, NetworkPolicies admitting only the node
 # port, key Secrets with defaultMode 0440 under an fsGroup, reload = watch,
-# the securityContext), and every embedded node.ini passes `sallyport
-# check` once its key paths and identifiers are replaced by generated ones.
+# the securityContext; enrolling pods make their key in an emptyDir and
+# read the token from a Secret; the authority's store on a
+# PersistentVolume), and every embedded node.ini passes `sallyport check`
+# once its key, token, credential and store paths and its identifiers are
+# replaced by generated ones (a token line of a generated authority key).
 # As root, the check also runs as uid 10001 against a key owned by root,
 # group 10001, mode 0440: what a Secret volume gives that uid.
 #
@@ -66,6 +69,12 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	fi
 fi
 
+# The authority key every enrolment token and [authority] section names.
+CA_ID=$("$SALLYPORT" authority create "$WORK/corp.key" | grep -Eo 'I[0-9a-f]{64}' | tail -n 1)
+[ -n "$CA_ID" ] || die "authority create printed no identifier"
+SECRET=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+TOKEN="sallyport-token-1:corp:$CA_ID:127.0.0.1:7400:$SECRET"
+
 n=0
 for ini in "$WORK"/ini/*.ini; do
 	n=$((n + 1))
@@ -73,7 +82,15 @@ for ini in "$WORK"/ini/*.ini; do
 	key=$(sed -n 's/^identity *= *//p' "$ini")
 	[ -n "$key" ] || die "$name: no identity line"
 	make_identity "$name" >/dev/null
-	echo "s|^identity *= *$key\$|identity = $WORK/$name.key|" >"$WORK/$name.sed"
+	{
+		echo "s|^identity *= *$key\$|identity = $WORK/$name.key|"
+		echo "s|^enroll *= *.*\$|enroll = $WORK/$name.token|"
+		echo "s|^enroll_credential *= *.*\$|enroll_credential = $WORK/$name.cred|"
+		echo "s|^key *= *.*\$|key = $WORK/corp.key|"
+		echo "s|^store *= *.*\$|store = $WORK/$name-store/corp.db|"
+	} >"$WORK/$name.sed"
+	printf '%s\n' "$TOKEN" >"$WORK/$name.token"
+	mkdir "$WORK/$name-store"
 	# Every identifier in the file becomes a generated one (distinct ones
 	# stay distinct).
 	i=0
@@ -86,8 +103,17 @@ for ini in "$WORK"/ini/*.ini; do
 		mv "$WORK/$name.ini.new" "$ini"
 	grep -q "^identity = $WORK/$name.key\$" "$ini" || die "$name: identity not substituted"
 	if [ -n "$as_pod" ]; then
-		chown 0:10001 "$WORK/$name.key"
-		chmod 0440 "$WORK/$name.key"
+		# Secret volumes: root:10001 0440.  An enrolling pod's own key
+		# is the uid's, 0600 (sallyport identity create in the pod).
+		if grep -q '^enroll *=' "$ini"; then
+			chown 10001:10001 "$WORK/$name.key"
+		else
+			chown 0:10001 "$WORK/$name.key"
+			chmod 0440 "$WORK/$name.key"
+		fi
+		chown 0:10001 "$WORK/$name.token" "$WORK/corp.key"
+		chmod 0440 "$WORK/$name.token" "$WORK/corp.key"
+		chown 10001:10001 "$WORK/$name-store"
 		chmod 644 "$ini"
 	fi
 	rc=0
@@ -95,14 +121,16 @@ for ini in "$WORK"/ini/*.ini; do
 	$as_pod "$SALLYPORT" check "$ini" >"$WORK/$name.check" 2>&1 || rc=$?
 	[ "$rc" = 0 ] || die "sallyport check $name.ini: exit $rc: $(cat "$WORK/$name.check")
 $(cat "$ini")"
-	say "$name: sallyport check ok${as_pod:+ (as uid 10001, key root:10001 0440)}"
+	say "$name: sallyport check ok${as_pod:+ (as uid 10001, Secret files root:10001 0440)}"
 done
 [ "$n" -ge 3 ] || die "only $n node.ini found in the manifests"
 
 # The key rule the manifests rely on also refuses what a wrong defaultMode
-# gives: root-owned 0444 (others may read).
+# gives: root-owned 0444 (others may read), here the authority key.
 if [ -n "$as_pod" ]; then
-	chmod 0444 "$WORK/$name.key"
+	ini=$(grep -l '^\[authority ' "$WORK"/ini/*.ini | head -n 1)
+	[ -n "$ini" ] || die "no authority node.ini"
+	chmod 0444 "$WORK/corp.key"
 	rc=0
 	# shellcheck disable=SC2086
 	$as_pod "$SALLYPORT" check "$ini" >"$WORK/bad.check" 2>&1 || rc=$?

@@ -73,11 +73,6 @@ done
 for n in app none rogue old early; do
 	start_node $n "$WORK/$n.ini"
 done
-ping_via()
-{
-	eval "_p=\$P_$1"
-	redis-cli -h 127.0.0.1 -p "$_p" PING 2>&1 || true
-}
 
 # Allowed by attribute; the rule is named.
 [ "$(ping_via app)" = PONG ] || die "app is not let through"

@@ -45,6 +45,11 @@ o_relay="hub@127.0.0.1:$(free_port)"
 o_pool=4
 o_proxy=off
 o_dials=4
+o_pconns=0
+o_prate=0
+o_pburst=0
+o_pbytes=0
+o_ppbytes=0
 i_listen="127.0.0.1:$(free_port)"
 i_intercept="198.18.19.1:5432"
 i_outlet="a@127.0.0.1:$(free_port)"
@@ -53,6 +58,9 @@ i_via=""
 r_register="a"
 r_allow="b"
 r_via="hub@127.0.0.1:$(free_port)"
+r_pconns=4096
+r_prate=0
+r_pburst=0
 
 write_conf()
 {
@@ -73,6 +81,11 @@ write_conf()
 		echo "pool = $o_pool"
 		echo "proxy_protocol = $o_proxy"
 		echo "max_dials = $o_dials"
+		echo "max_connections_per_peer = $o_pconns"
+		echo "new_connections_per_second = $o_prate"
+		echo "new_connections_burst = $o_pburst"
+		echo "bytes_per_second_per_connection = $o_pbytes"
+		echo "bytes_per_second_per_peer = $o_ppbytes"
 		echo
 		echo "[inlet i]"
 		echo "listen = $i_listen"
@@ -85,6 +98,9 @@ write_conf()
 		echo "register = $r_register"
 		echo "allow = $r_allow"
 		echo "via = $r_via"
+		echo "max_connections_per_peer = $r_pconns"
+		echo "new_connections_per_second = $r_prate"
+		echo "new_connections_burst = $r_pburst"
 	} >"$WORK/node.ini.new"
 	mv -f "$WORK/node.ini.new" "$WORK/node.ini"
 }
@@ -130,6 +146,11 @@ outlet o o_allow a,b,role=app@corp
 outlet o o_relay hub@127.0.0.1:$(free_port)
 outlet o o_pool 5
 outlet o o_proxy v2
+outlet o o_pconns 5
+outlet o o_prate 10
+outlet o o_pburst 20
+outlet o o_pbytes 1048576
+outlet o o_ppbytes 2097152
 inlet i i_listen 127.0.0.1:$(free_port)
 inlet i i_intercept 198.18.19.1:5433
 inlet i i_outlet b@127.0.0.1:$(free_port)
@@ -142,6 +163,9 @@ relay r r_register a,b,role=db@corp
 relay r r_allow b,a
 relay r r_allow b,a,role=app@corp
 relay r r_via hub@127.0.0.1:$(free_port)
+relay r r_pconns 100
+relay r r_prate 10
+relay r r_pburst 20
 node node n_reload watch
 EOF
 while read -r kind name var value; do

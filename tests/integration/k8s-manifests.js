@@ -5,7 +5,9 @@
 // Every YAML document of every file is validated with the kubernetes-models
 // class of its apiVersion and kind (the OpenAPI schemas of the Kubernetes
 // API); then the fields the deployment relies on are checked explicitly,
-// and every embedded node.ini is written to OUTDIR/NN-NAME.ini for
+// (an enrolling node makes its key in the pod and enrols with a token from
+// a Secret; the authority keeps its store on a PersistentVolume and its
+// key in a Secret), and every embedded node.ini is written to OUTDIR/NN-NAME.ini for
 // `sallyport check`.  YAML is read by js-yaml 3 (YAML 1.1 integers, as
 // Kubernetes' own parser: `defaultMode: 0440` is octal 288).
 'use strict';
@@ -42,7 +44,28 @@ if (!outdir || files.length === 0) {
   process.exit(2);
 }
 
-let inis = 0, objects = 0, sidecars = 0, nodePolicies = 0;
+let inis = 0, objects = 0, sidecars = 0, nodePolicies = 0, enrolling = 0, authorities = 0;
+
+// The value of KEY in the [SECTION...] part of an ini text, or ''.
+function iniValue(text, section, key) {
+  let cur = '';
+  for (const line of text.split('\n')) {
+    const h = /^\[([^\]]*)\]/.exec(line);
+    if (h) { cur = h[1]; continue; }
+    const kv = new RegExp(`^${key}\\s*=\\s*(\\S+)`).exec(line);
+    if (kv && (cur === section || cur.startsWith(section + ' '))) return kv[1];
+  }
+  return '';
+}
+
+// The mount (with its volume) that holds FILE, or null.
+function mountOf(mounts, file) {
+  let best = null;
+  for (const m of mounts)
+    if (file.startsWith(m.mountPath + '/') &&
+        (!best || m.mountPath.length > best.mountPath.length)) best = m;
+  return best;
+}
 
 // The containers that run the sallyport image.
 function isSallyport(c) { return /(^|\/)sallyport:/.test(c.image || ''); }
@@ -79,6 +102,9 @@ function checkPod(where, doc, configMaps) {
     fail(where, 'pod seccompProfile is not RuntimeDefault');
   const volumes = {};
   for (const v of pod.volumes || []) volumes[v.name] = v;
+  // A StatefulSet's PersistentVolumeClaims, by name.
+  for (const t of doc.spec.volumeClaimTemplates || [])
+    volumes[t.metadata.name] = {claim: t};
   const init = pod.initContainers || [];
   const all = init.concat(pod.containers || []);
   let nodes = 0;
@@ -108,11 +134,16 @@ function checkPod(where, doc, configMaps) {
     // updated, so reload = watch would not see changes), holding node.ini
     // with reload = watch.
     const ini = c.args[1];
-    let configFound = false, keyFound = false, iniText = '', keyMount = '';
+    let configFound = false, keyFound = false, iniText = '';
+    const mounts = [];
     for (const m of c.volumeMounts || []) {
       const v = volumes[m.name];
       if (!v) { fail(cw, `mount of undefined volume ${m.name}`); continue; }
-      if (m.readOnly !== true) fail(cw, `mount ${m.name} not readOnly`);
+      mounts.push({mountPath: m.mountPath, v});
+      // Only the node's own state (an emptyDir) and the authority's store
+      // (a PersistentVolume) may be written.
+      if (m.readOnly !== true && !v.emptyDir && !v.claim)
+        fail(cw, `mount ${m.name} not readOnly`);
       if (v.configMap) {
         if (m.subPath) fail(cw, `ConfigMap ${v.configMap.name} mounted with subPath: reload = watch never sees an update`);
         if (ini !== `${m.mountPath}/node.ini`) continue;
@@ -124,18 +155,57 @@ function checkPod(where, doc, configMaps) {
       }
       if (v.secret) {
         keyFound = true;
-        keyMount = m.mountPath;
         if (v.secret.defaultMode !== KEY_MODE)
           fail(cw, `Secret ${v.secret.secretName} defaultMode is ${v.secret.defaultMode}, want 0440`);
       }
     }
-    const id = /^identity\s*=\s*(\S+)/m.exec(iniText);
-    if (iniText && (!id || !keyMount || !id[1].startsWith(keyMount + '/')))
-      fail(cw, `identity ${id ? id[1] : '(none)'} is not in the key Secret's mount ${keyMount}`);
+    if (iniText) checkFiles(cw, pod, init, c, mounts, iniText);
     if (!configFound) fail(cw, `${ini} does not come from a ConfigMap directory mount`);
     if (!keyFound) fail(cw, 'no key Secret mounted');
   }
   if (nodes === 0) fail(where, 'runs no sallyport node');
+}
+
+// Where the node's files come from.  The key is from a Secret, or made in
+// the pod: in an emptyDir that an init container before the node fills
+// with `sallyport identity create`.  A node that enrols ([node] enroll)
+// makes its key in the pod (never a Secret), keeps the credential next to
+// it, and reads the token from a Secret.  An authority ([authority
+// NAME]) has its key from a Secret and its store on a PersistentVolume
+// that kubelet does not re-chown at every mount (fsGroupChangePolicy
+// OnRootMismatch: a store made group-writable is refused).
+function checkFiles(cw, pod, init, c, mounts, text) {
+  const identity = iniValue(text, 'node', 'identity');
+  const im = mountOf(mounts, identity);
+  // The init containers that run before c (all of them for a regular one).
+  const before = init.includes(c) ? init.slice(0, init.indexOf(c)) : init;
+  const made = im && im.v.emptyDir && before.some((ic) =>
+    (ic.command || []).join(' ').includes(`sallyport identity create ${identity}`) &&
+    (ic.volumeMounts || []).some((m) => m.mountPath === im.mountPath));
+  if (im && im.v.emptyDir && !made)
+    fail(cw, `identity ${identity} is in an emptyDir that no init container before it fills`);
+  if (!im || !(im.v.secret || im.v.emptyDir))
+    fail(cw, `identity ${identity} is neither from a key Secret nor made in the pod`);
+  const enroll = iniValue(text, 'node', 'enroll');
+  if (enroll) {
+    enrolling++;
+    if (!made) fail(cw, `enrolling node: identity ${identity} is not made in the pod (an emptyDir)`);
+    const tm = mountOf(mounts, enroll);
+    if (!tm || !tm.v.secret) fail(cw, `enroll token ${enroll} is not from a Secret`);
+    const cred = iniValue(text, 'node', 'enroll_credential');
+    const cm = mountOf(mounts, cred);
+    if (!cm || !im || cm.mountPath !== im.mountPath)
+      fail(cw, `enroll_credential ${cred} is not next to the key in its emptyDir`);
+  }
+  if (/^\[authority /m.test(text)) {
+    authorities++;
+    const km = mountOf(mounts, iniValue(text, 'authority', 'key'));
+    if (!km || !km.v.secret) fail(cw, 'the authority key is not from a Secret');
+    const sm = mountOf(mounts, iniValue(text, 'authority', 'store'));
+    if (!sm || !sm.v.claim) fail(cw, 'the authority store is not on a PersistentVolumeClaim');
+    if ((pod.securityContext || {}).fsGroupChangePolicy !== 'OnRootMismatch')
+      fail(cw, 'authority pod: fsGroupChangePolicy is not OnRootMismatch (the store would be made group-writable)');
+  }
 }
 
 function checkNetworkPolicy(where, doc, nodePods) {
@@ -212,5 +282,7 @@ for (const file of files) {
 
 if (sidecars === 0) fail('manifests', 'no native sidecar at all');
 if (nodePolicies === 0) fail('manifests', 'no NetworkPolicy for node pods');
-console.log(`objects=${objects} node_ini=${inis} native_sidecars=${sidecars} node_policies=${nodePolicies}`);
+if (enrolling === 0) fail('manifests', 'no node enrols');
+if (authorities === 0) fail('manifests', 'no authority');
+console.log(`objects=${objects} node_ini=${inis} native_sidecars=${sidecars} node_policies=${nodePolicies} enrolling=${enrolling} authorities=${authorities}`);
 process.exit(failures ? 1 : 0);

@@ -551,6 +551,43 @@ outlets_ab()
 	} >"$WORK/out.ini"
 }
 
+# peers_ab(): the nodes of the per-peer limit tests (28, 42): the outlet
+# node "out" (its [node] and [peers] a, b written to $WORK/out.ini, the
+# caller adds its outlets: peers_ab; ini_outlet ... >>"$WORK/out.ini") and
+# two inlet nodes "a" and "b" (inlet_node).  Sets OUT_ID A_ID B_ID
+# NODE_PORT.
+peers_ab()
+{
+	OUT_ID=$(make_identity out)
+	A_ID=$(make_identity a)
+	B_ID=$(make_identity b)
+	NODE_PORT=$(free_port)
+	{
+		ini_node "$WORK/out.key" "127.0.0.1:$NODE_PORT" "$@"
+		ini_peers a "$A_ID" b "$B_ID"
+	} >"$WORK/out.ini"
+}
+
+# inlet_node(name service...): $WORK/${name}.ini, the inlet node ${name}
+# (key $WORK/${name}.key) with one inlet per service, each reaching it on
+# the outlet node $OUT_ID at 127.0.0.1:$NODE_PORT and listening on
+# 127.0.0.1:$P_${name}_${service} (a free port, set here).  Not started.
+inlet_node()
+{
+	_in_n=$1
+	shift
+	{
+		ini_node "$WORK/$_in_n.key" ""
+		ini_peers server "$OUT_ID"
+		for _in_s in "$@"; do
+			eval "P_${_in_n}_$_in_s=\$(free_port)"
+			eval "_in_p=\$P_${_in_n}_$_in_s"
+			ini_inlet "$_in_s" "127.0.0.1:$_in_p" \
+			    "server@127.0.0.1:$NODE_PORT"
+		done
+	} >"$WORK/$_in_n.ini"
+}
+
 # start_redis([redis-server options...]): a redis-server on a free port of
 # 127.0.0.1 ($REDIS_PORT, set here), no persistence, its log in
 # $WORK/redis.log; returns once it listens.
@@ -585,6 +622,33 @@ redis_inlet()
 		ini_peers server "$OUT_ID"
 		ini_inlet redis "127.0.0.1:$_ri_p" "server@127.0.0.1:$NODE_PORT"
 	} >"$WORK/$_ri_n.ini"
+}
+
+# metric(port, series): the value of one series line of the /metrics of
+# the admin endpoint on 127.0.0.1:${port} (0 if absent).
+metric()
+{
+	curl -fsS "http://127.0.0.1:$1/metrics" |
+		awk -v s="$2" 'index($0, s " ") == 1 { print $2; f = 1 }
+		    END { if (!f) print 0 }'
+}
+
+# check_prints(ini, regex): `sallyport check ini` passes and a line of its
+# output matches the basic regular expression ${regex}.
+check_prints()
+{
+	"$SALLYPORT" check "$1" >"$WORK/check.out" 2>&1 ||
+		die "check $1: $(cat "$WORK/check.out")"
+	grep -q -- "$2" "$WORK/check.out" ||
+		die "check $1 prints no /$2/: $(cat "$WORK/check.out")"
+}
+
+# ping_via(name): what redis answers PING through the inlet of the node
+# ${name} (redis_inlet, on 127.0.0.1:$P_${name}), or redis-cli's error.
+ping_via()
+{
+	eval "_p=\$P_$1"
+	redis-cli -h 127.0.0.1 -p "$_p" PING 2>&1 || true
 }
 
 # give_to_user(user file...): the layout docs/config.md asks of a node

@@ -103,9 +103,10 @@ relay_supported
 
 # --- topologies ---
 
-# relay3_net: the three hosts and their links; sets CLIENT_IP RELAY_IP
-# (the relay as the client sees it) RELAY_IP_S (as the server sees it) and
-# SERVER_IP.  The server drops inbound SYNs.
+# relay3_net([open]): the three hosts and their links; sets CLIENT_IP
+# RELAY_IP (the relay as the client sees it) RELAY_IP_S (as the server sees
+# it) and SERVER_IP.  The server drops inbound SYNs, unless "open" (a
+# benchmark's plain rows need a way in).
 relay3_net()
 {
 	ns_require
@@ -119,7 +120,7 @@ relay3_net()
 	SERVER_IP=$(ns_ip 1 2)
 	ns_route client default "$RELAY_IP"
 	ns_route server default "$RELAY_IP_S"
-	ns_drop_syn server
+	[ "${1:-}" = open ] || ns_drop_syn server
 }
 
 # relay4_net: four hosts for a chain of two relays,

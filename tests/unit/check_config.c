@@ -14,6 +14,9 @@
 
 #define ID_A "I13dfa2b5532b8a98de05e2aa8082a5947e64fc571720e3f2c26ea96181143e64"
 #define ID_B "I844638b41cfa419657fa04405c09e150f74495d78b724cfb55fa9fc926032994"
+#define ID_C "I0000000000000000000000000000000000000000000000000000000000000001"
+#define ID_D "I0000000000000000000000000000000000000000000000000000000000000002"
+#define ID_E "I0000000000000000000000000000000000000000000000000000000000000003"
 #define ID_UPPER                                                               \
 	"I13DFA2B5532B8A98DE05E2AA8082A5947E64FC571720E3F2C26EA96181143E64"
 
@@ -43,11 +46,11 @@ static const struct {
 	"[node] has no identity = KEYFILE"},
     {"identity = k\n" NODE, 1, "key \"identity\" outside any section"},
     {NODE "[bogus]\n", 3, "unknown section [bogus] (expected [node], "
-			  "[peers], [authorities], [outlet NAME], [inlet NAME] or "
-			  "[relay NAME])"},
+			  "[peers], [authorities], [outlet NAME], "
+			  "[inlet NAME], [relay NAME] or [authority NAME])"},
     {NODE "[Node]\n", 3, "unknown section [Node] (expected [node], [peers], "
-			 "[authorities], [outlet NAME], [inlet NAME] or "
-			 "[relay NAME])"},
+			 "[authorities], [outlet NAME], [inlet NAME], "
+			 "[relay NAME] or [authority NAME])"},
     {NODE "[node]\n", 3, "duplicate [node] section (first on line 1)"},
     {NODE "[peers]\n[peers]\n", 4,
 	"duplicate [peers] section (first on line 3)"},
@@ -176,6 +179,9 @@ static const struct {
     {NODEL "[outlet pg]\ntarget = 127.0.0.1:5432\nproxy_protocol = v1\n", 6,
 	"proxy_protocol must be off or v2"},
     /* [inlet NAME] */
+    {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db@10.0.0.1:7400"
+	"\ndeny = app\n", 10, "deny in [inlet pg] takes effect only with "
+	"outlet = RULE (an outlet pinned by identity is that one node)"},
     {PEERS "[inlet pg]\noutlet = db@10.0.0.1:7400\n", 7,
 	"[inlet pg] has no listen = HOST:PORT (or intercept = HOST:PORT)"},
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\n", 7,
@@ -227,8 +233,11 @@ static const struct {
 	"syntax error (expected [section], key = value or a ; comment)"},
     {NODE "colour = blue\njunk\n", 3, "unknown key \"colour\" in [node]"},
     /* Relays (docs/relay.md). */
+    {PEERS "[relay pg]\nregister = db\nsource = app\n", 9,
+	"unknown key \"source\" in [relay pg]"},
     {PEERS "[relay pg]\nregister = db\nfrom = app\n", 9,
-	"unknown key \"from\" in [relay pg]"},
+	"from: bad address range \"app\" (expected NET/BITS, e.g. "
+	"10.1.0.0/16 or fd00::/8)"},
     {PEERS "[relay pg]\n[relay pg]\n", 8,
 	"duplicate [relay pg] (first on line 7)"},
     {PEERS "[relay]\n", 7, "[relay] needs a name: [relay NAME]"},
@@ -260,6 +269,19 @@ static const struct {
 	"max_dials must be a whole number from 0 to 100000"},
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = -1\n", 9,
 	"max_dials must be a whole number from 0 to 100000"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+	   "max_connections_per_peer = 1000001\n", 9,
+	"max_connections_per_peer must be a whole number from 0 to 1000000"},
+    {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\n"
+	   "new_connections_per_second = 1.5\n", 9,
+	"new_connections_per_second must be a whole number from 0 to "
+	"1000000"},
+    {PEERS "[relay pg]\nnew_connections_burst = x\n", 8,
+	"new_connections_burst must be a whole number from 0 to 1000000"},
+    {PEERS "[relay pg]\nmax_connections_per_peer = 1\n"
+	   "max_connections_per_peer = 2\n", 9,
+	"duplicate key \"max_connections_per_peer\" in [relay pg] (first "
+	"on line 8)"},
     {PEERS "[outlet pg]\ntarget = 127.0.0.1:5432\nmax_dials = 2\n"
 	   "max_dials = 3\n", 10,
 	"duplicate key \"max_dials\" in [outlet pg] (first on line 9)"},
@@ -273,6 +295,51 @@ static const struct {
     {PEERS "[inlet pg]\nlisten = 127.0.0.1:15432\noutlet = db\n"
 	   "via = hub@10.0.0.9:7400\n",
 	10, "unknown peer \"hub\" (not in [peers]; or give its identifier)"},
+    /* [authority NAME] (issue 21) */
+    {NODEL "[authority corp]\nstore = s.db\n", 4,
+	"[authority corp] has no key = FILE (the authority key: sallyport "
+	"authority create)"},
+    {NODE "[authority corp]\nkey = ca.key\n", 3,
+	"[authority corp] needs address = HOST:PORT (where nodes reach it: "
+	"tokens carry it), as [node] listen is not set"},
+    {"[node]\nidentity = k\nlisten = 0.0.0.0:7400\n"
+     "[authority corp]\nkey = ca.key\n", 4,
+	"[authority corp] needs address = HOST:PORT (where nodes reach it: "
+	"tokens carry it), as [node] listen is a wildcard address"},
+    {NODEL "[authority Corp]\nkey = ca.key\n", 4,
+	"[authority Corp]: the name of an authority is 1 to 31 of a-z 0-9 _ - "
+	"(tokens carry it)"},
+    {NODEL "[authority corp]\nkey = ca.key\ncredential_ttl = 5s\n", 6,
+	"credential_ttl must be a duration from 10s to 366d (like 90s, 15m, "
+	"12h or 7d)"},
+    {NODEL "[authority corp]\nkey = ca.key\ntoken_ttl = soon\n", 6,
+	"token_ttl must be a duration from 1m to 30d (like 90s, 15m, 12h or "
+	"7d)"},
+    {NODEL "[authority corp]\nkey = ca.key\naddress = unix:/run/a\n", 6,
+	"address must be HOST:PORT or [V6]:PORT as nodes reach this "
+	"authority (a name or an address, no unix socket)"},
+    {NODEL "[authority corp]\nkey = ca.key\n[authority corp]\n", 6,
+	"duplicate [authority corp] (first on line 4)"},
+    {NODEL "[authority corp]\nkey = ca.key\nkey = b.key\n", 6,
+	"duplicate key \"key\" in [authority corp] (first on line 5)"},
+    {NODEL "[authority corp]\nkey = ca.key\nttl = 1h\n", 6,
+	"unknown key \"ttl\" in [authority corp]"},
+    /* [authorities] NAME = ID1, ID2: a key rotation's overlap */
+    {NODE "[authorities]\ncorp = " ID_A ", I123\n", 4,
+	"malformed identifier \"I123\" for authority \"corp\" (expected I "
+	"and 64 lowercase hex digits, as sallyport identity show prints)"},
+    {NODE "[authorities]\ncorp = " ID_A ",\n", 4,
+	"empty entry in [authorities]"},
+    {NODE "[authorities]\ncorp = " ID_A ", " ID_A "\n", 4,
+	"authority \"corp\" has the same identifier as \"corp\" (line 4)"},
+    {NODE "[authorities]\ncorp = " ID_A "\ncorp = " ID_A "\n", 5,
+	"authority \"corp\" has the same identifier as \"corp\" (line 4)"},
+    {NODE "[authorities]\ncorp = " ID_A "\nlab = " ID_B ", " ID_A "\n", 5,
+	"authority \"lab\" has the same identifier as \"corp\" (line 4)"},
+    {NODE "[authorities]\ncorp = " ID_A ", " ID_B "\ncorp = " ID_C "\n"
+     "corp = " ID_D "\ncorp = " ID_E "\n", 7,
+	"too many identifiers for authority \"corp\" (at most 4: a key "
+	"rotation's overlap)"},
 };
 
 #define NBAD (sizeof(bad) / sizeof(bad[0]))
@@ -340,7 +407,8 @@ START_TEST(test_all_errors)
 	    "t.ini:10: syntax error (expected [section], key = value or a ; "
 	    "comment)",
 	    "t.ini:13: unknown section [frob] (expected [node], [peers], "
-	    "[authorities], [outlet NAME], [inlet NAME] or [relay NAME])",
+	    "[authorities], [outlet NAME], [inlet NAME], [relay NAME] or "
+	    "[authority NAME])",
 	    "t.ini:9: unknown peer \"bob\" (not in [peers]; or give its "
 	    "identifier)",
 	    "t.ini:15: [outlet q] has no target = HOST:PORT",
@@ -439,6 +507,41 @@ START_TEST(test_all_none)
 	    0);
 	ck_assert_uint_eq(errs.n, 0);
 	ck_assert_uint_eq(errs.more, 0);
+	config_free(&cfg);
+}
+END_TEST
+
+/*
+ * [authorities] corp = ID1, ID2 (and the line repeated): a rule @corp
+ * resolves to every identifier of the name, in the order written.
+ */
+START_TEST(test_authorities_rotation)
+{
+	static const char text[] = NODEL
+	    "[authorities]\ncorp = " ID_A ", " ID_B "\nlab = " ID_C "\n"
+	    "corp = " ID_D "\n"
+	    "[outlet pg]\ntarget = 127.0.0.1:5432\nallow = role=app@corp\n";
+	const struct config_authority *a;
+	struct config cfg;
+	uint8_t id[CONFIG_ID_LEN];
+	char err[512];
+
+	ck_assert_msg(config_parse(&cfg, "/etc/sp/t.ini", text, strlen(text),
+	    err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nauthorities, 4);
+	ck_assert_uint_eq(cfg.outlets[0].nrules, 1);
+	ck_assert_uint_eq(cfg.outlets[0].rules[0].nissuers, 3);
+	ck_assert_int_eq(identity_id_parse(ID_B, id), 0);
+	ck_assert_ptr_nonnull(a = config_authority_find(&cfg, id));
+	ck_assert_str_eq(a->name, "corp");
+	ck_assert_int_eq(a->line, 5);
+	ck_assert(config_rule_issued_by(&cfg.outlets[0].rules[0], id));
+	ck_assert_int_eq(identity_id_parse(ID_D, id), 0);
+	ck_assert(config_rule_issued_by(&cfg.outlets[0].rules[0], id));
+	ck_assert_mem_eq(cfg.outlets[0].rules[0].issuer[2], id,
+	    CONFIG_ID_LEN);
+	ck_assert_int_eq(identity_id_parse(ID_C, id), 0);
+	ck_assert(!config_rule_issued_by(&cfg.outlets[0].rules[0], id));
 	config_free(&cfg);
 }
 END_TEST
@@ -633,6 +736,41 @@ START_TEST(test_relay)
 END_TEST
 
 
+/* [authority NAME]: defaults, addresses, relative paths (issue 21). */
+START_TEST(test_authority)
+{
+	static const char text[] = NODEL
+	    "[authority corp]\nkey = ca.key\n"
+	    "[authority b-2]\nkey = /k/b.key\nstore = b.db\n"
+	    "credential_ttl = 15s\ntoken_ttl = 2h\n"
+	    "address = auth.example:7000\naddress = [2001:db8::1]:7000\n";
+	const struct config_authority_role *a;
+	struct config cfg;
+	char err[512];
+
+	ck_assert_msg(config_parse(&cfg, "/etc/sp/t.ini", text, strlen(text),
+	    err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.nauthority_roles, 2);
+	ck_assert_ptr_nonnull(a = config_authority_role_find(&cfg, "corp"));
+	ck_assert_str_eq(a->key, "/etc/sp/ca.key");
+	ck_assert_int_eq(a->key_line, 5);
+	ck_assert_str_eq(a->store, "/var/lib/sallyport/corp.db");
+	ck_assert_int_eq(a->store_line, 4);
+	ck_assert_uint_eq(a->credential_ttl, 3600);
+	ck_assert_uint_eq(a->token_ttl, 600);
+	ck_assert_uint_eq(a->naddress, 1);
+	ck_assert_str_eq(a->address[0], "127.0.0.1:7400"); /* [node] listen */
+	ck_assert_ptr_nonnull(a = config_authority_role_find(&cfg, "b-2"));
+	ck_assert_str_eq(a->store, "/etc/sp/b.db");
+	ck_assert_uint_eq(a->credential_ttl, 15);
+	ck_assert_uint_eq(a->token_ttl, 7200);
+	ck_assert_uint_eq(a->naddress, 2);
+	ck_assert_str_eq(a->address[1], "[2001:db8::1]:7000");
+	ck_assert_ptr_null(config_authority_role_find(&cfg, "other"));
+	config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_variants)
 {
 	static const char text[] =
@@ -779,7 +917,6 @@ END_TEST
  * it; each edit must give exactly the calls listed ("kind name what;"),
  * and the reverse diff (edited to base) those of rev.
  */
-#define ID_C "I0000000000000000000000000000000000000000000000000000000000000001"
 static const char diff_base[] =
     "[node]\nidentity = k\nlisten = 127.0.0.1:7400\n"
     "intercept = 127.0.0.1:15001\n"
@@ -923,9 +1060,9 @@ START_TEST(test_keys_documented)
 	fclose(f);
 	/* Each key of the tables, once, in the docs. */
 	n = 0;
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 7; i++) {
 		static const char *const kinds[] = {"node", "peers",
-		    "authorities", "outlet", "inlet", "relay"};
+		    "authorities", "outlet", "inlet", "relay", "authority"};
 		char want[48];
 
 		for (j = 0; (k = config_key(kinds[i], j)) != NULL; j++) {
@@ -1005,6 +1142,8 @@ config_suite(void)
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_variants);
 	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_authority);
+	tcase_add_test(tc, test_authorities_rotation);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_intercept);
 	tcase_add_test(tc, test_load_file);

@@ -403,7 +403,7 @@ decide(const struct config *cfg, const struct cred_revoked *rv,
 	uint8_t block[CRED_BLOCK_MAX];
 	size_t blen = 0;
 	struct acl_ctx ax = {cfg, rv, NULL, now};
-	struct acl_peer peer = {who, NULL, 0};
+	struct acl_peer peer = {who, NULL, 0, NULL};
 
 	if (len > 0) {
 		ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen,
@@ -411,8 +411,8 @@ decide(const struct config *cfg, const struct cred_revoked *rv,
 		peer.creds = block;
 		peer.creds_len = blen;
 	}
-	return (acl_admit(&ax, o->allow, o->nallow, o->rules, o->nrules,
-	    &peer, NULL, v));
+	return (acl_admit(&ax, &o->pol, o->allow, o->nallow, o->rules,
+	    o->nrules, &peer, NULL, v));
 }
 
 /* acl_claims() by ${cfg} at NOW, with no cache. */
@@ -655,9 +655,9 @@ START_TEST(test_inlet_pin_forms)
 	ck_assert_str_eq(in->outlet_rule.text, "role=db@corp");
 	ck_assert_str_eq(in->outlet_rule.authority, "corp");
 	ck_assert_mem_eq(in->outlet_rule.issuer, ca.id, 32);
-	ck_assert_uint_eq(in->outlet_rule.nattrs, 1);
-	ck_assert_str_eq(in->outlet_rule.attrs[0].key, "role");
-	ck_assert_str_eq(in->outlet_rule.attrs[0].value, "db");
+	ck_assert_uint_eq(in->outlet_rule.nterms, 1);
+	ck_assert_str_eq(in->outlet_rule.terms[0].key, "role");
+	ck_assert_str_eq(in->outlet_rule.terms[0].values[0], "db");
 	ck_assert_int_eq(in->has_via, 0);
 	ck_assert_str_eq(in->outlet.port, "7400");
 	config_free(&cfg);
@@ -668,7 +668,7 @@ START_TEST(test_inlet_pin_forms)
 	ck_assert_int_eq(in->outlet_by_rule, 1);
 	ck_assert_int_eq(in->has_via, 1);
 	ck_assert_str_eq(in->outlet_rule.text, "role=db+env=prod@corp");
-	ck_assert_uint_eq(in->outlet_rule.nattrs, 2);
+	ck_assert_uint_eq(in->outlet_rule.nterms, 2);
 	ck_assert_uint_eq(in->nvia, 1);
 	ck_assert_mem_eq(in->via[0].id, node.id, 32);
 	config_free(&cfg);
@@ -872,7 +872,7 @@ START_TEST(test_forged_decision)
 	v0 = crypto_p256_verifications();
 	ck.done = 0;
 	for (i = 0; i < cfg.nrelays; i++) {
-		ck_assert(!acl_admit(&ax, cfg.relays[i].allow,
+		ck_assert(!acl_admit(&ax, NULL, cfg.relays[i].allow,
 		    cfg.relays[i].nallow, cfg.relays[i].allow_rules,
 		    cfg.relays[i].nallow_rules, &peer, &ck, &v));
 		ck_assert_str_eq(v.reason, "credential-invalid");
@@ -880,7 +880,7 @@ START_TEST(test_forged_decision)
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
 	/* One list, no cache: still one, not four. */
 	v0 = crypto_p256_verifications();
-	ck_assert(!acl_admit(&ax, NULL, 0, cfg.outlets[0].rules,
+	ck_assert(!acl_admit(&ax, NULL, NULL, 0, cfg.outlets[0].rules,
 	    cfg.outlets[0].nrules, &peer, NULL, &v));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
 
@@ -910,7 +910,7 @@ START_TEST(test_forged_decision)
 	    0);
 	peer.creds_len = blen;
 	v0 = crypto_p256_verifications();
-	ck_assert(!acl_admit(&ax, NULL, 0, cfg.outlets[0].rules,
+	ck_assert(!acl_admit(&ax, NULL, NULL, 0, cfg.outlets[0].rules,
 	    cfg.outlets[0].nrules, &peer, NULL, &v));
 	ck_assert_uint_eq(crypto_p256_verifications() - v0, 1);
 	/* The role=db one alone is allowed. */
@@ -918,7 +918,7 @@ START_TEST(test_forged_decision)
 	ck_assert_int_eq(cred_block_add(block, sizeof(block), &blen, c, len),
 	    0);
 	peer.creds_len = blen;
-	ck_assert(acl_admit(&ax, NULL, 0, cfg.outlets[0].rules,
+	ck_assert(acl_admit(&ax, NULL, NULL, 0, cfg.outlets[0].rules,
 	    cfg.outlets[0].nrules, &peer, NULL, &v));
 	config_free(&cfg);
 }

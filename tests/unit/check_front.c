@@ -63,7 +63,20 @@ t_other(void *arg, struct conn *c)
 	return (1);
 }
 
-static const struct front_kind other_kind = {"@A", "authority", NULL};
+/* What a stranger asking "@A" is audited as: no name. */
+static size_t
+t_claim(const uint8_t *req, size_t len, const char **why, unsigned *code)
+{
+
+	(void)req;
+	(void)why;
+	(void)code;
+	return (len);
+}
+
+static const struct front_kind other_kind = {"@A", "authority", t_claim, 0};
+/* The same kind, deciding on strangers itself. */
+static const struct front_kind open_kind = {"@A", "authority", t_claim, 1};
 
 static void
 t_service(void *arg, struct conn *c, const char *svc,
@@ -202,6 +215,36 @@ START_TEST(test_second_kind)
 }
 END_TEST
 
+/*
+ * A peer no allow list names reaches a kind that takes strangers
+ * (front_kind.strangers), and only such a kind: the same request to a
+ * kind without it, or a service name, is refused in the handshake.
+ */
+START_TEST(test_stranger_kind)
+{
+	struct fixture_peer stranger;
+
+	fixture_peer_init(&stranger, &env);
+	serve_both();
+	ck_assert_int_eq(front_register(front, &other_kind, t_other, &env),
+	    0);
+	fixture_peer_refused(&stranger, front, "@Ax",
+	    CHANNEL_REFUSAL_NOT_ALLOWED, "not-allowed");
+	ck_assert_int_eq(nother, 0);
+	ck_assert_int_eq(front_register(front, &open_kind, t_other, &env), 0);
+	fixture_peer_dial(&stranger, front, "@Ax", 3);
+	ck_assert(fixture_run_until(env.loop, fixture_peer_gone, &stranger,
+	    20));
+	ck_assert_int_eq(nother, 1);
+	ck_assert(stranger.refused);
+	ck_assert_uint_eq(stranger.code, CHANNEL_REFUSAL_OLD_REQUEST);
+	fixture_peer_refused(&stranger, front, "db",
+	    CHANNEL_REFUSAL_NOT_ALLOWED, "not-allowed");
+	ck_assert_int_eq(nservices, 0);
+	fixture_peer_fini(&stranger);
+}
+END_TEST
+
 static Suite *
 front_suite(void)
 {
@@ -216,6 +259,7 @@ front_suite(void)
 	tcase_add_test(tc, test_session_not_taken);
 	tcase_add_test(tc, test_no_outlet);
 	tcase_add_test(tc, test_second_kind);
+	tcase_add_test(tc, test_stranger_kind);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "metrics.h"
 #include "ready.h"
+#include "ticket.h"
 
 static void
 setup(void)
@@ -334,6 +335,36 @@ START_TEST(test_decisions)
 }
 END_TEST
 
+/*
+ * The decisions a stranger can reach are resolved once, up front
+ * (env_audit_init: hidden until counted), so that its deny makes no
+ * series; a reason is known by its text, whatever buffer holds it.
+ */
+START_TEST(test_decisions_stranger)
+{
+	static struct env e;
+	static const char copy[] = "not-allowed";
+	char *t;
+
+	env_audit_init();
+	t = text();
+	ck_assert_ptr_null(strstr(t, "sallyport_access_decisions_total{"));
+	free(t);
+	env_audit(&e, 0, copy, NULL, "db", "relay");
+	env_audit(&e, 0, ticket_strerror(-TICKET_EREPLAY), NULL, "", "relay");
+	env_audit(&e, 0, acl_problem_name(0), NULL, "db", "outlet");
+	t = text();
+	ck_assert_ptr_nonnull(strstr(t, "sallyport_access_decisions_total{"
+	    "role=\"relay\",decision=\"deny\",reason=\"not-allowed\"} 1\n"
+	    "sallyport_access_decisions_total{role=\"relay\",decision="
+	    "\"deny\",reason=\"replay\"} 1\n"
+	    "sallyport_access_decisions_total{role=\"outlet\",decision="
+	    "\"deny\",reason=\"credential-untrusted\"} 1\n"));
+	free(t);
+	ck_assert(metrics_get(METRICS_SERIES_DROPPED, NULL, NULL, NULL) == 0);
+}
+END_TEST
+
 static int
 is_one(const void *arg)
 {
@@ -386,6 +417,7 @@ metrics_suite(void)
 	tcase_add_test(tc, test_handle_reset);
 	tcase_add_test(tc, test_handle_full);
 	tcase_add_test(tc, test_decisions);
+	tcase_add_test(tc, test_decisions_stranger);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("ready");
 	tcase_add_test(tc, test_ready);

@@ -169,6 +169,36 @@ START_TEST(test_message)
 END_TEST
 
 /*
+ * A message that arrived behind the handshake (${rest}) is delivered
+ * even when nothing more comes on the socket: the peer sent its question
+ * at once and waits for the answer (an authority's enrolment).
+ */
+START_TEST(test_message_in_rest)
+{
+	static const uint8_t hello[] = "E0123456789abcdef";
+	uint8_t rec[sizeof(hello) + CHANNEL_OVERHEAD];
+	long n;
+
+	memcpy(rec + CHANNEL_HDR, hello, sizeof(hello));
+	n = channel_seal(ca, CHANNEL_DATA, rec, sizeof(hello));
+	ck_assert_int_gt(n, 0);
+	sb = session_new(&reaper, fb, cb, 0, &ops, NULL, rec, (size_t)n);
+	fb = -1; /* the session owns it */
+	cb = NULL;
+	ck_assert_ptr_nonnull(sb);
+	run_for(1, NULL);
+	ck_assert_int_eq(nmsg, 1);
+	ck_assert_uint_eq(ngot, sizeof(hello));
+	ck_assert_mem_eq(got, hello, sizeof(hello));
+	ck_assert_ptr_null(dead_b);
+	close(fa);
+	fa = -1;
+	channel_free(ca);
+	ca = NULL;
+}
+END_TEST
+
+/*
  * A quiet peer that answers PINGs keeps the session for many intervals.
  * Both ends run in this process: an interval of 1 s lets it be
  * descheduled for up to 2 s without a false death (with 0.1 s, then
@@ -272,6 +302,7 @@ session_suite(void)
 	/* Real time: about 7 s in all, far more on a loaded machine. */
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_message);
+	tcase_add_test(tc, test_message_in_rest);
 	tcase_add_test(tc, test_pong_keeps_alive);
 	tcase_add_test(tc, test_silent_peer);
 	tcase_add_test(tc, test_closed_peer);
