@@ -1513,6 +1513,17 @@ channel_peer_creds(const struct channel *ch, size_t *len)
 }
 
 /*
+ * channel_awaits_request(ch):
+ * A responder in ST_WAIT_REQ.
+ */
+int
+channel_awaits_request(const struct channel *ch)
+{
+
+	return (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_REQ);
+}
+
+/*
  * channel_request(ch, len):
  * Once established: the request (received by a responder, sent by an
  * initiator) and its length in ${len}; NULL and 0 before.

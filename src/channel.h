@@ -514,6 +514,14 @@ const char *channel_refusal_name(unsigned code);
 const uint8_t *channel_peer_creds(const struct channel *ch, size_t *len);
 
 /*
+ * channel_awaits_request(ch):
+ * 1 if ${ch} is a responder whose initiator's msg3 held no request and
+ * whose REQUEST record has not come yet (its keys are split, its
+ * credential record is out: only that record may come), else 0.
+ */
+int channel_awaits_request(const struct channel *ch);
+
+/*
  * channel_request(ch, len):
  * Once established: the request (received by a responder, sent by an
  * initiator) and its length in ${len}; NULL and 0 before.

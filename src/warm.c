@@ -68,9 +68,6 @@ warm_made(struct warm_pool *p)
 
 	assert(p->making > 0);
 	p->making--;
-	p->fails = 0;
-	p->backoff = WARM_BACKOFF_MIN;
-	p->next = 0;
 	if (p->ready < p->want) {
 		p->ready++;
 		rc = 0;
@@ -79,6 +76,19 @@ warm_made(struct warm_pool *p)
 }
 
 /* Count one failure at ${now}: the next attempt waits [b/2, b]. */
+/*
+ * warm_proved(p):
+ * The failures in a row end.
+ */
+void
+warm_proved(struct warm_pool *p)
+{
+
+	p->fails = 0;
+	p->backoff = WARM_BACKOFF_MIN;
+	p->next = 0;
+}
+
 static void
 back_off(struct warm_pool *p, double now, double draw)
 {

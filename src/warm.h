@@ -13,7 +13,11 @@
  * starts before a backoff ran out (WARM_BACKOFF_MIN doubled per failure
  * in a row, at most WARM_BACKOFF_MAX, drawn in [b/2, b]), and while
  * failures last at most one attempt is in flight: a failing outlet sees
- * one probe per backoff, never a reconnect storm.  A success ends it.
+ * one probe per backoff, never a reconnect storm.  A channel that proved
+ * itself (warm_proved: it lived WARM_MIN_LIFE) ends it; being made does
+ * not, since an initiator is established once msg3 is out, before the
+ * responder's verdict: an outlet that refuses every channel at msg3 must
+ * see the backoff grow.
  */
 #ifndef SALLYPORT_WARM_H
 #define SALLYPORT_WARM_H
@@ -63,11 +67,19 @@ void warm_started(struct warm_pool *p);
 
 /*
  * warm_made(p):
- * An attempt ended with a channel made and allowed; the failures in a
- * row end.  Return 0: it is ready; or -1: the pool shrank meanwhile
- * (warm_resize) and has ${want} ready already: the caller closes it.
+ * An attempt ended with a channel made (our side established).  Return
+ * 0: it is ready; or -1: the pool shrank meanwhile (warm_resize) and has
+ * ${want} ready already: the caller closes it.  The failures in a row go
+ * on until warm_proved.
  */
 int warm_made(struct warm_pool *p);
+
+/*
+ * warm_proved(p):
+ * A ready channel lived WARM_MIN_LIFE seconds (the responder kept it):
+ * the failures in a row end, the backoff starts from WARM_BACKOFF_MIN.
+ */
+void warm_proved(struct warm_pool *p);
 
 /*
  * warm_failed(p, now, draw):

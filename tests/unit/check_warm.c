@@ -118,6 +118,11 @@ START_TEST(test_backoff)
 	now = p.next;
 	ck_assert_uint_eq(start_due(&p, now), 1);
 	ck_assert_int_eq(warm_made(&p), 0);
+	/* Made is not proved (the outlet may refuse it at msg3): one at a
+	 * time still, and a young loss doubles the backoff again. */
+	ck_assert_uint_eq(p.fails, 44);
+	ck_assert_uint_eq(warm_due(&p, now), 1);
+	warm_proved(&p);
 	ck_assert_uint_eq(p.fails, 0);
 	ck_assert_uint_eq(warm_due(&p, now), 3); /* the rest at once */
 	ck_assert_double_eq(p.backoff, WARM_BACKOFF_MIN);
@@ -170,6 +175,34 @@ START_TEST(test_lost)
 END_TEST
 
 /*
+ * An outlet that refuses every channel at msg3: the initiator is
+ * established (made) before the refusal, then loses it young.  Being made
+ * must not end the failures: over a minute the attempts stay a handful
+ * per doubling, not one per WARM_BACKOFF_MIN.
+ */
+START_TEST(test_refused_after_made)
+{
+	struct warm_pool p;
+	double now = 0, w;
+	unsigned attempts = 0;
+
+	warm_init(&p, 2);
+	while (now < 60) {
+		attempts += start_due(&p, now);
+		while (p.making > 0)
+			ck_assert_int_eq(warm_made(&p), 0);
+		while (p.ready > 0)
+			warm_lost(&p, 0.001, now, 0.0);
+		ck_assert_double_gt((w = warm_wait(&p, now)), 0);
+		now += w;
+	}
+	/* 0.05 s, 0.1 s, ... half of each doubling bound: 10 to 60 s. */
+	ck_assert_uint_le(attempts, 14);
+	ck_assert_uint_ge(p.fails, 10);
+}
+END_TEST
+
+/*
  * A reload: closing on purpose is no failure; a smaller size tells how
  * many ready ones to close, and one made meanwhile is not kept.
  */
@@ -209,6 +242,7 @@ warm_suite(void)
 	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_take_refill);
 	tcase_add_test(tc, test_backoff);
+	tcase_add_test(tc, test_refused_after_made);
 	tcase_add_test(tc, test_no_storm);
 	tcase_add_test(tc, test_lost);
 	tcase_add_test(tc, test_resize);
