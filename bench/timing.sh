@@ -20,6 +20,8 @@
 #               the outlet's longest backoff)
 #   flood-setup 34-flood-same-address.sh: the worst inlet setup_ms of 5
 #               connections under a pre-auth flood (goal: 1000)
+#   relay-flood 35-flood-relay-multi-address.sh: the same through a relay
+#               under a flood from 5 addresses (goal: 1000)
 #
 # Needs what those tests need (root for the network namespaces,
 # PostgreSQL, redis); a scenario whose test skips is reported as skipped.
@@ -44,7 +46,7 @@ figure()
 		sed -n "s/.*app's redis-cli ended \([0-9]*\) ms after the reload.*/\1/p" "$2" ;;
 	relay-back)
 		sed -n "s/.*connection worked \([0-9]*\) ms after the relay's return$/\1/p" "$2" ;;
-	flood-setup)
+	flood-setup|relay-flood)
 		sed -n 's/.* setup_ms=\([0-9.]*\) (client saw.*/\1/p' "$2" |
 		    sort -n | tail -n 1 ;;
 	esac | tail -n 1
@@ -52,7 +54,8 @@ figure()
 
 printf '%-12s %-7s %-7s %-6s %-7s %s\n' goal median worst "goal" "" "runs (ms)"
 for g in failover:72-relay-fleet:1000 revocation:91-reload-revoke:1000 \
-    relay-back:64-relay-restart:5000 flood-setup:34-flood-same-address:1000
+    relay-back:64-relay-restart:5000 flood-setup:34-flood-same-address:1000 \
+    relay-flood:35-flood-relay-multi-address:1000
 do
 	name=${g%%:*}
 	rest=${g#*:}

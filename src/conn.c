@@ -137,7 +137,8 @@ static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
 	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked",
-	"refused", "resolve-failed", "evicted", "warm-expired"};
+	"refused", "resolve-failed", "evicted", "max-handshakes",
+	"warm-expired"};
 
 /*
  * conn_reason_name(reason):
@@ -311,7 +312,8 @@ slot_freed(struct conn_ctx *ctx)
 		ctx->slot_cb(ctx);
 }
 
-/* Move ${c} to ${to}: assert the step is legal, keep ctx->npending. */
+/* Move ${c} to ${to}: assert the step is legal, keep ctx->npending,
+ * ctx->nfirst and the pending list. */
 static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
@@ -334,9 +336,17 @@ conn_set_state(struct conn *c, enum conn_state to)
 			c->pnext->pprev = c->pprev;
 		c->pprev = c->pnext = NULL;
 	}
+	/* FIRST_BYTES counts apart (ctx->nfirst), on the same list. */
+	if (c->state == CONN_FIRST_BYTES)
+		ctx->nfirst--;
+	else if (is_pending(c->state))
+		ctx->npending--;
+	if (to == CONN_FIRST_BYTES)
+		ctx->nfirst++;
+	else if (is_pending(to))
+		ctx->npending++;
 	if (is_pending(c->state) && !is_pending(to)) {
 		/* Leave the pending list. */
-		ctx->npending--;
 		if (c->pprev != NULL)
 			c->pprev->pnext = c->pnext;
 		else
@@ -349,7 +359,6 @@ conn_set_state(struct conn *c, enum conn_state to)
 		slot_freed(ctx);
 	} else if (!is_pending(c->state) && is_pending(to)) {
 		/* Join it at the tail: the list stays oldest first. */
-		ctx->npending++;
 		c->pprev = ctx->pend_tail;
 		if (ctx->pend_tail != NULL)
 			ctx->pend_tail->pnext = c;
@@ -1669,30 +1678,52 @@ conn_ctx_fini(struct conn_ctx *ctx)
 }
 
 /*
- * conn_ctx_evict(ctx, idle_age, busy_age):
+ * conn_ctx_evict(ctx, first, idle_age, busy_age):
  * Make room for one more connection when a limit is reached: drop
- * (CONN_R_EVICTED) one responder handshake.  First choice: one that has
- * made no progress (not one whole handshake message in) for ${idle_age}
- * seconds or more: the oldest such one of the source holding more than
- * half of the pending connections if there is one, else the oldest such
- * one.  Only when there is none: the oldest one with progress that has
- * been running for ${busy_age} seconds or more.  Return 0 if one was
+ * (CONN_R_EVICTED) one responder handshake, or, if ${first},
+ * (CONN_R_FIRST_EVICTED) one connection in FIRST_BYTES.  First choice:
+ * one that has made no progress (not one whole handshake message in) for
+ * ${idle_age} seconds or more: for a handshake, the oldest such one of
+ * the source holding more than half of those candidates if there is one,
+ * else (and for first bytes) the oldest such one.  Only when there is none: the oldest one with progress that
+ * has been running for ${busy_age} seconds or more.  Return 0 if one was
  * dropped, -1 if none qualifies.  So idle, trickling or garbage
  * connections cannot hold slots, and a real peer in the middle of its
  * handshake is never pushed out while any of them is there.
  *
- * The majority source is found with one Boyer-Moore vote over the pending
- * list and one counting pass: O(pending), no memory, only at a limit.
+ * The majority source is found with one Boyer-Moore vote over the
+ * candidates and one counting pass: O(pending), no memory, only at a
+ * limit.
  */
+static int
+evict_candidate(const struct conn *c, int first)
+{
+
+	if (first)
+		return (c->state == CONN_FIRST_BYTES);
+	return (c->state == CONN_HANDSHAKE && c->hs_responder);
+}
+
 int
-conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
+conn_ctx_evict(struct conn_ctx *ctx, int first, double idle_age,
+    double busy_age)
 {
 	struct conn *c, *oldest = NULL, *victim = NULL, *busy = NULL;
 	ev_tstamp now = ev_now(ctx->loop);
 	uint64_t cand = 0;
-	unsigned votes = 0, count = 0;
+	unsigned votes = 0, count = 0, n = 0;
 
-	for (c = ctx->pend_head; c != NULL; c = c->pnext) {
+	/*
+	 * First bytes: no vote, the oldest idle one.  Up to 4096 of them
+	 * wait, a flood evicts one per accept, and a walk of the whole list
+	 * per accept slowed the relay's loop for everyone (35-flood-relay-
+	 * multi-address: 37-76 ms of setup against 1-17 ms).  A real
+	 * client sends its first bytes right behind its connect.
+	 */
+	for (c = ctx->pend_head; c != NULL && !first; c = c->pnext) {
+		if (!evict_candidate(c, first))
+			continue;
+		n++;
 		if (votes == 0) {
 			cand = c->src;
 			votes = 1;
@@ -1701,14 +1732,13 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		else
 			votes--;
 	}
-	for (c = ctx->pend_head; c != NULL; c = c->pnext)
-		count += c->src == cand;
-	if (count * 2 <= ctx->npending)
+	for (c = ctx->pend_head; c != NULL && !first; c = c->pnext)
+		count += evict_candidate(c, first) && c->src == cand;
+	if (count * 2 <= n)
 		votes = 0; /* no source holds most */
 	/* Oldest first: the first that qualifies is the oldest. */
 	for (c = ctx->pend_head; c != NULL && victim == NULL; c = c->pnext) {
-		if (c->state != CONN_FIRST_BYTES &&
-		    (c->state != CONN_HANDSHAKE || !c->hs_responder))
+		if (!evict_candidate(c, first))
 			continue;
 		if (c->hs_progress) {
 			if (busy == NULL && now - c->t_start >= busy_age &&
@@ -1735,8 +1765,7 @@ conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age)
 		victim = busy;
 	if (victim == NULL)
 		return (-1);
-	conn_drop(victim, victim->state == CONN_FIRST_BYTES ?
-	    CONN_R_FIRST_EVICTED : CONN_R_EVICTED);
+	conn_drop(victim, first ? CONN_R_FIRST_EVICTED : CONN_R_EVICTED);
 	return (0);
 }
 

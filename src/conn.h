@@ -92,6 +92,7 @@ enum conn_reason {
 	CONN_R_REFUSED,           /* the peer sent a REFUSE record */
 	CONN_R_RESOLVE_FAILED,    /* the name to dial did not resolve */
 	CONN_R_FIRST_EVICTED,     /* FIRST_BYTES made room (evict) */
+	CONN_R_MAX_HANDSHAKES,    /* a handshake came with every slot busy */
 	CONN_R_WARM_EXPIRED,      /* WARM for CONN_WARM_IDLE (responder) or
 				   * half of it (initiator): replaced */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
@@ -144,10 +145,11 @@ struct conn_ctx {
 	double keepalive;         /* seconds, 0: off (TCP keepalive idle) */
 	struct conn *live;        /* every connection not yet freed */
 	unsigned nconns;          /* connections not yet freed */
-	unsigned npending;        /* in FIRST_BYTES, DIAL, HANDSHAKE or
-				   * CONNECT (not QUEUED: no handshake, no
-				   * dial) */
-	struct conn *pend_head;   /* those, oldest first */
+	unsigned npending;        /* in DIAL, HANDSHAKE or CONNECT (not
+				   * QUEUED: no handshake, no dial) */
+	unsigned nfirst;          /* in FIRST_BYTES: counted apart, with
+				   * a bound of their own (the front's) */
+	struct conn *pend_head;   /* all of those, oldest first */
 	struct conn *pend_tail;
 	unsigned nwarm;           /* in WARM (either end) */
 	struct conn *warm_head;   /* those (linked by pprev, pnext) */
@@ -347,20 +349,21 @@ void conn_ctx_drop_all(struct conn_ctx *ctx, enum conn_reason reason);
 void conn_ctx_fini(struct conn_ctx *ctx);
 
 /*
- * conn_ctx_evict(ctx, idle_age, busy_age):
+ * conn_ctx_evict(ctx, first, idle_age, busy_age):
  * Make room for one more connection when a limit is reached: drop
- * (CONN_R_EVICTED) one responder handshake, or (CONN_R_FIRST_EVICTED) one
- * connection in FIRST_BYTES.  First choice: one that has
- * made no progress (not one whole handshake message in) for ${idle_age}
- * seconds or more: the oldest such one of the source holding more than
- * half of the pending connections if there is one, else the oldest such
- * one.  Only when there is none: the oldest one with progress that has
+ * (CONN_R_EVICTED) one responder handshake, or, if ${first},
+ * (CONN_R_FIRST_EVICTED) one connection in FIRST_BYTES.  First choice:
+ * one that has made no progress (not one whole handshake message in) for
+ * ${idle_age} seconds or more: for a handshake, the oldest such one of
+ * the source holding more than half of the pending handshakes if there
+ * is one, else (and for first bytes) the oldest such one.  Only when there is none: the oldest one with progress that has
  * been running for ${busy_age} seconds or more.  Return 0 if one was
  * dropped, -1 if none qualifies.  So idle, trickling or garbage
  * connections cannot hold slots, and a real peer in the middle of its
  * handshake is never pushed out while any of them is there.
  */
-int conn_ctx_evict(struct conn_ctx *ctx, double idle_age, double busy_age);
+int conn_ctx_evict(struct conn_ctx *ctx, int first, double idle_age,
+    double busy_age);
 
 /*
  * conn_ctx_each(ctx, fn, arg):
@@ -421,9 +424,11 @@ struct conn *conn_new(struct conn_ctx *ctx, const struct conn_ops *ops,
 /*
  * conn_first_bytes(c):
  * NEW, with the accepted channel socket only: wait for its first bytes
- * (ops->first tells what they are) with the handshake deadline, as a
- * pending connection (ctx->npending; conn_ctx_evict may take it, as a
- * responder handshake with no message in yet: CONN_R_FIRST_EVICTED).  The
+ * (ops->first tells what they are) with the handshake deadline, on the
+ * pending list but counted in ctx->nfirst, not ctx->npending (a relay
+ * takes many: a data connection waits there for its preamble, and the
+ * handshake slots must not run out for them; conn_ctx_evict(ctx, 1, ...)
+ * may take it: CONN_R_FIRST_EVICTED).  The
  * socket closing first drops ${c} without a line.
  */
 #define CONN_FIRST_MAX 256

@@ -3,8 +3,8 @@
  *
  * Objects: the listener.  Every accepted socket is a struct conn
  * (conn.c) with the front's callbacks: while a relay role is plugged in,
- * first in FIRST_BYTES (a pending connection like a handshake: one bound,
- * one eviction, one deadline), then, unless it is a preamble, in the
+ * first in FIRST_BYTES (a pending connection like a handshake: one list,
+ * one eviction, one deadline, but a bound of its own), then, unless it is a preamble, in the
  * handshake until the request is known; then the role that serves it
  * takes it over.
  */
@@ -15,6 +15,8 @@
 #include "acl.h"
 #include "front.h"
 #include "listener.h"
+#include "log.h"
+#include "metrics.h"
 #include "sock.h"
 
 struct front {
@@ -31,6 +33,7 @@ struct front {
 	void (*service)(void *, struct conn *, const char *,
 	    const struct request *);
 	void *service_arg;
+	struct metrics_series *m_max_pending; /* refused: first bytes due */
 };
 
 _Static_assert(TICKET_PREAMBLE_LEN <= CONN_FIRST_MAX, "preamble");
@@ -390,7 +393,11 @@ front_first(struct conn *c, const uint8_t *p, size_t have)
 	uint8_t pre[TICKET_PREAMBLE_LEN];
 
 	if (p[0] != TICKET_CLIENT && p[0] != TICKET_POOLED) {
-		front_handshake(f, c, NULL, NULL, NULL);
+		/* A handshake now takes a slot of max_handshakes. */
+		if (listener_make_room(&f->l, 0) == -1)
+			conn_drop(c, CONN_R_MAX_HANDSHAKES);
+		else
+			front_handshake(f, c, NULL, NULL, NULL);
 		return (0);
 	}
 	if (have < sizeof(pre))
@@ -410,6 +417,19 @@ front_accept(struct listener *l, int fd)
 	struct front *f = l->arg;
 	struct conn *c;
 
+	/*
+	 * A relay: its own bound on connections waiting for their first
+	 * bytes (not max_handshakes: the listener never stops for them);
+	 * at it, one that sent nothing goes, else the newcomer.
+	 */
+	if (f->preamble != NULL && listener_make_room(l, 1) == -1) {
+		metrics_inc(f->m_max_pending, 1);
+		(void)log_limited(&f->env->refuse_log, ev_now(f->env->loop),
+		    LOG_LVL_WARN, "event=refuse role=relay reason=max-pending "
+		    "pending=%u", f->env->ctx.nfirst);
+		sock_close_reset(fd);
+		return;
+	}
 	if ((c = front_conn(f, fd)) == NULL)
 		return;
 	if (f->preamble == NULL) {
@@ -436,6 +456,8 @@ front_new(struct env *e, char *err, size_t errlen)
 		return (NULL);
 	}
 	f->env = e;
+	f->m_max_pending = metrics_series(METRICS_REFUSED, "relay",
+	    "max-pending", NULL);
 	f->l.fd = -1;
 	if (e->cfg->node.has_listen && listener_open(&f->l, e,
 	    &e->cfg->node.listen, "node", "node", front_accept, f, err,

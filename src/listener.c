@@ -34,24 +34,45 @@
 #define LISTENER_EVICT_BUSY 3.0
 
 /*
+ * listener_make_room(l, first):
+ * See listener.h.  At the bound, only the node listener evicts (peers
+ * from anywhere): an inlet's clients are the node's own users, and they
+ * wait.
+ */
+int
+listener_make_room(struct listener *l, int first)
+{
+	struct env *e = l->env;
+
+	if (first ? e->ctx.nfirst < LISTENER_FIRST_MAX :
+	    e->ctx.npending < e->cfg->node.max_handshakes)
+		return (0);
+	if (l->is_inlet)
+		return (-1);
+	return (conn_ctx_evict(&e->ctx, first, LISTENER_EVICT_IDLE,
+	    LISTENER_EVICT_BUSY));
+}
+
+/*
  * Room for one more connection on ${l}: return 0 to accept, -1 to leave
  * the next client in the listen backlog.
  *
- * Below both limits there is room.  At a limit, the node listener (peers
- * from anywhere) first evicts a handshake that makes no progress
- * (conn_ctx_evict): a flood of idle connections cannot hold the slots,
- * and the kernel's backlog is worked through.  An inlet never evicts: its
- * clients are the node's own users, and they wait.
+ * Below both limits there is room.  At a limit, the node listener first
+ * evicts a handshake that makes no progress (conn_ctx_evict): a flood of
+ * idle connections cannot hold the slots, and the kernel's backlog is
+ * worked through.  Connections waiting for their first bytes (a relay's)
+ * have a bound of their own, which the front keeps (listener_make_room):
+ * they never stop the listener, so a real client's preamble or msg1 is
+ * read at once however many idle ones there are.
  */
 static int
 room(struct listener *l)
 {
 	struct env *e = l->env;
 
-	if (e->ctx.nconns < e->cfg->node.max_connections &&
-	    e->ctx.npending < e->cfg->node.max_handshakes)
-		return (0);
-	if (!l->is_inlet && conn_ctx_evict(&e->ctx, LISTENER_EVICT_IDLE,
+	if (e->ctx.nconns < e->cfg->node.max_connections)
+		return (listener_make_room(l, 0));
+	if (!l->is_inlet && conn_ctx_evict(&e->ctx, 0, LISTENER_EVICT_IDLE,
 	    LISTENER_EVICT_BUSY) == 0)
 		return (0);
 	return (-1);

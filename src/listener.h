@@ -40,6 +40,22 @@ struct listener {
 };
 
 /*
+ * The bound on connections waiting for their first bytes (ctx->nfirst: a
+ * relay's accepted connections until they show a preamble or a
+ * handshake), apart from max_handshakes.
+ */
+#define LISTENER_FIRST_MAX 4096
+
+/*
+ * listener_make_room(l, first):
+ * Room for one more connection of ${l}'s node waiting for its first bytes
+ * (${first}: below LISTENER_FIRST_MAX) or in a handshake (below
+ * max_handshakes): 0 if there is room or, on the node listener, one that
+ * makes no progress was evicted to make it (conn_ctx_evict); -1 if none.
+ */
+int listener_make_room(struct listener *l, int first);
+
+/*
  * listener_open(l, e, a, role, name, accept_cb, arg, err, errlen):
  * Bind and listen on ${a} (borrowed; must outlive ${l}), log "listen" with
  * ${role} and ${name}, and start accepting into ${accept_cb}.  A unix

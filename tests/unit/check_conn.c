@@ -623,32 +623,32 @@ START_TEST(test_evict)
 	a3 = pending_conn(0xa);
 	ck_assert_uint_eq(ctx.npending, 4);
 	/* Nothing is old enough yet. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600., 3600.), -1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 3600., 3600.), -1);
 	ck_assert_uint_eq(ctx.npending, 4);
 	/* The oldest of the majority source goes. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 3600.), 0);
 	ck_assert_int_eq(a1->state, CONN_DEAD);
 	ck_assert_int_ne(a2->state, CONN_DEAD);
 	ck_assert_uint_eq(ctx.npending, 3);
 	/* 2 of 3 is still most: a2 goes next, not the older b1. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 3600.), 0);
 	ck_assert_int_eq(a2->state, CONN_DEAD);
 	ck_assert_int_ne(b1->state, CONN_DEAD);
 	/* 0xb holds 2 of 3: its oldest without progress goes. */
 	b2 = pending_conn(0xb);
 	b2->hs_progress = 1; /* a real peer's first message came in */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 3600.), 0);
 	ck_assert_int_eq(b1->state, CONN_DEAD);
 	/* 1 of 2 is not most: the oldest without progress goes. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 3600.), 0);
 	ck_assert_int_eq(a3->state, CONN_DEAD);
 	/* A handshake making progress is not evicted before its age. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), -1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 3600.), -1);
 	ck_assert_int_ne(b2->state, CONN_DEAD);
 	/* ... and goes last, once nothing idle is left and it is old. */
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 0.), 0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 0.), 0);
 	ck_assert_int_eq(b2->state, CONN_DEAD);
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 0.), -1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 0.), -1);
 }
 END_TEST
 
@@ -657,9 +657,10 @@ END_TEST
  * byte, then exactly the bytes it asked for (what follows stays in
  * the socket for whoever takes it); a handshake started from there keeps
  * its slot; a connection whose first bytes never come goes at the
- * handshake deadline.  All of them are pending, with the handshakes:
- * conn_ctx_evict takes the oldest idle one of either kind, a first-bytes
- * one with its own reason.
+ * handshake deadline.  All of them are on the pending list, but counted
+ * apart (ctx->nfirst, ctx->npending: their own bounds), and
+ * conn_ctx_evict takes one of the kind asked for, a first-bytes one with
+ * its own reason.
  */
 static size_t first_want;
 static uint8_t first_got[8];
@@ -725,13 +726,14 @@ START_TEST(test_first_bytes)
 {
 	struct conn *c, *h, *old;
 	uint8_t rest[8];
-	size_t n0 = ctx.npending;
+	size_t n0 = ctx.npending, f0 = ctx.nfirst;
 	int peer, peer_old, i;
 
 	/* The first byte, then 4 bytes in all, no more. */
 	c = first_conn(&peer);
 	ck_assert_int_eq(c->state, CONN_FIRST_BYTES);
-	ck_assert_uint_eq(ctx.npending, n0 + 1);
+	ck_assert_uint_eq(ctx.npending, n0);
+	ck_assert_uint_eq(ctx.nfirst, f0 + 1);
 	first_want = 4;
 	ck_assert_int_eq(write(peer, "pre!rest", 8), 8);
 	for (i = 0; i < 200 && first_fd == -1; i++)
@@ -742,6 +744,7 @@ START_TEST(test_first_bytes)
 	ck_assert_int_eq(c->state, CONN_DEAD);
 	ck_assert_uint_eq(first_reason, CONN_R_EOF);
 	ck_assert_uint_eq(ctx.npending, n0);
+	ck_assert_uint_eq(ctx.nfirst, f0);
 	ck_assert_int_eq(read(first_fd, rest, sizeof(rest)), 4);
 	ck_assert_mem_eq(rest, "rest", 4);
 	close(first_fd);
@@ -756,15 +759,23 @@ START_TEST(test_first_bytes)
 		fixture_spin(loop);
 	ck_assert_int_eq(h->state, CONN_HANDSHAKE);
 	ck_assert_uint_eq(first_have, 1); /* the first byte only */
-	ck_assert_uint_eq(ctx.npending, n0 + 2);
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 3600., 3600.), -1);
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	/* The handshake left the first-bytes count for a handshake slot. */
+	ck_assert_uint_eq(ctx.npending, n0 + 1);
+	ck_assert_uint_eq(ctx.nfirst, f0 + 1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 1, 3600., 3600.), -1);
+	/* Each kind is evicted only for its own bound. */
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 1, 0., 3600.), 0);
 	ck_assert_int_eq(old->state, CONN_DEAD);
+	ck_assert_int_ne(h->state, CONN_DEAD);
 	ck_assert_uint_eq(first_reason, CONN_R_FIRST_EVICTED);
 	ck_assert_str_eq(conn_reason_name(CONN_R_FIRST_EVICTED), "evicted");
-	ck_assert_int_eq(conn_ctx_evict(&ctx, 0., 3600.), 0);
+	ck_assert_uint_eq(ctx.nfirst, f0);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 1, 0., 3600.), -1);
+	ck_assert_int_eq(conn_ctx_evict(&ctx, 0, 0., 3600.), 0);
 	ck_assert_int_eq(h->state, CONN_DEAD);
 	ck_assert_uint_eq(ctx.npending, n0);
+	ck_assert_str_eq(conn_reason_name(CONN_R_MAX_HANDSHAKES),
+	    "max-handshakes");
 	close(peer_old);
 	close(peer);
 
