@@ -1163,8 +1163,11 @@ chan_read_handshake(struct conn *c)
 			conn_set_state(c, CONN_WARM);
 			timer_set(c, CONN_WARM_IDLE);
 		}
-		if (r == 1 && c->state == CONN_WARM)
-			conn_set_state(c, CONN_HANDSHAKE); /* its request */
+		if (r == 1 && c->state == CONN_WARM) {
+			/* Its request: setup_ms from here, not the wait. */
+			conn_set_state(c, CONN_HANDSHAKE);
+			c->t_start = ev_now(c->ctx->loop);
+		}
 		if (r == 1) {
 			/* Established: keep what came behind, for conn_open. */
 			if (b->pos == b->have) {
@@ -2283,6 +2286,7 @@ conn_bind(struct conn *c, int fd, const uint8_t *req, size_t len)
 
 	assert(c->state == CONN_WARM && c->fd_plain == -1 && c->tx == NULL);
 	c->fd_plain = fd;
+	c->t_start = ev_now(c->ctx->loop); /* the client's: setup_ms, duration */
 	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + len)) == NULL ||
 	    channel_send_request(c->ch, req, len, c->tx->data, c->tx->cap,
 	    &n) != 0)

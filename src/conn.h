@@ -564,8 +564,10 @@ int conn_warm_answered(const struct conn *c);
  * conn_bind(c, fd, req, len):
  * WARM (initiator): bind the client ${fd} (taken, even on failure) to
  * ${c}: its request, ${len} (1 to CHANNEL_MAX_REQUEST) bytes at ${req},
- * leaves at once as the channel's first record, then conn_open.  Return
- * 0, or -1 (the caller drops ${c}).
+ * leaves at once as the channel's first record, then conn_open (its
+ * setup_ms and duration_ms count from here).  Return 0 (${c} may have
+ * been dropped meanwhile: a failed write), or -1 (the caller drops
+ * ${c}).
  */
 int conn_bind(struct conn *c, int fd, const uint8_t *req, size_t len);
 
