@@ -23,7 +23,10 @@
 #        sallyport binary via $SALLYPORT, ./src/sallyport or /tmp/build-*)
 # Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport
 #        spresume spwarm sprelay"
-#        BENCH_TTFB_N=2000 (connections timed for the TTFB column)
+#        BENCH_TTFB_N=2000 (connections timed for the TTFB column, one
+#        right after the other), BENCH_TTFB_GAP_US=10000 and
+#        BENCH_TTFB_GAP_N=300 (the column "TTFB gap": a client that
+#        waits that long between connections)
 #        BENCH_SECS=4 (iperf3 -t, after a 1 s omitted warm-up, and
 #        connection-rate seconds)
 #        BENCH_HOLD_SECS=45 (most time spent opening the held connections)
@@ -39,6 +42,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport spresume spwarm sprelay}
 TTFB_N=${BENCH_TTFB_N:-2000}
+TTFB_GAP_US=${BENCH_TTFB_GAP_US:-10000}
+TTFB_GAP_N=${BENCH_TTFB_GAP_N:-300}
 SECS=${BENCH_SECS:-4}
 HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
@@ -477,6 +482,9 @@ bench_connrate()
 	out=$(timeout 120 "$NB" ttfb "$FRONT" "$TTFB_N")
 	record "$tool" ttfb_p50 "$(echo "$out" | sed -n 's/.*ttfb_p50_us=\([0-9]*\).*/\1/p')"
 	note "$tool ttfb: $out"
+	out=$(timeout 120 "$NB" ttfb "$FRONT" "$TTFB_GAP_N" "$TTFB_GAP_US")
+	record "$tool" ttfb_gap_p50 "$(echo "$out" | sed -n 's/.*ttfb_p50_us=\([0-9]*\).*/\1/p')"
+	note "$tool ttfb, ${TTFB_GAP_US} us between connections: $out"
 	for c in 1 8; do
 		out=$(timeout $((SECS + 30)) "$NB" connrate "$FRONT" "$SECS" $c)
 		record "$tool" "cps_$c" "$(echo "$out" | sed -n 's/.*conns_per_s=\([0-9]*\).*/\1/p')"
@@ -571,7 +579,7 @@ names = {"direct": "direct (no tunnel)", "socat": "socat (1 hop)",
 cols = [("tput_1_fwd", "1s Gb/s"), ("tput_1_rev", "1s -R"),
         ("tput_8_fwd", "8s Gb/s"), ("tput_8_rev", "8s -R"),
         ("lat_p50", "p50 us"), ("lat_p99", "p99 us"),
-        ("ttfb_p50", "TTFB p50"),
+        ("ttfb_p50", "TTFB p50"), ("ttfb_gap_p50", "TTFB gap"),
         ("cps_1", "conn/s c1"), ("cps_8", "conn/s c8"),
         ] + [("mem_%d" % (i + 1), "KiB/c %s" % n) for i, n in enumerate(counts)]
 
@@ -633,6 +641,9 @@ if sp:
             continue
         check("%s: TTFB p50 <= ssh -L's" % rname,
               cmp(r.get("ttfb_p50"), sh.get("ttfb_p50"), lambda a, b: a <= b))
+        check("%s: TTFB p50 <= ssh -L's, with a gap between connections"
+              % rname, cmp(r.get("ttfb_gap_p50"), sh.get("ttfb_gap_p50"),
+                           lambda a, b: a <= b))
         for c in ("1", "8"):
             check("%s: new connections/s >= 2x stunnel at concurrency %s"
                   % (rname, c), cmp(r.get("cps_" + c), st.get("cps_" + c),
