@@ -706,7 +706,7 @@ inlet_start(struct inlet *il, int fd, struct carried *cr)
 	struct conn *c;
 
 	/* A new client takes a warm channel if one is ready. */
-	if (cr == NULL && (c = warm_pick(il)) != NULL) {
+	if (cr == NULL && il->pool.ready > 0 && (c = warm_pick(il)) != NULL) {
 		warm_bind(il, c, fd);
 		return;
 	}
