@@ -4,7 +4,9 @@
 # target, counts the connections it accepts.
 # - The pool fills: sallyport_warm_channels{role="inlet"} is 2 at the
 #   inlet, {role="outlet"} 2 at the outlet (channels waiting for their
-#   request), and redis has seen no connection but our own INFO.
+#   request), and redis has seen no connection but our own INFO; 30 s
+#   later both are replaced (warm-expired: no drop, no failure) and
+#   redis still saw none.
 # - Five clients, one after the other (each once the pool is full again),
 #   each take a warm channel (sallyport_warm_taken_total 5, a warm-taken
 #   line each) and get PONG; redis counts exactly five more accepts than
@@ -86,6 +88,22 @@ wait_until 10 warm_is 2 ||
 say "pool full: inlet $(in_warm), outlet $(out_warm) warm channels"
 before=$(accepts)
 [ "$before" = 1 ] || die "redis saw $before connections before any client"
+
+# No client for 30 s (CONN_WARM_IDLE / 2): the inlet replaces both
+# channels (warm-expired, no drop line, no failure) and redis still sees
+# nothing.
+ready0=$(log_count "$WORK/app.log" event=warm-ready)
+wait_until 90 eval '[ "$(log_count "$WORK/app.log" event=warm-ready)" -ge \
+    $((ready0 + 2)) ]' || die "the warm channels were not replaced"
+wait_until 10 warm_is 2 || die "the pool did not refill after the expiry"
+log_has "$WORK/app.log" event=drop role=inlet &&
+	die "an expired warm channel logged a drop"
+[ "$(metric "$APP_ADMIN" \
+    'sallyport_handshake_failures_total{role="inlet",reason="warm-expired"}')" = 0 ] ||
+	die "an expired warm channel counted as a handshake failure"
+before=$(accepts)
+[ "$before" = 2 ] || die "redis saw $before connections, not our 2 INFOs"
+say "warm channels replaced after their 30 s, no target connection"
 
 i=0
 while [ $i -lt 5 ]; do
