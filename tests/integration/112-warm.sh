@@ -93,8 +93,11 @@ before=$(accepts)
 # channels (warm-expired, no drop line, no failure) and redis still sees
 # nothing.
 ready0=$(log_count "$WORK/app.log" event=warm-ready)
-wait_until 90 eval '[ "$(log_count "$WORK/app.log" event=warm-ready)" -ge \
-    $((ready0 + 2)) ]' || die "the warm channels were not replaced"
+replaced()
+{
+	[ "$(log_count "$WORK/app.log" event=warm-ready)" -ge $((ready0 + 2)) ]
+}
+wait_until 90 replaced || die "the warm channels were not replaced"
 wait_until 10 warm_is 2 || die "the pool did not refill after the expiry"
 log_has "$WORK/app.log" event=drop role=inlet &&
 	die "an expired warm channel logged a drop"
