@@ -8,18 +8,25 @@
 # aes256-gcm), sallyport (inlet node + outlet node, every connection a full
 # handshake: resume = no), sallyport resumed (the same with resume = yes:
 # after the first connection every one is a resumed handshake, docs/
-# protocol.md 2.7), sallyport via relay (resumed, through one relay node).
+# protocol.md 2.7), sallyport warm (resumed, and the inlet's warm = 2:
+# docs/config.md "Warm channels"), sallyport via relay (resumed, through
+# one relay node).
 # Columns: iperf3 throughput (1 and 8 streams, both directions), request
-# latency on one connection (redis-benchmark PING, -P 1 -c 1: p50/p99), new
-# connections per second (connect, 1-byte echo, close; concurrency 1 and
-# 8), memory per idle tunneled connection with 1,000 and 10,000 held open
+# latency on one connection (redis-benchmark PING, -P 1 -c 1: p50/p99), time
+# to first byte of a new connection (connect to its 1-byte echo, p50 of
+# BENCH_TTFB_N one after the other), new connections per second (connect,
+# 1-byte echo, close; concurrency 1 and 8), memory per idle tunneled connection with 1,000 and 10,000 held open
 # (sum of Pss of every tunnel process, after minus before, divided by N;
 # Pss equals RSS for a single process and shares fork()ed pages fairly).
 #
 # Usage: bench/bench-portals.sh            (from the source tree; finds the
 #        sallyport binary via $SALLYPORT, ./src/sallyport or /tmp/build-*)
 # Knobs: BENCH_TOOLS="direct socat socat2 stunnel spiped ssh sallyport
-#        spresume sprelay"
+#        spresume spwarm sprelay"
+#        BENCH_TTFB_N=2000 (connections timed for the TTFB column, one
+#        right after the other), BENCH_TTFB_GAP_US=10000 and
+#        BENCH_TTFB_GAP_N=300 (the column "TTFB gap": a client that
+#        waits that long between connections)
 #        BENCH_SECS=4 (iperf3 -t, after a 1 s omitted warm-up, and
 #        connection-rate seconds)
 #        BENCH_HOLD_SECS=45 (most time spent opening the held connections)
@@ -33,7 +40,10 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
-TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport spresume sprelay}
+TOOLS=${BENCH_TOOLS:-direct socat socat2 stunnel spiped ssh sallyport spresume spwarm sprelay}
+TTFB_N=${BENCH_TTFB_N:-2000}
+TTFB_GAP_US=${BENCH_TTFB_GAP_US:-10000}
+TTFB_GAP_N=${BENCH_TTFB_GAP_N:-300}
 SECS=${BENCH_SECS:-4}
 HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
@@ -359,6 +369,7 @@ server = $out
 [inlet bench]
 listen = 127.0.0.1:$FRONT
 outlet = server@127.0.0.1:$mid
+${SP_WARM:+warm = $SP_WARM}
 EOF
 	bg "$WORK/sp/out.log" "$sp" run "$WORK/sp/out.ini"
 	TPIDS=$LAST
@@ -375,6 +386,9 @@ EOF
 
 # up_spresume(port): up_sallyport with resumed handshakes.
 up_spresume() { SP_RESUME=yes up_sallyport "$@"; }
+
+# up_spwarm(port): resumed, and the inlet keeps two warm channels.
+up_spwarm() { SP_RESUME=yes SP_WARM=2 up_sallyport "$@"; }
 
 # up_sprelay(port): the same through one relay node (resume = yes, the
 # default): the outlet registers with the relay, the inlet reaches it
@@ -465,6 +479,12 @@ bench_latency()
 bench_connrate()
 {
 	local tool=$1 c out
+	out=$(timeout 120 "$NB" ttfb "$FRONT" "$TTFB_N")
+	record "$tool" ttfb_p50 "$(echo "$out" | sed -n 's/.*ttfb_p50_us=\([0-9]*\).*/\1/p')"
+	note "$tool ttfb: $out"
+	out=$(timeout 120 "$NB" ttfb "$FRONT" "$TTFB_GAP_N" "$TTFB_GAP_US")
+	record "$tool" ttfb_gap_p50 "$(echo "$out" | sed -n 's/.*ttfb_p50_us=\([0-9]*\).*/\1/p')"
+	note "$tool ttfb, ${TTFB_GAP_US} us between connections: $out"
 	for c in 1 8; do
 		out=$(timeout $((SECS + 30)) "$NB" connrate "$FRONT" "$SECS" $c)
 		record "$tool" "cps_$c" "$(echo "$out" | sed -n 's/.*conns_per_s=\([0-9]*\).*/\1/p')"
@@ -554,10 +574,12 @@ names = {"direct": "direct (no tunnel)", "socat": "socat (1 hop)",
          "socat2": "socat x2 (2 hops)", "stunnel": "stunnel TLS1.3 mTLS",
          "spiped": "spiped", "ssh": "ssh -L aes256-gcm",
          "sallyport": "sallyport full hs", "spresume": "sallyport resumed",
+         "spwarm": "sallyport warm = 2",
          "sprelay": "sallyport via relay"}
 cols = [("tput_1_fwd", "1s Gb/s"), ("tput_1_rev", "1s -R"),
         ("tput_8_fwd", "8s Gb/s"), ("tput_8_rev", "8s -R"),
         ("lat_p50", "p50 us"), ("lat_p99", "p99 us"),
+        ("ttfb_p50", "TTFB p50"), ("ttfb_gap_p50", "TTFB gap"),
         ("cps_1", "conn/s c1"), ("cps_8", "conn/s c8"),
         ] + [("mem_%d" % (i + 1), "KiB/c %s" % n) for i, n in enumerate(counts)]
 
@@ -612,10 +634,16 @@ if sp:
     check("latency p50 <= stunnel's",
           cmp(sp.get("lat_p50"), st.get("lat_p50"), lambda a, b: a <= b))
     sh = data.get("ssh", {})
-    for row, rname in (("sallyport", "full"), ("spresume", "resumed")):
+    for row, rname in (("sallyport", "full"), ("spresume", "resumed"),
+                       ("spwarm", "warm")):
         r = data.get(row)
         if not r:
             continue
+        check("%s: TTFB p50 <= ssh -L's" % rname,
+              cmp(r.get("ttfb_p50"), sh.get("ttfb_p50"), lambda a, b: a <= b))
+        check("%s: TTFB p50 <= ssh -L's, with a gap between connections"
+              % rname, cmp(r.get("ttfb_gap_p50"), sh.get("ttfb_gap_p50"),
+                           lambda a, b: a <= b))
         for c in ("1", "8"):
             check("%s: new connections/s >= 2x stunnel at concurrency %s"
                   % (rname, c), cmp(r.get("cps_" + c), st.get("cps_" + c),

@@ -207,6 +207,39 @@ cmp_double(const void *a, const void *b)
 	return ((x > y) - (x < y));
 }
 
+/*
+ * Time to first byte of ${n} new connections, one after the other (with
+ * ${gap_us} microseconds between them: a client's think time): from
+ * connect(2) to the 1-byte echo read (dial_echo), microseconds; prints
+ * p50 and p99.
+ */
+static int
+ttfb_main(long n, long gap_us)
+{
+	double *t;
+	int fd;
+
+	if (n < 1 || (t = calloc((size_t)n, sizeof(*t))) == NULL)
+		return (2);
+	for (long i = 0; i < n; i++) {
+		double t0 = now();
+
+		if ((fd = dial_echo()) == -1) {
+			fprintf(stderr, "netbench ttfb: connection failed\n");
+			return (1);
+		}
+		t[i] = (now() - t0) * 1e6;
+		close(fd);
+		if (gap_us > 0)
+			usleep((useconds_t)gap_us);
+	}
+	qsort(t, (size_t)n, sizeof(*t), cmp_double);
+	printf("ttfb_p50_us=%.0f ttfb_p99_us=%.0f n=%ld\n", t[n / 2],
+	    t[n * 99 / 100], n);
+	free(t);
+	return (0);
+}
+
 #define RTT_WARMUP 10
 
 static int
@@ -368,6 +401,8 @@ main(int argc, char *argv[])
 		return (echo_main());
 	if (argc == 5 && strcmp(argv[1], "connrate") == 0)
 		return (connrate_main(atof(argv[3]), atoi(argv[4])));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "ttfb") == 0)
+		return (ttfb_main(atol(argv[3]), argc == 5 ? atol(argv[4]) : 0));
 	if (argc == 5 && strcmp(argv[1], "hold") == 0)
 		return (hold_main(atol(argv[3]), atof(argv[4])));
 	if (argc == 5 && strcmp(argv[1], "rtt") == 0)
@@ -377,7 +412,7 @@ main(int argc, char *argv[])
 	if (argc == 4 && strcmp(argv[1], "send") == 0)
 		return (send_main(atol(argv[3])));
 	fprintf(stderr, "usage: netbench echo PORT | connrate PORT SECS C | "
-	    "hold PORT N SECS | rtt PORT N SIZE | sink PORT | "
+	    "ttfb PORT N [GAP_US] | hold PORT N SECS | rtt PORT N SIZE | sink PORT | "
 	    "send PORT MIB\n");
 	return (2);
 }

@@ -89,6 +89,8 @@ struct channel {
 	uint8_t has_peer, tx_eof, rx_eof;
 	uint8_t has_claimed; /* peer[] is an unverified claim (EPEER) */
 	uint8_t req_record;  /* a CHANNEL_REQUEST record may pass now */
+	uint8_t req_due;     /* initiator pinned by identifier, msg3 held no
+				request: channel_send_request may send it */
 	channel_peer_filter *filter; /* responder: may be NULL */
 	void *filter_arg;
 	/* The filter refused and asked to say why (enum channel_refusal). */
@@ -571,6 +573,37 @@ channel_set_request(struct channel *ch, const uint8_t *req, size_t len)
 	if (len > 0)
 		memcpy(ch->req, req, len);
 	ch->reqlen = (uint8_t)len;
+	return (0);
+}
+
+/*
+ * channel_send_request(ch, req, len, out, cap, outlen):
+ * Initiator pinned by identifier whose full handshake ended with no
+ * request in msg3, before it seals any record: seal ${req} (1 to
+ * CHANNEL_MAX_REQUEST bytes) as its first record (CHANNEL_REQUEST) into
+ * ${out} (${cap} bytes), its size in *${outlen}.  Return 0,
+ * -CHANNEL_EPAYLOAD for a bad length, -CHANNEL_EFRAME if ${out} is too
+ * small, or -CHANNEL_ESTATE otherwise (not due, or sent already).
+ */
+int
+channel_send_request(struct channel *ch, const uint8_t *req, size_t len,
+    uint8_t *out, size_t cap, size_t *outlen)
+{
+	int rc;
+
+	*outlen = 0;
+	if (ch->role != CHANNEL_INITIATOR || ch->state != ST_ESTABLISHED ||
+	    !ch->req_due)
+		return (-CHANNEL_ESTATE);
+	if (len == 0 || len > CHANNEL_MAX_REQUEST)
+		return (-CHANNEL_EPAYLOAD);
+	if (cap < len + CHANNEL_OVERHEAD)
+		return (-CHANNEL_EFRAME);
+	memcpy(ch->req, req, len);
+	ch->reqlen = (uint8_t)len;
+	if ((rc = req_seal(ch, CHANNEL_REQUEST, out, outlen)) != 0)
+		return (rc);
+	ch->req_due = 0;
 	return (0);
 }
 
@@ -1224,6 +1257,8 @@ hs_initiator_msg2(struct channel *ch, const uint8_t *msg, size_t len,
 	/* Not pinned by identifier: decided on the credentials that come. */
 	if (!pinned)
 		ch->state = ST_WAIT_CREDS;
+	else if (ch->reqlen == 0)
+		ch->req_due = 1; /* made ahead: the request comes later */
 	return (0);
 }
 
@@ -1475,6 +1510,17 @@ channel_peer_creds(const struct channel *ch, size_t *len)
 
 	*len = ch->peer_creds_len;
 	return (ch->peer_creds);
+}
+
+/*
+ * channel_awaits_request(ch):
+ * A responder in ST_WAIT_REQ.
+ */
+int
+channel_awaits_request(const struct channel *ch)
+{
+
+	return (ch->role == CHANNEL_RESPONDER && ch->state == ST_WAIT_REQ);
 }
 
 /*

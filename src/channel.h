@@ -312,6 +312,22 @@ void channel_set_peer_filter(struct channel *ch, channel_peer_filter *fn,
 int channel_set_request(struct channel *ch, const uint8_t *req, size_t len);
 
 /*
+ * channel_send_request(ch, req, len, out, cap, outlen):
+ * Initiator pinned by identifier (channel_expect_peer) that set an empty
+ * request (channel_set_request with ${len} 0) and completed a full
+ * handshake: a channel made ahead of its use (issue 23's warm channels).
+ * Seal the request ${req} (1 to CHANNEL_MAX_REQUEST bytes) as the first
+ * record (CHANNEL_REQUEST, docs/protocol.md 2.2) into ${out} (${cap}
+ * bytes), its size in *${outlen}; the caller sends it before any other
+ * record (the responder refuses anything else first: CHANNEL_EPAYLOAD).
+ * Return 0, -CHANNEL_EPAYLOAD for a bad length, -CHANNEL_EFRAME if
+ * ${cap} is too small, or -CHANNEL_ESTATE if no request is due (a
+ * request went in msg3, a resumed handshake, sent already).
+ */
+int channel_send_request(struct channel *ch, const uint8_t *req, size_t len,
+    uint8_t *out, size_t cap, size_t *outlen);
+
+/*
  * channel_bind_service(ch, name, len):
  * Before the first handshake message, either role: mix the service name
  * ${name} (1 to CHANNEL_MAX_BOUND bytes, no NUL) into the Noise prologue,
@@ -496,6 +512,14 @@ const char *channel_refusal_name(unsigned code);
  * presented none.  Available to the peer filter already.
  */
 const uint8_t *channel_peer_creds(const struct channel *ch, size_t *len);
+
+/*
+ * channel_awaits_request(ch):
+ * 1 if ${ch} is a responder whose initiator's msg3 held no request and
+ * whose REQUEST record has not come yet (its keys are split, its
+ * credential record is out: only that record may come), else 0.
+ */
+int channel_awaits_request(const struct channel *ch);
 
 /*
  * channel_request(ch, len):

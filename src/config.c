@@ -124,7 +124,7 @@ enum outlet_key {
 	OK_COUNT
 };
 enum inlet_key { IK_LISTEN, IK_INTERCEPT, IK_OUTLET, IK_SERVICE, IK_VIA,
-	IK_FROM, IK_DENY, IK_COUNT };
+	IK_FROM, IK_DENY, IK_WARM, IK_COUNT };
 enum relay_key { RK_REGISTER, RK_ALLOW, RK_VIA, RK_DENY, RK_TRY_ALLOW,
 	RK_TRY_DENY, RK_FROM, RK_PEER_CONNS, RK_PEER_RATE, RK_PEER_BURST,
 	RK_COUNT };
@@ -2164,6 +2164,8 @@ static const struct key inlet_keys[IK_COUNT] = {
 	.parse = from_key, .same = inlet_from_same},
     [IK_DENY] = {"deny", KT_FN, KF_REPEAT, .parse = inlet_deny,
 	.same = inlet_deny_same},
+    [IK_WARM] = {"warm", KT_UINT, .off = I_(warm), .min = 0,
+	.max = CONFIG_WARM_MAX, .def = 0},
 };
 
 /* [relay NAME]. */
@@ -2495,6 +2497,11 @@ validate_inlets(struct parse *p)
 			resolve_rules(p, &in->outlet_rule, 1);
 		else if (ip->outlet_ref.line != 0)
 			(void)ref_resolve(p, &ip->outlet_ref, in->outlet_id);
+		if (in->warm > 0 && (in->outlet_by_rule || in->has_via))
+			perr(p, ip->seen[IK_WARM], "warm in [inlet %s] needs "
+			    "outlet = PEER@HOST:PORT without via (warm "
+			    "channels to an outlet pinned by rule or through "
+			    "a relay are not supported yet)", in->name);
 		if (ip->seen[IK_DENY] != 0 && !in->outlet_by_rule)
 			perr(p, ip->seen[IK_DENY], "deny in [inlet %s] takes "
 			    "effect only with outlet = RULE (an outlet pinned "

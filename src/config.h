@@ -160,6 +160,9 @@ struct config_outlet {
 	struct config_limits limits; /* per peer (limit.c) */
 };
 
+/* The largest [inlet] warm (warm.h's WARM_MAX). */
+#define CONFIG_WARM_MAX 16
+
 struct config_inlet {
 	char name[CONFIG_NAME_MAX];
 	struct addr listen;
@@ -183,6 +186,7 @@ struct config_inlet {
 	size_t nintercept;
 	struct config_from from; /* the clients it serves; none: any */
 	struct config_list deny; /* outlets refused when pinned by rule */
+	unsigned warm; /* channels made ahead of clients (0: none) */
 };
 
 /* [relay NAME]: this node relays the service NAME (docs/relay.md). */

@@ -129,13 +129,16 @@ static int discard(struct conn *c);
 static void linger(struct conn *c, enum conn_reason reason);
 static void linger_read(struct conn *c);
 static void rx_pump(struct conn *c);
+static int warm_room(const struct conn *c);
+static struct conn_series *series_of(struct conn *c);
 
 /* Names logged as reason=, indexed by enum conn_reason. */
 static const char *const reason_names[] = {
 	"eof", "handshake-timeout", "connect-timeout", "connect-failed",
 	"idle-timeout", "channel-closed", "channel-error", "reset", "denied",
 	"target-refused", "shutdown", "nomem", "handshake-evicted", "revoked",
-	"refused", "resolve-failed", "evicted", "max-handshakes"};
+	"refused", "resolve-failed", "evicted", "max-handshakes",
+	"warm-expired"};
 
 /*
  * conn_reason_name(reason):
@@ -280,13 +283,15 @@ static const unsigned legal[] = {
 	[CONN_FIRST_BYTES] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_DIAL] = 1u << CONN_HANDSHAKE | 1u << CONN_DEAD,
 	[CONN_HANDSHAKE] = 1u << CONN_QUEUED | 1u << CONN_CONNECT |
-	    1u << CONN_OPEN | 1u << CONN_REFUSING | 1u << CONN_DEAD,
+	    1u << CONN_OPEN | 1u << CONN_REFUSING | 1u << CONN_WARM |
+	    1u << CONN_DEAD,
 	[CONN_QUEUED] = 1u << CONN_CONNECT | 1u << CONN_REFUSING |
 	    1u << CONN_DEAD,
 	[CONN_CONNECT] = 1u << CONN_OPEN | 1u << CONN_REFUSING |
 	    1u << CONN_DEAD,
 	[CONN_OPEN] = 1u << CONN_DEAD,
 	[CONN_REFUSING] = 1u << CONN_DEAD,
+	[CONN_WARM] = 1u << CONN_HANDSHAKE | 1u << CONN_OPEN | 1u << CONN_DEAD,
 	[CONN_DEAD] = 0,
 };
 
@@ -313,11 +318,24 @@ static void
 conn_set_state(struct conn *c, enum conn_state to)
 {
 	static const char *const names[] = {"new", "first-bytes", "dial",
-	    "handshake", "queued", "connect", "open", "refusing", "dead"};
+	    "handshake", "queued", "connect", "open", "refusing", "warm",
+	    "dead"};
 
 	struct conn_ctx *ctx = c->ctx;
 
 	assert(legal[c->state] & (1u << to));
+	if (c->state == CONN_WARM) {
+		/* Leave the warm list (pprev, pnext: not pending). */
+		ctx->nwarm--;
+		metrics_inc(series_of(c)->warm, -1);
+		if (c->pprev != NULL)
+			c->pprev->pnext = c->pnext;
+		else
+			ctx->warm_head = c->pnext;
+		if (c->pnext != NULL)
+			c->pnext->pprev = c->pprev;
+		c->pprev = c->pnext = NULL;
+	}
 	/* FIRST_BYTES counts apart (ctx->nfirst), on the same list. */
 	if (c->state == CONN_FIRST_BYTES)
 		ctx->nfirst--;
@@ -347,6 +365,14 @@ conn_set_state(struct conn *c, enum conn_state to)
 		else
 			ctx->pend_head = c;
 		ctx->pend_tail = c;
+	}
+	if (to == CONN_WARM) {
+		ctx->nwarm++;
+		metrics_inc(series_of(c)->warm, 1);
+		c->pprev = NULL;
+		if ((c->pnext = ctx->warm_head) != NULL)
+			c->pnext->pprev = c;
+		ctx->warm_head = c;
 	}
 	log_debug("event=state role=%s conn=%" PRIu64 " from=%s to=%s",
 	    c->role, c->id, names[c->state], names[to]);
@@ -490,6 +516,11 @@ conn_update(struct conn *c)
 		break;
 	case CONN_REFUSING:
 		watch(c, &c->chan_r, c->fd_chan, 1);
+		break;
+	case CONN_WARM:
+		/* Its closing, or (responder) its request. */
+		watch(c, &c->chan_r, c->fd_chan, 1);
+		watch(c, &c->chan_w, c->fd_chan, tx_busy);
 		break;
 	default:
 		break;
@@ -684,6 +715,8 @@ series_init(struct conn_ctx *ctx)
 		    NULL);
 		m->seconds = metrics_series(METRICS_HANDSHAKE_SECONDS, m->role,
 		    NULL, NULL);
+		m->warm = metrics_series(METRICS_WARM_CHANNELS, m->role, NULL,
+		    NULL);
 		for (r = 0; r < CONN_REASONS; r++) {
 			why = conn_reason_name((enum conn_reason)r);
 			m->closed[r] = metrics_series(METRICS_CONN_CLOSED,
@@ -1124,6 +1157,17 @@ chan_read_handshake(struct conn *c)
 			buf_put(c->ctx, c->tx);
 			c->tx = NULL;
 		}
+		if (r == 0 && c->state == CONN_HANDSHAKE && c->hs_responder &&
+		    channel_awaits_request(c->ch) && warm_room(c)) {
+			/* Made ahead of a client: it may wait for it. */
+			conn_set_state(c, CONN_WARM);
+			timer_set(c, CONN_WARM_IDLE);
+		}
+		if (r == 1 && c->state == CONN_WARM) {
+			/* Its request: setup_ms from here, not the wait. */
+			conn_set_state(c, CONN_HANDSHAKE);
+			c->t_start = ev_now(c->ctx->loop);
+		}
 		if (r == 1) {
 			/* Established: keep what came behind, for conn_open. */
 			if (b->pos == b->have) {
@@ -1145,6 +1189,63 @@ chan_read_handshake(struct conn *c)
 		b->have -= b->pos;
 		b->pos = 0;
 	}
+}
+
+/*
+ * A responder's channel awaiting its request may wait in WARM: fewer
+ * than CONN_WARM_PER_PEER of its peer's and CONN_WARM_MAX in all are
+ * there.
+ */
+static int
+warm_room(const struct conn *c)
+{
+	const uint8_t *id = channel_peer_id(c->ch);
+	const struct conn *w;
+	unsigned n = 0, all = 0;
+
+	if (id == NULL)
+		return (0);
+	for (w = c->ctx->warm_head; w != NULL; w = w->pnext) {
+		if (!w->hs_responder || w->ch == NULL)
+			continue;
+		if (++all >= CONN_WARM_MAX || (memcmp(channel_peer_id(w->ch),
+		    id, CHANNEL_ID_LEN) == 0 && ++n >= CONN_WARM_PER_PEER))
+			return (0);
+	}
+	return (1);
+}
+
+/*
+ * Initiator, WARM: the channel socket is readable.  Keep what comes (the
+ * responder's credential record) for conn_open, within the handshake
+ * buffer; its closing or an error drops ${c}.
+ */
+static void
+warm_read(struct conn *c)
+{
+	struct conn_buf *b;
+	ssize_t n;
+
+	if (c->rx == NULL && (c->rx = buf_get(c->ctx, CONN_HS_CAP)) == NULL) {
+		conn_drop(c, CONN_R_NOMEM);
+		return;
+	}
+	b = c->rx;
+	if (b->have == b->cap) {
+		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EFRAME);
+		return;
+	}
+	while ((n = read(c->fd_chan, b->data + b->have, b->cap - b->have)) ==
+	    -1 && errno == EINTR)
+		;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		conn_drop(c, n == 0 ? CONN_R_CHANNEL_CLOSED :
+		    CONN_R_CHANNEL_ERROR);
+		return;
+	}
+	b->have += (size_t)n;
 }
 
 /* The socket of the dial in progress (DIAL: channel; QUEUED, CONNECT:
@@ -1373,8 +1474,11 @@ conn_chan_r_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	if (c->state == CONN_FIRST_BYTES)
 		first_read(c);
-	else if (c->state == CONN_HANDSHAKE)
+	else if (c->state == CONN_HANDSHAKE ||
+	    (c->state == CONN_WARM && c->hs_responder))
 		chan_read_handshake(c);
+	else if (c->state == CONN_WARM)
+		warm_read(c);
 	else if (c->state == CONN_REFUSING)
 		linger_read(c);
 	else
@@ -1474,6 +1578,10 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case CONN_REFUSING: /* the initiator did not close: enough */
 		conn_drop(c, c->linger_reason);
+		break;
+	case CONN_WARM: /* no client came: replaced, not kept */
+		c->quiet = 1;
+		conn_drop(c, CONN_R_WARM_EXPIRED);
 		break;
 	case CONN_OPEN:
 		/* Lazy idle timer: reads only stamp t_active. */
@@ -2140,6 +2248,60 @@ conn_open(struct conn *c)
 }
 
 /*
+ * conn_warm(c):
+ * Initiator, established, no plain socket: wait for conn_bind.
+ */
+void
+conn_warm(struct conn *c)
+{
+
+	assert(c->state == CONN_HANDSHAKE && c->fd_plain == -1 &&
+	    !c->hs_responder);
+	conn_set_state(c, CONN_WARM);
+	timer_set(c, CONN_WARM_IDLE / 2);
+	conn_update(c);
+}
+
+/*
+ * conn_warm_answered(c):
+ * WARM, and bytes came since msg3.
+ */
+int
+conn_warm_answered(const struct conn *c)
+{
+
+	return (c->state == CONN_WARM && !c->hs_responder && c->rx != NULL &&
+	    c->rx->have > c->rx->pos);
+}
+
+/*
+ * conn_bind(c, fd, req, len):
+ * WARM: the client ${fd} (taken) and its request, sealed and sent first;
+ * then OPEN.  Return 0 or -1.
+ */
+int
+conn_bind(struct conn *c, int fd, const uint8_t *req, size_t len)
+{
+	size_t n;
+
+	assert(c->state == CONN_WARM && c->fd_plain == -1 && c->tx == NULL);
+	c->fd_plain = fd;
+	c->t_start = ev_now(c->ctx->loop); /* the client's: setup_ms, duration */
+	if ((c->tx = buf_get(c->ctx, CHANNEL_OVERHEAD + len)) == NULL ||
+	    channel_send_request(c->ch, req, len, c->tx->data, c->tx->cap,
+	    &n) != 0)
+		return (-1);
+	c->tx->iov[0].iov_base = c->tx->data;
+	c->tx->iov[0].iov_len = n;
+	c->tx->niov = 1;
+	tx_flush(c);
+	if (c->state == CONN_DEAD)
+		return (0);
+	conn_open(c);
+	return (0);
+}
+
+/*
  * conn_hold_plain(c):
  * Initiator, before conn_open: keep a copy of the plain bytes until the
  * peer shows it serves us, which a PING asks it to.  Return 0 or -1.
@@ -2413,8 +2575,8 @@ conn_drop(struct conn *c, enum conn_reason reason)
 	if (c->logged_open) {
 		metrics_inc(m->closed[r], 1);
 		metrics_inc(m->active, -1);
-	} else if (reason != CONN_R_EOF)
-		metrics_inc(m->failed[r], 1);
+	} else if (reason != CONN_R_EOF && c->state != CONN_WARM)
+		metrics_inc(m->failed[r], 1); /* WARM: its handshake ended */
 
 	if (c->logged_open)
 		log_info("event=close role=%s conn=%" PRIu64 " name=%s "

@@ -20,6 +20,10 @@
  *   HANDSHAKE --(established)--> QUEUED (conn_wait_plain)
  *       --(conn_dial_plain)--> CONNECT --> OPEN
  *   HANDSHAKE --(established)--> OPEN (conn_open)
+ *   HANDSHAKE --(msg3 held no request)--> WARM --(its REQUEST record)-->
+ *       HANDSHAKE --(established)--> ...                       (responder)
+ *   HANDSHAKE --(established, conn_warm)--> WARM --(conn_bind)--> OPEN
+ *                                                             (initiator)
  *   any --conn_drop--> DEAD (watchers stopped, fds closed; freed later)
  */
 #ifndef SALLYPORT_CONN_H
@@ -60,6 +64,9 @@ enum conn_state {
 	CONN_CONNECT,   /* established; connecting the plain socket */
 	CONN_OPEN,      /* carrying bytes */
 	CONN_REFUSING,  /* our REFUSE and FIN sent: reading to the peer's FIN */
+	CONN_WARM,      /* established but for the request: made ahead of a
+			 * client (initiator: conn_warm; responder: its msg3
+			 * held none and its REQUEST record has not come) */
 	CONN_DEAD       /* dropped, waiting for the reaper */
 };
 
@@ -86,6 +93,8 @@ enum conn_reason {
 	CONN_R_RESOLVE_FAILED,    /* the name to dial did not resolve */
 	CONN_R_FIRST_EVICTED,     /* FIRST_BYTES made room (evict) */
 	CONN_R_MAX_HANDSHAKES,    /* a handshake came with every slot busy */
+	CONN_R_WARM_EXPIRED,      /* WARM for CONN_WARM_IDLE (responder) or
+				   * half of it (initiator): replaced */
 	CONN_R_CHANNEL_BASE       /* + CHANNEL_E*: the channel's own error */
 };
 
@@ -107,6 +116,7 @@ struct conn_series {
 	const char *role;                  /* the role's text */
 	struct metrics_series *active;     /* connections_active{role} */
 	struct metrics_series *seconds;    /* handshake_duration_seconds */
+	struct metrics_series *warm;       /* warm_channels{role} */
 	struct metrics_series *closed[CONN_REASONS]; /* {role, reason} */
 	struct metrics_series *failed[CONN_REASONS]; /* handshake_failures */
 };
@@ -141,6 +151,8 @@ struct conn_ctx {
 				   * a bound of their own (the front's) */
 	struct conn *pend_head;   /* all of those, oldest first */
 	struct conn *pend_tail;
+	unsigned nwarm;           /* in WARM (either end) */
+	struct conn *warm_head;   /* those (linked by pprev, pnext) */
 	uint64_t next_id;         /* per-process connection counter */
 	struct resolve *resolver; /* names to dial (NULL: numeric only) */
 	struct reaper reaper;     /* frees dropped connections (and more) */
@@ -509,6 +521,55 @@ int conn_plain_prefix(struct conn *c, const uint8_t *p, size_t len);
  * do), -1 on ENOMEM.  May drop ${c} (a failed write): check c->state.
  */
 int conn_send_creds(struct conn *c, const uint8_t *block, size_t len);
+
+/*
+ * Channels made ahead of a client (docs/protocol.md 2.2, "Warm
+ * channels"): a responder keeps an established channel whose msg3 held
+ * no request in WARM, not pending (no handshake slot, no handshake
+ * deadline), for CONN_WARM_IDLE seconds at most (then CONN_R_WARM_EXPIRED),
+ * at most CONN_WARM_PER_PEER of them per peer identity and CONN_WARM_MAX
+ * in all (identities cost nothing to make: a node that serves strangers
+ * lets any through its handshake): over those a
+ * new one waits as a pending handshake does, with the handshake deadline
+ * (as before warm channels existed).  Its REQUEST record takes it back to
+ * HANDSHAKE, then ops->established as usual.
+ */
+#define CONN_WARM_IDLE 60.
+#define CONN_WARM_PER_PEER 64
+#define CONN_WARM_MAX 1024
+
+/*
+ * conn_warm(c):
+ * Initiator, from ops->established, with no plain socket: keep ${c} in
+ * WARM until conn_bind (the channel's request is due:
+ * channel_send_request).  Meanwhile the channel socket is read but
+ * nothing is processed (what comes, the responder's credential record,
+ * waits for conn_open; more than a handshake buffer drops ${c}); its
+ * closing or an error drops ${c} (ops->dropped), and so does
+ * CONN_WARM_IDLE / 2 seconds in WARM (CONN_R_WARM_EXPIRED), so the
+ * initiator replaces it before the responder's bound.
+ */
+void conn_warm(struct conn *c);
+
+/*
+ * conn_warm_answered(c):
+ * 1 if ${c} is in WARM (initiator) and the responder sent something
+ * since msg3 (its credential record, which it sends once it accepted
+ * us; a refusal is followed by its close, which drops ${c}), else 0.  A
+ * channel no one answered yet is not given to a client.
+ */
+int conn_warm_answered(const struct conn *c);
+
+/*
+ * conn_bind(c, fd, req, len):
+ * WARM (initiator): bind the client ${fd} (taken, even on failure) to
+ * ${c}: its request, ${len} (1 to CHANNEL_MAX_REQUEST) bytes at ${req},
+ * leaves at once as the channel's first record, then conn_open (its
+ * setup_ms and duration_ms count from here).  Return 0 (${c} may have
+ * been dropped meanwhile: a failed write), or -1 (the caller drops
+ * ${c}).
+ */
+int conn_bind(struct conn *c, int fd, const uint8_t *req, size_t len);
 
 /*
  * conn_handshake(c, ch, role):

@@ -190,6 +190,37 @@ strangers_served(const struct front *f)
 }
 
 /*
+ * Whether ${f}'s node lets the peer ${id} of ${c} through its handshake
+ * now: not revoked, and either a kind that decides on strangers itself
+ * takes its request (kind ${k}; or, with no request yet, ${len} 0, such
+ * a kind is served), or an allow list of the node names it with the
+ * credentials it showed (*${why}: a credential's problem, if any).
+ */
+static int
+peer_admitted(struct front *f, struct conn *c, const uint8_t *id, int k,
+    size_t len, const char **why)
+{
+	const uint8_t *creds;
+	size_t clen;
+
+	if (cred_revoked_has_id(&f->env->revoked, id))
+		return (0);
+	/*
+	 * A kind that decides on strangers itself (front_kind.strangers);
+	 * or no request yet (an initiator pinning us by check sends it
+	 * after msg3, a channel made ahead of a client with its client)
+	 * while such a kind is served: the role that takes the request
+	 * decides (an outlet or a relay on its allow lists).
+	 */
+	if ((k != -1 && f->kinds[k].kind->strangers &&
+	    f->kinds[k].take != NULL) || (len == 0 && strangers_served(f)))
+		return (1);
+	creds = channel_peer_creds(c->ch, &clen);
+	return (acl_claims(f->env->cfg, f->env->cache,
+	    (uint64_t)ev_now(f->env->loop), id, creds, clen, why));
+}
+
+/*
  * The peer filter of every responder channel (${arg} is its connection,
  * whose arg is the front): an identity no allow list of the node names,
  * that shows no credential for itself from an authority a rule names, or
@@ -204,26 +235,12 @@ front_peer_known(void *arg, const uint8_t id[CHANNEL_ID_LEN],
 	char svc[CONFIG_NAME_MAX];
 	int k = len > 0 ? kind_find(f, req, len) : -1;
 	const char *role = k != -1 ? f->kinds[k].kind->role : front_role(f);
-	const uint8_t *creds;
 	const char *why = NULL, *dflt = "not-allowed";
 	unsigned code = CHANNEL_REFUSAL_NOT_ALLOWED;
-	size_t clen, at;
+	size_t at;
 	int told, forged;
 
-	creds = channel_peer_creds(c->ch, &clen);
-	/*
-	 * A kind that decides on strangers itself (front_kind.strangers);
-	 * or no request yet (an initiator pinning us by check sends it
-	 * after msg3) while such a kind is served: the role that takes the
-	 * request decides (an outlet or a relay on its allow lists).
-	 */
-	if (((k != -1 && f->kinds[k].kind->strangers &&
-	    f->kinds[k].take != NULL) || (len == 0 && strangers_served(f))) &&
-	    !cred_revoked_has_id(&f->env->revoked, id))
-		return (1);
-	if (!cred_revoked_has_id(&f->env->revoked, id) &&
-	    acl_claims(f->env->cfg, f->env->cache,
-	    (uint64_t)ev_now(f->env->loop), id, creds, clen, &why))
+	if (peer_admitted(f, c, id, k, len, &why))
 		return (1);
 	/*
 	 * Audited as the role would have, plus verified=no (docs/logging.md):
@@ -272,6 +289,7 @@ front_conn(struct front *f, int fd)
 		return (NULL);
 	}
 	c->arg = f; /* c owns fd now */
+	c->service = "-"; /* until a role takes its request */
 	return (c);
 }
 
@@ -311,6 +329,37 @@ front_handshake(struct front *f, struct conn *c, const struct addr *via,
 	}
 	if (conn_handshake(c, ch, CHANNEL_RESPONDER) == -1) /* c owns ch */
 		conn_drop(c, CONN_R_NOMEM);
+}
+
+/* Reload: keep ${c} unless it waits for its request (WARM) and its peer
+ * is no longer let through (front_peer_known's decision, again). */
+static int
+warm_keeps(struct env *e, struct conn *c)
+{
+	const uint8_t *id;
+	const char *why = NULL;
+
+	(void)e;
+	if (c->state != CONN_WARM || c->ch == NULL ||
+	    (id = channel_peer_id(c->ch)) == NULL)
+		return (1);
+	return (peer_admitted(c->arg, c, id, -1, 0, &why));
+}
+
+/*
+ * front_revoke_warm(f):
+ * Reload: end every channel of ${f} waiting for its request (a channel
+ * made ahead of a client: conn.c's WARM) whose peer the node would no
+ * longer let through its handshake (revoked, named by no allow list, its
+ * credential's authority gone): audit deny reason=revoked.  Return how
+ * many.
+ */
+unsigned
+front_revoke_warm(struct front *f)
+{
+
+	return (env_end_each(f->env, &front_ops, warm_keeps, "revoked",
+	    front_role(f)));
 }
 
 /*

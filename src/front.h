@@ -113,6 +113,14 @@ void front_adopt(struct front *f, int fd, const struct addr *via,
     const char *reg, const void *tag);
 
 /*
+ * front_revoke_warm(f):
+ * Reload: end every channel waiting for its request (a channel made
+ * ahead of a client) whose peer the node no longer lets through its
+ * handshake (audit deny reason=revoked).  Return how many.
+ */
+unsigned front_revoke_warm(struct front *f);
+
+/*
  * front_detach(f):
  * Reload: stop accepting and hand the listening socket over (return it,
  * or -1 if there is none); nothing is closed.

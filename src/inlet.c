@@ -20,6 +20,17 @@
  * is up wait for one (connect_timeout at most); while every last attempt
  * has failed, and as soon as they all have, they are reset at once.
  *
+ * With warm = N (issue 23; not with via, not pinned by rule: config.c)
+ * the inlet keeps up to N channels to its outlet made ahead of any client:
+ * dialed and handshaken (full handshakes with fresh ephemeral keys; msg3
+ * holds no request), then held in conn.c's WARM state.  A client takes
+ * one at once (inlet_start): its request leaves as the channel's first
+ * record, its bytes right behind, and only then does the outlet dial its
+ * target.  warm.c counts and paces the refills (a failing outlet sees one
+ * probe per backoff); a channel no client took is replaced after
+ * CONN_WARM_IDLE / 2 seconds; a reload or a stop closes them all (the new
+ * inlet makes new ones under the new configuration).
+ *
  * Whenever the inlet gives up on a client (unreachable or refusing
  * outlet, dead channel, failed authentication, shutdown) the client sees a
  * reset, never a clean end of stream (docs/protocol.md).
@@ -35,6 +46,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "crypto.h"
 #include "dialout.h"
 #include "fleet.h"
 #include "identity.h"
@@ -44,10 +56,28 @@
 #include "metrics.h"
 #include "request.h"
 #include "sock.h"
+#include "warm.h"
+
+_Static_assert(CONFIG_WARM_MAX == WARM_MAX, "warm = N fits the pool");
+
+/* One warm channel of an inlet, made or being made (c NULL: free). */
+struct warm_slot {
+	struct conn *c;
+	ev_tstamp made; /* when it was established (0: being made) */
+	int proved;     /* it lived WARM_MIN_LIFE (warm_proved) */
+};
 
 #define INLET_WAIT_MAX 64    /* clients waiting for a relay session */
 #define INLET_TRIES_MAX 3    /* replicas tried per client, at most */
 #define INLET_WAIT_TICK 0.05 /* how often they are looked at */
+/*
+ * A refill starts this long (seconds) after a client took a warm
+ * channel: the new channel's handshake (its X25519s, at both ends, on
+ * the loops that carry that client) would otherwise land on the client's
+ * first round trip (bench: TTFB p50 1,160 us with it at once, 342 us
+ * with 5 ms, against 841 us for a resumed handshake of its own).
+ */
+#define WARM_REFILL_AFTER 0.005
 
 /*
  * After a resumed attempt failed at the outlet (closed, reset or a
@@ -73,6 +103,13 @@ struct inlet {
 	 * connections opened; clients dropped, its relay session down. */
 	struct metrics_series *m_opened;
 	struct metrics_series *m_down;
+	/* Its warm channels (warm =): their counts, the channels, the
+	 * timer of the next refill, and the clients that took one. */
+	struct warm_pool pool;
+	struct warm_slot warm[WARM_MAX];
+	ev_timer warm_timer;
+	ev_tstamp warm_quiet; /* no refill starts before (WARM_REFILL_AFTER) */
+	struct metrics_series *m_taken;
 };
 
 /* A client carried over from a refused resumed attempt (resume_denied). */
@@ -88,6 +125,8 @@ static void inlet_established(struct conn *c);
 static void inlet_handshake_failed(struct conn *c, int err);
 static void inlet_refused(struct conn *c, unsigned code);
 static int inlet_renewed(struct conn *c);
+static void warm_established(struct conn *c);
+static void warm_dropped(struct conn *c, enum conn_reason reason);
 
 static const struct conn_ops inlet_ops = {
 	.dialed = inlet_dialed,
@@ -95,6 +134,13 @@ static const struct conn_ops inlet_ops = {
 	.handshake_failed = inlet_handshake_failed,
 	.refused = inlet_refused,
 	.renewed = inlet_renewed,
+};
+
+/* A warm channel's: dialed and established as a client's, then held. */
+static const struct conn_ops warm_ops = {
+	.dialed = inlet_dialed,
+	.established = warm_established,
+	.dropped = warm_dropped,
 };
 
 /* The socket address ${ss} as a request endpoint (family 0 if neither
@@ -118,13 +164,13 @@ endpoint_of(const struct sockaddr_storage *ss, struct request_endpoint *e)
 }
 
 /*
- * The request of ${c} into ${out}: the service, and the client's two ends
+ * The request of the client ${fd} into ${out}: the service, and its two ends
  * as it sees them (its address; the address it connected to, or the
  * original destination of an intercepted connection), which the outlet
  * may pass on to its target (proxy_protocol).  Return its length, or -1.
  */
 static long
-make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
+make_request(struct inlet *il, int fd, uint8_t *out, size_t cap)
 {
 	struct request r;
 	struct sockaddr_storage src, dst;
@@ -134,7 +180,7 @@ make_request(struct inlet *il, struct conn *c, uint8_t *out, size_t cap)
 	memset(&r, 0, sizeof(r));
 	snprintf(r.service, sizeof(r.service), "%s", il->ci->service);
 	/* A unix socket client has no addresses: none are sent. */
-	if (sock_client_ends(c->fd_plain, &src, &slen, &dst, &dlen) == 0) {
+	if (sock_client_ends(fd, &src, &slen, &dst, &dlen) == 0) {
 		endpoint_of(&src, &r.src);
 		endpoint_of(&dst, &r.dst);
 	}
@@ -273,9 +319,13 @@ inlet_dialed(struct conn *c, int err)
 	else
 		channel_expect_peer(ch, il->ci->outlet_id);
 	env_keypair(il->env, ch);
-	resume_try(il, c, ch);
-	if ((reqlen = make_request(il, c, req, sizeof(req))) == -1 ||
-	    channel_set_request(ch, req, (size_t)reqlen) != 0) {
+	/* A warm channel (no client yet) sends its request later (conn_bind),
+	 * which a resumed msg3 cannot (docs/protocol.md 2.7): full. */
+	if (c->fd_plain != -1)
+		resume_try(il, c, ch);
+	if (c->fd_plain != -1 && ((reqlen = make_request(il, c->fd_plain,
+	    req, sizeof(req))) == -1 ||
+	    channel_set_request(ch, req, (size_t)reqlen) != 0)) {
 		channel_free(ch);
 		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
 		return;
@@ -434,6 +484,216 @@ inlet_handshake_failed(struct conn *c, int err)
 	c->quiet = 1;
 }
 
+/* A connection of ${il} served by ${ops} for the client ${fd} (taken; -1:
+ * a warm channel's, no client yet); NULL on ENOMEM (${fd} still ours). */
+static struct conn *
+inlet_conn(struct inlet *il, const struct conn_ops *ops, int fd)
+{
+	struct conn *c;
+
+	if ((c = conn_new(&il->env->ctx, ops, fd, -1)) == NULL)
+		return (NULL);
+	c->arg = il;
+	c->role = "inlet";
+	c->name = il->ci->name;
+	c->opened = il->m_opened;
+	c->service = il->ci->service;
+	return (c);
+}
+
+/* A draw in [0, 1] for warm.c's backoff. */
+static double
+warm_draw(void)
+{
+	uint32_t r = 0;
+
+	(void)crypto_random(&r, sizeof(r));
+	return ((double)r / (double)UINT32_MAX);
+}
+
+/*
+ * Arm the refill timer for when warm.c says one may start, but not
+ * before il->warm_quiet (or stop it), once a ready channel that lived
+ * WARM_MIN_LIFE ended a run of failures.
+ */
+static void
+warm_schedule(struct inlet *il)
+{
+	ev_tstamp now = ev_now(il->env->loop);
+	double w;
+	unsigned i;
+
+	for (i = 0; i < WARM_MAX; i++)
+		if (il->warm[i].c != NULL && il->warm[i].made != 0 &&
+		    !il->warm[i].proved &&
+		    now - il->warm[i].made >= WARM_MIN_LIFE) {
+			il->warm[i].proved = 1;
+			warm_proved(&il->pool);
+		}
+	w = warm_wait(&il->pool, now);
+
+	ev_timer_stop(il->env->loop, &il->warm_timer);
+	if (w < 0)
+		return;
+	if (w < il->warm_quiet - now)
+		w = il->warm_quiet - now;
+	ev_timer_set(&il->warm_timer, w, 0.);
+	ev_timer_start(il->env->loop, &il->warm_timer);
+}
+
+/* Start the warm channels due now: each dials the outlet as a client's. */
+static void
+warm_fill(struct inlet *il)
+{
+	unsigned n = warm_due(&il->pool, ev_now(il->env->loop)), i;
+	struct conn *c;
+
+	for (i = 0; n > 0 && i < WARM_MAX; i++) {
+		if (il->warm[i].c != NULL)
+			continue;
+		if ((c = inlet_conn(il, &warm_ops, -1)) == NULL)
+			return;
+		c->slot = &il->warm[i];
+		il->warm[i].c = c;
+		il->warm[i].made = 0;
+		il->warm[i].proved = 0;
+		warm_started(&il->pool);
+		n--;
+		if (conn_dial_channel(c, &il->ci->outlet) == -1)
+			conn_drop(c, CONN_R_CONNECT_FAILED); /* warm_dropped */
+	}
+}
+
+static void
+warm_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct inlet *il = w->data;
+
+	(void)loop;
+	(void)revents;
+	warm_fill(il);
+	warm_schedule(il);
+}
+
+/* A warm channel is established: hold it for a client. */
+static void
+warm_established(struct conn *c)
+{
+	struct inlet *il = c->arg;
+	struct warm_slot *s = c->slot;
+
+	resume_keep(il, c);
+	if (warm_made(&il->pool) == -1) {
+		/* Not wanted any more: no failure. */
+		s->c = NULL;
+		c->slot = NULL;
+		c->quiet = 1;
+		conn_drop(c, CONN_R_REVOKED);
+		return;
+	}
+	s->made = ev_now(il->env->loop);
+	log_debug("event=warm-ready role=inlet conn=%" PRIu64 " name=%s",
+	    c->id, il->ci->name);
+	conn_warm(c);
+	warm_schedule(il);
+}
+
+/*
+ * A warm channel ended without a client: one being made failed (a
+ * backoff), a ready one was lost (a backoff if young), or expired (no
+ * failure).  Refill when warm.c says.
+ */
+static void
+warm_dropped(struct conn *c, enum conn_reason reason)
+{
+	struct inlet *il = c->arg;
+	struct warm_slot *s = c->slot;
+	ev_tstamp now = ev_now(il->env->loop);
+
+	if (s == NULL)
+		return; /* taken, or closed by inlet_stop */
+	if (s->made != 0 && !s->proved && now - s->made >= WARM_MIN_LIFE)
+		warm_proved(&il->pool); /* it lived: the outlet kept it */
+	if (s->made == 0)
+		warm_failed(&il->pool, now, warm_draw());
+	else if (reason == CONN_R_WARM_EXPIRED)
+		warm_closed(&il->pool);
+	else
+		warm_lost(&il->pool, now - s->made, now, warm_draw());
+	s->c = NULL;
+	c->slot = NULL;
+	warm_schedule(il);
+}
+
+/*
+ * A warm channel for a new client, taken from the pool (its
+ * accounting), or NULL if none is ready.
+ */
+static struct conn *
+warm_pick(struct inlet *il)
+{
+	struct conn *c;
+	unsigned i;
+
+	for (i = 0; i < WARM_MAX; i++)
+		if ((c = il->warm[i].c) != NULL && il->warm[i].made != 0 &&
+		    conn_warm_answered(c) && warm_take(&il->pool) == 0) {
+			il->warm[i].c = NULL;
+			c->slot = NULL;
+			il->warm_quiet = ev_now(il->env->loop) +
+			    WARM_REFILL_AFTER;
+			warm_schedule(il);
+			return (c);
+		}
+	return (NULL);
+}
+
+/*
+ * The client ${fd} (taken) takes the warm channel ${c}: the allow is the
+ * inlet's own, as for a client's own channel (inlet_established); its
+ * request leaves at once, its bytes behind it.
+ */
+static void
+warm_bind(struct inlet *il, struct conn *c, int fd)
+{
+	uint8_t req[CHANNEL_MAX_REQUEST];
+	long reqlen;
+
+	conn_set_ops(c, &inlet_ops, il);
+	if ((reqlen = make_request(il, fd, req, sizeof(req))) == -1) {
+		sock_close_reset(fd);
+		conn_drop(c, CONN_R_CHANNEL_BASE + CHANNEL_EPAYLOAD);
+		return;
+	}
+	metrics_inc(il->m_taken, 1);
+	log_debug("event=warm-taken role=inlet conn=%" PRIu64 " name=%s",
+	    c->id, il->ci->name);
+	env_audit_conn(il->env, c, 1, "allowed", il->ci->service, "inlet");
+	if (conn_bind(c, fd, req, (size_t)reqlen) == -1) /* c owns fd */
+		conn_drop(c, CONN_R_NOMEM);
+}
+
+/* Close every warm channel of ${il} (a stop, a reload): no failure. */
+static void
+warm_close_all(struct inlet *il)
+{
+	struct conn *c;
+	unsigned i;
+
+	for (i = 0; i < WARM_MAX; i++) {
+		if ((c = il->warm[i].c) == NULL)
+			continue;
+		if (il->warm[i].made != 0)
+			warm_closed(&il->pool);
+		/* (one being made needs no count: the pool is done) */
+		il->warm[i].c = NULL;
+		c->slot = NULL;
+		c->quiet = 1;
+		conn_drop(c, CONN_R_REVOKED);
+	}
+	ev_timer_stop(il->env->loop, &il->warm_timer);
+}
+
 /*
  * Carry the client ${fd} (taken): dial the outlet node or the relay.
  * ${cr} (NULL: a new client) is one carried over from a refused resumed
@@ -445,7 +705,12 @@ inlet_start(struct inlet *il, int fd, struct carried *cr)
 	struct dialout *d;
 	struct conn *c;
 
-	if ((c = conn_new(&il->env->ctx, &inlet_ops, fd, -1)) == NULL) {
+	/* A new client takes a warm channel if one is ready. */
+	if (cr == NULL && il->pool.ready > 0 && (c = warm_pick(il)) != NULL) {
+		warm_bind(il, c, fd);
+		return;
+	}
+	if ((c = inlet_conn(il, &inlet_ops, fd)) == NULL) {
 		sock_close_reset(fd);
 		if (cr != NULL) {
 			wipe(cr->held, cr->len);
@@ -454,11 +719,6 @@ inlet_start(struct inlet *il, int fd, struct carried *cr)
 		return;
 	}
 	/* c owns fd now. */
-	c->arg = il;
-	c->role = "inlet";
-	c->name = il->ci->name;
-	c->opened = il->m_opened;
-	c->service = il->ci->service;
 	if (cr != NULL) {
 		conn_replay_plain(c, cr->held, cr->len, cr->eof); /* c's now */
 		c->retry = 1;
@@ -615,6 +875,11 @@ inlet_new(struct env *e, const struct config_inlet *ci, int fd,
 	    NULL);
 	il->m_down = metrics_series(METRICS_HANDSHAKE_FAILURES, "inlet",
 	    "relay-session-down", NULL);
+	il->m_taken = metrics_series(METRICS_WARM_TAKEN, ci->name, NULL,
+	    NULL);
+	warm_init(&il->pool, ci->warm);
+	ev_init(&il->warm_timer, warm_timer_cb);
+	il->warm_timer.data = il;
 	ev_init(&il->wait_timer, inlet_wait_cb);
 	il->wait_timer.repeat = INLET_WAIT_TICK;
 	il->wait_timer.data = il;
@@ -635,6 +900,7 @@ inlet_new(struct env *e, const struct config_inlet *ci, int fd,
 	}
 	if (old != NULL)
 		take_over(il, old);
+	warm_schedule(il); /* the first warm channels, from the loop */
 	return (il);
 fail2:
 	listener_close(&il->l);
@@ -782,6 +1048,7 @@ inlet_stop(struct inlet *il)
 		return;
 	listener_close(&il->l);
 	fleet_stop(il->via);
+	warm_close_all(il);
 	for (i = 0; i < il->nwait; i++)
 		sock_close_reset(il->wait_fd[i]);
 	il->nwait = 0;

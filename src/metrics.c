@@ -122,6 +122,13 @@ static struct family fam[METRICS_COUNT] = {
 	"This node's enrolments and renewals, by authority and result (ok, "
 	"unreachable or the refusal word).", T_COUNTER, "authority",
 	"result", NULL),
+    FAM("sallyport_warm_channels",
+	"Channels made ahead of a client, waiting for one (an inlet's warm "
+	"channels; at an outlet, channels waiting for their request).",
+	T_GAUGE, "role", NULL, NULL),
+    FAM("sallyport_warm_taken_total",
+	"Client connections of an inlet that took a warm channel.",
+	T_COUNTER, "name", NULL, NULL),
 };
 
 static struct metrics_collector *collectors;

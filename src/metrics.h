@@ -51,6 +51,8 @@ enum metrics_id {
 	METRICS_AUTHORITY_TOKENS,   /* gauge {authority}: tokens outstanding */
 	METRICS_CRED_EXPIRY,        /* gauge {authority}: our credential's */
 	METRICS_CRED_RENEWALS,      /* counter {authority, result} */
+	METRICS_WARM_CHANNELS,      /* gauge {role}: conns in WARM now */
+	METRICS_WARM_TAKEN,         /* counter {name}: clients given one */
 	METRICS_COUNT
 };
 

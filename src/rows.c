@@ -109,6 +109,14 @@ front_row_commit(struct part *p, struct part_reload *r)
 	fr->fd = -1;
 }
 
+/* Channels waiting for their request whose peer is no longer known. */
+static void
+front_row_revoke(struct part *p, struct part_reload *r)
+{
+
+	r->revoked += front_revoke_warm(p->self);
+}
+
 static void
 front_row_stop(struct part *p)
 {
@@ -131,6 +139,7 @@ const struct part_ops rows_front = {
 	.prepare = front_row_prepare,
 	.abort = front_row_abort,
 	.commit = front_row_commit,
+	.revoke = front_row_revoke,
 	.stop = front_row_stop,
 	.free = front_row_free,
 };

@@ -185,6 +185,29 @@ send_ok(struct channel *a, struct channel *b, enum channel_type type,
 		ck_assert_mem_eq(rec + CHANNEL_HDR, data, n);
 }
 
+/*
+ * ${rec} (${rlen} bytes) is ${ci}'s REQUEST record for REQ: ${cr}, waiting
+ * for it, is established with that request, and data flows both ways.
+ */
+static void
+request_record_ok(struct channel *ci, struct channel *cr, uint8_t *rec,
+    size_t rlen)
+{
+	uint8_t out[HS];
+	const uint8_t *got;
+	size_t len;
+
+	ck_assert_uint_eq(rlen, strlen(REQ) + CHANNEL_OVERHEAD);
+	ck_assert_int_eq(channel_handshake(cr, rec, rlen, NOW, out,
+	    sizeof(out), &len), 1);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_ptr_nonnull(got = channel_request(cr, &len));
+	ck_assert_uint_eq(len, strlen(REQ));
+	ck_assert_mem_eq(got, REQ, len);
+	send_ok(cr, ci, CHANNEL_DATA, (const uint8_t *)"x", 1);
+	send_ok(ci, cr, CHANNEL_DATA, (const uint8_t *)"y", 1);
+}
+
 /* The identity payload of ${l}, built here from docs/protocol.md. */
 static void
 payload_of(uint8_t out[CHANNEL_PAYLOAD_LEN], const struct channel_local *l)
@@ -991,6 +1014,70 @@ START_TEST(test_request)
 }
 END_TEST
 
+/*
+ * A channel made ahead of its use (issue 23, warm channels): an initiator
+ * pinned by identifier sends msg3 without request and is established;
+ * the responder sends its credentials and waits.  Later the request goes
+ * as the initiator's first record, once, then data flows both ways.  Bad
+ * lengths and a short buffer change nothing; a channel whose msg3 held
+ * the request has none due; data first is refused by the responder.
+ */
+START_TEST(test_send_request)
+{
+	struct channel *ci, *cr;
+	struct msgs m;
+	uint8_t req[CHANNEL_MAX_REQUEST + 1], rec[HS];
+	enum channel_type t;
+	size_t rlen, len;
+
+	memset(req, 'q', sizeof(req));
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_set_request(ci, NULL, 0), 0);
+	ck_assert_int_eq(through_msg2(ci, cr, &m), 1);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, rec,
+	    sizeof(rec), &rlen), 0);
+	ck_assert_ptr_null(channel_request(cr, &len));
+	ck_assert_int_eq(channel_open(ci, rec, rlen, &t, &len), 0);
+	ck_assert_int_eq(t, CHANNEL_CREDS);
+	ck_assert_int_eq(channel_send_request(ci, req, 0, rec, sizeof(rec),
+	    &rlen), -CHANNEL_EPAYLOAD);
+	ck_assert_int_eq(channel_send_request(ci, req, sizeof(req), rec,
+	    sizeof(rec), &rlen), -CHANNEL_EPAYLOAD);
+	ck_assert_int_eq(channel_send_request(ci, req, 5, rec,
+	    5 + CHANNEL_OVERHEAD - 1, &rlen), -CHANNEL_EFRAME);
+	ck_assert_int_eq(channel_send_request(ci, (const uint8_t *)REQ,
+	    strlen(REQ), rec, sizeof(rec), &rlen), 0);
+	ck_assert_int_eq(channel_send_request(ci, req, 1, m.m1, sizeof(m.m1),
+	    &len), -CHANNEL_ESTATE); /* once */
+	request_record_ok(ci, cr, rec, rlen);
+	ck_assert_int_eq(channel_send_request(ci, req, 1, rec, sizeof(rec),
+	    &rlen), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* The request went in msg3: none is due. */
+	pair_established(&ci, &cr, NULL, NULL, NULL);
+	ck_assert_int_eq(channel_send_request(ci, req, 1, rec, sizeof(rec),
+	    &rlen), -CHANNEL_ESTATE);
+	ck_assert_int_eq(channel_send_request(cr, req, 1, rec, sizeof(rec),
+	    &rlen), -CHANNEL_ESTATE);
+	pair_free(ci, cr);
+
+	/* Data before the request: the responder refuses it. */
+	pair_new(&ci, &cr, NULL, NULL, 0);
+	ck_assert_int_eq(channel_set_request(ci, NULL, 0), 0);
+	ck_assert_int_eq(through_msg2(ci, cr, &m), 1);
+	ck_assert_int_eq(channel_handshake(cr, m.m3, m.l3, NOW, rec,
+	    sizeof(rec), &rlen), 0);
+	rec[CHANNEL_HDR] = 'd';
+	ck_assert_int_eq(channel_seal(ci, CHANNEL_DATA, rec, 1),
+	    1 + CHANNEL_OVERHEAD);
+	ck_assert_int_eq(channel_handshake(cr, rec, 1 + CHANNEL_OVERHEAD, NOW,
+	    m.m1, sizeof(m.m1), &len), -CHANNEL_EPAYLOAD);
+	ck_assert_ptr_null(channel_request(cr, &len));
+	pair_free(ci, cr);
+}
+END_TEST
+
 /* A CREDS record replaces the peer's credential block; only a well
  * formed block is sealed or accepted. */
 START_TEST(test_creds_record)
@@ -1549,7 +1636,6 @@ START_TEST(test_expect_check)
 	struct channel *ci, *cr;
 	struct msgs m;
 	uint8_t rec[HS];
-	const uint8_t *got;
 	size_t rlen, rlen2;
 
 	for (check_ok = 0; check_ok <= 1; check_ok++) {
@@ -1578,15 +1664,7 @@ START_TEST(test_expect_check)
 			ck_assert_uint_eq(m.l2, 0); /* the request never left */
 		} else {
 			/* The request record, then both ends are established. */
-			ck_assert_uint_eq(m.l2, strlen(REQ) + CHANNEL_OVERHEAD);
-			ck_assert_int_eq(channel_handshake(cr, m.m2, m.l2, NOW,
-			    rec, sizeof(rec), &rlen), 1);
-			ck_assert_uint_eq(rlen, 0);
-			ck_assert_ptr_nonnull(got = channel_request(cr, &rlen2));
-			ck_assert_uint_eq(rlen2, strlen(REQ));
-			ck_assert_mem_eq(got, REQ, rlen2);
-			send_ok(cr, ci, CHANNEL_DATA, (const uint8_t *)"x", 1);
-			send_ok(ci, cr, CHANNEL_DATA, (const uint8_t *)"y", 1);
+			request_record_ok(ci, cr, m.m2, m.l2);
 		}
 		pair_free(ci, cr);
 	}
@@ -2489,6 +2567,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_bind_service);
 	tcase_add_test(tc, test_replay_handshake);
 	tcase_add_test(tc, test_request);
+	tcase_add_test(tc, test_send_request);
 	tcase_add_test(tc, test_state);
 	tcase_add_test(tc, test_local);
 	suite_add_tcase(s, tc);
