@@ -88,6 +88,13 @@ struct authdb_ops {
 };
 
 extern const struct authdb_ops authsqlite_ops;
+
+/*
+ * authsqlite_sql(i):
+ * The SQL of statement ${i}, SQLite's (parameters ?1, ?2...; the order of
+ * rows by rowid), from which authpg derives PostgreSQL's.
+ */
+const char *authsqlite_sql(int i);
 extern const struct authdb_ops authpg_ops;
 
 #endif /* !SALLYPORT_AUTHDB_H */

@@ -3,7 +3,7 @@
  * replicas share (issue 21 section 5).  See authdb.h and authstore.h.
  *
  * The schema is the SQLite store's (authsqlite.c), in PostgreSQL's types
- * (BIGINT, BYTEA), plus a seq column where SQLite's rowid gave the order,
+ * (BIGINT, BYTEA), plus a rowid column (SQLite's implicit one, its order),
  * and a table sallyport_schema(version) for PRAGMA user_version.
  * Concurrency: READ COMMITTED transactions that lock what they read
  * before writing it (SELECT ... FOR UPDATE of the token and the member;
@@ -42,49 +42,37 @@
 #define OID_INT8 20
 #define OID_TEXT 25
 
-static const char *const sql[AUTHDB_COUNT] = {
-	[AUTHDB_BEGIN] = "BEGIN ISOLATION LEVEL READ COMMITTED",
-	[AUTHDB_COMMIT] = "COMMIT",
-	[AUTHDB_ROLLBACK] = "ROLLBACK",
-	[AUTHDB_TOKEN_GET] = "SELECT " AUTHDB_TOKEN_COLUMNS " FROM tokens "
-	    "WHERE hash = $1 FOR UPDATE",
-	[AUTHDB_TOKEN_USE] = "UPDATE tokens SET uses = uses - 1 "
-	    "WHERE hash = $1 AND uses > 0 AND revoked = 0",
-	[AUTHDB_TOKEN_ADD] = "INSERT INTO tokens(hash, ref, attrs, uses, "
-	    "expiry, created, creator, revoked) "
-	    "VALUES($1, $2, $3, $4, $5, $6, $7, 0)",
-	[AUTHDB_TOKEN_REVOKE] = "UPDATE tokens SET revoked = 1, uses = 0 "
-	    "WHERE ref = $1",
-	[AUTHDB_TOKEN_COUNT] = "SELECT count(*) FROM tokens "
-	    "WHERE revoked = 0 AND uses > 0 AND expiry > $1",
-	[AUTHDB_TOKEN_EACH] = "SELECT " AUTHDB_TOKEN_COLUMNS " FROM tokens "
-	    "ORDER BY created, seq",
-	[AUTHDB_SERIAL_NEXT] = "UPDATE counter SET next = next + 1 "
-	    "RETURNING next - 1",
-	[AUTHDB_ISSUED_ADD] = "INSERT INTO issued(serial, id) VALUES($1, $2)",
-	[AUTHDB_MEMBER_GET] = "SELECT " AUTHDB_MEMBER_COLUMNS " FROM members "
-	    "WHERE id = $1 FOR UPDATE",
-	[AUTHDB_MEMBER_ADD] = "INSERT INTO members(" AUTHDB_MEMBER_COLUMNS
-	    ") VALUES($1, $2, 1, $3, $4, 0, 0, 0, NULL)",
-	[AUTHDB_MEMBER_ISSUED] = "UPDATE members SET previous = serial, "
-	    "serial = $2, confirmed = 0, cred = $3 WHERE id = $1",
-	[AUTHDB_MEMBER_STATE] = "UPDATE members SET state = $2 WHERE id = $1",
-	[AUTHDB_MEMBER_UNLOCK] = "UPDATE members SET state = 1, "
-	    "confirmed = 0 WHERE id = $1",
-	[AUTHDB_MEMBER_CONFIRM] = "UPDATE members SET confirmed = 1 "
-	    "WHERE id = $1",
-	[AUTHDB_MEMBER_ATTRS] = "UPDATE members SET attrs = $2 WHERE id = $1",
-	[AUTHDB_MEMBER_EACH] = "SELECT " AUTHDB_MEMBER_COLUMNS " FROM members "
-	    "ORDER BY joined, seq",
-	[AUTHDB_REVOKED] = "SELECT m.id, i.serial FROM members m "
-	    "LEFT JOIN issued i ON i.id = m.id WHERE m.state != 1 "
-	    "ORDER BY m.seq, i.serial",
-};
+#define PG_SQL_MAX 512 /* bytes of a statement's SQL */
+
+/*
+ * Statement ${i}'s SQL for PostgreSQL into ${out}: SQLite's
+ * (authsqlite_sql) with $N for ?N; BEGIN without IMMEDIATE (the row locks
+ * below do its work); the token and the member read FOR UPDATE.  0, or
+ * -1 if it does not fit.
+ */
+static int
+pg_sql(int i, char *out, size_t cap)
+{
+	const char *q = authsqlite_sql(i);
+	size_t n = 0;
+
+	if (i == AUTHDB_BEGIN)
+		q = "BEGIN ISOLATION LEVEL READ COMMITTED";
+	for (; *q != '\0' && n + 1 < cap; q++)
+		out[n++] = *q == '?' ? '$' : *q;
+	out[n] = '\0';
+	if (*q != '\0')
+		return (-1);
+	if (i == AUTHDB_TOKEN_GET || i == AUTHDB_MEMBER_GET)
+		return (snprintf(out + n, cap - n, " FOR UPDATE") <
+		    (int)(cap - n) ? 0 : -1);
+	return (0);
+}
 
 /* Schema version 1 (AUTHSTORE_SCHEMA_VERSION), made under the lock. */
 static const char schema[] =
     "CREATE TABLE members ("
-    " seq BIGSERIAL UNIQUE,"
+    " rowid BIGSERIAL UNIQUE,"
     " id BYTEA PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
     " attrs TEXT NOT NULL,"
     " state BIGINT NOT NULL CHECK (state IN (1, 2, 3)),"
@@ -95,7 +83,7 @@ static const char schema[] =
     " confirmed BIGINT NOT NULL,"
     " cred BYTEA);"
     "CREATE TABLE tokens ("
-    " seq BIGSERIAL UNIQUE,"
+    " rowid BIGSERIAL UNIQUE,"
     " hash BYTEA PRIMARY KEY NOT NULL CHECK (length(hash) = 32),"
     " ref TEXT NOT NULL UNIQUE,"
     " attrs TEXT NOT NULL,"
@@ -131,6 +119,7 @@ static const char *const conn_values[] = {
 };
 
 struct authdb {
+	char sql[AUTHDB_COUNT][PG_SQL_MAX]; /* pg_sql's */
 	PGconn *c;
 	char *uri;         /* as given (a password in it: wiped at close) */
 	char where[256];   /* redacted, for messages */
@@ -265,7 +254,7 @@ pg_exec(struct authdb *d, int i, const struct authdb_arg *a, int n)
 			    OID_TEXT;
 		}
 	}
-	d->res = PQexecParams(d->c, sql[i], n, types, values, lens, formats,
+	d->res = PQexecParams(d->c, d->sql[i], n, types, values, lens, formats,
 	    1);
 	st = PQresultStatus(d->res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -455,6 +444,7 @@ static int
 pg_open(struct authdb **dp, const char *uri, char *err, size_t errlen)
 {
 	struct authdb *d;
+	int i;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->uri = strdup(uri)) == NULL) {
@@ -463,6 +453,11 @@ pg_open(struct authdb **dp, const char *uri, char *err, size_t errlen)
 		return (-1);
 	}
 	d->row = -1;
+	for (i = 0; i < AUTHDB_COUNT; i++)
+		if (pg_sql(i, d->sql[i], sizeof(d->sql[i])) == -1) {
+			seterr(err, errlen, "statement %d too long", i);
+			goto fail;
+		}
 	authstore_redact(uri, d->where, sizeof(d->where));
 	if (pg_connected(d) == -1) {
 		seterr(err, errlen, "%s: cannot connect: %s", d->where,

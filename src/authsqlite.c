@@ -26,6 +26,10 @@
 #include "authstore.h"
 #include "seterr.h"
 
+/*
+ * The statements, in SQLite's SQL; authpg derives PostgreSQL's from them
+ * (authsqlite_sql).
+ */
 static const char *const sql[AUTHDB_COUNT] = {
 	[AUTHDB_BEGIN] = "BEGIN IMMEDIATE",
 	[AUTHDB_COMMIT] = "COMMIT",
@@ -64,6 +68,17 @@ static const char *const sql[AUTHDB_COUNT] = {
 	    "LEFT JOIN issued i ON i.id = m.id WHERE m.state != 1 "
 	    "ORDER BY m.rowid, i.serial",
 };
+
+/*
+ * authsqlite_sql(i):
+ * The SQL of statement ${i} (authdb.h).
+ */
+const char *
+authsqlite_sql(int i)
+{
+
+	return (sql[i]);
+}
 
 /* Schema version 1, made in one transaction with the version. */
 static const char schema[] =
