@@ -77,7 +77,8 @@ struct authdb_ops {
 	/*
 	 * The last error, about ${what}, into ${err}; AUTHDB_RETRY if the
 	 * whole transaction may be tried again (a serialization failure, a
-	 * deadlock, a key another replica inserted first),
+	 * deadlock, a key another replica inserted first, the connection
+	 * lost in a statement),
 	 * AUTHDB_UNAVAILABLE if the database could not be reached, else 0.
 	 */
 	int (*error)(struct authdb *db, const char *what, char *err,

@@ -18,8 +18,11 @@
  * tcp_user_timeout are given before the URI's own parameters (which win).
  * GSSAPI encryption is off unless the URI asks (gssencmode: its Kerberos
  * library reads files and calls what the sandbox does not allow).
- * A connection found lost is made again on the next call, at most once
- * per backoff (0.5 s doubling to 5 s); meanwhile calls fail at once.
+ * Opening only parses the URI: the first call connects (and checks or
+ * makes the schema), so a replica starts while the database is down and
+ * answers meanwhile.  A connection found lost (or never made) is made on
+ * the next call, at most once per backoff (0.5 s doubling to 5 s);
+ * meanwhile calls fail at once.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -127,10 +130,15 @@ struct authdb {
 	int row;           /* its current row (-1: before the first) */
 	uint64_t changes;  /* the rows its UPDATE changed */
 	char msg[512];     /* the last error */
+	char down[256];    /* the last connection's failure */
 	int retry;         /* ... may be tried again */
 	double backoff;    /* before the next connection try, seconds */
 	double next_try;   /* monotonic */
+	int tried;         /* a connection was tried */
+	int schema_ok;     /* schema_check passed on a connection */
 };
+
+static int schema_check(struct authdb *d);
 
 static double
 mono(void)
@@ -142,18 +150,18 @@ mono(void)
 }
 
 /*
- * ${text} (libpq's message) into d->msg as one line for a log field:
- * newlines and tabs become spaces, double quotes single ones, the end's
- * spaces go.
+ * ${what} and ${text} (libpq's message) into d->msg as one line for a log
+ * field: newlines and tabs become spaces, double quotes single ones, the
+ * end's spaces go.
  */
 static void
-pg_msg(struct authdb *d, const char *text)
+pg_msg(struct authdb *d, const char *what, const char *text)
 {
 	size_t n;
 	char *p;
 
-	snprintf(d->msg, sizeof(d->msg), "%s", text != NULL && *text != '\0' ?
-	    text : "unknown error");
+	snprintf(d->msg, sizeof(d->msg), "%s%s", what, text != NULL &&
+	    *text != '\0' ? text : "unknown error");
 	for (p = d->msg; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\t' || *p == '\r')
 			*p = ' ';
@@ -184,13 +192,13 @@ pg_connected(struct authdb *d)
 	double now;
 	size_t i;
 
-	if (d->c != NULL && PQstatus(d->c) == CONNECTION_OK)
+	if (d->c != NULL && PQstatus(d->c) == CONNECTION_OK && d->schema_ok)
 		return (0);
 	now = mono();
-	if (d->c != NULL && now < d->next_try) {
+	if (d->tried && now < d->next_try) {
 		snprintf(d->msg, sizeof(d->msg), "the database is "
-		    "unavailable (connecting again in %.1f s)",
-		    d->next_try - now);
+		    "unavailable (connecting again in %.1f s; %s)",
+		    d->next_try - now, d->down);
 		d->retry = AUTHDB_UNAVAILABLE;
 		return (-1);
 	}
@@ -199,19 +207,29 @@ pg_connected(struct authdb *d)
 		values[i] = conn_values[i];
 	values[i - 1] = d->uri; /* dbname, last */
 	values[i] = NULL;
+	d->tried = 1;
 	d->c = PQconnectdbParams(conn_keys, values, 1);
 	if (d->c == NULL || PQstatus(d->c) != CONNECTION_OK) {
-		pg_msg(d, d->c != NULL ? PQerrorMessage(d->c) :
-		    "out of memory");
-		d->backoff = d->backoff == 0 ? PG_BACKOFF_MIN :
-		    d->backoff * 2 > PG_BACKOFF_MAX ? PG_BACKOFF_MAX :
-		    d->backoff * 2;
-		d->next_try = now + d->backoff;
+		pg_msg(d, "cannot connect: ", d->c != NULL ?
+		    PQerrorMessage(d->c) : "out of memory");
 		d->retry = AUTHDB_UNAVAILABLE;
-		return (-1);
+		goto fail;
 	}
+	if (!d->schema_ok && schema_check(d) == -1) {
+		d->retry = 0; /* reached, but not a store we can use */
+		PQfinish(d->c); /* tried again after the backoff */
+		d->c = NULL;
+		goto fail;
+	}
+	d->schema_ok = 1;
 	d->backoff = 0;
 	return (0);
+fail:
+	snprintf(d->down, sizeof(d->down), "%.200s", d->msg);
+	d->backoff = d->backoff == 0 ? PG_BACKOFF_MIN :
+	    d->backoff * 2 > PG_BACKOFF_MAX ? PG_BACKOFF_MAX : d->backoff * 2;
+	d->next_try = now + d->backoff;
+	return (-1);
 }
 
 static int
@@ -261,14 +279,14 @@ pg_exec(struct authdb *d, int i, const struct authdb_arg *a, int n)
 		const char *state = PQresultErrorField(d->res,
 		    PG_DIAG_SQLSTATE);
 
-		pg_msg(d, d->res != NULL ? PQresultErrorMessage(d->res) :
+		pg_msg(d, "", d->res != NULL ? PQresultErrorMessage(d->res) :
 		    PQerrorMessage(d->c));
 		/* serialization_failure, deadlock_detected, unique_violation */
 		d->retry = state != NULL && (strcmp(state, "40001") == 0 ||
 		    strcmp(state, "40P01") == 0 || strcmp(state, "23505") ==
 		    0) ? AUTHDB_RETRY : 0;
 		if (PQstatus(d->c) != CONNECTION_OK) {
-			d->retry = AUTHDB_UNAVAILABLE;
+			d->retry = AUTHDB_RETRY; /* connecting again first */
 			d->backoff = 0; /* the first try again at once */
 			d->next_try = 0;
 		}
@@ -371,12 +389,13 @@ pg_close(struct authdb *d)
 }
 
 /*
- * Make the schema if the database has none, or check its version: one
- * transaction under an advisory lock, so replicas starting at once make
- * it once.  The serial counter starts as SQLite's does (authsqlite.c).
+ * On a new connection: make the schema if the database has none, or
+ * check its version: one transaction under an advisory lock, so replicas
+ * starting at once make it once.  The serial counter starts as SQLite's
+ * does (authsqlite.c).  0, or -1 with d->msg.
  */
 static int
-schema_check(struct authdb *d, char *err, size_t errlen)
+schema_check(struct authdb *d)
 {
 	char init[128];
 	PGresult *r;
@@ -387,65 +406,69 @@ schema_check(struct authdb *d, char *err, size_t errlen)
 	snprintf(init, sizeof(init), "SELECT pg_advisory_xact_lock(%lld), "
 	    "to_regclass('sallyport_schema') IS NOT NULL", PG_SCHEMA_LOCK);
 	r = PQexec(d->c, init);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		pg_msg(d, PQresultErrorMessage(r));
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
 		goto fail;
-	}
 	if (strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
 		PQclear(r);
 		r = PQexec(d->c, "SELECT max(version) FROM sallyport_schema");
 		if (PQresultStatus(r) != PGRES_TUPLES_OK ||
-		    PQntuples(r) != 1) {
-			pg_msg(d, PQresultErrorMessage(r));
+		    PQntuples(r) != 1)
 			goto fail;
-		}
 		v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 		if (v > AUTHSTORE_SCHEMA_VERSION) {
-			seterr(err, errlen, "%s: the store's schema is "
-			    "version %lld, newer than this sallyport knows "
-			    "(%d): run a newer sallyport", d->where, v,
+			snprintf(d->msg, sizeof(d->msg), "the store's schema "
+			    "is version %lld, newer than this sallyport knows "
+			    "(%d): run a newer sallyport", v,
 			    AUTHSTORE_SCHEMA_VERSION);
 			goto fail1;
 		}
 	} else {
 		PQclear(r);
 		r = PQexec(d->c, schema);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			pg_msg(d, PQresultErrorMessage(r));
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
 			goto fail;
-		}
 		PQclear(r);
 		snprintf(init, sizeof(init), "INSERT INTO counter(k, next) "
 		    "VALUES(0, %lld)", (long long)time(NULL) << 20);
 		r = PQexec(d->c, init);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			pg_msg(d, PQresultErrorMessage(r));
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
 			goto fail;
-		}
 	}
 	PQclear(r);
 	r = PQexec(d->c, "COMMIT");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		pg_msg(d, PQresultErrorMessage(r));
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		goto fail;
-	}
 	PQclear(r);
 	return (0);
 fail:
-	seterr(err, errlen, "%s: making the schema: %s", d->where, d->msg);
+	pg_msg(d, "making the schema: ", PQresultErrorMessage(r));
 fail1:
 	PQclear(r);
 	PQclear(PQexec(d->c, "ROLLBACK"));
 	return (-1);
 }
 
-/* Connect to the database ${uri} and check (or make) its schema. */
+/*
+ * Take the database ${uri} (a URI libpq parses): no connection yet, so
+ * that opening never waits for the network; the first call connects
+ * (on the authority's worker thread) and checks or makes the schema.
+ */
 static int
 pg_open(struct authdb **dp, const char *uri, char *err, size_t errlen)
 {
 	struct authdb *d;
+	PQconninfoOption *o;
+	char *why = NULL, where[256];
 	int i;
 
+	/* libpq's message could quote the password: only ours. */
+	if ((o = PQconninfoParse(uri, &why)) == NULL) {
+		PQfreemem(why);
+		seterr(err, errlen, "%s: not a PostgreSQL URI libpq can read",
+		    authstore_redact(uri, where, sizeof(where)));
+		return (-1);
+	}
+	PQconninfoFree(o);
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->uri = strdup(uri)) == NULL) {
 		free(d);
@@ -456,23 +479,13 @@ pg_open(struct authdb **dp, const char *uri, char *err, size_t errlen)
 	for (i = 0; i < AUTHDB_COUNT; i++)
 		if (pg_sql(i, d->sql[i], sizeof(d->sql[i])) == -1) {
 			seterr(err, errlen, "statement %d too long", i);
-			goto fail;
+			pg_close(d);
+			return (-1);
 		}
 	authstore_redact(uri, d->where, sizeof(d->where));
-	if (pg_connected(d) == -1) {
-		seterr(err, errlen, "%s: cannot connect: %s", d->where,
-		    d->msg);
-		goto fail;
-	}
-	if (schema_check(d, err, errlen) == -1)
-		goto fail;
 	*dp = d;
 	return (0);
-fail:
-	pg_close(d);
-	return (-1);
 }
-
 const struct authdb_ops authpg_ops = {
 	.open = pg_open,
 	.exec = pg_exec,

@@ -173,8 +173,10 @@ tx_rollback(struct authstore *s)
 /*
  * Whether the transaction that came to ${r} is tried again: the backend
  * said so (another replica's concurrent transaction), at most
- * AUTHSTORE_TRIES in all (*${n} counts them), or the connection was lost
- * in the first try (made again at once, once).
+ * AUTHSTORE_TRIES in all (*${n} counts them; a connection lost in a
+ * statement is one of those: the next try connects again at once).  An
+ * unreachable database is not tried again here (the backoff is the
+ * backend's).
  */
 static int
 again(struct authstore *s, enum authstore_result r, int *n)
@@ -183,8 +185,6 @@ again(struct authstore *s, enum authstore_result r, int *n)
 
 	s->retry = 0;
 	s->unavailable = retry == AUTHDB_UNAVAILABLE;
-	if (retry == AUTHDB_UNAVAILABLE)
-		return (*n == 0 && ++*n);
 	return (retry == AUTHDB_RETRY && ++*n < AUTHSTORE_TRIES);
 }
 
@@ -484,9 +484,13 @@ authstore_tokens_outstanding(struct authstore *s, uint64_t now, uint64_t *n,
     char *err, size_t errlen)
 {
 
-	if (first(s, AUTHDB_TOKEN_COUNT, ARGS(ARG_INT(now)), "counting tokens",
-	    err, errlen) != 1) {
-		seterr(err, errlen, "%s: counting tokens failed", s->where);
+	int rc;
+
+	if ((rc = first(s, AUTHDB_TOKEN_COUNT, ARGS(ARG_INT(now)),
+	    "counting tokens", err, errlen)) != 1) {
+		if (rc == 0)
+			seterr(err, errlen, "%s: counting tokens: no answer",
+			    s->where);
 		return (-1);
 	}
 	*n = (uint64_t)s->ops->col_int(s->db, 0);

@@ -120,10 +120,14 @@ char *authstore_redact(const char *where, char *out, size_t cap);
 
 /*
  * authstore_open(s, path, err, errlen):
- * A PostgreSQL URI ${path} (config_store_is_postgres): connect (bounded
- * by connect_timeout, 10 s unless the URI says), and make the schema in
+ * A PostgreSQL URI ${path} (config_store_is_postgres): checked by libpq's
+ * parser, not connected: opening never waits for the network.  The first
+ * call connects (bounded by connect_timeout, 10 s unless the URI says;
+ * on the worker thread in a running authority) and makes the schema in
  * the database if it has none (one transaction under an advisory lock,
- * so replicas starting at once make it once).  Else open the store ${path}, creating the file (mode 0600) and its schema if
+ * so replicas starting at once make it once); a failure is that call's
+ * (AUTHSTORE_UNAVAILABLE, or AUTHSTORE_ERROR with "cannot connect: ..."
+ * in err).  Else open the store ${path}, creating the file (mode 0600) and its schema if
  * it does not exist.  An existing file must be a regular file no group or
  * other may write (as key files are checked), with a schema this version
  * knows (PRAGMA user_version 0 is a new file; a newer version is refused

@@ -1408,7 +1408,7 @@ authority_status(const struct auth_args *a, enum authstore_result r,
 
 	if (r == AUTHSTORE_OK)
 		return (EX_OK);
-	if (r == AUTHSTORE_ERROR) {
+	if (r == AUTHSTORE_ERROR || r == AUTHSTORE_UNAVAILABLE) {
 		fprintf(stderr, "sallyport: %s\n", err);
 		return (EX_IOERR);
 	}

@@ -956,6 +956,8 @@ sandbox_writes(const char *path)
 
 	if (!writes_limited)
 		return (1);
+	if (config_store_is_postgres(path))
+		return (pgstore);
 	(void)dir_of(path, dir, sizeof(dir));
 	for (i = 0; i < nwdirs; i++)
 		if (strcmp(dir, wdirs[i]) == 0)

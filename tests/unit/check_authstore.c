@@ -904,22 +904,36 @@ START_TEST(test_redact)
 END_TEST
 
 /*
- * A PostgreSQL URI opens libpq's backend (no file of that name is made):
- * nobody listens on port 1, so the open fails at once, saying why, the
- * password not in the message.
+ * A PostgreSQL URI opens libpq's backend (no file of that name is made),
+ * without connecting: nobody listens on port 1, so the first call fails
+ * at once, unavailable, saying why, the password not in the message; the
+ * next within the backoff fails at once too, saying so.  A URI libpq
+ * cannot read is refused at open, the password not quoted.
  */
 START_TEST(test_open_postgres_refused)
 {
+	static const uint8_t id[CRED_ID_LEN] = {1};
 	struct authstore *pg = NULL;
+	struct authstore_member m;
 	char msg[1024];
 
 	ck_assert_int_eq(authstore_open(&pg,
-	    "postgresql://u:s3cret@127.0.0.1:1/db", msg, sizeof(msg)), -1);
-	ck_assert_ptr_null(pg);
-	ck_assert_ptr_nonnull(strstr(msg, "postgresql://u:***@127.0.0.1:1/db: "
-	    "cannot connect"));
-	ck_assert_ptr_null(strstr(msg, "s3cret"));
+	    "postgresql://u:s3cret@127.0.0.1:1/db", msg, sizeof(msg)), 0);
 	ck_assert_int_eq(access("postgresql:", F_OK), -1);
+	ck_assert_int_eq(authstore_member_add(pg, id, NULL, 0, NOW, msg,
+	    sizeof(msg)), AUTHSTORE_UNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(msg, "postgresql://u:***@127.0.0.1:1/db: "
+	    "begin: cannot connect: "));
+	ck_assert_ptr_null(strstr(msg, "s3cret"));
+	ck_assert_int_eq(authstore_member_get(pg, id, &m, msg, sizeof(msg)),
+	    AUTHSTORE_ERROR);
+	ck_assert_ptr_nonnull(strstr(msg, "the database is unavailable "
+	    "(connecting again in "));
+	authstore_close(pg);
+	ck_assert_int_eq(authstore_open(&pg,
+	    "postgresql://u:s3cret@h/db?nosuch=%zz", msg, sizeof(msg)), -1);
+	ck_assert_ptr_nonnull(strstr(msg, "not a PostgreSQL URI"));
+	ck_assert_ptr_null(strstr(msg, "s3cret"));
 }
 END_TEST
 
