@@ -285,6 +285,13 @@ pg_exec(struct authdb *d, int i, const struct authdb_arg *a, int n)
 		d->retry = state != NULL && (strcmp(state, "40001") == 0 ||
 		    strcmp(state, "40P01") == 0 || strcmp(state, "23505") ==
 		    0) ? AUTHDB_RETRY : 0;
+		/*
+		 * The connection lost: try the transaction again on a new
+		 * one.  Safe even when a COMMIT was lost after the database
+		 * took it: the try again finds the member this token made,
+		 * or the serial it was renewed from, unconfirmed, and
+		 * answers the stored credential (authstore.h).
+		 */
 		if (PQstatus(d->c) != CONNECTION_OK) {
 			d->retry = AUTHDB_RETRY; /* connecting again first */
 			d->backoff = 0; /* the first try again at once */
