@@ -10,12 +10,10 @@
  * The answer goes out a piece per ask (authmsg.h), so a node that does
  * not read holds one piece of the send buffer at most.
  *
- * The store's connection is used by one thread at a time: the worker
- * holds a->store_mu for a job; the loop reads the store only for the
- * tokens gauge, and only if the lock is free (the gauge then keeps its
- * last value).
+ * The store is used on the worker thread only, one job at a time: the
+ * tokens gauge's read is a job too.  The loop never waits for the store
+ * (a PostgreSQL store is across the network: docs/credentials.md).
  */
-#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,13 +59,14 @@ struct asess {
 };
 
 /* The questions a job answers. */
-enum { AJ_ENROL, AJ_RENEW, AJ_REVOKED };
+enum { AJ_ENROL, AJ_RENEW, AJ_REVOKED, AJ_COUNT /* the gauge, no channel */ };
 
 /*
  * A question's work on the worker thread.  Ownership: authwork's from
  * authwork_submit until ajob_done (authwork.h).  The loop fills the
  * question before, and reads the result after; in between it only clears
- * ${as} (the channel ended: the result is dropped) under authwork_cancel.
+ * ${as} (the channel ended: the result is dropped), or ${a} of the count
+ * job (the authority goes), under authwork_cancel.
  * ${a}'s store and key stay until authwork_quiesce(a) in authority_free.
  */
 struct ajob {
@@ -91,6 +90,7 @@ struct ajob {
 	size_t tlen;
 	char terr[256];
 	double store_ms;
+	uint64_t count; /* AJ_COUNT: the tokens outstanding */
 };
 
 /* A source's allowance of new channels (a token bucket). */
@@ -109,7 +109,6 @@ struct authority {
 	uint64_t ttl;
 	double rate, burst; /* a source's allowance (enrol_rate, _burst) */
 	struct authstore *store;
-	pthread_mutex_t store_mu; /* the store's user: the worker, a gauge */
 	struct asess *live;
 	unsigned nlive;
 	struct source sources[AUTHORITY_SOURCES];
@@ -117,6 +116,7 @@ struct authority {
 	/* The node's own credential: when to issue it again. */
 	uint64_t own_renew;
 	struct metrics_collector mc; /* tokens outstanding */
+	struct ajob *count_job;      /* the gauge's read, if one is out */
 	int serving;                 /* authority_serve was called */
 };
 
@@ -216,26 +216,34 @@ issue_own(struct authority *a)
 	return (0);
 }
 
+static void ajob_run(struct authwork_job *);
+static void ajob_done(struct authwork_job *);
+
 /*
- * At scrape time: the tokens outstanding (a store read), unless the
- * worker has the store (the gauge keeps its last value: no wait).
+ * At scrape time: the tokens outstanding, read from the store on the
+ * worker (the loop never waits for the store: a PostgreSQL store is
+ * across the network); the gauge shows what the previous read found,
+ * the first read sets it.  One read out at a time.
  */
 static void
 authority_gauges(void *arg)
 {
 	struct authority *a = arg;
-	char err[256];
-	uint64_t n;
-	int r;
+	struct ajob *j;
 
-	if (pthread_mutex_trylock(&a->store_mu) != 0)
+	if (a->count_job != NULL || (j = calloc(1, sizeof(*j))) == NULL)
 		return;
-	r = authstore_tokens_outstanding(a->store,
-	    (uint64_t)ev_now(a->e->loop), &n, err, sizeof(err));
-	pthread_mutex_unlock(&a->store_mu);
-	if (r == 0)
-		metrics_set(METRICS_AUTHORITY_TOKENS, (double)n, a->name, NULL,
-		    NULL);
+	j->w.run = ajob_run;
+	j->w.done = ajob_done;
+	j->w.owner = a;
+	j->a = a;
+	j->kind = AJ_COUNT;
+	j->now = (uint64_t)ev_now(a->e->loop);
+	if (authwork_submit(&j->w) == -1) {
+		free(j);
+		return;
+	}
+	a->count_job = j;
 }
 
 /* Whether the source ${key} may open one more channel now. */
@@ -413,7 +421,7 @@ asess_result(struct asess *as, const char *kind, enum metrics_id metric,
 	char peer[IDENTITY_TEXT_SIZE];
 
 	metrics_add(metric, 1, r == AUTHSTORE_OK ? "ok" : word, NULL, NULL);
-	if (r == AUTHSTORE_ERROR)
+	if (r == AUTHSTORE_ERROR || r == AUTHSTORE_UNAVAILABLE)
 		log_error("event=authority-error authority=%s error=\"%s\"",
 		    a->name, j->err);
 	asess_audit(as, r == AUTHSTORE_OK, r == AUTHSTORE_OK ? ok_word : word,
@@ -425,8 +433,8 @@ asess_result(struct asess *as, const char *kind, enum metrics_id metric,
 		    identity_id_format(as->peer, peer));
 	if (r == AUTHSTORE_OK)
 		(void)asess_answer(as, j);
-	else
-		asess_refuse(as, word);
+	else /* the database unreachable: as a full queue, try again */
+		asess_refuse(as, r == AUTHSTORE_UNAVAILABLE ? "busy" : word);
 }
 
 /*
@@ -440,7 +448,12 @@ ajob_run(struct authwork_job *w)
 	struct authority *a = j->a;
 	double t0 = ev_time();
 
-	pthread_mutex_lock(&a->store_mu);
+	if (j->kind == AJ_COUNT) {
+		j->r = authstore_tokens_outstanding(a->store, j->now,
+		    &j->count, j->err, sizeof(j->err)) == 0 ? AUTHSTORE_OK :
+		    AUTHSTORE_ERROR;
+		return;
+	}
 	if (j->kind == AJ_ENROL)
 		j->r = authstore_enrol(a->store, j->hash, j->peer, j->now,
 		    issue, j, &j->m, j->ref, j->cred, sizeof(j->cred), &j->clen,
@@ -458,7 +471,6 @@ ajob_run(struct authwork_job *w)
 	    authstore_revoked_text(a->store, a->key.id, &j->text, &j->tlen,
 	    j->terr, sizeof(j->terr)) == -1)
 		j->text = NULL;
-	pthread_mutex_unlock(&a->store_mu);
 	j->store_ms = (ev_time() - t0) * 1000.;
 }
 
@@ -479,7 +491,7 @@ ajob_deliver(struct asess *as, struct ajob *j)
 		memset(&j->m, 0, sizeof(j->m)); /* audited as before: none */
 		asess_result(as, "revoked", METRICS_AUTHORITY_RENEWALS, NULL, j);
 	} else {
-		if (j->r == AUTHSTORE_ERROR)
+		if (j->r == AUTHSTORE_ERROR || j->r == AUTHSTORE_UNAVAILABLE)
 			log_error("event=authority-error authority=%s "
 			    "error=\"%s\"", a->name, j->err);
 		(void)asess_answer(as, j);
@@ -492,6 +504,12 @@ ajob_done(struct authwork_job *w)
 {
 	struct ajob *j = (struct ajob *)w;
 
+	if (j->kind == AJ_COUNT && j->a != NULL) {
+		j->a->count_job = NULL;
+		if (j->r == AUTHSTORE_OK)
+			metrics_set(METRICS_AUTHORITY_TOKENS, (double)j->count,
+			    j->a->name, NULL, NULL);
+	}
 	if (j->as != NULL) {
 		j->as->job = NULL;
 		ajob_deliver(j->as, j);
@@ -742,7 +760,6 @@ authority_new(struct env *e, const struct authority_conf *conf, char *err,
 		seterr(err, errlen, "authority %s: %s", conf->name, msg);
 		goto fail1;
 	}
-	pthread_mutex_init(&a->store_mu, NULL);
 	return (a);
 fail1:
 	identity_fini(&a->key);
@@ -804,13 +821,16 @@ authority_free(struct authority *a)
 		metrics_collector_remove(&a->mc);
 		while (a->live != NULL)
 			asess_free(a->live);
+		if (a->count_job != NULL) { /* its result is dropped */
+			a->count_job->a = NULL;
+			authwork_cancel(&a->count_job->w);
+		}
 		authwork_quiesce(a); /* the store and key: the worker is done */
 		(void)front_register(a->f, &authority_kind, NULL, NULL);
 		a->e->own_len = 0;
 		env_creds_present(a->e, block, &blen);
 	}
 	authstore_close(a->store);
-	pthread_mutex_destroy(&a->store_mu);
 	identity_fini(&a->key);
 	wipe(a, sizeof(*a));
 	free(a);

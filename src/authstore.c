@@ -1,120 +1,43 @@
 /*
- * authstore: the authority's store of members and enrolment tokens, one
- * SQLite file (WAL, synchronous=FULL, prepared statements, BEGIN
- * IMMEDIATE per enrolment and renewal).  See authstore.h.
+ * authstore: the authority's store of members and enrolment tokens: the
+ * rules of enrolment and renewal, once, over a database backend (authdb.h:
+ * authsqlite, one SQLite file; authpg, a PostgreSQL database several
+ * replicas share).  See authstore.h.
  *
- * Schema version 1 (PRAGMA user_version):
- *   members(id, attrs, state, joined, how, serial, previous, confirmed,
- *           cred)                     one row per identity ever admitted
- *   tokens(hash, ref, attrs, uses, expiry, created, creator, revoked)
- *   issued(serial, id)                every serial issued, to whom
- *   counter(next)                     the next serial (one row)
  * Attributes are stored as text, "key=value" separated by spaces (neither
  * character is in the attribute alphabets), and checked again when read.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "authdb.h"
 #include "authstore.h"
 #include "authtoken.h"
+#include "config.h"
 #include "cred.h"
 #include "identity.h"
 #include "seterr.h"
 
-/* The prepared statements, by index. */
-enum {
-	S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_TOKEN_GET, S_TOKEN_USE, S_TOKEN_ADD, S_TOKEN_REVOKE, S_TOKEN_COUNT,
-	S_TOKEN_EACH,
-	S_SERIAL_NEXT, S_ISSUED_ADD,
-	S_MEMBER_GET, S_MEMBER_ADD, S_MEMBER_ISSUED, S_MEMBER_STATE,
-	S_MEMBER_UNLOCK, S_MEMBER_CONFIRM, S_MEMBER_ATTRS, S_MEMBER_EACH,
-	S_REVOKED,
-	S_COUNT
-};
-
-#define MEMBER_COLUMNS "id, attrs, state, joined, how, serial, previous, " \
-	"confirmed, cred"
-#define TOKEN_COLUMNS "ref, attrs, uses, expiry, created, creator, revoked"
-
-static const char *const sql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_TOKEN_GET] = "SELECT " TOKEN_COLUMNS " FROM tokens WHERE hash = ?1",
-	[S_TOKEN_USE] = "UPDATE tokens SET uses = uses - 1 "
-	    "WHERE hash = ?1 AND uses > 0 AND revoked = 0",
-	[S_TOKEN_ADD] = "INSERT INTO tokens(hash, ref, attrs, uses, expiry, "
-	    "created, creator, revoked) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-	[S_TOKEN_REVOKE] = "UPDATE tokens SET revoked = 1, uses = 0 "
-	    "WHERE ref = ?1",
-	[S_TOKEN_COUNT] = "SELECT count(*) FROM tokens "
-	    "WHERE revoked = 0 AND uses > 0 AND expiry > ?1",
-	[S_TOKEN_EACH] = "SELECT " TOKEN_COLUMNS " FROM tokens "
-	    "ORDER BY created, rowid",
-	[S_SERIAL_NEXT] = "UPDATE counter SET next = next + 1 "
-	    "RETURNING next - 1",
-	[S_ISSUED_ADD] = "INSERT INTO issued(serial, id) VALUES(?1, ?2)",
-	[S_MEMBER_GET] = "SELECT " MEMBER_COLUMNS " FROM members "
-	    "WHERE id = ?1",
-	[S_MEMBER_ADD] = "INSERT INTO members(" MEMBER_COLUMNS ") "
-	    "VALUES(?1, ?2, 1, ?3, ?4, 0, 0, 0, NULL)",
-	[S_MEMBER_ISSUED] = "UPDATE members SET previous = serial, "
-	    "serial = ?2, confirmed = 0, cred = ?3 WHERE id = ?1",
-	[S_MEMBER_STATE] = "UPDATE members SET state = ?2 WHERE id = ?1",
-	[S_MEMBER_UNLOCK] = "UPDATE members SET state = 1, confirmed = 0 "
-	    "WHERE id = ?1",
-	[S_MEMBER_CONFIRM] = "UPDATE members SET confirmed = 1 WHERE id = ?1",
-	[S_MEMBER_ATTRS] = "UPDATE members SET attrs = ?2 WHERE id = ?1",
-	[S_MEMBER_EACH] = "SELECT " MEMBER_COLUMNS " FROM members "
-	    "ORDER BY joined, rowid",
-	[S_REVOKED] = "SELECT m.id, i.serial FROM members m "
-	    "LEFT JOIN issued i ON i.id = m.id WHERE m.state != 1 "
-	    "ORDER BY m.rowid, i.serial",
-};
-
-/* Schema version 1, made in one transaction with the version. */
-static const char schema[] =
-    "CREATE TABLE members ("
-    " id BLOB PRIMARY KEY NOT NULL CHECK (length(id) = 32),"
-    " attrs TEXT NOT NULL,"
-    " state INTEGER NOT NULL CHECK (state IN (1, 2, 3)),"
-    " joined INTEGER NOT NULL,"
-    " how TEXT NOT NULL,"
-    " serial INTEGER NOT NULL,"
-    " previous INTEGER NOT NULL,"
-    " confirmed INTEGER NOT NULL,"
-    " cred BLOB);"
-    "CREATE TABLE tokens ("
-    " hash BLOB PRIMARY KEY NOT NULL CHECK (length(hash) = 32),"
-    " ref TEXT NOT NULL UNIQUE,"
-    " attrs TEXT NOT NULL,"
-    " uses INTEGER NOT NULL CHECK (uses >= 0),"
-    " expiry INTEGER NOT NULL,"
-    " created INTEGER NOT NULL,"
-    " creator TEXT NOT NULL,"
-    " revoked INTEGER NOT NULL);"
-    "CREATE TABLE issued ("
-    " serial INTEGER PRIMARY KEY NOT NULL,"
-    " id BLOB NOT NULL REFERENCES members(id));"
-    "CREATE INDEX issued_id ON issued(id);"
-    "CREATE TABLE counter ("
-    " k INTEGER PRIMARY KEY CHECK (k = 0),"
-    " next INTEGER NOT NULL);"
-    "PRAGMA user_version = 1;";
+/* A transaction a backend says may be tried again, at most this often. */
+#define AUTHSTORE_TRIES 5
 
 struct authstore {
-	sqlite3 *db;
-	sqlite3_stmt *st[S_COUNT];
-	char path[256]; /* for messages, cut to fit */
+	const struct authdb_ops *ops;
+	struct authdb *db;
+	int retry;       /* the last error: AUTHDB_RETRY, AUTHDB_UNAVAILABLE */
+	int unavailable; /* the last transaction's: the database was */
+	char where[256]; /* for messages: the path, or the redacted URI */
 };
+
+/* Arguments of a statement: a literal array and its length. */
+#define ARG_INT(v) {AUTHDB_INT, (int64_t)(v), NULL, 0}
+#define ARG_BLOB(b, len) {AUTHDB_BLOB, 0, (b), (len)}
+#define ARG_TEXT(t) {AUTHDB_TEXT, 0, (t), strlen(t)}
+#define ARGS(...) (const struct authdb_arg[]){__VA_ARGS__}, \
+	(int)(sizeof((const struct authdb_arg[]){__VA_ARGS__}) / \
+	sizeof(struct authdb_arg))
+#define NOARGS NULL, 0
 
 /*
  * authstore_result_name(r):
@@ -145,6 +68,8 @@ authstore_result_name(enum authstore_result r)
 		return ("member-locked");
 	case AUTHSTORE_SUPERSEDED:
 		return ("credential-superseded");
+	case AUTHSTORE_UNAVAILABLE:
+		return ("store-unavailable");
 	}
 	return ("?");
 }
@@ -166,72 +91,110 @@ authstore_state_name(int state)
 	return ("?");
 }
 
-/* Report the database's last error about ${what} into ${err}. */
+/* Report the backend's last error about ${what} into ${err}. */
 static void
 dberr(struct authstore *s, const char *what, char *err, size_t errlen)
 {
-	int code = sqlite3_extended_errcode(s->db) & 0xff;
 
-	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-		seterr(err, errlen, "%s: %s: the store is busy (another "
-		    "process holds its lock); try again", s->path, what);
-	else
-		seterr(err, errlen, "%s: %s: %s", s->path, what,
-		    sqlite3_errmsg(s->db));
+	s->retry = s->ops->error(s->db, what, err, errlen);
 }
 
-/* Reset and unbind statement ${i}; return it. */
-static sqlite3_stmt *
-stmt(struct authstore *s, int i)
+/*
+ * Run statement ${i} with its arguments and read its first row: 1 (the
+ * row is readable until done(s)), 0 (no row), or -1 with a message about
+ * ${what}.  After 0 and -1 the statement is done.
+ */
+static int
+first(struct authstore *s, int i, const struct authdb_arg *a, int n,
+    const char *what, char *err, size_t errlen)
+{
+	int rc = -1;
+
+	if (s->ops->exec(s->db, i, a, n) == 0)
+		rc = s->ops->row(s->db);
+	if (rc == -1)
+		dberr(s, what, err, errlen);
+	if (rc != 1)
+		s->ops->reset(s->db);
+	return (rc);
+}
+
+static void
+done(struct authstore *s)
 {
 
-	sqlite3_reset(s->st[i]);
-	sqlite3_clear_bindings(s->st[i]);
-	return (s->st[i]);
+	s->ops->reset(s->db);
 }
 
-/* Run a statement with no rows (or whose rows are not wanted): 0 or -1. */
+/* Run statement ${i} to its end (its rows not wanted): 0 or -1. */
 static int
-run(struct authstore *s, sqlite3_stmt *q, const char *what, char *err,
-    size_t errlen)
+run(struct authstore *s, int i, const struct authdb_arg *a, int n,
+    const char *what, char *err, size_t errlen)
 {
 	int rc;
 
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+	if ((rc = first(s, i, a, n, what, err, errlen)) != 1)
+		return (rc);
+	while ((rc = s->ops->row(s->db)) == 1)
 		;
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
+	if (rc == -1)
 		dberr(s, what, err, errlen);
-		return (-1);
-	}
-	return (0);
+	done(s);
+	return (rc);
 }
 
-/* BEGIN IMMEDIATE: the write lock now, so no read-then-write upgrade fails. */
+/* BEGIN (SQLite: IMMEDIATE, the write lock now). */
 static int
 tx_begin(struct authstore *s, char *err, size_t errlen)
 {
 
-	return (run(s, stmt(s, S_BEGIN), "begin", err, errlen));
+	return (run(s, AUTHDB_BEGIN, NOARGS, "begin", err, errlen));
 }
 
 static int
 tx_commit(struct authstore *s, char *err, size_t errlen)
 {
 
-	return (run(s, stmt(s, S_COMMIT), "commit", err, errlen));
+	return (run(s, AUTHDB_COMMIT, NOARGS, "commit", err, errlen));
 }
 
-/* Undo the open transaction, if any (every statement reset first). */
+/* Undo the open transaction, if any. */
 static void
 tx_rollback(struct authstore *s)
 {
-	int i;
+	char err[8];
 
-	for (i = 0; i < S_COUNT; i++)
-		sqlite3_reset(s->st[i]);
-	if (!sqlite3_get_autocommit(s->db))
-		(void)run(s, stmt(s, S_ROLLBACK), "rollback", NULL, 0);
+	done(s);
+	if (s->ops->in_tx(s->db))
+		(void)run(s, AUTHDB_ROLLBACK, NOARGS, "rollback", err,
+		    sizeof(err));
+}
+
+/*
+ * Whether the transaction that came to ${r} is tried again: the backend
+ * said so (another replica's concurrent transaction), at most
+ * AUTHSTORE_TRIES in all (*${n} counts them; a connection lost in a
+ * statement is one of those: the next try connects again at once).  An
+ * unreachable database is not tried again here (the backoff is the
+ * backend's).
+ */
+static int
+again(struct authstore *s, enum authstore_result r, int *n)
+{
+	int retry = r == AUTHSTORE_ERROR ? s->retry : 0;
+
+	s->retry = 0;
+	s->unavailable = retry == AUTHDB_UNAVAILABLE;
+	return (retry == AUTHDB_RETRY && ++*n < AUTHSTORE_TRIES);
+}
+
+/* ${r}, or AUTHSTORE_UNAVAILABLE for an error of an unreachable database. */
+static enum authstore_result
+outcome(struct authstore *s, enum authstore_result r)
+{
+
+	return (r == AUTHSTORE_ERROR && s->unavailable ?
+	    AUTHSTORE_UNAVAILABLE : r);
 }
 
 /*
@@ -266,25 +229,13 @@ attrs_encode(const struct cred_attr *a, size_t n, char *out, size_t cap)
 /* The longest encoded attribute set, with its NUL. */
 #define ATTRS_TEXT (CRED_MAX_ATTRS * (CRED_KEY_MAX + CRED_VALUE_MAX + 2))
 
-/* Bind the encoded attributes to parameter ${i} of ${q}: 0, or -1 if bad. */
-static int
-attrs_bind(sqlite3_stmt *q, int i, const struct cred_attr *a, size_t n)
-{
-	char text[ATTRS_TEXT];
-
-	if (attrs_encode(a, n, text, sizeof(text)) == -1)
-		return (-1);
-	sqlite3_bind_text(q, i, text, -1, SQLITE_TRANSIENT);
-	return (0);
-}
-
 /* The message for a set of attributes attrs_encode refuses. */
 static void
 bad_attrs(struct authstore *s, char *err, size_t errlen)
 {
 
 	seterr(err, errlen, "%s: bad attributes (at most %d, keys of a-z 0-9 "
-	    "_ -, values of A-Z a-z 0-9 . _ : / -, distinct keys)", s->path,
+	    "_ -, values of A-Z a-z 0-9 . _ : / -, distinct keys)", s->where,
 	    CRED_MAX_ATTRS);
 }
 
@@ -320,232 +271,138 @@ attrs_decode(const char *t, struct cred_attr *a, size_t *n)
 	return (0);
 }
 
-/* Copy column ${c} of ${q} (text) into ${out} of ${cap} bytes, cut. */
+/* Copy column ${c} (text) into ${out} of ${cap} bytes, cut. */
 static void
-column_text(sqlite3_stmt *q, int c, char *out, size_t cap)
+column_text(struct authstore *s, int c, char *out, size_t cap)
 {
-	const unsigned char *t = sqlite3_column_text(q, c);
+	size_t n;
+	const char *t = s->ops->col_bytes(s->db, c, &n);
 
-	snprintf(out, cap, "%s", t != NULL ? (const char *)t : "");
+	snprintf(out, cap, "%.*s", t != NULL ? (int)n : 0, t != NULL ? t : "");
 }
 
-/* A row of MEMBER_COLUMNS into ${m}: 0, or -1 if corrupt. */
+/* Decode column ${c}'s attribute text into ${a}/${n}: 0, or -1. */
 static int
-member_row(sqlite3_stmt *q, struct authstore_member *m)
+column_attrs(struct authstore *s, int c, struct cred_attr *a, size_t *n)
 {
+	char text[ATTRS_TEXT];
+	size_t len;
+	const char *t = s->ops->col_bytes(s->db, c, &len);
+
+	if (t == NULL || len >= sizeof(text))
+		return (-1);
+	memcpy(text, t, len);
+	text[len] = '\0';
+	return (attrs_decode(text, a, n));
+}
+
+/* The current row of AUTHDB_MEMBER_COLUMNS into ${m}: 0, or -1. */
+static int
+member_row(struct authstore *s, struct authstore_member *m)
+{
+	const void *id;
+	size_t n;
 
 	memset(m, 0, sizeof(*m));
-	if (sqlite3_column_bytes(q, 0) != CRED_ID_LEN)
+	if ((id = s->ops->col_bytes(s->db, 0, &n)) == NULL ||
+	    n != CRED_ID_LEN)
 		return (-1);
-	memcpy(m->id, sqlite3_column_blob(q, 0), CRED_ID_LEN);
-	if (attrs_decode((const char *)sqlite3_column_text(q, 1), m->attrs,
-	    &m->nattrs) == -1)
+	memcpy(m->id, id, CRED_ID_LEN);
+	if (column_attrs(s, 1, m->attrs, &m->nattrs) == -1)
 		return (-1);
-	m->state = sqlite3_column_int(q, 2);
-	m->joined = (uint64_t)sqlite3_column_int64(q, 3);
-	column_text(q, 4, m->how, sizeof(m->how));
-	m->serial = (uint64_t)sqlite3_column_int64(q, 5);
-	m->previous = (uint64_t)sqlite3_column_int64(q, 6);
-	m->confirmed = sqlite3_column_int(q, 7);
+	m->state = (int)s->ops->col_int(s->db, 2);
+	m->joined = (uint64_t)s->ops->col_int(s->db, 3);
+	column_text(s, 4, m->how, sizeof(m->how));
+	m->serial = (uint64_t)s->ops->col_int(s->db, 5);
+	m->previous = (uint64_t)s->ops->col_int(s->db, 6);
+	m->confirmed = (int)s->ops->col_int(s->db, 7);
 	return (0);
 }
 
-/* A row of TOKEN_COLUMNS into ${t}: 0, or -1 if corrupt. */
+/* The current row of AUTHDB_TOKEN_COLUMNS into ${t}: 0, or -1. */
 static int
-token_row(sqlite3_stmt *q, struct authstore_token *t)
+token_row(struct authstore *s, struct authstore_token *t)
 {
-	sqlite3_int64 uses = sqlite3_column_int64(q, 2);
+	int64_t uses = s->ops->col_int(s->db, 2);
 
 	memset(t, 0, sizeof(*t));
-	column_text(q, 0, t->ref, sizeof(t->ref));
-	if (attrs_decode((const char *)sqlite3_column_text(q, 1), t->attrs,
-	    &t->nattrs) == -1 || uses < 0 || uses > 0xffffffffLL)
+	column_text(s, 0, t->ref, sizeof(t->ref));
+	if (column_attrs(s, 1, t->attrs, &t->nattrs) == -1 || uses < 0 ||
+	    uses > 0xffffffffLL)
 		return (-1);
 	t->uses = (unsigned)uses;
-	t->expiry = (uint64_t)sqlite3_column_int64(q, 3);
-	t->created = (uint64_t)sqlite3_column_int64(q, 4);
-	column_text(q, 5, t->creator, sizeof(t->creator));
-	t->revoked = sqlite3_column_int(q, 6);
+	t->expiry = (uint64_t)s->ops->col_int(s->db, 3);
+	t->created = (uint64_t)s->ops->col_int(s->db, 4);
+	column_text(s, 5, t->creator, sizeof(t->creator));
+	t->revoked = (int)s->ops->col_int(s->db, 6);
 	return (0);
 }
 
 /*
- * Check the store file ${path} the way key files are checked before
- * SQLite opens it: create it (0600) if missing; refuse anything but a
- * regular file, and a file that group or others may write.
+ * authstore_redact(where, out, cap):
+ * ${where} for messages, without a password (see authstore.h).
  */
-static int
-file_check(const char *path, char *err, size_t errlen)
+char *
+authstore_redact(const char *where, char *out, size_t cap)
 {
-	struct stat st;
-	int fd;
+	const char *p, *q, *at = NULL, *colon = NULL, *end;
+	size_t len, n;
 
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0600)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return (-1);
+	if (!config_store_is_postgres(where)) {
+		snprintf(out, cap, "%s", where);
+		return (out);
 	}
-	if (fstat(fd, &st) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
+	/* scheme://[user[:password]@]host[/db][?query]: ${at} its last '@'. */
+	p = strstr(where, "://") + 3;
+	end = p + strcspn(p, "?");
+	for (q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (at != NULL)
+		colon = memchr(p, ':', (size_t)(at - p));
+	if (colon != NULL)
+		len = (size_t)snprintf(out, cap, "%.*s:***%.*s",
+		    (int)(colon - where), where, (int)(end - at), at);
+	else
+		len = (size_t)snprintf(out, cap, "%.*s", (int)(end - where),
+		    where);
+	/* The query: each NAME=VALUE as it is, but password's value. */
+	for (p = end; *p != '\0' && len < cap; p += n) {
+		n = 1 + strcspn(p + 1, "&");
+		if (strncmp(p + 1, "password=", 9) == 0)
+			len += (size_t)snprintf(out + len, cap - len,
+			    "%cpassword=***", *p);
+		else
+			len += (size_t)snprintf(out + len, cap - len, "%.*s",
+			    (int)n, p);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
-		goto fail;
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		seterr(err, errlen, "%s: the store is writable by %s (mode "
-		    "%04o): chmod go-w %s", path,
-		    (st.st_mode & S_IWOTH) ? "others" : "its group",
-		    (unsigned)(st.st_mode & 07777), path);
-		goto fail;
-	}
-	close(fd);
-	return (0);
-fail:
-	close(fd);
-	return (-1);
+	return (out);
 }
 
 /*
- * Run the statement ${q} (a PRAGMA) once: its first row must answer
- * ${want} if not NULL, and its integer goes to *${v} if not NULL.  0 or
- * -1.
- */
-static int
-pragma(struct authstore *s, const char *q, const char *want, int *v,
-    char *err, size_t errlen)
-{
-	sqlite3_stmt *st;
-	const unsigned char *t;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK) {
-		dberr(s, q, err, errlen);
-		return (-1);
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && (rc != SQLITE_DONE || v != NULL)) {
-		dberr(s, q, err, errlen);
-		goto fail;
-	}
-	if (want != NULL && (rc != SQLITE_ROW ||
-	    (t = sqlite3_column_text(st, 0)) == NULL ||
-	    strcmp((const char *)t, want) != 0)) {
-		seterr(err, errlen, "%s: %s did not answer %s", s->path, q,
-		    want);
-		goto fail;
-	}
-	if (v != NULL)
-		*v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return (0);
-fail:
-	sqlite3_finalize(st);
-	return (-1);
-}
-
-/*
- * Make the schema of a new store (user_version 0), in one transaction so
- * two processes opening a new file at once make it once.  The serial
- * counter starts at the creation time shifted left 20 bits: a store made
- * again later never hands out the serials of an earlier one (up to a
- * million serials per second of its age).
- */
-static int
-schema_make(struct authstore *s, char *err, size_t errlen)
-{
-	char init[96];
-	int v;
-
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
-		dberr(s, "making the schema", err, errlen);
-		return (-1);
-	}
-	if (pragma(s, "PRAGMA user_version", NULL, &v, err, errlen) == -1)
-		goto fail;
-	if (v == 0) {
-		snprintf(init, sizeof(init), "INSERT INTO counter(k, next) "
-		    "VALUES(0, %lld)", (long long)time(NULL) << 20);
-		if (sqlite3_exec(s->db, schema, NULL, NULL, NULL) !=
-		    SQLITE_OK || sqlite3_exec(s->db, init, NULL, NULL, NULL) !=
-		    SQLITE_OK) {
-			dberr(s, "making the schema", err, errlen);
-			goto fail;
-		}
-	}
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		dberr(s, "making the schema", err, errlen);
-		goto fail;
-	}
-	return (0);
-fail:
-	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return (-1);
-}
-
-/*
- * authstore_open(s, path, err, errlen):
- * Open the store ${path}, creating the file (mode 0600) and its schema if
- * it does not exist.  Return 0 and the store in *${s}, or -1 with
- * "PATH: message" in ${err}.
+ * authstore_open(s, where, err, errlen):
+ * Open the store ${where}: a PostgreSQL URI, else an SQLite file.  Return
+ * 0 and the store in *${s}, or -1 with "WHERE: message" in ${err}.
  */
 int
-authstore_open(struct authstore **sp, const char *path, char *err,
+authstore_open(struct authstore **sp, const char *where, char *err,
     size_t errlen)
 {
 	struct authstore *s;
-	int i, v;
 
-	if (file_check(path, err, errlen) == -1)
-		goto fail0;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		seterr(err, errlen, "%s: out of memory", path);
-		goto fail0;
+		seterr(err, errlen, "out of memory");
+		return (-1);
 	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		if (s->db == NULL)
-			seterr(err, errlen, "%s: out of memory", path);
-		else
-			dberr(s, "open", err, errlen);
-		goto fail1;
+	s->ops = config_store_is_postgres(where) ? &authpg_ops :
+	    &authsqlite_ops;
+	authstore_redact(where, s->where, sizeof(s->where));
+	if (s->ops->open(&s->db, where, err, errlen) == -1) {
+		free(s);
+		return (-1);
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	/* Opening waits longer for another process's lock than a call. */
-	sqlite3_busy_timeout(s->db, AUTHSTORE_OPEN_BUSY_MS);
-	/* Each commit is on disk when the call returns (issue 21). */
-	if (pragma(s, "PRAGMA journal_mode = WAL", "wal", NULL, err,
-	    errlen) == -1 || pragma(s, "PRAGMA synchronous = FULL", NULL, NULL,
-	    err, errlen) == -1 || pragma(s, "PRAGMA foreign_keys = ON", NULL,
-	    NULL, err, errlen) == -1)
-		goto fail1;
-	if (pragma(s, "PRAGMA user_version", NULL, &v, err, errlen) == -1)
-		goto fail1;
-	if (v > AUTHSTORE_SCHEMA_VERSION) {
-		seterr(err, errlen, "%s: the store's schema is version %d, "
-		    "newer than this sallyport knows (%d): run a newer "
-		    "sallyport", path, v, AUTHSTORE_SCHEMA_VERSION);
-		goto fail1;
-	}
-	if (v == 0 && schema_make(s, err, errlen) == -1)
-		goto fail1;
-	for (i = 0; i < S_COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			dberr(s, "preparing statements (not a sallyport "
-			    "store?)", err, errlen);
-			goto fail1;
-		}
-	sqlite3_busy_timeout(s->db, AUTHSTORE_BUSY_MS);
 	*sp = s;
 	return (0);
-fail1:
-	authstore_close(s);
-fail0:
-	return (-1);
 }
 
 /*
@@ -556,7 +413,7 @@ void
 authstore_busy_timeout(struct authstore *s, int ms)
 {
 
-	sqlite3_busy_timeout(s->db, ms);
+	s->ops->busy(s->db, ms);
 }
 
 /*
@@ -566,13 +423,10 @@ authstore_busy_timeout(struct authstore *s, int ms)
 void
 authstore_close(struct authstore *s)
 {
-	int i;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_close(s->db);
+	s->ops->close(s->db);
 	free(s);
 }
 
@@ -588,26 +442,19 @@ authstore_token_add(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
     size_t errlen)
 {
 	char text[ATTRS_TEXT], ref[AUTHTOKEN_REF_TEXT];
-	sqlite3_stmt *q;
 
 	if (attrs_encode(attrs, nattrs, text, sizeof(text)) == -1 ||
 	    uses == 0) {
 		seterr(err, errlen, "%s: bad token: at most %d valid "
-		    "attributes with distinct keys, at least one use", s->path,
-		    CRED_MAX_ATTRS);
+		    "attributes with distinct keys, at least one use",
+		    s->where, CRED_MAX_ATTRS);
 		return (AUTHSTORE_ERROR);
 	}
 	authtoken_ref(hash, ref);
-	q = stmt(s, S_TOKEN_ADD);
-	sqlite3_bind_blob(q, 1, hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 4, (sqlite3_int64)uses);
-	sqlite3_bind_int64(q, 5, (sqlite3_int64)expiry);
-	sqlite3_bind_int64(q, 6, (sqlite3_int64)now);
-	sqlite3_bind_text(q, 7, creator, (int)strnlen(creator,
-	    AUTHSTORE_CREATOR_MAX), SQLITE_STATIC);
-	if (run(s, q, "adding a token", err, errlen) == -1)
+	if (run(s, AUTHDB_TOKEN_ADD, ARGS(ARG_BLOB(hash, CRYPTO_HASH_LEN),
+	    ARG_TEXT(ref), ARG_TEXT(text), ARG_INT(uses), ARG_INT(expiry),
+	    ARG_INT(now), {AUTHDB_TEXT, 0, creator, strnlen(creator,
+	    AUTHSTORE_CREATOR_MAX)}), "adding a token", err, errlen) == -1)
 		return (AUTHSTORE_ERROR);
 	return (AUTHSTORE_OK);
 }
@@ -620,12 +467,11 @@ enum authstore_result
 authstore_token_revoke(struct authstore *s, const char *ref, char *err,
     size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_TOKEN_REVOKE);
 
-	sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
-	if (run(s, q, "revoking a token", err, errlen) == -1)
+	if (run(s, AUTHDB_TOKEN_REVOKE, ARGS(ARG_TEXT(ref)),
+	    "revoking a token", err, errlen) == -1)
 		return (AUTHSTORE_ERROR);
-	return (sqlite3_changes(s->db) == 1 ? AUTHSTORE_OK :
+	return (s->ops->changes(s->db) == 1 ? AUTHSTORE_OK :
 	    AUTHSTORE_NO_TOKEN);
 }
 
@@ -637,39 +483,44 @@ int
 authstore_tokens_outstanding(struct authstore *s, uint64_t now, uint64_t *n,
     char *err, size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_TOKEN_COUNT);
 
-	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		dberr(s, "counting tokens", err, errlen);
-		sqlite3_reset(q);
+	int rc;
+
+	if ((rc = first(s, AUTHDB_TOKEN_COUNT, ARGS(ARG_INT(now)),
+	    "counting tokens", err, errlen)) != 1) {
+		if (rc == 0)
+			seterr(err, errlen, "%s: counting tokens: no answer",
+			    s->where);
 		return (-1);
 	}
-	*n = (uint64_t)sqlite3_column_int64(q, 0);
-	sqlite3_reset(q);
+	*n = (uint64_t)s->ops->col_int(s->db, 0);
+	done(s);
 	return (0);
 }
 
 /*
- * Step the (reset) statement ${q} over its rows, calling ${row}(${q},
- * ${arg}) for each until it returns non-zero: 0, or -1 with a message
- * about ${what} (a database error, or ${row} returned -1).
+ * Run the SELECT ${i} over its rows, calling ${row}(${s}, ${arg}) for
+ * each until it returns non-zero: 0, or -1 with a message about ${what}
+ * (a database error, or ${row} returned -1).
  */
 static int
-rows_each(struct authstore *s, sqlite3_stmt *q, const char *what,
-    int (*row)(sqlite3_stmt *, void *), void *arg, char *err, size_t errlen)
+rows_each(struct authstore *s, int i, const char *what,
+    int (*row)(struct authstore *, void *), void *arg, char *err,
+    size_t errlen)
 {
 	int rc, r = 0;
 
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		if ((r = row(q, arg)) != 0)
-			break;
+	if ((rc = first(s, i, NOARGS, what, err, errlen)) != 1)
+		return (rc);
+	do
+		r = row(s, arg);
+	while (r == 0 && (rc = s->ops->row(s->db)) == 1);
 	if (r == -2)
-		seterr(err, errlen, "%s: %s: a corrupt row", s->path, what);
-	else if (r == 0 && rc != SQLITE_DONE)
+		seterr(err, errlen, "%s: %s: a corrupt row", s->where, what);
+	else if (r == 0 && rc == -1)
 		dberr(s, what, err, errlen);
-	sqlite3_reset(q);
-	return (r < 0 || (r == 0 && rc != SQLITE_DONE) ? -1 : 0);
+	done(s);
+	return (r < 0 || (r == 0 && rc == -1) ? -1 : 0);
 }
 
 /* The caller's function and argument, for the row converters below. */
@@ -681,24 +532,24 @@ struct each {
 
 /* A token row to the caller's function: its value, or -2 if corrupt. */
 static int
-each_token(sqlite3_stmt *q, void *arg)
+each_token(struct authstore *s, void *arg)
 {
 	struct each *e = arg;
 	struct authstore_token t;
 
-	if (token_row(q, &t) == -1)
+	if (token_row(s, &t) == -1)
 		return (-2);
 	return (e->token(e->arg, &t));
 }
 
 /* A member row to the caller's function: its value, or -2 if corrupt. */
 static int
-each_member(sqlite3_stmt *q, void *arg)
+each_member(struct authstore *s, void *arg)
 {
 	struct each *e = arg;
 	struct authstore_member m;
 
-	if (member_row(q, &m) == -1)
+	if (member_row(s, &m) == -1)
 		return (-2);
 	return (e->member(e->arg, &m));
 }
@@ -714,52 +565,47 @@ authstore_token_each(struct authstore *s,
 {
 	struct each e = {fn, NULL, arg};
 
-	return (rows_each(s, stmt(s, S_TOKEN_EACH), "listing tokens",
-	    each_token, &e, err, errlen));
+	return (rows_each(s, AUTHDB_TOKEN_EACH, "listing tokens", each_token,
+	    &e, err, errlen));
 }
 
 /*
- * Look ${id} up inside the open transaction: AUTHSTORE_OK with *${m} and
- * (if ${cred} is not NULL) the stored newest credential copied into
- * ${cred}/${len}, AUTHSTORE_NOT_MEMBER, or AUTHSTORE_ERROR.
+ * Look ${id} up inside the open transaction (PostgreSQL: its row locked
+ * until the end of it): AUTHSTORE_OK with *${m} and (if ${cred} is not
+ * NULL) the stored newest credential copied into ${cred}/${len},
+ * AUTHSTORE_NOT_MEMBER, or AUTHSTORE_ERROR.
  */
 static enum authstore_result
 member_find(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     struct authstore_member *m, uint8_t *cred, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_MEMBER_GET);
 	enum authstore_result r = AUTHSTORE_OK;
-	int rc, n;
+	const void *c;
+	size_t n;
+	int rc;
 
-	sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-	if ((rc = sqlite3_step(q)) == SQLITE_DONE) {
-		r = AUTHSTORE_NOT_MEMBER;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		dberr(s, "reading a member", err, errlen);
-		r = AUTHSTORE_ERROR;
-		goto out;
-	}
-	if (member_row(q, m) == -1) {
-		seterr(err, errlen, "%s: a corrupt member row", s->path);
+	if ((rc = first(s, AUTHDB_MEMBER_GET, ARGS(ARG_BLOB(id, CRED_ID_LEN)),
+	    "reading a member", err, errlen)) != 1)
+		return (rc == 0 ? AUTHSTORE_NOT_MEMBER : AUTHSTORE_ERROR);
+	if (member_row(s, m) == -1) {
+		seterr(err, errlen, "%s: a corrupt member row", s->where);
 		r = AUTHSTORE_ERROR;
 		goto out;
 	}
 	if (cred != NULL) {
-		n = sqlite3_column_bytes(q, 8);
-		if (n <= 0 || (size_t)n > cap) {
+		c = s->ops->col_bytes(s->db, 8, &n);
+		if (c == NULL || n == 0 || n > cap) {
 			seterr(err, errlen, "%s: the member's stored "
-			    "credential is missing or too large", s->path);
+			    "credential is missing or too large", s->where);
 			r = AUTHSTORE_ERROR;
 			goto out;
 		}
-		memcpy(cred, sqlite3_column_blob(q, 8), (size_t)n);
-		*len = (size_t)n;
+		memcpy(cred, c, n);
+		*len = n;
 	}
 out:
-	sqlite3_reset(q);
+	done(s);
 	return (r);
 }
 
@@ -773,20 +619,20 @@ member_issue(struct authstore *s, struct authstore_member *m,
     authstore_issue_fn issue, void *arg, uint8_t *cred, size_t cap,
     size_t *len, char *err, size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_SERIAL_NEXT);
-	sqlite3_int64 serial;
+	int64_t serial;
 
-	if (sqlite3_step(q) != SQLITE_ROW ||
-	    (serial = sqlite3_column_int64(q, 0)) <= 0) {
-		dberr(s, "allocating a serial", err, errlen);
-		sqlite3_reset(q);
+	if (first(s, AUTHDB_SERIAL_NEXT, NOARGS, "allocating a serial", err,
+	    errlen) != 1)
+		return (-1);
+	serial = s->ops->col_int(s->db, 0);
+	done(s);
+	if (serial <= 0) {
+		seterr(err, errlen, "%s: allocating a serial: a corrupt "
+		    "counter", s->where);
 		return (-1);
 	}
-	sqlite3_reset(q);
-	q = stmt(s, S_ISSUED_ADD);
-	sqlite3_bind_int64(q, 1, serial);
-	sqlite3_bind_blob(q, 2, m->id, CRED_ID_LEN, SQLITE_STATIC);
-	if (run(s, q, "recording a serial", err, errlen) == -1)
+	if (run(s, AUTHDB_ISSUED_ADD, ARGS(ARG_INT(serial), ARG_BLOB(m->id,
+	    CRED_ID_LEN)), "recording a serial", err, errlen) == -1)
 		return (-1);
 	m->previous = m->serial;
 	m->serial = (uint64_t)serial;
@@ -794,36 +640,34 @@ member_issue(struct authstore *s, struct authstore_member *m,
 	*len = 0;
 	if (issue(arg, m, cred, cap, len) == -1 || *len == 0 || *len > cap) {
 		seterr(err, errlen, "%s: the credential could not be signed",
-		    s->path);
+		    s->where);
 		return (-1);
 	}
-	q = stmt(s, S_MEMBER_ISSUED);
-	sqlite3_bind_blob(q, 1, m->id, CRED_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, serial);
-	sqlite3_bind_blob(q, 3, cred, (int)*len, SQLITE_STATIC);
-	return (run(s, q, "storing a credential", err, errlen));
+	return (run(s, AUTHDB_MEMBER_ISSUED, ARGS(ARG_BLOB(m->id, CRED_ID_LEN),
+	    ARG_INT(serial), ARG_BLOB(cred, *len)), "storing a credential",
+	    err, errlen));
 }
 
 /*
- * authstore_enrol(s, hash, id, now, issue, arg, m, ref, cred, cap, len,
- *     err, errlen):
- * Enrolment, one transaction (see authstore.h).
+ * One try of authstore_enrol (see there).
  *
  * The token is found by the SHA-256 of the secret the node sent, through
  * the table's primary key: the secret itself is never compared, so the
  * time taken depends on the hash (which the node cannot steer towards a
  * stored one without knowing a secret) and not on how many leading bytes
  * of the secret match; that lookup is our constant-time comparison.
+ * PostgreSQL: the token's row is locked (FOR UPDATE) until the commit,
+ * so replicas enrolling with one token at once take its uses in turn.
  */
-enum authstore_result
-authstore_enrol(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
+static enum authstore_result
+enrol_once(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
     const uint8_t id[CRED_ID_LEN], uint64_t now, authstore_issue_fn issue,
     void *arg, struct authstore_member *m, char ref[AUTHTOKEN_REF_TEXT],
     uint8_t *cred, size_t cap, size_t *len, char *err, size_t errlen)
 {
 	struct authstore_token t;
 	struct authstore_member old;
-	sqlite3_stmt *q;
+	char text[ATTRS_TEXT];
 	enum authstore_result r;
 	int rc;
 
@@ -833,21 +677,19 @@ authstore_enrol(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
 		return (AUTHSTORE_ERROR);
 
 	/* The token: known, not revoked, unexpired, a use left. */
-	q = stmt(s, S_TOKEN_GET);
-	sqlite3_bind_blob(q, 1, hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
-	if ((rc = sqlite3_step(q)) == SQLITE_DONE) {
+	if ((rc = first(s, AUTHDB_TOKEN_GET, ARGS(ARG_BLOB(hash,
+	    CRYPTO_HASH_LEN)), "reading a token", err, errlen)) == 0) {
 		r = AUTHSTORE_NO_TOKEN;
 		goto refuse;
 	}
-	if (rc != SQLITE_ROW) {
-		dberr(s, "reading a token", err, errlen);
+	if (rc == -1)
+		goto fail;
+	rc = token_row(s, &t);
+	done(s);
+	if (rc == -1) {
+		seterr(err, errlen, "%s: a corrupt token row", s->where);
 		goto fail;
 	}
-	if (token_row(q, &t) == -1) {
-		seterr(err, errlen, "%s: a corrupt token row", s->path);
-		goto fail;
-	}
-	sqlite3_reset(q);
 	snprintf(ref, AUTHTOKEN_REF_TEXT, "%s", t.ref);
 	if (t.revoked) {
 		r = AUTHSTORE_NO_TOKEN;
@@ -887,12 +729,12 @@ authstore_enrol(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
 	}
 
 	/* One use taken, the member added, a serial, the credential. */
-	q = stmt(s, S_TOKEN_USE);
-	sqlite3_bind_blob(q, 1, hash, CRYPTO_HASH_LEN, SQLITE_STATIC);
-	if (run(s, q, "using a token", err, errlen) == -1)
+	if (run(s, AUTHDB_TOKEN_USE, ARGS(ARG_BLOB(hash, CRYPTO_HASH_LEN)),
+	    "using a token", err, errlen) == -1)
 		goto fail;
-	if (sqlite3_changes(s->db) != 1) {
-		seterr(err, errlen, "%s: the token changed under us", s->path);
+	if (s->ops->changes(s->db) != 1) {
+		seterr(err, errlen, "%s: the token changed under us",
+		    s->where);
 		goto fail;
 	}
 	memset(m, 0, sizeof(*m));
@@ -902,15 +744,13 @@ authstore_enrol(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
 	m->state = AUTHSTORE_MEMBER_ACTIVE;
 	m->joined = now;
 	snprintf(m->how, sizeof(m->how), "token:%s", t.ref);
-	q = stmt(s, S_MEMBER_ADD);
-	sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-	if (attrs_bind(q, 2, m->attrs, m->nattrs) == -1) {
+	if (attrs_encode(m->attrs, m->nattrs, text, sizeof(text)) == -1) {
 		bad_attrs(s, err, errlen);
 		goto fail;
 	}
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)now);
-	sqlite3_bind_text(q, 4, m->how, -1, SQLITE_STATIC);
-	if (run(s, q, "adding a member", err, errlen) == -1)
+	if (run(s, AUTHDB_MEMBER_ADD, ARGS(ARG_BLOB(id, CRED_ID_LEN),
+	    ARG_TEXT(text), ARG_INT(now), ARG_TEXT(m->how)), "adding a member",
+	    err, errlen) == -1)
 		goto fail;
 	if (member_issue(s, m, issue, arg, cred, cap, len, err, errlen) == -1)
 		goto fail;
@@ -923,6 +763,28 @@ fail:
 refuse:
 	tx_rollback(s);
 	return (r);
+}
+
+/*
+ * authstore_enrol(s, hash, id, now, issue, arg, m, ref, cred, cap, len,
+ *     err, errlen):
+ * Enrolment, one transaction (see authstore.h), tried again while the
+ * backend says another replica's transaction was in its way.
+ */
+enum authstore_result
+authstore_enrol(struct authstore *s, const uint8_t hash[CRYPTO_HASH_LEN],
+    const uint8_t id[CRED_ID_LEN], uint64_t now, authstore_issue_fn issue,
+    void *arg, struct authstore_member *m, char ref[AUTHTOKEN_REF_TEXT],
+    uint8_t *cred, size_t cap, size_t *len, char *err, size_t errlen)
+{
+	enum authstore_result r;
+	int n = 0;
+
+	do
+		r = enrol_once(s, hash, id, now, issue, arg, m, ref, cred,
+		    cap, len, err, errlen);
+	while (again(s, r, &n));
+	return (outcome(s, r));
 }
 
 /* What a presented serial is to a member (presented()). */
@@ -967,12 +829,10 @@ static enum authstore_result
 member_lock(struct authstore *s, struct authstore_member *m, char *err,
     size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_MEMBER_STATE);
 
-	sqlite3_bind_blob(q, 1, m->id, CRED_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, AUTHSTORE_MEMBER_LOCKED);
-	if (run(s, q, "locking a member", err, errlen) == -1 ||
-	    tx_commit(s, err, errlen) == -1) {
+	if (run(s, AUTHDB_MEMBER_STATE, ARGS(ARG_BLOB(m->id, CRED_ID_LEN),
+	    ARG_INT(AUTHSTORE_MEMBER_LOCKED)), "locking a member", err,
+	    errlen) == -1 || tx_commit(s, err, errlen) == -1) {
 		tx_rollback(s);
 		return (AUTHSTORE_ERROR);
 	}
@@ -980,21 +840,16 @@ member_lock(struct authstore *s, struct authstore_member *m, char *err,
 	return (AUTHSTORE_SUPERSEDED);
 }
 
-/*
- * authstore_renew(s, id, serial, now, issue, arg, m, cred, cap, len, err,
- *     errlen):
- * Renewal, one transaction (see authstore.h).
- */
-enum authstore_result
-authstore_renew(struct authstore *s, const uint8_t id[CRED_ID_LEN],
-    uint64_t serial, uint64_t now, authstore_issue_fn issue, void *arg,
+/* One try of authstore_renew (see there). */
+static enum authstore_result
+renew_once(struct authstore *s, const uint8_t id[CRED_ID_LEN],
+    uint64_t serial, authstore_issue_fn issue, void *arg,
     struct authstore_member *m, uint8_t *cred, size_t cap, size_t *len,
     char *err, size_t errlen)
 {
 	enum authstore_result r;
 	enum presented p;
 
-	(void)now;
 	*len = 0;
 	if (tx_begin(s, err, errlen) == -1)
 		return (AUTHSTORE_ERROR);
@@ -1026,16 +881,33 @@ refuse:
 }
 
 /*
- * authstore_confirm(s, id, serial, err, errlen):
- * The member ${id} presented ${serial} on a channel outside a renewal
- * (see authstore.h).
+ * authstore_renew(s, id, serial, now, issue, arg, m, cred, cap, len, err,
+ *     errlen):
+ * Renewal, one transaction (see authstore.h), tried again as enrolment.
  */
 enum authstore_result
-authstore_confirm(struct authstore *s, const uint8_t id[CRED_ID_LEN],
+authstore_renew(struct authstore *s, const uint8_t id[CRED_ID_LEN],
+    uint64_t serial, uint64_t now, authstore_issue_fn issue, void *arg,
+    struct authstore_member *m, uint8_t *cred, size_t cap, size_t *len,
+    char *err, size_t errlen)
+{
+	enum authstore_result r;
+	int n = 0;
+
+	(void)now;
+	do
+		r = renew_once(s, id, serial, issue, arg, m, cred, cap, len,
+		    err, errlen);
+	while (again(s, r, &n));
+	return (outcome(s, r));
+}
+
+/* One try of authstore_confirm (see there). */
+static enum authstore_result
+confirm_once(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     uint64_t serial, char *err, size_t errlen)
 {
 	struct authstore_member m;
-	sqlite3_stmt *q;
 	enum authstore_result r;
 	enum presented p;
 
@@ -1047,10 +919,9 @@ authstore_confirm(struct authstore *s, const uint8_t id[CRED_ID_LEN],
 	if (p == P_OLDER)
 		return (member_lock(s, &m, err, errlen));
 	if (p == P_NEWEST && m.serial != 0 && !m.confirmed) {
-		q = stmt(s, S_MEMBER_CONFIRM);
-		sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-		if (run(s, q, "confirming a credential", err, errlen) == -1 ||
-		    tx_commit(s, err, errlen) == -1)
+		if (run(s, AUTHDB_MEMBER_CONFIRM, ARGS(ARG_BLOB(id,
+		    CRED_ID_LEN)), "confirming a credential", err,
+		    errlen) == -1 || tx_commit(s, err, errlen) == -1)
 			r = AUTHSTORE_ERROR;
 		else
 			return (AUTHSTORE_OK);
@@ -1058,6 +929,49 @@ authstore_confirm(struct authstore *s, const uint8_t id[CRED_ID_LEN],
 out:
 	tx_rollback(s);
 	return (r);
+}
+
+/*
+ * authstore_confirm(s, id, serial, err, errlen):
+ * The member ${id} presented ${serial} on a channel outside a renewal
+ * (see authstore.h).
+ */
+enum authstore_result
+authstore_confirm(struct authstore *s, const uint8_t id[CRED_ID_LEN],
+    uint64_t serial, char *err, size_t errlen)
+{
+	enum authstore_result r;
+	int n = 0;
+
+	do
+		r = confirm_once(s, id, serial, err, errlen);
+	while (again(s, r, &n));
+	return (outcome(s, r));
+}
+
+/* One try of authstore_member_add (see there). */
+static enum authstore_result
+member_add_once(struct authstore *s, const uint8_t id[CRED_ID_LEN],
+    const char *text, uint64_t now, char *err, size_t errlen)
+{
+	struct authstore_member m;
+	enum authstore_result r;
+
+	if (tx_begin(s, err, errlen) == -1)
+		return (AUTHSTORE_ERROR);
+	if ((r = member_find(s, id, &m, NULL, 0, NULL, err, errlen)) !=
+	    AUTHSTORE_NOT_MEMBER) {
+		tx_rollback(s);
+		return (r == AUTHSTORE_OK ? AUTHSTORE_ALREADY_MEMBER : r);
+	}
+	if (run(s, AUTHDB_MEMBER_ADD, ARGS(ARG_BLOB(id, CRED_ID_LEN),
+	    ARG_TEXT(text), ARG_INT(now), ARG_TEXT("added")),
+	    "adding a member", err, errlen) == -1 ||
+	    tx_commit(s, err, errlen) == -1) {
+		tx_rollback(s);
+		return (AUTHSTORE_ERROR);
+	}
+	return (AUTHSTORE_OK);
 }
 
 /*
@@ -1069,43 +983,29 @@ authstore_member_add(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     const struct cred_attr *attrs, size_t nattrs, uint64_t now, char *err,
     size_t errlen)
 {
-	struct authstore_member m;
-	sqlite3_stmt *q;
+	char text[ATTRS_TEXT];
 	enum authstore_result r;
+	int n = 0;
 
-	if (tx_begin(s, err, errlen) == -1)
-		return (AUTHSTORE_ERROR);
-	if ((r = member_find(s, id, &m, NULL, 0, NULL, err, errlen)) !=
-	    AUTHSTORE_NOT_MEMBER) {
-		tx_rollback(s);
-		return (r == AUTHSTORE_OK ? AUTHSTORE_ALREADY_MEMBER : r);
-	}
-	q = stmt(s, S_MEMBER_ADD);
-	sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-	if (attrs_bind(q, 2, attrs, nattrs) == -1) {
+	if (attrs_encode(attrs, nattrs, text, sizeof(text)) == -1) {
 		bad_attrs(s, err, errlen);
-		goto fail;
+		return (AUTHSTORE_ERROR);
 	}
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)now);
-	sqlite3_bind_text(q, 4, "added", -1, SQLITE_STATIC);
-	if (run(s, q, "adding a member", err, errlen) == -1 ||
-	    tx_commit(s, err, errlen) == -1)
-		goto fail;
-	return (AUTHSTORE_OK);
-fail:
-	tx_rollback(s);
-	return (AUTHSTORE_ERROR);
+	do
+		r = member_add_once(s, id, text, now, err, errlen);
+	while (again(s, r, &n));
+	return (outcome(s, r));
 }
 
-/* Run the one-member update ${q} (bound): OK, NOT_MEMBER or ERROR. */
+/* Run the one-member update ${i}: OK, NOT_MEMBER or ERROR. */
 static enum authstore_result
-member_update(struct authstore *s, sqlite3_stmt *q, const char *what,
-    char *err, size_t errlen)
+member_update(struct authstore *s, int i, const struct authdb_arg *a, int n,
+    const char *what, char *err, size_t errlen)
 {
 
-	if (run(s, q, what, err, errlen) == -1)
+	if (run(s, i, a, n, what, err, errlen) == -1)
 		return (AUTHSTORE_ERROR);
-	return (sqlite3_changes(s->db) == 1 ? AUTHSTORE_OK :
+	return (s->ops->changes(s->db) == 1 ? AUTHSTORE_OK :
 	    AUTHSTORE_NOT_MEMBER);
 }
 
@@ -1117,14 +1017,15 @@ enum authstore_result
 authstore_member_set_attrs(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     const struct cred_attr *attrs, size_t nattrs, char *err, size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_MEMBER_ATTRS);
+	char text[ATTRS_TEXT];
 
-	sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-	if (attrs_bind(q, 2, attrs, nattrs) == -1) {
+	if (attrs_encode(attrs, nattrs, text, sizeof(text)) == -1) {
 		bad_attrs(s, err, errlen);
 		return (AUTHSTORE_ERROR);
 	}
-	return (member_update(s, q, "changing attributes", err, errlen));
+	return (member_update(s, AUTHDB_MEMBER_ATTRS, ARGS(ARG_BLOB(id,
+	    CRED_ID_LEN), ARG_TEXT(text)), "changing attributes", err,
+	    errlen));
 }
 
 /*
@@ -1135,11 +1036,10 @@ enum authstore_result
 authstore_member_remove(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     char *err, size_t errlen)
 {
-	sqlite3_stmt *q = stmt(s, S_MEMBER_STATE);
 
-	sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, AUTHSTORE_MEMBER_REMOVED);
-	return (member_update(s, q, "removing a member", err, errlen));
+	return (member_update(s, AUTHDB_MEMBER_STATE, ARGS(ARG_BLOB(id,
+	    CRED_ID_LEN), ARG_INT(AUTHSTORE_MEMBER_REMOVED)),
+	    "removing a member", err, errlen));
 }
 
 /*
@@ -1151,7 +1051,6 @@ authstore_member_unlock(struct authstore *s, const uint8_t id[CRED_ID_LEN],
     char *err, size_t errlen)
 {
 	struct authstore_member m;
-	sqlite3_stmt *q;
 	enum authstore_result r;
 
 	if (tx_begin(s, err, errlen) == -1)
@@ -1164,9 +1063,8 @@ authstore_member_unlock(struct authstore *s, const uint8_t id[CRED_ID_LEN],
 		goto out;
 	}
 	if (m.state == AUTHSTORE_MEMBER_LOCKED) {
-		q = stmt(s, S_MEMBER_UNLOCK);
-		sqlite3_bind_blob(q, 1, id, CRED_ID_LEN, SQLITE_STATIC);
-		if ((r = member_update(s, q, "unlocking a member", err,
+		if ((r = member_update(s, AUTHDB_MEMBER_UNLOCK,
+		    ARGS(ARG_BLOB(id, CRED_ID_LEN)), "unlocking a member", err,
 		    errlen)) != AUTHSTORE_OK)
 			goto out;
 		if (tx_commit(s, err, errlen) == -1) {
@@ -1203,7 +1101,7 @@ authstore_member_each(struct authstore *s,
 {
 	struct each e = {NULL, fn, arg};
 
-	return (rows_each(s, stmt(s, S_MEMBER_EACH), "listing members",
+	return (rows_each(s, AUTHDB_MEMBER_EACH, "listing members",
 	    each_member, &e, err, errlen));
 }
 
@@ -1239,52 +1137,56 @@ authstore_revoked_text(struct authstore *s, const uint8_t issuer[CRED_ID_LEN],
     char **text, size_t *len, char *err, size_t errlen)
 {
 	struct textbuf b = {NULL, 0, 0};
-	sqlite3_stmt *q = stmt(s, S_REVOKED);
 	uint8_t last[CRED_ID_LEN];
 	char line[2 * IDENTITY_TEXT_SIZE + CRED_SERIAL_TEXT + 4];
 	char iss[IDENTITY_TEXT_SIZE], id[IDENTITY_TEXT_SIZE];
 	char ser[CRED_SERIAL_TEXT];
+	const void *row;
+	size_t n;
 	int rc, have = 0;
 
 	identity_id_format(issuer, iss);
 	if (textbuf_add(&b, "# revoked by the authority's store\n") == -1)
 		goto nomem;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(q, 0) != CRED_ID_LEN) {
+	if ((rc = first(s, AUTHDB_REVOKED, NOARGS, "listing revoked members",
+	    err, errlen)) == -1)
+		goto fail;
+	for (; rc == 1; rc = s->ops->row(s->db)) {
+		if ((row = s->ops->col_bytes(s->db, 0, &n)) == NULL ||
+		    n != CRED_ID_LEN) {
 			seterr(err, errlen, "%s: a corrupt member row",
-			    s->path);
+			    s->where);
 			goto fail;
 		}
 		/* The identifier once, before its serials. */
-		if (!have || memcmp(last, sqlite3_column_blob(q, 0),
-		    CRED_ID_LEN) != 0) {
-			memcpy(last, sqlite3_column_blob(q, 0), CRED_ID_LEN);
+		if (!have || memcmp(last, row, CRED_ID_LEN) != 0) {
+			memcpy(last, row, CRED_ID_LEN);
 			have = 1;
 			snprintf(line, sizeof(line), "%s\n",
 			    identity_id_format(last, id));
 			if (textbuf_add(&b, line) == -1)
 				goto nomem;
 		}
-		if (sqlite3_column_type(q, 1) == SQLITE_NULL)
+		if (s->ops->col_bytes(s->db, 1, &n) == NULL)
 			continue;
 		snprintf(line, sizeof(line), "%s:%s\n", iss,
-		    cred_serial_format((uint64_t)sqlite3_column_int64(q, 1),
+		    cred_serial_format((uint64_t)s->ops->col_int(s->db, 1),
 		    ser));
 		if (textbuf_add(&b, line) == -1)
 			goto nomem;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc == -1) {
 		dberr(s, "listing revoked members", err, errlen);
 		goto fail;
 	}
-	sqlite3_reset(q);
+	done(s);
 	*text = b.p;
 	*len = b.len;
 	return (0);
 nomem:
-	seterr(err, errlen, "%s: out of memory", s->path);
+	seterr(err, errlen, "%s: out of memory", s->where);
 fail:
-	sqlite3_reset(q);
+	done(s);
 	free(b.p);
 	return (-1);
 }

@@ -1,19 +1,32 @@
 /*
  * authstore: the authority's store of members and enrolment tokens (issue
- * 21), one SQLite file.  Every enrolment and renewal is one BEGIN
- * IMMEDIATE transaction, committed with synchronous=FULL in WAL mode: when
- * a call returns, its effect is on disk, and a crash at any instant loses
- * no committed member and never lets a token be used beyond its uses.  The
- * command line and a running authority share the file (SQLite's locks, a
- * short busy timeout).
+ * 21).  Two backends behind this one interface (authdb.h), picked by what
+ * [authority NAME] store = names:
+ *
+ * - a file: SQLite.  Every enrolment and renewal is one BEGIN IMMEDIATE
+ *   transaction, committed with synchronous=FULL in WAL mode: when a call
+ *   returns, its effect is on disk, and a crash at any instant loses no
+ *   committed member and never lets a token be used beyond its uses.  The
+ *   command line and a running authority share the file (SQLite's locks,
+ *   a short busy timeout).
+ * - a postgresql:// (or postgres://) URI: a PostgreSQL database that
+ *   several authority replicas with the same key share (issue 21 section
+ *   5).  The same schema and guarantees: each transaction locks the rows
+ *   it reads before it writes them (SELECT ... FOR UPDATE: the token, the
+ *   member, the serial counter), so replicas take a token's uses in turn
+ *   and never both admit one identity; a transaction the database refuses
+ *   for another's (deadlock, serialization, a key inserted first) is
+ *   tried again, at most 5 times.  Calls block on the network (the
+ *   authority makes them on its worker thread, authwork.h); each is
+ *   bounded (connect_timeout, statement_timeout, tcp_user_timeout: see
+ *   docs/config.md), and a lost connection is made again on a later call,
+ *   with backoff (0.5 s doubling to 5 s), failing at once meanwhile.
  *
  * Secrets: a token's secret is never stored or logged; the store keeps its
- * SHA-256 (authtoken_hash) and finds a token by that hash.
+ * SHA-256 (authtoken_hash) and finds a token by that hash.  A password in
+ * the URI never appears in a message (authstore_redact).
  *
- * Service layer: files through SQLite, no event loop, no sockets.  The
- * interface carries no SQLite type, so a second backend (PostgreSQL for
- * several authority replicas, issue 21 section 5) can implement these
- * same functions.
+ * Service layer: no event loop, no sockets of its own.
  */
 #ifndef SALLYPORT_AUTHSTORE_H
 #define SALLYPORT_AUTHSTORE_H
@@ -43,13 +56,17 @@ enum authstore_result {
 	AUTHSTORE_REMOVED,
 	AUTHSTORE_LOCKED,
 	AUTHSTORE_SUPERSEDED,     /* an older serial: the member is locked */
+	AUTHSTORE_UNAVAILABLE,    /* the database cannot be reached (a
+	                             PostgreSQL store): nothing changed, try
+	                             again later; message in err */
 };
 
 /*
  * authstore_result_name(r):
  * The word for ${r} that audit lines use as reason=: "ok", "store-error",
  * "no-token", "token-expired", "token-used", "already-member",
- * "not-member", "member-removed", "member-locked", "credential-superseded".
+ * "not-member", "member-removed", "member-locked", "credential-superseded",
+ * "store-unavailable".
  */
 const char *authstore_result_name(enum authstore_result r);
 
@@ -94,8 +111,23 @@ struct authstore_token {
 };
 
 /*
+ * authstore_redact(where, out, cap):
+ * The store ${where} as messages show it, in ${out} (${cap} bytes, cut):
+ * a path as it is; of a PostgreSQL URI, the password (user:PASSWORD@ and
+ * a password= query parameter) replaced by "***".  Returns ${out}.
+ */
+char *authstore_redact(const char *where, char *out, size_t cap);
+
+/*
  * authstore_open(s, path, err, errlen):
- * Open the store ${path}, creating the file (mode 0600) and its schema if
+ * A PostgreSQL URI ${path} (config_store_is_postgres): checked by libpq's
+ * parser, not connected: opening never waits for the network.  The first
+ * call connects (bounded by connect_timeout, 10 s unless the URI says;
+ * on the worker thread in a running authority) and makes the schema in
+ * the database if it has none (one transaction under an advisory lock,
+ * so replicas starting at once make it once); a failure is that call's
+ * (AUTHSTORE_UNAVAILABLE, or AUTHSTORE_ERROR with "cannot connect: ..."
+ * in err).  Else open the store ${path}, creating the file (mode 0600) and its schema if
  * it does not exist.  An existing file must be a regular file no group or
  * other may write (as key files are checked), with a schema this version
  * knows (PRAGMA user_version 0 is a new file; a newer version is refused

@@ -928,6 +928,45 @@ node_intercept(struct parse *p, const struct key *k, void *sec, void *ps,
 	each_entry(p, value, "intercept", node_intercept_one, NULL);
 }
 
+/*
+ * config_store_is_postgres(store):
+ * Whether ${store} names a PostgreSQL database, not an SQLite file.
+ */
+int
+config_store_is_postgres(const char *store)
+{
+
+	return (strncmp(store, "postgresql://", 13) == 0 ||
+	    strncmp(store, "postgres://", 11) == 0);
+}
+
+/*
+ * [authority NAME] store = FILE (relative to the config's directory) or a
+ * PostgreSQL URI (as it is: libpq reads it).
+ */
+static void
+authority_store(struct parse *p, const struct key *k, void *sec, void *ps,
+    const char *value)
+{
+	struct config_authority_role *a = sec;
+
+	(void)ps;
+	if (!config_store_is_postgres(value))
+		(void)set_path(p, k->name, value, a->store, sizeof(a->store));
+	else if (snprintf(a->store, sizeof(a->store), "%s", value) >=
+	    (int)sizeof(a->store))
+		perr(p, p->line, "%s: the URI is too long", k->name);
+}
+
+/* Two [authority NAME] sections' stores alike. */
+static int
+authority_store_same(const void *a, const void *b)
+{
+	const struct config_authority_role *x = a, *y = b;
+
+	return (strcmp(x->store, y->store) == 0);
+}
+
 /* [node] credential = FILE (repeatable, one per authority). */
 static void
 node_credential(struct parse *p, const struct key *k, void *sec, void *ps,
@@ -2199,8 +2238,8 @@ static const struct key relay_keys[RK_COUNT] = {
 static const struct key authority_keys[AK_COUNT] = {
     [AK_KEY] = {"key", KT_PATH, .off = A_(key), .line = A_(key_line),
 	.size = A_SIZE(key)},
-    [AK_STORE] = {"store", KT_PATH, .off = A_(store),
-	.line = A_(store_line), .size = A_SIZE(store)},
+    [AK_STORE] = {"store", KT_FN, .parse = authority_store,
+	.same = authority_store_same, .line = A_(store_line)},
     [AK_CREDENTIAL_TTL] = {"credential_ttl", KT_DURATION,
 	.off = A_(credential_ttl), .min = 10, .max = 366 * 86400,
 	.def = 3600},

@@ -216,6 +216,13 @@ struct config_relay {
 #define CONFIG_AUTHORITY_ADDRS 8   /* address = lines (AUTHTOKEN_MAX_ADDRS) */
 #define CONFIG_AUTHORITY_ADDR_MAX 256 /* bytes of one, with its NUL */
 #define CONFIG_STORE_DIR "/var/lib/sallyport" /* default store: DIR/NAME.db */
+/*
+ * config_store_is_postgres(store):
+ * Whether an [authority NAME] store = value names a PostgreSQL database
+ * (it starts with postgresql:// or postgres://) rather than an SQLite
+ * file.
+ */
+int config_store_is_postgres(const char *store);
 struct config_authority_role {
 	char name[CONFIG_NAME_MAX]; /* [a-z0-9_-], at most 31 */
 	int line;

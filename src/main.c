@@ -969,7 +969,7 @@ check_summary(const struct config *cfg, const struct identity *idn)
 	const struct config_outlet *o;
 	const struct config_inlet *in;
 	char text[IDENTITY_TEXT_SIZE], a[ADDR_TEXT_MAX + 8],
-	    b[ADDR_TEXT_MAX + 8], norm[CONFIG_RULE_TEXT];
+	    b[ADDR_TEXT_MAX + 8], norm[CONFIG_RULE_TEXT], store[CONFIG_PATH_MAX];
 	size_t i, j;
 
 	printf("%s: OK\n", cfg->path);
@@ -1041,7 +1041,8 @@ check_summary(const struct config *cfg, const struct identity *idn)
 		    &cfg->authority_roles[i];
 
 		printf("authority %s, store %s, credentials for %llus, tokens "
-		    "for %llus, tokens carry", r->name, r->store,
+		    "for %llus, tokens carry", r->name, authstore_redact(
+		    r->store, store, sizeof(store)),
 		    (unsigned long long)r->credential_ttl,
 		    (unsigned long long)r->token_ttl);
 		for (j = 0; j < r->naddress; j++)
@@ -1249,6 +1250,8 @@ check_authorities(const struct config *cfg)
 			bad = 1;
 		} else
 			identity_fini(&idn);
+		if (config_store_is_postgres(a->store))
+			continue; /* a database: `authority token list` tries it */
 		snprintf(dir, sizeof(dir), "%s", a->store);
 		if ((slash = strrchr(dir, '/')) != NULL)
 			*(slash == dir ? slash + 1 : slash) = '\0';
@@ -1405,7 +1408,7 @@ authority_status(const struct auth_args *a, enum authstore_result r,
 
 	if (r == AUTHSTORE_OK)
 		return (EX_OK);
-	if (r == AUTHSTORE_ERROR) {
+	if (r == AUTHSTORE_ERROR || r == AUTHSTORE_UNAVAILABLE) {
 		fprintf(stderr, "sallyport: %s\n", err);
 		return (EX_IOERR);
 	}

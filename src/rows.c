@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "authority.h"
+#include "authstore.h"
 #include "authwork.h"
 #include "front.h"
 #include "gen.h"
@@ -364,7 +365,7 @@ authority_row_prepare(struct part *p, struct part_reload *r)
 {
 	struct authority_row *ar = (struct authority_row *)p;
 	struct authority_conf c;
-	char msg[1024];
+	char msg[1024], where[256];
 
 	ar->next = NULL;
 	ar->changed = authority_conf_differs(r->old, r->cfg);
@@ -372,8 +373,10 @@ authority_row_prepare(struct part *p, struct part_reload *r)
 		return (0);
 	if (!sandbox_writes(c.store)) {
 		snprintf(r->err, r->errlen, "[authority %s] store %s: not in "
-		    "a directory the sandbox lets this node write (set at "
-		    "start); restart the node", c.name, c.store);
+		    "a directory the sandbox lets this node write, or a "
+		    "database it was not started with (set at start); restart "
+		    "the node", c.name, authstore_redact(c.store, where,
+		    sizeof(where)));
 		return (-1);
 	}
 	if (!authwork_started() && sandbox_confined()) {

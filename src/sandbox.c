@@ -115,6 +115,7 @@ static const struct allowed allowed[] = {
 };
 
 static int disabled;
+static int pgstore; /* an authority's store is PostgreSQL (write_dirs) */
 static char status[128] = "sandbox=none";
 
 /*
@@ -163,12 +164,8 @@ sandbox_status(void)
  * check, access(2) of the -journal and -wal names, POSIX record locks,
  * unlink at close) and cred_save's (a new file, fsync, rename).  openat
  * may then create or write (O_RDWR, O_RDWR|O_CREAT,
- * O_WRONLY|O_CREAT|O_TRUNC); Landlock says where.  And the authority's
- * worker thread (authwork.h, made before the filter, which TSYNC loads
- * for it too): futex (its mutex and conditions), and malloc's in a second
- * thread's arena, which grows with mprotect (never PROT_EXEC: allowed
- * only with that bit clear) and gives memory back with
- * madvise(MADV_DONTNEED).  Return 0, or -1.
+ * O_WRONLY|O_CREAT|O_TRUNC); Landlock says where.  The authority's
+ * worker thread's calls: worker_rules.  Return 0, or -1.
  */
 static int
 writer_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
@@ -189,20 +186,49 @@ writer_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	for (i = 0; r == 0 && i < sizeof(locks) / sizeof(locks[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
 		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)locks[i]));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
-		    SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
 	for (i = 0; r == 0 && i < sizeof(opens) / sizeof(opens[0]); i++)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
 		    O_APPEND, (scmp_datum_t)opens[i]));
 	if (r != 0) {
 		snprintf(err, errlen, "seccomp_rule_add (writer): %s",
+		    strerror(-r));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * What the authority's worker thread (authwork.h, made before the filter,
+ * which TSYNC loads for it too) calls besides the allow-list: futex (its
+ * mutex and conditions), and malloc's in a second thread's arena, which
+ * grows with mprotect (never PROT_EXEC: allowed only with that bit clear)
+ * and gives memory back with madvise(MADV_DONTNEED).  With a PostgreSQL
+ * store (authpg.c) libpq's too, on that thread (checked with strace on
+ * Debian 12's libpq 15: a connection made and made again under the
+ * filter, 113-authority-replicas-pg.sh): poll(2) for its socket, and
+ * the rest of its connect is on the allow-list (socket, connect,
+ * getsockopt, setsockopt, getsockname, sendto, recvfrom).  Return 0, or
+ * -1.
+ */
+static int
+worker_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
+{
+	static const int pq[] = {SCMP_SYS(poll)};
+	size_t i;
+	int r;
+
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 0);
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(madvise), 1,
+		    SCMP_A2(SCMP_CMP_EQ, MADV_DONTNEED));
+	for (i = 0; r == 0 && pgstore && i < sizeof(pq) / sizeof(pq[0]); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, pq[i], 0);
+	if (r != 0) {
+		snprintf(err, errlen, "seccomp_rule_add (worker): %s",
 		    strerror(-r));
 		return (-1);
 	}
@@ -264,6 +290,8 @@ sandbox_seccomp_load(char *err, size_t errlen)
 			goto fail1;
 		}
 	}
+	if ((nwdirs > 0 || pgstore) && worker_rules(ctx, err, errlen) == -1)
+		goto fail1;
 	if (nwdirs > 0 && writer_rules(ctx, err, errlen) == -1)
 		goto fail1;
 	/* ioctl, FIONREAD only: is a whole first message waiting (conn.c)? */
@@ -802,7 +830,9 @@ write_dirs(const struct config *cfg)
 {
 
 	nwdirs = 0;
-	if (cfg->nauthority_roles > 0)
+	pgstore = cfg->nauthority_roles > 0 &&
+	    config_store_is_postgres(cfg->authority_roles[0].store);
+	if (cfg->nauthority_roles > 0 && !pgstore)
 		(void)dir_of(cfg->authority_roles[0].store, wdirs[nwdirs++],
 		    sizeof(wdirs[0]));
 	if (cfg->node.enroll[0] != '\0')
@@ -926,6 +956,8 @@ sandbox_writes(const char *path)
 
 	if (!writes_limited)
 		return (1);
+	if (config_store_is_postgres(path))
+		return (pgstore);
 	(void)dir_of(path, dir, sizeof(dir));
 	for (i = 0; i < nwdirs; i++)
 		if (strcmp(dir, wdirs[i]) == 0)

@@ -98,7 +98,9 @@ int sandbox_reads(const char *path);
  * directory is not one it was entered with (an [authority NAME]'s store,
  * the [node] enroll credential's).  Those rules cannot grow: a reload
  * that adds or moves such a file must be refused, and the node
- * restarted (the filter would kill it at the first write).
+ * restarted (the filter would kill it at the first write).  A
+ * PostgreSQL store's URI (config_store_is_postgres): whether the sandbox
+ * was entered with one (its worker thread may poll its socket).
  */
 int sandbox_writes(const char *path);
 

@@ -8,7 +8,7 @@
 # (47-deb-package.sh).
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config
- libbearssl-dev libev-dev libc-ares-dev libinih-dev libseccomp-dev libsqlite3-dev check libjansson-dev clang llvm-14 mandoc
+ libbearssl-dev libev-dev libc-ares-dev libinih-dev libseccomp-dev libsqlite3-dev libpq-dev check libjansson-dev clang llvm-14 mandoc
  openssl socat curl redis-server redis-tools nginx-light iperf3
  stunnel4 spiped openssh-client openssh-server
  iproute2 nftables procps psmisc python3 systemd

@@ -71,15 +71,7 @@ if grep -q 'sandbox=seccomp' "$WORK/auth.log"; then
 fi
 
 # Every enroll ends (an event: its exit), with its credential.
-i=0
-for p in $EPIDS; do
-	rc=0
-	wait "$p" || rc=$?
-	forget_pid "$p"
-	[ "$rc" = 0 ] || die "enroll $i: exit $rc: $(cat "$WORK/enroll.$i")"
-	[ -s "$WORK/n$i.cred" ] || die "enroll $i: no credential written"
-	i=$((i + 1))
-done
+enrolls_succeed
 
 # The store: 200 active members, one per key, 200 serials.
 "$S" authority member list "$WORK/auth.ini" corp >"$WORK/members" ||
@@ -87,11 +79,7 @@ done
 [ "$(grep -c ' active ' "$WORK/members")" = $N ] ||
 	die "not $N active members: $(wc -l <"$WORK/members") lines"
 [ "$(wc -l <"$WORK/members")" = $N ] || die "members beyond the $N"
-i=0
-while [ $i -lt $N ]; do
-	"$S" identity show "$WORK/n$i.key"
-	i=$((i + 1))
-done | sort >"$WORK/ids"
+burst_ids $N >"$WORK/ids"
 cut -d' ' -f1 "$WORK/members" | sort >"$WORK/member-ids"
 cmp -s "$WORK/ids" "$WORK/member-ids" || die "the members are not the keys"
 [ "$(grep -o 'serial=S[0-9a-f]*' "$WORK/members" | sort -u | wc -l)" = $N ] ||

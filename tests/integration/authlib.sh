@@ -1,6 +1,7 @@
-# authlib.sh: what the enrolment tests (105 to 107) share, sourced after
+# authlib.sh: what the enrolment tests (105 to 112) share, sourced after
 # lib.sh: an authority node, the redis outlet that allows role=app@corp,
-# nodes that enrol by token, a long-lived redis connection.
+# nodes that enrol by token, a long-lived redis connection, a burst's
+# enrolments checked.
 
 # start_authority(credential_ttl): the authority corp ($WORK/ca.key; the
 # node's key $WORK/auth.key, its store in $WORK/store) on a free port,
@@ -75,4 +76,33 @@ ping_loop()
 	PIDS="$PIDS $CLI_PID"
 	wait_until 10 log_has "$WORK/out.log" event=open role=outlet \
 	    "peer=$_pl_id" || die "the connection of $1 did not open"
+}
+
+# enrolls_succeed: wait for each enroll of a burst ($EPIDS, in order; the
+# i-th wrote $WORK/enroll.i and $WORK/ni.cred): each must exit 0 with its
+# credential written.
+enrolls_succeed()
+{
+	_i=0
+	for _p in $EPIDS; do
+		_rc=0
+		wait "$_p" || _rc=$?
+		forget_pid "$_p"
+		[ "$_rc" = 0 ] ||
+			die "enroll $_i: exit $_rc: $(cat "$WORK/enroll.$_i")"
+		[ -s "$WORK/n$_i.cred" ] ||
+			die "enroll $_i: no credential written"
+		_i=$((_i + 1))
+	done
+}
+
+# burst_ids(n): the identifiers of the keys $WORK/n0.key... of a burst,
+# sorted.
+burst_ids()
+{
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		"$SALLYPORT" identity show "$WORK/n$_i.key"
+		_i=$((_i + 1))
+	done | sort
 }

@@ -31,6 +31,7 @@
 #   ns_link_down HOST SEG / ns_link_up HOST SEG
 #   ns_connect_fails HOST ADDR:PORT SECS   a direct TCP connect fails
 #   pg_start HOST PORT / pg_stop     a private PostgreSQL cluster
+#   pg_run HOST PORT           start it again after pg_stop
 
 NS_PREFIX="sp$$"
 NS_LIST=""	# full names of the namespaces this test created
@@ -318,6 +319,13 @@ pg_start()
 	    --no-locale -E UTF8 --no-sync >"$WORK/initdb.log" 2>&1 ||
 		{ tail -n 20 "$WORK/initdb.log" >&2; die "initdb failed"; }
 	NODE_LOGS="$NODE_LOGS $WORK/pg.log"
+	pg_run "$1" "$2"
+}
+
+# pg_run(host, port): start the cluster pg_start made (again, after
+# pg_stop: its data kept) and wait (20 s) until it accepts connections.
+pg_run()
+{
 	ns_spawn "$1" "$WORK/pg.log" setpriv --reuid=postgres --regid=postgres \
 	    --init-groups env -C "$WORK/pg" "$PG_BIN/postgres" \
 	    -D "$WORK/pg/data" -p "$2" -k "$WORK/pg" \

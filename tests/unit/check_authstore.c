@@ -18,6 +18,7 @@
 
 #include "authstore.h"
 #include "authtoken.h"
+#include "config.h"
 #include "cred.h"
 #include "crypto.h"
 #include "fixture.h"
@@ -860,6 +861,82 @@ START_TEST(test_two_processes)
 }
 END_TEST
 
+/* The backend a store value picks: a URI is PostgreSQL, the rest a file. */
+START_TEST(test_store_kind)
+{
+
+	ck_assert(config_store_is_postgres("postgresql://h/db"));
+	ck_assert(config_store_is_postgres("postgres://u@h:5432/db"));
+	ck_assert(!config_store_is_postgres("/var/lib/sallyport/corp.db"));
+	ck_assert(!config_store_is_postgres("postgresql:/h/db"));
+	ck_assert(!config_store_is_postgres("store/postgresql://x"));
+	ck_assert(!config_store_is_postgres("POSTGRESQL://h/db"));
+	ck_assert(!config_store_is_postgres(""));
+}
+END_TEST
+
+/* Messages name a URI without its password; a path as it is. */
+START_TEST(test_redact)
+{
+	static const char *const cases[][2] = {
+		{"/var/lib/sallyport/corp.db", "/var/lib/sallyport/corp.db"},
+		{"postgresql://h/db", "postgresql://h/db"},
+		{"postgresql://u@h/db", "postgresql://u@h/db"},
+		{"postgresql://u:s3cret@h:5432/db", "postgresql://u:***@h:5432/db"},
+		{"postgres://u:p@ss@h/db", "postgres://u:***@h/db"},
+		{"postgresql://u@h/db?password=s3cret&sslmode=require",
+		    "postgresql://u@h/db?password=***&sslmode=require"},
+		{"postgresql://h/db?sslmode=require&password=s3cret",
+		    "postgresql://h/db?sslmode=require&password=***"},
+		{"postgresql://u:a@h/db?application_name=x@y",
+		    "postgresql://u:***@h/db?application_name=x@y"},
+	};
+	char out[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_str_eq(authstore_redact(cases[i][0], out,
+		    sizeof(out)), cases[i][1]);
+	/* Cut, never overrun. */
+	ck_assert_str_eq(authstore_redact("postgresql://u:s3cret@h/db", out,
+	    18), "postgresql://u:**");
+}
+END_TEST
+
+/*
+ * A PostgreSQL URI opens libpq's backend (no file of that name is made),
+ * without connecting: nobody listens on port 1, so the first call fails
+ * at once, unavailable, saying why, the password not in the message; the
+ * next within the backoff fails at once too, saying so.  A URI libpq
+ * cannot read is refused at open, the password not quoted.
+ */
+START_TEST(test_open_postgres_refused)
+{
+	static const uint8_t id[CRED_ID_LEN] = {1};
+	struct authstore *pg = NULL;
+	struct authstore_member m;
+	char msg[1024];
+
+	ck_assert_int_eq(authstore_open(&pg,
+	    "postgresql://u:s3cret@127.0.0.1:1/db", msg, sizeof(msg)), 0);
+	ck_assert_int_eq(access("postgresql:", F_OK), -1);
+	ck_assert_int_eq(authstore_member_add(pg, id, NULL, 0, NOW, msg,
+	    sizeof(msg)), AUTHSTORE_UNAVAILABLE);
+	ck_assert_ptr_nonnull(strstr(msg, "postgresql://u:***@127.0.0.1:1/db: "
+	    "begin: cannot connect: "));
+	ck_assert_ptr_null(strstr(msg, "s3cret"));
+	ck_assert_int_eq(authstore_member_get(pg, id, &m, msg, sizeof(msg)),
+	    AUTHSTORE_ERROR);
+	ck_assert_ptr_nonnull(strstr(msg, "the database is unavailable "
+	    "(connecting again in "));
+	authstore_close(pg);
+	ck_assert_int_eq(authstore_open(&pg,
+	    "postgresql://u:s3cret@h/db?nosuch=%zz", msg, sizeof(msg)), -1);
+	ck_assert_ptr_nonnull(strstr(msg, "not a PostgreSQL URI"));
+	ck_assert_ptr_null(strstr(msg, "s3cret"));
+}
+END_TEST
+
 static Suite *
 authstore_suite(void)
 {
@@ -879,6 +956,9 @@ authstore_suite(void)
 	tcase_add_test(tc, test_confirm_clone);
 	tcase_add_test(tc, test_members);
 	tcase_add_test(tc, test_revoked_text);
+	tcase_add_test(tc, test_store_kind);
+	tcase_add_test(tc, test_redact);
+	tcase_add_test(tc, test_open_postgres_refused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("crash");
 	tcase_add_checked_fixture(tc, setup, teardown);
