@@ -34,6 +34,12 @@
 #        BENCH_MEM="1000 10000" (held connections; fork-per-connection
 #        socat rows stop at 1000)
 #        BENCH_MAX_DIALS (the outlet's max_dials; unset: the default)
+#        BENCH_MEM="" skips the memory columns
+#        BENCH_PERF=1: a system-wide profile (perf record -a, 999 Hz) of
+#        each row's 1-client connection-rate phase and of its 1-stream
+#        forward iperf3 phase ("ROW-1stream"), printed after the tables:
+#        the share of CPU samples by process and object and by function
+#        (where a new connection's time, and a stream's, goes)
 # Prints the CPU model, a table of numbers, ratios to socat x2 and to
 # stunnel, and the issue's targets for sallyport.
 set -u
@@ -47,7 +53,8 @@ TTFB_GAP_N=${BENCH_TTFB_GAP_N:-300}
 SECS=${BENCH_SECS:-4}
 HOLD_SECS=${BENCH_HOLD_SECS:-45}
 PINGS=${BENCH_PINGS:-20000}
-MEM=${BENCH_MEM:-1000 10000}
+MEM=${BENCH_MEM-1000 10000}
+PERF=${BENCH_PERF:-}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-portals.XXXXXX")
 RES="$WORK/results"
@@ -452,8 +459,10 @@ bench_iperf()
 			dir=fwd
 			[ -z "$r" ] || dir=rev
 			out="$WORK/iperf-$tool-$p$dir.json"
+			[ "$p$dir" != 1fwd ] || perf_start "$tool-1stream"
 			timeout $((SECS + 20)) iperf3 -c 127.0.0.1 -p "$FRONT" -t "$SECS" -O 1 \
 				-P "$p" $r -J >"$out" 2>&1
+			[ "$p$dir" != 1fwd ] || perf_stop "$tool-1stream"
 			v=$(python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 print("%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))' "$out" 2>/dev/null) ||
@@ -476,6 +485,34 @@ bench_latency()
 	note "$tool latency: $line"
 }
 
+# perf_start(tool), perf_stop(tool): with BENCH_PERF, a system-wide
+# profile around one phase, summarised into $WORK/perf-TOOL.txt.
+perf_start()
+{
+	[ -n "$PERF" ] || return 0
+	perf record -a -F 999 -o "$WORK/perf-$1.data" >/dev/null 2>&1 &
+	PERF_PID=$!
+	sleep 0.5 # perf's own start-up
+}
+
+perf_stop()
+{
+	[ -n "$PERF" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	{
+		echo "--- $1: CPU samples by process and object (swapper: idle)"
+		perf report -i "$WORK/perf-$1.data" --sort comm,dso --stdio \
+		    2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 16
+		echo "--- $1: by function (top 25; a stripped library's static"
+		echo "    functions show as addresses in that library)"
+		perf report -i "$WORK/perf-$1.data" --sort comm,dso,sym \
+		    --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' |
+		    head -n 25
+	} >"$WORK/perf-$1.txt"
+	rm -f "$WORK/perf-$1.data"
+}
+
 bench_connrate()
 {
 	local tool=$1 c out
@@ -486,7 +523,9 @@ bench_connrate()
 	record "$tool" ttfb_gap_p50 "$(echo "$out" | sed -n 's/.*ttfb_p50_us=\([0-9]*\).*/\1/p')"
 	note "$tool ttfb, ${TTFB_GAP_US} us between connections: $out"
 	for c in 1 8; do
+		[ "$c" != 1 ] || perf_start "$tool"
 		out=$(timeout $((SECS + 30)) "$NB" connrate "$FRONT" "$SECS" $c)
+		[ "$c" != 1 ] || perf_stop "$tool"
 		record "$tool" "cps_$c" "$(echo "$out" | sed -n 's/.*conns_per_s=\([0-9]*\).*/\1/p')"
 		note "$tool connrate c=$c: $out"
 	done
@@ -670,3 +709,6 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'aes|pclmulqdq|avx2|sha_ni|vaes' | tr '\n' ' ')
 echo "CPU: $cpu ($(nproc) cores; $flags); kernel $(uname -r)"
 echo "versions: $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/socat \1/p'); $(stunnel -version 2>&1 | sed -n 's/^\(stunnel [0-9.]*\).*/\1/p' | head -n 1); $(spiped -v 2>&1); $(ssh -V 2>&1 | cut -d, -f1); $(iperf3 --version | head -n 1 | cut -d' ' -f1,2); redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+for f in "$WORK"/perf-*.txt; do
+	[ -e "$f" ] && cat "$f"
+done
