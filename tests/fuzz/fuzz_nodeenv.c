@@ -112,6 +112,11 @@ static struct channel_local li, ls, ls_app, ls_ops, named;
 /* The harness's clients. */
 static int cli[FZN_SLOTS];
 static struct channel *hs[FZN_SLOTS]; /* an initiator on that slot */
+/* A msg3 FZN_REPLY held back, to go in one write with FZN_ASK's record
+ * (sealed behind it). */
+#define FZN_HELD (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+static uint8_t held[FZN_SLOTS][FZN_HELD + AUTHMSG_MAX + CHANNEL_OVERHEAD];
+static size_t heldlen[FZN_SLOTS];
 
 /* The node's sockets and their directory (also replay.c's, proven). */
 void fuzz_cleanup(void);
@@ -349,6 +354,7 @@ slot_close(unsigned s)
 	cli[s] = -1;
 	channel_free(hs[s]);
 	hs[s] = NULL;
+	heldlen[s] = 0;
 }
 
 static void
@@ -412,7 +418,8 @@ slot_read(unsigned s, uint8_t *buf, size_t cap)
 	return ((size_t)r);
 }
 
-/* Connect ${s} and send msg1 of the initiator ${w} asks for. */
+/* Connect ${s} (over TCP if ${w} says) and send msg1 of the initiator
+ * ${w} asks for. */
 static void
 hello(unsigned s, uint8_t w)
 {
@@ -421,7 +428,10 @@ hello(unsigned s, uint8_t w)
 	uint8_t m[CHANNEL_MAX_HANDSHAKE];
 	size_t n;
 
-	slot_connect(s, FZN_NODE);
+	if (w / (FZN_WHO * FZN_REQUESTS) % 2 == 1)
+		slot_tcp(s);
+	else
+		slot_connect(s, FZN_NODE);
 	if (w / FZN_WHO % FZN_REQUESTS != FZN_AUTHORITY)
 		fuzz_past_proof = 0;
 	fuzz_own_side = 1;
@@ -433,9 +443,12 @@ hello(unsigned s, uint8_t w)
 	slot_write(s, m, n);
 }
 
-/* msg2 on ${s}: answer with msg3; the channel is kept for FZN_ASK. */
+/*
+ * msg2 on ${s}: answer with msg3 (${hold}: held back for the next
+ * FZN_ASK on ${s}); the channel is kept for FZN_ASK.
+ */
 static void
-reply(unsigned s)
+reply(unsigned s, int hold)
 {
 	uint8_t in[CHANNEL_MAX_HANDSHAKE + FRAME_HDR];
 	uint8_t out[CHANNEL_MAX_HANDSHAKE + FRAME_HDR];
@@ -454,7 +467,11 @@ reply(unsigned s)
 		hs[s] = NULL;
 		return;
 	}
-	slot_write(s, out, olen);
+	if (hold && olen <= FZN_HELD) {
+		memcpy(held[s], out, olen);
+		heldlen[s] = olen;
+	} else
+		slot_write(s, out, olen);
 }
 
 /*
@@ -466,13 +483,15 @@ ask(unsigned s, uint8_t k)
 {
 	static const uint8_t fills[] = {FZN_SECRET_MANY, FZN_SECRET_ONCE,
 	    FZN_SECRET_EXPIRED, FZN_SECRET_NONE};
-	uint8_t rec[AUTHMSG_MAX + CHANNEL_OVERHEAD], *m = rec + CHANNEL_HDR;
+	uint8_t *m;
 	size_t len;
 	long n;
 	int hang_up;
 
 	if (hs[s] == NULL)
 		return;
+	/* A held msg3 goes first, in the same write. */
+	m = held[s] + heldlen[s] + CHANNEL_HDR;
 	hang_up = k >= FZN_ASK_HANG_UP;
 	k %= FZN_ASK_HANG_UP;
 	switch (k % FZN_ASKS) {
@@ -504,10 +523,11 @@ ask(unsigned s, uint8_t k)
 		break;
 	}
 	fuzz_own_side = 1;
-	n = channel_seal(hs[s], CHANNEL_DATA, rec, len);
+	n = channel_seal(hs[s], CHANNEL_DATA, held[s] + heldlen[s], len);
 	fuzz_own_side = 0;
 	if (n > 0)
-		slot_write(s, rec, (size_t)n);
+		slot_write(s, held[s], heldlen[s] + (size_t)n);
+	heldlen[s] = 0;
 	if (hang_up) /* before the node read it: its question in flight */
 		slot_close(s);
 }
@@ -568,7 +588,8 @@ fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 			hello(s, next(&p, end));
 			break;
 		case FZN_REPLY:
-			reply(next(&p, end) % FZN_SLOTS);
+			s = next(&p, end);
+			reply(s % FZN_SLOTS, s / FZN_SLOTS % 2);
 			break;
 		case FZN_ASK:
 			s = next(&p, end) % FZN_SLOTS;

@@ -39,9 +39,13 @@
  *                       initiator: w % FZN_WHO who (fz_li; fz_ls
  *                       without a credential, with role=app, with
  *                       role=ops; a stranger [peers] names), w / FZN_WHO
- *                       % FZN_REQUESTS which request (fzn_requests)
+ *                       % FZN_REQUESTS which request (fzn_requests);
+ *                       w / (FZN_WHO * FZN_REQUESTS) odd: over loopback
+ *                       TCP as FZN_TCP connects
  *   FZN_REPLY s         read what the node sent on slot s; if it is msg2
- *                       of the initiator there, send its msg3
+ *                       of the initiator there, send its msg3 (s /
+ *                       FZN_SLOTS odd: held back, to go in one write
+ *                       with the next FZN_ASK's record on that slot)
  *   FZN_DRAIN s         read and discard what the node sent on slot s
  *   FZN_TCP s           connect slot s over loopback TCP, the node's end
  *                       handed to the front (front_adopt) as if accepted

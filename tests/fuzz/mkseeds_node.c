@@ -63,6 +63,9 @@ wait_secs(double secs)
 	}
 }
 
+/* hello's ${who} + OVER_TCP: the same initiator over loopback TCP. */
+#define OVER_TCP (FZN_WHO * FZN_REQUESTS)
+
 /* msg1 of initiator ${who} asking for request ${req} on slot ${s}. */
 static void
 hello(unsigned s, unsigned who, unsigned req)
@@ -229,6 +232,20 @@ authority_seeds(const char *d)
 	say(4, FZN_ASK_REVOKED);
 	wait_secs(12);
 	save(d, "node", "authority-hangup");
+	/* Over TCP (a source with an address); the handshake's msg3 and a
+	 * question in one write (bytes behind the handshake). */
+	hello(0, 4 + OVER_TCP, FZN_AUTHORITY);
+	op(FZN_REPLY, FZN_SLOTS + 0);
+	say(0, FZN_ASK_REVOKED);
+	op(FZN_DRAIN, 0);
+	hello(1, 1 + OVER_TCP, FZN_AUTHORITY);
+	op(FZN_REPLY, 1);
+	say(1, enrol(3));
+	op(FZN_DRAIN, 1);
+	hello(2, 4, FZN_AUTHORITY);
+	op(FZN_REPLY, FZN_SLOTS + 2);
+	say(2, FZN_ASK_HANG_UP + enrol(0));
+	save(d, "node", "authority-tcp");
 	/* More channels than a source may open at once (enrol_burst). */
 	for (i = 0; i < 36; i++)
 		handshake(i, 4, FZN_AUTHORITY);
