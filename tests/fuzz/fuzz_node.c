@@ -5,8 +5,11 @@
  *
  * fuzz_node (this file as is): the script runs against the node port:
  * the front, the connection context, the peer filter (identifiers and
- * credentials), the relay's preamble lookup and the outlet, with their
- * audit, log and metrics lines.  fuzz_admin (built from this file with
+ * credentials), the relay's preamble lookup, the outlet and the
+ * node's authority (strangers enrolling, renewing, asking the
+ * revocation list, garbage and hang-ups in the conversation; its store
+ * and worker thread as in the daemon), with their audit, log and
+ * metrics lines.  fuzz_admin (built from this file with
  * -DFUZZ_NODE_PORT=FZN_ADMIN): against the admin endpoint: the admin
  * client's life, heads good, bad, cut and slow, /metrics (every
  * collector of the node), /readyz and /healthz.

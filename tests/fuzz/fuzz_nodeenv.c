@@ -17,6 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authmsg.h"
+#include "authority.h"
+#include "authstore.h"
+#include "authtoken.h"
+#include "authwork.h"
 #include "cred.h"
 #include "fakeenv.h"
 #include "frame.h"
@@ -44,6 +49,7 @@
 const char *const fzn_requests[FZN_REQUESTS] = {
 	"db", "web", "@S", "@Rr", "@Rx", "nosuch", "@Zq", "db\001",
 	"\002\001\002db", /* version 2: REQUEST_V2, REQUEST_SERVICE "db" */
+	AUTHMSG_PREFIX "corp", /* FZN_AUTHORITY: the node's [authority] */
 };
 
 /*
@@ -75,15 +81,28 @@ clock_gettime(clockid_t id, struct timespec *ts)
  */
 int fuzz_own_side;
 
+/*
+ * replay.c's PROVEN() hook goes on past a proof while this is set: every
+ * handshake of the input so far asked the node's authority, and what a
+ * proven stranger runs there (its enrolment, renewal, garbage) is
+ * pre-auth input too (docs/security.md, "A node that is also an
+ * authority").  Set at an input's start, cleared by a handshake asking
+ * anything else.
+ */
+int fuzz_past_proof;
+
 static struct env env;
 static struct config cfg;
 static struct gens gens;
 static struct part_host host;
-static struct part *parts[4];
-static const struct part_ops *const table[4] = {
-	&rows_front, &rows_outlet, &rows_relay, &rows_admin,
+#define FZN_PARTS 5
+static struct part *parts[FZN_PARTS];
+static const struct part_ops *const table[FZN_PARTS] = {
+	&rows_front, &rows_outlet, &rows_relay, &rows_authority, &rows_admin,
 };
+#define FZN_AUTH_PART 3 /* parts[]: the authority */
 static char dir[64], node_path[96], admin_path[96];
+static char key_path[96], store_path[96], wal_path[104], shm_path[104];
 static int tcp_l = -1; /* loopback: FZN_TCP's connections come from it */
 
 /* The initiators: fz_li's and fz_ls's identities, fz_ls with role=app,
@@ -93,6 +112,11 @@ static struct channel_local li, ls, ls_app, ls_ops, named;
 /* The harness's clients. */
 static int cli[FZN_SLOTS];
 static struct channel *hs[FZN_SLOTS]; /* an initiator on that slot */
+/* A msg3 FZN_REPLY held back, to go in one write with FZN_ASK's record
+ * (sealed behind it). */
+#define FZN_HELD (CHANNEL_MAX_HANDSHAKE + FRAME_HDR)
+static uint8_t held[FZN_SLOTS][FZN_HELD + AUTHMSG_MAX + CHANNEL_OVERHEAD];
+static size_t heldlen[FZN_SLOTS];
 
 /* The node's sockets and their directory (also replay.c's, proven). */
 void fuzz_cleanup(void);
@@ -103,6 +127,10 @@ fuzz_cleanup(void)
 
 	(void)unlink(node_path);
 	(void)unlink(admin_path);
+	(void)unlink(key_path);
+	(void)unlink(store_path);
+	(void)unlink(wal_path);
+	(void)unlink(shm_path);
 	(void)rmdir(dir);
 }
 
@@ -154,13 +182,65 @@ stranger(struct channel_local *l, const uint8_t apriv[CRYPTO_P256_PRIV_LEN],
 		abort();
 }
 
+/*
+ * The authority's key (the fixed authority's: [authorities] corp) and its
+ * store, with the tokens FZN_ASK's secrets name: a token of many uses, one
+ * of one use, one expired (in a campaign the store lives as long as the
+ * process: who enrolled stays a member).
+ */
+static void
+authority_files(const uint8_t apriv[CRYPTO_P256_PRIV_LEN])
+{
+	static const struct {
+		uint8_t fill;
+		unsigned uses;
+		uint64_t expiry;
+	} tokens[] = {
+		{FZN_SECRET_MANY, 1000000, FZN_EXPIRY},
+		{FZN_SECRET_ONCE, 1, FZN_EXPIRY},
+		{FZN_SECRET_EXPIRED, 10, FZ_NOW},
+	};
+	struct identity key;
+	struct authstore *st;
+	struct cred_attr attr;
+	uint8_t secret[AUTHMSG_SECRET_LEN], hash[CRYPTO_HASH_LEN];
+	char err[1024];
+	size_t i;
+
+	snprintf(key_path, sizeof(key_path), "%s/corp.key", dir);
+	snprintf(store_path, sizeof(store_path), "%s/corp.db", dir);
+	snprintf(wal_path, sizeof(wal_path), "%s-wal", store_path);
+	snprintf(shm_path, sizeof(shm_path), "%s-shm", store_path);
+	if (identity_from_priv(&key, apriv) != 0 ||
+	    identity_save(&key, key_path, err, sizeof(err)) != 0 ||
+	    authstore_open(&st, store_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_node: %s\n", err);
+		abort();
+	}
+	identity_fini(&key);
+	memset(&attr, 0, sizeof(attr));
+	strcpy(attr.key, "role");
+	strcpy(attr.value, "app");
+	for (i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
+		memset(secret, tokens[i].fill, sizeof(secret));
+		authtoken_hash(secret, hash);
+		if (authstore_token_add(st, hash, &attr, 1, tokens[i].uses,
+		    tokens[i].expiry, "fuzz", FZ_NOW - 3600, err,
+		    sizeof(err)) != AUTHSTORE_OK) {
+			fprintf(stderr, "fuzz_node: %s\n", err);
+			abort();
+		}
+	}
+	authstore_close(st);
+}
+
 void
 fzn_setup(void)
 {
 	uint8_t apriv[CRYPTO_P256_PRIV_LEN], apub[CRYPTO_P256_PUB_LEN];
 	uint8_t aid[IDENTITY_ID_LEN];
 	char a[IDENTITY_TEXT_SIZE], friend[IDENTITY_TEXT_SIZE];
-	char stranger_id[IDENTITY_TEXT_SIZE], ini[2048];
+	char stranger_id[IDENTITY_TEXT_SIZE], ini[3072];
 	char err[1024];
 	unsigned i;
 
@@ -189,6 +269,7 @@ fzn_setup(void)
 	snprintf(node_path, sizeof(node_path), "%s/node.sock", dir);
 	snprintf(admin_path, sizeof(admin_path), "%s/admin.sock", dir);
 	atexit(fuzz_cleanup);
+	authority_files(apriv);
 	identity_id_format(aid, a);
 	identity_id_format(li.id, friend);
 	identity_id_format(named.id, stranger_id);
@@ -199,8 +280,11 @@ fzn_setup(void)
 	    "[outlet db]\ntarget = unix:%s/db.sock\nallow = %s\n"
 	    "[outlet web]\ntarget = unix:%s/db.sock\nallow = role=app@corp\n"
 	    "[relay r]\nregister = %s\nallow = %s\n"
-	    "[peers]\nfriend = %s\nstranger = %s\n", node_path, admin_path,
-	    a, dir, friend, dir, friend, friend, friend, stranger_id);
+	    "[peers]\nfriend = %s\nstranger = %s\n"
+	    "[authority corp]\nkey = %s\nstore = %s\n"
+	    "address = 198.18.0.1:7000\n", node_path, admin_path, a, dir,
+	    friend, dir, friend, friend, friend, stranger_id, key_path,
+	    store_path);
 	if (fakeenv_init(&env, &cfg, ini, err, sizeof(err)) == -1) {
 		fprintf(stderr, "fuzz_node: %s\n", err);
 		abort();
@@ -214,7 +298,7 @@ fzn_setup(void)
 	env.ctx.slot_cb = slot_cb;
 	host.env = &env;
 	host.cur = &gens.cur;
-	if (parts_start(parts, table, 4, &host) == -1)
+	if (parts_start(parts, table, FZN_PARTS, &host) == -1)
 		abort();
 	tcp_listen();
 	virtual = 0;
@@ -233,14 +317,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return (0);
 }
 
-/* Let the node do what it can now. */
+/*
+ * Let the node do what it can now: its loop, and the authority's jobs
+ * with the worker thread (authwork.h) until none is left, each job's
+ * result delivered on the loop (the worker's ev_async) before the script
+ * goes on, so an input runs the same way however busy the machine is.
+ */
 static void
 turn(void)
 {
+	const struct timespec nap = {0, 100000};
 	int i;
 
-	for (i = 0; i < FZN_TURNS; i++)
-		ev_run(env.loop, EVRUN_NOWAIT);
+	do {
+		while (authwork_pending() > 0)
+			(void)nanosleep(&nap, NULL);
+		for (i = 0; i < FZN_TURNS; i++)
+			ev_run(env.loop, EVRUN_NOWAIT);
+	} while (authwork_pending() > 0);
 }
 
 /* The next byte of the script, 0 past its end. */
@@ -260,6 +354,7 @@ slot_close(unsigned s)
 	cli[s] = -1;
 	channel_free(hs[s]);
 	hs[s] = NULL;
+	heldlen[s] = 0;
 }
 
 static void
@@ -323,7 +418,8 @@ slot_read(unsigned s, uint8_t *buf, size_t cap)
 	return ((size_t)r);
 }
 
-/* Connect ${s} and send msg1 of the initiator ${w} asks for. */
+/* Connect ${s} (over TCP if ${w} says) and send msg1 of the initiator
+ * ${w} asks for. */
 static void
 hello(unsigned s, uint8_t w)
 {
@@ -332,7 +428,12 @@ hello(unsigned s, uint8_t w)
 	uint8_t m[CHANNEL_MAX_HANDSHAKE];
 	size_t n;
 
-	slot_connect(s, FZN_NODE);
+	if (w / (FZN_WHO * FZN_REQUESTS) % 2 == 1)
+		slot_tcp(s);
+	else
+		slot_connect(s, FZN_NODE);
+	if (w / FZN_WHO % FZN_REQUESTS != FZN_AUTHORITY)
+		fuzz_past_proof = 0;
 	fuzz_own_side = 1;
 	hs[s] = fz_initiator_as(who[w % FZN_WHO], fzn_requests[w / FZN_WHO %
 	    FZN_REQUESTS]);
@@ -342,9 +443,12 @@ hello(unsigned s, uint8_t w)
 	slot_write(s, m, n);
 }
 
-/* msg2 on ${s}: answer with msg3. */
+/*
+ * msg2 on ${s}: answer with msg3 (${hold}: held back for the next
+ * FZN_ASK on ${s}); the channel is kept for FZN_ASK.
+ */
 static void
-reply(unsigned s)
+reply(unsigned s, int hold)
 {
 	uint8_t in[CHANNEL_MAX_HANDSHAKE + FRAME_HDR];
 	uint8_t out[CHANNEL_MAX_HANDSHAKE + FRAME_HDR];
@@ -358,10 +462,74 @@ reply(unsigned s)
 	rc = channel_handshake(hs[s], in, total, (uint64_t)ev_now(env.loop),
 	    out, sizeof(out), &olen);
 	fuzz_own_side = 0;
-	channel_free(hs[s]);
-	hs[s] = NULL;
-	if (rc == 1)
+	if (rc != 1) {
+		channel_free(hs[s]);
+		hs[s] = NULL;
+		return;
+	}
+	if (hold && olen <= FZN_HELD) {
+		memcpy(held[s], out, olen);
+		heldlen[s] = olen;
+	} else
 		slot_write(s, out, olen);
+}
+
+/*
+ * FZN_ASK on ${s}: the authority message ${k} asks for (fuzz_nodeenv.h)
+ * sealed as a DATA record on the channel made there.
+ */
+static void
+ask(unsigned s, uint8_t k)
+{
+	static const uint8_t fills[] = {FZN_SECRET_MANY, FZN_SECRET_ONCE,
+	    FZN_SECRET_EXPIRED, FZN_SECRET_NONE};
+	uint8_t *m;
+	size_t len;
+	long n;
+	int hang_up;
+
+	if (hs[s] == NULL)
+		return;
+	/* A held msg3 goes first, in the same write. */
+	m = held[s] + heldlen[s] + CHANNEL_HDR;
+	hang_up = k >= FZN_ASK_HANG_UP;
+	k %= FZN_ASK_HANG_UP;
+	switch (k % FZN_ASKS) {
+	case FZN_ASK_ENROL:
+		m[0] = AUTHMSG_ENROL;
+		memset(m + 1, fills[k / FZN_ASKS % 4], AUTHMSG_SECRET_LEN);
+		len = 1 + AUTHMSG_SECRET_LEN;
+		break;
+	case FZN_ASK_RENEW:
+		m[0] = AUTHMSG_RENEW;
+		len = 1;
+		break;
+	case FZN_ASK_REVOKED:
+		m[0] = AUTHMSG_REVOKED;
+		len = 1;
+		break;
+	case FZN_ASK_MORE: /* the offset of piece k / FZN_ASKS */
+		n = (long)(k / FZN_ASKS) * AUTHMSG_PIECE;
+		m[0] = AUTHMSG_MORE;
+		m[1] = m[2] = 0;
+		m[3] = (uint8_t)(n >> 8);
+		m[4] = (uint8_t)n;
+		len = 5;
+		break;
+	default: /* FZN_ASK_JUNK: a type no message has */
+		m[0] = 'Q';
+		m[1] = k;
+		len = 2;
+		break;
+	}
+	fuzz_own_side = 1;
+	n = channel_seal(hs[s], CHANNEL_DATA, held[s] + heldlen[s], len);
+	fuzz_own_side = 0;
+	if (n > 0)
+		slot_write(s, held[s], heldlen[s] + (size_t)n);
+	heldlen[s] = 0;
+	if (hang_up) /* before the node read it: its question in flight */
+		slot_close(s);
 }
 
 static int
@@ -381,6 +549,7 @@ fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 
 	fzn_setup();
 	virtual = 1;
+	fuzz_past_proof = 1;
 	while (p < end) {
 		switch (next(&p, end) % FZN_OPS) {
 		case FZN_CONNECT:
@@ -409,7 +578,7 @@ fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 		case FZN_TIME:
 			advanced += next(&p, end) / 4.;
 			/* node.c's timer: every second, what expired ends. */
-			(void)parts_expire(parts, 4);
+			(void)parts_expire(parts, FZN_PARTS);
 			break;
 		case FZN_TCP:
 			slot_tcp(next(&p, end) % FZN_SLOTS);
@@ -419,7 +588,12 @@ fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 			hello(s, next(&p, end));
 			break;
 		case FZN_REPLY:
-			reply(next(&p, end) % FZN_SLOTS);
+			s = next(&p, end);
+			reply(s % FZN_SLOTS, s / FZN_SLOTS % 2);
+			break;
+		case FZN_ASK:
+			s = next(&p, end) % FZN_SLOTS;
+			ask(s, next(&p, end));
 			break;
 		default: /* FZN_DRAIN */
 			(void)slot_read(next(&p, end) % FZN_SLOTS, buf,
@@ -436,9 +610,10 @@ fzn_run(const uint8_t *data, size_t size, enum fzn_port port)
 		advanced += FZN_END_SECS;
 		turn();
 	}
-	if (!no_conns()) {
-		fprintf(stderr, "fuzz_node: %u connections left\n",
-		    env.ctx.nconns);
+	if (!no_conns() || authority_live(parts[FZN_AUTH_PART]->self) != 0) {
+		fprintf(stderr, "fuzz_node: %u connections, %u authority "
+		    "channels left\n", env.ctx.nconns,
+		    authority_live(parts[FZN_AUTH_PART]->self));
 		abort();
 	}
 	virtual = 0;

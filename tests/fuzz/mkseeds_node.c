@@ -63,6 +63,9 @@ wait_secs(double secs)
 	}
 }
 
+/* hello's ${who} + OVER_TCP: the same initiator over loopback TCP. */
+#define OVER_TCP (FZN_WHO * FZN_REQUESTS)
+
 /* msg1 of initiator ${who} asking for request ${req} on slot ${s}. */
 static void
 hello(unsigned s, unsigned who, unsigned req)
@@ -83,6 +86,33 @@ handshake(unsigned s, unsigned who, unsigned req)
 	op(FZN_REPLY, s);
 }
 
+/* FZN_ASK: the authority message ${k} (fuzz_nodeenv.h) on slot ${s}. */
+static void
+say(unsigned s, unsigned k)
+{
+
+	op(FZN_ASK, s);
+	if (len + 1 > sizeof(buf))
+		abort();
+	buf[len++] = (uint8_t)k;
+}
+
+/* ENROL with the secret ${secret} (0 to 3: many, once, expired, none). */
+static unsigned
+enrol(unsigned secret)
+{
+
+	return (FZN_ASK_ENROL + FZN_ASKS * secret);
+}
+
+/* MORE for the piece ${i} of the answer. */
+static unsigned
+more(unsigned i)
+{
+
+	return (FZN_ASK_MORE + FZN_ASKS * i);
+}
+
 static void
 save(const char *dir, const char *target, const char *name)
 {
@@ -96,6 +126,130 @@ save(const char *dir, const char *target, const char *name)
 		exit(1);
 	}
 	len = 0;
+}
+
+/*
+ * Strangers at the node's authority (FZN_AUTHORITY): enrolments with a
+ * good, a used, an expired and an unknown token, renewals by a node that
+ * is no member, by one without a credential and by a member showing an
+ * older credential, the revocation list in pieces, bad messages and
+ * hang-ups in the middle of the conversation.  Initiators (FZN_HELLO's
+ * w % FZN_WHO): 1 fz_ls without a credential, 2 and 3 fz_ls with the
+ * authority's credential (serial 1), 4 a stranger [peers] names.
+ */
+static void
+authority_seeds(const char *d)
+{
+	unsigned i;
+
+	/* A new node enrols with the many-use token: its credential and the
+	 * revocation list, piece after piece, then one piece too far. */
+	handshake(0, 1, FZN_AUTHORITY);
+	say(0, enrol(0));
+	op(FZN_DRAIN, 0);
+	for (i = 1; i < 4; i++) {
+		say(0, more(i));
+		op(FZN_DRAIN, 0);
+	}
+	op(FZN_SHUT, 0);
+	save(d, "node", "authority-enrol");
+	/* Enrolled, it enrols again (already a member; a second channel). */
+	handshake(0, 1, FZN_AUTHORITY);
+	say(0, enrol(0));
+	op(FZN_DRAIN, 0);
+	op(FZN_CLOSE, 0);
+	handshake(1, 1, FZN_AUTHORITY);
+	say(1, enrol(0));
+	op(FZN_DRAIN, 1);
+	save(d, "node", "authority-member");
+	/* The one-use token twice (token-used), an expired one, none. */
+	handshake(0, 1, FZN_AUTHORITY);
+	say(0, enrol(1));
+	handshake(1, 4, FZN_AUTHORITY);
+	say(1, enrol(1));
+	handshake(2, 4, FZN_AUTHORITY);
+	say(2, enrol(2));
+	handshake(3, 4, FZN_AUTHORITY);
+	say(3, enrol(3));
+	for (i = 0; i < 4; i++)
+		op(FZN_DRAIN, i);
+	save(d, "node", "authority-tokens");
+	/* Renewals: no credential; a credential but no member; a member
+	 * showing a credential older than the one it was issued. */
+	handshake(0, 1, FZN_AUTHORITY);
+	say(0, FZN_ASK_RENEW);
+	handshake(1, 2, FZN_AUTHORITY);
+	say(1, FZN_ASK_RENEW);
+	op(FZN_DRAIN, 0);
+	op(FZN_DRAIN, 1);
+	handshake(2, 1, FZN_AUTHORITY);
+	say(2, enrol(0));
+	op(FZN_DRAIN, 2);
+	handshake(3, 3, FZN_AUTHORITY);
+	say(3, FZN_ASK_RENEW);
+	op(FZN_DRAIN, 3);
+	save(d, "node", "authority-renew");
+	/* The revocation list, with and without a credential shown, its
+	 * pieces asked out of order. */
+	handshake(0, 4, FZN_AUTHORITY);
+	say(0, FZN_ASK_REVOKED);
+	op(FZN_DRAIN, 0);
+	say(0, more(1));
+	handshake(1, 2, FZN_AUTHORITY);
+	say(1, FZN_ASK_REVOKED);
+	op(FZN_DRAIN, 1);
+	say(1, more(5));
+	save(d, "node", "authority-revoked");
+	/* Bad messages: no type, MORE before a question, a second question,
+	 * raw bytes that are no record. */
+	handshake(0, 4, FZN_AUTHORITY);
+	say(0, FZN_ASK_JUNK);
+	handshake(1, 4, FZN_AUTHORITY);
+	say(1, more(0));
+	handshake(2, 4, FZN_AUTHORITY);
+	say(2, enrol(3));
+	say(2, FZN_ASK_REVOKED);
+	handshake(3, 4, FZN_AUTHORITY);
+	text(3, "no record at all, only bytes");
+	for (i = 0; i < 4; i++)
+		op(FZN_DRAIN, i);
+	save(d, "node", "authority-bad");
+	/* Hang-ups: right after a question (its job in flight or its answer
+	 * unsent), with a reset, mid-answer, and silence (the deadline). */
+	handshake(0, 4, FZN_AUTHORITY);
+	say(0, FZN_ASK_HANG_UP + enrol(0));
+	handshake(1, 4, FZN_AUTHORITY);
+	say(1, FZN_ASK_REVOKED);
+	op(FZN_CLOSE, FZN_SLOTS + 1);
+	handshake(5, 4, FZN_AUTHORITY);
+	say(5, FZN_ASK_HANG_UP + FZN_ASK_REVOKED);
+	handshake(2, 2, FZN_AUTHORITY);
+	say(2, FZN_ASK_REVOKED);
+	op(FZN_SHUT, 2);
+	handshake(3, 4, FZN_AUTHORITY);
+	wait_secs(12);
+	handshake(4, 4, FZN_AUTHORITY);
+	say(4, FZN_ASK_REVOKED);
+	wait_secs(12);
+	save(d, "node", "authority-hangup");
+	/* Over TCP (a source with an address); the handshake's msg3 and a
+	 * question in one write (bytes behind the handshake). */
+	hello(0, 4 + OVER_TCP, FZN_AUTHORITY);
+	op(FZN_REPLY, FZN_SLOTS + 0);
+	say(0, FZN_ASK_REVOKED);
+	op(FZN_DRAIN, 0);
+	hello(1, 1 + OVER_TCP, FZN_AUTHORITY);
+	op(FZN_REPLY, 1);
+	say(1, enrol(3));
+	op(FZN_DRAIN, 1);
+	hello(2, 4, FZN_AUTHORITY);
+	op(FZN_REPLY, FZN_SLOTS + 2);
+	say(2, FZN_ASK_HANG_UP + enrol(0));
+	save(d, "node", "authority-tcp");
+	/* More channels than a source may open at once (enrol_burst). */
+	for (i = 0; i < 36; i++)
+		handshake(i, 4, FZN_AUTHORITY);
+	save(d, "node", "authority-flood");
 }
 
 static void
@@ -201,6 +355,7 @@ node_seeds(const char *d)
 	for (i = 0; i < 14; i++)
 		handshake(i, 1, 5);
 	save(d, "node", "stranger-flood");
+	authority_seeds(d);
 }
 
 static void

@@ -22,6 +22,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 void preauth_proven(void);
 /* Set while a target's own channel checks the node (fuzz_nodeenv.c). */
 extern int fuzz_own_side __attribute__((weak));
+/* Set while every peer proven asked the node's authority (enrolment is
+ * pre-auth input: fuzz_nodeenv.c). */
+extern int fuzz_past_proof __attribute__((weak));
 /* What a target leaves on disk, removed before exiting (or NULL). */
 void fuzz_cleanup(void) __attribute__((weak));
 
@@ -29,13 +32,17 @@ void fuzz_cleanup(void) __attribute__((weak));
  * The peer of this input is proven (src/channel.c, PROVEN): its
  * pre-auth coverage is all there is to count (contrib/scripts/
  * preauth-cov.sh replays one input per process).  Not when the channel
- * proven is the harness's own, verifying the node it drives.
+ * proven is the harness's own, verifying the node it drives, nor when
+ * the peers proven so far only asked the node's authority (an
+ * enrolment's stranger is as unauthenticated after its proof as before).
  */
 void
 preauth_proven(void)
 {
 
 	if (&fuzz_own_side != NULL && fuzz_own_side)
+		return;
+	if (&fuzz_past_proof != NULL && fuzz_past_proof)
 		return;
 
 	(void)__llvm_profile_write_file();
