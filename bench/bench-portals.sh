@@ -403,6 +403,9 @@ up_spwarm() { SP_RESUME=yes SP_WARM=2 up_sallyport "$@"; }
 up_sprelay()
 {
 	local sp hub i out in rly
+	# The relay's default cap of 4,096 live connections per client and
+	# name (docs/config.md, "Limits per peer") is off here: the memory
+	# column holds 10,000 connections of one client.
 	sp=$(find_sallyport) || { note "no sallyport binary (set SALLYPORT)"; return 1; }
 	sp_ids out in hub || return 1
 	out=$ID_out
@@ -410,7 +413,7 @@ up_sprelay()
 	rly=$ID_hub
 	hub=$(free_port)
 	FRONT=$(free_port)
-	printf '[node]\nidentity = %s\nlisten = 127.0.0.1:%s\nmax_connections = 100000\n%s\n\n[peers]\nserver = %s\nclient = %s\n\n[relay bench]\nregister = server\nallow = client\n' \
+	printf '[node]\nidentity = %s\nlisten = 127.0.0.1:%s\nmax_connections = 100000\n%s\n\n[peers]\nserver = %s\nclient = %s\n\n[relay bench]\nregister = server\nallow = client\nmax_connections_per_peer = 0\n' \
 		"$WORK/sp/hub.key" "$hub" "$SP_AS" "$out" "$in" >"$WORK/sp/hub.ini"
 	printf '[node]\nidentity = %s\nmax_connections = 100000\n%s\n\n[peers]\nhub = %s\nclient = %s\n\n[outlet bench]\ntarget = 127.0.0.1:%s\nallow = client\nrelay = hub@127.0.0.1:%s\n' \
 		"$WORK/sp/out.key" "$SP_AS" "$rly" "$in" "$1" "$hub" >"$WORK/sp/out.ini"
