@@ -713,5 +713,5 @@ flags=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'aes|pclmulqdq|
 echo "CPU: $cpu ($(nproc) cores; $flags); kernel $(uname -r)"
 echo "versions: $(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/socat \1/p'); $(stunnel -version 2>&1 | sed -n 's/^\(stunnel [0-9.]*\).*/\1/p' | head -n 1); $(spiped -v 2>&1); $(ssh -V 2>&1 | cut -d, -f1); $(iperf3 --version | head -n 1 | cut -d' ' -f1,2); redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
 for f in "$WORK"/perf-*.txt; do
-	[ -e "$f" ] && cat "$f"
+	if [ -e "$f" ]; then cat "$f"; fi
 done
