@@ -219,6 +219,24 @@ issue_own(struct authority *a)
 static void ajob_run(struct authwork_job *);
 static void ajob_done(struct authwork_job *);
 
+/* A job of ${kind} (AJ_*) for the worker, of ${a}, at the loop's time;
+ * NULL out of memory. */
+static struct ajob *
+ajob_new(struct authority *a, int kind)
+{
+	struct ajob *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return (NULL);
+	j->w.run = ajob_run;
+	j->w.done = ajob_done;
+	j->w.owner = a;
+	j->a = a;
+	j->kind = kind;
+	j->now = (uint64_t)ev_now(a->e->loop);
+	return (j);
+}
+
 /*
  * At scrape time: the tokens outstanding, read from the store on the
  * worker (the loop never waits for the store: a PostgreSQL store is
@@ -231,14 +249,8 @@ authority_gauges(void *arg)
 	struct authority *a = arg;
 	struct ajob *j;
 
-	if (a->count_job != NULL || (j = calloc(1, sizeof(*j))) == NULL)
+	if (a->count_job != NULL || (j = ajob_new(a, AJ_COUNT)) == NULL)
 		return;
-	j->w.run = ajob_run;
-	j->w.done = ajob_done;
-	j->w.owner = a;
-	j->a = a;
-	j->kind = AJ_COUNT;
-	j->now = (uint64_t)ev_now(a->e->loop);
 	if (authwork_submit(&j->w) == -1) {
 		free(j);
 		return;
@@ -578,17 +590,11 @@ asess_ask(struct asess *as, int kind, const uint8_t *hash)
 	static const char *const kinds[] = {"enrol", "renew", "revoked"};
 	struct ajob *j;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
+	if ((j = ajob_new(a, kind)) == NULL) {
 		asess_refuse(as, "error");
 		return;
 	}
-	j->w.run = ajob_run;
-	j->w.done = ajob_done;
-	j->w.owner = a;
-	j->a = a;
 	j->as = as;
-	j->kind = kind;
-	j->now = (uint64_t)ev_now(a->e->loop);
 	memcpy(j->peer, as->peer, CRED_ID_LEN);
 	if (hash != NULL)
 		memcpy(j->hash, hash, CRYPTO_HASH_LEN);

@@ -1723,22 +1723,24 @@ conn_ctx_evict(struct conn_ctx *ctx, int first, double idle_age,
 	 * multi-address: 37-76 ms of setup against 1-17 ms).  A real
 	 * client sends its first bytes right behind its connect.
 	 */
-	for (c = ctx->pend_head; c != NULL && !first; c = c->pnext) {
-		if (!evict_candidate(c, first))
-			continue;
-		n++;
-		if (votes == 0) {
-			cand = c->src;
-			votes = 1;
-		} else if (c->src == cand)
-			votes++;
-		else
-			votes--;
+	if (!first) {
+		for (c = ctx->pend_head; c != NULL; c = c->pnext) {
+			if (!evict_candidate(c, 0))
+				continue;
+			n++;
+			if (votes == 0) {
+				cand = c->src;
+				votes = 1;
+			} else if (c->src == cand)
+				votes++;
+			else
+				votes--;
+		}
+		for (c = ctx->pend_head; c != NULL; c = c->pnext)
+			count += evict_candidate(c, 0) && c->src == cand;
+		if (count * 2 <= n)
+			votes = 0; /* no source holds most */
 	}
-	for (c = ctx->pend_head; c != NULL && !first; c = c->pnext)
-		count += evict_candidate(c, first) && c->src == cand;
-	if (count * 2 <= n)
-		votes = 0; /* no source holds most */
 	/* Oldest first: the first that qualifies is the oldest. */
 	for (c = ctx->pend_head; c != NULL && victim == NULL; c = c->pnext) {
 		if (!evict_candidate(c, first))

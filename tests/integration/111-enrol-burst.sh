@@ -29,17 +29,8 @@ while [ $i -lt 50 ]; do
 	i=$((i + 1))
 done
 
-# All at once, in the background; their PIDs in order.
-EPIDS=""
-i=0
-while [ $i -lt $N ]; do
-	"$S" enroll "$(cat "$WORK/token.$((i % 50))")" \
-	    --identity "$WORK/n$i.key" --out "$WORK/n$i.cred" --retry-for 10m \
-	    >"$WORK/enroll.$i" 2>&1 &
-	EPIDS="$EPIDS $!"
-	PIDS="$PIDS $!"
-	i=$((i + 1))
-done
+# All at once, in the background; their PIDs in order ($EPIDS).
+enrol_burst $N 50
 
 # The middle: a quarter enrolled.  Then kill -9 and a restart.
 wait_until 300 lines_match "$WORK/auth.log" \

@@ -81,16 +81,7 @@ done
 [ "$(sql 'SELECT version FROM sallyport_schema')" = 1 ] ||
 	die "not one schema version 1 in the database"
 
-EPIDS=""
-i=0
-while [ $i -lt $N ]; do
-	ns_exec h "$S" enroll "$(cat "$WORK/token.$((i % 25))")" \
-	    --identity "$WORK/n$i.key" --out "$WORK/n$i.cred" --retry-for 10m \
-	    >"$WORK/enroll.$i" 2>&1 &
-	EPIDS="$EPIDS $!"
-	PIDS="$PIDS $!"
-	i=$((i + 1))
-done
+enrol_burst $N 25 ns_exec h
 
 # r1 killed in the middle: once it has made 10 members.
 wait_until 300 lines_match "$WORK/r1.log" 'event=audit .*reason=enrolled' 10 ||

@@ -96,6 +96,29 @@ enrolls_succeed()
 	done
 }
 
+# enrol_burst(n, tokens [command prefix...]): ${n} `sallyport enroll` at
+# once in the background, as the keys $WORK/n0.key... (their credentials
+# $WORK/nI.cred, output $WORK/enroll.I), node I with the token file
+# $WORK/token.(I mod ${tokens}), each retrying for up to 10 minutes; run
+# through the prefix if given (e.g. ns_exec NS).  Their PIDs, in order,
+# in $EPIDS (enrolls_succeed) and in $PIDS.
+enrol_burst()
+{
+	_n=$1
+	_t=$2
+	shift 2
+	EPIDS=""
+	_i=0
+	while [ $_i -lt "$_n" ]; do
+		"$@" "$SALLYPORT" enroll "$(cat "$WORK/token.$((_i % _t))")" \
+		    --identity "$WORK/n$_i.key" --out "$WORK/n$_i.cred" \
+		    --retry-for 10m >"$WORK/enroll.$_i" 2>&1 &
+		EPIDS="$EPIDS $!"
+		PIDS="$PIDS $!"
+		_i=$((_i + 1))
+	done
+}
+
 # burst_ids(n): the identifiers of the keys $WORK/n0.key... of a burst,
 # sorted.
 burst_ids()
